@@ -1,0 +1,158 @@
+// JPEG encoding of a retained frame through GStreamer (jpegenc, or nvjpegenc
+// on Jetson). One small appsrc ! videoconvert ! encoder ! appsink pipeline is
+// kept per (size, format, element) and reused; calls on the same encoder are
+// serialised by its mutex. The work runs on a libuv pool thread for a bounded
+// time (one frame), never waiting on a camera.
+#include "jpeg.h"
+#include "video_buffer.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace bestshot {
+namespace {
+
+struct Encoder {
+  std::mutex mutex;
+  GstElement* pipeline = nullptr;
+  GstAppSrc* src = nullptr;
+  GstAppSink* sink = nullptr;
+  GstElement* enc = nullptr;
+  uint64_t frames = 0;
+  ~Encoder() {
+    if (pipeline) gst_element_set_state(pipeline, GST_STATE_NULL);
+    if (src) gst_object_unref(src);
+    if (sink) gst_object_unref(sink);
+    if (enc) gst_object_unref(enc);
+    if (pipeline) gst_object_unref(pipeline);
+  }
+};
+
+std::mutex g_cache_mutex;
+std::map<std::string, std::shared_ptr<Encoder>> g_cache;
+
+std::shared_ptr<Encoder> GetEncoder(int width, int height, const std::string& format, const std::string& element,
+                                    std::string* error) {
+  const std::string key = std::to_string(width) + "x" + std::to_string(height) + ":" + format + ":" + element;
+  std::lock_guard<std::mutex> lock(g_cache_mutex);
+  auto it = g_cache.find(key);
+  if (it != g_cache.end()) return it->second;
+  const std::string desc = "appsrc name=src format=time caps=video/x-raw,format=" + format +
+                           ",width=" + std::to_string(width) + ",height=" + std::to_string(height) +
+                           ",framerate=0/1 ! videoconvert ! " + element +
+                           " name=enc ! appsink name=sink sync=false";
+  GError* err = nullptr;
+  GstElement* pipeline = gst_parse_launch(desc.c_str(), &err);
+  if (err != nullptr) {
+    *error = err->message;
+    g_error_free(err);
+    if (pipeline) gst_object_unref(pipeline);
+    return nullptr;
+  }
+  auto e = std::make_shared<Encoder>();
+  e->pipeline = pipeline;
+  e->src = GST_APP_SRC(gst_bin_get_by_name(GST_BIN(pipeline), "src"));
+  e->sink = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "sink"));
+  e->enc = gst_bin_get_by_name(GST_BIN(pipeline), "enc");
+  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    *error = "could not start the JPEG encoder pipeline (" + element + ")";
+    return nullptr;
+  }
+  g_cache[key] = e;
+  return e;
+}
+
+class JpegWorker : public Napi::AsyncWorker {
+ public:
+  JpegWorker(Napi::Env env, Napi::Reference<Napi::Value> keep, const uint8_t* data, size_t size, int width, int height,
+             std::string format, int quality, std::string element)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        keep_(std::move(keep)),
+        data_(data),
+        size_(size),
+        width_(width),
+        height_(height),
+        format_(std::move(format)),
+        quality_(quality),
+        element_(std::move(element)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    std::string error;
+    std::shared_ptr<Encoder> enc = GetEncoder(width_, height_, format_, element_, &error);
+    if (!enc) {
+      SetError(error);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(enc->mutex);
+    g_object_set(enc->enc, "quality", quality_, nullptr);
+    GstBuffer* buf = PackedToGstBuffer(data_, size_, width_, height_, format_);
+    if (buf == nullptr) {
+      SetError("pixel buffer size does not match " + std::to_string(width_) + "x" + std::to_string(height_) + " " + format_);
+      return;
+    }
+    GST_BUFFER_PTS(buf) = enc->frames * GST_MSECOND;
+    enc->frames++;
+    if (gst_app_src_push_buffer(enc->src, buf) != GST_FLOW_OK) {
+      SetError("JPEG encoder refused the frame");
+      return;
+    }
+    GstSample* sample = gst_app_sink_try_pull_sample(enc->sink, 5 * GST_SECOND);
+    if (sample == nullptr) {
+      SetError("JPEG encoder produced no output within 5 s");
+      return;
+    }
+    GstBuffer* out = gst_sample_get_buffer(sample);
+    GstMapInfo map;
+    if (out != nullptr && gst_buffer_map(out, &map, GST_MAP_READ)) {
+      result_.assign(map.data, map.data + map.size);
+      gst_buffer_unmap(out, &map);
+    }
+    gst_sample_unref(sample);
+    if (result_.empty()) SetError("JPEG encoder produced an empty buffer");
+  }
+
+  void OnOK() override {
+    auto* vec = new std::vector<uint8_t>(std::move(result_));
+    deferred_.Resolve(Napi::Buffer<uint8_t>::New(Env(), vec->data(), vec->size(),
+                                                 [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, vec));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::Value> keep_;  // keeps the pixel memory alive while encoding
+  const uint8_t* data_;
+  size_t size_;
+  int width_, height_;
+  std::string format_;
+  int quality_;
+  std::string element_;
+  std::vector<uint8_t> result_;
+};
+
+}  // namespace
+
+Napi::Value EncodeJpeg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+  const uint8_t* data = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  auto* worker = new JpegWorker(env, Napi::Persistent(info[0]), data, arr.ByteLength(),
+                                info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(),
+                                info[3].As<Napi::String>().Utf8Value(), info[4].As<Napi::Number>().Int32Value(),
+                                info[5].As<Napi::String>().Utf8Value());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace bestshot

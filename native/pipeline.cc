@@ -1,0 +1,448 @@
+#include "pipeline.h"
+#include "video_buffer.h"
+
+#include <gst/video/video.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+namespace bestshot {
+
+namespace {
+
+int64_t NowNs(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+void FreeBlock(Napi::Env, void* data) { std::free(data); }
+
+}  // namespace
+
+// One message from the pull thread to JavaScript.
+struct PipelineMessage {
+  enum class Kind { kFrame, kEos, kError, kWarning } kind = Kind::kFrame;
+  // Events
+  std::string text, debug, source;
+  // Frames
+  uint64_t sequence = 0;
+  int64_t pts = -1, duration = -1;
+  int64_t capture_realtime = 0, capture_monotonic = 0;
+  int width = 0, height = 0, stride = 0;
+  std::string format;
+  uint8_t* pixels = nullptr;
+  size_t pixel_bytes = 0;
+  float* tensor = nullptr;
+  size_t tensor_bytes = 0;
+  LetterboxGeometry geometry;
+  ~PipelineMessage() {
+    std::free(pixels);
+    std::free(tensor);
+  }
+};
+
+Napi::Object Pipeline::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = DefineClass(env, "Pipeline",
+                                   {InstanceMethod("start", &Pipeline::Start),
+                                    InstanceMethod("request", &Pipeline::Request),
+                                    InstanceMethod("push", &Pipeline::Push),
+                                    InstanceMethod("endOfStream", &Pipeline::EndOfStream),
+                                    InstanceMethod("setProperty", &Pipeline::SetProperty),
+                                    InstanceMethod("getProperty", &Pipeline::GetProperty),
+                                    InstanceMethod("close", &Pipeline::Close)});
+  exports.Set("Pipeline", cls);
+  return exports;
+}
+
+// new Pipeline({description, sinkName?, srcName?, live, tensor?}, onMessage)
+Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(info) {
+  Napi::Env env = info.Env();
+  Napi::Object opts = info[0].As<Napi::Object>();
+  Napi::Function on_message = info[1].As<Napi::Function>();
+  description_ = opts.Get("description").As<Napi::String>().Utf8Value();
+  live_ = opts.Get("live").ToBoolean().Value();
+  if (opts.Has("tensor") && opts.Get("tensor").IsObject()) {
+    Napi::Object t = opts.Get("tensor").As<Napi::Object>();
+    has_tensor_ = true;
+    tensor_.width = t.Get("width").As<Napi::Number>().Int32Value();
+    tensor_.height = t.Get("height").As<Napi::Number>().Int32Value();
+    tensor_.rgb = t.Get("channelOrder").As<Napi::String>().Utf8Value() == "rgb";
+    tensor_.center = t.Get("center").ToBoolean().Value();
+    tensor_.pad_value = t.Get("padValue").As<Napi::Number>().FloatValue();
+    tensor_.scale = t.Get("scale").As<Napi::Number>().FloatValue();
+  }
+
+  GError* err = nullptr;
+  pipeline_ = gst_parse_launch(description_.c_str(), &err);
+  if (err != nullptr) {
+    std::string message = err->message;
+    g_error_free(err);
+    if (pipeline_ != nullptr) gst_object_unref(pipeline_);
+    pipeline_ = nullptr;
+    throw Napi::Error::New(env, message);
+  }
+  if (opts.Has("sinkName") && opts.Get("sinkName").IsString()) {
+    GstElement* sink = FindElement(opts.Get("sinkName").As<Napi::String>().Utf8Value());
+    if (sink == nullptr || !GST_IS_APP_SINK(sink)) {
+      if (sink) gst_object_unref(sink);
+      gst_object_unref(pipeline_);
+      pipeline_ = nullptr;
+      throw Napi::Error::New(env, "pipeline has no appsink with the requested name");
+    }
+    sink_ = GST_APP_SINK(sink);
+  }
+  if (opts.Has("srcName") && opts.Get("srcName").IsString()) {
+    GstElement* src = FindElement(opts.Get("srcName").As<Napi::String>().Utf8Value());
+    if (src == nullptr || !GST_IS_APP_SRC(src)) {
+      if (src) gst_object_unref(src);
+      if (sink_) gst_object_unref(sink_);
+      gst_object_unref(pipeline_);
+      pipeline_ = nullptr;
+      sink_ = nullptr;
+      throw Napi::Error::New(env, "pipeline has no appsrc with the requested name");
+    }
+    src_ = GST_APP_SRC(src);
+  }
+  bus_ = gst_element_get_bus(pipeline_);
+  tsfn_ = Napi::ThreadSafeFunction::New(env, on_message, "bestshot.pipeline", 0, 1);
+  // A pipeline keeps the process alive only between start() and close(),
+  // like a socket; a constructed but unstarted one does not.
+  tsfn_.Unref(env);
+}
+
+Pipeline::~Pipeline() { Shutdown(); }
+
+GstElement* Pipeline::FindElement(const std::string& name) {
+  if (!GST_IS_BIN(pipeline_)) {
+    if (name == GST_OBJECT_NAME(pipeline_)) return GST_ELEMENT(gst_object_ref(pipeline_));
+    return nullptr;
+  }
+  return gst_bin_get_by_name(GST_BIN(pipeline_), name.c_str());
+}
+
+Napi::Value Pipeline::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) throw Napi::Error::New(env, "pipeline is closed");
+  if (started_) return env.Undefined();
+  GstStateChangeReturn ret = gst_element_set_state(pipeline_, GST_STATE_PLAYING);
+  if (ret == GST_STATE_CHANGE_FAILURE) {
+    // The reason is on the bus as an error message.
+    std::string reason = "state change to PLAYING failed";
+    GstMessage* msg = gst_bus_timed_pop_filtered(bus_, 2 * GST_SECOND, GST_MESSAGE_ERROR);
+    if (msg != nullptr) {
+      GError* gerr = nullptr;
+      gchar* dbg = nullptr;
+      gst_message_parse_error(msg, &gerr, &dbg);
+      reason = std::string(gerr->message) + " (from " + GST_OBJECT_NAME(msg->src) + ")";
+      g_clear_error(&gerr);
+      g_free(dbg);
+      gst_message_unref(msg);
+    }
+    gst_element_set_state(pipeline_, GST_STATE_NULL);
+    throw Napi::Error::New(env, reason);
+  }
+  started_ = true;
+  tsfn_.Ref(env);
+  thread_ = std::thread(&Pipeline::PullLoop, this);
+  return env.Undefined();
+}
+
+Napi::Value Pipeline::Request(const Napi::CallbackInfo& info) {
+  int64_t n = info[0].As<Napi::Number>().Int64Value();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    credits_ += n;
+  }
+  cv_.notify_one();
+  return info.Env().Undefined();
+}
+
+Napi::Value Pipeline::Push(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (src_ == nullptr) throw Napi::Error::New(env, "pipeline has no appsrc");
+  if (closed_) throw Napi::Error::New(env, "pipeline is closed");
+  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+  Napi::ArrayBuffer ab = arr.ArrayBuffer();
+  const uint8_t* data = static_cast<const uint8_t*>(ab.Data()) + arr.ByteOffset();
+  // The appsrc caps give the frame size; pad rows to GStreamer's stride.
+  GstBuffer* buf = nullptr;
+  GstCaps* caps = gst_app_src_get_caps(src_);
+  GstVideoInfo vinfo;
+  if (caps != nullptr && gst_video_info_from_caps(&vinfo, caps)) {
+    buf = PackedToGstBuffer(data, arr.ByteLength(), GST_VIDEO_INFO_WIDTH(&vinfo), GST_VIDEO_INFO_HEIGHT(&vinfo),
+                            gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&vinfo)));
+  }
+  if (caps != nullptr) gst_caps_unref(caps);
+  if (buf == nullptr) throw Napi::RangeError::New(env, "pushed frame size does not match the appsrc caps");
+  bool lossless = false;
+  GST_BUFFER_PTS(buf) = info[1].As<Napi::BigInt>().Int64Value(&lossless);
+  if (info.Length() > 2 && info[2].IsBigInt()) {
+    GST_BUFFER_DURATION(buf) = info[2].As<Napi::BigInt>().Int64Value(&lossless);
+  }
+  GstFlowReturn flow = gst_app_src_push_buffer(src_, buf);  // takes ownership
+  return Napi::Boolean::New(env, flow == GST_FLOW_OK);
+}
+
+Napi::Value Pipeline::EndOfStream(const Napi::CallbackInfo& info) {
+  if (src_ != nullptr && !closed_) gst_app_src_end_of_stream(src_);
+  return info.Env().Undefined();
+}
+
+Napi::Value Pipeline::SetProperty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) throw Napi::Error::New(env, "pipeline is closed");
+  std::string element = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  std::string value = info[2].ToString().Utf8Value();
+  GstElement* el = FindElement(element);
+  if (el == nullptr) throw Napi::Error::New(env, "no element named '" + element + "'");
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(el), name.c_str());
+  if (spec == nullptr) {
+    gst_object_unref(el);
+    throw Napi::Error::New(env, "element '" + element + "' has no property '" + name + "'");
+  }
+  // gst_util_set_object_arg parses the string for the property's own type
+  // (numbers, booleans, enums, GstStructure for extra-controls, ...).
+  gst_util_set_object_arg(G_OBJECT(el), name.c_str(), value.c_str());
+  gst_object_unref(el);
+  return env.Undefined();
+}
+
+Napi::Value Pipeline::GetProperty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) throw Napi::Error::New(env, "pipeline is closed");
+  std::string element = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  GstElement* el = FindElement(element);
+  if (el == nullptr) throw Napi::Error::New(env, "no element named '" + element + "'");
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(el), name.c_str());
+  if (spec == nullptr) {
+    gst_object_unref(el);
+    throw Napi::Error::New(env, "element '" + element + "' has no property '" + name + "'");
+  }
+  GValue value = G_VALUE_INIT;
+  g_value_init(&value, spec->value_type);
+  g_object_get_property(G_OBJECT(el), name.c_str(), &value);
+  gst_object_unref(el);
+  Napi::Value out;
+  if (G_VALUE_HOLDS_STRING(&value)) {
+    const gchar* s = g_value_get_string(&value);
+    out = s ? Napi::String::New(env, s) : env.Null();
+  } else {
+    gchar* s = gst_value_serialize(&value);
+    out = s ? Napi::String::New(env, s) : env.Null();
+    g_free(s);
+  }
+  g_value_unset(&value);
+  return out;
+}
+
+Napi::Value Pipeline::Close(const Napi::CallbackInfo& info) {
+  Shutdown();
+  return info.Env().Undefined();
+}
+
+void Pipeline::Shutdown() {
+  if (closed_) return;
+  closed_ = true;
+  stop_ = true;
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (pipeline_ != nullptr) gst_element_set_state(pipeline_, GST_STATE_NULL);
+  if (sink_) gst_object_unref(sink_);
+  if (src_) gst_object_unref(src_);
+  if (bus_) gst_object_unref(bus_);
+  if (pipeline_) gst_object_unref(pipeline_);
+  sink_ = nullptr;
+  src_ = nullptr;
+  bus_ = nullptr;
+  pipeline_ = nullptr;
+  if (tsfn_) tsfn_.Release();
+}
+
+void Pipeline::Post(PipelineMessage* msg) {
+  napi_status status = tsfn_.BlockingCall(msg, [](Napi::Env env, Napi::Function fn, PipelineMessage* m) {
+    Napi::Object o = Napi::Object::New(env);
+    switch (m->kind) {
+      case PipelineMessage::Kind::kEos:
+        o.Set("type", "eos");
+        break;
+      case PipelineMessage::Kind::kError:
+      case PipelineMessage::Kind::kWarning:
+        o.Set("type", m->kind == PipelineMessage::Kind::kError ? "error" : "warning");
+        o.Set("message", m->text);
+        o.Set("debug", m->debug);
+        o.Set("source", m->source);
+        break;
+      case PipelineMessage::Kind::kFrame: {
+        o.Set("type", "frame");
+        o.Set("sequence", Napi::Number::New(env, static_cast<double>(m->sequence)));
+        o.Set("width", m->width);
+        o.Set("height", m->height);
+        o.Set("stride", m->stride);
+        o.Set("format", m->format);
+        o.Set("ptsNs", Napi::BigInt::New(env, m->pts));
+        o.Set("durationNs", Napi::BigInt::New(env, m->duration));
+        o.Set("captureRealtimeNs", Napi::BigInt::New(env, m->capture_realtime));
+        o.Set("captureMonotonicNs", Napi::BigInt::New(env, m->capture_monotonic));
+        // Ownership of the malloc'd blocks passes to the ArrayBuffers.
+        o.Set("pixels", Napi::ArrayBuffer::New(env, m->pixels, m->pixel_bytes, FreeBlock));
+        m->pixels = nullptr;
+        if (m->tensor != nullptr) {
+          o.Set("tensor", Napi::ArrayBuffer::New(env, m->tensor, m->tensor_bytes, FreeBlock));
+          m->tensor = nullptr;
+          Napi::Object g = Napi::Object::New(env);
+          g.Set("ratio", m->geometry.ratio);
+          g.Set("padX", m->geometry.pad_x);
+          g.Set("padY", m->geometry.pad_y);
+          g.Set("scaledWidth", m->geometry.scaled_w);
+          g.Set("scaledHeight", m->geometry.scaled_h);
+          o.Set("letterbox", g);
+        }
+        break;
+      }
+    }
+    delete m;
+    fn.Call({o});
+  });
+  if (status != napi_ok) delete msg;
+}
+
+bool Pipeline::DrainBus() {
+  bool ok = true;
+  while (GstMessage* msg = gst_bus_pop_filtered(
+             bus_, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_WARNING))) {
+    auto* m = new PipelineMessage();
+    GError* gerr = nullptr;
+    gchar* dbg = nullptr;
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+      gst_message_parse_error(msg, &gerr, &dbg);
+      m->kind = PipelineMessage::Kind::kError;
+      ok = false;
+    } else {
+      gst_message_parse_warning(msg, &gerr, &dbg);
+      m->kind = PipelineMessage::Kind::kWarning;
+    }
+    m->text = gerr ? gerr->message : "";
+    m->debug = dbg ? dbg : "";
+    m->source = GST_OBJECT_NAME(msg->src);
+    g_clear_error(&gerr);
+    g_free(dbg);
+    gst_message_unref(msg);
+    Post(m);
+  }
+  return ok;
+}
+
+PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
+  GstCaps* caps = gst_sample_get_caps(sample);
+  GstBuffer* buffer = gst_sample_get_buffer(sample);
+  GstVideoInfo vinfo;
+  if (caps == nullptr || buffer == nullptr || !gst_video_info_from_caps(&vinfo, caps)) return nullptr;
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return nullptr;
+
+  auto* m = new PipelineMessage();
+  m->sequence = sequence_++;
+  m->width = GST_VIDEO_INFO_WIDTH(&vinfo);
+  m->height = GST_VIDEO_INFO_HEIGHT(&vinfo);
+  m->format = gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&vinfo));
+  m->pts = GST_BUFFER_PTS_IS_VALID(buffer) ? static_cast<int64_t>(GST_BUFFER_PTS(buffer)) : -1;
+  m->duration = GST_BUFFER_DURATION_IS_VALID(buffer) ? static_cast<int64_t>(GST_BUFFER_DURATION(buffer)) : -1;
+
+  // Capture time: for live sources, now minus the buffer's age in running time
+  // (the pipeline clock); for replay the frame is "captured" when pulled.
+  const int64_t real_now = NowNs(CLOCK_REALTIME);
+  const int64_t mono_now = NowNs(CLOCK_MONOTONIC);
+  int64_t age = 0;
+  if (live_ && m->pts >= 0) {
+    GstClock* clock = gst_element_get_clock(pipeline_);
+    if (clock != nullptr) {
+      GstSegment* seg = gst_sample_get_segment(sample);
+      guint64 running = seg ? gst_segment_to_running_time(seg, GST_FORMAT_TIME, m->pts) : m->pts;
+      const int64_t now_running =
+          static_cast<int64_t>(gst_clock_get_time(clock)) - static_cast<int64_t>(gst_element_get_base_time(pipeline_));
+      if (running != GST_CLOCK_TIME_NONE && now_running > static_cast<int64_t>(running)) {
+        age = now_running - static_cast<int64_t>(running);
+      }
+      gst_object_unref(clock);
+    }
+  }
+  m->capture_realtime = real_now - age;
+  m->capture_monotonic = mono_now - age;
+
+  // The single copy: packed rows into memory JavaScript will own.
+  const int src_stride = GST_VIDEO_INFO_PLANE_STRIDE(&vinfo, 0);
+  const bool packed_single_plane = GST_VIDEO_INFO_N_PLANES(&vinfo) == 1;
+  if (packed_single_plane) {
+    const int row = GST_VIDEO_INFO_COMP_PSTRIDE(&vinfo, 0) * m->width;
+    m->stride = row;
+    m->pixel_bytes = static_cast<size_t>(row) * m->height;
+    m->pixels = static_cast<uint8_t*>(std::malloc(m->pixel_bytes));
+    const uint8_t* base = map.data + GST_VIDEO_INFO_PLANE_OFFSET(&vinfo, 0);
+    if (row == src_stride) {
+      std::memcpy(m->pixels, base, m->pixel_bytes);
+    } else {
+      for (int y = 0; y < m->height; ++y) std::memcpy(m->pixels + static_cast<size_t>(y) * row, base + static_cast<size_t>(y) * src_stride, row);
+    }
+  } else {
+    // Planar formats (I420, NV12): hand over the buffer as it is.
+    m->stride = src_stride;
+    m->pixel_bytes = map.size;
+    m->pixels = static_cast<uint8_t*>(std::malloc(m->pixel_bytes));
+    std::memcpy(m->pixels, map.data, map.size);
+  }
+
+  const GstVideoFormat fmt = GST_VIDEO_INFO_FORMAT(&vinfo);
+  if (has_tensor_ && (fmt == GST_VIDEO_FORMAT_BGR || fmt == GST_VIDEO_FORMAT_RGB)) {
+    m->tensor_bytes = sizeof(float) * 3 * static_cast<size_t>(tensor_.width) * tensor_.height;
+    m->tensor = static_cast<float*>(std::malloc(m->tensor_bytes));
+    m->geometry = LetterboxToPlanarFloat(m->pixels, m->width, m->height, m->stride,
+                                         fmt == GST_VIDEO_FORMAT_RGB, tensor_, m->tensor);
+  }
+  gst_buffer_unmap(buffer, &map);
+  return m;
+}
+
+void Pipeline::PullLoop() {
+  bool eos_sent = false;
+  bool failed = false;
+  while (!stop_) {
+    if (!DrainBus()) failed = true;
+    if (sink_ == nullptr || eos_sent || failed) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_.load(); });
+      continue;
+    }
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_.load() || credits_ > 0; })) continue;
+      if (stop_) break;
+    }
+    GstSample* sample = gst_app_sink_try_pull_sample(sink_, 50 * GST_MSECOND);
+    if (sample == nullptr) {
+      if (gst_app_sink_is_eos(sink_)) {
+        DrainBus();
+        auto* m = new PipelineMessage();
+        m->kind = PipelineMessage::Kind::kEos;
+        Post(m);
+        eos_sent = true;
+      }
+      continue;
+    }
+    PipelineMessage* frame = MakeFrame(sample);
+    gst_sample_unref(sample);
+    if (frame != nullptr) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        --credits_;
+      }
+      Post(frame);
+    }
+  }
+}
+
+}  // namespace bestshot

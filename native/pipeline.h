@@ -1,0 +1,71 @@
+// A GStreamer pipeline that hands frames to JavaScript.
+//
+// TypeScript builds and validates the launch description; this class only
+// runs it. One dedicated pull thread per pipeline (not a libuv pool thread:
+// waiting pipelines would starve fs calls) pulls samples from the appsink when
+// JavaScript has granted credits, copies the pixels once into memory that
+// JavaScript then owns, optionally computes the detector tensor, and posts
+// frames and bus messages through a thread-safe function.
+#pragma once
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "letterbox.h"
+
+namespace bestshot {
+
+struct PipelineMessage;  // frame or event, posted from the pull thread
+
+class Pipeline : public Napi::ObjectWrap<Pipeline> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports);
+  explicit Pipeline(const Napi::CallbackInfo& info);
+  ~Pipeline() override;
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Request(const Napi::CallbackInfo& info);
+  Napi::Value Push(const Napi::CallbackInfo& info);
+  Napi::Value EndOfStream(const Napi::CallbackInfo& info);
+  Napi::Value SetProperty(const Napi::CallbackInfo& info);
+  Napi::Value GetProperty(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  void PullLoop();
+  bool DrainBus();  // returns false when an error ended the pipeline
+  PipelineMessage* MakeFrame(GstSample* sample);
+  void Post(PipelineMessage* msg);
+  void Shutdown();
+  GstElement* FindElement(const std::string& name);
+
+  std::string description_;
+  GstElement* pipeline_ = nullptr;
+  GstAppSink* sink_ = nullptr;
+  GstAppSrc* src_ = nullptr;
+  GstBus* bus_ = nullptr;
+  bool live_ = false;
+  bool has_tensor_ = false;
+  TensorSpec tensor_;
+
+  Napi::ThreadSafeFunction tsfn_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int64_t credits_ = 0;
+  std::atomic<bool> stop_{false};
+  bool started_ = false;
+  bool closed_ = false;
+  uint64_t sequence_ = 0;
+};
+
+}  // namespace bestshot

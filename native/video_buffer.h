@@ -1,0 +1,32 @@
+#pragma once
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace bestshot {
+
+// Wrap packed rows (width * bytes-per-pixel, no padding) into a GstBuffer with
+// the row stride GStreamer expects for these caps (RGB/BGR rows are 4-byte
+// aligned, so odd widths need padding). Returns nullptr when the size is wrong.
+inline GstBuffer* PackedToGstBuffer(const uint8_t* data, size_t size, int width, int height, const std::string& format) {
+  GstVideoInfo info;
+  GstVideoFormat fmt = gst_video_format_from_string(format.c_str());
+  if (fmt == GST_VIDEO_FORMAT_UNKNOWN || !gst_video_info_set_format(&info, fmt, width, height)) return nullptr;
+  if (GST_VIDEO_INFO_N_PLANES(&info) != 1) {
+    return size == GST_VIDEO_INFO_SIZE(&info) ? gst_buffer_new_memdup(data, size) : nullptr;
+  }
+  const size_t row = static_cast<size_t>(GST_VIDEO_INFO_COMP_PSTRIDE(&info, 0)) * width;
+  const size_t stride = GST_VIDEO_INFO_PLANE_STRIDE(&info, 0);
+  if (size != row * height) return nullptr;
+  if (row == stride) return gst_buffer_new_memdup(data, size);
+  GstBuffer* buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+  GstMapInfo map;
+  gst_buffer_map(buf, &map, GST_MAP_WRITE);
+  for (int y = 0; y < height; ++y) std::memcpy(map.data + y * stride, data + y * row, row);
+  gst_buffer_unmap(buf, &map);
+  return buf;
+}
+
+}  // namespace bestshot

@@ -1,0 +1,257 @@
+/**
+ * FrameSource: a running GStreamer pipeline as an async stream of frames.
+ *
+ * Pull model with credits: the addon's pull thread takes a frame from the
+ * appsink only when JavaScript has asked for one, so a slow consumer makes a
+ * file decoder wait (no loss) and makes a live source drop stale frames in the
+ * appsink (no lag). Frames arrive as ArrayBuffers JavaScript owns: the pixels
+ * were copied once, from the GStreamer buffer, and never again.
+ */
+import { CaptureError, InvalidStateError, rethrowNative } from '../errors.js';
+import { TypedEmitter } from '../events.js';
+import { loadNative, type NativeBinding, type NativeMessage, type NativePipeline } from './native.js';
+import { buildPipeline, type BuiltPipeline, type CaptureOptions, type PixelFormat } from './options.js';
+
+export interface Letterbox {
+  /** Tensor pixels per frame pixel. */
+  ratio: number;
+  padX: number;
+  padY: number;
+  scaledWidth: number;
+  scaledHeight: number;
+}
+
+export interface CapturedFrame {
+  /** Delivery sequence number of this source, from 0. */
+  sequence: number;
+  width: number;
+  height: number;
+  /** Bytes per row of `pixels`. */
+  stride: number;
+  format: PixelFormat;
+  /** Presentation timestamp in the stream (ns); -1n when unknown. */
+  ptsNs: bigint;
+  durationNs: bigint;
+  /** Capture time, wall clock (CLOCK_REALTIME) ns. */
+  captureRealtimeNs: bigint;
+  /** Capture time, CLOCK_MONOTONIC ns. */
+  captureMonotonicNs: bigint;
+  pixels: Uint8Array;
+  /** Detector input, planar float32 [3][h][w], when requested. */
+  tensor?: Float32Array;
+  letterbox?: Letterbox;
+}
+
+export interface PipelineErrorInfo {
+  message: string;
+  debug: string;
+  source: string;
+}
+
+export type FrameSourceEvents = {
+  eos: [];
+  error: [CaptureError];
+  warning: [PipelineErrorInfo];
+};
+
+export class FrameSource extends TypedEmitter<FrameSourceEvents> {
+  readonly pipeline: BuiltPipeline;
+  #native: NativePipeline;
+  #queue: CapturedFrame[] = [];
+  #waiter: { resolve: (f: CapturedFrame | null) => void; reject: (e: Error) => void } | undefined;
+  #outstanding = 0;
+  #prefetch: number;
+  #ended = false;
+  #failure: CaptureError | undefined;
+  #closed = false;
+  #started = false;
+
+  constructor(options: CaptureOptions, binding: NativeBinding = loadNative()) {
+    super();
+    this.pipeline = buildPipeline(options, (name) => binding.hasElement(name));
+    const missing = this.pipeline.requiredElements.filter((e) => !binding.hasElement(e));
+    if (missing.length > 0) {
+      throw new CaptureError(
+        `Missing GStreamer element${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (install the plugin package that provides ${missing.length > 1 ? 'them' : 'it'}; see README "Set-up")`,
+        'ERR_CAPTURE_ELEMENT_MISSING',
+      );
+    }
+    this.#prefetch = this.pipeline.live ? 0 : Math.max(0, options.prefetch ?? 2);
+    const t = options.tensor;
+    try {
+      this.#native = new binding.Pipeline(
+        {
+          description: this.pipeline.description,
+          sinkName: this.pipeline.sinkName,
+          srcName: this.pipeline.srcName,
+          live: this.pipeline.live,
+          tensor: t && {
+            width: t.width,
+            height: t.height,
+            channelOrder: t.channelOrder,
+            center: t.placement === 'center',
+            padValue: t.padValue,
+            scale: t.scale,
+          },
+        },
+        (m) => this.#onMessage(m),
+      );
+    } catch (err) {
+      rethrowNative(err, (message) => new CaptureError(`Could not create pipeline: ${message}`, errorCodeFor(message)));
+    }
+  }
+
+  /** Start the pipeline. Errors that stop it at once (bad URI, missing device) throw here. */
+  start(): this {
+    if (this.#closed) throw new InvalidStateError('FrameSource is closed');
+    if (this.#started) return this;
+    try {
+      this.#native.start();
+    } catch (err) {
+      rethrowNative(err, (message) => new CaptureError(`Could not start pipeline: ${message}`, errorCodeFor(message)));
+    }
+    this.#started = true;
+    this.#topUp();
+    return this;
+  }
+
+  /** The next frame, or null at end of stream. Rejects with CaptureError on a pipeline error. */
+  next(): Promise<CapturedFrame | null> {
+    if (!this.#started) this.start();
+    if (this.#waiter) return Promise.reject(new InvalidStateError('next() called while another next() is pending'));
+    const frame = this.#queue.shift();
+    if (frame) {
+      this.#topUp();
+      return Promise.resolve(frame);
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#ended || this.#closed) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      this.#topUp(true);
+    });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<CapturedFrame> {
+    for (;;) {
+      const f = await this.next();
+      if (f === null) return;
+      yield f;
+    }
+  }
+
+  /** Push a frame into an appsrc source (simulated camera). */
+  push(pixels: Uint8Array, ptsNs: bigint, durationNs?: bigint): boolean {
+    if (this.pipeline.srcName === undefined) throw new InvalidStateError('this source has no appsrc');
+    if (!this.#started) this.start();
+    return this.#native.push(pixels, ptsNs, durationNs);
+  }
+
+  endOfStream(): void {
+    if (this.pipeline.srcName !== undefined && !this.#closed) this.#native.endOfStream();
+  }
+
+  setProperty(element: string, name: string, value: string | number | boolean): void {
+    if (this.#closed) throw new InvalidStateError('FrameSource is closed');
+    try {
+      this.#native.setProperty(element, name, value);
+    } catch (err) {
+      rethrowNative(err, (message) => new CaptureError(message));
+    }
+  }
+
+  getProperty(element: string, name: string): string | null {
+    if (this.#closed) throw new InvalidStateError('FrameSource is closed');
+    try {
+      return this.#native.getProperty(element, name);
+    } catch (err) {
+      rethrowNative(err, (message) => new CaptureError(message));
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stop and release everything. Idempotent. A pending next() resolves to null. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+    this.#queue.length = 0;
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.resolve(null);
+  }
+
+  #topUp(waiting = false): void {
+    if (this.#closed || this.#ended || !this.#started) return;
+    const want = Math.max(this.#prefetch, waiting ? 1 : 0) - this.#queue.length - this.#outstanding;
+    if (want > 0) {
+      this.#outstanding += want;
+      this.#native.request(want);
+    }
+  }
+
+  #onMessage(m: NativeMessage): void {
+    if (this.#closed) return;
+    switch (m.type) {
+      case 'frame': {
+        this.#outstanding = Math.max(0, this.#outstanding - 1);
+        const frame: CapturedFrame = {
+          sequence: m.sequence,
+          width: m.width,
+          height: m.height,
+          stride: m.stride,
+          format: m.format as PixelFormat,
+          ptsNs: m.ptsNs,
+          durationNs: m.durationNs,
+          captureRealtimeNs: m.captureRealtimeNs,
+          captureMonotonicNs: m.captureMonotonicNs,
+          pixels: new Uint8Array(m.pixels),
+          tensor: m.tensor ? new Float32Array(m.tensor) : undefined,
+          letterbox: m.letterbox,
+        };
+        const w = this.#waiter;
+        if (w) {
+          this.#waiter = undefined;
+          w.resolve(frame);
+        } else {
+          this.#queue.push(frame);
+        }
+        break;
+      }
+      case 'eos': {
+        this.#ended = true;
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w?.resolve(null);
+        this.emit('eos');
+        break;
+      }
+      case 'error': {
+        const err = new CaptureError(`${m.message} (from ${m.source})`, errorCodeFor(m.message));
+        this.#failure = err;
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w?.reject(err);
+        this.emit('error', err);
+        break;
+      }
+      case 'warning':
+        this.emit('warning', { message: m.message, debug: m.debug, source: m.source });
+        break;
+    }
+  }
+}
+
+function errorCodeFor(message: string): 'ERR_CAPTURE' | 'ERR_CAPTURE_ELEMENT_MISSING' | 'ERR_CAPTURE_SOURCE_NOT_FOUND' {
+  if (/no element/i.test(message)) return 'ERR_CAPTURE_ELEMENT_MISSING';
+  if (/not found|could not open|no such file/i.test(message)) return 'ERR_CAPTURE_SOURCE_NOT_FOUND';
+  return 'ERR_CAPTURE';
+}
+
+/** Open and start a frame source. */
+export function openCapture(options: CaptureOptions, binding?: NativeBinding): FrameSource {
+  return new FrameSource(options, binding).start();
+}

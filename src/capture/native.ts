@@ -1,0 +1,128 @@
+/**
+ * The one loader of the native addon (STYLE 3). It finds the build, explains
+ * what to do when it is missing, and lets tests of higher layers inject a
+ * binding of the same shape.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BestshotError } from '../errors.js';
+
+export interface NativeTensorOptions {
+  width: number;
+  height: number;
+  channelOrder: 'bgr' | 'rgb';
+  center: boolean;
+  padValue: number;
+  scale: number;
+}
+
+export interface NativePipelineOptions {
+  description: string;
+  sinkName?: string;
+  srcName?: string;
+  live: boolean;
+  tensor?: NativeTensorOptions;
+}
+
+export interface NativeLetterbox {
+  ratio: number;
+  padX: number;
+  padY: number;
+  scaledWidth: number;
+  scaledHeight: number;
+}
+
+export type NativeMessage =
+  | {
+      type: 'frame';
+      sequence: number;
+      width: number;
+      height: number;
+      stride: number;
+      format: string;
+      ptsNs: bigint;
+      durationNs: bigint;
+      captureRealtimeNs: bigint;
+      captureMonotonicNs: bigint;
+      pixels: ArrayBuffer;
+      tensor?: ArrayBuffer;
+      letterbox?: NativeLetterbox;
+    }
+  | { type: 'eos' }
+  | { type: 'error' | 'warning'; message: string; debug: string; source: string };
+
+export interface NativePipeline {
+  start(): void;
+  request(frames: number): void;
+  push(data: Uint8Array, ptsNs: bigint, durationNs?: bigint): boolean;
+  endOfStream(): void;
+  setProperty(element: string, name: string, value: string | number | boolean): void;
+  getProperty(element: string, name: string): string | null;
+  close(): void;
+}
+
+export interface NativeBinding {
+  gstVersion(): string;
+  hasElement(name: string): boolean;
+  encodeJpeg(
+    pixels: Uint8Array,
+    width: number,
+    height: number,
+    format: string,
+    quality: number,
+    element: string,
+  ): Promise<Buffer>;
+  Pipeline: new (options: NativePipelineOptions, onMessage: (m: NativeMessage) => void) => NativePipeline;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+// src/capture or dist/src/capture: walk up to the package root.
+function packageRoot(): string {
+  let dir = here;
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  return join(here, '..', '..');
+}
+
+let injected: NativeBinding | undefined;
+let loaded: NativeBinding | undefined;
+
+/** Tests of higher layers may inject a binding of the same shape. */
+export function injectNativeBinding(binding: NativeBinding | undefined): void {
+  injected = binding;
+}
+
+export function loadNative(): NativeBinding {
+  if (injected) return injected;
+  if (loaded) return loaded;
+  const root = packageRoot();
+  const candidates = [
+    process.env.BESTSHOT_NATIVE_PATH,
+    join(root, 'build', 'Release', 'bestshot_native.node'),
+    join(root, 'build', 'Debug', 'bestshot_native.node'),
+  ].filter((p): p is string => typeof p === 'string' && p.length > 0);
+  const require = createRequire(import.meta.url);
+  const errors: string[] = [];
+  for (const candidate of candidates) {
+    if (!existsSync(candidate)) continue;
+    try {
+      loaded = require(candidate) as NativeBinding;
+      return loaded;
+    } catch (err) {
+      errors.push(`${candidate}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const help = [
+    'Could not load the bestshot native addon (GStreamer frame source).',
+    errors.length > 0 ? `Load errors:\n  ${errors.join('\n  ')}` : `Looked in: ${candidates.join(', ')}`,
+    'Possible solutions:',
+    '- Run the set-up script: bash scripts/setup.sh (installs GStreamer dev files, then builds).',
+    '- Or build it yourself: npm run build:native (needs cmake, g++, libgstreamer1.0-dev, libgstreamer-plugins-base1.0-dev).',
+    '- On Jetson, use the JetPack GStreamer (1.16+) and run scripts/install-jetson.sh.',
+  ].join('\n');
+  throw new BestshotError('ERR_NATIVE_ADDON', help);
+}

@@ -1,0 +1,242 @@
+/**
+ * Frame source options: validated here, turned into a GStreamer launch
+ * description here, and only then handed to the addon (STYLE 2).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CaptureError, invalidParameterError, outOfRangeError } from '../errors.js';
+
+export type PixelFormat = 'BGR' | 'RGB';
+
+export interface TensorOptions {
+  /** Model input width and height in pixels. */
+  width: number;
+  height: number;
+  /** Channel order the model expects. YOLOX: 'bgr'. */
+  channelOrder: 'bgr' | 'rgb';
+  /** 'topleft' (YOLOX's own preprocessing) or 'center' (Ultralytics). */
+  placement: 'topleft' | 'center';
+  /** Pad value before scaling. YOLOX: 114. */
+  padValue: number;
+  /** Multiplier applied to 0..255 values: 1 (YOLOX) or 1/255 (Ultralytics). */
+  scale: number;
+}
+
+export type SourceOptions =
+  | {
+      type: 'file';
+      path: string;
+      /** Pace frames at the file's own rate (true) or as fast as possible (false, default). */
+      realtime?: boolean;
+    }
+  | { type: 'rtsp'; url: string; latencyMs?: number; transport?: 'tcp' | 'udp' }
+  | {
+      type: 'v4l2';
+      device: string;
+      width?: number;
+      height?: number;
+      framerate?: number;
+      /** Initial V4L2 controls, e.g. { auto_exposure: 1, exposure_time_absolute: 10 }. */
+      controls?: Record<string, number>;
+    }
+  | {
+      type: 'argus';
+      sensorId?: number;
+      width: number;
+      height: number;
+      framerate: number;
+    }
+  | {
+      type: 'test';
+      pattern?: string;
+      width: number;
+      height: number;
+      framerate: number;
+      /** Stop after this many frames (EOS); unlimited when absent. */
+      numBuffers?: number;
+      live?: boolean;
+    }
+  | { type: 'appsrc'; width: number; height: number; framerate: number; format?: PixelFormat }
+  /** A custom source: a GStreamer launch fragment that ends in raw video. */
+  | { type: 'pipeline'; description: string; live?: boolean };
+
+export interface CaptureOptions {
+  source: SourceOptions;
+  /** Pixel format of frames handed to JavaScript. Default BGR. */
+  format?: PixelFormat;
+  /** Scale frames to this size inside GStreamer (both or neither). */
+  outputWidth?: number;
+  outputHeight?: number;
+  /** Also deliver a detector-ready letterboxed planar float32 tensor per frame. */
+  tensor?: TensorOptions;
+  /** Frames pulled ahead of the consumer for non-live sources. Default 2. */
+  prefetch?: number;
+  /** Prefer hardware elements (nvv4l2decoder, nvvidconv) where they exist. Default true. */
+  preferHardware?: boolean;
+}
+
+export interface BuiltPipeline {
+  description: string;
+  sinkName: string;
+  srcName?: string;
+  live: boolean;
+  /** Element factories the description needs; checked before launch. */
+  requiredElements: string[];
+}
+
+const SINK = 'bestshot_sink';
+export const APPSRC_NAME = 'bestshot_src';
+/** Name of the camera element, for exposure properties (A6). */
+export const CAMERA_ELEMENT = 'camera';
+
+function positiveInt(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidParameterError('positive integer', name, value);
+  if (value <= 0) throw outOfRangeError('positive integer', name, value);
+  return value;
+}
+
+function nonEmptyString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalidParameterError('non-empty string', name, value);
+  return value;
+}
+
+/** Quote a value for gst_parse_launch. */
+export function gstQuote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function validateTensor(t: TensorOptions): void {
+  positiveInt('tensor.width', t.width);
+  positiveInt('tensor.height', t.height);
+  if (t.channelOrder !== 'bgr' && t.channelOrder !== 'rgb') {
+    throw invalidParameterError("one of 'bgr', 'rgb'", 'tensor.channelOrder', t.channelOrder);
+  }
+  if (t.placement !== 'topleft' && t.placement !== 'center') {
+    throw invalidParameterError("one of 'topleft', 'center'", 'tensor.placement', t.placement);
+  }
+  if (typeof t.padValue !== 'number' || !(t.padValue >= 0 && t.padValue <= 255)) {
+    throw invalidParameterError('number between 0 and 255', 'tensor.padValue', t.padValue);
+  }
+  if (typeof t.scale !== 'number' || !(t.scale > 0)) throw invalidParameterError('positive number', 'tensor.scale', t.scale);
+}
+
+/**
+ * Build the launch description. The tail converts to packed BGR/RGB (one
+ * copy happens later, in the addon) and ends in an appsink that, for live
+ * sources, keeps only the newest frame (stale frames dropped, not queued).
+ */
+export function buildPipeline(options: CaptureOptions, hasElement: (name: string) => boolean): BuiltPipeline {
+  const source = options.source;
+  if (source === null || typeof source !== 'object') throw invalidParameterError('object', 'source', source);
+  const format = options.format ?? 'BGR';
+  if (format !== 'BGR' && format !== 'RGB') throw invalidParameterError("one of 'BGR', 'RGB'", 'format', format);
+  if ((options.outputWidth === undefined) !== (options.outputHeight === undefined)) {
+    throw new TypeError('Expected both outputWidth and outputHeight, or neither');
+  }
+  if (options.outputWidth !== undefined) positiveInt('outputWidth', options.outputWidth);
+  if (options.outputHeight !== undefined) positiveInt('outputHeight', options.outputHeight);
+  if (options.tensor !== undefined) validateTensor(options.tensor);
+  const hw = options.preferHardware ?? true;
+  const required: string[] = ['videoconvert', 'appsink'];
+  let head: string;
+  let live: boolean;
+  let srcName: string | undefined;
+  let decode = 'decodebin';
+  if (hw && hasElement('nvv4l2decoder')) decode = 'decodebin'; // decodebin ranks nvv4l2decoder first on Jetson
+  switch (source.type) {
+    case 'file': {
+      const path = resolve(nonEmptyString('source.path', source.path));
+      if (!existsSync(path)) throw new CaptureError(`File not found: ${path}`, 'ERR_CAPTURE_SOURCE_NOT_FOUND');
+      head = `filesrc location=${gstQuote(path)} ! ${decode}`;
+      required.push('filesrc', 'decodebin');
+      live = false;
+      break;
+    }
+    case 'rtsp': {
+      const url = nonEmptyString('source.url', source.url);
+      if (!/^rtsps?:\/\//.test(url)) throw invalidParameterError('rtsp:// or rtsps:// URL', 'source.url', url);
+      const latency = source.latencyMs ?? 200;
+      positiveInt('source.latencyMs', latency);
+      const protocols = (source.transport ?? 'tcp') === 'tcp' ? 'tcp' : 'udp';
+      head = `rtspsrc location=${gstQuote(url)} latency=${latency} protocols=${protocols} ! ${decode} ! queue leaky=downstream max-size-buffers=2`;
+      required.push('rtspsrc', 'decodebin', 'queue');
+      live = true;
+      break;
+    }
+    case 'v4l2': {
+      const device = nonEmptyString('source.device', source.device);
+      let controls = '';
+      if (source.controls !== undefined) {
+        const pairs = Object.entries(source.controls).map(([k, v]) => {
+          if (!/^[a-z0-9_]+$/.test(k)) throw invalidParameterError('V4L2 control name', `source.controls.${k}`, k);
+          if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidParameterError('integer', `source.controls.${k}`, v);
+          return `${k}=${v}`;
+        });
+        if (pairs.length > 0) controls = ` extra-controls=${gstQuote(`c,${pairs.join(',')}`)}`;
+      }
+      const caps: string[] = [];
+      if (source.width !== undefined) caps.push(`width=${positiveInt('source.width', source.width)}`);
+      if (source.height !== undefined) caps.push(`height=${positiveInt('source.height', source.height)}`);
+      if (source.framerate !== undefined) caps.push(`framerate=${positiveInt('source.framerate', source.framerate)}/1`);
+      head = `v4l2src name=${CAMERA_ELEMENT} device=${gstQuote(device)}${controls}`;
+      if (caps.length > 0) head += ` ! image/jpeg,${caps.join(',')};video/x-raw,${caps.join(',')}`;
+      head += ` ! ${decode} ! queue leaky=downstream max-size-buffers=2`;
+      required.push('v4l2src', 'decodebin', 'queue');
+      live = true;
+      break;
+    }
+    case 'argus': {
+      const sensor = source.sensorId ?? 0;
+      if (!Number.isInteger(sensor) || sensor < 0) throw invalidParameterError('non-negative integer', 'source.sensorId', sensor);
+      const w = positiveInt('source.width', source.width);
+      const h = positiveInt('source.height', source.height);
+      const f = positiveInt('source.framerate', source.framerate);
+      head =
+        `nvarguscamerasrc name=${CAMERA_ELEMENT} sensor-id=${sensor} ! ` +
+        `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${f}/1 ! nvvidconv ! video/x-raw,format=BGRx ! ` +
+        `queue leaky=downstream max-size-buffers=2`;
+      required.push('nvarguscamerasrc', 'nvvidconv', 'queue');
+      live = true;
+      break;
+    }
+    case 'test': {
+      const w = positiveInt('source.width', source.width);
+      const h = positiveInt('source.height', source.height);
+      const f = positiveInt('source.framerate', source.framerate);
+      const pattern = source.pattern ?? 'smpte';
+      if (!/^[a-z0-9-]+$/.test(pattern)) throw invalidParameterError('videotestsrc pattern name', 'source.pattern', pattern);
+      const n = source.numBuffers === undefined ? '' : ` num-buffers=${positiveInt('source.numBuffers', source.numBuffers)}`;
+      live = source.live ?? false;
+      head = `videotestsrc name=${CAMERA_ELEMENT} pattern=${pattern}${n} is-live=${live} ! video/x-raw,width=${w},height=${h},framerate=${f}/1`;
+      required.push('videotestsrc');
+      break;
+    }
+    case 'appsrc': {
+      const w = positiveInt('source.width', source.width);
+      const h = positiveInt('source.height', source.height);
+      const f = positiveInt('source.framerate', source.framerate);
+      const inFormat = source.format ?? 'BGR';
+      srcName = APPSRC_NAME;
+      head = `appsrc name=${APPSRC_NAME} format=time is-live=true block=false max-bytes=${w * h * 3 * 4} caps=video/x-raw,format=${inFormat},width=${w},height=${h},framerate=${f}/1`;
+      required.push('appsrc');
+      live = true;
+      break;
+    }
+    case 'pipeline': {
+      head = nonEmptyString('source.description', source.description);
+      live = source.live ?? false;
+      break;
+    }
+    default: {
+      const t: unknown = (source as { type?: unknown }).type;
+      throw invalidParameterError("one of 'file', 'rtsp', 'v4l2', 'argus', 'test', 'appsrc', 'pipeline'", 'source.type', t);
+    }
+  }
+  const scale =
+    options.outputWidth !== undefined ? ` ! videoscale ! video/x-raw,width=${options.outputWidth},height=${options.outputHeight}` : '';
+  if (scale) required.push('videoscale');
+  // Live: keep only the newest frame; replay: block the decoder (no loss).
+  const sinkProps = live ? 'sync=false max-buffers=1 drop=true' : `sync=${source.type === 'file' && source.realtime === true} max-buffers=4 drop=false`;
+  const description = `${head}${scale} ! videoconvert n-threads=2 ! video/x-raw,format=${format} ! appsink name=${SINK} ${sinkProps}`;
+  return { description, sinkName: SINK, srcName, live, requiredElements: [...new Set(required)] };
+}

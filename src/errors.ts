@@ -1,0 +1,114 @@
+/**
+ * The one error module. Argument errors are TypeError/RangeError with a
+ * message that names the parameter, the expectation and what was received;
+ * domain errors carry a stable `code`. Tests assert these exact messages.
+ */
+
+export type ErrorCode =
+  | 'ERR_CONFIG'
+  | 'ERR_CAPTURE'
+  | 'ERR_CAPTURE_ELEMENT_MISSING'
+  | 'ERR_CAPTURE_SOURCE_NOT_FOUND'
+  | 'ERR_NATIVE_ADDON'
+  | 'ERR_MODEL'
+  | 'ERR_MODEL_NOT_FOUND'
+  | 'ERR_MODEL_MISMATCH'
+  | 'ERR_MODEL_CHECKSUM'
+  | 'ERR_QUEUE'
+  | 'ERR_QUEUE_CORRUPT'
+  | 'ERR_UPLOAD'
+  | 'ERR_INVALID_STATE'
+  | 'ERR_EXPOSURE'
+  | 'ERR_GNSS';
+
+/** Describe a received value the way the messages do: 'fast' of type string. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return `'${value}' of type string`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return `${String(value)} of type ${typeof value}`;
+  }
+  if (Array.isArray(value)) return 'an array';
+  return `a value of type ${typeof value}`;
+}
+
+/** "Expected positive integer for captureHz but received 'fast' of type string" */
+export function invalidParameterError(expected: string, name: string, value: unknown): TypeError {
+  return new TypeError(`Expected ${expected} for ${name} but received ${describeValue(value)}`);
+}
+
+export function outOfRangeError(expected: string, name: string, value: unknown): RangeError {
+  return new RangeError(`Expected ${expected} for ${name} but received ${describeValue(value)}`);
+}
+
+export class BestshotError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration value is wrong; `path` is the key path, e.g. cameras[0].captureHz. */
+export class ConfigError extends BestshotError {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super('ERR_CONFIG', path ? `${path}: ${message}` : message);
+    this.path = path;
+  }
+}
+
+export class CaptureError extends BestshotError {
+  constructor(message: string, code: ErrorCode = 'ERR_CAPTURE', options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+export class ModelError extends BestshotError {
+  constructor(message: string, code: ErrorCode = 'ERR_MODEL', options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+export class QueueError extends BestshotError {
+  constructor(message: string, code: ErrorCode = 'ERR_QUEUE', options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+export class UploadError extends BestshotError {
+  /** HTTP status when the server answered; undefined for network errors. */
+  readonly status: number | undefined;
+  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+    super('ERR_UPLOAD', message, options);
+    this.status = status;
+  }
+}
+
+export class InvalidStateError extends BestshotError {
+  constructor(message: string) {
+    super('ERR_INVALID_STATE', message);
+  }
+}
+
+export class ExposureError extends BestshotError {
+  constructor(message: string) {
+    super('ERR_EXPOSURE', message);
+  }
+}
+
+export class GnssError extends BestshotError {
+  constructor(message: string) {
+    super('ERR_GNSS', message);
+  }
+}
+
+/** Rethrow an error from the addon with the caller's stack (sharp does the same). */
+export function rethrowNative(err: unknown, wrap: (message: string) => Error): never {
+  const message = err instanceof Error ? err.message : String(err);
+  const wrapped = wrap(message);
+  Error.captureStackTrace(wrapped, rethrowNative);
+  throw wrapped;
+}

@@ -1,0 +1,76 @@
+/**
+ * The data model of SPEC.md ("Data model"). Shared by every stage; kept free
+ * of pixels where it can be so frames move as ids, not buffers (STYLE 8).
+ * Timestamps are nanoseconds as bigint: wall-clock ns exceed 2^53.
+ */
+
+export type ExposureMode = 'auto' | 'manual';
+
+/** WGS84 position of the camera plus its heading (degrees clockwise from north). */
+export interface CameraPosition {
+  lat: number;
+  lon: number;
+  alt: number;
+  heading: number;
+}
+
+/** Exposure state a frame was taken with (A1–A5). */
+export interface ExposureInfo {
+  mode: ExposureMode;
+  exposureTimeUs: number;
+  /** Analog gain (linear) or ISO, whatever the back end reports. */
+  gain: number;
+}
+
+/** A detection box (SPEC "Detection box", D1). Pixel units of the full frame. */
+export interface Box {
+  cx: number;
+  cy: number;
+  w: number;
+  h: number;
+  /** Radians, counter-clockwise; 0 for axis-aligned models. */
+  angle: number;
+  classId: number;
+  label: string;
+  /** Maximum class probability. */
+  score: number;
+}
+
+/** D2: the boxes of one frame with the frame's identity. */
+export interface FrameDetections {
+  cameraId: string;
+  imageId: number;
+  timestampNs: bigint;
+  exposureMode: ExposureMode;
+  cameraPosition: CameraPosition | null;
+  width: number;
+  height: number;
+  boxes: Box[];
+}
+
+/** W1: ground point of an object. */
+export interface WorldPosition {
+  lat: number;
+  lon: number;
+  alt: number;
+  /** Offset from the camera in metres, local ENU. */
+  east: number;
+  north: number;
+}
+
+/** T3: one entry per frame in which the object was matched. */
+export interface TrackEntry {
+  timestampNs: bigint;
+  imageId: number;
+  exposureMode: ExposureMode;
+  cameraPosition: CameraPosition | null;
+  box: Box;
+  worldPosition: WorldPosition | null;
+}
+
+export interface Track {
+  /** Unique per camera, never reused. */
+  trackId: number;
+  classId: number;
+  entries: TrackEntry[];
+}
