@@ -35,8 +35,11 @@ struct PipelineMessage {
   std::string format;
   uint8_t* pixels = nullptr;
   size_t pixel_bytes = 0;
-  float* tensor = nullptr;
+  float* tensor = nullptr;  // malloc'd (no free slot) or nullptr
   size_t tensor_bytes = 0;
+  int tensor_slot = -1;      // slot written, or -1
+  bool has_tensor = false;
+  uint64_t slot_misses = 0;
   LetterboxGeometry geometry;
   ~PipelineMessage() {
     std::free(pixels);
@@ -52,7 +55,8 @@ Napi::Object Pipeline::Init(Napi::Env env, Napi::Object exports) {
                                     InstanceMethod("endOfStream", &Pipeline::EndOfStream),
                                     InstanceMethod("setProperty", &Pipeline::SetProperty),
                                     InstanceMethod("getProperty", &Pipeline::GetProperty),
-                                    InstanceMethod("close", &Pipeline::Close)});
+                                    InstanceMethod("close", &Pipeline::Close),
+                                    InstanceMethod("releaseTensor", &Pipeline::ReleaseTensor)});
   exports.Set("Pipeline", cls);
   return exports;
 }
@@ -73,6 +77,24 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
     tensor_.center = t.Get("center").ToBoolean().Value();
     tensor_.pad_value = t.Get("padValue").As<Napi::Number>().FloatValue();
     tensor_.scale = t.Get("scale").As<Napi::Number>().FloatValue();
+    if (opts.Has("tensorSlots") && opts.Get("tensorSlots").IsArray()) {
+      Napi::Array slots = opts.Get("tensorSlots").As<Napi::Array>();
+      const size_t need = sizeof(float) * 3 * static_cast<size_t>(tensor_.width) * tensor_.height;
+      for (uint32_t i = 0; i < slots.Length(); ++i) {
+        Napi::TypedArray ta = slots.Get(i).As<Napi::TypedArray>();
+        if (ta.ByteLength() < need) throw Napi::RangeError::New(env, "tensor slot is smaller than the tensor");
+        napi_value ab_unused;
+        void* data = nullptr;
+        size_t len = 0;
+        napi_typedarray_type type;
+        size_t offset = 0;
+        napi_status st = napi_get_typedarray_info(env, ta, &type, &len, &data, &ab_unused, &offset);
+        if (st != napi_ok || data == nullptr) throw Napi::TypeError::New(env, "tensor slot has no backing memory");
+        slot_refs_.push_back(Napi::Persistent(slots.Get(i)));
+        slot_ptrs_.push_back(static_cast<float*>(data));
+        free_slots_.push_back(static_cast<int>(i));
+      }
+    }
   }
 
   GError* err = nullptr;
@@ -240,6 +262,17 @@ Napi::Value Pipeline::GetProperty(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value Pipeline::ReleaseTensor(const Napi::CallbackInfo& info) {
+  const int slot = info[0].As<Napi::Number>().Int32Value();
+  if (slot >= 0 && slot < static_cast<int>(slot_ptrs_.size())) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    bool present = false;
+    for (int s : free_slots_) present = present || s == slot;
+    if (!present) free_slots_.push_back(slot);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value Pipeline::Close(const Napi::CallbackInfo& info) {
   Shutdown();
   return info.Env().Undefined();
@@ -261,6 +294,10 @@ void Pipeline::Shutdown() {
   bus_ = nullptr;
   pipeline_ = nullptr;
   if (tsfn_) tsfn_.Release();
+  slot_ptrs_.clear();
+  free_slots_.clear();
+  for (auto& r : slot_refs_) r.Reset();
+  slot_refs_.clear();
 }
 
 void Pipeline::Post(PipelineMessage* msg) {
@@ -291,9 +328,13 @@ void Pipeline::Post(PipelineMessage* msg) {
         // Ownership of the malloc'd blocks passes to the ArrayBuffers.
         o.Set("pixels", Napi::ArrayBuffer::New(env, m->pixels, m->pixel_bytes, FreeBlock));
         m->pixels = nullptr;
-        if (m->tensor != nullptr) {
-          o.Set("tensor", Napi::ArrayBuffer::New(env, m->tensor, m->tensor_bytes, FreeBlock));
-          m->tensor = nullptr;
+        if (m->has_tensor) {
+          if (m->tensor != nullptr) {
+            o.Set("tensor", Napi::ArrayBuffer::New(env, m->tensor, m->tensor_bytes, FreeBlock));
+            m->tensor = nullptr;
+          }
+          o.Set("tensorSlot", m->tensor_slot);
+          o.Set("tensorSlotMisses", Napi::Number::New(env, static_cast<double>(m->slot_misses)));
           Napi::Object g = Napi::Object::New(env);
           g.Set("ratio", m->geometry.ratio);
           g.Set("padX", m->geometry.pad_x);
@@ -398,10 +439,26 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
 
   const GstVideoFormat fmt = GST_VIDEO_INFO_FORMAT(&vinfo);
   if (has_tensor_ && (fmt == GST_VIDEO_FORMAT_BGR || fmt == GST_VIDEO_FORMAT_RGB)) {
+    m->has_tensor = true;
     m->tensor_bytes = sizeof(float) * 3 * static_cast<size_t>(tensor_.width) * tensor_.height;
-    m->tensor = static_cast<float*>(std::malloc(m->tensor_bytes));
+    float* dst = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_slots_.empty()) {
+        m->tensor_slot = free_slots_.front();
+        free_slots_.pop_front();
+        dst = slot_ptrs_[m->tensor_slot];
+      } else if (!slot_ptrs_.empty()) {
+        ++slot_misses_;
+      }
+      m->slot_misses = slot_misses_;
+    }
+    if (dst == nullptr) {
+      m->tensor = static_cast<float*>(std::malloc(m->tensor_bytes));
+      dst = m->tensor;
+    }
     m->geometry = LetterboxToPlanarFloat(m->pixels, m->width, m->height, m->stride,
-                                         fmt == GST_VIDEO_FORMAT_RGB, tensor_, m->tensor);
+                                         fmt == GST_VIDEO_FORMAT_RGB, tensor_, dst);
   }
   gst_buffer_unmap(buffer, &map);
   return m;

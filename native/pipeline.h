@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <vector>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -40,6 +42,7 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   Napi::Value SetProperty(const Napi::CallbackInfo& info);
   Napi::Value GetProperty(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseTensor(const Napi::CallbackInfo& info);
 
   void PullLoop();
   bool DrainBus();  // returns false when an error ended the pipeline
@@ -56,6 +59,14 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   bool live_ = false;
   bool has_tensor_ = false;
   TensorSpec tensor_;
+  // Tensor slots: Float32Arrays over SharedArrayBuffers owned by JavaScript.
+  // The pull thread writes a frame's tensor straight into a free slot, so it
+  // crosses to the inference worker with no copy at all. When every slot is
+  // in use, a malloc'd tensor is used instead (and counted).
+  std::vector<Napi::Reference<Napi::Value>> slot_refs_;
+  std::vector<float*> slot_ptrs_;
+  std::deque<int> free_slots_;
+  uint64_t slot_misses_ = 0;
 
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;

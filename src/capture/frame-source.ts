@@ -7,7 +7,7 @@
  * appsink (no lag). Frames arrive as ArrayBuffers JavaScript owns: the pixels
  * were copied once, from the GStreamer buffer, and never again.
  */
-import { CaptureError, InvalidStateError, rethrowNative } from '../errors.js';
+import { CaptureError, InvalidStateError, invalidParameterError, rethrowNative } from '../errors.js';
 import { TypedEmitter } from '../events.js';
 import { loadNative, type NativeBinding, type NativeMessage, type NativePipeline } from './native.js';
 import { buildPipeline, type BuiltPipeline, type CaptureOptions, type PixelFormat } from './options.js';
@@ -37,8 +37,13 @@ export interface CapturedFrame {
   /** Capture time, CLOCK_MONOTONIC ns. */
   captureMonotonicNs: bigint;
   pixels: Uint8Array;
-  /** Detector input, planar float32 [3][h][w], when requested. */
+  /**
+   * Detector input, planar float32 [3][h][w], when requested. Backed by a
+   * SharedArrayBuffer slot when `tensorSlot` ≥ 0: hand it to a worker as is,
+   * then call FrameSource.releaseTensor(frame).
+   */
   tensor?: Float32Array;
+  tensorSlot: number;
   letterbox?: Letterbox;
 }
 
@@ -65,6 +70,8 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   #failure: CaptureError | undefined;
   #closed = false;
   #started = false;
+  #slots: Float32Array[] = [];
+  #slotMisses = 0;
 
   constructor(options: CaptureOptions, binding: NativeBinding = loadNative()) {
     super();
@@ -78,6 +85,11 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     }
     this.#prefetch = this.pipeline.live ? 0 : Math.max(0, options.prefetch ?? 2);
     const t = options.tensor;
+    if (t) {
+      const count = options.tensorSlots ?? 4;
+      if (!Number.isInteger(count) || count < 0) throw invalidParameterError('non-negative integer', 'tensorSlots', count);
+      for (let i = 0; i < count; i++) this.#slots.push(new Float32Array(new SharedArrayBuffer(4 * 3 * t.width * t.height)));
+    }
     try {
       this.#native = new binding.Pipeline(
         {
@@ -93,6 +105,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
             padValue: t.padValue,
             scale: t.scale,
           },
+          tensorSlots: t ? this.#slots : undefined,
         },
         (m) => this.#onMessage(m),
       );
@@ -169,6 +182,16 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     }
   }
 
+  /** Give a frame's tensor slot back to the addon (no-op for private tensors). */
+  releaseTensor(frame: Pick<CapturedFrame, 'tensorSlot'>): void {
+    if (frame.tensorSlot >= 0 && !this.#closed) this.#native.releaseTensor(frame.tensorSlot);
+  }
+
+  /** Frames whose tensor could not use a shared slot (all were in use). */
+  get tensorSlotMisses(): number {
+    return this.#slotMisses;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -198,6 +221,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     switch (m.type) {
       case 'frame': {
         this.#outstanding = Math.max(0, this.#outstanding - 1);
+        this.#slotMisses = m.tensorSlotMisses ?? this.#slotMisses;
         const frame: CapturedFrame = {
           sequence: m.sequence,
           width: m.width,
@@ -209,7 +233,13 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
           captureRealtimeNs: m.captureRealtimeNs,
           captureMonotonicNs: m.captureMonotonicNs,
           pixels: new Uint8Array(m.pixels),
-          tensor: m.tensor ? new Float32Array(m.tensor) : undefined,
+          tensor:
+            m.tensorSlot !== undefined && m.tensorSlot >= 0
+              ? this.#slots[m.tensorSlot]
+              : m.tensor
+                ? new Float32Array(m.tensor)
+                : undefined,
+          tensorSlot: m.tensorSlot ?? -1,
           letterbox: m.letterbox,
         };
         const w = this.#waiter;

@@ -24,6 +24,8 @@ export interface NativePipelineOptions {
   srcName?: string;
   live: boolean;
   tensor?: NativeTensorOptions;
+  /** Float32Arrays over SharedArrayBuffers the addon writes tensors into. */
+  tensorSlots?: Float32Array[];
 }
 
 export interface NativeLetterbox {
@@ -48,6 +50,8 @@ export type NativeMessage =
       captureMonotonicNs: bigint;
       pixels: ArrayBuffer;
       tensor?: ArrayBuffer;
+      tensorSlot?: number;
+      tensorSlotMisses?: number;
       letterbox?: NativeLetterbox;
     }
   | { type: 'eos' }
@@ -61,6 +65,7 @@ export interface NativePipeline {
   setProperty(element: string, name: string, value: string | number | boolean): void;
   getProperty(element: string, name: string): string | null;
   close(): void;
+  releaseTensor(slot: number): void;
 }
 
 export interface NativeBinding {

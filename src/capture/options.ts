@@ -69,6 +69,14 @@ export interface CaptureOptions {
   outputHeight?: number;
   /** Also deliver a detector-ready letterboxed planar float32 tensor per frame. */
   tensor?: TensorOptions;
+  /**
+   * Number of shared-memory tensor slots (default 4). The addon writes each
+   * frame's tensor into a free slot, a SharedArrayBuffer the inference worker
+   * reads without a copy; release it with FrameSource.releaseTensor(frame).
+   * More slots allow more frames in flight; when all are in use a private
+   * tensor is allocated instead (counted in tensorSlotMisses).
+   */
+  tensorSlots?: number;
   /** Frames pulled ahead of the consumer for non-live sources. Default 2. */
   prefetch?: number;
   /** Prefer hardware elements (nvv4l2decoder, nvvidconv) where they exist. Default true. */

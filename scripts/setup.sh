@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# One-command set-up: installs what a fresh Debian/Ubuntu or JetPack machine
+# lacks (GStreamer dev files and plugins, cmake, g++), runs `npm ci` (which
+# builds the native addon), builds the TypeScript, fetches the model, and,
+# unless --no-run is given, runs the embedded default (npm start).
+# Idempotent; works as root or through sudo; says what it does and what failed.
+set -euo pipefail
+
+RUN_DEMO=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-run) RUN_DEMO=0 ;;
+    -h|--help) echo "usage: scripts/setup.sh [--no-run]"; exit 0 ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+fail() { printf '\nsetup FAILED: %s\n' "$*" >&2; exit 1; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else fail "not root and no sudo: run as root, or install sudo"; fi
+fi
+
+# Debian package names; GStreamer's -bad set brings h264parse/h265parse for
+# raw H.264 files and RTSP. gpsd/gpsd-clients serve the vehicle position tests,
+# shellcheck the OTA script checks.
+APT_PACKAGES=(
+  pkg-config cmake g++ make python3 curl openssl ca-certificates
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+  gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-tools
+  gpsd gpsd-clients v4l-utils shellcheck sqlite3
+)
+
+if command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    step "installing system packages: ${missing[*]}"
+    $SUDO apt-get update -qq || fail "apt-get update failed (network or sources.list?)"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+      || fail "apt-get install failed for: ${missing[*]}"
+    # gpsd's package enables a system daemon on port 2947; the product and
+    # its tests start their own, so the packaged one is stopped if running.
+    if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now gpsd.socket gpsd.service >/dev/null 2>&1 || true; fi
+  else
+    step "system packages present"
+  fi
+else
+  echo "setup: no apt-get; make sure these are installed: ${APT_PACKAGES[*]}" >&2
+fi
+
+command -v node >/dev/null 2>&1 || fail "Node.js 20+ is required (https://nodejs.org or your distribution's nodejs package)"
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || fail "Node.js 20+ is required, found $(node --version)"
+pkg-config --exists gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0 || fail "GStreamer development files not found by pkg-config"
+
+step "installing npm dependencies and building the native addon (npm ci)"
+npm ci --no-audit --no-fund || fail "npm ci failed (see the log above)"
+
+step "building TypeScript"
+npm run --silent build:ts || fail "TypeScript build failed"
+
+step "fetching the detection model"
+if [ -x scripts/fetch-model.sh ]; then
+  scripts/fetch-model.sh || echo "setup: model not fetched; the product also looks in \$BESTSHOT_SHARED_DIR/models (default ../shared/models)" >&2
+fi
+
+step "checking the addon loads"
+node --input-type=module -e "import('./dist/src/capture/native.js').then(m => console.log('GStreamer', m.loadNative().gstVersion()))" \
+  || fail "native addon does not load"
+
+if [ "$RUN_DEMO" -eq 1 ]; then
+  step "running the embedded default (npm start)"
+  npm start
+fi
