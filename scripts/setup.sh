@@ -31,7 +31,7 @@ APT_PACKAGES=(
   pkg-config cmake g++ make python3 curl openssl ca-certificates
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
-  gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-tools
+  gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-plugins-base-apps
   gpsd gpsd-clients v4l-utils shellcheck sqlite3
 )
 

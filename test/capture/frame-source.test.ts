@@ -1,0 +1,279 @@
+/**
+ * Foundation (issue 2): the native GStreamer frame source, through real
+ * pipelines: the shared traffic clips, test sources, error paths, the
+ * detector tensor (letterbox), JPEG round trip, and memory over a long run.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCapture, encodeJpeg, FrameSource, type CapturedFrame } from '../../src/capture/index.js';
+import { CaptureError } from '../../src/errors.js';
+import { TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
+
+const YOLOX_TENSOR = { width: 416, height: 416, channelOrder: 'bgr', placement: 'topleft', padValue: 114, scale: 1 } as const;
+
+/** Width and height the container declares, read by gst-discoverer-1.0 (independent of our pipeline). */
+function containerSize(path: string): { width: number; height: number } {
+  const out = execFileSync('gst-discoverer-1.0', [path], { encoding: 'utf8' });
+  const m = /Width: (\d+)\s+Height: (\d+)/.exec(out);
+  assert.ok(m, `gst-discoverer-1.0 printed no size for ${path}`);
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
+async function drain(source: FrameSource): Promise<{ count: number; first?: CapturedFrame; last?: CapturedFrame }> {
+  let count = 0;
+  let first: CapturedFrame | undefined;
+  let last: CapturedFrame | undefined;
+  for await (const f of source) {
+    if (count === 0) first = f;
+    last = f;
+    count++;
+  }
+  return { count, first, last };
+}
+
+// Frame counts from PROVENANCE.md (demuxed-frame counts of each clip).
+const CLIPS: Array<[string, number]> = [
+  ['suburban-street-elevated.mp4', 905],
+  ['overhead-lane-cars.mp4', 377],
+  ['motorway-cctv.avi', 748],
+  ['town-centre-pedestrians.mp4', 332],
+];
+
+for (const [clip, frames] of CLIPS) {
+  test(`decodes every frame of ${clip} at the container's size`, async () => {
+    const path = join(TRAFFIC_CLIPS_DIR, clip);
+    const expected = containerSize(path);
+    const source = openCapture({ source: { type: 'file', path } });
+    const { count, first, last } = await drain(source);
+    source.close();
+    assert.equal(count, frames);
+    assert.equal(first?.width, expected.width);
+    assert.equal(first?.height, expected.height);
+    assert.equal(first?.format, 'BGR');
+    assert.equal(first?.stride, expected.width * 3);
+    assert.equal(first?.pixels.byteLength, expected.width * expected.height * 3);
+    assert.equal(first?.sequence, 0);
+    assert.equal(last?.sequence, frames - 1);
+    // Presentation timestamps increase through the file.
+    assert.ok(last!.ptsNs > first!.ptsNs);
+  });
+}
+
+test('raw H.264 elementary stream and MJPEG AVI decode through the file source', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-h264-'));
+  const h264 = join(dir, 'clip.h264');
+  const mjpeg = join(dir, 'clip.avi');
+  execFileSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=40', '!', 'video/x-raw,width=320,height=240,framerate=25/1', '!', 'x264enc', 'speed-preset=ultrafast', '!', 'video/x-h264,stream-format=byte-stream', '!', 'filesink', `location=${h264}`]);
+  execFileSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=40', '!', 'video/x-raw,width=320,height=240,framerate=25/1', '!', 'jpegenc', '!', 'avimux', '!', 'filesink', `location=${mjpeg}`]);
+  for (const path of [h264, mjpeg]) {
+    const source = openCapture({ source: { type: 'file', path } });
+    const { count, first } = await drain(source);
+    source.close();
+    assert.equal(count, 40, path);
+    assert.equal(first?.width, 320);
+    assert.equal(first?.height, 240);
+  }
+});
+
+test('test source delivers the requested size, count, and sequence numbers', async () => {
+  const source = openCapture({ source: { type: 'test', width: 160, height: 120, framerate: 30, numBuffers: 25 } });
+  const seen: number[] = [];
+  for await (const f of source) {
+    assert.equal(f.width, 160);
+    assert.equal(f.height, 120);
+    seen.push(f.sequence);
+  }
+  source.close();
+  assert.deepEqual(seen, Array.from({ length: 25 }, (_, i) => i));
+});
+
+test('a missing file is refused before any pipeline starts', () => {
+  const path = join(tmpdir(), 'bestshot-no-such-clip.mp4');
+  assert.throws(
+    () => openCapture({ source: { type: 'file', path } }),
+    (err: unknown) => err instanceof CaptureError && err.code === 'ERR_CAPTURE_SOURCE_NOT_FOUND' && err.message === `File not found: ${path}`,
+  );
+});
+
+test('an unknown element gives an error that names it', () => {
+  assert.throws(
+    () => openCapture({ source: { type: 'pipeline', description: 'nosuchelementxyz ! videoconvert' } }),
+    (err: unknown) =>
+      err instanceof CaptureError &&
+      err.code === 'ERR_CAPTURE_ELEMENT_MISSING' &&
+      err.message === 'Could not create pipeline: no element "nosuchelementxyz"',
+  );
+});
+
+test('an RTSP URL nobody serves ends in a typed error event with GStreamer\'s text', async () => {
+  // Port 9 on loopback: nothing listens, the connection is refused.
+  const source = openCapture({ source: { type: 'rtsp', url: 'rtsp://127.0.0.1:9/stream', latencyMs: 100 } });
+  const events: CaptureError[] = [];
+  source.on('error', (e) => events.push(e));
+  await assert.rejects(source.next(), (err: unknown) => err instanceof CaptureError && /Could not open resource for reading and writing|Could not connect|Failed to connect/.test(err.message));
+  source.close();
+  assert.equal(events.length >= 1, true);
+  assert.match(events[0]!.message, /\(from [a-z0-9_]+\)$/);
+});
+
+test('invalid options are refused with exact messages', () => {
+  assert.throws(() => openCapture({ source: { type: 'test', width: 0, height: 10, framerate: 5 } }), {
+    name: 'RangeError',
+    message: 'Expected positive integer for source.width but received 0 of type number',
+  });
+  assert.throws(() => openCapture({ source: { type: 'test', width: 10, height: 10, framerate: 5 }, format: 'YUV' as 'BGR' }), {
+    name: 'TypeError',
+    message: "Expected one of 'BGR', 'RGB' for format but received 'YUV' of type string",
+  });
+  assert.throws(() => openCapture({ source: { type: 'webcam' } as never }), {
+    name: 'TypeError',
+    message: "Expected one of 'file', 'rtsp', 'v4l2', 'argus', 'test', 'appsrc', 'pipeline' for source.type but received 'webcam' of type string",
+  });
+});
+
+test('the argus source is refused with a clear error where nvarguscamerasrc is absent', () => {
+  assert.throws(
+    () => openCapture({ source: { type: 'argus', width: 1920, height: 1080, framerate: 30 } }),
+    (err: unknown) =>
+      err instanceof CaptureError &&
+      err.code === 'ERR_CAPTURE_ELEMENT_MISSING' &&
+      err.message.startsWith('Missing GStreamer elements: nvarguscamerasrc, nvvidconv'),
+  );
+});
+
+test('detector tensor: letterboxed top-left with pad 114, planar BGR, geometry reported', async () => {
+  // A solid colour frame (videotestsrc pattern=solid-color, 0xff RGB blue = BGR [255,0,0]).
+  const source = openCapture({
+    source: { type: 'pipeline', description: 'videotestsrc pattern=solid-color foreground-color=0xff0000ff num-buffers=1 ! video/x-raw,width=640,height=360' },
+    tensor: YOLOX_TENSOR,
+  });
+  const f = await source.next();
+  assert.ok(f?.tensor && f.letterbox);
+  const lb = f.letterbox;
+  assert.equal(lb.ratio, 0.65);
+  assert.equal(lb.scaledWidth, 416);
+  assert.equal(lb.scaledHeight, 234);
+  assert.equal(lb.padX, 0);
+  assert.equal(lb.padY, 0);
+  const plane = 416 * 416;
+  assert.equal(f.tensor.length, 3 * plane);
+  // Inside the image: channel 0 is blue (BGR order).
+  const inside = 100 * 416 + 200;
+  assert.ok(Math.abs(f.tensor[inside]! - 255) < 1.5, `B=${f.tensor[inside]}`);
+  assert.ok(f.tensor[plane + inside]! < 1.5);
+  assert.ok(f.tensor[2 * plane + inside]! < 1.5);
+  // Below the image (rows 234..415): padding 114 on every channel.
+  const below = 300 * 416 + 10;
+  for (let c = 0; c < 3; c++) assert.equal(f.tensor[c * plane + below], 114);
+  source.releaseTensor(f);
+  source.close();
+});
+
+test('detector tensor: centred placement, RGB order and 1/255 scale', async () => {
+  const source = openCapture({
+    source: { type: 'pipeline', description: 'videotestsrc pattern=solid-color foreground-color=0xff0000ff num-buffers=1 ! video/x-raw,width=360,height=640' },
+    tensor: { width: 320, height: 320, channelOrder: 'rgb', placement: 'center', padValue: 114, scale: 1 / 255 },
+  });
+  const f = await source.next();
+  assert.ok(f?.tensor && f.letterbox);
+  assert.equal(f.letterbox.scaledHeight, 320);
+  assert.equal(f.letterbox.scaledWidth, 180);
+  assert.equal(f.letterbox.padX, 70);
+  const plane = 320 * 320;
+  const centre = 160 * 320 + 160;
+  assert.ok(f.tensor[centre]! < 0.01); // R
+  assert.ok(Math.abs(f.tensor[2 * plane + centre]! - 1) < 0.01); // B last in RGB order
+  assert.ok(Math.abs(f.tensor[160 * 320 + 5]! - 114 / 255) < 1e-6); // left padding
+  source.close();
+});
+
+test('tensors land in shared-memory slots and slots are reused after release', async () => {
+  const source = openCapture({ source: { type: 'test', width: 320, height: 240, framerate: 30, numBuffers: 6 }, tensor: YOLOX_TENSOR, tensorSlots: 2 });
+  const slots: number[] = [];
+  for await (const f of source) {
+    assert.ok(f.tensor?.buffer instanceof SharedArrayBuffer);
+    slots.push(f.tensorSlot);
+    source.releaseTensor(f);
+  }
+  assert.equal(source.tensorSlotMisses, 0);
+  source.close();
+  assert.equal(slots.length, 6);
+  assert.deepEqual(new Set(slots), new Set([0, 1]));
+});
+
+test('JPEG round trip keeps the size and the mean colour', async () => {
+  const source = openCapture({ source: { type: 'file', path: join(TRAFFIC_CLIPS_DIR, 'town-centre-pedestrians.mp4') } });
+  const frame = (await source.next())!;
+  source.close();
+  const jpeg = await encodeJpeg(frame, { quality: 90 });
+  assert.equal(jpeg[0], 0xff);
+  assert.equal(jpeg[1], 0xd8);
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-jpeg-'));
+  const file = join(dir, 'frame.jpg');
+  writeFileSync(file, jpeg);
+  const back = openCapture({ source: { type: 'file', path: file } });
+  const decoded = (await back.next())!;
+  back.close();
+  assert.equal(decoded.width, frame.width);
+  assert.equal(decoded.height, frame.height);
+  const mean = (f: CapturedFrame, c: number) => {
+    let s = 0;
+    for (let i = c; i < f.pixels.length; i += 3) s += f.pixels[i]!;
+    return s / (f.pixels.length / 3);
+  };
+  for (let c = 0; c < 3; c++) assert.ok(Math.abs(mean(decoded, c) - mean(frame, c)) < 2, `channel ${c}`);
+  await assert.rejects(encodeJpeg({ ...frame, pixels: frame.pixels.subarray(0, 10) }), {
+    name: 'RangeError',
+    message: `Expected ${frame.width * frame.height * 3} bytes for a ${frame.width}x${frame.height} BGR image but received 10`,
+  });
+});
+
+test('properties of named elements can be read and written', async () => {
+  const source = openCapture({ source: { type: 'test', width: 64, height: 48, framerate: 30, numBuffers: 3 } });
+  source.setProperty('camera', 'pattern', 'ball');
+  assert.equal(source.getProperty('camera', 'pattern'), 'ball');
+  assert.throws(() => source.getProperty('nosuch', 'pattern'), { message: "no element named 'nosuch'" });
+  assert.throws(() => source.setProperty('camera', 'nosuchprop', 1), { message: "element 'camera' has no property 'nosuchprop'" });
+  source.close();
+  source.close(); // idempotent
+});
+
+test('appsrc source: pushed frames come back through the same frame API', async () => {
+  const source = openCapture({ source: { type: 'appsrc', width: 34, height: 20, framerate: 10 } });
+  const px = new Uint8Array(34 * 20 * 3).fill(77);
+  assert.equal(source.push(px, 0n), true);
+  const f = (await source.next())!;
+  assert.equal(f.width, 34); // odd row length 102 bytes: padding handled natively
+  assert.equal(f.pixels[0], 77);
+  assert.equal(f.pixels[f.pixels.length - 1], 77);
+  assert.throws(() => source.push(new Uint8Array(5), 1n), { message: 'pushed frame size does not match the appsrc caps' });
+  source.close();
+});
+
+test('10 000 frames through the loop and 200 open/close cycles keep RSS flat', async () => {
+  const source = openCapture({ source: { type: 'test', width: 320, height: 240, framerate: 1000, numBuffers: 10_000 }, tensor: YOLOX_TENSOR });
+  let n = 0;
+  let rssAt1000 = 0;
+  for await (const f of source) {
+    source.releaseTensor(f);
+    if (++n === 1000) rssAt1000 = process.memoryUsage().rss;
+  }
+  source.close();
+  const rssAfterFrames = process.memoryUsage().rss;
+  assert.equal(n, 10_000);
+  for (let i = 0; i < 200; i++) {
+    const s = openCapture({ source: { type: 'test', width: 64, height: 48, framerate: 30, numBuffers: 2 } });
+    await s.next();
+    s.close();
+  }
+  const rssAfterCycles = process.memoryUsage().rss;
+  const mb = (x: number) => x / 2 ** 20;
+  // 10 000 frames are 2.3 GB of pixels and 20 GB of tensors: any per-frame leak shows.
+  assert.ok(mb(rssAfterFrames - rssAt1000) < 64, `RSS grew ${mb(rssAfterFrames - rssAt1000).toFixed(1)} MiB over 9000 frames`);
+  assert.ok(mb(rssAfterCycles - rssAfterFrames) < 64, `RSS grew ${mb(rssAfterCycles - rssAfterFrames).toFixed(1)} MiB over 200 pipelines`);
+  assert.ok(existsSync('/proc/self/status'));
+});
