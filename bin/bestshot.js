@@ -2,8 +2,6 @@
 // Launcher: the compiled CLI when built (dist/), otherwise the TypeScript
 // sources through tsx, so `npx bestshot` works straight from a checkout.
 import { existsSync } from 'node:fs';
-import { register } from 'node:module';
-import { pathToFileURL } from 'node:url';
 
 const root = new URL('..', import.meta.url);
 const compiled = new URL('dist/src/cli/main.js', root);
@@ -11,7 +9,8 @@ let entry;
 if (existsSync(compiled) && process.env.BESTSHOT_FROM_SOURCE !== '1') {
   entry = compiled;
 } else {
-  register('tsx/esm', pathToFileURL('./'));
+  const { register } = await import('tsx/esm/api');
+  register();
   entry = new URL('src/cli/main.ts', root);
 }
 const { main } = await import(entry.href);

@@ -34,9 +34,10 @@ LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_
     x1[x] = std::min(ix + 1, src_w - 1) * 3;
     wx[x] = static_cast<float>(sx - ix);
   }
-  // Tensor channel k takes source byte offset `order[k]` within a pixel.
+  // Tensor plane k takes source byte `order[k]` of each pixel. One pass per
+  // output row computes all three channels (one read of each source pixel).
   const bool swap = src_is_rgb != spec.rgb;
-  const int order[3] = {swap ? 2 : 0, 1, swap ? 0 : 2};
+  const int o0 = swap ? 2 : 0, o2 = swap ? 0 : 2;
   const float s = spec.scale;
   for (int y = 0; y < g.scaled_h; ++y) {
     double sy = (y + 0.5) * inv_y - 0.5;
@@ -48,16 +49,20 @@ LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_
     const uint8_t* r0 = src + static_cast<size_t>(iy) * stride;
     const uint8_t* r1 = src + static_cast<size_t>(iy1) * stride;
     const size_t row_off = static_cast<size_t>(y + g.pad_y) * tw + g.pad_x;
-    for (int k = 0; k < 3; ++k) {
-      float* out = dst + plane * k + row_off;
-      const int c = order[k];
-      for (int x = 0; x < g.scaled_w; ++x) {
-        const float a = r0[x0[x] + c], b = r0[x1[x] + c];
-        const float cc = r1[x0[x] + c], d = r1[x1[x] + c];
-        const float top = a + (b - a) * wx[x];
-        const float bot = cc + (d - cc) * wx[x];
-        out[x] = (top + (bot - top) * wy) * s;
-      }
+    float* out0 = dst + row_off;
+    float* out1 = dst + plane + row_off;
+    float* out2 = dst + 2 * plane + row_off;
+    const float w00 = 1.0f - wy;
+    for (int x = 0; x < g.scaled_w; ++x) {
+      const uint8_t* a = r0 + x0[x];
+      const uint8_t* b = r0 + x1[x];
+      const uint8_t* c = r1 + x0[x];
+      const uint8_t* d = r1 + x1[x];
+      const float fx = wx[x], gx = 1.0f - fx;
+      const float wa = gx * w00 * s, wb = fx * w00 * s, wc = gx * wy * s, wd = fx * wy * s;
+      out0[x] = a[o0] * wa + b[o0] * wb + c[o0] * wc + d[o0] * wd;
+      out1[x] = a[1] * wa + b[1] * wb + c[1] * wc + d[1] * wd;
+      out2[x] = a[o2] * wa + b[o2] * wb + c[o2] * wc + d[o2] * wd;
     }
   }
   return g;

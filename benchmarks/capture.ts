@@ -1,0 +1,84 @@
+/**
+ * npm run bench -- capture [--frames N] [--no-tensor]
+ *
+ * Frames/s pulled into Node and per-frame latency for a 1280×720 H.264 clip
+ * (made here from a shared clip, transcoded with GStreamer), RSS at start and
+ * end, and in the same run the rate of the same decode pipeline ending in
+ * fakesink under gst-launch-1.0: the ceiling. Goal: ≥ 0.9× the ceiling.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCapture } from '../src/capture/index.js';
+import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
+import { fmt, machine, summary, writeResult } from './util.js';
+
+export function make720pClip(): string {
+  const dir = join(tmpdir(), 'bestshot-bench');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, 'suburban-720p.mp4');
+  if (!existsSync(out)) {
+    console.log('transcoding suburban-street-elevated.mp4 to 1280x720 H.264 (once) ...');
+    execFileSync('gst-launch-1.0', [
+      '-q', 'filesrc', `location=${join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4')}`, '!', 'decodebin', '!', 'videoconvert', '!',
+      'videoscale', '!', 'video/x-raw,width=1280,height=720', '!', 'x264enc', 'speed-preset=veryfast', 'tune=zerolatency', '!',
+      'h264parse', '!', 'mp4mux', '!', 'filesink', `location=${out}.tmp`,
+    ]);
+    execFileSync('mv', [`${out}.tmp`, out]);
+  }
+  return out;
+}
+
+function ceilingFps(path: string, frames: number): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('gst-launch-1.0', ['-q', 'filesrc', `location=${path}`, '!', 'decodebin', '!', 'videoconvert', 'n-threads=2', '!', 'video/x-raw,format=BGR', '!', 'fakesink', 'sync=false'], { stdio: 'ignore' });
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error('gst-launch-1.0 ceiling run failed');
+  return frames / s;
+}
+
+export default async function main(args: string[]): Promise<void> {
+  const withTensor = !args.includes('--no-tensor');
+  const path = make720pClip();
+  const rssStart = process.memoryUsage().rss;
+  const runs: Array<{ fps: number; lat: number[] }> = [];
+  let frames = 0;
+  for (let run = 0; run < 3; run++) {
+    const source = openCapture({
+      source: { type: 'file', path },
+      tensor: withTensor ? { width: 416, height: 416, channelOrder: 'bgr', placement: 'topleft', padValue: 114, scale: 1 } : undefined,
+    });
+    const lat: number[] = [];
+    let n = 0;
+    const t0 = performance.now();
+    for (;;) {
+      const a = performance.now();
+      const f = await source.next();
+      if (f === null) break;
+      lat.push(performance.now() - a);
+      source.releaseTensor(f);
+      n++;
+    }
+    const fps = n / ((performance.now() - t0) / 1000);
+    source.close();
+    frames = n;
+    runs.push({ fps, lat });
+  }
+  const rssEnd = process.memoryUsage().rss;
+  const ceilings = [ceilingFps(path, frames), ceilingFps(path, frames), ceilingFps(path, frames)];
+  const best = runs.reduce((a, b) => (b.fps > a.fps ? b : a));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const nodeFps = median(runs.map((r) => r.fps));
+  const ceiling = median(ceilings);
+  const lat = summary(best.lat);
+  console.log(`machine: ${machine()}`);
+  console.log(`clip: 1280x720 H.264, ${frames} frames; frames into Node as BGR${withTensor ? ' + 416x416 letterboxed tensor' : ''}`);
+  console.log(`Node pull:   ${fmt(nodeFps, 1)} frames/s (median of 3 runs: ${runs.map((r) => fmt(r.fps, 1)).join(', ')})`);
+  console.log(`gst-launch:  ${fmt(ceiling, 1)} frames/s to fakesink (median of 3: ${ceilings.map((c) => fmt(c, 1)).join(', ')})`);
+  console.log(`ratio:       ${fmt(nodeFps / ceiling, 3)} × ceiling (goal ≥ 0.9)`);
+  console.log(`next() wait: p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms`);
+  console.log(`RSS:         start ${fmt(rssStart / 2 ** 20, 0)} MiB, end ${fmt(rssEnd / 2 ** 20, 0)} MiB`);
+  const file = writeResult('capture', { frames, withTensor, nodeFps, ceilingFps: ceiling, ratio: nodeFps / ceiling, latencyMs: lat, rssStartMiB: rssStart / 2 ** 20, rssEndMiB: rssEnd / 2 ** 20 });
+  console.log(`written ${file}`);
+}

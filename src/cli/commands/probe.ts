@@ -1,0 +1,60 @@
+/** bestshot probe <uri>: the first thing to run on a new camera. */
+import { parseArgs } from 'node:util';
+import { openCapture } from '../../capture/index.js';
+import { sourceFromUri } from '../../capture/uri.js';
+import type { Command } from '../commands.js';
+
+const usage = `Usage: bestshot probe <uri> [--frames N] [--width W --height H --framerate F]
+
+Opens the source, prints the GStreamer pipeline, the negotiated frame size and
+format, and the first frames' timestamps (stream PTS, capture wall clock,
+interval). URIs: a file path, rtsp://…, /dev/videoN, argus://<sensor>, test://<pattern>.`;
+
+export const command: Command = {
+  summary: "print a source's caps and the first frames' timestamps",
+  usage,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        frames: { type: 'string', default: '10' },
+        width: { type: 'string' },
+        height: { type: 'string' },
+        framerate: { type: 'string' },
+      },
+    });
+    const uri = positionals[0];
+    if (!uri) {
+      console.error(usage);
+      return 2;
+    }
+    const frames = Number(values.frames);
+    if (!Number.isInteger(frames) || frames <= 0) throw new TypeError(`Expected positive integer for --frames but received '${values.frames}'`);
+    const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+    const source = openCapture({ source: sourceFromUri(uri, { width: num(values.width), height: num(values.height), framerate: num(values.framerate) }) });
+    console.log(`pipeline: ${source.pipeline.description}`);
+    console.log(`live:     ${source.pipeline.live}`);
+    let prev: bigint | undefined;
+    let count = 0;
+    const timer = setTimeout(() => source.close(), 15_000);
+    try {
+      for await (const f of source) {
+        if (count === 0) console.log(`caps:     video/x-raw, format=${f.format}, width=${f.width}, height=${f.height}\n`);
+        const wall = new Date(Number(f.captureRealtimeNs / 1_000_000n)).toISOString();
+        const dt = prev === undefined ? '' : `  +${(Number(f.captureMonotonicNs - prev) / 1e6).toFixed(1)} ms`;
+        console.log(`#${String(f.sequence).padStart(4)}  pts ${(Number(f.ptsNs) / 1e9).toFixed(3)} s  captured ${wall}${dt}`);
+        prev = f.captureMonotonicNs;
+        if (++count >= frames) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      source.close();
+    }
+    if (count === 0) {
+      console.error('no frame arrived within 15 s');
+      return 1;
+    }
+    return 0;
+  },
+};
