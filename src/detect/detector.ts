@@ -1,0 +1,485 @@
+/**
+ * Detector (D1): an ONNX Runtime session for one model plus its manifest.
+ * Frames come in as the letterboxed planar tensor capture already built;
+ * boxes come out in original-frame pixels (SPEC box: center, size, angle,
+ * class, score).
+ */
+import * as ort from 'onnxruntime-node';
+import { InvalidStateError, ModelError, invalidParameterError, outOfRangeError } from '../errors.js';
+import type { Box } from '../types.js';
+import { decodeEnd2End, decodeYolov5, decodeYolov8, decodeYolox, needsNms, yoloxAnchorCount, type Candidate, type DecodeOptions } from './decode.js';
+import type { LetterboxInfo } from './letterbox.js';
+import { loadManifest, validateManifest, type ModelManifest } from './manifest.js';
+import { manifestPathFor, readModelFile, resolveModelPath, verifyChecksum } from './model-file.js';
+import { nms } from './nms.js';
+
+export type ExecutionProvider = 'tensorrt' | 'cuda' | 'cpu';
+const PROVIDERS: readonly ExecutionProvider[] = ['tensorrt', 'cuda', 'cpu'];
+
+export interface TensorRtOptions {
+  /** GPU index. Default 0. */
+  deviceId?: number;
+  /**
+   * Directory for serialized TensorRT engines. Default: none (the engine is
+   * rebuilt at every start — minutes on a Jetson). Set it on a device: the
+   * first start builds, later starts load in about a second.
+   */
+  engineCachePath?: string;
+  /** Build FP16 engines. Default true: about 2× faster on Jetson at a small accuracy cost. */
+  fp16?: boolean;
+}
+
+export interface DetectorOptions {
+  /**
+   * Model file. Default: the manifest's `file`, looked up in models/, then in
+   * $BESTSHOT_SHARED_DIR/models/.
+   */
+  model?: string;
+  /**
+   * Manifest path or object. Default: `<model name>.json` beside an explicit
+   * model when present, else models/yolox_nano.json.
+   */
+  manifest?: string | ModelManifest;
+  /**
+   * Execution providers tried in order; the first that loads is used, each
+   * failure is logged with its reason. Default ['tensorrt', 'cuda', 'cpu'].
+   * Naming fewer skips the probing cost (a failed provider costs a few ms).
+   */
+  providers?: ExecutionProvider[];
+  /**
+   * Threads inside one operator. Default 0 (ONNX Runtime picks: one per core).
+   * 1 leaves the other core to capture and tracking at ~1.3× the latency.
+   */
+  intraOpNumThreads?: number;
+  /** Threads across independent operators. Default 1: YOLO graphs are sequential. */
+  interOpNumThreads?: number;
+  /** Graph optimisation level. Default 'all'; lower only to debug a model. */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** TensorRT settings (used only when the 'tensorrt' provider loads). */
+  tensorrt?: TensorRtOptions;
+  /** CUDA device index. Default 0. */
+  cudaDeviceId?: number;
+  /** Minimum score. Default: the manifest's thresholds.score (0.3 for YOLOX-Nano). Lower finds more, with more false boxes. */
+  scoreThreshold?: number;
+  /** NMS IoU threshold. Default: the manifest's thresholds.nms (0.45). Higher keeps more overlapping boxes. */
+  nmsThreshold?: number;
+  /** Keep only these class labels (e.g. traffic classes). Default: all classes. */
+  classes?: string[];
+  /** Per-class minimum score by label, overriding scoreThreshold for that class. Default: none. */
+  classThresholds?: Record<string, number>;
+  /** At most this many boxes per frame, highest scores first. Default 300. */
+  maxDetections?: number;
+  /** Check the model's sha256 against the manifest. Default true; false for a model you built yourself. */
+  verifyChecksum?: boolean;
+  /** Inference runs at create, so the first frame is not slow. Default 1. */
+  warmupRuns?: number;
+  /** Where provider fallbacks and load facts go. Default: console.warn. */
+  logger?: (message: string) => void;
+}
+
+/** One frame's detector input. */
+export interface DetectorInput {
+  /**
+   * Planar float32 [3][H][W], letterboxed exactly as the manifest says (see
+   * tensorOptionsFor). May be backed by a SharedArrayBuffer (copied once,
+   * ONNX Runtime refuses shared memory).
+   */
+  tensor: Float32Array;
+  /** How the frame was placed into the tensor. */
+  letterbox: LetterboxInfo;
+  frameWidth: number;
+  frameHeight: number;
+}
+
+/** Raw model output for a batch, before decoding. */
+export interface RawOutput {
+  data: Float32Array;
+  dims: readonly number[];
+  /** Which batch row holds input i (batched runs) — one entry per input. */
+  rows: Array<{ data: Float32Array; dims: readonly number[]; batchIndex: number }>;
+}
+
+const GRAPH_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+
+function optionalInt(name: string, v: unknown, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidParameterError(`integer ≥ ${min}`, name, v);
+  if (v < min) throw outOfRangeError(`integer ≥ ${min}`, name, v);
+  return v;
+}
+
+function optionalUnit(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || Number.isNaN(v)) throw invalidParameterError('number between 0 and 1', name, v);
+  if (v < 0 || v > 1) throw outOfRangeError('number between 0 and 1', name, v);
+  return v;
+}
+
+function fmtShape(shape: ReadonlyArray<number | string | null>): string {
+  return `[${shape.map((d) => (d === null ? '?' : String(d))).join(',')}]`;
+}
+
+/** Expected output shape for a manifest; null = any size. Alternatives for end2end. */
+export function expectedOutputShapes(m: ModelManifest): Array<Array<number | null>> {
+  const C = m.classes.length;
+  const B = m.input.batch === 'dynamic' ? null : m.input.batch;
+  switch (m.output.format) {
+    case 'yolox':
+      return [[B, yoloxAnchorCount(m.input.width, m.input.height, m.output.strides), 5 + C]];
+    case 'yolov5':
+      return [[B, null, 5 + C]];
+    case 'yolov8':
+      return [[B, 4 + C, null]];
+    case 'yolov8-obb':
+      return [[B, 5 + C, null]];
+    case 'end2end':
+      return [[B, null, 6], [B, null, 7], [null, 7]];
+  }
+}
+
+function shapeMatches(actual: ReadonlyArray<number | string>, expected: ReadonlyArray<number | null>): boolean {
+  if (actual.length !== expected.length) return false;
+  // A symbolic (dynamic) model dimension accepts any expected size.
+  return expected.every((e, i) => e === null || typeof actual[i] === 'string' || actual[i] === e);
+}
+
+/**
+ * Compare a session's inputs/outputs with the manifest; throws ModelError
+ * ERR_MODEL_MISMATCH naming what differs.
+ */
+export function checkModelAgainstManifest(
+  modelPath: string,
+  manifestName: string,
+  m: ModelManifest,
+  inputs: readonly ort.InferenceSession.ValueMetadata[],
+  outputs: readonly ort.InferenceSession.ValueMetadata[],
+): void {
+  const prefix = `Model ${modelPath} does not match manifest '${manifestName}':`;
+  const inp = inputs.find((i) => i.name === m.input.name);
+  if (!inp) throw new ModelError(`${prefix} it has no input '${m.input.name}' (inputs: ${inputs.map((i) => i.name).join(', ')})`, 'ERR_MODEL_MISMATCH');
+  if (!inp.isTensor || inp.type !== 'float32') {
+    throw new ModelError(`${prefix} input '${inp.name}' is ${inp.isTensor ? inp.type : 'not a tensor'}, manifest expects float32`, 'ERR_MODEL_MISMATCH');
+  }
+  const batch = m.input.batch === 'dynamic' ? null : m.input.batch;
+  const inExpected = [batch, 3, m.input.height, m.input.width];
+  if (!shapeMatches(inp.shape, inExpected)) {
+    throw new ModelError(
+      `${prefix} input '${inp.name}' shape is ${fmtShape(inp.shape)}, manifest expects ${fmtShape(inExpected)} (NCHW, batch ${m.input.batch}, ${m.input.width}x${m.input.height})`,
+      'ERR_MODEL_MISMATCH',
+    );
+  }
+  if (m.input.batch === 'dynamic' && typeof inp.shape[0] === 'number') {
+    throw new ModelError(`${prefix} input '${inp.name}' has fixed batch ${inp.shape[0]}, manifest says dynamic`, 'ERR_MODEL_MISMATCH');
+  }
+  const out = outputs.find((o) => o.name === m.output.name);
+  if (!out) throw new ModelError(`${prefix} it has no output '${m.output.name}' (outputs: ${outputs.map((o) => o.name).join(', ')})`, 'ERR_MODEL_MISMATCH');
+  if (!out.isTensor || out.type !== 'float32') {
+    throw new ModelError(`${prefix} output '${out.name}' is ${out.isTensor ? out.type : 'not a tensor'}, manifest expects float32`, 'ERR_MODEL_MISMATCH');
+  }
+  const alternatives = expectedOutputShapes(m);
+  if (!alternatives.some((e) => shapeMatches(out.shape, e))) {
+    throw new ModelError(
+      `${prefix} output '${out.name}' shape is ${fmtShape(out.shape)}, manifest (format '${m.output.format}', ${m.classes.length} classes, ${m.input.width}x${m.input.height}) expects ${alternatives.map(fmtShape).join(' or ')}`,
+      'ERR_MODEL_MISMATCH',
+    );
+  }
+}
+
+/** Per-class minimum scores from the options (D1 class filter and per-class thresholds). */
+export function buildMinScore(
+  classes: readonly string[],
+  scoreThreshold: number,
+  only?: readonly string[],
+  perClass?: Readonly<Record<string, number>>,
+): Float32Array {
+  const min = new Float32Array(classes.length).fill(scoreThreshold);
+  const known = (label: string, option: string): number => {
+    const i = classes.indexOf(label);
+    if (i < 0) throw invalidParameterError(`a class name of the model (${classes.slice(0, 8).join(', ')}, …)`, option, label);
+    return i;
+  };
+  if (only !== undefined) {
+    if (!Array.isArray(only)) throw invalidParameterError('array of class names', 'classes', only);
+    min.fill(Infinity);
+    for (const label of only) min[known(label, 'classes')] = scoreThreshold;
+  }
+  if (perClass !== undefined) {
+    for (const [label, t] of Object.entries(perClass)) {
+      const i = known(label, `classThresholds.${label}`);
+      optionalUnit(`classThresholds.${label}`, t);
+      if (min[i] !== Infinity) min[i] = t;
+    }
+  }
+  return min;
+}
+
+/** Decode one image's output (any format) into candidates in model-input pixels. */
+export function decodeOutput(m: ModelManifest, data: Float32Array, dims: readonly number[], minScore: Float32Array, batchIndex = 0): Candidate[] {
+  const opts: DecodeOptions = { numClasses: m.classes.length, minScore, inputWidth: m.input.width, inputHeight: m.input.height, strides: m.output.strides };
+  switch (m.output.format) {
+    case 'yolox':
+      return decodeYolox(data, opts);
+    case 'yolov5':
+      return decodeYolov5(data, dims[dims.length - 2]!, opts);
+    case 'yolov8':
+      return decodeYolov8(data, dims[dims.length - 1]!, opts, false);
+    case 'yolov8-obb':
+      return decodeYolov8(data, dims[dims.length - 1]!, opts, true);
+    case 'end2end': {
+      const cols = dims[dims.length - 1]!;
+      return decodeEnd2End(data, dims[dims.length - 2]!, cols === 7 ? 7 : 6, opts, batchIndex);
+    }
+  }
+}
+
+/** Map a candidate from model-input pixels back to frame pixels (undo the letterbox). */
+export function toFrameBox(c: Candidate, lb: LetterboxInfo, classes: readonly string[]): Box {
+  return {
+    cx: (c.cx - lb.padX) / lb.ratio,
+    cy: (c.cy - lb.padY) / lb.ratio,
+    w: c.w / lb.ratio,
+    h: c.h / lb.ratio,
+    angle: c.angle,
+    classId: c.classId,
+    label: classes[c.classId]!,
+    score: c.score,
+  };
+}
+
+export class Detector {
+  readonly manifest: ModelManifest;
+  /** The execution provider that loaded. */
+  readonly provider: ExecutionProvider;
+  readonly modelPath: string;
+  /** The manifest digest the model matched; null when not checked. */
+  readonly sha256: string | null;
+  /** Frames per inference: the model's fixed batch, or 'dynamic'. */
+  readonly batchSize: number | 'dynamic';
+  /** Why each provider before `provider` was skipped. */
+  readonly fallbacks: ReadonlyArray<{ provider: ExecutionProvider; reason: string }>;
+  #session: ort.InferenceSession | null;
+  #minScore: Float32Array;
+  #nmsThreshold: number;
+  #maxDetections: number;
+  #inputSize: number;
+
+  private constructor(init: {
+    manifest: ModelManifest;
+    provider: ExecutionProvider;
+    modelPath: string;
+    sha256: string | null;
+    session: ort.InferenceSession;
+    minScore: Float32Array;
+    nmsThreshold: number;
+    maxDetections: number;
+    fallbacks: Array<{ provider: ExecutionProvider; reason: string }>;
+  }) {
+    this.manifest = init.manifest;
+    this.provider = init.provider;
+    this.modelPath = init.modelPath;
+    this.sha256 = init.sha256;
+    this.#session = init.session;
+    this.#minScore = init.minScore;
+    this.#nmsThreshold = init.nmsThreshold;
+    this.#maxDetections = init.maxDetections;
+    this.fallbacks = init.fallbacks;
+    this.batchSize = init.manifest.input.batch;
+    this.#inputSize = 3 * init.manifest.input.width * init.manifest.input.height;
+  }
+
+  /** Load manifest and model, verify both, pick a provider, warm up. */
+  static async create(options: DetectorOptions = {}): Promise<Detector> {
+    if (options === null || typeof options !== 'object') throw invalidParameterError('object', 'options', options);
+    const log = options.logger ?? ((m: string) => console.warn(`bestshot detect: ${m}`));
+    if (options.model !== undefined && (typeof options.model !== 'string' || options.model.length === 0)) {
+      throw invalidParameterError('non-empty string', 'model', options.model);
+    }
+    let manifest: ModelManifest;
+    let manifestName: string;
+    if (options.manifest === undefined || typeof options.manifest === 'string') {
+      manifestName = options.manifest ?? manifestPathFor(options.model);
+      manifest = loadManifest(manifestName);
+    } else {
+      manifest = validateManifest(options.manifest, 'manifest');
+      manifestName = manifest.name;
+    }
+    const providers = options.providers ?? [...PROVIDERS];
+    if (!Array.isArray(providers) || providers.length === 0) throw invalidParameterError('non-empty array of providers', 'providers', providers);
+    for (const p of providers) {
+      if (!PROVIDERS.includes(p)) throw invalidParameterError(`one of ${PROVIDERS.map((x) => `'${x}'`).join(', ')}`, 'providers', p);
+    }
+    const intra = optionalInt('intraOpNumThreads', options.intraOpNumThreads, 0) ?? 0;
+    const inter = optionalInt('interOpNumThreads', options.interOpNumThreads, 0) ?? 1;
+    const level = options.graphOptimizationLevel ?? 'all';
+    if (!GRAPH_LEVELS.includes(level)) throw invalidParameterError(`one of ${GRAPH_LEVELS.map((x) => `'${x}'`).join(', ')}`, 'graphOptimizationLevel', level);
+    const scoreThreshold = optionalUnit('scoreThreshold', options.scoreThreshold) ?? manifest.thresholds.score;
+    const nmsThreshold = optionalUnit('nmsThreshold', options.nmsThreshold) ?? manifest.thresholds.nms;
+    const maxDetections = optionalInt('maxDetections', options.maxDetections, 1) ?? 300;
+    const warmupRuns = optionalInt('warmupRuns', options.warmupRuns, 0) ?? 1;
+    const minScore = buildMinScore(manifest.classes, scoreThreshold, options.classes, options.classThresholds);
+
+    const modelPath = resolveModelPath(manifest.file, options.model);
+    const bytes = readModelFile(modelPath);
+    const sha256 = options.verifyChecksum === false ? null : verifyChecksum(bytes, manifest, modelPath);
+
+    const fallbacks: Array<{ provider: ExecutionProvider; reason: string }> = [];
+    let session: ort.InferenceSession | undefined;
+    let provider: ExecutionProvider | undefined;
+    for (const p of providers) {
+      const ep = providerOption(p, options);
+      if (p === 'tensorrt') applyTensorRtEnv(options.tensorrt);
+      try {
+        session = await ort.InferenceSession.create(bytes, {
+          executionProviders: [ep],
+          intraOpNumThreads: intra,
+          interOpNumThreads: inter,
+          graphOptimizationLevel: level,
+          // Provider probing failures are reported by us, with the reason; keep ORT's own log quiet.
+          logSeverityLevel: 4,
+        });
+        provider = p;
+        break;
+      } catch (err) {
+        const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+        fallbacks.push({ provider: p, reason });
+        if (p !== providers[providers.length - 1]) log(`execution provider '${p}' unavailable (${reason}); trying '${providers[providers.indexOf(p) + 1]}'`);
+      }
+    }
+    if (!session || !provider) {
+      const last = fallbacks[fallbacks.length - 1]!;
+      const hint = /protobuf|parsing|invalid model|load model/i.test(last.reason) ? ' (the file is truncated, corrupt or not an ONNX model)' : '';
+      const others = fallbacks.length > 1 ? `; also tried ${fallbacks.slice(0, -1).map((f) => f.provider).join(', ')}` : '';
+      throw new ModelError(`Could not load model ${modelPath} with provider '${last.provider}': ${last.reason}${hint}${others}`, 'ERR_MODEL');
+    }
+    try {
+      checkModelAgainstManifest(modelPath, manifestName, manifest, session.inputMetadata, session.outputMetadata);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+    const detector = new Detector({ manifest, provider, modelPath, sha256, session, minScore, nmsThreshold, maxDetections, fallbacks });
+    const i = manifest.input;
+    const blank = new Float32Array(3 * i.width * i.height).fill(i.padValue * i.scale);
+    for (let k = 0; k < warmupRuns; k++) await detector.detect({ tensor: blank, letterbox: { ratio: 1, padX: 0, padY: 0 }, frameWidth: i.width, frameHeight: i.height });
+    return detector;
+  }
+
+  get closed(): boolean {
+    return this.#session === null;
+  }
+
+  /** Boxes of one frame, in frame pixels, highest score first. */
+  async detect(input: DetectorInput): Promise<Box[]> {
+    return (await this.detectBatch([input]))[0]!;
+  }
+
+  /**
+   * Boxes of several frames (e.g. several cameras). A model with a dynamic
+   * batch (or a fixed batch > 1) runs them in one inference; a batch-1 model
+   * such as YOLOX-Nano runs them one after another.
+   */
+  async detectBatch(inputs: readonly DetectorInput[]): Promise<Box[][]> {
+    const raw = await this.infer(inputs);
+    return this.postprocess(raw, inputs);
+  }
+
+  /** Inference only (for benchmarks and for splitting work): raw output rows per input. */
+  async infer(inputs: readonly DetectorInput[]): Promise<RawOutput[]> {
+    const session = this.#session;
+    if (session === null) throw new InvalidStateError('Detector is closed');
+    if (!Array.isArray(inputs)) throw invalidParameterError('array of detector inputs', 'inputs', inputs);
+    inputs.forEach((x, k) => this.#validate(x, inputs.length === 1 ? 'input' : `inputs[${k}]`));
+    const per = this.batchSize === 'dynamic' ? Math.max(1, inputs.length) : this.batchSize;
+    const results: RawOutput[] = [];
+    for (let start = 0; start < inputs.length; start += per) {
+      const chunk = inputs.slice(start, start + per);
+      const { width: W, height: H } = this.manifest.input;
+      let data: Float32Array;
+      if (per === 1) {
+        // ONNX Runtime refuses SharedArrayBuffer-backed tensors: copy those once.
+        const t = chunk[0]!.tensor;
+        data = t.buffer instanceof SharedArrayBuffer ? new Float32Array(t) : t;
+      } else {
+        data = new Float32Array(per * this.#inputSize); // unused rows of a fixed batch stay 0
+        chunk.forEach((x, k) => data.set(x.tensor, k * this.#inputSize));
+      }
+      const feeds = { [this.manifest.input.name]: new ort.Tensor('float32', data, [per, 3, H, W]) };
+      const out = await session.run(feeds);
+      const t = out[this.manifest.output.name]!;
+      const outData = t.data as Float32Array;
+      const dims = t.dims;
+      const rows: RawOutput['rows'] = [];
+      const flatEnd2End = this.manifest.output.format === 'end2end' && dims.length === 2;
+      for (let k = 0; k < chunk.length; k++) {
+        if (flatEnd2End) {
+          rows.push({ data: outData, dims, batchIndex: k });
+        } else {
+          const size = outData.length / dims[0]!;
+          rows.push({ data: outData.subarray(k * size, (k + 1) * size), dims: dims.slice(1), batchIndex: 0 });
+        }
+      }
+      results.push({ data: outData, dims, rows });
+    }
+    return results;
+  }
+
+  /** Decode, NMS and un-letterbox raw outputs of `infer` for the same inputs. */
+  postprocess(raw: readonly RawOutput[], inputs: readonly DetectorInput[]): Box[][] {
+    const rows = raw.flatMap((r) => r.rows);
+    const m = this.manifest;
+    return inputs.map((input, k) => {
+      const row = rows[k]!;
+      // Flat end2end rows carry the batch index in column 0 for the whole batch run.
+      let candidates = decodeOutput(m, row.data, row.dims, this.#minScore, row.batchIndex);
+      candidates = needsNms(m.output.format) ? nms(candidates, this.#nmsThreshold, this.#maxDetections) : candidates.sort((a, b) => b.score - a.score).slice(0, this.#maxDetections);
+      return candidates.map((c) => toFrameBox(c, input.letterbox, m.classes));
+    });
+  }
+
+  /** Release the session. Idempotent. */
+  async close(): Promise<void> {
+    const s = this.#session;
+    this.#session = null;
+    if (s) await s.release();
+  }
+
+  #validate(x: DetectorInput, name: string): void {
+    if (x === null || typeof x !== 'object') throw invalidParameterError('object', name, x);
+    if (!(x.tensor instanceof Float32Array)) throw invalidParameterError('Float32Array', `${name}.tensor`, x.tensor);
+    if (x.tensor.length !== this.#inputSize) {
+      const { width, height } = this.manifest.input;
+      throw new RangeError(
+        `Expected ${this.#inputSize} floats (3x${height}x${width}) for ${name}.tensor but received ${x.tensor.length}`,
+      );
+    }
+    const lb = x.letterbox;
+    if (lb === null || typeof lb !== 'object') throw invalidParameterError('object', `${name}.letterbox`, lb);
+    if (typeof lb.ratio !== 'number' || !(lb.ratio > 0)) throw invalidParameterError('positive number', `${name}.letterbox.ratio`, lb.ratio);
+    if (typeof lb.padX !== 'number' || !Number.isFinite(lb.padX)) throw invalidParameterError('finite number', `${name}.letterbox.padX`, lb.padX);
+    if (typeof lb.padY !== 'number' || !Number.isFinite(lb.padY)) throw invalidParameterError('finite number', `${name}.letterbox.padY`, lb.padY);
+    for (const k of ['frameWidth', 'frameHeight'] as const) {
+      const v = x[k];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw invalidParameterError('positive integer', `${name}.${k}`, v);
+    }
+  }
+}
+
+function providerOption(p: ExecutionProvider, o: DetectorOptions): ort.InferenceSession.ExecutionProviderConfig {
+  if (p === 'cpu') return 'cpu';
+  if (p === 'cuda') return { name: 'cuda', deviceId: o.cudaDeviceId ?? 0 };
+  return { name: 'tensorrt', deviceId: o.tensorrt?.deviceId ?? 0 };
+}
+
+/**
+ * onnxruntime-node passes only `deviceId` to TensorRT; the engine cache and
+ * FP16 switches reach the provider through its documented environment
+ * variables, which it reads when the session is created.
+ */
+function applyTensorRtEnv(t: TensorRtOptions | undefined): void {
+  const fp16 = t?.fp16 ?? true;
+  process.env.ORT_TENSORRT_FP16_ENABLE = fp16 ? '1' : '0';
+  if (t?.engineCachePath !== undefined) {
+    process.env.ORT_TENSORRT_ENGINE_CACHE_ENABLE = '1';
+    process.env.ORT_TENSORRT_CACHE_PATH = t.engineCachePath;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Finding the model file and its manifest, and checking the file's digest.
+ * Resolution order: explicit path → models/<file> → $BESTSHOT_SHARED_DIR/models/<file>.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { ModelError } from '../errors.js';
+import { PROJECT_ROOT, SHARED_MODELS_DIR } from '../paths.js';
+import type { ModelManifest } from './manifest.js';
+
+export const MODELS_DIR = join(PROJECT_ROOT, 'models');
+/** The default model's manifest. */
+export const DEFAULT_MANIFEST_PATH = join(MODELS_DIR, 'yolox_nano.json');
+
+/** Places a model file named `file` is looked for, in order. */
+export function modelCandidates(file: string, explicit?: string): string[] {
+  if (explicit !== undefined) return [resolve(explicit)];
+  return [join(MODELS_DIR, file), join(SHARED_MODELS_DIR, file)];
+}
+
+/** The first existing candidate, or ModelError ERR_MODEL_NOT_FOUND listing where it looked. */
+export function resolveModelPath(file: string, explicit?: string): string {
+  const candidates = modelCandidates(file, explicit);
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) {
+    throw new ModelError(
+      `Model file not found: looked in ${candidates.join(', ')} (run scripts/fetch-model.sh, or pass --model <path>)`,
+      'ERR_MODEL_NOT_FOUND',
+    );
+  }
+  return found;
+}
+
+/** The manifest that belongs to a model path: `<name>.json` beside it when present, else the default manifest. */
+export function manifestPathFor(modelPath: string | undefined): string {
+  if (modelPath !== undefined) {
+    const sibling = join(dirname(resolve(modelPath)), `${basename(modelPath, extname(modelPath))}.json`);
+    if (existsSync(sibling)) return sibling;
+  }
+  return DEFAULT_MANIFEST_PATH;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Check the model bytes against the manifest's accepted digests. Returns the
+ * matching digest, or null when the manifest lists none. A mismatch is
+ * ModelError ERR_MODEL_CHECKSUM.
+ */
+export function verifyChecksum(bytes: Uint8Array, manifest: ModelManifest, path: string): string | null {
+  if (manifest.sha256.length === 0) return null;
+  const digest = sha256Hex(bytes);
+  if (!manifest.sha256.includes(digest)) {
+    throw new ModelError(
+      `Model checksum mismatch for ${path}: sha256 ${digest} is not one of the accepted digests in manifest '${manifest.name}' (${manifest.sha256.join(', ')})`,
+      'ERR_MODEL_CHECKSUM',
+    );
+  }
+  return digest;
+}
+
+export function readModelFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ModelError(`Model file not found: ${path}`, 'ERR_MODEL_NOT_FOUND', { cause: err });
+  }
+}
