@@ -1,0 +1,13 @@
+/** Public face of the upload stage (U1–U3): package, sender, durable queue, uploader. */
+export { buildPackage, encodeMetadata, idempotencyKey, sha256Hex } from './package.js';
+export type { PackageInput, PackageMetadata, PackageTrackEntry, UploadPackage, UploadRoute } from './package.js';
+export { compileSchema, formatViolations, loadPackageSchema, validatePackageMetadata, PACKAGE_SCHEMA_ID, PACKAGE_SCHEMA_FILE } from './schema.js';
+export type { JsonSchema, SchemaViolation, Validator } from './schema.js';
+export { encodeMultipart, type EncodedMultipart } from './multipart.js';
+export { HttpSender, classifyStatus, parseRetryAfter } from './sender.js';
+export type { PackageSender, SendErrorKind, SendResult, SenderOptions } from './sender.js';
+export { backoffCapMs, backoffDelayMs, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
+export { PackageQueue, QUEUE_SCHEMA_VERSION } from './queue.js';
+export type { DeadLetter, EnqueueResult, QueueCounters, QueueOptions, QueueRecovery, QueuedPackage, SynchronousMode } from './queue.js';
+export { Uploader } from './uploader.js';
+export type { RetryEvent, SentEvent, UploaderEvents, UploaderOptions, UploaderStats } from './uploader.js';

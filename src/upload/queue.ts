@@ -1,0 +1,442 @@
+/**
+ * The durable cache queue (U2): a bounded, circular FIFO of packages in one
+ * SQLite database in WAL mode (better-sqlite3).
+ *
+ * - Bounded by count and bytes (defaults 1000 packages / 512 MiB); when a new
+ *   package does not fit, the OLDEST packages are dropped and counted in a
+ *   persistent counter, in the same transaction as the insert.
+ * - A package leaves only by `ack` (after a 2xx), `deadLetter` (permanent
+ *   failure, kept with the reason) or as a counted drop: never silently.
+ * - Statements are prepared once; every state change is one transaction, so
+ *   the counters always agree with the rows (STYLE 10).
+ * - Durability: `synchronous=FULL` by default. In WAL mode FULL fsyncs the WAL
+ *   at every commit, so once `enqueue` returns the package survives kill -9
+ *   AND power loss. NORMAL survives kill -9 but may lose the last commits on
+ *   power loss — the acknowledged-loss U2 forbids; it is offered for SD cards
+ *   where the write rate matters more (see docs/upload.md for both measured).
+ * - The schema is versioned with `PRAGMA user_version` and migrated forward.
+ * - A corrupt file is set aside (renamed with a timestamp), reported as a
+ *   QueueError with code ERR_QUEUE_CORRUPT, and a fresh queue is started.
+ * - The database is opened with an exclusive lock: one process owns a queue.
+ */
+import { existsSync, renameSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { QueueError, invalidParameterError, outOfRangeError } from '../errors.js';
+import type { PackageMetadata, UploadPackage } from './package.js';
+
+export type SynchronousMode = 'FULL' | 'NORMAL';
+
+export interface QueueOptions {
+  /** Database file. Its directory must exist. */
+  path: string;
+  /** Most packages kept. Default 1000 (SPEC). Higher rides out longer outages at the price of older images arriving late. */
+  maxPackages?: number;
+  /** Most bytes kept (metadata + JPEG). Default 512 MiB (SPEC). Size it to the storage you can spare; the oldest go first. */
+  maxBytes?: number;
+  /**
+   * SQLite `synchronous` in WAL mode. Default 'FULL': an acknowledged package
+   * survives power loss (U2). 'NORMAL' skips the fsync per commit (faster on
+   * slow flash) and survives a process crash, but not power loss.
+   */
+  synchronous?: SynchronousMode;
+  /**
+   * Integrity check when opening. Default 'quick' (PRAGMA quick_check, a few
+   * ms per 100 MB); 'none' opens faster but finds corruption only when a read
+   * hits it.
+   */
+  checkOnOpen?: 'quick' | 'none';
+  /** Where the corrupt-file report goes. Default console.error. */
+  log?: (message: string) => void;
+}
+
+export interface QueuedPackage {
+  seq: number;
+  idempotencyKey: string;
+  pkg: UploadPackage;
+  /** Stored size: metadata + JPEG. */
+  bytes: number;
+  /** Failed tries so far (persisted). */
+  attempts: number;
+  enqueuedAtMs: number;
+}
+
+export interface DeadLetter {
+  /** Its queue sequence number; null for an immediate package that never was queued. */
+  seq: number | null;
+  idempotencyKey: string;
+  reason: string;
+  status: number | null;
+  attempts: number;
+  deadAtMs: number;
+  bytes: number;
+}
+
+/** Persistent counters, kept in the same transactions as the rows. */
+export interface QueueCounters {
+  enqueued: number;
+  delivered: number;
+  dropped: number;
+  droppedBytes: number;
+  deadLettered: number;
+}
+
+export interface EnqueueResult {
+  seq: number;
+  /** Packages dropped (oldest first) to make room, already counted. */
+  dropped: Array<{ seq: number; idempotencyKey: string; bytes: number }>;
+}
+
+/** What happened when the file opened was corrupt. */
+export interface QueueRecovery {
+  error: QueueError;
+  setAsidePath: string;
+}
+
+const COUNTER_NAMES = ['enqueued', 'delivered', 'dropped', 'droppedBytes', 'deadLettered'] as const;
+
+/** Schema migrations; index i migrates user_version i → i+1. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE packages (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     idempotency_key TEXT NOT NULL,
+     enqueued_at_ms INTEGER NOT NULL,
+     metadata TEXT NOT NULL,
+     jpeg BLOB NOT NULL,
+     bytes INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT
+   );
+   CREATE TABLE dead_letters (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     seq INTEGER,
+     idempotency_key TEXT NOT NULL,
+     enqueued_at_ms INTEGER NOT NULL,
+     dead_at_ms INTEGER NOT NULL,
+     metadata TEXT NOT NULL,
+     jpeg BLOB NOT NULL,
+     bytes INTEGER NOT NULL,
+     attempts INTEGER NOT NULL,
+     status INTEGER,
+     reason TEXT NOT NULL
+   );
+   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+   ${COUNTER_NAMES.map((n) => `INSERT INTO counters VALUES ('${n}', 0);`).join('\n')}`,
+];
+export const QUEUE_SCHEMA_VERSION = MIGRATIONS.length;
+
+function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
+}
+
+function positiveInt(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidParameterError('positive integer', name, v);
+  if (v < 1) throw outOfRangeError('positive integer', name, v);
+  return v;
+}
+
+function timestampForFile(d = new Date()): string {
+  return d.toISOString().replace(/[:.]/g, '-');
+}
+
+type Row = { seq: number; idempotency_key: string; enqueued_at_ms: number; metadata: string; jpeg: Buffer; bytes: number; attempts: number };
+
+export class PackageQueue {
+  readonly path: string;
+  readonly maxPackages: number;
+  readonly maxBytes: number;
+  readonly synchronous: SynchronousMode;
+  /** Set when the file found at open was corrupt and was set aside. */
+  readonly recovered: QueueRecovery | null;
+
+  #db: Database.Database;
+  #depth = 0;
+  #bytes = 0;
+  #closed = false;
+  #stmt!: ReturnType<PackageQueue['prepare']>;
+  #enqueueTx!: (key: string, now: number, metadata: string, jpeg: Buffer, bytes: number) => EnqueueResult;
+  #ackTx!: (seq: number) => number;
+  #deadTx!: (seq: number, now: number, status: number | null, reason: string) => number;
+  #deadDirectTx!: (key: string, now: number, metadata: string, jpeg: Buffer, bytes: number, attempts: number, status: number | null, reason: string) => void;
+
+  private constructor(options: QueueOptions) {
+    if (typeof options?.path !== 'string' || options.path.length === 0) throw invalidParameterError('non-empty string', 'path', options?.path);
+    this.path = options.path;
+    this.maxPackages = positiveInt('maxPackages', options.maxPackages, 1000);
+    this.maxBytes = positiveInt('maxBytes', options.maxBytes, 512 * 1024 * 1024);
+    const sync = options.synchronous ?? 'FULL';
+    if (sync !== 'FULL' && sync !== 'NORMAL') throw invalidParameterError("one of 'FULL', 'NORMAL'", 'synchronous', sync);
+    this.synchronous = sync;
+    const check = options.checkOnOpen ?? 'quick';
+    if (check !== 'quick' && check !== 'none') throw invalidParameterError("one of 'quick', 'none'", 'checkOnOpen', check);
+    const log = options.log ?? ((m: string) => console.error(m));
+
+    let recovered: QueueRecovery | null = null;
+    let db: Database.Database;
+    try {
+      db = this.#openDb(check);
+    } catch (err) {
+      if (!isCorruption(err)) {
+        if (err instanceof QueueError) throw err;
+        const busy = (err as { code?: unknown }).code === 'SQLITE_BUSY' ? ' (another process owns this queue)' : '';
+        throw new QueueError(`Cannot open queue database ${this.path}: ${(err as Error).message}${busy}`, 'ERR_QUEUE', { cause: err });
+      }
+      const setAsidePath = `${this.path}.corrupt-${timestampForFile()}`;
+      for (const suffix of ['', '-wal', '-shm']) {
+        if (existsSync(this.path + suffix)) renameSync(this.path + suffix, setAsidePath + suffix);
+      }
+      const error = new QueueError(
+        `Queue database ${this.path} is corrupt (${(err as Error).message}); set aside as ${setAsidePath}, starting a fresh queue`,
+        'ERR_QUEUE_CORRUPT',
+        { cause: err },
+      );
+      log(`[${error.code}] ${error.message}`);
+      recovered = { error, setAsidePath };
+      db = this.#openDb('none');
+    }
+    this.#db = db;
+    this.recovered = recovered;
+    this.#prepareAll();
+    const s = this.#db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM packages').get() as { n: number; b: number };
+    this.#depth = s.n;
+    this.#bytes = s.b;
+  }
+
+  /** Open (creating or migrating) a queue; see QueueOptions for the defaults. */
+  static open(options: QueueOptions): PackageQueue {
+    return new PackageQueue(options);
+  }
+
+  #openDb(check: 'quick' | 'none'): Database.Database {
+    const db = new Database(this.path);
+    try {
+      db.pragma('busy_timeout = 1000');
+      db.pragma('locking_mode = EXCLUSIVE');
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new QueueError(`Queue database ${this.path} could not enter WAL mode (got ${String(mode)})`);
+      db.pragma(`synchronous = ${this.synchronous}`);
+      // Keep the WAL file from staying large after a burst.
+      db.pragma('journal_size_limit = 67108864');
+      if (check === 'quick') {
+        const result = db.pragma('quick_check', { simple: true });
+        if (result !== 'ok') throw Object.assign(new Error(`quick_check: ${String(result)}`), { code: 'SQLITE_CORRUPT' });
+      }
+      this.#migrate(db);
+      return db;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  #migrate(db: Database.Database): void {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > QUEUE_SCHEMA_VERSION) {
+      throw new QueueError(`Queue database ${this.path} has schema version ${version}, newer than this program's ${QUEUE_SCHEMA_VERSION}`);
+    }
+    for (let v = version; v < QUEUE_SCHEMA_VERSION; v++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]!);
+        db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  }
+
+  private prepare(db: Database.Database) {
+    return {
+      oldest: db.prepare<[], Row>('SELECT seq, idempotency_key, enqueued_at_ms, metadata, jpeg, bytes, attempts FROM packages ORDER BY seq LIMIT 1'),
+      oldestBrief: db.prepare<[], { seq: number; idempotency_key: string; bytes: number }>('SELECT seq, idempotency_key, bytes FROM packages ORDER BY seq LIMIT 1'),
+      insert: db.prepare('INSERT INTO packages (idempotency_key, enqueued_at_ms, metadata, jpeg, bytes) VALUES (?, ?, ?, ?, ?)'),
+      remove: db.prepare('DELETE FROM packages WHERE seq = ?'),
+      bytesOf: db.prepare<[number], { bytes: number }>('SELECT bytes FROM packages WHERE seq = ?'),
+      fail: db.prepare('UPDATE packages SET attempts = attempts + 1, last_error = ? WHERE seq = ? RETURNING attempts'),
+      toDead: db.prepare(
+        'INSERT INTO dead_letters (seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason) ' +
+          'SELECT seq, idempotency_key, enqueued_at_ms, ?, metadata, jpeg, bytes, attempts, ?, ? FROM packages WHERE seq = ?',
+      ),
+      insertDead: db.prepare(
+        'INSERT INTO dead_letters (seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      bump: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
+      counters: db.prepare<[], { name: string; value: number }>('SELECT name, value FROM counters'),
+      keys: db.prepare<[], { idempotency_key: string }>('SELECT idempotency_key FROM packages ORDER BY seq'),
+      dead: db.prepare<[number], Omit<DeadLetter, 'idempotencyKey' | 'deadAtMs'> & { idempotency_key: string; dead_at_ms: number }>(
+        'SELECT seq, idempotency_key, reason, status, attempts, dead_at_ms, bytes FROM dead_letters ORDER BY id LIMIT ?',
+      ),
+    };
+  }
+
+  #prepareAll(): void {
+    const db = this.#db;
+    const s = (this.#stmt = this.prepare(db));
+    this.#enqueueTx = db.transaction((key: string, now: number, metadata: string, jpeg: Buffer, bytes: number): EnqueueResult => {
+      const dropped: EnqueueResult['dropped'] = [];
+      let depth = this.#depth;
+      let total = this.#bytes;
+      // U2 circular: drop the oldest until the new package fits; each drop counted.
+      while (depth > 0 && (depth + 1 > this.maxPackages || total + bytes > this.maxBytes)) {
+        const old = s.oldestBrief.get()!;
+        s.remove.run(old.seq);
+        dropped.push({ seq: old.seq, idempotencyKey: old.idempotency_key, bytes: old.bytes });
+        depth--;
+        total -= old.bytes;
+      }
+      if (dropped.length > 0) {
+        s.bump.run(dropped.length, 'dropped');
+        s.bump.run(dropped.reduce((a, d) => a + d.bytes, 0), 'droppedBytes');
+      }
+      const seq = Number(s.insert.run(key, now, metadata, jpeg, bytes).lastInsertRowid);
+      s.bump.run(1, 'enqueued');
+      return { seq, dropped };
+    });
+    this.#ackTx = db.transaction((seq: number): number => {
+      const row = s.bytesOf.get(seq);
+      if (!row) return -1;
+      s.remove.run(seq);
+      s.bump.run(1, 'delivered');
+      return row.bytes;
+    });
+    this.#deadTx = db.transaction((seq: number, now: number, status: number | null, reason: string): number => {
+      const row = s.bytesOf.get(seq);
+      if (!row) return -1;
+      s.toDead.run(now, status, reason, seq);
+      s.remove.run(seq);
+      s.bump.run(1, 'deadLettered');
+      return row.bytes;
+    });
+    this.#deadDirectTx = db.transaction(
+      (key: string, now: number, metadata: string, jpeg: Buffer, bytes: number, attempts: number, status: number | null, reason: string): void => {
+        s.insertDead.run(key, now, now, metadata, jpeg, bytes, attempts, status, reason);
+        s.bump.run(1, 'deadLettered');
+      },
+    );
+  }
+
+  #guard<T>(what: string, fn: () => T): T {
+    if (this.#closed) throw new QueueError(`Queue ${this.path} is closed (${what})`, 'ERR_QUEUE');
+    try {
+      return fn();
+    } catch (err) {
+      if (isCorruption(err)) {
+        throw new QueueError(`Queue database ${this.path} is corrupt (${(err as Error).message})`, 'ERR_QUEUE_CORRUPT', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * U2: append a package. When this returns, the package is on disk (fsynced
+   * with synchronous=FULL): it will be delivered, dead-lettered or counted as
+   * dropped, never silently lost. Throws a QueueError when one package alone
+   * exceeds maxBytes (it is then NOT acknowledged).
+   */
+  enqueue(pkg: UploadPackage): EnqueueResult {
+    const metadata = JSON.stringify(pkg.metadata);
+    const bytes = Buffer.byteLength(metadata) + pkg.jpeg.length;
+    if (bytes > this.maxBytes) {
+      throw new QueueError(`Package ${pkg.idempotencyKey} of ${bytes} bytes exceeds the queue's maxBytes ${this.maxBytes}`);
+    }
+    const result = this.#guard('enqueue', () => this.#enqueueTx(pkg.idempotencyKey, Date.now(), metadata, pkg.jpeg, bytes));
+    this.#depth += 1 - result.dropped.length;
+    this.#bytes += bytes - result.dropped.reduce((a, d) => a + d.bytes, 0);
+    return result;
+  }
+
+  /** The oldest package (FIFO head), or undefined when empty. */
+  peekOldest(): QueuedPackage | undefined {
+    const row = this.#guard('peekOldest', () => this.#stmt.oldest.get());
+    if (!row) return undefined;
+    const metadata = JSON.parse(row.metadata) as PackageMetadata;
+    return {
+      seq: row.seq,
+      idempotencyKey: row.idempotency_key,
+      pkg: { idempotencyKey: row.idempotency_key, metadata, jpeg: row.jpeg },
+      bytes: row.bytes,
+      attempts: row.attempts,
+      enqueuedAtMs: row.enqueued_at_ms,
+    };
+  }
+
+  /** The cloud acknowledged (2xx): remove and count as delivered. False when seq is not queued. */
+  ack(seq: number): boolean {
+    const bytes = this.#guard('ack', () => this.#ackTx(seq));
+    if (bytes < 0) return false;
+    this.#depth--;
+    this.#bytes -= bytes;
+    return true;
+  }
+
+  /** Count a failed try (persisted); returns the attempts so far, 0 when seq is not queued. */
+  recordFailure(seq: number, reason: string): number {
+    const row = this.#guard('recordFailure', () => this.#stmt.fail.get(reason, seq) as { attempts: number } | undefined);
+    return row?.attempts ?? 0;
+  }
+
+  /** Permanent failure: move to the dead-letter table with the reason. */
+  deadLetter(seq: number, reason: string, status?: number): boolean {
+    const bytes = this.#guard('deadLetter', () => this.#deadTx(seq, Date.now(), status ?? null, reason));
+    if (bytes < 0) return false;
+    this.#depth--;
+    this.#bytes -= bytes;
+    return true;
+  }
+
+  /** Permanent failure of a package that was never queued (an immediate send, U1): store it as a dead letter. */
+  deadLetterPackage(pkg: UploadPackage, reason: string, status?: number, attempts = 1): void {
+    const metadata = JSON.stringify(pkg.metadata);
+    const bytes = Buffer.byteLength(metadata) + pkg.jpeg.length;
+    this.#guard('deadLetterPackage', () => this.#deadDirectTx(pkg.idempotencyKey, Date.now(), metadata, pkg.jpeg, bytes, attempts, status ?? null, reason));
+  }
+
+  /** Packages queued now. */
+  get depth(): number {
+    return this.#depth;
+  }
+
+  /** Bytes queued now (metadata + JPEG). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  counters(): QueueCounters {
+    const rows = this.#guard('counters', () => this.#stmt.counters.all());
+    const out: QueueCounters = { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0 };
+    for (const r of rows) if ((COUNTER_NAMES as readonly string[]).includes(r.name)) out[r.name as keyof QueueCounters] = r.value;
+    return out;
+  }
+
+  /** Idempotency keys in queue order (oldest first). */
+  keys(): string[] {
+    return this.#guard('keys', () => this.#stmt.keys.all().map((r) => r.idempotency_key));
+  }
+
+  deadLetters(limit = 100): DeadLetter[] {
+    return this.#guard('deadLetters', () =>
+      this.#stmt.dead.all(limit).map((r) => ({
+        seq: r.seq,
+        idempotencyKey: r.idempotency_key,
+        reason: r.reason,
+        status: r.status,
+        attempts: r.attempts,
+        deadAtMs: r.dead_at_ms,
+        bytes: r.bytes,
+      })),
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Idempotent. Checkpoints the WAL into the main file. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.#db.close();
+    }
+  }
+}

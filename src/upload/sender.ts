@@ -1,0 +1,207 @@
+/**
+ * The HTTP(S) sender (U1, U2, U3): POSTs one package as multipart/form-data
+ * with `Idempotency-Key` and `Authorization: Bearer`, over TLS with a custom
+ * CA and an optional client certificate (mTLS), with connect and response
+ * timeouts, and classifies the outcome for the uploader:
+ *   2xx → ok; 408, 429, 5xx and network errors → retryable (Retry-After
+ *   honoured); every other status → permanent (dead letter with the reason).
+ * node:http/https directly, one keep-alive agent per sender.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { invalidParameterError, outOfRangeError } from '../errors.js';
+import { encodeMultipart } from './multipart.js';
+import type { UploadPackage } from './package.js';
+
+export interface SenderOptions {
+  /** Endpoint receiving the POST, http:// or https://, e.g. https://cloud.example/v1/packages. */
+  url: string;
+  /** Bearer token for the Authorization header; omitted when undefined. */
+  token?: string;
+  /** PEM CA certificate(s) trusted for the server, replacing the system store (private clouds, self-signed test CAs). */
+  ca?: string | Buffer;
+  /** PEM client certificate for mTLS; requires `key`. */
+  cert?: string | Buffer;
+  /** PEM private key of the client certificate. */
+  key?: string | Buffer;
+  /**
+   * Time allowed to open the TCP (and TLS) connection, ms. Default 5000.
+   * Lower fails faster on a dead uplink (the package goes back to the queue
+   * sooner); higher tolerates slow cellular links.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Time allowed from the connection being open to the full response (body upload included), ms.
+   * Default 30000. Lower frees a send slot sooner when the cloud stalls; too
+   * low turns slow-but-successful uploads into duplicates (U3 dedupes them).
+   */
+  responseTimeoutMs?: number;
+  /** Extra request headers (e.g. a tenant id). */
+  headers?: Record<string, string>;
+}
+
+/** Kinds of failure, for stats and metrics. */
+export type SendErrorKind = 'network' | 'timeout' | 'http408' | 'http429' | 'http5xx' | 'http4xx' | 'http3xx';
+
+export type SendResult =
+  | { kind: 'ok'; status: number; body: string; durationMs: number }
+  | { kind: 'retryable'; errorKind: SendErrorKind; status?: number; retryAfterMs?: number; reason: string; durationMs: number }
+  | { kind: 'permanent'; errorKind: SendErrorKind; status: number; reason: string; durationMs: number };
+
+/** Anything that can deliver a package; the uploader takes this interface. */
+export interface PackageSender {
+  send(pkg: UploadPackage, signal?: AbortSignal): Promise<SendResult>;
+  close(): void;
+}
+
+/**
+ * Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. Returns ms
+ * from `nowMs` (0 for a date in the past), or undefined when absent or
+ * unparseable.
+ */
+export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  if (!/[A-Za-z]/.test(v)) return undefined;
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+/** U2: which HTTP statuses are worth retrying. */
+export function classifyStatus(status: number): { kind: 'ok' } | { kind: 'retryable' | 'permanent'; errorKind: SendErrorKind } {
+  if (status >= 200 && status < 300) return { kind: 'ok' };
+  if (status === 408) return { kind: 'retryable', errorKind: 'http408' };
+  if (status === 429) return { kind: 'retryable', errorKind: 'http429' };
+  if (status >= 500) return { kind: 'retryable', errorKind: 'http5xx' };
+  if (status >= 300 && status < 400) return { kind: 'permanent', errorKind: 'http3xx' };
+  return { kind: 'permanent', errorKind: 'http4xx' };
+}
+
+function positive(name: string, value: number | undefined, dflt: number): number {
+  if (value === undefined) return dflt;
+  if (typeof value !== 'number' || Number.isNaN(value)) throw invalidParameterError('positive number', name, value);
+  if (!(value > 0)) throw outOfRangeError('positive number', name, value);
+  return value;
+}
+
+export class HttpSender implements PackageSender {
+  readonly url: URL;
+  readonly #token: string | undefined;
+  readonly #connectTimeoutMs: number;
+  readonly #responseTimeoutMs: number;
+  readonly #headers: Record<string, string>;
+  readonly #agent: http.Agent;
+  readonly #tls: boolean;
+
+  constructor(options: SenderOptions) {
+    if (typeof options?.url !== 'string') throw invalidParameterError('http(s) URL string', 'url', options?.url);
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw invalidParameterError('http(s) URL string', 'url', options.url);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidParameterError('http(s) URL string', 'url', options.url);
+    if ((options.cert === undefined) !== (options.key === undefined)) {
+      throw new TypeError('Expected both cert and key for a client certificate (mTLS) but received only one');
+    }
+    this.url = url;
+    this.#tls = url.protocol === 'https:';
+    this.#token = options.token;
+    this.#connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, 5000);
+    this.#responseTimeoutMs = positive('responseTimeoutMs', options.responseTimeoutMs, 30000);
+    this.#headers = { ...(options.headers ?? {}) };
+    this.#agent = this.#tls
+      ? new https.Agent({ keepAlive: true, maxSockets: 8, ca: options.ca, cert: options.cert, key: options.key })
+      : new http.Agent({ keepAlive: true, maxSockets: 8 });
+  }
+
+  send(pkg: UploadPackage, signal?: AbortSignal): Promise<SendResult> {
+    const { contentType, body } = encodeMultipart(pkg);
+    const started = performance.now();
+    const elapsed = (): number => performance.now() - started;
+    return new Promise<SendResult>((resolve) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (result: SendResult): void => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
+      const netFail = (errorKind: 'network' | 'timeout', reason: string): void =>
+        finish({ kind: 'retryable', errorKind, reason, durationMs: elapsed() });
+      const arm = (ms: number, what: string): void => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => {
+          netFail('timeout', `${what} timeout after ${ms} ms`);
+          req.destroy(new Error(`${what} timeout`));
+        }, ms);
+      };
+      const onAbort = (): void => {
+        netFail('network', 'aborted');
+        req.destroy(new Error('aborted'));
+      };
+
+      const transport = this.#tls ? https : http;
+      const req = transport.request(this.url, {
+        method: 'POST',
+        agent: this.#agent,
+        headers: {
+          ...this.#headers,
+          'Content-Type': contentType,
+          'Content-Length': String(body.length),
+          'Idempotency-Key': pkg.idempotencyKey,
+          ...(this.#token !== undefined ? { Authorization: `Bearer ${this.#token}` } : {}),
+        },
+      });
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      arm(this.#connectTimeoutMs, 'connect');
+      req.on('socket', (socket) => {
+        const connected = (): void => {
+          arm(this.#responseTimeoutMs, 'response');
+        };
+        // A reused keep-alive socket is already connected.
+        if (!socket.connecting) connected();
+        else socket.once(this.#tls ? 'secureConnect' : 'connect', connected);
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        netFail('network', err.code ? `${err.code}: ${err.message}` : err.message);
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < 64 * 1024) chunks.push(c);
+          size += c.length;
+        });
+        res.on('error', (err) => netFail('network', `response: ${err.message}`));
+        res.on('aborted', () => netFail('network', 'response aborted'));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const text = Buffer.concat(chunks).toString('utf8');
+          const c = classifyStatus(status);
+          const durationMs = elapsed();
+          if (c.kind === 'ok') return finish({ kind: 'ok', status, body: text, durationMs });
+          const reason = `HTTP ${status}${text ? `: ${text.slice(0, 500)}` : ''}`;
+          if (c.kind === 'permanent') return finish({ kind: 'permanent', errorKind: c.errorKind, status, reason, durationMs });
+          const ra = res.headers['retry-after'];
+          const retryAfterMs = parseRetryAfter(Array.isArray(ra) ? ra[0] : ra);
+          finish({ kind: 'retryable', errorKind: c.errorKind, status, reason, durationMs, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+        });
+      });
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * The uploader (U1, U2, U3): immediate packages are sent at once with
+ * bounded concurrency and fall back to the durable queue on failure (never
+ * lost); the queue is drained oldest-first, one package every 1/sendHz, each
+ * removed only after a 2xx; retryable failures back off exponentially with
+ * jitter (Retry-After honoured) and keep the FIFO order; permanent failures
+ * go to the dead-letter table with the reason.
+ */
+import { InvalidStateError, invalidParameterError, outOfRangeError } from '../errors.js';
+import { TypedEmitter } from '../events.js';
+import { backoffDelayMs, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
+import type { UploadPackage, UploadRoute } from './package.js';
+import { PackageQueue, type EnqueueResult, type QueueOptions } from './queue.js';
+import { HttpSender, type PackageSender, type SendErrorKind, type SendResult, type SenderOptions } from './sender.js';
+
+export interface UploaderOptions {
+  /** A sender, or options for an HttpSender the uploader then owns (and closes). */
+  sender: PackageSender | SenderOptions;
+  /** A queue, or options for a PackageQueue the uploader then owns (and closes). */
+  queue: PackageQueue | QueueOptions;
+  /**
+   * U2: cached packages sent per second. Default 2 (SPEC). Higher drains a
+   * backlog sooner but takes more of the uplink from immediate packages.
+   */
+  sendHz?: number;
+  /**
+   * U1: immediate sends in flight at once. Default 2. Higher hides latency
+   * on a long-RTT link; lower keeps the uplink for one image at a time.
+   */
+  immediateConcurrency?: number;
+  /**
+   * Immediate packages waiting in memory for a send slot. Default 16. Beyond
+   * this they go to the durable queue at once (never dropped); a lower value
+   * bounds what a kill -9 could take with it (see docs/upload.md).
+   */
+  maxImmediatePending?: number;
+  /** Back-off of retryable failures; defaults 500 ms doubling up to 60 s. */
+  backoff?: BackoffOptions;
+  /**
+   * How long close() waits for in-flight sends before aborting them, ms.
+   * Default 5000. An aborted cached send stays queued; an aborted immediate
+   * send is queued.
+   */
+  closeTimeoutMs?: number;
+  /** Random source for the jitter (tests); default Math.random. */
+  random?: () => number;
+}
+
+export interface SentEvent {
+  idempotencyKey: string;
+  route: UploadRoute;
+  status: number;
+  durationMs: number;
+  /** Response body (the receiver answers {"duplicate":true} for a known key). */
+  body: string;
+}
+
+export interface RetryEvent {
+  idempotencyKey: string;
+  route: UploadRoute;
+  errorKind: SendErrorKind;
+  reason: string;
+  /** Delay before the next try of the queue head; undefined for an immediate package (it is queued). */
+  delayMs?: number;
+}
+
+export type UploaderEvents = {
+  sent: [SentEvent];
+  retry: [RetryEvent];
+  queued: [{ idempotencyKey: string; reason: 'cached' | 'immediate-failed' | 'immediate-overflow' | 'closing'; seq: number }];
+  dropped: [{ idempotencyKey: string; bytes: number }];
+  deadLettered: [{ idempotencyKey: string; route: UploadRoute; status: number; reason: string }];
+  error: [Error];
+};
+
+export interface UploaderStats {
+  sentImmediate: number;
+  sentCached: number;
+  /** Failed tries that will be retried (immediate fallbacks included). */
+  retries: number;
+  errorsByKind: Record<SendErrorKind, number>;
+  /** Persistent queue counters (survive restarts). */
+  enqueued: number;
+  dropped: number;
+  droppedBytes: number;
+  deadLettered: number;
+  delivered: number;
+  queueDepth: number;
+  queueBytes: number;
+  immediateInFlight: number;
+  immediatePending: number;
+}
+
+function isSender(s: PackageSender | SenderOptions): s is PackageSender {
+  return typeof (s as PackageSender).send === 'function';
+}
+
+function positiveNumber(name: string, v: number | undefined, dflt: number, integer = false): number {
+  if (v === undefined) return dflt;
+  const expected = integer ? 'positive integer' : 'positive number';
+  if (typeof v !== 'number' || Number.isNaN(v) || (integer && !Number.isInteger(v))) throw invalidParameterError(expected, name, v);
+  if (!(v > 0) || !Number.isFinite(v)) throw outOfRangeError(expected, name, v);
+  return v;
+}
+
+export class Uploader extends TypedEmitter<UploaderEvents> {
+  readonly sendHz: number;
+  readonly immediateConcurrency: number;
+  readonly maxImmediatePending: number;
+  readonly queue: PackageQueue;
+  readonly #sender: PackageSender;
+  readonly #ownsSender: boolean;
+  readonly #ownsQueue: boolean;
+  readonly #backoff: ResolvedBackoff;
+  readonly #closeTimeoutMs: number;
+  readonly #random: () => number;
+
+  #timer: NodeJS.Timeout | undefined;
+  #draining: Promise<void> | null = null;
+  #headFailures = 0;
+  #nextAttemptAt = 0;
+  #immediateInFlight = new Set<Promise<void>>();
+  #pending: UploadPackage[] = [];
+  #closing = false;
+  #closePromise: Promise<void> | null = null;
+  #abort = new AbortController();
+  #stats = {
+    sentImmediate: 0,
+    sentCached: 0,
+    retries: 0,
+    errorsByKind: { network: 0, timeout: 0, http408: 0, http429: 0, http5xx: 0, http4xx: 0, http3xx: 0 } as Record<SendErrorKind, number>,
+  };
+
+  constructor(options: UploaderOptions) {
+    super();
+    this.sendHz = positiveNumber('sendHz', options.sendHz, 2);
+    this.immediateConcurrency = positiveNumber('immediateConcurrency', options.immediateConcurrency, 2, true);
+    if (options.maxImmediatePending !== undefined && (!Number.isInteger(options.maxImmediatePending) || options.maxImmediatePending < 0)) {
+      throw invalidParameterError('non-negative integer', 'maxImmediatePending', options.maxImmediatePending);
+    }
+    this.maxImmediatePending = options.maxImmediatePending ?? 16;
+    this.#backoff = resolveBackoff(options.backoff);
+    this.#closeTimeoutMs = positiveNumber('closeTimeoutMs', options.closeTimeoutMs, 5000);
+    this.#random = options.random ?? Math.random;
+    this.#ownsSender = !isSender(options.sender);
+    this.#sender = isSender(options.sender) ? options.sender : new HttpSender(options.sender);
+    this.#ownsQueue = !(options.queue instanceof PackageQueue);
+    try {
+      this.queue = options.queue instanceof PackageQueue ? options.queue : PackageQueue.open(options.queue);
+    } catch (err) {
+      if (this.#ownsSender) this.#sender.close();
+      throw err;
+    }
+    this.#timer = setInterval(() => this.#tick(), 1000 / this.sendHz);
+  }
+
+  /**
+   * Hand a package to the uploader. 'cached' (U2): appended to the durable
+   * queue before this returns (the EnqueueResult is returned). 'immediate'
+   * (U1): sent now, or queued when it cannot be delivered.
+   */
+  submit(pkg: UploadPackage, route: UploadRoute): EnqueueResult | undefined {
+    if (this.#closing) throw new InvalidStateError('Uploader is closed');
+    if (route === 'cached') return this.#enqueue(pkg, 'cached');
+    if (route !== 'immediate') throw invalidParameterError("one of 'immediate', 'cached'", 'route', route);
+    if (this.#immediateInFlight.size < this.immediateConcurrency) this.#startImmediate(pkg);
+    else if (this.#pending.length < this.maxImmediatePending) this.#pending.push(pkg);
+    else return this.#enqueue(pkg, 'immediate-overflow');
+    return undefined;
+  }
+
+  stats(): UploaderStats {
+    const c = this.queue.closed ? { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0 } : this.queue.counters();
+    return {
+      sentImmediate: this.#stats.sentImmediate,
+      sentCached: this.#stats.sentCached,
+      retries: this.#stats.retries,
+      errorsByKind: { ...this.#stats.errorsByKind },
+      ...c,
+      queueDepth: this.queue.closed ? 0 : this.queue.depth,
+      queueBytes: this.queue.closed ? 0 : this.queue.bytes,
+      immediateInFlight: this.#immediateInFlight.size,
+      immediatePending: this.#pending.length,
+    };
+  }
+
+  #enqueue(pkg: UploadPackage, reason: 'cached' | 'immediate-failed' | 'immediate-overflow' | 'closing'): EnqueueResult {
+    const result = this.queue.enqueue(pkg);
+    this.emit('queued', { idempotencyKey: pkg.idempotencyKey, reason, seq: result.seq });
+    for (const d of result.dropped) this.emit('dropped', { idempotencyKey: d.idempotencyKey, bytes: d.bytes });
+    return result;
+  }
+
+  #fail(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else process.emitWarning(`uploader: ${e.message}`);
+  }
+
+  #countFailure(r: Extract<SendResult, { kind: 'retryable' | 'permanent' }>): void {
+    this.#stats.errorsByKind[r.errorKind]++;
+  }
+
+  #startImmediate(pkg: UploadPackage): void {
+    const p: Promise<void> = this.#sender
+      .send(pkg, this.#abort.signal)
+      .then((r) => {
+        if (r.kind === 'ok') {
+          this.#stats.sentImmediate++;
+          this.emit('sent', { idempotencyKey: pkg.idempotencyKey, route: 'immediate', status: r.status, durationMs: r.durationMs, body: r.body });
+        } else if (r.kind === 'retryable') {
+          this.#countFailure(r);
+          this.#stats.retries++;
+          this.emit('retry', { idempotencyKey: pkg.idempotencyKey, route: 'immediate', errorKind: r.errorKind, reason: r.reason });
+          // U1: a failed immediate package falls back to the queue, never lost.
+          this.#enqueue(pkg, this.#closing ? 'closing' : 'immediate-failed');
+        } else {
+          this.#countFailure(r);
+          this.queue.deadLetterPackage(pkg, r.reason, r.status);
+          this.emit('deadLettered', { idempotencyKey: pkg.idempotencyKey, route: 'immediate', status: r.status, reason: r.reason });
+        }
+      })
+      .catch((err) => this.#fail(err))
+      .finally(() => {
+        this.#immediateInFlight.delete(p);
+        const next = this.#closing ? undefined : this.#pending.shift();
+        if (next) this.#startImmediate(next);
+      });
+    this.#immediateInFlight.add(p);
+  }
+
+  #tick(): void {
+    if (this.#closing || this.#draining || Date.now() < this.#nextAttemptAt) return;
+    this.#draining = this.#drainOne()
+      .catch((err) => this.#fail(err))
+      .finally(() => {
+        this.#draining = null;
+      });
+  }
+
+  /** U2: send the oldest package; remove it only after a 2xx. */
+  async #drainOne(): Promise<void> {
+    const head = this.queue.peekOldest();
+    if (!head) return;
+    const r = await this.#sender.send(head.pkg, this.#abort.signal);
+    if (this.queue.closed) return;
+    if (r.kind === 'ok') {
+      this.queue.ack(head.seq);
+      this.#headFailures = 0;
+      this.#stats.sentCached++;
+      this.emit('sent', { idempotencyKey: head.idempotencyKey, route: 'cached', status: r.status, durationMs: r.durationMs, body: r.body });
+      return;
+    }
+    if (r.kind === 'permanent') {
+      this.#countFailure(r);
+      this.#headFailures = 0;
+      this.queue.deadLetter(head.seq, r.reason, r.status);
+      this.emit('deadLettered', { idempotencyKey: head.idempotencyKey, route: 'cached', status: r.status, reason: r.reason });
+      return;
+    }
+    if (this.#closing) return; // aborted by close(): stays queued, not a failure
+    this.#countFailure(r);
+    this.#stats.retries++;
+    this.queue.recordFailure(head.seq, r.reason);
+    this.#headFailures++;
+    const delayMs = backoffDelayMs(this.#headFailures, this.#backoff, r.retryAfterMs, this.#random);
+    this.#nextAttemptAt = Date.now() + delayMs;
+    this.emit('retry', { idempotencyKey: head.idempotencyKey, route: 'cached', errorKind: r.errorKind, reason: r.reason, delayMs });
+  }
+
+  /**
+   * Stop: pending immediate packages go to the queue, in-flight sends get
+   * closeTimeoutMs to finish and are then aborted (an aborted immediate
+   * package is queued, an aborted cached one stays queued); then the owned
+   * sender and queue are closed. Idempotent: every call returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closePromise ??= (async () => {
+      this.#closing = true;
+      if (this.#timer) clearInterval(this.#timer);
+      this.#timer = undefined;
+      for (const pkg of this.#pending.splice(0)) {
+        try {
+          this.#enqueue(pkg, 'closing');
+        } catch (err) {
+          this.#fail(err);
+        }
+      }
+      const inflight = (): Promise<unknown> => Promise.allSettled([...this.#immediateInFlight, ...(this.#draining ? [this.#draining] : [])]);
+      let timeout: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        inflight().then(() => false),
+        new Promise<boolean>((resolve) => {
+          timeout = setTimeout(() => resolve(true), this.#closeTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timeout);
+      if (timedOut) {
+        this.#abort.abort();
+        await inflight();
+      }
+      if (this.#ownsSender) this.#sender.close();
+      if (this.#ownsQueue) this.queue.close();
+      this.removeAllListeners();
+    })();
+    return this.#closePromise;
+  }
+}
