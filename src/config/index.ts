@@ -1,0 +1,38 @@
+/** The config's public face: one YAML file configures every stage (issue 6 item 3, STYLE 5). */
+export {
+  parseConfig,
+  loadConfig,
+  loadDemoConfig,
+  defaultConfig,
+  defaultCamera,
+  defaultModelPath,
+  parseYaml,
+  interpolateEnv,
+  deepMerge,
+  inheritDefaults,
+  ConfigValidationError,
+  DEMO_CONFIG_PATH,
+  type ParseOptions,
+  type LoadedConfig,
+} from './load.js';
+export { redact, redactUrl, REDACTED } from './redact.js';
+export { migrate, MIGRATIONS, type Migration } from './migrations.js';
+export {
+  verifyConfig,
+  verifyCamera,
+  verifyUniqueCameraIds,
+  verifyExposure,
+  verifyScoreOrder,
+  verifyEdgeOrder,
+  verifyTrackerThresholds,
+  verifyCalibration,
+  verifyPerClassScore,
+  verifyUploadEndpoint,
+  verifyTlsPair,
+  verifyPorts,
+  type Finding,
+} from './verify.js';
+export { CONFIG_SCHEMA, CURRENT_VERSION, CAMERA_ID_PATTERN } from './sections.js';
+export { parseBytes, schemaRows, describeField, describeDefault, type Field, type ConfigIssue } from './schema.js';
+export { renderSchemaMarkdown } from './docs.js';
+export type * from './types.js';

@@ -1,0 +1,230 @@
+/**
+ * Load, migrate, validate and complete a config file (STYLE 5): YAML →
+ * `${ENV}` interpolation → migrations → `defaults:` inherited by every
+ * camera (deep merge) → schema per section (defaults filled, unknown keys
+ * rejected) → named cross-field checks → a typed `BestshotConfig`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { ConfigError, describeValue } from '../errors.js';
+import { PROJECT_ROOT } from '../paths.js';
+import { migrate } from './migrations.js';
+import { formatPath, validateField, type ArrayField, type ConfigIssue, type Field, type ObjectField, type ValidateContext } from './schema.js';
+import { CONFIG_SCHEMA, DEFAULTS_SECTION } from './sections.js';
+import type { BestshotConfig, CameraConfig, CameraDefaults, SourceConfig } from './types.js';
+import { verifyConfig } from './verify.js';
+
+/** Every problem of a file at once; `message` lists them, `issues` has each with its line. */
+export class ConfigValidationError extends ConfigError {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    const one = issues.length === 1;
+    super(
+      one ? issues[0].path : '',
+      one ? issues[0].message : `${issues.length} config errors:\n${issues.map((i) => `  ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n')}`,
+    );
+    this.issues = issues;
+  }
+}
+
+export interface ParseOptions {
+  /** Relative paths are resolved against this directory (default: cwd). */
+  baseDir?: string;
+  /** Environment for `${VAR}` interpolation, `{ env: NAME }` secrets and BESTSHOT_SHARED_DIR (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface LoadedConfig {
+  config: BestshotConfig;
+  /** Migration notes and cross-field warnings (e.g. minScore2 ≤ minScore1), each with its key path. */
+  warnings: string[];
+}
+
+type Doc = Record<string, unknown>;
+type Segs = Array<string | number>;
+
+function isObject(v: unknown): v is Doc {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const VAR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * `${NAME}` and `${NAME:-fallback}` in string values are replaced from the
+ * environment; `$${` is a literal `${`. An unset variable without fallback
+ * is an error naming the key.
+ */
+export function interpolateEnv(value: unknown, env: ParseOptions['env'] & object, segs: Segs, issues: ConfigIssue[]): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    return value.replace(VAR, (m: string, name: string | undefined, fallback: string | undefined) => {
+      if (m === '$${') return '${';
+      const v = env[name as string];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      issues.push({ path: formatPath(segs), segments: segs, message: `Environment variable ${name} is not set` });
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...segs, i], issues));
+  if (isObject(value)) {
+    const out: Doc = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, [...segs, k], issues);
+    return out;
+  }
+  return value;
+}
+
+/** Deep merge for `defaults:` inheritance: mappings merge key by key, anything else in `over` wins. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (over === undefined || over === null) return structuredClone(base);
+  if (isObject(base) && isObject(over)) {
+    const out: Doc = structuredClone(base);
+    for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+    return out;
+  }
+  return structuredClone(over);
+}
+
+const INHERITED = ['captureHz', 'exposure', 'tracker', 'selection', 'jpegQuality'] as const;
+
+/** A camera's raw mapping with `defaults:` merged under it. */
+export function inheritDefaults(camera: unknown, defaults: CameraDefaults): unknown {
+  if (!isObject(camera)) return camera;
+  const out: Doc = { ...camera };
+  for (const key of INHERITED) {
+    if (defaults[key] !== undefined) out[key] = deepMerge(defaults[key], camera[key]);
+  }
+  return out;
+}
+
+/** The schema of the file minus `defaults:`, which is validated on its own in partial mode. */
+const MAIN_SCHEMA: ObjectField = {
+  ...CONFIG_SCHEMA,
+  fields: Object.fromEntries(Object.entries(CONFIG_SCHEMA.fields).filter(([k]) => k !== 'defaults')),
+};
+
+function sharedDir(env: ParseOptions['env'] & object): string {
+  return resolve(env.BESTSHOT_SHARED_DIR ?? join(PROJECT_ROOT, '..', 'shared'));
+}
+
+/** D1: model.path default — models/yolox_nano.onnx in the project, then $BESTSHOT_SHARED_DIR/models. */
+export function defaultModelPath(env: ParseOptions['env'] & object = process.env): string {
+  const candidates = [join(PROJECT_ROOT, 'models', 'yolox_nano.onnx'), join(sharedDir(env), 'models', 'yolox_nano.onnx')];
+  return candidates.find((p) => existsSync(p)) ?? candidates[candidates.length - 1];
+}
+
+function locate(doc: Document | undefined, lc: LineCounter | undefined, issue: ConfigIssue): ConfigIssue {
+  if (!doc || !lc) return issue;
+  for (let n = issue.segments.length; n >= 0; n--) {
+    const node = doc.getIn(issue.segments.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && Array.isArray(node.range)) {
+      const pos = lc.linePos(node.range[0]);
+      return { ...issue, line: pos.line, column: pos.col };
+    }
+  }
+  return issue;
+}
+
+/** Parse YAML text into a plain mapping; syntax errors name line and column. */
+export function parseYaml(text: string): { raw: Doc; doc: Document; lineCounter: LineCounter } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
+    const reason = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError('', `Invalid YAML at line ${pos.line}, column ${pos.col}: ${reason}`);
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (raw === null || raw === undefined) return { raw: {}, doc, lineCounter };
+  if (!isObject(raw)) throw new ConfigError('', `Expected a mapping at the top level but received ${describeValue(raw)}`);
+  return { raw, doc, lineCounter };
+}
+
+/**
+ * Validate a config given as YAML text or as an already-parsed object.
+ * Throws ConfigError (a ConfigValidationError listing every issue when there
+ * are several); returns the typed config and warnings.
+ */
+export function parseConfig(input: string | Doc, options: ParseOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const baseDir = resolve(options.baseDir ?? process.cwd());
+  let raw: Doc;
+  let doc: Document | undefined;
+  let lc: LineCounter | undefined;
+  if (typeof input === 'string') {
+    ({ raw, doc, lineCounter: lc } = parseYaml(input));
+  } else if (isObject(input)) {
+    raw = input;
+  } else {
+    throw new ConfigError('', `Expected a mapping at the top level but received ${describeValue(input)}`);
+  }
+  const fail = (issues: ConfigIssue[]): never => {
+    throw new ConfigValidationError(issues.map((i) => locate(doc, lc, i)));
+  };
+
+  const issues: ConfigIssue[] = [];
+  const interpolated = interpolateEnv(raw, env, [], issues) as Doc;
+  if (issues.length > 0) fail(issues);
+  const migrated = migrate(interpolated);
+  const warnings = migrated.notes.slice();
+  const { defaults: rawDefaults, ...rest } = migrated.doc;
+
+  const ctx: ValidateContext = { baseDir, env, issues, warnings };
+  const defaults = (validateField(DEFAULTS_SECTION, rawDefaults, ['defaults'], { ...ctx, partial: true }) ?? {}) as CameraDefaults;
+  if (Array.isArray(rest.cameras) && issues.length === 0) {
+    rest.cameras = rest.cameras.map((cam) => inheritDefaults(cam, defaults));
+  }
+  const validated = validateField(MAIN_SCHEMA, rest, [], ctx) as Omit<BestshotConfig, 'defaults'> | undefined;
+  if (issues.length > 0 || validated === undefined) fail(issues);
+  const config = { ...(validated as Omit<BestshotConfig, 'defaults'>), defaults } as BestshotConfig;
+  config.version = 1;
+  if (config.model.path === undefined) config.model.path = defaultModelPath(env);
+  if (!existsSync(config.model.path)) warnings.push(`model.path: file not found: ${config.model.path}`);
+
+  const findings = verifyConfig(config);
+  const errors = findings.filter((f) => f.level === 'error');
+  if (errors.length > 0) fail(errors.map((f) => ({ path: formatPath(f.segments), segments: f.segments, message: f.message })));
+  for (const f of findings) if (f.level === 'warning') warnings.push(`${formatPath(f.segments)}: ${f.message}`);
+  return { config, warnings };
+}
+
+/** Read and validate a YAML config file; relative paths inside resolve against its directory. */
+export async function loadConfig(path: string, options: Omit<ParseOptions, 'baseDir'> = {}): Promise<LoadedConfig> {
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    throw new ConfigError('', `Cannot read config file ${abs} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parseConfig(text, { ...options, baseDir: dirname(abs) });
+}
+
+/** config/demo.yaml: the embedded default (`npm start` with no config). */
+export const DEMO_CONFIG_PATH = join(PROJECT_ROOT, 'config', 'demo.yaml');
+
+/** Load the embedded default config (a sample clip replayed to a loopback receiver). */
+export function loadDemoConfig(options: Omit<ParseOptions, 'baseDir'> = {}): Promise<LoadedConfig> {
+  return loadConfig(DEMO_CONFIG_PATH, options);
+}
+
+/** Every default filled, no cameras: a base for configs built in code and tests. */
+export function defaultConfig(options: ParseOptions = {}): BestshotConfig {
+  const env = options.env ?? process.env;
+  const ctx: ValidateContext = { baseDir: resolve(options.baseDir ?? process.cwd()), env, issues: [], warnings: [] };
+  const schema: Field = { ...MAIN_SCHEMA, fields: { ...MAIN_SCHEMA.fields, cameras: { ...(CONFIG_SCHEMA.fields.cameras as ArrayField), default: [] } } };
+  const config = validateField(schema, {}, [], ctx) as Omit<BestshotConfig, 'defaults'>;
+  const model = config.model as BestshotConfig['model'];
+  model.path = defaultModelPath(env);
+  return { ...config, defaults: {} } as BestshotConfig;
+}
+
+/** One camera with every default filled (for code and tests); throws ConfigError on a bad source. */
+export function defaultCamera(id: string, source: Partial<SourceConfig> & { type: SourceConfig['type'] }, options: ParseOptions = {}): CameraConfig {
+  const { config } = parseConfig({ cameras: [{ id, source }], receiver: { embedded: true } }, options);
+  return config.cameras[0];
+}

@@ -1,0 +1,53 @@
+/**
+ * A copy of a config safe to print or log: every field the schema marks as a
+ * secret becomes '[redacted]', and passwords inside URLs (rtsp://user:pw@…)
+ * become '***'.
+ */
+import type { Field } from './schema.js';
+import { CONFIG_SCHEMA } from './sections.js';
+import type { BestshotConfig } from './types.js';
+
+export const REDACTED = '[redacted]';
+
+/** rtsp://user:secret@host/x → rtsp://user:***@host/x; other strings unchanged. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password === '') return value;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    return value;
+  }
+}
+
+function walk(field: Field | undefined, value: unknown): unknown {
+  if (value === undefined || value === null) return value;
+  if (field === undefined) return structuredClone(value);
+  switch (field.kind) {
+    case 'secret':
+      return REDACTED;
+    case 'string':
+      return typeof value === 'string' && field.protocols ? redactUrl(value) : value;
+    case 'array':
+      return Array.isArray(value) ? value.map((v) => walk(field.items, v)) : value;
+    case 'record':
+      return typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(field.values, v)])) : value;
+    case 'object':
+      return typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(field.fields[k], v)]))
+        : value;
+    case 'union': {
+      if (typeof value !== 'object') return value;
+      const variant = field.variants[String((value as { type?: unknown }).type)];
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'type' ? v : walk(variant?.fields[k], v)]));
+    }
+    default:
+      return structuredClone(value);
+  }
+}
+
+/** A deep copy of `config` with secrets hidden; the input is not changed. */
+export function redact(config: BestshotConfig): BestshotConfig {
+  return walk(CONFIG_SCHEMA, config) as BestshotConfig;
+}

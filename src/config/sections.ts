@@ -1,0 +1,366 @@
+/**
+ * The config schema, one section per constant, written as data (STYLE 5).
+ * Names and defaults follow SPEC's parameter table; each description says
+ * what the key does and, where it matters, the trade-off of raising it.
+ */
+import type { Field, NumberField, ObjectField, UnionField } from './schema.js';
+
+const num = (description: string, opts: Omit<NumberField, 'kind' | 'description'> = {}): NumberField => ({
+  kind: 'number',
+  description,
+  ...opts,
+});
+const prob = (description: string, d: number): NumberField => num(description, { min: 0, max: 1, default: d });
+const obj = (description: string, fields: Record<string, Field>, optional = false): ObjectField => ({
+  kind: 'object',
+  description,
+  fields,
+  ...(optional ? { optional } : {}),
+});
+
+export const CAMERA_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+export const MODEL_SECTION: ObjectField = obj('Detector model and ONNX Runtime session (D1)', {
+  path: {
+    kind: 'path',
+    optional: true,
+    description: 'ONNX model; default models/yolox_nano.onnx, then $BESTSHOT_SHARED_DIR/models/yolox_nano.onnx',
+  },
+  manifest: { kind: 'path', optional: true, description: 'model manifest JSON (input size, letterbox, class names); default: built-in YOLOX manifest' },
+  providers: {
+    kind: 'array',
+    items: { kind: 'string', enum: ['tensorrt', 'cuda', 'cpu'], description: 'execution provider' },
+    minItems: 1,
+    unique: true,
+    default: ['tensorrt', 'cuda', 'cpu'],
+    description: 'execution providers tried in order; the first that loads is used',
+  },
+  intraOpThreads: num('ORT intra-op threads; more lowers latency on CPU but competes with capture and tracking', {
+    integer: true,
+    min: 1,
+    default: 2,
+  }),
+  interOpThreads: num('ORT inter-op threads (parallel graph branches); 1 suits YOLO models', { integer: true, min: 1, default: 1 }),
+  graphOptimization: {
+    kind: 'string',
+    enum: ['disabled', 'basic', 'extended', 'all'],
+    default: 'all',
+    description: "ORT graph optimisation level; 'all' is fastest, lower levels load faster",
+  },
+  tensorrt: obj('TensorRT execution provider options', {
+    engineCachePath: {
+      kind: 'path',
+      optional: true,
+      description: 'directory for built engines; without it every start rebuilds the engine (minutes on Jetson)',
+    },
+    fp16: { kind: 'boolean', default: true, description: 'FP16 engines: ~2x faster on Jetson, tiny accuracy loss' },
+  }),
+  classes: {
+    kind: 'array',
+    items: { kind: 'string', description: 'class label' },
+    minItems: 1,
+    unique: true,
+    default: ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'],
+    description: 'labels kept; detections of other classes are discarded',
+  },
+  scoreThreshold: prob('minimum detection score; lower finds more objects and more false positives', 0.3),
+  nmsIouThreshold: prob('IoU above which overlapping boxes of one class are merged by NMS', 0.45),
+  perClassScore: {
+    kind: 'record',
+    values: num('score threshold for this label', { min: 0, max: 1 }),
+    default: {},
+    description: 'per-label score thresholds overriding scoreThreshold, e.g. { person: 0.4 }',
+  },
+});
+
+const SOURCE: UnionField = {
+  kind: 'union',
+  description: 'where frames come from (A6)',
+  variants: {
+    file: obj('a video file replay', {
+      path: { kind: 'path', description: 'video file' },
+      realtime: { kind: 'boolean', default: false, description: "pace frames at the file's own rate (true) or as fast as the pipeline takes them" },
+      loop: { kind: 'boolean', default: false, description: 'restart at end of file' },
+    }),
+    rtsp: obj('an RTSP stream', {
+      url: { kind: 'string', protocols: ['rtsp:', 'rtsps:'], description: 'stream URL' },
+      latencyMs: num('rtspsrc jitter buffer; lower is fresher, higher survives jitter', { integer: true, min: 0, default: 200 }),
+      transport: { kind: 'string', enum: ['tcp', 'udp'], default: 'tcp', description: 'RTP transport; tcp survives loss, udp has lower latency' },
+    }),
+    v4l2: obj('a V4L2/UVC camera', {
+      device: { kind: 'path', default: '/dev/video0', description: 'device node' },
+      width: num('capture width', { integer: true, min: 0, exclusiveMin: true, optional: true }),
+      height: num('capture height', { integer: true, min: 0, exclusiveMin: true, optional: true }),
+      framerate: num('sensor frame rate (frames are then taken at captureHz)', { min: 0, exclusiveMin: true, optional: true }),
+      controls: {
+        kind: 'record',
+        values: num('control value', { integer: true }),
+        keyPattern: /^[a-z0-9_]+$/,
+        default: {},
+        description: 'initial V4L2 controls, e.g. { auto_exposure: 1 }',
+      },
+    }),
+    argus: obj('an NVIDIA Argus CSI camera (nvarguscamerasrc)', {
+      sensorId: num('sensor-id', { integer: true, min: 0, default: 0 }),
+      width: num('width', { integer: true, min: 0, exclusiveMin: true, default: 1920 }),
+      height: num('height', { integer: true, min: 0, exclusiveMin: true, default: 1080 }),
+      framerate: num('sensor frame rate', { min: 0, exclusiveMin: true, default: 30 }),
+    }),
+    test: obj('GStreamer videotestsrc', {
+      pattern: { kind: 'string', default: 'smpte', description: 'videotestsrc pattern' },
+      width: num('width', { integer: true, min: 0, exclusiveMin: true, default: 1280 }),
+      height: num('height', { integer: true, min: 0, exclusiveMin: true, default: 720 }),
+      framerate: num('frame rate', { min: 0, exclusiveMin: true, default: 30 }),
+      live: { kind: 'boolean', default: true, description: 'behave like a live camera (drops instead of queueing)' },
+    }),
+    simulated: obj('the simulated camera that responds to exposure like a sensor (A6)', {
+      seed: num('PRNG seed (deterministic scenes)', { integer: true, min: 0, default: 1 }),
+      width: num('width', { integer: true, min: 0, exclusiveMin: true, default: 640 }),
+      height: num('height', { integer: true, min: 0, exclusiveMin: true, default: 360 }),
+      fps: num('sensor frame rate', { min: 0, exclusiveMin: true, default: 30 }),
+      scenario: { kind: 'string', default: 'street', description: 'scene script name' },
+    }),
+  },
+};
+
+/** A1–A4. Also valid under `defaults:`. */
+export const EXPOSURE_SECTION: ObjectField = obj('exposure control (A1–A4)', {
+  mode: {
+    kind: 'string',
+    enum: ['rule', 'auto', 'fixed'],
+    default: 'rule',
+    description: "'rule' = A1–A4 (AE, then manual at T_manual with brightness kept); 'auto' = AE only; 'fixed' = manual, never re-metered",
+  },
+  T_manual: num('manual exposure time (A2); shorter freezes motion, needs more gain (noise)', {
+    min: 0,
+    exclusiveMin: true,
+    default: 1000,
+    unit: 'µs',
+  }),
+  T_manual_max: num('longest exposure when gain is clamped at its maximum (A4)', { min: 0, exclusiveMin: true, default: 4000, unit: 'µs' }),
+  remeterPeriod: num('seconds between AE re-metering (A3); shorter follows light changes, costs auto frames', {
+    min: 0,
+    exclusiveMin: true,
+    default: 60,
+    unit: 's',
+  }),
+  aeSettle: num('seconds AE may settle before it is read (A3)', { min: 0, default: 1, unit: 's' }),
+  aeSettleFrames: num('frames AE may settle (A3); when set, replaces aeSettle', { integer: true, min: 1, optional: true }),
+});
+
+/** T2. Also valid under `defaults:`. */
+export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)', {
+  matchThreshold: prob('minimum IoU for a detection to join a track; higher splits tracks more, lower swaps ids more', 0.2),
+  trackBuffer: num('frames a lost track is kept before removal; longer bridges occlusions, risks wrong re-matches', {
+    integer: true,
+    min: 0,
+    default: 30,
+    unit: 'frames',
+  }),
+  trackThresh: prob('score splitting high- and low-score detections (two-stage association)', 0.5),
+  newTrackThresh: prob('minimum score for an unmatched detection to start a new track', 0.6),
+  lowThresh: prob('detections below this score are ignored by the tracker', 0.1),
+});
+
+/** S1–S5 and the policy. Also valid under `defaults:`. */
+export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)', {
+  policy: {
+    kind: 'string',
+    enum: ['spec', 'frigate', 'final-best', 'replace-queued', 'every-frame', 'interval'],
+    default: 'spec',
+    description: "'spec' is SPEC S1–S7 exactly; the others trade latency for fewer bytes (docs/selection.md)",
+  },
+  minWidth: num('S1: minimum box width after the first sighting', { min: 0, default: 32, unit: 'px' }),
+  minHeight: num('S1: minimum box height after the first sighting', { min: 0, default: 32, unit: 'px' }),
+  minScore1: prob('S1: minimum score after the first sighting', 0.5),
+  minScore2: prob('S5: minimum score to send immediately (normally > minScore1)', 0.7),
+  minEdge1: num('S2: minimum edge distance for a better image', { default: 8, unit: 'px' }),
+  minEdge2: num('S5: edge distance above which a better image is sent immediately (normally > minEdge1)', { default: 32, unit: 'px' }),
+  minAreaRatio: prob('S5: box area / image area above which a better image is sent immediately', 0.02),
+  intervalS: num("'interval' policy: seconds between frames sent", { min: 0, exclusiveMin: true, default: 1, unit: 's' }),
+  maxHoldS: num("'final-best' policy: longest a candidate is held before it is sent", { min: 0, default: 5, unit: 's' }),
+});
+
+const POSITION: UnionField = {
+  kind: 'union',
+  description: 'camera position (data model: cameraPosition)',
+  default: { type: 'none' },
+  variants: {
+    fixed: obj('a roadside camera at a known place', {
+      lat: num('latitude, WGS84 degrees', { min: -90, max: 90 }),
+      lon: num('longitude, WGS84 degrees', { min: -180, max: 180 }),
+      alt: num('altitude, metres', { default: 0, unit: 'm' }),
+      heading: num('degrees clockwise from north', { min: 0, max: 360, default: 0, unit: '°' }),
+    }),
+    gpsd: obj('a vehicle camera positioned by gpsd', {
+      host: { kind: 'string', default: '127.0.0.1', description: 'gpsd host' },
+      port: num('gpsd port', { integer: true, min: 1, max: 65535, default: 2947 }),
+      maxAgeS: num('a fix older than this is treated as lost (position null)', { min: 0, exclusiveMin: true, default: 2, unit: 's' }),
+    }),
+    none: obj('no position (cameraPosition null)', {}),
+  },
+};
+
+const CALIBRATION: ObjectField = obj(
+  'pixel-to-world calibration (W1): intrinsics + mount, or a homography',
+  {
+    intrinsics: obj(
+      'pinhole intrinsics in pixels',
+      {
+        fx: num('focal length x', { min: 0, exclusiveMin: true }),
+        fy: num('focal length y', { min: 0, exclusiveMin: true }),
+        cx: num('principal point x'),
+        cy: num('principal point y'),
+      },
+      true,
+    ),
+    distortion: {
+      kind: 'array',
+      items: num('coefficient'),
+      minItems: 5,
+      maxItems: 5,
+      optional: true,
+      description: 'OpenCV distortion [k1, k2, p1, p2, k3]',
+    },
+    mount: obj(
+      'camera mount relative to the ground or vehicle',
+      {
+        height: num('height above ground', { min: 0, exclusiveMin: true, unit: 'm' }),
+        pitch: num('downward tilt', { min: -90, max: 90, default: 0, unit: '°' }),
+        roll: num('roll', { min: -180, max: 180, default: 0, unit: '°' }),
+        yaw: num('yaw relative to heading', { min: -180, max: 360, default: 0, unit: '°' }),
+      },
+      true,
+    ),
+    homography: {
+      kind: 'array',
+      items: num('element'),
+      minItems: 9,
+      maxItems: 9,
+      optional: true,
+      description: 'row-major 3x3 image-to-ground homography (metres, camera-centred ENU)',
+    },
+  },
+  true,
+);
+
+const CAPTURE_HZ = num('fixed capture rate (A5); higher sees more, costs CPU and detector time', {
+  min: 0,
+  exclusiveMin: true,
+  default: 10,
+  unit: 'Hz',
+});
+const JPEG_QUALITY = num('JPEG quality of uploaded images; higher costs bytes', { integer: true, min: 1, max: 100, default: 85 });
+
+export const CAMERA_SECTION: ObjectField = obj('one camera and its per-camera parameters', {
+  id: { kind: 'string', pattern: CAMERA_ID_PATTERN, description: 'unique camera id (idempotency keys are cameraId:imageId, U3)' },
+  source: SOURCE,
+  captureHz: CAPTURE_HZ,
+  exposure: EXPOSURE_SECTION,
+  position: POSITION,
+  calibration: CALIBRATION,
+  tracker: TRACKER_SECTION,
+  selection: SELECTION_SECTION,
+  jpegQuality: JPEG_QUALITY,
+});
+
+/** `defaults:` — what every camera inherits (deep merge) and may override. Validated in partial mode. */
+export const DEFAULTS_SECTION: ObjectField = obj('per-camera parameters every camera inherits and may override', {
+  captureHz: CAPTURE_HZ,
+  exposure: EXPOSURE_SECTION,
+  tracker: TRACKER_SECTION,
+  selection: SELECTION_SECTION,
+  jpegQuality: JPEG_QUALITY,
+});
+
+export const UPLOAD_SECTION: ObjectField = obj('cloud upload (U1–U3)', {
+  endpoint: {
+    kind: 'string',
+    protocols: ['http:', 'https:'],
+    optional: true,
+    description: 'receiver URL; required unless receiver.embedded',
+  },
+  token: { kind: 'secret', optional: true, description: 'bearer token: literal, { env: NAME } or { file: PATH }; never logged' },
+  ca: { kind: 'path', optional: true, description: 'CA bundle (PEM) to trust for https' },
+  cert: { kind: 'path', optional: true, description: 'client certificate (PEM) for mutual TLS' },
+  key: { kind: 'path', optional: true, description: 'client key (PEM) for mutual TLS' },
+  connectTimeoutMs: num('connect timeout', { integer: true, min: 1, default: 5000, unit: 'ms' }),
+  responseTimeoutMs: num('response timeout; too short re-sends slow but successful uploads', {
+    integer: true,
+    min: 1,
+    default: 15000,
+    unit: 'ms',
+  }),
+  immediateConcurrency: num('immediate uploads in flight at once (U1)', { integer: true, min: 1, default: 2 }),
+  sendHz: num('rate the cache queue is drained at (U2); higher empties it faster, uses more uplink', {
+    min: 0,
+    exclusiveMin: true,
+    default: 2,
+    unit: 'Hz',
+  }),
+});
+
+export const QUEUE_SECTION: ObjectField = obj('durable cache queue (U2)', {
+  path: { kind: 'path', default: '/var/lib/bestshot/queue.sqlite', description: 'SQLite file; relative to the config file' },
+  maxPackages: num('capacity in packages; when full the oldest is dropped and counted', { integer: true, min: 1, default: 1000 }),
+  maxBytes: { kind: 'bytes', default: 512 * 1024 ** 2, description: "capacity in bytes (e.g. '512MiB'); when full the oldest is dropped" },
+  synchronous: {
+    kind: 'string',
+    enum: ['full', 'normal'],
+    default: 'full',
+    description: "SQLite synchronous: 'full' survives power loss, 'normal' is faster (docs/upload.md)",
+  },
+});
+
+export const RECEIVER_SECTION: ObjectField = obj('the embedded reference receiver (demo, tests)', {
+  embedded: { kind: 'boolean', default: false, description: 'start the reference receiver on loopback and upload to it' },
+  port: num('receiver port; 0 = ephemeral', { integer: true, min: 0, max: 65535, default: 0 }),
+  dir: { kind: 'path', default: '/var/lib/bestshot/receiver', description: 'where the receiver stores packages' },
+});
+
+export const METRICS_SECTION: ObjectField = obj('Prometheus /metrics and /healthz', {
+  enabled: { kind: 'boolean', default: true, description: 'serve /metrics and /healthz' },
+  port: num('port; 0 = ephemeral', { integer: true, min: 0, max: 65535, default: 9464 }),
+  host: { kind: 'string', default: '127.0.0.1', description: "bind address; '0.0.0.0' exposes metrics to the network" },
+});
+
+export const LOG_SECTION: ObjectField = obj('structured logs', {
+  level: {
+    kind: 'string',
+    enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    default: 'info',
+    description: 'lowest level written',
+  },
+  format: {
+    kind: 'string',
+    enum: ['json', 'pretty', 'auto'],
+    default: 'json',
+    description: "'json' lines for journald/collectors, 'pretty' for people, 'auto' = pretty on a TTY",
+  },
+});
+
+export const REPORT_SECTION: ObjectField = obj('HTML report', {
+  dir: { kind: 'path', optional: true, description: 'write the HTML report here at exit; absent = no report' },
+});
+
+export const CURRENT_VERSION = 1;
+
+/** The whole file, after migration to CURRENT_VERSION. */
+export const CONFIG_SCHEMA: ObjectField = obj('bestshot config', {
+  version: num('config file format version (migrated when older)', { integer: true, min: 0, max: CURRENT_VERSION, default: CURRENT_VERSION }),
+  model: MODEL_SECTION,
+  defaults: DEFAULTS_SECTION,
+  cameras: {
+    kind: 'array',
+    items: CAMERA_SECTION,
+    minItems: 1,
+    description: 'the cameras of this process, each with its own parameters',
+  },
+  upload: UPLOAD_SECTION,
+  queue: QUEUE_SECTION,
+  receiver: RECEIVER_SECTION,
+  metrics: METRICS_SECTION,
+  log: LOG_SECTION,
+  stateDir: { kind: 'path', default: '/var/lib/bestshot/state', description: 'imageId high-water marks and other small state' },
+  report: REPORT_SECTION,
+});

@@ -1,0 +1,184 @@
+/**
+ * The typed, defaults-filled configuration every stage reads. Field names
+ * follow SPEC's parameter table exactly; defaults and trade-offs are written
+ * once, in the schema (src/config/sections.ts), and rendered into
+ * docs/config.md. Paths are absolute after loading; secrets are resolved
+ * strings (use `redact()` before printing a config).
+ */
+
+export type ExecutionProvider = 'tensorrt' | 'cuda' | 'cpu';
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface TensorRtConfig {
+  /** Directory for serialized TensorRT engines; absent = no engine cache. */
+  engineCachePath?: string;
+  /** Build FP16 engines (default true). */
+  fp16: boolean;
+}
+
+export interface ModelConfig {
+  /** ONNX model file; resolved at load (models/yolox_nano.onnx, then $BESTSHOT_SHARED_DIR/models/yolox_nano.onnx). */
+  path: string;
+  /** Model manifest (input size, letterbox, class names); absent = built-in YOLOX manifest. */
+  manifest?: string;
+  providers: ExecutionProvider[];
+  intraOpThreads: number;
+  interOpThreads: number;
+  graphOptimization: GraphOptimization;
+  tensorrt: TensorRtConfig;
+  /** Class labels kept; detections of other classes are discarded. */
+  classes: string[];
+  scoreThreshold: number;
+  nmsIouThreshold: number;
+  /** Per-class score threshold overriding scoreThreshold, keyed by label. */
+  perClassScore: Record<string, number>;
+}
+
+export type SourceConfig =
+  | { type: 'file'; path: string; realtime: boolean; loop: boolean }
+  | { type: 'rtsp'; url: string; latencyMs: number; transport: 'tcp' | 'udp' }
+  | { type: 'v4l2'; device: string; width?: number; height?: number; framerate?: number; controls: Record<string, number> }
+  | { type: 'argus'; sensorId: number; width: number; height: number; framerate: number }
+  | { type: 'test'; pattern: string; width: number; height: number; framerate: number; live: boolean }
+  | { type: 'simulated'; seed: number; width: number; height: number; fps: number; scenario: string };
+
+export type SourceType = SourceConfig['type'];
+
+/** A1–A4. */
+export interface ExposureConfig {
+  /** 'rule' = A1–A4 (AE, then manual at T_manual); 'auto' = AE only; 'fixed' = manual at T_manual, never re-metered. */
+  mode: 'rule' | 'auto' | 'fixed';
+  /** µs (A2). */
+  T_manual: number;
+  /** µs (A4). */
+  T_manual_max: number;
+  /** s (A3). */
+  remeterPeriod: number;
+  /** s (A3). */
+  aeSettle: number;
+  /** Frames (A3); when set, replaces aeSettle. */
+  aeSettleFrames?: number;
+}
+
+export type PositionConfig =
+  | { type: 'fixed'; lat: number; lon: number; alt: number; heading: number }
+  | { type: 'gpsd'; host: string; port: number; maxAgeS: number }
+  | { type: 'none' };
+
+export interface CalibrationConfig {
+  intrinsics?: { fx: number; fy: number; cx: number; cy: number };
+  /** [k1, k2, p1, p2, k3]. */
+  distortion?: number[];
+  /** Mount height (m) and angles (degrees). */
+  mount?: { height: number; pitch: number; roll: number; yaw: number };
+  /** Row-major 3×3 image→ground homography (metres, camera-centred ENU). */
+  homography?: number[];
+}
+
+/** T2. */
+export interface TrackerParams {
+  matchThreshold: number;
+  trackBuffer: number;
+  trackThresh: number;
+  newTrackThresh: number;
+  lowThresh: number;
+}
+
+export type SelectionPolicyName = 'spec' | 'frigate' | 'final-best' | 'replace-queued' | 'every-frame' | 'interval';
+
+/** S1–S5 plus the policy choice ("Beyond the method"). */
+export interface SelectionParamsConfig {
+  policy: SelectionPolicyName;
+  minWidth: number;
+  minHeight: number;
+  minScore1: number;
+  minScore2: number;
+  minEdge1: number;
+  minEdge2: number;
+  minAreaRatio: number;
+  /** 'interval' policy: seconds between sent frames. */
+  intervalS: number;
+  /** 'final-best' policy: longest a candidate is held before it is sent. */
+  maxHoldS: number;
+}
+
+export interface CameraConfig {
+  id: string;
+  source: SourceConfig;
+  captureHz: number;
+  exposure: ExposureConfig;
+  position: PositionConfig;
+  calibration?: CalibrationConfig;
+  tracker: TrackerParams;
+  selection: SelectionParamsConfig;
+  jpegQuality: number;
+}
+
+/** What `defaults:` may hold; every camera inherits it (deep merge) and may override. */
+export interface CameraDefaults {
+  captureHz?: number;
+  exposure?: Partial<ExposureConfig>;
+  tracker?: Partial<TrackerParams>;
+  selection?: Partial<SelectionParamsConfig>;
+  jpegQuality?: number;
+}
+
+export interface UploadConfig {
+  /** Receiver URL; absent only when receiver.embedded (the runtime fills it in). */
+  endpoint?: string;
+  /** Bearer token, resolved from a literal, { env } or { file }. Never log it. */
+  token?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+  immediateConcurrency: number;
+  /** U2. */
+  sendHz: number;
+}
+
+export interface QueueConfig {
+  path: string;
+  maxPackages: number;
+  maxBytes: number;
+  synchronous: 'full' | 'normal';
+}
+
+export interface ReceiverConfig {
+  embedded: boolean;
+  port: number;
+  dir: string;
+}
+
+export interface MetricsConfig {
+  enabled: boolean;
+  /** 0 = ephemeral. */
+  port: number;
+  host: string;
+}
+
+export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface LogConfig {
+  level: LogLevelName;
+  format: 'json' | 'pretty' | 'auto';
+}
+
+export interface ReportConfig {
+  dir?: string;
+}
+
+export interface BestshotConfig {
+  version: number;
+  model: ModelConfig;
+  defaults: CameraDefaults;
+  cameras: CameraConfig[];
+  upload: UploadConfig;
+  queue: QueueConfig;
+  receiver: ReceiverConfig;
+  metrics: MetricsConfig;
+  log: LogConfig;
+  stateDir: string;
+  report: ReportConfig;
+}

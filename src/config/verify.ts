@@ -1,0 +1,147 @@
+/**
+ * Cross-field checks, one named pure function each (STYLE 5). Each returns
+ * findings (errors or warnings) located by key path; the loader collects them.
+ */
+import { describeValue } from '../errors.js';
+import type {
+  BestshotConfig,
+  CalibrationConfig,
+  CameraConfig,
+  ExposureConfig,
+  ModelConfig,
+  SelectionParamsConfig,
+  TrackerParams,
+  UploadConfig,
+} from './types.js';
+
+export interface Finding {
+  level: 'error' | 'warning';
+  segments: Array<string | number>;
+  message: string;
+}
+
+type Segs = Array<string | number>;
+
+const error = (segments: Segs, message: string): Finding => ({ level: 'error', segments, message });
+const warning = (segments: Segs, message: string): Finding => ({ level: 'warning', segments, message });
+
+/** Camera ids name idempotency keys (U3) and state files: they must be unique. */
+export function verifyUniqueCameraIds(cameras: ReadonlyArray<Pick<CameraConfig, 'id'>>, segs: Segs = ['cameras']): Finding[] {
+  const first = new Map<string, number>();
+  const out: Finding[] = [];
+  cameras.forEach((cam, i) => {
+    const prev = first.get(cam.id);
+    if (prev !== undefined) out.push(error([...segs, i, 'id'], `Duplicate camera id '${cam.id}' (also cameras[${prev}].id)`));
+    else first.set(cam.id, i);
+  });
+  return out;
+}
+
+/** A2/A4: T_manual ≤ T_manual_max; A3: AE must settle well within a re-metering period. */
+export function verifyExposure(e: ExposureConfig, segs: Segs): Finding[] {
+  const out: Finding[] = [];
+  if (e.T_manual > e.T_manual_max) {
+    out.push(error([...segs, 'T_manual'], `Expected number <= T_manual_max (${e.T_manual_max}) but received ${describeValue(e.T_manual)}`));
+  }
+  if (e.mode === 'rule' && e.aeSettle >= e.remeterPeriod) {
+    out.push(error([...segs, 'aeSettle'], `Expected number < remeterPeriod (${e.remeterPeriod}) but received ${describeValue(e.aeSettle)}`));
+  }
+  return out;
+}
+
+/** S1/S5: "normally minScore2 > minScore1" — a warning, not an error. */
+export function verifyScoreOrder(s: Pick<SelectionParamsConfig, 'minScore1' | 'minScore2'>, segs: Segs): Finding[] {
+  if (s.minScore2 > s.minScore1) return [];
+  return [
+    warning(
+      [...segs, 'minScore2'],
+      `minScore2 (${s.minScore2}) is not greater than minScore1 (${s.minScore1}); SPEC S5 normally has minScore2 > minScore1, so every qualifying image is sent immediately`,
+    ),
+  ];
+}
+
+/** S2/S5: "normally minEdge2 > minEdge1" — a warning. */
+export function verifyEdgeOrder(s: Pick<SelectionParamsConfig, 'minEdge1' | 'minEdge2'>, segs: Segs): Finding[] {
+  if (s.minEdge2 > s.minEdge1) return [];
+  return [
+    warning([...segs, 'minEdge2'], `minEdge2 (${s.minEdge2}) is not greater than minEdge1 (${s.minEdge1}); SPEC S5 normally has minEdge2 > minEdge1`),
+  ];
+}
+
+/** T2: the two-stage association needs lowThresh ≤ trackThresh; new tracks normally need at least trackThresh. */
+export function verifyTrackerThresholds(t: TrackerParams, segs: Segs): Finding[] {
+  const out: Finding[] = [];
+  if (t.lowThresh > t.trackThresh) {
+    out.push(error([...segs, 'lowThresh'], `Expected number <= trackThresh (${t.trackThresh}) but received ${describeValue(t.lowThresh)}`));
+  }
+  if (t.newTrackThresh < t.trackThresh) {
+    out.push(
+      warning(
+        [...segs, 'newTrackThresh'],
+        `newTrackThresh (${t.newTrackThresh}) is below trackThresh (${t.trackThresh}); low-score detections will start tracks`,
+      ),
+    );
+  }
+  return out;
+}
+
+/** W1: either intrinsics with a mount, or a homography; distortion needs intrinsics. */
+export function verifyCalibration(c: CalibrationConfig, segs: Segs): Finding[] {
+  const out: Finding[] = [];
+  if (c.intrinsics && !c.mount) out.push(error([...segs, 'mount'], 'Missing required key; intrinsics need a mount (height, pitch, roll, yaw)'));
+  if (c.mount && !c.intrinsics && !c.homography) out.push(error([...segs, 'intrinsics'], 'Missing required key; a mount needs intrinsics'));
+  if (c.distortion && !c.intrinsics) out.push(error([...segs, 'distortion'], 'distortion needs intrinsics'));
+  if (!c.intrinsics && !c.homography) out.push(error(segs, 'Expected intrinsics with mount, or homography'));
+  return out;
+}
+
+/** Every camera's cross-field checks. */
+export function verifyCamera(cam: CameraConfig, segs: Segs): Finding[] {
+  return [
+    ...verifyExposure(cam.exposure, [...segs, 'exposure']),
+    ...verifyTrackerThresholds(cam.tracker, [...segs, 'tracker']),
+    ...verifyScoreOrder(cam.selection, [...segs, 'selection']),
+    ...verifyEdgeOrder(cam.selection, [...segs, 'selection']),
+    ...(cam.calibration ? verifyCalibration(cam.calibration, [...segs, 'calibration']) : []),
+  ];
+}
+
+/** perClassScore keys must be labels the model keeps. */
+export function verifyPerClassScore(m: Pick<ModelConfig, 'classes' | 'perClassScore'>, segs: Segs = ['model']): Finding[] {
+  return Object.keys(m.perClassScore)
+    .filter((label) => !m.classes.includes(label))
+    .map((label) => error([...segs, 'perClassScore', label], `Unknown class '${label}' (not in model.classes)`));
+}
+
+/** U1: an endpoint is needed unless the embedded receiver provides one. */
+export function verifyUploadEndpoint(upload: UploadConfig, embedded: boolean, segs: Segs = ['upload']): Finding[] {
+  if (upload.endpoint !== undefined || embedded) return [];
+  return [error([...segs, 'endpoint'], 'Missing required key; expected http or https URL (or set receiver.embedded: true)')];
+}
+
+/** Mutual TLS needs both halves. */
+export function verifyTlsPair(upload: UploadConfig, segs: Segs = ['upload']): Finding[] {
+  if ((upload.cert === undefined) === (upload.key === undefined)) return [];
+  const missing = upload.cert === undefined ? 'cert' : 'key';
+  return [error([...segs, missing], `Missing required key; cert and key go together`)];
+}
+
+/** Two servers on one fixed port cannot both start. */
+export function verifyPorts(c: Pick<BestshotConfig, 'metrics' | 'receiver'>): Finding[] {
+  if (c.metrics.enabled && c.receiver.embedded && c.metrics.port !== 0 && c.metrics.port === c.receiver.port) {
+    return [error(['receiver', 'port'], `Port ${c.receiver.port} is also metrics.port`)];
+  }
+  return [];
+}
+
+/** All checks of a whole config. */
+export function verifyConfig(c: BestshotConfig): Finding[] {
+  return [
+    ...verifyUniqueCameraIds(c.cameras),
+    ...c.cameras.flatMap((cam, i) => verifyCamera(cam, ['cameras', i])),
+    ...verifyPerClassScore(c.model),
+    ...verifyUploadEndpoint(c.upload, c.receiver.embedded),
+    ...verifyTlsPair(c.upload),
+    ...verifyPorts(c),
+  ];
+}
