@@ -1,0 +1,62 @@
+/** bestshot eval-mot --gt gt.txt --res result.txt: CLEAR MOT and identity metrics as TrackEval computes them. */
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readMotFile, readSeqInfo } from '../../mot/io.js';
+import { type MotMetrics, detectBenchmark, evaluateMot } from '../../mot/evaluate.js';
+import type { Command } from '../commands.js';
+
+const usage = `Usage: bestshot eval-mot --gt <gt.txt> --res <result.txt> [--benchmark MOT15|MOT17] [--frames N] [--json]
+
+Scores a MOTChallenge result file against ground truth exactly as TrackEval's
+MotChallenge2DBox does (IoU 0.5). MOT17 (also MOT16/20 gt with a class column):
+only pedestrians (class 1) with flag 1 count, tracker boxes on distractor
+classes (2, 7, 8, 12) are removed. MOT15: no class handling. The mode is guessed
+from the gt file unless --benchmark is given. The frame count comes from
+--frames, else seqinfo.ini next to the gt folder, else the last frame seen.`;
+
+export function formatMetrics(m: MotMetrics): string {
+  const f = (x: number): string => x.toFixed(3);
+  return [
+    `MOTA ${f(m.MOTA)}  MOTP ${f(m.MOTP)}  IDF1 ${f(m.IDF1)}  IDP ${f(m.IDP)}  IDR ${f(m.IDR)}`,
+    `IDSW ${m.IDSW}  FP ${m.FP}  FN ${m.FN}  TP ${m.TP}  MT ${m.MT}  PT ${m.PT}  ML ${m.ML}  Frag ${m.Frag}`,
+    `Recall ${f(m.recall)}  Precision ${f(m.precision)}  GT ids ${m.gtIds}  tracker ids ${m.trackerIds}`,
+  ].join('\n');
+}
+
+export const command: Command = {
+  summary: 'MOTA, IDF1, ID switches, FP, FN, MT/ML of a tracker result',
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        gt: { type: 'string' },
+        res: { type: 'string' },
+        benchmark: { type: 'string' },
+        frames: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    if (!values.gt || !values.res) {
+      console.error(usage);
+      return 2;
+    }
+    if (values.benchmark !== undefined && values.benchmark !== 'MOT15' && values.benchmark !== 'MOT17') {
+      throw new TypeError(`Expected 'MOT15' or 'MOT17' for --benchmark but received '${values.benchmark}'`);
+    }
+    let numFrames: number | undefined;
+    if (values.frames !== undefined) {
+      numFrames = Number(values.frames);
+      if (!Number.isInteger(numFrames) || numFrames <= 0) throw new TypeError(`Expected positive integer for --frames but received '${values.frames}'`);
+    } else {
+      numFrames = readSeqInfo(join(dirname(values.gt), '..'))?.seqLength;
+    }
+    const gt = readMotFile(values.gt);
+    const res = readMotFile(values.res);
+    const benchmark = values.benchmark ?? detectBenchmark(gt);
+    const m = evaluateMot(gt, res, { benchmark, numFrames });
+    if (values.json) console.log(JSON.stringify({ benchmark, ...m }));
+    else console.log(`${benchmark} preprocessing, IoU 0.5\n${formatMetrics(m)}`);
+    return 0;
+  },
+};

@@ -1,0 +1,14 @@
+/** MOTChallenge tools: file io, the tracker over det.txt, and TrackEval-exact CLEAR/identity metrics. */
+export { type MotRow, type SeqInfo, parseMot, readMotFile, formatMotResults, writeMotResults, groupByFrame, readSeqInfo } from './io.js';
+export {
+  type MotBenchmark,
+  type MotEvalOptions,
+  type MotCounts,
+  type MotMetrics,
+  evaluateMot,
+  combineMetrics,
+  metricsFromCounts,
+  detectBenchmark,
+  boxIouMatrix,
+} from './evaluate.js';
+export { type TrackSequenceOptions, type TrackSequenceResult, trackMotSequence, motFrameDetections } from './track-sequence.js';

@@ -1,0 +1,106 @@
+/**
+ * MOTChallenge text files: det.txt, gt.txt and tracker results
+ * (frame,id,left,top,width,height,conf,class,visibility[,…]; frames 1-based),
+ * and seqinfo.ini.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+
+export interface MotRow {
+  frame: number;
+  id: number;
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  /** det.txt: detection score; gt.txt: the "consider" flag (0 = ignore); results: confidence. */
+  conf: number;
+  /** gt.txt of MOT16/17/20: class (1 = pedestrian); −1 when absent. */
+  classId: number;
+  /** gt.txt of MOT16/17/20: visibility ratio; −1 when absent. */
+  visibility: number;
+}
+
+/** Parse MOTChallenge CSV text. Blank lines are skipped; a malformed line throws with its number. */
+export function parseMot(text: string, source = 'input'): MotRow[] {
+  const rows: MotRow[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!.trim();
+    if (line === '') continue;
+    const f = line.split(/[,\s]+/).map(Number);
+    if (f.length < 6 || f.slice(0, 6).some((x) => !Number.isFinite(x))) {
+      throw new ConfigError(`${source}:${n + 1}`, `expected 'frame,id,left,top,width,height,...' but read '${line}'`);
+    }
+    rows.push({
+      frame: f[0]!,
+      id: f[1]!,
+      left: f[2]!,
+      top: f[3]!,
+      width: f[4]!,
+      height: f[5]!,
+      conf: f.length > 6 && Number.isFinite(f[6]) ? f[6]! : 1,
+      classId: f.length > 7 && Number.isFinite(f[7]) ? f[7]! : -1,
+      visibility: f.length > 8 && Number.isFinite(f[8]) ? f[8]! : -1,
+    });
+  }
+  return rows;
+}
+
+export function readMotFile(path: string): MotRow[] {
+  if (!existsSync(path)) throw new ConfigError(path, 'file not found');
+  return parseMot(readFileSync(path, 'utf8'), path);
+}
+
+/** Format rows as MOTChallenge results: frame,id,left,top,width,height,conf,-1,-1,-1 (2 decimals). */
+export function formatMotResults(rows: readonly MotRow[]): string {
+  let out = '';
+  for (const r of rows) {
+    out += `${r.frame},${r.id},${r.left.toFixed(2)},${r.top.toFixed(2)},${r.width.toFixed(2)},${r.height.toFixed(2)},${round(r.conf)},-1,-1,-1\n`;
+  }
+  return out;
+}
+
+function round(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(4);
+}
+
+export function writeMotResults(path: string, rows: readonly MotRow[]): void {
+  writeFileSync(path, formatMotResults(rows));
+}
+
+/** Group rows by frame (1..numFrames); frames outside the range are dropped. */
+export function groupByFrame(rows: readonly MotRow[], numFrames: number): MotRow[][] {
+  const out: MotRow[][] = Array.from({ length: numFrames }, () => []);
+  for (const r of rows) {
+    if (r.frame >= 1 && r.frame <= numFrames && Number.isInteger(r.frame)) out[r.frame - 1]!.push(r);
+  }
+  return out;
+}
+
+export interface SeqInfo {
+  name?: string;
+  frameRate?: number;
+  seqLength?: number;
+  imWidth?: number;
+  imHeight?: number;
+}
+
+/** Read `<dir>/seqinfo.ini` if present (keys of the [Sequence] section). */
+export function readSeqInfo(dir: string): SeqInfo | null {
+  const path = join(dir, 'seqinfo.ini');
+  if (!existsSync(path)) return null;
+  const info: SeqInfo = {};
+  for (const raw of readFileSync(path, 'utf8').split(/\r?\n/)) {
+    const m = /^\s*([A-Za-z]+)\s*=\s*(.*?)\s*$/.exec(raw);
+    if (!m) continue;
+    const [, key, value] = m;
+    if (key === 'name') info.name = value;
+    else if (key === 'frameRate' || key === 'seqLength' || key === 'imWidth' || key === 'imHeight') {
+      const n = Number(value);
+      if (Number.isFinite(n)) info[key] = n;
+    }
+  }
+  return info;
+}

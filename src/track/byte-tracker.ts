@@ -1,0 +1,250 @@
+/**
+ * ByteTrack (Zhang et al., ECCV 2022), after ifzhang/ByteTrack
+ * yolox/tracker/byte_tracker.py, made class-aware (T1), with oriented boxes
+ * (T2) and track entries (T3). The numbered steps follow upstream's update().
+ *
+ * Differences from upstream, all deliberate: matching never crosses classes
+ * (T1); IoU has no "+1 pixel" term (cython_bbox adds one); removed tracks are
+ * forgotten instead of kept in an ever-growing list (upstream only uses that
+ * list to subtract it from the lost list); ids come from an injected
+ * allocator; the frame counter is the number of update() calls.
+ */
+import { invalidParameterError } from '../errors.js';
+import type { Box, FrameDetections, Track, WorldPosition } from '../types.js';
+import { linearAssignment } from './assignment.js';
+import { type IdAllocator, createIdAllocator } from './ids.js';
+import { iouCost } from './matching.js';
+import { type ResolvedTrackerOptions, type TrackerOptions, resolveTrackerOptions } from './options.js';
+import { TrackState } from './track-state.js';
+
+export interface TrackerDeps {
+  /** Id source for this camera (default: a counter from 1 owned by this tracker). */
+  ids?: IdAllocator;
+  /** W1: ground position of a matched box; its result goes into the entry. */
+  project?: (box: Box, frame: FrameDetections) => WorldPosition | null;
+}
+
+export class ByteTracker {
+  readonly options: ResolvedTrackerOptions;
+  private readonly ids: IdAllocator;
+  private readonly project: ((box: Box, frame: FrameDetections) => WorldPosition | null) | undefined;
+  private tracked: TrackState[] = [];
+  private lost: TrackState[] = [];
+  private frameId = 0;
+  private removedLast: TrackState[] = [];
+
+  constructor(options: TrackerOptions = {}, deps: TrackerDeps = {}) {
+    this.options = resolveTrackerOptions(options);
+    this.ids = deps.ids ?? createIdAllocator();
+    this.project = deps.project;
+  }
+
+  /** Frames processed since construction or reset(). */
+  get frameCount(): number {
+    return this.frameId;
+  }
+
+  /** All live tracks: tracked (confirmed or not) and lost. */
+  get liveTracks(): readonly TrackState[] {
+    return [...this.tracked, ...this.lost];
+  }
+
+  /** Tracks removed by the last update() (lost for longer than the buffer, or never confirmed). */
+  get removedTracks(): readonly TrackState[] {
+    return this.removedLast;
+  }
+
+  /**
+   * Forget every track and restart the frame counter. Ids keep coming from
+   * the same allocator, so an id is never reused (data model).
+   */
+  reset(): void {
+    this.tracked = [];
+    this.lost = [];
+    this.removedLast = [];
+    this.frameId = 0;
+  }
+
+  /**
+   * Associate one frame's detections (T1–T3). Returns the confirmed tracks
+   * matched in this frame — each has an entry with this frame's timestamp as
+   * its last entry — like upstream's output_stracks.
+   */
+  update(frame: FrameDetections): TrackState[] {
+    const o = this.options;
+    const boxes = frame.boxes;
+    if (!Array.isArray(boxes)) throw invalidParameterError('array', 'frame.boxes', boxes);
+    this.frameId += 1;
+    const frameId = this.frameId;
+
+    // Step 1: split detections by score.
+    const high: Box[] = [];
+    const low: Box[] = [];
+    for (let k = 0; k < boxes.length; k++) {
+      const b = boxes[k]!;
+      if (!(b.w > 0) || !(b.h > 0) || !Number.isFinite(b.cx) || !Number.isFinite(b.cy) || !Number.isFinite(b.angle)) {
+        throw invalidParameterError('finite box with positive w and h', `frame.boxes[${k}]`, b);
+      }
+      if (b.score > o.trackThresh) high.push(b);
+      else if (b.score > o.lowThresh && b.score < o.trackThresh) low.push(b);
+    }
+
+    const activated: TrackState[] = [];
+    const refound: TrackState[] = [];
+    const newlyLost: TrackState[] = [];
+    const removed: TrackState[] = [];
+    const matchedBox = new Map<TrackState, Box>();
+
+    const unconfirmed: TrackState[] = [];
+    const confirmed: TrackState[] = [];
+    for (const t of this.tracked) (t.isActivated ? confirmed : unconfirmed).push(t);
+
+    // Step 2: first association, high-score detections vs tracked + lost.
+    const pool = [...confirmed, ...this.lost];
+    for (const t of pool) t.predict();
+    let cost = iouCost(pool, high, o.fuseScore);
+    const first = linearAssignment(cost, pool.length, high.length, 1 - o.matchThreshold);
+    for (const [i, j] of first.matches) {
+      const t = pool[i]!;
+      const wasTracked = t.state === 'tracked';
+      t.match(high[j]!, frameId);
+      matchedBox.set(t, high[j]!);
+      (wasTracked ? activated : refound).push(t);
+    }
+
+    // Step 3: second association, low-score detections vs the remaining tracked tracks (no score fusion).
+    const remaining = first.unmatchedRows.map((i) => pool[i]!).filter((t) => t.state === 'tracked');
+    cost = iouCost(remaining, low, false);
+    const second = linearAssignment(cost, remaining.length, low.length, 1 - o.lowMatchThreshold);
+    for (const [i, j] of second.matches) {
+      const t = remaining[i]!;
+      t.match(low[j]!, frameId);
+      matchedBox.set(t, low[j]!);
+      activated.push(t);
+    }
+    for (const i of second.unmatchedRows) {
+      const t = remaining[i]!;
+      if (t.state !== 'lost') {
+        t.state = 'lost';
+        newlyLost.push(t);
+      }
+    }
+
+    // Unconfirmed tracks (one frame old) vs the high detections left over.
+    const leftover = first.unmatchedCols.map((j) => high[j]!);
+    cost = iouCost(unconfirmed, leftover, o.fuseScore);
+    const third = linearAssignment(cost, unconfirmed.length, leftover.length, 1 - o.unconfirmedMatchThreshold);
+    for (const [i, j] of third.matches) {
+      const t = unconfirmed[i]!;
+      t.match(leftover[j]!, frameId);
+      matchedBox.set(t, leftover[j]!);
+      activated.push(t);
+    }
+    for (const i of third.unmatchedRows) {
+      const t = unconfirmed[i]!;
+      t.state = 'removed';
+      removed.push(t);
+    }
+
+    // Step 4: new tracks from confident unmatched detections (T2: fresh unique trackId).
+    for (const j of third.unmatchedCols) {
+      const d = leftover[j]!;
+      if (d.score < o.newTrackThresh) continue;
+      const t = new TrackState(this.ids.next(), d, frameId);
+      matchedBox.set(t, d);
+      activated.push(t);
+    }
+
+    // Step 5: remove tracks lost for longer than the buffer (T2).
+    for (const t of this.lost) {
+      if (t.state === 'lost' && frameId - t.frameId > o.maxTimeLost) {
+        t.state = 'removed';
+        removed.push(t);
+      }
+    }
+
+    // Update the lists as upstream (joint/sub_stracks by identity).
+    const trackedSet = new Set<TrackState>();
+    for (const t of this.tracked) if (t.state === 'tracked') trackedSet.add(t);
+    for (const t of activated) trackedSet.add(t);
+    for (const t of refound) trackedSet.add(t);
+    const lostSet = new Set<TrackState>();
+    for (const t of this.lost) if (!trackedSet.has(t) && t.state === 'lost') lostSet.add(t);
+    for (const t of newlyLost) lostSet.add(t);
+    let tracked = [...trackedSet];
+    let lost = [...lostSet];
+    [tracked, lost] = removeDuplicates(tracked, lost, removed);
+    this.tracked = tracked;
+    this.lost = lost;
+    this.removedLast = removed;
+
+    // T3: every matched box becomes an entry (with W1's world position) of its track.
+    for (const [t, box] of matchedBox) {
+      if (t.state !== 'tracked') continue;
+      t.addEntry(
+        {
+          timestampNs: frame.timestampNs,
+          imageId: frame.imageId,
+          exposureMode: frame.exposureMode,
+          cameraPosition: frame.cameraPosition,
+          box,
+          worldPosition: this.project ? this.project(box, frame) : null,
+        },
+        o.maxEntriesPerTrack,
+      );
+    }
+
+    const out: TrackState[] = [];
+    for (const t of this.tracked) {
+      if (!t.isActivated) continue;
+      if (o.minBoxArea > 0) {
+        const b = t.box;
+        if (b.w * b.h <= o.minBoxArea) continue;
+      }
+      out.push(t);
+    }
+    return out;
+  }
+}
+
+/**
+ * Upstream remove_duplicate_stracks: a tracked and a lost track of the same
+ * class overlapping with IoU > 0.85 are one object; the one with the shorter
+ * history is dropped (and reported as removed).
+ */
+function removeDuplicates(tracked: TrackState[], lost: TrackState[], removed: TrackState[]): [TrackState[], TrackState[]] {
+  if (tracked.length === 0 || lost.length === 0) return [tracked, lost];
+  const cost = iouCost(tracked, lost.map(toBox), false);
+  const dropA = new Set<number>();
+  const dropB = new Set<number>();
+  for (let p = 0; p < tracked.length; p++) {
+    for (let q = 0; q < lost.length; q++) {
+      if (!(cost[p * lost.length + q]! < 0.15)) continue;
+      const timeP = tracked[p]!.frameId - tracked[p]!.startFrame;
+      const timeQ = lost[q]!.frameId - lost[q]!.startFrame;
+      if (timeP > timeQ) dropB.add(q);
+      else dropA.add(p);
+    }
+  }
+  if (dropA.size === 0 && dropB.size === 0) return [tracked, lost];
+  const keepA = tracked.filter((t, i) => {
+    if (!dropA.has(i)) return true;
+    t.state = 'removed';
+    removed.push(t);
+    return false;
+  });
+  const keepB = lost.filter((t, i) => {
+    if (!dropB.has(i)) return true;
+    t.state = 'removed';
+    removed.push(t);
+    return false;
+  });
+  return [keepA, keepB];
+}
+
+function toBox(t: TrackState): Box {
+  const b = t.box;
+  return { cx: b.cx, cy: b.cy, w: b.w, h: b.h, angle: b.angle, classId: t.classId, label: '', score: 1 };
+}
+
+export type { Track };
