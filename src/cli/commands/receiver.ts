@@ -1,0 +1,117 @@
+/** `bestshot receiver`: the reference cloud receiver (U1–U3) as a process. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command } from '../commands.js';
+import { invalidParameterError } from '../../errors.js';
+import { startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
+
+const usage = `Usage: bestshot receiver --dir <dir> [options]
+
+Reference cloud receiver: accepts upload packages (POST /packages, multipart
+"metadata" + "image"), checks the bearer token and the metadata schema,
+stores image.jpg + metadata.json under <dir>/packages/<key>/ with an SQLite
+index, answers a known Idempotency-Key with 200 {"duplicate":true}.
+Serves GET /packages[?camera=<id>], /packages/<key>/image.jpg,
+/packages/<key>/metadata.json, /stats and /healthz.
+
+Options:
+  --dir <dir>            storage directory (required)
+  --port <n>             TCP port, 0 = any free port (default 8080)
+  --host <addr>          listen address (default 127.0.0.1)
+  --token <t>            bearer token required on requests (default: none;
+                         env BESTSHOT_RECEIVER_TOKEN is used when set)
+  --tls-cert <pem>       serve HTTPS with this certificate ...
+  --tls-key <pem>        ... and key
+  --tls-ca <pem>         CA for client certificates (mTLS)
+  --require-client-cert  reject clients without a certificate signed by --tls-ca
+  --quiet                no per-request log lines
+
+Test fault knobs (for fault tests only; POSTs numbered from 1):
+  --test-cut-first <n>     cut the connection mid-upload for the first n POSTs
+  --test-fail-first <n>    then answer n POSTs with --test-fail-status (503)
+  --test-fail-status <s>   status of the failed answers
+  --test-retry-after <v>   Retry-After header on the failed answers
+  --test-delay-first <n>   answer the first n stored POSTs late ...
+  --test-delay-ms <ms>     ... by this many ms
+
+Prints "receiver listening on <url>" once ready; stops on SIGINT/SIGTERM.`;
+
+function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw invalidParameterError('non-negative integer', `--${name}`, v);
+  return n;
+}
+
+export const command: Command = {
+  summary: 'reference cloud receiver (stores packages, dedupes by idempotency key)',
+  usage,
+  async run(argv: string[]): Promise<number> {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        dir: { type: 'string' },
+        port: { type: 'string', default: '8080' },
+        host: { type: 'string', default: '127.0.0.1' },
+        token: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'require-client-cert': { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+        'test-cut-first': { type: 'string' },
+        'test-fail-first': { type: 'string' },
+        'test-fail-status': { type: 'string' },
+        'test-retry-after': { type: 'string' },
+        'test-delay-first': { type: 'string' },
+        'test-delay-ms': { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.dir) {
+      console.error(`bestshot receiver: --dir is required\n\n${usage}`);
+      return 2;
+    }
+    if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+      console.error('bestshot receiver: --tls-cert and --tls-key go together');
+      return 2;
+    }
+    const testFaults: ReceiverTestFaults = {
+      cutFirst: int('test-cut-first', values['test-cut-first']),
+      failFirst: int('test-fail-first', values['test-fail-first']),
+      failStatus: int('test-fail-status', values['test-fail-status']),
+      retryAfter: values['test-retry-after'],
+      delayFirst: int('test-delay-first', values['test-delay-first']),
+      delayMs: int('test-delay-ms', values['test-delay-ms']),
+    };
+    const receiver = await startReceiver({
+      dir: resolve(values.dir),
+      port: int('port', values.port),
+      host: values.host,
+      token: values.token ?? process.env.BESTSHOT_RECEIVER_TOKEN,
+      tls: values['tls-cert']
+        ? {
+            cert: readFileSync(values['tls-cert']),
+            key: readFileSync(values['tls-key']!),
+            ca: values['tls-ca'] ? readFileSync(values['tls-ca']) : undefined,
+            requireClientCert: values['require-client-cert'],
+          }
+        : undefined,
+      testFaults,
+      log: values.quiet ? undefined : (line) => console.log(line),
+    });
+    console.log(`receiver listening on ${receiver.url}`);
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await receiver.close();
+    return 0;
+  },
+};

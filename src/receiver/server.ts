@@ -1,0 +1,412 @@
+/**
+ * The reference cloud receiver (U1–U3): the cloud end for tests, demos and a
+ * starting point for users. Accepts a multipart package (parts "metadata"
+ * and "image"), checks the bearer token (401) and the metadata against
+ * schemas/package.v1.json (400 with the reasons), checks the image against
+ * the metadata's size and SHA-256, stores image.jpg + metadata.json on disk
+ * with an SQLite index, and answers a known idempotency key (U3) with
+ * 200 {"duplicate":true} without storing it twice.
+ *
+ *   POST /packages                       → 201 {stored:true,key} | 200 {duplicate:true,key}
+ *   GET  /packages[?camera=&after=&limit=] → {count, packages:[…]} in arrival order
+ *   GET  /packages/<key>/image.jpg | /metadata.json
+ *   GET  /stats, GET /healthz (no token needed)
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, promises as fsp, readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import busboy from 'busboy';
+import { invalidParameterError } from '../errors.js';
+import { sha256Hex, type PackageMetadata } from '../upload/package.js';
+import { validatePackageMetadata } from '../upload/schema.js';
+
+/**
+ * Fault injection FOR TESTS ONLY (fault tests of the uploader against a real
+ * receiver process). POSTs are numbered from 1 in arrival order.
+ */
+export interface ReceiverTestFaults {
+  /** Cut the connection mid-upload (after the first body bytes) for POSTs 1..cutFirst. */
+  cutFirst?: number;
+  /** Answer the next failFirst POSTs (after the cut ones) with failStatus, storing nothing. */
+  failFirst?: number;
+  /** Status of the failed answers. Default 503. */
+  failStatus?: number;
+  /** Retry-After header sent with the failed answers (seconds or HTTP-date). */
+  retryAfter?: string;
+  /** Answer the first delayFirst stored POSTs delayMs late (after storing). */
+  delayFirst?: number;
+  delayMs?: number;
+}
+
+export interface ReceiverTlsOptions {
+  /** PEM server certificate and key. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** PEM CA used to verify client certificates (mTLS). */
+  ca?: string | Buffer;
+  /** Require a client certificate signed by `ca`. Default false. */
+  requireClientCert?: boolean;
+}
+
+export interface ReceiverOptions {
+  /** TCP port; 0 (default) picks a free one (see Receiver.url). */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** Storage directory (created): packages/<key>/{image.jpg,metadata.json} and index.sqlite. */
+  dir: string;
+  /** Bearer token required on every request but /healthz; none when undefined. */
+  token?: string;
+  /** Serve HTTPS (and mTLS with ca + requireClientCert). */
+  tls?: ReceiverTlsOptions;
+  /** Largest request body accepted, bytes. Default 32 MiB; larger gets 413. */
+  maxBodyBytes?: number;
+  /** Test knobs, see ReceiverTestFaults. */
+  testFaults?: ReceiverTestFaults;
+  /** One line per request outcome; default silent. */
+  log?: (line: string) => void;
+}
+
+export interface StoredPackage {
+  seq: number;
+  key: string;
+  cameraId: string;
+  imageId: number;
+  timestampNs: string;
+  receivedAtMs: number;
+  bytes: number;
+  sha256: string;
+  trackIds: number[];
+  /** Later POSTs of the same key answered as duplicates. */
+  duplicates: number;
+}
+
+export interface ReceiverStats {
+  posts: number;
+  stored: number;
+  duplicates: number;
+  rejected: number;
+  unauthorized: number;
+  faultsCut: number;
+  faultsFailed: number;
+  faultsDelayed: number;
+}
+
+export interface Receiver {
+  /** Base URL, e.g. http://127.0.0.1:41234; POST packages to `${url}/packages`. */
+  url: string;
+  port: number;
+  stats(): ReceiverStats;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const keyDir = (key: string): string => encodeURIComponent(key);
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
+  if (typeof options?.dir !== 'string' || options.dir === '') throw invalidParameterError('non-empty string', 'dir', options?.dir);
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidParameterError('integer port between 0 and 65535', 'port', port);
+  const host = options.host ?? '127.0.0.1';
+  const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const faults = options.testFaults ?? {};
+  const log = options.log ?? (() => {});
+  const token = options.token;
+  const expectedAuth = token !== undefined ? Buffer.from(`Bearer ${token}`) : undefined;
+
+  const pkgDir = join(options.dir, 'packages');
+  mkdirSync(pkgDir, { recursive: true });
+  const db = new Database(join(options.dir, 'index.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(`CREATE TABLE IF NOT EXISTS packages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    camera_id TEXT NOT NULL,
+    image_id INTEGER NOT NULL,
+    timestamp_ns TEXT NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    track_ids TEXT NOT NULL,
+    duplicates INTEGER NOT NULL DEFAULT 0
+  ); CREATE INDEX IF NOT EXISTS packages_camera ON packages (camera_id, seq);`);
+  const q = {
+    has: db.prepare<[string], { seq: number }>('SELECT seq FROM packages WHERE key = ?'),
+    insert: db.prepare(
+      'INSERT OR IGNORE INTO packages (key, camera_id, image_id, timestamp_ns, received_at_ms, bytes, sha256, track_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    dup: db.prepare('UPDATE packages SET duplicates = duplicates + 1 WHERE key = ?'),
+    list: db.prepare<[string | null, string | null, number, number], Record<string, unknown>>(
+      'SELECT * FROM packages WHERE (? IS NULL OR camera_id = ?) AND seq > ? ORDER BY seq LIMIT ?',
+    ),
+  };
+  const stats: ReceiverStats = { posts: 0, stored: 0, duplicates: 0, rejected: 0, unauthorized: 0, faultsCut: 0, faultsFailed: 0, faultsDelayed: 0 };
+  let delayed = 0;
+
+  const authorized = (req: http.IncomingMessage): boolean => {
+    if (!expectedAuth) return true;
+    const got = Buffer.from(req.headers.authorization ?? '');
+    return got.length === expectedAuth.length && timingSafeEqual(got, expectedAuth);
+  };
+
+  function readParts(req: http.IncomingMessage): Promise<{ metadata: Buffer | undefined; image: Buffer | undefined }> {
+    return new Promise((resolve, reject) => {
+      let bb: busboy.Busboy;
+      try {
+        bb = busboy({ headers: req.headers, limits: { fileSize: maxBodyBytes, fieldSize: 1024 * 1024, files: 2, fields: 2, parts: 4 } });
+      } catch (err) {
+        reject(new HttpError(415, `expected multipart/form-data (${(err as Error).message})`));
+        return;
+      }
+      const parts: { metadata?: Buffer; image?: Buffer } = {};
+      let error: HttpError | undefined;
+      bb.on('field', (name, value) => {
+        if (name === 'metadata') parts.metadata = Buffer.from(value, 'utf8');
+      });
+      bb.on('file', (name, stream) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('limit', () => {
+          error = new HttpError(413, `part '${name}' exceeds ${maxBodyBytes} bytes`);
+        });
+        stream.on('close', () => {
+          if (name === 'metadata' || name === 'image') parts[name] = Buffer.concat(chunks);
+        });
+      });
+      for (const ev of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
+        bb.on(ev, () => {
+          error = new HttpError(400, 'too many parts');
+        });
+      }
+      bb.on('error', (err) => reject(new HttpError(400, `malformed multipart body: ${(err as Error).message}`)));
+      bb.on('close', () => (error ? reject(error) : resolve({ metadata: parts.metadata, image: parts.image })));
+      req.on('aborted', () => reject(new HttpError(400, 'request aborted')));
+      req.pipe(bb);
+    });
+  }
+
+  async function store(metadata: PackageMetadata, metadataText: Buffer, image: Buffer): Promise<'stored' | 'duplicate'> {
+    const key = metadata.idempotencyKey;
+    if (q.has.get(key)) return 'duplicate';
+    const final = join(pkgDir, keyDir(key));
+    const tmp = `${final}.tmp-${randomBytes(6).toString('hex')}`;
+    await fsp.mkdir(tmp);
+    for (const [name, data] of [['image.jpg', image], ['metadata.json', metadataText]] as const) {
+      const fh = await fsp.open(join(tmp, name), 'w');
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+    try {
+      // Atomic publish: a second writer of the same key finds the directory taken.
+      await fsp.rename(tmp, final);
+    } catch (err) {
+      await fsp.rm(tmp, { recursive: true, force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      return q.insert.run(...indexRow(metadata, image)).changes > 0 ? 'stored' : 'duplicate';
+    }
+    q.insert.run(...indexRow(metadata, image));
+    return 'stored';
+  }
+
+  function indexRow(m: PackageMetadata, image: Buffer): [string, string, number, string, number, number, string, string] {
+    const trackIds = m.tracks.map((t) => t.trackId);
+    return [m.idempotencyKey, m.cameraId, m.imageId, m.timestampNs, Date.now(), image.length, m.image.sha256, JSON.stringify(trackIds)];
+  }
+
+  async function handlePost(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    stats.posts++;
+    const n = stats.posts;
+    if (!authorized(req)) {
+      stats.unauthorized++;
+      req.resume();
+      throw new HttpError(401, 'missing or wrong bearer token');
+    }
+    const cl = Number(req.headers['content-length'] ?? 0);
+    if (cl > maxBodyBytes) throw new HttpError(413, `body of ${cl} bytes exceeds ${maxBodyBytes}`);
+    if (n <= (faults.cutFirst ?? 0)) {
+      stats.faultsCut++;
+      log(`POST #${n}: test fault: cutting the connection mid-upload`);
+      req.once('data', () => req.socket.destroy());
+      req.resume();
+      return;
+    }
+    if (n <= (faults.cutFirst ?? 0) + (faults.failFirst ?? 0)) {
+      stats.faultsFailed++;
+      req.resume();
+      await new Promise((r) => req.once('end', r));
+      const status = faults.failStatus ?? 503;
+      log(`POST #${n}: test fault: answering ${status}`);
+      sendJson(res, status, { error: 'test fault' }, faults.retryAfter !== undefined ? { 'Retry-After': faults.retryAfter } : {});
+      return;
+    }
+    const { metadata: metaBuf, image } = await readParts(req);
+    if (!metaBuf) throw new HttpError(400, "missing part 'metadata'");
+    if (!image) throw new HttpError(400, "missing part 'image'");
+    let metadata: PackageMetadata;
+    try {
+      metadata = JSON.parse(metaBuf.toString('utf8')) as PackageMetadata;
+    } catch (err) {
+      throw new HttpError(400, `metadata is not JSON: ${(err as Error).message}`);
+    }
+    const violations = validatePackageMetadata(metadata);
+    if (violations.length > 0) {
+      throw new HttpError(400, 'metadata does not match schema bestshot.package/v1', { reasons: violations.map((v) => `${v.path}: ${v.message}`) });
+    }
+    const expectedKey = `${metadata.cameraId}:${metadata.imageId}`;
+    if (metadata.idempotencyKey !== expectedKey) throw new HttpError(400, `idempotencyKey '${metadata.idempotencyKey}' is not '${expectedKey}'`);
+    const header = req.headers['idempotency-key'];
+    if (header !== expectedKey) throw new HttpError(400, `Idempotency-Key header '${String(header ?? '')}' does not match metadata '${expectedKey}'`);
+    if (image.length !== metadata.image.bytes) throw new HttpError(400, `image has ${image.length} bytes, metadata says ${metadata.image.bytes}`);
+    if (sha256Hex(image) !== metadata.image.sha256) throw new HttpError(400, 'image sha256 does not match metadata');
+    if (image[0] !== 0xff || image[1] !== 0xd8) throw new HttpError(400, 'image is not a JPEG (no SOI marker)');
+
+    const outcome = await store(metadata, metaBuf, image);
+    if (outcome === 'duplicate') {
+      q.dup.run(expectedKey);
+      stats.duplicates++;
+    } else stats.stored++;
+    if (delayed < (faults.delayFirst ?? 0)) {
+      delayed++;
+      stats.faultsDelayed++;
+      log(`POST #${n}: test fault: answering ${faults.delayMs ?? 0} ms late`);
+      await new Promise((r) => setTimeout(r, faults.delayMs ?? 0));
+    }
+    log(`POST #${n}: ${expectedKey} ${outcome}`);
+    if (outcome === 'duplicate') sendJson(res, 200, { duplicate: true, key: expectedKey });
+    else sendJson(res, 201, { stored: true, key: expectedKey });
+  }
+
+  function handleGet(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+    if (url.pathname === '/packages') {
+      const camera = url.searchParams.get('camera');
+      const after = Number(url.searchParams.get('after') ?? 0);
+      const limit = Math.min(10000, Number(url.searchParams.get('limit') ?? 1000));
+      if (!Number.isInteger(after) || !Number.isInteger(limit) || limit < 1) throw new HttpError(400, 'after and limit must be integers');
+      const rows = q.list.all(camera, camera, after, limit).map(
+        (r): StoredPackage => ({
+          seq: r.seq as number,
+          key: r.key as string,
+          cameraId: r.camera_id as string,
+          imageId: r.image_id as number,
+          timestampNs: r.timestamp_ns as string,
+          receivedAtMs: r.received_at_ms as number,
+          bytes: r.bytes as number,
+          sha256: r.sha256 as string,
+          trackIds: JSON.parse(r.track_ids as string) as number[],
+          duplicates: r.duplicates as number,
+        }),
+      );
+      sendJson(res, 200, { count: rows.length, packages: rows });
+      return;
+    }
+    const m = /^\/packages\/([^/]+)\/(image\.jpg|metadata\.json)$/.exec(url.pathname);
+    if (m) {
+      let key: string;
+      try {
+        key = decodeURIComponent(m[1]!);
+      } catch {
+        throw new HttpError(400, 'bad key encoding');
+      }
+      if (!q.has.get(key)) throw new HttpError(404, `no package '${key}'`);
+      const file = join(pkgDir, keyDir(key), m[2]!);
+      const data = readFileSync(file);
+      res.writeHead(200, { 'Content-Type': m[2] === 'image.jpg' ? 'image/jpeg' : 'application/json', 'Content-Length': data.length });
+      res.end(data);
+      return;
+    }
+    if (url.pathname === '/stats') {
+      sendJson(res, 200, stats);
+      return;
+    }
+    throw new HttpError(404, `no route GET ${url.pathname}`);
+  }
+
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://receiver');
+    const done = (async () => {
+      if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+      if (req.method === 'POST' && url.pathname === '/packages') return handlePost(req, res);
+      if (!authorized(req)) {
+        stats.unauthorized++;
+        throw new HttpError(401, 'missing or wrong bearer token');
+      }
+      if (req.method === 'GET') return handleGet(req, res, url);
+      throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
+    })();
+    done.catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      const message = err instanceof Error ? err.message : String(err);
+      if (req.method === 'POST' && status !== 401) stats.rejected++;
+      log(`${req.method} ${url.pathname}: ${status} ${message}`);
+      if (res.headersSent || res.destroyed) return;
+      const extra = err instanceof HttpError ? err.extra : {};
+      sendJson(res, status, { error: message, ...extra }, status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
+      // Do not read the rest of a rejected upload.
+      if (!req.complete) res.once('finish', () => req.socket.destroy());
+    });
+  };
+
+  const server = options.tls
+    ? https.createServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ca: options.tls.ca,
+          requestCert: options.tls.requireClientCert ?? false,
+          rejectUnauthorized: options.tls.requireClientCert ?? false,
+        },
+        handler,
+      )
+    : http.createServer(handler);
+  server.keepAliveTimeout = 5000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `${options.tls ? 'https' : 'http'}://${urlHost}:${actualPort}`,
+    port: actualPort,
+    stats: () => ({ ...stats }),
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        server.close(() => {
+          db.close();
+          resolve();
+        });
+        server.closeAllConnections();
+      })),
+  };
+}
