@@ -21,6 +21,7 @@ export {
 export {
   Selector,
   type BestImage,
+  type FirstSighting,
   type FrameUpload,
   type RouteResolution,
   type SelectionResult,

@@ -18,13 +18,15 @@ import {
   type SelectionPolicy,
 } from './policy.js';
 import { routeFor, type Route, type SelectionParams } from './rules.js';
-import { Selector, type BestImage, type RouteResolution, type SelectionResult, type SelectorFrame } from './selector.js';
+import { Selector, type BestImage, type FirstSighting, type RouteResolution, type SelectionResult, type SelectorFrame } from './selector.js';
 
 export interface PolicyOptions {
   /** S1/S2/S5 parameters ('spec', 'replace-queued', 'final-best'); SPEC defaults. */
   params?: Partial<SelectionParams>;
   /** S4/S5 resolution when several objects select one frame. Default 'any-immediate'. */
   routeResolution?: RouteResolution;
+  /** S1 first sighting ('spec', 'replace-queued', 'final-best'). Default 'first-seen'. */
+  firstSighting?: FirstSighting;
   /** Frame references (a FrameRing). Default: none (evaluation without pixels). */
   refs?: FrameRefs;
   /**
@@ -114,7 +116,7 @@ export class SpecPolicy implements SelectionPolicy {
   protected lastNs = 0n;
 
   constructor(options: PolicyOptions = {}) {
-    this.selector = new Selector({ params: options.params, routeResolution: options.routeResolution });
+    this.selector = new Selector({ params: options.params, routeResolution: options.routeResolution, firstSighting: options.firstSighting });
     this.refs = options.refs ?? NO_REFS;
   }
 
@@ -377,7 +379,7 @@ export class FinalBestPolicy extends HoldingPolicy {
 
   constructor(options: PolicyOptions = {}) {
     super(options.refs);
-    this.#selector = new Selector({ params: options.params, routeResolution: options.routeResolution });
+    this.#selector = new Selector({ params: options.params, routeResolution: options.routeResolution, firstSighting: options.firstSighting });
     this.#maxLatencyNs = secondsToNs(positiveNumber('maxLatencyS', options.maxLatencyS, 3));
   }
 

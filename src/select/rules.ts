@@ -167,13 +167,18 @@ export type QualifyParams = Pick<SelectionParams, 'minWidth' | 'minHeight' | 'mi
  * `n = 1` → true (first sighting); `n > 1` → `e.box.h ≥ minHeight` and
  * `e.box.w ≥ minWidth` and `e.score ≥ minScore1`.
  *
- * `n` is `track.entries.length`: the tracker must keep at least the last two
- * entries of a track for `n > 1` to be seen (a capped history is fine).
+ * `n` defaults to `track.entries.length` (the tracker must then keep at least
+ * the last two entries; a capped history is fine). The {@link Selector}
+ * passes `n = 1` for a track it has never seen, see its `firstSighting`.
  */
-export function qualifies(track: Pick<Track, 'entries'>, frameTimestampNs: bigint, params: QualifyParams): boolean {
-  const n = track.entries.length;
-  if (n === 0) return false;
-  const e = track.entries[n - 1];
+export function qualifies(
+  track: Pick<Track, 'entries'>,
+  frameTimestampNs: bigint,
+  params: QualifyParams,
+  n: number = track.entries.length,
+): boolean {
+  if (track.entries.length === 0) return false;
+  const e = track.entries[track.entries.length - 1];
   if (e.timestampNs !== frameTimestampNs) return false;
   if (n === 1) return true;
   return e.box.h >= params.minHeight && e.box.w >= params.minWidth && e.box.score >= params.minScore1;

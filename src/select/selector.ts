@@ -73,7 +73,22 @@ export interface SelectionResult {
  */
 export type RouteResolution = 'any-immediate' | 'first';
 
+/**
+ * What counts as the first sighting (`n = 1`) of S1.
+ * - `'first-seen'` (default): the first frame in which the selector sees the
+ *   track (it has no S7 state for it yet), whatever `entries.length` is.
+ *   ByteTrack reports a track only once it is confirmed, on its second match,
+ *   so the object's literal first entry is never offered to selection; this
+ *   treats the first entry that is offered as the first sighting, so every
+ *   object the tracker reports yields at least one image (S6's intent).
+ * - `'entry-count'`: the SPEC's literal `n = track.entries.length`. With a
+ *   tracker that reports tracks from their first entry both are the same.
+ */
+export type FirstSighting = 'first-seen' | 'entry-count';
+
 export interface SelectorOptions {
+  /** Default 'first-seen'. See {@link FirstSighting}. */
+  firstSighting?: FirstSighting;
   /** Selection parameters; missing ones take SPEC defaults. Validated. */
   params?: Partial<SelectionParams>;
   /** Default 'any-immediate'. See {@link RouteResolution}. */
@@ -100,6 +115,7 @@ function validateFrame(frame: SelectorFrame): void {
 export class Selector {
   readonly params: Readonly<SelectionParams>;
   readonly routeResolution: RouteResolution;
+  readonly firstSighting: FirstSighting;
   /** S7: trackId → previous best (kept here so S2 works when the tracker caps entries). */
   #bests = new Map<number, BestImage>();
   #lastImageId: number | null = null;
@@ -112,6 +128,11 @@ export class Selector {
       throw invalidParameterError("one of 'any-immediate', 'first'", 'routeResolution', resolution);
     }
     this.routeResolution = resolution;
+    const first = options.firstSighting ?? 'first-seen';
+    if (first !== 'first-seen' && first !== 'entry-count') {
+      throw invalidParameterError("one of 'first-seen', 'entry-count'", 'firstSighting', first);
+    }
+    this.firstSighting = first;
   }
 
   /**
@@ -144,9 +165,10 @@ export class Selector {
         throw new InvalidStateError(`Track ${track.trackId} is listed twice for frame ${frame.imageId}`);
       }
       seen.add(track.trackId);
-      if (!qualifies(track, frame.timestampNs, this.params)) continue; // S1
-      const e = track.entries[track.entries.length - 1];
       const previous = this.#bests.get(track.trackId) ?? null;
+      const n = this.firstSighting === 'first-seen' && previous === null ? 1 : track.entries.length;
+      if (!qualifies(track, frame.timestampNs, this.params, n)) continue; // S1
+      const e = track.entries[track.entries.length - 1];
       // S2 with S6: p is the entry at the previous best's timestamp, kept here (S7).
       if (!isBetterOrFirst(e, previous?.entry, frame.width, frame.height, this.params)) continue;
       const best: BestImage = { imageId: frame.imageId, timestampNs: frame.timestampNs, entry: e };

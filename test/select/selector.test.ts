@@ -117,6 +117,20 @@ describe('Selector', () => {
     assert.equal(sel.bestOf(1)?.entry.box.score, 0.9);
   });
 
+  it("S1 firstSighting: 'first-seen' qualifies a track the selector has never seen; 'entry-count' uses n literally", () => {
+    // The tracker reports a track from its second entry (ByteTrack confirmation): n = 2, box too small for S1.
+    const scene = new Scene();
+    scene.frame([{ id: 1, box: { w: 10, h: 10 } }]); // not shown to the selector
+    const f = scene.frame([{ id: 1, box: { w: 10, h: 10 } }]);
+    assert.equal(f.tracks[0].entries.length, 2);
+    assert.deepEqual(new Selector().update(f.frame, f.tracks).upload?.trackIds, [1]);
+    assert.equal(new Selector({ firstSighting: 'entry-count' }).update(f.frame, f.tracks).upload, null);
+    assert.throws(() => new Selector({ firstSighting: 'never' as 'first-seen' }), {
+      name: 'TypeError',
+      message: "Expected one of 'first-seen', 'entry-count' for firstSighting but received 'never' of type string",
+    });
+  });
+
   it('track end: forget drops the state and returns the bests; retainOnly keeps live ones', () => {
     const scene = new Scene();
     const sel = new Selector();
