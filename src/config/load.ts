@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, describeValue } from '../errors.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { migrate } from './migrations.js';
@@ -100,11 +100,8 @@ export function inheritDefaults(camera: unknown, defaults: CameraDefaults): unkn
   return out;
 }
 
-/** The schema of the file minus `defaults:`, which is validated on its own in partial mode. */
-const MAIN_SCHEMA: ObjectField = {
-  ...CONFIG_SCHEMA,
-  fields: Object.fromEntries(Object.entries(CONFIG_SCHEMA.fields).filter(([k]) => k !== 'defaults')),
-};
+/** `defaults:` is taken out and validated on its own in partial mode; the rest against the whole schema. */
+const MAIN_SCHEMA: ObjectField = CONFIG_SCHEMA;
 
 function sharedDir(env: ParseOptions['env'] & object): string {
   return resolve(env.BESTSHOT_SHARED_DIR ?? join(PROJECT_ROOT, '..', 'shared'));
@@ -118,9 +115,23 @@ export function defaultModelPath(env: ParseOptions['env'] & object = process.env
 
 function locate(doc: Document | undefined, lc: LineCounter | undefined, issue: ConfigIssue): ConfigIssue {
   if (!doc || !lc) return issue;
-  for (let n = issue.segments.length; n >= 0; n--) {
-    const node = doc.getIn(issue.segments.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node && typeof node === 'object' && Array.isArray(node.range)) {
+  const segs = issue.segments;
+  // Point at the key itself when the parent is a mapping that has it.
+  if (segs.length > 0) {
+    const parent = segs.length === 1 ? doc.contents : doc.getIn(segs.slice(0, -1), true);
+    const last = segs[segs.length - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === last);
+      const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
+      if (range) {
+        const pos = lc.linePos(range[0]);
+        return { ...issue, line: pos.line, column: pos.col };
+      }
+    }
+  }
+  for (let n = segs.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(segs.slice(0, n), true);
+    if (isNode(node) && node.range) {
       const pos = lc.linePos(node.range[0]);
       return { ...issue, line: pos.line, column: pos.col };
     }
@@ -184,6 +195,11 @@ export function parseConfig(input: string | Doc, options: ParseOptions = {}): Lo
   config.version = 1;
   if (config.model.path === undefined) config.model.path = defaultModelPath(env);
   if (!existsSync(config.model.path)) warnings.push(`model.path: file not found: ${config.model.path}`);
+  config.cameras.forEach((cam, i) => {
+    if (cam.source.type === 'file' && !existsSync(cam.source.path)) {
+      warnings.push(`cameras[${i}].source.path: file not found: ${cam.source.path}`);
+    }
+  });
 
   const findings = verifyConfig(config);
   const errors = findings.filter((f) => f.level === 'error');

@@ -178,7 +178,20 @@ export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)
   minEdge2: num('S5: edge distance above which a better image is sent immediately (normally > minEdge1)', { default: 32, unit: 'px' }),
   minAreaRatio: prob('S5: box area / image area above which a better image is sent immediately', 0.02),
   intervalS: num("'interval' policy: seconds between frames sent", { min: 0, exclusiveMin: true, default: 1, unit: 's' }),
-  maxHoldS: num("'final-best' policy: longest a candidate is held before it is sent", { min: 0, default: 5, unit: 's' }),
+  maxLatencyS: num("'final-best' policy: longest a candidate is held before it is sent; higher waits for better images", {
+    min: 0,
+    exclusiveMin: true,
+    default: 3,
+    unit: 's',
+  }),
+  frigateScoreMargin: prob("'frigate' policy: score margin a new image must beat the best by", 0.05),
+  frigateAreaGrowth: num("'frigate' policy: relative area growth a new image must exceed", { min: 0, default: 0.1 }),
+  routeResolution: {
+    kind: 'string',
+    enum: ['any-immediate', 'first'],
+    default: 'any-immediate',
+    description: 'S4/S5 when several objects select one frame: immediate if any wants it, or as the first decides',
+  },
 });
 
 const POSITION: UnionField = {

@@ -98,8 +98,14 @@ export interface SelectionParamsConfig {
   minAreaRatio: number;
   /** 'interval' policy: seconds between sent frames. */
   intervalS: number;
-  /** 'final-best' policy: longest a candidate is held before it is sent. */
-  maxHoldS: number;
+  /** 'final-best' policy: longest a candidate is held before it is sent (s). */
+  maxLatencyS: number;
+  /** 'frigate' policy: score margin a new image must beat the best by. */
+  frigateScoreMargin: number;
+  /** 'frigate' policy: relative area growth a new image must exceed. */
+  frigateAreaGrowth: number;
+  /** S4/S5 when several objects select one frame. */
+  routeResolution: 'any-immediate' | 'first';
 }
 
 export interface CameraConfig {

@@ -1,0 +1,441 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ConfigError } from '../../src/errors.js';
+import {
+  ConfigValidationError,
+  defaultCamera,
+  defaultConfig,
+  loadConfig,
+  parseConfig,
+  redact,
+  REDACTED,
+  type BestshotConfig,
+} from '../../src/config/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bestshot-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const ENV = { BESTSHOT_SHARED_DIR: '/work/shared' };
+const BASE = `
+receiver: { embedded: true }
+cameras:
+  - id: cam1
+    source: { type: test }
+`;
+
+/** Parse YAML, expect exactly one error, return its message. */
+function errorOf(yaml: string, env: Record<string, string> = ENV): string {
+  try {
+    parseConfig(yaml, { baseDir: dir, env });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    assert.equal(err.code, 'ERR_CONFIG');
+    return err.message;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+function parse(yaml: string, env: Record<string, string> = ENV): { config: BestshotConfig; warnings: string[] } {
+  return parseConfig(yaml, { baseDir: dir, env });
+}
+
+describe('config: exact error messages', () => {
+  test('A5 captureHz of the wrong type names key path, value and expectation', () => {
+    assert.equal(
+      errorOf(`${BASE}    captureHz: fast\n`),
+      "cameras[0].captureHz: Expected positive number but received 'fast' of type string",
+    );
+  });
+
+  test('A5 captureHz out of range', () => {
+    assert.equal(errorOf(`${BASE}    captureHz: 0\n`), 'cameras[0].captureHz: Expected positive number but received 0 of type number');
+  });
+
+  test('S1 minScore1 outside [0, 1]', () => {
+    assert.equal(
+      errorOf(`${BASE}    selection: { minScore1: 1.5 }\n`),
+      'cameras[0].selection.minScore1: Expected number between 0 and 1 but received 1.5 of type number',
+    );
+  });
+
+  test('integer fields reject fractions', () => {
+    assert.equal(
+      errorOf(`${BASE}    tracker: { trackBuffer: 2.5 }\n`),
+      'cameras[0].tracker.trackBuffer: Expected non-negative integer but received 2.5 of type number',
+    );
+  });
+
+  test('enums list their values', () => {
+    assert.equal(
+      errorOf(`${BASE}    selection: { policy: best }\n`),
+      "cameras[0].selection.policy: Expected one of 'spec', 'frigate', 'final-best', 'replace-queued', 'every-frame', 'interval' but received 'best' of type string",
+    );
+  });
+
+  test('unknown key with a close match suggests it', () => {
+    assert.equal(
+      errorOf(`${BASE}    tracker: { matchThresh: 0.3 }\n`),
+      "cameras[0].tracker.matchThresh: Unknown key (did you mean 'matchThreshold'?)",
+    );
+  });
+
+  test('unknown key without a close match lists the known keys', () => {
+    assert.equal(
+      errorOf(`${BASE}log: { colour: red }\n`),
+      'log.colour: Unknown key (expected one of: level, format)',
+    );
+  });
+
+  test('unknown top-level section', () => {
+    assert.equal(errorOf(`${BASE}modle: {}\n`), "modle: Unknown key (did you mean 'model'?)");
+    assert.equal(
+      errorOf(`${BASE}extras: {}\n`),
+      'extras: Unknown key (expected one of: version, model, defaults, cameras, upload, queue, receiver, metrics, log, stateDir, report)',
+    );
+  });
+
+  test('missing required key', () => {
+    assert.equal(
+      errorOf('receiver: { embedded: true }\ncameras:\n  - source: { type: test }\n'),
+      'cameras[0].id: Missing required key; expected string matching /^[A-Za-z0-9_-]+$/',
+    );
+  });
+
+  test('camera id pattern', () => {
+    assert.equal(
+      errorOf('receiver: { embedded: true }\ncameras:\n  - id: "cam 1"\n    source: { type: test }\n'),
+      "cameras[0].id: Expected string matching /^[A-Za-z0-9_-]+$/ but received 'cam 1' of type string",
+    );
+  });
+
+  test('union tag: unknown source type', () => {
+    assert.equal(
+      errorOf('receiver: { embedded: true }\ncameras:\n  - id: a\n    source: { type: webcam }\n'),
+      "cameras[0].source.type: Expected one of 'file', 'rtsp', 'v4l2', 'argus', 'test', 'simulated' but received 'webcam' of type string",
+    );
+  });
+
+  test('union variant keys are checked against that variant', () => {
+    assert.equal(
+      errorOf('receiver: { embedded: true }\ncameras:\n  - id: a\n    source: { type: file, path: x.mp4, url: rtsp://h/ }\n'),
+      'cameras[0].source.url: Unknown key (expected one of: path, realtime, loop)',
+    );
+  });
+
+  test('URL fields check the scheme', () => {
+    assert.equal(
+      errorOf('receiver: { embedded: true }\ncameras:\n  - id: a\n    source: { type: rtsp, url: "http://cam/x" }\n'),
+      "cameras[0].source.url: Expected rtsp or rtsps URL but received 'http://cam/x' of type string",
+    );
+    assert.equal(
+      errorOf(`${BASE}upload: { endpoint: ftp://x/ }\n`),
+      "upload.endpoint: Expected http or https URL but received 'ftp://x/' of type string",
+    );
+  });
+
+  test('arrays of fixed length', () => {
+    assert.equal(
+      errorOf(`${BASE}    calibration: { homography: [1, 0, 0, 0, 1, 0, 0, 0] }\n`),
+      'cameras[0].calibration.homography: Expected array of 9 numbers but received 8',
+    );
+  });
+
+  test('array items carry their index', () => {
+    assert.equal(
+      errorOf(`${BASE}model: { providers: [cpu, gpu] }\n`),
+      "model.providers[1]: Expected one of 'tensorrt', 'cuda', 'cpu' but received 'gpu' of type string",
+    );
+  });
+
+  test('cameras must not be empty', () => {
+    assert.equal(errorOf('receiver: { embedded: true }\ncameras: []\n'), 'cameras: Expected at least 1 item but received 0');
+  });
+
+  test('several problems are reported together, each with its line', () => {
+    let err: unknown;
+    try {
+      parse(`${BASE}    captureHz: fast\n    jpegQuality: 101\n`);
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof ConfigValidationError);
+    assert.equal(err.issues.length, 2);
+    assert.equal(
+      err.message,
+      "2 config errors:\n  cameras[0].captureHz: Expected positive number but received 'fast' of type string\n  cameras[0].jpegQuality: Expected integer between 1 and 100 but received 101 of type number",
+    );
+    assert.deepEqual(
+      err.issues.map((i) => [i.path, i.line]),
+      [
+        ['cameras[0].captureHz', 6],
+        ['cameras[0].jpegQuality', 7],
+      ],
+    );
+  });
+
+  test('corrupt YAML names line and column', () => {
+    assert.equal(
+      errorOf('cameras:\n  - id: a\n    source: { type: test\n'),
+      'Invalid YAML at line 4, column 1: Flow map in block collection must be sufficiently indented and end with a }',
+    );
+  });
+
+  test('duplicate keys are a YAML error', () => {
+    assert.equal(errorOf('log: {}\nlog: {}\n'), 'Invalid YAML at line 2, column 1: Map keys must be unique');
+  });
+
+  test('the top level must be a mapping', () => {
+    assert.equal(errorOf('- a\n- b\n'), 'Expected a mapping at the top level but received an array');
+  });
+
+  test('queue.maxBytes accepts sizes with units and rejects others', () => {
+    assert.equal(parse(`${BASE}queue: { maxBytes: 512MiB }\n`).config.queue.maxBytes, 536870912);
+    assert.equal(parse(`${BASE}queue: { maxBytes: 2GB }\n`).config.queue.maxBytes, 2e9);
+    assert.equal(parse(`${BASE}queue: { maxBytes: 4096 }\n`).config.queue.maxBytes, 4096);
+    assert.equal(
+      errorOf(`${BASE}queue: { maxBytes: lots }\n`),
+      "queue.maxBytes: Expected byte size (integer or string like '512MiB') but received 'lots' of type string",
+    );
+  });
+});
+
+describe('config: defaults (SPEC parameter table)', () => {
+  test('a minimal file is completed with every SPEC default', () => {
+    const { config, warnings } = parse(BASE);
+    const cam = config.cameras[0];
+    assert.deepEqual(cam.source, { type: 'test', pattern: 'smpte', width: 1280, height: 720, framerate: 30, live: true });
+    assert.equal(cam.captureHz, 10); // A5
+    assert.deepEqual(cam.exposure, { mode: 'rule', T_manual: 1000, T_manual_max: 4000, remeterPeriod: 60, aeSettle: 1 }); // A2–A4
+    assert.deepEqual(cam.tracker, { matchThreshold: 0.2, trackBuffer: 30, trackThresh: 0.5, newTrackThresh: 0.6, lowThresh: 0.1 }); // T2
+    assert.deepEqual(cam.selection, {
+      policy: 'spec',
+      minWidth: 32,
+      minHeight: 32,
+      minScore1: 0.5,
+      minScore2: 0.7,
+      minEdge1: 8,
+      minEdge2: 32,
+      minAreaRatio: 0.02,
+      intervalS: 1,
+      maxLatencyS: 3,
+      frigateScoreMargin: 0.05,
+      frigateAreaGrowth: 0.1,
+      routeResolution: 'any-immediate',
+    }); // S1–S5
+    assert.deepEqual(cam.position, { type: 'none' });
+    assert.equal(cam.calibration, undefined);
+    assert.equal(cam.jpegQuality, 85);
+    assert.equal(config.upload.sendHz, 2); // U2
+    assert.equal(config.upload.endpoint, undefined);
+    assert.equal(config.queue.maxPackages, 1000); // U2
+    assert.equal(config.queue.maxBytes, 512 * 1024 * 1024); // U2
+    assert.equal(config.queue.path, '/var/lib/bestshot/queue.sqlite');
+    assert.deepEqual(config.model.providers, ['tensorrt', 'cuda', 'cpu']);
+    assert.deepEqual(config.model.classes, ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck']);
+    assert.equal(config.model.scoreThreshold, 0.3);
+    assert.equal(config.model.nmsIouThreshold, 0.45);
+    assert.equal(config.model.path, '/work/shared/models/yolox_nano.onnx');
+    assert.deepEqual(config.metrics, { enabled: true, port: 9464, host: '127.0.0.1' });
+    assert.deepEqual(config.log, { level: 'info', format: 'json' });
+    assert.equal(config.stateDir, '/var/lib/bestshot/state');
+    assert.deepEqual(warnings, []);
+  });
+
+  test('defaultConfig() has every default and no cameras', () => {
+    const c = defaultConfig({ env: ENV });
+    assert.deepEqual(c.cameras, []);
+    assert.equal(c.version, 1);
+    assert.equal(c.upload.connectTimeoutMs, 5000);
+    assert.equal(c.upload.responseTimeoutMs, 15000);
+    assert.equal(c.upload.immediateConcurrency, 2);
+    assert.equal(c.queue.synchronous, 'full');
+    assert.equal(c.model.intraOpThreads, 2);
+    assert.equal(c.model.tensorrt.fp16, true);
+  });
+
+  test('defaultCamera() fills a camera from a source', () => {
+    const cam = defaultCamera('c', { type: 'file', path: 'clip.mp4' }, { baseDir: dir, env: ENV });
+    assert.deepEqual(cam.source, { type: 'file', path: join(dir, 'clip.mp4'), realtime: false, loop: false });
+    assert.equal(cam.selection.minEdge2, 32);
+  });
+
+  test('relative paths resolve against the config directory', () => {
+    const { config } = parse(`${BASE}queue: { path: data/q.sqlite }\nstateDir: ./state\n`);
+    assert.equal(config.queue.path, join(dir, 'data/q.sqlite'));
+    assert.equal(config.stateDir, join(dir, 'state'));
+  });
+
+  test('${VAR} and ${VAR:-fallback} are interpolated; an unset variable is an error', () => {
+    const yaml = `${BASE}stateDir: \${STATE:-/tmp/s}\nqueue: { path: "\${QDIR}/q.sqlite" }\n`;
+    const { config } = parse(yaml, { ...ENV, QDIR: '/data' });
+    assert.equal(config.stateDir, '/tmp/s');
+    assert.equal(config.queue.path, '/data/q.sqlite');
+    assert.equal(errorOf(yaml), 'queue.path: Environment variable QDIR is not set');
+    assert.equal(parse(`${BASE}report: { dir: "/r/$\${x}" }\n`).config.report.dir, '/r/${x}');
+  });
+});
+
+describe('config: per-camera inheritance of defaults:', () => {
+  const yaml = `
+receiver: { embedded: true }
+defaults:
+  captureHz: 5
+  selection: { minScore1: 0.4, minScore2: 0.8 }
+  tracker: { trackBuffer: 60 }
+cameras:
+  - id: a
+    source: { type: test }
+  - id: b
+    source: { type: test }
+    captureHz: 12
+    selection: { minScore2: 0.9 }
+`;
+
+  test('cameras inherit defaults and override key by key (deep merge)', () => {
+    const { config } = parse(yaml);
+    const [a, b] = config.cameras;
+    assert.equal(a.captureHz, 5);
+    assert.equal(a.selection.minScore1, 0.4);
+    assert.equal(a.selection.minScore2, 0.8);
+    assert.equal(a.tracker.trackBuffer, 60);
+    assert.equal(a.tracker.matchThreshold, 0.2); // schema default below defaults:
+    assert.equal(b.captureHz, 12);
+    assert.equal(b.selection.minScore1, 0.4); // inherited
+    assert.equal(b.selection.minScore2, 0.9); // overridden
+    assert.equal(b.selection.minEdge1, 8);
+    assert.deepEqual(config.defaults, { captureHz: 5, selection: { minScore1: 0.4, minScore2: 0.8 }, tracker: { trackBuffer: 60 } });
+  });
+
+  test('a bad value in defaults: is reported at defaults.…', () => {
+    assert.equal(
+      errorOf(yaml.replace('captureHz: 5', 'captureHz: -5')),
+      'defaults.captureHz: Expected positive number but received -5 of type number',
+    );
+  });
+
+  test('defaults: accepts only inheritable keys', () => {
+    assert.equal(
+      errorOf(yaml.replace('captureHz: 5', 'source: { type: test }')),
+      'defaults.source: Unknown key (expected one of: captureHz, exposure, tracker, selection, jpegQuality)',
+    );
+  });
+});
+
+describe('config: cross-field verify… checks', () => {
+  test('verifyExposure: T_manual ≤ T_manual_max (A4) is an error', () => {
+    assert.equal(
+      errorOf(`${BASE}    exposure: { T_manual: 5000 }\n`),
+      'cameras[0].exposure.T_manual: Expected number <= T_manual_max (4000) but received 5000 of type number',
+    );
+  });
+
+  test('verifyScoreOrder: minScore2 ≤ minScore1 (S5 "normally") is a warning', () => {
+    const { config, warnings } = parse(`${BASE}    selection: { minScore1: 0.7, minScore2: 0.6 }\n`);
+    assert.equal(config.cameras[0].selection.minScore2, 0.6);
+    assert.deepEqual(warnings, [
+      'cameras[0].selection.minScore2: minScore2 (0.6) is not greater than minScore1 (0.7); SPEC S5 normally has minScore2 > minScore1, so every qualifying image is sent immediately',
+    ]);
+  });
+
+  test('verifyUniqueCameraIds', () => {
+    assert.equal(
+      errorOf(`${BASE}  - id: cam1\n    source: { type: test }\n`),
+      "cameras[1].id: Duplicate camera id 'cam1' (also cameras[0].id)",
+    );
+  });
+
+  test('verifyUploadEndpoint: endpoint required unless the receiver is embedded', () => {
+    assert.equal(
+      errorOf('cameras:\n  - id: a\n    source: { type: test }\n'),
+      'upload.endpoint: Missing required key; expected http or https URL (or set receiver.embedded: true)',
+    );
+  });
+
+  test('verifyPerClassScore: labels must be kept classes', () => {
+    assert.equal(
+      errorOf(`${BASE}model: { perClassScore: { "traffic light": 0.5 } }\n`),
+      'model.perClassScore["traffic light"]: Unknown class \'traffic light\' (not in model.classes)',
+    );
+  });
+
+  test('verifyTlsPair: cert without key', () => {
+    assert.equal(
+      errorOf(`${BASE}upload: { endpoint: "https://x/", cert: c.pem }\n`),
+      'upload.key: Missing required key; cert and key go together',
+    );
+  });
+
+  test('verifyCalibration: intrinsics need a mount', () => {
+    assert.equal(
+      errorOf(`${BASE}    calibration: { intrinsics: { fx: 1, fy: 1, cx: 0, cy: 0 } }\n`),
+      'cameras[0].calibration.mount: Missing required key; intrinsics need a mount (height, pitch, roll, yaw)',
+    );
+  });
+});
+
+describe('config: secrets', () => {
+  const yaml = (token: string): string => `${BASE}upload:\n  endpoint: https://cloud.example/ingest\n  token: ${token}\n`;
+
+  test('{ env: NAME } is resolved from the given environment', () => {
+    const { config, warnings } = parse(yaml('{ env: UPLOAD_TOKEN }'), { ...ENV, UPLOAD_TOKEN: 'tok-env-123' });
+    assert.equal(config.upload.token, 'tok-env-123');
+    assert.deepEqual(warnings, []);
+  });
+
+  test('{ env: NAME } unset is an error that does not leak anything', () => {
+    assert.equal(errorOf(yaml('{ env: UPLOAD_TOKEN }')), 'upload.token: Environment variable UPLOAD_TOKEN is not set');
+  });
+
+  test('{ file: PATH } is read (relative to the config) and its trailing newline dropped', () => {
+    writeFileSync(join(dir, 'token.txt'), 'tok-file-456\n');
+    const { config } = parse(yaml('{ file: token.txt }'));
+    assert.equal(config.upload.token, 'tok-file-456');
+    assert.equal(errorOf(yaml('{ file: missing.txt }')), `upload.token: Cannot read secret file ${join(dir, 'missing.txt')} (ENOENT)`);
+  });
+
+  test('a literal secret works and is warned about', () => {
+    const { config, warnings } = parse(yaml('tok-literal-789'));
+    assert.equal(config.upload.token, 'tok-literal-789');
+    assert.deepEqual(warnings, ['upload.token: secret is written literally in the config file; prefer { env: NAME } or { file: PATH }']);
+  });
+
+  test('a secret of the wrong shape', () => {
+    assert.equal(
+      errorOf(yaml('{ vault: x }')),
+      'upload.token: Expected secret (string, { env: NAME } or { file: PATH }) but received a value of type object',
+    );
+  });
+
+  test('redact() hides secrets and URL passwords, leaves the input intact', () => {
+    const y = `${BASE}  - id: cam2\n    source: { type: rtsp, url: "rtsp://admin:hunter2@10.0.0.5/s" }\nupload:\n  endpoint: https://cloud.example/ingest\n  token: { env: T }\n`;
+    const { config } = parse(y, { ...ENV, T: 'tok-secret-000' });
+    const safe = redact(config);
+    assert.equal(safe.upload.token, REDACTED);
+    assert.equal(config.upload.token, 'tok-secret-000');
+    const text = JSON.stringify(safe);
+    assert.ok(!text.includes('tok-secret-000'));
+    assert.ok(!text.includes('hunter2'));
+    assert.deepEqual(safe.cameras[1].source, { type: 'rtsp', url: 'rtsp://admin:***@10.0.0.5/s', latencyMs: 200, transport: 'tcp' });
+    assert.deepEqual({ ...safe, upload: config.upload, cameras: config.cameras }, config);
+  });
+});
+
+describe('config: loadConfig', () => {
+  test('reads a file and resolves paths against its directory', async () => {
+    const p = join(dir, 'site.yaml');
+    writeFileSync(p, `${BASE}    source: { type: file, path: clips/a.mp4 }\n`.replace('    source: { type: test }\n', ''));
+    const { config, warnings } = await loadConfig(p, { env: ENV });
+    assert.deepEqual(config.cameras[0].source, { type: 'file', path: join(dir, 'clips/a.mp4'), realtime: false, loop: false });
+    assert.deepEqual(warnings, [`cameras[0].source.path: file not found: ${join(dir, 'clips/a.mp4')}`]);
+  });
+
+  test('a missing file is a ConfigError', async () => {
+    await assert.rejects(loadConfig(join(dir, 'nope.yaml')), {
+      name: 'ConfigError',
+      message: `Cannot read config file ${join(dir, 'nope.yaml')} (ENOENT)`,
+    });
+  });
+});
