@@ -219,8 +219,13 @@ export class PackageQueue {
       // Keep the WAL file from staying large after a burst.
       db.pragma('journal_size_limit = 67108864');
       if (check === 'quick') {
-        const result = db.pragma('quick_check', { simple: true });
-        if (result !== 'ok') throw Object.assign(new Error(`quick_check: ${String(result)}`), { code: 'SQLITE_CORRUPT' });
+        const rows = (db.pragma('quick_check(20)') as Array<{ quick_check: string }>)
+          .map((r) => r.quick_check)
+          .filter((line) => line !== 'ok' && !line.startsWith('*** in database'));
+        if (rows.length > 0) {
+          const more = rows.length > 1 ? ` (+${rows.length - 1} more)` : '';
+          throw Object.assign(new Error(`quick_check: ${rows[0]}${more}`), { code: 'SQLITE_CORRUPT' });
+        }
       }
       this.#migrate(db);
       return db;

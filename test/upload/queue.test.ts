@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { QueueError } from '../../src/errors.js';
+import { PackageQueue, QUEUE_SCHEMA_VERSION, type UploadPackage } from '../../src/upload/index.js';
+import { makeJpeg, makePackage } from './helpers.js';
+
+let dir: string;
+let jpeg: Buffer;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bestshot-queue-'));
+  jpeg = await makeJpeg(7);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const fresh = (name: string): string => join(dir, `${name}.db`);
+const pkgs = (n: number, from = 0): UploadPackage[] => Array.from({ length: n }, (_, i) => makePackage('cam-q', from + i, jpeg));
+
+test('U2: FIFO order, removed only by ack, survives close and reopen with its counters', () => {
+  const path = fresh('fifo');
+  const q = PackageQueue.open({ path });
+  for (const p of pkgs(5)) q.enqueue(p);
+  assert.equal(q.depth, 5);
+  const head = q.peekOldest()!;
+  assert.equal(head.idempotencyKey, 'cam-q:0');
+  assert.ok(head.pkg.jpeg.equals(jpeg));
+  assert.deepEqual(head.pkg.metadata, JSON.parse(JSON.stringify(makePackage('cam-q', 0, jpeg).metadata)));
+  assert.equal(q.peekOldest()!.seq, head.seq, 'peek does not remove');
+  assert.equal(q.recordFailure(head.seq, 'HTTP 503'), 1);
+  assert.equal(q.recordFailure(head.seq, 'HTTP 503'), 2);
+  assert.equal(q.ack(head.seq), true);
+  assert.equal(q.ack(head.seq), false, 'a second ack of the same seq changes nothing');
+  q.close();
+  q.close();
+  assert.throws(() => q.peekOldest(), { name: 'QueueError', message: `Queue ${path} is closed (peekOldest)` });
+
+  const again = PackageQueue.open({ path });
+  assert.deepEqual(again.keys(), ['cam-q:1', 'cam-q:2', 'cam-q:3', 'cam-q:4']);
+  assert.equal(again.depth, 4);
+  assert.equal(again.bytes, again.keys().length * (jpeg.length + Buffer.byteLength(JSON.stringify(makePackage('cam-q', 1, jpeg).metadata))));
+  assert.deepEqual(again.counters(), { enqueued: 5, delivered: 1, dropped: 0, droppedBytes: 0, deadLettered: 0 });
+  const h = again.peekOldest()!;
+  assert.equal(h.attempts, 0);
+  again.close();
+});
+
+test('U2: full by count — the oldest is dropped and counted, persistently', () => {
+  const path = fresh('full-count');
+  const q = PackageQueue.open({ path, maxPackages: 3 });
+  const results = pkgs(5).map((p) => q.enqueue(p));
+  assert.deepEqual(results.map((r) => r.dropped.map((d) => d.idempotencyKey)), [[], [], [], ['cam-q:0'], ['cam-q:1']]);
+  assert.deepEqual(q.keys(), ['cam-q:2', 'cam-q:3', 'cam-q:4']);
+  assert.equal(q.depth, 3);
+  const c = q.counters();
+  assert.equal(c.enqueued, 5);
+  assert.equal(c.dropped, 2);
+  assert.equal(c.droppedBytes, results[3]!.dropped[0]!.bytes + results[4]!.dropped[0]!.bytes);
+  q.close();
+  const again = PackageQueue.open({ path, maxPackages: 3 });
+  assert.equal(again.counters().dropped, 2);
+  // enqueued == delivered + dropped + deadLettered + still queued
+  const k = again.counters();
+  assert.equal(k.enqueued, k.delivered + k.dropped + k.deadLettered + again.depth);
+  again.close();
+});
+
+test('U2: full by bytes — as many oldest as needed are dropped; a package larger than maxBytes is refused, not acknowledged', () => {
+  const size = jpeg.length + Buffer.byteLength(JSON.stringify(makePackage('cam-q', 10, jpeg).metadata));
+  const q = PackageQueue.open({ path: fresh('full-bytes'), maxBytes: size * 3 + 10 });
+  for (const p of pkgs(3, 10)) assert.deepEqual(q.enqueue(p).dropped, []);
+  const big = makePackage('cam-q', 99, Buffer.concat([jpeg, Buffer.alloc(size, 1)]));
+  const r = q.enqueue(big);
+  assert.deepEqual(r.dropped.map((d) => d.idempotencyKey), ['cam-q:10', 'cam-q:11']);
+  assert.deepEqual(q.keys(), ['cam-q:12', 'cam-q:99']);
+  assert.ok(q.bytes <= q.maxBytes);
+  const huge = makePackage('cam-q', 100, Buffer.concat([jpeg, Buffer.alloc(size * 4, 2)]));
+  const hugeBytes = huge.jpeg.length + Buffer.byteLength(JSON.stringify(huge.metadata));
+  assert.throws(() => q.enqueue(huge), {
+    name: 'QueueError',
+    code: 'ERR_QUEUE',
+    message: `Package cam-q:100 of ${hugeBytes} bytes exceeds the queue's maxBytes ${size * 3 + 10}`,
+  });
+  assert.deepEqual(q.keys(), ['cam-q:12', 'cam-q:99'], 'a refused package drops nothing');
+  assert.equal(q.counters().dropped, 2);
+  q.close();
+});
+
+test('U2: dead letters keep the reason and status; packages never queued (immediate) can be dead-lettered too', () => {
+  const q = PackageQueue.open({ path: fresh('dead') });
+  for (const p of pkgs(2, 20)) q.enqueue(p);
+  const head = q.peekOldest()!;
+  q.recordFailure(head.seq, 'HTTP 503');
+  assert.equal(q.deadLetter(head.seq, 'HTTP 400: bad metadata', 400), true);
+  q.deadLetterPackage(makePackage('cam-q', 30, jpeg), 'HTTP 401: unauthorized', 401);
+  const dl = q.deadLetters();
+  assert.deepEqual(
+    dl.map((d) => [d.seq, d.idempotencyKey, d.status, d.reason, d.attempts]),
+    [
+      [head.seq, 'cam-q:20', 400, 'HTTP 400: bad metadata', 1],
+      [null, 'cam-q:30', 401, 'HTTP 401: unauthorized', 1],
+    ],
+  );
+  assert.deepEqual(q.keys(), ['cam-q:21']);
+  assert.equal(q.counters().deadLettered, 2);
+  q.close();
+});
+
+test('U2: the database is in WAL mode with synchronous FULL by default, schema versioned by user_version', () => {
+  const path = fresh('pragmas');
+  const q = PackageQueue.open({ path });
+  assert.equal(q.synchronous, 'FULL');
+  q.close();
+  const db = new Database(path, { readonly: true });
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(db.pragma('user_version', { simple: true }), QUEUE_SCHEMA_VERSION);
+  db.close();
+  // A file from a newer program is refused, not migrated backwards.
+  const rw = new Database(path);
+  rw.pragma(`user_version = ${QUEUE_SCHEMA_VERSION + 1}`);
+  rw.close();
+  assert.throws(() => PackageQueue.open({ path }), {
+    name: 'QueueError',
+    code: 'ERR_QUEUE',
+    message: `Queue database ${path} has schema version ${QUEUE_SCHEMA_VERSION + 1}, newer than this program's ${QUEUE_SCHEMA_VERSION}`,
+  });
+});
+
+test('U2: one process owns a queue — a second open is refused while the first holds it', () => {
+  const path = fresh('lock');
+  const q = PackageQueue.open({ path });
+  q.enqueue(pkgs(1)[0]!);
+  assert.throws(() => PackageQueue.open({ path }), {
+    name: 'QueueError',
+    message: `Cannot open queue database ${path}: database is locked (another process owns this queue)`,
+  });
+  q.close();
+  const again = PackageQueue.open({ path });
+  assert.equal(again.depth, 1);
+  again.close();
+});
+
+test('U2: a garbage queue file → ERR_QUEUE_CORRUPT logged, file set aside with a timestamp, fresh queue started', () => {
+  const path = fresh('garbage');
+  writeFileSync(path, Buffer.alloc(8192, 0x5a));
+  const logged: string[] = [];
+  const q = PackageQueue.open({ path, log: (m) => logged.push(m) });
+  assert.ok(q.recovered);
+  const { error, setAsidePath } = q.recovered;
+  assert.ok(error instanceof QueueError);
+  assert.equal(error.code, 'ERR_QUEUE_CORRUPT');
+  assert.match(setAsidePath, new RegExp(`^${path.replace(/[.]/g, '\\.')}\\.corrupt-\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d-\\d{3}Z$`));
+  assert.equal(error.message, `Queue database ${path} is corrupt (file is not a database); set aside as ${setAsidePath}, starting a fresh queue`);
+  assert.deepEqual(logged, [`[ERR_QUEUE_CORRUPT] ${error.message}`]);
+  assert.equal(statSync(setAsidePath).size, 8192, 'the corrupt file is kept for inspection');
+  assert.equal(q.depth, 0);
+  q.enqueue(pkgs(1)[0]!);
+  assert.deepEqual(q.counters(), { enqueued: 1, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0 });
+  q.close();
+});
+
+test('U2: damaged pages inside a real queue file are found by the open check and set aside too', () => {
+  const path = fresh('damaged');
+  const q = PackageQueue.open({ path });
+  for (const p of pkgs(20, 40)) q.enqueue(p);
+  q.close();
+  assert.equal(existsSync(`${path}-wal`), false, 'close checkpoints the WAL into the file');
+  const size = statSync(path).size;
+  const fd = openSync(path, 'r+');
+  // Overwrite pages 2.. (the tables' b-tree pages) with junk; the header stays valid.
+  writeSync(fd, Buffer.alloc(Math.min(size - 4096, 16384), 0xa7), 0, Math.min(size - 4096, 16384), 4096);
+  closeSync(fd);
+  const logged: string[] = [];
+  const q2 = PackageQueue.open({ path, log: (m) => logged.push(m) });
+  assert.ok(q2.recovered, 'corruption detected');
+  assert.equal(q2.recovered.error.code, 'ERR_QUEUE_CORRUPT');
+  assert.equal(
+    q2.recovered.error.message,
+    `Queue database ${path} is corrupt (database disk image is malformed); set aside as ${q2.recovered.setAsidePath}, starting a fresh queue`,
+  );
+  assert.equal(logged.length, 1);
+  assert.equal(q2.depth, 0);
+  assert.ok(readdirSync(dir).some((f) => f.startsWith('damaged.db.corrupt-')));
+  q2.close();
+});
+
+test('queue options are checked with exact messages', () => {
+  assert.throws(() => PackageQueue.open({ path: '' }), { name: 'TypeError', message: "Expected non-empty string for path but received '' of type string" });
+  assert.throws(() => PackageQueue.open({ path: fresh('x'), maxPackages: 0 }), { name: 'RangeError', message: 'Expected positive integer for maxPackages but received 0 of type number' });
+  assert.throws(() => PackageQueue.open({ path: fresh('x'), synchronous: 'OFF' as 'FULL' }), { message: "Expected one of 'FULL', 'NORMAL' for synchronous but received 'OFF' of type string" });
+});
