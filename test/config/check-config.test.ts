@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'bestshot-check-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'check-config', ...args], {
+      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_SHARED_DIR: SHARED_DIR, ...env },
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('bestshot check-config', () => {
+  test('a valid file: OK, then the redacted config with defaults filled; the secret never printed', async () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, 'cameras:\n  - id: gate\n    source: { type: test }\nupload:\n  endpoint: https://x.example/in\n  token: { env: TOK }\n');
+    const r = await cli([file], { TOK: 'super-secret-token' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n')[0], `OK ${file} (version 1, 1 camera: gate)`);
+    assert.match(r.stdout, /token: "\[redacted\]"/);
+    assert.match(r.stdout, /minScore2: 0\.7/);
+    assert.ok(!r.stdout.includes('super-secret-token'));
+    assert.ok(!r.stderr.includes('super-secret-token'));
+  });
+
+  test('--config form (as the OTA self-check calls it) and --quiet', async () => {
+    const r = await cli(['--config', join(PROJECT_ROOT, 'config', 'demo.yaml'), '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `OK ${join(PROJECT_ROOT, 'config', 'demo.yaml')} (version 1, 1 camera: demo)\n`);
+  });
+
+  test('errors: each with file:line:column and key path, exit 1', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'cameras:\n  - id: gate\n    source: { type: test }\n    captureHz: fast\n    trackr: {}\nreceiver: { embedded: true }\n');
+    const r = await cli([file]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(
+      r.stderr,
+      `${file}:4:5: cameras[0].captureHz: Expected positive number but received 'fast' of type string\n` +
+        `${file}:5:5: cameras[0].trackr: Unknown key (did you mean 'tracker'?)\n` +
+        '2 errors\n',
+    );
+  });
+
+  test('corrupt YAML', async () => {
+    const file = join(dir, 'corrupt.yaml');
+    writeFileSync(file, 'cameras: [\n');
+    const r = await cli([file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^.*corrupt\.yaml: Invalid YAML at line 2, column 1: /);
+  });
+
+  test('--migrate prints a version 0 file as version 1', async () => {
+    const file = join(dir, 'v0.yaml');
+    writeFileSync(file, 'version: 0\ncameras:\n  - id: a\n    source: { type: test }\n    fps: 4\n');
+    const r = await cli(['--migrate', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'version: 1\ncameras:\n  - id: a\n    source:\n      type: test\n    captureHz: 4\n');
+    assert.equal(r.stderr, 'note: version 0 → 1: renamed cameras[0].fps to cameras[0].captureHz\n');
+  });
+
+  test('--schema prints the reference table', async () => {
+    const r = await cli(['--schema']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^\| key \| type \| default \| description \|/);
+    assert.match(r.stdout, /\| `cameras\[\]\.captureHz` \| positive number \(Hz\) \| 10 \|/);
+  });
+});
