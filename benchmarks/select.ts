@@ -4,7 +4,9 @@
  * Per-frame cost of each selection policy (S1–S7 and the alternatives) on
  * synthetic tracks: `tracks` objects crossing a 1920×1080 frame with noisy
  * scores and boxes, each living ~80 frames, entries capped at 600 like the
- * tracker. Prints µs per frame (p50/p90/p99) and uploads per 100 frames.
+ * tracker. Prints µs per frame (p50/p90/p99) and uploads per 100 frames
+ * (how many were immediate, and how many queued packages replace-queued
+ * replaced).
  */
 import { parseArgs } from 'node:util';
 import { POLICY_NAMES, createPolicy, type PolicyDecision } from '../src/select/index.js';
@@ -33,8 +35,14 @@ export default async function (args: string[]): Promise<void> {
       let nextId = 1;
       const times: number[] = [];
       let uploads = 0;
+      let immediate = 0;
+      let replaced = 0;
       const count = (ds: PolicyDecision[]): void => {
         uploads += ds.length;
+        for (const d of ds) {
+          if (d.kind === 'send' || (d.kind === 'replace' && d.route === 'immediate')) immediate++;
+          if (d.kind === 'replace') replaced += d.replacesImageIds.length;
+        }
       };
       for (let f = 0; f < frames; f++) {
         const ts = BigInt(f) * 100_000_000n;
@@ -72,9 +80,9 @@ export default async function (args: string[]): Promise<void> {
       count(policy.flush());
       const s = summary(times.slice(100));
       console.log(
-        `tracks ${String(nTracks).padStart(4)}  ${name.padEnd(15)} µs/frame p50 ${fmt(s.p50, 1).padStart(7)}  p90 ${fmt(s.p90, 1).padStart(7)}  p99 ${fmt(s.p99, 1).padStart(7)}  uploads/100 frames ${fmt((uploads / frames) * 100, 1)}`,
+        `tracks ${String(nTracks).padStart(4)}  ${name.padEnd(15)} µs/frame p50 ${fmt(s.p50, 1).padStart(7)}  p90 ${fmt(s.p90, 1).padStart(7)}  p99 ${fmt(s.p99, 1).padStart(7)}  uploads/100 frames ${fmt((uploads / frames) * 100, 1).padStart(5)} (immediate ${fmt((immediate / frames) * 100, 1)}, replacing ${fmt((replaced / frames) * 100, 1)} queued)`,
       );
-      results.push({ tracks: nTracks, policy: name, usPerFrame: s, uploadsPer100Frames: (uploads / frames) * 100, objects: nextId - 1 });
+      results.push({ tracks: nTracks, policy: name, usPerFrame: s, uploadsPer100Frames: (uploads / frames) * 100, immediatePer100Frames: (immediate / frames) * 100, replacedPer100Frames: (replaced / frames) * 100, objects: nextId - 1 });
     }
   }
   console.log('wrote', writeResult('select', { frames, results }));

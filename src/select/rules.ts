@@ -151,11 +151,18 @@ export function sideMidpoints(box: Pick<Box, 'cx' | 'cy' | 'w' | 'h' | 'angle'>)
  * oriented box the 16 leave no doubt which border a midpoint "faces".
  */
 export function edgeDistance(box: Pick<Box, 'cx' | 'cy' | 'w' | 'h' | 'angle'>, width: number, height: number): number {
-  let min = Infinity;
-  for (const [x, y] of sideMidpoints(box)) {
-    min = Math.min(min, x, width - x, y, height - y);
-  }
-  return min;
+  // The midpoints of sideMidpoints(), without allocating (called per track per frame).
+  const cos = Math.cos(box.angle);
+  const sin = Math.sin(box.angle);
+  const ux = Math.abs((box.w / 2) * cos);
+  const uy = Math.abs((box.w / 2) * sin);
+  const vx = Math.abs((box.h / 2) * sin);
+  const vy = Math.abs((box.h / 2) * cos);
+  // Midpoint x are cx ± ux and cx ± vx; y are cy ± uy and cy ± vy. The smallest
+  // distance to x = 0 is from the smallest x, to x = width from the largest, etc.
+  const dx = Math.max(ux, vx);
+  const dy = Math.max(uy, vy);
+  return Math.min(box.cx - dx, width - (box.cx + dx), box.cy - dy, height - (box.cy + dy));
 }
 
 /** The parameters S1 reads. */

@@ -8,6 +8,7 @@ import {
   isBetterOrFirst,
   qualifies,
   routeFor,
+  sideMidpoints,
   validateSelectionParams,
 } from '../../src/select/index.js';
 import type { Track } from '../../src/types.js';
@@ -87,6 +88,19 @@ describe('S3 edge distance', () => {
       const eight = Math.min(x1, W - x1, x2, W - x2, y1, H - y1, y2, H - y2);
       assert.ok(Math.abs(edgeDistance(xyxy(x1, y1, x2, y2), W, H) - eight) < 1e-9);
     }
+  });
+  it('S3: equals the minimum over the 4 side midpoints × 4 borders, oriented boxes included', () => {
+    let seed = 11;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 500; i++) {
+      const b = box({ cx: rnd() * 800 - 80, cy: rnd() * 600 - 60, w: rnd() * 300, h: rnd() * 300, angle: (rnd() - 0.5) * 2 * Math.PI });
+      let min = Infinity;
+      for (const [x, y] of sideMidpoints(b)) min = Math.min(min, x, W - x, y, H - y);
+      assert.ok(Math.abs(edgeDistance(b, W, H) - min) < 1e-9);
+    }
+    // the four midpoints of a 45° box are its 4 side centres at distance 50 from the centre
+    const m = sideMidpoints(box({ cx: 0, cy: 0, w: 100, h: 100, angle: Math.PI / 4 }));
+    for (const [x, y] of m) assert.ok(Math.abs(Math.hypot(x, y) - 50) < 1e-9);
   });
   it('area(box) = w × h', () => {
     assert.equal(area(box({ w: 12, h: 5 })), 60);
