@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# Shared helpers for the bestshot deployment scripts (install, package, OTA).
+# Sourced, never executed. Every function is pure bash + coreutils so it runs
+# on a bare JetPack image.
+
+# The program name used as the prefix of every message; callers set it.
+BS_PROG=${BS_PROG:-bestshot}
+
+bs_log() { printf '%s: %s\n' "$BS_PROG" "$*" >&2; }
+
+# bs_die CODE MESSAGE — print "<prog>: MESSAGE" on stderr and exit CODE.
+bs_die() {
+  local code=$1
+  shift
+  printf '%s: %s\n' "$BS_PROG" "$*" >&2
+  exit "$code"
+}
+
+# A release version is semver 2.0 without build metadata:
+# MAJOR.MINOR.PATCH[-PRERELEASE], numbers without leading zeros.
+BS_SEMVER_RE='^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$'
+
+bs_semver_valid() { [[ $1 =~ $BS_SEMVER_RE ]]; }
+
+# bs_semver_cmp A B — prints -1, 0 or 1 following semver 2.0 precedence
+# (numeric core, a pre-release sorts before its release, pre-release
+# identifiers compared numerically when both are numbers, else as ASCII).
+bs_semver_cmp() {
+  local a=$1 b=$2 ca cb pa='' pb='' i
+  ca=${a%%-*}
+  cb=${b%%-*}
+  [[ $a == *-* ]] && pa=${a#*-}
+  [[ $b == *-* ]] && pb=${b#*-}
+  local -a na nb
+  IFS=. read -r -a na <<<"$ca"
+  IFS=. read -r -a nb <<<"$cb"
+  for i in 0 1 2; do
+    # Compare as decimal strings of numbers: length first, then lexically,
+    # so versions beyond 2^63 still order correctly.
+    if ((${#na[i]} != ${#nb[i]})); then
+      ((${#na[i]} < ${#nb[i]})) && echo -1 || echo 1
+      return
+    fi
+    if [[ ${na[i]} != "${nb[i]}" ]]; then
+      [[ ${na[i]} < ${nb[i]} ]] && echo -1 || echo 1
+      return
+    fi
+  done
+  if [[ -z $pa && -z $pb ]]; then echo 0; return; fi
+  if [[ -z $pa ]]; then echo 1; return; fi
+  if [[ -z $pb ]]; then echo -1; return; fi
+  local -a ia ib
+  IFS=. read -r -a ia <<<"$pa"
+  IFS=. read -r -a ib <<<"$pb"
+  local n=${#ia[@]} x y
+  ((${#ib[@]} > n)) && n=${#ib[@]}
+  for ((i = 0; i < n; i++)); do
+    if ((i >= ${#ia[@]})); then echo -1; return; fi
+    if ((i >= ${#ib[@]})); then echo 1; return; fi
+    x=${ia[i]}
+    y=${ib[i]}
+    [[ $x == "$y" ]] && continue
+    if [[ $x =~ ^[0-9]+$ && $y =~ ^[0-9]+$ ]]; then
+      if ((${#x} != ${#y})); then
+        ((${#x} < ${#y})) && echo -1 || echo 1
+      else
+        [[ $x < $y ]] && echo -1 || echo 1
+      fi
+      return
+    fi
+    # Numeric identifiers have lower precedence than alphanumeric ones.
+    if [[ $x =~ ^[0-9]+$ ]]; then echo -1; return; fi
+    if [[ $y =~ ^[0-9]+$ ]]; then echo 1; return; fi
+    [[ $x < $y ]] && echo -1 || echo 1
+    return
+  done
+  echo 0
+}
+
+# bs_host_target — the release target of this machine (linux-arm64 on Jetson).
+bs_host_target() {
+  case $(uname -m) in
+    aarch64 | arm64) echo linux-arm64 ;;
+    x86_64 | amd64) echo linux-x64 ;;
+    *) echo "linux-$(uname -m)" ;;
+  esac
+}
+
+bs_target_valid() { [[ $1 == linux-arm64 || $1 == linux-x64 ]]; }
+
+# bs_root_path ROOT ABS — ABS (an absolute path) under the root prefix ROOT.
+bs_root_path() {
+  local root=${1%/}
+  printf '%s%s\n' "$root" "$2"
+}

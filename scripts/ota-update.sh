@@ -1,0 +1,543 @@
+#!/usr/bin/env bash
+# ota-update.sh — apply a signed bestshot release bundle, or recover from an
+# interrupted update.
+#
+#   ota-update.sh BUNDLE.tar|URL [options]   install a release
+#   ota-update.sh --recover [options]        finish or undo an interrupted one
+#   ota-update.sh --verify VERSION           re-check an installed release
+#
+# Layout under the root prefix (--root, default /):
+#   opt/bestshot/releases/<version>/              one release tree each
+#   opt/bestshot/releases/<version>.manifest.json its signed manifest (+ .sig)
+#   opt/bestshot/current  -> releases/<version>   what the service runs
+#   opt/bestshot/previous -> releases/<version>   the rollback target
+#   var/lib/bestshot/ota/                          lock, journal, downloads
+#   etc/bestshot/, var/lib/bestshot/ (but ota/)    config and queue: never
+#                                                  written by an update
+#
+# Steps of an update: fetch (resumable, size-limited) -> verify (Ed25519
+# signature of the manifest against the unit's trusted key, target, no
+# downgrade unless --force, payload hash) -> unpack into <version>.partial,
+# check every file's hash and size, rename -> self-check of the new release
+# -> switch `current` atomically (symlink to a temporary name + rename) ->
+# restart -> wait for the health URL -> commit (`previous`, prune to --keep).
+# A failed self-check leaves `current` untouched; a failed restart or health
+# check switches back, restarts the old release and waits for its health.
+#
+# Every step from unpacking on is recorded in a journal before it starts, so a
+# kill -9 (or power loss) at any point leaves `current` on a complete release
+# and the next run (an update, or `--recover` from the boot unit) completes the
+# update (before the switch: discards it) or rolls it back.
+#
+# Exit codes: 0 installed, recovered or nothing to do; 1 bundle rejected or
+# self-check failed (unit unchanged); 2 usage; 3 another update holds the lock;
+# 4 the new release failed after the switch and the old one is back and
+# healthy; 5 the rollback target is not healthy either.
+#
+# Test hook: BESTSHOT_OTA_PAUSE_AT=<step> makes the script announce
+# "paused at <step>" on stderr and sleep there, so a test can kill it. Steps:
+# downloaded verified unpacking unpacked selfchecked switching switched
+# restarted committing rolling-back.
+set -euo pipefail
+umask 022
+
+BS_PROG=ota-update
+SCRIPT_DIR=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+# shellcheck source=lib/common.sh
+. "$SCRIPT_DIR/lib/common.sh"
+
+usage() {
+  cat <<'USAGE'
+usage: ota-update.sh BUNDLE|URL [--force] [options]
+       ota-update.sh --recover [options]
+       ota-update.sh --verify VERSION [--root DIR] [--pubkey FILE]
+options:
+  --root DIR               root prefix (default /)
+  --force                  allow a downgrade
+  --keep N                 releases kept on disk, current and previous always (default 3, min 2)
+  --target T               this unit's target (default from uname -m)
+  --pubkey FILE            trusted Ed25519 public key (default ROOT/etc/bestshot/ota-pubkey.pem)
+  --config FILE            config handed to the self-check (default ROOT/etc/bestshot/config.yaml)
+  --selfcheck-cmd CMD      run by bash in the new release dir (default: bin/bestshot check-config --config "$BESTSHOT_CONFIG")
+  --selfcheck-timeout S    seconds (default 120)
+  --restart-cmd CMD        restarts the service (default: systemctl restart bestshot)
+  --health-url URL         polled after a restart (default http://127.0.0.1:8080/healthz)
+  --health-timeout S       seconds to wait for health (default 60)
+  --max-size BYTES         largest bundle accepted or downloaded (default 2147483648)
+USAGE
+}
+
+root=/ force=0 keep=3 target='' pubkey='' config='' mode=update source='' verify_version=''
+# shellcheck disable=SC2016 # expanded later by the bash that runs the check
+selfcheck_cmd='bin/bestshot check-config --config "$BESTSHOT_CONFIG"'
+selfcheck_timeout=120
+restart_cmd='systemctl restart bestshot'
+health_url='http://127.0.0.1:8080/healthz'
+health_timeout=60
+max_size=2147483648
+
+need() { [[ $# -ge 2 && -n $2 ]] || bs_die 2 "$1 needs a value"; }
+while (($# > 0)); do
+  case $1 in
+    --root) need "$@"; root=$2; shift 2 ;;
+    --force) force=1; shift ;;
+    --keep) need "$@"; keep=$2; shift 2 ;;
+    --target) need "$@"; target=$2; shift 2 ;;
+    --pubkey) need "$@"; pubkey=$2; shift 2 ;;
+    --config) need "$@"; config=$2; shift 2 ;;
+    --selfcheck-cmd) need "$@"; selfcheck_cmd=$2; shift 2 ;;
+    --selfcheck-timeout) need "$@"; selfcheck_timeout=$2; shift 2 ;;
+    --restart-cmd) need "$@"; restart_cmd=$2; shift 2 ;;
+    --health-url) need "$@"; health_url=$2; shift 2 ;;
+    --health-timeout) need "$@"; health_timeout=$2; shift 2 ;;
+    --max-size) need "$@"; max_size=$2; shift 2 ;;
+    --recover) mode=recover; shift ;;
+    --verify) need "$@"; mode=verify; verify_version=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    -*) usage >&2; bs_die 2 "unknown option '$1'" ;;
+    *)
+      [[ -z $source ]] || bs_die 2 "only one bundle can be given"
+      source=$1
+      shift
+      ;;
+  esac
+done
+
+int_at_least() { [[ $1 =~ ^[0-9]{1,18}$ ]] && (($1 >= $2)); }
+int_at_least "$keep" 2 || bs_die 2 "--keep must be an integer >= 2, got '$keep'"
+int_at_least "$health_timeout" 1 || bs_die 2 "--health-timeout must be a positive integer, got '$health_timeout'"
+int_at_least "$selfcheck_timeout" 1 || bs_die 2 "--selfcheck-timeout must be a positive integer, got '$selfcheck_timeout'"
+int_at_least "$max_size" 1 || bs_die 2 "--max-size must be a positive integer, got '$max_size'"
+[[ -d $root ]] || bs_die 2 "root '$root' is not a directory"
+root=$(cd "$root" && pwd)
+[[ $root == / ]] && root=''
+[[ -n $target ]] || target=$(bs_host_target)
+bs_target_valid "$target" || bs_die 2 "invalid target '$target' (expected linux-arm64 or linux-x64)"
+[[ -n $pubkey ]] || pubkey=$root/etc/bestshot/ota-pubkey.pem
+[[ -n $config ]] || config=$root/etc/bestshot/config.yaml
+case $mode in
+  update) [[ -n $source ]] || { usage >&2; bs_die 2 "no bundle given"; } ;;
+  *) [[ -z $source ]] || bs_die 2 "$mode takes no bundle" ;;
+esac
+
+opt=$root/opt/bestshot
+releases=$opt/releases
+state=$root/var/lib/bestshot/ota
+journal=$state/journal
+
+# ---------------------------------------------------------------- helpers --
+
+pause_at() {
+  [[ ${BESTSHOT_OTA_PAUSE_AT-} == "$1" ]] || return 0
+  bs_log "paused at $1 (pid $$)"
+  sleep 600 9>&-
+}
+
+# Flush a file or directory to disk; falls back to a global sync.
+flush() { sync "$@" 2>/dev/null || sync; }
+
+link_version() { # link_version LINK — the version a release link points at, or ''
+  local t
+  t=$(readlink "$1" 2>/dev/null) || { echo ''; return 0; }
+  t=${t##*/}
+  if bs_semver_valid "$t" && [[ -d $releases/$t ]]; then echo "$t"; else echo ''; fi
+}
+
+# set_link NAME VERSION — atomically point opt/NAME at releases/VERSION:
+# a new symlink under a temporary name, renamed over the old one (rename(2)
+# replaces it in one step: readers see the old or the new target, never none).
+set_link() {
+  local tmp=$opt/.$1.tmp.$$
+  ln -sfn "releases/$2" "$tmp"
+  mv -T "$tmp" "$opt/$1"
+  flush "$opt"
+}
+
+journal_write() { # journal_write STEP — record the step about to run
+  local tmp=$journal.tmp
+  printf 'step=%s\nold=%s\nnew=%s\n' "$1" "$j_old" "$j_new" >"$tmp"
+  flush "$tmp"
+  mv -f "$tmp" "$journal"
+  flush "$state"
+}
+
+journal_clear() {
+  rm -f "$journal" "$journal.tmp"
+  flush "$state"
+}
+
+j_step='' j_old='' j_new=''
+journal_read() { # strict key=value parse; the journal is never sourced
+  j_step='' j_old='' j_new=''
+  local k v
+  while IFS='=' read -r k v; do
+    case $k in
+      step) j_step=$v ;;
+      old) j_old=$v ;;
+      new) j_new=$v ;;
+      *) ;;
+    esac
+  done <"$journal"
+  case $j_step in
+    unpacking | unpacked | selfchecked | switching | switched | restarted | committing | rolling-back) ;;
+    *) bs_die 1 "journal $journal is corrupt (step '$j_step'); inspect and remove it" ;;
+  esac
+  bs_semver_valid "$j_new" || bs_die 1 "journal $journal is corrupt (new '$j_new')"
+  [[ -z $j_old ]] || bs_semver_valid "$j_old" || bs_die 1 "journal $journal is corrupt (old '$j_old')"
+}
+
+restart_service() { # restart_service VERSION — returns the command's status
+  bs_log "restarting the service on $1"
+  BESTSHOT_ROOT=${root:-/} BESTSHOT_RELEASE=$1 bash -c "$restart_cmd" 9>&- </dev/null
+}
+
+wait_healthy() { # wait_healthy — 0 once the health URL answers 2xx in time
+  local deadline=$((SECONDS + health_timeout))
+  while ((SECONDS < deadline)); do
+    if curl -fsS -o /dev/null --max-time 2 "$health_url" 9>&- 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# Manifest parsing. package.sh writes one field or one file per line with a
+# restricted path alphabet, so a strict line grammar is enough and no JSON
+# tool is needed on the unit. Anything else is refused.
+m_version='' m_target='' m_payload_sha='' m_payload_size='' m_files=()
+parse_manifest() { # parse_manifest FILE
+  local f=$1 n=0 line fre
+  local -a expect=(
+    '^\{$'
+    '^  "format": 1,$'
+    '^  "name": "bestshot",$'
+    '^  "version": "([^"]+)",$'
+    '^  "target": "([^"]+)",$'
+    '^  "created": "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z",$'
+    '^  "payload": \{"file": "payload.tar.gz", "sha256": "([0-9a-f]{64})", "size": ([0-9]+)\},$'
+    '^  "files": \[$'
+  )
+  fre='^    \{"path": "([A-Za-z0-9._@+=,~/-]+)", "sha256": "([0-9a-f]{64})", "size": ([0-9]+), "mode": "(0[0-7]{3})"\}(,?)$'
+  m_files=()
+  local in_files=0 closed=0 last_sep=','
+  while IFS= read -r line || [[ -n $line ]]; do
+    n=$((n + 1))
+    if ((n <= ${#expect[@]})); then
+      [[ $line =~ ${expect[n - 1]} ]] || bs_die 1 "manifest.json is malformed at line $n"
+      case $n in
+        4) m_version=${BASH_REMATCH[1]} ;;
+        5) m_target=${BASH_REMATCH[1]} ;;
+        7) m_payload_sha=${BASH_REMATCH[1]}; m_payload_size=${BASH_REMATCH[2]} ;;
+        8) in_files=1 ;;
+      esac
+      continue
+    fi
+    if ((in_files)); then
+      if [[ $line == '  ]' ]]; then
+        [[ $last_sep == '' ]] || bs_die 1 "manifest.json is malformed at line $n"
+        in_files=0
+        continue
+      fi
+      [[ $last_sep == ',' && $line =~ $fre ]] || bs_die 1 "manifest.json is malformed at line $n"
+      local p=${BASH_REMATCH[1]}
+      last_sep=${BASH_REMATCH[5]}
+      [[ /$p/ != */../* && /$p/ != */./* && $p != /* && $p != */ && $p != *//* ]] ||
+        bs_die 1 "manifest.json has an unsafe path '$p'"
+      m_files+=("${BASH_REMATCH[2]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]} $p")
+      continue
+    fi
+    if ((!closed)) && [[ $line == '}' ]]; then closed=1; continue; fi
+    bs_die 1 "manifest.json is malformed at line $n"
+  done <"$f"
+  ((closed)) || bs_die 1 "manifest.json is malformed: truncated"
+  ((${#m_files[@]} > 0)) || bs_die 1 "manifest.json lists no files"
+  bs_semver_valid "$m_version" || bs_die 1 "manifest.json has an invalid version '$m_version'"
+}
+
+verify_signature() { # verify_signature MANIFEST SIG
+  [[ -r $pubkey ]] || bs_die 1 "no trusted public key at $pubkey"
+  openssl pkeyutl -verify -pubin -inkey "$pubkey" -rawin -in "$1" -sigfile "$2" >/dev/null 2>&1 ||
+    bs_die 1 "bad signature: manifest.json is not signed by the trusted key $pubkey"
+}
+
+# verify_tree DIR — every manifest file present with its hash and size, and
+# nothing else in DIR. Prints the first offending path's problem and fails.
+verify_tree() {
+  local dir=$1 entry sha size mode p actual
+  local -A listed=()
+  for entry in "${m_files[@]}"; do
+    read -r sha size mode p <<<"$entry"
+    listed[$p]=1
+    [[ -f $dir/$p && ! -L $dir/$p ]] || { bs_log "missing file: $p"; return 1; }
+    actual=$(stat -c %s "$dir/$p")
+    [[ $actual == "$size" ]] || { bs_log "file size mismatch: $p"; return 1; }
+    actual=$(sha256sum "$dir/$p" | cut -d' ' -f1)
+    [[ $actual == "$sha" ]] || { bs_log "file hash mismatch: $p"; return 1; }
+  done
+  while IFS= read -r -d '' p; do
+    p=${p#"$dir"/}
+    [[ -n ${listed[$p]-} ]] || { bs_log "file not in the manifest: $p"; return 1; }
+  done < <(find "$dir" -mindepth 1 ! -type d -print0)
+  return 0
+}
+
+current_version() { link_version "$opt/current"; }
+
+# prune — keep `current`, `previous` and the newest releases up to --keep;
+# drop leftovers of interrupted unpacks and stray temporary links.
+prune() {
+  local cur prev name kept=0
+  cur=$(current_version)
+  prev=$(link_version "$opt/previous")
+  rm -f "$opt"/.current.tmp.* "$opt"/.previous.tmp.*
+  for name in "$releases"/*.partial; do
+    [[ -e $name ]] && rm -rf "$name"
+  done
+  ((kept += 1)) # current
+  [[ -n $prev && $prev != "$cur" ]] && ((kept += 1))
+  while IFS= read -r name; do
+    [[ -n $name ]] || continue
+    [[ $name == "$cur" || $name == "$prev" ]] && continue
+    if ((kept < keep)); then
+      kept=$((kept + 1))
+      continue
+    fi
+    bs_log "pruning release $name"
+    rm -rf "${releases:?}/$name" "$releases/$name.manifest.json" "$releases/$name.manifest.sig"
+  done < <(cd "$releases" && find . -mindepth 1 -maxdepth 1 -type d ! -name '*.partial' -printf '%T@ %f\n' | sort -rn | cut -d' ' -f2-)
+}
+
+discard_release() { # discard_release VERSION — remove an unfinished/failed release
+  local v=$1
+  [[ -n $v ]] || return 0
+  [[ $v == "$(current_version)" || $v == "$(link_version "$opt/previous")" ]] && return 0
+  rm -rf "${releases:?}/$v.partial" "${releases:?}/$v" "$releases/$v.manifest.json" "$releases/$v.manifest.sig"
+}
+
+# ------------------------------------------------ switch, health, rollback --
+
+# commit — the new release is live and healthy.
+commit() {
+  journal_write committing
+  pause_at committing
+  [[ -n $j_old && -d $releases/$j_old ]] && set_link previous "$j_old"
+  prune
+  journal_clear
+  bs_log "updated to $j_new${j_old:+ (previous $j_old)}"
+}
+
+# rollback REASON — point `current` back at the old release and restart it.
+rollback() {
+  local reason=$1
+  if [[ -z $j_old || ! -d $releases/$j_old ]]; then
+    journal_clear
+    bs_die 5 "$reason; there is no previous release to roll back to"
+  fi
+  journal_write rolling-back
+  pause_at rolling-back
+  set_link current "$j_old"
+  local healthy=1
+  restart_service "$j_old" || healthy=0
+  ((healthy)) && { wait_healthy || healthy=0; }
+  discard_release "$j_new"
+  journal_clear
+  ((healthy)) || bs_die 5 "$reason; rolled back to $j_old but it is not healthy either"
+  bs_die 4 "$reason; rolled back to $j_old"
+}
+
+# go_live — from the journal's `switching` step on: switch, restart, health.
+go_live() {
+  journal_write switching
+  pause_at switching
+  set_link current "$j_new"
+  journal_write switched
+  pause_at switched
+  if ! restart_service "$j_new"; then
+    rollback "restart of $j_new failed"
+  fi
+  journal_write restarted
+  pause_at restarted
+  if ! wait_healthy; then
+    rollback "health check failed for $j_new after ${health_timeout}s"
+  fi
+  commit
+}
+
+# recover — act on a journal left by an interrupted run.
+recover() {
+  if [[ ! -f $journal ]]; then
+    # No update in flight. Still repair a dangling `current` if we can.
+    if [[ -z $(current_version) && -n $(link_version "$opt/previous") ]]; then
+      local prev
+      prev=$(link_version "$opt/previous")
+      bs_log "current is missing or dangling; switching back to $prev"
+      set_link current "$prev"
+      restart_service "$prev" || true
+    fi
+    [[ -d $releases ]] && prune
+    return 0
+  fi
+  journal_read
+  bs_log "recovering an interrupted update ($j_old -> $j_new, interrupted at $j_step)"
+  case $j_step in
+    unpacking | unpacked | selfchecked)
+      # Never switched: `current` still names the old release. Discard.
+      discard_release "$j_new"
+      journal_clear
+      bs_log "discarded the unfinished release $j_new; staying on ${j_old:-nothing}"
+      ;;
+    switching | switched | restarted)
+      # The switch may or may not have happened: complete it, re-checking the
+      # release files first; health decides whether it stays.
+      if [[ -d $releases/$j_new && -f $releases/$j_new.manifest.json ]] &&
+        parse_manifest "$releases/$j_new.manifest.json" && verify_tree "$releases/$j_new"; then
+        go_live
+      else
+        rollback "release $j_new is incomplete"
+      fi
+      ;;
+    committing) commit ;;
+    rolling-back) rollback "update to $j_new was being rolled back" ;;
+  esac
+}
+
+# ------------------------------------------------------------------ modes --
+
+if [[ $mode == verify ]]; then
+  bs_semver_valid "$verify_version" || bs_die 2 "invalid version '$verify_version'"
+  [[ -d $releases/$verify_version ]] || bs_die 1 "release $verify_version is not installed"
+  verify_signature "$releases/$verify_version.manifest.json" "$releases/$verify_version.manifest.sig"
+  parse_manifest "$releases/$verify_version.manifest.json"
+  verify_tree "$releases/$verify_version" || bs_die 1 "release $verify_version does not match its manifest"
+  bs_log "release $verify_version matches its signed manifest (${#m_files[@]} files)"
+  exit 0
+fi
+
+mkdir -p "$state" "$releases"
+exec 9>"$state/lock"
+flock -n 9 || bs_die 3 "another update is running (lock $state/lock)"
+
+if [[ $mode == recover ]]; then
+  recover
+  exit 0
+fi
+# An update first settles any interrupted one. Its rollback exits 4 or 5,
+# which here only means the unit is back on the old release: go on.
+rc=0
+(recover) || rc=$?
+((rc == 0 || rc == 4 || rc == 5)) || exit "$rc"
+
+# ---- fetch
+mkdir -p "$state/downloads"
+bundle=''
+cleanup_download=''
+if [[ $source =~ ^https?:// ]]; then
+  id=$(printf '%s' "$source" | sha256sum | cut -c1-16)
+  part=$state/downloads/$id.part
+  bundle=$state/downloads/$id.tar
+  if [[ ! -f $bundle ]]; then
+    [[ -f $part ]] && bs_log "resuming the download at $(stat -c %s "$part") bytes"
+    code=0
+    http=$(curl -sSL --retry 3 --connect-timeout 20 -C - --max-filesize "$max_size" \
+      -w '%{http_code}' -o "$part" "$source" 9>&-) || code=$?
+    if [[ $http == 416 && -s $part ]]; then
+      code=0 # the partial file was already complete
+    elif ((code == 63)); then
+      rm -f "$part"
+      bs_die 1 "download exceeds --max-size $max_size bytes"
+    elif ((code != 0)) || [[ ! $http =~ ^2 ]]; then
+      [[ $http =~ ^2 ]] || rm -f "$part"
+      bs_die 1 "download of $source failed (curl exit $code, HTTP $http)"
+    fi
+    # curl only enforces --max-filesize when the size is announced up front.
+    if (($(stat -c %s "$part") > max_size)); then
+      rm -f "$part"
+      bs_die 1 "download exceeds --max-size $max_size bytes"
+    fi
+    mv -f "$part" "$bundle"
+  fi
+  cleanup_download=$bundle
+else
+  [[ -f $source ]] || bs_die 1 "bundle '$source' not found"
+  bundle=$source
+fi
+pause_at downloaded
+
+# ---- verify
+size=$(stat -c %s "$bundle")
+((size <= max_size)) || bs_die 1 "bundle exceeds --max-size $max_size bytes"
+work=$state/work
+rm -rf "$work"
+mkdir -p "$work"
+trap 'rm -rf "$work"; [[ -z $cleanup_download ]] || rm -f "$cleanup_download"' EXIT
+members=$(tar -tf "$bundle" 2>/dev/null | LC_ALL=C sort | tr '\n' ' ') || bs_die 1 "bundle is not a tar archive"
+[[ $members == 'manifest.json manifest.sig payload.tar.gz ' ]] ||
+  bs_die 1 "bundle must hold exactly manifest.json, manifest.sig and payload.tar.gz"
+listing=$(tar -tvf "$bundle")
+if grep -qv '^-' <<<"$listing"; then bs_die 1 "bundle members must be regular files"; fi
+tar -xf "$bundle" -C "$work" --no-same-owner --no-same-permissions manifest.json manifest.sig payload.tar.gz
+verify_signature "$work/manifest.json" "$work/manifest.sig"
+parse_manifest "$work/manifest.json"
+[[ $m_target == "$target" ]] || bs_die 1 "wrong target: bundle is for $m_target, this unit is $target"
+cur=$(current_version)
+if [[ -n $cur ]]; then
+  [[ $m_version != "$cur" ]] || { bs_log "$m_version is already the current release"; exit 0; }
+  if [[ $(bs_semver_cmp "$m_version" "$cur") == -1 ]] && ((!force)); then
+    bs_die 1 "refusing downgrade from $cur to $m_version (use --force)"
+  fi
+fi
+[[ $(stat -c %s "$work/payload.tar.gz") == "$m_payload_size" &&
+  $(sha256sum "$work/payload.tar.gz" | cut -d' ' -f1) == "$m_payload_sha" ]] ||
+  bs_die 1 "payload hash mismatch: payload.tar.gz is not the one the manifest signs"
+# The payload is now known to be the signed one; still refuse anything but
+# regular files with the listed names before letting tar write.
+listing=$(tar -tvzf "$work/payload.tar.gz") || bs_die 1 "payload.tar.gz is not a gzip tar archive"
+if grep -qv '^-' <<<"$listing"; then bs_die 1 "payload members must be regular files"; fi
+listed=$(for e in "${m_files[@]}"; do printf '%s\n' "${e#* * * }"; done | LC_ALL=C sort)
+[[ $(tar -tzf "$work/payload.tar.gz" | LC_ALL=C sort) == "$listed" ]] ||
+  bs_die 1 "payload files differ from the manifest's list"
+pause_at verified
+
+# ---- unpack
+j_old=$cur j_new=$m_version
+journal_write unpacking
+pause_at unpacking
+partial=$releases/$m_version.partial
+rm -rf "$partial"
+[[ $m_version == "$(link_version "$opt/previous")" ]] || discard_release "$m_version"
+mkdir -p "$partial"
+tar -xzf "$work/payload.tar.gz" -C "$partial" --no-same-owner --no-same-permissions
+if ! verify_tree "$partial"; then
+  discard_release "$m_version"
+  journal_clear
+  bs_die 1 "release $m_version does not match its manifest; nothing installed"
+fi
+for e in "${m_files[@]}"; do
+  read -r _ _ fmode fpath <<<"$e"
+  chmod "$fmode" "$partial/$fpath"
+done
+cp "$work/manifest.json" "$releases/$m_version.manifest.json"
+cp "$work/manifest.sig" "$releases/$m_version.manifest.sig"
+flush "$partial"
+rm -rf "${releases:?}/$m_version"
+mv -T "$partial" "$releases/$m_version"
+touch "$releases/$m_version" # install time orders pruning
+flush "$releases"
+journal_write unpacked
+pause_at unpacked
+
+# ---- self-check (before anything live changes)
+bs_log "self-checking $m_version"
+sc=0
+(cd "$releases/$m_version" &&
+  BESTSHOT_CONFIG=$config BESTSHOT_RELEASE_DIR=$releases/$m_version BESTSHOT_ROOT=${root:-/} \
+    timeout "$selfcheck_timeout" bash -c "$selfcheck_cmd" 9>&- </dev/null >&2) || sc=$?
+if ((sc != 0)); then
+  discard_release "$m_version"
+  journal_clear
+  bs_die 1 "self-check failed for $m_version (exit $sc); staying on ${cur:-nothing}"
+fi
+journal_write selfchecked
+pause_at selfchecked
+
+# ---- switch, restart, health; commit or roll back
+go_live

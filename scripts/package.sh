@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# package.sh — build a signed release bundle of bestshot for one target.
+#
+#   scripts/package.sh --version 1.4.0 --target linux-arm64 \
+#       --key ota-key.pem --out dist/releases [--source DIR] [--with-models]
+#
+# The bundle is one uncompressed tar, bestshot-<version>-<target>.tar, holding
+# exactly three members:
+#   manifest.json   version, target, created, the payload's sha256 and size,
+#                   and every file's path, sha256, size and mode
+#   manifest.sig    detached Ed25519 signature of manifest.json's exact bytes
+#                   (openssl pkeyutl -sign -rawin)
+#   payload.tar.gz  the release tree (regular files only)
+# The signature covers the manifest; the manifest covers the payload and each
+# file, so ota-update.sh trusts nothing it has not verified.
+#
+# --source DIR packs DIR as the release tree (tests pass a small app). Without
+# it the built app of this checkout is staged: package.json, package-lock.json,
+# bin/, dist/, build/Release/*.node, production node_modules (npm prune
+# --omit=dev on a copy), models/*.json and, with --with-models, models/*.onnx.
+# Native addons are built for the machine they were compiled on, so without
+# --source the target must be this machine's.
+set -euo pipefail
+
+BS_PROG=package
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/common.sh
+. "$SCRIPT_DIR/lib/common.sh"
+
+usage() {
+  cat <<'USAGE'
+usage: package.sh --version V --target linux-arm64|linux-x64 --key KEY.pem --out DIR
+                  [--source DIR] [--with-models]
+USAGE
+}
+
+version='' target='' key='' out='' source='' with_models=0
+while (($# > 0)); do
+  case $1 in
+    --version) version=${2-}; shift 2 || bs_die 2 "--version needs a value" ;;
+    --target) target=${2-}; shift 2 || bs_die 2 "--target needs a value" ;;
+    --key) key=${2-}; shift 2 || bs_die 2 "--key needs a value" ;;
+    --out) out=${2-}; shift 2 || bs_die 2 "--out needs a value" ;;
+    --source) source=${2-}; shift 2 || bs_die 2 "--source needs a value" ;;
+    --with-models) with_models=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; bs_die 2 "unknown argument '$1'" ;;
+  esac
+done
+
+[[ -n $version ]] || bs_die 2 "--version is required"
+[[ -n $target ]] || bs_die 2 "--target is required"
+[[ -n $key ]] || bs_die 2 "--key is required"
+[[ -n $out ]] || bs_die 2 "--out is required"
+bs_semver_valid "$version" || bs_die 2 "invalid version '$version' (expected MAJOR.MINOR.PATCH[-PRERELEASE])"
+bs_target_valid "$target" || bs_die 2 "invalid target '$target' (expected linux-arm64 or linux-x64)"
+[[ -r $key ]] || bs_die 2 "cannot read key '$key'"
+openssl pkey -in "$key" -noout -text 2>/dev/null | head -n 1 | grep -q '^ED25519 Private-Key' ||
+  bs_die 2 "key '$key' is not an Ed25519 private key"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bestshot-package.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+stage=$work/stage
+mkdir -p "$stage"
+
+if [[ -n $source ]]; then
+  [[ -d $source ]] || bs_die 2 "source '$source' is not a directory"
+  cp -a "$source/." "$stage/"
+else
+  repo=$(cd "$SCRIPT_DIR/.." && pwd)
+  host=$(bs_host_target)
+  [[ $target == "$host" ]] ||
+    bs_die 2 "the built app holds native addons for $host; build the $target bundle on a $target machine or pass --source"
+  [[ -d $repo/dist ]] || bs_die 2 "no dist/ in $repo: run 'npm run build' first"
+  compgen -G "$repo/build/Release/*.node" >/dev/null || bs_die 2 "no build/Release/*.node in $repo: run 'npm run build:native' first"
+  cp -a "$repo/package.json" "$repo/bin" "$repo/dist" "$stage/"
+  [[ -f $repo/package-lock.json ]] && cp -a "$repo/package-lock.json" "$stage/"
+  mkdir -p "$stage/build/Release" "$stage/models"
+  cp -a "$repo"/build/Release/*.node "$stage/build/Release/"
+  if compgen -G "$repo/models/*.json" >/dev/null; then cp -a "$repo"/models/*.json "$stage/models/"; fi
+  if ((with_models)) && compgen -G "$repo/models/*.onnx" >/dev/null; then cp -a "$repo"/models/*.onnx "$stage/models/"; fi
+  cp -a "$repo/node_modules" "$stage/"
+  (cd "$stage" && npm prune --omit=dev --no-audit --no-fund >/dev/null)
+  rm -rf "$stage/node_modules/.bin"
+  # The unit's ExecStart is <release>/bin/bestshot: a launcher for the JS CLI.
+  if [[ ! -e $stage/bin/bestshot ]]; then
+    cat >"$stage/bin/bestshot" <<'LAUNCHER'
+#!/bin/sh
+# bestshot launcher: runs the release's CLI with the system node (>= 20).
+here=$(dirname "$(readlink -f "$0")")
+exec node "$here/bestshot.js" "$@"
+LAUNCHER
+    chmod 0755 "$stage/bin/bestshot"
+  fi
+fi
+
+# Only regular files travel: a symlink or device in a release could point
+# outside it, so it is refused rather than silently dropped.
+bad=$(cd "$stage" && find . -mindepth 1 ! -type f ! -type d -print | head -n 5)
+[[ -z $bad ]] || bs_die 1 "only regular files can be packed; found: ${bad//$'\n'/, }"
+
+# Paths are restricted to a plain character set so the manifest needs no JSON
+# escaping and ota-update.sh can parse it strictly, line by line.
+path_re='^[A-Za-z0-9._@+=,~/-]+$'
+: >"$work/files"
+while IFS= read -r -d '' f; do
+  p=${f#./}
+  [[ $p =~ $path_re ]] || bs_die 1 "unsupported character in file name '$p' (allowed: A-Z a-z 0-9 . _ @ + = , ~ / -)"
+  printf '%s\n' "$p" >>"$work/files"
+done < <(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z)
+[[ -s $work/files ]] || bs_die 1 "source has no files"
+[[ -f $stage/bin/bestshot ]] || bs_die 1 "source has no bin/bestshot (the unit's ExecStart)"
+
+created=${SOURCE_DATE_EPOCH:-$(date +%s)}
+(cd "$stage" && tar --create --gzip --file "$work/payload.tar.gz" --no-recursion \
+  --owner=0 --group=0 --numeric-owner --mtime="@$created" --format=gnu \
+  --files-from "$work/files")
+payload_sha=$(sha256sum "$work/payload.tar.gz" | cut -d' ' -f1)
+payload_size=$(stat -c %s "$work/payload.tar.gz")
+
+{
+  printf '{\n'
+  printf '  "format": 1,\n'
+  printf '  "name": "bestshot",\n'
+  printf '  "version": "%s",\n' "$version"
+  printf '  "target": "%s",\n' "$target"
+  printf '  "created": "%s",\n' "$(date -u -d "@$created" +%Y-%m-%dT%H:%M:%SZ)"
+  printf '  "payload": {"file": "payload.tar.gz", "sha256": "%s", "size": %s},\n' "$payload_sha" "$payload_size"
+  printf '  "files": [\n'
+  n=$(wc -l <"$work/files")
+  i=0
+  while IFS= read -r p; do
+    i=$((i + 1))
+    sha=$(sha256sum "$stage/$p" | cut -d' ' -f1)
+    size=$(stat -c %s "$stage/$p")
+    # Modes are normalised: executable by its owner -> 0755, else 0644.
+    if [[ -x $stage/$p ]]; then mode=0755; else mode=0644; fi
+    sep=','
+    ((i == n)) && sep=''
+    printf '    {"path": "%s", "sha256": "%s", "size": %s, "mode": "%s"}%s\n' "$p" "$sha" "$size" "$mode" "$sep"
+  done <"$work/files"
+  printf '  ]\n'
+  printf '}\n'
+} >"$work/manifest.json"
+
+openssl pkeyutl -sign -rawin -inkey "$key" -in "$work/manifest.json" -out "$work/manifest.sig"
+# Check the signature with the key's own public half before shipping it.
+openssl pkey -in "$key" -pubout -out "$work/pub.pem"
+openssl pkeyutl -verify -pubin -inkey "$work/pub.pem" -rawin -in "$work/manifest.json" \
+  -sigfile "$work/manifest.sig" >/dev/null || bs_die 1 "self-verification of the signature failed"
+
+mkdir -p "$out"
+bundle=$out/bestshot-$version-$target.tar
+(cd "$work" && tar --create --file "$work/bundle.tar" --owner=0 --group=0 --numeric-owner \
+  --mtime="@$created" --format=gnu manifest.json manifest.sig payload.tar.gz)
+mv -f "$work/bundle.tar" "$bundle"
+printf '%s\n' "$bundle"
+bs_log "packed $(wc -l <"$work/files") files, version $version, target $target, sha256 $(sha256sum "$bundle" | cut -d' ' -f1)"
