@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createLogger, formatPretty, redactFields, type LogSink } from '../src/log.js';
+import { ConfigError } from '../src/errors.js';
+
+const T0 = new Date('2026-11-24T20:00:00.123Z');
+
+function sink(isTTY = false): LogSink & { lines: string[]; json(): Array<Record<string, unknown>> } {
+  const lines: string[] = [];
+  return {
+    isTTY,
+    lines,
+    write(s: string) {
+      lines.push(s);
+    },
+    json() {
+      return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+  };
+}
+
+describe('structured logger', () => {
+  test('JSON lines: time, level, msg, then fields, one object per line', () => {
+    const s = sink();
+    const log = createLogger({ stream: s, now: () => T0 });
+    log.info('camera started', { camera: 'gate', width: 1280 });
+    assert.equal(s.lines.length, 1);
+    assert.equal(s.lines[0], '{"time":"2026-11-24T20:00:00.123Z","level":"info","msg":"camera started","camera":"gate","width":1280}\n');
+  });
+
+  test('levels below the threshold are not written', () => {
+    const s = sink();
+    const log = createLogger({ stream: s, level: 'warn', now: () => T0 });
+    log.trace('a');
+    log.debug('b');
+    log.info('c');
+    log.warn('d');
+    log.error('e');
+    log.fatal('f');
+    assert.deepEqual(
+      s.json().map((l) => `${String(l.level)}:${String(l.msg)}`),
+      ['warn:d', 'error:e', 'fatal:f'],
+    );
+    assert.equal(log.isLevelEnabled('info'), false);
+    assert.equal(log.isLevelEnabled('error'), true);
+    const silent = createLogger({ stream: s, level: 'silent' });
+    silent.fatal('x');
+    assert.equal(s.lines.length, 3);
+  });
+
+  test('child loggers bind fields; later bindings and call fields win', () => {
+    const s = sink();
+    const root = createLogger({ stream: s, now: () => T0, bindings: { service: 'bestshot' } });
+    const cam = root.child({ camera: 'gate' });
+    const stage = cam.child({ stage: 'detect' });
+    stage.warn('slow frame', { latencyMs: 41, stage: 'detect2' });
+    root.info('root');
+    assert.deepEqual(s.json(), [
+      { time: T0.toISOString(), level: 'warn', msg: 'slow frame', service: 'bestshot', camera: 'gate', stage: 'detect2', latencyMs: 41 },
+      { time: T0.toISOString(), level: 'info', msg: 'root', service: 'bestshot' },
+    ]);
+  });
+
+  test('credential-like keys are redacted at any depth, in bindings too', () => {
+    const s = sink();
+    const log = createLogger({ stream: s, now: () => T0, bindings: { apiKey: 'k-1' } });
+    log.info('config', {
+      upload: { endpoint: 'https://x/', token: 'tok-123', headers: { Authorization: 'Bearer tok-123' } },
+      password: 'pw',
+      clientSecret: 'cs',
+      list: [{ secret: 's' }],
+    });
+    const text = s.lines.join('');
+    for (const leak of ['tok-123', 'pw"', 'cs"', '"s"', 'k-1']) assert.ok(!text.includes(leak), `leaked ${leak}`);
+    assert.deepEqual(s.json()[0], {
+      time: T0.toISOString(),
+      level: 'info',
+      msg: 'config',
+      apiKey: '[redacted]',
+      upload: { endpoint: 'https://x/', token: '[redacted]', headers: { Authorization: '[redacted]' } },
+      password: '[redacted]',
+      clientSecret: '[redacted]',
+      list: [{ secret: '[redacted]' }],
+    });
+  });
+
+  test('extra redact keys', () => {
+    const s = sink();
+    createLogger({ stream: s, now: () => T0, redactKeys: ['imsi'] }).info('m', { modemImsi: '262011234' });
+    assert.equal(s.json()[0].modemImsi, '[redacted]');
+  });
+
+  test('errors, bigints, typed arrays and cycles are serialised safely', () => {
+    const s = sink();
+    const log = createLogger({ stream: s, now: () => T0 });
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const err = new ConfigError('cameras[0].id', 'bad', );
+    log.error('failed', { err, timestampNs: 1732478400123456789n, pixels: new Uint8Array(12), cyclic });
+    const line = s.json()[0];
+    const e = line.err as Record<string, unknown>;
+    assert.equal(e.type, 'ConfigError');
+    assert.equal(e.message, 'cameras[0].id: bad');
+    assert.equal(e.code, 'ERR_CONFIG');
+    assert.match(String(e.stack), /ConfigError: cameras\[0\]\.id: bad/);
+    assert.equal(line.timestampNs, '1732478400123456789');
+    assert.equal(line.pixels, '[Uint8Array 12 bytes]');
+    assert.deepEqual(line.cyclic, { a: 1, self: '[Circular]' });
+  });
+
+  test('fields named time/level/msg do not overwrite the record', () => {
+    const s = sink();
+    createLogger({ stream: s, now: () => T0 }).info('m', { level: 'x', time: 5 });
+    assert.deepEqual(s.json()[0], { time: T0.toISOString(), level: 'info', msg: 'm', field_level: 'x', field_time: 5 });
+  });
+
+  test("pretty format, and 'auto' picks it on a TTY", () => {
+    const local = new Date(2026, 10, 24, 21, 5, 7, 9);
+    assert.equal(
+      formatPretty(local, 'warn', 'queue full', { camera: 'gate', dropped: 3, reason: 'max bytes' }, false),
+      '21:05:07.009 WARN  [gate] queue full dropped=3 reason="max bytes"',
+    );
+    const tty = sink(true);
+    createLogger({ stream: tty, format: 'auto', color: false, now: () => local }).info('hello', { n: 1 });
+    assert.equal(tty.lines[0], '21:05:07.009 INFO  hello n=1\n');
+    const pipe = sink(false);
+    createLogger({ stream: pipe, format: 'auto', now: () => local }).info('hello');
+    assert.equal(JSON.parse(pipe.lines[0]).msg, 'hello');
+  });
+
+  test('a sink that throws once does not break the caller', () => {
+    let calls = 0;
+    const lines: string[] = [];
+    const log = createLogger({
+      stream: {
+        write(s: string) {
+          calls++;
+          if (calls === 1) throw new Error('EPIPE');
+          lines.push(s);
+        },
+      },
+    });
+    assert.doesNotThrow(() => log.info('x'));
+    assert.equal(JSON.parse(lines[0]).msg, 'log write failed');
+  });
+
+  test('bad options are TypeErrors with exact messages', () => {
+    assert.throws(() => createLogger({ level: 'loud' as never }), {
+      name: 'TypeError',
+      message: "Expected one of 'trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent' for level but received 'loud'",
+    });
+  });
+
+  test('redactFields leaves its input unchanged', () => {
+    const input = { token: 't', nested: { ok: 1 } };
+    const out = redactFields(input);
+    assert.deepEqual(out, { token: '[redacted]', nested: { ok: 1 } });
+    assert.deepEqual(input, { token: 't', nested: { ok: 1 } });
+  });
+});
