@@ -1,0 +1,201 @@
+/** T1–T3: ByteTrack behaviour — ids, classes, entries, buffers, two stages, oriented boxes, options. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ByteTracker, createIdAllocator } from '../../src/track/index.js';
+import type { Box, CameraPosition, FrameDetections, WorldPosition } from '../../src/types.js';
+
+const cam: CameraPosition = { lat: 48.1, lon: 11.5, alt: 520, heading: 90 };
+
+function det(cx: number, cy: number, extra: Partial<Box> = {}): Box {
+  return { cx, cy, w: 40, h: 100, angle: 0, classId: 0, label: 'person', score: 0.9, ...extra };
+}
+
+let imageId = 0;
+function frame(boxes: Box[]): FrameDetections {
+  imageId++;
+  return { cameraId: 'cam0', imageId, timestampNs: BigInt(imageId) * 100_000_000n, exposureMode: imageId % 2 ? 'manual' : 'auto', cameraPosition: cam, width: 1920, height: 1080, boxes };
+}
+
+describe('ByteTracker', () => {
+  test('T2 first frame activates at once; a later object is reported from its second frame (upstream output)', () => {
+    const t = new ByteTracker();
+    const out1 = t.update(frame([det(100, 100)]));
+    assert.deepEqual(out1.map((x) => x.trackId), [1]);
+    const out2 = t.update(frame([det(102, 100), det(500, 300)]));
+    assert.deepEqual(out2.map((x) => x.trackId), [1], 'the new object is not confirmed yet');
+    const out3 = t.update(frame([det(104, 100), det(503, 300)]));
+    assert.deepEqual(out3.map((x) => x.trackId).sort(), [1, 2]);
+    const second = out3.find((x) => x.trackId === 2)!;
+    assert.equal(second.entries.length, 2, 'its unconfirmed first frame is kept as an entry');
+  });
+
+  test('T3 each matched box becomes an entry with the frame identity and W1 world position', () => {
+    const calls: Array<[Box, number]> = [];
+    const t = new ByteTracker({}, {
+      project: (box, f): WorldPosition => {
+        calls.push([box, f.imageId]);
+        return { lat: 1, lon: 2, alt: 3, east: box.cx / 100, north: f.imageId };
+      },
+    });
+    const boxes = [det(200, 200), det(210, 201), det(220, 202)];
+    const frames = boxes.map((b) => frame([b]));
+    let last: ReturnType<ByteTracker['update']> = [];
+    for (const f of frames) last = t.update(f);
+    const tr = last[0]!;
+    assert.equal(tr.entries.length, 3);
+    tr.entries.forEach((e, k) => {
+      const f = frames[k]!;
+      assert.equal(e.box, boxes[k], 'the detected box itself, not the filtered one');
+      assert.equal(e.timestampNs, f.timestampNs);
+      assert.equal(e.imageId, f.imageId);
+      assert.equal(e.exposureMode, f.exposureMode);
+      assert.deepEqual(e.cameraPosition, cam);
+      assert.deepEqual(e.worldPosition, { lat: 1, lon: 2, alt: 3, east: boxes[k]!.cx / 100, north: f.imageId });
+    });
+    assert.equal(calls.length, 3);
+    // The reported tracks all have an entry at this frame's timestamp (S1 relies on it).
+    assert.equal(tr.entries.at(-1)!.timestampNs, frames[2]!.timestampNs);
+  });
+
+  test('T3 entries are capped at maxEntriesPerTrack, oldest dropped', () => {
+    const t = new ByteTracker({ maxEntriesPerTrack: 5 });
+    let out: ReturnType<ByteTracker['update']> = [];
+    const ids: number[] = [];
+    for (let k = 0; k < 12; k++) {
+      const f = frame([det(100 + k, 100)]);
+      ids.push(f.imageId);
+      out = t.update(f);
+    }
+    assert.deepEqual(out[0]!.entries.map((e) => e.imageId), ids.slice(-5));
+  });
+
+  test('data model: ids are never reused — not after removal, not after reset; an injected allocator spans trackers', () => {
+    const t = new ByteTracker({ trackBuffer: 3 });
+    const seen: number[] = [];
+    const record = (o: ReturnType<ByteTracker['update']>): void => {
+      for (const x of o) if (!seen.includes(x.trackId)) seen.push(x.trackId);
+    };
+    // Objects appear for a while, vanish past the buffer, and appear again at the same place.
+    for (let round = 0; round < 3; round++) {
+      for (let k = 0; k < 5; k++) record(t.update(frame([det(100, 100), det(600, 100)])));
+      for (let k = 0; k < 6; k++) record(t.update(frame([])));
+    }
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+    t.reset();
+    record(t.update(frame([det(100, 100)])));
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7]);
+    // One camera, one allocator: a tracker recreated for the camera continues its ids.
+    const ids = createIdAllocator(1000);
+    const a = new ByteTracker({}, { ids });
+    assert.equal(a.update(frame([det(1, 1)]))[0]!.trackId, 1000);
+    const b = new ByteTracker({}, { ids });
+    assert.equal(b.update(frame([det(1, 1)]))[0]!.trackId, 1001);
+    // Separate cameras with separate allocators do not share a counter.
+    assert.equal(new ByteTracker().update(frame([det(1, 1)]))[0]!.trackId, 1);
+  });
+
+  test('T1 boxes are matched only to tracks of the same class', () => {
+    const t = new ByteTracker();
+    const first = t.update(frame([det(100, 100, { classId: 0 }), det(300, 100, { classId: 2, label: 'car' })]));
+    const idOf = (cls: number): number => first.find((x) => x.classId === cls)!.trackId;
+    // The two objects' classes swap places: class-blind IoU would keep both tracks; T1 forbids it.
+    t.update(frame([det(300, 100, { classId: 0 }), det(100, 100, { classId: 2, label: 'car' })]));
+    const out = t.update(frame([det(300, 100, { classId: 0 }), det(100, 100, { classId: 2, label: 'car' })]));
+    assert.equal(out.length, 2);
+    for (const tr of out) {
+      assert.ok(tr.trackId !== idOf(0) && tr.trackId !== idOf(2), 'new tracks, not the old ones');
+      for (const e of tr.entries) assert.equal(e.box.classId, tr.classId);
+    }
+    // Same place, same class keeps the id.
+    const t2 = new ByteTracker();
+    const id0 = t2.update(frame([det(100, 100, { classId: 0 })]))[0]!.trackId;
+    assert.equal(t2.update(frame([det(100, 100, { classId: 0 })]))[0]!.trackId, id0);
+  });
+
+  test('T2 lost tracks are kept trackBuffer frames (scaled by frame rate), then removed', () => {
+    for (const [frameRate, buffer] of [[30, 30], [15, 15], [10, 10]] as const) {
+      for (const gap of [buffer, buffer + 1]) {
+        const t = new ByteTracker({ trackBuffer: 30, frameRate });
+        assert.equal(t.options.maxTimeLost, buffer);
+        const id = t.update(frame([det(100, 100)]))[0]!.trackId;
+        t.update(frame([det(100, 100)]));
+        for (let k = 0; k < gap; k++) t.update(frame([]));
+        // Last match at frame 2; re-detected at frame 2 + gap + 1: kept while (frame − 2) ≤ buffer + … see below.
+        const out = t.update(frame([det(100, 100)]));
+        const refound = out.some((x) => x.trackId === id);
+        // Upstream removes a lost track once frame − last > buffer, after matching: a re-detection
+        // gap + 1 frames after the last match is still matched when gap + 1 ≤ buffer + 1.
+        assert.equal(refound, gap <= buffer, `frameRate ${frameRate}, gap ${gap}`);
+      }
+    }
+  });
+
+  test('T2 removedTracks reports tracks leaving the buffer', () => {
+    const t = new ByteTracker({ trackBuffer: 2 });
+    const id = t.update(frame([det(100, 100)]))[0]!.trackId;
+    const removedAt: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      t.update(frame([]));
+      if (t.removedTracks.some((x) => x.trackId === id)) removedAt.push(k);
+    }
+    assert.deepEqual(removedAt, [2]);
+    assert.equal(t.liveTracks.length, 0);
+  });
+
+  test('T2 second stage: low-score boxes continue tracks but never start one', () => {
+    const t = new ByteTracker();
+    const id = t.update(frame([det(100, 100, { score: 0.9 })]))[0]!.trackId;
+    // The object is partly occluded: score 0.3 (between lowThresh 0.1 and trackThresh 0.5).
+    for (let k = 1; k <= 3; k++) {
+      const out = t.update(frame([det(100 + k, 100, { score: 0.3 }), det(800, 500, { score: 0.3 })]));
+      assert.deepEqual(out.map((x) => x.trackId), [id]);
+    }
+    // Below lowThresh the box is ignored and the track goes lost.
+    assert.deepEqual(t.update(frame([det(104, 100, { score: 0.05 })])), []);
+    assert.equal(t.liveTracks.length, 1);
+    // A new-track candidate needs newTrackThresh (trackThresh + 0.1 = 0.6).
+    const t2 = new ByteTracker();
+    t2.update(frame([]));
+    t2.update(frame([det(100, 100, { score: 0.55 })]));
+    assert.deepEqual(t2.update(frame([det(100, 100, { score: 0.55 })])), []);
+  });
+
+  test('T2 oriented boxes: rotated IoU, an angle wrap keeps the track, crossing thin boxes do not match', () => {
+    const t = new ByteTracker();
+    const obb = (angle: number): Box => det(400, 300, { w: 200, h: 30, angle });
+    const id = t.update(frame([obb(Math.PI / 2 - 0.04)]))[0]!.trackId;
+    t.update(frame([obb(Math.PI / 2 - 0.02)]));
+    // The model's angle range wraps: π/2 + 0.0 is reported as −π/2 + 0.0 (the same box).
+    for (const a of [-Math.PI / 2 + 0.0, -Math.PI / 2 + 0.02, Math.PI / 2 + 0.04 - Math.PI]) {
+      const out = t.update(frame([obb(a)]));
+      assert.deepEqual(out.map((x) => x.trackId), [id], `angle ${a}`);
+    }
+    // A thin box crossing it at 90°: axis-aligned bounds would overlap; rotated IoU is tiny.
+    const t2 = new ByteTracker();
+    const id2 = t2.update(frame([obb(Math.PI / 4)]))[0]!.trackId;
+    t2.update(frame([obb(-Math.PI / 4)]));
+    const out = t2.update(frame([obb(-Math.PI / 4)]));
+    assert.ok(!out.some((x) => x.trackId === id2));
+    assert.equal(out.length, 1);
+  });
+
+  test('minBoxArea hides small tracks from the output only', () => {
+    const t = new ByteTracker({ minBoxArea: 5000 });
+    assert.deepEqual(t.update(frame([det(100, 100)])), []); // 40 × 100 = 4000
+    assert.equal(t.liveTracks.length, 1);
+  });
+
+  test('options are validated with exact messages', () => {
+    assert.throws(() => new ByteTracker({ trackThresh: 2 }), { name: 'RangeError', message: 'Expected number between 0 and 1 for trackThresh but received 2 of type number' });
+    assert.throws(() => new ByteTracker({ matchThreshold: '0.2' as unknown as number }), { name: 'TypeError', message: "Expected number between 0 and 1 for matchThreshold but received '0.2' of type string" });
+    assert.throws(() => new ByteTracker({ trackBuffer: 2.5 }), { name: 'TypeError', message: 'Expected non-negative integer for trackBuffer but received 2.5 of type number' });
+    assert.throws(() => new ByteTracker({ frameRate: 0 }), { name: 'RangeError', message: 'Expected positive number for frameRate but received 0 of type number' });
+    assert.throws(() => new ByteTracker({ lowThresh: 0.6 }), { name: 'RangeError', message: 'Expected lowThresh (0.6) not above trackThresh (0.5)' });
+    assert.throws(() => new ByteTracker({ trackbuffer: 3 } as never), { name: 'TypeError', message: "Unknown tracker option 'trackbuffer'" });
+    assert.throws(() => new ByteTracker().update(frame([det(1, 1, { h: 0 })])), { name: 'TypeError', message: 'Expected finite box with positive w and h for frame.boxes[0] but received a value of type object' });
+    const o = new ByteTracker({ trackThresh: 0.7 }).options;
+    assert.ok(Math.abs(o.newTrackThresh - 0.8) < 1e-12);
+    assert.equal(o.maxTimeLost, 30);
+    assert.equal(new ByteTracker({ frameRate: 25 }).options.maxTimeLost, 25);
+  });
+});
