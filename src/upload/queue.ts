@@ -154,6 +154,7 @@ export class PackageQueue {
   #depth = 0;
   #bytes = 0;
   #closed = false;
+  #pinned = -1;
   #stmt!: ReturnType<PackageQueue['prepare']>;
   #enqueueTx!: (key: string, now: number, metadata: string, jpeg: Buffer, bytes: number) => EnqueueResult;
   #ackTx!: (seq: number) => number;
@@ -251,7 +252,10 @@ export class PackageQueue {
   private prepare(db: Database.Database) {
     return {
       oldest: db.prepare<[], Row>('SELECT seq, idempotency_key, enqueued_at_ms, metadata, jpeg, bytes, attempts FROM packages ORDER BY seq LIMIT 1'),
-      oldestBrief: db.prepare<[], { seq: number; idempotency_key: string; bytes: number }>('SELECT seq, idempotency_key, bytes FROM packages ORDER BY seq LIMIT 1'),
+      oldestBrief: db.prepare<[number], { seq: number; idempotency_key: string; bytes: number }>(
+        'SELECT seq, idempotency_key, bytes FROM packages WHERE seq <> ? ORDER BY seq LIMIT 1',
+      ),
+      brief: db.prepare<[number], { seq: number; idempotency_key: string; bytes: number }>('SELECT seq, idempotency_key, bytes FROM packages WHERE seq = ?'),
       insert: db.prepare('INSERT INTO packages (idempotency_key, enqueued_at_ms, metadata, jpeg, bytes) VALUES (?, ?, ?, ?, ?)'),
       remove: db.prepare('DELETE FROM packages WHERE seq = ?'),
       bytesOf: db.prepare<[number], { bytes: number }>('SELECT bytes FROM packages WHERE seq = ?'),
@@ -281,7 +285,8 @@ export class PackageQueue {
       let total = this.#bytes;
       // U2 circular: drop the oldest until the new package fits; each drop counted.
       while (depth > 0 && (depth + 1 > this.maxPackages || total + bytes > this.maxBytes)) {
-        const old = s.oldestBrief.get()!;
+        // The package being sent is not dropped while its send may still succeed: the next oldest goes.
+        const old = s.oldestBrief.get(this.#pinned) ?? s.brief.get(this.#pinned)!;
         s.remove.run(old.seq);
         dropped.push({ seq: old.seq, idempotencyKey: old.idempotency_key, bytes: old.bytes });
         depth--;
@@ -361,6 +366,19 @@ export class PackageQueue {
       attempts: row.attempts,
       enqueuedAtMs: row.enqueued_at_ms,
     };
+  }
+
+  /**
+   * Mark the package being sent: while pinned, room for new packages is made
+   * by dropping the next oldest instead, so a package delivered during its
+   * send is counted as delivered, not dropped. One pin at a time.
+   */
+  pin(seq: number): void {
+    this.#pinned = seq;
+  }
+
+  unpin(): void {
+    this.#pinned = -1;
   }
 
   /** The cloud acknowledged (2xx): remove and count as delivered. False when seq is not queued. */

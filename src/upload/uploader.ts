@@ -242,7 +242,13 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   async #drainOne(): Promise<void> {
     const head = this.queue.peekOldest();
     if (!head) return;
-    const r = await this.#sender.send(head.pkg, this.#abort.signal);
+    this.queue.pin(head.seq);
+    let r: SendResult;
+    try {
+      r = await this.#sender.send(head.pkg, this.#abort.signal);
+    } finally {
+      if (!this.queue.closed) this.queue.unpin();
+    }
     if (this.queue.closed) return;
     if (r.kind === 'ok') {
       this.queue.ack(head.seq);

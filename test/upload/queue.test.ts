@@ -67,6 +67,26 @@ test('U2: full by count — the oldest is dropped and counted, persistently', ()
   again.close();
 });
 
+test('U2: the package being sent (pinned) is not the one dropped for room; its ack then counts as delivered', () => {
+  const q = PackageQueue.open({ path: fresh('pin'), maxPackages: 3 });
+  for (const p of pkgs(3, 50)) q.enqueue(p);
+  const head = q.peekOldest()!;
+  q.pin(head.seq);
+  assert.deepEqual(q.enqueue(pkgs(1, 53)[0]!).dropped.map((d) => d.idempotencyKey), ['cam-q:51']);
+  assert.equal(q.ack(head.seq), true);
+  q.unpin();
+  assert.deepEqual(q.keys(), ['cam-q:52', 'cam-q:53']);
+  assert.deepEqual(q.counters(), { enqueued: 4, delivered: 1, dropped: 1, droppedBytes: q.bytes / 2, deadLettered: 0 });
+  // With room for one package only, even the pinned one goes.
+  const one = PackageQueue.open({ path: fresh('pin-one'), maxPackages: 1 });
+  one.enqueue(pkgs(1, 60)[0]!);
+  one.pin(one.peekOldest()!.seq);
+  assert.deepEqual(one.enqueue(pkgs(1, 61)[0]!).dropped.map((d) => d.idempotencyKey), ['cam-q:60']);
+  assert.equal(one.ack(1), false, 'a dropped package cannot be acknowledged');
+  one.close();
+  q.close();
+});
+
 test('U2: full by bytes — as many oldest as needed are dropped; a package larger than maxBytes is refused, not acknowledged', () => {
   const size = jpeg.length + Buffer.byteLength(JSON.stringify(makePackage('cam-q', 10, jpeg).metadata));
   const q = PackageQueue.open({ path: fresh('full-bytes'), maxBytes: size * 3 + 10 });
