@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { startReceiver, type Receiver } from '../../src/receiver/index.js';
+import { encodeMultipart, type UploadPackage } from '../../src/upload/index.js';
+import { makeJpeg, makePackage } from '../upload/helpers.js';
+
+const TOKEN = 'receiver-test-token';
+let dir: string;
+let rcv: Receiver;
+let jpeg: Buffer;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bestshot-receiver-'));
+  rcv = await startReceiver({ dir, token: TOKEN });
+  jpeg = await makeJpeg(10);
+});
+after(async () => {
+  await rcv.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+async function post(pkg: UploadPackage, headers: Record<string, string> = {}, base = rcv.url): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const { contentType, body } = encodeMultipart(pkg);
+  const res = await fetch(`${base}/packages`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': contentType, 'idempotency-key': pkg.idempotencyKey, ...headers },
+    body,
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
+}
+
+test('U3: a package is stored once (image.jpg + metadata.json + index); a repeat answers 200 {duplicate:true}', async () => {
+  const pkg = makePackage('cam-r', 1, jpeg);
+  assert.deepEqual((await post(pkg)).body, { stored: true, key: 'cam-r:1' });
+  const again = await post(pkg);
+  assert.equal(again.status, 200);
+  assert.deepEqual(again.body, { duplicate: true, key: 'cam-r:1' });
+  assert.deepEqual(readdirSync(join(dir, 'packages')), ['cam-r%3A1']);
+  assert.ok(readFileSync(join(dir, 'packages', 'cam-r%3A1', 'image.jpg')).equals(jpeg));
+  const meta = JSON.parse(readFileSync(join(dir, 'packages', 'cam-r%3A1', 'metadata.json'), 'utf8')) as { idempotencyKey: string };
+  assert.equal(meta.idempotencyKey, 'cam-r:1');
+  const img = await fetch(`${rcv.url}/packages/cam-r%3A1/image.jpg`, { headers: auth });
+  assert.equal(img.headers.get('content-type'), 'image/jpeg');
+  assert.ok(Buffer.from(await img.arrayBuffer()).equals(jpeg));
+  const m = await fetch(`${rcv.url}/packages/cam-r%3A1/metadata.json`, { headers: auth });
+  assert.deepEqual(await m.json(), JSON.parse(JSON.stringify(pkg.metadata)));
+  assert.equal((await fetch(`${rcv.url}/packages/cam-r%3A999/image.jpg`, { headers: auth })).status, 404);
+});
+
+test('U3: concurrent POSTs of one key store it exactly once', async () => {
+  const pkg = makePackage('cam-race', 5, jpeg);
+  const answers = await Promise.all(Array.from({ length: 6 }, () => post(pkg)));
+  assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 200, 200, 200, 201]);
+  assert.equal(readdirSync(join(dir, 'packages')).filter((f) => f.startsWith('cam-race')).length, 1);
+});
+
+test('GET /packages lists in arrival order, filters by camera, pages with after/limit', async () => {
+  for (const id of [10, 11, 12]) await post(makePackage('cam-list', id, jpeg));
+  await post(makePackage('cam-other', 1, jpeg));
+  const res = await fetch(`${rcv.url}/packages?camera=cam-list`, { headers: auth });
+  const list = (await res.json()) as { count: number; packages: Array<{ seq: number; key: string; imageId: number; trackIds: number[]; bytes: number; timestampNs: string }> };
+  assert.equal(list.count, 3);
+  assert.deepEqual(list.packages.map((p) => p.key), ['cam-list:10', 'cam-list:11', 'cam-list:12']);
+  assert.deepEqual(list.packages[0]!.trackIds, [7]);
+  assert.equal(list.packages[0]!.bytes, jpeg.length);
+  assert.equal(list.packages[0]!.timestampNs, '1795550001000000000');
+  const page = (await (await fetch(`${rcv.url}/packages?camera=cam-list&after=${list.packages[0]!.seq}&limit=1`, { headers: auth })).json()) as typeof list;
+  assert.deepEqual(page.packages.map((p) => p.key), ['cam-list:11']);
+});
+
+test('the bearer token is checked (401 with WWW-Authenticate); /healthz needs none', async () => {
+  const r = await post(makePackage('cam-auth', 1, jpeg), { authorization: 'Bearer wrong' });
+  assert.equal(r.status, 401);
+  assert.equal(r.headers.get('www-authenticate'), 'Bearer');
+  assert.deepEqual(r.body, { error: 'missing or wrong bearer token' });
+  assert.equal((await fetch(`${rcv.url}/packages`)).status, 401);
+  const h = await fetch(`${rcv.url}/healthz`);
+  assert.deepEqual([h.status, await h.json()], [200, { ok: true }]);
+});
+
+test('metadata is validated against package.v1 (400 with the reasons); image, key and body are checked', async () => {
+  const pkg = makePackage('cam-bad', 1, jpeg);
+  const badMeta = { ...pkg, metadata: { ...pkg.metadata, width: -3, tracks: 'none' } } as unknown as UploadPackage;
+  const r1 = await post(badMeta);
+  assert.equal(r1.status, 400);
+  assert.deepEqual(r1.body, {
+    error: 'metadata does not match schema bestshot.package/v1',
+    reasons: ['/width: expected a number >= 1 but received -3', "/tracks: expected array but received 'none' of type string"],
+  });
+  const r2 = await post(pkg, { 'idempotency-key': 'cam-bad:2' });
+  assert.deepEqual([r2.status, r2.body], [400, { error: "Idempotency-Key header 'cam-bad:2' does not match metadata 'cam-bad:1'" }]);
+  const flipped = Buffer.from(jpeg);
+  flipped[flipped.length - 10] ^= 0xff;
+  const r3 = await post({ ...pkg, jpeg: flipped });
+  assert.deepEqual([r3.status, r3.body], [400, { error: 'image sha256 does not match metadata' }]);
+  const notJpeg = makePackage('cam-bad', 3, Buffer.from('GIF89a not a jpeg'));
+  const r4 = await post(notJpeg);
+  assert.deepEqual([r4.status, r4.body], [400, { error: 'image is not a JPEG (no SOI marker)' }]);
+  const r5 = await fetch(`${rcv.url}/packages`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(r5.status, 415);
+  const onlyMeta = `--B\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(pkg.metadata)}\r\n--B--\r\n`;
+  const r6 = await fetch(`${rcv.url}/packages`, { method: 'POST', headers: { ...auth, 'content-type': 'multipart/form-data; boundary=B', 'idempotency-key': 'cam-bad:1' }, body: onlyMeta });
+  assert.deepEqual([r6.status, await r6.json()], [400, { error: "missing part 'image'" }]);
+  assert.equal(readdirSync(join(dir, 'packages')).some((f) => f.startsWith('cam-bad')), false, 'nothing stored');
+});
+
+test('the index survives a restart: a known key is still a duplicate', async () => {
+  const d = join(dir, 'restart');
+  const first = await startReceiver({ dir: d, token: TOKEN });
+  const pkg = makePackage('cam-rs', 1, jpeg);
+  assert.equal((await post(pkg, {}, first.url)).status, 201);
+  await first.close();
+  await first.close();
+  const second = await startReceiver({ dir: d, token: TOKEN });
+  try {
+    assert.deepEqual((await post(pkg, {}, second.url)).body, { duplicate: true, key: 'cam-rs:1' });
+  } finally {
+    await second.close();
+  }
+});
+
+test('bestshot receiver CLI: --help prints the usage, a missing --dir is a usage error', () => {
+  const bin = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+  const env = { ...process.env, BESTSHOT_FROM_SOURCE: '1' };
+  const help = spawnSync(process.execPath, [bin, 'receiver', '--help'], { env, encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^Usage: bestshot receiver --dir <dir> \[options\]/);
+  const noDir = spawnSync(process.execPath, [bin, 'receiver', '--port', '0'], { env, encoding: 'utf8' });
+  assert.equal(noDir.status, 2);
+  assert.match(noDir.stderr, /^bestshot receiver: --dir is required/);
+});
