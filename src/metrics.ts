@@ -24,7 +24,7 @@ export type DropReason = 'backpressure' | 'detector_busy' | 'stale' | 'decode_er
 /** How a package travels (S5) or what the policy did. */
 export type Route = 'immediate' | 'cached' | 'replaced' | (string & {});
 /** Upload failure kinds. */
-export type UploadErrorKind = 'network' | 'timeout' | 'tls' | 'http_4xx' | 'http_5xx' | 'rejected' | (string & {});
+export type UploadErrorKind = 'network' | 'timeout' | 'http408' | 'http429' | 'http5xx' | 'http4xx' | 'http3xx' | (string & {});
 
 export interface BestshotMetrics {
   readonly registry: Registry;

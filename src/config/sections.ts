@@ -186,6 +186,12 @@ export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)
   }),
   frigateScoreMargin: prob("'frigate' policy: score margin a new image must beat the best by", 0.05),
   frigateAreaGrowth: num("'frigate' policy: relative area growth a new image must exceed", { min: 0, default: 0.1 }),
+  firstSighting: {
+    kind: 'string',
+    enum: ['first-seen', 'entry-count'],
+    default: 'first-seen',
+    description: "S1 n = 1: 'first-seen' = first entry offered (ByteTrack reports from confirmation), 'entry-count' = SPEC literal",
+  },
   routeResolution: {
     kind: 'string',
     enum: ['any-immediate', 'first'],

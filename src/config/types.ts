@@ -104,6 +104,8 @@ export interface SelectionParamsConfig {
   frigateScoreMargin: number;
   /** 'frigate' policy: relative area growth a new image must exceed. */
   frigateAreaGrowth: number;
+  /** S1 first sighting: first entry offered (default) or the literal entry count. */
+  firstSighting: 'first-seen' | 'entry-count';
   /** S4/S5 when several objects select one frame. */
   routeResolution: 'any-immediate' | 'first';
 }

@@ -223,6 +223,7 @@ describe('config: defaults (SPEC parameter table)', () => {
       maxLatencyS: 3,
       frigateScoreMargin: 0.05,
       frigateAreaGrowth: 0.1,
+      firstSighting: 'first-seen',
       routeResolution: 'any-immediate',
     }); // S1–S5
     assert.deepEqual(cam.position, { type: 'none' });
