@@ -122,6 +122,13 @@ export interface Unit {
   releases(): string[];
   /** GET /healthz of the running stand-in service. */
   health(): Promise<{ status: number; version: string; pid: number } | null>;
+  /** health(), polled until it answers (up to 5 s) — for a service just started. */
+  waitHealth(): Promise<{ status: number; version: string; pid: number } | null>;
+  /** SIGKILLs the stand-in service (a crash or a power cut). */
+  killService(): void;
+  /** What systemd does at boot: start the service on whatever `current` names. */
+  boot(): Promise<RunResult>;
+  /** Kills the service and removes the unit's files. */
   stop(): void;
 }
 
@@ -189,7 +196,7 @@ export async function makeUnit(name: string, initial = '1.0.0'): Promise<Unit> {
       return r.stdout.trim();
     },
     ota(extra, env = {}) {
-      return run(OTA, [...extra, ...args], env);
+      return run(OTA, [...args, ...extra], env);
     },
     current: () => linkVersion(root, 'current'),
     previous: () => linkVersion(root, 'previous'),
@@ -206,16 +213,28 @@ export async function makeUnit(name: string, initial = '1.0.0'): Promise<Unit> {
         return null;
       }
     },
-    stop() {
-      const pidf = join(root, 'run/service.pid');
-      if (existsSync(pidf)) {
-        const pid = Number(readFileSync(pidf, 'utf8').trim());
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
+    async waitHealth() {
+      for (let i = 0; i < 50; i++) {
+        const h = await unit.health();
+        if (h) return h;
+        await new Promise((r) => setTimeout(r, 100));
       }
+      return null;
+    },
+    killService() {
+      const pidf = join(root, 'run/service.pid');
+      if (!existsSync(pidf)) return;
+      try {
+        process.kill(Number(readFileSync(pidf, 'utf8').trim()), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    },
+    boot() {
+      return run(restart, [], { BESTSHOT_ROOT: root });
+    },
+    stop() {
+      unit.killService();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -250,7 +269,7 @@ export function treeHashes(dir: string, skip: (rel: string) => boolean = () => f
  */
 export function startPaused(unit: Unit, extra: string[], step: string): Promise<{ kill(): Promise<void>; pid: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(OTA, [...extra, ...unit.args], {
+    const child = spawn(OTA, [...unit.args, ...extra], {
       cwd: REPO,
       detached: true,
       env: { ...process.env, BESTSHOT_OTA_PAUSE_AT: step },

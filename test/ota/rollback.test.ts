@@ -1,0 +1,91 @@
+// Automatic rollback of ota-update.sh: a failing self-check never touches
+// `current`; a release that fails to restart or to get healthy after the
+// switch is switched back and the old one restarted (issue 9).
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { makeUnit, type Unit } from './harness.js';
+
+const units: Unit[] = [];
+after(() => units.forEach((u) => u.stop()));
+async function unit(name: string, initial?: string): Promise<Unit> {
+  const u = await makeUnit(name, initial);
+  units.push(u);
+  return u;
+}
+
+describe('ota-update.sh: rollback', () => {
+  it('a release failing its self-check (check-config) is discarded; the running service is not touched', async () => {
+    const u = await unit('selfcheck');
+    const before = await u.health();
+    const r = await u.ota([await u.pack('1.1.0', { selfcheckFails: true })]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      'ota-update: self-checking 1.1.0\nconfig: cameras[0].source: unknown key\nota-update: self-check failed for 1.1.0 (exit 1); staying on 1.0.0\n',
+    );
+    assert.equal(u.current(), '1.0.0');
+    assert.deepEqual(u.releases(), ['1.0.0']);
+    // Same process: no restart happened.
+    assert.deepEqual(await u.health(), before);
+  });
+
+  it('the self-check command is configurable and runs inside the new release', async () => {
+    const u = await unit('selfcheck-cmd');
+    const r = await u.ota([await u.pack('1.1.0'), '--selfcheck-cmd', 'test "$(cat VERSION)" = 1.1.0 && test -f "$BESTSHOT_CONFIG" && exit 7']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ota-update: self-check failed for 1\.1\.0 \(exit 7\); staying on 1\.0\.0\n$/);
+  });
+
+  it('rolls back when the new release is unhealthy after the switch', async () => {
+    const u = await unit('unhealthy');
+    const r = await u.ota([await u.pack('1.1.0', { unhealthy: true })]);
+    assert.equal(r.code, 4);
+    assert.equal(
+      r.stderr,
+      [
+        'ota-update: self-checking 1.1.0',
+        'ota-update: restarting the service on 1.1.0',
+        'ota-update: restarting the service on 1.0.0',
+        'ota-update: health check failed for 1.1.0 after 3s; rolled back to 1.0.0',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(u.current(), '1.0.0');
+    const h = await u.health();
+    assert.equal(h?.status, 200);
+    assert.equal(h?.version, '1.0.0');
+    assert.deepEqual(u.releases(), ['1.0.0']);
+    assert.equal(existsSync(join(u.root, 'var/lib/bestshot/ota/journal')), false);
+    // The unit can take the next good update afterwards.
+    const next = await u.ota([await u.pack('1.1.1')]);
+    assert.equal(next.code, 0, next.stderr);
+    assert.equal((await u.health())?.version, '1.1.1');
+    assert.equal(u.previous(), '1.0.0');
+  });
+
+  it('rolls back when the new release crashes on start', async () => {
+    const u = await unit('crash');
+    const r = await u.ota([await u.pack('1.1.0', { crashes: true })]);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /ota-update: health check failed for 1\.1\.0 after 3s; rolled back to 1\.0\.0\n$/);
+    assert.equal((await u.health())?.version, '1.0.0');
+  });
+
+  it('rolls back when the restart command itself fails', async () => {
+    const u = await unit('restartfail');
+    const r = await u.ota([await u.pack('1.1.0'), '--restart-cmd', 'test "$BESTSHOT_RELEASE" != 1.1.0 && ' + u.args[u.args.indexOf('--restart-cmd') + 1]]);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /ota-update: restart of 1\.1\.0 failed; rolled back to 1\.0\.0\n$/);
+    assert.equal(u.current(), '1.0.0');
+    assert.equal((await u.health())?.version, '1.0.0');
+  });
+
+  it('exits 5 when there is nothing healthy to roll back to (first install)', async () => {
+    const u = await unit('first', '');
+    const r = await u.ota([await u.pack('1.0.0', { unhealthy: true })]);
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, /ota-update: health check failed for 1\.0\.0 after 3s; there is no previous release to roll back to\n$/);
+  });
+});
