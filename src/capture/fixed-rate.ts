@@ -1,0 +1,196 @@
+/**
+ * Fixed-rate capture (A5): frames are taken at `captureHz` from a camera that
+ * may run faster. Each tick takes the newest frame the source holds (a live
+ * FrameSource keeps only the newest in its appsink), counts the frames the
+ * camera produced in between as skipped (from presentation timestamps and
+ * frame durations), and stamps the frame with its imageId, exposure (mode
+ * 'auto' while AE runs) and the camera position at its capture time.
+ *
+ * Ticks lie on a fixed grid t0 + k / captureHz of the monotonic clock, so
+ * timer lateness does not accumulate; when a whole period was missed the
+ * missed ticks are counted (lateTicks) and the grid continues from now.
+ */
+import { invalidParameterError, outOfRangeError, InvalidStateError } from '../errors.js';
+import type { CameraPosition, ExposureInfo } from '../types.js';
+import type { CapturedFrame } from './frame-source.js';
+import { validateCameraId } from './image-ids.js';
+import type { PositionProvider } from './position/types.js';
+
+/** What fixed-rate capture needs of a frame source (FrameSource satisfies it). */
+export interface FrameSourceLike {
+  next(): Promise<CapturedFrame | null>;
+}
+
+/** Something that knows the exposure of a frame (ExposureController satisfies it). */
+export interface ExposureTagger {
+  observe(frame: CapturedFrame): Promise<ExposureInfo>;
+}
+
+export interface CaptureClock {
+  /** Monotonic ns. */
+  nowNs(): bigint;
+  sleepUntil(ns: bigint): Promise<void>;
+}
+
+export const realClock: CaptureClock = {
+  nowNs: () => process.hrtime.bigint(),
+  sleepUntil: (ns) =>
+    new Promise((resolve) => {
+      const ms = Number(ns - process.hrtime.bigint()) / 1e6;
+      if (ms <= 0) resolve();
+      else setTimeout(resolve, ms);
+    }),
+};
+
+export interface FixedRateCaptureOptions {
+  source: FrameSourceLike;
+  cameraId: string;
+  /** imageId source (ImageIdAllocator: persistent, never reused). */
+  ids: { next(): number };
+  /** Frames per second taken. Default 10. Higher gives the selector more candidates at more CPU (detection runs per frame). */
+  captureHz?: number;
+  /**
+   * Exposure of each frame: an ExposureController (A1–A4), or a fixed value
+   * for sources without exposure control. Default { mode: 'auto', NaN, NaN }:
+   * a camera left in its own AE. A file replay that should be selectable
+   * under S2 passes { mode: 'manual', ... }.
+   */
+  exposure?: ExposureTagger | ExposureInfo;
+  /** Camera position provider (fixed or GNSS). Default: none (null positions). */
+  position?: PositionProvider;
+  /** Camera frame period, ns, for counting skipped frames when frames carry no duration. */
+  sourcePeriodNs?: bigint;
+  clock?: CaptureClock;
+}
+
+/** A frame taken by fixed-rate capture (data model "Frame"). */
+export interface AcquiredFrame {
+  cameraId: string;
+  imageId: number;
+  /** Capture time, wall-clock ns (pipeline clock mapped to CLOCK_REALTIME). */
+  timestampNs: bigint;
+  /** Capture time, CLOCK_MONOTONIC ns. */
+  monotonicNs: bigint;
+  exposure: ExposureInfo;
+  cameraPosition: CameraPosition | null;
+  width: number;
+  height: number;
+  /** Camera frames dropped since the previous taken frame. */
+  skippedBefore: number;
+  frame: CapturedFrame;
+}
+
+export interface FixedRateStats {
+  captureHz: number;
+  captured: number;
+  skipped: number;
+  /** Ticks missed because the consumer or the source was slower than captureHz. */
+  lateTicks: number;
+}
+
+export class FixedRateCapture {
+  readonly cameraId: string;
+  readonly captureHz: number;
+  readonly periodNs: bigint;
+  #o: FixedRateCaptureOptions;
+  #clock: CaptureClock;
+  #t0: bigint | undefined;
+  #k = 0n;
+  #lastPts: bigint | undefined;
+  #stats = { captured: 0, skipped: 0, lateTicks: 0 };
+  #busy = false;
+  #ended = false;
+
+  constructor(options: FixedRateCaptureOptions) {
+    if (options?.source === null || typeof options?.source?.next !== 'function') {
+      throw invalidParameterError('frame source', 'source', options?.source);
+    }
+    this.cameraId = validateCameraId(options.cameraId);
+    const hz = options.captureHz ?? 10;
+    if (typeof hz !== 'number' || Number.isNaN(hz)) throw invalidParameterError('positive number', 'captureHz', hz);
+    if (!(hz > 0 && hz <= 1000)) throw outOfRangeError('number in (0, 1000]', 'captureHz', hz);
+    this.captureHz = hz;
+    this.periodNs = BigInt(Math.round(1e9 / hz));
+    this.#o = options;
+    this.#clock = options.clock ?? realClock;
+  }
+
+  stats(): FixedRateStats {
+    return { captureHz: this.captureHz, ...this.#stats };
+  }
+
+  /** Wait for the next tick and take the newest frame; null at end of stream. */
+  async next(): Promise<AcquiredFrame | null> {
+    if (this.#busy) throw new InvalidStateError('next() called while another next() is pending');
+    if (this.#ended) return null;
+    this.#busy = true;
+    try {
+      await this.#waitTick();
+      const frame = await this.#o.source.next();
+      if (frame === null) {
+        this.#ended = true;
+        return null;
+      }
+      return await this.#stamp(frame);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<AcquiredFrame> {
+    for (;;) {
+      const f = await this.next();
+      if (f === null) return;
+      yield f;
+    }
+  }
+
+  async #waitTick(): Promise<void> {
+    const now = this.#clock.nowNs();
+    if (this.#t0 === undefined) {
+      this.#t0 = now;
+      return;
+    }
+    this.#k++;
+    let due = this.#t0 + this.#k * this.periodNs;
+    if (now >= due + this.periodNs) {
+      // Missed whole periods: count them and continue on the grid from now.
+      const missed = (now - due) / this.periodNs;
+      this.#stats.lateTicks += Number(missed);
+      this.#k += missed;
+      due = this.#t0 + this.#k * this.periodNs;
+    }
+    if (due > now) await this.#clock.sleepUntil(due);
+  }
+
+  async #stamp(frame: CapturedFrame): Promise<AcquiredFrame> {
+    const period = frame.durationNs > 0n ? frame.durationNs : this.#o.sourcePeriodNs;
+    let skipped = 0;
+    if (this.#lastPts !== undefined && frame.ptsNs >= 0n && period !== undefined && period > 0n) {
+      const gap = Number(frame.ptsNs - this.#lastPts) / Number(period);
+      skipped = Math.max(0, Math.round(gap) - 1);
+    }
+    if (frame.ptsNs >= 0n) this.#lastPts = frame.ptsNs;
+    const exp = this.#o.exposure;
+    const exposure: ExposureInfo =
+      exp === undefined
+        ? { mode: 'auto', exposureTimeUs: NaN, gain: NaN }
+        : 'observe' in exp
+          ? await exp.observe(frame)
+          : { ...exp };
+    this.#stats.captured++;
+    this.#stats.skipped += skipped;
+    return {
+      cameraId: this.cameraId,
+      imageId: this.#o.ids.next(),
+      timestampNs: frame.captureRealtimeNs,
+      monotonicNs: frame.captureMonotonicNs,
+      exposure,
+      cameraPosition: this.#o.position?.positionAt(frame.captureRealtimeNs) ?? null,
+      width: frame.width,
+      height: frame.height,
+      skippedBefore: skipped,
+      frame,
+    };
+  }
+}

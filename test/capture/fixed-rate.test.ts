@@ -1,0 +1,172 @@
+/** A5: fixed-rate capture, persistent imageIds, exposure tags and positions on frames. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { SimulatedCameraControl } from '../../src/capture/control/simulated.js';
+import { ExposureController } from '../../src/capture/exposure/controller.js';
+import { FixedRateCapture, type CaptureClock, type FrameSourceLike } from '../../src/capture/fixed-rate.js';
+import type { CapturedFrame } from '../../src/capture/frame-source.js';
+import { ImageIdAllocator } from '../../src/capture/image-ids.js';
+import { FixedPosition } from '../../src/capture/position/fixed.js';
+import { SimulatedCamera } from '../../src/capture/sim/camera.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bestshot-ids-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('A5 imageIds are monotonic and never reused across restarts', () => {
+  const stateDir = join(dir, 'restart');
+  const seen: number[] = [];
+  for (const count of [5, 1, 12, 0, 7]) {
+    const ids = ImageIdAllocator.open({ stateDir, cameraId: 'cam-1', blockSize: 4 });
+    for (let i = 0; i < count; i++) seen.push(ids.next());
+    // The persisted high-water mark always covers every id handed out.
+    if (count > 0) {
+      const state = JSON.parse(readFileSync(ids.path, 'utf8')) as { reservedUpTo: number };
+      assert.ok(state.reservedUpTo > seen.at(-1)!);
+    }
+  }
+  assert.equal(seen[0], 1);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `id ${seen[i]} after ${seen[i - 1]}`);
+  // Another camera has its own sequence.
+  assert.equal(ImageIdAllocator.open({ stateDir, cameraId: 'cam-2' }).next(), 1);
+});
+
+test('A5 imageIds survive a hard crash (SIGKILL) without reuse', async () => {
+  const stateDir = join(dir, 'crash');
+  const script = `
+    import { ImageIdAllocator } from ${JSON.stringify(new URL('../../src/capture/image-ids.ts', import.meta.url).pathname)};
+    const ids = ImageIdAllocator.open({ stateDir: ${JSON.stringify(stateDir)}, cameraId: 'cam', blockSize: 50 });
+    setInterval(() => { for (let i = 0; i < 7; i++) process.stdout.write(ids.next() + '\\n'); }, 1);
+  `;
+  let maxSeen = 0;
+  for (let round = 0; round < 2; round++) {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.split('\n').length > 300 && !child.killed) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolve());
+    });
+    const ids = out.split('\n').filter(Boolean).map(Number);
+    assert.ok(ids.length >= 300);
+    assert.ok(ids[0]! > maxSeen, `round ${round} starts at ${ids[0]} after ${maxSeen}`);
+    maxSeen = Math.max(...ids);
+  }
+  const next = ImageIdAllocator.open({ stateDir, cameraId: 'cam', blockSize: 50 }).next();
+  assert.ok(next > maxSeen, `${next} > ${maxSeen}`);
+});
+
+test('A5 imageId errors are exact', () => {
+  assert.throws(() => ImageIdAllocator.open({ stateDir: dir, cameraId: '../x' }), {
+    name: 'TypeError',
+    message: "Expected 1-64 characters of A-Z a-z 0-9 . _ - for cameraId but received '../x' of type string",
+  });
+  writeFileSync(join(dir, 'bad.imageid.json'), '{"cameraId":"bad","reservedUpTo":');
+  assert.throws(() => ImageIdAllocator.open({ stateDir: dir, cameraId: 'bad' }), {
+    name: 'CaptureError',
+    message: `Corrupt imageId state file ${join(dir, 'bad.imageid.json')}: not JSON (refusing to risk reusing ids; restore or remove it knowingly)`,
+  });
+  assert.throws(() => new FixedRateCapture({ source: { next: async () => null }, cameraId: 'c', ids: { next: () => 1 }, captureHz: 'fast' as unknown as number }), {
+    name: 'TypeError',
+    message: "Expected positive number for captureHz but received 'fast' of type string",
+  });
+});
+
+function fakeFrame(ptsNs: bigint, realtimeNs: bigint): CapturedFrame {
+  return {
+    sequence: 0,
+    width: 4,
+    height: 2,
+    stride: 12,
+    format: 'BGR',
+    ptsNs,
+    durationNs: 10_000_000n,
+    captureRealtimeNs: realtimeNs,
+    captureMonotonicNs: ptsNs,
+    pixels: new Uint8Array(24),
+  };
+}
+
+test('A5 ticks on a fixed grid; late ticks and skipped frames are counted (controlled clock)', async () => {
+  let now = 1_000_000_000n;
+  const sleeps: bigint[] = [];
+  const clock: CaptureClock = {
+    nowNs: () => now,
+    sleepUntil: async (ns) => {
+      sleeps.push(ns);
+      now = ns;
+    },
+  };
+  // A 100 fps camera: the frame at a tick is the newest one, pts = floor(now / 10 ms).
+  const source: FrameSourceLike = { next: async () => fakeFrame((now / 10_000_000n) * 10_000_000n, 1_700_000_000_000_000_000n + now) };
+  const asked: bigint[] = [];
+  const frc = new FixedRateCapture({
+    source,
+    cameraId: 'grid',
+    ids: { next: (() => { let i = 100; return () => i++; })() },
+    captureHz: 10,
+    exposure: { mode: 'manual', exposureTimeUs: 1000, gain: 4 },
+    position: { state: 'fixed', positionAt: (t) => (asked.push(t), { lat: 1, lon: 2, alt: 3, heading: 4 }), close: () => {} },
+    clock,
+  });
+  const a = (await frc.next())!;
+  const b = (await frc.next())!;
+  assert.deepEqual(sleeps, [1_100_000_000n]);
+  assert.equal(b.skippedBefore, 9, '100 fps camera at 10 Hz: 9 of 10 frames skipped');
+  assert.deepEqual([a.imageId, b.imageId], [100, 101]);
+  assert.deepEqual(b.exposure, { mode: 'manual', exposureTimeUs: 1000, gain: 4 });
+  assert.deepEqual(b.cameraPosition, { lat: 1, lon: 2, alt: 3, heading: 4 });
+  assert.equal(asked.at(-1), b.timestampNs);
+  // The consumer stalls 350 ms: the ticks at 1.2 s and 1.3 s are missed; the 1.4 s tick is taken at once (1.45 s).
+  now += 350_000_000n;
+  const c = (await frc.next())!;
+  assert.equal(frc.stats().lateTicks, 2);
+  assert.equal(now, 1_400_000_000n + 50_000_000n, 'no sleep: the grid continues at the current tick');
+  assert.equal(c.skippedBefore, 34);
+  await frc.next();
+  assert.equal(sleeps.at(-1), 1_500_000_000n, 'back on the 100 ms grid');
+  assert.deepEqual(frc.stats(), { captureHz: 10, captured: 4, skipped: 9 + 34 + 4, lateTicks: 2 });
+});
+
+test('A5 fixed-rate capture from a live simulated camera: newest frame per tick, ids, tags, positions', async () => {
+  const cam = new SimulatedCamera({ width: 320, height: 180, fps: 30, seed: 21 });
+  const ctl = new ExposureController({ control: new SimulatedCameraControl(cam), remeterPeriodMs: 600 });
+  const position = new FixedPosition({ lat: 48.1, lon: 11.5, alt: 520, heading: 90 });
+  const stateDir = join(dir, 'live');
+  const source = cam.openSource();
+  cam.start();
+  try {
+    const frc = new FixedRateCapture({ source, cameraId: 'sim', ids: ImageIdAllocator.open({ stateDir, cameraId: 'sim' }), exposure: ctl, position });
+    const got = [];
+    for (let i = 0; i < 20; i++) got.push((await frc.next())!);
+    let prevIndex: number | undefined;
+    let skipped = 0;
+    for (const [i, f] of got.entries()) {
+      assert.equal(f.imageId, i + 1);
+      const meta = cam.metadataFor(f.frame.ptsNs);
+      assert.ok(meta, 'frame produced by the camera');
+      // Exposure tags are exactly what the camera applied to that frame.
+      assert.deepEqual(f.exposure, meta.exposure);
+      assert.deepEqual(f.cameraPosition, { lat: 48.1, lon: 11.5, alt: 520, heading: 90 });
+      if (prevIndex !== undefined) {
+        assert.ok(meta.index > prevIndex);
+        assert.equal(f.skippedBefore, meta.index - prevIndex - 1);
+        assert.ok(f.timestampNs > got[i - 1]!.timestampNs);
+      }
+      skipped += f.skippedBefore;
+      prevIndex = meta.index;
+    }
+    const st = frc.stats();
+    assert.equal(st.captured, 20);
+    assert.equal(st.skipped, skipped);
+    assert.ok(st.skipped > 0, 'a 30 fps camera read at 10 Hz skips frames');
+    assert.ok(got.some((f) => f.exposure.mode === 'manual') && got.some((f) => f.exposure.mode === 'auto'));
+  } finally {
+    cam.close();
+  }
+});
