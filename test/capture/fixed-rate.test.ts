@@ -89,7 +89,8 @@ function fakeFrame(ptsNs: bigint, realtimeNs: bigint): CapturedFrame {
     captureRealtimeNs: realtimeNs,
     captureMonotonicNs: ptsNs,
     pixels: new Uint8Array(24),
-  };
+    tensorSlot: -1,
+  } as CapturedFrame;
 }
 
 test('A5 ticks on a fixed grid; late ticks and skipped frames are counted (controlled clock)', async () => {
