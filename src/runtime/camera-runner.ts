@@ -1,0 +1,389 @@
+/**
+ * One camera's pipeline on the main thread: capture at captureHz (A5) →
+ * detection in the inference pool → tracking and selection in the camera's
+ * pinned worker → JPEG + package → uploader (U1/U2).
+ *
+ * The event loop never waits on pixels or inference: pixels stay in the
+ * frame ring (one copy, made by the addon), the tensor crosses to the
+ * inference worker in a shared-memory slot, boxes cross to the tracking
+ * worker. Back-pressure: at most `maxInFlight` frames are between capture and
+ * the end of detection; a live frame that finds them all busy is dropped
+ * BEFORE detection and counted, so latency stays bounded. Offline replays
+ * wait instead (nothing dropped).
+ */
+import type { Piscina } from 'piscina';
+import type { CapturedFrame, FrameSource } from '../capture/index.js';
+import { encodeJpeg } from '../capture/index.js';
+import { FrameRing } from '../select/index.js';
+import { buildPackage, type UploadPackage, type UploadRoute } from '../upload/index.js';
+import type { CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
+import { TypedEmitter } from '../events.js';
+import type { DetectPool } from './detect-pool.js';
+import type { CameraTask, CameraTaskResult, CameraWorkerInit, WireDecision } from './camera-worker.js';
+
+export interface RetainedFrame {
+  width: number;
+  height: number;
+  format: 'BGR' | 'RGB';
+  pixels: Uint8Array;
+  captureMonotonicNs: bigint;
+  timestampNs: bigint;
+  exposure: ExposureInfo;
+  cameraPosition: CameraPosition | null;
+}
+
+/** Where packages go: the Uploader, or a recorder in evaluation. */
+export interface PackageSink {
+  submit(pkg: UploadPackage, route: UploadRoute): void;
+  /** Withdraw still-queued packages (replace-queued policy); returns how many were still queued. */
+  withdraw?(idempotencyKeys: string[]): number;
+}
+
+export interface ImageIdSource {
+  next(): number;
+}
+
+export type DropReason = 'rate' | 'busy' | 'detect-error' | 'track-error' | 'evicted';
+
+export interface FrameRecord {
+  imageId: number;
+  timestampNs: bigint;
+  boxes: number;
+  tracks: Array<{ trackId: number; entry: TrackEntry }>;
+  /** ms from capture to: detection done, tracking+selection done, packages built. */
+  latency: { detect: number; track: number; total: number };
+}
+
+export interface UploadRecord {
+  cameraId: string;
+  imageId: number;
+  idempotencyKey: string;
+  route: UploadRoute;
+  kind: WireDecision['kind'];
+  timestampNs: bigint;
+  bytes: number;
+  selectedTrackIds: number[];
+  tracks: Array<{ trackId: number; entry: TrackEntry }>;
+  replacesImageIds: number[];
+  /** Wall-clock ms when the package was handed to the sink. */
+  submittedAtMs: number;
+}
+
+export type CameraRunnerEvents = {
+  frame: [FrameRecord];
+  upload: [UploadRecord];
+  drop: [DropReason, number];
+  workerRestart: ['detect' | 'track', string];
+  tracksEnded: [number[]];
+  error: [Error];
+};
+
+export interface CameraRunnerOptions {
+  cameraId: string;
+  captureHz: number;
+  /** 'live': drop frames when busy; 'offline': wait (replays). */
+  mode: 'live' | 'offline';
+  /** Frames between capture and end of detection. Default 2. */
+  maxInFlight?: number;
+  jpegQuality: number;
+  /** Exposure the frame with this stream pts was taken with (A5). */
+  exposure: (ptsNs: bigint) => ExposureInfo;
+  position: (timestampNs: bigint) => CameraPosition | null;
+  workerInit: Omit<CameraWorkerInit, 'trackIdFloor'>;
+  /** First trackId (persisted high-water mark + 1). Default 1. */
+  trackIdFloor?: number;
+  /** Frames kept unreferenced in the ring. Default 2 s of frames. */
+  ringCapacity?: number;
+  /**
+   * Also JPEG-encode every processed frame and count its bytes (stats.everyFrameBytes):
+   * the exact "send every frame" baseline of a replay report. Costs one encode per frame.
+   */
+  measureEveryFrame?: boolean;
+}
+
+interface InFlight {
+  frame: CapturedFrame;
+  imageId: number;
+  timestampNs: bigint;
+  capturedAtMs: number;
+}
+
+export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
+  readonly cameraId: string;
+  readonly ring: FrameRing<RetainedFrame>;
+  readonly stats = {
+    captured: 0,
+    processed: 0,
+    dropped: { rate: 0, busy: 0, 'detect-error': 0, 'track-error': 0, evicted: 0 } as Record<DropReason, number>,
+    packages: { immediate: 0, cached: 0 },
+    bytes: 0,
+    everyFrameBytes: 0,
+    tracksCreated: 0,
+    activeTracks: 0,
+    workerRestarts: 0,
+  };
+  #opts: CameraRunnerOptions & { maxInFlight: number };
+  #detect: DetectPool;
+  #shard: Piscina;
+  #sink: PackageSink;
+  #ids: ImageIdSource;
+  #chain: Promise<void> = Promise.resolve();
+  #inFlight = 0;
+  #slotWaiters: Array<() => void> = [];
+  #policyRefs = new Map<number, number>();
+  #trackIdFloor: number;
+  #stopping = false;
+  #source: FrameSource | undefined;
+  #keyOf = new Map<number, string>();
+
+  constructor(options: CameraRunnerOptions, deps: { detect: DetectPool; shard: Piscina; sink: PackageSink; imageIds: ImageIdSource }) {
+    super((err) => this.emit('error', err instanceof Error ? err : new Error(String(err))));
+    this.cameraId = options.cameraId;
+    this.#opts = { ...options, maxInFlight: options.maxInFlight ?? 2 };
+    this.#detect = deps.detect;
+    this.#shard = deps.shard;
+    this.#sink = deps.sink;
+    this.#ids = deps.imageIds;
+    this.#trackIdFloor = options.trackIdFloor ?? 1;
+    this.ring = new FrameRing<RetainedFrame>({ capacity: options.ringCapacity ?? Math.max(8, Math.ceil(options.captureHz * 2)) });
+  }
+
+  get maxTrackId(): number {
+    return this.#trackIdFloor - 1;
+  }
+
+  /** Ask the loop to stop taking frames; run() then drains what is in flight. */
+  stop(): void {
+    this.#stopping = true;
+    this.#source?.close();
+  }
+
+  /**
+   * Run until the source ends or stop(). Frames in flight are finished and
+   * policies flushed (held candidates sent) before it resolves.
+   */
+  async run(source: FrameSource, live: boolean): Promise<void> {
+    this.#source = source;
+    const periodNs = BigInt(Math.round(1e9 / this.#opts.captureHz));
+    const periodMs = 1000 / this.#opts.captureHz;
+    let nextPts: bigint | null = null;
+    let nextTickMs = performance.now();
+    const wallStart = BigInt(Date.now()) * 1_000_000n;
+    let firstPts: bigint | null = null;
+    let lastSequence = -1;
+    try {
+      while (!this.#stopping) {
+        if (live) {
+          // A5: one frame per tick; the appsink holds only the newest frame.
+          const wait = nextTickMs - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          nextTickMs = Math.max(nextTickMs + periodMs, performance.now() - periodMs);
+        }
+        const frame = await source.next();
+        if (frame === null) break;
+        this.stats.captured++;
+        if (live && lastSequence >= 0 && frame.sequence > lastSequence + 1) this.#drop('rate', frame.sequence - lastSequence - 1);
+        lastSequence = frame.sequence;
+        if (!live) {
+          // A5 on a recording: keep the frames that fall on the captureHz grid of the stream's own time.
+          if (nextPts !== null && frame.ptsNs < nextPts) {
+            source.releaseTensor(frame);
+            this.#drop('rate');
+            continue;
+          }
+          nextPts = (nextPts ?? frame.ptsNs) + periodNs;
+          while (nextPts <= frame.ptsNs) nextPts += periodNs;
+        }
+        if (this.#inFlight >= this.#opts.maxInFlight) {
+          if (this.#opts.mode === 'live') {
+            source.releaseTensor(frame);
+            this.#drop('busy');
+            continue;
+          }
+          await new Promise<void>((r) => this.#slotWaiters.push(r));
+        }
+        firstPts ??= frame.ptsNs;
+        const timestampNs = live || frame.ptsNs < 0n ? frame.captureRealtimeNs : wallStart + (frame.ptsNs - firstPts);
+        this.#admit({ frame, imageId: this.#ids.next(), timestampNs, capturedAtMs: performance.now() }, source);
+      }
+    } finally {
+      await this.#chain;
+      await this.#flush();
+    }
+  }
+
+  #drop(reason: DropReason, n = 1): void {
+    this.stats.dropped[reason] += n;
+    this.emit('drop', reason, n);
+  }
+
+  #admit(f: InFlight, source: FrameSource): void {
+    const { frame, imageId, timestampNs } = f;
+    this.#inFlight++;
+    this.ring.put(imageId, {
+      width: frame.width,
+      height: frame.height,
+      format: frame.format,
+      pixels: frame.pixels,
+      captureMonotonicNs: frame.captureMonotonicNs,
+      timestampNs,
+      exposure: this.#opts.exposure(frame.ptsNs),
+      cameraPosition: this.#opts.position(timestampNs),
+    });
+    this.ring.retain(imageId); // the pipeline's own reference until selection has run
+    const detected = (async () => {
+      try {
+        if (!frame.tensor || !frame.letterbox) throw new Error('frame has no detector tensor');
+        return await this.#detect.detect({ tensor: frame.tensor, letterbox: frame.letterbox, frameWidth: frame.width, frameHeight: frame.height });
+      } finally {
+        source.releaseTensor(frame);
+        this.#inFlight--;
+        this.#slotWaiters.shift()?.();
+      }
+    })();
+    // Tracking is strictly in frame order: chain it.
+    this.#chain = this.#chain.then(async () => {
+      let boxes;
+      const retained = this.ring.get(imageId)!;
+      try {
+        boxes = (await detected).boxes;
+      } catch (err) {
+        this.#drop('detect-error');
+        this.emit('workerRestart', 'detect', (err as Error).message);
+        this.ring.release(imageId);
+        return;
+      }
+      const detectDone = performance.now();
+      const detections: FrameDetections = {
+        cameraId: this.cameraId,
+        imageId,
+        timestampNs,
+        exposureMode: retained.exposure.mode,
+        cameraPosition: retained.cameraPosition,
+        width: frame.width,
+        height: frame.height,
+        boxes,
+      };
+      let result: CameraTaskResult;
+      try {
+        result = await this.#runTask({ op: 'frame', detections });
+      } catch (err) {
+        this.#drop('track-error');
+        this.ring.release(imageId);
+        return;
+      }
+      const trackDone = performance.now();
+      await this.#apply(result);
+      if (this.#opts.measureEveryFrame) this.stats.everyFrameBytes += (await encodeJpeg(retained, { quality: this.#opts.jpegQuality })).byteLength;
+      this.ring.release(imageId);
+      this.stats.processed++;
+      this.emit('frame', {
+        imageId,
+        timestampNs,
+        boxes: boxes.length,
+        tracks: result.frameTracks,
+        latency: { detect: detectDone - f.capturedAtMs, track: trackDone - f.capturedAtMs, total: performance.now() - f.capturedAtMs },
+      });
+    });
+  }
+
+  async #runTask(task: Omit<CameraTask, 'init'>): Promise<CameraTaskResult> {
+    const init: CameraWorkerInit = { ...this.#opts.workerInit, trackIdFloor: this.#trackIdFloor };
+    try {
+      const result = (await this.#shard.run({ ...task, init })) as CameraTaskResult;
+      if (result.created && this.stats.processed > 0) {
+        // The worker lost this camera's state (it crashed and was replaced):
+        // what the old policy held is gone with it.
+        this.#releasePolicyRefs();
+      }
+      this.#trackIdFloor = Math.max(this.#trackIdFloor, result.maxTrackId + 1);
+      return result;
+    } catch (err) {
+      this.stats.workerRestarts++;
+      this.emit('workerRestart', 'track', (err as Error).message);
+      this.#releasePolicyRefs();
+      throw err;
+    }
+  }
+
+  #releasePolicyRefs(): void {
+    for (const [id, n] of this.#policyRefs) for (let i = 0; i < n; i++) this.ring.release(id);
+    this.#policyRefs.clear();
+  }
+
+  async #apply(result: CameraTaskResult): Promise<void> {
+    for (const [op, id] of result.refOps) {
+      if (op === 'retain') {
+        this.ring.retain(id);
+        this.#policyRefs.set(id, (this.#policyRefs.get(id) ?? 0) + 1);
+      } else {
+        this.ring.release(id);
+        const n = (this.#policyRefs.get(id) ?? 0) - 1;
+        if (n > 0) this.#policyRefs.set(id, n);
+        else this.#policyRefs.delete(id);
+      }
+    }
+    this.stats.tracksCreated += result.newTrackIds.length;
+    this.stats.activeTracks = result.activeTracks;
+    if (result.endedTrackIds.length > 0) this.emit('tracksEnded', result.endedTrackIds);
+    for (const d of result.decisions) {
+      const frame = this.ring.get(d.imageId);
+      if (!frame) {
+        this.#drop('evicted');
+        continue;
+      }
+      try {
+        await this.#upload(d, frame);
+      } finally {
+        this.ring.release(d.imageId); // the decision's reference (select/policy.ts)
+      }
+    }
+  }
+
+  async #upload(d: WireDecision, frame: RetainedFrame): Promise<void> {
+    const jpeg = await encodeJpeg(frame, { quality: this.#opts.jpegQuality });
+    const pkg = buildPackage({
+      cameraId: this.cameraId,
+      imageId: d.imageId,
+      timestampNs: d.timestampNs,
+      captureMonotonicNs: frame.captureMonotonicNs,
+      width: frame.width,
+      height: frame.height,
+      exposure: frame.exposure,
+      cameraPosition: frame.cameraPosition,
+      jpeg,
+      tracks: d.tracks,
+      selection: { route: d.route, trackIds: d.selectedTrackIds, policy: this.#opts.workerInit.policy },
+    });
+    if (d.replacesImageIds.length > 0 && this.#sink.withdraw) {
+      this.#sink.withdraw(d.replacesImageIds.map((id) => this.#keyOf.get(id) ?? `${this.cameraId}:${id}`));
+    }
+    this.#keyOf.set(d.imageId, pkg.idempotencyKey);
+    if (this.#keyOf.size > 10_000) this.#keyOf.delete(this.#keyOf.keys().next().value as number);
+    this.#sink.submit(pkg, d.route);
+    this.stats.packages[d.route]++;
+    this.stats.bytes += jpeg.byteLength;
+    this.emit('upload', {
+      cameraId: this.cameraId,
+      imageId: d.imageId,
+      idempotencyKey: pkg.idempotencyKey,
+      route: d.route,
+      kind: d.kind,
+      timestampNs: d.timestampNs,
+      bytes: jpeg.byteLength,
+      selectedTrackIds: d.selectedTrackIds,
+      tracks: d.tracks,
+      replacesImageIds: d.replacesImageIds,
+      submittedAtMs: Date.now(),
+    });
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      const result = await this.#runTask({ op: 'flush' });
+      await this.#apply(result);
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Tracking and selection worker (piscina). Each camera's tracker and
+ * selection policy live in exactly one worker (the runtime pins a camera to
+ * one single-thread pool), so state never hops between threads. The main
+ * thread keeps the pixels; this worker sees boxes and ids only (STYLE 8).
+ *
+ * If the worker dies, the next task re-creates the camera's state from the
+ * task's `init` (tracks restart; ids continue above `trackIdFloor`, so a
+ * trackId is never reused — T2).
+ */
+import type { Track, TrackEntry, FrameDetections } from '../types.js';
+import { ByteTracker, createIdAllocator, type TrackerOptions } from '../track/index.js';
+import { createPolicy, type PolicyDecision, type PolicyName, type PolicyOptions, type SelectionPolicy } from '../select/index.js';
+import { createProjector, type Calibration } from '../geo/index.js';
+
+export interface CameraWorkerInit {
+  cameraId: string;
+  tracker: TrackerOptions;
+  policy: PolicyName;
+  policyOptions: Omit<PolicyOptions, 'refs'>;
+  calibration: Calibration | null;
+  /** Lowest trackId the (re)created tracker may hand out. */
+  trackIdFloor: number;
+}
+
+export type RefOp = readonly ['retain' | 'release', number];
+
+export interface WireDecision {
+  kind: 'send' | 'enqueue' | 'replace';
+  route: 'immediate' | 'cached';
+  imageId: number;
+  timestampNs: bigint;
+  selectedTrackIds: number[];
+  replacesImageIds: number[];
+  /** Every track with an entry at this image's timestamp (the package's tracks). */
+  tracks: Array<{ trackId: number; entry: TrackEntry }>;
+}
+
+export interface CameraTask {
+  op: 'frame' | 'flush' | 'drop-state' | 'crash';
+  init: CameraWorkerInit;
+  detections?: FrameDetections;
+}
+
+export interface CameraTaskResult {
+  /** True when this task had to create the camera's state (first task, or after a worker crash). */
+  created: boolean;
+  decisions: WireDecision[];
+  refOps: RefOp[];
+  /** Tracks with an entry in this frame. */
+  frameTracks: Array<{ trackId: number; entry: TrackEntry }>;
+  activeTracks: number;
+  newTrackIds: number[];
+  endedTrackIds: number[];
+  maxTrackId: number;
+  trackMs: number;
+  selectMs: number;
+}
+
+interface CameraState {
+  tracker: ByteTracker;
+  policy: SelectionPolicy;
+  refOps: RefOp[];
+  live: Map<number, Track>;
+  maxTrackId: number;
+}
+
+const cameras = new Map<string, CameraState>();
+
+function createState(init: CameraWorkerInit): CameraState {
+  const refOps: RefOp[] = [];
+  const project = init.calibration ? createProjector(init.calibration) : undefined;
+  const tracker = new ByteTracker(init.tracker, { ids: createIdAllocator(init.trackIdFloor), project });
+  const policy = createPolicy(init.policy, {
+    ...init.policyOptions,
+    refs: { retain: (id) => refOps.push(['retain', id]), release: (id) => refOps.push(['release', id]) },
+  });
+  return { tracker, policy, refOps, live: new Map(), maxTrackId: init.trackIdFloor - 1 };
+}
+
+/** The entry of `track` at `timestampNs` (searching back from the newest). */
+function entryAtTime(track: Track, timestampNs: bigint): TrackEntry | undefined {
+  for (let i = track.entries.length - 1; i >= 0; i--) {
+    const e = track.entries[i]!;
+    if (e.timestampNs === timestampNs) return e;
+    if (e.timestampNs < timestampNs) return undefined;
+  }
+  return undefined;
+}
+
+function toWire(d: PolicyDecision, state: CameraState, ended: Map<number, Track>): WireDecision {
+  const tracks: Array<{ trackId: number; entry: TrackEntry }> = [];
+  const seen = new Set<number>();
+  for (const source of [state.live, ended]) {
+    for (const t of source.values()) {
+      if (seen.has(t.trackId)) continue;
+      const e = entryAtTime(t, d.timestampNs);
+      if (e) {
+        tracks.push({ trackId: t.trackId, entry: e });
+        seen.add(t.trackId);
+      }
+    }
+  }
+  // A held frame's selecting objects are always in the package, even if their tracks were capped.
+  for (const s of d.selected) if (!seen.has(s.trackId)) tracks.push({ trackId: s.trackId, entry: s.entry });
+  tracks.sort((a, b) => a.trackId - b.trackId);
+  const route = d.kind === 'send' ? 'immediate' : d.kind === 'enqueue' ? 'cached' : d.route;
+  return {
+    kind: d.kind,
+    route,
+    imageId: d.imageId,
+    timestampNs: d.timestampNs,
+    selectedTrackIds: d.selected.map((s) => s.trackId),
+    replacesImageIds: d.kind === 'replace' ? d.replacesImageIds : [],
+    tracks,
+  };
+}
+
+export default function run(task: CameraTask): CameraTaskResult {
+  const { init } = task;
+  if (task.op === 'crash') process.exit(71); // test hook: worker restart
+  let state = cameras.get(init.cameraId);
+  const created = state === undefined;
+  if (task.op === 'drop-state') {
+    cameras.delete(init.cameraId);
+    return emptyResult(false, state?.maxTrackId ?? init.trackIdFloor - 1);
+  }
+  if (!state) {
+    state = createState(init);
+    cameras.set(init.cameraId, state);
+  }
+  state.refOps.length = 0;
+  const decisions: PolicyDecision[] = [];
+  const ended = new Map<number, Track>();
+  let frameTracks: Array<{ trackId: number; entry: TrackEntry }> = [];
+  const newTrackIds: number[] = [];
+  let trackMs = 0;
+  let selectMs = 0;
+  if (task.op === 'frame' && task.detections) {
+    const det = task.detections;
+    const t0 = performance.now();
+    const tracks = state.tracker.update(det);
+    const alive = state.tracker.liveTracks;
+    trackMs = performance.now() - t0;
+    const aliveIds = new Set(alive.map((t) => t.trackId));
+    for (const [id, t] of state.live) if (!aliveIds.has(id)) ended.set(id, t);
+    for (const t of tracks) if (!state.live.has(t.trackId)) newTrackIds.push(t.trackId);
+    for (const t of alive) {
+      // Only tracks the tracker has reported (activated) are followed here.
+      if (state.live.has(t.trackId) || newTrackIds.includes(t.trackId)) state.live.set(t.trackId, t);
+      if (t.trackId > state.maxTrackId) state.maxTrackId = t.trackId;
+    }
+    for (const id of ended.keys()) state.live.delete(id);
+    const t1 = performance.now();
+    decisions.push(...state.policy.onFrame({ imageId: det.imageId, timestampNs: det.timestampNs, width: det.width, height: det.height }, tracks));
+    if (ended.size > 0) decisions.push(...state.policy.onTrackEnd(ended.keys()));
+    selectMs = performance.now() - t1;
+    frameTracks = tracks.map((t) => ({ trackId: t.trackId, entry: t.entries[t.entries.length - 1]! }));
+  } else if (task.op === 'flush') {
+    for (const [id, t] of state.live) ended.set(id, t);
+    decisions.push(...state.policy.flush());
+    state.live.clear();
+  }
+  const wire = decisions.map((d) => toWire(d, state, ended));
+  return {
+    created,
+    decisions: wire,
+    refOps: [...state.refOps],
+    frameTracks,
+    activeTracks: state.live.size,
+    newTrackIds,
+    endedTrackIds: [...ended.keys()],
+    maxTrackId: state.maxTrackId,
+    trackMs,
+    selectMs,
+  };
+}
+
+function emptyResult(created: boolean, maxTrackId: number): CameraTaskResult {
+  return { created, decisions: [], refOps: [], frameTracks: [], activeTracks: 0, newTrackIds: [], endedTrackIds: [], maxTrackId, trackMs: 0, selectMs: 0 };
+}

@@ -1,0 +1,88 @@
+/**
+ * Service events → Prometheus metrics (src/metrics.ts), plus the /metrics
+ * and /healthz server. Kept out of the pipeline code: the runners emit
+ * events, this module counts them.
+ */
+import { createMetrics, startMetricsServer, type BestshotMetrics, type MetricsServer } from '../metrics.js';
+import type { BestshotService } from './service.js';
+
+export interface Observability {
+  metrics: BestshotMetrics;
+  server: MetricsServer | undefined;
+  close(): Promise<void>;
+}
+
+const DROP_LABEL: Record<string, string> = {
+  rate: 'source_skip',
+  busy: 'detector_busy',
+  'detect-error': 'detect_error',
+  'track-error': 'track_error',
+  evicted: 'evicted',
+};
+
+export async function observe(svc: BestshotService, options: { port: number; host: string; enabled: boolean }): Promise<Observability> {
+  const metrics = createMetrics();
+  svc.on('frame', (camera, r) => {
+    metrics.framesCaptured.inc({ camera });
+    metrics.observeStageMs(camera, 'detect', r.latency.detect);
+    metrics.observeStageMs(camera, 'track', r.latency.track - r.latency.detect);
+    metrics.observeStageMs(camera, 'end_to_end', r.latency.total);
+    const runner = svc.cameras.get(camera)?.runner;
+    if (runner) metrics.tracksActive.set({ camera }, runner.stats.activeTracks);
+    metrics.cameraUp.set({ camera }, 1);
+  });
+  svc.on('drop', (camera, reason, n) => metrics.framesDropped.inc({ camera, reason: DROP_LABEL[reason] ?? reason }, n));
+  svc.on('upload', (u) => {
+    metrics.selections.inc({ camera: u.cameraId, route: u.route });
+  });
+  svc.on('workerRestart', (_camera, kind) => metrics.workerRestarts.inc({ pool: kind }));
+  svc.on('cameraError', (camera) => {
+    metrics.cameraRestarts.inc({ camera });
+    metrics.cameraUp.set({ camera }, 0);
+  });
+  const uploader = svc.uploader;
+  if (uploader) {
+    uploader.on('sent', (e) => {
+      const camera = e.idempotencyKey.slice(0, e.idempotencyKey.lastIndexOf(':'));
+      metrics.packagesSent.inc({ camera, route: e.route });
+    });
+    uploader.on('retry', (e) => metrics.uploadErrors.inc({ kind: e.errorKind }));
+    uploader.on('dropped', () => metrics.queueDropped.inc({ reason: 'full' }));
+    uploader.on('deadLettered', () => metrics.queueDropped.inc({ reason: 'dead_letter' }));
+  }
+  let trackTotals = new Map<string, number>();
+  const poll = setInterval(() => {
+    const s = uploader?.stats();
+    if (s) {
+      metrics.queueDepth.set(s.queueDepth);
+      metrics.queueBytes.set(s.queueBytes);
+    }
+    for (const [id, c] of svc.cameras) {
+      const created = c.runner?.stats.tracksCreated ?? 0;
+      const prev = trackTotals.get(id) ?? 0;
+      if (created > prev) metrics.tracksCreated.inc({ camera: id }, created - prev);
+      trackTotals.set(id, created);
+    }
+  }, 1000);
+  poll.unref();
+  const server = options.enabled
+    ? await startMetricsServer({
+        port: options.port,
+        host: options.host,
+        registry: metrics.registry,
+        health: () => {
+          const h = svc.health();
+          return { ready: h.ready, details: { detector: h.detector ? 'loaded' : 'loading', cameras: h.cameras } };
+        },
+      })
+    : undefined;
+  return {
+    metrics,
+    server,
+    async close() {
+      clearInterval(poll);
+      trackTotals = new Map();
+      await server?.close();
+    },
+  };
+}

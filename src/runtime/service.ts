@@ -1,0 +1,326 @@
+/**
+ * The whole product as a service: every configured camera's pipeline
+ * (camera-runner.ts), one detector pool shared by all cameras, tracking
+ * shards with each camera pinned to one, one uploader with its durable
+ * queue, optionally the reference receiver on loopback, metrics.
+ *
+ * Lifecycle: stop() (SIGTERM/SIGINT) stops capture, finishes the frames in
+ * flight, flushes selection policies, closes the uploader (in-flight sends
+ * finish or go back to the queue) and the pools; idempotent. A camera whose
+ * source fails is reopened with exponential back-off while the other cameras
+ * keep running.
+ */
+import { join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { BestshotConfig, CameraConfig } from '../config/index.js';
+import { tensorOptionsFor, loadManifest, manifestPathFor } from '../detect/index.js';
+import type { DetectorOptions } from '../detect/index.js';
+import { Uploader, type UploadPackage, type UploadRoute } from '../upload/index.js';
+import { startReceiver, type Receiver } from '../receiver/index.js';
+import { TypedEmitter } from '../events.js';
+import type { CameraPosition, ExposureInfo } from '../types.js';
+import { DetectPool } from './detect-pool.js';
+import { TrackingShards } from './shards.js';
+import { CameraRunner, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
+import { openSource } from './sources.js';
+import type { CameraWorkerInit } from './camera-worker.js';
+
+export interface RuntimeLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export const consoleLogger: RuntimeLogger = {
+  debug: () => undefined,
+  info: (m, f) => console.log(JSON.stringify({ level: 'info', msg: m, ...f })),
+  warn: (m, f) => console.warn(JSON.stringify({ level: 'warn', msg: m, ...f })),
+  error: (m, f) => console.error(JSON.stringify({ level: 'error', msg: m, ...f })),
+};
+
+export type ServiceEvents = {
+  frame: [string, FrameRecord];
+  upload: [UploadRecord];
+  drop: [string, DropReason, number];
+  cameraEnded: [string];
+  cameraError: [string, Error];
+  workerRestart: [string, 'detect' | 'track', string];
+};
+
+export interface ServiceOptions {
+  config: BestshotConfig;
+  /** 'live' drops frames when a stage falls behind; 'offline' (replay) waits. Default 'live'. */
+  mode?: 'live' | 'offline';
+  logger?: RuntimeLogger;
+  /** Inference workers. Default 2 (best throughput on 2 cores, PLATFORM-NOTES). */
+  detectWorkers?: number;
+  /** Reopen a failed live camera after this back-off, doubling to 30 s. Default 1000 ms. */
+  retryBaseMs?: number;
+  /** A sink other than the uploader (evaluation). */
+  sink?: PackageSink;
+  /** Encode every processed frame too, counting the every-frame bytes (replay reports). */
+  measureEveryFrame?: boolean;
+}
+
+export interface CameraStatus {
+  id: string;
+  state: 'starting' | 'running' | 'retrying' | 'ended' | 'stopped';
+  runner: CameraRunner | undefined;
+  failures: number;
+  lastError?: string;
+}
+
+export function detectorOptionsFrom(config: BestshotConfig, workers: number): Omit<DetectorOptions, 'logger'> {
+  const m = config.model;
+  return {
+    model: m.path,
+    manifest: m.manifest,
+    providers: m.providers,
+    intraOpNumThreads: Math.max(1, Math.floor(m.intraOpThreads / workers)),
+    interOpNumThreads: m.interOpThreads,
+    graphOptimizationLevel: m.graphOptimization,
+    tensorrt: { engineCachePath: m.tensorrt.engineCachePath, fp16: m.tensorrt.fp16 },
+    scoreThreshold: m.scoreThreshold,
+    nmsThreshold: m.nmsIouThreshold,
+    classes: m.classes,
+    classThresholds: m.perClassScore,
+  };
+}
+
+function workerInitFor(cam: CameraConfig): Omit<CameraWorkerInit, 'trackIdFloor'> {
+  const s = cam.selection;
+  return {
+    cameraId: cam.id,
+    tracker: { ...cam.tracker, frameRate: cam.captureHz },
+    policy: s.policy,
+    policyOptions: {
+      params: {
+        minWidth: s.minWidth,
+        minHeight: s.minHeight,
+        minScore1: s.minScore1,
+        minScore2: s.minScore2,
+        minEdge1: s.minEdge1,
+        minEdge2: s.minEdge2,
+        minAreaRatio: s.minAreaRatio,
+      },
+      routeResolution: s.routeResolution,
+      intervalS: s.intervalS,
+      maxLatencyS: s.maxLatencyS,
+      frigateScoreMargin: s.frigateScoreMargin,
+      frigateAreaGrowth: s.frigateAreaGrowth,
+    },
+    calibration: cam.calibration ?? null,
+  };
+}
+
+/** A5 imageIds: increasing per camera; the runtime's persistent allocator replaces this where configured. */
+function counterFrom(start: number): { next(): number } {
+  let n = start;
+  return { next: () => n++ };
+}
+
+export class BestshotService extends TypedEmitter<ServiceEvents> {
+  readonly config: BestshotConfig;
+  readonly mode: 'live' | 'offline';
+  readonly cameras = new Map<string, CameraStatus>();
+  uploader: Uploader | undefined;
+  receiver: Receiver | undefined;
+  detect!: DetectPool;
+  provider = 'unknown';
+  #shards!: TrackingShards;
+  #log: RuntimeLogger;
+  #opts: ServiceOptions;
+  #stopping = false;
+  #stopped: Promise<void> | undefined;
+  #loops: Promise<void>[] = [];
+  #detectorReady = false;
+
+  private constructor(options: ServiceOptions) {
+    super();
+    this.config = options.config;
+    this.mode = options.mode ?? 'live';
+    this.#log = options.logger ?? consoleLogger;
+    this.#opts = options;
+  }
+
+  /** Build everything, load the model, start every camera. */
+  static async start(options: ServiceOptions): Promise<BestshotService> {
+    const svc = new BestshotService(options);
+    try {
+      await svc.#start();
+    } catch (err) {
+      await svc.stop();
+      throw err;
+    }
+    return svc;
+  }
+
+  /** Ready = the detector is loaded and every camera has delivered a frame. */
+  health(): { ready: boolean; detector: boolean; cameras: Record<string, string> } {
+    const cameras: Record<string, string> = {};
+    let ready = this.#detectorReady;
+    for (const [id, c] of this.cameras) {
+      const delivering = c.state === 'running' && (c.runner?.stats.captured ?? 0) > 0;
+      cameras[id] = delivering ? 'delivering' : c.state;
+      if (!delivering && c.state !== 'ended') ready = false;
+    }
+    return { ready, detector: this.#detectorReady, cameras };
+  }
+
+  /** Resolves when every camera's source has ended (replays) or after stop(). */
+  async done(): Promise<void> {
+    await Promise.all(this.#loops);
+  }
+
+  async #start(): Promise<void> {
+    const cfg = this.config;
+    const workers = this.#opts.detectWorkers ?? 2;
+    this.detect = new DetectPool({ detector: detectorOptionsFrom(cfg, workers), workers });
+    this.#shards = new TrackingShards(Math.min(2, Math.max(1, cfg.cameras.length)));
+    if (cfg.receiver.embedded) {
+      mkdirSync(cfg.receiver.dir, { recursive: true });
+      this.receiver = await startReceiver({ port: cfg.receiver.port, host: '127.0.0.1', dir: cfg.receiver.dir, token: cfg.upload.token });
+      this.#log.info('receiver started', { url: this.receiver.url, dir: cfg.receiver.dir });
+    }
+    let sink = this.#opts.sink;
+    if (!sink) {
+      const endpoint = cfg.upload.endpoint ?? (this.receiver ? `${this.receiver.url}/packages` : undefined);
+      if (!endpoint) throw new Error('upload.endpoint is not set and no embedded receiver is configured');
+      mkdirSync(join(cfg.queue.path, '..'), { recursive: true });
+      const uploader = new Uploader({
+        sender: {
+          url: endpoint,
+          token: cfg.upload.token,
+          ca: cfg.upload.ca ? readFileSync(cfg.upload.ca) : undefined,
+          cert: cfg.upload.cert ? readFileSync(cfg.upload.cert) : undefined,
+          key: cfg.upload.key ? readFileSync(cfg.upload.key) : undefined,
+          connectTimeoutMs: cfg.upload.connectTimeoutMs,
+          responseTimeoutMs: cfg.upload.responseTimeoutMs,
+        },
+        queue: { path: cfg.queue.path, maxPackages: cfg.queue.maxPackages, maxBytes: cfg.queue.maxBytes, synchronous: cfg.queue.synchronous === 'full' ? 'FULL' : 'NORMAL' },
+        sendHz: cfg.upload.sendHz,
+        immediateConcurrency: cfg.upload.immediateConcurrency,
+      });
+      uploader.on('error', (err) => this.#log.error('uploader error', { error: err.message }));
+      uploader.on('deadLettered', (d) => this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason }));
+      this.uploader = uploader;
+      sink = {
+        submit: (pkg: UploadPackage, route: UploadRoute) => void uploader.submit(pkg, route),
+      };
+    }
+    const t0 = performance.now();
+    this.provider = await this.detect.warmup();
+    this.#detectorReady = true;
+    this.#log.info('detector loaded', { provider: this.provider, ms: Math.round(performance.now() - t0), workers });
+    for (const cam of cfg.cameras) {
+      const status: CameraStatus = { id: cam.id, state: 'starting', runner: undefined, failures: 0 };
+      this.cameras.set(cam.id, status);
+      this.#loops.push(this.#superviseCamera(cam, status, sink));
+    }
+  }
+
+  async #superviseCamera(cam: CameraConfig, status: CameraStatus, sink: PackageSink): Promise<void> {
+    const manifest = loadManifest(this.config.model.manifest ?? manifestPathFor(this.config.model.path));
+    const tensor = tensorOptionsFor(manifest);
+    const ids = counterFrom(1);
+    let trackIdFloor = 1;
+    let backoff = this.#opts.retryBaseMs ?? 1000;
+    while (!this.#stopping) {
+      let opened;
+      try {
+        opened = openSource(cam.source, tensor);
+      } catch (err) {
+        if (!(await this.#retry(cam, status, err as Error, backoff))) return;
+        backoff = Math.min(30_000, backoff * 2);
+        continue;
+      }
+      const fixed: CameraPosition | null = cam.position.type === 'fixed' ? { lat: cam.position.lat, lon: cam.position.lon, alt: cam.position.alt, heading: cam.position.heading } : null;
+      // Replayed recordings carry no exposure metadata; their frames count as
+      // manual exposure (S2 needs it) with time and gain unknown (0).
+      const replayExposure: ExposureInfo = { mode: 'manual', exposureTimeUs: 0, gain: 0 };
+      const runner = new CameraRunner(
+        {
+          cameraId: cam.id,
+          captureHz: cam.captureHz,
+          mode: this.mode,
+          jpegQuality: cam.jpegQuality,
+          exposure: (pts) => opened.exposure?.(pts) ?? replayExposure,
+          position: () => fixed,
+          workerInit: workerInitFor(cam),
+          trackIdFloor,
+          measureEveryFrame: this.#opts.measureEveryFrame,
+        },
+        { detect: this.detect, shard: this.#shards.forCamera(cam.id), sink, imageIds: ids },
+      );
+      runner.on('frame', (r) => this.emit('frame', cam.id, r));
+      runner.on('upload', (u) => this.emit('upload', u));
+      runner.on('drop', (reason, n) => this.emit('drop', cam.id, reason, n));
+      runner.on('workerRestart', (kind, why) => {
+        this.#log.warn('worker restarted', { camera: cam.id, kind, reason: why });
+        this.emit('workerRestart', cam.id, kind, why);
+      });
+      runner.on('error', (e) => this.#log.error('camera pipeline error', { camera: cam.id, error: e.message }));
+      status.runner = runner;
+      status.state = 'running';
+      let failure: Error | undefined;
+      opened.source.on('error', (e) => {
+        failure = e;
+      });
+      const onFrame = opened.source.on('warning', (w) => this.#log.debug('pipeline warning', { camera: cam.id, ...w }));
+      try {
+        await runner.run(opened.source, opened.live);
+        backoff = this.#opts.retryBaseMs ?? 1000;
+      } catch (err) {
+        failure = err as Error;
+      } finally {
+        onFrame();
+        opened.close();
+        trackIdFloor = runner.maxTrackId + 1;
+      }
+      if (this.#stopping) break;
+      if (failure) {
+        if (!(await this.#retry(cam, status, failure, backoff))) return;
+        backoff = Math.min(30_000, backoff * 2);
+        continue;
+      }
+      // End of stream.
+      if (cam.source.type === 'file' && cam.source.loop) continue;
+      status.state = 'ended';
+      this.#log.info('camera source ended', { camera: cam.id, ...runner.stats });
+      this.emit('cameraEnded', cam.id);
+      return;
+    }
+    status.state = 'stopped';
+  }
+
+  /** Log, count, wait; false when the camera must not be retried (offline replay, or stopping). */
+  async #retry(cam: CameraConfig, status: CameraStatus, err: Error, backoffMs: number): Promise<boolean> {
+    status.failures++;
+    status.lastError = err.message;
+    this.emit('cameraError', cam.id, err);
+    if (this.mode === 'offline') {
+      status.state = 'ended';
+      this.#log.error('camera failed', { camera: cam.id, error: err.message });
+      return false;
+    }
+    status.state = 'retrying';
+    this.#log.warn('camera failed, retrying', { camera: cam.id, error: err.message, retryInMs: backoffMs, failures: status.failures });
+    await new Promise((r) => setTimeout(r, backoffMs));
+    return !this.#stopping;
+  }
+
+  /** Stop capture, finish in-flight frames, flush policies, close the queue and pools. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#stopping = true;
+      for (const c of this.cameras.values()) c.runner?.stop();
+      await Promise.allSettled(this.#loops);
+      await this.uploader?.close();
+      await this.detect?.close();
+      await this.#shards?.close();
+      await this.receiver?.close();
+    })();
+    return this.#stopped;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Config source → running FrameSource. The simulated camera (A6) feeds the
+ * same frame API through appsrc, so every later stage sees one kind of frame.
+ */
+import { openCapture, type FrameSource, type TensorOptions } from '../capture/index.js';
+import { SimulatedCamera } from '../capture/sim/camera.js';
+import type { SourceConfig } from '../config/index.js';
+import type { ExposureInfo } from '../types.js';
+
+export interface OpenedSource {
+  source: FrameSource;
+  live: boolean;
+  /** Exposure of the frame just taken, when the back end reports it (simulated camera). */
+  exposure?: (ptsNs: bigint) => ExposureInfo | undefined;
+  /** Release what the source owns beyond the FrameSource (the simulated camera's timer). */
+  close(): void;
+}
+
+export function openSource(config: SourceConfig, tensor: TensorOptions): OpenedSource {
+  switch (config.type) {
+    case 'simulated': {
+      const cam = new SimulatedCamera({ width: config.width, height: config.height, fps: config.fps, seed: config.seed });
+      // The camera renders in real time into an appsrc source that also makes the detector tensor.
+      const source = openCapture({ source: { type: 'appsrc', width: cam.width, height: cam.height, framerate: Math.round(cam.fps) }, tensor });
+      const t0 = process.hrtime.bigint();
+      let n = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const tick = (): void => {
+        if (source.closed) return;
+        const f = cam.capture();
+        source.push(f.pixels, f.ptsNs, cam.periodNs);
+        n++;
+        const waitMs = Number(t0 + BigInt(n) * cam.periodNs - process.hrtime.bigint()) / 1e6;
+        timer = setTimeout(tick, Math.max(0, waitMs));
+      };
+      tick();
+      return {
+        source,
+        live: true,
+        exposure: (pts) => cam.metadataFor(pts)?.exposure,
+        close: () => {
+          clearTimeout(timer);
+          source.close();
+          cam.close();
+        },
+      };
+    }
+    case 'file':
+      return wrap(openCapture({ source: { type: 'file', path: config.path, realtime: config.realtime }, tensor }), false);
+    case 'rtsp':
+      return wrap(openCapture({ source: { type: 'rtsp', url: config.url, latencyMs: config.latencyMs, transport: config.transport }, tensor }), true);
+    case 'v4l2':
+      return wrap(
+        openCapture({ source: { type: 'v4l2', device: config.device, width: config.width, height: config.height, framerate: config.framerate, controls: config.controls }, tensor }),
+        true,
+      );
+    case 'argus':
+      return wrap(openCapture({ source: { type: 'argus', sensorId: config.sensorId, width: config.width, height: config.height, framerate: config.framerate }, tensor }), true);
+    case 'test':
+      return wrap(openCapture({ source: { type: 'test', pattern: config.pattern, width: config.width, height: config.height, framerate: config.framerate, live: config.live }, tensor }), config.live);
+  }
+}
+
+function wrap(source: FrameSource, live: boolean): OpenedSource {
+  return { source, live, close: () => source.close() };
+}
