@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { CONFIG_SCHEMA, DEMO_CONFIG_PATH, loadConfig, loadDemoConfig, redact, schemaRows } from '../../src/config/index.js';
+import { CONFIG_SCHEMA, DEMO_CONFIG_PATH, loadConfig, loadDemoConfig, redact, renderSchemaMarkdown, schemaRows } from '../../src/config/index.js';
 import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
 
 const EXAMPLE = join(PROJECT_ROOT, 'config', 'example.yaml');
@@ -49,5 +49,10 @@ describe('config files shipped in config/', () => {
     assert.equal(config.upload.endpoint, undefined);
     assert.equal(config.queue.path, '/tmp/demo-x/queue.sqlite');
     assert.equal(config.report.dir, '/tmp/demo-x/report');
+  });
+
+  test('docs/config.md carries the reference table generated from the schema', () => {
+    const docs = readFileSync(join(PROJECT_ROOT, 'docs', 'config.md'), 'utf8');
+    assert.ok(docs.includes(renderSchemaMarkdown()), 'docs/config.md is out of date: regenerate with bestshot check-config --schema');
   });
 });
