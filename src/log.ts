@@ -4,7 +4,7 @@
  * call's fields — or a one-line human format on a TTY. Child loggers bind
  * fields. Values under keys that look like credentials (token, secret,
  * password, authorization, api key, cookie) are written as '[redacted]', at
- * any depth, so a config or an HTTP header logged by mistake leaks nothing.
+ * any depth, and passwords inside URLs as '***', so a config or an HTTP header logged by mistake leaks nothing.
  * A logger never throws: cycles, bigints and errors are serialised safely.
  */
 
@@ -86,6 +86,11 @@ function makeKeyTest(extra: readonly string[] = []): (key: string) => boolean {
 
 const defaultKeyTest = makeKeyTest();
 
+/** 'rtsp://user:pw@cam/s' → 'rtsp://user:***@cam/s', wherever such URLs appear in a string. */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^@/\s]*@/gi, '$1:***@');
+}
+
 /**
  * A JSON-safe copy of `value` with credential-like keys replaced by
  * '[redacted]', Errors serialised, bigints as strings and cycles cut.
@@ -93,6 +98,7 @@ const defaultKeyTest = makeKeyTest();
 export function redactFields(value: unknown, isSecretKey: (key: string) => boolean = defaultKeyTest): unknown {
   const seen = new WeakSet<object>();
   const walk = (v: unknown, depth: number): unknown => {
+    if (typeof v === 'string') return v.includes('://') && v.includes('@') ? maskUrlCredentials(v) : v;
     if (typeof v === 'bigint') return v.toString();
     if (typeof v === 'function' || typeof v === 'symbol') return undefined;
     if (typeof v === 'number' && !Number.isFinite(v)) return String(v);

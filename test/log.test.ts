@@ -157,4 +157,17 @@ describe('structured logger', () => {
     assert.deepEqual(out, { token: '[redacted]', nested: { ok: 1 } });
     assert.deepEqual(input, { token: 't', nested: { ok: 1 } });
   });
+
+  test('passwords inside URLs are masked in any string field', () => {
+    const s = sink();
+    createLogger({ stream: s, now: () => T0 }).warn('camera failed', {
+      source: { url: 'rtsp://admin:hunter2@10.0.0.5:554/s1' },
+      detail: 'could not open rtsp://viewer:pw9@cam/x (timeout)',
+      plain: 'user@example.com',
+    });
+    const line = s.json()[0];
+    assert.deepEqual(line.source, { url: 'rtsp://admin:***@10.0.0.5:554/s1' });
+    assert.equal(line.detail, 'could not open rtsp://viewer:***@cam/x (timeout)');
+    assert.equal(line.plain, 'user@example.com');
+  });
 });

@@ -56,22 +56,31 @@ const VAR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * environment; `$${` is a literal `${`. An unset variable without fallback
  * is an error naming the key.
  */
-export function interpolateEnv(value: unknown, env: ParseOptions['env'] & object, segs: Segs, issues: ConfigIssue[]): unknown {
+export function interpolateEnv(
+  value: unknown,
+  env: ParseOptions['env'] & object,
+  segs: Segs,
+  issues: ConfigIssue[],
+  fromEnv?: Set<string>,
+): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
     return value.replace(VAR, (m: string, name: string | undefined, fallback: string | undefined) => {
       if (m === '$${') return '${';
       const v = env[name as string];
-      if (v !== undefined && v !== '') return v;
+      if (v !== undefined && v !== '') {
+        fromEnv?.add(formatPath(segs));
+        return v;
+      }
       if (fallback !== undefined) return fallback;
       issues.push({ path: formatPath(segs), segments: segs, message: `Environment variable ${name} is not set` });
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...segs, i], issues));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...segs, i], issues, fromEnv));
   if (isObject(value)) {
     const out: Doc = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, [...segs, k], issues);
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, [...segs, k], issues, fromEnv);
     return out;
   }
   return value;
@@ -178,13 +187,14 @@ export function parseConfig(input: string | Doc, options: ParseOptions = {}): Lo
   };
 
   const issues: ConfigIssue[] = [];
-  const interpolated = interpolateEnv(raw, env, [], issues) as Doc;
+  const fromEnv = new Set<string>();
+  const interpolated = interpolateEnv(raw, env, [], issues, fromEnv) as Doc;
   if (issues.length > 0) fail(issues);
   const migrated = migrate(interpolated);
   const warnings = migrated.notes.slice();
   const { defaults: rawDefaults, ...rest } = migrated.doc;
 
-  const ctx: ValidateContext = { baseDir, env, issues, warnings };
+  const ctx: ValidateContext = { baseDir, env, issues, warnings, fromEnv };
   const defaults = (validateField(DEFAULTS_SECTION, rawDefaults, ['defaults'], { ...ctx, partial: true }) ?? {}) as CameraDefaults;
   if (Array.isArray(rest.cameras) && issues.length === 0) {
     rest.cameras = rest.cameras.map((cam) => inheritDefaults(cam, defaults));

@@ -127,6 +127,8 @@ export interface ValidateContext {
    * filled and no required key is demanded.
    */
   partial?: boolean;
+  /** Key paths whose string came from `${VAR}` interpolation (a secret there is not "literal"). */
+  fromEnv?: ReadonlySet<string>;
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -263,6 +265,11 @@ export function parseBytes(value: unknown): number | undefined {
   return Math.round(Number(m[1]) * factor);
 }
 
+/** 'http://user:pw@host' → 'http://user:***@host' for messages (also when the URL does not parse). */
+export function maskUrlPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^@/\s]*@/i, '$1:***@');
+}
+
 function resolvePath(ctx: ValidateContext, p: string): string {
   return isAbsolute(p) ? p : resolve(ctx.baseDir, p);
 }
@@ -271,7 +278,9 @@ function validateSecret(ctx: ValidateContext, segments: Array<string | number>, 
   const path = formatPath(segments);
   if (typeof value === 'string') {
     if (value.length === 0) return expected(ctx, segments, 'non-empty secret', value);
-    ctx.warnings.push(`${path}: secret is written literally in the config file; prefer { env: NAME } or { file: PATH }`);
+    if (!ctx.fromEnv?.has(path)) {
+      ctx.warnings.push(`${path}: secret is written literally in the config file; prefer { env: NAME } or { file: PATH }`);
+    }
     return value;
   }
   if (isPlainObject(value)) {
@@ -301,7 +310,9 @@ function validateSecret(ctx: ValidateContext, segments: Array<string | number>, 
       return secret;
     }
   }
-  return expected(ctx, segments, describeField({ kind: 'secret', description: '' }), value);
+  // Never echo a secret, even a malformed one: name its type only.
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
+  return issue(ctx, segments, `Expected ${describeField({ kind: 'secret', description: '' })} but received ${kind}`);
 }
 
 /**
@@ -340,9 +351,9 @@ export function validateField(field: Field, value: unknown, segments: Array<stri
         try {
           url = new URL(value);
         } catch {
-          return expected(ctx, segments, describeField(field), value);
+          return expected(ctx, segments, describeField(field), maskUrlPassword(value));
         }
-        if (!field.protocols.includes(url.protocol)) return expected(ctx, segments, describeField(field), value);
+        if (!field.protocols.includes(url.protocol)) return expected(ctx, segments, describeField(field), maskUrlPassword(value));
       }
       return value;
     }

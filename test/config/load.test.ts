@@ -440,3 +440,23 @@ describe('config: loadConfig', () => {
     });
   });
 });
+
+describe('config: secrets never appear in messages', () => {
+  test('a malformed secret is described by type only', () => {
+    const msg = errorOf(`${BASE}upload:\n  endpoint: https://cloud.example/ingest\n  token: 8675309\n`);
+    assert.equal(msg, 'upload.token: Expected secret (string, { env: NAME } or { file: PATH }) but received a value of type number');
+  });
+
+  test('a URL with a password is masked in an error message', () => {
+    assert.equal(
+      errorOf('receiver: { embedded: true }\ncameras:\n  - id: a\n    source: { type: rtsp, url: "http://admin:hunter2@cam/x" }\n'),
+      "cameras[0].source.url: Expected rtsp or rtsps URL but received 'http://admin:***@cam/x' of type string",
+    );
+  });
+
+  test('a token interpolated from ${VAR} is not warned about as literal', () => {
+    const { config, warnings } = parse(`${BASE}upload:\n  endpoint: https://cloud.example/ingest\n  token: \${TOK}\n`, { ...ENV, TOK: 'v' });
+    assert.equal(config.upload.token, 'v');
+    assert.deepEqual(warnings, []);
+  });
+});
