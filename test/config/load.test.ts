@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
 import {
   ConfigValidationError,
   defaultCamera,
@@ -458,5 +459,17 @@ describe('config: secrets never appear in messages', () => {
     const { config, warnings } = parse(`${BASE}upload:\n  endpoint: https://cloud.example/ingest\n  token: \${TOK}\n`, { ...ENV, TOK: 'v' });
     assert.equal(config.upload.token, 'v');
     assert.deepEqual(warnings, []);
+  });
+
+  test('logging a whole loaded config leaks neither the token nor a camera password', () => {
+    const y = `${BASE}  - id: cam2\n    source: { type: rtsp, url: "rtsp://admin:hunter2@10.0.0.5/s" }\nupload:\n  endpoint: https://cloud.example/ingest\n  token: { env: T }\n`;
+    const { config } = parse(y, { ...ENV, T: 'tok-secret-000' });
+    const lines: string[] = [];
+    createLogger({ stream: { write: (l: string) => lines.push(l) } }).info('config loaded', { config });
+    const text = lines.join('');
+    assert.ok(text.includes('"token":"[redacted]"'));
+    assert.ok(text.includes('rtsp://admin:***@10.0.0.5/s'));
+    assert.ok(!text.includes('tok-secret-000'));
+    assert.ok(!text.includes('hunter2'));
   });
 });
