@@ -133,8 +133,8 @@ test('U2: a permanent 4xx goes to the dead-letter table with the reason, and the
 });
 
 test('U3: slow responses time out, the retry is answered as a duplicate, each package is stored once', async () => {
-  const r = await receiver('slow', ['--test-delay-first', '2', '--test-delay-ms', '1500']);
-  const up = uploader(r.url, 'slow', { sender: { url: `${r.url}/packages`, token: TOKEN, responseTimeoutMs: 400 } });
+  const r = await receiver('slow', ['--test-delay-first', '2', '--test-delay-ms', '2500']);
+  const up = uploader(r.url, 'slow', { sender: { url: `${r.url}/packages`, token: TOKEN, responseTimeoutMs: 1000 } });
   const bodies: string[] = [];
   up.on('sent', (e) => bodies.push(e.body));
   try {
