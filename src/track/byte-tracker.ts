@@ -32,6 +32,8 @@ export class ByteTracker {
   private lost: TrackState[] = [];
   private frameId = 0;
   private removedLast: TrackState[] = [];
+  /** Scratch for cost matrices, grown as needed (no garbage per frame). */
+  private scratch = new Float64Array(1024);
 
   constructor(options: TrackerOptions = {}, deps: TrackerDeps = {}) {
     this.options = resolveTrackerOptions(options);
@@ -102,7 +104,9 @@ export class ByteTracker {
     // Step 2: first association, high-score detections vs tracked + lost.
     const pool = [...confirmed, ...this.lost];
     for (const t of pool) t.predict();
-    let cost = iouCost(pool, high, o.fuseScore);
+    const need = Math.max(pool.length * high.length, pool.length * low.length, this.tracked.length * (high.length + low.length));
+    if (need > this.scratch.length) this.scratch = new Float64Array(Math.max(need, 2 * this.scratch.length));
+    let cost = iouCost(pool, high, o.fuseScore, this.scratch);
     const first = linearAssignment(cost, pool.length, high.length, 1 - o.matchThreshold);
     for (const [i, j] of first.matches) {
       const t = pool[i]!;
@@ -114,7 +118,7 @@ export class ByteTracker {
 
     // Step 3: second association, low-score detections vs the remaining tracked tracks (no score fusion).
     const remaining = first.unmatchedRows.map((i) => pool[i]!).filter((t) => t.state === 'tracked');
-    cost = iouCost(remaining, low, false);
+    cost = iouCost(remaining, low, false, this.scratch);
     const second = linearAssignment(cost, remaining.length, low.length, 1 - o.lowMatchThreshold);
     for (const [i, j] of second.matches) {
       const t = remaining[i]!;
@@ -132,7 +136,7 @@ export class ByteTracker {
 
     // Unconfirmed tracks (one frame old) vs the high detections left over.
     const leftover = first.unmatchedCols.map((j) => high[j]!);
-    cost = iouCost(unconfirmed, leftover, o.fuseScore);
+    cost = iouCost(unconfirmed, leftover, o.fuseScore, this.scratch);
     const third = linearAssignment(cost, unconfirmed.length, leftover.length, 1 - o.unconfirmedMatchThreshold);
     for (const [i, j] of third.matches) {
       const t = unconfirmed[i]!;

@@ -13,19 +13,25 @@ import type { TrackState } from './track-state.js';
  * tracks of the same class). Optionally multiplies IoU by the detection
  * score first (upstream fuse_score: cost = 1 − IoU × score).
  */
-export function iouCost(tracks: readonly TrackState[], detections: readonly Box[], fuseScore: boolean): Float64Array {
+export function iouCost(tracks: readonly TrackState[], detections: readonly Box[], fuseScore: boolean, out?: Float64Array): Float64Array {
   const n = tracks.length;
   const m = detections.length;
-  const cost = new Float64Array(n * m);
+  // A caller-owned scratch buffer avoids garbage on every frame.
+  const cost = out && out.length >= n * m ? out.subarray(0, n * m) : new Float64Array(n * m);
   for (let i = 0; i < n; i++) {
     const t = tracks[i]!;
-    const tb = t.box;
-    const tAxis = tb.angle === 0;
-    const tx1 = tb.cx - tb.w / 2;
-    const ty1 = tb.cy - tb.h / 2;
-    const tx2 = tb.cx + tb.w / 2;
-    const ty2 = tb.cy + tb.h / 2;
-    const tArea = tb.w * tb.h;
+    // Predicted box straight from the Kalman mean [x, y, a, h, θ].
+    const mean = t.mean;
+    const th = mean[3]!;
+    const tw = mean[2]! * th;
+    const tcx = mean[0]!;
+    const tcy = mean[1]!;
+    const tAxis = mean[4] === 0;
+    const tx1 = tcx - tw / 2;
+    const ty1 = tcy - th / 2;
+    const tx2 = tcx + tw / 2;
+    const ty2 = tcy + th / 2;
+    const tArea = tw * th;
     for (let j = 0; j < m; j++) {
       const d = detections[j]!;
       if (d.classId !== t.classId) {
@@ -44,7 +50,7 @@ export function iouCost(tracks: readonly TrackState[], detections: readonly Box[
           iou = union > 0 ? inter / union : 0;
         }
       } else {
-        iou = boxIou(tb, d);
+        iou = boxIou(t.box, d);
       }
       cost[i * m + j] = 1 - (fuseScore ? iou * d.score : iou);
     }

@@ -9,11 +9,18 @@ import { VH_INDEX, kalmanInitiate, kalmanPredict, kalmanUpdate } from './kalman.
 
 export type TrackLifecycle = 'tracked' | 'lost' | 'removed';
 
-/** Measurement vector [x, y, a, h, θ] of a box, its angle aligned to `refAngle`. */
-export function boxToMeasurement(box: OrientedBox, refAngle = 0): Float64Array {
+/** Measurement vector [x, y, a, h, θ] of a box, its angle aligned to `refAngle`; written into `out` when given. */
+export function boxToMeasurement(box: OrientedBox, refAngle = 0, out: Float64Array = new Float64Array(5)): Float64Array {
   const b = alignAngle(box, refAngle);
-  return Float64Array.of(b.cx, b.cy, b.w / b.h, b.h, b.angle);
+  out[0] = b.cx;
+  out[1] = b.cy;
+  out[2] = b.w / b.h;
+  out[3] = b.h;
+  out[4] = b.angle;
+  return out;
 }
+
+const measurementScratch = new Float64Array(5);
 
 export class TrackState implements Track {
   readonly trackId: number;
@@ -60,7 +67,7 @@ export class TrackState implements Track {
   /** Upstream update() (tracked) and re_activate() (lost → tracked, tracklet restarts). */
   match(detection: Box, frameId: number): void {
     const reactivated = this.state !== 'tracked';
-    kalmanUpdate(this.mean, this.covariance, boxToMeasurement(detection, this.mean[4]!));
+    kalmanUpdate(this.mean, this.covariance, boxToMeasurement(detection, this.mean[4]!, measurementScratch));
     this.trackletLen = reactivated ? 0 : this.trackletLen + 1;
     this.state = 'tracked';
     this.isActivated = true;

@@ -1,0 +1,119 @@
+/**
+ * npm run bench -- track [--frames N]: ByteTracker.update() time per frame at
+ * 10, 50 and 200 objects per frame (synthetic smooth motion on 1920×1080, as
+ * ANCHORS.md's measurement of the official Python ByteTrack), with and
+ * without the W1 projector, plus the TUD sequences from det.txt. Prints
+ * p50/p99 and the speed-up over the Python figures in ANCHORS.md.
+ */
+import { ByteTracker } from '../src/track/index.js';
+import { createProjector } from '../src/geo/index.js';
+import { trackMotSequence } from '../src/mot/index.js';
+import { sharedPath } from '../src/paths.js';
+import type { Box, FrameDetections } from '../src/types.js';
+import { loadavg } from 'node:os';
+import { fmt, machine, summary, writeResult } from './util.js';
+
+/** Official ByteTrack update() median / p99 ms on a 2-core VM (ANCHORS.md). */
+const PYTHON: Record<number, { p50: number; p99: number; note: string }> = {
+  10: { p50: 0.85, p99: 1.5, note: 'Python figure is at ~5 boxes' },
+  50: { p50: 5.3, p99: 10.9, note: '' },
+  200: { p50: 27, p99: 50, note: '' },
+};
+
+interface Obj {
+  x: number;
+  y: number;
+  vx: number;
+  vy: number;
+  w: number;
+  h: number;
+  score: number;
+}
+
+function scene(n: number, seed: number): { step: () => Box[] } {
+  let s = seed >>> 0;
+  const r = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const objs: Obj[] = Array.from({ length: n }, () => {
+    const h = 60 + r() * 160;
+    return { x: r() * 1920, y: r() * 1080, vx: (r() - 0.5) * 12, vy: (r() - 0.5) * 6, w: h * (0.35 + r() * 0.2), h, score: 0.3 + r() * 0.69 };
+  });
+  return {
+    step(): Box[] {
+      const boxes: Box[] = [];
+      for (const o of objs) {
+        o.x += o.vx;
+        o.y += o.vy;
+        if (o.x < 0 || o.x > 1920) o.vx = -o.vx;
+        if (o.y < 0 || o.y > 1080) o.vy = -o.vy;
+        // Detector jitter and an occasional miss (5 %).
+        if (r() < 0.05) continue;
+        boxes.push({ cx: o.x + (r() - 0.5) * 2, cy: o.y + (r() - 0.5) * 2, w: o.w * (0.97 + r() * 0.06), h: o.h * (0.97 + r() * 0.06), angle: 0, classId: 0, label: 'person', score: Math.min(0.99, Math.max(0.05, o.score + (r() - 0.5) * 0.1)) });
+      }
+      return boxes;
+    },
+  };
+}
+
+/**
+ * Wall time per update(). On a shared VM the tail (p99, max) includes time
+ * this process was pre-empted by others; the load average is printed with
+ * the figures for that reason. (process.cpuUsage() was tried and ticks at
+ * ~4 ms here, too coarse for per-frame figures.)
+ */
+function run(n: number, frames: number, withProjector: boolean): number[] {
+  const project = withProjector
+    ? createProjector({ intrinsics: { fx: 1400, fy: 1400, cx: 960, cy: 540 }, distortion: [-0.2, 0.05, 0, 0, 0], mount: { height: 8, pitch: 15, roll: 0, yaw: 0 } })
+    : undefined;
+  const tracker = new ByteTracker({}, { project });
+  const sc = scene(n, 1234 + n);
+  const times: number[] = [];
+  const warmup = 200;
+  for (let f = 1; f <= frames + warmup; f++) {
+    const frame: FrameDetections = {
+      cameraId: 'bench',
+      imageId: f,
+      timestampNs: BigInt(f) * 33_333_333n,
+      exposureMode: 'manual',
+      cameraPosition: { lat: 48.1, lon: 11.5, alt: 530, heading: 45 },
+      width: 1920,
+      height: 1080,
+      boxes: sc.step(),
+    };
+    const t0 = process.hrtime.bigint();
+    tracker.update(frame);
+    const dt = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (f > warmup) times.push(dt);
+  }
+  return times;
+}
+
+export default async function (args: string[]): Promise<void> {
+  const i = args.indexOf('--frames');
+  const frames = i >= 0 ? Number(args[i + 1]) : 3000;
+  console.log(`ByteTracker.update() per frame — ${machine()}\n${frames} frames after 200 warm-up, synthetic smooth motion 1920×1080, 5 % misses\n`);
+  const results: Record<string, unknown> = {};
+  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('objects  projector  p50 ms  p90 ms  p99 ms  max ms | Python p50/p99  speed-up p50/p99');
+  for (const n of [10, 50, 200]) {
+    for (const withProjector of [false, true]) {
+      const s = summary(run(n, frames, withProjector));
+      const py = PYTHON[n]!;
+      const ratio = withProjector ? '' : `${fmt(py.p50, 2)} / ${fmt(py.p99, 1)}`.padEnd(16) + `${fmt(py.p50 / s.p50, 1)}× / ${fmt(py.p99 / s.p99, 1)}×${py.note ? ` (${py.note})` : ''}`;
+      console.log(
+        `${String(n).padStart(7)}  ${(withProjector ? 'W1' : '-').padEnd(9)}  ${fmt(s.p50, 3).padStart(6)}  ${fmt(s.p90, 3).padStart(6)}  ${fmt(s.p99, 3).padStart(6)}  ${fmt(s.max, 1).padStart(6)} | ${ratio}`,
+      );
+      results[`${n}${withProjector ? '+W1' : ''}`] = { ...s, pythonP50: py.p50, pythonP99: py.p99, speedupP50: py.p50 / s.p50, speedupP99: py.p99 / s.p99 };
+    }
+  }
+  console.log('\nMOT15 sequences from SORT det.txt (default options):');
+  for (const seq of ['mot15-TUD-Campus', 'mot15-TUD-Stadtmitte']) {
+    const all: number[] = [];
+    for (let rep = 0; rep < 20; rep++) all.push(...trackMotSequence(sharedPath(seq)).updateMs);
+    const s = summary(all);
+    console.log(`  ${seq.padEnd(22)} p50 ${fmt(s.p50, 3)} ms  p99 ${fmt(s.p99, 3)} ms  (${s.n} frame updates)`);
+    results[seq] = s;
+  }
+  const r50 = results['50'] as { p99: number };
+  console.log(`\ntarget p99 < 1 ms at 50 objects: ${fmt(r50.p99, 3)} ms, ${r50.p99 < 1 ? 'met' : 'NOT met'} (load average now ${loadavg()[0]!.toFixed(2)})`);
+  console.log(`written ${writeResult('track', { frames, results })}`);
+}
