@@ -120,11 +120,11 @@ describe('ByteTracker', () => {
         const id = t.update(frame([det(100, 100)]))[0]!.trackId;
         t.update(frame([det(100, 100)]));
         for (let k = 0; k < gap; k++) t.update(frame([]));
-        // Last match at frame 2; re-detected at frame 2 + gap + 1: kept while (frame − 2) ≤ buffer + … see below.
+        // Last match at frame 2, `gap` empty frames, re-detection at frame gap + 3. Upstream removes
+        // a lost track when frame − last > buffer, after that frame's matching, so the track is
+        // still there to match at frame gap + 3 exactly when gap ≤ buffer.
         const out = t.update(frame([det(100, 100)]));
         const refound = out.some((x) => x.trackId === id);
-        // Upstream removes a lost track once frame − last > buffer, after matching: a re-detection
-        // gap + 1 frames after the last match is still matched when gap + 1 ≤ buffer + 1.
         assert.equal(refound, gap <= buffer, `frameRate ${frameRate}, gap ${gap}`);
       }
     }
