@@ -1,11 +1,13 @@
 /**
- * npm run bench -- queue [--n 300] [--size-kb 200] [--dir <dir>]
+ * npm run bench -- queue [--n 300] [--size-kb 200] [--repeat 3] [--dir <dir>]
  *
  * Durable queue (U2) throughput with 200 KB packages for both fsync
  * policies (synchronous FULL and NORMAL in WAL mode): enqueue (one
  * transaction per package, as the pipeline does), then dequeue = peekOldest
  * + ack (one transaction each), and a full queue where every enqueue also
- * drops the oldest. Prints per-operation percentiles, packages/s and MB/s.
+ * drops the oldest. Prints per-operation percentiles, packages/s and MB/s
+ * per run, then the median and range over --repeat runs (a VM's fsync cost
+ * varies a lot from run to run).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -69,35 +71,55 @@ function phase(label: string, packages: UploadPackage[], bytesEach: number, op: 
 }
 
 export default async function (args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { n: { type: 'string', default: '300' }, 'size-kb': { type: 'string', default: '200' }, dir: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { n: { type: 'string', default: '300' }, 'size-kb': { type: 'string', default: '200' }, repeat: { type: 'string', default: '3' }, dir: { type: 'string' } },
+  });
+  const repeat = Math.max(1, Number(values.repeat));
   const n = Number(values.n);
   const size = Number(values['size-kb']) * 1024;
   const base = mkdtempSync(join(values.dir ?? tmpdir(), 'bestshot-bench-queue-'));
   const packages = makePackages(n, size);
   const bytesEach = size + Buffer.byteLength(JSON.stringify(packages[0]!.metadata));
   console.log(`queue benchmark: ${n} packages of ${values['size-kb']} KB, database in ${base}\nmachine: ${machine()}`);
-  const results: Record<string, Record<string, Phase>> = {};
+  const runs: Array<Record<string, Record<string, Phase>>> = [];
   try {
-    for (const sync of ['FULL', 'NORMAL'] as SynchronousMode[]) {
-      console.log(`synchronous=${sync} (WAL)`);
-      const q = PackageQueue.open({ path: join(base, `q-${sync}.db`), synchronous: sync, maxPackages: n * 2, maxBytes: 2 ** 31 });
-      const enqueue = phase('enqueue', packages, bytesEach, (p) => q.enqueue(p));
-      const dequeue = phase('dequeue (peek + ack)', packages, bytesEach, () => {
-        const head = q.peekOldest()!;
-        q.ack(head.seq);
-      });
-      q.close();
-      // Circular steady state: the queue is full, each enqueue drops the oldest in the same transaction.
-      const full = PackageQueue.open({ path: join(base, `q-${sync}-full.db`), synchronous: sync, maxPackages: Math.max(1, Math.floor(n / 2)), maxBytes: 2 ** 31 });
-      for (const p of packages.slice(0, Math.floor(n / 2))) full.enqueue(p);
-      const circular = phase('enqueue when full', packages.slice(Math.floor(n / 2)), bytesEach, (p) => full.enqueue(p));
-      full.close();
-      results[sync] = { enqueue, dequeue, circular };
+    for (let run = 1; run <= repeat; run++) {
+      const results: Record<string, Record<string, Phase>> = {};
+      for (const sync of ['FULL', 'NORMAL'] as SynchronousMode[]) {
+        console.log(`run ${run}/${repeat}, synchronous=${sync} (WAL)`);
+        const q = PackageQueue.open({ path: join(base, `q-${sync}-${run}.db`), synchronous: sync, maxPackages: n * 2, maxBytes: 2 ** 31 });
+        const enqueue = phase('enqueue', packages, bytesEach, (p) => q.enqueue(p));
+        const dequeue = phase('dequeue (peek + ack)', packages, bytesEach, () => {
+          const head = q.peekOldest()!;
+          q.ack(head.seq);
+        });
+        q.close();
+        // Circular steady state: the queue is full, each enqueue drops the oldest in the same transaction.
+        const half = Math.max(1, Math.floor(n / 2));
+        const full = PackageQueue.open({ path: join(base, `q-${sync}-${run}-full.db`), synchronous: sync, maxPackages: half, maxBytes: 2 ** 31 });
+        for (const p of packages.slice(0, half)) full.enqueue(p);
+        const circular = phase('enqueue when full', packages.slice(half), bytesEach, (p) => full.enqueue(p));
+        full.close();
+        results[sync] = { enqueue, dequeue, circular };
+      }
+      runs.push(results);
     }
   } finally {
     rmSync(base, { recursive: true, force: true });
   }
-  const ratio = results.NORMAL!.enqueue.packagesPerSec / results.FULL!.enqueue.packagesPerSec;
-  console.log(`NORMAL/FULL enqueue throughput ratio: ${fmt(ratio)}`);
-  console.log(`written ${writeResult('queue', { n, sizeKb: Number(values['size-kb']), bytesEach, results, normalOverFullEnqueue: ratio })}`);
+  const median: Record<string, Record<string, { packagesPerSec: number; mbPerSec: number; min: number; max: number }>> = {};
+  console.log(`\nmedian of ${repeat} runs (packages/s, range):`);
+  for (const sync of ['FULL', 'NORMAL']) {
+    median[sync] = {};
+    for (const ph of ['enqueue', 'dequeue', 'circular']) {
+      const rates = runs.map((r) => r[sync]![ph]!.packagesPerSec).sort((a, b) => a - b);
+      const med = rates[Math.floor(rates.length / 2)]!;
+      median[sync]![ph] = { packagesPerSec: med, mbPerSec: (med * bytesEach) / 1e6, min: rates[0]!, max: rates[rates.length - 1]! };
+      console.log(`  ${sync.padEnd(6)} ${ph.padEnd(9)} ${fmt(med, 0).padStart(6)} packages/s ${fmt((med * bytesEach) / 1e6, 1).padStart(7)} MB/s   (${fmt(rates[0]!, 0)}–${fmt(rates[rates.length - 1]!, 0)})`);
+    }
+  }
+  const ratio = median.NORMAL!.enqueue!.packagesPerSec / median.FULL!.enqueue!.packagesPerSec;
+  console.log(`NORMAL/FULL enqueue throughput ratio (medians): ${fmt(ratio)}`);
+  console.log(`written ${writeResult('queue', { n, sizeKb: Number(values['size-kb']), bytesEach, repeat, median, runs, normalOverFullEnqueue: ratio })}`);
 }

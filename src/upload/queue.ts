@@ -78,6 +78,12 @@ export interface QueueCounters {
   dropped: number;
   droppedBytes: number;
   deadLettered: number;
+  /**
+   * Packages that were queued in a file found corrupt while running and set
+   * aside (they stay in the renamed file, not delivered). Counted in the
+   * fresh queue so they are not silently gone.
+   */
+  setAside: number;
 }
 
 export interface EnqueueResult {
@@ -92,7 +98,7 @@ export interface QueueRecovery {
   setAsidePath: string;
 }
 
-const COUNTER_NAMES = ['enqueued', 'delivered', 'dropped', 'droppedBytes', 'deadLettered'] as const;
+const COUNTER_NAMES = ['enqueued', 'delivered', 'dropped', 'droppedBytes', 'deadLettered', 'setAside'] as const;
 
 /** Schema migrations; index i migrates user_version i → i+1. */
 const MIGRATIONS: string[] = [
@@ -100,11 +106,12 @@ const MIGRATIONS: string[] = [
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      idempotency_key TEXT NOT NULL,
      enqueued_at_ms INTEGER NOT NULL,
-     metadata TEXT NOT NULL,
-     jpeg BLOB NOT NULL,
      bytes INTEGER NOT NULL,
      attempts INTEGER NOT NULL DEFAULT 0,
-     last_error TEXT
+     last_error TEXT,
+     -- the large columns last: reading bytes/attempts never walks a JPEG's overflow pages
+     metadata TEXT NOT NULL,
+     jpeg BLOB NOT NULL
    );
    CREATE TABLE dead_letters (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -112,12 +119,12 @@ const MIGRATIONS: string[] = [
      idempotency_key TEXT NOT NULL,
      enqueued_at_ms INTEGER NOT NULL,
      dead_at_ms INTEGER NOT NULL,
-     metadata TEXT NOT NULL,
-     jpeg BLOB NOT NULL,
      bytes INTEGER NOT NULL,
      attempts INTEGER NOT NULL,
      status INTEGER,
-     reason TEXT NOT NULL
+     reason TEXT NOT NULL,
+     metadata TEXT NOT NULL,
+     jpeg BLOB NOT NULL
    );
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
    ${COUNTER_NAMES.map((n) => `INSERT INTO counters VALUES ('${n}', 0);`).join('\n')}`,
@@ -147,14 +154,14 @@ export class PackageQueue {
   readonly maxPackages: number;
   readonly maxBytes: number;
   readonly synchronous: SynchronousMode;
-  /** Set when the file found at open was corrupt and was set aside. */
-  readonly recovered: QueueRecovery | null;
-
-  #db: Database.Database;
+  #recovered: QueueRecovery | null = null;
+  #log: (message: string) => void;
+  #db!: Database.Database;
   #depth = 0;
   #bytes = 0;
   #closed = false;
   #pinned = -1;
+  #lastSeq = 0;
   #stmt!: ReturnType<PackageQueue['prepare']>;
   #enqueueTx!: (key: string, now: number, metadata: string, jpeg: Buffer, bytes: number) => EnqueueResult;
   #ackTx!: (seq: number) => number;
@@ -173,7 +180,7 @@ export class PackageQueue {
     if (check !== 'quick' && check !== 'none') throw invalidParameterError("one of 'quick', 'none'", 'checkOnOpen', check);
     const log = options.log ?? ((m: string) => console.error(m));
 
-    let recovered: QueueRecovery | null = null;
+    this.#log = log;
     let db: Database.Database;
     try {
       db = this.#openDb(check);
@@ -183,25 +190,52 @@ export class PackageQueue {
         const busy = (err as { code?: unknown }).code === 'SQLITE_BUSY' ? ' (another process owns this queue)' : '';
         throw new QueueError(`Cannot open queue database ${this.path}: ${(err as Error).message}${busy}`, 'ERR_QUEUE', { cause: err });
       }
-      const setAsidePath = `${this.path}.corrupt-${timestampForFile()}`;
-      for (const suffix of ['', '-wal', '-shm']) {
-        if (existsSync(this.path + suffix)) renameSync(this.path + suffix, setAsidePath + suffix);
-      }
-      const error = new QueueError(
-        `Queue database ${this.path} is corrupt (${(err as Error).message}); set aside as ${setAsidePath}, starting a fresh queue`,
-        'ERR_QUEUE_CORRUPT',
-        { cause: err },
-      );
-      log(`[${error.code}] ${error.message}`);
-      recovered = { error, setAsidePath };
+      this.#recovered = this.#setAside(err);
       db = this.#openDb('none');
     }
     this.#db = db;
-    this.recovered = recovered;
     this.#prepareAll();
-    const s = this.#db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM packages').get() as { n: number; b: number };
-    this.#depth = s.n;
-    this.#bytes = s.b;
+  }
+
+  /** Set when a corrupt file was found (at open, or by a later operation) and set aside; the latest such event. */
+  get recovered(): QueueRecovery | null {
+    return this.#recovered;
+  }
+
+  /** Rename the corrupt file (and its -wal/-shm) with a timestamp and report it. */
+  #setAside(err: unknown): QueueRecovery {
+    const setAsidePath = `${this.path}.corrupt-${timestampForFile()}`;
+    for (const suffix of ['', '-wal', '-shm']) {
+      if (existsSync(this.path + suffix)) renameSync(this.path + suffix, setAsidePath + suffix);
+    }
+    const error = new QueueError(
+      `Queue database ${this.path} is corrupt (${(err as Error).message}); set aside as ${setAsidePath}, starting a fresh queue`,
+      'ERR_QUEUE_CORRUPT',
+      { cause: err },
+    );
+    this.#log(`[${error.code}] ${error.message}`);
+    return { error, setAsidePath };
+  }
+
+  /** Corruption found while running: set the file aside, continue on a fresh one, count what was queued. */
+  #recoverAtRuntime(err: unknown): QueueRecovery {
+    const lost = this.#depth;
+    const lastSeq = this.#lastSeq;
+    try {
+      this.#db.close();
+    } catch {
+      // the handle of a corrupt file may fail to close cleanly; the file is renamed regardless
+    }
+    const recovery = this.#setAside(err);
+    this.#recovered = recovery;
+    this.#pinned = -1;
+    this.#db = this.#openDb('none');
+    this.#prepareAll();
+    if (lost > 0) this.#stmt.bump.run(lost, 'setAside');
+    // Sequence numbers continue above the old file's, so an ack of a send that was in flight cannot hit a new package.
+    this.#db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('packages', ?)").run(lastSeq);
+    this.#lastSeq = lastSeq;
+    return recovery;
   }
 
   /** Open (creating or migrating) a queue; see QueueOptions for the defaults. */
@@ -267,6 +301,7 @@ export class PackageQueue {
       insertDead: db.prepare(
         'INSERT INTO dead_letters (seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      totals: db.prepare<[], { n: number; b: number }>('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM packages'),
       bump: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
       counters: db.prepare<[], { name: string; value: number }>('SELECT name, value FROM counters'),
       keys: db.prepare<[], { idempotency_key: string }>('SELECT idempotency_key FROM packages ORDER BY seq'),
@@ -279,6 +314,10 @@ export class PackageQueue {
   #prepareAll(): void {
     const db = this.#db;
     const s = (this.#stmt = this.prepare(db));
+    const totals = s.totals.get()!;
+    this.#depth = totals.n;
+    this.#bytes = totals.b;
+    this.#lastSeq = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'packages'").get() as { seq: number } | undefined)?.seq ?? 0;
     this.#enqueueTx = db.transaction((key: string, now: number, metadata: string, jpeg: Buffer, bytes: number): EnqueueResult => {
       const dropped: EnqueueResult['dropped'] = [];
       let depth = this.#depth;
@@ -328,10 +367,8 @@ export class PackageQueue {
     try {
       return fn();
     } catch (err) {
-      if (isCorruption(err)) {
-        throw new QueueError(`Queue database ${this.path} is corrupt (${(err as Error).message})`, 'ERR_QUEUE_CORRUPT', { cause: err });
-      }
-      throw err;
+      if (!isCorruption(err)) throw err;
+      throw this.#recoverAtRuntime(err).error;
     }
   }
 
@@ -347,7 +384,16 @@ export class PackageQueue {
     if (bytes > this.maxBytes) {
       throw new QueueError(`Package ${pkg.idempotencyKey} of ${bytes} bytes exceeds the queue's maxBytes ${this.maxBytes}`);
     }
-    const result = this.#guard('enqueue', () => this.#enqueueTx(pkg.idempotencyKey, Date.now(), metadata, pkg.jpeg, bytes));
+    const insert = (): EnqueueResult => this.#guard('enqueue', () => this.#enqueueTx(pkg.idempotencyKey, Date.now(), metadata, pkg.jpeg, bytes));
+    let result: EnqueueResult;
+    try {
+      result = insert();
+    } catch (err) {
+      // The file turned out corrupt and was set aside: this package goes into the fresh queue.
+      if (!(err instanceof QueueError && err.code === 'ERR_QUEUE_CORRUPT')) throw err;
+      result = insert();
+    }
+    this.#lastSeq = result.seq;
     this.#depth += 1 - result.dropped.length;
     this.#bytes += bytes - result.dropped.reduce((a, d) => a + d.bytes, 0);
     return result;
@@ -424,7 +470,7 @@ export class PackageQueue {
 
   counters(): QueueCounters {
     const rows = this.#guard('counters', () => this.#stmt.counters.all());
-    const out: QueueCounters = { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0 };
+    const out: QueueCounters = { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0 };
     for (const r of rows) if ((COUNTER_NAMES as readonly string[]).includes(r.name)) out[r.name as keyof QueueCounters] = r.value;
     return out;
   }

@@ -170,7 +170,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   }
 
   stats(): UploaderStats {
-    const c = this.queue.closed ? { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0 } : this.queue.counters();
+    const c = this.queue.closed ? { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0 } : this.queue.counters();
     return {
       sentImmediate: this.#stats.sentImmediate,
       sentCached: this.#stats.sentCached,

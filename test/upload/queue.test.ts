@@ -41,7 +41,7 @@ test('U2: FIFO order, removed only by ack, survives close and reopen with its co
   assert.deepEqual(again.keys(), ['cam-q:1', 'cam-q:2', 'cam-q:3', 'cam-q:4']);
   assert.equal(again.depth, 4);
   assert.equal(again.bytes, again.keys().length * (jpeg.length + Buffer.byteLength(JSON.stringify(makePackage('cam-q', 1, jpeg).metadata))));
-  assert.deepEqual(again.counters(), { enqueued: 5, delivered: 1, dropped: 0, droppedBytes: 0, deadLettered: 0 });
+  assert.deepEqual(again.counters(), { enqueued: 5, delivered: 1, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0 });
   const h = again.peekOldest()!;
   assert.equal(h.attempts, 0);
   again.close();
@@ -76,7 +76,7 @@ test('U2: the package being sent (pinned) is not the one dropped for room; its a
   assert.equal(q.ack(head.seq), true);
   q.unpin();
   assert.deepEqual(q.keys(), ['cam-q:52', 'cam-q:53']);
-  assert.deepEqual(q.counters(), { enqueued: 4, delivered: 1, dropped: 1, droppedBytes: q.bytes / 2, deadLettered: 0 });
+  assert.deepEqual(q.counters(), { enqueued: 4, delivered: 1, dropped: 1, droppedBytes: q.bytes / 2, deadLettered: 0, setAside: 0 });
   // With room for one package only, even the pinned one goes.
   const one = PackageQueue.open({ path: fresh('pin-one'), maxPackages: 1 });
   one.enqueue(pkgs(1, 60)[0]!);
@@ -177,7 +177,7 @@ test('U2: a garbage queue file → ERR_QUEUE_CORRUPT logged, file set aside with
   assert.equal(statSync(setAsidePath).size, 8192, 'the corrupt file is kept for inspection');
   assert.equal(q.depth, 0);
   q.enqueue(pkgs(1)[0]!);
-  assert.deepEqual(q.counters(), { enqueued: 1, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0 });
+  assert.deepEqual(q.counters(), { enqueued: 1, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0 });
   q.close();
 });
 
@@ -204,6 +204,71 @@ test('U2: damaged pages inside a real queue file are found by the open check and
   assert.equal(q2.depth, 0);
   assert.ok(readdirSync(dir).some((f) => f.startsWith('damaged.db.corrupt-')));
   q2.close();
+});
+
+// A function call, so TypeScript does not keep the narrowing of q.recovered to null across operations.
+const recoveredOf = (q: PackageQueue): PackageQueue['recovered'] => q.recovered;
+
+/** A closed queue file whose JPEG overflow pages (found through dbstat) are overwritten: headers and row cells intact. */
+function queueWithDamagedBlobs(name: string, n: number): string {
+  const path = fresh(name);
+  const q = PackageQueue.open({ path });
+  const blob = Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(20000, 0x33)]);
+  for (let i = 0; i < n; i++) q.enqueue(makePackage('cam-q', 70 + i, blob));
+  q.close();
+  const raw = new Database(path, { readonly: true });
+  const pages = raw.prepare<[], { pageno: number }>("SELECT pageno FROM dbstat WHERE name = 'packages' AND pagetype = 'overflow'").all();
+  raw.close();
+  assert.ok(pages.length >= n * 4);
+  const fd = openSync(path, 'r+');
+  for (const { pageno } of pages) writeSync(fd, Buffer.alloc(4096, 0xa7), 0, 4096, (pageno - 1) * 4096);
+  closeSync(fd);
+  return path;
+}
+
+test('U2: corruption met while running (a read) → ERR_QUEUE_CORRUPT, file set aside, fresh queue; the lost packages are counted', () => {
+  const path = queueWithDamagedBlobs('runtime-read', 6);
+  const logged: string[] = [];
+  const q = PackageQueue.open({ path, checkOnOpen: 'none', log: (m) => logged.push(m) });
+  assert.equal(recoveredOf(q), null, 'not found at open without the check');
+  assert.equal(q.depth, 6, 'counting does not read the JPEG pages');
+  let caught: unknown;
+  try {
+    q.peekOldest();
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof QueueError);
+  assert.equal(caught.code, 'ERR_QUEUE_CORRUPT');
+  assert.ok(q.recovered);
+  assert.equal(caught, q.recovered.error);
+  assert.equal(caught.message, `Queue database ${path} is corrupt (database disk image is malformed); set aside as ${q.recovered.setAsidePath}, starting a fresh queue`);
+  assert.deepEqual(logged, [`[ERR_QUEUE_CORRUPT] ${caught.message}`]);
+  assert.ok(existsSync(q.recovered.setAsidePath));
+  assert.equal(q.depth, 0);
+  assert.deepEqual(q.counters(), { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 6 });
+  const r = q.enqueue(pkgs(1, 90)[0]!);
+  assert.ok(r.seq > 6, 'sequence numbers continue above the old file: a late ack cannot hit a new package');
+  assert.equal(q.ack(3), false);
+  assert.deepEqual(q.keys(), ['cam-q:90']);
+  q.close();
+});
+
+test('U2: corruption met by enqueue (dropping a damaged oldest) → set aside, and the new package is still acknowledged in the fresh queue', () => {
+  const path = queueWithDamagedBlobs('runtime-enqueue', 4);
+  const logged: string[] = [];
+  const q = PackageQueue.open({ path, checkOnOpen: 'none', maxPackages: 4, log: (m) => logged.push(m) });
+  const r = q.enqueue(pkgs(1, 95)[0]!);
+  assert.deepEqual(r.dropped, []);
+  assert.ok(q.recovered);
+  assert.equal(logged.length, 1);
+  assert.deepEqual(q.keys(), ['cam-q:95']);
+  assert.deepEqual(q.counters(), { enqueued: 1, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 4 });
+  q.close();
+  const again = PackageQueue.open({ path });
+  assert.deepEqual(again.keys(), ['cam-q:95']);
+  assert.equal(again.recovered, null);
+  again.close();
 });
 
 test('queue options are checked with exact messages', () => {
