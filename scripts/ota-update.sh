@@ -61,7 +61,7 @@ options:
   --selfcheck-cmd CMD      run by bash in the new release dir (default: bin/bestshot check-config --config "$BESTSHOT_CONFIG")
   --selfcheck-timeout S    seconds (default 120)
   --restart-cmd CMD        restarts the service (default: systemctl restart bestshot)
-  --health-url URL         polled after a restart (default http://127.0.0.1:8080/healthz)
+  --health-url URL         polled after a restart (default http://127.0.0.1:9464/healthz, the metrics port)
   --health-timeout S       seconds to wait for health (default 60)
   --max-size BYTES         largest bundle accepted or downloaded (default 2147483648)
 USAGE
@@ -72,7 +72,7 @@ root=/ force=0 keep=3 target='' pubkey='' config='' mode=update source='' verify
 selfcheck_cmd='bin/bestshot check-config --config "$BESTSHOT_CONFIG"'
 selfcheck_timeout=120
 restart_cmd='systemctl restart bestshot'
-health_url='http://127.0.0.1:8080/healthz'
+health_url='http://127.0.0.1:9464/healthz'
 health_timeout=60
 max_size=2147483648
 

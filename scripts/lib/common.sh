@@ -93,3 +93,44 @@ bs_root_path() {
   local root=${1%/}
   printf '%s%s\n' "$root" "$2"
 }
+
+# bs_jetson_release FILE — parse /etc/nv_tegra_release ("# R36 (release),
+# REVISION: 3.0, ..."). Prints "L4T JETPACK", e.g. "R36.3.0 6" (JetPack 5 is
+# L4T R34/R35, JetPack 6 is R36; older prints JETPACK 4, newer 7+).
+# Fails when FILE is missing or unparsable.
+bs_jetson_release() {
+  local first major jp
+  [[ -f $1 ]] || return 1
+  first=$(head -n 1 "$1")
+  [[ $first =~ ^#\ R([0-9]+)\ \(release\),\ REVISION:\ ([0-9]+(\.[0-9]+)*) ]] || return 1
+  major=${BASH_REMATCH[1]}
+  if ((major >= 37)); then jp=7
+  elif ((major == 36)); then jp=6
+  elif ((major >= 34)); then jp=5
+  else jp=4
+  fi
+  printf 'R%s.%s %s\n' "$major" "${BASH_REMATCH[2]}" "$jp"
+}
+
+# bs_cuda_version ROOT — the CUDA toolkit version under ROOT/usr/local/cuda
+# (version.json of CUDA 11.1+, version.txt before); empty when absent.
+bs_cuda_version() {
+  local d=$1/usr/local/cuda
+  if [[ -f $d/version.json ]]; then
+    grep -m1 -A2 '"cuda"' "$d/version.json" | sed -n 's/.*"version" *: *"\([0-9.]*\)".*/\1/p' | head -n 1
+  elif [[ -f $d/version.txt ]]; then
+    sed -n 's/^CUDA Version \([0-9.]*\).*/\1/p' "$d/version.txt"
+  fi
+}
+
+# bs_so_version LIBDIR NAME — the highest version suffix of LIBDIR/NAME.so.*,
+# e.g. 10.3.0 for libnvinfer.so.10.3.0; empty when absent.
+bs_so_version() {
+  local f v best=''
+  for f in "$1/$2".so.*; do
+    [[ -e $f ]] || continue
+    v=${f##*.so.}
+    if [[ -z $best || $(printf '%s\n%s\n' "$best" "$v" | sort -V | tail -n 1) == "$v" ]]; then best=$v; fi
+  done
+  printf '%s' "$best"
+}
