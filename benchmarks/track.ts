@@ -105,6 +105,18 @@ export default async function (args: string[]): Promise<void> {
       results[`${n}${withProjector ? '+W1' : ''}`] = { ...s, pythonP50: py.p50, pythonP99: py.p99, speedupP50: py.p50 / s.p50, speedupP99: py.p99 / s.p99 };
     }
   }
+  // The same input replayed 3 times: a frame's own cost is the minimum of its three times;
+  // pre-emption by other processes rarely hits the same frame in all three runs.
+  console.log('\nPer-frame minimum over 3 identical replays (removes pre-emption by other processes):');
+  console.log('objects  p50 ms  p99 ms  max ms  frames > 1 ms in all 3 runs');
+  for (const n of [10, 50, 200]) {
+    const runs = [run(n, frames, false), run(n, frames, false), run(n, frames, false)];
+    const perFrameMin = runs[0]!.map((_, k) => Math.min(runs[0]![k]!, runs[1]![k]!, runs[2]![k]!));
+    const s = summary(perFrameMin);
+    const over = perFrameMin.filter((x) => x > 1).length;
+    console.log(`${String(n).padStart(7)}  ${fmt(s.p50, 3).padStart(6)}  ${fmt(s.p99, 3).padStart(6)}  ${fmt(s.max, 3).padStart(6)}  ${over}`);
+    results[`${n}-min3`] = { ...s, framesOver1ms: over };
+  }
   console.log('\nMOT15 sequences from SORT det.txt (default options):');
   for (const seq of ['mot15-TUD-Campus', 'mot15-TUD-Stadtmitte']) {
     const all: number[] = [];
@@ -114,6 +126,9 @@ export default async function (args: string[]): Promise<void> {
     results[seq] = s;
   }
   const r50 = results['50'] as { p99: number };
-  console.log(`\ntarget p99 < 1 ms at 50 objects: ${fmt(r50.p99, 3)} ms, ${r50.p99 < 1 ? 'met' : 'NOT met'} (load average now ${loadavg()[0]!.toFixed(2)})`);
+  const m50 = results['50-min3'] as { p99: number };
+  console.log(
+    `\ntarget p99 < 1 ms at 50 objects: single run ${fmt(r50.p99, 3)} ms (${r50.p99 < 1 ? 'met' : 'NOT met'}), per-frame min of 3 ${fmt(m50.p99, 3)} ms (${m50.p99 < 1 ? 'met' : 'NOT met'}); load average now ${loadavg()[0]!.toFixed(2)}`,
+  );
   console.log(`written ${writeResult('track', { frames, results })}`);
 }
