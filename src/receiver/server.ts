@@ -228,10 +228,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       await fsp.rm(tmp, { recursive: true, force: true });
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      return q.insert.run(...indexRow(metadata, image)).changes > 0 ? 'stored' : 'duplicate';
+      // Another request published this key first (or a crash left its files without an index row).
+      q.insert.run(...indexRow(metadata, image));
+      return 'duplicate';
     }
-    q.insert.run(...indexRow(metadata, image));
-    return 'stored';
+    // Exactly one request per key answers 'stored'.
+    return q.insert.run(...indexRow(metadata, image)).changes > 0 ? 'stored' : 'duplicate';
   }
 
   function indexRow(m: PackageMetadata, image: Buffer): [string, string, number, string, number, number, string, string] {
