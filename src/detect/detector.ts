@@ -340,7 +340,7 @@ export class Detector {
         provider = p;
         break;
       } catch (err) {
-        const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+        const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim().replace(/\.$/, '');
         fallbacks.push({ provider: p, reason });
         if (p !== providers[providers.length - 1]) log(`execution provider '${p}' unavailable (${reason}); trying '${providers[providers.indexOf(p) + 1]}'`);
       }

@@ -24,6 +24,7 @@ export function resolveModelPath(file: string, explicit?: string): string {
   const candidates = modelCandidates(file, explicit);
   const found = candidates.find((p) => existsSync(p));
   if (found === undefined) {
+    if (explicit !== undefined) throw new ModelError(`Model file not found: ${candidates[0]}`, 'ERR_MODEL_NOT_FOUND');
     throw new ModelError(
       `Model file not found: looked in ${candidates.join(', ')} (run scripts/fetch-model.sh, or pass --model <path>)`,
       'ERR_MODEL_NOT_FOUND',

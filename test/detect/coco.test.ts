@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Detector } from '../../src/detect/index.js';
+import { Detector, computeLetterbox } from '../../src/detect/index.js';
 import { SHARED_DATA_DIR } from '../../src/paths.js';
 import type { Box } from '../../src/types.js';
 import { COCO_EXPECTED } from './fixtures/coco-expected.js';
@@ -37,6 +37,8 @@ describe('D1 YOLOX-Nano on COCO images', () => {
       const frame = await firstFrame(join(SHARED_DATA_DIR, 'coco-images', img.file), detector.manifest);
       assert.equal(frame.width, img.width);
       assert.equal(frame.height, img.height);
+      const { ratio, padX, padY } = frame.letterbox!;
+      assert.deepEqual({ ratio, padX, padY }, computeLetterbox(img.width, img.height, 416, 416, 'topleft'));
       const boxes = await detector.detect(inputOf(frame));
       const used = new Set<number>();
       for (const exp of img.objects) {

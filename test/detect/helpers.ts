@@ -26,3 +26,25 @@ export function iouXyxy(a: readonly number[], b: readonly number[]): number {
   const union = (a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - inter;
   return union > 0 ? inter / union : 0;
 }
+
+/** Every `every`-th frame of the first `maxFrames` of a clip, through the real pipeline; the source is closed after. */
+export async function sampleFrames(
+  path: string,
+  manifest: ModelManifest,
+  every: number,
+  maxFrames: number,
+  fn: (frame: CapturedFrame, index: number) => Promise<void>,
+): Promise<number> {
+  const src = openCapture({ source: { type: 'file', path }, tensor: tensorOptionsFor(manifest) });
+  let i = 0;
+  try {
+    for await (const f of src) {
+      if (i >= maxFrames) break;
+      if (i % every === 0) await fn(f, i);
+      i++;
+    }
+  } finally {
+    src.close();
+  }
+  return i;
+}
