@@ -1,0 +1,98 @@
+/**
+ * npm run eval -- <clip|sequence|sim|all> [--policies a,b] [--hz 10] [--send-hz 2] [--no-cache] [--md]
+ *
+ * Issue 7: runs every selection policy on the same detections and tracks of
+ * each input, prints a table per input and writes
+ * benchmarks/results/eval-<target>.json and eval-<target>.svg. Clip
+ * detections are cached in benchmarks/results/cache/ (key: clip sha, model
+ * sha, hz), so a second run costs seconds.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Detector, TRAFFIC_CLASSES } from '../src/detect/index.js';
+import {
+  evaluateInput,
+  formatMarkdown,
+  formatTable,
+  loadClipInput,
+  loadMotInput,
+  loadSimInput,
+  renderSvg,
+  resolveTarget,
+  type EvalInput,
+  type EvalReport,
+} from '../src/eval/index.js';
+import { SHARED_DATA_DIR } from '../src/paths.js';
+import { POLICY_NAMES, type PolicyName } from '../src/select/index.js';
+import { machine } from './util.js';
+
+const usage = `usage: npm run eval -- <clip|sequence|sim|all> [--policies ${POLICY_NAMES.join(',')}] [--hz 10] [--send-hz 2] [--no-cache] [--md]`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      policies: { type: 'string' },
+      hz: { type: 'string', default: '10' },
+      'send-hz': { type: 'string', default: '2' },
+      'no-cache': { type: 'boolean', default: false },
+      md: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const target = positionals[0];
+  if (values.help || target === undefined) {
+    console.log(usage);
+    return target === undefined && !values.help ? 2 : 0;
+  }
+  const hz = Number(values.hz);
+  const sendHz = Number(values['send-hz']);
+  if (!(hz > 0)) throw new TypeError(`Expected positive number for --hz but received '${values.hz}'`);
+  if (!(sendHz > 0)) throw new TypeError(`Expected positive number for --send-hz but received '${values['send-hz']}'`);
+  let policies: PolicyName[] = [...POLICY_NAMES];
+  if (values.policies !== undefined) {
+    policies = values.policies.split(',').map((p) => p.trim()) as PolicyName[];
+    for (const p of policies) {
+      if (!(POLICY_NAMES as readonly string[]).includes(p)) throw new TypeError(`Expected one of ${POLICY_NAMES.join(', ')} for --policies but received '${p}'`);
+    }
+  }
+  const sources = resolveTarget(target, SHARED_DATA_DIR);
+  const results = new URL('./results/', import.meta.url);
+  const cacheDir = new URL('./cache/', results).pathname;
+  let detector: Detector | undefined;
+  const getDetector = async (): Promise<Detector> =>
+    (detector ??= await Detector.create({ providers: ['cpu'], intraOpNumThreads: 2, classes: [...TRAFFIC_CLASSES] }));
+  const t0 = performance.now();
+  const reports: EvalReport[] = [];
+  console.log(`eval: ${sources.length} input(s), policies ${policies.join(', ')}, ${hz} Hz, sendHz ${sendHz}; ${machine()}`);
+  for (const s of sources) {
+    const t1 = performance.now();
+    let input: EvalInput;
+    if (s.kind === 'clip') input = await loadClipInput(s.path, { hz, detector: getDetector, cacheDir: values['no-cache'] ? undefined : cacheDir });
+    else if (s.kind === 'mot') input = loadMotInput(s.path, { hz });
+    else input = await loadSimInput({ hz });
+    const rep = evaluateInput(input, { policies, sendHz });
+    reports.push(rep);
+    console.log('');
+    console.log(values.md ? formatMarkdown(rep) : formatTable(rep));
+    console.log(`  (${((performance.now() - t1) / 1000).toFixed(1)} s)`);
+  }
+  await detector?.close();
+  const totalS = (performance.now() - t0) / 1000;
+  const name = `eval-${target === 'all' ? 'all' : sources[0]!.name}`;
+  mkdirSync(results, { recursive: true });
+  const jsonPath = new URL(`${name}.json`, results).pathname;
+  const svgPath = new URL(`${name}.svg`, results).pathname;
+  const bigint = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);
+  writeFileSync(
+    jsonPath,
+    JSON.stringify({ command: `npm run eval -- ${argv.join(' ')}`, machine: machine(), date: new Date().toISOString(), wallS: totalS, hz, sendHz, policies, reports }, bigint, 2),
+  );
+  writeFileSync(svgPath, renderSvg(reports, `bestshot eval: ${target} (${hz} Hz, sendHz ${sendHz})`));
+  console.log('');
+  console.log(`wall time ${totalS.toFixed(1)} s; wrote ${jsonPath} and ${svgPath}`);
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

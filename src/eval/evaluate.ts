@@ -1,0 +1,404 @@
+/**
+ * The evaluation run (issue 7 items 2–3): track an input once, drive every
+ * selection policy on the SAME tracks in lock-step (each frame: tracker
+ * update, then every policy's onFrame/onTrackEnd), play each policy's
+ * decisions through the upload simulation (U1/U2, sendHz, capacity,
+ * replacement), then score what each policy delivered against the ground
+ * truth.
+ *
+ * Definitions (docs/evaluation.md):
+ * - a package is the whole frame (SPEC data model); it carries every track
+ *   with an entry in that frame;
+ * - a ground-truth object is *covered* by a package when, in that frame, it is
+ *   visible, unclipped and matched one-to-one (IoU ≥ 0.5) to one of the
+ *   package's track entries;
+ * - coverage = covered / eligible objects (visible and unclipped in at least
+ *   one frame); cov/EF = covered / coverable objects (covered by at least one
+ *   frame at all, i.e. what sending every frame covers): detector and tracker
+ *   misses count against the first, only selection against the second;
+ * - an object's best uploaded image = its covering upload with the largest
+ *   area ratio (ties: higher score); its score, S3 edge distance and crop
+ *   sharpness are those of the matched entry there;
+ * - time to first upload = first covering delivery − first frame the object
+ *   is visible in.
+ */
+import { invalidParameterError } from '../errors.js';
+import { POLICY_NAMES, createPolicy, edgeDistance, type PolicyName, type PolicyOptions } from '../select/index.js';
+import { ByteTracker, type TrackerOptions } from '../track/index.js';
+import type { Box } from '../types.js';
+import type { EvalInput } from './inputs.js';
+import { areaInImage, areaRatio, isUnclipped, matchBoxes, mean, percentile } from './metrics.js';
+import { QueueSimulator, type QueueSimResult } from './queue-sim.js';
+
+export interface EvaluateOptions {
+  /** Policies to compare. Default: all of POLICY_NAMES. 'every-frame' is always run (it is the reference). */
+  policies?: readonly PolicyName[];
+  /** Options every policy is created with (SPEC defaults when absent). */
+  policyOptions?: PolicyOptions;
+  /** U2 sendHz. Default 2. */
+  sendHz?: number;
+  /** U2 queue capacity, packages. Default 1000. */
+  queueCapacity?: number;
+  /** IoU a track entry needs to match a ground-truth box. Default 0.5. */
+  minIou?: number;
+  /** Margin to every border for "unclipped", px. Default 1. */
+  unclippedMarginPx?: number;
+  /** Tracker options; frameRate defaults to the input's hz. */
+  tracker?: TrackerOptions;
+  /** Goal: minimum bytes (packages without images) reduction against every-frame. Default 20. */
+  goalReduction?: number;
+  /** Goal: minimum cov/EF. Default 0.95. */
+  goalCoverage?: number;
+}
+
+/** Quality of an object's best uploaded image. */
+export interface BestImage {
+  imageId: number;
+  areaRatio: number;
+  score: number;
+  /** S3 edge distance of the matched entry's box, px. */
+  edge: number;
+  /** Laplacian variance of the entry's crop; NaN without images. */
+  sharpness: number;
+}
+
+export interface ObjectOutcome {
+  objectId: string;
+  covered: boolean;
+  /** Seconds from the first frame the object is visible in to its first covering delivery. */
+  timeToFirstUploadS: number | null;
+  best: BestImage | null;
+}
+
+export interface QualitySummary {
+  areaRatio: number;
+  score: number;
+  edge: number;
+  sharpness: number;
+}
+
+export interface VersusFrigate {
+  /** Objects covered by both. */
+  objects: number;
+  /** Mean over those objects of (this − frigate). */
+  areaRatioDelta: number;
+  scoreDelta: number;
+  edgeDelta: number;
+  /** Median over those objects of this / frigate sharpness. */
+  sharpnessRatio: number;
+  /** Share of those objects whose best image's area ratio is ≥ frigate's. */
+  areaAtLeast: number;
+}
+
+export interface PolicyResult {
+  policy: PolicyName;
+  packages: number;
+  immediate: number;
+  cached: number;
+  /** JPEG bytes delivered; null without images. */
+  bytes: number | null;
+  packagesPerObject: number;
+  bytesPerObject: number | null;
+  /** every-frame's bytes (packages without images) over this policy's. */
+  reduction: number;
+  reductionUnit: 'bytes' | 'packages';
+  covered: number;
+  coverage: number;
+  coverageOfCoverable: number;
+  /** Means over this policy's covered objects. */
+  quality: QualitySummary;
+  /** Paired with frigate on the objects both cover; null for frigate itself or when frigate was not run. */
+  vsFrigate: VersusFrigate | null;
+  timeToFirstUploadS: { p50: number; p90: number; max: number };
+  queue: { peakDepth: number; dropped: number; replaced: number };
+  goal: { reduction: boolean; coverage: boolean; quality: boolean | null; met: boolean };
+  objects: ObjectOutcome[];
+}
+
+export interface EvalReport {
+  input: {
+    name: string;
+    kind: EvalInput['kind'];
+    path: string;
+    width: number;
+    height: number;
+    hz: number;
+    frames: number;
+    durationS: number;
+    groundTruth: EvalInput['groundTruth'];
+    detectionSource: string;
+    notes: string[];
+  };
+  /** Ground-truth objects, those visible and unclipped somewhere (eligible), and those covered by some frame (coverable). */
+  objects: { total: number; eligible: number; coverable: number };
+  tracks: number;
+  settings: { sendHz: number; queueCapacity: number; minIou: number; unclippedMarginPx: number; goalReduction: number; goalCoverage: number };
+  policies: PolicyResult[];
+  /**
+   * Not a policy: the frames an offline greedy set cover with hindsight picks
+   * so that every coverable object is covered once — what the goal's 20× asks
+   * is possible at all on this input (no causal policy can know the future).
+   */
+  oracleCover: { packages: number; bytes: number | null; reduction: number };
+}
+
+interface Cover {
+  objectId: string;
+  areaRatio: number;
+  score: number;
+  edge: number;
+  sharpness: number;
+}
+
+/** Quality at or above frigate's: paired mean deltas of area ratio and score within this tolerance. */
+const QUALITY_TOLERANCE = 0.005;
+
+export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): EvalReport {
+  const names = [...new Set<PolicyName>(['every-frame', ...(options.policies ?? POLICY_NAMES)])];
+  for (const n of names) if (!(POLICY_NAMES as readonly string[]).includes(n)) throw invalidParameterError(`one of ${POLICY_NAMES.join(', ')}`, 'policies', n);
+  const sendHz = options.sendHz ?? 2;
+  const queueCapacity = options.queueCapacity ?? 1000;
+  const minIou = options.minIou ?? 0.5;
+  const margin = options.unclippedMarginPx ?? 1;
+  const goalReduction = options.goalReduction ?? 20;
+  const goalCoverage = options.goalCoverage ?? 0.95;
+  const { width: W, height: H, frames } = input;
+  const startNs = frames[0]?.timestampNs ?? 0n;
+
+  // 1. Track once; every policy sees the same tracks, frame by frame.
+  const tracker = new ByteTracker({ frameRate: input.hz, ...options.tracker });
+  const policies = names.map((n) => createPolicy(n, options.policyOptions));
+  const queues = names.map(() => new QueueSimulator({ sendHz, capacity: queueCapacity, startNs }));
+  const frameEntries: Array<Array<{ trackId: number; box: Box }>> = [];
+  const trackIds = new Set<number>();
+  for (const f of frames) {
+    const tracks = tracker.update({
+      cameraId: input.name,
+      imageId: f.imageId,
+      timestampNs: f.timestampNs,
+      // Recordings carry no exposure state; S2 needs 'manual' to ever find a better image.
+      exposureMode: 'manual',
+      cameraPosition: null,
+      width: W,
+      height: H,
+      boxes: f.detections,
+    });
+    const entries: Array<{ trackId: number; box: Box }> = [];
+    for (const t of tracks) {
+      const e = t.entries[t.entries.length - 1];
+      if (e && e.timestampNs === f.timestampNs) {
+        entries.push({ trackId: t.trackId, box: e.box });
+        trackIds.add(t.trackId);
+      }
+    }
+    frameEntries.push(entries);
+    const ended = tracker.removedTracks.map((t) => t.trackId);
+    const sf = { imageId: f.imageId, timestampNs: f.timestampNs, width: W, height: H };
+    for (let p = 0; p < policies.length; p++) {
+      queues[p]!.apply([...policies[p]!.onFrame(sf, tracks), ...policies[p]!.onTrackEnd(ended)], f.timestampNs);
+    }
+  }
+  const lastNs = frames[frames.length - 1]?.timestampNs ?? 0n;
+  const sims: QueueSimResult[] = policies.map((p, i) => {
+    queues[i]!.apply(p.flush(), lastNs);
+    return queues[i]!.finish();
+  });
+
+  // 2. Ground truth per object, and which objects each frame covers.
+  const largest = new Map<string, number>();
+  const firstVisible = new Map<string, bigint>();
+  const eligible = new Set<string>();
+  const all = new Set<string>();
+  for (const f of frames) {
+    for (const g of f.gt) {
+      all.add(g.objectId);
+      if (g.visible && !firstVisible.has(g.objectId)) firstVisible.set(g.objectId, f.timestampNs);
+      if (isUnclipped(g.box, W, H, margin)) {
+        largest.set(g.objectId, Math.max(largest.get(g.objectId) ?? 0, g.box.w * g.box.h));
+        if (g.visible) eligible.add(g.objectId);
+      }
+    }
+  }
+  const covers: Cover[][] = frames.map((f, i) => {
+    const entries = frameEntries[i]!;
+    const detIndex = new Map<Box, number>(f.detections.map((b, k) => [b, k]));
+    const out: Cover[] = [];
+    for (const m of matchBoxes(
+      f.gt.map((g) => g.box),
+      entries.map((e) => e.box),
+      minIou,
+    )) {
+      const g = f.gt[m.gt]!;
+      if (!g.visible || !isUnclipped(g.box, W, H, margin)) continue;
+      const box = entries[m.pred]!.box;
+      const k = detIndex.get(box);
+      out.push({
+        objectId: g.objectId,
+        areaRatio: areaRatio(areaInImage(g.box, W, H), largest.get(g.objectId)!),
+        score: box.score,
+        edge: edgeDistance(box, W, H),
+        sharpness: f.sharpness && k !== undefined ? (f.sharpness[k] ?? NaN) : NaN,
+      });
+    }
+    return out;
+  });
+  const coverable = new Set<string>();
+  for (const c of covers) for (const x of c) coverable.add(x.objectId);
+  const hasImages = frames.length > 0 && frames.every((f) => f.jpegBytes !== null);
+
+  // 3. Score each policy's deliveries.
+  const results: PolicyResult[] = names.map((policy, p) => {
+    const sim = sims[p]!;
+    let bytes = 0;
+    let immediate = 0;
+    const best = new Map<string, BestImage>();
+    const firstUpload = new Map<string, bigint>();
+    for (const d of sim.deliveries) {
+      const f = frames[d.imageId]!;
+      bytes += f.jpegBytes ?? 0;
+      if (d.route === 'immediate') immediate++;
+      for (const c of covers[d.imageId]!) {
+        const prev = firstUpload.get(c.objectId);
+        if (prev === undefined || d.deliveredAtNs < prev) firstUpload.set(c.objectId, d.deliveredAtNs);
+        const b = best.get(c.objectId);
+        if (!b || c.areaRatio > b.areaRatio || (c.areaRatio === b.areaRatio && c.score > b.score)) {
+          best.set(c.objectId, { imageId: d.imageId, areaRatio: c.areaRatio, score: c.score, edge: c.edge, sharpness: c.sharpness });
+        }
+      }
+    }
+    const objects: ObjectOutcome[] = [...all].sort().map((id) => {
+      const up = firstUpload.get(id);
+      const seen = firstVisible.get(id);
+      return {
+        objectId: id,
+        covered: best.has(id),
+        timeToFirstUploadS: up !== undefined && seen !== undefined ? Number(up - seen) / 1e9 : null,
+        best: best.get(id) ?? null,
+      };
+    });
+    const bests = [...best.values()];
+    const ttfu = objects.map((o) => o.timeToFirstUploadS).filter((x): x is number => x !== null);
+    const nObj = Math.max(1, all.size);
+    return {
+      policy,
+      packages: sim.deliveries.length,
+      immediate,
+      cached: sim.deliveries.length - immediate,
+      bytes: hasImages ? bytes : null,
+      packagesPerObject: sim.deliveries.length / nObj,
+      bytesPerObject: hasImages ? bytes / nObj : null,
+      reduction: NaN,
+      reductionUnit: hasImages ? 'bytes' : 'packages',
+      covered: best.size,
+      coverage: eligible.size > 0 ? best.size / eligible.size : NaN,
+      coverageOfCoverable: coverable.size > 0 ? best.size / coverable.size : NaN,
+      quality: {
+        areaRatio: mean(bests.map((b) => b.areaRatio)),
+        score: mean(bests.map((b) => b.score)),
+        edge: mean(bests.map((b) => b.edge)),
+        sharpness: mean(bests.map((b) => b.sharpness)),
+      },
+      vsFrigate: null,
+      timeToFirstUploadS: { p50: percentile(ttfu, 50), p90: percentile(ttfu, 90), max: ttfu.length ? Math.max(...ttfu) : NaN },
+      queue: { peakDepth: sim.peakDepth, dropped: sim.dropped, replaced: sim.replaced },
+      goal: { reduction: false, coverage: false, quality: null, met: false },
+      objects,
+    };
+  });
+
+  // 4. Against the references: every-frame (bytes) and frigate (quality).
+  const ef = results.find((r) => r.policy === 'every-frame')!;
+  const frigate = results.find((r) => r.policy === 'frigate');
+  for (const r of results) {
+    const mine = r.reductionUnit === 'bytes' ? r.bytes! : r.packages;
+    const ref = r.reductionUnit === 'bytes' ? ef.bytes! : ef.packages;
+    r.reduction = mine > 0 ? ref / mine : Infinity;
+    if (frigate && r.policy !== 'frigate') r.vsFrigate = versusFrigate(r, frigate);
+    r.goal.reduction = r.reduction >= goalReduction;
+    r.goal.coverage = r.coverageOfCoverable >= goalCoverage;
+    r.goal.quality = r.vsFrigate ? r.vsFrigate.areaRatioDelta >= -QUALITY_TOLERANCE && r.vsFrigate.scoreDelta >= -QUALITY_TOLERANCE : null;
+    r.goal.met = r.goal.reduction && r.goal.coverage && r.goal.quality === true;
+  }
+
+  const oracle = greedyCover(covers, frames.map((f) => f.jpegBytes ?? 0));
+  const oracleBytes = hasImages ? oracle.reduce((a, i) => a + frames[i]!.jpegBytes!, 0) : null;
+  const oracleCover = {
+    packages: oracle.length,
+    bytes: oracleBytes,
+    reduction: oracle.length === 0 ? Infinity : hasImages ? ef.bytes! / oracleBytes! : ef.packages / oracle.length,
+  };
+  const durationS = frames.length > 1 ? Number(lastNs - startNs) / 1e9 + 1 / input.hz : frames.length / input.hz;
+  return {
+    input: {
+      name: input.name,
+      kind: input.kind,
+      path: input.path,
+      width: W,
+      height: H,
+      hz: input.hz,
+      frames: frames.length,
+      durationS,
+      groundTruth: input.groundTruth,
+      detectionSource: input.detectionSource,
+      notes: input.notes,
+    },
+    objects: { total: all.size, eligible: eligible.size, coverable: coverable.size },
+    tracks: trackIds.size,
+    settings: { sendHz, queueCapacity, minIou, unclippedMarginPx: margin, goalReduction, goalCoverage },
+    policies: results,
+    oracleCover,
+  };
+}
+
+/**
+ * Greedy set cover: repeatedly the frame that covers the most objects not yet
+ * covered (ties: fewer bytes, then earlier). Returns frame indices in pick
+ * order. Greedy is within a factor ln(n) of the minimum and usually at it.
+ */
+export function greedyCover(covers: ReadonlyArray<ReadonlyArray<{ objectId: string }>>, bytes: readonly number[] = []): number[] {
+  const left = new Set<string>();
+  for (const c of covers) for (const x of c) left.add(x.objectId);
+  const picked: number[] = [];
+  while (left.size > 0) {
+    let best = -1;
+    let bestGain = 0;
+    for (let i = 0; i < covers.length; i++) {
+      let gain = 0;
+      for (const x of covers[i]!) if (left.has(x.objectId)) gain++;
+      if (gain > bestGain || (gain === bestGain && gain > 0 && (bytes[i] ?? 0) < (bytes[best] ?? 0))) {
+        best = i;
+        bestGain = gain;
+      }
+    }
+    picked.push(best);
+    for (const x of covers[best]!) left.delete(x.objectId);
+  }
+  return picked;
+}
+
+function versusFrigate(r: PolicyResult, f: PolicyResult): VersusFrigate {
+  const fb = new Map(f.objects.filter((o) => o.best).map((o) => [o.objectId, o.best!]));
+  const area: number[] = [];
+  const score: number[] = [];
+  const edge: number[] = [];
+  const sharp: number[] = [];
+  let atLeast = 0;
+  for (const o of r.objects) {
+    const b = o.best;
+    const g = fb.get(o.objectId);
+    if (!b || !g) continue;
+    area.push(b.areaRatio - g.areaRatio);
+    score.push(b.score - g.score);
+    edge.push(b.edge - g.edge);
+    if (Number.isFinite(b.sharpness) && Number.isFinite(g.sharpness) && g.sharpness > 0) sharp.push(b.sharpness / g.sharpness);
+    if (b.areaRatio >= g.areaRatio - 1e-9) atLeast++;
+  }
+  return {
+    objects: area.length,
+    areaRatioDelta: mean(area),
+    scoreDelta: mean(score),
+    edgeDelta: mean(edge),
+    sharpnessRatio: percentile(sharp, 50),
+    areaAtLeast: area.length ? atLeast / area.length : NaN,
+  };
+}

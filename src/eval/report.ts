@@ -1,0 +1,160 @@
+/** Evaluation output: the per-input table (text/markdown) and the SVG chart (issue 7 item 4). */
+import type { EvalReport, PolicyResult } from './evaluate.js';
+
+const f = (x: number | null | undefined, d = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
+const kib = (b: number | null): string => (b === null ? '—' : `${(b / 1024).toFixed(0)}`);
+
+export const TABLE_COLUMNS = [
+  'policy',
+  'pkgs',
+  'imm',
+  'KiB',
+  '×fewer',
+  'pkg/obj',
+  'cov',
+  'cov/EF',
+  'area',
+  'score',
+  'edge',
+  'sharp',
+  'ttfu p50/p90 s',
+  'q peak',
+  'Δarea vs F',
+  'goal',
+] as const;
+
+export function tableRow(r: PolicyResult): string[] {
+  const v = r.vsFrigate;
+  return [
+    r.policy,
+    String(r.packages),
+    String(r.immediate),
+    kib(r.bytes),
+    `${f(r.reduction, 1)}${r.reductionUnit === 'packages' ? ' (pkgs)' : ''}`,
+    f(r.packagesPerObject, 1),
+    pct(r.coverage),
+    pct(r.coverageOfCoverable),
+    f(r.quality.areaRatio),
+    f(r.quality.score),
+    f(r.quality.edge, 0),
+    f(r.quality.sharpness, 0),
+    `${f(r.timeToFirstUploadS.p50, 1)}/${f(r.timeToFirstUploadS.p90, 1)}`,
+    String(r.queue.peakDepth),
+    v ? `${v.areaRatioDelta >= 0 ? '+' : ''}${f(v.areaRatioDelta, 3)}` : r.policy === 'frigate' ? 'ref' : '—',
+    r.policy === 'every-frame' ? 'ref' : r.goal.met ? 'MET' : missed(r),
+  ];
+}
+
+function missed(r: PolicyResult): string {
+  const why: string[] = [];
+  if (!r.goal.reduction) why.push('bytes');
+  if (!r.goal.coverage) why.push('cov');
+  if (r.goal.quality === false) why.push('quality');
+  return `no (${why.join(',')})`;
+}
+
+/** The heading line of an input: what it is, its ground truth and object counts. */
+export function describeInput(rep: EvalReport): string {
+  const i = rep.input;
+  return (
+    `${i.name} (${i.kind}, ${i.width}×${i.height}, ${i.frames} frames at ${i.hz} Hz = ${i.durationS.toFixed(1)} s) — ` +
+    `GT: ${i.groundTruth}; detections: ${i.detectionSource}; objects ${rep.objects.total} (eligible ${rep.objects.eligible}, coverable ${rep.objects.coverable}); tracks ${rep.tracks}`
+  );
+}
+
+/** Fixed-width text table for the terminal. */
+export function formatTable(rep: EvalReport): string {
+  const rows = [[...TABLE_COLUMNS], ...rep.policies.map(tableRow)];
+  const widths = TABLE_COLUMNS.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]): string => r.map((x, c) => (c === 0 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join('  ');
+  return [describeInput(rep), ...rep.input.notes.map((n) => `  note: ${n}`), line(rows[0]!), ...rows.slice(1).map(line), oracleLine(rep)].join('\n');
+}
+
+/** Markdown table for docs/evaluation.md. */
+export function formatMarkdown(rep: EvalReport): string {
+  const head = `| ${TABLE_COLUMNS.join(' | ')} |`;
+  const sep = `|${TABLE_COLUMNS.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`;
+  const body = rep.policies.map((r) => `| ${tableRow(r).join(' | ')} |`);
+  return [`**${describeInput(rep)}**`, '', head, sep, ...body, '', oracleLine(rep)].join('\n');
+}
+
+/** The hindsight bound line: how few packages cover every coverable object. */
+export function oracleLine(rep: EvalReport): string {
+  const o = rep.oracleCover;
+  return `  hindsight greedy cover (not a policy): ${o.packages} pkgs${o.bytes === null ? '' : `, ${kib(o.bytes)} KiB`} = ${f(o.reduction, 1)}× fewer than every-frame`;
+}
+
+const COLORS: Record<string, string> = {
+  spec: '#d62728',
+  'replace-queued': '#ff7f0e',
+  'final-best': '#2ca02c',
+  frigate: '#1f77b4',
+  'every-frame': '#7f7f7f',
+  interval: '#9467bd',
+};
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Two panels per input row: coverage (cov/EF) and mean best-image area ratio,
+ * each against the uplink volume relative to every-frame (log scale: 1 =
+ * every frame, 0.05 = the 20× goal line).
+ */
+export function renderSvg(reports: readonly EvalReport[], title: string): string {
+  const panelW = 360;
+  const panelH = 200;
+  const padL = 50;
+  const padT = 30;
+  const rowH = panelH + 70;
+  const width = 2 * (panelW + padL) + 40;
+  const height = padT + rows(reports) * rowH + 20;
+  const xMin = Math.log10(0.005);
+  const xMax = 0;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
+  ];
+  reports.forEach((rep, row) => {
+    const y0 = padT + row * rowH + 20;
+    out.push(`<text x="10" y="${y0 - 4}" font-weight="bold">${esc(`${rep.input.name} (GT ${rep.input.groundTruth})`)}</text>`);
+    const panels: Array<{ label: string; value: (r: PolicyResult) => number; max: number }> = [
+      { label: 'coverage of coverable objects', value: (r) => r.coverageOfCoverable, max: 1 },
+      { label: 'mean best-image area ratio', value: (r) => r.quality.areaRatio, max: 1 },
+    ];
+    panels.forEach((p, k) => {
+      const x0 = padL + k * (panelW + padL);
+      const X = (v: number): number => x0 + ((Math.log10(Math.max(v, 0.005)) - xMin) / (xMax - xMin)) * panelW;
+      const Y = (v: number): number => y0 + panelH - (Math.max(0, Math.min(p.max, v)) / p.max) * panelH;
+      out.push(`<rect x="${x0}" y="${y0}" width="${panelW}" height="${panelH}" fill="none" stroke="#999"/>`);
+      for (const t of [0.01, 0.05, 0.1, 0.5, 1]) {
+        out.push(`<line x1="${X(t)}" y1="${y0}" x2="${X(t)}" y2="${y0 + panelH}" stroke="${t === 0.05 ? '#d62728' : '#eee'}" stroke-dasharray="${t === 0.05 ? '4 3' : ''}"/>`);
+        out.push(`<text x="${X(t)}" y="${y0 + panelH + 14}" text-anchor="middle">${t}</text>`);
+      }
+      for (const t of [0, 0.25, 0.5, 0.75, 1]) {
+        out.push(`<text x="${x0 - 6}" y="${Y(t * p.max) + 4}" text-anchor="end">${(t * p.max).toFixed(2)}</text>`);
+      }
+      if (k === 0) out.push(`<line x1="${x0}" y1="${Y(0.95)}" x2="${x0 + panelW}" y2="${Y(0.95)}" stroke="#d62728" stroke-dasharray="4 3"/>`);
+      out.push(`<text x="${x0 + panelW / 2}" y="${y0 + panelH + 30}" text-anchor="middle">${rep.policies[0]?.reductionUnit ?? 'bytes'} relative to every-frame (log)</text>`);
+      out.push(`<text x="${x0 + 4}" y="${y0 + 12}">${esc(p.label)}</text>`);
+      rep.policies.forEach((r, i) => {
+        const v = p.value(r);
+        if (!Number.isFinite(v) || !(r.reduction > 0)) return;
+        const cx = X(1 / r.reduction);
+        const cy = Y(v);
+        const c = COLORS[r.policy] ?? '#000';
+        out.push(`<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="4" fill="${c}"/>`);
+        out.push(`<text x="${(cx + 6).toFixed(1)}" y="${(cy - 4 - (i % 2) * 9).toFixed(1)}" fill="${c}">${esc(r.policy)}</text>`);
+      });
+    });
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+function rows(reports: readonly EvalReport[]): number {
+  return Math.max(1, reports.length);
+}
