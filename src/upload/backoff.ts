@@ -13,12 +13,19 @@ export interface BackoffOptions {
   maxMs?: number;
   /** Growth per failed attempt. Default 2. */
   factor?: number;
+  /**
+   * Ceiling on a server's Retry-After, ms. Default 3600000 (1 h): a
+   * misconfigured cloud cannot stall the queue for days; lower it to probe
+   * sooner than the server asks.
+   */
+  maxRetryAfterMs?: number;
 }
 
 export interface ResolvedBackoff {
   baseMs: number;
   maxMs: number;
   factor: number;
+  maxRetryAfterMs: number;
 }
 
 export function resolveBackoff(options: BackoffOptions = {}): ResolvedBackoff {
@@ -31,7 +38,8 @@ export function resolveBackoff(options: BackoffOptions = {}): ResolvedBackoff {
   const baseMs = check('backoff.baseMs', options.baseMs, 500, 1);
   const maxMs = check('backoff.maxMs', options.maxMs, 60000, baseMs);
   const factor = check('backoff.factor', options.factor, 2, 1);
-  return { baseMs, maxMs, factor };
+  const maxRetryAfterMs = check('backoff.maxRetryAfterMs', options.maxRetryAfterMs, 3_600_000, 0);
+  return { baseMs, maxMs, factor, maxRetryAfterMs };
 }
 
 /** The step (upper bound) for the n-th consecutive failure (n ≥ 1): min(maxMs, baseMs·factor^(n−1)). */
@@ -41,10 +49,11 @@ export function backoffCapMs(attempt: number, b: ResolvedBackoff): number {
 
 /**
  * Delay before the next try after the n-th consecutive failure: uniformly in
- * [cap/2, cap], and at least `retryAfterMs` when the server sent Retry-After.
+ * [cap/2, cap], and at least `retryAfterMs` (clamped to maxRetryAfterMs)
+ * when the server sent Retry-After.
  */
 export function backoffDelayMs(attempt: number, b: ResolvedBackoff, retryAfterMs?: number, random: () => number = Math.random): number {
   const cap = backoffCapMs(attempt, b);
   const delay = cap / 2 + random() * (cap / 2);
-  return Math.max(delay, retryAfterMs ?? 0);
+  return Math.max(delay, Math.min(retryAfterMs ?? 0, b.maxRetryAfterMs));
 }

@@ -96,7 +96,8 @@ test('U2: back-off grows exponentially, stays within [cap/2, cap], caps at maxMs
   }
   assert.equal(backoffDelayMs(1, b, 5000, () => 0.5), 5000);
   assert.equal(backoffDelayMs(4, b, 10, () => 0.5), 600);
-  assert.deepEqual(resolveBackoff(), { baseMs: 500, maxMs: 60000, factor: 2 });
+  assert.deepEqual(resolveBackoff(), { baseMs: 500, maxMs: 60000, factor: 2, maxRetryAfterMs: 3_600_000 });
+  assert.equal(backoffDelayMs(1, resolveBackoff(), 86_400_000, () => 0), 3_600_000, 'a day-long Retry-After is clamped to an hour');
   assert.throws(() => resolveBackoff({ baseMs: 100, maxMs: 50 }), { name: 'RangeError', message: 'Expected number >= 100 for backoff.maxMs but received 50 of type number' });
 });
 
@@ -163,6 +164,23 @@ test('U2: connection refused is a retryable network error; a stalled server hits
   assert.equal(r2.kind, 'retryable');
   assert.equal(r2.kind === 'retryable' && r2.errorKind, 'timeout');
   assert.equal(r2.kind === 'retryable' && r2.reason, 'response timeout after 300 ms');
+});
+
+test('U2: a TLS handshake that never completes hits the connect timeout (retryable)', async () => {
+  const sockets: import('node:net').Socket[] = [];
+  const silent = createServer((s) => {
+    sockets.push(s);
+    s.resume();
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as { port: number }).port;
+  const sender = new HttpSender({ url: `https://127.0.0.1:${port}/packages`, connectTimeoutMs: 250, responseTimeoutMs: 60000 });
+  const r = await sender.send(makePackage('cam-ct', 1, await makeJpeg(5)));
+  sender.close();
+  for (const s of sockets) s.destroy();
+  await new Promise<void>((done) => silent.close(() => done()));
+  assert.equal(r.kind === 'retryable' && r.errorKind, 'timeout');
+  assert.equal(r.kind === 'retryable' && r.reason, 'connect timeout after 250 ms');
 });
 
 function openssl(args: string[], cwd: string): void {
