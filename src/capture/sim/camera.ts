@@ -23,7 +23,7 @@ export interface SimAeOptions {
   target?: number;
   /** Longest time AE uses before raising gain, µs. Default 20000 (1/50 s): longer means less noise, more blur. */
   maxTimeUs?: number;
-  /** Exponent of each correction step, 0..1. Default 0.8: higher converges faster but may overshoot. */
+  /** Exponent of each correction step. Default 0.8: higher converges faster; above 1 it overshoots, above 2 it oscillates (tests use that for an AE that never settles). */
   damping?: number;
   /** Relative brightness error the AE calls settled. Default 0.04. */
   tolerance?: number;
@@ -108,6 +108,7 @@ export class SimulatedCamera {
   #index = 0;
   #meta = new Map<bigint, SimFrameMeta>();
   #source: FrameSource | undefined;
+  #epochNs = 0n;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -197,11 +198,14 @@ export class SimulatedCamera {
     };
   }
 
-  /** Take the next frame with the applied exposure, then let AE react to it. */
-  capture(): SimFrame {
+  /**
+   * Take the next frame with the applied exposure, then let AE react to it.
+   * Its pts (and scene time) is `ptsNs` when given, else index × period.
+   */
+  capture(ptsNs?: bigint): SimFrame {
     if (this.#closed) throw new InvalidStateError('SimulatedCamera is closed');
     const index = this.#index++;
-    const ptsNs = BigInt(index) * this.periodNs;
+    ptsNs ??= BigInt(index) * this.periodNs;
     const frame = this.render(ptsNs, this.exposure);
     frame.index = index;
     if (this.#mode === 'auto') this.#aeUpdate(frame.meanLuma);
@@ -220,29 +224,46 @@ export class SimulatedCamera {
   /** The appsrc FrameSource this camera feeds (created on first call). */
   openSource(binding?: NativeBinding): FrameSource {
     if (this.#closed) throw new InvalidStateError('SimulatedCamera is closed');
-    this.#source ??= openCapture({ source: { type: 'appsrc', width: this.width, height: this.height, framerate: Math.round(this.fps) } }, binding);
+    if (this.#source === undefined) {
+      this.#source = openCapture({ source: { type: 'appsrc', width: this.width, height: this.height, framerate: Math.round(this.fps) } }, binding);
+      this.#epochNs = process.hrtime.bigint();
+    }
     return this.#source;
   }
 
-  /** Capture one frame and push it into the FrameSource. */
-  step(): SimFrame {
+  /**
+   * Capture one frame and push it into the FrameSource. Without `ptsNs` the
+   * frame's pts is index × period (deterministic, for tests).
+   */
+  step(ptsNs?: bigint): SimFrame {
     const source = this.openSource();
-    const frame = this.capture();
+    const frame = this.capture(ptsNs);
     source.push(frame.pixels, frame.ptsNs, this.periodNs);
     return frame;
   }
 
-  /** Push frames in real time at fps until stop(). */
+  /**
+   * Push frames in real time at fps until stop(). Each frame's pts is its
+   * render time in the pipeline's running time, so the FrameSource's capture
+   * timestamps are the render times; scene time follows the pts.
+   */
   start(): void {
     if (this.#timer !== undefined) return;
     this.openSource();
     const t0 = process.hrtime.bigint();
-    const first = this.#index;
+    let k = 0n;
     const tick = (): void => {
       if (this.#closed) return;
-      this.step();
-      const due = t0 + BigInt(this.#index - first) * this.periodNs;
-      const waitMs = Number(due - process.hrtime.bigint()) / 1e6;
+      this.step(process.hrtime.bigint() - this.#epochNs);
+      k++;
+      let due = t0 + k * this.periodNs;
+      const now = process.hrtime.bigint();
+      // Fell behind by more than a frame: drop the missed frames, like a sensor would.
+      if (now > due + this.periodNs) {
+        k += (now - due) / this.periodNs;
+        due = t0 + k * this.periodNs;
+      }
+      const waitMs = Number(due - now) / 1e6;
       this.#timer = setTimeout(tick, Math.max(0, waitMs));
     };
     tick();

@@ -301,26 +301,34 @@ export class SceneRenderer {
     const k = (255 * exposureTimeUs * gain) / this.sensor.fullScaleExposure;
     const sigma = this.sensor.readNoise * gain;
     const out = new Uint8Array(W * H * 3);
+    // Uint8ClampedArray stores round-and-clamp to 0..255 (saturation) without branches.
+    const clamped = new Uint8ClampedArray(out.buffer);
     const noise = this.#noise;
     const mask = (1 << NOISE_TABLE_BITS) - 1;
-    let s = (Math.imul(this.seed ^ 0x85ebca6b, 0x27d4eb2d) ^ Math.imul(noiseKey | 0, 0x165667b1) ^ ((noiseKey / 4294967296) | 0)) | 1;
+    let s1 = (Math.imul(this.seed ^ 0x85ebca6b, 0x27d4eb2d) ^ Math.imul(noiseKey | 0, 0x165667b1) ^ ((noiseKey / 4294967296) | 0)) | 1;
+    let s2 = Math.imul(s1, 0x2c1b3c6d) | 1;
     let lumaSum = 0;
     const n = W * H * 3;
-    for (let i = 0; i < n; i += 3) {
-      let px = 0;
-      for (let c = 0; c < 3; c++) {
-        let v = rad[i + c]! * k;
-        if (sigma > 0) {
-          s ^= s << 13;
-          s ^= s >>> 17;
-          s ^= s << 5;
-          v += sigma * noise[s & mask]!;
-        }
-        v = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
-        out[i + c] = v;
-        px += c === 1 ? 2 * v : v;
+    if (sigma > 0) {
+      for (let i = 0; i < n; i += 3) {
+        s1 ^= s1 << 13;
+        s1 ^= s1 >>> 17;
+        s1 ^= s1 << 5;
+        s2 ^= s2 << 13;
+        s2 ^= s2 >>> 17;
+        s2 ^= s2 << 5;
+        clamped[i] = rad[i]! * k + sigma * noise[s1 & mask]!;
+        clamped[i + 1] = rad[i + 1]! * k + sigma * noise[(s1 >>> 16) & mask]!;
+        clamped[i + 2] = rad[i + 2]! * k + sigma * noise[s2 & mask]!;
+        lumaSum += out[i]! + 2 * out[i + 1]! + out[i + 2]!;
       }
-      lumaSum += px;
+    } else {
+      for (let i = 0; i < n; i += 3) {
+        clamped[i] = rad[i]! * k;
+        clamped[i + 1] = rad[i + 1]! * k;
+        clamped[i + 2] = rad[i + 2]! * k;
+        lumaSum += out[i]! + 2 * out[i + 1]! + out[i + 2]!;
+      }
     }
     return { pixels: out, meanLuma: lumaSum / 4 / (W * H), objects: truth };
   }
