@@ -16,6 +16,8 @@ export {
   defaultObjects,
   laneCenterY,
   SIM_CLASSES,
+  COCO_CLASS,
+  groundTruthBoxes,
   type SimObjectSpec,
   type SimObjectClass,
   type GroundTruthObject,

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SimulatedCamera } from '../../src/capture/sim/camera.js';
-import { laneCenterY } from '../../src/capture/sim/scene.js';
+import { groundTruthBoxes, laneCenterY } from '../../src/capture/sim/scene.js';
 import { leadingEdgeBlur, maxOf, meanOfRows } from './sim-helpers.js';
 
 test('A6 brightness doubles when exposure time doubles (issue 2)', () => {
@@ -152,4 +152,12 @@ test('A6 invalid options give exact errors', () => {
     name: 'TypeError',
     message: 'Expected [min, max] with 0 < min <= max for capabilities.exposureTimeUs but received an array',
   });
+});
+
+test('A6 ground truth as COCO detection boxes, clipped to the image', () => {
+  const objects = [
+    { id: 1, pass: 0, cls: 'car' as const, cx: 20, cy: 100, w: 80, h: 40, inFrame: 0.75, occluded: 0, speedPxPerS: 0, vx: 0, vy: 0 },
+    { id: 2, pass: 0, cls: 'pedestrian' as const, cx: -30, cy: 100, w: 20, h: 50, inFrame: 0, occluded: 0, speedPxPerS: 0, vx: 0, vy: 0 },
+  ];
+  assert.deepEqual(groundTruthBoxes(objects, 640, 360), [{ cx: 30, cy: 100, w: 60, h: 40, angle: 0, classId: 2, label: 'car', score: 1 }]);
 });

@@ -9,6 +9,7 @@
  * so a scenario runs forever and every pass is a distinct ground-truth object.
  */
 import { invalidParameterError, outOfRangeError } from '../../errors.js';
+import type { Box } from '../../types.js';
 
 export type SimObjectClass = 'car' | 'truck' | 'bicycle' | 'pedestrian';
 export const SIM_CLASSES: readonly SimObjectClass[] = ['car', 'truck', 'bicycle', 'pedestrian'];
@@ -168,4 +169,33 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** COCO class ids/labels of the simulated classes (what YOLO-family models output). */
+export const COCO_CLASS: Readonly<Record<SimObjectClass, { classId: number; label: string }>> = {
+  pedestrian: { classId: 0, label: 'person' },
+  bicycle: { classId: 1, label: 'bicycle' },
+  car: { classId: 2, label: 'car' },
+  truck: { classId: 7, label: 'truck' },
+};
+
+/**
+ * Ground truth as detection boxes (data model "Detection box", score 1),
+ * clipped to the image, for objects at least `minInFrame` inside it.
+ */
+export function groundTruthBoxes(
+  objects: readonly GroundTruthObject[],
+  width: number,
+  height: number,
+  minInFrame = 0.5,
+): Box[] {
+  return objects
+    .filter((o) => o.inFrame >= minInFrame)
+    .map((o) => {
+      const x0 = Math.max(0, o.cx - o.w / 2);
+      const y0 = Math.max(0, o.cy - o.h / 2);
+      const x1 = Math.min(width, o.cx + o.w / 2);
+      const y1 = Math.min(height, o.cy + o.h / 2);
+      return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, w: x1 - x0, h: y1 - y0, angle: 0, ...COCO_CLASS[o.cls], score: 1 };
+    });
 }
