@@ -1,6 +1,6 @@
 /**
- * CLEAR MOT and identity metrics exactly as TrackEval's MotChallenge2DBox
- * with metrics CLEAR and Identity (JonathonLuiten/TrackEval): IoU threshold
+ * CLEAR MOT, identity and HOTA metrics exactly as TrackEval's
+ * MotChallenge2DBox with metrics HOTA, CLEAR and Identity (JonathonLuiten/TrackEval): IoU threshold
  * 0.5, per-frame optimal matching with a bonus for keeping the previous
  * frame's pairs (CLEAR), one global optimal gt↔tracker id assignment
  * (Identity). Preprocessing as TrackEval:
@@ -11,6 +11,7 @@
  *  - 'MOT15': no preprocessing beyond dropping gt rows with flag 0.
  */
 import { solveAssignment } from '../track/assignment.js';
+import { type HotaCounts, type HotaMetrics, combineHota, hotaCounts, hotaMetrics } from './hota.js';
 import { type MotRow, groupByFrame } from './io.js';
 
 export type MotBenchmark = 'MOT15' | 'MOT17';
@@ -41,10 +42,12 @@ export interface MotCounts {
   trackerIds: number;
   gtDets: number;
   trackerDets: number;
+  /** Per-α HOTA sums (see hota.ts). */
+  hota: HotaCounts;
 }
 
 /** Ratios in percent, as TrackEval prints them. */
-export interface MotMetrics extends MotCounts {
+export interface MotMetrics extends MotCounts, HotaMetrics {
   MOTA: number;
   MOTP: number;
   MODA: number;
@@ -251,6 +254,7 @@ export function metricsFromCounts(c: MotCounts): MotMetrics {
   const gtDets = c.TP + c.FN;
   return {
     ...c,
+    ...hotaMetrics(c.hota),
     MOTA: pct((c.TP - c.FP - c.IDSW) / Math.max(1, gtDets)),
     MOTP: pct(c.motpSum / Math.max(1, c.TP)),
     MODA: pct((c.TP - c.FP) / Math.max(1, gtDets)),
@@ -268,8 +272,9 @@ export function metricsFromCounts(c: MotCounts): MotMetrics {
 
 /** Sum the counts of several sequences (TrackEval's COMBINED row) and recompute the ratios. */
 export function combineMetrics(all: readonly MotCounts[]): MotMetrics {
-  const keys: Array<keyof MotCounts> = ['TP', 'FN', 'FP', 'IDSW', 'MT', 'PT', 'ML', 'Frag', 'motpSum', 'IDTP', 'IDFN', 'IDFP', 'gtIds', 'trackerIds', 'gtDets', 'trackerDets'];
-  const sum = Object.fromEntries(keys.map((k) => [k, all.reduce((s, c) => s + c[k], 0)])) as unknown as MotCounts;
+  const keys: Array<Exclude<keyof MotCounts, 'hota'>> = ['TP', 'FN', 'FP', 'IDSW', 'MT', 'PT', 'ML', 'Frag', 'motpSum', 'IDTP', 'IDFN', 'IDFP', 'gtIds', 'trackerIds', 'gtDets', 'trackerDets'];
+  const sum = Object.fromEntries(keys.map((k) => [k, all.reduce((s, c) => s + (c[k] as number), 0)])) as unknown as MotCounts;
+  sum.hota = combineHota(all.map((c) => c.hota));
   return metricsFromCounts(sum);
 }
 
@@ -289,5 +294,6 @@ export function evaluateMot(gt: readonly MotRow[], res: readonly MotRow[], optio
   const p = preprocess(gt, res, benchmark, numFrames);
   const c = clear(p.frames, p.gtIds, p.gtDets, p.trackerDets);
   const id = identity(p.frames, p.gtIds, p.trackerIds, p.gtDets, p.trackerDets);
-  return metricsFromCounts({ ...c, ...id, gtIds: p.gtIds, trackerIds: p.trackerIds, gtDets: p.gtDets, trackerDets: p.trackerDets });
+  const hota = hotaCounts(p.frames, p.gtIds, p.trackerIds, p.gtDets, p.trackerDets);
+  return metricsFromCounts({ ...c, ...id, hota, gtIds: p.gtIds, trackerIds: p.trackerIds, gtDets: p.gtDets, trackerDets: p.trackerDets });
 }

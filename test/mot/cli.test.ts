@@ -44,7 +44,7 @@ test('track --mot writes MOTChallenge results that eval-mot scores', async () =>
   assert.equal(m.benchmark, 'MOT15');
   assert.ok(m.MOTA > 62.7, `MOTA ${m.MOTA}`);
   const text = await capture(['eval-mot', '--gt', join(seq, 'gt', 'gt.txt'), '--res', res]);
-  assert.match(text.out, /^MOT15 preprocessing, IoU 0\.5\nMOTA \d+\.\d{3}  MOTP [\d.]+  IDF1 [\d.]+  IDP [\d.]+  IDR [\d.]+\nIDSW \d+  FP \d+  FN \d+  TP \d+  MT \d+  PT \d+  ML \d+  Frag \d+/);
+  assert.match(text.out, /^MOT15 preprocessing, IoU 0\.5\nHOTA [\d.]+  DetA [\d.]+  AssA [\d.]+  LocA [\d.]+\nMOTA \d+\.\d{3}  MOTP [\d.]+  IDF1 [\d.]+  IDP [\d.]+  IDR [\d.]+\nIDSW \d+  FP \d+  FN \d+  TP \d+  MT \d+  PT \d+  ML \d+  Frag \d+/);
 });
 
 test('eval-mot on the TUD sample tracker prints the reference MOTA/IDF1', async () => {

@@ -12,14 +12,14 @@ import { sharedPath } from '../../src/paths.js';
 type Table = Map<string, Map<string, number>>;
 
 /** Parse TrackEval's stdout tables ("CLEAR: tracker-class  MOTA ..." header, one row per sequence). */
-function parseReference(path: string): Record<'CLEAR' | 'Identity' | 'Count', Table> {
-  const out = { CLEAR: new Map(), Identity: new Map(), Count: new Map() } as Record<'CLEAR' | 'Identity' | 'Count', Table>;
+function parseReference(path: string): Record<'HOTA' | 'CLEAR' | 'Identity' | 'Count', Table> {
+  const out = { HOTA: new Map(), CLEAR: new Map(), Identity: new Map(), Count: new Map() } as Record<'HOTA' | 'CLEAR' | 'Identity' | 'Count', Table>;
   let current: { table: Table; cols: string[] } | null = null;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     const header = /^(CLEAR|Identity|Count|HOTA): \S+\s+(.*)$/.exec(line);
     if (header) {
       const name = header[1] as 'CLEAR' | 'Identity' | 'Count' | 'HOTA';
-      current = name === 'HOTA' ? null : { table: out[name], cols: header[2]!.trim().split(/\s+/) };
+      current = { table: out[name], cols: header[2]!.trim().split(/\s+/) };
       continue;
     }
     if (!current || line.trim() === '') {
@@ -48,7 +48,11 @@ const mot17: Case[] = ['02', '04', '05', '10', '11'].map((n) => ({
 function check(ref: ReturnType<typeof parseReference>, seq: string, m: ReturnType<typeof evaluateMot>): void {
   const clear = ref.CLEAR.get(seq)!;
   const id = ref.Identity.get(seq)!;
-  assert.ok(clear && id, `reference has ${seq}`);
+  const hota = ref.HOTA.get(seq)!;
+  assert.ok(clear && id && hota, `reference has ${seq}`);
+  for (const k of ['HOTA', 'DetA', 'AssA', 'DetRe', 'DetPr', 'AssRe', 'AssPr', 'LocA', 'OWTA', 'HOTA(0)', 'LocA(0)', 'HOTALocA(0)'] as const) {
+    assert.ok(Math.abs(m[k] - hota.get(k)!) < 0.01, `${seq} ${k}: ${m[k]} vs ${hota.get(k)}`);
+  }
   // Within 0.1 for the ratios (TrackEval prints 5 significant digits), exact for counts.
   for (const [ours, theirs] of [['MOTA', 'MOTA'], ['MOTP', 'MOTP'], ['recall', 'CLR_Re'], ['precision', 'CLR_Pr'], ['sMOTA', 'sMOTA']] as const) {
     assert.ok(Math.abs(m[ours] - clear.get(theirs)!) < 0.1, `${seq} ${theirs}: ${m[ours]} vs ${clear.get(theirs)}`);
@@ -72,7 +76,7 @@ function run(c: Case): ReturnType<typeof evaluateMot> {
 }
 
 describe('eval-mot matches TrackEval', () => {
-  test('MOT15 mode: TUD sample tracker outputs, per sequence and combined', () => {
+  test('MOT15 mode: TUD sample tracker outputs, per sequence and combined (HOTA, CLEAR, Identity, Count)', () => {
     const ref = parseReference(sharedPath('REFERENCE_METRICS_mot15_TUD_sample_tracker_TrackEval.txt'));
     const all = tud.map((c) => {
       const m = run(c);
@@ -82,7 +86,7 @@ describe('eval-mot matches TrackEval', () => {
     check(ref, 'COMBINED', { ...combineMetrics(all), Frag: ref.CLEAR.get('COMBINED')!.get('Frag')!, gtIds: all.reduce((s, m) => s + m.gtIds, 0), trackerIds: all.reduce((s, m) => s + m.trackerIds, 0) });
   });
 
-  test('MOT17 preprocessing: MPNTrack on MOT17-02/04/05/10/11, per sequence and combined', () => {
+  test('MOT17 preprocessing: MPNTrack on MOT17-02/04/05/10/11, per sequence and combined (HOTA, CLEAR, Identity, Count)', () => {
     const ref = parseReference(sharedPath('mot17-train-gt-mpntrack', 'REFERENCE_METRICS_TrackEval.txt'));
     const all = mot17.map((c) => {
       const m = run(c);
@@ -93,6 +97,7 @@ describe('eval-mot matches TrackEval', () => {
     const clear = ref.CLEAR.get('COMBINED')!;
     assert.ok(Math.abs(combined.MOTA - clear.get('MOTA')!) < 0.1);
     assert.ok(Math.abs(combined.IDF1 - ref.Identity.get('COMBINED')!.get('IDF1')!) < 0.1);
+    assert.ok(Math.abs(combined.HOTA - ref.HOTA.get('COMBINED')!.get('HOTA')!) < 0.01);
     assert.equal(combined.IDSW, clear.get('IDSW'));
     assert.equal(combined.FP, clear.get('CLR_FP'));
     assert.equal(combined.FN, clear.get('CLR_FN'));

@@ -1,4 +1,4 @@
-/** bestshot eval-mot --gt gt.txt --res result.txt: CLEAR MOT and identity metrics as TrackEval computes them. */
+/** bestshot eval-mot --gt gt.txt --res result.txt: HOTA, CLEAR MOT and identity metrics as TrackEval computes them. */
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readMotFile, readSeqInfo } from '../../mot/io.js';
@@ -8,7 +8,7 @@ import type { Command } from '../commands.js';
 const usage = `Usage: bestshot eval-mot --gt <gt.txt> --res <result.txt> [--benchmark MOT15|MOT17] [--frames N] [--json]
 
 Scores a MOTChallenge result file against ground truth exactly as TrackEval's
-MotChallenge2DBox does (IoU 0.5). MOT17 (also MOT16/20 gt with a class column):
+MotChallenge2DBox does: HOTA (α 0.05…0.95), CLEAR MOT and identity metrics (IoU 0.5). MOT17 (also MOT16/20 gt with a class column):
 only pedestrians (class 1) with flag 1 count, tracker boxes on distractor
 classes (2, 7, 8, 12) are removed. MOT15: no class handling. The mode is guessed
 from the gt file unless --benchmark is given. The frame count comes from
@@ -17,6 +17,7 @@ from the gt file unless --benchmark is given. The frame count comes from
 export function formatMetrics(m: MotMetrics): string {
   const f = (x: number): string => x.toFixed(3);
   return [
+    `HOTA ${f(m.HOTA)}  DetA ${f(m.DetA)}  AssA ${f(m.AssA)}  LocA ${f(m.LocA)}`,
     `MOTA ${f(m.MOTA)}  MOTP ${f(m.MOTP)}  IDF1 ${f(m.IDF1)}  IDP ${f(m.IDP)}  IDR ${f(m.IDR)}`,
     `IDSW ${m.IDSW}  FP ${m.FP}  FN ${m.FN}  TP ${m.TP}  MT ${m.MT}  PT ${m.PT}  ML ${m.ML}  Frag ${m.Frag}`,
     `Recall ${f(m.recall)}  Precision ${f(m.precision)}  GT ids ${m.gtIds}  tracker ids ${m.trackerIds}`,
@@ -55,7 +56,10 @@ export const command: Command = {
     const res = readMotFile(values.res);
     const benchmark = values.benchmark ?? detectBenchmark(gt);
     const m = evaluateMot(gt, res, { benchmark, numFrames });
-    if (values.json) console.log(JSON.stringify({ benchmark, ...m }));
+    if (values.json) {
+      const { hota: _perAlpha, ...flat } = m;
+      console.log(JSON.stringify({ benchmark, ...flat }));
+    }
     else console.log(`${benchmark} preprocessing, IoU 0.5\n${formatMetrics(m)}`);
     return 0;
   },
