@@ -4,6 +4,9 @@
  * boxes come out in original-frame pixels (SPEC box: center, size, angle,
  * class, score).
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InvalidStateError, ModelError, invalidParameterError, outOfRangeError } from '../errors.js';
 import type { Box } from '../types.js';
@@ -328,6 +331,12 @@ export class Detector {
     for (const p of providers) {
       const ep = providerOption(p, options);
       if (p === 'tensorrt') applyTensorRtEnv(options.tensorrt);
+      const missing = missingProviderLibrary(p);
+      if (missing !== null) {
+        fallbacks.push({ provider: p, reason: missing });
+        if (p !== providers[providers.length - 1]) log(`execution provider '${p}' unavailable (${missing}); trying '${providers[providers.indexOf(p) + 1]}'`);
+        continue;
+      }
       try {
         session = await ort.InferenceSession.create(bytes, {
           executionProviders: [ep],
@@ -462,6 +471,33 @@ export class Detector {
       if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw invalidParameterError('positive integer', `${name}.${k}`, v);
     }
   }
+}
+
+/** onnxruntime-node's native folder: ONNX Runtime loads provider libraries from beside libonnxruntime. */
+function ortNativeDir(): string | null {
+  try {
+    const index = createRequire(import.meta.url).resolve('onnxruntime-node');
+    return join(dirname(index), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why a GPU provider cannot load, checked before asking ONNX Runtime (which
+ * would print a native error for each missing library): null when its
+ * library is present (or the folder is unknown: then ONNX Runtime decides).
+ */
+export function missingProviderLibrary(p: ExecutionProvider): string | null {
+  if (p === 'cpu') return null;
+  const dir = ortNativeDir();
+  if (dir === null || !existsSync(join(dir, process.platform === 'win32' ? 'onnxruntime.dll' : 'libonnxruntime.so.1'))) return null;
+  const ext = process.platform === 'win32' ? 'dll' : 'so';
+  const prefix = process.platform === 'win32' ? '' : 'lib';
+  for (const lib of [`${prefix}onnxruntime_providers_shared.${ext}`, `${prefix}onnxruntime_providers_${p}.${ext}`]) {
+    if (!existsSync(join(dir, lib))) return `${lib} not found in ${dir}`;
+  }
+  return null;
 }
 
 function providerOption(p: ExecutionProvider, o: DetectorOptions): ort.InferenceSession.ExecutionProviderConfig {

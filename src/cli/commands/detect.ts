@@ -1,0 +1,149 @@
+/**
+ * bestshot detect <image|video>: run the detector (D1) on a file and print
+ * the boxes; --annotate draws them into a JPEG.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { encodeJpeg, openCapture, type CapturedFrame } from '../../capture/index.js';
+import { annotate } from '../../detect/annotate.js';
+import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
+import { invalidParameterError } from '../../errors.js';
+import type { Box } from '../../types.js';
+import type { Command } from '../commands.js';
+
+const usage = `Usage: bestshot detect <image|video> [options]
+
+Runs the detector on a JPEG/PNG image or a video file and prints the boxes
+(frame pixels: x1,y1,x2,y2 = box corners of the axis-aligned extent).
+
+Options:
+  --model <path>        ONNX model (default: models/yolox_nano.onnx, then $BESTSHOT_SHARED_DIR/models/)
+  --manifest <path>     model manifest (default: <model>.json beside the model, else models/yolox_nano.json)
+  --classes <a,b,...>   keep only these labels, e.g. person,bicycle,car,motorcycle,bus,truck
+  --score <0..1>        minimum score (default: the manifest's, 0.3 for YOLOX-Nano)
+  --frames <N>          process at most N frames of a video (default: all)
+  --every <K>           process every K-th frame (default 1)
+  --providers <list>    execution providers in order (default tensorrt,cuda,cpu)
+  --threads <N>         intra-op threads (default 0 = one per core)
+  --json                one JSON object per processed frame (NDJSON) instead of text
+  --annotate <out.jpg>  write the processed frame with the most boxes, boxes drawn
+  -h, --help            this text`;
+
+function positiveInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw invalidParameterError('positive integer', name, v);
+  return n;
+}
+
+/** Packed pixels (stride = width × 3) as encodeJpeg wants them. */
+function packed(f: CapturedFrame): Uint8Array {
+  const row = f.width * 3;
+  if (f.stride === row) return new Uint8Array(f.pixels);
+  const out = new Uint8Array(row * f.height);
+  for (let y = 0; y < f.height; y++) out.set(f.pixels.subarray(y * f.stride, y * f.stride + row), y * row);
+  return out;
+}
+
+const r2 = (v: number): number => Math.round(v * 100) / 100;
+const xyxy = (b: Box): number[] => [b.cx - b.w / 2, b.cy - b.h / 2, b.cx + b.w / 2, b.cy + b.h / 2].map((v) => Math.round(v * 10) / 10);
+
+export const command: Command = {
+  summary: 'run the detector on an image or video',
+  usage,
+  async run(argv: string[]): Promise<number> {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        model: { type: 'string' },
+        manifest: { type: 'string' },
+        classes: { type: 'string' },
+        score: { type: 'string' },
+        frames: { type: 'string' },
+        every: { type: 'string' },
+        providers: { type: 'string' },
+        threads: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        annotate: { type: 'string' },
+      },
+    });
+    if (positionals.length !== 1) {
+      console.error(usage);
+      return 2;
+    }
+    const file = positionals[0]!;
+    // `bestshot detect clip.mp4 --json | head` closes stdout early: end quietly.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+    });
+    const maxFrames = positiveInt('--frames', values.frames, Number.MAX_SAFE_INTEGER);
+    const every = positiveInt('--every', values.every, 1);
+    let scoreThreshold: number | undefined;
+    if (values.score !== undefined) {
+      scoreThreshold = Number(values.score);
+      if (values.score.trim() === '' || Number.isNaN(scoreThreshold)) throw invalidParameterError('number between 0 and 1', '--score', values.score);
+    }
+    let threads: number | undefined;
+    if (values.threads !== undefined) {
+      threads = Number(values.threads);
+      if (!Number.isInteger(threads) || threads < 0) throw invalidParameterError('non-negative integer', '--threads', values.threads);
+    }
+    const detector = await Detector.create({
+      model: values.model,
+      manifest: values.manifest,
+      classes: values.classes?.split(',').map((s) => s.trim()).filter(Boolean),
+      scoreThreshold,
+      providers: values.providers?.split(',').map((s) => s.trim()) as ExecutionProvider[] | undefined,
+      intraOpNumThreads: threads,
+    });
+    const source = openCapture({ source: { type: 'file', path: file }, tensor: tensorOptionsFor(detector.manifest) });
+    const counts = new Map<string, number>();
+    let best: { frame: CapturedFrame; index: number; pixels: Uint8Array; boxes: Box[] } | undefined;
+    let index = 0;
+    let processed = 0;
+    try {
+      if (!values.json) console.log(`model ${detector.manifest.name} (${detector.modelPath}) on ${detector.provider}`);
+      for await (const frame of source) {
+        if (index >= maxFrames) break;
+        const i = index++;
+        if (i % every !== 0) continue;
+        processed++;
+        const boxes = await detector.detect({ tensor: frame.tensor!, letterbox: frame.letterbox!, frameWidth: frame.width, frameHeight: frame.height });
+        for (const b of boxes) counts.set(b.label, (counts.get(b.label) ?? 0) + 1);
+        if (values.json) {
+          console.log(
+            JSON.stringify({
+              frame: i,
+              width: frame.width,
+              height: frame.height,
+              boxes: boxes.map((b) => ({ ...b, cx: r2(b.cx), cy: r2(b.cy), w: r2(b.w), h: r2(b.h), score: Math.round(b.score * 1e4) / 1e4, xyxy: xyxy(b) })),
+            }),
+          );
+        } else {
+          console.log(`frame ${i} (${frame.width}x${frame.height}): ${boxes.length} box${boxes.length === 1 ? '' : 'es'}`);
+          for (const b of boxes) console.log(`  ${b.label.padEnd(14)} ${b.score.toFixed(2)}  [${xyxy(b).join(', ')}]${b.angle ? ` angle ${b.angle.toFixed(3)}` : ''}`);
+        }
+        if (values.annotate !== undefined && (!best || boxes.length > best.boxes.length)) best = { frame, index: i, pixels: packed(frame), boxes };
+      }
+    } finally {
+      source.close();
+      await detector.close();
+    }
+    if (!values.json && processed > 1) {
+      const summary = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([l, n]) => `${l} ${n}`);
+      console.log(`${processed} frames: ${summary.join(', ') || 'no boxes'}`);
+    }
+    if (values.annotate !== undefined) {
+      if (!best) {
+        console.error('bestshot detect: no frame to annotate');
+        return 1;
+      }
+      const img = { width: best.frame.width, height: best.frame.height, format: best.frame.format, pixels: best.pixels };
+      annotate(img, best.boxes);
+      writeFileSync(values.annotate, await encodeJpeg(img, { quality: 80 }));
+      if (!values.json) console.log(`annotated frame ${best.index} written to ${values.annotate}`);
+    }
+    return 0;
+  },
+};
