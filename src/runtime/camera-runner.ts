@@ -135,6 +135,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   #stopping = false;
   #source: FrameSource | undefined;
   #keyOf = new Map<number, string>();
+  #hadState = false;
 
   constructor(options: CameraRunnerOptions, deps: { detect: DetectPool; shard: Piscina; sink: PackageSink; imageIds: ImageIdSource }) {
     super((err) => this.emit('error', err instanceof Error ? err : new Error(String(err))));
@@ -291,19 +292,27 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     const init: CameraWorkerInit = { ...this.#opts.workerInit, trackIdFloor: this.#trackIdFloor };
     try {
       const result = (await this.#shard.run({ ...task, init })) as CameraTaskResult;
-      if (result.created && this.stats.processed > 0) {
+      if (result.created && this.#hadState) {
         // The worker lost this camera's state (it crashed and was replaced):
-        // what the old policy held is gone with it.
+        // what the old policy held is gone with it; tracks restart above the old ids.
+        this.stats.workerRestarts++;
+        this.emit('workerRestart', 'track', 'camera state re-created after a tracking worker restart');
         this.#releasePolicyRefs();
       }
+      this.#hadState = true;
       this.#trackIdFloor = Math.max(this.#trackIdFloor, result.maxTrackId + 1);
       return result;
     } catch (err) {
-      this.stats.workerRestarts++;
       this.emit('workerRestart', 'track', (err as Error).message);
-      this.#releasePolicyRefs();
       throw err;
     }
+  }
+
+  #releasePolicyRef(id: number): void {
+    this.ring.release(id);
+    const n = (this.#policyRefs.get(id) ?? 0) - 1;
+    if (n > 0) this.#policyRefs.set(id, n);
+    else this.#policyRefs.delete(id);
   }
 
   #releasePolicyRefs(): void {
@@ -317,10 +326,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         this.ring.retain(id);
         this.#policyRefs.set(id, (this.#policyRefs.get(id) ?? 0) + 1);
       } else {
-        this.ring.release(id);
-        const n = (this.#policyRefs.get(id) ?? 0) - 1;
-        if (n > 0) this.#policyRefs.set(id, n);
-        else this.#policyRefs.delete(id);
+        this.#releasePolicyRef(id);
       }
     }
     this.stats.tracksCreated += result.newTrackIds.length;
@@ -330,12 +336,15 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       const frame = this.ring.get(d.imageId);
       if (!frame) {
         this.#drop('evicted');
+        const n = (this.#policyRefs.get(d.imageId) ?? 0) - 1;
+        if (n > 0) this.#policyRefs.set(d.imageId, n);
+        else this.#policyRefs.delete(d.imageId);
         continue;
       }
       try {
         await this.#upload(d, frame);
       } finally {
-        this.ring.release(d.imageId); // the decision's reference (select/policy.ts)
+        this.#releasePolicyRef(d.imageId); // the decision's reference (select/policy.ts)
       }
     }
   }

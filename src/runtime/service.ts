@@ -11,8 +11,8 @@
  * keep running.
  */
 import { join } from 'node:path';
-import { mkdirSync, readFileSync } from 'node:fs';
-import type { BestshotConfig, CameraConfig } from '../config/index.js';
+import { mkdirSync } from 'node:fs';
+import { detectorOptions, policyOptions, queueOptions, senderOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
 import { tensorOptionsFor, loadManifest, manifestPathFor } from '../detect/index.js';
 import type { DetectorOptions } from '../detect/index.js';
 import { Uploader, type UploadPackage, type UploadRoute } from '../upload/index.js';
@@ -72,44 +72,17 @@ export interface CameraStatus {
 }
 
 export function detectorOptionsFrom(config: BestshotConfig, workers: number): Omit<DetectorOptions, 'logger'> {
-  const m = config.model;
-  return {
-    model: m.path,
-    manifest: m.manifest,
-    providers: m.providers,
-    intraOpNumThreads: Math.max(1, Math.floor(m.intraOpThreads / workers)),
-    interOpNumThreads: m.interOpThreads,
-    graphOptimizationLevel: m.graphOptimization,
-    tensorrt: { engineCachePath: m.tensorrt.engineCachePath, fp16: m.tensorrt.fp16 },
-    scoreThreshold: m.scoreThreshold,
-    nmsThreshold: m.nmsIouThreshold,
-    classes: m.classes,
-    classThresholds: m.perClassScore,
-  };
+  const o = detectorOptions(config.model);
+  // The intra-op threads of the config are shared among the inference workers.
+  return { ...o, intraOpNumThreads: Math.max(1, Math.floor(o.intraOpNumThreads / workers)) };
 }
 
 function workerInitFor(cam: CameraConfig): Omit<CameraWorkerInit, 'trackIdFloor'> {
-  const s = cam.selection;
   return {
     cameraId: cam.id,
-    tracker: { ...cam.tracker, frameRate: cam.captureHz },
-    policy: s.policy,
-    policyOptions: {
-      params: {
-        minWidth: s.minWidth,
-        minHeight: s.minHeight,
-        minScore1: s.minScore1,
-        minScore2: s.minScore2,
-        minEdge1: s.minEdge1,
-        minEdge2: s.minEdge2,
-        minAreaRatio: s.minAreaRatio,
-      },
-      routeResolution: s.routeResolution,
-      intervalS: s.intervalS,
-      maxLatencyS: s.maxLatencyS,
-      frigateScoreMargin: s.frigateScoreMargin,
-      frigateAreaGrowth: s.frigateAreaGrowth,
-    },
+    tracker: trackerOptions(cam),
+    policy: cam.selection.policy,
+    policyOptions: policyOptions(cam.selection),
     calibration: cam.calibration ?? null,
   };
 }
@@ -128,7 +101,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   receiver: Receiver | undefined;
   detect!: DetectPool;
   provider = 'unknown';
-  #shards!: TrackingShards;
+  /** Tracking/selection workers; a camera is pinned to one shard. */
+  shards!: TrackingShards;
   #log: RuntimeLogger;
   #opts: ServiceOptions;
   #stopping = false;
@@ -177,7 +151,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const cfg = this.config;
     const workers = this.#opts.detectWorkers ?? 2;
     this.detect = new DetectPool({ detector: detectorOptionsFrom(cfg, workers), workers });
-    this.#shards = new TrackingShards(Math.min(2, Math.max(1, cfg.cameras.length)));
+    this.shards = new TrackingShards(Math.min(2, Math.max(1, cfg.cameras.length)));
     if (cfg.receiver.embedded) {
       mkdirSync(cfg.receiver.dir, { recursive: true });
       this.receiver = await startReceiver({ port: cfg.receiver.port, host: '127.0.0.1', dir: cfg.receiver.dir, token: cfg.upload.token });
@@ -189,18 +163,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       if (!endpoint) throw new Error('upload.endpoint is not set and no embedded receiver is configured');
       mkdirSync(join(cfg.queue.path, '..'), { recursive: true });
       const uploader = new Uploader({
-        sender: {
-          url: endpoint,
-          token: cfg.upload.token,
-          ca: cfg.upload.ca ? readFileSync(cfg.upload.ca) : undefined,
-          cert: cfg.upload.cert ? readFileSync(cfg.upload.cert) : undefined,
-          key: cfg.upload.key ? readFileSync(cfg.upload.key) : undefined,
-          connectTimeoutMs: cfg.upload.connectTimeoutMs,
-          responseTimeoutMs: cfg.upload.responseTimeoutMs,
-        },
-        queue: { path: cfg.queue.path, maxPackages: cfg.queue.maxPackages, maxBytes: cfg.queue.maxBytes, synchronous: cfg.queue.synchronous === 'full' ? 'FULL' : 'NORMAL' },
-        sendHz: cfg.upload.sendHz,
-        immediateConcurrency: cfg.upload.immediateConcurrency,
+        sender: senderOptions(cfg.upload, endpoint),
+        queue: queueOptions(cfg.queue),
+        ...uploaderOptions(cfg.upload),
       });
       uploader.on('error', (err) => this.#log.error('uploader error', { error: err.message }));
       uploader.on('deadLettered', (d) => this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason }));
@@ -251,7 +216,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           trackIdFloor,
           measureEveryFrame: this.#opts.measureEveryFrame,
         },
-        { detect: this.detect, shard: this.#shards.forCamera(cam.id), sink, imageIds: ids },
+        { detect: this.detect, shard: this.shards.forCamera(cam.id), sink, imageIds: ids },
       );
       runner.on('frame', (r) => this.emit('frame', cam.id, r));
       runner.on('upload', (u) => this.emit('upload', u));
@@ -318,7 +283,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       await Promise.allSettled(this.#loops);
       await this.uploader?.close();
       await this.detect?.close();
-      await this.#shards?.close();
+      await this.shards?.close();
       await this.receiver?.close();
     })();
     return this.#stopped;

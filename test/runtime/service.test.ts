@@ -1,0 +1,149 @@
+/**
+ * Issue 6: back-pressure (frames dropped before detection, counted, latency
+ * bounded), worker crashes mid-run, SIGTERM shutdown of `bestshot run`.
+ * Real GStreamer sources, the real model, the real receiver and queue.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type BestshotConfig } from '../../src/config/index.js';
+import { BestshotService, type RuntimeLogger } from '../../src/runtime/service.js';
+import type { CameraTask } from '../../src/runtime/camera-worker.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
+
+const silent: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function config(dir: string, camera: string, extra = ''): BestshotConfig {
+  const yaml = `
+version: 1
+model: { providers: [cpu], intraOpThreads: 1 }
+cameras:
+${camera}
+queue: { path: ${dir}/queue.sqlite, synchronous: normal }
+receiver: { embedded: true, port: 0, dir: ${dir}/receiver }
+upload: { sendHz: 20 }
+metrics: { enabled: false }
+stateDir: ${dir}/state
+${extra}`;
+  return parseConfig(yaml, { baseDir: dir }).config;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+test('frames faster than the detector: dropped before detection, counted, latency bounded', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-bp-'));
+  // 200 frames/s asked of one inference worker (~8–25 ms a frame here): it cannot keep up.
+  const cfg = config(dir, `  - id: fast
+    source: { type: test, pattern: ball, width: 320, height: 240, framerate: 200, live: true }
+    captureHz: 200
+    position: { type: none }`);
+  const svc = await BestshotService.start({ config: cfg, mode: 'live', logger: silent, detectWorkers: 1 });
+  const latencies: number[] = [];
+  svc.on('frame', (_c, r) => latencies.push(r.latency.total));
+  await new Promise((r) => setTimeout(r, 3000));
+  await svc.stop();
+  const s = svc.cameras.get('fast')!.runner!.stats;
+  assert.ok(s.captured > 100, `captured ${s.captured}`);
+  assert.ok(s.dropped.busy > 0, 'no frame was dropped for back-pressure');
+  assert.ok(s.processed > 10, `processed ${s.processed}`);
+  // Every captured frame is either processed or counted as dropped.
+  const dropped = s.dropped.busy + s.dropped['detect-error'] + s.dropped['track-error'];
+  assert.equal(s.processed + dropped, s.captured);
+  // Bounded: at most maxInFlight (2) frames wait for detection, so latency stays near a few inference times.
+  assert.ok(pct(latencies, 99) < 1000, `p99 latency ${pct(latencies, 99).toFixed(0)} ms`);
+});
+
+test('a crashed detection worker and a crashed tracking worker are replaced; ids are never reused', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-crash-'));
+  const cfg = config(dir, `  - id: cam
+    source: { type: simulated, seed: 3, width: 640, height: 360, fps: 10 }
+    captureHz: 10
+    position: { type: none }`);
+  const svc = await BestshotService.start({ config: cfg, mode: 'live', logger: silent });
+  const restarts: string[] = [];
+  svc.on('workerRestart', (_c, kind) => restarts.push(kind));
+  const ids: Array<{ t: number; id: number }> = [];
+  let crashedAt = Infinity;
+  svc.on('frame', (_c, r) => {
+    for (const t of r.tracks) ids.push({ t: performance.now(), id: t.trackId });
+  });
+  await new Promise((r) => setTimeout(r, 2500));
+  const runner = svc.cameras.get('cam')!.runner!;
+  const before = runner.stats.processed;
+  const maxIdBefore = Math.max(0, ...ids.map((x) => x.id));
+  // Kill the tracking worker (its process.exit) and a detection worker.
+  crashedAt = performance.now();
+  await assert.rejects(svc.shards.forCamera('cam').run({ op: 'crash', init: {} } as unknown as CameraTask));
+  await assert.rejects(svc.detect.detect({ tensor: new Float32Array(3), letterbox: { ratio: 1, padX: 0, padY: 0 }, frameWidth: 1, frameHeight: 1, crash: true }));
+  await new Promise((r) => setTimeout(r, 3000));
+  await svc.stop();
+  assert.ok(runner.stats.processed > before + 5, 'the pipeline did not continue after the crashes');
+  assert.ok(restarts.includes('track'), `restarts seen: ${restarts.join(',')}`);
+  assert.ok(runner.stats.workerRestarts >= 1);
+  assert.ok(svc.detect.crashes >= 1);
+  const after = ids.filter((x) => x.t > crashedAt).map((x) => x.id);
+  assert.ok(after.length > 0, 'no track after the crash');
+  assert.ok(Math.min(...after) > maxIdBefore, `a trackId was reused: ${Math.min(...after)} ≤ ${maxIdBefore}`);
+});
+
+test('SIGTERM: bestshot run finishes in-flight work, closes the queue, exits 0', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-term-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(
+    file,
+    `version: 1
+model: { providers: [cpu] }
+cameras:
+  - id: sim
+    source: { type: simulated, seed: 5, width: 640, height: 360, fps: 10 }
+    position: { type: fixed, lat: 48.1, lon: 11.5, alt: 520, heading: 90 }
+queue: { path: ${dir}/queue.sqlite }
+receiver: { embedded: true, port: 0, dir: ${dir}/receiver }
+metrics: { enabled: true, port: 0 }
+log: { level: info, format: json }
+stateDir: ${dir}/state
+`,
+  );
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'run', '--config', file], {
+    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (d) => (log += d));
+  child.stdout.on('data', (d) => (log += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no metrics url in time:\n${log}`)), 60_000);
+    const check = setInterval(() => {
+      const m = /"msg":"metrics listening","url":"([^"]+)"/.exec(log);
+      if (m) {
+        clearInterval(check);
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    }, 100);
+  });
+  // Ready once the camera delivers and the detector is loaded.
+  let ready = false;
+  for (let i = 0; i < 100 && !ready; i++) {
+    const res = await fetch(`${url}/healthz`);
+    ready = res.status === 200;
+    if (!ready) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(ready, '/healthz never became ready');
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  assert.match(metrics, /bestshot_frames_captured_total\{camera="sim"\} [1-9]/);
+  const t0 = performance.now();
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const ms = performance.now() - t0;
+  assert.equal(code, 0, log);
+  assert.ok(ms < 15_000, `stop took ${ms.toFixed(0)} ms`);
+  assert.match(log, /"msg":"stopping","reason":"SIGTERM"/);
+  assert.match(log, /"msg":"stopped"/);
+});
