@@ -18,8 +18,8 @@ function score(seq: string, tracker: TrackerOptions, output: 'filtered' | 'detec
 function anchors(): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const line of readFileSync(sharedPath('ANCHORS.md'), 'utf8').split('\n')) {
-    const m = /^\| (defaults|track_thresh 0\.7)[^|]*\| ([\d.]+) \/ ([\d.]+) \/ [\d.]+ \| ([\d.]+) \/ ([\d.]+) \/ [\d.]+ \|/.exec(line);
-    if (m) out.set(m[1]!, [m[2], m[3], m[4], m[5]].map(Number));
+    const m = /^\| (defaults|track_thresh 0\.7)[^|]*\| ([\d.]+) \/ ([\d.]+) \/ ([\d.]+) \| ([\d.]+) \/ ([\d.]+) \/ ([\d.]+) \|/.exec(line);
+    if (m) out.set(m[1]!, m.slice(2, 8).map(Number));
   }
   return out;
 }
@@ -35,14 +35,18 @@ describe('ByteTracker on MOT15 TUD (SORT Faster R-CNN detections)', () => {
     assert.ok(campus.IDSW <= 3 && stadt.IDSW <= 13, `IDSW ${campus.IDSW}, ${stadt.IDSW}`);
   });
 
-  test('T2 faithful to upstream: default and trackThresh 0.7 runs within 0.5 of the official ByteTrack (Kalman boxes, 30 fps)', () => {
+  test('T2 faithful to upstream: default and trackThresh 0.7 runs within 0.5 of the official ByteTrack in MOTA, IDF1 and HOTA (Kalman boxes, 30 fps)', () => {
     const ref = anchors();
     assert.equal(ref.size, 2, 'ANCHORS.md rows found');
     for (const [key, opts] of [['defaults', {}], ['track_thresh 0.7', { trackThresh: 0.7 }]] as const) {
-      const [cMota, cIdf1, sMota, sIdf1] = ref.get(key)!;
+      const [cMota, cIdf1, cHota, sMota, sIdf1, sHota] = ref.get(key)!;
       const c = score('mot15-TUD-Campus', { ...opts, frameRate: 30 }, 'filtered');
       const s = score('mot15-TUD-Stadtmitte', { ...opts, frameRate: 30 }, 'filtered');
-      for (const [name, ours, theirs] of [['Campus MOTA', c.MOTA, cMota], ['Campus IDF1', c.IDF1, cIdf1], ['Stadtmitte MOTA', s.MOTA, sMota], ['Stadtmitte IDF1', s.IDF1, sIdf1]] as const) {
+      const pairs = [
+        ['Campus MOTA', c.MOTA, cMota], ['Campus IDF1', c.IDF1, cIdf1], ['Campus HOTA', c.HOTA, cHota],
+        ['Stadtmitte MOTA', s.MOTA, sMota], ['Stadtmitte IDF1', s.IDF1, sIdf1], ['Stadtmitte HOTA', s.HOTA, sHota],
+      ] as const;
+      for (const [name, ours, theirs] of pairs) {
         assert.ok(Math.abs(ours - theirs!) <= 0.5, `${key} ${name}: ours ${ours.toFixed(2)} vs official ${theirs}`);
       }
     }
