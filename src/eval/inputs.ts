@@ -256,7 +256,7 @@ export interface ClipInputOptions {
   detector: () => Promise<Detector>;
   /** Where detections are cached (keyed by clip sha, model sha, hz). Default: no cache. */
   cacheDir?: string;
-  /** Stop after this many frames on the grid (tests). Default: the whole clip. No caching when set. */
+  /** Stop after this many frames on the grid (tests). Default: the whole clip (the cache key names it). */
   maxFrames?: number;
   fallbackMinScore?: number;
   fallbackMinFrames?: number;
@@ -312,10 +312,11 @@ export async function loadClipInput(path: string, options: ClipInputOptions): Pr
   if (!existsSync(path)) throw new ConfigError(path, 'file not found');
   let cacheFile: string | undefined;
   let data: CacheFile | undefined;
-  if (options.cacheDir !== undefined && options.maxFrames === undefined) {
+  if (options.cacheDir !== undefined) {
     const clipSha = fileSha256(path);
     const modelSha = defaultModelSha256();
-    cacheFile = join(options.cacheDir, `${name}-${clipSha.slice(0, 16)}-${modelSha.slice(0, 16)}-${hz}hz-q${quality}-v${CACHE_VERSION}.json`);
+    const part = options.maxFrames === undefined ? '' : `-n${options.maxFrames}`;
+    cacheFile = join(options.cacheDir, `${name}-${clipSha.slice(0, 16)}-${modelSha.slice(0, 16)}-${hz}hz-q${quality}${part}-v${CACHE_VERSION}.json`);
     if (existsSync(cacheFile)) data = JSON.parse(readFileSync(cacheFile, 'utf8')) as CacheFile;
     data ??= await decodeClip(path, name, hz, quality, options, clipSha, modelSha);
     mkdirSync(options.cacheDir, { recursive: true });

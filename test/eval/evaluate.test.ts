@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { evaluateInput, type EvalFrame, type EvalInput, type PolicyResult } from '../../src/eval/index.js';
+import { edgeDistance } from '../../src/select/index.js';
+import type { Box } from '../../src/types.js';
+
+const MS = 1_000_000n;
+const det = (cx: number, cy: number, w: number, h: number, score = 0.9): Box => ({ cx, cy, w, h, angle: 0, classId: 2, label: 'car', score });
+
+/**
+ * 400×400, five frames at 10 Hz.
+ * A: one car moving right and growing; clipped by the left border in frame 0
+ *    (its detection is the clipped part), whole from frame 1, largest in frame 4.
+ * B: visible and whole in frames 2–3 but never detected (eligible, not coverable).
+ * C: only seen clipped (not eligible).
+ */
+function handMade(): EvalInput {
+  const a = [
+    { cx: 18, w: 40 },
+    { cx: 30, w: 40 },
+    { cx: 42, w: 44 },
+    { cx: 54, w: 48 },
+    { cx: 66, w: 52 },
+  ];
+  const frames: EvalFrame[] = a.map((g, k) => {
+    const detection = k === 0 ? det(19, 200, 38, 40) : det(g.cx, 200, g.w, g.w);
+    const gt = [{ objectId: 'A', box: { cx: g.cx, cy: 200, w: g.w, h: k === 0 ? 40 : g.w }, visible: true }];
+    if (k === 2 || k === 3) gt.push({ objectId: 'B', box: { cx: 300, cy: 100, w: 30, h: 30 }, visible: true });
+    if (k === 0) gt.push({ objectId: 'C', box: { cx: 395, cy: 300, w: 20, h: 20 }, visible: true });
+    return { imageId: k, timestampNs: BigInt(k) * 100n * MS, detections: [detection], jpegBytes: 1000 + k, sharpness: [10 + k], gt };
+  });
+  return { name: 'hand', kind: 'sim', path: '-', width: 400, height: 400, hz: 10, groundTruth: 'sim-exact', detectionSource: 'hand', frames, notes: [] };
+}
+
+const by = (results: PolicyResult[], name: string): PolicyResult => results.find((r) => r.policy === name)!;
+
+describe('evaluateInput on a hand-made sequence (known answers)', () => {
+  const rep = evaluateInput(handMade(), { policies: ['every-frame', 'interval', 'spec', 'frigate'] });
+
+  it('counts objects: total, eligible (visible and unclipped somewhere), coverable (matched there)', () => {
+    assert.deepEqual(rep.objects, { total: 3, eligible: 2, coverable: 1 });
+    assert.equal(rep.tracks, 1);
+  });
+
+  it('every-frame: 5 packages, all bytes; coverage 1/2 of eligible and 1/1 of coverable', () => {
+    const ef = by(rep.policies, 'every-frame');
+    assert.equal(ef.packages, 5);
+    assert.equal(ef.bytes, 5010);
+    assert.equal(ef.reduction, 1);
+    assert.equal(ef.coverage, 0.5);
+    assert.equal(ef.coverageOfCoverable, 1);
+    assert.equal(ef.packagesPerObject, 5 / 3);
+  });
+
+  it("every-frame's best image of A is frame 4: area ratio 1, its score, S3 edge 40, its crop sharpness", () => {
+    const a = by(rep.policies, 'every-frame').objects.find((o) => o.objectId === 'A')!;
+    assert.deepEqual(a.best, { imageId: 4, areaRatio: 1, score: 0.9, edge: 40, sharpness: 14 });
+    assert.equal(a.best!.edge, edgeDistance(det(66, 200, 52, 52), 400, 400));
+  });
+
+  it('time to first upload: first covering delivery (frame 1, 0.1 s) minus first visible frame (0)', () => {
+    const ef = by(rep.policies, 'every-frame');
+    assert.equal(ef.objects.find((o) => o.objectId === 'A')!.timeToFirstUploadS, 0.1);
+    assert.equal(ef.objects.find((o) => o.objectId === 'B')!.timeToFirstUploadS, null);
+  });
+
+  it('interval sends only frame 0, where A is clipped: 5.01× fewer bytes and nothing covered', () => {
+    const iv = by(rep.policies, 'interval');
+    assert.equal(iv.packages, 1);
+    assert.equal(iv.bytes, 1000);
+    assert.equal(iv.reduction, 5.01);
+    assert.equal(iv.covered, 0);
+    assert.equal(iv.coverage, 0);
+    assert.ok(Number.isNaN(iv.timeToFirstUploadS.p50));
+    assert.equal(iv.goal.met, false);
+  });
+
+  it('spec: each frame is better (S2: edge 0→10→…→40, area grows) and cached (S5 area ratio < 0.02); the queue peaks at 5 and frame 1 leaves at 1.0 s', () => {
+    const sp = by(rep.policies, 'spec');
+    assert.equal(sp.packages, 5);
+    assert.equal(sp.immediate, 0);
+    assert.equal(sp.queue.peakDepth, 5);
+    assert.equal(sp.objects.find((o) => o.objectId === 'A')!.timeToFirstUploadS, 1);
+    assert.equal(sp.coverageOfCoverable, 1);
+  });
+
+  it('frigate: area +44 % > 10 % moves its best to frames 2, 3, 4 (frame 1 is only +5 %); sent once at the end (0.4 s)', () => {
+    const fr = by(rep.policies, 'frigate');
+    assert.equal(fr.packages, 1);
+    const a = fr.objects.find((o) => o.objectId === 'A')!;
+    assert.equal(a.best!.imageId, 4);
+    assert.equal(a.timeToFirstUploadS, 0.4);
+    assert.equal(fr.vsFrigate, null);
+  });
+
+  it('quality is paired with frigate on the objects both cover', () => {
+    const v = by(rep.policies, 'every-frame').vsFrigate!;
+    assert.deepEqual(v, { objects: 1, areaRatioDelta: 0, scoreDelta: 0, edgeDelta: 0, sharpnessRatio: 1, areaAtLeast: 1 });
+    assert.equal(by(rep.policies, 'interval').vsFrigate!.objects, 0);
+  });
+
+  it('the hindsight cover needs one frame: the cheapest that covers A (frame 1)', () => {
+    assert.deepEqual(rep.oracleCover, { packages: 1, bytes: 1001, reduction: 5010 / 1001 });
+  });
+
+  it('every policy is run on the same tracks even when every-frame is not named', () => {
+    const r = evaluateInput(handMade(), { policies: ['spec'] });
+    assert.deepEqual(r.policies.map((p) => p.policy), ['every-frame', 'spec']);
+    assert.throws(() => evaluateInput(handMade(), { policies: ['best' as 'spec'] }), {
+      name: 'TypeError',
+      message: "Expected one of spec, every-frame, interval, frigate, final-best, replace-queued for policies but received 'best' of type string",
+    });
+  });
+});
