@@ -1,0 +1,71 @@
+/** `bestshot detect` (D1): real CLI process, real model, real JPEG out. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { openCapture } from '../../src/capture/index.js';
+import { PROJECT_ROOT, SHARED_DATA_DIR, TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
+
+const BIN = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+const dir = mkdtempSync(join(tmpdir(), 'bestshot-detect-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function bestshot(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, [BIN, 'detect', ...args], { encoding: 'utf8', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } });
+}
+
+describe('D1 bestshot detect', () => {
+  test('D1 --json on an image, --annotate writes a JPEG of the frame size', async () => {
+    const out = join(dir, 'a.jpg');
+    const r = bestshot(join(SHARED_DATA_DIR, 'coco-images', '000000000724.jpg'), '--json', '--providers', 'cpu', '--annotate', out);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 1);
+    const frame = JSON.parse(lines[0]!) as { frame: number; width: number; height: number; boxes: Array<{ label: string; score: number; xyxy: number[] }> };
+    assert.equal(frame.frame, 0);
+    assert.deepEqual([frame.width, frame.height], [375, 500]);
+    assert.equal(frame.boxes[0]!.label, 'stop sign');
+    const jpeg = readFileSync(out);
+    assert.deepEqual([...jpeg.subarray(0, 2)], [0xff, 0xd8]);
+    const src = openCapture({ source: { type: 'file', path: out } });
+    const decoded = await src.next();
+    src.close();
+    assert.deepEqual([decoded!.width, decoded!.height], [375, 500]);
+  });
+
+  test('D1 text output on a video: every K-th frame, per-class totals', () => {
+    const r = bestshot(join(TRAFFIC_CLIPS_DIR, 'motorway-cctv.avi'), '--frames', '20', '--every', '10', '--classes', 'car,bus,truck', '--providers', 'cpu');
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^model yolox_nano \(\/.+\/yolox_nano\.onnx\) on cpu$/);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('frame ')).map((l) => l.split(' (')[0]),
+      ['frame 0', 'frame 10'],
+    );
+    assert.match(lines.at(-1)!, /^2 frames: car \d+/);
+  });
+
+  test('D1 bad arguments: exact messages, exit codes', () => {
+    const img = join(SHARED_DATA_DIR, 'coco-images', '000000000724.jpg');
+    let r = bestshot(img, '--frames', '0');
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.trim(), "bestshot detect: Expected positive integer for --frames but received '0' of type string");
+    r = bestshot(img, '--classes', 'car,unicorn', '--providers', 'cpu');
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr.trim(),
+      "bestshot detect: Expected a class name of the model (person, bicycle, car, motorcycle, airplane, bus, train, truck, …) for classes but received 'unicorn' of type string",
+    );
+    r = bestshot(join(dir, 'missing.jpg'), '--providers', 'cpu');
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.trim(), `bestshot detect: [ERR_CAPTURE_SOURCE_NOT_FOUND] File not found: ${join(dir, 'missing.jpg')}`);
+    r = bestshot(img, '--model', join(dir, 'none.onnx'));
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.trim(), `bestshot detect: [ERR_MODEL_NOT_FOUND] Model file not found: ${join(dir, 'none.onnx')}`);
+    r = bestshot();
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^Usage: bestshot detect <image\|video> \[options\]/);
+  });
+});
