@@ -35,8 +35,8 @@ export interface RetainedFrame {
 /** Where packages go: the Uploader, or a recorder in evaluation. */
 export interface PackageSink {
   submit(pkg: UploadPackage, route: UploadRoute): void;
-  /** Withdraw still-queued packages (replace-queued policy); returns how many were still queued. */
-  withdraw?(idempotencyKeys: string[]): number;
+  /** Replace still-queued packages of the same objects (replace-queued policy); default: submit. */
+  replace?(pkg: UploadPackage, route: UploadRoute, replacedKeys: string[]): void;
 }
 
 export interface ImageIdSource {
@@ -134,7 +134,6 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   #trackIdFloor: number;
   #stopping = false;
   #source: FrameSource | undefined;
-  #keyOf = new Map<number, string>();
   #hadState = false;
 
   constructor(options: CameraRunnerOptions, deps: { detect: DetectPool; shard: Piscina; sink: PackageSink; imageIds: ImageIdSource }) {
@@ -364,12 +363,11 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       tracks: d.tracks,
       selection: { route: d.route, trackIds: d.selectedTrackIds, policy: this.#opts.workerInit.policy },
     });
-    if (d.replacesImageIds.length > 0 && this.#sink.withdraw) {
-      this.#sink.withdraw(d.replacesImageIds.map((id) => this.#keyOf.get(id) ?? `${this.cameraId}:${id}`));
+    if (d.kind === 'replace' && this.#sink.replace) {
+      this.#sink.replace(pkg, d.route, d.replacesImageIds.map((id) => `${this.cameraId}:${id}`));
+    } else {
+      this.#sink.submit(pkg, d.route);
     }
-    this.#keyOf.set(d.imageId, pkg.idempotencyKey);
-    if (this.#keyOf.size > 10_000) this.#keyOf.delete(this.#keyOf.keys().next().value as number);
-    this.#sink.submit(pkg, d.route);
     this.stats.packages[d.route]++;
     this.stats.bytes += jpeg.byteLength;
     this.emit('upload', {

@@ -172,6 +172,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       this.uploader = uploader;
       sink = {
         submit: (pkg: UploadPackage, route: UploadRoute) => void uploader.submit(pkg, route),
+        replace: (pkg: UploadPackage, route: UploadRoute, keys: string[]) => uploader.replace(pkg, route, keys),
       };
     }
     const t0 = performance.now();

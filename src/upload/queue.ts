@@ -78,6 +78,8 @@ export interface QueueCounters {
   dropped: number;
   droppedBytes: number;
   deadLettered: number;
+  /** Queued packages withdrawn or overwritten by a better image of the same objects (replace-queued policy). */
+  replaced: number;
   /**
    * Packages that were queued in a file found corrupt while running and set
    * aside (they stay in the renamed file, not delivered). Counted in the
@@ -98,7 +100,7 @@ export interface QueueRecovery {
   setAsidePath: string;
 }
 
-const COUNTER_NAMES = ['enqueued', 'delivered', 'dropped', 'droppedBytes', 'deadLettered', 'setAside'] as const;
+const COUNTER_NAMES = ['enqueued', 'delivered', 'dropped', 'droppedBytes', 'deadLettered', 'setAside', 'replaced'] as const;
 
 /** Schema migrations; index i migrates user_version i → i+1. */
 const MIGRATIONS: string[] = [
@@ -127,7 +129,9 @@ const MIGRATIONS: string[] = [
      jpeg BLOB NOT NULL
    );
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-   ${COUNTER_NAMES.map((n) => `INSERT INTO counters VALUES ('${n}', 0);`).join('\n')}`,
+   ${COUNTER_NAMES.map((n) => `INSERT OR IGNORE INTO counters VALUES ('${n}', 0);`).join('\n')}`,
+  // v2: the 'replaced' counter (replace-queued policy).
+  `INSERT OR IGNORE INTO counters VALUES ('replaced', 0);`,
 ];
 export const QUEUE_SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -292,6 +296,10 @@ export class PackageQueue {
       brief: db.prepare<[number], { seq: number; idempotency_key: string; bytes: number }>('SELECT seq, idempotency_key, bytes FROM packages WHERE seq = ?'),
       insert: db.prepare('INSERT INTO packages (idempotency_key, enqueued_at_ms, metadata, jpeg, bytes) VALUES (?, ?, ?, ?, ?)'),
       remove: db.prepare('DELETE FROM packages WHERE seq = ?'),
+      byKey: db.prepare<[string], { seq: number; bytes: number }>('SELECT seq, bytes FROM packages WHERE idempotency_key = ?'),
+      overwrite: db.prepare(
+        'UPDATE packages SET idempotency_key = ?, enqueued_at_ms = ?, metadata = ?, jpeg = ?, bytes = ?, attempts = 0, last_error = NULL WHERE seq = ?',
+      ),
       bytesOf: db.prepare<[number], { bytes: number }>('SELECT bytes FROM packages WHERE seq = ?'),
       fail: db.prepare('UPDATE packages SET attempts = attempts + 1, last_error = ? WHERE seq = ? RETURNING attempts'),
       toDead: db.prepare(
@@ -399,6 +407,66 @@ export class PackageQueue {
     return result;
   }
 
+  /**
+   * Withdraw still-queued packages by idempotency key (the replace-queued
+   * policy found a better image of the same objects). The package being sent
+   * (pinned) stays. Each withdrawn package is counted as replaced, never
+   * silently gone. Returns how many were withdrawn.
+   */
+  withdraw(keys: readonly string[]): number {
+    const removed = this.#guard('withdraw', () =>
+      this.#db.transaction(() => {
+        let bytes = 0;
+        let n = 0;
+        for (const key of keys) {
+          for (const row of this.#stmt.byKey.all(key)) {
+            if (row.seq === this.#pinned) continue;
+            this.#stmt.remove.run(row.seq);
+            bytes += row.bytes;
+            n++;
+          }
+        }
+        if (n > 0) this.#stmt.bump.run(n, 'replaced');
+        return { n, bytes };
+      })(),
+    );
+    this.#depth -= removed.n;
+    this.#bytes -= removed.bytes;
+    return removed.n;
+  }
+
+  /**
+   * Replace still-queued packages by `pkg`, which takes the queue position
+   * (seq) of the oldest of them, so a better image does not wait longer than
+   * the one it replaces; the others are withdrawn. All counted as replaced.
+   * Returns undefined (nothing changed) when none of `oldKeys` is still
+   * queued, or when the swap would exceed maxBytes: enqueue it then.
+   */
+  replace(oldKeys: readonly string[], pkg: UploadPackage): { seq: number; replaced: number } | undefined {
+    const metadata = JSON.stringify(pkg.metadata);
+    const bytes = Buffer.byteLength(metadata) + pkg.jpeg.length;
+    const result = this.#guard('replace', () =>
+      this.#db.transaction(() => {
+        const rows = oldKeys
+          .flatMap((k) => this.#stmt.byKey.all(k))
+          .filter((r) => r.seq !== this.#pinned)
+          .sort((a, b) => a.seq - b.seq);
+        if (rows.length === 0) return undefined;
+        const oldBytes = rows.reduce((a, r) => a + r.bytes, 0);
+        if (this.#bytes - oldBytes + bytes > this.maxBytes) return undefined;
+        const [first, ...rest] = rows;
+        this.#stmt.overwrite.run(pkg.idempotencyKey, Date.now(), metadata, pkg.jpeg, bytes, first!.seq);
+        for (const r of rest) this.#stmt.remove.run(r.seq);
+        this.#stmt.bump.run(rows.length, 'replaced');
+        return { seq: first!.seq, replaced: rows.length, oldBytes };
+      })(),
+    );
+    if (!result) return undefined;
+    this.#depth -= result.replaced - 1;
+    this.#bytes += bytes - result.oldBytes;
+    return { seq: result.seq, replaced: result.replaced };
+  }
+
   /** The oldest package (FIFO head), or undefined when empty. */
   peekOldest(): QueuedPackage | undefined {
     const row = this.#guard('peekOldest', () => this.#stmt.oldest.get());
@@ -470,7 +538,7 @@ export class PackageQueue {
 
   counters(): QueueCounters {
     const rows = this.#guard('counters', () => this.#stmt.counters.all());
-    const out: QueueCounters = { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0 };
+    const out: QueueCounters = { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0, replaced: 0 };
     for (const r of rows) if ((COUNTER_NAMES as readonly string[]).includes(r.name)) out[r.name as keyof QueueCounters] = r.value;
     return out;
   }

@@ -169,8 +169,30 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     return undefined;
   }
 
+  /**
+   * The replace-queued policy: `pkg` supersedes the still-queued packages
+   * `replacedKeys` of the same objects. 'cached': it takes the oldest one's
+   * queue position (or is enqueued when none is still queued); 'immediate':
+   * they are withdrawn and it is sent now. Replaced packages are counted
+   * (queue counter `replaced`), never silently lost.
+   */
+  replace(pkg: UploadPackage, route: UploadRoute, replacedKeys: readonly string[]): void {
+    if (this.#closing) throw new InvalidStateError('Uploader is closed');
+    if (route === 'cached') {
+      const r = this.queue.replace(replacedKeys, pkg);
+      if (r) {
+        this.emit('queued', { idempotencyKey: pkg.idempotencyKey, reason: 'cached', seq: r.seq });
+        return;
+      }
+      this.#enqueue(pkg, 'cached');
+      return;
+    }
+    this.queue.withdraw(replacedKeys);
+    this.submit(pkg, route);
+  }
+
   stats(): UploaderStats {
-    const c = this.queue.closed ? { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0 } : this.queue.counters();
+    const c = this.queue.closed ? { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0, replaced: 0 } : this.queue.counters();
     return {
       sentImmediate: this.#stats.sentImmediate,
       sentCached: this.#stats.sentCached,

@@ -41,7 +41,7 @@ test('U2: FIFO order, removed only by ack, survives close and reopen with its co
   assert.deepEqual(again.keys(), ['cam-q:1', 'cam-q:2', 'cam-q:3', 'cam-q:4']);
   assert.equal(again.depth, 4);
   assert.equal(again.bytes, again.keys().length * (jpeg.length + Buffer.byteLength(JSON.stringify(makePackage('cam-q', 1, jpeg).metadata))));
-  assert.deepEqual(again.counters(), { enqueued: 5, delivered: 1, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0 });
+  assert.deepEqual(again.counters(), { enqueued: 5, delivered: 1, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0, replaced: 0 });
   const h = again.peekOldest()!;
   assert.equal(h.attempts, 0);
   again.close();
@@ -76,7 +76,7 @@ test('U2: the package being sent (pinned) is not the one dropped for room; its a
   assert.equal(q.ack(head.seq), true);
   q.unpin();
   assert.deepEqual(q.keys(), ['cam-q:52', 'cam-q:53']);
-  assert.deepEqual(q.counters(), { enqueued: 4, delivered: 1, dropped: 1, droppedBytes: q.bytes / 2, deadLettered: 0, setAside: 0 });
+  assert.deepEqual(q.counters(), { enqueued: 4, delivered: 1, dropped: 1, droppedBytes: q.bytes / 2, deadLettered: 0, setAside: 0, replaced: 0 });
   // With room for one package only, even the pinned one goes.
   const one = PackageQueue.open({ path: fresh('pin-one'), maxPackages: 1 });
   one.enqueue(pkgs(1, 60)[0]!);
@@ -177,7 +177,7 @@ test('U2: a garbage queue file → ERR_QUEUE_CORRUPT logged, file set aside with
   assert.equal(statSync(setAsidePath).size, 8192, 'the corrupt file is kept for inspection');
   assert.equal(q.depth, 0);
   q.enqueue(pkgs(1)[0]!);
-  assert.deepEqual(q.counters(), { enqueued: 1, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0 });
+  assert.deepEqual(q.counters(), { enqueued: 1, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0, replaced: 0 });
   q.close();
 });
 
@@ -246,7 +246,7 @@ test('U2: corruption met while running (a read) → ERR_QUEUE_CORRUPT, file set 
   assert.deepEqual(logged, [`[ERR_QUEUE_CORRUPT] ${caught.message}`]);
   assert.ok(existsSync(q.recovered.setAsidePath));
   assert.equal(q.depth, 0);
-  assert.deepEqual(q.counters(), { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 6 });
+  assert.deepEqual(q.counters(), { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 6, replaced: 0 });
   const r = q.enqueue(pkgs(1, 90)[0]!);
   assert.ok(r.seq > 6, 'sequence numbers continue above the old file: a late ack cannot hit a new package');
   assert.equal(q.ack(3), false);
@@ -263,7 +263,7 @@ test('U2: corruption met by enqueue (dropping a damaged oldest) → set aside, a
   assert.ok(q.recovered);
   assert.equal(logged.length, 1);
   assert.deepEqual(q.keys(), ['cam-q:95']);
-  assert.deepEqual(q.counters(), { enqueued: 1, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 4 });
+  assert.deepEqual(q.counters(), { enqueued: 1, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 4, replaced: 0 });
   q.close();
   const again = PackageQueue.open({ path });
   assert.deepEqual(again.keys(), ['cam-q:95']);
