@@ -3,3 +3,4 @@ export { buildPipeline, gstQuote, CAMERA_ELEMENT, APPSRC_NAME } from './options.
 export type { CaptureOptions, SourceOptions, TensorOptions, PixelFormat, BuiltPipeline } from './options.js';
 export { encodeJpeg, type JpegOptions, type RawImage } from './jpeg.js';
 export { loadNative, injectNativeBinding, type NativeBinding } from './native.js';
+export * from './acquisition.js';

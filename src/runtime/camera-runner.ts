@@ -86,8 +86,9 @@ export interface CameraRunnerOptions {
   /** Frames between capture and end of detection. Default 2. */
   maxInFlight?: number;
   jpegQuality: number;
-  /** Exposure the frame with this stream pts was taken with (A5). */
-  exposure: (ptsNs: bigint) => ExposureInfo;
+  /** Exposure the frame was taken with (A1–A5); called once per frame taken, in order (it meters). */
+  exposure: (frame: CapturedFrame) => ExposureInfo | Promise<ExposureInfo>;
+  /** Camera position at a capture time (fixed, or interpolated from GNSS). */
   position: (timestampNs: bigint) => CameraPosition | null;
   workerInit: Omit<CameraWorkerInit, 'trackIdFloor'>;
   /** First trackId (persisted high-water mark + 1). Default 1. */
@@ -102,6 +103,7 @@ export interface CameraRunnerOptions {
 }
 
 interface InFlight {
+  exposure: ExposureInfo;
   frame: CapturedFrame;
   imageId: number;
   timestampNs: bigint;
@@ -204,7 +206,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         }
         firstPts ??= frame.ptsNs;
         const timestampNs = live || frame.ptsNs < 0n ? frame.captureRealtimeNs : wallStart + (frame.ptsNs - firstPts);
-        this.#admit({ frame, imageId: this.#ids.next(), timestampNs, capturedAtMs: performance.now() }, source);
+        const exposure = await this.#opts.exposure(frame);
+        this.#admit({ frame, imageId: this.#ids.next(), timestampNs, capturedAtMs: performance.now(), exposure }, source);
       }
     } finally {
       await this.#chain;
@@ -227,7 +230,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       pixels: frame.pixels,
       captureMonotonicNs: frame.captureMonotonicNs,
       timestampNs,
-      exposure: this.#opts.exposure(frame.ptsNs),
+      exposure: f.exposure,
       cameraPosition: this.#opts.position(timestampNs),
     });
     this.ring.retain(imageId); // the pipeline's own reference until selection has run

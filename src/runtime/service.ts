@@ -18,11 +18,13 @@ import type { DetectorOptions } from '../detect/index.js';
 import { Uploader, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { startReceiver, type Receiver } from '../receiver/index.js';
 import { TypedEmitter } from '../events.js';
-import type { CameraPosition, ExposureInfo } from '../types.js';
+import type { ExposureInfo } from '../types.js';
 import { DetectPool } from './detect-pool.js';
 import { TrackingShards } from './shards.js';
 import { CameraRunner, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
-import { openSource } from './sources.js';
+import { openSource, type OpenedSource } from './sources.js';
+import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type PositionProvider } from '../capture/acquisition.js';
+import type { CapturedFrame } from '../capture/index.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 
 export interface RuntimeLogger {
@@ -87,12 +89,6 @@ function workerInitFor(cam: CameraConfig): Omit<CameraWorkerInit, 'trackIdFloor'
   };
 }
 
-/** A5 imageIds: increasing per camera; the runtime's persistent allocator replaces this where configured. */
-function counterFrom(start: number): { next(): number } {
-  let n = start;
-  return { next: () => n++ };
-}
-
 export class BestshotService extends TypedEmitter<ServiceEvents> {
   readonly config: BestshotConfig;
   readonly mode: 'live' | 'offline';
@@ -109,6 +105,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   #stopped: Promise<void> | undefined;
   #loops: Promise<void>[] = [];
   #detectorReady = false;
+  #closers: Array<() => void> = [];
+  /** A1–A4 controllers by camera id (cameras with exposure.mode 'rule' and a controllable source). */
+  readonly exposureControllers = new Map<string, ExposureController>();
 
   private constructor(options: ServiceOptions) {
     super();
@@ -189,7 +188,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   async #superviseCamera(cam: CameraConfig, status: CameraStatus, sink: PackageSink): Promise<void> {
     const manifest = loadManifest(this.config.model.manifest ?? manifestPathFor(this.config.model.path));
     const tensor = tensorOptionsFor(manifest);
-    const ids = counterFrom(1);
+    // A5: imageIds never reused across restarts (a high-water mark in stateDir).
+    const ids = ImageIdAllocator.open({ stateDir: this.config.stateDir, cameraId: cam.id });
+    const position = this.#positionFor(cam);
     let trackIdFloor = 1;
     let backoff = this.#opts.retryBaseMs ?? 1000;
     while (!this.#stopping) {
@@ -201,18 +202,15 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         backoff = Math.min(30_000, backoff * 2);
         continue;
       }
-      const fixed: CameraPosition | null = cam.position.type === 'fixed' ? { lat: cam.position.lat, lon: cam.position.lon, alt: cam.position.alt, heading: cam.position.heading } : null;
-      // Replayed recordings carry no exposure metadata; their frames count as
-      // manual exposure (S2 needs it) with time and gain unknown (0).
-      const replayExposure: ExposureInfo = { mode: 'manual', exposureTimeUs: 0, gain: 0 };
+      const exposure = await this.#exposureFor(cam, opened);
       const runner = new CameraRunner(
         {
           cameraId: cam.id,
           captureHz: cam.captureHz,
           mode: this.mode,
           jpegQuality: cam.jpegQuality,
-          exposure: (pts) => opened.exposure?.(pts) ?? replayExposure,
-          position: () => fixed,
+          exposure,
+          position: (ts) => position?.positionAt(ts) ?? null,
           workerInit: workerInitFor(cam),
           trackIdFloor,
           measureEveryFrame: this.#opts.measureEveryFrame,
@@ -260,6 +258,42 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     status.state = 'stopped';
   }
 
+  #positionFor(cam: CameraConfig): PositionProvider | undefined {
+    const p = cam.position;
+    if (p.type === 'fixed') return new FixedPosition({ lat: p.lat, lon: p.lon, alt: p.alt, heading: p.heading });
+    if (p.type === 'gpsd') {
+      const gpsd = new GpsdPosition({ host: p.host, port: p.port, staleAfterMs: p.maxAgeS * 1000 });
+      gpsd.on('state', (state) => this.#log.info('gnss state', { camera: cam.id, state }));
+      this.#closers.push(() => gpsd.close());
+      return gpsd;
+    }
+    return undefined;
+  }
+
+  /**
+   * A1–A4 where the camera can be controlled (exposure.mode 'rule'); the
+   * back end's own report otherwise. Recordings carry no exposure metadata:
+   * their frames count as manual exposure (S2 requires it; a recording's
+   * exposure is whatever it was) with time and gain unknown (0).
+   */
+  async #exposureFor(cam: CameraConfig, opened: OpenedSource): Promise<(frame: CapturedFrame) => ExposureInfo | Promise<ExposureInfo>> {
+    const unknown: ExposureInfo = { mode: 'manual', exposureTimeUs: 0, gain: 0 };
+    if (opened.control && cam.exposure.mode === 'rule') {
+      const controller = new ExposureController({
+        control: await opened.control(),
+        manualTimeUs: cam.exposure.T_manual,
+        manualMaxTimeUs: cam.exposure.T_manual_max,
+        remeterPeriodMs: cam.exposure.remeterPeriod * 1000,
+        aeSettleMs: cam.exposure.aeSettle * 1000,
+        aeSettleFrames: cam.exposure.aeSettleFrames,
+        log: (e) => this.#log.info('exposure', { camera: cam.id, ...e }),
+      });
+      this.exposureControllers.set(cam.id, controller);
+      return (frame) => controller.observe(frame);
+    }
+    return (frame) => opened.exposure?.(frame.ptsNs) ?? unknown;
+  }
+
   /** Log, count, wait; false when the camera must not be retried (offline replay, or stopping). */
   async #retry(cam: CameraConfig, status: CameraStatus, err: Error, backoffMs: number): Promise<boolean> {
     status.failures++;
@@ -286,6 +320,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       await this.detect?.close();
       await this.shards?.close();
       await this.receiver?.close();
+      for (const close of this.#closers) close();
     })();
     return this.#stopped;
   }

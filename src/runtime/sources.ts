@@ -3,15 +3,17 @@
  * same frame API through appsrc, so every later stage sees one kind of frame.
  */
 import { openCapture, type FrameSource, type TensorOptions } from '../capture/index.js';
-import { SimulatedCamera } from '../capture/sim/camera.js';
+import { SimulatedCamera, createCameraControl, type CameraControl } from '../capture/acquisition.js';
 import type { SourceConfig } from '../config/index.js';
 import type { ExposureInfo } from '../types.js';
 
 export interface OpenedSource {
   source: FrameSource;
   live: boolean;
-  /** Exposure of the frame just taken, when the back end reports it (simulated camera). */
+  /** Exposure a frame was taken with, when the back end reports it exactly (simulated camera). */
   exposure?: (ptsNs: bigint) => ExposureInfo | undefined;
+  /** Exposure control of the camera (A6), for the A1–A4 controller; absent for recordings. */
+  control?: () => Promise<CameraControl>;
   /** Release what the source owns beyond the FrameSource (the simulated camera's timer). */
   close(): void;
 }
@@ -38,6 +40,7 @@ export function openSource(config: SourceConfig, tensor: TensorOptions): OpenedS
         source,
         live: true,
         exposure: (pts) => cam.metadataFor(pts)?.exposure,
+        control: () => createCameraControl({ type: 'simulated', camera: cam }),
         close: () => {
           clearTimeout(timer);
           source.close();
@@ -49,13 +52,17 @@ export function openSource(config: SourceConfig, tensor: TensorOptions): OpenedS
       return wrap(openCapture({ source: { type: 'file', path: config.path, realtime: config.realtime }, tensor }), false);
     case 'rtsp':
       return wrap(openCapture({ source: { type: 'rtsp', url: config.url, latencyMs: config.latencyMs, transport: config.transport }, tensor }), true);
-    case 'v4l2':
-      return wrap(
+    case 'v4l2': {
+      const opened = wrap(
         openCapture({ source: { type: 'v4l2', device: config.device, width: config.width, height: config.height, framerate: config.framerate, controls: config.controls }, tensor }),
         true,
       );
-    case 'argus':
-      return wrap(openCapture({ source: { type: 'argus', sensorId: config.sensorId, width: config.width, height: config.height, framerate: config.framerate }, tensor }), true);
+      return { ...opened, control: () => createCameraControl({ type: 'v4l2', device: config.device }) };
+    }
+    case 'argus': {
+      const source = openCapture({ source: { type: 'argus', sensorId: config.sensorId, width: config.width, height: config.height, framerate: config.framerate }, tensor });
+      return { ...wrap(source, true), control: () => createCameraControl({ type: 'argus', target: source }) };
+    }
     case 'test':
       return wrap(openCapture({ source: { type: 'test', pattern: config.pattern, width: config.width, height: config.height, framerate: config.framerate, live: config.live }, tensor }), config.live);
   }
