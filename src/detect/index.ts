@@ -18,3 +18,6 @@ export { decodeYolox, decodeYolov5, decodeYolov8, decodeEnd2End, yoloxAnchorCoun
 export { nms, iouAxisAligned, iouRotated, boxCorners, convexIntersectionArea, type CxcywhaBox } from './nms.js';
 export { resolveModelPath, manifestPathFor, verifyChecksum, sha256Hex, MODELS_DIR, DEFAULT_MANIFEST_PATH } from './model-file.js';
 export { toFrameDetections, TRAFFIC_CLASSES, type FrameMeta } from './frame-detections.js';
+export { DetectorPool, type DetectorPoolOptions } from './pool.js';
+export { annotate, classColor, type AnnotatableImage, type AnnotateOptions } from './annotate.js';
+export { missingProviderLibrary } from './detector.js';
