@@ -1,5 +1,6 @@
 /**
- * npm run eval -- <clip|sequence|sim|all> [--policies a,b] [--hz 10] [--send-hz 2] [--no-cache] [--md]
+ * npm run eval -- <clip|sequence|sim|all> [--policies a,b] [--hz 10] [--send-hz 2]
+ *   [--max-latency S] [--interval S] [--out NAME] [--objects] [--no-cache] [--md]
  *
  * Issue 7: runs every selection policy on the same detections and tracks of
  * each input, prints a table per input and writes
@@ -13,6 +14,8 @@ import { Detector, TRAFFIC_CLASSES } from '../src/detect/index.js';
 import {
   evaluateInput,
   formatMarkdown,
+  formatPooled,
+  poolReports,
   formatTable,
   loadClipInput,
   loadMotInput,
@@ -23,10 +26,11 @@ import {
   type EvalReport,
 } from '../src/eval/index.js';
 import { SHARED_DATA_DIR } from '../src/paths.js';
-import { POLICY_NAMES, type PolicyName } from '../src/select/index.js';
+import { POLICY_NAMES, type PolicyName, type PolicyOptions } from '../src/select/index.js';
 import { machine } from './util.js';
 
-const usage = `usage: npm run eval -- <clip|sequence|sim|all> [--policies ${POLICY_NAMES.join(',')}] [--hz 10] [--send-hz 2] [--no-cache] [--md]`;
+const usage = `usage: npm run eval -- <clip|sequence|sim|all> [--policies ${POLICY_NAMES.join(',')}] [--hz 10] [--send-hz 2]
+       [--max-latency S (final-best, default 3)] [--interval S (interval, default 1)] [--out NAME] [--objects] [--no-cache] [--md]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -36,6 +40,10 @@ async function main(argv: string[]): Promise<number> {
       policies: { type: 'string' },
       hz: { type: 'string', default: '10' },
       'send-hz': { type: 'string', default: '2' },
+      'max-latency': { type: 'string' },
+      interval: { type: 'string' },
+      out: { type: 'string' },
+      objects: { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
       md: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -57,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
       if (!(POLICY_NAMES as readonly string[]).includes(p)) throw new TypeError(`Expected one of ${POLICY_NAMES.join(', ')} for --policies but received '${p}'`);
     }
   }
+  const policyOptions: PolicyOptions = {};
+  if (values['max-latency'] !== undefined) policyOptions.maxLatencyS = Number(values['max-latency']);
+  if (values.interval !== undefined) policyOptions.intervalS = Number(values.interval);
   const sources = resolveTarget(target, SHARED_DATA_DIR);
   const results = new URL('./results/', import.meta.url);
   const cacheDir = new URL('./cache/', results).pathname;
@@ -72,22 +83,31 @@ async function main(argv: string[]): Promise<number> {
     if (s.kind === 'clip') input = await loadClipInput(s.path, { hz, detector: getDetector, cacheDir: values['no-cache'] ? undefined : cacheDir });
     else if (s.kind === 'mot') input = loadMotInput(s.path, { hz });
     else input = await loadSimInput({ hz });
-    const rep = evaluateInput(input, { policies, sendHz });
+    const rep = evaluateInput(input, { policies, sendHz, policyOptions });
     reports.push(rep);
     console.log('');
     console.log(values.md ? formatMarkdown(rep) : formatTable(rep));
     console.log(`  (${((performance.now() - t1) / 1000).toFixed(1)} s)`);
   }
   await detector?.close();
+  const imaged = reports.filter((r) => r.policies.every((p) => p.bytes !== null));
+  const boxOnly = reports.filter((r) => r.policies.some((p) => p.bytes === null));
+  const pooled = {
+    withImages: imaged.length > 1 ? poolReports(imaged) : null,
+    boxesOnly: boxOnly.length > 1 ? poolReports(boxOnly) : null,
+  };
+  if (pooled.withImages) console.log(`\n${formatPooled(pooled.withImages, `pooled over ${imaged.length} inputs with images (bytes)`)}`);
+  if (pooled.boxesOnly) console.log(`\n${formatPooled(pooled.boxesOnly, `pooled over ${boxOnly.length} MOT sequences without images (packages)`)}`);
   const totalS = (performance.now() - t0) / 1000;
-  const name = `eval-${target === 'all' ? 'all' : sources[0]!.name}`;
+  const name = `eval-${values.out ?? (target === 'all' ? 'all' : sources[0]!.name)}`;
   mkdirSync(results, { recursive: true });
   const jsonPath = new URL(`${name}.json`, results).pathname;
   const svgPath = new URL(`${name}.svg`, results).pathname;
-  const bigint = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);
+  // Per-object outcomes only with --objects (they make the file megabytes).
+  const bigint = (k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : k === 'objects' && Array.isArray(v) && !values.objects ? undefined : v);
   writeFileSync(
     jsonPath,
-    JSON.stringify({ command: `npm run eval -- ${argv.join(' ')}`, machine: machine(), date: new Date().toISOString(), wallS: totalS, hz, sendHz, policies, reports }, bigint, 2),
+    JSON.stringify({ command: `npm run eval -- ${argv.join(' ')}`, machine: machine(), date: new Date().toISOString(), wallS: totalS, hz, sendHz, policies, pooled, reports }, bigint, 2),
   );
   writeFileSync(svgPath, renderSvg(reports, `bestshot eval: ${target} (${hz} Hz, sendHz ${sendHz})`));
   console.log('');

@@ -50,5 +50,16 @@ export {
   type QualitySummary,
   type VersusFrigate,
 } from './evaluate.js';
-export { formatTable, formatMarkdown, renderSvg, describeInput, oracleLine, tableRow, TABLE_COLUMNS } from './report.js';
+export {
+  formatTable,
+  formatMarkdown,
+  formatPooled,
+  poolReports,
+  renderSvg,
+  describeInput,
+  oracleLine,
+  tableRow,
+  TABLE_COLUMNS,
+  type PooledRow,
+} from './report.js';
 export { discoverSources, resolveTarget, type EvalSource } from './sources.js';

@@ -21,6 +21,7 @@ export const TABLE_COLUMNS = [
   'ttfu p50/p90 s',
   'q peak',
   'Δarea vs F',
+  'sharp vs F',
   'goal',
 ] as const;
 
@@ -42,6 +43,7 @@ export function tableRow(r: PolicyResult): string[] {
     `${f(r.timeToFirstUploadS.p50, 1)}/${f(r.timeToFirstUploadS.p90, 1)}`,
     String(r.queue.peakDepth),
     v ? `${v.areaRatioDelta >= 0 ? '+' : ''}${f(v.areaRatioDelta, 3)}` : r.policy === 'frigate' ? 'ref' : '—',
+    v ? `${f(v.sharpnessRatio, 2)}×` : r.policy === 'frigate' ? 'ref' : '—',
     r.policy === 'every-frame' ? 'ref' : r.goal.met ? 'MET' : missed(r),
   ];
 }
@@ -109,7 +111,7 @@ export function renderSvg(reports: readonly EvalReport[], title: string): string
   const padL = 50;
   const padT = 30;
   const rowH = panelH + 70;
-  const width = 2 * (panelW + padL) + 40;
+  const width = Math.max(2 * (panelW + padL) + 40, 1100);
   const height = padT + rows(reports) * rowH + 20;
   const xMin = Math.log10(0.005);
   const xMax = 0;
@@ -118,6 +120,14 @@ export function renderSvg(reports: readonly EvalReport[], title: string): string
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
   ];
+  // Legend: one colour per policy, the black × is the hindsight cover (not a policy); dashed red lines are the goal (20×, 95 %).
+  const legend = [...new Set(reports.flatMap((r) => r.policies.map((p) => p.policy)))];
+  let lx = 330;
+  for (const name of legend) {
+    out.push(`<circle cx="${lx}" cy="14" r="4" fill="${COLORS[name] ?? '#000'}"/><text x="${lx + 7}" y="18">${esc(name)}</text>`);
+    lx += 14 + 7 * name.length;
+  }
+  out.push(`<text x="${lx}" y="18">× hindsight cover   - - goal</text>`);
   reports.forEach((rep, row) => {
     const y0 = padT + row * rowH + 20;
     out.push(`<text x="10" y="${y0 - 4}" font-weight="bold">${esc(`${rep.input.name} (GT ${rep.input.groundTruth})`)}</text>`);
@@ -146,9 +156,14 @@ export function renderSvg(reports: readonly EvalReport[], title: string): string
         const cx = X(1 / r.reduction);
         const cy = Y(v);
         const c = COLORS[r.policy] ?? '#000';
-        out.push(`<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="4" fill="${c}"/>`);
-        out.push(`<text x="${(cx + 6).toFixed(1)}" y="${(cy - 4 - (i % 2) * 9).toFixed(1)}" fill="${c}">${esc(r.policy)}</text>`);
+        out.push(`<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${5 - (i % 3)}" fill="${c}" fill-opacity="0.85"><title>${esc(`${r.policy}: ${f(r.reduction, 1)}× fewer, ${p.label} ${f(v, 3)}`)}</title></circle>`);
       });
+      const o = rep.oracleCover;
+      if (k === 0 && o.reduction > 0 && Number.isFinite(o.reduction)) {
+        const cx = X(1 / o.reduction);
+        const cy = Y(1);
+        out.push(`<path d="M${cx - 4},${cy - 4}L${cx + 4},${cy + 4}M${cx - 4},${cy + 4}L${cx + 4},${cy - 4}" stroke="black" stroke-width="1.5"><title>hindsight greedy cover: ${f(o.reduction, 1)}× fewer</title></path>`);
+      }
     });
   });
   out.push('</svg>');
@@ -157,4 +172,63 @@ export function renderSvg(reports: readonly EvalReport[], title: string): string
 
 function rows(reports: readonly EvalReport[]): number {
   return Math.max(1, reports.length);
+}
+
+/** One policy pooled over several inputs. */
+export interface PooledRow {
+  policy: string;
+  inputs: number;
+  packages: number;
+  bytes: number | null;
+  /** Σ every-frame over Σ this policy (bytes when every input has images, else packages). */
+  reduction: number;
+  /** Σ covered / Σ coverable. */
+  coverageOfCoverable: number;
+  /** Σ covered / Σ eligible. */
+  coverage: number;
+  /** Mean over inputs of the paired area-ratio delta against frigate (inputs where both cover an object). */
+  areaDeltaVsFrigate: number;
+  /** Inputs on which the goal is met. */
+  goalMet: number;
+}
+
+/** Pool per-policy results over inputs (e.g. all clips and the sim, which have bytes). */
+export function poolReports(reports: readonly EvalReport[]): PooledRow[] {
+  const names = [...new Set(reports.flatMap((r) => r.policies.map((p) => p.policy)))];
+  const withBytes = reports.every((r) => r.policies.every((p) => p.bytes !== null));
+  const efTotal = reports.reduce((a, r) => {
+    const ef = r.policies.find((p) => p.policy === 'every-frame')!;
+    return a + (withBytes ? ef.bytes! : ef.packages);
+  }, 0);
+  const coverable = reports.reduce((a, r) => a + r.objects.coverable, 0);
+  const eligible = reports.reduce((a, r) => a + r.objects.eligible, 0);
+  return names.map((policy) => {
+    const rows = reports.map((r) => r.policies.find((p) => p.policy === policy)).filter((p): p is PolicyResult => p !== undefined);
+    const packages = rows.reduce((a, p) => a + p.packages, 0);
+    const bytes = withBytes ? rows.reduce((a, p) => a + p.bytes!, 0) : null;
+    const covered = rows.reduce((a, p) => a + p.covered, 0);
+    const deltas = rows.map((p) => p.vsFrigate?.areaRatioDelta ?? NaN).filter(Number.isFinite);
+    return {
+      policy,
+      inputs: rows.length,
+      packages,
+      bytes,
+      reduction: efTotal / (withBytes ? bytes! : packages),
+      coverageOfCoverable: coverable > 0 ? covered / coverable : NaN,
+      coverage: eligible > 0 ? covered / eligible : NaN,
+      areaDeltaVsFrigate: deltas.length ? deltas.reduce((a, b) => a + b, 0) / deltas.length : NaN,
+      goalMet: rows.filter((p) => p.goal.met).length,
+    };
+  });
+}
+
+/** Markdown table of pooled rows. */
+export function formatPooled(rows: readonly PooledRow[], title: string): string {
+  const head = '| policy | inputs | pkgs | KiB | ×fewer | cov | cov/EF | mean Δarea vs frigate | goal met on |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const body = rows.map(
+    (r) =>
+      `| ${r.policy} | ${r.inputs} | ${r.packages} | ${kib(r.bytes)} | ${f(r.reduction, 1)}${r.bytes === null ? ' (pkgs)' : ''} | ${pct(r.coverage)} | ${pct(r.coverageOfCoverable)} | ${r.policy === 'frigate' ? 'ref' : f(r.areaDeltaVsFrigate, 3)} | ${r.policy === 'every-frame' ? 'ref' : `${r.goalMet}/${r.inputs}`} |`,
+  );
+  return [`**${title}**`, '', head, sep, ...body].join('\n');
 }
