@@ -128,7 +128,9 @@ describe('end-to-end on a real clip segment (GStreamer + YOLOX-Nano + JPEG)', ()
     assert.match(formatMarkdown(rep), /^\| policy \| pkgs \|/m);
     const svg = renderSvg([rep], 'test');
     assert.ok(svg.startsWith('<svg') && svg.endsWith('</svg>'));
-    assert.equal((svg.match(/<circle /g) ?? []).length, 2 * rep.policies.filter((p) => p.bytes! > 0).length);
+    // One point per policy and panel (with a <title>), one legend dot per policy.
+    assert.equal((svg.match(/<circle [^>]*><title>/g) ?? []).length, 2 * rep.policies.filter((p) => p.bytes! > 0).length);
+    assert.equal((svg.match(/<circle [^>]*\/>/g) ?? []).length, rep.policies.length);
 
     // Cached: a second load reads the cache and never creates the detector.
     assert.equal(readdirSync(dir).length, 1);
