@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openCapture } from '../src/capture/index.js';
-import { Detector, TRAFFIC_CLASSES, tensorOptionsFor, type DetectorInput } from '../src/detect/index.js';
+import { Detector, DetectorPool, TRAFFIC_CLASSES, tensorOptionsFor, type DetectorInput } from '../src/detect/index.js';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
 import { fmt, machine, summary, writeResult } from './util.js';
 
@@ -118,6 +118,59 @@ export default async function (args: string[]): Promise<void> {
     console.log(`  postprocess target p99 < 2 ms: ${sp.p99 < 2 ? 'met' : 'MISSED'}`);
     results[`threads${threads}`] = { inference: si, postprocess: sp, detect: st, stage, endToEndFps: fps, boxesPerFrame: boxes / runs };
   }
+  // Worker threads (DetectorPool): throughput with frames in flight, and how
+  // long the main event loop is held (in-thread session.run holds it).
+  const shared = inputs.slice(0, 20).map((x) => {
+    const t = new Float32Array(new SharedArrayBuffer(x.tensor.byteLength));
+    t.set(x.tensor);
+    return { ...x, tensor: t };
+  });
+  for (const [workers, threads] of [
+    [1, 2],
+    [2, 1],
+  ] as const) {
+    const pool = await DetectorPool.create({ providers: ['cpu'], workers, intraOpNumThreads: threads, classes: [...TRAFFIC_CLASSES], warmupRuns: 3, logger: () => {} });
+    let last = now();
+    let maxLag = 0;
+    const timer = setInterval(() => {
+      const n = now();
+      maxLag = Math.max(maxLag, n - last - 5);
+      last = n;
+    }, 5);
+    const n = Math.min(runs, 200);
+    const t0 = now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: workers * 2 }, async () => {
+        while (next < n) {
+          const k = next++;
+          await pool.detect(shared[k % shared.length]!);
+        }
+      }),
+    );
+    const fps = n / ((now() - t0) / 1000);
+    clearInterval(timer);
+    await pool.close();
+    console.log(`
+DetectorPool ${workers} worker(s) × ${threads} intra-op thread(s): ${fmt(fps, 1)} frames/s, main event loop held at most ${fmt(maxLag, 1)} ms`);
+    results[`pool${workers}x${threads}`] = { fps, maxLoopLagMs: maxLag };
+  }
+  {
+    const d = await Detector.create({ providers: ['cpu'], intraOpNumThreads: 2, warmupRuns: 3, logger: () => {} });
+    let last = now();
+    let maxLag = 0;
+    const timer = setInterval(() => {
+      const n = now();
+      maxLag = Math.max(maxLag, n - last - 5);
+      last = n;
+    }, 5);
+    for (let k = 0; k < 50; k++) await d.detect(inputs[k % inputs.length]!);
+    clearInterval(timer);
+    await d.close();
+    console.log(`in-thread Detector (for comparison): main event loop held at most ${fmt(maxLag, 1)} ms`);
+    results.inThreadMaxLoopLagMs = maxLag;
+  }
+
   results.loadAverage = loadavg();
   console.log(`\nload average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')} (other processes share these cores: p99 reflects them)`);
   console.log(`result: ${writeResult('detect', results)}`);
