@@ -28,7 +28,10 @@ export interface TensorRtOptions {
    * first start builds, later starts load in about a second.
    */
   engineCachePath?: string;
-  /** Build FP16 engines. Default true: about 2× faster on Jetson at a small accuracy cost. */
+  /**
+   * Build FP16 engines. Default true (unless ORT_TENSORRT_FP16_ENABLE is already
+   * set): about 2× faster on Jetson at a small accuracy cost.
+   */
   fp16?: boolean;
 }
 
@@ -512,8 +515,9 @@ function providerOption(p: ExecutionProvider, o: DetectorOptions): ort.Inference
  * variables, which it reads when the session is created.
  */
 function applyTensorRtEnv(t: TensorRtOptions | undefined): void {
-  const fp16 = t?.fp16 ?? true;
-  process.env.ORT_TENSORRT_FP16_ENABLE = fp16 ? '1' : '0';
+  // An explicit option wins; otherwise a value already in the environment is kept.
+  if (t?.fp16 !== undefined) process.env.ORT_TENSORRT_FP16_ENABLE = t.fp16 ? '1' : '0';
+  else process.env.ORT_TENSORRT_FP16_ENABLE ??= '1';
   if (t?.engineCachePath !== undefined) {
     process.env.ORT_TENSORRT_ENGINE_CACHE_ENABLE = '1';
     process.env.ORT_TENSORRT_CACHE_PATH = t.engineCachePath;

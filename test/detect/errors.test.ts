@@ -120,6 +120,23 @@ describe('D1 provider fallback', () => {
   });
 });
 
+describe('D1 TensorRT options pass-through', () => {
+  test('D1 engine cache path and FP16 reach the TensorRT provider through its environment variables', async () => {
+    const keys = ['ORT_TENSORRT_FP16_ENABLE', 'ORT_TENSORRT_ENGINE_CACHE_ENABLE', 'ORT_TENSORRT_CACHE_PATH'] as const;
+    const saved = keys.map((k) => process.env[k]);
+    try {
+      const d = await Detector.create({ providers: ['tensorrt', 'cpu'], tensorrt: { engineCachePath: join(dir, 'trt'), fp16: false }, logger: () => {}, warmupRuns: 0 });
+      assert.deepEqual(
+        keys.map((k) => process.env[k]),
+        ['0', '1', join(dir, 'trt')],
+      );
+      await d.close();
+    } finally {
+      keys.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
+    }
+  });
+});
+
 describe('D1 model/manifest mismatch: ERR_MODEL_MISMATCH says what differs', () => {
   const cases: Array<[string, (m: ModelManifest) => void, string]> = [
     [
