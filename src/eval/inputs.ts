@@ -165,7 +165,7 @@ export function loadMotInput(dir: string, options: MotInputOptions = {}): EvalIn
   const hasDet = existsSync(detPath);
   if (!hasDet && gtRows === null) throw new ConfigError(dir, 'neither det/det.txt nor gt/gt.txt found');
   const detRows = hasDet ? readMotFile(detPath) : gtRows!;
-  const numFrames = info?.seqLength ?? Math.max(0, ...detRows.map((r) => r.frame), ...(gtRows ?? []).map((r) => r.frame));
+  const numFrames = info?.seqLength ?? [...detRows, ...(gtRows ?? [])].reduce((m, r) => Math.max(m, r.frame), 0);
   const detByFrame = groupByFrame(detRows, numFrames);
   const gtByFrame = gtRows ? groupByFrame(gtRows, numFrames) : null;
   const visMin = options.visibilityMin ?? 0.5;
