@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openCapture } from '../src/capture/index.js';
-import { Detector, DetectorPool, TRAFFIC_CLASSES, tensorOptionsFor, type DetectorInput } from '../src/detect/index.js';
+import { Detector, DetectorPool, TRAFFIC_CLASSES, letterboxTensor, tensorOptionsFor, type DetectorInput, type PackedImage } from '../src/detect/index.js';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
 import { fmt, machine, summary, writeResult } from './util.js';
 
@@ -47,11 +47,13 @@ export default async function (args: string[]): Promise<void> {
   const manifest = probe.manifest;
   await probe.close();
   const inputs: DetectorInput[] = [];
+  const images: PackedImage[] = [];
   {
     const src = openCapture({ source: { type: 'file', path: clip }, tensor: tensorOptionsFor(manifest) });
     let i = 0;
     for await (const f of src) {
       if (i++ % 3 === 0) inputs.push({ tensor: f.tensor!, letterbox: f.letterbox!, frameWidth: f.width, frameHeight: f.height });
+      if (images.length < 30) images.push({ width: f.width, height: f.height, stride: f.stride, format: f.format, pixels: f.pixels });
       if (inputs.length >= 100) break;
     }
     src.close();
@@ -75,7 +77,16 @@ export default async function (args: string[]): Promise<void> {
       `(decode ${fmt(plain.ms / plain.frames)} ms/frame without tensor, ${fmt(withTensor.ms / withTensor.frames)} with)`,
   );
 
-  const results: Record<string, unknown> = { clip: values.clip, runs, preprocessMsPerFrame: preMs };
+  const jsTimes: number[] = [];
+  const out = new Float32Array(3 * manifest.input.width * manifest.input.height);
+  for (let k = 0; k < 100; k++) {
+    const t0 = now();
+    letterboxTensor(images[k % images.length]!, manifest, out);
+    jsTimes.push(now() - t0);
+  }
+  const js = summary(jsTimes.slice(10));
+  console.log(`  for comparison, letterboxTensor in JavaScript: p50 ${fmt(js.p50)} ms  p99 ${fmt(js.p99)} ms`);
+  const results: Record<string, unknown> = { clip: values.clip, runs, preprocessMsPerFrame: preMs, jsLetterbox: js };
   for (const threads of [1, 2]) {
     const d = await Detector.create({ providers: ['cpu'], intraOpNumThreads: threads, classes: [...TRAFFIC_CLASSES], warmupRuns: 5, logger: () => {} });
     const inf: number[] = [];

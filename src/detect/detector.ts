@@ -53,8 +53,11 @@ export interface DetectorOptions {
    */
   providers?: ExecutionProvider[];
   /**
-   * Threads inside one operator. Default 0 (ONNX Runtime picks: one per core).
-   * 1 leaves the other core to capture and tracking at ~1.3× the latency.
+   * Threads inside one operator. Default 1: on the 2-core target, with
+   * capture, tracking and upload sharing the cores, a second thread mostly
+   * spin-waits (measured: p99 25–68 ms with 2 threads vs 8–29 ms with 1).
+   * 0 lets ONNX Runtime use one per core — worth it only on an idle machine
+   * with more cores.
    */
   intraOpNumThreads?: number;
   /** Threads across independent operators. Default 1: YOLO graphs are sequential. */
@@ -314,7 +317,7 @@ export class Detector {
     for (const p of providers) {
       if (!PROVIDERS.includes(p)) throw invalidParameterError(`one of ${PROVIDERS.map((x) => `'${x}'`).join(', ')}`, 'providers', p);
     }
-    const intra = optionalInt('intraOpNumThreads', options.intraOpNumThreads, 0) ?? 0;
+    const intra = optionalInt('intraOpNumThreads', options.intraOpNumThreads, 0) ?? 1;
     const inter = optionalInt('interOpNumThreads', options.interOpNumThreads, 0) ?? 1;
     const level = options.graphOptimizationLevel ?? 'all';
     if (!GRAPH_LEVELS.includes(level)) throw invalidParameterError(`one of ${GRAPH_LEVELS.map((x) => `'${x}'`).join(', ')}`, 'graphOptimizationLevel', level);

@@ -24,7 +24,7 @@ Options:
   --frames <N>          process at most N frames of a video (default: all)
   --every <K>           process every K-th frame (default 1)
   --providers <list>    execution providers in order (default tensorrt,cuda,cpu)
-  --threads <N>         intra-op threads (default 0 = one per core)
+  --threads <N>         intra-op threads (default 1; 0 = one per core)
   --json                one JSON object per processed frame (NDJSON) instead of text
   --annotate <out.jpg>  write the processed frame with the most boxes, boxes drawn
   -h, --help            this text`;
