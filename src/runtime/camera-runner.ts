@@ -16,7 +16,7 @@ import type { CapturedFrame, FrameSource } from '../capture/index.js';
 import { encodeJpeg } from '../capture/index.js';
 import { FrameRing } from '../select/index.js';
 import { buildPackage, type UploadPackage, type UploadRoute } from '../upload/index.js';
-import type { CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
+import type { Box, CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
 import { TypedEmitter } from '../events.js';
 import type { DetectPool } from './detect-pool.js';
 import type { CameraTask, CameraTaskResult, CameraWorkerInit, WireDecision } from './camera-worker.js';
@@ -83,7 +83,12 @@ export interface CameraRunnerOptions {
   captureHz: number;
   /** 'live': drop frames when busy; 'offline': wait (replays). */
   mode: 'live' | 'offline';
-  /** Frames between capture and end of detection. Default 2. */
+  /**
+   * Frames between capture and the end of their selection (detection,
+   * tracking, JPEG). Default 3: two in the two inference workers while the
+   * previous one is tracked and encoded. A live frame finding them all busy
+   * is dropped; so latency is bounded by about this many frame times.
+   */
   maxInFlight?: number;
   jpegQuality: number;
   /** Exposure the frame was taken with (A1–A5); called once per frame taken, in order (it meters). */
@@ -141,13 +146,13 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   constructor(options: CameraRunnerOptions, deps: { detect: DetectPool; shard: Piscina; sink: PackageSink; imageIds: ImageIdSource }) {
     super((err) => this.emit('error', err instanceof Error ? err : new Error(String(err))));
     this.cameraId = options.cameraId;
-    this.#opts = { ...options, maxInFlight: options.maxInFlight ?? 2 };
+    this.#opts = { ...options, maxInFlight: options.maxInFlight ?? 3 };
     this.#detect = deps.detect;
     this.#shard = deps.shard;
     this.#sink = deps.sink;
     this.#ids = deps.imageIds;
     this.#trackIdFloor = options.trackIdFloor ?? 1;
-    this.ring = new FrameRing<RetainedFrame>({ capacity: options.ringCapacity ?? Math.max(8, Math.ceil(options.captureHz * 2)) });
+    this.ring = new FrameRing<RetainedFrame>({ capacity: options.ringCapacity ?? Math.min(64, Math.max(8, Math.ceil(options.captureHz * 2))) });
   }
 
   get maxTrackId(): number {
@@ -240,53 +245,58 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         return await this.#detect.detect({ tensor: frame.tensor, letterbox: frame.letterbox, frameWidth: frame.width, frameHeight: frame.height });
       } finally {
         source.releaseTensor(frame);
-        this.#inFlight--;
-        this.#slotWaiters.shift()?.();
       }
     })();
+    const done = (): void => {
+      this.#inFlight--;
+      this.#slotWaiters.shift()?.();
+    };
     // Tracking is strictly in frame order: chain it.
-    this.#chain = this.#chain.then(async () => {
-      let boxes;
-      const retained = this.ring.get(imageId)!;
-      try {
-        boxes = (await detected).boxes;
-      } catch (err) {
-        this.#drop('detect-error');
-        this.emit('workerRestart', 'detect', (err as Error).message);
-        this.ring.release(imageId);
-        return;
-      }
-      const detectDone = performance.now();
-      const detections: FrameDetections = {
-        cameraId: this.cameraId,
-        imageId,
-        timestampNs,
-        exposureMode: retained.exposure.mode,
-        cameraPosition: retained.cameraPosition,
-        width: frame.width,
-        height: frame.height,
-        boxes,
-      };
-      let result: CameraTaskResult;
-      try {
-        result = await this.#runTask({ op: 'frame', detections });
-      } catch (err) {
-        this.#drop('track-error');
-        this.ring.release(imageId);
-        return;
-      }
-      const trackDone = performance.now();
-      await this.#apply(result);
-      if (this.#opts.measureEveryFrame) this.stats.everyFrameBytes += (await encodeJpeg(retained, { quality: this.#opts.jpegQuality })).byteLength;
+    this.#chain = this.#chain.then(() => this.#select(f, detected)).finally(done);
+  }
+
+  async #select(f: InFlight, detected: Promise<{ boxes: Box[] }>): Promise<void> {
+    const { frame, imageId, timestampNs } = f;
+    let boxes;
+    const retained = this.ring.get(imageId)!;
+    try {
+      boxes = (await detected).boxes;
+    } catch (err) {
+      this.#drop('detect-error');
+      this.emit('workerRestart', 'detect', (err as Error).message);
       this.ring.release(imageId);
-      this.stats.processed++;
-      this.emit('frame', {
-        imageId,
-        timestampNs,
-        boxes: boxes.length,
-        tracks: result.frameTracks,
-        latency: { detect: detectDone - f.capturedAtMs, track: trackDone - f.capturedAtMs, total: performance.now() - f.capturedAtMs },
-      });
+      return;
+    }
+    const detectDone = performance.now();
+    const detections: FrameDetections = {
+      cameraId: this.cameraId,
+      imageId,
+      timestampNs,
+      exposureMode: retained.exposure.mode,
+      cameraPosition: retained.cameraPosition,
+      width: frame.width,
+      height: frame.height,
+      boxes,
+    };
+    let result: CameraTaskResult;
+    try {
+      result = await this.#runTask({ op: 'frame', detections });
+    } catch (err) {
+      this.#drop('track-error');
+      this.ring.release(imageId);
+      return;
+    }
+    const trackDone = performance.now();
+    await this.#apply(result);
+    if (this.#opts.measureEveryFrame) this.stats.everyFrameBytes += (await encodeJpeg(retained, { quality: this.#opts.jpegQuality })).byteLength;
+    this.ring.release(imageId);
+    this.stats.processed++;
+    this.emit('frame', {
+      imageId,
+      timestampNs,
+      boxes: boxes.length,
+      tracks: result.frameTracks,
+      latency: { detect: detectDone - f.capturedAtMs, track: trackDone - f.capturedAtMs, total: performance.now() - f.capturedAtMs },
     });
   }
 
