@@ -18,9 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture } from '../src/capture/index.js';
 import { parseConfig } from '../src/config/index.js';
-import { tensorOptionsFor, loadManifest, DEFAULT_MANIFEST_PATH } from '../src/detect/index.js';
-import { DetectPool, } from '../src/runtime/detect-pool.js';
-import { BestshotService, detectorOptionsFrom, type RuntimeLogger } from '../src/runtime/service.js';
+import { DetectorPool, tensorOptionsFor } from '../src/detect/index.js';
+import { BestshotService, detectorPoolOptions, type RuntimeLogger } from '../src/runtime/service.js';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
 import { make720pClip } from './capture.js';
 import { fmt, machine, summary, writeResult } from './util.js';
@@ -61,9 +60,8 @@ class Usage {
 
 async function bareDetector(clip: string): Promise<{ fps: number; frames: number }> {
   const cfg = configFor(clip, false, 10, mkdtempSync(join(tmpdir(), 'bestshot-bench-')));
-  const pool = new DetectPool({ detector: detectorOptionsFrom(cfg, 2), workers: 2 });
-  await pool.warmup();
-  const source = openCapture({ source: { type: 'file', path: clip }, tensor: tensorOptionsFor(loadManifest(DEFAULT_MANIFEST_PATH)), tensorSlots: 4 });
+  const pool = await DetectorPool.create(detectorPoolOptions(cfg, 2, silent));
+  const source = openCapture({ source: { type: 'file', path: clip }, tensor: tensorOptionsFor(pool.manifest), tensorSlots: 4 });
   const inflight: Promise<unknown>[] = [];
   let n = 0;
   const t0 = performance.now();

@@ -13,6 +13,7 @@ import type { DetectorInput, DetectorOptions } from './detector.js';
 import { loadManifest, validateManifest, type ModelManifest } from './manifest.js';
 import { manifestPathFor } from './model-file.js';
 import type { WorkerInfo, WorkerTask } from './worker.js';
+import { workerExecArgv, workerUrl } from '../worker-url.js';
 
 export interface DetectorPoolOptions extends Omit<DetectorOptions, 'logger' | 'manifest'> {
   /** Manifest path or object (as for Detector). */
@@ -36,8 +37,10 @@ export class DetectorPool {
   readonly manifest: ModelManifest;
   readonly provider: string;
   readonly modelPath: string;
+  readonly workers: number;
   #pool: Piscina | null;
   #transfer: boolean;
+  #crashes = 0;
 
   private constructor(pool: Piscina, manifest: ModelManifest, info: WorkerInfo, transfer: boolean) {
     this.#pool = pool;
@@ -45,6 +48,22 @@ export class DetectorPool {
     this.provider = info.provider;
     this.modelPath = info.modelPath;
     this.#transfer = transfer;
+    this.workers = pool.options.maxThreads;
+    // piscina replaces a worker that dies; count it for the metrics.
+    pool.on('workerDestroy', () => {
+      if (this.#pool !== null) this.#crashes++;
+    });
+  }
+
+  /** Workers that died and were replaced. */
+  get crashes(): number {
+    return this.#crashes;
+  }
+
+  /** Fault injection for tests and drills: the next worker to take it exits. */
+  async crashOneWorker(): Promise<void> {
+    if (this.#pool === null) throw new InvalidStateError('DetectorPool is closed');
+    await this.#pool.run({ kind: 'crash' } satisfies WorkerTask).catch(() => undefined);
   }
 
   /** Start the workers and wait until each has loaded and warmed up its model. */
@@ -59,8 +78,14 @@ export class DetectorPool {
     const { workers: _w, transfer, logger, ...detectorOptions } = options;
     void _w;
     const log = logger ?? ((m: string) => console.warn(`bestshot detect: ${m}`));
-    const filename = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href;
-    const pool = new Piscina({ filename, minThreads: workers, maxThreads: workers, workerData: { ...detectorOptions, manifest } });
+    const pool = new Piscina({
+      filename: workerUrl('worker', import.meta.url).href,
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: 2 ** 31 - 1,
+      workerData: { ...detectorOptions, manifest },
+      execArgv: workerExecArgv(),
+    });
     let infos: WorkerInfo[];
     try {
       infos = (await Promise.all(Array.from({ length: workers }, () => pool.run({ kind: 'info' } satisfies WorkerTask)))) as WorkerInfo[];

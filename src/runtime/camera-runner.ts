@@ -18,7 +18,7 @@ import { FrameRing } from '../select/index.js';
 import { buildPackage, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import type { Box, CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
 import { TypedEmitter } from '../events.js';
-import type { DetectPool } from './detect-pool.js';
+import type { DetectorPool } from '../detect/index.js';
 import type { CameraTask, CameraTaskResult, CameraWorkerInit, WireDecision } from './camera-worker.js';
 
 export interface RetainedFrame {
@@ -130,7 +130,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     workerRestarts: 0,
   };
   #opts: CameraRunnerOptions & { maxInFlight: number };
-  #detect: DetectPool;
+  #detect: DetectorPool;
   #shard: Piscina;
   #sink: PackageSink;
   #ids: ImageIdSource;
@@ -143,7 +143,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   #source: FrameSource | undefined;
   #hadState = false;
 
-  constructor(options: CameraRunnerOptions, deps: { detect: DetectPool; shard: Piscina; sink: PackageSink; imageIds: ImageIdSource }) {
+  constructor(options: CameraRunnerOptions, deps: { detect: DetectorPool; shard: Piscina; sink: PackageSink; imageIds: ImageIdSource }) {
     super((err) => this.emit('error', err instanceof Error ? err : new Error(String(err))));
     this.cameraId = options.cameraId;
     this.#opts = { ...options, maxInFlight: options.maxInFlight ?? 3 };
@@ -255,12 +255,12 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     this.#chain = this.#chain.then(() => this.#select(f, detected)).finally(done);
   }
 
-  async #select(f: InFlight, detected: Promise<{ boxes: Box[] }>): Promise<void> {
+  async #select(f: InFlight, detected: Promise<Box[]>): Promise<void> {
     const { frame, imageId, timestampNs } = f;
     let boxes;
     const retained = this.ring.get(imageId)!;
     try {
-      boxes = (await detected).boxes;
+      boxes = await detected;
     } catch (err) {
       this.#drop('detect-error');
       this.emit('workerRestart', 'detect', (err as Error).message);

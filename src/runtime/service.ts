@@ -13,13 +13,11 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { detectorOptions, policyOptions, queueOptions, senderOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
-import { tensorOptionsFor, loadManifest, manifestPathFor } from '../detect/index.js';
-import type { DetectorOptions } from '../detect/index.js';
+import { DetectorPool, tensorOptionsFor, type DetectorPoolOptions } from '../detect/index.js';
 import { Uploader, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { startReceiver, type Receiver } from '../receiver/index.js';
 import { TypedEmitter } from '../events.js';
 import type { ExposureInfo } from '../types.js';
-import { DetectPool } from './detect-pool.js';
 import { TrackingShards } from './shards.js';
 import { CameraRunner, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
 import { openSource, type OpenedSource } from './sources.js';
@@ -73,10 +71,10 @@ export interface CameraStatus {
   lastError?: string;
 }
 
-export function detectorOptionsFrom(config: BestshotConfig, workers: number): Omit<DetectorOptions, 'logger'> {
+export function detectorPoolOptions(config: BestshotConfig, workers: number, log: RuntimeLogger): DetectorPoolOptions {
   const o = detectorOptions(config.model);
   // The intra-op threads of the config are shared among the inference workers.
-  return { ...o, intraOpNumThreads: Math.max(1, Math.floor(o.intraOpNumThreads / workers)) };
+  return { ...o, intraOpNumThreads: Math.max(1, Math.floor(o.intraOpNumThreads / workers)), workers, logger: (m) => log.warn(m) };
 }
 
 function workerInitFor(cam: CameraConfig): Omit<CameraWorkerInit, 'trackIdFloor'> {
@@ -95,7 +93,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   readonly cameras = new Map<string, CameraStatus>();
   uploader: Uploader | undefined;
   receiver: Receiver | undefined;
-  detect!: DetectPool;
+  detect!: DetectorPool;
   provider = 'unknown';
   /** Tracking/selection workers; a camera is pinned to one shard. */
   shards!: TrackingShards;
@@ -149,7 +147,6 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   async #start(): Promise<void> {
     const cfg = this.config;
     const workers = this.#opts.detectWorkers ?? 2;
-    this.detect = new DetectPool({ detector: detectorOptionsFrom(cfg, workers), workers });
     this.shards = new TrackingShards(Math.min(2, Math.max(1, cfg.cameras.length)));
     if (cfg.receiver.embedded) {
       mkdirSync(cfg.receiver.dir, { recursive: true });
@@ -175,7 +172,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       };
     }
     const t0 = performance.now();
-    this.provider = await this.detect.warmup();
+    this.detect = await DetectorPool.create(detectorPoolOptions(cfg, workers, this.#log));
+    this.provider = this.detect.provider;
     this.#detectorReady = true;
     this.#log.info('detector loaded', { provider: this.provider, ms: Math.round(performance.now() - t0), workers });
     for (const cam of cfg.cameras) {
@@ -186,8 +184,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   }
 
   async #superviseCamera(cam: CameraConfig, status: CameraStatus, sink: PackageSink): Promise<void> {
-    const manifest = loadManifest(this.config.model.manifest ?? manifestPathFor(this.config.model.path));
-    const tensor = tensorOptionsFor(manifest);
+    const tensor = tensorOptionsFor(this.detect.manifest);
     // A5: imageIds never reused across restarts (a high-water mark in stateDir).
     const ids = ImageIdAllocator.open({ stateDir: this.config.stateDir, cameraId: cam.id });
     const position = this.#positionFor(cam);

@@ -6,7 +6,7 @@
  * task then rebuilds its state (camera-worker.ts).
  */
 import { Piscina } from 'piscina';
-import { workerExecArgv, workerUrl } from './worker-url.js';
+import { workerExecArgv, workerUrl } from '../worker-url.js';
 
 export class TrackingShards {
   readonly pools: Piscina[];
@@ -18,7 +18,7 @@ export class TrackingShards {
       { length: Math.max(1, count) },
       () =>
         new Piscina({
-          filename: workerUrl('camera-worker').href,
+          filename: workerUrl('camera-worker', import.meta.url).href,
           minThreads: 1,
           maxThreads: 1,
           idleTimeout: 2 ** 31 - 1,
