@@ -262,22 +262,31 @@ verify_signature() { # verify_signature MANIFEST SIG
 # verify_tree DIR — every manifest file present with its hash and size, and
 # nothing else in DIR. Prints the first offending path's problem and fails.
 verify_tree() {
-  local dir=$1 entry sha size mode p actual
-  local -A listed=()
+  local dir=$1 entry sha size p type actual bad
+  local -A want_size=()
   for entry in "${m_files[@]}"; do
-    read -r sha size mode p <<<"$entry"
-    listed[$p]=1
-    [[ -f $dir/$p && ! -L $dir/$p ]] || { bs_log "missing file: $p"; return 1; }
-    actual=$(stat -c %s "$dir/$p")
-    [[ $actual == "$size" ]] || { bs_log "file size mismatch: $p"; return 1; }
-    actual=$(sha256sum "$dir/$p" | cut -d' ' -f1)
-    [[ $actual == "$sha" ]] || { bs_log "file hash mismatch: $p"; return 1; }
+    read -r _ size _ p <<<"$entry"
+    want_size[$p]=$size
   done
-  while IFS= read -r -d '' p; do
-    p=${p#"$dir"/}
-    [[ -n ${listed[$p]-} ]] || { bs_log "file not in the manifest: $p"; return 1; }
-  done < <(find "$dir" -mindepth 1 ! -type d -print0)
-  return 0
+  # One find for the whole tree: every entry listed, a regular file, right size.
+  while IFS=$'\t' read -r -d '' p type actual; do
+    [[ -n ${want_size[$p]-} ]] || { bs_log "file not in the manifest: $p"; return 1; }
+    [[ $type == f ]] || { bs_log "not a regular file: $p"; return 1; }
+    [[ $actual == "${want_size[$p]}" ]] || { bs_log "file size mismatch: $p"; return 1; }
+    unset "want_size[$p]"
+  done < <(find "$dir" -mindepth 1 ! -type d -printf '%P\t%y\t%s\0')
+  for p in "${!want_size[@]}"; do
+    bs_log "missing file: $p"
+    return 1
+  done
+  # One sha256sum for every file: it reports each mismatch as "PATH: FAILED".
+  bad=$(for entry in "${m_files[@]}"; do
+    read -r sha _ _ p <<<"$entry"
+    printf '%s  %s\n' "$sha" "$p"
+  done | (cd "$dir" && LC_ALL=C sha256sum --strict --quiet -c - 2>/dev/null)) && return 0
+  p=$(sed -n '1s/: FAILED.*$//p' <<<"$bad")
+  bs_log "file hash mismatch: ${p:-?}"
+  return 1
 }
 
 current_version() { link_version "$opt/current"; }
@@ -493,7 +502,9 @@ fi
 listing=$(tar -tvzf "$work/payload.tar.gz") || bs_die 1 "payload.tar.gz is not a gzip tar archive"
 if grep -qv '^-' <<<"$listing"; then bs_die 1 "payload members must be regular files"; fi
 listed=$(for e in "${m_files[@]}"; do printf '%s\n' "${e#* * * }"; done | LC_ALL=C sort)
-[[ $(tar -tzf "$work/payload.tar.gz" | LC_ALL=C sort) == "$listed" ]] ||
+# Names are the last column of the verbose listing: manifest paths hold no
+# blanks, and a member whose name does would not match any of them.
+[[ $(awk '{print $NF}' <<<"$listing" | LC_ALL=C sort) == "$listed" ]] ||
   bs_die 1 "payload files differ from the manifest's list"
 pause_at verified
 
@@ -511,10 +522,23 @@ if ! verify_tree "$partial"; then
   journal_clear
   bs_die 1 "release $m_version does not match its manifest; nothing installed"
 fi
+# Modes from the manifest, one chmod per distinct mode.
 for e in "${m_files[@]}"; do
   read -r _ _ fmode fpath <<<"$e"
-  chmod "$fmode" "$partial/$fpath"
-done
+  printf '%s\t%s\0' "$fmode" "$fpath"
+done | sort -z | (
+  cd "$partial"
+  cur_mode='' batch=()
+  while IFS=$'\t' read -r -d '' fmode fpath; do
+    if [[ $fmode != "$cur_mode" && ${#batch[@]} -gt 0 ]]; then
+      chmod "$cur_mode" -- "${batch[@]}"
+      batch=()
+    fi
+    cur_mode=$fmode
+    batch+=("$fpath")
+  done
+  ((${#batch[@]} == 0)) || chmod "$cur_mode" -- "${batch[@]}"
+)
 cp "$work/manifest.json" "$releases/$m_version.manifest.json"
 cp "$work/manifest.sig" "$releases/$m_version.manifest.sig"
 flush "$partial"

@@ -127,18 +127,17 @@ payload_size=$(stat -c %s "$work/payload.tar.gz")
   printf '  "created": "%s",\n' "$(date -u -d "@$created" +%Y-%m-%dT%H:%M:%SZ)"
   printf '  "payload": {"file": "payload.tar.gz", "sha256": "%s", "size": %s},\n' "$payload_sha" "$payload_size"
   printf '  "files": [\n'
-  n=$(wc -l <"$work/files")
-  i=0
-  while IFS= read -r p; do
-    i=$((i + 1))
-    sha=$(sha256sum "$stage/$p" | cut -d' ' -f1)
-    size=$(stat -c %s "$stage/$p")
-    # Modes are normalised: executable by its owner -> 0755, else 0644.
-    if [[ -x $stage/$p ]]; then mode=0755; else mode=0644; fi
-    sep=','
-    ((i == n)) && sep=''
-    printf '    {"path": "%s", "sha256": "%s", "size": %s, "mode": "%s"}%s\n' "$p" "$sha" "$size" "$mode" "$sep"
-  done <"$work/files"
+  # One sha256sum and one find over the whole tree (thousands of files in
+  # node_modules); joined by path. Modes are normalised: executable by its
+  # owner -> 0755, else 0644.
+  (cd "$stage" && tr '\n' '\0' <"$work/files" | xargs -0 sha256sum --) | sed 's/^\([0-9a-f]\{64\}\)  /\1\t/' >"$work/sums"
+  (cd "$stage" && find . -type f -printf '%P\t%s\t%m\n') | LC_ALL=C sort -t $'\t' -k1,1 >"$work/stats"
+  LC_ALL=C sort -t $'\t' -k2,2 "$work/sums" | awk -F '\t' 'NR == FNR { size[$1] = $2; perm[$1] = $3; next }
+    { print $2 "\t" $1 "\t" size[$2] "\t" perm[$2] }' "$work/stats" - | LC_ALL=C sort -t $'\t' -k1,1 |
+    awk -F '\t' -v n="$(wc -l <"$work/files")" '{
+      mode = (int(substr(sprintf("%04d", $4), 2, 1)) % 2 == 1) ? "0755" : "0644"
+      printf "    {\"path\": \"%s\", \"sha256\": \"%s\", \"size\": %s, \"mode\": \"%s\"}%s\n", $1, $2, $3, mode, (NR == n ? "" : ",")
+    }'
   printf '  ]\n'
   printf '}\n'
 } >"$work/manifest.json"
