@@ -9,6 +9,7 @@
  * sha, hz), so a second run costs seconds.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Detector, TRAFFIC_CLASSES } from '../src/detect/index.js';
 import {
@@ -25,7 +26,7 @@ import {
   type EvalInput,
   type EvalReport,
 } from '../src/eval/index.js';
-import { SHARED_DATA_DIR } from '../src/paths.js';
+import { PROJECT_ROOT, SHARED_DATA_DIR } from '../src/paths.js';
 import { POLICY_NAMES, type PolicyName, type PolicyOptions } from '../src/select/index.js';
 import { machine } from './util.js';
 
@@ -104,7 +105,15 @@ async function main(argv: string[]): Promise<number> {
   const jsonPath = new URL(`${name}.json`, results).pathname;
   const svgPath = new URL(`${name}.svg`, results).pathname;
   // Per-object outcomes only with --objects (they make the file megabytes).
-  const bigint = (k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : k === 'objects' && Array.isArray(v) && !values.objects ? undefined : v);
+  // Paths are written relative to the project root, so results read the same on every machine.
+  const bigint = (k: string, v: unknown): unknown =>
+    typeof v === 'bigint'
+      ? v.toString()
+      : typeof v === 'string' && isAbsolute(v) && v.startsWith(dirname(PROJECT_ROOT))
+        ? relative(PROJECT_ROOT, v)
+        : k === 'objects' && Array.isArray(v) && !values.objects
+          ? undefined
+          : v;
   writeFileSync(
     jsonPath,
     JSON.stringify({ command: `npm run eval -- ${argv.join(' ')}`, machine: machine(), date: new Date().toISOString(), wallS: totalS, hz, sendHz, policies, pooled, reports }, bigint, 2),

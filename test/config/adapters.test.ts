@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -17,7 +17,7 @@ import { Detector, type DetectorOptions } from '../../src/detect/index.js';
 import { createPolicy, type PolicyOptions } from '../../src/select/index.js';
 import { ByteTracker, resolveTrackerOptions, type TrackerOptions } from '../../src/track/index.js';
 import { HttpSender, PackageQueue, type QueueOptions, type SenderOptions } from '../../src/upload/index.js';
-import { SHARED_DIR } from '../../src/paths.js';
+import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-adapters-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,7 +39,8 @@ ${extra}`;
 describe('config → stage options (the names each stage uses)', () => {
   test('detectorOptions loads the real model on CPU with the configured thresholds', async () => {
     const opts: DetectorOptions = detectorOptions(load().model);
-    assert.equal(opts.model, join(SHARED_DIR, 'models', 'yolox_nano.onnx'));
+    const fetched = join(PROJECT_ROOT, 'models', 'yolox_nano.onnx');
+    assert.equal(opts.model, existsSync(fetched) ? fetched : join(SHARED_DIR, 'models', 'yolox_nano.onnx'));
     assert.equal(opts.nmsThreshold, 0.45);
     assert.deepEqual(opts.classThresholds, { person: 0.4 });
     const detector = await Detector.create({ ...opts, warmupRuns: 0, logger: () => {} });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -19,7 +20,7 @@ import {
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const ENV = { BESTSHOT_SHARED_DIR: '/work/shared' };
+const ENV = { BESTSHOT_SHARED_DIR: '/srv/bestshot-shared' };
 const BASE = `
 receiver: { embedded: true }
 cameras:
@@ -239,7 +240,9 @@ describe('config: defaults (SPEC parameter table)', () => {
     assert.deepEqual(config.model.classes, ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck']);
     assert.equal(config.model.scoreThreshold, 0.3);
     assert.equal(config.model.nmsIouThreshold, 0.45);
-    assert.equal(config.model.path, '/work/shared/models/yolox_nano.onnx');
+    // Default model resolution: models/ (after scripts/fetch-model.sh), else $BESTSHOT_SHARED_DIR/models.
+    const fetched = join(PROJECT_ROOT, 'models', 'yolox_nano.onnx');
+    assert.equal(config.model.path, existsSync(fetched) ? fetched : join(SHARED_DIR, 'models', 'yolox_nano.onnx'));
     assert.deepEqual(config.metrics, { enabled: true, port: 9464, host: '127.0.0.1' });
     assert.deepEqual(config.log, { level: 'info', format: 'json' });
     assert.equal(config.stateDir, '/var/lib/bestshot/state');

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { ConfigValidationError, CURRENT_VERSION, migrate, MIGRATIONS, parseConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
 
-const ENV = { BESTSHOT_SHARED_DIR: '/work/shared' };
+const ENV = { BESTSHOT_SHARED_DIR: '/srv/bestshot-shared' };
 
 const V0 = `
 version: 0
