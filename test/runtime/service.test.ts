@@ -92,6 +92,35 @@ test('a crashed detection worker and a crashed tracking worker are replaced; ids
   assert.ok(Math.min(...after) > maxIdBefore, `a trackId was reused: ${Math.min(...after)} ≤ ${maxIdBefore}`);
 });
 
+test('a failing camera is retried with back-off while the other camera keeps running', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-retry-'));
+  const cfg = config(
+    dir,
+    `  - id: broken
+    source: { type: rtsp, url: 'rtsp://127.0.0.1:9/nothing', latencyMs: 100 }
+    position: { type: none }
+  - id: good
+    source: { type: simulated, seed: 9, width: 640, height: 360, fps: 10 }
+    position: { type: none }`,
+  );
+  const svc = await BestshotService.start({ config: cfg, mode: 'live', logger: silent, retryBaseMs: 200 });
+  const failures: number[] = [];
+  svc.on('cameraError', (id) => {
+    if (id === 'broken') failures.push(performance.now());
+  });
+  await new Promise((r) => setTimeout(r, 4000));
+  const broken = svc.cameras.get('broken')!;
+  const good = svc.cameras.get('good')!;
+  const processed = good.runner!.stats.processed;
+  await svc.stop();
+  assert.ok(failures.length >= 3, `broken camera tried ${failures.length} times`);
+  // Back-off: the gaps between tries grow (200, 400, 800 ms …).
+  const gaps = failures.slice(1).map((t, i) => t - failures[i]!);
+  assert.ok(gaps[gaps.length - 1]! > gaps[0]!, `gaps ${gaps.map((g) => g.toFixed(0)).join(', ')}`);
+  assert.match(broken.lastError ?? '', /Could not|Failed|refused|connect/i);
+  assert.ok(processed > 10, `the good camera processed only ${processed} frames`);
+});
+
 test('SIGTERM: bestshot run finishes in-flight work, closes the queue, exits 0', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-term-'));
   const file = join(dir, 'config.yaml');
