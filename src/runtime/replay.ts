@@ -11,7 +11,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import type { BestshotConfig } from '../config/index.js';
 import { BestshotService, type RuntimeLogger } from './service.js';
-import { writeReport, type ReportUpload } from './report.js';
+import { writeReport, type ReportSummary, type ReportUpload } from './report.js';
 import type { UploadRecord } from './camera-runner.js';
 
 export interface ReplayOptions {
@@ -26,24 +26,12 @@ export interface ReplayOptions {
   progress?: (framesProcessed: number, uploads: number) => void;
 }
 
-export interface ReplaySummary {
-  cameraId: string;
-  source: string;
-  policy: string;
+/** What a replay counted; the report shows the same figures. */
+export interface ReplaySummary extends Omit<ReportSummary, 'title' | 'everyFrameMethod' | 'latencyMs'> {
   provider: string;
-  framesCaptured: number;
-  framesProcessed: number;
-  framesDropped: number;
-  objectsTracked: number;
-  packagesImmediate: number;
-  packagesCached: number;
-  bytesSent: number;
-  bytesEveryFrame: number;
   byteRatio: number;
-  delivered: number;
   undelivered: number;
   latencyMs: { p50: number; p99: number; max: number };
-  durationS: number;
   reportPath?: string;
 }
 
@@ -136,24 +124,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     }
     summary.reportPath = writeReport(
       reportDir,
-      {
-        title: 'bestshot run report',
-        source: summary.source,
-        cameraId: cam.id,
-        policy: summary.policy,
-        framesCaptured: summary.framesCaptured,
-        framesProcessed: summary.framesProcessed,
-        framesDropped: summary.framesDropped,
-        objectsTracked: summary.objectsTracked,
-        packagesImmediate: summary.packagesImmediate,
-        packagesCached: summary.packagesCached,
-        bytesSent,
-        bytesEveryFrame,
-        everyFrameMethod: 'every processed frame JPEG-encoded at the same quality',
-        delivered,
-        latencyMs: summary.latencyMs,
-        durationS: summary.durationS,
-      },
+      { ...summary, title: 'bestshot run report', everyFrameMethod: 'every processed frame JPEG-encoded at the same quality' },
       withImages.filter((u) => u.jpeg.byteLength > 0),
     );
   }

@@ -45,9 +45,10 @@ const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeA
 const kb = (b: number): string => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} MB` : `${(b / 1e3).toFixed(1)} kB`);
 const COLORS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45', '#469990', '#9a6324'];
 
-function boxSvg(entry: TrackEntry, color: string, label: string): string {
+function boxSvg(entry: TrackEntry, color: string, label: string, viewSize: number): string {
   const b = entry.box;
-  return `<g transform="rotate(${(-b.angle * 180) / Math.PI} ${b.cx} ${b.cy})"><rect x="${b.cx - b.w / 2}" y="${b.cy - b.h / 2}" width="${b.w}" height="${b.h}" fill="none" stroke="${color}" stroke-width="3"/></g><text x="${b.cx - b.w / 2}" y="${Math.max(14, b.cy - b.h / 2 - 4)}" fill="${color}" font-size="16" font-family="sans-serif" stroke="#000" stroke-width="0.6">${esc(label)}</text>`;
+  const font = Math.max(8, viewSize / 14);
+  return `<g transform="rotate(${(-b.angle * 180) / Math.PI} ${b.cx} ${b.cy})"><rect x="${b.cx - b.w / 2}" y="${b.cy - b.h / 2}" width="${b.w}" height="${b.h}" fill="none" stroke="${color}" stroke-width="${Math.max(1, viewSize / 100).toFixed(1)}"/></g><text x="${b.cx - b.w / 2}" y="${Math.max(font, b.cy - b.h / 2 - 4)}" fill="${color}" font-size="${font.toFixed(1)}" font-family="sans-serif" stroke="#000" stroke-width="${(font / 30).toFixed(2)}">${esc(label)}</text>`;
 }
 
 /** Write report.html (and images/) into `dir`; returns the page's path. */
@@ -81,7 +82,7 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
       const vw = Math.min(u.width - vx, pad * 2);
       const vh = Math.min(u.height - vy, pad * 2);
       const label = `#${trackId} ${e.box.label} ${e.box.score.toFixed(2)}`;
-      return `<figure class="card"><svg viewBox="${vx} ${vy} ${vw} ${vh}" preserveAspectRatio="xMidYMid meet"><image href="${imageFile.get(u.idempotencyKey)}" width="${u.width}" height="${u.height}"/>${boxSvg(e, color, label)}</svg>
+      return `<figure class="card"><svg viewBox="${vx} ${vy} ${vw} ${vh}" preserveAspectRatio="xMidYMid meet"><image href="${imageFile.get(u.idempotencyKey)}" width="${u.width}" height="${u.height}"/>${boxSvg(e, color, label, Math.max(vw, vh))}</svg>
 <figcaption><b>#${trackId}</b> ${esc(e.box.label)} · score ${e.box.score.toFixed(2)} · ${Math.round(e.box.w)}×${Math.round(e.box.h)} px · ${u.route} · image ${u.imageId} · ${count.get(trackId)} upload${count.get(trackId) === 1 ? '' : 's'}</figcaption></figure>`;
     })
     .join('\n');
