@@ -64,6 +64,7 @@ options:
   --health-url URL         polled after a restart (default http://127.0.0.1:9464/healthz, the metrics port)
   --health-timeout S       seconds to wait for health (default 60)
   --max-size BYTES         largest bundle accepted or downloaded (default 2147483648)
+  --reserve BYTES          free space an update must leave on the releases disk (default 268435456)
 USAGE
 }
 
@@ -75,6 +76,8 @@ restart_cmd='systemctl restart bestshot'
 health_url='http://127.0.0.1:9464/healthz'
 health_timeout=60
 max_size=2147483648
+# The upload queue usually shares the disk: an update must leave it room.
+reserve=268435456
 
 need() { [[ $# -ge 2 && -n $2 ]] || bs_die 2 "$1 needs a value"; }
 while (($# > 0)); do
@@ -91,6 +94,7 @@ while (($# > 0)); do
     --health-url) need "$@"; health_url=$2; shift 2 ;;
     --health-timeout) need "$@"; health_timeout=$2; shift 2 ;;
     --max-size) need "$@"; max_size=$2; shift 2 ;;
+    --reserve) need "$@"; reserve=$2; shift 2 ;;
     --recover) mode=recover; shift ;;
     --verify) need "$@"; mode=verify; verify_version=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -108,6 +112,7 @@ int_at_least "$keep" 2 || bs_die 2 "--keep must be an integer >= 2, got '$keep'"
 int_at_least "$health_timeout" 1 || bs_die 2 "--health-timeout must be a positive integer, got '$health_timeout'"
 int_at_least "$selfcheck_timeout" 1 || bs_die 2 "--selfcheck-timeout must be a positive integer, got '$selfcheck_timeout'"
 int_at_least "$max_size" 1 || bs_die 2 "--max-size must be a positive integer, got '$max_size'"
+int_at_least "$reserve" 0 || bs_die 2 "--reserve must be a non-negative integer, got '$reserve'"
 [[ -d $root ]] || bs_die 2 "root '$root' is not a directory"
 root=$(cd "$root" && pwd)
 [[ $root == / ]] && root=''
@@ -262,11 +267,12 @@ verify_signature() { # verify_signature MANIFEST SIG
 # verify_tree DIR — every manifest file present with its hash and size, and
 # nothing else in DIR. Prints the first offending path's problem and fails.
 verify_tree() {
-  local dir=$1 entry sha size p type actual bad
+  local dir=$1 entry size p type actual bad
   local -A want_size=()
+  # Entries are "sha256 size mode path"; split with expansions (no fork).
   for entry in "${m_files[@]}"; do
-    read -r _ size _ p <<<"$entry"
-    want_size[$p]=$size
+    size=${entry#* }
+    want_size[${entry#* * * }]=${size%% *}
   done
   # One find for the whole tree: every entry listed, a regular file, right size.
   while IFS=$'\t' read -r -d '' p type actual; do
@@ -281,8 +287,7 @@ verify_tree() {
   done
   # One sha256sum for every file: it reports each mismatch as "PATH: FAILED".
   bad=$(for entry in "${m_files[@]}"; do
-    read -r sha _ _ p <<<"$entry"
-    printf '%s  %s\n' "$sha" "$p"
+    printf '%s  %s\n' "${entry%% *}" "${entry#* * * }"
   done | (cd "$dir" && LC_ALL=C sha256sum --strict --quiet -c - 2>/dev/null)) && return 0
   p=$(sed -n '1s/: FAILED.*$//p' <<<"$bad")
   bs_log "file hash mismatch: ${p:-?}"
@@ -506,6 +511,15 @@ listed=$(for e in "${m_files[@]}"; do printf '%s\n' "${e#* * * }"; done | LC_ALL
 # blanks, and a member whose name does would not match any of them.
 [[ $(awk '{print $NF}' <<<"$listing" | LC_ALL=C sort) == "$listed" ]] ||
   bs_die 1 "payload files differ from the manifest's list"
+need_bytes=0
+for e in "${m_files[@]}"; do
+  fsize=${e#* }
+  need_bytes=$((need_bytes + ${fsize%% *}))
+done
+free_bytes=$(($(df -Pk "$releases" | awk 'NR == 2 {print $4}') * 1024))
+mib() { echo $((($1 + 1048575) / 1048576)); }
+((need_bytes + reserve <= free_bytes)) ||
+  bs_die 1 "not enough disk space for $m_version: needs $(mib "$need_bytes") MiB plus the reserve of $(mib "$reserve") MiB, $((free_bytes / 1048576)) MiB free under $releases"
 pause_at verified
 
 # ---- unpack
@@ -524,8 +538,8 @@ if ! verify_tree "$partial"; then
 fi
 # Modes from the manifest, one chmod per distinct mode.
 for e in "${m_files[@]}"; do
-  read -r _ _ fmode fpath <<<"$e"
-  printf '%s\t%s\0' "$fmode" "$fpath"
+  fmode=${e#* * }
+  printf '%s\t%s\0' "${fmode%% *}" "${e#* * * }"
 done | sort -z | (
   cd "$partial"
   cur_mode='' batch=()

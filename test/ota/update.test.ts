@@ -150,6 +150,15 @@ describe('ota-update.sh: apply and refuse', () => {
     assert.equal((await u.health())?.version, '1.9.0');
   });
 
+  it('refuses an update that would eat into the free-space reserve (the queue shares the disk)', async () => {
+    const u = await unit('reserve');
+    const r = await u.ota([await u.pack('1.1.0'), '--reserve', String(2 ** 50)]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^ota-update: not enough disk space for 1\\.1\\.0: needs 1 MiB plus the reserve of 1073741824 MiB, \\d+ MiB free under ${u.root}/opt/bestshot/releases\n$`));
+    assert.deepEqual(u.releases(), ['1.0.0']);
+    assert.equal(existsSync(join(u.root, 'var/lib/bestshot/ota/journal')), false);
+  });
+
   it('keeps the newest --keep releases and never prunes current or previous', async () => {
     const u = await unit('keep');
     for (const v of ['1.1.0', '1.2.0', '1.3.0', '1.4.0']) {
