@@ -10,6 +10,7 @@
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BestshotConfig } from '../config/index.js';
+import { CaptureError } from '../errors.js';
 import { BestshotService, type RuntimeLogger } from './service.js';
 import { writeReport, type ReportSummary, type ReportUpload } from './report.js';
 import type { UploadRecord } from './camera-runner.js';
@@ -67,6 +68,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
   });
   const status = svc.cameras.get(cam.id);
   await svc.done();
+  if (status?.lastError !== undefined && (status.runner?.stats.processed ?? 0) === 0) {
+    await svc.stop();
+    throw new CaptureError(`Replay of camera '${cam.id}' failed: ${status.lastError}`);
+  }
   const runner = status?.runner;
   // Wait for the durable queue to deliver what the run selected.
   const deadline = Date.now() + (options.drainTimeoutMs ?? 120_000);

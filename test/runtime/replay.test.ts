@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,4 +56,15 @@ test('replay of a real clip: every logged package is stored once, valid, and dec
   assert.match(readFileSync(join(dir, 'report', 'report.html'), 'utf8'), /Best shot per object/);
   assert.ok(existsSync(join(dir, 'run', 'tracks.jsonl')));
   execFileSync('true');
+});
+
+test('replay of a missing recording fails with a clear error and exit 1', { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-missing-'));
+  const missing = join(dir, 'no-such-clip.mp4');
+  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', missing, '--out', join(dir, 'out'), '--quiet'], {
+    env: { ...process.env, BESTSHOT_DEMO_DIR: dir, BESTSHOT_FROM_SOURCE: '1' },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`bestshot replay: \\[ERR_CAPTURE\\] Replay of camera 'demo' failed: File not found: ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
 });
