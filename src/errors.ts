@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'ERR_MODEL_CHECKSUM'
   | 'ERR_QUEUE'
   | 'ERR_QUEUE_CORRUPT'
+  | 'ERR_QUEUE_FULL_DISK'
   | 'ERR_UPLOAD'
   | 'ERR_INVALID_STATE'
   | 'ERR_EXPOSURE'

@@ -125,6 +125,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     packages: { immediate: 0, cached: 0 },
     bytes: 0,
     everyFrameBytes: 0,
+    /** Selected packages that could not be built or handed to the uploader (counted, never silent). */
+    packageErrors: 0,
     tracksCreated: 0,
     activeTracks: 0,
     workerRestarts: 0,
@@ -252,7 +254,13 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       this.#slotWaiters.shift()?.();
     };
     // Tracking is strictly in frame order: chain it.
-    this.#chain = this.#chain.then(() => this.#select(f, detected)).finally(done);
+    this.#chain = this.#chain
+      .then(() => this.#select(f, detected))
+      .catch((err: unknown) => {
+        // Never let one frame's failure stop the chain (later frames would never be tracked).
+        this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      })
+      .finally(done);
   }
 
   async #select(f: InFlight, detected: Promise<Box[]>): Promise<void> {
@@ -355,6 +363,11 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       }
       try {
         await this.#upload(d, frame);
+      } catch (err) {
+        // E.g. the queue's disk is full (ERR_QUEUE_FULL_DISK): the package was
+        // not acknowledged; it is counted and the pipeline goes on.
+        this.stats.packageErrors++;
+        this.emit('error', err instanceof Error ? err : new Error(String(err)));
       } finally {
         this.#releasePolicyRef(d.imageId); // the decision's reference (select/policy.ts)
       }

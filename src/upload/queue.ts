@@ -375,6 +375,13 @@ export class PackageQueue {
     try {
       return fn();
     } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_FSYNC') {
+        // The transaction rolled back: nothing changed, the caller's package was not acknowledged.
+        throw new QueueError(`Queue ${this.path} cannot write (${what}): disk full or write error (${code}); nothing was changed`, 'ERR_QUEUE_FULL_DISK', {
+          cause: err,
+        });
+      }
       if (!isCorruption(err)) throw err;
       throw this.#recoverAtRuntime(err).error;
     }
@@ -572,6 +579,10 @@ export class PackageQueue {
     this.#closed = true;
     try {
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      // A full disk cannot take the checkpoint; the packages are safe in the
+      // WAL file and the next open replays it. Closing must still succeed.
+      this.#log(`queue ${this.path}: checkpoint at close failed (${(err as Error).message}); the WAL keeps the data`);
     } finally {
       this.#db.close();
     }
