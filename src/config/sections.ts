@@ -166,7 +166,7 @@ export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)
 export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)', {
   policy: {
     kind: 'string',
-    enum: ['spec', 'frigate', 'final-best', 'replace-queued', 'every-frame', 'interval'],
+    enum: ['spec', 'frigate', 'final-best', 'replace-queued', 'every-frame', 'interval', 'shared-best'],
     default: 'spec',
     description: "'spec' is SPEC S1–S7 exactly; the others trade latency for fewer bytes (docs/selection.md)",
   },

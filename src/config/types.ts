@@ -84,7 +84,7 @@ export interface TrackerParams {
   lowThresh: number;
 }
 
-export type SelectionPolicyName = 'spec' | 'frigate' | 'final-best' | 'replace-queued' | 'every-frame' | 'interval';
+export type SelectionPolicyName = 'spec' | 'frigate' | 'final-best' | 'replace-queued' | 'every-frame' | 'interval' | 'shared-best';
 
 /** S1–S5 plus the policy choice ("Beyond the method"). */
 export interface SelectionParamsConfig {

@@ -17,7 +17,7 @@ import {
   type SelectedObject,
   type SelectionPolicy,
 } from './policy.js';
-import { routeFor, type Route, type SelectionParams } from './rules.js';
+import { edgeDistance, routeFor, validateSelectionParams, type Route, type SelectionParams } from './rules.js';
 import { Selector, type BestImage, type FirstSighting, type RouteResolution, type SelectionResult, type SelectorFrame } from './selector.js';
 
 export interface PolicyOptions {
@@ -45,6 +45,27 @@ export interface PolicyOptions {
   frigateScoreMargin?: number;
   /** 'frigate': relative area growth a new image must exceed. Default 0.1 (Frigate's 10 %). */
   frigateAreaGrowth?: number;
+  /**
+   * 'shared-best': an object counts as covered by another object's upload
+   * when its own entry in that frame is unclipped and its area is at least
+   * this fraction of its best area so far. Default 0.7. Lower shares more
+   * frames (fewer bytes) but leaves covered objects with smaller images;
+   * 1 shares only frames that are the covered object's best so far.
+   */
+  shareMinAreaFraction?: number;
+  /**
+   * 'shared-best': a covered object is sent again at its end (or latency
+   * bound) only when its best area has grown to at least this multiple of the
+   * area of the image that covered it. Default 1.5. Lower re-sends more (better
+   * images, more bytes); higher keeps the shared image.
+   */
+  reSendAreaGrowth?: number;
+  /**
+   * 'shared-best': candidate frames kept per object (its best by quality),
+   * among which the frame covering the most other objects is chosen. Default
+   * 8. Higher finds more sharing; each kept frame is a frame held in the ring.
+   */
+  shareCandidates?: number;
 }
 
 function positiveNumber(name: string, value: unknown, fallback: number): number {
@@ -58,6 +79,27 @@ function nonNegativeNumber(name: string, value: unknown, fallback: number): numb
   if (value === undefined) return fallback;
   if (typeof value !== 'number') throw invalidParameterError('non-negative number', name, value);
   if (!Number.isFinite(value) || value < 0) throw outOfRangeError('non-negative number', name, value);
+  return value;
+}
+
+function unitNumber(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidParameterError('number between 0 and 1', name, value);
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw outOfRangeError('number between 0 and 1', name, value);
+  return value;
+}
+
+function atLeastOne(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidParameterError('number ≥ 1', name, value);
+  if (!Number.isFinite(value) || value < 1) throw outOfRangeError('number ≥ 1', name, value);
+  return value;
+}
+
+function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidParameterError('positive integer', name, value);
+  if (!Number.isSafeInteger(value) || value < 1) throw outOfRangeError('positive integer', name, value);
   return value;
 }
 
@@ -415,6 +457,207 @@ export class FinalBestPolicy extends HoldingPolicy {
 }
 
 // ---------------------------------------------------------------------------
+// 'shared-best' — hold each object's best, send frames that cover several objects.
+
+/** One frame kept as a candidate by one or more objects, with every object's entry in it. */
+interface CandidateFrame {
+  imageId: number;
+  timestampNs: bigint;
+  width: number;
+  height: number;
+  /** Every track with an entry in this frame. */
+  entries: Map<number, TrackEntry>;
+  /** Objects holding it as a candidate (the ring holds one reference while > 0). */
+  holders: number;
+  /** Already uploaded: never chosen again. */
+  sent: boolean;
+}
+
+/** The quality of one entry: unclipped first (S2's minEdge1, S1's minScore1, Frigate's edge veto), then q = area × score². */
+interface Quality {
+  good: boolean;
+  area: number;
+  score: number;
+  q: number;
+}
+
+interface SharedTrack {
+  /** Best quality seen so far (any candidate). */
+  best: Quality | null;
+  /** Top candidates by quality, best first. */
+  cands: { frame: CandidateFrame; entry: TrackEntry; quality: Quality }[];
+  /** Largest area of this object in a frame already sent that covered it; null = not covered. */
+  coveredArea: number | null;
+  /** Start of the wait of its uncovered (or grown) best, for the latency bound. */
+  windowStart: bigint | null;
+}
+
+/** 'shared-best': a covering entry's score may be below the object's best by at most Frigate's score margin. */
+const SHARE_SCORE_MARGIN = 0.05;
+
+/** Quality order: good before not good, then q. */
+function qualityCompare(a: Quality, b: Quality): number {
+  if (a.good !== b.good) return a.good ? 1 : -1;
+  return a.q - b.q;
+}
+
+/**
+ * 'shared-best': like 'final-best', each object's best candidates (quality:
+ * unclipped — S3 edge ≥ minEdge1 and not touching the border as Frigate's
+ * veto — and score ≥ minScore1, then area × score) are held until the track
+ * ends or its wait reaches `maxLatencyS`. When one must be sent, the policy
+ * chooses, among the object's kept candidates within `shareMinAreaFraction`
+ * of its best quality, the frame that also covers the most other objects
+ * still waiting, and marks every object whose entry in that frame is
+ * unclipped with area ≥ `shareMinAreaFraction` × its best area so far as
+ * covered. A covered object is sent again only when its best area grows to
+ * `reSendAreaGrowth` × the covered area. Route: S5 on the selected objects'
+ * entries, any-immediate.
+ */
+export class SharedBestPolicy implements SelectionPolicy {
+  readonly name: PolicyName = 'shared-best';
+  readonly #refs: FrameRefs;
+  readonly #params: SelectionParams;
+  readonly #maxLatencyNs: bigint;
+  readonly #shareMinAreaFraction: number;
+  readonly #reSendAreaGrowth: number;
+  readonly #k: number;
+  readonly #tracks = new Map<number, SharedTrack>();
+  #lastNs = 0n;
+
+  constructor(options: PolicyOptions = {}) {
+    this.#refs = options.refs ?? NO_REFS;
+    this.#params = validateSelectionParams(options.params ?? {});
+    this.#maxLatencyNs = secondsToNs(positiveNumber('maxLatencyS', options.maxLatencyS, 10));
+    this.#shareMinAreaFraction = unitNumber('shareMinAreaFraction', options.shareMinAreaFraction, 0.9);
+    this.#reSendAreaGrowth = atLeastOne('reSendAreaGrowth', options.reSendAreaGrowth, 1.1);
+    this.#k = positiveInteger('shareCandidates', options.shareCandidates, 16);
+  }
+
+  #quality(entry: TrackEntry, width: number, height: number): Quality {
+    const b = entry.box;
+    const good = edgeDistance(b, width, height) >= this.#params.minEdge1 && !touchesEdge(b, width, height) && b.score >= this.#params.minScore1;
+    const a = b.w * b.h;
+    return { good, area: a, score: b.score, q: a * b.score * b.score };
+  }
+
+  /** Whether an object's entry in a sent frame covers it: unclipped and ≥ shareMinAreaFraction of its best area. */
+  #covers(t: SharedTrack, entry: TrackEntry, width: number, height: number): boolean {
+    const q = this.#quality(entry, width, height);
+    if (!q.good) return false;
+    const bestArea = t.best !== null && t.best.good ? t.best.area : 0;
+    const bestScore = t.best !== null && t.best.good ? t.best.score : 0;
+    return q.area >= this.#shareMinAreaFraction * bestArea && q.score >= bestScore - SHARE_SCORE_MARGIN;
+  }
+
+  /** Waiting: never covered, or its best grew to reSendAreaGrowth × the covered area. */
+  #waiting(t: SharedTrack): boolean {
+    if (t.best === null) return false;
+    if (t.coveredArea === null) return true;
+    return t.best.good && t.best.area >= this.#reSendAreaGrowth * t.coveredArea;
+  }
+
+  #dropCandidate(frame: CandidateFrame): void {
+    frame.holders--;
+    if (frame.holders === 0) this.#refs.release(frame.imageId);
+  }
+
+  onFrame(frame: SelectorFrame, tracks: readonly Track[]): PolicyDecision[] {
+    this.#lastNs = frame.timestampNs;
+    const entries = new Map<number, TrackEntry>();
+    for (const o of visibleObjects(frame, tracks)) entries.set(o.trackId, o.entry);
+    let rec: CandidateFrame | null = null;
+    for (const [trackId, entry] of entries) {
+      let t = this.#tracks.get(trackId);
+      if (t === undefined) {
+        t = { best: null, cands: [], coveredArea: null, windowStart: null };
+        this.#tracks.set(trackId, t);
+      }
+      const quality = this.#quality(entry, frame.width, frame.height);
+      const wasWaiting = this.#waiting(t);
+      if (t.best === null || qualityCompare(quality, t.best) > 0) t.best = quality;
+      if (!wasWaiting && this.#waiting(t)) t.windowStart = frame.timestampNs;
+      // Keep the top-K candidates by quality.
+      const worst = t.cands[t.cands.length - 1];
+      if (t.cands.length >= this.#k && worst !== undefined && qualityCompare(quality, worst.quality) <= 0) continue;
+      if (rec === null) {
+        rec = { imageId: frame.imageId, timestampNs: frame.timestampNs, width: frame.width, height: frame.height, entries, holders: 0, sent: false };
+      }
+      if (rec.holders++ === 0) this.#refs.retain(rec.imageId);
+      let i = t.cands.length;
+      while (i > 0 && qualityCompare(quality, t.cands[i - 1]!.quality) > 0) i--;
+      t.cands.splice(i, 0, { frame: rec, entry, quality });
+      if (t.cands.length > this.#k) this.#dropCandidate(t.cands.pop()!.frame);
+    }
+    const due: number[] = [];
+    for (const [trackId, t] of this.#tracks) {
+      if (t.windowStart !== null && frame.timestampNs - t.windowStart >= this.#maxLatencyNs && this.#waiting(t)) due.push(trackId);
+    }
+    return this.#sendFor(due);
+  }
+
+  /** Send, for each due object still waiting, the candidate frame covering the most waiting objects. */
+  #sendFor(due: number[]): PolicyDecision[] {
+    const out: PolicyDecision[] = [];
+    for (const trackId of due) {
+      const t = this.#tracks.get(trackId);
+      if (t === undefined || !this.#waiting(t) || t.best === null) continue;
+      let chosen: (typeof t.cands)[number] | undefined;
+      let chosenGain = -1;
+      for (const c of t.cands) {
+        if (c.frame.sent || c.quality.good !== t.best.good || c.quality.q < this.#shareMinAreaFraction * t.best.q) continue;
+        let gain = 0;
+        for (const [otherId, e] of c.frame.entries) {
+          if (otherId === trackId) continue;
+          const o = this.#tracks.get(otherId);
+          if (o !== undefined && this.#waiting(o) && this.#covers(o, e, c.frame.width, c.frame.height)) gain++;
+        }
+        if (gain > chosenGain) {
+          chosen = c;
+          chosenGain = gain;
+        }
+      }
+      chosen ??= t.cands.find((c) => !c.frame.sent); // none within tolerance unsent: its best unsent one
+      if (chosen === undefined) continue; // every candidate frame is already uploaded
+      const f = chosen.frame;
+      f.sent = true;
+      const selected: SelectedObject[] = [{ trackId, entry: chosen.entry }];
+      t.coveredArea = Math.max(t.coveredArea ?? 0, chosen.quality.area);
+      t.windowStart = null;
+      for (const [otherId, e] of f.entries) {
+        if (otherId === trackId) continue;
+        const o = this.#tracks.get(otherId);
+        if (o === undefined || !this.#covers(o, e, f.width, f.height)) continue;
+        const wasWaiting = this.#waiting(o);
+        o.coveredArea = Math.max(o.coveredArea ?? 0, e.box.w * e.box.h);
+        if (!this.#waiting(o)) o.windowStart = null;
+        if (wasWaiting) selected.push({ trackId: otherId, entry: e });
+      }
+      let route: Route = 'cached';
+      for (const s of selected) if (routeFor(s.entry, f.width, f.height, this.#params) === 'immediate') route = 'immediate';
+      this.#refs.retain(f.imageId); // the consumer's reference
+      out.push({ kind: uploadKind(route), imageId: f.imageId, timestampNs: f.timestampNs, selected, decidedAtNs: this.#lastNs });
+    }
+    return out;
+  }
+
+  onTrackEnd(trackIds: Iterable<number>): PolicyDecision[] {
+    const ids = [...trackIds].filter((id) => this.#tracks.has(id));
+    const decisions = this.#sendFor(ids);
+    for (const id of ids) {
+      const t = this.#tracks.get(id)!;
+      for (const c of t.cands) this.#dropCandidate(c.frame);
+      this.#tracks.delete(id);
+    }
+    return decisions;
+  }
+
+  flush(): PolicyDecision[] {
+    return this.onTrackEnd([...this.#tracks.keys()]);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Naive baselines.
 
 /** 'every-frame': every frame with at least one object in it is sent (the upper bound on bytes). */
@@ -491,6 +734,8 @@ export function createPolicy(name: PolicyName, options: PolicyOptions = {}): Sel
       return new EveryFramePolicy(options);
     case 'interval':
       return new IntervalPolicy(options);
+    case 'shared-best':
+      return new SharedBestPolicy(options);
     default:
       throw invalidParameterError(`one of ${POLICY_NAMES.join(', ')}`, 'policy', name);
   }

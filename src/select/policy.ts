@@ -72,7 +72,7 @@ export interface SelectionPolicy {
   flush(): PolicyDecision[];
 }
 
-export const POLICY_NAMES = ['spec', 'every-frame', 'interval', 'frigate', 'final-best', 'replace-queued'] as const;
+export const POLICY_NAMES = ['spec', 'every-frame', 'interval', 'frigate', 'final-best', 'replace-queued', 'shared-best'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** Route → the decision kind of a plain upload. */

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FrameRing, POLICY_NAMES, createPolicy, type PolicyDecision, type PolicyOptions } from '../../src/select/index.js';
+import { Scene, xyxy, type SceneObject } from './fixtures.js';
+
+// 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate: area ratio 0.033, edge ≥ 32).
+const A = { cx: 200, cy: 200, w: 100, h: 100, score: 0.8 };
+// B: 80×80 (area ratio 0.0208 > 0.02 → S5 immediate).
+const B = { cx: 450, cy: 300, w: 80, h: 80, score: 0.8 };
+// S: 40×40 (S5 cached).
+const S = { cx: 450, cy: 100, w: 40, h: 40, score: 0.8 };
+
+type Step = { objects: SceneObject[]; end?: number[] };
+
+function short(d: PolicyDecision): string {
+  return `${d.kind} ${d.imageId} [${d.selected.map((s) => s.trackId).join(',')}]`;
+}
+
+/**
+ * Drive 'shared-best' with a FrameRing of capacity 1 as its references (as the
+ * policy tests do): a decision for a frame the policy did not retain would
+ * find it evicted. The consumer releases each decision's reference.
+ */
+function run(
+  steps: Step[],
+  options: PolicyOptions = {},
+  afterStep?: (ring: FrameRing<string>) => void,
+): { log: string[]; decisions: PolicyDecision[] } {
+  const ring = new FrameRing<string>({ capacity: 1 });
+  const policy = createPolicy('shared-best', { ...options, refs: ring });
+  assert.equal(policy.name, 'shared-best');
+  const scene = new Scene();
+  const log: string[] = [];
+  const decisions: PolicyDecision[] = [];
+  const consume = (at: number | 'flush', ds: PolicyDecision[]): void => {
+    for (const d of ds) {
+      assert.equal(ring.get(d.imageId), `pixels ${d.imageId}`, `frame ${d.imageId} still in the ring`);
+      ring.release(d.imageId);
+      decisions.push(d);
+      log.push(`@${at} ${short(d)}`);
+    }
+  };
+  steps.forEach((step, i) => {
+    const { frame, tracks } = scene.frame(step.objects);
+    ring.put(frame.imageId, `pixels ${frame.imageId}`);
+    consume(i, policy.onFrame(frame, tracks));
+    if (step.end) consume(i, policy.onTrackEnd(scene.end(...step.end)));
+    afterStep?.(ring);
+  });
+  consume('flush', policy.flush());
+  assert.equal(ring.stats().referenced, 0, 'every reference released after flush');
+  return { log, decisions };
+}
+
+const a = (box: object): SceneObject => ({ id: 1, box });
+const b = (box: object): SceneObject => ({ id: 2, box });
+
+describe("policy 'shared-best'", () => {
+  it('is a named policy built by createPolicy', () => {
+    assert.ok((POLICY_NAMES as readonly string[]).includes('shared-best'));
+    assert.equal(createPolicy('shared-best').name, 'shared-best');
+  });
+
+  it('one upload covers both objects: the covered object is not sent again at its end', () => {
+    const steps: Step[] = [];
+    for (let i = 0; i < 5; i++) steps.push({ objects: [a(A), b(B)] });
+    steps[4]!.end = [1];
+    steps.push({ objects: [b(B)] }, { objects: [b(B)], end: [2] });
+    const { log, decisions } = run(steps);
+    assert.deepEqual(log, ['@4 send 0 [1,2]']);
+    assert.deepEqual(
+      decisions[0]!.selected.map((s) => s.entry.imageId),
+      [0, 0],
+    );
+  });
+
+  it('chooses, within shareMinAreaFraction of its best, the candidate frame covering the most waiting objects', () => {
+    const steps: Step[] = [
+      { objects: [a(A)] }, // 0: A's best (q = 10000 × 0.8²)
+      { objects: [a({ ...A, w: 98 }), b(B)] }, // 1: A at 98 % of its best, with B
+      { objects: [a({ ...A, w: 98 }), b(B)], end: [1] },
+      { objects: [b(B)], end: [2] },
+    ];
+    assert.deepEqual(run(steps).log, ['@2 send 1 [1,2]']);
+    // Tolerance 0.99: frame 1 is not good enough for A; A gets its best, B its own.
+    assert.deepEqual(run(steps, { shareMinAreaFraction: 0.99 }).log, ['@2 send 0 [1]', '@3 send 1 [2]']);
+  });
+
+  it('covers another object only when its entry is unclipped, within the score margin 0.05 and ≥ shareMinAreaFraction of its best area', () => {
+    // reSendAreaGrowth 1.5 isolates the covering rule (with the default 1.1 an
+    // object covered at < 1/1.1 of its best area is sent again at its end).
+    const scenario = (bInShared: object): string[] =>
+      run(
+        [
+          { objects: [b(B)] }, // 0: B's best so far (80×80, 0.8)
+          { objects: [a(A), b(bInShared)], end: [1] }, // 1: A's only frame; A ends
+          { objects: [], end: [2] },
+        ],
+        { reSendAreaGrowth: 1.5 },
+      ).log;
+    const covered = ['@1 send 1 [1,2]'];
+    const separate = ['@1 send 1 [1]', '@2 send 0 [2]'];
+    assert.deepEqual(scenario(B), covered);
+    assert.deepEqual(scenario({ ...B, score: 0.76 }), covered);
+    assert.deepEqual(scenario({ ...B, score: 0.74 }), separate); // more than 0.05 below its best
+    assert.deepEqual(scenario({ ...B, h: 72 }), covered); // area exactly 0.9 × best
+    assert.deepEqual(scenario({ ...B, h: 71 }), separate);
+    assert.deepEqual(scenario(xyxy(560, 300, 640, 380, { score: 0.8 })), separate); // touches the border (S3 edge 0)
+  });
+
+  it('a covered object is sent again when its best area grows to reSendAreaGrowth × the covered area', () => {
+    const steps = (bLater: object): Step[] => [
+      { objects: [a(A), b(B)] },
+      { objects: [a(A), b(B)], end: [1] }, // shared frame 0 covers B at 6400 px²
+      { objects: [b(bLater)] },
+      { objects: [b(B)], end: [2] },
+    ];
+    assert.deepEqual(run(steps({ ...B, w: 90 })).log, ['@1 send 0 [1,2]', '@3 send 2 [2]']); // 7200 ≥ 1.1 × 6400
+    assert.deepEqual(run(steps({ ...B, w: 86 })).log, ['@1 send 0 [1,2]']); // 6880 < 7040
+    assert.deepEqual(run(steps({ ...B, w: 90 }), { reSendAreaGrowth: 1.5 }).log, ['@1 send 0 [1,2]']);
+  });
+
+  it('maxLatencyS bounds how long an unsent best waits; a grown object waits again from its growth', () => {
+    const steps: Step[] = [];
+    for (let i = 0; i < 30; i++) steps.push({ objects: [a(i >= 15 ? { ...A, w: 120 } : A)] });
+    steps[29]!.end = [1];
+    const { log, decisions } = run(steps, { maxLatencyS: 1 });
+    assert.deepEqual(log, ['@10 send 0 [1]', '@25 send 15 [1]']);
+    assert.equal(decisions[0]!.decidedAtNs - decisions[0]!.timestampNs, 1_000_000_000n);
+  });
+
+  it('S5 routes the upload: cached for a small object alone, immediate when any selected entry satisfies S5', () => {
+    assert.deepEqual(run([{ objects: [a(S)] }, { objects: [a(S)], end: [1] }]).log, ['@1 enqueue 0 [1]']);
+    assert.deepEqual(run([{ objects: [a(S), b(B)] }, { objects: [a(S), b(B)], end: [1, 2] }]).log, ['@1 send 0 [1,2]']);
+  });
+
+  it('holds at most shareCandidates frames per object in the ring', () => {
+    const steps: Step[] = [];
+    for (let i = 0; i < 12; i++) steps.push({ objects: [a({ ...A, w: 60 + 3 * i })] });
+    let peak = 0;
+    const { log } = run(steps, { shareCandidates: 2 }, (ring) => {
+      peak = Math.max(peak, ring.stats().referenced);
+    });
+    assert.equal(peak, 2);
+    assert.deepEqual(log, ['@flush send 11 [1]']); // the best (largest) frame
+  });
+
+  it('every object is selected by some upload and no frame is uploaded twice (random scene)', () => {
+    let seed = 7;
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const live = new Map<number, { x: number; y: number; w: number; v: number }>();
+    const seen = new Set<number>();
+    const steps: Step[] = [];
+    let next = 1;
+    for (let i = 0; i < 300; i++) {
+      if (live.size < 6 && rnd() < 0.2) live.set(next++, { x: 60 + rnd() * 400, y: 60 + rnd() * 300, w: 30 + rnd() * 40, v: rnd() * 4 - 2 });
+      const objects: SceneObject[] = [];
+      const end: number[] = [];
+      for (const [id, o] of live) {
+        o.x += o.v;
+        o.w += rnd() * 4 - 1.5;
+        if (rnd() < 0.02 || o.w < 10 || o.x < 10 || o.x > 600) {
+          live.delete(id);
+          end.push(id);
+          continue;
+        }
+        objects.push({ id, box: { cx: o.x, cy: o.y, w: o.w, h: o.w * 1.2, score: 0.5 + rnd() * 0.45 } });
+        seen.add(id);
+      }
+      steps.push({ objects, end });
+    }
+    const { decisions } = run(steps, { maxLatencyS: 2 });
+    const selected = new Set(decisions.flatMap((d) => d.selected.map((s) => s.trackId)));
+    assert.deepEqual([...seen].filter((id) => !selected.has(id)), []);
+    const images = decisions.map((d) => d.imageId);
+    assert.equal(new Set(images).size, images.length);
+    assert.ok(
+      decisions.some((d) => d.selected.length > 1),
+      'some uploads are shared by several objects',
+    );
+    for (const d of decisions) for (const s of d.selected) assert.equal(s.entry.imageId, d.imageId);
+  });
+
+  it('rejects bad options with exact messages', () => {
+    assert.throws(() => createPolicy('shared-best', { shareMinAreaFraction: 1.5 }), {
+      name: 'RangeError',
+      message: 'Expected number between 0 and 1 for shareMinAreaFraction but received 1.5 of type number',
+    });
+    assert.throws(() => createPolicy('shared-best', { reSendAreaGrowth: 0.9 }), {
+      name: 'RangeError',
+      message: 'Expected number ≥ 1 for reSendAreaGrowth but received 0.9 of type number',
+    });
+    assert.throws(() => createPolicy('shared-best', { shareCandidates: 0 }), {
+      name: 'RangeError',
+      message: 'Expected positive integer for shareCandidates but received 0 of type number',
+    });
+    assert.throws(() => createPolicy('shared-best', { shareCandidates: 'x' as unknown as number }), {
+      name: 'TypeError',
+      message: "Expected positive integer for shareCandidates but received 'x' of type string",
+    });
+    assert.throws(() => createPolicy('shared-best', { maxLatencyS: -1 }), {
+      name: 'RangeError',
+      message: 'Expected positive number for maxLatencyS but received -1 of type number',
+    });
+  });
+});
