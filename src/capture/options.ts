@@ -79,7 +79,12 @@ export interface CaptureOptions {
   tensorSlots?: number;
   /** Frames pulled ahead of the consumer for non-live sources. Default 2. */
   prefetch?: number;
-  /** Prefer hardware elements (nvv4l2decoder, nvvidconv) where they exist. Default true. */
+  /**
+   * Use the Jetson's hardware path where its elements exist (default true):
+   * decodebin then picks nvv4l2decoder (its rank is primary on JetPack) and
+   * nvvidconv converts out of NVMM memory and scales in hardware. False keeps
+   * the software path (videoconvert, videoscale) everywhere.
+   */
   preferHardware?: boolean;
 }
 
@@ -149,8 +154,11 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
   let head: string;
   let live: boolean;
   let srcName: string | undefined;
-  let decode = 'decodebin';
-  if (hw && hasElement('nvv4l2decoder')) decode = 'decodebin'; // decodebin ranks nvv4l2decoder first on Jetson
+  // On Jetson, decodebin's hardware decoders output NVMM buffers that only
+  // nvvidconv can bring to system memory (videoconvert cannot read them).
+  const nvconv = hw && hasElement('nvvidconv') && hasElement('nvv4l2decoder');
+  const decode = nvconv ? 'decodebin ! nvvidconv ! video/x-raw,format=BGRx' : 'decodebin';
+  if (nvconv) required.push('nvvidconv');
   switch (source.type) {
     case 'file': {
       const path = resolve(nonEmptyString('source.path', source.path));
