@@ -26,7 +26,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files];
-const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+// Tests exercise the TypeScript sources, never a possibly stale dist/ build.
+const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } });
 let tail = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
