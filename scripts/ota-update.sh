@@ -58,8 +58,10 @@ options:
   --target T               this unit's target (default from uname -m)
   --pubkey FILE            trusted Ed25519 public key (default ROOT/etc/bestshot/ota-pubkey.pem)
   --config FILE            config handed to the self-check (default ROOT/etc/bestshot/config.yaml)
-  --selfcheck-cmd CMD      run by bash in the new release dir (default: bin/bestshot check-config --config "$BESTSHOT_CONFIG")
+  --selfcheck-cmd CMD      run by bash in the new release dir (default: bin/bestshot check-config --quiet --config "$BESTSHOT_CONFIG")
   --selfcheck-timeout S    seconds (default 120)
+  --env-file FILE          environment for the self-check, as the service gets it (repeatable;
+                           default ROOT/etc/bestshot/platform.env and bestshot.env when present)
   --restart-cmd CMD        restarts the service (default: systemctl restart bestshot)
   --health-url URL         polled after a restart (default http://127.0.0.1:9464/healthz, the metrics port)
   --health-timeout S       seconds to wait for health (default 60)
@@ -70,8 +72,9 @@ USAGE
 
 root=/ force=0 keep=3 target='' pubkey='' config='' mode=update source='' verify_version=''
 # shellcheck disable=SC2016 # expanded later by the bash that runs the check
-selfcheck_cmd='bin/bestshot check-config --config "$BESTSHOT_CONFIG"'
+selfcheck_cmd='bin/bestshot check-config --quiet --config "$BESTSHOT_CONFIG"'
 selfcheck_timeout=120
+env_files=()
 restart_cmd='systemctl restart bestshot'
 health_url='http://127.0.0.1:9464/healthz'
 health_timeout=60
@@ -90,6 +93,7 @@ while (($# > 0)); do
     --config) need "$@"; config=$2; shift 2 ;;
     --selfcheck-cmd) need "$@"; selfcheck_cmd=$2; shift 2 ;;
     --selfcheck-timeout) need "$@"; selfcheck_timeout=$2; shift 2 ;;
+    --env-file) need "$@"; env_files+=("$2"); shift 2 ;;
     --restart-cmd) need "$@"; restart_cmd=$2; shift 2 ;;
     --health-url) need "$@"; health_url=$2; shift 2 ;;
     --health-timeout) need "$@"; health_timeout=$2; shift 2 ;;
@@ -120,6 +124,12 @@ root=$(cd "$root" && pwd)
 bs_target_valid "$target" || bs_die 2 "invalid target '$target' (expected linux-arm64 or linux-x64)"
 [[ -n $pubkey ]] || pubkey=$root/etc/bestshot/ota-pubkey.pem
 [[ -n $config ]] || config=$root/etc/bestshot/config.yaml
+if ((${#env_files[@]} == 0)); then
+  for f in "$root/etc/bestshot/platform.env" "$root/etc/bestshot/bestshot.env"; do
+    [[ -f $f ]] && env_files+=("$f")
+  done
+fi
+for f in "${env_files[@]}"; do [[ -r $f ]] || bs_die 2 "cannot read env file '$f'"; done
 case $mode in
   update) [[ -n $source ]] || { usage >&2; bs_die 2 "no bundle given"; } ;;
   *) [[ -z $source ]] || bs_die 2 "$mode takes no bundle" ;;
@@ -189,6 +199,22 @@ journal_read() { # strict key=value parse; the journal is never sourced
   esac
   bs_semver_valid "$j_new" || bs_die 1 "journal $journal is corrupt (new '$j_new')"
   [[ -z $j_old ]] || bs_semver_valid "$j_old" || bs_die 1 "journal $journal is corrupt (old '$j_old')"
+}
+
+# load_env_file FILE — export KEY=VALUE lines the way systemd's
+# EnvironmentFile= reads them (comments and blank lines skipped, one pair of
+# surrounding quotes removed), so the self-check sees the service's
+# environment (e.g. the upload token the config refers to). Never sourced.
+load_env_file() {
+  local line key value
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line =~ ^[[:space:]]*(#|;|$) ]] && continue
+    [[ $line =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+    key=${BASH_REMATCH[1]}
+    value=${BASH_REMATCH[2]}
+    if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+    export "$key=$value"
+  done <"$1"
 }
 
 restart_service() { # restart_service VERSION — returns the command's status
@@ -567,6 +593,7 @@ pause_at unpacked
 bs_log "self-checking $m_version"
 sc=0
 (cd "$releases/$m_version" &&
+  for f in "${env_files[@]}"; do load_env_file "$f"; done &&
   BESTSHOT_CONFIG=$config BESTSHOT_RELEASE_DIR=$releases/$m_version BESTSHOT_ROOT=${root:-/} \
     timeout "$selfcheck_timeout" bash -c "$selfcheck_cmd" 9>&- </dev/null >&2) || sc=$?
 if ((sc != 0)); then

@@ -2,7 +2,7 @@
 # package.sh — build a signed release bundle of bestshot for one target.
 #
 #   scripts/package.sh --version 1.4.0 --target linux-arm64 \
-#       --key ota-key.pem --out dist/releases [--source DIR] [--with-models]
+#       --key ota-key.pem --out dist/releases [--source DIR] [--model FILE]...
 #
 # The bundle is one uncompressed tar, bestshot-<version>-<target>.tar, holding
 # exactly three members:
@@ -16,8 +16,10 @@
 #
 # --source DIR packs DIR as the release tree (tests pass a small app). Without
 # it the built app of this checkout is staged: package.json, package-lock.json,
-# bin/, dist/, build/Release/*.node, production node_modules (npm prune
-# --omit=dev on a copy), models/*.json and, with --with-models, models/*.onnx.
+# bin/, dist/src, build/Release/*.node, production node_modules (npm prune
+# --omit=dev on a copy), config/, schemas/, models/*.json and models/*.onnx,
+# plus each --model FILE (e.g. $BESTSHOT_SHARED_DIR/models/yolox_nano.onnx)
+# copied into models/.
 # Native addons are built for the machine they were compiled on, so without
 # --source the target must be this machine's.
 set -euo pipefail
@@ -30,11 +32,12 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 usage() {
   cat <<'USAGE'
 usage: package.sh --version V --target linux-arm64|linux-x64 --key KEY.pem --out DIR
-                  [--source DIR] [--with-models]
+                  [--source DIR] [--model FILE]...
 USAGE
 }
 
-version='' target='' key='' out='' source='' with_models=0
+version='' target='' key='' out='' source=''
+models=()
 while (($# > 0)); do
   case $1 in
     --version) version=${2-}; shift 2 || bs_die 2 "--version needs a value" ;;
@@ -42,7 +45,7 @@ while (($# > 0)); do
     --key) key=${2-}; shift 2 || bs_die 2 "--key needs a value" ;;
     --out) out=${2-}; shift 2 || bs_die 2 "--out needs a value" ;;
     --source) source=${2-}; shift 2 || bs_die 2 "--source needs a value" ;;
-    --with-models) with_models=1; shift ;;
+    --model) models+=("${2-}"); shift 2 || bs_die 2 "--model needs a value" ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; bs_die 2 "unknown argument '$1'" ;;
   esac
@@ -71,14 +74,19 @@ else
   host=$(bs_host_target)
   [[ $target == "$host" ]] ||
     bs_die 2 "the built app holds native addons for $host; build the $target bundle on a $target machine or pass --source"
-  [[ -d $repo/dist ]] || bs_die 2 "no dist/ in $repo: run 'npm run build' first"
+  [[ -d $repo/dist/src ]] || bs_die 2 "no dist/src in $repo: run 'npm run build' first"
   compgen -G "$repo/build/Release/*.node" >/dev/null || bs_die 2 "no build/Release/*.node in $repo: run 'npm run build:native' first"
-  cp -a "$repo/package.json" "$repo/bin" "$repo/dist" "$stage/"
+  cp -a "$repo/package.json" "$repo/bin" "$stage/"
+  mkdir -p "$stage/dist"
+  cp -a "$repo/dist/src" "$stage/dist/"
+  for d in config schemas; do
+    if [[ -d $repo/$d ]]; then cp -a "$repo/$d" "$stage/"; fi
+  done
   [[ -f $repo/package-lock.json ]] && cp -a "$repo/package-lock.json" "$stage/"
   mkdir -p "$stage/build/Release" "$stage/models"
   cp -a "$repo"/build/Release/*.node "$stage/build/Release/"
   if compgen -G "$repo/models/*.json" >/dev/null; then cp -a "$repo"/models/*.json "$stage/models/"; fi
-  if ((with_models)) && compgen -G "$repo/models/*.onnx" >/dev/null; then cp -a "$repo"/models/*.onnx "$stage/models/"; fi
+  if compgen -G "$repo/models/*.onnx" >/dev/null; then cp -a "$repo"/models/*.onnx "$stage/models/"; fi
   cp -a "$repo/node_modules" "$stage/"
   (cd "$stage" && npm prune --omit=dev --no-audit --no-fund >/dev/null)
   rm -rf "$stage/node_modules/.bin"
@@ -92,6 +100,15 @@ exec node "$here/bestshot.js" "$@"
 LAUNCHER
     chmod 0755 "$stage/bin/bestshot"
   fi
+fi
+
+for m in "${models[@]}"; do
+  [[ -f $m ]] || bs_die 2 "model '$m' not found"
+  mkdir -p "$stage/models"
+  cp "$m" "$stage/models/"
+done
+if [[ -z $source ]] && ! compgen -G "$stage/models/*.onnx" >/dev/null; then
+  bs_log "warning: no .onnx model in the bundle (--model FILE): the unit needs one where its config points"
 fi
 
 # Only regular files travel: a symlink or device in a release could point
@@ -112,8 +129,10 @@ done < <(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z)
 [[ -f $stage/bin/bestshot ]] || bs_die 1 "source has no bin/bestshot (the unit's ExecStart)"
 
 created=${SOURCE_DATE_EPOCH:-$(date +%s)}
+# --hard-dereference: hard links (npm and node-gyp make them) travel as
+# regular files, since ota-update.sh accepts regular members only.
 (cd "$stage" && tar --create --gzip --file "$work/payload.tar.gz" --no-recursion \
-  --owner=0 --group=0 --numeric-owner --mtime="@$created" --format=gnu \
+  --owner=0 --group=0 --numeric-owner --mtime="@$created" --format=gnu --hard-dereference \
   --files-from "$work/files")
 payload_sha=$(sha256sum "$work/payload.tar.gz" | cut -d' ' -f1)
 payload_size=$(stat -c %s "$work/payload.tar.gz")

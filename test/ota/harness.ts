@@ -58,7 +58,7 @@ export interface AppOptions {
 
 /**
  * A synthetic release tree: bin/bestshot speaks the two subcommands the
- * scripts rely on (`check-config --config FILE`, `run`); `run` serves
+ * scripts rely on (`check-config [--quiet] --config FILE`, `run`); `run` serves
  * /healthz with the release's version on PORT from the environment.
  */
 export function makeApp(dir: string, version: string, opts: AppOptions = {}): string {
@@ -72,7 +72,13 @@ export function makeApp(dir: string, version: string, opts: AppOptions = {}): st
     'here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)',
     'case ${1-} in',
     '  check-config)',
-    opts.selfcheckFails ? '    echo "config: cameras[0].source: unknown key" >&2; exit 1 ;;' : '    [[ ${2-} == --config && -f ${3-} ]] || { echo "no config" >&2; exit 1; }; exit 0 ;;',
+    opts.selfcheckFails
+      ? '    echo "config: cameras[0].source: unknown key" >&2; exit 1 ;;'
+      : [
+          '    shift; cfg=""',
+          '    while (($#)); do case $1 in --config) cfg=${2-}; shift 2 ;; --quiet) shift ;; *) echo "bad argument $1" >&2; exit 2 ;; esac; done',
+          '    [[ -f $cfg ]] || { echo "no config" >&2; exit 1; }; exit 0 ;;',
+        ].join('\n'),
     '  run)',
     opts.crashes ? '    echo "crash on start" >&2; exit 1 ;;' : '    exec node "$here/lib/server.mjs" ;;',
     '  *) echo "usage: bestshot check-config|run" >&2; exit 2 ;;',

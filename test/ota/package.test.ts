@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeApp, makeKeys, PACKAGE, run, tempDir } from './harness.js';
@@ -76,6 +76,20 @@ describe('package.sh', () => {
     assert.equal(sha(readFileSync(again.stdout.trim())), sha(readFileSync(bundle)));
   });
 
+  it('packs hard links (node-gyp builds make them) as regular files', async () => {
+    const app = makeApp(dir, '1.0.0');
+    linkSync(join(app, 'lib', 'app.txt'), join(app, 'lib', 'app-link.txt'));
+    const out = join(dir, 'hard');
+    const r = await run(PACKAGE, ['--version', '1.0.0', '--target', 'linux-x64', '--source', app, '--key', keys.key, '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const x = join(dir, 'hardx');
+    mkdirSync(x);
+    execFileSync('tar', ['-xf', r.stdout.trim(), '-C', x]);
+    const listing = execFileSync('tar', ['-tzvf', join(x, 'payload.tar.gz')]).toString().trim().split('\n');
+    assert.equal(listing.length, 5);
+    assert.deepEqual(listing.filter((l) => !l.startsWith('-')), []);
+  });
+
   it('rejects bad arguments with exact messages', async () => {
     const app = makeApp(dir, '1.0.0');
     const out = join(dir, 'bad');
@@ -97,6 +111,14 @@ describe('package.sh', () => {
     const r = await run(PACKAGE, ['--version', '1.0.0', '--target', 'linux-x64', '--source', app, '--key', ec, '--out', out]);
     assert.equal(r.code, 2);
     assert.equal(r.stderr, `package: key '${ec}' is not an Ed25519 private key\n`);
+  });
+
+  it('without --source, refuses a target other than this machine (native addons)', async () => {
+    const host = process.arch === 'arm64' ? 'linux-arm64' : 'linux-x64';
+    const other = host === 'linux-x64' ? 'linux-arm64' : 'linux-x64';
+    const r = await run(PACKAGE, ['--version', '1.0.0', '--target', other, '--key', keys.key, '--out', join(dir, 'cross')]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `package: the built app holds native addons for ${host}; build the ${other} bundle on a ${other} machine or pass --source\n`);
   });
 
   it('refuses symlinks, odd file names and a tree without bin/bestshot', async () => {

@@ -2,7 +2,7 @@
 // `current`; a release that fails to restart or to get healthy after the
 // switch is switched back and the old one restarted (issue 9).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeUnit, type Unit } from './harness.js';
@@ -36,6 +36,19 @@ describe('ota-update.sh: rollback', () => {
     const r = await u.ota([await u.pack('1.1.0'), '--selfcheck-cmd', 'test "$(cat VERSION)" = 1.1.0 && test -f "$BESTSHOT_CONFIG" && exit 7']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /ota-update: self-check failed for 1\.1\.0 \(exit 7\); staying on 1\.0\.0\n$/);
+  });
+
+  it('the self-check sees the service environment (EnvironmentFile bestshot.env / platform.env)', async () => {
+    const u = await unit('selfcheck-env');
+    writeFileSync(join(u.root, 'etc/bestshot/bestshot.env'), '# secrets\nBESTSHOT_UPLOAD_TOKEN="s3cret value"\n\nODD_LINE\n');
+    writeFileSync(join(u.root, 'etc/bestshot/platform.env'), "BESTSHOT_JETPACK=6\nBESTSHOT_JPEG_ENCODER='nvjpegenc'\n");
+    const check = 'test "$BESTSHOT_UPLOAD_TOKEN" = "s3cret value" && test "$BESTSHOT_JETPACK" = 6 && test "$BESTSHOT_JPEG_ENCODER" = nvjpegenc';
+    const ok = await u.ota([await u.pack('1.1.0'), '--selfcheck-cmd', check]);
+    assert.equal(ok.code, 0, ok.stderr);
+    writeFileSync(join(u.root, 'etc/bestshot/bestshot.env'), 'BESTSHOT_UPLOAD_TOKEN=other\n');
+    const bad = await u.ota([await u.pack('1.2.0'), '--selfcheck-cmd', check]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /ota-update: self-check failed for 1\.2\.0 \(exit 1\); staying on 1\.1\.0\n$/);
   });
 
   it('rolls back when the new release is unhealthy after the switch', async () => {
