@@ -3,7 +3,7 @@
 // the update or rolls it back. The script pauses at a step through the test
 // hook BESTSHOT_OTA_PAUSE_AT and the test SIGKILLs its process group there.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeUnit, startPaused, type Unit } from './harness.js';
@@ -132,5 +132,30 @@ describe('ota-update.sh: kill -9 at each step', () => {
     assert.match(r.stderr, /ota-update: file size mismatch: lib\/server\.mjs\nota-update: restarting the service on 1\.0\.0\nota-update: release 1\.1\.0 is incomplete; rolled back to 1\.0\.0\n$/);
     assert.equal(u.current(), '1.0.0');
     assert.equal((await u.health())?.version, '1.0.0');
+  });
+  it('--recover repairs a dangling `current` from `previous` (release directory lost)', async () => {
+    const u = await makeUnit('dangling');
+    units.push(u);
+    const r1 = await u.ota([await u.pack('1.1.0')]);
+    assert.equal(r1.code, 0, r1.stderr);
+    rmSync(join(u.root, 'opt/bestshot/releases/1.1.0'), { recursive: true });
+    assert.equal(u.current(), '');
+    const r = await u.ota(['--recover']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, 'ota-update: current is missing or dangling; switching back to 1.0.0\nota-update: restarting the service on 1.0.0\n');
+    assert.equal(u.current(), '1.0.0');
+    assert.equal((await u.waitHealth())?.version, '1.0.0');
+  });
+
+  it('a corrupt journal stops the updater with an exact message and changes nothing', async () => {
+    const u = await makeUnit('badjournal');
+    units.push(u);
+    const journal = join(u.root, 'var/lib/bestshot/ota/journal');
+    writeFileSync(journal, 'step=exploded\nold=1.0.0\nnew=1.1.0\n');
+    const r = await u.ota([await u.pack('1.1.0')]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `ota-update: journal ${journal} is corrupt (step 'exploded'); inspect and remove it\n`);
+    assert.equal(u.current(), '1.0.0');
+    assert.ok(existsSync(journal));
   });
 });
