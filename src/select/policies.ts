@@ -35,8 +35,9 @@ export interface PolicyOptions {
    */
   intervalS?: number;
   /**
-   * 'final-best': the longest a candidate is held before it is sent, counted
-   * from the first unsent candidate of a track. Default 3 s. Higher waits for
+   * 'final-best' and 'shared-best': the longest a candidate is held before it
+   * is sent, counted from the first unsent candidate of a track. Default 3 s
+   * ('final-best'), 10 s ('shared-best'). Higher waits for
    * a better image (fewer uploads per object, later delivery); lower sends
    * sooner and more often.
    */
@@ -48,22 +49,24 @@ export interface PolicyOptions {
   /**
    * 'shared-best': an object counts as covered by another object's upload
    * when its own entry in that frame is unclipped and its area is at least
-   * this fraction of its best area so far. Default 0.7. Lower shares more
-   * frames (fewer bytes) but leaves covered objects with smaller images;
-   * 1 shares only frames that are the covered object's best so far.
+   * this fraction of its best area so far (and its score at most 0.05 below
+   * its best); the due object's own upload must reach this fraction of its
+   * best quality. Default 0.9 (tuned on issue 7's inputs, docs/selection.md).
+   * Lower shares more frames (fewer bytes) but leaves objects with smaller
+   * images; 1 shares only frames that are the covered object's best so far.
    */
   shareMinAreaFraction?: number;
   /**
    * 'shared-best': a covered object is sent again at its end (or latency
    * bound) only when its best area has grown to at least this multiple of the
-   * area of the image that covered it. Default 1.5. Lower re-sends more (better
-   * images, more bytes); higher keeps the shared image.
+   * area of the image that covered it. Default 1.1 (Frigate's +10 %). Lower
+   * re-sends more (better images, more bytes); higher keeps the shared image.
    */
   reSendAreaGrowth?: number;
   /**
    * 'shared-best': candidate frames kept per object (its best by quality),
    * among which the frame covering the most other objects is chosen. Default
-   * 8. Higher finds more sharing; each kept frame is a frame held in the ring.
+   * 16. Higher finds more sharing; each kept frame is a frame held in the ring.
    */
   shareCandidates?: number;
 }
@@ -504,13 +507,13 @@ function qualityCompare(a: Quality, b: Quality): number {
 /**
  * 'shared-best': like 'final-best', each object's best candidates (quality:
  * unclipped — S3 edge ≥ minEdge1 and not touching the border as Frigate's
- * veto — and score ≥ minScore1, then area × score) are held until the track
+ * veto — and score ≥ minScore1, then area × score²) are held until the track
  * ends or its wait reaches `maxLatencyS`. When one must be sent, the policy
  * chooses, among the object's kept candidates within `shareMinAreaFraction`
  * of its best quality, the frame that also covers the most other objects
  * still waiting, and marks every object whose entry in that frame is
- * unclipped with area ≥ `shareMinAreaFraction` × its best area so far as
- * covered. A covered object is sent again only when its best area grows to
+ * unclipped with area ≥ `shareMinAreaFraction` × its best area so far and
+ * score ≥ its best score − 0.05 as covered. A covered object is sent again only when its best area grows to
  * `reSendAreaGrowth` × the covered area. Route: S5 on the selected objects'
  * entries, any-immediate.
  */
