@@ -56,7 +56,8 @@ options:
   --force                  allow a downgrade
   --keep N                 releases kept on disk, current and previous always (default 3, min 2)
   --target T               this unit's target (default from uname -m)
-  --pubkey FILE            trusted Ed25519 public key (default ROOT/etc/bestshot/ota-pubkey.pem)
+  --pubkey FILE            trusted Ed25519 public key, repeatable (default ROOT/etc/bestshot/ota-pubkey.pem
+                           and ROOT/etc/bestshot/ota-pubkeys.d/*.pem: several keys allow a key rotation)
   --config FILE            config handed to the self-check (default ROOT/etc/bestshot/config.yaml)
   --selfcheck-cmd CMD      run by bash in the new release dir (default: bin/bestshot check-config --quiet --config "$BESTSHOT_CONFIG")
   --selfcheck-timeout S    seconds (default 120)
@@ -70,7 +71,8 @@ options:
 USAGE
 }
 
-root=/ force=0 keep=3 target='' pubkey='' config='' mode=update source='' verify_version=''
+root=/ force=0 keep=3 target='' config='' mode=update source='' verify_version=''
+pubkeys=()
 # shellcheck disable=SC2016 # expanded later by the bash that runs the check
 selfcheck_cmd='bin/bestshot check-config --quiet --config "$BESTSHOT_CONFIG"'
 selfcheck_timeout=120
@@ -89,7 +91,7 @@ while (($# > 0)); do
     --force) force=1; shift ;;
     --keep) need "$@"; keep=$2; shift 2 ;;
     --target) need "$@"; target=$2; shift 2 ;;
-    --pubkey) need "$@"; pubkey=$2; shift 2 ;;
+    --pubkey) need "$@"; pubkeys+=("$2"); shift 2 ;;
     --config) need "$@"; config=$2; shift 2 ;;
     --selfcheck-cmd) need "$@"; selfcheck_cmd=$2; shift 2 ;;
     --selfcheck-timeout) need "$@"; selfcheck_timeout=$2; shift 2 ;;
@@ -122,7 +124,11 @@ root=$(cd "$root" && pwd)
 [[ $root == / ]] && root=''
 [[ -n $target ]] || target=$(bs_host_target)
 bs_target_valid "$target" || bs_die 2 "invalid target '$target' (expected linux-arm64 or linux-x64)"
-[[ -n $pubkey ]] || pubkey=$root/etc/bestshot/ota-pubkey.pem
+if ((${#pubkeys[@]} == 0)); then
+  for f in "$root/etc/bestshot/ota-pubkey.pem" "$root"/etc/bestshot/ota-pubkeys.d/*.pem; do
+    [[ -f $f ]] && pubkeys+=("$f")
+  done
+fi
 [[ -n $config ]] || config=$root/etc/bestshot/config.yaml
 if ((${#env_files[@]} == 0)); then
   for f in "$root/etc/bestshot/platform.env" "$root/etc/bestshot/bestshot.env"; do
@@ -285,9 +291,14 @@ parse_manifest() { # parse_manifest FILE
 }
 
 verify_signature() { # verify_signature MANIFEST SIG
-  [[ -r $pubkey ]] || bs_die 1 "no trusted public key at $pubkey"
-  openssl pkeyutl -verify -pubin -inkey "$pubkey" -rawin -in "$1" -sigfile "$2" >/dev/null 2>&1 ||
-    bs_die 1 "bad signature: manifest.json is not signed by the trusted key $pubkey"
+  local k
+  ((${#pubkeys[@]} > 0)) || bs_die 1 "no trusted public key (${root}/etc/bestshot/ota-pubkey.pem or ota-pubkeys.d/*.pem)"
+  for k in "${pubkeys[@]}"; do
+    [[ -r $k ]] || bs_die 1 "cannot read trusted public key $k"
+    openssl pkeyutl -verify -pubin -inkey "$k" -rawin -in "$1" -sigfile "$2" >/dev/null 2>&1 && return 0
+  done
+  local IFS=' '
+  bs_die 1 "bad signature: manifest.json is not signed by a trusted key (${pubkeys[*]})"
 }
 
 # verify_tree DIR — every manifest file present with its hash and size, and

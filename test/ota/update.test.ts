@@ -59,7 +59,7 @@ describe('ota-update.sh: apply and refuse', () => {
     const b = await u.pack('1.1.0', { key: other.key });
     const r = await u.ota([b]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `ota-update: bad signature: manifest.json is not signed by the trusted key ${u.root}/etc/bestshot/ota-pubkey.pem\n`);
+    assert.equal(r.stderr, `ota-update: bad signature: manifest.json is not signed by a trusted key (${u.root}/etc/bestshot/ota-pubkey.pem)\n`);
     assert.equal(u.current(), '1.0.0');
     assert.deepEqual(u.releases(), ['1.0.0']);
 
@@ -70,8 +70,25 @@ describe('ota-update.sh: apply and refuse', () => {
     });
     const e = await u.ota([edited]);
     assert.equal(e.code, 1);
-    assert.match(e.stderr, /^ota-update: bad signature: manifest\.json is not signed by the trusted key /);
+    assert.match(e.stderr, /^ota-update: bad signature: manifest\.json is not signed by a trusted key /);
     assert.equal(u.current(), '1.0.0');
+  });
+
+  it('trusts every key in ota-pubkeys.d (key rotation), and only those', async () => {
+    const u = await unit('rotate');
+    const next = makeKeys(u.dir, 'next');
+    const b = await u.pack('1.1.0', { key: next.key });
+    assert.equal((await u.ota([b])).code, 1);
+    mkdirSync(join(u.root, 'etc/bestshot/ota-pubkeys.d'));
+    writeFileSync(join(u.root, 'etc/bestshot/ota-pubkeys.d/next.pem'), readFileSync(next.pub));
+    const r = await u.ota([b]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(u.current(), '1.1.0');
+    // The old key still works until it is removed.
+    assert.equal((await u.ota([await u.pack('1.2.0')])).code, 0);
+    const stranger = makeKeys(u.dir, 'stranger');
+    const s = await u.ota([await u.pack('1.3.0', { key: stranger.key })]);
+    assert.equal(s.stderr, `ota-update: bad signature: manifest.json is not signed by a trusted key (${u.root}/etc/bestshot/ota-pubkey.pem ${u.root}/etc/bestshot/ota-pubkeys.d/next.pem)\n`);
   });
 
   it('rejects a tampered payload before unpacking it', async () => {
