@@ -193,14 +193,17 @@ EOF
 fi
 
 write "$root/etc/systemd/system/bestshot-watchdog.service" 0644 <<EOF
-# Restarts bestshot when its /healthz stops answering (three tries, 5 s each).
+# Restarts bestshot when its HTTP server stops answering at all (three tries,
+# 5 s each): a hung event loop. Any status counts as alive, 503 included:
+# /healthz says 503 while a new model builds its TensorRT engine, and a
+# restart then would only start the build again. Crashes are Restart=always's.
 [Unit]
 Description=bestshot health watchdog
 After=bestshot.service
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'for i in 1 2 3; do curl -fsS -o /dev/null --max-time 5 $health_url && exit 0; sleep 5; done; echo "bestshot /healthz failed: restarting"; systemctl restart bestshot.service'
+ExecStart=/bin/sh -c 'systemctl is-active --quiet bestshot.service || exit 0; for i in 1 2 3; do curl -sS -o /dev/null --max-time 5 $health_url && exit 0; sleep 5; done; echo "bestshot $health_url does not answer: restarting"; systemctl restart bestshot.service'
 EOF
 write "$root/etc/systemd/system/bestshot-watchdog.timer" 0644 <<'EOF'
 [Unit]

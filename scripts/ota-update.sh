@@ -63,9 +63,9 @@ options:
   --selfcheck-timeout S    seconds (default 120)
   --env-file FILE          environment for the self-check, as the service gets it (repeatable;
                            default ROOT/etc/bestshot/platform.env and bestshot.env when present)
-  --restart-cmd CMD        restarts the service (default: systemctl restart bestshot)
+  --restart-cmd CMD        restarts the service (default: systemctl reset-failed + restart bestshot.service)
   --health-url URL         polled after a restart (default http://127.0.0.1:9464/healthz, the metrics port)
-  --health-timeout S       seconds to wait for health (default 60)
+  --health-timeout S       seconds to wait for health (default 180: a new model may build its TensorRT engine first)
   --max-size BYTES         largest bundle accepted or downloaded (default 2147483648)
   --reserve BYTES          free space an update must leave on the releases disk (default 268435456)
 USAGE
@@ -77,9 +77,10 @@ pubkeys=()
 selfcheck_cmd='bin/bestshot check-config --quiet --config "$BESTSHOT_CONFIG"'
 selfcheck_timeout=120
 env_files=()
-restart_cmd='systemctl restart bestshot'
+# reset-failed first: a unit that hit its start limit refuses a plain restart.
+restart_cmd='systemctl reset-failed bestshot.service 2>/dev/null; systemctl restart bestshot.service'
 health_url='http://127.0.0.1:9464/healthz'
-health_timeout=60
+health_timeout=180
 max_size=2147483648
 # The upload queue usually shares the disk: an update must leave it room.
 reserve=268435456
