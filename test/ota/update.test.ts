@@ -2,13 +2,17 @@
 // curl and a node HTTP process standing in for the service (issue 9).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeKeys, makeUnit, OTA, run, startPaused, tempDir, type Unit } from './harness.js';
 
 const units: Unit[] = [];
-after(() => units.forEach((u) => u.stop()));
+const scratch: string[] = [];
+after(() => {
+  units.forEach((u) => u.stop());
+  scratch.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
 async function unit(name: string): Promise<Unit> {
   const u = await makeUnit(name);
   units.push(u);
@@ -18,6 +22,7 @@ async function unit(name: string): Promise<Unit> {
 /** Rebuilds a bundle after `edit` changed files in its unpacked members. */
 function rebundle(bundle: string, edit: (dir: string) => void): string {
   const dir = tempDir('rebundle');
+  scratch.push(dir);
   execFileSync('tar', ['-xf', bundle, '-C', dir]);
   edit(dir);
   const out = join(dir, 'out.tar');
