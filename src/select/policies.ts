@@ -468,8 +468,8 @@ interface CandidateFrame {
   timestampNs: bigint;
   width: number;
   height: number;
-  /** Every track with an entry in this frame. */
-  entries: Map<number, TrackEntry>;
+  /** Every track with an entry in this frame, with the entry's quality. */
+  entries: Map<number, { entry: TrackEntry; quality: Quality }>;
   /** Objects holding it as a candidate (the ring holds one reference while > 0). */
   holders: number;
   /** Already uploaded: never chosen again. */
@@ -545,8 +545,7 @@ export class SharedBestPolicy implements SelectionPolicy {
   }
 
   /** Whether an object's entry in a sent frame covers it: unclipped and ≥ shareMinAreaFraction of its best area. */
-  #covers(t: SharedTrack, entry: TrackEntry, width: number, height: number): boolean {
-    const q = this.#quality(entry, width, height);
+  #covers(t: SharedTrack, q: Quality): boolean {
     if (!q.good) return false;
     const bestArea = t.best !== null && t.best.good ? t.best.area : 0;
     const bestScore = t.best !== null && t.best.good ? t.best.score : 0;
@@ -567,16 +566,15 @@ export class SharedBestPolicy implements SelectionPolicy {
 
   onFrame(frame: SelectorFrame, tracks: readonly Track[]): PolicyDecision[] {
     this.#lastNs = frame.timestampNs;
-    const entries = new Map<number, TrackEntry>();
-    for (const o of visibleObjects(frame, tracks)) entries.set(o.trackId, o.entry);
+    const entries = new Map<number, { entry: TrackEntry; quality: Quality }>();
+    for (const o of visibleObjects(frame, tracks)) entries.set(o.trackId, { entry: o.entry, quality: this.#quality(o.entry, frame.width, frame.height) });
     let rec: CandidateFrame | null = null;
-    for (const [trackId, entry] of entries) {
+    for (const [trackId, { entry, quality }] of entries) {
       let t = this.#tracks.get(trackId);
       if (t === undefined) {
         t = { best: null, cands: [], coveredArea: null, windowStart: null };
         this.#tracks.set(trackId, t);
       }
-      const quality = this.#quality(entry, frame.width, frame.height);
       const wasWaiting = this.#waiting(t);
       if (t.best === null || qualityCompare(quality, t.best) > 0) t.best = quality;
       if (!wasWaiting && this.#waiting(t)) t.windowStart = frame.timestampNs;
@@ -611,9 +609,9 @@ export class SharedBestPolicy implements SelectionPolicy {
         if (c.frame.sent || c.quality.good !== t.best.good || c.quality.q < this.#shareMinAreaFraction * t.best.q) continue;
         let gain = 0;
         for (const [otherId, e] of c.frame.entries) {
-          if (otherId === trackId) continue;
+          if (otherId === trackId || !e.quality.good) continue;
           const o = this.#tracks.get(otherId);
-          if (o !== undefined && this.#waiting(o) && this.#covers(o, e, c.frame.width, c.frame.height)) gain++;
+          if (o !== undefined && this.#waiting(o) && this.#covers(o, e.quality)) gain++;
         }
         if (gain > chosenGain) {
           chosen = c;
@@ -627,12 +625,12 @@ export class SharedBestPolicy implements SelectionPolicy {
       const selected: SelectedObject[] = [{ trackId, entry: chosen.entry }];
       t.coveredArea = Math.max(t.coveredArea ?? 0, chosen.quality.area);
       t.windowStart = null;
-      for (const [otherId, e] of f.entries) {
+      for (const [otherId, { entry: e, quality }] of f.entries) {
         if (otherId === trackId) continue;
         const o = this.#tracks.get(otherId);
-        if (o === undefined || !this.#covers(o, e, f.width, f.height)) continue;
+        if (o === undefined || !this.#covers(o, quality)) continue;
         const wasWaiting = this.#waiting(o);
-        o.coveredArea = Math.max(o.coveredArea ?? 0, e.box.w * e.box.h);
+        o.coveredArea = Math.max(o.coveredArea ?? 0, quality.area);
         if (!this.#waiting(o)) o.windowStart = null;
         if (wasWaiting) selected.push({ trackId: otherId, entry: e });
       }
