@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FrameRing, POLICY_NAMES, createPolicy, type PolicyDecision, type PolicyOptions } from '../../src/select/index.js';
+import { FrameRing, POLICY_NAMES, createPolicy, type PolicyDecision, type PolicyName, type PolicyOptions } from '../../src/select/index.js';
+import { ByteTracker } from '../../src/track/index.js';
+import type { Box } from '../../src/types.js';
 import { Scene, xyxy, type SceneObject } from './fixtures.js';
 
 // 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate: area ratio 0.033, edge ≥ 32).
@@ -205,5 +207,68 @@ describe("policy 'shared-best'", () => {
       name: 'RangeError',
       message: 'Expected positive number for maxLatencyS but received -1 of type number',
     });
+  });
+
+  it('on the real ByteTracker: a convoy of cars shares uploads (fewer than Frigate), every tracked car selected once, near its largest view', () => {
+    // Five cars in a convoy driving left → right across 1280×720 at 10 Hz,
+    // 150 px apart, growing slowly as they approach; each leaves at the right border.
+    const W2 = 1280;
+    const H2 = 720;
+    const drive = (name: PolicyName): { decisions: PolicyDecision[]; seen: Set<number>; largest: Map<number, number> } => {
+      const tracker = new ByteTracker({ frameRate: 10, trackBuffer: 10 });
+      const ring = new FrameRing<number>({ capacity: 1 });
+      const policy = createPolicy(name, { refs: ring });
+      const decisions: PolicyDecision[] = [];
+      const seen = new Set<number>();
+      const largest = new Map<number, number>();
+      const take = (ds: PolicyDecision[]): void => {
+        for (const d of ds) {
+          assert.equal(ring.get(d.imageId), d.imageId);
+          ring.release(d.imageId);
+          decisions.push(d);
+        }
+      };
+      for (let i = 0; i < 120; i++) {
+        const boxes: Box[] = [];
+        for (let k = 0; k < 5; k++) {
+          const x = 80 + i * 12 - k * 150;
+          const w = 100 + (x > 0 ? x / 100 : 0); // grows ~10 % across the image
+          if (x - w / 2 > 4 && x + w / 2 < W2 - 4) {
+            boxes.push({ cx: x, cy: 360 + k * 20, w, h: w * 0.6, angle: 0, classId: 2, label: 'car', score: 0.85 });
+          }
+        }
+        const imageId = i + 1;
+        const timestampNs = BigInt(i) * 100_000_000n;
+        ring.put(imageId, imageId);
+        const tracks = tracker.update({ cameraId: 'c', imageId, timestampNs, exposureMode: 'manual', cameraPosition: null, width: W2, height: H2, boxes });
+        for (const t of tracks) {
+          const e = t.entries[t.entries.length - 1]!;
+          if (e.timestampNs !== timestampNs) continue;
+          seen.add(t.trackId);
+          largest.set(t.trackId, Math.max(largest.get(t.trackId) ?? 0, e.box.w * e.box.h));
+        }
+        take(policy.onFrame({ imageId, timestampNs, width: W2, height: H2 }, tracks));
+        take(policy.onTrackEnd(tracker.removedTracks.map((t) => t.trackId)));
+      }
+      take(policy.flush());
+      assert.equal(ring.stats().referenced, 0);
+      return { decisions, seen, largest };
+    };
+    const shared = drive('shared-best');
+    const frigate = drive('frigate');
+    assert.equal(shared.seen.size, 5);
+    const selectedIn = new Map<number, number[]>();
+    for (const d of shared.decisions) for (const s of d.selected) selectedIn.set(s.trackId, [...(selectedIn.get(s.trackId) ?? []), s.entry.box.w * s.entry.box.h]);
+    assert.deepEqual([...selectedIn.keys()].sort(), [...shared.seen].sort());
+    for (const [id, areas] of selectedIn) {
+      assert.equal(areas.length, 1, `track ${id} selected once`);
+      assert.ok(areas[0]! >= 0.9 * shared.largest.get(id)!, `track ${id}: ${areas[0]} ≥ 0.9 × its largest ${shared.largest.get(id)}`);
+    }
+    // One frame (while the first car is near the right border) shows all five near their largest view.
+    assert.deepEqual(
+      shared.decisions.map((d) => d.selected.length),
+      [5],
+    );
+    assert.equal(frigate.decisions.length, 5); // Frigate: one per car
   });
 });
