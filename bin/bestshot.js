@@ -1,12 +1,32 @@
 #!/usr/bin/env node
-// Launcher: the compiled CLI when built (dist/), otherwise the TypeScript
-// sources through tsx, so `npx bestshot` works straight from a checkout.
-import { existsSync } from 'node:fs';
+// Launcher. A release bundle runs the compiled CLI (dist/). A checkout runs
+// the compiled CLI only while it is current; when any source under src/ is
+// newer than the build (or BESTSHOT_FROM_SOURCE=1), it runs the TypeScript
+// sources through tsx, so `npx bestshot` never runs stale code.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const root = new URL('..', import.meta.url);
 const compiled = new URL('dist/src/cli/main.js', root);
+const sources = fileURLToPath(new URL('src', root));
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = `${dir}/${entry.name}`;
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function compiledIsCurrent() {
+  if (!existsSync(compiled)) return false;
+  if (!existsSync(sources)) return true; // a release bundle ships dist/ only
+  return statSync(compiled).mtimeMs >= newestMtime(sources);
+}
+
 let entry;
-if (existsSync(compiled) && process.env.BESTSHOT_FROM_SOURCE !== '1') {
+if (process.env.BESTSHOT_FROM_SOURCE !== '1' && compiledIsCurrent()) {
   entry = compiled;
 } else {
   const { register } = await import('tsx/esm/api');

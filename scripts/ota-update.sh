@@ -59,7 +59,7 @@ options:
   --pubkey FILE            trusted Ed25519 public key, repeatable (default ROOT/etc/bestshot/ota-pubkey.pem
                            and ROOT/etc/bestshot/ota-pubkeys.d/*.pem: several keys allow a key rotation)
   --config FILE            config handed to the self-check (default ROOT/etc/bestshot/config.yaml)
-  --selfcheck-cmd CMD      run by bash in the new release dir (default: bin/bestshot check-config --quiet --config "$BESTSHOT_CONFIG")
+  --selfcheck-cmd CMD      run by bash in the new release dir (default: bin/bestshot check-config --quiet --load-model --config "$BESTSHOT_CONFIG")
   --selfcheck-timeout S    seconds (default 120)
   --env-file FILE          environment for the self-check, as the service gets it (repeatable;
                            default ROOT/etc/bestshot/platform.env and bestshot.env when present)
@@ -74,7 +74,7 @@ USAGE
 root=/ force=0 keep=3 target='' config='' mode=update source='' verify_version=''
 pubkeys=()
 # shellcheck disable=SC2016 # expanded later by the bash that runs the check
-selfcheck_cmd='bin/bestshot check-config --quiet --config "$BESTSHOT_CONFIG"'
+selfcheck_cmd='bin/bestshot check-config --quiet --load-model --config "$BESTSHOT_CONFIG"'
 selfcheck_timeout=120
 env_files=()
 # reset-failed first: a unit that hit its start limit refuses a plain restart.

@@ -25,8 +25,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Debian package names; GStreamer's -bad set brings h264parse/h265parse for
-# raw H.264 files and RTSP. gpsd/gpsd-clients serve the vehicle position tests,
-# shellcheck the OTA script checks.
+# raw H.264 files and RTSP. gpsd/gpsd-clients serve the vehicle position tests;
+# the OTA tests lint every script with shellcheck.
 APT_PACKAGES=(
   pkg-config cmake g++ make python3 curl openssl ca-certificates
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev

@@ -76,7 +76,7 @@ export function makeApp(dir: string, version: string, opts: AppOptions = {}): st
       ? '    echo "config: cameras[0].source: unknown key" >&2; exit 1 ;;'
       : [
           '    shift; cfg=""',
-          '    while (($#)); do case $1 in --config) cfg=${2-}; shift 2 ;; --quiet) shift ;; *) echo "bad argument $1" >&2; exit 2 ;; esac; done',
+          '    while (($#)); do case $1 in --config) cfg=${2-}; shift 2 ;; --quiet | --load-model) shift ;; *) echo "bad argument $1" >&2; exit 2 ;; esac; done',
           '    [[ -f $cfg ]] || { echo "no config" >&2; exit 1; }; exit 0 ;;',
         ].join('\n'),
     '  run)',

@@ -6,6 +6,8 @@ import { stringify } from 'yaml';
 import { ConfigError } from '../../errors.js';
 import { ConfigValidationError, loadConfig, migrate, parseYaml, redact, renderSchemaMarkdown } from '../../config/index.js';
 import type { Command } from '../commands.js';
+import { Detector } from '../../detect/index.js';
+import { detectorOptions } from '../../config/index.js';
 
 const usage = `Usage: bestshot check-config [--config] <file> [options]
 
@@ -20,6 +22,9 @@ Options:
   -q, --quiet          print only OK / the errors and warnings
       --migrate        print the file migrated to the current version (comments are lost)
       --schema         print the reference table of every key (Markdown) and exit
+      --load-model     also load the configured model (manifest, sha256, shapes,
+                       a warm-up inference on the first provider that loads):
+                       the self-check an OTA update runs before switching
   -h, --help           this text`;
 
 async function run(argv: string[]): Promise<number> {
@@ -32,6 +37,7 @@ async function run(argv: string[]): Promise<number> {
       quiet: { type: 'boolean', short: 'q', default: false },
       migrate: { type: 'boolean', default: false },
       schema: { type: 'boolean', default: false },
+      'load-model': { type: 'boolean', default: false },
     },
   });
   if (values.schema) {
@@ -57,6 +63,17 @@ async function run(argv: string[]): Promise<number> {
     const n = config.cameras.length;
     console.log(`OK ${abs} (version ${config.version}, ${n} camera${n === 1 ? '' : 's'}: ${config.cameras.map((c) => c.id).join(', ')})`);
     for (const w of warnings) console.log(`warning: ${w}`);
+    if (values['load-model']) {
+      try {
+        const detector = await Detector.create({ ...detectorOptions(config.model), warmupRuns: 1, logger: (m) => console.log(`model: ${m}`) });
+        console.log(`model OK ${detector.modelPath} (provider ${detector.provider}${detector.sha256 ? `, sha256 ${detector.sha256.slice(0, 16)}…` : ''})`);
+        await detector.close();
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        console.error(`${abs}: model: ${e.code ? `[${e.code}] ` : ''}${e.message}`);
+        return 1;
+      }
+    }
     if (!values.quiet) {
       const safe = redact(config);
       process.stdout.write(values.json ? `${JSON.stringify(safe, null, 2)}\n` : stringify(safe));

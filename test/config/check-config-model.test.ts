@@ -1,0 +1,36 @@
+/**
+ * `bestshot check-config --load-model`: the OTA self-check's model load
+ * (issue 9). The real YOLOX-Nano loads; a truncated copy is refused with the
+ * model's own error and exit 1.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT, SHARED_MODELS_DIR } from '../../src/paths.js';
+
+function checkConfig(config: string): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'check-config', '--quiet', '--load-model', config], {
+    encoding: 'utf8',
+    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
+  });
+}
+
+test('check-config --load-model loads the configured model, and refuses a truncated one', { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-selfcheck-'));
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, `version: 1\nmodel: { path: ${join(SHARED_MODELS_DIR, 'yolox_nano.onnx')}, providers: [cpu] }\ncameras:\n  - { id: cam, source: { type: test, width: 64, height: 48, framerate: 5 } }\nupload: { endpoint: 'https://cloud.example/v1/packages' }\n`);
+  const ok = checkConfig(good);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^model OK .*yolox_nano\.onnx \(provider cpu, sha256 4903c9058f6e2553…\)$/m);
+
+  const truncated = join(dir, 'yolox_nano.onnx');
+  writeFileSync(truncated, readFileSync(join(SHARED_MODELS_DIR, 'yolox_nano.onnx')).subarray(0, 100_000));
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, `version: 1\nmodel: { path: ${truncated}, providers: [cpu] }\ncameras:\n  - { id: cam, source: { type: test, width: 64, height: 48, framerate: 5 } }\nupload: { endpoint: 'https://cloud.example/v1/packages' }\n`);
+  const refused = checkConfig(bad);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: model: \\[ERR_MODEL_CHECKSUM\\] `, 'm'));
+});
