@@ -90,6 +90,7 @@ export function oracleLine(rep: EvalReport): string {
 const COLORS: Record<string, string> = {
   spec: '#d62728',
   'replace-queued': '#ff7f0e',
+  'shared-best': '#17becf',
   'final-best': '#2ca02c',
   frigate: '#1f77b4',
   'every-frame': '#7f7f7f',

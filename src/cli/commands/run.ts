@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/index.js';
 import { loggerFromConfig } from '../../log.js';
 import { BestshotService } from '../../runtime/service.js';
 import { observe } from '../../runtime/observability.js';
+import { SystemdNotifier } from '../../runtime/sd-notify.js';
 import type { Command } from '../commands.js';
 
 const usage = `Usage: bestshot run --config /etc/bestshot/config.yaml [--stop-timeout-ms 10000]
@@ -11,7 +12,9 @@ const usage = `Usage: bestshot run --config /etc/bestshot/config.yaml [--stop-ti
 Runs every configured camera: capture at captureHz, detection, tracking,
 best-shot selection and upload, with /metrics and /healthz on the metrics
 port. SIGTERM or SIGINT stops capture, finishes the frames in flight, closes
-the queue and exits 0 (exit 1 if that takes longer than --stop-timeout-ms).`;
+the queue and exits 0 (exit 1 if that takes longer than --stop-timeout-ms).
+Under systemd (Type=notify) it reports READY=1 once running and pings the
+watchdog (WATCHDOG=1) every half WatchdogSec.`;
 
 export const command: Command = {
   summary: 'run the pipeline from a config file',
@@ -30,12 +33,15 @@ export const command: Command = {
     const obs = await observe(svc, { port: config.metrics.port, host: config.metrics.host, enabled: config.metrics.enabled });
     if (obs.server) log.info('metrics listening', { url: obs.server.url });
     log.info('running', { cameras: config.cameras.map((c) => c.id), provider: svc.provider });
+    const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
+    systemd.ready(`running ${config.cameras.length} camera(s), inference on ${svc.provider}`);
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
       void svc.done().then(() => resolve('sources ended'));
     });
     log.info('stopping', { reason: signal });
+    systemd.stopping();
     const timer = setTimeout(() => {
       log.error('stop took too long, exiting', { stopTimeoutMs });
       process.exit(1);
