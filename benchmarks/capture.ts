@@ -38,11 +38,10 @@ function ceilingFps(path: string, frames: number): number {
   return frames / s;
 }
 
-export default async function main(args: string[]): Promise<void> {
-  const withTensor = !args.includes('--no-tensor');
-  const path = make720pClip();
-  const rssStart = process.memoryUsage().rss;
-  const runs: Array<{ fps: number; lat: number[] }> = [];
+async function pullRuns(path: string, withTensor: boolean): Promise<{ fps: number[]; lat: number[]; frames: number }> {
+  const fps: number[] = [];
+  let best: number[] = [];
+  let bestFps = 0;
   let frames = 0;
   for (let run = 0; run < 3; run++) {
     const source = openCapture({
@@ -60,25 +59,40 @@ export default async function main(args: string[]): Promise<void> {
       source.releaseTensor(f);
       n++;
     }
-    const fps = n / ((performance.now() - t0) / 1000);
+    const rate = n / ((performance.now() - t0) / 1000);
     source.close();
     frames = n;
-    runs.push({ fps, lat });
+    fps.push(rate);
+    if (rate > bestFps) {
+      bestFps = rate;
+      best = lat;
+    }
   }
+  return { fps, lat: best, frames };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export default async function main(args: string[]): Promise<void> {
+  const path = make720pClip();
+  const rssStart = process.memoryUsage().rss;
+  const plain = await pullRuns(path, false);
+  const tensor = args.includes('--no-tensor') ? undefined : await pullRuns(path, true);
   const rssEnd = process.memoryUsage().rss;
+  const frames = plain.frames;
   const ceilings = [ceilingFps(path, frames), ceilingFps(path, frames), ceilingFps(path, frames)];
-  const best = runs.reduce((a, b) => (b.fps > a.fps ? b : a));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const nodeFps = median(runs.map((r) => r.fps));
   const ceiling = median(ceilings);
-  const lat = summary(best.lat);
   console.log(`machine: ${machine()}`);
-  console.log(`clip: 1280x720 H.264, ${frames} frames; frames into Node as BGR${withTensor ? ' + 416x416 letterboxed tensor' : ''}`);
-  console.log(`Node pull:   ${fmt(nodeFps, 1)} frames/s (median of 3 runs: ${runs.map((r) => fmt(r.fps, 1)).join(', ')})`);
-  console.log(`gst-launch:  ${fmt(ceiling, 1)} frames/s to fakesink (median of 3: ${ceilings.map((c) => fmt(c, 1)).join(', ')})`);
-  console.log(`ratio:       ${fmt(nodeFps / ceiling, 3)} × ceiling (goal ≥ 0.9)`);
-  console.log(`next() wait: p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms`);
-  console.log(`RSS:         start ${fmt(rssStart / 2 ** 20, 0)} MiB, end ${fmt(rssEnd / 2 ** 20, 0)} MiB`);
-  const file = writeResult('capture', { frames, withTensor, nodeFps, ceilingFps: ceiling, ratio: nodeFps / ceiling, latencyMs: lat, rssStartMiB: rssStart / 2 ** 20, rssEndMiB: rssEnd / 2 ** 20 });
+  console.log(`clip: 1280x720 H.264, ${frames} frames; gst-launch ceiling ${fmt(ceiling, 1)} frames/s to fakesink (median of 3: ${ceilings.map((c) => fmt(c, 1)).join(', ')})`);
+  const rows: Record<string, unknown> = {};
+  for (const [name, r] of [['BGR frames', plain], ['BGR + 416x416 letterboxed tensor', tensor]] as const) {
+    if (!r) continue;
+    const lat = summary(r.lat);
+    const nodeFps = median(r.fps);
+    console.log(`${name.padEnd(34)} ${fmt(nodeFps, 1)} frames/s (runs ${r.fps.map((f) => fmt(f, 1)).join(', ')}) = ${fmt(nodeFps / ceiling, 3)} × ceiling (goal ≥ 0.9); next() wait p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms`);
+    rows[name] = { nodeFps, ratio: nodeFps / ceiling, runs: r.fps, latencyMs: lat };
+  }
+  console.log(`RSS: start ${fmt(rssStart / 2 ** 20, 0)} MiB, end ${fmt(rssEnd / 2 ** 20, 0)} MiB`);
+  const file = writeResult('capture', { frames, ceilingFps: ceiling, ceilingRuns: ceilings, results: rows, rssStartMiB: rssStart / 2 ** 20, rssEndMiB: rssEnd / 2 ** 20 });
   console.log(`written ${file}`);
 }
