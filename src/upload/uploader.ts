@@ -29,9 +29,9 @@ export interface UploaderOptions {
    */
   immediateConcurrency?: number;
   /**
-   * Immediate packages waiting in memory for a send slot. Default 16. Beyond
-   * this they go to the durable queue at once (never dropped); a lower value
-   * bounds what a kill -9 could take with it (see docs/upload.md).
+   * Immediate packages waiting for a send slot. Default 16. Every immediate
+   * package is written to the durable queue first, so nothing here is at risk
+   * on a kill -9; beyond this count they are left to the queue's drain.
    */
   maxImmediatePending?: number;
   /** Back-off of retryable failures; defaults 500 ms doubling up to 60 s. */
@@ -68,6 +68,8 @@ export type UploaderEvents = {
   sent: [SentEvent];
   retry: [RetryEvent];
   queued: [{ idempotencyKey: string; reason: 'cached' | 'immediate-failed' | 'immediate-overflow' | 'closing'; seq: number }];
+  /** U1: an immediate package written ahead to the queue (so a kill -9 cannot lose it) before its send. */
+  persisted: [{ idempotencyKey: string; seq: number }];
   dropped: [{ idempotencyKey: string; bytes: number }];
   deadLettered: [{ idempotencyKey: string; route: UploadRoute; status: number; reason: string }];
   error: [Error];
@@ -120,7 +122,9 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   #headFailures = 0;
   #nextAttemptAt = 0;
   #immediateInFlight = new Set<Promise<void>>();
-  #pending: UploadPackage[] = [];
+  #pending: Array<{ pkg: UploadPackage; seq: number }> = [];
+  /** Queue seqs of immediate packages being sent or waiting to be: the drain leaves them alone. */
+  #immediateSeqs = new Set<number>();
   #closing = false;
   #closePromise: Promise<void> | null = null;
   #abort = new AbortController();
@@ -155,18 +159,33 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   }
 
   /**
-   * Hand a package to the uploader. 'cached' (U2): appended to the durable
-   * queue before this returns (the EnqueueResult is returned). 'immediate'
-   * (U1): sent now, or queued when it cannot be delivered.
+   * Hand a package to the uploader. Either way it is in the durable queue
+   * when this returns (the EnqueueResult is returned). 'cached' (U2): the
+   * drain sends it at sendHz; 'immediate' (U1): sent now, removed from the
+   * queue when acknowledged, left to the drain when the send fails.
    */
   submit(pkg: UploadPackage, route: UploadRoute): EnqueueResult | undefined {
     if (this.#closing) throw new InvalidStateError('Uploader is closed');
     if (route === 'cached') return this.#enqueue(pkg, 'cached');
     if (route !== 'immediate') throw invalidParameterError("one of 'immediate', 'cached'", 'route', route);
-    if (this.#immediateInFlight.size < this.immediateConcurrency) this.#startImmediate(pkg);
-    else if (this.#pending.length < this.maxImmediatePending) this.#pending.push(pkg);
-    else return this.#enqueue(pkg, 'immediate-overflow');
-    return undefined;
+    // U1 with U2's guarantee: the package is written ahead to the durable
+    // queue before it is sent, and removed when the cloud acknowledges it. A
+    // kill -9 or power loss during the send leaves it queued, so the drain
+    // delivers it later (U3's idempotency key dedupes a send that did arrive).
+    const result = this.queue.enqueue(pkg);
+    for (const d of result.dropped) this.emit('dropped', { idempotencyKey: d.idempotencyKey, bytes: d.bytes });
+    this.emit('persisted', { idempotencyKey: pkg.idempotencyKey, seq: result.seq });
+    if (this.#immediateInFlight.size < this.immediateConcurrency) {
+      this.#immediateSeqs.add(result.seq);
+      this.#startImmediate(pkg, result.seq);
+    } else if (this.#pending.length < this.maxImmediatePending) {
+      this.#immediateSeqs.add(result.seq);
+      this.#pending.push({ pkg, seq: result.seq });
+    } else {
+      // Too many waiting: it stays in the queue and goes with the drain.
+      this.emit('queued', { idempotencyKey: pkg.idempotencyKey, reason: 'immediate-overflow', seq: result.seq });
+    }
+    return result;
   }
 
   /**
@@ -223,30 +242,39 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     this.#stats.errorsByKind[r.errorKind]++;
   }
 
-  #startImmediate(pkg: UploadPackage): void {
+  #startImmediate(pkg: UploadPackage, seq: number): void {
     const p: Promise<void> = this.#sender
       .send(pkg, this.#abort.signal)
       .then((r) => {
+        if (this.queue.closed) return;
         if (r.kind === 'ok') {
+          this.queue.ack(seq);
           this.#stats.sentImmediate++;
           this.emit('sent', { idempotencyKey: pkg.idempotencyKey, route: 'immediate', status: r.status, durationMs: r.durationMs, body: r.body });
         } else if (r.kind === 'retryable') {
+          if (this.#closing) {
+            // Aborted by close(): it stays queued (written ahead), not a failure.
+            this.emit('queued', { idempotencyKey: pkg.idempotencyKey, reason: 'closing', seq });
+            return;
+          }
           this.#countFailure(r);
           this.#stats.retries++;
+          this.queue.recordFailure(seq, r.reason);
           this.emit('retry', { idempotencyKey: pkg.idempotencyKey, route: 'immediate', errorKind: r.errorKind, reason: r.reason });
-          // U1: a failed immediate package falls back to the queue, never lost.
-          this.#enqueue(pkg, this.#closing ? 'closing' : 'immediate-failed');
+          // U1: a failed immediate package stays in the queue (written ahead) and goes with the drain.
+          this.emit('queued', { idempotencyKey: pkg.idempotencyKey, reason: 'immediate-failed', seq });
         } else {
           this.#countFailure(r);
-          this.queue.deadLetterPackage(pkg, r.reason, r.status);
+          this.queue.deadLetter(seq, r.reason, r.status);
           this.emit('deadLettered', { idempotencyKey: pkg.idempotencyKey, route: 'immediate', status: r.status, reason: r.reason });
         }
       })
       .catch((err) => this.#fail(err))
       .finally(() => {
+        this.#immediateSeqs.delete(seq);
         this.#immediateInFlight.delete(p);
         const next = this.#closing ? undefined : this.#pending.shift();
-        if (next) this.#startImmediate(next);
+        if (next) this.#startImmediate(next.pkg, next.seq);
       });
     this.#immediateInFlight.add(p);
   }
@@ -264,6 +292,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   async #drainOne(): Promise<void> {
     const head = this.queue.peekOldest();
     if (!head) return;
+    if (this.#immediateSeqs.has(head.seq)) return; // being sent as immediate right now
     this.queue.pin(head.seq);
     let r: SendResult;
     try {
@@ -307,12 +336,10 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
       this.#closing = true;
       if (this.#timer) clearInterval(this.#timer);
       this.#timer = undefined;
-      for (const pkg of this.#pending.splice(0)) {
-        try {
-          this.#enqueue(pkg, 'closing');
-        } catch (err) {
-          this.#fail(err);
-        }
+      // Pending immediate packages are already in the queue (written ahead).
+      for (const { pkg, seq } of this.#pending.splice(0)) {
+        this.#immediateSeqs.delete(seq);
+        this.emit('queued', { idempotencyKey: pkg.idempotencyKey, reason: 'closing', seq });
       }
       const inflight = (): Promise<unknown> => Promise.allSettled([...this.#immediateInFlight, ...(this.#draining ? [this.#draining] : [])]);
       let timeout: NodeJS.Timeout | undefined;
