@@ -29,6 +29,11 @@ export async function observe(svc: BestshotService, options: { port: number; hos
     metrics.observeStageMs(camera, 'end_to_end', r.latency.total);
     const runner = svc.cameras.get(camera)?.runner;
     if (runner) metrics.tracksActive.set({ camera }, runner.stats.activeTracks);
+    const exposure = runner?.ring.get(r.imageId)?.exposure;
+    if (exposure && exposure.exposureTimeUs > 0) {
+      metrics.exposureTime.set({ camera }, exposure.exposureTimeUs / 1e6);
+      metrics.exposureGain.set({ camera }, exposure.gain);
+    }
     metrics.cameraUp.set({ camera }, 1);
   });
   svc.on('drop', (camera, reason, n) => metrics.framesDropped.inc({ camera, reason: DROP_LABEL[reason] ?? reason }, n));
@@ -51,11 +56,33 @@ export async function observe(svc: BestshotService, options: { port: number; hos
     uploader.on('deadLettered', () => metrics.queueDropped.inc({ reason: 'dead_letter' }));
   }
   let trackTotals = new Map<string, number>();
+  // A1–A4 counters are cumulative in each controller; export the increments.
+  const exposureSeen = new Map<string, Record<string, number>>();
+  const exposureCounters = (camera: string, now: Record<string, number>): void => {
+    const before = exposureSeen.get(camera) ?? {};
+    const inc = (key: string): number => Math.max(0, (now[key] ?? 0) - (before[key] ?? 0));
+    metrics.exposureModeSwitches.inc({ camera, to: 'auto' }, inc('switchesToAuto'));
+    metrics.exposureModeSwitches.inc({ camera, to: 'manual' }, inc('switchesToManual'));
+    metrics.exposureClamped.inc({ camera, what: 'gain_max' }, inc('gainClampedMax'));
+    metrics.exposureClamped.inc({ camera, what: 'gain_min' }, inc('gainClampedMin'));
+    metrics.exposureClamped.inc({ camera, what: 'time_lengthened' }, inc('timeLengthened'));
+    exposureSeen.set(camera, now);
+  };
   const poll = setInterval(() => {
     const s = uploader?.stats();
     if (s) {
       metrics.queueDepth.set(s.queueDepth);
       metrics.queueBytes.set(s.queueBytes);
+    }
+    for (const [id, controller] of svc.exposureControllers) {
+      const st = controller.stats();
+      exposureCounters(id, {
+        switchesToAuto: st.switchesToAuto,
+        switchesToManual: st.switchesToManual,
+        gainClampedMax: st.gainClampedMax,
+        gainClampedMin: st.gainClampedMin,
+        timeLengthened: st.timeLengthened,
+      });
     }
     for (const [id, c] of svc.cameras) {
       const created = c.runner?.stats.tracksCreated ?? 0;

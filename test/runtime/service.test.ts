@@ -165,8 +165,15 @@ stateDir: ${dir}/state
     if (!ready) await new Promise((r) => setTimeout(r, 200));
   }
   assert.ok(ready, '/healthz never became ready');
-  const metrics = await (await fetch(`${url}/metrics`)).text();
+  let metrics = '';
+  // A1/A2 in the running service: AE settles, then the switch to manual is counted and the exposure exported.
+  for (let i = 0; i < 60 && !/bestshot_exposure_mode_switches_total\{camera="sim",to="manual"\} [1-9]/.test(metrics); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    metrics = await (await fetch(`${url}/metrics`)).text();
+  }
   assert.match(metrics, /bestshot_frames_captured_total\{camera="sim"\} [1-9]/);
+  assert.match(metrics, /bestshot_exposure_mode_switches_total\{camera="sim",to="manual"\} [1-9]/);
+  assert.match(metrics, /bestshot_exposure_time_seconds\{camera="sim"\} 0\.00\d+/);
   const t0 = performance.now();
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
