@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture } from '../../src/capture/index.js';
 import { validatePackageMetadata } from '../../src/upload/index.js';
-import { TRAFFIC_CLIPS_DIR, PROJECT_ROOT } from '../../src/paths.js';
+import { TRAFFIC_CLIPS_DIR, PROJECT_ROOT, sharedPath } from '../../src/paths.js';
 
 test('replay of a real clip: every logged package is stored once, valid, and decodes', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-'));
@@ -67,4 +67,25 @@ test('replay of a missing recording fails with a clear error and exit 1', { time
   });
   assert.equal(r.status, 1);
   assert.match(r.stderr, new RegExp(`bestshot replay: \\[ERR_CAPTURE\\] Replay of camera 'demo' failed: File not found: ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+});
+
+test('replay of a MOT sequence (det.txt, no images): tracks and selections logged on the captureHz grid, nothing uploaded', { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-mot-'));
+  const out = join(dir, 'out');
+  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', sharedPath('mot15-TUD-Campus'), '--out', out], {
+    env: { ...process.env, BESTSHOT_DEMO_DIR: dir, BESTSHOT_FROM_SOURCE: '1' },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  // TUD-Campus: 71 frames at 25 fps = 2.84 s → ticks at 0, 0.1, …, 2.8 s: 29 frames on the 10 Hz grid.
+  assert.match(r.stdout, /\(71 frames at 25 fps; 29 on the 10 Hz grid\)/);
+  assert.match(r.stdout, /uploads:\s+none \(a MOT sequence carries no images\)/);
+  const frames = readFileSync(join(out, 'tracks.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(frames.length, 29);
+  const selections = readFileSync(join(out, 'selections.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { trackIds: number[]; route: string });
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { objectsTracked: number; selectionsImmediate: number; selectionsCached: number };
+  assert.equal(selections.length, summary.selectionsImmediate + summary.selectionsCached);
+  // S6: every tracked object is selected at least once.
+  const selected = new Set(selections.flatMap((s) => s.trackIds));
+  assert.equal(selected.size, summary.objectsTracked);
 });

@@ -1,0 +1,91 @@
+/**
+ * `bestshot replay <MOT sequence dir>`: the tracker and the selection policy
+ * on a MOTChallenge sequence's det/det.txt (the shared sequences carry no
+ * images). Frames are taken on the captureHz grid of the sequence's own
+ * timeline (A5), tracked (T1–T3) and selected (S1–S7 or the configured
+ * policy); the run writes tracks.jsonl, selections.jsonl and summary.json.
+ * Nothing is uploaded: a selection without pixels has no image to send.
+ */
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CameraConfig } from '../config/index.js';
+import { policyOptions, trackerOptions } from '../config/index.js';
+import { groupByFrame, motFrameDetections, readMotFile, readSeqInfo } from '../mot/index.js';
+import { ByteTracker, createIdAllocator } from '../track/index.js';
+import { createPolicy, type PolicyDecision } from '../select/index.js';
+
+export interface MotReplaySummary {
+  sequence: string;
+  policy: string;
+  frameRate: number;
+  framesInSequence: number;
+  framesProcessed: number;
+  objectsTracked: number;
+  selectionsImmediate: number;
+  selectionsCached: number;
+  selectionsPerObject: number;
+  /** Frames with at least one track: what sending every frame would have sent. */
+  everyFramePackages: number;
+}
+
+const jsonl = (v: unknown): string => `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))}\n`;
+
+export async function replayMotSequence(dir: string, cam: CameraConfig, outDir: string): Promise<MotReplaySummary> {
+  const info = readSeqInfo(dir);
+  const dets = readMotFile(join(dir, 'det', 'det.txt'));
+  const numFrames = info?.seqLength ?? dets.reduce((m, r) => Math.max(m, r.frame), 0);
+  const frameRate = info?.frameRate ?? 30;
+  const width = info?.imWidth ?? 0;
+  const height = info?.imHeight ?? 0;
+  const byFrame = groupByFrame(dets, numFrames);
+  const tracker = new ByteTracker(trackerOptions(cam), { ids: createIdAllocator(1) });
+  const policy = createPolicy(cam.selection.policy, policyOptions(cam.selection));
+  mkdirSync(outDir, { recursive: true });
+  const tracksOut = createWriteStream(join(outDir, 'tracks.jsonl'));
+  const selectionsOut = createWriteStream(join(outDir, 'selections.jsonl'));
+  const periodNs = BigInt(Math.round(1e9 / cam.captureHz));
+  const seen = new Set<number>();
+  let next = 0n;
+  let processed = 0;
+  let everyFrame = 0;
+  const counts = { immediate: 0, cached: 0 };
+  const log = (decisions: PolicyDecision[]): void => {
+    for (const d of decisions) {
+      const route = d.kind === 'send' ? 'immediate' : d.kind === 'enqueue' ? 'cached' : d.route;
+      counts[route]++;
+      selectionsOut.write(
+        jsonl({ imageId: d.imageId, timestampNs: d.timestampNs, kind: d.kind, route, trackIds: d.selected.map((s) => s.trackId), replacesImageIds: d.kind === 'replace' ? d.replacesImageIds : [] }),
+      );
+    }
+  };
+  for (let f = 1; f <= numFrames; f++) {
+    const timestampNs = (BigInt(f - 1) * 1_000_000_000n) / BigInt(Math.round(frameRate));
+    if (timestampNs < next) continue; // A5: the first frame at or after each tick of the captureHz grid
+    while (next <= timestampNs) next += periodNs;
+    const frame = { ...motFrameDetections(byFrame[f - 1]!, f, width, height), cameraId: cam.id, timestampNs };
+    const tracks = tracker.update(frame);
+    processed++;
+    if (tracks.length > 0) everyFrame++;
+    for (const t of tracks) seen.add(t.trackId);
+    tracksOut.write(jsonl({ imageId: f, timestampNs, tracks: tracks.map((t) => ({ trackId: t.trackId, entry: t.entries[t.entries.length - 1] })) }));
+    log(policy.onFrame({ imageId: f, timestampNs, width, height }, tracks));
+    log(policy.onTrackEnd(tracker.removedTracks.map((t) => t.trackId)));
+  }
+  log(policy.flush());
+  await Promise.all([new Promise((r) => tracksOut.end(r)), new Promise((r) => selectionsOut.end(r))]);
+  const selections = counts.immediate + counts.cached;
+  const summary: MotReplaySummary = {
+    sequence: dir,
+    policy: cam.selection.policy,
+    frameRate,
+    framesInSequence: numFrames,
+    framesProcessed: processed,
+    objectsTracked: seen.size,
+    selectionsImmediate: counts.immediate,
+    selectionsCached: counts.cached,
+    selectionsPerObject: seen.size > 0 ? selections / seen.size : 0,
+    everyFramePackages: everyFrame,
+  };
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));
+  return summary;
+}
