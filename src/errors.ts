@@ -43,6 +43,17 @@ export function outOfRangeError(expected: string, name: string, value: unknown):
   return new RangeError(`Expected ${expected} for ${name} but received ${describeValue(value)}`);
 }
 
+/**
+ * An optional numeric option: `fallback` when undefined, TypeError when not a
+ * number, RangeError when `accept` refuses it; both messages say `expected`.
+ */
+export function numberOption(name: string, value: unknown, fallback: number, expected: string, accept: (v: number) => boolean): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidParameterError(expected, name, value);
+  if (!Number.isFinite(value) || !accept(value)) throw outOfRangeError(expected, name, value);
+  return value;
+}
+
 export class BestshotError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

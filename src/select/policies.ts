@@ -4,7 +4,7 @@
  * 'frigate' (Frigate's best-snapshot rule), and the naive baselines
  * 'every-frame' and 'interval'. See docs/selection.md.
  */
-import { invalidParameterError, outOfRangeError } from '../errors.js';
+import { invalidParameterError, outOfRangeError, numberOption } from '../errors.js';
 import type { Box, Track, TrackEntry } from '../types.js';
 import type { FrameRefs } from './frame-ring.js';
 import {
@@ -71,40 +71,14 @@ export interface PolicyOptions {
   shareCandidates?: number;
 }
 
-function positiveNumber(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidParameterError('positive number', name, value);
-  if (!Number.isFinite(value) || value <= 0) throw outOfRangeError('positive number', name, value);
-  return value;
-}
-
-function nonNegativeNumber(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidParameterError('non-negative number', name, value);
-  if (!Number.isFinite(value) || value < 0) throw outOfRangeError('non-negative number', name, value);
-  return value;
-}
-
-function unitNumber(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidParameterError('number between 0 and 1', name, value);
-  if (!Number.isFinite(value) || value < 0 || value > 1) throw outOfRangeError('number between 0 and 1', name, value);
-  return value;
-}
-
-function atLeastOne(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidParameterError('number ≥ 1', name, value);
-  if (!Number.isFinite(value) || value < 1) throw outOfRangeError('number ≥ 1', name, value);
-  return value;
-}
-
-function positiveInteger(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidParameterError('positive integer', name, value);
-  if (!Number.isSafeInteger(value) || value < 1) throw outOfRangeError('positive integer', name, value);
-  return value;
-}
+const positiveNumber = (name: string, value: unknown, fallback: number): number => numberOption(name, value, fallback, 'positive number', (v) => v > 0);
+const nonNegativeNumber = (name: string, value: unknown, fallback: number): number =>
+  numberOption(name, value, fallback, 'non-negative number', (v) => v >= 0);
+const unitNumber = (name: string, value: unknown, fallback: number): number =>
+  numberOption(name, value, fallback, 'number between 0 and 1', (v) => v >= 0 && v <= 1);
+const atLeastOne = (name: string, value: unknown, fallback: number): number => numberOption(name, value, fallback, 'number ≥ 1', (v) => v >= 1);
+const positiveInteger = (name: string, value: unknown, fallback: number): number =>
+  numberOption(name, value, fallback, 'positive integer', (v) => Number.isSafeInteger(v) && v >= 1);
 
 function secondsToNs(s: number): bigint {
   return BigInt(Math.round(s * 1e9));
