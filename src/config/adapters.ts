@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import type { PolicyOptions } from '../select/policies.js';
 import type { CameraConfig, ModelConfig, QueueConfig, SelectionParamsConfig, UploadConfig } from './types.js';
 
 /** For `Detector.create()` (src/detect). */
@@ -54,40 +55,11 @@ export function trackerOptions(cam: Pick<CameraConfig, 'tracker'>): {
 }
 
 /** For `createPolicy(policy, options)` (src/select). */
-export function policyOptions(s: SelectionParamsConfig): {
-  params: {
-    minWidth: number;
-    minHeight: number;
-    minScore1: number;
-    minScore2: number;
-    minEdge1: number;
-    minEdge2: number;
-    minAreaRatio: number;
-  };
-  routeResolution: 'any-immediate' | 'first';
-  firstSighting: 'first-seen' | 'entry-count';
-  intervalS: number;
-  maxLatencyS: number;
-  frigateScoreMargin: number;
-  frigateAreaGrowth: number;
-} {
-  return {
-    params: {
-      minWidth: s.minWidth,
-      minHeight: s.minHeight,
-      minScore1: s.minScore1,
-      minScore2: s.minScore2,
-      minEdge1: s.minEdge1,
-      minEdge2: s.minEdge2,
-      minAreaRatio: s.minAreaRatio,
-    },
-    routeResolution: s.routeResolution,
-    firstSighting: s.firstSighting,
-    intervalS: s.intervalS,
-    maxLatencyS: s.maxLatencyS,
-    frigateScoreMargin: s.frigateScoreMargin,
-    frigateAreaGrowth: s.frigateAreaGrowth,
-  };
+/** The policy options of a camera's selection section: its S1–S5 parameters plus the policies' own knobs. */
+export function policyOptions(s: SelectionParamsConfig): PolicyOptions {
+  const { policy: _policy, routeResolution, firstSighting, intervalS, maxLatencyS, frigateScoreMargin, frigateAreaGrowth, ...params } = s;
+  void _policy;
+  return { params, routeResolution, firstSighting, intervalS, maxLatencyS, frigateScoreMargin, frigateAreaGrowth };
 }
 
 function readPem(path: string, key: string): string {

@@ -6,6 +6,8 @@
  * strings (use `redact()` before printing a config).
  */
 
+import type { SelectionParams } from '../select/rules.js';
+
 export type ExecutionProvider = 'tensorrt' | 'cuda' | 'cpu';
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -86,16 +88,9 @@ export interface TrackerParams {
 
 export type SelectionPolicyName = 'spec' | 'frigate' | 'final-best' | 'replace-queued' | 'every-frame' | 'interval' | 'shared-best';
 
-/** S1–S5 plus the policy choice ("Beyond the method"). */
-export interface SelectionParamsConfig {
+/** S1–S5 (the selection rules' own parameters) plus the policy choice ("Beyond the method"). */
+export interface SelectionParamsConfig extends SelectionParams {
   policy: SelectionPolicyName;
-  minWidth: number;
-  minHeight: number;
-  minScore1: number;
-  minScore2: number;
-  minEdge1: number;
-  minEdge2: number;
-  minAreaRatio: number;
   /** 'interval' policy: seconds between sent frames. */
   intervalS: number;
   /** 'final-best' policy: longest a candidate is held before it is sent (s). */
