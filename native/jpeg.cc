@@ -144,9 +144,9 @@ class JpegWorker : public Napi::AsyncWorker {
 
 Napi::Value EncodeJpeg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
-  const uint8_t* data = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
-  auto* worker = new JpegWorker(env, Napi::Persistent(info[0]), data, arr.ByteLength(),
+  size_t length = 0;
+  const uint8_t* data = TypedArrayBytes(env, info[0], &length);
+  auto* worker = new JpegWorker(env, Napi::Persistent(info[0]), data, length,
                                 info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(),
                                 info[3].As<Napi::String>().Utf8Value(), info[4].As<Napi::Number>().Int32Value(),
                                 info[5].As<Napi::String>().Utf8Value());

@@ -33,8 +33,11 @@ struct PipelineMessage {
   int64_t capture_realtime = 0, capture_monotonic = 0;
   int width = 0, height = 0, stride = 0;
   std::string format;
-  uint8_t* pixels = nullptr;
+  uint8_t* pixels = nullptr;  // malloc'd, or nullptr when written into a pixel slot
   size_t pixel_bytes = 0;
+  int pixel_slot = -1;
+  uint64_t pixel_slot_misses = 0;
+  const uint8_t* pixel_view = nullptr;  // where this frame's pixels are (slot or malloc'd block)
   float* tensor = nullptr;  // malloc'd (no free slot) or nullptr
   size_t tensor_bytes = 0;
   int tensor_slot = -1;      // slot written, or -1
@@ -56,7 +59,9 @@ Napi::Object Pipeline::Init(Napi::Env env, Napi::Object exports) {
                                     InstanceMethod("setProperty", &Pipeline::SetProperty),
                                     InstanceMethod("getProperty", &Pipeline::GetProperty),
                                     InstanceMethod("close", &Pipeline::Close),
-                                    InstanceMethod("releaseTensor", &Pipeline::ReleaseTensor)});
+                                    InstanceMethod("releaseTensor", &Pipeline::ReleaseTensor),
+                                    InstanceMethod("addPixelSlots", &Pipeline::AddPixelSlots),
+                                    InstanceMethod("releasePixels", &Pipeline::ReleasePixels)});
   exports.Set("Pipeline", cls);
   return exports;
 }
@@ -186,15 +191,14 @@ Napi::Value Pipeline::Push(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (src_ == nullptr) throw Napi::Error::New(env, "pipeline has no appsrc");
   if (closed_) throw Napi::Error::New(env, "pipeline is closed");
-  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
-  Napi::ArrayBuffer ab = arr.ArrayBuffer();
-  const uint8_t* data = static_cast<const uint8_t*>(ab.Data()) + arr.ByteOffset();
+  size_t length = 0;
+  const uint8_t* data = TypedArrayBytes(env, info[0], &length);
   // The appsrc caps give the frame size; pad rows to GStreamer's stride.
   GstBuffer* buf = nullptr;
   GstCaps* caps = gst_app_src_get_caps(src_);
   GstVideoInfo vinfo;
   if (caps != nullptr && gst_video_info_from_caps(&vinfo, caps)) {
-    buf = PackedToGstBuffer(data, arr.ByteLength(), GST_VIDEO_INFO_WIDTH(&vinfo), GST_VIDEO_INFO_HEIGHT(&vinfo),
+    buf = PackedToGstBuffer(data, length, GST_VIDEO_INFO_WIDTH(&vinfo), GST_VIDEO_INFO_HEIGHT(&vinfo),
                             gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&vinfo)));
   }
   if (caps != nullptr) gst_caps_unref(caps);
@@ -273,6 +277,31 @@ Napi::Value Pipeline::ReleaseTensor(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// addPixelSlots(views: Uint8Array[]): slots the pull thread may write frames into.
+Napi::Value Pipeline::AddPixelSlots(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array views = info[0].As<Napi::Array>();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (uint32_t i = 0; i < views.Length(); ++i) {
+    size_t length = 0;
+    const uint8_t* data = TypedArrayBytes(env, views.Get(i), &length);
+    pixel_slots_.push_back({Napi::Persistent(views.Get(i)), const_cast<uint8_t*>(data), length});
+    free_pixel_slots_.push_back(static_cast<int>(pixel_slots_.size() - 1));
+  }
+  return Napi::Number::New(env, static_cast<double>(pixel_slots_.size()));
+}
+
+Napi::Value Pipeline::ReleasePixels(const Napi::CallbackInfo& info) {
+  const int slot = info[0].As<Napi::Number>().Int32Value();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (slot >= 0 && slot < static_cast<int>(pixel_slots_.size())) {
+    bool present = false;
+    for (int s : free_pixel_slots_) present = present || s == slot;
+    if (!present) free_pixel_slots_.push_back(slot);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value Pipeline::Close(const Napi::CallbackInfo& info) {
   Shutdown();
   return info.Env().Undefined();
@@ -298,6 +327,9 @@ void Pipeline::Shutdown() {
   free_slots_.clear();
   for (auto& r : slot_refs_) r.Reset();
   slot_refs_.clear();
+  free_pixel_slots_.clear();
+  for (auto& s : pixel_slots_) s.ref.Reset();
+  pixel_slots_.clear();
 }
 
 void Pipeline::Post(PipelineMessage* msg) {
@@ -325,9 +357,14 @@ void Pipeline::Post(PipelineMessage* msg) {
         o.Set("durationNs", Napi::BigInt::New(env, m->duration));
         o.Set("captureRealtimeNs", Napi::BigInt::New(env, m->capture_realtime));
         o.Set("captureMonotonicNs", Napi::BigInt::New(env, m->capture_monotonic));
-        // Ownership of the malloc'd blocks passes to the ArrayBuffers.
-        o.Set("pixels", Napi::ArrayBuffer::New(env, m->pixels, m->pixel_bytes, FreeBlock));
-        m->pixels = nullptr;
+        o.Set("pixelBytes", Napi::Number::New(env, static_cast<double>(m->pixel_bytes)));
+        o.Set("pixelSlot", m->pixel_slot);
+        o.Set("pixelSlotMisses", Napi::Number::New(env, static_cast<double>(m->pixel_slot_misses)));
+        if (m->pixels != nullptr) {
+          // Ownership of the malloc'd block passes to the ArrayBuffer.
+          o.Set("pixels", Napi::ArrayBuffer::New(env, m->pixels, m->pixel_bytes, FreeBlock));
+          m->pixels = nullptr;
+        }
         if (m->has_tensor) {
           if (m->tensor != nullptr) {
             o.Set("tensor", Napi::ArrayBuffer::New(env, m->tensor, m->tensor_bytes, FreeBlock));
@@ -422,12 +459,31 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
     const int row = GST_VIDEO_INFO_COMP_PSTRIDE(&vinfo, 0) * m->width;
     m->stride = row;
     m->pixel_bytes = static_cast<size_t>(row) * m->height;
-    m->pixels = static_cast<uint8_t*>(std::malloc(m->pixel_bytes));
+    uint8_t* dst = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (size_t k = 0; k < free_pixel_slots_.size(); ++k) {
+        const int s = free_pixel_slots_[k];
+        if (pixel_slots_[s].size >= m->pixel_bytes) {
+          free_pixel_slots_.erase(free_pixel_slots_.begin() + static_cast<long>(k));
+          m->pixel_slot = s;
+          dst = pixel_slots_[s].data;
+          break;
+        }
+      }
+      if (dst == nullptr && !pixel_slots_.empty()) ++pixel_slot_misses_;
+      m->pixel_slot_misses = pixel_slot_misses_;
+    }
+    if (dst == nullptr) {
+      m->pixels = static_cast<uint8_t*>(std::malloc(m->pixel_bytes));
+      dst = m->pixels;
+    }
+    m->pixel_view = dst;
     const uint8_t* base = map.data + GST_VIDEO_INFO_PLANE_OFFSET(&vinfo, 0);
     if (row == src_stride) {
-      std::memcpy(m->pixels, base, m->pixel_bytes);
+      std::memcpy(dst, base, m->pixel_bytes);
     } else {
-      for (int y = 0; y < m->height; ++y) std::memcpy(m->pixels + static_cast<size_t>(y) * row, base + static_cast<size_t>(y) * src_stride, row);
+      for (int y = 0; y < m->height; ++y) std::memcpy(dst + static_cast<size_t>(y) * row, base + static_cast<size_t>(y) * src_stride, row);
     }
   } else {
     // Planar formats (I420, NV12): hand over the buffer as it is.
@@ -435,6 +491,7 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
     m->pixel_bytes = map.size;
     m->pixels = static_cast<uint8_t*>(std::malloc(m->pixel_bytes));
     std::memcpy(m->pixels, map.data, map.size);
+    m->pixel_view = m->pixels;
   }
 
   const GstVideoFormat fmt = GST_VIDEO_INFO_FORMAT(&vinfo);
@@ -457,7 +514,7 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
       m->tensor = static_cast<float*>(std::malloc(m->tensor_bytes));
       dst = m->tensor;
     }
-    m->geometry = LetterboxToPlanarFloat(m->pixels, m->width, m->height, m->stride,
+    m->geometry = LetterboxToPlanarFloat(m->pixel_view, m->width, m->height, m->stride,
                                          fmt == GST_VIDEO_FORMAT_RGB, tensor_, dst);
   }
   gst_buffer_unmap(buffer, &map);

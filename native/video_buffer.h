@@ -5,7 +5,24 @@
 #include <cstring>
 #include <string>
 
+#include <napi.h>
+
 namespace bestshot {
+
+// Data pointer and length of a typed array, including one over a
+// SharedArrayBuffer (Napi::ArrayBuffer cannot wrap those in Node-API 8).
+inline const uint8_t* TypedArrayBytes(Napi::Env env, Napi::Value value, size_t* length) {
+  void* data = nullptr;
+  size_t count = 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, value, &type, &count, &data, &ab, &offset) != napi_ok || data == nullptr) {
+    throw Napi::TypeError::New(env, "expected a typed array with memory");
+  }
+  *length = value.As<Napi::TypedArray>().ByteLength();
+  return static_cast<const uint8_t*>(data);
+}
 
 // Wrap packed rows (width * bytes-per-pixel, no padding) into a GstBuffer with
 // the row stride GStreamer expects for these caps (RGB/BGR rows are 4-byte

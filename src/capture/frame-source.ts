@@ -37,6 +37,8 @@ export interface CapturedFrame {
   /** Capture time, CLOCK_MONOTONIC ns. */
   captureMonotonicNs: bigint;
   pixels: Uint8Array;
+  /** The pixel slot holding `pixels` (see CaptureOptions.pixelSlots), or -1. */
+  pixelSlot: number;
   /**
    * Detector input, planar float32 [3][h][w], when requested. Backed by a
    * SharedArrayBuffer slot when `tensorSlot` ≥ 0: hand it to a worker as is,
@@ -72,6 +74,9 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   #started = false;
   #slots: Float32Array[] = [];
   #slotMisses = 0;
+  #pixelSlotCount: number;
+  #pixelSlots: Uint8Array[] = [];
+  #pixelSlotMisses = 0;
 
   constructor(options: CaptureOptions, binding: NativeBinding = loadNative()) {
     super();
@@ -84,6 +89,10 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
       );
     }
     this.#prefetch = this.pipeline.live ? 0 : Math.max(0, options.prefetch ?? 2);
+    this.#pixelSlotCount = options.pixelSlots ?? 0;
+    if (!Number.isInteger(this.#pixelSlotCount) || this.#pixelSlotCount < 0) {
+      throw invalidParameterError('non-negative integer', 'pixelSlots', options.pixelSlots);
+    }
     const t = options.tensor;
     if (t) {
       const count = options.tensorSlots ?? 4;
@@ -187,6 +196,16 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     if (frame.tensorSlot >= 0 && !this.#closed) this.#native.releaseTensor(frame.tensorSlot);
   }
 
+  /** Give a frame's pixel slot back for reuse (no-op for a frame in its own buffer). */
+  releasePixels(frame: Pick<CapturedFrame, 'pixelSlot'>): void {
+    if (frame.pixelSlot >= 0 && !this.#closed) this.#native.releasePixels(frame.pixelSlot);
+  }
+
+  /** Frames that found no free pixel slot (with pixelSlots > 0). */
+  get pixelSlotMisses(): number {
+    return this.#pixelSlotMisses;
+  }
+
   /** Frames whose tensor could not use a shared slot (all were in use). */
   get tensorSlotMisses(): number {
     return this.#slotMisses;
@@ -222,6 +241,12 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
       case 'frame': {
         this.#outstanding = Math.max(0, this.#outstanding - 1);
         this.#slotMisses = m.tensorSlotMisses ?? this.#slotMisses;
+        this.#pixelSlotMisses = m.pixelSlotMisses;
+        if (this.#pixelSlots.length === 0 && this.#pixelSlotCount > 0) {
+          // The first frame tells the size: allocate the slots for the next ones.
+          for (let i = 0; i < this.#pixelSlotCount; i++) this.#pixelSlots.push(new Uint8Array(new SharedArrayBuffer(m.pixelBytes)));
+          this.#native.addPixelSlots(this.#pixelSlots);
+        }
         const frame: CapturedFrame = {
           sequence: m.sequence,
           width: m.width,
@@ -232,7 +257,8 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
           durationNs: m.durationNs,
           captureRealtimeNs: m.captureRealtimeNs,
           captureMonotonicNs: m.captureMonotonicNs,
-          pixels: new Uint8Array(m.pixels),
+          pixels: m.pixelSlot >= 0 ? this.#pixelSlots[m.pixelSlot]!.subarray(0, m.pixelBytes) : new Uint8Array(m.pixels!),
+          pixelSlot: m.pixelSlot,
           tensor:
             m.tensorSlot !== undefined && m.tensorSlot >= 0
               ? this.#slots[m.tensorSlot]

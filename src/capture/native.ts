@@ -48,7 +48,11 @@ export type NativeMessage =
       durationNs: bigint;
       captureRealtimeNs: bigint;
       captureMonotonicNs: bigint;
-      pixels: ArrayBuffer;
+      /** Absent when the frame was written into pixel slot `pixelSlot`. */
+      pixels?: ArrayBuffer;
+      pixelBytes: number;
+      pixelSlot: number;
+      pixelSlotMisses: number;
       tensor?: ArrayBuffer;
       tensorSlot?: number;
       tensorSlotMisses?: number;
@@ -66,6 +70,8 @@ export interface NativePipeline {
   getProperty(element: string, name: string): string | null;
   close(): void;
   releaseTensor(slot: number): void;
+  addPixelSlots(views: Uint8Array[]): number;
+  releasePixels(slot: number): void;
 }
 
 export interface NativeBinding {

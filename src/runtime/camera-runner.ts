@@ -22,6 +22,8 @@ import type { DetectorPool } from '../detect/index.js';
 import type { CameraTask, CameraTaskResult, CameraWorkerInit, WireDecision } from './camera-worker.js';
 
 export interface RetainedFrame {
+  /** Gives the pixels back to the source's slot pool once the ring evicts the frame. */
+  release(): void;
   width: number;
   height: number;
   format: 'BGR' | 'RGB';
@@ -115,6 +117,11 @@ interface InFlight {
   capturedAtMs: number;
 }
 
+/** Frames the ring keeps unreferenced: 2 s of frames, between 8 and 64. */
+export function ringCapacityFor(options: Pick<CameraRunnerOptions, 'captureHz' | 'ringCapacity'>): number {
+  return options.ringCapacity ?? Math.min(64, Math.max(8, Math.ceil(options.captureHz * 2)));
+}
+
 export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   readonly cameraId: string;
   readonly ring: FrameRing<RetainedFrame>;
@@ -154,7 +161,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     this.#sink = deps.sink;
     this.#ids = deps.imageIds;
     this.#trackIdFloor = options.trackIdFloor ?? 1;
-    this.ring = new FrameRing<RetainedFrame>({ capacity: options.ringCapacity ?? Math.min(64, Math.max(8, Math.ceil(options.captureHz * 2))) });
+    this.ring = new FrameRing<RetainedFrame>({ capacity: ringCapacityFor(options), onEvict: (_id, frame) => frame.release() });
   }
 
   get maxTrackId(): number {
@@ -197,6 +204,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
           // A5 on a recording: keep the frames that fall on the captureHz grid of the stream's own time.
           if (nextPts !== null && frame.ptsNs < nextPts) {
             source.releaseTensor(frame);
+            source.releasePixels(frame);
             this.#drop('rate');
             continue;
           }
@@ -206,6 +214,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         if (this.#inFlight >= this.#opts.maxInFlight) {
           if (this.#opts.mode === 'live') {
             source.releaseTensor(frame);
+            source.releasePixels(frame);
             this.#drop('busy');
             continue;
           }
@@ -231,6 +240,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     const { frame, imageId, timestampNs } = f;
     this.#inFlight++;
     this.ring.put(imageId, {
+      release: () => source.releasePixels(frame),
       width: frame.width,
       height: frame.height,
       format: frame.format,

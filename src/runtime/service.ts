@@ -19,7 +19,7 @@ import { startReceiver, type Receiver } from '../receiver/index.js';
 import { TypedEmitter } from '../events.js';
 import type { ExposureInfo } from '../types.js';
 import { TrackingShards } from './shards.js';
-import { CameraRunner, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
+import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
 import { openSource, type OpenedSource } from './sources.js';
 import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type PositionProvider } from '../capture/acquisition.js';
 import type { CapturedFrame } from '../capture/index.js';
@@ -193,7 +193,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     while (!this.#stopping) {
       let opened;
       try {
-        opened = openSource(cam.source, tensor);
+        // Pixel slots for every frame the ring keeps, plus those in flight.
+        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz }) + 8);
       } catch (err) {
         if (!(await this.#retry(cam, status, err as Error, backoff))) return;
         backoff = Math.min(30_000, backoff * 2);

@@ -18,12 +18,16 @@ export interface OpenedSource {
   close(): void;
 }
 
-export function openSource(config: SourceConfig, tensor: TensorOptions): OpenedSource {
+/**
+ * `pixelSlots`: reusable pixel buffers (CaptureOptions.pixelSlots); the
+ * runtime sizes it to its frame ring so frames cost no new memory.
+ */
+export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlots = 0): OpenedSource {
   switch (config.type) {
     case 'simulated': {
       const cam = new SimulatedCamera({ width: config.width, height: config.height, fps: config.fps, seed: config.seed });
       // The camera renders in real time into an appsrc source that also makes the detector tensor.
-      const source = openCapture({ source: { type: 'appsrc', width: cam.width, height: cam.height, framerate: Math.round(cam.fps) }, tensor });
+      const source = openCapture({ source: { type: 'appsrc', width: cam.width, height: cam.height, framerate: Math.round(cam.fps) }, tensor, pixelSlots });
       const t0 = process.hrtime.bigint();
       let n = 0;
       let timer: NodeJS.Timeout | undefined;
@@ -49,22 +53,22 @@ export function openSource(config: SourceConfig, tensor: TensorOptions): OpenedS
       };
     }
     case 'file':
-      return wrap(openCapture({ source: { type: 'file', path: config.path, realtime: config.realtime }, tensor }), false);
+      return wrap(openCapture({ source: { type: 'file', path: config.path, realtime: config.realtime }, tensor, pixelSlots }), false);
     case 'rtsp':
-      return wrap(openCapture({ source: { type: 'rtsp', url: config.url, latencyMs: config.latencyMs, transport: config.transport }, tensor }), true);
+      return wrap(openCapture({ source: { type: 'rtsp', url: config.url, latencyMs: config.latencyMs, transport: config.transport }, tensor, pixelSlots }), true);
     case 'v4l2': {
       const opened = wrap(
-        openCapture({ source: { type: 'v4l2', device: config.device, width: config.width, height: config.height, framerate: config.framerate, controls: config.controls }, tensor }),
+        openCapture({ source: { type: 'v4l2', device: config.device, width: config.width, height: config.height, framerate: config.framerate, controls: config.controls }, tensor, pixelSlots }),
         true,
       );
       return { ...opened, control: () => createCameraControl({ type: 'v4l2', device: config.device }) };
     }
     case 'argus': {
-      const source = openCapture({ source: { type: 'argus', sensorId: config.sensorId, width: config.width, height: config.height, framerate: config.framerate }, tensor });
+      const source = openCapture({ source: { type: 'argus', sensorId: config.sensorId, width: config.width, height: config.height, framerate: config.framerate }, tensor, pixelSlots });
       return { ...wrap(source, true), control: () => createCameraControl({ type: 'argus', target: source }) };
     }
     case 'test':
-      return wrap(openCapture({ source: { type: 'test', pattern: config.pattern, width: config.width, height: config.height, framerate: config.framerate, live: config.live }, tensor }), config.live);
+      return wrap(openCapture({ source: { type: 'test', pattern: config.pattern, width: config.width, height: config.height, framerate: config.framerate, live: config.live }, tensor, pixelSlots }), config.live);
   }
 }
 

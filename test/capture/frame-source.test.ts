@@ -205,6 +205,32 @@ test('tensors land in shared-memory slots and slots are reused after release', a
   assert.deepEqual(new Set(slots), new Set([0, 1]));
 });
 
+test('pixel slots: frames are written into reused shared buffers after the first; JPEG reads them', async () => {
+  const source = openCapture({ source: { type: 'test', pattern: 'ball', width: 320, height: 240, framerate: 30, numBuffers: 12 }, pixelSlots: 3, prefetch: 1 });
+  const slots: number[] = [];
+  let first: Uint8Array | undefined;
+  for await (const f of source) {
+    assert.equal(f.pixels.byteLength, 320 * 240 * 3);
+    slots.push(f.pixelSlot);
+    if (f.pixelSlot >= 0) {
+      assert.ok(f.pixels.buffer instanceof SharedArrayBuffer);
+      if (first === undefined) {
+        first = f.pixels;
+        const jpeg = await encodeJpeg(f); // the encoder reads shared memory too
+        assert.equal(jpeg[0], 0xff);
+      }
+    }
+    source.releasePixels(f);
+  }
+  source.close();
+  // The first frames (before the size was known) had their own buffers; then only slots 0..2 are used.
+  assert.equal(slots[0], -1);
+  const used = slots.filter((s) => s >= 0);
+  assert.ok(used.length >= 8, `slots used ${slots.join(',')}`);
+  assert.ok(used.every((s) => s >= 0 && s < 3));
+  assert.equal(source.pixelSlotMisses, 0);
+});
+
 test('JPEG round trip keeps the size and the mean colour', async () => {
   const source = openCapture({ source: { type: 'file', path: join(TRAFFIC_CLIPS_DIR, 'town-centre-pedestrians.mp4') } });
   const frame = (await source.next())!;
