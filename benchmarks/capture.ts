@@ -38,7 +38,7 @@ function ceilingFps(path: string, frames: number): number {
   return frames / s;
 }
 
-async function pullRuns(path: string, withTensor: boolean): Promise<{ fps: number[]; lat: number[]; frames: number }> {
+async function pullRuns(path: string, withTensor: boolean, pixelSlots = 0): Promise<{ fps: number[]; lat: number[]; frames: number }> {
   const fps: number[] = [];
   let best: number[] = [];
   let bestFps = 0;
@@ -47,6 +47,7 @@ async function pullRuns(path: string, withTensor: boolean): Promise<{ fps: numbe
     const source = openCapture({
       source: { type: 'file', path },
       tensor: withTensor ? { width: 416, height: 416, channelOrder: 'bgr', placement: 'topleft', padValue: 114, scale: 1 } : undefined,
+      pixelSlots,
     });
     const lat: number[] = [];
     let n = 0;
@@ -57,6 +58,7 @@ async function pullRuns(path: string, withTensor: boolean): Promise<{ fps: numbe
       if (f === null) break;
       lat.push(performance.now() - a);
       source.releaseTensor(f);
+      source.releasePixels(f);
       n++;
     }
     const rate = n / ((performance.now() - t0) / 1000);
@@ -78,6 +80,8 @@ export default async function main(args: string[]): Promise<void> {
   const rssStart = process.memoryUsage().rss;
   const plain = await pullRuns(path, false);
   const tensor = args.includes('--no-tensor') ? undefined : await pullRuns(path, true);
+  const plainSlotted = await pullRuns(path, false, 8);
+  const slotted = args.includes('--no-tensor') ? undefined : await pullRuns(path, true, 8);
   const rssEnd = process.memoryUsage().rss;
   const frames = plain.frames;
   const ceilings = [ceilingFps(path, frames), ceilingFps(path, frames), ceilingFps(path, frames)];
@@ -85,11 +89,16 @@ export default async function main(args: string[]): Promise<void> {
   console.log(`machine: ${machine()}`);
   console.log(`clip: 1280x720 H.264, ${frames} frames; gst-launch ceiling ${fmt(ceiling, 1)} frames/s to fakesink (median of 3: ${ceilings.map((c) => fmt(c, 1)).join(', ')})`);
   const rows: Record<string, unknown> = {};
-  for (const [name, r] of [['BGR frames', plain], ['BGR + 416x416 letterboxed tensor', tensor]] as const) {
+  for (const [name, r] of [
+    ['BGR frames, a new buffer each', plain],
+    ['BGR frames, 8 reused pixel slots', plainSlotted],
+    ['BGR + 416x416 tensor, new buffers', tensor],
+    ['BGR + 416x416 tensor, 8 pixel slots', slotted],
+  ] as const) {
     if (!r) continue;
     const lat = summary(r.lat);
     const nodeFps = median(r.fps);
-    console.log(`${name.padEnd(34)} ${fmt(nodeFps, 1)} frames/s (runs ${r.fps.map((f) => fmt(f, 1)).join(', ')}) = ${fmt(nodeFps / ceiling, 3)} × ceiling (goal ≥ 0.9); next() wait p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms`);
+    console.log(`${name.padEnd(40)} ${fmt(nodeFps, 1)} frames/s (runs ${r.fps.map((f) => fmt(f, 1)).join(', ')}) = ${fmt(nodeFps / ceiling, 3)} × ceiling (goal ≥ 0.9); next() wait p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms`);
     rows[name] = { nodeFps, ratio: nodeFps / ceiling, runs: r.fps, latencyMs: lat };
   }
   console.log(`RSS: start ${fmt(rssStart / 2 ** 20, 0)} MiB, end ${fmt(rssEnd / 2 ** 20, 0)} MiB`);
