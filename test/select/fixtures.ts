@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { FrameRing, createPolicy, type PolicyDecision, type PolicyName, type PolicyOptions, type SelectionPolicy } from '../../src/select/index.js';
 /** Hand-made boxes, entries and track sequences for the selection tests. */
 import type { Box, ExposureMode, Track, TrackEntry } from '../../src/types.js';
 import type { SelectorFrame } from '../../src/select/index.js';
@@ -64,4 +66,52 @@ export class Scene {
     for (const id of ids) this.#tracks.delete(id);
     return ids;
   }
+}
+
+/** One step of a hand-made sequence: the objects in the frame, then the tracks the tracker removed. */
+export type Step = { objects: SceneObject[]; end?: number[] };
+
+/** Compact form of a decision for deepEqual. */
+export function short(d: PolicyDecision): string {
+  const ids = d.selected.map((s) => s.trackId).join(',');
+  if (d.kind === 'replace') return `replace ${d.route} ${d.imageId} [${ids}] for ${d.replacesImageIds.join(',')}`;
+  return `${d.kind} ${d.imageId} [${ids}]`;
+}
+
+/**
+ * Drive a policy over the steps with a real FrameRing of capacity 1 as its
+ * references: a decision for a frame the policy did not retain would find the
+ * frame evicted. The consumer takes the frame and releases its reference.
+ * Returns the decisions (with the frame index they were made at) and the ring.
+ */
+export function runPolicy(
+  name: PolicyName,
+  steps: Step[],
+  options: PolicyOptions = {},
+  afterStep?: (ring: FrameRing<string>) => void,
+): { log: string[]; decisions: PolicyDecision[]; ring: FrameRing<string> } {
+  const ring = new FrameRing<string>({ capacity: 1 });
+  const policy: SelectionPolicy = createPolicy(name, { ...options, refs: ring });
+  assert.equal(policy.name, name);
+  const scene = new Scene();
+  const log: string[] = [];
+  const decisions: PolicyDecision[] = [];
+  const consume = (at: number | 'flush', ds: PolicyDecision[]): void => {
+    for (const d of ds) {
+      assert.equal(ring.get(d.imageId), `pixels ${d.imageId}`, `frame ${d.imageId} still in the ring`);
+      ring.release(d.imageId);
+      decisions.push(d);
+      log.push(`@${at} ${short(d)}`);
+    }
+  };
+  steps.forEach((step, i) => {
+    const { frame, tracks } = scene.frame(step.objects);
+    ring.put(frame.imageId, `pixels ${frame.imageId}`);
+    consume(i, policy.onFrame(frame, tracks));
+    if (step.end) consume(i, policy.onTrackEnd(scene.end(...step.end)));
+    afterStep?.(ring);
+  });
+  consume('flush', policy.flush());
+  assert.equal(ring.stats().referenced, 0, 'every reference released after flush');
+  return { log, decisions, ring };
 }

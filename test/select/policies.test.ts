@@ -11,52 +11,12 @@ import {
   type PolicyOptions,
   type SelectionPolicy,
 } from '../../src/select/index.js';
-import { H, Scene, W, box, xyxy, type SceneObject } from './fixtures.js';
+import { H, Scene, W, box, runPolicy, short, xyxy, type SceneObject, type Step } from './fixtures.js';
 
 const BIG = { cx: 320, cy: 240, w: 120, h: 100, score: 0.8 }; // S5 immediate
 const SMALL = { cx: 200, cy: 200, w: 40, h: 40, score: 0.8 }; // S5 cached (area ratio 0.005)
 
-/** One step of a hand-made sequence: the objects in the frame, then the tracks the tracker removed. */
-type Step = { objects: SceneObject[]; end?: number[] };
-
-/** Compact form of a decision for deepEqual. */
-function short(d: PolicyDecision): string {
-  const ids = d.selected.map((s) => s.trackId).join(',');
-  if (d.kind === 'replace') return `replace ${d.route} ${d.imageId} [${ids}] for ${d.replacesImageIds.join(',')}`;
-  return `${d.kind} ${d.imageId} [${ids}]`;
-}
-
-/**
- * Drive a policy over the steps with a real FrameRing of capacity 1 as its
- * references: a decision for a frame the policy did not retain would find the
- * frame evicted. The consumer takes the frame and releases its reference.
- * Returns the decisions (with the frame index they were made at) and the ring.
- */
-function run(name: PolicyName, steps: Step[], options: PolicyOptions = {}): { log: string[]; decisions: PolicyDecision[]; ring: FrameRing<string> } {
-  const ring = new FrameRing<string>({ capacity: 1 });
-  const policy: SelectionPolicy = createPolicy(name, { ...options, refs: ring });
-  assert.equal(policy.name, name);
-  const scene = new Scene();
-  const log: string[] = [];
-  const decisions: PolicyDecision[] = [];
-  const consume = (at: number | 'flush', ds: PolicyDecision[]): void => {
-    for (const d of ds) {
-      assert.equal(ring.get(d.imageId), `pixels ${d.imageId}`, `frame ${d.imageId} still in the ring`);
-      ring.release(d.imageId);
-      decisions.push(d);
-      log.push(`@${at} ${short(d)}`);
-    }
-  };
-  steps.forEach((step, i) => {
-    const { frame, tracks } = scene.frame(step.objects);
-    ring.put(frame.imageId, `pixels ${frame.imageId}`);
-    consume(i, policy.onFrame(frame, tracks));
-    if (step.end) consume(i, policy.onTrackEnd(scene.end(...step.end)));
-  });
-  consume('flush', policy.flush());
-  assert.equal(ring.stats().referenced, 0, 'every reference released after flush');
-  return { log, decisions, ring };
-}
+const run = (name: PolicyName, steps: Step[], options: PolicyOptions = {}) => runPolicy(name, steps, options);
 
 const a = (box: object): SceneObject => ({ id: 1, box });
 const b = (box: object): SceneObject => ({ id: 2, box });

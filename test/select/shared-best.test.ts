@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { FrameRing, POLICY_NAMES, createPolicy, type PolicyDecision, type PolicyName, type PolicyOptions } from '../../src/select/index.js';
 import { ByteTracker } from '../../src/track/index.js';
 import type { Box } from '../../src/types.js';
-import { Scene, xyxy, type SceneObject } from './fixtures.js';
+import { Scene, runPolicy, short, xyxy, type SceneObject, type Step } from './fixtures.js';
 
 // 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate: area ratio 0.033, edge ≥ 32).
 const A = { cx: 200, cy: 200, w: 100, h: 100, score: 0.8 };
@@ -12,47 +12,7 @@ const B = { cx: 450, cy: 300, w: 80, h: 80, score: 0.8 };
 // S: 40×40 (S5 cached).
 const S = { cx: 450, cy: 100, w: 40, h: 40, score: 0.8 };
 
-type Step = { objects: SceneObject[]; end?: number[] };
-
-function short(d: PolicyDecision): string {
-  return `${d.kind} ${d.imageId} [${d.selected.map((s) => s.trackId).join(',')}]`;
-}
-
-/**
- * Drive 'shared-best' with a FrameRing of capacity 1 as its references (as the
- * policy tests do): a decision for a frame the policy did not retain would
- * find it evicted. The consumer releases each decision's reference.
- */
-function run(
-  steps: Step[],
-  options: PolicyOptions = {},
-  afterStep?: (ring: FrameRing<string>) => void,
-): { log: string[]; decisions: PolicyDecision[] } {
-  const ring = new FrameRing<string>({ capacity: 1 });
-  const policy = createPolicy('shared-best', { ...options, refs: ring });
-  assert.equal(policy.name, 'shared-best');
-  const scene = new Scene();
-  const log: string[] = [];
-  const decisions: PolicyDecision[] = [];
-  const consume = (at: number | 'flush', ds: PolicyDecision[]): void => {
-    for (const d of ds) {
-      assert.equal(ring.get(d.imageId), `pixels ${d.imageId}`, `frame ${d.imageId} still in the ring`);
-      ring.release(d.imageId);
-      decisions.push(d);
-      log.push(`@${at} ${short(d)}`);
-    }
-  };
-  steps.forEach((step, i) => {
-    const { frame, tracks } = scene.frame(step.objects);
-    ring.put(frame.imageId, `pixels ${frame.imageId}`);
-    consume(i, policy.onFrame(frame, tracks));
-    if (step.end) consume(i, policy.onTrackEnd(scene.end(...step.end)));
-    afterStep?.(ring);
-  });
-  consume('flush', policy.flush());
-  assert.equal(ring.stats().referenced, 0, 'every reference released after flush');
-  return { log, decisions };
-}
+const run = (steps: Step[], options: PolicyOptions = {}, afterStep?: (ring: FrameRing<string>) => void) => runPolicy('shared-best', steps, options, afterStep);
 
 const a = (box: object): SceneObject => ({ id: 1, box });
 const b = (box: object): SceneObject => ({ id: 2, box });
