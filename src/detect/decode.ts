@@ -44,6 +44,20 @@ export function yoloxAnchorCount(inputWidth: number, inputHeight: number, stride
   return n;
 }
 
+/** Index of the largest of the C class probabilities stored from `offset` (the first on ties). */
+function argmaxClass(data: Float32Array, offset: number, C: number): number {
+  let best = 0;
+  let bestP = data[offset]!;
+  for (let c = 1; c < C; c++) {
+    const p = data[offset + c]!;
+    if (p > bestP) {
+      bestP = p;
+      best = c;
+    }
+  }
+  return best;
+}
+
 /**
  * YOLOX: [N, 5+C] raw head output, rows in grid order (stride by stride, x
  * fastest): x, y offsets in grid cells, log w, log h, objectness, C class
@@ -64,16 +78,8 @@ export function decodeYolox(data: Float32Array, opts: DecodeOptions): Candidate[
       for (let gx = 0; gx < gw; gx++, row += K) {
         const obj = data[row + 4]!;
         if (obj < floor) continue; // obj × cls ≤ obj
-        let best = 0;
-        let bestP = data[row + 5]!;
-        for (let c = 1; c < C; c++) {
-          const p = data[row + 5 + c]!;
-          if (p > bestP) {
-            bestP = p;
-            best = c;
-          }
-        }
-        const score = obj * bestP;
+        const best = argmaxClass(data, row + 5, C);
+        const score = obj * data[row + 5 + best]!;
         if (!(score >= opts.minScore[best]!)) continue;
         out.push({
           cx: (data[row]! + gx) * s,
@@ -99,16 +105,8 @@ export function decodeYolov5(data: Float32Array, rows: number, opts: DecodeOptio
   for (let i = 0, row = 0; i < rows; i++, row += K) {
     const obj = data[row + 4]!;
     if (obj < floor) continue;
-    let best = 0;
-    let bestP = data[row + 5]!;
-    for (let c = 1; c < C; c++) {
-      const p = data[row + 5 + c]!;
-      if (p > bestP) {
-        bestP = p;
-        best = c;
-      }
-    }
-    const score = obj * bestP;
+    const best = argmaxClass(data, row + 5, C);
+    const score = obj * data[row + 5 + best]!;
     if (!(score >= opts.minScore[best]!)) continue;
     out.push({ cx: data[row]!, cy: data[row + 1]!, w: data[row + 2]!, h: data[row + 3]!, angle: 0, classId: best, score });
   }

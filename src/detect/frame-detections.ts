@@ -1,18 +1,11 @@
 /** D2: a frame's boxes together with the frame's identity. */
-import type { Box, CameraPosition, ExposureMode, FrameDetections } from '../types.js';
+import type { Box, FrameDetections } from '../types.js';
 
 /** The COCO classes of road traffic: a ready-made class filter (D1). */
 export const TRAFFIC_CLASSES: readonly string[] = ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'];
 
-export interface FrameMeta {
-  cameraId: string;
-  imageId: number;
-  timestampNs: bigint;
-  exposureMode: ExposureMode;
-  cameraPosition: CameraPosition | null;
-  width: number;
-  height: number;
-}
+/** A frame's identity: everything of D2's frame detections but the boxes. */
+export type FrameMeta = Omit<FrameDetections, 'boxes'>;
 
 /** D2: the boxes of one frame plus that frame's imageId, exposure mode, timestamp and camera position. */
 export function toFrameDetections(meta: FrameMeta, boxes: Box[]): FrameDetections {
