@@ -39,6 +39,9 @@ export const consoleLogger: RuntimeLogger = {
   error: (m, f) => console.error(JSON.stringify({ level: 'error', msg: m, ...f })),
 };
 
+/** The exposure each frame was taken with (A1–A5); called once per frame, in order. */
+type ExposureSource = (frame: CapturedFrame) => ExposureInfo | Promise<ExposureInfo>;
+
 export type ServiceEvents = {
   frame: [string, FrameRecord];
   upload: [UploadRecord];
@@ -191,16 +194,18 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     let trackIdFloor = 1;
     let backoff = this.#opts.retryBaseMs ?? 1000;
     while (!this.#stopping) {
-      let opened;
+      let opened: OpenedSource | undefined;
+      let exposure: ExposureSource;
       try {
         // Pixel slots for every frame the ring keeps, plus those in flight.
         opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz }) + 8);
+        exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
+        opened?.close();
         if (!(await this.#retry(cam, status, err as Error, backoff))) return;
         backoff = Math.min(30_000, backoff * 2);
         continue;
       }
-      const exposure = await this.#exposureFor(cam, opened);
       const runner = new CameraRunner(
         {
           cameraId: cam.id,
@@ -229,14 +234,14 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       opened.source.on('error', (e) => {
         failure = e;
       });
-      const onFrame = opened.source.on('warning', (w) => this.#log.debug('pipeline warning', { camera: cam.id, ...w }));
+      const offWarning = opened.source.on('warning', (w) => this.#log.debug('pipeline warning', { camera: cam.id, ...w }));
       try {
         await runner.run(opened.source, opened.live);
         backoff = this.#opts.retryBaseMs ?? 1000;
       } catch (err) {
         failure = err as Error;
       } finally {
-        onFrame();
+        offWarning();
         opened.close();
         trackIdFloor = runner.maxTrackId + 1;
       }
@@ -246,7 +251,13 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         backoff = Math.min(30_000, backoff * 2);
         continue;
       }
-      // End of stream.
+      // End of stream. A live camera that ends (an RTSP server stopped, a
+      // device unplugged) is a failure to retry; a recording ends for good.
+      if (opened.live) {
+        if (!(await this.#retry(cam, status, new Error('the live stream ended (EOS)'), backoff))) return;
+        backoff = Math.min(30_000, backoff * 2);
+        continue;
+      }
       if (cam.source.type === 'file' && cam.source.loop) continue;
       status.state = 'ended';
       this.#log.info('camera source ended', { camera: cam.id, ...runner.stats });
@@ -274,7 +285,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
    * their frames count as manual exposure (S2 requires it; a recording's
    * exposure is whatever it was) with time and gain unknown (0).
    */
-  async #exposureFor(cam: CameraConfig, opened: OpenedSource): Promise<(frame: CapturedFrame) => ExposureInfo | Promise<ExposureInfo>> {
+  async #exposureFor(cam: CameraConfig, opened: OpenedSource): Promise<ExposureSource> {
     const unknown: ExposureInfo = { mode: 'manual', exposureTimeUs: 0, gain: 0 };
     if (opened.control && cam.exposure.mode === 'rule') {
       const controller = new ExposureController({
