@@ -112,6 +112,7 @@ const SOURCE: UnionField = {
       height: num('height', { integer: true, min: 0, exclusiveMin: true, default: 720 }),
       framerate: num('frame rate', { min: 0, exclusiveMin: true, default: 30 }),
       live: { kind: 'boolean', default: true, description: 'behave like a live camera (drops instead of queueing)' },
+      numBuffers: num('end the stream after this many frames (a camera that stops; tests and drills)', { integer: true, min: 0, exclusiveMin: true, optional: true }),
     }),
     simulated: obj('the simulated camera that responds to exposure like a sensor (A6)', {
       seed: num('PRNG seed (deterministic scenes)', { integer: true, min: 0, default: 1 }),

@@ -41,7 +41,7 @@ export type SourceConfig =
   | { type: 'rtsp'; url: string; latencyMs: number; transport: 'tcp' | 'udp' }
   | { type: 'v4l2'; device: string; width?: number; height?: number; framerate?: number; controls: Record<string, number> }
   | { type: 'argus'; sensorId: number; width: number; height: number; framerate: number }
-  | { type: 'test'; pattern: string; width: number; height: number; framerate: number; live: boolean }
+  | { type: 'test'; pattern: string; width: number; height: number; framerate: number; live: boolean; numBuffers?: number }
   | { type: 'simulated'; seed: number; width: number; height: number; fps: number; scenario: string };
 
 export type SourceType = SourceConfig['type'];

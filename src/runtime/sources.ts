@@ -68,7 +68,7 @@ export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlo
       return { ...wrap(source, true), control: () => createCameraControl({ type: 'argus', target: source }) };
     }
     case 'test':
-      return wrap(openCapture({ source: { type: 'test', pattern: config.pattern, width: config.width, height: config.height, framerate: config.framerate, live: config.live }, tensor, pixelSlots }), config.live);
+      return wrap(openCapture({ source: { type: 'test', pattern: config.pattern, width: config.width, height: config.height, framerate: config.framerate, live: config.live, numBuffers: config.numBuffers }, tensor, pixelSlots }), config.live);
   }
 }
 

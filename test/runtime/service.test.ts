@@ -121,6 +121,29 @@ test('a failing camera is retried with back-off while the other camera keeps run
   assert.ok(processed > 10, `the good camera processed only ${processed} frames`);
 });
 
+test('a live camera whose stream ends is reopened with back-off, and frames keep coming', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-eos-'));
+  // A live source that stops after 8 frames each time it is opened (a camera that drops out).
+  const cfg = config(
+    dir,
+    `  - id: flaky
+    source: { type: test, pattern: ball, width: 320, height: 240, framerate: 30, live: true, numBuffers: 8 }
+    captureHz: 10
+    position: { type: none }`,
+  );
+  const svc = await BestshotService.start({ config: cfg, mode: 'live', logger: silent, retryBaseMs: 100 });
+  const reasons: string[] = [];
+  let frames = 0;
+  svc.on('cameraError', (_id, err) => reasons.push(err.message));
+  svc.on('frame', () => frames++);
+  await new Promise((r) => setTimeout(r, 3000));
+  await svc.stop();
+  assert.ok(reasons.length >= 2, `reopened ${reasons.length} times`);
+  assert.ok(reasons.every((m) => m === 'the live stream ended (EOS)'), reasons.join('; '));
+  // One opening lasts 8 frames at 30 fps (≈ 3 ticks of 10 Hz): more frames than that means the reopened streams delivered.
+  assert.ok(frames > 4, `${frames} frames processed`);
+});
+
 test('SIGTERM: bestshot run finishes in-flight work, closes the queue, exits 0', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-term-'));
   const file = join(dir, 'config.yaml');
