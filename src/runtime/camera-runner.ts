@@ -186,7 +186,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     let nextTickMs = performance.now();
     const wallStart = BigInt(Date.now()) * 1_000_000n;
     let firstPts: bigint | null = null;
-    let lastSequence = -1;
+    let lastPtsNs = -1n;
     try {
       while (!this.#stopping) {
         if (live) {
@@ -198,8 +198,14 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         const frame = await source.next();
         if (frame === null) break;
         this.stats.captured++;
-        if (live && lastSequence >= 0 && frame.sequence > lastSequence + 1) this.#drop('rate', frame.sequence - lastSequence - 1);
-        lastSequence = frame.sequence;
+        // A5: a live camera runs faster than captureHz and its appsink keeps
+        // only the newest frame; the frames it skipped show as a pts gap of
+        // several frame durations, counted here as 'rate' drops.
+        if (live && lastPtsNs >= 0n && frame.durationNs > 0n && frame.ptsNs > lastPtsNs) {
+          const skipped = Number((frame.ptsNs - lastPtsNs + frame.durationNs / 2n) / frame.durationNs) - 1;
+          if (skipped > 0) this.#drop('rate', skipped);
+        }
+        lastPtsNs = frame.ptsNs;
         if (!live) {
           // A5 on a recording: keep the frames that fall on the captureHz grid of the stream's own time.
           if (nextPts !== null && frame.ptsNs < nextPts) {

@@ -134,14 +134,20 @@ test('a live camera whose stream ends is reopened with back-off, and frames keep
   const svc = await BestshotService.start({ config: cfg, mode: 'live', logger: silent, retryBaseMs: 100 });
   const reasons: string[] = [];
   let frames = 0;
+  let skipped = 0;
   svc.on('cameraError', (_id, err) => reasons.push(err.message));
   svc.on('frame', () => frames++);
+  svc.on('drop', (_id, reason, n) => {
+    if (reason === 'rate') skipped += n;
+  });
   await new Promise((r) => setTimeout(r, 3000));
   await svc.stop();
   assert.ok(reasons.length >= 2, `reopened ${reasons.length} times`);
   assert.ok(reasons.every((m) => m === 'the live stream ended (EOS)'), reasons.join('; '));
   // One opening lasts 8 frames at 30 fps (≈ 3 ticks of 10 Hz): more frames than that means the reopened streams delivered.
   assert.ok(frames > 4, `${frames} frames processed`);
+  // A5: the 30 fps source is taken at 10 Hz, so about two frames are skipped per frame taken (counted from pts gaps).
+  assert.ok(skipped >= frames / 2, `${skipped} skipped for ${frames} taken`);
 });
 
 test('SIGTERM: bestshot run finishes in-flight work, closes the queue, exits 0', { timeout: 120_000 }, async () => {
