@@ -48,15 +48,17 @@ export function ecefToGeodetic(x: number, y: number, z: number): Geodetic {
   return { lat: phi / RAD, lon: lon / RAD, alt };
 }
 
-/** A point `east`, `north`, `up` metres from `origin` in origin's local tangent plane → geodetic. */
-export function enuToGeodetic(origin: Geodetic, east: number, north: number, up: number): Geodetic {
+/** The local tangent plane at `origin`: sines and cosines of its latitude and longitude, and its ECEF position. */
+function tangentFrame(origin: Geodetic): { sp: number; cp: number; sl: number; cl: number; x0: number; y0: number; z0: number } {
   const phi = origin.lat * RAD;
   const lam = origin.lon * RAD;
-  const sp = Math.sin(phi);
-  const cp = Math.cos(phi);
-  const sl = Math.sin(lam);
-  const cl = Math.cos(lam);
   const [x0, y0, z0] = geodeticToEcef(origin);
+  return { sp: Math.sin(phi), cp: Math.cos(phi), sl: Math.sin(lam), cl: Math.cos(lam), x0, y0, z0 };
+}
+
+/** A point `east`, `north`, `up` metres from `origin` in origin's local tangent plane → geodetic. */
+export function enuToGeodetic(origin: Geodetic, east: number, north: number, up: number): Geodetic {
+  const { sp, cp, sl, cl, x0, y0, z0 } = tangentFrame(origin);
   const dx = -sl * east - sp * cl * north + cp * cl * up;
   const dy = cl * east - sp * sl * north + cp * sl * up;
   const dz = cp * north + sp * up;
@@ -65,13 +67,7 @@ export function enuToGeodetic(origin: Geodetic, east: number, north: number, up:
 
 /** Geodetic point → [east, north, up] metres in origin's local tangent plane. */
 export function geodeticToEnu(origin: Geodetic, p: Geodetic): [number, number, number] {
-  const phi = origin.lat * RAD;
-  const lam = origin.lon * RAD;
-  const sp = Math.sin(phi);
-  const cp = Math.cos(phi);
-  const sl = Math.sin(lam);
-  const cl = Math.cos(lam);
-  const [x0, y0, z0] = geodeticToEcef(origin);
+  const { sp, cp, sl, cl, x0, y0, z0 } = tangentFrame(origin);
   const [x, y, z] = geodeticToEcef(p);
   const dx = x - x0;
   const dy = y - y0;
