@@ -26,13 +26,16 @@ fi
 
 # Debian package names; GStreamer's -bad set brings h264parse/h265parse for
 # raw H.264 files and RTSP. gpsd/gpsd-clients serve the vehicle position tests;
-# the OTA tests lint every script with shellcheck.
+# the OTA tests lint every script with shellcheck. mosquitto is the MQTT
+# broker the fleet-sink tests start; chromium renders the report in the
+# browser tests (driven by puppeteer-core, no browser download).
 APT_PACKAGES=(
   pkg-config cmake g++ make python3 curl openssl ca-certificates
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
   gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-plugins-base-apps
   gpsd gpsd-clients v4l-utils shellcheck sqlite3
+  mosquitto mosquitto-clients chromium
 )
 
 if command -v apt-get >/dev/null 2>&1; then
@@ -59,7 +62,11 @@ command -v node >/dev/null 2>&1 || fail "Node.js 20+ is required (https://nodejs
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || fail "Node.js 20+ is required, found $(node --version)"
 pkg-config --exists gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0 || fail "GStreamer development files not found by pkg-config"
 
-step "installing npm dependencies and building the native addon (npm ci)"
+# onnxruntime-node's install script downloads CUDA provider files unless told
+# not to; the CPU binaries ship inside the package. A GPU user runs
+# `ONNXRUNTIME_NODE_INSTALL=cuda12 bash scripts/setup.sh` (README, "GPU").
+export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
+step "installing npm dependencies and building the native addon (npm ci, onnxruntime-node install: $ONNXRUNTIME_NODE_INSTALL)"
 npm ci --no-audit --no-fund || fail "npm ci failed (see the log above)"
 
 step "building TypeScript"
