@@ -15,7 +15,18 @@ function help(): string {
   return `bestshot ${version()} — best-shot edge runtime\n\nUsage: bestshot <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'bestshot <command> --help' for a command's options.`;
 }
 
+/** `bestshot … | head` closes stdout early: that ends the output, it is not an error. */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === 'help' && rest[0] !== undefined) {
     const target = COMMANDS[rest[0]];

@@ -213,6 +213,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       });
       uploader.on('error', (err) => this.#log.error('uploader error', { error: err.message }));
       uploader.on('deadLettered', (d) => this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason }));
+      this.#logEndpointOutages(uploader);
       this.uploader = uploader;
       this.#countersAtStart = uploader.stats();
       sink = {
@@ -304,6 +305,28 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       return;
     }
     status.state = 'stopped';
+  }
+
+  /** An endpoint that is down is said once, then every minute while it stays down, and when it is back. */
+  #logEndpointOutages(uploader: Uploader): void {
+    let downSince: number | undefined;
+    let lastSaid = 0;
+    uploader.on('retry', (e) => {
+      const now = Date.now();
+      if (downSince === undefined) {
+        downSince = now;
+        lastSaid = now;
+        this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, kind: e.errorKind, retryInMs: e.delayMs });
+      } else if (now - lastSaid >= 60_000) {
+        lastSaid = now;
+        this.#log.info('endpoint still not taking packages', { forS: Math.round((now - downSince) / 1000), queued: uploader.stats().queueDepth, error: e.reason });
+      }
+    });
+    uploader.on('sent', () => {
+      if (downSince === undefined) return;
+      this.#log.info('endpoint taking packages again', { afterS: Math.round((Date.now() - downSince) / 1000), queued: uploader.stats().queueDepth });
+      downSince = undefined;
+    });
   }
 
   #positionFor(cam: CameraConfig): PositionProvider | undefined {
