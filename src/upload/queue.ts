@@ -15,11 +15,16 @@
  *   power loss — the acknowledged-loss U2 forbids; it is offered for SD cards
  *   where the write rate matters more (see docs/upload.md for both measured).
  * - The schema is versioned with `PRAGMA user_version` and migrated forward.
- * - A corrupt file is set aside (renamed with a timestamp), reported as a
- *   QueueError with code ERR_QUEUE_CORRUPT, and a fresh queue is started.
+ * - Corruption is looked for at open (an empty file, WAL frames of the
+ *   current generation after a checksum break, quick_check, preparing the
+ *   statements, the first read) and at every operation. A corrupt file is
+ *   set aside (renamed with a timestamp), reported as a QueueError with code
+ *   ERR_QUEUE_CORRUPT, a fresh queue is started, the packages still readable
+ *   in the old file are copied into it, and what could not be read is
+ *   counted (counter `setAside`) and logged — never a silent loss.
  * - The database is opened with an exclusive lock: one process owns a queue.
  */
-import { existsSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { QueueError, invalidParameterError, outOfRangeError } from '../errors.js';
 import type { PackageMetadata, UploadPackage } from './package.js';
@@ -98,6 +103,72 @@ export interface EnqueueResult {
 export interface QueueRecovery {
   error: QueueError;
   setAsidePath: string;
+  /** Packages read from the set-aside file into the fresh queue. */
+  recovered: number;
+  /** Packages that could not be read (counted in `setAside`); null when the file gave no way to count them. */
+  lost: number | null;
+}
+
+/**
+ * WAL damage SQLite would pass over silently: it stops replaying at the
+ * first frame whose checksum fails, so commits after it vanish. Frames after
+ * the break that carry the header's salts belong to the current generation
+ * (stale frames of an earlier generation carry older salts), so they are
+ * commits lost to the damage. Returns the commit frames lost, or null when
+ * the WAL is intact. A WAL whose header itself is garbage loses every frame.
+ */
+export function walDamage(walPath: string): { reason: string; lostCommits: number } | null {
+  let fd: number;
+  try {
+    fd = openSync(walPath, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = statSync(walPath).size;
+    if (size === 0) return null;
+    const hdr = Buffer.alloc(32);
+    if (readSync(fd, hdr, 0, 32, 0) < 32) return { reason: 'WAL header truncated', lostCommits: 0 };
+    const magic = hdr.readUInt32BE(0);
+    if (magic !== 0x377f0682 && magic !== 0x377f0683) {
+      // Count commit-looking frames is impossible without a header: report the damage, count unknown.
+      return { reason: 'WAL header is not a WAL header', lostCommits: -1 };
+    }
+    const bigEndian = (magic & 1) === 1;
+    const pageSize = hdr.readUInt32BE(8) === 1 ? 65536 : hdr.readUInt32BE(8);
+    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return { reason: 'WAL header has an invalid page size', lostCommits: -1 };
+    const salt1 = hdr.readUInt32BE(16);
+    const salt2 = hdr.readUInt32BE(20);
+    const sum = (buf: Buffer, s: [number, number]): [number, number] => {
+      let [s0, s1] = s;
+      for (let i = 0; i + 8 <= buf.length; i += 8) {
+        const a = bigEndian ? buf.readUInt32BE(i) : buf.readUInt32LE(i);
+        const b = bigEndian ? buf.readUInt32BE(i + 4) : buf.readUInt32LE(i + 4);
+        s0 = (s0 + a + s1) >>> 0;
+        s1 = (s1 + b + s0) >>> 0;
+      }
+      return [s0, s1];
+    };
+    let chk = sum(hdr.subarray(0, 24), [0, 0]);
+    if (chk[0] !== hdr.readUInt32BE(24) || chk[1] !== hdr.readUInt32BE(28)) return { reason: 'WAL header checksum fails', lostCommits: -1 };
+    const frame = Buffer.alloc(24 + pageSize);
+    let broken = false;
+    let lost = 0;
+    for (let off = 32; off + frame.length <= size; off += frame.length) {
+      readSync(fd, frame, 0, frame.length, off);
+      const current = frame.readUInt32BE(8) === salt1 && frame.readUInt32BE(12) === salt2;
+      if (!broken) {
+        if (!current) break; // the rest is an earlier generation: normal
+        const next = sum(frame.subarray(24), sum(frame.subarray(0, 8), chk));
+        if (next[0] !== frame.readUInt32BE(16) || next[1] !== frame.readUInt32BE(20)) broken = true;
+        else chk = next;
+      }
+      if (broken && current && frame.readUInt32BE(4) !== 0) lost++;
+    }
+    return broken && lost > 0 ? { reason: `WAL checksum fails; ${lost} later commit(s) would be skipped`, lostCommits: lost } : null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const COUNTER_NAMES = ['enqueued', 'delivered', 'dropped', 'droppedBytes', 'deadLettered', 'setAside', 'replaced'] as const;
@@ -151,6 +222,65 @@ function timestampForFile(d = new Date()): string {
   return d.toISOString().replace(/[:.]/g, '-');
 }
 
+type DeadRow = Row & { dead_at_ms: number; status: number | null; reason: string };
+
+/**
+ * Read what is still readable from a set-aside queue file: each package row
+ * on its own (a damaged page loses its rows, not the rest), the dead
+ * letters, and how many packages the file says it held (COUNT(*), or
+ * failing that the counters; null when neither can be read).
+ */
+export function salvageQueueFile(path: string): { packages: Row[]; dead: DeadRow[]; expected: number | null; maxSeq: number } {
+  const out = { packages: [] as Row[], dead: [] as DeadRow[], expected: null as number | null, maxSeq: 0 };
+  let db: Database.Database;
+  try {
+    if (!existsSync(path) || statSync(path).size === 0) return out;
+    db = new Database(path, { fileMustExist: true });
+  } catch {
+    return out;
+  }
+  const attempt = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch {
+      return undefined;
+    }
+  };
+  try {
+    out.maxSeq = attempt(() => (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'packages'").get() as { seq: number } | undefined)?.seq) ?? 0;
+    out.expected = attempt(() => (db.prepare('SELECT COUNT(*) AS n FROM packages').get() as { n: number }).n) ?? null;
+    if (out.expected === null) {
+      const c = attempt(() => Object.fromEntries((db.prepare('SELECT name, value FROM counters').all() as Array<{ name: string; value: number }>).map((r) => [r.name, r.value])));
+      if (c) out.expected = Math.max(0, (c.enqueued ?? 0) - (c.delivered ?? 0) - (c.dropped ?? 0) - (c.replaced ?? 0) - (c.deadLettered ?? 0));
+    }
+    // Walk the seqs one row at a time, stepping past any that cannot be read.
+    const next = attempt(() => db.prepare<[number], { seq: number }>('SELECT seq FROM packages WHERE seq > ? ORDER BY seq LIMIT 1'));
+    const one = attempt(() => db.prepare<[number], Row>('SELECT seq, idempotency_key, enqueued_at_ms, metadata, jpeg, bytes, attempts FROM packages WHERE seq = ?'));
+    if (next && one) {
+      let at = 0;
+      const top = Math.max(out.maxSeq, out.expected ?? 0);
+      for (let guard = 0; guard < 1_000_000; guard++) {
+        const n = attempt(() => next.get(at));
+        if (n === undefined) {
+          // An unreadable index step: try the seqs one by one up to the last one assigned.
+          if (at >= top) break;
+          at++;
+          const row = attempt(() => one.get(at));
+          if (row) out.packages.push(row);
+          continue;
+        }
+        at = n.seq;
+        const row = attempt(() => one.get(at));
+        if (row && typeof row.metadata === 'string' && Buffer.isBuffer(row.jpeg)) out.packages.push(row);
+      }
+    }
+    out.dead = attempt(() => db.prepare('SELECT seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason FROM dead_letters ORDER BY id').all() as DeadRow[]) ?? [];
+  } finally {
+    attempt(() => db.close());
+  }
+  return out;
+}
+
 type Row = { seq: number; idempotency_key: string; enqueued_at_ms: number; metadata: string; jpeg: Buffer; bytes: number; attempts: number };
 
 export class PackageQueue {
@@ -185,20 +315,73 @@ export class PackageQueue {
     const log = options.log ?? ((m: string) => console.error(m));
 
     this.#log = log;
-    let db: Database.Database;
+    let walLost = 0;
     try {
-      db = this.#openDb(check);
+      const damage = walDamage(`${this.path}-wal`);
+      if (damage) {
+        walLost = damage.lostCommits;
+        throw Object.assign(new Error(damage.reason), { code: 'SQLITE_CORRUPT_WAL' });
+      }
+      // A queue file that exists but is empty lost everything it held (SQLite would take it for a new database).
+      if (existsSync(this.path) && statSync(this.path).size === 0 && !existsSync(`${this.path}-wal`)) {
+        throw Object.assign(new Error('the file is empty'), { code: 'SQLITE_NOTADB' });
+      }
+      this.#db = this.#openDb(check);
+      // Corruption may surface only when statements are prepared or a row is first read.
+      this.#prepareAll();
+      this.#stmt.oldest.get();
     } catch (err) {
       if (!isCorruption(err)) {
         if (err instanceof QueueError) throw err;
         const busy = (err as { code?: unknown }).code === 'SQLITE_BUSY' ? ' (another process owns this queue)' : '';
         throw new QueueError(`Cannot open queue database ${this.path}: ${(err as Error).message}${busy}`, 'ERR_QUEUE', { cause: err });
       }
-      this.#recovered = this.#setAside(err);
-      db = this.#openDb('none');
+      try {
+        this.#db?.close();
+      } catch {
+        // a corrupt handle may fail to close; the file is renamed regardless
+      }
+      this.#recovered = this.#recoverInto(err, walLost < 0 ? null : walLost, 0);
     }
-    this.#db = db;
+  }
+
+  /**
+   * Set the corrupt file aside, start a fresh queue, copy what is still
+   * readable from the old file into it (oldest first), and count and log the
+   * rest. `extraLost`: packages known lost beyond the unreadable rows (WAL
+   * commits past a checksum break; null when unknown). `lastSeq`: sequence
+   * numbers of the fresh queue continue above it.
+   */
+  #recoverInto(err: unknown, extraLost: number | null, lastSeq: number, knownDepth?: number): QueueRecovery {
+    const { setAsidePath } = this.#setAside(err, false);
+    this.#db = this.#openDb('none');
     this.#prepareAll();
+    const salvage = salvageQueueFile(setAsidePath);
+    const s = this.#stmt;
+    const seqFloor = Math.max(lastSeq, salvage.maxSeq);
+    this.#db.transaction(() => {
+      if (seqFloor > 0) this.#db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('packages', ?)").run(seqFloor);
+      for (const r of salvage.packages) s.insertRecovered.run(r.seq, r.idempotency_key, r.enqueued_at_ms, r.metadata, r.jpeg, r.bytes, r.attempts);
+      for (const d of salvage.dead) s.insertDeadRecovered.run(d.seq, d.idempotency_key, d.enqueued_at_ms, d.dead_at_ms, d.metadata, d.jpeg, d.bytes, d.attempts, d.status, d.reason);
+      if (salvage.packages.length > 0) s.bump.run(salvage.packages.length, 'enqueued');
+      if (salvage.dead.length > 0) s.bump.run(salvage.dead.length, 'deadLettered');
+    })();
+    const expected = knownDepth ?? salvage.expected;
+    let lost: number | null = expected === null ? null : Math.max(0, expected - salvage.packages.length);
+    if (lost !== null) lost = extraLost === null ? null : lost + extraLost;
+    if (lost !== null && lost > 0) s.bump.run(lost, 'setAside');
+    const totals = s.totals.get()!;
+    this.#depth = totals.n;
+    this.#bytes = totals.b;
+    this.#lastSeq = Math.max(seqFloor, ...salvage.packages.map((p) => p.seq));
+    const lostText = lost === null ? 'an unknown number lost' : `${lost} lost`;
+    const error = new QueueError(
+      `Queue database ${this.path} is corrupt (${(err as Error).message}); set aside as ${setAsidePath}, recovered ${salvage.packages.length} package(s) and ${salvage.dead.length} dead letter(s) into a fresh queue, ${lostText}`,
+      'ERR_QUEUE_CORRUPT',
+      { cause: err },
+    );
+    this.#log(`[${error.code}] ${error.message}`);
+    return { error, setAsidePath, recovered: salvage.packages.length, lost };
   }
 
   /** Set when a corrupt file was found (at open, or by a later operation) and set aside; the latest such event. */
@@ -206,8 +389,8 @@ export class PackageQueue {
     return this.#recovered;
   }
 
-  /** Rename the corrupt file (and its -wal/-shm) with a timestamp and report it. */
-  #setAside(err: unknown): QueueRecovery {
+  /** Rename the corrupt file (and its -wal/-shm) with a timestamp. */
+  #setAside(err: unknown, report = true): { error: QueueError; setAsidePath: string } {
     const setAsidePath = `${this.path}.corrupt-${timestampForFile()}`;
     for (const suffix of ['', '-wal', '-shm']) {
       if (existsSync(this.path + suffix)) renameSync(this.path + suffix, setAsidePath + suffix);
@@ -217,7 +400,7 @@ export class PackageQueue {
       'ERR_QUEUE_CORRUPT',
       { cause: err },
     );
-    this.#log(`[${error.code}] ${error.message}`);
+    if (report) this.#log(`[${error.code}] ${error.message}`);
     return { error, setAsidePath };
   }
 
@@ -230,15 +413,10 @@ export class PackageQueue {
     } catch {
       // the handle of a corrupt file may fail to close cleanly; the file is renamed regardless
     }
-    const recovery = this.#setAside(err);
-    this.#recovered = recovery;
     this.#pinned = -1;
-    this.#db = this.#openDb('none');
-    this.#prepareAll();
-    if (lost > 0) this.#stmt.bump.run(lost, 'setAside');
     // Sequence numbers continue above the old file's, so an ack of a send that was in flight cannot hit a new package.
-    this.#db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('packages', ?)").run(lastSeq);
-    this.#lastSeq = lastSeq;
+    const recovery = this.#recoverInto(err, 0, lastSeq, lost);
+    this.#recovered = recovery;
     return recovery;
   }
 
@@ -295,6 +473,10 @@ export class PackageQueue {
       ),
       brief: db.prepare<[number], { seq: number; idempotency_key: string; bytes: number }>('SELECT seq, idempotency_key, bytes FROM packages WHERE seq = ?'),
       insert: db.prepare('INSERT INTO packages (idempotency_key, enqueued_at_ms, metadata, jpeg, bytes) VALUES (?, ?, ?, ?, ?)'),
+      insertRecovered: db.prepare('INSERT INTO packages (seq, idempotency_key, enqueued_at_ms, metadata, jpeg, bytes, attempts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertDeadRecovered: db.prepare(
+        'INSERT INTO dead_letters (seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
       remove: db.prepare('DELETE FROM packages WHERE seq = ?'),
       byKey: db.prepare<[string], { seq: number; bytes: number }>('SELECT seq, bytes FROM packages WHERE idempotency_key = ?'),
       overwrite: db.prepare(

@@ -172,7 +172,7 @@ test('U2: a garbage queue file → ERR_QUEUE_CORRUPT logged, file set aside with
   assert.ok(error instanceof QueueError);
   assert.equal(error.code, 'ERR_QUEUE_CORRUPT');
   assert.match(setAsidePath, new RegExp(`^${path.replace(/[.]/g, '\\.')}\\.corrupt-\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d-\\d{3}Z$`));
-  assert.equal(error.message, `Queue database ${path} is corrupt (file is not a database); set aside as ${setAsidePath}, starting a fresh queue`);
+  assert.equal(error.message, `Queue database ${path} is corrupt (file is not a database); set aside as ${setAsidePath}, recovered 0 package(s) and 0 dead letter(s) into a fresh queue, an unknown number lost`);
   assert.deepEqual(logged, [`[ERR_QUEUE_CORRUPT] ${error.message}`]);
   assert.equal(statSync(setAsidePath).size, 8192, 'the corrupt file is kept for inspection');
   assert.equal(q.depth, 0);
@@ -198,7 +198,7 @@ test('U2: damaged pages inside a real queue file are found by the open check and
   assert.equal(q2.recovered.error.code, 'ERR_QUEUE_CORRUPT');
   assert.equal(
     q2.recovered.error.message,
-    `Queue database ${path} is corrupt (database disk image is malformed); set aside as ${q2.recovered.setAsidePath}, starting a fresh queue`,
+    `Queue database ${path} is corrupt (database disk image is malformed); set aside as ${q2.recovered.setAsidePath}, recovered 0 package(s) and 0 dead letter(s) into a fresh queue, an unknown number lost`,
   );
   assert.equal(logged.length, 1);
   assert.equal(q2.depth, 0);
@@ -226,25 +226,20 @@ function queueWithDamagedBlobs(name: string, n: number): string {
   return path;
 }
 
-test('U2: corruption met while running (a read) → ERR_QUEUE_CORRUPT, file set aside, fresh queue; the lost packages are counted', () => {
+test('U2: corruption met by the first read at open (checkOnOpen none) → set aside, fresh queue; the unreadable packages are counted and logged', () => {
   const path = queueWithDamagedBlobs('runtime-read', 6);
   const logged: string[] = [];
   const q = PackageQueue.open({ path, checkOnOpen: 'none', log: (m) => logged.push(m) });
-  assert.equal(recoveredOf(q), null, 'not found at open without the check');
-  assert.equal(q.depth, 6, 'counting does not read the JPEG pages');
-  let caught: unknown;
-  try {
-    q.peekOldest();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof QueueError);
-  assert.equal(caught.code, 'ERR_QUEUE_CORRUPT');
-  assert.ok(q.recovered);
-  assert.equal(caught, q.recovered.error);
-  assert.equal(caught.message, `Queue database ${path} is corrupt (database disk image is malformed); set aside as ${q.recovered.setAsidePath}, starting a fresh queue`);
-  assert.deepEqual(logged, [`[ERR_QUEUE_CORRUPT] ${caught.message}`]);
-  assert.ok(existsSync(q.recovered.setAsidePath));
+  const rec = recoveredOf(q);
+  assert.ok(rec, 'found by the first read at open');
+  assert.equal(rec.error.code, 'ERR_QUEUE_CORRUPT');
+  assert.equal(
+    rec.error.message,
+    `Queue database ${path} is corrupt (database disk image is malformed); set aside as ${rec.setAsidePath}, recovered 0 package(s) and 0 dead letter(s) into a fresh queue, 6 lost`,
+  );
+  assert.deepEqual(logged, [`[ERR_QUEUE_CORRUPT] ${rec.error.message}`]);
+  assert.deepEqual([rec.recovered, rec.lost], [0, 6]);
+  assert.ok(existsSync(rec.setAsidePath));
   assert.equal(q.depth, 0);
   assert.deepEqual(q.counters(), { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 6, replaced: 0 });
   const r = q.enqueue(pkgs(1, 90)[0]!);
