@@ -51,6 +51,8 @@ export interface BestshotMetrics {
   readonly queueBytes: Gauge;
   /** U2: packages dropped from the queue (oldest dropped when full, dead-lettered…). */
   readonly queueDropped: Counter<'reason'>;
+  /** U2: packages a corrupt queue file took with it (persistent count, also logged when it happens). */
+  readonly queueLost: Gauge;
   /** Upload failures by kind. */
   readonly uploadErrors: Counter<'kind'>;
   /** A1–A4: exposure time currently applied, seconds. */
@@ -122,6 +124,7 @@ export function createMetrics(options: MetricsOptions = {}): BestshotMetrics {
     queueDepth: gauge('queue_depth', 'Packages waiting in the durable queue (U2)', []),
     queueBytes: gauge('queue_bytes', 'Bytes waiting in the durable queue (U2)', []),
     queueDropped: counter('queue_dropped_total', 'Packages dropped from the queue, by reason (U2)', ['reason']),
+    queueLost: gauge('queue_lost_packages', 'Packages lost with a corrupt queue file that could not be read back (U2; persistent, each loss logged)', []),
     uploadErrors: counter('upload_errors_total', 'Failed upload attempts, by kind', ['kind']),
     exposureTime: gauge('exposure_time_seconds', 'Exposure time applied (A1-A4)', ['camera']),
     exposureGain: gauge('exposure_gain', 'Gain or ISO applied (A1-A4)', ['camera']),

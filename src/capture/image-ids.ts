@@ -8,7 +8,7 @@
  * After a crash the next run starts at the persisted end, so an id handed out
  * before the crash is never handed out again; at most one block is skipped.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureError, invalidParameterError, outOfRangeError } from '../errors.js';
 
@@ -16,6 +16,8 @@ export interface ImageIdOptions {
   /** Directory of the state file; created if missing. */
   stateDir: string;
   cameraId: string;
+  /** Told when the state file cannot be saved (disk full) and when it can again. Default console.error. */
+  onDegraded?: (line: string) => void;
   /** Ids reserved per write. Default 1000: one fsync per 100 s at 10 Hz; larger means fewer writes and bigger gaps after a crash. */
   blockSize?: number;
 }
@@ -44,9 +46,12 @@ export function writeFileDurable(dir: string, name: string, content: string): vo
   try {
     writeSync(fd, content);
     fsyncSync(fd);
-  } finally {
+  } catch (err) {
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
   }
+  closeSync(fd);
   renameSync(tmp, target);
   const dfd = openSync(dir, 'r');
   try {
@@ -63,6 +68,8 @@ export class ImageIdAllocator {
   #dir: string;
   #next: number;
   #reservedUpTo: number;
+  #degraded = false;
+  #onDegraded: ((line: string) => void) | undefined;
 
   private constructor(dir: string, cameraId: string, blockSize: number, start: number) {
     this.#dir = dir;
@@ -71,6 +78,11 @@ export class ImageIdAllocator {
     this.path = join(dir, `${cameraId}.imageid.json`);
     this.#next = start;
     this.#reservedUpTo = start;
+  }
+
+  #setWarn(warn: ((line: string) => void) | undefined): this {
+    this.#onDegraded = warn ?? ((line: string) => console.error(line));
+    return this;
   }
 
   /** Open (or create) the allocator of a camera. The first id of a new camera is 1. */
@@ -102,7 +114,7 @@ export class ImageIdAllocator {
       }
       start = state.reservedUpTo as number;
     }
-    return new ImageIdAllocator(options.stateDir, cameraId, blockSize, start);
+    return new ImageIdAllocator(options.stateDir, cameraId, blockSize, start).#setWarn(options.onDegraded);
   }
 
   /** The next id; reserves (durably) a new block first when the current one is used up. */
@@ -111,10 +123,28 @@ export class ImageIdAllocator {
       const upTo = this.#next + this.blockSize;
       if (!Number.isSafeInteger(upTo)) throw outOfRangeError('safe integer', 'imageId', upTo);
       const state: StateFile = { version: 1, cameraId: this.cameraId, reservedUpTo: upTo };
-      writeFileDurable(this.#dir, `${this.cameraId}.imageid.json`, `${JSON.stringify(state)}\n`);
-      this.#reservedUpTo = upTo;
+      try {
+        writeFileDurable(this.#dir, `${this.cameraId}.imageid.json`, `${JSON.stringify(state)}\n`);
+        this.#reservedUpTo = upTo;
+        if (this.#degraded) this.#onDegraded?.(`imageId state ${this.path} saved again (reserved up to ${upTo})`);
+        this.#degraded = false;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EIO' && code !== 'EROFS') throw err;
+        // A full disk must not stop the camera: ids go on in memory above the
+        // last saved block and the save is retried at every id until it
+        // succeeds. Ids handed out meanwhile belong to packages the full disk
+        // cannot queue either; only a crash before the next save could reuse them.
+        if (!this.#degraded) this.#onDegraded?.(`imageId state ${this.path} cannot be saved (${code}); ids continue in memory from ${this.#next}`);
+        this.#degraded = true;
+      }
     }
     return this.#next++;
+  }
+
+  /** True while the state file cannot be written (disk full): ids are handed out unsaved. */
+  get degraded(): boolean {
+    return this.#degraded;
   }
 
   /** Ids below this may have been handed out (the persisted high-water mark). */

@@ -90,6 +90,7 @@ export async function observe(options: { port: number; host: string; enabled: bo
       uploader.on('retry', (e) => metrics.uploadErrors.inc({ kind: e.errorKind }));
       uploader.on('dropped', () => metrics.queueDropped.inc({ reason: 'full' }));
       uploader.on('deadLettered', () => metrics.queueDropped.inc({ reason: 'dead_letter' }));
+    uploader.on('refused', () => metrics.queueDropped.inc({ reason: 'disk_full' }));
     }
     // A1–A4 counters are cumulative in each controller; export the increments.
     const exposureSeen = new Map<string, Record<string, number>>();
@@ -108,6 +109,7 @@ export async function observe(options: { port: number; host: string; enabled: bo
       if (s) {
         metrics.queueDepth.set(s.queueDepth);
         metrics.queueBytes.set(s.queueBytes);
+      metrics.queueLost.set(s.setAside);
       }
       for (const [id, controller] of svc.exposureControllers) {
         const st = controller.stats();

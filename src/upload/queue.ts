@@ -24,7 +24,7 @@
  *   counted (counter `setAside`) and logged — never a silent loss.
  * - The database is opened with an exclusive lock: one process owns a queue.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { QueueError, invalidParameterError, outOfRangeError } from '../errors.js';
 import type { PackageMetadata, UploadPackage } from './package.js';
@@ -50,6 +50,13 @@ export interface QueueOptions {
    * hits it.
    */
   checkOnOpen?: 'quick' | 'none';
+  /**
+   * Bytes kept free beside the queue file (`<path>.reserve`) for acks: when
+   * the disk fills, the reserve is released so an ack can still commit (an
+   * ack that cannot commit would re-send the package), and it is taken back
+   * once writes succeed again. Default 1 MiB; 0 keeps none.
+   */
+  ackReserveBytes?: number;
   /** Where the corrupt-file report goes. Default console.error. */
   log?: (message: string) => void;
 }
@@ -296,6 +303,7 @@ export class PackageQueue {
   #closed = false;
   #pinned = -1;
   #lastSeq = 0;
+  #reserveBytes = 0;
   #stmt!: ReturnType<PackageQueue['prepare']>;
   #enqueueTx!: (key: string, now: number, metadata: string, jpeg: Buffer, bytes: number) => EnqueueResult;
   #ackTx!: (seq: number) => number;
@@ -315,6 +323,8 @@ export class PackageQueue {
     const log = options.log ?? ((m: string) => console.error(m));
 
     this.#log = log;
+    this.#reserveBytes = options.ackReserveBytes ?? 1024 * 1024;
+    if (!Number.isInteger(this.#reserveBytes) || this.#reserveBytes < 0) throw invalidParameterError('non-negative integer', 'ackReserveBytes', options.ackReserveBytes);
     let walLost = 0;
     try {
       const damage = walDamage(`${this.path}-wal`);
@@ -342,6 +352,31 @@ export class PackageQueue {
         // a corrupt handle may fail to close; the file is renamed regardless
       }
       this.#recovered = this.#recoverInto(err, walLost < 0 ? null : walLost, 0);
+    }
+    this.#takeReserve();
+  }
+
+  /** Write the ack reserve file when it is missing; a full disk just leaves it missing for now. */
+  #takeReserve(): void {
+    if (this.#reserveBytes === 0 || existsSync(`${this.path}.reserve`)) return;
+    try {
+      writeFileSync(`${this.path}.reserve`, Buffer.alloc(this.#reserveBytes));
+    } catch {
+      try {
+        unlinkSync(`${this.path}.reserve`);
+      } catch {
+        // nothing written
+      }
+    }
+  }
+
+  /** Free the reserve so the next write (an ack) finds room. True when there was one. */
+  #releaseReserve(): boolean {
+    try {
+      unlinkSync(`${this.path}.reserve`);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -591,6 +626,7 @@ export class PackageQueue {
       result = insert();
     }
     this.#lastSeq = result.seq;
+    this.#takeReserve();
     this.#depth += 1 - result.dropped.length;
     this.#bytes += bytes - result.dropped.reduce((a, d) => a + d.bytes, 0);
     return result;
@@ -686,7 +722,14 @@ export class PackageQueue {
 
   /** The cloud acknowledged (2xx): remove and count as delivered. False when seq is not queued. */
   ack(seq: number): boolean {
-    const bytes = this.#guard('ack', () => this.#ackTx(seq));
+    let bytes: number;
+    try {
+      bytes = this.#guard('ack', () => this.#ackTx(seq));
+    } catch (err) {
+      // Disk full: release the reserve kept for this and try once more; the caller retries later otherwise (without re-sending).
+      if (!(err instanceof QueueError && err.code === 'ERR_QUEUE_FULL_DISK') || !this.#releaseReserve()) throw err;
+      bytes = this.#guard('ack', () => this.#ackTx(seq));
+    }
     if (bytes < 0) return false;
     this.#depth--;
     this.#bytes -= bytes;

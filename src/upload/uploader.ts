@@ -6,7 +6,7 @@
  * jitter (Retry-After honoured) and keep the FIFO order; permanent failures
  * go to the dead-letter table with the reason.
  */
-import { InvalidStateError, invalidParameterError, outOfRangeError } from '../errors.js';
+import { InvalidStateError, QueueError, invalidParameterError, outOfRangeError } from '../errors.js';
 import { TypedEmitter } from '../events.js';
 import { backoffDelayMs, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
 import type { UploadPackage, UploadRoute } from './package.js';
@@ -74,6 +74,8 @@ export type UploaderEvents = {
   persisted: [{ idempotencyKey: string; seq: number }];
   dropped: [{ idempotencyKey: string; bytes: number }];
   deadLettered: [{ idempotencyKey: string; route: UploadRoute; status: number; reason: string }];
+  /** A new package the queue could not write (disk full): refused and counted; capture goes on. */
+  refused: [{ idempotencyKey: string; reason: string }];
   error: [Error];
 };
 
@@ -89,10 +91,20 @@ export interface UploaderStats {
   droppedBytes: number;
   deadLettered: number;
   delivered: number;
+  /** Packages lost with a corrupt queue file (persistent; see PackageQueue). */
+  setAside: number;
+  /** New packages refused because the queue could not write them (disk full), this run. */
+  refusedDiskFull: number;
+  /** Delivered packages whose ack waits for disk space (retried, never re-sent). */
+  acksPending: number;
   queueDepth: number;
   queueBytes: number;
   immediateInFlight: number;
   immediatePending: number;
+}
+
+function isDiskFull(err: unknown): boolean {
+  return err instanceof QueueError && err.code === 'ERR_QUEUE_FULL_DISK';
 }
 
 function isSender(s: PackageSender | SenderOptions): s is PackageSender {
@@ -127,6 +139,8 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   #pending: Array<{ pkg: UploadPackage; seq: number }> = [];
   /** Queue seqs of immediate packages being sent or waiting to be: the drain leaves them alone. */
   #immediateSeqs = new Set<number>();
+  /** Delivered (2xx) but the ack could not commit (disk full): retried before anything else is sent. */
+  #acksPending = new Set<number>();
   #closing = false;
   #closePromise: Promise<void> | null = null;
   #finalStats: UploaderStats | undefined;
@@ -135,6 +149,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     sentImmediate: 0,
     sentCached: 0,
     retries: 0,
+    refusedDiskFull: 0,
     errorsByKind: { network: 0, timeout: 0, http408: 0, http429: 0, http5xx: 0, http4xx: 0, http3xx: 0 } as Record<SendErrorKind, number>,
   };
 
@@ -168,6 +183,18 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
    * queue when acknowledged, left to the drain when the send fails.
    */
   submit(pkg: UploadPackage, route: UploadRoute): EnqueueResult | undefined {
+    try {
+      return this.#submit(pkg, route);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      // Disk full: this package is refused and counted; capture continues, and writes resume by themselves once space returns.
+      this.#stats.refusedDiskFull++;
+      this.emit('refused', { idempotencyKey: pkg.idempotencyKey, reason: (err as Error).message });
+      return undefined;
+    }
+  }
+
+  #submit(pkg: UploadPackage, route: UploadRoute): EnqueueResult | undefined {
     if (this.#closing) throw new InvalidStateError('Uploader is closed');
     if (route === 'cached') return this.#enqueue(pkg, 'cached');
     if (route !== 'immediate') throw invalidParameterError("one of 'immediate', 'cached'", 'route', route);
@@ -199,6 +226,16 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
    * (queue counter `replaced`), never silently lost.
    */
   replace(pkg: UploadPackage, route: UploadRoute, replacedKeys: readonly string[]): void {
+    try {
+      this.#replace(pkg, route, replacedKeys);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.#stats.refusedDiskFull++;
+      this.emit('refused', { idempotencyKey: pkg.idempotencyKey, reason: (err as Error).message });
+    }
+  }
+
+  #replace(pkg: UploadPackage, route: UploadRoute, replacedKeys: readonly string[]): void {
     if (this.#closing) throw new InvalidStateError('Uploader is closed');
     if (route === 'cached') {
       const r = this.queue.replace(replacedKeys, pkg);
@@ -222,6 +259,8 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
       sentImmediate: this.#stats.sentImmediate,
       sentCached: this.#stats.sentCached,
       retries: this.#stats.retries,
+      refusedDiskFull: this.#stats.refusedDiskFull,
+      acksPending: this.#acksPending.size,
       errorsByKind: { ...this.#stats.errorsByKind },
       ...c,
       queueDepth: this.queue.closed ? 0 : this.queue.depth,
@@ -254,7 +293,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
       .then((r) => {
         if (this.queue.closed) return;
         if (r.kind === 'ok') {
-          this.queue.ack(seq);
+          this.#ack(seq);
           this.#stats.sentImmediate++;
           this.emit('sent', { idempotencyKey: pkg.idempotencyKey, route: 'immediate', status: r.status, durationMs: r.durationMs, body: r.body, bytes: pkg.jpeg.byteLength });
         } else if (r.kind === 'retryable') {
@@ -294,8 +333,21 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
       });
   }
 
+  /** Ack a delivered package; on a full disk keep it pending (retried by the drain, not re-sent). */
+  #ack(seq: number): void {
+    try {
+      this.queue.ack(seq);
+      this.#acksPending.delete(seq);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.#acksPending.add(seq);
+    }
+  }
+
   /** U2: send the oldest package; remove it only after a 2xx. */
   async #drainOne(): Promise<void> {
+    for (const seq of [...this.#acksPending]) this.#ack(seq);
+    if (this.#acksPending.size > 0) return; // still full: nothing new is sent until the acks commit
     const head = this.queue.peekOldest();
     if (!head) return;
     if (this.#immediateSeqs.has(head.seq)) return; // being sent as immediate right now
@@ -308,7 +360,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     }
     if (this.queue.closed) return;
     if (r.kind === 'ok') {
-      this.queue.ack(head.seq);
+      this.#ack(head.seq);
       this.#headFailures = 0;
       this.#stats.sentCached++;
       this.emit('sent', { idempotencyKey: head.idempotencyKey, route: 'cached', status: r.status, durationMs: r.durationMs, body: r.body, bytes: head.pkg.jpeg.byteLength });
