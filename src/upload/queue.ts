@@ -726,8 +726,17 @@ export class PackageQueue {
     try {
       bytes = this.#guard('ack', () => this.#ackTx(seq));
     } catch (err) {
-      // Disk full: release the reserve kept for this and try once more; the caller retries later otherwise (without re-sending).
-      if (!(err instanceof QueueError && err.code === 'ERR_QUEUE_FULL_DISK') || !this.#releaseReserve()) throw err;
+      // Disk full: release the reserve kept for this, and checkpoint so the
+      // WAL restarts from its beginning (the main file's pages exist already:
+      // neither needs new space); then try once more. Otherwise the caller
+      // retries later, without re-sending.
+      if (!(err instanceof QueueError && err.code === 'ERR_QUEUE_FULL_DISK')) throw err;
+      this.#releaseReserve();
+      try {
+        this.#db.pragma('wal_checkpoint(RESTART)');
+      } catch {
+        // a checkpoint that cannot run now leaves the WAL as it is
+      }
       bytes = this.#guard('ack', () => this.#ackTx(seq));
     }
     if (bytes < 0) return false;

@@ -1,0 +1,133 @@
+/**
+ * A full disk degrades, never wedges (U2, A5): on a real small tmpfs the
+ * queue's acks still commit (ack reserve) so nothing is sent twice, new
+ * packages are refused and counted, the image-id state keeps the camera
+ * going, and the receiver answers 507 without leaving half a package.
+ * Needs root to mount; skipped with the reason otherwise.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ImageIdAllocator } from '../../src/capture/image-ids.js';
+import { startReceiver } from '../../src/receiver/index.js';
+import { encodeMultipart, PackageQueue, Uploader } from '../../src/upload/index.js';
+import { makePackage } from './helpers.js';
+
+function mountTmpfs(size: string): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-full-'));
+  try {
+    if (process.getuid?.() !== 0) return undefined;
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+const unmount = (dir: string): void => {
+  execFileSync('umount', ['-l', dir]);
+  rmSync(dir, { recursive: true, force: true });
+};
+const canMount = ((): boolean => {
+  const d = mountTmpfs('64k');
+  if (d) unmount(d);
+  return d !== undefined;
+})();
+const skip = canMount ? false : 'needs root to mount a small tmpfs (mount refused)';
+
+/** Fill the rest of the file system (the last bytes too). */
+function fill(dir: string): void {
+  for (let i = 0, size = 1 << 20; size >= 512; i++) {
+    try {
+      writeFileSync(join(dir, `filler-${i}`), Buffer.alloc(size));
+    } catch {
+      rmSync(join(dir, `filler-${i}`), { force: true });
+      size >>= 1;
+    }
+  }
+}
+
+const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(6000, 9)]);
+
+test('disk full: every queued package is delivered exactly once (acks commit from the reserve); new ones are refused and counted', { skip }, async () => {
+  const disk = mountTmpfs('3m')!;
+  const store = mkdtempSync(join(tmpdir(), 'bestshot-full-store-'));
+  const rcv = await startReceiver({ dir: store, token: 't', warn: () => {} });
+  try {
+    const path = join(disk, 'q.db');
+    const q = PackageQueue.open({ path });
+    let accepted = 0;
+    for (let i = 1; i <= 2000; i++) {
+      try {
+        q.enqueue(makePackage('cam-full', i, jpeg));
+        accepted++;
+      } catch {
+        break;
+      }
+    }
+    fill(disk);
+    assert.ok(accepted > 20, `accepted ${accepted}`);
+    const up = new Uploader({ queue: q, sender: { url: `${rcv.url}/packages`, token: 't' }, sendHz: 200 });
+    const errors: string[] = [];
+    up.on('error', (e) => errors.push(e.message));
+    assert.equal(up.submit(makePackage('cam-full', 5000, jpeg), 'cached'), undefined, 'refused, not thrown');
+    assert.equal(up.stats().refusedDiskFull, 1);
+    const deadline = Date.now() + 20_000;
+    while (q.depth > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await up.close();
+    const s = rcv.stats();
+    assert.deepEqual(errors, []);
+    assert.equal(q.depth, 0, 'drained');
+    assert.equal(s.stored, accepted);
+    assert.equal(s.posts, accepted, `duplicates sent on a full disk: ${s.posts - accepted}`);
+    q.close();
+  } finally {
+    await rcv.close();
+    rmSync(store, { recursive: true, force: true });
+    unmount(disk);
+  }
+});
+
+test('disk full: the image-id state degrades (ids go on, said once) and saves again when space returns', { skip }, () => {
+  const disk = mountTmpfs('256k')!;
+  try {
+    const lines: string[] = [];
+    const ids = ImageIdAllocator.open({ stateDir: disk, cameraId: 'cam-id', blockSize: 2, onDegraded: (l) => lines.push(l) });
+    assert.deepEqual([ids.next(), ids.next()], [1, 2]);
+    fill(disk);
+    assert.deepEqual([ids.next(), ids.next(), ids.next()], [3, 4, 5]);
+    assert.equal(ids.degraded, true);
+    assert.deepEqual(lines, [`imageId state ${ids.path} cannot be saved (ENOSPC); ids continue in memory from 3`]);
+    for (const f of readdirSync(disk)) if (f.startsWith('filler-')) rmSync(join(disk, f));
+    assert.equal(ids.next(), 6);
+    assert.equal(ids.degraded, false);
+    assert.equal(ids.reservedUpTo, 8);
+    assert.equal(readdirSync(disk).some((f) => f.endsWith('.tmp')), false, 'no temp file left');
+  } finally {
+    unmount(disk);
+  }
+});
+
+test('disk full: the receiver answers 507 with Retry-After and leaves no partial package', { skip }, async () => {
+  const disk = mountTmpfs('1m')!;
+  try {
+    const rcv = await startReceiver({ dir: disk, token: 't', warn: () => {} });
+    try {
+      fill(disk);
+      const pkg = makePackage('cam-rf', 1, Buffer.concat([jpeg, Buffer.alloc(60_000, 3)]));
+      const { contentType, body } = encodeMultipart(pkg);
+      const res = await fetch(`${rcv.url}/packages`, { method: 'POST', headers: { authorization: 'Bearer t', 'content-type': contentType, 'idempotency-key': pkg.idempotencyKey }, body });
+      assert.equal(res.status, 507);
+      assert.equal(res.headers.get('retry-after'), '30');
+      assert.deepEqual(await res.json(), { error: 'storage full; retry later' });
+      assert.deepEqual(readdirSync(join(disk, 'packages')), []);
+      assert.equal((await fetch(`${rcv.url}/healthz`)).status, 200);
+    } finally {
+      await rcv.close();
+    }
+  } finally {
+    unmount(disk);
+  }
+});
