@@ -26,5 +26,6 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ c
   detect: { summary: 'run the detector on an image or video', load: () => loadCommand('detect') },
   track: { summary: "run the tracker on a MOTChallenge sequence's det.txt", load: () => loadCommand('track') },
   'eval-mot': { summary: 'MOTA, IDF1, ID switches, FP, FN, MT/ML of a tracker result', load: () => loadCommand('eval-mot') },
+  queue: { summary: 'inspect the upload queue, re-send dead letters, export', load: () => loadCommand('queue') },
   'check-config': { summary: 'validate a config file', load: () => loadCommand('check-config') },
 };

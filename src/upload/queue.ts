@@ -803,6 +803,51 @@ export class PackageQueue {
     );
   }
 
+  /**
+   * Put dead letters back at the queue's tail (after the cause is fixed, e.g.
+   * a wrong token): oldest first, attempts reset, `limit` at most. Returns
+   * how many were re-queued. They keep their idempotency keys, so one the
+   * cloud did store is answered as a duplicate (U3).
+   */
+  requeueDeadLetters(limit = Number.MAX_SAFE_INTEGER): number {
+    const n = this.#guard('requeueDeadLetters', () =>
+      this.#db.transaction(() => {
+        const rows = this.#db.prepare<[number], { id: number; idempotency_key: string; metadata: string; jpeg: Buffer; bytes: number }>(
+          'SELECT id, idempotency_key, metadata, jpeg, bytes FROM dead_letters ORDER BY id LIMIT ?',
+        ).all(limit);
+        const del = this.#db.prepare('DELETE FROM dead_letters WHERE id = ?');
+        for (const r of rows) {
+          this.#stmt.insert.run(r.idempotency_key, Date.now(), r.metadata, r.jpeg, r.bytes);
+          del.run(r.id);
+        }
+        if (rows.length > 0) {
+          this.#stmt.bump.run(rows.length, 'enqueued');
+          this.#stmt.bump.run(-rows.length, 'deadLettered');
+        }
+        return rows.length;
+      })(),
+    );
+    const totals = this.#stmt.totals.get()!;
+    this.#depth = totals.n;
+    this.#bytes = totals.b;
+    return n;
+  }
+
+  /** Every queued package and dead letter, for export (oldest first). */
+  *exportAll(): Generator<{ kind: 'queued' | 'dead'; idempotencyKey: string; reason: string | null; metadata: string; jpeg: Buffer }> {
+    for (const r of this.#db.prepare<[], { idempotency_key: string; metadata: string; jpeg: Buffer }>('SELECT idempotency_key, metadata, jpeg FROM packages ORDER BY seq').iterate()) {
+      yield { kind: 'queued', idempotencyKey: r.idempotency_key, reason: null, metadata: r.metadata, jpeg: r.jpeg };
+    }
+    for (const r of this.#db.prepare<[], { idempotency_key: string; reason: string; metadata: string; jpeg: Buffer }>('SELECT idempotency_key, reason, metadata, jpeg FROM dead_letters ORDER BY id').iterate()) {
+      yield { kind: 'dead', idempotencyKey: r.idempotency_key, reason: r.reason, metadata: r.metadata, jpeg: r.jpeg };
+    }
+  }
+
+  /** Enqueue time of the oldest queued package, ms since the epoch; undefined when empty. */
+  oldestEnqueuedAtMs(): number | undefined {
+    return this.#guard('oldest', () => (this.#db.prepare('SELECT MIN(enqueued_at_ms) AS t FROM packages').get() as { t: number | null }).t ?? undefined);
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

@@ -1,0 +1,87 @@
+/** `bestshot queue`: look into a durable upload queue (U2) and act on it while the runtime is stopped. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command } from '../commands.js';
+import { PackageQueue } from '../../upload/queue.js';
+
+const usage = `Usage: bestshot queue <inspect|resend-dead|export> --path <queue.sqlite> [options]
+
+Tools for the durable upload queue (stop 'bestshot run' first: one process owns a queue).
+
+  inspect       depth, bytes, oldest package, counters, dead letters with their reasons
+  resend-dead   put dead letters back at the queue's tail (after fixing, say, the token);
+                the runtime sends them on its next start
+  export        write every queued package and dead letter to --out <dir>
+                (<key>/metadata.json + image.jpg, and index.json)
+
+Options:
+  --path <file>   the queue database (upload.queue.path in the config)
+  --out <dir>     export directory (export)
+  --limit <n>     dead letters listed or re-sent at most (default all)
+  --json          inspect: print JSON`;
+
+export const command: Command = {
+  summary: 'inspect the upload queue, re-send dead letters, export',
+  usage,
+  async run(argv: string[]): Promise<number> {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { path: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const action = positionals[0];
+    if (!values.path || !['inspect', 'resend-dead', 'export'].includes(action ?? '')) {
+      console.error(`bestshot queue: ${values.path ? `unknown action '${action ?? ''}'` : '--path is required'}\n\n${usage}`);
+      return 2;
+    }
+    const limit = values.limit === undefined ? undefined : Number(values.limit);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+      console.error(`bestshot queue: --limit must be a positive integer, got '${values.limit}'`);
+      return 2;
+    }
+    const q = PackageQueue.open({ path: resolve(values.path), log: (m) => console.error(m) });
+    try {
+      if (action === 'inspect') {
+        const oldest = q.oldestEnqueuedAtMs();
+        const info = {
+          depth: q.depth,
+          bytes: q.bytes,
+          oldest: oldest === undefined ? null : { key: q.keys()[0], enqueuedAt: new Date(oldest).toISOString() },
+          counters: q.counters(),
+          deadLetters: q.deadLetters(limit ?? 1_000_000).map((d) => ({ key: d.idempotencyKey, status: d.status, reason: d.reason, attempts: d.attempts, deadAt: new Date(d.deadAtMs).toISOString() })),
+        };
+        if (values.json) console.log(JSON.stringify(info, null, 2));
+        else {
+          console.log(`depth ${info.depth} (${info.bytes} bytes), oldest ${info.oldest ? `${info.oldest.key} queued ${info.oldest.enqueuedAt}` : 'none'}`);
+          console.log(`counters ${Object.entries(info.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+          console.log(`dead letters: ${info.deadLetters.length}`);
+          for (const d of info.deadLetters) console.log(`  ${d.key}  ${d.status ?? '-'}  ${d.reason}  (${d.attempts} tries, ${d.deadAt})`);
+        }
+      } else if (action === 'resend-dead') {
+        const n = q.requeueDeadLetters(limit);
+        console.log(`re-queued ${n} dead letter(s); queue depth now ${q.depth}`);
+      } else {
+        if (!values.out) {
+          console.error('bestshot queue export: --out <dir> is required');
+          return 2;
+        }
+        const out = resolve(values.out);
+        const index: Array<{ kind: string; key: string; reason: string | null }> = [];
+        for (const p of q.exportAll()) {
+          const d = join(out, p.kind, encodeURIComponent(p.idempotencyKey));
+          mkdirSync(d, { recursive: true });
+          writeFileSync(join(d, 'metadata.json'), p.metadata);
+          writeFileSync(join(d, 'image.jpg'), p.jpeg);
+          index.push({ kind: p.kind, key: p.idempotencyKey, reason: p.reason });
+        }
+        writeFileSync(join(out, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+        console.log(`exported ${index.length} package(s) to ${out}`);
+      }
+    } finally {
+      q.close();
+    }
+    return 0;
+  },
+};

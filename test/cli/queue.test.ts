@@ -1,0 +1,44 @@
+/** `bestshot queue` as a user runs it: inspect (dead letters with reasons), resend-dead, export. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { PackageQueue } from '../../src/upload/index.js';
+import { makePackage } from '../upload/helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bestshot-qcli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const bin = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, 'queue', ...args], { env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' }, encoding: 'utf8' });
+
+test('bestshot queue inspect / resend-dead / export on a queue whose packages a wrong token dead-lettered', () => {
+  const path = join(dir, 'q.db');
+  const q = PackageQueue.open({ path });
+  const jpeg = Buffer.from([0xff, 0xd8, 1, 2, 3]);
+  for (let i = 1; i <= 3; i++) q.enqueue(makePackage('cam-cli', i, jpeg));
+  q.deadLetter(q.peekOldest()!.seq, 'HTTP 401: missing or wrong bearer token', 401);
+  q.close();
+  const inspect = run('inspect', '--path', path, '--json');
+  assert.equal(inspect.status, 0, inspect.stderr);
+  const info = JSON.parse(inspect.stdout) as { depth: number; oldest: { key: string }; deadLetters: Array<{ key: string; status: number; reason: string }> };
+  assert.equal(info.depth, 2);
+  assert.equal(info.oldest.key, 'cam-cli:2');
+  assert.deepEqual(info.deadLetters.map((d) => [d.key, d.status, d.reason]), [['cam-cli:1', 401, 'HTTP 401: missing or wrong bearer token']]);
+  const resend = run('resend-dead', '--path', path);
+  assert.equal(resend.stdout, 're-queued 1 dead letter(s); queue depth now 3\n');
+  const out = join(dir, 'export');
+  const exp = run('export', '--path', path, '--out', out);
+  assert.equal(exp.stdout, `exported 3 package(s) to ${out}\n`);
+  assert.ok(readFileSync(join(out, 'queued', 'cam-cli%3A1', 'image.jpg')).equals(jpeg));
+  assert.ok(existsSync(join(out, 'index.json')));
+  const q2 = PackageQueue.open({ path });
+  assert.deepEqual(q2.keys(), ['cam-cli:2', 'cam-cli:3', 'cam-cli:1']);
+  assert.equal(q2.counters().deadLettered, 0);
+  q2.close();
+  const bad = run('frobnicate', '--path', path);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^bestshot queue: unknown action 'frobnicate'/);
+});
