@@ -4,5 +4,4 @@ export { type TrackerOptions, type ResolvedTrackerOptions, resolveTrackerOptions
 export { type IdAllocator, createIdAllocator } from './ids.js';
 export { TrackState, type TrackLifecycle } from './track-state.js';
 export { solveAssignment, linearAssignment, type AssignmentResult } from './assignment.js';
-export { type OrientedBox, boxIou, iouXyxy, boxCorners, clipPolygon, polygonArea, alignAngle, tlwhToBox } from './geometry.js';
 export { kalmanInitiate, kalmanPredict, kalmanUpdate, denseCovariance } from './kalman.js';

@@ -4,7 +4,7 @@
  * upstream's fuse_score.
  */
 import type { Box } from '../types.js';
-import { boxIou } from './geometry.js';
+import { boxIou } from '../geometry/box.js';
 import type { TrackState } from './track-state.js';
 
 /**

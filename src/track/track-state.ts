@@ -4,7 +4,7 @@
  * transitions.
  */
 import type { Box, Track, TrackEntry } from '../types.js';
-import { type OrientedBox, alignAngle } from './geometry.js';
+import { type OrientedBox, alignAngle } from '../geometry/box.js';
 import { VH_INDEX, kalmanInitiate, kalmanPredict, kalmanUpdate } from './kalman.js';
 
 export type TrackLifecycle = 'tracked' | 'lost' | 'removed';
