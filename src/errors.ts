@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'ERR_UPLOAD'
   | 'ERR_INVALID_STATE'
   | 'ERR_EXPOSURE'
-  | 'ERR_GNSS';
+  | 'ERR_GNSS'
+  | 'ERR_USAGE'
+  | 'ERR_PORT_IN_USE';
 
 /** Describe a received value the way the messages do: 'fast' of type string. */
 export function describeValue(value: unknown): string {
@@ -96,6 +98,13 @@ export class UploadError extends BestshotError {
   constructor(message: string, status?: number, options?: { cause?: unknown }) {
     super('ERR_UPLOAD', message, options);
     this.status = status;
+  }
+}
+
+/** The command line is wrong (unknown option, missing or unusable input/output); the CLI exits 2. */
+export class UsageError extends BestshotError {
+  constructor(message: string) {
+    super('ERR_USAGE', message);
   }
 }
 

@@ -44,6 +44,7 @@ export interface BestshotMetrics {
   readonly packagesSent: Counter<'camera' | 'route'>;
   /** Bytes of packages acknowledged, by route (compare with sending every frame). */
   readonly bytesSent: Counter<'camera' | 'route'>;
+  readonly framesSkipped: Counter<'camera'>;
   /** U2: packages waiting in the durable queue. */
   readonly queueDepth: Gauge;
   /** U2: bytes waiting in the durable queue. */
@@ -107,7 +108,8 @@ export function createMetrics(options: MetricsOptions = {}): BestshotMetrics {
   return {
     registry,
     framesCaptured: counter('frames_captured_total', 'Frames taken from the source at captureHz (A5)', ['camera']),
-    framesDropped: counter('frames_dropped_total', 'Frames dropped, by reason (back-pressure drops happen before detection)', [
+    framesSkipped: counter('frames_skipped_total', 'Source frames the captureHz grid did not take (A5); expected, not a loss', ['camera']),
+    framesDropped: counter('frames_dropped_total', 'Frames the product wanted and lost, by reason (back-pressure drops happen before detection)', [
       'camera',
       'reason',
     ]),

@@ -28,6 +28,7 @@ describe('metrics registry', () => {
     assert.deepEqual(types, {
       bestshot_stage_latency_seconds: 'histogram',
       bestshot_frames_captured_total: 'counter',
+      bestshot_frames_skipped_total: 'counter',
       bestshot_frames_dropped_total: 'counter',
       bestshot_tracks_active: 'gauge',
       bestshot_tracks_created_total: 'counter',

@@ -77,10 +77,12 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   #pixelSlotCount: number;
   #pixelSlots: Uint8Array[] = [];
   #pixelSlotMisses = 0;
+  readonly #rtspUrl: string | undefined;
 
   constructor(options: CaptureOptions, binding: NativeBinding = loadNative()) {
     super();
     this.pipeline = buildPipeline(options, (name) => binding.hasElement(name));
+    this.#rtspUrl = options.source.type === 'rtsp' ? options.source.url : undefined;
     const missing = this.pipeline.requiredElements.filter((e) => !binding.hasElement(e));
     if (missing.length > 0) {
       throw new CaptureError(
@@ -286,7 +288,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
         break;
       }
       case 'error': {
-        const err = new CaptureError(`${m.message} (from ${m.source})`, errorCodeFor(m.message));
+        const err = new CaptureError(describePipelineError(m, this.#rtspUrl), errorCodeFor(m.message));
         this.#failure = err;
         const w = this.#waiter;
         this.#waiter = undefined;
@@ -299,6 +301,26 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
         break;
     }
   }
+}
+
+/**
+ * One line a person can act on. An RTSP camera that cannot be reached names
+ * its host and port (GStreamer's own text, "Could not open resource for
+ * reading and writing", names neither).
+ */
+export function describePipelineError(m: { message: string; debug: string; source: string }, rtspUrl?: string): string {
+  if (rtspUrl !== undefined && m.source.startsWith('rtspsrc') && /could not open|could not connect|failed to connect/i.test(`${m.message} ${m.debug}`)) {
+    let where = rtspUrl;
+    try {
+      const u = new URL(rtspUrl);
+      where = `${u.hostname}:${u.port || '554'}`;
+    } catch {
+      // not a parsable URL: name it as given
+    }
+    const why = /refused/i.test(m.debug) || !/timeout|timed out|unreachable|resolve/i.test(m.debug) ? 'connection refused' : m.debug.split('\n')[0];
+    return `RTSP camera at ${where} cannot be reached (${why}): check that the camera or RTSP server is up and the URL's host and port (${m.message} from ${m.source})`;
+  }
+  return `${m.message} (from ${m.source})`;
 }
 
 function errorCodeFor(message: string): 'ERR_CAPTURE' | 'ERR_CAPTURE_ELEMENT_MISSING' | 'ERR_CAPTURE_SOURCE_NOT_FOUND' {

@@ -15,11 +15,31 @@ function help(): string {
   return `bestshot ${version()} — best-shot edge runtime\n\nUsage: bestshot <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'bestshot <command> --help' for a command's options.`;
 }
 
+/** `bestshot … | head` closes stdout early: that ends the output, it is not an error. */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined) {
+    const target = COMMANDS[rest[0]];
+    if (!target) {
+      console.error(`bestshot: unknown command '${rest[0]}'. Run 'bestshot --help' for the list.`);
+      return 2;
+    }
+    console.log((await target.load()).command.usage);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(help());
-    return name === undefined ? 1 : 0;
+    return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-v') {
     console.log(version());
@@ -27,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (!entry) {
-    console.error(`bestshot: unknown command '${name}'\n\n${help()}`);
+    console.error(`bestshot: unknown command '${name}'. Run 'bestshot --help' for the list.`);
     return 2;
   }
   const { command } = await entry.load();
@@ -39,8 +59,13 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     const e = err as Error & { code?: string };
-    console.error(`bestshot ${name}: ${e.code ? `[${e.code}] ` : ''}${e.message}`);
     if (process.env.BESTSHOT_DEBUG === '1') console.error(e.stack);
-    return 1;
+    // node:util parseArgs: an unknown or malformed option is a usage error.
+    if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`bestshot ${name}: ${e.message.split('\n')[0]}. Run 'bestshot ${name} --help' for its options.`);
+      return 2;
+    }
+    console.error(`bestshot ${name}: ${e.code ? `[${e.code}] ` : ''}${e.message}`);
+    return e.code === 'ERR_USAGE' ? 2 : 1;
   }
 }

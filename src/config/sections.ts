@@ -318,6 +318,11 @@ export const UPLOAD_SECTION: ObjectField = obj('cloud upload (U1–U3)', {
     default: 2,
     unit: 'Hz',
   }),
+  drainTimeoutS: num('when every source has ended, how long to wait for the queue to deliver before exiting; what is left stays on disk for the next start', {
+    min: 0,
+    default: 60,
+    unit: 's',
+  }),
 });
 
 export const QUEUE_SECTION: ObjectField = obj('durable cache queue (U2)', {
@@ -354,8 +359,8 @@ export const LOG_SECTION: ObjectField = obj('structured logs', {
   format: {
     kind: 'string',
     enum: ['json', 'pretty', 'auto'],
-    default: 'json',
-    description: "'json' lines for journald/collectors, 'pretty' for people, 'auto' = pretty on a TTY",
+    default: 'auto',
+    description: "'json' lines for journald/collectors, 'pretty' for people (with timestamps), 'auto' = pretty on a TTY, json otherwise",
   },
 });
 

@@ -139,6 +139,8 @@ export interface UploadConfig {
   immediateConcurrency: number;
   /** U2. */
   sendHz: number;
+  /** Seconds to wait for the queue to deliver once every source ended. */
+  drainTimeoutS: number;
 }
 
 export interface QueueConfig {

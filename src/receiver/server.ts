@@ -11,17 +11,23 @@
  *   GET  /packages[?camera=&after=&limit=] → {count, packages:[…]} in arrival order
  *   GET  /packages/<key>/image.jpg | /metadata.json
  *   GET  /stats, GET /healthz (no token needed)
+ *
+ * Hostile input is answered, never fatal: every request ends in the one
+ * handler's catch (a 4xx with a reason, or a 500 that names no path); every
+ * stream has its error path; the body's bytes, the request's duration, the
+ * uploads read at once, the metadata's size, JSON nesting and track count
+ * are bounded while reading, not after.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, promises as fsp, readFileSync } from 'node:fs';
+import { mkdirSync, promises as fsp, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import busboy from 'busboy';
-import { invalidParameterError } from '../errors.js';
-import { sha256Hex, type PackageMetadata } from '../upload/package.js';
+import { ConfigError, invalidParameterError } from '../errors.js';
+import { idempotencyKey, sha256Hex, type PackageMetadata } from '../upload/package.js';
 import { validatePackageMetadata } from '../upload/schema.js';
 
 /**
@@ -63,8 +69,28 @@ export interface ReceiverOptions {
   token?: string;
   /** Serve HTTPS (and mTLS with ca + requireClientCert). */
   tls?: ReceiverTlsOptions;
-  /** Largest request body accepted, bytes. Default 32 MiB; larger gets 413. */
+  /** Largest request body accepted, bytes. Default 32 MiB; larger gets 413 as soon as the limit is crossed (chunked bodies too). */
   maxBodyBytes?: number;
+  /** Largest 'metadata' part, bytes. Default 1 MiB (a package with 1000 tracks is ~400 KiB); larger gets 413. */
+  maxMetadataBytes?: number;
+  /** Most tracks in one package's metadata. Default 1000; more gets 413. */
+  maxTracks?: number;
+  /** Deepest JSON nesting of the metadata. Default 32 (package.v1 needs 6); deeper gets 400, checked before parsing. */
+  maxJsonDepth?: number;
+  /** Uploads whose bodies are read at once; more get 503 with Retry-After. Default 64. */
+  maxConcurrentUploads?: number;
+  /** Whole request (headers and body) must arrive within this, ms. Default 60000; then 408. */
+  requestTimeoutMs?: number;
+  /** A connection silent this long is closed, ms. Default 15000. */
+  idleTimeoutMs?: number;
+  /**
+   * Allow listening on a non-loopback address without a token or TLS client
+   * authentication (anyone on the network may store and list). Default false:
+   * startReceiver refuses.
+   */
+  allowUnauthenticated?: boolean;
+  /** Where the start-up warnings go (no token on loopback). Default console.error. */
+  warn?: (line: string) => void;
   /** Test knobs, see ReceiverTestFaults. */
   testFaults?: ReceiverTestFaults;
   /** One line per request outcome; default silent. */
@@ -110,12 +136,45 @@ class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
 
 const keyDir = (key: string): string => encodeURIComponent(key);
+
+/** Leftover of a store interrupted by a crash: `<key>.tmp-<12 hex>` (see store()). */
+const TMP_DIR_PATTERN = /\.tmp-[0-9a-f]{12}$/;
+
+/** Loopback: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host === '::1' || host === '[::1]') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+/**
+ * The deepest nesting of arrays and objects in a JSON text, counted without
+ * parsing (strings skipped), so a hostile document is refused before
+ * JSON.parse or a recursive validator could overflow the stack. Stops
+ * counting at `limit + 1`.
+ */
+export function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -129,13 +188,38 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidParameterError('integer port between 0 and 65535', 'port', port);
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const maxMetadataBytes = options.maxMetadataBytes ?? 1024 * 1024;
+  const maxTracks = options.maxTracks ?? 1000;
+  const maxJsonDepth = options.maxJsonDepth ?? 32;
+  const maxConcurrentUploads = options.maxConcurrentUploads ?? 64;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
+  for (const [name, v] of Object.entries({ maxBodyBytes, maxMetadataBytes, maxTracks, maxJsonDepth, maxConcurrentUploads, requestTimeoutMs, idleTimeoutMs })) {
+    if (!Number.isInteger(v) || v < 1) throw invalidParameterError('positive integer', name, v);
+  }
   const faults = options.testFaults ?? {};
   const log = options.log ?? (() => {});
   const token = options.token;
   const expectedAuth = token !== undefined ? Buffer.from(`Bearer ${token}`) : undefined;
+  const clientCertAuth = options.tls?.requireClientCert === true && options.tls.ca !== undefined;
+  if (token === undefined && !clientCertAuth) {
+    if (!isLoopbackHost(host) && options.allowUnauthenticated !== true) {
+      throw new ConfigError(
+        'host',
+        `refusing to listen on ${host} without a bearer token or TLS client authentication: anyone on the network could store and list packages (set a token, or mTLS with a CA and requireClientCert)`,
+      );
+    }
+    (options.warn ?? ((line: string) => console.error(line)))(
+      `WARNING: receiver on ${host} has no bearer token and no TLS client authentication: ANY local process may POST and list packages`,
+    );
+  }
 
   const pkgDir = join(options.dir, 'packages');
   mkdirSync(pkgDir, { recursive: true });
+  // Directories of stores a crash interrupted never got published: remove them.
+  for (const name of readdirSync(pkgDir)) {
+    if (TMP_DIR_PATTERN.test(name)) rmSync(join(pkgDir, name), { recursive: true, force: true });
+  }
   const db = new Database(join(options.dir, 'index.sqlite'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -163,6 +247,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   };
   const stats: ReceiverStats = { posts: 0, stored: 0, duplicates: 0, rejected: 0, unauthorized: 0, faultsCut: 0, faultsFailed: 0, faultsDelayed: 0 };
   let delayed = 0;
+  let uploadsReading = 0;
 
   const authorized = (req: http.IncomingMessage): boolean => {
     if (!expectedAuth) return true;
@@ -170,38 +255,79 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     return got.length === expectedAuth.length && timingSafeEqual(got, expectedAuth);
   };
 
+  /**
+   * Read the multipart body. Limits hold while reading: the body's bytes are
+   * counted as they arrive (413 the moment maxBodyBytes is crossed, chunked
+   * or not), the metadata part is capped at maxMetadataBytes; every stream
+   * (request, busboy, each part) has an error path that ends in reject.
+   */
   function readParts(req: http.IncomingMessage): Promise<{ metadata: Buffer | undefined; image: Buffer | undefined }> {
     return new Promise((resolve, reject) => {
       let bb: busboy.Busboy;
       try {
-        bb = busboy({ headers: req.headers, limits: { fileSize: maxBodyBytes, fieldSize: 1024 * 1024, files: 2, fields: 2, parts: 4 } });
+        bb = busboy({ headers: req.headers, limits: { fileSize: maxBodyBytes, fieldSize: maxMetadataBytes, files: 2, fields: 2, parts: 4 } });
       } catch (err) {
+        req.resume();
         reject(new HttpError(415, `expected multipart/form-data (${(err as Error).message})`));
         return;
       }
       const parts: { metadata?: Buffer; image?: Buffer } = {};
       let error: HttpError | undefined;
-      bb.on('field', (name, value) => {
-        if (name === 'metadata') parts.metadata = Buffer.from(value, 'utf8');
+      let settled = false;
+      const fail = (e: HttpError): void => {
+        if (settled) return;
+        settled = true;
+        req.unpipe(bb);
+        bb.removeAllListeners('close');
+        bb.on('error', () => {}); // later parser errors of an abandoned body
+        bb.destroy();
+        reject(e);
+      };
+      let received = 0;
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > maxBodyBytes) fail(new HttpError(413, `body exceeds ${maxBodyBytes} bytes`));
+      });
+      bb.on('field', (name, value, info) => {
+        if (info.valueTruncated) error ??= new HttpError(413, `part '${name}' exceeds ${maxMetadataBytes} bytes`);
+        else if (name === 'metadata') parts.metadata = Buffer.from(value, 'utf8');
       });
       bb.on('file', (name, stream) => {
         const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('limit', () => {
-          error = new HttpError(413, `part '${name}' exceeds ${maxBodyBytes} bytes`);
+        let bytes = 0;
+        const limit = name === 'metadata' ? maxMetadataBytes : maxBodyBytes;
+        stream.on('data', (c: Buffer) => {
+          bytes += c.length;
+          if (bytes > limit) {
+            error ??= new HttpError(413, `part '${name}' exceeds ${limit} bytes`);
+            chunks.length = 0;
+            stream.resume();
+            return;
+          }
+          if (name === 'metadata' || name === 'image') chunks.push(c);
         });
+        stream.on('limit', () => {
+          error ??= new HttpError(413, `part '${name}' exceeds ${maxBodyBytes} bytes`);
+        });
+        stream.on('error', (err: Error) => fail(new HttpError(400, `malformed multipart body: ${err.message}`)));
         stream.on('close', () => {
-          if (name === 'metadata' || name === 'image') parts[name] = Buffer.concat(chunks);
+          if (!error && (name === 'metadata' || name === 'image')) parts[name] = Buffer.concat(chunks);
         });
       });
       for (const ev of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
         bb.on(ev, () => {
-          error = new HttpError(400, 'too many parts');
+          error ??= new HttpError(400, 'too many parts');
         });
       }
-      bb.on('error', (err) => reject(new HttpError(400, `malformed multipart body: ${(err as Error).message}`)));
-      bb.on('close', () => (error ? reject(error) : resolve({ metadata: parts.metadata, image: parts.image })));
-      req.on('aborted', () => reject(new HttpError(400, 'request aborted')));
+      bb.on('error', (err) => fail(new HttpError(400, `malformed multipart body: ${(err as Error).message}`)));
+      bb.on('close', () => {
+        if (settled) return;
+        settled = true;
+        if (error) reject(error);
+        else resolve({ metadata: parts.metadata, image: parts.image });
+      });
+      req.on('error', (err) => fail(new HttpError(400, `request failed: ${err.message}`)));
+      req.on('aborted', () => fail(new HttpError(400, 'request aborted')));
       req.pipe(bb);
     });
   }
@@ -212,14 +338,22 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     const final = join(pkgDir, keyDir(key));
     const tmp = `${final}.tmp-${randomBytes(6).toString('hex')}`;
     await fsp.mkdir(tmp);
-    for (const [name, data] of [['image.jpg', image], ['metadata.json', metadataText]] as const) {
-      const fh = await fsp.open(join(tmp, name), 'w');
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
+    try {
+      for (const [name, data] of [['image.jpg', image], ['metadata.json', metadataText]] as const) {
+        const fh = await fsp.open(join(tmp, name), 'w');
+        try {
+          await fh.writeFile(data);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
       }
+    } catch (err) {
+      // A full disk (ENOSPC) leaves no half-written package behind, and the client retries.
+      await fsp.rm(tmp, { recursive: true, force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new HttpError(507, 'storage full; retry later', {}, { 'Retry-After': '30' });
+      throw err;
     }
     try {
       // Atomic publish: a second writer of the same key finds the directory taken.
@@ -251,6 +385,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     }
     const cl = Number(req.headers['content-length'] ?? 0);
     if (cl > maxBodyBytes) throw new HttpError(413, `body of ${cl} bytes exceeds ${maxBodyBytes}`);
+    if (uploadsReading >= maxConcurrentUploads) {
+      throw new HttpError(503, `more than ${maxConcurrentUploads} uploads in progress; retry later`, {}, { 'Retry-After': '1' });
+    }
     if (n <= (faults.cutFirst ?? 0)) {
       stats.faultsCut++;
       log(`POST #${n}: test fault: cutting the connection mid-upload`);
@@ -267,20 +404,33 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       sendJson(res, status, { error: 'test fault' }, faults.retryAfter !== undefined ? { 'Retry-After': faults.retryAfter } : {});
       return;
     }
-    const { metadata: metaBuf, image } = await readParts(req);
+    uploadsReading++;
+    let parts: Awaited<ReturnType<typeof readParts>>;
+    try {
+      parts = await readParts(req);
+    } finally {
+      uploadsReading--;
+    }
+    const { metadata: metaBuf, image } = parts;
     if (!metaBuf) throw new HttpError(400, "missing part 'metadata'");
     if (!image) throw new HttpError(400, "missing part 'image'");
+    const metaText = metaBuf.toString('utf8');
+    if (jsonDepth(metaText, maxJsonDepth) > maxJsonDepth) throw new HttpError(400, `metadata nests deeper than ${maxJsonDepth} levels`);
     let metadata: PackageMetadata;
     try {
-      metadata = JSON.parse(metaBuf.toString('utf8')) as PackageMetadata;
+      metadata = JSON.parse(metaText) as PackageMetadata;
     } catch (err) {
       throw new HttpError(400, `metadata is not JSON: ${(err as Error).message}`);
+    }
+    const trackCount = (metadata as { tracks?: unknown } | null)?.tracks;
+    if (Array.isArray(trackCount) && trackCount.length > maxTracks) {
+      throw new HttpError(413, `metadata has ${trackCount.length} tracks, more than ${maxTracks}`);
     }
     const violations = validatePackageMetadata(metadata);
     if (violations.length > 0) {
       throw new HttpError(400, 'metadata does not match schema bestshot.package/v1', { reasons: violations.map((v) => `${v.path}: ${v.message}`) });
     }
-    const expectedKey = `${metadata.cameraId}:${metadata.imageId}`;
+    const expectedKey = idempotencyKey(metadata.cameraId, metadata.imageId);
     if (metadata.idempotencyKey !== expectedKey) throw new HttpError(400, `idempotencyKey '${metadata.idempotencyKey}' is not '${expectedKey}'`);
     const header = req.headers['idempotency-key'];
     if (header !== expectedKey) throw new HttpError(400, `Idempotency-Key header '${String(header ?? '')}' does not match metadata '${expectedKey}'`);
@@ -336,8 +486,14 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         throw new HttpError(400, 'bad key encoding');
       }
       if (!q.has.get(key)) throw new HttpError(404, `no package '${key}'`);
-      const file = join(pkgDir, keyDir(key), m[2]!);
-      const data = readFileSync(file);
+      let data: Buffer;
+      try {
+        data = readFileSync(join(pkgDir, keyDir(key), m[2]!));
+      } catch (err) {
+        // Indexed but its files are gone (removed by hand, or a crash between publish and index): say so without the path.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, `package '${key}' has no ${m[2]!}`);
+        throw err;
+      }
       res.writeHead(200, { 'Content-Type': m[2] === 'image.jpg' ? 'image/jpeg' : 'application/json', 'Content-Length': data.length });
       res.end(data);
       return;
@@ -350,8 +506,16 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   }
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://receiver');
+    // Everything below ends in the one catch: a request can be answered badly, never crash the process.
+    let pathname = '?';
     const done = (async () => {
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://receiver');
+      } catch {
+        throw new HttpError(400, 'malformed request target');
+      }
+      pathname = url.pathname;
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
       if (req.method === 'POST' && url.pathname === '/packages') return handlePost(req, res);
       if (!authorized(req)) {
@@ -362,21 +526,33 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
     })();
     done.catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 500;
+      const known = err instanceof HttpError;
+      const status = known ? err.status : 500;
       const message = err instanceof Error ? err.message : String(err);
       if (req.method === 'POST' && status !== 401) stats.rejected++;
-      log(`${req.method} ${url.pathname}: ${status} ${message}`);
+      log(`${req.method} ${pathname}: ${status} ${message}`);
       if (res.headersSent || res.destroyed) return;
-      const extra = err instanceof HttpError ? err.extra : {};
-      sendJson(res, status, { error: message, ...extra }, status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
-      // Do not read the rest of a rejected upload.
+      // An unexpected error's message may name a storage path: it goes to the log only.
+      const body = known ? { error: message, ...err.extra } : { error: 'internal error' };
+      const headers: Record<string, string> = { ...(known ? err.headers : {}), ...(status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}) };
+      try {
+        // Do not read the rest of a rejected upload.
+        if (!req.complete) headers.Connection = 'close';
+        sendJson(res, status, body, headers);
+      } catch {
+        req.socket.destroy();
+        return;
+      }
       if (!req.complete) res.once('finish', () => req.socket.destroy());
     });
   };
 
+  // Node checks request and header timeouts every connectionsCheckingInterval (default 30 s): check often enough for the limit to mean something.
+  const connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(requestTimeoutMs / 4)));
   const server = options.tls
     ? https.createServer(
         {
+          connectionsCheckingInterval,
           cert: options.tls.cert,
           key: options.tls.key,
           ca: options.tls.ca,
@@ -385,8 +561,23 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         },
         handler,
       )
-    : http.createServer(handler);
+    : http.createServer({ connectionsCheckingInterval }, handler);
   server.keepAliveTimeout = 5000;
+  // Slow bodies: the whole request within requestTimeoutMs (408), headers within
+  // 10 s (or the request timeout when shorter), a silent connection closed after idleTimeoutMs.
+  server.requestTimeout = requestTimeoutMs;
+  server.headersTimeout = Math.min(10_000, requestTimeoutMs);
+  server.timeout = idleTimeoutMs;
+  server.on('timeout', (socket: import('node:net').Socket) => socket.destroy());
+  // Malformed request lines and headers: answer 400 and close; a socket error is never fatal.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

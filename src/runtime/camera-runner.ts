@@ -45,7 +45,12 @@ export interface ImageIdSource {
   next(): number;
 }
 
-export type DropReason = 'rate' | 'busy' | 'detect-error' | 'track-error' | 'evicted';
+/**
+ * Why a frame the product wanted was lost. Frames the captureHz grid does not
+ * take (A5) are not drops: they are *skipped* and counted apart, so an alert
+ * on drops fires only when something was lost.
+ */
+export type DropReason = 'busy' | 'detect-error' | 'track-error' | 'evicted';
 
 export interface FrameRecord {
   imageId: number;
@@ -69,12 +74,17 @@ export interface UploadRecord {
   replacesImageIds: number[];
   /** Wall-clock ms when the package was handed to the sink. */
   submittedAtMs: number;
+  width: number;
+  height: number;
+  /** The package's image (the sink's own bytes, not a copy): for the run's report; don't keep it longer than needed. */
+  jpeg: Uint8Array;
 }
 
 export type CameraRunnerEvents = {
   frame: [FrameRecord];
   upload: [UploadRecord];
   drop: [DropReason, number];
+  skip: [number];
   workerRestart: ['detect' | 'track', string];
   tracksEnded: [number[]];
   error: [Error];
@@ -128,7 +138,9 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   readonly stats = {
     captured: 0,
     processed: 0,
-    dropped: { rate: 0, busy: 0, 'detect-error': 0, 'track-error': 0, evicted: 0 } as Record<DropReason, number>,
+    /** Source frames the captureHz grid did not take (A5): expected, not a loss. */
+    skipped: 0,
+    dropped: { busy: 0, 'detect-error': 0, 'track-error': 0, evicted: 0 } as Record<DropReason, number>,
     packages: { immediate: 0, cached: 0 },
     bytes: 0,
     everyFrameBytes: 0,
@@ -200,10 +212,10 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         this.stats.captured++;
         // A5: a live camera runs faster than captureHz and its appsink keeps
         // only the newest frame; the frames it skipped show as a pts gap of
-        // several frame durations, counted here as 'rate' drops.
+        // several frame durations, counted here as skipped.
         if (live && lastPtsNs >= 0n && frame.durationNs > 0n && frame.ptsNs > lastPtsNs) {
           const skipped = Number((frame.ptsNs - lastPtsNs + frame.durationNs / 2n) / frame.durationNs) - 1;
-          if (skipped > 0) this.#drop('rate', skipped);
+          if (skipped > 0) this.#skip(skipped);
         }
         lastPtsNs = frame.ptsNs;
         if (!live) {
@@ -211,14 +223,15 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
           if (nextPts !== null && frame.ptsNs < nextPts) {
             source.releaseTensor(frame);
             source.releasePixels(frame);
-            this.#drop('rate');
+            this.#skip(1);
             continue;
           }
           nextPts = (nextPts ?? frame.ptsNs) + periodNs;
           while (nextPts <= frame.ptsNs) nextPts += periodNs;
         }
         if (this.#inFlight >= this.#opts.maxInFlight) {
-          if (this.#opts.mode === 'live') {
+          // Only a live source can lose frames by waiting; a recording waits (back-pressure).
+          if (this.#opts.mode === 'live' && live) {
             source.releaseTensor(frame);
             source.releasePixels(frame);
             this.#drop('busy');
@@ -235,6 +248,11 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       await this.#chain;
       await this.#flush();
     }
+  }
+
+  #skip(n: number): void {
+    this.stats.skipped += n;
+    this.emit('skip', n);
   }
 
   #drop(reason: DropReason, n = 1): void {
@@ -424,6 +442,9 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       tracks: d.tracks,
       replacesImageIds: d.replacesImageIds,
       submittedAtMs: Date.now(),
+      width: frame.width,
+      height: frame.height,
+      jpeg,
     });
   }
 

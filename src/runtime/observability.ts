@@ -9,105 +9,131 @@ import type { BestshotService } from './service.js';
 export interface Observability {
   metrics: BestshotMetrics;
   server: MetricsServer | undefined;
+  /** Feed the metrics from a started service (every declared metric has a feeder here). */
+  attach(svc: BestshotService): void;
   close(): Promise<void>;
 }
 
+/** DropReason → the metric's reason label. */
 const DROP_LABEL: Record<string, string> = {
-  rate: 'source_skip',
   busy: 'detector_busy',
   'detect-error': 'detect_error',
   'track-error': 'track_error',
   evicted: 'evicted',
 };
 
-export async function observe(svc: BestshotService, options: { port: number; host: string; enabled: boolean }): Promise<Observability> {
+/**
+ * Binds /metrics and /healthz first (a taken port fails the start before any
+ * camera runs; /healthz answers 503 until a service is attached and ready),
+ * then attach() feeds the metrics from the service's events.
+ */
+export async function observe(options: { port: number; host: string; enabled: boolean }): Promise<Observability> {
   const metrics = createMetrics();
-  svc.on('frame', (camera, r) => {
-    metrics.framesCaptured.inc({ camera });
-    metrics.observeStageMs(camera, 'detect', r.latency.detect);
-    metrics.observeStageMs(camera, 'track', r.latency.track - r.latency.detect);
-    metrics.observeStageMs(camera, 'end_to_end', r.latency.total);
-    const runner = svc.cameras.get(camera)?.runner;
-    if (runner) metrics.tracksActive.set({ camera }, runner.stats.activeTracks);
-    const exposure = runner?.ring.get(r.imageId)?.exposure;
-    if (exposure && exposure.exposureTimeUs > 0) {
-      metrics.exposureTime.set({ camera }, exposure.exposureTimeUs / 1e6);
-      metrics.exposureGain.set({ camera }, exposure.gain);
-    }
-    metrics.cameraUp.set({ camera }, 1);
-  });
-  svc.on('drop', (camera, reason, n) => metrics.framesDropped.inc({ camera, reason: DROP_LABEL[reason] ?? reason }, n));
-  svc.on('upload', (u) => {
-    metrics.selections.inc({ camera: u.cameraId, route: u.route });
-  });
-  svc.on('workerRestart', (_camera, kind) => metrics.workerRestarts.inc({ pool: kind }));
-  svc.on('cameraError', (camera) => {
-    metrics.cameraRestarts.inc({ camera });
-    metrics.cameraUp.set({ camera }, 0);
-  });
-  const uploader = svc.uploader;
-  if (uploader) {
-    uploader.on('sent', (e) => {
-      const camera = e.idempotencyKey.slice(0, e.idempotencyKey.lastIndexOf(':'));
-      metrics.packagesSent.inc({ camera, route: e.route });
-    });
-    uploader.on('retry', (e) => metrics.uploadErrors.inc({ kind: e.errorKind }));
-    uploader.on('dropped', () => metrics.queueDropped.inc({ reason: 'full' }));
-    uploader.on('deadLettered', () => metrics.queueDropped.inc({ reason: 'dead_letter' }));
-  }
+  let attached: BestshotService | undefined;
+  let poll: NodeJS.Timeout | undefined;
   let trackTotals = new Map<string, number>();
-  // A1–A4 counters are cumulative in each controller; export the increments.
-  const exposureSeen = new Map<string, Record<string, number>>();
-  const exposureCounters = (camera: string, now: Record<string, number>): void => {
-    const before = exposureSeen.get(camera) ?? {};
-    const inc = (key: string): number => Math.max(0, (now[key] ?? 0) - (before[key] ?? 0));
-    metrics.exposureModeSwitches.inc({ camera, to: 'auto' }, inc('switchesToAuto'));
-    metrics.exposureModeSwitches.inc({ camera, to: 'manual' }, inc('switchesToManual'));
-    metrics.exposureClamped.inc({ camera, what: 'gain_max' }, inc('gainClampedMax'));
-    metrics.exposureClamped.inc({ camera, what: 'gain_min' }, inc('gainClampedMin'));
-    metrics.exposureClamped.inc({ camera, what: 'time_lengthened' }, inc('timeLengthened'));
-    exposureSeen.set(camera, now);
-  };
-  const poll = setInterval(() => {
-    const s = uploader?.stats();
-    if (s) {
-      metrics.queueDepth.set(s.queueDepth);
-      metrics.queueBytes.set(s.queueBytes);
-    }
-    for (const [id, controller] of svc.exposureControllers) {
-      const st = controller.stats();
-      exposureCounters(id, {
-        switchesToAuto: st.switchesToAuto,
-        switchesToManual: st.switchesToManual,
-        gainClampedMax: st.gainClampedMax,
-        gainClampedMin: st.gainClampedMin,
-        timeLengthened: st.timeLengthened,
-      });
-    }
-    for (const [id, c] of svc.cameras) {
-      const created = c.runner?.stats.tracksCreated ?? 0;
-      const prev = trackTotals.get(id) ?? 0;
-      if (created > prev) metrics.tracksCreated.inc({ camera: id }, created - prev);
-      trackTotals.set(id, created);
-    }
-  }, 1000);
-  poll.unref();
   const server = options.enabled
     ? await startMetricsServer({
         port: options.port,
         host: options.host,
         registry: metrics.registry,
         health: () => {
-          const h = svc.health();
-          return { ready: h.ready, details: { detector: h.detector ? 'loaded' : 'loading', cameras: h.cameras } };
+          if (!attached)
+            return {
+              ready: false,
+              details: { detector: 'loading', cameras: {} },
+            };
+          const h = attached.health();
+          return {
+            ready: h.ready,
+            details: {
+              detector: h.detector ? 'loaded' : 'loading',
+              cameras: h.cameras,
+            },
+          };
         },
       })
     : undefined;
+  const attach = (svc: BestshotService): void => {
+    attached = svc;
+    svc.on('frame', (camera, r) => {
+      metrics.framesCaptured.inc({ camera });
+      metrics.observeStageMs(camera, 'detect', r.latency.detect);
+      metrics.observeStageMs(camera, 'track', r.latency.track - r.latency.detect);
+      metrics.observeStageMs(camera, 'end_to_end', r.latency.total);
+      const runner = svc.cameras.get(camera)?.runner;
+      if (runner) metrics.tracksActive.set({ camera }, runner.stats.activeTracks);
+      const exposure = runner?.ring.get(r.imageId)?.exposure;
+      if (exposure && exposure.exposureTimeUs > 0) {
+        metrics.exposureTime.set({ camera }, exposure.exposureTimeUs / 1e6);
+        metrics.exposureGain.set({ camera }, exposure.gain);
+      }
+      metrics.cameraUp.set({ camera }, 1);
+    });
+    svc.on('drop', (camera, reason, n) => metrics.framesDropped.inc({ camera, reason: DROP_LABEL[reason] ?? reason }, n));
+    svc.on('skip', (camera, n) => metrics.framesSkipped.inc({ camera }, n));
+    svc.on('upload', (u) => {
+      metrics.selections.inc({ camera: u.cameraId, route: u.route });
+    });
+    svc.on('workerRestart', (_camera, kind) => metrics.workerRestarts.inc({ pool: kind }));
+    svc.on('cameraError', (camera) => {
+      metrics.cameraRestarts.inc({ camera });
+      metrics.cameraUp.set({ camera }, 0);
+    });
+    const uploader = svc.uploader;
+    if (uploader) {
+      uploader.on('sent', (e) => {
+        const camera = e.idempotencyKey.slice(0, e.idempotencyKey.lastIndexOf(':'));
+        metrics.packagesSent.inc({ camera, route: e.route });
+        metrics.bytesSent.inc({ camera, route: e.route }, e.bytes);
+      });
+      uploader.on('retry', (e) => metrics.uploadErrors.inc({ kind: e.errorKind }));
+      uploader.on('dropped', () => metrics.queueDropped.inc({ reason: 'full' }));
+      uploader.on('deadLettered', () => metrics.queueDropped.inc({ reason: 'dead_letter' }));
+    }
+    // A1–A4 counters are cumulative in each controller; export the increments.
+    const exposureSeen = new Map<string, Record<string, number>>();
+    const exposureCounters = (camera: string, now: Record<string, number>): void => {
+      const before = exposureSeen.get(camera) ?? {};
+      const inc = (key: string): number => Math.max(0, (now[key] ?? 0) - (before[key] ?? 0));
+      metrics.exposureModeSwitches.inc({ camera, to: 'auto' }, inc('switchesToAuto'));
+      metrics.exposureModeSwitches.inc({ camera, to: 'manual' }, inc('switchesToManual'));
+      metrics.exposureClamped.inc({ camera, what: 'gain_max' }, inc('gainClampedMax'));
+      metrics.exposureClamped.inc({ camera, what: 'gain_min' }, inc('gainClampedMin'));
+      metrics.exposureClamped.inc({ camera, what: 'time_lengthened' }, inc('timeLengthened'));
+      exposureSeen.set(camera, now);
+    };
+    poll = setInterval(() => {
+      const s = uploader?.stats();
+      if (s) {
+        metrics.queueDepth.set(s.queueDepth);
+        metrics.queueBytes.set(s.queueBytes);
+      }
+      for (const [id, controller] of svc.exposureControllers) {
+        const st = controller.stats();
+        exposureCounters(id, {
+          switchesToAuto: st.switchesToAuto,
+          switchesToManual: st.switchesToManual,
+          gainClampedMax: st.gainClampedMax,
+          gainClampedMin: st.gainClampedMin,
+          timeLengthened: st.timeLengthened,
+        });
+      }
+      for (const [id, c] of svc.cameras) {
+        const created = c.runner?.stats.tracksCreated ?? 0;
+        const prev = trackTotals.get(id) ?? 0;
+        if (created > prev) metrics.tracksCreated.inc({ camera: id }, created - prev);
+        trackTotals.set(id, created);
+      }
+    }, 1000);
+    poll.unref();
+  };
   return {
     metrics,
     server,
+    attach,
     async close() {
-      clearInterval(poll);
+      if (poll) clearInterval(poll);
       trackTotals = new Map();
       await server?.close();
     },

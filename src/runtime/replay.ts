@@ -7,12 +7,13 @@
  *   report/        — the HTML report (with --report),
  * and waiting until the queue has delivered what the run selected.
  */
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BestshotConfig } from '../config/index.js';
 import { CaptureError } from '../errors.js';
 import { BestshotService, type RuntimeLogger } from './service.js';
-import { writeReport, type ReportSummary, type ReportUpload } from './report.js';
+import { writeReport, type ReportSummary } from './report.js';
+import { RunImages } from './run-images.js';
 import type { UploadRecord } from './camera-runner.js';
 
 export interface ReplayOptions {
@@ -25,13 +26,18 @@ export interface ReplayOptions {
   /** Longest wait for the queue to drain after the recording ends, ms. Default 120 000. */
   drainTimeoutMs?: number;
   progress?: (framesProcessed: number, uploads: number) => void;
+  /** Called while the queue drains after the recording ended, with the packages left. */
+  draining?: (left: number) => void;
 }
 
 /** What a replay counted; the report shows the same figures. */
 export interface ReplaySummary extends Omit<ReportSummary, 'title' | 'everyFrameMethod' | 'latencyMs'> {
   provider: string;
   byteRatio: number;
+  /** Packages still in the queue file when the drain timed out (sent at the next start). */
   undelivered: number;
+  /** Source frames the captureHz grid did not take (A5). */
+  framesSkipped: number;
   latencyMs: { p50: number; p99: number; max: number };
   reportPath?: string;
 }
@@ -54,6 +60,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
   const t0 = performance.now();
   const uploads: UploadRecord[] = [];
   const latencies: number[] = [];
+  const images = options.report ? new RunImages(join(outDir, 'images')) : undefined;
   const svc = await BestshotService.start({ config, mode: 'offline', logger: options.logger, measureEveryFrame: options.measureEveryFrame !== false });
   let processed = 0;
   svc.on('frame', (_id, r) => {
@@ -63,8 +70,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     options.progress?.(processed, uploads.length);
   });
   svc.on('upload', (u) => {
-    uploads.push(u);
-    uploadsOut.write(jsonl({ ...u, tracks: u.tracks }));
+    images?.add(u);
+    const { jpeg: _jpeg, ...record } = u;
+    uploads.push({ ...record, jpeg: new Uint8Array() });
+    uploadsOut.write(jsonl(record));
   });
   const status = svc.cameras.get(cam.id);
   await svc.done();
@@ -73,18 +82,14 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     throw new CaptureError(`Replay of camera '${cam.id}' failed: ${status.lastError}`);
   }
   const runner = status?.runner;
-  // Wait for the durable queue to deliver what the run selected.
-  const deadline = Date.now() + (options.drainTimeoutMs ?? 120_000);
-  while (svc.uploader && svc.uploader.stats().queueDepth + svc.uploader.stats().immediateInFlight + svc.uploader.stats().immediatePending > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const up = svc.uploader?.stats();
-  const delivered = svc.receiver?.stats().stored ?? up?.delivered ?? 0;
+  // U2: wait (bounded) for the durable queue to deliver what the run selected.
+  const undelivered = await svc.drain(options.drainTimeoutMs ?? 120_000, options.draining);
   const provider = svc.provider;
   await svc.stop();
+  const counts = svc.runCounts();
   await Promise.all([new Promise((r) => tracksOut.end(r)), new Promise((r) => uploadsOut.end(r))]);
   const stats = runner?.stats;
-  const bytesSent = uploads.reduce((a, u) => a + u.bytes, 0);
+  const bytesSelected = uploads.reduce((a, u) => a + u.bytes, 0);
   const bytesEveryFrame = stats?.everyFrameBytes ?? 0;
   const summary: ReplaySummary = {
     cameraId: cam.id,
@@ -93,44 +98,26 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     provider,
     framesCaptured: stats?.captured ?? 0,
     framesProcessed: stats?.processed ?? 0,
-    framesDropped: stats ? Object.entries(stats.dropped).reduce((a, [k, v]) => (k === 'rate' ? a : a + v), 0) : 0,
+    framesDropped: stats ? Object.values(stats.dropped).reduce((a, v) => a + v, 0) : 0,
     objectsTracked: stats?.tracksCreated ?? 0,
     packagesImmediate: uploads.filter((u) => u.route === 'immediate').length,
     packagesCached: uploads.filter((u) => u.route === 'cached').length,
-    bytesSent,
+    bytesSent: bytesSelected,
     bytesEveryFrame,
-    byteRatio: bytesSent > 0 ? bytesEveryFrame / bytesSent : 0,
-    delivered,
-    undelivered: up ? up.queueDepth : 0,
+    byteRatio: bytesSelected > 0 ? bytesEveryFrame / bytesSelected : 0,
+    delivered: counts.delivered,
+    undelivered,
+    framesSkipped: counts.frames.skipped,
     latencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(0, ...latencies) },
     durationS: (performance.now() - t0) / 1000,
   };
-  if (options.report) {
+  if (options.report && images) {
     const reportDir = config.report.dir ?? join(outDir, 'report');
-    const withImages: ReportUpload[] = uploads.map((u) => ({
-      ...u,
-      width: 0,
-      height: 0,
-      jpeg: new Uint8Array(),
-    }));
-    // The gallery shows what the cloud received: images come from the embedded receiver's store.
-    const receiverDir = config.receiver.embedded ? config.receiver.dir : undefined;
-    for (const u of withImages) {
-      if (!receiverDir) continue;
-      const dir = join(receiverDir, 'packages', encodeURIComponent(u.idempotencyKey));
-      try {
-        u.jpeg = readFileSync(join(dir, 'image.jpg'));
-        const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as { width: number; height: number };
-        u.width = meta.width;
-        u.height = meta.height;
-      } catch {
-        // not delivered (yet): left out of the gallery
-      }
-    }
+    // The gallery shows this run's own images (kept in outDir/images as they were selected).
     summary.reportPath = writeReport(
       reportDir,
       { ...summary, title: 'bestshot run report', everyFrameMethod: 'every processed frame JPEG-encoded at the same quality' },
-      withImages.filter((u) => u.jpeg.byteLength > 0),
+      images.uploads(),
     );
   }
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));

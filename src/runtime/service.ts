@@ -14,9 +14,11 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { detectorOptions, policyOptions, queueOptions, senderOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
 import { DetectorPool, tensorOptionsFor, type DetectorPoolOptions } from '../detect/index.js';
-import { Uploader, type UploadPackage, type UploadRoute } from '../upload/index.js';
+import { Uploader, type UploaderStats, type UploadPackage, type UploadRoute } from '../upload/index.js';
+import { backoffDelayMs, resolveBackoff, type ResolvedBackoff } from '../upload/backoff.js';
 import { startReceiver, type Receiver } from '../receiver/index.js';
 import { TypedEmitter } from '../events.js';
+import { ConfigError } from '../errors.js';
 import type { ExposureInfo } from '../types.js';
 import { TrackingShards } from './shards.js';
 import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
@@ -46,6 +48,7 @@ export type ServiceEvents = {
   frame: [string, FrameRecord];
   upload: [UploadRecord];
   drop: [string, DropReason, number];
+  skip: [string, number];
   cameraEnded: [string];
   cameraError: [string, Error];
   workerRestart: [string, 'detect' | 'track', string];
@@ -58,12 +61,42 @@ export interface ServiceOptions {
   logger?: RuntimeLogger;
   /** Inference workers. Default 2 (best throughput on 2 cores, PLATFORM-NOTES). */
   detectWorkers?: number;
-  /** Reopen a failed live camera after this back-off, doubling to 30 s. Default 1000 ms. */
+  /** Reopen a failed live camera after this back-off (with jitter), doubling to 30 s. Default 1000 ms. */
   retryBaseMs?: number;
   /** A sink other than the uploader (evaluation). */
   sink?: PackageSink;
   /** Encode every processed frame too, counting the every-frame bytes (replay reports). */
   measureEveryFrame?: boolean;
+}
+
+/** What one run did, from the runners' and the queue's own counters. */
+export interface RunCounts {
+  frames: { captured: number; processed: number; skipped: number; dropped: Record<string, number> };
+  /** Packages built by selection, by route (S5), their image bytes, and selections that could not be built. */
+  packages: { immediate: number; cached: number; bytes: number; errors: number };
+  /** Acknowledged sends in this run (U1 / U2); a duplicate ack of a re-sent package counts once per send. */
+  sentImmediate: number;
+  sentCached: number;
+  /** Packages removed from the queue as acknowledged in this run. */
+  delivered: number;
+  /** Packages the full queue dropped (U2 circular) and packages dead-lettered, in this run. */
+  queueDropped: number;
+  deadLettered: number;
+  /** Still in the queue file; sent at the next start. */
+  stillQueued: number;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 export interface CameraStatus {
@@ -107,6 +140,11 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   #loops: Promise<void>[] = [];
   #detectorReady = false;
   #closers: Array<() => void> = [];
+  /** Aborted by stop(): wakes every camera's retry back-off at once, so a stop is never held by a sleep. */
+  #stopSignal = new AbortController();
+  #retryBackoff!: ResolvedBackoff;
+  /** The queue's lifetime counters when this service started: a run's own counts are the difference. */
+  #countersAtStart: UploaderStats | undefined;
   /** A1–A4 controllers by camera id (cameras with exposure.mode 'rule' and a controllable source). */
   readonly exposureControllers = new Map<string, ExposureController>();
 
@@ -121,6 +159,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   /** Build everything, load the model, start every camera. */
   static async start(options: ServiceOptions): Promise<BestshotService> {
     const svc = new BestshotService(options);
+    svc.#retryBackoff = resolveBackoff({ baseMs: options.retryBaseMs ?? 1000, maxMs: 30_000 });
     try {
       await svc.#start();
     } catch (err) {
@@ -156,10 +195,16 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       this.receiver = await startReceiver({ port: cfg.receiver.port, host: '127.0.0.1', dir: cfg.receiver.dir, token: cfg.upload.token });
       this.#log.info('receiver started', { url: this.receiver.url, dir: cfg.receiver.dir });
     }
+    const t0 = performance.now();
+    this.detect = await DetectorPool.create(detectorPoolOptions(cfg, workers, this.#log));
+    this.provider = this.detect.provider;
+    this.#detectorReady = true;
+    this.#log.info('detector loaded', { provider: this.provider, ms: Math.round(performance.now() - t0), workers });
+    // The queue opens after the model loaded: nothing is sent before the service can run.
     let sink = this.#opts.sink;
     if (!sink) {
       const endpoint = cfg.upload.endpoint ?? (this.receiver ? `${this.receiver.url}/packages` : undefined);
-      if (!endpoint) throw new Error('upload.endpoint is not set and no embedded receiver is configured');
+      if (!endpoint) throw new ConfigError('upload.endpoint', 'not set and no embedded receiver is configured: set upload.endpoint or receiver.embedded: true');
       mkdirSync(join(cfg.queue.path, '..'), { recursive: true });
       const uploader = new Uploader({
         sender: senderOptions(cfg.upload, endpoint),
@@ -168,17 +213,14 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       });
       uploader.on('error', (err) => this.#log.error('uploader error', { error: err.message }));
       uploader.on('deadLettered', (d) => this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason }));
+      this.#logEndpointOutages(uploader);
       this.uploader = uploader;
+      this.#countersAtStart = uploader.stats();
       sink = {
         submit: (pkg: UploadPackage, route: UploadRoute) => void uploader.submit(pkg, route),
         replace: (pkg: UploadPackage, route: UploadRoute, keys: string[]) => uploader.replace(pkg, route, keys),
       };
     }
-    const t0 = performance.now();
-    this.detect = await DetectorPool.create(detectorPoolOptions(cfg, workers, this.#log));
-    this.provider = this.detect.provider;
-    this.#detectorReady = true;
-    this.#log.info('detector loaded', { provider: this.provider, ms: Math.round(performance.now() - t0), workers });
     for (const cam of cfg.cameras) {
       const status: CameraStatus = { id: cam.id, state: 'starting', runner: undefined, failures: 0 };
       this.cameras.set(cam.id, status);
@@ -192,7 +234,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const ids = ImageIdAllocator.open({ stateDir: this.config.stateDir, cameraId: cam.id });
     const position = this.#positionFor(cam);
     let trackIdFloor = 1;
-    let backoff = this.#opts.retryBaseMs ?? 1000;
+    let attempt = 0;
     while (!this.#stopping) {
       let opened: OpenedSource | undefined;
       let exposure: ExposureSource;
@@ -202,8 +244,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();
-        if (!(await this.#retry(cam, status, err as Error, backoff))) return;
-        backoff = Math.min(30_000, backoff * 2);
+        if (!(await this.#retry(cam, status, err as Error, ++attempt))) return;
         continue;
       }
       const runner = new CameraRunner(
@@ -223,6 +264,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       runner.on('frame', (r) => this.emit('frame', cam.id, r));
       runner.on('upload', (u) => this.emit('upload', u));
       runner.on('drop', (reason, n) => this.emit('drop', cam.id, reason, n));
+      runner.on('skip', (n) => this.emit('skip', cam.id, n));
       runner.on('workerRestart', (kind, why) => {
         this.#log.warn('worker restarted', { camera: cam.id, kind, reason: why });
         this.emit('workerRestart', cam.id, kind, why);
@@ -237,7 +279,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       const offWarning = opened.source.on('warning', (w) => this.#log.debug('pipeline warning', { camera: cam.id, ...w }));
       try {
         await runner.run(opened.source, opened.live);
-        backoff = this.#opts.retryBaseMs ?? 1000;
+        if (runner.stats.captured > 0) attempt = 0;
       } catch (err) {
         failure = err as Error;
       } finally {
@@ -247,15 +289,13 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       }
       if (this.#stopping) break;
       if (failure) {
-        if (!(await this.#retry(cam, status, failure, backoff))) return;
-        backoff = Math.min(30_000, backoff * 2);
+        if (!(await this.#retry(cam, status, failure, ++attempt))) return;
         continue;
       }
       // End of stream. A live camera that ends (an RTSP server stopped, a
       // device unplugged) is a failure to retry; a recording ends for good.
       if (opened.live) {
-        if (!(await this.#retry(cam, status, new Error('the live stream ended (EOS)'), backoff))) return;
-        backoff = Math.min(30_000, backoff * 2);
+        if (!(await this.#retry(cam, status, new Error('the live stream ended (EOS)'), ++attempt))) return;
         continue;
       }
       if (cam.source.type === 'file' && cam.source.loop) continue;
@@ -265,6 +305,28 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       return;
     }
     status.state = 'stopped';
+  }
+
+  /** An endpoint that is down is said once, then every minute while it stays down, and when it is back. */
+  #logEndpointOutages(uploader: Uploader): void {
+    let downSince: number | undefined;
+    let lastSaid = 0;
+    uploader.on('retry', (e) => {
+      const now = Date.now();
+      if (downSince === undefined) {
+        downSince = now;
+        lastSaid = now;
+        this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, kind: e.errorKind, retryInMs: e.delayMs });
+      } else if (now - lastSaid >= 60_000) {
+        lastSaid = now;
+        this.#log.info('endpoint still not taking packages', { forS: Math.round((now - downSince) / 1000), queued: uploader.stats().queueDepth, error: e.reason });
+      }
+    });
+    uploader.on('sent', () => {
+      if (downSince === undefined) return;
+      this.#log.info('endpoint taking packages again', { afterS: Math.round((Date.now() - downSince) / 1000), queued: uploader.stats().queueDepth });
+      downSince = undefined;
+    });
   }
 
   #positionFor(cam: CameraConfig): PositionProvider | undefined {
@@ -304,7 +366,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   }
 
   /** Log, count, wait; false when the camera must not be retried (offline replay, or stopping). */
-  async #retry(cam: CameraConfig, status: CameraStatus, err: Error, backoffMs: number): Promise<boolean> {
+  async #retry(cam: CameraConfig, status: CameraStatus, err: Error, attempt: number): Promise<boolean> {
+    const backoffMs = Math.round(backoffDelayMs(attempt, this.#retryBackoff));
     status.failures++;
     status.lastError = err.message;
     this.emit('cameraError', cam.id, err);
@@ -315,14 +378,66 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     }
     status.state = 'retrying';
     this.#log.warn('camera failed, retrying', { camera: cam.id, error: err.message, retryInMs: backoffMs, failures: status.failures });
-    await new Promise((r) => setTimeout(r, backoffMs));
+    await sleep(backoffMs, this.#stopSignal.signal);
     return !this.#stopping;
+  }
+
+  /**
+   * U2 after the sources ended: wait until the queue has delivered everything
+   * (immediate sends included) or `timeoutMs` passed; resolves with how many
+   * packages are still queued on disk (sent at the next start).
+   */
+  async drain(timeoutMs: number, onProgress?: (left: number) => void): Promise<number> {
+    const up = this.uploader;
+    if (!up) return 0;
+    const left = (): number => {
+      const s = up.stats();
+      return s.queueDepth + s.immediateInFlight + s.immediatePending;
+    };
+    const deadline = Date.now() + timeoutMs;
+    while (left() > 0 && Date.now() < deadline && !this.#stopSignal.signal.aborted) {
+      onProgress?.(left());
+      await sleep(Math.min(100, Math.max(1, deadline - Date.now())), this.#stopSignal.signal);
+    }
+    return left();
+  }
+
+  /** This run's upload counts (the queue's lifetime counters minus those at start). One source of truth for every summary. */
+  runCounts(): RunCounts {
+    const s = this.uploader?.stats();
+    const a = this.#countersAtStart;
+    const since = (k: 'enqueued' | 'delivered' | 'dropped' | 'deadLettered'): number => (s && a ? s[k] - a[k] : 0);
+    const frames = { captured: 0, processed: 0, skipped: 0, dropped: {} as Record<string, number> };
+    const packages = { immediate: 0, cached: 0, bytes: 0, errors: 0 };
+    for (const c of this.cameras.values()) {
+      const r = c.runner?.stats;
+      if (!r) continue;
+      frames.captured += r.captured;
+      frames.processed += r.processed;
+      frames.skipped += r.skipped;
+      for (const [k, v] of Object.entries(r.dropped)) frames.dropped[k] = (frames.dropped[k] ?? 0) + v;
+      packages.immediate += r.packages.immediate;
+      packages.cached += r.packages.cached;
+      packages.bytes += r.bytes;
+      packages.errors += r.packageErrors;
+    }
+    return {
+      frames,
+      packages,
+      sentImmediate: s?.sentImmediate ?? 0,
+      sentCached: s?.sentCached ?? 0,
+      delivered: since('delivered'),
+      queueDropped: since('dropped'),
+      deadLettered: since('deadLettered'),
+      stillQueued: s ? s.queueDepth : 0,
+    };
   }
 
   /** Stop capture, finish in-flight frames, flush policies, close the queue and pools. Idempotent. */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       this.#stopping = true;
+      this.#stopSignal.abort();
       for (const c of this.cameras.values()) c.runner?.stop();
       await Promise.allSettled(this.#loops);
       await this.uploader?.close();

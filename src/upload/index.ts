@@ -1,8 +1,8 @@
 /** Public face of the upload stage (U1–U3): package, sender, durable queue, uploader. */
 export { buildPackage, encodeMetadata, idempotencyKey, sha256Hex } from './package.js';
 export type { PackageInput, PackageMetadata, PackageTrackEntry, UploadPackage, UploadRoute } from './package.js';
-export { compileSchema, formatViolations, loadPackageSchema, validatePackageMetadata, PACKAGE_SCHEMA_ID, PACKAGE_SCHEMA_FILE } from './schema.js';
-export type { JsonSchema, SchemaViolation, Validator } from './schema.js';
+export { formatViolations, loadPackageSchema, validatePackageMetadata, PACKAGE_SCHEMA_ID, PACKAGE_SCHEMA_FILE } from './schema.js';
+export { compileJsonSchema, compileSchemaFile, type JsonSchema, type SchemaViolation, type Validator } from '../json-schema.js';
 export { encodeMultipart, type EncodedMultipart } from './multipart.js';
 export { HttpSender, classifyStatus, parseRetryAfter } from './sender.js';
 export type { PackageSender, SendErrorKind, SendResult, SenderOptions } from './sender.js';

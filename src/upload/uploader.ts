@@ -53,6 +53,8 @@ export interface SentEvent {
   durationMs: number;
   /** Response body (the receiver answers {"duplicate":true} for a known key). */
   body: string;
+  /** Bytes of the acknowledged package's image. */
+  bytes: number;
 }
 
 export interface RetryEvent {
@@ -127,6 +129,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   #immediateSeqs = new Set<number>();
   #closing = false;
   #closePromise: Promise<void> | null = null;
+  #finalStats: UploaderStats | undefined;
   #abort = new AbortController();
   #stats = {
     sentImmediate: 0,
@@ -211,6 +214,9 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   }
 
   stats(): UploaderStats {
+    // After close() the queue is gone: report the counts it had when it closed,
+    // so a final 'stopped' line or summary tells the truth.
+    if (this.#finalStats) return { ...this.#finalStats, errorsByKind: { ...this.#finalStats.errorsByKind } };
     const c = this.queue.closed ? { enqueued: 0, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0, replaced: 0 } : this.queue.counters();
     return {
       sentImmediate: this.#stats.sentImmediate,
@@ -250,7 +256,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
         if (r.kind === 'ok') {
           this.queue.ack(seq);
           this.#stats.sentImmediate++;
-          this.emit('sent', { idempotencyKey: pkg.idempotencyKey, route: 'immediate', status: r.status, durationMs: r.durationMs, body: r.body });
+          this.emit('sent', { idempotencyKey: pkg.idempotencyKey, route: 'immediate', status: r.status, durationMs: r.durationMs, body: r.body, bytes: pkg.jpeg.byteLength });
         } else if (r.kind === 'retryable') {
           if (this.#closing) {
             // Aborted by close(): it stays queued (written ahead), not a failure.
@@ -305,7 +311,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
       this.queue.ack(head.seq);
       this.#headFailures = 0;
       this.#stats.sentCached++;
-      this.emit('sent', { idempotencyKey: head.idempotencyKey, route: 'cached', status: r.status, durationMs: r.durationMs, body: r.body });
+      this.emit('sent', { idempotencyKey: head.idempotencyKey, route: 'cached', status: r.status, durationMs: r.durationMs, body: r.body, bytes: head.pkg.jpeg.byteLength });
       return;
     }
     if (r.kind === 'permanent') {
@@ -355,6 +361,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
         await inflight();
       }
       if (this.#ownsSender) this.#sender.close();
+      if (!this.queue.closed) this.#finalStats = this.stats();
       if (this.#ownsQueue) this.queue.close();
       this.removeAllListeners();
     })();

@@ -24,7 +24,7 @@ test('check-config --load-model loads the configured model, and refuses a trunca
   writeFileSync(good, `version: 1\nmodel: { path: ${join(SHARED_MODELS_DIR, 'yolox_nano.onnx')}, providers: [cpu] }\ncameras:\n  - { id: cam, source: { type: test, width: 64, height: 48, framerate: 5 } }\nupload: { endpoint: 'https://cloud.example/v1/packages' }\n`);
   const ok = checkConfig(good);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /^model OK .*yolox_nano\.onnx \(provider cpu, sha256 4903c9058f6e2553…\)$/m);
+  assert.match(ok.stderr, /^model OK .*yolox_nano\.onnx \(provider cpu, sha256 4903c9058f6e2553…\)$/m);
 
   const truncated = join(dir, 'yolox_nano.onnx');
   writeFileSync(truncated, readFileSync(join(SHARED_MODELS_DIR, 'yolox_nano.onnx')).subarray(0, 100_000));

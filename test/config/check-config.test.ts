@@ -29,7 +29,9 @@ describe('bestshot check-config', () => {
     writeFileSync(file, 'cameras:\n  - id: gate\n    source: { type: test }\nupload:\n  endpoint: https://x.example/in\n  token: { env: TOK }\n');
     const r = await cli([file], { TOK: 'super-secret-token' });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.split('\n')[0], `OK ${file} (version 1, 1 camera: gate)`);
+    // The verdict goes to stderr; stdout is only the config (so --json parses).
+    assert.equal(r.stderr.split('\n')[0], `OK ${file} (version 1, 1 camera: gate)`);
+    assert.match(r.stdout, /^version: 1\n/);
     assert.match(r.stdout, /token: "\[redacted\]"/);
     assert.match(r.stdout, /minScore2: 0\.7/);
     assert.ok(!r.stdout.includes('super-secret-token'));
@@ -39,7 +41,8 @@ describe('bestshot check-config', () => {
   test('--config form (as the OTA self-check calls it) and --quiet', async () => {
     const r = await cli(['--config', join(PROJECT_ROOT, 'config', 'demo.yaml'), '--quiet']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `OK ${join(PROJECT_ROOT, 'config', 'demo.yaml')} (version 1, 1 camera: demo)\n`);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `OK ${join(PROJECT_ROOT, 'config', 'demo.yaml')} (version 1, 1 camera: demo)\n`);
   });
 
   test('errors: each with file:line:column and key path, exit 1', async () => {

@@ -244,7 +244,7 @@ describe('config: defaults (SPEC parameter table)', () => {
     const fetched = join(PROJECT_ROOT, 'models', 'yolox_nano.onnx');
     assert.equal(config.model.path, existsSync(fetched) ? fetched : join(SHARED_DIR, 'models', 'yolox_nano.onnx'));
     assert.deepEqual(config.metrics, { enabled: true, port: 9464, host: '127.0.0.1' });
-    assert.deepEqual(config.log, { level: 'info', format: 'json' });
+    assert.deepEqual(config.log, { level: 'info', format: 'auto' });
     assert.equal(config.stateDir, '/var/lib/bestshot/state');
     assert.deepEqual(warnings, []);
   });

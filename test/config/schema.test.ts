@@ -53,7 +53,7 @@ describe('config schema DSL', () => {
   test('YAML null for a section means absent; null for a scalar is an error', () => {
     const c = ctx();
     const r = validateField(CONFIG_SCHEMA.fields.log, null, ['log'], c);
-    assert.deepEqual(r, { level: 'info', format: 'json' });
+    assert.deepEqual(r, { level: 'info', format: 'auto' });
     validateField(CONFIG_SCHEMA.fields.stateDir, null, ['stateDir'], c);
     assert.deepEqual(
       c.issues.map((i) => `${i.path}: ${i.message}`),

@@ -59,8 +59,8 @@ describe('D1 bestshot detect', () => {
       "bestshot detect: Expected a class name of the model (person, bicycle, car, motorcycle, airplane, bus, train, truck, …) for classes but received 'unicorn' of type string",
     );
     r = bestshot(join(dir, 'missing.jpg'), '--providers', 'cpu');
-    assert.equal(r.status, 1);
-    assert.equal(r.stderr.trim(), `bestshot detect: [ERR_CAPTURE_SOURCE_NOT_FOUND] File not found: ${join(dir, 'missing.jpg')}`);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim(), `bestshot detect: [ERR_USAGE] no such image or video: ${join(dir, 'missing.jpg')}`);
     r = bestshot(img, '--model', join(dir, 'none.onnx'));
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim(), `bestshot detect: [ERR_MODEL_NOT_FOUND] Model file not found: ${join(dir, 'none.onnx')}`);

@@ -21,7 +21,7 @@ test('replay of a real clip: every logged package is stored once, valid, and dec
     env: { ...process.env, BESTSHOT_DEMO_DIR: dir, BESTSHOT_FROM_SOURCE: '1' },
     encoding: 'utf8',
   });
-  assert.match(out, /images sent:\s+\d+ immediate \+ \d+ cached/);
+  assert.match(out, /images selected:\s+\d+ immediate \+ \d+ cached/);
   const log = readFileSync(join(dir, 'run', 'uploads.jsonl'), 'utf8')
     .trim()
     .split('\n')
@@ -30,10 +30,10 @@ test('replay of a real clip: every logged package is stored once, valid, and dec
   assert.ok(log.length > 0, 'the run selected no image');
   const keys = log.map((u) => u.idempotencyKey);
   assert.equal(new Set(keys).size, keys.length, 'a package was logged twice');
-  const stored = readdirSync(join(dir, 'receiver', 'packages')).map(decodeURIComponent).sort();
+  const stored = readdirSync(join(dir, 'run', 'receiver', 'packages')).map(decodeURIComponent).sort();
   assert.deepEqual(stored, [...keys].sort(), 'receiver store differs from the upload log');
   for (const u of log) {
-    const pkgDir = join(dir, 'receiver', 'packages', encodeURIComponent(u.idempotencyKey));
+    const pkgDir = join(dir, 'run', 'receiver', 'packages', encodeURIComponent(u.idempotencyKey));
     const meta = JSON.parse(readFileSync(join(pkgDir, 'metadata.json'), 'utf8')) as { imageId: number; image: { bytes: number }; tracks: unknown[] };
     assert.deepEqual(validatePackageMetadata(meta), []);
     assert.equal(meta.imageId, u.imageId);
@@ -42,7 +42,7 @@ test('replay of a real clip: every logged package is stored once, valid, and dec
   }
   // JPEGs decode (a sample, through GStreamer), at the clip's size.
   for (const u of log.slice(0, 3)) {
-    const src = openCapture({ source: { type: 'file', path: join(dir, 'receiver', 'packages', encodeURIComponent(u.idempotencyKey), 'image.jpg') } });
+    const src = openCapture({ source: { type: 'file', path: join(dir, 'run', 'receiver', 'packages', encodeURIComponent(u.idempotencyKey), 'image.jpg') } });
     const f = await src.next();
     src.close();
     assert.equal(f?.width, 768);
@@ -52,21 +52,29 @@ test('replay of a real clip: every logged package is stored once, valid, and dec
   assert.equal(summary.undelivered, 0);
   assert.equal(summary.delivered, log.length);
   assert.ok(summary.bytesEveryFrame > summary.bytesSent);
-  assert.ok(existsSync(join(dir, 'report', 'report.html')));
-  assert.match(readFileSync(join(dir, 'report', 'report.html'), 'utf8'), /Best shot per object/);
+  assert.ok(existsSync(join(dir, 'run', 'report', 'report.html')));
+  assert.match(readFileSync(join(dir, 'run', 'report', 'report.html'), 'utf8'), /Best shot per object/);
   assert.ok(existsSync(join(dir, 'run', 'tracks.jsonl')));
-  execFileSync('true');
+  // Everything of the run is under its folder, with its own log.
+  for (const f of ['queue.sqlite', 'state', 'run.log', 'images']) assert.ok(existsSync(join(dir, 'run', f)), `${f} not in the run folder`);
+  // A second run in the same folder never sees the first one's packages.
+  execFileSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'demo', '--clip', clip], {
+    env: { ...process.env, BESTSHOT_DEMO_DIR: dir, BESTSHOT_FROM_SOURCE: '1' },
+    encoding: 'utf8',
+  });
+  const second = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as { delivered: number };
+  assert.equal(readdirSync(join(dir, 'run', 'receiver', 'packages')).length, second.delivered);
 });
 
-test('replay of a missing recording fails with a clear error and exit 1', { timeout: 60_000 }, () => {
+test('replay of a missing recording fails with a clear error and exit 2, before the model loads', { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-missing-'));
   const missing = join(dir, 'no-such-clip.mp4');
   const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', missing, '--out', join(dir, 'out'), '--quiet'], {
     env: { ...process.env, BESTSHOT_DEMO_DIR: dir, BESTSHOT_FROM_SOURCE: '1' },
     encoding: 'utf8',
   });
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, new RegExp(`bestshot replay: \\[ERR_CAPTURE\\] Replay of camera 'demo' failed: File not found: ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim(), `bestshot replay: [ERR_USAGE] no such recording: ${missing}`);
 });
 
 test('replay of a MOT sequence (det.txt, no images): tracks and selections logged on the captureHz grid, nothing uploaded', { timeout: 60_000 }, () => {

@@ -137,8 +137,8 @@ test('a live camera whose stream ends is reopened with back-off, and frames keep
   let skipped = 0;
   svc.on('cameraError', (_id, err) => reasons.push(err.message));
   svc.on('frame', () => frames++);
-  svc.on('drop', (_id, reason, n) => {
-    if (reason === 'rate') skipped += n;
+  svc.on('skip', (_id, n) => {
+    skipped += n;
   });
   await new Promise((r) => setTimeout(r, 3000));
   await svc.stop();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { buildPackage, compileSchema, formatViolations, loadPackageSchema, validatePackageMetadata } from '../../src/upload/index.js';
+import { buildPackage, compileJsonSchema, formatViolations, loadPackageSchema, validatePackageMetadata } from '../../src/upload/index.js';
 import { BASE_NS, entryAt, makeJpeg, makePackage } from './helpers.js';
 
 test('U3: buildPackage keys the package by cameraId:imageId and writes ns timestamps as decimal strings', async () => {
@@ -77,11 +77,11 @@ test('schema package.v1: the validator rejects bad metadata with a JSON pointer 
     v.map((x) => `${x.path}: ${x.message}`),
     [
       '/height: is required',
+      '/extra: is not allowed',
       "/schema: expected 'bestshot.package/v1' but received 'bestshot.package/v2' of type string",
       '/timestampNs: expected string but received 1795550000000000000 of type number',
       "/exposure/mode: expected one of 'auto', 'manual' but received 'bright' of type string",
       '/tracks/0/entry/box/score: expected a number <= 1 but received 1.5',
-      '/extra: is not allowed',
     ],
   );
   assert.equal(formatViolations(v.slice(0, 1)), '/height: is required');
@@ -94,9 +94,21 @@ test('schema package.v1: the validator rejects bad metadata with a JSON pointer 
   ]);
 });
 
-test('schema validator: unsupported keywords and unresolvable $ref are refused, not ignored', () => {
-  assert.throws(() => compileSchema({ type: 'object', oneOf: [] } as never), { message: "Unsupported JSON Schema keyword 'oneOf' at /" });
-  const v = compileSchema({ $ref: '#/$defs/missing' });
-  assert.throws(() => v(1), { message: "Unresolvable $ref '#/$defs/missing'" });
+test('schema validator (ajv, strict): unknown keywords and unresolvable $ref are refused at compile time, not ignored', () => {
+  assert.throws(() => compileJsonSchema({ type: 'object', oneOff: [] }), { message: 'strict mode: unknown keyword: "oneOff"' });
+  assert.throws(() => compileJsonSchema({ $ref: '#/$defs/missing' }), /can't resolve reference #\/\$defs\/missing/);
   assert.equal(loadPackageSchema().$schema, 'https://json-schema.org/draft/2020-12/schema');
+});
+
+test('schema package.v1: keys named like Object.prototype members are refused like any unknown key', async () => {
+  const good = JSON.stringify(makePackage('cam', 9, await makeJpeg(3)).metadata);
+  for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+    // JSON.parse makes "__proto__" an own property, as the receiver sees it.
+    const bad = JSON.parse(`{"${key}":{"polluted":1},${good.slice(1)}`) as unknown;
+    assert.deepEqual(validatePackageMetadata(bad), [{ path: `/${key}`, message: 'is not allowed' }], key);
+    const nested = JSON.parse(good.replace('"exposure":{', `"exposure":{"${key}":1,`)) as unknown;
+    assert.deepEqual(validatePackageMetadata(nested), [{ path: `/exposure/${key}`, message: 'is not allowed' }], key);
+  }
+  // The order of keys does not matter to const/enum (ajv compares deeply).
+  assert.deepEqual(compileJsonSchema({ const: { a: 1, b: 2 } })({ b: 2, a: 1 }), []);
 });

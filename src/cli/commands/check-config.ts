@@ -1,4 +1,5 @@
 /** `bestshot check-config <file>`: validate a config file, print OK and a redacted summary, or every error with its line. */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +26,12 @@ Options:
       --load-model     also load the configured model (manifest, sha256, shapes,
                        a warm-up inference on the first provider that loads):
                        the self-check an OTA update runs before switching
+      --no-model-check do not fail when the model file is missing (a config
+                       prepared before the model is installed)
+
+The verdict (OK, warnings, errors) goes to stderr; stdout carries only the
+printed config, so '--json' output parses as JSON. A missing model file is an
+error (exit 1), as it is for 'bestshot run'.
   -h, --help           this text`;
 
 async function run(argv: string[]): Promise<number> {
@@ -38,6 +45,7 @@ async function run(argv: string[]): Promise<number> {
       migrate: { type: 'boolean', default: false },
       schema: { type: 'boolean', default: false },
       'load-model': { type: 'boolean', default: false },
+      'no-model-check': { type: 'boolean', default: false },
     },
   });
   if (values.schema) {
@@ -61,12 +69,16 @@ async function run(argv: string[]): Promise<number> {
   try {
     const { config, warnings } = await loadConfig(abs);
     const n = config.cameras.length;
-    console.log(`OK ${abs} (version ${config.version}, ${n} camera${n === 1 ? '' : 's'}: ${config.cameras.map((c) => c.id).join(', ')})`);
-    for (const w of warnings) console.log(`warning: ${w}`);
+    if (!values['no-model-check'] && !existsSync(config.model.path)) {
+      console.error(`${abs}: model.path: no model file at ${config.model.path}: run scripts/fetch-model.sh or set model.path (or pass --no-model-check)`);
+      return 1;
+    }
+    console.error(`OK ${abs} (version ${config.version}, ${n} camera${n === 1 ? '' : 's'}: ${config.cameras.map((c) => c.id).join(', ')})`);
+    for (const w of warnings) console.error(`warning: ${w}`);
     if (values['load-model']) {
       try {
-        const detector = await Detector.create({ ...detectorOptions(config.model), warmupRuns: 1, logger: (m) => console.log(`model: ${m}`) });
-        console.log(`model OK ${detector.modelPath} (provider ${detector.provider}${detector.sha256 ? `, sha256 ${detector.sha256.slice(0, 16)}…` : ''})`);
+        const detector = await Detector.create({ ...detectorOptions(config.model), warmupRuns: 1, logger: (m) => console.error(`model: ${m}`) });
+        console.error(`model OK ${detector.modelPath} (provider ${detector.provider}${detector.sha256 ? `, sha256 ${detector.sha256.slice(0, 16)}…` : ''})`);
         await detector.close();
       } catch (err) {
         const e = err as Error & { code?: string };

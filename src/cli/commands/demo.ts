@@ -6,22 +6,15 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { loadDemoConfig, DEMO_CONFIG_PATH } from '../../config/index.js';
-import type { RuntimeLogger } from '../../runtime/service.js';
 import type { Command } from '../commands.js';
 import { replayMain } from './replay.js';
 
 const usage = `Usage: bestshot demo [--clip path] [--policy name] [--verbose]
 
 Runs ${DEMO_CONFIG_PATH} (a shared traffic clip, CPU inference, the reference
-receiver on loopback), prints a summary and writes an HTML report. Output goes
-under $BESTSHOT_DEMO_DIR (default /tmp/bestshot-demo).`;
-
-const quietLogger: RuntimeLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m, f) => console.warn(`warning: ${m}${f ? ` ${JSON.stringify(f)}` : ''}`),
-  error: (m, f) => console.error(`error: ${m}${f ? ` ${JSON.stringify(f)}` : ''}`),
-};
+receiver on loopback), prints a summary and writes an HTML report. Everything
+of the run (queue, state, receiver store, report, run.log) goes under
+$BESTSHOT_DEMO_DIR/run (default /tmp/bestshot-demo/run).`;
 
 export const command: Command = {
   summary: 'the embedded default: replay a sample clip to a local receiver, write a report',
@@ -33,6 +26,6 @@ export const command: Command = {
     const cam = config.cameras[0]!;
     console.log(`bestshot demo: ${values.clip ?? (cam.source.type === 'file' ? cam.source.path : cam.source.type)} → reference receiver on loopback`);
     const args = [...(values.clip ? [values.clip] : []), ...(values.policy ? ['--policy', values.policy] : [])];
-    return replayMain(args, { config, out, report: true }, values.verbose ? undefined : quietLogger);
+    return replayMain(args, { config, out, report: true, logLevel: values.verbose ? 'info' : 'warn' });
   },
 };

@@ -2,12 +2,13 @@
  * bestshot detect <image|video>: run the detector (D1) on a file and print
  * the boxes; --annotate draws them into a JPEG.
  */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodeJpeg, openCapture, type CapturedFrame } from '../../capture/index.js';
 import { annotate } from '../../detect/annotate.js';
 import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
-import { invalidParameterError } from '../../errors.js';
+import { invalidParameterError, UsageError } from '../../errors.js';
 import type { Box } from '../../types.js';
 import type { Command } from '../commands.js';
 
@@ -73,10 +74,16 @@ export const command: Command = {
       return 2;
     }
     const file = positionals[0]!;
-    // `bestshot detect clip.mp4 --json | head` closes stdout early: end quietly.
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(0);
-    });
+    // Inputs and outputs are checked before the model loads: a typo fails in milliseconds, not after the work.
+    if (!existsSync(file)) throw new UsageError(`no such image or video: ${file}`);
+    if (values.annotate !== undefined) {
+      const dir = dirname(resolve(values.annotate));
+      try {
+        accessSync(dir, constants.W_OK);
+      } catch {
+        throw new UsageError(`cannot write --annotate ${values.annotate}: folder ${dir} does not exist or is not writable`);
+      }
+    }
     const maxFrames = positiveInt('--frames', values.frames, Number.MAX_SAFE_INTEGER);
     const every = positiveInt('--every', values.every, 1);
     let scoreThreshold: number | undefined;

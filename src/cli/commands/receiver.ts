@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from '../commands.js';
 import { invalidParameterError } from '../../errors.js';
+import { BestshotError } from '../../errors.js';
 import { startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
 
 const usage = `Usage: bestshot receiver --dir <dir> [options]
@@ -85,9 +86,10 @@ export const command: Command = {
       delayFirst: int('test-delay-first', values['test-delay-first']),
       delayMs: int('test-delay-ms', values['test-delay-ms']),
     };
+    const port = int('port', values.port);
     const receiver = await startReceiver({
       dir: resolve(values.dir),
-      port: int('port', values.port),
+      port,
       host: values.host,
       token: values.token ?? process.env.BESTSHOT_RECEIVER_TOKEN,
       tls: values['tls-cert']
@@ -100,6 +102,11 @@ export const command: Command = {
         : undefined,
       testFaults,
       log: values.quiet ? undefined : (line) => console.log(line),
+    }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' || /EADDRINUSE/.test(err.message)) {
+        throw new BestshotError('ERR_PORT_IN_USE', `port ${port ?? ''} is already in use: stop the other process or pass --port 0 for any free port`);
+      }
+      throw err;
     });
     console.log(`receiver listening on ${receiver.url}`);
     await new Promise<void>((done) => {

@@ -1,12 +1,15 @@
 /** bestshot replay <video> [--config] [--out dir] [--report] [--policy] */
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { replayMotSequence } from '../../runtime/replay-mot.js';
 import { loadConfig, loadDemoConfig, type BestshotConfig } from '../../config/index.js';
 import { POLICY_NAMES, type PolicyName } from '../../select/index.js';
 import { runReplay, type ReplaySummary } from '../../runtime/replay.js';
-import { consoleLogger, type RuntimeLogger } from '../../runtime/service.js';
+import type { RuntimeLogger } from '../../runtime/service.js';
+import { loggerFromConfig, type LogSink } from '../../log.js';
+import { UsageError } from '../../errors.js';
+import { createProgress, expectedFrames } from '../progress.js';
 import type { Command } from '../commands.js';
 
 const usage = `Usage: bestshot replay <video | MOT sequence dir> [--config file.yaml] [--out dir] [--report] [--policy name] [--quiet]
@@ -16,6 +19,10 @@ captureHz grid is detected, tracked and selected (none dropped for being late),
 packages go to the configured endpoint (or to the reference receiver started
 on loopback), and the run writes tracks.jsonl, uploads.jsonl and summary.json
 into --out (default ./replay-out), plus an HTML report with --report.
+Everything of the run lives under --out: the queue, the image-id state, the
+embedded receiver's store, the report and run.log; an earlier run's files
+there are replaced, so a second run never sees the first one's packages.
+Logs go to stderr (and run.log); stdout carries the summary only.
 
   --config   YAML config; its first camera is used with the video as source
              (default: config/demo.yaml)
@@ -31,19 +38,61 @@ export function printSummary(s: ReplaySummary, out: (line: string) => void = con
   out('');
   out(`source:            ${s.source}`);
   out(`policy:            ${s.policy}   (inference: ${s.provider})`);
-  out(`frames:            ${s.framesProcessed} processed of ${s.framesCaptured} decoded (${s.framesDropped} dropped)`);
+  out(`frames:            ${s.framesProcessed} processed of ${s.framesCaptured} decoded (${s.framesSkipped} skipped by the captureHz grid, ${s.framesDropped} dropped)`);
   out(`objects tracked:   ${s.objectsTracked}`);
-  out(`images sent:       ${s.packagesImmediate} immediate + ${s.packagesCached} cached = ${s.packagesImmediate + s.packagesCached}; ${s.delivered} stored by the receiver`);
-  out(`bytes sent:        ${kb(s.bytesSent)} vs ${kb(s.bytesEveryFrame)} for every frame → ${s.byteRatio.toFixed(1)}× fewer`);
+  out(`images selected:   ${s.packagesImmediate} immediate + ${s.packagesCached} cached = ${s.packagesImmediate + s.packagesCached}`);
+  out(`delivered:         ${s.delivered} acknowledged by the endpoint${s.undelivered > 0 ? `, ${s.undelivered} still queued (drain timed out)` : ''}`);
+  out(`bytes selected:    ${kb(s.bytesSent)} vs ${kb(s.bytesEveryFrame)} for every frame → ${s.byteRatio.toFixed(1)}× fewer`);
   out(`latency:           p50 ${s.latencyMs.p50.toFixed(1)} ms, p99 ${s.latencyMs.p99.toFixed(1)} ms (capture → packages built)`);
   out(`wall time:         ${s.durationS.toFixed(1)} s`);
   if (s.reportPath) out(`report:            ${s.reportPath}`);
 }
 
+/** Files of an earlier run in the same --out folder, replaced by a new run. */
+const RUN_FILES = ['queue.sqlite', 'queue.sqlite-wal', 'queue.sqlite-shm', 'state', 'receiver', 'report', 'images', 'tracks.jsonl', 'uploads.jsonl', 'summary.json', 'run.log'];
+
+/** Every path of the run under outDir, so runs never share a queue, state or store. */
+function confineToRunDir(config: BestshotConfig, outDir: string): BestshotConfig {
+  return {
+    ...config,
+    queue: { ...config.queue, path: join(outDir, 'queue.sqlite') },
+    receiver: { ...config.receiver, dir: join(outDir, 'receiver') },
+    stateDir: join(outDir, 'state'),
+    report: { ...config.report, dir: join(outDir, 'report') },
+  };
+}
+
+/** Fails before any work when the output folder cannot be written. */
+function checkWritable(outDir: string): void {
+  try {
+    mkdirSync(outDir, { recursive: true });
+    accessSync(outDir, constants.W_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(`cannot write the output folder ${outDir} (${e.code ?? e.message}): choose a writable --out`);
+  }
+}
+
+/** Log lines to stderr and to the run's own run.log. */
+function teeSink(file: string): LogSink {
+  const fd = openSync(file, 'a');
+  return {
+    isTTY: process.stderr.isTTY,
+    write(line: string) {
+      process.stderr.write(line);
+      try {
+        writeSync(fd, line);
+      } catch {
+        // a full disk loses log lines, never the run
+      }
+    },
+  };
+}
+
 export async function replayMain(
   argv: string[],
-  defaults: { config?: BestshotConfig; out?: string; report?: boolean } = {},
-  logger: RuntimeLogger = consoleLogger,
+  defaults: { config?: BestshotConfig; out?: string; report?: boolean; logLevel?: 'info' | 'warn' } = {},
+  injectedLogger?: RuntimeLogger,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -79,22 +128,48 @@ export async function replayMain(
     console.log(`outputs:           ${out}/{tracks.jsonl,selections.jsonl,summary.json}`);
     return 0;
   }
-  if (video) cam.source = { type: 'file', path: resolve(video), realtime: false, loop: false };
+  if (video) {
+    // The input is checked before the model loads or anything is written.
+    if (!existsSync(video)) throw new UsageError(`no such recording: ${video}`);
+    cam.source = { type: 'file', path: resolve(video), realtime: false, loop: false };
+  }
   if (values.policy !== undefined) cam.selection.policy = values.policy as PolicyName;
-  config = { ...config, cameras: [cam] };
   const outDir = resolve(values.out ?? defaults.out ?? 'replay-out');
-  const tty = process.stderr.isTTY && !values.quiet;
-  const summary = await runReplay({
-    config,
-    outDir,
-    report: values.report ?? false,
-    logger,
-    progress: tty ? (n, u) => process.stderr.write(`\r  frames ${n}  uploads ${u}   `) : undefined,
+  checkWritable(outDir);
+  for (const f of RUN_FILES) rmSync(join(outDir, f), { recursive: true, force: true });
+  config = confineToRunDir({ ...config, cameras: [cam] }, outDir);
+  mkdirSync(dirname(config.queue.path), { recursive: true });
+  const logger =
+    injectedLogger ?? loggerFromConfig({ ...config.log, level: defaults.logLevel ?? config.log.level }, teeSink(join(outDir, 'run.log')));
+  const progress = createProgress({
+    enabled: !values.quiet,
+    total: cam.source.type === 'file' ? expectedFrames(cam.source.path, cam.captureHz) : undefined,
   });
-  if (tty) process.stderr.write('\n');
+  let summary: ReplaySummary;
+  try {
+    summary = await runReplay({
+      config,
+      outDir,
+      report: values.report ?? false,
+      logger,
+      drainTimeoutMs: config.upload.drainTimeoutS * 1000,
+      progress: (n, u) => progress.frames(n, u),
+      draining: (left) => progress.draining(left, config.upload.sendHz),
+    });
+  } finally {
+    progress.stop();
+  }
   printSummary(summary);
   console.log(`outputs:           ${outDir}/{tracks.jsonl,uploads.jsonl,summary.json}`);
-  return summary.undelivered === 0 ? 0 : 1;
+  if (summary.undelivered > 0) {
+    logger.error('the endpoint did not take every package before the drain timeout', {
+      undelivered: summary.undelivered,
+      drainTimeoutS: config.upload.drainTimeoutS,
+      queue: config.queue.path,
+    });
+    return 1;
+  }
+  return 0;
 }
 
 export const command: Command = {

@@ -1,56 +1,190 @@
 /** bestshot run --config file.yaml: the service (systemd runs this). */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
-import { loggerFromConfig } from '../../log.js';
-import { BestshotService } from '../../runtime/service.js';
-import { observe } from '../../runtime/observability.js';
+import { BestshotError, UsageError } from '../../errors.js';
+import { loggerFromConfig, type Logger } from '../../log.js';
+import { BestshotService, type RunCounts } from '../../runtime/service.js';
+import { observe, type Observability } from '../../runtime/observability.js';
+import { writeReport } from '../../runtime/report.js';
+import { RunImages } from '../../runtime/run-images.js';
 import { SystemdNotifier } from '../../runtime/sd-notify.js';
+import { join } from 'node:path';
 import type { Command } from '../commands.js';
 
 const usage = `Usage: bestshot run --config /etc/bestshot/config.yaml [--stop-timeout-ms 10000]
 
 Runs every configured camera: capture at captureHz, detection, tracking,
 best-shot selection and upload, with /metrics and /healthz on the metrics
-port. SIGTERM or SIGINT stops capture, finishes the frames in flight, closes
-the queue and exits 0 (exit 1 if that takes longer than --stop-timeout-ms).
+port.
+
+Start-up is all or nothing: a taken port, a missing or wrong model, an
+unusable queue or an invalid config stops it within seconds with exit 1 and
+one line naming the problem, before anything is captured or sent.
+
+When every source has ended (a file, a test source with numBuffers) it waits
+up to upload.drainTimeoutS for the queue to deliver, prints what the run did
+and exits 0; packages still queued stay on disk for the next start. SIGTERM or
+SIGINT stops capture, finishes the frames in flight, closes the queue and
+exits 0 (exit 1 if that takes longer than --stop-timeout-ms).
+With report.dir set, the HTML report is written there every 30 s and at stop.
 Under systemd (Type=notify) it reports READY=1 once running and pings the
-watchdog (WATCHDOG=1) every half WatchdogSec.`;
+watchdog (WATCHDOG=1) every half WatchdogSec.
+
+Logs go to stderr (log.format: auto = readable on a terminal, JSON lines
+otherwise); the final counts go to stdout.`;
+
+const REPORT_REFRESH_MS = 30_000;
+
+/** A start-up failure as one line with its fix. */
+function startFailure(err: unknown): Error {
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e.code ?? e.cause?.code;
+  if (code === 'EADDRINUSE' || /EADDRINUSE/.test(e.message)) {
+    return new BestshotError(
+      'ERR_PORT_IN_USE',
+      `${e.message}: another process holds the port; set metrics.port to a free port (0 = any) or metrics.enabled: false`,
+    );
+  }
+  return e instanceof Error ? e : new Error(String(err));
+}
+
+function printCounts(c: RunCounts, out: (line: string) => void): void {
+  const dropped = Object.entries(c.frames.dropped)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`);
+  out(`frames:      ${c.frames.processed} processed, ${c.frames.skipped} skipped by the captureHz grid, ${dropped.length ? dropped.join(', ') : '0'} dropped`);
+  out(`packages:    ${c.packages.immediate + c.packages.cached} built (${c.packages.immediate} immediate, ${c.packages.cached} cached)`);
+  out(`sent:        ${c.sentImmediate} immediate + ${c.sentCached} cached; ${c.delivered} delivered`);
+  out(`queue:       ${c.stillQueued} still queued${c.stillQueued > 0 ? ' (sent at the next start)' : ''}, ${c.queueDropped} dropped full, ${c.deadLettered} dead-lettered`);
+}
 
 export const command: Command = {
   summary: 'run the pipeline from a config file',
   usage,
   async run(argv) {
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'stop-timeout-ms': { type: 'string', default: '10000' } } });
-    if (!values.config) {
-      console.error(usage);
-      return 2;
-    }
+    if (!values.config) throw new UsageError("missing --config <file>; see 'bestshot run --help'");
     const stopTimeoutMs = Number(values['stop-timeout-ms']);
+    if (!Number.isFinite(stopTimeoutMs) || stopTimeoutMs <= 0) throw new UsageError(`--stop-timeout-ms: expected a positive number of ms but received '${values['stop-timeout-ms']}'`);
     const { config, warnings } = await loadConfig(values.config);
-    const log = loggerFromConfig(config.log);
+    const log: Logger = loggerFromConfig(config.log);
     for (const w of warnings) log.warn('config', { warning: w });
-    const svc = await BestshotService.start({ config, mode: 'live', logger: log });
-    const obs = await observe(svc, { port: config.metrics.port, host: config.metrics.host, enabled: config.metrics.enabled });
+
+    // Bind the metrics port first: a taken port fails the start before any camera runs.
+    let obs: Observability;
+    try {
+      obs = await observe({ port: config.metrics.port, host: config.metrics.host, enabled: config.metrics.enabled });
+    } catch (err) {
+      throw startFailure(err);
+    }
+    let svc: BestshotService;
+    try {
+      svc = await BestshotService.start({ config, mode: 'live', logger: log });
+    } catch (err) {
+      await obs.close();
+      throw startFailure(err);
+    }
+    obs.attach(svc);
     if (obs.server) log.info('metrics listening', { url: obs.server.url });
+
+    const reportDir = config.report.dir;
+    const images = reportDir ? new RunImages(join(reportDir, 'images-run')) : undefined;
+    if (images) svc.on('upload', (u) => images.add(u));
+    const t0 = performance.now();
+    const writeRunReport = (): void => {
+      if (!reportDir || !images) return;
+      const c = svc.runCounts();
+      const cam = config.cameras[0];
+      try {
+        writeReport(
+          reportDir,
+          {
+            title: 'bestshot run report',
+            source: config.cameras.map((x) => x.id).join(', '),
+            cameraId: config.cameras.map((x) => x.id).join(', '),
+            policy: cam?.selection.policy ?? '',
+            framesCaptured: c.frames.captured,
+            framesProcessed: c.frames.processed,
+            framesDropped: Object.values(c.frames.dropped).reduce((a, n) => a + n, 0),
+            objectsTracked: [...svc.cameras.values()].reduce((a, s) => a + (s.runner?.stats.tracksCreated ?? 0), 0),
+            packagesImmediate: c.packages.immediate,
+            packagesCached: c.packages.cached,
+            bytesSent: c.packages.bytes,
+            bytesEveryFrame: 0,
+            everyFrameMethod: 'not measured by run',
+            delivered: c.delivered,
+            latencyMs: { p50: 0, p99: 0 },
+            durationS: (performance.now() - t0) / 1000,
+          },
+          images.uploads(),
+        );
+      } catch (err) {
+        log.warn('report not written', { dir: reportDir, error: (err as Error).message });
+      }
+    };
+    const reportTimer = reportDir ? setInterval(writeRunReport, REPORT_REFRESH_MS) : undefined;
+    reportTimer?.unref();
+
     log.info('running', { cameras: config.cameras.map((c) => c.id), provider: svc.provider });
     const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
     systemd.ready(`running ${config.cameras.length} camera(s), inference on ${svc.provider}`);
-    const signal = await new Promise<string>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
+    let stopRequested = false;
+    const reason = await new Promise<string>((resolve) => {
+      const onSignal = (sig: string) => () => {
+        stopRequested = true;
+        resolve(sig);
+      };
+      process.once('SIGTERM', onSignal('SIGTERM'));
+      process.once('SIGINT', onSignal('SIGINT'));
       void svc.done().then(() => resolve('sources ended'));
     });
-    log.info('stopping', { reason: signal });
+    if (reason === 'sources ended' && !stopRequested) {
+      // U2: a source that ended leaves its cached packages; deliver them (bounded) before exiting.
+      const drainS = config.upload.drainTimeoutS;
+      const startLeft = svc.runCounts().stillQueued;
+      if (startLeft > 0) log.info('sources ended; draining the queue', { queued: startLeft, drainTimeoutS: drainS, sendHz: config.upload.sendHz });
+      let lastLog = Date.now();
+      const drainDone = svc.drain(drainS * 1000, (left) => {
+        if (Date.now() - lastLog >= 5000) {
+          lastLog = Date.now();
+          log.info('draining', { left, etaS: Math.ceil(left / config.upload.sendHz) });
+        }
+      });
+      // A signal during the drain stops it at once: what is left stays on disk.
+      const left = await Promise.race([
+        drainDone,
+        new Promise<number>((resolve) => {
+          process.once('SIGTERM', () => resolve(-1));
+          process.once('SIGINT', () => resolve(-1));
+        }),
+      ]);
+      if (left > 0) log.warn('drain timed out; packages stay queued on disk for the next start', { left, drainTimeoutS: drainS, queue: config.queue.path });
+    }
+    log.info('stopping', { reason });
     systemd.stopping();
     const timer = setTimeout(() => {
       log.error('stop took too long, exiting', { stopTimeoutMs });
       process.exit(1);
     }, stopTimeoutMs);
     await svc.stop();
+    if (reportTimer) clearInterval(reportTimer);
+    writeRunReport();
     await obs.close();
     clearTimeout(timer);
-    const s = svc.uploader?.stats();
-    log.info('stopped', { queueDepth: s?.queueDepth, delivered: s?.delivered });
+    const counts = svc.runCounts();
+    log.info('stopped', {
+      reason,
+      framesProcessed: counts.frames.processed,
+      framesSkipped: counts.frames.skipped,
+      framesDropped: counts.frames.dropped,
+      built: counts.packages.immediate + counts.packages.cached,
+      sentImmediate: counts.sentImmediate,
+      sentCached: counts.sentCached,
+      delivered: counts.delivered,
+      queueDepth: counts.stillQueued,
+      ...(reportDir ? { report: join(reportDir, 'report.html') } : {}),
+    });
+    printCounts(counts, (line) => console.log(line));
     return 0;
   },
 };

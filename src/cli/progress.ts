@@ -1,0 +1,74 @@
+/**
+ * Progress for long work (replay, demo, detect on a video): a bar with total,
+ * percent, frames/s and ETA on a terminal, then a visible drain phase
+ * ("queue: N left, ~T s"). Silent when stderr is not a TTY (pipes, journald),
+ * so logs and results stay clean. Drawn on stderr: stdout carries results.
+ */
+import { spawnSync } from 'node:child_process';
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  /** Frames done so far, and packages selected. */
+  frames(done: number, uploads: number): void;
+  /** The queue is draining: packages left and the rate they leave at (Hz). */
+  draining(left: number, sendHz: number): void;
+  stop(): void;
+}
+
+const SILENT: Progress = { frames: () => undefined, draining: () => undefined, stop: () => undefined };
+
+/**
+ * Frames a recording yields on the captureHz grid (A5), from its duration as
+ * gst-discoverer reports it; undefined when unknown (the bar then shows counts
+ * without a total).
+ */
+export function expectedFrames(path: string, captureHz: number): number | undefined {
+  const r = spawnSync('gst-discoverer-1.0', [path], { encoding: 'utf8', timeout: 5000 });
+  const m = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(r.stdout ?? '');
+  if (!m) return undefined;
+  const seconds = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  return seconds > 0 ? Math.max(1, Math.floor(seconds * captureHz)) : undefined;
+}
+
+export function createProgress(options: { total?: number; enabled: boolean; stream?: NodeJS.WriteStream }): Progress {
+  const stream = options.stream ?? process.stderr;
+  if (!options.enabled || !stream.isTTY) return SILENT;
+  const total = options.total;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: total
+        ? 'frames {bar} {percentage}% {value}/{total} | {fps} frames/s | ETA {eta_formatted} | {uploads} selected'
+        : 'frames {value} | {fps} frames/s | {uploads} selected',
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+      fps: 10,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const t0 = performance.now();
+  bar.start(total ?? 0, 0, { fps: '0.0', uploads: 0 });
+  let phase: 'frames' | 'drain' = 'frames';
+  return {
+    frames(done, uploads) {
+      if (phase !== 'frames') return;
+      const fps = done / Math.max(1e-3, (performance.now() - t0) / 1000);
+      // A recording can run slightly past its estimated length: grow the total, never overflow.
+      if (total !== undefined && done > bar.getTotal()) bar.setTotal(done);
+      bar.update(done, { fps: fps.toFixed(1), uploads });
+    },
+    draining(left, sendHz) {
+      if (phase === 'frames') {
+        if (total !== undefined) bar.update(bar.getTotal());
+        bar.stop();
+        phase = 'drain';
+      }
+      stream.write(`\r\x1b[2Kqueue: ${left} left, ~${Math.ceil(left / sendHz)} s`);
+    },
+    stop() {
+      if (phase === 'frames') bar.stop();
+      else stream.write('\n');
+    },
+  };
+}

@@ -1,0 +1,268 @@
+/**
+ * `bestshot run` as a user runs it: the real CLI as a subprocess, a real
+ * `bestshot receiver` process, a real clip from ../shared, the real model.
+ * Start-up is all or nothing; a source that ends drains the queue (U2) and
+ * exits 0 with counts that equal the receiver's and /metrics; SIGTERM (also
+ * during a camera's retry back-off) exits 0 promptly.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+import { spawnReceiver } from '../upload/helpers.js';
+
+const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
+const TOKEN = 'run-test-token';
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function runCli(args: string[], options: { killAfterMs?: number; onStderr?: (all: string) => void; timeoutMs?: number } = {}): Promise<Finished> {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    options.onStderr?.(stderr);
+  });
+  const hard = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  if (options.killAfterMs !== undefined) setTimeout(() => child.kill('SIGTERM'), options.killAfterMs);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(hard);
+      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+function writeConfig(dir: string, body: { source: string; endpoint: string; metricsPort: number; extra?: string }): string {
+  const file = join(dir, 'config.yaml');
+  writeFileSync(
+    file,
+    `version: 1
+model: { providers: [cpu] }
+cameras:
+  - id: cam
+    source: ${body.source}
+upload: { endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, sendHz: 20 }
+queue: { path: ${join(dir, 'queue.sqlite')} }
+stateDir: ${join(dir, 'state')}
+report: { dir: ${join(dir, 'report')} }
+metrics: { enabled: true, port: ${body.metricsPort} }
+log: { format: json }
+${body.extra ?? ''}`,
+  );
+  return file;
+}
+
+async function storedCount(url: string): Promise<number> {
+  const r = await fetch(`${url}/packages`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return ((await r.json()) as { count: number }).count;
+}
+
+/** The numbers `bestshot run` printed on stdout. */
+function printedCounts(stdout: string): { built: number; immediate: number; cached: number; delivered: number; queued: number } {
+  const m = /packages:\s+(\d+) built \((\d+) immediate, (\d+) cached\)/.exec(stdout);
+  const d = /; (\d+) delivered/.exec(stdout);
+  const q = /queue:\s+(\d+) still queued/.exec(stdout);
+  assert.ok(m && d && q, `counts not printed:\n${stdout}`);
+  return { built: Number(m[1]), immediate: Number(m[2]), cached: Number(m[3]), delivered: Number(d[1]), queued: Number(q[1]) };
+}
+
+function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(' ').at(-1));
+  return sum;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+test('start-up is all or nothing: a taken metrics port exits 1 within 10 s with one line naming it, nothing sent', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-port-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  const blocker: Server = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    const file = writeConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: `${receiver.url}/packages`, metricsPort: port });
+    const r = await runCli(['run', '--config', file]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+    const lines = r.stderr.trim().split('\n');
+    assert.match(lines.at(-1) ?? '', new RegExp(`^bestshot run: \\[ERR_PORT_IN_USE\\] metrics server cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\): .*metrics\\.port`));
+    assert.doesNotMatch(r.stderr, /"msg":"running"/);
+    assert.equal(await storedCount(receiver.url), 0);
+    assert.equal(existsSync(join(dir, 'queue.sqlite')), false, 'the queue must not be opened before the service is ready');
+  } finally {
+    blocker.close();
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file source that ends: queue drained, exit 0, printed counts = receiver = /metrics, report in report.dir', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-eos-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  const metricsPort = await freePort();
+  let metricsText = '';
+  let scraping: Promise<void> | undefined;
+  try {
+    const file = writeConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: `${receiver.url}/packages`, metricsPort });
+    const r = await runCli(['run', '--config', file], {
+      // Scrape /metrics once the source has ended and the queue drains: the counters are final or nearly so.
+      onStderr: (all) => {
+        if (scraping || !/"msg":"(stopping|sources ended; draining the queue)"/.test(all)) return;
+        scraping = (async () => {
+          for (let i = 0; i < 50; i++) {
+            try {
+              metricsText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+            } catch {
+              return; // the server has closed: keep the last scrape
+            }
+            await new Promise((res) => setTimeout(res, 100));
+          }
+        })();
+      },
+    });
+    await scraping;
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const c = printedCounts(r.stdout);
+    assert.ok(c.built > 0, 'nothing was selected');
+    assert.equal(c.queued, 0, 'the queue must be drained before exit');
+    assert.equal(c.delivered, c.built);
+    assert.equal(await storedCount(receiver.url), c.built, 'the receiver stored what run says it built and delivered');
+    // Every declared counter is fed: the last scrape saw the packages and bytes sent.
+    assert.ok(metricsText.length > 0, 'no /metrics scrape');
+    assert.ok(metricSum(metricsText, 'bestshot_packages_sent_total') >= c.built - 5, metricsText.slice(0, 500));
+    assert.ok(metricSum(metricsText, 'bestshot_bytes_sent_total') > 0, 'bytes_sent_total not fed');
+    assert.ok(metricSum(metricsText, 'bestshot_frames_skipped_total') > 0, 'frames the captureHz grid skipped are counted as skipped');
+    assert.equal(metricSum(metricsText, 'bestshot_frames_dropped_total'), 0, 'an offline file drops nothing (it waits)');
+    assert.match(r.stdout, /0 dropped/);
+    const stopped = r.stderr.split('\n').find((l) => l.includes('"msg":"stopped"'));
+    assert.ok(stopped, r.stderr.slice(-1000));
+    const s = JSON.parse(stopped) as { delivered: number; queueDepth: number };
+    assert.equal(s.delivered, c.built);
+    assert.equal(s.queueDepth, 0);
+    // The report was written into report.dir, with the run's own images.
+    const html = readFileSync(join(dir, 'report', 'report.html'), 'utf8');
+    assert.match(html, /<image href="images\//);
+    // stdout carries only the result lines (logs go to stderr).
+    for (const line of r.stdout.trim().split('\n')) assert.match(line, /^(frames|packages|sent|queue):/);
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM mid-run exits 0 with true counts; SIGTERM during a camera retry back-off exits 0 at once', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-term-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  try {
+    const file = writeConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `${receiver.url}/packages`, metricsPort: 0 });
+    const r = await runCli(['run', '--config', file], { killAfterMs: 9000 });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const c = printedCounts(r.stdout);
+    assert.equal(await storedCount(receiver.url), c.delivered, 'delivered = what the receiver stored');
+    assert.equal(c.built, c.delivered + c.queued, 'every built package is delivered or still queued on disk');
+    assert.match(r.stderr, /"msg":"stopping","reason":"SIGTERM"/);
+
+    // A refused RTSP camera keeps retrying with back-off; SIGTERM must not wait for the sleep.
+    const file2 = writeConfig(dir, { source: '{ type: rtsp, url: "rtsp://127.0.0.1:1/x" }', endpoint: `${receiver.url}/packages`, metricsPort: 0 });
+    let sawRetry = 0;
+    const t = await runCli(['run', '--config', file2], {
+      onStderr: (all) => {
+        sawRetry = (all.match(/camera failed, retrying/g) ?? []).length;
+      },
+      killAfterMs: 8000,
+    });
+    assert.equal(t.code, 0, t.stderr.slice(-1500));
+    assert.ok(sawRetry >= 2, `retried ${sawRetry} times`);
+    assert.match(t.stderr, /RTSP camera at 127\.0\.0\.1:1 cannot be reached \(connection refused\)/);
+    assert.doesNotMatch(t.stderr, /stop took too long/);
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('newcomer errors: one line, the fix, exit 2 for usage and 1 for runtime', { timeout: 60_000 }, async () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } });
+  const unknown = cli(['run', '--bogus']);
+  assert.equal(unknown.status, 2);
+  assert.equal(unknown.stderr.trim(), "bestshot run: Unknown option '--bogus'. Run 'bestshot run --help' for its options.");
+  const help = cli(['help', 'run']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^Usage: bestshot run --config/);
+  const missing = cli(['detect', '/no/such/clip.mp4']);
+  assert.equal(missing.status, 2);
+  assert.equal(missing.stderr.trim(), 'bestshot detect: [ERR_USAGE] no such image or video: /no/such/clip.mp4');
+  const annotate = cli(['detect', CLIP, '--annotate', '/no/such/folder/out.jpg']);
+  assert.equal(annotate.status, 2);
+  assert.match(annotate.stderr, /cannot write --annotate \/no\/such\/folder\/out\.jpg: folder \/no\/such\/folder does not exist/);
+  const noRecording = cli(['replay', '/no/such/rec.mp4']);
+  assert.equal(noRecording.status, 2);
+  assert.match(noRecording.stderr, /no such recording: \/no\/such\/rec\.mp4/);
+  const rtsp = cli(['probe', 'rtsp://127.0.0.1:1/x']);
+  assert.equal(rtsp.status, 1);
+  assert.match(rtsp.stderr, /RTSP camera at 127\.0\.0\.1:1 cannot be reached \(connection refused\)/);
+  // A taken receiver port suggests --port 0.
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as { port: number }).port;
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-rcv-port-'));
+  try {
+    const r = await runCli(['receiver', '--port', String(port), '--dir', dir, '--token', TOKEN]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`port ${port} is already in use: stop the other process or pass --port 0`));
+  } finally {
+    blocker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('check-config: --json output parses, example.yaml passes as shipped, a missing model fails unless --no-model-check', { timeout: 60_000 }, () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } });
+  const example = join(PROJECT_ROOT, 'config', 'example.yaml');
+  const ok = cli(['check-config', example, '--json']);
+  assert.equal(ok.status, 0, ok.stderr);
+  const parsed = JSON.parse(ok.stdout) as { cameras: unknown[] };
+  assert.ok(parsed.cameras.length > 0);
+  assert.match(ok.stderr, /^OK /);
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-cc-'));
+  try {
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, `version: 1\nmodel: { path: ${join(dir, 'missing.onnx')} }\ncameras:\n  - id: a\n    source: { type: test }\nreceiver: { embedded: true }\n`);
+    const bad = cli(['check-config', file, '-q']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /model\.path: no model file at .*missing\.onnx: run scripts\/fetch-model\.sh or set model\.path \(or pass --no-model-check\)/);
+    const skipped = cli(['check-config', file, '-q', '--no-model-check']);
+    assert.equal(skipped.status, 0, skipped.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // `check-config … | head` closes the pipe early: no EPIPE stack trace.
+  const piped = spawnSync('bash', ['-c', `node ${CLI} check-config ${example} | head -1`], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } });
+  assert.equal(piped.status, 0);
+  assert.doesNotMatch(piped.stderr, /EPIPE|Error:/);
+});
