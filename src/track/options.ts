@@ -83,7 +83,7 @@ export interface TrackerOptions {
   classGroups?: ClassGroups;
   /**
    * Kalman state: 'xyah' (ByteTrack: aspect ratio, noise from the height) or
-   * 'xywh' (BoT-SORT: width and height, noise from each). Default 'xywh'.
+   * 'xywh' (BoT-SORT: width and height, noise from each). Default 'xyah'.
    */
   kalman?: KalmanLayout;
   /**
@@ -91,7 +91,7 @@ export interface TrackerOptions {
    * between a track's direction of motion (from its own observations
    * `momentumDeltaT` frames apart) and the direction to a candidate box, added
    * to the first-stage similarity (× detection score). 0 turns it off.
-   * Default 0.2 (OC-SORT's inertia). Higher: fewer swaps between crossing
+   * Default 0 (off; OC-SORT's own inertia is 0.2). Higher: fewer swaps between crossing
    * objects, may refuse a real turn.
    */
   momentum?: number;
@@ -101,14 +101,14 @@ export interface TrackerOptions {
    * OC-SORT's observation-centric re-update (ORU): when a lost track is
    * found again, its Kalman state is rewound to the last observation and
    * re-run along a straight virtual trajectory to the new box, instead of
-   * keeping the velocity that drifted during the gap. Default true.
+   * keeping the velocity that drifted during the gap. Default false.
    */
   reupdate?: boolean;
   /**
    * OC-SORT's observation-centric recovery (OCR): high-score boxes left
    * after both stages are matched once more to the unmatched tracks' last
    * observed boxes (IoU > matchThreshold) — an object that stopped or turned
-   * while occluded is found where it was last seen. Default true.
+   * while occluded is found where it was last seen. Default false.
    */
   recovery?: boolean;
   /**
@@ -158,6 +158,7 @@ export interface ResolvedTrackerOptions {
  * are measured against, and what `classGroups: none` plus these restores.
  */
 export const BYTETRACK_OPTIONS: Readonly<TrackerOptions> = {
+  trackThresh: 0.5,
   classGroups: 'none',
   kalman: 'xyah',
   momentum: 0,
@@ -204,7 +205,7 @@ function positive(name: string, value: unknown, fallback: number, integer: boole
 }
 
 function kalmanOption(value: unknown): KalmanLayout {
-  if (value === undefined) return 'xywh';
+  if (value === undefined) return 'xyah';
   if (value !== 'xyah' && value !== 'xywh') throw invalidParameterError("'xyah' or 'xywh'", 'kalman', value);
   return value;
 }
@@ -219,6 +220,10 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Unknown tracker option '${key}'`);
   }
+  // Defaults, fixed by rule rather than fitted: ByteTrack's published
+  // defaults (SPEC T2 says matching follows ByteTrack) with SPEC T1's class
+  // groups and the duplicate-box rule. BoT-SORT's thresholds and Kalman state
+  // and OC-SORT's stages are options, measured in docs/tracking.md.
   const trackThresh = unit('trackThresh', options.trackThresh, 0.5);
   const lowThresh = unit('lowThresh', options.lowThresh, 0.1);
   if (lowThresh > trackThresh) {
@@ -243,10 +248,10 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
     maxEntriesPerTrack: positive('maxEntriesPerTrack', options.maxEntriesPerTrack, 600, true),
     classGroups: classGroupsOption(options.classGroups),
     kalman: kalmanOption(options.kalman),
-    momentum: positive('momentum', options.momentum, 0.2, false, true),
+    momentum: positive('momentum', options.momentum, 0, false, true),
     momentumDeltaT: positive('momentumDeltaT', options.momentumDeltaT, 3, true),
-    reupdate: booleanOption('reupdate', options.reupdate, true),
-    recovery: booleanOption('recovery', options.recovery, true),
+    reupdate: booleanOption('reupdate', options.reupdate, false),
+    recovery: booleanOption('recovery', options.recovery, false),
     duplicateIou: unit('duplicateIou', options.duplicateIou, 0.45),
     minHits: positive('minHits', options.minHits, 2, true),
     maxTimeLost: Math.floor((frameRate / 30) * trackBuffer),
