@@ -103,3 +103,31 @@ describe('T2 re-activation after a gap', () => {
     assert.notEqual(out[0]!.trackId, 1);
   });
 });
+
+describe('T1 in the upload package', () => {
+  test("each track carries its voted label beside the entry's detected class, and the package validates", async () => {
+    const { buildPackage } = await import('../../src/upload/index.js');
+    const t = new ByteTracker();
+    let tracks: ReturnType<ByteTracker['update']> = [];
+    let last: FrameDetections | undefined;
+    for (const [i, cls] of [CAR, CAR, CAR, TRUCK].entries()) {
+      last = frame([box(200 + i * 6, cls)]);
+      tracks = t.update(last);
+    }
+    const pkg = buildPackage({
+      cameraId: 'c',
+      imageId: last!.imageId,
+      timestampNs: last!.timestampNs,
+      captureMonotonicNs: 1n,
+      width: 1920,
+      height: 1080,
+      exposure: { mode: 'manual', exposureTimeUs: 1000, gain: 1 },
+      cameraPosition: null,
+      jpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]),
+      tracks: tracks.map((tr) => ({ trackId: tr.trackId, entry: tr.entries.at(-1)! })),
+    });
+    const [entry] = pkg.metadata.tracks;
+    assert.equal(entry!.label, 'car', 'the vote of three car boxes over one truck box');
+    assert.equal(entry!.entry.box.label, 'truck', 'the entry keeps what was detected in this frame');
+  });
+});
