@@ -66,6 +66,12 @@ export interface TrackEntry {
   cameraPosition: CameraPosition | null;
   box: Box;
   worldPosition: WorldPosition | null;
+  /**
+   * T1: the track's label when this entry was added — the score-weighted vote
+   * over its entries so far (`box` keeps the class detected in this frame).
+   * Absent for entries not made by the tracker.
+   */
+  trackLabel?: { classId: number; label: string };
 }
 
 export interface Track {

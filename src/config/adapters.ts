@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import type { PolicyOptions } from '../select/policies.js';
-import type { CameraConfig, ModelConfig, QueueConfig, SelectionParamsConfig, UploadConfig } from './types.js';
+import type { CameraConfig, ModelConfig, TrackerParams, QueueConfig, SelectionParamsConfig, UploadConfig } from './types.js';
 
 /** For `Detector.create()` (src/detect). */
 export function detectorOptions(m: ModelConfig): {
@@ -43,14 +43,7 @@ export function detectorOptions(m: ModelConfig): {
  * ByteTrack scales its buffer by frameRate / 30, so frameRate is given as 30
  * to keep trackBuffer in frames as SPEC says.
  */
-export function trackerOptions(cam: Pick<CameraConfig, 'tracker'>): {
-  matchThreshold: number;
-  trackThresh: number;
-  newTrackThresh: number;
-  lowThresh: number;
-  trackBuffer: number;
-  frameRate: number;
-} {
+export function trackerOptions(cam: Pick<CameraConfig, 'tracker'>): TrackerParams & { frameRate: number } {
   return { ...cam.tracker, frameRate: 30 };
 }
 

@@ -158,9 +158,25 @@ export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)
     default: 30,
     unit: 'frames',
   }),
-  trackThresh: prob('score splitting high- and low-score detections (two-stage association)', 0.5),
-  newTrackThresh: prob('minimum score for an unmatched detection to start a new track', 0.6),
+  trackThresh: prob('score splitting high- and low-score detections (two-stage association); ByteTrack 0.5, BoT-SORT 0.6', 0.5),
+  newTrackThresh: prob('minimum score for an unmatched detection to start a new track; ByteTrack 0.6, BoT-SORT 0.7', 0.6),
   lowThresh: prob('detections below this score are ignored by the tracker', 0.1),
+  classGroups: {
+    kind: 'string',
+    enum: ['default', 'none'],
+    default: 'default',
+    description: "T1: 'default' matches within vehicle (car/truck/bus/motorcycle), person, bicycle; 'none' = the seed's same-class rule",
+  },
+  kalman: {
+    kind: 'string',
+    enum: ['xyah', 'xywh'],
+    default: 'xyah',
+    description: "Kalman state: 'xywh' (BoT-SORT: width and height noise each) or 'xyah' (ByteTrack: aspect ratio)",
+  },
+  duplicateIou: prob('an unmatched box overlapping a matched box of its class group above this IoU starts no track; 1 = off', 0.45),
+  momentum: num("OC-SORT's observation-centric momentum weight; 0 = off", { min: 0, default: 0 }),
+  reupdate: { kind: 'boolean', default: false, description: "OC-SORT's observation-centric re-update of a re-found track along a virtual trajectory" },
+  recovery: { kind: 'boolean', default: false, description: "OC-SORT's observation-centric recovery: match leftovers to lost tracks' last boxes" },
 });
 
 /** S1–S5 and the policy. Also valid under `defaults:`. */

@@ -84,6 +84,13 @@ export interface TrackerParams {
   trackThresh: number;
   newTrackThresh: number;
   lowThresh: number;
+  /** T1. */
+  classGroups: 'default' | 'none';
+  kalman: 'xywh' | 'xyah';
+  duplicateIou: number;
+  momentum: number;
+  reupdate: boolean;
+  recovery: boolean;
 }
 
 export type SelectionPolicyName = 'spec' | 'frigate' | 'final-best' | 'replace-queued' | 'every-frame' | 'interval' | 'shared-best';

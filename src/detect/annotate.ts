@@ -4,7 +4,7 @@
  * has an angle) and a label tag "CAR 0.87" in a 3×5 pixel font scaled ×2.
  */
 import type { Box } from '../types.js';
-import { boxCorners } from './nms.js';
+import { boxCorners } from '../geometry/box.js';
 
 export interface AnnotatableImage {
   width: number;
@@ -99,9 +99,8 @@ export function annotate(image: AnnotatableImage, boxes: readonly Box[], options
     const rgb = classColor(b.classId);
     const pts = boxCorners(b);
     for (let i = 0; i < 4; i++) {
-      const [x0, y0] = pts[i]!;
-      const [x1, y1] = pts[(i + 1) % 4]!;
-      c.line(x0, y0, x1, y1, t, rgb);
+      const k = (i + 1) % 4;
+      c.line(pts[2 * i]!, pts[2 * i + 1]!, pts[2 * k]!, pts[2 * k + 1]!, t, rgb);
     }
   }
   if (options.labels === false) return;

@@ -15,7 +15,7 @@ export {
 export { validateManifest, loadManifest, OUTPUT_FORMATS, type ModelManifest, type OutputFormat, type ManifestInput, type ManifestOutput, type ManifestThresholds } from './manifest.js';
 export { tensorOptionsFor, computeLetterbox, letterboxTensor, type LetterboxInfo, type PackedImage } from './letterbox.js';
 export { decodeYolox, decodeYolov5, decodeYolov8, decodeEnd2End, yoloxAnchorCount, type Candidate, type DecodeOptions } from './decode.js';
-export { nms, iouAxisAligned, iouRotated, boxCorners, convexIntersectionArea, type CxcywhaBox } from './nms.js';
+export { nms } from './nms.js';
 export { resolveModelPath, manifestPathFor, verifyChecksum, sha256Hex, MODELS_DIR, DEFAULT_MANIFEST_PATH } from './model-file.js';
 export { toFrameDetections, TRAFFIC_CLASSES, type FrameMeta } from './frame-detections.js';
 export { DetectorPool, type DetectorPoolOptions } from './pool.js';

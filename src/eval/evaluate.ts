@@ -24,6 +24,7 @@
  */
 import { invalidParameterError } from '../errors.js';
 import { POLICY_NAMES, createPolicy, edgeDistance, type PolicyName, type PolicyOptions } from '../select/index.js';
+import { type Fragmentation, fragmentation } from '../mot/fragments.js';
 import { ByteTracker, type TrackerOptions } from '../track/index.js';
 import type { Box } from '../types.js';
 import type { EvalInput } from './inputs.js';
@@ -132,6 +133,8 @@ export interface EvalReport {
   /** Ground-truth objects, those visible and unclipped somewhere (eligible), and those covered by some frame (coverable). */
   objects: { total: number; eligible: number; coverable: number };
   tracks: number;
+  /** Tracks per ground-truth object and the share of objects split into several tracks (src/mot/fragments.ts). */
+  fragments: Fragmentation;
   settings: { sendHz: number; queueCapacity: number; minIou: number; unclippedMarginPx: number; goalReduction: number; goalCoverage: number };
   policies: PolicyResult[];
   /**
@@ -344,6 +347,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     },
     objects: { total: all.size, eligible: eligible.size, coverable: coverable.size },
     tracks: trackIds.size,
+    fragments: fragmentation(frames.flatMap((f, i) => matchBoxes(f.gt.map((g) => g.box), frameEntries[i]!.map((e) => e.box), minIou).map((m) => [f.gt[m.gt]!.objectId, frameEntries[i]![m.pred]!.trackId] as const))),
     settings: { sendHz, queueCapacity, minIou, unclippedMarginPx: margin, goalReduction, goalCoverage },
     policies: results,
     oracleCover,

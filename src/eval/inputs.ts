@@ -22,7 +22,7 @@ import type { SimObjectClass } from '../capture/sim/scene.js';
 import { ConfigError, invalidParameterError, outOfRangeError } from '../errors.js';
 import { DEFAULT_MANIFEST_PATH, loadManifest, resolveModelPath, tensorOptionsFor, TRAFFIC_CLASSES, type Detector } from '../detect/index.js';
 import { groupByFrame, readMotFile, readSeqInfo, type MotRow } from '../mot/index.js';
-import { ByteTracker } from '../track/index.js';
+import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
 import type { Box } from '../types.js';
 import { cropRect, laplacianVariance, type CenterBox, type PackedImage } from './metrics.js';
 
@@ -209,10 +209,12 @@ export function loadMotInput(dir: string, options: MotInputOptions = {}): EvalIn
  * The detector fallback ground truth: detections with score ≥ minScore,
  * tracked by a fresh ByteTracker at the input's hz; every track with at least
  * minFrames entries is an object, observed at each of its entries (visible).
- * Replaces the frames' gt.
+ * Replaces the frames' gt. The tracker is plain ByteTrack (none of the
+ * options under test) with T1's default class groups: an object is one
+ * physical object, whatever label the detector flickers between.
  */
 export function applyFallbackGroundTruth(input: EvalInput, minScore = 0.6, minFrames = 5): void {
-  const tracker = new ByteTracker({ frameRate: input.hz });
+  const tracker = new ByteTracker({ ...BYTETRACK_OPTIONS, classGroups: 'default', frameRate: input.hz });
   const obs = new Map<number, Array<{ frame: number; box: CenterBox }>>();
   for (let i = 0; i < input.frames.length; i++) {
     const f = input.frames[i]!;

@@ -3,9 +3,10 @@
  * hand-checkable answers (test/eval/metrics.test.ts): IoU and one-to-one
  * matching of ground truth to tracked boxes, clipping, area ratio, sharpness
  * (variance of the Laplacian on a grey crop) and time summaries.
- * Edge distance is SPEC S3's own `edgeDistance` (src/select/rules.ts).
+ * IoU and SPEC S3's `edgeDistance` are the one box geometry (src/geometry/box.ts).
  */
 import { invalidParameterError, outOfRangeError } from '../errors.js';
+import { iouAxisAligned as iou } from '../geometry/box.js';
 
 /** An axis-aligned box by centre and size, pixels. */
 export interface CenterBox {
@@ -15,15 +16,8 @@ export interface CenterBox {
   h: number;
 }
 
-/** Intersection over union of two axis-aligned boxes; 0 when either is empty. */
-export function iou(a: CenterBox, b: CenterBox): number {
-  const ix = Math.min(a.cx + a.w / 2, b.cx + b.w / 2) - Math.max(a.cx - a.w / 2, b.cx - b.w / 2);
-  const iy = Math.min(a.cy + a.h / 2, b.cy + b.h / 2) - Math.max(a.cy - a.h / 2, b.cy - b.h / 2);
-  if (ix <= 0 || iy <= 0) return 0;
-  const inter = ix * iy;
-  const union = a.w * a.h + b.w * b.h - inter;
-  return union > 0 ? inter / union : 0;
-}
+/** Intersection over union of two axis-aligned boxes; 0 when either is empty (the one box geometry). */
+export { iouAxisAligned as iou } from '../geometry/box.js';
 
 /** One ground-truth ↔ prediction pair of a frame. */
 export interface BoxMatch {

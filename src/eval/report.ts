@@ -61,7 +61,8 @@ export function describeInput(rep: EvalReport): string {
   const i = rep.input;
   return (
     `${i.name} (${i.kind}, ${i.width}×${i.height}, ${i.frames} frames at ${i.hz} Hz = ${i.durationS.toFixed(1)} s) — ` +
-    `GT: ${i.groundTruth}; detections: ${i.detectionSource}; objects ${rep.objects.total} (eligible ${rep.objects.eligible}, coverable ${rep.objects.coverable}); tracks ${rep.tracks}`
+    `GT: ${i.groundTruth}; detections: ${i.detectionSource}; objects ${rep.objects.total} (eligible ${rep.objects.eligible}, coverable ${rep.objects.coverable}); tracks ${rep.tracks}; ` +
+    `${rep.fragments.tracksPerObject.toFixed(2)} tracks per object, ${(100 * rep.fragments.splitShare).toFixed(0)} % of objects split`
   );
 }
 

@@ -15,7 +15,6 @@
  *    Applied in the order yaw → pitch → roll (intrinsic).
  */
 import { invalidParameterError, outOfRangeError } from '../errors.js';
-import type { Box } from '../types.js';
 
 export interface Intrinsics {
   fx: number;
@@ -118,26 +117,8 @@ export function rayToGround(x: number, y: number, mount: Mount, headingDeg: numb
   return [t * de, t * dn];
 }
 
-/**
- * W1: a box's ground contact point in pixels — the bottom centre of an
- * axis-aligned box; for an oriented box the midpoint of its lowest edge (the
- * side midpoint with the largest v).
- */
-export function groundContactPoint(box: Pick<Box, 'cx' | 'cy' | 'w' | 'h' | 'angle'>): [number, number] {
-  if (box.angle === 0) return [box.cx, box.cy + box.h / 2];
-  const c = Math.cos(box.angle);
-  const s = Math.sin(box.angle);
-  // Side midpoints at local (0, ±h/2) and (±w/2, 0), rotated as boxCorners does.
-  const mids: Array<[number, number]> = [
-    [box.cx + (box.h / 2) * s, box.cy + (box.h / 2) * c],
-    [box.cx - (box.h / 2) * s, box.cy - (box.h / 2) * c],
-    [box.cx + (box.w / 2) * c, box.cy - (box.w / 2) * s],
-    [box.cx - (box.w / 2) * c, box.cy + (box.w / 2) * s],
-  ];
-  let best = mids[0]!;
-  for (const m of mids) if (m[1] > best[1]) best = m;
-  return best;
-}
+/** W1's ground contact point (a side midpoint) lives with the other box geometry. */
+export { groundContactPoint } from '../geometry/box.js';
 
 export function validateIntrinsics(k: unknown, name = 'calibration.intrinsics'): Intrinsics {
   if (typeof k !== 'object' || k === null) throw invalidParameterError('object { fx, fy, cx, cy }', name, k);

@@ -12,6 +12,7 @@
  */
 import { solveAssignment } from '../track/assignment.js';
 import { type HotaCounts, type HotaMetrics, combineHota, hotaCounts, hotaMetrics } from './hota.js';
+import { fragmentation, fragmentationFromCounts } from './fragments.js';
 import { type MotRow, groupByFrame } from './io.js';
 
 export type MotBenchmark = 'MOT15' | 'MOT17';
@@ -44,6 +45,10 @@ export interface MotCounts {
   trackerDets: number;
   /** Per-α HOTA sums (see hota.ts). */
   hota: HotaCounts;
+  /** Fragmentation sums (fragments.ts): gt ids matched by CLEAR, Σ distinct tracker ids per gt id, gt ids with more than one. */
+  fragObjects: number;
+  fragObjectTracks: number;
+  fragSplit: number;
 }
 
 /** Ratios in percent, as TrackEval prints them. */
@@ -60,6 +65,10 @@ export interface MotMetrics extends MotCounts, HotaMetrics {
   IDF1: number;
   IDR: number;
   IDP: number;
+  /** Distinct tracks per matched ground-truth object (1 = no fragmentation). */
+  tracksPerObject: number;
+  /** Percent of matched ground-truth objects split into more than one track. */
+  splitShare: number;
 }
 
 const EPS = 2.220446049250313e-16; // np.finfo('float').eps
@@ -161,10 +170,13 @@ function preprocess(gt: readonly MotRow[], res: readonly MotRow[], benchmark: Mo
   return { frames, gtIds: gtIdMap.size, trackerIds: trIdMap.size, gtDets, trackerDets };
 }
 
-function clear(frames: FrameData[], numGtIds: number, numGtDets: number, numTrackerDets: number): Pick<MotCounts, 'TP' | 'FN' | 'FP' | 'IDSW' | 'MT' | 'PT' | 'ML' | 'Frag' | 'motpSum'> {
-  const res = { TP: 0, FN: 0, FP: 0, IDSW: 0, MT: 0, PT: 0, ML: 0, Frag: 0, motpSum: 0 };
+type ClearCounts = Pick<MotCounts, 'TP' | 'FN' | 'FP' | 'IDSW' | 'MT' | 'PT' | 'ML' | 'Frag' | 'motpSum' | 'fragObjects' | 'fragObjectTracks' | 'fragSplit'>;
+
+function clear(frames: FrameData[], numGtIds: number, numGtDets: number, numTrackerDets: number): ClearCounts {
+  const res = { TP: 0, FN: 0, FP: 0, IDSW: 0, MT: 0, PT: 0, ML: 0, Frag: 0, motpSum: 0, fragObjects: 0, fragObjectTracks: 0, fragSplit: 0 };
   if (numTrackerDets === 0) return { ...res, FN: numGtDets, ML: numGtIds };
   if (numGtDets === 0) return { ...res, FP: numTrackerDets };
+  const pairs: Array<[number, number]> = [];
   const gtIdCount = new Float64Array(numGtIds);
   const gtMatchedCount = new Float64Array(numGtIds);
   const gtFragCount = new Float64Array(numGtIds);
@@ -200,6 +212,7 @@ function clear(frames: FrameData[], numGtIds: number, numGtDets: number, numTrac
       matchedTr.push(trIds[j]!);
       res.motpSum += sim[i * m + j]!;
     }
+    for (let k = 0; k < matchedGt.length; k++) pairs.push([matchedGt[k]!, matchedTr[k]!]);
     for (let k = 0; k < matchedGt.length; k++) {
       const prev = prevTrackerId[matchedGt[k]!]!;
       if (!Number.isNaN(prev) && prev !== matchedTr[k]) res.IDSW++;
@@ -226,7 +239,8 @@ function clear(frames: FrameData[], numGtIds: number, numGtDets: number, numTrac
     if (gtFragCount[g]! > 0) res.Frag += gtFragCount[g]! - 1;
   }
   res.ML = numGtIds - res.MT - res.PT;
-  return res;
+  const f = fragmentation(pairs);
+  return { ...res, fragObjects: f.objects, fragObjectTracks: f.objectTracks, fragSplit: f.split };
 }
 
 function identity(frames: FrameData[], numGtIds: number, numTrackerIds: number, numGtDets: number, numTrackerDets: number): Pick<MotCounts, 'IDTP' | 'IDFN' | 'IDFP'> {
@@ -252,6 +266,7 @@ function identity(frames: FrameData[], numGtIds: number, numTrackerIds: number, 
 export function metricsFromCounts(c: MotCounts): MotMetrics {
   const pct = (x: number): number => 100 * x;
   const gtDets = c.TP + c.FN;
+  const frag = fragmentationFromCounts(c.fragObjects, c.fragObjectTracks, c.fragSplit);
   return {
     ...c,
     ...hotaMetrics(c.hota),
@@ -267,12 +282,14 @@ export function metricsFromCounts(c: MotCounts): MotMetrics {
     IDF1: pct(c.IDTP / Math.max(1, c.IDTP + 0.5 * c.IDFP + 0.5 * c.IDFN)),
     IDR: pct(c.IDTP / Math.max(1, c.IDTP + c.IDFN)),
     IDP: pct(c.IDTP / Math.max(1, c.IDTP + c.IDFP)),
+    tracksPerObject: frag.tracksPerObject,
+    splitShare: pct(frag.splitShare),
   };
 }
 
 /** Sum the counts of several sequences (TrackEval's COMBINED row) and recompute the ratios. */
 export function combineMetrics(all: readonly MotCounts[]): MotMetrics {
-  const keys: Array<Exclude<keyof MotCounts, 'hota'>> = ['TP', 'FN', 'FP', 'IDSW', 'MT', 'PT', 'ML', 'Frag', 'motpSum', 'IDTP', 'IDFN', 'IDFP', 'gtIds', 'trackerIds', 'gtDets', 'trackerDets'];
+  const keys: Array<Exclude<keyof MotCounts, 'hota'>> = ['TP', 'FN', 'FP', 'IDSW', 'MT', 'PT', 'ML', 'Frag', 'motpSum', 'IDTP', 'IDFN', 'IDFP', 'gtIds', 'trackerIds', 'gtDets', 'trackerDets', 'fragObjects', 'fragObjectTracks', 'fragSplit'];
   const sum = Object.fromEntries(keys.map((k) => [k, all.reduce((s, c) => s + (c[k] as number), 0)])) as unknown as MotCounts;
   sum.hota = combineHota(all.map((c) => c.hota));
   return metricsFromCounts(sum);

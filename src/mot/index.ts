@@ -11,5 +11,6 @@ export {
   detectBenchmark,
   boxIouMatrix,
 } from './evaluate.js';
+export { type Fragmentation, fragmentation, fragmentationFromCounts } from './fragments.js';
 export { type HotaCounts, type HotaMetrics, HOTA_ALPHAS, hotaCounts, hotaMetrics, combineHota } from './hota.js';
 export { type TrackSequenceOptions, type TrackSequenceResult, trackMotSequence, motFrameDetections } from './track-sequence.js';

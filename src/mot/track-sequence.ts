@@ -16,6 +16,8 @@ export interface TrackSequenceOptions {
    * detection box itself). Default 'filtered'.
    */
   output?: 'filtered' | 'detection';
+  /** Track only frames first..last (1-based, inclusive), the tracker starting fresh at first. Default: all. */
+  frames?: readonly [first: number, last: number];
 }
 
 export interface TrackSequenceResult {
@@ -60,7 +62,8 @@ export function trackMotSequence(dir: string, options: TrackSequenceOptions = {}
   const rows: MotRow[] = [];
   const updateMs: number[] = [];
   const output = options.output ?? 'filtered';
-  for (let f = 1; f <= numFrames; f++) {
+  const [first, last] = options.frames ?? [1, numFrames];
+  for (let f = Math.max(1, first); f <= Math.min(numFrames, last); f++) {
     const frame = motFrameDetections(byFrame[f - 1]!, f, info?.imWidth ?? 0, info?.imHeight ?? 0);
     const t0 = performance.now();
     const tracks = tracker.update(frame);

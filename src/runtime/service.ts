@@ -10,6 +10,7 @@
  * source fails is reopened with exponential back-off while the other cameras
  * keep running.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { detectorOptions, policyOptions, queueOptions, senderOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
@@ -190,9 +191,11 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const cfg = this.config;
     const workers = this.#opts.detectWorkers ?? 2;
     this.shards = new TrackingShards(Math.min(2, Math.max(1, cfg.cameras.length)));
+    // An embedded receiver without a configured token gets a random one for this run, shared with the uploader only.
+    const token = cfg.upload.token ?? (cfg.receiver.embedded ? randomBytes(18).toString('base64url') : undefined);
     if (cfg.receiver.embedded) {
       mkdirSync(cfg.receiver.dir, { recursive: true });
-      this.receiver = await startReceiver({ port: cfg.receiver.port, host: '127.0.0.1', dir: cfg.receiver.dir, token: cfg.upload.token });
+      this.receiver = await startReceiver({ port: cfg.receiver.port, host: '127.0.0.1', dir: cfg.receiver.dir, token });
       this.#log.info('receiver started', { url: this.receiver.url, dir: cfg.receiver.dir });
     }
     const t0 = performance.now();
@@ -207,7 +210,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       if (!endpoint) throw new ConfigError('upload.endpoint', 'not set and no embedded receiver is configured: set upload.endpoint or receiver.embedded: true');
       mkdirSync(join(cfg.queue.path, '..'), { recursive: true });
       const uploader = new Uploader({
-        sender: senderOptions(cfg.upload, endpoint),
+        sender: senderOptions({ ...cfg.upload, token }, endpoint),
         queue: queueOptions(cfg.queue),
         ...uploaderOptions(cfg.upload),
       });

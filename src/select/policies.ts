@@ -6,6 +6,7 @@
  */
 import { invalidParameterError, outOfRangeError, numberOption } from '../errors.js';
 import type { Box, Track, TrackEntry } from '../types.js';
+import { touchesEdge } from '../geometry/box.js';
 import type { FrameRefs } from './frame-ring.js';
 import {
   NO_REFS,
@@ -316,15 +317,8 @@ abstract class HoldingPolicy implements SelectionPolicy {
   }
 }
 
-/** Frigate's on_edge: the box touches the frame border (x1 ≤ 0, y1 ≤ 0, x2 ≥ W−1 or y2 ≥ H−1). */
-export function touchesEdge(box: Pick<Box, 'cx' | 'cy' | 'w' | 'h' | 'angle'>, width: number, height: number): boolean {
-  // Axis-aligned extent of the (possibly rotated) box.
-  const cos = Math.abs(Math.cos(box.angle));
-  const sin = Math.abs(Math.sin(box.angle));
-  const halfW = (box.w * cos + box.h * sin) / 2;
-  const halfH = (box.w * sin + box.h * cos) / 2;
-  return box.cx - halfW <= 0 || box.cy - halfH <= 0 || box.cx + halfW >= width - 1 || box.cy + halfH >= height - 1;
-}
+/** The clipped-object test lives with the other box geometry. */
+export { touchesEdge } from '../geometry/box.js';
 
 /**
  * Frigate's is_better_thumbnail (without its face/plate attributes): a new

@@ -4,7 +4,11 @@
  * {@link Selector} (selector.ts) applies them to every track each frame.
  */
 import { invalidParameterError, outOfRangeError } from '../errors.js';
+import { edgeDistance } from '../geometry/box.js';
 import type { Box, Track, TrackEntry } from '../types.js';
+
+/** S3's side midpoints and edge distance live with the other box geometry. */
+export { edgeDistance, sideMidpoints } from '../geometry/box.js';
 
 /** How an upload travels (S5): sent now (U1) or appended to the cache queue (U2). */
 export type Route = 'immediate' | 'cached';
@@ -115,54 +119,6 @@ export function validateSelectionParams(input: unknown = {}): SelectionParams {
 /** Box area in px² (`area(box) = w × h`, used by S2 and S5). */
 export function area(box: Pick<Box, 'w' | 'h'>): number {
   return box.w * box.h;
-}
-
-/**
- * The midpoints of a box's four sides, as [x, y] pairs. For an oriented box
- * (angle ≠ 0, radians counter-clockwise on screen, y down) these are the
- * rotated rectangle's side midpoints: center ± (w/2)(cos θ, −sin θ) and
- * center ± (h/2)(sin θ, cos θ).
- */
-export function sideMidpoints(box: Pick<Box, 'cx' | 'cy' | 'w' | 'h' | 'angle'>): [number, number][] {
-  const cos = Math.cos(box.angle);
-  const sin = Math.sin(box.angle);
-  const ux = (box.w / 2) * cos;
-  const uy = -(box.w / 2) * sin;
-  const vx = (box.h / 2) * sin;
-  const vy = (box.h / 2) * cos;
-  return [
-    [box.cx - ux, box.cy - uy],
-    [box.cx + ux, box.cy + uy],
-    [box.cx - vx, box.cy - vy],
-    [box.cx + vx, box.cy + vy],
-  ];
-}
-
-/**
- * S3 edge distance: the midpoints of the box's four sides (rotated sides for
- * an oriented box); for each midpoint its perpendicular distance to each of
- * the four image borders (x = 0, x = width, y = 0, y = height); the minimum.
- * Negative where a midpoint lies outside the image.
- *
- * SPEC counts "8 numbers": each side midpoint against the two borders it
- * faces. This computes all 4 × 4 = 16; the extra 8 (e.g. the left midpoint's
- * distance to the top border, which is the center's y) are never smaller for
- * an axis-aligned box of non-negative size, so the minimum is the same; for an
- * oriented box the 16 leave no doubt which border a midpoint "faces".
- */
-export function edgeDistance(box: Pick<Box, 'cx' | 'cy' | 'w' | 'h' | 'angle'>, width: number, height: number): number {
-  // The midpoints of sideMidpoints(), without allocating (called per track per frame).
-  const cos = Math.cos(box.angle);
-  const sin = Math.sin(box.angle);
-  const ux = Math.abs((box.w / 2) * cos);
-  const uy = Math.abs((box.w / 2) * sin);
-  const vx = Math.abs((box.h / 2) * sin);
-  const vy = Math.abs((box.h / 2) * cos);
-  // Midpoint x are cx ± ux and cx ± vx; y are cy ± uy and cy ± vy. The smallest
-  // distance to x = 0 is from the smallest x, to x = width from the largest, etc.
-  const dx = Math.max(ux, vx);
-  const dy = Math.max(uy, vy);
-  return Math.min(box.cx - dx, width - (box.cx + dx), box.cy - dy, height - (box.cy + dy));
 }
 
 /** The parameters S1 reads. */

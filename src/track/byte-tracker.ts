@@ -1,10 +1,15 @@
 /**
  * ByteTrack (Zhang et al., ECCV 2022), after ifzhang/ByteTrack
- * yolox/tracker/byte_tracker.py, made class-aware (T1), with oriented boxes
- * (T2) and track entries (T3). The numbered steps follow upstream's update().
+ * yolox/tracker/byte_tracker.py, made class-group-aware (T1), with oriented
+ * boxes (T2) and track entries (T3). The numbered steps follow upstream's
+ * update(). Options add, each on its own: OC-SORT's observation-centric
+ * momentum, re-update and recovery (Cao et al., CVPR 2023,
+ * noahcao/OC_SORT), BoT-SORT's width/height Kalman state (Aharon et al.
+ * 2022, NirAharon/BoT-SORT) and a new-track rule against duplicate boxes;
+ * see docs/tracking.md for what each contributes.
  *
- * Differences from upstream, all deliberate: matching never crosses classes
- * (T1); IoU has no "+1 pixel" term (cython_bbox adds one); removed tracks are
+ * Differences from upstream, all deliberate: matching never crosses class
+ * groups (T1); IoU has no "+1 pixel" term (cython_bbox adds one); removed tracks are
  * forgotten instead of kept in an ever-growing list (upstream only uses that
  * list to subtract it from the lost list); ids come from an injected
  * allocator; the frame counter is the number of update() calls.
@@ -13,7 +18,9 @@ import { invalidParameterError } from '../errors.js';
 import type { Box, FrameDetections, Track, WorldPosition } from '../types.js';
 import { linearAssignment } from './assignment.js';
 import { type IdAllocator, createIdAllocator } from './ids.js';
-import { iouCost } from './matching.js';
+import { boxIou } from '../geometry/box.js';
+import { type GroupOf, createGroupOf } from './class-groups.js';
+import { addMomentum, iouCost, lastObservationCost } from './matching.js';
 import { type ResolvedTrackerOptions, type TrackerOptions, resolveTrackerOptions } from './options.js';
 import { TrackState } from './track-state.js';
 
@@ -28,6 +35,7 @@ export class ByteTracker {
   readonly options: ResolvedTrackerOptions;
   private readonly ids: IdAllocator;
   private readonly project: ((box: Box, frame: FrameDetections) => WorldPosition | null) | undefined;
+  private readonly groupOf: GroupOf;
   private tracked: TrackState[] = [];
   private lost: TrackState[] = [];
   private frameId = 0;
@@ -39,6 +47,7 @@ export class ByteTracker {
     this.options = resolveTrackerOptions(options);
     this.ids = deps.ids ?? createIdAllocator();
     this.project = deps.project;
+    this.groupOf = createGroupOf(this.options.classGroups);
   }
 
   /** Frames processed since construction or reset(). */
@@ -79,16 +88,23 @@ export class ByteTracker {
     this.frameId += 1;
     const frameId = this.frameId;
 
-    // Step 1: split detections by score.
+    // Step 1: split detections by score; T1: each box's class group.
     const high: Box[] = [];
     const low: Box[] = [];
+    const highGroups: number[] = [];
+    const lowGroups: number[] = [];
     for (let k = 0; k < boxes.length; k++) {
       const b = boxes[k]!;
       if (!(b.w > 0) || !(b.h > 0) || !Number.isFinite(b.cx) || !Number.isFinite(b.cy) || !Number.isFinite(b.angle)) {
         throw invalidParameterError('finite box with positive w and h', `frame.boxes[${k}]`, b);
       }
-      if (b.score > o.trackThresh) high.push(b);
-      else if (b.score > o.lowThresh && b.score < o.trackThresh) low.push(b);
+      if (b.score > o.trackThresh) {
+        high.push(b);
+        highGroups.push(this.groupOf(b));
+      } else if (b.score > o.lowThresh && b.score < o.trackThresh) {
+        low.push(b);
+        lowGroups.push(this.groupOf(b));
+      }
     }
 
     const activated: TrackState[] = [];
@@ -96,36 +112,34 @@ export class ByteTracker {
     const newlyLost: TrackState[] = [];
     const removed: TrackState[] = [];
     const matchedBox = new Map<TrackState, Box>();
+    const match = (t: TrackState, d: Box): void => {
+      const wasTracked = t.state === 'tracked';
+      t.match(d, frameId, o.reupdate, o.minHits);
+      matchedBox.set(t, d);
+      (wasTracked ? activated : refound).push(t);
+    };
 
     const unconfirmed: TrackState[] = [];
     const confirmed: TrackState[] = [];
     for (const t of this.tracked) (t.isActivated ? confirmed : unconfirmed).push(t);
 
-    // Step 2: first association, high-score detections vs tracked + lost.
+    // Step 2: first association, high-score detections vs tracked + lost (+ OCM).
     const pool = [...confirmed, ...this.lost];
-    for (const t of pool) t.predict();
+    for (const t of pool) t.predict(frameId);
+    // Upstream never predicts an unconfirmed track (it is one frame old); one kept longer by minHits > 2 is.
+    for (const t of unconfirmed) if (t.trackletLen > 0) t.predict(frameId);
     const need = Math.max(pool.length * high.length, pool.length * low.length, this.tracked.length * (high.length + low.length));
     if (need > this.scratch.length) this.scratch = new Float64Array(Math.max(need, 2 * this.scratch.length));
-    let cost = iouCost(pool, high, o.fuseScore, this.scratch);
+    let cost = iouCost(pool, high, highGroups, o.fuseScore, this.scratch);
+    addMomentum(cost, pool, high, frameId, o.momentum, 1 - o.matchThreshold);
     const first = linearAssignment(cost, pool.length, high.length, 1 - o.matchThreshold);
-    for (const [i, j] of first.matches) {
-      const t = pool[i]!;
-      const wasTracked = t.state === 'tracked';
-      t.match(high[j]!, frameId);
-      matchedBox.set(t, high[j]!);
-      (wasTracked ? activated : refound).push(t);
-    }
+    for (const [i, j] of first.matches) match(pool[i]!, high[j]!);
 
     // Step 3: second association, low-score detections vs the remaining tracked tracks (no score fusion).
     const remaining = first.unmatchedRows.map((i) => pool[i]!).filter((t) => t.state === 'tracked');
-    cost = iouCost(remaining, low, false, this.scratch);
+    cost = iouCost(remaining, low, lowGroups, false, this.scratch);
     const second = linearAssignment(cost, remaining.length, low.length, 1 - o.lowMatchThreshold);
-    for (const [i, j] of second.matches) {
-      const t = remaining[i]!;
-      t.match(low[j]!, frameId);
-      matchedBox.set(t, low[j]!);
-      activated.push(t);
-    }
+    for (const [i, j] of second.matches) match(remaining[i]!, low[j]!);
     for (const i of second.unmatchedRows) {
       const t = remaining[i]!;
       if (t.state !== 'lost') {
@@ -134,27 +148,43 @@ export class ByteTracker {
       }
     }
 
-    // Unconfirmed tracks (one frame old) vs the high detections left over.
-    const leftover = first.unmatchedCols.map((j) => high[j]!);
-    cost = iouCost(unconfirmed, leftover, o.fuseScore, this.scratch);
-    const third = linearAssignment(cost, unconfirmed.length, leftover.length, 1 - o.unconfirmedMatchThreshold);
-    for (const [i, j] of third.matches) {
-      const t = unconfirmed[i]!;
-      t.match(leftover[j]!, frameId);
-      matchedBox.set(t, leftover[j]!);
-      activated.push(t);
+    // OCR (OC-SORT): high detections still unmatched vs the unmatched tracks' last observed boxes.
+    let leftoverIdx = first.unmatchedCols;
+    if (o.recovery && leftoverIdx.length > 0) {
+      const unmatchedTracks = first.unmatchedRows.map((i) => pool[i]!).filter((t) => t.state === 'lost' && !matchedBox.has(t));
+      if (unmatchedTracks.length > 0) {
+        const dets = leftoverIdx.map((j) => high[j]!);
+        const groups = leftoverIdx.map((j) => highGroups[j]!);
+        const recovered = linearAssignment(lastObservationCost(unmatchedTracks, dets, groups), unmatchedTracks.length, dets.length, 1 - o.matchThreshold);
+        for (const [i, j] of recovered.matches) match(unmatchedTracks[i]!, dets[j]!);
+        leftoverIdx = recovered.unmatchedCols.map((j) => leftoverIdx[j]!);
+      }
     }
+
+    // Unconfirmed tracks (one frame old) vs the high detections left over.
+    const leftover = leftoverIdx.map((j) => high[j]!);
+    const leftoverGroups = leftoverIdx.map((j) => highGroups[j]!);
+    cost = iouCost(unconfirmed, leftover, leftoverGroups, o.fuseScore, this.scratch);
+    const third = linearAssignment(cost, unconfirmed.length, leftover.length, 1 - o.unconfirmedMatchThreshold);
+    for (const [i, j] of third.matches) match(unconfirmed[i]!, leftover[j]!);
     for (const i of third.unmatchedRows) {
       const t = unconfirmed[i]!;
       t.state = 'removed';
       removed.push(t);
     }
 
-    // Step 4: new tracks from confident unmatched detections (T2: fresh unique trackId).
+    // Step 4: new tracks from confident unmatched detections (T2: fresh unique trackId),
+    // except a box that duplicates one matched in this frame (new-track rule, see duplicateIou).
+    const births: Array<[Box, number]> = [];
     for (const j of third.unmatchedCols) {
       const d = leftover[j]!;
+      const group = leftoverGroups[j]!;
       if (d.score < o.newTrackThresh) continue;
-      const t = new TrackState(this.ids.next(), d, frameId);
+      if (o.duplicateIou < 1 && this.duplicates(d, group, matchedBox, births, o.duplicateIou)) continue;
+      births.push([d, group]);
+    }
+    for (const [d, group] of births) {
+      const t = new TrackState(this.ids.next(), d, frameId, { group, layout: o.kalman, deltaT: o.momentumDeltaT });
       matchedBox.set(t, d);
       activated.push(t);
     }
@@ -174,7 +204,7 @@ export class ByteTracker {
     for (const t of refound) trackedSet.add(t);
     const lostSet = new Set<TrackState>();
     for (const t of this.lost) if (!trackedSet.has(t) && t.state === 'lost') lostSet.add(t);
-    for (const t of newlyLost) lostSet.add(t);
+    for (const t of newlyLost) if (t.state === 'lost') lostSet.add(t);
     let tracked = [...trackedSet];
     let lost = [...lostSet];
     [tracked, lost] = removeDuplicates(tracked, lost, removed);
@@ -209,23 +239,31 @@ export class ByteTracker {
     }
     return out;
   }
+
+  /** New-track rule: `d` overlaps a box matched (or born) in this frame of its class group by IoU above `maxIou`. */
+  private duplicates(d: Box, group: number, matched: ReadonlyMap<TrackState, Box>, births: ReadonlyArray<[Box, number]>, maxIou: number): boolean {
+    for (const [t, b] of matched) if (t.group === group && boxIou(b, d) > maxIou) return true;
+    for (const [b, g] of births) if (g === group && boxIou(b, d) > maxIou) return true;
+    return false;
+  }
 }
 
 /**
  * Upstream remove_duplicate_stracks: a tracked and a lost track of the same
- * class overlapping with IoU > 0.85 are one object; the one with the shorter
- * history is dropped (and reported as removed).
+ * class group overlapping with IoU > 0.85 are one object; the one with the
+ * shorter history is dropped (and reported as removed).
  */
 function removeDuplicates(tracked: TrackState[], lost: TrackState[], removed: TrackState[]): [TrackState[], TrackState[]] {
   if (tracked.length === 0 || lost.length === 0) return [tracked, lost];
-  const cost = iouCost(tracked, lost.map(toBox), false);
   const dropA = new Set<number>();
   const dropB = new Set<number>();
   for (let p = 0; p < tracked.length; p++) {
+    const a = tracked[p]!;
     for (let q = 0; q < lost.length; q++) {
-      if (!(cost[p * lost.length + q]! < 0.15)) continue;
-      const timeP = tracked[p]!.frameId - tracked[p]!.startFrame;
-      const timeQ = lost[q]!.frameId - lost[q]!.startFrame;
+      const b = lost[q]!;
+      if (a.group !== b.group || !(boxIou(a.box, b.box) > 0.85)) continue;
+      const timeP = a.frameId - a.startFrame;
+      const timeQ = b.frameId - b.startFrame;
       if (timeP > timeQ) dropB.add(q);
       else dropA.add(p);
     }
@@ -244,11 +282,6 @@ function removeDuplicates(tracked: TrackState[], lost: TrackState[], removed: Tr
     return false;
   });
   return [keepA, keepB];
-}
-
-function toBox(t: TrackState): Box {
-  const b = t.box;
-  return { cx: b.cx, cy: b.cy, w: b.w, h: b.h, angle: b.angle, classId: t.classId, label: '', score: 1 };
 }
 
 export type { Track };

@@ -16,7 +16,18 @@
  * dense implementation. The noise scales with the box height as upstream
  * (std weights 1/20 position, 1/160 velocity). For axis-aligned boxes the
  * angle coordinate stays 0 and does not influence the other four.
+ *
+ * Layout 'xywh' is BoT-SORT's filter (NirAharon/BoT-SORT
+ * tracker/kalman_filter.py): state [x, y, w, h, θ, …] with the width itself
+ * filtered instead of the aspect ratio, and noise proportional to the width
+ * for x and w and to the height for y and h. Upstream's aspect noise (fixed
+ * 1e-2) keeps ByteTrack's box width from following an object that grows or
+ * shrinks; BoT-SORT reports better localisation and fewer switches with it.
+ * The block structure is the same, so both layouts share these functions.
  */
+
+/** Kalman state layout: ByteTrack's [x, y, aspect, h] or BoT-SORT's [x, y, w, h], each plus an angle. */
+export type KalmanLayout = 'xyah' | 'xywh';
 
 export const STATE_DIM = 10;
 export const MEAS_DIM = 5;
@@ -41,28 +52,55 @@ const ANGLE_STD_INIT_VEL = 1e-2;
 
 /** Index of the height velocity, zeroed before predicting a lost track (upstream mean_state[7]). */
 export const VH_INDEX = 8;
+/** Index of the width velocity ('xywh'), zeroed with VH_INDEX for a lost track as BoT-SORT does. */
+export const VW_INDEX = 7;
 
-/** Create the mean and covariance of a new track from a measurement [x, y, a, h, θ] (upstream initiate). */
-export function kalmanInitiate(measurement: ArrayLike<number>): { mean: Float64Array; covariance: Float64Array } {
+/** Position and velocity std of coordinate i for a box of width w and height h (initiate/predict). */
+function processStd(i: number, w: number, h: number, layout: KalmanLayout): [number, number] {
+  if (i === 4) return [ANGLE_STD_POS, ANGLE_STD_VEL];
+  if (layout === 'xyah') {
+    if (i === 2) return [ASPECT_STD_POS, ASPECT_STD_VEL];
+    return [STD_WEIGHT_POSITION * h, STD_WEIGHT_VELOCITY * h];
+  }
+  const scale = i === 0 || i === 2 ? w : h;
+  return [STD_WEIGHT_POSITION * scale, STD_WEIGHT_VELOCITY * scale];
+}
+
+/** Width of a state or measurement vector in either layout. */
+function widthOf(v: ArrayLike<number>, layout: KalmanLayout): number {
+  return layout === 'xyah' ? v[2]! * v[3]! : v[2]!;
+}
+
+/**
+ * Create the mean and covariance of a new track from a measurement
+ * [x, y, a, h, θ] ('xyah') or [x, y, w, h, θ] ('xywh') (upstream initiate:
+ * twice the position std, ten times the velocity std; fixed aspect terms).
+ */
+export function kalmanInitiate(measurement: ArrayLike<number>, layout: KalmanLayout = 'xyah'): { mean: Float64Array; covariance: Float64Array } {
   const mean = new Float64Array(STATE_DIM);
   for (let i = 0; i < MEAS_DIM; i++) mean[i] = measurement[i]!;
+  const w = widthOf(measurement, layout);
   const h = measurement[3]!;
-  const sp = 2 * STD_WEIGHT_POSITION * h;
-  const sv = 10 * STD_WEIGHT_VELOCITY * h;
-  const stdPos = [sp, sp, ASPECT_STD_POS, sp, ANGLE_STD_INIT];
-  const stdVel = [sv, sv, ASPECT_STD_VEL, sv, ANGLE_STD_INIT_VEL];
   const covariance = new Float64Array(COV_SIZE);
   for (let i = 0; i < MEAS_DIM; i++) {
-    covariance[3 * i] = stdPos[i]! * stdPos[i]!;
+    let sp: number;
+    let sv: number;
+    if (i === 4) [sp, sv] = [ANGLE_STD_INIT, ANGLE_STD_INIT_VEL];
+    else if (layout === 'xyah' && i === 2) [sp, sv] = [ASPECT_STD_POS, ASPECT_STD_VEL];
+    else {
+      const [p, v] = processStd(i, w, h, layout);
+      [sp, sv] = [2 * p, 10 * v];
+    }
+    covariance[3 * i] = sp * sp;
     covariance[3 * i + 1] = 0;
-    covariance[3 * i + 2] = stdVel[i]! * stdVel[i]!;
+    covariance[3 * i + 2] = sv * sv;
   }
   return { mean, covariance };
 }
 
 /**
  * One constant-velocity step (upstream predict): x ← F x, P ← F P Fᵀ + Q,
- * Q from the height before the step. Writes into outMean/outCov (default:
+ * Q from the box size before the step. Writes into outMean/outCov (default:
  * in place) and returns them.
  */
 export function kalmanPredict(
@@ -70,13 +108,12 @@ export function kalmanPredict(
   covariance: Float64Array,
   outMean: Float64Array = mean,
   outCov: Float64Array = covariance,
+  layout: KalmanLayout = 'xyah',
 ): { mean: Float64Array; covariance: Float64Array } {
+  const w = widthOf(mean, layout);
   const h = mean[3]!;
-  const sp = STD_WEIGHT_POSITION * h;
-  const sv = STD_WEIGHT_VELOCITY * h;
   for (let i = 0; i < MEAS_DIM; i++) {
-    const qp = i === 2 ? ASPECT_STD_POS : i === 4 ? ANGLE_STD_POS : sp;
-    const qv = i === 2 ? ASPECT_STD_VEL : i === 4 ? ANGLE_STD_VEL : sv;
+    const [qp, qv] = processStd(i, w, h, layout);
     const v = mean[5 + i]!;
     outMean[i] = mean[i]! + v;
     outMean[5 + i] = v;
@@ -91,8 +128,8 @@ export function kalmanPredict(
 }
 
 /**
- * Correct with a measurement [x, y, a, h, θ] (upstream update: project with
- * R from the predicted height, gain K = P Hᵀ S⁻¹, x ← x + K (z − H x),
+ * Correct with a measurement in the layout's order (upstream update: project
+ * with R from the predicted size, gain K = P Hᵀ S⁻¹, x ← x + K (z − H x),
  * P ← P − K S Kᵀ). Writes into outMean/outCov (default: in place).
  */
 export function kalmanUpdate(
@@ -101,10 +138,13 @@ export function kalmanUpdate(
   measurement: ArrayLike<number>,
   outMean: Float64Array = mean,
   outCov: Float64Array = covariance,
+  layout: KalmanLayout = 'xyah',
 ): { mean: Float64Array; covariance: Float64Array } {
-  const sr = STD_WEIGHT_POSITION * mean[3]!;
+  const w = widthOf(mean, layout);
+  const h = mean[3]!;
   for (let i = 0; i < MEAS_DIM; i++) {
-    const r = i === 2 ? ASPECT_STD_MEAS : i === 4 ? ANGLE_STD_MEAS : sr;
+    const scale = layout === 'xywh' && (i === 0 || i === 2) ? w : h;
+    const r = i === 4 ? ANGLE_STD_MEAS : layout === 'xyah' && i === 2 ? ASPECT_STD_MEAS : STD_WEIGHT_POSITION * scale;
     const ppp = covariance[3 * i]!;
     const ppv = covariance[3 * i + 1]!;
     const pvv = covariance[3 * i + 2]!;

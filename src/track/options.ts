@@ -9,6 +9,18 @@
  * unconfirmedMatchThreshold 0.3 ≙ 0.7.
  */
 import { invalidParameterError, outOfRangeError } from '../errors.js';
+import type { KalmanLayout } from './kalman.js';
+
+/**
+ * T1 class groups: boxes match tracks of the same group. 'default' is SPEC
+ * T1's vehicle (car, truck, bus, motorcycle), person and bicycle; 'none' is
+ * the seed's same-class rule; or lists of labels, one list per group. A
+ * label outside every group is its own group.
+ */
+export type ClassGroups = 'none' | 'default' | readonly (readonly string[])[];
+
+/** SPEC T1's default groups, by label (the model's class names). */
+export const DEFAULT_CLASS_GROUPS: readonly (readonly string[])[] = [['car', 'truck', 'bus', 'motorcycle'], ['person'], ['bicycle']];
 
 export interface TrackerOptions {
   /**
@@ -63,6 +75,57 @@ export interface TrackerOptions {
    * bounds memory for objects that stay in view. Default 600 (60 s at 10 Hz).
    */
   maxEntriesPerTrack?: number;
+  /**
+   * T1 class groups (see {@link ClassGroups}). Default 'default': a vehicle
+   * whose detected class flickers between car and truck stays one track;
+   * the track's label is the score-weighted vote of its entries.
+   */
+  classGroups?: ClassGroups;
+  /**
+   * Kalman state: 'xyah' (ByteTrack: aspect ratio, noise from the height) or
+   * 'xywh' (BoT-SORT: width and height, noise from each). Default 'xyah'.
+   */
+  kalman?: KalmanLayout;
+  /**
+   * OC-SORT's observation-centric momentum (OCM): weight of the agreement
+   * between a track's direction of motion (from its own observations
+   * `momentumDeltaT` frames apart) and the direction to a candidate box, added
+   * to the first-stage similarity (× detection score). 0 turns it off.
+   * Default 0 (off; OC-SORT's own inertia is 0.2). Higher: fewer swaps between crossing
+   * objects, may refuse a real turn.
+   */
+  momentum?: number;
+  /** Frames between the two observations OCM's direction is taken from. Default 3 (OC-SORT's delta_t). */
+  momentumDeltaT?: number;
+  /**
+   * OC-SORT's observation-centric re-update (ORU): when a lost track is
+   * found again, its Kalman state is rewound to the last observation and
+   * re-run along a straight virtual trajectory to the new box, instead of
+   * keeping the velocity that drifted during the gap. Default false.
+   */
+  reupdate?: boolean;
+  /**
+   * OC-SORT's observation-centric recovery (OCR): high-score boxes left
+   * after both stages are matched once more to the unmatched tracks' last
+   * observed boxes (IoU > matchThreshold) — an object that stopped or turned
+   * while occluded is found where it was last seen. Default false.
+   */
+  recovery?: boolean;
+  /**
+   * New-track rule: a high-score box left unmatched does not start a track
+   * when it overlaps a box matched in this frame of the same class group by
+   * IoU above this (the detector's NMS is per class, so one vehicle can give
+   * a car and a truck box). Default 0.45 (YOLOX's NMS IoU). 1 turns it off.
+   */
+  duplicateIou?: number;
+  /**
+   * New-track rule: consecutive matched frames before a new track is
+   * confirmed and reported (SORT's and OC-SORT's min_hits). 2 is ByteTrack
+   * (born, then confirmed by the next frame's match); 3 is SORT/OC-SORT's
+   * default. A track born on the first frame is confirmed at once either way.
+   * Higher: fewer short false tracks, each object reported later.
+   */
+  minHits?: number;
 }
 
 export interface ResolvedTrackerOptions {
@@ -77,8 +140,51 @@ export interface ResolvedTrackerOptions {
   fuseScore: boolean;
   minBoxArea: number;
   maxEntriesPerTrack: number;
+  classGroups: ClassGroups;
+  kalman: KalmanLayout;
+  momentum: number;
+  momentumDeltaT: number;
+  reupdate: boolean;
+  recovery: boolean;
+  duplicateIou: number;
+  minHits: number;
   /** floor(frameRate / 30 × trackBuffer): frames a lost track survives. */
   maxTimeLost: number;
+}
+
+/**
+ * The seed's tracker: ByteTrack exactly (same-class matching, its Kalman
+ * filter, no OC-SORT stages, no new-track rule) — the reference the options
+ * are measured against, and what `classGroups: none` plus these restores.
+ */
+export const BYTETRACK_OPTIONS: Readonly<TrackerOptions> = {
+  trackThresh: 0.5,
+  classGroups: 'none',
+  kalman: 'xyah',
+  momentum: 0,
+  reupdate: false,
+  recovery: false,
+  duplicateIou: 1,
+  minHits: 2,
+};
+
+function classGroupsOption(value: unknown): ClassGroups {
+  if (value === undefined) return 'default';
+  if (value === 'none' || value === 'default') return value;
+  const ok = Array.isArray(value) && value.every((g) => Array.isArray(g) && g.length > 0 && g.every((l) => typeof l === 'string' && l.length > 0));
+  if (!ok) throw invalidParameterError("'none', 'default' or lists of class labels", 'classGroups', value);
+  const seen = new Set<string>();
+  for (const label of (value as string[][]).flat()) {
+    if (seen.has(label)) throw new RangeError(`Expected each label in one class group only for classGroups but '${label}' is in two`);
+    seen.add(label);
+  }
+  return value as string[][];
+}
+
+function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidParameterError('boolean', name, value);
+  return value;
 }
 
 function unit(name: string, value: unknown, fallback: number): number {
@@ -98,15 +204,26 @@ function positive(name: string, value: unknown, fallback: number, integer: boole
   return value;
 }
 
+function kalmanOption(value: unknown): KalmanLayout {
+  if (value === undefined) return 'xyah';
+  if (value !== 'xyah' && value !== 'xywh') throw invalidParameterError("'xyah' or 'xywh'", 'kalman', value);
+  return value;
+}
+
 export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTrackerOptions {
   if (typeof options !== 'object' || options === null) throw invalidParameterError('object', 'options', options);
   const known = new Set([
     'matchThreshold', 'lowMatchThreshold', 'unconfirmedMatchThreshold', 'trackThresh', 'newTrackThresh',
     'lowThresh', 'trackBuffer', 'frameRate', 'fuseScore', 'minBoxArea', 'maxEntriesPerTrack',
+    'classGroups', 'kalman', 'momentum', 'momentumDeltaT', 'reupdate', 'recovery', 'duplicateIou', 'minHits',
   ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Unknown tracker option '${key}'`);
   }
+  // Defaults, fixed by rule rather than fitted: ByteTrack's published
+  // defaults (SPEC T2 says matching follows ByteTrack) with SPEC T1's class
+  // groups and the duplicate-box rule. BoT-SORT's thresholds and Kalman state
+  // and OC-SORT's stages are options, measured in docs/tracking.md.
   const trackThresh = unit('trackThresh', options.trackThresh, 0.5);
   const lowThresh = unit('lowThresh', options.lowThresh, 0.1);
   if (lowThresh > trackThresh) {
@@ -129,6 +246,14 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
     fuseScore: options.fuseScore ?? true,
     minBoxArea: positive('minBoxArea', options.minBoxArea, 0, false, true),
     maxEntriesPerTrack: positive('maxEntriesPerTrack', options.maxEntriesPerTrack, 600, true),
+    classGroups: classGroupsOption(options.classGroups),
+    kalman: kalmanOption(options.kalman),
+    momentum: positive('momentum', options.momentum, 0, false, true),
+    momentumDeltaT: positive('momentumDeltaT', options.momentumDeltaT, 3, true),
+    reupdate: booleanOption('reupdate', options.reupdate, false),
+    recovery: booleanOption('recovery', options.recovery, false),
+    duplicateIou: unit('duplicateIou', options.duplicateIou, 0.45),
+    minHits: positive('minHits', options.minHits, 2, true),
     maxTimeLost: Math.floor((frameRate / 30) * trackBuffer),
   };
 }

@@ -53,7 +53,8 @@ export interface PackageMetadata {
   exposure: ExposureInfo;
   cameraPosition: CameraPosition | null;
   image: { contentType: 'image/jpeg'; bytes: number; sha256: string };
-  tracks: Array<{ trackId: number; entry: PackageTrackEntry }>;
+  /** `label`/`classId`: the track's score-weighted class vote (T1); `entry.box` keeps the class detected in this frame. */
+  tracks: Array<{ trackId: number; label?: string; classId?: number; entry: PackageTrackEntry }>;
   selection: { route: UploadRoute; trackIds: number[]; policy: string } | null;
 }
 
@@ -112,6 +113,8 @@ export function buildPackage(input: PackageInput): UploadPackage {
     image: { contentType: 'image/jpeg', bytes: input.jpeg.length, sha256: sha256Hex(input.jpeg) },
     tracks: input.tracks.map(({ trackId, entry }, i) => ({
       trackId,
+      // T1: the track's voted label beside each entry's detected class (entry.box.label).
+      ...(entry.trackLabel ? { label: entry.trackLabel.label, classId: entry.trackLabel.classId } : {}),
       entry: {
         timestampNs: bigintString(entry.timestampNs, `tracks[${i}].entry.timestampNs`),
         imageId: entry.imageId,

@@ -25,7 +25,7 @@ function scene(): FrameDetections[] {
     boxes.push(det(100 + i * 18, 400, 120 + i, 80 + i / 2, 0.75 + 0.15 * Math.sin(i / 3)));
     // distant pedestrian: always under minWidth — only S6 can send it. From the
     // second frame on (ByteTrack confirms tracks born on frame 1 at once).
-    if (i >= 1) boxes.push(det(900, 200, 12, 24, 0.65 + 0.05 * Math.cos(i), 0));
+    if (i >= 1) boxes.push(det(900, 200, 12, 24, 0.8 + 0.05 * Math.cos(i), 0));
     // car leaving after 15 frames
     if (i < 15) boxes.push(det(300, 600 - i * 2, 200, 100, 0.9));
     frames.push({

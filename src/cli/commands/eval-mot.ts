@@ -8,7 +8,9 @@ import type { Command } from '../commands.js';
 const usage = `Usage: bestshot eval-mot --gt <gt.txt> --res <result.txt> [--benchmark MOT15|MOT17] [--frames N] [--json]
 
 Scores a MOTChallenge result file against ground truth exactly as TrackEval's
-MotChallenge2DBox does: HOTA (α 0.05…0.95), CLEAR MOT and identity metrics (IoU 0.5). MOT17 (also MOT16/20 gt with a class column):
+MotChallenge2DBox does: HOTA (α 0.05…0.95), CLEAR MOT and identity metrics (IoU 0.5),
+plus fragmentation: distinct tracks per ground-truth object matched by CLEAR, and
+the share of those objects split into more than one track (each track costs an upload). MOT17 (also MOT16/20 gt with a class column):
 only pedestrians (class 1) with flag 1 count, tracker boxes on distractor
 classes (2, 7, 8, 12) are removed. MOT15: no class handling. The mode is guessed
 from the gt file unless --benchmark is given. The frame count comes from
@@ -21,6 +23,7 @@ export function formatMetrics(m: MotMetrics): string {
     `MOTA ${f(m.MOTA)}  MOTP ${f(m.MOTP)}  IDF1 ${f(m.IDF1)}  IDP ${f(m.IDP)}  IDR ${f(m.IDR)}`,
     `IDSW ${m.IDSW}  FP ${m.FP}  FN ${m.FN}  TP ${m.TP}  MT ${m.MT}  PT ${m.PT}  ML ${m.ML}  Frag ${m.Frag}`,
     `Recall ${f(m.recall)}  Precision ${f(m.precision)}  GT ids ${m.gtIds}  tracker ids ${m.trackerIds}`,
+    `Tracks per GT object ${f(m.tracksPerObject)}  GT objects split ${m.fragSplit} of ${m.fragObjects} (${f(m.splitShare)} %)`,
   ].join('\n');
 }
 

@@ -1,8 +1,11 @@
 /**
- * Box layouts and overlap (T2). Layouts are named in identifiers: `xyxy`
- * (left, top, right, bottom), `tlwh` (left, top, width, height), `xyah`
- * (centre x, centre y, aspect w/h, height) plus an angle for oriented boxes.
- * All functions are pure.
+ * Box geometry, one copy for every stage: corners and overlap (D1 NMS, T2
+ * matching, rotated IoU for oriented boxes), side midpoints and edge tests
+ * (S3 edge distance, the "touches the image edge" test of the Frigate-style
+ * policies, W1's ground contact point). Layouts are named in identifiers:
+ * `xyxy` (left, top, right, bottom), `tlwh` (left, top, width, height) plus an
+ * angle for oriented boxes (radians, counter-clockwise as seen on screen,
+ * image y pointing down). All functions are pure.
  */
 
 /** A box as the tracker sees it: centre, size and angle (rad, counter-clockwise). */
@@ -90,14 +93,17 @@ export function iouXyxy(ax1: number, ay1: number, ax2: number, ay2: number, bx1:
   return union > 0 ? inter / union : 0;
 }
 
+/** IoU of two boxes given by centre and size, angles ignored (axis-aligned). */
+export function iouAxisAligned(a: Pick<OrientedBox, 'cx' | 'cy' | 'w' | 'h'>, b: Pick<OrientedBox, 'cx' | 'cy' | 'w' | 'h'>): number {
+  return iouXyxy(a.cx - a.w / 2, a.cy - a.h / 2, a.cx + a.w / 2, a.cy + a.h / 2, b.cx - b.w / 2, b.cy - b.h / 2, b.cx + b.w / 2, b.cy + b.h / 2);
+}
+
 /**
  * IoU of two boxes (T2: "rotated IoU for oriented boxes"). Axis-aligned pairs
  * take the closed form; any non-zero angle goes through polygon clipping.
  */
 export function boxIou(a: OrientedBox, b: OrientedBox): number {
-  if (a.angle === 0 && b.angle === 0) {
-    return iouXyxy(a.cx - a.w / 2, a.cy - a.h / 2, a.cx + a.w / 2, a.cy + a.h / 2, b.cx - b.w / 2, b.cy - b.h / 2, b.cx + b.w / 2, b.cy + b.h / 2);
-  }
+  if (a.angle === 0 && b.angle === 0) return iouAxisAligned(a, b);
   // Cheap reject on the circumscribed circles.
   const dx = a.cx - b.cx;
   const dy = a.cy - b.cy;
@@ -107,16 +113,6 @@ export function boxIou(a: OrientedBox, b: OrientedBox): number {
   const inter = Math.abs(polygonArea(clipPolygon(boxCorners(a), boxCorners(b))));
   const union = a.w * a.h + b.w * b.h - inter;
   return union > 0 ? inter / union : 0;
-}
-
-/** xyah + angle → OrientedBox. */
-export function xyahToBox(x: number, y: number, a: number, h: number, angle: number): OrientedBox {
-  return { cx: x, cy: y, w: a * h, h, angle };
-}
-
-/** tlwh (MOTChallenge rows) → OrientedBox with angle 0. */
-export function tlwhToBox(left: number, top: number, w: number, h: number): OrientedBox {
-  return { cx: left + w / 2, cy: top + h / 2, w, h, angle: 0 };
 }
 
 /**
@@ -134,4 +130,76 @@ export function alignAngle(box: OrientedBox, refAngle: number): OrientedBox {
   const angle = box.angle + k * halfPi;
   if (k % 2 === 0) return { cx: box.cx, cy: box.cy, w: box.w, h: box.h, angle };
   return { cx: box.cx, cy: box.cy, w: box.h, h: box.w, angle };
+}
+
+/**
+ * The midpoints of a box's four sides, as [x, y] pairs: centre ∓ (w/2)(cos θ,
+ * −sin θ) (the ends of the width axis), then centre ∓ (h/2)(sin θ, cos θ)
+ * (the ends of the height axis) — the same rotation as {@link boxCorners}.
+ */
+export function sideMidpoints(box: OrientedBox): [number, number][] {
+  const cos = Math.cos(box.angle);
+  const sin = Math.sin(box.angle);
+  const ux = (box.w / 2) * cos;
+  const uy = -(box.w / 2) * sin;
+  const vx = (box.h / 2) * sin;
+  const vy = (box.h / 2) * cos;
+  return [
+    [box.cx - ux, box.cy - uy],
+    [box.cx + ux, box.cy + uy],
+    [box.cx - vx, box.cy - vy],
+    [box.cx + vx, box.cy + vy],
+  ];
+}
+
+/**
+ * S3 edge distance: the midpoints of the box's four sides (rotated sides for
+ * an oriented box); for each midpoint its perpendicular distance to each of
+ * the four image borders (x = 0, x = width, y = 0, y = height); the minimum.
+ * Negative where a midpoint lies outside the image.
+ *
+ * SPEC counts "8 numbers": each side midpoint against the two borders it
+ * faces. This computes all 4 × 4 = 16; the extra 8 (e.g. the left midpoint's
+ * distance to the top border, which is the center's y) are never smaller for
+ * an axis-aligned box of non-negative size, so the minimum is the same; for an
+ * oriented box the 16 leave no doubt which border a midpoint "faces".
+ */
+export function edgeDistance(box: OrientedBox, width: number, height: number): number {
+  // The midpoints of sideMidpoints(), without allocating (called per track per frame).
+  const cos = Math.cos(box.angle);
+  const sin = Math.sin(box.angle);
+  const ux = Math.abs((box.w / 2) * cos);
+  const uy = Math.abs((box.w / 2) * sin);
+  const vx = Math.abs((box.h / 2) * sin);
+  const vy = Math.abs((box.h / 2) * cos);
+  // Midpoint x are cx ± ux and cx ± vx; y are cy ± uy and cy ± vy. The smallest
+  // distance to x = 0 is from the smallest x, to x = width from the largest, etc.
+  const dx = Math.max(ux, vx);
+  const dy = Math.max(uy, vy);
+  return Math.min(box.cx - dx, width - (box.cx + dx), box.cy - dy, height - (box.cy + dy));
+}
+
+/**
+ * Whether the box's axis-aligned extent reaches the image border (within one
+ * pixel of the far borders): the clipped-object test of Frigate's
+ * is_better_thumbnail and of the evaluation.
+ */
+export function touchesEdge(box: OrientedBox, width: number, height: number): boolean {
+  const cos = Math.abs(Math.cos(box.angle));
+  const sin = Math.abs(Math.sin(box.angle));
+  const halfW = (box.w * cos + box.h * sin) / 2;
+  const halfH = (box.w * sin + box.h * cos) / 2;
+  return box.cx - halfW <= 0 || box.cy - halfH <= 0 || box.cx + halfW >= width - 1 || box.cy + halfH >= height - 1;
+}
+
+/**
+ * W1: a box's ground contact point in pixels — the bottom centre of an
+ * axis-aligned box; for an oriented box the side midpoint with the largest
+ * image y (the midpoint of its lowest side).
+ */
+export function groundContactPoint(box: OrientedBox): [number, number] {
+  if (box.angle === 0) return [box.cx, box.cy + box.h / 2];
+  let best: [number, number] = [box.cx, -Infinity];
+  for (const m of sideMidpoints(box)) if (m[1] > best[1]) best = m;
+  return best;
 }

@@ -1,7 +1,7 @@
-/** T2: rotated IoU — known cases and an independent Monte Carlo estimate of the overlap. */
+/** The one box geometry (D1 NMS, T2 matching, S3, W1): IoU known cases, an independent Monte Carlo estimate of the rotated overlap, corners. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type OrientedBox, alignAngle, boxCorners, boxIou, clipPolygon, polygonArea } from '../../src/track/geometry.js';
+import { type OrientedBox, alignAngle, boxCorners, boxIou, clipPolygon, iouAxisAligned, polygonArea } from '../../src/geometry/box.js';
 
 const box = (cx: number, cy: number, w: number, h: number, angle = 0): OrientedBox => ({ cx, cy, w, h, angle });
 
@@ -72,4 +72,34 @@ test('alignAngle picks the equivalent representation nearest the reference angle
   assert.ok(Math.abs(c.angle - (0.1 + Math.PI / 2)) < 1e-12);
   assert.deepEqual([c.w, c.h], [4, 10]);
   assert.ok(Math.abs(boxIou(c, box(0, 0, 10, 4, 0.1)) - 1) < 1e-9, 'same box');
+});
+
+const close = (a: number, e: number): void => assert.ok(Math.abs(a - e) < 1e-9, `${a} ≠ ${e}`);
+
+test('D1 axis-aligned IoU: identical 1, half overlap 1/3, touching 0', () => {
+  close(iouAxisAligned(box(0, 0, 2, 2), box(0, 0, 2, 2)), 1);
+  close(iouAxisAligned(box(0, 0, 2, 2), box(1, 0, 2, 2)), 1 / 3);
+  close(iouAxisAligned(box(0, 0, 2, 2), box(2, 0, 2, 2)), 0);
+});
+
+test('D1 rotated IoU: a 20×10 box turned 90° → 1/3; equals axis-aligned IoU at angle 0; symmetric', () => {
+  close(boxIou(box(0, 0, 20, 10, 0.3), box(0, 0, 20, 10, 0.3 + Math.PI / 2)), 1 / 3);
+  close(boxIou(box(0, 0, 4, 2, 1e-12), box(1, 0.5, 4, 2)), iouAxisAligned(box(0, 0, 4, 2), box(1, 0.5, 4, 2)));
+  const p = box(3, 4, 10, 6, 0.4);
+  const q = box(5, 3, 8, 8, -0.7);
+  close(boxIou(p, q), boxIou(q, p));
+});
+
+test('D1 corners turn counter-clockwise on screen (image y points down)', () => {
+  // A +90° turn points the width axis up the screen: the corner at local (+w/2, −h/2) of a 2×0 box is (0, −1).
+  const c = boxCorners(box(0, 0, 2, 0, Math.PI / 2));
+  close(c[2]!, 0);
+  close(c[3]!, -1);
+});
+
+test('D1 convex clipping: a unit square inside a larger one, either orientation', () => {
+  const unit = [0, 0, 1, 0, 1, 1, 0, 1];
+  const big = [-1, -1, 2, -1, 2, 2, -1, 2];
+  close(Math.abs(polygonArea(clipPolygon(unit, big))), 1);
+  close(Math.abs(polygonArea(clipPolygon(big, [0, 1, 1, 1, 1, 0, 0, 0]))), 1);
 });
