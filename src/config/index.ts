@@ -15,7 +15,7 @@ export {
   type ParseOptions,
   type LoadedConfig,
 } from './load.js';
-export { redact, redactUrl, REDACTED } from './redact.js';
+export { redact, REDACTED } from './redact.js';
 export { migrate, MIGRATIONS, type Migration } from './migrations.js';
 export {
   verifyConfig,

@@ -3,23 +3,12 @@
  * secret becomes '[redacted]', and passwords inside URLs (rtsp://user:pw@…)
  * become '***'.
  */
+import { maskUrlCredentials, REDACTED } from '../log.js';
 import type { Field } from './schema.js';
 import { CONFIG_SCHEMA } from './sections.js';
 import type { BestshotConfig } from './types.js';
 
-export const REDACTED = '[redacted]';
-
-/** rtsp://user:secret@host/x → rtsp://user:***@host/x; other strings unchanged. */
-export function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password === '') return value;
-    url.password = '***';
-    return url.toString();
-  } catch {
-    return value;
-  }
-}
+export { REDACTED };
 
 function walk(field: Field | undefined, value: unknown): unknown {
   if (value === undefined || value === null) return value;
@@ -28,7 +17,7 @@ function walk(field: Field | undefined, value: unknown): unknown {
     case 'secret':
       return REDACTED;
     case 'string':
-      return typeof value === 'string' && field.protocols ? redactUrl(value) : value;
+      return typeof value === 'string' && field.protocols ? maskUrlCredentials(value) : value;
     case 'array':
       return Array.isArray(value) ? value.map((v) => walk(field.items, v)) : value;
     case 'record':

@@ -8,6 +8,7 @@
  * The same data renders the reference table in docs/config.md
  * (`bestshot check-config --schema`).
  */
+import { maskUrlCredentials } from '../log.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { describeValue } from '../errors.js';
@@ -265,10 +266,6 @@ export function parseBytes(value: unknown): number | undefined {
   return Math.round(Number(m[1]) * factor);
 }
 
-/** 'http://user:pw@host' → 'http://user:***@host' for messages (also when the URL does not parse). */
-export function maskUrlPassword(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^@/\s]*@/i, '$1:***@');
-}
 
 function resolvePath(ctx: ValidateContext, p: string): string {
   return isAbsolute(p) ? p : resolve(ctx.baseDir, p);
@@ -351,9 +348,9 @@ export function validateField(field: Field, value: unknown, segments: Array<stri
         try {
           url = new URL(value);
         } catch {
-          return expected(ctx, segments, describeField(field), maskUrlPassword(value));
+          return expected(ctx, segments, describeField(field), maskUrlCredentials(value));
         }
-        if (!field.protocols.includes(url.protocol)) return expected(ctx, segments, describeField(field), maskUrlPassword(value));
+        if (!field.protocols.includes(url.protocol)) return expected(ctx, segments, describeField(field), maskUrlCredentials(value));
       }
       return value;
     }

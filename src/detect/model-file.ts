@@ -2,7 +2,6 @@
  * Finding the model file and its manifest, and checking the file's digest.
  * Resolution order: explicit path → models/<file> → $BESTSHOT_SHARED_DIR/models/<file>.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ModelError } from '../errors.js';
@@ -42,9 +41,8 @@ export function manifestPathFor(modelPath: string | undefined): string {
   return DEFAULT_MANIFEST_PATH;
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { sha256Hex } from '../hash.js';
+import { sha256Hex } from '../hash.js';
 
 /**
  * Check the model bytes against the manifest's accepted digests. Returns the

@@ -13,7 +13,7 @@
  *   misses and its boxes, so coverage against it measures selection, not
  *   detection.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../hash.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { encodeJpeg, openCapture } from '../capture/index.js';
@@ -279,7 +279,7 @@ interface CacheFile {
 const CACHE_VERSION = 1;
 
 function fileSha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  return sha256Hex(readFileSync(path));
 }
 
 /** The sha256 of the default model file (what the cache key names). */

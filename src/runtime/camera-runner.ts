@@ -15,7 +15,7 @@ import type { Piscina } from 'piscina';
 import type { CapturedFrame, FrameSource } from '../capture/index.js';
 import { encodeJpeg } from '../capture/index.js';
 import { FrameRing } from '../select/index.js';
-import { buildPackage, type UploadPackage, type UploadRoute } from '../upload/index.js';
+import { buildPackage, idempotencyKey, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import type { Box, CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
 import { TypedEmitter } from '../events.js';
 import type { DetectorPool } from '../detect/index.js';
@@ -424,7 +424,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       selection: { route: d.route, trackIds: d.selectedTrackIds, policy: this.#opts.workerInit.policy },
     });
     if (d.kind === 'replace' && this.#sink.replace) {
-      this.#sink.replace(pkg, d.route, d.replacesImageIds.map((id) => `${this.cameraId}:${id}`));
+      this.#sink.replace(pkg, d.route, d.replacesImageIds.map((id) => idempotencyKey(this.cameraId, id)));
     } else {
       this.#sink.submit(pkg, d.route);
     }

@@ -5,8 +5,8 @@
  * image's timestamp, the trackId and that entry. Nanosecond timestamps travel
  * as decimal strings (they exceed 2^53). Versioned by schemas/package.v1.json.
  */
-import { createHash } from 'node:crypto';
 import { invalidParameterError } from '../errors.js';
+import { sha256Hex } from '../hash.js';
 import type { Box, CameraPosition, ExposureInfo, ExposureMode, TrackEntry, WorldPosition } from '../types.js';
 import { PACKAGE_SCHEMA_ID, formatViolations, validatePackageMetadata } from './schema.js';
 
@@ -70,9 +70,7 @@ export function idempotencyKey(cameraId: string, imageId: number): string {
   return `${cameraId}:${imageId}`;
 }
 
-export function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+export { sha256Hex };
 
 const pick = <T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> =>
   Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
