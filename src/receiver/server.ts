@@ -472,7 +472,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     else sendJson(res, 201, { stored: true, key: expectedKey });
   }
 
-  function handleGet(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+  function handleGet(res: http.ServerResponse, url: URL): void {
     if (url.pathname === '/packages') {
       const camera = url.searchParams.get('camera');
       const after = Number(url.searchParams.get('after') ?? 0);
@@ -570,7 +570,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         stats.unauthorized++;
         throw new HttpError(401, 'missing or wrong bearer token');
       }
-      if (req.method === 'GET') return handleGet(req, res, url);
+      if (req.method === 'GET') return handleGet(res, url);
       throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
     })();
     done.catch((err: unknown) => {
