@@ -67,7 +67,13 @@ pkg-config --exists gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0 || fail 
 # `ONNXRUNTIME_NODE_INSTALL=cuda12 bash scripts/setup.sh` (README, "GPU").
 export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
 step "installing npm dependencies and building the native addon (npm ci, onnxruntime-node install: $ONNXRUNTIME_NODE_INSTALL)"
-npm ci --no-audit --no-fund || fail "npm ci failed (see the log above)"
+mkdir -p .bestshot
+npm ci --no-audit --no-fund 2>&1 | tee .bestshot/npm-ci.log || fail "npm ci failed (see the log above)"
+# Install hygiene: a deprecated project config or an install script outside
+# allowScripts is a warning today and a broken install in a future npm.
+if grep -E "Unknown project config|install-scripts|not yet covered by allowScripts" .bestshot/npm-ci.log; then
+  fail "npm ci printed warnings the project must prevent (above; full log in .bestshot/npm-ci.log)"
+fi
 
 step "building TypeScript"
 npm run --silent build:ts || fail "TypeScript build failed"

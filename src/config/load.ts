@@ -4,7 +4,7 @@
  * camera (deep merge) → schema per section (defaults filled, unknown keys
  * rejected) → named cross-field checks → a typed `BestshotConfig`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';

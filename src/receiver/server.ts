@@ -10,6 +10,7 @@
  *   POST /packages                       → 201 {stored:true,key} | 200 {duplicate:true,key}
  *   GET  /packages[?camera=&after=&limit=] → {count, packages:[…]} in arrival order
  *   GET  /packages/<key>/image.jpg | /metadata.json
+ *   GET  /browse[?token=…]               → HTML page of the newest packages (browse.ts; the token query sets a cookie)
  *   GET  /stats, GET /healthz (no token needed)
  *
  * Hostile input is answered, never fatal: every request ends in the one
@@ -18,6 +19,7 @@
  * uploads read at once, the metadata's size, JSON nesting and track count
  * are bounded while reading, not after.
  */
+import { cookieToken, renderBrowsePage, TOKEN_COOKIE, type BrowseTrack } from './browse.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, promises as fsp, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -244,15 +246,31 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     list: db.prepare<[string | null, string | null, number, number], Record<string, unknown>>(
       'SELECT * FROM packages WHERE (? IS NULL OR camera_id = ?) AND seq > ? ORDER BY seq LIMIT ?',
     ),
+    recent: db.prepare<[number], Record<string, unknown>>('SELECT * FROM packages ORDER BY seq DESC LIMIT ?'),
+    count: db.prepare('SELECT COUNT(*) AS n FROM packages'),
+  };
+  /** The tracks of a stored package for the browse page (a package whose metadata cannot be read shows none). */
+  const browseTracks = (key: string): BrowseTrack[] => {
+    try {
+      const meta = JSON.parse(readFileSync(join(pkgDir, keyDir(key), 'metadata.json'), 'utf8')) as {
+        tracks?: Array<{ trackId: number; label?: string; entry: { box: { label: string; score: number } } }>;
+      };
+      return (meta.tracks ?? []).map((t) => ({ trackId: t.trackId, label: t.label ?? t.entry.box.label, score: t.entry.box.score }));
+    } catch {
+      return [];
+    }
   };
   const stats: ReceiverStats = { posts: 0, stored: 0, duplicates: 0, rejected: 0, unauthorized: 0, faultsCut: 0, faultsFailed: 0, faultsDelayed: 0 };
   let delayed = 0;
   let uploadsReading = 0;
 
+  const sameSecret = (got: Buffer, expected: Buffer): boolean => got.length === expected.length && timingSafeEqual(got, expected);
   const authorized = (req: http.IncomingMessage): boolean => {
-    if (!expectedAuth) return true;
-    const got = Buffer.from(req.headers.authorization ?? '');
-    return got.length === expectedAuth.length && timingSafeEqual(got, expectedAuth);
+    if (!expectedAuth || token === undefined) return true;
+    if (sameSecret(Buffer.from(req.headers.authorization ?? ''), expectedAuth)) return true;
+    // The browse page's cookie (a browser cannot send the header).
+    const fromCookie = cookieToken(req.headers.cookie);
+    return fromCookie !== undefined && sameSecret(Buffer.from(fromCookie), Buffer.from(token));
   };
 
   /**
@@ -454,7 +472,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     else sendJson(res, 201, { stored: true, key: expectedKey });
   }
 
-  function handleGet(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+  function handleGet(res: http.ServerResponse, url: URL): void {
     if (url.pathname === '/packages') {
       const camera = url.searchParams.get('camera');
       const after = Number(url.searchParams.get('after') ?? 0);
@@ -502,6 +520,21 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       sendJson(res, 200, stats);
       return;
     }
+    if (url.pathname === '/browse') {
+      const rows = q.recent.all(200).map((r) => ({
+        key: r.key as string,
+        cameraId: r.camera_id as string,
+        imageId: r.image_id as number,
+        receivedAtMs: r.received_at_ms as number,
+        bytes: r.bytes as number,
+        duplicates: r.duplicates as number,
+      }));
+      const total = (q.count.get() as { n: number }).n;
+      const html = renderBrowsePage(rows, (key) => browseTracks(key), total);
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), 'Content-Security-Policy': "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'" });
+      res.end(html);
+      return;
+    }
     throw new HttpError(404, `no route GET ${url.pathname}`);
   }
 
@@ -518,11 +551,26 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       pathname = url.pathname;
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
       if (req.method === 'POST' && url.pathname === '/packages') return handlePost(req, res);
+      const offered = url.searchParams.get('token');
+      if (req.method === 'GET' && url.pathname === '/browse' && offered !== null && token !== undefined) {
+        if (!sameSecret(Buffer.from(offered), Buffer.from(token))) {
+          stats.unauthorized++;
+          throw new HttpError(401, 'wrong token');
+        }
+        // Swap the token in the address bar for an HttpOnly cookie.
+        res.writeHead(303, {
+          Location: '/browse',
+          'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+          'Content-Length': 0,
+        });
+        res.end();
+        return;
+      }
       if (!authorized(req)) {
         stats.unauthorized++;
         throw new HttpError(401, 'missing or wrong bearer token');
       }
-      if (req.method === 'GET') return handleGet(req, res, url);
+      if (req.method === 'GET') return handleGet(res, url);
       throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
     })();
     done.catch((err: unknown) => {

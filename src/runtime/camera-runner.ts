@@ -299,7 +299,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
 
   async #select(f: InFlight, detected: Promise<Box[]>): Promise<void> {
     const { frame, imageId, timestampNs } = f;
-    let boxes;
+    let boxes: Box[];
     const retained = this.ring.get(imageId)!;
     try {
       boxes = await detected;

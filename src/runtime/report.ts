@@ -45,90 +45,179 @@ const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeA
 const kb = (b: number): string => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} MB` : `${(b / 1e3).toFixed(1)} kB`);
 const COLORS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45', '#469990', '#9a6324'];
 
-function boxSvg(entry: TrackEntry, color: string, label: string, viewSize: number): string {
+/** A box as an HTML overlay in % of a view (vx, vy, vw, vh) of the frame: crisp at any size, label at a fixed pixel size. */
+function boxDiv(entry: TrackEntry, view: { x: number; y: number; w: number; h: number }, color: string, label: string): string {
   const b = entry.box;
-  const font = Math.max(8, viewSize / 14);
-  return `<g transform="rotate(${(-b.angle * 180) / Math.PI} ${b.cx} ${b.cy})"><rect x="${b.cx - b.w / 2}" y="${b.cy - b.h / 2}" width="${b.w}" height="${b.h}" fill="none" stroke="${color}" stroke-width="${Math.max(1, viewSize / 100).toFixed(1)}"/></g><text x="${b.cx - b.w / 2}" y="${Math.max(font, b.cy - b.h / 2 - 4)}" fill="${color}" font-size="${font.toFixed(1)}" font-family="sans-serif" stroke="#000" stroke-width="${(font / 30).toFixed(2)}">${esc(label)}</text>`;
+  const pct = (v: number): string => `${(v * 100).toFixed(3)}%`;
+  const style = [
+    `left:${pct((b.cx - b.w / 2 - view.x) / view.w)}`,
+    `top:${pct((b.cy - b.h / 2 - view.y) / view.h)}`,
+    `width:${pct(b.w / view.w)}`,
+    `height:${pct(b.h / view.h)}`,
+    `border-color:${color}`,
+    b.angle ? `transform:rotate(${((-b.angle * 180) / Math.PI).toFixed(2)}deg)` : '',
+  ]
+    .filter(Boolean)
+    .join(';');
+  return `<div class="bx" style="${style}"><span class="tag" style="background:${color}">${esc(label)}</span></div>`;
 }
+
+/** The view of a frame: the whole frame, or a square-ish crop around a box with a margin. */
+function cropView(e: TrackEntry, width: number, height: number): { x: number; y: number; w: number; h: number } {
+  const pad = Math.max(e.box.w, e.box.h) * 0.6 + 20;
+  const x = Math.max(0, e.box.cx - pad);
+  const y = Math.max(0, e.box.cy - pad);
+  return { x, y, w: Math.max(1, Math.min(width - x, pad * 2)), h: Math.max(1, Math.min(height - y, pad * 2)) };
+}
+
+/** An image shown through a view: the container keeps the view's aspect ratio, the image is scaled and shifted into it. */
+function viewImg(src: string, width: number, view: { x: number; y: number; w: number; h: number }, alt: string): string {
+  const style = `width:${((width / view.w) * 100).toFixed(3)}%;left:${((-view.x / view.w) * 100).toFixed(3)}%;top:${((-view.y / view.h) * 100).toFixed(3)}%`;
+  return `<img src="${src}" alt="${esc(alt)}" style="${style}">`;
+}
+
+/** The track's label: its T1 vote when the entry carries it, else the detected class. */
+const trackLabelOf = (e: TrackEntry): string => e.trackLabel?.label ?? e.box.label;
 
 /** Write report.html (and images/) into `dir`; returns the page's path. */
 export function writeReport(dir: string, summary: ReportSummary, uploads: ReportUpload[]): string {
   mkdirSync(join(dir, 'images'), { recursive: true });
   const imageFile = new Map<string, string>();
+  const anchor = (key: string): string => `f-${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   for (const u of uploads) {
     const name = `images/${u.idempotencyKey.replace(/[^A-Za-z0-9_-]/g, '_')}.jpg`;
     writeFileSync(join(dir, name), u.jpeg);
     imageFile.set(u.idempotencyKey, name);
   }
-  // Best shot per object = the last upload that object selected (each
-  // selection replaces the object's previous best, S4/S7).
-  const best = new Map<number, ReportUpload>();
-  const count = new Map<number, number>();
-  for (const u of uploads) {
-    for (const id of u.selectedTrackIds) {
-      best.set(id, u);
-      count.set(id, (count.get(id) ?? 0) + 1);
-    }
+  // Every upload of each object, in order; its best shot is the last one it
+  // selected (each selection replaces the object's previous best, S4/S7).
+  const byTrack = new Map<number, ReportUpload[]>();
+  for (const u of uploads) for (const id of u.selectedTrackIds) byTrack.set(id, [...(byTrack.get(id) ?? []), u]);
+  const ids = [...byTrack.keys()].sort((a, b) => a - b);
+  const labelOf = new Map<number, string>();
+  for (const id of ids) {
+    const list = byTrack.get(id)!;
+    const e = list.at(-1)!.tracks.find((t) => t.trackId === id)?.entry;
+    labelOf.set(id, e ? trackLabelOf(e) : '?');
   }
-  const cards = [...best.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([trackId, u]) => {
+  const classCounts = new Map<string, number>();
+  for (const label of labelOf.values()) classCounts.set(label, (classCounts.get(label) ?? 0) + 1);
+
+  const cards = ids
+    .map((trackId) => {
+      const list = byTrack.get(trackId)!;
+      const u = list.at(-1)!;
       const e = u.tracks.find((t) => t.trackId === trackId)?.entry;
       if (!e) return '';
       const color = COLORS[trackId % COLORS.length]!;
-      const pad = Math.max(e.box.w, e.box.h) * 0.6 + 20;
-      const vx = Math.max(0, e.box.cx - pad);
-      const vy = Math.max(0, e.box.cy - pad);
-      const vw = Math.min(u.width - vx, pad * 2);
-      const vh = Math.min(u.height - vy, pad * 2);
-      const label = `#${trackId} ${e.box.label} ${e.box.score.toFixed(2)}`;
-      return `<figure class="card"><svg viewBox="${vx} ${vy} ${vw} ${vh}" preserveAspectRatio="xMidYMid meet"><image href="${imageFile.get(u.idempotencyKey)}" width="${u.width}" height="${u.height}"/>${boxSvg(e, color, label, Math.max(vw, vh))}</svg>
-<figcaption><b>#${trackId}</b> ${esc(e.box.label)} · score ${e.box.score.toFixed(2)} · ${Math.round(e.box.w)}×${Math.round(e.box.h)} px · ${u.route} · image ${u.imageId} · ${count.get(trackId)} upload${count.get(trackId) === 1 ? '' : 's'}</figcaption></figure>`;
+      const view = cropView(e, u.width, u.height);
+      const label = `#${trackId} ${trackLabelOf(e)} ${e.box.score.toFixed(2)}`;
+      const links = list
+        .map((x) => `<a href="#${anchor(x.idempotencyKey)}" class="up ${x.route}">image ${x.imageId}</a>`)
+        .join(' ');
+      return `<figure class="card" data-track="${trackId}"><a class="crop" href="#${anchor(u.idempotencyKey)}" style="aspect-ratio:${(view.w / view.h).toFixed(4)}">${viewImg(imageFile.get(u.idempotencyKey)!, u.width, view, label)}${boxDiv(e, view, color, label)}</a>
+<figcaption><b>#${trackId}</b> ${esc(trackLabelOf(e))}${e.box.label !== trackLabelOf(e) ? ` (detected ${esc(e.box.label)})` : ''} · score ${e.box.score.toFixed(2)} · ${Math.round(e.box.w)}×${Math.round(e.box.h)} px · ${u.route}<br>${list.length} upload${list.length === 1 ? '' : 's'}: ${links}</figcaption></figure>`;
     })
     .join('\n');
 
-  // Timeline: x = time, one row per object, a mark per upload it selected.
+  // Full frames with every box, opened from the cards (CSS :target, no script).
+  const frames = uploads
+    .map((u) => {
+      const view = { x: 0, y: 0, w: Math.max(1, u.width), h: Math.max(1, u.height) };
+      const boxes = u.tracks
+        .map((t) => boxDiv(t.entry, view, COLORS[t.trackId % COLORS.length]!, `#${t.trackId} ${trackLabelOf(t.entry)} ${t.entry.box.score.toFixed(2)}`))
+        .join('');
+      return `<section class="frame" id="${anchor(u.idempotencyKey)}"><div class="ffwrap"><a class="close" href="#">close ✕</a><div class="ff" style="aspect-ratio:${(view.w / view.h).toFixed(4)}"><img src="${imageFile.get(u.idempotencyKey)}" alt="image ${u.imageId}" style="width:100%;left:0;top:0">${boxes}</div><p>image ${u.imageId} · ${u.route} · ${kb(u.bytes)} · selected for ${u.selectedTrackIds.map((id) => `#${id}`).join(', ')} · ${u.tracks.length} track${u.tracks.length === 1 ? '' : 's'} in the frame</p></div></section>`;
+    })
+    .join('\n');
+
+  // Timeline: x = time, one labelled row per object, a mark per upload it selected.
   const t0 = uploads.length ? uploads.reduce((m, u) => (u.timestampNs < m ? u.timestampNs : m), uploads[0]!.timestampNs) : 0n;
   const t1 = uploads.length ? uploads.reduce((m, u) => (u.timestampNs > m ? u.timestampNs : m), uploads[0]!.timestampNs) : 1n;
   const span = Math.max(1e-9, Number(t1 - t0) / 1e9);
-  const ids = [...best.keys()].sort((a, b) => a - b);
   const row = new Map(ids.map((id, i) => [id, i]));
   const W = 900;
-  const rowH = 12;
+  const left = 110;
+  const rowH = 14;
   const H = Math.max(40, ids.length * rowH + 30);
+  const rowLabels = ids
+    .map((id, i) => `<text x="${left - 8}" y="${10 + i * rowH + rowH - 4}" font-size="11" text-anchor="end">#${id} ${esc(labelOf.get(id) ?? '')}</text>`)
+    .join('');
   const marks = uploads
     .flatMap((u) =>
       u.selectedTrackIds.map((id) => {
-        const x = 40 + ((Number(u.timestampNs - t0) / 1e9) / span) * (W - 60);
+        const x = left + (Number(u.timestampNs - t0) / 1e9 / span) * (W - left - 20);
         const y = 10 + (row.get(id) ?? 0) * rowH;
         const fill = u.route === 'immediate' ? '#2a9d8f' : '#e9c46a';
-        return `<rect x="${x - 3}" y="${y}" width="6" height="${rowH - 3}" fill="${fill}"><title>#${id} image ${u.imageId} ${u.route} ${kb(u.bytes)}</title></rect>`;
+        return `<a href="#${anchor(u.idempotencyKey)}"><rect x="${x - 3}" y="${y}" width="6" height="${rowH - 3}" fill="${fill}"><title>#${id} image ${u.imageId} ${u.route} ${kb(u.bytes)}</title></rect></a>`;
       }),
     )
     .join('');
   const axis = Array.from({ length: 6 }, (_, i) => {
-    const x = 40 + (i / 5) * (W - 60);
+    const x = left + (i / 5) * (W - left - 20);
     return `<text x="${x}" y="${H - 4}" font-size="11" text-anchor="middle">${((i / 5) * span).toFixed(1)} s</text>`;
   }).join('');
-  const ratio = summary.bytesSent > 0 ? summary.bytesEveryFrame / summary.bytesSent : 0;
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(summary.title)}</title>
+
+  // W1: the objects' ground tracks (east/north metres from the camera), where positions exist.
+  const ground = new Map<number, Array<[number, number]>>();
+  for (const u of uploads)
+    for (const t of u.tracks) {
+      const w = t.entry.worldPosition;
+      if (w && Number.isFinite(w.east) && Number.isFinite(w.north)) ground.set(t.trackId, [...(ground.get(t.trackId) ?? []), [w.east, w.north]]);
+    }
+  let groundSvg = '';
+  if (ground.size > 0) {
+    const pts = [...ground.values()].flat();
+    const minE = Math.min(0, ...pts.map((p) => p[0]));
+    const maxE = Math.max(0, ...pts.map((p) => p[0]));
+    const minN = Math.min(0, ...pts.map((p) => p[1]));
+    const maxN = Math.max(0, ...pts.map((p) => p[1]));
+    const size = 420;
+    const scale = (size - 40) / Math.max(1e-6, maxE - minE, maxN - minN);
+    const X = (e: number): number => 20 + (e - minE) * scale;
+    const Y = (n: number): number => size - 20 - (n - minN) * scale;
+    const lines = [...ground.entries()]
+      .map(([id, p]) => {
+        const color = COLORS[id % COLORS.length]!;
+        const d = p.map(([e, n]) => `${X(e).toFixed(1)},${Y(n).toFixed(1)}`).join(' ');
+        const [le, ln] = p.at(-1)!;
+        return `<polyline points="${d}" fill="none" stroke="${color}" stroke-width="2"/><circle cx="${X(le).toFixed(1)}" cy="${Y(ln).toFixed(1)}" r="3" fill="${color}"/><text x="${(X(le) + 5).toFixed(1)}" y="${Y(ln).toFixed(1)}" font-size="11">#${id}</text>`;
+      })
+      .join('');
+    groundSvg = `<h2>Ground tracks (W1, metres east / north of the camera)</h2><svg class="ground" viewBox="0 0 ${size} ${size}" width="${size}" height="${size}"><circle cx="${X(0)}" cy="${Y(0)}" r="5" fill="#000"/><text x="${X(0) + 7}" y="${Y(0) + 4}" font-size="11">camera</text>${lines}</svg>`;
+  }
+
+  const ratio = summary.bytesSent > 0 && summary.bytesEveryFrame > 0 ? summary.bytesEveryFrame / summary.bytesSent : 0;
+  const classes = [...classCounts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([label, n]) => `<span class="cls"><b>${n}</b> ${esc(label)}</span>`)
+    .join('');
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(summary.title)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:24px;background:#fafafa;color:#222}h1{margin:0 0 4px}.sub{color:#666;margin-bottom:16px}
 .stats{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}.stat{background:#fff;border:1px solid #ddd;border-radius:8px;padding:10px 14px;min-width:120px}.stat b{display:block;font-size:22px}
+.classes{margin:8px 0 16px}.cls{display:inline-block;background:#fff;border:1px solid #ddd;border-radius:14px;padding:3px 10px;margin:0 6px 6px 0}
 .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:12px}.card{margin:0;background:#fff;border:1px solid #ddd;border-radius:8px;overflow:hidden}
-.card svg{width:100%;height:200px;background:#111;display:block}figcaption{padding:6px 8px;font-size:12px}.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}</style></head>
-<body><h1>${esc(summary.title)}</h1><div class="sub">${esc(summary.source)} · camera ${esc(summary.cameraId)} · policy <b>${esc(summary.policy)}</b> · ${summary.durationS.toFixed(1)} s</div>
+.crop,.ff{position:relative;display:block;overflow:hidden;background:#111}.crop{max-height:260px}.crop img,.ff img{position:absolute;max-width:none;height:auto;display:block}
+.bx{position:absolute;border:2px solid;box-sizing:border-box;pointer-events:none}.tag{position:absolute;left:-2px;top:-18px;font:600 12px/16px system-ui,sans-serif;color:#fff;padding:0 4px;white-space:nowrap;text-shadow:0 0 2px #000;border-radius:2px}
+figcaption{padding:6px 8px;font-size:12px;line-height:1.6}.up{display:inline-block;padding:0 5px;border-radius:3px;text-decoration:none;color:#222}.up.immediate{background:#bfe5df}.up.cached{background:#f6e7b5}
+.frame{display:none}.frame:target{display:flex;position:fixed;inset:0;background:rgba(0,0,0,.85);z-index:10;align-items:center;justify-content:center}.ffwrap{width:min(95vw,1400px);color:#eee}.ffwrap p{margin:6px 0}.close{color:#fff;float:right;text-decoration:none}
+.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}.ground{background:#fff;border:1px solid #ddd}</style></head>
+<body data-uploads="${uploads.length}" data-objects="${ids.length}"><h1>${esc(summary.title)}</h1><div class="sub">${esc(summary.source)} · camera ${esc(summary.cameraId)} · policy <b>${esc(summary.policy)}</b> · ${summary.durationS.toFixed(1)} s</div>
 <div class="stats">
-<div class="stat"><b>${summary.objectsTracked}</b>objects tracked</div>
-<div class="stat"><b>${summary.packagesImmediate}</b>sent immediately</div>
-<div class="stat"><b>${summary.packagesCached}</b>sent through the queue</div>
-<div class="stat"><b>${kb(summary.bytesSent)}</b>uploaded</div>
-<div class="stat"><b>${ratio > 0 ? `${ratio.toFixed(1)}×` : 'n/a'}</b>fewer bytes than every frame (${kb(summary.bytesEveryFrame)}, ${esc(summary.everyFrameMethod)})</div>
+<div class="stat"><b id="objects-tracked">${summary.objectsTracked}</b>objects tracked</div>
+<div class="stat"><b id="packages-immediate">${summary.packagesImmediate}</b>sent immediately</div>
+<div class="stat"><b id="packages-cached">${summary.packagesCached}</b>sent through the queue</div>
+<div class="stat"><b>${kb(summary.bytesSent)}</b>selected for upload</div>
+<div class="stat"><b>${ratio > 0 ? `${ratio.toFixed(1)}×` : 'n/a'}</b>fewer bytes than every frame${summary.bytesEveryFrame > 0 ? ` (${kb(summary.bytesEveryFrame)}, ${esc(summary.everyFrameMethod)})` : ''}</div>
 <div class="stat"><b>${summary.framesProcessed}</b>frames processed (${summary.framesDropped} dropped of ${summary.framesCaptured})</div>
 <div class="stat"><b>${summary.latencyMs.p50.toFixed(0)} / ${summary.latencyMs.p99.toFixed(0)} ms</b>latency p50 / p99</div>
-<div class="stat"><b>${summary.delivered}</b>stored by the receiver</div></div>
+<div class="stat"><b id="delivered">${summary.delivered}</b>delivered to the endpoint</div></div>
+<h2>Objects by class</h2><div class="classes">${classes || 'none'}</div>
 <h2>Best shot per object</h2><div class="gallery">${cards || '<p>No object was selected.</p>'}</div>
 <h2>Upload timeline</h2><div class="legend"><span style="background:#2a9d8f"></span>immediate (U1)<span style="background:#e9c46a"></span>cached (U2)</div>
-<svg viewBox="0 0 ${W} ${H}" width="100%" style="background:#fff;border:1px solid #ddd">${marks}${axis}</svg>
+<svg viewBox="0 0 ${W} ${H}" width="100%" style="background:#fff;border:1px solid #ddd">${rowLabels}${marks}${axis}</svg>
+${groundSvg}
+${frames}
 </body></html>`;
   const page = join(dir, 'report.html');
   writeFileSync(page, html);

@@ -19,6 +19,7 @@ import { Uploader, type UploaderStats, type UploadPackage, type UploadRoute } fr
 import { backoffDelayMs, resolveBackoff, type ResolvedBackoff } from '../upload/backoff.js';
 import { startReceiver, type Receiver } from '../receiver/index.js';
 import { TypedEmitter } from '../events.js';
+import { createLogger } from '../log.js';
 import { ConfigError } from '../errors.js';
 import type { ExposureInfo } from '../types.js';
 import { TrackingShards } from './shards.js';
@@ -35,12 +36,6 @@ export interface RuntimeLogger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export const consoleLogger: RuntimeLogger = {
-  debug: () => undefined,
-  info: (m, f) => console.log(JSON.stringify({ level: 'info', msg: m, ...f })),
-  warn: (m, f) => console.warn(JSON.stringify({ level: 'warn', msg: m, ...f })),
-  error: (m, f) => console.error(JSON.stringify({ level: 'error', msg: m, ...f })),
-};
 
 /** The exposure each frame was taken with (A1–A5); called once per frame, in order. */
 type ExposureSource = (frame: CapturedFrame) => ExposureInfo | Promise<ExposureInfo>;
@@ -153,7 +148,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     super();
     this.config = options.config;
     this.mode = options.mode ?? 'live';
-    this.#log = options.logger ?? consoleLogger;
+    this.#log = options.logger ?? createLogger();
     this.#opts = options;
   }
 

@@ -4,7 +4,7 @@
  * 'frigate' (Frigate's best-snapshot rule), and the naive baselines
  * 'every-frame' and 'interval'. See docs/selection.md.
  */
-import { invalidParameterError, outOfRangeError, numberOption } from '../errors.js';
+import { invalidParameterError, numberOption } from '../errors.js';
 import type { Box, Track, TrackEntry } from '../types.js';
 import { touchesEdge } from '../geometry/box.js';
 import type { FrameRefs } from './frame-ring.js';

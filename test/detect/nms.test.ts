@@ -4,7 +4,6 @@ import { describe, test } from 'node:test';
 import { computeLetterbox, nms } from '../../src/detect/index.js';
 
 const b = (cx: number, cy: number, w: number, h: number, angle = 0, classId = 0, score = 1) => ({ cx, cy, w, h, angle, classId, score });
-const close = (a: number, e: number, msg?: string): void => assert.ok(Math.abs(a - e) < 1e-9, `${msg ?? ''} ${a} ≠ ${e}`);
 
 describe('D1 NMS', () => {
   test('D1 class-aware: the same box in two classes survives twice; a duplicate of one class goes', () => {

@@ -6,12 +6,10 @@ import {
   createPolicy,
   isBetterFrigate,
   touchesEdge,
-  type PolicyDecision,
   type PolicyName,
   type PolicyOptions,
-  type SelectionPolicy,
 } from '../../src/select/index.js';
-import { H, Scene, W, box, runPolicy, short, xyxy, type SceneObject, type Step } from './fixtures.js';
+import { H, Scene, W, box, runPolicy, xyxy, type SceneObject, type Step } from './fixtures.js';
 
 const BIG = { cx: 320, cy: 240, w: 120, h: 100, score: 0.8 }; // S5 immediate
 const SMALL = { cx: 200, cy: 200, w: 40, h: 40, score: 0.8 }; // S5 cached (area ratio 0.005)

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { FrameRing, POLICY_NAMES, createPolicy, type PolicyDecision, type PolicyName, type PolicyOptions } from '../../src/select/index.js';
 import { ByteTracker } from '../../src/track/index.js';
 import type { Box } from '../../src/types.js';
-import { Scene, runPolicy, short, xyxy, type SceneObject, type Step } from './fixtures.js';
+import { runPolicy, xyxy, type SceneObject, type Step } from './fixtures.js';
 
 // 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate: area ratio 0.033, edge ≥ 32).
 const A = { cx: 200, cy: 200, w: 100, h: 100, score: 0.8 };
