@@ -13,7 +13,8 @@ import type { CameraConfig, ModelConfig, TrackerParams, QueueConfig, SelectionPa
 export function detectorOptions(m: ModelConfig): {
   model: string;
   manifest?: string;
-  providers: Array<'tensorrt' | 'cuda' | 'cpu'>;
+  /** Absent when the config keeps the default list (see detectorOptions). */
+  providers?: Array<'tensorrt' | 'cuda' | 'cpu'>;
   intraOpNumThreads: number;
   interOpNumThreads: number;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
@@ -26,7 +27,8 @@ export function detectorOptions(m: ModelConfig): {
   return {
     model: m.path,
     ...(m.manifest !== undefined ? { manifest: m.manifest } : {}),
-    providers: [...m.providers],
+    // The default list is left to the detector (quiet fallback to CPU); a list the user changed warns per fallback.
+    ...(m.providers.join() === 'tensorrt,cuda,cpu' ? {} : { providers: [...m.providers] }),
     intraOpNumThreads: m.intraOpThreads,
     interOpNumThreads: m.interOpThreads,
     graphOptimizationLevel: m.graphOptimization,

@@ -84,6 +84,8 @@ export interface DetectorOptions {
   warmupRuns?: number;
   /** Where provider fallbacks and load facts go. Default: console.warn. */
   logger?: (message: string) => void;
+  /** Debug-level facts (a default provider list falling back to CPU on a machine without GPU libraries). Default: dropped. */
+  debugLogger?: (message: string) => void;
 }
 
 /** One frame's detector input. */
@@ -312,6 +314,11 @@ export class Detector {
       manifest = validateManifest(options.manifest, 'manifest');
       manifestName = manifest.name;
     }
+    // Providers left at the default list on a machine without their libraries
+    // (no CUDA/TensorRT installed) go straight to CPU, said once at debug
+    // level; a list the caller chose logs each fallback at warn level.
+    const explicitProviders = options.providers !== undefined;
+    const debug = options.debugLogger ?? (() => undefined);
     const providers = options.providers ?? [...PROVIDERS];
     if (!Array.isArray(providers) || providers.length === 0) throw invalidParameterError('non-empty array of providers', 'providers', providers);
     for (const p of providers) {
@@ -340,7 +347,7 @@ export class Detector {
       const missing = missingProviderLibrary(p);
       if (missing !== null) {
         fallbacks.push({ provider: p, reason: missing });
-        if (p !== providers[providers.length - 1]) log(`execution provider '${p}' unavailable (${missing}); trying '${providers[providers.indexOf(p) + 1]}'`);
+        if (explicitProviders && p !== providers[providers.length - 1]) log(`execution provider '${p}' unavailable (${missing}); trying '${providers[providers.indexOf(p) + 1]}'`);
         continue;
       }
       try {
@@ -359,6 +366,9 @@ export class Detector {
         fallbacks.push({ provider: p, reason });
         if (p !== providers[providers.length - 1]) log(`execution provider '${p}' unavailable (${reason}); trying '${providers[providers.indexOf(p) + 1]}'`);
       }
+    }
+    if (session && provider && !explicitProviders && fallbacks.length > 0) {
+      debug(`no library for ${fallbacks.map((f) => `'${f.provider}'`).join(', ')} (${fallbacks[0]!.reason}); using '${provider}'`);
     }
     if (!session || !provider) {
       const last = fallbacks[fallbacks.length - 1]!;

@@ -15,7 +15,7 @@ import { manifestPathFor } from './model-file.js';
 import type { WorkerInfo, WorkerTask } from './worker.js';
 import { workerExecArgv, workerUrl } from '../worker-url.js';
 
-export interface DetectorPoolOptions extends Omit<DetectorOptions, 'logger' | 'manifest'> {
+export interface DetectorPoolOptions extends Omit<DetectorOptions, 'logger' | 'debugLogger' | 'manifest'> {
   /** Manifest path or object (as for Detector). */
   manifest?: string | ModelManifest;
   /**
@@ -31,6 +31,8 @@ export interface DetectorPoolOptions extends Omit<DetectorOptions, 'logger' | 'm
   transfer?: boolean;
   /** Where provider fallbacks of the workers go. Default: console.warn. */
   logger?: (message: string) => void;
+  /** Debug-level facts, e.g. the default provider list going straight to CPU. Default: dropped. */
+  debugLogger?: (message: string) => void;
 }
 
 export class DetectorPool {
@@ -75,7 +77,7 @@ export class DetectorPool {
       options.manifest === undefined || typeof options.manifest === 'string'
         ? loadManifest(options.manifest ?? manifestPathFor(options.model))
         : validateManifest(options.manifest, 'manifest');
-    const { workers: _w, transfer, logger, ...detectorOptions } = options;
+    const { workers: _w, transfer, logger, debugLogger, ...detectorOptions } = options;
     void _w;
     const log = logger ?? ((m: string) => console.warn(`bestshot detect: ${m}`));
     const pool = new Piscina({
@@ -94,7 +96,12 @@ export class DetectorPool {
       throw err;
     }
     const info = infos[0]!;
-    for (const f of info.fallbacks) log(`execution provider '${f.provider}' unavailable (${f.reason})`);
+    // The default list on a machine without GPU libraries is no news: debug level, once. A chosen list warns per fallback.
+    if (options.providers === undefined) {
+      if (info.fallbacks.length > 0) debugLogger?.(`no GPU execution provider (${info.fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}); using '${info.provider}'`);
+    } else {
+      for (const f of info.fallbacks) log(`execution provider '${f.provider}' unavailable (${f.reason})`);
+    }
     return new DetectorPool(pool, manifest, info, transfer ?? false);
   }
 

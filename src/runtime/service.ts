@@ -106,7 +106,7 @@ export interface CameraStatus {
 export function detectorPoolOptions(config: BestshotConfig, workers: number, log: RuntimeLogger): DetectorPoolOptions {
   const o = detectorOptions(config.model);
   // The intra-op threads of the config are shared among the inference workers.
-  return { ...o, intraOpNumThreads: Math.max(1, Math.floor(o.intraOpNumThreads / workers)), workers, logger: (m) => log.warn(m) };
+  return { ...o, intraOpNumThreads: Math.max(1, Math.floor(o.intraOpNumThreads / workers)), workers, logger: (m) => log.warn(m), debugLogger: (m) => log.debug(m) };
 }
 
 function workerInitFor(cam: CameraConfig): Omit<CameraWorkerInit, 'trackIdFloor'> {

@@ -86,7 +86,8 @@ describe('D1 model file errors', () => {
       assert.match(err.message, new RegExp(`^Could not load model ${path} with provider 'cpu': .+ \\(the file is truncated, corrupt or not an ONNX model\\); also tried tensorrt, cuda$`));
       return true;
     });
-    assert.equal(logged.length, 2);
+    // The default list falls back quietly (debug level); the error itself names every provider tried.
+    assert.equal(logged.length, 0);
   });
 
   test('D1 the model copied beside its own manifest is found through the sibling manifest', async () => {
@@ -101,15 +102,24 @@ describe('D1 model file errors', () => {
 });
 
 describe('D1 provider fallback', () => {
-  test('D1 default providers: TensorRT and CUDA unavailable here fall back to CPU with logged reasons', async () => {
-    const logged: string[] = [];
-    const d = await Detector.create({ logger: (m) => logged.push(m), warmupRuns: 0 });
+  test('D1 default providers on a machine without GPU libraries: straight to CPU, said once at debug level, no warning', async () => {
+    const warned: string[] = [];
+    const debug: string[] = [];
+    const d = await Detector.create({ logger: (m) => warned.push(m), debugLogger: (m) => debug.push(m), warmupRuns: 0 });
     if (d.provider === 'cpu') {
       // This machine ships no CUDA/TensorRT provider libraries (PLATFORM-NOTES).
-      assert.deepEqual(
-        d.fallbacks.map((f) => f.provider),
-        ['tensorrt', 'cuda'],
-      );
+      assert.deepEqual(d.fallbacks.map((f) => f.provider), ['tensorrt', 'cuda']);
+      assert.deepEqual(warned, []);
+      assert.equal(debug.length, 1);
+      assert.match(debug[0]!, /^no library for 'tensorrt', 'cuda' \(.+\); using 'cpu'$/);
+    }
+    await d.close();
+  });
+
+  test('D1 an explicit provider list logs each fallback with its reason', async () => {
+    const logged: string[] = [];
+    const d = await Detector.create({ providers: ['tensorrt', 'cuda', 'cpu'], logger: (m) => logged.push(m), warmupRuns: 0 });
+    if (d.provider === 'cpu') {
       assert.equal(logged.length, 2);
       assert.match(logged[0]!, /^execution provider 'tensorrt' unavailable \(.+\); trying 'cuda'$/);
       assert.match(logged[1]!, /^execution provider 'cuda' unavailable \(.+\); trying 'cpu'$/);
