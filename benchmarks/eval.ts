@@ -8,6 +8,8 @@
  * detections are cached in benchmarks/results/cache/ (key: clip sha, model
  * sha, hz), so a second run costs seconds.
  */
+import { basename } from 'node:path';
+import { createCountBar } from '../src/cli/progress.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -78,7 +80,10 @@ async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const reports: EvalReport[] = [];
   console.log(`eval: ${sources.length} input(s), policies ${policies.join(', ')}, ${hz} Hz, sendHz ${sendHz}; ${machine()}`);
-  for (const s of sources) {
+  // Progress on stderr (a terminal only); the tables go to stdout.
+  const bar = createCountBar({ total: sources.length, unit: 'inputs' });
+  for (const [k, s] of sources.entries()) {
+    bar.tick(k, s.kind === 'sim' ? 'simulated scene' : basename(s.path));
     const t1 = performance.now();
     let input: EvalInput;
     if (s.kind === 'clip') input = await loadClipInput(s.path, { hz, detector: getDetector, cacheDir: values['no-cache'] ? undefined : cacheDir });
@@ -90,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(values.md ? formatMarkdown(rep) : formatTable(rep));
     console.log(`  (${((performance.now() - t1) / 1000).toFixed(1)} s)`);
   }
+  bar.tick(sources.length);
+  bar.stop();
   await detector?.close();
   const imaged = reports.filter((r) => r.policies.every((p) => p.bytes !== null));
   const boxOnly = reports.filter((r) => r.policies.some((p) => p.bytes === null));

@@ -72,3 +72,18 @@ export function createProgress(options: { total?: number; enabled: boolean; stre
     },
   };
 }
+
+/** A bar over a known number of items (eval inputs, video frames), on stderr, silent when it is not a TTY. */
+export function createCountBar(options: { total: number; unit: string; enabled?: boolean; stream?: NodeJS.WriteStream }): { tick(done: number, note?: string): void; stop(): void } {
+  const stream = options.stream ?? process.stderr;
+  if (options.enabled === false || !stream.isTTY) return { tick: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { stream, format: `${options.unit} {bar} {percentage}% {value}/{total} | ETA {eta_formatted} {note}`, hideCursor: true, clearOnComplete: true, etaBuffer: 20 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(options.total, 0, { note: '' });
+  return {
+    tick: (done, note = '') => bar.update(done, { note }),
+    stop: () => bar.stop(),
+  };
+}

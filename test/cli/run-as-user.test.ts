@@ -166,7 +166,7 @@ test('a file source that ends: queue drained, exit 0, printed counts = receiver 
     assert.equal(s.queueDepth, 0);
     // The report was written into report.dir, with the run's own images.
     const html = readFileSync(join(dir, 'report', 'report.html'), 'utf8');
-    assert.match(html, /<image href="images\//);
+    assert.match(html, /<img src="images\//);
     // stdout carries only the result lines (logs go to stderr).
     for (const line of r.stdout.trim().split('\n')) assert.match(line, /^(frames|packages|sent|queue):/);
   } finally {

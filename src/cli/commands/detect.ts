@@ -11,6 +11,7 @@ import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect
 import { invalidParameterError, UsageError } from '../../errors.js';
 import type { Box } from '../../types.js';
 import type { Command } from '../commands.js';
+import { createCountBar, expectedFrames } from '../progress.js';
 
 const usage = `Usage: bestshot detect <image|video> [options]
 
@@ -109,11 +110,18 @@ export const command: Command = {
     let best: { frame: CapturedFrame; index: number; pixels: Uint8Array; boxes: Box[] } | undefined;
     let index = 0;
     let processed = 0;
+    let bar: ReturnType<typeof createCountBar> | undefined;
     try {
       if (!values.json) console.log(`model ${detector.manifest.name} (${detector.modelPath}) on ${detector.provider}`);
       for await (const frame of source) {
         if (index >= maxFrames) break;
+        // A video whose results go to a file or pipe shows a bar on the terminal (stderr); on a terminal the lines are the progress.
+        if (index === 0 && !process.stdout.isTTY && frame.durationNs > 0n) {
+          const total = expectedFrames(file, 1e9 / Number(frame.durationNs));
+          if (total !== undefined && total > 1) bar = createCountBar({ total: Math.min(total, maxFrames), unit: 'frames' });
+        }
         const i = index++;
+        bar?.tick(index);
         if (i % every !== 0) continue;
         processed++;
         const boxes = await detector.detect({ tensor: frame.tensor!, letterbox: frame.letterbox!, frameWidth: frame.width, frameHeight: frame.height });
@@ -134,6 +142,7 @@ export const command: Command = {
         if (values.annotate !== undefined && (!best || boxes.length > best.boxes.length)) best = { frame, index: i, pixels: packed(frame), boxes };
       }
     } finally {
+      bar?.stop();
       source.close();
       await detector.close();
     }
