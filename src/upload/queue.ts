@@ -114,17 +114,25 @@ export interface QueueRecovery {
   recovered: number;
   /** Packages that could not be read (counted in `setAside`); null when the file gave no way to count them. */
   lost: number | null;
+  /** True when `lost` is an upper bound (WAL frame headers were unreadable, so some of the counted frames may not have been commits). */
+  lostIsUpperBound: boolean;
 }
 
 /**
  * WAL damage SQLite would pass over silently: it stops replaying at the
- * first frame whose checksum fails, so commits after it vanish. Frames after
- * the break that carry the header's salts belong to the current generation
- * (stale frames of an earlier generation carry older salts), so they are
- * commits lost to the damage. Returns the commit frames lost, or null when
- * the WAL is intact. A WAL whose header itself is garbage loses every frame.
+ * first frame whose checksum fails, or whose salts are not the header's, so
+ * commits after it vanish. A frame header is read as one of three kinds:
+ * current (the header's salts), stale (an earlier generation: its salt-1 a
+ * little below the header's, as SQLite increments salt-1 at each WAL reset;
+ * only such frames may follow the current ones, and they end the scan), or
+ * damaged (anything else: its commit flag cannot be trusted). After the
+ * first bad frame every current commit frame is a lost commit, and every
+ * damaged header may have been one, so the count is an upper bound when
+ * headers were damaged (`exact: false`). Returns null when the WAL is intact.
+ * A WAL whose header itself is garbage loses every frame (lostCommits -1:
+ * unknown).
  */
-export function walDamage(walPath: string): { reason: string; lostCommits: number } | null {
+export function walDamage(walPath: string): { reason: string; lostCommits: number; exact: boolean } | null {
   let fd: number;
   try {
     fd = openSync(walPath, 'r');
@@ -135,15 +143,15 @@ export function walDamage(walPath: string): { reason: string; lostCommits: numbe
     const size = statSync(walPath).size;
     if (size === 0) return null;
     const hdr = Buffer.alloc(32);
-    if (readSync(fd, hdr, 0, 32, 0) < 32) return { reason: 'WAL header truncated', lostCommits: 0 };
+    if (readSync(fd, hdr, 0, 32, 0) < 32) return { reason: 'WAL header truncated', lostCommits: 0, exact: true };
     const magic = hdr.readUInt32BE(0);
     if (magic !== 0x377f0682 && magic !== 0x377f0683) {
       // Count commit-looking frames is impossible without a header: report the damage, count unknown.
-      return { reason: 'WAL header is not a WAL header', lostCommits: -1 };
+      return { reason: 'WAL header is not a WAL header', lostCommits: -1, exact: false };
     }
     const bigEndian = (magic & 1) === 1;
     const pageSize = hdr.readUInt32BE(8) === 1 ? 65536 : hdr.readUInt32BE(8);
-    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return { reason: 'WAL header has an invalid page size', lostCommits: -1 };
+    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return { reason: 'WAL header has an invalid page size', lostCommits: -1, exact: false };
     const salt1 = hdr.readUInt32BE(16);
     const salt2 = hdr.readUInt32BE(20);
     const sum = (buf: Buffer, s: [number, number]): [number, number] => {
@@ -157,22 +165,38 @@ export function walDamage(walPath: string): { reason: string; lostCommits: numbe
       return [s0, s1];
     };
     let chk = sum(hdr.subarray(0, 24), [0, 0]);
-    if (chk[0] !== hdr.readUInt32BE(24) || chk[1] !== hdr.readUInt32BE(28)) return { reason: 'WAL header checksum fails', lostCommits: -1 };
+    if (chk[0] !== hdr.readUInt32BE(24) || chk[1] !== hdr.readUInt32BE(28)) return { reason: 'WAL header checksum fails', lostCommits: -1, exact: false };
     const frame = Buffer.alloc(24 + pageSize);
+    /** An earlier generation's frame: salt-1 at most 2^20 resets behind (mod 2^32) and a sane page number. */
+    const isStale = (): boolean => {
+      const behind = (salt1 - frame.readUInt32BE(8)) >>> 0;
+      return behind >= 1 && behind <= 1 << 20 && frame.readUInt32BE(0) >= 1;
+    };
     let broken = false;
     let lost = 0;
+    let damagedHeaders = 0;
     for (let off = 32; off + frame.length <= size; off += frame.length) {
       readSync(fd, frame, 0, frame.length, off);
       const current = frame.readUInt32BE(8) === salt1 && frame.readUInt32BE(12) === salt2;
+      if (!current && isStale()) break; // the rest is an earlier generation: normal
+      if (!current) {
+        broken = true;
+        damagedHeaders++;
+        continue;
+      }
       if (!broken) {
-        if (!current) break; // the rest is an earlier generation: normal
         const next = sum(frame.subarray(24), sum(frame.subarray(0, 8), chk));
         if (next[0] !== frame.readUInt32BE(16) || next[1] !== frame.readUInt32BE(20)) broken = true;
         else chk = next;
       }
-      if (broken && current && frame.readUInt32BE(4) !== 0) lost++;
+      if (broken && frame.readUInt32BE(4) !== 0) lost++;
     }
-    return broken && lost > 0 ? { reason: `WAL checksum fails; ${lost} later commit(s) would be skipped`, lostCommits: lost } : null;
+    if (!broken || lost + damagedHeaders === 0) return null;
+    const exact = damagedHeaders === 0;
+    const reason = exact
+      ? `WAL checksum fails; ${lost} later commit(s) would be skipped`
+      : `WAL frames damaged; up to ${lost + damagedHeaders} later commit(s) would be skipped (${damagedHeaders} frame header(s) unreadable)`;
+    return { reason, lostCommits: lost + damagedHeaders, exact };
   } finally {
     closeSync(fd);
   }
@@ -257,6 +281,12 @@ export function salvageQueueFile(path: string): { packages: Row[]; dead: DeadRow
     out.maxSeq = attempt(() => (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'packages'").get() as { seq: number } | undefined)?.seq) ?? 0;
     out.expected = attempt(() => (db.prepare('SELECT COUNT(*) AS n FROM packages').get() as { n: number }).n) ?? null;
     if (out.expected === null) {
+      // A readable schema without the queue's table: nothing was ever committed past the
+      // damage (every commit sat in the WAL), so the WAL's lost commits are the whole count.
+      const tables = attempt(() => (db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'packages'").get() as { n: number }).n);
+      if (tables === 0) out.expected = 0;
+    }
+    if (out.expected === null) {
       const c = attempt(() => Object.fromEntries((db.prepare('SELECT name, value FROM counters').all() as Array<{ name: string; value: number }>).map((r) => [r.name, r.value])));
       if (c) out.expected = Math.max(0, (c.enqueued ?? 0) - (c.delivered ?? 0) - (c.dropped ?? 0) - (c.replaced ?? 0) - (c.deadLettered ?? 0));
     }
@@ -326,10 +356,12 @@ export class PackageQueue {
     this.#reserveBytes = options.ackReserveBytes ?? 1024 * 1024;
     if (!Number.isInteger(this.#reserveBytes) || this.#reserveBytes < 0) throw invalidParameterError('non-negative integer', 'ackReserveBytes', options.ackReserveBytes);
     let walLost = 0;
+    let walExact = true;
     try {
       const damage = walDamage(`${this.path}-wal`);
       if (damage) {
         walLost = damage.lostCommits;
+        walExact = damage.exact;
         throw Object.assign(new Error(damage.reason), { code: 'SQLITE_CORRUPT_WAL' });
       }
       // A queue file that exists but is empty lost everything it held (SQLite would take it for a new database).
@@ -351,7 +383,7 @@ export class PackageQueue {
       } catch {
         // a corrupt handle may fail to close; the file is renamed regardless
       }
-      this.#recovered = this.#recoverInto(err, walLost < 0 ? null : walLost, 0);
+      this.#recovered = this.#recoverInto(err, walLost < 0 ? null : walLost, 0, undefined, !walExact);
     }
     this.#takeReserve();
   }
@@ -387,7 +419,7 @@ export class PackageQueue {
    * commits past a checksum break; null when unknown). `lastSeq`: sequence
    * numbers of the fresh queue continue above it.
    */
-  #recoverInto(err: unknown, extraLost: number | null, lastSeq: number, knownDepth?: number): QueueRecovery {
+  #recoverInto(err: unknown, extraLost: number | null, lastSeq: number, knownDepth?: number, upperBound = false): QueueRecovery {
     const { setAsidePath } = this.#setAside(err, false);
     this.#db = this.#openDb('none');
     this.#prepareAll();
@@ -409,14 +441,14 @@ export class PackageQueue {
     this.#depth = totals.n;
     this.#bytes = totals.b;
     this.#lastSeq = Math.max(seqFloor, ...salvage.packages.map((p) => p.seq));
-    const lostText = lost === null ? 'an unknown number lost' : `${lost} lost`;
+    const lostText = lost === null ? 'an unknown number lost' : upperBound && lost > 0 ? `up to ${lost} lost` : `${lost} lost`;
     const error = new QueueError(
       `Queue database ${this.path} is corrupt (${(err as Error).message}); set aside as ${setAsidePath}, recovered ${salvage.packages.length} package(s) and ${salvage.dead.length} dead letter(s) into a fresh queue, ${lostText}`,
       'ERR_QUEUE_CORRUPT',
       { cause: err },
     );
     this.#log(`[${error.code}] ${error.message}`);
-    return { error, setAsidePath, recovered: salvage.packages.length, lost };
+    return { error, setAsidePath, recovered: salvage.packages.length, lost, lostIsUpperBound: upperBound && lost !== null && lost > 0 };
   }
 
   /** Set when a corrupt file was found (at open, or by a later operation) and set aside; the latest such event. */

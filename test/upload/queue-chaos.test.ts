@@ -49,9 +49,6 @@ function runAndKill(path: string, from: number, afterMs: number): Promise<string
 
 test(`queue chaos: ${CYCLES} kill -9 / corrupt cycles, every acknowledged package queued or counted lost in a log line`, {
   timeout: 120_000,
-  // Known defect, kept visible: under load the WAL-damage count can come out one short
-  // (a run here: cycle 7, 132 missing, 131 counted lost). It runs and reports; fixing the count is open.
-  todo: "WAL-damage loss count can be one short under load",
 }, async () => {
   const path = join(dir, 'q.db');
   let next = 1;
@@ -87,7 +84,7 @@ test(`queue chaos: ${CYCLES} kill -9 / corrupt cycles, every acknowledged packag
         unknownLogged += missing.length;
       } else {
         assert.ok(rec.lost >= missing.length, `cycle ${c} (${mode}): ${missing.length} missing, ${rec.lost} counted lost`);
-        assert.match(logs[0]!, new RegExp(`, ${rec.lost} lost$`));
+        assert.match(logs[0]!, new RegExp(`, ${rec.lostIsUpperBound ? 'up to ' : ''}${rec.lost} lost$`));
         assert.equal(q.counters().setAside >= rec.lost, true, 'counted in the persistent counter (metric bestshot_queue_lost_packages)');
         lostCounted += missing.length;
       }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -63,7 +63,7 @@ test('garbage over a WAL frame: the packages before it are recovered, the commit
   const rec = q.recovered;
   assert.ok(rec);
   assert.equal(logged.length, 1);
-  assert.match(logged[0]!, /is corrupt \(WAL checksum fails; \d+ later commit\(s\) would be skipped\); set aside as .*, recovered (\d+) package\(s\) and 0 dead letter\(s\) into a fresh queue, (\d+) lost$/);
+  assert.match(logged[0]!, /is corrupt \(WAL (checksum fails; \d+|frames damaged; up to \d+) later commit\(s\) would be skipped( \(\d+ frame header\(s\) unreadable\))?\); set aside as .*, recovered (\d+) package\(s\) and 0 dead letter\(s\) into a fresh queue, (up to )?(\d+) lost$/);
   assert.ok(rec.recovered > 0 && rec.recovered < 25, `recovered ${rec.recovered}`);
   assert.equal(q.depth, rec.recovered);
   // Every package is either recovered or counted lost (the count is an upper bound: one commit per enqueue).
@@ -72,6 +72,40 @@ test('garbage over a WAL frame: the packages before it are recovered, the commit
   assert.deepEqual(q.keys(), Array.from({ length: rec.recovered }, (_, i) => `cam-c:${i + 1}`), 'recovered oldest first, keys intact');
   assert.equal(q.peekOldest()?.pkg.jpeg.length, 3002);
   q.close();
+});
+
+test('garbage over exactly one WAL frame header, at every frame: never a silent loss, never an undercount', () => {
+  // A header overwritten whole reads as neither this generation nor an earlier one;
+  // SQLite stops replaying there without a word. When it held a commit flag, that
+  // commit must be counted too (the count becomes an upper bound, said in the log).
+  const base = join(dir, 'hdr-base.db');
+  enqueueAndDie(base, 25);
+  const walSize = statSync(`${base}-wal`).size;
+  const frameSize = 24 + 4096;
+  const frames = Math.floor((walSize - 32) / frameSize);
+  assert.ok(frames > 25, `${frames} frames`);
+  let cases = 0;
+  for (let f = 1; f < frames; f++) {
+    const path = join(dir, `hdr-${f}.db`);
+    copyFileSync(base, path);
+    copyFileSync(`${base}-wal`, `${path}-wal`);
+    const fd = openSync(`${path}-wal`, 'r+');
+    writeSync(fd, Buffer.alloc(24, 0x5a), 0, 24, 32 + f * frameSize);
+    closeSync(fd);
+    const logged: string[] = [];
+    const q = PackageQueue.open({ path, log: (m) => logged.push(m) });
+    const kept = q.depth;
+    if (kept < 25) {
+      const rec = q.recovered;
+      assert.ok(rec, `frame ${f}: ${25 - kept} package(s) gone without a recovery report`);
+      assert.ok(rec.lost !== null && kept + rec.lost >= 25, `frame ${f}: ${kept} kept + ${rec.lost} counted lost < 25`);
+      assert.equal(rec.lostIsUpperBound, true);
+      assert.match(logged[0]!, /frames damaged; up to \d+ later commit\(s\) would be skipped \(1 frame header\(s\) unreadable\).*, up to \d+ lost$/);
+      cases++;
+    }
+    q.close();
+  }
+  assert.ok(cases > 20, `${cases} damaged-header cases lost packages`);
 });
 
 test('random bytes over a whole queue file after a kill: open does not throw (set aside, fresh queue)', () => {
