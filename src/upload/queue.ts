@@ -24,7 +24,8 @@
  *   counted (counter `setAside`) and logged — never a silent loss.
  * - The database is opened with an exclusive lock: one process owns a queue.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { QueueError, invalidParameterError, outOfRangeError } from '../errors.js';
 import type { PackageMetadata, UploadPackage } from './package.js';
@@ -388,9 +389,20 @@ export class PackageQueue {
     this.#takeReserve();
   }
 
-  /** Write the ack reserve file when it is missing; a full disk just leaves it missing for now. */
+  /**
+   * Write the ack reserve file when it is missing; a full disk just leaves it
+   * missing for now. It is taken back only when the disk has room for it
+   * twice over, so that taking it does not itself fill the disk again (which
+   * would refuse the next packages right after space returned).
+   */
   #takeReserve(): void {
     if (this.#reserveBytes === 0 || existsSync(`${this.path}.reserve`)) return;
+    try {
+      const fs = statfsSync(dirname(this.path));
+      if (fs.bavail * fs.bsize < 2 * this.#reserveBytes) return;
+    } catch {
+      // no statfs (unusual file system): try the write
+    }
     try {
       writeFileSync(`${this.path}.reserve`, Buffer.alloc(this.#reserveBytes));
     } catch {

@@ -90,6 +90,52 @@ test('disk full: every queued package is delivered exactly once (acks commit fro
   }
 });
 
+test('disk full, then space returns: the queue takes packages again by itself, the reserve is taken back, each delivered once', { skip }, async () => {
+  const disk = mountTmpfs('4m')!;
+  const store = mkdtempSync(join(tmpdir(), 'bestshot-back-store-'));
+  const rcv = await startReceiver({ dir: store, token: 't', warn: () => {} });
+  try {
+    const path = join(disk, 'q.db');
+    const q = PackageQueue.open({ path });
+    // The disk fills while packages wait; delivering them needs acks on a full disk (the reserve goes).
+    for (let i = 1; i <= 30; i++) q.enqueue(makePackage('cam-back', i, jpeg));
+    fill(disk);
+    const up = new Uploader({ queue: q, sender: { url: `${rcv.url}/packages`, token: 't' }, sendHz: 200 });
+    up.on('error', () => {});
+    for (let i = 31; i <= 40; i++) up.submit(makePackage('cam-back', i, jpeg), 'cached');
+    assert.ok(up.stats().refusedDiskFull > 0, 'refused while full');
+    const full = Date.now() + 20_000;
+    while (q.depth > 0 && Date.now() < full) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(q.depth, 0, 'drained on the full disk');
+    const acceptedWhileFull = q.counters().enqueued;
+    const reserveWhileFull = readdirSync(disk).includes('q.db.reserve');
+    await up.close();
+    // Space returns (the fillers go); nothing is restarted.
+    for (const f of readdirSync(disk)) if (f.startsWith('filler-')) rmSync(join(disk, f));
+    const up2 = new Uploader({ queue: q, sender: { url: `${rcv.url}/packages`, token: 't' }, sendHz: 200 });
+    const errors: string[] = [];
+    up2.on('error', (e) => errors.push(e.message));
+    for (let i = 41; i <= 50; i++) up2.submit(makePackage('cam-back', i, jpeg), 'cached');
+    assert.equal(up2.stats().refusedDiskFull, 0, 'accepted again once space returned');
+    assert.equal(reserveWhileFull, false, 'the acks on the full disk used the reserve');
+    assert.equal(readdirSync(disk).includes('q.db.reserve'), true, 'the ack reserve is taken back');
+    const deadline = Date.now() + 20_000;
+    while (q.depth > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await up2.close();
+    assert.deepEqual(errors, []);
+    assert.equal(q.depth, 0, 'drained');
+    const expected = acceptedWhileFull + 10;
+    assert.equal(rcv.stats().stored, expected);
+    assert.equal(rcv.stats().posts, expected, 'nothing sent twice');
+    assert.equal(q.counters().enqueued, expected, 'every accepted package counted once');
+    q.close();
+  } finally {
+    await rcv.close();
+    rmSync(store, { recursive: true, force: true });
+    unmount(disk);
+  }
+});
+
 test('disk full: the image-id state degrades (ids go on, said once) and saves again when space returns', { skip }, () => {
   const disk = mountTmpfs('256k')!;
   try {
