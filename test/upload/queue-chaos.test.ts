@@ -2,7 +2,8 @@
  * Queue chaos (U2): a child process enqueues and prints each key once
  * enqueue returned (acknowledged); it is killed with SIGKILL at a random
  * moment; then the file is left alone, or garbage goes over the WAL, or the
- * main file is emptied. Each reopen must account for every acknowledged
+ * main file is emptied, cut to half its length, or has garbage pages in the
+ * middle. Each reopen must account for every acknowledged
  * package: still queued, or counted lost (setAside) and logged — or, when
  * the file gave no way to count, logged as an unknown number lost.
  * Seeded, bounded by cycles.
@@ -16,7 +17,7 @@ import { after, test } from 'node:test';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { PackageQueue } from '../../src/upload/index.js';
 
-const CYCLES = Number(process.env.BESTSHOT_CHAOS_CYCLES ?? 9);
+const CYCLES = Number(process.env.BESTSHOT_CHAOS_CYCLES ?? 10);
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-chaos-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -59,11 +60,20 @@ test(`queue chaos: ${CYCLES} kill -9 / corrupt cycles, every acknowledged packag
     const keys = await runAndKill(path, next, 50 + Math.floor(rand() * 250));
     for (const k of keys) acked.add(k);
     next += keys.length + 1;
-    const mode = (['none', 'wal', 'empty'] as const)[c % 3]!;
+    const mode = (['none', 'wal', 'empty', 'half', 'pages'] as const)[c % 5]!;
     const wal = `${path}-wal`;
     if (mode === 'wal' && existsSync(wal) && statSync(wal).size > 8192) {
       const fd = openSync(wal, 'r+');
       writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, 32 + Math.floor(rand() * (statSync(wal).size - 4200)));
+      closeSync(fd);
+    } else if (mode === 'half' && statSync(path).size > 8192) {
+      // A torn file: the data file cut to half its length (the WAL kept).
+      truncateSync(path, Math.floor(statSync(path).size / 8192) * 4096);
+    } else if (mode === 'pages' && statSync(path).size > 3 * 4096) {
+      // Garbage pages in the middle of the data file (page 1, the header, left intact).
+      const pages = Math.floor(statSync(path).size / 4096);
+      const fd = openSync(path, 'r+');
+      writeSync(fd, Buffer.alloc(8192, 0xa5), 0, 8192, 4096 * (1 + Math.floor(rand() * (pages - 2))));
       closeSync(fd);
     } else if (mode === 'empty') {
       // What a crashed fs leaves at worst: the data file emptied and the WAL gone.
