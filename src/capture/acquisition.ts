@@ -46,6 +46,10 @@ export {
 } from './exposure/controller.js';
 export {
   FixedRateCapture,
+  TickGrid,
+  StreamGrid,
+  capturePeriodNs,
+  framesSkippedBetween,
   realClock,
   type FixedRateCaptureOptions,
   type AcquiredFrame,

@@ -42,6 +42,94 @@ export const realClock: CaptureClock = {
     }),
 };
 
+/** A5: the period of a captureHz, ns (validated: a number in (0, 1000]). */
+export function capturePeriodNs(captureHz: number): bigint {
+  if (typeof captureHz !== 'number' || Number.isNaN(captureHz)) throw invalidParameterError('positive number', 'captureHz', captureHz);
+  if (!(captureHz > 0 && captureHz <= 1000)) throw outOfRangeError('number in (0, 1000]', 'captureHz', captureHz);
+  return BigInt(Math.round(1e9 / captureHz));
+}
+
+/**
+ * A5 on a live camera: ticks on a fixed grid t0 + k·period of a monotonic
+ * clock, so timer lateness does not accumulate. The first wait() returns at
+ * once and sets t0; when a whole period was missed (consumer or source
+ * slower than captureHz) the missed ticks are counted (lateTicks) and the
+ * grid continues from now rather than firing a burst to catch up.
+ */
+export class TickGrid {
+  readonly periodNs: bigint;
+  #clock: CaptureClock;
+  #t0: bigint | undefined;
+  #k = 0n;
+  #late = 0;
+
+  constructor(periodNs: bigint, clock: CaptureClock = realClock) {
+    if (periodNs <= 0n) throw outOfRangeError('positive period', 'periodNs', periodNs);
+    this.periodNs = periodNs;
+    this.#clock = clock;
+  }
+
+  /** Ticks missed so far. */
+  get lateTicks(): number {
+    return this.#late;
+  }
+
+  /** Sleep until the next tick of the grid. */
+  async wait(): Promise<void> {
+    const now = this.#clock.nowNs();
+    if (this.#t0 === undefined) {
+      this.#t0 = now;
+      return;
+    }
+    this.#k++;
+    let due = this.#t0 + this.#k * this.periodNs;
+    if (now >= due + this.periodNs) {
+      // Missed whole periods: count them and continue on the grid from now.
+      const missed = (now - due) / this.periodNs;
+      this.#late += Number(missed);
+      this.#k += missed;
+      due = this.#t0 + this.#k * this.periodNs;
+    }
+    if (due > now) await this.#clock.sleepUntil(due);
+  }
+}
+
+/**
+ * A5 on a recording: keep the first frame at or after each tick of the
+ * captureHz grid of the stream's own time (presentation timestamps), so a
+ * replay takes the same frames however fast it is decoded. The grid starts
+ * at `originNs`, or at the first frame offered.
+ */
+export class StreamGrid {
+  readonly periodNs: bigint;
+  #next: bigint | undefined;
+
+  constructor(periodNs: bigint, originNs?: bigint) {
+    if (periodNs <= 0n) throw outOfRangeError('positive period', 'periodNs', periodNs);
+    this.periodNs = periodNs;
+    this.#next = originNs;
+  }
+
+  /** True when the frame at `ptsNs` falls on the grid (take it); false when it is skipped. */
+  take(ptsNs: bigint): boolean {
+    if (this.#next !== undefined && ptsNs < this.#next) return false;
+    let next = (this.#next ?? ptsNs) + (this.#next === undefined ? this.periodNs : 0n);
+    while (next <= ptsNs) next += this.periodNs;
+    this.#next = next;
+    return true;
+  }
+}
+
+/**
+ * A5: camera frames that fell between two taken frames, from their
+ * presentation timestamps and the camera's frame period (0 when either is
+ * unknown or time did not advance).
+ */
+export function framesSkippedBetween(previousPtsNs: bigint | undefined, ptsNs: bigint, framePeriodNs: bigint | undefined): number {
+  if (previousPtsNs === undefined || previousPtsNs < 0n || ptsNs < 0n || framePeriodNs === undefined || framePeriodNs <= 0n || ptsNs <= previousPtsNs) return 0;
+  return Math.max(0, Math.round(Number(ptsNs - previousPtsNs) / Number(framePeriodNs)) - 1);
+}
+
 export interface FixedRateCaptureOptions {
   source: FrameSourceLike;
   cameraId: string;
@@ -93,11 +181,9 @@ export class FixedRateCapture {
   readonly captureHz: number;
   readonly periodNs: bigint;
   #o: FixedRateCaptureOptions;
-  #clock: CaptureClock;
-  #t0: bigint | undefined;
-  #k = 0n;
+  #grid: TickGrid;
   #lastPts: bigint | undefined;
-  #stats = { captured: 0, skipped: 0, lateTicks: 0 };
+  #stats = { captured: 0, skipped: 0 };
   #busy = false;
   #ended = false;
 
@@ -107,16 +193,14 @@ export class FixedRateCapture {
     }
     this.cameraId = validateCameraId(options.cameraId);
     const hz = options.captureHz ?? 10;
-    if (typeof hz !== 'number' || Number.isNaN(hz)) throw invalidParameterError('positive number', 'captureHz', hz);
-    if (!(hz > 0 && hz <= 1000)) throw outOfRangeError('number in (0, 1000]', 'captureHz', hz);
+    this.periodNs = capturePeriodNs(hz);
     this.captureHz = hz;
-    this.periodNs = BigInt(Math.round(1e9 / hz));
     this.#o = options;
-    this.#clock = options.clock ?? realClock;
+    this.#grid = new TickGrid(this.periodNs, options.clock ?? realClock);
   }
 
   stats(): FixedRateStats {
-    return { captureHz: this.captureHz, ...this.#stats };
+    return { captureHz: this.captureHz, ...this.#stats, lateTicks: this.#grid.lateTicks };
   }
 
   /** Wait for the next tick and take the newest frame; null at end of stream. */
@@ -125,7 +209,7 @@ export class FixedRateCapture {
     if (this.#ended) return null;
     this.#busy = true;
     try {
-      await this.#waitTick();
+      await this.#grid.wait();
       const frame = await this.#o.source.next();
       if (frame === null) {
         this.#ended = true;
@@ -145,31 +229,8 @@ export class FixedRateCapture {
     }
   }
 
-  async #waitTick(): Promise<void> {
-    const now = this.#clock.nowNs();
-    if (this.#t0 === undefined) {
-      this.#t0 = now;
-      return;
-    }
-    this.#k++;
-    let due = this.#t0 + this.#k * this.periodNs;
-    if (now >= due + this.periodNs) {
-      // Missed whole periods: count them and continue on the grid from now.
-      const missed = (now - due) / this.periodNs;
-      this.#stats.lateTicks += Number(missed);
-      this.#k += missed;
-      due = this.#t0 + this.#k * this.periodNs;
-    }
-    if (due > now) await this.#clock.sleepUntil(due);
-  }
-
   async #stamp(frame: CapturedFrame): Promise<AcquiredFrame> {
-    const period = frame.durationNs > 0n ? frame.durationNs : this.#o.sourcePeriodNs;
-    let skipped = 0;
-    if (this.#lastPts !== undefined && frame.ptsNs >= 0n && period !== undefined && period > 0n) {
-      const gap = Number(frame.ptsNs - this.#lastPts) / Number(period);
-      skipped = Math.max(0, Math.round(gap) - 1);
-    }
+    const skipped = framesSkippedBetween(this.#lastPts, frame.ptsNs, frame.durationNs > 0n ? frame.durationNs : this.#o.sourcePeriodNs);
     if (frame.ptsNs >= 0n) this.#lastPts = frame.ptsNs;
     const exp = this.#o.exposure;
     const exposure: ExposureInfo =

@@ -13,7 +13,7 @@
  */
 import type { Piscina } from 'piscina';
 import type { CapturedFrame, FrameSource } from '../capture/index.js';
-import { encodeJpeg } from '../capture/index.js';
+import { capturePeriodNs, encodeJpeg, framesSkippedBetween, StreamGrid, TickGrid } from '../capture/index.js';
 import { FrameRing } from '../select/index.js';
 import { buildPackage, idempotencyKey, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import type { Box, CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
@@ -140,6 +140,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     processed: 0,
     /** Source frames the captureHz grid did not take (A5): expected, not a loss. */
     skipped: 0,
+    /** Ticks of a live camera's captureHz grid missed because the loop was late (A5). */
+    lateTicks: 0,
     dropped: { busy: 0, 'detect-error': 0, 'track-error': 0, evicted: 0 } as Record<DropReason, number>,
     packages: { immediate: 0, cached: 0 },
     bytes: 0,
@@ -192,43 +194,35 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
    */
   async run(source: FrameSource, live: boolean): Promise<void> {
     this.#source = source;
-    const periodNs = BigInt(Math.round(1e9 / this.#opts.captureHz));
-    const periodMs = 1000 / this.#opts.captureHz;
-    let nextPts: bigint | null = null;
-    let nextTickMs = performance.now();
+    // A5, one pacer for every path (capture/fixed-rate.ts): a live camera is read on the
+    // captureHz grid of the monotonic clock (its appsink keeps only the newest frame);
+    // a recording keeps the frames on the captureHz grid of its own timestamps.
+    const periodNs = capturePeriodNs(this.#opts.captureHz);
+    const ticks = new TickGrid(periodNs);
+    const onGrid = new StreamGrid(periodNs);
     const wallStart = BigInt(Date.now()) * 1_000_000n;
     let firstPts: bigint | null = null;
-    let lastPtsNs = -1n;
+    let lastPtsNs: bigint | undefined;
     try {
       while (!this.#stopping) {
         if (live) {
-          // A5: one frame per tick; the appsink holds only the newest frame.
-          const wait = nextTickMs - performance.now();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-          nextTickMs = Math.max(nextTickMs + periodMs, performance.now() - periodMs);
+          await ticks.wait();
+          this.stats.lateTicks = ticks.lateTicks;
         }
         const frame = await source.next();
         if (frame === null) break;
         this.stats.captured++;
-        // A5: a live camera runs faster than captureHz and its appsink keeps
-        // only the newest frame; the frames it skipped show as a pts gap of
-        // several frame durations, counted here as skipped.
-        if (live && lastPtsNs >= 0n && frame.durationNs > 0n && frame.ptsNs > lastPtsNs) {
-          const skipped = Number((frame.ptsNs - lastPtsNs + frame.durationNs / 2n) / frame.durationNs) - 1;
+        if (live) {
+          // The frames the appsink let go between two ticks show as a pts gap of several frame durations.
+          const skipped = framesSkippedBetween(lastPtsNs, frame.ptsNs, frame.durationNs);
           if (skipped > 0) this.#skip(skipped);
+        } else if (!onGrid.take(frame.ptsNs)) {
+          source.releaseTensor(frame);
+          source.releasePixels(frame);
+          this.#skip(1);
+          continue;
         }
-        lastPtsNs = frame.ptsNs;
-        if (!live) {
-          // A5 on a recording: keep the frames that fall on the captureHz grid of the stream's own time.
-          if (nextPts !== null && frame.ptsNs < nextPts) {
-            source.releaseTensor(frame);
-            source.releasePixels(frame);
-            this.#skip(1);
-            continue;
-          }
-          nextPts = (nextPts ?? frame.ptsNs) + periodNs;
-          while (nextPts <= frame.ptsNs) nextPts += periodNs;
-        }
+        if (frame.ptsNs >= 0n) lastPtsNs = frame.ptsNs;
         if (this.#inFlight >= this.#opts.maxInFlight) {
           // Only a live source can lose frames by waiting; a recording waits (back-pressure).
           if (this.#opts.mode === 'live' && live) {

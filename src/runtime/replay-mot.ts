@@ -8,6 +8,7 @@
  */
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { capturePeriodNs, StreamGrid } from '../capture/index.js';
 import type { CameraConfig } from '../config/index.js';
 import { policyOptions, trackerOptions } from '../config/index.js';
 import { groupByFrame, motFrameDetections, readMotFile, readSeqInfo } from '../mot/index.js';
@@ -43,9 +44,8 @@ export async function replayMotSequence(dir: string, cam: CameraConfig, outDir: 
   mkdirSync(outDir, { recursive: true });
   const tracksOut = createWriteStream(join(outDir, 'tracks.jsonl'));
   const selectionsOut = createWriteStream(join(outDir, 'selections.jsonl'));
-  const periodNs = BigInt(Math.round(1e9 / cam.captureHz));
+  const onGrid = new StreamGrid(capturePeriodNs(cam.captureHz), 0n);
   const seen = new Set<number>();
-  let next = 0n;
   let processed = 0;
   let everyFrame = 0;
   const counts = { immediate: 0, cached: 0 };
@@ -60,8 +60,7 @@ export async function replayMotSequence(dir: string, cam: CameraConfig, outDir: 
   };
   for (let f = 1; f <= numFrames; f++) {
     const timestampNs = (BigInt(f - 1) * 1_000_000_000n) / BigInt(Math.round(frameRate));
-    if (timestampNs < next) continue; // A5: the first frame at or after each tick of the captureHz grid
-    while (next <= timestampNs) next += periodNs;
+    if (!onGrid.take(timestampNs)) continue; // A5: the first frame at or after each tick of the captureHz grid
     const frame = { ...motFrameDetections(byFrame[f - 1]!, f, width, height), cameraId: cam.id, timestampNs };
     const tracks = tracker.update(frame);
     processed++;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { SimulatedCameraControl } from '../../src/capture/control/simulated.js';
 import { ExposureController } from '../../src/capture/exposure/controller.js';
-import { FixedRateCapture, type CaptureClock, type FrameSourceLike } from '../../src/capture/fixed-rate.js';
+import { FixedRateCapture, StreamGrid, capturePeriodNs, framesSkippedBetween, type CaptureClock, type FrameSourceLike } from '../../src/capture/fixed-rate.js';
 import type { CapturedFrame } from '../../src/capture/frame-source.js';
 import { ImageIdAllocator } from '../../src/capture/image-ids.js';
 import { FixedPosition } from '../../src/capture/position/fixed.js';
@@ -175,4 +175,33 @@ test('A5 fixed-rate capture from a live simulated camera: newest frame per tick,
   } finally {
     cam.close();
   }
+});
+
+test('A5 on a recording (StreamGrid, the grid the runner and the MOT replay use): the first frame at or after each tick of the stream time', () => {
+  const keep = (fps: number, hz: number, frames: number, origin?: bigint): number[] => {
+    const grid = new StreamGrid(capturePeriodNs(hz), origin);
+    const kept: number[] = [];
+    for (let i = 0; i < frames; i++) if (grid.take((BigInt(i) * 1_000_000_000n) / BigInt(fps))) kept.push(i);
+    return kept;
+  };
+  assert.deepEqual(keep(30, 10, 12), [0, 3, 6, 9], '30 fps at 10 Hz: every third frame');
+  assert.deepEqual(keep(25, 10, 13), [0, 3, 5, 8, 10], '25 fps at 10 Hz: the frame at or after 0, 100, 200 … ms');
+  assert.deepEqual(keep(5, 10, 4), [0, 1, 2, 3], 'a stream slower than captureHz keeps every frame');
+  // A gap in the stream (frames lost in the file) does not make the grid fire a burst after it.
+  const grid = new StreamGrid(100_000_000n);
+  assert.deepEqual([0n, 100_000_000n, 750_000_000n, 760_000_000n, 800_000_000n].map((t) => grid.take(t)), [true, true, true, false, true]);
+  // Anchored at an origin (the MOT replay anchors at 0): a first frame before the first tick is skipped.
+  const anchored = new StreamGrid(100_000_000n, 50_000_000n);
+  assert.deepEqual([0n, 40_000_000n, 60_000_000n].map((t) => anchored.take(t)), [false, false, true]);
+});
+
+test('A5 frames skipped between two taken frames: pts gap over the frame period', () => {
+  assert.equal(framesSkippedBetween(undefined, 100n, 10n), 0, 'first frame');
+  assert.equal(framesSkippedBetween(0n, 10n, 10n), 0, 'consecutive');
+  assert.equal(framesSkippedBetween(0n, 100n, 10n), 9);
+  assert.equal(framesSkippedBetween(0n, 104n, 10n), 9, 'jitter rounds to the nearest frame');
+  assert.equal(framesSkippedBetween(0n, 100n, 0n), 0, 'no known frame period');
+  assert.equal(framesSkippedBetween(100n, 50n, 10n), 0, 'time went back (a source restarted)');
+  assert.throws(() => capturePeriodNs(0), /captureHz/);
+  assert.equal(capturePeriodNs(3), 333_333_333n);
 });
