@@ -56,6 +56,30 @@ export function numberOption(name: string, value: unknown, fallback: number, exp
   return value;
 }
 
+/** The kinds of number a parameter may be, named as the messages name them. */
+export type NumberKind = 'positive number' | 'positive integer' | 'non-negative number' | 'non-negative integer';
+
+/**
+ * One rule and one wording for every numeric parameter: a TypeError when the
+ * value is not a number (NaN included) or, for an integer kind, not an
+ * integer; a RangeError when it is out of range (≤ 0 for positive, < 0 for
+ * non-negative, or infinite).
+ */
+export function requireNumber(kind: NumberKind, name: string, value: unknown): number {
+  const integer = kind.endsWith('integer');
+  if (typeof value !== 'number' || Number.isNaN(value) || (integer && Number.isFinite(value) && !Number.isInteger(value))) {
+    throw invalidParameterError(kind, name, value);
+  }
+  const positive = kind.startsWith('positive');
+  if (!Number.isFinite(value) || (positive ? value <= 0 : value < 0)) throw outOfRangeError(kind, name, value);
+  return value;
+}
+
+/** requireNumber for an optional parameter: `fallback` when undefined. */
+export function optionalNumber(kind: NumberKind, name: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : requireNumber(kind, name, value);
+}
+
 export class BestshotError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CaptureError, invalidParameterError, outOfRangeError } from '../errors.js';
+import { CaptureError, invalidParameterError, requireNumber } from '../errors.js';
 
 export type PixelFormat = 'BGR' | 'RGB';
 
@@ -112,12 +112,6 @@ export const APPSRC_NAME = 'bestshot_src';
 /** Name of the camera element, for exposure properties (A6). */
 export const CAMERA_ELEMENT = 'camera';
 
-function positiveInt(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidParameterError('positive integer', name, value);
-  if (value <= 0) throw outOfRangeError('positive integer', name, value);
-  return value;
-}
-
 function nonEmptyString(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw invalidParameterError('non-empty string', name, value);
   return value;
@@ -129,8 +123,8 @@ export function gstQuote(value: string): string {
 }
 
 function validateTensor(t: TensorOptions): void {
-  positiveInt('tensor.width', t.width);
-  positiveInt('tensor.height', t.height);
+  requireNumber('positive integer', 'tensor.width', t.width);
+  requireNumber('positive integer', 'tensor.height', t.height);
   if (t.channelOrder !== 'bgr' && t.channelOrder !== 'rgb') {
     throw invalidParameterError("one of 'bgr', 'rgb'", 'tensor.channelOrder', t.channelOrder);
   }
@@ -156,8 +150,8 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
   if ((options.outputWidth === undefined) !== (options.outputHeight === undefined)) {
     throw new TypeError('Expected both outputWidth and outputHeight, or neither');
   }
-  if (options.outputWidth !== undefined) positiveInt('outputWidth', options.outputWidth);
-  if (options.outputHeight !== undefined) positiveInt('outputHeight', options.outputHeight);
+  if (options.outputWidth !== undefined) requireNumber('positive integer', 'outputWidth', options.outputWidth);
+  if (options.outputHeight !== undefined) requireNumber('positive integer', 'outputHeight', options.outputHeight);
   if (options.tensor !== undefined) validateTensor(options.tensor);
   const hw = options.preferHardware ?? true;
   const required: string[] = ['videoconvert', 'appsink'];
@@ -182,7 +176,7 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
       const url = nonEmptyString('source.url', source.url);
       if (!/^rtsps?:\/\//.test(url)) throw invalidParameterError('rtsp:// or rtsps:// URL', 'source.url', url);
       const latency = source.latencyMs ?? 200;
-      positiveInt('source.latencyMs', latency);
+      requireNumber('positive integer', 'source.latencyMs', latency);
       const protocols = (source.transport ?? 'tcp') === 'tcp' ? 'tcp' : 'udp';
       head = `rtspsrc location=${gstQuote(url)} latency=${latency} protocols=${protocols} ! ${decode} ! queue leaky=downstream max-size-buffers=2`;
       required.push('rtspsrc', 'decodebin', 'queue');
@@ -201,9 +195,9 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
         if (pairs.length > 0) controls = ` extra-controls=${gstQuote(`c,${pairs.join(',')}`)}`;
       }
       const caps: string[] = [];
-      if (source.width !== undefined) caps.push(`width=${positiveInt('source.width', source.width)}`);
-      if (source.height !== undefined) caps.push(`height=${positiveInt('source.height', source.height)}`);
-      if (source.framerate !== undefined) caps.push(`framerate=${positiveInt('source.framerate', source.framerate)}/1`);
+      if (source.width !== undefined) caps.push(`width=${requireNumber('positive integer', 'source.width', source.width)}`);
+      if (source.height !== undefined) caps.push(`height=${requireNumber('positive integer', 'source.height', source.height)}`);
+      if (source.framerate !== undefined) caps.push(`framerate=${requireNumber('positive integer', 'source.framerate', source.framerate)}/1`);
       head = `v4l2src name=${CAMERA_ELEMENT} device=${gstQuote(device)}${controls}`;
       if (caps.length > 0) head += ` ! image/jpeg,${caps.join(',')};video/x-raw,${caps.join(',')}`;
       head += ` ! ${decode} ! queue leaky=downstream max-size-buffers=2`;
@@ -214,9 +208,9 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
     case 'argus': {
       const sensor = source.sensorId ?? 0;
       if (!Number.isInteger(sensor) || sensor < 0) throw invalidParameterError('non-negative integer', 'source.sensorId', sensor);
-      const w = positiveInt('source.width', source.width);
-      const h = positiveInt('source.height', source.height);
-      const f = positiveInt('source.framerate', source.framerate);
+      const w = requireNumber('positive integer', 'source.width', source.width);
+      const h = requireNumber('positive integer', 'source.height', source.height);
+      const f = requireNumber('positive integer', 'source.framerate', source.framerate);
       head =
         `nvarguscamerasrc name=${CAMERA_ELEMENT} sensor-id=${sensor} ! ` +
         `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${f}/1 ! nvvidconv ! video/x-raw,format=BGRx ! ` +
@@ -226,21 +220,21 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
       break;
     }
     case 'test': {
-      const w = positiveInt('source.width', source.width);
-      const h = positiveInt('source.height', source.height);
-      const f = positiveInt('source.framerate', source.framerate);
+      const w = requireNumber('positive integer', 'source.width', source.width);
+      const h = requireNumber('positive integer', 'source.height', source.height);
+      const f = requireNumber('positive integer', 'source.framerate', source.framerate);
       const pattern = source.pattern ?? 'smpte';
       if (!/^[a-z0-9-]+$/.test(pattern)) throw invalidParameterError('videotestsrc pattern name', 'source.pattern', pattern);
-      const n = source.numBuffers === undefined ? '' : ` num-buffers=${positiveInt('source.numBuffers', source.numBuffers)}`;
+      const n = source.numBuffers === undefined ? '' : ` num-buffers=${requireNumber('positive integer', 'source.numBuffers', source.numBuffers)}`;
       live = source.live ?? false;
       head = `videotestsrc name=${CAMERA_ELEMENT} pattern=${pattern}${n} is-live=${live} ! video/x-raw,width=${w},height=${h},framerate=${f}/1`;
       required.push('videotestsrc');
       break;
     }
     case 'appsrc': {
-      const w = positiveInt('source.width', source.width);
-      const h = positiveInt('source.height', source.height);
-      const f = positiveInt('source.framerate', source.framerate);
+      const w = requireNumber('positive integer', 'source.width', source.width);
+      const h = requireNumber('positive integer', 'source.height', source.height);
+      const f = requireNumber('positive integer', 'source.framerate', source.framerate);
       const inFormat = source.format ?? 'BGR';
       srcName = APPSRC_NAME;
       head = `appsrc name=${APPSRC_NAME} format=time is-live=true block=false max-bytes=${w * h * 3 * 4} caps=video/x-raw,format=${inFormat},width=${w},height=${h},framerate=${f}/1`;

@@ -19,7 +19,7 @@ import { basename, join } from 'node:path';
 import { encodeJpeg, openCapture } from '../capture/index.js';
 import { SimulatedCamera } from '../capture/sim/camera.js';
 import type { SimObjectClass } from '../capture/sim/scene.js';
-import { ConfigError, invalidParameterError, outOfRangeError } from '../errors.js';
+import { ConfigError, requireNumber } from '../errors.js';
 import { DEFAULT_MANIFEST_PATH, loadManifest, resolveModelPath, tensorOptionsFor, TRAFFIC_CLASSES, type Detector } from '../detect/index.js';
 import { groupByFrame, readMotFile, readSeqInfo, type MotRow } from '../mot/index.js';
 import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
@@ -65,12 +65,6 @@ export interface EvalInput {
   notes: string[];
 }
 
-function positive(name: string, v: unknown): number {
-  if (typeof v !== 'number' || Number.isNaN(v)) throw invalidParameterError('positive number', name, v);
-  if (!(v > 0) || !Number.isFinite(v)) throw outOfRangeError('positive number', name, v);
-  return v;
-}
-
 /**
  * A5 on a recorded stream: keep the first frame at or after each tick of the
  * captureHz grid (t0, t0 + 1/hz, …), the grid anchored at the first frame's
@@ -82,7 +76,7 @@ export class GridSampler {
   #next = 0n;
 
   constructor(hz: number) {
-    this.periodNs = BigInt(Math.round(1e9 / positive('hz', hz)));
+    this.periodNs = BigInt(Math.round(1e9 / requireNumber('positive number', 'hz', hz)));
   }
 
   take(timestampNs: bigint): boolean {
@@ -149,7 +143,7 @@ export function consideredGtRows(rows: readonly MotRow[]): MotRow[] {
  * as score; ground truth from gt/gt.txt, or the detector fallback.
  */
 export function loadMotInput(dir: string, options: MotInputOptions = {}): EvalInput {
-  const hz = positive('hz', options.hz ?? 10);
+  const hz = requireNumber('positive number', 'hz', options.hz ?? 10);
   const name = basename(dir);
   const info = readSeqInfo(dir);
   const known = MOT15_SEQINFO[name];
@@ -308,7 +302,7 @@ function tightPixels(pixels: Uint8Array, width: number, height: number, stride: 
  * is the detector fallback (no labels exist for these clips).
  */
 export async function loadClipInput(path: string, options: ClipInputOptions): Promise<EvalInput> {
-  const hz = positive('hz', options.hz ?? 10);
+  const hz = requireNumber('positive number', 'hz', options.hz ?? 10);
   const quality = options.jpegQuality ?? 85;
   const name = basename(path).replace(/\.[^.]+$/, '');
   if (!existsSync(path)) throw new ConfigError(path, 'file not found');
@@ -416,10 +410,10 @@ const SIM_LABEL: Record<SimObjectClass, string> = { car: 'car', truck: 'truck', 
  * sharpness are measured on them.
  */
 export async function loadSimInput(options: SimInputOptions = {}): Promise<EvalInput> {
-  const hz = positive('hz', options.hz ?? 10);
-  const durationS = positive('durationS', options.durationS ?? 30);
-  const exposureTimeUs = positive('exposureTimeUs', options.exposureTimeUs ?? 1000);
-  const gain = positive('gain', options.gain ?? 12);
+  const hz = requireNumber('positive number', 'hz', options.hz ?? 10);
+  const durationS = requireNumber('positive number', 'durationS', options.durationS ?? 30);
+  const exposureTimeUs = requireNumber('positive number', 'exposureTimeUs', options.exposureTimeUs ?? 1000);
+  const gain = requireNumber('positive number', 'gain', options.gain ?? 12);
   const quality = options.jpegQuality ?? 85;
   const cam = new SimulatedCamera({ seed: options.seed ?? 1 });
   const W = cam.width;

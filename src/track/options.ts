@@ -8,7 +8,7 @@
  * matchThreshold 0.2 ≙ match_thresh 0.8, lowMatchThreshold 0.5 ≙ 0.5,
  * unconfirmedMatchThreshold 0.3 ≙ 0.7.
  */
-import { invalidParameterError, outOfRangeError } from '../errors.js';
+import { invalidParameterError, outOfRangeError, optionalNumber } from '../errors.js';
 import type { KalmanLayout } from './kalman.js';
 
 /**
@@ -194,16 +194,6 @@ function unit(name: string, value: unknown, fallback: number): number {
   return value;
 }
 
-function positive(name: string, value: unknown, fallback: number, integer: boolean, allowZero = false): number {
-  if (value === undefined) return fallback;
-  const kind = `${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}`;
-  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw invalidParameterError(kind, name, value);
-  }
-  if (allowZero ? value < 0 : value <= 0) throw outOfRangeError(kind, name, value);
-  return value;
-}
-
 function kalmanOption(value: unknown): KalmanLayout {
   if (value === undefined) return 'xyah';
   if (value !== 'xyah' && value !== 'xywh') throw invalidParameterError("'xyah' or 'xywh'", 'kalman', value);
@@ -232,8 +222,8 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
   if (options.fuseScore !== undefined && typeof options.fuseScore !== 'boolean') {
     throw invalidParameterError('boolean', 'fuseScore', options.fuseScore);
   }
-  const trackBuffer = positive('trackBuffer', options.trackBuffer, 30, true, true);
-  const frameRate = positive('frameRate', options.frameRate, 30, false);
+  const trackBuffer = optionalNumber('non-negative integer', 'trackBuffer', options.trackBuffer, 30);
+  const frameRate = optionalNumber('positive number', 'frameRate', options.frameRate, 30);
   return {
     matchThreshold: unit('matchThreshold', options.matchThreshold, 0.2),
     lowMatchThreshold: unit('lowMatchThreshold', options.lowMatchThreshold, 0.5),
@@ -244,16 +234,16 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
     trackBuffer,
     frameRate,
     fuseScore: options.fuseScore ?? true,
-    minBoxArea: positive('minBoxArea', options.minBoxArea, 0, false, true),
-    maxEntriesPerTrack: positive('maxEntriesPerTrack', options.maxEntriesPerTrack, 600, true),
+    minBoxArea: optionalNumber('non-negative number', 'minBoxArea', options.minBoxArea, 0),
+    maxEntriesPerTrack: optionalNumber('positive integer', 'maxEntriesPerTrack', options.maxEntriesPerTrack, 600),
     classGroups: classGroupsOption(options.classGroups),
     kalman: kalmanOption(options.kalman),
-    momentum: positive('momentum', options.momentum, 0, false, true),
-    momentumDeltaT: positive('momentumDeltaT', options.momentumDeltaT, 3, true),
+    momentum: optionalNumber('non-negative number', 'momentum', options.momentum, 0),
+    momentumDeltaT: optionalNumber('positive integer', 'momentumDeltaT', options.momentumDeltaT, 3),
     reupdate: booleanOption('reupdate', options.reupdate, false),
     recovery: booleanOption('recovery', options.recovery, false),
     duplicateIou: unit('duplicateIou', options.duplicateIou, 0.45),
-    minHits: positive('minHits', options.minHits, 2, true),
+    minHits: optionalNumber('positive integer', 'minHits', options.minHits, 2),
     maxTimeLost: Math.floor((frameRate / 30) * trackBuffer),
   };
 }

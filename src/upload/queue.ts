@@ -27,7 +27,7 @@
 import { closeSync, existsSync, openSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { QueueError, invalidParameterError, outOfRangeError } from '../errors.js';
+import { QueueError, invalidParameterError, optionalNumber } from '../errors.js';
 import type { PackageMetadata, UploadPackage } from './package.js';
 
 export type SynchronousMode = 'FULL' | 'NORMAL';
@@ -243,13 +243,6 @@ function isCorruption(err: unknown): boolean {
   return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
 }
 
-function positiveInt(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidParameterError('positive integer', name, v);
-  if (v < 1) throw outOfRangeError('positive integer', name, v);
-  return v;
-}
-
 function timestampForFile(d = new Date()): string {
   return d.toISOString().replace(/[:.]/g, '-');
 }
@@ -344,8 +337,8 @@ export class PackageQueue {
   private constructor(options: QueueOptions) {
     if (typeof options?.path !== 'string' || options.path.length === 0) throw invalidParameterError('non-empty string', 'path', options?.path);
     this.path = options.path;
-    this.maxPackages = positiveInt('maxPackages', options.maxPackages, 1000);
-    this.maxBytes = positiveInt('maxBytes', options.maxBytes, 512 * 1024 * 1024);
+    this.maxPackages = optionalNumber('positive integer', 'maxPackages', options.maxPackages, 1000);
+    this.maxBytes = optionalNumber('positive integer', 'maxBytes', options.maxBytes, 512 * 1024 * 1024);
     const sync = options.synchronous ?? 'FULL';
     if (sync !== 'FULL' && sync !== 'NORMAL') throw invalidParameterError("one of 'FULL', 'NORMAL'", 'synchronous', sync);
     this.synchronous = sync;

@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { invalidParameterError, outOfRangeError } from '../errors.js';
+import { invalidParameterError, optionalNumber } from '../errors.js';
 import { encodeMultipart } from './multipart.js';
 import type { UploadPackage } from './package.js';
 
@@ -79,13 +79,6 @@ export function classifyStatus(status: number): { kind: 'ok' } | { kind: 'retrya
   return { kind: 'permanent', errorKind: 'http4xx' };
 }
 
-function positive(name: string, value: number | undefined, dflt: number): number {
-  if (value === undefined) return dflt;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw invalidParameterError('positive number', name, value);
-  if (!(value > 0)) throw outOfRangeError('positive number', name, value);
-  return value;
-}
-
 export class HttpSender implements PackageSender {
   readonly url: URL;
   readonly #token: string | undefined;
@@ -110,8 +103,8 @@ export class HttpSender implements PackageSender {
     this.url = url;
     this.#tls = url.protocol === 'https:';
     this.#token = options.token;
-    this.#connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, 5000);
-    this.#responseTimeoutMs = positive('responseTimeoutMs', options.responseTimeoutMs, 30000);
+    this.#connectTimeoutMs = optionalNumber('positive number', 'connectTimeoutMs', options.connectTimeoutMs, 5000);
+    this.#responseTimeoutMs = optionalNumber('positive number', 'responseTimeoutMs', options.responseTimeoutMs, 30000);
     this.#headers = { ...(options.headers ?? {}) };
     this.#agent = this.#tls
       ? new https.Agent({ keepAlive: true, maxSockets: 8, ca: options.ca, cert: options.cert, key: options.key })

@@ -6,7 +6,7 @@
  * jitter (Retry-After honoured) and keep the FIFO order; permanent failures
  * go to the dead-letter table with the reason.
  */
-import { InvalidStateError, QueueError, invalidParameterError, outOfRangeError } from '../errors.js';
+import { InvalidStateError, QueueError, invalidParameterError, optionalNumber } from '../errors.js';
 import { TypedEmitter } from '../events.js';
 import { backoffDelayMs, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
 import type { UploadPackage, UploadRoute } from './package.js';
@@ -111,14 +111,6 @@ function isSender(s: PackageSender | SenderOptions): s is PackageSender {
   return typeof (s as PackageSender).send === 'function';
 }
 
-function positiveNumber(name: string, v: number | undefined, dflt: number, integer = false): number {
-  if (v === undefined) return dflt;
-  const expected = integer ? 'positive integer' : 'positive number';
-  if (typeof v !== 'number' || Number.isNaN(v) || (integer && !Number.isInteger(v))) throw invalidParameterError(expected, name, v);
-  if (!(v > 0) || !Number.isFinite(v)) throw outOfRangeError(expected, name, v);
-  return v;
-}
-
 export class Uploader extends TypedEmitter<UploaderEvents> {
   readonly sendHz: number;
   readonly immediateConcurrency: number;
@@ -155,14 +147,14 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
 
   constructor(options: UploaderOptions) {
     super();
-    this.sendHz = positiveNumber('sendHz', options.sendHz, 2);
-    this.immediateConcurrency = positiveNumber('immediateConcurrency', options.immediateConcurrency, 2, true);
+    this.sendHz = optionalNumber('positive number', 'sendHz', options.sendHz, 2);
+    this.immediateConcurrency = optionalNumber('positive integer', 'immediateConcurrency', options.immediateConcurrency, 2);
     if (options.maxImmediatePending !== undefined && (!Number.isInteger(options.maxImmediatePending) || options.maxImmediatePending < 0)) {
       throw invalidParameterError('non-negative integer', 'maxImmediatePending', options.maxImmediatePending);
     }
     this.maxImmediatePending = options.maxImmediatePending ?? 16;
     this.#backoff = resolveBackoff(options.backoff);
-    this.#closeTimeoutMs = positiveNumber('closeTimeoutMs', options.closeTimeoutMs, 5000);
+    this.#closeTimeoutMs = optionalNumber('positive number', 'closeTimeoutMs', options.closeTimeoutMs, 5000);
     this.#random = options.random ?? Math.random;
     this.#ownsSender = !isSender(options.sender);
     this.#sender = isSender(options.sender) ? options.sender : new HttpSender(options.sender);

@@ -11,7 +11,7 @@
  * 'auto' for every frame taken while AE ran (A5). Time comes from an
  * injectable millisecond clock so tests can drive re-metering.
  */
-import { ExposureError, invalidParameterError, outOfRangeError } from '../../errors.js';
+import { ExposureError, invalidParameterError, requireNumber } from '../../errors.js';
 import type { ExposureInfo } from '../../types.js';
 import type { CameraControl, ExposureReading } from '../control/types.js';
 import {
@@ -86,12 +86,6 @@ export interface MeteredFrame {
   ptsNs: bigint;
 }
 
-function positive(name: string, v: unknown): number {
-  if (typeof v !== 'number' || Number.isNaN(v)) throw invalidParameterError('positive number', name, v);
-  if (!(v > 0)) throw outOfRangeError('positive number', name, v);
-  return v;
-}
-
 export class ExposureController {
   readonly control: CameraControl;
   readonly params: Readonly<{
@@ -142,10 +136,10 @@ export class ExposureController {
     if (!Number.isInteger(frames) || frames < 2) throw invalidParameterError('integer >= 2', 'aeSettleFrames', frames);
     this.params = {
       ...manual,
-      remeterPeriodMs: positive('remeterPeriodMs', options.remeterPeriodMs ?? 60_000),
-      aeSettleMs: positive('aeSettleMs', options.aeSettleMs ?? 1000),
+      remeterPeriodMs: requireNumber('positive number', 'remeterPeriodMs', options.remeterPeriodMs ?? 60_000),
+      aeSettleMs: requireNumber('positive number', 'aeSettleMs', options.aeSettleMs ?? 1000),
       aeSettleFrames: frames,
-      settleTolerance: positive('settleTolerance', options.settleTolerance ?? 0.03),
+      settleTolerance: requireNumber('positive number', 'settleTolerance', options.settleTolerance ?? 0.03),
     };
     this.#clock = options.clock ?? (() => performance.now());
     this.#log = options.log ?? (() => {});

@@ -2,7 +2,7 @@
  * The exposure rules as pure functions (A1, A2, A4). The state machine that
  * calls them is controller.ts.
  */
-import { invalidParameterError, outOfRangeError } from '../../errors.js';
+import { outOfRangeError, requireNumber } from '../../errors.js';
 import type { CameraCapabilities } from '../control/types.js';
 
 export interface ManualExposureParams {
@@ -29,15 +29,9 @@ export interface ManualSetting {
   brightnessRatio: number;
 }
 
-function positiveFinite(name: string, v: unknown): number {
-  if (typeof v !== 'number' || Number.isNaN(v)) throw invalidParameterError('positive number', name, v);
-  if (!(v > 0) || !Number.isFinite(v)) throw outOfRangeError('positive number', name, v);
-  return v;
-}
-
 export function validateManualParams(p: ManualExposureParams): ManualExposureParams {
-  positiveFinite('manualTimeUs', p.manualTimeUs);
-  positiveFinite('manualMaxTimeUs', p.manualMaxTimeUs);
+  requireNumber('positive number', 'manualTimeUs', p.manualTimeUs);
+  requireNumber('positive number', 'manualMaxTimeUs', p.manualMaxTimeUs);
   if (p.manualMaxTimeUs < p.manualTimeUs) {
     throw outOfRangeError(`number >= manualTimeUs (${p.manualTimeUs})`, 'manualMaxTimeUs', p.manualMaxTimeUs);
   }
@@ -46,7 +40,7 @@ export function validateManualParams(p: ManualExposureParams): ManualExposurePar
 
 /** A2: s_manual = t_ae × s_ae / T_manual (brightness ∝ time × sensitivity is preserved). */
 export function manualGain(tAeUs: number, sAe: number, manualTimeUs: number): number {
-  return (positiveFinite('tAe', tAeUs) * positiveFinite('sAe', sAe)) / positiveFinite('manualTimeUs', manualTimeUs);
+  return (requireNumber('positive number', 'tAe', tAeUs) * requireNumber('positive number', 'sAe', sAe)) / requireNumber('positive number', 'manualTimeUs', manualTimeUs);
 }
 
 /**
@@ -59,7 +53,7 @@ export function manualGain(tAeUs: number, sAe: number, manualTimeUs: number): nu
  */
 export function manualSetting(tAeUs: number, sAe: number, params: ManualExposureParams, caps: CameraCapabilities): ManualSetting {
   validateManualParams(params);
-  const product = positiveFinite('tAe', tAeUs) * positiveFinite('sAe', sAe);
+  const product = requireNumber('positive number', 'tAe', tAeUs) * requireNumber('positive number', 'sAe', sAe);
   const [tMin, tMax] = caps.exposureTimeUs;
   const [gMin, gMax] = caps.gain;
   const tManual = Math.min(tMax, Math.max(tMin, params.manualTimeUs));

@@ -15,7 +15,7 @@
  * every `reconnectMs` until close().
  */
 import { Socket } from 'node:net';
-import { GnssError, invalidParameterError, outOfRangeError } from '../../errors.js';
+import { GnssError, invalidParameterError, outOfRangeError, requireNumber } from '../../errors.js';
 import { TypedEmitter } from '../../events.js';
 import type { CameraPosition } from '../../types.js';
 import type { PositionProvider, PositionState } from './types.js';
@@ -104,12 +104,6 @@ interface HistoryItem {
   timeNs: bigint;
 }
 
-function positiveInt(name: string, v: unknown, allowZero = false): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidParameterError(allowZero ? 'non-negative integer' : 'positive integer', name, v);
-  if (allowZero ? v < 0 : v <= 0) throw outOfRangeError(allowZero ? 'non-negative integer' : 'positive integer', name, v);
-  return v;
-}
-
 export class GpsdPosition extends TypedEmitter<GpsdEvents> implements PositionProvider {
   readonly host: string;
   readonly port: number;
@@ -131,13 +125,13 @@ export class GpsdPosition extends TypedEmitter<GpsdEvents> implements PositionPr
     super();
     this.host = options.host ?? '127.0.0.1';
     if (typeof this.host !== 'string' || this.host.length === 0) throw invalidParameterError('non-empty string', 'host', this.host);
-    this.port = positiveInt('port', options.port ?? 2947);
+    this.port = requireNumber('positive integer', 'port', options.port ?? 2947);
     if (this.port > 65535) throw outOfRangeError('integer between 1 and 65535', 'port', this.port);
     this.#o = {
-      staleAfterMs: positiveInt('staleAfterMs', options.staleAfterMs ?? 3000),
-      historyMs: positiveInt('historyMs', options.historyMs ?? 30_000),
-      maxExtrapolationMs: positiveInt('maxExtrapolationMs', options.maxExtrapolationMs ?? 1500, true),
-      reconnectMs: positiveInt('reconnectMs', options.reconnectMs ?? 1000),
+      staleAfterMs: requireNumber('positive integer', 'staleAfterMs', options.staleAfterMs ?? 3000),
+      historyMs: requireNumber('positive integer', 'historyMs', options.historyMs ?? 30_000),
+      maxExtrapolationMs: requireNumber('non-negative integer', 'maxExtrapolationMs', options.maxExtrapolationMs ?? 1500),
+      reconnectMs: requireNumber('positive integer', 'reconnectMs', options.reconnectMs ?? 1000),
     };
     this.#clock = options.clock ?? (() => performance.now());
     this.#connect();

@@ -10,7 +10,7 @@
  *   fast as the consumer);
  * - start(): push frames in real time at `fps` (demos, benchmarks).
  */
-import { invalidParameterError, InvalidStateError, outOfRangeError } from '../../errors.js';
+import { invalidParameterError, InvalidStateError, requireNumber } from '../../errors.js';
 import type { ExposureInfo, ExposureMode } from '../../types.js';
 import { openCapture, type FrameSource } from '../frame-source.js';
 import type { NativeBinding } from '../native.js';
@@ -73,18 +73,6 @@ export type SimFrameMeta = Omit<SimFrame, 'pixels'>;
 
 const META_RING = 256;
 
-function positive(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidParameterError('positive number', name, v);
-  if (!(v > 0)) throw outOfRangeError('positive number', name, v);
-  return v;
-}
-
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidParameterError('positive integer', name, v);
-  if (v <= 0) throw outOfRangeError('positive integer', name, v);
-  return v;
-}
-
 function validRange(name: string, r: unknown): [number, number] {
   if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => typeof x === 'number' && x > 0) || !(r[0] <= r[1])) {
     throw invalidParameterError('[min, max] with 0 < min <= max', name, r);
@@ -113,9 +101,9 @@ export class SimulatedCamera {
   #closed = false;
 
   constructor(options: SimulatedCameraOptions = {}) {
-    this.width = positiveInt('width', options.width ?? 640);
-    this.height = positiveInt('height', options.height ?? 360);
-    this.fps = positive('fps', options.fps ?? 30);
+    this.width = requireNumber('positive integer', 'width', options.width ?? 640);
+    this.height = requireNumber('positive integer', 'height', options.height ?? 360);
+    this.fps = requireNumber('positive number', 'fps', options.fps ?? 30);
     this.periodNs = BigInt(Math.round(1e9 / this.fps));
     const seed = options.seed ?? 1;
     if (!Number.isInteger(seed)) throw invalidParameterError('integer', 'seed', seed);
@@ -125,18 +113,18 @@ export class SimulatedCamera {
     if (typeof readNoise !== 'number' || !(readNoise >= 0)) throw invalidParameterError('non-negative number', 'readNoise', readNoise);
     const objects = validateObjects(options.objects ?? defaultObjects(this.width, this.height));
     this.renderer = new SceneRenderer(this.width, this.height, seed, objects, {
-      fullScaleExposure: positive('fullScaleExposure', options.fullScaleExposure ?? 11000),
+      fullScaleExposure: requireNumber('positive number', 'fullScaleExposure', options.fullScaleExposure ?? 11000),
       readNoise,
     });
     this.#startS = options.startTimeS ?? 0;
     const ae = options.ae ?? {};
     this.#ae = {
-      target: positive('ae.target', ae.target ?? 110),
-      maxTimeUs: positive('ae.maxTimeUs', ae.maxTimeUs ?? 20000),
-      damping: positive('ae.damping', ae.damping ?? 0.8),
-      tolerance: positive('ae.tolerance', ae.tolerance ?? 0.04),
-      initialTimeUs: positive('ae.initialTimeUs', ae.initialTimeUs ?? 2000),
-      initialGain: positive('ae.initialGain', ae.initialGain ?? 1),
+      target: requireNumber('positive number', 'ae.target', ae.target ?? 110),
+      maxTimeUs: requireNumber('positive number', 'ae.maxTimeUs', ae.maxTimeUs ?? 20000),
+      damping: requireNumber('positive number', 'ae.damping', ae.damping ?? 0.8),
+      tolerance: requireNumber('positive number', 'ae.tolerance', ae.tolerance ?? 0.04),
+      initialTimeUs: requireNumber('positive number', 'ae.initialTimeUs', ae.initialTimeUs ?? 2000),
+      initialGain: requireNumber('positive number', 'ae.initialGain', ae.initialGain ?? 1),
     };
     this.#timeUs = clampTo(this.caps.exposureTimeUs, this.#ae.initialTimeUs);
     this.#gain = clampTo(this.caps.gain, this.#ae.initialGain);
@@ -163,8 +151,8 @@ export class SimulatedCamera {
 
   /** Fixed exposure from the next frame on; values are clamped to the sensor ranges. */
   setManual(exposureTimeUs: number, gain: number): void {
-    positive('exposureTimeUs', exposureTimeUs);
-    positive('gain', gain);
+    requireNumber('positive number', 'exposureTimeUs', exposureTimeUs);
+    requireNumber('positive number', 'gain', gain);
     this.#mode = 'manual';
     this.#aeSettled = false;
     this.#timeUs = clampTo(this.caps.exposureTimeUs, exposureTimeUs);
