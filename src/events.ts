@@ -5,16 +5,18 @@
  */
 export type EventMap = Record<string, unknown[]>;
 
+const warnListenerError = (err: unknown, event: PropertyKey): void => {
+  process.emitWarning(`listener for '${String(event)}' threw: ${err instanceof Error ? err.message : String(err)}`);
+};
+
 export class TypedEmitter<E extends EventMap> {
   #listeners = new Map<keyof E, Set<(...args: unknown[]) => void>>();
   #onListenerError: (err: unknown, event: keyof E) => void;
+  /** True while a listener's exception is being reported (the report may emit, e.g. 'error'). */
+  #reporting = false;
 
   constructor(onListenerError?: (err: unknown, event: keyof E) => void) {
-    this.#onListenerError =
-      onListenerError ??
-      ((err, event) => {
-        process.emitWarning(`listener for '${String(event)}' threw: ${err instanceof Error ? err.message : String(err)}`);
-      });
+    this.#onListenerError = onListenerError ?? warnListenerError;
   }
 
   on<K extends keyof E>(event: K, listener: (...args: E[K]) => void): () => void {
@@ -46,8 +48,29 @@ export class TypedEmitter<E extends EventMap> {
       try {
         l(...(args as unknown[]));
       } catch (err) {
-        this.#onListenerError(err, event);
+        this.#report(err, event);
       }
+    }
+  }
+
+  /**
+   * Report a listener's exception. A report that itself ends in a throwing
+   * listener (an 'error' listener that throws, when errors are re-emitted as
+   * 'error') is not reported through the same path again, which would
+   * recurse without end: it becomes a process warning.
+   */
+  #report(err: unknown, event: keyof E): void {
+    if (this.#reporting) {
+      warnListenerError(err, event);
+      return;
+    }
+    this.#reporting = true;
+    try {
+      this.#onListenerError(err, event);
+    } catch (again) {
+      warnListenerError(again, event);
+    } finally {
+      this.#reporting = false;
     }
   }
 

@@ -33,6 +33,11 @@ export interface DetectorPoolOptions extends Omit<DetectorOptions, 'logger' | 'd
   logger?: (message: string) => void;
   /** Debug-level facts, e.g. the default provider list going straight to CPU. Default: dropped. */
   debugLogger?: (message: string) => void;
+  /**
+   * The worker module each thread runs. Default: detect/worker. Fault drills
+   * pass a module that wraps it (and exports the same default function).
+   */
+  workerModule?: URL;
 }
 
 export class DetectorPool {
@@ -62,12 +67,6 @@ export class DetectorPool {
     return this.#crashes;
   }
 
-  /** Fault injection for tests and drills: the next worker to take it exits. */
-  async crashOneWorker(): Promise<void> {
-    if (this.#pool === null) throw new InvalidStateError('DetectorPool is closed');
-    await this.#pool.run({ kind: 'crash' } satisfies WorkerTask).catch(() => undefined);
-  }
-
   /** Start the workers and wait until each has loaded and warmed up its model. */
   static async create(options: DetectorPoolOptions = {}): Promise<DetectorPool> {
     const workers = options.workers ?? 1;
@@ -77,11 +76,11 @@ export class DetectorPool {
       options.manifest === undefined || typeof options.manifest === 'string'
         ? loadManifest(options.manifest ?? manifestPathFor(options.model))
         : validateManifest(options.manifest, 'manifest');
-    const { workers: _w, transfer, logger, debugLogger, ...detectorOptions } = options;
+    const { workers: _w, transfer, logger, debugLogger, workerModule, ...detectorOptions } = options;
     void _w;
     const log = logger ?? ((m: string) => console.warn(`bestshot detect: ${m}`));
     const pool = new Piscina({
-      filename: workerUrl('worker', import.meta.url).href,
+      filename: (workerModule ?? workerUrl('worker', import.meta.url)).href,
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: 2 ** 31 - 1,

@@ -7,7 +7,7 @@ import { workerData } from 'piscina';
 import type { Box } from '../types.js';
 import { Detector, type DetectorInput, type DetectorOptions } from './detector.js';
 
-export type WorkerTask = { kind: 'info' } | { kind: 'detect'; inputs: DetectorInput[] } | { kind: 'crash' };
+export type WorkerTask = { kind: 'info' } | { kind: 'detect'; inputs: DetectorInput[] };
 export type WorkerInfo = { provider: string; modelPath: string; sha256: string | null; fallbacks: Array<{ provider: string; reason: string }> };
 
 // Fallback reasons travel back through the 'info' task; the pool logs them once.
@@ -16,7 +16,6 @@ const ready: Promise<Detector> = Detector.create({ ...(workerData as DetectorOpt
 ready.catch(() => {});
 
 export default async function run(task: WorkerTask): Promise<WorkerInfo | Box[][]> {
-  if (task.kind === 'crash') process.exit(70); // DetectorPool.crashOneWorker (fault drills)
   const d = await ready;
   if (task.kind === 'info') return { provider: d.provider, modelPath: d.modelPath, sha256: d.sha256, fallbacks: [...d.fallbacks] };
   return d.detectBatch(task.inputs);

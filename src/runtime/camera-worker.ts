@@ -37,7 +37,7 @@ export interface WireDecision {
 }
 
 export interface CameraTask {
-  op: 'frame' | 'flush' | 'drop-state' | 'crash';
+  op: 'frame' | 'flush' | 'drop-state';
   init: CameraWorkerInit;
   detections?: FrameDetections;
 }
@@ -118,7 +118,6 @@ function toWire(d: PolicyDecision, state: CameraState, ended: Map<number, Track>
 
 export default function run(task: CameraTask): CameraTaskResult {
   const { init } = task;
-  if (task.op === 'crash') process.exit(71); // test hook: worker restart
   let state = cameras.get(init.cameraId);
   const created = state === undefined;
   if (task.op === 'drop-state') {

@@ -63,6 +63,8 @@ export interface ServiceOptions {
   sink?: PackageSink;
   /** Encode every processed frame too, counting the every-frame bytes (replay reports). */
   measureEveryFrame?: boolean;
+  /** The detection worker module (DetectorPoolOptions.workerModule): fault drills wrap the default one. */
+  detectorWorkerModule?: URL;
 }
 
 /** What one run did, from the runners' and the queue's own counters. */
@@ -194,7 +196,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       this.#log.info('receiver started', { url: this.receiver.url, dir: cfg.receiver.dir });
     }
     const t0 = performance.now();
-    this.detect = await DetectorPool.create(detectorPoolOptions(cfg, workers, this.#log));
+    this.detect = await DetectorPool.create({ ...detectorPoolOptions(cfg, workers, this.#log), workerModule: this.#opts.detectorWorkerModule });
     this.provider = this.detect.provider;
     this.#detectorReady = true;
     this.#log.info('detector loaded', { provider: this.provider, ms: Math.round(performance.now() - t0), workers });

@@ -6,12 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type BestshotConfig } from '../../src/config/index.js';
 import { BestshotService, type RuntimeLogger } from '../../src/runtime/service.js';
-import type { CameraTask } from '../../src/runtime/camera-worker.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
 const silent: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -65,7 +64,10 @@ test('a crashed detection worker and a crashed tracking worker are replaced; ids
     source: { type: simulated, seed: 3, width: 640, height: 360, fps: 10 }
     captureHz: 10
     position: { type: none }`);
-  const svc = await BestshotService.start({ config: cfg, mode: 'live', logger: silent });
+  // The detection workers run a drill module whose thread exits at its 10th frame, once.
+  process.env.BESTSHOT_TEST_CRASH_MARKER = join(dir, 'detect-crashed');
+  const detectorWorkerModule = new URL('../detect/fixtures/crashing-worker.ts', import.meta.url);
+  const svc = await BestshotService.start({ config: cfg, mode: 'live', logger: silent, detectorWorkerModule });
   const restarts: string[] = [];
   svc.on('workerRestart', (_c, kind) => restarts.push(kind));
   const ids: Array<{ t: number; id: number }> = [];
@@ -77,16 +79,19 @@ test('a crashed detection worker and a crashed tracking worker are replaced; ids
   const runner = svc.cameras.get('cam')!.runner!;
   const before = runner.stats.processed;
   const maxIdBefore = Math.max(0, ...ids.map((x) => x.id));
-  // Kill the tracking worker (its process.exit) and a detection worker.
+  // End the tracking worker thread from outside, as a native crash would.
   crashedAt = performance.now();
-  await assert.rejects(svc.shards.forCamera('cam').run({ op: 'crash', init: {} } as unknown as CameraTask));
-  await svc.detect.crashOneWorker();
+  const trackThread = svc.shards.forCamera('cam').threads[0];
+  assert.ok(trackThread, 'the camera has a tracking thread');
+  await trackThread.terminate();
   await new Promise((r) => setTimeout(r, 3000));
   await svc.stop();
   assert.ok(runner.stats.processed > before + 5, 'the pipeline did not continue after the crashes');
   assert.ok(restarts.includes('track'), `restarts seen: ${restarts.join(',')}`);
   assert.ok(runner.stats.workerRestarts >= 1);
-  assert.ok(svc.detect.crashes >= 1);
+  assert.ok(existsSync(process.env.BESTSHOT_TEST_CRASH_MARKER), 'the detection worker crashed');
+  assert.ok(svc.detect.crashes >= 1, 'the crashed detection worker was replaced');
+  assert.ok(restarts.includes('detect'), `restarts seen: ${restarts.join(',')}`);
   const after = ids.filter((x) => x.t > crashedAt).map((x) => x.id);
   assert.ok(after.length > 0, 'no track after the crash');
   assert.ok(Math.min(...after) > maxIdBefore, `a trackId was reused: ${Math.min(...after)} ≤ ${maxIdBefore}`);
