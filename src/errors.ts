@@ -154,6 +154,8 @@ export class GnssError extends BestshotError {
 export function rethrowNative(err: unknown, wrap: (message: string) => Error): never {
   const message = err instanceof Error ? err.message : String(err);
   const wrapped = wrap(message);
+  // Keep the native error as the cause, so its own stack and fields are not lost.
+  if (wrapped.cause === undefined) Object.defineProperty(wrapped, 'cause', { value: err, configurable: true, writable: true, enumerable: false });
   Error.captureStackTrace(wrapped, rethrowNative);
   throw wrapped;
 }

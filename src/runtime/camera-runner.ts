@@ -11,6 +11,7 @@
  * BEFORE detection and counted, so latency stays bounded. Offline replays
  * wait instead (nothing dropped).
  */
+import { InvalidStateError } from '../errors.js';
 import type { Piscina } from 'piscina';
 import type { CapturedFrame, FrameSource } from '../capture/index.js';
 import { capturePeriodNs, encodeJpeg, framesSkippedBetween, StreamGrid, TickGrid } from '../capture/index.js';
@@ -271,7 +272,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     this.ring.retain(imageId); // the pipeline's own reference until selection has run
     const detected = (async () => {
       try {
-        if (!frame.tensor || !frame.letterbox) throw new Error('frame has no detector tensor');
+        if (!frame.tensor || !frame.letterbox) throw new InvalidStateError('frame has no detector tensor (the source was opened without tensor options)');
         return await this.#detect.detect({ tensor: frame.tensor, letterbox: frame.letterbox, frameWidth: frame.width, frameHeight: frame.height });
       } finally {
         source.releaseTensor(frame);

@@ -7,10 +7,10 @@
  *   report/        — the HTML report (with --report),
  * and waiting until the queue has delivered what the run selected.
  */
+import { CaptureError, ConfigError } from '../errors.js';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BestshotConfig } from '../config/index.js';
-import { CaptureError } from '../errors.js';
 import { BestshotService, type RuntimeLogger } from './service.js';
 import { writeReport, type ReportSummary } from './report.js';
 import { RunImages } from './run-images.js';
@@ -52,7 +52,7 @@ function pct(values: number[], p: number): number {
 
 export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> {
   const { config, outDir } = options;
-  if (config.cameras.length !== 1) throw new Error(`replay runs one camera; the config has ${config.cameras.length}`);
+  if (config.cameras.length !== 1) throw new ConfigError('cameras', `replay runs one camera; the config has ${config.cameras.length}`);
   const cam = config.cameras[0]!;
   mkdirSync(outDir, { recursive: true });
   const tracksOut = createWriteStream(join(outDir, 'tracks.jsonl'));

@@ -69,7 +69,8 @@ test('readSeqInfo and bad input messages', async () => {
   assert.equal(e.code, 1);
   assert.equal(e.err, `bestshot eval-mot: [ERR_CONFIG] ${bad}:2: expected 'frame,id,left,top,width,height,...' but read 'not,a,row'`);
   const t = await capture(['track', '--mot', sharedPath('mot15-TUD-Campus'), '--out', join(dir, 'x.txt'), '--track-thresh', 'high']);
-  assert.equal(t.err, "bestshot track: Expected number for --track-thresh but received 'high'");
+  assert.equal(t.err, "bestshot track: [ERR_USAGE] Expected number for --track-thresh but received 'high'");
+  assert.equal(t.code, 2, 'a usage error exits 2');
   const u = await capture(['track', '--mot', dir, '--out', join(dir, 'y.txt')]);
   assert.equal(u.err, `bestshot track: [ERR_CONFIG] ${join(dir, 'det', 'det.txt')}: file not found`);
 });

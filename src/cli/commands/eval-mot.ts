@@ -1,4 +1,5 @@
 /** bestshot eval-mot --gt gt.txt --res result.txt: HOTA, CLEAR MOT and identity metrics as TrackEval computes them. */
+import { UsageError } from '../../errors.js';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readMotFile, readSeqInfo } from '../../mot/io.js';
@@ -46,12 +47,12 @@ export const command: Command = {
       return 2;
     }
     if (values.benchmark !== undefined && values.benchmark !== 'MOT15' && values.benchmark !== 'MOT17') {
-      throw new TypeError(`Expected 'MOT15' or 'MOT17' for --benchmark but received '${values.benchmark}'`);
+      throw new UsageError(`Expected 'MOT15' or 'MOT17' for --benchmark but received '${values.benchmark}'`);
     }
     let numFrames: number | undefined;
     if (values.frames !== undefined) {
       numFrames = Number(values.frames);
-      if (!Number.isInteger(numFrames) || numFrames <= 0) throw new TypeError(`Expected positive integer for --frames but received '${values.frames}'`);
+      if (!Number.isInteger(numFrames) || numFrames <= 0) throw new UsageError(`Expected positive integer for --frames but received '${values.frames}'`);
     } else {
       numFrames = readSeqInfo(join(dirname(values.gt), '..'))?.seqLength;
     }

@@ -1,4 +1,5 @@
 /** bestshot probe <uri>: the first thing to run on a new camera. */
+import { UsageError } from '../../errors.js';
 import { parseArgs } from 'node:util';
 import { openCapture } from '../../capture/index.js';
 import { sourceFromUri } from '../../capture/uri.js';
@@ -30,7 +31,7 @@ export const command: Command = {
       return 2;
     }
     const frames = Number(values.frames);
-    if (!Number.isInteger(frames) || frames <= 0) throw new TypeError(`Expected positive integer for --frames but received '${values.frames}'`);
+    if (!Number.isInteger(frames) || frames <= 0) throw new UsageError(`Expected positive integer for --frames but received '${values.frames}'`);
     const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
     const source = openCapture({ source: sourceFromUri(uri, { width: num(values.width), height: num(values.height), framerate: num(values.framerate) }) });
     console.log(`pipeline: ${source.pipeline.description}`);

@@ -1,4 +1,5 @@
 /** bestshot replay <video> [--config] [--out dir] [--report] [--policy] */
+import { UsageError, ConfigError } from '../../errors.js';
 import { parseArgs } from 'node:util';
 import { accessSync, constants, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -8,7 +9,6 @@ import { POLICY_NAMES, type PolicyName } from '../../select/index.js';
 import { runReplay, type ReplaySummary } from '../../runtime/replay.js';
 import type { RuntimeLogger } from '../../runtime/service.js';
 import { loggerFromConfig, type LogSink } from '../../log.js';
-import { UsageError } from '../../errors.js';
 import { createProgress, expectedFrames } from '../progress.js';
 import type { Command } from '../commands.js';
 
@@ -112,9 +112,9 @@ export async function replayMain(
     return 2;
   }
   const cam = config.cameras[0];
-  if (!cam) throw new Error('the config has no camera');
+  if (!cam) throw new ConfigError('cameras', 'the config has no camera');
   if (values.policy !== undefined && !(POLICY_NAMES as readonly string[]).includes(values.policy)) {
-    throw new TypeError(`Expected one of ${POLICY_NAMES.join(', ')} for --policy but received '${values.policy}'`);
+    throw new UsageError(`Expected one of ${POLICY_NAMES.join(', ')} for --policy but received '${values.policy}'`);
   }
   if (video && existsSync(join(video, 'det', 'det.txt'))) {
     if (values.policy !== undefined) cam.selection.policy = values.policy as PolicyName;

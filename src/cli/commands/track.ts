@@ -1,4 +1,5 @@
 /** bestshot track --mot <sequence dir> --out <result.txt>: ByteTrack over a MOTChallenge det.txt (T2). */
+import { UsageError } from '../../errors.js';
 import { parseArgs } from 'node:util';
 import { writeMotResults } from '../../mot/io.js';
 import { trackMotSequence } from '../../mot/track-sequence.js';
@@ -25,7 +26,7 @@ Options (defaults in brackets):
 function num(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new TypeError(`Expected number for --${name} but received '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`Expected number for --${name} but received '${value}'`);
   return n;
 }
 
@@ -54,7 +55,7 @@ export const command: Command = {
       return 2;
     }
     if (values.output !== 'filtered' && values.output !== 'detection') {
-      throw new TypeError(`Expected 'filtered' or 'detection' for --output but received '${values.output}'`);
+      throw new UsageError(`Expected 'filtered' or 'detection' for --output but received '${values.output}'`);
     }
     const tracker: TrackerOptions = {};
     const set = <K extends keyof TrackerOptions>(key: K, v: TrackerOptions[K] | undefined): void => {
