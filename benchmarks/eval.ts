@@ -2,7 +2,7 @@
  * npm run eval -- <clip|sequence|sim|all> [--policies a,b] [--hz 10] [--send-hz 2]
  *   [--max-latency S] [--interval S] [--out NAME] [--objects] [--no-cache] [--md]
  *
- * Issue 7: runs every selection policy on the same detections and tracks of
+ * The evaluation (docs/evaluation.md): runs every selection policy on the same detections and tracks of
  * each input, prints a table per input and writes
  * benchmarks/results/eval-<target>.json and eval-<target>.svg. Clip
  * detections are cached in benchmarks/results/cache/ (key: clip sha, model

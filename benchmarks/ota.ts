@@ -1,5 +1,5 @@
 /**
- * npm run bench -- ota [--runs N] [--no-heavy]: cost of the issue 9 deploy
+ * npm run bench -- ota [--runs N] [--no-heavy]: cost of the deploy
  * scripts on this machine.
  *  - small: a 4-file release — the fixed cost of an update (verify, unpack,
  *    self-check, switch, restart of a node stand-in service, health wait).

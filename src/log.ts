@@ -1,5 +1,5 @@
 /**
- * Structured logging with no dependency (issue 6 item 5): one JSON object per
+ * Structured logging with no dependency (README, Running the service): one JSON object per
  * line — `time`, `level`, `msg`, then bound fields (e.g. `camera`), then the
  * call's fields — or a one-line human format on a TTY. Child loggers bind
  * fields. Values under keys that look like credentials (token, secret,

@@ -1,5 +1,5 @@
 /**
- * The product's Prometheus metrics (issue 6 item 5) and the small HTTP server
+ * The product's Prometheus metrics (README, Running the service) and the small HTTP server
  * that serves them: `/metrics` (text exposition) and `/healthz` (200 when
  * ready — the camera delivers and the detector is loaded — 503 before).
  *

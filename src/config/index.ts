@@ -1,4 +1,4 @@
-/** The config's public face: one YAML file configures every stage (issue 6 item 3, STYLE 5). */
+/** The config's public face: one YAML file configures every stage (docs/config.md, STYLE 5). */
 export {
   parseConfig,
   loadConfig,

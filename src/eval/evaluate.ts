@@ -1,5 +1,5 @@
 /**
- * The evaluation run (issue 7 items 2–3): track an input once, drive every
+ * The evaluation run (docs/evaluation.md): track an input once, drive every
  * selection policy on the SAME tracks in lock-step (each frame: tracker
  * update, then every policy's onFrame/onTrackEnd), play each policy's
  * decisions through the upload simulation (U1/U2, sendHz, capacity,

@@ -1,5 +1,5 @@
 /**
- * Evaluation (issue 7): every selection policy on the same tracks, scored for
+ * Evaluation (docs/evaluation.md): every selection policy on the same tracks, scored for
  * uplink volume, coverage and best-image quality against ground truth.
  * See docs/evaluation.md; the entry point is `npm run eval`.
  */

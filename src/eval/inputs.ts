@@ -1,5 +1,5 @@
 /**
- * Evaluation inputs (issue 7 item 1): a sequence of frames on the captureHz
+ * Evaluation inputs (docs/evaluation.md): a sequence of frames on the captureHz
  * grid (A5), each with its detections (D1/D2), its JPEG size and the
  * sharpness of every detection's crop where there are pixels, and its
  * ground-truth objects. Three sources of ground truth, always named:

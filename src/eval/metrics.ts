@@ -1,5 +1,5 @@
 /**
- * Evaluation metrics (issue 7 item 3), each a small pure function with
+ * Evaluation metrics (docs/evaluation.md), each a small pure function with
  * hand-checkable answers (test/eval/metrics.test.ts): IoU and one-to-one
  * matching of ground truth to tracked boxes, clipping, area ratio, sharpness
  * (variance of the Laplacian on a grey crop) and time summaries.

@@ -1,4 +1,4 @@
-/** Evaluation output: the per-input table (text/markdown) and the SVG chart (issue 7 item 4). */
+/** Evaluation output: the per-input table (text/markdown) and the SVG chart (docs/evaluation.md). */
 import type { EvalReport, PolicyResult } from './evaluate.js';
 
 const f = (x: number | null | undefined, d = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));

@@ -1,5 +1,5 @@
 /**
- * Foundation (issue 2): the native GStreamer frame source, through real
+ * Foundation (docs/acquisition.md): the native GStreamer frame source, through real
  * pipelines: the shared traffic clips, test sources, error paths, the
  * detector tensor (letterbox), JPEG round trip, and memory over a long run.
  */

@@ -1,11 +1,11 @@
-/** A6 / issue 2 item 4: the simulated camera responds to exposure like a sensor. */
+/** A6: the simulated camera responds to exposure like a sensor. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SimulatedCamera } from '../../src/capture/sim/camera.js';
 import { groundTruthBoxes, laneCenterY } from '../../src/capture/sim/scene.js';
 import { leadingEdgeBlur, maxOf, meanOfRows } from './sim-helpers.js';
 
-test('A6 brightness doubles when exposure time doubles (issue 2)', () => {
+test('A6 brightness doubles when exposure time doubles', () => {
   const cam = new SimulatedCamera({ seed: 3 });
   const t = 500_000_000n;
   const a = cam.render(t, { exposureTimeUs: 2000, gain: 1 });

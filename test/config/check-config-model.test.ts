@@ -1,6 +1,6 @@
 /**
  * `bestshot check-config --load-model`: the OTA self-check's model load
- * (issue 9). The real YOLOX-Nano loads; a truncated copy is refused with the
+ * (docs/deploy.md). The real YOLOX-Nano loads; a truncated copy is refused with the
  * model's own error and exit 1.
  */
 import { test } from 'node:test';

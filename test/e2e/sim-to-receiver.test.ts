@@ -1,5 +1,5 @@
 /**
- * Issue 5 end to end: simulated camera → its ground-truth boxes as
+ * End to end: simulated camera → its ground-truth boxes as
  * detections → ByteTracker → SPEC selection (S1–S7) → JPEG package → uploader
  * (U1 immediate, U2 queue) → the reference receiver running as its own
  * process on loopback. Every object in the scene yields at least one stored
@@ -65,7 +65,7 @@ test('simulated scene → tracker → selector → uploader → receiver process
         boxes.push(b);
         const key = `${o.id}/${o.pass}`;
         if (!truth.has(key)) truth.set(key, new Map());
-        // Only unclipped sightings count as the object being visible (issue 7's coverage rule).
+        // Only unclipped sightings count as the object being visible (the evaluation's coverage rule, docs/evaluation.md).
         if (o.inFrame >= 0.999 && o.occluded < 0.5) truth.get(key)!.set(imageId, b);
       }
       ring.put(imageId, { pixels: f.pixels });

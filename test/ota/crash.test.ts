@@ -1,4 +1,4 @@
-// kill -9 of ota-update.sh at every step (issue 9): `current` always names a
+// kill -9 of ota-update.sh at every step (docs/deploy.md): `current` always names a
 // complete release, and `--recover` (run at boot) or the next update completes
 // the update or rolls it back. The script pauses at a step through the test
 // hook BESTSHOT_OTA_PAUSE_AT and the test SIGKILLs its process group there.

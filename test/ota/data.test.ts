@@ -1,4 +1,4 @@
-// An update never touches config or queued data (issue 9, U2): packages
+// An update never touches config or queued data (U2, docs/deploy.md): packages
 // enqueued in the real SQLite queue (src/upload PackageQueue) under
 // /var/lib/bestshot survive a good update and a rolled-back one, byte for
 // byte, and are all delivered afterwards over real HTTP on loopback.

@@ -1,4 +1,4 @@
-// ota-update.sh given a URL (issue 9): curl download into the OTA state dir,
+// ota-update.sh given a URL (docs/deploy.md): curl download into the OTA state dir,
 // resumed with a Range request after an interruption, refused over --max-size.
 // A real node HTTP server on 127.0.0.1 serves the bundle with byte ranges.
 import assert from 'node:assert/strict';

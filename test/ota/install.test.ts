@@ -1,4 +1,4 @@
-// install-jetson.sh and install-onnxruntime-jetson.sh (issue 9) under a temp
+// install-jetson.sh and install-onnxruntime-jetson.sh (docs/deploy.md) under a temp
 // root prefix. This machine is not a Jetson: the JetPack parts a test needs
 // (nv_tegra_release, CUDA version.json, TensorRT/cuDNN library names, a
 // gst-inspect that knows the nv elements) are laid out as files, the only

@@ -1,4 +1,4 @@
-// package.sh (issue 9): the bundle's manifest covers every file (sha256, size,
+// package.sh (docs/deploy.md): the bundle's manifest covers every file (sha256, size,
 // mode) and the payload; its detached Ed25519 signature verifies with Node's
 // own crypto, independently of openssl. Bad input gets exact messages.
 import assert from 'node:assert/strict';

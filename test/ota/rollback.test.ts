@@ -1,6 +1,6 @@
 // Automatic rollback of ota-update.sh: a failing self-check never touches
 // `current`; a release that fails to restart or to get healthy after the
-// switch is switched back and the old one restarted (issue 9).
+// switch is switched back and the old one restarted (docs/deploy.md).
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

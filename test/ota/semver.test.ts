@@ -1,4 +1,4 @@
-// Version order of OTA downgrade refusal (issue 9): semver 2.0 precedence
+// Version order of OTA downgrade refusal (docs/deploy.md): semver 2.0 precedence
 // from scripts/lib/common.sh, run by real bash.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

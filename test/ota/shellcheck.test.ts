@@ -1,4 +1,4 @@
-// Every deployment script is shellcheck clean (issue 9). Skips only when the
+// Every deployment script is shellcheck clean (docs/deploy.md). Skips only when the
 // shellcheck binary is absent (CI installs the apt package `shellcheck`).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SCRIPTS } from './harness.js';
 
-/** The scripts of issue 9 (scripts/setup.sh belongs to the dev setup, not the unit). */
+/** The deployment scripts (scripts/setup.sh belongs to the dev setup, not the unit). */
 const DEPLOY_SCRIPTS = ['install-jetson.sh', 'install-onnxruntime-jetson.sh', 'package.sh', 'ota-update.sh', 'lib/common.sh'];
 
 const have = spawnSync('shellcheck', ['--version']).status === 0;

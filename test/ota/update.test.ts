@@ -1,5 +1,5 @@
 // ota-update.sh against a unit under a temp root: real bash, openssl, tar,
-// curl and a node HTTP process standing in for the service (issue 9).
+// curl and a node HTTP process standing in for the service (docs/deploy.md).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Issue 6 end to end: `bestshot replay` on a real clip with the real model
+ * End to end: `bestshot replay` on a real clip with the real model
  * and the real reference receiver; the receiver's store is checked against
  * the upload log (every logged package stored once, metadata valid against
  * the schema, JPEGs decode).

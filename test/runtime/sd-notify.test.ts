@@ -1,5 +1,5 @@
 /**
- * sd_notify for `bestshot run` under systemd (issue 9's watchdog): READY=1,
+ * sd_notify for `bestshot run` under systemd (the watchdog of docs/deploy.md): READY=1,
  * periodic WATCHDOG=1, STOPPING=1 — sent by the real systemd-notify to a real
  * unix datagram socket (a python3 listener stands in for systemd).
  */

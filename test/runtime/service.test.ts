@@ -1,5 +1,5 @@
 /**
- * Issue 6: back-pressure (frames dropped before detection, counted, latency
+ * The service (README, Running the service): back-pressure (frames dropped before detection, counted, latency
  * bounded), worker crashes mid-run, SIGTERM shutdown of `bestshot run`.
  * Real GStreamer sources, the real model, the real receiver and queue.
  */

@@ -1,5 +1,5 @@
 /**
- * The simulated camera (A6, issue 2 item 4): a road scene with known boxes,
+ * The simulated camera (A6, docs/acquisition.md): a road scene with known boxes,
  * a linear sensor (see render.ts), its own auto-exposure loop and a manual
  * mode. It reports exactly what it applied to every frame, and feeds frames
  * through the appsrc FrameSource so consumers use the same frame API as for
