@@ -17,7 +17,6 @@ export type ErrorCode =
   | 'ERR_QUEUE'
   | 'ERR_QUEUE_CORRUPT'
   | 'ERR_QUEUE_FULL_DISK'
-  | 'ERR_UPLOAD'
   | 'ERR_INVALID_STATE'
   | 'ERR_EXPOSURE'
   | 'ERR_GNSS'
@@ -113,15 +112,6 @@ export class ModelError extends BestshotError {
 export class QueueError extends BestshotError {
   constructor(message: string, code: ErrorCode = 'ERR_QUEUE', options?: { cause?: unknown }) {
     super(code, message, options);
-  }
-}
-
-export class UploadError extends BestshotError {
-  /** HTTP status when the server answered; undefined for network errors. */
-  readonly status: number | undefined;
-  constructor(message: string, status?: number, options?: { cause?: unknown }) {
-    super('ERR_UPLOAD', message, options);
-    this.status = status;
   }
 }
 

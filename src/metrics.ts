@@ -19,13 +19,6 @@ export const LATENCY_BUCKETS_S: readonly number[] = [0.001, 0.002, 0.005, 0.01, 
 export const STAGES = ['capture', 'detect', 'track', 'select', 'encode', 'upload', 'end_to_end'] as const;
 export type Stage = (typeof STAGES)[number];
 
-/** Why a frame was dropped before detection (back-pressure) or elsewhere. */
-export type DropReason = 'backpressure' | 'detector_busy' | 'stale' | 'decode_error' | 'source_skip' | (string & {});
-/** How a package travels (S5) or what the policy did. */
-export type Route = 'immediate' | 'cached' | 'replaced' | (string & {});
-/** Upload failure kinds. */
-export type UploadErrorKind = 'network' | 'timeout' | 'http408' | 'http429' | 'http5xx' | 'http4xx' | 'http3xx' | (string & {});
-
 export interface BestshotMetrics {
   readonly registry: Registry;
   /** A5: frames taken from the source at captureHz. */

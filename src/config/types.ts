@@ -8,7 +8,9 @@
 
 import type { SelectionParams } from '../select/rules.js';
 
-export type ExecutionProvider = 'tensorrt' | 'cuda' | 'cpu';
+import type { ExecutionProvider } from '../detect/detector.js';
+
+export type { ExecutionProvider };
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
 
 export interface TensorRtConfig {

@@ -15,7 +15,7 @@
  * allocator; the frame counter is the number of update() calls.
  */
 import { invalidParameterError } from '../errors.js';
-import type { Box, FrameDetections, Track, WorldPosition } from '../types.js';
+import type { Box, FrameDetections, WorldPosition } from '../types.js';
 import { linearAssignment } from './assignment.js';
 import { type IdAllocator, createIdAllocator } from './ids.js';
 import { boxIou } from '../geometry/box.js';
@@ -284,4 +284,3 @@ function removeDuplicates(tracked: TrackState[], lost: TrackState[], removed: Tr
   return [keepA, keepB];
 }
 
-export type { Track };

@@ -18,7 +18,6 @@ import {
   defaultSize,
   inFrameFraction,
   LAYOUT,
-  laneCenterY,
   mulberry32,
   objectPosition,
   type GroundTruthObject,
@@ -408,4 +407,3 @@ export class SceneRenderer {
   }
 }
 
-export { laneCenterY };
