@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { FixedPosition } from '../../src/capture/position/fixed.js';
 import { GpsdPosition, interpolateHeading, parseGpsdTime, type NoFixReason } from '../../src/capture/position/gpsd.js';
 import type { PositionState } from '../../src/capture/position/types.js';
+import { freePort } from '../helpers/net.js';
 
 const FIXTURE = new URL('./fixtures/gnss-drive.nmea', import.meta.url).pathname;
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/usr/bin`;
@@ -42,13 +43,6 @@ function truthFromLog(): Truth[] {
   return out;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
 import { spawnReceiver } from '../upload/helpers.js';
+import { freePort } from '../helpers/net.js';
+import { writeRunConfig } from '../helpers/run-config.js';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
@@ -50,26 +52,6 @@ function runCli(args: string[], options: { killAfterMs?: number; onStderr?: (all
   });
 }
 
-function writeConfig(dir: string, body: { source: string; endpoint: string; metricsPort: number; extra?: string }): string {
-  const file = join(dir, 'config.yaml');
-  writeFileSync(
-    file,
-    `version: 1
-model: { providers: [cpu] }
-cameras:
-  - id: cam
-    source: ${body.source}
-upload: { endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, sendHz: 20 }
-queue: { path: ${join(dir, 'queue.sqlite')} }
-stateDir: ${join(dir, 'state')}
-report: { dir: ${join(dir, 'report')} }
-metrics: { enabled: true, port: ${body.metricsPort} }
-log: { format: json }
-${body.extra ?? ''}`,
-  );
-  return file;
-}
-
 async function storedCount(url: string): Promise<number> {
   const r = await fetch(`${url}/packages`, { headers: { authorization: `Bearer ${TOKEN}` } });
   return ((await r.json()) as { count: number }).count;
@@ -90,13 +72,6 @@ function metricSum(text: string, name: string): number {
   return sum;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 test('start-up is all or nothing: a taken metrics port exits 1 within 10 s with one line naming it, nothing sent', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-port-'));
@@ -105,7 +80,7 @@ test('start-up is all or nothing: a taken metrics port exits 1 within 10 s with 
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   const port = (blocker.address() as { port: number }).port;
   try {
-    const file = writeConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: `${receiver.url}/packages`, metricsPort: port });
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: `${receiver.url}/packages`, metricsPort: port });
     const r = await runCli(['run', '--config', file]);
     assert.equal(r.code, 1, r.stderr);
     assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
@@ -128,7 +103,7 @@ test('a file source that ends: queue drained, exit 0, printed counts = receiver 
   let metricsText = '';
   let scraping: Promise<void> | undefined;
   try {
-    const file = writeConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: `${receiver.url}/packages`, metricsPort });
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: `${receiver.url}/packages`, metricsPort });
     const r = await runCli(['run', '--config', file], {
       // Scrape /metrics once the source has ended and the queue drains: the counters are final or nearly so.
       onStderr: (all) => {
@@ -179,7 +154,7 @@ test('SIGTERM mid-run exits 0 with true counts; SIGTERM during a camera retry ba
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-term-'));
   const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
   try {
-    const file = writeConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `${receiver.url}/packages`, metricsPort: 0 });
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `${receiver.url}/packages`, metricsPort: 0 });
     const r = await runCli(['run', '--config', file], { killAfterMs: 9000 });
     assert.equal(r.code, 0, r.stderr.slice(-2000));
     const c = printedCounts(r.stdout);
@@ -188,7 +163,7 @@ test('SIGTERM mid-run exits 0 with true counts; SIGTERM during a camera retry ba
     assert.match(r.stderr, /"msg":"stopping","reason":"SIGTERM"/);
 
     // A refused RTSP camera keeps retrying with back-off; SIGTERM must not wait for the sleep.
-    const file2 = writeConfig(dir, { source: '{ type: rtsp, url: "rtsp://127.0.0.1:1/x" }', endpoint: `${receiver.url}/packages`, metricsPort: 0 });
+    const file2 = writeRunConfig(dir, { source: '{ type: rtsp, url: "rtsp://127.0.0.1:1/x" }', endpoint: `${receiver.url}/packages`, metricsPort: 0 });
     let sawRetry = 0;
     const t = await runCli(['run', '--config', file2], {
       onStderr: (all) => {

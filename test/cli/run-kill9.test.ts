@@ -11,14 +11,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
 import { PackageQueue } from '../../src/upload/index.js';
 import { spawnReceiver, type ReceiverProcess } from '../upload/helpers.js';
+import { freePort } from '../helpers/net.js';
+import { writeRunConfig } from '../helpers/run-config.js';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
@@ -28,31 +29,13 @@ const KILLS = Number(process.env.BESTSHOT_RUN_KILLS ?? 5);
 let seed = 20261204;
 const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function writeConfig(dir: string, port: number, realtime: boolean): string {
-  const file = join(dir, `config-${realtime ? 'live' : 'end'}.yaml`);
-  writeFileSync(
-    file,
-    `version: 1
-model: { providers: [cpu] }
-cameras:
-  - id: cam
-    source: { type: file, path: ${CLIP}, realtime: ${realtime} }
-upload: { endpoint: "http://127.0.0.1:${port}/packages", token: { env: BESTSHOT_TEST_TOKEN }, sendHz: 20 }
-queue: { path: ${join(dir, 'queue.sqlite')} }
-stateDir: ${join(dir, 'state')}
-report: { dir: ${join(dir, 'report')} }
-log: { format: json }
-`,
-  );
-  return file;
+  return writeRunConfig(dir, {
+    name: `config-${realtime ? 'live' : 'end'}.yaml`,
+    source: `{ type: file, path: ${CLIP}, realtime: ${realtime} }`,
+    endpoint: `http://127.0.0.1:${port}/packages`,
+  });
 }
 
 /** Run `bestshot run`; with killAfterMs, SIGKILL that long after it said "running". */

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PackageQueue, Uploader, type UploaderOptions, type UploadPackage } from '../../src/upload/index.js';
 import { listPackages, makeJpeg, makePackage, spawnReceiver, waitFor, type ReceiverProcess } from './helpers.js';
+import { freePort } from '../helpers/net.js';
 
 const TOKEN = 'uploader-test-token';
 let dir: string;
@@ -47,13 +47,6 @@ function uploader(url: string, name: string, options: Partial<UploaderOptions> =
 const pkgs = (camera: string, n: number, image = jpeg, from = 0): UploadPackage[] =>
   Array.from({ length: n }, (_, i) => makePackage(camera, from + i, image));
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 test('U2: receiver down, then up — every queued package arrives, in order, once after dedupe', async () => {
   const port = await freePort();

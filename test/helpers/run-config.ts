@@ -1,0 +1,34 @@
+/** The config a test of `bestshot run` writes: one camera, a receiver endpoint, everything else in `dir`. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface RunConfigBody {
+  /** The camera's `source:` value, YAML flow style. */
+  source: string;
+  endpoint: string;
+  /** Metrics port; omitted: no metrics server. */
+  metricsPort?: number;
+  /** Further top-level YAML. */
+  extra?: string;
+  /** File name inside `dir`. Default config.yaml. */
+  name?: string;
+}
+
+export function writeRunConfig(dir: string, body: RunConfigBody): string {
+  const file = join(dir, body.name ?? 'config.yaml');
+  writeFileSync(
+    file,
+    `version: 1
+model: { providers: [cpu] }
+cameras:
+  - id: cam
+    source: ${body.source}
+upload: { endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, sendHz: 20 }
+queue: { path: ${join(dir, 'queue.sqlite')} }
+stateDir: ${join(dir, 'state')}
+report: { dir: ${join(dir, 'report')} }
+${body.metricsPort === undefined ? '' : `metrics: { enabled: true, port: ${body.metricsPort} }\n`}log: { format: json }
+${body.extra ?? ''}`,
+  );
+  return file;
+}
