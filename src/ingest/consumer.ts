@@ -16,12 +16,14 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import { TypedEmitter } from '../events.js';
 import { formatViolations } from '../json-schema.js';
 import { s3ClientConfig } from '../upload/sinks/s3.js';
 import { validateEvent, type PackageEvent } from '../upload/sinks/event.js';
+import { validatePackageMetadata } from '../upload/schema.js';
+import type { PackageMetadata } from '../upload/package.js';
 import type { IngestIndex } from './index-store.js';
 
 export type VerifyMode = 'get' | 'head' | 'none';
@@ -106,10 +108,13 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
       protocolVersion: 5,
       clientId,
       clean: false,
-      reconnectPeriod: 1000,
+      // Back soon after a broker restart: until the shared subscription is renewed the broker drops events (see reconcile()).
+      reconnectPeriod: 250,
       connectTimeout: 5000,
       keepalive: 30,
-      resubscribe: true,
+      // Subscribed on every CONNACK below: mosquitto 2.0 restores a persistent session after a restart
+      // but not its shared subscription, and MQTT.js would skip a topic it believes subscribed.
+      resubscribe: false,
       properties: { sessionExpiryInterval: o.sessionExpiryS ?? 3600, receiveMaximum: 32 },
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
@@ -136,7 +141,9 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     return new Promise<void>((resolve, reject) => {
       let subscribed = false;
       const onConnect = (): void => {
-        client.subscribe(this.filter, { qos: 1 }, (err) => {
+        // The typed map cannot say `resubscribe` beside topic keys; MQTT.js reads it (forces the SUBSCRIBE).
+        const map = { [this.filter]: { qos: 1 }, resubscribe: true } as unknown as ISubscriptionMap;
+        client.subscribe(map, (err) => {
           if (subscribed) return;
           if (err) return reject(err);
           subscribed = true;
@@ -230,8 +237,11 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
   }
 
   /** Throws Transient (or an SDK error) for what may heal; returns a reason for a wrong object. */
-  async #check(bucket: string, key: string, sha256: string, bytes: number): Promise<string | undefined> {
-    const s3 = this.#s3!;
+  #check(bucket: string, key: string, sha256: string, bytes: number): Promise<string | undefined> {
+    return this.#checkWith(this.#s3!, bucket, key, sha256, bytes);
+  }
+
+  async #checkWith(s3: S3Client, bucket: string, key: string, sha256: string, bytes: number): Promise<string | undefined> {
     try {
       if (this.#verify === 'head') {
         const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
@@ -250,6 +260,81 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
       // 404: not (yet) visible — the edge PUTs before it publishes, so this heals or times out.
       throw new Transient(status === undefined ? `${(err as Error).name}: ${(err as Error).message}` : `HTTP ${status} ${(err as Error).name}`);
     }
+  }
+
+  /**
+   * The object store is the record; events are notices. Index every stored
+   * package (its JSON sidecar beside the image, s3/s3+mqtt sinks) the index
+   * lacks: the sidecar is validated (schemas/package.v1.json), the image
+   * verified as for an event, then inserted with INSERT OR IGNORE (U3).
+   * Closes the gaps a broker leaves: an event dropped because no consumer
+   * session held the subscription (mosquitto 2.0 after a restart), a session
+   * that expired, a retained-nothing outage. Rows get consumer 'reconcile'.
+   */
+  async reconcile(bucket: string, prefix?: string): Promise<{ scanned: number; added: number; rejected: number }> {
+    const s3 = this.#s3 ?? new S3Client(s3ClientConfig(this.#o.s3 ?? {}));
+    const out = { scanned: 0, added: 0, rejected: 0 };
+    let token: string | undefined;
+    try {
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ...(prefix ? { Prefix: prefix } : {}), ...(token ? { ContinuationToken: token } : {}) }));
+        for (const o of page.Contents ?? []) {
+          if (!o.Key?.endsWith('.json')) continue;
+          out.scanned++;
+          const imageKey = `${o.Key.slice(0, -'.json'.length)}.jpg`;
+          if (this.#o.index.hasObject(bucket, imageKey)) continue;
+          const g = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
+          const text = Buffer.from(await g.Body!.transformToByteArray()).toString('utf8');
+          let meta: PackageMetadata;
+          try {
+            meta = JSON.parse(text) as PackageMetadata;
+          } catch {
+            out.rejected++;
+            this.#reject(null, `sidecar s3://${bucket}/${o.Key}: invalid JSON`, text, 'reconcile');
+            continue;
+          }
+          const violations = validatePackageMetadata(meta);
+          if (violations.length > 0) {
+            out.rejected++;
+            this.#reject(null, `sidecar s3://${bucket}/${o.Key}: ${formatViolations(violations)}`, text, 'reconcile');
+            continue;
+          }
+          if (this.#o.index.has(meta.idempotencyKey)) continue;
+          const problem = this.#verify === 'none' ? undefined : await this.#checkWith(s3, bucket, imageKey, meta.image.sha256, meta.image.bytes).catch((e: Error) => e.message);
+          if (problem !== undefined) {
+            out.rejected++;
+            this.#reject(meta.idempotencyKey, problem, text, 'reconcile');
+            continue;
+          }
+          const inserted = this.#o.index.insert({
+            id: meta.idempotencyKey,
+            cameraId: meta.cameraId,
+            imageId: meta.imageId,
+            site: '',
+            time: new Date(Number(BigInt(meta.timestampNs) / 1_000_000n)).toISOString(),
+            bucket,
+            key: imageKey,
+            sha256: meta.image.sha256,
+            bytes: meta.image.bytes,
+            width: meta.width,
+            height: meta.height,
+            labels: meta.tracks.map((t) => t.label ?? t.entry.box.label).join(','),
+            event: text,
+            consumer: 'reconcile',
+            indexedAtMs: Date.now(),
+          });
+          if (inserted) {
+            out.added++;
+            this.#stats.indexed++;
+            this.emit('indexed', { id: meta.idempotencyKey, consumer: 'reconcile' });
+          }
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } finally {
+      if (s3 !== this.#s3) s3.destroy();
+    }
+    return out;
   }
 
   /** Disconnect every connection (unacked events stay with the broker), close the store client and the index. */

@@ -32,6 +32,8 @@ export interface IndexRow {
 export interface IngestIndex {
   /** True when the id is already indexed. */
   has(id: string): boolean;
+  /** True when a row refers to this stored image (reconcile). */
+  hasObject(bucket: string, key: string): boolean;
   /** Insert once; false when the id was already there (a duplicate). */
   insert(row: IndexRow): boolean;
   /** A rejected event (invalid, inconsistent, object missing or wrong). */
@@ -60,6 +62,7 @@ CREATE TABLE IF NOT EXISTS events (
   indexed_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_camera_time ON events (camera_id, time);
+CREATE INDEX IF NOT EXISTS events_object ON events (bucket, key);
 CREATE TABLE IF NOT EXISTS rejected (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT,
@@ -78,6 +81,7 @@ export class SqliteIngestIndex implements IngestIndex {
   readonly db: Database.Database;
   readonly #has: Database.Statement;
   readonly #insert: Database.Statement;
+  readonly #hasObject: Database.Statement;
   readonly #reject: Database.Statement;
   readonly #dup: Database.Statement;
 
@@ -88,6 +92,7 @@ export class SqliteIngestIndex implements IngestIndex {
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     this.#has = this.db.prepare('SELECT 1 FROM events WHERE id = ?').pluck();
+    this.#hasObject = this.db.prepare('SELECT 1 FROM events WHERE bucket = ? AND key = ?').pluck();
     this.#insert = this.db.prepare(
       `INSERT OR IGNORE INTO events (id, camera_id, image_id, site, time, bucket, key, sha256, bytes, width, height, labels, event, consumer, indexed_at_ms)
        VALUES (@id, @cameraId, @imageId, @site, @time, @bucket, @key, @sha256, @bytes, @width, @height, @labels, @event, @consumer, @indexedAtMs)`,
@@ -98,6 +103,10 @@ export class SqliteIngestIndex implements IngestIndex {
 
   has(id: string): boolean {
     return this.#has.get(id) !== undefined;
+  }
+
+  hasObject(bucket: string, key: string): boolean {
+    return this.#hasObject.get(bucket, key) !== undefined;
   }
 
   insert(row: IndexRow): boolean {

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
@@ -87,6 +88,8 @@ export async function startMosquitto(dir: string, opts: { port?: number; maxInfl
     [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
+      // Started as root, mosquitto would switch to user 'mosquitto' and fail to write its persistence file here.
+      `user ${userInfo().username}`,
       'persistence true',
       `persistence_location ${dir}/`,
       'autosave_interval 1',

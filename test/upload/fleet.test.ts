@@ -123,3 +123,22 @@ test('s3+mqtt through the real uploader: 40 packages (both routes) indexed exact
   const perProcess = new Set(mine.map((r) => r.consumer.replace(/-\d+$/, '')));
   assert.equal(perProcess.size, 2, `both consumer processes indexed events: ${[...perProcess].join(', ')}`);
 });
+
+test('reconcile: a stored package no event announced is indexed from its sidecar; a wrong image is rejected, not indexed', { skip: !hasMosquitto }, async () => {
+  const sink = new S3Sink({ ...s3Options(), prefix: 'orphans' });
+  const good = makePackage('cam-orphan', 1, await makeJpeg(5, 160, 120));
+  const bad = makePackage('cam-orphan', 2, await makeJpeg(6, 160, 120));
+  assert.equal((await sink.send(good)).kind, 'ok');
+  assert.equal((await sink.send(bad)).kind, 'ok');
+  // Damage the second image after the fact: its sidecar still names the original sha256.
+  const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+  await sink.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: sink.keys(bad).image, Body: Buffer.from('not the image') }));
+  sink.close();
+  const r = await consumers[0]!.reconcile(BUCKET, 'orphans/');
+  assert.deepEqual(r, { scanned: 2, added: 1, rejected: 1 });
+  const { rows, rejected } = readIndex(indexPath);
+  assert.ok(rows.some((x) => x.id === 'cam-orphan:1' && x.consumer === 'reconcile'));
+  assert.ok(!rows.some((x) => x.id === 'cam-orphan:2'));
+  assert.match(rejected.find((x) => x.id === 'cam-orphan:2')!.reason, /^object s3:\/\/fleet-test\/orphans\/cam-orphan\/.*\/2\.jpg has sha256 [0-9a-f]{64} \(13 bytes\), expected /);
+  assert.deepEqual(await consumers[0]!.reconcile(BUCKET, 'orphans/'), { scanned: 2, added: 0, rejected: 1 }, 'a second pass adds nothing (U3)');
+});

@@ -37,6 +37,10 @@ Options:
   --verify <mode>         get (fetch + sha256, default), head (size + stored sha256) or none
   --verify-timeout-ms <n> how long a missing/unreachable object is retried before the
                           event is rejected (default 30000)
+  --reconcile-bucket <b>  also index every package stored in bucket b (its JSON sidecar)
+                          that no event brought: at start, then every --reconcile-interval-s
+  --reconcile-prefix <p>  only keys under this prefix
+  --reconcile-interval-s <s>  (default 300; 0 = at start only)
   --stats-interval-s <s>  print a stats line every s seconds (default 0 = never)
 
 Prints "ingest subscribed to <filter>" once ready; on SIGINT/SIGTERM closes and
@@ -73,6 +77,9 @@ export const command: Command = {
         verify: { type: 'string', default: 'get' },
         'verify-timeout-ms': { type: 'string' },
         'stats-interval-s': { type: 'string' },
+        'reconcile-bucket': { type: 'string' },
+        'reconcile-prefix': { type: 'string' },
+        'reconcile-interval-s': { type: 'string' },
       },
       strict: true,
     });
@@ -109,6 +116,19 @@ export const command: Command = {
     consumer.on('error', (err) => console.error(`ingest: ${err.message}`));
     consumer.on('rejected', (r) => console.error(`ingest: rejected ${r.id ?? '(no id)'}: ${r.reason}`));
     console.log(`ingest subscribed to ${consumer.filter}`);
+    const bucket = values['reconcile-bucket'];
+    let reconciler: NodeJS.Timeout | undefined;
+    if (bucket !== undefined) {
+      const once = (): void => {
+        consumer
+          .reconcile(bucket, values['reconcile-prefix'])
+          .then((r) => console.log(`ingest: reconcile ${JSON.stringify(r)}`))
+          .catch((err: Error) => console.error(`ingest: reconcile failed: ${err.message}`));
+      };
+      once();
+      const period = int('reconcile-interval-s', values['reconcile-interval-s'], 300);
+      if (period > 0) reconciler = setInterval(once, period * 1000);
+    }
     const every = int('stats-interval-s', values['stats-interval-s'], 0);
     const timer = every > 0 ? setInterval(() => console.log(JSON.stringify(consumer.stats())), every * 1000) : undefined;
     await new Promise<void>((done) => {
@@ -121,6 +141,7 @@ export const command: Command = {
       process.on('SIGTERM', stop);
     });
     if (timer) clearInterval(timer);
+    if (reconciler) clearInterval(reconciler);
     const stats = consumer.stats();
     await consumer.close();
     console.log(JSON.stringify(stats));
