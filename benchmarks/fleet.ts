@@ -136,12 +136,14 @@ async function run(units: number, durationS: number, rate: number, consumers: nu
     units: children.map((c) => c.pid!),
   });
   await Promise.all(children.map((c) => once(c, 'exit')));
-  const records: Array<[string, number, number, number]> = [];
+  const records: Array<[string, number, number, number, number]> = [];
   let failures = 0;
+  const reasons: Record<string, number> = {};
   for (const o of outs) {
-    const r = JSON.parse(readFileSync(o, 'utf8')) as { records: Array<[string, number, number, number]>; failures: number };
+    const r = JSON.parse(readFileSync(o, 'utf8')) as { records: Array<[string, number, number, number, number]>; failures: number; reasons: Record<string, number> };
     records.push(...r.records);
     failures += r.failures;
+    for (const [k, v] of Object.entries(r.reasons)) reasons[k] = (reasons[k] ?? 0) + v;
   }
   // Let the consumers finish what the broker holds (bounded).
   const db = new Database(index, { readonly: true });
@@ -164,6 +166,8 @@ async function run(units: number, durationS: number, rate: number, consumers: nu
   const lost = records.filter((r) => !byId.has(r[0])).length;
   const latency = rows.filter((r) => created.has(r.id)).map((r) => r.t - created.get(r.id)!);
   const ackLatency = records.map((r) => r[2] - r[1]);
+  const sendMs = summary(records.map((r) => r[2] - r[4]));
+  const backlogMs = summary(records.map((r) => r[4] - r[1]));
   const t0 = Math.min(...records.map((r) => r[1]));
   const t1 = Math.max(...rows.map((r) => r.t));
   const wallS = (t1 - t0) / 1000;
@@ -181,12 +185,16 @@ async function run(units: number, durationS: number, rate: number, consumers: nu
     mbPerS: Math.round((bytes / wallS / 1e6) * 100) / 100,
     meanImageBytes: Math.round(bytes / Math.max(1, rows.length)),
     e2eMs: { p50: Math.round(e2e.p50), p99: Math.round(e2e.p99), max: Math.round(e2e.max) },
+    // created → acknowledged at the unit, split into waiting behind the unit's previous package and the send itself.
     ackMs: { p50: Math.round(ack.p50), p99: Math.round(ack.p99) },
+    unitBacklogMs: { p50: Math.round(backlogMs.p50), p99: Math.round(backlogMs.p99) },
+    sendMs: { p50: Math.round(sendMs.p50), p99: Math.round(sendMs.p99) },
     lost,
     duplicatesIndexed: rows.length - byId.size,
     duplicateEventsDropped: dupEvents,
     rejected,
     retriedSends: failures,
+    retryReasons: reasons,
     usage: use,
     consumers,
     // The machine's 1-min load average before and after: other work on the same CPUs inflates latency.

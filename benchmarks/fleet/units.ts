@@ -58,8 +58,9 @@ function pkgFor(unit: string, imageId: number): UploadPackage {
   });
 }
 
-const records: Array<[string, number, number, number]> = []; // key, created, acked, attempts
+const records: Array<[string, number, number, number, number]> = []; // key, created, acked, attempts, first send started
 let failures = 0;
+const reasons: Record<string, number> = {};
 const sinks: S3MqttSink[] = [];
 
 async function unit(name: string): Promise<void> {
@@ -87,16 +88,19 @@ async function unit(name: string): Promise<void> {
     }
     let attempts = 0;
     let delay = 100;
+    const sendStart = now();
     for (;;) {
       attempts++;
       const r = await sink.send(head.pkg);
       if (r.kind === 'ok') break;
       failures++;
+      const why = r.reason.replace(/[0-9]+/g, 'N').slice(0, 80);
+      reasons[why] = (reasons[why] ?? 0) + 1;
       if (r.kind === 'permanent') throw new Error(r.reason);
       await new Promise((res) => setTimeout(res, delay));
       delay = Math.min(delay * 2, 2000);
     }
-    records.push([head.pkg.idempotencyKey, head.created, now(), attempts]);
+    records.push([head.pkg.idempotencyKey, head.created, now(), attempts, sendStart]);
     backlog.shift();
   }
 }
@@ -104,5 +108,5 @@ async function unit(name: string): Promise<void> {
 await Promise.all(a.units.map((u) => unit(u)));
 for (const s of sinks) s.mqtt.close();
 s3.destroy();
-writeFileSync(a.out, JSON.stringify({ records, failures }));
+writeFileSync(a.out, JSON.stringify({ records, failures, reasons }));
 process.exit(0);
