@@ -76,7 +76,8 @@ async function unit(name: string): Promise<void> {
   const backlog: Array<{ pkg: UploadPackage; created: number }> = [];
   let imageId = 0;
   let next = start;
-  while (now() < end || backlog.length > 0) {
+  // Until every package of the run was produced (catch-up after a slow send) and acknowledged.
+  while (next < end || backlog.length > 0) {
     while (next <= now() && next < end) {
       backlog.push({ pkg: pkgFor(name, imageId++), created: next });
       next += period;

@@ -133,7 +133,13 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
           // Not acknowledged: the broker redelivers it on the next session resume.
           if (this.listenerCount('error') > 0) this.emit('error', err);
           callback(err);
-          if (!this.#closing) client.reconnect();
+          if (!this.#closing) {
+            try {
+              client.reconnect();
+            } catch {
+              // already reconnecting
+            }
+          }
         },
       );
     };
