@@ -1,6 +1,7 @@
 /**
  * Fleet load test: `npm run bench -- fleet [sizes=100,1000] [durationS=20] [ratePerUnit=0.2] [consumers=2]`,
- * a size being N or N@rate (e.g. `100@0.2,1000@0.05,1000@0.2`).
+ * a size being N or N@rate (e.g. `100@0.2,1000@0.05,1000@0.2`); a 5th argument `head` makes the
+ * consumers verify by HEAD instead of GET (result in fleet-head.json).
  *
  * N simulated units (benchmarks/fleet/units.ts: one MQTT connection and one
  * s3+mqtt sink per unit, real roadside JPEGs from docs/img, `ratePerUnit`
@@ -84,10 +85,10 @@ function sampler(pids: Record<string, number[]>): { stop: () => Record<string, U
   };
 }
 
-function startIngest(brokerUrl: string, s3Url: string, index: string, n: number): Promise<ChildProcess> {
+function startIngest(brokerUrl: string, s3Url: string, index: string, n: number, verify: string): Promise<ChildProcess> {
   const proc = spawn(
     process.execPath,
-    [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'ingest', '--broker', brokerUrl, '--index', index, '--group', 'bench', '--client-id', `bench-ingest-${n}`, '--connections', '8', '--s3-endpoint', s3Url, '--s3-path-style'],
+    [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'ingest', '--broker', brokerUrl, '--index', index, '--group', 'bench', '--client-id', `bench-ingest-${n}`, '--connections', '8', '--s3-endpoint', s3Url, '--s3-path-style', '--verify', verify],
     {
       cwd: PROJECT_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -104,14 +105,14 @@ function startIngest(brokerUrl: string, s3Url: string, index: string, n: number)
   });
 }
 
-async function run(units: number, durationS: number, rate: number, consumers: number) {
+async function run(units: number, durationS: number, rate: number, consumers: number, verify: string) {
   const load0 = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), `bestshot-bench-fleet-${units}-`));
   const broker = await startMosquitto(join(dir, 'mq'), { maxInflight: 100 });
   const store = await startS3rver(join(dir, 's3'), [BUCKET]);
   const index = join(dir, 'index.sqlite');
   const ingest: ChildProcess[] = [];
-  for (let i = 0; i < consumers; i++) ingest.push(await startIngest(broker.url, store.url, index, i));
+  for (let i = 0; i < consumers; i++) ingest.push(await startIngest(broker.url, store.url, index, i, verify));
   // One units process per 500 units (their event loops are the edge side of the loopback).
   const procs = Math.max(1, Math.ceil(units / 500));
   const names = Array.from({ length: units }, (_, i) => `unit-${String(i).padStart(5, '0')}`);
@@ -197,6 +198,7 @@ async function run(units: number, durationS: number, rate: number, consumers: nu
     retryReasons: reasons,
     usage: use,
     consumers,
+    verify,
     // The machine's 1-min load average before and after: other work on the same CPUs inflates latency.
     loadAvg: [Math.round(load0 * 100) / 100, Math.round(loadavg()[0]! * 100) / 100],
   };
@@ -214,13 +216,15 @@ export default async function bench(args: string[]): Promise<void> {
   const durationS = Number(args[1] ?? 20);
   const rate = Number(args[2] ?? 0.2);
   const consumers = Number(args[3] ?? 2);
+  // How the consumers verify objects: get (GET + sha256, the default) or head (size + stored sha256).
+  const verify = args[4] ?? 'get';
   const runs = [];
   for (const item of spec.split(',')) {
     const [n, r] = item.split('@');
-    runs.push(await run(Number(n), durationS, r === undefined ? rate : Number(r), consumers));
+    runs.push(await run(Number(n), durationS, r === undefined ? rate : Number(r), consumers, verify));
   }
-  const file = writeResult('fleet', {
-    command: `npm run bench -- fleet ${spec} ${durationS} ${rate} ${consumers}`,
+  const file = writeResult(verify === 'get' ? 'fleet' : `fleet-${verify}`, {
+    command: `npm run bench -- fleet ${spec} ${durationS} ${rate} ${consumers}${verify === 'get' ? '' : ` ${verify}`}`,
     note: 'one mosquitto 2.0.11 and one s3rver 3.7.1 on loopback; every process (units, broker, store, consumers) shares the same CPUs',
     runs,
   });
