@@ -79,12 +79,14 @@ function describeError(e: ErrorObject): SchemaViolation {
 
 /**
  * Compile a schema into a validator returning every violation (at most
- * `maxViolations`, default 20). Throws when the schema uses a keyword ajv
- * does not know, or a $ref it cannot resolve.
+ * `maxViolations`, default 20). `refs` are further schemas its `$ref`s may
+ * name by `$id` (schemas/event.v1.json refers to package.v1.json). Throws
+ * when the schema uses a keyword ajv does not know, or a $ref it cannot resolve.
  */
-export function compileJsonSchema(schema: JsonSchema, maxViolations = 20): Validator {
+export function compileJsonSchema(schema: JsonSchema, maxViolations = 20, refs: readonly JsonSchema[] = []): Validator {
   const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
   addFormats(ajv);
+  for (const r of refs) ajv.addSchema(r);
   const validate = ajv.compile(schema);
   return (value: unknown): SchemaViolation[] => {
     if (validate(value)) return [];
@@ -93,8 +95,9 @@ export function compileJsonSchema(schema: JsonSchema, maxViolations = 20): Valid
 }
 
 /** Read and compile a schema file (see compileJsonSchema). */
-export function compileSchemaFile(path: string, maxViolations = 20): Validator {
-  return compileJsonSchema(JSON.parse(readFileSync(path, 'utf8')) as JsonSchema, maxViolations);
+export function compileSchemaFile(path: string, maxViolations = 20, refFiles: readonly string[] = []): Validator {
+  const read = (p: string): JsonSchema => JSON.parse(readFileSync(p, 'utf8')) as JsonSchema;
+  return compileJsonSchema(read(path), maxViolations, refFiles.map(read));
 }
 
 /** "/width: expected integer but received 'x' of type string; /tracks: is required" */

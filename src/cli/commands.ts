@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ c
   demo: { summary: 'the embedded default: replay a sample clip to a local receiver, write a report', load: () => loadCommand('demo') },
   replay: { summary: 'offline run on a recording or MOT sequence, with tracks, selections and a report', load: () => loadCommand('replay') },
   receiver: { summary: 'reference cloud receiver (stores packages, dedupes by idempotency key)', load: () => loadCommand('receiver') },
+  ingest: { summary: 'fleet consumer: MQTT shared subscription → verify S3 object → idempotent SQLite index', load: () => loadCommand('ingest') },
   probe: { summary: "print a source's caps and the first frames' timestamps", load: () => loadCommand('probe') },
   detect: { summary: 'run the detector on an image or video', load: () => loadCommand('detect') },
   track: { summary: "run the tracker on a MOTChallenge sequence's det.txt", load: () => loadCommand('track') },

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import type { PolicyOptions } from '../select/policies.js';
-import type { CameraConfig, ModelConfig, TrackerParams, QueueConfig, SelectionParamsConfig, UploadConfig } from './types.js';
+import type { CameraConfig, ModelConfig, MqttSinkConfig, S3SinkConfig, TrackerParams, QueueConfig, SelectionParamsConfig, UploadConfig } from './types.js';
 
 /** For `Detector.create()` (src/detect). */
 export function detectorOptions(m: ModelConfig): {
@@ -84,6 +84,83 @@ export function senderOptions(
     connectTimeoutMs: u.connectTimeoutMs,
     responseTimeoutMs: u.responseTimeoutMs,
   };
+}
+
+type S3SinkShape = {
+  bucket: string;
+  prefix?: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sidecar: boolean;
+  verifyEtag: boolean;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+};
+type MqttSinkShape = {
+  url: string;
+  topic: string;
+  site: string;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  keepaliveS: number;
+  connectTimeoutMs: number;
+  ackTimeoutMs: number;
+  requireSubscriber: boolean;
+  inlineImageMaxBytes: number;
+};
+
+function s3Sink(s: S3SinkConfig, connectTimeoutMs: number): S3SinkShape {
+  const { requestTimeoutMs, ...rest } = s;
+  return { ...rest, connectTimeoutMs, requestTimeoutMs };
+}
+
+function mqttSink(m: MqttSinkConfig, connectTimeoutMs: number, at: string): MqttSinkShape {
+  const pem = (path: string | undefined, key: string): string | undefined => (path === undefined ? undefined : readPem(path, `${at}.${key}`));
+  const { ca, cert, key, ...rest } = m;
+  return {
+    ...rest,
+    connectTimeoutMs,
+    ...(ca !== undefined ? { ca: pem(ca, 'ca') } : {}),
+    ...(cert !== undefined ? { cert: pem(cert, 'cert') } : {}),
+    ...(key !== undefined ? { key: pem(key, 'key') } : {}),
+  };
+}
+
+/**
+ * For `createSink()` (src/upload/sinks): upload.sink with its PEM files read.
+ * 'http' is the HttpSender's options (senderOptions); the others take
+ * upload.connectTimeoutMs for their connections.
+ */
+export function sinkOptions(
+  u: UploadConfig,
+  endpoint: string | undefined = u.endpoint,
+):
+  | ({ type: 'http' } & ReturnType<typeof senderOptions>)
+  | ({ type: 's3' } & S3SinkShape)
+  | ({ type: 'mqtt' } & MqttSinkShape)
+  | { type: 's3+mqtt'; s3: S3SinkShape; mqtt: MqttSinkShape } {
+  const sink = u.sink ?? { type: 'http' };
+  switch (sink.type) {
+    case 'http':
+      return { type: 'http', ...senderOptions(u, endpoint) };
+    case 's3': {
+      const { type: _t, ...s } = sink;
+      return { type: 's3', ...s3Sink(s, u.connectTimeoutMs) };
+    }
+    case 'mqtt': {
+      const { type: _t, ...m } = sink;
+      return { type: 'mqtt', ...mqttSink(m, u.connectTimeoutMs, 'sink') };
+    }
+    case 's3+mqtt':
+      return { type: 's3+mqtt', s3: s3Sink(sink.s3, u.connectTimeoutMs), mqtt: mqttSink(sink.mqtt, u.connectTimeoutMs, 'sink.mqtt') };
+  }
 }
 
 /** For `new PackageQueue()` (src/upload). */

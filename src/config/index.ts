@@ -36,4 +36,4 @@ export { CONFIG_SCHEMA, CURRENT_VERSION, CAMERA_ID_PATTERN } from './sections.js
 export { parseBytes, schemaRows, describeField, describeDefault, type Field, type ConfigIssue } from './schema.js';
 export { renderSchemaMarkdown } from './docs.js';
 export type * from './types.js';
-export { detectorOptions, trackerOptions, policyOptions, senderOptions, queueOptions, uploaderOptions } from './adapters.js';
+export { detectorOptions, trackerOptions, policyOptions, senderOptions, sinkOptions, queueOptions, uploaderOptions } from './adapters.js';

@@ -309,6 +309,51 @@ export const DEFAULTS_SECTION: ObjectField = obj('per-camera parameters every ca
   jpegQuality: JPEG_QUALITY,
 });
 
+const S3_SINK_FIELDS: Record<string, Field> = {
+  bucket: { kind: 'string', pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, description: 'bucket the images go to (must exist; the edge never creates it)' },
+  prefix: { kind: 'string', pattern: /^[^/](.*[^/])?$/, optional: true, description: "key prefix: <prefix>/<camera>/<yyyy>/<mm>/<dd>/<imageId>.jpg; no leading or trailing '/'" },
+  region: { kind: 'string', default: 'us-east-1', description: 'region for SigV4 signing' },
+  endpoint: { kind: 'string', protocols: ['http:', 'https:'], optional: true, description: 'S3-compatible endpoint (MinIO, Ceph RGW); absent = AWS S3 of the region' },
+  forcePathStyle: { kind: 'boolean', default: false, description: 'path-style URLs (host/bucket/key) instead of virtual-host (bucket.host/key); most self-hosted stores need true' },
+  accessKeyId: { kind: 'secret', optional: true, description: 'static access key; absent = the AWS SDK chain (env, profile, instance role)' },
+  secretAccessKey: { kind: 'secret', optional: true, description: 'static secret key, with accessKeyId' },
+  sidecar: { kind: 'boolean', default: true, description: 'also store the metadata JSON beside the image (<imageId>.json)' },
+  verifyEtag: { kind: 'boolean', default: true, description: 'check an MD5 ETag against the bytes when the store returns no SHA-256 checksum; off for SSE-KMS' },
+  requestTimeoutMs: num('time allowed for one PUT', { integer: true, min: 1, default: 30000, unit: 'ms' }),
+};
+
+const MQTT_SINK_FIELDS: Record<string, Field> = {
+  url: { kind: 'string', protocols: ['mqtt:', 'mqtts:', 'ws:', 'wss:'], description: 'broker URL, e.g. mqtts://broker.example:8883' },
+  topic: { kind: 'string', pattern: /^[^+#$]+$/, default: 'bestshot/{site}/{camera}/objects', description: 'topic template; {site} and {camera} are replaced' },
+  site: { kind: 'string', pattern: CAMERA_ID_PATTERN, default: 'default', description: 'site of this unit: in the topic and the event source' },
+  clientId: { kind: 'string', optional: true, description: "MQTT client id, unique per unit; default 'bestshot-<site>-<hostname>'" },
+  username: { kind: 'string', optional: true, description: 'MQTT username' },
+  password: { kind: 'secret', optional: true, description: 'MQTT password: literal, { env: NAME } or { file: PATH }; never logged' },
+  ca: { kind: 'path', optional: true, description: 'CA bundle (PEM) for mqtts/wss' },
+  cert: { kind: 'path', optional: true, description: 'client certificate (PEM), e.g. AWS IoT Core' },
+  key: { kind: 'path', optional: true, description: 'client key (PEM)' },
+  keepaliveS: num('keep-alive; lower notices a dead link sooner', { integer: true, min: 1, default: 30, unit: 's' }),
+  ackTimeoutMs: num('time allowed for the PUBACK; too short turns slow acks into duplicates (dropped by id)', { integer: true, min: 1, default: 10000, unit: 'ms' }),
+  requireSubscriber: { kind: 'boolean', default: true, description: "retry on PUBACK 0x10 'no matching subscribers'; off for IoT Core rules / broker bridges" },
+  inlineImageMaxBytes: { kind: 'bytes', default: 0, description: 'mqtt alone: put JPEGs up to this size in the event (base64); 0 = never' },
+};
+
+/** upload.sink: how a package leaves (a union on type). U1/U2 decide what and when either way. */
+const SINK: UnionField = {
+  kind: 'union',
+  description: "how packages leave: 'http' (multipart POST to upload.endpoint), 's3', 'mqtt', or 's3+mqtt' (object first, event after)",
+  default: { type: 'http' },
+  variants: {
+    http: obj('multipart POST to upload.endpoint with the keys above', {}),
+    s3: obj('JPEG + JSON sidecar PUT to an S3-compatible bucket', S3_SINK_FIELDS),
+    mqtt: obj('one MQTT 5 CloudEvent per package (QoS 1)', MQTT_SINK_FIELDS),
+    's3+mqtt': obj('object stored first, then the event naming it; sent when both are acknowledged', {
+      s3: obj('the object store', S3_SINK_FIELDS),
+      mqtt: obj('the broker', MQTT_SINK_FIELDS),
+    }),
+  },
+};
+
 export const UPLOAD_SECTION: ObjectField = obj('cloud upload (U1–U3)', {
   endpoint: {
     kind: 'string',
@@ -339,6 +384,7 @@ export const UPLOAD_SECTION: ObjectField = obj('cloud upload (U1–U3)', {
     default: 60,
     unit: 's',
   }),
+  sink: SINK,
 });
 
 export const QUEUE_SECTION: ObjectField = obj('durable cache queue (U2)', {

@@ -150,7 +150,44 @@ export interface UploadConfig {
   sendHz: number;
   /** Seconds to wait for the queue to deliver once every source ended. */
   drainTimeoutS: number;
+  /** How packages leave (default http). */
+  sink: SinkConfig;
 }
+
+export interface S3SinkConfig {
+  bucket: string;
+  prefix?: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sidecar: boolean;
+  verifyEtag: boolean;
+  requestTimeoutMs: number;
+}
+
+export interface MqttSinkConfig {
+  url: string;
+  topic: string;
+  site: string;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  keepaliveS: number;
+  ackTimeoutMs: number;
+  requireSubscriber: boolean;
+  inlineImageMaxBytes: number;
+}
+
+export type SinkConfig =
+  | { type: 'http' }
+  | ({ type: 's3' } & S3SinkConfig)
+  | ({ type: 'mqtt' } & MqttSinkConfig)
+  | { type: 's3+mqtt'; s3: S3SinkConfig; mqtt: MqttSinkConfig };
 
 export interface QueueConfig {
   path: string;

@@ -113,9 +113,9 @@ export function verifyPerClassScore(m: Pick<ModelConfig, 'classes' | 'perClassSc
     .map((label) => error([...segs, 'perClassScore', label], `Unknown class '${label}' (not in model.classes)`));
 }
 
-/** U1: an endpoint is needed unless the embedded receiver provides one. */
+/** U1: the http sink needs an endpoint unless the embedded receiver provides one. */
 export function verifyUploadEndpoint(upload: UploadConfig, embedded: boolean, segs: Segs = ['upload']): Finding[] {
-  if (upload.endpoint !== undefined || embedded) return [];
+  if (upload.endpoint !== undefined || embedded || (upload.sink !== undefined && upload.sink.type !== 'http')) return [];
   return [error([...segs, 'endpoint'], 'Missing required key; expected http or https URL (or set receiver.embedded: true)')];
 }
 

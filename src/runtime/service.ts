@@ -13,9 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { detectorOptions, policyOptions, queueOptions, senderOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
+import { detectorOptions, policyOptions, queueOptions, senderOptions, sinkOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
 import { DetectorPool, tensorOptionsFor, type DetectorPoolOptions } from '../detect/index.js';
-import { Uploader, type UploaderStats, type UploadPackage, type UploadRoute } from '../upload/index.js';
+import { Uploader, type UploaderOptions, type UploaderStats, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { backoffDelayMs, resolveBackoff, type ResolvedBackoff } from '../upload/backoff.js';
 import { startReceiver, type Receiver } from '../receiver/index.js';
 import { TypedEmitter } from '../events.js';
@@ -203,11 +203,23 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     // The queue opens after the model loaded: nothing is sent before the service can run.
     let sink = this.#opts.sink;
     if (!sink) {
+      const http = (cfg.upload.sink?.type ?? 'http') === 'http';
       const endpoint = cfg.upload.endpoint ?? (this.receiver ? `${this.receiver.url}/packages` : undefined);
-      if (!endpoint) throw new ConfigError('upload.endpoint', 'not set and no embedded receiver is configured: set upload.endpoint or receiver.embedded: true');
+      if (http && !endpoint) throw new ConfigError('upload.endpoint', 'not set and no embedded receiver is configured: set upload.endpoint or receiver.embedded: true');
       mkdirSync(join(cfg.queue.path, '..'), { recursive: true });
+      // upload.sink decides how a package leaves; U1/U2 (the uploader and its queue) are the same for every sink.
+      let sender: UploaderOptions['sender'];
+      if (http) {
+        sender = senderOptions({ ...cfg.upload, token }, endpoint);
+      } else {
+        // Loaded only when configured: the S3 SDK and MQTT.js stay out of an http-only process.
+        const { createSink } = await import('../upload/sinks/index.js');
+        const sink = createSink(sinkOptions(cfg.upload) as Parameters<typeof createSink>[0]);
+        this.#closers.push(() => sink.close());
+        sender = sink;
+      }
       const uploader = new Uploader({
-        sender: senderOptions({ ...cfg.upload, token }, endpoint),
+        sender,
         queue: queueOptions(cfg.queue),
         ...uploaderOptions(cfg.upload),
       });

@@ -11,3 +11,5 @@ export { PackageQueue, QUEUE_SCHEMA_VERSION } from './queue.js';
 export type { DeadLetter, EnqueueResult, QueueCounters, QueueOptions, QueueRecovery, QueuedPackage, SynchronousMode } from './queue.js';
 export { Uploader } from './uploader.js';
 export type { RetryEvent, SentEvent, UploaderEvents, UploaderOptions, UploaderStats } from './uploader.js';
+// Sinks load the S3 SDK and MQTT.js: import them from './sinks/index.js' (the service does so lazily).
+export type { SinkOptions, ImageRef, PackageEvent } from './sinks/index.js';

@@ -40,8 +40,8 @@ export interface SenderOptions {
   headers?: Record<string, string>;
 }
 
-/** Kinds of failure, for stats and metrics. */
-export type SendErrorKind = 'network' | 'timeout' | 'http408' | 'http429' | 'http5xx' | 'http4xx' | 'http3xx';
+/** Kinds of failure, for stats and metrics; 'broker' is an MQTT PUBACK reason code (sinks). */
+export type SendErrorKind = 'network' | 'timeout' | 'http408' | 'http429' | 'http5xx' | 'http4xx' | 'http3xx' | 'broker';
 
 export type SendResult =
   | { kind: 'ok'; status: number; body: string; durationMs: number }

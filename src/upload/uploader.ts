@@ -142,7 +142,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     sentCached: 0,
     retries: 0,
     refusedDiskFull: 0,
-    errorsByKind: { network: 0, timeout: 0, http408: 0, http429: 0, http5xx: 0, http4xx: 0, http3xx: 0 } as Record<SendErrorKind, number>,
+    errorsByKind: { network: 0, timeout: 0, http408: 0, http429: 0, http5xx: 0, http4xx: 0, http3xx: 0, broker: 0 } as Record<SendErrorKind, number>,
   };
 
   constructor(options: UploaderOptions) {

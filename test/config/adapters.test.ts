@@ -9,6 +9,7 @@ import {
   policyOptions,
   queueOptions,
   senderOptions,
+  sinkOptions,
   trackerOptions,
   uploaderOptions,
   type BestshotConfig,
@@ -18,6 +19,7 @@ import { createPolicy, type PolicyOptions } from '../../src/select/index.js';
 import { ByteTracker, resolveTrackerOptions, type TrackerOptions } from '../../src/track/index.js';
 import { HttpSender, PackageQueue, type QueueOptions, type SenderOptions } from '../../src/upload/index.js';
 import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+import { S3MqttSink, createSink, type SinkOptions } from '../../src/upload/sinks/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-adapters-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -90,5 +92,39 @@ describe('config → stage options (the names each stage uses)', () => {
       message: `upload.cert: Cannot read file ${join(dir, 'nope.pem')} (ENOENT)`,
     });
     assert.deepEqual(uploaderOptions(config.upload), { sendHz: 4, immediateConcurrency: 2 });
+  });
+  test('sinkOptions: upload.sink s3+mqtt becomes createSink() options (secrets resolved, PEMs read); http is senderOptions', async () => {
+    writeFileSync(join(dir, 'broker-ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n');
+    const text = `
+model: { providers: [cpu] }
+cameras: [{ id: gate, source: { type: test } }]
+upload:
+  sink:
+    type: s3+mqtt
+    s3: { bucket: fleet-images, prefix: a/b, endpoint: "http://127.0.0.1:9", forcePathStyle: true, accessKeyId: { env: AK }, secretAccessKey: { env: SK } }
+    mqtt: { url: "mqtt://127.0.0.1:1", site: north, ca: broker-ca.pem, password: { env: MQ } }
+`;
+    const config = parseConfig(text, { baseDir: dir, env: { BESTSHOT_SHARED_DIR: SHARED_DIR, AK: 'ak', SK: 'sk', MQ: 'pw' } }).config;
+    const opts: SinkOptions = sinkOptions(config.upload);
+    assert.equal(opts.type, 's3+mqtt');
+    const o = opts as Extract<SinkOptions, { type: 's3+mqtt' }>;
+    assert.equal(o.s3.accessKeyId, 'ak');
+    assert.equal(o.s3.region, 'us-east-1');
+    assert.equal(o.s3.connectTimeoutMs, 5000);
+    assert.equal(o.mqtt.password, 'pw');
+    assert.equal(o.mqtt.topic, 'bestshot/{site}/{camera}/objects');
+    assert.match(String(o.mqtt.ca), /BEGIN CERTIFICATE/);
+    const sink = createSink(opts);
+    assert.ok(sink instanceof S3MqttSink);
+    sink.close();
+    assert.equal(sinkOptions(load().upload).type, 'http');
+    assert.equal((sinkOptions(load().upload) as { url: string }).url, 'http://127.0.0.1:9/in');
+  });
+
+  test('upload.sink: an unknown type and a missing bucket are named with their key path', () => {
+    const bad = (sink: string) => () =>
+      parseConfig(`model: { providers: [cpu] }\ncameras: [{ id: gate, source: { type: test } }]\nupload: { sink: ${sink} }\n`, { baseDir: dir, env: { BESTSHOT_SHARED_DIR: SHARED_DIR } });
+    assert.throws(bad('{ type: kafka }'), /upload\.sink\.type: Expected one of 'http', 's3', 'mqtt', 's3\+mqtt' but received 'kafka' of type string/);
+    assert.throws(bad('{ type: s3 }'), /upload\.sink\.bucket: Missing required key/);
   });
 });

@@ -1,0 +1,150 @@
+/** `bestshot ingest`: the fleet consumer (MQTT 5 shared subscription → verify object → idempotent index). */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command } from '../commands.js';
+import { invalidParameterError } from '../../errors.js';
+import { IngestConsumer, SqliteIngestIndex, type VerifyMode } from '../../ingest/index.js';
+
+const usage = `Usage: bestshot ingest --broker <url> --index <file.sqlite> [options]
+
+Fleet consumer: subscribes to package events (CloudEvents, schemas/event.v1.json)
+on the MQTT 5 shared subscription $share/<group>/<topic>, validates each
+event, verifies the object it names in the S3-compatible store (GET and
+sha256 by default), and writes one row per idempotency key to an SQLite
+index (INSERT OR IGNORE). Run several processes with the same --group and
+different --client-id to share the load; an event is acknowledged only after
+it is indexed, so a killed consumer loses nothing (its session is persistent).
+
+Options:
+  --broker <url>          mqtt://, mqtts://, ws:// or wss:// broker URL (required)
+  --index <file>          SQLite index file, shared by the processes of a node (required)
+  --group <name>          shared-subscription group (default bestshot-ingest)
+  --topic <filter>        topic filter (default bestshot/+/+/objects)
+  --client-id <id>        client id prefix, unique per process, stable across
+                          restarts (default bestshot-ingest-<hostname>)
+  --connections <n>       MQTT sessions of this process, events processed one
+                          at a time per session (default 4)
+  --session-expiry-s <s>  how long the broker keeps a stopped consumer's queue (default 3600)
+  --username <u>          MQTT username; password from env BESTSHOT_MQTT_PASSWORD
+  --ca <pem>              CA for mqtts/wss
+  --cert <pem>            client certificate (mTLS) ...
+  --key <pem>             ... and its key
+  --s3-endpoint <url>     S3-compatible endpoint (default: AWS S3); credentials
+                          as the AWS SDK resolves them (AWS_ACCESS_KEY_ID, profile, instance role)
+  --s3-region <r>         region (default us-east-1)
+  --s3-path-style         path-style addressing (MinIO, Ceph RGW, s3rver)
+  --verify <mode>         get (fetch + sha256, default), head (size + stored sha256) or none
+  --verify-timeout-ms <n> how long a missing/unreachable object is retried before the
+                          event is rejected (default 30000)
+  --reconcile-bucket <b>  also index every package stored in bucket b (its JSON sidecar)
+                          that no event brought: at start, then every --reconcile-interval-s
+  --reconcile-prefix <p>  only keys under this prefix
+  --reconcile-interval-s <s>  (default 300; 0 = at start only)
+  --stats-interval-s <s>  print a stats line every s seconds (default 0 = never)
+
+Prints "ingest subscribed to <filter>" once ready; on SIGINT/SIGTERM closes and
+prints the final stats as one JSON line.`;
+
+function int(name: string, v: string | undefined, dflt: number, min = 0): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw invalidParameterError(min > 0 ? 'positive integer' : 'non-negative integer', `--${name}`, v);
+  return n;
+}
+
+export const command: Command = {
+  summary: 'fleet consumer: MQTT shared subscription → verify S3 object → idempotent SQLite index',
+  usage,
+  async run(argv: string[]): Promise<number> {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        broker: { type: 'string' },
+        index: { type: 'string' },
+        group: { type: 'string', default: 'bestshot-ingest' },
+        topic: { type: 'string', default: 'bestshot/+/+/objects' },
+        'client-id': { type: 'string' },
+        connections: { type: 'string' },
+        'session-expiry-s': { type: 'string' },
+        username: { type: 'string' },
+        ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        's3-endpoint': { type: 'string' },
+        's3-region': { type: 'string' },
+        's3-path-style': { type: 'boolean', default: false },
+        verify: { type: 'string', default: 'get' },
+        'verify-timeout-ms': { type: 'string' },
+        'stats-interval-s': { type: 'string' },
+        'reconcile-bucket': { type: 'string' },
+        'reconcile-prefix': { type: 'string' },
+        'reconcile-interval-s': { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.broker || !values.index) {
+      console.error(`bestshot ingest: --broker and --index are required\n\n${usage}`);
+      return 2;
+    }
+    if (!['get', 'head', 'none'].includes(values.verify!)) throw invalidParameterError("one of 'get', 'head', 'none'", '--verify', values.verify);
+    if ((values.cert === undefined) !== (values.key === undefined)) {
+      console.error('bestshot ingest: --cert and --key go together');
+      return 2;
+    }
+    const index = new SqliteIngestIndex(resolve(values.index));
+    const consumer = await IngestConsumer.start({
+      url: values.broker,
+      group: values.group,
+      topic: values.topic,
+      ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
+      connections: int('connections', values.connections, 4, 1),
+      sessionExpiryS: int('session-expiry-s', values['session-expiry-s'], 3600),
+      ...(values.username !== undefined ? { username: values.username } : {}),
+      ...(process.env.BESTSHOT_MQTT_PASSWORD ? { password: process.env.BESTSHOT_MQTT_PASSWORD } : {}),
+      ...(values.ca ? { ca: readFileSync(values.ca) } : {}),
+      ...(values.cert ? { cert: readFileSync(values.cert), key: readFileSync(values.key!) } : {}),
+      s3: {
+        ...(values['s3-endpoint'] !== undefined ? { endpoint: values['s3-endpoint'] } : {}),
+        ...(values['s3-region'] !== undefined ? { region: values['s3-region'] } : {}),
+        forcePathStyle: values['s3-path-style'],
+      },
+      verify: values.verify as VerifyMode,
+      verifyTimeoutMs: int('verify-timeout-ms', values['verify-timeout-ms'], 30000, 1),
+      index,
+    });
+    consumer.on('error', (err) => console.error(`ingest: ${err.message}`));
+    consumer.on('rejected', (r) => console.error(`ingest: rejected ${r.id ?? '(no id)'}: ${r.reason}`));
+    console.log(`ingest subscribed to ${consumer.filter}`);
+    const bucket = values['reconcile-bucket'];
+    let reconciler: NodeJS.Timeout | undefined;
+    if (bucket !== undefined) {
+      const once = (): void => {
+        consumer
+          .reconcile(bucket, values['reconcile-prefix'])
+          .then((r) => console.log(`ingest: reconcile ${JSON.stringify(r)}`))
+          .catch((err: Error) => console.error(`ingest: reconcile failed: ${err.message}`));
+      };
+      once();
+      const period = int('reconcile-interval-s', values['reconcile-interval-s'], 300);
+      if (period > 0) reconciler = setInterval(once, period * 1000);
+    }
+    const every = int('stats-interval-s', values['stats-interval-s'], 0);
+    const timer = every > 0 ? setInterval(() => console.log(JSON.stringify(consumer.stats())), every * 1000) : undefined;
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    if (timer) clearInterval(timer);
+    if (reconciler) clearInterval(reconciler);
+    const stats = consumer.stats();
+    await consumer.close();
+    console.log(JSON.stringify(stats));
+    return 0;
+  },
+};

@@ -1,0 +1,366 @@
+/**
+ * `bestshot ingest`: the cloud end of the fleet tier. An MQTT 5 consumer on
+ * a shared subscription (`$share/<group>/<topic>`), so several processes
+ * (and several connections per process) split the events between them; each
+ * event is validated (schemas/event.v1.json), its object verified in the
+ * store (GET + sha256, or HEAD + size and stored sha256), deduped by id
+ * (U3) and written to the index with INSERT OR IGNORE. The PUBACK goes only
+ * after the row is written, and sessions are persistent (clean start off,
+ * session expiry), so an event is never acknowledged before it is indexed:
+ * a consumer killed mid-event gets it again, and the index ignores the repeat.
+ *
+ * A transient store failure (object store down, object not yet visible) is
+ * retried with back-off for verifyTimeoutMs while the event stays unacked;
+ * after that, or for an invalid event or a wrong sha256, the event is
+ * recorded in the `rejected` table and acknowledged (no poison loop).
+ */
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
+import { TypedEmitter } from '../events.js';
+import { formatViolations } from '../json-schema.js';
+import { s3ClientConfig } from '../upload/sinks/s3.js';
+import { validateEvent, type PackageEvent } from '../upload/sinks/event.js';
+import { validatePackageMetadata } from '../upload/schema.js';
+import type { PackageMetadata } from '../upload/package.js';
+import type { IngestIndex } from './index-store.js';
+
+export type VerifyMode = 'get' | 'head' | 'none';
+
+export interface IngestOptions {
+  /** Broker URL (mqtt://, mqtts://, ws://, wss://). */
+  url: string;
+  /** Shared-subscription group; every process of one group shares the load. Default 'bestshot-ingest'. */
+  group?: string;
+  /** Topic filter under the share. Default 'bestshot/+/+/objects'. */
+  topic?: string;
+  /** Client id prefix, unique per process and stable across restarts (its persistent sessions). Default 'bestshot-ingest-<hostname>'. */
+  clientId?: string;
+  /** MQTT connections (each a session in the group) of this process: events are processed one at a time per connection. Default 4. */
+  connections?: number;
+  /** Session expiry, s: how long the broker keeps a disconnected consumer's session and queue. Default 3600. */
+  sessionExpiryS?: number;
+  username?: string;
+  password?: string;
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** The store the events' bucket/key refer to. */
+  s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; accessKeyId?: string; secretAccessKey?: string };
+  /** 'get' (default): fetch and hash the object; 'head': size and stored x-amz-meta-sha256; 'none'. */
+  verify?: VerifyMode;
+  /** How long a transient store failure is retried before the event is rejected, ms. Default 30000. */
+  verifyTimeoutMs?: number;
+  index: IngestIndex;
+}
+
+export interface IngestStats {
+  received: number;
+  indexed: number;
+  duplicates: number;
+  rejected: number;
+  verifyRetries: number;
+}
+
+export type IngestEvents = {
+  indexed: [{ id: string; consumer: string }];
+  duplicate: [{ id: string }];
+  rejected: [{ id: string | null; reason: string }];
+  error: [Error];
+};
+
+class Transient extends Error {}
+
+export class IngestConsumer extends TypedEmitter<IngestEvents> {
+  readonly clients: MqttClient[] = [];
+  readonly filter: string;
+  readonly #o: IngestOptions;
+  readonly #s3: S3Client | undefined;
+  readonly #verify: VerifyMode;
+  readonly #stats: IngestStats = { received: 0, indexed: 0, duplicates: 0, rejected: 0, verifyRetries: 0 };
+  #closing = false;
+
+  private constructor(o: IngestOptions) {
+    super();
+    this.#o = o;
+    this.#verify = o.verify ?? 'get';
+    this.filter = `$share/${o.group ?? 'bestshot-ingest'}/${o.topic ?? 'bestshot/+/+/objects'}`;
+    this.#s3 = this.#verify === 'none' ? undefined : new S3Client(s3ClientConfig({ ...(o.s3 ?? {}), requestTimeoutMs: 15000 }));
+  }
+
+  /** Connect every connection and subscribe; resolves once all are subscribed. */
+  static async start(o: IngestOptions): Promise<IngestConsumer> {
+    const c = new IngestConsumer(o);
+    const n = o.connections ?? 4;
+    const prefix = o.clientId ?? `bestshot-ingest-${hostname()}`;
+    await Promise.all(Array.from({ length: n }, (_, i) => c.#connect(`${prefix}-${i}`)));
+    return c;
+  }
+
+  stats(): IngestStats {
+    return { ...this.#stats };
+  }
+
+  #connect(clientId: string): Promise<void> {
+    const o = this.#o;
+    const opts: IClientOptions = {
+      protocolVersion: 5,
+      clientId,
+      clean: false,
+      // Back soon after a broker restart: until the shared subscription is renewed the broker drops events (see reconcile()).
+      reconnectPeriod: 250,
+      connectTimeout: 5000,
+      keepalive: 30,
+      // Subscribed on every CONNACK below: mosquitto 2.0 restores a persistent session after a restart
+      // but not its shared subscription, and MQTT.js would skip a topic it believes subscribed.
+      resubscribe: false,
+      properties: { sessionExpiryInterval: o.sessionExpiryS ?? 3600, receiveMaximum: 32 },
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
+      ...(o.cert !== undefined ? { cert: o.cert, key: o.key } : {}),
+    };
+    const client = mqtt.connect(o.url, opts);
+    client.on('error', (err) => {
+      if (!this.#closing && this.listenerCount('error') > 0) this.emit('error', err);
+    });
+    // The PUBACK is sent when the callback runs: only after the event is indexed (or rejected).
+    client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
+      this.#handle(packet, clientId).then(
+        () => callback(),
+        (err: Error) => {
+          // Not acknowledged: the broker redelivers it on the next session resume.
+          if (this.listenerCount('error') > 0) this.emit('error', err);
+          callback(err);
+          if (!this.#closing) {
+            try {
+              client.reconnect();
+            } catch {
+              // already reconnecting
+            }
+          }
+        },
+      );
+    };
+    this.clients.push(client);
+    return new Promise<void>((resolve, reject) => {
+      let subscribed = false;
+      const onConnect = (): void => {
+        // The typed map cannot say `resubscribe` beside topic keys; MQTT.js reads it (forces the SUBSCRIBE).
+        const map = { [this.filter]: { qos: 1 }, resubscribe: true } as unknown as ISubscriptionMap;
+        client.subscribe(map, (err) => {
+          if (subscribed) return;
+          if (err) return reject(err);
+          subscribed = true;
+          resolve();
+        });
+      };
+      client.on('connect', onConnect);
+      client.once('error', (err) => {
+        if (!subscribed && !client.connected) reject(err);
+      });
+    });
+  }
+
+  async #handle(packet: IPublishPacket, consumer: string): Promise<void> {
+    this.#stats.received++;
+    const text = Buffer.isBuffer(packet.payload) ? packet.payload.toString('utf8') : String(packet.payload);
+    const index = this.#o.index;
+    let event: PackageEvent;
+    try {
+      event = JSON.parse(text) as PackageEvent;
+    } catch {
+      return this.#reject(null, 'invalid JSON', text, consumer);
+    }
+    const violations = validateEvent(event);
+    const id = typeof (event as { id?: unknown })?.id === 'string' ? event.id : null;
+    if (violations.length > 0) return this.#reject(id, `invalid event: ${formatViolations(violations)}`, text, consumer);
+    const pkg = event.data.package;
+    const img = event.data.image;
+    if (event.id !== pkg.idempotencyKey) return this.#reject(event.id, `id '${event.id}' differs from the package's idempotency key '${pkg.idempotencyKey}'`, text, consumer);
+    if (img.sha256 !== pkg.image.sha256 || img.bytes !== pkg.image.bytes) return this.#reject(event.id, 'image reference differs from the package metadata (sha256/bytes)', text, consumer);
+    // U3: a duplicate (re-send or redelivery) costs one lookup, no object fetch.
+    if (index.has(event.id)) return this.#duplicate(event.id, consumer);
+    const problem = await this.#verifyObject(event);
+    if (problem !== undefined) return this.#reject(event.id, problem, text, consumer);
+    const inserted = index.insert({
+      id: event.id,
+      cameraId: pkg.cameraId,
+      imageId: pkg.imageId,
+      site: event.bestshotsite,
+      time: event.time,
+      bucket: img.bucket ?? null,
+      key: img.key ?? null,
+      sha256: img.sha256,
+      bytes: img.bytes,
+      width: img.width,
+      height: img.height,
+      labels: event.data.objects.map((x) => x.label).join(','),
+      event: text,
+      consumer,
+      indexedAtMs: Date.now(),
+    });
+    if (!inserted) return this.#duplicate(event.id, consumer);
+    this.#stats.indexed++;
+    this.emit('indexed', { id: event.id, consumer });
+  }
+
+  #duplicate(id: string, consumer: string): void {
+    this.#stats.duplicates++;
+    this.#o.index.countDuplicate(consumer);
+    this.emit('duplicate', { id });
+  }
+
+  #reject(id: string | null, reason: string, payload: string, consumer: string): void {
+    this.#stats.rejected++;
+    this.#o.index.reject(id, reason, payload, consumer);
+    this.emit('rejected', { id, reason });
+  }
+
+  /** undefined when the object is there and right; else why not (after retrying transient failures). */
+  async #verifyObject(event: PackageEvent): Promise<string | undefined> {
+    const img = event.data.image;
+    if (img.inlineBase64 !== undefined) {
+      const bytes = Buffer.from(img.inlineBase64, 'base64');
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      return sha === img.sha256 && bytes.length === img.bytes ? undefined : `inline image sha256 ${sha} (${bytes.length} bytes) differs from ${img.sha256}`;
+    }
+    if (this.#verify === 'none' || img.bucket === undefined || img.key === undefined || !this.#s3) return undefined;
+    const deadline = Date.now() + (this.#o.verifyTimeoutMs ?? 30000);
+    let delay = 100;
+    for (;;) {
+      try {
+        return await this.#check(img.bucket, img.key, img.sha256, img.bytes);
+      } catch (err) {
+        if (this.#closing) throw new Error('closing');
+        if (Date.now() + delay > deadline) return `object s3://${img.bucket}/${img.key} not verified: ${(err as Error).message}`;
+        this.#stats.verifyRetries++;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
+  /** Throws Transient (or an SDK error) for what may heal; returns a reason for a wrong object. */
+  #check(bucket: string, key: string, sha256: string, bytes: number): Promise<string | undefined> {
+    return this.#checkWith(this.#s3!, bucket, key, sha256, bytes);
+  }
+
+  async #checkWith(s3: S3Client, bucket: string, key: string, sha256: string, bytes: number): Promise<string | undefined> {
+    try {
+      if (this.#verify === 'head') {
+        const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        if (h.ContentLength !== bytes) return `object s3://${bucket}/${key} has ${h.ContentLength} bytes, expected ${bytes}`;
+        const stored = h.Metadata?.sha256;
+        if (stored !== undefined && stored !== sha256) return `object s3://${bucket}/${key} has stored sha256 ${stored}, expected ${sha256}`;
+        return undefined;
+      }
+      const g = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const body = Buffer.from(await g.Body!.transformToByteArray());
+      const sha = createHash('sha256').update(body).digest('hex');
+      if (sha !== sha256) return `object s3://${bucket}/${key} has sha256 ${sha} (${body.length} bytes), expected ${sha256}`;
+      return undefined;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      // 404: not (yet) visible — the edge PUTs before it publishes, so this heals or times out.
+      throw new Transient(status === undefined ? `${(err as Error).name}: ${(err as Error).message}` : `HTTP ${status} ${(err as Error).name}`);
+    }
+  }
+
+  /**
+   * The object store is the record; events are notices. Index every stored
+   * package (its JSON sidecar beside the image, s3/s3+mqtt sinks) the index
+   * lacks: the sidecar is validated (schemas/package.v1.json), the image
+   * verified as for an event, then inserted with INSERT OR IGNORE (U3).
+   * Closes the gaps a broker leaves: an event dropped because no consumer
+   * session held the subscription (mosquitto 2.0 after a restart), a session
+   * that expired, a retained-nothing outage. Rows get consumer 'reconcile'.
+   */
+  async reconcile(bucket: string, prefix?: string): Promise<{ scanned: number; added: number; rejected: number }> {
+    const s3 = this.#s3 ?? new S3Client(s3ClientConfig(this.#o.s3 ?? {}));
+    const out = { scanned: 0, added: 0, rejected: 0 };
+    let token: string | undefined;
+    try {
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ...(prefix ? { Prefix: prefix } : {}), ...(token ? { ContinuationToken: token } : {}) }));
+        for (const o of page.Contents ?? []) {
+          if (!o.Key?.endsWith('.json')) continue;
+          out.scanned++;
+          const imageKey = `${o.Key.slice(0, -'.json'.length)}.jpg`;
+          if (this.#o.index.hasObject(bucket, imageKey)) continue;
+          const g = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
+          const text = Buffer.from(await g.Body!.transformToByteArray()).toString('utf8');
+          let meta: PackageMetadata;
+          try {
+            meta = JSON.parse(text) as PackageMetadata;
+          } catch {
+            out.rejected++;
+            this.#reject(null, `sidecar s3://${bucket}/${o.Key}: invalid JSON`, text, 'reconcile');
+            continue;
+          }
+          const violations = validatePackageMetadata(meta);
+          if (violations.length > 0) {
+            out.rejected++;
+            this.#reject(null, `sidecar s3://${bucket}/${o.Key}: ${formatViolations(violations)}`, text, 'reconcile');
+            continue;
+          }
+          if (this.#o.index.has(meta.idempotencyKey)) continue;
+          const problem = this.#verify === 'none' ? undefined : await this.#checkWith(s3, bucket, imageKey, meta.image.sha256, meta.image.bytes).catch((e: Error) => e.message);
+          if (problem !== undefined) {
+            out.rejected++;
+            this.#reject(meta.idempotencyKey, problem, text, 'reconcile');
+            continue;
+          }
+          const inserted = this.#o.index.insert({
+            id: meta.idempotencyKey,
+            cameraId: meta.cameraId,
+            imageId: meta.imageId,
+            site: '',
+            time: new Date(Number(BigInt(meta.timestampNs) / 1_000_000n)).toISOString(),
+            bucket,
+            key: imageKey,
+            sha256: meta.image.sha256,
+            bytes: meta.image.bytes,
+            width: meta.width,
+            height: meta.height,
+            labels: meta.tracks.map((t) => t.label ?? t.entry.box.label).join(','),
+            event: text,
+            consumer: 'reconcile',
+            indexedAtMs: Date.now(),
+          });
+          if (inserted) {
+            out.added++;
+            this.#stats.indexed++;
+            this.emit('indexed', { id: meta.idempotencyKey, consumer: 'reconcile' });
+          }
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } finally {
+      if (s3 !== this.#s3) s3.destroy();
+    }
+    return out;
+  }
+
+  /** Disconnect every connection (unacked events stay with the broker), close the store client and the index. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    await Promise.all(
+      this.clients.map(
+        (c) =>
+          new Promise<void>((r) => {
+            const t = setTimeout(() => c.end(true, {}, () => r()), 2000);
+            c.end(false, {}, () => {
+              clearTimeout(t);
+              r();
+            });
+          }),
+      ),
+    );
+    this.#s3?.destroy();
+    this.#o.index.close();
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The mqtt sink: one MQTT 5 message per package (QoS 1, not retained) on a
+ * topic built from a template (default `bestshot/{site}/{camera}/objects`),
+ * payload the package event (schemas/event.v1.json, CloudEvents 1.0
+ * structured mode, id = idempotency key, U3). A package counts as sent
+ * only on a successful PUBACK (U1/U2: it leaves the queue only then).
+ *
+ * Failure classes, as the HTTP sender's (U2): not connected, a connection
+ * lost before the PUBACK or no PUBACK within ackTimeoutMs → retryable
+ * (the durable queue keeps the package; a late PUBACK of the same event
+ * only makes a duplicate the consumer drops by id); PUBACK reason codes
+ * ≥ 0x80 → retryable for the transient ones (quota exceeded, server busy,
+ * rate too high, unspecified, implementation specific), permanent for the
+ * rest (not authorized, topic name invalid, payload format invalid, packet
+ * too large). With `requireSubscriber`, PUBACK 0x10 "no matching
+ * subscribers" is retryable: the broker would have dropped the event.
+ * The client connects in the background and reconnects by itself; a send
+ * while it is down fails at once, so capture never waits for the broker.
+ */
+import { hostname } from 'node:os';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { invalidParameterError } from '../../errors.js';
+import type { UploadPackage } from '../package.js';
+import type { PackageSender, SendResult } from '../sender.js';
+import { EVENT_CONTENT_TYPE, buildEvent, encodeEvent, localImageRef, type ImageRef } from './event.js';
+
+export const DEFAULT_TOPIC = 'bestshot/{site}/{camera}/objects';
+
+export interface MqttSinkOptions {
+  /** Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss://, e.g. mqtts://broker.example:8883. */
+  url: string;
+  /** Topic template; {site} and {camera} are replaced. Default 'bestshot/{site}/{camera}/objects'. */
+  topic?: string;
+  /** Site (fleet location) of this unit: in the topic, the event source and `bestshotsite`. Default 'default'. */
+  site?: string;
+  /** MQTT client id; must be unique per unit. Default 'bestshot-<site>-<hostname>'. */
+  clientId?: string;
+  username?: string;
+  password?: string;
+  /** PEM CA certificate(s) for mqtts/wss. */
+  ca?: string | Buffer;
+  /** PEM client certificate (AWS IoT Core, mTLS brokers); requires `key`. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Keep-alive interval, s. Default 30; lower notices a dead link sooner, costs a ping per interval. */
+  keepaliveS?: number;
+  /** Time allowed for the CONNECT, ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Time allowed for a PUBACK, ms. Default 10000. Too low turns slow acks into duplicates (dropped by id). */
+  ackTimeoutMs?: number;
+  /** Delay between reconnect attempts, ms. Default 1000. */
+  reconnectPeriodMs?: number;
+  /**
+   * PUBACK 0x10 "no matching subscribers" is retried instead of counted as
+   * sent. Default true: nothing is lost while no consumer session exists.
+   * Turn off for brokers whose consumers are not MQTT subscribers (AWS IoT
+   * rules, EMQX rule engine / Kafka bridge).
+   */
+  requireSubscriber?: boolean;
+  /**
+   * mqtt sink alone (no object store): put the JPEG in the event as base64
+   * when it is at most this many bytes. Default 0 = never (the event then
+   * carries only sha256/bytes/size). Keep well under the broker's maximum
+   * packet size (mosquitto default 256 MiB, AWS IoT Core 128 KiB).
+   */
+  inlineImageMaxBytes?: number;
+}
+
+const TRANSIENT_REASONS = new Set([0x80, 0x83, 0x89, 0x96, 0x97]);
+
+/** The topic of a package: the template with {site} and {camera} filled in. */
+export function topicFor(template: string, site: string, cameraId: string): string {
+  return template.replaceAll('{site}', site).replaceAll('{camera}', cameraId);
+}
+
+function checkTemplate(t: string): string {
+  if (typeof t !== 'string' || t.length === 0 || /[+#]/.test(t) || t.includes(String.fromCharCode(0)) || t.startsWith('$') || /\{(?!site\}|camera\})/.test(t)) {
+    throw invalidParameterError("MQTT topic without wildcards, '$' prefix or placeholders other than {site} and {camera}", 'topic', t);
+  }
+  return t;
+}
+
+export class MqttSink implements PackageSender {
+  readonly topic: string;
+  readonly site: string;
+  readonly client: MqttClient;
+  readonly #ackTimeoutMs: number;
+  readonly #requireSubscriber: boolean;
+  readonly #inlineMax: number;
+
+  constructor(options: MqttSinkOptions) {
+    if (typeof options?.url !== 'string' || !/^(mqtts?|wss?):\/\//.test(options.url)) {
+      throw invalidParameterError('mqtt://, mqtts://, ws:// or wss:// URL', 'url', options?.url);
+    }
+    if ((options.cert === undefined) !== (options.key === undefined)) {
+      throw new TypeError('Expected both cert and key for a client certificate (mTLS) but received only one');
+    }
+    this.site = options.site ?? 'default';
+    if (!/^[A-Za-z0-9_-]+$/.test(this.site)) throw invalidParameterError('site matching /^[A-Za-z0-9_-]+$/', 'site', this.site);
+    this.topic = checkTemplate(options.topic ?? DEFAULT_TOPIC);
+    this.#ackTimeoutMs = options.ackTimeoutMs ?? 10000;
+    this.#requireSubscriber = options.requireSubscriber ?? true;
+    this.#inlineMax = options.inlineImageMaxBytes ?? 0;
+    const opts: IClientOptions = {
+      protocolVersion: 5,
+      clientId: options.clientId ?? `bestshot-${this.site}-${hostname()}`,
+      clean: true,
+      keepalive: options.keepaliveS ?? 30,
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+      reconnectPeriod: options.reconnectPeriodMs ?? 1000,
+      // Nothing is buffered by MQTT.js while offline: the durable queue is the buffer (U2).
+      queueQoSZero: false,
+      ...(options.username !== undefined ? { username: options.username } : {}),
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+      ...(options.cert !== undefined ? { cert: options.cert, key: options.key } : {}),
+    };
+    this.client = mqtt.connect(options.url, opts);
+    // Connection errors are reported per send (retryable); without a listener MQTT.js would throw.
+    this.client.on('error', () => {});
+    this.client.setMaxListeners(64);
+  }
+
+  /** Publish the event of `pkg` with the given image reference; resolves on PUBACK (or a failure). */
+  publish(pkg: UploadPackage, image: ImageRef, signal?: AbortSignal): Promise<SendResult> {
+    const started = performance.now();
+    const elapsed = (): number => performance.now() - started;
+    if (!this.client.connected) {
+      return Promise.resolve({ kind: 'retryable', errorKind: 'network', reason: 'MQTT broker not connected', durationMs: 0 });
+    }
+    if (signal?.aborted) return Promise.resolve({ kind: 'retryable', errorKind: 'network', reason: 'aborted', durationMs: 0 });
+    const topic = topicFor(this.topic, this.site, pkg.metadata.cameraId);
+    const payload = encodeEvent(buildEvent(pkg, this.site, image));
+    return new Promise<SendResult>((resolve) => {
+      let settled = false;
+      const finish = (r: SendResult): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.client.off('close', onClose);
+        resolve(r);
+      };
+      const onAbort = (): void => finish({ kind: 'retryable', errorKind: 'network', reason: 'aborted', durationMs: elapsed() });
+      const onClose = (): void => finish({ kind: 'retryable', errorKind: 'network', reason: 'MQTT connection lost before PUBACK', durationMs: elapsed() });
+      const timer = setTimeout(
+        () => finish({ kind: 'retryable', errorKind: 'timeout', reason: `MQTT PUBACK timeout after ${this.#ackTimeoutMs} ms`, durationMs: elapsed() }),
+        this.#ackTimeoutMs,
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.client.once('close', onClose);
+      this.client.publish(
+        topic,
+        payload,
+        {
+          qos: 1,
+          retain: false,
+          properties: { contentType: EVENT_CONTENT_TYPE, payloadFormatIndicator: true, userProperties: { 'ce-id': pkg.idempotencyKey } },
+        },
+        (err, packet) => {
+          if (err) {
+            const code = (err as Error & { code?: number }).code;
+            if (typeof code === 'number') {
+              const reason = `MQTT PUBACK 0x${code.toString(16)}: ${err.message}`;
+              if (TRANSIENT_REASONS.has(code)) return finish({ kind: 'retryable', errorKind: 'broker', status: code, reason, durationMs: elapsed() });
+              return finish({ kind: 'permanent', errorKind: 'broker', status: code, reason, durationMs: elapsed() });
+            }
+            return finish({ kind: 'retryable', errorKind: 'network', reason: `MQTT ${err.message}`, durationMs: elapsed() });
+          }
+          const rc = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
+          if (rc === 0x10 && this.#requireSubscriber) {
+            return finish({ kind: 'retryable', errorKind: 'broker', status: rc, reason: 'MQTT PUBACK 0x10: no matching subscribers (no consumer session would get the event)', durationMs: elapsed() });
+          }
+          finish({ kind: 'ok', status: 200, body: JSON.stringify({ topic, reasonCode: rc }), durationMs: elapsed() });
+        },
+      );
+    });
+  }
+
+  send(pkg: UploadPackage, signal?: AbortSignal): Promise<SendResult> {
+    const ref = localImageRef(pkg);
+    if (this.#inlineMax > 0 && pkg.jpeg.length <= this.#inlineMax) ref.inlineBase64 = pkg.jpeg.toString('base64');
+    return this.publish(pkg, ref, signal);
+  }
+
+  /** Disconnect (in-flight publishes are abandoned; their packages stay queued). */
+  close(): void {
+    this.client.end(true);
+  }
+}

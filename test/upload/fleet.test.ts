@@ -1,0 +1,144 @@
+/**
+ * The fleet sinks against real servers (mosquitto from Debian, s3rver from
+ * npm, both child processes on loopback): s3, mqtt and s3+mqtt through the
+ * real Uploader and durable queue (U1/U2 unchanged), consumed by two
+ * IngestConsumers sharing one subscription and one index (U3: exactly once).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { IngestConsumer, SqliteIngestIndex } from '../../src/ingest/index.js';
+import { Uploader } from '../../src/upload/index.js';
+import { MqttSink, S3MqttSink, S3Sink, objectKeys } from '../../src/upload/sinks/index.js';
+import { BUCKET, objectSha256, readIndex, s3For } from './fleet-helpers.js';
+import { S3RVER_CREDENTIALS, hasMosquitto, startMosquitto, startS3rver, type ServerProcess } from './fleet-servers.js';
+import { makeJpeg, makePackage, waitFor } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bestshot-fleet-'));
+let broker: ServerProcess;
+let store: ServerProcess;
+const consumers: IngestConsumer[] = [];
+const indexPath = join(dir, 'index.sqlite');
+
+before(async () => {
+  [broker, store] = await Promise.all([startMosquitto(join(dir, 'mq')), startS3rver(join(dir, 's3'), [BUCKET])]);
+  for (const n of [0, 1]) {
+    consumers.push(
+      await IngestConsumer.start({
+        url: broker.url,
+        group: 'g1',
+        clientId: `ingest-test-${n}`,
+        connections: 2,
+        s3: { endpoint: store.url, forcePathStyle: true, ...S3RVER_CREDENTIALS },
+        index: new SqliteIngestIndex(indexPath),
+      }),
+    );
+  }
+});
+after(async () => {
+  await Promise.all(consumers.map((c) => c.close()));
+  await Promise.all([broker?.stop(), store?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const s3Options = () => ({ bucket: BUCKET, prefix: 'units', endpoint: store.url, forcePathStyle: true, ...S3RVER_CREDENTIALS });
+
+test('s3 sink: deterministic key, image and sidecar stored with their sha256; a re-send overwrites the same object (U3)', { skip: !hasMosquitto }, async () => {
+  const sink = new S3Sink(s3Options());
+  try {
+    const pkg = makePackage('cam-s3', 5, await makeJpeg(3, 160, 120));
+    const r1 = await sink.send(pkg);
+    assert.equal(r1.kind, 'ok', JSON.stringify(r1));
+    const keys = objectKeys('units', 'cam-s3', 5, pkg.metadata.timestampNs);
+    assert.match(keys.image, /^units\/cam-s3\/\d{4}\/\d{2}\/\d{2}\/5\.jpg$/);
+    assert.deepEqual(JSON.parse((r1 as { body: string }).body), { bucket: BUCKET, key: keys.image });
+    const s3 = s3For(store.url);
+    assert.equal(await objectSha256(s3, BUCKET, keys.image), pkg.metadata.image.sha256);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: keys.image }));
+    assert.equal(head.Metadata?.sha256, pkg.metadata.image.sha256);
+    assert.equal(head.Metadata?.['idempotency-key'], 'cam-s3:5');
+    assert.equal((await sink.store(pkg)).kind, 'ok', 'a re-send is accepted and writes the same key');
+    assert.equal(await objectSha256(s3, BUCKET, keys.image), pkg.metadata.image.sha256);
+    s3.destroy();
+  } finally {
+    sink.close();
+  }
+});
+
+test('s3 sink: a missing bucket is retryable (NoSuchBucket heals when created), an unknown access key is permanent (dead letter)', { skip: !hasMosquitto }, async () => {
+  const pkg = makePackage('cam-s3', 6, await makeJpeg(3, 160, 120));
+  const missing = new S3Sink({ ...s3Options(), bucket: 'no-such-bucket' });
+  const r = await missing.send(pkg);
+  missing.close();
+  assert.equal(r.kind, 'retryable');
+  assert.match((r as { reason: string }).reason, /^S3 HTTP 404 NoSuchBucket/);
+  const wrong = new S3Sink({ ...s3Options(), accessKeyId: 'NOT-A-KEY', secretAccessKey: 'S3RVER' });
+  const p = await wrong.send(pkg);
+  wrong.close();
+  assert.equal(p.kind, 'permanent', JSON.stringify(p));
+  assert.equal((p as { status: number }).status, 403);
+  assert.match((p as { reason: string }).reason, /^S3 HTTP 403 InvalidAccessKeyId/);
+});
+
+test('mqtt sink: inline image mode carries the JPEG; the consumer verifies it without an object store', { skip: !hasMosquitto }, async () => {
+  const inline = new MqttSink({ url: broker.url, site: 'lab', clientId: 'edge-inline', inlineImageMaxBytes: 64 * 1024 });
+  await waitFor(() => inline.client.connected, 10000, 'mqtt sink connected');
+  const before = readIndex(indexPath).rows.length;
+  assert.equal((await inline.send(makePackage('cam-inline', 1, await makeJpeg(2)))).kind, 'ok');
+  inline.close();
+  await waitFor(() => readIndex(indexPath).rows.some((x) => x.id === 'cam-inline:1'), 15000, 'inline event indexed');
+  const row = readIndex(indexPath).rows.find((x) => x.id === 'cam-inline:1')!;
+  assert.equal(row.bucket, null, 'no object store in the mqtt-only shape');
+  assert.equal(readIndex(indexPath).rows.length, before + 1);
+});
+
+test('s3+mqtt through the real uploader: 40 packages (both routes) indexed exactly once, objects right, load shared by both consumers', { skip: !hasMosquitto }, async () => {
+  const sink = new S3MqttSink({ s3: s3Options(), mqtt: { url: broker.url, site: 'lab', clientId: 'edge-int' } });
+  await waitFor(() => sink.mqtt.client.connected, 10000, 'edge connected');
+  const uploader = new Uploader({ sender: sink, queue: { path: join(dir, 'edge-int.db') }, sendHz: 50, backoff: { baseMs: 20, maxMs: 200 } });
+  const jpegs = await Promise.all([0, 1, 2].map((s) => makeJpeg(s, 160, 120)));
+  const keys: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const pkg = makePackage('cam-int', i, jpegs[i % 3]!);
+    keys.push(pkg.idempotencyKey);
+    uploader.submit(pkg, i % 4 === 0 ? 'immediate' : 'cached');
+  }
+  try {
+    await waitFor(() => uploader.stats().queueDepth === 0, 30000, 'queue drained');
+    await waitFor(() => readIndex(indexPath).rows.filter((r) => r.id.startsWith('cam-int:')).length === 40, 20000, '40 indexed');
+  } finally {
+    await uploader.close();
+    sink.close();
+  }
+  const { rows, rejected } = readIndex(indexPath);
+  const mine = rows.filter((r) => r.id.startsWith('cam-int:'));
+  assert.deepEqual(mine.map((r) => r.id).sort(), [...keys].sort());
+  assert.deepEqual(rejected, []);
+  const s3 = s3For(store.url);
+  for (const r of mine.slice(0, 10)) assert.equal(await objectSha256(s3, r.bucket!, r.key!), r.sha256);
+  s3.destroy();
+  const perProcess = new Set(mine.map((r) => r.consumer.replace(/-\d+$/, '')));
+  assert.equal(perProcess.size, 2, `both consumer processes indexed events: ${[...perProcess].join(', ')}`);
+});
+
+test('reconcile: a stored package no event announced is indexed from its sidecar; a wrong image is rejected, not indexed', { skip: !hasMosquitto }, async () => {
+  const sink = new S3Sink({ ...s3Options(), prefix: 'orphans' });
+  const good = makePackage('cam-orphan', 1, await makeJpeg(5, 160, 120));
+  const bad = makePackage('cam-orphan', 2, await makeJpeg(6, 160, 120));
+  assert.equal((await sink.send(good)).kind, 'ok');
+  assert.equal((await sink.send(bad)).kind, 'ok');
+  // Damage the second image after the fact: its sidecar still names the original sha256.
+  const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+  await sink.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: sink.keys(bad).image, Body: Buffer.from('not the image') }));
+  sink.close();
+  const r = await consumers[0]!.reconcile(BUCKET, 'orphans/');
+  assert.deepEqual(r, { scanned: 2, added: 1, rejected: 1 });
+  const { rows, rejected } = readIndex(indexPath);
+  assert.ok(rows.some((x) => x.id === 'cam-orphan:1' && x.consumer === 'reconcile'));
+  assert.ok(!rows.some((x) => x.id === 'cam-orphan:2'));
+  assert.match(rejected.find((x) => x.id === 'cam-orphan:2')!.reason, /^object s3:\/\/fleet-test\/orphans\/cam-orphan\/.*\/2\.jpg has sha256 [0-9a-f]{64} \(13 bytes\), expected /);
+  assert.deepEqual(await consumers[0]!.reconcile(BUCKET, 'orphans/'), { scanned: 2, added: 0, rejected: 1 }, 'a second pass adds nothing (U3)');
+});

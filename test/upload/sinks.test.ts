@@ -1,0 +1,106 @@
+/**
+ * Sink pieces without servers: deterministic object keys (U3 by
+ * construction), the CloudEvent envelope against schemas/event.v1.json,
+ * the S3 error classification (U2: retryable vs permanent), option errors
+ * with their exact messages, and an MQTT sink whose broker is down failing
+ * at once as retryable (capture never waits). Real servers: fleet*.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compileSchemaFile } from '../../src/json-schema.js';
+import { PACKAGE_SCHEMA_FILE } from '../../src/upload/index.js';
+import { EVENT_SCHEMA_FILE, MqttSink, S3MqttSink, S3Sink, buildEvent, classifyS3Error, localImageRef, objectKeys, rfc3339FromNs, topicFor, validateEvent } from '../../src/upload/sinks/index.js';
+import { freePort } from './fleet-servers.js';
+import { makeJpeg, makePackage } from './helpers.js';
+
+test('objectKeys: <prefix>/<camera>/<yyyy>/<mm>/<dd>/<imageId>.jpg from the UTC capture date, the sidecar beside it', () => {
+  assert.deepEqual(objectKeys('fleet-a', 'cam-1', 42, '1795550000123456789'), { image: 'fleet-a/cam-1/2026/11/24/42.jpg', sidecar: 'fleet-a/cam-1/2026/11/24/42.json' });
+  assert.deepEqual(objectKeys(undefined, 'cam-1', 7, '1767225599999999999'), { image: 'cam-1/2025/12/31/7.jpg', sidecar: 'cam-1/2025/12/31/7.json' });
+  assert.equal(objectKeys('p', 'c', 7, '1767225600000000000').image, 'p/c/2026/01/01/7.jpg', 'midnight UTC starts the next day');
+});
+
+test('rfc3339FromNs keeps the nanoseconds', () => {
+  assert.equal(rfc3339FromNs('1795550000123456789'), '2026-11-24T19:53:20.123456789Z');
+  assert.equal(rfc3339FromNs('1795550000000000001'), '2026-11-24T19:53:20.000000001Z');
+});
+
+test('the event envelope: CloudEvents 1.0, id = idempotency key (U3), valid against schemas/event.v1.json (which refers to package.v1.json)', async () => {
+  assert.ok(compileSchemaFile(EVENT_SCHEMA_FILE, 20, [PACKAGE_SCHEMA_FILE]), 'the schema compiles in ajv strict mode');
+  const pkg = makePackage('cam-e', 12, await makeJpeg(1));
+  const ref = { ...localImageRef(pkg), bucket: 'fleet-images', key: 'p/cam-e/2026/11/24/12.jpg', sidecarKey: 'p/cam-e/2026/11/24/12.json' };
+  const ev = buildEvent(pkg, 'north', ref);
+  assert.deepEqual(validateEvent(JSON.parse(JSON.stringify(ev))), []);
+  assert.equal(ev.id, 'cam-e:12');
+  assert.equal(ev.specversion, '1.0');
+  assert.equal(ev.source, 'bestshot://north/cam-e');
+  assert.equal(ev.subject, 'cam-e/12');
+  assert.equal(ev.dataref, 's3://fleet-images/p/cam-e/2026/11/24/12.jpg');
+  assert.equal(ev.data.package, pkg.metadata, 'data.package is the package metadata unchanged');
+  assert.deepEqual(ev.data.objects, [
+    { id: '7', label: 'car', confidence: 0.91, bbox: { topleftx: 287, toplefty: 210, bottomrightx: 367, bottomrighty: 270 }, location: { lat: 48.13712, lon: 11.57551, alt: 519.5 } },
+  ]);
+  assert.deepEqual(ev.data.sensor, { id: 'cam-e', type: 'camera', site: 'north', location: { lat: 48.1371, lon: 11.5754, alt: 519.5 } });
+  // Without an object store there is no dataref and no bucket/key.
+  const local = buildEvent(pkg, 'north', localImageRef(pkg));
+  assert.equal(local.dataref, undefined);
+  assert.deepEqual(validateEvent(JSON.parse(JSON.stringify(local))), []);
+});
+
+test('validateEvent names what is wrong, down into the package metadata', async () => {
+  const pkg = makePackage('cam-e', 13, await makeJpeg(1));
+  const ev = JSON.parse(JSON.stringify(buildEvent(pkg, 'north', localImageRef(pkg))));
+  ev.specversion = '0.3';
+  delete ev.data.image.sha256;
+  ev.data.package.width = 1.5;
+  ev.extra = 1;
+  assert.deepEqual(validateEvent(ev), [
+    { path: '/extra', message: 'is not allowed' },
+    { path: '/specversion', message: "expected '1.0' but received '0.3' of type string" },
+    { path: '/data/package/width', message: 'expected integer but received 1.5 of type number' },
+    { path: '/data/image/sha256', message: 'is required' },
+  ]);
+});
+
+test('classifyS3Error: network, timeouts, 5xx and self-healing S3 codes retry; other 4xx are permanent (U2)', () => {
+  const c = (e: object) => classifyS3Error(e, 1);
+  assert.deepEqual(c({ name: 'Error', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9' }), { kind: 'retryable', errorKind: 'network', reason: 'S3 ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9', durationMs: 1 });
+  assert.equal(c({ name: 'TimeoutError', message: 'Connection timed out after 5000 ms' }).errorKind, 'timeout');
+  assert.equal(c({ name: 'AbortError', message: 'aborted' }).reason, 'S3 aborted');
+  const nsb = c({ name: 'NoSuchBucket', message: 'The specified bucket does not exist', $metadata: { httpStatusCode: 404 } });
+  assert.deepEqual(nsb, { kind: 'retryable', errorKind: 'http4xx', status: 404, reason: 'S3 HTTP 404 NoSuchBucket: The specified bucket does not exist', durationMs: 1 });
+  assert.equal(c({ name: 'SlowDown', $metadata: { httpStatusCode: 503 } }).kind, 'retryable');
+  assert.equal(c({ name: 'InternalError', $metadata: { httpStatusCode: 500 } }).errorKind, 'http5xx');
+  assert.equal(c({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } }).kind, 'retryable', 'bytes damaged on the way: send again');
+  assert.equal(c({ name: 'RequestTimeTooSkewed', $metadata: { httpStatusCode: 403 } }).kind, 'retryable');
+  assert.equal(c({ name: 'TooManyRequests', $metadata: { httpStatusCode: 429 } }).errorKind, 'http429');
+  assert.deepEqual(c({ name: 'AccessDenied', message: 'Access Denied', $metadata: { httpStatusCode: 403 } }), { kind: 'permanent', errorKind: 'http4xx', status: 403, reason: 'S3 HTTP 403 AccessDenied: Access Denied', durationMs: 1 });
+  assert.equal(c({ name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } }).kind, 'permanent');
+  assert.equal(c({ name: 'PermanentRedirect', $metadata: { httpStatusCode: 301 } }).errorKind, 'http3xx');
+});
+
+test('sink options are checked with exact messages', () => {
+  assert.throws(() => new S3Sink({ bucket: 'Bad_Bucket' }), { name: 'TypeError', message: "Expected S3 bucket name for bucket but received 'Bad_Bucket' of type string" });
+  assert.throws(() => new S3Sink({ bucket: 'ok-bucket', prefix: '/lead' }), { message: "Expected key prefix without leading or trailing '/' for prefix but received '/lead' of type string" });
+  assert.throws(() => new S3Sink({ bucket: 'ok-bucket', accessKeyId: 'a' }), { message: 'Expected both accessKeyId and secretAccessKey for static S3 credentials but received only one' });
+  assert.throws(() => new MqttSink({ url: 'http://broker' }), { message: "Expected mqtt://, mqtts://, ws:// or wss:// URL for url but received 'http://broker' of type string" });
+  assert.throws(() => new MqttSink({ url: 'mqtt://127.0.0.1:1', topic: 'a/+/b' }), {
+    message: "Expected MQTT topic without wildcards, '$' prefix or placeholders other than {site} and {camera} for topic but received 'a/+/b' of type string",
+  });
+  assert.throws(() => new MqttSink({ url: 'mqtt://127.0.0.1:1', topic: 'a/{unit}' }), /placeholders other than/);
+  assert.throws(() => new MqttSink({ url: 'mqtt://127.0.0.1:1', site: 'a/b' }), { message: "Expected site matching /^[A-Za-z0-9_-]+$/ for site but received 'a/b' of type string" });
+  assert.equal(topicFor('bestshot/{site}/{camera}/objects', 'north', 'cam-1'), 'bestshot/north/cam-1/objects');
+});
+
+test('a broker that is down: send fails at once as retryable, nothing waits (U2); s3+mqtt with the store down never publishes', async () => {
+  const port = await freePort(); // nothing listens there
+  const sink = new MqttSink({ url: `mqtt://127.0.0.1:${port}`, clientId: 'down-test', reconnectPeriodMs: 50 });
+  const pkg = makePackage('cam-d', 1, await makeJpeg(1));
+  const r = await sink.send(pkg);
+  assert.deepEqual(r, { kind: 'retryable', errorKind: 'network', reason: 'MQTT broker not connected', durationMs: 0 });
+  const both = new S3MqttSink({ s3: { bucket: 'fleet-images', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, accessKeyId: 'a', secretAccessKey: 'b' }, mqtt: sink });
+  const r2 = await both.send(pkg);
+  assert.equal(r2.kind, 'retryable');
+  assert.match((r2 as { reason: string }).reason, /^S3 ECONNREFUSED/, 'the object store is tried first and its failure is the answer');
+  both.close();
+  sink.close();
+});
