@@ -24,6 +24,7 @@ import { DEFAULT_MANIFEST_PATH, loadManifest, resolveModelPath, tensorOptionsFor
 import { groupByFrame, readMotFile, readSeqInfo, type MotRow } from '../mot/index.js';
 import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
 import type { Box } from '../types.js';
+import { frameCropStats, type CropStats } from '../select/crop-stats.js';
 import { cropRect, laplacianVariance, type CenterBox, type PackedImage } from './metrics.js';
 
 export type GroundTruthKind = 'mot-gt' | 'sim-exact' | 'detector-fallback';
@@ -47,6 +48,8 @@ export interface EvalFrame {
   jpegBytes: number | null;
   /** Laplacian variance of each detection's crop (same order as detections); null without images. */
   sharpness: number[] | null;
+  /** Crop measures of each detection (select/crop-stats.ts; same order as detections); null without images. */
+  crops?: CropStats[] | null;
   gt: GtObservation[];
 }
 
@@ -186,7 +189,7 @@ export function loadMotInput(dir: string, options: MotInputOptions = {}): EvalIn
       box: motBox(r),
       visible: r.visibility < 0 || r.visibility >= visMin,
     }));
-    frames.push({ imageId: frames.length, timestampNs: t, detections, jpegBytes: null, sharpness: null, gt });
+    frames.push({ imageId: frames.length, timestampNs: t, detections, jpegBytes: null, sharpness: null, crops: null, gt });
   }
   const input: EvalInput = {
     name,
@@ -273,10 +276,19 @@ interface CacheFile {
   jpegQuality: number;
   width: number;
   height: number;
-  frames: Array<{ t: string; jpeg: number; boxes: Box[]; sharp: number[] }>;
+  /** crop: [sharpness, highlights, shadows, mean] per box (select/crop-stats.ts); sharpness null for NaN. */
+  frames: Array<{ t: string; jpeg: number; boxes: Box[]; sharp: number[]; crop: Array<[number | null, number, number, number]> }>;
 }
 
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
+
+function packCrop(s: CropStats): [number | null, number, number, number] {
+  return [Number.isFinite(s.sharpness) ? s.sharpness : null, s.highlights, s.shadows, s.mean];
+}
+
+function unpackCrop(c: [number | null, number, number, number]): CropStats {
+  return { sharpness: c[0] ?? NaN, highlights: c[1], shadows: c[2], mean: c[3] };
+}
 
 function fileSha256(path: string): string {
   return sha256Hex(readFileSync(path));
@@ -332,6 +344,7 @@ export async function loadClipInput(path: string, options: ClipInputOptions): Pr
     detections: f.boxes,
     jpegBytes: f.jpeg,
     sharpness: f.sharp.map((v: number | null) => (v === null ? NaN : v)),
+    crops: f.crop.map(unpackCrop),
     gt: [],
   }));
   const input: EvalInput = {
@@ -375,8 +388,10 @@ async function decodeClip(
         const boxes = await detector.detect({ tensor: f.tensor!, letterbox: f.letterbox!, frameWidth: f.width, frameHeight: f.height });
         const pixels = tightPixels(f.pixels, f.width, f.height, f.stride);
         const jpeg = await encodeJpeg({ width: f.width, height: f.height, format: 'BGR', pixels }, { quality });
-        const sharp = cropSharpness({ width: f.width, height: f.height, channels: 3, pixels }, boxes);
-        frames.push({ t: t.toString(), jpeg: jpeg.length, boxes, sharp });
+        const image = { width: f.width, height: f.height, channels: 3 as const, pixels };
+        const sharp = cropSharpness(image, boxes);
+        const crop = frameCropStats(image, boxes).map(packCrop);
+        frames.push({ t: t.toString(), jpeg: jpeg.length, boxes, sharp, crop });
       } finally {
         source.releaseTensor(f);
       }
@@ -445,8 +460,9 @@ export async function loadSimInput(options: SimInputOptions = {}): Promise<EvalI
       detections.push({ cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, w: x1 - x0, h: y1 - y0, angle: 0, classId: TRAFFIC_CLASSES.indexOf(label), label, score });
     }
     const jpeg = await encodeJpeg({ width: W, height: H, format: 'BGR', pixels: r.pixels }, { quality });
-    const sharpness = cropSharpness({ width: W, height: H, channels: 3, pixels: r.pixels }, detections);
-    frames.push({ imageId: k, timestampNs: t, detections, jpegBytes: jpeg.length, sharpness, gt });
+    const image = { width: W, height: H, channels: 3 as const, pixels: r.pixels };
+    const sharpness = cropSharpness(image, detections);
+    frames.push({ imageId: k, timestampNs: t, detections, jpegBytes: jpeg.length, sharpness, crops: frameCropStats(image, detections), gt });
   }
   cam.close();
   return {
