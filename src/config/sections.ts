@@ -3,6 +3,7 @@
  * Names and defaults follow SPEC's parameter table; each description says
  * what the key does and, where it matters, the trade-off of raising it.
  */
+import { OPTION_BOUNDS, POLICY_NAMES, POLICY_OPTIONS, POLICY_OPTION_NAMES, type PolicyOptionSpec } from '../select/options.js';
 import type { Field, NumberField, ObjectField, UnionField } from './schema.js';
 
 const num = (description: string, opts: Omit<NumberField, 'kind' | 'description'> = {}): NumberField => ({
@@ -179,11 +180,28 @@ export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)
   recovery: { kind: 'boolean', default: false, description: "OC-SORT's observation-centric recovery: match leftovers to lost tracks' last boxes" },
 });
 
+/**
+ * The policies' own options as config keys, derived from their one
+ * definition (src/select/options.ts): optional, no default here, so absent
+ * means the chosen policy's own default.
+ */
+function policyOptionFields(): Record<string, NumberField> {
+  const out: Record<string, NumberField> = {};
+  for (const name of POLICY_OPTION_NAMES) {
+    const spec: PolicyOptionSpec = POLICY_OPTIONS[name];
+    const defaults = Object.entries(spec.defaults);
+    const values = new Set(defaults.map(([, v]) => v));
+    const shown = values.size === 1 ? `default ${defaults[0]![1]}` : `defaults ${defaults.map(([p, v]) => `${v} (${p})`).join(', ')}`;
+    out[name] = num(`${spec.description}; ${shown}`, { ...OPTION_BOUNDS[spec.kind], optional: true, ...(spec.unit !== undefined ? { unit: spec.unit } : {}) });
+  }
+  return out;
+}
+
 /** S1–S5 and the policy. Also valid under `defaults:`. */
 export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)', {
   policy: {
     kind: 'string',
-    enum: ['spec', 'frigate', 'final-best', 'replace-queued', 'every-frame', 'interval', 'shared-best'],
+    enum: POLICY_NAMES,
     default: 'spec',
     description: "'spec' is SPEC S1–S7 exactly; the others trade latency for fewer bytes (docs/selection.md)",
   },
@@ -194,15 +212,7 @@ export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)
   minEdge1: num('S2: minimum edge distance for a better image', { default: 8, unit: 'px' }),
   minEdge2: num('S5: edge distance above which a better image is sent immediately (normally > minEdge1)', { default: 32, unit: 'px' }),
   minAreaRatio: prob('S5: box area / image area above which a better image is sent immediately', 0.02),
-  intervalS: num("'interval' policy: seconds between frames sent", { min: 0, exclusiveMin: true, default: 1, unit: 's' }),
-  maxLatencyS: num("'final-best' policy: longest a candidate is held before it is sent; higher waits for better images", {
-    min: 0,
-    exclusiveMin: true,
-    default: 3,
-    unit: 's',
-  }),
-  frigateScoreMargin: prob("'frigate' policy: score margin a new image must beat the best by", 0.05),
-  frigateAreaGrowth: num("'frigate' policy: relative area growth a new image must exceed", { min: 0, default: 0.1 }),
+  ...policyOptionFields(),
   firstSighting: {
     kind: 'string',
     enum: ['first-seen', 'entry-count'],

@@ -73,7 +73,7 @@ describe('config: exact error messages', () => {
   test('enums list their values', () => {
     assert.equal(
       errorOf(`${BASE}    selection: { policy: best }\n`),
-      "cameras[0].selection.policy: Expected one of 'spec', 'frigate', 'final-best', 'replace-queued', 'every-frame', 'interval', 'shared-best' but received 'best' of type string",
+      "cameras[0].selection.policy: Expected one of 'spec', 'every-frame', 'interval', 'frigate', 'frigate-quality', 'final-best', 'replace-queued', 'shared-best' but received 'best' of type string",
     );
   });
 
@@ -221,10 +221,6 @@ describe('config: defaults (SPEC parameter table)', () => {
       minEdge1: 8,
       minEdge2: 32,
       minAreaRatio: 0.02,
-      intervalS: 1,
-      maxLatencyS: 3,
-      frigateScoreMargin: 0.05,
-      frigateAreaGrowth: 0.1,
       firstSighting: 'first-seen',
       routeResolution: 'any-immediate',
     }); // S1–S5
