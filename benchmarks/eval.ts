@@ -1,6 +1,6 @@
 /**
  * npm run eval -- <clip|sequence|sim|all> [--policies a,b] [--hz 10] [--send-hz 2]
- *   [--max-latency S] [--interval S] [--out NAME] [--objects] [--no-cache] [--md]
+ *   [--max-latency S] [--interval S] [--set name=value,...] [--out NAME] [--objects] [--no-cache] [--md]
  *
  * Issue 7: runs every selection policy on the same detections and tracks of
  * each input, prints a table per input and writes
@@ -25,15 +25,17 @@ import {
   loadSimInput,
   renderSvg,
   resolveTarget,
+  splitHalves,
   type EvalInput,
   type EvalReport,
 } from '../src/eval/index.js';
 import { PROJECT_ROOT, SHARED_DATA_DIR } from '../src/paths.js';
-import { POLICY_NAMES, type PolicyName, type PolicyOptions } from '../src/select/index.js';
+import { POLICY_NAMES, POLICY_OPTION_NAMES, type PolicyName, type PolicyOptionName, type PolicyOptions } from '../src/select/index.js';
 import { machine } from './util.js';
 
 const usage = `usage: npm run eval -- <clip|sequence|sim|all> [--policies ${POLICY_NAMES.join(',')}] [--hz 10] [--send-hz 2]
-       [--max-latency S (final-best, default 3)] [--interval S (interval, default 1)] [--out NAME] [--objects] [--no-cache] [--md]`;
+       [--max-latency S (final-best 3, shared-best 10)] [--interval S (interval, default 1)]
+       [--set name=value,... (any policy option of src/select/options.ts)] [--out NAME] [--objects] [--no-cache] [--md]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       'send-hz': { type: 'string', default: '2' },
       'max-latency': { type: 'string' },
       interval: { type: 'string' },
+      set: { type: 'string' },
       out: { type: 'string' },
       objects: { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
@@ -71,6 +74,13 @@ async function main(argv: string[]): Promise<number> {
   const policyOptions: PolicyOptions = {};
   if (values['max-latency'] !== undefined) policyOptions.maxLatencyS = Number(values['max-latency']);
   if (values.interval !== undefined) policyOptions.intervalS = Number(values.interval);
+  for (const kv of values.set?.split(',') ?? []) {
+    const [k, v] = kv.split('=').map((x) => x.trim());
+    if (k === undefined || v === undefined || !(POLICY_OPTION_NAMES as readonly string[]).includes(k)) {
+      throw new TypeError(`Expected name=value with a name among ${POLICY_OPTION_NAMES.join(', ')} for --set but received '${kv}'`);
+    }
+    policyOptions[k as PolicyOptionName] = Number(v);
+  }
   const sources = resolveTarget(target, SHARED_DATA_DIR);
   const results = new URL('./results/', import.meta.url);
   const cacheDir = new URL('./cache/', results).pathname;
@@ -100,11 +110,19 @@ async function main(argv: string[]): Promise<number> {
   await detector?.close();
   const imaged = reports.filter((r) => r.policies.every((p) => p.bytes !== null));
   const boxOnly = reports.filter((r) => r.policies.some((p) => p.bytes === null));
+  const halves = splitHalves(imaged);
   const pooled = {
     withImages: imaged.length > 1 ? poolReports(imaged) : null,
+    halfA: halves.a.length > 0 && halves.b.length > 0 ? poolReports(halves.a) : null,
+    halfB: halves.a.length > 0 && halves.b.length > 0 ? poolReports(halves.b) : null,
+    halves: { a: halves.a.map((r) => r.input.name), b: halves.b.map((r) => r.input.name) },
     boxesOnly: boxOnly.length > 1 ? poolReports(boxOnly) : null,
   };
   if (pooled.withImages) console.log(`\n${formatPooled(pooled.withImages, `pooled over ${imaged.length} inputs with images (bytes)`)}`);
+  if (pooled.halfA && pooled.halfB) {
+    console.log(`\n${formatPooled(pooled.halfA, `half A (inputs with images sorted by name, even positions: ${pooled.halves.a.join(', ')})`)}`);
+    console.log(`\n${formatPooled(pooled.halfB, `half B (odd positions: ${pooled.halves.b.join(', ')})`)}`);
+  }
   if (pooled.boxesOnly) console.log(`\n${formatPooled(pooled.boxesOnly, `pooled over ${boxOnly.length} MOT sequences without images (packages)`)}`);
   const totalS = (performance.now() - t0) / 1000;
   const name = `eval-${values.out ?? (target === 'all' ? 'all' : sources[0]!.name)}`;

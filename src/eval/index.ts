@@ -56,6 +56,7 @@ export {
   formatPooled,
   poolReports,
   renderSvg,
+  splitHalves,
   describeInput,
   oracleLine,
   tableRow,

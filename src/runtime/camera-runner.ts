@@ -322,7 +322,12 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     };
     let result: CameraTaskResult;
     try {
-      result = await this.#runTask({ op: 'frame', detections });
+      // The pixels cross as a shared-memory view (no copy) when they live in a SharedArrayBuffer slot.
+      const image =
+        retained.pixels.buffer instanceof SharedArrayBuffer
+          ? { width: frame.width, height: frame.height, stride: frame.stride, format: retained.format, pixels: retained.pixels }
+          : undefined;
+      result = await this.#runTask({ op: 'frame', detections, ...(image ? { image } : {}) });
     } catch (err) {
       this.#drop('track-error');
       this.ring.release(imageId);
