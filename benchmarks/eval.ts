@@ -18,6 +18,7 @@ import {
   evaluateInput,
   formatMarkdown,
   formatPooled,
+  formatPooledContent,
   poolReports,
   formatTable,
   loadClipInput,
@@ -118,7 +119,10 @@ async function main(argv: string[]): Promise<number> {
     halves: { a: halves.a.map((r) => r.input.name), b: halves.b.map((r) => r.input.name) },
     boxesOnly: boxOnly.length > 1 ? poolReports(boxOnly) : null,
   };
-  if (pooled.withImages) console.log(`\n${formatPooled(pooled.withImages, `pooled over ${imaged.length} inputs with images (bytes)`)}`);
+  if (pooled.withImages) {
+    console.log(`\n${formatPooled(pooled.withImages, `pooled over ${imaged.length} inputs with images (bytes)`)}`);
+    console.log(`\n${formatPooledContent(pooled.withImages, `by upload.content, pooled over ${imaged.length} inputs with images (crops: JPEG q90, margin 15 %; frame+crops adds the frame at q40)`)}`);
+  }
   if (pooled.halfA && pooled.halfB) {
     console.log(`\n${formatPooled(pooled.halfA, `half A (inputs with images sorted by name, even positions: ${pooled.halves.a.join(', ')})`)}`);
     console.log(`\n${formatPooled(pooled.halfB, `half B (odd positions: ${pooled.halves.b.join(', ')})`)}`);

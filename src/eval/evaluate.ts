@@ -35,6 +35,7 @@ import {
   type PolicyOptions,
 } from '../select/index.js';
 import { type Fragmentation, fragmentation } from '../mot/fragments.js';
+import { cropTrackIds } from '../upload/content.js';
 import { ByteTracker, type TrackerOptions } from '../track/index.js';
 import type { Box } from '../types.js';
 import type { EvalInput } from './inputs.js';
@@ -120,6 +121,25 @@ export interface VersusFrigate {
   areaAtLeast: number;
 }
 
+/**
+ * One upload.content mode of a policy's deliveries: 'crops' sends, per
+ * package, a full-resolution crop (margin CROP_MARGIN, JPEG quality 90) of
+ * each selected object; 'frame+crops' adds the frame at JPEG quality 40 for
+ * context. An object counts as covered only by a crop of its own track
+ * (the context frame is not counted: it is not an image to re-analyse).
+ */
+export interface ContentResult {
+  bytes: number;
+  /** every-frame's (whole-frame) bytes over these. */
+  reduction: number;
+  covered: number;
+  coverageOfCoverable: number;
+  /** Mean best-image area ratio over the objects a crop covered. */
+  areaRatio: number;
+  /** Mean of the best delivered crop's quality ratio (as ObjectOutcome.qualityRatio). */
+  qualityRatio: number;
+}
+
 export interface PolicyResult {
   policy: PolicyName;
   packages: number;
@@ -143,6 +163,8 @@ export interface PolicyResult {
   vsFrigate: VersusFrigate | null;
   timeToFirstUploadS: { p50: number; p90: number; max: number };
   queue: { peakDepth: number; dropped: number; replaced: number };
+  /** Bytes and coverage by upload.content mode; null without images (or crop sizes). */
+  content: { crops: ContentResult; 'frame+crops': ContentResult } | null;
   goal: { reduction: boolean; coverage: boolean; quality: boolean | null; met: boolean };
   objects: ObjectOutcome[];
 }
@@ -178,6 +200,8 @@ export interface EvalReport {
 
 interface Cover {
   objectId: string;
+  /** The track whose entry matched the object in this frame. */
+  trackId: number;
   areaRatio: number;
   score: number;
   edge: number;
@@ -280,6 +304,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       const crop = f.crops && k !== undefined ? f.crops[k] : undefined;
       out.push({
         objectId: g.objectId,
+        trackId: entries[m.pred]!.trackId,
         areaRatio: areaRatio(areaInImage(g.box, W, H), largest.get(g.objectId)!),
         score: box.score,
         edge: edgeDistance(box, W, H),
@@ -301,6 +326,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     }
   }
   const hasImages = frames.length > 0 && frames.every((f) => f.jpegBytes !== null);
+  const hasContent = hasImages && frames.every((f) => f.cropJpegBytes !== undefined && f.contextJpegBytes !== undefined);
 
   // 3. Score each policy's deliveries.
   const results: PolicyResult[] = names.map((policy, p) => {
@@ -341,6 +367,39 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         best: best.get(id) ?? null,
       };
     });
+    // upload.content 'crops' / 'frame+crops': the selected objects' crops only.
+    let content: PolicyResult['content'] = null;
+    if (hasContent) {
+      let cropBytes = 0;
+      let ctxBytes = 0;
+      const cropBest = new Map<string, { areaRatio: number; q: number }>();
+      const cropped = new Map<number, number>();
+      for (const d of [...sim.deliveries].sort((x, y) => (x.deliveredAtNs < y.deliveredAtNs ? -1 : x.deliveredAtNs > y.deliveredAtNs ? 1 : 0))) {
+        const f = frames[d.imageId]!;
+        ctxBytes += f.contextJpegBytes!;
+        const sel = new Set(cropTrackIds(d.selectedTrackIds, frameEntries[d.imageId]!, cropped, W, H));
+        const idx = new Map<Box, number>(f.detections.map((b, k) => [b, k]));
+        for (const e of frameEntries[d.imageId]!) {
+          if (!sel.has(e.trackId)) continue;
+          const k = idx.get(e.box);
+          if (k !== undefined) cropBytes += f.cropJpegBytes![k] ?? 0;
+        }
+        for (const c of covers[d.imageId]!) {
+          if (!sel.has(c.trackId)) continue;
+          const b = cropBest.get(c.objectId);
+          cropBest.set(c.objectId, { areaRatio: Math.max(b?.areaRatio ?? 0, c.areaRatio), q: Math.max(b?.q ?? 0, c.q) });
+        }
+      }
+      const mk = (bytesOut: number): ContentResult => ({
+        bytes: bytesOut,
+        reduction: NaN,
+        covered: cropBest.size,
+        coverageOfCoverable: coverable.size > 0 ? cropBest.size / coverable.size : NaN,
+        areaRatio: mean([...cropBest.values()].map((b) => b.areaRatio)),
+        qualityRatio: mean([...cropBest.entries()].map(([id, b]) => b.q / bestQ.get(id)!)),
+      });
+      content = { crops: mk(cropBytes), 'frame+crops': mk(cropBytes + ctxBytes) };
+    }
     const bests = [...best.values()];
     const ttfu = objects.map((o) => o.timeToFirstUploadS).filter((x): x is number => x !== null);
     const nObj = Math.max(1, all.size);
@@ -369,6 +428,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       vsFrigate: null,
       timeToFirstUploadS: { p50: percentile(ttfu, 50), p90: percentile(ttfu, 90), max: ttfu.length ? Math.max(...ttfu) : NaN },
       queue: { peakDepth: sim.peakDepth, dropped: sim.dropped, replaced: sim.replaced },
+      content,
       goal: { reduction: false, coverage: false, quality: null, met: false },
       objects,
     };
@@ -389,6 +449,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     const ref = r.reductionUnit === 'bytes' ? ef.bytes! : ef.packages;
     r.reduction = mine > 0 ? ref / mine : Infinity;
     r.ofBound = r.reduction / oracleCover.reduction;
+    if (r.content) for (const c of Object.values(r.content)) c.reduction = c.bytes > 0 ? ef.bytes! / c.bytes : Infinity;
     if (frigate && r.policy !== 'frigate') r.vsFrigate = versusFrigate(r, frigate);
     r.goal.reduction = r.reduction >= goalReduction;
     r.goal.coverage = r.coverageOfCoverable >= goalCoverage;

@@ -24,7 +24,7 @@ import { DEFAULT_MANIFEST_PATH, loadManifest, resolveModelPath, tensorOptionsFor
 import { groupByFrame, readMotFile, readSeqInfo, type MotRow } from '../mot/index.js';
 import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
 import type { Box } from '../types.js';
-import { frameCropStats, type CropStats } from '../select/crop-stats.js';
+import { copyRect, cropRectWithMargin, frameCropStats, type CropStats } from '../select/crop-stats.js';
 import { cropRect, laplacianVariance, type CenterBox, type PackedImage } from './metrics.js';
 
 export type GroundTruthKind = 'mot-gt' | 'sim-exact' | 'detector-fallback';
@@ -50,6 +50,13 @@ export interface EvalFrame {
   sharpness: number[] | null;
   /** Crop measures of each detection (select/crop-stats.ts; same order as detections); null without images. */
   crops?: CropStats[] | null;
+  /**
+   * upload.content 'crops' / 'frame+crops': JPEG bytes of each detection's
+   * upload crop (margin CROP_MARGIN, full resolution, quality CROP_JPEG_QUALITY)
+   * and of the frame at CONTEXT_JPEG_QUALITY; absent without images.
+   */
+  cropJpegBytes?: number[];
+  contextJpegBytes?: number;
   gt: GtObservation[];
 }
 
@@ -277,10 +284,26 @@ interface CacheFile {
   width: number;
   height: number;
   /** crop: [sharpness, highlights, shadows, mean] per box (select/crop-stats.ts); sharpness null for NaN. */
-  frames: Array<{ t: string; jpeg: number; boxes: Box[]; sharp: number[]; crop: Array<[number | null, number, number, number]> }>;
+  frames: Array<{ t: string; jpeg: number; boxes: Box[]; sharp: number[]; crop: Array<[number | null, number, number, number]>; cropJpeg: number[]; ctxJpeg: number }>;
 }
 
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
+
+/** JPEG quality of the upload crops in the evaluation (upload.cropJpegQuality's default). */
+export const CROP_JPEG_QUALITY = 90;
+/** JPEG quality of the context frame of 'frame+crops' in the evaluation (upload.contextJpegQuality's default). */
+export const CONTEXT_JPEG_QUALITY = 40;
+
+/** JPEG bytes of each box's upload crop and of the low-quality context frame. */
+async function contentBytes(pixels: Uint8Array, width: number, height: number, boxes: readonly Box[]): Promise<{ cropJpeg: number[]; ctxJpeg: number }> {
+  const cropJpeg: number[] = [];
+  for (const b of boxes) {
+    const r = cropRectWithMargin(b, width, height);
+    cropJpeg.push(r === null ? 0 : (await encodeJpeg({ width: r.width, height: r.height, format: 'BGR', pixels: copyRect(pixels, width * 3, r) }, { quality: CROP_JPEG_QUALITY })).length);
+  }
+  const ctxJpeg = (await encodeJpeg({ width, height, format: 'BGR', pixels }, { quality: CONTEXT_JPEG_QUALITY })).length;
+  return { cropJpeg, ctxJpeg };
+}
 
 function packCrop(s: CropStats): [number | null, number, number, number] {
   return [Number.isFinite(s.sharpness) ? s.sharpness : null, s.highlights, s.shadows, s.mean];
@@ -345,6 +368,8 @@ export async function loadClipInput(path: string, options: ClipInputOptions): Pr
     jpegBytes: f.jpeg,
     sharpness: f.sharp.map((v: number | null) => (v === null ? NaN : v)),
     crops: f.crop.map(unpackCrop),
+    cropJpegBytes: f.cropJpeg,
+    contextJpegBytes: f.ctxJpeg,
     gt: [],
   }));
   const input: EvalInput = {
@@ -391,7 +416,7 @@ async function decodeClip(
         const image = { width: f.width, height: f.height, channels: 3 as const, pixels };
         const sharp = cropSharpness(image, boxes);
         const crop = frameCropStats(image, boxes).map(packCrop);
-        frames.push({ t: t.toString(), jpeg: jpeg.length, boxes, sharp, crop });
+        frames.push({ t: t.toString(), jpeg: jpeg.length, boxes, sharp, crop, ...(await contentBytes(pixels, f.width, f.height, boxes)) });
       } finally {
         source.releaseTensor(f);
       }
@@ -462,7 +487,18 @@ export async function loadSimInput(options: SimInputOptions = {}): Promise<EvalI
     const jpeg = await encodeJpeg({ width: W, height: H, format: 'BGR', pixels: r.pixels }, { quality });
     const image = { width: W, height: H, channels: 3 as const, pixels: r.pixels };
     const sharpness = cropSharpness(image, detections);
-    frames.push({ imageId: k, timestampNs: t, detections, jpegBytes: jpeg.length, sharpness, crops: frameCropStats(image, detections), gt });
+    const content = await contentBytes(r.pixels, W, H, detections);
+    frames.push({
+      imageId: k,
+      timestampNs: t,
+      detections,
+      jpegBytes: jpeg.length,
+      sharpness,
+      crops: frameCropStats(image, detections),
+      cropJpegBytes: content.cropJpeg,
+      contextJpegBytes: content.ctxJpeg,
+      gt,
+    });
   }
   cam.close();
   return {

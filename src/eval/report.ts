@@ -209,6 +209,8 @@ export interface PooledRow {
   /** Σ packages / Σ ground-truth objects, beside the tracks per object of the same inputs. */
   packagesPerObject: number;
   tracksPerObject: number;
+  /** By upload.content mode (every input with crop sizes): Σ every-frame bytes / Σ mode bytes, Σ crop-covered / Σ coverable, mean area and quality ratio. */
+  content: Record<'crops' | 'frame+crops', { bytes: number; reduction: number; coverageOfCoverable: number; areaRatio: number; qualityRatio: number }> | null;
   /** Inputs on which the goal is met. */
   goalMet: number;
 }
@@ -254,9 +256,37 @@ export function poolReports(reports: readonly EvalReport[]): PooledRow[] {
       ofBound: reduction / (efTotal / oracleTotal),
       packagesPerObject: objectsTotal > 0 ? packages / objectsTotal : NaN,
       tracksPerObject: objectsTotal > 0 ? tracksTotal / objectsTotal : NaN,
+      content: rows.every((p) => p.content !== null) && withBytes ? poolContent(rows, efTotal, coverable) : null,
       goalMet: rows.filter((p) => p.goal.met).length,
     };
   });
+}
+
+function poolContent(rows: readonly PolicyResult[], efTotal: number, coverable: number): NonNullable<PooledRow['content']> {
+  const one = (mode: 'crops' | 'frame+crops') => {
+    const bytes = rows.reduce((a, p) => a + p.content![mode].bytes, 0);
+    const covered = rows.reduce((a, p) => a + p.content![mode].covered, 0);
+    const w = (k: 'areaRatio' | 'qualityRatio'): number => {
+      const n = rows.reduce((a, p) => a + (Number.isFinite(p.content![mode][k]) ? p.content![mode].covered : 0), 0);
+      return n > 0 ? rows.reduce((a, p) => a + (Number.isFinite(p.content![mode][k]) ? p.content![mode][k] * p.content![mode].covered : 0), 0) / n : NaN;
+    };
+    return { bytes, reduction: efTotal / bytes, coverageOfCoverable: coverable > 0 ? covered / coverable : NaN, areaRatio: w('areaRatio'), qualityRatio: w('qualityRatio') };
+  };
+  return { crops: one('crops'), 'frame+crops': one('frame+crops') };
+}
+
+/** Markdown table of the pooled rows by upload.content mode. */
+export function formatPooledContent(rows: readonly PooledRow[], title: string): string {
+  const head = '| policy | frame KiB | frame ×fewer | crops KiB | crops ×fewer | crops cov/EF | crops area | crops qual | frame+crops KiB | frame+crops ×fewer |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const body = rows
+    .filter((r) => r.content !== null)
+    .map((r) => {
+      const c = r.content!.crops;
+      const fc = r.content!['frame+crops'];
+      return `| ${r.policy} | ${kib(r.bytes)} | ${f(r.reduction, 1)} | ${kib(c.bytes)} | ${f(c.reduction, 1)} | ${pct(c.coverageOfCoverable)} | ${f(c.areaRatio)} | ${f(c.qualityRatio)} | ${kib(fc.bytes)} | ${f(fc.reduction, 1)} |`;
+    });
+  return [`**${title}**`, '', head, sep, ...body].join('\n');
 }
 
 /** Markdown table of pooled rows. */

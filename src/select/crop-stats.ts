@@ -149,3 +149,42 @@ function gridSharpness(sum: Float64Array, count: Uint32Array, gw: number, gh: nu
 export function frameCropStats(image: CropImage, boxes: readonly CropBox[]): CropStats[] {
   return boxes.map((b) => cropStats(image, b));
 }
+
+/** An integer pixel rectangle of a frame: left, top, width, height. */
+export interface CropRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Default margin of an upload crop, as a fraction of the box's size on each side. */
+export const CROP_MARGIN = 0.15;
+
+/**
+ * The rectangle an upload crop of `box` takes (upload.content 'crops' and
+ * 'frame+crops'): the box's axis-aligned extent grown by `margin` × its width
+ * and height on each side, rounded outwards, clamped to the frame; null when
+ * nothing of it is inside.
+ */
+export function cropRectWithMargin(box: CropBox & { angle?: number }, width: number, height: number, margin = CROP_MARGIN): CropRect | null {
+  const c = Math.abs(Math.cos(box.angle ?? 0));
+  const s = Math.abs(Math.sin(box.angle ?? 0));
+  const bw = box.w * c + box.h * s; // axis-aligned extent of an oriented box
+  const bh = box.w * s + box.h * c;
+  const x0 = Math.max(0, Math.floor(box.cx - bw / 2 - margin * bw));
+  const y0 = Math.max(0, Math.floor(box.cy - bh / 2 - margin * bh));
+  const x1 = Math.min(width, Math.ceil(box.cx + bw / 2 + margin * bw));
+  const y1 = Math.min(height, Math.ceil(box.cy + bh / 2 + margin * bh));
+  return x1 > x0 && y1 > y0 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : null;
+}
+
+/** A tight copy of a rectangle of a packed 3-channel frame (row copies only). */
+export function copyRect(pixels: Uint8Array, stride: number, r: CropRect): Uint8Array {
+  const out = new Uint8Array(r.width * r.height * 3);
+  for (let y = 0; y < r.height; y++) {
+    const from = (r.y + y) * stride + r.x * 3;
+    out.set(pixels.subarray(from, from + r.width * 3), y * r.width * 3);
+  }
+  return out;
+}
