@@ -3,6 +3,7 @@
  * Names and defaults follow SPEC's parameter table; each description says
  * what the key does and, where it matters, the trade-off of raising it.
  */
+import { UPLOAD_CONTENTS } from '../upload/content.js';
 import { OPTION_BOUNDS, POLICY_NAMES, POLICY_OPTIONS, POLICY_OPTION_NAMES, type PolicyOptionSpec } from '../select/options.js';
 import type { Field, NumberField, ObjectField, UnionField } from './schema.js';
 
@@ -349,6 +350,15 @@ export const UPLOAD_SECTION: ObjectField = obj('cloud upload (U1–U3)', {
     default: 60,
     unit: 's',
   }),
+  content: {
+    kind: 'string',
+    enum: UPLOAD_CONTENTS,
+    default: 'frame',
+    description: "what a package carries: 'frame' (the whole frame, SPEC's package), 'crops' (a full-resolution crop per selected object), 'frame+crops' (a low-quality frame for context plus the crops)",
+  },
+  cropJpegQuality: num("JPEG quality of the crops ('crops', 'frame+crops')", { integer: true, min: 1, max: 100, default: 90 }),
+  contextJpegQuality: num("JPEG quality of the context frame ('frame+crops'); the camera's jpegQuality is the frame's in 'frame'", { integer: true, min: 1, max: 100, default: 40 }),
+  cropMargin: num('margin around a crop, as a fraction of the box size on each side; more shows the surroundings', { min: 0, max: 2, default: 0.15 }),
 });
 
 export const QUEUE_SECTION: ObjectField = obj('durable cache queue (U2)', {

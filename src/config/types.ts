@@ -146,6 +146,12 @@ export interface UploadConfig {
   sendHz: number;
   /** Seconds to wait for the queue to deliver once every source ended. */
   drainTimeoutS: number;
+  /** What a package carries (src/upload/content.ts). */
+  content: 'frame' | 'crops' | 'frame+crops';
+  cropJpegQuality: number;
+  contextJpegQuality: number;
+  /** Crop margin, fraction of the box size per side. */
+  cropMargin: number;
 }
 
 export interface QueueConfig {

@@ -251,6 +251,12 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           captureHz: cam.captureHz,
           mode: this.mode,
           jpegQuality: cam.jpegQuality,
+          content: {
+            mode: this.config.upload.content,
+            cropJpegQuality: this.config.upload.cropJpegQuality,
+            contextJpegQuality: this.config.upload.contextJpegQuality,
+            cropMargin: this.config.upload.cropMargin,
+          },
           exposure,
           position: (ts) => position?.positionAt(ts) ?? null,
           workerInit: workerInitFor(cam),
