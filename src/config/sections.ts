@@ -203,8 +203,9 @@ export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)
   policy: {
     kind: 'string',
     enum: POLICY_NAMES,
-    default: 'spec',
-    description: "'spec' is SPEC S1–S7 exactly; the others trade latency for fewer bytes (docs/selection.md)",
+    default: 'replace-queued',
+    description:
+      "'replace-queued' (default: the fewest bytes at the 98 % coverage bar, docs/evaluation.md \"The default\") is SPEC S1–S7 with still-queued packages replaced by the same object's better one; 'spec' is S1–S7 exactly; the others trade latency for fewer bytes (docs/selection.md)",
   },
   minWidth: num('S1: minimum box width after the first sighting', { min: 0, default: 32, unit: 'px' }),
   minHeight: num('S1: minimum box height after the first sighting', { min: 0, default: 32, unit: 'px' }),
