@@ -44,6 +44,8 @@ export {
   type SendDecision,
 } from './policy.js';
 export {
+  BudgetPolicy,
+  type BudgetCounters,
   EveryFramePolicy,
   FinalBestPolicy,
   FrigatePolicy,

@@ -19,6 +19,7 @@ export const POLICY_NAMES = [
   'final-best',
   'replace-queued',
   'shared-best',
+  'budget',
 ] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
@@ -36,7 +37,8 @@ export interface PolicyOptionSpec {
   description: string;
 }
 
-const QUALITY_POLICIES = ['frigate-quality', 'final-best', 'shared-best'] as const;
+const QUALITY_POLICIES = ['frigate-quality', 'final-best', 'shared-best', 'budget'] as const;
+const SHARED = ['shared-best', 'budget'] as const;
 const all = (policies: readonly PolicyName[], v: number): Partial<Record<PolicyName, number>> => Object.fromEntries(policies.map((p) => [p, v]));
 
 /**
@@ -53,10 +55,10 @@ export const POLICY_OPTIONS = {
   },
   maxLatencyS: {
     kind: 'positive',
-    policies: ['final-best', 'shared-best'],
-    defaults: { 'final-best': 3, 'shared-best': 10 },
+    policies: ['final-best', 'shared-best', 'budget'],
+    defaults: { 'final-best': 3, 'shared-best': 10, budget: 10 },
     unit: 's',
-    description: "'final-best' (default 3), 'shared-best' (default 10): longest a candidate is held; higher waits for better images",
+    description: "'final-best' (default 3), 'shared-best' and 'budget' (default 10): longest a candidate is held; higher waits for better images",
   },
   frigateScoreMargin: {
     kind: 'nonNegative',
@@ -84,21 +86,48 @@ export const POLICY_OPTIONS = {
   },
   shareMinAreaFraction: {
     kind: 'unit',
-    policies: ['shared-best'],
-    defaults: { 'shared-best': 0.9 },
+    policies: SHARED,
+    defaults: { 'shared-best': 0.9, budget: 0.9 },
     description: "'shared-best': another object's upload covers an object when its entry there reaches this fraction of its best; lower shares more (fewer bytes, smaller images)",
   },
   reSendAreaGrowth: {
     kind: 'atLeastOne',
-    policies: ['shared-best'],
-    defaults: { 'shared-best': 1.1 },
+    policies: SHARED,
+    defaults: { 'shared-best': 1.1, budget: 1.1 },
     description: "'shared-best': a covered object is sent again only when its best area grew to this multiple of the covering image's; lower re-sends more",
   },
   shareCandidates: {
     kind: 'positiveInteger',
-    policies: ['shared-best'],
-    defaults: { 'shared-best': 16 },
+    policies: SHARED,
+    defaults: { 'shared-best': 16, budget: 16 },
     description: "'shared-best': candidate frames kept per object; higher finds more sharing, each one a frame held in the ring",
+  },
+  budgetBytesPerS: {
+    kind: 'positive',
+    policies: ['budget'],
+    defaults: { budget: 50_000 },
+    unit: 'B/s',
+    description: "'budget': uplink budget; packages beyond it wait, most valuable first, and are dropped (counted) after budgetMaxWaitS",
+  },
+  budgetBurstS: {
+    kind: 'positive',
+    policies: ['budget'],
+    defaults: { budget: 10 },
+    unit: 's',
+    description: "'budget': seconds of budget that may be spent at once (the token bucket's depth)",
+  },
+  budgetMaxWaitS: {
+    kind: 'positive',
+    policies: ['budget'],
+    defaults: { budget: 60 },
+    unit: 's',
+    description: "'budget': a package waiting longer than this for budget is dropped and counted; higher delays more, drops less",
+  },
+  budgetBytesPerPixel: {
+    kind: 'positive',
+    policies: ['budget'],
+    defaults: { budget: 0.15 },
+    description: "'budget': estimated JPEG bytes per frame pixel, the cost charged per package (JPEG quality 85 ≈ 0.1–0.2)",
   },
   weightSize: {
     kind: 'nonNegative',

@@ -2,19 +2,21 @@
  * The selection policies behind {@link SelectionPolicy}, one file per family:
  * spec.ts ('spec' — SPEC S1–S7 exactly — and 'replace-queued'), holding.ts
  * ('frigate', 'frigate-quality', 'final-best'), shared-best.ts, baselines.ts
- * ('every-frame', 'interval'). The list of policies and their options is
+ * ('every-frame', 'interval'), budget.ts ('budget', on 'shared-best'). The list of policies and their options is
  * defined once, in options.ts. See docs/selection.md.
  */
 import { invalidParameterError } from '../../errors.js';
 import { POLICY_NAMES, type PolicyName } from '../options.js';
 import type { SelectionPolicy } from '../policy.js';
 import { EveryFramePolicy, IntervalPolicy } from './baselines.js';
+import { BudgetPolicy } from './budget.js';
 import type { PolicyOptions } from './common.js';
 import { FinalBestPolicy, FrigatePolicy, FrigateQualityPolicy } from './holding.js';
 import { SharedBestPolicy } from './shared-best.js';
 import { ReplaceQueuedPolicy, SpecPolicy } from './spec.js';
 
 export { EveryFramePolicy, IntervalPolicy } from './baselines.js';
+export { BudgetPolicy, type BudgetCounters } from './budget.js';
 export { type Held, type PolicyOptions } from './common.js';
 export { FinalBestPolicy, FrigatePolicy, FrigateQualityPolicy, HoldingPolicy, isBetterFrigate, isBetterFrigateQuality } from './holding.js';
 export { SharedBestPolicy } from './shared-best.js';
@@ -31,6 +33,7 @@ const CONSTRUCTORS: { [K in PolicyName]: new (options: PolicyOptions) => Selecti
   'final-best': FinalBestPolicy,
   'replace-queued': ReplaceQueuedPolicy,
   'shared-best': SharedBestPolicy,
+  budget: BudgetPolicy,
 };
 
 /** Build a policy by name (config / `--policies`). */

@@ -68,15 +68,16 @@ export class SharedBestPolicy implements SelectionPolicy {
   readonly #tracks = new Map<number, SharedTrack>();
   #lastNs = 0n;
 
-  constructor(options: PolicyOptions = {}) {
+  /** `optionsOf`: whose defaults the options take ('budget' builds on this policy with its own). */
+  constructor(options: PolicyOptions = {}, optionsOf: PolicyName = 'shared-best') {
     this.#refs = options.refs ?? NO_REFS;
     this.#params = validateSelectionParams(options.params ?? {});
     this.#qp = qualityParams(this.#params);
-    this.#weights = qualityWeights(this.name, options);
-    this.#maxLatencyNs = secondsToNs(policyOption('maxLatencyS', this.name, options.maxLatencyS));
-    this.#shareMinAreaFraction = policyOption('shareMinAreaFraction', this.name, options.shareMinAreaFraction);
-    this.#reSendAreaGrowth = policyOption('reSendAreaGrowth', this.name, options.reSendAreaGrowth);
-    this.#k = policyOption('shareCandidates', this.name, options.shareCandidates);
+    this.#weights = qualityWeights(optionsOf, options);
+    this.#maxLatencyNs = secondsToNs(policyOption('maxLatencyS', optionsOf, options.maxLatencyS));
+    this.#shareMinAreaFraction = policyOption('shareMinAreaFraction', optionsOf, options.shareMinAreaFraction);
+    this.#reSendAreaGrowth = policyOption('reSendAreaGrowth', optionsOf, options.reSendAreaGrowth);
+    this.#k = policyOption('shareCandidates', optionsOf, options.shareCandidates);
   }
 
   /** Whether an object's entry in a sent frame covers it: unclipped and ≥ shareMinAreaFraction of its best area. */
