@@ -33,6 +33,7 @@ import {
   type CropStats,
   type PolicyName,
   type PolicyOptions,
+  type SelectionPolicy,
 } from '../select/index.js';
 import { type Fragmentation, fragmentation } from '../mot/fragments.js';
 import { cropTrackIds } from '../upload/content.js';
@@ -61,6 +62,8 @@ export interface EvaluateOptions {
   goalReduction?: number;
   /** Goal: minimum cov/EF. Default 0.95. */
   goalCoverage?: number;
+  /** Called with each policy once created (e.g. to read a policy's own counters after the run). */
+  onPolicy?: (policy: SelectionPolicy) => void;
 }
 
 /** Quality of an object's best uploaded image. */
@@ -236,6 +239,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
   // 1. Track once; every policy sees the same tracks, frame by frame.
   const tracker = new ByteTracker({ frameRate: input.hz, ...options.tracker });
   const policies = names.map((n) => createPolicy(n, options.policyOptions));
+  for (const p of policies) options.onPolicy?.(p);
   const queues = names.map(() => new QueueSimulator({ sendHz, capacity: queueCapacity, startNs }));
   const frameEntries: Array<Array<{ trackId: number; box: Box }>> = [];
   const trackIds = new Set<number>();

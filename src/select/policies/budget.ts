@@ -4,7 +4,8 @@
  * they come but pooled; an uplink budget (a token bucket of
  * `budgetBytesPerS`, `budgetBurstS` deep; a package costs
  * `budgetBytesPerPixel` × the frame's pixels) lets the most valuable pooled
- * package out whenever it affords one. Value of a package = Σ over its
+ * package out whenever it affords one (one larger than the whole bucket goes
+ * when the bucket is full, leaving it in debt). Value of a package = Σ over its
  * selected objects of: 1 for an object no sent package carried yet (objects
  * never sent first), plus its quality gain over the best image of it already
  * sent (quality ratio − 1, capped at 1; the first image gains its quality
@@ -127,7 +128,8 @@ export class BudgetPolicy implements SelectionPolicy {
           bestValue = v;
         }
       }
-      if (best < 0 || this.#pool[best]!.cost > this.#tokens) break;
+      // A package larger than the whole bucket goes when the bucket is full (the bucket then runs into debt).
+      if (best < 0 || (this.#pool[best]!.cost > this.#tokens && this.#tokens < this.#depth)) break;
       const p = this.#pool.splice(best, 1)[0]!;
       this.#tokens -= p.cost;
       for (const s of p.decision.selected) this.#sentQ.set(s.trackId, Math.max(this.#sentQ.get(s.trackId) ?? 0, p.q.get(s.trackId) ?? 0));
