@@ -263,6 +263,15 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return [];
     }
   };
+  /** upload.content crops of a stored package, for the browse page. */
+  const browseCrops = (key: string): { hasImage: boolean; crops: string[] } => {
+    try {
+      const meta = JSON.parse(readFileSync(join(pkgDir, keyDir(key), 'metadata.json'), 'utf8')) as { image?: unknown; crops?: Array<{ part: string }> };
+      return { hasImage: meta.image !== null, crops: (meta.crops ?? []).map((c) => c.part).filter((p) => CROP_PART.test(p)) };
+    } catch {
+      return { hasImage: true, crops: [] };
+    }
+  };
   const stats: ReceiverStats = { posts: 0, stored: 0, duplicates: 0, rejected: 0, unauthorized: 0, faultsCut: 0, faultsFailed: 0, faultsDelayed: 0 };
   let delayed = 0;
   let uploadsReading = 0;
@@ -548,7 +557,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         duplicates: r.duplicates as number,
       }));
       const total = (q.count.get() as { n: number }).n;
-      const html = renderBrowsePage(rows, (key) => browseTracks(key), total);
+      const html = renderBrowsePage(rows, (key) => browseTracks(key), total, (key) => browseCrops(key));
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), 'Content-Security-Policy': "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'" });
       res.end(html);
       return;

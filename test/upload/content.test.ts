@@ -135,6 +135,12 @@ describe('the receiver stores crops', () => {
     });
   }
 
+  test('the browse page shows the crops (the first crop as the image of a crops-only package)', async () => {
+    const html = await (await fetch(`${rcv.url}/browse`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    assert.match(html, /<a href="\/packages\/cam-c%3A1\/crop-0\.jpg"><img src="\/packages\/cam-c%3A1\/crop-0\.jpg" alt="cam-c:1"><\/a><div class="crops">/);
+    assert.match(html, /<a href="\/packages\/cam-c%3A2\/image\.jpg"><img src="\/packages\/cam-c%3A2\/image\.jpg" alt="cam-c:2"><\/a><div class="crops"><a href="\/packages\/cam-c%3A2\/crop-0\.jpg">/);
+  });
+
   test('a crop part that does not match its metadata is refused (400)', async () => {
     const pkg = buildPackage({ ...(await input('crops')), imageId: 11 });
     const bad: UploadPackage = { ...pkg, jpeg: Buffer.concat([pkg.jpeg.subarray(0, pkg.jpeg.length - 1), Buffer.from([0])]) };
