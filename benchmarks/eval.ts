@@ -1,6 +1,6 @@
 /**
  * npm run eval -- <clip|sequence|sim|all> [--policies a,b] [--hz 10] [--send-hz 2]
- *   [--max-latency S] [--interval S] [--out NAME] [--objects] [--no-cache] [--md]
+ *   [--max-latency S] [--interval S] [--set name=value,...] [--out NAME] [--objects] [--no-cache] [--md]
  *
  * The evaluation (docs/evaluation.md): runs every selection policy on the same detections and tracks of
  * each input, prints a table per input and writes
@@ -18,6 +18,7 @@ import {
   evaluateInput,
   formatMarkdown,
   formatPooled,
+  formatPooledContent,
   poolReports,
   formatTable,
   loadClipInput,
@@ -25,15 +26,22 @@ import {
   loadSimInput,
   renderSvg,
   resolveTarget,
+  splitHalves,
   type EvalInput,
   type EvalReport,
 } from '../src/eval/index.js';
 import { PROJECT_ROOT, SHARED_DATA_DIR } from '../src/paths.js';
-import { POLICY_NAMES, type PolicyName, type PolicyOptions } from '../src/select/index.js';
+import { BudgetPolicy, POLICY_NAMES, POLICY_OPTION_NAMES, type BudgetCounters, type PolicyName, type PolicyOptionName, type PolicyOptions } from '../src/select/index.js';
+import { SELECTION_SECTION } from '../src/config/sections.js';
+
+/** The product's default policy (the config schema's). */
+const DEFAULT_POLICY = (SELECTION_SECTION.fields.policy as { default: PolicyName }).default;
 import { machine } from './util.js';
 
 const usage = `usage: npm run eval -- <clip|sequence|sim|all> [--policies ${POLICY_NAMES.join(',')}] [--hz 10] [--send-hz 2]
-       [--max-latency S (final-best, default 3)] [--interval S (interval, default 1)] [--out NAME] [--objects] [--no-cache] [--md]`;
+       [--max-latency S (final-best 3, shared-best 10)] [--interval S (interval, default 1)]
+       [--set name=value,... (any policy option of src/select/options.ts)] [--budget F (also run 'budget' at F × the default policy's bytes)]
+       [--out NAME] [--objects] [--no-cache] [--md]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
       'send-hz': { type: 'string', default: '2' },
       'max-latency': { type: 'string' },
       interval: { type: 'string' },
+      set: { type: 'string' },
+      budget: { type: 'string' },
       out: { type: 'string' },
       objects: { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
@@ -71,6 +81,13 @@ async function main(argv: string[]): Promise<number> {
   const policyOptions: PolicyOptions = {};
   if (values['max-latency'] !== undefined) policyOptions.maxLatencyS = Number(values['max-latency']);
   if (values.interval !== undefined) policyOptions.intervalS = Number(values.interval);
+  for (const kv of values.set?.split(',') ?? []) {
+    const [k, v] = kv.split('=').map((x) => x.trim());
+    if (k === undefined || v === undefined || !(POLICY_OPTION_NAMES as readonly string[]).includes(k)) {
+      throw new TypeError(`Expected name=value with a name among ${POLICY_OPTION_NAMES.join(', ')} for --set but received '${kv}'`);
+    }
+    policyOptions[k as PolicyOptionName] = Number(v);
+  }
   const sources = resolveTarget(target, SHARED_DATA_DIR);
   const results = new URL('./results/', import.meta.url);
   const cacheDir = new URL('./cache/', results).pathname;
@@ -79,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
     (detector ??= await Detector.create({ providers: ['cpu'], intraOpNumThreads: 2, classes: [...TRAFFIC_CLASSES] }));
   const t0 = performance.now();
   const reports: EvalReport[] = [];
+  const budgetRuns: BudgetRun[] = [];
   console.log(`eval: ${sources.length} input(s), policies ${policies.join(', ')}, ${hz} Hz, sendHz ${sendHz}; ${machine()}`);
   // Progress on stderr (a terminal only); the tables go to stdout.
   const bar = createCountBar({ total: sources.length, unit: 'inputs' });
@@ -91,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
     else input = await loadSimInput({ hz });
     const rep = evaluateInput(input, { policies, sendHz, policyOptions });
     reports.push(rep);
+    if (values.budget !== undefined && rep.policies.every((p) => p.bytes !== null)) budgetRuns.push(runBudget(input, rep, Number(values.budget), sendHz, policyOptions));
     console.log('');
     console.log(values.md ? formatMarkdown(rep) : formatTable(rep));
     console.log(`  (${((performance.now() - t1) / 1000).toFixed(1)} s)`);
@@ -100,12 +119,24 @@ async function main(argv: string[]): Promise<number> {
   await detector?.close();
   const imaged = reports.filter((r) => r.policies.every((p) => p.bytes !== null));
   const boxOnly = reports.filter((r) => r.policies.some((p) => p.bytes === null));
+  const halves = splitHalves(imaged);
   const pooled = {
     withImages: imaged.length > 1 ? poolReports(imaged) : null,
+    halfA: halves.a.length > 0 && halves.b.length > 0 ? poolReports(halves.a) : null,
+    halfB: halves.a.length > 0 && halves.b.length > 0 ? poolReports(halves.b) : null,
+    halves: { a: halves.a.map((r) => r.input.name), b: halves.b.map((r) => r.input.name) },
     boxesOnly: boxOnly.length > 1 ? poolReports(boxOnly) : null,
   };
-  if (pooled.withImages) console.log(`\n${formatPooled(pooled.withImages, `pooled over ${imaged.length} inputs with images (bytes)`)}`);
+  if (pooled.withImages) {
+    console.log(`\n${formatPooled(pooled.withImages, `pooled over ${imaged.length} inputs with images (bytes)`)}`);
+    console.log(`\n${formatPooledContent(pooled.withImages, `by upload.content, pooled over ${imaged.length} inputs with images (crops: JPEG q90, margin 15 %; frame+crops adds the frame at q40)`)}`);
+  }
+  if (pooled.halfA && pooled.halfB) {
+    console.log(`\n${formatPooled(pooled.halfA, `half A (inputs with images sorted by name, even positions: ${pooled.halves.a.join(', ')})`)}`);
+    console.log(`\n${formatPooled(pooled.halfB, `half B (odd positions: ${pooled.halves.b.join(', ')})`)}`);
+  }
   if (pooled.boxesOnly) console.log(`\n${formatPooled(pooled.boxesOnly, `pooled over ${boxOnly.length} MOT sequences without images (packages)`)}`);
+  if (budgetRuns.length > 0) console.log(`\n${formatBudget(budgetRuns, Number(values.budget))}`);
   const totalS = (performance.now() - t0) / 1000;
   const name = `eval-${values.out ?? (target === 'all' ? 'all' : sources[0]!.name)}`;
   mkdirSync(results, { recursive: true });
@@ -123,12 +154,61 @@ async function main(argv: string[]): Promise<number> {
           : v;
   writeFileSync(
     jsonPath,
-    JSON.stringify({ command: `npm run eval -- ${argv.join(' ')}`, machine: machine(), date: new Date().toISOString(), wallS: totalS, hz, sendHz, policies, pooled, reports }, bigint, 2),
+    JSON.stringify({ command: `npm run eval -- ${argv.join(' ')}`, machine: machine(), date: new Date().toISOString(), wallS: totalS, hz, sendHz, policies, pooled, budget: budgetRuns, reports }, bigint, 2),
   );
   writeFileSync(svgPath, renderSvg(reports, `bestshot eval: ${target} (${hz} Hz, sendHz ${sendHz})`));
   console.log('');
   console.log(`wall time ${totalS.toFixed(1)} s; wrote ${jsonPath} and ${svgPath}`);
   return 0;
+}
+
+/** The 'budget' policy on one input, its budget a fraction of the default policy's bytes over the input's duration. */
+interface BudgetRun {
+  input: string;
+  defaultPolicy: string;
+  defaultBytes: number;
+  budgetBytesPerS: number;
+  bytes: number;
+  coverageOfCoverable: number;
+  defaultCoverage: number;
+  counters: BudgetCounters;
+}
+
+function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: number, options: PolicyOptions): BudgetRun {
+  const name = DEFAULT_POLICY;
+  const def = rep.policies.find((p) => p.policy === name) ?? evaluateInput(input, { policies: [name], sendHz, policyOptions: options }).policies.find((p) => p.policy === name)!;
+  const ef = rep.policies.find((p) => p.policy === 'every-frame')!;
+  // The package cost estimate from this camera's measured JPEG sizes (what a deployment sets once per camera).
+  const bytesPerPixel = ef.bytes! / ef.packages / (input.width * input.height);
+  const budgetBytesPerS = (fraction * def.bytes!) / rep.input.durationS;
+  let counters: BudgetCounters | undefined;
+  const r = evaluateInput(input, {
+    policies: ['budget'],
+    sendHz,
+    policyOptions: { ...options, budgetBytesPerS, budgetBytesPerPixel: bytesPerPixel },
+    onPolicy: (p) => {
+      if (p instanceof BudgetPolicy) counters = p.counters;
+    },
+  }).policies.find((p) => p.policy === 'budget')!;
+  return { input: input.name, defaultPolicy: name, defaultBytes: def.bytes!, budgetBytesPerS, bytes: r.bytes!, coverageOfCoverable: r.coverageOfCoverable, defaultCoverage: def.coverageOfCoverable, counters: counters! };
+}
+
+function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
+  const rows = runs.map((b) => {
+    const v = b.counters.valueSent;
+    const half = v.slice(0, Math.ceil(v.length / 2)).reduce((a, x) => a + x, 0);
+    const all = v.reduce((a, x) => a + x, 0);
+    return `| ${b.input} | ${(b.budgetBytesPerS / 1024).toFixed(1)} | ${(b.defaultBytes / 1024).toFixed(0)} | ${(b.bytes / 1024).toFixed(0)} | ${(100 * b.defaultCoverage).toFixed(1)}% | ${(100 * b.coverageOfCoverable).toFixed(1)}% | ${b.counters.sent} | ${b.counters.dropped} | ${b.counters.superseded} | ${all > 0 ? ((100 * half) / all).toFixed(0) : '—'}% |`;
+  });
+  const defB = runs.reduce((a, b) => a + b.defaultBytes, 0);
+  const bB = runs.reduce((a, b) => a + b.bytes, 0);
+  return [
+    `**'budget' at ${fraction} × the default policy's (${DEFAULT_POLICY}) bytes, per input (Σ bytes ${(bB / 1024).toFixed(0)} KiB = ${((100 * bB) / defB).toFixed(1)} % of the default's ${(defB / 1024).toFixed(0)} KiB)**`,
+    '',
+    '| input | budget KiB/s | default KiB | budget KiB | default cov/EF | budget cov/EF | sent | dropped | superseded | value in the first half of the sends |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -6,7 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import type { PolicyOptions } from '../select/policies.js';
+import { POLICY_OPTION_NAMES } from '../select/options.js';
+import type { PolicyOptions } from '../select/policies/index.js';
+import { SELECTION_PARAM_NAMES, type SelectionParams } from '../select/rules.js';
 import type { CameraConfig, ModelConfig, MqttSinkConfig, S3SinkConfig, TrackerParams, QueueConfig, SelectionParamsConfig, UploadConfig } from './types.js';
 
 /** For `Detector.create()` (src/detect). */
@@ -49,12 +51,19 @@ export function trackerOptions(cam: Pick<CameraConfig, 'tracker'>): TrackerParam
   return { ...cam.tracker, frameRate: 30 };
 }
 
-/** For `createPolicy(policy, options)` (src/select). */
-/** The policy options of a camera's selection section: its S1–S5 parameters plus the policies' own knobs. */
+/**
+ * For `createPolicy(policy, options)` (src/select): the S1–S5 parameters,
+ * the S4/S5 resolution, the first-sighting rule and every policy option the
+ * config sets (derived from src/select/options.ts, so none is dropped; an
+ * option the config leaves absent stays absent and the policy's own default
+ * applies).
+ */
 export function policyOptions(s: SelectionParamsConfig): PolicyOptions {
-  const { policy: _policy, routeResolution, firstSighting, intervalS, maxLatencyS, frigateScoreMargin, frigateAreaGrowth, ...params } = s;
-  void _policy;
-  return { params, routeResolution, firstSighting, intervalS, maxLatencyS, frigateScoreMargin, frigateAreaGrowth };
+  const params: Partial<SelectionParams> = {};
+  for (const k of SELECTION_PARAM_NAMES) if (s[k] !== undefined) params[k] = s[k];
+  const out: PolicyOptions = { params, routeResolution: s.routeResolution, firstSighting: s.firstSighting };
+  for (const k of POLICY_OPTION_NAMES) if (s[k] !== undefined) out[k] = s[k];
+  return out;
 }
 
 function readPem(path: string, key: string): string {

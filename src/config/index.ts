@@ -28,6 +28,7 @@ export {
   verifyCalibration,
   verifyPerClassScore,
   verifyUploadEndpoint,
+  verifyContentForSink,
   verifyTlsPair,
   verifyPorts,
   type Finding,

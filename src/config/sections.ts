@@ -3,6 +3,8 @@
  * Names and defaults follow SPEC's parameter table; each description says
  * what the key does and, where it matters, the trade-off of raising it.
  */
+import { UPLOAD_CONTENTS } from '../upload/content.js';
+import { OPTION_BOUNDS, POLICY_NAMES, POLICY_OPTIONS, POLICY_OPTION_NAMES, type PolicyOptionSpec } from '../select/options.js';
 import type { Field, NumberField, ObjectField, UnionField } from './schema.js';
 
 const num = (description: string, opts: Omit<NumberField, 'kind' | 'description'> = {}): NumberField => ({
@@ -179,13 +181,31 @@ export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)
   recovery: { kind: 'boolean', default: false, description: "OC-SORT's observation-centric recovery: match leftovers to lost tracks' last boxes" },
 });
 
+/**
+ * The policies' own options as config keys, derived from their one
+ * definition (src/select/options.ts): optional, no default here, so absent
+ * means the chosen policy's own default.
+ */
+function policyOptionFields(): Record<string, NumberField> {
+  const out: Record<string, NumberField> = {};
+  for (const name of POLICY_OPTION_NAMES) {
+    const spec: PolicyOptionSpec = POLICY_OPTIONS[name];
+    const defaults = Object.entries(spec.defaults);
+    const values = new Set(defaults.map(([, v]) => v));
+    const shown = values.size === 1 ? `default ${defaults[0]![1]}` : `defaults ${defaults.map(([p, v]) => `${v} (${p})`).join(', ')}`;
+    out[name] = num(`${spec.description}; ${shown}`, { ...OPTION_BOUNDS[spec.kind], optional: true, ...(spec.unit !== undefined ? { unit: spec.unit } : {}) });
+  }
+  return out;
+}
+
 /** S1–S5 and the policy. Also valid under `defaults:`. */
 export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)', {
   policy: {
     kind: 'string',
-    enum: ['spec', 'frigate', 'final-best', 'replace-queued', 'every-frame', 'interval', 'shared-best'],
-    default: 'spec',
-    description: "'spec' is SPEC S1–S7 exactly; the others trade latency for fewer bytes (docs/selection.md)",
+    enum: POLICY_NAMES,
+    default: 'replace-queued',
+    description:
+      "'replace-queued' (default: the fewest bytes at the 98 % coverage bar, docs/evaluation.md \"The default\") is SPEC S1–S7 with still-queued packages replaced by the same object's better one; 'spec' is S1–S7 exactly; the others trade latency for fewer bytes (docs/selection.md)",
   },
   minWidth: num('S1: minimum box width after the first sighting', { min: 0, default: 32, unit: 'px' }),
   minHeight: num('S1: minimum box height after the first sighting', { min: 0, default: 32, unit: 'px' }),
@@ -194,15 +214,7 @@ export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)
   minEdge1: num('S2: minimum edge distance for a better image', { default: 8, unit: 'px' }),
   minEdge2: num('S5: edge distance above which a better image is sent immediately (normally > minEdge1)', { default: 32, unit: 'px' }),
   minAreaRatio: prob('S5: box area / image area above which a better image is sent immediately', 0.02),
-  intervalS: num("'interval' policy: seconds between frames sent", { min: 0, exclusiveMin: true, default: 1, unit: 's' }),
-  maxLatencyS: num("'final-best' policy: longest a candidate is held before it is sent; higher waits for better images", {
-    min: 0,
-    exclusiveMin: true,
-    default: 3,
-    unit: 's',
-  }),
-  frigateScoreMargin: prob("'frigate' policy: score margin a new image must beat the best by", 0.05),
-  frigateAreaGrowth: num("'frigate' policy: relative area growth a new image must exceed", { min: 0, default: 0.1 }),
+  ...policyOptionFields(),
   firstSighting: {
     kind: 'string',
     enum: ['first-seen', 'entry-count'],
@@ -385,6 +397,15 @@ export const UPLOAD_SECTION: ObjectField = obj('cloud upload (U1–U3)', {
     unit: 's',
   }),
   sink: SINK,
+  content: {
+    kind: 'string',
+    enum: UPLOAD_CONTENTS,
+    default: 'frame',
+    description: "what a package carries: 'frame' (the whole frame, SPEC's package), 'crops' (a full-resolution crop per selected object), 'frame+crops' (a low-quality frame for context plus the crops)",
+  },
+  cropJpegQuality: num("JPEG quality of the crops ('crops', 'frame+crops')", { integer: true, min: 1, max: 100, default: 90 }),
+  contextJpegQuality: num("JPEG quality of the context frame ('frame+crops'); the camera's jpegQuality is the frame's in 'frame'", { integer: true, min: 1, max: 100, default: 40 }),
+  cropMargin: num('margin around a crop, as a fraction of the box size on each side; more shows the surroundings', { min: 0, max: 2, default: 0.15 }),
 });
 
 export const QUEUE_SECTION: ObjectField = obj('durable cache queue (U2)', {

@@ -6,6 +6,7 @@
  * strings (use `redact()` before printing a config).
  */
 
+import type { PolicyName, PolicyTuning } from '../select/options.js';
 import type { SelectionParams } from '../select/rules.js';
 
 import type { ExecutionProvider } from '../detect/detector.js';
@@ -95,19 +96,16 @@ export interface TrackerParams {
   recovery: boolean;
 }
 
-export type SelectionPolicyName = 'spec' | 'frigate' | 'final-best' | 'replace-queued' | 'every-frame' | 'interval' | 'shared-best';
+/** The policy list and the policies' own options are defined once, in src/select/options.ts. */
+export type SelectionPolicyName = PolicyName;
 
-/** S1–S5 (the selection rules' own parameters) plus the policy choice ("Beyond the method"). */
-export interface SelectionParamsConfig extends SelectionParams {
+/**
+ * S1–S5 (the selection rules' own parameters), the policy choice ("Beyond
+ * the method") and the policies' own options (each optional: absent = the
+ * policy's own default, src/select/options.ts).
+ */
+export interface SelectionParamsConfig extends SelectionParams, PolicyTuning {
   policy: SelectionPolicyName;
-  /** 'interval' policy: seconds between sent frames. */
-  intervalS: number;
-  /** 'final-best' policy: longest a candidate is held before it is sent (s). */
-  maxLatencyS: number;
-  /** 'frigate' policy: score margin a new image must beat the best by. */
-  frigateScoreMargin: number;
-  /** 'frigate' policy: relative area growth a new image must exceed. */
-  frigateAreaGrowth: number;
   /** S1 first sighting: first entry offered (default) or the literal entry count. */
   firstSighting: 'first-seen' | 'entry-count';
   /** S4/S5 when several objects select one frame. */
@@ -152,6 +150,12 @@ export interface UploadConfig {
   drainTimeoutS: number;
   /** How packages leave (default http). */
   sink: SinkConfig;
+  /** What a package carries (src/upload/content.ts). */
+  content: 'frame' | 'crops' | 'frame+crops';
+  cropJpegQuality: number;
+  contextJpegQuality: number;
+  /** Crop margin, fraction of the box size per side. */
+  cropMargin: number;
 }
 
 export interface S3SinkConfig {

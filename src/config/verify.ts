@@ -119,6 +119,16 @@ export function verifyUploadEndpoint(upload: UploadConfig, embedded: boolean, se
   return [error([...segs, 'endpoint'], 'Missing required key; expected http or https URL (or set receiver.embedded: true)')];
 }
 
+/**
+ * The s3 and mqtt sinks carry one frame image per package (the object and the
+ * event's image reference); crops go over the http sink for now.
+ */
+export function verifyContentForSink(upload: UploadConfig, segs: Segs = ['upload']): Finding[] {
+  const type = upload.sink?.type ?? 'http';
+  if (type === 'http' || upload.content === 'frame' || upload.content === undefined) return [];
+  return [error([...segs, 'content'], `'${upload.content}' needs upload.sink type 'http'; the '${type}' sink stores one frame image per package (use content 'frame')`)];
+}
+
 /** Mutual TLS needs both halves. */
 export function verifyTlsPair(upload: UploadConfig, segs: Segs = ['upload']): Finding[] {
   if ((upload.cert === undefined) === (upload.key === undefined)) return [];
@@ -141,6 +151,7 @@ export function verifyConfig(c: BestshotConfig): Finding[] {
     ...c.cameras.flatMap((cam, i) => verifyCamera(cam, ['cameras', i])),
     ...verifyPerClassScore(c.model),
     ...verifyUploadEndpoint(c.upload, c.receiver.embedded),
+    ...verifyContentForSink(c.upload),
     ...verifyTlsPair(c.upload),
     ...verifyPorts(c),
   ];

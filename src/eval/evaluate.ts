@@ -23,8 +23,20 @@
  *   is visible in.
  */
 import { invalidParameterError } from '../errors.js';
-import { POLICY_NAMES, createPolicy, edgeDistance, type PolicyName, type PolicyOptions } from '../select/index.js';
+import {
+  DEFAULT_QUALITY_WEIGHTS,
+  POLICY_NAMES,
+  createPolicy,
+  edgeDistance,
+  quality as candidateQuality,
+  validateSelectionParams,
+  type CropStats,
+  type PolicyName,
+  type PolicyOptions,
+  type SelectionPolicy,
+} from '../select/index.js';
 import { type Fragmentation, fragmentation } from '../mot/fragments.js';
+import { cropTrackIds } from '../upload/content.js';
 import { ByteTracker, type TrackerOptions } from '../track/index.js';
 import type { Box } from '../types.js';
 import type { EvalInput } from './inputs.js';
@@ -50,6 +62,8 @@ export interface EvaluateOptions {
   goalReduction?: number;
   /** Goal: minimum cov/EF. Default 0.95. */
   goalCoverage?: number;
+  /** Called with each policy once created (e.g. to read a policy's own counters after the run). */
+  onPolicy?: (policy: SelectionPolicy) => void;
 }
 
 /** Quality of an object's best uploaded image. */
@@ -66,6 +80,19 @@ export interface BestImage {
 export interface ObjectOutcome {
   objectId: string;
   covered: boolean;
+  /**
+   * The best quality score (select/quality.ts, default weights and SPEC
+   * parameters) among this policy's covering deliveries, over the best score
+   * of any covering frame of the object (1 = the best view there was); null
+   * when not covered.
+   */
+  qualityRatio: number | null;
+  /**
+   * The sharpest (size-normalised, crop-stats.ts) of this policy's covering
+   * deliveries over the sharpest covering (= unclipped, matched) view of the
+   * object in any frame; null when not covered or without pixels.
+   */
+  sharpVsSharpest: number | null;
   /** Seconds from the first frame the object is visible in to its first covering delivery. */
   timeToFirstUploadS: number | null;
   best: BestImage | null;
@@ -76,6 +103,10 @@ export interface QualitySummary {
   score: number;
   edge: number;
   sharpness: number;
+  /** Mean over covered objects of {@link ObjectOutcome.qualityRatio}. */
+  qualityRatio: number;
+  /** Mean over covered objects of {@link ObjectOutcome.sharpVsSharpest} (NaN without pixels). */
+  sharpVsSharpest: number;
 }
 
 export interface VersusFrigate {
@@ -84,11 +115,32 @@ export interface VersusFrigate {
   /** Mean over those objects of (this − frigate). */
   areaRatioDelta: number;
   scoreDelta: number;
+  /** Mean of (this − frigate) quality ratio. */
+  qualityDelta: number;
   edgeDelta: number;
   /** Median over those objects of this / frigate sharpness. */
   sharpnessRatio: number;
   /** Share of those objects whose best image's area ratio is ≥ frigate's. */
   areaAtLeast: number;
+}
+
+/**
+ * One upload.content mode of a policy's deliveries: 'crops' sends, per
+ * package, a full-resolution crop (margin CROP_MARGIN, JPEG quality 90) of
+ * each selected object; 'frame+crops' adds the frame at JPEG quality 40 for
+ * context. An object counts as covered only by a crop of its own track
+ * (the context frame is not counted: it is not an image to re-analyse).
+ */
+export interface ContentResult {
+  bytes: number;
+  /** every-frame's (whole-frame) bytes over these. */
+  reduction: number;
+  covered: number;
+  coverageOfCoverable: number;
+  /** Mean best-image area ratio over the objects a crop covered. */
+  areaRatio: number;
+  /** Mean of the best delivered crop's quality ratio (as ObjectOutcome.qualityRatio). */
+  qualityRatio: number;
 }
 
 export interface PolicyResult {
@@ -102,6 +154,8 @@ export interface PolicyResult {
   bytesPerObject: number | null;
   /** every-frame's bytes (packages without images) over this policy's. */
   reduction: number;
+  /** This policy's reduction over the hindsight cover's: the fraction of the reachable reduction achieved. */
+  ofBound: number;
   reductionUnit: 'bytes' | 'packages';
   covered: number;
   coverage: number;
@@ -112,6 +166,8 @@ export interface PolicyResult {
   vsFrigate: VersusFrigate | null;
   timeToFirstUploadS: { p50: number; p90: number; max: number };
   queue: { peakDepth: number; dropped: number; replaced: number };
+  /** Bytes and coverage by upload.content mode; null without images (or crop sizes). */
+  content: { crops: ContentResult; 'frame+crops': ContentResult } | null;
   goal: { reduction: boolean; coverage: boolean; quality: boolean | null; met: boolean };
   objects: ObjectOutcome[];
 }
@@ -147,11 +203,23 @@ export interface EvalReport {
 
 interface Cover {
   objectId: string;
+  /** The track whose entry matched the object in this frame. */
+  trackId: number;
   areaRatio: number;
   score: number;
   edge: number;
   sharpness: number;
+  /** Quality score of the matched entry in this frame (default weights, SPEC parameters). */
+  q: number;
+  /** Size-normalised sharpness of its crop; NaN without pixels. */
+  sharpN: number;
 }
+
+/** The evaluation's own quality yardstick: default weights and SPEC parameters, whatever the policies were given. */
+const EVAL_QUALITY_PARAMS = (() => {
+  const p = validateSelectionParams({});
+  return { minEdge1: p.minEdge1, minScore1: p.minScore1, edgeFull: p.minEdge2 };
+})();
 
 /** Quality at or above frigate's: paired mean deltas of area ratio and score within this tolerance. */
 const QUALITY_TOLERANCE = 0.005;
@@ -171,6 +239,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
   // 1. Track once; every policy sees the same tracks, frame by frame.
   const tracker = new ByteTracker({ frameRate: input.hz, ...options.tracker });
   const policies = names.map((n) => createPolicy(n, options.policyOptions));
+  for (const p of policies) options.onPolicy?.(p);
   const queues = names.map(() => new QueueSimulator({ sendHz, capacity: queueCapacity, startNs }));
   const frameEntries: Array<Array<{ trackId: number; box: Box }>> = [];
   const trackIds = new Set<number>();
@@ -196,7 +265,8 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     }
     frameEntries.push(entries);
     const ended = tracker.removedTracks.map((t) => t.trackId);
-    const sf = { imageId: f.imageId, timestampNs: f.timestampNs, width: W, height: H };
+    const crops = f.crops ? new Map<Box, CropStats>(f.detections.map((b, k) => [b, f.crops![k]!])) : undefined;
+    const sf = { imageId: f.imageId, timestampNs: f.timestampNs, width: W, height: H, ...(crops ? { crops } : {}) };
     for (let p = 0; p < policies.length; p++) {
       queues[p]!.apply([...policies[p]!.onFrame(sf, tracks), ...policies[p]!.onTrackEnd(ended)], f.timestampNs);
     }
@@ -235,19 +305,32 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       if (!g.visible || !isUnclipped(g.box, W, H, margin)) continue;
       const box = entries[m.pred]!.box;
       const k = detIndex.get(box);
+      const crop = f.crops && k !== undefined ? f.crops[k] : undefined;
       out.push({
         objectId: g.objectId,
+        trackId: entries[m.pred]!.trackId,
         areaRatio: areaRatio(areaInImage(g.box, W, H), largest.get(g.objectId)!),
         score: box.score,
         edge: edgeDistance(box, W, H),
         sharpness: f.sharpness && k !== undefined ? (f.sharpness[k] ?? NaN) : NaN,
+        q: candidateQuality(box, W, H, entries.map((e) => e.box), crop, EVAL_QUALITY_PARAMS, DEFAULT_QUALITY_WEIGHTS).q,
+        sharpN: crop?.sharpness ?? NaN,
       });
     }
     return out;
   });
   const coverable = new Set<string>();
-  for (const c of covers) for (const x of c) coverable.add(x.objectId);
+  const bestQ = new Map<string, number>();
+  const sharpest = new Map<string, number>();
+  for (const c of covers) {
+    for (const x of c) {
+      coverable.add(x.objectId);
+      bestQ.set(x.objectId, Math.max(bestQ.get(x.objectId) ?? 0, x.q));
+      if (Number.isFinite(x.sharpN)) sharpest.set(x.objectId, Math.max(sharpest.get(x.objectId) ?? 0, x.sharpN));
+    }
+  }
   const hasImages = frames.length > 0 && frames.every((f) => f.jpegBytes !== null);
+  const hasContent = hasImages && frames.every((f) => f.cropJpegBytes !== undefined && f.contextJpegBytes !== undefined);
 
   // 3. Score each policy's deliveries.
   const results: PolicyResult[] = names.map((policy, p) => {
@@ -256,6 +339,8 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     let immediate = 0;
     const best = new Map<string, BestImage>();
     const firstUpload = new Map<string, bigint>();
+    const deliveredQ = new Map<string, number>();
+    const deliveredSharp = new Map<string, number>();
     for (const d of sim.deliveries) {
       const f = frames[d.imageId]!;
       bytes += f.jpegBytes ?? 0;
@@ -263,6 +348,8 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       for (const c of covers[d.imageId]!) {
         const prev = firstUpload.get(c.objectId);
         if (prev === undefined || d.deliveredAtNs < prev) firstUpload.set(c.objectId, d.deliveredAtNs);
+        deliveredQ.set(c.objectId, Math.max(deliveredQ.get(c.objectId) ?? 0, c.q));
+        if (Number.isFinite(c.sharpN)) deliveredSharp.set(c.objectId, Math.max(deliveredSharp.get(c.objectId) ?? 0, c.sharpN));
         const b = best.get(c.objectId);
         if (!b || c.areaRatio > b.areaRatio || (c.areaRatio === b.areaRatio && c.score > b.score)) {
           best.set(c.objectId, { imageId: d.imageId, areaRatio: c.areaRatio, score: c.score, edge: c.edge, sharpness: c.sharpness });
@@ -272,13 +359,51 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     const objects: ObjectOutcome[] = [...all].sort().map((id) => {
       const up = firstUpload.get(id);
       const seen = firstVisible.get(id);
+      const dq = deliveredQ.get(id);
+      const ds = deliveredSharp.get(id);
+      const top = sharpest.get(id);
       return {
         objectId: id,
         covered: best.has(id),
+        qualityRatio: dq !== undefined ? dq / bestQ.get(id)! : null,
+        sharpVsSharpest: ds !== undefined && top !== undefined && top > 0 ? ds / top : null,
         timeToFirstUploadS: up !== undefined && seen !== undefined ? Number(up - seen) / 1e9 : null,
         best: best.get(id) ?? null,
       };
     });
+    // upload.content 'crops' / 'frame+crops': the selected objects' crops only.
+    let content: PolicyResult['content'] = null;
+    if (hasContent) {
+      let cropBytes = 0;
+      let ctxBytes = 0;
+      const cropBest = new Map<string, { areaRatio: number; q: number }>();
+      const cropped = new Map<number, number>();
+      for (const d of [...sim.deliveries].sort((x, y) => (x.deliveredAtNs < y.deliveredAtNs ? -1 : x.deliveredAtNs > y.deliveredAtNs ? 1 : 0))) {
+        const f = frames[d.imageId]!;
+        ctxBytes += f.contextJpegBytes!;
+        const sel = new Set(cropTrackIds(d.selectedTrackIds, frameEntries[d.imageId]!, cropped, W, H));
+        const idx = new Map<Box, number>(f.detections.map((b, k) => [b, k]));
+        for (const e of frameEntries[d.imageId]!) {
+          if (!sel.has(e.trackId)) continue;
+          const k = idx.get(e.box);
+          if (k !== undefined) cropBytes += f.cropJpegBytes![k] ?? 0;
+        }
+        for (const c of covers[d.imageId]!) {
+          if (!sel.has(c.trackId)) continue;
+          const b = cropBest.get(c.objectId);
+          cropBest.set(c.objectId, { areaRatio: Math.max(b?.areaRatio ?? 0, c.areaRatio), q: Math.max(b?.q ?? 0, c.q) });
+        }
+      }
+      const mk = (bytesOut: number): ContentResult => ({
+        bytes: bytesOut,
+        reduction: NaN,
+        covered: cropBest.size,
+        coverageOfCoverable: coverable.size > 0 ? cropBest.size / coverable.size : NaN,
+        areaRatio: mean([...cropBest.values()].map((b) => b.areaRatio)),
+        qualityRatio: mean([...cropBest.entries()].map(([id, b]) => b.q / bestQ.get(id)!)),
+      });
+      content = { crops: mk(cropBytes), 'frame+crops': mk(cropBytes + ctxBytes) };
+    }
     const bests = [...best.values()];
     const ttfu = objects.map((o) => o.timeToFirstUploadS).filter((x): x is number => x !== null);
     const nObj = Math.max(1, all.size);
@@ -291,6 +416,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       packagesPerObject: sim.deliveries.length / nObj,
       bytesPerObject: hasImages ? bytes / nObj : null,
       reduction: NaN,
+      ofBound: NaN,
       reductionUnit: hasImages ? 'bytes' : 'packages',
       covered: best.size,
       coverage: eligible.size > 0 ? best.size / eligible.size : NaN,
@@ -300,10 +426,13 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         score: mean(bests.map((b) => b.score)),
         edge: mean(bests.map((b) => b.edge)),
         sharpness: mean(bests.map((b) => b.sharpness)),
+        qualityRatio: mean(objects.map((o) => o.qualityRatio ?? NaN)),
+        sharpVsSharpest: mean(objects.map((o) => o.sharpVsSharpest ?? NaN)),
       },
       vsFrigate: null,
       timeToFirstUploadS: { p50: percentile(ttfu, 50), p90: percentile(ttfu, 90), max: ttfu.length ? Math.max(...ttfu) : NaN },
       queue: { peakDepth: sim.peakDepth, dropped: sim.dropped, replaced: sim.replaced },
+      content,
       goal: { reduction: false, coverage: false, quality: null, met: false },
       objects,
     };
@@ -312,17 +441,6 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
   // 4. Against the references: every-frame (bytes) and frigate (quality).
   const ef = results.find((r) => r.policy === 'every-frame')!;
   const frigate = results.find((r) => r.policy === 'frigate');
-  for (const r of results) {
-    const mine = r.reductionUnit === 'bytes' ? r.bytes! : r.packages;
-    const ref = r.reductionUnit === 'bytes' ? ef.bytes! : ef.packages;
-    r.reduction = mine > 0 ? ref / mine : Infinity;
-    if (frigate && r.policy !== 'frigate') r.vsFrigate = versusFrigate(r, frigate);
-    r.goal.reduction = r.reduction >= goalReduction;
-    r.goal.coverage = r.coverageOfCoverable >= goalCoverage;
-    r.goal.quality = r.vsFrigate ? r.vsFrigate.areaRatioDelta >= -QUALITY_TOLERANCE && r.vsFrigate.scoreDelta >= -QUALITY_TOLERANCE : null;
-    r.goal.met = r.goal.reduction && r.goal.coverage && r.goal.quality === true;
-  }
-
   const oracle = greedyCover(covers, frames.map((f) => f.jpegBytes ?? 0));
   const oracleBytes = hasImages ? oracle.reduce((a, i) => a + frames[i]!.jpegBytes!, 0) : null;
   const oracleCover = {
@@ -330,6 +448,21 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     bytes: oracleBytes,
     reduction: oracle.length === 0 ? Infinity : hasImages ? ef.bytes! / oracleBytes! : ef.packages / oracle.length,
   };
+  for (const r of results) {
+    const mine = r.reductionUnit === 'bytes' ? r.bytes! : r.packages;
+    const ref = r.reductionUnit === 'bytes' ? ef.bytes! : ef.packages;
+    r.reduction = mine > 0 ? ref / mine : Infinity;
+    r.ofBound = r.reduction / oracleCover.reduction;
+    if (r.content) for (const c of Object.values(r.content)) c.reduction = c.bytes > 0 ? ef.bytes! / c.bytes : Infinity;
+    if (frigate && r.policy !== 'frigate') r.vsFrigate = versusFrigate(r, frigate);
+    r.goal.reduction = r.reduction >= goalReduction;
+    r.goal.coverage = r.coverageOfCoverable >= goalCoverage;
+    r.goal.quality = r.vsFrigate
+      ? r.vsFrigate.areaRatioDelta >= -QUALITY_TOLERANCE && r.vsFrigate.scoreDelta >= -QUALITY_TOLERANCE && !(r.vsFrigate.qualityDelta < -QUALITY_TOLERANCE)
+      : null;
+    r.goal.met = r.goal.reduction && r.goal.coverage && r.goal.quality === true;
+  }
+
   const durationS = frames.length > 1 ? Number(lastNs - startNs) / 1e9 + 1 / input.hz : frames.length / input.hz;
   return {
     input: {
@@ -382,6 +515,8 @@ export function greedyCover(covers: ReadonlyArray<ReadonlyArray<{ objectId: stri
 
 function versusFrigate(r: PolicyResult, f: PolicyResult): VersusFrigate {
   const fb = new Map(f.objects.filter((o) => o.best).map((o) => [o.objectId, o.best!]));
+  const fq = new Map(f.objects.map((o) => [o.objectId, o.qualityRatio]));
+  const quality: number[] = [];
   const area: number[] = [];
   const score: number[] = [];
   const edge: number[] = [];
@@ -393,6 +528,8 @@ function versusFrigate(r: PolicyResult, f: PolicyResult): VersusFrigate {
     if (!b || !g) continue;
     area.push(b.areaRatio - g.areaRatio);
     score.push(b.score - g.score);
+    const qf = fq.get(o.objectId);
+    if (o.qualityRatio !== null && qf !== null && qf !== undefined) quality.push(o.qualityRatio - qf);
     edge.push(b.edge - g.edge);
     if (Number.isFinite(b.sharpness) && Number.isFinite(g.sharpness) && g.sharpness > 0) sharp.push(b.sharpness / g.sharpness);
     if (b.areaRatio >= g.areaRatio - 1e-9) atLeast++;
@@ -401,6 +538,7 @@ function versusFrigate(r: PolicyResult, f: PolicyResult): VersusFrigate {
     objects: area.length,
     areaRatioDelta: mean(area),
     scoreDelta: mean(score),
+    qualityDelta: mean(quality),
     edgeDelta: mean(edge),
     sharpnessRatio: percentile(sharp, 50),
     areaAtLeast: area.length ? atLeast / area.length : NaN,

@@ -24,6 +24,7 @@ import { DEFAULT_MANIFEST_PATH, loadManifest, resolveModelPath, tensorOptionsFor
 import { groupByFrame, readMotFile, readSeqInfo, type MotRow } from '../mot/index.js';
 import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
 import type { Box } from '../types.js';
+import { copyRect, cropRectWithMargin, frameCropStats, type CropStats } from '../select/crop-stats.js';
 import { cropRect, laplacianVariance, type CenterBox, type PackedImage } from './metrics.js';
 
 export type GroundTruthKind = 'mot-gt' | 'sim-exact' | 'detector-fallback';
@@ -47,6 +48,15 @@ export interface EvalFrame {
   jpegBytes: number | null;
   /** Laplacian variance of each detection's crop (same order as detections); null without images. */
   sharpness: number[] | null;
+  /** Crop measures of each detection (select/crop-stats.ts; same order as detections); null without images. */
+  crops?: CropStats[] | null;
+  /**
+   * upload.content 'crops' / 'frame+crops': JPEG bytes of each detection's
+   * upload crop (margin CROP_MARGIN, full resolution, quality CROP_JPEG_QUALITY)
+   * and of the frame at CONTEXT_JPEG_QUALITY; absent without images.
+   */
+  cropJpegBytes?: number[];
+  contextJpegBytes?: number;
   gt: GtObservation[];
 }
 
@@ -180,7 +190,7 @@ export function loadMotInput(dir: string, options: MotInputOptions = {}): EvalIn
       box: motBox(r),
       visible: r.visibility < 0 || r.visibility >= visMin,
     }));
-    frames.push({ imageId: frames.length, timestampNs: t, detections, jpegBytes: null, sharpness: null, gt });
+    frames.push({ imageId: frames.length, timestampNs: t, detections, jpegBytes: null, sharpness: null, crops: null, gt });
   }
   const input: EvalInput = {
     name,
@@ -267,10 +277,35 @@ interface CacheFile {
   jpegQuality: number;
   width: number;
   height: number;
-  frames: Array<{ t: string; jpeg: number; boxes: Box[]; sharp: number[] }>;
+  /** crop: [sharpness, highlights, shadows, mean] per box (select/crop-stats.ts); sharpness null for NaN. */
+  frames: Array<{ t: string; jpeg: number; boxes: Box[]; sharp: number[]; crop: Array<[number | null, number, number, number]>; cropJpeg: number[]; ctxJpeg: number }>;
 }
 
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 3;
+
+/** JPEG quality of the upload crops in the evaluation (upload.cropJpegQuality's default). */
+export const CROP_JPEG_QUALITY = 90;
+/** JPEG quality of the context frame of 'frame+crops' in the evaluation (upload.contextJpegQuality's default). */
+export const CONTEXT_JPEG_QUALITY = 40;
+
+/** JPEG bytes of each box's upload crop and of the low-quality context frame. */
+async function contentBytes(pixels: Uint8Array, width: number, height: number, boxes: readonly Box[]): Promise<{ cropJpeg: number[]; ctxJpeg: number }> {
+  const cropJpeg: number[] = [];
+  for (const b of boxes) {
+    const r = cropRectWithMargin(b, width, height);
+    cropJpeg.push(r === null ? 0 : (await encodeJpeg({ width: r.width, height: r.height, format: 'BGR', pixels: copyRect(pixels, width * 3, r) }, { quality: CROP_JPEG_QUALITY })).length);
+  }
+  const ctxJpeg = (await encodeJpeg({ width, height, format: 'BGR', pixels }, { quality: CONTEXT_JPEG_QUALITY })).length;
+  return { cropJpeg, ctxJpeg };
+}
+
+function packCrop(s: CropStats): [number | null, number, number, number] {
+  return [Number.isFinite(s.sharpness) ? s.sharpness : null, s.highlights, s.shadows, s.mean];
+}
+
+function unpackCrop(c: [number | null, number, number, number]): CropStats {
+  return { sharpness: c[0] ?? NaN, highlights: c[1], shadows: c[2], mean: c[3] };
+}
 
 function fileSha256(path: string): string {
   return sha256Hex(readFileSync(path));
@@ -326,6 +361,9 @@ export async function loadClipInput(path: string, options: ClipInputOptions): Pr
     detections: f.boxes,
     jpegBytes: f.jpeg,
     sharpness: f.sharp.map((v: number | null) => (v === null ? NaN : v)),
+    crops: f.crop.map(unpackCrop),
+    cropJpegBytes: f.cropJpeg,
+    contextJpegBytes: f.ctxJpeg,
     gt: [],
   }));
   const input: EvalInput = {
@@ -369,8 +407,10 @@ async function decodeClip(
         const boxes = await detector.detect({ tensor: f.tensor!, letterbox: f.letterbox!, frameWidth: f.width, frameHeight: f.height });
         const pixels = tightPixels(f.pixels, f.width, f.height, f.stride);
         const jpeg = await encodeJpeg({ width: f.width, height: f.height, format: 'BGR', pixels }, { quality });
-        const sharp = cropSharpness({ width: f.width, height: f.height, channels: 3, pixels }, boxes);
-        frames.push({ t: t.toString(), jpeg: jpeg.length, boxes, sharp });
+        const image = { width: f.width, height: f.height, channels: 3 as const, pixels };
+        const sharp = cropSharpness(image, boxes);
+        const crop = frameCropStats(image, boxes).map(packCrop);
+        frames.push({ t: t.toString(), jpeg: jpeg.length, boxes, sharp, crop, ...(await contentBytes(pixels, f.width, f.height, boxes)) });
       } finally {
         source.releaseTensor(f);
       }
@@ -439,8 +479,20 @@ export async function loadSimInput(options: SimInputOptions = {}): Promise<EvalI
       detections.push({ cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, w: x1 - x0, h: y1 - y0, angle: 0, classId: TRAFFIC_CLASSES.indexOf(label), label, score });
     }
     const jpeg = await encodeJpeg({ width: W, height: H, format: 'BGR', pixels: r.pixels }, { quality });
-    const sharpness = cropSharpness({ width: W, height: H, channels: 3, pixels: r.pixels }, detections);
-    frames.push({ imageId: k, timestampNs: t, detections, jpegBytes: jpeg.length, sharpness, gt });
+    const image = { width: W, height: H, channels: 3 as const, pixels: r.pixels };
+    const sharpness = cropSharpness(image, detections);
+    const content = await contentBytes(r.pixels, W, H, detections);
+    frames.push({
+      imageId: k,
+      timestampNs: t,
+      detections,
+      jpegBytes: jpeg.length,
+      sharpness,
+      crops: frameCropStats(image, detections),
+      cropJpegBytes: content.cropJpeg,
+      contextJpegBytes: content.ctxJpeg,
+      gt,
+    });
   }
   cam.close();
   return {

@@ -26,6 +26,8 @@ export interface Delivery {
   decidedAtNs: bigint;
   /** When it left the edge: decidedAtNs for immediate, the send tick for cached. */
   deliveredAtNs: bigint;
+  /** The objects whose image this package is (the decision's selected tracks: the crops of upload.content 'crops'). */
+  selectedTrackIds: number[];
 }
 
 export interface QueueSimResult {
@@ -41,6 +43,7 @@ export interface QueueSimResult {
 interface Queued {
   imageId: number;
   decidedAtNs: bigint;
+  selectedTrackIds: number[];
 }
 
 export class QueueSimulator {
@@ -75,7 +78,9 @@ export class QueueSimulator {
   advance(nowNs: bigint): void {
     while (this.#nextTickNs <= nowNs) {
       const head = this.#queue.shift();
-      if (head) this.#deliveries.push({ imageId: head.imageId, route: 'cached', decidedAtNs: head.decidedAtNs, deliveredAtNs: this.#nextTickNs });
+      if (head) {
+        this.#deliveries.push({ imageId: head.imageId, route: 'cached', decidedAtNs: head.decidedAtNs, deliveredAtNs: this.#nextTickNs, selectedTrackIds: head.selectedTrackIds });
+      }
       this.#nextTickNs += this.periodNs;
     }
   }
@@ -85,23 +90,24 @@ export class QueueSimulator {
     if (this.#finished) throw new InvalidStateError('QueueSimulator is finished');
     this.advance(nowNs);
     for (const d of decisions) {
+      const selectedTrackIds = d.selected.map((o) => o.trackId);
       switch (d.kind) {
         case 'send':
-          this.#deliver(d.imageId, d.decidedAtNs);
+          this.#deliver(d.imageId, d.decidedAtNs, selectedTrackIds);
           break;
         case 'enqueue':
-          this.#enqueue({ imageId: d.imageId, decidedAtNs: d.decidedAtNs });
+          this.#enqueue({ imageId: d.imageId, decidedAtNs: d.decidedAtNs, selectedTrackIds });
           break;
         case 'replace': {
           const still = d.replacesImageIds.filter((id) => this.#queue.some((q) => q.imageId === id));
           if (d.route === 'immediate') {
             this.#withdraw(still);
-            this.#deliver(d.imageId, d.decidedAtNs);
+            this.#deliver(d.imageId, d.decidedAtNs, selectedTrackIds);
           } else if (still.length === 0) {
-            this.#enqueue({ imageId: d.imageId, decidedAtNs: d.decidedAtNs });
+            this.#enqueue({ imageId: d.imageId, decidedAtNs: d.decidedAtNs, selectedTrackIds });
           } else {
             const at = this.#queue.findIndex((q) => q.imageId === still[0]);
-            this.#queue[at] = { imageId: d.imageId, decidedAtNs: d.decidedAtNs };
+            this.#queue[at] = { imageId: d.imageId, decidedAtNs: d.decidedAtNs, selectedTrackIds };
             this.#replaced++;
             this.#withdraw(still.slice(1));
           }
@@ -120,8 +126,8 @@ export class QueueSimulator {
     return { deliveries: [...this.#deliveries], peakDepth: this.#peak, dropped: this.#dropped, replaced: this.#replaced };
   }
 
-  #deliver(imageId: number, decidedAtNs: bigint): void {
-    this.#deliveries.push({ imageId, route: 'immediate', decidedAtNs, deliveredAtNs: decidedAtNs });
+  #deliver(imageId: number, decidedAtNs: bigint, selectedTrackIds: number[]): void {
+    this.#deliveries.push({ imageId, route: 'immediate', decidedAtNs, deliveredAtNs: decidedAtNs, selectedTrackIds });
   }
 
   #enqueue(q: Queued): void {

@@ -18,9 +18,13 @@ export const TABLE_COLUMNS = [
   'score',
   'edge',
   'sharp',
+  'qual',
+  'sh/max',
+  'of bound',
   'ttfu p50/p90 s',
   'q peak',
   'Δarea vs F',
+  'Δqual vs F',
   'sharp vs F',
   'goal',
 ] as const;
@@ -40,9 +44,13 @@ export function tableRow(r: PolicyResult): string[] {
     f(r.quality.score),
     f(r.quality.edge, 0),
     f(r.quality.sharpness, 0),
+    f(r.quality.qualityRatio),
+    f(r.quality.sharpVsSharpest),
+    pct(r.ofBound),
     `${f(r.timeToFirstUploadS.p50, 1)}/${f(r.timeToFirstUploadS.p90, 1)}`,
     String(r.queue.peakDepth),
     v ? `${v.areaRatioDelta >= 0 ? '+' : ''}${f(v.areaRatioDelta, 3)}` : r.policy === 'frigate' ? 'ref' : '—',
+    v ? `${v.qualityDelta >= 0 ? '+' : ''}${f(v.qualityDelta, 3)}` : r.policy === 'frigate' ? 'ref' : '—',
     v ? `${f(v.sharpnessRatio, 2)}×` : r.policy === 'frigate' ? 'ref' : '—',
     r.policy === 'every-frame' ? 'ref' : r.goal.met ? 'MET' : missed(r),
   ];
@@ -94,6 +102,7 @@ const COLORS: Record<string, string> = {
   'shared-best': '#17becf',
   'final-best': '#2ca02c',
   frigate: '#1f77b4',
+  'frigate-quality': '#8c564b',
   'every-frame': '#7f7f7f',
   interval: '#9467bd',
 };
@@ -190,6 +199,18 @@ export interface PooledRow {
   coverage: number;
   /** Mean over inputs of the paired area-ratio delta against frigate (inputs where both cover an object). */
   areaDeltaVsFrigate: number;
+  /** Mean over inputs of the paired quality-ratio delta against frigate. */
+  qualityDeltaVsFrigate: number;
+  /** Mean over covered objects (all inputs) of the quality ratio and of sharpness vs the sharpest view. */
+  qualityRatio: number;
+  sharpVsSharpest: number;
+  /** Pooled reduction over the pooled hindsight cover's (Σ every-frame / Σ cover). */
+  ofBound: number;
+  /** Σ packages / Σ ground-truth objects, beside the tracks per object of the same inputs. */
+  packagesPerObject: number;
+  tracksPerObject: number;
+  /** By upload.content mode (every input with crop sizes): Σ every-frame bytes / Σ mode bytes, Σ crop-covered / Σ coverable, mean area and quality ratio. */
+  content: Record<'crops' | 'frame+crops', { bytes: number; reduction: number; coverageOfCoverable: number; areaRatio: number; qualityRatio: number }> | null;
   /** Inputs on which the goal is met. */
   goalMet: number;
 }
@@ -202,6 +223,9 @@ export function poolReports(reports: readonly EvalReport[]): PooledRow[] {
     const ef = r.policies.find((p) => p.policy === 'every-frame')!;
     return a + (withBytes ? ef.bytes! : ef.packages);
   }, 0);
+  const oracleTotal = reports.reduce((a, r) => a + (withBytes ? r.oracleCover.bytes! : r.oracleCover.packages), 0);
+  const objectsTotal = reports.reduce((a, r) => a + r.objects.total, 0);
+  const tracksTotal = reports.reduce((a, r) => a + r.tracks, 0);
   const coverable = reports.reduce((a, r) => a + r.objects.coverable, 0);
   const eligible = reports.reduce((a, r) => a + r.objects.eligible, 0);
   return names.map((policy) => {
@@ -210,27 +234,79 @@ export function poolReports(reports: readonly EvalReport[]): PooledRow[] {
     const bytes = withBytes ? rows.reduce((a, p) => a + p.bytes!, 0) : null;
     const covered = rows.reduce((a, p) => a + p.covered, 0);
     const deltas = rows.map((p) => p.vsFrigate?.areaRatioDelta ?? NaN).filter(Number.isFinite);
+    const qDeltas = rows.map((p) => p.vsFrigate?.qualityDelta ?? NaN).filter(Number.isFinite);
+    const objs = rows.flatMap((p) => p.objects);
+    const avg = (v: number[]): number => {
+      const x = v.filter(Number.isFinite);
+      return x.length ? x.reduce((a, b) => a + b, 0) / x.length : NaN;
+    };
+    const reduction = efTotal / (withBytes ? bytes! : packages);
     return {
       policy,
       inputs: rows.length,
       packages,
       bytes,
-      reduction: efTotal / (withBytes ? bytes! : packages),
+      reduction,
       coverageOfCoverable: coverable > 0 ? covered / coverable : NaN,
       coverage: eligible > 0 ? covered / eligible : NaN,
       areaDeltaVsFrigate: deltas.length ? deltas.reduce((a, b) => a + b, 0) / deltas.length : NaN,
+      qualityDeltaVsFrigate: avg(qDeltas),
+      qualityRatio: avg(objs.map((o) => o.qualityRatio ?? NaN)),
+      sharpVsSharpest: avg(objs.map((o) => o.sharpVsSharpest ?? NaN)),
+      ofBound: reduction / (efTotal / oracleTotal),
+      packagesPerObject: objectsTotal > 0 ? packages / objectsTotal : NaN,
+      tracksPerObject: objectsTotal > 0 ? tracksTotal / objectsTotal : NaN,
+      content: rows.every((p) => p.content !== null) && withBytes ? poolContent(rows, efTotal, coverable) : null,
       goalMet: rows.filter((p) => p.goal.met).length,
     };
   });
 }
 
+function poolContent(rows: readonly PolicyResult[], efTotal: number, coverable: number): NonNullable<PooledRow['content']> {
+  const one = (mode: 'crops' | 'frame+crops') => {
+    const bytes = rows.reduce((a, p) => a + p.content![mode].bytes, 0);
+    const covered = rows.reduce((a, p) => a + p.content![mode].covered, 0);
+    const w = (k: 'areaRatio' | 'qualityRatio'): number => {
+      const n = rows.reduce((a, p) => a + (Number.isFinite(p.content![mode][k]) ? p.content![mode].covered : 0), 0);
+      return n > 0 ? rows.reduce((a, p) => a + (Number.isFinite(p.content![mode][k]) ? p.content![mode][k] * p.content![mode].covered : 0), 0) / n : NaN;
+    };
+    return { bytes, reduction: efTotal / bytes, coverageOfCoverable: coverable > 0 ? covered / coverable : NaN, areaRatio: w('areaRatio'), qualityRatio: w('qualityRatio') };
+  };
+  return { crops: one('crops'), 'frame+crops': one('frame+crops') };
+}
+
+/** Markdown table of the pooled rows by upload.content mode. */
+export function formatPooledContent(rows: readonly PooledRow[], title: string): string {
+  const head = '| policy | frame KiB | frame ×fewer | crops KiB | crops ×fewer | crops cov/EF | crops area | crops qual | frame+crops KiB | frame+crops ×fewer |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const body = rows
+    .filter((r) => r.content !== null)
+    .map((r) => {
+      const c = r.content!.crops;
+      const fc = r.content!['frame+crops'];
+      return `| ${r.policy} | ${kib(r.bytes)} | ${f(r.reduction, 1)} | ${kib(c.bytes)} | ${f(c.reduction, 1)} | ${pct(c.coverageOfCoverable)} | ${f(c.areaRatio)} | ${f(c.qualityRatio)} | ${kib(fc.bytes)} | ${f(fc.reduction, 1)} |`;
+    });
+  return [`**${title}**`, '', head, sep, ...body].join('\n');
+}
+
 /** Markdown table of pooled rows. */
 export function formatPooled(rows: readonly PooledRow[], title: string): string {
-  const head = '| policy | inputs | pkgs | KiB | ×fewer | cov | cov/EF | mean Δarea vs frigate | goal met on |';
-  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const head = '| policy | inputs | pkgs | KiB | ×fewer | of bound | cov | cov/EF | qual | sh/max | pkg/obj | trk/obj | mean Δarea vs frigate | mean Δqual vs frigate | goal met on |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const body = rows.map(
     (r) =>
-      `| ${r.policy} | ${r.inputs} | ${r.packages} | ${kib(r.bytes)} | ${f(r.reduction, 1)}${r.bytes === null ? ' (pkgs)' : ''} | ${pct(r.coverage)} | ${pct(r.coverageOfCoverable)} | ${r.policy === 'frigate' ? 'ref' : f(r.areaDeltaVsFrigate, 3)} | ${r.policy === 'every-frame' ? 'ref' : `${r.goalMet}/${r.inputs}`} |`,
+      `| ${r.policy} | ${r.inputs} | ${r.packages} | ${kib(r.bytes)} | ${f(r.reduction, 1)}${r.bytes === null ? ' (pkgs)' : ''} | ${pct(r.ofBound)} | ${pct(r.coverage)} | ${pct(r.coverageOfCoverable)} | ${f(r.qualityRatio)} | ${f(r.sharpVsSharpest)} | ${f(r.packagesPerObject)} | ${f(r.tracksPerObject)} | ${r.policy === 'frigate' ? 'ref' : f(r.areaDeltaVsFrigate, 3)} | ${r.policy === 'frigate' ? 'ref' : f(r.qualityDeltaVsFrigate, 3)} | ${r.policy === 'every-frame' ? 'ref' : `${r.goalMet}/${r.inputs}`} |`,
   );
   return [`**${title}**`, '', head, sep, ...body].join('\n');
+}
+
+/**
+ * The half/half split, fixed before any result is seen: the inputs sorted by
+ * name, half A at even positions (0, 2, …), half B at odd ones. Parameters
+ * are the policies' fixed defaults (never tuned per input), so both halves
+ * are held-out reports of the same rule.
+ */
+export function splitHalves<T extends { input: { name: string } }>(reports: readonly T[]): { a: T[]; b: T[] } {
+  const sorted = [...reports].sort((x, y) => x.input.name.localeCompare(y.input.name));
+  return { a: sorted.filter((_, i) => i % 2 === 0), b: sorted.filter((_, i) => i % 2 === 1) };
 }

@@ -179,6 +179,7 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     const pkg = event.data.package;
     const img = event.data.image;
     if (event.id !== pkg.idempotencyKey) return this.#reject(event.id, `id '${event.id}' differs from the package's idempotency key '${pkg.idempotencyKey}'`, text, consumer);
+    if (pkg.image === null) return this.#reject(event.id, 'the package has no frame image (content crops); events carry frame packages', text, consumer);
     if (img.sha256 !== pkg.image.sha256 || img.bytes !== pkg.image.bytes) return this.#reject(event.id, 'image reference differs from the package metadata (sha256/bytes)', text, consumer);
     // U3: a duplicate (re-send or redelivery) costs one lookup, no object fetch.
     if (index.has(event.id)) return this.#duplicate(event.id, consumer);
@@ -306,7 +307,13 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
             continue;
           }
           if (this.#o.index.has(meta.idempotencyKey)) continue;
-          const problem = this.#verify === 'none' ? undefined : await this.#checkWith(s3, bucket, imageKey, meta.image.sha256, meta.image.bytes).catch((e: Error) => e.message);
+          const frame = meta.image;
+          if (frame === null) {
+            out.rejected++;
+            this.#reject(meta.idempotencyKey, `sidecar s3://${bucket}/${o.Key}: the package has no frame image`, text, 'reconcile');
+            continue;
+          }
+          const problem = this.#verify === 'none' ? undefined : await this.#checkWith(s3, bucket, imageKey, frame.sha256, frame.bytes).catch((e: Error) => e.message);
           if (problem !== undefined) {
             out.rejected++;
             this.#reject(meta.idempotencyKey, problem, text, 'reconcile');
@@ -320,8 +327,8 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
             time: new Date(Number(BigInt(meta.timestampNs) / 1_000_000n)).toISOString(),
             bucket,
             key: imageKey,
-            sha256: meta.image.sha256,
-            bytes: meta.image.bytes,
+            sha256: frame.sha256,
+            bytes: frame.bytes,
             width: meta.width,
             height: meta.height,
             labels: meta.tracks.map((t) => t.label ?? t.entry.box.label).join(','),

@@ -9,7 +9,7 @@
  *
  *   POST /packages                       → 201 {stored:true,key} | 200 {duplicate:true,key}
  *   GET  /packages[?camera=&after=&limit=] → {count, packages:[…]} in arrival order
- *   GET  /packages/<key>/image.jpg | /metadata.json
+ *   GET  /packages/<key>/image.jpg | /crop-N.jpg | /metadata.json
  *   GET  /browse[?token=…]               → HTML page of the newest packages (browse.ts; the token query sets a cookie)
  *   GET  /stats, GET /healthz (no token needed)
  *
@@ -148,6 +148,9 @@ const keyDir = (key: string): string => encodeURIComponent(key);
 
 /** Leftover of a store interrupted by a crash: `<key>.tmp-<12 hex>` (see store()). */
 const TMP_DIR_PATTERN = /\.tmp-[0-9a-f]{12}$/;
+/** upload.content crops: part names 'crop-0'… (schemas/package.v1.json crops[].part) and at most this many per package. */
+const CROP_PART = /^crop-[0-9]{1,3}$/;
+const MAX_CROPS = 256;
 
 /** Loopback: 127.0.0.0/8, ::1, localhost. */
 export function isLoopbackHost(host: string): boolean {
@@ -260,6 +263,15 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return [];
     }
   };
+  /** upload.content crops of a stored package, for the browse page. */
+  const browseCrops = (key: string): { hasImage: boolean; crops: string[] } => {
+    try {
+      const meta = JSON.parse(readFileSync(join(pkgDir, keyDir(key), 'metadata.json'), 'utf8')) as { image?: unknown; crops?: Array<{ part: string }> };
+      return { hasImage: meta.image !== null, crops: (meta.crops ?? []).map((c) => c.part).filter((p) => CROP_PART.test(p)) };
+    } catch {
+      return { hasImage: true, crops: [] };
+    }
+  };
   const stats: ReceiverStats = { posts: 0, stored: 0, duplicates: 0, rejected: 0, unauthorized: 0, faultsCut: 0, faultsFailed: 0, faultsDelayed: 0 };
   let delayed = 0;
   let uploadsReading = 0;
@@ -279,17 +291,18 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
    * or not), the metadata part is capped at maxMetadataBytes; every stream
    * (request, busboy, each part) has an error path that ends in reject.
    */
-  function readParts(req: http.IncomingMessage): Promise<{ metadata: Buffer | undefined; image: Buffer | undefined }> {
+  function readParts(req: http.IncomingMessage): Promise<{ metadata: Buffer | undefined; image: Buffer | undefined; crops: Map<string, Buffer> }> {
     return new Promise((resolve, reject) => {
       let bb: busboy.Busboy;
       try {
-        bb = busboy({ headers: req.headers, limits: { fileSize: maxBodyBytes, fieldSize: maxMetadataBytes, files: 2, fields: 2, parts: 4 } });
+        bb = busboy({ headers: req.headers, limits: { fileSize: maxBodyBytes, fieldSize: maxMetadataBytes, files: 2 + MAX_CROPS, fields: 2, parts: 4 + MAX_CROPS } });
       } catch (err) {
         req.resume();
         reject(new HttpError(415, `expected multipart/form-data (${(err as Error).message})`));
         return;
       }
       const parts: { metadata?: Buffer; image?: Buffer } = {};
+      const crops = new Map<string, Buffer>();
       let error: HttpError | undefined;
       let settled = false;
       const fail = (e: HttpError): void => {
@@ -322,7 +335,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
             stream.resume();
             return;
           }
-          if (name === 'metadata' || name === 'image') chunks.push(c);
+          if (name === 'metadata' || name === 'image' || CROP_PART.test(name)) chunks.push(c);
         });
         stream.on('limit', () => {
           error ??= new HttpError(413, `part '${name}' exceeds ${maxBodyBytes} bytes`);
@@ -330,6 +343,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         stream.on('error', (err: Error) => fail(new HttpError(400, `malformed multipart body: ${err.message}`)));
         stream.on('close', () => {
           if (!error && (name === 'metadata' || name === 'image')) parts[name] = Buffer.concat(chunks);
+          else if (!error && CROP_PART.test(name)) crops.set(name, Buffer.concat(chunks));
         });
       });
       for (const ev of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
@@ -342,7 +356,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         if (settled) return;
         settled = true;
         if (error) reject(error);
-        else resolve({ metadata: parts.metadata, image: parts.image });
+        else resolve({ metadata: parts.metadata, image: parts.image, crops });
       });
       req.on('error', (err) => fail(new HttpError(400, `request failed: ${err.message}`)));
       req.on('aborted', () => fail(new HttpError(400, 'request aborted')));
@@ -350,14 +364,15 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     });
   }
 
-  async function store(metadata: PackageMetadata, metadataText: Buffer, image: Buffer): Promise<'stored' | 'duplicate'> {
+  async function store(metadata: PackageMetadata, metadataText: Buffer, image: Buffer | undefined, crops: ReadonlyMap<string, Buffer>): Promise<'stored' | 'duplicate'> {
     const key = metadata.idempotencyKey;
     if (q.has.get(key)) return 'duplicate';
     const final = join(pkgDir, keyDir(key));
     const tmp = `${final}.tmp-${randomBytes(6).toString('hex')}`;
     await fsp.mkdir(tmp);
     try {
-      for (const [name, data] of [['image.jpg', image], ['metadata.json', metadataText]] as const) {
+      const files: Array<readonly [string, Buffer]> = [...(image ? [['image.jpg', image] as const] : []), ...[...crops].map(([n, d]) => [`${n}.jpg`, d] as const), ['metadata.json', metadataText]];
+      for (const [name, data] of files) {
         const fh = await fsp.open(join(tmp, name), 'w');
         try {
           await fh.writeFile(data);
@@ -381,16 +396,18 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
       // Another request published this key first (or a crash left its files without an index row).
-      q.insert.run(...indexRow(metadata, image));
+      q.insert.run(...indexRow(metadata, image, crops));
       return 'duplicate';
     }
     // Exactly one request per key answers 'stored'.
-    return q.insert.run(...indexRow(metadata, image)).changes > 0 ? 'stored' : 'duplicate';
+    return q.insert.run(...indexRow(metadata, image, crops)).changes > 0 ? 'stored' : 'duplicate';
   }
 
-  function indexRow(m: PackageMetadata, image: Buffer): [string, string, number, string, number, number, string, string] {
+  function indexRow(m: PackageMetadata, image: Buffer | undefined, crops: ReadonlyMap<string, Buffer>): [string, string, number, string, number, number, string, string] {
     const trackIds = m.tracks.map((t) => t.trackId);
-    return [m.idempotencyKey, m.cameraId, m.imageId, m.timestampNs, Date.now(), image.length, m.image.sha256, JSON.stringify(trackIds)];
+    let bytes = image?.length ?? 0;
+    for (const c of crops.values()) bytes += c.length;
+    return [m.idempotencyKey, m.cameraId, m.imageId, m.timestampNs, Date.now(), bytes, m.image?.sha256 ?? m.crops?.[0]?.sha256 ?? '', JSON.stringify(trackIds)];
   }
 
   async function handlePost(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -429,9 +446,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     } finally {
       uploadsReading--;
     }
-    const { metadata: metaBuf, image } = parts;
+    const { metadata: metaBuf, image, crops } = parts;
     if (!metaBuf) throw new HttpError(400, "missing part 'metadata'");
-    if (!image) throw new HttpError(400, "missing part 'image'");
     const metaText = metaBuf.toString('utf8');
     if (jsonDepth(metaText, maxJsonDepth) > maxJsonDepth) throw new HttpError(400, `metadata nests deeper than ${maxJsonDepth} levels`);
     let metadata: PackageMetadata;
@@ -452,11 +468,22 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     if (metadata.idempotencyKey !== expectedKey) throw new HttpError(400, `idempotencyKey '${metadata.idempotencyKey}' is not '${expectedKey}'`);
     const header = req.headers['idempotency-key'];
     if (header !== expectedKey) throw new HttpError(400, `Idempotency-Key header '${String(header ?? '')}' does not match metadata '${expectedKey}'`);
-    if (image.length !== metadata.image.bytes) throw new HttpError(400, `image has ${image.length} bytes, metadata says ${metadata.image.bytes}`);
-    if (sha256Hex(image) !== metadata.image.sha256) throw new HttpError(400, 'image sha256 does not match metadata');
-    if (image[0] !== 0xff || image[1] !== 0xd8) throw new HttpError(400, 'image is not a JPEG (no SOI marker)');
+    // upload.content: 'image' (unless 'crops'), then one 'crop-N' part per metadata.crops[] entry.
+    const expected: Array<{ name: string; bytes: number; sha256: string }> = [
+      ...(metadata.image ? [{ name: 'image', bytes: metadata.image.bytes, sha256: metadata.image.sha256 }] : []),
+      ...(metadata.crops ?? []).map((c) => ({ name: c.part, bytes: c.bytes, sha256: c.sha256 })),
+    ];
+    for (const e of expected) {
+      const data = e.name === 'image' ? image : crops.get(e.name);
+      if (!data) throw new HttpError(400, `missing part '${e.name}'`);
+      if (data.length !== e.bytes) throw new HttpError(400, `${e.name} has ${data.length} bytes, metadata says ${e.bytes}`);
+      if (sha256Hex(data) !== e.sha256) throw new HttpError(400, `${e.name} sha256 does not match metadata`);
+      if (data[0] !== 0xff || data[1] !== 0xd8) throw new HttpError(400, `${e.name} is not a JPEG (no SOI marker)`);
+    }
+    for (const name of crops.keys()) if (!expected.some((e) => e.name === name)) throw new HttpError(400, `part '${name}' is not in the metadata`);
+    if (image && !metadata.image) throw new HttpError(400, "part 'image' is not in the metadata (content 'crops')");
 
-    const outcome = await store(metadata, metaBuf, image);
+    const outcome = await store(metadata, metaBuf, metadata.image ? image : undefined, crops);
     if (outcome === 'duplicate') {
       q.dup.run(expectedKey);
       stats.duplicates++;
@@ -495,7 +522,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       sendJson(res, 200, { count: rows.length, packages: rows });
       return;
     }
-    const m = /^\/packages\/([^/]+)\/(image\.jpg|metadata\.json)$/.exec(url.pathname);
+    const m = /^\/packages\/([^/]+)\/(image\.jpg|crop-[0-9]{1,3}\.jpg|metadata\.json)$/.exec(url.pathname);
     if (m) {
       let key: string;
       try {
@@ -512,7 +539,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, `package '${key}' has no ${m[2]!}`);
         throw err;
       }
-      res.writeHead(200, { 'Content-Type': m[2] === 'image.jpg' ? 'image/jpeg' : 'application/json', 'Content-Length': data.length });
+      res.writeHead(200, { 'Content-Type': m[2]!.endsWith('.jpg') ? 'image/jpeg' : 'application/json', 'Content-Length': data.length });
       res.end(data);
       return;
     }
@@ -530,7 +557,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         duplicates: r.duplicates as number,
       }));
       const total = (q.count.get() as { n: number }).n;
-      const html = renderBrowsePage(rows, (key) => browseTracks(key), total);
+      const html = renderBrowsePage(rows, (key) => browseTracks(key), total, (key) => browseCrops(key));
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), 'Content-Security-Policy': "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'" });
       res.end(html);
       return;

@@ -16,7 +16,8 @@ import type { Piscina } from 'piscina';
 import type { CapturedFrame, FrameSource } from '../capture/index.js';
 import { capturePeriodNs, encodeJpeg, framesSkippedBetween, StreamGrid, TickGrid } from '../capture/index.js';
 import { FrameRing } from '../select/index.js';
-import { buildPackage, idempotencyKey, type UploadPackage, type UploadRoute } from '../upload/index.js';
+import { buildPackage, cropTrackIds, idempotencyKey, packageParts, type UploadContent, type UploadPackage, type UploadRoute } from '../upload/index.js';
+import { copyRect, cropRectWithMargin, type CropRect } from '../select/crop-stats.js';
 import type { Box, CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
 import { TypedEmitter } from '../events.js';
 import type { DetectorPool } from '../detect/index.js';
@@ -77,7 +78,7 @@ export interface UploadRecord {
   submittedAtMs: number;
   width: number;
   height: number;
-  /** The package's image (the sink's own bytes, not a copy): for the run's report; don't keep it longer than needed. */
+  /** The package's first image (the sink's own bytes, not a copy): for the run's report; don't keep it longer than needed. */
   jpeg: Uint8Array;
 }
 
@@ -104,6 +105,11 @@ export interface CameraRunnerOptions {
    */
   maxInFlight?: number;
   jpegQuality: number;
+  /**
+   * upload.content (src/upload/content.ts). Default 'frame': the whole frame
+   * at jpegQuality, the package exactly as SPEC's data model has it.
+   */
+  content?: { mode: UploadContent; cropJpegQuality: number; contextJpegQuality: number; cropMargin: number };
   /** Exposure the frame was taken with (A1–A5); called once per frame taken, in order (it meters). */
   exposure: (frame: CapturedFrame) => ExposureInfo | Promise<ExposureInfo>;
   /** Camera position at a capture time (fixed, or interpolated from GNSS). */
@@ -162,6 +168,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   #inFlight = 0;
   #slotWaiters: Array<() => void> = [];
   #policyRefs = new Map<number, number>();
+  /** upload.content crops: trackId → largest box area a crop of it was sent at (content.ts cropTrackIds). */
+  #cropped = new Map<number, number>();
   #trackIdFloor: number;
   #stopping = false;
   #source: FrameSource | undefined;
@@ -317,7 +325,12 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     };
     let result: CameraTaskResult;
     try {
-      result = await this.#runTask({ op: 'frame', detections });
+      // The pixels cross as a shared-memory view (no copy) when they live in a SharedArrayBuffer slot.
+      const image =
+        retained.pixels.buffer instanceof SharedArrayBuffer
+          ? { width: frame.width, height: frame.height, stride: frame.stride, format: retained.format, pixels: retained.pixels }
+          : undefined;
+      result = await this.#runTask({ op: 'frame', detections, ...(image ? { image } : {}) });
     } catch (err) {
       this.#drop('track-error');
       this.ring.release(imageId);
@@ -381,6 +394,14 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     this.stats.tracksCreated += result.newTrackIds.length;
     this.stats.activeTracks = result.activeTracks;
     if (result.endedTrackIds.length > 0) this.emit('tracksEnded', result.endedTrackIds);
+    try {
+      await this.#applyDecisions(result);
+    } finally {
+      for (const id of result.endedTrackIds) this.#cropped.delete(id);
+    }
+  }
+
+  async #applyDecisions(result: CameraTaskResult): Promise<void> {
     for (const d of result.decisions) {
       const frame = this.ring.get(d.imageId);
       if (!frame) {
@@ -403,8 +424,29 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     }
   }
 
+  /** The images of a package by upload.content: the frame, or [a context frame and] a crop per object. */
+  async #images(d: WireDecision, frame: RetainedFrame): Promise<{ jpeg: Buffer | null; crops?: Array<{ trackId: number; rect: CropRect; jpeg: Buffer }> }> {
+    const c = this.#opts.content;
+    if (c === undefined || c.mode === 'frame') return { jpeg: await encodeJpeg(frame, { quality: this.#opts.jpegQuality }) };
+    const boxes = d.tracks.map((t) => ({ trackId: t.trackId, box: t.entry.box }));
+    const ids = new Set(cropTrackIds(d.selectedTrackIds, boxes, this.#cropped, frame.width, frame.height));
+    const crops: Array<{ trackId: number; rect: CropRect; jpeg: Buffer }> = [];
+    for (const t of boxes) {
+      if (!ids.has(t.trackId)) continue;
+      const rect = cropRectWithMargin(t.box, frame.width, frame.height, c.cropMargin);
+      if (rect === null) continue;
+      // Row copies of the crop (memcpy), then the native encoder; no per-pixel work here.
+      const pixels = copyRect(frame.pixels, frame.width * 3, rect);
+      crops.push({ trackId: t.trackId, rect, jpeg: await encodeJpeg({ width: rect.width, height: rect.height, format: frame.format, pixels }, { quality: c.cropJpegQuality }) });
+    }
+    if (crops.length === 0) return { jpeg: await encodeJpeg(frame, { quality: this.#opts.jpegQuality }) }; // nothing to crop: the frame
+    const jpeg = c.mode === 'frame+crops' ? await encodeJpeg(frame, { quality: c.contextJpegQuality }) : null;
+    return { jpeg, crops };
+  }
+
   async #upload(d: WireDecision, frame: RetainedFrame): Promise<void> {
-    const jpeg = await encodeJpeg(frame, { quality: this.#opts.jpegQuality });
+    const images = await this.#images(d, frame);
+    const content = images.crops === undefined ? undefined : this.#opts.content!.mode;
     const pkg = buildPackage({
       cameraId: this.cameraId,
       imageId: d.imageId,
@@ -414,17 +456,19 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       height: frame.height,
       exposure: frame.exposure,
       cameraPosition: frame.cameraPosition,
-      jpeg,
+      jpeg: images.jpeg,
       tracks: d.tracks,
       selection: { route: d.route, trackIds: d.selectedTrackIds, policy: this.#opts.workerInit.policy },
+      ...(content !== undefined ? { content, crops: images.crops } : {}),
     });
+    const bytes = pkg.jpeg.byteLength;
     if (d.kind === 'replace' && this.#sink.replace) {
       this.#sink.replace(pkg, d.route, d.replacesImageIds.map((id) => idempotencyKey(this.cameraId, id)));
     } else {
       this.#sink.submit(pkg, d.route);
     }
     this.stats.packages[d.route]++;
-    this.stats.bytes += jpeg.byteLength;
+    this.stats.bytes += bytes;
     this.emit('upload', {
       cameraId: this.cameraId,
       imageId: d.imageId,
@@ -432,14 +476,15 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       route: d.route,
       kind: d.kind,
       timestampNs: d.timestampNs,
-      bytes: jpeg.byteLength,
+      bytes,
       selectedTrackIds: d.selectedTrackIds,
       tracks: d.tracks,
       replacesImageIds: d.replacesImageIds,
       submittedAtMs: Date.now(),
       width: frame.width,
       height: frame.height,
-      jpeg,
+      // The first image part: the frame ('frame', 'frame+crops') or the first crop ('crops').
+      jpeg: content === undefined ? pkg.jpeg : packageParts(pkg)[0]!.data,
     });
   }
 

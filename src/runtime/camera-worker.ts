@@ -2,7 +2,10 @@
  * Tracking and selection worker (piscina). Each camera's tracker and
  * selection policy live in exactly one worker (the runtime pins a camera to
  * one single-thread pool), so state never hops between threads. The main
- * thread keeps the pixels; this worker sees boxes and ids only (STYLE 8).
+ * thread keeps the pixels; this worker sees boxes and ids, and — for the
+ * policies that rank by image quality — reads the boxes' crops from the
+ * frame's shared-memory view (STYLE 8: no copy, no per-pixel work on the
+ * main thread).
  *
  * If the worker dies, the next task re-creates the camera's state from the
  * task's `init` (tracks restart; ids continue above `trackIdFloor`, so a
@@ -10,7 +13,7 @@
  */
 import type { Track, TrackEntry, FrameDetections } from '../types.js';
 import { ByteTracker, createIdAllocator, type TrackerOptions } from '../track/index.js';
-import { createPolicy, type PolicyDecision, type PolicyName, type PolicyOptions, type SelectionPolicy } from '../select/index.js';
+import { createPolicy, cropStats, optionsOf, type CropStats, type PolicyDecision, type PolicyName, type PolicyOptions, type SelectionPolicy } from '../select/index.js';
 import { createProjector, type Calibration } from '../geo/index.js';
 
 export interface CameraWorkerInit {
@@ -36,10 +39,25 @@ export interface WireDecision {
   tracks: Array<{ trackId: number; entry: TrackEntry }>;
 }
 
+/**
+ * A view of the frame's pixels in shared memory (the frame ring's pixel
+ * slot, STYLE 8): the worker reads the boxes' crops for the quality score
+ * (select/crop-stats.ts) while the ring keeps the frame. Absent when the
+ * pixels are not in a SharedArrayBuffer (no copy is ever made for it).
+ */
+export interface SharedFrameView {
+  width: number;
+  height: number;
+  stride: number;
+  format: 'BGR' | 'RGB';
+  pixels: Uint8Array;
+}
+
 export interface CameraTask {
   op: 'frame' | 'flush' | 'drop-state';
   init: CameraWorkerInit;
   detections?: FrameDetections;
+  image?: SharedFrameView;
 }
 
 export interface CameraTaskResult {
@@ -60,6 +78,8 @@ export interface CameraTaskResult {
 interface CameraState {
   tracker: ByteTracker;
   policy: SelectionPolicy;
+  /** The policy ranks by the quality score (reads crop measures). */
+  readsPixels: boolean;
   refOps: RefOp[];
   live: Map<number, Track>;
   maxTrackId: number;
@@ -75,7 +95,8 @@ function createState(init: CameraWorkerInit): CameraState {
     ...init.policyOptions,
     refs: { retain: (id) => refOps.push(['retain', id]), release: (id) => refOps.push(['release', id]) },
   });
-  return { tracker, policy, refOps, live: new Map(), maxTrackId: init.trackIdFloor - 1 };
+  const readsPixels = optionsOf(init.policy).includes('weightSharpness');
+  return { tracker, policy, readsPixels, refOps, live: new Map(), maxTrackId: init.trackIdFloor - 1 };
 }
 
 /** The entry of `track` at `timestampNs` (searching back from the newest). */
@@ -151,7 +172,10 @@ export default function run(task: CameraTask): CameraTaskResult {
     }
     for (const id of ended.keys()) state.live.delete(id);
     const t1 = performance.now();
-    decisions.push(...state.policy.onFrame({ imageId: det.imageId, timestampNs: det.timestampNs, width: det.width, height: det.height }, tracks));
+    const crops = state.readsPixels && task.image ? measureCrops(task.image, det.boxes) : undefined;
+    decisions.push(
+      ...state.policy.onFrame({ imageId: det.imageId, timestampNs: det.timestampNs, width: det.width, height: det.height, ...(crops ? { crops } : {}) }, tracks),
+    );
     if (ended.size > 0) decisions.push(...state.policy.onTrackEnd(ended.keys()));
     selectMs = performance.now() - t1;
     frameTracks = tracks.map((t) => ({ trackId: t.trackId, entry: t.entries[t.entries.length - 1]! }));
@@ -173,6 +197,12 @@ export default function run(task: CameraTask): CameraTaskResult {
     trackMs,
     selectMs,
   };
+}
+
+/** Crop measures of every box (the tracker's entries hold these same box objects). */
+function measureCrops(image: SharedFrameView, boxes: readonly FrameDetections['boxes'][number][]): Map<FrameDetections['boxes'][number], CropStats> {
+  const view = { width: image.width, height: image.height, stride: image.stride, channels: 3 as const, format: image.format, pixels: image.pixels };
+  return new Map(boxes.map((b) => [b, cropStats(view, b)]));
 }
 
 function emptyResult(created: boolean, maxTrackId: number): CameraTaskResult {

@@ -36,6 +36,8 @@ export interface ReplaySummary extends Omit<ReportSummary, 'title' | 'everyFrame
   byteRatio: number;
   /** Packages still in the queue file when the drain timed out (sent at the next start). */
   undelivered: number;
+  /** Queued packages replaced by a better image of the same objects ('replace-queued'): counted, never sent. */
+  replaced: number;
   /** Source frames the captureHz grid did not take (A5). */
   framesSkipped: number;
   latencyMs: { p50: number; p99: number; max: number };
@@ -107,6 +109,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     byteRatio: bytesSelected > 0 ? bytesEveryFrame / bytesSelected : 0,
     delivered: counts.delivered,
     undelivered,
+    replaced: counts.replaced,
     framesSkipped: counts.frames.skipped,
     latencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(0, ...latencies) },
     durationS: (performance.now() - t0) / 1000,

@@ -80,6 +80,8 @@ export interface RunCounts {
   /** Packages the full queue dropped (U2 circular) and packages dead-lettered, in this run. */
   queueDropped: number;
   deadLettered: number;
+  /** Queued packages a better image of the same objects replaced ('replace-queued'), never sent, in this run. */
+  replaced: number;
   /** Still in the queue file; sent at the next start. */
   stillQueued: number;
 }
@@ -265,6 +267,12 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           captureHz: cam.captureHz,
           mode: this.mode,
           jpegQuality: cam.jpegQuality,
+          content: {
+            mode: this.config.upload.content,
+            cropJpegQuality: this.config.upload.cropJpegQuality,
+            contextJpegQuality: this.config.upload.contextJpegQuality,
+            cropMargin: this.config.upload.cropMargin,
+          },
           exposure,
           position: (ts) => position?.positionAt(ts) ?? null,
           workerInit: workerInitFor(cam),
@@ -418,7 +426,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   runCounts(): RunCounts {
     const s = this.uploader?.stats();
     const a = this.#countersAtStart;
-    const since = (k: 'enqueued' | 'delivered' | 'dropped' | 'deadLettered'): number => (s && a ? s[k] - a[k] : 0);
+    const since = (k: 'enqueued' | 'delivered' | 'dropped' | 'deadLettered' | 'replaced'): number => (s && a ? s[k] - a[k] : 0);
     const frames = { captured: 0, processed: 0, skipped: 0, dropped: {} as Record<string, number> };
     const packages = { immediate: 0, cached: 0, bytes: 0, errors: 0 };
     for (const c of this.cameras.values()) {
@@ -441,6 +449,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       delivered: since('delivered'),
       queueDropped: since('dropped'),
       deadLettered: since('deadLettered'),
+      replaced: since('replaced'),
       stillQueued: s ? s.queueDepth : 0,
     };
   }

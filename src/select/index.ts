@@ -4,6 +4,7 @@
  */
 export {
   DEFAULT_SELECTION_PARAMS,
+  SELECTION_PARAM_NAMES,
   area,
   edgeDistance,
   isBetter,
@@ -43,14 +44,36 @@ export {
   type SendDecision,
 } from './policy.js';
 export {
+  BudgetPolicy,
+  type BudgetCounters,
   EveryFramePolicy,
   FinalBestPolicy,
   FrigatePolicy,
+  FrigateQualityPolicy,
   IntervalPolicy,
   ReplaceQueuedPolicy,
+  SharedBestPolicy,
   SpecPolicy,
   createPolicy,
   isBetterFrigate,
+  isBetterFrigateQuality,
   touchesEdge,
   type PolicyOptions,
-} from './policies.js';
+} from './policies/index.js';
+export { OPTION_BOUNDS, POLICY_OPTIONS, POLICY_OPTION_NAMES, optionsOf, policyOption, type PolicyOptionName, type PolicyOptionSpec, type PolicyTuning } from './options.js';
+export { cropStats, frameCropStats, type CropImage, type CropStats } from './crop-stats.js';
+export {
+  DEFAULT_QUALITY_WEIGHTS,
+  compareQuality,
+  edgeTerm,
+  exposureTerm,
+  occludedFraction,
+  quality,
+  qualityScore,
+  qualityTerms,
+  sharpnessTerm,
+  type Quality,
+  type QualityParams,
+  type QualityTerms,
+  type QualityWeights,
+} from './quality.js';

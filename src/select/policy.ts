@@ -7,6 +7,7 @@
 import type { Track, TrackEntry } from '../types.js';
 import type { FrameRefs } from './frame-ring.js';
 import type { Route } from './rules.js';
+import type { PolicyName } from './options.js';
 import type { SelectorFrame } from './selector.js';
 
 /** A selected object of an upload decision: its id and its entry in that image. */
@@ -72,8 +73,8 @@ export interface SelectionPolicy {
   flush(): PolicyDecision[];
 }
 
-export const POLICY_NAMES = ['spec', 'every-frame', 'interval', 'frigate', 'final-best', 'replace-queued', 'shared-best'] as const;
-export type PolicyName = (typeof POLICY_NAMES)[number];
+/** The policy list is defined once, with each policy's options (options.ts). */
+export { POLICY_NAMES, type PolicyName } from './options.js';
 
 /** Route → the decision kind of a plain upload. */
 export function uploadKind(route: Route): 'send' | 'enqueue' {

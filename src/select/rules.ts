@@ -67,6 +67,9 @@ export const DEFAULT_SELECTION_PARAMS: Readonly<SelectionParams> = Object.freeze
   minAreaRatio: 0.02,
 });
 
+/** The S1–S5 parameter names. */
+export const SELECTION_PARAM_NAMES = Object.freeze(Object.keys(DEFAULT_SELECTION_PARAMS) as (keyof SelectionParams)[]);
+
 const PARAM_KINDS: Record<keyof SelectionParams, 'unit' | 'nonNegative' | 'finite'> = {
   minWidth: 'nonNegative',
   minHeight: 'nonNegative',

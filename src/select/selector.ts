@@ -4,7 +4,8 @@
  * caller moves frame ids and builds/sends packages from the result.
  */
 import { InvalidStateError, invalidParameterError, outOfRangeError } from '../errors.js';
-import type { Track, TrackEntry } from '../types.js';
+import type { Box, Track, TrackEntry } from '../types.js';
+import type { CropStats } from './crop-stats.js';
 import {
   isBetterOrFirst,
   qualifies,
@@ -21,6 +22,12 @@ export interface SelectorFrame {
   timestampNs: bigint;
   width: number;
   height: number;
+  /**
+   * Crop measures of this frame's boxes (crop-stats.ts), keyed by the box
+   * object the tracker put in the entry; absent without pixels. Read by the
+   * quality-ranking policies only; S1–S7 never read pixels.
+   */
+  crops?: ReadonlyMap<Box, CropStats>;
 }
 
 /** S7: a track's previous best image. */

@@ -8,6 +8,8 @@
 import { invalidParameterError } from '../errors.js';
 import { sha256Hex } from '../hash.js';
 import type { Box, CameraPosition, ExposureInfo, ExposureMode, TrackEntry, WorldPosition } from '../types.js';
+import type { CropRect } from '../select/crop-stats.js';
+import type { UploadContent } from './content.js';
 import { PACKAGE_SCHEMA_ID, formatViolations, validatePackageMetadata } from './schema.js';
 
 /** S5: how a package travels. */
@@ -24,11 +26,29 @@ export interface PackageInput {
   height: number;
   exposure: ExposureInfo;
   cameraPosition: CameraPosition | null;
-  jpeg: Buffer;
+  /** The frame's JPEG: the whole frame ('frame'), the context frame ('frame+crops'); null for 'crops'. */
+  jpeg: Buffer | null;
   /** Every track with an entry at this image's timestamp (data model). */
   tracks: Array<{ trackId: number; entry: TrackEntry }>;
   /** Why it was selected (S4/S5); optional for packages built outside the selector. */
   selection?: { route: UploadRoute; trackIds: number[]; policy: string };
+  /** upload.content; default 'frame' (then the package is exactly as before: no `content` or `crops` keys). */
+  content?: UploadContent;
+  /** 'crops' / 'frame+crops': one crop per object, its rectangle in the frame's pixels and its JPEG. */
+  crops?: Array<{ trackId: number; rect: CropRect; jpeg: Buffer }>;
+}
+
+/** A crop of a package (schemas/package.v1.json `crops[]`): its rectangle in the frame and its part. */
+export interface PackageCrop {
+  trackId: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  part: string;
+  contentType: 'image/jpeg';
+  bytes: number;
+  sha256: string;
 }
 
 export interface PackageTrackEntry {
@@ -52,16 +72,21 @@ export interface PackageMetadata {
   height: number;
   exposure: ExposureInfo;
   cameraPosition: CameraPosition | null;
-  image: { contentType: 'image/jpeg'; bytes: number; sha256: string };
+  /** The 'image' part; null for content 'crops'. */
+  image: { contentType: 'image/jpeg'; bytes: number; sha256: string } | null;
   /** `label`/`classId`: the track's score-weighted class vote (T1); `entry.box` keeps the class detected in this frame. */
   tracks: Array<{ trackId: number; label?: string; classId?: number; entry: PackageTrackEntry }>;
   selection: { route: UploadRoute; trackIds: number[]; policy: string } | null;
+  /** upload.content; absent = 'frame'. */
+  content?: Exclude<UploadContent, 'frame'>;
+  crops?: PackageCrop[];
 }
 
 export interface UploadPackage {
   /** U3: `${cameraId}:${imageId}`, the Idempotency-Key header. */
   idempotencyKey: string;
   metadata: PackageMetadata;
+  /** The image parts concatenated: the frame ('frame'), else [the context frame] + the crops in metadata order (content.ts `packageParts`). */
   jpeg: Buffer;
 }
 
@@ -91,7 +116,13 @@ function bigintString(value: bigint, name: string): string {
  * "Invalid package metadata: /width: expected integer but received 1.5 of type number".
  */
 export function buildPackage(input: PackageInput): UploadPackage {
-  if (!Buffer.isBuffer(input.jpeg) || input.jpeg.length === 0) throw invalidParameterError('non-empty Buffer', 'jpeg', input.jpeg);
+  const content = input.content ?? 'frame';
+  if (content !== 'crops' && (!Buffer.isBuffer(input.jpeg) || input.jpeg.length === 0)) throw invalidParameterError('non-empty Buffer', 'jpeg', input.jpeg);
+  if (content !== 'frame' && (!Array.isArray(input.crops) || input.crops.length === 0)) throw invalidParameterError('non-empty array', 'crops', input.crops);
+  for (const [i, c] of (content === 'frame' ? [] : input.crops!).entries()) {
+    if (!Buffer.isBuffer(c.jpeg) || c.jpeg.length === 0) throw invalidParameterError('non-empty Buffer', `crops[${i}].jpeg`, c.jpeg);
+  }
+  const frameJpeg = content === 'crops' ? null : input.jpeg!;
   if (typeof input.timestampNs !== 'bigint') throw invalidParameterError('bigint', 'timestampNs', input.timestampNs);
   if (input.captureMonotonicNs !== undefined && typeof input.captureMonotonicNs !== 'bigint') {
     throw invalidParameterError('bigint', 'captureMonotonicNs', input.captureMonotonicNs);
@@ -108,7 +139,7 @@ export function buildPackage(input: PackageInput): UploadPackage {
     height: input.height,
     exposure: pick(input.exposure, ['mode', 'exposureTimeUs', 'gain']),
     cameraPosition: cameraPosition(input.cameraPosition),
-    image: { contentType: 'image/jpeg', bytes: input.jpeg.length, sha256: sha256Hex(input.jpeg) },
+    image: frameJpeg === null ? null : { contentType: 'image/jpeg', bytes: frameJpeg.length, sha256: sha256Hex(frameJpeg) },
     tracks: input.tracks.map(({ trackId, entry }, i) => ({
       trackId,
       // T1: the track's voted label beside each entry's detected class (entry.box.label).
@@ -124,10 +155,25 @@ export function buildPackage(input: PackageInput): UploadPackage {
     })),
     selection: input.selection ? { route: input.selection.route, trackIds: [...input.selection.trackIds], policy: input.selection.policy } : null,
   };
+  if (content !== 'frame') {
+    metadata.content = content;
+    metadata.crops = input.crops!.map((c, i) => ({
+      trackId: c.trackId,
+      x: c.rect.x,
+      y: c.rect.y,
+      width: c.rect.width,
+      height: c.rect.height,
+      part: `crop-${i}`,
+      contentType: 'image/jpeg',
+      bytes: c.jpeg.length,
+      sha256: sha256Hex(c.jpeg),
+    }));
+  }
   // JSON round trip first: NaN/Infinity become null and fail the schema, as they would at the receiver.
   const violations = validatePackageMetadata(JSON.parse(JSON.stringify(metadata)));
   if (violations.length > 0) throw new TypeError(`Invalid package metadata: ${formatViolations(violations)}`);
-  return { idempotencyKey: key, metadata, jpeg: input.jpeg };
+  const blob = content === 'frame' ? frameJpeg! : Buffer.concat([...(frameJpeg ? [frameJpeg] : []), ...input.crops!.map((c) => c.jpeg)]);
+  return { idempotencyKey: key, metadata, jpeg: blob };
 }
 
 /** The metadata as sent: UTF-8 JSON. */

@@ -93,6 +93,8 @@ export interface UploaderStats {
   delivered: number;
   /** Packages lost with a corrupt queue file (persistent; see PackageQueue). */
   setAside: number;
+  /** Queued packages replaced by a better one of the same objects (counted, never sent). */
+  replaced: number;
   /** New packages refused because the queue could not write them (disk full), this run. */
   refusedDiskFull: number;
   /** Delivered packages whose ack waits for disk space (retried, never re-sent). */

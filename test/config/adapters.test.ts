@@ -15,7 +15,8 @@ import {
   type BestshotConfig,
 } from '../../src/config/index.js';
 import { Detector, type DetectorOptions } from '../../src/detect/index.js';
-import { createPolicy, type PolicyOptions } from '../../src/select/index.js';
+import { POLICY_NAMES, POLICY_OPTIONS, POLICY_OPTION_NAMES, SELECTION_PARAM_NAMES, createPolicy, optionsOf, type PolicyOptions } from '../../src/select/index.js';
+import { SELECTION_SECTION } from '../../src/config/sections.js';
 import { ByteTracker, resolveTrackerOptions, type TrackerOptions } from '../../src/track/index.js';
 import { HttpSender, PackageQueue, type QueueOptions, type SenderOptions } from '../../src/upload/index.js';
 import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
@@ -66,9 +67,48 @@ describe('config → stage options (the names each stage uses)', () => {
     const opts: PolicyOptions = policyOptions(cam.selection);
     assert.equal(opts.params?.minScore1, 0.45);
     assert.equal(opts.maxLatencyS, 2);
-    for (const name of ['spec', 'frigate', 'final-best', 'replace-queued', 'every-frame', 'interval'] as const) {
+    for (const name of POLICY_NAMES) {
       assert.equal(createPolicy(name, opts).name, name);
     }
+  });
+
+  test('every policy option round-trips from YAML to createPolicy (one definition, none dropped)', () => {
+    // A distinct, valid, non-default value per option.
+    const values: Record<string, number> = {};
+    for (const [i, name] of POLICY_OPTION_NAMES.entries()) {
+      const kind = POLICY_OPTIONS[name].kind;
+      values[name] = kind === 'unit' ? 0.3 + i / 100 : kind === 'positiveInteger' ? 3 + i : kind === 'atLeastOne' ? 1.5 + i / 10 : 0.25 + i;
+    }
+    const yaml = Object.entries(values).map(([k, v]) => `${k}: ${v}`).join(', ');
+    const cam = parseConfig(
+      `cameras:\n  - id: gate\n    source: { type: test }\n    selection: { policy: shared-best, minEdge2: 40, routeResolution: first, firstSighting: entry-count, ${yaml} }\nupload: { endpoint: "http://127.0.0.1:9/in" }\n`,
+      { baseDir: dir, env: { BESTSHOT_SHARED_DIR: SHARED_DIR } },
+    ).config.cameras[0]!;
+    const opts = policyOptions(cam.selection);
+    for (const name of POLICY_OPTION_NAMES) assert.equal(opts[name], values[name], name);
+    assert.equal(opts.params?.minEdge2, 40);
+    assert.equal(opts.routeResolution, 'first');
+    assert.equal(opts.firstSighting, 'entry-count');
+    // Every key of the config's selection section reaches the policy options.
+    const consumed = new Set<string>(['policy', 'routeResolution', 'firstSighting', ...SELECTION_PARAM_NAMES, ...POLICY_OPTION_NAMES]);
+    assert.deepEqual(Object.keys(SELECTION_SECTION.fields).filter((k) => !consumed.has(k)), []);
+    assert.deepEqual(POLICY_OPTION_NAMES.filter((k) => !(k in SELECTION_SECTION.fields)), []);
+    // Each policy reads the options the definition lists for it: an invalid value is refused by name.
+    for (const policy of POLICY_NAMES) {
+      for (const name of optionsOf(policy)) {
+        assert.throws(() => createPolicy(policy, { [name]: -1 }), { name: 'RangeError', message: new RegExp(` for ${name} but received -1`) }, `${policy} ${name}`);
+      }
+    }
+  });
+
+  test("an option the config leaves absent takes the policy's own default (maxLatencyS: 3 final-best, 10 shared-best)", () => {
+    const cam = parseConfig('cameras:\n  - id: gate\n    source: { type: test }\n    selection: { policy: shared-best }\nupload: { endpoint: "http://127.0.0.1:9/in" }\n', {
+      baseDir: dir,
+      env: { BESTSHOT_SHARED_DIR: SHARED_DIR },
+    }).config.cameras[0]!;
+    const opts = policyOptions(cam.selection);
+    for (const name of POLICY_OPTION_NAMES) assert.equal(name in opts, false, name);
+    assert.deepEqual(POLICY_OPTIONS.maxLatencyS.defaults, { 'final-best': 3, 'shared-best': 10, budget: 10 });
   });
 
   test('queueOptions opens the real SQLite queue at the configured path', () => {

@@ -73,7 +73,7 @@ describe('config: exact error messages', () => {
   test('enums list their values', () => {
     assert.equal(
       errorOf(`${BASE}    selection: { policy: best }\n`),
-      "cameras[0].selection.policy: Expected one of 'spec', 'frigate', 'final-best', 'replace-queued', 'every-frame', 'interval', 'shared-best' but received 'best' of type string",
+      "cameras[0].selection.policy: Expected one of 'spec', 'every-frame', 'interval', 'frigate', 'frigate-quality', 'final-best', 'replace-queued', 'shared-best', 'budget' but received 'best' of type string",
     );
   });
 
@@ -213,7 +213,7 @@ describe('config: defaults (SPEC parameter table)', () => {
     assert.deepEqual(cam.exposure, { mode: 'rule', T_manual: 1000, T_manual_max: 4000, remeterPeriod: 60, aeSettle: 1 }); // A2–A4
     assert.deepEqual(cam.tracker, { matchThreshold: 0.2, trackBuffer: 30, trackThresh: 0.5, newTrackThresh: 0.6, lowThresh: 0.1, classGroups: 'default', kalman: 'xyah', duplicateIou: 0.45, momentum: 0, reupdate: false, recovery: false }); // T1, T2
     assert.deepEqual(cam.selection, {
-      policy: 'spec',
+      policy: 'replace-queued', // the default chosen by docs/evaluation.md "The default"; 'spec' is SPEC S1–S7 exactly
       minWidth: 32,
       minHeight: 32,
       minScore1: 0.5,
@@ -221,10 +221,6 @@ describe('config: defaults (SPEC parameter table)', () => {
       minEdge1: 8,
       minEdge2: 32,
       minAreaRatio: 0.02,
-      intervalS: 1,
-      maxLatencyS: 3,
-      frigateScoreMargin: 0.05,
-      frigateAreaGrowth: 0.1,
       firstSighting: 'first-seen',
       routeResolution: 'any-immediate',
     }); // S1–S5

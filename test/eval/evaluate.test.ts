@@ -95,7 +95,7 @@ describe('evaluateInput on a hand-made sequence (known answers)', () => {
 
   it('quality is paired with frigate on the objects both cover', () => {
     const v = by(rep.policies, 'every-frame').vsFrigate!;
-    assert.deepEqual(v, { objects: 1, areaRatioDelta: 0, scoreDelta: 0, edgeDelta: 0, sharpnessRatio: 1, areaAtLeast: 1 });
+    assert.deepEqual(v, { objects: 1, areaRatioDelta: 0, scoreDelta: 0, qualityDelta: 0, edgeDelta: 0, sharpnessRatio: 1, areaAtLeast: 1 });
     assert.equal(by(rep.policies, 'interval').vsFrigate!.objects, 0);
   });
 
@@ -108,7 +108,32 @@ describe('evaluateInput on a hand-made sequence (known answers)', () => {
     assert.deepEqual(r.policies.map((p) => p.policy), ['every-frame', 'spec']);
     assert.throws(() => evaluateInput(handMade(), { policies: ['best' as 'spec'] }), {
       name: 'TypeError',
-      message: "Expected one of spec, every-frame, interval, frigate, final-best, replace-queued, shared-best for policies but received 'best' of type string",
+      message: "Expected one of spec, every-frame, interval, frigate, frigate-quality, final-best, replace-queued, shared-best, budget for policies but received 'best' of type string",
     });
+  });
+});
+
+describe('evaluateInput: quality score and sharpness against the sharpest view (crop measures given)', () => {
+  const input = handMade();
+  const sharp = [1, 1, 3, 1, 0.5];
+  for (const [k, f] of input.frames.entries()) f.crops = [{ sharpness: sharp[k]!, highlights: 0, shadows: 0, mean: 128 }];
+  const rep = evaluateInput(input, { policies: ['every-frame', 'interval', 'frigate'] });
+  const objA = (name: string) => by(rep.policies, name).objects.find((o) => o.objectId === 'A')!;
+
+  it('every-frame delivers the best view there was: quality ratio 1, sharpness 1 × the sharpest', () => {
+    assert.equal(objA('every-frame').qualityRatio, 1);
+    assert.equal(objA('every-frame').sharpVsSharpest, 1);
+  });
+
+  it("frigate keeps the largest (frame 4), blind to its blur: sharpness 0.5 / 3 of the sharpest unclipped view", () => {
+    assert.equal(objA('frigate').best!.imageId, 4);
+    assert.equal(objA('frigate').sharpVsSharpest, 0.5 / 3);
+    assert.ok(objA('frigate').qualityRatio! < 1);
+  });
+
+  it('an object not covered has neither; the fraction of the hindsight bound is reduction / bound', () => {
+    assert.equal(objA('interval').qualityRatio, null);
+    assert.equal(objA('interval').sharpVsSharpest, null);
+    for (const r of rep.policies) assert.equal(r.ofBound, r.reduction / rep.oracleCover.reduction);
   });
 });

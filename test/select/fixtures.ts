@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { FrameRing, createPolicy, type PolicyDecision, type PolicyName, type PolicyOptions, type SelectionPolicy } from '../../src/select/index.js';
 /** Hand-made boxes, entries and track sequences for the selection tests. */
 import type { Box, ExposureMode, Track, TrackEntry } from '../../src/types.js';
-import type { SelectorFrame } from '../../src/select/index.js';
+import type { CropStats, SelectorFrame } from '../../src/select/index.js';
 
 export const W = 640;
 export const H = 480;
@@ -68,8 +68,17 @@ export class Scene {
   }
 }
 
-/** One step of a hand-made sequence: the objects in the frame, then the tracks the tracker removed. */
-export type Step = { objects: SceneObject[]; end?: number[] };
+/**
+ * One step of a hand-made sequence: the objects in the frame, then the tracks
+ * the tracker removed; `crops` gives crop measures by object id (the pixels'
+ * sharpness and exposure, select/crop-stats.ts), neutral when absent.
+ */
+export type Step = { objects: SceneObject[]; end?: number[]; crops?: Record<number, Partial<CropStats>> };
+
+/** Crop measures of a well-exposed crop with the given size-normalised sharpness. */
+export function crop(sharpness: number, over: Partial<CropStats> = {}): CropStats {
+  return { sharpness, highlights: 0, shadows: 0, mean: 128, ...over };
+}
 
 /** Compact form of a decision for deepEqual. */
 export function short(d: PolicyDecision): string {
@@ -106,6 +115,15 @@ export function runPolicy(
   };
   steps.forEach((step, i) => {
     const { frame, tracks } = scene.frame(step.objects);
+    if (step.crops) {
+      const crops = new Map<Box, CropStats>();
+      for (const t of tracks) {
+        const c = step.crops[t.trackId];
+        const e = t.entries[t.entries.length - 1];
+        if (c && e && e.timestampNs === frame.timestampNs) crops.set(e.box, crop(c.sharpness ?? NaN, c));
+      }
+      frame.crops = crops;
+    }
     ring.put(frame.imageId, `pixels ${frame.imageId}`);
     consume(i, policy.onFrame(frame, tracks));
     if (step.end) consume(i, policy.onTrackEnd(scene.end(...step.end)));

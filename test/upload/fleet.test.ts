@@ -56,12 +56,12 @@ test('s3 sink: deterministic key, image and sidecar stored with their sha256; a 
     assert.match(keys.image, /^units\/cam-s3\/\d{4}\/\d{2}\/\d{2}\/5\.jpg$/);
     assert.deepEqual(JSON.parse((r1 as { body: string }).body), { bucket: BUCKET, key: keys.image });
     const s3 = s3For(store.url);
-    assert.equal(await objectSha256(s3, BUCKET, keys.image), pkg.metadata.image.sha256);
+    assert.equal(await objectSha256(s3, BUCKET, keys.image), pkg.metadata.image?.sha256);
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: keys.image }));
-    assert.equal(head.Metadata?.sha256, pkg.metadata.image.sha256);
+    assert.equal(head.Metadata?.sha256, pkg.metadata.image?.sha256);
     assert.equal(head.Metadata?.['idempotency-key'], 'cam-s3:5');
     assert.equal((await sink.store(pkg)).kind, 'ok', 'a re-send is accepted and writes the same key');
-    assert.equal(await objectSha256(s3, BUCKET, keys.image), pkg.metadata.image.sha256);
+    assert.equal(await objectSha256(s3, BUCKET, keys.image), pkg.metadata.image?.sha256);
     s3.destroy();
   } finally {
     sink.close();

@@ -14,8 +14,8 @@ test('U3: buildPackage keys the package by cameraId:imageId and writes ns timest
   assert.equal(pkg.metadata.timestampNs, '1795550004200000000');
   assert.equal(pkg.metadata.captureMonotonicNs, '5000000042');
   assert.equal(pkg.metadata.tracks[0]!.entry.timestampNs, '1795550004200000000');
-  assert.equal(pkg.metadata.image.bytes, jpeg.length);
-  assert.equal(pkg.metadata.image.sha256, createHash('sha256').update(jpeg).digest('hex'));
+  assert.equal(pkg.metadata.image!.bytes, jpeg.length);
+  assert.equal(pkg.metadata.image!.sha256, createHash('sha256').update(jpeg).digest('hex'));
   assert.deepEqual(pkg.metadata.selection, { route: 'cached', trackIds: [7], policy: 'baseline' });
   assert.deepEqual(validatePackageMetadata(JSON.parse(JSON.stringify(pkg.metadata))), []);
 });

@@ -41,7 +41,9 @@ export function printSummary(s: ReplaySummary, out: (line: string) => void = con
   out(`frames:            ${s.framesProcessed} processed of ${s.framesCaptured} decoded (${s.framesSkipped} skipped by the captureHz grid, ${s.framesDropped} dropped)`);
   out(`objects tracked:   ${s.objectsTracked}`);
   out(`images selected:   ${s.packagesImmediate} immediate + ${s.packagesCached} cached = ${s.packagesImmediate + s.packagesCached}`);
-  out(`delivered:         ${s.delivered} acknowledged by the endpoint${s.undelivered > 0 ? `, ${s.undelivered} still queued (drain timed out)` : ''}`);
+  out(
+    `delivered:         ${s.delivered} acknowledged by the endpoint${s.replaced > 0 ? `, ${s.replaced} replaced in the queue by a better image of the same object` : ''}${s.undelivered > 0 ? `, ${s.undelivered} still queued (drain timed out)` : ''}`,
+  );
   out(`bytes selected:    ${kb(s.bytesSent)} vs ${kb(s.bytesEveryFrame)} for every frame → ${s.byteRatio.toFixed(1)}× fewer`);
   out(`latency:           p50 ${s.latencyMs.p50.toFixed(1)} ms, p99 ${s.latencyMs.p99.toFixed(1)} ms (capture → packages built)`);
   out(`wall time:         ${s.durationS.toFixed(1)} s`);

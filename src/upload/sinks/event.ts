@@ -67,10 +67,22 @@ export function rfc3339FromNs(ns: string): string {
   return `${iso.slice(0, 19)}.${frac}Z`;
 }
 
+/**
+ * The frame image of a package, as the s3 and mqtt sinks carry it. A package
+ * of content 'crops' has none (config validation keeps it off these sinks);
+ * one that gets here anyway fails as a permanent error, never silently.
+ */
+export function frameImage(pkg: UploadPackage): { contentType: 'image/jpeg'; bytes: number; sha256: string } {
+  const image = pkg.metadata.image;
+  if (image === null) throw new TypeError(`Package ${pkg.idempotencyKey} has no frame image (content '${pkg.metadata.content}'); the s3 and mqtt sinks need upload.content 'frame'`);
+  return image;
+}
+
 /** The image reference of a package without an object store (mqtt alone). */
 export function localImageRef(pkg: UploadPackage): ImageRef {
   const m = pkg.metadata;
-  return { contentType: 'image/jpeg', sha256: m.image.sha256, bytes: m.image.bytes, width: m.width, height: m.height };
+  const image = frameImage(pkg);
+  return { contentType: 'image/jpeg', sha256: image.sha256, bytes: image.bytes, width: m.width, height: m.height };
 }
 
 export function buildEvent(pkg: UploadPackage, site: string, image: ImageRef): PackageEvent {

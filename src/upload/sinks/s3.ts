@@ -22,7 +22,7 @@ import { HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } fr
 import { invalidParameterError } from '../../errors.js';
 import { encodeMetadata, type UploadPackage } from '../package.js';
 import { classifyStatus, type PackageSender, type SendErrorKind, type SendResult } from '../sender.js';
-import type { ImageRef } from './event.js';
+import { frameImage, type ImageRef } from './event.js';
 
 export interface S3SinkOptions {
   /** Bucket the objects go to (it must exist: the edge never creates buckets). */
@@ -132,6 +132,13 @@ export class S3Sink implements PackageSender {
     const started = performance.now();
     const elapsed = (): number => performance.now() - started;
     const keys = this.keys(pkg);
+    let image: ReturnType<typeof frameImage>;
+    try {
+      image = frameImage(pkg);
+    } catch (err) {
+      // No frame image (content 'crops'): a retry cannot help, so it is a dead letter with its reason.
+      return { kind: 'permanent', errorKind: 'http4xx', status: 0, reason: (err as Error).message, durationMs: elapsed() };
+    }
     try {
       await this.#put(keys.image, pkg.jpeg, 'image/jpeg', pkg, signal);
       if (this.#sidecar) await this.#put(keys.sidecar, encodeMetadata(pkg.metadata), 'application/json', pkg, signal);
@@ -148,8 +155,8 @@ export class S3Sink implements PackageSender {
         bucket: this.bucket,
         key: keys.image,
         ...(this.#sidecar ? { sidecarKey: keys.sidecar } : {}),
-        sha256: m.image.sha256,
-        bytes: m.image.bytes,
+        sha256: image.sha256,
+        bytes: image.bytes,
         width: m.width,
         height: m.height,
       },

@@ -1,0 +1,208 @@
+/**
+ * The one definition of the selection policies and of each policy's own
+ * options (SPEC "Beyond the method"). Everything else derives from it: the
+ * policy name type, the option types of `createPolicy`, the policies'
+ * validation and defaults, the config schema's `selection` keys
+ * (src/config/sections.ts), the config types and the config → policy
+ * mapping (src/config/adapters.ts). Pure data: loading a config imports this
+ * file and nothing of the policies.
+ */
+import { numberOption } from '../errors.js';
+
+/** Every selection policy, in the order tables list them. 'spec' is SPEC S1–S7 exactly (S2). */
+export const POLICY_NAMES = [
+  'spec',
+  'every-frame',
+  'interval',
+  'frigate',
+  'frigate-quality',
+  'final-best',
+  'replace-queued',
+  'shared-best',
+  'budget',
+] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+/** What a number option accepts. */
+export type OptionKind = 'positive' | 'nonNegative' | 'unit' | 'atLeastOne' | 'positiveInteger';
+
+export interface PolicyOptionSpec {
+  kind: OptionKind;
+  /** The policies that read it. */
+  policies: readonly PolicyName[];
+  /** Its default in each policy that reads it (a policy's own; the config never overrides it). */
+  defaults: Readonly<Partial<Record<PolicyName, number>>>;
+  unit?: string;
+  /** One line for docs/config.md: what it does and the trade-off of raising it. */
+  description: string;
+}
+
+const QUALITY_POLICIES = ['frigate-quality', 'final-best', 'shared-best', 'budget'] as const;
+const SHARED = ['shared-best', 'budget'] as const;
+const all = (policies: readonly PolicyName[], v: number): Partial<Record<PolicyName, number>> => Object.fromEntries(policies.map((p) => [p, v]));
+
+/**
+ * The policies' own options. The quality weights are the exponents of the
+ * quality score (src/select/quality.ts, docs/selection.md "Image quality").
+ */
+export const POLICY_OPTIONS = {
+  intervalS: {
+    kind: 'positive',
+    policies: ['interval'],
+    defaults: { interval: 1 },
+    unit: 's',
+    description: "'interval': seconds between frames sent; lower sends more, higher may miss short-lived objects",
+  },
+  maxLatencyS: {
+    kind: 'positive',
+    policies: ['final-best', 'shared-best', 'budget'],
+    defaults: { 'final-best': 3, 'shared-best': 10, budget: 10 },
+    unit: 's',
+    description: "'final-best' (default 3), 'shared-best' and 'budget' (default 10): longest a candidate is held; higher waits for better images",
+  },
+  frigateScoreMargin: {
+    kind: 'nonNegative',
+    policies: ['frigate', 'frigate-quality'],
+    defaults: { frigate: 0.05, 'frigate-quality': 0.05 },
+    description: "'frigate', 'frigate-quality': score margin a new image must beat the best by (Frigate's 0.05)",
+  },
+  frigateAreaGrowth: {
+    kind: 'nonNegative',
+    policies: ['frigate', 'frigate-quality'],
+    defaults: { frigate: 0.1, 'frigate-quality': 0.1 },
+    description: "'frigate', 'frigate-quality': relative area growth a new image must exceed (Frigate's 10 %)",
+  },
+  blurVeto: {
+    kind: 'unit',
+    policies: ['frigate-quality'],
+    defaults: { 'frigate-quality': 0.7 },
+    description: "'frigate-quality': a new image is vetoed when its sharpness is below this fraction of the held one's; 0 = off",
+  },
+  reSendQualityGrowth: {
+    kind: 'atLeastOne',
+    policies: ['final-best'],
+    defaults: { 'final-best': 1.25 },
+    description: "'final-best': after a send, a later candidate is sent again only when its quality score exceeds the sent one's by this factor; lower re-sends more",
+  },
+  shareMinAreaFraction: {
+    kind: 'unit',
+    policies: SHARED,
+    defaults: { 'shared-best': 0.9, budget: 0.9 },
+    description: "'shared-best': another object's upload covers an object when its entry there reaches this fraction of its best; lower shares more (fewer bytes, smaller images)",
+  },
+  reSendAreaGrowth: {
+    kind: 'atLeastOne',
+    policies: SHARED,
+    defaults: { 'shared-best': 1.1, budget: 1.1 },
+    description: "'shared-best': a covered object is sent again only when its best area grew to this multiple of the covering image's; lower re-sends more",
+  },
+  shareCandidates: {
+    kind: 'positiveInteger',
+    policies: SHARED,
+    defaults: { 'shared-best': 16, budget: 16 },
+    description: "'shared-best': candidate frames kept per object; higher finds more sharing, each one a frame held in the ring",
+  },
+  budgetBytesPerS: {
+    kind: 'positive',
+    policies: ['budget'],
+    defaults: { budget: 50_000 },
+    unit: 'B/s',
+    description: "'budget': uplink budget; packages beyond it wait, most valuable first, and are dropped (counted) after budgetMaxWaitS",
+  },
+  budgetBurstS: {
+    kind: 'positive',
+    policies: ['budget'],
+    defaults: { budget: 10 },
+    unit: 's',
+    description: "'budget': seconds of budget that may be spent at once (the token bucket's depth)",
+  },
+  budgetMaxWaitS: {
+    kind: 'positive',
+    policies: ['budget'],
+    defaults: { budget: 60 },
+    unit: 's',
+    description: "'budget': a package waiting longer than this for budget is dropped and counted; higher delays more, drops less",
+  },
+  budgetBytesPerPixel: {
+    kind: 'positive',
+    policies: ['budget'],
+    defaults: { budget: 0.15 },
+    description: "'budget': estimated JPEG bytes per frame pixel, the cost charged per package (JPEG quality 85 ≈ 0.1–0.2)",
+  },
+  weightSize: {
+    kind: 'nonNegative',
+    policies: QUALITY_POLICIES,
+    defaults: all(QUALITY_POLICIES, 1),
+    description: 'quality score: weight (exponent) of the box area fraction; 0 ignores size',
+  },
+  weightScore: {
+    kind: 'nonNegative',
+    policies: QUALITY_POLICIES,
+    defaults: all(QUALITY_POLICIES, 2),
+    description: 'quality score: weight of the detector score',
+  },
+  weightSharpness: {
+    kind: 'nonNegative',
+    policies: QUALITY_POLICIES,
+    defaults: all(QUALITY_POLICIES, 1),
+    description: "quality score: weight of the crop's size-normalised sharpness (needs pixels; neutral without)",
+  },
+  weightExposure: {
+    kind: 'nonNegative',
+    policies: QUALITY_POLICIES,
+    defaults: all(QUALITY_POLICIES, 1),
+    description: "quality score: weight of the crop's exposure (clipped highlights, crushed shadows, mean level)",
+  },
+  weightEdge: {
+    kind: 'nonNegative',
+    policies: QUALITY_POLICIES,
+    defaults: all(QUALITY_POLICIES, 0.5),
+    description: 'quality score: weight of the S3 edge distance (up to minEdge2); a clipped box is ranked below every unclipped one anyway',
+  },
+  weightOcclusion: {
+    kind: 'nonNegative',
+    policies: QUALITY_POLICIES,
+    defaults: all(QUALITY_POLICIES, 1),
+    description: 'quality score: weight of the unoccluded fraction (overlap by nearer boxes)',
+  },
+} as const satisfies Record<string, PolicyOptionSpec>;
+
+export type PolicyOptionName = keyof typeof POLICY_OPTIONS;
+export const POLICY_OPTION_NAMES = Object.keys(POLICY_OPTIONS) as PolicyOptionName[];
+
+/** The policies' own options as `createPolicy` and the config take them: all optional numbers. */
+export type PolicyTuning = { [K in PolicyOptionName]?: number };
+
+const EXPECTED: Record<OptionKind, [string, (v: number) => boolean]> = {
+  positive: ['positive number', (v) => v > 0],
+  nonNegative: ['non-negative number', (v) => v >= 0],
+  unit: ['number between 0 and 1', (v) => v >= 0 && v <= 1],
+  atLeastOne: ['number ≥ 1', (v) => v >= 1],
+  positiveInteger: ['positive integer', (v) => Number.isSafeInteger(v) && v >= 1],
+};
+
+/** The schema's bounds of an option kind (config/sections.ts renders them). */
+export const OPTION_BOUNDS: Record<OptionKind, { min: number; exclusiveMin?: boolean; max?: number; integer?: boolean }> = {
+  positive: { min: 0, exclusiveMin: true },
+  nonNegative: { min: 0 },
+  unit: { min: 0, max: 1 },
+  atLeastOne: { min: 1 },
+  positiveInteger: { min: 1, integer: true },
+};
+
+/**
+ * An option's value for `policy`: the given value validated (TypeError /
+ * RangeError with the exact message of errors.ts), else the policy's own default.
+ */
+export function policyOption(name: PolicyOptionName, policy: PolicyName, value: unknown): number {
+  const spec: PolicyOptionSpec = POLICY_OPTIONS[name];
+  const fallback = spec.defaults[policy];
+  if (fallback === undefined) throw new Error(`policy option ${name} has no default for policy ${policy}`);
+  const [expected, ok] = EXPECTED[spec.kind];
+  return numberOption(name, value, fallback, expected, ok);
+}
+
+/** The options a policy reads. */
+export function optionsOf(policy: PolicyName): PolicyOptionName[] {
+  return POLICY_OPTION_NAMES.filter((n) => (POLICY_OPTIONS[n].policies as readonly PolicyName[]).includes(policy));
+}

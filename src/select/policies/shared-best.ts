@@ -1,0 +1,194 @@
+/**
+ * The 'shared-best' family: hold each object's best candidates by the quality
+ * score and send the frames that cover several waiting objects at once (SPEC
+ * "Beyond the method": fewer bytes for the same or better images).
+ */
+import type { Track, TrackEntry } from '../../types.js';
+import type { FrameRefs } from '../frame-ring.js';
+import { policyOption, type PolicyName } from '../options.js';
+import { NO_REFS, uploadKind, type PolicyDecision, type SelectedObject, type SelectionPolicy } from '../policy.js';
+import { compareQuality, type Quality, type QualityParams, type QualityWeights } from '../quality.js';
+import { routeFor, validateSelectionParams, type Route, type SelectionParams } from '../rules.js';
+import type { SelectorFrame } from '../selector.js';
+import { frameQualities, qualityParams, qualityWeights, secondsToNs, visibleObjects, type PolicyOptions } from './common.js';
+
+
+/** One frame kept as a candidate by one or more objects, with every object's entry in it. */
+interface CandidateFrame {
+  imageId: number;
+  timestampNs: bigint;
+  width: number;
+  height: number;
+  /** Every track with an entry in this frame, with the entry's quality. */
+  entries: Map<number, { entry: TrackEntry; quality: Quality }>;
+  /** Objects holding it as a candidate (the ring holds one reference while > 0). */
+  holders: number;
+  /** Already uploaded: never chosen again. */
+  sent: boolean;
+}
+
+interface SharedTrack {
+  /** Best quality seen so far (any candidate). */
+  best: Quality | null;
+  /** Top candidates by quality, best first. */
+  cands: { frame: CandidateFrame; entry: TrackEntry; quality: Quality }[];
+  /** Largest area of this object in a frame already sent that covered it; null = not covered. */
+  coveredArea: number | null;
+  /** Start of the wait of its uncovered (or grown) best, for the latency bound. */
+  windowStart: bigint | null;
+}
+
+/** 'shared-best': a covering entry's score may be below the object's best by at most Frigate's score margin. */
+const SHARE_SCORE_MARGIN = 0.05;
+
+/**
+ * 'shared-best': like 'final-best', each object's best candidates by the
+ * quality score (quality.ts: good — S3 edge ≥ minEdge1, not touching the
+ * border as Frigate's veto, score ≥ minScore1 — first, then the weighted
+ * product of size, score, sharpness, exposure, edge and occlusion) are held until the track
+ * ends or its wait reaches `maxLatencyS`. When one must be sent, the policy
+ * chooses, among the object's kept candidates within `shareMinAreaFraction`
+ * of its best quality, the frame that also covers the most other objects
+ * still waiting, and marks every object whose entry in that frame is
+ * unclipped with area ≥ `shareMinAreaFraction` × its best area so far and
+ * score ≥ its best score − 0.05 as covered. A covered object is sent again only when its best area grows to
+ * `reSendAreaGrowth` × the covered area. Route: S5 on the selected objects'
+ * entries, any-immediate.
+ */
+export class SharedBestPolicy implements SelectionPolicy {
+  readonly name: PolicyName = 'shared-best';
+  readonly #refs: FrameRefs;
+  readonly #params: SelectionParams;
+  readonly #qp: QualityParams;
+  readonly #weights: QualityWeights;
+  readonly #maxLatencyNs: bigint;
+  readonly #shareMinAreaFraction: number;
+  readonly #reSendAreaGrowth: number;
+  readonly #k: number;
+  readonly #tracks = new Map<number, SharedTrack>();
+  #lastNs = 0n;
+
+  /** `optionsOf`: whose defaults the options take ('budget' builds on this policy with its own). */
+  constructor(options: PolicyOptions = {}, optionsOf: PolicyName = 'shared-best') {
+    this.#refs = options.refs ?? NO_REFS;
+    this.#params = validateSelectionParams(options.params ?? {});
+    this.#qp = qualityParams(this.#params);
+    this.#weights = qualityWeights(optionsOf, options);
+    this.#maxLatencyNs = secondsToNs(policyOption('maxLatencyS', optionsOf, options.maxLatencyS));
+    this.#shareMinAreaFraction = policyOption('shareMinAreaFraction', optionsOf, options.shareMinAreaFraction);
+    this.#reSendAreaGrowth = policyOption('reSendAreaGrowth', optionsOf, options.reSendAreaGrowth);
+    this.#k = policyOption('shareCandidates', optionsOf, options.shareCandidates);
+  }
+
+  /** Whether an object's entry in a sent frame covers it: unclipped and ≥ shareMinAreaFraction of its best area. */
+  #covers(t: SharedTrack, q: Quality): boolean {
+    if (!q.good) return false;
+    const bestArea = t.best !== null && t.best.good ? t.best.area : 0;
+    const bestScore = t.best !== null && t.best.good ? t.best.score : 0;
+    return q.area >= this.#shareMinAreaFraction * bestArea && q.score >= bestScore - SHARE_SCORE_MARGIN;
+  }
+
+  /** Waiting: never covered, or its best grew to reSendAreaGrowth × the covered area. */
+  #waiting(t: SharedTrack): boolean {
+    if (t.best === null) return false;
+    if (t.coveredArea === null) return true;
+    return t.best.good && t.best.area >= this.#reSendAreaGrowth * t.coveredArea;
+  }
+
+  #dropCandidate(frame: CandidateFrame): void {
+    frame.holders--;
+    if (frame.holders === 0) this.#refs.release(frame.imageId);
+  }
+
+  onFrame(frame: SelectorFrame, tracks: readonly Track[]): PolicyDecision[] {
+    this.#lastNs = frame.timestampNs;
+    const entries = frameQualities(frame, visibleObjects(frame, tracks), this.#qp, this.#weights);
+    let rec: CandidateFrame | null = null;
+    for (const [trackId, { entry, quality }] of entries) {
+      let t = this.#tracks.get(trackId);
+      if (t === undefined) {
+        t = { best: null, cands: [], coveredArea: null, windowStart: null };
+        this.#tracks.set(trackId, t);
+      }
+      const wasWaiting = this.#waiting(t);
+      if (t.best === null || compareQuality(quality, t.best) > 0) t.best = quality;
+      if (!wasWaiting && this.#waiting(t)) t.windowStart = frame.timestampNs;
+      // Keep the top-K candidates by quality.
+      const worst = t.cands[t.cands.length - 1];
+      if (t.cands.length >= this.#k && worst !== undefined && compareQuality(quality, worst.quality) <= 0) continue;
+      if (rec === null) {
+        rec = { imageId: frame.imageId, timestampNs: frame.timestampNs, width: frame.width, height: frame.height, entries, holders: 0, sent: false };
+      }
+      if (rec.holders++ === 0) this.#refs.retain(rec.imageId);
+      let i = t.cands.length;
+      while (i > 0 && compareQuality(quality, t.cands[i - 1]!.quality) > 0) i--;
+      t.cands.splice(i, 0, { frame: rec, entry, quality });
+      if (t.cands.length > this.#k) this.#dropCandidate(t.cands.pop()!.frame);
+    }
+    const due: number[] = [];
+    for (const [trackId, t] of this.#tracks) {
+      if (t.windowStart !== null && frame.timestampNs - t.windowStart >= this.#maxLatencyNs && this.#waiting(t)) due.push(trackId);
+    }
+    return this.#sendFor(due);
+  }
+
+  /** Send, for each due object still waiting, the candidate frame covering the most waiting objects. */
+  #sendFor(due: number[]): PolicyDecision[] {
+    const out: PolicyDecision[] = [];
+    for (const trackId of due) {
+      const t = this.#tracks.get(trackId);
+      if (t === undefined || !this.#waiting(t) || t.best === null) continue;
+      let chosen: (typeof t.cands)[number] | undefined;
+      let chosenGain = -1;
+      for (const c of t.cands) {
+        if (c.frame.sent || c.quality.good !== t.best.good || c.quality.q < this.#shareMinAreaFraction * t.best.q) continue;
+        let gain = 0;
+        for (const [otherId, e] of c.frame.entries) {
+          if (otherId === trackId || !e.quality.good) continue;
+          const o = this.#tracks.get(otherId);
+          if (o !== undefined && this.#waiting(o) && this.#covers(o, e.quality)) gain++;
+        }
+        if (gain > chosenGain) {
+          chosen = c;
+          chosenGain = gain;
+        }
+      }
+      chosen ??= t.cands.find((c) => !c.frame.sent); // none within tolerance unsent: its best unsent one
+      if (chosen === undefined) continue; // every candidate frame is already uploaded
+      const f = chosen.frame;
+      f.sent = true;
+      const selected: SelectedObject[] = [{ trackId, entry: chosen.entry }];
+      t.coveredArea = Math.max(t.coveredArea ?? 0, chosen.quality.area);
+      t.windowStart = null;
+      for (const [otherId, { entry: e, quality }] of f.entries) {
+        if (otherId === trackId) continue;
+        const o = this.#tracks.get(otherId);
+        if (o === undefined || !this.#covers(o, quality)) continue;
+        const wasWaiting = this.#waiting(o);
+        o.coveredArea = Math.max(o.coveredArea ?? 0, quality.area);
+        if (!this.#waiting(o)) o.windowStart = null;
+        if (wasWaiting) selected.push({ trackId: otherId, entry: e });
+      }
+      let route: Route = 'cached';
+      for (const s of selected) if (routeFor(s.entry, f.width, f.height, this.#params) === 'immediate') route = 'immediate';
+      this.#refs.retain(f.imageId); // the consumer's reference
+      out.push({ kind: uploadKind(route), imageId: f.imageId, timestampNs: f.timestampNs, selected, decidedAtNs: this.#lastNs });
+    }
+    return out;
+  }
+
+  onTrackEnd(trackIds: Iterable<number>): PolicyDecision[] {
+    const ids = [...trackIds].filter((id) => this.#tracks.has(id));
+    const decisions = this.#sendFor(ids);
+    for (const id of ids) {
+      const t = this.#tracks.get(id)!;
+      for (const c of t.cands) this.#dropCandidate(c.frame);
+      this.#tracks.delete(id);
+    }
+    return decisions;
+  }
+
+  flush(): PolicyDecision[] {
+    return this.onTrackEnd([...this.#tracks.keys()]);
+  }
+}
