@@ -55,7 +55,7 @@ export interface ServiceOptions {
   /** 'live' drops frames when a stage falls behind; 'offline' (replay) waits. Default 'live'. */
   mode?: 'live' | 'offline';
   logger?: RuntimeLogger;
-  /** Inference workers. Default 2 (best throughput on 2 cores, PLATFORM-NOTES). */
+  /** Inference workers. Default: config model.workers (see inferenceWorkersFor). */
   detectWorkers?: number;
   /** Reopen a failed live camera after this back-off (with jitter), doubling to 30 s. Default 1000 ms. */
   retryBaseMs?: number;
@@ -107,6 +107,15 @@ export function detectorPoolOptions(config: BestshotConfig, workers: number, log
   const o = detectorOptions(config.model);
   // The intra-op threads of the config are shared among the inference workers.
   return { ...o, intraOpNumThreads: Math.max(1, Math.floor(o.intraOpNumThreads / workers)), workers, logger: (m) => log.warn(m), debugLogger: (m) => log.debug(m) };
+}
+
+/**
+ * model.workers, or by camera count when 0: one camera at its captureHz
+ * needs one session (each costs its own ORT memory); several cameras share
+ * two (best throughput on 2 cores, PLATFORM-NOTES).
+ */
+export function inferenceWorkersFor(config: BestshotConfig): number {
+  return config.model.workers > 0 ? config.model.workers : config.cameras.length <= 1 ? 1 : 2;
 }
 
 function workerInitFor(cam: CameraConfig): Omit<CameraWorkerInit, 'trackIdFloor'> {
@@ -184,7 +193,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
 
   async #start(): Promise<void> {
     const cfg = this.config;
-    const workers = this.#opts.detectWorkers ?? 2;
+    const workers = this.#opts.detectWorkers ?? inferenceWorkersFor(cfg);
     this.shards = new TrackingShards(Math.min(2, Math.max(1, cfg.cameras.length)));
     // An embedded receiver without a configured token gets a random one for this run, shared with the uploader only.
     const token = cfg.upload.token ?? (cfg.receiver.embedded ? randomBytes(18).toString('base64url') : undefined);
@@ -238,7 +247,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       let exposure: ExposureSource;
       try {
         // Pixel slots for every frame the ring keeps, plus those in flight.
-        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz }) + 8);
+        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 8);
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();
@@ -249,6 +258,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         {
           cameraId: cam.id,
           captureHz: cam.captureHz,
+          ringSeconds: cam.ringSeconds,
           mode: this.mode,
           jpegQuality: cam.jpegQuality,
           exposure,
