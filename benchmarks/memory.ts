@@ -64,6 +64,7 @@ export default async function main(args: string[]): Promise<void> {
         dropped: cam.dropped,
         p50Ms: cam.endToEnd.p50,
         p99Ms: cam.endToEnd.p99,
+        loadAvg1: r.loadAvg1,
       };
       rows.push(row);
       console.log(

@@ -5,6 +5,7 @@
  * the parent). argv[2] is a JSON ChildSpec; the result goes back over IPC.
  */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseConfig } from '../src/config/index.js';
 import { BestshotService, type RuntimeLogger } from '../src/runtime/service.js';
 import { summary } from './util.js';
@@ -29,7 +30,6 @@ export interface ChildSpec {
 
 export interface CameraResult {
   id: string;
-  captured: number;
   processed: number;
   skipped: number;
   dropped: number;
@@ -40,6 +40,12 @@ export interface CameraResult {
 
 export interface ChildResult {
   cameras: CameraResult[];
+  /** Packages acknowledged by the receiver in this run (immediate + cached sends). */
+  delivered: number;
+  /** All cameras together: capture → boxes, and boxes → tracked and selected, ms. */
+  stages: { detect: ReturnType<typeof summary>; trackSelect: ReturnType<typeof summary> };
+  /** The main thread's event-loop delay over the run. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** CPU cores busy over the run (user + system / wall). */
   cores: number;
   seconds: number;
@@ -98,8 +104,24 @@ stateDir: ${spec.dir}/state
     { baseDir: spec.dir },
   );
   const svc = await BestshotService.start({ config, mode: 'live', logger: silent });
+  // Counted from events: a looping file source gets a new runner (fresh stats) at every restart.
   const lat = new Map<string, number[]>(spec.cameras.map((c) => [c.id, []]));
-  svc.on('frame', (id, r) => lat.get(id)!.push(r.latency.total));
+  const detectLat: number[] = [];
+  const trackLat: number[] = [];
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const counts = new Map(spec.cameras.map((c) => [c.id, { skipped: 0, dropped: {} as Record<string, number>, packages: 0 }]));
+  svc.on('frame', (id, r) => {
+    lat.get(id)!.push(r.latency.total);
+    detectLat.push(r.latency.detect);
+    trackLat.push(r.latency.track - r.latency.detect);
+  });
+  svc.on('skip', (id, n) => (counts.get(id)!.skipped += n));
+  svc.on('drop', (id, reason, n) => {
+    const d = counts.get(id)!.dropped;
+    d[reason] = (d[reason] ?? 0) + n;
+  });
+  svc.on('upload', (u) => counts.get(u.cameraId)!.packages++);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const samples: Array<[number, number]> = [];
@@ -114,28 +136,32 @@ stateDir: ${spec.dir}/state
   clearInterval(timer);
   sample();
   const seconds = (performance.now() - t0) / 1000;
-  const c = process.cpuUsage(cpu0);
+  const cpu = process.cpuUsage(cpu0);
   const memory = memoryMiB();
   const smaps = smapsRollup();
   const cameras: CameraResult[] = [];
   await svc.stop();
+  const run = svc.runCounts();
   for (const cam of spec.cameras) {
-    const s = svc.cameras.get(cam.id)!.runner!.stats;
-    const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
+    const c = counts.get(cam.id)!;
+    const dropped = Object.values(c.dropped).reduce((a, b) => a + b, 0);
+    const l = lat.get(cam.id)!;
     cameras.push({
       id: cam.id,
-      captured: s.captured,
-      processed: s.processed,
-      skipped: s.skipped,
+      processed: l.length,
+      skipped: c.skipped,
       dropped,
-      droppedByReason: { ...s.dropped },
-      packages: s.packages.immediate + s.packages.cached,
-      endToEnd: summary(lat.get(cam.id)!),
+      droppedByReason: c.dropped,
+      packages: c.packages,
+      endToEnd: summary(l),
     });
   }
   const result: ChildResult = {
     cameras,
-    cores: (c.user + c.system) / 1e6 / seconds,
+    delivered: run.sentImmediate + run.sentCached,
+    stages: { detect: summary(detectLat), trackSelect: summary(trackLat) },
+    eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+    cores: (cpu.user + cpu.system) / 1e6 / seconds,
     seconds,
     peakRssMiB: Math.round(peak),
     finalRssMiB: samples[samples.length - 1]![1],

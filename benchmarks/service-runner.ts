@@ -6,7 +6,7 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startReceiver, type Receiver } from '../src/receiver/index.js';
@@ -51,8 +51,13 @@ export class LoopbackReceiver {
   }
 }
 
-export async function runServiceChild(rcv: LoopbackReceiver, spec: Omit<ChildSpec, 'dir' | 'endpoint' | 'token'>, opts: ChildRunOptions = {}): Promise<ChildResult & { compiled: boolean }> {
+export async function runServiceChild(
+  rcv: LoopbackReceiver,
+  spec: Omit<ChildSpec, 'dir' | 'endpoint' | 'token'>,
+  opts: ChildRunOptions = {},
+): Promise<ChildResult & { compiled: boolean; loadAvg1: [number, number] }> {
   const compiled = opts.compiled ?? compiledIsCurrent();
+  const loadBefore = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-bench-svc-'));
   mkdirSync(join(dir, 'state'), { recursive: true });
   const full: ChildSpec = { ...spec, dir, endpoint: `${rcv.receiver.url}/packages`, token: TOKEN };
@@ -69,7 +74,8 @@ export async function runServiceChild(rcv: LoopbackReceiver, spec: Omit<ChildSpe
       }),
     ])) as [ChildResult];
     if (child.exitCode === null) await once(child, 'exit').catch(() => undefined);
-    return { ...result, compiled };
+    // The machine's 1-minute load before and after: other jobs on the same cores show here.
+    return { ...result, compiled, loadAvg1: [Math.round(loadBefore * 100) / 100, Math.round(loadavg()[0]! * 100) / 100] };
   } finally {
     if (child.exitCode === null) child.kill();
     rmSync(dir, { recursive: true, force: true });
