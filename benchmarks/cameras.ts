@@ -21,19 +21,19 @@ import { fmt, machine, writeResult } from './util.js';
 
 export const CAMERA_CLIPS = ['suburban-street-elevated.mp4', 'intersection-elevated-motorbikes.mp4', 'town-centre-pedestrians.mp4', 'overhead-lane-cars.mp4'];
 
-/** A clip scaled to width×height H.264 (at most 300 frames), transcoded once into the temp dir. */
-export function scaledClip(name: string, width: number, height: number): string {
+/** A clip scaled to width×height H.264 (its first `frames` frames, default 300), transcoded once into the temp dir. */
+export function scaledClip(name: string, width: number, height: number, frames = 300): string {
   const dir = join(tmpdir(), 'bestshot-bench');
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, `${name.replace(/\.\w+$/, '')}-${width}x${height}.mp4`);
+  const out = join(dir, `${name.replace(/\.\w+$/, '')}-${width}x${height}${frames === 300 ? '' : `-${frames}f`}.mp4`);
   if (!existsSync(out)) {
     console.log(`transcoding ${name} to ${width}x${height} H.264 (once) ...`);
     execFileSync('gst-launch-1.0', [
-      '-q', 'filesrc', `location=${join(TRAFFIC_CLIPS_DIR, name)}`, '!', 'decodebin', '!', 'identity', 'eos-after=300', '!', 'videoconvert', '!',
+      '-q', 'filesrc', `location=${join(TRAFFIC_CLIPS_DIR, name)}`, '!', 'decodebin', '!', 'identity', `eos-after=${frames}`, '!', 'videoconvert', '!',
       'videoscale', '!', `video/x-raw,width=${width},height=${height},pixel-aspect-ratio=1/1`, '!', 'x264enc', 'speed-preset=veryfast', 'tune=zerolatency', '!',
-      'h264parse', '!', 'mp4mux', '!', 'filesink', `location=${out}.tmp`,
+      'h264parse', '!', 'mp4mux', '!', 'filesink', `location=${out}.${process.pid}.tmp`,
     ]);
-    execFileSync('mv', [`${out}.tmp`, out]);
+    execFileSync('mv', [`${out}.${process.pid}.tmp`, out]);
   }
   return out;
 }

@@ -42,7 +42,7 @@ export const MODEL_SECTION: ObjectField = obj('Detector model and ONNX Runtime s
   }),
   interOpThreads: num('ORT inter-op threads (parallel graph branches); 1 suits YOLO models', { integer: true, min: 1, default: 1 }),
   workers: num(
-    'inference worker threads shared by all cameras, each with its own ORT session and V8 isolate (~40 MiB each); 0 = 1 for one camera, 2 for more. More raises throughput on 2+ cores and costs memory',
+    'inference worker threads shared by all cameras, each with its own ORT session and V8 isolate (~40 MiB each); 0 = 1 for one live camera, 2 for several or for an offline replay. More raises throughput on 2+ cores and costs memory',
     { integer: true, min: 0, default: 0 },
   ),
   cpuMemArena: {

@@ -110,12 +110,14 @@ export function detectorPoolOptions(config: BestshotConfig, workers: number, log
 }
 
 /**
- * model.workers, or by camera count when 0: one camera at its captureHz
- * needs one session (each costs its own ORT memory); several cameras share
+ * model.workers, or when 0: one live camera at its captureHz needs one
+ * session (each costs its own ORT session and V8 isolate, ~40 MiB: issue 18);
+ * several cameras, or an offline replay that runs as fast as it can, share
  * two (best throughput on 2 cores, PLATFORM-NOTES).
  */
-export function inferenceWorkersFor(config: BestshotConfig): number {
-  return config.model.workers > 0 ? config.model.workers : config.cameras.length <= 1 ? 1 : 2;
+export function inferenceWorkersFor(config: BestshotConfig, mode: 'live' | 'offline' = 'live'): number {
+  if (config.model.workers > 0) return config.model.workers;
+  return config.cameras.length <= 1 && mode === 'live' ? 1 : 2;
 }
 
 function workerInitFor(cam: CameraConfig): Omit<CameraWorkerInit, 'trackIdFloor'> {
@@ -193,7 +195,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
 
   async #start(): Promise<void> {
     const cfg = this.config;
-    const workers = this.#opts.detectWorkers ?? inferenceWorkersFor(cfg);
+    const workers = this.#opts.detectWorkers ?? inferenceWorkersFor(cfg, this.mode);
     this.shards = new TrackingShards(Math.min(2, Math.max(1, cfg.cameras.length)));
     // An embedded receiver without a configured token gets a random one for this run, shared with the uploader only.
     const token = cfg.upload.token ?? (cfg.receiver.embedded ? randomBytes(18).toString('base64url') : undefined);
