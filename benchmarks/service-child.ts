@@ -53,6 +53,8 @@ export interface ChildResult {
   finalRssMiB: number;
   /** [seconds since start, RSS MiB] every sampleMs. */
   rssSamples: Array<[number, number]>;
+  /** [seconds, V8 heap used, external, ArrayBuffers] MiB, at the same times. */
+  memorySamples: Array<[number, number, number, number]>;
   memory: Record<string, number>;
   smaps: Record<string, number>;
 }
@@ -125,11 +127,15 @@ stateDir: ${spec.dir}/state
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const samples: Array<[number, number]> = [];
+  const parts: Array<[number, number, number, number]> = [];
   let peak = 0;
   const sample = (): void => {
-    const rss = process.memoryUsage().rss / 2 ** 20;
+    const m = process.memoryUsage();
+    const rss = m.rss / 2 ** 20;
+    const t = Math.round((performance.now() - t0) / 100) / 10;
     peak = Math.max(peak, rss);
-    samples.push([Math.round((performance.now() - t0) / 100) / 10, Math.round(rss * 10) / 10]);
+    samples.push([t, Math.round(rss * 10) / 10]);
+    parts.push([t, Math.round(m.heapUsed / 2 ** 20), Math.round(m.external / 2 ** 20), Math.round(m.arrayBuffers / 2 ** 20)]);
   };
   const timer = setInterval(sample, spec.sampleMs ?? 500);
   await Promise.race([svc.done(), new Promise((r) => setTimeout(r, spec.seconds * 1000))]);
@@ -166,6 +172,7 @@ stateDir: ${spec.dir}/state
     peakRssMiB: Math.round(peak),
     finalRssMiB: samples[samples.length - 1]![1],
     rssSamples: samples,
+    memorySamples: parts,
     memory,
     smaps,
   };

@@ -26,7 +26,7 @@ import { TrackingShards } from './shards.js';
 import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
 import { openSource, type OpenedSource } from './sources.js';
 import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type PositionProvider } from '../capture/acquisition.js';
-import type { CapturedFrame } from '../capture/index.js';
+import { SlotPool, type CapturedFrame } from '../capture/index.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 
 export interface RuntimeLogger {
@@ -244,12 +244,14 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const position = this.#positionFor(cam);
     let trackIdFloor = 1;
     let attempt = 0;
+    // The camera's shared-memory slots, reused by every reopening (a looping file, a reconnect): RSS stays flat (issue 18).
+    const slots = new SlotPool();
     while (!this.#stopping) {
       let opened: OpenedSource | undefined;
       let exposure: ExposureSource;
       try {
         // Pixel slots for every frame the ring keeps, plus those in flight.
-        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 8);
+        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 8, slots);
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();
