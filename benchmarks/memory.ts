@@ -24,11 +24,12 @@ interface Variant {
 }
 
 export const MEMORY_VARIANTS: Variant[] = [
-  { name: 'before issue 18: 2 workers, ORT arena on', model: { workers: 2, cpuMemArena: true, intraOpThreads: 2 } },
-  { name: '2 workers, arena off', model: { workers: 2, cpuMemArena: false, intraOpThreads: 2 } },
-  { name: '1 worker × 2 threads, arena off', model: { intraOpThreads: 2 } },
-  { name: '1 worker, arena on', model: { workers: 1, cpuMemArena: true } },
-  { name: 'defaults (1 worker × 1 thread, arena off)', model: {} },
+  { name: 'before issue 18: 2 workers × 1 thread, 2 s ring', model: { workers: 2, intraOpThreads: 2 }, camera: { ringSeconds: 2 } },
+  { name: '2 workers × 1 thread', model: { workers: 2, intraOpThreads: 2 } },
+  { name: '1 worker × 2 threads', model: { intraOpThreads: 2 } },
+  { name: 'defaults + 2 s ring', model: {}, camera: { ringSeconds: 2 } },
+  { name: 'defaults + arena off', model: { cpuMemArena: false } },
+  { name: 'defaults (1 worker × 1 thread, arena on, 1 s ring)', model: {} },
   { name: 'defaults + memPattern off', model: { memPattern: false } },
   { name: 'defaults + MALLOC_ARENA_MAX=2', model: {}, env: { MALLOC_ARENA_MAX: '2' } },
 ];
@@ -38,13 +39,17 @@ export default async function main(args: string[]): Promise<void> {
   const seconds = si >= 0 ? Number(args[si + 1]) : 20;
   const clip = args.includes('--720p') ? make720pClip() : join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4');
   const only = args.indexOf('--only');
-  const variants = only >= 0 ? MEMORY_VARIANTS.filter((_, i) => String(i) === args[only + 1]) : MEMORY_VARIANTS;
+  const picked = only >= 0 ? args[only + 1]!.split(',') : undefined;
+  const variants = picked ? MEMORY_VARIANTS.filter((_, i) => picked.includes(String(i))) : MEMORY_VARIANTS;
+  const ri = args.indexOf('--repeat');
+  const repeat = ri >= 0 ? Number(args[ri + 1]) : 1;
   console.log(`machine: ${machine()} (2 cores shared with other jobs: figures are from a loaded machine)`);
   console.log(`one camera at 10 Hz, ${clip.split('/').pop()} at real rate, ${seconds} s per variant, service in its own process (${compiledIsCurrent() && !args.includes('--tsx') ? 'compiled dist/' : 'TypeScript through tsx'})\n`);
   const rcv = await LoopbackReceiver.start();
   const rows: Array<Record<string, unknown>> = [];
   try {
-    for (const v of variants) {
+    // Repeats go round the variants (not one variant N times in a row), so drift of the machine's load spreads over all of them.
+    for (let k = 0; k < repeat; k++) for (const v of variants) {
       const r = await runServiceChild(rcv, { cameras: [{ id: 'cam1', clip }], captureHz: 10, seconds, loop: true, model: v.model, camera: v.camera }, { env: v.env, ...(args.includes('--tsx') ? { compiled: false } : {}) });
       const cam = r.cameras[0]!;
       const row = {
@@ -68,7 +73,7 @@ export default async function main(args: string[]): Promise<void> {
       };
       rows.push(row);
       console.log(
-        `${v.name.padEnd(42)} RSS ${fmt(row.rssMiB, 0)} MiB (peak ${row.peakRssMiB}), heap ${fmt(row.heapUsedMiB, 0)}/${fmt(row.heapTotalMiB, 0)}, ` +
+        `${v.name.padEnd(52)} RSS ${fmt(row.rssMiB, 0)} MiB (peak ${row.peakRssMiB}), heap ${fmt(row.heapUsedMiB, 0)}/${fmt(row.heapTotalMiB, 0)}, ` +
           `ArrayBuffers ${fmt(row.arrayBuffersMiB, 0)}, anon ${row.anonymousMiB}, file ${row.fileBackedMiB}; ` +
           `${cam.processed} frames, ${cam.dropped} dropped, e2e p50 ${fmt(cam.endToEnd.p50, 1)} p99 ${fmt(cam.endToEnd.p99, 1)} ms, CPU ${fmt(r.cores, 2)}`,
       );
@@ -76,5 +81,15 @@ export default async function main(args: string[]): Promise<void> {
   } finally {
     await rcv.close();
   }
-  console.log(`\nwritten ${writeResult(args.includes('--720p') ? 'memory-720p' : 'memory', { seconds, clip, rows })}`);
+  const spread = variants.map((v) => {
+    const mine = rows.filter((r) => r.variant === v.name);
+    const rss = mine.map((r) => r.rssMiB as number).sort((a, b) => a - b);
+    const p99 = mine.map((r) => r.p99Ms as number).sort((a, b) => a - b);
+    return { variant: v.name, runs: rss.length, rssMedianMiB: rss[Math.floor((rss.length - 1) / 2)]!, rssMinMiB: rss[0]!, rssMaxMiB: rss[rss.length - 1]!, p99MedianMs: p99[Math.floor((p99.length - 1) / 2)]! };
+  });
+  if (repeat > 1) {
+    console.log(`\nmedian of ${repeat} runs (min–max):`);
+    for (const x of spread) console.log(`${x.variant.padEnd(52)} RSS ${fmt(x.rssMedianMiB, 0)} MiB (${fmt(x.rssMinMiB, 0)}–${fmt(x.rssMaxMiB, 0)}), e2e p99 median ${fmt(x.p99MedianMs, 1)} ms`);
+  }
+  console.log(`\nwritten ${writeResult(args.includes('--720p') ? 'memory-720p' : 'memory', { seconds, clip, repeat, spread, rows })}`);
 }

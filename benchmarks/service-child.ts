@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { parseConfig } from '../src/config/index.js';
 import { BestshotService, type RuntimeLogger } from '../src/runtime/service.js';
 import { summary } from './util.js';
@@ -180,4 +181,5 @@ stateDir: ${spec.dir}/state
   process.disconnect();
 }
 
-await main();
+// Only when run as the child process (the memory helpers above are imported by other benchmarks).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
