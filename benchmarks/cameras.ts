@@ -16,7 +16,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
-import { compiledIsCurrent, LoopbackReceiver, runServiceChild } from './service-runner.js';
+import { compiledIsCurrent, ensureCompiled, LoopbackReceiver, runServiceChild } from './service-runner.js';
 import { fmt, machine, writeResult } from './util.js';
 
 export const CAMERA_CLIPS = ['suburban-street-elevated.mp4', 'intersection-elevated-motorbikes.mp4', 'town-centre-pedestrians.mp4', 'overhead-lane-cars.mp4'];
@@ -56,7 +56,7 @@ export interface CamerasRow {
   loadAvg1: [number, number];
 }
 
-export async function runCameras(opts: { seconds: number; counts: number[]; sizes: Array<[number, number]>; log?: (s: string) => void }): Promise<CamerasRow[]> {
+export async function runCameras(opts: { seconds: number; counts: number[]; sizes: Array<[number, number]>; compiled?: boolean; log?: (s: string) => void }): Promise<CamerasRow[]> {
   const log = opts.log ?? console.log;
   const rows: CamerasRow[] = [];
   const rcv = await LoopbackReceiver.start();
@@ -65,7 +65,7 @@ export async function runCameras(opts: { seconds: number; counts: number[]; size
       const clips = CAMERA_CLIPS.map((c) => scaledClip(c, w, h));
       for (const n of opts.counts) {
         const cameras = Array.from({ length: n }, (_, i) => ({ id: `cam${i + 1}`, clip: clips[i % clips.length]! }));
-        const r = await runServiceChild(rcv, { cameras, captureHz: 10, seconds: opts.seconds, loop: true });
+        const r = await runServiceChild(rcv, { cameras, captureHz: 10, seconds: opts.seconds, loop: true }, opts.compiled === undefined ? {} : { compiled: opts.compiled });
         const row: CamerasRow = {
           size: `${w}x${h}`,
           cameras: n,
@@ -117,11 +117,12 @@ export default async function main(args: string[]): Promise<void> {
   const sizes = arg('--sizes', '640x360,1280x720')
     .split(',')
     .map((s) => s.split('x').map(Number) as [number, number]);
+  if (!args.includes('--tsx')) ensureCompiled();
   console.log(`machine: ${machine()} (2 cores shared with other jobs: figures are from a loaded machine)`);
   console.log(
-    `cameras at 10 Hz each, clips at real rate (looping), ${seconds} s per run, service in its own process (${compiledIsCurrent() ? 'compiled dist/' : 'TypeScript through tsx: build with npx tsc -p . for the figures a unit sees'}), receiver on loopback\n`,
+    `cameras at 10 Hz each, clips at real rate (looping), ${seconds} s per run, service in its own process (${compiledIsCurrent() && !args.includes('--tsx') ? 'compiled dist/' : 'TypeScript through tsx: build with npx tsc -p . for the figures a unit sees'}), receiver on loopback\n`,
   );
-  const rows = await runCameras({ seconds, counts, sizes });
+  const rows = await runCameras({ seconds, counts, sizes, ...(args.includes('--tsx') ? { compiled: false } : {}) });
   const four = rows.filter((r) => r.cameras === 4);
   for (const r of four) {
     console.log(

@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
 import { make720pClip } from './capture.js';
-import { compiledIsCurrent, LoopbackReceiver, runServiceChild } from './service-runner.js';
+import { compiledIsCurrent, ensureCompiled, LoopbackReceiver, runServiceChild } from './service-runner.js';
 import { fmt, machine, writeResult } from './util.js';
 
 interface Variant {
@@ -43,6 +43,7 @@ export default async function main(args: string[]): Promise<void> {
   const variants = picked ? MEMORY_VARIANTS.filter((_, i) => picked.includes(String(i))) : MEMORY_VARIANTS;
   const ri = args.indexOf('--repeat');
   const repeat = ri >= 0 ? Number(args[ri + 1]) : 1;
+  if (!args.includes('--tsx')) ensureCompiled();
   console.log(`machine: ${machine()} (2 cores shared with other jobs: figures are from a loaded machine)`);
   console.log(`one camera at 10 Hz, ${clip.split('/').pop()} at real rate, ${seconds} s per variant, service in its own process (${compiledIsCurrent() && !args.includes('--tsx') ? 'compiled dist/' : 'TypeScript through tsx'})\n`);
   const rcv = await LoopbackReceiver.start();

@@ -3,7 +3,7 @@
  * receiver in this process (loopback), so the child's RSS and CPU are the
  * service's alone.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,12 +23,23 @@ export interface ChildRunOptions {
   env?: Record<string, string>;
 }
 
-/** dist/ exists and is newer than every source it was built from. */
+/** Build dist/ (the compiled runtime a unit runs) unless it is current. */
+export function ensureCompiled(log: (s: string) => void = console.log): void {
+  if (compiledIsCurrent()) return;
+  log('building dist/ (npx tsc -p .) so the service runs compiled, as on a unit ...');
+  execFileSync(fileURLToPath(new URL('../node_modules/.bin/tsc', import.meta.url)), ['-p', fileURLToPath(new URL('../tsconfig.json', import.meta.url))], { stdio: 'inherit' });
+}
+
+/** dist/ exists and is newer than every TypeScript source it was built from. */
 export function compiledIsCurrent(): boolean {
   if (!existsSync(COMPILED_CHILD)) return false;
   const built = statSync(COMPILED_CHILD).mtimeMs;
+  // Sources only: benchmarks/results/ changes with every run.
   const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+    readdirSync(dir, { withFileTypes: true }).reduce(
+      (m, e) => (e.isDirectory() ? (e.name === 'results' ? m : Math.max(m, newest(join(dir, e.name)))) : e.name.endsWith('.ts') ? Math.max(m, statSync(join(dir, e.name)).mtimeMs) : m),
+      0,
+    );
   return built >= Math.max(newest(fileURLToPath(new URL('../src', import.meta.url))), newest(fileURLToPath(new URL('.', import.meta.url))));
 }
 const TOKEN = 'bench-token';
