@@ -29,7 +29,7 @@ const silent: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 function configFor(clip: string, realtime: boolean, captureHz: number, dir: string, policy = 'spec') {
   return parseConfig(
     `version: 1
-model: { providers: [cpu], intraOpThreads: 2 }
+model: { providers: [cpu], intraOpThreads: 2, workers: 2 }
 cameras:
   - id: bench
     source: { type: file, path: ${clip}, realtime: ${realtime} }

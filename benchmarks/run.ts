@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 
 const [name, ...args] = process.argv.slice(2);
 const available = readdirSync(new URL('.', import.meta.url))
-  .filter((f) => f.endsWith('.ts') && !['run.ts', 'util.ts', 'eval.ts'].includes(f))
+  .filter((f) => f.endsWith('.ts') && !['run.ts', 'util.ts', 'eval.ts', 'receiver-child.ts', 'service-child.ts', 'service-runner.ts'].includes(f))
   .map((f) => f.replace(/\.ts$/, ''));
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <${available.join('|')}> [args]`);

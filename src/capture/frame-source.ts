@@ -10,7 +10,7 @@
 import { CaptureError, InvalidStateError, invalidParameterError, rethrowNative } from '../errors.js';
 import { TypedEmitter } from '../events.js';
 import { loadNative, type NativeBinding, type NativeMessage, type NativePipeline } from './native.js';
-import { buildPipeline, type BuiltPipeline, type CaptureOptions, type PixelFormat } from './options.js';
+import { buildPipeline, type BuiltPipeline, type CaptureOptions, type PixelFormat, type SlotPool } from './options.js';
 
 export interface Letterbox {
   /** Tensor pixels per frame pixel. */
@@ -77,6 +77,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   #pixelSlotCount: number;
   #pixelSlots: Uint8Array[] = [];
   #pixelSlotMisses = 0;
+  readonly #slotPool: SlotPool | undefined;
   readonly #rtspUrl: string | undefined;
 
   constructor(options: CaptureOptions, binding: NativeBinding = loadNative()) {
@@ -92,6 +93,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     }
     this.#prefetch = this.pipeline.live ? 0 : Math.max(0, options.prefetch ?? 2);
     this.#pixelSlotCount = options.pixelSlots ?? 0;
+    this.#slotPool = options.slotPool;
     if (!Number.isInteger(this.#pixelSlotCount) || this.#pixelSlotCount < 0) {
       throw invalidParameterError('non-negative integer', 'pixelSlots', options.pixelSlots);
     }
@@ -99,7 +101,14 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     if (t) {
       const count = options.tensorSlots ?? 4;
       if (!Number.isInteger(count) || count < 0) throw invalidParameterError('non-negative integer', 'tensorSlots', count);
-      for (let i = 0; i < count; i++) this.#slots.push(new Float32Array(new SharedArrayBuffer(4 * 3 * t.width * t.height)));
+      const pool = options.slotPool;
+      const length = 3 * t.width * t.height;
+      if (pool && pool.tensors.length === count && pool.tensors.every((s) => s.length === length)) {
+        this.#slots = [...pool.tensors];
+      } else {
+        for (let i = 0; i < count; i++) this.#slots.push(new Float32Array(new SharedArrayBuffer(4 * length)));
+        if (pool) pool.tensors = [...this.#slots];
+      }
     }
     try {
       this.#native = new binding.Pipeline(
@@ -245,8 +254,14 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
         this.#slotMisses = m.tensorSlotMisses ?? this.#slotMisses;
         this.#pixelSlotMisses = m.pixelSlotMisses;
         if (this.#pixelSlots.length === 0 && this.#pixelSlotCount > 0) {
-          // The first frame tells the size: allocate the slots for the next ones.
-          for (let i = 0; i < this.#pixelSlotCount; i++) this.#pixelSlots.push(new Uint8Array(new SharedArrayBuffer(m.pixelBytes)));
+          // The first frame tells the size: allocate the slots for the next ones (or reuse the pool's).
+          const pool = this.#slotPool;
+          if (pool && pool.pixels.length === this.#pixelSlotCount && pool.pixels.every((p) => p.byteLength === m.pixelBytes)) {
+            this.#pixelSlots = [...pool.pixels];
+          } else {
+            for (let i = 0; i < this.#pixelSlotCount; i++) this.#pixelSlots.push(new Uint8Array(new SharedArrayBuffer(m.pixelBytes)));
+            if (pool) pool.pixels = [...this.#pixelSlots];
+          }
           this.#native.addPixelSlots(this.#pixelSlots);
         }
         const frame: CapturedFrame = {

@@ -60,6 +60,12 @@ export type SourceOptions =
   /** A custom source: a GStreamer launch fragment that ends in raw video. */
   | { type: 'pipeline'; description: string; live?: boolean };
 
+/** Shared-memory slots kept across reopenings of one camera (CaptureOptions.slotPool). */
+export class SlotPool {
+  tensors: Float32Array[] = [];
+  pixels: Uint8Array[] = [];
+}
+
 export interface CaptureOptions {
   source: SourceOptions;
   /** Pixel format of frames handed to JavaScript. Default BGR. */
@@ -87,6 +93,15 @@ export interface CaptureOptions {
    * frame's size. When none is free a new buffer is used (counted).
    */
   pixelSlots?: number;
+  /**
+   * Where the slots come from and go back to: a caller that reopens the same
+   * camera (a looping file, a reconnecting stream) passes the same pool each
+   * time, and slots of the right count and size are reused instead of
+   * allocated anew (issue 18: each reopening otherwise left ~20 MiB of
+   * SharedArrayBuffers to a later major GC, RSS rose in steps). The pool must
+   * not be shared by two open sources at once.
+   */
+  slotPool?: SlotPool;
   /** Frames pulled ahead of the consumer for non-live sources. Default 2. */
   prefetch?: number;
   /**

@@ -19,6 +19,8 @@ export function detectorOptions(m: ModelConfig): {
   providers?: Array<'tensorrt' | 'cuda' | 'cpu'>;
   intraOpNumThreads: number;
   interOpNumThreads: number;
+  enableCpuMemArena: boolean;
+  enableMemPattern: boolean;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
   tensorrt: { engineCachePath?: string; fp16: boolean };
   scoreThreshold: number;
@@ -33,6 +35,8 @@ export function detectorOptions(m: ModelConfig): {
     ...(m.providers.join() === 'tensorrt,cuda,cpu' ? {} : { providers: [...m.providers] }),
     intraOpNumThreads: m.intraOpThreads,
     interOpNumThreads: m.interOpThreads,
+    enableCpuMemArena: m.cpuMemArena,
+    enableMemPattern: m.memPattern,
     graphOptimizationLevel: m.graphOptimization,
     tensorrt: { ...(m.tensorrt.engineCachePath !== undefined ? { engineCachePath: m.tensorrt.engineCachePath } : {}), fp16: m.tensorrt.fp16 },
     scoreThreshold: m.scoreThreshold,

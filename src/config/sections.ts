@@ -37,12 +37,22 @@ export const MODEL_SECTION: ObjectField = obj('Detector model and ONNX Runtime s
     default: ['tensorrt', 'cuda', 'cpu'],
     description: 'execution providers tried in order; the first that loads is used',
   },
-  intraOpThreads: num('ORT intra-op threads; more lowers latency on CPU but competes with capture and tracking', {
+  intraOpThreads: num('ORT intra-op threads, shared among the inference workers; more lowers latency on an idle CPU, but on 2 cores a second thread mostly spin-waits (CPU 0.7 vs 0.3 cores for one camera at 10 Hz)', {
     integer: true,
     min: 1,
-    default: 2,
+    default: 1,
   }),
   interOpThreads: num('ORT inter-op threads (parallel graph branches); 1 suits YOLO models', { integer: true, min: 1, default: 1 }),
+  workers: num(
+    'inference worker threads shared by all cameras, each with its own ORT session and V8 isolate (~40 MiB each); 0 = 1 for one live camera, 2 for several or for an offline replay. More raises throughput on 2+ cores and costs memory',
+    { integer: true, min: 0, default: 0 },
+  ),
+  cpuMemArena: {
+    kind: 'boolean',
+    default: true,
+    description: 'ORT CPU memory arena: keeps freed tensors reserved for the next run; false returns them (measured on YOLOX-Nano: within noise of each other, docs/performance.md)',
+  },
+  memPattern: { kind: 'boolean', default: true, description: 'ORT memory pattern planning: pre-plans buffers from the first run; false re-plans every run (measured: no memory saved, docs/performance.md)' },
   graphOptimization: {
     kind: 'string',
     enum: ['disabled', 'basic', 'extended', 'all'],
@@ -298,6 +308,10 @@ const CAPTURE_HZ = num('fixed capture rate (A5); higher sees more, costs CPU and
   default: 10,
   unit: 'Hz',
 });
+const RING_SECONDS = num(
+  'seconds of frames the camera keeps unreferenced for selection (pixel slots: this many frames + 8); each slot costs width×height×3 bytes (2.6 MiB at 1280×720), so more costs memory, fewer shortens how late a frame can still be uploaded',
+  { min: 0, default: 1, unit: 's' },
+);
 const JPEG_QUALITY = num('JPEG quality of uploaded images; higher costs bytes', { integer: true, min: 1, max: 100, default: 85 });
 
 export const CAMERA_SECTION: ObjectField = obj('one camera and its per-camera parameters', {
@@ -310,6 +324,7 @@ export const CAMERA_SECTION: ObjectField = obj('one camera and its per-camera pa
   tracker: TRACKER_SECTION,
   selection: SELECTION_SECTION,
   jpegQuality: JPEG_QUALITY,
+  ringSeconds: RING_SECONDS,
 });
 
 /** `defaults:` — what every camera inherits (deep merge) and may override. Validated in partial mode. */
@@ -319,6 +334,7 @@ export const DEFAULTS_SECTION: ObjectField = obj('per-camera parameters every ca
   tracker: TRACKER_SECTION,
   selection: SELECTION_SECTION,
   jpegQuality: JPEG_QUALITY,
+  ringSeconds: RING_SECONDS,
 });
 
 const S3_SINK_FIELDS: Record<string, Field> = {

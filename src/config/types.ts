@@ -28,6 +28,10 @@ export interface ModelConfig {
   manifest?: string;
   providers: ExecutionProvider[];
   intraOpThreads: number;
+  /** Inference workers; 0 = by camera count (1 for one camera, 2 for more). */
+  workers: number;
+  cpuMemArena: boolean;
+  memPattern: boolean;
   interOpThreads: number;
   graphOptimization: GraphOptimization;
   tensorrt: TensorRtConfig;
@@ -122,6 +126,8 @@ export interface CameraConfig {
   tracker: TrackerParams;
   selection: SelectionParamsConfig;
   jpegQuality: number;
+  /** Seconds of frames kept unreferenced in the frame ring (with captureHz: the ring and pixel-slot count). */
+  ringSeconds: number;
 }
 
 /** What `defaults:` may hold; every camera inherits it (deep merge) and may override. */
@@ -131,6 +137,7 @@ export interface CameraDefaults {
   tracker?: Partial<TrackerParams>;
   selection?: Partial<SelectionParamsConfig>;
   jpegQuality?: number;
+  ringSeconds?: number;
 }
 
 export interface UploadConfig {

@@ -117,8 +117,10 @@ export interface CameraRunnerOptions {
   workerInit: Omit<CameraWorkerInit, 'trackIdFloor'>;
   /** First trackId (persisted high-water mark + 1). Default 1. */
   trackIdFloor?: number;
-  /** Frames kept unreferenced in the ring. Default 2 s of frames. */
+  /** Frames kept unreferenced in the ring. Default: ringSeconds of frames. */
   ringCapacity?: number;
+  /** Seconds of frames kept unreferenced (config cameras[].ringSeconds). Default 1. */
+  ringSeconds?: number;
   /**
    * Also JPEG-encode every processed frame and count its bytes (stats.everyFrameBytes):
    * the exact "send every frame" baseline of a replay report. Costs one encode per frame.
@@ -134,9 +136,13 @@ interface InFlight {
   capturedAtMs: number;
 }
 
-/** Frames the ring keeps unreferenced: 2 s of frames, between 8 and 64. */
-export function ringCapacityFor(options: Pick<CameraRunnerOptions, 'captureHz' | 'ringCapacity'>): number {
-  return options.ringCapacity ?? Math.min(64, Math.max(8, Math.ceil(options.captureHz * 2)));
+/**
+ * Frames the ring keeps unreferenced: ringSeconds (default 1) of frames at
+ * captureHz, between 4 and 64. Each is a pixel slot of width×height×3 bytes
+ * (issue 18: 1 s instead of 2 s saved 27 MiB per 1280×720 camera at 10 Hz).
+ */
+export function ringCapacityFor(options: Pick<CameraRunnerOptions, 'captureHz' | 'ringCapacity' | 'ringSeconds'>): number {
+  return options.ringCapacity ?? Math.min(64, Math.max(4, Math.ceil(options.captureHz * (options.ringSeconds ?? 1))));
 }
 
 export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {

@@ -26,7 +26,7 @@ import { TrackingShards } from './shards.js';
 import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
 import { openSource, type OpenedSource } from './sources.js';
 import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type PositionProvider } from '../capture/acquisition.js';
-import type { CapturedFrame } from '../capture/index.js';
+import { SlotPool, type CapturedFrame } from '../capture/index.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 
 export interface RuntimeLogger {
@@ -55,7 +55,7 @@ export interface ServiceOptions {
   /** 'live' drops frames when a stage falls behind; 'offline' (replay) waits. Default 'live'. */
   mode?: 'live' | 'offline';
   logger?: RuntimeLogger;
-  /** Inference workers. Default 2 (best throughput on 2 cores, PLATFORM-NOTES). */
+  /** Inference workers. Default: config model.workers (see inferenceWorkersFor). */
   detectWorkers?: number;
   /** Reopen a failed live camera after this back-off (with jitter), doubling to 30 s. Default 1000 ms. */
   retryBaseMs?: number;
@@ -111,6 +111,17 @@ export function detectorPoolOptions(config: BestshotConfig, workers: number, log
   const o = detectorOptions(config.model);
   // The intra-op threads of the config are shared among the inference workers.
   return { ...o, intraOpNumThreads: Math.max(1, Math.floor(o.intraOpNumThreads / workers)), workers, logger: (m) => log.warn(m), debugLogger: (m) => log.debug(m) };
+}
+
+/**
+ * model.workers, or when 0: one live camera at its captureHz needs one
+ * session (each costs its own ORT session and V8 isolate, ~40 MiB: issue 18);
+ * several cameras, or an offline replay that runs as fast as it can, share
+ * two (best throughput on 2 cores, PLATFORM-NOTES).
+ */
+export function inferenceWorkersFor(config: BestshotConfig, mode: 'live' | 'offline' = 'live'): number {
+  if (config.model.workers > 0) return config.model.workers;
+  return config.cameras.length <= 1 && mode === 'live' ? 1 : 2;
 }
 
 function workerInitFor(cam: CameraConfig): Omit<CameraWorkerInit, 'trackIdFloor'> {
@@ -188,7 +199,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
 
   async #start(): Promise<void> {
     const cfg = this.config;
-    const workers = this.#opts.detectWorkers ?? 2;
+    const workers = this.#opts.detectWorkers ?? inferenceWorkersFor(cfg, this.mode);
     this.shards = new TrackingShards(Math.min(2, Math.max(1, cfg.cameras.length)));
     // An embedded receiver without a configured token gets a random one for this run, shared with the uploader only.
     const token = cfg.upload.token ?? (cfg.receiver.embedded ? randomBytes(18).toString('base64url') : undefined);
@@ -249,12 +260,14 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const position = this.#positionFor(cam);
     let trackIdFloor = 1;
     let attempt = 0;
+    // The camera's shared-memory slots, reused by every reopening (a looping file, a reconnect): RSS stays flat (issue 18).
+    const slots = new SlotPool();
     while (!this.#stopping) {
       let opened: OpenedSource | undefined;
       let exposure: ExposureSource;
       try {
         // Pixel slots for every frame the ring keeps, plus those in flight.
-        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz }) + 8);
+        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 8, slots);
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();
@@ -265,6 +278,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         {
           cameraId: cam.id,
           captureHz: cam.captureHz,
+          ringSeconds: cam.ringSeconds,
           mode: this.mode,
           jpegQuality: cam.jpegQuality,
           content: {

@@ -2,7 +2,7 @@
  * Config source → running FrameSource. The simulated camera (A6) feeds the
  * same frame API through appsrc, so every later stage sees one kind of frame.
  */
-import { openCapture, type FrameSource, type TensorOptions } from '../capture/index.js';
+import { openCapture, type FrameSource, type SlotPool, type TensorOptions } from '../capture/index.js';
 import { SimulatedCamera, createCameraControl, type CameraControl } from '../capture/acquisition.js';
 import type { SourceConfig } from '../config/index.js';
 import type { ExposureInfo } from '../types.js';
@@ -21,13 +21,14 @@ export interface OpenedSource {
 /**
  * `pixelSlots`: reusable pixel buffers (CaptureOptions.pixelSlots); the
  * runtime sizes it to its frame ring so frames cost no new memory.
+ * `slotPool`: the camera's slots, reused when the source is reopened.
  */
-export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlots = 0): OpenedSource {
+export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlots = 0, slotPool?: SlotPool): OpenedSource {
   switch (config.type) {
     case 'simulated': {
       const cam = new SimulatedCamera({ width: config.width, height: config.height, fps: config.fps, seed: config.seed });
       // The camera renders in real time into an appsrc source that also makes the detector tensor.
-      const source = openCapture({ source: { type: 'appsrc', width: cam.width, height: cam.height, framerate: Math.round(cam.fps) }, tensor, pixelSlots });
+      const source = openCapture({ source: { type: 'appsrc', width: cam.width, height: cam.height, framerate: Math.round(cam.fps) }, tensor, pixelSlots, slotPool });
       const t0 = process.hrtime.bigint();
       let n = 0;
       let timer: NodeJS.Timeout | undefined;
@@ -53,22 +54,22 @@ export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlo
       };
     }
     case 'file':
-      return wrap(openCapture({ source: { type: 'file', path: config.path, realtime: config.realtime }, tensor, pixelSlots }), false);
+      return wrap(openCapture({ source: { type: 'file', path: config.path, realtime: config.realtime }, tensor, pixelSlots, slotPool }), false);
     case 'rtsp':
-      return wrap(openCapture({ source: { type: 'rtsp', url: config.url, latencyMs: config.latencyMs, transport: config.transport }, tensor, pixelSlots }), true);
+      return wrap(openCapture({ source: { type: 'rtsp', url: config.url, latencyMs: config.latencyMs, transport: config.transport }, tensor, pixelSlots, slotPool }), true);
     case 'v4l2': {
       const opened = wrap(
-        openCapture({ source: { type: 'v4l2', device: config.device, width: config.width, height: config.height, framerate: config.framerate, controls: config.controls }, tensor, pixelSlots }),
+        openCapture({ source: { type: 'v4l2', device: config.device, width: config.width, height: config.height, framerate: config.framerate, controls: config.controls }, tensor, pixelSlots, slotPool }),
         true,
       );
       return { ...opened, control: () => createCameraControl({ type: 'v4l2', device: config.device }) };
     }
     case 'argus': {
-      const source = openCapture({ source: { type: 'argus', sensorId: config.sensorId, width: config.width, height: config.height, framerate: config.framerate }, tensor, pixelSlots });
+      const source = openCapture({ source: { type: 'argus', sensorId: config.sensorId, width: config.width, height: config.height, framerate: config.framerate }, tensor, pixelSlots, slotPool });
       return { ...wrap(source, true), control: () => createCameraControl({ type: 'argus', target: source }) };
     }
     case 'test':
-      return wrap(openCapture({ source: { type: 'test', pattern: config.pattern, width: config.width, height: config.height, framerate: config.framerate, live: config.live, numBuffers: config.numBuffers }, tensor, pixelSlots }), config.live);
+      return wrap(openCapture({ source: { type: 'test', pattern: config.pattern, width: config.width, height: config.height, framerate: config.framerate, live: config.live, numBuffers: config.numBuffers }, tensor, pixelSlots, slotPool }), config.live);
   }
 }
 

@@ -253,7 +253,7 @@ describe('config: defaults (SPEC parameter table)', () => {
     assert.equal(c.upload.responseTimeoutMs, 15000);
     assert.equal(c.upload.immediateConcurrency, 2);
     assert.equal(c.queue.synchronous, 'full');
-    assert.equal(c.model.intraOpThreads, 2);
+    assert.equal(c.model.intraOpThreads, 1);
     assert.equal(c.model.tensorrt.fp16, true);
   });
 
@@ -320,7 +320,7 @@ cameras:
   test('defaults: accepts only inheritable keys', () => {
     assert.equal(
       errorOf(yaml.replace('captureHz: 5', 'source: { type: test }')),
-      'defaults.source: Unknown key (expected one of: captureHz, exposure, tracker, selection, jpegQuality)',
+      'defaults.source: Unknown key (expected one of: captureHz, exposure, tracker, selection, jpegQuality, ringSeconds)',
     );
   });
 });

@@ -1,0 +1,96 @@
+/**
+ * npm run bench -- memory [--seconds 20] [--clip 720p]
+ *
+ * Where one camera's RSS goes (issue 18.2): the service runs one camera at
+ * 10 Hz (a file source at real rate) in its own process, uploading to a
+ * receiver in this process; each variant toggles one part (inference
+ * workers, the ORT CPU arena, memory patterns, the frame ring), so the
+ * difference between rows is that part's cost. Each row: RSS at the end and
+ * its peak, V8 heap, ArrayBuffers (pixel slots and tensors are shared
+ * memory, counted there), smaps_rollup anonymous memory, and the run's
+ * drops and end-to-end p99 (the speed the memory buys).
+ */
+import { join } from 'node:path';
+import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
+import { make720pClip } from './capture.js';
+import { compiledIsCurrent, ensureCompiled, LoopbackReceiver, runServiceChild } from './service-runner.js';
+import { fmt, machine, writeResult } from './util.js';
+
+interface Variant {
+  name: string;
+  env?: Record<string, string>;
+  model?: Record<string, unknown>;
+  camera?: Record<string, unknown>;
+}
+
+export const MEMORY_VARIANTS: Variant[] = [
+  { name: 'before issue 18: 2 workers × 1 thread, 2 s ring', model: { workers: 2, intraOpThreads: 2 }, camera: { ringSeconds: 2 } },
+  { name: '2 workers × 1 thread', model: { workers: 2, intraOpThreads: 2 } },
+  { name: '1 worker × 2 threads', model: { intraOpThreads: 2 } },
+  { name: 'defaults + 2 s ring', model: {}, camera: { ringSeconds: 2 } },
+  { name: 'defaults + arena off', model: { cpuMemArena: false } },
+  { name: 'defaults (1 worker × 1 thread, arena on, 1 s ring)', model: {} },
+  { name: 'defaults + memPattern off', model: { memPattern: false } },
+  { name: 'defaults + MALLOC_ARENA_MAX=2', model: {}, env: { MALLOC_ARENA_MAX: '2' } },
+];
+
+export default async function main(args: string[]): Promise<void> {
+  const si = args.indexOf('--seconds');
+  const seconds = si >= 0 ? Number(args[si + 1]) : 20;
+  const clip = args.includes('--720p') ? make720pClip() : join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4');
+  const only = args.indexOf('--only');
+  const picked = only >= 0 ? args[only + 1]!.split(',') : undefined;
+  const variants = picked ? MEMORY_VARIANTS.filter((_, i) => picked.includes(String(i))) : MEMORY_VARIANTS;
+  const ri = args.indexOf('--repeat');
+  const repeat = ri >= 0 ? Number(args[ri + 1]) : 1;
+  if (!args.includes('--tsx')) ensureCompiled();
+  console.log(`machine: ${machine()} (2 cores shared with other jobs: figures are from a loaded machine)`);
+  console.log(`one camera at 10 Hz, ${clip.split('/').pop()} at real rate, ${seconds} s per variant, service in its own process (${compiledIsCurrent() && !args.includes('--tsx') ? 'compiled dist/' : 'TypeScript through tsx'})\n`);
+  const rcv = await LoopbackReceiver.start();
+  const rows: Array<Record<string, unknown>> = [];
+  try {
+    // Repeats go round the variants (not one variant N times in a row), so drift of the machine's load spreads over all of them.
+    for (let k = 0; k < repeat; k++) for (const v of variants) {
+      const r = await runServiceChild(rcv, { cameras: [{ id: 'cam1', clip }], captureHz: 10, seconds, loop: true, model: v.model, camera: v.camera }, { env: v.env, ...(args.includes('--tsx') ? { compiled: false } : {}) });
+      const cam = r.cameras[0]!;
+      const row = {
+        variant: v.name,
+        compiled: r.compiled,
+        model: v.model,
+        rssMiB: r.finalRssMiB,
+        peakRssMiB: r.peakRssMiB,
+        heapUsedMiB: r.memory.heapUsed,
+        heapTotalMiB: r.memory.heapTotal,
+        arrayBuffersMiB: r.memory.arrayBuffers,
+        externalMiB: r.memory.external,
+        anonymousMiB: r.smaps.Anonymous,
+        fileBackedMiB: (r.smaps.Rss ?? 0) - (r.smaps.Anonymous ?? 0),
+        cores: r.cores,
+        processed: cam.processed,
+        dropped: cam.dropped,
+        p50Ms: cam.endToEnd.p50,
+        p99Ms: cam.endToEnd.p99,
+        loadAvg1: r.loadAvg1,
+      };
+      rows.push(row);
+      console.log(
+        `${v.name.padEnd(52)} RSS ${fmt(row.rssMiB, 0)} MiB (peak ${row.peakRssMiB}), heap ${fmt(row.heapUsedMiB, 0)}/${fmt(row.heapTotalMiB, 0)}, ` +
+          `ArrayBuffers ${fmt(row.arrayBuffersMiB, 0)}, anon ${row.anonymousMiB}, file ${row.fileBackedMiB}; ` +
+          `${cam.processed} frames, ${cam.dropped} dropped, e2e p50 ${fmt(cam.endToEnd.p50, 1)} p99 ${fmt(cam.endToEnd.p99, 1)} ms, CPU ${fmt(r.cores, 2)}`,
+      );
+    }
+  } finally {
+    await rcv.close();
+  }
+  const spread = variants.map((v) => {
+    const mine = rows.filter((r) => r.variant === v.name);
+    const rss = mine.map((r) => r.rssMiB as number).sort((a, b) => a - b);
+    const p99 = mine.map((r) => r.p99Ms as number).sort((a, b) => a - b);
+    return { variant: v.name, runs: rss.length, rssMedianMiB: rss[Math.floor((rss.length - 1) / 2)]!, rssMinMiB: rss[0]!, rssMaxMiB: rss[rss.length - 1]!, p99MedianMs: p99[Math.floor((p99.length - 1) / 2)]! };
+  });
+  if (repeat > 1) {
+    console.log(`\nmedian of ${repeat} runs (min–max):`);
+    for (const x of spread) console.log(`${x.variant.padEnd(52)} RSS ${fmt(x.rssMedianMiB, 0)} MiB (${fmt(x.rssMinMiB, 0)}–${fmt(x.rssMaxMiB, 0)}), e2e p99 median ${fmt(x.p99MedianMs, 1)} ms`);
+  }
+  console.log(`\nwritten ${writeResult(args.includes('--720p') ? 'memory-720p' : 'memory', { seconds, clip, repeat, spread, rows })}`);
+}
