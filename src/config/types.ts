@@ -9,7 +9,7 @@
 import type { PolicyName, PolicyTuning } from '../select/options.js';
 import type { SelectionParams } from '../select/rules.js';
 
-import type { ExecutionProvider } from '../detect/detector.js';
+import type { ExecutionProvider } from '../detect/providers.js';
 
 export type { ExecutionProvider };
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';

@@ -6,7 +6,10 @@
  * post-processing does). A candidate survives when its score reaches the
  * threshold of its class (`minScore[classId]`; Infinity excludes a class).
  */
-import type { OutputFormat } from './manifest.js';
+import { invalidParameterError, numberOption } from '../errors.js';
+import type { Box } from '../types.js';
+import type { LetterboxInfo } from './letterbox.js';
+import type { ModelManifest, OutputFormat } from './manifest.js';
 
 /** A box in model-input pixels, before the letterbox is undone. */
 export interface Candidate {
@@ -171,4 +174,65 @@ export function decodeEnd2End(data: Float32Array, rows: number, cols: 6 | 7, opt
 /** Whether boxes of this format still need NMS. */
 export function needsNms(format: OutputFormat): boolean {
   return format !== 'end2end';
+}
+
+/** Per-class minimum scores from the options (D1 class filter and per-class thresholds). */
+export function buildMinScore(
+  classes: readonly string[],
+  scoreThreshold: number,
+  only?: readonly string[],
+  perClass?: Readonly<Record<string, number>>,
+): Float32Array {
+  const min = new Float32Array(classes.length).fill(scoreThreshold);
+  const known = (label: string, option: string): number => {
+    const i = classes.indexOf(label);
+    if (i < 0) throw invalidParameterError(`a class name of the model (${classes.slice(0, 8).join(', ')}, …)`, option, label);
+    return i;
+  };
+  if (only !== undefined) {
+    if (!Array.isArray(only)) throw invalidParameterError('array of class names', 'classes', only);
+    min.fill(Infinity);
+    for (const label of only) min[known(label, 'classes')] = scoreThreshold;
+  }
+  if (perClass !== undefined) {
+    for (const [label, t] of Object.entries(perClass)) {
+      const i = known(label, `classThresholds.${label}`);
+      numberOption(`classThresholds.${label}`, t, 0, 'number between 0 and 1', (x) => x >= 0 && x <= 1);
+      if (min[i] !== Infinity) min[i] = t;
+    }
+  }
+  return min;
+}
+
+/** Decode one image's output (any format) into candidates in model-input pixels. */
+export function decodeOutput(m: ModelManifest, data: Float32Array, dims: readonly number[], minScore: Float32Array, batchIndex = 0): Candidate[] {
+  const opts: DecodeOptions = { numClasses: m.classes.length, minScore, inputWidth: m.input.width, inputHeight: m.input.height, strides: m.output.strides };
+  switch (m.output.format) {
+    case 'yolox':
+      return decodeYolox(data, opts);
+    case 'yolov5':
+      return decodeYolov5(data, dims[dims.length - 2]!, opts);
+    case 'yolov8':
+      return decodeYolov8(data, dims[dims.length - 1]!, opts, false);
+    case 'yolov8-obb':
+      return decodeYolov8(data, dims[dims.length - 1]!, opts, true);
+    case 'end2end': {
+      const cols = dims[dims.length - 1]!;
+      return decodeEnd2End(data, dims[dims.length - 2]!, cols === 7 ? 7 : 6, opts, batchIndex);
+    }
+  }
+}
+
+/** Map a candidate from model-input pixels back to frame pixels (undo the letterbox). */
+export function toFrameBox(c: Candidate, lb: LetterboxInfo, classes: readonly string[]): Box {
+  return {
+    cx: (c.cx - lb.padX) / lb.ratio,
+    cy: (c.cy - lb.padY) / lb.ratio,
+    w: c.w / lb.ratio,
+    h: c.h / lb.ratio,
+    angle: c.angle,
+    classId: c.classId,
+    label: classes[c.classId]!,
+    score: c.score,
+  };
 }

@@ -4,36 +4,18 @@
  * boxes come out in original-frame pixels (SPEC box: center, size, angle,
  * class, score).
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { InvalidStateError, ModelError, invalidParameterError, outOfRangeError } from '../errors.js';
+import { InvalidStateError, ModelError, invalidParameterError, numberOption, optionalNumber } from '../errors.js';
 import type { Box } from '../types.js';
-import { decodeEnd2End, decodeYolov5, decodeYolov8, decodeYolox, needsNms, yoloxAnchorCount, type Candidate, type DecodeOptions } from './decode.js';
+import { buildMinScore, decodeOutput, needsNms, toFrameBox } from './decode.js';
 import type { LetterboxInfo } from './letterbox.js';
 import { loadManifest, validateManifest, type ModelManifest } from './manifest.js';
+import { checkModelAgainstManifest } from './model-check.js';
 import { manifestPathFor, readModelFile, resolveModelPath, verifyChecksum } from './model-file.js';
 import { nms } from './nms.js';
+import { applyTensorRtEnv, missingProviderLibrary, PROVIDERS, providerOption, type ExecutionProvider, type TensorRtOptions } from './providers.js';
 
-export type ExecutionProvider = 'tensorrt' | 'cuda' | 'cpu';
-const PROVIDERS: readonly ExecutionProvider[] = ['tensorrt', 'cuda', 'cpu'];
-
-export interface TensorRtOptions {
-  /** GPU index. Default 0. */
-  deviceId?: number;
-  /**
-   * Directory for serialized TensorRT engines. Default: none (the engine is
-   * rebuilt at every start — minutes on a Jetson). Set it on a device: the
-   * first start builds, later starts load in about a second.
-   */
-  engineCachePath?: string;
-  /**
-   * Build FP16 engines. Default true (unless ORT_TENSORRT_FP16_ENABLE is already
-   * set): about 2× faster on Jetson at a small accuracy cost.
-   */
-  fp16?: boolean;
-}
+export type { ExecutionProvider, TensorRtOptions };
 
 export interface DetectorOptions {
   /**
@@ -120,151 +102,16 @@ export interface RawOutput {
 }
 
 const GRAPH_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+const isUnit = (x: number): boolean => x >= 0 && x <= 1;
 
-function optionalInt(name: string, v: unknown, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidParameterError(`integer ≥ ${min}`, name, v);
-  if (v < min) throw outOfRangeError(`integer ≥ ${min}`, name, v);
-  return v;
-}
 
-function optionalUnit(name: string, v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || Number.isNaN(v)) throw invalidParameterError('number between 0 and 1', name, v);
-  if (v < 0 || v > 1) throw outOfRangeError('number between 0 and 1', name, v);
-  return v;
-}
 
-function fmtShape(shape: ReadonlyArray<number | string | null>): string {
-  return `[${shape.map((d) => (d === null ? '?' : String(d))).join(',')}]`;
-}
 
-/** Expected output shape for a manifest; null = any size. Alternatives for end2end. */
-export function expectedOutputShapes(m: ModelManifest): Array<Array<number | null>> {
-  const C = m.classes.length;
-  const B = m.input.batch === 'dynamic' ? null : m.input.batch;
-  switch (m.output.format) {
-    case 'yolox':
-      return [[B, yoloxAnchorCount(m.input.width, m.input.height, m.output.strides), 5 + C]];
-    case 'yolov5':
-      return [[B, null, 5 + C]];
-    case 'yolov8':
-      return [[B, 4 + C, null]];
-    case 'yolov8-obb':
-      return [[B, 5 + C, null]];
-    case 'end2end':
-      return [[B, null, 6], [B, null, 7], [null, 7]];
-  }
-}
 
-function shapeMatches(actual: ReadonlyArray<number | string>, expected: ReadonlyArray<number | null>): boolean {
-  if (actual.length !== expected.length) return false;
-  // A symbolic (dynamic) model dimension accepts any expected size.
-  return expected.every((e, i) => e === null || typeof actual[i] === 'string' || actual[i] === e);
-}
 
-/**
- * Compare a session's inputs/outputs with the manifest; throws ModelError
- * ERR_MODEL_MISMATCH naming what differs.
- */
-export function checkModelAgainstManifest(
-  modelPath: string,
-  manifestName: string,
-  m: ModelManifest,
-  inputs: readonly ort.InferenceSession.ValueMetadata[],
-  outputs: readonly ort.InferenceSession.ValueMetadata[],
-): void {
-  const prefix = `Model ${modelPath} does not match manifest '${manifestName}':`;
-  const inp = inputs.find((i) => i.name === m.input.name);
-  if (!inp) throw new ModelError(`${prefix} it has no input '${m.input.name}' (inputs: ${inputs.map((i) => i.name).join(', ')})`, 'ERR_MODEL_MISMATCH');
-  if (!inp.isTensor || inp.type !== 'float32') {
-    throw new ModelError(`${prefix} input '${inp.name}' is ${inp.isTensor ? inp.type : 'not a tensor'}, manifest expects float32`, 'ERR_MODEL_MISMATCH');
-  }
-  const batch = m.input.batch === 'dynamic' ? null : m.input.batch;
-  const inExpected = [batch, 3, m.input.height, m.input.width];
-  if (!shapeMatches(inp.shape, inExpected)) {
-    throw new ModelError(
-      `${prefix} input '${inp.name}' shape is ${fmtShape(inp.shape)}, manifest expects ${fmtShape(inExpected)} (NCHW, batch ${m.input.batch}, ${m.input.width}x${m.input.height})`,
-      'ERR_MODEL_MISMATCH',
-    );
-  }
-  if (m.input.batch === 'dynamic' && typeof inp.shape[0] === 'number') {
-    throw new ModelError(`${prefix} input '${inp.name}' has fixed batch ${inp.shape[0]}, manifest says dynamic`, 'ERR_MODEL_MISMATCH');
-  }
-  const out = outputs.find((o) => o.name === m.output.name);
-  if (!out) throw new ModelError(`${prefix} it has no output '${m.output.name}' (outputs: ${outputs.map((o) => o.name).join(', ')})`, 'ERR_MODEL_MISMATCH');
-  if (!out.isTensor || out.type !== 'float32') {
-    throw new ModelError(`${prefix} output '${out.name}' is ${out.isTensor ? out.type : 'not a tensor'}, manifest expects float32`, 'ERR_MODEL_MISMATCH');
-  }
-  const alternatives = expectedOutputShapes(m);
-  if (!alternatives.some((e) => shapeMatches(out.shape, e))) {
-    throw new ModelError(
-      `${prefix} output '${out.name}' shape is ${fmtShape(out.shape)}, manifest (format '${m.output.format}', ${m.classes.length} classes, ${m.input.width}x${m.input.height}) expects ${alternatives.map(fmtShape).join(' or ')}`,
-      'ERR_MODEL_MISMATCH',
-    );
-  }
-}
 
-/** Per-class minimum scores from the options (D1 class filter and per-class thresholds). */
-export function buildMinScore(
-  classes: readonly string[],
-  scoreThreshold: number,
-  only?: readonly string[],
-  perClass?: Readonly<Record<string, number>>,
-): Float32Array {
-  const min = new Float32Array(classes.length).fill(scoreThreshold);
-  const known = (label: string, option: string): number => {
-    const i = classes.indexOf(label);
-    if (i < 0) throw invalidParameterError(`a class name of the model (${classes.slice(0, 8).join(', ')}, …)`, option, label);
-    return i;
-  };
-  if (only !== undefined) {
-    if (!Array.isArray(only)) throw invalidParameterError('array of class names', 'classes', only);
-    min.fill(Infinity);
-    for (const label of only) min[known(label, 'classes')] = scoreThreshold;
-  }
-  if (perClass !== undefined) {
-    for (const [label, t] of Object.entries(perClass)) {
-      const i = known(label, `classThresholds.${label}`);
-      optionalUnit(`classThresholds.${label}`, t);
-      if (min[i] !== Infinity) min[i] = t;
-    }
-  }
-  return min;
-}
 
-/** Decode one image's output (any format) into candidates in model-input pixels. */
-export function decodeOutput(m: ModelManifest, data: Float32Array, dims: readonly number[], minScore: Float32Array, batchIndex = 0): Candidate[] {
-  const opts: DecodeOptions = { numClasses: m.classes.length, minScore, inputWidth: m.input.width, inputHeight: m.input.height, strides: m.output.strides };
-  switch (m.output.format) {
-    case 'yolox':
-      return decodeYolox(data, opts);
-    case 'yolov5':
-      return decodeYolov5(data, dims[dims.length - 2]!, opts);
-    case 'yolov8':
-      return decodeYolov8(data, dims[dims.length - 1]!, opts, false);
-    case 'yolov8-obb':
-      return decodeYolov8(data, dims[dims.length - 1]!, opts, true);
-    case 'end2end': {
-      const cols = dims[dims.length - 1]!;
-      return decodeEnd2End(data, dims[dims.length - 2]!, cols === 7 ? 7 : 6, opts, batchIndex);
-    }
-  }
-}
 
-/** Map a candidate from model-input pixels back to frame pixels (undo the letterbox). */
-export function toFrameBox(c: Candidate, lb: LetterboxInfo, classes: readonly string[]): Box {
-  return {
-    cx: (c.cx - lb.padX) / lb.ratio,
-    cy: (c.cy - lb.padY) / lb.ratio,
-    w: c.w / lb.ratio,
-    h: c.h / lb.ratio,
-    angle: c.angle,
-    classId: c.classId,
-    label: classes[c.classId]!,
-    score: c.score,
-  };
-}
 
 export class Detector {
   readonly manifest: ModelManifest;
@@ -333,14 +180,14 @@ export class Detector {
     for (const p of providers) {
       if (!PROVIDERS.includes(p)) throw invalidParameterError(`one of ${PROVIDERS.map((x) => `'${x}'`).join(', ')}`, 'providers', p);
     }
-    const intra = optionalInt('intraOpNumThreads', options.intraOpNumThreads, 0) ?? 1;
-    const inter = optionalInt('interOpNumThreads', options.interOpNumThreads, 0) ?? 1;
+    const intra = optionalNumber('non-negative integer', 'intraOpNumThreads', options.intraOpNumThreads, 1);
+    const inter = optionalNumber('non-negative integer', 'interOpNumThreads', options.interOpNumThreads, 1);
     const level = options.graphOptimizationLevel ?? 'all';
     if (!GRAPH_LEVELS.includes(level)) throw invalidParameterError(`one of ${GRAPH_LEVELS.map((x) => `'${x}'`).join(', ')}`, 'graphOptimizationLevel', level);
-    const scoreThreshold = optionalUnit('scoreThreshold', options.scoreThreshold) ?? manifest.thresholds.score;
-    const nmsThreshold = optionalUnit('nmsThreshold', options.nmsThreshold) ?? manifest.thresholds.nms;
-    const maxDetections = optionalInt('maxDetections', options.maxDetections, 1) ?? 300;
-    const warmupRuns = optionalInt('warmupRuns', options.warmupRuns, 0) ?? 1;
+    const scoreThreshold = numberOption('scoreThreshold', options.scoreThreshold, manifest.thresholds.score, 'number between 0 and 1', isUnit);
+    const nmsThreshold = numberOption('nmsThreshold', options.nmsThreshold, manifest.thresholds.nms, 'number between 0 and 1', isUnit);
+    const maxDetections = optionalNumber('positive integer', 'maxDetections', options.maxDetections, 300);
+    const warmupRuns = optionalNumber('non-negative integer', 'warmupRuns', options.warmupRuns, 1);
     const minScore = buildMinScore(manifest.classes, scoreThreshold, options.classes, options.classThresholds);
 
     const modelPath = resolveModelPath(manifest.file, options.model);
@@ -500,50 +347,6 @@ export class Detector {
   }
 }
 
-/** onnxruntime-node's native folder: ONNX Runtime loads provider libraries from beside libonnxruntime. */
-function ortNativeDir(): string | null {
-  try {
-    const index = createRequire(import.meta.url).resolve('onnxruntime-node');
-    return join(dirname(index), '..', 'bin', 'napi-v6', process.platform, process.arch);
-  } catch {
-    return null;
-  }
-}
 
-/**
- * Why a GPU provider cannot load, checked before asking ONNX Runtime (which
- * would print a native error for each missing library): null when its
- * library is present (or the folder is unknown: then ONNX Runtime decides).
- */
-export function missingProviderLibrary(p: ExecutionProvider): string | null {
-  if (p === 'cpu') return null;
-  const dir = ortNativeDir();
-  if (dir === null || !existsSync(join(dir, process.platform === 'win32' ? 'onnxruntime.dll' : 'libonnxruntime.so.1'))) return null;
-  const ext = process.platform === 'win32' ? 'dll' : 'so';
-  const prefix = process.platform === 'win32' ? '' : 'lib';
-  for (const lib of [`${prefix}onnxruntime_providers_shared.${ext}`, `${prefix}onnxruntime_providers_${p}.${ext}`]) {
-    if (!existsSync(join(dir, lib))) return `${lib} not found in ${dir}`;
-  }
-  return null;
-}
 
-function providerOption(p: ExecutionProvider, o: DetectorOptions): ort.InferenceSession.ExecutionProviderConfig {
-  if (p === 'cpu') return 'cpu';
-  if (p === 'cuda') return { name: 'cuda', deviceId: o.cudaDeviceId ?? 0 };
-  return { name: 'tensorrt', deviceId: o.tensorrt?.deviceId ?? 0 };
-}
 
-/**
- * onnxruntime-node passes only `deviceId` to TensorRT; the engine cache and
- * FP16 switches reach the provider through its documented environment
- * variables, which it reads when the session is created.
- */
-function applyTensorRtEnv(t: TensorRtOptions | undefined): void {
-  // An explicit option wins; otherwise a value already in the environment is kept.
-  if (t?.fp16 !== undefined) process.env.ORT_TENSORRT_FP16_ENABLE = t.fp16 ? '1' : '0';
-  else process.env.ORT_TENSORRT_FP16_ENABLE ??= '1';
-  if (t?.engineCachePath !== undefined) {
-    process.env.ORT_TENSORRT_ENGINE_CACHE_ENABLE = '1';
-    process.env.ORT_TENSORRT_CACHE_PATH = t.engineCachePath;
-  }
-}

@@ -250,7 +250,7 @@ describe('D1 bad options and bad frames', () => {
     });
     await assert.rejects(Detector.create({ ...quiet, intraOpNumThreads: -1 }), {
       name: 'RangeError',
-      message: 'Expected integer ≥ 0 for intraOpNumThreads but received -1 of type number',
+      message: 'Expected non-negative integer for intraOpNumThreads but received -1 of type number',
     });
     await assert.rejects(Detector.create({ ...quiet, graphOptimizationLevel: 'max' as 'all' }), {
       name: 'TypeError',
