@@ -720,6 +720,9 @@ export class PackageQueue {
         this.#stmt.overwrite.run(pkg.idempotencyKey, Date.now(), metadata, pkg.jpeg, bytes, first!.seq);
         for (const r of rest) this.#stmt.remove.run(r.seq);
         this.#stmt.bump.run(rows.length, 'replaced');
+        // The replacing package is a package the queue took, like any enqueued one, so the
+        // ledger holds: enqueued = delivered + dropped + deadLettered + setAside + replaced + depth.
+        this.#stmt.bump.run(1, 'enqueued');
         return { seq: first!.seq, replaced: rows.length, oldBytes };
       })(),
     );

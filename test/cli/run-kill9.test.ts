@@ -5,8 +5,8 @@
  * killed with SIGKILL at a seeded random moment after it said "running";
  * then a last run on the same queue, state and receiver plays the clip to
  * its end and drains. Afterwards every package the queue ever took is
- * accounted for (enqueued = delivered + dropped + dead + lost + replaced,
- * nothing left queued), the receiver stored exactly the delivered ones, and
+ * accounted for (enqueued = delivered + dropped + dead + lost + replaced +
+ * queued, nothing left queued), the receiver stored exactly the delivered ones, and
  * no key was stored twice or reused (imageIds persist across kills).
  */
 import assert from 'node:assert/strict';

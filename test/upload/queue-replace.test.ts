@@ -23,6 +23,10 @@ test('replace: the new package takes the oldest replaced package\'s position; th
   assert.equal(q.depth, 3);
   assert.ok(q.bytes < bytesBefore);
   assert.equal(q.counters().replaced, 2);
+  // The ledger holds: the replacing package counts as taken (4 enqueued + 1 replacing = 2 replaced + 3 queued).
+  assert.equal(q.counters().enqueued, 5);
+  const c = q.counters();
+  assert.equal(c.enqueued, c.delivered + c.dropped + c.deadLettered + c.setAside + c.replaced + q.depth);
   // Nothing of these keys still queued: the caller enqueues instead.
   assert.equal(q.replace(['cam:2'], makePackage('cam', 10, jpeg)), undefined);
   assert.deepEqual(q.keys(), ['cam:1', 'cam:9', 'cam:3']);
