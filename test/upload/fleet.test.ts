@@ -185,3 +185,23 @@ test('s3 sink: an object at the part size goes up as a multipart upload, each pa
   }
   assert.throws(() => new S3Sink({ bucket: BUCKET, partSizeBytes: 1024 }), { message: 'Expected integer >= 5242880 (5 MiB) for partSizeBytes but received 1024 of type number' });
 });
+
+test('IngestConsumer.start waits for a broker that is not up yet, then subscribes', { skip: !hasMosquitto }, async () => {
+  const { freePort } = await import('./fleet-servers.js');
+  const port = await freePort();
+  let ready = false;
+  const starting = IngestConsumer.start({ url: `mqtt://127.0.0.1:${port}`, clientId: 'late-consumer', connections: 1, verify: 'none', index: new SqliteIngestIndex(join(dir, 'late.sqlite')) }).then((c) => {
+    ready = true;
+    return c;
+  });
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(ready, false, 'not started while no broker listens');
+  const late = await startMosquitto(join(dir, 'mq-late'), { port });
+  try {
+    const c = await starting;
+    assert.ok(c.clients[0]!.connected);
+    await c.close();
+  } finally {
+    await late.stop();
+  }
+});
