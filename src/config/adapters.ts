@@ -111,6 +111,8 @@ type S3SinkShape = {
   verifyEtag: boolean;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
+  multipartThresholdBytes: number;
+  partSizeBytes: number;
 };
 type MqttSinkShape = {
   url: string;

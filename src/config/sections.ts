@@ -348,6 +348,8 @@ const S3_SINK_FIELDS: Record<string, Field> = {
   sidecar: { kind: 'boolean', default: true, description: 'also store the metadata JSON beside the image (<imageId>.json)' },
   verifyEtag: { kind: 'boolean', default: true, description: 'check an MD5 ETag against the bytes when the store returns no SHA-256 checksum; off for SSE-KMS' },
   requestTimeoutMs: num('time allowed for one PUT', { integer: true, min: 1, default: 30000, unit: 'ms' }),
+  multipartThresholdBytes: { kind: 'bytes', default: 16 * 1024 ** 2, description: 'objects this large go up as a multipart upload (an edge JPEG never does); at least partSizeBytes' },
+  partSizeBytes: { kind: 'bytes', default: 8 * 1024 ** 2, description: 'part size of a multipart upload; S3 needs at least 5 MiB' },
 };
 
 const MQTT_SINK_FIELDS: Record<string, Field> = {

@@ -176,6 +176,8 @@ export interface S3SinkConfig {
   sidecar: boolean;
   verifyEtag: boolean;
   requestTimeoutMs: number;
+  multipartThresholdBytes: number;
+  partSizeBytes: number;
 }
 
 export interface MqttSinkConfig {

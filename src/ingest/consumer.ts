@@ -89,7 +89,7 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     this.#s3 = this.#verify === 'none' ? undefined : new S3Client(s3ClientConfig({ ...(o.s3 ?? {}), requestTimeoutMs: 15000 }));
   }
 
-  /** Connect every connection and subscribe; resolves once all are subscribed. */
+  /** Connect every connection and subscribe; resolves once all are subscribed (waiting for a broker that is down). */
   static async start(o: IngestOptions): Promise<IngestConsumer> {
     const c = new IngestConsumer(o);
     const n = o.connections ?? 4;
@@ -157,8 +157,10 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
         });
       };
       client.on('connect', onConnect);
-      client.once('error', (err) => {
-        if (!subscribed && !client.connected) reject(err);
+      // A broker that is not up yet is waited for (MQTT.js reconnects); a refused CONNECT (bad credentials,
+      // not authorized: an MQTT reason code) is an answer, and start() fails with it.
+      client.on('error', (err) => {
+        if (!subscribed && typeof (err as Error & { code?: unknown }).code === 'number') reject(err);
       });
     });
   }

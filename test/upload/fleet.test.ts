@@ -142,3 +142,66 @@ test('reconcile: a stored package no event announced is indexed from its sidecar
   assert.match(rejected.find((x) => x.id === 'cam-orphan:2')!.reason, /^object s3:\/\/fleet-test\/orphans\/cam-orphan\/.*\/2\.jpg has sha256 [0-9a-f]{64} \(13 bytes\), expected /);
   assert.deepEqual(await consumers[0]!.reconcile(BUCKET, 'orphans/'), { scanned: 2, added: 0, rejected: 1 }, 'a second pass adds nothing (U3)');
 });
+
+test('s3 sink: an object at the part size goes up as a multipart upload, each part with its sha256; small ones stay one PUT', { skip: !hasMosquitto }, async () => {
+  const MiB = 1024 * 1024;
+  const sink = new S3Sink({ ...s3Options(), prefix: 'multipart', partSizeBytes: 5 * MiB, multipartThresholdBytes: 5 * MiB });
+  try {
+    const jpeg = await makeJpeg(7, 160, 120);
+    // A real JPEG followed by 11 MiB of bytes (data after EOI is ignored by decoders): 3 parts.
+    const big = Buffer.concat([jpeg, Buffer.alloc(11 * MiB, 0x5a)]);
+    const pkg = makePackage('cam-big', 1, big);
+    // Which S3 operations the sink issues (the SDK's own middleware stack).
+    const ops: string[] = [];
+    sink.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        ops.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const r = await sink.send(pkg);
+    assert.equal(r.kind, 'ok', JSON.stringify(r));
+    const s3 = s3For(store.url);
+    const key = sink.keys(pkg).image;
+    assert.deepEqual(ops, [
+      'CreateMultipartUploadCommand',
+      'UploadPartCommand',
+      'UploadPartCommand',
+      'UploadPartCommand',
+      'CompleteMultipartUploadCommand',
+      'PutObjectCommand', // the sidecar, small
+    ]);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    assert.equal(head.ContentLength, big.length);
+    assert.equal(await objectSha256(s3, BUCKET, key), pkg.metadata.image?.sha256);
+    const small = makePackage('cam-big', 2, jpeg);
+    ops.length = 0;
+    assert.equal((await sink.send(small)).kind, 'ok');
+    assert.deepEqual(ops, ['PutObjectCommand', 'PutObjectCommand'], 'image and sidecar: one PUT each');
+    s3.destroy();
+  } finally {
+    sink.close();
+  }
+  assert.throws(() => new S3Sink({ bucket: BUCKET, partSizeBytes: 1024 }), { message: 'Expected integer >= 5242880 (5 MiB) for partSizeBytes but received 1024 of type number' });
+});
+
+test('IngestConsumer.start waits for a broker that is not up yet, then subscribes', { skip: !hasMosquitto }, async () => {
+  const { freePort } = await import('./fleet-servers.js');
+  const port = await freePort();
+  let ready = false;
+  const starting = IngestConsumer.start({ url: `mqtt://127.0.0.1:${port}`, clientId: 'late-consumer', connections: 1, verify: 'none', index: new SqliteIngestIndex(join(dir, 'late.sqlite')) }).then((c) => {
+    ready = true;
+    return c;
+  });
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(ready, false, 'not started while no broker listens');
+  const late = await startMosquitto(join(dir, 'mq-late'), { port });
+  try {
+    const c = await starting;
+    assert.ok(c.clients[0]!.connected);
+    await c.close();
+  } finally {
+    await late.stop();
+  }
+});

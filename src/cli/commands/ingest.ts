@@ -113,7 +113,12 @@ export const command: Command = {
       verifyTimeoutMs: int('verify-timeout-ms', values['verify-timeout-ms'], 30000, 1),
       index,
     });
-    consumer.on('error', (err) => console.error(`ingest: ${err.message}`));
+    // Said once per distinct message: a broker outage would otherwise print every reconnect attempt.
+    let lastError = '';
+    consumer.on('error', (err) => {
+      if (err.message !== lastError) console.error(`ingest: ${err.message}`);
+      lastError = err.message;
+    });
     consumer.on('rejected', (r) => console.error(`ingest: rejected ${r.id ?? '(no id)'}: ${r.reason}`));
     console.log(`ingest subscribed to ${consumer.filter}`);
     const bucket = values['reconcile-bucket'];

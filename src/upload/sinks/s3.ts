@@ -18,7 +18,16 @@
  * files, SSO, web identity, ECS/EC2 instance metadata).
  */
 import { createHash } from 'node:crypto';
-import { HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { invalidParameterError } from '../../errors.js';
 import { encodeMetadata, type UploadPackage } from '../package.js';
 import { classifyStatus, type PackageSender, type SendErrorKind, type SendResult } from '../sender.js';
@@ -50,6 +59,14 @@ export interface S3SinkOptions {
    * ETags are not MD5s (SSE-KMS, some gateways).
    */
   verifyEtag?: boolean;
+  /**
+   * Objects of at least this many bytes go up as a multipart upload (parts
+   * of `partSizeBytes`, each with its own ChecksumSHA256); smaller ones are
+   * one PUT. Default 16 MiB: an edge JPEG (30–150 KB) never reaches it.
+   */
+  multipartThresholdBytes?: number;
+  /** Part size of a multipart upload, bytes. Default 8 MiB; S3 needs at least 5 MiB (but for the last part). */
+  partSizeBytes?: number;
   /** Time allowed to open the connection, ms. Default 5000. */
   connectTimeoutMs?: number;
   /** Time allowed for one request, ms. Default 30000. */
@@ -103,6 +120,8 @@ export class S3Sink implements PackageSender {
   readonly #ownsClient: boolean;
   readonly #sidecar: boolean;
   readonly #verifyEtag: boolean;
+  readonly #multipartThreshold: number;
+  readonly #partSize: number;
 
   constructor(options: S3SinkOptions) {
     if (typeof options?.bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket)) {
@@ -118,6 +137,14 @@ export class S3Sink implements PackageSender {
     this.prefix = options.prefix || undefined;
     this.#sidecar = options.sidecar ?? true;
     this.#verifyEtag = options.verifyEtag ?? true;
+    this.#partSize = options.partSizeBytes ?? 8 * 1024 * 1024;
+    if (!Number.isInteger(this.#partSize) || this.#partSize < 5 * 1024 * 1024) {
+      throw invalidParameterError('integer >= 5242880 (5 MiB)', 'partSizeBytes', options.partSizeBytes);
+    }
+    this.#multipartThreshold = options.multipartThresholdBytes ?? 16 * 1024 * 1024;
+    if (!Number.isInteger(this.#multipartThreshold) || this.#multipartThreshold < this.#partSize) {
+      throw invalidParameterError(`integer >= partSizeBytes (${this.#partSize})`, 'multipartThresholdBytes', options.multipartThresholdBytes);
+    }
     this.#ownsClient = options.client === undefined;
     this.client = options.client ?? new S3Client(s3ClientConfig(options));
   }
@@ -164,6 +191,7 @@ export class S3Sink implements PackageSender {
   }
 
   async #put(key: string, body: Buffer, contentType: string, pkg: UploadPackage, signal?: AbortSignal): Promise<void> {
+    if (body.length >= this.#multipartThreshold) return this.#putMultipart(key, body, contentType, pkg, signal);
     const sha256 = createHash('sha256').update(body).digest();
     const sent = sha256.toString('base64');
     const res = await this.client.send(
@@ -183,10 +211,50 @@ export class S3Sink implements PackageSender {
       if (res.ChecksumSHA256 !== sent) throw new ChecksumMismatch(`S3 checksum mismatch on ${key}: sent sha256 ${sent}, store answered ${res.ChecksumSHA256}`);
       return;
     }
-    const etag = res.ETag?.replace(/"/g, '');
+    this.#checkEtag(key, body, res.ETag);
+  }
+
+  #checkEtag(what: string, body: Buffer, answered: string | undefined): void {
+    const etag = answered?.replace(/"/g, '');
     if (this.#verifyEtag && etag !== undefined && /^[0-9a-f]{32}$/.test(etag)) {
       const md5 = createHash('md5').update(body).digest('hex');
-      if (etag !== md5) throw new ChecksumMismatch(`S3 ETag mismatch on ${key}: bytes have MD5 ${md5}, store answered ${etag}`);
+      if (etag !== md5) throw new ChecksumMismatch(`S3 ETag mismatch on ${what}: bytes have MD5 ${md5}, store answered ${etag}`);
+    }
+  }
+
+  /** Multipart upload: every part carries and has verified its SHA-256; aborted (best effort) on any failure. */
+  async #putMultipart(key: string, body: Buffer, contentType: string, pkg: UploadPackage, signal?: AbortSignal): Promise<void> {
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ContentType: contentType,
+        ChecksumAlgorithm: 'SHA256',
+        Metadata: { 'idempotency-key': pkg.idempotencyKey, sha256 },
+      }),
+      { abortSignal: signal },
+    );
+    const uploadId = created.UploadId!;
+    try {
+      const parts: Array<{ PartNumber: number; ETag?: string; ChecksumSHA256?: string }> = [];
+      for (let offset = 0, n = 1; offset < body.length; offset += this.#partSize, n++) {
+        const part = body.subarray(offset, Math.min(body.length, offset + this.#partSize));
+        const sent = createHash('sha256').update(part).digest('base64');
+        const res = await this.client.send(
+          new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: part, ContentLength: part.length, ChecksumSHA256: sent }),
+          { abortSignal: signal },
+        );
+        if (res.ChecksumSHA256 !== undefined && res.ChecksumSHA256 !== sent) {
+          throw new ChecksumMismatch(`S3 checksum mismatch on ${key} part ${n}: sent sha256 ${sent}, store answered ${res.ChecksumSHA256}`);
+        }
+        if (res.ChecksumSHA256 === undefined) this.#checkEtag(`${key} part ${n}`, part, res.ETag);
+        parts.push({ PartNumber: n, ETag: res.ETag, ...(res.ChecksumSHA256 !== undefined ? { ChecksumSHA256: res.ChecksumSHA256 } : {}) });
+      }
+      await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }), { abortSignal: signal });
+    } catch (err) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      throw err;
     }
   }
 
