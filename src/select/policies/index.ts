@@ -17,8 +17,8 @@ import { ReplaceQueuedPolicy, SpecPolicy } from './spec.js';
 
 export { EveryFramePolicy, IntervalPolicy } from './baselines.js';
 export { BudgetPolicy, type BudgetCounters } from './budget.js';
-export { type Held, type PolicyOptions } from './common.js';
-export { FinalBestPolicy, FrigatePolicy, FrigateQualityPolicy, HoldingPolicy, isBetterFrigate, isBetterFrigateQuality } from './holding.js';
+export { type PolicyOptions } from './common.js';
+export { FinalBestPolicy, FrigatePolicy, FrigateQualityPolicy, isBetterFrigate, isBetterFrigateQuality } from './holding.js';
 export { SharedBestPolicy } from './shared-best.js';
 export { ReplaceQueuedPolicy, SpecPolicy } from './spec.js';
 /** The clipped-object test lives with the other box geometry. */

@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { compileSchemaFile, type SchemaViolation, type Validator } from '../../json-schema.js';
 import { PROJECT_ROOT } from '../../paths.js';
-import { encodeMetadata, type PackageMetadata, type UploadPackage } from '../package.js';
+import type { PackageMetadata, UploadPackage } from '../package.js';
 import { PACKAGE_SCHEMA_FILE } from '../schema.js';
 
 export const EVENT_SCHEMA_URI = 'https://bestshot.dev/schemas/event.v1.json';
@@ -131,5 +131,3 @@ export function validateEvent(event: unknown): SchemaViolation[] {
   return eventValidator(event);
 }
 
-/** The package metadata JSON (the S3 sidecar), exactly as the HTTP sender sends it. */
-export { encodeMetadata };
