@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/log.js';
-import { createMetrics, STAGES } from '../src/metrics.js';
+import { createMetrics, STAGES } from '../src/prometheus.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { fmt, machine, summary, writeResult } from './util.js';
 

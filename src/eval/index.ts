@@ -15,7 +15,7 @@ export {
   percentile,
   type BoxMatch,
   type CenterBox,
-  type PackedImage,
+  type CropImage,
   type PixelRect,
 } from './metrics.js';
 export { QueueSimulator, type Delivery, type QueueSimOptions, type QueueSimResult } from './queue-sim.js';

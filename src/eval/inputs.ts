@@ -25,7 +25,7 @@ import { groupByFrame, readMotFile, readSeqInfo, type MotRow } from '../mot/inde
 import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
 import type { Box } from '../types.js';
 import { copyRect, cropRectWithMargin, frameCropStats, type CropStats } from '../select/crop-stats.js';
-import { cropRect, laplacianVariance, type CenterBox, type PackedImage } from './metrics.js';
+import { cropRect, laplacianVariance, type CenterBox, type CropImage } from './metrics.js';
 
 export type GroundTruthKind = 'mot-gt' | 'sim-exact' | 'detector-fallback';
 export type InputKind = 'clip' | 'mot' | 'sim';
@@ -318,7 +318,7 @@ export function defaultModelSha256(): string {
 }
 
 /** Laplacian variance of every box's crop in a packed BGR frame. */
-export function cropSharpness(image: PackedImage, boxes: readonly CenterBox[]): number[] {
+export function cropSharpness(image: CropImage, boxes: readonly CenterBox[]): number[] {
   return boxes.map((b) => laplacianVariance(image, cropRect(b, image.width, image.height)));
 }
 

@@ -7,6 +7,9 @@
  */
 import { invalidParameterError, outOfRangeError } from '../errors.js';
 import { iouAxisAligned as iou } from '../geometry/box.js';
+import type { CropImage } from '../select/crop-stats.js';
+
+export type { CropImage };
 
 /** An axis-aligned box by centre and size, pixels. */
 export interface CenterBox {
@@ -104,16 +107,6 @@ export function cropRect(box: CenterBox, width: number, height: number): PixelRe
   };
 }
 
-/** A packed 8-bit image: 1 channel (grey) or 3 (BGR). */
-export interface PackedImage {
-  width: number;
-  height: number;
-  /** Bytes per row; default width × channels. */
-  stride?: number;
-  channels: 1 | 3;
-  pixels: Uint8Array;
-}
-
 /**
  * Sharpness: the variance of the Laplacian (4-neighbour kernel
  * [0 1 0; 1 −4 1; 0 1 0], OpenCV's ksize=1) over the grey crop, grey =
@@ -122,7 +115,7 @@ export interface PackedImage {
  * is sharper; it grows with contrast and texture, so compare it between images
  * of the same object. NaN for crops smaller than 3×3.
  */
-export function laplacianVariance(image: PackedImage, rect: PixelRect = { x0: 0, y0: 0, x1: image.width, y1: image.height }): number {
+export function laplacianVariance(image: CropImage, rect: PixelRect = { x0: 0, y0: 0, x1: image.width, y1: image.height }): number {
   const { width, height, channels, pixels } = image;
   const stride = image.stride ?? width * channels;
   const x0 = Math.max(0, Math.floor(rect.x0));

@@ -1,9 +1,9 @@
 /**
- * Service events → Prometheus metrics (src/metrics.ts), plus the /metrics
+ * Service events → Prometheus metrics (src/prometheus.ts), plus the /metrics
  * and /healthz server. Kept out of the pipeline code: the runners emit
  * events, this module counts them.
  */
-import { createMetrics, startMetricsServer, type BestshotMetrics, type MetricsServer } from '../metrics.js';
+import { createMetrics, startMetricsServer, type BestshotMetrics, type MetricsServer } from '../prometheus.js';
 import type { BestshotService } from './service.js';
 
 export interface Observability {

@@ -12,13 +12,13 @@ import {
   mean,
   percentile,
   GridSampler,
-  type PackedImage,
+  type CropImage,
 } from '../../src/eval/index.js';
 
 /** Box from corners. */
 const xyxy = (x0: number, y0: number, x1: number, y1: number) => ({ cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, w: x1 - x0, h: y1 - y0 });
 
-function grey(width: number, height: number, f: (x: number, y: number) => number): PackedImage {
+function grey(width: number, height: number, f: (x: number, y: number) => number): CropImage {
   const pixels = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) pixels[y * width + x] = f(x, y);
   return { width, height, channels: 1, pixels };
@@ -105,7 +105,7 @@ describe('laplacianVariance (sharpness)', () => {
         pixels.set([0, v, 0], (y * w + x) * 3);
       }
     }
-    const img: PackedImage = { width: w, height: h, channels: 3, pixels };
+    const img: CropImage = { width: w, height: h, channels: 3, pixels };
     assert.equal(laplacianVariance(img, { x0: 5, y0: 0, x1: 10, y1: 10 }), 0);
     const g = 0.587 * 100;
     assert.ok(Math.abs(laplacianVariance(img, { x0: 0, y0: 0, x1: 4, y1: 10 }) - (4 * g) ** 2) < 1e-6);

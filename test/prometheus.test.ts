@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
-import { createMetrics, LATENCY_BUCKETS_S, startMetricsServer, type HealthStatus, type MetricsServer } from '../src/metrics.js';
+import { createMetrics, LATENCY_BUCKETS_S, startMetricsServer, type HealthStatus, type MetricsServer } from '../src/prometheus.js';
 
 const servers: MetricsServer[] = [];
 after(async () => {
