@@ -6,6 +6,9 @@
 
 export type ExposureMode = 'auto' | 'manual';
 
+/** How an upload travels (S5): sent now (U1) or appended to the cache queue (U2). Selection decides it, upload carries it out. */
+export type Route = 'immediate' | 'cached';
+
 /** WGS84 position of the camera plus its heading (degrees clockwise from north). */
 export interface CameraPosition {
   lat: number;

@@ -10,8 +10,10 @@ import type { Box, Track, TrackEntry } from '../types.js';
 /** S3's side midpoints and edge distance live with the other box geometry. */
 export { edgeDistance, sideMidpoints } from '../geometry/box.js';
 
-/** How an upload travels (S5): sent now (U1) or appended to the cache queue (U2). */
-export type Route = 'immediate' | 'cached';
+/** S5's route: one type for selection and upload (src/types.ts). */
+import type { Route } from '../types.js';
+
+export type { Route };
 
 /**
  * Per-camera selection parameters (SPEC "Parameters and defaults").

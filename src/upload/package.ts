@@ -7,13 +7,13 @@
  */
 import { invalidParameterError } from '../errors.js';
 import { sha256Hex } from '../hash.js';
-import type { Box, CameraPosition, ExposureInfo, ExposureMode, TrackEntry, WorldPosition } from '../types.js';
+import type { Box, CameraPosition, Route, ExposureInfo, ExposureMode, TrackEntry, WorldPosition } from '../types.js';
 import type { CropRect } from '../select/crop-stats.js';
 import type { UploadContent } from './content.js';
 import { PACKAGE_SCHEMA_ID, formatViolations, validatePackageMetadata } from './schema.js';
 
-/** S5: how a package travels. */
-export type UploadRoute = 'immediate' | 'cached';
+/** S5: how a package travels — the same type selection decides (src/types.ts). */
+export type UploadRoute = Route;
 
 export interface PackageInput {
   cameraId: string;
