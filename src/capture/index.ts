@@ -2,5 +2,5 @@ export { FrameSource, openCapture, type CapturedFrame, type Letterbox, type Fram
 export { buildPipeline, gstQuote, CAMERA_ELEMENT, APPSRC_NAME, SlotPool } from './options.js';
 export type { CaptureOptions, SourceOptions, TensorOptions, PixelFormat, BuiltPipeline } from './options.js';
 export { encodeJpeg, type JpegOptions, type RawImage } from './jpeg.js';
-export { loadNative, injectNativeBinding, type NativeBinding } from './native.js';
+export { loadNative, type NativeBinding } from './native.js';
 export * from './acquisition.js';

@@ -99,16 +99,9 @@ function packageRoot(): string {
   return join(here, '..', '..');
 }
 
-let injected: NativeBinding | undefined;
 let loaded: NativeBinding | undefined;
 
-/** Tests of higher layers may inject a binding of the same shape. */
-export function injectNativeBinding(binding: NativeBinding | undefined): void {
-  injected = binding;
-}
-
 export function loadNative(): NativeBinding {
-  if (injected) return injected;
   if (loaded) return loaded;
   const root = packageRoot();
   const candidates = [

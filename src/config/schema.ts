@@ -443,21 +443,6 @@ function validateObject(
   return out;
 }
 
-/** The defaults of a schema, as a value (required keys without default are left out). */
-export function defaultsOf(field: Field): unknown {
-  if ('default' in field && field.default !== undefined) return clone(field.default);
-  if (field.kind === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, f] of Object.entries(field.fields)) {
-      const d = defaultsOf(f);
-      if (d !== undefined) out[k] = d;
-    }
-    return out;
-  }
-  if (field.kind === 'record') return {};
-  return undefined;
-}
-
 /** Every key path of a schema (`cameras[].source{file}.path`), for docs and completeness tests. */
 export interface SchemaRow {
   path: string;

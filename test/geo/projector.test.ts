@@ -14,6 +14,7 @@ import {
   fitGroundHomography,
   geodeticToEnu,
   groundContactPoint,
+  distortPoint,
   undistortPoint,
 } from '../../src/geo/index.js';
 import type { Box, CameraPosition, FrameDetections } from '../../src/types.js';
@@ -142,7 +143,7 @@ describe('W1 camera model', () => {
     assert.ok(Math.abs(r.east - 6 / Math.tan(30 * RAD)) < 1e-9 && Math.abs(r.north + slant) < 1e-9, `${r.east}, ${r.north}`);
   });
 
-  test('undistortPoint inverts the distortion polynomial', () => {
+  test('undistortPoint inverts the distortion polynomial; distortPoint is that polynomial', () => {
     for (const [u, v] of [[10, 10], [1900, 1070], [955, 545], [300, 900]] as const) {
       const [x, y] = undistortPoint(u, v, cam.k, cam.dist);
       const r2 = x * x + y * y;
@@ -151,6 +152,8 @@ describe('W1 camera model', () => {
       const ud = cam.k.fx * (x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)) + cam.k.cx;
       const vd = cam.k.fy * (y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y) + cam.k.cy;
       assert.ok(Math.abs(ud - u) < 1e-6 && Math.abs(vd - v) < 1e-6, `${u},${v} → ${ud},${vd}`);
+      const [du, dv] = distortPoint(x, y, cam.k, cam.dist);
+      assert.ok(Math.abs(du - ud) < 1e-9 && Math.abs(dv - vd) < 1e-9, `distortPoint ${du},${dv} vs ${ud},${vd}`);
     }
   });
 
