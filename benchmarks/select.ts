@@ -40,7 +40,7 @@ export default async function (args: string[]): Promise<void> {
       const count = (ds: PolicyDecision[]): void => {
         uploads += ds.length;
         for (const d of ds) {
-          if (d.kind === 'send' || (d.kind === 'replace' && d.route === 'immediate')) immediate++;
+          if (d.route === 'immediate') immediate++;
           if (d.kind === 'replace') replaced += d.replacesImageIds.length;
         }
       };

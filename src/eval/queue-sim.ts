@@ -92,11 +92,9 @@ export class QueueSimulator {
     for (const d of decisions) {
       const selectedTrackIds = d.selected.map((o) => o.trackId);
       switch (d.kind) {
-        case 'send':
-          this.#deliver(d.imageId, d.decidedAtNs, selectedTrackIds);
-          break;
-        case 'enqueue':
-          this.#enqueue({ imageId: d.imageId, decidedAtNs: d.decidedAtNs, selectedTrackIds });
+        case 'upload':
+          if (d.route === 'immediate') this.#deliver(d.imageId, d.decidedAtNs, selectedTrackIds);
+          else this.#enqueue({ imageId: d.imageId, decidedAtNs: d.decidedAtNs, selectedTrackIds });
           break;
         case 'replace': {
           const still = d.replacesImageIds.filter((id) => this.#queue.some((q) => q.imageId === id));

@@ -29,7 +29,7 @@ export interface CameraWorkerInit {
 export type RefOp = readonly ['retain' | 'release', number];
 
 export interface WireDecision {
-  kind: 'send' | 'enqueue' | 'replace';
+  kind: 'upload' | 'replace';
   route: 'immediate' | 'cached';
   imageId: number;
   timestampNs: bigint;
@@ -125,7 +125,7 @@ function toWire(d: PolicyDecision, state: CameraState, ended: Map<number, Track>
   // A held frame's selecting objects are always in the package, even if their tracks were capped.
   for (const s of d.selected) if (!seen.has(s.trackId)) tracks.push({ trackId: s.trackId, entry: s.entry });
   tracks.sort((a, b) => a.trackId - b.trackId);
-  const route = d.kind === 'send' ? 'immediate' : d.kind === 'enqueue' ? 'cached' : d.route;
+  const route = d.route;
   return {
     kind: d.kind,
     route,

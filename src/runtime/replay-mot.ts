@@ -51,7 +51,7 @@ export async function replayMotSequence(dir: string, cam: CameraConfig, outDir: 
   const counts = { immediate: 0, cached: 0 };
   const log = (decisions: PolicyDecision[]): void => {
     for (const d of decisions) {
-      const route = d.kind === 'send' ? 'immediate' : d.kind === 'enqueue' ? 'cached' : d.route;
+      const route = d.route;
       counts[route]++;
       selectionsOut.write(
         jsonl({ imageId: d.imageId, timestampNs: d.timestampNs, kind: d.kind, route, trackIds: d.selected.map((s) => s.trackId), replacesImageIds: d.kind === 'replace' ? d.replacesImageIds : [] }),

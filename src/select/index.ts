@@ -35,13 +35,12 @@ export {
   NO_REFS,
   POLICY_NAMES,
   entryAt,
-  type EnqueueDecision,
   type PolicyDecision,
   type PolicyName,
   type ReplaceDecision,
   type SelectedObject,
   type SelectionPolicy,
-  type SendDecision,
+  type UploadDecision,
 } from './policy.js';
 export {
   BudgetPolicy,

@@ -30,14 +30,13 @@ interface DecisionBase {
   decidedAtNs: bigint;
 }
 
-/** U1: send frame X now. */
-export interface SendDecision extends DecisionBase {
-  kind: 'send';
-}
-
-/** U2: append frame X to the cache queue. */
-export interface EnqueueDecision extends DecisionBase {
-  kind: 'enqueue';
+/**
+ * Upload frame X by `route` (S5): 'immediate' sends it now (U1), 'cached'
+ * appends it to the cache queue (U2). One vocabulary from policy to queue.
+ */
+export interface UploadDecision extends DecisionBase {
+  kind: 'upload';
+  route: Route;
 }
 
 /**
@@ -54,7 +53,7 @@ export interface ReplaceDecision extends DecisionBase {
   replacesImageIds: number[];
 }
 
-export type PolicyDecision = SendDecision | EnqueueDecision | ReplaceDecision;
+export type PolicyDecision = UploadDecision | ReplaceDecision;
 
 /**
  * One camera's selection policy. Call {@link onFrame} once per frame (after
@@ -75,11 +74,6 @@ export interface SelectionPolicy {
 
 /** The policy list is defined once, with each policy's options (options.ts). */
 export { POLICY_NAMES, type PolicyName } from './options.js';
-
-/** Route → the decision kind of a plain upload. */
-export function uploadKind(route: Route): 'send' | 'enqueue' {
-  return route === 'immediate' ? 'send' : 'enqueue';
-}
 
 /** The entry of a track in the frame at `timestampNs`, if the object is in it (last entry). */
 export function entryAt(track: Track, timestampNs: bigint): TrackEntry | undefined {

@@ -89,9 +89,9 @@ test('simulated scene → tracker → selector → uploader → receiver process
           cameraPosition: null,
           jpeg,
           tracks: entriesAt.get(d.imageId) ?? [],
-          selection: { route: d.kind === 'send' ? 'immediate' : 'cached', trackIds: d.selected.map((s) => s.trackId), policy: 'spec' },
+          selection: { route: d.route, trackIds: d.selected.map((s) => s.trackId), policy: 'spec' },
         });
-        uploader.submit(pkg, d.kind === 'send' ? 'immediate' : 'cached');
+        uploader.submit(pkg, d.route);
         logged.push(pkg.idempotencyKey);
         ring.release(d.imageId);
       }

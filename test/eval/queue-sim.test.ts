@@ -4,8 +4,8 @@ import { QueueSimulator } from '../../src/eval/index.js';
 import type { PolicyDecision } from '../../src/select/index.js';
 
 const S = 1_000_000_000n;
-const send = (imageId: number, at: bigint): PolicyDecision => ({ kind: 'send', imageId, timestampNs: at, selected: [], decidedAtNs: at });
-const enqueue = (imageId: number, at: bigint): PolicyDecision => ({ kind: 'enqueue', imageId, timestampNs: at, selected: [], decidedAtNs: at });
+const send = (imageId: number, at: bigint): PolicyDecision => ({ kind: 'upload', route: 'immediate', imageId, timestampNs: at, selected: [], decidedAtNs: at });
+const enqueue = (imageId: number, at: bigint): PolicyDecision => ({ kind: 'upload', route: 'cached', imageId, timestampNs: at, selected: [], decidedAtNs: at });
 const replace = (imageId: number, at: bigint, route: 'immediate' | 'cached', replacesImageIds: number[]): PolicyDecision => ({
   kind: 'replace',
   route,

@@ -27,8 +27,8 @@ describe("'budget'", () => {
   it('sends within the budget, objects never sent first: object 2 (new) before object 1’s improvement', () => {
     const { log } = runPolicy('budget', STEPS, ONE_PER_S);
     assert.deepEqual(
-      log.map((l) => l.replace(/ send \d+ /, ' send ')),
-      ['@1 send [1]', '@11 send [2]', '@21 send [1]'],
+      log.map((l) => l.replace(/ immediate \d+ /, ' immediate ')),
+      ['@1 immediate [1]', '@11 immediate [2]', '@21 immediate [1]'],
     );
   });
 

@@ -84,7 +84,7 @@ export function crop(sharpness: number, over: Partial<CropStats> = {}): CropStat
 export function short(d: PolicyDecision): string {
   const ids = d.selected.map((s) => s.trackId).join(',');
   if (d.kind === 'replace') return `replace ${d.route} ${d.imageId} [${ids}] for ${d.replacesImageIds.join(',')}`;
-  return `${d.kind} ${d.imageId} [${ids}]`;
+  return `${d.route} ${d.imageId} [${ids}]`;
 }
 
 /**

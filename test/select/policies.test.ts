@@ -28,7 +28,7 @@ describe("policy 'spec' (S1–S7)", () => {
       { objects: [b({ ...SMALL, score: 0.9 })], end: [1] },
       { objects: [b({ ...SMALL, score: 0.85 })] },
     ]);
-    assert.deepEqual(log, ['@0 send 0 [1]', '@2 send 2 [1,2]', '@3 enqueue 3 [2]']);
+    assert.deepEqual(log, ['@0 immediate 0 [1]', '@2 immediate 2 [1,2]', '@3 cached 3 [2]']);
   });
 
   it('S7/A5: retains each track best in the ring until the track ends', () => {
@@ -57,16 +57,16 @@ describe("policy 'every-frame'", () => {
       { objects: [a(BIG), b(SMALL)] },
       { objects: [b(SMALL)], end: [1] },
     ]);
-    assert.deepEqual(log, ['@0 send 0 [1]', '@2 send 2 [1,2]', '@3 send 3 [2]']);
+    assert.deepEqual(log, ['@0 immediate 0 [1]', '@2 immediate 2 [1,2]', '@3 immediate 3 [2]']);
   });
 });
 
 describe("policy 'interval'", () => {
   it('sends one frame every intervalS from frames with objects', () => {
     const steps: Step[] = Array.from({ length: 10 }, () => ({ objects: [a(SMALL)] }));
-    assert.deepEqual(run('interval', steps, { intervalS: 0.25 }).log, ['@0 send 0 [1]', '@3 send 3 [1]', '@6 send 6 [1]', '@9 send 9 [1]']);
+    assert.deepEqual(run('interval', steps, { intervalS: 0.25 }).log, ['@0 immediate 0 [1]', '@3 immediate 3 [1]', '@6 immediate 6 [1]', '@9 immediate 9 [1]']);
     const gaps: Step[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => ({ objects: i === 0 || i >= 5 ? [a(SMALL)] : [] }));
-    assert.deepEqual(run('interval', gaps, { intervalS: 0.25 }).log, ['@0 send 0 [1]', '@5 send 5 [1]', '@8 send 8 [1]']);
+    assert.deepEqual(run('interval', gaps, { intervalS: 0.25 }).log, ['@0 immediate 0 [1]', '@5 immediate 5 [1]', '@8 immediate 8 [1]']);
   });
   it('rejects a bad interval', () => {
     assert.throws(() => createPolicy('interval', { intervalS: 0 }), {
@@ -101,12 +101,12 @@ describe("policy 'frigate'", () => {
       { objects: [a({ ...xyxy(0, 100, 300, 300), score: 0.99 })], end: [1] }, // edge veto; A ends
       { objects: [b(SMALL)] },
     ]);
-    assert.deepEqual(log, ['@5 send 4 [1]', '@flush send 0 [2]']);
+    assert.deepEqual(log, ['@5 immediate 4 [1]', '@flush immediate 0 [2]']);
   });
 
   it('objects ending together with the same best image → one upload', () => {
     const { log } = run('frigate', [{ objects: [a(SMALL), b(BIG)] }, { objects: [a(SMALL), b(BIG)], end: [1, 2] }]);
-    assert.deepEqual(log, ['@1 send 0 [1,2]']);
+    assert.deepEqual(log, ['@1 immediate 0 [1,2]']);
   });
 });
 
@@ -119,7 +119,7 @@ describe("policy 'final-best'", () => {
     for (let i = 16; i < 19; i++) steps.push({ objects: [a({ ...SMALL, cx: 300, w: 40, score: 0.6 })] });
     steps[18].end = [1];
     const { log, decisions } = run('final-best', steps, { maxLatencyS: 1 });
-    assert.deepEqual(log, ['@10 enqueue 4 [1]', '@18 enqueue 15 [1]']);
+    assert.deepEqual(log, ['@10 cached 4 [1]', '@18 cached 15 [1]']);
     assert.equal(decisions[0].decidedAtNs - decisions[0].timestampNs, 600_000_000n);
   });
 
@@ -129,7 +129,7 @@ describe("policy 'final-best'", () => {
       [{ objects: [a(BIG), b(SMALL)] }, { objects: [a({ ...BIG, score: 0.9 })] }, { objects: [a({ ...BIG, score: 0.7 })] }],
       { maxLatencyS: 10 },
     );
-    assert.deepEqual(log, ['@flush enqueue 0 [2]', '@flush send 1 [1]']);
+    assert.deepEqual(log, ['@flush cached 0 [2]', '@flush immediate 1 [1]']);
   });
 });
 
@@ -144,12 +144,12 @@ describe("policy 'replace-queued'", () => {
       { objects: [a({ ...BIG, score: 0.95 })] }, // 5: 4 was immediate: never replaced
     ]);
     assert.deepEqual(log, [
-      '@0 enqueue 0 [1,2]',
-      '@1 enqueue 1 [1]',
+      '@0 cached 0 [1,2]',
+      '@1 cached 1 [1]',
       '@2 replace cached 2 [1,2] for 0,1',
-      '@3 enqueue 3 [1]',
+      '@3 cached 3 [1]',
       '@4 replace immediate 4 [1] for 3',
-      '@5 send 5 [1]',
+      '@5 immediate 5 [1]',
     ]);
   });
 

@@ -23,12 +23,12 @@ const withoutPixels = (steps: Step[]): Step[] => steps.map(({ crops: _c, ...s })
 
 describe("'frigate-quality': Frigate's rule with a blur veto", () => {
   it('Frigate takes the blurred, larger frame; the blur veto keeps the sharp one', () => {
-    assert.deepEqual(runPolicy('frigate', BLURRED).log, ['@3 send 2 [1]']);
-    assert.deepEqual(runPolicy('frigate-quality', BLURRED).log, ['@3 send 1 [1]']);
+    assert.deepEqual(runPolicy('frigate', BLURRED).log, ['@3 immediate 2 [1]']);
+    assert.deepEqual(runPolicy('frigate-quality', BLURRED).log, ['@3 immediate 1 [1]']);
   });
 
   it('blurVeto 0 turns the veto off (then the larger frame wins by area, as Frigate)', () => {
-    assert.deepEqual(runPolicy('frigate-quality', BLURRED, { blurVeto: 0 }).log, ['@3 send 2 [1]']);
+    assert.deepEqual(runPolicy('frigate-quality', BLURRED, { blurVeto: 0 }).log, ['@3 immediate 2 [1]']);
   });
 
   it('without pixels it decides as Frigate does', () => {
@@ -38,17 +38,17 @@ describe("'frigate-quality': Frigate's rule with a blur veto", () => {
 
 describe("'final-best' and 'shared-best' choose by the quality score", () => {
   it('the sharp frame 1 beats the blurred larger frame 2; the clipped frame 3 ranks last', () => {
-    assert.deepEqual(runPolicy('final-best', BLURRED).log, ['@3 send 1 [1]']);
-    assert.deepEqual(runPolicy('shared-best', BLURRED).log, ['@3 send 1 [1]']);
+    assert.deepEqual(runPolicy('final-best', BLURRED).log, ['@3 immediate 1 [1]']);
+    assert.deepEqual(runPolicy('shared-best', BLURRED).log, ['@3 immediate 1 [1]']);
   });
 
   it('without pixels: the largest unclipped frame (area × score²)', () => {
-    assert.deepEqual(runPolicy('final-best', withoutPixels(BLURRED)).log, ['@3 send 2 [1]']);
-    assert.deepEqual(runPolicy('shared-best', withoutPixels(BLURRED)).log, ['@3 send 2 [1]']);
+    assert.deepEqual(runPolicy('final-best', withoutPixels(BLURRED)).log, ['@3 immediate 2 [1]']);
+    assert.deepEqual(runPolicy('shared-best', withoutPixels(BLURRED)).log, ['@3 immediate 2 [1]']);
   });
 
   it('weightSharpness 0 ignores the blur', () => {
-    assert.deepEqual(runPolicy('final-best', BLURRED, { weightSharpness: 0 }).log, ['@3 send 2 [1]']);
+    assert.deepEqual(runPolicy('final-best', BLURRED, { weightSharpness: 0 }).log, ['@3 immediate 2 [1]']);
   });
 
   it('an over-exposed crop ranks below a well-exposed one of the same size', () => {
@@ -56,8 +56,8 @@ describe("'final-best' and 'shared-best' choose by the quality score", () => {
       { objects: [{ id: 1, box: growing(100) }], crops: { 1: { sharpness: 1 } } },
       { objects: [{ id: 1, box: growing(105) }], crops: { 1: { sharpness: 1, highlights: 0.6, mean: 230 } }, end: [1] },
     ];
-    assert.deepEqual(runPolicy('final-best', steps).log, ['@1 send 0 [1]']);
-    assert.deepEqual(runPolicy('final-best', withoutPixels(steps)).log, ['@1 send 1 [1]']);
+    assert.deepEqual(runPolicy('final-best', steps).log, ['@1 immediate 0 [1]']);
+    assert.deepEqual(runPolicy('final-best', withoutPixels(steps)).log, ['@1 immediate 1 [1]']);
   });
 
   it("'final-best' re-sends after its latency bound only when the quality grew by reSendQualityGrowth", () => {
@@ -70,9 +70,9 @@ describe("'final-best' and 'shared-best' choose by the quality score", () => {
       { objects: [{ id: 1, box: growing(120) }], end: [1] },
     ];
     assert.deepEqual(runPolicy('final-best', steps.slice(0, 3).concat([{ objects: [{ id: 1, box: growing(105) }], end: [1] }]), { maxLatencyS: 0.1 }).log, [
-      '@1 send 0 [1]',
+      '@1 immediate 0 [1]',
     ]);
-    assert.deepEqual(runPolicy('final-best', steps, { maxLatencyS: 0.1 }).log, ['@1 send 0 [1]', '@3 send 3 [1]']);
+    assert.deepEqual(runPolicy('final-best', steps, { maxLatencyS: 0.1 }).log, ['@1 immediate 0 [1]', '@3 immediate 3 [1]']);
   });
 });
 

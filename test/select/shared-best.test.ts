@@ -29,7 +29,7 @@ describe("policy 'shared-best'", () => {
     steps[4]!.end = [1];
     steps.push({ objects: [b(B)] }, { objects: [b(B)], end: [2] });
     const { log, decisions } = run(steps);
-    assert.deepEqual(log, ['@4 send 0 [1,2]']);
+    assert.deepEqual(log, ['@4 immediate 0 [1,2]']);
     assert.deepEqual(
       decisions[0]!.selected.map((s) => s.entry.imageId),
       [0, 0],
@@ -43,9 +43,9 @@ describe("policy 'shared-best'", () => {
       { objects: [a({ ...A, w: 98 }), b(B)], end: [1] },
       { objects: [b(B)], end: [2] },
     ];
-    assert.deepEqual(run(steps).log, ['@2 send 1 [1,2]']);
+    assert.deepEqual(run(steps).log, ['@2 immediate 1 [1,2]']);
     // Tolerance 0.99: frame 1 is not good enough for A; A gets its best, B its own.
-    assert.deepEqual(run(steps, { shareMinAreaFraction: 0.99 }).log, ['@2 send 0 [1]', '@3 send 1 [2]']);
+    assert.deepEqual(run(steps, { shareMinAreaFraction: 0.99 }).log, ['@2 immediate 0 [1]', '@3 immediate 1 [2]']);
   });
 
   it('covers another object only when its entry is unclipped, within the score margin 0.05 and ≥ shareMinAreaFraction of its best area', () => {
@@ -60,8 +60,8 @@ describe("policy 'shared-best'", () => {
         ],
         { reSendAreaGrowth: 1.5 },
       ).log;
-    const covered = ['@1 send 1 [1,2]'];
-    const separate = ['@1 send 1 [1]', '@2 send 0 [2]'];
+    const covered = ['@1 immediate 1 [1,2]'];
+    const separate = ['@1 immediate 1 [1]', '@2 immediate 0 [2]'];
     assert.deepEqual(scenario(B), covered);
     assert.deepEqual(scenario({ ...B, score: 0.76 }), covered);
     assert.deepEqual(scenario({ ...B, score: 0.74 }), separate); // more than 0.05 below its best
@@ -77,9 +77,9 @@ describe("policy 'shared-best'", () => {
       { objects: [b(bLater)] },
       { objects: [b(B)], end: [2] },
     ];
-    assert.deepEqual(run(steps({ ...B, w: 90 })).log, ['@1 send 0 [1,2]', '@3 send 2 [2]']); // 7200 ≥ 1.1 × 6400
-    assert.deepEqual(run(steps({ ...B, w: 86 })).log, ['@1 send 0 [1,2]']); // 6880 < 7040
-    assert.deepEqual(run(steps({ ...B, w: 90 }), { reSendAreaGrowth: 1.5 }).log, ['@1 send 0 [1,2]']);
+    assert.deepEqual(run(steps({ ...B, w: 90 })).log, ['@1 immediate 0 [1,2]', '@3 immediate 2 [2]']); // 7200 ≥ 1.1 × 6400
+    assert.deepEqual(run(steps({ ...B, w: 86 })).log, ['@1 immediate 0 [1,2]']); // 6880 < 7040
+    assert.deepEqual(run(steps({ ...B, w: 90 }), { reSendAreaGrowth: 1.5 }).log, ['@1 immediate 0 [1,2]']);
   });
 
   it('maxLatencyS bounds how long an unsent best waits; a grown object waits again from its growth', () => {
@@ -87,13 +87,13 @@ describe("policy 'shared-best'", () => {
     for (let i = 0; i < 30; i++) steps.push({ objects: [a(i >= 15 ? { ...A, w: 120 } : A)] });
     steps[29]!.end = [1];
     const { log, decisions } = run(steps, { maxLatencyS: 1 });
-    assert.deepEqual(log, ['@10 send 0 [1]', '@25 send 15 [1]']);
+    assert.deepEqual(log, ['@10 immediate 0 [1]', '@25 immediate 15 [1]']);
     assert.equal(decisions[0]!.decidedAtNs - decisions[0]!.timestampNs, 1_000_000_000n);
   });
 
   it('S5 routes the upload: cached for a small object alone, immediate when any selected entry satisfies S5', () => {
-    assert.deepEqual(run([{ objects: [a(S)] }, { objects: [a(S)], end: [1] }]).log, ['@1 enqueue 0 [1]']);
-    assert.deepEqual(run([{ objects: [a(S), b(B)] }, { objects: [a(S), b(B)], end: [1, 2] }]).log, ['@1 send 0 [1,2]']);
+    assert.deepEqual(run([{ objects: [a(S)] }, { objects: [a(S)], end: [1] }]).log, ['@1 cached 0 [1]']);
+    assert.deepEqual(run([{ objects: [a(S), b(B)] }, { objects: [a(S), b(B)], end: [1, 2] }]).log, ['@1 immediate 0 [1,2]']);
   });
 
   it('holds at most shareCandidates frames per object in the ring', () => {
@@ -104,7 +104,7 @@ describe("policy 'shared-best'", () => {
       peak = Math.max(peak, ring.stats().referenced);
     });
     assert.equal(peak, 2);
-    assert.deepEqual(log, ['@flush send 11 [1]']); // the best (largest) frame
+    assert.deepEqual(log, ['@flush immediate 11 [1]']); // the best (largest) frame
   });
 
   it('every object is selected by some upload and no frame is uploaded twice (random scene)', () => {

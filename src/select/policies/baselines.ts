@@ -22,7 +22,7 @@ export class EveryFramePolicy implements SelectionPolicy {
     const selected = visibleObjects(frame, tracks);
     if (selected.length === 0) return [];
     this.#refs.retain(frame.imageId);
-    return [{ kind: 'send', imageId: frame.imageId, timestampNs: frame.timestampNs, selected, decidedAtNs: frame.timestampNs }];
+    return [{ kind: 'upload', route: 'immediate', imageId: frame.imageId, timestampNs: frame.timestampNs, selected, decidedAtNs: frame.timestampNs }];
   }
 
   onTrackEnd(): PolicyDecision[] {
@@ -56,7 +56,7 @@ export class IntervalPolicy implements SelectionPolicy {
     if (selected.length === 0) return [];
     this.#lastSentNs = frame.timestampNs;
     this.#refs.retain(frame.imageId);
-    return [{ kind: 'send', imageId: frame.imageId, timestampNs: frame.timestampNs, selected, decidedAtNs: frame.timestampNs }];
+    return [{ kind: 'upload', route: 'immediate', imageId: frame.imageId, timestampNs: frame.timestampNs, selected, decidedAtNs: frame.timestampNs }];
   }
 
   onTrackEnd(): PolicyDecision[] {

@@ -135,7 +135,7 @@ export class BudgetPolicy implements SelectionPolicy {
       for (const s of p.decision.selected) this.#sentQ.set(s.trackId, Math.max(this.#sentQ.get(s.trackId) ?? 0, p.q.get(s.trackId) ?? 0));
       this.counters.sent++;
       this.counters.valueSent.push(bestValue);
-      out.push({ kind: 'send', imageId: p.decision.imageId, timestampNs: p.decision.timestampNs, selected: p.decision.selected, decidedAtNs: nowNs });
+      out.push({ kind: 'upload', route: 'immediate', imageId: p.decision.imageId, timestampNs: p.decision.timestampNs, selected: p.decision.selected, decidedAtNs: nowNs });
     }
     return out;
   }

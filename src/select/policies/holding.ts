@@ -9,7 +9,7 @@ import { touchesEdge } from '../../geometry/box.js';
 import type { Box, Track } from '../../types.js';
 import type { FrameRefs } from '../frame-ring.js';
 import { policyOption, type PolicyName } from '../options.js';
-import { NO_REFS, uploadKind, type PolicyDecision, type SelectionPolicy } from '../policy.js';
+import { NO_REFS, type PolicyDecision, type SelectionPolicy } from '../policy.js';
 import { compareQuality, type Quality, type QualityParams, type QualityWeights } from '../quality.js';
 import { routeFor, validateSelectionParams, type Route, type SelectionParams } from '../rules.js';
 import type { SelectorFrame } from '../selector.js';
@@ -43,7 +43,7 @@ export abstract class HoldingPolicy implements SelectionPolicy {
       let route: Route = 'cached';
       for (const item of items) if (item.held.imageId === held.imageId && routeOf(item.held) === 'immediate') route = 'immediate';
       this.refs.retain(held.imageId); // the consumer's reference
-      out.push({ kind: uploadKind(route), imageId: held.imageId, timestampNs: held.timestampNs, selected, decidedAtNs: this.lastNs });
+      out.push({ kind: 'upload', route, imageId: held.imageId, timestampNs: held.timestampNs, selected, decidedAtNs: this.lastNs });
     }
     return out.sort((a, b) => a.imageId - b.imageId);
   }

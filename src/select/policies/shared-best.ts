@@ -6,7 +6,7 @@
 import type { Track, TrackEntry } from '../../types.js';
 import type { FrameRefs } from '../frame-ring.js';
 import { policyOption, type PolicyName } from '../options.js';
-import { NO_REFS, uploadKind, type PolicyDecision, type SelectedObject, type SelectionPolicy } from '../policy.js';
+import { NO_REFS, type PolicyDecision, type SelectedObject, type SelectionPolicy } from '../policy.js';
 import { compareQuality, type Quality, type QualityParams, type QualityWeights } from '../quality.js';
 import { routeFor, validateSelectionParams, type Route, type SelectionParams } from '../rules.js';
 import type { SelectorFrame } from '../selector.js';
@@ -172,7 +172,7 @@ export class SharedBestPolicy implements SelectionPolicy {
       let route: Route = 'cached';
       for (const s of selected) if (routeFor(s.entry, f.width, f.height, this.#params) === 'immediate') route = 'immediate';
       this.#refs.retain(f.imageId); // the consumer's reference
-      out.push({ kind: uploadKind(route), imageId: f.imageId, timestampNs: f.timestampNs, selected, decidedAtNs: this.#lastNs });
+      out.push({ kind: 'upload', route, imageId: f.imageId, timestampNs: f.timestampNs, selected, decidedAtNs: this.#lastNs });
     }
     return out;
   }

@@ -5,7 +5,7 @@
  */
 import type { Track } from '../../types.js';
 import type { FrameRefs } from '../frame-ring.js';
-import { NO_REFS, uploadKind, type PolicyDecision, type SelectionPolicy } from '../policy.js';
+import { NO_REFS, type PolicyDecision, type SelectionPolicy } from '../policy.js';
 import type { PolicyName } from '../options.js';
 import { Selector, type BestImage, type SelectionResult, type SelectorFrame } from '../selector.js';
 import type { PolicyOptions } from './common.js';
@@ -44,7 +44,8 @@ export class SpecPolicy implements SelectionPolicy {
     this.refs.retain(result.imageId); // the consumer's reference
     return [
       {
-        kind: uploadKind(result.upload.route),
+        kind: 'upload',
+        route: result.upload.route,
         imageId: result.imageId,
         timestampNs: result.timestampNs,
         selected: result.selections.map((s) => ({ trackId: s.trackId, entry: s.best.entry })),
@@ -111,7 +112,7 @@ export class ReplaceQueuedPolicy extends SpecPolicy {
       selected: result.selections.map((s) => ({ trackId: s.trackId, entry: s.best.entry })),
       decidedAtNs: this.lastNs,
     };
-    if (replaces.length === 0) return [{ kind: uploadKind(route), ...base }];
+    if (replaces.length === 0) return [{ kind: 'upload', route, ...base }];
     return [{ kind: 'replace', route, replacesImageIds: replaces.sort((a, b) => a - b), ...base }];
   }
 
