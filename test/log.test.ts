@@ -87,7 +87,7 @@ describe('structured logger', () => {
   test('extra redact keys', () => {
     const s = sink();
     createLogger({ stream: s, now: () => T0, redactKeys: ['imsi'] }).info('m', { modemImsi: '262011234' });
-    assert.equal(s.json()[0].modemImsi, '[redacted]');
+    assert.equal(s.json()[0]!.modemImsi, '[redacted]');
   });
 
   test('errors, bigints, typed arrays and cycles are serialised safely', () => {
@@ -97,7 +97,7 @@ describe('structured logger', () => {
     cyclic.self = cyclic;
     const err = new ConfigError('cameras[0].id', 'bad', );
     log.error('failed', { err, timestampNs: 1732478400123456789n, pixels: new Uint8Array(12), cyclic });
-    const line = s.json()[0];
+    const line = s.json()[0]!;
     const e = line.err as Record<string, unknown>;
     assert.equal(e.type, 'ConfigError');
     assert.equal(e.message, 'cameras[0].id: bad');
@@ -125,7 +125,7 @@ describe('structured logger', () => {
     assert.equal(tty.lines[0], '21:05:07.009 INFO  hello n=1\n');
     const pipe = sink(false);
     createLogger({ stream: pipe, format: 'auto', now: () => local }).info('hello');
-    assert.equal(JSON.parse(pipe.lines[0]).msg, 'hello');
+    assert.equal(JSON.parse(pipe.lines[0]!).msg, 'hello');
   });
 
   test('a sink that throws once does not break the caller', () => {
@@ -141,7 +141,7 @@ describe('structured logger', () => {
       },
     });
     assert.doesNotThrow(() => log.info('x'));
-    assert.equal(JSON.parse(lines[0]).msg, 'log write failed');
+    assert.equal(JSON.parse(lines[0]!).msg, 'log write failed');
   });
 
   test('bad options are TypeErrors with exact messages', () => {
@@ -165,7 +165,7 @@ describe('structured logger', () => {
       detail: 'could not open rtsp://viewer:pw9@cam/x (timeout)',
       plain: 'user@example.com',
     });
-    const line = s.json()[0];
+    const line = s.json()[0]!;
     assert.deepEqual(line.source, { url: 'rtsp://admin:***@10.0.0.5:554/s1' });
     assert.equal(line.detail, 'could not open rtsp://viewer:***@cam/x (timeout)');
     assert.equal(line.plain, 'user@example.com');

@@ -22,8 +22,8 @@ export class ConfigValidationError extends ConfigError {
   constructor(issues: ConfigIssue[]) {
     const one = issues.length === 1;
     super(
-      one ? issues[0].path : '',
-      one ? issues[0].message : `${issues.length} config errors:\n${issues.map((i) => `  ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n')}`,
+      one ? issues[0]!.path : '',
+      one ? issues[0]!.message : `${issues.length} config errors:\n${issues.map((i) => `  ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n')}`,
     );
     this.issues = issues;
   }
@@ -119,7 +119,7 @@ function sharedDir(env: ParseOptions['env'] & object): string {
 /** D1: model.path default — models/yolox_nano.onnx in the project, then $BESTSHOT_SHARED_DIR/models. */
 export function defaultModelPath(env: ParseOptions['env'] & object = process.env): string {
   const candidates = [join(PROJECT_ROOT, 'models', 'yolox_nano.onnx'), join(sharedDir(env), 'models', 'yolox_nano.onnx')];
-  return candidates.find((p) => existsSync(p)) ?? candidates[candidates.length - 1];
+  return candidates.find((p) => existsSync(p)) ?? candidates[candidates.length - 1]!;
 }
 
 function locate(doc: Document | undefined, lc: LineCounter | undefined, issue: ConfigIssue): ConfigIssue {
@@ -153,9 +153,9 @@ export function parseYaml(text: string): { raw: Doc; doc: Document; lineCounter:
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const e = doc.errors[0];
+    const e = doc.errors[0]!;
     const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-    const reason = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    const reason = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError('', `Invalid YAML at line ${pos.line}, column ${pos.col}: ${reason}`);
   }
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -252,5 +252,5 @@ export function defaultConfig(options: ParseOptions = {}): BestshotConfig {
 /** One camera with every default filled (for code and tests); throws ConfigError on a bad source. */
 export function defaultCamera(id: string, source: Partial<SourceConfig> & { type: SourceConfig['type'] }, options: ParseOptions = {}): CameraConfig {
   const { config } = parseConfig({ cameras: [{ id, source }], receiver: { embedded: true } }, options);
-  return config.cameras[0];
+  return config.cameras[0]!;
 }

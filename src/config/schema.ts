@@ -217,15 +217,15 @@ function distance(a: string, b: string): number {
   const bl = b.toLowerCase();
   const row = Array.from({ length: bl.length + 1 }, (_, i) => i);
   for (let i = 1; i <= al.length; i++) {
-    let prev = row[0];
+    let prev = row[0]!;
     row[0] = i;
     for (let j = 1; j <= bl.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (al[i - 1] === bl[j - 1] ? 0 : 1));
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (al[i - 1] === bl[j - 1] ? 0 : 1));
       prev = tmp;
     }
   }
-  return row[bl.length];
+  return row[bl.length]!;
 }
 
 /** The closest known key within a small edit distance (or a prefix match). */
@@ -399,7 +399,7 @@ export function validateField(field: Field, value: unknown, segments: Array<stri
         return expected(ctx, [...segments, 'type'], `one of ${names.map((v) => `'${v}'`).join(', ')}`, tag);
       }
       const { type: _type, ...rest } = value;
-      const body = validateObject(field.variants[tag], rest, segments, ctx);
+      const body = validateObject(field.variants[tag]!, rest, segments, ctx);
       return body === undefined ? undefined : { type: tag, ...body };
     }
     case 'record': {
@@ -437,7 +437,7 @@ function validateObject(
   }
   const out: Record<string, unknown> = {};
   for (const key of known) {
-    const r = validateField(field.fields[key], value[key], [...segments, key], ctx);
+    const r = validateField(field.fields[key]!, value[key], [...segments, key], ctx);
     if (r !== undefined) out[key] = r;
   }
   return out;

@@ -189,7 +189,7 @@ function clear(frames: FrameData[], numGtIds: number, numGtDets: number, numTrac
     }
     if (trIds.length === 0) {
       res.FN += gtIds.length;
-      for (const g of gtIds) gtIdCount[g]++;
+      for (const g of gtIds) gtIdCount[g]!++;
       continue;
     }
     const n = gtIds.length;
@@ -217,15 +217,15 @@ function clear(frames: FrameData[], numGtIds: number, numGtDets: number, numTrac
       const prev = prevTrackerId[matchedGt[k]!]!;
       if (!Number.isNaN(prev) && prev !== matchedTr[k]) res.IDSW++;
     }
-    for (const g of gtIds) gtIdCount[g]++;
-    for (const g of matchedGt) gtMatchedCount[g]++;
+    for (const g of gtIds) gtIdCount[g]!++;
+    for (const g of matchedGt) gtMatchedCount[g]!++;
     const notPreviouslyTracked = prevTimestepTrackerId.map((x) => (Number.isNaN(x) ? 1 : 0));
     prevTimestepTrackerId = new Float64Array(numGtIds).fill(NaN);
     for (let k = 0; k < matchedGt.length; k++) {
       prevTrackerId[matchedGt[k]!] = matchedTr[k]!;
       prevTimestepTrackerId[matchedGt[k]!] = matchedTr[k]!;
     }
-    for (let g = 0; g < numGtIds; g++) if (notPreviouslyTracked[g] && !Number.isNaN(prevTimestepTrackerId[g]!)) gtFragCount[g]++;
+    for (let g = 0; g < numGtIds; g++) if (notPreviouslyTracked[g] && !Number.isNaN(prevTimestepTrackerId[g]!)) gtFragCount[g]!++;
     res.TP += matchedGt.length;
     res.FN += n - matchedGt.length;
     res.FP += m - matchedGt.length;
@@ -250,7 +250,7 @@ function identity(frames: FrameData[], numGtIds: number, numTrackerIds: number, 
   for (const { gtIds, trIds, sim } of frames) {
     const m = trIds.length;
     for (let i = 0; i < gtIds.length; i++) {
-      for (let j = 0; j < m; j++) if (sim[i * m + j]! >= THRESHOLD) potential[gtIds[i]! * numTrackerIds + trIds[j]!]++;
+      for (let j = 0; j < m; j++) if (sim[i * m + j]! >= THRESHOLD) potential[gtIds[i]! * numTrackerIds + trIds[j]!]!++;
     }
   }
   // TrackEval minimises IDFN + IDFP over an extended (G+T)² matrix; both equal

@@ -69,18 +69,18 @@ export function hotaCounts(frames: readonly HotaFrame[], numGtIds: number, numTr
     const rowSum = new Float64Array(n);
     const colSum = new Float64Array(m);
     for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) {
-      rowSum[i] += sim[i * m + j]!;
-      colSum[j] += sim[i * m + j]!;
+      rowSum[i]! += sim[i * m + j]!;
+      colSum[j]! += sim[i * m + j]!;
     }
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < m; j++) {
         const s = sim[i * m + j]!;
         const denom = colSum[j]! + rowSum[i]! - s;
-        if (denom > EPS) potential[gtIds[i]! * T + trIds[j]!] += s / denom;
+        if (denom > EPS) potential[gtIds[i]! * T + trIds[j]!]! += s / denom;
       }
     }
-    for (const g of gtIds) gtCount[g]++;
-    for (const t of trIds) trCount[t]++;
+    for (const g of gtIds) gtCount[g]!++;
+    for (const t of trIds) trCount[t]!++;
   }
   const gas = new Float64Array(G * T);
   for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) {
@@ -92,11 +92,11 @@ export function hotaCounts(frames: readonly HotaFrame[], numGtIds: number, numTr
     const n = gtIds.length;
     const m = trIds.length;
     if (n === 0) {
-      for (let a = 0; a < A; a++) res.fp[a] += m;
+      for (let a = 0; a < A; a++) res.fp[a]! += m;
       continue;
     }
     if (m === 0) {
-      for (let a = 0; a < A; a++) res.fn[a] += n;
+      for (let a = 0; a < A; a++) res.fn[a]! += n;
       continue;
     }
     const neg = new Float64Array(n * m);
@@ -111,13 +111,13 @@ export function hotaCounts(frames: readonly HotaFrame[], numGtIds: number, numTr
         const s = sim[i * m + j]!;
         if (s >= alpha - EPS) {
           num++;
-          res.locA[a] += s;
-          matches[a]![gtIds[i]! * T + trIds[j]!]++;
+          res.locA[a]! += s;
+          matches[a]![gtIds[i]! * T + trIds[j]!]!++;
         }
       }
-      res.tp[a] += num;
-      res.fn[a] += n - num;
-      res.fp[a] += m - num;
+      res.tp[a]! += num;
+      res.fn[a]! += n - num;
+      res.fp[a]! += m - num;
     }
   }
   for (let a = 0; a < A; a++) {

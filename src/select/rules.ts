@@ -146,7 +146,7 @@ export function qualifies(
   n: number = track.entries.length,
 ): boolean {
   if (track.entries.length === 0) return false;
-  const e = track.entries[track.entries.length - 1];
+  const e = track.entries[track.entries.length - 1]!;
   if (e.timestampNs !== frameTimestampNs) return false;
   if (n === 1) return true;
   return e.box.h >= params.minHeight && e.box.w >= params.minWidth && e.box.score >= params.minScore1;

@@ -175,7 +175,7 @@ export class Selector {
       const previous = this.#bests.get(track.trackId) ?? null;
       const n = this.firstSighting === 'first-seen' && previous === null ? 1 : track.entries.length;
       if (!qualifies(track, frame.timestampNs, this.params, n)) continue; // S1
-      const e = track.entries[track.entries.length - 1];
+      const e = track.entries[track.entries.length - 1]!; // qualifies (S1) saw this frame's entry
       // S2 with S6: p is the entry at the previous best's timestamp, kept here (S7).
       if (!isBetterOrFirst(e, previous?.entry, frame.width, frame.height, this.params)) continue;
       const best: BestImage = { imageId: frame.imageId, timestampNs: frame.timestampNs, entry: e };

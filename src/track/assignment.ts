@@ -76,10 +76,10 @@ export function solveAssignment(cost: ArrayLike<number>, nRows: number, nCols: n
       }
       for (let j = 0; j <= m; j++) {
         if (used[j]) {
-          u[p[j]!] += delta;
-          v[j] -= delta;
+          u[p[j]!]! += delta;
+          v[j]! -= delta;
         } else {
-          minv[j] -= delta;
+          minv[j]! -= delta;
         }
       }
       j0 = j1;
@@ -141,8 +141,8 @@ export function linearAssignment(cost: ArrayLike<number>, nRows: number, nCols: 
   for (let i = 0; i < nRows; i++) {
     for (let j = 0; j < nCols; j++) {
       if (cost[i * nCols + j]! < thresh) {
-        degree[i]++;
-        degree[nRows + j]++;
+        degree[i]!++;
+        degree[nRows + j]!++;
         const ra = find(i);
         const rb = find(nRows + j);
         if (ra !== rb) parent[ra] = rb;

@@ -55,7 +55,7 @@ describe('config → stage options (the names each stage uses)', () => {
   });
 
   test('trackerOptions keeps SPEC T2 trackBuffer in frames', () => {
-    const opts: TrackerOptions = trackerOptions(load().cameras[0]);
+    const opts: TrackerOptions = trackerOptions(load().cameras[0]!);
     const resolved = resolveTrackerOptions(opts);
     assert.equal(resolved.matchThreshold, 0.25);
     assert.equal(resolved.trackBuffer, 45);
@@ -63,7 +63,7 @@ describe('config → stage options (the names each stage uses)', () => {
   });
 
   test('policyOptions builds every policy', () => {
-    const cam = load().cameras[0];
+    const cam = load().cameras[0]!;
     const opts: PolicyOptions = policyOptions(cam.selection);
     assert.equal(opts.params?.minScore1, 0.45);
     assert.equal(opts.maxLatencyS, 2);

@@ -21,8 +21,8 @@ describe('config files shipped in config/', () => {
     assert.match(readFileSync(EXAMPLE, 'utf8'), /# token: \{ env: BESTSHOT_UPLOAD_TOKEN \}\n\s+# token: \{ file: /);
     assert.equal(config.queue.maxBytes, 512 * 1024 * 1024);
     // dashcam overrides one selection key and inherits the rest from defaults:
-    assert.equal(config.cameras[1].selection.minScore2, 0.75);
-    assert.equal(config.cameras[1].selection.policy, 'spec');
+    assert.equal(config.cameras[1]!.selection.minScore2, 0.75);
+    assert.equal(config.cameras[1]!.selection.policy, 'spec');
     const safe = JSON.stringify(redact(config));
     assert.ok(!safe.includes('example-token-value'));
     assert.ok(!safe.includes('changeme'));
@@ -40,7 +40,7 @@ describe('config files shipped in config/', () => {
     const { config, warnings } = await loadDemoConfig({ env: { BESTSHOT_SHARED_DIR: SHARED_DIR, BESTSHOT_DEMO_DIR: '/tmp/demo-x' } });
     assert.equal(DEMO_CONFIG_PATH, join(PROJECT_ROOT, 'config', 'demo.yaml'));
     assert.deepEqual(warnings, []);
-    assert.deepEqual(config.cameras[0].source, {
+    assert.deepEqual(config.cameras[0]!.source, {
       type: 'file',
       path: join(SHARED_DIR, 'data', 'traffic-clips', 'suburban-street-elevated.mp4'),
       realtime: false,

@@ -15,6 +15,7 @@ import {
   redact,
   REDACTED,
   type BestshotConfig,
+  type CameraConfig,
 } from '../../src/config/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-config-'));
@@ -207,7 +208,7 @@ describe('config: exact error messages', () => {
 describe('config: defaults (SPEC parameter table)', () => {
   test('a minimal file is completed with every SPEC default', () => {
     const { config, warnings } = parse(BASE);
-    const cam = config.cameras[0];
+    const cam = config.cameras[0]!;
     assert.deepEqual(cam.source, { type: 'test', pattern: 'smpte', width: 1280, height: 720, framerate: 30, live: true });
     assert.equal(cam.captureHz, 10); // A5
     assert.deepEqual(cam.exposure, { mode: 'rule', T_manual: 1000, T_manual_max: 4000, remeterPeriod: 60, aeSettle: 1 }); // A2–A4
@@ -297,7 +298,7 @@ cameras:
 
   test('cameras inherit defaults and override key by key (deep merge)', () => {
     const { config } = parse(yaml);
-    const [a, b] = config.cameras;
+    const [a, b] = config.cameras as [CameraConfig, CameraConfig];
     assert.equal(a.captureHz, 5);
     assert.equal(a.selection.minScore1, 0.4);
     assert.equal(a.selection.minScore2, 0.8);
@@ -335,7 +336,7 @@ describe('config: cross-field verify… checks', () => {
 
   test('verifyScoreOrder: minScore2 ≤ minScore1 (S5 "normally") is a warning', () => {
     const { config, warnings } = parse(`${BASE}    selection: { minScore1: 0.7, minScore2: 0.6 }\n`);
-    assert.equal(config.cameras[0].selection.minScore2, 0.6);
+    assert.equal(config.cameras[0]!.selection.minScore2, 0.6);
     assert.deepEqual(warnings, [
       'cameras[0].selection.minScore2: minScore2 (0.6) is not greater than minScore1 (0.7); SPEC S5 normally has minScore2 > minScore1, so every qualifying image is sent immediately',
     ]);
@@ -419,7 +420,7 @@ describe('config: secrets', () => {
     const text = JSON.stringify(safe);
     assert.ok(!text.includes('tok-secret-000'));
     assert.ok(!text.includes('hunter2'));
-    assert.deepEqual(safe.cameras[1].source, { type: 'rtsp', url: 'rtsp://admin:***@10.0.0.5/s', latencyMs: 200, transport: 'tcp' });
+    assert.deepEqual(safe.cameras[1]!.source, { type: 'rtsp', url: 'rtsp://admin:***@10.0.0.5/s', latencyMs: 200, transport: 'tcp' });
     assert.deepEqual({ ...safe, upload: config.upload, cameras: config.cameras }, config);
   });
 });
@@ -429,7 +430,7 @@ describe('config: loadConfig', () => {
     const p = join(dir, 'site.yaml');
     writeFileSync(p, `${BASE}    source: { type: file, path: clips/a.mp4 }\n`.replace('    source: { type: test }\n', ''));
     const { config, warnings } = await loadConfig(p, { env: ENV });
-    assert.deepEqual(config.cameras[0].source, { type: 'file', path: join(dir, 'clips/a.mp4'), realtime: false, loop: false });
+    assert.deepEqual(config.cameras[0]!.source, { type: 'file', path: join(dir, 'clips/a.mp4'), realtime: false, loop: false });
     assert.deepEqual(warnings, [`cameras[0].source.path: file not found: ${join(dir, 'clips/a.mp4')}`]);
   });
 

@@ -37,8 +37,8 @@ describe('config migrations', () => {
     assert.equal(config.version, 1);
     assert.equal(config.model.intraOpThreads, 1);
     assert.deepEqual(config.model.providers, ['cpu']);
-    assert.equal(config.cameras[0].captureHz, 5);
-    assert.equal(config.cameras[1].captureHz, 10);
+    assert.equal(config.cameras[0]!.captureHz, 5);
+    assert.equal(config.cameras[1]!.captureHz, 10);
     assert.equal(config.upload.endpoint, 'http://127.0.0.1:8080/ingest');
     assert.equal(config.queue.path, '/tmp/q.sqlite');
     assert.equal(config.queue.maxPackages, 50);

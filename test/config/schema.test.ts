@@ -46,15 +46,15 @@ describe('config schema DSL', () => {
   test('partial mode fills no defaults and demands nothing', () => {
     const field = CONFIG_SCHEMA.fields.defaults;
     const c = ctx(true);
-    assert.deepEqual(validateField(field, { tracker: { trackBuffer: 5 } }, ['defaults'], c), { tracker: { trackBuffer: 5 } });
+    assert.deepEqual(validateField(field!, { tracker: { trackBuffer: 5 } }, ['defaults'], c), { tracker: { trackBuffer: 5 } });
     assert.deepEqual(c.issues, []);
   });
 
   test('YAML null for a section means absent; null for a scalar is an error', () => {
     const c = ctx();
-    const r = validateField(CONFIG_SCHEMA.fields.log, null, ['log'], c);
+    const r = validateField(CONFIG_SCHEMA.fields.log!, null, ['log'], c);
     assert.deepEqual(r, { level: 'info', format: 'auto' });
-    validateField(CONFIG_SCHEMA.fields.stateDir, null, ['stateDir'], c);
+    validateField(CONFIG_SCHEMA.fields.stateDir!, null, ['stateDir'], c);
     assert.deepEqual(
       c.issues.map((i) => `${i.path}: ${i.message}`),
       ['stateDir: Expected path but received null'],
@@ -64,7 +64,7 @@ describe('config schema DSL', () => {
   test('non-finite numbers are rejected', () => {
     const c = ctx();
     validateField({ kind: 'number', description: '' }, Infinity, ['x'], c);
-    assert.equal(c.issues[0].message, 'Expected number but received Infinity of type number');
+    assert.equal(c.issues[0]!.message, 'Expected number but received Infinity of type number');
   });
 
   test('every schema key has a description', () => {

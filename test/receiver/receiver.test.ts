@@ -96,7 +96,7 @@ test('metadata is validated against package.v1 (400 with the reasons); image, ke
   const r2 = await post(pkg, { 'idempotency-key': 'cam-bad:2' });
   assert.deepEqual([r2.status, r2.body], [400, { error: "Idempotency-Key header 'cam-bad:2' does not match metadata 'cam-bad:1'" }]);
   const flipped = Buffer.from(jpeg);
-  flipped[flipped.length - 10] ^= 0xff;
+  flipped[flipped.length - 10]! ^= 0xff;
   const r3 = await post({ ...pkg, jpeg: flipped });
   assert.deepEqual([r3.status, r3.body], [400, { error: 'image sha256 does not match metadata' }]);
   const notJpeg = makePackage('cam-bad', 3, Buffer.from('GIF89a not a jpeg'));

@@ -117,10 +117,10 @@ describe("policy 'final-best'", () => {
     for (let i = 5; i < 15; i++) steps.push({ objects: [a({ ...SMALL, cx: 300, w: 40, score: 0.6 })] }); // worse
     steps.push({ objects: [a({ ...SMALL, cx: 300, w: 50, score: 0.9 })] }); // 15: better again
     for (let i = 16; i < 19; i++) steps.push({ objects: [a({ ...SMALL, cx: 300, w: 40, score: 0.6 })] });
-    steps[18].end = [1];
+    steps[18]!.end = [1];
     const { log, decisions } = run('final-best', steps, { maxLatencyS: 1 });
     assert.deepEqual(log, ['@10 cached 4 [1]', '@18 cached 15 [1]']);
-    assert.equal(decisions[0].decidedAtNs - decisions[0].timestampNs, 600_000_000n);
+    assert.equal(decisions[0]!.decidedAtNs - decisions[0]!.timestampNs, 600_000_000n);
   });
 
   it('S5 routes the held image; nothing is sent twice; flush sends unsent candidates', () => {

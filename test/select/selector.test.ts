@@ -16,7 +16,7 @@ describe('Selector', () => {
     const r = sel.update(frame, tracks);
     assert.deepEqual(r.upload, { imageId: 0, timestampNs: 0n, route: 'immediate', trackIds: [1] });
     assert.equal(r.selections.length, 1);
-    assert.equal(r.selections[0].previous, null);
+    assert.equal(r.selections[0]!.previous, null);
     assert.equal(sel.bestOf(1)?.imageId, 0);
 
     // A tiny, low-score first sighting in auto exposure is still sent (S1 n=1, S6), cached.
@@ -38,7 +38,7 @@ describe('Selector', () => {
     f = scene.frame([{ id: 1, box: { ...BIG, w: 130, score: 0.85 } }]);
     const r = sel.update(f.frame, f.tracks);
     assert.equal(r.upload?.imageId, 3);
-    assert.equal(r.selections[0].previous?.imageId, 0);
+    assert.equal(r.selections[0]!.previous?.imageId, 0);
     assert.equal(sel.bestOf(1)?.imageId, 3);
   });
 
@@ -99,7 +99,7 @@ describe('Selector', () => {
     f = scene.frame([{ id: 1, box: { ...BIG, score: 0.6 } }, { id: 2, box: { ...SMALL, score: 0.9 } }]);
     r = sel.update(f.frame, f.tracks);
     assert.deepEqual(r.upload?.trackIds, [1]);
-    assert.equal(r.selections[0].previous?.imageId, 0);
+    assert.equal(r.selections[0]!.previous?.imageId, 0);
     assert.equal(sel.bestOf(1)?.imageId, 2);
     assert.equal(sel.bestOf(2)?.imageId, 1);
   });
@@ -113,7 +113,7 @@ describe('Selector', () => {
       f = scene.frame([{ id: 1, box: { ...BIG, score: 0.85 } }]);
       assert.equal(sel.update(f.frame, f.tracks).upload, null);
     }
-    assert.equal(f.tracks[0].entries.length, 2);
+    assert.equal(f.tracks[0]!.entries.length, 2);
     assert.equal(sel.bestOf(1)?.entry.box.score, 0.9);
   });
 
@@ -122,7 +122,7 @@ describe('Selector', () => {
     const scene = new Scene();
     scene.frame([{ id: 1, box: { w: 10, h: 10 } }]); // not shown to the selector
     const f = scene.frame([{ id: 1, box: { w: 10, h: 10 } }]);
-    assert.equal(f.tracks[0].entries.length, 2);
+    assert.equal(f.tracks[0]!.entries.length, 2);
     assert.deepEqual(new Selector().update(f.frame, f.tracks).upload?.trackIds, [1]);
     assert.equal(new Selector({ firstSighting: 'entry-count' }).update(f.frame, f.tracks).upload, null);
     assert.throws(() => new Selector({ firstSighting: 'never' as 'first-seen' }), {

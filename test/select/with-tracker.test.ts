@@ -99,8 +99,8 @@ describe('selection on ByteTracker output', () => {
       assert.equal(objects.size, 3, `${name}: every object in some upload`);
       counts[name] = decisions.length;
     }
-    assert.ok(counts['spec'] < counts['every-frame'], JSON.stringify(counts));
-    assert.ok(counts['frigate'] <= 3, JSON.stringify(counts)); // one per object at its end
-    assert.ok(counts['final-best'] < counts['spec'], JSON.stringify(counts));
+    assert.ok(counts['spec']! < counts['every-frame']!, JSON.stringify(counts));
+    assert.ok(counts['frigate']! <= 3, JSON.stringify(counts)); // one per object at its end
+    assert.ok(counts['final-best']! < counts['spec']!, JSON.stringify(counts));
   });
 });

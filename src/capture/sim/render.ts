@@ -379,10 +379,10 @@ export class SceneRenderer {
             if (a === 0) continue;
             const ai = (rowA + ix + tx + sx) * 4;
             const wa = a * wgt;
-            acc[ai] += wa;
-            acc[ai + 1] += wa * sd[si + 1]!;
-            acc[ai + 2] += wa * sd[si + 2]!;
-            acc[ai + 3] += wa * sd[si + 3]!;
+            acc[ai]! += wa;
+            acc[ai + 1]! += wa * sd[si + 1]!;
+            acc[ai + 2]! += wa * sd[si + 2]!;
+            acc[ai + 3]! += wa * sd[si + 3]!;
           }
         }
       }
