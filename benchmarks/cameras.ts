@@ -28,11 +28,17 @@ export function scaledClip(name: string, width: number, height: number, frames =
   const out = join(dir, `${name.replace(/\.\w+$/, '')}-${width}x${height}${frames === 300 ? '' : `-${frames}f`}.mp4`);
   if (!existsSync(out)) {
     console.log(`transcoding ${name} to ${width}x${height} H.264 (once) ...`);
-    execFileSync('gst-launch-1.0', [
+    const args = [
       '-q', 'filesrc', `location=${join(TRAFFIC_CLIPS_DIR, name)}`, '!', 'decodebin', '!', 'identity', `eos-after=${frames}`, '!', 'videoconvert', '!',
       'videoscale', '!', `video/x-raw,width=${width},height=${height},pixel-aspect-ratio=1/1`, '!', 'x264enc', 'speed-preset=veryfast', 'tune=zerolatency', '!',
       'h264parse', '!', 'mp4mux', '!', 'filesink', `location=${out}.${process.pid}.tmp`,
-    ]);
+    ];
+    // mp4mux now and then refuses a buffer without PTS at the cut (seen once here, with a 24-frame cut): one more try.
+    try {
+      execFileSync('gst-launch-1.0', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch {
+      execFileSync('gst-launch-1.0', args);
+    }
     execFileSync('mv', [`${out}.${process.pid}.tmp`, out]);
   }
   return out;

@@ -92,5 +92,5 @@ export default async function main(args: string[]): Promise<void> {
     console.log(`\nmedian of ${repeat} runs (min–max):`);
     for (const x of spread) console.log(`${x.variant.padEnd(52)} RSS ${fmt(x.rssMedianMiB, 0)} MiB (${fmt(x.rssMinMiB, 0)}–${fmt(x.rssMaxMiB, 0)}), e2e p99 median ${fmt(x.p99MedianMs, 1)} ms`);
   }
-  console.log(`\nwritten ${writeResult(args.includes('--720p') ? 'memory-720p' : 'memory', { seconds, clip, repeat, spread, rows })}`);
+  console.log(`\nwritten ${writeResult(args.includes('--720p') ? 'memory-720p' : repeat > 1 ? `memory-repeat${repeat}` : 'memory', { seconds, clip, repeat, spread, rows })}`);
 }
