@@ -50,8 +50,8 @@ describe('D1 bestshot detect', () => {
   test('D1 bad arguments: exact messages, exit codes', () => {
     const img = join(SHARED_DATA_DIR, 'coco-images', '000000000724.jpg');
     let r = bestshot(img, '--frames', '0');
-    assert.equal(r.status, 1);
-    assert.equal(r.stderr.trim(), "bestshot detect: Expected positive integer for --frames but received '0' of type string");
+    assert.equal(r.status, 2, 'a bad option value is a usage error');
+    assert.equal(r.stderr.trim(), "bestshot detect: [ERR_USAGE] Expected positive integer for --frames but received '0'");
     r = bestshot(img, '--classes', 'car,unicorn', '--providers', 'cpu');
     assert.equal(r.status, 1);
     assert.equal(

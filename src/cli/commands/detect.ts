@@ -8,10 +8,11 @@ import { parseArgs } from 'node:util';
 import { encodeJpeg, openCapture, type CapturedFrame } from '../../capture/index.js';
 import { annotate } from '../../detect/annotate.js';
 import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
-import { invalidParameterError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import type { Box } from '../../types.js';
 import type { Command } from '../commands.js';
 import { createCountBar, expectedFrames } from '../progress.js';
+import { numberArg } from '../args.js';
 
 const usage = `Usage: bestshot detect <image|video> [options]
 
@@ -30,13 +31,6 @@ Options:
   --json                one JSON object per processed frame (NDJSON) instead of text
   --annotate <out.jpg>  write the processed frame with the most boxes, boxes drawn
   -h, --help            this text`;
-
-function positiveInt(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw invalidParameterError('positive integer', name, v);
-  return n;
-}
 
 /** Packed pixels (stride = width × 3) as encodeJpeg wants them. */
 function packed(f: CapturedFrame): Uint8Array {
@@ -85,18 +79,10 @@ export const command: Command = {
         throw new UsageError(`cannot write --annotate ${values.annotate}: folder ${dir} does not exist or is not writable`);
       }
     }
-    const maxFrames = positiveInt('--frames', values.frames, Number.MAX_SAFE_INTEGER);
-    const every = positiveInt('--every', values.every, 1);
-    let scoreThreshold: number | undefined;
-    if (values.score !== undefined) {
-      scoreThreshold = Number(values.score);
-      if (values.score.trim() === '' || Number.isNaN(scoreThreshold)) throw invalidParameterError('number between 0 and 1', '--score', values.score);
-    }
-    let threads: number | undefined;
-    if (values.threads !== undefined) {
-      threads = Number(values.threads);
-      if (!Number.isInteger(threads) || threads < 0) throw invalidParameterError('non-negative integer', '--threads', values.threads);
-    }
+    const maxFrames = numberArg('positive integer', 'frames', values.frames, Number.MAX_SAFE_INTEGER);
+    const every = numberArg('positive integer', 'every', values.every, 1);
+    const scoreThreshold = numberArg('number between 0 and 1', 'score', values.score);
+    const threads = numberArg('non-negative integer', 'threads', values.threads);
     const detector = await Detector.create({
       model: values.model,
       manifest: values.manifest,

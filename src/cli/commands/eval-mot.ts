@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { readMotFile, readSeqInfo } from '../../mot/io.js';
 import { type MotMetrics, detectBenchmark, evaluateMot } from '../../mot/evaluate.js';
 import type { Command } from '../commands.js';
+import { numberArg } from '../args.js';
 
 const usage = `Usage: bestshot eval-mot --gt <gt.txt> --res <result.txt> [--benchmark MOT15|MOT17] [--frames N] [--json]
 
@@ -49,11 +50,8 @@ export const command: Command = {
     if (values.benchmark !== undefined && values.benchmark !== 'MOT15' && values.benchmark !== 'MOT17') {
       throw new UsageError(`Expected 'MOT15' or 'MOT17' for --benchmark but received '${values.benchmark}'`);
     }
-    let numFrames: number | undefined;
-    if (values.frames !== undefined) {
-      numFrames = Number(values.frames);
-      if (!Number.isInteger(numFrames) || numFrames <= 0) throw new UsageError(`Expected positive integer for --frames but received '${values.frames}'`);
-    } else {
+    let numFrames = numberArg('positive integer', 'frames', values.frames);
+    if (numFrames === undefined) {
       numFrames = readSeqInfo(join(dirname(values.gt), '..'))?.seqLength;
     }
     const gt = readMotFile(values.gt);

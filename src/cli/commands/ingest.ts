@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../commands.js';
 import { invalidParameterError } from '../../errors.js';
 import { IngestConsumer, SqliteIngestIndex, type VerifyMode } from '../../ingest/index.js';
+import { numberArg } from '../args.js';
 
 const usage = `Usage: bestshot ingest --broker <url> --index <file.sqlite> [options]
 
@@ -45,13 +46,6 @@ Options:
 
 Prints "ingest subscribed to <filter>" once ready; on SIGINT/SIGTERM closes and
 prints the final stats as one JSON line.`;
-
-function int(name: string, v: string | undefined, dflt: number, min = 0): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw invalidParameterError(min > 0 ? 'positive integer' : 'non-negative integer', `--${name}`, v);
-  return n;
-}
 
 export const command: Command = {
   summary: 'fleet consumer: MQTT shared subscription → verify S3 object → idempotent SQLite index',
@@ -98,8 +92,8 @@ export const command: Command = {
       group: values.group,
       topic: values.topic,
       ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
-      connections: int('connections', values.connections, 4, 1),
-      sessionExpiryS: int('session-expiry-s', values['session-expiry-s'], 3600),
+      connections: numberArg('positive integer', 'connections', values.connections, 4),
+      sessionExpiryS: numberArg('non-negative integer', 'session-expiry-s', values['session-expiry-s'], 3600),
       ...(values.username !== undefined ? { username: values.username } : {}),
       ...(process.env.BESTSHOT_MQTT_PASSWORD ? { password: process.env.BESTSHOT_MQTT_PASSWORD } : {}),
       ...(values.ca ? { ca: readFileSync(values.ca) } : {}),
@@ -110,7 +104,7 @@ export const command: Command = {
         forcePathStyle: values['s3-path-style'],
       },
       verify: values.verify as VerifyMode,
-      verifyTimeoutMs: int('verify-timeout-ms', values['verify-timeout-ms'], 30000, 1),
+      verifyTimeoutMs: numberArg('positive integer', 'verify-timeout-ms', values['verify-timeout-ms'], 30000),
       index,
     });
     // Said once per distinct message: a broker outage would otherwise print every reconnect attempt.
@@ -131,10 +125,10 @@ export const command: Command = {
           .catch((err: Error) => console.error(`ingest: reconcile failed: ${err.message}`));
       };
       once();
-      const period = int('reconcile-interval-s', values['reconcile-interval-s'], 300);
+      const period = numberArg('non-negative integer', 'reconcile-interval-s', values['reconcile-interval-s'], 300);
       if (period > 0) reconciler = setInterval(once, period * 1000);
     }
-    const every = int('stats-interval-s', values['stats-interval-s'], 0);
+    const every = numberArg('non-negative integer', 'stats-interval-s', values['stats-interval-s'], 0);
     const timer = every > 0 ? setInterval(() => console.log(JSON.stringify(consumer.stats())), every * 1000) : undefined;
     await new Promise<void>((done) => {
       const stop = (): void => {

@@ -1,9 +1,9 @@
 /** bestshot probe <uri>: the first thing to run on a new camera. */
-import { UsageError } from '../../errors.js';
 import { parseArgs } from 'node:util';
 import { openCapture } from '../../capture/index.js';
 import { sourceFromUri } from '../../capture/uri.js';
 import type { Command } from '../commands.js';
+import { numberArg } from '../args.js';
 
 const usage = `Usage: bestshot probe <uri> [--frames N] [--width W --height H --framerate F]
 
@@ -30,10 +30,14 @@ export const command: Command = {
       console.error(usage);
       return 2;
     }
-    const frames = Number(values.frames);
-    if (!Number.isInteger(frames) || frames <= 0) throw new UsageError(`Expected positive integer for --frames but received '${values.frames}'`);
-    const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-    const source = openCapture({ source: sourceFromUri(uri, { width: num(values.width), height: num(values.height), framerate: num(values.framerate) }) });
+    const frames = numberArg('positive integer', 'frames', values.frames, 10);
+    const source = openCapture({
+      source: sourceFromUri(uri, {
+        width: numberArg('positive integer', 'width', values.width),
+        height: numberArg('positive integer', 'height', values.height),
+        framerate: numberArg('positive integer', 'framerate', values.framerate),
+      }),
+    });
     console.log(`pipeline: ${source.pipeline.description}`);
     console.log(`live:     ${source.pipeline.live}`);
     let prev: bigint | undefined;

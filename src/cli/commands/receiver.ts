@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from '../commands.js';
-import { invalidParameterError } from '../../errors.js';
 import { BestshotError } from '../../errors.js';
 import { startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
+import { numberArg } from '../args.js';
 
 const usage = `Usage: bestshot receiver --dir <dir> [options]
 
@@ -37,13 +37,6 @@ Test fault knobs (for fault tests only; POSTs numbered from 1):
   --test-delay-ms <ms>     ... by this many ms
 
 Prints "receiver listening on <url>" once ready; stops on SIGINT/SIGTERM.`;
-
-function int(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw invalidParameterError('non-negative integer', `--${name}`, v);
-  return n;
-}
 
 export const command: Command = {
   summary: 'reference cloud receiver (stores packages, dedupes by idempotency key)',
@@ -79,14 +72,14 @@ export const command: Command = {
       return 2;
     }
     const testFaults: ReceiverTestFaults = {
-      cutFirst: int('test-cut-first', values['test-cut-first']),
-      failFirst: int('test-fail-first', values['test-fail-first']),
-      failStatus: int('test-fail-status', values['test-fail-status']),
+      cutFirst: numberArg('non-negative integer', 'test-cut-first', values['test-cut-first']),
+      failFirst: numberArg('non-negative integer', 'test-fail-first', values['test-fail-first']),
+      failStatus: numberArg('non-negative integer', 'test-fail-status', values['test-fail-status']),
       retryAfter: values['test-retry-after'],
-      delayFirst: int('test-delay-first', values['test-delay-first']),
-      delayMs: int('test-delay-ms', values['test-delay-ms']),
+      delayFirst: numberArg('non-negative integer', 'test-delay-first', values['test-delay-first']),
+      delayMs: numberArg('non-negative integer', 'test-delay-ms', values['test-delay-ms']),
     };
-    const port = int('port', values.port);
+    const port = numberArg('non-negative integer', 'port', values.port);
     const receiver = await startReceiver({
       dir: resolve(values.dir),
       port,

@@ -5,6 +5,7 @@ import { writeMotResults } from '../../mot/io.js';
 import { trackMotSequence } from '../../mot/track-sequence.js';
 import type { TrackerOptions } from '../../track/options.js';
 import type { Command } from '../commands.js';
+import { numberArg } from '../args.js';
 
 const usage = `Usage: bestshot track --mot <sequence dir> --out <result.txt> [options]
 
@@ -22,13 +23,6 @@ Options (defaults in brackets):
   --min-box-area A       do not write tracks of at most this area [0]
   --no-fuse-score        match on IoU alone (upstream's mot20 mode)
   --output filtered|detection  box written: Kalman estimate (upstream) or the matched detection [filtered]`;
-
-function num(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`Expected number for --${name} but received '${value}'`);
-  return n;
-}
 
 export const command: Command = {
   summary: "run the tracker on a MOTChallenge sequence's det.txt",
@@ -61,13 +55,13 @@ export const command: Command = {
     const set = <K extends keyof TrackerOptions>(key: K, v: TrackerOptions[K] | undefined): void => {
       if (v !== undefined) tracker[key] = v;
     };
-    set('trackThresh', num('track-thresh', values['track-thresh']));
-    set('newTrackThresh', num('new-track-thresh', values['new-track-thresh']));
-    set('lowThresh', num('low-thresh', values['low-thresh']));
-    set('matchThreshold', num('match-thresh', values['match-thresh']));
-    set('trackBuffer', num('track-buffer', values['track-buffer']));
-    set('frameRate', num('frame-rate', values['frame-rate']));
-    set('minBoxArea', num('min-box-area', values['min-box-area']));
+    set('trackThresh', numberArg('number', 'track-thresh', values['track-thresh']));
+    set('newTrackThresh', numberArg('number', 'new-track-thresh', values['new-track-thresh']));
+    set('lowThresh', numberArg('number', 'low-thresh', values['low-thresh']));
+    set('matchThreshold', numberArg('number', 'match-thresh', values['match-thresh']));
+    set('trackBuffer', numberArg('number', 'track-buffer', values['track-buffer']));
+    set('frameRate', numberArg('number', 'frame-rate', values['frame-rate']));
+    set('minBoxArea', numberArg('number', 'min-box-area', values['min-box-area']));
     if (values['no-fuse-score']) tracker.fuseScore = false;
     const result = trackMotSequence(values.mot, { tracker, output: values.output });
     writeMotResults(values.out, result.rows);
