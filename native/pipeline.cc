@@ -95,9 +95,7 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
         size_t offset = 0;
         napi_status st = napi_get_typedarray_info(env, ta, &type, &len, &data, &ab_unused, &offset);
         if (st != napi_ok || data == nullptr) throw Napi::TypeError::New(env, "tensor slot has no backing memory");
-        slot_refs_.push_back(Napi::Persistent(slots.Get(i)));
-        slot_ptrs_.push_back(static_cast<float*>(data));
-        free_slots_.push_back(static_cast<int>(i));
+        tensor_slots_.Add(slots.Get(i), static_cast<float*>(data), ta.ByteLength());
       }
     }
   }
@@ -268,12 +266,8 @@ Napi::Value Pipeline::GetProperty(const Napi::CallbackInfo& info) {
 
 Napi::Value Pipeline::ReleaseTensor(const Napi::CallbackInfo& info) {
   const int slot = info[0].As<Napi::Number>().Int32Value();
-  if (slot >= 0 && slot < static_cast<int>(slot_ptrs_.size())) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    bool present = false;
-    for (int s : free_slots_) present = present || s == slot;
-    if (!present) free_slots_.push_back(slot);
-  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  tensor_slots_.Release(slot);
   return info.Env().Undefined();
 }
 
@@ -285,8 +279,7 @@ Napi::Value Pipeline::AddPixelSlots(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < views.Length(); ++i) {
     size_t length = 0;
     const uint8_t* data = TypedArrayBytes(env, views.Get(i), &length);
-    pixel_slots_.push_back({Napi::Persistent(views.Get(i)), const_cast<uint8_t*>(data), length});
-    free_pixel_slots_.push_back(static_cast<int>(pixel_slots_.size() - 1));
+    pixel_slots_.Add(views.Get(i), const_cast<uint8_t*>(data), length);
   }
   return Napi::Number::New(env, static_cast<double>(pixel_slots_.size()));
 }
@@ -294,11 +287,7 @@ Napi::Value Pipeline::AddPixelSlots(const Napi::CallbackInfo& info) {
 Napi::Value Pipeline::ReleasePixels(const Napi::CallbackInfo& info) {
   const int slot = info[0].As<Napi::Number>().Int32Value();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (slot >= 0 && slot < static_cast<int>(pixel_slots_.size())) {
-    bool present = false;
-    for (int s : free_pixel_slots_) present = present || s == slot;
-    if (!present) free_pixel_slots_.push_back(slot);
-  }
+  pixel_slots_.Release(slot);
   return info.Env().Undefined();
 }
 
@@ -323,13 +312,8 @@ void Pipeline::Shutdown() {
   bus_ = nullptr;
   pipeline_ = nullptr;
   if (tsfn_) tsfn_.Release();
-  slot_ptrs_.clear();
-  free_slots_.clear();
-  for (auto& r : slot_refs_) r.Reset();
-  slot_refs_.clear();
-  free_pixel_slots_.clear();
-  for (auto& s : pixel_slots_) s.ref.Reset();
-  pixel_slots_.clear();
+  tensor_slots_.Clear();
+  pixel_slots_.Clear();
 }
 
 void Pipeline::Post(PipelineMessage* msg) {
@@ -462,17 +446,12 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
     uint8_t* dst = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      for (size_t k = 0; k < free_pixel_slots_.size(); ++k) {
-        const int s = free_pixel_slots_[k];
-        if (pixel_slots_[s].size >= m->pixel_bytes) {
-          free_pixel_slots_.erase(free_pixel_slots_.begin() + static_cast<long>(k));
-          m->pixel_slot = s;
-          dst = pixel_slots_[s].data;
-          break;
-        }
+      const int s = pixel_slots_.Take(m->pixel_bytes);
+      if (s >= 0) {
+        m->pixel_slot = s;
+        dst = pixel_slots_.Data(s);
       }
-      if (dst == nullptr && !pixel_slots_.empty()) ++pixel_slot_misses_;
-      m->pixel_slot_misses = pixel_slot_misses_;
+      m->pixel_slot_misses = pixel_slots_.misses();
     }
     if (dst == nullptr) {
       m->pixels = static_cast<uint8_t*>(std::malloc(m->pixel_bytes));
@@ -501,14 +480,12 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
     float* dst = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!free_slots_.empty()) {
-        m->tensor_slot = free_slots_.front();
-        free_slots_.pop_front();
-        dst = slot_ptrs_[m->tensor_slot];
-      } else if (!slot_ptrs_.empty()) {
-        ++slot_misses_;
+      const int s = tensor_slots_.Take(m->tensor_bytes);
+      if (s >= 0) {
+        m->tensor_slot = s;
+        dst = tensor_slots_.Data(s);
       }
-      m->slot_misses = slot_misses_;
+      m->slot_misses = tensor_slots_.misses();
     }
     if (dst == nullptr) {
       m->tensor = static_cast<float*>(std::malloc(m->tensor_bytes));

@@ -13,6 +13,8 @@
 #include <gst/gst.h>
 #include <napi.h>
 
+#include "slot_pool.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -65,22 +67,12 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   // The pull thread writes a frame's tensor straight into a free slot, so it
   // crosses to the inference worker with no copy at all. When every slot is
   // in use, a malloc'd tensor is used instead (and counted).
-  std::vector<Napi::Reference<Napi::Value>> slot_refs_;
-  std::vector<float*> slot_ptrs_;
-  std::deque<int> free_slots_;
-  uint64_t slot_misses_ = 0;
+  SlotPool<float> tensor_slots_;
   // Pixel slots: typed arrays over SharedArrayBuffers JavaScript owns, reused
   // frame after frame. A fresh external buffer per frame makes V8 count
   // megabytes of new external memory each frame and collect garbage far more
   // often (12 % of the main thread at 150 frames/s); slots avoid that.
-  struct PixelSlot {
-    Napi::Reference<Napi::Value> ref;
-    uint8_t* data;
-    size_t size;
-  };
-  std::vector<PixelSlot> pixel_slots_;
-  std::deque<int> free_pixel_slots_;
-  uint64_t pixel_slot_misses_ = 0;
+  SlotPool<uint8_t> pixel_slots_;
 
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;

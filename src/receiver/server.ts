@@ -577,6 +577,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       }
       pathname = url.pathname;
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+      // Browsers ask for an icon after loading /browse; answer with nothing rather than a 404 in their console.
+      if (req.method === 'GET' && url.pathname === '/favicon.ico') {
+        res.writeHead(204, { 'Cache-Control': 'max-age=86400' }).end();
+        return;
+      }
       if (req.method === 'POST' && url.pathname === '/packages') return handlePost(req, res);
       const offered = url.searchParams.get('token');
       if (req.method === 'GET' && url.pathname === '/browse' && offered !== null && token !== undefined) {

@@ -74,7 +74,7 @@ test('GET /packages lists in arrival order, filters by camera, pages with after/
   assert.deepEqual(page.packages.map((p) => p.key), ['cam-list:11']);
 });
 
-test('the bearer token is checked (401 with WWW-Authenticate); /healthz needs none', async () => {
+test('the bearer token is checked (401 with WWW-Authenticate); /healthz and /favicon.ico need none', async () => {
   const r = await post(makePackage('cam-auth', 1, jpeg), { authorization: 'Bearer wrong' });
   assert.equal(r.status, 401);
   assert.equal(r.headers.get('www-authenticate'), 'Bearer');
@@ -82,6 +82,9 @@ test('the bearer token is checked (401 with WWW-Authenticate); /healthz needs no
   assert.equal((await fetch(`${rcv.url}/packages`)).status, 401);
   const h = await fetch(`${rcv.url}/healthz`);
   assert.deepEqual([h.status, await h.json()], [200, { ok: true }]);
+  // The icon a browser asks for after /browse: nothing, not a 404 in its console.
+  const icon = await fetch(`${rcv.url}/favicon.ico`);
+  assert.deepEqual([icon.status, (await icon.arrayBuffer()).byteLength], [204, 0]);
 });
 
 test('metadata is validated against package.v1 (400 with the reasons); image, key and body are checked', async () => {
