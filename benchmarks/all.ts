@@ -3,7 +3,7 @@
  *
  * Runs capture, detect, track, pipeline and cameras one after another (each
  * prints its own figures and writes its own JSON), then prints one summary
- * table: every figure beside its goal (issue 18 and the issues before it)
+ * table: every figure beside its goal (README, docs/performance.md)
  * and its peer measured in the same run (the ceiling or bare loop it is a
  * ratio of, or the one-camera run a four-camera figure is compared with).
  * The table and the figures go to benchmarks/results/all.json.

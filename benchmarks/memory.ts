@@ -1,7 +1,7 @@
 /**
  * npm run bench -- memory [--seconds 20] [--clip 720p]
  *
- * Where one camera's RSS goes (issue 18.2): the service runs one camera at
+ * Where one camera's RSS goes (docs/performance.md): the service runs one camera at
  * 10 Hz (a file source at real rate) in its own process, uploading to a
  * receiver in this process; each variant toggles one part (inference
  * workers, the ORT CPU arena, memory patterns, the frame ring), so the
@@ -24,7 +24,7 @@ interface Variant {
 }
 
 export const MEMORY_VARIANTS: Variant[] = [
-  { name: 'before issue 18: 2 workers × 1 thread, 2 s ring', model: { workers: 2, intraOpThreads: 2 }, camera: { ringSeconds: 2 } },
+  { name: 'before: 2 workers × 1 thread, 2 s ring', model: { workers: 2, intraOpThreads: 2 }, camera: { ringSeconds: 2 } },
   { name: '2 workers × 1 thread', model: { workers: 2, intraOpThreads: 2 } },
   { name: '1 worker × 2 threads', model: { intraOpThreads: 2 } },
   { name: 'defaults + 2 s ring', model: {}, camera: { ringSeconds: 2 } },

@@ -97,7 +97,7 @@ export interface CaptureOptions {
    * Where the slots come from and go back to: a caller that reopens the same
    * camera (a looping file, a reconnecting stream) passes the same pool each
    * time, and slots of the right count and size are reused instead of
-   * allocated anew (issue 18: each reopening otherwise left ~20 MiB of
+   * allocated anew (docs/performance.md: each reopening otherwise left ~20 MiB of
    * SharedArrayBuffers to a later major GC, RSS rose in steps). The pool must
    * not be shared by two open sources at once.
    */

@@ -139,7 +139,7 @@ interface InFlight {
 /**
  * Frames the ring keeps unreferenced: ringSeconds (default 1) of frames at
  * captureHz, between 4 and 64. Each is a pixel slot of width×height×3 bytes
- * (issue 18: 1 s instead of 2 s saved 27 MiB per 1280×720 camera at 10 Hz).
+ * (docs/performance.md: 1 s instead of 2 s saved 27 MiB per 1280×720 camera at 10 Hz).
  */
 export function ringCapacityFor(options: Pick<CameraRunnerOptions, 'captureHz' | 'ringCapacity' | 'ringSeconds'>): number {
   return options.ringCapacity ?? Math.min(64, Math.max(4, Math.ceil(options.captureHz * (options.ringSeconds ?? 1))));

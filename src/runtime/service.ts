@@ -115,7 +115,7 @@ export function detectorPoolOptions(config: BestshotConfig, workers: number, log
 
 /**
  * model.workers, or when 0: one live camera at its captureHz needs one
- * session (each costs its own ORT session and V8 isolate, ~40 MiB: issue 18);
+ * session (each costs its own ORT session and V8 isolate, ~40 MiB: docs/performance.md);
  * several cameras, or an offline replay that runs as fast as it can, share
  * two (best throughput on 2 cores, PLATFORM-NOTES).
  */
@@ -260,7 +260,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const position = this.#positionFor(cam);
     let trackIdFloor = 1;
     let attempt = 0;
-    // The camera's shared-memory slots, reused by every reopening (a looping file, a reconnect): RSS stays flat (issue 18).
+    // The camera's shared-memory slots, reused by every reopening (a looping file, a reconnect): RSS stays flat (docs/performance.md).
     const slots = new SlotPool();
     while (!this.#stopping) {
       let opened: OpenedSource | undefined;

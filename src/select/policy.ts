@@ -1,7 +1,7 @@
 /**
  * The selection policy interface: SPEC's method ('spec') and the alternatives
  * of SPEC "Beyond the method", all pure state machines over tracks (no I/O),
- * so the runtime drives one per camera and the evaluation (issue 7) can run
+ * so the runtime drives one per camera and the evaluation (docs/evaluation.md) can run
  * them all on the same tracks.
  */
 import type { Track, TrackEntry } from '../types.js';

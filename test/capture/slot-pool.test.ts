@@ -1,5 +1,5 @@
 /**
- * CaptureOptions.slotPool (issue 18): a camera reopened with the same pool
+ * CaptureOptions.slotPool (docs/performance.md): a camera reopened with the same pool
  * writes its frames and tensors into the same shared-memory slots instead
  * of allocating new ones; a pool whose slots have another size or count is
  * refilled.

@@ -1,5 +1,5 @@
 /**
- * RSS stays flat (issue 18): the whole service (one camera at 10 Hz on a
+ * RSS stays flat (docs/performance.md): the whole service (one camera at 10 Hz on a
  * looping 4 s file source read at real rate, detection, tracking, selection,
  * JPEG, queue, upload to a loopback receiver) runs in its own process; its
  * RSS is sampled every 250 ms, and after a warm-up the least-squares trend
