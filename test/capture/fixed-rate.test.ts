@@ -157,10 +157,12 @@ test('A5 fixed-rate capture from a live simulated camera: newest frame per tick,
       assert.deepEqual(f.cameraPosition, { lat: 48.1, lon: 11.5, alt: 520, heading: 90 });
       if (prevIndex !== undefined) {
         assert.ok(meta.index > prevIndex);
-        // Skipped = camera frames between the two taken ones, by timestamp; at
-        // least the frames the camera rendered in between (more if it dropped some).
+        // Skipped = camera frames between the two taken ones, by timestamp (A5).
+        // Not compared with the render count: the simulated camera stamps each
+        // frame with its render time, and on a loaded machine a late timer
+        // renders two frames close together, so the render count can exceed
+        // what the timestamps span.
         assert.equal(f.skippedBefore, Math.round(Number(f.frame.ptsNs - prevPts) / Number(cam.periodNs)) - 1);
-        assert.ok(f.skippedBefore >= meta.index - prevIndex - 1);
         assert.ok(f.timestampNs > got[i - 1]!.timestampNs);
       }
       skipped += f.skippedBefore;
