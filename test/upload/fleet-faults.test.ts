@@ -9,16 +9,16 @@
  *     indexed once with the right sha256 (U3 dedupes what did get through).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { IngestConsumer, SqliteIngestIndex } from '../../src/ingest/index.js';
+import { IngestConsumer } from '../../src/ingest/index.js';
 import { Uploader, type RetryEvent } from '../../src/upload/index.js';
 import { S3MqttSink } from '../../src/upload/sinks/index.js';
-import { BUCKET, objectSha256, readIndex, s3For } from './fleet-helpers.js';
-import { S3RVER_CREDENTIALS, freePort, hasMosquitto, startMosquitto, startS3rver, type ServerProcess } from './fleet-servers.js';
+import { BUCKET, objectSha256, readIndex, s3For, startFleet, stopFleet } from './fleet-helpers.js';
+import { S3RVER_CREDENTIALS, freePort, hasMosquitto, type ServerProcess } from './fleet-servers.js';
 import { makeJpeg, makePackage, waitFor } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-fleet-faults-'));
@@ -28,26 +28,11 @@ const consumers: IngestConsumer[] = [];
 const indexPath = join(dir, 'index.sqlite');
 
 before(async () => {
-  [broker, store] = await Promise.all([startMosquitto(join(dir, 'mq')), startS3rver(join(dir, 's3'), [BUCKET])]);
-  for (const n of [0, 1]) {
-    consumers.push(
-      await IngestConsumer.start({
-        url: broker.url,
-        group: 'faults',
-        clientId: `faults-consumer-${n}`,
-        connections: 2,
-        s3: { endpoint: store.url, forcePathStyle: true, ...S3RVER_CREDENTIALS },
-        verifyTimeoutMs: 20000,
-        index: new SqliteIngestIndex(indexPath),
-      }),
-    );
-  }
+  const fleet = await startFleet(dir, indexPath, 'faults', { verifyTimeoutMs: 20000 });
+  ({ broker, store } = fleet);
+  consumers.push(...fleet.consumers);
 });
-after(async () => {
-  await Promise.all(consumers.map((c) => c.close()));
-  await Promise.all([broker?.stop(), store?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => stopFleet({ broker, store, consumers }, dir));
 
 const received = (): number => consumers.reduce((a, c) => a + c.stats().received, 0);
 const indexedFor = (camera: string): string[] =>

@@ -2,10 +2,45 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { IngestConsumer, SqliteIngestIndex, type IngestOptions } from '../../src/ingest/index.js';
 import { s3ClientConfig } from '../../src/upload/sinks/index.js';
-import { S3RVER_CREDENTIALS } from './fleet-servers.js';
+import { S3RVER_CREDENTIALS, startMosquitto, startS3rver, type ServerProcess } from './fleet-servers.js';
 
 export const BUCKET = 'fleet-test';
+
+export interface Fleet {
+  broker: ServerProcess;
+  store: ServerProcess;
+  consumers: IngestConsumer[];
+}
+
+/** The fleet's cloud end for a test: mosquitto and s3rver under `dir`, two ingest consumers sharing `group`, one index. */
+export async function startFleet(dir: string, indexPath: string, group: string, extra: Partial<IngestOptions> = {}): Promise<Fleet> {
+  const [broker, store] = await Promise.all([startMosquitto(join(dir, 'mq')), startS3rver(join(dir, 's3'), [BUCKET])]);
+  const consumers: IngestConsumer[] = [];
+  for (const n of [0, 1]) {
+    consumers.push(
+      await IngestConsumer.start({
+        url: broker.url,
+        group,
+        clientId: `${group}-consumer-${n}`,
+        connections: 2,
+        s3: { endpoint: store.url, forcePathStyle: true, ...S3RVER_CREDENTIALS },
+        index: new SqliteIngestIndex(indexPath),
+        ...extra,
+      }),
+    );
+  }
+  return { broker, store, consumers };
+}
+
+export async function stopFleet(fleet: Partial<Fleet>, dir: string): Promise<void> {
+  await Promise.all((fleet.consumers ?? []).map((c) => c.close()));
+  await Promise.all([fleet.broker?.stop(), fleet.store?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+}
 
 export function s3For(endpoint: string): S3Client {
   return new S3Client(s3ClientConfig({ endpoint, forcePathStyle: true, ...S3RVER_CREDENTIALS }));

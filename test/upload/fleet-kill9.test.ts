@@ -9,15 +9,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { IngestConsumer, SqliteIngestIndex } from '../../src/ingest/index.js';
+import { IngestConsumer } from '../../src/ingest/index.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import { BUCKET, objectSha256, readIndex, s3For } from './fleet-helpers.js';
-import { S3RVER_CREDENTIALS, hasMosquitto, startMosquitto, startS3rver, type ServerProcess } from './fleet-servers.js';
+import { BUCKET, objectSha256, readIndex, s3For, startFleet, stopFleet } from './fleet-helpers.js';
+import { hasMosquitto, type ServerProcess } from './fleet-servers.js';
 import { waitFor } from './helpers.js';
 
 const KILLS = 20;
@@ -31,25 +31,11 @@ const log = join(dir, 'submitted.log');
 const FIXTURE = join(PROJECT_ROOT, 'test', 'upload', 'fixtures', 'fleet-edge.ts');
 
 before(async () => {
-  [broker, store] = await Promise.all([startMosquitto(join(dir, 'mq')), startS3rver(join(dir, 's3'), [BUCKET])]);
-  for (const n of [0, 1]) {
-    consumers.push(
-      await IngestConsumer.start({
-        url: broker.url,
-        group: 'kill9',
-        clientId: `kill9-consumer-${n}`,
-        connections: 2,
-        s3: { endpoint: store.url, forcePathStyle: true, ...S3RVER_CREDENTIALS },
-        index: new SqliteIngestIndex(indexPath),
-      }),
-    );
-  }
+  const fleet = await startFleet(dir, indexPath, 'kill9');
+  ({ broker, store } = fleet);
+  consumers.push(...fleet.consumers);
 });
-after(async () => {
-  await Promise.all(consumers.map((c) => c.close()));
-  await Promise.all([broker?.stop(), store?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => stopFleet({ broker, store, consumers }, dir));
 
 function edge(args: string[]) {
   const proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--db', db, '--s3', store.url, '--broker', broker.url, '--bucket', BUCKET, '--log', log, ...args], {

@@ -5,7 +5,7 @@
  * IngestConsumers sharing one subscription and one index (U3: exactly once).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,8 +13,8 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { IngestConsumer, SqliteIngestIndex } from '../../src/ingest/index.js';
 import { Uploader } from '../../src/upload/index.js';
 import { MqttSink, S3MqttSink, S3Sink, objectKeys } from '../../src/upload/sinks/index.js';
-import { BUCKET, objectSha256, readIndex, s3For } from './fleet-helpers.js';
-import { S3RVER_CREDENTIALS, hasMosquitto, startMosquitto, startS3rver, type ServerProcess } from './fleet-servers.js';
+import { BUCKET, objectSha256, readIndex, s3For, startFleet, stopFleet } from './fleet-helpers.js';
+import { S3RVER_CREDENTIALS, hasMosquitto, startMosquitto, type ServerProcess } from './fleet-servers.js';
 import { makeJpeg, makePackage, waitFor } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-fleet-'));
@@ -24,25 +24,11 @@ const consumers: IngestConsumer[] = [];
 const indexPath = join(dir, 'index.sqlite');
 
 before(async () => {
-  [broker, store] = await Promise.all([startMosquitto(join(dir, 'mq')), startS3rver(join(dir, 's3'), [BUCKET])]);
-  for (const n of [0, 1]) {
-    consumers.push(
-      await IngestConsumer.start({
-        url: broker.url,
-        group: 'g1',
-        clientId: `ingest-test-${n}`,
-        connections: 2,
-        s3: { endpoint: store.url, forcePathStyle: true, ...S3RVER_CREDENTIALS },
-        index: new SqliteIngestIndex(indexPath),
-      }),
-    );
-  }
+  const fleet = await startFleet(dir, indexPath, 'g1');
+  ({ broker, store } = fleet);
+  consumers.push(...fleet.consumers);
 });
-after(async () => {
-  await Promise.all(consumers.map((c) => c.close()));
-  await Promise.all([broker?.stop(), store?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => stopFleet({ broker, store, consumers }, dir));
 
 const s3Options = () => ({ bucket: BUCKET, prefix: 'units', endpoint: store.url, forcePathStyle: true, ...S3RVER_CREDENTIALS });
 
