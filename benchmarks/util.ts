@@ -1,6 +1,8 @@
 /** Shared helpers for benchmarks: percentiles, machine description, result files. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { isAbsolute, relative } from 'node:path';
+import { PROJECT_ROOT } from '../src/paths.js';
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
@@ -24,7 +26,9 @@ export function writeResult(name: string, data: unknown): string {
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const file = new URL(`${name}.json`, dir);
-  writeFileSync(file, JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...((data as object) ?? {}) }, null, 2));
+  // Results are committed: paths are written relative to the project (e.g. ../shared/data/…), never as this machine's.
+  const portable = (_key: string, v: unknown): unknown => (typeof v === 'string' && isAbsolute(v) && !v.startsWith('/dev/') ? relative(PROJECT_ROOT, v) : v);
+  writeFileSync(file, JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...((data as object) ?? {}) }, portable, 2));
   return file.pathname;
 }
 
