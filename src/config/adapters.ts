@@ -99,41 +99,12 @@ export function senderOptions(
   };
 }
 
-type S3SinkShape = {
-  bucket: string;
-  prefix?: string;
-  region: string;
-  endpoint?: string;
-  forcePathStyle: boolean;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  sidecar: boolean;
-  verifyEtag: boolean;
-  connectTimeoutMs: number;
-  requestTimeoutMs: number;
-  multipartThresholdBytes: number;
-  partSizeBytes: number;
-};
-type MqttSinkShape = {
-  url: string;
-  topic: string;
-  site: string;
-  clientId?: string;
-  username?: string;
-  password?: string;
-  ca?: string;
-  cert?: string;
-  key?: string;
-  keepaliveS: number;
-  connectTimeoutMs: number;
-  ackTimeoutMs: number;
-  requireSubscriber: boolean;
-  inlineImageMaxBytes: number;
-};
+// The sink options are the config section plus the transport-wide connect timeout.
+type S3SinkShape = S3SinkConfig & { connectTimeoutMs: number };
+type MqttSinkShape = MqttSinkConfig & { connectTimeoutMs: number };
 
 function s3Sink(s: S3SinkConfig, connectTimeoutMs: number): S3SinkShape {
-  const { requestTimeoutMs, ...rest } = s;
-  return { ...rest, connectTimeoutMs, requestTimeoutMs };
+  return { ...s, connectTimeoutMs };
 }
 
 function mqttSink(m: MqttSinkConfig, connectTimeoutMs: number, at: string): MqttSinkShape {

@@ -11,17 +11,8 @@ import type { Box } from '../types.js';
 import type { LetterboxInfo } from './letterbox.js';
 import type { ModelManifest, OutputFormat } from './manifest.js';
 
-/** A box in model-input pixels, before the letterbox is undone. */
-export interface Candidate {
-  cx: number;
-  cy: number;
-  w: number;
-  h: number;
-  /** Radians, counter-clockwise on screen (SPEC data model); 0 for axis-aligned heads. */
-  angle: number;
-  classId: number;
-  score: number;
-}
+/** A box's fields in model-input pixels, before the letterbox is undone and the label is looked up. */
+export type Candidate = Omit<Box, 'label'>;
 
 export interface DecodeOptions {
   numClasses: number;

@@ -187,6 +187,22 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
   res.end(text);
 }
 
+/** A row of the packages table as the API returns it. */
+function storedPackage(r: Record<string, unknown>): StoredPackage {
+  return {
+    seq: r.seq as number,
+    key: r.key as string,
+    cameraId: r.camera_id as string,
+    imageId: r.image_id as number,
+    timestampNs: r.timestamp_ns as string,
+    receivedAtMs: r.received_at_ms as number,
+    bytes: r.bytes as number,
+    sha256: r.sha256 as string,
+    trackIds: JSON.parse(r.track_ids as string) as number[],
+    duplicates: r.duplicates as number,
+  };
+}
+
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   if (typeof options?.dir !== 'string' || options.dir === '') throw invalidParameterError('non-empty string', 'dir', options?.dir);
   const port = options.port ?? 0;
@@ -505,20 +521,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       const after = Number(url.searchParams.get('after') ?? 0);
       const limit = Math.min(10000, Number(url.searchParams.get('limit') ?? 1000));
       if (!Number.isInteger(after) || !Number.isInteger(limit) || limit < 1) throw new HttpError(400, 'after and limit must be integers');
-      const rows = q.list.all(camera, camera, after, limit).map(
-        (r): StoredPackage => ({
-          seq: r.seq as number,
-          key: r.key as string,
-          cameraId: r.camera_id as string,
-          imageId: r.image_id as number,
-          timestampNs: r.timestamp_ns as string,
-          receivedAtMs: r.received_at_ms as number,
-          bytes: r.bytes as number,
-          sha256: r.sha256 as string,
-          trackIds: JSON.parse(r.track_ids as string) as number[],
-          duplicates: r.duplicates as number,
-        }),
-      );
+      const rows = q.list.all(camera, camera, after, limit).map(storedPackage);
       sendJson(res, 200, { count: rows.length, packages: rows });
       return;
     }
@@ -548,14 +551,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return;
     }
     if (url.pathname === '/browse') {
-      const rows = q.recent.all(200).map((r) => ({
-        key: r.key as string,
-        cameraId: r.camera_id as string,
-        imageId: r.image_id as number,
-        receivedAtMs: r.received_at_ms as number,
-        bytes: r.bytes as number,
-        duplicates: r.duplicates as number,
-      }));
+      const rows = q.recent.all(200).map(storedPackage);
       const total = (q.count.get() as { n: number }).n;
       const html = renderBrowsePage(rows, (key) => browseTracks(key), total, (key) => browseCrops(key));
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), 'Content-Security-Policy': "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'" });

@@ -7,15 +7,14 @@
  * queue file passes SQLite's integrity check after every kill.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { IngestConsumer } from '../../src/ingest/index.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import { type FixtureProcess, readKeyLog, spawnFixture, sqliteIntegrity } from '../helpers/kill9.js';
 import { BUCKET, objectSha256, readIndex, s3For, startFleet, stopFleet } from './fleet-helpers.js';
 import { hasMosquitto, type ServerProcess } from './fleet-servers.js';
 import { waitFor } from './helpers.js';
@@ -37,34 +36,12 @@ before(async () => {
 });
 after(() => stopFleet({ broker, store, consumers }, dir));
 
-function edge(args: string[]) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--db', db, '--s3', store.url, '--broker', broker.url, '--bucket', BUCKET, '--log', log, ...args], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  return { proc, output: () => out };
+function edge(args: string[]): FixtureProcess {
+  return spawnFixture(FIXTURE, ['--db', db, '--s3', store.url, '--broker', broker.url, '--bucket', BUCKET, '--log', log, ...args], { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
 }
 
-const submitted = (): string[] => {
-  try {
-    return readFileSync(log, 'utf8').split('\n').filter((l) => /^cam-fk9:\d+$/.test(l));
-  } catch {
-    return [];
-  }
-};
-
-function integrity(): string {
-  const d = new Database(db, { readonly: true });
-  try {
-    return String(d.pragma('integrity_check', { simple: true }));
-  } finally {
-    d.close();
-  }
-}
+const submitted = (): string[] => readKeyLog(log, /^cam-fk9:\d+$/);
+const integrity = (): string => sqliteIntegrity(db);
 
 test(`kill -9 during s3+mqtt delivery, ${KILLS} times, then drain: every package exactly once in the index, object present with its sha256`, { skip: !hasMosquitto }, async (t) => {
   // A fixed schedule of kill delays (ms after the edge started producing), spread over send, PUT and publish.

@@ -7,14 +7,13 @@
  * each kill.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import { type FixtureProcess, readKeyLog, spawnFixture, sqliteIntegrity } from '../helpers/kill9.js';
 import { sha256Hex } from '../../src/upload/index.js';
 import { listPackages, spawnReceiver, waitFor, type ReceiverProcess } from './helpers.js';
 
@@ -30,33 +29,12 @@ const FIXTURE = join(PROJECT_ROOT, 'test', 'upload', 'fixtures', 'edge-loop.ts')
 const db = join(dir, 'edge-queue.db');
 const log = join(dir, 'acked.log');
 
-function edge(args: string[]) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--db', db, '--url', receiver!.url, '--token', TOKEN, '--log', log, '--max-packages', '60', ...args], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  return { proc, output: () => out };
+function edge(args: string[]): FixtureProcess {
+  return spawnFixture(FIXTURE, ['--db', db, '--url', receiver!.url, '--token', TOKEN, '--log', log, '--max-packages', '60', ...args]);
 }
 
-const ackedKeys = (): string[] => {
-  try {
-    return readFileSync(log, 'utf8').split('\n').filter((l) => /^cam-k9:\d+$/.test(l));
-  } catch {
-    return [];
-  }
-};
-
-function integrity(): string {
-  const d = new Database(db, { readonly: true });
-  try {
-    return String(d.pragma('integrity_check', { simple: true }));
-  } finally {
-    d.close();
-  }
-}
+const ackedKeys = (): string[] => readKeyLog(log, /^cam-k9:\d+$/);
+const integrity = (): string => sqliteIntegrity(db);
 
 test('U2: kill -9 while enqueueing and sending, twice, then restart — every package counted, nothing corrupted', async (t) => {
   // Answers 15 ms late, so sends are in flight when the kill lands.

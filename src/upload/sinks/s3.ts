@@ -283,16 +283,9 @@ export class S3Sink implements PackageSender {
 class ChecksumMismatch extends Error {}
 
 /** The S3Client configuration shared by the sink and the ingest consumer. */
-export function s3ClientConfig(o: {
-  region?: string;
-  endpoint?: string;
-  forcePathStyle?: boolean;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  sessionToken?: string;
-  connectTimeoutMs?: number;
-  requestTimeoutMs?: number;
-}): S3ClientConfig {
+export function s3ClientConfig(
+  o: Pick<S3SinkOptions, 'region' | 'endpoint' | 'forcePathStyle' | 'accessKeyId' | 'secretAccessKey' | 'sessionToken' | 'connectTimeoutMs' | 'requestTimeoutMs'>,
+): S3ClientConfig {
   return {
     region: o.region ?? 'us-east-1',
     ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
