@@ -170,8 +170,12 @@ export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)
     default: 30,
     unit: 'frames',
   }),
-  trackThresh: prob('score splitting high- and low-score detections (two-stage association); ByteTrack 0.5, BoT-SORT 0.6', 0.5),
-  newTrackThresh: prob('minimum score for an unmatched detection to start a new track; ByteTrack 0.6, BoT-SORT 0.7', 0.6),
+  trackThresh: prob('score splitting high- and low-score detections (two-stage association); BoT-SORT 0.6 (default), ByteTrack 0.5', 0.6),
+  newTrackThresh: prob('score for an unmatched detection to start a track confirmed on its next match; BoT-SORT 0.7 (default), ByteTrack 0.6', 0.7),
+  tentativeMinHits: num(
+    'graded new-track rule: an unmatched detection between trackThresh and newTrackThresh starts a tentative track, confirmed after this many consecutive matches (SORT 3); 0 = ByteTrack (no track)',
+    { integer: true, min: 0, default: 3, unit: 'frames' },
+  ),
   lowThresh: prob('detections below this score are ignored by the tracker', 0.1),
   classGroups: {
     kind: 'string',
@@ -182,7 +186,7 @@ export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)
   kalman: {
     kind: 'string',
     enum: ['xyah', 'xywh'],
-    default: 'xyah',
+    default: 'xywh',
     description: "Kalman state: 'xywh' (BoT-SORT: width and height noise each) or 'xyah' (ByteTrack: aspect ratio)",
   },
   duplicateIou: prob('an unmatched box overlapping a matched box of its class group above this IoU starts no track; 1 = off', 0.45),

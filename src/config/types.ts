@@ -90,6 +90,8 @@ export interface TrackerParams {
   trackBuffer: number;
   trackThresh: number;
   newTrackThresh: number;
+  /** Graded new-track rule (src/track/options.ts). */
+  tentativeMinHits: number;
   lowThresh: number;
   /** T1. */
   classGroups: 'default' | 'none';

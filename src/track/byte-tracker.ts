@@ -114,7 +114,7 @@ export class ByteTracker {
     const matchedBox = new Map<TrackState, Box>();
     const match = (t: TrackState, d: Box): void => {
       const wasTracked = t.state === 'tracked';
-      t.match(d, frameId, o.reupdate, o.minHits);
+      t.match(d, frameId, o.reupdate);
       matchedBox.set(t, d);
       (wasTracked ? activated : refound).push(t);
     };
@@ -179,12 +179,14 @@ export class ByteTracker {
     for (const j of third.unmatchedCols) {
       const d = leftover[j]!;
       const group = leftoverGroups[j]!;
-      if (d.score < o.newTrackThresh) continue;
+      if (d.score < o.newTrackThresh && o.tentativeMinHits === 0) continue;
       if (o.duplicateIou < 1 && this.duplicates(d, group, matchedBox, births, o.duplicateIou)) continue;
       births.push([d, group]);
     }
     for (const [d, group] of births) {
-      const t = new TrackState(this.ids.next(), d, frameId, { group, layout: o.kalman, deltaT: o.momentumDeltaT });
+      // Graded new-track rule: a box below newTrackThresh starts a tentative track.
+      const minHits = d.score < o.newTrackThresh ? o.tentativeMinHits : o.minHits;
+      const t = new TrackState(this.ids.next(), d, frameId, { group, layout: o.kalman, deltaT: o.momentumDeltaT, minHits });
       matchedBox.set(t, d);
       activated.push(t);
     }

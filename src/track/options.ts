@@ -126,6 +126,16 @@ export interface TrackerOptions {
    * Higher: fewer short false tracks, each object reported later.
    */
   minHits?: number;
+  /**
+   * Graded new-track rule: an unmatched box scored above trackThresh but
+   * below newTrackThresh starts a *tentative* track, confirmed only after
+   * this many consecutive matches (SORT's min_hits 3); a box at or above
+   * newTrackThresh starts a track confirmed by `minHits`. 0 = ByteTrack's
+   * rule (such a box starts no track). Default 3: with BoT-SORT's
+   * newTrackThresh 0.7, an object a small detector sees at 0.6–0.7 still
+   * gets a track, one that has to persist first.
+   */
+  tentativeMinHits?: number;
 }
 
 export interface ResolvedTrackerOptions {
@@ -148,6 +158,7 @@ export interface ResolvedTrackerOptions {
   recovery: boolean;
   duplicateIou: number;
   minHits: number;
+  tentativeMinHits: number;
   /** floor(frameRate / 30 × trackBuffer): frames a lost track survives. */
   maxTimeLost: number;
 }
@@ -166,6 +177,7 @@ export const BYTETRACK_OPTIONS: Readonly<TrackerOptions> = {
   recovery: false,
   duplicateIou: 1,
   minHits: 2,
+  tentativeMinHits: 0,
 };
 
 function classGroupsOption(value: unknown): ClassGroups {
@@ -195,7 +207,7 @@ function unit(name: string, value: unknown, fallback: number): number {
 }
 
 function kalmanOption(value: unknown): KalmanLayout {
-  if (value === undefined) return 'xyah';
+  if (value === undefined) return 'xywh';
   if (value !== 'xyah' && value !== 'xywh') throw invalidParameterError("'xyah' or 'xywh'", 'kalman', value);
   return value;
 }
@@ -205,7 +217,7 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
   const known = new Set([
     'matchThreshold', 'lowMatchThreshold', 'unconfirmedMatchThreshold', 'trackThresh', 'newTrackThresh',
     'lowThresh', 'trackBuffer', 'frameRate', 'fuseScore', 'minBoxArea', 'maxEntriesPerTrack',
-    'classGroups', 'kalman', 'momentum', 'momentumDeltaT', 'reupdate', 'recovery', 'duplicateIou', 'minHits',
+    'classGroups', 'kalman', 'momentum', 'momentumDeltaT', 'reupdate', 'recovery', 'duplicateIou', 'minHits', 'tentativeMinHits',
   ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Unknown tracker option '${key}'`);
@@ -214,7 +226,7 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
   // defaults (SPEC T2 says matching follows ByteTrack) with SPEC T1's class
   // groups and the duplicate-box rule. BoT-SORT's thresholds and Kalman state
   // and OC-SORT's stages are options, measured in docs/tracking.md.
-  const trackThresh = unit('trackThresh', options.trackThresh, 0.5);
+  const trackThresh = unit('trackThresh', options.trackThresh, 0.6);
   const lowThresh = unit('lowThresh', options.lowThresh, 0.1);
   if (lowThresh > trackThresh) {
     throw new RangeError(`Expected lowThresh (${lowThresh}) not above trackThresh (${trackThresh})`);
@@ -244,6 +256,7 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
     recovery: booleanOption('recovery', options.recovery, false),
     duplicateIou: unit('duplicateIou', options.duplicateIou, 0.45),
     minHits: optionalNumber('positive integer', 'minHits', options.minHits, 2),
+    tentativeMinHits: optionalNumber('non-negative integer', 'tentativeMinHits', options.tentativeMinHits, 3),
     maxTimeLost: Math.floor((frameRate / 30) * trackBuffer),
   };
 }

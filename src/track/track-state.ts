@@ -34,6 +34,12 @@ export interface TrackInit {
   layout: KalmanLayout;
   /** OCM: frames between the observations the direction of motion is taken from. */
   deltaT: number;
+  /**
+   * Consecutive matches since birth before the track is confirmed: the
+   * tracker's minHits, or tentativeMinHits for a box scored below
+   * newTrackThresh (the graded new-track rule). Default 2 (ByteTrack).
+   */
+  minHits?: number;
 }
 
 export class TrackState implements Track {
@@ -68,12 +74,15 @@ export class TrackState implements Track {
   /** T1 vote: score sum per detected class, with its label. */
   private readonly votes: Array<{ classId: number; label: string; weight: number }> = [];
   private voted = 0;
+  /** Consecutive matches since birth that confirm this track (TrackInit.minHits). */
+  private readonly minHits: number;
 
   constructor(trackId: number, detection: Box, frameId: number, init: TrackInit = { group: detection.classId, layout: 'xyah', deltaT: 3 }) {
     this.trackId = trackId;
     this.group = init.group;
     this.layout = init.layout;
     this.deltaT = init.deltaT;
+    this.minHits = init.minHits ?? 2;
     this.score = detection.score;
     this.frameId = frameId;
     this.startFrame = frameId;
@@ -112,7 +121,7 @@ export class TrackState implements Track {
   predict(frameId = this.frameId + 1): void {
     if (this.state !== 'tracked') {
       this.mean[VH_INDEX] = 0;
-      if (this.layout === "xywh" && process.env.ZW !== "0") this.mean[VW_INDEX] = 0;
+      if (this.layout === 'xywh') this.mean[VW_INDEX] = 0;
     }
     kalmanPredict(this.mean, this.covariance, this.mean, this.covariance, this.layout);
     if (frameId === this.frameId + 1) {
@@ -130,7 +139,7 @@ export class TrackState implements Track {
    * straight line from that observation to this box (update, predict, …,
    * update), so the velocity is the one the observations imply.
    */
-  match(detection: Box, frameId: number, reupdate = false, minHits = 2): void {
+  match(detection: Box, frameId: number, reupdate = false): void {
     const reactivated = this.state !== 'tracked';
     const gap = frameId - this.frameId;
     if (reupdate && gap > 1 && this.saved) {
@@ -155,8 +164,9 @@ export class TrackState implements Track {
     }
     this.trackletLen = reactivated ? 0 : this.trackletLen + 1;
     this.state = 'tracked';
-    // Confirmed after minHits consecutive matches since birth (ByteTrack: 2).
-    this.isActivated = this.isActivated || this.trackletLen + 1 >= minHits;
+    // Confirmed after minHits consecutive matches since birth (ByteTrack: 2;
+    // a tentative birth needs more, see TrackInit.minHits).
+    this.isActivated = this.isActivated || this.trackletLen + 1 >= this.minHits;
     this.frameId = frameId;
     this.score = detection.score;
     this.saved = false;

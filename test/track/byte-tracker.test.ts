@@ -190,12 +190,52 @@ describe('ByteTracker', () => {
     assert.throws(() => new ByteTracker({ matchThreshold: '0.2' as unknown as number }), { name: 'TypeError', message: "Expected number between 0 and 1 for matchThreshold but received '0.2' of type string" });
     assert.throws(() => new ByteTracker({ trackBuffer: 2.5 }), { name: 'TypeError', message: 'Expected non-negative integer for trackBuffer but received 2.5 of type number' });
     assert.throws(() => new ByteTracker({ frameRate: 0 }), { name: 'RangeError', message: 'Expected positive number for frameRate but received 0 of type number' });
-    assert.throws(() => new ByteTracker({ lowThresh: 0.6 }), { name: 'RangeError', message: 'Expected lowThresh (0.6) not above trackThresh (0.5)' });
+    assert.throws(() => new ByteTracker({ lowThresh: 0.7 }), { name: 'RangeError', message: 'Expected lowThresh (0.7) not above trackThresh (0.6)' });
     assert.throws(() => new ByteTracker({ trackbuffer: 3 } as never), { name: 'TypeError', message: "Unknown tracker option 'trackbuffer'" });
     assert.throws(() => new ByteTracker().update(frame([det(1, 1, { h: 0 })])), { name: 'TypeError', message: 'Expected finite box with positive w and h for frame.boxes[0] but received a value of type object' });
     const o = new ByteTracker({ trackThresh: 0.7 }).options;
     assert.ok(Math.abs(o.newTrackThresh - 0.8) < 1e-12);
     assert.equal(o.maxTimeLost, 30);
     assert.equal(new ByteTracker({ frameRate: 25 }).options.maxTimeLost, 25);
+  });
+});
+
+describe('graded new-track rule (tentativeMinHits)', () => {
+  const start = (t: ByteTracker) => t.update(frame([det(100, 100)])); // frame 1: born and confirmed at once
+
+  test('a box between trackThresh and newTrackThresh starts a tentative track, reported from its third consecutive match', () => {
+    const t = new ByteTracker(); // trackThresh 0.6, newTrackThresh 0.7, tentativeMinHits 3
+    start(t);
+    const seen: number[][] = [];
+    for (let k = 1; k <= 4; k++) seen.push(t.update(frame([det(100, 100), det(600, 300 + 2 * k, { score: 0.65 })])).map((x) => x.trackId));
+    assert.deepEqual(seen, [[1], [1], [1, 2], [1, 2]], 'born in frame 2, confirmed by its third match in frame 4');
+    const tentative = t.liveTracks.find((x) => x.trackId === 2)!;
+    assert.equal(tentative.entries.length, 4, 'the frames before confirmation are kept as entries');
+  });
+
+  test('a confident box (≥ newTrackThresh) is confirmed on its next match, as ByteTrack', () => {
+    const t = new ByteTracker();
+    start(t);
+    const a = t.update(frame([det(100, 100), det(600, 300, { score: 0.75 })])).map((x) => x.trackId);
+    const b = t.update(frame([det(100, 100), det(600, 302, { score: 0.75 })])).map((x) => x.trackId);
+    assert.deepEqual([a, b], [[1], [1, 2]]);
+  });
+
+  test('a tentative track missed before it is confirmed is removed (a flickering false positive never becomes a track)', () => {
+    const t = new ByteTracker();
+    start(t);
+    t.update(frame([det(100, 100), det(600, 300, { score: 0.65 })]));
+    t.update(frame([det(100, 100), det(600, 302, { score: 0.65 })]));
+    t.update(frame([det(100, 100)])); // missed: removed
+    assert.deepEqual(t.removedTracks.map((x) => x.trackId), [2]);
+    const out = t.update(frame([det(100, 100), det(600, 306, { score: 0.65 })]));
+    assert.deepEqual(out.map((x) => x.trackId), [1], 'it starts over as a new tentative track');
+  });
+
+  test('tentativeMinHits 0 is ByteTrack: such a box starts no track', () => {
+    const t = new ByteTracker({ tentativeMinHits: 0 });
+    start(t);
+    for (let k = 1; k <= 5; k++) t.update(frame([det(100, 100), det(600, 300 + 2 * k, { score: 0.65 })]));
+    assert.deepEqual(t.liveTracks.map((x) => x.trackId), [1]);
   });
 });

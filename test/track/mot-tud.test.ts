@@ -52,11 +52,10 @@ describe('ByteTracker on MOT15 TUD (SORT Faster R-CNN detections)', () => {
     }
   });
 
-  test("BoT-SORT's published thresholds and Kalman state (an option set) hold their floors on both sequences", () => {
+  test("the defaults (BoT-SORT's published thresholds and Kalman state, graded births) hold their floors on both sequences", () => {
     // Measured 64.9 / 72.0 (IDSW 6) and 72.5 / 79.7 (IDSW 12), Kalman boxes (docs/tracking.md).
-    const botsort: TrackerOptions = { kalman: 'xywh', trackThresh: 0.6, newTrackThresh: 0.7 };
-    const campus = score('mot15-TUD-Campus', botsort, 'filtered');
-    const stadt = score('mot15-TUD-Stadtmitte', botsort, 'filtered');
+    const campus = score('mot15-TUD-Campus', {}, 'filtered');
+    const stadt = score('mot15-TUD-Stadtmitte', {}, 'filtered');
     assert.ok(campus.MOTA >= 64.5 && campus.IDF1 >= 71.6, `TUD-Campus ${campus.MOTA} / ${campus.IDF1}`);
     assert.ok(stadt.MOTA >= 72.1 && stadt.IDF1 >= 79.3, `TUD-Stadtmitte ${stadt.MOTA} / ${stadt.IDF1}`);
     // Above the official ByteTrack's best setting (ANCHORS.md) in MOTA on both, and in IDF1 on Stadtmitte.

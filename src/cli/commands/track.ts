@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import { parseArgs } from 'node:util';
 import { writeMotResults } from '../../mot/io.js';
 import { trackMotSequence } from '../../mot/track-sequence.js';
-import type { TrackerOptions } from '../../track/options.js';
+import { BYTETRACK_OPTIONS, type TrackerOptions } from '../../track/options.js';
 import type { Command } from '../commands.js';
 import { numberArg } from '../args.js';
 
@@ -14,8 +14,14 @@ needed) and writes MOTChallenge results (frame,id,left,top,width,height,score,-1
 Frame count, frame rate and size come from <sequence dir>/seqinfo.ini when present.
 
 Options (defaults in brackets):
-  --track-thresh X       high/low detection split [0.5]
-  --new-track-thresh X   score to start a track [track-thresh + 0.1]
+  --preset bytetrack     start from the seed's tracker: ByteTrack exactly (same-class
+                         matching, xyah Kalman, trackThresh 0.5, no graded births);
+                         the options below still apply on top
+  --track-thresh X       high/low detection split [0.6]
+  --new-track-thresh X   score to start a track confirmed on its next match [track-thresh + 0.1]
+  --tentative-min-hits N matches a track born between track-thresh and new-track-thresh
+                         needs before it is confirmed; 0 = such boxes start no track [3]
+  --kalman xywh|xyah     Kalman state: BoT-SORT's width/height or ByteTrack's aspect [xywh]
   --low-thresh X         ignore detections at or below [0.1]
   --match-thresh X       first-stage similarity (IoU × score) to exceed [0.2]
   --track-buffer N       frames a lost track is kept, at 30 fps [30]
@@ -35,6 +41,9 @@ export const command: Command = {
         out: { type: 'string' },
         'track-thresh': { type: 'string' },
         'new-track-thresh': { type: 'string' },
+        'tentative-min-hits': { type: 'string' },
+        kalman: { type: 'string' },
+        preset: { type: 'string' },
         'low-thresh': { type: 'string' },
         'match-thresh': { type: 'string' },
         'track-buffer': { type: 'string' },
@@ -51,12 +60,20 @@ export const command: Command = {
     if (values.output !== 'filtered' && values.output !== 'detection') {
       throw new UsageError(`Expected 'filtered' or 'detection' for --output but received '${values.output}'`);
     }
-    const tracker: TrackerOptions = {};
+    if (values.preset !== undefined && values.preset !== 'bytetrack') {
+      throw new UsageError(`Expected 'bytetrack' for --preset but received '${values.preset}'`);
+    }
+    if (values.kalman !== undefined && values.kalman !== 'xywh' && values.kalman !== 'xyah') {
+      throw new UsageError(`Expected 'xywh' or 'xyah' for --kalman but received '${values.kalman}'`);
+    }
+    const tracker: TrackerOptions = values.preset === 'bytetrack' ? { ...BYTETRACK_OPTIONS } : {};
     const set = <K extends keyof TrackerOptions>(key: K, v: TrackerOptions[K] | undefined): void => {
       if (v !== undefined) tracker[key] = v;
     };
     set('trackThresh', numberArg('number', 'track-thresh', values['track-thresh']));
     set('newTrackThresh', numberArg('number', 'new-track-thresh', values['new-track-thresh']));
+    set('tentativeMinHits', numberArg('non-negative integer', 'tentative-min-hits', values['tentative-min-hits']));
+    set('kalman', values.kalman);
     set('lowThresh', numberArg('number', 'low-thresh', values['low-thresh']));
     set('matchThreshold', numberArg('number', 'match-thresh', values['match-thresh']));
     set('trackBuffer', numberArg('number', 'track-buffer', values['track-buffer']));
