@@ -5,7 +5,7 @@
  * without the W1 projector, plus the TUD sequences from det.txt. Prints
  * p50/p99 and the speed-up over the Python figures in ANCHORS.md.
  */
-import { ByteTracker } from '../src/track/index.js';
+import { BYTETRACK_OPTIONS, ByteTracker, type TrackerOptions } from '../src/track/index.js';
 import { createProjector } from '../src/geo/index.js';
 import { trackMotSequence } from '../src/mot/index.js';
 import { sharedPath } from '../src/paths.js';
@@ -60,11 +60,11 @@ function scene(n: number, seed: number): { step: () => Box[] } {
  * the figures for that reason. (process.cpuUsage() was tried and ticks at
  * ~4 ms here, too coarse for per-frame figures.)
  */
-function run(n: number, frames: number, withProjector: boolean): number[] {
+function run(n: number, frames: number, withProjector: boolean, options: TrackerOptions = {}): number[] {
   const project = withProjector
     ? createProjector({ intrinsics: { fx: 1400, fy: 1400, cx: 960, cy: 540 }, distortion: [-0.2, 0.05, 0, 0, 0], mount: { height: 8, pitch: 15, roll: 0, yaw: 0 } })
     : undefined;
-  const tracker = new ByteTracker({}, { project });
+  const tracker = new ByteTracker(options, { project });
   const sc = scene(n, 1234 + n);
   const times: number[] = [];
   const warmup = 200;
@@ -116,6 +116,11 @@ export default async function (args: string[]): Promise<void> {
     const over = perFrameMin.filter((x) => x > 1).length;
     console.log(`${String(n).padStart(7)}  ${fmt(s.p50, 3).padStart(6)}  ${fmt(s.p99, 3).padStart(6)}  ${fmt(s.max, 3).padStart(6)}  ${over}`);
     results[`${n}-min3`] = { ...s, framesOver1ms: over };
+    // The seed's ByteTrack on the same input, same run: what the default options cost on top.
+    const seedRuns = [0, 1, 2].map(() => run(n, frames, false, BYTETRACK_OPTIONS));
+    const seed = summary(seedRuns[0]!.map((_, k) => Math.min(seedRuns[0]![k]!, seedRuns[1]![k]!, seedRuns[2]![k]!)));
+    console.log(`${'  seed'.padEnd(7)}  ${fmt(seed.p50, 3).padStart(6)}  ${fmt(seed.p99, 3).padStart(6)}  ${fmt(seed.max, 3).padStart(6)}  (ByteTrack preset; defaults/seed p50 ${fmt(s.p50 / seed.p50, 2)}×)`);
+    results[`${n}-min3-seed`] = { ...seed, defaultsOverSeedP50: s.p50 / seed.p50 };
   }
   console.log('\nMOT15 sequences from SORT det.txt (default options):');
   for (const seq of ['mot15-TUD-Campus', 'mot15-TUD-Stadtmitte']) {
