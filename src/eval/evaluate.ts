@@ -377,11 +377,10 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       let cropBytes = 0;
       let ctxBytes = 0;
       const cropBest = new Map<string, { areaRatio: number; q: number }>();
-      const cropped = new Map<number, number>();
       for (const d of [...sim.deliveries].sort((x, y) => (x.deliveredAtNs < y.deliveredAtNs ? -1 : x.deliveredAtNs > y.deliveredAtNs ? 1 : 0))) {
         const f = frames[d.imageId]!;
         ctxBytes += f.contextJpegBytes!;
-        const sel = new Set(cropTrackIds(d.selectedTrackIds, frameEntries[d.imageId]!, cropped, W, H));
+        const sel = new Set(cropTrackIds(d.selectedTrackIds, frameEntries[d.imageId]!, W, H));
         const idx = new Map<Box, number>(f.detections.map((b, k) => [b, k]));
         for (const e of frameEntries[d.imageId]!) {
           if (!sel.has(e.trackId)) continue;

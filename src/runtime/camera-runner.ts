@@ -174,8 +174,6 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   #inFlight = 0;
   #slotWaiters: Array<() => void> = [];
   #policyRefs = new Map<number, number>();
-  /** upload.content crops: trackId → largest box area a crop of it was sent at (content.ts cropTrackIds). */
-  #cropped = new Map<number, number>();
   #trackIdFloor: number;
   #stopping = false;
   #source: FrameSource | undefined;
@@ -400,11 +398,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     this.stats.tracksCreated += result.newTrackIds.length;
     this.stats.activeTracks = result.activeTracks;
     if (result.endedTrackIds.length > 0) this.emit('tracksEnded', result.endedTrackIds);
-    try {
-      await this.#applyDecisions(result);
-    } finally {
-      for (const id of result.endedTrackIds) this.#cropped.delete(id);
-    }
+    await this.#applyDecisions(result);
   }
 
   async #applyDecisions(result: CameraTaskResult): Promise<void> {
@@ -435,7 +429,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     const c = this.#opts.content;
     if (c === undefined || c.mode === 'frame') return { jpeg: await encodeJpeg(frame, { quality: this.#opts.jpegQuality }) };
     const boxes = d.tracks.map((t) => ({ trackId: t.trackId, box: t.entry.box }));
-    const ids = new Set(cropTrackIds(d.selectedTrackIds, boxes, this.#cropped, frame.width, frame.height));
+    const ids = new Set(cropTrackIds(d.selectedTrackIds, boxes, frame.width, frame.height));
     const crops: Array<{ trackId: number; rect: CropRect; jpeg: Buffer }> = [];
     for (const t of boxes) {
       if (!ids.has(t.trackId)) continue;
