@@ -333,6 +333,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
   const hasContent = hasImages && frames.every((f) => f.cropJpegBytes !== undefined && f.contextJpegBytes !== undefined);
 
   // 3. Score each policy's deliveries.
+  const cropMinScore = validateSelectionParams(options.policyOptions?.params ?? {}).minScore1;
   const results: PolicyResult[] = names.map((policy, p) => {
     const sim = sims[p]!;
     let bytes = 0;
@@ -380,7 +381,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       for (const d of [...sim.deliveries].sort((x, y) => (x.deliveredAtNs < y.deliveredAtNs ? -1 : x.deliveredAtNs > y.deliveredAtNs ? 1 : 0))) {
         const f = frames[d.imageId]!;
         ctxBytes += f.contextJpegBytes!;
-        const sel = new Set(cropTrackIds(d.selectedTrackIds, frameEntries[d.imageId]!, W, H));
+        const sel = new Set(cropTrackIds(d.selectedTrackIds, frameEntries[d.imageId]!, W, H, cropMinScore));
         const idx = new Map<Box, number>(f.detections.map((b, k) => [b, k]));
         for (const e of frameEntries[d.imageId]!) {
           if (!sel.has(e.trackId)) continue;

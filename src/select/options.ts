@@ -102,6 +102,13 @@ export const POLICY_OPTIONS = {
     defaults: { 'shared-best': 16, budget: 16 },
     description: "'shared-best': candidate frames kept per object; higher finds more sharing, each one a frame held in the ring",
   },
+  segmentGapFrames: {
+    kind: 'nonNegative',
+    policies: SHARED,
+    defaults: { 'shared-best': 1, budget: 1 },
+    description:
+      "'shared-best': a track whose qualifying entries (S1) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
+  },
   budgetBytesPerS: {
     kind: 'positive',
     policies: ['budget'],

@@ -16,10 +16,11 @@ export type UploadContent = (typeof UPLOAD_CONTENTS)[number];
 /**
  * The tracks a crops package carries a crop of: the selected objects, plus
  * every other track in the frame whose box does not touch the border
- * (Frigate's edge veto, geometry/box.ts `touchesEdge`): a crops package
- * shows every unclipped object its frame shows, so 'crops' never covers
- * fewer objects than 'frame' with the same decisions. Crops are cheap next
- * to the frame they replace.
+ * (Frigate's edge veto, geometry/box.ts `touchesEdge`) and whose entry there
+ * qualifies by score (S1: score ≥ `minScore1`): a crops package shows every
+ * unclipped, qualifying object its frame shows, so 'crops' covers what
+ * 'frame' covers with the same decisions. Crops are cheap next to the frame
+ * they replace.
  *
  * Why not "once per track" (a crop only of tracks never cropped or grown,
  * the earlier rule): a track is not an object. The tracker carries one
@@ -31,9 +32,15 @@ export type UploadContent = (typeof UPLOAD_CONTENTS)[number];
  * "Crop inclusion"), and a time-based refresh only traded that loss for bytes
  * by a tuned constant.
  */
-export function cropTrackIds(selected: readonly number[], tracks: ReadonlyArray<{ trackId: number; box: Box }>, width: number, height: number): number[] {
+export function cropTrackIds(
+  selected: readonly number[],
+  tracks: ReadonlyArray<{ trackId: number; box: Box }>,
+  width: number,
+  height: number,
+  minScore1: number,
+): number[] {
   const out = new Set(selected);
-  for (const t of tracks) if (!touchesEdge(t.box, width, height)) out.add(t.trackId);
+  for (const t of tracks) if (!touchesEdge(t.box, width, height) && t.box.score >= minScore1) out.add(t.trackId);
   return [...out].sort((a, b) => a - b);
 }
 

@@ -70,6 +70,24 @@ describe("policy 'shared-best'", () => {
     assert.deepEqual(scenario(xyxy(560, 300, 640, 380, { score: 0.8 })), separate); // touches the border (S3 edge 0)
   });
 
+  it('segments: a weak entry (score < minScore1, S1) or a frame without an entry breaks the chain, the old segment is sent and the new one waits for its own image', () => {
+    const weak = [
+      { objects: [a(A)] },
+      { objects: [a(A)] },
+      { objects: [a({ ...A, score: 0.4 })] }, // held only by a weak entry
+      { objects: [a({ ...A, w: 90 })] }, // resumes: a new segment (smaller, so the old best would have covered it)
+      { objects: [a({ ...A, w: 90 })], end: [1] },
+    ];
+    assert.deepEqual(run(weak).log, ['@3 immediate 0 [1]', '@4 immediate 3 [1]']);
+    assert.deepEqual(run(weak, { segmentGapFrames: 2 }).log, ['@4 immediate 0 [1]']); // one weak frame is not enough
+    assert.deepEqual(run(weak, { segmentGapFrames: 0 }).log, ['@4 immediate 0 [1]']); // off: one image per track
+    const absent = [{ objects: [a(A)] }, { objects: [] }, { objects: [a({ ...A, w: 90 })], end: [1] }];
+    assert.deepEqual(run(absent).log, ['@2 immediate 0 [1]', '@2 immediate 2 [1]']);
+    assert.deepEqual(run(absent, { segmentGapFrames: 0 }).log, ['@2 immediate 0 [1]']);
+    // A weak first sighting is no break: the chain starts at the first qualifying entry.
+    assert.deepEqual(run([{ objects: [a({ ...A, score: 0.4 })] }, { objects: [a(A)], end: [1] }]).log, ['@1 immediate 1 [1]']);
+  });
+
   it('a covered object is sent again when its best area grows to reSendAreaGrowth × the covered area', () => {
     const steps = (bLater: object): Step[] => [
       { objects: [a(A), b(B)] },
