@@ -95,6 +95,8 @@ export interface ObjectOutcome {
   sharpVsSharpest: number | null;
   /** Seconds from the first frame the object is visible in to its first covering delivery. */
   timeToFirstUploadS: number | null;
+  /** Seconds from the input's first frame to the object's first covering delivery (the coverage-over-time curve). */
+  firstUploadAtS: number | null;
   best: BestImage | null;
 }
 
@@ -369,6 +371,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         qualityRatio: dq !== undefined ? dq / bestQ.get(id)! : null,
         sharpVsSharpest: ds !== undefined && top !== undefined && top > 0 ? ds / top : null,
         timeToFirstUploadS: up !== undefined && seen !== undefined ? Number(up - seen) / 1e9 : null,
+        firstUploadAtS: up !== undefined ? Number(up - startNs) / 1e9 : null,
         best: best.get(id) ?? null,
       };
     });
