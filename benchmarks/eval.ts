@@ -1,6 +1,6 @@
 /**
  * npm run eval -- <clip|sequence|sim|all> [--policies a,b] [--hz 10] [--send-hz 2]
- *   [--max-latency S] [--interval S] [--set name=value,...] [--out NAME] [--objects] [--no-cache] [--md]
+ *   [--max-latency S] [--interval S] [--set name=value,...] [--out NAME] [--objects] [--lost] [--no-cache] [--md]
  *
  * The evaluation (docs/evaluation.md): runs every selection policy on the same detections and tracks of
  * each input, prints a table per input and writes
@@ -19,6 +19,8 @@ import {
   formatMarkdown,
   formatPooled,
   formatPooledContent,
+  formatLost,
+  formatLostPooled,
   poolReports,
   formatTable,
   loadClipInput,
@@ -45,7 +47,7 @@ import { machine } from './util.js';
 const usage = `usage: npm run eval -- <clip|sequence|sim|all> [--policies ${POLICY_NAMES.join(',')}] [--hz 10] [--send-hz 2]
        [--max-latency S (final-best 3, shared-best 10)] [--interval S (interval, default 1)]
        [--set name=value,... (any policy option of src/select/options.ts)] [--budget F (also run 'budget' at F × the default policy's bytes)]
-       [--out NAME] [--objects] [--no-cache] [--md]`;
+       [--out NAME] [--objects] [--lost] [--no-cache] [--md]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -61,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
       budget: { type: 'string' },
       out: { type: 'string' },
       objects: { type: 'boolean', default: false },
+      lost: { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
       md: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -116,6 +119,10 @@ async function main(argv: string[]): Promise<number> {
     if (values.budget !== undefined && rep.policies.every((p) => p.bytes !== null)) budgetRuns.push(runBudget(input, rep, Number(values.budget), sendHz, policyOptions));
     console.log('');
     console.log(values.md ? formatMarkdown(rep) : formatTable(rep));
+    if (values.lost) {
+      const lost = formatLost(rep);
+      if (lost !== '') console.log(`\n${lost}`);
+    }
     console.log(`  (${((performance.now() - t1) / 1000).toFixed(1)} s)`);
   }
   bar.tick(sources.length);
@@ -135,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`\n${formatPooled(pooled.withImages, `pooled over ${imaged.length} inputs with images (bytes)`)}`);
     console.log(`\n${formatPooledContent(pooled.withImages, `by upload.content, pooled over ${imaged.length} inputs with images (crops: JPEG q90, margin 15 %; frame+crops adds the frame at q40)`)}`);
   }
+  if (imaged.length > 0) console.log(`\n${formatLostPooled(imaged, `coverable objects lost, by reason, over ${imaged.length} inputs with images (--lost lists them)`)}`);
   if (pooled.halfA && pooled.halfB) {
     console.log(`\n${formatPooled(pooled.halfA, `half A (inputs with images sorted by name, even positions: ${pooled.halves.a.join(', ')})`)}`);
     console.log(`\n${formatPooled(pooled.halfB, `half B (odd positions: ${pooled.halves.b.join(', ')})`)}`);
@@ -176,6 +184,8 @@ interface BudgetRun {
   defaultCoverage: number;
   /** Coverable objects of the input (the pooled curve's weight). */
   coverable: number;
+  /** Bytes of the hindsight cover (whole frames): what covering every object once costs at least, knowing the future. */
+  hindsightBytes: number;
   /** Value first, and the FIFO comparison at the same budget. */
   valueFirst: BudgetSide;
   fifo: BudgetSide;
@@ -238,7 +248,7 @@ function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: 
       curve: CURVE_POINTS.map((p) => (n > 0 ? at.filter((t) => t <= p * rep.input.durationS + 1e-9).length / n : NaN)),
     };
   };
-  return { input: input.name, defaultPolicy: name, content, defaultBytes, budgetBytesPerS, defaultCoverage: coverageOf(def), coverable: rep.objects.coverable, valueFirst: side(1), fifo: side(0) };
+  return { input: input.name, defaultPolicy: name, content, defaultBytes, budgetBytesPerS, defaultCoverage: coverageOf(def), coverable: rep.objects.coverable, hindsightBytes: rep.oracleCover.bytes ?? NaN, valueFirst: side(1), fifo: side(0) };
 }
 
 function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
@@ -246,7 +256,7 @@ function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
   const content = runs[0]?.content ?? DEFAULT_CONTENT;
   const rows = runs.map(
     (b) =>
-      `| ${b.input} | ${(b.budgetBytesPerS / 1024).toFixed(1)} | ${(b.defaultBytes / 1024).toFixed(0)} | ${(b.valueFirst.bytes / 1024).toFixed(0)} | ${pct(b.defaultCoverage)} | ${pct(b.valueFirst.coverageOfCoverable)} | ${pct(b.fifo.coverageOfCoverable)} | ${b.valueFirst.counters.sent} | ${b.valueFirst.counters.dropped} | ${pct(b.valueFirst.curve[4]!)} | ${pct(b.fifo.curve[4]!)} |`,
+      `| ${b.input} | ${(b.budgetBytesPerS / 1024).toFixed(1)} | ${(b.defaultBytes / 1024).toFixed(0)} | ${(b.hindsightBytes / 1024).toFixed(0)} | ${(b.valueFirst.bytes / 1024).toFixed(0)} | ${pct(b.defaultCoverage)} | ${pct(b.valueFirst.coverageOfCoverable)} | ${pct(b.fifo.coverageOfCoverable)} | ${b.valueFirst.counters.sent} | ${b.valueFirst.counters.dropped} | ${pct(b.valueFirst.curve[4]!)} | ${pct(b.fifo.curve[4]!)} |`,
   );
   const sum = (f: (b: BudgetRun) => number): number => runs.reduce((a, b) => a + f(b), 0);
   const defB = sum((b) => b.defaultBytes);
@@ -257,8 +267,8 @@ function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
   return [
     `**'budget' at ${fraction} × the default's (${DEFAULT_POLICY} + ${content}) bytes, per input (value first: Σ ${(vB / 1024).toFixed(0)} KiB = ${((100 * vB) / defB).toFixed(1)} % of the default's ${(defB / 1024).toFixed(0)} KiB; FIFO ${(fB / 1024).toFixed(0)} KiB)**`,
     '',
-    '| input | budget KiB/s | default KiB | budget KiB | default cov/EF | budget cov/EF | FIFO cov/EF | sent | objects dropped | covered by half time | FIFO by half time |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| input | budget KiB/s | default KiB | hindsight cover KiB (frames) | budget KiB | default cov/EF | budget cov/EF | FIFO cov/EF | sent | objects dropped | covered by half time | FIFO by half time |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     `**coverage over time under the budget, pooled (covered / coverable objects by each fraction of every input's duration)**`,

@@ -98,6 +98,27 @@ export interface ObjectOutcome {
   /** Seconds from the input's first frame to the object's first covering delivery (the coverage-over-time curve). */
   firstUploadAtS: number | null;
   best: BestImage | null;
+  /** Why a coverable object was not covered (null when covered or not coverable). */
+  lost: LostReason | null;
+}
+
+/**
+ * Why a coverable object got no covering delivery:
+ * - 'border': every view of it that the evaluation counts (≥ 1 px inside
+ *   every border) is within S2's minEdge1 of the border, so the selection
+ *   treats it as clipped;
+ * - 'other-frames': a track it was matched to was delivered, but only in frames
+ *   where this object is not covered (clipped, not matched, or the track
+ *   carried another ground-truth object there — with the detector fallback,
+ *   often a piece the fallback tracker split off the same physical object);
+ * - 'never-sent': no track it was matched to is in any delivered frame.
+ */
+export interface LostReason {
+  kind: 'border' | 'other-frames' | 'never-sent';
+  /** The tracks matched to it in its covering frames. */
+  trackIds: number[];
+  /** The first (up to 3) delivered frames that carried one of those tracks. */
+  deliveredImageIds: number[];
 }
 
 export interface QualitySummary {
@@ -331,6 +352,17 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       if (Number.isFinite(x.sharpN)) sharpest.set(x.objectId, Math.max(sharpest.get(x.objectId) ?? 0, x.sharpN));
     }
   }
+  // Per coverable object: its matched tracks and whether any of its covering views is not near the border (minEdge1).
+  const minEdge1 = validateSelectionParams(options.policyOptions?.params ?? {}).minEdge1;
+  const objectTracks = new Map<string, { trackIds: Set<number>; awayFromBorder: boolean }>();
+  for (const c of covers) {
+    for (const x of c) {
+      let o = objectTracks.get(x.objectId);
+      if (o === undefined) objectTracks.set(x.objectId, (o = { trackIds: new Set(), awayFromBorder: false }));
+      o.trackIds.add(x.trackId);
+      if (x.edge >= minEdge1) o.awayFromBorder = true;
+    }
+  }
   const hasImages = frames.length > 0 && frames.every((f) => f.jpegBytes !== null);
   const hasContent = hasImages && frames.every((f) => f.cropJpegBytes !== undefined && f.contextJpegBytes !== undefined);
 
@@ -359,6 +391,22 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         }
       }
     }
+    const deliveredIn = new Map<number, number[]>();
+    for (const d of sim.deliveries) {
+      for (const e of frameEntries[d.imageId]!) {
+        let l = deliveredIn.get(e.trackId);
+        if (l === undefined) deliveredIn.set(e.trackId, (l = []));
+        l.push(d.imageId);
+      }
+    }
+    const lostReason = (id: string): LostReason | null => {
+      const o = objectTracks.get(id);
+      if (o === undefined || best.has(id)) return null;
+      const trackIds = [...o.trackIds].sort((x, y) => x - y);
+      const delivered = [...new Set(trackIds.flatMap((t) => deliveredIn.get(t) ?? []))].sort((x, y) => x - y).slice(0, 3);
+      const kind = !o.awayFromBorder ? 'border' : delivered.length > 0 ? 'other-frames' : 'never-sent';
+      return { kind, trackIds, deliveredImageIds: delivered };
+    };
     const objects: ObjectOutcome[] = [...all].sort().map((id) => {
       const up = firstUpload.get(id);
       const seen = firstVisible.get(id);
@@ -373,6 +421,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         timeToFirstUploadS: up !== undefined && seen !== undefined ? Number(up - seen) / 1e9 : null,
         firstUploadAtS: up !== undefined ? Number(up - startNs) / 1e9 : null,
         best: best.get(id) ?? null,
+        lost: lostReason(id),
       };
     });
     // upload.content 'crops' / 'frame+crops': the selected objects' crops only.

@@ -90,6 +90,34 @@ export function formatMarkdown(rep: EvalReport): string {
   return [`**${describeInput(rep)}**`, '', head, sep, ...body, '', oracleLine(rep)].join('\n');
 }
 
+/** Per policy, the coverable objects it lost and why (evaluate.ts LostReason), one line per policy that lost any. */
+export function formatLost(rep: EvalReport): string {
+  const lines: string[] = [];
+  for (const r of rep.policies) {
+    const lost = r.objects.filter((o) => o.lost !== null);
+    if (lost.length === 0) continue;
+    const items = lost.map((o) => {
+      const l = o.lost!;
+      const where = l.deliveredImageIds.length > 0 ? `, delivered in ${l.deliveredImageIds.join(',')}` : '';
+      return `${o.objectId} ${l.kind} (track ${l.trackIds.join(',')}${where})`;
+    });
+    lines.push(`  lost by ${r.policy} (${lost.length}): ${items.join('; ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** Markdown table: lost coverable objects per policy by reason, summed over the reports. */
+export function formatLostPooled(reports: readonly EvalReport[], title: string): string {
+  const names = [...new Set(reports.flatMap((r) => r.policies.map((p) => p.policy)))];
+  const kinds = ['border', 'other-frames', 'never-sent'] as const;
+  const body = names.map((policy) => {
+    const objs = reports.flatMap((r) => r.policies.find((p) => p.policy === policy)?.objects ?? []);
+    const n = (k: string): number => objs.filter((o) => o.lost?.kind === k).length;
+    return `| ${policy} | ${kinds.map(n).join(' | ')} | ${objs.filter((o) => o.lost !== null).length} |`;
+  });
+  return [`**${title}**`, '', '| policy | border | other frames | never sent | lost |', '|---|---:|---:|---:|---:|', ...body].join('\n');
+}
+
 /** The hindsight bound line: how few packages cover every coverable object. */
 export function oracleLine(rep: EvalReport): string {
   const o = rep.oracleCover;

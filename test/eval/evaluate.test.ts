@@ -64,6 +64,23 @@ describe('evaluateInput on a hand-made sequence (known answers)', () => {
     assert.equal(ef.objects.find((o) => o.objectId === 'B')!.timeToFirstUploadS, null);
   });
 
+  it('when the first covering delivery came, from the input’s start (the coverage-over-time curve)', () => {
+    assert.equal(by(rep.policies, 'every-frame').objects.find((o) => o.objectId === 'A')!.firstUploadAtS, 0.1);
+    assert.equal(by(rep.policies, 'spec').objects.find((o) => o.objectId === 'A')!.firstUploadAtS, 1);
+    assert.equal(by(rep.policies, 'interval').objects.find((o) => o.objectId === 'A')!.firstUploadAtS, null);
+  });
+
+  it('why a coverable object was lost: interval delivered its track only in frame 0, where A is clipped', () => {
+    const a = by(rep.policies, 'interval').objects.find((o) => o.objectId === 'A')!;
+    assert.deepEqual(a.lost, { kind: 'other-frames', trackIds: [1], deliveredImageIds: [0] });
+    // Covered, or not coverable at all (B was never detected): no reason.
+    assert.equal(by(rep.policies, 'every-frame').objects.find((o) => o.objectId === 'A')!.lost, null);
+    assert.equal(by(rep.policies, 'interval').objects.find((o) => o.objectId === 'B')!.lost, null);
+    // With minEdge1 above every view's edge distance (40 px at most), every view is "near the border".
+    const strict = evaluateInput(handMade(), { policies: ['interval'], policyOptions: { params: { minEdge1: 41, minEdge2: 60 } } });
+    assert.equal(by(strict.policies, 'interval').objects.find((o) => o.objectId === 'A')!.lost!.kind, 'border');
+  });
+
   it('interval sends only frame 0, where A is clipped: 5.01× fewer bytes and nothing covered', () => {
     const iv = by(rep.policies, 'interval');
     assert.equal(iv.packages, 1);
