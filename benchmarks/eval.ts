@@ -146,6 +146,8 @@ async function main(argv: string[]): Promise<number> {
   if (pooled.halfA && pooled.halfB) {
     console.log(`\n${formatPooled(pooled.halfA, `half A (inputs with images sorted by name, even positions: ${pooled.halves.a.join(', ')})`)}`);
     console.log(`\n${formatPooled(pooled.halfB, `half B (odd positions: ${pooled.halves.b.join(', ')})`)}`);
+    console.log(`\n${formatPooledContent(pooled.halfA, 'by upload.content, half A')}`);
+    console.log(`\n${formatPooledContent(pooled.halfB, 'by upload.content, half B')}`);
   }
   if (pooled.boxesOnly) console.log(`\n${formatPooled(pooled.boxesOnly, `pooled over ${boxOnly.length} MOT sequences without images (packages)`)}`);
   if (budgetRuns.length > 0) console.log(`\n${formatBudget(budgetRuns, Number(values.budget))}`);

@@ -164,6 +164,13 @@ export interface ContentResult {
   areaRatio: number;
   /** Mean of the best delivered crop's quality ratio (as ObjectOutcome.qualityRatio). */
   qualityRatio: number;
+  /** Per covered object: its best crop's area ratio and quality ratio. */
+  objects: { objectId: string; areaRatio: number; qualityRatio: number }[];
+  /**
+   * Paired with frigate's (whole-frame) best images on the objects both
+   * cover: mean (crop − frigate) area ratio and quality ratio; null without frigate.
+   */
+  vsFrigate: { objects: number; areaRatioDelta: number; qualityDelta: number } | null;
 }
 
 export interface PolicyResult {
@@ -453,6 +460,8 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         coverageOfCoverable: coverable.size > 0 ? cropBest.size / coverable.size : NaN,
         areaRatio: mean([...cropBest.values()].map((b) => b.areaRatio)),
         qualityRatio: mean([...cropBest.entries()].map(([id, b]) => b.q / bestQ.get(id)!)),
+        objects: [...cropBest.entries()].map(([objectId, b]) => ({ objectId, areaRatio: b.areaRatio, qualityRatio: b.q / bestQ.get(objectId)! })),
+        vsFrigate: null,
       });
       content = { crops: mk(cropBytes), 'frame+crops': mk(cropBytes + ctxBytes) };
     }
@@ -507,6 +516,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     r.ofBound = r.reduction / oracleCover.reduction;
     if (r.content) for (const c of Object.values(r.content)) c.reduction = c.bytes > 0 ? ef.bytes! / c.bytes : Infinity;
     if (frigate && r.policy !== 'frigate') r.vsFrigate = versusFrigate(r, frigate);
+    if (frigate && r.content) for (const c of Object.values(r.content)) c.vsFrigate = contentVersusFrigate(c, frigate);
     r.goal.reduction = r.reduction >= goalReduction;
     r.goal.coverage = r.coverageOfCoverable >= goalCoverage;
     r.goal.quality = r.vsFrigate
@@ -563,6 +573,20 @@ export function greedyCover(covers: ReadonlyArray<ReadonlyArray<{ objectId: stri
     for (const x of covers[best]!) left.delete(x.objectId);
   }
   return picked;
+}
+
+/** A content mode's best crops against frigate's best (whole-frame) images, on the objects both cover. */
+function contentVersusFrigate(c: ContentResult, f: PolicyResult): NonNullable<ContentResult['vsFrigate']> {
+  const fo = new Map(f.objects.filter((o) => o.best !== null).map((o) => [o.objectId, o]));
+  const area: number[] = [];
+  const quality: number[] = [];
+  for (const o of c.objects) {
+    const g = fo.get(o.objectId);
+    if (g === undefined) continue;
+    area.push(o.areaRatio - g.best!.areaRatio);
+    if (g.qualityRatio !== null) quality.push(o.qualityRatio - g.qualityRatio);
+  }
+  return { objects: area.length, areaRatioDelta: mean(area), qualityDelta: mean(quality) };
 }
 
 function versusFrigate(r: PolicyResult, f: PolicyResult): VersusFrigate {

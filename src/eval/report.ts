@@ -238,7 +238,10 @@ export interface PooledRow {
   packagesPerObject: number;
   tracksPerObject: number;
   /** By upload.content mode (every input with crop sizes): Σ every-frame bytes / Σ mode bytes, Σ crop-covered / Σ coverable, mean area and quality ratio. */
-  content: Record<'crops' | 'frame+crops', { bytes: number; reduction: number; coverageOfCoverable: number; areaRatio: number; qualityRatio: number }> | null;
+  content: Record<
+    'crops' | 'frame+crops',
+    { bytes: number; reduction: number; coverageOfCoverable: number; areaRatio: number; qualityRatio: number; areaDeltaVsFrigate: number; qualityDeltaVsFrigate: number }
+  > | null;
   /** Inputs on which the goal is met. */
   goalMet: number;
 }
@@ -298,21 +301,35 @@ function poolContent(rows: readonly PolicyResult[], efTotal: number, coverable: 
       const n = rows.reduce((a, p) => a + (Number.isFinite(p.content![mode][k]) ? p.content![mode].covered : 0), 0);
       return n > 0 ? rows.reduce((a, p) => a + (Number.isFinite(p.content![mode][k]) ? p.content![mode][k] * p.content![mode].covered : 0), 0) / n : NaN;
     };
-    return { bytes, reduction: efTotal / bytes, coverageOfCoverable: coverable > 0 ? covered / coverable : NaN, areaRatio: w('areaRatio'), qualityRatio: w('qualityRatio') };
+    // Mean over inputs of the paired deltas, as the frame table's.
+    const d = (k: 'areaRatioDelta' | 'qualityDelta'): number => {
+      const x = rows.map((p) => p.content![mode].vsFrigate?.[k] ?? NaN).filter(Number.isFinite);
+      return x.length ? x.reduce((a, b) => a + b, 0) / x.length : NaN;
+    };
+    return {
+      bytes,
+      reduction: efTotal / bytes,
+      coverageOfCoverable: coverable > 0 ? covered / coverable : NaN,
+      areaRatio: w('areaRatio'),
+      qualityRatio: w('qualityRatio'),
+      areaDeltaVsFrigate: d('areaRatioDelta'),
+      qualityDeltaVsFrigate: d('qualityDelta'),
+    };
   };
   return { crops: one('crops'), 'frame+crops': one('frame+crops') };
 }
 
 /** Markdown table of the pooled rows by upload.content mode. */
 export function formatPooledContent(rows: readonly PooledRow[], title: string): string {
-  const head = '| policy | frame KiB | frame ×fewer | crops KiB | crops ×fewer | crops cov/EF | crops area | crops qual | frame+crops KiB | frame+crops ×fewer |';
-  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const head =
+    '| policy | frame KiB | frame ×fewer | crops KiB | crops ×fewer | crops cov/EF | crops area | crops qual | crops Δarea vs frigate | crops Δqual vs frigate | frame+crops KiB | frame+crops ×fewer |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const body = rows
     .filter((r) => r.content !== null)
     .map((r) => {
       const c = r.content!.crops;
       const fc = r.content!['frame+crops'];
-      return `| ${r.policy} | ${kib(r.bytes)} | ${f(r.reduction, 1)} | ${kib(c.bytes)} | ${f(c.reduction, 1)} | ${pct(c.coverageOfCoverable)} | ${f(c.areaRatio)} | ${f(c.qualityRatio)} | ${kib(fc.bytes)} | ${f(fc.reduction, 1)} |`;
+      return `| ${r.policy} | ${kib(r.bytes)} | ${f(r.reduction, 1)} | ${kib(c.bytes)} | ${f(c.reduction, 1)} | ${pct(c.coverageOfCoverable)} | ${f(c.areaRatio)} | ${f(c.qualityRatio)} | ${f(c.areaDeltaVsFrigate, 3)} | ${f(c.qualityDeltaVsFrigate, 3)} | ${kib(fc.bytes)} | ${f(fc.reduction, 1)} |`;
     });
   return [`**${title}**`, '', head, sep, ...body].join('\n');
 }

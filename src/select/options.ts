@@ -87,13 +87,13 @@ export const POLICY_OPTIONS = {
   shareMinAreaFraction: {
     kind: 'unit',
     policies: ['shared-best'],
-    defaults: { 'shared-best': 0.9 },
+    defaults: { 'shared-best': 0.6 },
     description: "'shared-best': another object's upload covers an object when its entry there reaches this fraction of its best; lower shares more (fewer bytes, smaller images)",
   },
   reSendAreaGrowth: {
     kind: 'atLeastOne',
     policies: ['shared-best'],
-    defaults: { 'shared-best': 1.1 },
+    defaults: { 'shared-best': 1.5 },
     description: "'shared-best': a covered object is sent again only when its best area grew to this multiple of the covering image's; lower re-sends more",
   },
   shareCandidates: {

@@ -49,8 +49,9 @@ describe("policy 'shared-best'", () => {
   });
 
   it('covers another object only when its entry is unclipped, within the score margin 0.05 and ≥ shareMinAreaFraction of its best area', () => {
-    // reSendAreaGrowth 1.5 isolates the covering rule (with the default 1.1 an
-    // object covered at < 1/1.1 of its best area is sent again at its end).
+    // reSendAreaGrowth 1.5 isolates the covering rule (with 1.1 an object
+    // covered at < 1/1.1 of its best area is sent again at its end); the
+    // fraction under test is 0.9.
     const scenario = (bInShared: object): string[] =>
       run(
         [
@@ -58,7 +59,7 @@ describe("policy 'shared-best'", () => {
           { objects: [a(A), b(bInShared)], end: [1] }, // 1: A's only frame; A ends
           { objects: [], end: [2] },
         ],
-        { reSendAreaGrowth: 1.5 },
+        { reSendAreaGrowth: 1.5, shareMinAreaFraction: 0.9 },
       ).log;
     const covered = ['@1 immediate 1 [1,2]'];
     const separate = ['@1 immediate 1 [1]', '@2 immediate 0 [2]'];
@@ -95,16 +96,17 @@ describe("policy 'shared-best'", () => {
       { objects: [b(bLater)] },
       { objects: [b(B)], end: [2] },
     ];
-    assert.deepEqual(run(steps({ ...B, w: 90 })).log, ['@1 immediate 0 [1,2]', '@3 immediate 2 [2]']); // 7200 ≥ 1.1 × 6400
-    assert.deepEqual(run(steps({ ...B, w: 86 })).log, ['@1 immediate 0 [1,2]']); // 6880 < 7040
-    assert.deepEqual(run(steps({ ...B, w: 90 }), { reSendAreaGrowth: 1.5 }).log, ['@1 immediate 0 [1,2]']);
+    assert.deepEqual(run(steps({ ...B, w: 90 }), { reSendAreaGrowth: 1.1 }).log, ['@1 immediate 0 [1,2]', '@3 immediate 2 [2]']); // 7200 ≥ 1.1 × 6400
+    assert.deepEqual(run(steps({ ...B, w: 86 }), { reSendAreaGrowth: 1.1 }).log, ['@1 immediate 0 [1,2]']); // 6880 < 7040
+    assert.deepEqual(run(steps({ ...B, w: 90 })).log, ['@1 immediate 0 [1,2]']); // the default 1.5: 7200 < 9600
+    assert.deepEqual(run(steps({ ...B, w: 120 })).log, ['@1 immediate 0 [1,2]', '@3 immediate 2 [2]']); // 9600 ≥ 1.5 × 6400
   });
 
   it('maxLatencyS bounds how long an unsent best waits; a grown object waits again from its growth', () => {
     const steps: Step[] = [];
     for (let i = 0; i < 30; i++) steps.push({ objects: [a(i >= 15 ? { ...A, w: 120 } : A)] });
     steps[29]!.end = [1];
-    const { log, decisions } = run(steps, { maxLatencyS: 1 });
+    const { log, decisions } = run(steps, { maxLatencyS: 1, reSendAreaGrowth: 1.1 });
     assert.deepEqual(log, ['@10 immediate 0 [1]', '@25 immediate 15 [1]']);
     assert.equal(decisions[0]!.decidedAtNs - decisions[0]!.timestampNs, 1_000_000_000n);
   });
