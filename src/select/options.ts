@@ -93,8 +93,8 @@ export const POLICY_OPTIONS = {
   reSendAreaGrowth: {
     kind: 'atLeastOne',
     policies: ['shared-best'],
-    defaults: { 'shared-best': 1.5 },
-    description: "'shared-best': a covered object is sent again only when its best area grew to this multiple of the covering image's; lower re-sends more",
+    defaults: { 'shared-best': 100 },
+    description: "'shared-best': a covered object is sent again only when its best area grew to this multiple of the covering image's; lower re-sends more (the default 100: practically never; its best is sent at its end anyway)",
   },
   shareCandidates: {
     kind: 'positiveInteger',

@@ -89,6 +89,20 @@ describe("policy 'shared-best'", () => {
     assert.deepEqual(run([{ objects: [a({ ...A, score: 0.4 })] }, { objects: [a(A)], end: [1] }]).log, ['@1 immediate 1 [1]']);
   });
 
+  it('segments: an entry of the previous segment, in a frame another object sends, does not cover the new segment', () => {
+    const C = { cx: 450, cy: 300, w: 60, h: 60, score: 0.8 };
+    const c = (box: object): SceneObject => ({ id: 3, box });
+    const steps: Step[] = [
+      { objects: [a(A)] }, // 0: A's best in its first segment
+      { objects: [a({ ...A, w: 70, h: 70 }), c(C)] }, // 1: A below 0.6 of its best (not a candidate of its own send); C's only frame
+      { objects: [a({ ...A, score: 0.4 })] }, // 2: A weak: the chain breaks
+      { objects: [a({ ...A, w: 80, h: 80 })] }, // 3: A's new segment; the old one is sent (frame 0)
+      { objects: [a({ ...A, w: 80, h: 80 })], end: [3] }, // 4: C ends and sends frame 1, where A's entry is of the old segment
+    ];
+    // Frame 1 would cover A's new segment (4900 ≥ 0.6 × 6400 px²) if its entry counted: the new segment gets its own image.
+    assert.deepEqual(run(steps).log, ['@3 immediate 0 [1]', '@4 cached 1 [3]', '@flush immediate 3 [1]']);
+  });
+
   it('a covered object is sent again when its best area grows to reSendAreaGrowth × the covered area', () => {
     const steps = (bLater: object): Step[] => [
       { objects: [a(A), b(B)] },
@@ -98,8 +112,9 @@ describe("policy 'shared-best'", () => {
     ];
     assert.deepEqual(run(steps({ ...B, w: 90 }), { reSendAreaGrowth: 1.1 }).log, ['@1 immediate 0 [1,2]', '@3 immediate 2 [2]']); // 7200 ≥ 1.1 × 6400
     assert.deepEqual(run(steps({ ...B, w: 86 }), { reSendAreaGrowth: 1.1 }).log, ['@1 immediate 0 [1,2]']); // 6880 < 7040
-    assert.deepEqual(run(steps({ ...B, w: 90 })).log, ['@1 immediate 0 [1,2]']); // the default 1.5: 7200 < 9600
-    assert.deepEqual(run(steps({ ...B, w: 120 })).log, ['@1 immediate 0 [1,2]', '@3 immediate 2 [2]']); // 9600 ≥ 1.5 × 6400
+    assert.deepEqual(run(steps({ ...B, w: 90 }), { reSendAreaGrowth: 1.5 }).log, ['@1 immediate 0 [1,2]']); // 7200 < 9600
+    assert.deepEqual(run(steps({ ...B, w: 120 }), { reSendAreaGrowth: 1.5 }).log, ['@1 immediate 0 [1,2]', '@3 immediate 2 [2]']); // 9600 ≥ 1.5 × 6400
+    assert.deepEqual(run(steps({ ...B, w: 120 })).log, ['@1 immediate 0 [1,2]']); // the default 100: not again
   });
 
   it('maxLatencyS bounds how long an unsent best waits; a grown object waits again from its growth', () => {

@@ -40,6 +40,8 @@ interface SharedTrack {
   qualified: boolean;
   /** Frames since its last qualifying entry (frames it was absent from or held only by a weak entry). */
   weakRun: number;
+  /** Start of its current segment: an entry of an earlier frame shows the previous segment and covers nothing now. */
+  segmentStartNs: bigint;
 }
 
 /** 'shared-best': a covering entry's score may be below the object's best by at most Frigate's score margin. */
@@ -107,7 +109,14 @@ export class SharedBestPolicy implements SelectionPolicy {
     t.best = null;
     t.coveredArea = null;
     t.windowStart = null;
+    t.segmentStartNs = this.#lastNs;
     return out;
+  }
+
+  /** The state an entry of `trackId` in frame `f` counts for: the track's, unless the entry is of an earlier segment. */
+  #current(trackId: number, f: CandidateFrame): SharedTrack | undefined {
+    const o = this.#tracks.get(trackId);
+    return o !== undefined && f.timestampNs >= o.segmentStartNs ? o : undefined;
   }
 
   /** Whether an object's entry in a sent frame covers it: unclipped and ≥ shareMinAreaFraction of its best area. */
@@ -139,7 +148,7 @@ export class SharedBestPolicy implements SelectionPolicy {
     for (const [trackId, { entry, quality }] of entries) {
       let t = this.#tracks.get(trackId);
       if (t === undefined) {
-        t = { best: null, cands: [], coveredArea: null, windowStart: null, qualified: false, weakRun: 0 };
+        t = { best: null, cands: [], coveredArea: null, windowStart: null, qualified: false, weakRun: 0, segmentStartNs: frame.timestampNs };
         this.#tracks.set(trackId, t);
       }
       if (entry.box.score >= this.#params.minScore1) {
@@ -185,7 +194,7 @@ export class SharedBestPolicy implements SelectionPolicy {
         let gain = 0;
         for (const [otherId, e] of c.frame.entries) {
           if (otherId === trackId || !e.quality.good) continue;
-          const o = this.#tracks.get(otherId);
+          const o = this.#current(otherId, c.frame);
           if (o !== undefined && this.#waiting(o) && this.#covers(o, e.quality)) gain++;
         }
         if (gain > chosenGain) {
@@ -202,7 +211,7 @@ export class SharedBestPolicy implements SelectionPolicy {
       t.windowStart = null;
       for (const [otherId, { entry: e, quality }] of f.entries) {
         if (otherId === trackId) continue;
-        const o = this.#tracks.get(otherId);
+        const o = this.#current(otherId, f);
         if (o === undefined || !this.#covers(o, quality)) continue;
         const wasWaiting = this.#waiting(o);
         o.coveredArea = Math.max(o.coveredArea ?? 0, quality.area);
