@@ -55,10 +55,10 @@ export const POLICY_OPTIONS = {
   },
   maxLatencyS: {
     kind: 'positive',
-    policies: ['final-best', 'shared-best', 'budget'],
-    defaults: { 'final-best': 3, 'shared-best': 10, budget: 10 },
+    policies: ['final-best', 'shared-best'],
+    defaults: { 'final-best': 3, 'shared-best': 10 },
     unit: 's',
-    description: "'final-best' (default 3), 'shared-best' and 'budget' (default 10): longest a candidate is held; higher waits for better images",
+    description: "'final-best' (default 3), 'shared-best' (default 10): longest a candidate is held; higher waits for better images",
   },
   frigateScoreMargin: {
     kind: 'nonNegative',

@@ -12,7 +12,7 @@ import { BudgetPolicy, FrameRing, createPolicy } from '../../src/select/index.js
 import { H, Scene, W, runPolicy, type Step } from './fixtures.js';
 
 /** One package costs 0.15 B/px × 640 × 480 = 46 080 B: at this rate, one package per second; the bucket starts empty. */
-const ONE_PER_S = { budgetBytesPerS: 0.15 * W * H, budgetBurstS: 1, maxLatencyS: 0.1 };
+const ONE_PER_S = { budgetBytesPerS: 0.15 * W * H, budgetBurstS: 1 };
 const car = (cx: number, w: number) => ({ cx, cy: 240, w, h: w, score: 0.9 });
 const idle = (n: number): Step[] => Array.from({ length: n }, (): Step => ({ objects: [] }));
 
@@ -26,11 +26,11 @@ TWO[9]!.end = [1, 2];
 
 describe("'budget'", () => {
   it('value first: the first affordable package is a frame that shows both never-sent objects', () => {
-    // Tokens reach one package at 1.0 s (frame 10); object 1 is due since 0.1 s, object 2 since 0.6 s.
+    // Tokens reach one package at 1.0 s (frame 10), when frames 5–9 show both objects.
     assert.deepEqual(runPolicy('budget', TWO, ONE_PER_S).log, ['@10 immediate 5 [1,2]']);
   });
 
-  it('FIFO (budgetValueFirst 0): the oldest due object’s best image first, the other a package later', () => {
+  it('FIFO (budgetValueFirst 0): the best image of the object seen first, the other a package later', () => {
     assert.deepEqual(runPolicy('budget', TWO, { ...ONE_PER_S, budgetValueFirst: 0 }).log, ['@10 immediate 0 [1]', '@20 immediate 5 [2]']);
   });
 
@@ -48,7 +48,7 @@ describe("'budget'", () => {
 
   it('crops cost (budgetCropBytesPerPixel): a package costs its qualifying, unclipped boxes, so a small object is affordable sooner', () => {
     // 1 B per box pixel; 10 000 B/s. A 100×100 box costs 10 000 B (affordable at 1.0 s), a 50×50 one 2 500 B (at 0.3 s: 3 000 B).
-    const opts = { budgetBytesPerS: 10_000, budgetBurstS: 1, maxLatencyS: 0.1, budgetCropBytesPerPixel: 1 };
+    const opts = { budgetBytesPerS: 10_000, budgetBurstS: 1, budgetCropBytesPerPixel: 1 };
     const one = (w: number): Step[] => [...Array.from({ length: 12 }, (): Step => ({ objects: [{ id: 1, box: car(400, w) }] })), { objects: [], end: [1] }];
     assert.deepEqual(runPolicy('budget', one(100), opts).log, ['@10 immediate 0 [1]']);
     assert.deepEqual(runPolicy('budget', one(50), opts).log, ['@3 immediate 0 [1]']);

@@ -17,22 +17,20 @@
  *   carries (upload.content 'crops': the box area of every qualifying,
  *   unclipped object of the frame, src/upload/content.ts `cropTrackIds`).
  *
- * When it spends: when an object never sent is **due** — its track (or
- * segment, as 'shared-best': `segmentGapFrames`) ended, or it has waited
- * `maxLatencyS` — it sends, among the frames that show a due object, the one
- * of most value per byte, as soon as the bucket affords it; and when the
- * bucket is full (budget that would go unused) it sends the held frame of most
- * value per byte, due or not. A frame larger than the whole bucket goes when
- * the bucket is full, leaving it in debt. The bucket starts empty, so over any
- * span it spends at most `budgetBytesPerS` × the span plus one package.
+ * When it spends: whenever the bucket affords the held frame of most value
+ * per byte (a frame larger than the whole bucket goes when the bucket is
+ * full, leaving it in debt). The bucket starts empty, so over any span it
+ * spends at most `budgetBytesPerS` × the span plus one package. Objects are
+ * tracks, or track segments as in 'shared-best' (`segmentGapFrames`).
  *
  * What does not fit is counted, never lost silently: an ended object never
  * sent is kept (its best candidates only) until `budgetMaxWaitS` after its
  * end, then counted `dropped`; at end of stream (flush) what the bucket cannot
  * pay is dropped and counted the same way.
  *
- * `budgetValueFirst` 0 is the FIFO comparison: the same triggers, but the
- * frame sent is the best candidate of the object that became due first.
+ * `budgetValueFirst` 0 is the FIFO comparison: at the same moments, the frame
+ * sent is the best candidate so far of the object first seen among those
+ * never sent.
  * Everything it sends is immediate (U1): the budget is the rate limit.
  */
 import { touchesEdge } from '../../geometry/box.js';
@@ -66,8 +64,7 @@ interface BudgetObject {
   sentQ: number | null;
   /** Whether a good image of it was sent. */
   sentGood: boolean;
-  /** When it became due (never sent and ended, or waited maxLatencyS); null = not due. */
-  dueNs: bigint | null;
+  /** When it was first seen (the FIFO order). */
   seenNs: bigint;
   endedNs: bigint | null;
 }
@@ -92,7 +89,6 @@ export class BudgetPolicy implements SelectionPolicy {
   readonly #rate: number;
   readonly #depth: number;
   readonly #maxWaitNs: bigint;
-  readonly #maxLatencyNs: bigint;
   readonly #bytesPerPixel: number;
   readonly #cropBytesPerPixel: number;
   readonly #growth: number;
@@ -114,7 +110,6 @@ export class BudgetPolicy implements SelectionPolicy {
     this.#rate = policyOption('budgetBytesPerS', this.name, options.budgetBytesPerS);
     this.#depth = this.#rate * policyOption('budgetBurstS', this.name, options.budgetBurstS);
     this.#maxWaitNs = secondsToNs(policyOption('budgetMaxWaitS', this.name, options.budgetMaxWaitS));
-    this.#maxLatencyNs = secondsToNs(policyOption('maxLatencyS', this.name, options.maxLatencyS));
     this.#bytesPerPixel = policyOption('budgetBytesPerPixel', this.name, options.budgetBytesPerPixel);
     this.#cropBytesPerPixel = policyOption('budgetCropBytesPerPixel', this.name, options.budgetCropBytesPerPixel);
     this.#growth = policyOption('reSendQualityGrowth', this.name, options.reSendQualityGrowth);
@@ -171,7 +166,6 @@ export class BudgetPolicy implements SelectionPolicy {
       this.#forget(key, o);
       return;
     }
-    o.dueNs ??= nowNs;
     // Only its best candidates are worth keeping while it waits for budget.
     const keep = o.cands.filter((c) => !c.frame.sent).slice(0, 1);
     for (const c of o.cands) if (!keep.includes(c)) this.#drop(c.frame);
@@ -191,7 +185,6 @@ export class BudgetPolicy implements SelectionPolicy {
       if (o.sentQ === null) newObjects++;
       o.sentQ = Math.max(o.sentQ ?? 0, quality.good ? quality.q : 0);
       o.sentGood ||= quality.good;
-      o.dueNs = null;
       if (o.endedNs !== null) this.#forget(key, o);
     }
     this.counters.sent++;
@@ -199,26 +192,20 @@ export class BudgetPolicy implements SelectionPolicy {
     return { kind: 'upload', route: 'immediate', imageId: f.imageId, timestampNs: f.timestampNs, selected, decidedAtNs: nowNs };
   }
 
-  /** The frame to send now, if any (module comment), and its value. */
-  #choose(nowNs: bigint): { frame: HeldFrame; value: number } | null {
-    const due: BudgetObject[] = [];
-    for (const o of this.#objects.values()) {
-      if (o.sentQ === null && o.dueNs === null && nowNs - o.seenNs >= this.#maxLatencyNs) o.dueNs = nowNs;
-      if (o.sentQ === null && o.dueNs !== null) due.push(o);
-    }
+  /** The frame to send next (module comment), and its value; null when nothing held is worth anything. */
+  #choose(): { frame: HeldFrame; value: number } | null {
     if (!this.#valueFirst) {
-      // FIFO: the best unsent candidate of the object due first; when the bucket is full, of the oldest waiting one.
-      const pool = due.length > 0 ? due : this.#tokens >= this.#depth ? [...this.#objects.values()].filter((o) => o.sentQ === null) : [];
-      pool.sort((a, b) => (a.dueNs ?? a.seenNs) < (b.dueNs ?? b.seenNs) ? -1 : (a.dueNs ?? a.seenNs) > (b.dueNs ?? b.seenNs) ? 1 : a.trackId - b.trackId);
-      for (const o of pool) {
+      // FIFO: the best unsent candidate of the object first seen among those never sent.
+      const waiting = [...this.#objects.values()].filter((o) => o.sentQ === null);
+      waiting.sort((a, b) => (a.seenNs < b.seenNs ? -1 : a.seenNs > b.seenNs ? 1 : a.trackId - b.trackId));
+      for (const o of waiting) {
         const c = o.cands.find((x) => !x.frame.sent);
         if (c !== undefined) return { frame: c.frame, value: this.#value(c.frame) };
       }
       return null;
     }
     const frames = new Set<HeldFrame>();
-    const from = due.length > 0 ? due : this.#tokens >= this.#depth ? [...this.#objects.values()] : [];
-    for (const o of from) for (const c of o.cands) if (!c.frame.sent) frames.add(c.frame);
+    for (const o of this.#objects.values()) for (const c of o.cands) if (!c.frame.sent) frames.add(c.frame);
     let best: { frame: HeldFrame; value: number } | null = null;
     let bestRatio = 0;
     for (const f of frames) {
@@ -236,7 +223,7 @@ export class BudgetPolicy implements SelectionPolicy {
   #spend(nowNs: bigint): PolicyDecision[] {
     const out: PolicyDecision[] = [];
     for (;;) {
-      const pick = this.#choose(nowNs);
+      const pick = this.#choose();
       if (pick === null || (pick.frame.cost > this.#tokens && this.#tokens < this.#depth)) break;
       out.push(this.#send(pick.frame, pick.value, nowNs));
     }
@@ -277,7 +264,7 @@ export class BudgetPolicy implements SelectionPolicy {
       held.entries.set(trackId, { entry, quality, key });
       let o = this.#objects.get(key);
       if (o === undefined) {
-        o = { trackId, best: null, cands: [], sentQ: null, sentGood: false, dueNs: null, seenNs: frame.timestampNs, endedNs: null };
+        o = { trackId, best: null, cands: [], sentQ: null, sentGood: false, seenNs: frame.timestampNs, endedNs: null };
         this.#objects.set(key, o);
       }
       if (o.best === null || compareQuality(quality, o.best) > 0) o.best = quality;
