@@ -197,7 +197,7 @@ interface BudgetSide {
   bytes: number;
   coverageOfCoverable: number;
   counters: BudgetCounters;
-  /** Share of the coverable objects covered by 10 %, 20 %, …, 100 % of the input's duration (and the drain after it). */
+  /** Share of the coverable objects covered by 10 %, 20 %, …, 100 % of the input's duration. */
   curve: number[];
 }
 
