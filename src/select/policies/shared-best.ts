@@ -84,8 +84,8 @@ export class SharedBestPolicy implements SelectionPolicy {
   readonly #tracks = new Map<number, SharedTrack>();
   #lastNs = 0n;
 
-  /** `optionsOf`: whose defaults the options take ('budget' builds on this policy with its own). */
-  constructor(options: PolicyOptions = {}, optionsOf: PolicyName = 'shared-best') {
+  constructor(options: PolicyOptions = {}) {
+    const optionsOf = this.name;
     this.#refs = options.refs ?? NO_REFS;
     this.#params = validateSelectionParams(options.params ?? {});
     this.#qp = qualityParams(this.#params);
