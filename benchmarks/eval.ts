@@ -1,6 +1,6 @@
 /**
  * npm run eval -- <clip|sequence|sim|all> [--policies a,b] [--hz 10] [--send-hz 2]
- *   [--max-latency S] [--interval S] [--set name=value,...] [--out NAME] [--objects] [--no-cache] [--md]
+ *   [--max-latency S] [--interval S] [--set name=value,...] [--out NAME] [--objects] [--lost] [--no-cache] [--md]
  *
  * The evaluation (docs/evaluation.md): runs every selection policy on the same detections and tracks of
  * each input, prints a table per input and writes
@@ -19,6 +19,8 @@ import {
   formatMarkdown,
   formatPooled,
   formatPooledContent,
+  formatLost,
+  formatLostPooled,
   poolReports,
   formatTable,
   loadClipInput,
@@ -29,19 +31,23 @@ import {
   splitHalves,
   type EvalInput,
   type EvalReport,
+  type PolicyResult,
 } from '../src/eval/index.js';
 import { PROJECT_ROOT, SHARED_DATA_DIR } from '../src/paths.js';
-import { BudgetPolicy, POLICY_NAMES, POLICY_OPTION_NAMES, type BudgetCounters, type PolicyName, type PolicyOptionName, type PolicyOptions } from '../src/select/index.js';
-import { SELECTION_SECTION } from '../src/config/sections.js';
+import { BudgetPolicy, POLICY_NAMES, POLICY_OPTION_NAMES, validateSelectionParams, type BudgetCounters, type PolicyName, type PolicyOptionName, type PolicyOptions } from '../src/select/index.js';
+import { SELECTION_SECTION, UPLOAD_SECTION } from '../src/config/sections.js';
+import { touchesEdge } from '../src/geometry/box.js';
+import type { UploadContent } from '../src/upload/index.js';
 
-/** The product's default policy (the config schema's). */
+/** The product's default policy and upload.content (the config schema's). */
 const DEFAULT_POLICY = (SELECTION_SECTION.fields.policy as { default: PolicyName }).default;
+const DEFAULT_CONTENT = (UPLOAD_SECTION.fields.content as { default: UploadContent }).default;
 import { machine } from './util.js';
 
 const usage = `usage: npm run eval -- <clip|sequence|sim|all> [--policies ${POLICY_NAMES.join(',')}] [--hz 10] [--send-hz 2]
        [--max-latency S (final-best 3, shared-best 10)] [--interval S (interval, default 1)]
        [--set name=value,... (any policy option of src/select/options.ts)] [--budget F (also run 'budget' at F × the default policy's bytes)]
-       [--out NAME] [--objects] [--no-cache] [--md]`;
+       [--out NAME] [--objects] [--lost] [--no-cache] [--md]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -57,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
       budget: { type: 'string' },
       out: { type: 'string' },
       objects: { type: 'boolean', default: false },
+      lost: { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
       md: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -112,6 +119,10 @@ async function main(argv: string[]): Promise<number> {
     if (values.budget !== undefined && rep.policies.every((p) => p.bytes !== null)) budgetRuns.push(runBudget(input, rep, Number(values.budget), sendHz, policyOptions));
     console.log('');
     console.log(values.md ? formatMarkdown(rep) : formatTable(rep));
+    if (values.lost) {
+      const lost = formatLost(rep);
+      if (lost !== '') console.log(`\n${lost}`);
+    }
     console.log(`  (${((performance.now() - t1) / 1000).toFixed(1)} s)`);
   }
   bar.tick(sources.length);
@@ -131,9 +142,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(`\n${formatPooled(pooled.withImages, `pooled over ${imaged.length} inputs with images (bytes)`)}`);
     console.log(`\n${formatPooledContent(pooled.withImages, `by upload.content, pooled over ${imaged.length} inputs with images (crops: JPEG q90, margin 15 %; frame+crops adds the frame at q40)`)}`);
   }
+  if (imaged.length > 0) console.log(`\n${formatLostPooled(imaged, `coverable objects lost, by reason, over ${imaged.length} inputs with images (--lost lists them)`)}`);
   if (pooled.halfA && pooled.halfB) {
     console.log(`\n${formatPooled(pooled.halfA, `half A (inputs with images sorted by name, even positions: ${pooled.halves.a.join(', ')})`)}`);
     console.log(`\n${formatPooled(pooled.halfB, `half B (odd positions: ${pooled.halves.b.join(', ')})`)}`);
+    console.log(`\n${formatPooledContent(pooled.halfA, 'by upload.content, half A')}`);
+    console.log(`\n${formatPooledContent(pooled.halfB, 'by upload.content, half B')}`);
   }
   if (pooled.boxesOnly) console.log(`\n${formatPooled(pooled.boxesOnly, `pooled over ${boxOnly.length} MOT sequences without images (packages)`)}`);
   if (budgetRuns.length > 0) console.log(`\n${formatBudget(budgetRuns, Number(values.budget))}`);
@@ -162,52 +176,109 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** The 'budget' policy on one input, its budget a fraction of the default policy's bytes over the input's duration. */
+/** The 'budget' policy on one input, its budget a fraction of the default policy's bytes (in the default upload.content) over the input's duration. */
 interface BudgetRun {
   input: string;
   defaultPolicy: string;
+  content: UploadContent;
   defaultBytes: number;
   budgetBytesPerS: number;
+  defaultCoverage: number;
+  /** Coverable objects of the input (the pooled curve's weight). */
+  coverable: number;
+  /** Bytes of the hindsight cover (whole frames): what covering every object once costs at least, knowing the future. */
+  hindsightBytes: number;
+  /** Value first, and the FIFO comparison at the same budget. */
+  valueFirst: BudgetSide;
+  fifo: BudgetSide;
+}
+
+interface BudgetSide {
   bytes: number;
   coverageOfCoverable: number;
-  defaultCoverage: number;
   counters: BudgetCounters;
+  /** Share of the coverable objects covered by 10 %, 20 %, …, 100 % of the input's duration. */
+  curve: number[];
 }
+
+const CURVE_POINTS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 
 function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: number, options: PolicyOptions): BudgetRun {
   const name = DEFAULT_POLICY;
+  const content = DEFAULT_CONTENT;
   const def = rep.policies.find((p) => p.policy === name) ?? evaluateInput(input, { policies: [name], sendHz, policyOptions: options }).policies.find((p) => p.policy === name)!;
   const ef = rep.policies.find((p) => p.policy === 'every-frame')!;
-  // The package cost estimate from this camera's measured JPEG sizes (what a deployment sets once per camera).
+  const bytesOf = (r: PolicyResult): number => (content === 'frame' ? r.bytes! : r.content![content].bytes);
+  const coverageOf = (r: PolicyResult): number => (content === 'frame' ? r.coverageOfCoverable : r.content![content].coverageOfCoverable);
+  // The package cost estimates from this camera's measured JPEG sizes (what a deployment sets once per camera).
   const bytesPerPixel = ef.bytes! / ef.packages / (input.width * input.height);
-  const budgetBytesPerS = (fraction * def.bytes!) / rep.input.durationS;
-  let counters: BudgetCounters | undefined;
-  const r = evaluateInput(input, {
-    policies: ['budget'],
-    sendHz,
-    policyOptions: { ...options, budgetBytesPerS, budgetBytesPerPixel: bytesPerPixel },
-    onPolicy: (p) => {
-      if (p instanceof BudgetPolicy) counters = p.counters;
-    },
-  }).policies.find((p) => p.policy === 'budget')!;
-  return { input: input.name, defaultPolicy: name, defaultBytes: def.bytes!, budgetBytesPerS, bytes: r.bytes!, coverageOfCoverable: r.coverageOfCoverable, defaultCoverage: def.coverageOfCoverable, counters: counters! };
+  const minScore1 = validateSelectionParams(options.params ?? {}).minScore1;
+  let cropBytes = 0;
+  let cropPixels = 0;
+  for (const f of input.frames) {
+    for (const [k, b] of f.detections.entries()) {
+      if (b.score < minScore1 || touchesEdge(b, input.width, input.height)) continue;
+      cropBytes += f.cropJpegBytes?.[k] ?? 0;
+      cropPixels += b.w * b.h;
+    }
+  }
+  const defaultBytes = bytesOf(def);
+  const budgetBytesPerS = (fraction * defaultBytes) / rep.input.durationS;
+  const side = (valueFirst: number): BudgetSide => {
+    let counters: BudgetCounters | undefined;
+    const r = evaluateInput(input, {
+      policies: ['budget'],
+      sendHz,
+      policyOptions: {
+        ...options,
+        budgetBytesPerS,
+        budgetBytesPerPixel: bytesPerPixel,
+        budgetCropBytesPerPixel: content === 'frame' || cropPixels === 0 ? 0 : cropBytes / cropPixels,
+        budgetValueFirst: valueFirst,
+      },
+      onPolicy: (p) => {
+        if (p instanceof BudgetPolicy) counters = p.counters;
+      },
+    });
+    const b = r.policies.find((p) => p.policy === 'budget')!;
+    const at = b.objects.map((o) => o.firstUploadAtS).filter((x): x is number => x !== null);
+    const n = r.objects.coverable;
+    return {
+      bytes: bytesOf(b),
+      coverageOfCoverable: coverageOf(b),
+      counters: counters!,
+      curve: CURVE_POINTS.map((p) => (n > 0 ? at.filter((t) => t <= p * rep.input.durationS + 1e-9).length / n : NaN)),
+    };
+  };
+  return { input: input.name, defaultPolicy: name, content, defaultBytes, budgetBytesPerS, defaultCoverage: coverageOf(def), coverable: rep.objects.coverable, hindsightBytes: rep.oracleCover.bytes ?? NaN, valueFirst: side(1), fifo: side(0) };
 }
 
 function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
-  const rows = runs.map((b) => {
-    const v = b.counters.valueSent;
-    const half = v.slice(0, Math.ceil(v.length / 2)).reduce((a, x) => a + x, 0);
-    const all = v.reduce((a, x) => a + x, 0);
-    return `| ${b.input} | ${(b.budgetBytesPerS / 1024).toFixed(1)} | ${(b.defaultBytes / 1024).toFixed(0)} | ${(b.bytes / 1024).toFixed(0)} | ${(100 * b.defaultCoverage).toFixed(1)}% | ${(100 * b.coverageOfCoverable).toFixed(1)}% | ${b.counters.sent} | ${b.counters.dropped} | ${b.counters.superseded} | ${all > 0 ? ((100 * half) / all).toFixed(0) : '—'}% |`;
-  });
-  const defB = runs.reduce((a, b) => a + b.defaultBytes, 0);
-  const bB = runs.reduce((a, b) => a + b.bytes, 0);
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const content = runs[0]?.content ?? DEFAULT_CONTENT;
+  const rows = runs.map(
+    (b) =>
+      `| ${b.input} | ${(b.budgetBytesPerS / 1024).toFixed(1)} | ${(b.defaultBytes / 1024).toFixed(0)} | ${(b.hindsightBytes / 1024).toFixed(0)} | ${(b.valueFirst.bytes / 1024).toFixed(0)} | ${pct(b.defaultCoverage)} | ${pct(b.valueFirst.coverageOfCoverable)} | ${pct(b.fifo.coverageOfCoverable)} | ${b.valueFirst.counters.sent} | ${b.valueFirst.counters.dropped} | ${pct(b.valueFirst.curve[4]!)} | ${pct(b.fifo.curve[4]!)} |`,
+  );
+  const sum = (f: (b: BudgetRun) => number): number => runs.reduce((a, b) => a + f(b), 0);
+  const defB = sum((b) => b.defaultBytes);
+  const vB = sum((b) => b.valueFirst.bytes);
+  const fB = sum((b) => b.fifo.bytes);
+  // Pooled curve: Σ covered / Σ coverable at each fraction of each input's duration.
+  const pooled = (s: 'valueFirst' | 'fifo'): string[] => CURVE_POINTS.map((_, i) => pct(sum((b) => b[s].curve[i]! * b.coverable) / sum((b) => b.coverable)));
   return [
-    `**'budget' at ${fraction} × the default policy's (${DEFAULT_POLICY}) bytes, per input (Σ bytes ${(bB / 1024).toFixed(0)} KiB = ${((100 * bB) / defB).toFixed(1)} % of the default's ${(defB / 1024).toFixed(0)} KiB)**`,
+    `**'budget' at ${fraction} × the default's (${DEFAULT_POLICY} + ${content}) bytes, per input (value first: Σ ${(vB / 1024).toFixed(0)} KiB = ${((100 * vB) / defB).toFixed(1)} % of the default's ${(defB / 1024).toFixed(0)} KiB; FIFO ${(fB / 1024).toFixed(0)} KiB)**`,
     '',
-    '| input | budget KiB/s | default KiB | budget KiB | default cov/EF | budget cov/EF | sent | dropped | superseded | value in the first half of the sends |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| input | budget KiB/s | default KiB | hindsight cover KiB (frames) | budget KiB | default cov/EF | budget cov/EF | FIFO cov/EF | sent | objects dropped | covered by half time | FIFO by half time |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
+    '',
+    `**coverage over time under the budget, pooled (covered / coverable objects by each fraction of every input's duration)**`,
+    '',
+    `| order | ${CURVE_POINTS.map((p) => `${Math.round(100 * p)} %`).join(' | ')} |`,
+    `|---|${CURVE_POINTS.map(() => '---:').join('|')}|`,
+    `| value first | ${pooled('valueFirst').join(' | ')} |`,
+    `| FIFO | ${pooled('fifo').join(' | ')} |`,
   ].join('\n');
 }
 

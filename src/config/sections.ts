@@ -217,9 +217,9 @@ export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)
   policy: {
     kind: 'string',
     enum: POLICY_NAMES,
-    default: 'replace-queued',
+    default: 'shared-best',
     description:
-      "'replace-queued' (default: the fewest bytes at the 98 % coverage bar, docs/evaluation.md \"The default\") is SPEC S1–S7 with still-queued packages replaced by the same object's better one; 'spec' is S1–S7 exactly; the others trade latency for fewer bytes (docs/selection.md)",
+      "'shared-best' (default: the fewest bytes at the 98 % coverage bar, docs/evaluation.md \"The default\") holds each object's best candidates and sends frames that serve several objects; 'spec' is S1–S7 exactly; 'replace-queued' is S1–S7 with still-queued packages replaced by the same object's better one (docs/selection.md)",
   },
   minWidth: num('S1: minimum box width after the first sighting', { min: 0, default: 32, unit: 'px' }),
   minHeight: num('S1: minimum box height after the first sighting', { min: 0, default: 32, unit: 'px' }),
@@ -423,7 +423,8 @@ export const UPLOAD_SECTION: ObjectField = obj('cloud upload (U1–U3)', {
     kind: 'string',
     enum: UPLOAD_CONTENTS,
     default: 'frame',
-    description: "what a package carries: 'frame' (the whole frame, SPEC's package), 'crops' (a full-resolution crop per selected object), 'frame+crops' (a low-quality frame for context plus the crops)",
+    description:
+      "what a package carries: 'frame' (default: the whole frame, SPEC's package; the one mode every sink takes), 'crops' (a full-resolution crop of every qualifying, unclipped object of the frame: about 4× fewer bytes at the same coverage, http sink only, docs/evaluation.md \"The default\"), 'frame+crops' (a low-quality frame for context plus the crops)",
   },
   cropJpegQuality: num("JPEG quality of the crops ('crops', 'frame+crops')", { integer: true, min: 1, max: 100, default: 90 }),
   contextJpegQuality: num("JPEG quality of the context frame ('frame+crops'); the camera's jpegQuality is the frame's in 'frame'", { integer: true, min: 1, max: 100, default: 40 }),

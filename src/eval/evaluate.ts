@@ -95,7 +95,30 @@ export interface ObjectOutcome {
   sharpVsSharpest: number | null;
   /** Seconds from the first frame the object is visible in to its first covering delivery. */
   timeToFirstUploadS: number | null;
+  /** Seconds from the input's first frame to the object's first covering delivery (the coverage-over-time curve). */
+  firstUploadAtS: number | null;
   best: BestImage | null;
+  /** Why a coverable object was not covered (null when covered or not coverable). */
+  lost: LostReason | null;
+}
+
+/**
+ * Why a coverable object got no covering delivery:
+ * - 'border': every view of it that the evaluation counts (≥ 1 px inside
+ *   every border) is within S2's minEdge1 of the border, so the selection
+ *   treats it as clipped;
+ * - 'other-frames': a track it was matched to was delivered, but only in frames
+ *   where this object is not covered (clipped, not matched, or the track
+ *   carried another ground-truth object there — with the detector fallback,
+ *   often a piece the fallback tracker split off the same physical object);
+ * - 'never-sent': no track it was matched to is in any delivered frame.
+ */
+export interface LostReason {
+  kind: 'border' | 'other-frames' | 'never-sent';
+  /** The tracks matched to it in its covering frames. */
+  trackIds: number[];
+  /** The first (up to 3) delivered frames that carried one of those tracks. */
+  deliveredImageIds: number[];
 }
 
 export interface QualitySummary {
@@ -141,6 +164,13 @@ export interface ContentResult {
   areaRatio: number;
   /** Mean of the best delivered crop's quality ratio (as ObjectOutcome.qualityRatio). */
   qualityRatio: number;
+  /** Per covered object: its best crop's area ratio and quality ratio. */
+  objects: { objectId: string; areaRatio: number; qualityRatio: number }[];
+  /**
+   * Paired with frigate's (whole-frame) best images on the objects both
+   * cover: mean (crop − frigate) area ratio and quality ratio; null without frigate.
+   */
+  vsFrigate: { objects: number; areaRatioDelta: number; qualityDelta: number } | null;
 }
 
 export interface PolicyResult {
@@ -329,10 +359,22 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       if (Number.isFinite(x.sharpN)) sharpest.set(x.objectId, Math.max(sharpest.get(x.objectId) ?? 0, x.sharpN));
     }
   }
+  // Per coverable object: its matched tracks and whether any of its covering views is not near the border (minEdge1).
+  const minEdge1 = validateSelectionParams(options.policyOptions?.params ?? {}).minEdge1;
+  const objectTracks = new Map<string, { trackIds: Set<number>; awayFromBorder: boolean }>();
+  for (const c of covers) {
+    for (const x of c) {
+      let o = objectTracks.get(x.objectId);
+      if (o === undefined) objectTracks.set(x.objectId, (o = { trackIds: new Set(), awayFromBorder: false }));
+      o.trackIds.add(x.trackId);
+      if (x.edge >= minEdge1) o.awayFromBorder = true;
+    }
+  }
   const hasImages = frames.length > 0 && frames.every((f) => f.jpegBytes !== null);
   const hasContent = hasImages && frames.every((f) => f.cropJpegBytes !== undefined && f.contextJpegBytes !== undefined);
 
   // 3. Score each policy's deliveries.
+  const cropMinScore = validateSelectionParams(options.policyOptions?.params ?? {}).minScore1;
   const results: PolicyResult[] = names.map((policy, p) => {
     const sim = sims[p]!;
     let bytes = 0;
@@ -356,6 +398,22 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         }
       }
     }
+    const deliveredIn = new Map<number, number[]>();
+    for (const d of sim.deliveries) {
+      for (const e of frameEntries[d.imageId]!) {
+        let l = deliveredIn.get(e.trackId);
+        if (l === undefined) deliveredIn.set(e.trackId, (l = []));
+        l.push(d.imageId);
+      }
+    }
+    const lostReason = (id: string): LostReason | null => {
+      const o = objectTracks.get(id);
+      if (o === undefined || best.has(id)) return null;
+      const trackIds = [...o.trackIds].sort((x, y) => x - y);
+      const delivered = [...new Set(trackIds.flatMap((t) => deliveredIn.get(t) ?? []))].sort((x, y) => x - y).slice(0, 3);
+      const kind = !o.awayFromBorder ? 'border' : delivered.length > 0 ? 'other-frames' : 'never-sent';
+      return { kind, trackIds, deliveredImageIds: delivered };
+    };
     const objects: ObjectOutcome[] = [...all].sort().map((id) => {
       const up = firstUpload.get(id);
       const seen = firstVisible.get(id);
@@ -368,7 +426,9 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         qualityRatio: dq !== undefined ? dq / bestQ.get(id)! : null,
         sharpVsSharpest: ds !== undefined && top !== undefined && top > 0 ? ds / top : null,
         timeToFirstUploadS: up !== undefined && seen !== undefined ? Number(up - seen) / 1e9 : null,
+        firstUploadAtS: up !== undefined ? Number(up - startNs) / 1e9 : null,
         best: best.get(id) ?? null,
+        lost: lostReason(id),
       };
     });
     // upload.content 'crops' / 'frame+crops': the selected objects' crops only.
@@ -377,11 +437,10 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       let cropBytes = 0;
       let ctxBytes = 0;
       const cropBest = new Map<string, { areaRatio: number; q: number }>();
-      const cropped = new Map<number, number>();
       for (const d of [...sim.deliveries].sort((x, y) => (x.deliveredAtNs < y.deliveredAtNs ? -1 : x.deliveredAtNs > y.deliveredAtNs ? 1 : 0))) {
         const f = frames[d.imageId]!;
         ctxBytes += f.contextJpegBytes!;
-        const sel = new Set(cropTrackIds(d.selectedTrackIds, frameEntries[d.imageId]!, cropped, W, H));
+        const sel = new Set(cropTrackIds(d.selectedTrackIds, frameEntries[d.imageId]!, W, H, cropMinScore));
         const idx = new Map<Box, number>(f.detections.map((b, k) => [b, k]));
         for (const e of frameEntries[d.imageId]!) {
           if (!sel.has(e.trackId)) continue;
@@ -401,6 +460,8 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         coverageOfCoverable: coverable.size > 0 ? cropBest.size / coverable.size : NaN,
         areaRatio: mean([...cropBest.values()].map((b) => b.areaRatio)),
         qualityRatio: mean([...cropBest.entries()].map(([id, b]) => b.q / bestQ.get(id)!)),
+        objects: [...cropBest.entries()].map(([objectId, b]) => ({ objectId, areaRatio: b.areaRatio, qualityRatio: b.q / bestQ.get(objectId)! })),
+        vsFrigate: null,
       });
       content = { crops: mk(cropBytes), 'frame+crops': mk(cropBytes + ctxBytes) };
     }
@@ -455,6 +516,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     r.ofBound = r.reduction / oracleCover.reduction;
     if (r.content) for (const c of Object.values(r.content)) c.reduction = c.bytes > 0 ? ef.bytes! / c.bytes : Infinity;
     if (frigate && r.policy !== 'frigate') r.vsFrigate = versusFrigate(r, frigate);
+    if (frigate && r.content) for (const c of Object.values(r.content)) c.vsFrigate = contentVersusFrigate(c, frigate);
     r.goal.reduction = r.reduction >= goalReduction;
     r.goal.coverage = r.coverageOfCoverable >= goalCoverage;
     r.goal.quality = r.vsFrigate
@@ -511,6 +573,20 @@ export function greedyCover(covers: ReadonlyArray<ReadonlyArray<{ objectId: stri
     for (const x of covers[best]!) left.delete(x.objectId);
   }
   return picked;
+}
+
+/** A content mode's best crops against frigate's best (whole-frame) images, on the objects both cover. */
+function contentVersusFrigate(c: ContentResult, f: PolicyResult): NonNullable<ContentResult['vsFrigate']> {
+  const fo = new Map(f.objects.filter((o) => o.best !== null).map((o) => [o.objectId, o]));
+  const area: number[] = [];
+  const quality: number[] = [];
+  for (const o of c.objects) {
+    const g = fo.get(o.objectId);
+    if (g === undefined) continue;
+    area.push(o.areaRatio - g.best!.areaRatio);
+    if (g.qualityRatio !== null) quality.push(o.qualityRatio - g.qualityRatio);
+  }
+  return { objects: area.length, areaRatioDelta: mean(area), qualityDelta: mean(quality) };
 }
 
 function versusFrigate(r: PolicyResult, f: PolicyResult): VersusFrigate {

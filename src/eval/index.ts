@@ -46,12 +46,15 @@ export {
   type ContentResult,
   type EvalReport,
   type EvaluateOptions,
+  type LostReason,
   type ObjectOutcome,
   type PolicyResult,
   type QualitySummary,
   type VersusFrigate,
 } from './evaluate.js';
 export {
+  formatLost,
+  formatLostPooled,
   formatTable,
   formatMarkdown,
   formatPooled,

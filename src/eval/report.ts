@@ -90,6 +90,34 @@ export function formatMarkdown(rep: EvalReport): string {
   return [`**${describeInput(rep)}**`, '', head, sep, ...body, '', oracleLine(rep)].join('\n');
 }
 
+/** Per policy, the coverable objects it lost and why (evaluate.ts LostReason), one line per policy that lost any. */
+export function formatLost(rep: EvalReport): string {
+  const lines: string[] = [];
+  for (const r of rep.policies) {
+    const lost = r.objects.filter((o) => o.lost !== null);
+    if (lost.length === 0) continue;
+    const items = lost.map((o) => {
+      const l = o.lost!;
+      const where = l.deliveredImageIds.length > 0 ? `, delivered in ${l.deliveredImageIds.join(',')}` : '';
+      return `${o.objectId} ${l.kind} (track ${l.trackIds.join(',')}${where})`;
+    });
+    lines.push(`  lost by ${r.policy} (${lost.length}): ${items.join('; ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** Markdown table: lost coverable objects per policy by reason, summed over the reports. */
+export function formatLostPooled(reports: readonly EvalReport[], title: string): string {
+  const names = [...new Set(reports.flatMap((r) => r.policies.map((p) => p.policy)))];
+  const kinds = ['border', 'other-frames', 'never-sent'] as const;
+  const body = names.map((policy) => {
+    const objs = reports.flatMap((r) => r.policies.find((p) => p.policy === policy)?.objects ?? []);
+    const n = (k: string): number => objs.filter((o) => o.lost?.kind === k).length;
+    return `| ${policy} | ${kinds.map(n).join(' | ')} | ${objs.filter((o) => o.lost !== null).length} |`;
+  });
+  return [`**${title}**`, '', '| policy | border | other frames | never sent | lost |', '|---|---:|---:|---:|---:|', ...body].join('\n');
+}
+
 /** The hindsight bound line: how few packages cover every coverable object. */
 export function oracleLine(rep: EvalReport): string {
   const o = rep.oracleCover;
@@ -210,7 +238,10 @@ export interface PooledRow {
   packagesPerObject: number;
   tracksPerObject: number;
   /** By upload.content mode (every input with crop sizes): Σ every-frame bytes / Σ mode bytes, Σ crop-covered / Σ coverable, mean area and quality ratio. */
-  content: Record<'crops' | 'frame+crops', { bytes: number; reduction: number; coverageOfCoverable: number; areaRatio: number; qualityRatio: number }> | null;
+  content: Record<
+    'crops' | 'frame+crops',
+    { bytes: number; reduction: number; coverageOfCoverable: number; areaRatio: number; qualityRatio: number; areaDeltaVsFrigate: number; qualityDeltaVsFrigate: number }
+  > | null;
   /** Inputs on which the goal is met. */
   goalMet: number;
 }
@@ -270,21 +301,35 @@ function poolContent(rows: readonly PolicyResult[], efTotal: number, coverable: 
       const n = rows.reduce((a, p) => a + (Number.isFinite(p.content![mode][k]) ? p.content![mode].covered : 0), 0);
       return n > 0 ? rows.reduce((a, p) => a + (Number.isFinite(p.content![mode][k]) ? p.content![mode][k] * p.content![mode].covered : 0), 0) / n : NaN;
     };
-    return { bytes, reduction: efTotal / bytes, coverageOfCoverable: coverable > 0 ? covered / coverable : NaN, areaRatio: w('areaRatio'), qualityRatio: w('qualityRatio') };
+    // Mean over inputs of the paired deltas, as the frame table's.
+    const d = (k: 'areaRatioDelta' | 'qualityDelta'): number => {
+      const x = rows.map((p) => p.content![mode].vsFrigate?.[k] ?? NaN).filter(Number.isFinite);
+      return x.length ? x.reduce((a, b) => a + b, 0) / x.length : NaN;
+    };
+    return {
+      bytes,
+      reduction: efTotal / bytes,
+      coverageOfCoverable: coverable > 0 ? covered / coverable : NaN,
+      areaRatio: w('areaRatio'),
+      qualityRatio: w('qualityRatio'),
+      areaDeltaVsFrigate: d('areaRatioDelta'),
+      qualityDeltaVsFrigate: d('qualityDelta'),
+    };
   };
   return { crops: one('crops'), 'frame+crops': one('frame+crops') };
 }
 
 /** Markdown table of the pooled rows by upload.content mode. */
 export function formatPooledContent(rows: readonly PooledRow[], title: string): string {
-  const head = '| policy | frame KiB | frame ×fewer | crops KiB | crops ×fewer | crops cov/EF | crops area | crops qual | frame+crops KiB | frame+crops ×fewer |';
-  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const head =
+    '| policy | frame KiB | frame ×fewer | crops KiB | crops ×fewer | crops cov/EF | crops area | crops qual | crops Δarea vs frigate | crops Δqual vs frigate | frame+crops KiB | frame+crops ×fewer |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const body = rows
     .filter((r) => r.content !== null)
     .map((r) => {
       const c = r.content!.crops;
       const fc = r.content!['frame+crops'];
-      return `| ${r.policy} | ${kib(r.bytes)} | ${f(r.reduction, 1)} | ${kib(c.bytes)} | ${f(c.reduction, 1)} | ${pct(c.coverageOfCoverable)} | ${f(c.areaRatio)} | ${f(c.qualityRatio)} | ${kib(fc.bytes)} | ${f(fc.reduction, 1)} |`;
+      return `| ${r.policy} | ${kib(r.bytes)} | ${f(r.reduction, 1)} | ${kib(c.bytes)} | ${f(c.reduction, 1)} | ${pct(c.coverageOfCoverable)} | ${f(c.areaRatio)} | ${f(c.qualityRatio)} | ${f(c.areaDeltaVsFrigate, 3)} | ${f(c.qualityDeltaVsFrigate, 3)} | ${kib(fc.bytes)} | ${f(fc.reduction, 1)} |`;
     });
   return [`**${title}**`, '', head, sep, ...body].join('\n');
 }

@@ -15,7 +15,7 @@ import { InvalidStateError } from '../errors.js';
 import type { Piscina } from 'piscina';
 import type { CapturedFrame, FrameSource } from '../capture/index.js';
 import { capturePeriodNs, encodeJpeg, framesSkippedBetween, StreamGrid, TickGrid } from '../capture/index.js';
-import { FrameRing } from '../select/index.js';
+import { FrameRing, validateSelectionParams } from '../select/index.js';
 import { buildPackage, cropTrackIds, idempotencyKey, packageParts, type UploadContent, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { copyRect, cropRectWithMargin, type CropRect } from '../select/crop-stats.js';
 import type { Box, CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
@@ -174,8 +174,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   #inFlight = 0;
   #slotWaiters: Array<() => void> = [];
   #policyRefs = new Map<number, number>();
-  /** upload.content crops: trackId → largest box area a crop of it was sent at (content.ts cropTrackIds). */
-  #cropped = new Map<number, number>();
+  /** S1's minScore1 of this camera's selection: crops carry the qualifying tracks of a frame (content.ts cropTrackIds). */
+  readonly #minScore1: number;
   #trackIdFloor: number;
   #stopping = false;
   #source: FrameSource | undefined;
@@ -190,6 +190,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     this.#sink = deps.sink;
     this.#ids = deps.imageIds;
     this.#trackIdFloor = options.trackIdFloor ?? 1;
+    this.#minScore1 = validateSelectionParams(options.workerInit.policyOptions.params ?? {}).minScore1;
     this.ring = new FrameRing<RetainedFrame>({ capacity: ringCapacityFor(options), onEvict: (_id, frame) => frame.release() });
   }
 
@@ -400,11 +401,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     this.stats.tracksCreated += result.newTrackIds.length;
     this.stats.activeTracks = result.activeTracks;
     if (result.endedTrackIds.length > 0) this.emit('tracksEnded', result.endedTrackIds);
-    try {
-      await this.#applyDecisions(result);
-    } finally {
-      for (const id of result.endedTrackIds) this.#cropped.delete(id);
-    }
+    await this.#applyDecisions(result);
   }
 
   async #applyDecisions(result: CameraTaskResult): Promise<void> {
@@ -435,7 +432,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     const c = this.#opts.content;
     if (c === undefined || c.mode === 'frame') return { jpeg: await encodeJpeg(frame, { quality: this.#opts.jpegQuality }) };
     const boxes = d.tracks.map((t) => ({ trackId: t.trackId, box: t.entry.box }));
-    const ids = new Set(cropTrackIds(d.selectedTrackIds, boxes, this.#cropped, frame.width, frame.height));
+    const ids = new Set(cropTrackIds(d.selectedTrackIds, boxes, frame.width, frame.height, this.#minScore1));
     const crops: Array<{ trackId: number; rect: CropRect; jpeg: Buffer }> = [];
     for (const t of boxes) {
       if (!ids.has(t.trackId)) continue;

@@ -55,10 +55,10 @@ export const POLICY_OPTIONS = {
   },
   maxLatencyS: {
     kind: 'positive',
-    policies: ['final-best', 'shared-best', 'budget'],
-    defaults: { 'final-best': 3, 'shared-best': 10, budget: 10 },
+    policies: ['final-best', 'shared-best'],
+    defaults: { 'final-best': 3, 'shared-best': 10 },
     unit: 's',
-    description: "'final-best' (default 3), 'shared-best' and 'budget' (default 10): longest a candidate is held; higher waits for better images",
+    description: "'final-best' (default 3), 'shared-best' (default 10): longest a candidate is held; higher waits for better images",
   },
   frigateScoreMargin: {
     kind: 'nonNegative',
@@ -80,21 +80,21 @@ export const POLICY_OPTIONS = {
   },
   reSendQualityGrowth: {
     kind: 'atLeastOne',
-    policies: ['final-best'],
-    defaults: { 'final-best': 1.25 },
-    description: "'final-best': after a send, a later candidate is sent again only when its quality score exceeds the sent one's by this factor; lower re-sends more",
+    policies: ['final-best', 'budget'],
+    defaults: { 'final-best': 1.25, budget: 1.25 },
+    description: "'final-best', 'budget': after a send, a later candidate is sent again (is worth budget) only when its quality score exceeds the sent one's by this factor; lower re-sends more",
   },
   shareMinAreaFraction: {
     kind: 'unit',
-    policies: SHARED,
-    defaults: { 'shared-best': 0.9, budget: 0.9 },
+    policies: ['shared-best'],
+    defaults: { 'shared-best': 0.6 },
     description: "'shared-best': another object's upload covers an object when its entry there reaches this fraction of its best; lower shares more (fewer bytes, smaller images)",
   },
   reSendAreaGrowth: {
     kind: 'atLeastOne',
-    policies: SHARED,
-    defaults: { 'shared-best': 1.1, budget: 1.1 },
-    description: "'shared-best': a covered object is sent again only when its best area grew to this multiple of the covering image's; lower re-sends more",
+    policies: ['shared-best'],
+    defaults: { 'shared-best': 100 },
+    description: "'shared-best': a covered object is sent again only when its best area grew to this multiple of the covering image's; lower re-sends more (the default 100: practically never; its best is sent at its end anyway)",
   },
   shareCandidates: {
     kind: 'positiveInteger',
@@ -102,12 +102,19 @@ export const POLICY_OPTIONS = {
     defaults: { 'shared-best': 16, budget: 16 },
     description: "'shared-best': candidate frames kept per object; higher finds more sharing, each one a frame held in the ring",
   },
+  segmentGapFrames: {
+    kind: 'nonNegative',
+    policies: SHARED,
+    defaults: { 'shared-best': 1, budget: 1 },
+    description:
+      "'shared-best': a track whose qualifying entries (S1) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
+  },
   budgetBytesPerS: {
     kind: 'positive',
     policies: ['budget'],
     defaults: { budget: 50_000 },
     unit: 'B/s',
-    description: "'budget': uplink budget; packages beyond it wait, most valuable first, and are dropped (counted) after budgetMaxWaitS",
+    description: "'budget': uplink budget; objects beyond it wait, most valuable first, and are dropped (counted) budgetMaxWaitS after their end",
   },
   budgetBurstS: {
     kind: 'positive',
@@ -121,13 +128,26 @@ export const POLICY_OPTIONS = {
     policies: ['budget'],
     defaults: { budget: 60 },
     unit: 's',
-    description: "'budget': a package waiting longer than this for budget is dropped and counted; higher delays more, drops less",
+    description: "'budget': an ended object never sent waits this long for budget, then is dropped and counted; higher delays more, drops less",
   },
   budgetBytesPerPixel: {
     kind: 'positive',
     policies: ['budget'],
     defaults: { budget: 0.15 },
     description: "'budget': estimated JPEG bytes per frame pixel, the cost charged per package (JPEG quality 85 ≈ 0.1–0.2)",
+  },
+  budgetCropBytesPerPixel: {
+    kind: 'nonNegative',
+    policies: ['budget'],
+    defaults: { budget: 0 },
+    description:
+      "'budget': with upload.content 'crops', estimated crop bytes per box pixel (margin included); a package then costs its crops, not the frame; 0 = the frame (budgetBytesPerPixel)",
+  },
+  budgetValueFirst: {
+    kind: 'unit',
+    policies: ['budget'],
+    defaults: { budget: 1 },
+    description: "'budget': 1 = the most valuable package per byte first; 0 = the oldest waiting object's best image first (FIFO, the comparison)",
   },
   weightSize: {
     kind: 'nonNegative',

@@ -108,7 +108,7 @@ describe('config → stage options (the names each stage uses)', () => {
     }).config.cameras[0]!;
     const opts = policyOptions(cam.selection);
     for (const name of POLICY_OPTION_NAMES) assert.equal(name in opts, false, name);
-    assert.deepEqual(POLICY_OPTIONS.maxLatencyS.defaults, { 'final-best': 3, 'shared-best': 10, budget: 10 });
+    assert.deepEqual(POLICY_OPTIONS.maxLatencyS.defaults, { 'final-best': 3, 'shared-best': 10 });
   });
 
   test('queueOptions opens the real SQLite queue at the configured path', () => {

@@ -214,7 +214,7 @@ describe('config: defaults (SPEC parameter table)', () => {
     assert.deepEqual(cam.exposure, { mode: 'rule', T_manual: 1000, T_manual_max: 4000, remeterPeriod: 60, aeSettle: 1 }); // A2–A4
     assert.deepEqual(cam.tracker, { matchThreshold: 0.2, trackBuffer: 30, trackThresh: 0.6, newTrackThresh: 0.7, tentativeMinHits: 3, lowThresh: 0.1, classGroups: 'default', kalman: 'xywh', duplicateIou: 0.45, momentum: 0, reupdate: false, recovery: false }); // T1, T2
     assert.deepEqual(cam.selection, {
-      policy: 'replace-queued', // the default chosen by docs/evaluation.md "The default"; 'spec' is SPEC S1–S7 exactly
+      policy: 'shared-best', // the default chosen by docs/evaluation.md "The default"; 'spec' is SPEC S1–S7 exactly
       minWidth: 32,
       minHeight: 32,
       minScore1: 0.5,

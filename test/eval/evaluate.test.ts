@@ -64,6 +64,23 @@ describe('evaluateInput on a hand-made sequence (known answers)', () => {
     assert.equal(ef.objects.find((o) => o.objectId === 'B')!.timeToFirstUploadS, null);
   });
 
+  it('when the first covering delivery came, from the input’s start (the coverage-over-time curve)', () => {
+    assert.equal(by(rep.policies, 'every-frame').objects.find((o) => o.objectId === 'A')!.firstUploadAtS, 0.1);
+    assert.equal(by(rep.policies, 'spec').objects.find((o) => o.objectId === 'A')!.firstUploadAtS, 1);
+    assert.equal(by(rep.policies, 'interval').objects.find((o) => o.objectId === 'A')!.firstUploadAtS, null);
+  });
+
+  it('why a coverable object was lost: interval delivered its track only in frame 0, where A is clipped', () => {
+    const a = by(rep.policies, 'interval').objects.find((o) => o.objectId === 'A')!;
+    assert.deepEqual(a.lost, { kind: 'other-frames', trackIds: [1], deliveredImageIds: [0] });
+    // Covered, or not coverable at all (B was never detected): no reason.
+    assert.equal(by(rep.policies, 'every-frame').objects.find((o) => o.objectId === 'A')!.lost, null);
+    assert.equal(by(rep.policies, 'interval').objects.find((o) => o.objectId === 'B')!.lost, null);
+    // With minEdge1 above every view's edge distance (40 px at most), every view is "near the border".
+    const strict = evaluateInput(handMade(), { policies: ['interval'], policyOptions: { params: { minEdge1: 41, minEdge2: 60 } } });
+    assert.equal(by(strict.policies, 'interval').objects.find((o) => o.objectId === 'A')!.lost!.kind, 'border');
+  });
+
   it('interval sends only frame 0, where A is clipped: 5.01× fewer bytes and nothing covered', () => {
     const iv = by(rep.policies, 'interval');
     assert.equal(iv.packages, 1);
@@ -135,5 +152,49 @@ describe('evaluateInput: quality score and sharpness against the sharpest view (
     assert.equal(objA('interval').qualityRatio, null);
     assert.equal(objA('interval').sharpVsSharpest, null);
     for (const r of rep.policies) assert.equal(r.ofBound, r.reduction / rep.oracleCover.reduction);
+  });
+});
+
+describe("evaluateInput: upload.content 'crops' carries every qualifying, unclipped track of a delivered frame", () => {
+  /**
+   * 400×400, three frames. A car grows (best in frame 2). B shrinks (best in
+   * frame 0); its ground truth is split in two objects, B1 (frame 0) and B2
+   * (frames 1–2), as the detector fallback splits a track. Frigate sends
+   * frame 0 for B and frame 2 for A: B2 is only in frame 2, where B is not a
+   * selected object and is smaller than the crop of it already sent.
+   */
+  function splitB(): EvalInput {
+    const a = [40, 50, 60];
+    const b = [60, 50, 40];
+    const frames: EvalFrame[] = [0, 1, 2].map((k) => ({
+      imageId: k,
+      timestampNs: BigInt(k) * 100n * MS,
+      detections: [det(100, 200, a[k]!, a[k]!), det(300, 200, b[k]!, b[k]!)],
+      jpegBytes: 10_000,
+      sharpness: [1, 1],
+      cropJpegBytes: [100 + a[k]!, 100 + b[k]!],
+      contextJpegBytes: 2000,
+      gt: [
+        { objectId: 'A', box: { cx: 100, cy: 200, w: a[k]!, h: a[k]! }, visible: true },
+        { objectId: k === 0 ? 'B1' : 'B2', box: { cx: 300, cy: 200, w: b[k]!, h: b[k]! }, visible: true },
+      ],
+    }));
+    return { name: 'split', kind: 'sim', path: '-', width: 400, height: 400, hz: 10, groundTruth: 'sim-exact', detectionSource: 'hand', frames, notes: [] };
+  }
+  const rep = evaluateInput(splitB(), { policies: ['every-frame', 'frigate'] });
+  const fr = by(rep.policies, 'frigate');
+
+  it('frigate sends frames 0 and 2; their crops cover A, B1 and B2 as the frames do', () => {
+    assert.equal(fr.packages, 2);
+    assert.equal(fr.covered, 3);
+    assert.equal(fr.content!.crops.covered, 3);
+    assert.equal(fr.content!.crops.coverageOfCoverable, 1);
+    // Both tracks cropped in both packages: (100 + 40) + (100 + 60) + (100 + 60) + (100 + 40).
+    assert.equal(fr.content!.crops.bytes, 600);
+    assert.equal(fr.content!['frame+crops'].bytes, 600 + 2 * 2000);
+  });
+
+  it('crops are paired with frigate’s best frames: the same views, so no difference', () => {
+    assert.deepEqual(fr.content!.crops.vsFrigate, { objects: 3, areaRatioDelta: 0, qualityDelta: 0 });
   });
 });

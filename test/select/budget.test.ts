@@ -1,71 +1,110 @@
 /**
  * 'budget' (SPEC "Beyond the method": a bandwidth budget that sends the most
- * valuable packages first): within the budget, objects never sent go before
- * improvements of objects already sent; what does not fit is counted, never
- * lost silently; every frame reference is released (runPolicy's ring).
+ * valuable packages first): within the budget, the frame of most value per
+ * byte — several objects never sent before one — goes first; the FIFO
+ * comparison (budgetValueFirst 0) sends the oldest waiting object's best
+ * image; what does not fit is counted, never lost silently; every frame
+ * reference is released (runPolicy's ring of capacity 1).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BudgetPolicy, FrameRing, createPolicy } from '../../src/select/index.js';
 import { H, Scene, W, runPolicy, type Step } from './fixtures.js';
 
-/** One package costs 0.15 B/px × 640 × 480 = 46 080 B: at this rate and a 1 s bucket, one package per second. */
-const ONE_PER_S = { budgetBytesPerS: 0.15 * W * H, budgetBurstS: 1, maxLatencyS: 0.1 };
+/** One package costs 0.15 B/px × 640 × 480 = 46 080 B: at this rate, one package per second; the bucket starts empty. */
+const ONE_PER_S = { budgetBytesPerS: 0.15 * W * H, budgetBurstS: 1 };
 const car = (cx: number, w: number) => ({ cx, cy: 240, w, h: w, score: 0.9 });
+const idle = (n: number): Step[] => Array.from({ length: n }, (): Step => ({ objects: [] }));
 
-const STEPS: Step[] = [
-  { objects: [{ id: 1, box: car(400, 100) }] },
-  { objects: [{ id: 1, box: car(400, 100) }] }, // object 1 due (0.1 s): sent at once (the bucket is full)
-  { objects: [{ id: 1, box: car(400, 130) }] }, // grown 69 %: waits again
-  { objects: [{ id: 1, box: car(400, 130) }], end: [1] }, // due: an improvement, pooled (no budget left)
-  { objects: [{ id: 2, box: car(150, 100) }] }, // a new object
-  { objects: [{ id: 2, box: car(150, 100) }], end: [2] }, // ends: pooled, never sent → value 2
-  ...Array.from({ length: 20 }, (): Step => ({ objects: [] })),
+/** Object 1 alone for 5 frames, then with object 2 for 5 frames; both end at frame 9. */
+const TWO: Step[] = [
+  ...Array.from({ length: 5 }, (): Step => ({ objects: [{ id: 1, box: car(400, 100) }] })),
+  ...Array.from({ length: 5 }, (): Step => ({ objects: [{ id: 1, box: car(400, 100) }, { id: 2, box: car(150, 100) }] })),
+  ...idle(20),
 ];
+TWO[9]!.end = [1, 2];
 
 describe("'budget'", () => {
-  it('sends within the budget, objects never sent first: object 2 (new) before object 1’s improvement', () => {
-    const { log } = runPolicy('budget', STEPS, ONE_PER_S);
-    assert.deepEqual(
-      log.map((l) => l.replace(/ immediate \d+ /, ' immediate ')),
-      ['@1 immediate [1]', '@11 immediate [2]', '@21 immediate [1]'],
-    );
+  it('value first: the first affordable package is a frame that shows both never-sent objects', () => {
+    // Tokens reach one package at 1.0 s (frame 10), when frames 5–9 show both objects.
+    assert.deepEqual(runPolicy('budget', TWO, ONE_PER_S).log, ['@10 immediate 5 [1,2]']);
   });
 
-  it('with an ample budget it sends what shared-best sends, immediately', () => {
-    const ample = { ...ONE_PER_S, budgetBytesPerS: 1e9 };
-    const b = runPolicy('budget', STEPS, ample).log;
-    const s = runPolicy('shared-best', STEPS, { maxLatencyS: 0.1 }).log.map((l) => l.replace(/ cached /, ' immediate '));
-    assert.deepEqual(b, s);
+  it('FIFO (budgetValueFirst 0): the best image of the object seen first, the other a package later', () => {
+    assert.deepEqual(runPolicy('budget', TWO, { ...ONE_PER_S, budgetValueFirst: 0 }).log, ['@10 immediate 0 [1]', '@20 immediate 5 [2]']);
   });
 
-  it('what does not fit is counted: dropped after budgetMaxWaitS (and at end of stream), never lost silently', () => {
+  it('an object already sent is worth budget again only when its quality grew by reSendQualityGrowth', () => {
+    const steps = (wLater: number): Step[] => [
+      ...Array.from({ length: 11 }, (): Step => ({ objects: [{ id: 1, box: car(400, 100) }] })), // sent at 1.0 s
+      ...Array.from({ length: 10 }, (): Step => ({ objects: [{ id: 1, box: car(400, wLater) }] })),
+      { objects: [], end: [1] },
+      ...idle(15),
+    ];
+    // Area × 1.21 (110 px): below 1.25 × the sent quality — nothing more. Area × 1.44 (120 px): sent again once the bucket is full (2.0 s).
+    assert.deepEqual(runPolicy('budget', steps(110), ONE_PER_S).log, ['@10 immediate 0 [1]']);
+    assert.deepEqual(runPolicy('budget', steps(120), ONE_PER_S).log, ['@10 immediate 0 [1]', '@20 immediate 11 [1]']);
+  });
+
+  it('crops cost (budgetCropBytesPerPixel): a package costs its qualifying, unclipped boxes, so a small object is affordable sooner', () => {
+    // 1 B per box pixel; 10 000 B/s. A 100×100 box costs 10 000 B (affordable at 1.0 s), a 50×50 one 2 500 B (at 0.3 s: 3 000 B).
+    const opts = { budgetBytesPerS: 10_000, budgetBurstS: 1, budgetCropBytesPerPixel: 1 };
+    const one = (w: number): Step[] => [...Array.from({ length: 12 }, (): Step => ({ objects: [{ id: 1, box: car(400, w) }] })), { objects: [], end: [1] }];
+    assert.deepEqual(runPolicy('budget', one(100), opts).log, ['@10 immediate 0 [1]']);
+    assert.deepEqual(runPolicy('budget', one(50), opts).log, ['@3 immediate 0 [1]']);
+    // A second object touching the border is not cropped (content.ts cropTrackIds): it adds no cost.
+    const withEdge: Step[] = one(50).map((s, i) => (i < 12 ? { objects: [...s.objects, { id: 2, box: { cx: 20, cy: 240, w: 40, h: 40, score: 0.4 } }] } : s));
+    assert.equal(runPolicy('budget', withEdge, opts).log[0], '@3 immediate 0 [1,2]');
+  });
+
+  it('what does not fit is counted: an ended object never sent is dropped budgetMaxWaitS after its end, and at end of stream', () => {
     const ring = new FrameRing<string>({ capacity: 1 });
-    const policy = createPolicy('budget', { ...ONE_PER_S, budgetMaxWaitS: 0.5, refs: ring }) as BudgetPolicy;
+    // A package every 10 s: nothing is affordable in this short scene.
+    const policy = createPolicy('budget', { ...ONE_PER_S, budgetBytesPerS: (0.15 * W * H) / 10, budgetBurstS: 10, budgetMaxWaitS: 0.5, refs: ring }) as BudgetPolicy;
     const scene = new Scene();
     let sent = 0;
-    for (const [i, step] of STEPS.slice(0, 12).entries()) {
-      const { frame, tracks } = scene.frame(step.objects);
-      ring.put(frame.imageId, `f${i}`);
-      for (const d of [...policy.onFrame(frame, tracks), ...policy.onTrackEnd(scene.end(...(step.end ?? [])))]) {
+    const consume = (ds: readonly { imageId: number }[]): void => {
+      for (const d of ds) {
         ring.release(d.imageId);
         sent++;
       }
+    };
+    for (const [i, step] of TWO.slice(0, 16).entries()) {
+      const { frame, tracks } = scene.frame(step.objects);
+      ring.put(frame.imageId, `f${i}`);
+      consume([...policy.onFrame(frame, tracks), ...policy.onTrackEnd(scene.end(...(step.end ?? [])))]);
     }
-    // By 1.1 s both pooled packages have waited more than 0.5 s: dropped before the bucket refilled.
+    // Both ended at 0.9 s; by 1.5 s they have waited more than 0.5 s.
     assert.equal(policy.counters.dropped, 2);
-    for (const d of policy.flush()) {
-      ring.release(d.imageId);
-      sent++;
-    }
-    assert.equal(sent, 1);
-    assert.equal(policy.counters.sent, 1);
-    assert.equal(policy.counters.sent + policy.counters.dropped + policy.counters.superseded, 3); // every selection accounted for
-    assert.deepEqual(policy.counters.valueSent, [2]);
+    const { frame, tracks } = scene.frame([{ id: 3, box: car(300, 80) }]);
+    ring.put(frame.imageId, 'f16');
+    consume(policy.onFrame(frame, tracks));
+    consume(policy.flush()); // object 3 is left at end of stream
+    assert.equal(sent, 0);
+    assert.equal(policy.counters.sent, 0);
+    assert.equal(policy.counters.dropped, 3);
     assert.equal(ring.stats().referenced, 0);
+  });
+
+  it('counts the value of every package sent, with the objects it sent for the first time', () => {
+    const ring = new FrameRing<string>({ capacity: 1 });
+    const policy = createPolicy('budget', { ...ONE_PER_S, refs: ring }) as BudgetPolicy;
+    const scene = new Scene();
+    for (const step of TWO) {
+      const { frame, tracks } = scene.frame(step.objects);
+      ring.put(frame.imageId, 'f');
+      for (const d of [...policy.onFrame(frame, tracks), ...policy.onTrackEnd(scene.end(...(step.end ?? [])))]) ring.release(d.imageId);
+    }
+    for (const d of policy.flush()) ring.release(d.imageId);
+    assert.equal(policy.counters.sent, 1);
+    assert.equal(policy.counters.sends.length, 1);
+    assert.equal(policy.counters.sends[0]!.newObjects, 2);
+    assert.equal(policy.counters.sends[0]!.atNs, 1_000_000_000n);
+    assert.equal(policy.counters.sends[0]!.value, 4); // 2 objects × (1 never sent + 1 at their best)
   });
 
   it('refuses a bad budget by name', () => {
     assert.throws(() => createPolicy('budget', { budgetBytesPerS: 0 }), { name: 'RangeError', message: 'Expected positive number for budgetBytesPerS but received 0 of type number' });
+    assert.throws(() => createPolicy('budget', { budgetValueFirst: 2 }), { name: 'RangeError', message: 'Expected number between 0 and 1 for budgetValueFirst but received 2 of type number' });
   });
 });

@@ -49,8 +49,9 @@ describe("policy 'shared-best'", () => {
   });
 
   it('covers another object only when its entry is unclipped, within the score margin 0.05 and ≥ shareMinAreaFraction of its best area', () => {
-    // reSendAreaGrowth 1.5 isolates the covering rule (with the default 1.1 an
-    // object covered at < 1/1.1 of its best area is sent again at its end).
+    // reSendAreaGrowth 1.5 isolates the covering rule (with 1.1 an object
+    // covered at < 1/1.1 of its best area is sent again at its end); the
+    // fraction under test is 0.9.
     const scenario = (bInShared: object): string[] =>
       run(
         [
@@ -58,7 +59,7 @@ describe("policy 'shared-best'", () => {
           { objects: [a(A), b(bInShared)], end: [1] }, // 1: A's only frame; A ends
           { objects: [], end: [2] },
         ],
-        { reSendAreaGrowth: 1.5 },
+        { reSendAreaGrowth: 1.5, shareMinAreaFraction: 0.9 },
       ).log;
     const covered = ['@1 immediate 1 [1,2]'];
     const separate = ['@1 immediate 1 [1]', '@2 immediate 0 [2]'];
@@ -70,6 +71,38 @@ describe("policy 'shared-best'", () => {
     assert.deepEqual(scenario(xyxy(560, 300, 640, 380, { score: 0.8 })), separate); // touches the border (S3 edge 0)
   });
 
+  it('segments: a weak entry (score < minScore1, S1) or a frame without an entry breaks the chain, the old segment is sent and the new one waits for its own image', () => {
+    const weak = [
+      { objects: [a(A)] },
+      { objects: [a(A)] },
+      { objects: [a({ ...A, score: 0.4 })] }, // held only by a weak entry
+      { objects: [a({ ...A, w: 90 })] }, // resumes: a new segment (smaller, so the old best would have covered it)
+      { objects: [a({ ...A, w: 90 })], end: [1] },
+    ];
+    assert.deepEqual(run(weak).log, ['@3 immediate 0 [1]', '@4 immediate 3 [1]']);
+    assert.deepEqual(run(weak, { segmentGapFrames: 2 }).log, ['@4 immediate 0 [1]']); // one weak frame is not enough
+    assert.deepEqual(run(weak, { segmentGapFrames: 0 }).log, ['@4 immediate 0 [1]']); // off: one image per track
+    const absent = [{ objects: [a(A)] }, { objects: [] }, { objects: [a({ ...A, w: 90 })], end: [1] }];
+    assert.deepEqual(run(absent).log, ['@2 immediate 0 [1]', '@2 immediate 2 [1]']);
+    assert.deepEqual(run(absent, { segmentGapFrames: 0 }).log, ['@2 immediate 0 [1]']);
+    // A weak first sighting is no break: the chain starts at the first qualifying entry.
+    assert.deepEqual(run([{ objects: [a({ ...A, score: 0.4 })] }, { objects: [a(A)], end: [1] }]).log, ['@1 immediate 1 [1]']);
+  });
+
+  it('segments: an entry of the previous segment, in a frame another object sends, does not cover the new segment', () => {
+    const C = { cx: 450, cy: 300, w: 60, h: 60, score: 0.8 };
+    const c = (box: object): SceneObject => ({ id: 3, box });
+    const steps: Step[] = [
+      { objects: [a(A)] }, // 0: A's best in its first segment
+      { objects: [a({ ...A, w: 70, h: 70 }), c(C)] }, // 1: A below 0.6 of its best (not a candidate of its own send); C's only frame
+      { objects: [a({ ...A, score: 0.4 })] }, // 2: A weak: the chain breaks
+      { objects: [a({ ...A, w: 80, h: 80 })] }, // 3: A's new segment; the old one is sent (frame 0)
+      { objects: [a({ ...A, w: 80, h: 80 })], end: [3] }, // 4: C ends and sends frame 1, where A's entry is of the old segment
+    ];
+    // Frame 1 would cover A's new segment (4900 ≥ 0.6 × 6400 px²) if its entry counted: the new segment gets its own image.
+    assert.deepEqual(run(steps).log, ['@3 immediate 0 [1]', '@4 cached 1 [3]', '@flush immediate 3 [1]']);
+  });
+
   it('a covered object is sent again when its best area grows to reSendAreaGrowth × the covered area', () => {
     const steps = (bLater: object): Step[] => [
       { objects: [a(A), b(B)] },
@@ -77,16 +110,18 @@ describe("policy 'shared-best'", () => {
       { objects: [b(bLater)] },
       { objects: [b(B)], end: [2] },
     ];
-    assert.deepEqual(run(steps({ ...B, w: 90 })).log, ['@1 immediate 0 [1,2]', '@3 immediate 2 [2]']); // 7200 ≥ 1.1 × 6400
-    assert.deepEqual(run(steps({ ...B, w: 86 })).log, ['@1 immediate 0 [1,2]']); // 6880 < 7040
-    assert.deepEqual(run(steps({ ...B, w: 90 }), { reSendAreaGrowth: 1.5 }).log, ['@1 immediate 0 [1,2]']);
+    assert.deepEqual(run(steps({ ...B, w: 90 }), { reSendAreaGrowth: 1.1 }).log, ['@1 immediate 0 [1,2]', '@3 immediate 2 [2]']); // 7200 ≥ 1.1 × 6400
+    assert.deepEqual(run(steps({ ...B, w: 86 }), { reSendAreaGrowth: 1.1 }).log, ['@1 immediate 0 [1,2]']); // 6880 < 7040
+    assert.deepEqual(run(steps({ ...B, w: 90 }), { reSendAreaGrowth: 1.5 }).log, ['@1 immediate 0 [1,2]']); // 7200 < 9600
+    assert.deepEqual(run(steps({ ...B, w: 120 }), { reSendAreaGrowth: 1.5 }).log, ['@1 immediate 0 [1,2]', '@3 immediate 2 [2]']); // 9600 ≥ 1.5 × 6400
+    assert.deepEqual(run(steps({ ...B, w: 120 })).log, ['@1 immediate 0 [1,2]']); // the default 100: not again
   });
 
   it('maxLatencyS bounds how long an unsent best waits; a grown object waits again from its growth', () => {
     const steps: Step[] = [];
     for (let i = 0; i < 30; i++) steps.push({ objects: [a(i >= 15 ? { ...A, w: 120 } : A)] });
     steps[29]!.end = [1];
-    const { log, decisions } = run(steps, { maxLatencyS: 1 });
+    const { log, decisions } = run(steps, { maxLatencyS: 1, reSendAreaGrowth: 1.1 });
     assert.deepEqual(log, ['@10 immediate 0 [1]', '@25 immediate 15 [1]']);
     assert.equal(decisions[0]!.decidedAtNs - decisions[0]!.timestampNs, 1_000_000_000n);
   });

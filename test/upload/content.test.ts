@@ -89,12 +89,28 @@ describe('upload.content', () => {
     assert.throws(() => buildPackage(noCrops), { name: 'TypeError', message: /^Expected non-empty array for crops but received/ });
   });
 
-  test('cropTrackIds: the selected objects, plus unclipped tracks never cropped or grown by 10 %', () => {
-    const box = (cx: number, w: number) => ({ cx, cy: 240, w, h: w, angle: 0, classId: 2, label: 'car', score: 0.9 });
-    const cropped = new Map<number, number>();
-    assert.deepEqual(cropTrackIds([1], [{ trackId: 1, box: box(100, 50) }, { trackId: 2, box: box(300, 50) }, { trackId: 3, box: box(10, 50) }], cropped, 640, 480), [1, 2]);
-    assert.deepEqual(cropTrackIds([], [{ trackId: 2, box: box(300, 52) }], cropped, 640, 480), []); // +8 %
-    assert.deepEqual(cropTrackIds([], [{ trackId: 2, box: box(300, 53) }], cropped, 640, 480), [2]); // +12 %
+  test('cropTrackIds: the selected objects plus every qualifying (S1) track of the frame that does not touch the border', () => {
+    const box = (cx: number, w: number, score = 0.9) => ({ cx, cy: 240, w, h: w, angle: 0, classId: 2, label: 'car', score });
+    // Track 3 touches the left border (x ≤ 0): not cropped unless selected.
+    const tracks = [
+      { trackId: 1, box: box(100, 50) },
+      { trackId: 2, box: box(300, 50) },
+      { trackId: 3, box: box(10, 50) },
+    ];
+    assert.deepEqual(cropTrackIds([1], tracks, 640, 480, 0.5), [1, 2]);
+    assert.deepEqual(cropTrackIds([3], tracks, 640, 480, 0.5), [1, 2, 3]);
+    // No memory across packages: a track cropped before, at the same size, is cropped again (a track is not an object).
+    assert.deepEqual(cropTrackIds([], [{ trackId: 2, box: box(300, 50) }], 640, 480, 0.5), [2]);
+    assert.deepEqual(cropTrackIds([], [{ trackId: 2, box: box(300, 50) }], 640, 480, 0.5), [2]);
+    // The right border: x + w ≥ W − 1 touches.
+    assert.deepEqual(cropTrackIds([], [{ trackId: 4, box: box(614.5, 50) }, { trackId: 5, box: box(613.5, 50) }], 640, 480, 0.5), [5]);
+    // S1's score: exactly minScore1 qualifies, below does not — unless selected.
+    const weak = [
+      { trackId: 6, box: box(200, 40, 0.5) },
+      { trackId: 7, box: box(400, 40, 0.49) },
+    ];
+    assert.deepEqual(cropTrackIds([], weak, 640, 480, 0.5), [6]);
+    assert.deepEqual(cropTrackIds([7], weak, 640, 480, 0.5), [6, 7]);
   });
 });
 

@@ -36,6 +36,12 @@ interface SharedTrack {
   coveredArea: number | null;
   /** Start of the wait of its uncovered (or grown) best, for the latency bound. */
   windowStart: bigint | null;
+  /** Whether it ever had a qualifying entry (S1: score ≥ minScore1). */
+  qualified: boolean;
+  /** Frames since its last qualifying entry (frames it was absent from or held only by a weak entry). */
+  weakRun: number;
+  /** Start of its current segment: an entry of an earlier frame shows the previous segment and covers nothing now. */
+  segmentStartNs: bigint;
 }
 
 /** 'shared-best': a covering entry's score may be below the object's best by at most Frigate's score margin. */
@@ -54,6 +60,15 @@ const SHARE_SCORE_MARGIN = 0.05;
  * score ≥ its best score − 0.05 as covered. A covered object is sent again only when its best area grows to
  * `reSendAreaGrowth` × the covered area. Route: S5 on the selected objects'
  * entries, any-immediate.
+ *
+ * Segments: a track is not always one object. The tracker carries a track
+ * through frames where it has no entry or only a weak one (T2's low-score
+ * second stage, the lost buffer), and that is where identities switch. When
+ * a track's chain of qualifying entries (S1: score ≥ minScore1) breaks for
+ * `segmentGapFrames` frames or more and resumes, the track starts a new
+ * segment: the old segment's pending best is sent (as at a track end) and the
+ * new segment waits for an image of its own, as a new object would (S6).
+ * 0 turns segments off.
  */
 export class SharedBestPolicy implements SelectionPolicy {
   readonly name: PolicyName = 'shared-best';
@@ -65,11 +80,12 @@ export class SharedBestPolicy implements SelectionPolicy {
   readonly #shareMinAreaFraction: number;
   readonly #reSendAreaGrowth: number;
   readonly #k: number;
+  readonly #segmentGap: number;
   readonly #tracks = new Map<number, SharedTrack>();
   #lastNs = 0n;
 
-  /** `optionsOf`: whose defaults the options take ('budget' builds on this policy with its own). */
-  constructor(options: PolicyOptions = {}, optionsOf: PolicyName = 'shared-best') {
+  constructor(options: PolicyOptions = {}) {
+    const optionsOf = this.name;
     this.#refs = options.refs ?? NO_REFS;
     this.#params = validateSelectionParams(options.params ?? {});
     this.#qp = qualityParams(this.#params);
@@ -78,6 +94,29 @@ export class SharedBestPolicy implements SelectionPolicy {
     this.#shareMinAreaFraction = policyOption('shareMinAreaFraction', optionsOf, options.shareMinAreaFraction);
     this.#reSendAreaGrowth = policyOption('reSendAreaGrowth', optionsOf, options.reSendAreaGrowth);
     this.#k = policyOption('shareCandidates', optionsOf, options.shareCandidates);
+    this.#segmentGap = policyOption('segmentGapFrames', optionsOf, options.segmentGapFrames);
+  }
+
+  /**
+   * A new segment of a track: its chain of qualifying entries broke (see the
+   * class comment). The old segment's pending best is sent now, as at a track
+   * end, and the track waits for an image of the new segment.
+   */
+  #newSegment(trackId: number, t: SharedTrack): PolicyDecision[] {
+    const out = this.#waiting(t) ? this.#sendFor([trackId]) : [];
+    for (const c of t.cands) this.#dropCandidate(c.frame);
+    t.cands = [];
+    t.best = null;
+    t.coveredArea = null;
+    t.windowStart = null;
+    t.segmentStartNs = this.#lastNs;
+    return out;
+  }
+
+  /** The state an entry of `trackId` in frame `f` counts for: the track's, unless the entry is of an earlier segment. */
+  #current(trackId: number, f: CandidateFrame): SharedTrack | undefined {
+    const o = this.#tracks.get(trackId);
+    return o !== undefined && f.timestampNs >= o.segmentStartNs ? o : undefined;
   }
 
   /** Whether an object's entry in a sent frame covers it: unclipped and ≥ shareMinAreaFraction of its best area. */
@@ -103,12 +142,21 @@ export class SharedBestPolicy implements SelectionPolicy {
   onFrame(frame: SelectorFrame, tracks: readonly Track[]): PolicyDecision[] {
     this.#lastNs = frame.timestampNs;
     const entries = frameQualities(frame, visibleObjects(frame, tracks), this.#qp, this.#weights);
+    const out: PolicyDecision[] = [];
+    for (const [trackId, t] of this.#tracks) if (!entries.has(trackId)) t.weakRun++;
     let rec: CandidateFrame | null = null;
     for (const [trackId, { entry, quality }] of entries) {
       let t = this.#tracks.get(trackId);
       if (t === undefined) {
-        t = { best: null, cands: [], coveredArea: null, windowStart: null };
+        t = { best: null, cands: [], coveredArea: null, windowStart: null, qualified: false, weakRun: 0, segmentStartNs: frame.timestampNs };
         this.#tracks.set(trackId, t);
+      }
+      if (entry.box.score >= this.#params.minScore1) {
+        if (t.qualified && this.#segmentGap > 0 && t.weakRun >= this.#segmentGap) out.push(...this.#newSegment(trackId, t));
+        t.qualified = true;
+        t.weakRun = 0;
+      } else {
+        t.weakRun++;
       }
       const wasWaiting = this.#waiting(t);
       if (t.best === null || compareQuality(quality, t.best) > 0) t.best = quality;
@@ -129,7 +177,8 @@ export class SharedBestPolicy implements SelectionPolicy {
     for (const [trackId, t] of this.#tracks) {
       if (t.windowStart !== null && frame.timestampNs - t.windowStart >= this.#maxLatencyNs && this.#waiting(t)) due.push(trackId);
     }
-    return this.#sendFor(due);
+    out.push(...this.#sendFor(due));
+    return out;
   }
 
   /** Send, for each due object still waiting, the candidate frame covering the most waiting objects. */
@@ -145,7 +194,7 @@ export class SharedBestPolicy implements SelectionPolicy {
         let gain = 0;
         for (const [otherId, e] of c.frame.entries) {
           if (otherId === trackId || !e.quality.good) continue;
-          const o = this.#tracks.get(otherId);
+          const o = this.#current(otherId, c.frame);
           if (o !== undefined && this.#waiting(o) && this.#covers(o, e.quality)) gain++;
         }
         if (gain > chosenGain) {
@@ -162,7 +211,7 @@ export class SharedBestPolicy implements SelectionPolicy {
       t.windowStart = null;
       for (const [otherId, { entry: e, quality }] of f.entries) {
         if (otherId === trackId) continue;
-        const o = this.#tracks.get(otherId);
+        const o = this.#current(otherId, f);
         if (o === undefined || !this.#covers(o, quality)) continue;
         const wasWaiting = this.#waiting(o);
         o.coveredArea = Math.max(o.coveredArea ?? 0, quality.area);
