@@ -478,12 +478,19 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
     m->has_tensor = true;
     m->tensor_bytes = sizeof(float) * 3 * static_cast<size_t>(tensor_.width) * tensor_.height;
     float* dst = nullptr;
+    // Nothing but this thread writes a tensor slot (JavaScript and ONNX
+    // Runtime only read it), so a slot last filled from a frame of this size
+    // still holds the right pad.
+    const uint64_t shape = (static_cast<uint64_t>(m->width) << 32) | static_cast<uint32_t>(m->height);
+    bool pad_ready = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       const int s = tensor_slots_.Take(m->tensor_bytes);
       if (s >= 0) {
         m->tensor_slot = s;
         dst = tensor_slots_.Data(s);
+        pad_ready = tensor_slots_.Tag(s) == shape;
+        tensor_slots_.SetTag(s, shape);
       }
       m->slot_misses = tensor_slots_.misses();
     }
@@ -492,7 +499,7 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
       dst = m->tensor;
     }
     m->geometry = LetterboxToPlanarFloat(m->pixel_view, m->width, m->height, m->stride,
-                                         fmt == GST_VIDEO_FORMAT_RGB, tensor_, dst);
+                                         fmt == GST_VIDEO_FORMAT_RGB, tensor_, dst, pad_ready);
   }
   gst_buffer_unmap(buffer, &map);
   return m;
