@@ -3,6 +3,10 @@
 
 #include <gst/video/video.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +23,19 @@ int64_t NowNs(clockid_t id) {
 }
 
 void FreeBlock(Napi::Env, void* data) { std::free(data); }
+
+// decodebin creates its decoder while the stream is typefound, so its
+// properties cannot be set in the launch description: they are set here, as
+// each element is added anywhere in the pipeline. Only libav's software
+// decoders (avdec_*) are touched; hardware decoders have no thread pool.
+void OnDeepElementAdded(GstBin*, GstBin*, GstElement* element, gpointer threads) {
+  GstElementFactory* factory = gst_element_get_factory(element);
+  if (factory == nullptr) return;
+  const gchar* name = GST_OBJECT_NAME(factory);
+  if (name == nullptr || !g_str_has_prefix(name, "avdec_")) return;
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(element), "max-threads") == nullptr) return;
+  g_object_set(element, "max-threads", GPOINTER_TO_INT(threads), nullptr);
+}
 
 }  // namespace
 
@@ -314,6 +331,15 @@ void Pipeline::Shutdown() {
   if (tsfn_) tsfn_.Release();
   tensor_slots_.Clear();
   pixel_slots_.Clear();
+#ifdef __GLIBC__
+  // The pipeline's streaming and decoder threads allocated from glibc's
+  // per-thread arenas; their buffers are free now but glibc keeps the pages.
+  // A source reopened every few seconds (a looping file, a reconnecting
+  // camera) starts new threads that land in other arenas, so RSS crept up
+  // with every reopening (docs/performance.md, "RSS over a long run").
+  // Giving the free pages back once per pipeline costs a few ms.
+  malloc_trim(0);
+#endif
 }
 
 void Pipeline::Post(PipelineMessage* msg) {
