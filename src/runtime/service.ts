@@ -267,7 +267,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       let exposure: ExposureSource;
       try {
         // Pixel slots for every frame the ring keeps, plus those in flight.
-        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 8, slots);
+        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 8, slots, cam.decoderThreads);
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();

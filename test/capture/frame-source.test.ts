@@ -232,7 +232,7 @@ test('a reused tensor slot keeps its pad only while the frame size stays: a size
       for (let x = 0; x < 416; x += 7) {
         const inImage = portrait ? x < f.letterbox.scaledWidth : y < f.letterbox.scaledHeight;
         for (let c = 0; c < 3; c++) {
-          const v = f.tensor[c * plane + y * 416 + x]!;
+          const v: number = f.tensor[c * plane + y * 416 + x]!;
           if (!inImage) assert.equal(v, 114, `${seen.join('')}: channel ${c} at ${x},${y} is ${v}, not the pad`);
           else assert.ok(v === 0 || v === 255, `${seen.join('')}: channel ${c} at ${x},${y} is ${v}, not the image`);
         }
@@ -304,6 +304,27 @@ test('properties of named elements can be read and written', async () => {
   assert.throws(() => source.setProperty('camera', 'nosuchprop', 1), { message: "element 'camera' has no property 'nosuchprop'" });
   source.close();
   source.close(); // idempotent
+});
+
+test('decoderThreads sets the max-threads of the decoder decodebin picks; 0 leaves the decoder its own', async () => {
+  const clip = join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4');
+  const threads = async (decoderThreads?: number): Promise<string | null> => {
+    const source = openCapture({ source: { type: 'file', path: clip }, ...(decoderThreads === undefined ? {} : { decoderThreads }), preferHardware: false });
+    try {
+      // decodebin adds the decoder once the stream is typefound: after the first frame it exists.
+      assert.ok(await source.next());
+      return source.getProperty('avdec_h264', 'max-threads');
+    } finally {
+      source.close();
+    }
+  };
+  assert.equal(await threads(1), '1');
+  assert.equal(await threads(3), '3');
+  assert.equal(await threads(), '0');
+  assert.throws(() => openCapture({ source: { type: 'file', path: clip }, decoderThreads: -1 }), {
+    name: 'TypeError',
+    message: 'Expected non-negative integer for decoderThreads but received -1 of type number',
+  });
 });
 
 test('appsrc source: pushed frames come back through the same frame API', async () => {
