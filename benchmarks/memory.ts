@@ -32,6 +32,9 @@ export const MEMORY_VARIANTS: Variant[] = [
   { name: 'defaults (1 worker × 1 thread, arena on, 1 s ring)', model: {} },
   { name: 'defaults + memPattern off', model: { memPattern: false } },
   { name: 'defaults + MALLOC_ARENA_MAX=2', model: {}, env: { MALLOC_ARENA_MAX: '2' } },
+  { name: 'defaults + decoderThreads 1', model: {}, camera: { decoderThreads: 1 } },
+  { name: 'defaults + decoderThreads 1 + MALLOC_ARENA_MAX=2', model: {}, camera: { decoderThreads: 1 }, env: { MALLOC_ARENA_MAX: '2' } },
+  { name: 'defaults + decoderThreads 1 + 0.5 s ring + MALLOC_ARENA_MAX=2', model: {}, camera: { decoderThreads: 1, ringSeconds: 0.5 }, env: { MALLOC_ARENA_MAX: '2' } },
 ];
 
 export default async function main(args: string[]): Promise<void> {

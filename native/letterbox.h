@@ -24,7 +24,11 @@ struct LetterboxGeometry {
 
 // src: packed 3-channel rows (`src_is_rgb` says the order), `stride` bytes per row.
 // dst: float32 planar [3][spec.height][spec.width].
+// pad_ready: dst already holds this spec's pad around an image of this
+// geometry (a reused tensor slot whose last frame had the same size); only
+// the image is written then.
 LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_h, int stride,
-                                         bool src_is_rgb, const TensorSpec& spec, float* dst);
+                                         bool src_is_rgb, const TensorSpec& spec, float* dst,
+                                         bool pad_ready = false);
 
 }  // namespace bestshot

@@ -21,7 +21,7 @@ class SlotPool {
  public:
   // Keep `view` alive while the pool holds it; `data` points at `bytes` bytes of it.
   int Add(const Napi::Value& view, T* data, size_t bytes) {
-    slots_.push_back({Napi::Persistent(view), data, bytes});
+    slots_.push_back({Napi::Persistent(view), data, bytes, 0});
     const int id = static_cast<int>(slots_.size() - 1);
     free_.push_back(id);
     return id;
@@ -42,6 +42,12 @@ class SlotPool {
   }
 
   T* Data(int id) const { return slots_[static_cast<size_t>(id)].data; }
+
+  // What the last writer of a slot left in it that the next one may reuse
+  // (0: nothing known). The tensor slots keep their letterbox pad this way:
+  // a slot's pad is written once, not with every frame of the same size.
+  uint64_t Tag(int id) const { return slots_[static_cast<size_t>(id)].tag; }
+  void SetTag(int id, uint64_t tag) { slots_[static_cast<size_t>(id)].tag = tag; }
 
   // Give a slot back. An unknown id, or one already free, is ignored: a
   // double release must never hand one slot to two frames.
@@ -67,6 +73,7 @@ class SlotPool {
     Napi::Reference<Napi::Value> ref;
     T* data;
     size_t bytes;
+    uint64_t tag;
   };
   std::vector<Slot> slots_;
   std::deque<int> free_;

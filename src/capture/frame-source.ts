@@ -126,6 +126,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
             scale: t.scale,
           },
           tensorSlots: t ? this.#slots : undefined,
+          decoderThreads: this.pipeline.decoderThreads,
         },
         (m) => this.#onMessage(m),
       );
@@ -184,6 +185,10 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     if (this.pipeline.srcName !== undefined && !this.#closed) this.#native.endOfStream();
   }
 
+  /**
+   * Set a property of an element, by its name in the description, or by its
+   * factory's name for one a bin made itself (e.g. 'avdec_h264' inside decodebin).
+   */
   setProperty(element: string, name: string, value: string | number | boolean): void {
     if (this.#closed) throw new InvalidStateError('FrameSource is closed');
     try {
@@ -193,6 +198,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     }
   }
 
+  /** A property's value, serialised as GStreamer does; the element found as for setProperty. */
   getProperty(element: string, name: string): string | null {
     if (this.#closed) throw new InvalidStateError('FrameSource is closed');
     try {

@@ -26,6 +26,8 @@ export interface NativePipelineOptions {
   tensor?: NativeTensorOptions;
   /** Float32Arrays over SharedArrayBuffers the addon writes tensors into. */
   tensorSlots?: Float32Array[];
+  /** > 0: set `max-threads` of every libav decoder (avdec_*) the pipeline's bins add. */
+  decoderThreads?: number;
 }
 
 export interface NativeLetterbox {

@@ -105,6 +105,16 @@ export interface CaptureOptions {
   /** Frames pulled ahead of the consumer for non-live sources. Default 2. */
   prefetch?: number;
   /**
+   * Threads of the software video decoder decodebin picks (libav's
+   * avdec_h264, avdec_h265, ...; its `max-threads`). Default 0: the
+   * decoder's own choice, one per core. Each decoder thread keeps frames of
+   * its own in flight: 1 saves ~13 MiB for a 1280×720 H.264 stream
+   * (docs/performance.md) and lowers the frames/s one source can decode,
+   * enough for a camera taken at 10 Hz, not for a fast replay. No effect on
+   * hardware decoders (nvv4l2decoder on a Jetson).
+   */
+  decoderThreads?: number;
+  /**
    * Use the Jetson's hardware path where its elements exist (default true):
    * decodebin then picks nvv4l2decoder (its rank is primary on JetPack) and
    * nvvidconv converts out of NVMM memory and scales in hardware. False keeps
@@ -120,6 +130,8 @@ export interface BuiltPipeline {
   live: boolean;
   /** Element factories the description needs; checked before launch. */
   requiredElements: string[];
+  /** `max-threads` for a software decoder decodebin adds (CaptureOptions.decoderThreads); 0 leaves it. */
+  decoderThreads: number;
 }
 
 const SINK = 'bestshot_sink';
@@ -168,6 +180,8 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
   if (options.outputWidth !== undefined) requireNumber('positive integer', 'outputWidth', options.outputWidth);
   if (options.outputHeight !== undefined) requireNumber('positive integer', 'outputHeight', options.outputHeight);
   if (options.tensor !== undefined) validateTensor(options.tensor);
+  const decoderThreads = options.decoderThreads ?? 0;
+  if (!Number.isInteger(decoderThreads) || decoderThreads < 0) throw invalidParameterError('non-negative integer', 'decoderThreads', options.decoderThreads);
   const hw = options.preferHardware ?? true;
   const required: string[] = ['videoconvert', 'appsink'];
   let head: string;
@@ -273,5 +287,5 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
   // Live: keep only the newest frame; replay: block the decoder (no loss).
   const sinkProps = live ? 'sync=false max-buffers=1 drop=true' : `sync=${source.type === 'file' && source.realtime === true} max-buffers=4 drop=false`;
   const description = `${head}${scale} ! videoconvert n-threads=2 ! video/x-raw,format=${format} ! appsink name=${SINK} ${sinkProps}`;
-  return { description, sinkName: SINK, srcName, live, requiredElements: [...new Set(required)] };
+  return { description, sinkName: SINK, srcName, live, requiredElements: [...new Set(required)], decoderThreads };
 }

@@ -316,6 +316,10 @@ const RING_SECONDS = num(
   'seconds of frames the camera keeps unreferenced for selection (pixel slots: this many frames + 8); each slot costs width×height×3 bytes (2.6 MiB at 1280×720), so more costs memory, fewer shortens how late a frame can still be uploaded',
   { min: 0, default: 1, unit: 's' },
 );
+const DECODER_THREADS = num(
+  "threads of the software video decoder (libav's avdec_h264/h265 max-threads); 0 = the decoder's choice, one per core. 1 saves ~13 MiB for a 1280×720 H.264 camera and lowers the frames/s one source can decode (enough at 10 Hz, slower replays); no effect on hardware decoders",
+  { integer: true, min: 0, default: 0 },
+);
 const JPEG_QUALITY = num('JPEG quality of uploaded images; higher costs bytes', { integer: true, min: 1, max: 100, default: 85 });
 
 export const CAMERA_SECTION: ObjectField = obj('one camera and its per-camera parameters', {
@@ -329,6 +333,7 @@ export const CAMERA_SECTION: ObjectField = obj('one camera and its per-camera pa
   selection: SELECTION_SECTION,
   jpegQuality: JPEG_QUALITY,
   ringSeconds: RING_SECONDS,
+  decoderThreads: DECODER_THREADS,
 });
 
 /** `defaults:` — what every camera inherits (deep merge) and may override. Validated in partial mode. */

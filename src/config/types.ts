@@ -130,6 +130,8 @@ export interface CameraConfig {
   jpegQuality: number;
   /** Seconds of frames kept unreferenced in the frame ring (with captureHz: the ring and pixel-slot count). */
   ringSeconds: number;
+  /** Software decoder threads (CaptureOptions.decoderThreads); 0 = the decoder's choice. */
+  decoderThreads: number;
 }
 
 /** What `defaults:` may hold; every camera inherits it (deep merge) and may override. */

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { detectorOptions, policyOptions, queueOptions, senderOptions, sinkOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
 import { DetectorPool, tensorOptionsFor, type DetectorPoolOptions } from '../detect/index.js';
-import { Uploader, type UploaderOptions, type UploaderStats, type UploadPackage, type UploadRoute } from '../upload/index.js';
+import { compilePackageValidator, Uploader, type UploaderOptions, type UploaderStats, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { backoffDelayMs, resolveBackoff, type ResolvedBackoff } from '../upload/backoff.js';
 import { startReceiver, type Receiver } from '../receiver/index.js';
 import { TypedEmitter } from '../events.js';
@@ -246,6 +246,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         replace: (pkg: UploadPackage, route: UploadRoute, keys: string[]) => uploader.replace(pkg, route, keys),
       };
     }
+    // Every package is validated against its schema; compiled here, before the cameras run, not at the first package.
+    compilePackageValidator();
     for (const cam of cfg.cameras) {
       const status: CameraStatus = { id: cam.id, state: 'starting', runner: undefined, failures: 0 };
       this.cameras.set(cam.id, status);
@@ -267,7 +269,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       let exposure: ExposureSource;
       try {
         // Pixel slots for every frame the ring keeps, plus those in flight.
-        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 8, slots);
+        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 8, slots, cam.decoderThreads);
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();

@@ -1,7 +1,7 @@
 /** Public face of the upload stage (U1–U3): package, sender, durable queue, uploader. */
 export { buildPackage, encodeMetadata, idempotencyKey, sha256Hex } from './package.js';
 export type { PackageCrop, PackageInput, PackageMetadata, PackageTrackEntry, UploadPackage, UploadRoute } from './package.js';
-export { formatViolations, loadPackageSchema, validatePackageMetadata, PACKAGE_SCHEMA_ID, PACKAGE_SCHEMA_FILE } from './schema.js';
+export { compilePackageValidator, formatViolations, loadPackageSchema, validatePackageMetadata, PACKAGE_SCHEMA_ID, PACKAGE_SCHEMA_FILE } from './schema.js';
 export { compileJsonSchema, compileSchemaFile, type JsonSchema, type SchemaViolation, type Validator } from '../json-schema.js';
 export { encodeMultipart, type EncodedMultipart } from './multipart.js';
 export { UPLOAD_CONTENTS, cropTrackIds, packageParts, type PackagePart, type UploadContent } from './content.js';

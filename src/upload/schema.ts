@@ -21,8 +21,18 @@ export function loadPackageSchema(): JsonSchema {
   return JSON.parse(readFileSync(PACKAGE_SCHEMA_FILE, 'utf8')) as JsonSchema;
 }
 
+/**
+ * Compile the package validator now rather than at the first package. The
+ * compile holds the event loop for ~100–150 ms on a 2-core unit (ajv builds
+ * the validator's code); at the first package that stalled every camera's
+ * frames in flight at once (docs/performance.md, "Several cameras").
+ */
+export function compilePackageValidator(): void {
+  packageValidator ??= compileSchemaFile(PACKAGE_SCHEMA_FILE);
+}
+
 /** Validate package metadata against schemas/package.v1.json (compiled once). */
 export function validatePackageMetadata(metadata: unknown): SchemaViolation[] {
-  packageValidator ??= compileSchemaFile(PACKAGE_SCHEMA_FILE);
-  return packageValidator(metadata);
+  compilePackageValidator();
+  return packageValidator!(metadata);
 }

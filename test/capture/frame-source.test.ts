@@ -206,6 +206,43 @@ test('tensors land in shared-memory slots and slots are reused after release', a
   assert.deepEqual(new Set(slots), new Set([0, 1]));
 });
 
+test('a reused tensor slot keeps its pad only while the frame size stays: a size change rewrites the pad', async (t) => {
+  // One tensor slot, so every frame lands in the same memory: 240x320 portrait frames (image in
+  // columns 0..311, pad to the right), then 320x240 landscape ones (image in rows 0..311, pad below),
+  // then portrait again. The addon writes a slot's pad only when the frame size changed.
+  const part = (w: number, h: number, color: string): string =>
+    `videotestsrc pattern=solid-color foreground-color=${color} num-buffers=2 ! video/x-raw,format=BGR,width=${w},height=${h},framerate=30/1 ! c.`;
+  const source = openCapture({
+    source: { type: 'pipeline', description: `${part(240, 320, '0xff0000ff')} ${part(320, 240, '0xffff0000')} ${part(240, 320, '0xff00ff00')} concat name=c` },
+    tensor: YOLOX_TENSOR,
+    tensorSlots: 1,
+    // Nothing read ahead: each frame is pulled after the previous one gave the slot back.
+    prefetch: 0,
+  });
+  const plane = 416 * 416;
+  const seen: string[] = [];
+  t.after(() => source.close());
+  for await (const f of source) {
+    assert.ok(f.tensor && f.letterbox);
+    assert.equal(f.tensorSlot, 0);
+    const portrait = f.height > f.width;
+    seen.push(portrait ? 'P' : 'L');
+    // Every tensor pixel is the pad or the frame's solid colour, by where the image lies.
+    for (let y = 0; y < 416; y += 7) {
+      for (let x = 0; x < 416; x += 7) {
+        const inImage = portrait ? x < f.letterbox.scaledWidth : y < f.letterbox.scaledHeight;
+        for (let c = 0; c < 3; c++) {
+          const v: number = f.tensor[c * plane + y * 416 + x]!;
+          if (!inImage) assert.equal(v, 114, `${seen.join('')}: channel ${c} at ${x},${y} is ${v}, not the pad`);
+          else assert.ok(v === 0 || v === 255, `${seen.join('')}: channel ${c} at ${x},${y} is ${v}, not the image`);
+        }
+      }
+    }
+    source.releaseTensor(f);
+  }
+  assert.deepEqual(seen, ['P', 'P', 'L', 'L', 'P', 'P']);
+});
+
 test('pixel slots: frames are written into reused shared buffers after the first; JPEG reads them', async () => {
   const source = openCapture({ source: { type: 'test', pattern: 'ball', width: 320, height: 240, framerate: 30, numBuffers: 12 }, pixelSlots: 3, prefetch: 1 });
   const slots: number[] = [];
@@ -267,6 +304,27 @@ test('properties of named elements can be read and written', async () => {
   assert.throws(() => source.setProperty('camera', 'nosuchprop', 1), { message: "element 'camera' has no property 'nosuchprop'" });
   source.close();
   source.close(); // idempotent
+});
+
+test('decoderThreads sets the max-threads of the decoder decodebin picks; 0 leaves the decoder its own', async () => {
+  const clip = join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4');
+  const threads = async (decoderThreads?: number): Promise<string | null> => {
+    const source = openCapture({ source: { type: 'file', path: clip }, ...(decoderThreads === undefined ? {} : { decoderThreads }), preferHardware: false });
+    try {
+      // decodebin adds the decoder once the stream is typefound: after the first frame it exists.
+      assert.ok(await source.next());
+      return source.getProperty('avdec_h264', 'max-threads');
+    } finally {
+      source.close();
+    }
+  };
+  assert.equal(await threads(1), '1');
+  assert.equal(await threads(3), '3');
+  assert.equal(await threads(), '0');
+  assert.throws(() => openCapture({ source: { type: 'file', path: clip }, decoderThreads: -1 }), {
+    name: 'TypeError',
+    message: 'Expected non-negative integer for decoderThreads but received -1 of type number',
+  });
 });
 
 test('appsrc source: pushed frames come back through the same frame API', async () => {

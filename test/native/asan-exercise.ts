@@ -1,6 +1,7 @@
 /**
  * Exercises every native entry point (pipelines from files, appsrc, test and
- * failing sources; tensor and pixel slots; JPEG; properties; errors) for
+ * failing sources; tensor and pixel slots; JPEG; properties, also of a
+ * decodebin-made decoder found by factory name; decoder threads; errors) for
  * scripts/asan-check.sh, which runs it against the AddressSanitizer build.
  */
 import { join } from 'node:path';
@@ -23,6 +24,11 @@ for (let round = 0; round < 3; round++) {
   t.setProperty('camera', 'pattern', 'ball'); t.getProperty('camera', 'pattern');
   for await (const f of t) void f;
   t.close();
+  // decodebin's decoder: max-threads set as it is added, then found by its factory's name.
+  const d = openCapture({ source: { type: 'file', path: join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4') }, decoderThreads: 1, preferHardware: false });
+  await d.next(); d.getProperty('avdec_h264', 'max-threads');
+  try { d.getProperty('nosuch', 'max-threads'); } catch { /* expected: no such element */ }
+  d.close();
   const bad = openCapture({ source: { type: 'rtsp', url: 'rtsp://127.0.0.1:9/x' } });
   await bad.next().catch(() => {}); bad.close();
 }
