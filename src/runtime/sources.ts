@@ -25,11 +25,13 @@ export interface OpenedSource {
  * `decoderThreads`: CaptureOptions.decoderThreads (config cameras[].decoderThreads).
  */
 export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlots = 0, slotPool?: SlotPool, decoderThreads = 0): OpenedSource {
+  // What every source type's capture shares.
+  const common = { tensor, pixelSlots, slotPool, decoderThreads };
   switch (config.type) {
     case 'simulated': {
       const cam = new SimulatedCamera({ width: config.width, height: config.height, fps: config.fps, seed: config.seed });
       // The camera renders in real time into an appsrc source that also makes the detector tensor.
-      const source = openCapture({ source: { type: 'appsrc', width: cam.width, height: cam.height, framerate: Math.round(cam.fps) }, tensor, pixelSlots, slotPool, decoderThreads });
+      const source = openCapture({ source: { type: 'appsrc', width: cam.width, height: cam.height, framerate: Math.round(cam.fps) }, ...common });
       const t0 = process.hrtime.bigint();
       let n = 0;
       let timer: NodeJS.Timeout | undefined;
@@ -55,22 +57,22 @@ export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlo
       };
     }
     case 'file':
-      return wrap(openCapture({ source: { type: 'file', path: config.path, realtime: config.realtime }, tensor, pixelSlots, slotPool, decoderThreads }), false);
+      return wrap(openCapture({ source: { type: 'file', path: config.path, realtime: config.realtime }, ...common }), false);
     case 'rtsp':
-      return wrap(openCapture({ source: { type: 'rtsp', url: config.url, latencyMs: config.latencyMs, transport: config.transport }, tensor, pixelSlots, slotPool, decoderThreads }), true);
+      return wrap(openCapture({ source: { type: 'rtsp', url: config.url, latencyMs: config.latencyMs, transport: config.transport }, ...common }), true);
     case 'v4l2': {
       const opened = wrap(
-        openCapture({ source: { type: 'v4l2', device: config.device, width: config.width, height: config.height, framerate: config.framerate, controls: config.controls }, tensor, pixelSlots, slotPool, decoderThreads }),
+        openCapture({ source: { type: 'v4l2', device: config.device, width: config.width, height: config.height, framerate: config.framerate, controls: config.controls }, ...common }),
         true,
       );
       return { ...opened, control: () => createCameraControl({ type: 'v4l2', device: config.device }) };
     }
     case 'argus': {
-      const source = openCapture({ source: { type: 'argus', sensorId: config.sensorId, width: config.width, height: config.height, framerate: config.framerate }, tensor, pixelSlots, slotPool, decoderThreads });
+      const source = openCapture({ source: { type: 'argus', sensorId: config.sensorId, width: config.width, height: config.height, framerate: config.framerate }, ...common });
       return { ...wrap(source, true), control: () => createCameraControl({ type: 'argus', target: source }) };
     }
     case 'test':
-      return wrap(openCapture({ source: { type: 'test', pattern: config.pattern, width: config.width, height: config.height, framerate: config.framerate, live: config.live, numBuffers: config.numBuffers }, tensor, pixelSlots, slotPool, decoderThreads }), config.live);
+      return wrap(openCapture({ source: { type: 'test', pattern: config.pattern, width: config.width, height: config.height, framerate: config.framerate, live: config.live, numBuffers: config.numBuffers }, ...common }), config.live);
   }
 }
 
