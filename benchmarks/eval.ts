@@ -116,7 +116,10 @@ async function main(argv: string[]): Promise<number> {
     else input = await loadSimInput({ hz });
     const rep = evaluateInput(input, { policies, sendHz, policyOptions });
     reports.push(rep);
-    if (values.budget !== undefined && rep.policies.every((p) => p.bytes !== null)) budgetRuns.push(runBudget(input, rep, Number(values.budget), sendHz, policyOptions));
+    if (values.budget !== undefined && rep.policies.every((p) => p.bytes !== null)) {
+      // The same byte budget spent on the default's content, and on crops (what a tight uplink buys most objects with).
+      for (const content of BUDGET_CONTENTS) budgetRuns.push(runBudget(input, rep, Number(values.budget), sendHz, policyOptions, content));
+    }
     console.log('');
     console.log(values.md ? formatMarkdown(rep) : formatTable(rep));
     if (values.lost) {
@@ -150,7 +153,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(`\n${formatPooledContent(pooled.halfB, 'by upload.content, half B')}`);
   }
   if (pooled.boxesOnly) console.log(`\n${formatPooled(pooled.boxesOnly, `pooled over ${boxOnly.length} MOT sequences without images (packages)`)}`);
-  if (budgetRuns.length > 0) console.log(`\n${formatBudget(budgetRuns, Number(values.budget))}`);
+  for (const content of BUDGET_CONTENTS) {
+    const runs = budgetRuns.filter((b) => b.budgetContent === content);
+    if (runs.length > 0) console.log(`\n${formatBudget(runs, Number(values.budget))}`);
+  }
   const totalS = (performance.now() - t0) / 1000;
   const name = `eval-${values.out ?? (target === 'all' ? 'all' : sources[0]!.name)}`;
   mkdirSync(results, { recursive: true });
@@ -176,11 +182,23 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** The 'budget' policy on one input, its budget a fraction of the default policy's bytes (in the default upload.content) over the input's duration. */
+/** The upload.content the 'budget' policy is measured with: the default's, then crops. */
+const BUDGET_CONTENTS: readonly UploadContent[] = [...new Set<UploadContent>([DEFAULT_CONTENT, 'crops'])];
+
+/**
+ * The 'budget' policy on one input, its budget a fraction of the default
+ * policy's bytes (in the default upload.content) over the input's duration;
+ * the budget policy itself sends `budgetContent`.
+ */
 interface BudgetRun {
   input: string;
   defaultPolicy: string;
+  /** The default's upload.content: what the budget is a fraction of. */
   content: UploadContent;
+  /** What the budget policy sends, and is charged for. */
+  budgetContent: UploadContent;
+  /** Measured crop JPEG bytes per box pixel on this input (margin included): the cost estimate when budgetContent is crops. */
+  cropBytesPerPixel: number;
   defaultBytes: number;
   budgetBytesPerS: number;
   defaultCoverage: number;
@@ -199,17 +217,19 @@ interface BudgetSide {
   counters: BudgetCounters;
   /** Share of the coverable objects covered by 10 %, 20 %, …, 100 % of the input's duration. */
   curve: number[];
+  /** Value sent (Σ of each package's value when sent, 'budget' module comment) by 10 %, 20 %, …, 100 % of the input's duration. */
+  valueCurve: number[];
 }
 
 const CURVE_POINTS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 
-function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: number, options: PolicyOptions): BudgetRun {
+function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: number, options: PolicyOptions, budgetContent: UploadContent): BudgetRun {
   const name = DEFAULT_POLICY;
   const content = DEFAULT_CONTENT;
   const def = rep.policies.find((p) => p.policy === name) ?? evaluateInput(input, { policies: [name], sendHz, policyOptions: options }).policies.find((p) => p.policy === name)!;
   const ef = rep.policies.find((p) => p.policy === 'every-frame')!;
-  const bytesOf = (r: PolicyResult): number => (content === 'frame' ? r.bytes! : r.content![content].bytes);
-  const coverageOf = (r: PolicyResult): number => (content === 'frame' ? r.coverageOfCoverable : r.content![content].coverageOfCoverable);
+  const bytesOf = (r: PolicyResult, c: UploadContent = content): number => (c === 'frame' ? r.bytes! : r.content![c].bytes);
+  const coverageOf = (r: PolicyResult, c: UploadContent = content): number => (c === 'frame' ? r.coverageOfCoverable : r.content![c].coverageOfCoverable);
   // The package cost estimates from this camera's measured JPEG sizes (what a deployment sets once per camera).
   const bytesPerPixel = ef.bytes! / ef.packages / (input.width * input.height);
   const minScore1 = validateSelectionParams(options.params ?? {}).minScore1;
@@ -224,6 +244,7 @@ function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: 
   }
   const defaultBytes = bytesOf(def);
   const budgetBytesPerS = (fraction * defaultBytes) / rep.input.durationS;
+  const t0 = input.frames[0]?.timestampNs ?? 0n;
   const side = (valueFirst: number): BudgetSide => {
     let counters: BudgetCounters | undefined;
     const r = evaluateInput(input, {
@@ -233,7 +254,7 @@ function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: 
         ...options,
         budgetBytesPerS,
         budgetBytesPerPixel: bytesPerPixel,
-        budgetCropBytesPerPixel: content === 'frame' || cropPixels === 0 ? 0 : cropBytes / cropPixels,
+        budgetCropBytesPerPixel: budgetContent === 'frame' || cropPixels === 0 ? 0 : cropBytes / cropPixels,
         budgetValueFirst: valueFirst,
       },
       onPolicy: (p) => {
@@ -244,18 +265,20 @@ function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: 
     const at = b.objects.map((o) => o.firstUploadAtS).filter((x): x is number => x !== null);
     const n = r.objects.coverable;
     return {
-      bytes: bytesOf(b),
-      coverageOfCoverable: coverageOf(b),
+      bytes: bytesOf(b, budgetContent),
+      coverageOfCoverable: coverageOf(b, budgetContent),
       counters: counters!,
       curve: CURVE_POINTS.map((p) => (n > 0 ? at.filter((t) => t <= p * rep.input.durationS + 1e-9).length / n : NaN)),
+      valueCurve: CURVE_POINTS.map((p) => counters!.sends.filter((x) => Number(x.atNs - t0) / 1e9 <= p * rep.input.durationS + 1e-9).reduce((a, x) => a + x.value, 0)),
     };
   };
-  return { input: input.name, defaultPolicy: name, content, defaultBytes, budgetBytesPerS, defaultCoverage: coverageOf(def), coverable: rep.objects.coverable, hindsightBytes: rep.oracleCover.bytes ?? NaN, valueFirst: side(1), fifo: side(0) };
+  return { input: input.name, defaultPolicy: name, content, budgetContent, cropBytesPerPixel: cropPixels === 0 ? NaN : cropBytes / cropPixels, defaultBytes, budgetBytesPerS, defaultCoverage: coverageOf(def), coverable: rep.objects.coverable, hindsightBytes: rep.oracleCover.bytes ?? NaN, valueFirst: side(1), fifo: side(0) };
 }
 
 function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
   const content = runs[0]?.content ?? DEFAULT_CONTENT;
+  const budgetContent = runs[0]?.budgetContent ?? content;
   const rows = runs.map(
     (b) =>
       `| ${b.input} | ${(b.budgetBytesPerS / 1024).toFixed(1)} | ${(b.defaultBytes / 1024).toFixed(0)} | ${(b.hindsightBytes / 1024).toFixed(0)} | ${(b.valueFirst.bytes / 1024).toFixed(0)} | ${pct(b.defaultCoverage)} | ${pct(b.valueFirst.coverageOfCoverable)} | ${pct(b.fifo.coverageOfCoverable)} | ${b.valueFirst.counters.sent} | ${b.valueFirst.counters.dropped} | ${pct(b.valueFirst.curve[4]!)} | ${pct(b.fifo.curve[4]!)} |`,
@@ -266,19 +289,27 @@ function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
   const fB = sum((b) => b.fifo.bytes);
   // Pooled curve: Σ covered / Σ coverable at each fraction of each input's duration.
   const pooled = (s: 'valueFirst' | 'fifo'): string[] => CURVE_POINTS.map((_, i) => pct(sum((b) => b[s].curve[i]! * b.coverable) / sum((b) => b.coverable)));
+  const pooledValue = (s: 'valueFirst' | 'fifo'): string[] => CURVE_POINTS.map((_, i) => sum((b) => b[s].valueCurve[i]!).toFixed(1));
   return [
-    `**'budget' at ${fraction} × the default's (${DEFAULT_POLICY} + ${content}) bytes, per input (value first: Σ ${(vB / 1024).toFixed(0)} KiB = ${((100 * vB) / defB).toFixed(1)} % of the default's ${(defB / 1024).toFixed(0)} KiB; FIFO ${(fB / 1024).toFixed(0)} KiB)**`,
+    `**'budget' sending ${budgetContent}, at ${fraction} × the default's (${DEFAULT_POLICY} + ${content}) bytes, per input (value first: Σ ${(vB / 1024).toFixed(0)} KiB = ${((100 * vB) / defB).toFixed(1)} % of the default's ${(defB / 1024).toFixed(0)} KiB; FIFO ${(fB / 1024).toFixed(0)} KiB)**`,
     '',
     '| input | budget KiB/s | default KiB | hindsight cover KiB (frames) | budget KiB | default cov/EF | budget cov/EF | FIFO cov/EF | sent | objects dropped | covered by half time | FIFO by half time |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `**coverage over time under the budget, pooled (covered / coverable objects by each fraction of every input's duration)**`,
+    `**coverage over time under the budget (sending ${budgetContent}), pooled (covered / coverable objects by each fraction of every input's duration)**`,
     '',
     `| order | ${CURVE_POINTS.map((p) => `${Math.round(100 * p)} %`).join(' | ')} |`,
     `|---|${CURVE_POINTS.map(() => '---:').join('|')}|`,
     `| value first | ${pooled('valueFirst').join(' | ')} |`,
     `| FIFO | ${pooled('fifo').join(' | ')} |`,
+    '',
+    `**value sent over time under the budget (sending ${budgetContent}), pooled (Σ value of the packages sent by each fraction of every input's duration; value as the 'budget' policy counts it)**`,
+    '',
+    `| order | ${CURVE_POINTS.map((p) => `${Math.round(100 * p)} %`).join(' | ')} |`,
+    `|---|${CURVE_POINTS.map(() => '---:').join('|')}|`,
+    `| value first | ${pooledValue('valueFirst').join(' | ')} |`,
+    `| FIFO | ${pooledValue('fifo').join(' | ')} |`,
   ].join('\n');
 }
 

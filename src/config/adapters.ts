@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { POLICY_OPTION_NAMES } from '../select/options.js';
+import { CROP_BYTES_PER_PIXEL, POLICY_OPTION_NAMES } from '../select/options.js';
 import type { PolicyOptions } from '../select/policies/index.js';
 import { SELECTION_PARAM_NAMES, type SelectionParams } from '../select/rules.js';
 import type { CameraConfig, ModelConfig, MqttSinkConfig, S3SinkConfig, TrackerParams, QueueConfig, SelectionParamsConfig, UploadConfig } from './types.js';
@@ -62,11 +62,13 @@ export function trackerOptions(cam: Pick<CameraConfig, 'tracker'>): TrackerParam
  * option the config leaves absent stays absent and the policy's own default
  * applies).
  */
-export function policyOptions(s: SelectionParamsConfig): PolicyOptions {
+export function policyOptions(s: SelectionParamsConfig, content?: UploadConfig['content']): PolicyOptions {
   const params: Partial<SelectionParams> = {};
   for (const k of SELECTION_PARAM_NAMES) if (s[k] !== undefined) params[k] = s[k];
   const out: PolicyOptions = { params, routeResolution: s.routeResolution, firstSighting: s.firstSighting };
   for (const k of POLICY_OPTION_NAMES) if (s[k] !== undefined) out[k] = s[k];
+  // 'budget' pays for what the camera sends: with upload.content 'crops' its packages cost their crops, not the frame.
+  if (content === 'crops' && out.budgetCropBytesPerPixel === undefined) out.budgetCropBytesPerPixel = CROP_BYTES_PER_PIXEL;
   return out;
 }
 

@@ -124,12 +124,12 @@ export function inferenceWorkersFor(config: BestshotConfig, mode: 'live' | 'offl
   return config.cameras.length <= 1 && mode === 'live' ? 1 : 2;
 }
 
-function workerInitFor(cam: CameraConfig): Omit<CameraWorkerInit, 'trackIdFloor'> {
+function workerInitFor(cam: CameraConfig, content: BestshotConfig['upload']['content']): Omit<CameraWorkerInit, 'trackIdFloor'> {
   return {
     cameraId: cam.id,
     tracker: trackerOptions(cam),
     policy: cam.selection.policy,
-    policyOptions: policyOptions(cam.selection),
+    policyOptions: policyOptions(cam.selection, content),
     calibration: cam.calibration ?? null,
   };
 }
@@ -291,7 +291,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           },
           exposure,
           position: (ts) => position?.positionAt(ts) ?? null,
-          workerInit: workerInitFor(cam),
+          workerInit: workerInitFor(cam, this.config.upload.content),
           trackIdFloor,
           measureEveryFrame: this.#opts.measureEveryFrame,
         },

@@ -59,7 +59,7 @@ export {
   touchesEdge,
   type PolicyOptions,
 } from './policies/index.js';
-export { OPTION_BOUNDS, POLICY_OPTIONS, POLICY_OPTION_NAMES, optionsOf, policyOption, type PolicyOptionName, type PolicyOptionSpec, type PolicyTuning } from './options.js';
+export { CROP_BYTES_PER_PIXEL, OPTION_BOUNDS, POLICY_OPTIONS, POLICY_OPTION_NAMES, optionsOf, policyOption, type PolicyOptionName, type PolicyOptionSpec, type PolicyTuning } from './options.js';
 export { cropStats, frameCropStats, type CropImage, type CropStats } from './crop-stats.js';
 export {
   DEFAULT_QUALITY_WEIGHTS,

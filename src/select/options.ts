@@ -141,7 +141,7 @@ export const POLICY_OPTIONS = {
     policies: ['budget'],
     defaults: { budget: 0 },
     description:
-      "'budget': with upload.content 'crops', estimated crop bytes per box pixel (margin included); a package then costs its crops, not the frame; 0 = the frame (budgetBytesPerPixel)",
+      "'budget': estimated crop bytes per box pixel (margin included): a package costs its crops, not the frame; 0 = the frame (budgetBytesPerPixel). Unset with upload.content 'crops', the runtime charges CROP_BYTES_PER_PIXEL (1.8)",
   },
   budgetValueFirst: {
     kind: 'unit',
@@ -189,6 +189,17 @@ export const POLICY_OPTIONS = {
 
 export type PolicyOptionName = keyof typeof POLICY_OPTIONS;
 export const POLICY_OPTION_NAMES = Object.keys(POLICY_OPTIONS) as PolicyOptionName[];
+
+/**
+ * The crop bytes per box pixel 'budget' charges a camera whose upload.content
+ * is 'crops' when budgetCropBytesPerPixel is not set: the median over the
+ * evaluation's seven inputs with images of their measured crop JPEG bytes
+ * (q90, 15 % margin) per box pixel, 0.77–2.69 (`npm run eval -- all --budget
+ * 0.25`, benchmarks/results/eval-all.json `budget[].cropBytesPerPixel`).
+ * Small boxes cost more per pixel (JPEG headers, the margin); set the key per
+ * camera for a tighter estimate.
+ */
+export const CROP_BYTES_PER_PIXEL = 1.8;
 
 /** The policies' own options as `createPolicy` and the config take them: all optional numbers. */
 export type PolicyTuning = { [K in PolicyOptionName]?: number };

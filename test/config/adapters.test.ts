@@ -15,7 +15,7 @@ import {
   type BestshotConfig,
 } from '../../src/config/index.js';
 import { Detector, type DetectorOptions } from '../../src/detect/index.js';
-import { POLICY_NAMES, POLICY_OPTIONS, POLICY_OPTION_NAMES, SELECTION_PARAM_NAMES, createPolicy, optionsOf, type PolicyOptions } from '../../src/select/index.js';
+import { CROP_BYTES_PER_PIXEL, POLICY_NAMES, POLICY_OPTIONS, POLICY_OPTION_NAMES, SELECTION_PARAM_NAMES, createPolicy, optionsOf, type PolicyOptions } from '../../src/select/index.js';
 import { SELECTION_SECTION } from '../../src/config/sections.js';
 import { ByteTracker, resolveTrackerOptions, type TrackerOptions } from '../../src/track/index.js';
 import { HttpSender, PackageQueue, type QueueOptions, type SenderOptions } from '../../src/upload/index.js';
@@ -109,6 +109,19 @@ describe('config → stage options (the names each stage uses)', () => {
     const opts = policyOptions(cam.selection);
     for (const name of POLICY_OPTION_NAMES) assert.equal(name in opts, false, name);
     assert.deepEqual(POLICY_OPTIONS.maxLatencyS.defaults, { 'final-best': 3, 'shared-best': 10 });
+  });
+
+  test("'budget' is charged for what the camera sends: crops cost their crops unless budgetCropBytesPerPixel says otherwise", () => {
+    const cam = (extra: string): BestshotConfig['cameras'][number] =>
+      parseConfig(`cameras:\n  - id: gate\n    source: { type: test }\n    selection: { policy: budget${extra} }\nupload: { endpoint: "http://127.0.0.1:9/in", content: crops }\n`, {
+        baseDir: dir,
+        env: { BESTSHOT_SHARED_DIR: SHARED_DIR },
+      }).config.cameras[0]!;
+    assert.equal(policyOptions(cam('').selection, 'crops').budgetCropBytesPerPixel, CROP_BYTES_PER_PIXEL);
+    assert.equal(policyOptions(cam(', budgetCropBytesPerPixel: 0.9').selection, 'crops').budgetCropBytesPerPixel, 0.9);
+    assert.equal(policyOptions(cam(', budgetCropBytesPerPixel: 0').selection, 'crops').budgetCropBytesPerPixel, 0);
+    assert.equal('budgetCropBytesPerPixel' in policyOptions(cam('').selection, 'frame'), false);
+    assert.equal('budgetCropBytesPerPixel' in policyOptions(cam('').selection), false);
   });
 
   test('queueOptions opens the real SQLite queue at the configured path', () => {
