@@ -6,6 +6,10 @@
 #include "jpeg.h"
 #include "pipeline.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 namespace {
 
 Napi::Value GstVersion(const Napi::CallbackInfo& info) {
@@ -23,6 +27,21 @@ Napi::Value HasElement(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), f != nullptr);
 }
 
+// limitMallocArenas(n): glibc's M_ARENA_MAX for the arenas not yet created
+// (what MALLOC_ARENA_MAX sets at process start). Each thread that allocates
+// under contention gets an arena of its own; the runtime has a dozen
+// (GStreamer, ONNX Runtime, libuv, workers) and their kept pages are
+// 14-22 MiB a camera (docs/performance.md). Returns false where the C
+// library is not glibc (nothing to do). n is validated in TypeScript.
+Napi::Value LimitMallocArenas(const Napi::CallbackInfo& info) {
+#ifdef __GLIBC__
+  const int n = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Boolean::New(info.Env(), mallopt(M_ARENA_MAX, n) == 1);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   GError* err = nullptr;
   if (!gst_init_check(nullptr, nullptr, &err)) {
@@ -32,6 +51,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("gstVersion", Napi::Function::New(env, GstVersion));
   exports.Set("hasElement", Napi::Function::New(env, HasElement));
+  exports.Set("limitMallocArenas", Napi::Function::New(env, LimitMallocArenas));
   exports.Set("encodeJpeg", Napi::Function::New(env, bestshot::EncodeJpeg));
   bestshot::Pipeline::Init(env, exports);
   return exports;

@@ -79,6 +79,8 @@ export interface NativePipeline {
 export interface NativeBinding {
   gstVersion(): string;
   hasElement(name: string): boolean;
+  /** glibc's M_ARENA_MAX for arenas not yet created; false where the C library is not glibc. */
+  limitMallocArenas(arenas: number): boolean;
   encodeJpeg(
     pixels: Uint8Array,
     width: number,

@@ -27,6 +27,7 @@ import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type 
 import { openSource, type OpenedSource } from './sources.js';
 import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type PositionProvider } from '../capture/acquisition.js';
 import { SlotPool, type CapturedFrame } from '../capture/index.js';
+import { loadNative, type NativeBinding } from '../capture/native.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 
 export interface RuntimeLogger {
@@ -124,6 +125,21 @@ export function inferenceWorkersFor(config: BestshotConfig, mode: 'live' | 'offl
   return config.cameras.length <= 1 && mode === 'live' ? 1 : 2;
 }
 
+/**
+ * glibc malloc arenas of the service's process: two, unless MALLOC_ARENA_MAX
+ * is set (glibc applied it at process start). Each thread that allocates
+ * under contention gets an arena of its own, and the pages an arena keeps
+ * cost 14–22 MiB a camera (docs/performance.md, "Where one camera's memory
+ * goes"). Applied before the worker threads start; returns the limit set, or
+ * null when the environment's is kept or the C library is not glibc.
+ */
+export const DEFAULT_MALLOC_ARENAS = 2;
+
+export function limitMallocArenas(env: NodeJS.ProcessEnv = process.env, native: Pick<NativeBinding, 'limitMallocArenas'> = loadNative()): number | null {
+  if (env.MALLOC_ARENA_MAX !== undefined && env.MALLOC_ARENA_MAX !== '') return null;
+  return native.limitMallocArenas(DEFAULT_MALLOC_ARENAS) ? DEFAULT_MALLOC_ARENAS : null;
+}
+
 function workerInitFor(cam: CameraConfig, content: BestshotConfig['upload']['content']): Omit<CameraWorkerInit, 'trackIdFloor'> {
   return {
     cameraId: cam.id,
@@ -199,6 +215,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
 
   async #start(): Promise<void> {
     const cfg = this.config;
+    const arenas = limitMallocArenas();
+    if (arenas !== null) this.#log.debug('malloc arenas limited', { arenas });
     const workers = this.#opts.detectWorkers ?? inferenceWorkersFor(cfg, this.mode);
     this.shards = new TrackingShards(Math.min(2, Math.max(1, cfg.cameras.length)));
     // An embedded receiver without a configured token gets a random one for this run, shared with the uploader only.
@@ -281,6 +299,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           cameraId: cam.id,
           captureHz: cam.captureHz,
           ringSeconds: cam.ringSeconds,
+          heldFrames: cam.heldFrames,
           mode: this.mode,
           jpegQuality: cam.jpegQuality,
           content: {

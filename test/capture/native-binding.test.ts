@@ -38,6 +38,7 @@ function failingBinding(fail: { create?: Error; start?: Error; jpeg?: Error }, m
   return {
     gstVersion: () => 'GStreamer 0.0 (stand-in)',
     hasElement: () => true,
+    limitMallocArenas: () => false,
     encodeJpeg: async () => {
       throw fail.jpeg ?? new Error('no');
     },
