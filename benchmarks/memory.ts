@@ -29,11 +29,15 @@ export const MEMORY_VARIANTS: Variant[] = [
   { name: '1 worker × 2 threads', model: { intraOpThreads: 2 } },
   { name: 'defaults + 2 s ring', model: {}, camera: { ringSeconds: 2 } },
   { name: 'defaults + arena off', model: { cpuMemArena: false } },
-  { name: 'defaults (1 worker × 1 thread, arena on, 1 s ring)', model: {} },
+  { name: 'defaults (1 worker × 1 thread, arena on, 1 s ring, held frames as JPEG)', model: {} },
   { name: 'defaults + memPattern off', model: { memPattern: false } },
   { name: 'defaults + MALLOC_ARENA_MAX=2', model: {}, env: { MALLOC_ARENA_MAX: '2' } },
   { name: 'defaults + decoderThreads 1', model: {}, camera: { decoderThreads: 1 } },
   { name: 'defaults + decoderThreads 1 + MALLOC_ARENA_MAX=2', model: {}, camera: { decoderThreads: 1 }, env: { MALLOC_ARENA_MAX: '2' } },
+  { name: 'defaults + 0.5 s ring', model: {}, camera: { ringSeconds: 0.5 } },
+  { name: 'defaults + decoderThreads 1 + 0.5 s ring', model: {}, camera: { decoderThreads: 1, ringSeconds: 0.5 } },
+  { name: 'defaults + heldFrames pixels (before)', model: {}, camera: { heldFrames: 'pixels' } },
+  { name: 'defaults + MALLOC_ARENA_MAX=16 (glibc default on 2 cores)', model: {}, env: { MALLOC_ARENA_MAX: '16' } },
   { name: 'defaults + decoderThreads 1 + 0.5 s ring + MALLOC_ARENA_MAX=2', model: {}, camera: { decoderThreads: 1, ringSeconds: 0.5 }, env: { MALLOC_ARENA_MAX: '2' } },
 ];
 

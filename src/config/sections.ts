@@ -313,13 +313,20 @@ const CAPTURE_HZ = num('fixed capture rate (A5); higher sees more, costs CPU and
   unit: 'Hz',
 });
 const RING_SECONDS = num(
-  'seconds of frames the camera keeps unreferenced for selection (pixel slots: this many frames + 8); each slot costs width×height×3 bytes (2.6 MiB at 1280×720), so more costs memory, fewer shortens how late a frame can still be uploaded',
-  { min: 0, default: 1, unit: 's' },
+  'seconds of frames the camera keeps unreferenced after selection (pixel slots: this many frames + 8, each width×height×3 bytes: 2.6 MiB at 1280×720); a frame a policy still holds past it keeps its JPEG instead (heldFrames). More costs memory; a frame no policy holds is never uploaded later, so fewer costs nothing but the window before held frames are compacted',
+  { min: 0, default: 0.5, unit: 's' },
 );
 const DECODER_THREADS = num(
   "threads of the software video decoder (libav's avdec_h264/h265 max-threads); 0 = the decoder's choice, one per core. 1 saves ~13 MiB for a 1280×720 H.264 camera and lowers the frames/s one source can decode (enough at 10 Hz, slower replays); no effect on hardware decoders",
   { integer: true, min: 0, default: 0 },
 );
+const HELD_FRAMES = {
+  kind: 'string',
+  enum: ['jpeg', 'pixels'],
+  default: 'jpeg',
+  description:
+    "how a frame the selection policy still holds (a candidate for a later upload) is kept once it is older than ringSeconds: 'jpeg' (default) encodes its package image at jpegQuality and gives the pixels back (10–20× smaller; one encode per held frame, the package then needs none), 'pixels' keeps the raw frame (width×height×3 bytes each, no encode until it is sent); 'jpeg' applies with upload.content 'frame' only",
+} as const satisfies Field;
 const JPEG_QUALITY = num('JPEG quality of uploaded images; higher costs bytes', { integer: true, min: 1, max: 100, default: 85 });
 
 export const CAMERA_SECTION: ObjectField = obj('one camera and its per-camera parameters', {
@@ -334,6 +341,7 @@ export const CAMERA_SECTION: ObjectField = obj('one camera and its per-camera pa
   jpegQuality: JPEG_QUALITY,
   ringSeconds: RING_SECONDS,
   decoderThreads: DECODER_THREADS,
+  heldFrames: HELD_FRAMES,
 });
 
 /** `defaults:` — what every camera inherits (deep merge) and may override. Validated in partial mode. */
@@ -344,6 +352,7 @@ export const DEFAULTS_SECTION: ObjectField = obj('per-camera parameters every ca
   selection: SELECTION_SECTION,
   jpegQuality: JPEG_QUALITY,
   ringSeconds: RING_SECONDS,
+  heldFrames: HELD_FRAMES,
 });
 
 const S3_SINK_FIELDS: Record<string, Field> = {

@@ -132,6 +132,8 @@ export interface CameraConfig {
   ringSeconds: number;
   /** Software decoder threads (CaptureOptions.decoderThreads); 0 = the decoder's choice. */
   decoderThreads: number;
+  /** How a frame the policy holds is kept past ringSeconds (CameraRunnerOptions.heldFrames). */
+  heldFrames: 'jpeg' | 'pixels';
 }
 
 /** What `defaults:` may hold; every camera inherits it (deep merge) and may override. */
@@ -142,6 +144,7 @@ export interface CameraDefaults {
   selection?: Partial<SelectionParamsConfig>;
   jpegQuality?: number;
   ringSeconds?: number;
+  heldFrames?: 'jpeg' | 'pixels';
 }
 
 export interface UploadConfig {

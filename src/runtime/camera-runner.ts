@@ -24,12 +24,15 @@ import type { DetectorPool } from '../detect/index.js';
 import type { CameraTask, CameraTaskResult, CameraWorkerInit, WireDecision } from './camera-worker.js';
 
 export interface RetainedFrame {
-  /** Gives the pixels back to the source's slot pool once the ring evicts the frame. */
+  /** Gives the pixels back to the source's slot pool (once; later calls do nothing). */
   release(): void;
   width: number;
   height: number;
   format: 'BGR' | 'RGB';
+  /** Empty once the frame was compacted (`jpeg`). */
   pixels: Uint8Array;
+  /** A held frame past the ring's window keeps its package JPEG (at jpegQuality) instead of its pixels. */
+  jpeg?: Promise<Buffer>;
   captureMonotonicNs: bigint;
   timestampNs: bigint;
   exposure: ExposureInfo;
@@ -119,14 +122,23 @@ export interface CameraRunnerOptions {
   trackIdFloor?: number;
   /** Frames kept unreferenced in the ring. Default: ringSeconds of frames. */
   ringCapacity?: number;
-  /** Seconds of frames kept unreferenced (config cameras[].ringSeconds). Default 1. */
+  /** Seconds of frames kept unreferenced (config cameras[].ringSeconds). Default 0.5. */
   ringSeconds?: number;
   /**
    * Also JPEG-encode every processed frame and count its bytes (stats.everyFrameBytes):
    * the exact "send every frame" baseline of a replay report. Costs one encode per frame.
    */
   measureEveryFrame?: boolean;
+  /**
+   * How a frame a selection policy still holds is kept once it is older than
+   * the ring's window (config cameras[].heldFrames): 'jpeg' (default) encodes
+   * its package JPEG and gives the pixels back, 'pixels' keeps the raw frame.
+   * Only with upload.content 'frame' (crops need the pixels).
+   */
+  heldFrames?: 'jpeg' | 'pixels';
 }
+
+const NO_PIXELS = new Uint8Array(0);
 
 interface InFlight {
   exposure: ExposureInfo;
@@ -137,12 +149,13 @@ interface InFlight {
 }
 
 /**
- * Frames the ring keeps unreferenced: ringSeconds (default 1) of frames at
+ * Frames the ring keeps unreferenced: ringSeconds (default 0.5) of frames at
  * captureHz, between 4 and 64. Each is a pixel slot of width×height×3 bytes
- * (docs/performance.md: 1 s instead of 2 s saved 27 MiB per 1280×720 camera at 10 Hz).
+ * (docs/performance.md: 1 s instead of 2 s saved 27 MiB per 1280×720 camera
+ * at 10 Hz; 0.5 s with held frames as JPEG another 8 MiB).
  */
 export function ringCapacityFor(options: Pick<CameraRunnerOptions, 'captureHz' | 'ringCapacity' | 'ringSeconds'>): number {
-  return options.ringCapacity ?? Math.min(64, Math.max(4, Math.ceil(options.captureHz * (options.ringSeconds ?? 1))));
+  return options.ringCapacity ?? Math.min(64, Math.max(4, Math.ceil(options.captureHz * (options.ringSeconds ?? 0.5))));
 }
 
 export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
@@ -164,6 +177,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     tracksCreated: 0,
     activeTracks: 0,
     workerRestarts: 0,
+    /** Held frames that keep their JPEG instead of their pixels (heldFrames 'jpeg'). */
+    heldFramesCompacted: 0,
   };
   #opts: CameraRunnerOptions & { maxInFlight: number };
   #detect: DetectorPool;
@@ -174,6 +189,9 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   #inFlight = 0;
   #slotWaiters: Array<() => void> = [];
   #policyRefs = new Map<number, number>();
+  /** Frames still held by the policy when the pipeline let go of them, oldest first (heldFrames 'jpeg'). */
+  #held: number[] = [];
+  readonly #compactHeld: boolean;
   /** S1's minScore1 of this camera's selection: crops carry the qualifying tracks of a frame (content.ts cropTrackIds). */
   readonly #minScore1: number;
   #trackIdFloor: number;
@@ -192,6 +210,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     this.#trackIdFloor = options.trackIdFloor ?? 1;
     this.#minScore1 = validateSelectionParams(options.workerInit.policyOptions.params ?? {}).minScore1;
     this.ring = new FrameRing<RetainedFrame>({ capacity: ringCapacityFor(options), onEvict: (_id, frame) => frame.release() });
+    this.#compactHeld = (options.heldFrames ?? 'jpeg') === 'jpeg' && (options.content === undefined || options.content.mode === 'frame');
   }
 
   get maxTrackId(): number {
@@ -273,8 +292,13 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   #admit(f: InFlight, source: FrameSource): void {
     const { frame, imageId, timestampNs } = f;
     this.#inFlight++;
+    let released = false;
     this.ring.put(imageId, {
-      release: () => source.releasePixels(frame),
+      release: () => {
+        if (released) return;
+        released = true;
+        source.releasePixels(frame);
+      },
       width: frame.width,
       height: frame.height,
       format: frame.format,
@@ -347,6 +371,10 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     await this.#apply(result);
     if (this.#opts.measureEveryFrame) this.stats.everyFrameBytes += (await encodeJpeg(retained, { quality: this.#opts.jpegQuality })).byteLength;
     this.ring.release(imageId);
+    if (this.#compactHeld) {
+      if (this.ring.refs(imageId) > 0) this.#held.push(imageId);
+      this.#compactHeldBefore(imageId - this.ring.capacity);
+    }
     this.stats.processed++;
     this.emit('frame', {
       imageId,
@@ -355,6 +383,34 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       tracks: result.frameTracks,
       latency: { detect: detectDone - f.capturedAtMs, track: trackDone - f.capturedAtMs, total: performance.now() - f.capturedAtMs },
     });
+  }
+
+  /**
+   * Held frames (a policy's candidates, after the pipeline let go) older than
+   * `beforeId` keep their package JPEG instead of their pixels: at 1280×720 a
+   * policy holds 30–50 frames of 2.6 MiB (shared-best's candidates, up to
+   * maxLatencyS), a JPEG is 10–20× smaller, and it is the image the package
+   * sends anyway (docs/performance.md, "Held frames as JPEG").
+   */
+  #compactHeldBefore(beforeId: number): void {
+    while (this.#held.length > 0 && this.#held[0]! < beforeId) {
+      const id = this.#held.shift()!;
+      const frame = this.ring.get(id);
+      if (frame === undefined || frame.jpeg !== undefined || this.ring.refs(id) === 0) continue;
+      this.ring.retain(id); // the encoder's own reference: the pixels stay until it has read them
+      const jpeg = encodeJpeg(frame, { quality: this.#opts.jpegQuality });
+      frame.jpeg = jpeg;
+      jpeg.then(
+        () => {
+          frame.pixels = NO_PIXELS;
+          frame.release();
+          this.stats.heldFramesCompacted++;
+        },
+        () => {
+          frame.jpeg = undefined; // the package encodes from the pixels, which stay
+        },
+      ).finally(() => this.ring.release(id));
+    }
   }
 
   async #runTask(task: Omit<CameraTask, 'init'>): Promise<CameraTaskResult> {
@@ -430,7 +486,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   /** The images of a package by upload.content: the frame, or [a context frame and] a crop per object. */
   async #images(d: WireDecision, frame: RetainedFrame): Promise<{ jpeg: Buffer | null; crops?: Array<{ trackId: number; rect: CropRect; jpeg: Buffer }> }> {
     const c = this.#opts.content;
-    if (c === undefined || c.mode === 'frame') return { jpeg: await encodeJpeg(frame, { quality: this.#opts.jpegQuality }) };
+    if (c === undefined || c.mode === 'frame') return { jpeg: await (frame.jpeg ?? encodeJpeg(frame, { quality: this.#opts.jpegQuality })) };
     const boxes = d.tracks.map((t) => ({ trackId: t.trackId, box: t.entry.box }));
     const ids = new Set(cropTrackIds(d.selectedTrackIds, boxes, frame.width, frame.height, this.#minScore1));
     const crops: Array<{ trackId: number; rect: CropRect; jpeg: Buffer }> = [];

@@ -40,6 +40,8 @@ export interface ReplaySummary extends Omit<ReportSummary, 'title' | 'everyFrame
   replaced: number;
   /** Source frames the captureHz grid did not take (A5). */
   framesSkipped: number;
+  /** Frames a policy held past ringSeconds that kept their JPEG instead of their pixels (cameras[].heldFrames 'jpeg'). */
+  framesHeldAsJpeg: number;
   latencyMs: { p50: number; p99: number; max: number };
   reportPath?: string;
 }
@@ -111,6 +113,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     undelivered,
     replaced: counts.replaced,
     framesSkipped: counts.frames.skipped,
+    framesHeldAsJpeg: stats?.heldFramesCompacted ?? 0,
     latencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(0, ...latencies) },
     durationS: (performance.now() - t0) / 1000,
   };
