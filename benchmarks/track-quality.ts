@@ -45,6 +45,24 @@ const VARIANTS: Array<[string, TrackerOptions]> = [
   ['BoT-SORT preset (0.6 / 0.7, xywh) + class groups + duplicate rule', { tentativeMinHits: 0 }],
   ['defaults (BoT-SORT preset + graded births)', {}],
   ['defaults + ORU + OCR', { reupdate: true, recovery: true }],
+  ['+ NSA Kalman', { ...B, nsa: true }],
+  ['+ lost tracks after tracked', { ...B, lostMatching: 'after' }],
+  ['+ DeepSORT cascade', { ...B, lostMatching: 'cascade' }],
+  ['ByteTrack 0.7 + NSA Kalman', { ...B, trackThresh: 0.7, nsa: true }],
+  ['ByteTrack 0.7 + DeepSORT cascade', { ...B, trackThresh: 0.7, lostMatching: 'cascade' }],
+  ['defaults + NSA Kalman', { nsa: true }],
+  ['defaults + lost tracks after tracked', { lostMatching: 'after' }],
+  ['defaults + DeepSORT cascade', { lostMatching: 'cascade' }],
+  ['defaults + no fuse_score (mot20)', { fuseScore: false }],
+  ['defaults + NSA + cascade + no fuse_score', { nsa: true, lostMatching: 'cascade', fuseScore: false }],
+];
+
+/** Section 2 rows besides the seed and the defaults: the options of this round on their own, on the defaults. */
+const HALF_VARIANTS: Array<[string, TrackerOptions]> = [
+  ['defaults + NSA Kalman', { nsa: true }],
+  ['defaults + DeepSORT cascade', { lostMatching: 'cascade' }],
+  ['defaults + no fuse_score (mot20)', { fuseScore: false }],
+  ['defaults + NSA + cascade + no fuse_score', { nsa: true, lostMatching: 'cascade', fuseScore: false }],
 ];
 
 interface Scored {
@@ -141,8 +159,14 @@ export default async function main(): Promise<void> {
   console.log(row('second half: ByteTrack (seed)', scoreSequences({ ...B }, 2)).text);
   console.log(row('second half: ByteTrack, trackThresh 0.7', scoreSequences({ ...B, trackThresh: 0.7 }, 2)).text);
   console.log(row('second half: defaults', scoreSequences({}, 2)).text);
+  for (const [name, opts] of HALF_VARIANTS) {
+    console.log(row(`first half: ${name}`, scoreSequences(opts, 1)).text);
+    console.log(row(`second half: ${name}`, scoreSequences(opts, 2)).text);
+  }
+  console.log(row('first half: defaults', scoreSequences({}, 1)).text);
   const secondHalves = clips.map((c) => halfInput(c, 2));
   if (clips.length > 0) console.log(`\ntraffic second halves: ByteTrack ${clipScore(secondHalves, { ...B }).text}; defaults ${clipScore(secondHalves, {}).text}`);
+  for (const [name, opts] of HALF_VARIANTS) if (clips.length > 0) console.log(`traffic second halves: ${name} ${clipScore(secondHalves, opts).text}`);
 
   console.log('\n3. Traffic clips: tracks per object / objects split / spec-policy coverage (detector-fallback ground truth)\n');
   const traffic: Record<string, unknown> = {};

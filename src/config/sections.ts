@@ -193,6 +193,13 @@ export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)
   momentum: num("OC-SORT's observation-centric momentum weight; 0 = off", { min: 0, default: 0 }),
   reupdate: { kind: 'boolean', default: false, description: "OC-SORT's observation-centric re-update of a re-found track along a virtual trajectory" },
   recovery: { kind: 'boolean', default: false, description: "OC-SORT's observation-centric recovery: match leftovers to lost tracks' last boxes" },
+  nsa: { kind: 'boolean', default: false, description: 'NSA Kalman (GIAOTracker, StrongSORT): measurement noise scaled by 1 − detection score' },
+  lostMatching: {
+    kind: 'string',
+    enum: ['joint', 'after', 'cascade'],
+    default: 'joint',
+    description: "first association of lost tracks: 'joint' with the tracked ones (ByteTrack); 'after' them, with the boxes left over; 'cascade' = after them, by frames since last match, most recent first (DeepSORT)",
+  },
 });
 
 /**

@@ -100,6 +100,9 @@ export interface TrackerParams {
   momentum: number;
   reupdate: boolean;
   recovery: boolean;
+  /** NSA Kalman (src/track/options.ts). */
+  nsa: boolean;
+  lostMatching: 'joint' | 'after' | 'cascade';
 }
 
 /** The policy list and the policies' own options are defined once, in src/select/options.ts. */

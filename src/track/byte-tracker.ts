@@ -114,7 +114,7 @@ export class ByteTracker {
     const matchedBox = new Map<TrackState, Box>();
     const match = (t: TrackState, d: Box): void => {
       const wasTracked = t.state === 'tracked';
-      t.match(d, frameId, o.reupdate);
+      t.match(d, frameId, o.reupdate, o.nsa);
       matchedBox.set(t, d);
       (wasTracked ? activated : refound).push(t);
     };
@@ -130,14 +130,45 @@ export class ByteTracker {
     for (const t of unconfirmed) if (t.trackletLen > 0) t.predict(frameId);
     const need = Math.max(pool.length * high.length, pool.length * low.length, this.tracked.length * (high.length + low.length));
     if (need > this.scratch.length) this.scratch = new Float64Array(Math.max(need, 2 * this.scratch.length));
-    let cost = iouCost(pool, high, highGroups, o.fuseScore, this.scratch);
-    addMomentum(cost, pool, high, frameId, o.momentum, 1 - o.matchThreshold);
-    const first = linearAssignment(cost, pool.length, high.length, 1 - o.matchThreshold);
-    for (const [i, j] of first.matches) match(pool[i]!, high[j]!);
+    // Association order of lost tracks (lostMatching): ByteTrack's one joint assignment, or
+    // tracked tracks first and lost tracks with the boxes left over (at once, or DeepSORT's cascade).
+    let leftoverIdx: number[];
+    if (o.lostMatching === 'joint') {
+      const cost = iouCost(pool, high, highGroups, o.fuseScore, this.scratch);
+      addMomentum(cost, pool, high, frameId, o.momentum, 1 - o.matchThreshold);
+      const first = linearAssignment(cost, pool.length, high.length, 1 - o.matchThreshold);
+      for (const [i, j] of first.matches) match(pool[i]!, high[j]!);
+      leftoverIdx = first.unmatchedCols;
+    } else {
+      const levels: TrackState[][] = [confirmed];
+      if (o.lostMatching === 'after') levels.push(this.lost);
+      else {
+        // DeepSORT's matching cascade: one level per number of frames since the last match, most recent first.
+        const byAge = new Map<number, TrackState[]>();
+        for (const t of this.lost) {
+          const age = frameId - t.frameId;
+          const level = byAge.get(age);
+          if (level) level.push(t);
+          else byAge.set(age, [t]);
+        }
+        for (const age of [...byAge.keys()].sort((a, b) => a - b)) levels.push(byAge.get(age)!);
+      }
+      leftoverIdx = high.map((_, j) => j);
+      for (const level of levels) {
+        if (level.length === 0 || leftoverIdx.length === 0) continue;
+        const dets = leftoverIdx.map((j) => high[j]!);
+        const groups = leftoverIdx.map((j) => highGroups[j]!);
+        const cost = iouCost(level, dets, groups, o.fuseScore, this.scratch);
+        addMomentum(cost, level, dets, frameId, o.momentum, 1 - o.matchThreshold);
+        const r = linearAssignment(cost, level.length, dets.length, 1 - o.matchThreshold);
+        for (const [i, j] of r.matches) match(level[i]!, dets[j]!);
+        leftoverIdx = r.unmatchedCols.map((j) => leftoverIdx[j]!);
+      }
+    }
 
     // Step 3: second association, low-score detections vs the remaining tracked tracks (no score fusion).
-    const remaining = first.unmatchedRows.map((i) => pool[i]!).filter((t) => t.state === 'tracked');
-    cost = iouCost(remaining, low, lowGroups, false, this.scratch);
+    const remaining = pool.filter((t) => t.state === 'tracked' && !matchedBox.has(t));
+    let cost = iouCost(remaining, low, lowGroups, false, this.scratch);
     const second = linearAssignment(cost, remaining.length, low.length, 1 - o.lowMatchThreshold);
     for (const [i, j] of second.matches) match(remaining[i]!, low[j]!);
     for (const i of second.unmatchedRows) {
@@ -149,9 +180,8 @@ export class ByteTracker {
     }
 
     // OCR (OC-SORT): high detections still unmatched vs the unmatched tracks' last observed boxes.
-    let leftoverIdx = first.unmatchedCols;
     if (o.recovery && leftoverIdx.length > 0) {
-      const unmatchedTracks = first.unmatchedRows.map((i) => pool[i]!).filter((t) => t.state === 'lost' && !matchedBox.has(t));
+      const unmatchedTracks = pool.filter((t) => t.state === 'lost' && !matchedBox.has(t));
       if (unmatchedTracks.length > 0) {
         const dets = leftoverIdx.map((j) => high[j]!);
         const groups = leftoverIdx.map((j) => highGroups[j]!);

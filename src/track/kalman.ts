@@ -130,7 +130,11 @@ export function kalmanPredict(
 /**
  * Correct with a measurement in the layout's order (upstream update: project
  * with R from the predicted size, gain K = P Hᵀ S⁻¹, x ← x + K (z − H x),
- * P ← P − K S Kᵀ). Writes into outMean/outCov (default: in place).
+ * P ← P − K S Kᵀ). Writes into outMean/outCov (default: in place). With a
+ * `confidence` (the detection score) the measurement noise is NSA's
+ * (Du et al., GIAOTracker, ICCVW 2021; StrongSORT's kalman_filter.project):
+ * each measurement std is multiplied by 1 − confidence, so a confident box
+ * pulls the state harder than a doubtful one.
  */
 export function kalmanUpdate(
   mean: Float64Array,
@@ -139,12 +143,15 @@ export function kalmanUpdate(
   outMean: Float64Array = mean,
   outCov: Float64Array = covariance,
   layout: KalmanLayout = 'xyah',
+  confidence?: number,
 ): { mean: Float64Array; covariance: Float64Array } {
   const w = widthOf(mean, layout);
   const h = mean[3]!;
+  // NSA (GIAOTracker; StrongSORT's project()): every measurement std × (1 − detection score).
+  const nsa = confidence === undefined ? 1 : 1 - Math.min(1, Math.max(0, confidence));
   for (let i = 0; i < MEAS_DIM; i++) {
     const scale = layout === 'xywh' && (i === 0 || i === 2) ? w : h;
-    const r = i === 4 ? ANGLE_STD_MEAS : layout === 'xyah' && i === 2 ? ASPECT_STD_MEAS : STD_WEIGHT_POSITION * scale;
+    const r = nsa * (i === 4 ? ANGLE_STD_MEAS : layout === 'xyah' && i === 2 ? ASPECT_STD_MEAS : STD_WEIGHT_POSITION * scale);
     const ppp = covariance[3 * i]!;
     const ppv = covariance[3 * i + 1]!;
     const pvv = covariance[3 * i + 2]!;

@@ -136,7 +136,26 @@ export interface TrackerOptions {
    * gets a track, one that has to persist first.
    */
   tentativeMinHits?: number;
+  /**
+   * NSA Kalman (Du et al., GIAOTracker, ICCVW 2021; used by StrongSORT): the
+   * measurement noise of each update is scaled by 1 − detection score (each
+   * std × (1 − score), as StrongSORT's code), so a confident box moves the
+   * state more and a doubtful one less. Default false.
+   */
+  nsa?: boolean;
+  /**
+   * Which tracks the high-score boxes are offered to first. 'joint'
+   * (ByteTrack, default): tracked and lost tracks in one assignment.
+   * 'after': tracked tracks first, lost tracks only get the boxes left over.
+   * 'cascade' (DeepSORT's matching cascade): after the tracked tracks, lost
+   * tracks level by level in order of frames since their last match (the
+   * most recently seen first), each level with the boxes left over.
+   */
+  lostMatching?: LostMatching;
 }
+
+/** Order of the first association for lost tracks (see TrackerOptions.lostMatching). */
+export type LostMatching = 'joint' | 'after' | 'cascade';
 
 export interface ResolvedTrackerOptions {
   matchThreshold: number;
@@ -159,6 +178,8 @@ export interface ResolvedTrackerOptions {
   duplicateIou: number;
   minHits: number;
   tentativeMinHits: number;
+  nsa: boolean;
+  lostMatching: LostMatching;
   /** floor(frameRate / 30 × trackBuffer): frames a lost track survives. */
   maxTimeLost: number;
 }
@@ -212,12 +233,19 @@ function kalmanOption(value: unknown): KalmanLayout {
   return value;
 }
 
+function lostMatchingOption(value: unknown): LostMatching {
+  if (value === undefined) return 'joint';
+  if (value !== 'joint' && value !== 'after' && value !== 'cascade') throw invalidParameterError("'joint', 'after' or 'cascade'", 'lostMatching', value);
+  return value;
+}
+
 export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTrackerOptions {
   if (typeof options !== 'object' || options === null) throw invalidParameterError('object', 'options', options);
   const known = new Set([
     'matchThreshold', 'lowMatchThreshold', 'unconfirmedMatchThreshold', 'trackThresh', 'newTrackThresh',
     'lowThresh', 'trackBuffer', 'frameRate', 'fuseScore', 'minBoxArea', 'maxEntriesPerTrack',
     'classGroups', 'kalman', 'momentum', 'momentumDeltaT', 'reupdate', 'recovery', 'duplicateIou', 'minHits', 'tentativeMinHits',
+    'nsa', 'lostMatching',
   ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Unknown tracker option '${key}'`);
@@ -257,6 +285,8 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
     duplicateIou: unit('duplicateIou', options.duplicateIou, 0.45),
     minHits: optionalNumber('positive integer', 'minHits', options.minHits, 2),
     tentativeMinHits: optionalNumber('non-negative integer', 'tentativeMinHits', options.tentativeMinHits, 3),
+    nsa: booleanOption('nsa', options.nsa, false),
+    lostMatching: lostMatchingOption(options.lostMatching),
     maxTimeLost: Math.floor((frameRate / 30) * trackBuffer),
   };
 }

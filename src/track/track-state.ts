@@ -137,9 +137,11 @@ export class TrackState implements Track {
    * of g > 1 frames is rewound to the state predicted one frame after its
    * last observation and re-run through g virtual observations on the
    * straight line from that observation to this box (update, predict, …,
-   * update), so the velocity is the one the observations imply.
+   * update), so the velocity is the one the observations imply. With `nsa`
+   * the update's measurement noise is scaled by 1 − detection score (NSA
+   * Kalman, see kalmanUpdate); ORU's virtual observations keep the plain noise.
    */
-  match(detection: Box, frameId: number, reupdate = false): void {
+  match(detection: Box, frameId: number, reupdate = false, nsa = false): void {
     const reactivated = this.state !== 'tracked';
     const gap = frameId - this.frameId;
     if (reupdate && gap > 1 && this.saved) {
@@ -160,7 +162,8 @@ export class TrackState implements Track {
         if (i < gap) kalmanPredict(this.mean, this.covariance, this.mean, this.covariance, this.layout);
       }
     } else {
-      kalmanUpdate(this.mean, this.covariance, boxToMeasurement(detection, this.mean[4]!, measurementScratch, this.layout), this.mean, this.covariance, this.layout);
+      const m = boxToMeasurement(detection, this.mean[4]!, measurementScratch, this.layout);
+      kalmanUpdate(this.mean, this.covariance, m, this.mean, this.covariance, this.layout, nsa ? detection.score : undefined);
     }
     this.trackletLen = reactivated ? 0 : this.trackletLen + 1;
     this.state = 'tracked';

@@ -191,6 +191,7 @@ describe('ByteTracker', () => {
     assert.throws(() => new ByteTracker({ trackBuffer: 2.5 }), { name: 'TypeError', message: 'Expected non-negative integer for trackBuffer but received 2.5 of type number' });
     assert.throws(() => new ByteTracker({ frameRate: 0 }), { name: 'RangeError', message: 'Expected positive number for frameRate but received 0 of type number' });
     assert.throws(() => new ByteTracker({ lowThresh: 0.7 }), { name: 'RangeError', message: 'Expected lowThresh (0.7) not above trackThresh (0.6)' });
+    assert.throws(() => new ByteTracker({ lostMatching: 'first' as never }), { name: 'TypeError', message: "Expected 'joint', 'after' or 'cascade' for lostMatching but received 'first' of type string" });
     assert.throws(() => new ByteTracker({ trackbuffer: 3 } as never), { name: 'TypeError', message: "Unknown tracker option 'trackbuffer'" });
     assert.throws(() => new ByteTracker().update(frame([det(1, 1, { h: 0 })])), { name: 'TypeError', message: 'Expected finite box with positive w and h for frame.boxes[0] but received a value of type object' });
     const o = new ByteTracker({ trackThresh: 0.7 }).options;
@@ -237,5 +238,47 @@ describe('graded new-track rule (tentativeMinHits)', () => {
     start(t);
     for (let k = 1; k <= 5; k++) t.update(frame([det(100, 100), det(600, 300 + 2 * k, { score: 0.65 })]));
     assert.deepEqual(t.liveTracks.map((x) => x.trackId), [1]);
+  });
+});
+
+describe('order of lost tracks (lostMatching) and NSA Kalman (nsa)', () => {
+  // Two people side by side (x 80–120 and 120–160), both seen on frames 1–3.
+  const sideBySide = (t: ByteTracker): void => {
+    for (let k = 0; k < 3; k++) t.update(frame([det(100, 100), det(140, 100)]));
+  };
+
+  test("'joint' (ByteTrack) gives a box to the lost track that overlaps it more; 'after' to the tracked track first", () => {
+    const owner = (lostMatching: 'joint' | 'after' | 'cascade'): number[] => {
+      const t = new ByteTracker({ lostMatching });
+      sideBySide(t);
+      t.update(frame([det(100, 100)])); // frame 4: the right one is missed (lost)
+      // Frame 5: one box at x 103–143: IoU 0.27 with the tracked left one, 0.40 with the lost right one.
+      return t.update(frame([det(123, 100, { score: 0.95 })])).map((x) => x.trackId);
+    };
+    assert.deepEqual(owner('joint'), [2]);
+    assert.deepEqual(owner('after'), [1]);
+    assert.deepEqual(owner('cascade'), [1]);
+  });
+
+  test("'cascade' (DeepSORT) offers a box to the most recently lost track first; 'after' matches all lost tracks at once", () => {
+    const owner = (lostMatching: 'after' | 'cascade'): number[] => {
+      const t = new ByteTracker({ lostMatching });
+      sideBySide(t);
+      t.update(frame([det(140, 100)])); // frame 4: left one lost (last match frame 3)
+      t.update(frame([])); // frame 5: right one lost too (last match frame 4)
+      // Frame 6: one box at x 97–137: IoU 0.40 with the left (older) one, 0.27 with the right (recent) one.
+      return t.update(frame([det(117, 100, { score: 0.95 })])).map((x) => x.trackId);
+    };
+    assert.deepEqual(owner('after'), [1]);
+    assert.deepEqual(owner('cascade'), [2]);
+  });
+
+  test('nsa: a confident box moves the filtered box further towards it than the plain filter', () => {
+    const x = (nsa: boolean): number => {
+      const t = new ByteTracker({ nsa });
+      t.update(frame([det(100, 100)]));
+      return t.update(frame([det(110, 100, { score: 0.95 })]))[0]!.box.cx;
+    };
+    assert.ok(x(true) > x(false) + 1, `${x(true)} vs ${x(false)}`);
   });
 });

@@ -92,3 +92,17 @@ test('T2 predict and update write to out arrays and leave inputs alone when aske
   assert.deepEqual(covariance, c0);
   assert.notDeepEqual(outC, c0);
 });
+
+test('NSA Kalman: the measurement std is scaled by 1 − detection score (GIAOTracker, StrongSORT)', () => {
+  const run = (confidence?: number): Float64Array => {
+    const { mean, covariance } = kalmanInitiate([100, 200, 0.5, 80, 0]);
+    kalmanPredict(mean, covariance);
+    kalmanUpdate(mean, covariance, [110, 200, 0.5, 80, 0], mean, covariance, 'xyah', confidence);
+    return mean;
+  };
+  // Predicted Ppp 105; R = ((1 − c)·h/20)²: c = 0.5 → R = 4, S = 109.
+  close(run(0.5)[0]!, 100 + (10 * 105) / 109, 1e-12, 'x at score 0.5');
+  close(run(0)[0]!, run()[0]!, 1e-12, 'score 0 is the plain filter');
+  close(run(1)[0]!, 110, 1e-12, 'score 1 takes the measurement');
+  assert.ok(run(0.9)[0]! > run(0.5)[0]!, 'a more confident box pulls harder');
+});

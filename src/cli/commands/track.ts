@@ -28,6 +28,9 @@ Options (defaults in brackets):
   --frame-rate F         override seqinfo.ini's frameRate [seqinfo or 30]
   --min-box-area A       do not write tracks of at most this area [0]
   --no-fuse-score        match on IoU alone (upstream's mot20 mode)
+  --nsa                  NSA Kalman: measurement noise × (1 − detection score)
+  --lost-matching joint|after|cascade  first association of lost tracks: with the
+                         tracked ones (ByteTrack), after them, or DeepSORT's cascade [joint]
   --output filtered|detection  box written: Kalman estimate (upstream) or the matched detection [filtered]`;
 
 export const command: Command = {
@@ -50,6 +53,8 @@ export const command: Command = {
         'frame-rate': { type: 'string' },
         'min-box-area': { type: 'string' },
         'no-fuse-score': { type: 'boolean', default: false },
+        nsa: { type: 'boolean', default: false },
+        'lost-matching': { type: 'string' },
         output: { type: 'string', default: 'filtered' },
       },
     });
@@ -66,6 +71,10 @@ export const command: Command = {
     if (values.kalman !== undefined && values.kalman !== 'xywh' && values.kalman !== 'xyah') {
       throw new UsageError(`Expected 'xywh' or 'xyah' for --kalman but received '${values.kalman}'`);
     }
+    const lostMatching = values['lost-matching'];
+    if (lostMatching !== undefined && lostMatching !== 'joint' && lostMatching !== 'after' && lostMatching !== 'cascade') {
+      throw new UsageError(`Expected 'joint', 'after' or 'cascade' for --lost-matching but received '${lostMatching}'`);
+    }
     const tracker: TrackerOptions = values.preset === 'bytetrack' ? { ...BYTETRACK_OPTIONS } : {};
     const set = <K extends keyof TrackerOptions>(key: K, v: TrackerOptions[K] | undefined): void => {
       if (v !== undefined) tracker[key] = v;
@@ -80,6 +89,8 @@ export const command: Command = {
     set('frameRate', numberArg('number', 'frame-rate', values['frame-rate']));
     set('minBoxArea', numberArg('number', 'min-box-area', values['min-box-area']));
     if (values['no-fuse-score']) tracker.fuseScore = false;
+    if (values.nsa) tracker.nsa = true;
+    set('lostMatching', lostMatching);
     const result = trackMotSequence(values.mot, { tracker, output: values.output });
     writeMotResults(values.out, result.rows);
     const ids = new Set(result.rows.map((r) => r.id)).size;
