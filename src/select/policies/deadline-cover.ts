@@ -93,8 +93,9 @@ function candidatesOf(o: CoverObject): { frame: CoverFrame; view: View }[] {
  * candidate frames by the quality score (quality.ts). Nothing is sent until
  * an object is due: its track or segment ended, or it has waited
  * `maxLatencyS` since it was last shown well. An object is shown well by a
- * sent frame when its view there {@link showsWell} — quality score and area
- * ≥ `coverMinFraction` of its best by then — so an object seen well in a
+ * sent frame when its view there {@link showsWell} — its best view, or
+ * quality score ≥ `coverMinFraction` × its best's and area ≥
+ * `coverMinFraction` × its largest view's, by then — so an object seen well in a
  * frame sent for another is never sent for itself, and one that grew past
  * its sent view waits again. The due objects not shown well are covered
  * greedily: among their unsent candidates, the frame showing the most of
