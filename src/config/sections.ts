@@ -226,7 +226,7 @@ export const SELECTION_SECTION: ObjectField = obj('best-shot selection (S1–S7)
     enum: POLICY_NAMES,
     default: 'shared-best',
     description:
-      "'shared-best' (default: the fewest bytes at the 98 % coverage bar, docs/evaluation.md \"The default\") holds each object's best candidates and sends frames that serve several objects; 'spec' is S1–S7 exactly; 'replace-queued' is S1–S7 with still-queued packages replaced by the same object's better one (docs/selection.md)",
+      "'shared-best' (default: the fewest bytes at the 98 % coverage bar, docs/evaluation.md \"The default\") holds each object's best candidates and sends frames that serve several objects; 'deadline-cover' decides only when an object is due (its track ended, or maxLatencyS) which held frames cover the due objects, sending nothing for an object a sent frame already shows well; 'spec' is S1–S7 exactly; 'replace-queued' is S1–S7 with still-queued packages replaced by the same object's better one (docs/selection.md)",
   },
   minWidth: num('S1: minimum box width after the first sighting', { min: 0, default: 32, unit: 'px' }),
   minHeight: num('S1: minimum box height after the first sighting', { min: 0, default: 32, unit: 'px' }),

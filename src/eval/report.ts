@@ -128,6 +128,7 @@ const COLORS: Record<string, string> = {
   spec: '#d62728',
   'replace-queued': '#ff7f0e',
   'shared-best': '#17becf',
+  'deadline-cover': '#bcbd22',
   'final-best': '#2ca02c',
   frigate: '#1f77b4',
   'frigate-quality': '#8c564b',

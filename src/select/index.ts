@@ -45,6 +45,7 @@ export {
 export {
   BudgetPolicy,
   type BudgetCounters,
+  DeadlineCoverPolicy,
   EveryFramePolicy,
   FinalBestPolicy,
   FrigatePolicy,
@@ -52,6 +53,7 @@ export {
   IntervalPolicy,
   ReplaceQueuedPolicy,
   SharedBestPolicy,
+  showsWell,
   SpecPolicy,
   createPolicy,
   isBetterFrigate,

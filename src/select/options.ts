@@ -19,6 +19,7 @@ export const POLICY_NAMES = [
   'final-best',
   'replace-queued',
   'shared-best',
+  'deadline-cover',
   'budget',
 ] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
@@ -37,8 +38,8 @@ export interface PolicyOptionSpec {
   description: string;
 }
 
-const QUALITY_POLICIES = ['frigate-quality', 'final-best', 'shared-best', 'budget'] as const;
-const SHARED = ['shared-best', 'budget'] as const;
+const QUALITY_POLICIES = ['frigate-quality', 'final-best', 'shared-best', 'deadline-cover', 'budget'] as const;
+const SHARED = ['shared-best', 'deadline-cover', 'budget'] as const;
 const all = (policies: readonly PolicyName[], v: number): Partial<Record<PolicyName, number>> => Object.fromEntries(policies.map((p) => [p, v]));
 
 /**
@@ -55,10 +56,10 @@ export const POLICY_OPTIONS = {
   },
   maxLatencyS: {
     kind: 'positive',
-    policies: ['final-best', 'shared-best'],
-    defaults: { 'final-best': 3, 'shared-best': 10 },
+    policies: ['final-best', 'shared-best', 'deadline-cover'],
+    defaults: { 'final-best': 3, 'shared-best': 10, 'deadline-cover': 10 },
     unit: 's',
-    description: "'final-best' (default 3), 'shared-best' (default 10): longest a candidate is held; higher waits for better images",
+    description: "'final-best' (default 3), 'shared-best', 'deadline-cover' (default 10): longest a candidate is held; higher waits for better images",
   },
   frigateScoreMargin: {
     kind: 'nonNegative',
@@ -99,15 +100,29 @@ export const POLICY_OPTIONS = {
   shareCandidates: {
     kind: 'positiveInteger',
     policies: SHARED,
-    defaults: { 'shared-best': 16, budget: 16 },
-    description: "'shared-best': candidate frames kept per object; higher finds more sharing, each one a frame held in the ring",
+    defaults: { 'shared-best': 16, 'deadline-cover': 16, budget: 16 },
+    description: "'shared-best', 'deadline-cover': candidate frames kept per object; higher finds more sharing, each one a frame held in the ring",
   },
   segmentGapFrames: {
     kind: 'nonNegative',
     policies: SHARED,
-    defaults: { 'shared-best': 1, budget: 1 },
+    defaults: { 'shared-best': 1, 'deadline-cover': 5, budget: 1 },
     description:
-      "'shared-best': a track whose qualifying entries (S1) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
+      "'shared-best' (default 1), 'deadline-cover' (default 5, tuned on half A): a track whose qualifying entries (S1) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
+  },
+  segmentResumeIoU: {
+    kind: 'unit',
+    policies: ['deadline-cover'],
+    defaults: { 'deadline-cover': 0 },
+    description:
+      "'deadline-cover': a chain of qualifying entries that resumes with IoU ≥ this against its last qualifying box continues its segment (the object stood still, its identity is not in doubt); 0 = off, every break of segmentGapFrames starts a segment",
+  },
+  coverMinFraction: {
+    kind: 'unit',
+    policies: ['deadline-cover'],
+    defaults: { 'deadline-cover': 0.5 },
+    description:
+      "'deadline-cover': a sent frame shows an object well when its quality score and area there reach this fraction of its best by the time it is due; lower shares more (fewer bytes, smaller images)",
   },
   budgetBytesPerS: {
     kind: 'positive',

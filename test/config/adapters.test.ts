@@ -101,14 +101,14 @@ describe('config → stage options (the names each stage uses)', () => {
     }
   });
 
-  test("an option the config leaves absent takes the policy's own default (maxLatencyS: 3 final-best, 10 shared-best)", () => {
+  test("an option the config leaves absent takes the policy's own default (maxLatencyS: 3 final-best, 10 shared-best and deadline-cover)", () => {
     const cam = parseConfig('cameras:\n  - id: gate\n    source: { type: test }\n    selection: { policy: shared-best }\nupload: { endpoint: "http://127.0.0.1:9/in" }\n', {
       baseDir: dir,
       env: { BESTSHOT_SHARED_DIR: SHARED_DIR },
     }).config.cameras[0]!;
     const opts = policyOptions(cam.selection);
     for (const name of POLICY_OPTION_NAMES) assert.equal(name in opts, false, name);
-    assert.deepEqual(POLICY_OPTIONS.maxLatencyS.defaults, { 'final-best': 3, 'shared-best': 10 });
+    assert.deepEqual(POLICY_OPTIONS.maxLatencyS.defaults, { 'final-best': 3, 'shared-best': 10, 'deadline-cover': 10 });
   });
 
   test("'budget' is charged for what the camera sends: crops cost their crops unless budgetCropBytesPerPixel says otherwise", () => {

@@ -74,7 +74,7 @@ describe('config: exact error messages', () => {
   test('enums list their values', () => {
     assert.equal(
       errorOf(`${BASE}    selection: { policy: best }\n`),
-      "cameras[0].selection.policy: Expected one of 'spec', 'every-frame', 'interval', 'frigate', 'frigate-quality', 'final-best', 'replace-queued', 'shared-best', 'budget' but received 'best' of type string",
+      "cameras[0].selection.policy: Expected one of 'spec', 'every-frame', 'interval', 'frigate', 'frigate-quality', 'final-best', 'replace-queued', 'shared-best', 'deadline-cover', 'budget' but received 'best' of type string",
     );
   });
 

@@ -125,7 +125,7 @@ describe('evaluateInput on a hand-made sequence (known answers)', () => {
     assert.deepEqual(r.policies.map((p) => p.policy), ['every-frame', 'spec']);
     assert.throws(() => evaluateInput(handMade(), { policies: ['best' as 'spec'] }), {
       name: 'TypeError',
-      message: "Expected one of spec, every-frame, interval, frigate, frigate-quality, final-best, replace-queued, shared-best, budget for policies but received 'best' of type string",
+      message: "Expected one of spec, every-frame, interval, frigate, frigate-quality, final-best, replace-queued, shared-best, deadline-cover, budget for policies but received 'best' of type string",
     });
   });
 });

@@ -173,7 +173,7 @@ describe('createPolicy', () => {
     assert.throws(() => createPolicy('best' as PolicyName), {
       name: 'TypeError',
       message:
-        "Expected one of spec, every-frame, interval, frigate, frigate-quality, final-best, replace-queued, shared-best, budget for policy but received 'best' of type string",
+        "Expected one of spec, every-frame, interval, frigate, frigate-quality, final-best, replace-queued, shared-best, deadline-cover, budget for policy but received 'best' of type string",
     });
   });
 });

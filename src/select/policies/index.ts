@@ -1,7 +1,7 @@
 /**
  * The selection policies behind {@link SelectionPolicy}, one file per family:
  * spec.ts ('spec' — SPEC S1–S7 exactly — and 'replace-queued'), holding.ts
- * ('frigate', 'frigate-quality', 'final-best'), shared-best.ts, baselines.ts
+ * ('frigate', 'frigate-quality', 'final-best'), shared-best.ts, deadline-cover.ts, baselines.ts
  * ('every-frame', 'interval'), budget.ts ('budget', on 'shared-best'). The list of policies and their options is
  * defined once, in options.ts. See docs/selection.md.
  */
@@ -11,6 +11,7 @@ import type { SelectionPolicy } from '../policy.js';
 import { EveryFramePolicy, IntervalPolicy } from './baselines.js';
 import { BudgetPolicy } from './budget.js';
 import type { PolicyOptions } from './common.js';
+import { DeadlineCoverPolicy } from './deadline-cover.js';
 import { FinalBestPolicy, FrigatePolicy, FrigateQualityPolicy } from './holding.js';
 import { SharedBestPolicy } from './shared-best.js';
 import { ReplaceQueuedPolicy, SpecPolicy } from './spec.js';
@@ -18,6 +19,7 @@ import { ReplaceQueuedPolicy, SpecPolicy } from './spec.js';
 export { EveryFramePolicy, IntervalPolicy } from './baselines.js';
 export { BudgetPolicy, type BudgetCounters } from './budget.js';
 export { type PolicyOptions } from './common.js';
+export { DeadlineCoverPolicy, showsWell } from './deadline-cover.js';
 export { FinalBestPolicy, FrigatePolicy, FrigateQualityPolicy, isBetterFrigate, isBetterFrigateQuality } from './holding.js';
 export { SharedBestPolicy } from './shared-best.js';
 export { ReplaceQueuedPolicy, SpecPolicy } from './spec.js';
@@ -33,6 +35,7 @@ const CONSTRUCTORS: { [K in PolicyName]: new (options: PolicyOptions) => Selecti
   'final-best': FinalBestPolicy,
   'replace-queued': ReplaceQueuedPolicy,
   'shared-best': SharedBestPolicy,
+  'deadline-cover': DeadlineCoverPolicy,
   budget: BudgetPolicy,
 };
 
