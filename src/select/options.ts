@@ -106,9 +106,9 @@ export const POLICY_OPTIONS = {
   segmentGapFrames: {
     kind: 'nonNegative',
     policies: SHARED,
-    defaults: { 'shared-best': 1, 'deadline-cover': 5, budget: 1 },
+    defaults: { 'shared-best': 5, 'deadline-cover': 5, budget: 1 },
     description:
-      "'shared-best' (default 1), 'deadline-cover' (default 5, tuned on half A): a track whose qualifying entries (S1) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
+      "'shared-best', 'deadline-cover' (default 5: tuned on half A, docs/evaluation.md), 'budget' (default 1): a track whose qualifying entries (S1) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
   },
   segmentResumeIoU: {
     kind: 'unit',

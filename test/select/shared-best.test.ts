@@ -79,11 +79,16 @@ describe("policy 'shared-best'", () => {
       { objects: [a({ ...A, w: 90 })] }, // resumes: a new segment (smaller, so the old best would have covered it)
       { objects: [a({ ...A, w: 90 })], end: [1] },
     ];
-    assert.deepEqual(run(weak).log, ['@3 immediate 0 [1]', '@4 immediate 3 [1]']);
+    assert.deepEqual(run(weak, { segmentGapFrames: 1 }).log, ['@3 immediate 0 [1]', '@4 immediate 3 [1]']);
     assert.deepEqual(run(weak, { segmentGapFrames: 2 }).log, ['@4 immediate 0 [1]']); // one weak frame is not enough
+    assert.deepEqual(run(weak).log, ['@4 immediate 0 [1]']); // the default (5, tuned on half A) neither
     assert.deepEqual(run(weak, { segmentGapFrames: 0 }).log, ['@4 immediate 0 [1]']); // off: one image per track
     const absent = [{ objects: [a(A)] }, { objects: [] }, { objects: [a({ ...A, w: 90 })], end: [1] }];
-    assert.deepEqual(run(absent).log, ['@2 immediate 0 [1]', '@2 immediate 2 [1]']);
+    assert.deepEqual(run(absent, { segmentGapFrames: 1 }).log, ['@2 immediate 0 [1]', '@2 immediate 2 [1]']);
+    // The default breaks at a 5-frame gap, not at 4.
+    const gap = (n: number): Step[] => [{ objects: [a(A)] }, ...Array.from({ length: n }, () => ({ objects: [] })), { objects: [a({ ...A, w: 90 })], end: [1] }];
+    assert.deepEqual(run(gap(4)).log, ['@5 immediate 0 [1]']);
+    assert.deepEqual(run(gap(5)).log, ['@6 immediate 0 [1]', '@6 immediate 6 [1]']);
     assert.deepEqual(run(absent, { segmentGapFrames: 0 }).log, ['@2 immediate 0 [1]']);
     // A weak first sighting is no break: the chain starts at the first qualifying entry.
     assert.deepEqual(run([{ objects: [a({ ...A, score: 0.4 })] }, { objects: [a(A)], end: [1] }]).log, ['@1 immediate 1 [1]']);
@@ -100,7 +105,7 @@ describe("policy 'shared-best'", () => {
       { objects: [a({ ...A, w: 80, h: 80 })], end: [3] }, // 4: C ends and sends frame 1, where A's entry is of the old segment
     ];
     // Frame 1 would cover A's new segment (4900 ≥ 0.6 × 6400 px²) if its entry counted: the new segment gets its own image.
-    assert.deepEqual(run(steps).log, ['@3 immediate 0 [1]', '@4 cached 1 [3]', '@flush immediate 3 [1]']);
+    assert.deepEqual(run(steps, { segmentGapFrames: 1 }).log, ['@3 immediate 0 [1]', '@4 cached 1 [3]', '@flush immediate 3 [1]']);
   });
 
   it('a covered object is sent again when its best area grows to reSendAreaGrowth × the covered area', () => {
