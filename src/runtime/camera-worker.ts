@@ -35,6 +35,8 @@ export interface WireDecision {
   timestampNs: bigint;
   selectedTrackIds: number[];
   replacesImageIds: number[];
+  /** SelectionPolicy.cropsOf of the deciding policy (which tracks a crops package shows). */
+  cropsOf?: 'selected';
   /** Every track with an entry at this image's timestamp (the package's tracks). */
   tracks: Array<{ trackId: number; entry: TrackEntry }>;
 }
@@ -133,6 +135,7 @@ function toWire(d: PolicyDecision, state: CameraState, ended: Map<number, Track>
     timestampNs: d.timestampNs,
     selectedTrackIds: d.selected.map((s) => s.trackId),
     replacesImageIds: d.kind === 'replace' ? d.replacesImageIds : [],
+    ...(state.policy.cropsOf !== undefined ? { cropsOf: state.policy.cropsOf } : {}),
     tracks,
   };
 }

@@ -67,6 +67,13 @@ export type PolicyDecision = UploadDecision | ReplaceDecision;
  */
 export interface SelectionPolicy {
   readonly name: PolicyName;
+  /**
+   * Which tracks a crops package (upload.content 'crops', 'frame+crops') of
+   * this policy's decisions shows: absent = every qualifying, unclipped track
+   * of the frame (upload/content.ts cropTrackIds); 'selected' = the decision's
+   * selected objects only ('budget': the crops are what it pays for).
+   */
+  readonly cropsOf?: 'selected';
   onFrame(frame: SelectorFrame, tracks: readonly Track[]): PolicyDecision[];
   onTrackEnd(trackIds: Iterable<number>): PolicyDecision[];
   flush(): PolicyDecision[];

@@ -44,6 +44,22 @@ export function cropTrackIds(
   return [...out].sort((a, b) => a - b);
 }
 
+/**
+ * The tracks a crops package shows for a policy (SelectionPolicy.cropsOf):
+ * its selected objects when the policy pays per crop ('selected'), else
+ * {@link cropTrackIds}.
+ */
+export function packageCropTrackIds(
+  cropsOf: 'selected' | undefined,
+  selected: readonly number[],
+  tracks: ReadonlyArray<{ trackId: number; box: Box }>,
+  width: number,
+  height: number,
+  minScore1: number,
+): number[] {
+  return cropsOf === 'selected' ? [...new Set(selected)].sort((a, b) => a - b) : cropTrackIds(selected, tracks, width, height, minScore1);
+}
+
 /** One multipart file part of a package. */
 export interface PackagePart {
   name: string;

@@ -46,15 +46,26 @@ describe("'budget'", () => {
     assert.deepEqual(runPolicy('budget', steps(120), ONE_PER_S).log, ['@10 immediate 0 [1]', '@20 immediate 11 [1]']);
   });
 
-  it('crops cost (budgetCropBytesPerPixel): a package costs its qualifying, unclipped boxes, so a small object is affordable sooner', () => {
+  it('crops cost (budgetCropBytesPerPixel): a package costs the boxes of the objects it is worth something for, so a small object is affordable sooner', () => {
     // 1 B per box pixel; 10 000 B/s. A 100×100 box costs 10 000 B (affordable at 1.0 s), a 50×50 one 2 500 B (at 0.3 s: 3 000 B).
     const opts = { budgetBytesPerS: 10_000, budgetBurstS: 1, budgetCropBytesPerPixel: 1 };
     const one = (w: number): Step[] => [...Array.from({ length: 12 }, (): Step => ({ objects: [{ id: 1, box: car(400, w) }] })), { objects: [], end: [1] }];
     assert.deepEqual(runPolicy('budget', one(100), opts).log, ['@10 immediate 0 [1]']);
     assert.deepEqual(runPolicy('budget', one(50), opts).log, ['@3 immediate 0 [1]']);
-    // A second object touching the border is not cropped (content.ts cropTrackIds): it adds no cost.
+    // A second object never sent is worth something, so its crop is paid for too: 2 500 + 1 600 B, at 0.5 s.
     const withEdge: Step[] = one(50).map((s, i) => (i < 12 ? { objects: [...s.objects, { id: 2, box: { cx: 20, cy: 240, w: 40, h: 40, score: 0.4 } }] } : s));
-    assert.equal(runPolicy('budget', withEdge, opts).log[0], '@3 immediate 0 [1,2]');
+    assert.equal(runPolicy('budget', withEdge, opts).log[0], '@5 immediate 0 [1,2]');
+    // An object already sent adds no cost (its crop buys nothing, the package shows only the selected, cropsOf 'selected'):
+    // object 3 joins at frame 5 beside object 1, sent at 0.3 s; its package costs 2 500 B, affordable at once (500 + 2 000 B).
+    // Were object 1's crop paid for again (5 000 B) it would wait until 0.8 s.
+    const joined: Step[] = [
+      ...Array.from({ length: 5 }, (): Step => ({ objects: [{ id: 1, box: car(300, 50) }] })),
+      ...Array.from({ length: 6 }, (): Step => ({ objects: [{ id: 1, box: car(300, 50) }, { id: 3, box: car(500, 50) }] })),
+      { objects: [], end: [1, 3] },
+    ];
+    assert.deepEqual(runPolicy('budget', joined, opts).log, ['@3 immediate 0 [1]', '@5 immediate 5 [3]']);
+    assert.equal(createPolicy('budget', opts).cropsOf, 'selected');
+    assert.equal(createPolicy('shared-best').cropsOf, undefined);
   });
 
   it('what does not fit is counted: an ended object never sent is dropped budgetMaxWaitS after its end, and at end of stream', () => {

@@ -14,8 +14,9 @@
  *   gain − 1)), or 1 when everything sent of it was not good and this is;
  * - cost: `budgetBytesPerPixel` × the frame's pixels (upload.content
  *   'frame'), or with `budgetCropBytesPerPixel` > 0 the crops the package
- *   carries (upload.content 'crops': the box area of every qualifying,
- *   unclipped object of the frame, src/upload/content.ts `cropTrackIds`).
+ *   carries (upload.content 'crops'): the box area of the objects it is worth
+ *   something for, the only crops a 'budget' package shows (`cropsOf`
+ *   'selected'; a crop of an object already sent is bytes that buy nothing).
  *
  * When it spends: whenever the bucket affords the held frame of most value
  * per byte (a frame larger than the whole bucket goes when the bucket is
@@ -33,7 +34,6 @@
  * never sent.
  * Everything it sends is immediate (U1): the budget is the rate limit.
  */
-import { touchesEdge } from '../../geometry/box.js';
 import type { Track, TrackEntry } from '../../types.js';
 import type { FrameRefs } from '../frame-ring.js';
 import { policyOption, type PolicyName } from '../options.js';
@@ -48,6 +48,7 @@ interface HeldFrame {
   imageId: number;
   timestampNs: bigint;
   entries: Map<number, { entry: TrackEntry; quality: Quality; key: string }>;
+  /** A package of the whole frame (budgetBytesPerPixel × its pixels). */
   cost: number;
   /** Objects holding it as a candidate (the ring holds one reference while > 0). */
   holders: number;
@@ -81,6 +82,7 @@ export interface BudgetCounters {
 
 export class BudgetPolicy implements SelectionPolicy {
   readonly name: PolicyName = 'budget';
+  readonly cropsOf = 'selected' as const;
   readonly counters: BudgetCounters = { sent: 0, dropped: 0, sends: [] };
   readonly #refs: FrameRefs;
   readonly #params: SelectionParams;
@@ -128,24 +130,17 @@ export class BudgetPolicy implements SelectionPolicy {
     return q.q >= this.#growth * o.sentQ ? Math.min(1, q.q / o.sentQ - 1) : 0;
   }
 
-  /** Value of a frame: Σ over the objects in it still held. */
-  #value(f: HeldFrame): number {
-    let v = 0;
-    for (const { quality, key } of f.entries.values()) {
-      const o = this.#objects.get(key);
-      if (o !== undefined) v += this.#valueOf(o, quality);
-    }
-    return v;
-  }
-
-  /** The cost of a package of this frame (module comment). */
-  #cost(frame: SelectorFrame, entries: Map<number, { entry: TrackEntry; quality: Quality }>): number {
-    if (this.#cropBytesPerPixel <= 0) return this.#bytesPerPixel * frame.width * frame.height;
+  /** Value of a package of a frame (Σ over the objects in it still held) and its cost (module comment). */
+  #value(f: HeldFrame): { value: number; cost: number } {
+    let value = 0;
     let px = 0;
-    for (const { entry } of entries.values()) {
-      if (entry.box.score >= this.#params.minScore1 && !touchesEdge(entry.box, frame.width, frame.height)) px += entry.box.w * entry.box.h;
+    for (const { entry, quality, key } of f.entries.values()) {
+      const o = this.#objects.get(key);
+      const v = o === undefined ? 0 : this.#valueOf(o, quality);
+      value += v;
+      if (v > 0) px += entry.box.w * entry.box.h;
     }
-    return this.#cropBytesPerPixel * px;
+    return { value, cost: this.#cropBytesPerPixel > 0 ? this.#cropBytesPerPixel * px : f.cost };
   }
 
   #drop(f: HeldFrame): void {
@@ -172,9 +167,9 @@ export class BudgetPolicy implements SelectionPolicy {
     o.cands = keep;
   }
 
-  #send(f: HeldFrame, value: number, nowNs: bigint): PolicyDecision {
+  #send(f: HeldFrame, value: number, cost: number, nowNs: bigint): PolicyDecision {
     this.#refs.retain(f.imageId); // the consumer's reference, before the served objects let go of theirs
-    this.#tokens -= f.cost;
+    this.#tokens -= cost;
     f.sent = true;
     const selected: SelectedObject[] = [];
     let newObjects = 0;
@@ -192,27 +187,27 @@ export class BudgetPolicy implements SelectionPolicy {
     return { kind: 'upload', route: 'immediate', imageId: f.imageId, timestampNs: f.timestampNs, selected, decidedAtNs: nowNs };
   }
 
-  /** The frame to send next (module comment), and its value; null when nothing held is worth anything. */
-  #choose(): { frame: HeldFrame; value: number } | null {
+  /** The frame to send next (module comment), its value and cost; null when nothing held is worth anything. */
+  #choose(): { frame: HeldFrame; value: number; cost: number } | null {
     if (!this.#valueFirst) {
       // FIFO: the best unsent candidate of the object first seen among those never sent.
       const waiting = [...this.#objects.values()].filter((o) => o.sentQ === null);
       waiting.sort((a, b) => (a.seenNs < b.seenNs ? -1 : a.seenNs > b.seenNs ? 1 : a.trackId - b.trackId));
       for (const o of waiting) {
         const c = o.cands.find((x) => !x.frame.sent);
-        if (c !== undefined) return { frame: c.frame, value: this.#value(c.frame) };
+        if (c !== undefined) return { frame: c.frame, ...this.#value(c.frame) };
       }
       return null;
     }
     const frames = new Set<HeldFrame>();
     for (const o of this.#objects.values()) for (const c of o.cands) if (!c.frame.sent) frames.add(c.frame);
-    let best: { frame: HeldFrame; value: number } | null = null;
+    let best: { frame: HeldFrame; value: number; cost: number } | null = null;
     let bestRatio = 0;
     for (const f of frames) {
-      const value = this.#value(f);
-      const ratio = value / Math.max(1, f.cost);
+      const { value, cost } = this.#value(f);
+      const ratio = value / Math.max(1, cost);
       if (value > 0 && ratio > bestRatio) {
-        best = { frame: f, value };
+        best = { frame: f, value, cost };
         bestRatio = ratio;
       }
     }
@@ -224,8 +219,8 @@ export class BudgetPolicy implements SelectionPolicy {
     const out: PolicyDecision[] = [];
     for (;;) {
       const pick = this.#choose();
-      if (pick === null || (pick.frame.cost > this.#tokens && this.#tokens < this.#depth)) break;
-      out.push(this.#send(pick.frame, pick.value, nowNs));
+      if (pick === null || (pick.cost > this.#tokens && this.#tokens < this.#depth)) break;
+      out.push(this.#send(pick.frame, pick.value, pick.cost, nowNs));
     }
     for (const [key, o] of this.#objects) {
       if (o.endedNs !== null && o.sentQ === null && nowNs - o.endedNs > this.#maxWaitNs) {
@@ -241,7 +236,7 @@ export class BudgetPolicy implements SelectionPolicy {
     this.#lastNs = frame.timestampNs;
     const entries = frameQualities(frame, visibleObjects(frame, tracks), this.#qp, this.#weights);
     for (const [trackId, s] of this.#tracks) if (!entries.has(trackId)) s.weakRun++;
-    const held: HeldFrame = { imageId: frame.imageId, timestampNs: frame.timestampNs, entries: new Map(), cost: this.#cost(frame, entries), holders: 0, sent: false };
+    const held: HeldFrame = { imageId: frame.imageId, timestampNs: frame.timestampNs, entries: new Map(), cost: this.#bytesPerPixel * frame.width * frame.height, holders: 0, sent: false };
     for (const [trackId, { entry, quality }] of entries) {
       let s = this.#tracks.get(trackId);
       if (s === undefined) {
