@@ -262,7 +262,8 @@ function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: 
       },
     });
     const b = r.policies.find((p) => p.policy === 'budget')!;
-    const at = b.objects.map((o) => o.firstUploadAtS).filter((x): x is number => x !== null);
+    // When each object was first covered, by what the budget sends: its first package ('frame'), or its first crop.
+    const at = budgetContent === 'frame' ? b.objects.map((o) => o.firstUploadAtS).filter((x): x is number => x !== null) : b.content![budgetContent].objects.map((o) => o.firstCropAtS);
     const n = r.objects.coverable;
     return {
       bytes: bytesOf(b, budgetContent),
@@ -289,9 +290,10 @@ function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
   const fB = sum((b) => b.fifo.bytes);
   // Pooled curve: Σ covered / Σ coverable at each fraction of each input's duration.
   const pooled = (s: 'valueFirst' | 'fifo'): string[] => CURVE_POINTS.map((_, i) => pct(sum((b) => b[s].curve[i]! * b.coverable) / sum((b) => b.coverable)));
+  const covPooled = (s: 'valueFirst' | 'fifo'): number => sum((b) => b[s].coverageOfCoverable * b.coverable) / sum((b) => b.coverable);
   const pooledValue = (s: 'valueFirst' | 'fifo'): string[] => CURVE_POINTS.map((_, i) => sum((b) => b[s].valueCurve[i]!).toFixed(1));
   return [
-    `**'budget' sending ${budgetContent}, at ${fraction} × the default's (${DEFAULT_POLICY} + ${content}) bytes, per input (value first: Σ ${(vB / 1024).toFixed(0)} KiB = ${((100 * vB) / defB).toFixed(1)} % of the default's ${(defB / 1024).toFixed(0)} KiB; FIFO ${(fB / 1024).toFixed(0)} KiB)**`,
+    `**'budget' sending ${budgetContent}, at ${fraction} × the default's (${DEFAULT_POLICY} + ${content}) bytes: coverage ${pct(covPooled('valueFirst'))} (FIFO ${pct(covPooled('fifo'))}); per input (value first: Σ ${(vB / 1024).toFixed(0)} KiB = ${((100 * vB) / defB).toFixed(1)} % of the default's ${(defB / 1024).toFixed(0)} KiB; FIFO ${(fB / 1024).toFixed(0)} KiB)**`,
     '',
     '| input | budget KiB/s | default KiB | hindsight cover KiB (frames) | budget KiB | default cov/EF | budget cov/EF | FIFO cov/EF | sent | objects dropped | covered by half time | FIFO by half time |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

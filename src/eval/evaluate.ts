@@ -164,8 +164,8 @@ export interface ContentResult {
   areaRatio: number;
   /** Mean of the best delivered crop's quality ratio (as ObjectOutcome.qualityRatio). */
   qualityRatio: number;
-  /** Per covered object: its best crop's area ratio and quality ratio. */
-  objects: { objectId: string; areaRatio: number; qualityRatio: number }[];
+  /** Per covered object: its best crop's area ratio and quality ratio, and when its first crop left the edge (s from the input's start). */
+  objects: { objectId: string; areaRatio: number; qualityRatio: number; firstCropAtS: number }[];
   /**
    * Paired with frigate's (whole-frame) best images on the objects both
    * cover: mean (crop − frigate) area ratio and quality ratio; null without frigate.
@@ -436,7 +436,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     if (hasContent) {
       let cropBytes = 0;
       let ctxBytes = 0;
-      const cropBest = new Map<string, { areaRatio: number; q: number }>();
+      const cropBest = new Map<string, { areaRatio: number; q: number; firstNs: bigint }>();
       for (const d of [...sim.deliveries].sort((x, y) => (x.deliveredAtNs < y.deliveredAtNs ? -1 : x.deliveredAtNs > y.deliveredAtNs ? 1 : 0))) {
         const f = frames[d.imageId]!;
         ctxBytes += f.contextJpegBytes!;
@@ -450,7 +450,8 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         for (const c of covers[d.imageId]!) {
           if (!sel.has(c.trackId)) continue;
           const b = cropBest.get(c.objectId);
-          cropBest.set(c.objectId, { areaRatio: Math.max(b?.areaRatio ?? 0, c.areaRatio), q: Math.max(b?.q ?? 0, c.q) });
+          // Deliveries run in delivery order: the first crop of an object is its first entry here.
+          cropBest.set(c.objectId, { areaRatio: Math.max(b?.areaRatio ?? 0, c.areaRatio), q: Math.max(b?.q ?? 0, c.q), firstNs: b?.firstNs ?? d.deliveredAtNs });
         }
       }
       const mk = (bytesOut: number): ContentResult => ({
@@ -460,7 +461,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
         coverageOfCoverable: coverable.size > 0 ? cropBest.size / coverable.size : NaN,
         areaRatio: mean([...cropBest.values()].map((b) => b.areaRatio)),
         qualityRatio: mean([...cropBest.entries()].map(([id, b]) => b.q / bestQ.get(id)!)),
-        objects: [...cropBest.entries()].map(([objectId, b]) => ({ objectId, areaRatio: b.areaRatio, qualityRatio: b.q / bestQ.get(objectId)! })),
+        objects: [...cropBest.entries()].map(([objectId, b]) => ({ objectId, areaRatio: b.areaRatio, qualityRatio: b.q / bestQ.get(objectId)!, firstCropAtS: Number(b.firstNs - startNs) / 1e9 })),
         vsFrigate: null,
       });
       content = { crops: mk(cropBytes), 'frame+crops': mk(cropBytes + ctxBytes) };
