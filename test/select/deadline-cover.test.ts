@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { POLICY_NAMES, POLICY_OPTIONS, createPolicy, optionsOf, showsWell, type PolicyOptions } from '../../src/select/index.js';
-import { runPolicy, type SceneObject, type Step } from './fixtures.js';
+import { randomScene, runPolicy, type SceneObject, type Step } from './fixtures.js';
 
 // 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate).
 const A = { cx: 200, cy: 200, w: 100, h: 100, score: 0.8 };
@@ -140,32 +140,7 @@ describe("policy 'deadline-cover'", () => {
   });
 
   it('every object is selected by some upload and no frame is uploaded twice (random scene)', () => {
-    let seed = 11;
-    const rnd = (): number => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
-    const live = new Map<number, { x: number; y: number; w: number; v: number }>();
-    const seen = new Set<number>();
-    const steps: Step[] = [];
-    let next = 1;
-    for (let i = 0; i < 300; i++) {
-      if (live.size < 6 && rnd() < 0.2) live.set(next++, { x: 60 + rnd() * 400, y: 60 + rnd() * 300, w: 30 + rnd() * 40, v: rnd() * 4 - 2 });
-      const objects: SceneObject[] = [];
-      const end: number[] = [];
-      for (const [id, o] of live) {
-        o.x += o.v;
-        o.w += rnd() * 4 - 1.5;
-        if (rnd() < 0.02 || o.w < 10 || o.x < 10 || o.x > 600) {
-          live.delete(id);
-          end.push(id);
-          continue;
-        }
-        objects.push({ id, box: { cx: o.x, cy: o.y, w: o.w, h: o.w * 1.2, score: 0.5 + rnd() * 0.45 } });
-        seen.add(id);
-      }
-      steps.push({ objects, end });
-    }
+    const { steps, seen } = randomScene(11);
     const { decisions } = run(steps, { maxLatencyS: 2 });
     const selected = new Set(decisions.flatMap((d) => d.selected.map((s) => s.trackId)));
     assert.deepEqual([...seen].filter((id) => !selected.has(id)), []);

@@ -133,3 +133,38 @@ export function runPolicy(
   assert.equal(ring.stats().referenced, 0, 'every reference released after flush');
   return { log, decisions, ring };
 }
+
+/**
+ * A 300-frame scene of up to six boxes drifting, growing and ending at
+ * random (a linear congruential generator from `seed`: the same scene every
+ * run); `seen` holds every object id that had a box.
+ */
+export function randomScene(seed: number): { steps: Step[]; seen: Set<number> } {
+  let state = seed;
+  const rnd = (): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+  const live = new Map<number, { x: number; y: number; w: number; v: number }>();
+  const seen = new Set<number>();
+  const steps: Step[] = [];
+  let next = 1;
+  for (let i = 0; i < 300; i++) {
+    if (live.size < 6 && rnd() < 0.2) live.set(next++, { x: 60 + rnd() * 400, y: 60 + rnd() * 300, w: 30 + rnd() * 40, v: rnd() * 4 - 2 });
+    const objects: SceneObject[] = [];
+    const end: number[] = [];
+    for (const [id, o] of live) {
+      o.x += o.v;
+      o.w += rnd() * 4 - 1.5;
+      if (rnd() < 0.02 || o.w < 10 || o.x < 10 || o.x > 600) {
+        live.delete(id);
+        end.push(id);
+        continue;
+      }
+      objects.push({ id, box: { cx: o.x, cy: o.y, w: o.w, h: o.w * 1.2, score: 0.5 + rnd() * 0.45 } });
+      seen.add(id);
+    }
+    steps.push({ objects, end });
+  }
+  return { steps, seen };
+}
