@@ -53,7 +53,7 @@ stateDir: ${dir}/state
     assert.equal(m.content, 'crops');
     assert.equal(m.image, null, 'a crops package carries no frame');
     // Only what it paid for: the crops are exactly the selected objects.
-    assert.deepEqual(m.crops!.map((c) => c.trackId).sort((a, b) => a - b), [...m.selection.trackIds].sort((a, b) => a - b));
+    assert.deepEqual(m.crops!.map((c) => c.trackId).sort((a, b) => a - b), [...(m.selection?.trackIds ?? [])].sort((a, b) => a - b));
     const b = m.crops!.reduce((a, c) => a + c.bytes, 0);
     bytes += b;
     largest = Math.max(largest, b);
