@@ -166,11 +166,21 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     });
   }
 
+  /**
+   * `for await (const f of source)`: the frames until the end of the source.
+   * The source is closed when the loop ends, breaks or throws (as a Node
+   * stream is destroyed): an ended source left open keeps its pipeline's
+   * thread, and the process, alive. Frames already taken stay readable.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<CapturedFrame> {
-    for (;;) {
-      const f = await this.next();
-      if (f === null) return;
-      yield f;
+    try {
+      for (;;) {
+        const f = await this.next();
+        if (f === null) return;
+        yield f;
+      }
+    } finally {
+      this.close();
     }
   }
 
@@ -211,6 +221,32 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   /** Give a frame's tensor slot back to the addon (no-op for private tensors). */
   releaseTensor(frame: Pick<CapturedFrame, 'tensorSlot'>): void {
     if (frame.tensorSlot >= 0 && !this.#closed) this.#native.releaseTensor(frame.tensorSlot);
+  }
+
+  /**
+   * With pixel slots, a frame outside them (the first one, which sizes them,
+   * or one that found every slot in use: a consumer holding more frames than
+   * `pixelSlots`) moves into shared memory too: the tracking worker reads a
+   * frame's pixels only from shared memory, so a frame in a private buffer
+   * would lose its crop measures (the quality score) and selection would
+   * depend on timing. On a miss the pool also grows by one slot for the next
+   * frames, up to twice `pixelSlots`, so that a steady demand stops missing.
+   */
+  #sharedPixels(pixels: ArrayBuffer, bytes: number, missed: boolean): Uint8Array {
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes));
+    shared.set(new Uint8Array(pixels, 0, bytes));
+    if (missed && this.#pixelSlots.length > 0 && this.#pixelSlots.length < 2 * this.#pixelSlotCount) {
+      const slot = new Uint8Array(new SharedArrayBuffer(bytes));
+      this.#pixelSlots.push(slot);
+      this.#native.addPixelSlots([slot]);
+      if (this.#slotPool) this.#slotPool.pixels = [...this.#pixelSlots];
+    }
+    return shared;
+  }
+
+  /** Pixel slots in the pool now (`pixelSlots`, grown by misses up to twice that). */
+  get pixelSlotsAllocated(): number {
+    return this.#pixelSlots.length;
   }
 
   /** Give a frame's pixel slot back for reuse (no-op for a frame in its own buffer). */
@@ -258,11 +294,12 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
       case 'frame': {
         this.#outstanding = Math.max(0, this.#outstanding - 1);
         this.#slotMisses = m.tensorSlotMisses ?? this.#slotMisses;
+        const missed = m.pixelSlotMisses > this.#pixelSlotMisses;
         this.#pixelSlotMisses = m.pixelSlotMisses;
         if (this.#pixelSlots.length === 0 && this.#pixelSlotCount > 0) {
           // The first frame tells the size: allocate the slots for the next ones (or reuse the pool's).
           const pool = this.#slotPool;
-          if (pool && pool.pixels.length === this.#pixelSlotCount && pool.pixels.every((p) => p.byteLength === m.pixelBytes)) {
+          if (pool && pool.pixels.length >= this.#pixelSlotCount && pool.pixels.every((p) => p.byteLength === m.pixelBytes)) {
             this.#pixelSlots = [...pool.pixels];
           } else {
             for (let i = 0; i < this.#pixelSlotCount; i++) this.#pixelSlots.push(new Uint8Array(new SharedArrayBuffer(m.pixelBytes)));
@@ -280,7 +317,12 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
           durationNs: m.durationNs,
           captureRealtimeNs: m.captureRealtimeNs,
           captureMonotonicNs: m.captureMonotonicNs,
-          pixels: m.pixelSlot >= 0 ? this.#pixelSlots[m.pixelSlot]!.subarray(0, m.pixelBytes) : new Uint8Array(m.pixels!),
+          pixels:
+            m.pixelSlot >= 0
+              ? this.#pixelSlots[m.pixelSlot]!.subarray(0, m.pixelBytes)
+              : this.#pixelSlotCount > 0
+                ? this.#sharedPixels(m.pixels!, m.pixelBytes, missed)
+                : new Uint8Array(m.pixels!),
           pixelSlot: m.pixelSlot,
           tensor:
             m.tensorSlot !== undefined && m.tensorSlot >= 0

@@ -269,6 +269,33 @@ test('pixel slots: frames are written into reused shared buffers after the first
   assert.equal(source.pixelSlotMisses, 0);
 });
 
+test('pixel slots all in use: the frame still arrives in shared memory, with the right pixels, and the pool grows up to twice pixelSlots', async () => {
+  const opts = { source: { type: 'test', pattern: 'ball', width: 160, height: 120, framerate: 30, numBuffers: 14 }, prefetch: 1 } as const;
+  const reference: Uint8Array[] = [];
+  const plain = openCapture(opts);
+  for await (const f of plain) reference.push(Uint8Array.from(f.pixels));
+  assert.equal(plain.closed, true, 'the loop closed the source at its end');
+  const source = openCapture({ ...opts, pixelSlots: 2 });
+  const held: CapturedFrame[] = [];
+  const privateFrames: number[] = [];
+  const wrongPixels: number[] = [];
+  // Hold every frame (as a policy holding candidates would): after the slots, each frame misses.
+  try {
+    for await (const f of source) {
+      if (!(f.pixels.buffer instanceof SharedArrayBuffer)) privateFrames.push(held.length);
+      if (!Buffer.from(f.pixels).equals(Buffer.from(reference[held.length]!))) wrongPixels.push(held.length);
+      held.push(f);
+    }
+  } finally {
+    source.close();
+  }
+  assert.equal(held.length, reference.length);
+  assert.deepEqual(privateFrames, []);
+  assert.deepEqual(wrongPixels, []);
+  assert.ok(source.pixelSlotMisses > 0);
+  assert.equal(source.pixelSlotsAllocated, 4, 'the pool grew to twice pixelSlots, no further');
+});
+
 test('JPEG round trip keeps the size and the mean colour', async () => {
   const source = openCapture({ source: { type: 'file', path: join(TRAFFIC_CLIPS_DIR, 'town-centre-pedestrians.mp4') } });
   const frame = (await source.next())!;
