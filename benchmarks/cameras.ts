@@ -1,5 +1,5 @@
 /**
- * npm run bench -- cameras [--seconds 20] [--counts 1,2,4] [--sizes 640x360,1280x720]
+ * npm run bench -- cameras [--seconds 20] [--counts 1,2,4] [--sizes 640x360,1280x720] [--decoder-threads N]
  *
  * Several cameras in one service process (issue 18.3): 1, 2 and 4 cameras,
  * each a different traffic clip transcoded to 640×360 and to 1280×720, read
@@ -62,7 +62,15 @@ export interface CamerasRow {
   loadAvg1: [number, number];
 }
 
-export async function runCameras(opts: { seconds: number; counts: number[]; sizes: Array<[number, number]>; compiled?: boolean; log?: (s: string) => void }): Promise<CamerasRow[]> {
+export async function runCameras(opts: {
+  seconds: number;
+  counts: number[];
+  sizes: Array<[number, number]>;
+  compiled?: boolean;
+  /** Extra per-camera config keys (e.g. { decoderThreads: 1 }). */
+  camera?: Record<string, unknown>;
+  log?: (s: string) => void;
+}): Promise<CamerasRow[]> {
   const log = opts.log ?? console.log;
   const rows: CamerasRow[] = [];
   const rcv = await LoopbackReceiver.start();
@@ -71,7 +79,7 @@ export async function runCameras(opts: { seconds: number; counts: number[]; size
       const clips = CAMERA_CLIPS.map((c) => scaledClip(c, w, h));
       for (const n of opts.counts) {
         const cameras = Array.from({ length: n }, (_, i) => ({ id: `cam${i + 1}`, clip: clips[i % clips.length]! }));
-        const r = await runServiceChild(rcv, { cameras, captureHz: 10, seconds: opts.seconds, loop: true }, opts.compiled === undefined ? {} : { compiled: opts.compiled });
+        const r = await runServiceChild(rcv, { cameras, captureHz: 10, seconds: opts.seconds, loop: true, camera: opts.camera }, opts.compiled === undefined ? {} : { compiled: opts.compiled });
         const row: CamerasRow = {
           size: `${w}x${h}`,
           cameras: n,
@@ -128,12 +136,15 @@ export default async function main(args: string[]): Promise<void> {
   console.log(
     `cameras at 10 Hz each, clips at real rate (looping), ${seconds} s per run, service in its own process (${compiledIsCurrent() && !args.includes('--tsx') ? 'compiled dist/' : 'TypeScript through tsx: build with npx tsc -p . for the figures a unit sees'}), receiver on loopback\n`,
   );
-  const rows = await runCameras({ seconds, counts, sizes, ...(args.includes('--tsx') ? { compiled: false } : {}) });
+  // --decoder-threads N: every camera's cameras[].decoderThreads (the memory it saves per 1280×720 camera, docs/performance.md).
+  const decoderThreads = args.includes('--decoder-threads') ? Number(arg('--decoder-threads', '0')) : undefined;
+  const camera = decoderThreads === undefined ? undefined : { decoderThreads };
+  const rows = await runCameras({ seconds, counts, sizes, camera, ...(args.includes('--tsx') ? { compiled: false } : {}) });
   const four = rows.filter((r) => r.cameras === 4);
   for (const r of four) {
     console.log(
       `\n${r.size} four cameras: ${r.dropped} dropped (goal 0), worst p99 ${fmt(r.worstP99Ms, 1)} ms (goal < 150), RSS ${fmt(r.rssMiB, 0)} MiB (goal ≤ 600)`,
     );
   }
-  console.log(`\nwritten ${writeResult('cameras', { seconds, rows })}`);
+  console.log(`\nwritten ${writeResult(decoderThreads === undefined ? 'cameras' : `cameras-decoder-threads-${decoderThreads}`, { seconds, camera, rows })}`);
 }

@@ -324,7 +324,7 @@ const RING_SECONDS = num(
   { min: 0, default: 0.5, unit: 's' },
 );
 const DECODER_THREADS = num(
-  "threads of the software video decoder (libav's avdec_h264/h265 max-threads); 0 = the decoder's choice, one per core. 1 saves ~13 MiB for a 1280×720 H.264 camera and lowers the frames/s one source can decode (enough at 10 Hz, slower replays); no effect on hardware decoders",
+  "threads of the software video decoder (libav's avdec_h264/h265 max-threads); 0 = automatic: one thread per camera when the service runs several cameras (the cameras are the parallelism; ~14 MiB less per 1280×720 camera), the decoder's own choice (one per core) for a single camera. 1 lowers the frames/s one source can decode (enough at 10 Hz, slower replays); no effect on hardware decoders",
   { integer: true, min: 0, default: 0 },
 );
 const HELD_FRAMES = {

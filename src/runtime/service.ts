@@ -126,6 +126,18 @@ export function inferenceWorkersFor(config: BestshotConfig, mode: 'live' | 'offl
 }
 
 /**
+ * cameras[].decoderThreads, or when 0: one thread for each camera of a
+ * service that runs several (the cameras are the parallelism: each libav
+ * decoder thread keeps frames of its own in flight, ~14 MiB per 1280×720
+ * camera, docs/performance.md), the decoder's own choice (one per core) for
+ * a single camera, so one replay decodes as fast as before.
+ */
+export function decoderThreadsFor(config: BestshotConfig, cam: Pick<CameraConfig, 'decoderThreads'>): number {
+  if (cam.decoderThreads > 0) return cam.decoderThreads;
+  return config.cameras.length > 1 ? 1 : 0;
+}
+
+/**
  * glibc malloc arenas of the service's process: two, unless MALLOC_ARENA_MAX
  * is set (glibc applied it at process start). Each thread that allocates
  * under contention gets an arena of its own, and the pages an arena keeps
@@ -286,8 +298,10 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       let opened: OpenedSource | undefined;
       let exposure: ExposureSource;
       try {
-        // Pixel slots for every frame the ring keeps, plus those in flight.
-        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 8, slots, cam.decoderThreads);
+        // Pixel slots for every frame the ring keeps, plus those in flight (maxInFlight 3) and one being
+        // compacted (heldFrames); a source pulling ahead or a policy holding more makes the pool grow
+        // on its misses, up to twice this (FrameSource), so a camera holds only the slots it uses.
+        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 4, slots, decoderThreadsFor(this.config, cam));
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();
