@@ -1,5 +1,5 @@
 /**
- * npm run bench -- pipeline [--policy spec|shared-best|…]
+ * npm run bench -- pipeline [--policy spec|shared-best|…] [--held-frames jpeg|pixels]
  *
  * The whole pipeline (capture → detect → track → select → JPEG → upload to
  * the reference receiver) on a real clip and on a 720p transcode of it:
@@ -26,7 +26,7 @@ import { fmt, machine, summary, writeResult } from './util.js';
 
 const silent: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function configFor(clip: string, realtime: boolean, captureHz: number, dir: string, policy = 'spec') {
+function configFor(clip: string, realtime: boolean, captureHz: number, dir: string, policy = 'spec', heldFrames = 'jpeg') {
   return parseConfig(
     `version: 1
 model: { providers: [cpu], intraOpThreads: 2, workers: 2 }
@@ -35,6 +35,7 @@ cameras:
     source: { type: file, path: ${clip}, realtime: ${realtime} }
     captureHz: ${captureHz}
     position: { type: none }
+    heldFrames: ${heldFrames}
     selection: { policy: ${policy} }
 queue: { path: ${dir}/queue.sqlite, synchronous: normal }
 receiver: { embedded: true, port: 0, dir: ${dir}/receiver }
@@ -78,9 +79,9 @@ async function bareDetector(clip: string): Promise<{ fps: number; frames: number
   return { fps, frames: n };
 }
 
-async function pipelineRun(clip: string, mode: 'live' | 'offline', captureHz: number, policy: string) {
+async function pipelineRun(clip: string, mode: 'live' | 'offline', captureHz: number, policy: string, heldFrames: string) {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-bench-'));
-  const cfg = configFor(clip, mode === 'live', captureHz, dir, policy);
+  const cfg = configFor(clip, mode === 'live', captureHz, dir, policy, heldFrames);
   const svc = await BestshotService.start({ config: cfg, mode, logger: silent });
   const detect: number[] = [];
   const track: number[] = [];
@@ -111,18 +112,20 @@ async function pipelineRun(clip: string, mode: 'live' | 'offline', captureHz: nu
 export default async function main(args: string[]): Promise<void> {
   const pi = args.indexOf('--policy');
   const policy = pi >= 0 ? args[pi + 1]! : 'spec';
+  const hi = args.indexOf('--held-frames');
+  const heldFrames = hi >= 0 ? args[hi + 1]! : 'jpeg';
   const clips: Array<[string, string]> = [
     ['suburban-street-elevated.mp4 (640x352)', join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4')],
     ['suburban 720p transcode (1280x720)', make720pClip()],
   ];
   const results: Record<string, unknown> = {};
-  console.log(`machine: ${machine()}; YOLOX-Nano 416x416 on CPU, 2 inference workers; selection policy ${policy}; the reference receiver runs in the same process\n`);
+  console.log(`machine: ${machine()}; YOLOX-Nano 416x416 on CPU, 2 inference workers; selection policy ${policy}, held frames as ${heldFrames}; the reference receiver runs in the same process\n`);
   for (const [name, clip] of clips) {
     // The bare loop runs before and after the pipeline; the faster of the two is
     // the reference (conservative against the machine's drift during the run).
     const bareBefore = await bareDetector(clip);
-    const live = await pipelineRun(clip, 'live', 10, policy);
-    const max = await pipelineRun(clip, 'offline', 1000, policy);
+    const live = await pipelineRun(clip, 'live', 10, policy, heldFrames);
+    const max = await pipelineRun(clip, 'offline', 1000, policy, heldFrames);
     const bareAfter = await bareDetector(clip);
     const bare = bareAfter.fps > bareBefore.fps ? bareAfter : bareBefore;
     results[name] = { bareDetectorFps: bare.fps, live10Hz: live, sustained: max, sustainedOverBare: max.fps / bare.fps };
@@ -136,5 +139,5 @@ export default async function main(args: string[]): Promise<void> {
     console.log(`  sustained (offline):  ${fmt(max.fps, 1)} frames/s = ${fmt(max.fps / bare.fps, 3)} × bare detector (target ≥ 0.85), CPU ${fmt(max.cores, 2)} cores, RSS ${fmt(max.rssMiB, 0)} MiB`);
     console.log(`    end to end  p50 ${fmt(max.latency.endToEnd.p50, 1)} ms  p99 ${fmt(max.latency.endToEnd.p99, 1)} ms\n`);
   }
-  console.log(`written ${writeResult(policy === 'spec' ? 'pipeline' : `pipeline-${policy}`, { policy, ...results })}`);
+  console.log(`written ${writeResult(`pipeline${policy === 'spec' ? '' : `-${policy}`}${heldFrames === 'jpeg' ? '' : `-held-${heldFrames}`}`, { policy, heldFrames, ...results })}`);
 }
