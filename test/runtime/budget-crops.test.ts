@@ -8,43 +8,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT, SHARED_DIR, TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
+import { replayClip } from '../helpers/replay.js';
+import { TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
 import type { PackageMetadata } from '../../src/upload/index.js';
 
 const CLIP = join(TRAFFIC_CLIPS_DIR, 'intersection-elevated-motorbikes.mp4');
 const BUDGET_BYTES_PER_S = 20_000;
 
 test("budget + crops: each package crops what it paid for, within the budget, many more packages than whole frames would afford", { timeout: 300_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bestshot-budget-crops-'));
-  const cfg = join(dir, 'cfg.yaml');
-  writeFileSync(
-    cfg,
-    `version: 1
-model: { providers: [cpu], intraOpThreads: 2 }
-cameras:
-  - id: tight
-    source: { type: file, path: ${CLIP}, realtime: false }
-    captureHz: 10
-    exposure: { mode: auto }
-    position: { type: none }
-    selection: { policy: budget, budgetBytesPerS: ${BUDGET_BYTES_PER_S} }
-upload: { sendHz: 50, content: crops }
-queue: { path: ${dir}/queue.sqlite, synchronous: normal }
-receiver: { embedded: true, port: 0, dir: ${dir}/receiver }
-metrics: { enabled: false }
-stateDir: ${dir}/state
-`,
-  );
-  const out = join(dir, 'out');
-  execFileSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', CLIP, '--config', cfg, '--out', out, '--quiet'], {
-    env: { ...process.env, BESTSHOT_SHARED_DIR: SHARED_DIR },
-    encoding: 'utf8',
+  const { out, packages: root } = replayClip(CLIP, {
+    cameraId: 'tight',
+    camera: `selection: { policy: budget, budgetBytesPerS: ${BUDGET_BYTES_PER_S} }`,
+    upload: '{ sendHz: 50, content: crops }',
   });
-  const root = join(out, 'receiver', 'packages');
   const metas = readdirSync(root).map((k) => JSON.parse(readFileSync(join(root, k, 'metadata.json'), 'utf8')) as PackageMetadata);
   assert.ok(metas.length > 0, 'nothing stored');
   let bytes = 0;

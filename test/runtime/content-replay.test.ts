@@ -7,41 +7,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCapture } from '../../src/capture/index.js';
 import { validatePackageMetadata, type PackageMetadata } from '../../src/upload/index.js';
-import { PROJECT_ROOT, SHARED_DIR, TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
+import { replayClip } from '../helpers/replay.js';
+import { TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
 
 test("replay with upload.content 'frame+crops': crops stored with their rectangles", { timeout: 300_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bestshot-content-'));
-  const cfg = join(dir, 'cfg.yaml');
-  writeFileSync(
-    cfg,
-    `version: 1
-model: { providers: [cpu], intraOpThreads: 2 }
-cameras:
-  - id: demo
-    source: { type: file, path: ${join(TRAFFIC_CLIPS_DIR, 'motorway-overpass-light.mp4')}, realtime: false }
-    captureHz: 10
-    exposure: { mode: auto }
-    position: { type: none }
-    selection: { policy: shared-best, maxLatencyS: 2 }
-upload: { sendHz: 20, content: frame+crops, cropJpegQuality: 90, contextJpegQuality: 40 }
-queue: { path: ${dir}/queue.sqlite, synchronous: normal }
-receiver: { embedded: true, port: 0, dir: ${dir}/receiver }
-metrics: { enabled: false }
-stateDir: ${dir}/state
-`,
-  );
-  const out = join(dir, 'out');
-  execFileSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', join(TRAFFIC_CLIPS_DIR, 'motorway-overpass-light.mp4'), '--config', cfg, '--out', out, '--quiet'], {
-    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_SHARED_DIR: SHARED_DIR },
-    encoding: 'utf8',
+  const { packages: root } = replayClip(join(TRAFFIC_CLIPS_DIR, 'motorway-overpass-light.mp4'), {
+    cameraId: 'demo',
+    camera: 'selection: { policy: shared-best, maxLatencyS: 2 }',
+    upload: '{ sendHz: 20, content: frame+crops, cropJpegQuality: 90, contextJpegQuality: 40 }',
+    env: { BESTSHOT_FROM_SOURCE: '1' },
   });
-  const root = join(out, 'receiver', 'packages');
   const keys = readdirSync(root);
   assert.ok(keys.length > 0, 'nothing stored');
   let crops = 0;

@@ -7,45 +7,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT, SHARED_DIR, TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
+import { replayClip } from '../helpers/replay.js';
+import { TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
 import type { ReplaySummary } from '../../src/runtime/replay.js';
 
 const CLIP = join(TRAFFIC_CLIPS_DIR, 'motorway-overpass-light.mp4');
 
 function replay(heldFrames: 'jpeg' | 'pixels'): { summary: ReplaySummary; images: Map<string, Buffer> } {
-  const dir = mkdtempSync(join(tmpdir(), `bestshot-held-${heldFrames}-`));
-  const cfg = join(dir, 'cfg.yaml');
   // shared-best holds each object's candidate frames up to maxLatencyS (10 s): far past the ring's window.
-  writeFileSync(
-    cfg,
-    `version: 1
-model: { providers: [cpu], intraOpThreads: 2 }
-cameras:
-  - id: held
-    source: { type: file, path: ${CLIP}, realtime: false }
-    captureHz: 10
-    exposure: { mode: auto }
-    position: { type: none }
-    heldFrames: ${heldFrames}
-    selection: { policy: shared-best }
-upload: { sendHz: 50 }
-queue: { path: ${dir}/queue.sqlite, synchronous: normal }
-receiver: { embedded: true, port: 0, dir: ${dir}/receiver }
-metrics: { enabled: false }
-stateDir: ${dir}/state
-`,
-  );
-  const out = join(dir, 'out');
-  execFileSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', CLIP, '--config', cfg, '--out', out, '--quiet'], {
-    env: { ...process.env, BESTSHOT_SHARED_DIR: SHARED_DIR },
-    encoding: 'utf8',
-  });
+  const { out, packages: root } = replayClip(CLIP, { cameraId: 'held', camera: `heldFrames: ${heldFrames}\nselection: { policy: shared-best }`, upload: '{ sendHz: 50 }' });
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as ReplaySummary;
-  const root = join(out, 'receiver', 'packages');
   const images = new Map<string, Buffer>();
   for (const k of readdirSync(root)) images.set(k, readFileSync(join(root, k, 'image.jpg')));
   return { summary, images };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { POLICY_NAMES, POLICY_OPTIONS, createPolicy, optionsOf, showsWell, type PolicyOptions } from '../../src/select/index.js';
-import { randomScene, runPolicy, type SceneObject, type Step } from './fixtures.js';
+import { assertCoversEveryObjectSharing, randomScene, runPolicy, type SceneObject, type Step } from './fixtures.js';
 
 // 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate).
 const A = { cx: 200, cy: 200, w: 100, h: 100, score: 0.8 };
@@ -141,16 +141,7 @@ describe("policy 'deadline-cover'", () => {
 
   it('every object is selected by some upload and no frame is uploaded twice (random scene)', () => {
     const { steps, seen } = randomScene(11);
-    const { decisions } = run(steps, { maxLatencyS: 2 });
-    const selected = new Set(decisions.flatMap((d) => d.selected.map((s) => s.trackId)));
-    assert.deepEqual([...seen].filter((id) => !selected.has(id)), []);
-    const images = decisions.map((d) => d.imageId);
-    assert.equal(new Set(images).size, images.length);
-    assert.ok(
-      decisions.some((d) => d.selected.length > 1),
-      'some uploads are shared by several objects',
-    );
-    for (const d of decisions) for (const s of d.selected) assert.equal(s.entry.imageId, d.imageId);
+    assertCoversEveryObjectSharing(run(steps, { maxLatencyS: 2 }).decisions, seen);
   });
 
   it('rejects bad options with exact messages', () => {

@@ -168,3 +168,21 @@ export function randomScene(seed: number): { steps: Step[]; seen: Set<number> } 
   }
   return { steps, seen };
 }
+
+/**
+ * What a sharing policy ('shared-best', 'deadline-cover') must do on a
+ * random scene: every object that had a box is selected by some upload, no
+ * frame is uploaded twice, some uploads serve several objects, and every
+ * selected entry is of the uploaded frame.
+ */
+export function assertCoversEveryObjectSharing(decisions: readonly PolicyDecision[], seen: ReadonlySet<number>): void {
+  const selected = new Set(decisions.flatMap((d) => d.selected.map((s) => s.trackId)));
+  assert.deepEqual([...seen].filter((id) => !selected.has(id)), []);
+  const images = decisions.map((d) => d.imageId);
+  assert.equal(new Set(images).size, images.length);
+  assert.ok(
+    decisions.some((d) => d.selected.length > 1),
+    'some uploads are shared by several objects',
+  );
+  for (const d of decisions) for (const s of d.selected) assert.equal(s.entry.imageId, d.imageId);
+}
