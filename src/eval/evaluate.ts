@@ -36,7 +36,7 @@ import {
   type SelectionPolicy,
 } from '../select/index.js';
 import { type Fragmentation, fragmentation } from '../mot/fragments.js';
-import { packageCropTrackIds } from '../upload/content.js';
+import { cropTrackIds } from '../upload/content.js';
 import { ByteTracker, type TrackerOptions } from '../track/index.js';
 import type { Box } from '../types.js';
 import type { EvalInput } from './inputs.js';
@@ -440,7 +440,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       for (const d of [...sim.deliveries].sort((x, y) => (x.deliveredAtNs < y.deliveredAtNs ? -1 : x.deliveredAtNs > y.deliveredAtNs ? 1 : 0))) {
         const f = frames[d.imageId]!;
         ctxBytes += f.contextJpegBytes!;
-        const sel = new Set(packageCropTrackIds(policies[p]!.cropsOf, d.selectedTrackIds, frameEntries[d.imageId]!, W, H, cropMinScore));
+        const sel = new Set(cropTrackIds(d.selectedTrackIds, frameEntries[d.imageId]!, W, H, cropMinScore, policies[p]!.cropsOf));
         const idx = new Map<Box, number>(f.detections.map((b, k) => [b, k]));
         for (const e of frameEntries[d.imageId]!) {
           if (!sel.has(e.trackId)) continue;

@@ -16,7 +16,7 @@ import type { Piscina } from 'piscina';
 import type { CapturedFrame, FrameSource } from '../capture/index.js';
 import { capturePeriodNs, encodeJpeg, framesSkippedBetween, StreamGrid, TickGrid } from '../capture/index.js';
 import { FrameRing, validateSelectionParams } from '../select/index.js';
-import { buildPackage, idempotencyKey, packageCropTrackIds, packageParts, type UploadContent, type UploadPackage, type UploadRoute } from '../upload/index.js';
+import { buildPackage, cropTrackIds, idempotencyKey, packageParts, type UploadContent, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { copyRect, cropRectWithMargin, type CropRect } from '../select/crop-stats.js';
 import type { Box, CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
 import { TypedEmitter } from '../events.js';
@@ -488,7 +488,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     const c = this.#opts.content;
     if (c === undefined || c.mode === 'frame') return { jpeg: await (frame.jpeg ?? encodeJpeg(frame, { quality: this.#opts.jpegQuality })) };
     const boxes = d.tracks.map((t) => ({ trackId: t.trackId, box: t.entry.box }));
-    const ids = new Set(packageCropTrackIds(d.cropsOf, d.selectedTrackIds, boxes, frame.width, frame.height, this.#minScore1));
+    const ids = new Set(cropTrackIds(d.selectedTrackIds, boxes, frame.width, frame.height, this.#minScore1, d.cropsOf));
     const crops: Array<{ trackId: number; rect: CropRect; jpeg: Buffer }> = [];
     for (const t of boxes) {
       if (!ids.has(t.trackId)) continue;

@@ -31,6 +31,10 @@ export type UploadContent = (typeof UPLOAD_CONTENTS)[number];
  * of coverage against the frames they came from (docs/evaluation.md
  * "Crop inclusion"), and a time-based refresh only traded that loss for bytes
  * by a tuned constant.
+ *
+ * A policy that pays per crop (SelectionPolicy.cropsOf 'selected': 'budget')
+ * shows its selected objects only: a crop of an object already delivered
+ * buys nothing.
  */
 export function cropTrackIds(
   selected: readonly number[],
@@ -38,26 +42,11 @@ export function cropTrackIds(
   width: number,
   height: number,
   minScore1: number,
+  cropsOf?: 'selected',
 ): number[] {
   const out = new Set(selected);
-  for (const t of tracks) if (!touchesEdge(t.box, width, height) && t.box.score >= minScore1) out.add(t.trackId);
+  if (cropsOf !== 'selected') for (const t of tracks) if (!touchesEdge(t.box, width, height) && t.box.score >= minScore1) out.add(t.trackId);
   return [...out].sort((a, b) => a - b);
-}
-
-/**
- * The tracks a crops package shows for a policy (SelectionPolicy.cropsOf):
- * its selected objects when the policy pays per crop ('selected'), else
- * {@link cropTrackIds}.
- */
-export function packageCropTrackIds(
-  cropsOf: 'selected' | undefined,
-  selected: readonly number[],
-  tracks: ReadonlyArray<{ trackId: number; box: Box }>,
-  width: number,
-  height: number,
-  minScore1: number,
-): number[] {
-  return cropsOf === 'selected' ? [...new Set(selected)].sort((a, b) => a - b) : cropTrackIds(selected, tracks, width, height, minScore1);
 }
 
 /** One multipart file part of a package. */

@@ -4,7 +4,7 @@ export type { PackageCrop, PackageInput, PackageMetadata, PackageTrackEntry, Upl
 export { compilePackageValidator, formatViolations, loadPackageSchema, validatePackageMetadata, PACKAGE_SCHEMA_ID, PACKAGE_SCHEMA_FILE } from './schema.js';
 export { compileJsonSchema, compileSchemaFile, type JsonSchema, type SchemaViolation, type Validator } from '../json-schema.js';
 export { encodeMultipart, type EncodedMultipart } from './multipart.js';
-export { UPLOAD_CONTENTS, cropTrackIds, packageCropTrackIds, packageParts, type PackagePart, type UploadContent } from './content.js';
+export { UPLOAD_CONTENTS, cropTrackIds, packageParts, type PackagePart, type UploadContent } from './content.js';
 export { HttpSender, classifyStatus, parseRetryAfter } from './sender.js';
 export type { PackageSender, SendErrorKind, SendResult, SenderOptions } from './sender.js';
 export { backoffCapMs, backoffDelayMs, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
