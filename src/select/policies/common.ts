@@ -5,9 +5,9 @@
 import type { Box, Track, TrackEntry } from '../../types.js';
 import type { FrameRefs } from '../frame-ring.js';
 import { policyOption, type PolicyName, type PolicyTuning } from '../options.js';
-import { entryAt, type SelectedObject } from '../policy.js';
+import { entryAt, NO_REFS, type SelectedObject } from '../policy.js';
 import { quality, type Quality, type QualityParams, type QualityWeights } from '../quality.js';
-import type { SelectionParams } from '../rules.js';
+import { validateSelectionParams, type SelectionParams } from '../rules.js';
 import type { FirstSighting, RouteResolution, SelectorFrame } from '../selector.js';
 
 /**
@@ -98,4 +98,29 @@ export function frameQualities(
     out.set(o.trackId, { entry: o.entry, quality: quality(o.entry.box, frame.width, frame.height, boxes, frame.crops?.get(o.entry.box), params, weights) });
   }
   return out;
+}
+
+/** What the policies that hold candidates for a deadline ('shared-best', 'deadline-cover') read alike from their options. */
+export interface HoldingOptions {
+  refs: FrameRefs;
+  params: SelectionParams;
+  qp: QualityParams;
+  weights: QualityWeights;
+  maxLatencyNs: bigint;
+  /** shareCandidates: candidate frames kept per object. */
+  k: number;
+  segmentGap: number;
+}
+
+export function holdingOptions(name: PolicyName, options: PolicyOptions): HoldingOptions {
+  const params = validateSelectionParams(options.params ?? {});
+  return {
+    refs: options.refs ?? NO_REFS,
+    params,
+    qp: qualityParams(params),
+    weights: qualityWeights(name, options),
+    maxLatencyNs: secondsToNs(policyOption('maxLatencyS', name, options.maxLatencyS)),
+    k: policyOption('shareCandidates', name, options.shareCandidates),
+    segmentGap: policyOption('segmentGapFrames', name, options.segmentGapFrames),
+  };
 }

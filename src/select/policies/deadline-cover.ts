@@ -10,13 +10,12 @@
  */
 import { iouAxisAligned } from '../../geometry/box.js';
 import type { Box, Track, TrackEntry } from '../../types.js';
-import type { FrameRefs } from '../frame-ring.js';
 import { policyOption, type PolicyName } from '../options.js';
-import { NO_REFS, type PolicyDecision, type SelectedObject, type SelectionPolicy } from '../policy.js';
-import { compareQuality, type Quality, type QualityParams, type QualityWeights } from '../quality.js';
-import { routeFor, validateSelectionParams, type Route, type SelectionParams } from '../rules.js';
+import type { PolicyDecision, SelectedObject, SelectionPolicy } from '../policy.js';
+import { compareQuality, type Quality } from '../quality.js';
+import { routeFor, type Route } from '../rules.js';
 import type { SelectorFrame } from '../selector.js';
-import { frameQualities, qualityParams, qualityWeights, secondsToNs, visibleObjects, type PolicyOptions } from './common.js';
+import { frameQualities, holdingOptions, visibleObjects, type HoldingOptions, type PolicyOptions } from './common.js';
 
 /** The view of one object (track segment) in one frame. */
 interface View {
@@ -106,14 +105,8 @@ function candidatesOf(o: CoverObject): { frame: CoverFrame; view: View }[] {
  */
 export class DeadlineCoverPolicy implements SelectionPolicy {
   readonly name: PolicyName = 'deadline-cover';
-  readonly #refs: FrameRefs;
-  readonly #params: SelectionParams;
-  readonly #qp: QualityParams;
-  readonly #weights: QualityWeights;
-  readonly #maxLatencyNs: bigint;
+  readonly #o: HoldingOptions;
   readonly #fraction: number;
-  readonly #k: number;
-  readonly #segmentGap: number;
   readonly #resumeIou: number;
   readonly #tracks = new Map<number, TrackState>();
   readonly #objects = new Map<number, CoverObject>();
@@ -122,14 +115,8 @@ export class DeadlineCoverPolicy implements SelectionPolicy {
 
   constructor(options: PolicyOptions = {}) {
     const optionsOf = this.name;
-    this.#refs = options.refs ?? NO_REFS;
-    this.#params = validateSelectionParams(options.params ?? {});
-    this.#qp = qualityParams(this.#params);
-    this.#weights = qualityWeights(optionsOf, options);
-    this.#maxLatencyNs = secondsToNs(policyOption('maxLatencyS', optionsOf, options.maxLatencyS));
+    this.#o = holdingOptions(optionsOf, options);
     this.#fraction = policyOption('coverMinFraction', optionsOf, options.coverMinFraction);
-    this.#k = policyOption('shareCandidates', optionsOf, options.shareCandidates);
-    this.#segmentGap = policyOption('segmentGapFrames', optionsOf, options.segmentGapFrames);
     this.#resumeIou = policyOption('segmentResumeIoU', optionsOf, options.segmentResumeIoU);
   }
 
@@ -161,12 +148,12 @@ export class DeadlineCoverPolicy implements SelectionPolicy {
 
   #dropCandidate(frame: CoverFrame): void {
     frame.holders--;
-    if (frame.holders === 0) this.#refs.release(frame.imageId);
+    if (frame.holders === 0) this.#o.refs.release(frame.imageId);
   }
 
   onFrame(frame: SelectorFrame, tracks: readonly Track[]): PolicyDecision[] {
     this.#lastNs = frame.timestampNs;
-    const qualities = frameQualities(frame, visibleObjects(frame, tracks), this.#qp, this.#weights);
+    const qualities = frameQualities(frame, visibleObjects(frame, tracks), this.#o.qp, this.#o.weights);
     const out: PolicyDecision[] = [];
     for (const [trackId, t] of this.#tracks) if (!qualities.has(trackId)) t.weakRun++;
     // Segments first, so every view of this frame belongs to the object it shows.
@@ -177,16 +164,16 @@ export class DeadlineCoverPolicy implements SelectionPolicy {
       if (t === undefined) {
         t = this.#newObject(trackId, undefined);
       } else if (
-        entry.box.score >= this.#params.minScore1 &&
+        entry.box.score >= this.#o.params.minScore1 &&
         t.qualified &&
-        this.#segmentGap > 0 &&
-        t.weakRun >= this.#segmentGap &&
+        this.#o.segmentGap > 0 &&
+        t.weakRun >= this.#o.segmentGap &&
         !(this.#resumeIou > 0 && t.lastBox !== null && iouAxisAligned(t.lastBox, entry.box) >= this.#resumeIou)
       ) {
         ended.push(t.key);
         t = this.#newObject(trackId, t);
       }
-      if (entry.box.score >= this.#params.minScore1) {
+      if (entry.box.score >= this.#o.params.minScore1) {
         t.qualified = true;
         t.weakRun = 0;
         t.lastBox = entry.box;
@@ -205,20 +192,20 @@ export class DeadlineCoverPolicy implements SelectionPolicy {
       if (view.quality.good) o.largestGood = Math.max(o.largestGood, view.quality.area);
       const newLargest = largestOf(o) > largest || o.largestCand === null;
       const worst = o.cands[o.cands.length - 1];
-      const inTop = o.cands.length < this.#k || worst === undefined || compareQuality(view.quality, worst.view.quality) > 0;
+      const inTop = o.cands.length < this.#o.k || worst === undefined || compareQuality(view.quality, worst.view.quality) > 0;
       if (!inTop && !newLargest) continue;
       rec ??= { imageId: frame.imageId, timestampNs: frame.timestampNs, width: frame.width, height: frame.height, views, holders: 0, sent: false };
       if (newLargest) {
-        if (rec.holders++ === 0) this.#refs.retain(rec.imageId);
+        if (rec.holders++ === 0) this.#o.refs.retain(rec.imageId);
         if (o.largestCand !== null) this.#dropCandidate(o.largestCand.frame);
         o.largestCand = { frame: rec, view };
       }
       if (!inTop) continue;
-      if (rec.holders++ === 0) this.#refs.retain(rec.imageId);
+      if (rec.holders++ === 0) this.#o.refs.retain(rec.imageId);
       let i = o.cands.length;
       while (i > 0 && compareQuality(view.quality, o.cands[i - 1]!.view.quality) > 0) i--;
       o.cands.splice(i, 0, { frame: rec, view });
-      if (o.cands.length > this.#k) this.#dropCandidate(o.cands.pop()!.frame);
+      if (o.cands.length > this.#o.k) this.#dropCandidate(o.cands.pop()!.frame);
     }
     const due: number[] = [];
     for (const [key, o] of this.#objects) {
@@ -228,7 +215,7 @@ export class DeadlineCoverPolicy implements SelectionPolicy {
       }
       if (o.best === null) continue;
       o.windowStart ??= frame.timestampNs;
-      if (frame.timestampNs - o.windowStart >= this.#maxLatencyNs) due.push(key);
+      if (frame.timestampNs - o.windowStart >= this.#o.maxLatencyNs) due.push(key);
     }
     out.push(...this.#cover(due));
     return out;
@@ -306,8 +293,8 @@ export class DeadlineCoverPolicy implements SelectionPolicy {
       }
     }
     let route: Route = 'cached';
-    for (const s of selected) if (routeFor(s.entry, frame.width, frame.height, this.#params) === 'immediate') route = 'immediate';
-    this.#refs.retain(frame.imageId); // the consumer's reference
+    for (const s of selected) if (routeFor(s.entry, frame.width, frame.height, this.#o.params) === 'immediate') route = 'immediate';
+    this.#o.refs.retain(frame.imageId); // the consumer's reference
     return { kind: 'upload', route, imageId: frame.imageId, timestampNs: frame.timestampNs, selected, decidedAtNs: this.#lastNs };
   }
 

@@ -4,13 +4,12 @@
  * "Beyond the method": fewer bytes for the same or better images).
  */
 import type { Track, TrackEntry } from '../../types.js';
-import type { FrameRefs } from '../frame-ring.js';
 import { policyOption, type PolicyName } from '../options.js';
-import { NO_REFS, type PolicyDecision, type SelectedObject, type SelectionPolicy } from '../policy.js';
-import { compareQuality, type Quality, type QualityParams, type QualityWeights } from '../quality.js';
-import { routeFor, validateSelectionParams, type Route, type SelectionParams } from '../rules.js';
+import type { PolicyDecision, SelectedObject, SelectionPolicy } from '../policy.js';
+import { compareQuality, type Quality } from '../quality.js';
+import { routeFor, type Route } from '../rules.js';
 import type { SelectorFrame } from '../selector.js';
-import { frameQualities, qualityParams, qualityWeights, secondsToNs, visibleObjects, type PolicyOptions } from './common.js';
+import { frameQualities, holdingOptions, visibleObjects, type HoldingOptions, type PolicyOptions } from './common.js';
 
 
 /** One frame kept as a candidate by one or more objects, with every object's entry in it. */
@@ -72,29 +71,17 @@ const SHARE_SCORE_MARGIN = 0.05;
  */
 export class SharedBestPolicy implements SelectionPolicy {
   readonly name: PolicyName = 'shared-best';
-  readonly #refs: FrameRefs;
-  readonly #params: SelectionParams;
-  readonly #qp: QualityParams;
-  readonly #weights: QualityWeights;
-  readonly #maxLatencyNs: bigint;
+  readonly #o: HoldingOptions;
   readonly #shareMinAreaFraction: number;
   readonly #reSendAreaGrowth: number;
-  readonly #k: number;
-  readonly #segmentGap: number;
   readonly #tracks = new Map<number, SharedTrack>();
   #lastNs = 0n;
 
   constructor(options: PolicyOptions = {}) {
     const optionsOf = this.name;
-    this.#refs = options.refs ?? NO_REFS;
-    this.#params = validateSelectionParams(options.params ?? {});
-    this.#qp = qualityParams(this.#params);
-    this.#weights = qualityWeights(optionsOf, options);
-    this.#maxLatencyNs = secondsToNs(policyOption('maxLatencyS', optionsOf, options.maxLatencyS));
+    this.#o = holdingOptions(optionsOf, options);
     this.#shareMinAreaFraction = policyOption('shareMinAreaFraction', optionsOf, options.shareMinAreaFraction);
     this.#reSendAreaGrowth = policyOption('reSendAreaGrowth', optionsOf, options.reSendAreaGrowth);
-    this.#k = policyOption('shareCandidates', optionsOf, options.shareCandidates);
-    this.#segmentGap = policyOption('segmentGapFrames', optionsOf, options.segmentGapFrames);
   }
 
   /**
@@ -136,12 +123,12 @@ export class SharedBestPolicy implements SelectionPolicy {
 
   #dropCandidate(frame: CandidateFrame): void {
     frame.holders--;
-    if (frame.holders === 0) this.#refs.release(frame.imageId);
+    if (frame.holders === 0) this.#o.refs.release(frame.imageId);
   }
 
   onFrame(frame: SelectorFrame, tracks: readonly Track[]): PolicyDecision[] {
     this.#lastNs = frame.timestampNs;
-    const entries = frameQualities(frame, visibleObjects(frame, tracks), this.#qp, this.#weights);
+    const entries = frameQualities(frame, visibleObjects(frame, tracks), this.#o.qp, this.#o.weights);
     const out: PolicyDecision[] = [];
     for (const [trackId, t] of this.#tracks) if (!entries.has(trackId)) t.weakRun++;
     let rec: CandidateFrame | null = null;
@@ -151,8 +138,8 @@ export class SharedBestPolicy implements SelectionPolicy {
         t = { best: null, cands: [], coveredArea: null, windowStart: null, qualified: false, weakRun: 0, segmentStartNs: frame.timestampNs };
         this.#tracks.set(trackId, t);
       }
-      if (entry.box.score >= this.#params.minScore1) {
-        if (t.qualified && this.#segmentGap > 0 && t.weakRun >= this.#segmentGap) out.push(...this.#newSegment(trackId, t));
+      if (entry.box.score >= this.#o.params.minScore1) {
+        if (t.qualified && this.#o.segmentGap > 0 && t.weakRun >= this.#o.segmentGap) out.push(...this.#newSegment(trackId, t));
         t.qualified = true;
         t.weakRun = 0;
       } else {
@@ -163,19 +150,19 @@ export class SharedBestPolicy implements SelectionPolicy {
       if (!wasWaiting && this.#waiting(t)) t.windowStart = frame.timestampNs;
       // Keep the top-K candidates by quality.
       const worst = t.cands[t.cands.length - 1];
-      if (t.cands.length >= this.#k && worst !== undefined && compareQuality(quality, worst.quality) <= 0) continue;
+      if (t.cands.length >= this.#o.k && worst !== undefined && compareQuality(quality, worst.quality) <= 0) continue;
       if (rec === null) {
         rec = { imageId: frame.imageId, timestampNs: frame.timestampNs, width: frame.width, height: frame.height, entries, holders: 0, sent: false };
       }
-      if (rec.holders++ === 0) this.#refs.retain(rec.imageId);
+      if (rec.holders++ === 0) this.#o.refs.retain(rec.imageId);
       let i = t.cands.length;
       while (i > 0 && compareQuality(quality, t.cands[i - 1]!.quality) > 0) i--;
       t.cands.splice(i, 0, { frame: rec, entry, quality });
-      if (t.cands.length > this.#k) this.#dropCandidate(t.cands.pop()!.frame);
+      if (t.cands.length > this.#o.k) this.#dropCandidate(t.cands.pop()!.frame);
     }
     const due: number[] = [];
     for (const [trackId, t] of this.#tracks) {
-      if (t.windowStart !== null && frame.timestampNs - t.windowStart >= this.#maxLatencyNs && this.#waiting(t)) due.push(trackId);
+      if (t.windowStart !== null && frame.timestampNs - t.windowStart >= this.#o.maxLatencyNs && this.#waiting(t)) due.push(trackId);
     }
     out.push(...this.#sendFor(due));
     return out;
@@ -219,8 +206,8 @@ export class SharedBestPolicy implements SelectionPolicy {
         if (wasWaiting) selected.push({ trackId: otherId, entry: e });
       }
       let route: Route = 'cached';
-      for (const s of selected) if (routeFor(s.entry, f.width, f.height, this.#params) === 'immediate') route = 'immediate';
-      this.#refs.retain(f.imageId); // the consumer's reference
+      for (const s of selected) if (routeFor(s.entry, f.width, f.height, this.#o.params) === 'immediate') route = 'immediate';
+      this.#o.refs.retain(f.imageId); // the consumer's reference
       out.push({ kind: 'upload', route, imageId: f.imageId, timestampNs: f.timestampNs, selected, decidedAtNs: this.#lastNs });
     }
     return out;
