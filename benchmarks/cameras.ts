@@ -138,7 +138,9 @@ export default async function main(args: string[]): Promise<void> {
   );
   // --decoder-threads N: every camera's cameras[].decoderThreads (the memory it saves per 1280×720 camera, docs/performance.md).
   const decoderThreads = args.includes('--decoder-threads') ? Number(arg('--decoder-threads', '0')) : undefined;
-  const camera = decoderThreads === undefined ? undefined : { decoderThreads };
+  // --pixel-format bgr|i420: every camera's cameras[].pixelFormat (the default is i420).
+  const pixelFormat = args.includes('--pixel-format') ? arg('--pixel-format', 'i420') : undefined;
+  const camera = decoderThreads === undefined && pixelFormat === undefined ? undefined : { ...(decoderThreads === undefined ? {} : { decoderThreads }), ...(pixelFormat === undefined ? {} : { pixelFormat }) };
   const rows = await runCameras({ seconds, counts, sizes, camera, ...(args.includes('--tsx') ? { compiled: false } : {}) });
   const four = rows.filter((r) => r.cameras === 4);
   for (const r of four) {
@@ -146,5 +148,6 @@ export default async function main(args: string[]): Promise<void> {
       `\n${r.size} four cameras: ${r.dropped} dropped (goal 0), worst p99 ${fmt(r.worstP99Ms, 1)} ms (goal < 150), RSS ${fmt(r.rssMiB, 0)} MiB (goal ≤ 600)`,
     );
   }
-  console.log(`\nwritten ${writeResult(decoderThreads === undefined ? 'cameras' : `cameras-decoder-threads-${decoderThreads}`, { seconds, camera, rows })}`);
+  const name = camera === undefined ? 'cameras' : `cameras${decoderThreads === undefined ? '' : `-decoder-threads-${decoderThreads}`}${pixelFormat === undefined ? '' : `-${pixelFormat}`}`;
+  console.log(`\nwritten ${writeResult(name, { seconds, camera, rows })}`);
 }

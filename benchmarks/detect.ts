@@ -49,11 +49,11 @@ export default async function (args: string[]): Promise<void> {
   const inputs: DetectorInput[] = [];
   const images: PackedImage[] = [];
   {
-    const src = openCapture({ source: { type: 'file', path: clip }, tensor: tensorOptionsFor(manifest) });
+    const src = openCapture({ source: { type: 'file', path: clip }, format: 'BGR', tensor: tensorOptionsFor(manifest) });
     let i = 0;
     for await (const f of src) {
       if (i++ % 3 === 0) inputs.push({ tensor: f.tensor!, letterbox: f.letterbox!, frameWidth: f.width, frameHeight: f.height });
-      if (images.length < 30) images.push({ width: f.width, height: f.height, stride: f.stride, format: f.format, pixels: f.pixels });
+      if (images.length < 30) images.push({ width: f.width, height: f.height, stride: f.stride, format: 'BGR', pixels: f.pixels });
       if (inputs.length >= 100) break;
     }
     src.close();

@@ -1,10 +1,11 @@
 /**
- * npm run bench -- pipeline [--policy spec|shared-best|…] [--held-frames jpeg|pixels]
+ * npm run bench -- pipeline [--policy spec|shared-best|…] [--held-frames jpeg|pixels] [--pixel-format i420|bgr]
  *
  * The whole pipeline (capture → detect → track → select → JPEG → upload to
  * the reference receiver) on a real clip and on a 720p transcode of it:
- *  1. the bare detector in a loop (2 inference workers, 2 frames in flight):
- *     the ceiling, measured in the same run;
+ *  1. the bare detector in a loop (2 inference workers, 2 frames in flight,
+ *     frames captured in the pipeline's pixel format): the ceiling, measured
+ *     in the same run;
  *  2. live at 10 Hz (the file paced at its own rate, frames taken on the
  *     10 Hz grid, late frames dropped before detection): per-stage and
  *     end-to-end latency p50/p99, drop rate;
@@ -26,7 +27,7 @@ import { fmt, machine, summary, writeResult } from './util.js';
 
 const silent: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function configFor(clip: string, realtime: boolean, captureHz: number, dir: string, policy = 'spec', heldFrames = 'jpeg') {
+function configFor(clip: string, realtime: boolean, captureHz: number, dir: string, policy = 'spec', heldFrames = 'jpeg', pixelFormat = 'i420') {
   return parseConfig(
     `version: 1
 model: { providers: [cpu], intraOpThreads: 2, workers: 2 }
@@ -36,6 +37,7 @@ cameras:
     captureHz: ${captureHz}
     position: { type: none }
     heldFrames: ${heldFrames}
+    pixelFormat: ${pixelFormat}
     selection: { policy: ${policy} }
 queue: { path: ${dir}/queue.sqlite, synchronous: normal }
 receiver: { embedded: true, port: 0, dir: ${dir}/receiver }
@@ -60,10 +62,10 @@ class Usage {
   }
 }
 
-async function bareDetector(clip: string): Promise<{ fps: number; frames: number }> {
+async function bareDetector(clip: string, pixelFormat: string): Promise<{ fps: number; frames: number }> {
   const cfg = configFor(clip, false, 10, mkdtempSync(join(tmpdir(), 'bestshot-bench-')));
   const pool = await DetectorPool.create(detectorPoolOptions(cfg, 2, silent));
-  const source = openCapture({ source: { type: 'file', path: clip }, tensor: tensorOptionsFor(pool.manifest), tensorSlots: 4 });
+  const source = openCapture({ source: { type: 'file', path: clip }, format: pixelFormat === 'bgr' ? 'BGR' : 'I420', tensor: tensorOptionsFor(pool.manifest), tensorSlots: 4 });
   const inflight: Promise<unknown>[] = [];
   let n = 0;
   const t0 = performance.now();
@@ -79,9 +81,9 @@ async function bareDetector(clip: string): Promise<{ fps: number; frames: number
   return { fps, frames: n };
 }
 
-async function pipelineRun(clip: string, mode: 'live' | 'offline', captureHz: number, policy: string, heldFrames: string) {
+async function pipelineRun(clip: string, mode: 'live' | 'offline', captureHz: number, policy: string, heldFrames: string, pixelFormat: string) {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-bench-'));
-  const cfg = configFor(clip, mode === 'live', captureHz, dir, policy, heldFrames);
+  const cfg = configFor(clip, mode === 'live', captureHz, dir, policy, heldFrames, pixelFormat);
   const svc = await BestshotService.start({ config: cfg, mode, logger: silent });
   const detect: number[] = [];
   const track: number[] = [];
@@ -114,19 +116,21 @@ export default async function main(args: string[]): Promise<void> {
   const policy = pi >= 0 ? args[pi + 1]! : 'spec';
   const hi = args.indexOf('--held-frames');
   const heldFrames = hi >= 0 ? args[hi + 1]! : 'jpeg';
+  const fi = args.indexOf('--pixel-format');
+  const pixelFormat = fi >= 0 ? args[fi + 1]! : 'i420';
   const clips: Array<[string, string]> = [
     ['suburban-street-elevated.mp4 (640x352)', join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4')],
     ['suburban 720p transcode (1280x720)', make720pClip()],
   ];
   const results: Record<string, unknown> = {};
-  console.log(`machine: ${machine()}; YOLOX-Nano 416x416 on CPU, 2 inference workers; selection policy ${policy}, held frames as ${heldFrames}; the reference receiver runs in the same process\n`);
+  console.log(`machine: ${machine()}; YOLOX-Nano 416x416 on CPU, 2 inference workers; selection policy ${policy}, held frames as ${heldFrames}, frames in ${pixelFormat}; the reference receiver runs in the same process\n`);
   for (const [name, clip] of clips) {
     // The bare loop runs before and after the pipeline; the faster of the two is
     // the reference (conservative against the machine's drift during the run).
-    const bareBefore = await bareDetector(clip);
-    const live = await pipelineRun(clip, 'live', 10, policy, heldFrames);
-    const max = await pipelineRun(clip, 'offline', 1000, policy, heldFrames);
-    const bareAfter = await bareDetector(clip);
+    const bareBefore = await bareDetector(clip, pixelFormat);
+    const live = await pipelineRun(clip, 'live', 10, policy, heldFrames, pixelFormat);
+    const max = await pipelineRun(clip, 'offline', 1000, policy, heldFrames, pixelFormat);
+    const bareAfter = await bareDetector(clip, pixelFormat);
     const bare = bareAfter.fps > bareBefore.fps ? bareAfter : bareBefore;
     results[name] = { bareDetectorFps: bare.fps, live10Hz: live, sustained: max, sustainedOverBare: max.fps / bare.fps };
     const l = live.latency;

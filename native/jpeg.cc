@@ -38,15 +38,27 @@ struct Encoder {
 std::mutex g_cache_mutex;
 std::map<std::string, std::shared_ptr<Encoder>> g_cache;
 
-std::shared_ptr<Encoder> GetEncoder(int width, int height, const std::string& format, const std::string& element,
-                                    std::string* error) {
-  const std::string key = std::to_string(width) + "x" + std::to_string(height) + ":" + format + ":" + element;
+// jpegenc writes what it is given: BGR/RGB as an RGB-colour-space JPEG, I420
+// as 4:2:0 Y'CbCr. An I420 frame (the runtime's capture format) is converted
+// to BGR first, so a package's JPEG is the one a BGR capture gave (the same
+// converter, run on the few frames sent instead of on every frame captured;
+// docs/performance.md "I420 frames").
+std::string ToEncoderCaps(const std::string& format, const std::string& element) {
+  return format == "I420" && element == "jpegenc" ? "video/x-raw,format=BGR ! " : "";
+}
+
+// `colour`: extra caps fields of an I420 frame (colorimetry, chroma-site), or "".
+std::shared_ptr<Encoder> GetEncoder(int width, int height, const std::string& format, const std::string& colour,
+                                    const std::string& element, std::string* error) {
+  const std::string key =
+      std::to_string(width) + "x" + std::to_string(height) + ":" + format + ":" + colour + ":" + element;
   std::lock_guard<std::mutex> lock(g_cache_mutex);
   auto it = g_cache.find(key);
   if (it != g_cache.end()) return it->second;
   const std::string desc = "appsrc name=src format=time caps=video/x-raw,format=" + format +
                            ",width=" + std::to_string(width) + ",height=" + std::to_string(height) +
-                           ",framerate=0/1 ! videoconvert ! " + element +
+                           colour +
+                           ",framerate=0/1 ! videoconvert ! " + ToEncoderCaps(format, element) + element +
                            " name=enc ! appsink name=sink sync=false";
   GError* err = nullptr;
   GstElement* pipeline = gst_parse_launch(desc.c_str(), &err);
@@ -72,7 +84,7 @@ std::shared_ptr<Encoder> GetEncoder(int width, int height, const std::string& fo
 class JpegWorker : public Napi::AsyncWorker {
  public:
   JpegWorker(Napi::Env env, Napi::Reference<Napi::Value> keep, const uint8_t* data, size_t size, int width, int height,
-             std::string format, int quality, std::string element)
+             std::string format, std::string colour, int quality, std::string element)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         keep_(std::move(keep)),
@@ -81,6 +93,7 @@ class JpegWorker : public Napi::AsyncWorker {
         width_(width),
         height_(height),
         format_(std::move(format)),
+        colour_(std::move(colour)),
         quality_(quality),
         element_(std::move(element)) {}
 
@@ -88,7 +101,7 @@ class JpegWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     std::string error;
-    std::shared_ptr<Encoder> enc = GetEncoder(width_, height_, format_, element_, &error);
+    std::shared_ptr<Encoder> enc = GetEncoder(width_, height_, format_, colour_, element_, &error);
     if (!enc) {
       SetError(error);
       return;
@@ -135,10 +148,37 @@ class JpegWorker : public Napi::AsyncWorker {
   size_t size_;
   int width_, height_;
   std::string format_;
+  std::string colour_;  // caps fields of an I420 frame's colour (ColourCaps)
   int quality_;
   std::string element_;
   std::vector<uint8_t> result_;
 };
+
+// Caps fields for an I420 frame's colorimetry and chroma siting as the
+// capture reported them ({colorimetry, chromaSite}), each validated by
+// GStreamer's own parser (they go into a caps string); "" when absent.
+std::string ColourCaps(const Napi::Value& v) {
+  if (!v.IsObject()) return "";
+  Napi::Object o = v.As<Napi::Object>();
+  std::string caps;
+  Napi::Value c = o.Get("colorimetry");
+  if (c.IsString()) {
+    const std::string name = c.As<Napi::String>().Utf8Value();
+    GstVideoColorimetry parsed;
+    if (gst_video_colorimetry_from_string(&parsed, name.c_str())) caps += ",colorimetry=(string)\"" + name + "\"";
+  }
+  Napi::Value s = o.Get("chromaSite");
+  if (s.IsString()) {
+    const std::string name = s.As<Napi::String>().Utf8Value();
+#if GST_CHECK_VERSION(1, 20, 0)
+    const bool ok = gst_video_chroma_site_from_string(name.c_str()) != GST_VIDEO_CHROMA_SITE_UNKNOWN;
+#else
+    const bool ok = gst_video_chroma_from_string(name.c_str()) != GST_VIDEO_CHROMA_SITE_UNKNOWN;
+#endif
+    if (ok) caps += ",chroma-site=(string)\"" + name + "\"";
+  }
+  return caps;
+}
 
 }  // namespace
 
@@ -148,8 +188,8 @@ Napi::Value EncodeJpeg(const Napi::CallbackInfo& info) {
   const uint8_t* data = TypedArrayBytes(env, info[0], &length);
   auto* worker = new JpegWorker(env, Napi::Persistent(info[0]), data, length,
                                 info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(),
-                                info[3].As<Napi::String>().Utf8Value(), info[4].As<Napi::Number>().Int32Value(),
-                                info[5].As<Napi::String>().Utf8Value());
+                                info[3].As<Napi::String>().Utf8Value(), ColourCaps(info[6]),
+                                info[4].As<Napi::Number>().Int32Value(), info[5].As<Napi::String>().Utf8Value());
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -24,10 +24,7 @@ void FillPad(float* dst, int tw, int th, const LetterboxGeometry& g, float pad) 
   }
 }
 
-}  // namespace
-
-LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_h, int stride, bool src_is_rgb,
-                                         const TensorSpec& spec, float* dst, bool pad_ready) {
+LetterboxGeometry GeometryFor(int src_w, int src_h, const TensorSpec& spec) {
   LetterboxGeometry g;
   const int tw = spec.width, th = spec.height;
   g.ratio = std::min(static_cast<double>(tw) / src_w, static_cast<double>(th) / src_h);
@@ -35,6 +32,52 @@ LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_
   g.scaled_h = std::max(1, std::min(th, static_cast<int>(std::lround(src_h * g.ratio))));
   g.pad_x = spec.center ? (tw - g.scaled_w) / 2 : 0;
   g.pad_y = spec.center ? (th - g.scaled_h) / 2 : 0;
+  return g;
+}
+
+// Linear taps of `n` outputs over `src_n` inputs: output i samples input
+// coordinate (i + 0.5) × inv − 0.5 (half-pixel centres, as cv2.resize
+// INTER_LINEAR), or (`siting`) the same point on a plane of half the
+// resolution (chroma, sited between two luma samples or on the first).
+// Clamped to the plane.
+struct Taps {
+  std::vector<int> i0, i1;
+  std::vector<float> w;
+};
+
+enum class Siting { kFull, kHalfCentred, kHalfCosited };
+
+Taps LinearTaps(int n, double inv, int src_n, Siting siting) {
+  Taps t;
+  t.i0.resize(n);
+  t.i1.resize(n);
+  t.w.resize(n);
+  for (int i = 0; i < n; ++i) {
+    const double full = (i + 0.5) * inv - 0.5;
+    double s = siting == Siting::kFull ? full : siting == Siting::kHalfCentred ? (full + 0.5) / 2 - 0.5 : full / 2;
+    if (s < 0) s = 0;
+    int k = static_cast<int>(s);
+    if (k > src_n - 1) k = src_n - 1;
+    t.i0[i] = k;
+    t.i1[i] = std::min(k + 1, src_n - 1);
+    t.w[i] = static_cast<float>(s - k);
+  }
+  return t;
+}
+
+// One vertical blend of rows r0 and r1 (weight w of r1) over `span` bytes.
+inline void BlendRows(const uint8_t* __restrict r0, const uint8_t* __restrict r1, float w, int span,
+                      float* __restrict out) {
+  const float w0 = 1.0f - w;
+  for (int i = 0; i < span; ++i) out[i] = static_cast<float>(r0[i]) * w0 + static_cast<float>(r1[i]) * w;
+}
+
+}  // namespace
+
+LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_h, int stride, bool src_is_rgb,
+                                         const TensorSpec& spec, float* dst, bool pad_ready) {
+  const LetterboxGeometry g = GeometryFor(src_w, src_h, spec);
+  const int tw = spec.width, th = spec.height;
 
   const size_t plane = static_cast<size_t>(tw) * th;
   const float s = spec.scale;
@@ -88,6 +131,64 @@ LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_
       out0[x] = a[o0] + (b[o0] - a[o0]) * fx;
       out1[x] = a[1] + (b[1] - a[1]) * fx;
       out2[x] = a[o2] + (b[o2] - a[o2]) * fx;
+    }
+  }
+  return g;
+}
+
+LetterboxGeometry LetterboxI420ToPlanarFloat(const uint8_t* y_plane, int y_stride, const uint8_t* u_plane,
+                                             const uint8_t* v_plane, int c_stride, int src_w, int src_h,
+                                             const YuvMatrix& matrix, const TensorSpec& spec, float* dst,
+                                             bool pad_ready) {
+  const LetterboxGeometry g = GeometryFor(src_w, src_h, spec);
+  const int tw = spec.width, th = spec.height;
+  const size_t plane = static_cast<size_t>(tw) * th;
+  const float s = spec.scale;
+  if (!pad_ready) FillPad(dst, tw, th, g, spec.pad_value * s);
+
+  const int cw = (src_w + 1) / 2, ch = (src_h + 1) / 2;
+  const double inv_x = static_cast<double>(src_w) / g.scaled_w;
+  const double inv_y = static_cast<double>(src_h) / g.scaled_h;
+  const Taps lx = LinearTaps(g.scaled_w, inv_x, src_w, Siting::kFull);
+  const Taps cx = LinearTaps(g.scaled_w, inv_x, cw, matrix.h_cosited ? Siting::kHalfCosited : Siting::kHalfCentred);
+  const Taps ly = LinearTaps(g.scaled_h, inv_y, src_h, Siting::kFull);
+  const Taps cy = LinearTaps(g.scaled_h, inv_y, ch, Siting::kHalfCentred);
+
+  // R' = Y + 2(1−Kr)·Cr, B' = Y + 2(1−Kb)·Cb, G' = (Y − Kr R' − Kb B') / Kg,
+  // with Y and Cb/Cr scaled from the 8-bit range (ITU-R BT.601/709 form).
+  const double kg = 1.0 - matrix.kr - matrix.kb;
+  const float y_off = matrix.full_range ? 0.0f : 16.0f;
+  const float y_gain = matrix.full_range ? 1.0f : 255.0f / 219.0f;
+  const double c_gain = matrix.full_range ? 1.0 : 255.0 / 224.0;
+  const float r_v = static_cast<float>(c_gain * 2 * (1 - matrix.kr));
+  const float b_u = static_cast<float>(c_gain * 2 * (1 - matrix.kb));
+  const float g_u = static_cast<float>(c_gain * 2 * matrix.kb * (1 - matrix.kb) / kg);
+  const float g_v = static_cast<float>(c_gain * 2 * matrix.kr * (1 - matrix.kr) / kg);
+
+  const int span_y = lx.i1[g.scaled_w - 1] + 1;
+  const int span_c = cx.i1[g.scaled_w - 1] + 1;
+  std::vector<float> by(span_y), bu(span_c), bv(span_c);
+  const bool rgb = spec.rgb;
+  for (int y = 0; y < g.scaled_h; ++y) {
+    BlendRows(y_plane + static_cast<size_t>(ly.i0[y]) * y_stride, y_plane + static_cast<size_t>(ly.i1[y]) * y_stride,
+              ly.w[y], span_y, by.data());
+    BlendRows(u_plane + static_cast<size_t>(cy.i0[y]) * c_stride, u_plane + static_cast<size_t>(cy.i1[y]) * c_stride,
+              cy.w[y], span_c, bu.data());
+    BlendRows(v_plane + static_cast<size_t>(cy.i0[y]) * c_stride, v_plane + static_cast<size_t>(cy.i1[y]) * c_stride,
+              cy.w[y], span_c, bv.data());
+    const size_t row_off = static_cast<size_t>(y + g.pad_y) * tw + g.pad_x;
+    float* __restrict out_r = dst + (rgb ? 0 : 2 * plane) + row_off;
+    float* __restrict out_g = dst + plane + row_off;
+    float* __restrict out_b = dst + (rgb ? 2 * plane : 0) + row_off;
+    for (int x = 0; x < g.scaled_w; ++x) {
+      const float fy = by[lx.i0[x]] + (by[lx.i1[x]] - by[lx.i0[x]]) * lx.w[x];
+      const float fu = bu[cx.i0[x]] + (bu[cx.i1[x]] - bu[cx.i0[x]]) * cx.w[x] - 128.0f;
+      const float fv = bv[cx.i0[x]] + (bv[cx.i1[x]] - bv[cx.i0[x]]) * cx.w[x] - 128.0f;
+      const float yy = (fy - y_off) * y_gain;
+      // Clamped to 0..255 as the 8-bit BGR frame a converter would have made.
+      out_r[x] = std::min(255.0f, std::max(0.0f, yy + r_v * fv)) * s;
+      out_g[x] = std::min(255.0f, std::max(0.0f, yy - g_u * fu - g_v * fv)) * s;
+      out_b[x] = std::min(255.0f, std::max(0.0f, yy + b_u * fu)) * s;
     }
   }
   return g;

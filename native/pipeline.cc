@@ -61,6 +61,10 @@ struct PipelineMessage {
   bool has_tensor = false;
   uint64_t slot_misses = 0;
   LetterboxGeometry geometry;
+  bool has_yuv = false;  // I420: the matrix of its colorimetry
+  YuvMatrix yuv;
+  std::string colorimetry;  // GStreamer's names of it and of the chroma siting, for the JPEG encoder's caps
+  std::string chroma_site;
   ~PipelineMessage() {
     std::free(pixels);
     std::free(tensor);
@@ -401,6 +405,15 @@ void Pipeline::Post(PipelineMessage* msg) {
         o.Set("pixelBytes", Napi::Number::New(env, static_cast<double>(m->pixel_bytes)));
         o.Set("pixelSlot", m->pixel_slot);
         o.Set("pixelSlotMisses", Napi::Number::New(env, static_cast<double>(m->pixel_slot_misses)));
+        if (m->has_yuv) {
+          Napi::Object y = Napi::Object::New(env);
+          y.Set("kr", m->yuv.kr);
+          y.Set("kb", m->yuv.kb);
+          y.Set("fullRange", m->yuv.full_range);
+          y.Set("colorimetry", m->colorimetry);
+          y.Set("chromaSite", m->chroma_site);
+          o.Set("yuv", y);
+        }
         if (m->pixels != nullptr) {
           // Ownership of the malloc'd block passes to the ArrayBuffer.
           o.Set("pixels", Napi::ArrayBuffer::New(env, m->pixels, m->pixel_bytes, FreeBlock));
@@ -493,13 +506,58 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
   m->capture_realtime = real_now - age;
   m->capture_monotonic = mono_now - age;
 
-  // The single copy: packed rows into memory JavaScript will own.
-  const int src_stride = GST_VIDEO_INFO_PLANE_STRIDE(&vinfo, 0);
+  // The single copy: tight rows into memory JavaScript will own. Packed
+  // formats are one plane; I420 is three (Y, then U and V at half
+  // resolution, each with rows of its own width: docs/performance.md
+  // "I420 frames").
+  const GstVideoFormat fmt = GST_VIDEO_INFO_FORMAT(&vinfo);
   const bool packed_single_plane = GST_VIDEO_INFO_N_PLANES(&vinfo) == 1;
-  if (packed_single_plane) {
-    const int row = GST_VIDEO_INFO_COMP_PSTRIDE(&vinfo, 0) * m->width;
-    m->stride = row;
-    m->pixel_bytes = static_cast<size_t>(row) * m->height;
+  const bool i420 = fmt == GST_VIDEO_FORMAT_I420;
+  if (packed_single_plane || i420) {
+    struct PlaneCopy {
+      const uint8_t* src;
+      int src_stride;
+      int row;
+      int rows;
+    };
+    PlaneCopy planes[3];
+    int n_planes = 1;
+    if (i420) {
+      const int cw = (m->width + 1) / 2, ch = (m->height + 1) / 2;
+      planes[0] = {map.data + GST_VIDEO_INFO_PLANE_OFFSET(&vinfo, 0), GST_VIDEO_INFO_PLANE_STRIDE(&vinfo, 0), m->width, m->height};
+      planes[1] = {map.data + GST_VIDEO_INFO_PLANE_OFFSET(&vinfo, 1), GST_VIDEO_INFO_PLANE_STRIDE(&vinfo, 1), cw, ch};
+      planes[2] = {map.data + GST_VIDEO_INFO_PLANE_OFFSET(&vinfo, 2), GST_VIDEO_INFO_PLANE_STRIDE(&vinfo, 2), cw, ch};
+      n_planes = 3;
+      const GstVideoColorimetry& c = GST_VIDEO_INFO_COLORIMETRY(&vinfo);
+      gdouble kr = 0.299, kb = 0.114;
+      if (!gst_video_color_matrix_get_Kr_Kb(c.matrix, &kr, &kb)) {
+        kr = 0.299;  // unknown or RGB matrix: BT.601, GStreamer's own default for SD
+        kb = 0.114;
+      }
+      m->yuv.kr = kr;
+      m->yuv.kb = kb;
+      m->yuv.full_range = c.range == GST_VIDEO_COLOR_RANGE_0_255;
+      gchar* name = gst_video_colorimetry_to_string(&c);
+      m->colorimetry = name != nullptr ? name : "";
+      g_free(name);
+      const GstVideoChromaSite site = GST_VIDEO_INFO_CHROMA_SITE(&vinfo);
+      m->yuv.h_cosited = (site & GST_VIDEO_CHROMA_SITE_H_COSITED) != 0;
+#if GST_CHECK_VERSION(1, 20, 0)
+      gchar* site_name = gst_video_chroma_site_to_string(site);
+      m->chroma_site = site_name != nullptr ? site_name : "";
+      g_free(site_name);
+#else
+      const gchar* site_name = gst_video_chroma_to_string(site);
+      m->chroma_site = site_name != nullptr ? site_name : "";
+#endif
+      m->has_yuv = true;
+    } else {
+      planes[0] = {map.data + GST_VIDEO_INFO_PLANE_OFFSET(&vinfo, 0), GST_VIDEO_INFO_PLANE_STRIDE(&vinfo, 0),
+                   GST_VIDEO_INFO_COMP_PSTRIDE(&vinfo, 0) * m->width, m->height};
+    }
+    m->stride = planes[0].row;
+    m->pixel_bytes = 0;
+    for (int p = 0; p < n_planes; ++p) m->pixel_bytes += static_cast<size_t>(planes[p].row) * planes[p].rows;
     uint8_t* dst = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -515,23 +573,27 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
       dst = m->pixels;
     }
     m->pixel_view = dst;
-    const uint8_t* base = map.data + GST_VIDEO_INFO_PLANE_OFFSET(&vinfo, 0);
-    if (row == src_stride) {
-      std::memcpy(dst, base, m->pixel_bytes);
-    } else {
-      for (int y = 0; y < m->height; ++y) std::memcpy(dst + static_cast<size_t>(y) * row, base + static_cast<size_t>(y) * src_stride, row);
+    uint8_t* out = dst;
+    for (int p = 0; p < n_planes; ++p) {
+      const PlaneCopy& pc = planes[p];
+      const size_t bytes = static_cast<size_t>(pc.row) * pc.rows;
+      if (pc.row == pc.src_stride) {
+        std::memcpy(out, pc.src, bytes);
+      } else {
+        for (int y = 0; y < pc.rows; ++y) std::memcpy(out + static_cast<size_t>(y) * pc.row, pc.src + static_cast<size_t>(y) * pc.src_stride, pc.row);
+      }
+      out += bytes;
     }
   } else {
-    // Planar formats (I420, NV12): hand over the buffer as it is.
-    m->stride = src_stride;
+    // Other planar formats (NV12, …): hand over the buffer as it is.
+    m->stride = GST_VIDEO_INFO_PLANE_STRIDE(&vinfo, 0);
     m->pixel_bytes = map.size;
     m->pixels = static_cast<uint8_t*>(std::malloc(m->pixel_bytes));
     std::memcpy(m->pixels, map.data, map.size);
     m->pixel_view = m->pixels;
   }
 
-  const GstVideoFormat fmt = GST_VIDEO_INFO_FORMAT(&vinfo);
-  if (has_tensor_ && (fmt == GST_VIDEO_FORMAT_BGR || fmt == GST_VIDEO_FORMAT_RGB)) {
+  if (has_tensor_ && (fmt == GST_VIDEO_FORMAT_BGR || fmt == GST_VIDEO_FORMAT_RGB || i420)) {
     m->has_tensor = true;
     m->tensor_bytes = sizeof(float) * 3 * static_cast<size_t>(tensor_.width) * tensor_.height;
     float* dst = nullptr;
@@ -555,8 +617,17 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
       m->tensor = static_cast<float*>(std::malloc(m->tensor_bytes));
       dst = m->tensor;
     }
-    m->geometry = LetterboxToPlanarFloat(m->pixel_view, m->width, m->height, m->stride,
-                                         fmt == GST_VIDEO_FORMAT_RGB, tensor_, dst, pad_ready);
+    if (i420) {
+      const uint8_t* y_plane = m->pixel_view;
+      const int cw = (m->width + 1) / 2, ch = (m->height + 1) / 2;
+      const uint8_t* u_plane = y_plane + static_cast<size_t>(m->width) * m->height;
+      const uint8_t* v_plane = u_plane + static_cast<size_t>(cw) * ch;
+      m->geometry = LetterboxI420ToPlanarFloat(y_plane, m->width, u_plane, v_plane, cw, m->width, m->height, m->yuv,
+                                               tensor_, dst, pad_ready);
+    } else {
+      m->geometry = LetterboxToPlanarFloat(m->pixel_view, m->width, m->height, m->stride,
+                                           fmt == GST_VIDEO_FORMAT_RGB, tensor_, dst, pad_ready);
+    }
   }
   gst_buffer_unmap(buffer, &map);
   return m;

@@ -31,6 +31,25 @@ inline GstBuffer* PackedToGstBuffer(const uint8_t* data, size_t size, int width,
   GstVideoInfo info;
   GstVideoFormat fmt = gst_video_format_from_string(format.c_str());
   if (fmt == GST_VIDEO_FORMAT_UNKNOWN || !gst_video_info_set_format(&info, fmt, width, height)) return nullptr;
+  if (fmt == GST_VIDEO_FORMAT_I420) {
+    // Tight planes (the addon's frame layout): Y rows of `width` bytes, then
+    // U and V rows of (width+1)/2, copied into GStreamer's aligned planes.
+    const int cw = (width + 1) / 2, ch = (height + 1) / 2;
+    if (size != static_cast<size_t>(width) * height + 2 * static_cast<size_t>(cw) * ch) return nullptr;
+    GstBuffer* buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_WRITE);
+    const uint8_t* src = data;
+    for (int p = 0; p < 3; ++p) {
+      const int row = p == 0 ? width : cw, rows = p == 0 ? height : ch;
+      uint8_t* dst = map.data + GST_VIDEO_INFO_PLANE_OFFSET(&info, p);
+      const int stride = GST_VIDEO_INFO_PLANE_STRIDE(&info, p);
+      for (int y = 0; y < rows; ++y) std::memcpy(dst + static_cast<size_t>(y) * stride, src + static_cast<size_t>(y) * row, row);
+      src += static_cast<size_t>(row) * rows;
+    }
+    gst_buffer_unmap(buf, &map);
+    return buf;
+  }
   if (GST_VIDEO_INFO_N_PLANES(&info) != 1) {
     return size == GST_VIDEO_INFO_SIZE(&info) ? gst_buffer_new_memdup(data, size) : nullptr;
   }

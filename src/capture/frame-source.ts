@@ -10,7 +10,7 @@
 import { CaptureError, InvalidStateError, invalidParameterError, rethrowNative } from '../errors.js';
 import { TypedEmitter } from '../events.js';
 import { loadNative, type NativeBinding, type NativeMessage, type NativePipeline } from './native.js';
-import { buildPipeline, type BuiltPipeline, type CaptureOptions, type PixelFormat, type SlotPool } from './options.js';
+import { buildPipeline, type BuiltPipeline, type CaptureOptions, type PixelFormat, type SlotPool, type YuvMatrix } from './options.js';
 
 export interface Letterbox {
   /** Tensor pixels per frame pixel. */
@@ -26,9 +26,11 @@ export interface CapturedFrame {
   sequence: number;
   width: number;
   height: number;
-  /** Bytes per row of `pixels`. */
+  /** Bytes per row of `pixels` (I420: of the Y plane, = width). */
   stride: number;
   format: PixelFormat;
+  /** I420 frames: how their Y'CbCr maps to R'G'B'. */
+  yuv?: YuvMatrix;
   /** Presentation timestamp in the stream (ns); -1n when unknown. */
   ptsNs: bigint;
   durationNs: bigint;
@@ -313,6 +315,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
           height: m.height,
           stride: m.stride,
           format: m.format as PixelFormat,
+          ...(m.yuv ? { yuv: m.yuv } : {}),
           ptsNs: m.ptsNs,
           durationNs: m.durationNs,
           captureRealtimeNs: m.captureRealtimeNs,

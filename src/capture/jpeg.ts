@@ -1,12 +1,15 @@
 /** JPEG encoding of a retained frame (U1/U2 packages), inside GStreamer. */
 import { invalidParameterError, outOfRangeError, rethrowNative, CaptureError } from '../errors.js';
 import { loadNative, type NativeBinding } from './native.js';
-import type { PixelFormat } from './options.js';
+import { frameBytes, type PixelFormat } from './options.js';
+import type { YuvMatrix } from './yuv.js';
 
 export interface RawImage {
   width: number;
   height: number;
   format: PixelFormat;
+  /** I420: the frame's colorimetry (CapturedFrame.yuv), so the JPEG's colours are the capture's. */
+  yuv?: YuvMatrix;
   pixels: Uint8Array;
 }
 
@@ -23,16 +26,17 @@ export async function encodeJpeg(image: RawImage, options: JpegOptions = {}, bin
   const quality = options.quality ?? 85;
   if (!Number.isInteger(quality)) throw invalidParameterError('integer between 1 and 100', 'quality', quality);
   if (quality < 1 || quality > 100) throw outOfRangeError('integer between 1 and 100', 'quality', quality);
-  if (image.format !== 'BGR' && image.format !== 'RGB') throw invalidParameterError("one of 'BGR', 'RGB'", 'format', image.format);
-  if (image.pixels.byteLength !== image.width * image.height * 3) {
+  if (image.format !== 'BGR' && image.format !== 'RGB' && image.format !== 'I420') throw invalidParameterError("one of 'BGR', 'RGB', 'I420'", 'format', image.format);
+  const bytes = frameBytes(image.width, image.height, image.format);
+  if (image.pixels.byteLength !== bytes) {
     throw new RangeError(
-      `Expected ${image.width * image.height * 3} bytes for a ${image.width}x${image.height} ${image.format} image but received ${image.pixels.byteLength}`,
+      `Expected ${bytes} bytes for a ${image.width}x${image.height} ${image.format} image but received ${image.pixels.byteLength}`,
     );
   }
   defaultEncoder ??= binding.hasElement('nvjpegenc') ? 'nvjpegenc' : 'jpegenc';
   const element = options.encoder ?? defaultEncoder;
   try {
-    return await binding.encodeJpeg(image.pixels, image.width, image.height, image.format, quality, element);
+    return await binding.encodeJpeg(image.pixels, image.width, image.height, image.format, quality, element, image.format === 'I420' ? image.yuv : undefined);
   } catch (err) {
     rethrowNative(err, (message) => new CaptureError(`JPEG encoding failed: ${message}`));
   }

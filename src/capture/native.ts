@@ -59,6 +59,8 @@ export type NativeMessage =
       tensorSlot?: number;
       tensorSlotMisses?: number;
       letterbox?: NativeLetterbox;
+      /** I420 frames: the matrix of their colorimetry. */
+      yuv?: { kr: number; kb: number; fullRange: boolean; colorimetry: string; chromaSite: string };
     }
   | { type: 'eos' }
   | { type: 'error' | 'warning'; message: string; debug: string; source: string };
@@ -88,6 +90,8 @@ export interface NativeBinding {
     format: string,
     quality: number,
     element: string,
+    /** I420: the frame's colorimetry and chroma siting (YuvMatrix); else the caps' defaults. */
+    colour?: { colorimetry?: string; chromaSite?: string },
   ): Promise<Buffer>;
   Pipeline: new (options: NativePipelineOptions, onMessage: (m: NativeMessage) => void) => NativePipeline;
 }

@@ -6,7 +6,20 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CaptureError, invalidParameterError, requireNumber } from '../errors.js';
 
-export type PixelFormat = 'BGR' | 'RGB';
+/**
+ * Pixel format of the frames handed to JavaScript: packed 8-bit BGR or RGB
+ * rows, or I420 in tight planes (Y: width × height, then U and V: ⌈width/2⌉ ×
+ * ⌈height/2⌉ each) — half the bytes of BGR and, from a decoder that outputs
+ * I420, no conversion at all (docs/performance.md "I420 frames").
+ */
+export type PixelFormat = 'BGR' | 'RGB' | 'I420';
+
+export type { YuvMatrix } from './yuv.js';
+
+/** Bytes of a tight frame of this format. */
+export function frameBytes(width: number, height: number, format: PixelFormat): number {
+  return format === 'I420' ? width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2) : width * height * 3;
+}
 
 export interface TensorOptions {
   /** Model input width and height in pixels. */
@@ -68,7 +81,7 @@ export class SlotPool {
 
 export interface CaptureOptions {
   source: SourceOptions;
-  /** Pixel format of frames handed to JavaScript. Default BGR. */
+  /** Pixel format of frames handed to JavaScript. Default BGR; the runtime uses I420 (config cameras[].pixelFormat). */
   format?: PixelFormat;
   /** Scale frames to this size inside GStreamer (both or neither). */
   outputWidth?: number;
@@ -173,7 +186,7 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
   const source = options.source;
   if (source === null || typeof source !== 'object') throw invalidParameterError('object', 'source', source);
   const format = options.format ?? 'BGR';
-  if (format !== 'BGR' && format !== 'RGB') throw invalidParameterError("one of 'BGR', 'RGB'", 'format', format);
+  if (format !== 'BGR' && format !== 'RGB' && format !== 'I420') throw invalidParameterError("one of 'BGR', 'RGB', 'I420'", 'format', format);
   if ((options.outputWidth === undefined) !== (options.outputHeight === undefined)) {
     throw new TypeError('Expected both outputWidth and outputHeight, or neither');
   }
@@ -190,7 +203,8 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
   // On Jetson, decodebin's hardware decoders output NVMM buffers that only
   // nvvidconv can bring to system memory (videoconvert cannot read them).
   const nvconv = hw && hasElement('nvvidconv') && hasElement('nvv4l2decoder');
-  const decode = nvconv ? 'decodebin ! nvvidconv ! video/x-raw,format=BGRx' : 'decodebin';
+  const nvFormat = format === 'I420' ? 'I420' : 'BGRx';
+  const decode = nvconv ? `decodebin ! nvvidconv ! video/x-raw,format=${nvFormat}` : 'decodebin';
   if (nvconv) required.push('nvvidconv');
   switch (source.type) {
     case 'file': {
@@ -242,7 +256,7 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
       const f = requireNumber('positive integer', 'source.framerate', source.framerate);
       head =
         `nvarguscamerasrc name=${CAMERA_ELEMENT} sensor-id=${sensor} ! ` +
-        `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${f}/1 ! nvvidconv ! video/x-raw,format=BGRx ! ` +
+        `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${f}/1 ! nvvidconv ! video/x-raw,format=${nvFormat} ! ` +
         `queue leaky=downstream max-size-buffers=2`;
       required.push('nvarguscamerasrc', 'nvvidconv', 'queue');
       live = true;

@@ -97,7 +97,7 @@ export function deepMerge(base: unknown, over: unknown): unknown {
   return structuredClone(over);
 }
 
-const INHERITED = ['captureHz', 'exposure', 'tracker', 'selection', 'jpegQuality', 'ringSeconds', 'heldFrames'] as const;
+const INHERITED = ['captureHz', 'exposure', 'tracker', 'selection', 'jpegQuality', 'ringSeconds', 'heldFrames', 'pixelFormat'] as const;
 
 /** A camera's raw mapping with `defaults:` merged under it. */
 export function inheritDefaults(camera: unknown, defaults: CameraDefaults): unknown {

@@ -320,7 +320,7 @@ const CAPTURE_HZ = num('fixed capture rate (A5); higher sees more, costs CPU and
   unit: 'Hz',
 });
 const RING_SECONDS = num(
-  'seconds of frames the camera keeps unreferenced after selection (pixel slots: this many frames + 8, each width×height×3 bytes: 2.6 MiB at 1280×720); a frame a policy still holds past it keeps its JPEG instead (heldFrames). More costs memory; a frame no policy holds is never uploaded later, so fewer costs nothing but the window before held frames are compacted',
+  'seconds of frames the camera keeps unreferenced after selection (pixel slots: this many frames + 4, each width×height×1.5 bytes with pixelFormat i420: 1.3 MiB at 1280×720); a frame a policy still holds past it keeps its JPEG instead (heldFrames). More costs memory; a frame no policy holds is never uploaded later, so fewer costs nothing but the window before held frames are compacted',
   { min: 0, default: 0.5, unit: 's' },
 );
 const DECODER_THREADS = num(
@@ -333,6 +333,13 @@ const HELD_FRAMES = {
   default: 'jpeg',
   description:
     "how a frame the selection policy still holds (a candidate for a later upload) is kept once it is older than ringSeconds: 'jpeg' (default) encodes its package image at jpegQuality and gives the pixels back (10–20× smaller; one encode per held frame, the package then needs none), 'pixels' keeps the raw frame (width×height×3 bytes each, no encode until it is sent); 'jpeg' applies with upload.content 'frame' only",
+} as const satisfies Field;
+const PIXEL_FORMAT = {
+  kind: 'string',
+  enum: ['i420', 'bgr'],
+  default: 'i420',
+  description:
+    "format of the frames the camera keeps: 'i420' (default) takes the decoder's own Y'CbCr 4:2:0 planes (1.5 bytes per pixel: half the memory of every pixel slot, no colour conversion per captured frame; the detector tensor and crop measures convert only what they sample, a package's JPEG converts the frames sent), 'bgr' converts every frame to packed BGR (3 bytes per pixel) in GStreamer",
 } as const satisfies Field;
 const JPEG_QUALITY = num('JPEG quality of uploaded images; higher costs bytes', { integer: true, min: 1, max: 100, default: 85 });
 
@@ -349,6 +356,7 @@ export const CAMERA_SECTION: ObjectField = obj('one camera and its per-camera pa
   ringSeconds: RING_SECONDS,
   decoderThreads: DECODER_THREADS,
   heldFrames: HELD_FRAMES,
+  pixelFormat: PIXEL_FORMAT,
 });
 
 /** `defaults:` — what every camera inherits (deep merge) and may override. Validated in partial mode. */
@@ -360,6 +368,7 @@ export const DEFAULTS_SECTION: ObjectField = obj('per-camera parameters every ca
   jpegQuality: JPEG_QUALITY,
   ringSeconds: RING_SECONDS,
   heldFrames: HELD_FRAMES,
+  pixelFormat: PIXEL_FORMAT,
 });
 
 const S3_SINK_FIELDS: Record<string, Field> = {

@@ -137,6 +137,8 @@ export interface CameraConfig {
   decoderThreads: number;
   /** How a frame the policy holds is kept past ringSeconds (CameraRunnerOptions.heldFrames). */
   heldFrames: 'jpeg' | 'pixels';
+  /** Format of the frames kept (CaptureOptions.format): 'i420' or 'bgr'. */
+  pixelFormat: 'i420' | 'bgr';
 }
 
 /** What `defaults:` may hold; every camera inherits it (deep merge) and may override. */
@@ -148,6 +150,7 @@ export interface CameraDefaults {
   jpegQuality?: number;
   ringSeconds?: number;
   heldFrames?: 'jpeg' | 'pixels';
+  pixelFormat?: 'i420' | 'bgr';
 }
 
 export interface UploadConfig {

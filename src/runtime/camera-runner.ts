@@ -17,7 +17,8 @@ import type { CapturedFrame, FrameSource } from '../capture/index.js';
 import { capturePeriodNs, encodeJpeg, framesSkippedBetween, StreamGrid, TickGrid } from '../capture/index.js';
 import { FrameRing, validateSelectionParams } from '../select/index.js';
 import { buildPackage, cropTrackIds, idempotencyKey, packageParts, type UploadContent, type UploadPackage, type UploadRoute } from '../upload/index.js';
-import { copyRect, cropRectWithMargin, type CropRect } from '../select/crop-stats.js';
+import { chromaAlignedRect, copyRect, copyRectI420, cropRectWithMargin, type CropRect } from '../select/crop-stats.js';
+import type { PixelFormat, YuvMatrix } from '../capture/index.js';
 import type { Box, CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
 import { TypedEmitter } from '../events.js';
 import type { DetectorPool } from '../detect/index.js';
@@ -28,7 +29,9 @@ export interface RetainedFrame {
   release(): void;
   width: number;
   height: number;
-  format: 'BGR' | 'RGB';
+  format: PixelFormat;
+  /** I420 frames: how their Y'CbCr maps to R'G'B'. */
+  yuv?: YuvMatrix;
   /** Empty once the frame was compacted (`jpeg`). */
   pixels: Uint8Array;
   /** A held frame past the ring's window keeps its package JPEG (at jpegQuality) instead of its pixels. */
@@ -302,6 +305,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       width: frame.width,
       height: frame.height,
       format: frame.format,
+      ...(frame.yuv ? { yuv: frame.yuv } : {}),
       pixels: frame.pixels,
       captureMonotonicNs: frame.captureMonotonicNs,
       timestampNs,
@@ -359,7 +363,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       // The pixels cross as a shared-memory view (no copy) when they live in a SharedArrayBuffer slot.
       const image =
         retained.pixels.buffer instanceof SharedArrayBuffer
-          ? { width: frame.width, height: frame.height, stride: frame.stride, format: retained.format, pixels: retained.pixels }
+          ? { width: frame.width, height: frame.height, stride: frame.stride, format: retained.format, ...(retained.yuv ? { yuv: retained.yuv } : {}), pixels: retained.pixels }
           : undefined;
       result = await this.#runTask({ op: 'frame', detections, ...(image ? { image } : {}) });
     } catch (err) {
@@ -492,11 +496,13 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     const crops: Array<{ trackId: number; rect: CropRect; jpeg: Buffer }> = [];
     for (const t of boxes) {
       if (!ids.has(t.trackId)) continue;
-      const rect = cropRectWithMargin(t.box, frame.width, frame.height, c.cropMargin);
-      if (rect === null) continue;
+      const box = cropRectWithMargin(t.box, frame.width, frame.height, c.cropMargin);
+      if (box === null) continue;
       // Row copies of the crop (memcpy), then the native encoder; no per-pixel work here.
-      const pixels = copyRect(frame.pixels, frame.width * 3, rect);
-      crops.push({ trackId: t.trackId, rect, jpeg: await encodeJpeg({ width: rect.width, height: rect.height, format: frame.format, pixels }, { quality: c.cropJpegQuality }) });
+      const i420 = frame.format === 'I420';
+      const rect = i420 ? chromaAlignedRect(box) : box;
+      const pixels = i420 ? copyRectI420(frame.pixels, frame.width, frame.height, rect) : copyRect(frame.pixels, frame.width * 3, rect);
+      crops.push({ trackId: t.trackId, rect, jpeg: await encodeJpeg({ width: rect.width, height: rect.height, format: frame.format, ...(frame.yuv ? { yuv: frame.yuv } : {}), pixels }, { quality: c.cropJpegQuality }) });
     }
     if (crops.length === 0) return { jpeg: await encodeJpeg(frame, { quality: this.#opts.jpegQuality }) }; // nothing to crop: the frame
     const jpeg = c.mode === 'frame+crops' ? await encodeJpeg(frame, { quality: c.contextJpegQuality }) : null;

@@ -15,6 +15,7 @@ import type { Track, TrackEntry, FrameDetections } from '../types.js';
 import { ByteTracker, createIdAllocator, type TrackerOptions } from '../track/index.js';
 import { createPolicy, cropStats, optionsOf, type CropStats, type PolicyDecision, type PolicyName, type PolicyOptions, type SelectionPolicy } from '../select/index.js';
 import { createProjector, type Calibration } from '../geo/index.js';
+import type { PixelFormat, YuvMatrix } from '../capture/options.js';
 
 export interface CameraWorkerInit {
   cameraId: string;
@@ -51,7 +52,9 @@ export interface SharedFrameView {
   width: number;
   height: number;
   stride: number;
-  format: 'BGR' | 'RGB';
+  format: PixelFormat;
+  /** I420 frames: how their Y'CbCr maps to R'G'B'. */
+  yuv?: YuvMatrix;
   pixels: Uint8Array;
 }
 
@@ -204,7 +207,7 @@ export default function run(task: CameraTask): CameraTaskResult {
 
 /** Crop measures of every box (the tracker's entries hold these same box objects). */
 function measureCrops(image: SharedFrameView, boxes: readonly FrameDetections['boxes'][number][]): Map<FrameDetections['boxes'][number], CropStats> {
-  const view = { width: image.width, height: image.height, stride: image.stride, channels: 3 as const, format: image.format, pixels: image.pixels };
+  const view = { width: image.width, height: image.height, stride: image.stride, channels: 3 as const, format: image.format, ...(image.yuv ? { yuv: image.yuv } : {}), pixels: image.pixels };
   return new Map(boxes.map((b) => [b, cropStats(view, b)]));
 }
 

@@ -301,7 +301,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         // Pixel slots for every frame the ring keeps, plus those in flight (maxInFlight 3) and one being
         // compacted (heldFrames); a source pulling ahead or a policy holding more makes the pool grow
         // on its misses, up to twice this (FrameSource), so a camera holds only the slots it uses.
-        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 4, slots, decoderThreadsFor(this.config, cam));
+        opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 4, slots, decoderThreadsFor(this.config, cam), cam.pixelFormat === 'i420' ? 'I420' : 'BGR');
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();

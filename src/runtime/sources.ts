@@ -2,7 +2,7 @@
  * Config source → running FrameSource. The simulated camera (A6) feeds the
  * same frame API through appsrc, so every later stage sees one kind of frame.
  */
-import { openCapture, type FrameSource, type SlotPool, type TensorOptions } from '../capture/index.js';
+import { openCapture, type FrameSource, type PixelFormat, type SlotPool, type TensorOptions } from '../capture/index.js';
 import { SimulatedCamera, createCameraControl, type CameraControl } from '../capture/acquisition.js';
 import type { SourceConfig } from '../config/index.js';
 import type { ExposureInfo } from '../types.js';
@@ -23,10 +23,11 @@ export interface OpenedSource {
  * runtime sizes it to its frame ring so frames cost no new memory.
  * `slotPool`: the camera's slots, reused when the source is reopened.
  * `decoderThreads`: CaptureOptions.decoderThreads (config cameras[].decoderThreads).
+ * `format`: CaptureOptions.format (config cameras[].pixelFormat).
  */
-export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlots = 0, slotPool?: SlotPool, decoderThreads = 0): OpenedSource {
+export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlots = 0, slotPool?: SlotPool, decoderThreads = 0, format: PixelFormat = 'BGR'): OpenedSource {
   // What every source type's capture shares.
-  const common = { tensor, pixelSlots, slotPool, decoderThreads };
+  const common = { tensor, pixelSlots, slotPool, decoderThreads, format };
   switch (config.type) {
     case 'simulated': {
       const cam = new SimulatedCamera({ width: config.width, height: config.height, fps: config.fps, seed: config.seed });

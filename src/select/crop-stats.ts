@@ -5,17 +5,24 @@
  * tracking worker (src/runtime/camera-worker.ts, on the frame ring's
  * shared-memory view, STYLE 8) or in the evaluation, never on the main thread.
  */
+import { yuvCoefficients, type YuvMatrix } from '../capture/yuv.js';
 import { invalidParameterError, outOfRangeError } from '../errors.js';
 
-/** A packed 8-bit frame: 1 channel (grey) or 3 (BGR, or RGB with `format`). */
+/**
+ * An 8-bit frame: packed, 1 channel (grey) or 3 (BGR, or RGB with `format`);
+ * or, with `format` 'I420', tight Y, U, V planes (capture/options.ts
+ * PixelFormat; `channels` and `stride` are then ignored).
+ */
 export interface CropImage {
   width: number;
   height: number;
   /** Bytes per row; default width × channels. */
   stride?: number;
   channels: 1 | 3;
-  /** Channel order of a 3-channel image. Default 'BGR'. */
-  format?: 'BGR' | 'RGB';
+  /** Channel order of a 3-channel image, or I420 planes. Default 'BGR'. */
+  format?: 'BGR' | 'RGB' | 'I420';
+  /** I420: Y'CbCr → R'G'B' (default BT.601, limited range). */
+  yuv?: YuvMatrix;
   pixels: Uint8Array;
 }
 
@@ -58,6 +65,12 @@ function checkImage(image: CropImage): number {
   const { width, height, channels, pixels } = image;
   if (!Number.isSafeInteger(width) || width <= 0) throw outOfRangeError('positive integer', 'image.width', width);
   if (!Number.isSafeInteger(height) || height <= 0) throw outOfRangeError('positive integer', 'image.height', height);
+  if (image.format === 'I420') {
+    if (!(pixels instanceof Uint8Array)) throw invalidParameterError('Uint8Array', 'image.pixels', pixels);
+    const bytes = width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+    if (pixels.length < bytes) throw outOfRangeError(`at least ${bytes} bytes`, 'image.pixels.length', pixels.length);
+    return width;
+  }
   if (channels !== 1 && channels !== 3) throw invalidParameterError('1 or 3', 'image.channels', channels);
   const stride = image.stride ?? width * channels;
   if (!(pixels instanceof Uint8Array)) throw invalidParameterError('Uint8Array', 'image.pixels', pixels);
@@ -86,16 +99,31 @@ export function cropStats(image: CropImage, box: CropBox): CropStats {
   const count = new Uint32Array(gw * gh);
   const rIdx = image.format === 'RGB' ? 0 : 2;
   const bIdx = image.format === 'RGB' ? 2 : 0;
+  const i420 = image.format === 'I420';
+  const yuv = i420 ? yuvCoefficients(image.yuv) : undefined;
+  const cw = Math.ceil(width / 2);
+  const uBase = width * height;
+  const vBase = uBase + cw * Math.ceil(height / 2);
   let high = 0;
   let low = 0;
   let total = 0;
   for (let y = 0; y < h; y++) {
     const row = (y0 + y) * stride;
+    const cRow = ((y0 + y) >> 1) * cw;
     const gy = Math.min(gh - 1, Math.floor((y * gh) / h));
     for (let x = 0; x < w; x++) {
       const i = row + (x0 + x) * channels;
       let grey: number;
-      if (channels === 1) {
+      if (yuv !== undefined) {
+        // Grey is the decoder's luma (for BT.601 exactly the weighted sum
+        // below); a highlight is a converted channel at the clip level.
+        const c = cRow + ((x0 + x) >> 1);
+        const l = (pixels[row + x0 + x]! - yuv.yOffset) * yuv.yGain;
+        const u = pixels[uBase + c]! - 128;
+        const v = pixels[vBase + c]! - 128;
+        grey = Math.min(255, Math.max(0, l));
+        if (l + yuv.rV * v >= HIGHLIGHT_LEVEL || l - yuv.gU * u - yuv.gV * v >= HIGHLIGHT_LEVEL || l + yuv.bU * u >= HIGHLIGHT_LEVEL) high++;
+      } else if (channels === 1) {
         grey = pixels[i]!;
         if (grey >= HIGHLIGHT_LEVEL) high++;
       } else {
@@ -177,6 +205,42 @@ export function cropRectWithMargin(box: CropBox & { angle?: number }, width: num
   const x1 = Math.min(width, Math.ceil(box.cx + bw / 2 + margin * bw));
   const y1 = Math.min(height, Math.ceil(box.cy + bh / 2 + margin * bh));
   return x1 > x0 && y1 > y0 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : null;
+}
+
+/**
+ * The rectangle a crop of an I420 frame takes: `r` with its left and top
+ * moved to even pixels (grown by one where moved), so the crop's chroma
+ * samples are the frame's own.
+ */
+export function chromaAlignedRect(r: CropRect): CropRect {
+  const x = r.x & ~1;
+  const y = r.y & ~1;
+  return { x, y, width: r.width + (r.x - x), height: r.height + (r.y - y) };
+}
+
+/**
+ * A tight I420 copy of rectangle `r` (left and top even: {@link chromaAlignedRect})
+ * of a tight I420 frame of `width` × `height` (row copies only).
+ */
+export function copyRectI420(pixels: Uint8Array, width: number, height: number, r: CropRect): Uint8Array {
+  if (r.x % 2 !== 0 || r.y % 2 !== 0) throw invalidParameterError('even left and top (chromaAlignedRect)', 'rect', r);
+  const cw = Math.ceil(width / 2);
+  const rcw = Math.ceil(r.width / 2);
+  const rch = Math.ceil(r.height / 2);
+  const out = new Uint8Array(r.width * r.height + 2 * rcw * rch);
+  for (let y = 0; y < r.height; y++) {
+    const from = (r.y + y) * width + r.x;
+    out.set(pixels.subarray(from, from + r.width), y * r.width);
+  }
+  const planes = [width * height, width * height + cw * Math.ceil(height / 2)];
+  for (let p = 0; p < 2; p++) {
+    const outBase = r.width * r.height + p * rcw * rch;
+    for (let y = 0; y < rch; y++) {
+      const from = planes[p]! + (r.y / 2 + y) * cw + r.x / 2;
+      out.set(pixels.subarray(from, from + rcw), outBase + y * rcw);
+    }
+  }
+  return out;
 }
 
 /** A tight copy of a rectangle of a packed 3-channel frame (row copies only). */

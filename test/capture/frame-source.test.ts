@@ -128,7 +128,7 @@ test('invalid options are refused with exact messages', () => {
   });
   assert.throws(() => openCapture({ source: { type: 'test', width: 10, height: 10, framerate: 5 }, format: 'YUV' as 'BGR' }), {
     name: 'TypeError',
-    message: "Expected one of 'BGR', 'RGB' for format but received 'YUV' of type string",
+    message: "Expected one of 'BGR', 'RGB', 'I420' for format but received 'YUV' of type string",
   });
   assert.throws(() => openCapture({ source: { type: 'webcam' } as never }), {
     name: 'TypeError',

@@ -321,7 +321,7 @@ cameras:
   test('defaults: accepts only inheritable keys', () => {
     assert.equal(
       errorOf(yaml.replace('captureHz: 5', 'source: { type: test }')),
-      'defaults.source: Unknown key (expected one of: captureHz, exposure, tracker, selection, jpegQuality, ringSeconds, heldFrames)',
+      'defaults.source: Unknown key (expected one of: captureHz, exposure, tracker, selection, jpegQuality, ringSeconds, heldFrames, pixelFormat)',
     );
   });
 });

@@ -18,7 +18,7 @@ async function nativeAndJs(path: string, m: ModelManifest): Promise<{ maxDiff: n
   const src = openCapture({ source: { type: 'file', path }, tensor: tensorOptionsFor(m) });
   const f = (await src.next())!;
   src.close();
-  const js = letterboxTensor({ width: f.width, height: f.height, stride: f.stride, format: f.format, pixels: f.pixels }, m);
+  const js = letterboxTensor({ width: f.width, height: f.height, stride: f.stride, format: 'BGR', pixels: f.pixels }, m);
   let maxDiff = 0;
   for (let i = 0; i < js.tensor.length; i++) maxDiff = Math.max(maxDiff, Math.abs(js.tensor[i]! - f.tensor![i]!));
   const { ratio, padX, padY } = f.letterbox!;
@@ -53,7 +53,7 @@ describe('D1 letterbox: native tensor = JavaScript reference', () => {
     const src = openCapture({ source: { type: 'file', path: join(SHARED_DATA_DIR, 'coco-images', '000000000139.jpg') }, tensor: tensorOptionsFor(d.manifest) });
     const f = (await src.next())!;
     src.close();
-    const js = letterboxTensor({ width: f.width, height: f.height, stride: f.stride, format: f.format, pixels: f.pixels }, d.manifest);
+    const js = letterboxTensor({ width: f.width, height: f.height, stride: f.stride, format: 'BGR', pixels: f.pixels }, d.manifest);
     const a = await d.detect({ tensor: f.tensor!, letterbox: f.letterbox!, frameWidth: f.width, frameHeight: f.height });
     const b = await d.detect({ ...js, frameWidth: f.width, frameHeight: f.height });
     assert.deepEqual(

@@ -14,11 +14,13 @@
 import { ExposureError, invalidParameterError, requireNumber } from '../../errors.js';
 import type { ExposureInfo } from '../../types.js';
 import type { CameraControl, ExposureReading } from '../control/types.js';
+import type { PixelFormat, YuvMatrix } from '../options.js';
 import {
   DEFAULT_MANUAL_PARAMS,
   isAeSettled,
   manualSetting,
   meanLuma,
+  meanLumaI420,
   validateManualParams,
   type ManualSetting,
   type MeterSample,
@@ -83,6 +85,9 @@ export interface MeteredFrame {
   width: number;
   height: number;
   stride?: number;
+  /** Default packed BGR/RGB; 'I420' meters the Y plane. */
+  format?: PixelFormat;
+  yuv?: YuvMatrix;
   ptsNs: bigint;
 }
 
@@ -177,7 +182,10 @@ export class ExposureController {
     const tag = this.#tag(frame);
     if (tag.mode === 'auto') this.#stats.autoFrames++;
     else this.#stats.manualFrames++;
-    const luma = meanLuma(frame.pixels, frame.width, frame.height, frame.stride ?? frame.width * 3);
+    const luma =
+      frame.format === 'I420'
+        ? meanLumaI420(frame.pixels, frame.width, frame.height, frame.yuv)
+        : meanLuma(frame.pixels, frame.width, frame.height, frame.stride ?? frame.width * 3);
     switch (this.#state) {
       case 'metering':
         await this.#meter(luma, now);

@@ -4,6 +4,7 @@
  */
 import { outOfRangeError, requireNumber } from '../../errors.js';
 import type { CameraCapabilities } from '../control/types.js';
+import { yuvCoefficients, type YuvMatrix } from '../yuv.js';
 
 export interface ManualExposureParams {
   /** T_manual, µs. Default 1000: short enough to freeze a car at 50 km/h to ~1 px at 640 px width; shorter needs more gain (noise). */
@@ -118,6 +119,32 @@ export function meanLuma(pixels: Uint8Array, width: number, height: number, stri
     for (let x = 0; x < width; x += step) {
       const i = row + x * 3;
       sum += pixels[i]! + 2 * pixels[i + 1]! + pixels[i + 2]!;
+      n++;
+    }
+  }
+  return n > 0 ? sum / (4 * n) : 0;
+}
+
+/**
+ * {@link meanLuma} of an I420 frame (tight planes), the same (B + 2G + R) / 4
+ * of the same samples, each converted from Y'CbCr with the frame's matrix.
+ */
+export function meanLumaI420(pixels: Uint8Array, width: number, height: number, matrix?: YuvMatrix, step = 4): number {
+  const k = yuvCoefficients(matrix);
+  const cw = Math.ceil(width / 2);
+  const uBase = width * height;
+  const vBase = uBase + cw * Math.ceil(height / 2);
+  const clamp = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : v);
+  let sum = 0;
+  let n = 0;
+  for (let y = 0; y < height; y += step) {
+    const row = y * width;
+    const cRow = (y >> 1) * cw;
+    for (let x = 0; x < width; x += step) {
+      const l = (pixels[row + x]! - k.yOffset) * k.yGain;
+      const u = pixels[uBase + cRow + (x >> 1)]! - 128;
+      const v = pixels[vBase + cRow + (x >> 1)]! - 128;
+      sum += clamp(l + k.bU * u) + 2 * clamp(l - k.gU * u - k.gV * v) + clamp(l + k.rV * v);
       n++;
     }
   }

@@ -91,7 +91,7 @@ export const command: Command = {
       providers: values.providers?.split(',').map((s) => s.trim()) as ExecutionProvider[] | undefined,
       intraOpNumThreads: threads,
     });
-    const source = openCapture({ source: { type: 'file', path: file }, tensor: tensorOptionsFor(detector.manifest) });
+    const source = openCapture({ source: { type: 'file', path: file }, format: 'BGR', tensor: tensorOptionsFor(detector.manifest) });
     const counts = new Map<string, number>();
     let best: { frame: CapturedFrame; index: number; pixels: Uint8Array; boxes: Box[] } | undefined;
     let index = 0;
@@ -141,7 +141,7 @@ export const command: Command = {
         console.error('bestshot detect: no frame to annotate');
         return 1;
       }
-      const img = { width: best.frame.width, height: best.frame.height, format: best.frame.format, pixels: best.pixels };
+      const img = { width: best.frame.width, height: best.frame.height, format: 'BGR' as const, pixels: best.pixels };
       annotate(img, best.boxes);
       writeFileSync(values.annotate, await encodeJpeg(img, { quality: 80 }));
       if (!values.json) console.log(`annotated frame ${best.index} written to ${values.annotate}`);
