@@ -30,7 +30,7 @@ export const MEMORY_VARIANTS: Variant[] = [
   { name: '1 worker × 2 threads', model: { intraOpThreads: 2 } },
   { name: 'defaults + 2 s ring', model: {}, camera: { ringSeconds: 2 } },
   { name: 'defaults + arena off', model: { cpuMemArena: false } },
-  { name: 'defaults (1 worker × 1 thread, 0.5 s ring, held frames as JPEG, 2 malloc arenas, I420 frames)', model: {} },
+  { name: 'defaults (1 worker × 1 thread, 0.5 s ring, held frames as JPEG, 2 malloc arenas, 128 KiB mmap threshold, I420 frames)', model: {} },
   { name: 'defaults + memPattern off', model: { memPattern: false } },
   { name: 'previous defaults: 1 s ring, held pixels, glibc arenas (16)', model: {}, camera: { ringSeconds: 1, heldFrames: 'pixels' }, env: { MALLOC_ARENA_MAX: '16' } },
   { name: 'defaults + decoderThreads 1', model: {}, camera: { decoderThreads: 1 } },
@@ -38,6 +38,10 @@ export const MEMORY_VARIANTS: Variant[] = [
   { name: 'defaults + 1 s ring', model: {}, camera: { ringSeconds: 1 } },
   { name: 'defaults + glibc arenas (MALLOC_ARENA_MAX=16)', model: {}, env: { MALLOC_ARENA_MAX: '16' } },
   { name: 'previous defaults: BGR frames (pixelFormat bgr)', model: {}, camera: { pixelFormat: 'bgr' } },
+  { name: 'defaults + fixed mmap threshold 256 KiB', model: {}, env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=262144' } },
+  { name: 'defaults + mmap threshold 32 MiB (the most glibc raises it to)', model: {}, env: { MALLOC_MMAP_THRESHOLD_: '33554432' } },
+  { name: 'defaults + fixed mmap threshold 64 KiB', model: {}, env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' } },
+  { name: 'defaults + mmap threshold 128 KiB from process start (GLIBC_TUNABLES)', model: {}, env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072' } },
 ];
 
 export default async function main(args: string[]): Promise<void> {

@@ -42,6 +42,22 @@ Napi::Value LimitMallocArenas(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// fixMmapThreshold(bytes): glibc's M_MMAP_THRESHOLD. glibc raises the
+// threshold each time a mapped block is freed (up to 32 MiB), so after the
+// first few frames, tensors and JPEGs are freed, blocks of 1-3 MiB come
+// from the heap and their pages stay in the process; a fixed threshold
+// (setting it turns the raising off) maps and unmaps them instead
+// (docs/performance.md "The mmap threshold"). Returns false where the C
+// library is not glibc. bytes is validated in TypeScript.
+Napi::Value FixMmapThreshold(const Napi::CallbackInfo& info) {
+#ifdef __GLIBC__
+  const int bytes = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Boolean::New(info.Env(), mallopt(M_MMAP_THRESHOLD, bytes) == 1);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   GError* err = nullptr;
   if (!gst_init_check(nullptr, nullptr, &err)) {
@@ -52,6 +68,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gstVersion", Napi::Function::New(env, GstVersion));
   exports.Set("hasElement", Napi::Function::New(env, HasElement));
   exports.Set("limitMallocArenas", Napi::Function::New(env, LimitMallocArenas));
+  exports.Set("fixMmapThreshold", Napi::Function::New(env, FixMmapThreshold));
   exports.Set("encodeJpeg", Napi::Function::New(env, bestshot::EncodeJpeg));
   bestshot::Pipeline::Init(env, exports);
   return exports;

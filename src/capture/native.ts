@@ -83,6 +83,8 @@ export interface NativeBinding {
   hasElement(name: string): boolean;
   /** glibc's M_ARENA_MAX for arenas not yet created; false where the C library is not glibc. */
   limitMallocArenas(arenas: number): boolean;
+  /** glibc's M_MMAP_THRESHOLD, fixed (glibc stops raising it); false where the C library is not glibc. */
+  fixMmapThreshold(bytes: number): boolean;
   encodeJpeg(
     pixels: Uint8Array,
     width: number,

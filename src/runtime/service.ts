@@ -152,6 +152,24 @@ export function limitMallocArenas(env: NodeJS.ProcessEnv = process.env, native: 
   return native.limitMallocArenas(DEFAULT_MALLOC_ARENAS) ? DEFAULT_MALLOC_ARENAS : null;
 }
 
+/**
+ * glibc's mmap threshold of the service's process, fixed at 128 KiB (its
+ * initial value) unless MALLOC_MMAP_THRESHOLD_ or GLIBC_TUNABLES sets one.
+ * glibc raises the threshold whenever a mapped block is freed, so after the
+ * first frames the 1–3 MiB blocks the pipeline allocates and frees every
+ * frame (decoder pictures, inference inputs and outputs, JPEGs) come from
+ * the heap, whose pages stay with the process; fixed, they are mapped and
+ * given back. One camera at 1280×720: 269–285 MiB instead of 326–332
+ * (docs/performance.md, "The mmap threshold"). Returns the threshold set,
+ * or null when the environment's is kept or the C library is not glibc.
+ */
+export const DEFAULT_MMAP_THRESHOLD = 128 * 1024;
+
+export function fixMmapThreshold(env: NodeJS.ProcessEnv = process.env, native: Pick<NativeBinding, 'fixMmapThreshold'> = loadNative()): number | null {
+  if ((env.MALLOC_MMAP_THRESHOLD_ ?? '') !== '' || (env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.mmap_threshold')) return null;
+  return native.fixMmapThreshold(DEFAULT_MMAP_THRESHOLD) ? DEFAULT_MMAP_THRESHOLD : null;
+}
+
 function workerInitFor(cam: CameraConfig, content: BestshotConfig['upload']['content']): Omit<CameraWorkerInit, 'trackIdFloor'> {
   return {
     cameraId: cam.id,
@@ -229,6 +247,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const cfg = this.config;
     const arenas = limitMallocArenas();
     if (arenas !== null) this.#log.debug('malloc arenas limited', { arenas });
+    const mmapThreshold = fixMmapThreshold();
+    if (mmapThreshold !== null) this.#log.debug('malloc mmap threshold fixed', { bytes: mmapThreshold });
     const workers = this.#opts.detectWorkers ?? inferenceWorkersFor(cfg, this.mode);
     this.shards = new TrackingShards(Math.min(2, Math.max(1, cfg.cameras.length)));
     // An embedded receiver without a configured token gets a random one for this run, shared with the uploader only.

@@ -39,6 +39,7 @@ function failingBinding(fail: { create?: Error; start?: Error; jpeg?: Error }, m
     gstVersion: () => 'GStreamer 0.0 (stand-in)',
     hasElement: () => true,
     limitMallocArenas: () => false,
+    fixMmapThreshold: () => false,
     encodeJpeg: async () => {
       throw fail.jpeg ?? new Error('no');
     },

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadNative } from '../../src/capture/native.js';
 import { parseConfig } from '../../src/config/index.js';
-import { DEFAULT_MALLOC_ARENAS, decoderThreadsFor, limitMallocArenas } from '../../src/runtime/service.js';
+import { DEFAULT_MALLOC_ARENAS, DEFAULT_MMAP_THRESHOLD, decoderThreadsFor, fixMmapThreshold, limitMallocArenas } from '../../src/runtime/service.js';
 
 test('limitMallocArenas: 2 arenas when MALLOC_ARENA_MAX is unset, the environment kept when it is set', () => {
   const calls: number[] = [];
@@ -20,6 +20,23 @@ test('limitMallocArenas: 2 arenas when MALLOC_ARENA_MAX is unset, the environmen
   assert.deepEqual(calls, [2, 2]);
   // A C library other than glibc: nothing set, nothing claimed.
   assert.equal(limitMallocArenas({}, { limitMallocArenas: () => false }), null);
+});
+
+test('fixMmapThreshold: 128 KiB unless MALLOC_MMAP_THRESHOLD_ or GLIBC_TUNABLES sets one', () => {
+  const calls: number[] = [];
+  const native = { fixMmapThreshold: (n: number) => (calls.push(n), true) };
+  assert.equal(fixMmapThreshold({}, native), 128 * 1024);
+  assert.equal(DEFAULT_MMAP_THRESHOLD, 131072);
+  assert.equal(fixMmapThreshold({ MALLOC_MMAP_THRESHOLD_: '1048576' }, native), null);
+  assert.equal(fixMmapThreshold({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=65536' }, native), null);
+  assert.equal(fixMmapThreshold({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' }, native), 131072);
+  assert.deepEqual(calls, [131072, 131072]);
+  assert.equal(fixMmapThreshold({}, { fixMmapThreshold: () => false }), null);
+});
+
+test('the native addon sets M_MMAP_THRESHOLD on glibc (mallopt accepts it)', () => {
+  const glibc = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime !== undefined;
+  assert.equal(loadNative().fixMmapThreshold(DEFAULT_MMAP_THRESHOLD), glibc);
 });
 
 test('the native addon sets M_ARENA_MAX on glibc (mallopt accepts it)', () => {
