@@ -82,6 +82,7 @@ Napi::Object Pipeline::Init(Napi::Env env, Napi::Object exports) {
                                     InstanceMethod("close", &Pipeline::Close),
                                     InstanceMethod("releaseTensor", &Pipeline::ReleaseTensor),
                                     InstanceMethod("addPixelSlots", &Pipeline::AddPixelSlots),
+                                    InstanceMethod("addTensorSlots", &Pipeline::AddTensorSlots),
                                     InstanceMethod("releasePixels", &Pipeline::ReleasePixels)});
   exports.Set("Pipeline", cls);
   return exports;
@@ -103,22 +104,7 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
     tensor_.center = t.Get("center").ToBoolean().Value();
     tensor_.pad_value = t.Get("padValue").As<Napi::Number>().FloatValue();
     tensor_.scale = t.Get("scale").As<Napi::Number>().FloatValue();
-    if (opts.Has("tensorSlots") && opts.Get("tensorSlots").IsArray()) {
-      Napi::Array slots = opts.Get("tensorSlots").As<Napi::Array>();
-      const size_t need = sizeof(float) * 3 * static_cast<size_t>(tensor_.width) * tensor_.height;
-      for (uint32_t i = 0; i < slots.Length(); ++i) {
-        Napi::TypedArray ta = slots.Get(i).As<Napi::TypedArray>();
-        if (ta.ByteLength() < need) throw Napi::RangeError::New(env, "tensor slot is smaller than the tensor");
-        napi_value ab_unused;
-        void* data = nullptr;
-        size_t len = 0;
-        napi_typedarray_type type;
-        size_t offset = 0;
-        napi_status st = napi_get_typedarray_info(env, ta, &type, &len, &data, &ab_unused, &offset);
-        if (st != napi_ok || data == nullptr) throw Napi::TypeError::New(env, "tensor slot has no backing memory");
-        tensor_slots_.Add(slots.Get(i), static_cast<float*>(data), ta.ByteLength());
-      }
-    }
+    if (opts.Has("tensorSlots") && opts.Get("tensorSlots").IsArray()) AddTensorSlotViews(env, opts.Get("tensorSlots").As<Napi::Array>());
   }
 
   GError* err = nullptr;
@@ -323,6 +309,31 @@ Napi::Value Pipeline::ReleaseTensor(const Napi::CallbackInfo& info) {
 }
 
 // addPixelSlots(views: Uint8Array[]): slots the pull thread may write frames into.
+void Pipeline::AddTensorSlotViews(Napi::Env env, Napi::Array slots) {
+  const size_t need = sizeof(float) * 3 * static_cast<size_t>(tensor_.width) * tensor_.height;
+  for (uint32_t i = 0; i < slots.Length(); ++i) {
+    Napi::TypedArray ta = slots.Get(i).As<Napi::TypedArray>();
+    if (ta.ByteLength() < need) throw Napi::RangeError::New(env, "tensor slot is smaller than the tensor");
+    napi_value ab_unused;
+    void* data = nullptr;
+    size_t len = 0;
+    napi_typedarray_type type;
+    size_t offset = 0;
+    napi_status st = napi_get_typedarray_info(env, ta, &type, &len, &data, &ab_unused, &offset);
+    if (st != napi_ok || data == nullptr) throw Napi::TypeError::New(env, "tensor slot has no backing memory");
+    tensor_slots_.Add(slots.Get(i), static_cast<float*>(data), ta.ByteLength());
+  }
+}
+
+// addTensorSlots(views): more tensor slots (the pool grows when frames miss one).
+Napi::Value Pipeline::AddTensorSlots(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!has_tensor_) throw Napi::Error::New(env, "pipeline makes no tensor");
+  std::lock_guard<std::mutex> lock(mutex_);
+  AddTensorSlotViews(env, info[0].As<Napi::Array>());
+  return Napi::Number::New(env, static_cast<double>(tensor_slots_.size()));
+}
+
 Napi::Value Pipeline::AddPixelSlots(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array views = info[0].As<Napi::Array>();

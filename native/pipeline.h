@@ -46,6 +46,8 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value ReleaseTensor(const Napi::CallbackInfo& info);
   Napi::Value AddPixelSlots(const Napi::CallbackInfo& info);
+  Napi::Value AddTensorSlots(const Napi::CallbackInfo& info);
+  void AddTensorSlotViews(Napi::Env env, Napi::Array views);  // caller holds mutex_ or runs before the pull thread
   Napi::Value ReleasePixels(const Napi::CallbackInfo& info);
 
   void PullLoop();

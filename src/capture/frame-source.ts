@@ -75,6 +75,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   #closed = false;
   #started = false;
   #slots: Float32Array[] = [];
+  #tensorSlotCount = 0;
   #slotMisses = 0;
   #pixelSlotCount: number;
   #pixelSlots: Uint8Array[] = [];
@@ -103,9 +104,10 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     if (t) {
       const count = options.tensorSlots ?? 4;
       if (!Number.isInteger(count) || count < 0) throw invalidParameterError('non-negative integer', 'tensorSlots', count);
+      this.#tensorSlotCount = count;
       const pool = options.slotPool;
       const length = 3 * t.width * t.height;
-      if (pool && pool.tensors.length === count && pool.tensors.every((s) => s.length === length)) {
+      if (pool && pool.tensors.length >= count && pool.tensors.length <= 2 * count && pool.tensors.every((s) => s.length === length)) {
         this.#slots = [...pool.tensors];
       } else {
         for (let i = 0; i < count; i++) this.#slots.push(new Float32Array(new SharedArrayBuffer(4 * length)));
@@ -246,6 +248,31 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     return shared;
   }
 
+  /**
+   * A tensor that found no free slot: copied into shared memory (so it still
+   * crosses to the inference worker without a copy, and V8 sees no 2 MiB of
+   * new external memory per frame), and the pool grows by one slot, up to
+   * twice `tensorSlots` (an offline replay keeps more frames in flight than a
+   * live camera: docs/performance.md "Pipeline sustained").
+   */
+  #sharedTensor(tensor: ArrayBuffer): Float32Array {
+    if (this.#tensorSlotCount === 0) return new Float32Array(tensor);
+    const shared = new Float32Array(new SharedArrayBuffer(tensor.byteLength));
+    shared.set(new Float32Array(tensor));
+    if (this.#slots.length < 2 * this.#tensorSlotCount) {
+      const slot = new Float32Array(new SharedArrayBuffer(tensor.byteLength));
+      this.#slots.push(slot);
+      this.#native.addTensorSlots([slot]);
+      if (this.#slotPool) this.#slotPool.tensors = [...this.#slots];
+    }
+    return shared;
+  }
+
+  /** Tensor slots in the pool now (`tensorSlots`, grown by misses up to twice that). */
+  get tensorSlotsAllocated(): number {
+    return this.#slots.length;
+  }
+
   /** Pixel slots in the pool now (`pixelSlots`, grown by misses up to twice that). */
   get pixelSlotsAllocated(): number {
     return this.#pixelSlots.length;
@@ -331,7 +358,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
             m.tensorSlot !== undefined && m.tensorSlot >= 0
               ? this.#slots[m.tensorSlot]
               : m.tensor
-                ? new Float32Array(m.tensor)
+                ? this.#sharedTensor(m.tensor)
                 : undefined,
           tensorSlot: m.tensorSlot ?? -1,
           letterbox: m.letterbox,

@@ -75,6 +75,7 @@ export interface NativePipeline {
   close(): void;
   releaseTensor(slot: number): void;
   addPixelSlots(views: Uint8Array[]): number;
+  addTensorSlots(views: Float32Array[]): number;
   releasePixels(slot: number): void;
 }
 

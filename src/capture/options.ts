@@ -92,8 +92,9 @@ export interface CaptureOptions {
    * Number of shared-memory tensor slots (default 4). The addon writes each
    * frame's tensor into a free slot, a SharedArrayBuffer the inference worker
    * reads without a copy; release it with FrameSource.releaseTensor(frame).
-   * More slots allow more frames in flight; when all are in use a private
-   * tensor is allocated instead (counted in tensorSlotMisses).
+   * More slots allow more frames in flight; when all are in use the frame's
+   * tensor is copied into new shared memory (counted in tensorSlotMisses)
+   * and the pool grows by one slot, up to twice this number.
    */
   tensorSlots?: number;
   /**

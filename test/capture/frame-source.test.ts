@@ -296,6 +296,32 @@ test('pixel slots all in use: the frame still arrives in shared memory, with the
   assert.equal(source.pixelSlotsAllocated, 4, 'the pool grew to twice pixelSlots, no further');
 });
 
+test('tensor slots all in use: the tensor still arrives in shared memory, with the right values, and the pool grows up to twice tensorSlots', async () => {
+  const opts = { source: { type: 'test', pattern: 'ball', width: 160, height: 120, framerate: 30, numBuffers: 10 }, prefetch: 1, tensor: YOLOX_TENSOR } as const;
+  const reference: Float32Array[] = [];
+  const plain = openCapture({ ...opts, tensorSlots: 0 });
+  for await (const f of plain) reference.push(Float32Array.from(f.tensor!));
+  const source = openCapture({ ...opts, tensorSlots: 2 });
+  const held: CapturedFrame[] = [];
+  const privateTensors: number[] = [];
+  const wrongTensors: number[] = [];
+  // Hold every tensor (as frames in flight to the detector would): after the slots, each frame misses.
+  try {
+    for await (const f of source) {
+      if (!(f.tensor!.buffer instanceof SharedArrayBuffer)) privateTensors.push(held.length);
+      if (!Buffer.from(f.tensor!.buffer, f.tensor!.byteOffset, f.tensor!.byteLength).equals(Buffer.from(reference[held.length]!.buffer))) wrongTensors.push(held.length);
+      held.push(f);
+    }
+  } finally {
+    source.close();
+  }
+  assert.equal(held.length, reference.length);
+  assert.deepEqual(privateTensors, [], 'a missed tensor crosses to the worker as shared memory, not as a 2 MiB copy');
+  assert.deepEqual(wrongTensors, []);
+  assert.ok(source.tensorSlotMisses > 0);
+  assert.equal(source.tensorSlotsAllocated, 4, 'the pool grew to twice tensorSlots, no further');
+});
+
 test('JPEG round trip keeps the size and the mean colour', async () => {
   const source = openCapture({ source: { type: 'file', path: join(TRAFFIC_CLIPS_DIR, 'town-centre-pedestrians.mp4') } });
   const frame = (await source.next())!;

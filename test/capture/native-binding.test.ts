@@ -33,6 +33,9 @@ function failingBinding(fail: { create?: Error; start?: Error; jpeg?: Error }, m
     addPixelSlots(views: Uint8Array[]): number {
       return views.length;
     }
+    addTensorSlots(views: Float32Array[]): number {
+      return views.length;
+    }
     releasePixels(): void {}
   }
   return {
