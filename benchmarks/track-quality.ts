@@ -29,6 +29,11 @@ import { machine, writeResult } from './util.js';
 const SEQUENCES = ['mot15-TUD-Campus', 'mot15-TUD-Stadtmitte'];
 const B = BYTETRACK_OPTIONS;
 
+/** This round's appearance-free cues (BoostTrack, Hybrid-SORT, SparseTrack, lost-track gate), all at once. */
+const ALL_CUES: TrackerOptions = { boost: true, confidenceBoost: 0.65, heightIou: true, scoreCue: 1, depthLevels: 3, lostGate: 1.5, lostMinScore: 0.7 };
+/** The combination with the highest pooled IDF1 on the two first halves (grid over the seven cues; docs/tracking.md). */
+const BEST_FIRST_HALVES: TrackerOptions = { boost: true, heightIou: true, lostGate: 1.5, lostMinScore: 0.7 };
+
 /** The rows of section 1: name, options. */
 const VARIANTS: Array<[string, TrackerOptions]> = [
   ['ByteTrack (seed, trackThresh 0.5)', { ...B }],
@@ -55,6 +60,15 @@ const VARIANTS: Array<[string, TrackerOptions]> = [
   ['defaults + DeepSORT cascade', { lostMatching: 'cascade' }],
   ['defaults + no fuse_score (mot20)', { fuseScore: false }],
   ['defaults + NSA + cascade + no fuse_score', { nsa: true, lostMatching: 'cascade', fuseScore: false }],
+  ['defaults + BoostTrack similarity boost', { boost: true }],
+  ['defaults + BoostTrack DLO boost 0.65', { confidenceBoost: 0.65 }],
+  ['defaults + Hybrid-SORT HMIoU', { heightIou: true }],
+  ['defaults + Hybrid-SORT TCM 1', { scoreCue: 1 }],
+  ['defaults + SparseTrack depth levels 3', { depthLevels: 3 }],
+  ['defaults + lost gate 1.5', { lostGate: 1.5 }],
+  ['defaults + lost min score 0.7', { lostMinScore: 0.7 }],
+  ['defaults + all seven cues', { ...ALL_CUES }],
+  ['defaults + best on first halves (boost, HMIoU, lost gate 1.5, lost min score 0.7)', { ...BEST_FIRST_HALVES }],
 ];
 
 /** Section 2 rows besides the seed and the defaults: the options of this round on their own, on the defaults. */
@@ -63,6 +77,15 @@ const HALF_VARIANTS: Array<[string, TrackerOptions]> = [
   ['defaults + DeepSORT cascade', { lostMatching: 'cascade' }],
   ['defaults + no fuse_score (mot20)', { fuseScore: false }],
   ['defaults + NSA + cascade + no fuse_score', { nsa: true, lostMatching: 'cascade', fuseScore: false }],
+  ['defaults + BoostTrack similarity boost', { boost: true }],
+  ['defaults + BoostTrack DLO boost 0.65', { confidenceBoost: 0.65 }],
+  ['defaults + Hybrid-SORT HMIoU', { heightIou: true }],
+  ['defaults + Hybrid-SORT TCM 1', { scoreCue: 1 }],
+  ['defaults + SparseTrack depth levels 3', { depthLevels: 3 }],
+  ['defaults + lost gate 1.5', { lostGate: 1.5 }],
+  ['defaults + lost min score 0.7', { lostMinScore: 0.7 }],
+  ['defaults + all seven cues', { ...ALL_CUES }],
+  ['defaults + best on first halves (boost, HMIoU, lost gate 1.5, lost min score 0.7)', { ...BEST_FIRST_HALVES }],
 ];
 
 interface Scored {

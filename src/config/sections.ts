@@ -200,6 +200,13 @@ export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)
     default: 'joint',
     description: "first association of lost tracks: 'joint' with the tracked ones (ByteTrack); 'after' them, with the boxes left over; 'cascade' = after them, by frames since last match, most recent first (DeepSORT)",
   },
+  boost: { kind: 'boolean', default: false, description: "BoostTrack's similarity boost: IoU-gated pairs gain confidence × IoU, Mahalanobis and shape similarity terms" },
+  confidenceBoost: prob("BoostTrack's detection-confidence boost: a box whose coefficient × best IoU with a predicted track exceeds trackThresh counts as high-score; 0 = off (BoostTrack 0.65)", 0),
+  heightIou: { kind: 'boolean', default: false, description: "Hybrid-SORT's height-modulated IoU (IoU × vertical overlap ratio) in both association stages" },
+  scoreCue: num("Hybrid-SORT's track confidence cue: cost + weight × |predicted track score − box score|; 0 = off (Hybrid-SORT 1)", { min: 0, default: 0 }),
+  depthLevels: num("SparseTrack's depth cascade: pseudo-depth levels matched nearest first; 1 = off", { integer: true, min: 1, default: 1 }),
+  lostGate: num('lost tracks take only boxes within this height ratio of their last box and not behind their motion; 0 = off', { min: 0, default: 0 }),
+  lostMinScore: prob('lost tracks are re-found only by boxes scored at least this; 0 = off', 0),
 });
 
 /**

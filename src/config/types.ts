@@ -103,6 +103,14 @@ export interface TrackerParams {
   /** NSA Kalman (src/track/options.ts). */
   nsa: boolean;
   lostMatching: 'joint' | 'after' | 'cascade';
+  /** Cue options (src/track/options.ts, src/track/cues.ts). */
+  boost: boolean;
+  confidenceBoost: number;
+  heightIou: boolean;
+  scoreCue: number;
+  depthLevels: number;
+  lostGate: number;
+  lostMinScore: number;
 }
 
 /** The policy list and the policies' own options are defined once, in src/select/options.ts. */

@@ -82,6 +82,10 @@ export function verifyTrackerThresholds(t: TrackerParams, segs: Segs): Finding[]
       ),
     );
   }
+  // The lost-track gate is a height ratio (src/track/cues.ts gateLost): 0 turns it off, else at least 1.
+  if (t.lostGate !== undefined && t.lostGate > 0 && t.lostGate < 1) {
+    out.push(error([...segs, 'lostGate'], `Expected 0 (off) or a height ratio of at least 1 but received ${describeValue(t.lostGate)}`));
+  }
   return out;
 }
 

@@ -16,10 +16,11 @@
  */
 import { invalidParameterError } from '../errors.js';
 import type { Box, FrameDetections, WorldPosition } from '../types.js';
-import { linearAssignment } from './assignment.js';
+import { type AssignmentResult, linearAssignment } from './assignment.js';
 import { type IdAllocator, createIdAllocator } from './ids.js';
 import { boxIou } from '../geometry/box.js';
 import { type GroupOf, createGroupOf } from './class-groups.js';
+import { addScoreCue, addSimilarityBoost, depthLevels, detectionBoost, gateLost } from './cues.js';
 import { addMomentum, iouCost, lastObservationCost } from './matching.js';
 import { type ResolvedTrackerOptions, type TrackerOptions, resolveTrackerOptions } from './options.js';
 import { TrackState } from './track-state.js';
@@ -88,7 +89,16 @@ export class ByteTracker {
     this.frameId += 1;
     const frameId = this.frameId;
 
-    // Step 1: split detections by score; T1: each box's class group.
+    const unconfirmed: TrackState[] = [];
+    const confirmed: TrackState[] = [];
+    for (const t of this.tracked) (t.isActivated ? confirmed : unconfirmed).push(t);
+    const pool = [...confirmed, ...this.lost];
+    for (const t of pool) t.predict(frameId);
+    // Upstream never predicts an unconfirmed track (it is one frame old); one kept longer by minHits > 2 is.
+    for (const t of unconfirmed) if (t.trackletLen > 0) t.predict(frameId);
+
+    // Step 1: split detections by score (BoostTrack's DLO boost may lift a box that overlaps a
+    // predicted track into the high set; the box keeps its own score); T1: each box's class group.
     const high: Box[] = [];
     const low: Box[] = [];
     const highGroups: number[] = [];
@@ -98,7 +108,7 @@ export class ByteTracker {
       if (!(b.w > 0) || !(b.h > 0) || !Number.isFinite(b.cx) || !Number.isFinite(b.cy) || !Number.isFinite(b.angle)) {
         throw invalidParameterError('finite box with positive w and h', `frame.boxes[${k}]`, b);
       }
-      if (b.score > o.trackThresh) {
+      if (b.score > o.trackThresh || (o.confidenceBoost > 0 && b.score > o.lowThresh && detectionBoost(b, this.groupOf(b), pool, o.confidenceBoost, iouOfTrack) > o.trackThresh)) {
         high.push(b);
         highGroups.push(this.groupOf(b));
       } else if (b.score > o.lowThresh && b.score < o.trackThresh) {
@@ -119,24 +129,23 @@ export class ByteTracker {
       (wasTracked ? activated : refound).push(t);
     };
 
-    const unconfirmed: TrackState[] = [];
-    const confirmed: TrackState[] = [];
-    for (const t of this.tracked) (t.isActivated ? confirmed : unconfirmed).push(t);
-
-    // Step 2: first association, high-score detections vs tracked + lost (+ OCM).
-    const pool = [...confirmed, ...this.lost];
-    for (const t of pool) t.predict(frameId);
-    // Upstream never predicts an unconfirmed track (it is one frame old); one kept longer by minHits > 2 is.
-    for (const t of unconfirmed) if (t.trackletLen > 0) t.predict(frameId);
+    // Step 2: first association, high-score detections vs tracked + lost (+ OCM and the cue options).
+    const firstThresh = 1 - o.matchThreshold;
+    const firstCost = (tracks: readonly TrackState[], dets: readonly Box[], groups: ArrayLike<number>): Float64Array => {
+      const c = iouCost(tracks, dets, groups, o.fuseScore, this.scratch, o.heightIou);
+      addMomentum(c, tracks, dets, frameId, o.momentum, firstThresh);
+      if (o.boost) addSimilarityBoost(c, tracks, dets, frameId, firstThresh, o.fuseScore);
+      if (o.scoreCue > 0) addScoreCue(c, tracks, dets, o.scoreCue, firstThresh);
+      if (o.lostGate > 0 || o.lostMinScore > 0) gateLost(c, tracks, dets, o.lostGate, o.lostMinScore);
+      return c;
+    };
     const need = Math.max(pool.length * high.length, pool.length * low.length, this.tracked.length * (high.length + low.length));
     if (need > this.scratch.length) this.scratch = new Float64Array(Math.max(need, 2 * this.scratch.length));
     // Association order of lost tracks (lostMatching): ByteTrack's one joint assignment, or
     // tracked tracks first and lost tracks with the boxes left over (at once, or DeepSORT's cascade).
     let leftoverIdx: number[];
     if (o.lostMatching === 'joint') {
-      const cost = iouCost(pool, high, highGroups, o.fuseScore, this.scratch);
-      addMomentum(cost, pool, high, frameId, o.momentum, 1 - o.matchThreshold);
-      const first = linearAssignment(cost, pool.length, high.length, 1 - o.matchThreshold);
+      const first = this.associate(pool, high, highGroups, 1 - o.matchThreshold, firstCost);
       for (const [i, j] of first.matches) match(pool[i]!, high[j]!);
       leftoverIdx = first.unmatchedCols;
     } else {
@@ -158,9 +167,7 @@ export class ByteTracker {
         if (level.length === 0 || leftoverIdx.length === 0) continue;
         const dets = leftoverIdx.map((j) => high[j]!);
         const groups = leftoverIdx.map((j) => highGroups[j]!);
-        const cost = iouCost(level, dets, groups, o.fuseScore, this.scratch);
-        addMomentum(cost, level, dets, frameId, o.momentum, 1 - o.matchThreshold);
-        const r = linearAssignment(cost, level.length, dets.length, 1 - o.matchThreshold);
+        const r = linearAssignment(firstCost(level, dets, groups), level.length, dets.length, 1 - o.matchThreshold);
         for (const [i, j] of r.matches) match(level[i]!, dets[j]!);
         leftoverIdx = r.unmatchedCols.map((j) => leftoverIdx[j]!);
       }
@@ -168,8 +175,12 @@ export class ByteTracker {
 
     // Step 3: second association, low-score detections vs the remaining tracked tracks (no score fusion).
     const remaining = pool.filter((t) => t.state === 'tracked' && !matchedBox.has(t));
-    let cost = iouCost(remaining, low, lowGroups, false, this.scratch);
-    const second = linearAssignment(cost, remaining.length, low.length, 1 - o.lowMatchThreshold);
+    const secondCost = (tracks: readonly TrackState[], dets: readonly Box[], groups: ArrayLike<number>): Float64Array => {
+      const c = iouCost(tracks, dets, groups, false, this.scratch, o.heightIou);
+      if (o.scoreCue > 0) addScoreCue(c, tracks, dets, o.scoreCue, 1 - o.lowMatchThreshold);
+      return c;
+    };
+    const second = this.associate(remaining, low, lowGroups, 1 - o.lowMatchThreshold, secondCost);
     for (const [i, j] of second.matches) match(remaining[i]!, low[j]!);
     for (const i of second.unmatchedRows) {
       const t = remaining[i]!;
@@ -194,7 +205,7 @@ export class ByteTracker {
     // Unconfirmed tracks (one frame old) vs the high detections left over.
     const leftover = leftoverIdx.map((j) => high[j]!);
     const leftoverGroups = leftoverIdx.map((j) => highGroups[j]!);
-    cost = iouCost(unconfirmed, leftover, leftoverGroups, o.fuseScore, this.scratch);
+    const cost = iouCost(unconfirmed, leftover, leftoverGroups, o.fuseScore, this.scratch);
     const third = linearAssignment(cost, unconfirmed.length, leftover.length, 1 - o.unconfirmedMatchThreshold);
     for (const [i, j] of third.matches) match(unconfirmed[i]!, leftover[j]!);
     for (const i of third.unmatchedRows) {
@@ -272,6 +283,46 @@ export class ByteTracker {
     return out;
   }
 
+  /**
+   * One association (T2): the thresholded optimal assignment of `costOf`'s
+   * matrix, or, with depthLevels > 1, SparseTrack's depth cascade matching
+   * (DCM): tracks (predicted boxes) and boxes are each cut into pseudo-depth
+   * levels, and level k's tracks and boxes, plus those left unmatched by
+   * level k − 1, are matched before level k + 1. Indices refer to `tracks` and `dets`.
+   */
+  private associate(
+    tracks: readonly TrackState[],
+    dets: readonly Box[],
+    groups: readonly number[],
+    thresh: number,
+    costOf: (tracks: readonly TrackState[], dets: readonly Box[], groups: ArrayLike<number>) => Float64Array,
+  ): AssignmentResult {
+    const levels = this.options.depthLevels;
+    if (levels <= 1 || tracks.length === 0 || dets.length === 0) return linearAssignment(costOf(tracks, dets, groups), tracks.length, dets.length, thresh);
+    const trackLevel = depthLevels(tracks.map((t) => t.mean[1]! + t.mean[3]! / 2), levels);
+    const detLevel = depthLevels(dets.map((d) => d.cy + d.h / 2), levels);
+    const result: AssignmentResult = { matches: [], unmatchedRows: [], unmatchedCols: [] };
+    let rows: number[] = [];
+    let cols: number[] = [];
+    for (let level = 0; level < levels; level++) {
+      for (let i = 0; i < tracks.length; i++) if (trackLevel[i] === level) rows.push(i);
+      for (let j = 0; j < dets.length; j++) if (detLevel[j] === level) cols.push(j);
+      if (rows.length === 0 || cols.length === 0) continue;
+      const r = linearAssignment(
+        costOf(rows.map((i) => tracks[i]!), cols.map((j) => dets[j]!), cols.map((j) => groups[j]!)),
+        rows.length,
+        cols.length,
+        thresh,
+      );
+      for (const [i, j] of r.matches) result.matches.push([rows[i]!, cols[j]!]);
+      rows = r.unmatchedRows.map((i) => rows[i]!);
+      cols = r.unmatchedCols.map((j) => cols[j]!);
+    }
+    result.unmatchedRows = rows;
+    result.unmatchedCols = cols;
+    return result;
+  }
+
   /** New-track rule: `d` overlaps a box matched (or born) in this frame of its class group by IoU above `maxIou`. */
   private duplicates(d: Box, group: number, matched: ReadonlyMap<TrackState, Box>, births: ReadonlyArray<[Box, number]>, maxIou: number): boolean {
     for (const [t, b] of matched) if (t.group === group && boxIou(b, d) > maxIou) return true;
@@ -279,6 +330,9 @@ export class ByteTracker {
     return false;
   }
 }
+
+/** IoU of a track's predicted box with a box (BoostTrack's DLO boost). */
+const iouOfTrack = (t: TrackState, d: Box): number => boxIou(t.box, d);
 
 /**
  * Upstream remove_duplicate_stracks: a tracked and a lost track of the same

@@ -12,7 +12,10 @@ import type { TrackState } from './track-state.js';
  * oriented); +Infinity where the class groups differ (T1: boxes are matched
  * only to tracks of the same class group; `groups[j]` is detection j's).
  * Optionally multiplies IoU by the detection score first (upstream
- * fuse_score: cost = 1 − IoU × score).
+ * fuse_score: cost = 1 − IoU × score). With `heightModulated` the IoU is
+ * Hybrid-SORT's height-modulated IoU (Yang et al., AAAI 2024): IoU × the
+ * overlap of the two boxes' vertical extents over their union, a weak cue
+ * that keeps people of different heights or depths apart.
  */
 export function iouCost(
   tracks: readonly TrackState[],
@@ -20,6 +23,7 @@ export function iouCost(
   groups: ArrayLike<number>,
   fuseScore: boolean,
   out?: Float64Array,
+  heightModulated = false,
 ): Float64Array {
   const n = tracks.length;
   const m = detections.length;
@@ -56,14 +60,24 @@ export function iouCost(
           const inter = iw * ih;
           const union = tArea + d.w * d.h - inter;
           iou = union > 0 ? inter / union : 0;
+          // Hybrid-SORT's height-modulated IoU: × vertical overlap / vertical extent of both.
+          if (heightModulated) iou *= ih / (Math.max(ty2, d.cy + d.h / 2) - Math.min(ty1, d.cy - d.h / 2));
         }
       } else {
         iou = boxIou(t.box, d);
+        if (heightModulated) iou *= heightIou(t.box, d);
       }
       cost[i * m + j] = 1 - (fuseScore ? iou * d.score : iou);
     }
   }
   return cost;
+}
+
+/** Hybrid-SORT's height IoU: overlap of the vertical extents over their union (axis-aligned extents). */
+export function heightIou(a: Box | { cy: number; h: number }, b: Box | { cy: number; h: number }): number {
+  const inter = Math.min(a.cy + a.h / 2, b.cy + b.h / 2) - Math.max(a.cy - a.h / 2, b.cy - b.h / 2);
+  if (inter <= 0) return 0;
+  return inter / (Math.max(a.cy + a.h / 2, b.cy + b.h / 2) - Math.min(a.cy - a.h / 2, b.cy - b.h / 2));
 }
 
 /**

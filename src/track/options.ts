@@ -152,6 +152,51 @@ export interface TrackerOptions {
    * most recently seen first), each level with the boxes left over.
    */
   lostMatching?: LostMatching;
+  /**
+   * BoostTrack's similarity boost (Stanojević & Todorović, MVA 2024): in the
+   * first association each pair that passes the IoU gate gains
+   * 0.5·conf·IoU + 0.25·Mahalanobis similarity + 0.25·conf·shape similarity
+   * (conf = detection score × tracklet confidence). Default false.
+   */
+  boost?: boolean;
+  /**
+   * BoostTrack's detection-confidence boost of likely objects (DLO): a box
+   * counts as high-score when coef × its best IoU with a predicted track of
+   * its class group exceeds trackThresh, even if its own score does not
+   * (BoostTrack's coef 0.65 on MOT17). 0 = off (default).
+   */
+  confidenceBoost?: number;
+  /**
+   * Hybrid-SORT's height-modulated IoU (Yang et al., AAAI 2024) in both
+   * association stages: IoU × (vertical overlap / vertical union). Default false.
+   */
+  heightIou?: boolean;
+  /**
+   * Hybrid-SORT's track confidence modelling (TCM) weight: a pair's cost grows
+   * by weight × |the track's linearly predicted score − the box's score|, in
+   * both stages (Hybrid-SORT 1.0). 0 = off (default).
+   */
+  scoreCue?: number;
+  /**
+   * SparseTrack's depth cascade matching (Liu et al., arXiv 2306.05238):
+   * tracks and boxes are cut into this many pseudo-depth levels (bottom edge
+   * height) and matched level by level from the nearest, leftovers carried
+   * to the next level; in both stages. 1 = off (default).
+   */
+  depthLevels?: number;
+  /**
+   * Lost-track consistency gate: a lost track may take a box only if the
+   * box's height is within this factor of its last observed box and the box
+   * does not lie behind the track's direction of motion (more than half a
+   * width from where it was last seen). 0 = off (default).
+   */
+  lostGate?: number;
+  /**
+   * A lost track is re-found only by a box scored at least this (0 = off,
+   * default): a partial or merged box, typically scored lower, cannot hand a
+   * lost identity to another object.
+   */
+  lostMinScore?: number;
 }
 
 /** Order of the first association for lost tracks (see TrackerOptions.lostMatching). */
@@ -180,6 +225,13 @@ export interface ResolvedTrackerOptions {
   tentativeMinHits: number;
   nsa: boolean;
   lostMatching: LostMatching;
+  boost: boolean;
+  confidenceBoost: number;
+  heightIou: boolean;
+  scoreCue: number;
+  depthLevels: number;
+  lostGate: number;
+  lostMinScore: number;
   /** floor(frameRate / 30 × trackBuffer): frames a lost track survives. */
   maxTimeLost: number;
 }
@@ -239,13 +291,19 @@ function lostMatchingOption(value: unknown): LostMatching {
   return value;
 }
 
+function lostGateOption(value: unknown): number {
+  const v = optionalNumber('non-negative number', 'lostGate', value, 0);
+  if (v !== 0 && v < 1) throw outOfRangeError('0 (off) or a height ratio of at least 1', 'lostGate', v);
+  return v;
+}
+
 export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTrackerOptions {
   if (typeof options !== 'object' || options === null) throw invalidParameterError('object', 'options', options);
   const known = new Set([
     'matchThreshold', 'lowMatchThreshold', 'unconfirmedMatchThreshold', 'trackThresh', 'newTrackThresh',
     'lowThresh', 'trackBuffer', 'frameRate', 'fuseScore', 'minBoxArea', 'maxEntriesPerTrack',
     'classGroups', 'kalman', 'momentum', 'momentumDeltaT', 'reupdate', 'recovery', 'duplicateIou', 'minHits', 'tentativeMinHits',
-    'nsa', 'lostMatching',
+    'nsa', 'lostMatching', 'boost', 'confidenceBoost', 'heightIou', 'scoreCue', 'depthLevels', 'lostGate', 'lostMinScore',
   ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Unknown tracker option '${key}'`);
@@ -287,6 +345,13 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
     tentativeMinHits: optionalNumber('non-negative integer', 'tentativeMinHits', options.tentativeMinHits, 3),
     nsa: booleanOption('nsa', options.nsa, false),
     lostMatching: lostMatchingOption(options.lostMatching),
+    boost: booleanOption('boost', options.boost, false),
+    confidenceBoost: unit('confidenceBoost', options.confidenceBoost, 0),
+    heightIou: booleanOption('heightIou', options.heightIou, false),
+    scoreCue: optionalNumber('non-negative number', 'scoreCue', options.scoreCue, 0),
+    depthLevels: optionalNumber('positive integer', 'depthLevels', options.depthLevels, 1),
+    lostGate: lostGateOption(options.lostGate),
+    lostMinScore: unit('lostMinScore', options.lostMinScore, 0),
     maxTimeLost: Math.floor((frameRate / 30) * trackBuffer),
   };
 }

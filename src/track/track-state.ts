@@ -52,6 +52,8 @@ export class TrackState implements Track {
   isActivated: boolean;
   /** Score of the last matched detection. */
   score: number;
+  /** Score of the matched detection before the last (= score after the first match); Hybrid-SORT's TCM extrapolates from the two. */
+  previousScore: number;
   /** Frame counter of the last match (upstream frame_id / end_frame). */
   frameId: number;
   readonly startFrame: number;
@@ -84,6 +86,7 @@ export class TrackState implements Track {
     this.deltaT = init.deltaT;
     this.minHits = init.minHits ?? 2;
     this.score = detection.score;
+    this.previousScore = detection.score;
     this.frameId = frameId;
     this.startFrame = frameId;
     // Upstream activate(): confirmed at once only on the first frame.
@@ -171,6 +174,7 @@ export class TrackState implements Track {
     // a tentative birth needs more, see TrackInit.minHits).
     this.isActivated = this.isActivated || this.trackletLen + 1 >= this.minHits;
     this.frameId = frameId;
+    this.previousScore = this.score;
     this.score = detection.score;
     this.saved = false;
     this.lastObservation = detection;
