@@ -97,6 +97,14 @@ export const POLICY_OPTIONS = {
     defaults: { 'shared-best': 100 },
     description: "'shared-best': a covered object is sent again only when its best area grew to this multiple of the covering image's; lower re-sends more (the default 100: practically never; its best is sent at its end anyway)",
   },
+  coverForecastS: {
+    kind: 'nonNegative',
+    policies: ['shared-best'],
+    defaults: { 'shared-best': 0 },
+    unit: 's',
+    description:
+      "'shared-best': a frame sent for another object covers an object only provisionally while its motion (velocity, area growth, distance to the image border over the last second) forecasts, within this many seconds, a view larger than its covered one / shareMinAreaFraction; it waits again once its best outgrows the cover that way. 0 = off (a cover is final)",
+  },
   shareCandidates: {
     kind: 'positiveInteger',
     policies: SHARED,

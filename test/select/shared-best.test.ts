@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FrameRing, POLICY_NAMES, createPolicy, type PolicyDecision, type PolicyName, type PolicyOptions } from '../../src/select/index.js';
+import { forecastLargestArea, type Sighting } from '../../src/select/policies/shared-best.js';
 import { ByteTracker } from '../../src/track/index.js';
 import type { Box } from '../../src/types.js';
 import { assertCoversEveryObjectSharing, randomScene, runPolicy, xyxy, type SceneObject, type Step } from './fixtures.js';
@@ -122,6 +123,36 @@ describe("policy 'shared-best'", () => {
     assert.deepEqual(run(steps({ ...B, w: 120 })).log, ['@1 immediate 0 [1,2]']); // the default 100: not again
   });
 
+  it('forecastLargestArea: the last area grown at its rate until the box reaches a border at its velocity, capped at the horizon', () => {
+    // Area 400 → 800 in 1 s (growth ln 2 per s), centre 100 → 200 px/s to the right: the right side (220) reaches x = 640 in 4.2 s.
+    const s = (t: number, cx: number, w: number): Sighting => ({ timestampNs: BigInt(t * 1e9), box: { cx, cy: 240, w, h: 20 } });
+    const recent = [s(0, 100, 20), s(0.5, 150, 30), s(1, 200, 40)];
+    const now = 1_000_000_000n;
+    assert.ok(Math.abs(forecastLargestArea(recent, now, 640, 480, 1) - 1600) < 1e-6); // 1 s horizon: doubles once
+    assert.ok(Math.abs(forecastLargestArea(recent, now, 640, 480, 10) - 800 * 2 ** 4.2) < 1e-6); // 4.2 s to the border
+    assert.ok(Math.abs(forecastLargestArea(recent, now, 300, 480, 10) - 800 * 2 ** 0.8) < 1e-6); // a narrower image: 0.8 s left
+    assert.equal(forecastLargestArea(recent, now + 100_000_000n, 640, 480, 10), 800); // not seen now: no forecast
+    assert.equal(forecastLargestArea(recent.slice(1), now, 640, 480, 10), 800); // two sightings are not a trend
+    assert.equal(forecastLargestArea([...recent].reverse().map((x, k) => ({ ...x, timestampNs: BigInt(k * 5e8) })), now, 640, 480, 10), 400); // shrinking
+    assert.equal(forecastLargestArea(recent, now, 640, 480, 0), 800); // off
+    assert.equal(forecastLargestArea([], now, 640, 480, 10), 0);
+  });
+
+  it('coverForecastS: an approaching object covered early by another object\'s frame waits again once it outgrows the cover; a receding one keeps it', () => {
+    // B comes down the image, 40 → 64 px: A's frame 0 shows it at 40×40,
+    // ≥ 0.6 of its best so far when A ends at frame 2 (48×48).
+    const approach = (k: number) => ({ cx: 450, cy: 250 + 10 * k, w: 40 + 4 * k, h: 40 + 4 * k, score: 0.8 });
+    const steps: Step[] = [];
+    for (let k = 0; k <= 6; k++) steps.push({ objects: k <= 2 ? [a(A), b(approach(k))] : [b(approach(k))], ...(k === 2 ? { end: [1] } : k === 6 ? { end: [2] } : {}) });
+    assert.deepEqual(run(steps).log, ['@2 immediate 0 [1,2]']); // off (default): the 40×40 cover is final
+    assert.deepEqual(run(steps, { coverForecastS: 1 }).log, ['@2 immediate 0 [1,2]', '@6 cached 6 [2]']); // provisional: its 64×64 best is sent at its end
+    // Receding (48 → 36 px, moving up): its best is behind it; A's frame covers it for good.
+    const recede = (k: number) => ({ cx: 450, cy: 300 - 10 * k, w: 48 - 2 * k, h: 48 - 2 * k, score: 0.8 });
+    const back: Step[] = [];
+    for (let k = 0; k <= 6; k++) back.push({ objects: k >= 4 ? [a(A), b(recede(k))] : [b(recede(k))], ...(k === 6 ? { end: [1, 2] } : {}) });
+    assert.deepEqual(run(back, { coverForecastS: 1 }).log, ['@6 immediate 4 [1,2]']);
+  });
+
   it('maxLatencyS bounds how long an unsent best waits; a grown object waits again from its growth', () => {
     const steps: Step[] = [];
     for (let i = 0; i < 30; i++) steps.push({ objects: [a(i >= 15 ? { ...A, w: 120 } : A)] });
@@ -150,6 +181,7 @@ describe("policy 'shared-best'", () => {
   it('every object is selected by some upload and no frame is uploaded twice (random scene)', () => {
     const { steps, seen } = randomScene(7);
     assertCoversEveryObjectSharing(run(steps, { maxLatencyS: 2 }).decisions, seen);
+    assertCoversEveryObjectSharing(run(steps, { maxLatencyS: 2, coverForecastS: 2 }).decisions, seen);
   });
 
   it('rejects bad options with exact messages', () => {
@@ -168,6 +200,10 @@ describe("policy 'shared-best'", () => {
     assert.throws(() => createPolicy('shared-best', { shareCandidates: 'x' as unknown as number }), {
       name: 'TypeError',
       message: "Expected positive integer for shareCandidates but received 'x' of type string",
+    });
+    assert.throws(() => createPolicy('shared-best', { coverForecastS: -1 }), {
+      name: 'RangeError',
+      message: 'Expected non-negative number for coverForecastS but received -1 of type number',
     });
     assert.throws(() => createPolicy('shared-best', { maxLatencyS: -1 }), {
       name: 'RangeError',

@@ -3,7 +3,7 @@
  * score and send the frames that cover several waiting objects at once (SPEC
  * "Beyond the method": fewer bytes for the same or better images).
  */
-import type { Track, TrackEntry } from '../../types.js';
+import type { Box, Track, TrackEntry } from '../../types.js';
 import { policyOption, type PolicyName } from '../options.js';
 import type { PolicyDecision, SelectedObject, SelectionPolicy } from '../policy.js';
 import { compareQuality, type Quality } from '../quality.js';
@@ -41,6 +41,54 @@ interface SharedTrack {
   weakRun: number;
   /** Start of its current segment: an entry of an earlier frame shows the previous segment and covers nothing now. */
   segmentStartNs: bigint;
+  /** Its qualifying sightings of the last {@link FORECAST_WINDOW_NS}, oldest first (coverForecastS). */
+  recent: Sighting[];
+  /** Covered while its forecast promised a view beyond coveredArea / shareMinAreaFraction: waits again once its best gets there. */
+  provisional: boolean;
+}
+
+/** One qualifying entry (S1) of an object: when, and its box. */
+export interface Sighting {
+  timestampNs: bigint;
+  box: Pick<Box, 'cx' | 'cy' | 'w' | 'h'>;
+}
+
+/** The motion forecast reads an object's qualifying sightings of the last second. */
+export const FORECAST_WINDOW_NS = 1_000_000_000n;
+
+/**
+ * The largest view of an object its recent motion forecasts while it stays in
+ * view (coverForecastS): from its first to its last sighting in `recent`, the
+ * centre's velocity and the box area's exponential growth rate; the time left
+ * in view is the time until the box, moving at that velocity, reaches a
+ * border of the `width` × `height` image (S3's borders x = 0, x = W, y = 0,
+ * y = H), capped at `horizonS`. Returns the last sighting's area ×
+ * e^(growth × time left), or the last area when the object is not seen at
+ * `nowNs` (it has left, or is hidden), when fewer than three sightings span
+ * the window, or when its area is not growing — the forecast only ever says
+ * that an object will get larger than it is now.
+ */
+export function forecastLargestArea(recent: readonly Sighting[], nowNs: bigint, width: number, height: number, horizonS: number): number {
+  const last = recent[recent.length - 1];
+  if (last === undefined) return 0;
+  const area = last.box.w * last.box.h;
+  const first = recent[0]!;
+  const dt = Number(last.timestampNs - first.timestampNs) / 1e9;
+  if (recent.length < 3 || last.timestampNs !== nowNs || !(dt > 0) || !(horizonS > 0)) return area;
+  const growth = Math.log(area / (first.box.w * first.box.h)) / dt;
+  if (!(growth > 0)) return area;
+  const vx = (last.box.cx - first.box.cx) / dt;
+  const vy = (last.box.cy - first.box.cy) / dt;
+  const toBorder = (v: number, lo: number, hi: number, size: number): number => (v > 0 ? (size - hi) / v : v < 0 ? lo / -v : Infinity);
+  const left = Math.max(
+    0,
+    Math.min(
+      horizonS,
+      toBorder(vx, last.box.cx - last.box.w / 2, last.box.cx + last.box.w / 2, width),
+      toBorder(vy, last.box.cy - last.box.h / 2, last.box.cy + last.box.h / 2, height),
+    ),
+  );
+  return area * Math.exp(growth * left);
 }
 
 /** 'shared-best': a covering entry's score may be below the object's best by at most Frigate's score margin. */
@@ -68,20 +116,34 @@ const SHARE_SCORE_MARGIN = 0.05;
  * segment: the old segment's pending best is sent (as at a track end) and the
  * new segment waits for an image of its own, as a new object would (S6).
  * 0 turns segments off.
+ *
+ * Forecast (`coverForecastS` > 0): an object covered by a frame while its
+ * recent motion — area growing, time left before it reaches the image border
+ * ({@link forecastLargestArea}) — forecasts a view larger than the covering
+ * one / `shareMinAreaFraction` is covered provisionally: the frame counts
+ * (S4: it is selected and nothing is sent twice), but once its best so far
+ * outgrows the cover that way it waits again, as an object never covered
+ * (S6/S7: its own best is then sent at its end or deadline). An approaching
+ * object is thus not left with the small view it had when another object's
+ * frame happened to show it; a receding or leaving one keeps its cover.
  */
 export class SharedBestPolicy implements SelectionPolicy {
   readonly name: PolicyName = 'shared-best';
   readonly #o: HoldingOptions;
   readonly #shareMinAreaFraction: number;
   readonly #reSendAreaGrowth: number;
+  readonly #forecastS: number;
   readonly #tracks = new Map<number, SharedTrack>();
   #lastNs = 0n;
+  #width = 0;
+  #height = 0;
 
   constructor(options: PolicyOptions = {}) {
     const optionsOf = this.name;
     this.#o = holdingOptions(optionsOf, options);
     this.#shareMinAreaFraction = policyOption('shareMinAreaFraction', optionsOf, options.shareMinAreaFraction);
     this.#reSendAreaGrowth = policyOption('reSendAreaGrowth', optionsOf, options.reSendAreaGrowth);
+    this.#forecastS = policyOption('coverForecastS', optionsOf, options.coverForecastS);
   }
 
   /**
@@ -97,6 +159,8 @@ export class SharedBestPolicy implements SelectionPolicy {
     t.coveredArea = null;
     t.windowStart = null;
     t.segmentStartNs = this.#lastNs;
+    t.recent = [];
+    t.provisional = false;
     return out;
   }
 
@@ -114,11 +178,23 @@ export class SharedBestPolicy implements SelectionPolicy {
     return q.area >= this.#shareMinAreaFraction * bestArea && q.score >= bestScore - SHARE_SCORE_MARGIN;
   }
 
-  /** Waiting: never covered, or its best grew to reSendAreaGrowth × the covered area. */
+  /**
+   * Waiting: never covered, or its best grew to reSendAreaGrowth × the covered
+   * area, or (a provisional cover) its best outgrew the covered area / shareMinAreaFraction.
+   */
   #waiting(t: SharedTrack): boolean {
     if (t.best === null) return false;
     if (t.coveredArea === null) return true;
-    return t.best.good && t.best.area >= this.#reSendAreaGrowth * t.coveredArea;
+    if (!t.best.good) return false;
+    if (t.provisional && this.#shareMinAreaFraction * t.best.area > t.coveredArea) return true;
+    return t.best.area >= this.#reSendAreaGrowth * t.coveredArea;
+  }
+
+  /** Mark `t` covered by a view of `area` in a sent frame; provisional while its forecast promises more (coverForecastS). */
+  #cover(t: SharedTrack, area: number): void {
+    t.coveredArea = Math.max(t.coveredArea ?? 0, area);
+    t.provisional =
+      this.#forecastS > 0 && this.#shareMinAreaFraction * forecastLargestArea(t.recent, this.#lastNs, this.#width, this.#height, this.#forecastS) > t.coveredArea;
   }
 
   #dropCandidate(frame: CandidateFrame): void {
@@ -128,6 +204,8 @@ export class SharedBestPolicy implements SelectionPolicy {
 
   onFrame(frame: SelectorFrame, tracks: readonly Track[]): PolicyDecision[] {
     this.#lastNs = frame.timestampNs;
+    this.#width = frame.width;
+    this.#height = frame.height;
     const entries = frameQualities(frame, visibleObjects(frame, tracks), this.#o.qp, this.#o.weights);
     const out: PolicyDecision[] = [];
     for (const [trackId, t] of this.#tracks) if (!entries.has(trackId)) t.weakRun++;
@@ -135,13 +213,17 @@ export class SharedBestPolicy implements SelectionPolicy {
     for (const [trackId, { entry, quality }] of entries) {
       let t = this.#tracks.get(trackId);
       if (t === undefined) {
-        t = { best: null, cands: [], coveredArea: null, windowStart: null, qualified: false, weakRun: 0, segmentStartNs: frame.timestampNs };
+        t = { best: null, cands: [], coveredArea: null, windowStart: null, qualified: false, weakRun: 0, segmentStartNs: frame.timestampNs, recent: [], provisional: false };
         this.#tracks.set(trackId, t);
       }
       if (entry.box.score >= this.#o.params.minScore1) {
         if (t.qualified && this.#o.segmentGap > 0 && t.weakRun >= this.#o.segmentGap) out.push(...this.#newSegment(trackId, t));
         t.qualified = true;
         t.weakRun = 0;
+        if (this.#forecastS > 0) {
+          t.recent.push({ timestampNs: frame.timestampNs, box: entry.box });
+          while (frame.timestampNs - t.recent[0]!.timestampNs > FORECAST_WINDOW_NS) t.recent.shift();
+        }
       } else {
         t.weakRun++;
       }
@@ -194,14 +276,14 @@ export class SharedBestPolicy implements SelectionPolicy {
       const f = chosen.frame;
       f.sent = true;
       const selected: SelectedObject[] = [{ trackId, entry: chosen.entry }];
-      t.coveredArea = Math.max(t.coveredArea ?? 0, chosen.quality.area);
+      this.#cover(t, chosen.quality.area);
       t.windowStart = null;
       for (const [otherId, { entry: e, quality }] of f.entries) {
         if (otherId === trackId) continue;
         const o = this.#current(otherId, f);
         if (o === undefined || !this.#covers(o, quality)) continue;
         const wasWaiting = this.#waiting(o);
-        o.coveredArea = Math.max(o.coveredArea ?? 0, quality.area);
+        this.#cover(o, quality.area);
         if (!this.#waiting(o)) o.windowStart = null;
         if (wasWaiting) selected.push({ trackId: otherId, entry: e });
       }
