@@ -10,7 +10,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
-#include <map>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,8 +35,14 @@ struct Encoder {
   }
 };
 
+// The encoders most recently used, newest first. Bounded: crops come in
+// every size, and each encoder pipeline holds threads, a bus and file
+// descriptors (an evaluation that cut ~10 000 crop sizes ran out of 20 000
+// descriptors). An evicted encoder is torn down once the last call using it
+// has finished (shared_ptr). A camera's frame size stays near the front.
+constexpr size_t kMaxEncoders = 16;
 std::mutex g_cache_mutex;
-std::map<std::string, std::shared_ptr<Encoder>> g_cache;
+std::list<std::pair<std::string, std::shared_ptr<Encoder>>> g_cache;
 
 // jpegenc writes what it is given: BGR/RGB as an RGB-colour-space JPEG, I420
 // as 4:2:0 Y'CbCr. An I420 frame (the runtime's capture format) is converted
@@ -53,8 +59,12 @@ std::shared_ptr<Encoder> GetEncoder(int width, int height, const std::string& fo
   const std::string key =
       std::to_string(width) + "x" + std::to_string(height) + ":" + format + ":" + colour + ":" + element;
   std::lock_guard<std::mutex> lock(g_cache_mutex);
-  auto it = g_cache.find(key);
-  if (it != g_cache.end()) return it->second;
+  for (auto it = g_cache.begin(); it != g_cache.end(); ++it) {
+    if (it->first == key) {
+      g_cache.splice(g_cache.begin(), g_cache, it);  // most recently used first
+      return g_cache.front().second;
+    }
+  }
   const std::string desc = "appsrc name=src format=time caps=video/x-raw,format=" + format +
                            ",width=" + std::to_string(width) + ",height=" + std::to_string(height) +
                            colour +
@@ -77,7 +87,8 @@ std::shared_ptr<Encoder> GetEncoder(int width, int height, const std::string& fo
     *error = "could not start the JPEG encoder pipeline (" + element + ")";
     return nullptr;
   }
-  g_cache[key] = e;
+  g_cache.emplace_front(key, e);
+  while (g_cache.size() > kMaxEncoders) g_cache.pop_back();
   return e;
 }
 

@@ -16,7 +16,7 @@
 import { sha256Hex } from '../hash.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { encodeJpeg, openCapture } from '../capture/index.js';
+import { encodeJpeg, openCapture, type RawImage } from '../capture/index.js';
 import { SimulatedCamera } from '../capture/sim/camera.js';
 import type { SimObjectClass } from '../capture/sim/scene.js';
 import { ConfigError, requireNumber } from '../errors.js';
@@ -24,7 +24,8 @@ import { DEFAULT_MANIFEST_PATH, loadManifest, resolveModelPath, tensorOptionsFor
 import { groupByFrame, readMotFile, readSeqInfo, type MotRow } from '../mot/index.js';
 import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
 import type { Box } from '../types.js';
-import { copyRect, cropRectWithMargin, frameCropStats, type CropStats } from '../select/crop-stats.js';
+import { chromaAlignedRect, copyRect, copyRectI420, cropRectWithMargin, frameCropStats, type CropStats } from '../select/crop-stats.js';
+import { BT601_LIMITED } from '../capture/yuv.js';
 import { cropRect, laplacianVariance, type CenterBox, type CropImage } from './metrics.js';
 
 export type GroundTruthKind = 'mot-gt' | 'sim-exact' | 'detector-fallback';
@@ -281,7 +282,7 @@ interface CacheFile {
   frames: Array<{ t: string; jpeg: number; boxes: Box[]; sharp: number[]; crop: Array<[number | null, number, number, number]>; cropJpeg: number[]; ctxJpeg: number }>;
 }
 
-const CACHE_VERSION = 3;
+const CACHE_VERSION = 4; // 4: frames captured as I420, as the runtime does
 
 /** JPEG quality of the upload crops in the evaluation (upload.cropJpegQuality's default). */
 export const CROP_JPEG_QUALITY = 90;
@@ -289,13 +290,18 @@ export const CROP_JPEG_QUALITY = 90;
 export const CONTEXT_JPEG_QUALITY = 40;
 
 /** JPEG bytes of each box's upload crop and of the low-quality context frame. */
-async function contentBytes(pixels: Uint8Array, width: number, height: number, boxes: readonly Box[]): Promise<{ cropJpeg: number[]; ctxJpeg: number }> {
+/** JPEG bytes of each box's upload crop and of the context frame, cut and encoded as the runtime does (camera-runner.ts #images). */
+async function contentBytes(frame: RawImage, boxes: readonly Box[]): Promise<{ cropJpeg: number[]; ctxJpeg: number }> {
+  const { width, height, pixels } = frame;
+  const i420 = frame.format === 'I420';
   const cropJpeg: number[] = [];
   for (const b of boxes) {
-    const r = cropRectWithMargin(b, width, height);
-    cropJpeg.push(r === null ? 0 : (await encodeJpeg({ width: r.width, height: r.height, format: 'BGR', pixels: copyRect(pixels, width * 3, r) }, { quality: CROP_JPEG_QUALITY })).length);
+    const box = cropRectWithMargin(b, width, height);
+    const r = box === null ? null : i420 ? chromaAlignedRect(box) : box;
+    const crop = r === null ? null : i420 ? copyRectI420(pixels, width, height, r) : copyRect(pixels, width * 3, r);
+    cropJpeg.push(r === null || crop === null ? 0 : (await encodeJpeg({ ...frame, width: r.width, height: r.height, pixels: crop }, { quality: CROP_JPEG_QUALITY })).length);
   }
-  const ctxJpeg = (await encodeJpeg({ width, height, format: 'BGR', pixels }, { quality: CONTEXT_JPEG_QUALITY })).length;
+  const ctxJpeg = (await encodeJpeg(frame, { quality: CONTEXT_JPEG_QUALITY })).length;
   return { cropJpeg, ctxJpeg };
 }
 
@@ -320,14 +326,6 @@ export function defaultModelSha256(): string {
 /** Laplacian variance of every box's crop in a packed BGR frame. */
 export function cropSharpness(image: CropImage, boxes: readonly CenterBox[]): number[] {
   return boxes.map((b) => laplacianVariance(image, cropRect(b, image.width, image.height)));
-}
-
-/** Tight BGR copy of a frame whose rows may be padded. */
-function tightPixels(pixels: Uint8Array, width: number, height: number, stride: number): Uint8Array {
-  if (stride === width * 3) return pixels;
-  const out = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) out.set(pixels.subarray(y * stride, y * stride + width * 3), y * width * 3);
-  return out;
 }
 
 /**
@@ -392,7 +390,8 @@ async function decodeClip(
   modelSha: string,
 ): Promise<CacheFile> {
   const detector = await options.detector();
-  const source = openCapture({ source: { type: 'file', path }, tensor: tensorOptionsFor(detector.manifest) });
+  // The runtime's capture (cameras[].pixelFormat default i420): the same tensor, crop measures and JPEGs as a camera.
+  const source = openCapture({ source: { type: 'file', path }, format: 'I420', tensor: tensorOptionsFor(detector.manifest) });
   const sampler = new GridSampler(hz);
   const frames: CacheFile['frames'] = [];
   let width = 0;
@@ -405,12 +404,11 @@ async function decodeClip(
         width = f.width;
         height = f.height;
         const boxes = await detector.detect({ tensor: f.tensor!, letterbox: f.letterbox!, frameWidth: f.width, frameHeight: f.height });
-        const pixels = tightPixels(f.pixels, f.width, f.height, f.stride);
-        const jpeg = await encodeJpeg({ width: f.width, height: f.height, format: 'BGR', pixels }, { quality });
-        const image = { width: f.width, height: f.height, channels: 3 as const, pixels };
+        const image = { width: f.width, height: f.height, channels: 3 as const, format: 'I420' as const, yuv: f.yuv ?? BT601_LIMITED, pixels: f.pixels };
+        const jpeg = await encodeJpeg(image, { quality });
         const sharp = cropSharpness(image, boxes);
         const crop = frameCropStats(image, boxes).map(packCrop);
-        frames.push({ t: t.toString(), jpeg: jpeg.length, boxes, sharp, crop, ...(await contentBytes(pixels, f.width, f.height, boxes)) });
+        frames.push({ t: t.toString(), jpeg: jpeg.length, boxes, sharp, crop, ...(await contentBytes(image, boxes)) });
       } finally {
         source.releaseTensor(f);
       }
@@ -481,7 +479,7 @@ export async function loadSimInput(options: SimInputOptions = {}): Promise<EvalI
     const jpeg = await encodeJpeg({ width: W, height: H, format: 'BGR', pixels: r.pixels }, { quality });
     const image = { width: W, height: H, channels: 3 as const, pixels: r.pixels };
     const sharpness = cropSharpness(image, detections);
-    const content = await contentBytes(r.pixels, W, H, detections);
+    const content = await contentBytes({ width: W, height: H, format: 'BGR', pixels: r.pixels }, detections);
     frames.push({
       imageId: k,
       timestampNs: t,

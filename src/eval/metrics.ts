@@ -8,6 +8,7 @@
 import { invalidParameterError, outOfRangeError } from '../errors.js';
 import { iouAxisAligned as iou } from '../geometry/box.js';
 import type { CropImage } from '../select/crop-stats.js';
+import { yuvCoefficients } from '../capture/yuv.js';
 
 export type { CropImage };
 
@@ -110,7 +111,7 @@ export function cropRect(box: CenterBox, width: number, height: number): PixelRe
 /**
  * Sharpness: the variance of the Laplacian (4-neighbour kernel
  * [0 1 0; 1 −4 1; 0 1 0], OpenCV's ksize=1) over the grey crop, grey =
- * 0.299 R + 0.587 G + 0.114 B. The Laplacian is taken at the crop's interior
+ * 0.299 R + 0.587 G + 0.114 B (an I420 frame: its luma, stretched to 0..255). The Laplacian is taken at the crop's interior
  * pixels only (no padding), so the crop's surroundings never leak in. Higher
  * is sharper; it grows with contrast and texture, so compare it between images
  * of the same object. NaN for crops smaller than 3×3.
@@ -126,9 +127,15 @@ export function laplacianVariance(image: CropImage, rect: PixelRect = { x0: 0, y
   const h = y1 - y0;
   if (w < 3 || h < 3) return NaN;
   const grey = new Float64Array(w * h);
+  // I420: grey is the Y plane on the 0..255 scale (crop-stats.ts does the same).
+  const i420 = image.format === 'I420' ? yuvCoefficients(image.yuv) : undefined;
   for (let y = 0; y < h; y++) {
-    const row = (y0 + y) * stride;
+    const row = (y0 + y) * (i420 ? width : stride);
     for (let x = 0; x < w; x++) {
+      if (i420) {
+        grey[y * w + x] = (pixels[row + x0 + x]! - i420.yOffset) * i420.yGain;
+        continue;
+      }
       const i = row + (x0 + x) * channels;
       grey[y * w + x] = channels === 1 ? pixels[i]! : 0.114 * pixels[i]! + 0.587 * pixels[i + 1]! + 0.299 * pixels[i + 2]!;
     }

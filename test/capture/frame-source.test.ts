@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture, encodeJpeg, FrameSource, type CapturedFrame } from '../../src/capture/index.js';
@@ -320,6 +320,22 @@ test('tensor slots all in use: the tensor still arrives in shared memory, with t
   assert.deepEqual(wrongTensors, []);
   assert.ok(source.tensorSlotMisses > 0);
   assert.equal(source.tensorSlotsAllocated, 4, 'the pool grew to twice tensorSlots, no further');
+});
+
+test('JPEGs of 300 different sizes (crops) leave the encoder pipelines bounded: file descriptors and threads do not grow with the sizes', async () => {
+  const fds = (): number => readdirSync('/proc/self/fd').length;
+  const threads = (): number => readdirSync('/proc/self/task').length;
+  // Warm up: the first encoders, GStreamer's own threads and descriptors.
+  for (let i = 0; i < 20; i++) await encodeJpeg({ width: 8 + i, height: 8, format: 'BGR', pixels: new Uint8Array((8 + i) * 8 * 3) });
+  const before = { fds: fds(), threads: threads() };
+  for (let i = 0; i < 300; i++) {
+    const w = 16 + (i % 150);
+    const h = 16 + Math.floor(i / 150);
+    await encodeJpeg({ width: w, height: h, format: 'BGR', pixels: new Uint8Array(w * h * 3).fill(i % 256) });
+  }
+  const after = { fds: fds(), threads: threads() };
+  assert.ok(after.fds - before.fds < 40, `file descriptors ${before.fds} → ${after.fds}`);
+  assert.ok(after.threads - before.threads < 40, `threads ${before.threads} → ${after.threads}`);
 });
 
 test('JPEG round trip keeps the size and the mean colour', async () => {
