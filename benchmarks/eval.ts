@@ -47,7 +47,7 @@ import { machine } from './util.js';
 const usage = `usage: npm run eval -- <clip|sequence|sim|all> [--policies ${POLICY_NAMES.join(',')}] [--hz 10] [--send-hz 2]
        [--max-latency S (final-best 3, shared-best 10)] [--interval S (interval, default 1)]
        [--set name=value,... (any policy option of src/select/options.ts)] [--budget F (also run 'budget' at F × the default policy's bytes)]
-       [--out NAME] [--objects] [--lost] [--no-cache] [--md]`;
+       [--out NAME] [--objects] [--lost] [--no-cache] [--md] [--pixel-format i420|bgr (clips captured as the runtime's cameras[].pixelFormat; default i420)]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -66,9 +66,15 @@ async function main(argv: string[]): Promise<number> {
       lost: { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
       md: { type: 'boolean', default: false },
+      'pixel-format': { type: 'string', default: 'i420' },
       help: { type: 'boolean', default: false },
     },
   });
+  const pixelFormat = values['pixel-format'] === 'bgr' ? 'BGR' : values['pixel-format'] === 'i420' ? 'I420' : undefined;
+  if (pixelFormat === undefined) {
+    console.error(`eval: --pixel-format must be i420 or bgr, not ${values['pixel-format']}`);
+    return 2;
+  }
   const target = positionals[0];
   if (values.help || target === undefined) {
     console.log(usage);
@@ -111,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
     bar.tick(k, s.kind === 'sim' ? 'simulated scene' : basename(s.path));
     const t1 = performance.now();
     let input: EvalInput;
-    if (s.kind === 'clip') input = await loadClipInput(s.path, { hz, detector: getDetector, cacheDir: values['no-cache'] ? undefined : cacheDir });
+    if (s.kind === 'clip') input = await loadClipInput(s.path, { hz, detector: getDetector, cacheDir: values['no-cache'] ? undefined : cacheDir, pixelFormat });
     else if (s.kind === 'mot') input = loadMotInput(s.path, { hz });
     else input = await loadSimInput({ hz });
     const rep = evaluateInput(input, { policies, sendHz, policyOptions });

@@ -267,6 +267,12 @@ export interface ClipInputOptions {
   maxFrames?: number;
   fallbackMinScore?: number;
   fallbackMinFrames?: number;
+  /**
+   * Pixel format the clip is captured in: 'I420' (default, the runtime's
+   * cameras[].pixelFormat) or 'BGR' (the runtime before, a robustness check:
+   * the tensor, and so the detections, differ by the colour conversion).
+   */
+  pixelFormat?: 'I420' | 'BGR';
 }
 
 interface CacheFile {
@@ -328,6 +334,14 @@ export function cropSharpness(image: CropImage, boxes: readonly CenterBox[]): nu
   return boxes.map((b) => laplacianVariance(image, cropRect(b, image.width, image.height)));
 }
 
+/** Tight BGR copy of a frame whose rows may be padded. */
+function tightBgr(pixels: Uint8Array, width: number, height: number, stride: number): Uint8Array {
+  if (stride === width * 3) return pixels;
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) out.set(pixels.subarray(y * stride, y * stride + width * 3), y * width * 3);
+  return out;
+}
+
 /**
  * A recorded clip: decoded with the capture pipeline, frames on the hz grid
  * detected once (traffic classes), each frame's JPEG size measured and each
@@ -345,7 +359,8 @@ export async function loadClipInput(path: string, options: ClipInputOptions): Pr
     const clipSha = fileSha256(path);
     const modelSha = defaultModelSha256();
     const part = options.maxFrames === undefined ? '' : `-n${options.maxFrames}`;
-    cacheFile = join(options.cacheDir, `${name}-${clipSha.slice(0, 16)}-${modelSha.slice(0, 16)}-${hz}hz-q${quality}${part}-v${CACHE_VERSION}.json`);
+    const format = options.pixelFormat === 'BGR' ? '-bgr' : '';
+    cacheFile = join(options.cacheDir, `${name}-${clipSha.slice(0, 16)}-${modelSha.slice(0, 16)}-${hz}hz-q${quality}${part}${format}-v${CACHE_VERSION}.json`);
     if (existsSync(cacheFile)) data = JSON.parse(readFileSync(cacheFile, 'utf8')) as CacheFile;
     data ??= await decodeClip(path, name, hz, quality, options, clipSha, modelSha);
     mkdirSync(options.cacheDir, { recursive: true });
@@ -391,7 +406,8 @@ async function decodeClip(
 ): Promise<CacheFile> {
   const detector = await options.detector();
   // The runtime's capture (cameras[].pixelFormat default i420): the same tensor, crop measures and JPEGs as a camera.
-  const source = openCapture({ source: { type: 'file', path }, format: 'I420', tensor: tensorOptionsFor(detector.manifest) });
+  const format = options.pixelFormat ?? 'I420';
+  const source = openCapture({ source: { type: 'file', path }, format, tensor: tensorOptionsFor(detector.manifest) });
   const sampler = new GridSampler(hz);
   const frames: CacheFile['frames'] = [];
   let width = 0;
@@ -404,7 +420,10 @@ async function decodeClip(
         width = f.width;
         height = f.height;
         const boxes = await detector.detect({ tensor: f.tensor!, letterbox: f.letterbox!, frameWidth: f.width, frameHeight: f.height });
-        const image = { width: f.width, height: f.height, channels: 3 as const, format: 'I420' as const, yuv: f.yuv ?? BT601_LIMITED, pixels: f.pixels };
+        const image =
+          format === 'I420'
+            ? { width: f.width, height: f.height, channels: 3 as const, format, yuv: f.yuv ?? BT601_LIMITED, pixels: f.pixels }
+            : { width: f.width, height: f.height, channels: 3 as const, format, pixels: tightBgr(f.pixels, f.width, f.height, f.stride) };
         const jpeg = await encodeJpeg(image, { quality });
         const sharp = cropSharpness(image, boxes);
         const crop = frameCropStats(image, boxes).map(packCrop);
