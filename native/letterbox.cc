@@ -24,7 +24,7 @@ void FillPad(float* dst, int tw, int th, const LetterboxGeometry& g, float pad) 
   }
 }
 
-LetterboxGeometry GeometryFor(int src_w, int src_h, const TensorSpec& spec) {
+LetterboxGeometry ComputeGeometry(int src_w, int src_h, const TensorSpec& spec) {
   LetterboxGeometry g;
   const int tw = spec.width, th = spec.height;
   g.ratio = std::min(static_cast<double>(tw) / src_w, static_cast<double>(th) / src_h);
@@ -45,7 +45,9 @@ struct Taps {
   std::vector<float> w;
 };
 
-enum class Siting { kFull, kHalfCentred, kHalfCosited };
+// kCositedToCosited: output i is a cosited chroma sample of a half-resolution
+// output plane (at output luma column 2i), read from a cosited input plane.
+enum class Siting { kFull, kHalfCentred, kHalfCosited, kCositedToCosited };
 
 Taps LinearTaps(int n, double inv, int src_n, Siting siting) {
   Taps t;
@@ -54,7 +56,10 @@ Taps LinearTaps(int n, double inv, int src_n, Siting siting) {
   t.w.resize(n);
   for (int i = 0; i < n; ++i) {
     const double full = (i + 0.5) * inv - 0.5;
-    double s = siting == Siting::kFull ? full : siting == Siting::kHalfCentred ? (full + 0.5) / 2 - 0.5 : full / 2;
+    double s = full;
+    if (siting == Siting::kHalfCentred) s = (full + 0.5) / 2 - 0.5;
+    if (siting == Siting::kHalfCosited) s = full / 2;
+    if (siting == Siting::kCositedToCosited) s = ((2 * i + 0.5) * inv - 0.5) / 2;
     if (s < 0) s = 0;
     int k = static_cast<int>(s);
     if (k > src_n - 1) k = src_n - 1;
@@ -76,7 +81,7 @@ inline void BlendRows(const uint8_t* __restrict r0, const uint8_t* __restrict r1
 
 LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_h, int stride, bool src_is_rgb,
                                          const TensorSpec& spec, float* dst, bool pad_ready) {
-  const LetterboxGeometry g = GeometryFor(src_w, src_h, spec);
+  const LetterboxGeometry g = ComputeGeometry(src_w, src_h, spec);
   const int tw = spec.width, th = spec.height;
 
   const size_t plane = static_cast<size_t>(tw) * th;
@@ -140,7 +145,7 @@ LetterboxGeometry LetterboxI420ToPlanarFloat(const uint8_t* y_plane, int y_strid
                                              const uint8_t* v_plane, int c_stride, int src_w, int src_h,
                                              const YuvMatrix& matrix, const TensorSpec& spec, float* dst,
                                              bool pad_ready) {
-  const LetterboxGeometry g = GeometryFor(src_w, src_h, spec);
+  const LetterboxGeometry g = ComputeGeometry(src_w, src_h, spec);
   const int tw = spec.width, th = spec.height;
   const size_t plane = static_cast<size_t>(tw) * th;
   const float s = spec.scale;
@@ -192,6 +197,70 @@ LetterboxGeometry LetterboxI420ToPlanarFloat(const uint8_t* y_plane, int y_strid
     }
   }
   return g;
+}
+
+LetterboxGeometry GeometryFor(int src_w, int src_h, const TensorSpec& spec) { return ComputeGeometry(src_w, src_h, spec); }
+
+namespace {
+
+void ResamplePlane(const uint8_t* src, int stride, int src_w, int src_h, const Taps& tx, const Taps& ty, int dst_w,
+                   int dst_h, uint8_t* dst, int dst_stride) {
+  const int span = tx.i1[dst_w - 1] + 1;
+  std::vector<float> row(span);
+  for (int y = 0; y < dst_h; ++y) {
+    const uint8_t* r0 = src + static_cast<size_t>(ty.i0[y]) * stride;
+    const uint8_t* r1 = src + static_cast<size_t>(ty.i1[y]) * stride;
+    const float w = ty.w[y], w0 = 1.0f - w;
+    for (int i = 0; i < span; ++i) row[i] = static_cast<float>(r0[i]) * w0 + static_cast<float>(r1[i]) * w;
+    uint8_t* out = dst + static_cast<size_t>(y) * dst_stride;
+    for (int x = 0; x < dst_w; ++x) {
+      const float a = row[tx.i0[x]], b = row[tx.i1[x]];
+      out[x] = static_cast<uint8_t>(a + (b - a) * tx.w[x] + 0.5f);
+    }
+  }
+  (void)src_w;
+  (void)src_h;
+}
+
+}  // namespace
+
+void ResampleI420(const uint8_t* y_plane, int y_stride, const uint8_t* u_plane, const uint8_t* v_plane, int c_stride,
+                  int src_w, int src_h, bool h_cosited, int dst_w, int dst_h, uint8_t* dy, int dy_stride, uint8_t* du,
+                  uint8_t* dv, int dc_stride) {
+  const int cw = (src_w + 1) / 2, ch = (src_h + 1) / 2;
+  const int dcw = (dst_w + 1) / 2, dch = (dst_h + 1) / 2;
+  const double inv_x = static_cast<double>(src_w) / dst_w, inv_y = static_cast<double>(src_h) / dst_h;
+  ResamplePlane(y_plane, y_stride, src_w, src_h, LinearTaps(dst_w, inv_x, src_w, Siting::kFull),
+                LinearTaps(dst_h, inv_y, src_h, Siting::kFull), dst_w, dst_h, dy, dy_stride);
+  // Chroma plane to chroma plane: the same scale, each plane's own centres
+  // (a cosited plane keeps its first sample on the first luma column).
+  const double cinv_x = static_cast<double>(cw) / dcw, cinv_y = static_cast<double>(ch) / dch;
+  const Taps ctx = h_cosited ? LinearTaps(dcw, inv_x, cw, Siting::kCositedToCosited) : LinearTaps(dcw, cinv_x, cw, Siting::kFull);
+  const Taps cty = LinearTaps(dch, cinv_y, ch, Siting::kFull);
+  ResamplePlane(u_plane, c_stride, cw, ch, ctx, cty, dcw, dch, du, dc_stride);
+  ResamplePlane(v_plane, c_stride, cw, ch, ctx, cty, dcw, dch, dv, dc_stride);
+}
+
+void PackedScaledToPlanarFloat(const uint8_t* src, int stride, bool src_is_rgb, const TensorSpec& spec,
+                               const LetterboxGeometry& g, float* dst, bool pad_ready) {
+  const int tw = spec.width, th = spec.height;
+  const size_t plane = static_cast<size_t>(tw) * th;
+  const float s = spec.scale;
+  if (!pad_ready) FillPad(dst, tw, th, g, spec.pad_value * s);
+  const bool swap = src_is_rgb != spec.rgb;
+  const int o0 = swap ? 2 : 0, o2 = swap ? 0 : 2;
+  for (int y = 0; y < g.scaled_h; ++y) {
+    const uint8_t* __restrict in = src + static_cast<size_t>(y) * stride;
+    const size_t row_off = static_cast<size_t>(y + g.pad_y) * tw + g.pad_x;
+    float* __restrict out0 = dst + row_off;
+    float* __restrict out1 = dst + plane + row_off;
+    float* __restrict out2 = dst + 2 * plane + row_off;
+    for (int x = 0; x < g.scaled_w; ++x) {
+      out0[x] = static_cast<float>(in[3 * x + o0]) * s;
+      out1[x] = static_cast<float>(in[3 * x + 1]) * s;
+      out2[x] = static_cast<float>(in[3 * x + o2]) * s;
+    }
+  }
 }
 
 }  // namespace bestshot

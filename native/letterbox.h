@@ -52,4 +52,22 @@ LetterboxGeometry LetterboxI420ToPlanarFloat(const uint8_t* y_plane, int y_strid
                                              const YuvMatrix& matrix, const TensorSpec& spec, float* dst,
                                              bool pad_ready = false);
 
+// Where the image lands in a tensor of `spec` for a frame of src_w × src_h.
+LetterboxGeometry GeometryFor(int src_w, int src_h, const TensorSpec& spec);
+
+// Resample tight-or-strided I420 planes to dst_w × dst_h (bilinear,
+// half-pixel centres; chroma at its own sample positions), rounding to
+// 8 bits. The first step of the I420 tensor: the small I420 image is then
+// converted by GStreamer's own converter (pipeline.cc), so the detector sees
+// the colours a BGR capture's videoconvert would have given it.
+void ResampleI420(const uint8_t* y_plane, int y_stride, const uint8_t* u_plane, const uint8_t* v_plane, int c_stride,
+                  int src_w, int src_h, bool h_cosited, int dst_w, int dst_h, uint8_t* dy, int dy_stride, uint8_t* du,
+                  uint8_t* dv, int dc_stride);
+
+// Packed 8-bit rows of exactly the letterbox's scaled size into the tensor
+// (planar float, channel order and scale of `spec`), pad written unless
+// pad_ready.
+void PackedScaledToPlanarFloat(const uint8_t* src, int stride, bool src_is_rgb, const TensorSpec& spec,
+                               const LetterboxGeometry& g, float* dst, bool pad_ready);
+
 }  // namespace bestshot

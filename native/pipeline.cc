@@ -629,12 +629,7 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
       dst = m->tensor;
     }
     if (i420) {
-      const uint8_t* y_plane = m->pixel_view;
-      const int cw = (m->width + 1) / 2, ch = (m->height + 1) / 2;
-      const uint8_t* u_plane = y_plane + static_cast<size_t>(m->width) * m->height;
-      const uint8_t* v_plane = u_plane + static_cast<size_t>(cw) * ch;
-      m->geometry = LetterboxI420ToPlanarFloat(y_plane, m->width, u_plane, v_plane, cw, m->width, m->height, m->yuv,
-                                               tensor_, dst, pad_ready);
+      m->geometry = I420Tensor(m, vinfo, dst, pad_ready);
     } else {
       m->geometry = LetterboxToPlanarFloat(m->pixel_view, m->width, m->height, m->stride,
                                            fmt == GST_VIDEO_FORMAT_RGB, tensor_, dst, pad_ready);
@@ -642,6 +637,61 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
   }
   gst_buffer_unmap(buffer, &map);
   return m;
+}
+
+LetterboxGeometry Pipeline::I420Tensor(const PipelineMessage* m, const GstVideoInfo& vinfo, float* dst, bool pad_ready) {
+  const LetterboxGeometry g = GeometryFor(m->width, m->height, tensor_);
+  I420TensorStage& st = i420_tensor_;
+  const std::string key = std::to_string(g.scaled_w) + "x" + std::to_string(g.scaled_h) + ":" + m->colorimetry + ":" +
+                          m->chroma_site;
+  if (st.key != key) {
+    if (st.converter != nullptr) gst_video_converter_free(st.converter);
+    gst_video_info_set_format(&st.in, GST_VIDEO_FORMAT_I420, g.scaled_w, g.scaled_h);
+    st.in.colorimetry = vinfo.colorimetry;
+    st.in.chroma_site = vinfo.chroma_site;
+    gst_video_info_set_format(&st.out, GST_VIDEO_FORMAT_BGR, g.scaled_w, g.scaled_h);
+    // videoconvert's defaults (gst-inspect-1.0 videoconvert), one thread: the pull thread's.
+    GstStructure* config = gst_structure_new(
+        "GstVideoConverter", GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD, GST_VIDEO_DITHER_BAYER,
+        GST_VIDEO_CONVERTER_OPT_DITHER_QUANTIZATION, G_TYPE_UINT, 1u, GST_VIDEO_CONVERTER_OPT_CHROMA_RESAMPLER_METHOD,
+        GST_TYPE_VIDEO_RESAMPLER_METHOD, GST_VIDEO_RESAMPLER_METHOD_LINEAR, GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT,
+        1u, nullptr);
+    st.converter = gst_video_converter_new(&st.in, &st.out, config);  // takes the config
+    st.i420.assign(GST_VIDEO_INFO_SIZE(&st.in), 0);
+    st.bgr.assign(GST_VIDEO_INFO_SIZE(&st.out), 0);
+    st.key = key;
+  }
+  const int cw = (m->width + 1) / 2, ch = (m->height + 1) / 2;
+  const uint8_t* y_plane = m->pixel_view;
+  const uint8_t* u_plane = y_plane + static_cast<size_t>(m->width) * m->height;
+  const uint8_t* v_plane = u_plane + static_cast<size_t>(cw) * ch;
+  if (st.converter == nullptr) {
+    // No converter for these caps (not seen with GStreamer's formats): the direct conversion.
+    return LetterboxI420ToPlanarFloat(y_plane, m->width, u_plane, v_plane, cw, m->width, m->height, m->yuv, tensor_, dst,
+                                      pad_ready);
+  }
+  uint8_t* small = st.i420.data();
+  ResampleI420(y_plane, m->width, u_plane, v_plane, cw, m->width, m->height, m->yuv.h_cosited, g.scaled_w, g.scaled_h,
+               small + GST_VIDEO_INFO_PLANE_OFFSET(&st.in, 0), GST_VIDEO_INFO_PLANE_STRIDE(&st.in, 0),
+               small + GST_VIDEO_INFO_PLANE_OFFSET(&st.in, 1), small + GST_VIDEO_INFO_PLANE_OFFSET(&st.in, 2),
+               GST_VIDEO_INFO_PLANE_STRIDE(&st.in, 1));
+  GstBuffer* in_buf = gst_buffer_new_wrapped_full(static_cast<GstMemoryFlags>(0), st.i420.data(), st.i420.size(), 0,
+                                                  st.i420.size(), nullptr, nullptr);
+  GstBuffer* out_buf = gst_buffer_new_wrapped_full(static_cast<GstMemoryFlags>(0), st.bgr.data(), st.bgr.size(), 0,
+                                                   st.bgr.size(), nullptr, nullptr);
+  GstVideoFrame in_frame, out_frame;
+  const bool mapped_in = gst_video_frame_map(&in_frame, &st.in, in_buf, GST_MAP_READ);
+  const bool mapped_out = mapped_in && gst_video_frame_map(&out_frame, &st.out, out_buf, GST_MAP_WRITE);
+  if (mapped_out) {
+    gst_video_converter_frame(st.converter, &in_frame, &out_frame);
+    gst_video_frame_unmap(&out_frame);
+  }
+  if (mapped_in) gst_video_frame_unmap(&in_frame);
+  gst_buffer_unref(in_buf);
+  gst_buffer_unref(out_buf);
+  PackedScaledToPlanarFloat(st.bgr.data() + GST_VIDEO_INFO_PLANE_OFFSET(&st.out, 0), GST_VIDEO_INFO_PLANE_STRIDE(&st.out, 0),
+                            false, tensor_, g, dst, pad_ready);
+  return g;
 }
 
 void Pipeline::PullLoop() {

@@ -11,6 +11,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
+#include <gst/video/video.h>
 #include <napi.h>
 
 #include "slot_pool.h"
@@ -29,6 +30,24 @@
 namespace bestshot {
 
 struct PipelineMessage;  // frame or event, posted from the pull thread
+
+// The detector tensor of an I420 frame: its planes resampled to the
+// letterbox's size, then converted to BGR by GStreamer's own converter with
+// videoconvert's settings, so the tensor has the colours a BGR capture
+// gives (docs/performance.md "I420 frames"). Pull thread only.
+struct I420TensorStage {
+  GstVideoConverter* converter = nullptr;
+  GstVideoInfo in{};
+  GstVideoInfo out{};
+  std::vector<uint8_t> i420, bgr;
+  std::string key;
+  I420TensorStage() = default;
+  I420TensorStage(const I420TensorStage&) = delete;
+  I420TensorStage& operator=(const I420TensorStage&) = delete;
+  ~I420TensorStage() {
+    if (converter != nullptr) gst_video_converter_free(converter);
+  }
+};
 
 class Pipeline : public Napi::ObjectWrap<Pipeline> {
  public:
@@ -53,6 +72,7 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   void PullLoop();
   bool DrainBus();  // returns false when an error ended the pipeline
   PipelineMessage* MakeFrame(GstSample* sample);
+  LetterboxGeometry I420Tensor(const PipelineMessage* m, const GstVideoInfo& vinfo, float* dst, bool pad_ready);
   void Post(PipelineMessage* msg);
   void Shutdown();
   GstElement* FindElement(const std::string& name);
@@ -75,6 +95,7 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   // megabytes of new external memory each frame and collect garbage far more
   // often (12 % of the main thread at 150 frames/s); slots avoid that.
   SlotPool<uint8_t> pixel_slots_;
+  I420TensorStage i420_tensor_;
 
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;
