@@ -34,6 +34,19 @@ const ALL_CUES: TrackerOptions = { boost: true, confidenceBoost: 0.65, heightIou
 /** The combination with the highest pooled IDF1 on the two first halves (grid over the seven cues; docs/tracking.md). */
 const BEST_FIRST_HALVES: TrackerOptions = { boost: true, heightIou: true, lostGate: 1.5, lostMinScore: 0.7 };
 
+/** This round's cue options (src/track/cues.ts), each on the defaults, then together: rows of both tables. */
+const CUE_VARIANTS: Array<[string, TrackerOptions]> = [
+  ['defaults + BoostTrack similarity boost', { boost: true }],
+  ['defaults + BoostTrack DLO boost 0.65', { confidenceBoost: 0.65 }],
+  ['defaults + Hybrid-SORT HMIoU', { heightIou: true }],
+  ['defaults + Hybrid-SORT TCM 1', { scoreCue: 1 }],
+  ['defaults + SparseTrack depth levels 3', { depthLevels: 3 }],
+  ['defaults + lost gate 1.5', { lostGate: 1.5 }],
+  ['defaults + lost min score 0.7', { lostMinScore: 0.7 }],
+  ['defaults + all seven cues', { ...ALL_CUES }],
+  ['defaults + best on first halves (boost, HMIoU, lost gate 1.5, lost min score 0.7)', { ...BEST_FIRST_HALVES }],
+];
+
 /** The rows of section 1: name, options. */
 const VARIANTS: Array<[string, TrackerOptions]> = [
   ['ByteTrack (seed, trackThresh 0.5)', { ...B }],
@@ -60,15 +73,7 @@ const VARIANTS: Array<[string, TrackerOptions]> = [
   ['defaults + DeepSORT cascade', { lostMatching: 'cascade' }],
   ['defaults + no fuse_score (mot20)', { fuseScore: false }],
   ['defaults + NSA + cascade + no fuse_score', { nsa: true, lostMatching: 'cascade', fuseScore: false }],
-  ['defaults + BoostTrack similarity boost', { boost: true }],
-  ['defaults + BoostTrack DLO boost 0.65', { confidenceBoost: 0.65 }],
-  ['defaults + Hybrid-SORT HMIoU', { heightIou: true }],
-  ['defaults + Hybrid-SORT TCM 1', { scoreCue: 1 }],
-  ['defaults + SparseTrack depth levels 3', { depthLevels: 3 }],
-  ['defaults + lost gate 1.5', { lostGate: 1.5 }],
-  ['defaults + lost min score 0.7', { lostMinScore: 0.7 }],
-  ['defaults + all seven cues', { ...ALL_CUES }],
-  ['defaults + best on first halves (boost, HMIoU, lost gate 1.5, lost min score 0.7)', { ...BEST_FIRST_HALVES }],
+  ...CUE_VARIANTS,
 ];
 
 /** Section 2 rows besides the seed and the defaults: the options of this round on their own, on the defaults. */
@@ -77,15 +82,7 @@ const HALF_VARIANTS: Array<[string, TrackerOptions]> = [
   ['defaults + DeepSORT cascade', { lostMatching: 'cascade' }],
   ['defaults + no fuse_score (mot20)', { fuseScore: false }],
   ['defaults + NSA + cascade + no fuse_score', { nsa: true, lostMatching: 'cascade', fuseScore: false }],
-  ['defaults + BoostTrack similarity boost', { boost: true }],
-  ['defaults + BoostTrack DLO boost 0.65', { confidenceBoost: 0.65 }],
-  ['defaults + Hybrid-SORT HMIoU', { heightIou: true }],
-  ['defaults + Hybrid-SORT TCM 1', { scoreCue: 1 }],
-  ['defaults + SparseTrack depth levels 3', { depthLevels: 3 }],
-  ['defaults + lost gate 1.5', { lostGate: 1.5 }],
-  ['defaults + lost min score 0.7', { lostMinScore: 0.7 }],
-  ['defaults + all seven cues', { ...ALL_CUES }],
-  ['defaults + best on first halves (boost, HMIoU, lost gate 1.5, lost min score 0.7)', { ...BEST_FIRST_HALVES }],
+  ...CUE_VARIANTS,
 ];
 
 interface Scored {

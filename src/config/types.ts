@@ -10,6 +10,7 @@ import type { PolicyName, PolicyTuning } from '../select/options.js';
 import type { SelectionParams } from '../select/rules.js';
 
 import type { ExecutionProvider } from '../detect/providers.js';
+import type { ResolvedTrackerOptions } from '../track/options.js';
 
 export type { ExecutionProvider };
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
@@ -84,8 +85,11 @@ export interface CalibrationConfig {
   homography?: number[];
 }
 
+/** Cue options (src/track/options.ts, src/track/cues.ts), as the tracker resolves them. */
+type TrackerCueParams = Pick<ResolvedTrackerOptions, 'boost' | 'confidenceBoost' | 'heightIou' | 'scoreCue' | 'depthLevels' | 'lostGate' | 'lostMinScore'>;
+
 /** T2. */
-export interface TrackerParams {
+export interface TrackerParams extends TrackerCueParams {
   matchThreshold: number;
   trackBuffer: number;
   trackThresh: number;
@@ -103,14 +107,6 @@ export interface TrackerParams {
   /** NSA Kalman (src/track/options.ts). */
   nsa: boolean;
   lostMatching: 'joint' | 'after' | 'cascade';
-  /** Cue options (src/track/options.ts, src/track/cues.ts). */
-  boost: boolean;
-  confidenceBoost: number;
-  heightIou: boolean;
-  scoreCue: number;
-  depthLevels: number;
-  lostGate: number;
-  lostMinScore: number;
 }
 
 /** The policy list and the policies' own options are defined once, in src/select/options.ts. */
