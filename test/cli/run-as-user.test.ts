@@ -28,10 +28,10 @@ interface Finished {
   ms: number;
 }
 
-function runCli(args: string[], options: { killAfterMs?: number; onStderr?: (all: string) => void; timeoutMs?: number } = {}): Promise<Finished> {
+function runCli(args: string[], options: { killAfterMs?: number; onStderr?: (all: string) => void; timeoutMs?: number; cwd?: string } = {}): Promise<Finished> {
   const t0 = Date.now();
   const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: PROJECT_ROOT,
+    cwd: options.cwd ?? PROJECT_ROOT,
     env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -107,6 +107,8 @@ test('a file source that ends: queue drained, exit 0, printed counts = receiver 
   try {
     const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: `${receiver.url}/packages`, metricsPort });
     const r = await runCli(['run', '--config', file], {
+      // Started from the user's own directory, not the checkout: workers must find tsx all the same.
+      cwd: dir,
       // Scrape /metrics once the source has ended and the queue drains: the counters are final or nearly so.
       onStderr: (all) => {
         if (scraping || !/"msg":"(stopping|sources ended; draining the queue)"/.test(all)) return;
