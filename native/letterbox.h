@@ -31,27 +31,6 @@ LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_
                                          bool src_is_rgb, const TensorSpec& spec, float* dst,
                                          bool pad_ready = false);
 
-// Y'CbCr → R'G'B' of one 8-bit frame (the caps' colorimetry): the matrix's
-// Kr and Kb and whether Y spans 16..235 (limited) or 0..255 (full).
-struct YuvMatrix {
-  double kr = 0.299;  // BT.601
-  double kb = 0.114;
-  bool full_range = false;
-  bool h_cosited = false;  // chroma sited on even luma columns (MPEG-2, H.264's default), not between them
-};
-
-// The same letterbox as above from an I420 frame in tight planes: Y (width ×
-// height, stride y_stride), then U and V ((width+1)/2 × (height+1)/2, stride
-// c_stride each). Sampling is linear, and Y'CbCr → R'G'B' is affine, so the
-// planes are blended first (chroma at its own, half-resolution sample
-// positions, centred siting) and each tensor pixel is converted once:
-// 416×234 conversions instead of the frame's 1280×720 (docs/performance.md,
-// "I420 frames").
-LetterboxGeometry LetterboxI420ToPlanarFloat(const uint8_t* y_plane, int y_stride, const uint8_t* u_plane,
-                                             const uint8_t* v_plane, int c_stride, int src_w, int src_h,
-                                             const YuvMatrix& matrix, const TensorSpec& spec, float* dst,
-                                             bool pad_ready = false);
-
 // Where the image lands in a tensor of `spec` for a frame of src_w × src_h.
 LetterboxGeometry GeometryFor(int src_w, int src_h, const TensorSpec& spec);
 

@@ -61,8 +61,12 @@ struct PipelineMessage {
   bool has_tensor = false;
   uint64_t slot_misses = 0;
   LetterboxGeometry geometry;
-  bool has_yuv = false;  // I420: the matrix of its colorimetry
-  YuvMatrix yuv;
+  bool has_yuv = false;  // I420: its colorimetry, for JavaScript (crop measures, A2 metering)
+  struct {
+    double kr = 0.299, kb = 0.114;  // the matrix's Kr, Kb (BT.601 unless the caps say otherwise)
+    bool full_range = false;
+    bool h_cosited = false;  // chroma on even luma columns (MPEG-2, H.264's default)
+  } yuv;
   std::string colorimetry;  // GStreamer's names of it and of the chroma siting, for the JPEG encoder's caps
   std::string chroma_site;
   ~PipelineMessage() {
@@ -587,13 +591,8 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
     uint8_t* out = dst;
     for (int p = 0; p < n_planes; ++p) {
       const PlaneCopy& pc = planes[p];
-      const size_t bytes = static_cast<size_t>(pc.row) * pc.rows;
-      if (pc.row == pc.src_stride) {
-        std::memcpy(out, pc.src, bytes);
-      } else {
-        for (int y = 0; y < pc.rows; ++y) std::memcpy(out + static_cast<size_t>(y) * pc.row, pc.src + static_cast<size_t>(y) * pc.src_stride, pc.row);
-      }
-      out += bytes;
+      CopyRows(out, pc.row, pc.src, pc.src_stride, pc.row, pc.rows);
+      out += static_cast<size_t>(pc.row) * pc.rows;
     }
   } else {
     // Other planar formats (NV12, …): hand over the buffer as it is.
@@ -629,7 +628,21 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
       dst = m->tensor;
     }
     if (i420) {
-      m->geometry = I420Tensor(m, vinfo, dst, pad_ready);
+      if (!I420Tensor(m, vinfo, dst, pad_ready)) {
+        // Not seen with GStreamer's own formats; the source ends with this error rather than
+        // hand frames to the detector without their tensor.
+        auto* e = new PipelineMessage();
+        e->kind = PipelineMessage::Kind::kError;
+        e->text = "GStreamer cannot convert I420 (colorimetry " + m->colorimetry + ") to BGR for the detector tensor";
+        e->source = "bestshot";
+        Post(e);
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          tensor_slots_.Release(m->tensor_slot);
+        }
+        m->tensor_slot = -1;
+        m->has_tensor = false;
+      }
     } else {
       m->geometry = LetterboxToPlanarFloat(m->pixel_view, m->width, m->height, m->stride,
                                            fmt == GST_VIDEO_FORMAT_RGB, tensor_, dst, pad_ready);
@@ -639,8 +652,9 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
   return m;
 }
 
-LetterboxGeometry Pipeline::I420Tensor(const PipelineMessage* m, const GstVideoInfo& vinfo, float* dst, bool pad_ready) {
+bool Pipeline::I420Tensor(PipelineMessage* m, const GstVideoInfo& vinfo, float* dst, bool pad_ready) {
   const LetterboxGeometry g = GeometryFor(m->width, m->height, tensor_);
+  m->geometry = g;
   I420TensorStage& st = i420_tensor_;
   const std::string key = std::to_string(g.scaled_w) + "x" + std::to_string(g.scaled_h) + ":" + m->colorimetry + ":" +
                           m->chroma_site;
@@ -665,11 +679,7 @@ LetterboxGeometry Pipeline::I420Tensor(const PipelineMessage* m, const GstVideoI
   const uint8_t* y_plane = m->pixel_view;
   const uint8_t* u_plane = y_plane + static_cast<size_t>(m->width) * m->height;
   const uint8_t* v_plane = u_plane + static_cast<size_t>(cw) * ch;
-  if (st.converter == nullptr) {
-    // No converter for these caps (not seen with GStreamer's formats): the direct conversion.
-    return LetterboxI420ToPlanarFloat(y_plane, m->width, u_plane, v_plane, cw, m->width, m->height, m->yuv, tensor_, dst,
-                                      pad_ready);
-  }
+  if (st.converter == nullptr) return false;
   uint8_t* small = st.i420.data();
   ResampleI420(y_plane, m->width, u_plane, v_plane, cw, m->width, m->height, m->yuv.h_cosited, g.scaled_w, g.scaled_h,
                small + GST_VIDEO_INFO_PLANE_OFFSET(&st.in, 0), GST_VIDEO_INFO_PLANE_STRIDE(&st.in, 0),
@@ -691,7 +701,7 @@ LetterboxGeometry Pipeline::I420Tensor(const PipelineMessage* m, const GstVideoI
   gst_buffer_unref(out_buf);
   PackedScaledToPlanarFloat(st.bgr.data() + GST_VIDEO_INFO_PLANE_OFFSET(&st.out, 0), GST_VIDEO_INFO_PLANE_STRIDE(&st.out, 0),
                             false, tensor_, g, dst, pad_ready);
-  return g;
+  return true;
 }
 
 void Pipeline::PullLoop() {

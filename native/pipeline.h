@@ -72,7 +72,8 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   void PullLoop();
   bool DrainBus();  // returns false when an error ended the pipeline
   PipelineMessage* MakeFrame(GstSample* sample);
-  LetterboxGeometry I420Tensor(const PipelineMessage* m, const GstVideoInfo& vinfo, float* dst, bool pad_ready);
+  // The tensor of an I420 frame into dst (and m->geometry); false when no converter exists for its caps.
+  bool I420Tensor(PipelineMessage* m, const GstVideoInfo& vinfo, float* dst, bool pad_ready);
   void Post(PipelineMessage* msg);
   void Shutdown();
   GstElement* FindElement(const std::string& name);

@@ -24,6 +24,15 @@ inline const uint8_t* TypedArrayBytes(Napi::Env env, Napi::Value value, size_t* 
   return static_cast<const uint8_t*>(data);
 }
 
+// `rows` rows of `row` bytes from one stride to another (one memcpy when both are tight).
+inline void CopyRows(uint8_t* dst, size_t dst_stride, const uint8_t* src, size_t src_stride, size_t row, int rows) {
+  if (dst_stride == row && src_stride == row) {
+    std::memcpy(dst, src, row * static_cast<size_t>(rows));
+    return;
+  }
+  for (int y = 0; y < rows; ++y) std::memcpy(dst + y * dst_stride, src + y * src_stride, row);
+}
+
 // Wrap packed rows (width * bytes-per-pixel, no padding) into a GstBuffer with
 // the row stride GStreamer expects for these caps (RGB/BGR rows are 4-byte
 // aligned, so odd widths need padding). Returns nullptr when the size is wrong.
@@ -42,9 +51,7 @@ inline GstBuffer* PackedToGstBuffer(const uint8_t* data, size_t size, int width,
     const uint8_t* src = data;
     for (int p = 0; p < 3; ++p) {
       const int row = p == 0 ? width : cw, rows = p == 0 ? height : ch;
-      uint8_t* dst = map.data + GST_VIDEO_INFO_PLANE_OFFSET(&info, p);
-      const int stride = GST_VIDEO_INFO_PLANE_STRIDE(&info, p);
-      for (int y = 0; y < rows; ++y) std::memcpy(dst + static_cast<size_t>(y) * stride, src + static_cast<size_t>(y) * row, row);
+      CopyRows(map.data + GST_VIDEO_INFO_PLANE_OFFSET(&info, p), GST_VIDEO_INFO_PLANE_STRIDE(&info, p), src, row, row, rows);
       src += static_cast<size_t>(row) * rows;
     }
     gst_buffer_unmap(buf, &map);
@@ -60,7 +67,7 @@ inline GstBuffer* PackedToGstBuffer(const uint8_t* data, size_t size, int width,
   GstBuffer* buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
   GstMapInfo map;
   gst_buffer_map(buf, &map, GST_MAP_WRITE);
-  for (int y = 0; y < height; ++y) std::memcpy(map.data + y * stride, data + y * row, row);
+  CopyRows(map.data, stride, data, row, row, height);
   gst_buffer_unmap(buf, &map);
   return buf;
 }
