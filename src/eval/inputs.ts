@@ -24,7 +24,7 @@ import { DEFAULT_MANIFEST_PATH, loadManifest, resolveModelPath, tensorOptionsFor
 import { groupByFrame, readMotFile, readSeqInfo, type MotRow } from '../mot/index.js';
 import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
 import type { Box } from '../types.js';
-import { chromaAlignedRect, copyRect, copyRectI420, cropRectWithMargin, frameCropStats, type CropStats } from '../select/crop-stats.js';
+import { cropRectWithMargin, cutCrop, frameCropStats, type CropStats } from '../select/crop-stats.js';
 import { BT601_LIMITED } from '../capture/yuv.js';
 import { cropRect, laplacianVariance, type CenterBox, type CropImage } from './metrics.js';
 
@@ -295,17 +295,12 @@ export const CROP_JPEG_QUALITY = 90;
 /** JPEG quality of the context frame of 'frame+crops' in the evaluation (upload.contextJpegQuality's default). */
 export const CONTEXT_JPEG_QUALITY = 40;
 
-/** JPEG bytes of each box's upload crop and of the low-quality context frame. */
-/** JPEG bytes of each box's upload crop and of the context frame, cut and encoded as the runtime does (camera-runner.ts #images). */
+/** JPEG bytes of each box's upload crop and of the low-quality context frame, cut and encoded as the runtime does (camera-runner.ts #images). */
 async function contentBytes(frame: RawImage, boxes: readonly Box[]): Promise<{ cropJpeg: number[]; ctxJpeg: number }> {
-  const { width, height, pixels } = frame;
-  const i420 = frame.format === 'I420';
   const cropJpeg: number[] = [];
   for (const b of boxes) {
-    const box = cropRectWithMargin(b, width, height);
-    const r = box === null ? null : i420 ? chromaAlignedRect(box) : box;
-    const crop = r === null ? null : i420 ? copyRectI420(pixels, width, height, r) : copyRect(pixels, width * 3, r);
-    cropJpeg.push(r === null || crop === null ? 0 : (await encodeJpeg({ ...frame, width: r.width, height: r.height, pixels: crop }, { quality: CROP_JPEG_QUALITY })).length);
+    const box = cropRectWithMargin(b, frame.width, frame.height);
+    cropJpeg.push(box === null ? 0 : (await encodeJpeg(cutCrop(frame, box).image, { quality: CROP_JPEG_QUALITY })).length);
   }
   const ctxJpeg = (await encodeJpeg(frame, { quality: CONTEXT_JPEG_QUALITY })).length;
   return { cropJpeg, ctxJpeg };

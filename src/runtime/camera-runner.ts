@@ -17,7 +17,7 @@ import type { CapturedFrame, FrameSource } from '../capture/index.js';
 import { capturePeriodNs, encodeJpeg, framesSkippedBetween, StreamGrid, TickGrid } from '../capture/index.js';
 import { FrameRing, validateSelectionParams } from '../select/index.js';
 import { buildPackage, cropTrackIds, idempotencyKey, packageParts, type UploadContent, type UploadPackage, type UploadRoute } from '../upload/index.js';
-import { chromaAlignedRect, copyRect, copyRectI420, cropRectWithMargin, type CropRect } from '../select/crop-stats.js';
+import { cropRectWithMargin, cutCrop, type CropRect } from '../select/crop-stats.js';
 import type { PixelFormat, YuvMatrix } from '../capture/index.js';
 import type { Box, CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
 import { TypedEmitter } from '../events.js';
@@ -499,10 +499,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       const box = cropRectWithMargin(t.box, frame.width, frame.height, c.cropMargin);
       if (box === null) continue;
       // Row copies of the crop (memcpy), then the native encoder; no per-pixel work here.
-      const i420 = frame.format === 'I420';
-      const rect = i420 ? chromaAlignedRect(box) : box;
-      const pixels = i420 ? copyRectI420(frame.pixels, frame.width, frame.height, rect) : copyRect(frame.pixels, frame.width * 3, rect);
-      crops.push({ trackId: t.trackId, rect, jpeg: await encodeJpeg({ width: rect.width, height: rect.height, format: frame.format, ...(frame.yuv ? { yuv: frame.yuv } : {}), pixels }, { quality: c.cropJpegQuality }) });
+      const { rect, image } = cutCrop(frame, box);
+      crops.push({ trackId: t.trackId, rect, jpeg: await encodeJpeg(image, { quality: c.cropJpegQuality }) });
     }
     if (crops.length === 0) return { jpeg: await encodeJpeg(frame, { quality: this.#opts.jpegQuality }) }; // nothing to crop: the frame
     const jpeg = c.mode === 'frame+crops' ? await encodeJpeg(frame, { quality: c.contextJpegQuality }) : null;

@@ -5,6 +5,7 @@
  * tracking worker (src/runtime/camera-worker.ts, on the frame ring's
  * shared-memory view, STYLE 8) or in the evaluation, never on the main thread.
  */
+import type { RawImage } from '../capture/jpeg.js';
 import { yuvCoefficients, type YuvMatrix } from '../capture/yuv.js';
 import { invalidParameterError, outOfRangeError } from '../errors.js';
 
@@ -251,4 +252,17 @@ export function copyRect(pixels: Uint8Array, stride: number, r: CropRect): Uint8
     out.set(pixels.subarray(from, from + r.width * 3), y * r.width * 3);
   }
   return out;
+}
+
+/**
+ * The image of an upload crop of `box` from a tight frame (packed rows or
+ * I420 planes; row copies only), ready for the JPEG encoder, and the
+ * rectangle it covers: for I420 the box with its left and top moved to even
+ * pixels ({@link chromaAlignedRect}), so the package's rectangle is the crop's.
+ */
+export function cutCrop(frame: RawImage, box: CropRect): { rect: CropRect; image: RawImage } {
+  const i420 = frame.format === 'I420';
+  const rect = i420 ? chromaAlignedRect(box) : box;
+  const pixels = i420 ? copyRectI420(frame.pixels, frame.width, frame.height, rect) : copyRect(frame.pixels, frame.width * 3, rect);
+  return { rect, image: { width: rect.width, height: rect.height, format: frame.format, ...(frame.yuv ? { yuv: frame.yuv } : {}), pixels } };
 }
