@@ -129,6 +129,12 @@ export class Detector {
   #nmsThreshold: number;
   #maxDetections: number;
   #inputSize: number;
+  /**
+   * Input buffers returned by finished runs, reused by the next: a fresh 2 MiB
+   * tensor per frame is an mmap, ~500 page faults and an munmap under the
+   * service's fixed mmap threshold (docs/performance.md "Reused inference buffers").
+   */
+  #freeInputs: Float32Array[] = [];
 
   private constructor(init: {
     manifest: ModelManifest;
@@ -278,16 +284,25 @@ export class Detector {
       const chunk = inputs.slice(start, start + per);
       const { width: W, height: H } = this.manifest.input;
       let data: Float32Array;
-      if (per === 1) {
-        // ONNX Runtime refuses SharedArrayBuffer-backed tensors: copy those once.
-        const t = chunk[0]!.tensor;
-        data = t.buffer instanceof SharedArrayBuffer ? new Float32Array(t) : t;
+      let scratch: Float32Array | undefined;
+      const t0 = chunk[0]!.tensor;
+      if (per === 1 && !(t0.buffer instanceof SharedArrayBuffer)) {
+        data = t0;
       } else {
-        data = new Float32Array(per * this.#inputSize); // unused rows of a fixed batch stay 0
+        // ONNX Runtime refuses SharedArrayBuffer-backed tensors, and a batch needs one buffer:
+        // copy into a reused buffer of this batch size.
+        scratch = this.#takeInput(per * this.#inputSize);
+        data = scratch;
         chunk.forEach((x, k) => data.set(x.tensor, k * this.#inputSize));
+        data.fill(0, chunk.length * this.#inputSize); // unused rows of a fixed batch are 0
       }
       const feeds = { [this.manifest.input.name]: new ort.Tensor('float32', data, [per, 3, H, W]) };
-      const out = await session.run(feeds);
+      let out: ort.InferenceSession.OnnxValueMapType;
+      try {
+        out = await session.run(feeds);
+      } finally {
+        if (scratch !== undefined) this.#freeInputs.push(scratch);
+      }
       const t = out[this.manifest.output.name]!;
       const outData = t.data as Float32Array;
       const dims = t.dims;
@@ -317,6 +332,11 @@ export class Detector {
       candidates = needsNms(m.output.format) ? nms(candidates, this.#nmsThreshold, this.#maxDetections) : candidates.sort((a, b) => b.score - a.score).slice(0, this.#maxDetections);
       return candidates.map((c) => toFrameBox(c, input.letterbox, m.classes));
     });
+  }
+
+  #takeInput(length: number): Float32Array {
+    const i = this.#freeInputs.findIndex((b) => b.length === length);
+    return i >= 0 ? this.#freeInputs.splice(i, 1)[0]! : new Float32Array(length);
   }
 
   /** Release the session. Idempotent. */

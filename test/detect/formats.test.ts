@@ -222,6 +222,19 @@ describe('D1 batching, shared memory, class filter', () => {
     await d.close();
   });
 
+  test('D1 shared tensors in flight at once each get their own boxes (input buffers are reused, never shared by two runs)', async () => {
+    const d = await detectorFor(manifest('yolov8', 1), { inputShape: [1, 3, S, S], knownDims: [7, N], known, mask });
+    const fills = [0, 6, 2, 4];
+    const expected = [];
+    for (const v of fills) expected.push(await d.detect(input(v)));
+    assert.deepEqual(new Set(expected.map((b) => b[0]!.cx)).size, fills.length, 'each fill moves the box');
+    for (let round = 0; round < 3; round++) {
+      const shared = fills.map((v) => new Float32Array(new SharedArrayBuffer(3 * S * S * 4)).fill(v));
+      assert.deepEqual(await Promise.all(shared.map((t) => d.detect({ ...input(), tensor: t }))), expected);
+    }
+    await d.close();
+  });
+
   test('D1 class filter and per-class thresholds', async () => {
     const spec = { inputShape: [1, 3, S, S], knownDims: [7, N], known };
     const onlyCars = await detectorFor(manifest('yolov8'), spec, { classes: ['car'] });
