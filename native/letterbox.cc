@@ -162,14 +162,16 @@ void ResampleI420(const uint8_t* y_plane, int y_stride, const uint8_t* u_plane, 
   ResamplePlane(v_plane, c_stride, ctx, cty, dcw, dch, dv, dc_stride);
 }
 
-void PackedScaledToPlanarFloat(const uint8_t* src, int stride, bool src_is_rgb, const TensorSpec& spec,
-                               const LetterboxGeometry& g, float* dst, bool pad_ready) {
-  const int tw = spec.width, th = spec.height;
-  const size_t plane = static_cast<size_t>(tw) * th;
+namespace {
+
+// One channel order per instantiation: with the byte offsets known at compile
+// time GCC vectorises the 4-byte pixel loads (SSE2 / NEON); with them chosen
+// at run time, or with 3-byte pixels, the loop stayed scalar (2.5× slower).
+template <int kO0, int kO2>
+void QuadRowsToPlanes(const uint8_t* src, int stride, const TensorSpec& spec, const LetterboxGeometry& g, float* dst) {
+  const int tw = spec.width;
+  const size_t plane = static_cast<size_t>(tw) * spec.height;
   const float s = spec.scale;
-  if (!pad_ready) FillPad(dst, tw, th, g, spec.pad_value * s);
-  const bool swap = src_is_rgb != spec.rgb;
-  const int o0 = swap ? 2 : 0, o2 = swap ? 0 : 2;
   for (int y = 0; y < g.scaled_h; ++y) {
     const uint8_t* __restrict in = src + static_cast<size_t>(y) * stride;
     const size_t row_off = static_cast<size_t>(y + g.pad_y) * tw + g.pad_x;
@@ -177,10 +179,22 @@ void PackedScaledToPlanarFloat(const uint8_t* src, int stride, bool src_is_rgb, 
     float* __restrict out1 = dst + plane + row_off;
     float* __restrict out2 = dst + 2 * plane + row_off;
     for (int x = 0; x < g.scaled_w; ++x) {
-      out0[x] = static_cast<float>(in[3 * x + o0]) * s;
-      out1[x] = static_cast<float>(in[3 * x + 1]) * s;
-      out2[x] = static_cast<float>(in[3 * x + o2]) * s;
+      out0[x] = static_cast<float>(in[4 * x + kO0]) * s;
+      out1[x] = static_cast<float>(in[4 * x + 1]) * s;
+      out2[x] = static_cast<float>(in[4 * x + kO2]) * s;
     }
+  }
+}
+
+}  // namespace
+
+void Packed4ScaledToPlanarFloat(const uint8_t* src, int stride, bool src_is_rgb, const TensorSpec& spec,
+                                const LetterboxGeometry& g, float* dst, bool pad_ready) {
+  if (!pad_ready) FillPad(dst, spec.width, spec.height, g, spec.pad_value * spec.scale);
+  if (src_is_rgb != spec.rgb) {
+    QuadRowsToPlanes<2, 0>(src, stride, spec, g, dst);
+  } else {
+    QuadRowsToPlanes<0, 2>(src, stride, spec, g, dst);
   }
 }
 

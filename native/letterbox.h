@@ -43,10 +43,10 @@ void ResampleI420(const uint8_t* y_plane, int y_stride, const uint8_t* u_plane, 
                   int src_w, int src_h, bool h_cosited, int dst_w, int dst_h, uint8_t* dy, int dy_stride, uint8_t* du,
                   uint8_t* dv, int dc_stride);
 
-// Packed 8-bit rows of exactly the letterbox's scaled size into the tensor
-// (planar float, channel order and scale of `spec`), pad written unless
-// pad_ready.
-void PackedScaledToPlanarFloat(const uint8_t* src, int stride, bool src_is_rgb, const TensorSpec& spec,
-                               const LetterboxGeometry& g, float* dst, bool pad_ready);
+// Rows of 4-byte pixels (BGRx or RGBx, the 4th byte ignored) of exactly the
+// letterbox's scaled size into the tensor (planar float, channel order and
+// scale of `spec`), pad written unless pad_ready.
+void Packed4ScaledToPlanarFloat(const uint8_t* src, int stride, bool src_is_rgb, const TensorSpec& spec,
+                                const LetterboxGeometry& g, float* dst, bool pad_ready);
 
 }  // namespace bestshot

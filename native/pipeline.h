@@ -39,7 +39,7 @@ struct I420TensorStage {
   GstVideoConverter* converter = nullptr;
   GstVideoInfo in{};
   GstVideoInfo out{};
-  std::vector<uint8_t> i420, bgr;
+  std::vector<uint8_t> i420, bgrx;
   std::string key;
   I420TensorStage() = default;
   I420TensorStage(const I420TensorStage&) = delete;
