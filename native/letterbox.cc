@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace bestshot {
@@ -78,29 +79,38 @@ inline void BlendRows(const uint8_t* __restrict r0, const uint8_t* __restrict r1
 
 }  // namespace
 
-LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_h, int stride, bool src_is_rgb,
-                                         const TensorSpec& spec, float* dst, bool pad_ready) {
-  const LetterboxGeometry g = GeometryFor(src_w, src_h, spec);
-  const int tw = spec.width, th = spec.height;
+namespace {
 
-  const size_t plane = static_cast<size_t>(tw) * th;
+// x86-64: an AVX2 copy of the row loops beside the SSE2 one, picked at load
+// time by the CPU (GCC function multiversioning); the build still runs on
+// every x86-64. letterbox.cc is compiled with -ffp-contract=off, so both
+// copies give the same floats. Elsewhere (a Jetson: NEON) one copy.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BESTSHOT_PIXEL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define BESTSHOT_PIXEL_CLONES
+#endif
+
+typedef float Float4 __attribute__((vector_size(16)));
+
+// The letterbox's rows, one channel order per instantiation (kO0/kO2: the
+// source byte of tensor channels 0 and 2).
+template <int kO0, int kO2>
+BESTSHOT_PIXEL_CLONES void LetterboxRows(const uint8_t* src, int stride, const Taps& tx, const Taps& ty,
+                                         const TensorSpec& spec, const LetterboxGeometry& g, float* dst) {
+  const int tw = spec.width;
+  const size_t plane = static_cast<size_t>(tw) * spec.height;
   const float s = spec.scale;
-  if (!pad_ready) FillPad(dst, tw, th, g, spec.pad_value * s);
-
-  // Bilinear sampling with half-pixel centres (as cv2.resize INTER_LINEAR).
   const int sw = g.scaled_w;
-  const Taps tx = LinearTaps(sw, static_cast<double>(src_w) / sw, src_w, Siting::kCentred);
-  const Taps ty = LinearTaps(g.scaled_h, static_cast<double>(src_h) / g.scaled_h, src_h, Siting::kCentred);
   // Vertical first: the two source rows are blended over the bytes the image
   // needs into one float row (contiguous, so the compiler vectorises it: SSE
-  // on x86-64, NEON on a Jetson), then each tensor pixel is a horizontal
-  // blend of two entries of that row. Half the time of blending four
-  // gathered bytes per channel and pixel, for the same values up to float
-  // rounding (the D1 letterbox test holds it to the JavaScript reference).
+  // or AVX2 on x86-64, NEON on a Jetson), then each tensor pixel is a
+  // horizontal blend of two entries of that row. Half the time of blending
+  // four gathered bytes per channel and pixel, for the same values up to
+  // float rounding (the D1 letterbox test holds it to the JavaScript
+  // reference).
   const int span = tx.i1[sw - 1] * 3 + 3;
-  std::vector<float> blended(span);
-  const bool swap = src_is_rgb != spec.rgb;
-  const int o0 = swap ? 2 : 0, o2 = swap ? 0 : 2;
+  std::vector<float> blended(span + 1);  // + 1: the last pixel's 4-float load
   for (int y = 0; y < g.scaled_h; ++y) {
     const float wy = ty.w[y];
     const uint8_t* __restrict r0 = src + static_cast<size_t>(ty.i0[y]) * stride;
@@ -112,14 +122,51 @@ LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_
     float* __restrict out0 = dst + row_off;
     float* __restrict out1 = dst + plane + row_off;
     float* __restrict out2 = dst + 2 * plane + row_off;
-    for (int x = 0; x < sw; ++x) {
+    // Four tensor pixels at a time: each pixel's three channels are one
+    // 4-float blend of its two taps (the 4th lane unused), then the four
+    // pixels are transposed into the three planes. The same operations per
+    // value as one channel at a time, so the same floats.
+    int x = 0;
+    for (; x + 4 <= sw; x += 4) {
+      Float4 p[4];
+      for (int k = 0; k < 4; ++k) {
+        Float4 a, b;
+        std::memcpy(&a, v + 3 * tx.i0[x + k], sizeof a);
+        std::memcpy(&b, v + 3 * tx.i1[x + k], sizeof b);
+        p[k] = a + (b - a) * tx.w[x + k];
+      }
+      const Float4 c0 = {p[0][kO0], p[1][kO0], p[2][kO0], p[3][kO0]};
+      const Float4 c1 = {p[0][1], p[1][1], p[2][1], p[3][1]};
+      const Float4 c2 = {p[0][kO2], p[1][kO2], p[2][kO2], p[3][kO2]};
+      std::memcpy(out0 + x, &c0, sizeof c0);
+      std::memcpy(out1 + x, &c1, sizeof c1);
+      std::memcpy(out2 + x, &c2, sizeof c2);
+    }
+    for (; x < sw; ++x) {
       const float* a = v + 3 * tx.i0[x];
       const float* b = v + 3 * tx.i1[x];
       const float fx = tx.w[x];
-      out0[x] = a[o0] + (b[o0] - a[o0]) * fx;
+      out0[x] = a[kO0] + (b[kO0] - a[kO0]) * fx;
       out1[x] = a[1] + (b[1] - a[1]) * fx;
-      out2[x] = a[o2] + (b[o2] - a[o2]) * fx;
+      out2[x] = a[kO2] + (b[kO2] - a[kO2]) * fx;
     }
+  }
+}
+
+}  // namespace
+
+LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_h, int stride, bool src_is_rgb,
+                                         const TensorSpec& spec, float* dst, bool pad_ready) {
+  const LetterboxGeometry g = GeometryFor(src_w, src_h, spec);
+  if (!pad_ready) FillPad(dst, spec.width, spec.height, g, spec.pad_value * spec.scale);
+  // Bilinear sampling with half-pixel centres (as cv2.resize INTER_LINEAR).
+  const int sw = g.scaled_w;
+  const Taps tx = LinearTaps(sw, static_cast<double>(src_w) / sw, src_w, Siting::kCentred);
+  const Taps ty = LinearTaps(g.scaled_h, static_cast<double>(src_h) / g.scaled_h, src_h, Siting::kCentred);
+  if (src_is_rgb != spec.rgb) {
+    LetterboxRows<2, 0>(src, stride, tx, ty, spec, g, dst);
+  } else {
+    LetterboxRows<0, 2>(src, stride, tx, ty, spec, g, dst);
   }
   return g;
 }
