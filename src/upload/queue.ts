@@ -243,6 +243,33 @@ function isCorruption(err: unknown): boolean {
   return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
 }
 
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * A file at the queue path that is not a queue is never set aside: a
+ * mistyped `queue.path` (the config file itself, some other file) would
+ * otherwise be renamed and replaced by a fresh database. A file counts as a
+ * queue, damaged or not, when it starts with SQLite's header or when the
+ * files a queue leaves beside it are there (its -wal or -shm, or the ack
+ * reserve); anything else is refused, untouched.
+ */
+function refuseForeignFile(path: string): void {
+  if (!existsSync(path) || !statSync(path).isFile() || statSync(path).size === 0) return;
+  if (['-wal', '-shm', '.reserve'].some((suffix) => existsSync(path + suffix))) return;
+  const head = Buffer.alloc(SQLITE_HEADER.length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (head.equals(SQLITE_HEADER)) return;
+  throw new QueueError(
+    `Queue path ${path} holds a file that is not a queue database (no SQLite header, and no -wal, -shm or .reserve file beside it); it was left untouched: set queue.path to a new file, or move that file away if it is a damaged queue`,
+    'ERR_QUEUE',
+  );
+}
+
 function timestampForFile(d = new Date()): string {
   return d.toISOString().replace(/[:.]/g, '-');
 }
@@ -362,6 +389,7 @@ export class PackageQueue {
       if (existsSync(this.path) && statSync(this.path).size === 0 && !existsSync(`${this.path}-wal`)) {
         throw Object.assign(new Error('the file is empty'), { code: 'SQLITE_NOTADB' });
       }
+      refuseForeignFile(this.path);
       this.#db = this.#openDb(check);
       // Corruption may surface only when statements are prepared or a row is first read.
       this.#prepareAll();
@@ -369,8 +397,14 @@ export class PackageQueue {
     } catch (err) {
       if (!isCorruption(err)) {
         if (err instanceof QueueError) throw err;
-        const busy = (err as { code?: unknown }).code === 'SQLITE_BUSY' ? ' (another process owns this queue)' : '';
-        throw new QueueError(`Cannot open queue database ${this.path}: ${(err as Error).message}${busy}`, 'ERR_QUEUE', { cause: err });
+        const code = (err as { code?: unknown }).code;
+        const hint =
+          code === 'SQLITE_BUSY'
+            ? ' (another process owns this queue)'
+            : code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM'
+              ? `: check that ${dirname(this.path)} exists, is writable by this user and is on a file system mounted read-write, or set queue.path elsewhere`
+              : '';
+        throw new QueueError(`Cannot open queue database ${this.path}: ${(err as Error).message}${hint}`, 'ERR_QUEUE', { cause: err });
       }
       try {
         this.#db?.close();
@@ -558,7 +592,8 @@ export class PackageQueue {
       fail: db.prepare('UPDATE packages SET attempts = attempts + 1, last_error = ? WHERE seq = ? RETURNING attempts'),
       toDead: db.prepare(
         'INSERT INTO dead_letters (seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason) ' +
-          'SELECT seq, idempotency_key, enqueued_at_ms, ?, metadata, jpeg, bytes, attempts, ?, ? FROM packages WHERE seq = ?',
+          // The try that failed for good counts as one: a package refused at its first send shows 1 try.
+          'SELECT seq, idempotency_key, enqueued_at_ms, ?, metadata, jpeg, bytes, attempts + 1, ?, ? FROM packages WHERE seq = ?',
       ),
       insertDead: db.prepare(
         'INSERT INTO dead_letters (seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)',

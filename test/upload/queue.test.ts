@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -110,21 +110,25 @@ test('U2: full by bytes — as many oldest as needed are dropped; a package larg
 
 test('U2: dead letters keep the reason and status; packages never queued (immediate) can be dead-lettered too', () => {
   const q = PackageQueue.open({ path: fresh('dead') });
-  for (const p of pkgs(2, 20)) q.enqueue(p);
+  for (const p of pkgs(3, 20)) q.enqueue(p);
   const head = q.peekOldest()!;
   q.recordFailure(head.seq, 'HTTP 503');
   assert.equal(q.deadLetter(head.seq, 'HTTP 400: bad metadata', 400), true);
+  const next = q.peekOldest()!;
+  assert.equal(q.deadLetter(next.seq, 'HTTP 401: unauthorized', 401), true);
   q.deadLetterPackage(makePackage('cam-q', 30, jpeg), 'HTTP 401: unauthorized', 401);
   const dl = q.deadLetters();
+  // Tries: the failed ones before, plus the one that failed for good.
   assert.deepEqual(
     dl.map((d) => [d.seq, d.idempotencyKey, d.status, d.reason, d.attempts]),
     [
-      [head.seq, 'cam-q:20', 400, 'HTTP 400: bad metadata', 1],
+      [head.seq, 'cam-q:20', 400, 'HTTP 400: bad metadata', 2],
+      [next.seq, 'cam-q:21', 401, 'HTTP 401: unauthorized', 1],
       [null, 'cam-q:30', 401, 'HTTP 401: unauthorized', 1],
     ],
   );
-  assert.deepEqual(q.keys(), ['cam-q:21']);
-  assert.equal(q.counters().deadLettered, 2);
+  assert.deepEqual(q.keys(), ['cam-q:22']);
+  assert.equal(q.counters().deadLettered, 3);
   q.close();
 });
 
@@ -164,7 +168,8 @@ test('U2: one process owns a queue — a second open is refused while the first 
 
 test('U2: a garbage queue file → ERR_QUEUE_CORRUPT logged, file set aside with a timestamp, fresh queue started', () => {
   const path = fresh('garbage');
-  writeFileSync(path, Buffer.alloc(8192, 0x5a));
+  PackageQueue.open({ path }).close(); // a queue (its ack reserve stays beside it) ...
+  writeFileSync(path, Buffer.alloc(8192, 0x5a)); // ... whose file is then overwritten, header and all
   const logged: string[] = [];
   const q = PackageQueue.open({ path, log: (m) => logged.push(m) });
   assert.ok(q.recovered);
@@ -179,6 +184,30 @@ test('U2: a garbage queue file → ERR_QUEUE_CORRUPT logged, file set aside with
   q.enqueue(pkgs(1)[0]!);
   assert.deepEqual(q.counters(), { enqueued: 1, delivered: 0, dropped: 0, droppedBytes: 0, deadLettered: 0, setAside: 0, replaced: 0 });
   q.close();
+});
+
+test('U2: a queue path SQLite cannot create a file at → ERR_QUEUE with the cause and the fix', () => {
+  // /proc takes no new files, whoever runs the test (root included).
+  assert.throws(() => PackageQueue.open({ path: '/proc/bestshot-queue.sqlite' }), {
+    name: 'QueueError',
+    code: 'ERR_QUEUE',
+    message: 'Cannot open queue database /proc/bestshot-queue.sqlite: unable to open database file: check that /proc exists, is writable by this user and is on a file system mounted read-write, or set queue.path elsewhere',
+  });
+});
+
+test('U2: a file at the queue path that is not a queue (no SQLite header, nothing a queue leaves beside it) is refused and left untouched', () => {
+  const path = fresh('foreign');
+  const yaml = 'version: 1\ncameras: []\n';
+  writeFileSync(path, yaml);
+  const logged: string[] = [];
+  assert.throws(() => PackageQueue.open({ path, log: (m) => logged.push(m) }), {
+    name: 'QueueError',
+    code: 'ERR_QUEUE',
+    message: `Queue path ${path} holds a file that is not a queue database (no SQLite header, and no -wal, -shm or .reserve file beside it); it was left untouched: set queue.path to a new file, or move that file away if it is a damaged queue`,
+  });
+  assert.equal(readFileSync(path, 'utf8'), yaml, 'the file is not replaced');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('foreign')), ['foreign.db'], 'nothing set aside, nothing created beside it');
+  assert.deepEqual(logged, []);
 });
 
 test('U2: damaged pages inside a real queue file are found by the open check and set aside too', () => {
