@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { detectorOptions, policyOptions, queueOptions, senderOptions, sinkOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
 import { DetectorPool, tensorOptionsFor, type DetectorPoolOptions } from '../detect/index.js';
 import { compilePackageValidator, Uploader, type UploaderOptions, type UploaderStats, type UploadPackage, type UploadRoute } from '../upload/index.js';
@@ -20,7 +20,7 @@ import { backoffDelayMs, resolveBackoff, type ResolvedBackoff } from '../upload/
 import { startReceiver, type Receiver } from '../receiver/index.js';
 import { TypedEmitter } from '../events.js';
 import { createLogger } from '../log.js';
-import { ConfigError } from '../errors.js';
+import { BestshotError, ConfigError } from '../errors.js';
 import type { ExposureInfo } from '../types.js';
 import { TrackingShards } from './shards.js';
 import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
@@ -85,6 +85,8 @@ export interface RunCounts {
   replaced: number;
   /** Still in the queue file; sent at the next start. */
   stillQueued: number;
+  /** In the queue file when this run started: left by an earlier run, sent first. */
+  queuedAtStart: number;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -245,6 +247,11 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
 
   async #start(): Promise<void> {
     const cfg = this.config;
+    // A recording that is not there is a mistake in the config, not a camera that may come back:
+    // the start fails (all or nothing) instead of retrying it for ever.
+    cfg.cameras.forEach((cam, i) => {
+      if (cam.source.type === 'file' && !existsSync(cam.source.path)) throw new ConfigError(`cameras[${i}].source.path`, `no such file: ${cam.source.path}`);
+    });
     const arenas = limitMallocArenas();
     if (arenas !== null) this.#log.debug('malloc arenas limited', { arenas });
     const mmapThreshold = fixMmapThreshold();
@@ -255,7 +262,16 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const token = cfg.upload.token ?? (cfg.receiver.embedded ? randomBytes(18).toString('base64url') : undefined);
     if (cfg.receiver.embedded) {
       mkdirSync(cfg.receiver.dir, { recursive: true });
-      this.receiver = await startReceiver({ port: cfg.receiver.port, host: '127.0.0.1', dir: cfg.receiver.dir, token });
+      try {
+        this.receiver = await startReceiver({ port: cfg.receiver.port, host: '127.0.0.1', dir: cfg.receiver.dir, token });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        throw new BestshotError(
+          'ERR_PORT_IN_USE',
+          `embedded receiver cannot listen on 127.0.0.1:${cfg.receiver.port} (EADDRINUSE): another process holds the port; set receiver.port to a free port (0 = any)`,
+          { cause: err },
+        );
+      }
       this.#log.info('receiver started', { url: this.receiver.url, dir: cfg.receiver.dir });
     }
     const t0 = performance.now();
@@ -283,14 +299,25 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       }
       const uploader = new Uploader({
         sender,
-        queue: queueOptions(cfg.queue),
+        // A corrupt queue file set aside is reported in the service's own log format.
+        queue: { ...queueOptions(cfg.queue), log: (message: string) => this.#log.error(message) },
         ...uploaderOptions(cfg.upload),
       });
       uploader.on('error', (err) => this.#log.error('uploader error', { error: err.message }));
-      uploader.on('deadLettered', (d) => this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason }));
+      let tokenHintGiven = false;
+      uploader.on('deadLettered', (d) => {
+        this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason });
+        if ((d.status === 401 || d.status === 403) && !tokenHintGiven) {
+          tokenHintGiven = true;
+          this.#log.error(`the endpoint refuses this unit's credentials (HTTP ${d.status}): check upload.token; once fixed, 'bestshot queue resend-dead --path ${cfg.queue.path}' puts the dead letters back for the next start`);
+        }
+      });
       this.#logEndpointOutages(uploader);
       this.uploader = uploader;
       this.#countersAtStart = uploader.stats();
+      if (this.#countersAtStart.queueDepth > 0) {
+        this.#log.info('queue holds packages from an earlier run; they are sent first', { queued: this.#countersAtStart.queueDepth, queue: cfg.queue.path });
+      }
       sink = {
         submit: (pkg: UploadPackage, route: UploadRoute) => void uploader.submit(pkg, route),
         replace: (pkg: UploadPackage, route: UploadRoute, keys: string[]) => uploader.replace(pkg, route, keys),
@@ -520,6 +547,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       deadLettered: since('deadLettered'),
       replaced: since('replaced'),
       stillQueued: s ? s.queueDepth : 0,
+      queuedAtStart: a ? a.queueDepth : 0,
     };
   }
 

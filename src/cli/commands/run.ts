@@ -25,7 +25,9 @@ When every source has ended (a file, a test source with numBuffers) it waits
 up to upload.drainTimeoutS for the queue to deliver, prints what the run did
 and exits 0; packages still queued stay on disk for the next start. SIGTERM or
 SIGINT stops capture, finishes the frames in flight, closes the queue and
-exits 0 (exit 1 if that takes longer than --stop-timeout-ms).
+exits 0 (exit 1 if that takes longer than --stop-timeout-ms); a second
+signal while it stops exits at once with exit 1, the counts printed and the
+queued packages left on disk for the next start.
 With report.dir set, the HTML report is written there every 30 s and at stop.
 Under systemd (Type=notify) it reports READY=1 once running and pings the
 watchdog (WATCHDOG=1) every half WatchdogSec.
@@ -35,11 +37,10 @@ otherwise); the final counts go to stdout.`;
 
 const REPORT_REFRESH_MS = 30_000;
 
-/** A start-up failure as one line with its fix. */
-function startFailure(err: unknown): Error {
+/** The metrics server's start-up failure as one line with its fix (the service names its own ports). */
+function metricsFailure(err: unknown): Error {
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const code = e.code ?? e.cause?.code;
-  if (code === 'EADDRINUSE' || /EADDRINUSE/.test(e.message)) {
+  if ((e.code ?? e.cause?.code) === 'EADDRINUSE') {
     return new BestshotError(
       'ERR_PORT_IN_USE',
       `${e.message}: another process holds the port; set metrics.port to a free port (0 = any) or metrics.enabled: false`,
@@ -56,7 +57,7 @@ function printCounts(c: RunCounts, out: (line: string) => void): void {
   out(`packages:    ${c.packages.immediate + c.packages.cached} built (${c.packages.immediate} immediate, ${c.packages.cached} cached)`);
   out(`sent:        ${c.sentImmediate} immediate + ${c.sentCached} cached; ${c.delivered} delivered`);
   out(
-    `queue:       ${c.stillQueued} still queued${c.stillQueued > 0 ? ' (sent at the next start)' : ''}, ${c.queueDropped} dropped full, ${c.deadLettered} dead-lettered, ${c.replaced} replaced by a better image of the same object`,
+    `queue:       ${c.stillQueued} still queued${c.stillQueued > 0 ? ' (sent at the next start)' : ''}, ${c.queueDropped} dropped full, ${c.deadLettered} dead-lettered, ${c.replaced} replaced by a better image of the same object${c.queuedAtStart > 0 ? `; ${c.queuedAtStart} were left by an earlier run and sent first` : ''}`,
   );
 }
 
@@ -77,14 +78,14 @@ export const command: Command = {
     try {
       obs = await observe({ port: config.metrics.port, host: config.metrics.host, enabled: config.metrics.enabled });
     } catch (err) {
-      throw startFailure(err);
+      throw metricsFailure(err);
     }
     let svc: BestshotService;
     try {
       svc = await BestshotService.start({ config, mode: 'live', logger: log });
     } catch (err) {
       await obs.close();
-      throw startFailure(err);
+      throw err;
     }
     obs.attach(svc);
     if (obs.server) log.info('metrics listening', { url: obs.server.url });
@@ -130,17 +131,26 @@ export const command: Command = {
     log.info('running', { cameras: config.cameras.map((c) => c.id), provider: svc.provider });
     const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
     systemd.ready(`running ${config.cameras.length} camera(s), inference on ${svc.provider}`);
-    let stopRequested = false;
-    const reason = await new Promise<string>((resolve) => {
-      const onSignal = (sig: string) => () => {
-        stopRequested = true;
-        resolve(sig);
-      };
-      process.once('SIGTERM', onSignal('SIGTERM'));
-      process.once('SIGINT', onSignal('SIGINT'));
-      void svc.done().then(() => resolve('sources ended'));
-    });
-    if (reason === 'sources ended' && !stopRequested) {
+    // The first SIGTERM/SIGINT stops the run gracefully; a second one while it is stopping exits
+    // at once (exit 1): the queue is on disk (U2), so what is queued is sent at the next start.
+    let firstSignal: string | undefined;
+    let onFirstSignal: (sig: string) => void = () => {};
+    const signalled = new Promise<string>((resolve) => (onFirstSignal = resolve));
+    const onSignal = (sig: string): void => {
+      if (firstSignal === undefined) {
+        firstSignal = sig;
+        onFirstSignal(sig);
+        return;
+      }
+      const c = svc.runCounts();
+      log.warn('second signal while stopping: exiting now; queued packages stay on disk for the next start', { signal: sig, first: firstSignal, queueDepth: c.stillQueued });
+      printCounts(c, (line) => console.log(line));
+      process.exit(1);
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    let reason = await Promise.race([signalled, svc.done().then(() => 'sources ended')]);
+    if (reason === 'sources ended' && firstSignal === undefined) {
       // U2: a source that ended leaves its cached packages; deliver them (bounded) before exiting.
       const drainS = config.upload.drainTimeoutS;
       const startLeft = svc.runCounts().stillQueued;
@@ -153,15 +163,11 @@ export const command: Command = {
         }
       });
       // A signal during the drain stops it at once: what is left stays on disk.
-      const left = await Promise.race([
-        drainDone,
-        new Promise<number>((resolve) => {
-          process.once('SIGTERM', () => resolve(-1));
-          process.once('SIGINT', () => resolve(-1));
-        }),
-      ]);
+      const left = await Promise.race([drainDone, signalled.then(() => -1)]);
       if (left > 0) log.warn('drain timed out; packages stay queued on disk for the next start', { left, drainTimeoutS: drainS, queue: config.queue.path });
+      if (left < 0) log.info('drain interrupted; packages stay queued on disk for the next start', { signal: firstSignal, left: svc.runCounts().stillQueued });
     }
+    if (firstSignal !== undefined) reason = firstSignal;
     log.info('stopping', { reason });
     systemd.stopping();
     const timer = setTimeout(() => {
