@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ModelError } from '../errors.js';
 import { PROJECT_ROOT, SHARED_MODELS_DIR } from '../paths.js';
-import type { ModelManifest } from './manifest.js';
+import { loadManifest, type ModelManifest } from './manifest.js';
 
 export const MODELS_DIR = join(PROJECT_ROOT, 'models');
 /** The default model's manifest. */
@@ -65,6 +65,19 @@ export function readModelFile(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new ModelError(`Model path ${path} is a directory, not a model file`, 'ERR_MODEL_NOT_FOUND', { cause: err });
+    if (code !== 'ENOENT') throw new ModelError(`Cannot read model file ${path}: ${(err as Error).message}`, 'ERR_MODEL', { cause: err });
     throw new ModelError(`Model file not found: ${path}`, 'ERR_MODEL_NOT_FOUND', { cause: err });
   }
+}
+
+/**
+ * The model file's own checks, without loading it: read, and its sha256
+ * against the manifest beside it (or `manifestPath`) — what Detector.create
+ * checks first. Returns the digest matched (null: the manifest lists none).
+ */
+export function checkModelFile(path: string, manifestPath?: string): string | null {
+  const manifest = loadManifest(manifestPath ?? manifestPathFor(path));
+  return verifyChecksum(readModelFile(path), manifest, path);
 }

@@ -4,10 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, ModelError } from '../../errors.js';
 import { ConfigValidationError, loadConfig, migrate, parseYaml, redact, renderSchemaMarkdown } from '../../config/index.js';
 import type { Command } from '../commands.js';
-import { Detector } from '../../detect/index.js';
+import { checkModelFile, Detector } from '../../detect/index.js';
 import { detectorOptions } from '../../config/index.js';
 
 const usage = `Usage: bestshot check-config [--config] <file> [options]
@@ -26,12 +26,13 @@ Options:
       --load-model     also load the configured model (manifest, sha256, shapes,
                        a warm-up inference on the first provider that loads):
                        the self-check an OTA update runs before switching
-      --no-model-check do not fail when the model file is missing (a config
-                       prepared before the model is installed)
+      --no-model-check do not check the model file (present, sha256 in its
+                       manifest): a config prepared before the model is installed
 
 The verdict (OK, warnings, errors) goes to stderr; stdout carries only the
-printed config, so '--json' output parses as JSON. A missing model file is an
-error (exit 1), as it is for 'bestshot run'.
+printed config, so '--json' output parses as JSON. A missing model file, or
+one whose sha256 is not in its manifest, is an error (exit 1), as it is for
+'bestshot run'; a file source whose file is missing too.
   -h, --help           this text`;
 
 async function run(argv: string[]): Promise<number> {
@@ -69,8 +70,23 @@ async function run(argv: string[]): Promise<number> {
   try {
     const { config, warnings } = await loadConfig(abs);
     const n = config.cameras.length;
-    if (!values['no-model-check'] && !existsSync(config.model.path)) {
-      console.error(`${abs}: model.path: no model file at ${config.model.path}: run scripts/fetch-model.sh or set model.path (or pass --no-model-check)`);
+    if (!values['no-model-check']) {
+      if (!existsSync(config.model.path)) {
+        console.error(`${abs}: model.path: no model file at ${config.model.path}: run scripts/fetch-model.sh or set model.path (or pass --no-model-check)`);
+        return 1;
+      }
+      // The file's sha256 against its manifest, as 'bestshot run' checks it before loading.
+      try {
+        checkModelFile(config.model.path, config.model.manifest);
+      } catch (err) {
+        if (!(err instanceof ModelError)) throw err;
+        console.error(`${abs}: model: [${err.code}] ${err.message}`);
+        return 1;
+      }
+    }
+    const missing = config.cameras.flatMap((c, i) => (c.source.type === 'file' && !existsSync(c.source.path) ? [`cameras[${i}].source.path: no such file: ${c.source.path}`] : []));
+    if (missing.length > 0) {
+      for (const m of missing) console.error(`${abs}: ${m}`);
       return 1;
     }
     console.error(`OK ${abs} (version ${config.version}, ${n} camera${n === 1 ? '' : 's'}: ${config.cameras.map((c) => c.id).join(', ')})`);
