@@ -110,7 +110,12 @@ test('metadata is validated against package.v1 (400 with the reasons); image, ke
   const onlyMeta = `--B\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(pkg.metadata)}\r\n--B--\r\n`;
   const r6 = await fetch(`${rcv.url}/packages`, { method: 'POST', headers: { ...auth, 'content-type': 'multipart/form-data; boundary=B', 'idempotency-key': 'cam-bad:1' }, body: onlyMeta });
   assert.deepEqual([r6.status, await r6.json()], [400, { error: "missing part 'image'" }]);
-  assert.equal(readdirSync(join(dir, 'packages')).some((f) => f.startsWith('cam-bad')), false, 'nothing stored');
+  const dots = makePackage('cam-dots', 10, jpeg);
+  const dotDot = { ...dots, idempotencyKey: '..:10', metadata: { ...dots.metadata, cameraId: '..', idempotencyKey: '..:10' } } as UploadPackage;
+  const r7 = await post(dotDot);
+  assert.equal(r7.status, 400, 'a camera id that is a path element (..) is refused');
+  assert.deepEqual((r7.body as { reasons: string[] }).reasons.map((r) => r.split(':')[0]), ['/cameraId']);
+  assert.equal(readdirSync(join(dir, 'packages')).some((f) => f.startsWith('cam-bad') || f.startsWith('..') || f.startsWith('.%2E') || f.startsWith('%2E')), false, 'nothing stored');
 });
 
 test('the index survives a restart: a known key is still a duplicate', async () => {

@@ -50,7 +50,7 @@ test('buildPackage rejects bad input with the exact message', async () => {
   });
   assert.throws(() => buildPackage({ ...base, cameraId: 'cam 1', imageId: -1 }), {
     message:
-      "Invalid package metadata: /cameraId: expected a string matching ^[A-Za-z0-9._-]+$ but received 'cam 1' of type string; /imageId: expected a number >= 0 but received -1",
+      "Invalid package metadata: /cameraId: expected a string matching ^(?!\\.\\.?$)[A-Za-z0-9._-]+$ but received 'cam 1' of type string; /imageId: expected a number >= 0 but received -1",
   });
   assert.throws(() => buildPackage({ ...base, timestampNs: 5 as unknown as bigint }), {
     name: 'TypeError',
