@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,4 +244,94 @@ test('check-config: --json output parses, example.yaml passes as shipped, a miss
   const piped = spawnSync('bash', ['-c', `node ${CLI} check-config ${example} | head -1`], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } });
   assert.equal(piped.status, 0);
   assert.doesNotMatch(piped.stderr, /EPIPE|Error:/);
+});
+
+test('mistakes end the start with exit 1 and one line, touching nothing: a queue.path naming another file, a taken receiver port, a missing recording, a model that is not the model', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-mistakes-'));
+  const blocker: Server = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as { port: number }).port;
+  const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: TOKEN } });
+  const lastLine = (text: string): string => text.trim().split('\n').at(-1) ?? '';
+  try {
+    // queue.path set to the config file itself (a typo away from the real one): refused, the file kept as it was.
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: 'http://127.0.0.1:1/packages' });
+    const text = readFileSync(file, 'utf8').replace(/^queue: .*$/m, `queue: { path: ${file} }`);
+    writeFileSync(file, text);
+    const foreign = await runCli(['run', '--config', file]);
+    assert.equal(foreign.code, 1, foreign.stderr);
+    assert.equal(
+      lastLine(foreign.stderr),
+      `bestshot run: [ERR_QUEUE] Queue path ${file} holds a file that is not a queue database (no SQLite header, and no -wal, -shm or .reserve file beside it); it was left untouched: set queue.path to a new file, or move that file away if it is a damaged queue`,
+    );
+    assert.equal(readFileSync(file, 'utf8'), text, 'the config file is not replaced by a queue');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.corrupt-')), []);
+
+    // The embedded receiver's port taken: the message names receiver.port, not metrics.port.
+    const rcvFile = writeRunConfig(dir, { name: 'rcv.yaml', source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: 'http://127.0.0.1:1/packages', extra: `receiver: { embedded: true, port: ${port}, dir: ${join(dir, 'rcv')} }\n` });
+    const taken = await runCli(['run', '--config', rcvFile]);
+    assert.equal(taken.code, 1, taken.stderr);
+    assert.equal(lastLine(taken.stderr), `bestshot run: [ERR_PORT_IN_USE] embedded receiver cannot listen on 127.0.0.1:${port} (EADDRINUSE): another process holds the port; set receiver.port to a free port (0 = any)`);
+
+    // A recording that is not there: no endless camera retries; check-config says so too.
+    const gone = writeRunConfig(dir, { name: 'gone.yaml', source: `{ type: file, path: ${join(dir, 'no-such-clip.mp4')} }`, endpoint: 'http://127.0.0.1:1/packages' });
+    const missing = await runCli(['run', '--config', gone], { timeoutMs: 30_000 });
+    assert.equal(missing.code, 1, missing.stderr.slice(-1500));
+    assert.equal(lastLine(missing.stderr), `bestshot run: [ERR_CONFIG] cameras[0].source.path: no such file: ${join(dir, 'no-such-clip.mp4')}`);
+    assert.doesNotMatch(missing.stderr, /camera failed, retrying/);
+    const checked = cli(['check-config', gone, '-q']);
+    assert.equal(checked.status, 1);
+    assert.equal(checked.stderr.trim(), `${gone}: cameras[0].source.path: no such file: ${join(dir, 'no-such-clip.mp4')}`);
+
+    // A file that is not the model (a JPEG renamed): check-config fails as run would, on the model's sha256.
+    const fake = join(dir, 'fake.onnx');
+    writeFileSync(fake, readFileSync(join(SHARED_DIR, 'data', 'coco-images', '000000000139.jpg')));
+    const modelFile = join(dir, 'model.yaml');
+    writeFileSync(modelFile, `version: 1\nmodel: { path: ${fake} }\ncameras:\n  - id: a\n    source: { type: test }\nreceiver: { embedded: true }\n`);
+    const wrongModel = cli(['check-config', modelFile, '-q']);
+    assert.equal(wrongModel.status, 1);
+    assert.match(wrongModel.stderr.trim(), new RegExp(`^${modelFile.replace(/[.]/g, '\\.')}: model: \\[ERR_MODEL_CHECKSUM\\] Model checksum mismatch for ${fake.replace(/[.]/g, '\\.')}: sha256 [0-9a-f]{64} is not one of the accepted digests`));
+  } finally {
+    blocker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a second SIGTERM while stopping exits at once (exit 1) with the counts; what is queued stays on disk', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-twice-'));
+  // An endpoint that accepts connections and never answers: sends hang, so the first stop takes a while.
+  const sockets = new Set<import('node:net').Socket>();
+  const blackhole: Server = createServer((s) => sockets.add(s));
+  await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', () => r()));
+  const port = (blackhole.address() as { port: number }).port;
+  try {
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `http://127.0.0.1:${port}/packages` });
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [CLI, 'run', '--config', file], { cwd: PROJECT_ROOT, env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    let signalsPlanned = false;
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (/"msg":"running"/.test(stderr) && !signalsPlanned) {
+        signalsPlanned = true;
+        setTimeout(() => child.kill('SIGTERM'), 4000);
+        setTimeout(() => child.kill('SIGTERM'), 4300);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.ok(Date.now() - t0 < 60_000);
+    assert.equal(code, 1, stderr.slice(-2000));
+    assert.match(stderr, /"msg":"second signal while stopping: exiting now; queued packages stay on disk for the next start"/);
+    const c = printedCounts(stdout);
+    assert.ok(c.queued > 0, 'packages were queued (the endpoint never answered)');
+    const inspect = spawnSync(process.execPath, [CLI, 'queue', 'inspect', '--path', join(dir, 'queue.sqlite'), '--json'], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } });
+    assert.equal(inspect.status, 0, inspect.stderr);
+    assert.equal((JSON.parse(inspect.stdout) as { depth: number }).depth, c.queued, 'the printed queue depth is what is on disk');
+  } finally {
+    for (const s of sockets) s.destroy();
+    blackhole.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
