@@ -132,7 +132,7 @@ export class Detector {
   /**
    * Input buffers returned by finished runs, reused by the next: a fresh 2 MiB
    * tensor per frame is an mmap, ~500 page faults and an munmap under the
-   * service's fixed mmap threshold (docs/performance.md "Reused inference buffers").
+   * service's fixed mmap threshold (docs/performance.md "Reused inference inputs").
    */
   #freeInputs: Float32Array[] = [];
 

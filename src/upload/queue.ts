@@ -21,7 +21,8 @@
  *   set aside (renamed with a timestamp), reported as a QueueError with code
  *   ERR_QUEUE_CORRUPT, a fresh queue is started, the packages still readable
  *   in the old file are copied into it, and what could not be read is
- *   counted (counter `setAside`) and logged — never a silent loss.
+ *   counted (counter `setAside`) and logged — never a silent loss. A file
+ *   that is not a queue at all (refuseForeignFile) is refused, untouched.
  * - The database is opened with an exclusive lock: one process owns a queue.
  */
 import { closeSync, existsSync, openSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';

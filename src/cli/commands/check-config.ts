@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { ConfigError, ModelError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import { ConfigValidationError, loadConfig, migrate, parseYaml, redact, renderSchemaMarkdown } from '../../config/index.js';
 import type { Command } from '../commands.js';
 import { checkModelFile, Detector } from '../../detect/index.js';
@@ -79,8 +79,9 @@ async function run(argv: string[]): Promise<number> {
       try {
         checkModelFile(config.model.path, config.model.manifest);
       } catch (err) {
-        if (!(err instanceof ModelError)) throw err;
-        console.error(`${abs}: model: [${err.code}] ${err.message}`);
+        // A wrong file, or a manifest that cannot be read: said as the --load-model check says it.
+        const e = err as Error & { code?: string };
+        console.error(`${abs}: model: ${e.code ? `[${e.code}] ` : ''}${e.message}`);
         return 1;
       }
     }
