@@ -18,8 +18,9 @@ best-shot selection and upload, with /metrics and /healthz on the metrics
 port.
 
 Start-up is all or nothing: a taken port, a missing or wrong model, an
-unusable queue or an invalid config stops it within seconds with exit 1 and
-one line naming the problem, before anything is captured or sent.
+unusable queue, a missing recording or an invalid config stops it within
+seconds with exit 1 and one line naming the problem, before anything is
+captured or sent.
 
 When every source has ended (a file, a test source with numBuffers) it waits
 up to upload.drainTimeoutS for the queue to deliver, prints what the run did
