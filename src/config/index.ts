@@ -6,6 +6,7 @@ export {
   defaultConfig,
   defaultCamera,
   defaultModelPath,
+  missingRecordings,
   parseYaml,
   interpolateEnv,
   deepMerge,

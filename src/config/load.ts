@@ -148,6 +148,15 @@ function locate(doc: Document | undefined, lc: LineCounter | undefined, issue: C
   return issue;
 }
 
+/**
+ * The file sources whose recording is not there. Parsing only warns (a
+ * config may be written before its clip is copied); `bestshot run` and
+ * `check-config` refuse to start on them.
+ */
+export function missingRecordings(config: Pick<BestshotConfig, 'cameras'>): Array<{ key: string; file: string }> {
+  return config.cameras.flatMap((cam, i) => (cam.source.type === 'file' && !existsSync(cam.source.path) ? [{ key: `cameras[${i}].source.path`, file: cam.source.path }] : []));
+}
+
 /** Parse YAML text into a plain mapping; syntax errors name line and column. */
 export function parseYaml(text: string): { raw: Doc; doc: Document; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
@@ -205,11 +214,7 @@ export function parseConfig(input: string | Doc, options: ParseOptions = {}): Lo
   config.version = 1;
   if (config.model.path === undefined) config.model.path = defaultModelPath(env);
   if (!existsSync(config.model.path)) warnings.push(`model.path: file not found: ${config.model.path}`);
-  config.cameras.forEach((cam, i) => {
-    if (cam.source.type === 'file' && !existsSync(cam.source.path)) {
-      warnings.push(`cameras[${i}].source.path: file not found: ${cam.source.path}`);
-    }
-  });
+  for (const m of missingRecordings(config)) warnings.push(`${m.key}: file not found: ${m.file}`);
 
   const findings = verifyConfig(config);
   const errors = findings.filter((f) => f.level === 'error');

@@ -12,8 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { existsSync, mkdirSync } from 'node:fs';
-import { detectorOptions, policyOptions, queueOptions, senderOptions, sinkOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
+import { mkdirSync } from 'node:fs';
+import { detectorOptions, missingRecordings, policyOptions, queueOptions, senderOptions, sinkOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
 import { DetectorPool, tensorOptionsFor, type DetectorPoolOptions } from '../detect/index.js';
 import { compilePackageValidator, Uploader, type UploaderOptions, type UploaderStats, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { backoffDelayMs, resolveBackoff, type ResolvedBackoff } from '../upload/backoff.js';
@@ -249,9 +249,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const cfg = this.config;
     // A recording that is not there is a mistake in the config, not a camera that may come back:
     // the start fails (all or nothing) instead of retrying it for ever.
-    cfg.cameras.forEach((cam, i) => {
-      if (cam.source.type === 'file' && !existsSync(cam.source.path)) throw new ConfigError(`cameras[${i}].source.path`, `no such file: ${cam.source.path}`);
-    });
+    const missing = missingRecordings(cfg)[0];
+    if (missing !== undefined) throw new ConfigError(missing.key, `no such file: ${missing.file}`);
     const arenas = limitMallocArenas();
     if (arenas !== null) this.#log.debug('malloc arenas limited', { arenas });
     const mmapThreshold = fixMmapThreshold();

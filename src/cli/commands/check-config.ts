@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../errors.js';
-import { ConfigValidationError, loadConfig, migrate, parseYaml, redact, renderSchemaMarkdown } from '../../config/index.js';
+import { ConfigValidationError, loadConfig, migrate, missingRecordings, parseYaml, redact, renderSchemaMarkdown } from '../../config/index.js';
 import type { Command } from '../commands.js';
 import { checkModelFile, Detector } from '../../detect/index.js';
 import { detectorOptions } from '../../config/index.js';
@@ -85,9 +85,9 @@ async function run(argv: string[]): Promise<number> {
         return 1;
       }
     }
-    const missing = config.cameras.flatMap((c, i) => (c.source.type === 'file' && !existsSync(c.source.path) ? [`cameras[${i}].source.path: no such file: ${c.source.path}`] : []));
+    const missing = missingRecordings(config);
     if (missing.length > 0) {
-      for (const m of missing) console.error(`${abs}: ${m}`);
+      for (const m of missing) console.error(`${abs}: ${m.key}: no such file: ${m.file}`);
       return 1;
     }
     console.error(`OK ${abs} (version ${config.version}, ${n} camera${n === 1 ? '' : 's'}: ${config.cameras.map((c) => c.id).join(', ')})`);
