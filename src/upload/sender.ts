@@ -79,6 +79,9 @@ export function classifyStatus(status: number): { kind: 'ok' } | { kind: 'retrya
   return { kind: 'permanent', errorKind: 'http4xx' };
 }
 
+const guardedSockets = new WeakSet<object>();
+const ignoreSocketError = (): void => {};
+
 export class HttpSender implements PackageSender {
   readonly url: URL;
   readonly #token: string | undefined;
@@ -158,6 +161,14 @@ export class HttpSender implements PackageSender {
       signal?.addEventListener('abort', onAbort, { once: true });
       arm(this.#connectTimeoutMs, 'connect');
       req.on('socket', (socket) => {
+        // A socket can fail after its request has settled: the rest of a body the server
+        // no longer reads (EPIPE, ECONNRESET), or a pooled socket's close. Node hands such
+        // an error to the request while one uses the socket, else to the socket alone,
+        // where without a listener it would end the process.
+        if (!guardedSockets.has(socket)) {
+          guardedSockets.add(socket);
+          socket.on('error', ignoreSocketError);
+        }
         const connected = (): void => {
           arm(this.#responseTimeoutMs, 'response');
         };
@@ -169,6 +180,9 @@ export class HttpSender implements PackageSender {
         netFail('network', err.code ? `${err.code}: ${err.message}` : err.message);
       });
       req.on('response', (res) => {
+        // The server answered before it read the whole body (a proxy's early 401, 404 or
+        // 413): what is left of the connection is unknown, so it is not reused.
+        if (!req.writableFinished) req.shouldKeepAlive = false;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {

@@ -227,3 +227,40 @@ test('TLS: a self-signed CA made by openssl is trusted through `ca`; mTLS requir
     await tls.close();
   }
 });
+
+test('U2: a server that answers before reading the body and drops the connection neither crashes the sender nor gets its socket reused', async () => {
+  // A proxy or load balancer answers 401/404/413 from the headers alone and closes; the
+  // rest of the body then fails to write (EPIPE/ECONNRESET) after the send has settled.
+  // 16 MiB so the write is still pending when the answer comes (loopback buffers are large).
+  const body = Buffer.concat([await makeJpeg(3), Buffer.alloc(16 * 2 ** 20, 7)]);
+  const sockets: import('node:net').Socket[] = [];
+  const early = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => {});
+    let head = '';
+    const onData = (c: Buffer): void => {
+      head += c.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      s.off('data', onData);
+      s.pause();
+      s.write('HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: keep-alive\r\n\r\nnot found');
+      s.destroy();
+    };
+    s.on('data', onData);
+  });
+  await new Promise<void>((r) => early.listen(0, '127.0.0.1', r));
+  const port = (early.address() as { port: number }).port;
+  const sender = new HttpSender({ url: `http://127.0.0.1:${port}/packages` });
+  const results = [];
+  for (let i = 1; i <= 3; i++) results.push(await sender.send(makePackage('cam-e', i, body)));
+  // Late socket errors surface here as an uncaught exception (a test failure) without the guard.
+  await new Promise((r) => setTimeout(r, 300));
+  sender.close();
+  for (const s of sockets) s.destroy();
+  await new Promise<void>((r) => early.close(() => r()));
+  assert.deepEqual(
+    results.map((r) => (r.kind === 'permanent' ? r.reason : r.kind)),
+    ['HTTP 404: not found', 'HTTP 404: not found', 'HTTP 404: not found'],
+  );
+  assert.equal(sockets.length, 3, 'each send after an early answer opens a new connection');
+});
