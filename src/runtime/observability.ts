@@ -4,7 +4,7 @@
  * events, this module counts them.
  */
 import { createMetrics, startMetricsServer, type BestshotMetrics, type MetricsServer } from '../prometheus.js';
-import type { BestshotService } from './service.js';
+import { type BestshotService, cameraTotals } from './service.js';
 
 export interface Observability {
   metrics: BestshotMetrics;
@@ -122,7 +122,7 @@ export async function observe(options: { port: number; host: string; enabled: bo
         });
       }
       for (const [id, c] of svc.cameras) {
-        const created = c.runner?.stats.tracksCreated ?? 0;
+        const created = cameraTotals(c).tracksCreated;
         const prev = trackTotals.get(id) ?? 0;
         if (created > prev) metrics.tracksCreated.inc({ camera: id }, created - prev);
         trackTotals.set(id, created);

@@ -105,9 +105,55 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export interface CameraStatus {
   id: string;
   state: 'starting' | 'running' | 'retrying' | 'ended' | 'stopped';
+  /** The runner of the source opened last; each reopening (a looping file, a reconnect) starts a new one. */
   runner: CameraRunner | undefined;
+  /** The counts of the runners before `runner`: the camera's totals are these plus the runner's (cameraTotals). */
+  earlier: CameraTotals;
   failures: number;
   lastError?: string;
+}
+
+/** A camera's counts over every source it opened in this run. */
+export interface CameraTotals {
+  captured: number;
+  processed: number;
+  skipped: number;
+  dropped: Record<DropReason, number>;
+  packages: { immediate: number; cached: number };
+  bytes: number;
+  packageErrors: number;
+  tracksCreated: number;
+}
+
+function addTotals(a: CameraTotals, b: CameraTotals): CameraTotals {
+  const dropped = { ...a.dropped };
+  for (const [k, v] of Object.entries(b.dropped) as Array<[DropReason, number]>) dropped[k] = (dropped[k] ?? 0) + v;
+  return {
+    captured: a.captured + b.captured,
+    processed: a.processed + b.processed,
+    skipped: a.skipped + b.skipped,
+    dropped,
+    packages: { immediate: a.packages.immediate + b.packages.immediate, cached: a.packages.cached + b.packages.cached },
+    bytes: a.bytes + b.bytes,
+    packageErrors: a.packageErrors + b.packageErrors,
+    tracksCreated: a.tracksCreated + b.tracksCreated,
+  };
+}
+
+const NO_TOTALS: CameraTotals = {
+  captured: 0,
+  processed: 0,
+  skipped: 0,
+  dropped: { busy: 0, 'detect-error': 0, 'track-error': 0, evicted: 0 },
+  packages: { immediate: 0, cached: 0 },
+  bytes: 0,
+  packageErrors: 0,
+  tracksCreated: 0,
+};
+
+/** The camera's counts in this run: its earlier runners' and the current one's. */
+export function cameraTotals(status: CameraStatus): CameraTotals {
+  return status.runner ? addTotals(status.earlier, status.runner.stats) : status.earlier;
 }
 
 export function detectorPoolOptions(config: BestshotConfig, workers: number, log: RuntimeLogger): DetectorPoolOptions {
@@ -325,7 +371,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     // Every package is validated against its schema; compiled here, before the cameras run, not at the first package.
     compilePackageValidator();
     for (const cam of cfg.cameras) {
-      const status: CameraStatus = { id: cam.id, state: 'starting', runner: undefined, failures: 0 };
+      const status: CameraStatus = { id: cam.id, state: 'starting', runner: undefined, earlier: NO_TOTALS, failures: 0 };
       this.cameras.set(cam.id, status);
       this.#loops.push(this.#superviseCamera(cam, status, sink));
     }
@@ -385,6 +431,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         this.emit('workerRestart', cam.id, kind, why);
       });
       runner.on('error', (e) => this.#log.error('camera pipeline error', { camera: cam.id, error: e.message }));
+      if (status.runner) status.earlier = addTotals(status.earlier, status.runner.stats);
       status.runner = runner;
       status.state = 'running';
       let failure: Error | undefined;
@@ -525,8 +572,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const frames = { captured: 0, processed: 0, skipped: 0, dropped: {} as Record<string, number> };
     const packages = { immediate: 0, cached: 0, bytes: 0, errors: 0 };
     for (const c of this.cameras.values()) {
-      const r = c.runner?.stats;
-      if (!r) continue;
+      const r = cameraTotals(c);
       frames.captured += r.captured;
       frames.processed += r.processed;
       frames.skipped += r.skipped;

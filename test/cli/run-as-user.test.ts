@@ -335,3 +335,29 @@ test('a second SIGTERM while stopping exits at once (exit 1) with the counts; wh
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a looping file: the printed frames and packages are the whole run, not the last pass, and agree with what was sent', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-loop-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  try {
+    // About 44 frames (1.8 s at 25 fps) of the shared clip, replayed as fast as it decodes.
+    const clip = join(dir, 'short.mp4');
+    const made = spawnSync('gst-launch-1.0', ['-q', 'filesrc', `location=${CLIP}`, '!', 'decodebin', '!', 'videoconvert', '!', 'identity', 'eos-after=40', '!', 'x264enc', 'speed-preset=ultrafast', '!', 'mp4mux', '!', 'filesink', `location=${clip}`]);
+    assert.equal(made.status, 0, String(made.stderr));
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${clip}, realtime: false, loop: true }`, endpoint: `${receiver.url}/packages` });
+    // 25 s: the model loads and the camera goes round the clip several times.
+    const r = await runCli(['run', '--config', file], { timeoutMs: 100_000, killAfterMs: 25_000 });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const frames = /frames:\s+(\d+) processed, (\d+) skipped/.exec(r.stdout);
+    assert.ok(frames, r.stdout);
+    assert.ok(Number(frames[1]) + Number(frames[2]) > 60, `more than one pass of the 44-frame clip: ${frames[0]}`);
+    const c = printedCounts(r.stdout);
+    const sent = /sent:\s+(\d+) immediate \+ (\d+) cached/.exec(r.stdout);
+    assert.ok(sent, r.stdout);
+    assert.ok(Number(sent[1]) <= c.immediate && Number(sent[2]) <= c.cached, `sent more than was built:\n${r.stdout}`);
+    assert.equal(await storedCount(receiver.url), c.delivered);
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
 import { BestshotError, UsageError } from '../../errors.js';
 import { loggerFromConfig, type Logger } from '../../log.js';
-import { BestshotService, type RunCounts } from '../../runtime/service.js';
+import { BestshotService, cameraTotals, type RunCounts } from '../../runtime/service.js';
 import { observe, type Observability } from '../../runtime/observability.js';
 import { writeReport } from '../../runtime/report.js';
 import { RunImages } from '../../runtime/run-images.js';
@@ -110,7 +110,7 @@ export const command: Command = {
             framesCaptured: c.frames.captured,
             framesProcessed: c.frames.processed,
             framesDropped: Object.values(c.frames.dropped).reduce((a, n) => a + n, 0),
-            objectsTracked: [...svc.cameras.values()].reduce((a, s) => a + (s.runner?.stats.tracksCreated ?? 0), 0),
+            objectsTracked: [...svc.cameras.values()].reduce((a, s) => a + cameraTotals(s).tracksCreated, 0),
             packagesImmediate: c.packages.immediate,
             packagesCached: c.packages.cached,
             bytesSent: c.packages.bytes,
