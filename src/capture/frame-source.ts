@@ -10,7 +10,7 @@
 import { CaptureError, InvalidStateError, invalidParameterError, rethrowNative } from '../errors.js';
 import { TypedEmitter } from '../events.js';
 import { loadNative, type NativeBinding, type NativeMessage, type NativePipeline } from './native.js';
-import { buildPipeline, type BuiltPipeline, type CaptureOptions, type PixelFormat, type SlotPool, type YuvMatrix } from './options.js';
+import { buildPipeline, type BuiltPipeline, type CaptureOptions, type PixelFormat, type SlotPool, type SourceOptions, type YuvMatrix } from './options.js';
 
 export interface Letterbox {
   /** Tensor pixels per frame pixel. */
@@ -81,12 +81,12 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   #pixelSlots: Uint8Array[] = [];
   #pixelSlotMisses = 0;
   readonly #slotPool: SlotPool | undefined;
-  readonly #rtspUrl: string | undefined;
+  readonly #source: SourceOptions;
 
   constructor(options: CaptureOptions, binding: NativeBinding = loadNative()) {
     super();
     this.pipeline = buildPipeline(options, (name) => binding.hasElement(name));
-    this.#rtspUrl = options.source.type === 'rtsp' ? options.source.url : undefined;
+    this.#source = options.source;
     const missing = this.pipeline.requiredElements.filter((e) => !binding.hasElement(e));
     if (missing.length > 0) {
       throw new CaptureError(
@@ -381,7 +381,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
         break;
       }
       case 'error': {
-        const err = new CaptureError(describePipelineError(m, this.#rtspUrl), errorCodeFor(m.message));
+        const err = new CaptureError(describePipelineError(m, this.#source), errorCodeFor(m.message));
         this.#failure = err;
         const w = this.#waiter;
         this.#waiter = undefined;
@@ -397,23 +397,48 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
 }
 
 /**
- * One line a person can act on. An RTSP camera that cannot be reached names
- * its host and port (GStreamer's own text, "Could not open resource for
- * reading and writing", names neither).
+ * One line a person can act on: the cause, then the fix. An RTSP camera that
+ * cannot be reached names its host and port (GStreamer's own text, "Could not
+ * open resource for reading and writing", names neither); a recording that
+ * cannot be played says why in words (GStreamer's text names a typefinder or
+ * a demuxer). GStreamer's own words stay at the end.
  */
-export function describePipelineError(m: { message: string; debug: string; source: string }, rtspUrl?: string): string {
-  if (rtspUrl !== undefined && m.source.startsWith('rtspsrc') && /could not open|could not connect|failed to connect/i.test(`${m.message} ${m.debug}`)) {
-    let where = rtspUrl;
+export function describePipelineError(m: { message: string; debug: string; source: string }, source?: SourceOptions): string {
+  const gst = `(${m.message} from ${m.source})`;
+  if (source?.type === 'rtsp' && m.source.startsWith('rtspsrc') && /could not open|could not connect|failed to connect/i.test(`${m.message} ${m.debug}`)) {
+    let where = source.url;
     try {
-      const u = new URL(rtspUrl);
+      const u = new URL(source.url);
       where = `${u.hostname}:${u.port || '554'}`;
     } catch {
       // not a parsable URL: name it as given
     }
     const why = /refused/i.test(m.debug) || !/timeout|timed out|unreachable|resolve/i.test(m.debug) ? 'connection refused' : m.debug.split('\n')[0];
-    return `RTSP camera at ${where} cannot be reached (${why}): check that the camera or RTSP server is up and the URL's host and port (${m.message} from ${m.source})`;
+    return `RTSP camera at ${where} cannot be reached (${why}): check that the camera or RTSP server is up and the URL's host and port ${gst}`;
+  }
+  if (source?.type === 'file') {
+    const why = unplayableFile(m);
+    if (why !== undefined) return `${source.path} ${why} ${gst}`;
   }
   return `${m.message} (from ${m.source})`;
+}
+
+/** Why GStreamer cannot play a file, and what to do, from its error message; undefined when it is something else. */
+function unplayableFile(m: { message: string; debug: string; source: string }): string | undefined {
+  if (/missing a plug-in/i.test(m.message)) {
+    const codec = /Missing decoder: ([^(\n]+)/.exec(m.debug)?.[1]?.trim();
+    return `cannot be decoded: no GStreamer decoder for its video${codec ? ` (${codec})` : ''} is installed; install gstreamer1.0-libav and gstreamer1.0-plugins-bad, or convert the file to H.264`;
+  }
+  if (/could not determine type of stream|stream contains no data|appears to be a text file/i.test(m.message)) {
+    return 'is not a video file GStreamer can read (empty, or another kind of file): check the path';
+  }
+  if (/no playable streams|corrupt and cannot be played/i.test(m.message)) {
+    return 'is damaged or incomplete (e.g. a recording cut short before its index was written): copy or record it again';
+  }
+  if (/internal data stream error/i.test(m.message) && /not-linked/i.test(m.debug) && /demux|typefind|decodebin/i.test(m.source)) {
+    return 'has no video stream (an audio-only file?): give a recording with video';
+  }
+  return undefined;
 }
 
 function errorCodeFor(message: string): 'ERR_CAPTURE' | 'ERR_CAPTURE_ELEMENT_MISSING' | 'ERR_CAPTURE_SOURCE_NOT_FOUND' {

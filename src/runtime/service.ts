@@ -104,7 +104,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 export interface CameraStatus {
   id: string;
-  state: 'starting' | 'running' | 'retrying' | 'ended' | 'stopped';
+  /** 'failed': a recording that cannot be played (not retried; `bestshot run` exits 1). */
+  state: 'starting' | 'running' | 'retrying' | 'ended' | 'failed' | 'stopped';
   /** The runner of the source opened last; each reopening (a looping file, a reconnect) starts a new one. */
   runner: CameraRunner | undefined;
   /** The counts of the runners before `runner`: the camera's totals are these plus the runner's (cameraTotals). */
@@ -397,6 +398,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();
+        if (this.#unplayable(cam, status, err as Error)) return;
         if (!(await this.#retry(cam, status, err as Error, ++attempt))) return;
         continue;
       }
@@ -451,6 +453,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       }
       if (this.#stopping) break;
       if (failure) {
+        if (this.#unplayable(cam, status, failure)) return;
         if (!(await this.#retry(cam, status, failure, ++attempt))) return;
         continue;
       }
@@ -525,6 +528,23 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       return (frame) => controller.observe(frame);
     }
     return (frame) => opened.exposure?.(frame.ptsNs) ?? unknown;
+  }
+
+  /**
+   * A recording that fails before its first frame (not a video, damaged, no
+   * decoder installed) fails the same way on every try: the camera ends as
+   * 'failed' instead of retrying for ever. A recording that played and then
+   * failed (a file replaced while looping) and every live source are retried.
+   */
+  #unplayable(cam: CameraConfig, status: CameraStatus, err: Error): boolean {
+    if (cam.source.type !== 'file' || cameraTotals(status).captured > 0) return false;
+    status.failures++;
+    status.lastError = err.message;
+    status.state = 'failed';
+    this.emit('cameraError', cam.id, err);
+    this.#log.error('camera failed: its recording cannot be played, not retried', { camera: cam.id, error: err.message });
+    this.emit('cameraEnded', cam.id);
+    return true;
   }
 
   /** Log, count, wait; false when the camera must not be retried (offline replay, or stopping). */

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture, encodeJpeg, FrameSource, type CapturedFrame } from '../../src/capture/index.js';
@@ -119,6 +119,38 @@ test('an RTSP URL nobody serves ends in a typed error event with GStreamer\'s te
   assert.equal(events.length >= 1, true);
   // The element is still named; an RTSP failure also names host:port (describePipelineError).
   assert.match(events[0]!.message, /^RTSP camera at 127\.0\.0\.1:9 cannot be reached \(connection refused\): .*from rtspsrc\d+\)$/);
+});
+
+test('a recording GStreamer cannot play says why and what to do: not a video, damaged, no video stream', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-unplayable-'));
+  try {
+    const notVideo = join(dir, 'notes.mp4');
+    writeFileSync(notVideo, 'these are meeting notes, not a video\n'.repeat(50));
+    // An mp4 whose index (moov, written last by mp4mux) is cut off: a recording stopped by a power cut.
+    const whole = join(dir, 'whole.mp4');
+    const made = spawnSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=30', '!', 'video/x-raw,width=160,height=120', '!', 'x264enc', '!', 'mp4mux', '!', 'filesink', `location=${whole}`]);
+    assert.equal(made.status, 0, String(made.stderr));
+    const cut = join(dir, 'cut.mp4');
+    writeFileSync(cut, readFileSync(whole).subarray(0, Math.floor(statSync(whole).size / 2)));
+    const audioOnly = join(dir, 'audio.mp4');
+    const audio = spawnSync('gst-launch-1.0', ['-q', 'audiotestsrc', 'num-buffers=20', '!', 'lamemp3enc', '!', 'mp4mux', '!', 'filesink', `location=${audioOnly}`]);
+    assert.equal(audio.status, 0, String(audio.stderr));
+    const cases: Array<[string, RegExp]> = [
+      [notVideo, /^\S+notes\.mp4 is not a video file GStreamer can read \(empty, or another kind of file\): check the path \(.+ from (typefind|decodebin)\d*\)$/],
+      [cut, /^\S+cut\.mp4 is damaged or incomplete \(e\.g\. a recording cut short before its index was written\): copy or record it again \(.+ from qtdemux\d+\)$/],
+      [audioOnly, /^\S+audio\.mp4 has no video stream \(an audio-only file\?\): give a recording with video \(.+\)$/],
+    ];
+    for (const [path, expected] of cases) {
+      const source = openCapture({ source: { type: 'file', path } });
+      try {
+        await assert.rejects(source.next(), (err: unknown) => err instanceof CaptureError && expected.test(err.message), path);
+      } finally {
+        source.close();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('invalid options are refused with exact messages', () => {

@@ -361,3 +361,23 @@ test('a looping file: the printed frames and packages are the whole run, not the
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a recording that cannot be played ends the run with exit 1 and the cause, instead of being retried for ever', { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-unplayable-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  try {
+    const notes = join(dir, 'notes.mp4');
+    writeFileSync(notes, 'these are meeting notes, not a video\n'.repeat(50));
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${notes} }`, endpoint: `${receiver.url}/packages` });
+    const r = await runCli(['run', '--config', file], { timeoutMs: 60_000 });
+    assert.equal(r.code, 1, r.stderr.slice(-2000));
+    assert.doesNotMatch(r.stderr, /retrying/);
+    const failed = r.stderr.split('\n').filter((l) => l.includes('cannot be played'));
+    assert.equal(failed.length, 1, r.stderr);
+    assert.match(failed[0]!, /notes\.mp4 is not a video file GStreamer can read .*check the path/);
+    assert.match(r.stdout, /packages:\s+0 built/);
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

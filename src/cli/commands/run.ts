@@ -194,6 +194,7 @@ export const command: Command = {
       ...(reportDir ? { report: join(reportDir, 'report.html') } : {}),
     });
     printCounts(counts, (line) => console.log(line));
-    return 0;
+    // A camera whose recording could not be played at all: the run did not do what was asked.
+    return [...svc.cameras.values()].some((c) => c.state === 'failed') ? 1 : 0;
   },
 };
