@@ -21,7 +21,7 @@ import { SimulatedCamera } from '../capture/sim/camera.js';
 import type { SimObjectClass } from '../capture/sim/scene.js';
 import { ConfigError, requireNumber } from '../errors.js';
 import { DEFAULT_MANIFEST_PATH, loadManifest, resolveModelPath, tensorOptionsFor, TRAFFIC_CLASSES, type Detector } from '../detect/index.js';
-import { groupByFrame, readMotFile, readSeqInfo, type MotRow } from '../mot/index.js';
+import { groupByFrame, readMotDetections, readMotFile, readSeqInfo, type MotRow } from '../mot/index.js';
 import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
 import type { Box } from '../types.js';
 import { cropRectWithMargin, cutCrop, frameCropStats, type CropStats } from '../select/crop-stats.js';
@@ -169,7 +169,8 @@ export function loadMotInput(dir: string, options: MotInputOptions = {}): EvalIn
   const gtRows = existsSync(gtPath) ? consideredGtRows(readMotFile(gtPath)) : null;
   const hasDet = existsSync(detPath);
   if (!hasDet && gtRows === null) throw new ConfigError(dir, 'neither det/det.txt nor gt/gt.txt found');
-  const detRows = hasDet ? readMotFile(detPath) : gtRows!;
+  const detections = hasDet ? readMotDetections(detPath) : { rows: gtRows!, warnings: [] };
+  const detRows = detections.rows;
   const numFrames = info?.seqLength ?? [...detRows, ...(gtRows ?? [])].reduce((m, r) => Math.max(m, r.frame), 0);
   const detByFrame = groupByFrame(detRows, numFrames);
   const gtByFrame = gtRows ? groupByFrame(gtRows, numFrames) : null;
@@ -206,6 +207,7 @@ export function loadMotInput(dir: string, options: MotInputOptions = {}): EvalIn
     notes: [`${numFrames} frames at ${frameRate} fps, ${frames.length} on the ${hz} Hz grid; no images: bytes are not measured`],
   };
   if (!info && known) input.notes.push('frame rate and size from MOTChallenge seqinfo (not in the shared data)');
+  for (const w of detections.warnings) input.notes.push(`warning: ${w}`);
   if (!gtRows) applyFallbackGroundTruth(input, options.fallbackMinScore, options.fallbackMinFrames);
   return input;
 }

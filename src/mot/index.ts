@@ -1,5 +1,17 @@
 /** MOTChallenge tools: file io, the tracker over det.txt, and TrackEval-exact CLEAR/identity metrics. */
-export { type MotRow, type SeqInfo, parseMot, readMotFile, formatMotResults, writeMotResults, groupByFrame, readSeqInfo } from './io.js';
+export {
+  type MotRow,
+  type MotDetections,
+  type SeqInfo,
+  parseMot,
+  parseMotDetections,
+  readMotDetections,
+  readMotFile,
+  formatMotResults,
+  writeMotResults,
+  groupByFrame,
+  readSeqInfo,
+} from './io.js';
 export {
   type MotBenchmark,
   type MotEvalOptions,

@@ -24,7 +24,18 @@ export interface MotRow {
 
 /** Parse MOTChallenge CSV text. Blank lines are skipped; a malformed line throws with its number. */
 export function parseMot(text: string, source = 'input'): MotRow[] {
-  const rows: MotRow[] = [];
+  return parseMotLines(text, source).map((l) => l.row);
+}
+
+/** A parsed row with its 1-based line number and how many columns the line had, for messages. */
+interface MotLine {
+  row: MotRow;
+  line: number;
+  columns: number;
+}
+
+function parseMotLines(text: string, source: string): MotLine[] {
+  const out: MotLine[] = [];
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!.trim();
@@ -33,7 +44,7 @@ export function parseMot(text: string, source = 'input'): MotRow[] {
     if (f.length < 6 || f.slice(0, 6).some((x) => !Number.isFinite(x))) {
       throw new ConfigError(`${source}:${n + 1}`, `expected 'frame,id,left,top,width,height,...' but read '${line}'`);
     }
-    rows.push({
+    const row: MotRow = {
       frame: f[0]!,
       id: f[1]!,
       left: f[2]!,
@@ -43,14 +54,49 @@ export function parseMot(text: string, source = 'input'): MotRow[] {
       conf: f.length > 6 && Number.isFinite(f[6]) ? f[6]! : 1,
       classId: f.length > 7 && Number.isFinite(f[7]) ? f[7]! : -1,
       visibility: f.length > 8 && Number.isFinite(f[8]) ? f[8]! : -1,
-    });
+    };
+    out.push({ row, line: n + 1, columns: f.length });
   }
-  return rows;
+  return out;
 }
 
 export function readMotFile(path: string): MotRow[] {
+  return parseMot(readText(path), path);
+}
+
+function readText(path: string): string {
   if (!existsSync(path)) throw new ConfigError(path, 'file not found');
-  return parseMot(readFileSync(path, 'utf8'), path);
+  return readFileSync(path, 'utf8');
+}
+
+/** det.txt rows the tracker can take, and what a user should know about the ones it was given. */
+export interface MotDetections {
+  rows: MotRow[];
+  /** One line each, naming the file (and the first line concerned): printed on stderr by the commands. */
+  warnings: string[];
+}
+
+/**
+ * Parse a det.txt for the tracker. Rows whose width or height is not
+ * positive are skipped (public det files carry such rows, and a box of no
+ * size is nothing to track), with one warning naming the first.
+ */
+export function parseMotDetections(text: string, source = 'input'): MotDetections {
+  const lines = parseMotLines(text, source);
+  const warnings: string[] = [];
+  const kept = lines.filter((l) => l.row.width > 0 && l.row.height > 0);
+  const skipped = lines.length - kept.length;
+  if (skipped > 0) {
+    const first = lines.find((l) => !(l.row.width > 0 && l.row.height > 0))!;
+    warnings.push(`${source}:${first.line}: ${skipped} box${skipped === 1 ? '' : 'es'} with zero or negative width or height skipped (the first on this line)`);
+  }
+  const rows = kept.map((l) => l.row);
+  return { rows, warnings };
+}
+
+/** {@link parseMotDetections} of a det.txt on disk. */
+export function readMotDetections(path: string): MotDetections {
+  return parseMotDetections(readText(path), path);
 }
 
 /** Format rows as MOTChallenge results: frame,id,left,top,width,height,conf,-1,-1,-1 (2 decimals). */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ByteTracker } from '../track/byte-tracker.js';
 import type { TrackerOptions } from '../track/options.js';
 import type { Box, FrameDetections } from '../types.js';
-import { type MotRow, groupByFrame, readMotFile, readSeqInfo } from './io.js';
+import { type MotRow, groupByFrame, readMotDetections, readSeqInfo } from './io.js';
 
 export interface TrackSequenceOptions {
   tracker?: TrackerOptions;
@@ -26,6 +26,8 @@ export interface TrackSequenceResult {
   frameRate: number;
   /** update() wall time per frame in ms. */
   updateMs: number[];
+  /** What the user should know about det.txt (rows skipped, …); the command prints them on stderr. */
+  warnings: string[];
 }
 
 /** MOT det rows of one frame → FrameDetections (class 0 'person', angle 0). */
@@ -54,7 +56,7 @@ export function motFrameDetections(rows: readonly MotRow[], frame: number, width
 
 export function trackMotSequence(dir: string, options: TrackSequenceOptions = {}): TrackSequenceResult {
   const info = readSeqInfo(dir);
-  const dets = readMotFile(join(dir, 'det', 'det.txt'));
+  const { rows: dets, warnings } = readMotDetections(join(dir, 'det', 'det.txt'));
   const numFrames = info?.seqLength ?? dets.reduce((m, r) => Math.max(m, r.frame), 0);
   const frameRate = options.tracker?.frameRate ?? info?.frameRate ?? 30;
   const tracker = new ByteTracker({ ...options.tracker, frameRate });
@@ -73,5 +75,5 @@ export function trackMotSequence(dir: string, options: TrackSequenceOptions = {}
       rows.push({ frame: f, id: t.trackId, left: b.cx - b.w / 2, top: b.cy - b.h / 2, width: b.w, height: b.h, conf: t.score, classId: -1, visibility: -1 });
     }
   }
-  return { rows, numFrames, frameRate, updateMs };
+  return { rows, numFrames, frameRate, updateMs, warnings };
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { capturePeriodNs, StreamGrid } from '../capture/index.js';
 import type { CameraConfig } from '../config/index.js';
 import { policyOptions, trackerOptions } from '../config/index.js';
-import { groupByFrame, motFrameDetections, readMotFile, readSeqInfo } from '../mot/index.js';
+import { groupByFrame, motFrameDetections, readMotDetections, readSeqInfo } from '../mot/index.js';
 import { ByteTracker, createIdAllocator } from '../track/index.js';
 import { createPolicy, type PolicyDecision } from '../select/index.js';
 
@@ -27,13 +27,15 @@ export interface MotReplaySummary {
   selectionsPerObject: number;
   /** Frames with at least one track: what sending every frame would have sent. */
   everyFramePackages: number;
+  /** What the user should know about det.txt (rows skipped, …); the command prints them on stderr. */
+  warnings: string[];
 }
 
 const jsonl = (v: unknown): string => `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))}\n`;
 
 export async function replayMotSequence(dir: string, cam: CameraConfig, outDir: string): Promise<MotReplaySummary> {
   const info = readSeqInfo(dir);
-  const dets = readMotFile(join(dir, 'det', 'det.txt'));
+  const { rows: dets, warnings } = readMotDetections(join(dir, 'det', 'det.txt'));
   const numFrames = info?.seqLength ?? dets.reduce((m, r) => Math.max(m, r.frame), 0);
   const frameRate = info?.frameRate ?? 30;
   const width = info?.imWidth ?? 0;
@@ -84,6 +86,7 @@ export async function replayMotSequence(dir: string, cam: CameraConfig, outDir: 
     selectionsCached: counts.cached,
     selectionsPerObject: seen.size > 0 ? selections / seen.size : 0,
     everyFramePackages: everyFrame,
+    warnings,
   };
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));
   return summary;

@@ -122,6 +122,7 @@ export async function replayMain(
     if (values.policy !== undefined) cam.selection.policy = values.policy as PolicyName;
     const out = resolve(values.out ?? defaults.out ?? 'replay-out');
     const s = await replayMotSequence(resolve(video), cam, out);
+    for (const w of s.warnings) console.error(`bestshot replay: warning: ${w}`);
     console.log(`sequence:          ${s.sequence} (${s.framesInSequence} frames at ${s.frameRate} fps; ${s.framesProcessed} on the ${cam.captureHz} Hz grid)`);
     console.log(`policy:            ${s.policy}`);
     console.log(`objects tracked:   ${s.objectsTracked}`);

@@ -92,6 +92,7 @@ export const command: Command = {
     if (values.nsa) tracker.nsa = true;
     set('lostMatching', lostMatching);
     const result = trackMotSequence(values.mot, { tracker, output: values.output });
+    for (const w of result.warnings) console.error(`bestshot track: warning: ${w}`);
     writeMotResults(values.out, result.rows);
     const ids = new Set(result.rows.map((r) => r.id)).size;
     const total = result.updateMs.reduce((a, b) => a + b, 0);
