@@ -79,7 +79,12 @@ export interface MotDetections {
 /**
  * Parse a det.txt for the tracker. Rows whose width or height is not
  * positive are skipped (public det files carry such rows, and a box of no
- * size is nothing to track), with one warning naming the first.
+ * size is nothing to track), with one warning naming the first. Scores:
+ * a file without the score column, or with −1 (MOTChallenge's "unknown") on
+ * every row, scores every box 1, with a warning, so the tracker keeps them
+ * (its thresholds would otherwise drop every −1); other negative scores and
+ * scores above 1 are kept as they are, with a warning, since the tracker's
+ * thresholds assume 0..1 and no rescaling can be guessed safely.
  */
 export function parseMotDetections(text: string, source = 'input'): MotDetections {
   const lines = parseMotLines(text, source);
@@ -91,7 +96,43 @@ export function parseMotDetections(text: string, source = 'input'): MotDetection
     warnings.push(`${source}:${first.line}: ${skipped} box${skipped === 1 ? '' : 'es'} with zero or negative width or height skipped (the first on this line)`);
   }
   const rows = kept.map((l) => l.row);
+  const scores = checkScores(kept, source);
+  if (scores.unknown) for (const r of rows) r.conf = 1;
+  if (scores.warning !== null) warnings.push(scores.warning);
   return { rows, warnings };
+}
+
+/** What the scores of det rows call for: a warning, and whether they are all unknown (−1). */
+function checkScores(lines: readonly MotLine[], source: string): { unknown: boolean; warning: string | null } {
+  const missing = lines.filter((l) => l.columns < 7);
+  if (missing.length > 0) {
+    return {
+      unknown: false,
+      warning: `${source}:${missing[0]!.line}: ${missing.length} of ${lines.length} rows have no score column: they are scored 1 (a high-score detection for the tracker)`,
+    };
+  }
+  const scores = lines.map((l) => l.row.conf);
+  if (scores.length === 0) return { unknown: false, warning: null };
+  if (scores.every((s) => s === -1)) {
+    return { unknown: true, warning: `${source}: every score is -1 (unknown): every box is scored 1 (a high-score detection for the tracker)` };
+  }
+  // A loop, not Math.min(...scores): a MOT20 det.txt has more rows than a call takes arguments.
+  const min = scores.reduce((a, b) => Math.min(a, b));
+  const max = scores.reduce((a, b) => Math.max(a, b));
+  if (max < 0) {
+    return {
+      unknown: false,
+      warning: `${source}: every score is negative (${min} to ${max}): the tracker's thresholds (0.1 and up by default) drop every box; rescale the scores to 0..1, or write -1 in every row if they are unknown`,
+    };
+  }
+  const above = scores.filter((s) => s > 1).length;
+  if (above > 0) {
+    return {
+      unknown: false,
+      warning: `${source}: ${above} of ${scores.length} scores are above 1 (up to ${max}): the tracker's thresholds assume 0..1, so each of these counts as high-score; rescale the scores to 0..1 (a 0..100 scale: divide by 100)`,
+    };
+  }
+  return { unknown: false, warning: null };
 }
 
 /** {@link parseMotDetections} of a det.txt on disk. */

@@ -62,3 +62,37 @@ test('parseMotDetections keeps clean rows as parseMot reads them, with no warnin
     warnings: ['det.txt:1: 1 box with zero or negative width or height skipped (the first on this line)'],
   });
 });
+
+test('scores of -1 everywhere (unknown) are taken as 1, with a warning; a file without the score column likewise', { timeout: 60_000 }, () => {
+  const unknown = variant('unknown-scores', (lines) => lines.map((l) => setColumn(l, 6, '-1')));
+  const t = bestshot('track', '--mot', unknown, '--out', join(root, 'unknown.txt'));
+  assert.equal(t.status, 0, t.stderr);
+  assert.equal(t.stderr, `bestshot track: warning: ${join(unknown, 'det', 'det.txt')}: every score is -1 (unknown): every box is scored 1 (a high-score detection for the tracker)\n`);
+  // Before: "0 boxes, 0 tracks" (every box at or below the low threshold).
+  assert.match(t.stdout, /^71 frames at 25 fps, [1-9]\d* boxes, [1-9]\d* tracks/);
+  const sixColumns = variant('six-columns', (lines) => lines.map((l) => l.split(',').slice(0, 6).join(',')));
+  const s = bestshot('track', '--mot', sixColumns, '--out', join(root, 'six.txt'));
+  assert.equal(s.status, 0, s.stderr);
+  assert.equal(s.stderr, `bestshot track: warning: ${join(sixColumns, 'det', 'det.txt')}:1: 321 of 321 rows have no score column: they are scored 1 (a high-score detection for the tracker)\n`);
+});
+
+test('negative scores and scores above 1 are kept as they are, with a warning saying what to do', () => {
+  const negative = parseMotDetections('1,-1,0,0,10,10,-0.5\n2,-1,0,0,10,10,-2\n', 'det.txt');
+  assert.deepEqual(
+    negative.rows.map((r) => r.conf),
+    [-0.5, -2],
+  );
+  assert.deepEqual(negative.warnings, [
+    "det.txt: every score is negative (-2 to -0.5): the tracker's thresholds (0.1 and up by default) drop every box; rescale the scores to 0..1, or write -1 in every row if they are unknown",
+  ]);
+  const percent = parseMotDetections('1,-1,0,0,10,10,99.5\n1,-1,20,0,10,10,0.5\n', 'det.txt');
+  assert.deepEqual(
+    percent.rows.map((r) => r.conf),
+    [99.5, 0.5],
+  );
+  assert.deepEqual(percent.warnings, [
+    "det.txt: 1 of 2 scores are above 1 (up to 99.5): the tracker's thresholds assume 0..1, so each of these counts as high-score; rescale the scores to 0..1 (a 0..100 scale: divide by 100)",
+  ]);
+  // Some −1 among real scores is a score like any other (DPM's run below 0).
+  assert.deepEqual(parseMotDetections('1,-1,0,0,10,10,-1\n1,-1,20,0,10,10,0.5\n', 'det.txt').warnings, []);
+});
