@@ -21,7 +21,6 @@ export {
 export { QueueSimulator, type Delivery, type QueueSimOptions, type QueueSimResult } from './queue-sim.js';
 export {
   GridSampler,
-  MOT15_SEQINFO,
   applyFallbackGroundTruth,
   consideredGtRows,
   isMot17Gt,

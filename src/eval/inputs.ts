@@ -21,7 +21,7 @@ import { SimulatedCamera } from '../capture/sim/camera.js';
 import type { SimObjectClass } from '../capture/sim/scene.js';
 import { ConfigError, requireNumber } from '../errors.js';
 import { DEFAULT_MANIFEST_PATH, loadManifest, resolveModelPath, tensorOptionsFor, TRAFFIC_CLASSES, type Detector } from '../detect/index.js';
-import { groupByFrame, readMotDetections, readMotFile, readSeqInfo, type MotRow } from '../mot/index.js';
+import { framesOutsideWarning, groupByFrame, readMotDetections, readMotFile, readSeqInfo, sequenceGeometry, type MotRow } from '../mot/index.js';
 import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
 import type { Box } from '../types.js';
 import { cropRectWithMargin, cutCrop, frameCropStats, type CropStats } from '../select/crop-stats.js';
@@ -102,18 +102,6 @@ export class GridSampler {
 
 // ---------------------------------------------------------------- MOTChallenge
 
-/** Facts of MOT15 train sequences whose folders carry no seqinfo.ini (from MOTChallenge's seqinfo files). */
-export const MOT15_SEQINFO: Readonly<Record<string, { frameRate: number; imWidth: number; imHeight: number }>> = {
-  'ADL-Rundle-6': { frameRate: 30, imWidth: 1920, imHeight: 1080 },
-  'ADL-Rundle-8': { frameRate: 30, imWidth: 1920, imHeight: 1080 },
-  'ETH-Bahnhof': { frameRate: 14, imWidth: 640, imHeight: 480 },
-  'ETH-Pedcross2': { frameRate: 14, imWidth: 640, imHeight: 480 },
-  'ETH-Sunnyday': { frameRate: 14, imWidth: 640, imHeight: 480 },
-  'KITTI-13': { frameRate: 10, imWidth: 1242, imHeight: 375 },
-  'PETS09-S2L1': { frameRate: 7, imWidth: 768, imHeight: 576 },
-  'Venice-2': { frameRate: 30, imWidth: 1920, imHeight: 1080 },
-};
-
 export interface MotInputOptions {
   /** captureHz (A5). Default 10. */
   hz?: number;
@@ -157,13 +145,7 @@ export function loadMotInput(dir: string, options: MotInputOptions = {}): EvalIn
   const hz = requireNumber('positive number', 'hz', options.hz ?? 10);
   const name = basename(dir);
   const info = readSeqInfo(dir);
-  const known = MOT15_SEQINFO[name];
-  const frameRate = info?.frameRate ?? known?.frameRate;
-  const width = info?.imWidth ?? known?.imWidth;
-  const height = info?.imHeight ?? known?.imHeight;
-  if (frameRate === undefined || width === undefined || height === undefined) {
-    throw new ConfigError(join(dir, 'seqinfo.ini'), 'frameRate, imWidth and imHeight are needed and not known for this sequence');
-  }
+  const { frameRate, width, height } = sequenceGeometry(dir, info);
   const detPath = join(dir, 'det', 'det.txt');
   const gtPath = join(dir, 'gt', 'gt.txt');
   const gtRows = existsSync(gtPath) ? consideredGtRows(readMotFile(gtPath)) : null;
@@ -206,8 +188,9 @@ export function loadMotInput(dir: string, options: MotInputOptions = {}): EvalIn
     frames,
     notes: [`${numFrames} frames at ${frameRate} fps, ${frames.length} on the ${hz} Hz grid; no images: bytes are not measured`],
   };
-  if (!info && known) input.notes.push('frame rate and size from MOTChallenge seqinfo (not in the shared data)');
-  for (const w of detections.warnings) input.notes.push(`warning: ${w}`);
+  if (!info) input.notes.push('frame rate and size from MOTChallenge seqinfo (not in the shared data)');
+  const outside = hasDet ? framesOutsideWarning(detRows, numFrames, detPath) : null;
+  for (const w of outside === null ? detections.warnings : [...detections.warnings, outside]) input.notes.push(`warning: ${w}`);
   if (!gtRows) applyFallbackGroundTruth(input, options.fallbackMinScore, options.fallbackMinFrames);
   return input;
 }

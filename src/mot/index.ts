@@ -11,6 +11,9 @@ export {
   writeMotResults,
   groupByFrame,
   readSeqInfo,
+  sequenceGeometry,
+  framesOutsideWarning,
+  MOT15_SEQINFO,
 } from './io.js';
 export {
   type MotBenchmark,

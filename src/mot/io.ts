@@ -4,7 +4,7 @@
  * and seqinfo.ini.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 export interface MotRow {
@@ -140,6 +140,20 @@ export function readMotDetections(path: string): MotDetections {
   return parseMotDetections(readText(path), path);
 }
 
+/**
+ * The warning for det rows outside frames 1..numFrames (groupByFrame drops
+ * them): a 0-based file, or one longer than seqinfo.ini's seqLength.
+ */
+export function framesOutsideWarning(rows: readonly MotRow[], numFrames: number, source: string): string | null {
+  const outside = rows.filter((r) => !(r.frame >= 1 && r.frame <= numFrames && Number.isInteger(r.frame)));
+  if (outside.length === 0) return null;
+  const zeroBased = outside.some((r) => r.frame === 0) ? '; MOTChallenge frames start at 1, so a 0-based file needs 1 added to every frame' : '';
+  const lo = outside.reduce((m, r) => Math.min(m, r.frame), Infinity);
+  const hi = outside.reduce((m, r) => Math.max(m, r.frame), -Infinity);
+  const frames = lo === hi ? `frame ${lo}` : `frames ${lo} to ${hi}`;
+  return `${source}: ${outside.length} row${outside.length === 1 ? '' : 's'} outside frames 1..${numFrames} ignored (${frames})${zeroBased}`;
+}
+
 /** Format rows as MOTChallenge results: frame,id,left,top,width,height,conf,-1,-1,-1 (2 decimals). */
 export function formatMotResults(rows: readonly MotRow[]): string {
   let out = '';
@@ -190,4 +204,38 @@ export function readSeqInfo(dir: string): SeqInfo | null {
     }
   }
   return info;
+}
+
+/** Facts of MOT15 train sequences whose folders carry no seqinfo.ini (from MOTChallenge's seqinfo files). */
+export const MOT15_SEQINFO: Readonly<Record<string, { frameRate: number; imWidth: number; imHeight: number }>> = {
+  'ADL-Rundle-6': { frameRate: 30, imWidth: 1920, imHeight: 1080 },
+  'ADL-Rundle-8': { frameRate: 30, imWidth: 1920, imHeight: 1080 },
+  'ETH-Bahnhof': { frameRate: 14, imWidth: 640, imHeight: 480 },
+  'ETH-Pedcross2': { frameRate: 14, imWidth: 640, imHeight: 480 },
+  'ETH-Sunnyday': { frameRate: 14, imWidth: 640, imHeight: 480 },
+  'KITTI-13': { frameRate: 10, imWidth: 1242, imHeight: 375 },
+  'PETS09-S2L1': { frameRate: 7, imWidth: 768, imHeight: 576 },
+  'Venice-2': { frameRate: 30, imWidth: 1920, imHeight: 1080 },
+};
+
+/**
+ * A sequence's frame rate and image size, which replay and eval cannot do
+ * without (the size places boxes against the image edge, S3; the rate sets
+ * the timeline, A5): seqinfo.ini's, else MOT15_SEQINFO's for a known MOT15
+ * folder; a ConfigError naming seqinfo.ini and what to write there otherwise.
+ */
+export function sequenceGeometry(dir: string, info: SeqInfo | null): { frameRate: number; width: number; height: number } {
+  const known = MOT15_SEQINFO[basename(dir)];
+  const frameRate = info?.frameRate ?? known?.frameRate;
+  const width = info?.imWidth ?? known?.imWidth;
+  const height = info?.imHeight ?? known?.imHeight;
+  if (frameRate === undefined || width === undefined || height === undefined) {
+    const absent = [frameRate === undefined && 'frameRate', width === undefined && 'imWidth', height === undefined && 'imHeight'].filter((k) => k !== false);
+    const missing = info === null ? 'no such file' : `missing: ${absent.join(', ')}`;
+    throw new ConfigError(
+      join(dir, 'seqinfo.ini'),
+      `frameRate, imWidth and imHeight are needed and not known for this sequence (${missing}): write them there under [Sequence], e.g. frameRate=30, imWidth=1920, imHeight=1080`,
+    );
+  }
+  return { frameRate, width, height };
 }

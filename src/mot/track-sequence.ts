@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ByteTracker } from '../track/byte-tracker.js';
 import type { TrackerOptions } from '../track/options.js';
 import type { Box, FrameDetections } from '../types.js';
-import { type MotRow, groupByFrame, readMotDetections, readSeqInfo } from './io.js';
+import { type MotRow, framesOutsideWarning, groupByFrame, readMotDetections, readSeqInfo } from './io.js';
 
 export interface TrackSequenceOptions {
   tracker?: TrackerOptions;
@@ -56,8 +56,11 @@ export function motFrameDetections(rows: readonly MotRow[], frame: number, width
 
 export function trackMotSequence(dir: string, options: TrackSequenceOptions = {}): TrackSequenceResult {
   const info = readSeqInfo(dir);
-  const { rows: dets, warnings } = readMotDetections(join(dir, 'det', 'det.txt'));
+  const detPath = join(dir, 'det', 'det.txt');
+  const { rows: dets, warnings } = readMotDetections(detPath);
   const numFrames = info?.seqLength ?? dets.reduce((m, r) => Math.max(m, r.frame), 0);
+  const outside = framesOutsideWarning(dets, numFrames, detPath);
+  if (outside !== null) warnings.push(outside);
   const frameRate = options.tracker?.frameRate ?? info?.frameRate ?? 30;
   const tracker = new ByteTracker({ ...options.tracker, frameRate });
   const byFrame = groupByFrame(dets, numFrames);

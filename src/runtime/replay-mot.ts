@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { capturePeriodNs, StreamGrid } from '../capture/index.js';
 import type { CameraConfig } from '../config/index.js';
 import { policyOptions, trackerOptions } from '../config/index.js';
-import { groupByFrame, motFrameDetections, readMotDetections, readSeqInfo } from '../mot/index.js';
+import { framesOutsideWarning, groupByFrame, motFrameDetections, readMotDetections, readSeqInfo, sequenceGeometry } from '../mot/index.js';
 import { ByteTracker, createIdAllocator } from '../track/index.js';
 import { createPolicy, type PolicyDecision } from '../select/index.js';
 
@@ -35,11 +35,13 @@ const jsonl = (v: unknown): string => `${JSON.stringify(v, (_k, x) => (typeof x 
 
 export async function replayMotSequence(dir: string, cam: CameraConfig, outDir: string): Promise<MotReplaySummary> {
   const info = readSeqInfo(dir);
-  const { rows: dets, warnings } = readMotDetections(join(dir, 'det', 'det.txt'));
+  // Refused before any work: a made-up size moves every box against the image edge (S3), a made-up rate the timeline (A5).
+  const { frameRate, width, height } = sequenceGeometry(dir, info);
+  const detPath = join(dir, 'det', 'det.txt');
+  const { rows: dets, warnings } = readMotDetections(detPath);
   const numFrames = info?.seqLength ?? dets.reduce((m, r) => Math.max(m, r.frame), 0);
-  const frameRate = info?.frameRate ?? 30;
-  const width = info?.imWidth ?? 0;
-  const height = info?.imHeight ?? 0;
+  const outside = framesOutsideWarning(dets, numFrames, detPath);
+  if (outside !== null) warnings.push(outside);
   const byFrame = groupByFrame(dets, numFrames);
   const tracker = new ByteTracker(trackerOptions(cam), { ids: createIdAllocator(1) });
   const policy = createPolicy(cam.selection.policy, policyOptions(cam.selection));

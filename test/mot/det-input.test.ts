@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -95,4 +95,39 @@ test('negative scores and scores above 1 are kept as they are, with a warning sa
   ]);
   // Some −1 among real scores is a score like any other (DPM's run below 0).
   assert.deepEqual(parseMotDetections('1,-1,0,0,10,10,-1\n1,-1,20,0,10,10,0.5\n', 'det.txt').warnings, []);
+});
+
+test('replay refuses a sequence whose frame rate or image size is not known, naming seqinfo.ini and what to write there', { timeout: 60_000 }, () => {
+  const dir = variant('no-seqinfo', (lines) => lines, false);
+  const out = join(root, 'no-seqinfo-replay');
+  const r = bestshot('replay', dir, '--out', out);
+  assert.equal(r.status, 1);
+  assert.equal(
+    r.stderr,
+    `bestshot replay: [ERR_CONFIG] ${join(dir, 'seqinfo.ini')}: frameRate, imWidth and imHeight are needed and not known for this sequence (no such file): write them there under [Sequence], e.g. frameRate=30, imWidth=1920, imHeight=1080\n`,
+  );
+  assert.equal(existsSync(out), false, 'refused before anything is written');
+  writeFileSync(join(dir, 'seqinfo.ini'), '[Sequence]\nframeRate=25\nseqLength=71\n');
+  const partial = bestshot('replay', dir, '--out', out);
+  assert.equal(partial.status, 1);
+  assert.match(partial.stderr, /needed and not known for this sequence \(missing: imWidth, imHeight\)/);
+});
+
+test('det rows outside frames 1..seqLength (a 0-based file) are counted in a warning', { timeout: 60_000 }, () => {
+  const dir = variant('zero-based', (lines) => lines.map((l) => setColumn(l, 0, String(Number(l.split(',')[0]) - 1))));
+  const det = join(dir, 'det', 'det.txt');
+  const frame0 = readFileSync(join(shared, 'det', 'det.txt'), 'utf8').split('\n').filter((l) => l.startsWith('1,')).length;
+  const warning = `${det}: ${frame0} rows outside frames 1..71 ignored (frame 0); MOTChallenge frames start at 1, so a 0-based file needs 1 added to every frame`;
+  const t = bestshot('track', '--mot', dir, '--out', join(root, 'zero-based.txt'));
+  assert.equal(t.status, 0, t.stderr);
+  assert.equal(t.stderr, `bestshot track: warning: ${warning}\n`);
+  const r = bestshot('replay', dir, '--out', join(root, 'zero-based-replay'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, `bestshot replay: warning: ${warning}\n`);
+  // Beyond seqLength: the last frame's rows of an untouched det.txt against a seqinfo.ini that says 70 frames.
+  const long = variant('beyond-seqlength', (lines) => lines);
+  writeFileSync(join(long, 'seqinfo.ini'), readFileSync(join(shared, 'seqinfo.ini'), 'utf8').replace('seqLength=71', 'seqLength=70'));
+  const frame71 = readFileSync(join(shared, 'det', 'det.txt'), 'utf8').split('\n').filter((l) => l.startsWith('71,')).length;
+  const l = bestshot('track', '--mot', long, '--out', join(root, 'long.txt'));
+  assert.equal(l.stderr, `bestshot track: warning: ${join(long, 'det', 'det.txt')}: ${frame71} rows outside frames 1..70 ignored (frame 71)\n`);
 });

@@ -31,7 +31,11 @@ Logs go to stderr (and run.log); stdout carries the summary only.
 
 A MOTChallenge sequence directory (with det/det.txt) replays its detections
 through the tracker and the selection policy and writes tracks.jsonl,
-selections.jsonl and summary.json; it has no images, so nothing is uploaded.`;
+selections.jsonl and summary.json; it has no images, so nothing is uploaded.
+Its frame rate and image size come from seqinfo.ini (frameRate, imWidth,
+imHeight; MOTChallenge's own for the MOT15 train sequences, which ship
+without one); without them the replay is refused, as the selection depends
+on both.`;
 
 export function printSummary(s: ReplaySummary, out: (line: string) => void = console.log): void {
   const kb = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
