@@ -303,6 +303,16 @@ export function detectBenchmark(gt: readonly MotRow[]): MotBenchmark {
   return gt.length > 0 && gt.every((r) => Number.isInteger(r.classId) && r.classId >= 1 && r.classId <= 13) ? 'MOT17' : 'MOT15';
 }
 
+/**
+ * Whether 'MOT17' preprocessing keeps any of this gt: a pedestrian (class 1)
+ * row with a non-zero flag. MOT15 gt has no class column (−1 or world
+ * coordinates there), so it keeps none and every metric would read as if
+ * the sequence were empty.
+ */
+export function mot17KeepsGt(gt: readonly MotRow[]): boolean {
+  return gt.some((r) => r.classId === PEDESTRIAN && Math.trunc(r.conf) !== 0);
+}
+
 /** CLEAR MOT + identity metrics of one sequence. */
 export function evaluateMot(gt: readonly MotRow[], res: readonly MotRow[], options: MotEvalOptions = {}): MotMetrics {
   const benchmark = options.benchmark ?? detectBenchmark(gt);

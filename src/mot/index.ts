@@ -24,6 +24,7 @@ export {
   combineMetrics,
   metricsFromCounts,
   detectBenchmark,
+  mot17KeepsGt,
   boxIouMatrix,
 } from './evaluate.js';
 export { type Fragmentation, fragmentation, fragmentationFromCounts } from './fragments.js';

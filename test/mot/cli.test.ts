@@ -75,3 +75,17 @@ test('readSeqInfo and bad input messages', async () => {
   const u = await capture(['track', '--mot', dir, '--out', join(dir, 'y.txt')]);
   assert.equal(u.err, `bestshot track: [ERR_CONFIG] ${join(dir, 'det', 'det.txt')}: file not found`);
 });
+
+test('eval-mot --benchmark MOT17 on a MOT15 gt (no class column) is refused: it would keep no ground truth', async () => {
+  const seq = sharedPath('mot15-TUD-Stadtmitte');
+  const gt = join(seq, 'gt', 'gt.txt');
+  const e = await capture(['eval-mot', '--gt', gt, '--res', join(seq, 'sample_tracker_output', 'TUD-Stadtmitte.txt'), '--benchmark', 'MOT17']);
+  assert.equal(e.code, 2);
+  assert.equal(e.out, '');
+  assert.equal(
+    e.err,
+    `bestshot eval-mot: [ERR_USAGE] --benchmark MOT17 scores only gt rows of class 1 (column 8) with a non-zero flag (column 7), and ${gt} has none (MOT15 gt has no class column): use --benchmark MOT15, or leave --benchmark out to have it guessed`,
+  );
+  const mot15 = await capture(['eval-mot', '--gt', gt, '--res', join(seq, 'sample_tracker_output', 'TUD-Stadtmitte.txt'), '--benchmark', 'MOT15']);
+  assert.equal(mot15.code, 0, mot15.err);
+});

@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readMotFile, readSeqInfo } from '../../mot/io.js';
-import { type MotMetrics, detectBenchmark, evaluateMot } from '../../mot/evaluate.js';
+import { type MotMetrics, detectBenchmark, evaluateMot, mot17KeepsGt } from '../../mot/evaluate.js';
 import type { Command } from '../commands.js';
 import { numberArg } from '../args.js';
 
@@ -15,7 +15,8 @@ plus fragmentation: distinct tracks per ground-truth object matched by CLEAR, an
 the share of those objects split into more than one track (each track costs an upload). MOT17 (also MOT16/20 gt with a class column):
 only pedestrians (class 1) with flag 1 count, tracker boxes on distractor
 classes (2, 7, 8, 12) are removed. MOT15: no class handling. The mode is guessed
-from the gt file unless --benchmark is given. The frame count comes from
+from the gt file unless --benchmark is given; --benchmark MOT17 on a gt with no
+pedestrian rows (MOT15 gt has no class column) is refused. The frame count comes from
 --frames, else seqinfo.ini next to the gt folder, else the last frame seen.`;
 
 export function formatMetrics(m: MotMetrics): string {
@@ -56,6 +57,11 @@ export const command: Command = {
     }
     const gt = readMotFile(values.gt);
     const res = readMotFile(values.res);
+    if (values.benchmark === 'MOT17' && !mot17KeepsGt(gt)) {
+      throw new UsageError(
+        `--benchmark MOT17 scores only gt rows of class 1 (column 8) with a non-zero flag (column 7), and ${values.gt} has none (MOT15 gt has no class column): use --benchmark MOT15, or leave --benchmark out to have it guessed`,
+      );
+    }
     const benchmark = values.benchmark ?? detectBenchmark(gt);
     const m = evaluateMot(gt, res, { benchmark, numFrames });
     if (values.json) {
