@@ -38,6 +38,7 @@ import { BudgetPolicy, POLICY_NAMES, POLICY_OPTION_NAMES, validateSelectionParam
 import { SELECTION_SECTION, UPLOAD_SECTION } from '../src/config/sections.js';
 import { touchesEdge } from '../src/geometry/box.js';
 import type { UploadContent } from '../src/upload/index.js';
+import { BestshotError } from '../src/errors.js';
 
 /** The product's default policy and upload.content (the config schema's). */
 const DEFAULT_POLICY = (SELECTION_SECTION.fields.policy as { default: PolicyName }).default;
@@ -117,9 +118,18 @@ async function main(argv: string[]): Promise<number> {
     bar.tick(k, s.kind === 'sim' ? 'simulated scene' : basename(s.path));
     const t1 = performance.now();
     let input: EvalInput;
-    if (s.kind === 'clip') input = await loadClipInput(s.path, { hz, detector: getDetector, cacheDir: values['no-cache'] ? undefined : cacheDir, pixelFormat });
-    else if (s.kind === 'mot') input = loadMotInput(s.path, { hz });
-    else input = await loadSimInput({ hz });
+    try {
+      if (s.kind === 'clip') input = await loadClipInput(s.path, { hz, detector: getDetector, cacheDir: values['no-cache'] ? undefined : cacheDir, pixelFormat });
+      else if (s.kind === 'mot') input = loadMotInput(s.path, { hz });
+      else input = await loadSimInput({ hz });
+    } catch (err) {
+      // An input that cannot be read (not a video, a sequence without seqinfo.ini) ends the run in one line naming it; a bug keeps its stack.
+      if (!(err instanceof BestshotError)) throw err;
+      bar.stop();
+      await detector?.close();
+      console.error(`eval: ${s.kind === 'sim' ? 'simulated scene' : s.path}: [${err.code}] ${err.message}`);
+      return 1;
+    }
     const rep = evaluateInput(input, { policies, sendHz, policyOptions });
     reports.push(rep);
     if (values.budget !== undefined && rep.policies.every((p) => p.bytes !== null)) {
@@ -321,4 +331,11 @@ function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
   ].join('\n');
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  // A target that names nothing (ConfigError from resolveTarget) is one line too.
+  if (!(err instanceof BestshotError)) throw err;
+  console.error(`eval: [${err.code}] ${err.message}`);
+  process.exitCode = 1;
+}

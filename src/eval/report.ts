@@ -70,7 +70,8 @@ export function describeInput(rep: EvalReport): string {
   return (
     `${i.name} (${i.kind}, ${i.width}×${i.height}, ${i.frames} frames at ${i.hz} Hz = ${i.durationS.toFixed(1)} s) — ` +
     `GT: ${i.groundTruth}; detections: ${i.detectionSource}; objects ${rep.objects.total} (eligible ${rep.objects.eligible}, coverable ${rep.objects.coverable}); tracks ${rep.tracks}; ` +
-    `${rep.fragments.tracksPerObject.toFixed(2)} tracks per object, ${(100 * rep.fragments.splitShare).toFixed(0)} % of objects split`
+    // Both are NaN when no object was matched to a track: '—', as in the tables.
+    `${f(rep.fragments.tracksPerObject)} tracks per object, ${f(100 * rep.fragments.splitShare, 0)} % of objects split`
   );
 }
 
