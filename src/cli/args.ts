@@ -7,12 +7,14 @@ import { UsageError, type NumberKind } from '../errors.js';
 
 function parse(kind: NumberKind | 'number' | 'number between 0 and 1', name: string, text: string): number {
   const n = Number(text);
-  const ok =
-    text.trim() !== '' &&
-    Number.isFinite(n) &&
-    (kind === 'number' ||
-      (kind === 'number between 0 and 1' && n >= 0 && n <= 1) ||
-      (kind.endsWith('integer') ? Number.isInteger(n) : true) && (kind.startsWith('positive') ? n > 0 : kind.startsWith('non-negative') ? n >= 0 : true));
+  // One branch per kind, so 'number between 0 and 1' cannot fall through to the sign checks (which accept 1.5).
+  const inRange =
+    kind === 'number'
+      ? true
+      : kind === 'number between 0 and 1'
+        ? n >= 0 && n <= 1
+        : (!kind.endsWith('integer') || Number.isInteger(n)) && (kind.startsWith('positive') ? n > 0 : n >= 0);
+  const ok = text.trim() !== '' && Number.isFinite(n) && inRange;
   if (!ok) throw new UsageError(`Expected ${kind} for --${name} but received '${text}'`);
   return n;
 }

@@ -52,6 +52,11 @@ describe('D1 bestshot detect', () => {
     let r = bestshot(img, '--frames', '0');
     assert.equal(r.status, 2, 'a bad option value is a usage error');
     assert.equal(r.stderr.trim(), "bestshot detect: [ERR_USAGE] Expected positive integer for --frames but received '0'");
+    // Refused before the model loads (no 'model …' line), as a usage error.
+    r = bestshot(img, '--score', '1.5', '--providers', 'cpu');
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim(), "bestshot detect: [ERR_USAGE] Expected number between 0 and 1 for --score but received '1.5'");
     r = bestshot(img, '--classes', 'car,unicorn', '--providers', 'cpu');
     assert.equal(r.status, 1);
     assert.equal(
