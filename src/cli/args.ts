@@ -1,9 +1,42 @@
 /**
- * Numbers given on the command line: one parser and one wording for every
- * command. A wrong value is a UsageError (exit 2) naming the option and what
- * was typed, e.g. "Expected positive integer for --frames but received 'x'".
+ * Options given on the command line: one parser and one wording for every
+ * command. A wrong number is a UsageError (exit 2) naming the option and
+ * what was typed, e.g. "Expected positive integer for --frames but received 'x'".
  */
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type NumberKind } from '../errors.js';
+
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * node:util parseArgs, except that a negative number after an option that
+ * takes a value is that value (`--frames -1` reads as `--frames=-1`). Node
+ * refuses it as "ambiguous" (it might be a forgotten value followed by an
+ * option), which told the user nothing; given to the option, the number is
+ * refused with the option's own range ("Expected positive integer for
+ * --frames but received '-1'"). No option is named like a number, so
+ * nothing else is read differently.
+ */
+export function parseArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof nodeParseArgs<T>> {
+  const options = config.options ?? {};
+  const byShort = new Map(Object.entries(options).flatMap(([name, o]) => (o.short ? [[o.short, name] as const] : [])));
+  const args = config.args ?? process.argv.slice(2);
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      joined.push(...args.slice(i));
+      break;
+    }
+    const name = arg.startsWith('--') ? arg.slice(2) : /^-[^-]$/.test(arg) ? byShort.get(arg.slice(1)) : undefined;
+    const next = args[i + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      joined.push(`--${name}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return nodeParseArgs<T>({ ...config, args: joined });
+}
 
 function parse(kind: NumberKind | 'number' | 'number between 0 and 1', name: string, text: string): number {
   const n = Number(text);

@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.BESTSHOT_DEBUG === '1') console.error(e.stack);
     // node:util parseArgs: an unknown or malformed option is a usage error.
     if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`bestshot ${name}: ${e.message.split('\n')[0]}. Run 'bestshot ${name} --help' for its options.`);
+      console.error(`bestshot ${name}: ${e.message.split('\n')[0]!.replace(/\.$/, '')}. Run 'bestshot ${name} --help' for its options.`);
       return 2;
     }
     console.error(`bestshot ${name}: ${e.code ? `[${e.code}] ` : ''}${e.message}`);

@@ -41,4 +41,7 @@ test('bestshot queue inspect / resend-dead / export on a queue whose packages a 
   const bad = run('frobnicate', '--path', path);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^bestshot queue: unknown action 'frobnicate'/);
+  const negative = run('inspect', '--path', path, '--limit', '-3');
+  assert.equal(negative.status, 2);
+  assert.equal(negative.stderr, "bestshot queue: [ERR_USAGE] Expected positive integer for --limit but received '-3'\n");
 });

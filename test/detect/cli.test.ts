@@ -52,6 +52,15 @@ describe('D1 bestshot detect', () => {
     let r = bestshot(img, '--frames', '0');
     assert.equal(r.status, 2, 'a bad option value is a usage error');
     assert.equal(r.stderr.trim(), "bestshot detect: [ERR_USAGE] Expected positive integer for --frames but received '0'");
+    // A negative number is the option's value (node's parseArgs called it "ambiguous.."), refused with the option's range.
+    for (const [option, kind] of [['--frames', 'positive integer'], ['--threads', 'non-negative integer']]) {
+      r = bestshot(img, option!, '-1');
+      assert.equal(r.status, 2);
+      assert.equal(r.stderr.trim(), `bestshot detect: [ERR_USAGE] Expected ${kind} for ${option} but received '-1'`);
+    }
+    r = bestshot(img, '--model', '-x');
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim(), "bestshot detect: Option '--model' argument is ambiguous. Run 'bestshot detect --help' for its options.");
     // Refused before the model loads (no 'model …' line), as a usage error.
     r = bestshot(img, '--score', '1.5', '--providers', 'cpu');
     assert.equal(r.status, 2);

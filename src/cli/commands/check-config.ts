@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../args.js';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../errors.js';
 import { ConfigValidationError, loadConfig, migrate, missingRecordings, parseYaml, redact, renderSchemaMarkdown } from '../../config/index.js';

@@ -3,7 +3,7 @@
  * ../shared through the whole pipeline on CPU, upload to the reference
  * receiver started on loopback, print a summary and write an HTML report.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../args.js';
 import { join } from 'node:path';
 import { loadDemoConfig, DEMO_CONFIG_PATH } from '../../config/index.js';
 import type { Command } from '../commands.js';

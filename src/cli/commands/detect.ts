@@ -4,7 +4,6 @@
  */
 import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { encodeJpeg, openCapture, type CapturedFrame } from '../../capture/index.js';
 import { annotate } from '../../detect/annotate.js';
 import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
@@ -12,7 +11,7 @@ import { UsageError } from '../../errors.js';
 import type { Box } from '../../types.js';
 import type { Command } from '../commands.js';
 import { createCountBar, expectedFrames } from '../progress.js';
-import { numberArg } from '../args.js';
+import { numberArg, parseArgs } from '../args.js';
 
 const usage = `Usage: bestshot detect <image|video> [options]
 

@@ -1,11 +1,10 @@
 /** bestshot eval-mot --gt gt.txt --res result.txt: HOTA, CLEAR MOT and identity metrics as TrackEval computes them. */
 import { UsageError } from '../../errors.js';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { readMotFile, readSeqInfo } from '../../mot/io.js';
 import { type MotMetrics, detectBenchmark, evaluateMot, mot17KeepsGt } from '../../mot/evaluate.js';
 import type { Command } from '../commands.js';
-import { numberArg } from '../args.js';
+import { numberArg, parseArgs } from '../args.js';
 
 const usage = `Usage: bestshot eval-mot --gt <gt.txt> --res <result.txt> [--benchmark MOT15|MOT17] [--frames N] [--json]
 

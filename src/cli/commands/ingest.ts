@@ -1,11 +1,10 @@
 /** `bestshot ingest`: the fleet consumer (MQTT 5 shared subscription → verify object → idempotent index). */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command } from '../commands.js';
 import { invalidParameterError } from '../../errors.js';
 import { IngestConsumer, SqliteIngestIndex, type VerifyMode } from '../../ingest/index.js';
-import { numberArg } from '../args.js';
+import { numberArg, parseArgs } from '../args.js';
 
 const usage = `Usage: bestshot ingest --broker <url> --index <file.sqlite> [options]
 

@@ -1,9 +1,8 @@
 /** bestshot probe <uri>: the first thing to run on a new camera. */
-import { parseArgs } from 'node:util';
 import { openCapture } from '../../capture/index.js';
 import { sourceFromUri } from '../../capture/uri.js';
 import type { Command } from '../commands.js';
-import { numberArg } from '../args.js';
+import { numberArg, parseArgs } from '../args.js';
 
 const usage = `Usage: bestshot probe <uri> [--frames N] [--width W --height H --framerate F]
 

@@ -1,7 +1,7 @@
 /** `bestshot queue`: look into a durable upload queue (U2) and act on it while the runtime is stopped. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { numberArg, parseArgs } from '../args.js';
 import type { Command } from '../commands.js';
 import { PackageQueue } from '../../upload/queue.js';
 
@@ -36,11 +36,7 @@ export const command: Command = {
       console.error(`bestshot queue: ${values.path ? `unknown action '${action ?? ''}'` : '--path is required'}\n\n${usage}`);
       return 2;
     }
-    const limit = values.limit === undefined ? undefined : Number(values.limit);
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-      console.error(`bestshot queue: --limit must be a positive integer, got '${values.limit}'`);
-      return 2;
-    }
+    const limit = numberArg('positive integer', 'limit', values.limit);
     const q = PackageQueue.open({ path: resolve(values.path), log: (m) => console.error(m) });
     try {
       if (action === 'inspect') {

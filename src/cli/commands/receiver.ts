@@ -1,11 +1,10 @@
 /** `bestshot receiver`: the reference cloud receiver (U1–U3) as a process. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command } from '../commands.js';
 import { BestshotError } from '../../errors.js';
 import { startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
-import { numberArg } from '../args.js';
+import { numberArg, parseArgs } from '../args.js';
 
 const usage = `Usage: bestshot receiver --dir <dir> [options]
 

@@ -1,6 +1,6 @@
 /** bestshot replay <video> [--config] [--out dir] [--report] [--policy] */
 import { UsageError, ConfigError } from '../../errors.js';
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../args.js';
 import { accessSync, constants, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { replayMotSequence } from '../../runtime/replay-mot.js';

@@ -1,5 +1,5 @@
 /** bestshot run --config file.yaml: the service (systemd runs this). */
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../args.js';
 import { loadConfig } from '../../config/index.js';
 import { BestshotError, UsageError } from '../../errors.js';
 import { loggerFromConfig, type Logger } from '../../log.js';

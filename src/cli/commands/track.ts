@@ -1,11 +1,10 @@
 /** bestshot track --mot <sequence dir> --out <result.txt>: ByteTrack over a MOTChallenge det.txt (T2). */
 import { UsageError } from '../../errors.js';
-import { parseArgs } from 'node:util';
 import { writeMotResults } from '../../mot/io.js';
 import { trackMotSequence } from '../../mot/track-sequence.js';
 import { BYTETRACK_OPTIONS, type TrackerOptions } from '../../track/options.js';
 import type { Command } from '../commands.js';
-import { numberArg } from '../args.js';
+import { numberArg, parseArgs } from '../args.js';
 
 const usage = `Usage: bestshot track --mot <sequence dir> --out <result.txt> [options]
 
