@@ -202,6 +202,10 @@ test('newcomer errors: one line, the fix, exit 2 for usage and 1 for runtime', {
   const noRecording = cli(['replay', '/no/such/rec.mp4']);
   assert.equal(noRecording.status, 2);
   assert.match(noRecording.stderr, /no such recording: \/no\/such\/rec\.mp4/);
+  // probe's missing file is the same usage error (it was exit 1, a capture error).
+  const noFile = cli(['probe', '/no/such/rec.mp4']);
+  assert.equal(noFile.status, 2);
+  assert.equal(noFile.stderr.trim(), 'bestshot probe: [ERR_USAGE] no such file: /no/such/rec.mp4');
   const rtsp = cli(['probe', 'rtsp://127.0.0.1:1/x']);
   assert.equal(rtsp.status, 1);
   assert.match(rtsp.stderr, /RTSP camera at 127\.0\.0\.1:1 cannot be reached \(connection refused\)/);

@@ -1,6 +1,8 @@
 /** bestshot probe <uri>: the first thing to run on a new camera. */
+import { existsSync } from 'node:fs';
 import { openCapture } from '../../capture/index.js';
 import { sourceFromUri } from '../../capture/uri.js';
+import { UsageError } from '../../errors.js';
 import type { Command } from '../commands.js';
 import { numberArg, parseArgs } from '../args.js';
 
@@ -30,13 +32,14 @@ export const command: Command = {
       return 2;
     }
     const frames = numberArg('positive integer', 'frames', values.frames, 10);
-    const source = openCapture({
-      source: sourceFromUri(uri, {
-        width: numberArg('positive integer', 'width', values.width),
-        height: numberArg('positive integer', 'height', values.height),
-        framerate: numberArg('positive integer', 'framerate', values.framerate),
-      }),
+    const spec = sourceFromUri(uri, {
+      width: numberArg('positive integer', 'width', values.width),
+      height: numberArg('positive integer', 'height', values.height),
+      framerate: numberArg('positive integer', 'framerate', values.framerate),
     });
+    // A file that is not there is a usage error (exit 2), as in detect and replay; a camera that cannot be reached is a runtime one.
+    if (spec.type === 'file' && !existsSync(spec.path)) throw new UsageError(`no such file: ${spec.path}`);
+    const source = openCapture({ source: spec });
     console.log(`pipeline: ${source.pipeline.description}`);
     console.log(`live:     ${source.pipeline.live}`);
     let prev: bigint | undefined;
