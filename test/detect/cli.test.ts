@@ -1,7 +1,7 @@
 /** `bestshot detect` (D1): real CLI process, real model, real JPEG out. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -45,6 +45,22 @@ describe('D1 bestshot detect', () => {
       ['frame 0', 'frame 10'],
     );
     assert.match(lines.at(-1)!, /^2 frames: car \d+/);
+  });
+
+  test('D1 a file of which no frame decodes is an error (exit 1) in text, --json and --annotate mode', () => {
+    // A COCO image with 8 bytes of 0xFF at offset 5000: the decoder ends the stream without a frame and without an error.
+    const bad = join(dir, 'damaged.jpg');
+    copyFileSync(join(SHARED_DATA_DIR, 'coco-images', '000000000724.jpg'), bad);
+    const fd = openSync(bad, 'r+');
+    writeSync(fd, Buffer.alloc(8, 0xff), 0, 8, 5000);
+    closeSync(fd);
+    const message = `bestshot detect: [ERR_CAPTURE] no frame could be decoded from ${bad}: the file is damaged or not an image or video GStreamer can read`;
+    for (const mode of [[], ['--json'], ['--annotate', join(dir, 'damaged-out.jpg')]]) {
+      const r = bestshot(bad, '--providers', 'cpu', ...mode);
+      assert.equal(r.status, 1, `${mode.join(' ')}: ${r.stdout}`);
+      assert.equal(r.stderr.trim(), message);
+      assert.doesNotMatch(r.stdout, /^frame /m);
+    }
   });
 
   test('D1 bad arguments: exact messages, exit codes', () => {

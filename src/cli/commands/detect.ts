@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { encodeJpeg, openCapture, type CapturedFrame } from '../../capture/index.js';
 import { annotate } from '../../detect/annotate.js';
 import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
-import { UsageError } from '../../errors.js';
+import { CaptureError, UsageError } from '../../errors.js';
 import type { Box } from '../../types.js';
 import type { Command } from '../commands.js';
 import { createCountBar, expectedFrames } from '../progress.js';
@@ -131,15 +131,14 @@ export const command: Command = {
       source.close();
       await detector.close();
     }
+    // A damaged file can end the stream without a frame and without an error from the decoder: that is a failure, not "no boxes".
+    if (index === 0) throw new CaptureError(`no frame could be decoded from ${file}: the file is damaged or not an image or video GStreamer can read`);
     if (!values.json && processed > 1) {
       const summary = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([l, n]) => `${l} ${n}`);
       console.log(`${processed} frames: ${summary.join(', ') || 'no boxes'}`);
     }
     if (values.annotate !== undefined) {
-      if (!best) {
-        console.error('bestshot detect: no frame to annotate');
-        return 1;
-      }
+      if (!best) throw new CaptureError('no frame to annotate'); // not reached: at least frame 0 was processed
       const img = { width: best.frame.width, height: best.frame.height, format: 'BGR' as const, pixels: best.pixels };
       annotate(img, best.boxes);
       writeFileSync(values.annotate, await encodeJpeg(img, { quality: 80 }));
