@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CaptureError, invalidParameterError, requireNumber } from '../errors.js';
+import { unsupportedFileFormat } from './file-format.js';
 
 /**
  * Pixel format of the frames handed to JavaScript: packed 8-bit BGR or RGB
@@ -211,6 +212,8 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
     case 'file': {
       const path = resolve(nonEmptyString('source.path', source.path));
       if (!existsSync(path)) throw new CaptureError(`File not found: ${path}`, 'ERR_CAPTURE_SOURCE_NOT_FOUND');
+      const unsupported = unsupportedFileFormat(path);
+      if (unsupported !== undefined) throw new CaptureError(unsupported);
       head = `filesrc location=${gstQuote(path)} ! ${decode}`;
       required.push('filesrc', 'decodebin');
       live = false;

@@ -7,6 +7,7 @@ export {
   defaultCamera,
   defaultModelPath,
   missingRecordings,
+  unsupportedRecordings,
   parseYaml,
   interpolateEnv,
   deepMerge,

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { unsupportedFileFormat } from '../capture/file-format.js';
 import { ConfigError, describeValue } from '../errors.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { migrate } from './migrations.js';
@@ -155,6 +156,20 @@ function locate(doc: Document | undefined, lc: LineCounter | undefined, issue: C
  */
 export function missingRecordings(config: Pick<BestshotConfig, 'cameras'>): Array<{ key: string; file: string }> {
   return config.cameras.flatMap((cam, i) => (cam.source.type === 'file' && !existsSync(cam.source.path) ? [{ key: `cameras[${i}].source.path`, file: cam.source.path }] : []));
+}
+
+/**
+ * The file sources whose recording is there but in a format the pipeline
+ * cannot play to its end (a GIF: see unsupportedFileFormat); `problem` is
+ * the reason. `bestshot run` and `check-config` refuse to start on them, as
+ * on a missing one: a camera would otherwise be opened and retried for ever.
+ */
+export function unsupportedRecordings(config: Pick<BestshotConfig, 'cameras'>): Array<{ key: string; file: string; problem: string }> {
+  return config.cameras.flatMap((cam, i) => {
+    if (cam.source.type !== 'file') return [];
+    const problem = unsupportedFileFormat(cam.source.path);
+    return problem === undefined ? [] : [{ key: `cameras[${i}].source.path`, file: cam.source.path, problem }];
+  });
 }
 
 /** Parse YAML text into a plain mapping; syntax errors name line and column. */

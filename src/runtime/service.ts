@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { detectorOptions, missingRecordings, policyOptions, queueOptions, senderOptions, sinkOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
+import { detectorOptions, missingRecordings, unsupportedRecordings, policyOptions, queueOptions, senderOptions, sinkOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
 import { DetectorPool, tensorOptionsFor, type DetectorPoolOptions } from '../detect/index.js';
 import { compilePackageValidator, Uploader, type UploaderOptions, type UploaderStats, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { backoffDelayMs, resolveBackoff, type ResolvedBackoff } from '../upload/backoff.js';
@@ -298,6 +298,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     // the start fails (all or nothing) instead of retrying it for ever.
     const missing = missingRecordings(cfg)[0];
     if (missing !== undefined) throw new ConfigError(missing.key, `no such file: ${missing.file}`);
+    const unsupported = unsupportedRecordings(cfg)[0];
+    if (unsupported !== undefined) throw new ConfigError(unsupported.key, unsupported.problem);
     const arenas = limitMallocArenas();
     if (arenas !== null) this.#log.debug('malloc arenas limited', { arenas });
     const mmapThreshold = fixMmapThreshold();

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { openCapture, encodeJpeg, FrameSource, type CapturedFrame } from '../../src/capture/index.js';
 import { CaptureError } from '../../src/errors.js';
 import { TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
+import { TINY_GIF } from '../helpers/gif.js';
 
 const YOLOX_TENSOR = { width: 416, height: 416, channelOrder: 'bgr', placement: 'topleft', padValue: 114, scale: 1 } as const;
 
@@ -96,6 +97,15 @@ test('a missing file is refused before any pipeline starts', () => {
   assert.throws(
     () => openCapture({ source: { type: 'file', path } }),
     (err: unknown) => err instanceof CaptureError && err.code === 'ERR_CAPTURE_SOURCE_NOT_FOUND' && err.message === `File not found: ${path}`,
+  );
+});
+
+test('a GIF is refused before any pipeline starts (decodebin never ends its stream)', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'bestshot-gif-')), 'named-like-a.jpg');
+  writeFileSync(path, TINY_GIF);
+  assert.throws(
+    () => openCapture({ source: { type: 'file', path } }),
+    (err: unknown) => err instanceof CaptureError && err.code === 'ERR_CAPTURE' && err.message === `${path} is a GIF, which is not supported: convert it to PNG, JPEG or MP4`,
   );
 });
 

@@ -16,6 +16,7 @@ import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
 import { spawnReceiver } from '../upload/helpers.js';
 import { freePort } from '../helpers/net.js';
 import { writeRunConfig } from '../helpers/run-config.js';
+import { TINY_GIF } from '../helpers/gif.js';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
@@ -206,6 +207,19 @@ test('newcomer errors: one line, the fix, exit 2 for usage and 1 for runtime', {
   const noFile = cli(['probe', '/no/such/rec.mp4']);
   assert.equal(noFile.status, 2);
   assert.equal(noFile.stderr.trim(), 'bestshot probe: [ERR_USAGE] no such file: /no/such/rec.mp4');
+  // A GIF never reaches end of stream in decodebin: refused before a pipeline starts, not a hang.
+  const gifDir = mkdtempSync(join(tmpdir(), 'bestshot-gif-'));
+  try {
+    const gif = join(gifDir, 'c.gif');
+    writeFileSync(gif, TINY_GIF);
+    for (const command of ['probe', 'replay', 'detect']) {
+      const r = cli([command, gif, ...(command === 'replay' ? ['--out', join(gifDir, 'out')] : [])]);
+      assert.equal(r.status, 2, `${command}: ${r.stderr}`);
+      assert.equal(r.stderr.trim(), `bestshot ${command}: [ERR_USAGE] ${gif} is a GIF, which is not supported: convert it to PNG, JPEG or MP4`);
+    }
+  } finally {
+    rmSync(gifDir, { recursive: true, force: true });
+  }
   const rtsp = cli(['probe', 'rtsp://127.0.0.1:1/x']);
   assert.equal(rtsp.status, 1);
   assert.match(rtsp.stderr, /RTSP camera at 127\.0\.0\.1:1 cannot be reached \(connection refused\)/);
@@ -250,7 +264,7 @@ test('check-config: --json output parses, example.yaml passes as shipped, a miss
   assert.doesNotMatch(piped.stderr, /EPIPE|Error:/);
 });
 
-test('mistakes end the start with exit 1 and one line, touching nothing: a queue.path naming another file, a taken receiver port, a missing recording, a model that is not the model', { timeout: 120_000 }, async () => {
+test('mistakes end the start with exit 1 and one line, touching nothing: a queue.path naming another file, a taken receiver port, a missing or GIF recording, a model that is not the model', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-mistakes-'));
   const blocker: Server = createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
@@ -286,6 +300,16 @@ test('mistakes end the start with exit 1 and one line, touching nothing: a queue
     const checked = cli(['check-config', gone, '-q']);
     assert.equal(checked.status, 1);
     assert.equal(checked.stderr.trim(), `${gone}: cameras[0].source.path: no such file: ${join(dir, 'no-such-clip.mp4')}`);
+    // A GIF recording: the same all-or-nothing refusal (the camera would never reach end of stream).
+    const gif = join(dir, 'clip.gif');
+    writeFileSync(gif, TINY_GIF);
+    const gifConfig = writeRunConfig(dir, { name: 'gif.yaml', source: `{ type: file, path: ${gif} }`, endpoint: 'http://127.0.0.1:1/packages' });
+    const gifRun = await runCli(['run', '--config', gifConfig], { timeoutMs: 30_000 });
+    assert.equal(gifRun.code, 1, gifRun.stderr.slice(-1500));
+    assert.equal(lastLine(gifRun.stderr), `bestshot run: [ERR_CONFIG] cameras[0].source.path: ${gif} is a GIF, which is not supported: convert it to PNG, JPEG or MP4`);
+    const gifChecked = cli(['check-config', gifConfig, '-q']);
+    assert.equal(gifChecked.status, 1);
+    assert.equal(gifChecked.stderr.trim(), `${gifConfig}: cameras[0].source.path: ${gif} is a GIF, which is not supported: convert it to PNG, JPEG or MP4`);
 
     // A file that is not the model (a JPEG renamed): check-config fails as run would, on the model's sha256.
     const fake = join(dir, 'fake.onnx');

@@ -1,12 +1,13 @@
 /** `bestshot detect` (D1): real CLI process, real model, real JPEG out. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { openCapture } from '../../src/capture/index.js';
 import { PROJECT_ROOT, SHARED_DATA_DIR, TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
+import { TINY_GIF } from '../helpers/gif.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-detect-cli-'));
@@ -88,6 +89,13 @@ describe('D1 bestshot detect', () => {
       r.stderr.trim(),
       "bestshot detect: Expected a class name of the model (person, bicycle, car, motorcycle, airplane, bus, train, truck, …) for classes but received 'unicorn' of type string",
     );
+    // A GIF would never end (decodebin does not reach end of stream on it): refused at once, before the model loads.
+    const gif = join(dir, 'anim.gif');
+    writeFileSync(gif, TINY_GIF);
+    r = bestshot(gif, '--providers', 'cpu');
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim(), `bestshot detect: [ERR_USAGE] ${gif} is a GIF, which is not supported: convert it to PNG, JPEG or MP4`);
     r = bestshot(join(dir, 'missing.jpg'), '--providers', 'cpu');
     assert.equal(r.status, 2);
     assert.equal(r.stderr.trim(), `bestshot detect: [ERR_USAGE] no such image or video: ${join(dir, 'missing.jpg')}`);

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from '../args.js';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../errors.js';
-import { ConfigValidationError, loadConfig, migrate, missingRecordings, parseYaml, redact, renderSchemaMarkdown } from '../../config/index.js';
+import { ConfigValidationError, loadConfig, migrate, missingRecordings, parseYaml, unsupportedRecordings, redact, renderSchemaMarkdown } from '../../config/index.js';
 import type { Command } from '../commands.js';
 import { checkModelFile, Detector } from '../../detect/index.js';
 import { detectorOptions } from '../../config/index.js';
@@ -85,9 +85,12 @@ async function run(argv: string[]): Promise<number> {
         return 1;
       }
     }
-    const missing = missingRecordings(config);
-    if (missing.length > 0) {
-      for (const m of missing) console.error(`${abs}: ${m.key}: no such file: ${m.file}`);
+    const unusable = [
+      ...missingRecordings(config).map((m) => ({ key: m.key, problem: `no such file: ${m.file}` })),
+      ...unsupportedRecordings(config),
+    ];
+    if (unusable.length > 0) {
+      for (const m of unusable) console.error(`${abs}: ${m.key}: ${m.problem}`);
       return 1;
     }
     console.error(`OK ${abs} (version ${config.version}, ${n} camera${n === 1 ? '' : 's'}: ${config.cameras.map((c) => c.id).join(', ')})`);

@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { encodeJpeg, openCapture, type CapturedFrame } from '../../capture/index.js';
+import { encodeJpeg, openCapture, unsupportedFileFormat, type CapturedFrame } from '../../capture/index.js';
 import { annotate } from '../../detect/annotate.js';
 import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
 import { CaptureError, UsageError } from '../../errors.js';
@@ -70,6 +70,8 @@ export const command: Command = {
     const file = positionals[0]!;
     // Inputs and outputs are checked before the model loads: a typo fails in milliseconds, not after the work.
     if (!existsSync(file)) throw new UsageError(`no such image or video: ${file}`);
+    const unsupported = unsupportedFileFormat(file);
+    if (unsupported !== undefined) throw new UsageError(unsupported);
     if (values.annotate !== undefined) {
       const dir = dirname(resolve(values.annotate));
       try {

@@ -1,6 +1,6 @@
 /** bestshot probe <uri>: the first thing to run on a new camera. */
 import { existsSync } from 'node:fs';
-import { openCapture } from '../../capture/index.js';
+import { openCapture, unsupportedFileFormat } from '../../capture/index.js';
 import { sourceFromUri } from '../../capture/uri.js';
 import { UsageError } from '../../errors.js';
 import type { Command } from '../commands.js';
@@ -39,6 +39,8 @@ export const command: Command = {
     });
     // A file that is not there is a usage error (exit 2), as in detect and replay; a camera that cannot be reached is a runtime one.
     if (spec.type === 'file' && !existsSync(spec.path)) throw new UsageError(`no such file: ${spec.path}`);
+    const unsupported = spec.type === 'file' ? unsupportedFileFormat(spec.path) : undefined;
+    if (unsupported !== undefined) throw new UsageError(unsupported);
     const source = openCapture({ source: spec });
     console.log(`pipeline: ${source.pipeline.description}`);
     console.log(`live:     ${source.pipeline.live}`);

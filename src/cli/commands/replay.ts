@@ -3,6 +3,7 @@ import { UsageError, ConfigError } from '../../errors.js';
 import { parseArgs } from '../args.js';
 import { accessSync, constants, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { unsupportedFileFormat } from '../../capture/index.js';
 import { replayMotSequence } from '../../runtime/replay-mot.js';
 import { loadConfig, loadDemoConfig, type BestshotConfig } from '../../config/index.js';
 import { POLICY_NAMES, type PolicyName } from '../../select/index.js';
@@ -138,6 +139,8 @@ export async function replayMain(
   if (video) {
     // The input is checked before the model loads or anything is written.
     if (!existsSync(video)) throw new UsageError(`no such recording: ${video}`);
+    const unsupported = unsupportedFileFormat(video);
+    if (unsupported !== undefined) throw new UsageError(unsupported);
     cam.source = { type: 'file', path: resolve(video), realtime: false, loop: false };
   }
   if (values.policy !== undefined) cam.selection.policy = values.policy as PolicyName;

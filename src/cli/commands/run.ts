@@ -18,7 +18,7 @@ best-shot selection and upload, with /metrics and /healthz on the metrics
 port.
 
 Start-up is all or nothing: a taken port, a missing or wrong model, an
-unusable queue, a missing recording or an invalid config stops it within
+unusable queue, a missing or GIF recording or an invalid config stops it within
 seconds with exit 1 and one line naming the problem, before anything is
 captured or sent.
 
