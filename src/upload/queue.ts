@@ -24,6 +24,8 @@
  *   counted (counter `setAside`) and logged — never a silent loss. A file
  *   that is not a queue at all (refuseForeignFile) is refused, untouched.
  * - The database is opened with an exclusive lock: one process owns a queue.
+ *   `readOnly` opens an existing queue to look at it (bestshot queue inspect,
+ *   export) without changing it, a corrupt one included.
  */
 import { closeSync, existsSync, openSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -61,6 +63,15 @@ export interface QueueOptions {
   ackReserveBytes?: number;
   /** Where the corrupt-file report goes. Default console.error. */
   log?: (message: string) => void;
+  /**
+   * Open an existing queue to read it only (`bestshot queue inspect` and
+   * `export`). Default false. Nothing is created, migrated, written or set
+   * aside: no reserve, no checkpoint, and the -wal/-shm files SQLite makes
+   * for a read-only reader are removed at close. A corrupt file is reported
+   * as an ERR_QUEUE_CORRUPT error and left as it is, for the service to
+   * set aside and recover at its next start; writing methods fail.
+   */
+  readOnly?: boolean;
 }
 
 export interface QueuedPackage {
@@ -348,6 +359,9 @@ export class PackageQueue {
   readonly maxBytes: number;
   readonly synchronous: SynchronousMode;
   #recovered: QueueRecovery | null = null;
+  #readOnly: boolean;
+  /** Read-only: the -wal/-shm files that were not there before the open (SQLite makes them for a reader). */
+  #madeByReader: string[] = [];
   #log: (message: string) => void;
   #db!: Database.Database;
   #depth = 0;
@@ -375,6 +389,11 @@ export class PackageQueue {
     const log = options.log ?? ((m: string) => console.error(m));
 
     this.#log = log;
+    this.#readOnly = options.readOnly ?? false;
+    if (this.#readOnly) {
+      if (!existsSync(this.path)) throw new QueueError(`No queue database at ${this.path}`, 'ERR_QUEUE');
+      this.#madeByReader = ['-wal', '-shm'].map((suffix) => this.path + suffix).filter((f) => !existsSync(f));
+    }
     this.#reserveBytes = options.ackReserveBytes ?? 1024 * 1024;
     if (!Number.isInteger(this.#reserveBytes) || this.#reserveBytes < 0) throw invalidParameterError('non-negative integer', 'ackReserveBytes', options.ackReserveBytes);
     let walLost = 0;
@@ -396,6 +415,15 @@ export class PackageQueue {
       this.#prepareAll();
       this.#stmt.oldest.get();
     } catch (err) {
+      if (this.#readOnly) {
+        try {
+          this.#db?.close();
+        } catch {
+          // a corrupt handle may fail to close
+        }
+        this.#removeReaderFiles();
+        if (isCorruption(err)) throw this.#corruptReadOnly(err);
+      }
       if (!isCorruption(err)) {
         if (err instanceof QueueError) throw err;
         const code = (err as { code?: unknown }).code;
@@ -424,7 +452,7 @@ export class PackageQueue {
    * would refuse the next packages right after space returned).
    */
   #takeReserve(): void {
-    if (this.#reserveBytes === 0 || existsSync(`${this.path}.reserve`)) return;
+    if (this.#readOnly || this.#reserveBytes === 0 || existsSync(`${this.path}.reserve`)) return;
     try {
       const fs = statfsSync(dirname(this.path));
       if (fs.bavail * fs.bsize < 2 * this.#reserveBytes) return;
@@ -491,6 +519,26 @@ export class PackageQueue {
     return { error, setAsidePath, recovered: salvage.packages.length, lost, lostIsUpperBound: upperBound && lost !== null && lost > 0 };
   }
 
+  /** Read-only: corruption is said, not repaired (the queue is left as it is). */
+  #corruptReadOnly(err: unknown): QueueError {
+    return new QueueError(
+      `Queue database ${this.path} is corrupt (${(err as Error).message}); it was left as it is: 'bestshot run' sets it aside and recovers what is still readable at its next start`,
+      'ERR_QUEUE_CORRUPT',
+      { cause: err },
+    );
+  }
+
+  /** Read-only: remove the -wal (when still empty) and -shm a read-only reader made, so reading leaves no file behind. */
+  #removeReaderFiles(): void {
+    for (const f of this.#madeByReader) {
+      try {
+        if (f.endsWith('-shm') || statSync(f).size === 0) unlinkSync(f);
+      } catch {
+        // not made after all
+      }
+    }
+  }
+
   /** Set when a corrupt file was found (at open, or by a later operation) and set aside; the latest such event. */
   get recovered(): QueueRecovery | null {
     return this.#recovered;
@@ -533,15 +581,18 @@ export class PackageQueue {
   }
 
   #openDb(check: 'quick' | 'none'): Database.Database {
-    const db = new Database(this.path);
+    const db = new Database(this.path, { readonly: this.#readOnly, fileMustExist: this.#readOnly });
     try {
       db.pragma('busy_timeout = 1000');
-      db.pragma('locking_mode = EXCLUSIVE');
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode !== 'wal') throw new QueueError(`Queue database ${this.path} could not enter WAL mode (got ${String(mode)})`);
-      db.pragma(`synchronous = ${this.synchronous}`);
-      // Keep the WAL file from staying large after a burst.
-      db.pragma('journal_size_limit = 67108864');
+      // A reader takes no exclusive lock (SQLite cannot read a WAL database read-only under one); the service's lock still keeps it out.
+      if (!this.#readOnly) {
+        db.pragma('locking_mode = EXCLUSIVE');
+        const mode = db.pragma('journal_mode = WAL', { simple: true });
+        if (mode !== 'wal') throw new QueueError(`Queue database ${this.path} could not enter WAL mode (got ${String(mode)})`);
+        db.pragma(`synchronous = ${this.synchronous}`);
+        // Keep the WAL file from staying large after a burst.
+        db.pragma('journal_size_limit = 67108864');
+      }
       if (check === 'quick') {
         const rows = (db.pragma('quick_check(20)') as Array<{ quick_check: string }>)
           .map((r) => r.quick_check)
@@ -564,6 +615,8 @@ export class PackageQueue {
     if (version > QUEUE_SCHEMA_VERSION) {
       throw new QueueError(`Queue database ${this.path} has schema version ${version}, newer than this program's ${QUEUE_SCHEMA_VERSION}`);
     }
+    // An older schema is read as it is (its missing counters read 0); the service migrates it.
+    if (this.#readOnly) return;
     for (let v = version; v < QUEUE_SCHEMA_VERSION; v++) {
       db.transaction(() => {
         db.exec(MIGRATIONS[v]!);
@@ -673,6 +726,7 @@ export class PackageQueue {
         });
       }
       if (!isCorruption(err)) throw err;
+      if (this.#readOnly) throw this.#corruptReadOnly(err);
       throw this.#recoverAtRuntime(err).error;
     }
   }
@@ -932,6 +986,11 @@ export class PackageQueue {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#readOnly) {
+      this.#db.close();
+      this.#removeReaderFiles();
+      return;
+    }
     try {
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (err) {

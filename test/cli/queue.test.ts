@@ -1,10 +1,11 @@
 /** `bestshot queue` as a user runs it: inspect (dead letters with reasons), resend-dead, export. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { PackageQueue } from '../../src/upload/index.js';
 import { makePackage } from '../upload/helpers.js';
@@ -44,4 +45,43 @@ test('bestshot queue inspect / resend-dead / export on a queue whose packages a 
   const negative = run('inspect', '--path', path, '--limit', '-3');
   assert.equal(negative.status, 2);
   assert.equal(negative.stderr, "bestshot queue: [ERR_USAGE] Expected positive integer for --limit but received '-3'\n");
+});
+
+test('bestshot queue on a path with no queue: exit 2, nothing created', () => {
+  const folder = mkdtempSync(join(dir, 'none-'));
+  const path = join(folder, 'typo.db');
+  for (const action of ['inspect', 'resend-dead', 'export']) {
+    const r = run(action, '--path', path, '--out', join(folder, 'out'));
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `bestshot queue: [ERR_USAGE] no queue at ${path}: --path names the queue database (queue.path in the config)\n`);
+  }
+  assert.deepEqual(readdirSync(folder), [], 'no database, no .reserve, no export folder');
+});
+
+test('bestshot queue inspect / export on a corrupt queue: reported, exit 1, the file left as it is for the service to recover', () => {
+  const folder = mkdtempSync(join(dir, 'corrupt-'));
+  const path = join(folder, 'q.db');
+  const q = PackageQueue.open({ path });
+  const blob = Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(20000, 0x33)]);
+  for (let i = 1; i <= 3; i++) q.enqueue(makePackage('cam-cli', i, blob));
+  q.close();
+  // Overwrite the JPEGs' overflow pages: the header and the row cells stay readable.
+  const raw = new Database(path, { readonly: true });
+  const pages = raw.prepare<[], { pageno: number }>("SELECT pageno FROM dbstat WHERE name = 'packages' AND pagetype = 'overflow'").all();
+  raw.close();
+  const fd = openSync(path, 'r+');
+  for (const { pageno } of pages) writeSync(fd, Buffer.alloc(4096, 0xa7), 0, 4096, (pageno - 1) * 4096);
+  closeSync(fd);
+  const files = readdirSync(folder);
+  const bytes = readFileSync(path);
+  for (const action of ['inspect', 'export']) {
+    const r = run(action, '--path', path, '--out', join(folder, 'out'));
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(`^bestshot queue: \\[ERR_QUEUE_CORRUPT\\] Queue database ${path.replace(/[.]/g, '\\.')} is corrupt \\(.+\\); it was left as it is: 'bestshot run' sets it aside and recovers what is still readable at its next start\n$`),
+    );
+    assert.ok(readFileSync(path).equals(bytes), `${action} did not rebuild the queue`);
+    assert.deepEqual(readdirSync(folder), files, `${action}: nothing set aside, created or exported`);
+  }
 });

@@ -300,3 +300,50 @@ test('queue options are checked with exact messages', () => {
   assert.throws(() => PackageQueue.open({ path: fresh('x'), maxPackages: 0 }), { name: 'RangeError', message: 'Expected positive integer for maxPackages but received 0 of type number' });
   assert.throws(() => PackageQueue.open({ path: fresh('x'), synchronous: 'OFF' as 'FULL' }), { message: "Expected one of 'FULL', 'NORMAL' for synchronous but received 'OFF' of type string" });
 });
+
+/** Every file of a folder with its bytes, to show that a reader changed nothing. */
+const snapshot = (folder: string): Record<string, string> =>
+  Object.fromEntries(readdirSync(folder).sort().map((f) => [f, readFileSync(join(folder, f)).toString('base64')]));
+
+test('readOnly: a queue is read as it is, a killed writer\'s WAL included, and no file is created or changed', () => {
+  const folder = mkdtempSync(join(dir, 'ro-'));
+  const live = join(folder, 'live.db');
+  const writer = PackageQueue.open({ path: live, ackReserveBytes: 0 });
+  for (const p of pkgs(3, 200)) writer.enqueue(p);
+  writer.deadLetter(writer.peekOldest()!.seq, 'HTTP 401', 401);
+  // The files as kill -9 leaves them: the commits sit in the WAL.
+  const path = join(folder, 'killed.db');
+  writeFileSync(path, readFileSync(live));
+  writeFileSync(`${path}-wal`, readFileSync(`${live}-wal`));
+  writer.close();
+  rmSync(live);
+  const before = snapshot(folder);
+  const q = PackageQueue.open({ path, readOnly: true });
+  assert.deepEqual(q.keys(), ['cam-q:201', 'cam-q:202']);
+  assert.deepEqual(q.deadLetters().map((d) => d.idempotencyKey), ['cam-q:200']);
+  assert.equal(q.counters().deadLettered, 1);
+  assert.throws(() => q.enqueue(pkgs(1, 300)[0]!), { code: 'SQLITE_READONLY' });
+  q.close();
+  assert.deepEqual(snapshot(folder), before, 'no -shm, reserve or checkpoint left behind');
+  assert.throws(() => PackageQueue.open({ path: join(folder, 'none.db'), readOnly: true }), { code: 'ERR_QUEUE', message: `No queue database at ${join(folder, 'none.db')}` });
+  assert.deepEqual(snapshot(folder), before);
+});
+
+test('readOnly: a corrupt queue is reported (ERR_QUEUE_CORRUPT) and left as it is; the service recovers it at its next open', () => {
+  const path = queueWithDamagedBlobs('ro-corrupt', 3);
+  const before = readFileSync(path);
+  const files = readdirSync(dir).filter((f) => f.startsWith('ro-corrupt.db'));
+  const logged: string[] = [];
+  assert.throws(() => PackageQueue.open({ path, readOnly: true, log: (m) => logged.push(m) }), (err: unknown) => {
+    assert.ok(err instanceof QueueError);
+    assert.equal(err.code, 'ERR_QUEUE_CORRUPT');
+    assert.match(err.message, new RegExp(`^Queue database ${path.replace(/[.]/g, '\\.')} is corrupt \\(.+\\); it was left as it is: 'bestshot run' sets it aside and recovers what is still readable at its next start$`));
+    return true;
+  });
+  assert.deepEqual(logged, []);
+  assert.ok(readFileSync(path).equals(before), 'not rebuilt');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('ro-corrupt.db')), files, 'nothing set aside, no -wal or -shm left');
+  const service = PackageQueue.open({ path, log: () => {} });
+  assert.equal(service.recovered?.error.code, 'ERR_QUEUE_CORRUPT');
+  service.close();
+});

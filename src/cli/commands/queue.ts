@@ -1,13 +1,16 @@
 /** `bestshot queue`: look into a durable upload queue (U2) and act on it while the runtime is stopped. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { numberArg, parseArgs } from '../args.js';
 import type { Command } from '../commands.js';
 import { PackageQueue } from '../../upload/queue.js';
+import { UsageError } from '../../errors.js';
 
 const usage = `Usage: bestshot queue <inspect|resend-dead|export> --path <queue.sqlite> [options]
 
 Tools for the durable upload queue (stop 'bestshot run' first: one process owns a queue).
+inspect and export only read it: a corrupt queue is reported and left as it is
+('bestshot run' sets it aside and recovers what is readable at its next start).
 
   inspect       depth, bytes, oldest package, counters, dead letters with their reasons
   resend-dead   put dead letters back at the queue's tail (after fixing, say, the token);
@@ -16,7 +19,7 @@ Tools for the durable upload queue (stop 'bestshot run' first: one process owns 
                 (<key>/metadata.json + image.jpg, and index.json)
 
 Options:
-  --path <file>   the queue database (upload.queue.path in the config)
+  --path <file>   the queue database (queue.path in the config)
   --out <dir>     export directory (export)
   --limit <n>     dead letters listed or re-sent at most (default all)
   --json          inspect: print JSON`;
@@ -37,7 +40,10 @@ export const command: Command = {
       return 2;
     }
     const limit = numberArg('positive integer', 'limit', values.limit);
-    const q = PackageQueue.open({ path: resolve(values.path), log: (m) => console.error(m) });
+    const path = resolve(values.path);
+    // Opening a path with no queue would create an empty one (and its 1 MiB reserve) and report it as empty.
+    if (!existsSync(path)) throw new UsageError(`no queue at ${path}: --path names the queue database (queue.path in the config)`);
+    const q = PackageQueue.open({ path, readOnly: action !== 'resend-dead', log: (m) => console.error(m) });
     try {
       if (action === 'inspect') {
         const oldest = q.oldestEnqueuedAtMs();
