@@ -656,6 +656,7 @@ export class PackageQueue {
       bump: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
       counters: db.prepare<[], { name: string; value: number }>('SELECT name, value FROM counters'),
       keys: db.prepare<[], { idempotency_key: string }>('SELECT idempotency_key FROM packages ORDER BY seq'),
+      deadCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM dead_letters'),
       dead: db.prepare<[number], Omit<DeadLetter, 'idempotencyKey' | 'deadAtMs'> & { idempotency_key: string; dead_at_ms: number }>(
         'SELECT seq, idempotency_key, reason, status, attempts, dead_at_ms, bytes FROM dead_letters ORDER BY id LIMIT ?',
       ),
@@ -917,6 +918,11 @@ export class PackageQueue {
   /** Idempotency keys in queue order (oldest first). */
   keys(): string[] {
     return this.#guard('keys', () => this.#stmt.keys.all().map((r) => r.idempotency_key));
+  }
+
+  /** Dead letters kept now (deadLetters(limit) lists at most limit of them). */
+  deadLetterCount(): number {
+    return this.#guard('deadLetterCount', () => this.#stmt.deadCount.get()!.n);
   }
 
   deadLetters(limit = 100): DeadLetter[] {

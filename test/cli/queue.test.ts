@@ -47,6 +47,25 @@ test('bestshot queue inspect / resend-dead / export on a queue whose packages a 
   assert.equal(negative.stderr, "bestshot queue: [ERR_USAGE] Expected positive integer for --limit but received '-3'\n");
 });
 
+test('bestshot queue inspect --limit lists that many dead letters and counts them all', () => {
+  const path = join(dir, 'many-dead.db');
+  const q = PackageQueue.open({ path });
+  const jpeg = Buffer.from([0xff, 0xd8, 1]);
+  for (let i = 1; i <= 5; i++) {
+    q.enqueue(makePackage('cam-dead', i, jpeg));
+    q.deadLetter(q.peekOldest()!.seq, `HTTP 400: bad package ${i}`, 400);
+  }
+  q.close();
+  const text = run('inspect', '--path', path, '--limit', '2');
+  assert.equal(text.status, 0, text.stderr);
+  const lines = text.stdout.trim().split('\n');
+  assert.equal(lines[2], 'dead letters: 5 (the oldest 2 listed)');
+  assert.deepEqual(lines.slice(3).map((l) => l.trim().split(/\s+/)[0]), ['cam-dead:1', 'cam-dead:2']);
+  const json = JSON.parse(run('inspect', '--path', path, '--limit', '2', '--json').stdout) as { deadLetterCount: number; deadLetters: unknown[] };
+  assert.deepEqual([json.deadLetterCount, json.deadLetters.length], [5, 2]);
+  assert.equal(run('inspect', '--path', path).stdout.trim().split('\n')[2], 'dead letters: 5');
+});
+
 test('bestshot queue on a path with no queue: exit 2, nothing created', () => {
   const folder = mkdtempSync(join(dir, 'none-'));
   const path = join(folder, 'typo.db');

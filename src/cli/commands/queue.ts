@@ -21,7 +21,7 @@ inspect and export only read it: a corrupt queue is reported and left as it is
 Options:
   --path <file>   the queue database (queue.path in the config)
   --out <dir>     export directory (export)
-  --limit <n>     dead letters listed or re-sent at most (default all)
+  --limit <n>     dead letters listed or re-sent at most (default all; inspect still counts them all)
   --json          inspect: print JSON`;
 
 export const command: Command = {
@@ -52,13 +52,16 @@ export const command: Command = {
           bytes: q.bytes,
           oldest: oldest === undefined ? null : { key: q.keys()[0], enqueuedAt: new Date(oldest).toISOString() },
           counters: q.counters(),
+          // The total, whatever --limit: the list below may be cut short.
+          deadLetterCount: q.deadLetterCount(),
           deadLetters: q.deadLetters(limit ?? 1_000_000).map((d) => ({ key: d.idempotencyKey, status: d.status, reason: d.reason, attempts: d.attempts, deadAt: new Date(d.deadAtMs).toISOString() })),
         };
         if (values.json) console.log(JSON.stringify(info, null, 2));
         else {
           console.log(`depth ${info.depth} (${info.bytes} bytes), oldest ${info.oldest ? `${info.oldest.key} queued ${info.oldest.enqueuedAt}` : 'none'}`);
           console.log(`counters ${Object.entries(info.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-          console.log(`dead letters: ${info.deadLetters.length}`);
+          const listed = info.deadLetters.length < info.deadLetterCount ? ` (the oldest ${info.deadLetters.length} listed)` : '';
+          console.log(`dead letters: ${info.deadLetterCount}${listed}`);
           for (const d of info.deadLetters) console.log(`  ${d.key}  ${d.status ?? '-'}  ${d.reason}  (${d.attempts} tries, ${d.deadAt})`);
         }
       } else if (action === 'resend-dead') {
