@@ -1,7 +1,7 @@
 /** `bestshot queue` as a user runs it: inspect (dead letters with reasons), resend-dead, export. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -64,6 +64,24 @@ test('bestshot queue inspect --limit lists that many dead letters and counts the
   const json = JSON.parse(run('inspect', '--path', path, '--limit', '2', '--json').stdout) as { deadLetterCount: number; deadLetters: unknown[] };
   assert.deepEqual([json.deadLetterCount, json.deadLetters.length], [5, 2]);
   assert.equal(run('inspect', '--path', path).stdout.trim().split('\n')[2], 'dead letters: 5');
+});
+
+test('bestshot queue export --out naming a file or an unwritable place: exit 2 with the reason, nothing written', () => {
+  const folder = mkdtempSync(join(dir, 'export-out-'));
+  const path = join(folder, 'q.db');
+  const q = PackageQueue.open({ path, ackReserveBytes: 0 });
+  q.enqueue(makePackage('cam-out', 1, Buffer.from([0xff, 0xd8, 1])));
+  q.close();
+  const file = join(folder, 'notes.txt');
+  writeFileSync(file, 'keep me\n');
+  let r = run('export', '--path', path, '--out', file);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, `bestshot queue: [ERR_USAGE] --out ${file} is a file: export writes into a folder (created when missing)\n`);
+  assert.equal(readFileSync(file, 'utf8'), 'keep me\n');
+  r = run('export', '--path', path, '--out', join(file, 'sub'));
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, `bestshot queue: [ERR_USAGE] cannot write the export folder ${join(file, 'sub')} (ENOTDIR): choose a writable --out\n`);
+  assert.deepEqual(readdirSync(folder).sort(), ['notes.txt', 'q.db']);
 });
 
 test('bestshot queue on a path with no queue: exit 2, nothing created', () => {

@@ -1,5 +1,5 @@
 /** `bestshot queue`: look into a durable upload queue (U2) and act on it while the runtime is stopped. */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { numberArg, parseArgs } from '../args.js';
 import type { Command } from '../commands.js';
@@ -43,6 +43,16 @@ export const command: Command = {
     const path = resolve(values.path);
     // Opening a path with no queue would create an empty one (and its 1 MiB reserve) and report it as empty.
     if (!existsSync(path)) throw new UsageError(`no queue at ${path}: --path names the queue database (queue.path in the config)`);
+    let out: string | undefined;
+    if (action === 'export') {
+      if (!values.out) {
+        console.error('bestshot queue export: --out <dir> is required');
+        return 2;
+      }
+      out = resolve(values.out);
+      // Checked before the queue is read: an --out that names a file failed with a bare ENOTDIR at the first package.
+      if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a file: export writes into a folder (created when missing)`);
+    }
     const q = PackageQueue.open({ path, readOnly: action !== 'resend-dead', log: (m) => console.error(m) });
     try {
       if (action === 'inspect') {
@@ -67,12 +77,15 @@ export const command: Command = {
       } else if (action === 'resend-dead') {
         const n = q.requeueDeadLetters(limit);
         console.log(`re-queued ${n} dead letter(s); queue depth now ${q.depth}`);
-      } else {
-        if (!values.out) {
-          console.error('bestshot queue export: --out <dir> is required');
-          return 2;
+      } else if (out !== undefined) {
+        // Made once the queue opened, so a queue that cannot be read leaves no empty folder behind.
+        try {
+          mkdirSync(out, { recursive: true });
+          accessSync(out, constants.W_OK);
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          throw new UsageError(`cannot write the export folder ${out} (${e.code ?? e.message}): choose a writable --out`);
         }
-        const out = resolve(values.out);
         const index: Array<{ kind: string; key: string; reason: string | null }> = [];
         for (const p of q.exportAll()) {
           const d = join(out, p.kind, encodeURIComponent(p.idempotencyKey));
