@@ -207,6 +207,21 @@ test('newcomer errors: one line, the fix, exit 2 for usage and 1 for runtime', {
   const noFile = cli(['probe', '/no/such/rec.mp4']);
   assert.equal(noFile.status, 2);
   assert.equal(noFile.stderr.trim(), 'bestshot probe: [ERR_USAGE] no such file: /no/such/rec.mp4');
+  // A damaged JPEG (8 bytes of 0xFF at offset 5000) decodes to no frame, without a decoder error: exit 1, not an empty success.
+  const damagedDir = mkdtempSync(join(tmpdir(), 'bestshot-damaged-'));
+  try {
+    const bad = join(damagedDir, 'bad.jpg');
+    const jpeg = readFileSync(join(SHARED_DIR, 'data', 'coco-images', '000000000724.jpg'));
+    jpeg.fill(0xff, 5000, 5008);
+    writeFileSync(bad, jpeg);
+    for (const command of ['probe', 'replay']) {
+      const r = cli([command, bad, ...(command === 'replay' ? ['--out', join(damagedDir, 'out'), '--quiet'] : [])]);
+      assert.equal(r.status, 1, `${command}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').at(-1), `bestshot ${command}: [ERR_CAPTURE] no frame could be decoded from ${bad}: the file is damaged or not an image or video GStreamer can read`);
+    }
+  } finally {
+    rmSync(damagedDir, { recursive: true, force: true });
+  }
   // A GIF never reaches end of stream in decodebin: refused before a pipeline starts, not a hang.
   const gifDir = mkdtempSync(join(tmpdir(), 'bestshot-gif-'));
   try {

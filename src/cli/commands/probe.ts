@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { openCapture, unsupportedFileFormat } from '../../capture/index.js';
 import { sourceFromUri } from '../../capture/uri.js';
-import { UsageError } from '../../errors.js';
+import { CaptureError, UsageError } from '../../errors.js';
 import type { Command } from '../commands.js';
 import { numberArg, parseArgs } from '../args.js';
 
@@ -46,7 +46,11 @@ export const command: Command = {
     console.log(`live:     ${source.pipeline.live}`);
     let prev: bigint | undefined;
     let count = 0;
-    const timer = setTimeout(() => source.close(), 15_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      source.close();
+    }, 15_000);
     try {
       for await (const f of source) {
         if (count === 0) console.log(`caps:     video/x-raw, format=${f.format}, width=${f.width}, height=${f.height}\n`);
@@ -61,6 +65,8 @@ export const command: Command = {
       source.close();
     }
     if (count === 0) {
+      // A damaged file ends the stream at once without a frame: that is not a source that is slow to start.
+      if (!timedOut && spec.type === 'file') throw new CaptureError(`no frame could be decoded from ${spec.path}: the file is damaged or not an image or video GStreamer can read`);
       console.error('no frame arrived within 15 s');
       return 1;
     }

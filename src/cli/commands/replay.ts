@@ -1,5 +1,5 @@
 /** bestshot replay <video> [--config] [--out dir] [--report] [--policy] */
-import { UsageError, ConfigError } from '../../errors.js';
+import { CaptureError, UsageError, ConfigError } from '../../errors.js';
 import { parseArgs } from '../args.js';
 import { accessSync, constants, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -168,6 +168,10 @@ export async function replayMain(
     });
   } finally {
     progress.stop();
+  }
+  // A damaged recording ends without a frame and without a decoder error: a failed replay, not an empty one.
+  if (summary.framesCaptured === 0 && cam.source.type === 'file') {
+    throw new CaptureError(`no frame could be decoded from ${cam.source.path}: the file is damaged or not an image or video GStreamer can read`);
   }
   printSummary(summary);
   console.log(`outputs:           ${outDir}/{tracks.jsonl,uploads.jsonl,summary.json}`);
