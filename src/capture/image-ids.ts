@@ -117,15 +117,37 @@ export class ImageIdAllocator {
     return new ImageIdAllocator(options.stateDir, cameraId, blockSize, start).#setWarn(options.onDegraded);
   }
 
+  /**
+   * Reserve the first block now and fail if it cannot be saved. A service
+   * calls it at start: ids handed out unsaved from the start would be handed
+   * out again after a restart, and the cloud, deduplicating by id, would take
+   * the new images for ones it already has.
+   */
+  reserve(): void {
+    if (this.#next < this.#reservedUpTo) return;
+    try {
+      this.#save(this.#next + this.blockSize);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new CaptureError(
+        `imageId state ${this.path} cannot be saved (${code}: ${(err as Error).message}): without it the camera's ids would be reused after a restart; free space in stateDir or make it writable`,
+      );
+    }
+  }
+
+  #save(upTo: number): void {
+    if (!Number.isSafeInteger(upTo)) throw outOfRangeError('safe integer', 'imageId', upTo);
+    const state: StateFile = { version: 1, cameraId: this.cameraId, reservedUpTo: upTo };
+    writeFileDurable(this.#dir, `${this.cameraId}.imageid.json`, `${JSON.stringify(state)}\n`);
+    this.#reservedUpTo = upTo;
+  }
+
   /** The next id; reserves (durably) a new block first when the current one is used up. */
   next(): number {
     if (this.#next >= this.#reservedUpTo) {
       const upTo = this.#next + this.blockSize;
-      if (!Number.isSafeInteger(upTo)) throw outOfRangeError('safe integer', 'imageId', upTo);
-      const state: StateFile = { version: 1, cameraId: this.cameraId, reservedUpTo: upTo };
       try {
-        writeFileDurable(this.#dir, `${this.cameraId}.imageid.json`, `${JSON.stringify(state)}\n`);
-        this.#reservedUpTo = upTo;
+        this.#save(upTo);
         if (this.#degraded) this.#onDegraded?.(`imageId state ${this.path} saved again (reserved up to ${upTo})`);
         this.#degraded = false;
       } catch (err) {

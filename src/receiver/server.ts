@@ -5,9 +5,11 @@
  * schemas/package.v1.json (400 with the reasons), checks the image against
  * the metadata's size and SHA-256, stores image.jpg + metadata.json on disk
  * with an SQLite index, and answers a known idempotency key (U3) with
- * 200 {"duplicate":true} without storing it twice.
+ * 200 {"duplicate":true} without storing it twice — when it is the same
+ * package: another image under a stored key (a unit whose imageIds
+ * restarted) is refused with 409, never taken for the one it already has.
  *
- *   POST /packages                       → 201 {stored:true,key} | 200 {duplicate:true,key}
+ *   POST /packages                       → 201 {stored:true,key} | 200 {duplicate:true,key} | 409 another package under that key
  *   GET  /packages[?camera=&after=&limit=] → {count, packages:[…]} in arrival order
  *   GET  /packages/<key>/image.jpg | /crop-N.jpg | /metadata.json
  *   GET  /browse[?token=…]               → HTML page of the newest packages (browse.ts; the token query sets a cookie)
@@ -203,6 +205,11 @@ function storedPackage(r: Record<string, unknown>): StoredPackage {
   };
 }
 
+/** The sha256 the index keeps of a package: its frame's, or (content 'crops') its first crop's. */
+function contentSha256(m: PackageMetadata): string {
+  return m.image?.sha256 ?? m.crops?.[0]?.sha256 ?? '';
+}
+
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   if (typeof options?.dir !== 'string' || options.dir === '') throw invalidParameterError('non-empty string', 'dir', options?.dir);
   const port = options.port ?? 0;
@@ -257,7 +264,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     duplicates INTEGER NOT NULL DEFAULT 0
   ); CREATE INDEX IF NOT EXISTS packages_camera ON packages (camera_id, seq);`);
   const q = {
-    has: db.prepare<[string], { seq: number }>('SELECT seq FROM packages WHERE key = ?'),
+    has: db.prepare<[string], { seq: number; sha256: string }>('SELECT seq, sha256 FROM packages WHERE key = ?'),
     insert: db.prepare(
       'INSERT OR IGNORE INTO packages (key, camera_id, image_id, timestamp_ns, received_at_ms, bytes, sha256, track_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -382,7 +389,15 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
 
   async function store(metadata: PackageMetadata, metadataText: Buffer, image: Buffer | undefined, crops: ReadonlyMap<string, Buffer>): Promise<'stored' | 'duplicate'> {
     const key = metadata.idempotencyKey;
-    if (q.has.get(key)) return 'duplicate';
+    const prior = q.has.get(key);
+    if (prior) {
+      // U3: a re-send of the same package is a duplicate; other pixels under a key already
+      // stored are another package (a unit whose imageIds restarted): refused, not swallowed.
+      if (prior.sha256 !== contentSha256(metadata)) {
+        throw new HttpError(409, `a different package is already stored under ${key} (another image sha256): the unit reuses imageIds (its stateDir was lost or reset?)`);
+      }
+      return 'duplicate';
+    }
     const final = join(pkgDir, keyDir(key));
     const tmp = `${final}.tmp-${randomBytes(6).toString('hex')}`;
     await fsp.mkdir(tmp);
@@ -423,7 +438,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     const trackIds = m.tracks.map((t) => t.trackId);
     let bytes = image?.length ?? 0;
     for (const c of crops.values()) bytes += c.length;
-    return [m.idempotencyKey, m.cameraId, m.imageId, m.timestampNs, Date.now(), bytes, m.image?.sha256 ?? m.crops?.[0]?.sha256 ?? '', JSON.stringify(trackIds)];
+    return [m.idempotencyKey, m.cameraId, m.imageId, m.timestampNs, Date.now(), bytes, contentSha256(m), JSON.stringify(trackIds)];
   }
 
   async function handlePost(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

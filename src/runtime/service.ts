@@ -102,6 +102,19 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * What to do about packages the endpoint refuses for good, said once per kind
+ * (the dead letters stay in the queue; `bestshot queue resend-dead` puts them back).
+ */
+export function deadLetterHint(status: number | undefined, queuePath: string): string | undefined {
+  const resend = `once fixed, 'bestshot queue resend-dead --path ${queuePath}' puts the dead letters back for the next start`;
+  if (status === 401 || status === 403) return `the endpoint refuses this unit's credentials (HTTP ${status}): check upload.token; ${resend}`;
+  if (status === 404 || status === 405) return `the endpoint has no package upload at that URL (HTTP ${status}): check upload.endpoint (bestshot receiver takes POST /packages); ${resend}`;
+  if (status === 409) return "the endpoint holds other images under this camera's imageIds (HTTP 409): the unit's stateDir (its imageId state) was lost or reset; keep stateDir on storage that survives restarts and updates";
+  if (status === 413) return `the endpoint refuses packages this large (HTTP 413): raise its body limit, or lower cameras[].jpegQuality or use upload.content: crops; ${resend}`;
+  return undefined;
+}
+
 export interface CameraStatus {
   id: string;
   /** 'failed': a recording that cannot be played (not retried; `bestshot run` exits 1). */
@@ -352,12 +365,13 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         ...uploaderOptions(cfg.upload),
       });
       uploader.on('error', (err) => this.#log.error('uploader error', { error: err.message }));
-      let tokenHintGiven = false;
+      const hintsGiven = new Set<string>();
       uploader.on('deadLettered', (d) => {
         this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason });
-        if ((d.status === 401 || d.status === 403) && !tokenHintGiven) {
-          tokenHintGiven = true;
-          this.#log.error(`the endpoint refuses this unit's credentials (HTTP ${d.status}): check upload.token; once fixed, 'bestshot queue resend-dead --path ${cfg.queue.path}' puts the dead letters back for the next start`);
+        const hint = deadLetterHint(d.status, cfg.queue.path);
+        if (hint !== undefined && !hintsGiven.has(hint)) {
+          hintsGiven.add(hint);
+          this.#log.error(hint);
         }
       });
       this.#logEndpointOutages(uploader);
@@ -373,17 +387,22 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     }
     // Every package is validated against its schema; compiled here, before the cameras run, not at the first package.
     compilePackageValidator();
-    for (const cam of cfg.cameras) {
+    // A5: imageIds are never reused across restarts (a high-water mark in stateDir), so the
+    // first block is saved before any camera runs: a stateDir that cannot be written fails the start.
+    const allocators = cfg.cameras.map((cam) => {
+      const ids = ImageIdAllocator.open({ stateDir: cfg.stateDir, cameraId: cam.id, onDegraded: (line) => this.#log.warn(line, { camera: cam.id }) });
+      ids.reserve();
+      return ids;
+    });
+    cfg.cameras.forEach((cam, i) => {
       const status: CameraStatus = { id: cam.id, state: 'starting', runner: undefined, earlier: NO_TOTALS, failures: 0 };
       this.cameras.set(cam.id, status);
-      this.#loops.push(this.#superviseCamera(cam, status, sink));
-    }
+      this.#loops.push(this.#superviseCamera(cam, status, sink, allocators[i]!));
+    });
   }
 
-  async #superviseCamera(cam: CameraConfig, status: CameraStatus, sink: PackageSink): Promise<void> {
+  async #superviseCamera(cam: CameraConfig, status: CameraStatus, sink: PackageSink, ids: ImageIdAllocator): Promise<void> {
     const tensor = tensorOptionsFor(this.detect.manifest);
-    // A5: imageIds never reused across restarts (a high-water mark in stateDir).
-    const ids = ImageIdAllocator.open({ stateDir: this.config.stateDir, cameraId: cam.id });
     const position = this.#positionFor(cam);
     let trackIdFloor = 1;
     let attempt = 0;

@@ -53,6 +53,20 @@ test('U3: a package is stored once (image.jpg + metadata.json + index); a repeat
   assert.equal((await fetch(`${rcv.url}/packages/cam-r%3A999/image.jpg`, { headers: auth })).status, 404);
 });
 
+test('U3: another image under a key already stored is refused with 409 (a unit that reuses imageIds), not swallowed as a duplicate', async () => {
+  const first = makePackage('cam-reuse', 1, jpeg);
+  assert.equal((await post(first)).status, 201);
+  // The same camera and imageId after its id state was lost: other pixels, same key.
+  const other = makePackage('cam-reuse', 1, await makeJpeg(11));
+  const refused = await post(other);
+  assert.equal(refused.status, 409);
+  assert.deepEqual(refused.body, {
+    error: 'a different package is already stored under cam-reuse:1 (another image sha256): the unit reuses imageIds (its stateDir was lost or reset?)',
+  });
+  assert.ok(readFileSync(join(dir, 'packages', 'cam-reuse%3A1', 'image.jpg')).equals(jpeg), 'the stored package is kept as it was');
+  assert.deepEqual((await post(first)).body, { duplicate: true, key: 'cam-reuse:1' }, 'a re-send of the stored package is still a duplicate');
+});
+
 test('U3: concurrent POSTs of one key store it exactly once', async () => {
   const pkg = makePackage('cam-race', 5, jpeg);
   const answers = await Promise.all(Array.from({ length: 6 }, () => post(pkg)));

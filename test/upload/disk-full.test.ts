@@ -156,6 +156,27 @@ test('disk full: the image-id state degrades (ids go on, said once) and saves ag
   }
 });
 
+test('disk full at start: reserve() refuses with the path and the fix, so a service never starts handing out unsaved ids', { skip }, () => {
+  const disk = mountTmpfs('256k')!;
+  try {
+    fill(disk);
+    const ids = ImageIdAllocator.open({ stateDir: disk, cameraId: 'cam-start', onDegraded: () => {} });
+    assert.throws(
+      () => ids.reserve(),
+      (err: unknown) =>
+        err instanceof Error &&
+        err.message.startsWith(`imageId state ${ids.path} cannot be saved (ENOSPC: `) &&
+        err.message.endsWith("without it the camera's ids would be reused after a restart; free space in stateDir or make it writable"),
+    );
+    for (const f of readdirSync(disk)) if (f.startsWith('filler-')) rmSync(join(disk, f));
+    ids.reserve();
+    assert.equal(ids.reservedUpTo, 1001, 'the first block is saved once space returns');
+    assert.equal(ids.next(), 1);
+  } finally {
+    unmount(disk);
+  }
+});
+
 test('disk full: the receiver answers 507 with Retry-After and leaves no partial package', { skip }, async () => {
   const disk = mountTmpfs('1m')!;
   try {

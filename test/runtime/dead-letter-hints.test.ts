@@ -1,0 +1,15 @@
+/** What the service says, once per kind, when the endpoint refuses packages for good (U2 dead letters). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deadLetterHint } from '../../src/runtime/service.js';
+
+test('dead-letter hints name the setting to fix for 401/403, 404/405, 409 and 413; other refusals get none', () => {
+  const q = '/var/lib/bestshot/queue.sqlite';
+  const resend = `once fixed, 'bestshot queue resend-dead --path ${q}' puts the dead letters back for the next start`;
+  assert.equal(deadLetterHint(401, q), `the endpoint refuses this unit's credentials (HTTP 401): check upload.token; ${resend}`);
+  assert.equal(deadLetterHint(403, q), `the endpoint refuses this unit's credentials (HTTP 403): check upload.token; ${resend}`);
+  assert.equal(deadLetterHint(404, q), `the endpoint has no package upload at that URL (HTTP 404): check upload.endpoint (bestshot receiver takes POST /packages); ${resend}`);
+  assert.match(deadLetterHint(409, q)!, /^the endpoint holds other images under this camera's imageIds \(HTTP 409\): the unit's stateDir .* was lost or reset/);
+  assert.match(deadLetterHint(413, q)!, /^the endpoint refuses packages this large \(HTTP 413\): raise its body limit/);
+  for (const status of [400, 410, 422, undefined]) assert.equal(deadLetterHint(status, q), undefined, String(status));
+});
