@@ -127,7 +127,9 @@ async function main(argv: string[]): Promise<number> {
       if (!(err instanceof BestshotError)) throw err;
       bar.stop();
       await detector?.close();
-      console.error(`eval: ${s.kind === 'sim' ? 'simulated scene' : s.path}: [${err.code}] ${err.message}`);
+      const input = s.kind === 'sim' ? 'simulated scene' : s.path;
+      // A capture error that already names the file is not prefixed with it twice.
+      console.error(`eval: ${err.message.startsWith(input) ? '' : `${input}: `}[${err.code}] ${err.message}`);
       return 1;
     }
     const rep = evaluateInput(input, { policies, sendHz, policyOptions });

@@ -87,6 +87,10 @@ export interface RunCounts {
   stillQueued: number;
   /** In the queue file when this run started: left by an earlier run, sent first. */
   queuedAtStart: number;
+  /** New packages the queue could not write (disk full), in this run: refused, never sent. */
+  refusedDiskFull: number;
+  /** Dead letters in the queue file when this run started (refused by the endpoint in earlier runs). */
+  deadLettersAtStart: number;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -264,6 +268,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   #retryBackoff!: ResolvedBackoff;
   /** The queue's lifetime counters when this service started: a run's own counts are the difference. */
   #countersAtStart: UploaderStats | undefined;
+  #deadLettersAtStart = 0;
   /** A1–A4 controllers by camera id (cameras with exposure.mode 'rule' and a controllable source). */
   readonly exposureControllers = new Map<string, ExposureController>();
 
@@ -375,10 +380,15 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         }
       });
       this.#logEndpointOutages(uploader);
+      this.#logQueueLosses(uploader, cfg.queue.path);
       this.uploader = uploader;
       this.#countersAtStart = uploader.stats();
       if (this.#countersAtStart.queueDepth > 0) {
         this.#log.info('queue holds packages from an earlier run; they are sent first', { queued: this.#countersAtStart.queueDepth, queue: cfg.queue.path });
+      }
+      this.#deadLettersAtStart = uploader.queue.deadLetterCount();
+      if (this.#deadLettersAtStart > 0) {
+        this.#log.warn(`queue holds ${this.#deadLettersAtStart} dead letters the endpoint refused in earlier runs; they are not sent: 'bestshot queue inspect --path ${cfg.queue.path}' lists them, 'bestshot queue resend-dead' puts them back`, { queue: cfg.queue.path });
       }
       sink = {
         submit: (pkg: UploadPackage, route: UploadRoute) => void uploader.submit(pkg, route),
@@ -494,6 +504,33 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   }
 
   /** An endpoint that is down is said once, then every minute while it stays down, and when it is back. */
+  /**
+   * Packages the queue could not keep are said when it starts and when it
+   * ends, not only counted: a full disk refusing new packages (U2: capture
+   * goes on), and a full queue dropping its oldest.
+   */
+  #logQueueLosses(uploader: Uploader, queuePath: string): void {
+    let refusedSince = 0;
+    uploader.on('refused', (e) => {
+      if (refusedSince++ === 0) this.#log.warn('the queue cannot write new packages (disk full): they are refused and counted; capture goes on', { queue: queuePath, error: e.reason });
+    });
+    const writesAgain = (): void => {
+      if (refusedSince === 0) return;
+      this.#log.info('the queue writes new packages again', { refusedMeanwhile: refusedSince, queue: queuePath });
+      refusedSince = 0;
+    };
+    uploader.on('persisted', writesAgain);
+    uploader.on('queued', (e) => {
+      if (e.reason === 'cached') writesAgain();
+    });
+    let droppedSaid = false;
+    uploader.on('dropped', (d) => {
+      if (droppedSaid) return;
+      droppedSaid = true;
+      this.#log.warn('the queue is full: its oldest packages are dropped for new ones (counted); raise queue.maxPackages or queue.maxBytes, or upload.sendHz', { key: d.idempotencyKey, queue: queuePath });
+    });
+  }
+
   #logEndpointOutages(uploader: Uploader): void {
     let downSince: number | undefined;
     let lastSaid = 0;
@@ -634,6 +671,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       replaced: since('replaced'),
       stillQueued: s ? s.queueDepth : 0,
       queuedAtStart: a ? a.queueDepth : 0,
+      refusedDiskFull: s?.refusedDiskFull ?? 0,
+      deadLettersAtStart: this.#deadLettersAtStart,
     };
   }
 

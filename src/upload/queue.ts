@@ -956,10 +956,9 @@ export class PackageQueue {
           this.#stmt.insert.run(r.idempotency_key, Date.now(), r.metadata, r.jpeg, r.bytes);
           del.run(r.id);
         }
-        if (rows.length > 0) {
-          this.#stmt.bump.run(rows.length, 'enqueued');
-          this.#stmt.bump.run(-rows.length, 'deadLettered');
-        }
+        // The ledger (enqueued = delivered + dropped + deadLettered + setAside + replaced + depth)
+        // holds by moving them from deadLettered back to the depth: they were enqueued once already.
+        if (rows.length > 0) this.#stmt.bump.run(-rows.length, 'deadLettered');
         return rows.length;
       })(),
     );

@@ -424,3 +424,29 @@ test('a recording that cannot be played ends the run with exit 1 and the cause, 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a full disk under the queue: new packages are refused, said once on stderr and counted in the summary, which adds up', { timeout: 120_000, skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-full-'));
+  // The config, queue, state and report all live on a 3 MiB file system.
+  spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir]);
+  try {
+    // Nobody listens at the endpoint: every package stays queued until the disk is full.
+    const port = await freePort();
+    const file = writeRunConfig(dir, {
+      source: `{ type: file, path: ${CLIP}, realtime: false }\n    selection: { policy: every-frame }`,
+      endpoint: `http://127.0.0.1:${port}/packages`,
+    });
+    const r = await runCli(['run', '--config', file], { timeoutMs: 100_000, killAfterMs: 30_000 });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const refused = /; (\d+) refused: the disk was full/.exec(r.stdout);
+    assert.ok(refused && Number(refused[1]) > 0, r.stdout);
+    assert.equal(r.stderr.split('\n').filter((l) => l.includes('the queue cannot write new packages (disk full)')).length, 1, r.stderr.slice(-3000));
+    const c = printedCounts(r.stdout);
+    const dead = Number(/(\d+) dead-lettered/.exec(r.stdout)![1]);
+    const dropped = Number(/(\d+) dropped full/.exec(r.stdout)![1]);
+    assert.equal(c.delivered + c.queued + c.replaced + dead + dropped + Number(refused[1]), c.built, `every built package is accounted for:\n${r.stdout}`);
+  } finally {
+    spawnSync('umount', ['-l', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

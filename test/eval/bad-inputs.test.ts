@@ -19,7 +19,7 @@ test('a file that is not a video ends the eval in one line naming it and the cau
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'benchmarks', 'eval.ts'), clip, '--no-cache', '--policies', 'spec'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
   assert.equal(r.status, 1, r.stderr);
   // Before: an uncaught CaptureError with its stack trace.
-  assert.equal(r.stderr.trim(), `eval: ${clip}: [ERR_CAPTURE] Could not determine type of stream. (from typefind)`);
+  assert.equal(r.stderr.trim(), `eval: [ERR_CAPTURE] ${clip} is not a video file GStreamer can read (empty, or another kind of file): check the path (Could not determine type of stream. from typefind)`);
   assert.deepEqual(readdirSync(results), before, 'nothing written');
 });
 
