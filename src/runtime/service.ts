@@ -531,6 +531,13 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     });
   }
 
+  /** True while the endpoint is not taking packages (from its first failed send to the next success). */
+  get endpointDown(): boolean {
+    return this.#endpointDownSince !== undefined;
+  }
+
+  #endpointDownSince: number | undefined;
+
   #logEndpointOutages(uploader: Uploader): void {
     let downSince: number | undefined;
     let lastSaid = 0;
@@ -538,6 +545,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       const now = Date.now();
       if (downSince === undefined) {
         downSince = now;
+        this.#endpointDownSince = now;
         lastSaid = now;
         this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, kind: e.errorKind, retryInMs: e.delayMs });
       } else if (now - lastSaid >= 60_000) {
@@ -545,10 +553,18 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         this.#log.info('endpoint still not taking packages', { forS: Math.round((now - downSince) / 1000), queued: uploader.stats().queueDepth, error: e.reason });
       }
     });
-    uploader.on('sent', () => {
+    let pageSaid = false;
+    uploader.on('sent', (e) => {
+      // Any 2xx counts as delivered (U2), but a web page is no ingest API's answer: a proxy's or
+      // a web server's landing page at a wrong upload.endpoint would swallow every package.
+      if (!pageSaid && /^\s*<(!doctype|html)/i.test(e.body ?? '')) {
+        pageSaid = true;
+        this.#log.warn(`the endpoint answered HTTP ${e.status} with a web page, not a package acknowledgement: check that upload.endpoint is the ingest API, not a web server or proxy (the packages count as delivered)`, { key: e.idempotencyKey });
+      }
       if (downSince === undefined) return;
       this.#log.info('endpoint taking packages again', { afterS: Math.round((Date.now() - downSince) / 1000), queued: uploader.stats().queueDepth });
       downSince = undefined;
+      this.#endpointDownSince = undefined;
     });
   }
 

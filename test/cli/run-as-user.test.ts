@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -447,6 +448,30 @@ test('a full disk under the queue: new packages are refused, said once on stderr
     assert.equal(c.delivered + c.queued + c.replaced + dead + dropped + Number(refused[1]), c.built, `every built package is accounted for:\n${r.stdout}`);
   } finally {
     spawnSync('umount', ['-l', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an endpoint that answers 200 with a web page (a wrong upload.endpoint) is said once on stderr', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-html-'));
+  let posts = 0;
+  const page = http.createServer((req, res) => {
+    posts++;
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html>\n<html><body>Welcome to nginx!</body></html>\n'));
+  });
+  await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
+  try {
+    const port = (page.address() as { port: number }).port;
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: `http://127.0.0.1:${port}/packages` });
+    const r = await runCli(['run', '--config', file], { timeoutMs: 100_000 });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.ok(posts > 1, 'packages were posted');
+    const said = r.stderr.split('\n').filter((l) => l.includes('with a web page, not a package acknowledgement'));
+    assert.equal(said.length, 1, r.stderr.slice(-3000));
+    assert.match(said[0]!, /check that upload\.endpoint is the ingest API/);
+  } finally {
+    await new Promise<void>((r) => page.close(() => r()));
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -160,7 +160,9 @@ export const command: Command = {
       const drainDone = svc.drain(drainS * 1000, (left) => {
         if (Date.now() - lastLog >= 5000) {
           lastLog = Date.now();
-          log.info('draining', { left, etaS: Math.ceil(left / config.upload.sendHz) });
+          // An ETA from sendHz means nothing while the endpoint refuses: say what the drain waits for.
+          if (svc.endpointDown) log.info('draining: waiting for the endpoint to take packages', { left, drainTimeoutS: drainS });
+          else log.info('draining', { left, etaS: Math.ceil(left / config.upload.sendHz) });
         }
       });
       // A signal during the drain stops it at once: what is left stays on disk.
