@@ -27,7 +27,11 @@ export type ErrorCode =
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return `'${value}' of type string`;
+  if (typeof value === 'string') {
+    // A binary file read as a config, or a pasted blob: the message names the start, not kilobytes of it.
+    if (value.length <= 80) return `'${value}' of type string`;
+    return `'${value.slice(0, 60).replace(/[^\x20-\x7e]/g, '?')}…' (${value.length} characters) of type string`;
+  }
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
     return `${String(value)} of type ${typeof value}`;
   }

@@ -54,22 +54,38 @@ export function verifyChecksum(bytes: Uint8Array, manifest: ModelManifest, path:
   const digest = sha256Hex(bytes);
   if (!manifest.sha256.includes(digest)) {
     throw new ModelError(
-      `Model checksum mismatch for ${path}: sha256 ${digest} is not one of the accepted digests in manifest '${manifest.name}' (${manifest.sha256.join(', ')})`,
+      `Model checksum mismatch for ${path}: sha256 ${digest} is not one of the accepted digests in manifest '${manifest.name}' (${manifest.sha256.join(', ')}): fetch the model again (scripts/fetch-model.sh), or give a model of your own its own manifest (model.manifest) listing its sha256`,
       'ERR_MODEL_CHECKSUM',
     );
   }
   return digest;
 }
 
+/** Formats a file named as the model is often instead (a download error page, an image, an archive). */
+const NOT_ONNX: ReadonlyArray<readonly [string, number[]]> = [
+  ['a JPEG image', [0xff, 0xd8, 0xff]],
+  ['a PNG image', [0x89, 0x50, 0x4e, 0x47]],
+  ['a GIF image', [0x47, 0x49, 0x46, 0x38]],
+  ['a zip archive', [0x50, 0x4b, 0x03, 0x04]],
+  ['a gzip archive', [0x1f, 0x8b]],
+  ['an HTML page', [0x3c]],
+];
+
 export function readModelFile(path: string): Uint8Array {
+  let bytes: Uint8Array;
   try {
-    return readFileSync(path);
+    bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EISDIR') throw new ModelError(`Model path ${path} is a directory, not a model file`, 'ERR_MODEL_NOT_FOUND', { cause: err });
     if (code !== 'ENOENT') throw new ModelError(`Cannot read model file ${path}: ${(err as Error).message}`, 'ERR_MODEL', { cause: err });
     throw new ModelError(`Model file not found: ${path}`, 'ERR_MODEL_NOT_FOUND', { cause: err });
   }
+  const fix = 'fetch it again (scripts/fetch-model.sh) or set model.path to the ONNX model';
+  if (bytes.length === 0) throw new ModelError(`Model file ${path} is empty: ${fix}`, 'ERR_MODEL');
+  const kind = NOT_ONNX.find(([, magic]) => magic.every((b, i) => bytes[i] === b))?.[0];
+  if (kind !== undefined) throw new ModelError(`Model file ${path} is ${kind}, not an ONNX model: ${fix}`, 'ERR_MODEL');
+  return bytes;
 }
 
 /**

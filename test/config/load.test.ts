@@ -200,6 +200,9 @@ describe('config: exact error messages', () => {
 
   test('the top level must be a mapping', () => {
     assert.equal(errorOf('- a\n- b\n'), 'Expected a mapping at the top level but received an array');
+    // A binary file given as the config: the message shows its start, not kilobytes of bytes.
+    const binary = `pytorch1.8:\u0001\u0002${'\u0007'.repeat(3000)}`;
+    assert.equal(errorOf(binary), `Expected a mapping at the top level but received 'pytorch1.8:??${'?'.repeat(47)}…' (3013 characters) of type string`);
   });
 
   test('queue.maxBytes accepts sizes with units and rejects others', () => {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Detector, loadManifest, sha256Hex, validateManifest, type ModelManifest } from '../../src/detect/index.js';
 import { DEFAULT_MANIFEST_PATH, MODELS_DIR } from '../../src/detect/model-file.js';
 import { InvalidStateError, ModelError } from '../../src/errors.js';
-import { SHARED_MODELS_DIR } from '../../src/paths.js';
+import { SHARED_DIR, SHARED_MODELS_DIR } from '../../src/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-detect-errors-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,9 +59,23 @@ describe('D1 model file errors', () => {
       Detector.create({ ...quiet, model: path }),
       modelError(
         'ERR_MODEL_CHECKSUM',
-        `Model checksum mismatch for ${path}: sha256 ${sha256Hex(bytes)} is not one of the accepted digests in manifest 'yolox_nano' (${MANIFEST.sha256.join(', ')})`,
+        `Model checksum mismatch for ${path}: sha256 ${sha256Hex(bytes)} is not one of the accepted digests in manifest 'yolox_nano' (${MANIFEST.sha256.join(', ')}): fetch the model again (scripts/fetch-model.sh), or give a model of your own its own manifest (model.manifest) listing its sha256`,
       ),
     );
+  });
+
+  test('D1 an empty model file, or an image or web page saved under the model name: ERR_MODEL naming what it is, before any provider', async () => {
+    const fix = 'fetch it again (scripts/fetch-model.sh) or set model.path to the ONNX model';
+    const cases: Array<[string, Uint8Array, string]> = [
+      ['empty.onnx', new Uint8Array(), 'is empty'],
+      ['photo.onnx', readFileSync(join(SHARED_DIR, 'data', 'coco-images', '000000000139.jpg')), 'is a JPEG image, not an ONNX model'],
+      ['page.onnx', Buffer.from('<!DOCTYPE html><html><body>404 Not Found</body></html>'), 'is an HTML page, not an ONNX model'],
+    ];
+    for (const [name, bytes, what] of cases) {
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      await assert.rejects(Detector.create({ ...quiet, model: path, verifyChecksum: false }), modelError('ERR_MODEL', `Model file ${path} ${what}: ${fix}`));
+    }
   });
 
   test('D1 a truncated model without checksum check: ERR_MODEL from the loader, with a hint', async () => {
