@@ -20,13 +20,18 @@ import { verifyConfig } from './verify.js';
 /** Every problem of a file at once; `message` lists them, `issues` has each with its line. */
 export class ConfigValidationError extends ConfigError {
   readonly issues: ConfigIssue[];
-  constructor(issues: ConfigIssue[]) {
+  /** The config file, when the problems were read from one: each is then named `file:line:column:` as check-config names it. */
+  readonly file: string | undefined;
+  constructor(issues: ConfigIssue[], file?: string) {
+    const where = (i: ConfigIssue): string => (file === undefined ? '' : i.line !== undefined ? `${file}:${i.line}:${i.column ?? 1}: ` : `${file}: `);
     const one = issues.length === 1;
     super(
       one ? issues[0]!.path : '',
-      one ? issues[0]!.message : `${issues.length} config errors:\n${issues.map((i) => `  ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n')}`,
+      one ? issues[0]!.message : `${issues.length} config errors:\n${issues.map((i) => `  ${where(i)}${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n')}`,
     );
+    if (one) this.message = `${where(issues[0]!)}${this.message}`;
     this.issues = issues;
+    this.file = file;
   }
 }
 
@@ -247,7 +252,12 @@ export async function loadConfig(path: string, options: Omit<ParseOptions, 'base
   } catch (err) {
     throw new ConfigError('', `Cannot read config file ${abs} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return parseConfig(text, { ...options, baseDir: dirname(abs) });
+  try {
+    return parseConfig(text, { ...options, baseDir: dirname(abs) });
+  } catch (err) {
+    if (err instanceof ConfigValidationError && err.file === undefined) throw new ConfigValidationError(err.issues, abs);
+    throw err;
+  }
 }
 
 /** config/demo.yaml: the embedded default (`npm start` with no config). */

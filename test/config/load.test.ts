@@ -445,6 +445,24 @@ describe('config: loadConfig', () => {
     assert.deepEqual(warnings, [`cameras[0].source.path: file not found: ${join(dir, 'clips/a.mp4')}`]);
   });
 
+  test('errors read from a file name it with line and column, as check-config does (bestshot run prints this message)', async () => {
+    const p = join(dir, 'typo.yaml');
+    writeFileSync(p, `${BASE}    captureHz: fast\n`);
+    await assert.rejects(loadConfig(p, { env: ENV }), {
+      name: 'ConfigValidationError',
+      message: `${p}:6:5: cameras[0].captureHz: Expected positive number but received 'fast' of type string`,
+    });
+    writeFileSync(p, `${BASE}    captureHz: fast\n    sourc: 1\n`);
+    await assert.rejects(loadConfig(p, { env: ENV }), (err: unknown) => {
+      assert.ok(err instanceof ConfigValidationError);
+      assert.deepEqual(err.message.split('\n').slice(1).sort(), [
+        `  ${p}:6:5: cameras[0].captureHz: Expected positive number but received 'fast' of type string`,
+        `  ${p}:7:5: cameras[0].sourc: Unknown key (did you mean 'source'?)`,
+      ]);
+      return true;
+    });
+  });
+
   test('a missing file is a ConfigError', async () => {
     await assert.rejects(loadConfig(join(dir, 'nope.yaml')), {
       name: 'ConfigError',
