@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'ERR_EXPOSURE'
   | 'ERR_GNSS'
   | 'ERR_USAGE'
-  | 'ERR_PORT_IN_USE';
+  | 'ERR_PORT_IN_USE'
+  | 'ERR_RECEIVER_INDEX';
 
 /** Describe a received value the way the messages do: 'fast' of type string. */
 export function describeValue(value: unknown): string {

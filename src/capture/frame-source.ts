@@ -146,7 +146,17 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     try {
       this.#native.start();
     } catch (err) {
-      rethrowNative(err, (message) => new CaptureError(`Could not start pipeline: ${message}`, errorCodeFor(message)));
+      rethrowNative(err, (message) => {
+        const source = this.#source;
+        // GStreamer says "Cannot identify device": say which camera is missing and where to look.
+        if (source.type === 'v4l2' && /cannot identify device|no such file/i.test(message)) {
+          return new CaptureError(
+            `V4L2 camera ${source.device} does not exist: check that the camera is connected and source.device (ls /dev/video*) (${message})`,
+            'ERR_CAPTURE_SOURCE_NOT_FOUND',
+          );
+        }
+        return new CaptureError(`Could not start pipeline: ${message}`, errorCodeFor(message));
+      });
     }
     this.#started = true;
     this.#topUp();

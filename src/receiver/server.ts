@@ -30,7 +30,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import busboy from 'busboy';
-import { ConfigError, invalidParameterError } from '../errors.js';
+import { BestshotError, ConfigError, invalidParameterError } from '../errors.js';
 import { idempotencyKey, sha256Hex, type PackageMetadata } from '../upload/package.js';
 import { validatePackageMetadata } from '../upload/schema.js';
 
@@ -248,8 +248,21 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   for (const name of readdirSync(pkgDir)) {
     if (TMP_DIR_PATTERN.test(name)) rmSync(join(pkgDir, name), { recursive: true, force: true });
   }
-  const db = new Database(join(options.dir, 'index.sqlite'));
-  db.pragma('journal_mode = WAL');
+  const indexPath = join(options.dir, 'index.sqlite');
+  const db = new Database(indexPath);
+  try {
+    db.pragma('journal_mode = WAL');
+  } catch (err) {
+    db.close();
+    const code = (err as { code?: string }).code;
+    if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') throw err;
+    // The packages are files under packages/; the index only lists and deduplicates them.
+    throw new BestshotError(
+      'ERR_RECEIVER_INDEX',
+      `receiver index ${indexPath} is not a readable database (${code}): move it aside and start again; a new index is made, the stored packages under ${pkgDir} stay (a re-sent one is still answered as a duplicate)`,
+      { cause: err },
+    );
+  }
   db.pragma('synchronous = FULL');
   db.exec(`CREATE TABLE IF NOT EXISTS packages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -131,6 +131,16 @@ test('an RTSP URL nobody serves ends in a typed error event with GStreamer\'s te
   assert.match(events[0]!.message, /^RTSP camera at 127\.0\.0\.1:9 cannot be reached \(connection refused\): .*from rtspsrc\d+\)$/);
 });
 
+test('a V4L2 device that does not exist is named, with where to look', () => {
+  assert.throws(
+    () => openCapture({ source: { type: 'v4l2', device: '/dev/video97' } }),
+    (err: unknown) =>
+      err instanceof CaptureError &&
+      err.code === 'ERR_CAPTURE_SOURCE_NOT_FOUND' &&
+      err.message.startsWith("V4L2 camera /dev/video97 does not exist: check that the camera is connected and source.device (ls /dev/video*) (Cannot identify device '/dev/video97'"),
+  );
+});
+
 test('a recording GStreamer cannot play says why and what to do: not a video, damaged, no video stream', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-unplayable-'));
   try {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { BestshotError } from '../../src/errors.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { startReceiver, type Receiver } from '../../src/receiver/index.js';
 import { encodeMultipart, type UploadPackage } from '../../src/upload/index.js';
@@ -130,6 +131,37 @@ test('metadata is validated against package.v1 (400 with the reasons); image, ke
   assert.equal(r7.status, 400, 'a camera id that is a path element (..) is refused');
   assert.deepEqual((r7.body as { reasons: string[] }).reasons.map((r) => r.split(':')[0]), ['/cameraId']);
   assert.equal(readdirSync(join(dir, 'packages')).some((f) => f.startsWith('cam-bad') || f.startsWith('..') || f.startsWith('.%2E') || f.startsWith('%2E')), false, 'nothing stored');
+});
+
+test('a corrupt index is refused with its path and the fix; moved aside, the stored packages are still duplicates', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'bestshot-receiver-index-'));
+  try {
+    const pkg = makePackage('cam-idx', 1, jpeg);
+    const first = await startReceiver({ dir: d, token: TOKEN });
+    assert.equal((await post(pkg, {}, first.url)).status, 201);
+    await first.close();
+    const index = join(d, 'index.sqlite');
+    for (const f of readdirSync(d)) if (f.startsWith('index.sqlite')) rmSync(join(d, f));
+    writeFileSync(index, Buffer.alloc(8192, 0x5a));
+    await assert.rejects(startReceiver({ dir: d, token: TOKEN }), (err: unknown) => {
+      assert.ok(err instanceof BestshotError);
+      assert.equal(err.code, 'ERR_RECEIVER_INDEX');
+      assert.equal(
+        err.message,
+        `receiver index ${index} is not a readable database (SQLITE_NOTADB): move it aside and start again; a new index is made, the stored packages under ${join(d, 'packages')} stay (a re-sent one is still answered as a duplicate)`,
+      );
+      return true;
+    });
+    renameSync(index, `${index}.bad`);
+    const second = await startReceiver({ dir: d, token: TOKEN });
+    try {
+      assert.deepEqual((await post(pkg, {}, second.url)).body, { duplicate: true, key: 'cam-idx:1' });
+    } finally {
+      await second.close();
+    }
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 test('the index survives a restart: a known key is still a duplicate', async () => {
