@@ -88,6 +88,16 @@ export interface ReceiverOptions {
   /** A connection silent this long is closed, ms. Default 15000. */
   idleTimeoutMs?: number;
   /**
+   * Slowest body accepted: an upload that sends fewer than this many bytes in
+   * any `slowUploadWindowMs` gets 408 (the edge retries it), so a client
+   * trickling bytes cannot hold one of the maxConcurrentUploads slots for the
+   * whole requestTimeoutMs. Default 1024 bytes/s (a degraded cellular uplink
+   * sends 10× that); 0 = off.
+   */
+  minUploadBytesPerS?: number;
+  /** The window of minUploadBytesPerS, ms. Default 10000. */
+  slowUploadWindowMs?: number;
+  /**
    * Allow listening on a non-loopback address without a token or TLS client
    * authentication (anyone on the network may store and list). Default false:
    * startReceiver refuses.
@@ -221,10 +231,14 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const maxJsonDepth = options.maxJsonDepth ?? 32;
   const maxConcurrentUploads = options.maxConcurrentUploads ?? 64;
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const minUploadBytesPerS = options.minUploadBytesPerS ?? 1024;
+  const slowUploadWindowMs = options.slowUploadWindowMs ?? 10_000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
   for (const [name, v] of Object.entries({ maxBodyBytes, maxMetadataBytes, maxTracks, maxJsonDepth, maxConcurrentUploads, requestTimeoutMs, idleTimeoutMs })) {
     if (!Number.isInteger(v) || v < 1) throw invalidParameterError('positive integer', name, v);
   }
+  if (!Number.isInteger(minUploadBytesPerS) || minUploadBytesPerS < 0) throw invalidParameterError('non-negative integer', 'minUploadBytesPerS', minUploadBytesPerS);
+  if (!Number.isInteger(slowUploadWindowMs) || slowUploadWindowMs < 1) throw invalidParameterError('positive integer', 'slowUploadWindowMs', slowUploadWindowMs);
   const faults = options.testFaults ?? {};
   const log = options.log ?? (() => {});
   const token = options.token;
@@ -355,6 +369,19 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         received += chunk.length;
         if (received > maxBodyBytes) fail(new HttpError(413, `body exceeds ${maxBodyBytes} bytes`));
       });
+      if (minUploadBytesPerS > 0) {
+        let atWindowStart = 0;
+        const slow = setInterval(() => {
+          if (settled) return clearInterval(slow);
+          if (received - atWindowStart < (minUploadBytesPerS * slowUploadWindowMs) / 1000) {
+            clearInterval(slow);
+            fail(new HttpError(408, `upload slower than ${minUploadBytesPerS} bytes/s over ${slowUploadWindowMs / 1000} s; retry later`));
+          }
+          atWindowStart = received;
+        }, slowUploadWindowMs);
+        slow.unref();
+        req.once('close', () => clearInterval(slow));
+      }
       bb.on('field', (name, value, info) => {
         if (info.valueTruncated) error ??= new HttpError(413, `part '${name}' exceeds ${maxMetadataBytes} bytes`);
         else if (name === 'metadata') parts.metadata = Buffer.from(value, 'utf8');

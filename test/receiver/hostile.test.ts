@@ -112,6 +112,25 @@ test('a body at 1 byte per 200 ms is cut at requestTimeoutMs; the receiver keeps
   assert.ok(r.status === 408 || r.status === 0, `status ${r.status}`);
 });
 
+test('a client with the token trickling its body is cut by the minimum upload rate long before requestTimeoutMs', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'bestshot-hostile-rate-'));
+  const slowRcv = await startReceiver({ dir: d, token: TOKEN, requestTimeoutMs: 60_000, minUploadBytesPerS: 1024, slowUploadWindowMs: 500 });
+  try {
+    const pkg = makePackage('cam-trickle', 1, jpeg);
+    const full = encodeMultipart(pkg, 'TRICKLE');
+    const head = postHead({ ...auth, 'content-type': full.contentType, 'idempotency-key': pkg.idempotencyKey, 'content-length': full.body.length });
+    const drip = Array.from({ length: 100 }, (_, i) => full.body.subarray(i, i + 1));
+    const r = await rawRequest(slowRcv.port, [head, ...drip], { gapMs: 100, timeoutMs: 5000 });
+    assert.equal(r.status, 408, r.text);
+    assert.ok(r.ms < 2500, `cut after ${r.ms} ms, not at requestTimeoutMs`);
+    assert.match(r.text, /"error":"upload slower than 1024 bytes\/s over 0.5 s; retry later"/);
+    assert.equal((await fetch(`${slowRcv.url}/healthz`)).status, 200);
+  } finally {
+    await slowRcv.close();
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('never-ending uploads beyond maxConcurrentUploads get 503 with Retry-After', async () => {
   const head = postHead({ ...auth, 'content-type': 'multipart/form-data; boundary=B', 'idempotency-key': 'c:1', 'transfer-encoding': 'chunked' });
   const hang = (): Promise<unknown> => rawRequest(rcv.port, [head, '5\r\n--B\r\n\r\n'], { timeoutMs: 900 });
