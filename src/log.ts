@@ -255,3 +255,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 export function loggerFromConfig(log: { level: LogLevelSetting; format: LogFormat }, stream?: LogSink): Logger {
   return createLogger({ level: log.level, format: log.format, ...(stream ? { stream } : {}) });
 }
+
+/**
+ * Node's process warnings (a library's deprecation or support notice, e.g.
+ * the AWS SDK's multi-line Node-version notice) go to `log` as one record
+ * instead of Node's own multi-line stderr text, which would break a JSON log.
+ */
+export function routeProcessWarnings(log: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    const [first, ...rest] = w.message.split('\n');
+    log.warn(`${w.name}: ${first}`, { ...(w.code ? { code: w.code } : {}), ...(rest.length > 0 ? { detail: rest.join(' ').replace(/\s+/g, ' ').trim() } : {}) });
+  });
+}

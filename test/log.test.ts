@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createLogger, formatPretty, redactFields, type LogSink } from '../src/log.js';
 import { ConfigError } from '../src/errors.js';
+import { PROJECT_ROOT } from '../src/paths.js';
 
 const T0 = new Date('2026-11-24T20:00:00.123Z');
 
@@ -170,4 +173,20 @@ describe('structured logger', () => {
     assert.equal(line.detail, 'could not open rtsp://viewer:***@cam/x (timeout)');
     assert.equal(line.plain, 'user@example.com');
   });
+});
+
+test('process warnings (a library notice of several lines) become one log record, so a JSON log stays JSON', () => {
+  const code = `
+    import { createLogger, routeProcessWarnings } from ${JSON.stringify(join(PROJECT_ROOT, 'src', 'log.ts'))};
+    routeProcessWarnings(createLogger({ format: 'json' }));
+    process.emitWarning('The AWS SDK for JavaScript (v3)\\nversions published after January 2027\\nwill require node >=22.', 'NodeVersionSupportWarning');
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  const rec = JSON.parse(lines[0]!) as { level: string; msg: string; detail: string };
+  assert.equal(rec.level, 'warn');
+  assert.equal(rec.msg, 'NodeVersionSupportWarning: The AWS SDK for JavaScript (v3)');
+  assert.equal(rec.detail, 'versions published after January 2027 will require node >=22.');
 });

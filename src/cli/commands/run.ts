@@ -2,7 +2,7 @@
 import { parseArgs } from '../args.js';
 import { loadConfig } from '../../config/index.js';
 import { BestshotError, UsageError } from '../../errors.js';
-import { loggerFromConfig, type Logger } from '../../log.js';
+import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
 import { BestshotService, cameraTotals, type RunCounts } from '../../runtime/service.js';
 import { observe, type Observability } from '../../runtime/observability.js';
 import { writeReport } from '../../runtime/report.js';
@@ -72,6 +72,7 @@ export const command: Command = {
     if (!Number.isFinite(stopTimeoutMs) || stopTimeoutMs <= 0) throw new UsageError(`--stop-timeout-ms: expected a positive number of ms but received '${values['stop-timeout-ms']}'`);
     const { config, warnings } = await loadConfig(values.config);
     const log: Logger = loggerFromConfig(config.log);
+    routeProcessWarnings(log);
     for (const w of warnings) log.warn('config', { warning: w });
 
     // Bind the metrics port first: a taken port fails the start before any camera runs.
