@@ -82,6 +82,10 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   #pixelSlotMisses = 0;
   readonly #slotPool: SlotPool | undefined;
   readonly #source: SourceOptions;
+  readonly #firstFrameTimeoutMs: number;
+  #firstFrameTimer: NodeJS.Timeout | undefined;
+  /** Armed once, at the first request; a frame, the end or an error disarms it. */
+  #firstFrameArmed = false;
 
   constructor(options: CaptureOptions, binding: NativeBinding = loadNative()) {
     super();
@@ -95,6 +99,9 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
       );
     }
     this.#prefetch = this.pipeline.live ? 0 : Math.max(0, options.prefetch ?? 2);
+    const firstFrameMs = options.source.type === 'file' ? (options.firstFrameTimeoutMs ?? 15_000) : 0;
+    if (!Number.isInteger(firstFrameMs) || firstFrameMs < 0) throw invalidParameterError('non-negative integer', 'firstFrameTimeoutMs', options.firstFrameTimeoutMs);
+    this.#firstFrameTimeoutMs = firstFrameMs;
     this.#pixelSlotCount = options.pixelSlots ?? 0;
     this.#slotPool = options.slotPool;
     if (!Number.isInteger(this.#pixelSlotCount) || this.#pixelSlotCount < 0) {
@@ -161,6 +168,38 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     this.#started = true;
     this.#topUp();
     return this;
+  }
+
+  /** From the first frame asked for: a recording that gives nothing in time fails (options.firstFrameTimeoutMs). */
+  #armFirstFrameTimer(): void {
+    if (this.#firstFrameTimeoutMs > 0 && !this.#firstFrameArmed) {
+      this.#firstFrameArmed = true;
+      const path = this.#source.type === 'file' ? this.#source.path : '';
+      this.#firstFrameTimer = setTimeout(() => {
+        this.#firstFrameTimer = undefined;
+        this.#fail(
+          new CaptureError(
+            `${path} gave no frame within ${this.#firstFrameTimeoutMs / 1000} s of start and GStreamer reported no error: it cannot be played (damaged, e.g. cut short before its index was written, or not a complete video file)`,
+          ),
+        );
+      }, this.#firstFrameTimeoutMs);
+      this.#firstFrameTimer.unref();
+    }
+  }
+
+  #clearFirstFrameTimer(): void {
+    if (this.#firstFrameTimer === undefined) return;
+    clearTimeout(this.#firstFrameTimer);
+    this.#firstFrameTimer = undefined;
+  }
+
+  #fail(err: CaptureError): void {
+    this.#clearFirstFrameTimer();
+    this.#failure = err;
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.reject(err);
+    this.emit('error', err);
   }
 
   /** The next frame, or null at end of stream. Rejects with CaptureError on a pipeline error. */
@@ -311,6 +350,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#clearFirstFrameTimer();
     this.#native.close();
     this.#queue.length = 0;
     const w = this.#waiter;
@@ -322,6 +362,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     if (this.#closed || this.#ended || !this.#started) return;
     const want = Math.max(this.#prefetch, waiting ? 1 : 0) - this.#queue.length - this.#outstanding;
     if (want > 0) {
+      this.#armFirstFrameTimer();
       this.#outstanding += want;
       this.#native.request(want);
     }
@@ -331,6 +372,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     if (this.#closed) return;
     switch (m.type) {
       case 'frame': {
+        this.#clearFirstFrameTimer();
         this.#outstanding = Math.max(0, this.#outstanding - 1);
         this.#slotMisses = m.tensorSlotMisses ?? this.#slotMisses;
         const missed = m.pixelSlotMisses > this.#pixelSlotMisses;
@@ -383,6 +425,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
         break;
       }
       case 'eos': {
+        this.#clearFirstFrameTimer();
         this.#ended = true;
         const w = this.#waiter;
         this.#waiter = undefined;
@@ -390,15 +433,9 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
         this.emit('eos');
         break;
       }
-      case 'error': {
-        const err = new CaptureError(describePipelineError(m, this.#source), errorCodeFor(m.message));
-        this.#failure = err;
-        const w = this.#waiter;
-        this.#waiter = undefined;
-        w?.reject(err);
-        this.emit('error', err);
+      case 'error':
+        this.#fail(new CaptureError(describePipelineError(m, this.#source), errorCodeFor(m.message)));
         break;
-      }
       case 'warning':
         this.emit('warning', { message: m.message, debug: m.debug, source: m.source });
         break;

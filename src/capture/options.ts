@@ -120,6 +120,15 @@ export interface CaptureOptions {
   /** Frames pulled ahead of the consumer for non-live sources. Default 2. */
   prefetch?: number;
   /**
+   * A recording (source.type 'file') that gives no frame, no error and no end
+   * of stream this long after start fails with a CaptureError. GStreamer's
+   * decodebin can swallow a demuxer's error that comes while it is still
+   * setting the demuxer up (seen with an mp4 cut short before its index), and
+   * the pipeline then waits for ever. Default 15000 ms; 0 = no limit. Other
+   * sources have no limit (a live camera may be slow to start).
+   */
+  firstFrameTimeoutMs?: number;
+  /**
    * Threads of the software video decoder decodebin picks (libav's
    * avdec_h264, avdec_h265, ...; its `max-threads`). Default 0: the
    * decoder's own choice, one per core. Each decoder thread keeps frames of

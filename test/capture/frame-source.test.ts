@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,6 +169,35 @@ test('a recording GStreamer cannot play says why and what to do: not a video, da
       }
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a recording that gives no frame, no error and no end in time fails instead of waiting for ever (firstFrameTimeoutMs)', { timeout: 60_000 }, async () => {
+  // GStreamer's decodebin can swallow a demuxer's early error (an mp4 cut short, now and then),
+  // leaving the pipeline waiting for ever. A named pipe whose writer sends a file's first bytes
+  // and then nothing stalls the same way, every time.
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-stall-'));
+  const fifo = join(dir, 'stalled.mp4');
+  execFileSync('mkfifo', [fifo]);
+  // The writer keeps the pipe open (so opening it never blocks) and writes once the pipeline reads.
+  const writer = spawn('sh', ['-c', `trap '' PIPE; exec 3>"${fifo}"; sleep 0.5; printf '\\000\\000\\000\\030ftypisom' >&3; sleep 30`]);
+  try {
+    const source = openCapture({ source: { type: 'file', path: fifo }, firstFrameTimeoutMs: 2000 });
+    try {
+      const t0 = Date.now();
+      await assert.rejects(
+        source.next(),
+        (err: unknown) =>
+          err instanceof CaptureError &&
+          err.message === `${fifo} gave no frame within 2 s of start and GStreamer reported no error: it cannot be played (damaged, e.g. cut short before its index was written, or not a complete video file)`,
+      );
+      assert.ok(Date.now() - t0 < 6000);
+    } finally {
+      source.close();
+    }
+  } finally {
+    writer.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });
