@@ -293,15 +293,27 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     return svc;
   }
 
-  /** Ready = the detector is loaded and every camera has delivered a frame. */
+  /**
+   * Ready = the detector is loaded, every camera has had its first try, and
+   * the unit does its job: a camera delivers frames (or every source has
+   * ended). One camera that is down — an RTSP camera offline, a recording
+   * that cannot be played — shows in `cameras` but does not make a unit
+   * whose other cameras deliver unready: an OTA health check would otherwise
+   * roll back every update of a unit with one camera out.
+   */
   health(): { ready: boolean; detector: boolean; cameras: Record<string, string> } {
     const cameras: Record<string, string> = {};
-    let ready = this.#detectorReady;
+    let delivering = 0;
+    let starting = 0;
+    let ended = 0;
     for (const [id, c] of this.cameras) {
-      const delivering = c.state === 'running' && (c.runner?.stats.captured ?? 0) > 0;
-      cameras[id] = delivering ? 'delivering' : c.state;
-      if (!delivering && c.state !== 'ended') ready = false;
+      const delivers = c.state === 'running' && (c.runner?.stats.captured ?? 0) > 0;
+      cameras[id] = delivers ? 'delivering' : c.state;
+      if (delivers) delivering++;
+      else if (c.state === 'starting' || c.state === 'running') starting++;
+      else if (c.state === 'ended') ended++;
     }
+    const ready = this.#detectorReady && starting === 0 && (delivering > 0 || (this.cameras.size > 0 && ended === this.cameras.size));
     return { ready, detector: this.#detectorReady, cameras };
   }
 

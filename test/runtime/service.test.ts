@@ -166,6 +166,8 @@ cameras:
   - id: sim
     source: { type: simulated, seed: 5, width: 640, height: 360, fps: 10 }
     position: { type: fixed, lat: 48.1, lon: 11.5, alt: 520, heading: 90 }
+  - id: offline
+    source: { type: rtsp, url: "rtsp://127.0.0.1:9/nobody" }
 queue: { path: ${dir}/queue.sqlite }
 receiver: { embedded: true, port: 0, dir: ${dir}/receiver }
 metrics: { enabled: true, port: 0 }
@@ -191,14 +193,17 @@ stateDir: ${dir}/state
       }
     }, 100);
   });
-  // Ready once the camera delivers and the detector is loaded.
-  let ready = false;
-  for (let i = 0; i < 100 && !ready; i++) {
+  // Ready once the detector is loaded and a camera delivers: the RTSP camera nobody serves
+  // retries, and shows so, without holding the unit's readiness (an OTA health check) down.
+  let health: { status?: string; cameras?: Record<string, string> } = {};
+  for (let i = 0; i < 100 && health.status !== 'ready'; i++) {
     const res = await fetch(`${url}/healthz`);
-    ready = res.status === 200;
-    if (!ready) await new Promise((r) => setTimeout(r, 200));
+    health = (await res.json()) as typeof health;
+    if (res.status !== 200) await new Promise((r) => setTimeout(r, 200));
   }
-  assert.ok(ready, '/healthz never became ready');
+  assert.equal(health.status, 'ready', `/healthz never became ready: ${JSON.stringify(health)}`);
+  assert.equal(health.cameras?.sim, 'delivering');
+  assert.equal(health.cameras?.offline, 'retrying');
   let metrics = '';
   // A1/A2 in the running service: AE settles, then the switch to manual is counted and the exposure exported.
   for (let i = 0; i < 60 && !/bestshot_exposure_mode_switches_total\{camera="sim",to="manual"\} [1-9]/.test(metrics); i++) {
