@@ -118,7 +118,7 @@ export function createMetrics(options: MetricsOptions = {}): BestshotMetrics {
     queueBytes: gauge('queue_bytes', 'Bytes waiting in the durable queue (U2)', []),
     queueDropped: counter('queue_dropped_total', 'Packages dropped from the queue, by reason (U2)', ['reason']),
     queueLost: gauge('queue_lost_packages', 'Packages lost with a corrupt queue file that could not be read back (U2; persistent, each loss logged)', []),
-    uploadErrors: counter('upload_errors_total', 'Failed upload attempts, by kind', ['kind']),
+    uploadErrors: counter('upload_errors_total', 'Failed upload attempts, retried or refused for good (dead letters), by kind', ['kind']),
     exposureTime: gauge('exposure_time_seconds', 'Exposure time applied (A1-A4)', ['camera']),
     exposureGain: gauge('exposure_gain', 'Gain or ISO applied (A1-A4)', ['camera']),
     exposureModeSwitches: counter('exposure_mode_switches_total', 'Switches between auto and manual exposure (A2, A3)', ['camera', 'to']),

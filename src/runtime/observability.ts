@@ -4,6 +4,7 @@
  * events, this module counts them.
  */
 import { createMetrics, startMetricsServer, type BestshotMetrics, type MetricsServer } from '../prometheus.js';
+import { classifyStatus } from '../upload/sender.js';
 import { type BestshotService, cameraTotals } from './service.js';
 
 export interface Observability {
@@ -89,8 +90,14 @@ export async function observe(options: { port: number; host: string; enabled: bo
       });
       uploader.on('retry', (e) => metrics.uploadErrors.inc({ kind: e.errorKind }));
       uploader.on('dropped', () => metrics.queueDropped.inc({ reason: 'full' }));
-      uploader.on('deadLettered', () => metrics.queueDropped.inc({ reason: 'dead_letter' }));
-    uploader.on('refused', () => metrics.queueDropped.inc({ reason: 'disk_full' }));
+      uploader.on('deadLettered', (d) => {
+        // A refusal for good is an upload error too: an alert on upload_errors_total must see a unit
+        // whose every package the endpoint refuses (a wrong token), not only the retried failures.
+        const c = classifyStatus(d.status);
+        metrics.uploadErrors.inc({ kind: c.kind === 'ok' ? 'http4xx' : c.errorKind });
+        metrics.queueDropped.inc({ reason: 'dead_letter' });
+      });
+      uploader.on('refused', () => metrics.queueDropped.inc({ reason: 'disk_full' }));
     }
     // A1–A4 counters are cumulative in each controller; export the increments.
     const exposureSeen = new Map<string, Record<string, number>>();

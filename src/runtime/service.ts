@@ -110,9 +110,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * What to do about packages the endpoint refuses for good, said once per kind
  * (the dead letters stay in the queue; `bestshot queue resend-dead` puts them back).
  */
-export function deadLetterHint(status: number | undefined, queuePath: string): string | undefined {
+export function deadLetterHint(status: number | undefined, queuePath: string, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt' = 'http'): string | undefined {
   const resend = `once fixed, 'bestshot queue resend-dead --path ${queuePath}' puts the dead letters back for the next start`;
-  if (status === 401 || status === 403) return `the endpoint refuses this unit's credentials (HTTP ${status}): check upload.token; ${resend}`;
+  if (status === 401 || status === 403) {
+    // With another sink the refusal is the store's or the broker's: their keys are the credentials to check.
+    const keys =
+      sink === 'http'
+        ? 'upload.token'
+        : sink === 'mqtt'
+          ? 'upload.sink.username and password (or its client certificate)'
+          : `upload.sink.${sink === 's3' ? '' : 's3.'}accessKeyId and secretAccessKey (or, without them, the AWS credential chain)`;
+    return `the endpoint refuses this unit's credentials (HTTP ${status}): check ${keys}; ${resend}`;
+  }
   if (status === 404 || status === 405) return `the endpoint has no package upload at that URL (HTTP ${status}): check upload.endpoint (bestshot receiver takes POST /packages); ${resend}`;
   if (status === 409) return "the endpoint holds other images under this camera's imageIds (HTTP 409): the unit's stateDir (its imageId state) was lost or reset; keep stateDir on storage that survives restarts and updates";
   if (status === 413) return `the endpoint refuses packages this large (HTTP 413): raise its body limit, or lower cameras[].jpegQuality or use upload.content: crops; ${resend}`;
@@ -385,7 +394,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       const hintsGiven = new Set<string>();
       uploader.on('deadLettered', (d) => {
         this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason });
-        const hint = deadLetterHint(d.status, cfg.queue.path);
+        const hint = deadLetterHint(d.status, cfg.queue.path, cfg.upload.sink?.type ?? 'http');
         if (hint !== undefined && !hintsGiven.has(hint)) {
           hintsGiven.add(hint);
           this.#log.error(hint);

@@ -475,3 +475,42 @@ test('an endpoint that answers 200 with a web page (a wrong upload.endpoint) is 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a wrong token: every package dead-lettered, the hint said once, and /metrics counts them as upload errors', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-token-'));
+  // The receiver wants another token than the one run sends.
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', 'the-right-token', '--quiet']);
+  const metricsPort = await freePort();
+  let metricsText = '';
+  let scraping: Promise<void> | undefined;
+  try {
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: `${receiver.url}/packages`, metricsPort });
+    const r = await runCli(['run', '--config', file], {
+      onStderr: (all) => {
+        if (scraping || !/"msg":"(stopping|sources ended; draining the queue)"/.test(all)) return;
+        scraping = (async () => {
+          for (let i = 0; i < 50; i++) {
+            try {
+              metricsText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+            } catch {
+              return;
+            }
+            await new Promise((res) => setTimeout(res, 100));
+          }
+        })();
+      },
+    });
+    await scraping;
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const dead = Number(/(\d+) dead-lettered/.exec(r.stdout)?.[1]);
+    assert.ok(dead > 0, r.stdout);
+    assert.equal(r.stderr.split('\n').filter((l) => l.includes("the endpoint refuses this unit's credentials (HTTP 401): check upload.token")).length, 1);
+    assert.ok(metricsText.length > 0, 'no /metrics scrape');
+    assert.ok(metricSum(metricsText, 'bestshot_upload_errors_total') >= dead - 5, `upload_errors_total counts the refusals:\n${metricsText.split('\n').filter((l) => l.includes('upload_errors')).join('\n')}`);
+    const stored = (await (await fetch(`${receiver.url}/packages`, { headers: { authorization: 'Bearer the-right-token' } })).json()) as { count: number };
+    assert.equal(stored.count, 0);
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

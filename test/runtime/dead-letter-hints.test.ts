@@ -12,4 +12,7 @@ test('dead-letter hints name the setting to fix for 401/403, 404/405, 409 and 41
   assert.match(deadLetterHint(409, q)!, /^the endpoint holds other images under this camera's imageIds \(HTTP 409\): the unit's stateDir .* was lost or reset/);
   assert.match(deadLetterHint(413, q)!, /^the endpoint refuses packages this large \(HTTP 413\): raise its body limit/);
   for (const status of [400, 410, 422, undefined]) assert.equal(deadLetterHint(status, q), undefined, String(status));
+  // With an object store behind the sink, its keys are the credentials to check, not upload.token.
+  assert.equal(deadLetterHint(403, q, 's3+mqtt'), `the endpoint refuses this unit's credentials (HTTP 403): check upload.sink.s3.accessKeyId and secretAccessKey (or, without them, the AWS credential chain); ${resend}`);
+  assert.equal(deadLetterHint(403, q, 's3'), `the endpoint refuses this unit's credentials (HTTP 403): check upload.sink.accessKeyId and secretAccessKey (or, without them, the AWS credential chain); ${resend}`);
 });
