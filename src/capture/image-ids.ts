@@ -20,6 +20,14 @@ export interface ImageIdOptions {
   onDegraded?: (line: string) => void;
   /** Ids reserved per write. Default 1000: one fsync per 100 s at 10 Hz; larger means fewer writes and bigger gaps after a crash. */
   blockSize?: number;
+  /**
+   * The first id of a camera with no state file. Default 1. A service passes
+   * the wall clock in ms: a unit re-imaged (its stateDir gone) then starts
+   * above every id it handed out before — at 10 Hz ids grow 100× slower than
+   * the clock — so the cloud, deduplicating by camera and id (U3), never
+   * meets an id twice.
+   */
+  firstId?: number;
 }
 
 interface StateFile {
@@ -85,7 +93,7 @@ export class ImageIdAllocator {
     return this;
   }
 
-  /** Open (or create) the allocator of a camera. The first id of a new camera is 1. */
+  /** Open (or create) the allocator of a camera. The first id of a new camera is `firstId` (1). */
   static open(options: ImageIdOptions): ImageIdAllocator {
     if (typeof options?.stateDir !== 'string' || options.stateDir.length === 0) {
       throw invalidParameterError('non-empty string', 'stateDir', options?.stateDir);
@@ -95,7 +103,9 @@ export class ImageIdAllocator {
     if (!Number.isInteger(blockSize) || blockSize < 1) throw invalidParameterError('positive integer', 'blockSize', blockSize);
     mkdirSync(options.stateDir, { recursive: true });
     const path = join(options.stateDir, `${cameraId}.imageid.json`);
-    let start = 1;
+    const firstId = options.firstId ?? 1;
+    if (!Number.isSafeInteger(firstId) || firstId < 1) throw invalidParameterError('positive safe integer', 'firstId', options.firstId);
+    let start = firstId;
     let text: string | undefined;
     try {
       text = readFileSync(path, 'utf8');

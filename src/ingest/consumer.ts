@@ -183,8 +183,19 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     if (event.id !== pkg.idempotencyKey) return this.#reject(event.id, `id '${event.id}' differs from the package's idempotency key '${pkg.idempotencyKey}'`, text, consumer);
     if (pkg.image === null) return this.#reject(event.id, 'the package has no frame image (content crops); events carry frame packages', text, consumer);
     if (img.sha256 !== pkg.image.sha256 || img.bytes !== pkg.image.bytes) return this.#reject(event.id, 'image reference differs from the package metadata (sha256/bytes)', text, consumer);
-    // U3: a duplicate (re-send or redelivery) costs one lookup, no object fetch.
-    if (index.has(event.id)) return this.#duplicate(event.id, consumer);
+    // U3: a duplicate (re-send or redelivery) costs one lookup, no object fetch. Another image
+    // under an indexed id is not a duplicate: a unit whose imageIds restarted (its stateDir lost
+    // or reset) — rejected with the reason, as the HTTP receiver answers 409, never dropped as one.
+    const indexedSha = index.sha256Of(event.id);
+    if (indexedSha !== undefined && indexedSha !== img.sha256) {
+      return this.#reject(
+        event.id,
+        `a different package is already indexed under ${event.id} (another image sha256): the unit reuses imageIds (its stateDir was lost or reset?); the object under the same key may have been overwritten`,
+        text,
+        consumer,
+      );
+    }
+    if (indexedSha !== undefined) return this.#duplicate(event.id, consumer);
     const problem = await this.#verifyObject(event);
     if (problem !== undefined) return this.#reject(event.id, problem, text, consumer);
     const inserted = index.insert({

@@ -32,6 +32,8 @@ export interface IndexRow {
 export interface IngestIndex {
   /** True when the id is already indexed. */
   has(id: string): boolean;
+  /** The image sha256 indexed under the id, or undefined when the id is not indexed. */
+  sha256Of(id: string): string | undefined;
   /** True when a row refers to this stored image (reconcile). */
   hasObject(bucket: string, key: string): boolean;
   /** Insert once; false when the id was already there (a duplicate). */
@@ -80,6 +82,7 @@ CREATE TABLE IF NOT EXISTS duplicates (
 export class SqliteIngestIndex implements IngestIndex {
   readonly db: Database.Database;
   readonly #has: Database.Statement;
+  readonly #sha256Of: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #hasObject: Database.Statement;
   readonly #reject: Database.Statement;
@@ -92,6 +95,7 @@ export class SqliteIngestIndex implements IngestIndex {
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     this.#has = this.db.prepare('SELECT 1 FROM events WHERE id = ?').pluck();
+    this.#sha256Of = this.db.prepare('SELECT sha256 FROM events WHERE id = ?').pluck();
     this.#hasObject = this.db.prepare('SELECT 1 FROM events WHERE bucket = ? AND key = ?').pluck();
     this.#insert = this.db.prepare(
       `INSERT OR IGNORE INTO events (id, camera_id, image_id, site, time, bucket, key, sha256, bytes, width, height, labels, event, consumer, indexed_at_ms)
@@ -103,6 +107,10 @@ export class SqliteIngestIndex implements IngestIndex {
 
   has(id: string): boolean {
     return this.#has.get(id) !== undefined;
+  }
+
+  sha256Of(id: string): string | undefined {
+    return this.#sha256Of.get(id) as string | undefined;
   }
 
   hasObject(bucket: string, key: string): boolean {

@@ -421,7 +421,14 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     // A5: imageIds are never reused across restarts (a high-water mark in stateDir), so the
     // first block is saved before any camera runs: a stateDir that cannot be written fails the start.
     const allocators = cfg.cameras.map((cam) => {
-      const ids = ImageIdAllocator.open({ stateDir: cfg.stateDir, cameraId: cam.id, onDegraded: (line) => this.#log.warn(line, { camera: cam.id }) });
+      const ids = ImageIdAllocator.open({
+        stateDir: cfg.stateDir,
+        cameraId: cam.id,
+        onDegraded: (line) => this.#log.warn(line, { camera: cam.id }),
+        // A unit's cameras (live): a new stateDir starts at the clock, above every id a re-imaged
+        // unit sent before; a replay's ids are its frames, from 1.
+        ...(this.mode === 'live' ? { firstId: Date.now() } : {}),
+      });
       ids.reserve();
       return ids;
     });

@@ -34,6 +34,20 @@ test('A5 imageIds are monotonic and never reused across restarts', () => {
   assert.equal(ImageIdAllocator.open({ stateDir, cameraId: 'cam-2' }).next(), 1);
 });
 
+test('A5 firstId: a camera with no state starts there (a service passes the clock); one with state continues from it', () => {
+  const stateDir = join(dir, 'first-id');
+  const clock = 1_796_000_000_000;
+  const ids = ImageIdAllocator.open({ stateDir, cameraId: 'cam-reimaged', firstId: clock });
+  assert.deepEqual([ids.next(), ids.next()], [clock, clock + 1]);
+  // The state decides once it exists: a lower firstId (a clock set back) never goes below it.
+  const reopened = ImageIdAllocator.open({ stateDir, cameraId: 'cam-reimaged', firstId: 5 });
+  assert.ok(reopened.next() > clock + 1);
+  assert.throws(() => ImageIdAllocator.open({ stateDir, cameraId: 'cam-x', firstId: 0 }), {
+    name: 'TypeError',
+    message: 'Expected positive safe integer for firstId but received 0 of type number',
+  });
+});
+
 test('A5 imageIds survive a hard crash (SIGKILL) without reuse', async () => {
   const stateDir = join(dir, 'crash');
   const script = `

@@ -400,6 +400,10 @@ test('a looping file: the printed frames and packages are the whole run, not the
     assert.ok(sent, r.stdout);
     assert.ok(Number(sent[1]) <= c.immediate && Number(sent[2]) <= c.cached, `sent more than was built:\n${r.stdout}`);
     assert.equal(await storedCount(receiver.url), c.delivered);
+    // A5: a unit's first start numbers its frames from the clock (ms), above anything a re-imaged unit sent before.
+    const listing = (await (await fetch(`${receiver.url}/packages`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { packages: Array<{ imageId: number }> };
+    const started = Date.now() - 10 * 60_000;
+    assert.ok(listing.packages.length > 0 && listing.packages.every((p) => p.imageId > started), `imageIds ${listing.packages.map((p) => p.imageId).join(', ')}`);
   } finally {
     await receiver.stop();
     rmSync(dir, { recursive: true, force: true });

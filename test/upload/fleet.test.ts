@@ -110,6 +110,30 @@ test('s3+mqtt through the real uploader: 40 packages (both routes) indexed exact
   assert.equal(perProcess.size, 2, `both consumer processes indexed events: ${[...perProcess].join(', ')}`);
 });
 
+test('ingest: another image under an indexed id (a unit whose imageIds restarted) is rejected with the reason, not dropped as a duplicate', { skip: !hasMosquitto }, async () => {
+  const sink = new S3MqttSink({ s3: s3Options(), mqtt: { url: broker.url, site: 'lab', clientId: 'edge-reuse' } });
+  await waitFor(() => sink.mqtt.client.connected, 10000, 'edge connected');
+  const first = makePackage('cam-reuse', 1, await makeJpeg(21, 160, 120));
+  try {
+    assert.equal((await sink.send(first)).kind, 'ok');
+    await waitFor(() => readIndex(indexPath).rows.some((r) => r.id === 'cam-reuse:1'), 20000, 'first indexed');
+    // A re-send of the same package is a duplicate, as before.
+    assert.equal((await sink.send(first)).kind, 'ok');
+    const again = makePackage('cam-reuse', 1, await makeJpeg(22, 160, 120));
+    assert.equal((await sink.send(again)).kind, 'ok');
+    await waitFor(() => readIndex(indexPath).rejected.some((r) => r.id === 'cam-reuse:1'), 20000, 'the other image rejected');
+  } finally {
+    sink.close();
+  }
+  const { rows, rejected } = readIndex(indexPath);
+  assert.equal(rows.filter((r) => r.id === 'cam-reuse:1').length, 1);
+  assert.equal(rows.find((r) => r.id === 'cam-reuse:1')!.sha256, first.metadata.image!.sha256, 'the index keeps the first package');
+  const reasons = rejected.filter((r) => r.id === 'cam-reuse:1').map((r) => r.reason);
+  assert.deepEqual(reasons, [
+    'a different package is already indexed under cam-reuse:1 (another image sha256): the unit reuses imageIds (its stateDir was lost or reset?); the object under the same key may have been overwritten',
+  ]);
+});
+
 test('reconcile: a stored package no event announced is indexed from its sidecar; a wrong image is rejected, not indexed', { skip: !hasMosquitto }, async () => {
   const sink = new S3Sink({ ...s3Options(), prefix: 'orphans' });
   const good = makePackage('cam-orphan', 1, await makeJpeg(5, 160, 120));
