@@ -101,7 +101,12 @@ export class ImageIdAllocator {
     const cameraId = validateCameraId(options.cameraId);
     const blockSize = options.blockSize ?? 1000;
     if (!Number.isInteger(blockSize) || blockSize < 1) throw invalidParameterError('positive integer', 'blockSize', blockSize);
-    mkdirSync(options.stateDir, { recursive: true });
+    try {
+      mkdirSync(options.stateDir, { recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new CaptureError(`stateDir ${options.stateDir} cannot be created (${code}: ${(err as Error).message}): set stateDir to a writable directory`, 'ERR_CAPTURE', { cause: err });
+    }
     const path = join(options.stateDir, `${cameraId}.imageid.json`);
     const firstId = options.firstId ?? 1;
     if (!Number.isSafeInteger(firstId) || firstId < 1) throw invalidParameterError('positive safe integer', 'firstId', options.firstId);

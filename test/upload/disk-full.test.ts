@@ -177,6 +177,20 @@ test('disk full at start: reserve() refuses with the path and the fix, so a serv
   }
 });
 
+test('a read-only file system under stateDir: open() says the directory cannot be created and what to do', { skip }, () => {
+  const disk = mountTmpfs('64k')!;
+  try {
+    execFileSync('mount', ['-o', 'remount,ro', disk]);
+    const stateDir = join(disk, 'state');
+    assert.throws(
+      () => ImageIdAllocator.open({ stateDir, cameraId: 'cam-ro' }),
+      (err: unknown) => err instanceof Error && err.message.startsWith(`stateDir ${stateDir} cannot be created (`) && err.message.endsWith('): set stateDir to a writable directory'),
+    );
+  } finally {
+    unmount(disk);
+  }
+});
+
 test('disk full: the receiver answers 507 with Retry-After and leaves no partial package', { skip }, async () => {
   const disk = mountTmpfs('1m')!;
   try {

@@ -85,6 +85,9 @@ export const command: Command = {
       console.error('bestshot ingest: --cert and --key go together');
       return 2;
     }
+    // A library's process warning (the AWS SDK's multi-line Node-version notice) as one line, like ingest's own.
+    process.removeAllListeners('warning');
+    process.on('warning', (w) => console.error(`ingest: warning: ${w.name}: ${w.message.replace(/\s+/g, ' ').trim()}`));
     const index = new SqliteIngestIndex(resolve(values.index));
     const consumer = await IngestConsumer.start({
       url: values.broker,
