@@ -91,32 +91,49 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
   }
   // Every upload of each object, in order; its best shot is the last one it
   // selected (each selection replaces the object's previous best, S4/S7).
-  const byTrack = new Map<number, ReportUpload[]>();
-  for (const u of uploads) for (const id of u.selectedTrackIds) byTrack.set(id, [...(byTrack.get(id) ?? []), u]);
-  const ids = [...byTrack.keys()].sort((a, b) => a - b);
-  const labelOf = new Map<number, string>();
-  for (const id of ids) {
-    const list = byTrack.get(id)!;
-    const e = list.at(-1)!.tracks.find((t) => t.trackId === id)?.entry;
-    labelOf.set(id, e ? trackLabelOf(e) : '?');
+  // An object is a camera's track: track ids are per camera, so cameras of one run share none.
+  const objectKey = (cameraId: string, trackId: number): string => `${cameraId}\u0000${trackId}`;
+  const objects = new Map<string, { cameraId: string; trackId: number }>();
+  const byTrack = new Map<string, ReportUpload[]>();
+  for (const u of uploads)
+    for (const id of u.selectedTrackIds) {
+      const key = objectKey(u.cameraId, id);
+      objects.set(key, { cameraId: u.cameraId, trackId: id });
+      byTrack.set(key, [...(byTrack.get(key) ?? []), u]);
+    }
+  const ids = [...byTrack.keys()].sort((a, b) => {
+    const x = objects.get(a)!;
+    const y = objects.get(b)!;
+    return x.cameraId < y.cameraId ? -1 : x.cameraId > y.cameraId ? 1 : x.trackId - y.trackId;
+  });
+  const cameras = new Set(uploads.map((u) => u.cameraId));
+  /** `#7`, or with several cameras `cam-a #7`. */
+  const nameOf = (cameraId: string, trackId: number): string => (cameras.size > 1 ? `${cameraId} #${trackId}` : `#${trackId}`);
+  const labelOf = new Map<string, string>();
+  for (const key of ids) {
+    const { trackId } = objects.get(key)!;
+    const e = byTrack.get(key)!.at(-1)!.tracks.find((t) => t.trackId === trackId)?.entry;
+    labelOf.set(key, e ? trackLabelOf(e) : '?');
   }
   const classCounts = new Map<string, number>();
   for (const label of labelOf.values()) classCounts.set(label, (classCounts.get(label) ?? 0) + 1);
 
   const cards = ids
-    .map((trackId) => {
-      const list = byTrack.get(trackId)!;
+    .map((key) => {
+      const { cameraId, trackId } = objects.get(key)!;
+      const name = nameOf(cameraId, trackId);
+      const list = byTrack.get(key)!;
       const u = list.at(-1)!;
       const e = u.tracks.find((t) => t.trackId === trackId)?.entry;
       if (!e) return '';
       const color = COLORS[trackId % COLORS.length]!;
       const view = cropView(e, u.width, u.height);
-      const label = `#${trackId} ${trackLabelOf(e)} ${e.box.score.toFixed(2)}`;
+      const label = `${name} ${trackLabelOf(e)} ${e.box.score.toFixed(2)}`;
       const links = list
         .map((x) => `<a href="#${anchor(x.idempotencyKey)}" class="up ${x.route}">image ${x.imageId}</a>`)
         .join(' ');
-      return `<figure class="card" data-track="${trackId}"><a class="crop" href="#${anchor(u.idempotencyKey)}" style="aspect-ratio:${(view.w / view.h).toFixed(4)}">${viewImg(imageFile.get(u.idempotencyKey)!, u.width, view, label)}${boxDiv(e, view, color, label)}</a>
-<figcaption><b>#${trackId}</b> ${esc(trackLabelOf(e))}${e.box.label !== trackLabelOf(e) ? ` (detected ${esc(e.box.label)})` : ''} · score ${e.box.score.toFixed(2)} · ${Math.round(e.box.w)}×${Math.round(e.box.h)} px · ${u.route}<br>${list.length} upload${list.length === 1 ? '' : 's'}: ${links}</figcaption></figure>`;
+      return `<figure class="card" data-camera="${esc(cameraId)}" data-track="${trackId}"><a class="crop" href="#${anchor(u.idempotencyKey)}" style="aspect-ratio:${(view.w / view.h).toFixed(4)}">${viewImg(imageFile.get(u.idempotencyKey)!, u.width, view, label)}${boxDiv(e, view, color, label)}</a>
+<figcaption><b>${esc(name)}</b> ${esc(trackLabelOf(e))}${e.box.label !== trackLabelOf(e) ? ` (detected ${esc(e.box.label)})` : ''} · score ${e.box.score.toFixed(2)} · ${Math.round(e.box.w)}×${Math.round(e.box.h)} px · ${u.route}<br>${list.length} upload${list.length === 1 ? '' : 's'}: ${links}</figcaption></figure>`;
     })
     .join('\n');
 
@@ -125,9 +142,9 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
     .map((u) => {
       const view = { x: 0, y: 0, w: Math.max(1, u.width), h: Math.max(1, u.height) };
       const boxes = u.tracks
-        .map((t) => boxDiv(t.entry, view, COLORS[t.trackId % COLORS.length]!, `#${t.trackId} ${trackLabelOf(t.entry)} ${t.entry.box.score.toFixed(2)}`))
+        .map((t) => boxDiv(t.entry, view, COLORS[t.trackId % COLORS.length]!, `${nameOf(u.cameraId, t.trackId)} ${trackLabelOf(t.entry)} ${t.entry.box.score.toFixed(2)}`))
         .join('');
-      return `<section class="frame" id="${anchor(u.idempotencyKey)}"><div class="ffwrap"><a class="close" href="#">close ✕</a><div class="ff" style="aspect-ratio:${(view.w / view.h).toFixed(4)}"><img src="${imageFile.get(u.idempotencyKey)}" alt="image ${u.imageId}" style="width:100%;left:0;top:0">${boxes}</div><p>image ${u.imageId} · ${u.route} · ${kb(u.bytes)} · selected for ${u.selectedTrackIds.map((id) => `#${id}`).join(', ')} · ${u.tracks.length} track${u.tracks.length === 1 ? '' : 's'} in the frame</p></div></section>`;
+      return `<section class="frame" id="${anchor(u.idempotencyKey)}"><div class="ffwrap"><a class="close" href="#">close ✕</a><div class="ff" style="aspect-ratio:${(view.w / view.h).toFixed(4)}"><img src="${imageFile.get(u.idempotencyKey)}" alt="image ${u.imageId}" style="width:100%;left:0;top:0">${boxes}</div><p>image ${u.imageId} · ${u.route} · ${kb(u.bytes)} · selected for ${u.selectedTrackIds.map((id) => esc(nameOf(u.cameraId, id))).join(', ')} · ${u.tracks.length} track${u.tracks.length === 1 ? '' : 's'} in the frame</p></div></section>`;
     })
     .join('\n');
 
@@ -141,15 +158,18 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
   const rowH = 14;
   const H = Math.max(40, ids.length * rowH + 30);
   const rowLabels = ids
-    .map((id, i) => `<text x="${left - 8}" y="${10 + i * rowH + rowH - 4}" font-size="11" text-anchor="end">#${id} ${esc(labelOf.get(id) ?? '')}</text>`)
+    .map((key, i) => {
+      const { cameraId, trackId } = objects.get(key)!;
+      return `<text x="${left - 8}" y="${10 + i * rowH + rowH - 4}" font-size="11" text-anchor="end">${esc(nameOf(cameraId, trackId))} ${esc(labelOf.get(key) ?? '')}</text>`;
+    })
     .join('');
   const marks = uploads
     .flatMap((u) =>
       u.selectedTrackIds.map((id) => {
         const x = left + (Number(u.timestampNs - t0) / 1e9 / span) * (W - left - 20);
-        const y = 10 + (row.get(id) ?? 0) * rowH;
+        const y = 10 + (row.get(objectKey(u.cameraId, id)) ?? 0) * rowH;
         const fill = u.route === 'immediate' ? '#2a9d8f' : '#e9c46a';
-        return `<a href="#${anchor(u.idempotencyKey)}"><rect x="${x - 3}" y="${y}" width="6" height="${rowH - 3}" fill="${fill}"><title>#${id} image ${u.imageId} ${u.route} ${kb(u.bytes)}</title></rect></a>`;
+        return `<a href="#${anchor(u.idempotencyKey)}"><rect x="${x - 3}" y="${y}" width="6" height="${rowH - 3}" fill="${fill}"><title>${esc(nameOf(u.cameraId, id))} image ${u.imageId} ${u.route} ${kb(u.bytes)}</title></rect></a>`;
       }),
     )
     .join('');
@@ -159,15 +179,19 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
   }).join('');
 
   // W1: the objects' ground tracks (east/north metres from the camera), where positions exist.
-  const ground = new Map<number, Array<[number, number]>>();
+  const ground = new Map<string, { cameraId: string; trackId: number; points: Array<[number, number]> }>();
   for (const u of uploads)
     for (const t of u.tracks) {
       const w = t.entry.worldPosition;
-      if (w && Number.isFinite(w.east) && Number.isFinite(w.north)) ground.set(t.trackId, [...(ground.get(t.trackId) ?? []), [w.east, w.north]]);
+      if (!w || !Number.isFinite(w.east) || !Number.isFinite(w.north)) continue;
+      const key = objectKey(u.cameraId, t.trackId);
+      const g = ground.get(key) ?? { cameraId: u.cameraId, trackId: t.trackId, points: [] };
+      g.points.push([w.east, w.north]);
+      ground.set(key, g);
     }
   let groundSvg = '';
   if (ground.size > 0) {
-    const pts = [...ground.values()].flat();
+    const pts = [...ground.values()].flatMap((g) => g.points);
     const minE = Math.min(0, ...pts.map((p) => p[0]));
     const maxE = Math.max(0, ...pts.map((p) => p[0]));
     const minN = Math.min(0, ...pts.map((p) => p[1]));
@@ -176,12 +200,12 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
     const scale = (size - 40) / Math.max(1e-6, maxE - minE, maxN - minN);
     const X = (e: number): number => 20 + (e - minE) * scale;
     const Y = (n: number): number => size - 20 - (n - minN) * scale;
-    const lines = [...ground.entries()]
-      .map(([id, p]) => {
-        const color = COLORS[id % COLORS.length]!;
+    const lines = [...ground.values()]
+      .map(({ cameraId, trackId, points: p }) => {
+        const color = COLORS[trackId % COLORS.length]!;
         const d = p.map(([e, n]) => `${X(e).toFixed(1)},${Y(n).toFixed(1)}`).join(' ');
         const [le, ln] = p.at(-1)!;
-        return `<polyline points="${d}" fill="none" stroke="${color}" stroke-width="2"/><circle cx="${X(le).toFixed(1)}" cy="${Y(ln).toFixed(1)}" r="3" fill="${color}"/><text x="${(X(le) + 5).toFixed(1)}" y="${Y(ln).toFixed(1)}" font-size="11">#${id}</text>`;
+        return `<polyline points="${d}" fill="none" stroke="${color}" stroke-width="2"/><circle cx="${X(le).toFixed(1)}" cy="${Y(ln).toFixed(1)}" r="3" fill="${color}"/><text x="${(X(le) + 5).toFixed(1)}" y="${Y(ln).toFixed(1)}" font-size="11">${esc(nameOf(cameraId, trackId))}</text>`;
       })
       .join('');
     groundSvg = `<h2>Ground tracks (W1, metres east / north of the camera)</h2><svg class="ground" viewBox="0 0 ${size} ${size}" width="${size}" height="${size}"><circle cx="${X(0)}" cy="${Y(0)}" r="5" fill="#000"/><text x="${X(0) + 7}" y="${Y(0) + 4}" font-size="11">camera</text>${lines}</svg>`;
