@@ -248,6 +248,8 @@ export interface LogConfig {
 
 export interface ReportConfig {
   dir?: string;
+  /** Images the run report keeps (the newest). */
+  maxImages: number;
 }
 
 export interface BestshotConfig {

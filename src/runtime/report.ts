@@ -18,7 +18,8 @@ export interface ReportUpload {
   height: number;
   selectedTrackIds: number[];
   tracks: Array<{ trackId: number; entry: TrackEntry }>;
-  jpeg: Uint8Array;
+  /** The image; absent when it is already at `<dir>/images/<key>.jpg` (a run's images, RunImages). */
+  jpeg?: Uint8Array;
 }
 
 export interface ReportSummary {
@@ -86,7 +87,7 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
   const anchor = (key: string): string => `f-${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   for (const u of uploads) {
     const name = `images/${u.idempotencyKey.replace(/[^A-Za-z0-9_-]/g, '_')}.jpg`;
-    writeFileSync(join(dir, name), u.jpeg);
+    if (u.jpeg) writeFileSync(join(dir, name), u.jpeg);
     imageFile.set(u.idempotencyKey, name);
   }
   // Every upload of each object, in order; its best shot is the last one it

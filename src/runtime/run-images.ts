@@ -1,11 +1,11 @@
 /**
- * The images a run selected, kept in the run's own folder for its report:
- * the report shows what this run sent, whether the endpoint is the embedded
- * receiver or a cloud the product cannot read back from. Images are written
- * as they are selected (so memory stays flat on a long run) and read back
- * only when the report is written.
+ * The images a run selected, kept in its report's images/ folder: the report
+ * shows what this run sent, whether the endpoint is the embedded receiver or
+ * a cloud the product cannot read back from. Images are written once, as
+ * they are selected (memory stays flat on a long run), the newest
+ * `maxImages` kept; the report only links them.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UploadRecord } from './camera-runner.js';
 import type { ReportUpload } from './report.js';
@@ -14,11 +14,14 @@ const fileName = (key: string): string => `${key.replace(/[^A-Za-z0-9_-]/g, '_')
 
 export class RunImages {
   readonly dir: string;
+  /** The newest images kept; older ones are deleted (a service runs for months). */
+  readonly maxImages: number;
   readonly #records: Array<Omit<UploadRecord, 'jpeg'>> = [];
   #writeErrors = 0;
 
-  constructor(dir: string) {
+  constructor(dir: string, maxImages = 2000) {
     this.dir = dir;
+    this.maxImages = maxImages;
     mkdirSync(dir, { recursive: true });
   }
 
@@ -31,6 +34,10 @@ export class RunImages {
     } catch {
       this.#writeErrors++;
     }
+    while (this.#records.length > this.maxImages) {
+      const old = this.#records.shift()!;
+      rmSync(join(this.dir, fileName(old.idempotencyKey)), { force: true });
+    }
   }
 
   get count(): number {
@@ -41,16 +48,12 @@ export class RunImages {
     return this.#writeErrors;
   }
 
-  /** Every kept upload with its image read back, in selection order. */
+  /**
+   * Every kept upload, in selection order, without its bytes: the images are
+   * already where the report shows them (this folder is the report's images/),
+   * so a refresh of a long run's report reads no image into memory.
+   */
   uploads(): ReportUpload[] {
-    const out: ReportUpload[] = [];
-    for (const r of this.#records) {
-      try {
-        out.push({ ...r, jpeg: readFileSync(join(this.dir, fileName(r.idempotencyKey))) });
-      } catch {
-        // removed from under the run: left out of the gallery
-      }
-    }
-    return out;
+    return this.#records.filter((r) => existsSync(join(this.dir, fileName(r.idempotencyKey))));
   }
 }

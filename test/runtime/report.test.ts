@@ -1,10 +1,11 @@
 /** The HTML report of a run with several cameras: an object is a camera's track, never two cameras' tracks of the same id. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeReport, type ReportUpload } from '../../src/runtime/report.js';
+import { RunImages } from '../../src/runtime/run-images.js';
 import { BASE_NS, entryAt, makeJpeg } from '../upload/helpers.js';
 
 test('two cameras whose trackers both have a track 7: two objects, each named with its camera, in the gallery and the timeline', async () => {
@@ -32,9 +33,38 @@ test('two cameras whose trackers both have a track 7: two objects, each named wi
     assert.match(html, /data-objects="2"/);
     const cards = [...html.matchAll(/<figure class="card" data-camera="([^"]+)" data-track="(\d+)">/g)].map((m) => `${m[1]}/${m[2]}`);
     assert.deepEqual(cards, ['cam-a/7', 'cam-b/7']);
-    assert.match(html, /<b>cam-a #7<\/b>[^]*2 uploads/);
-    assert.match(html, /<b>cam-b #7<\/b>[^]*1 upload:/);
+    assert.match(html, /<b>cam-a #7<\/b>.*?2 uploads/s);
+    assert.match(html, /<b>cam-b #7<\/b>.*?1 upload:/s);
     assert.match(html, />cam-b #7 car<\/text>/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a run's report keeps its newest report.maxImages images, one copy each, and refreshing it reads none of them", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-images-'));
+  try {
+    const images = new RunImages(join(dir, 'images'), 3);
+    const jpeg = await makeJpeg(3, 64, 48);
+    for (let i = 1; i <= 5; i++) {
+      const t = BASE_NS + BigInt(i) * 100_000_000n;
+      images.add({
+        cameraId: 'cam', imageId: i, idempotencyKey: `cam:${i}`, route: 'cached', kind: 'upload', timestampNs: t, bytes: jpeg.length, selectedTrackIds: [i],
+        tracks: [{ trackId: i, entry: entryAt(i, t, i) }], replacesImageIds: [], submittedAtMs: 0, width: 640, height: 480, jpeg,
+      });
+    }
+    assert.deepEqual(readdirSync(join(dir, 'images')).sort(), ['cam_3.jpg', 'cam_4.jpg', 'cam_5.jpg']);
+    const uploads = images.uploads();
+    assert.deepEqual(uploads.map((u) => u.imageId), [3, 4, 5]);
+    assert.ok(uploads.every((u) => u.jpeg === undefined), 'no image read back for a refresh');
+    const summary = {
+      title: 't', source: 's', cameraId: 'cam', policy: 'spec', framesCaptured: 5, framesProcessed: 5, framesDropped: 0, objectsTracked: 5,
+      packagesImmediate: 0, packagesCached: 5, bytesSent: 5 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 5, latencyMs: { p50: 0, p99: 0 }, durationS: 1,
+    };
+    const html = readFileSync(writeReport(dir, summary, uploads), 'utf8');
+    assert.match(html, /data-uploads="3"/);
+    assert.match(html, /<img src="images\/cam_5\.jpg"/);
+    assert.deepEqual(readdirSync(join(dir, 'images')).sort(), ['cam_3.jpg', 'cam_4.jpg', 'cam_5.jpg'], 'one copy of each image');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

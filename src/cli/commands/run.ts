@@ -93,7 +93,8 @@ export const command: Command = {
     if (obs.server) log.info('metrics listening', { url: obs.server.url });
 
     const reportDir = config.report.dir;
-    const images = reportDir ? new RunImages(join(reportDir, 'images-run')) : undefined;
+    // The report's own images folder: one copy of each image, the newest report.maxImages kept.
+    const images = reportDir ? new RunImages(join(reportDir, 'images'), config.report.maxImages) : undefined;
     if (images) svc.on('upload', (u) => images.add(u));
     const t0 = performance.now();
     const writeRunReport = (): void => {
