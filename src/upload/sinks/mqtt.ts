@@ -87,6 +87,8 @@ export class MqttSink implements PackageSender {
   readonly #ackTimeoutMs: number;
   readonly #requireSubscriber: boolean;
   readonly #inlineMax: number;
+  /** The connection's last error (a refusal by the broker: not authorised), until it connects. */
+  #lastError: string | undefined;
 
   constructor(options: MqttSinkOptions) {
     if (typeof options?.url !== 'string' || !/^(mqtts?|wss?):\/\//.test(options.url)) {
@@ -116,8 +118,15 @@ export class MqttSink implements PackageSender {
       ...(options.cert !== undefined ? { cert: options.cert, key: options.key } : {}),
     };
     this.client = mqtt.connect(options.url, opts);
-    // Connection errors are reported per send (retryable); without a listener MQTT.js would throw.
-    this.client.on('error', () => {});
+    // Connection errors are reported per send (retryable), with the broker's last reason: a refusal
+    // (not authorised, a bad client id) must not read as a broker that is down. Without a listener
+    // MQTT.js would throw.
+    this.client.on('error', (err) => {
+      this.#lastError = err.message;
+    });
+    this.client.on('connect', () => {
+      this.#lastError = undefined;
+    });
     this.client.setMaxListeners(64);
   }
 
@@ -126,7 +135,8 @@ export class MqttSink implements PackageSender {
     const started = performance.now();
     const elapsed = (): number => performance.now() - started;
     if (!this.client.connected) {
-      return Promise.resolve({ kind: 'retryable', errorKind: 'network', reason: 'MQTT broker not connected', durationMs: 0 });
+      const why = this.#lastError !== undefined ? ` (${this.#lastError})` : '';
+      return Promise.resolve({ kind: 'retryable', errorKind: 'network', reason: `MQTT broker not connected${why}`, durationMs: 0 });
     }
     if (signal?.aborted) return Promise.resolve({ kind: 'retryable', errorKind: 'network', reason: 'aborted', durationMs: 0 });
     const topic = topicFor(this.topic, this.site, pkg.metadata.cameraId);
