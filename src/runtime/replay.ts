@@ -64,7 +64,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
   const t0 = performance.now();
   const uploads: UploadRecord[] = [];
   const latencies: number[] = [];
-  const images = options.report ? new RunImages(join(outDir, 'images')) : undefined;
+  // The run's images go straight to the report's images/ (one copy); a replay keeps all of them.
+  const reportDir = config.report.dir ?? join(outDir, 'report');
+  const images = options.report ? new RunImages(join(reportDir, 'images'), Number.MAX_SAFE_INTEGER) : undefined;
   const svc = await BestshotService.start({ config, mode: 'offline', logger: options.logger, measureEveryFrame: options.measureEveryFrame !== false });
   let processed = 0;
   svc.on('frame', (_id, r) => {
@@ -118,8 +120,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     durationS: (performance.now() - t0) / 1000,
   };
   if (options.report && images) {
-    const reportDir = config.report.dir ?? join(outDir, 'report');
-    // The gallery shows this run's own images (kept in outDir/images as they were selected).
+    // The gallery shows this run's own images (written to the report's images/ as they were selected).
     summary.reportPath = writeReport(
       reportDir,
       { ...summary, title: 'bestshot run report', everyFrameMethod: 'every processed frame JPEG-encoded at the same quality' },

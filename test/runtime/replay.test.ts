@@ -56,7 +56,9 @@ test('replay of a real clip: every logged package is stored once, valid, and dec
   assert.match(readFileSync(join(dir, 'run', 'report', 'report.html'), 'utf8'), /Best shot per object/);
   assert.ok(existsSync(join(dir, 'run', 'tracks.jsonl')));
   // Everything of the run is under its folder, with its own log.
-  for (const f of ['queue.sqlite', 'state', 'run.log', 'images']) assert.ok(existsSync(join(dir, 'run', f)), `${f} not in the run folder`);
+  // The run's images are written once, into its report's images/.
+  for (const f of ['queue.sqlite', 'state', 'run.log', join('report', 'images')]) assert.ok(existsSync(join(dir, 'run', f)), `${f} not in the run folder`);
+  assert.equal(existsSync(join(dir, 'run', 'images')), false, 'no second copy of the images');
   // A second run in the same folder never sees the first one's packages.
   execFileSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'demo', '--clip', clip], {
     env: { ...process.env, BESTSHOT_DEMO_DIR: dir, BESTSHOT_FROM_SOURCE: '1' },
