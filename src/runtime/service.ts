@@ -319,7 +319,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       const delivers = c.state === 'running' && (c.runner?.stats.captured ?? 0) > 0;
       cameras[id] = delivers ? 'delivering' : c.state;
       if (delivers) delivering++;
-      else if (c.state === 'starting' || c.state === 'running') starting++;
+      // Still on its first try (not a camera that failed before and is reconnecting).
+      else if ((c.state === 'starting' || c.state === 'running') && c.failures === 0) starting++;
       else if (c.state === 'ended') ended++;
     }
     const ready = this.#detectorReady && starting === 0 && (delivering > 0 || (this.cameras.size > 0 && ended === this.cameras.size));
