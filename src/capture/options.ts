@@ -313,11 +313,6 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
   if (scale) required.push('videoscale');
   // Live: keep only the newest frame; replay: block the decoder (no loss).
   const sinkProps = live ? 'sync=false max-buffers=1 drop=true' : `sync=${source.type === 'file' && source.realtime === true} max-buffers=4 drop=false`;
-  // A recording's orientation tag (phones, dashcams: an mp4's rotation matrix) is applied, so
-  // detection, crops and uploads see the scene upright; without the tag videoflip passes buffers
-  // through untouched. After the conversion, where the format is one videoflip takes.
-  const orient = source.type === 'file' ? ' ! videoflip video-direction=auto' : '';
-  if (orient) required.push('videoflip');
-  const description = `${head}${scale} ! videoconvert n-threads=2 ! video/x-raw,format=${format}${orient} ! appsink name=${SINK} ${sinkProps}`;
+  const description = `${head}${scale} ! videoconvert n-threads=2 ! video/x-raw,format=${format} ! appsink name=${SINK} ${sinkProps}`;
   return { description, sinkName: SINK, srcName, live, requiredElements: [...new Set(required)], decoderThreads };
 }

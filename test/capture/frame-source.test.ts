@@ -207,33 +207,6 @@ test('a recording that gives no frame, no error and no end in time fails instead
   }
 });
 
-test('a recording with an orientation tag (a rotated phone mp4) comes out upright, in BGR and I420', { timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bestshot-rotated-'));
-  try {
-    const clip = join(dir, 'rotated.mp4');
-    const made = spawnSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=5', '!', 'video/x-raw,width=64,height=32', '!', 'x264enc', '!', 'mp4mux', '!', 'filesink', `location=${clip}`]);
-    assert.equal(made.status, 0, String(made.stderr));
-    // 64×32 as encoded, with the track matrix of a phone held upright (90° clockwise, as
-    // ISO/IEC 14496-12 tkhd writes it: a b u / c d v / x y w, 16.16 and 2.30 fixed point): 32×64 shown.
-    const bytes = readFileSync(clip);
-    const matrixAt = bytes.indexOf('tkhd') + 44;
-    [0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000].forEach((v, i) => bytes.writeInt32BE(v, matrixAt + 4 * i));
-    writeFileSync(clip, bytes);
-    for (const format of ['BGR', 'I420'] as const) {
-      const { count, first } = await drain(openCapture({ source: { type: 'file', path: clip }, format }));
-      assert.equal(count, 5);
-      assert.deepEqual([first?.width, first?.height], [32, 64], format);
-    }
-    // Without the tag nothing turns.
-    const plain = join(dir, 'plain.mp4');
-    spawnSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=2', '!', 'video/x-raw,width=64,height=32', '!', 'x264enc', '!', 'mp4mux', '!', 'filesink', `location=${plain}`]);
-    const { first } = await drain(openCapture({ source: { type: 'file', path: plain } }));
-    assert.deepEqual([first?.width, first?.height], [64, 32]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
 test('invalid options are refused with exact messages', () => {
   assert.throws(() => openCapture({ source: { type: 'test', width: 0, height: 10, framerate: 5 } }), {
     name: 'RangeError',
