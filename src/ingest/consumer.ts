@@ -20,7 +20,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } f
 import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import { TypedEmitter } from '../events.js';
 import { formatViolations } from '../json-schema.js';
-import { s3ClientConfig } from '../upload/sinks/s3.js';
+import { objectKeys, s3ClientConfig } from '../upload/sinks/s3.js';
 import { validateEvent, type PackageEvent } from '../upload/sinks/event.js';
 import { validatePackageMetadata } from '../upload/schema.js';
 import type { PackageMetadata } from '../upload/package.js';
@@ -183,6 +183,15 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     if (event.id !== pkg.idempotencyKey) return this.#reject(event.id, `id '${event.id}' differs from the package's idempotency key '${pkg.idempotencyKey}'`, text, consumer);
     if (pkg.image === null) return this.#reject(event.id, 'the package has no frame image (content crops); events carry frame packages', text, consumer);
     if (img.sha256 !== pkg.image.sha256 || img.bytes !== pkg.image.bytes) return this.#reject(event.id, 'image reference differs from the package metadata (sha256/bytes)', text, consumer);
+    // The object key the s3 sink writes is the package's own (camera/yyyy/mm/dd/imageId.jpg under a
+    // prefix): an event pointing at another package's object, even one with the same bytes, would
+    // index one image under two ids.
+    if (img.key !== undefined) {
+      const own = objectKeys(undefined, pkg.cameraId, pkg.imageId, pkg.timestampNs).image;
+      if (img.key !== own && !img.key.endsWith(`/${own}`)) {
+        return this.#reject(event.id, `image key '${img.key}' is not this package's (expected '…${own}')`, text, consumer);
+      }
+    }
     // U3: a duplicate (re-send or redelivery) costs one lookup, no object fetch. Another image
     // under an indexed id is not a duplicate: a unit whose imageIds restarted (its stateDir lost
     // or reset) — rejected with the reason, as the HTTP receiver answers 409, never dropped as one.

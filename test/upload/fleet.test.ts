@@ -134,6 +134,27 @@ test('ingest: another image under an indexed id (a unit whose imageIds restarted
   ]);
 });
 
+test("ingest: an event whose image key is another package's object (same bytes) is rejected, so one image is never indexed under two ids", { skip: !hasMosquitto }, async () => {
+  const store3 = new S3Sink({ ...s3Options(), prefix: 'keys' });
+  const mq = new MqttSink({ url: broker.url, site: 'lab', clientId: 'edge-key' });
+  await waitFor(() => mq.client.connected, 10000, 'edge connected');
+  try {
+    const jpeg = await makeJpeg(31, 160, 120);
+    const one = makePackage('cam-key', 1, jpeg);
+    const two = makePackage('cam-key', 2, jpeg);
+    assert.equal((await store3.send(one)).kind, 'ok');
+    const ref = { contentType: 'image/jpeg' as const, bucket: BUCKET, key: store3.keys(one).image, sha256: two.metadata.image!.sha256, bytes: two.metadata.image!.bytes, width: 640, height: 480 };
+    assert.equal((await mq.publish(two, ref)).kind, 'ok');
+    await waitFor(() => readIndex(indexPath).rejected.some((r) => r.id === 'cam-key:2'), 20000, 'rejected');
+  } finally {
+    store3.close();
+    mq.close();
+  }
+  const { rows, rejected } = readIndex(indexPath);
+  assert.ok(!rows.some((r) => r.id === 'cam-key:2'));
+  assert.match(rejected.find((r) => r.id === 'cam-key:2')!.reason, /^image key 'keys\/cam-key\/\d{4}\/\d\d\/\d\d\/1\.jpg' is not this package's \(expected '…cam-key\/\d{4}\/\d\d\/\d\d\/2\.jpg'\)$/);
+});
+
 test('reconcile: a stored package no event announced is indexed from its sidecar; a wrong image is rejected, not indexed', { skip: !hasMosquitto }, async () => {
   const sink = new S3Sink({ ...s3Options(), prefix: 'orphans' });
   const good = makePackage('cam-orphan', 1, await makeJpeg(5, 160, 120));
