@@ -261,7 +261,7 @@ export function loggerFromConfig(log: { level: LogLevelSetting; format: LogForma
  * the AWS SDK's multi-line Node-version notice) go to `log` as one record
  * instead of Node's own multi-line stderr text, which would break a JSON log.
  */
-export function routeProcessWarnings(log: Logger): void {
+export function routeProcessWarnings(log: Pick<Logger, 'warn'>): void {
   process.removeAllListeners('warning');
   process.on('warning', (w: Error & { code?: string }) => {
     const [first, ...rest] = w.message.split('\n');

@@ -5,6 +5,7 @@
  * hands out a frame every 15 s or so, so `detect` and `replay` never end.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { fileKind } from '../file-magic.js';
 
 /** The reason `path` cannot be a file source, or undefined when its format is not refused (or it cannot be read: opening it says why). */
 export function unsupportedFileFormat(path: string): string | undefined {
@@ -22,6 +23,6 @@ export function unsupportedFileFormat(path: string): string | undefined {
   } finally {
     closeSync(fd);
   }
-  if (head.toString('latin1') === 'GIF8') return `${path} is a GIF, which is not supported: convert it to PNG, JPEG or MP4`;
+  if (fileKind(head) === 'a GIF image') return `${path} is a GIF, which is not supported: convert it to PNG, JPEG or MP4`;
   return undefined;
 }

@@ -43,6 +43,7 @@ export function manifestPathFor(modelPath: string | undefined): string {
 
 export { sha256Hex } from '../hash.js';
 import { sha256Hex } from '../hash.js';
+import { fileKind } from '../file-magic.js';
 
 /**
  * Check the model bytes against the manifest's accepted digests. Returns the
@@ -61,16 +62,6 @@ export function verifyChecksum(bytes: Uint8Array, manifest: ModelManifest, path:
   return digest;
 }
 
-/** Formats a file named as the model is often instead (a download error page, an image, an archive). */
-const NOT_ONNX: ReadonlyArray<readonly [string, number[]]> = [
-  ['a JPEG image', [0xff, 0xd8, 0xff]],
-  ['a PNG image', [0x89, 0x50, 0x4e, 0x47]],
-  ['a GIF image', [0x47, 0x49, 0x46, 0x38]],
-  ['a zip archive', [0x50, 0x4b, 0x03, 0x04]],
-  ['a gzip archive', [0x1f, 0x8b]],
-  ['an HTML page', [0x3c]],
-];
-
 export function readModelFile(path: string): Uint8Array {
   let bytes: Uint8Array;
   try {
@@ -83,7 +74,7 @@ export function readModelFile(path: string): Uint8Array {
   }
   const fix = 'fetch it again (scripts/fetch-model.sh) or set model.path to the ONNX model';
   if (bytes.length === 0) throw new ModelError(`Model file ${path} is empty: ${fix}`, 'ERR_MODEL');
-  const kind = NOT_ONNX.find(([, magic]) => magic.every((b, i) => bytes[i] === b))?.[0];
+  const kind = fileKind(bytes);
   if (kind !== undefined) throw new ModelError(`Model file ${path} is ${kind}, not an ONNX model: ${fix}`, 'ERR_MODEL');
   return bytes;
 }

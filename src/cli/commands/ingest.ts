@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from '../commands.js';
 import { invalidParameterError } from '../../errors.js';
 import { IngestConsumer, SqliteIngestIndex, type VerifyMode } from '../../ingest/index.js';
+import { routeProcessWarnings } from '../../log.js';
 import { numberArg, parseArgs } from '../args.js';
 
 const usage = `Usage: bestshot ingest --broker <url> --index <file.sqlite> [options]
@@ -86,8 +87,7 @@ export const command: Command = {
       return 2;
     }
     // A library's process warning (the AWS SDK's multi-line Node-version notice) as one line, like ingest's own.
-    process.removeAllListeners('warning');
-    process.on('warning', (w) => console.error(`ingest: warning: ${w.name}: ${w.message.replace(/\s+/g, ' ').trim()}`));
+    routeProcessWarnings({ warn: (message, fields) => console.error(`ingest: warning: ${message}${fields?.detail ? ` ${String(fields.detail)}` : ''}`) });
     const index = new SqliteIngestIndex(resolve(values.index));
     const consumer = await IngestConsumer.start({
       url: values.broker,
