@@ -10,8 +10,8 @@
  */
 import { basename } from 'node:path';
 import { createCountBar } from '../src/cli/progress.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative } from 'node:path';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Detector, TRAFFIC_CLASSES } from '../src/detect/index.js';
 import {
@@ -48,7 +48,7 @@ import { machine } from './util.js';
 const usage = `usage: npm run eval -- <clip|sequence|sim|all> [--policies ${POLICY_NAMES.join(',')}] [--hz 10] [--send-hz 2]
        [--max-latency S (final-best 3, shared-best 10)] [--interval S (interval, default 1)]
        [--set name=value,... (any policy option of src/select/options.ts)] [--budget F (also run 'budget' at F × the default policy's bytes)]
-       [--out NAME] [--objects] [--lost] [--no-cache] [--md] [--pixel-format i420|bgr (clips captured as the runtime's cameras[].pixelFormat; default i420)]`;
+       [--out NAME|PATH (NAME: benchmarks/results/eval-NAME.{json,svg}; a path with a '/': PATH.json and PATH.svg)] [--objects] [--lost] [--no-cache] [--md] [--pixel-format i420|bgr (clips captured as the runtime's cameras[].pixelFormat; default i420)]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -83,25 +83,32 @@ async function main(argv: string[]): Promise<number> {
   }
   const hz = Number(values.hz);
   const sendHz = Number(values['send-hz']);
-  if (!(hz > 0)) throw new TypeError(`Expected positive number for --hz but received '${values.hz}'`);
-  if (!(sendHz > 0)) throw new TypeError(`Expected positive number for --send-hz but received '${values['send-hz']}'`);
+  if (!(hz > 0)) throw new UsageError(`Expected positive number for --hz but received '${values.hz}'`);
+  if (!(sendHz > 0)) throw new UsageError(`Expected positive number for --send-hz but received '${values['send-hz']}'`);
   let policies: PolicyName[] = [...POLICY_NAMES];
   if (values.policies !== undefined) {
     policies = values.policies.split(',').map((p) => p.trim()) as PolicyName[];
     for (const p of policies) {
-      if (!(POLICY_NAMES as readonly string[]).includes(p)) throw new TypeError(`Expected one of ${POLICY_NAMES.join(', ')} for --policies but received '${p}'`);
+      if (!(POLICY_NAMES as readonly string[]).includes(p)) throw new UsageError(`Expected one of ${POLICY_NAMES.join(', ')} for --policies but received '${p}'`);
     }
   }
   const policyOptions: PolicyOptions = {};
-  if (values['max-latency'] !== undefined) policyOptions.maxLatencyS = Number(values['max-latency']);
-  if (values.interval !== undefined) policyOptions.intervalS = Number(values.interval);
+  const positiveSeconds = (flag: string, text: string): number => {
+    const s = Number(text);
+    if (!(s > 0)) throw new UsageError(`Expected positive number of seconds for ${flag} but received '${text}'`);
+    return s;
+  };
+  if (values['max-latency'] !== undefined) policyOptions.maxLatencyS = positiveSeconds('--max-latency', values['max-latency']);
+  if (values.interval !== undefined) policyOptions.intervalS = positiveSeconds('--interval', values.interval);
   for (const kv of values.set?.split(',') ?? []) {
     const [k, v] = kv.split('=').map((x) => x.trim());
-    if (k === undefined || v === undefined || !(POLICY_OPTION_NAMES as readonly string[]).includes(k)) {
-      throw new TypeError(`Expected name=value with a name among ${POLICY_OPTION_NAMES.join(', ')} for --set but received '${kv}'`);
+    if (k === undefined || v === undefined || v === '' || !Number.isFinite(Number(v)) || !(POLICY_OPTION_NAMES as readonly string[]).includes(k)) {
+      throw new UsageError(`Expected name=number with a name among ${POLICY_OPTION_NAMES.join(', ')} for --set but received '${kv}'`);
     }
     policyOptions[k as PolicyOptionName] = Number(v);
   }
+  // Where the JSON and SVG go, settled before the run so a bad --out costs no decoding.
+  const outPrefix = resultsPrefix(values.out, target);
   const sources = resolveTarget(target, SHARED_DATA_DIR);
   const results = new URL('./results/', import.meta.url);
   const cacheDir = new URL('./cache/', results).pathname;
@@ -176,10 +183,10 @@ async function main(argv: string[]): Promise<number> {
     if (runs.length > 0) console.log(`\n${formatBudget(runs, Number(values.budget))}`);
   }
   const totalS = (performance.now() - t0) / 1000;
-  const name = `eval-${values.out ?? (target === 'all' ? 'all' : sources[0]!.name)}`;
-  mkdirSync(results, { recursive: true });
-  const jsonPath = new URL(`${name}.json`, results).pathname;
-  const svgPath = new URL(`${name}.svg`, results).pathname;
+  const prefix = outPrefix ?? new URL(`eval-${sources[0]!.name}`, results).pathname;
+  mkdirSync(dirname(prefix), { recursive: true });
+  const jsonPath = `${prefix}.json`;
+  const svgPath = `${prefix}.svg`;
   // Per-object outcomes only with --objects (they make the file megabytes).
   // Paths are written relative to the project root, so results read the same on every machine.
   const bigint = (k: string, v: unknown): unknown =>
@@ -333,11 +340,40 @@ function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
   ].join('\n');
 }
 
+/** A wrong flag: one line and exit 2, as the CLI's usage errors. */
+class UsageError extends Error {}
+
+/**
+ * `--out NAME` writes benchmarks/results/eval-NAME.{json,svg}; a value with a
+ * '/' is a path prefix (resolved against the working directory) whose folder
+ * must exist or be creatable. Without --out: eval-all, or eval-<input> (undefined:
+ * settled once the input's name is known).
+ */
+function resultsPrefix(out: string | undefined, target: string): string | undefined {
+  const results = new URL('./results/', import.meta.url).pathname;
+  if (out === undefined) return target === 'all' ? join(results, 'eval-all') : undefined;
+  if (out === '' || out.endsWith('/')) throw new UsageError(`Expected a name or a file path without extension for --out but received '${out}'`);
+  if (!out.includes('/')) return join(results, `eval-${out}`);
+  const prefix = resolve(out.replace(/\.(json|svg)$/, ''));
+  try {
+    mkdirSync(dirname(prefix), { recursive: true });
+    accessSync(dirname(prefix), constants.W_OK);
+  } catch (err) {
+    throw new UsageError(`--out ${out}: cannot write into ${dirname(prefix)} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return prefix;
+}
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  // A target that names nothing (ConfigError from resolveTarget) is one line too.
-  if (!(err instanceof BestshotError)) throw err;
-  console.error(`eval: [${err.code}] ${err.message}`);
-  process.exitCode = 1;
+  if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`eval: ${(err as Error).message} (usage: npm run eval -- --help)`);
+    process.exitCode = 2;
+  } else {
+    // A target that names nothing (ConfigError from resolveTarget) is one line too.
+    if (!(err instanceof BestshotError)) throw err;
+    console.error(`eval: [${err.code}] ${err.message}`);
+    process.exitCode = 1;
+  }
 }

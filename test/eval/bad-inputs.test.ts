@@ -34,3 +34,33 @@ test('an input with no objects prints — for tracks per object and the split sh
   assert.doesNotMatch(table, /NaN/);
   assert.match(table.split('\n')[0]!, /objects 0 \(eligible 0, coverable 0\); tracks 0; — tracks per object, — % of objects split$/);
 });
+
+const evalCli = (args: string[]): ReturnType<typeof spawnSync> =>
+  spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'benchmarks', 'eval.ts'), ...args], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+
+test('--out with a path writes PATH.json and PATH.svg there, creating the folder', { timeout: 120_000 }, () => {
+  const prefix = join(root, 'out dir', 'run1');
+  // Before: ENOENT with a stack, after the whole run (the path was appended to benchmarks/results/eval-).
+  const r = evalCli(['sim', '--policies', 'spec', '--out', prefix]);
+  assert.equal(r.status, 0, String(r.stderr));
+  assert.deepEqual(readdirSync(join(root, 'out dir')).sort(), ['run1.json', 'run1.svg']);
+  assert.match(String(r.stdout), new RegExp(`wrote ${prefix}\\.json and ${prefix}\\.svg`));
+});
+
+test('a wrong flag value is one line and exit 2 before anything runs, never a stack', () => {
+  const cases: [string[], string][] = [
+    [['--hz', 'abc'], "eval: Expected positive number for --hz but received 'abc' (usage: npm run eval -- --help)"],
+    [['--max-latency', '0'], "eval: Expected positive number of seconds for --max-latency but received '0' (usage: npm run eval -- --help)"],
+    [['--set', 'segmentGapFrames=abc'], "for --set but received 'segmentGapFrames=abc' (usage: npm run eval -- --help)"],
+    [['--out', '/etc/hostname/x'], 'eval: --out /etc/hostname/x: cannot write into /etc/hostname'],
+    [['--bogus'], "eval: Unknown option '--bogus'"],
+  ];
+  for (const [args, message] of cases) {
+    const r = evalCli(['sim', '--policies', 'spec', ...args]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${String(r.stderr)}`);
+    const stderr = String(r.stderr).trim();
+    assert.ok(stderr.includes(message), `${args.join(' ')}: ${stderr}`);
+    assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(String(r.stdout), '', 'nothing ran');
+  }
+});
