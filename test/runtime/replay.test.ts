@@ -79,6 +79,24 @@ test('replay of a missing recording fails with a clear error and exit 2, before 
   assert.equal(r.stderr.trim(), `bestshot replay: [ERR_USAGE] no such recording: ${missing}`);
 });
 
+test('demo with a wrong --policy or a missing --clip: the usage error alone on stderr, exit 2, no banner on stdout', { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-demo-usage-'));
+  const cases: [string[], string][] = [
+    [['--policy', 'bogus'], "bestshot demo: [ERR_USAGE] Expected one of spec, every-frame, interval, frigate, frigate-quality, final-best, replace-queued, shared-best, deadline-cover, budget for --policy but received 'bogus'"],
+    [['--clip', join(dir, 'none.mp4')], `bestshot demo: [ERR_USAGE] no such recording: ${join(dir, 'none.mp4')}`],
+  ];
+  for (const [args, message] of cases) {
+    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'demo', ...args], {
+      env: { ...process.env, BESTSHOT_DEMO_DIR: dir, BESTSHOT_FROM_SOURCE: '1' },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim(), message);
+    // Before: 'bestshot demo: … → reference receiver on loopback' first, as if the run had started.
+    assert.equal(r.stdout, '');
+  }
+});
+
 test('replay of a MOT sequence (det.txt, no images): tracks and selections logged on the captureHz grid, nothing uploaded', { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-mot-'));
   const out = join(dir, 'out');

@@ -23,9 +23,13 @@ export const command: Command = {
     const { values } = parseArgs({ args: argv, options: { clip: { type: 'string' }, policy: { type: 'string' }, verbose: { type: 'boolean', default: false } } });
     const { config } = await loadDemoConfig();
     const out = join(process.env.BESTSHOT_DEMO_DIR ?? '/tmp/bestshot-demo', 'run');
-    const cam = config.cameras[0]!;
-    console.log(`bestshot demo: ${values.clip ?? (cam.source.type === 'file' ? cam.source.path : cam.source.type)} → reference receiver on loopback`);
     const args = [...(values.clip ? [values.clip] : []), ...(values.policy ? ['--policy', values.policy] : [])];
-    return replayMain(args, { config, out, report: true, logLevel: values.verbose ? 'info' : 'warn' });
+    return replayMain(args, {
+      config,
+      out,
+      report: true,
+      logLevel: values.verbose ? 'info' : 'warn',
+      banner: (source) => `bestshot demo: ${source} → reference receiver on loopback`,
+    });
   },
 };

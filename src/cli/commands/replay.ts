@@ -96,9 +96,23 @@ function teeSink(file: string): LogSink {
   };
 }
 
+/** `--policy NAME` of replay and demo: one of the policies, or a usage error (exit 2) before anything is printed or started. */
+export function checkPolicyFlag(policy: string | undefined): void {
+  if (policy !== undefined && !(POLICY_NAMES as readonly string[]).includes(policy)) {
+    throw new UsageError(`Expected one of ${POLICY_NAMES.join(', ')} for --policy but received '${policy}'`);
+  }
+}
+
 export async function replayMain(
   argv: string[],
-  defaults: { config?: BestshotConfig; out?: string; report?: boolean; logLevel?: 'info' | 'warn' } = {},
+  defaults: {
+    config?: BestshotConfig;
+    out?: string;
+    report?: boolean;
+    logLevel?: 'info' | 'warn';
+    /** A first stdout line, printed once the arguments and the output folder have passed their checks (demo's). */
+    banner?: (source: string) => string;
+  } = {},
   injectedLogger?: RuntimeLogger,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -120,9 +134,7 @@ export async function replayMain(
   }
   const cam = config.cameras[0];
   if (!cam) throw new ConfigError('cameras', 'the config has no camera');
-  if (values.policy !== undefined && !(POLICY_NAMES as readonly string[]).includes(values.policy)) {
-    throw new UsageError(`Expected one of ${POLICY_NAMES.join(', ')} for --policy but received '${values.policy}'`);
-  }
+  checkPolicyFlag(values.policy);
   if (video && existsSync(join(video, 'det', 'det.txt'))) {
     if (values.policy !== undefined) cam.selection.policy = values.policy as PolicyName;
     const out = resolve(values.out ?? defaults.out ?? 'replay-out');
@@ -146,6 +158,7 @@ export async function replayMain(
   if (values.policy !== undefined) cam.selection.policy = values.policy as PolicyName;
   const outDir = resolve(values.out ?? defaults.out ?? 'replay-out');
   checkWritable(outDir);
+  if (defaults.banner) console.log(defaults.banner(cam.source.type === 'file' ? (video ?? cam.source.path) : cam.source.type));
   for (const f of RUN_FILES) rmSync(join(outDir, f), { recursive: true, force: true });
   config = confineToRunDir({ ...config, cameras: [cam] }, outDir);
   mkdirSync(dirname(config.queue.path), { recursive: true });
