@@ -12,7 +12,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BestshotConfig } from '../config/index.js';
 import { BestshotService, type RuntimeLogger } from './service.js';
-import { writeReport, type ReportSummary } from './report.js';
+import { latencyPercentile, writeReport, type ReportSummary } from './report.js';
 import { RunImages } from './run-images.js';
 import type { UploadRecord } from './camera-runner.js';
 
@@ -42,17 +42,12 @@ export interface ReplaySummary extends Omit<ReportSummary, 'title' | 'everyFrame
   framesSkipped: number;
   /** Frames a policy held past ringSeconds that kept their JPEG instead of their pixels (cameras[].heldFrames 'jpeg'). */
   framesHeldAsJpeg: number;
-  latencyMs: { p50: number; p99: number; max: number };
+  latencyMs: { p50: number; p99: number; max: number; frames: number };
   reportPath?: string;
 }
 
 const jsonl = (v: unknown): string => `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))}\n`;
 
-function pct(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 
 export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> {
   const { config, outDir } = options;
@@ -116,7 +111,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     replaced: counts.replaced,
     framesSkipped: counts.frames.skipped,
     framesHeldAsJpeg: stats?.heldFramesCompacted ?? 0,
-    latencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(0, ...latencies) },
+    latencyMs: { p50: latencyPercentile(latencies, 50), p99: latencyPercentile(latencies, 99), max: Math.max(0, ...latencies), frames: latencies.length },
     durationS: (performance.now() - t0) / 1000,
   };
   if (options.report && images) {

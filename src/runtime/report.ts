@@ -38,8 +38,16 @@ export interface ReportSummary {
   bytesEveryFrame: number;
   everyFrameMethod: string;
   delivered: number;
-  latencyMs: { p50: number; p99: number };
+  /** Capture → packages built; `frames` = how many frames the percentiles are over (run: the most recent ones). */
+  latencyMs: { p50: number; p99: number; frames: number; window?: string };
   durationS: number;
+}
+
+/** Nearest-rank percentile (p in 0..100) of capture → packages-built latencies; 0 for none (the report then shows —). */
+export function latencyPercentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -233,9 +241,13 @@ figcaption{padding:6px 8px;font-size:12px;line-height:1.6}.up{display:inline-blo
 <div class="stat"><b id="packages-immediate">${summary.packagesImmediate}</b>sent immediately</div>
 <div class="stat"><b id="packages-cached">${summary.packagesCached}</b>sent through the queue</div>
 <div class="stat"><b>${kb(summary.bytesSent)}</b>selected for upload</div>
-<div class="stat"><b>${ratio > 0 ? `${ratio.toFixed(1)}×` : 'n/a'}</b>fewer bytes than every frame${summary.bytesEveryFrame > 0 ? ` (${kb(summary.bytesEveryFrame)}, ${esc(summary.everyFrameMethod)})` : ''}</div>
+${
+  ratio > 0
+    ? `<div class="stat"><b>${ratio.toFixed(1)}×</b>fewer bytes than every frame (${kb(summary.bytesEveryFrame)}, ${esc(summary.everyFrameMethod)})</div>`
+    : `<div class="stat"><b>—</b>bytes of every frame ${esc(summary.everyFrameMethod)}</div>`
+}
 <div class="stat"><b>${summary.framesProcessed}</b>frames processed (${summary.framesDropped} dropped of ${summary.framesCaptured})</div>
-<div class="stat"><b>${summary.latencyMs.p50.toFixed(0)} / ${summary.latencyMs.p99.toFixed(0)} ms</b>latency p50 / p99</div>
+<div class="stat"><b id="latency">${summary.latencyMs.frames > 0 ? `${summary.latencyMs.p50.toFixed(0)} / ${summary.latencyMs.p99.toFixed(0)} ms` : '—'}</b>latency p50 / p99 (capture → packages built${summary.latencyMs.window ? `, ${esc(summary.latencyMs.window)}` : ''})</div>
 <div class="stat"><b id="delivered">${summary.delivered}</b>delivered to the endpoint</div></div>
 <h2>Objects by class</h2><div class="classes">${classes || 'none'}</div>
 <h2>Best shot per object</h2><div class="gallery">${cards || '<p>No object was selected.</p>'}</div>

@@ -159,6 +159,14 @@ test('a file source that ends: queue drained, exit 0, printed counts = receiver 
     // The report was written into report.dir, with the run's own images.
     const html = readFileSync(join(dir, 'report', 'report.html'), 'utf8');
     assert.match(html, /<img src="images\//);
+    // Before: '0 / 0 ms' (run measured no latency for its report) and 'n/a fewer bytes than every frame'.
+    const latency = /<b id="latency">(\d+) \/ (\d+) ms<\/b>latency p50 \/ p99 \(capture → packages built, (\d+) frames\)/.exec(html);
+    assert.ok(latency, html.slice(0, 4000));
+    assert.ok(Number(latency[1]) > 0 && Number(latency[2]) >= Number(latency[1]), `p50 ${latency[1]} ms, p99 ${latency[2]} ms`);
+    const processed = Number(/frames:\s+(\d+) processed/.exec(r.stdout)?.[1]);
+    assert.equal(Number(latency[3]), processed, 'over every processed frame of a short run');
+    assert.doesNotMatch(html, /n\/a/);
+    assert.match(html, /bytes of every frame not measured by bestshot run/);
     // stdout carries only the result lines (logs go to stderr).
     for (const line of r.stdout.trim().split('\n')) assert.match(line, /^(frames|packages|sent|queue):/);
   } finally {

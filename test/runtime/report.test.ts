@@ -27,7 +27,7 @@ test('two cameras whose trackers both have a track 7: two objects, each named wi
     });
     const summary = {
       title: 't', source: 's', cameraId: 'cam-a, cam-b', policy: 'shared-best', framesCaptured: 2, framesProcessed: 2, framesDropped: 0, objectsTracked: 2,
-      packagesImmediate: 0, packagesCached: 3, bytesSent: 3 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 3, latencyMs: { p50: 0, p99: 0 }, durationS: 1,
+      packagesImmediate: 0, packagesCached: 3, bytesSent: 3 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 3, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
     };
     const html = readFileSync(writeReport(dir, summary, [upload('cam-a', 1), upload('cam-b', 1), upload('cam-a', 2)]), 'utf8');
     assert.match(html, /data-objects="2"/);
@@ -59,7 +59,7 @@ test("a run's report keeps its newest report.maxImages images, one copy each, an
     assert.ok(uploads.every((u) => u.jpeg === undefined), 'no image read back for a refresh');
     const summary = {
       title: 't', source: 's', cameraId: 'cam', policy: 'spec', framesCaptured: 5, framesProcessed: 5, framesDropped: 0, objectsTracked: 5,
-      packagesImmediate: 0, packagesCached: 5, bytesSent: 5 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 5, latencyMs: { p50: 0, p99: 0 }, durationS: 1,
+      packagesImmediate: 0, packagesCached: 5, bytesSent: 5 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 5, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
     };
     const html = readFileSync(writeReport(dir, summary, uploads), 'utf8');
     assert.match(html, /data-uploads="3"/);
