@@ -144,9 +144,9 @@ function prettyValue(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
-/** `20:45:07.123 INFO  [gate] message key=value`. */
+/** `2026-11-24 20:45:07.123 INFO  [gate] message key=value` (local time: a service's log spans days). */
 export function formatPretty(time: Date, level: LogLevel, msg: string, fields: LogFields, color: boolean): string {
-  const t = `${pad2(time.getHours())}:${pad2(time.getMinutes())}:${pad2(time.getSeconds())}.${pad2(time.getMilliseconds(), 3)}`;
+  const t = `${time.getFullYear()}-${pad2(time.getMonth() + 1)}-${pad2(time.getDate())} ${pad2(time.getHours())}:${pad2(time.getMinutes())}:${pad2(time.getSeconds())}.${pad2(time.getMilliseconds(), 3)}`;
   const lvl = level.toUpperCase().padEnd(5);
   const { camera, err, ...rest } = fields;
   const parts = [t, color ? `${COLORS[level]}${lvl}\x1b[0m` : lvl];

@@ -121,11 +121,12 @@ describe('structured logger', () => {
     const local = new Date(2026, 10, 24, 21, 5, 7, 9);
     assert.equal(
       formatPretty(local, 'warn', 'queue full', { camera: 'gate', dropped: 3, reason: 'max bytes' }, false),
-      '21:05:07.009 WARN  [gate] queue full dropped=3 reason="max bytes"',
+      // Before: the time of day alone, so a log file that spans days could not be read back in order.
+      '2026-11-24 21:05:07.009 WARN  [gate] queue full dropped=3 reason="max bytes"',
     );
     const tty = sink(true);
     createLogger({ stream: tty, format: 'auto', color: false, now: () => local }).info('hello', { n: 1 });
-    assert.equal(tty.lines[0], '21:05:07.009 INFO  hello n=1\n');
+    assert.equal(tty.lines[0], '2026-11-24 21:05:07.009 INFO  hello n=1\n');
     const pipe = sink(false);
     createLogger({ stream: pipe, format: 'auto', now: () => local }).info('hello');
     assert.equal(JSON.parse(pipe.lines[0]!).msg, 'hello');
