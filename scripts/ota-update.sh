@@ -517,16 +517,25 @@ pause_at downloaded
 # ---- verify
 size=$(stat -c %s "$bundle")
 ((size <= max_size)) || bs_die 1 "bundle exceeds --max-size $max_size bytes"
+mib() { echo $((($1 + 1048575) / 1048576)); }
+free_bytes_under() { echo $(($(df -Pk "$1" | awk 'NR == 2 {print $4}') * 1024)); }
 work=$state/work
 rm -rf "$work"
 mkdir -p "$work"
+# The bundle's members are unpacked beside it first: a full state disk is
+# said in these words, not in tar's.
+state_free=$(free_bytes_under "$work")
+((size <= state_free)) ||
+  bs_die 1 "not enough disk space to unpack the bundle: needs $(mib "$size") MiB, $((state_free / 1048576)) MiB free under $state"
 trap 'rm -rf "$work"; [[ -z $cleanup_download ]] || rm -f "$cleanup_download"' EXIT
 members=$(tar -tf "$bundle" 2>/dev/null | LC_ALL=C sort | tr '\n' ' ') || bs_die 1 "bundle is not a tar archive"
 [[ $members == 'manifest.json manifest.sig payload.tar.gz ' ]] ||
   bs_die 1 "bundle must hold exactly manifest.json, manifest.sig and payload.tar.gz"
 listing=$(tar -tvf "$bundle")
 if grep -qv '^-' <<<"$listing"; then bs_die 1 "bundle members must be regular files"; fi
-tar -xf "$bundle" -C "$work" --no-same-owner --no-same-permissions manifest.json manifest.sig payload.tar.gz
+if ! tar_err=$(tar -xf "$bundle" -C "$work" --no-same-owner --no-same-permissions manifest.json manifest.sig payload.tar.gz 2>&1); then
+  bs_die 1 "cannot unpack the bundle under $state: ${tar_err%%$'\n'*}"
+fi
 verify_signature "$work/manifest.json" "$work/manifest.sig"
 parse_manifest "$work/manifest.json"
 [[ $m_target == "$target" ]] || bs_die 1 "wrong target: bundle is for $m_target, this unit is $target"
@@ -554,8 +563,7 @@ for e in "${m_files[@]}"; do
   fsize=${e#* }
   need_bytes=$((need_bytes + ${fsize%% *}))
 done
-free_bytes=$(($(df -Pk "$releases" | awk 'NR == 2 {print $4}') * 1024))
-mib() { echo $((($1 + 1048575) / 1048576)); }
+free_bytes=$(free_bytes_under "$releases")
 ((need_bytes + reserve <= free_bytes)) ||
   bs_die 1 "not enough disk space for $m_version: needs $(mib "$need_bytes") MiB plus the reserve of $(mib "$reserve") MiB, $((free_bytes / 1048576)) MiB free under $releases"
 pause_at verified
@@ -568,7 +576,13 @@ partial=$releases/$m_version.partial
 rm -rf "$partial"
 [[ $m_version == "$(link_version "$opt/previous")" ]] || discard_release "$m_version"
 mkdir -p "$partial"
-tar -xzf "$work/payload.tar.gz" -C "$partial" --no-same-owner --no-same-permissions
+# The space was checked above, but the queue shares the disk and may have
+# filled it since: a failed unpack installs nothing and says why.
+if ! tar_err=$(tar -xzf "$work/payload.tar.gz" -C "$partial" --no-same-owner --no-same-permissions 2>&1); then
+  discard_release "$m_version"
+  journal_clear
+  bs_die 1 "release $m_version could not be unpacked under $releases (${tar_err%%$'\n'*}); nothing installed"
+fi
 if ! verify_tree "$partial"; then
   discard_release "$m_version"
   journal_clear

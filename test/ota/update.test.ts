@@ -181,6 +181,32 @@ describe('ota-update.sh: apply and refuse', () => {
     assert.equal(existsSync(join(u.root, 'var/lib/bestshot/ota/journal')), false);
   });
 
+  it('a full state disk: refused in its own words (exit 1), not tar\'s (exit 2); nothing installed', async (t) => {
+    const u = await unit('state-full');
+    const bundle = await u.pack('1.1.0');
+    const state = join(u.root, 'var/lib/bestshot/ota');
+    mkdirSync(state, { recursive: true });
+    if (process.getuid?.() !== 0 || spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', state]).status !== 0) {
+      t.skip('needs root to mount a small tmpfs');
+      return;
+    }
+    try {
+      try {
+        writeFileSync(join(state, 'fill'), Buffer.alloc(64 * 1024));
+      } catch {
+        // ENOSPC: the disk is full, as wanted
+      }
+      const r = await u.ota([bundle]);
+      // Before: exit 2 and 'tar: manifest.sig: Cannot write: No space left on device'.
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^ota-update: not enough disk space to unpack the bundle: needs 1 MiB, 0 MiB free under ${state}\n$`));
+      assert.equal(u.current(), '1.0.0');
+      assert.deepEqual(u.releases(), ['1.0.0']);
+    } finally {
+      spawnSync('umount', [state]);
+    }
+  });
+
   it('keeps the newest --keep releases and never prunes current or previous', async () => {
     const u = await unit('keep');
     for (const v of ['1.1.0', '1.2.0', '1.3.0', '1.4.0']) {
