@@ -4,8 +4,8 @@
  * ("queue: N left, ~T s"). Silent when stderr is not a TTY (pipes, journald),
  * so logs and results stay clean. Drawn on stderr: stdout carries results.
  */
-import { spawnSync } from 'node:child_process';
 import cliProgress from 'cli-progress';
+import { recordingDurationSync } from '../capture/index.js';
 
 export interface Progress {
   /** Frames done so far, and packages selected. */
@@ -23,11 +23,8 @@ const SILENT: Progress = { frames: () => undefined, draining: () => undefined, s
  * without a total).
  */
 export function expectedFrames(path: string, captureHz: number): number | undefined {
-  const r = spawnSync('gst-discoverer-1.0', [path], { encoding: 'utf8', timeout: 5000 });
-  const m = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(r.stdout ?? '');
-  if (!m) return undefined;
-  const seconds = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
-  return seconds > 0 ? Math.max(1, Math.floor(seconds * captureHz)) : undefined;
+  const seconds = recordingDurationSync(path);
+  return seconds !== undefined ? Math.max(1, Math.floor(seconds * captureHz)) : undefined;
 }
 
 export function createProgress(options: { total?: number; enabled: boolean; stream?: NodeJS.WriteStream }): Progress {

@@ -164,6 +164,8 @@ export function ringCapacityFor(options: Pick<CameraRunnerOptions, 'captureHz' |
 export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   readonly cameraId: string;
   readonly ring: FrameRing<RetainedFrame>;
+  /** The last frame's end in stream time (pts + duration), ns; -1 before the first frame. A recording's end is checked against it. */
+  streamEndNs = -1n;
   readonly stats = {
     captured: 0,
     processed: 0,
@@ -250,6 +252,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         const frame = await source.next();
         if (frame === null) break;
         this.stats.captured++;
+        if (frame.ptsNs >= 0n) this.streamEndNs = frame.ptsNs + (frame.durationNs > 0n ? frame.durationNs : 0n);
         if (live) {
           // The frames the appsink let go between two ticks show as a pts gap of several frame durations.
           const skipped = framesSkippedBetween(lastPtsNs, frame.ptsNs, frame.durationNs);

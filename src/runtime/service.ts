@@ -26,7 +26,7 @@ import { TrackingShards } from './shards.js';
 import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
 import { openSource, type OpenedSource } from './sources.js';
 import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type PositionProvider } from '../capture/acquisition.js';
-import { SlotPool, type CapturedFrame } from '../capture/index.js';
+import { recordingCutShort, recordingDuration, SlotPool, type CapturedFrame } from '../capture/index.js';
 import { loadNative, type NativeBinding } from '../capture/native.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 
@@ -447,6 +447,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     let attempt = 0;
     // The camera's shared-memory slots, reused by every reopening (a looping file, a reconnect): RSS stays flat (docs/performance.md).
     const slots = new SlotPool();
+    // A recording's declared duration, asked once while it plays: a file that ends well before it was cut short.
+    const declaredS = cam.source.type === 'file' ? recordingDuration(cam.source.path) : undefined;
+    let endedEarlySaid = false;
     while (!this.#stopping) {
       let opened: OpenedSource | undefined;
       let exposure: ExposureSource;
@@ -522,6 +525,14 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       if (opened.live) {
         if (!(await this.#retry(cam, status, new Error('the live stream ended (EOS)'), ++attempt))) return;
         continue;
+      }
+      if (cam.source.type === 'file' && !endedEarlySaid && runner.stats.captured > 0) {
+        const cut = recordingCutShort(cam.source.path, Number(runner.streamEndNs) / 1e9, await declaredS);
+        if (cut) {
+          endedEarlySaid = true; // a looping file says it once
+          status.lastError = cut;
+          this.#log.warn('recording cut short', { camera: cam.id, warning: cut });
+        }
       }
       if (cam.source.type === 'file' && cam.source.loop) continue;
       status.state = 'ended';

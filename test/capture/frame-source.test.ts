@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCapture, encodeJpeg, FrameSource, type CapturedFrame } from '../../src/capture/index.js';
+import { declaredBytesBeyondFile, openCapture, encodeJpeg, FrameSource, type CapturedFrame } from '../../src/capture/index.js';
 import { CaptureError } from '../../src/errors.js';
 import { TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
 import { TINY_GIF } from '../helpers/gif.js';
@@ -516,4 +516,50 @@ test('10 000 frames through the loop and 200 open/close cycles keep RSS flat', a
   assert.ok(mb(rssAfterFrames - rssAt1000) < 64, `RSS grew ${mb(rssAfterFrames - rssAt1000).toFixed(1)} MiB over 9000 frames`);
   assert.ok(mb(rssAfterCycles - rssAfterFrames) < 64, `RSS grew ${mb(rssAfterCycles - rssAfterFrames).toFixed(1)} MiB over 200 pipelines`);
   assert.ok(existsSync('/proc/self/status'));
+});
+
+test('a recording cut short is told from its container (MP4 boxes, AVI RIFF size); whole clips and other files are not', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-cut-'));
+  try {
+    for (const name of readdirSync(TRAFFIC_CLIPS_DIR).filter((f) => /\.(mp4|avi)$/.test(f))) {
+      const whole = join(TRAFFIC_CLIPS_DIR, name);
+      assert.equal(declaredBytesBeyondFile(whole), undefined, `${name} is whole`);
+      const bytes = readFileSync(whole);
+      const cut = join(dir, name);
+      writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.9)));
+      const found = declaredBytesBeyondFile(cut);
+      assert.equal(found?.actual, Math.floor(bytes.length * 0.9), `${name} cut at 90 %`);
+      // Some files carry trailing bytes after their last box (or RIFF chunk): declared ≤ the whole file.
+      assert.ok(found.declared > found.actual && found.declared <= bytes.length, `${name}: declared ${found.declared} of ${bytes.length}`);
+    }
+    const gif = join(dir, 'x.gif');
+    writeFileSync(gif, TINY_GIF);
+    assert.equal(declaredBytesBeyondFile(gif), undefined);
+    assert.equal(declaredBytesBeyondFile(join(dir, 'missing.mp4')), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('replay of a recording cut in half warns where it ended and that the rest was not processed', { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-cut-replay-'));
+  try {
+    const bytes = readFileSync(join(TRAFFIC_CLIPS_DIR, 'motorway-overpass-light.mp4'));
+    const cut = join(dir, 'half.mp4');
+    writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'bestshot.js'), 'replay', cut, '--out', join(dir, 'out'), '--quiet'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    // Before: the run ended at 5.9 s as if the clip were whole, with no word of the cut.
+    const warning = r.stderr.split('\n').find((l) => l.includes('"recording cut short"'));
+    assert.ok(warning, r.stderr);
+    assert.match(
+      (JSON.parse(warning) as { warning: string }).warning,
+      new RegExp(`^${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is cut short \\(1\\.0 MB of the 2\\.0 MB its container declares\\): it ended at 5\\.9 s of the 11\\.2 s its container declares, and the rest was not processed$`),
+    );
+    const whole = spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'bestshot.js'), 'replay', join(TRAFFIC_CLIPS_DIR, 'motorway-overpass-light.mp4'), '--out', join(dir, 'out2'), '--quiet'], { encoding: 'utf8' });
+    assert.equal(whole.status, 0, whole.stderr);
+    assert.doesNotMatch(whole.stderr, /cut short/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
