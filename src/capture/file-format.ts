@@ -8,9 +8,11 @@ import { execFile, spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileKind } from '../file-magic.js';
 
-/** The reason `path` cannot be a file source, or undefined when its format is not refused (or it cannot be read: opening it says why). */
-export function unsupportedFileFormat(path: string): string | undefined {
-  const head = Buffer.alloc(4);
+/**
+ * `read(fd)` on the file opened for reading; undefined when it cannot be
+ * opened or read (a missing file, a folder): the pipeline then says why.
+ */
+function readOpenFile<T>(path: string, read: (fd: number) => T): T | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -18,16 +20,21 @@ export function unsupportedFileFormat(path: string): string | undefined {
     return undefined;
   }
   try {
-    readSync(fd, head, 0, head.length, 0);
+    return read(fd);
   } catch {
-    return undefined; // a folder, say: the pipeline reports it
+    return undefined;
   } finally {
     closeSync(fd);
   }
+}
+
+/** The reason `path` cannot be a file source, or undefined when its format is not refused (or it cannot be read: opening it says why). */
+export function unsupportedFileFormat(path: string): string | undefined {
+  const head = Buffer.alloc(4);
+  if (readOpenFile(path, (fd) => readSync(fd, head, 0, head.length, 0)) === undefined) return undefined;
   if (fileKind(head) === 'a GIF image') return `${path} is a GIF, which is not supported: convert it to PNG, JPEG or MP4`;
   return undefined;
 }
-
 
 /** The duration gst-discoverer-1.0 prints (`Duration: 0:00:11.177833333`), in seconds; undefined when none. */
 function parseDiscovererDuration(stdout: string): number | undefined {
@@ -59,13 +66,7 @@ export function recordingDuration(path: string): Promise<number | undefined> {
  * Undefined when the file is whole or of another kind (only box headers are read).
  */
 export function declaredBytesBeyondFile(path: string): { declared: number; actual: number } | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
+  return readOpenFile(path, (fd) => {
     const actual = fstatSync(fd).size;
     const head = Buffer.alloc(16);
     const read = (at: number): number => readSync(fd, head, 0, 16, at);
@@ -86,11 +87,7 @@ export function declaredBytesBeyondFile(path: string): { declared: number; actua
       at += size;
     }
     return at > actual ? { declared: at, actual } : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /**
