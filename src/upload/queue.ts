@@ -594,9 +594,13 @@ export class PackageQueue {
         db.pragma('journal_size_limit = 67108864');
       }
       if (check === 'quick') {
+        // A row may hold several problems, one a line, the first of them after an
+        // '*** in database main ***' line: keep the problems, drop only that header (before, the
+        // whole row was dropped with it, and a damaged page went unreported when it was the only row).
         const rows = (db.pragma('quick_check(20)') as Array<{ quick_check: string }>)
-          .map((r) => r.quick_check)
-          .filter((line) => line !== 'ok' && !line.startsWith('*** in database'));
+          .flatMap((r) => r.quick_check.split('\n'))
+          .map((line) => line.trim())
+          .filter((line) => line !== 'ok' && line !== '' && !/^\*\*\* in database \S+ \*\*\*$/.test(line));
         if (rows.length > 0) {
           const more = rows.length > 1 ? ` (+${rows.length - 1} more)` : '';
           throw Object.assign(new Error(`quick_check: ${rows[0]}${more}`), { code: 'SQLITE_CORRUPT' });
