@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import { PackageQueue } from '../../src/upload/index.js';
-import { makePackage } from '../upload/helpers.js';
+import { buildPackage, PackageQueue } from '../../src/upload/index.js';
+import { BASE_NS, entryAt, makeJpeg, makePackage } from '../upload/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-qcli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -125,4 +125,39 @@ test('bestshot queue inspect / export on a corrupt queue: reported, exit 1, the 
     assert.ok(readFileSync(path).equals(bytes), `${action} did not rebuild the queue`);
     assert.deepEqual(readdirSync(folder), files, `${action}: nothing set aside, created or exported`);
   }
+});
+
+test('bestshot queue export writes a crops package as crop-N.jpg and a frame+crops one as image.jpg + crop-N.jpg, as the receiver stores them', async () => {
+  const path = join(dir, 'crops.db');
+  const q = PackageQueue.open({ path });
+  const crops = [await makeJpeg(6), await makeJpeg(7)];
+  const frame = await makeJpeg(5);
+  for (const [imageId, content] of [[1, 'crops'], [2, 'frame+crops']] as const) {
+    q.enqueue(
+      buildPackage({
+        cameraId: 'cam-x', imageId, timestampNs: BASE_NS, width: 640, height: 480,
+        exposure: { mode: 'manual', exposureTimeUs: 1000, gain: 2 }, cameraPosition: null,
+        jpeg: content === 'crops' ? null : frame,
+        tracks: [{ trackId: 7, entry: entryAt(1, BASE_NS, 7) }, { trackId: 9, entry: entryAt(1, BASE_NS, 9) }],
+        selection: { route: 'cached', trackIds: [7, 9], policy: 'shared-best' },
+        content,
+        crops: [
+          { trackId: 7, rect: { x: 100, y: 80, width: 64, height: 48 }, jpeg: crops[0]! },
+          { trackId: 9, rect: { x: 300, y: 200, width: 64, height: 48 }, jpeg: crops[1]! },
+        ],
+      }),
+    );
+  }
+  q.close();
+  const out = join(dir, 'export-crops');
+  const r = run('export', '--path', path, '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  // Before: one image.jpg holding every crop back to back (a viewer shows the first only).
+  const onlyCrops = join(out, 'queued', 'cam-x%3A1');
+  assert.deepEqual(readdirSync(onlyCrops).sort(), ['crop-0.jpg', 'crop-1.jpg', 'metadata.json']);
+  assert.ok(readFileSync(join(onlyCrops, 'crop-0.jpg')).equals(crops[0]!) && readFileSync(join(onlyCrops, 'crop-1.jpg')).equals(crops[1]!));
+  const withFrame = join(out, 'queued', 'cam-x%3A2');
+  assert.deepEqual(readdirSync(withFrame).sort(), ['crop-0.jpg', 'crop-1.jpg', 'image.jpg', 'metadata.json']);
+  assert.ok(readFileSync(join(withFrame, 'image.jpg')).equals(frame));
+  assert.ok(readFileSync(join(withFrame, 'crop-1.jpg')).equals(crops[1]!));
 });

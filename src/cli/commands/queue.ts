@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { numberArg, parseArgs } from '../args.js';
 import type { Command } from '../commands.js';
 import { PackageQueue } from '../../upload/queue.js';
+import { packageParts, type PackageMetadata } from '../../upload/index.js';
 import { UsageError } from '../../errors.js';
 
 const usage = `Usage: bestshot queue <inspect|resend-dead|export> --path <queue.sqlite> [options]
@@ -16,13 +17,31 @@ inspect and export only read it: a corrupt queue is reported and left as it is
   resend-dead   put dead letters back at the queue's tail (after fixing, say, the token);
                 the runtime sends them on its next start
   export        write every queued package and dead letter to --out <dir>
-                (<key>/metadata.json + image.jpg, and index.json)
+                (queued/<key>/ and dead/<key>/: metadata.json + image.jpg, or
+                crop-N.jpg per crop for crops packages; and index.json)
 
 Options:
   --path <file>   the queue database (queue.path in the config)
   --out <dir>     export directory (export)
   --limit <n>     dead letters listed or re-sent at most (default all; inspect still counts them all)
   --json          inspect: print JSON`;
+
+/**
+ * The files of one exported package, named as the receiver stores them: `image.jpg` (the frame,
+ * when the package has one) and `crop-N.jpg` per crop (upload.content crops / frame+crops) — the
+ * stored blob is their concatenation. Metadata that cannot be read keeps the blob whole as image.jpg.
+ */
+function exportedParts(metadata: string, blob: Buffer): Array<{ file: string; data: Buffer }> {
+  let meta: Pick<PackageMetadata, 'image' | 'crops' | 'idempotencyKey'>;
+  try {
+    meta = JSON.parse(metadata) as typeof meta;
+  } catch {
+    return [{ file: 'image.jpg', data: blob }];
+  }
+  const declared = (meta.image?.bytes ?? 0) + (meta.crops ?? []).reduce((a, c) => a + c.bytes, 0);
+  if (meta.crops === undefined || declared !== blob.length) return [{ file: 'image.jpg', data: blob }];
+  return packageParts({ idempotencyKey: meta.idempotencyKey, jpeg: blob, metadata: meta }).map((part) => ({ file: `${part.name}.jpg`, data: part.data }));
+}
 
 export const command: Command = {
   summary: 'inspect the upload queue, re-send dead letters, export',
@@ -91,7 +110,7 @@ export const command: Command = {
           const d = join(out, p.kind, encodeURIComponent(p.idempotencyKey));
           mkdirSync(d, { recursive: true });
           writeFileSync(join(d, 'metadata.json'), p.metadata);
-          writeFileSync(join(d, 'image.jpg'), p.jpeg);
+          for (const part of exportedParts(p.metadata, p.jpeg)) writeFileSync(join(d, part.file), part.data);
           index.push({ kind: p.kind, key: p.idempotencyKey, reason: p.reason });
         }
         writeFileSync(join(out, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
