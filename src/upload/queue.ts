@@ -27,7 +27,7 @@
  *   `readOnly` opens an existing queue to look at it (bestshot queue inspect,
  *   export) without changing it, a corrupt one included.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { QueueError, invalidParameterError, optionalNumber } from '../errors.js';
@@ -353,6 +353,19 @@ export function salvageQueueFile(path: string): { packages: Row[]; dead: DeadRow
 
 type Row = { seq: number; idempotency_key: string; enqueued_at_ms: number; metadata: string; jpeg: Buffer; bytes: number; attempts: number };
 
+/** The first of `paths` that exists and this process may not write; undefined when none. */
+function firstUnwritable(paths: string[]): string | undefined {
+  for (const p of paths) {
+    if (!existsSync(p)) continue;
+    try {
+      accessSync(p, constants.W_OK);
+    } catch {
+      return p;
+    }
+  }
+  return undefined;
+}
+
 export class PackageQueue {
   readonly path: string;
   readonly maxPackages: number;
@@ -427,12 +440,17 @@ export class PackageQueue {
       if (!isCorruption(err)) {
         if (err instanceof QueueError) throw err;
         const code = (err as { code?: unknown }).code;
+        // A queue file this user cannot write fails as SQLITE_IOERR_LOCK (taking the WAL lock), which
+        // reads like a failing disk: say which file is not writable.
+        const unwritable = typeof code === 'string' && code.startsWith('SQLITE_IOERR') ? firstUnwritable([this.path, `${this.path}-wal`, `${this.path}-shm`]) : undefined;
         const hint =
           code === 'SQLITE_BUSY'
             ? ' (another process owns this queue)'
-            : code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM'
-              ? `: check that ${dirname(this.path)} exists, is writable by this user and is on a file system mounted read-write, or set queue.path elsewhere`
-              : '';
+            : unwritable !== undefined
+              ? `: ${unwritable} is not writable by this user (uid ${process.getuid?.() ?? '?'}): fix its owner or mode, or run as the user that owns the queue`
+              : code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM'
+                ? `: check that ${dirname(this.path)} exists, is writable by this user and is on a file system mounted read-write, or set queue.path elsewhere`
+                : '';
         throw new QueueError(`Cannot open queue database ${this.path}: ${(err as Error).message}${hint}`, 'ERR_QUEUE', { cause: err });
       }
       try {

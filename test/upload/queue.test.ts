@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { QueueError } from '../../src/errors.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { PackageQueue, QUEUE_SCHEMA_VERSION, type UploadPackage } from '../../src/upload/index.js';
 import { makeJpeg, makePackage } from './helpers.js';
 
@@ -346,4 +348,24 @@ test('readOnly: a corrupt queue is reported (ERR_QUEUE_CORRUPT) and left as it i
   const service = PackageQueue.open({ path, log: () => {} });
   assert.equal(service.recovered?.error.code, 'ERR_QUEUE_CORRUPT');
   service.close();
+});
+
+test('a queue file this user cannot write: the error names the file and the fix, not just "disk I/O error"', (t) => {
+  if (process.getuid?.() !== 0 || spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', 'true']).status !== 0) {
+    t.skip('needs root to run a step as another user');
+    return;
+  }
+  const d = mkdtempSync(join(tmpdir(), 'bestshot-q-ro-'));
+  try {
+    const path = join(d, 'q.db');
+    PackageQueue.open({ path }).close();
+    chmodSync(path, 0o444);
+    chmodSync(d, 0o777);
+    const script = `import { PackageQueue } from './src/upload/index.js'; try { PackageQueue.open({ path: ${JSON.stringify(path)} }); } catch (e) { console.log(e.code + ' ' + e.message); }`;
+    const r = spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', `HOME=${d} ${process.execPath} --import tsx --input-type=module -e ${JSON.stringify(script)}`], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    // Before: 'Cannot open queue database …: disk I/O error', which reads like a failing disk.
+    assert.equal(r.stdout.trim(), `ERR_QUEUE Cannot open queue database ${path}: disk I/O error: ${path} is not writable by this user (uid 65534): fix its owner or mode, or run as the user that owns the queue`, r.stderr);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
