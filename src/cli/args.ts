@@ -3,6 +3,8 @@
  * command. A wrong number is a UsageError (exit 2) naming the option and
  * what was typed, e.g. "Expected positive integer for --frames but received 'x'".
  */
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type NumberKind } from '../errors.js';
 
@@ -57,4 +59,33 @@ export function numberArg(kind: NumberKind | 'number' | 'number between 0 and 1'
 export function numberArg(kind: NumberKind | 'number' | 'number between 0 and 1', name: string, text: string | undefined): number | undefined;
 export function numberArg(kind: NumberKind | 'number' | 'number between 0 and 1', name: string, text: string | undefined, fallback?: number): number | undefined {
   return text === undefined ? fallback : parse(kind, name, text);
+}
+
+/**
+ * A folder a command writes into, checked before any work: created when
+ * missing, and writable — else a UsageError (exit 2) naming it, the cause and
+ * the option to change, instead of an ENOENT/EACCES/ENOTDIR after the work.
+ */
+export function writableFolder(dir: string, option: string): void {
+  // The nearest part of the path that exists must be a folder: say so when it is a file.
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    if (existsSync(p)) {
+      if (!statSync(p).isDirectory()) throw new UsageError(`${p} is a file, not a folder: choose another ${option}`);
+      break;
+    }
+    if (dirname(p) === p) break;
+  }
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(`cannot write into ${dir} (${e.code ?? e.message}): choose a writable ${option}`);
+  }
+}
+
+/** An input file a command reads, checked before any work: a UsageError (exit 2) naming the option when it is missing. */
+export function existingFile(path: string, option: string): void {
+  if (!existsSync(path)) throw new UsageError(`no such file: ${path} (${option})`);
+  if (statSync(path).isDirectory()) throw new UsageError(`${path} is a folder, not a file (${option})`);
 }

@@ -84,7 +84,7 @@ test('bestshot queue export --out naming a file or an unwritable place: exit 2 w
   assert.equal(readFileSync(file, 'utf8'), 'keep me\n');
   r = run('export', '--path', path, '--out', join(file, 'sub'));
   assert.equal(r.status, 2, r.stderr);
-  assert.equal(r.stderr, `bestshot queue: [ERR_USAGE] cannot write the export folder ${join(file, 'sub')} (ENOTDIR): choose a writable --out\n`);
+  assert.equal(r.stderr, `bestshot queue: [ERR_USAGE] ${file} is a file, not a folder: choose another --out\n`);
   assert.deepEqual(readdirSync(folder).sort(), ['notes.txt', 'q.db']);
 });
 

@@ -72,8 +72,17 @@ test('readSeqInfo and bad input messages', async () => {
   const t = await capture(['track', '--mot', sharedPath('mot15-TUD-Campus'), '--out', join(dir, 'x.txt'), '--track-thresh', 'high']);
   assert.equal(t.err, "bestshot track: [ERR_USAGE] Expected number for --track-thresh but received 'high'");
   assert.equal(t.code, 2, 'a usage error exits 2');
+  // Missing input or an output that cannot be written: usage errors (exit 2), before any tracking (README).
   const u = await capture(['track', '--mot', dir, '--out', join(dir, 'y.txt')]);
-  assert.equal(u.err, `bestshot track: [ERR_CONFIG] ${join(dir, 'det', 'det.txt')}: file not found`);
+  assert.equal(u.err, `bestshot track: [ERR_USAGE] no such file: ${join(dir, 'det', 'det.txt')} (--mot: a MOTChallenge sequence folder holds det/det.txt)`);
+  assert.equal(u.code, 2);
+  // Before: the sequence was tracked, then writing failed with a bare ENOENT (exit 1).
+  const o = await capture(['track', '--mot', sharedPath('mot15-TUD-Campus'), '--out', join(bad, 'r.txt')]);
+  assert.equal(o.err, `bestshot track: [ERR_USAGE] ${bad} is a file, not a folder: choose another --out`);
+  assert.equal(o.code, 2);
+  const g = await capture(['eval-mot', '--gt', join(dir, 'none.txt'), '--res', bad]);
+  assert.equal(g.err, `bestshot eval-mot: [ERR_USAGE] no such file: ${join(dir, 'none.txt')} (--gt)`);
+  assert.equal(g.code, 2);
 });
 
 test('eval-mot --benchmark MOT17 on a MOT15 gt (no class column) is refused: it would keep no ground truth', async () => {

@@ -188,4 +188,10 @@ test('bestshot receiver CLI: --help prints the usage, a missing --dir is a usage
   const noDir = spawnSync(process.execPath, [bin, 'receiver', '--port', '0'], { env, encoding: 'utf8' });
   assert.equal(noDir.status, 2);
   assert.match(noDir.stderr, /^bestshot receiver: --dir is required/);
+  // Before: '[ENOTDIR] ENOTDIR: not a directory, mkdir …/packages', exit 1.
+  const file = join(mkdtempSync(join(tmpdir(), 'bestshot-rcv-file-')), 'store');
+  writeFileSync(file, 'not a folder\n');
+  const onFile = spawnSync(process.execPath, [bin, 'receiver', '--port', '0', '--dir', file], { env, encoding: 'utf8' });
+  assert.equal(onFile.status, 2, onFile.stderr);
+  assert.equal(onFile.stderr, `bestshot receiver: [ERR_USAGE] ${file} is a file, not a folder: choose another --dir\n`);
 });

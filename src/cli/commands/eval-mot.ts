@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { readMotFile, readSeqInfo } from '../../mot/io.js';
 import { type MotMetrics, detectBenchmark, evaluateMot, mot17KeepsGt } from '../../mot/evaluate.js';
 import type { Command } from '../commands.js';
-import { numberArg, parseArgs } from '../args.js';
+import { existingFile, numberArg, parseArgs } from '../args.js';
 
 const usage = `Usage: bestshot eval-mot --gt <gt.txt> --res <result.txt> [--benchmark MOT15|MOT17] [--frames N] [--json]
 
@@ -54,6 +54,8 @@ export const command: Command = {
     if (numFrames === undefined) {
       numFrames = readSeqInfo(join(dirname(values.gt), '..'))?.seqLength;
     }
+    existingFile(values.gt, '--gt');
+    existingFile(values.res, '--res');
     const gt = readMotFile(values.gt);
     const res = readMotFile(values.res);
     if (values.benchmark === 'MOT17' && !mot17KeepsGt(gt)) {

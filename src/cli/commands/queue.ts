@@ -1,7 +1,7 @@
 /** `bestshot queue`: look into a durable upload queue (U2) and act on it while the runtime is stopped. */
-import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { numberArg, parseArgs } from '../args.js';
+import { numberArg, parseArgs, writableFolder } from '../args.js';
 import type { Command } from '../commands.js';
 import { PackageQueue } from '../../upload/queue.js';
 import { packageParts, type PackageMetadata } from '../../upload/index.js';
@@ -98,13 +98,7 @@ export const command: Command = {
         console.log(`re-queued ${n} dead letter(s); queue depth now ${q.depth}`);
       } else if (out !== undefined) {
         // Made once the queue opened, so a queue that cannot be read leaves no empty folder behind.
-        try {
-          mkdirSync(out, { recursive: true });
-          accessSync(out, constants.W_OK);
-        } catch (err) {
-          const e = err as NodeJS.ErrnoException;
-          throw new UsageError(`cannot write the export folder ${out} (${e.code ?? e.message}): choose a writable --out`);
-        }
+        writableFolder(out, '--out');
         const index: Array<{ kind: string; key: string; reason: string | null }> = [];
         for (const p of q.exportAll()) {
           const d = join(out, p.kind, encodeURIComponent(p.idempotencyKey));

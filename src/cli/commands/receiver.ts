@@ -1,10 +1,10 @@
 /** `bestshot receiver`: the reference cloud receiver (U1–U3) as a process. */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from '../commands.js';
 import { BestshotError } from '../../errors.js';
 import { startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
-import { numberArg, parseArgs } from '../args.js';
+import { numberArg, parseArgs, writableFolder } from '../args.js';
 
 const usage = `Usage: bestshot receiver --dir <dir> [options]
 
@@ -79,6 +79,7 @@ export const command: Command = {
       delayMs: numberArg('non-negative integer', 'test-delay-ms', values['test-delay-ms']),
     };
     const port = numberArg('non-negative integer', 'port', values.port);
+    writableFolder(join(resolve(values.dir), 'packages'), '--dir');
     const receiver = await startReceiver({
       dir: resolve(values.dir),
       port,

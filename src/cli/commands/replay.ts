@@ -1,7 +1,7 @@
 /** bestshot replay <video> [--config] [--out dir] [--report] [--policy] */
 import { CaptureError, UsageError, ConfigError } from '../../errors.js';
-import { parseArgs } from '../args.js';
-import { accessSync, constants, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { parseArgs, writableFolder } from '../args.js';
+import { existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { unsupportedFileFormat } from '../../capture/index.js';
 import { replayMotSequence } from '../../runtime/replay-mot.js';
@@ -70,15 +70,6 @@ function confineToRunDir(config: BestshotConfig, outDir: string): BestshotConfig
 }
 
 /** Fails before any work when the output folder cannot be written. */
-function checkWritable(outDir: string): void {
-  try {
-    mkdirSync(outDir, { recursive: true });
-    accessSync(outDir, constants.W_OK);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UsageError(`cannot write the output folder ${outDir} (${e.code ?? e.message}): choose a writable --out`);
-  }
-}
 
 /** Log lines to stderr and to the run's own run.log. */
 function teeSink(file: string): LogSink {
@@ -157,7 +148,7 @@ export async function replayMain(
   }
   if (values.policy !== undefined) cam.selection.policy = values.policy as PolicyName;
   const outDir = resolve(values.out ?? defaults.out ?? 'replay-out');
-  checkWritable(outDir);
+  writableFolder(outDir, '--out');
   if (defaults.banner) console.log(defaults.banner(cam.source.type === 'file' ? (video ?? cam.source.path) : cam.source.type));
   for (const f of RUN_FILES) rmSync(join(outDir, f), { recursive: true, force: true });
   config = confineToRunDir({ ...config, cameras: [cam] }, outDir);

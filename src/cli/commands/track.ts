@@ -4,7 +4,8 @@ import { writeMotResults } from '../../mot/io.js';
 import { trackMotSequence } from '../../mot/track-sequence.js';
 import { BYTETRACK_OPTIONS, type TrackerOptions } from '../../track/options.js';
 import type { Command } from '../commands.js';
-import { numberArg, parseArgs } from '../args.js';
+import { existingFile, numberArg, parseArgs, writableFolder } from '../args.js';
+import { dirname, join, resolve } from 'node:path';
 
 const usage = `Usage: bestshot track --mot <sequence dir> --out <result.txt> [options]
 
@@ -90,6 +91,8 @@ export const command: Command = {
     if (values['no-fuse-score']) tracker.fuseScore = false;
     if (values.nsa) tracker.nsa = true;
     set('lostMatching', lostMatching);
+    existingFile(join(values.mot, 'det', 'det.txt'), '--mot: a MOTChallenge sequence folder holds det/det.txt');
+    writableFolder(dirname(resolve(values.out)), '--out');
     const result = trackMotSequence(values.mot, { tracker, output: values.output });
     for (const w of result.warnings) console.error(`bestshot track: warning: ${w}`);
     writeMotResults(values.out, result.rows);
