@@ -114,7 +114,9 @@ describe('install-jetson.sh', () => {
     const unitFile = readFileSync(join(u.root, 'etc/systemd/system/bestshot.service'), 'utf8');
     assert.match(unitFile, /^ExecStart=\/opt\/bestshot\/current\/bin\/bestshot run --config \/etc\/bestshot\/config\.yaml$/m);
     assert.match(unitFile, /^Restart=always$/m);
-    assert.match(unitFile, /^Environment=BESTSHOT_QUEUE_DIR=\/var\/lib\/bestshot$/m);
+    assert.match(unitFile, /^WorkingDirectory=\/var\/lib\/bestshot$/m);
+    // Where the queue and the state live is the config's (queue.path, stateDir): no environment variable nothing reads.
+    assert.doesNotMatch(unitFile, /BESTSHOT_(QUEUE|STATE)_DIR/);
     assert.match(readFileSync(join(u.root, 'etc/bestshot/platform.env'), 'utf8'), /^BESTSHOT_JPEG_ENCODER=jpegenc$/m);
     assert.equal(existsSync(join(u.root, 'etc/systemd/system/bestshot.service.d')), false);
     // The updater as installed (not the checkout's copy) installs a first release.

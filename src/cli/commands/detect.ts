@@ -23,7 +23,8 @@ Options:
   --manifest <path>     model manifest (default: <model>.json beside the model, else models/yolox_nano.json)
   --classes <a,b,...>   keep only these labels, e.g. person,bicycle,car,motorcycle,bus,truck
   --score <0..1>        minimum score (default: the manifest's, 0.3 for YOLOX-Nano)
-  --frames <N>          process at most N frames of a video (default: all)
+  --frames <N>          read at most the first N frames of a video (default: all);
+                        with --every K, every K-th of them is processed
   --every <K>           process every K-th frame (default 1)
   --providers <list>    execution providers in order (default tensorrt,cuda,cpu)
   --threads <N>         intra-op threads (default 1; 0 = one per core)
