@@ -15,8 +15,11 @@ import { redactFields } from './log.js';
 /** 1 ms … 1 s. */
 export const LATENCY_BUCKETS_S: readonly number[] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
 
-/** Pipeline stages timed by `stageLatency`; 'end_to_end' is capture → package handed to the uploader. */
-export const STAGES = ['capture', 'detect', 'track', 'select', 'encode', 'upload', 'end_to_end'] as const;
+/**
+ * Pipeline stages timed by `stageLatency` (`bestshot_stage_latency_seconds`), per frame: 'detect' = capture → detection done,
+ * 'track' = detection done → tracking and selection done, 'end_to_end' = capture → packages built.
+ */
+export const STAGES = ['detect', 'track', 'end_to_end'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface BestshotMetrics {

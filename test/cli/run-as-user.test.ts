@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+import { STAGES } from '../../src/prometheus.js';
 import { spawnReceiver } from '../upload/helpers.js';
 import { freePort } from '../helpers/net.js';
 import { writeRunConfig } from '../helpers/run-config.js';
@@ -150,6 +151,9 @@ test('a file source that ends: queue drained, exit 0, printed counts = receiver 
     assert.ok(metricSum(metricsText, 'bestshot_bytes_sent_total') > 0, 'bytes_sent_total not fed');
     assert.ok(metricSum(metricsText, 'bestshot_frames_skipped_total') > 0, 'frames the captureHz grid skipped are counted as skipped');
     assert.equal(metricSum(metricsText, 'bestshot_frames_dropped_total'), 0, 'an offline file drops nothing (it waits)');
+    // Every stage the metric declares (and docs/config.md lists) is measured; before, four of seven never were.
+    const stages = new Set([...metricsText.matchAll(/bestshot_stage_latency_seconds_count\{camera="[^"]+",stage="([a-z_]+)"\} (\d+)/g)].filter((m) => Number(m[2]) > 0).map((m) => m[1]));
+    assert.deepEqual([...stages].sort(), [...STAGES].sort());
     assert.match(r.stdout, /0 dropped/);
     const stopped = r.stderr.split('\n').find((l) => l.includes('"msg":"stopped"'));
     assert.ok(stopped, r.stderr.slice(-1000));
