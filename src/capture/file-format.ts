@@ -101,3 +101,80 @@ export function recordingCutShort(path: string, endedAtS: number, declaredS: num
   const of = declaredS !== undefined ? ` of the ${declaredS.toFixed(1)} s its container declares` : '';
   return `${path} is cut short (${mb(cut.actual)} MB of the ${mb(cut.declared)} MB its container declares): it ended at ${endedAtS.toFixed(1)} s${of}, and the rest was not processed`;
 }
+
+/** A display rotation a recording's video track asks for, clockwise degrees. */
+export type Rotation = 0 | 90 | 180 | 270;
+
+/** The children of an ISO BMFF box's payload: [type, payload start, payload end] each. */
+function* boxes(buf: Buffer, start: number, end: number): Generator<[string, number, number]> {
+  let at = start;
+  while (at + 8 <= end) {
+    let size = buf.readUInt32BE(at);
+    let header = 8;
+    if (size === 1) {
+      if (at + 16 > end) return;
+      size = Number(buf.readBigUInt64BE(at + 8));
+      header = 16;
+    } else if (size === 0) size = end - at;
+    if (size < header || at + size > end) return;
+    yield [buf.toString('latin1', at + 4, at + 8), at + header, at + size];
+    at += size;
+  }
+}
+
+/**
+ * The rotation an MP4/MOV's video track matrix (tkhd, ISO/IEC 14496-12 §8.3.2)
+ * asks for: phones and some dashcams store the picture as the sensor read it
+ * and rotate it on display. 0 when there is none, the file is of another kind,
+ * or its matrix is not a plain quarter turn. Only the moov box is read.
+ */
+export function recordingRotation(path: string): Rotation {
+  const found = readOpenFile(path, (fd): Rotation => {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(16);
+    let at = 0;
+    for (let n = 0; at + 8 <= size && n < 10_000; n++) {
+      readSync(fd, head, 0, 16, at);
+      let boxSize = head.readUInt32BE(0);
+      if (boxSize === 1) boxSize = Number(head.readBigUInt64BE(8));
+      if (boxSize === 0) boxSize = size - at;
+      if (boxSize < 8) return 0;
+      if (head.toString('latin1', 4, 8) === 'moov') {
+        if (boxSize > 64 * 1024 * 1024 || at + boxSize > size) return 0;
+        const moov = Buffer.alloc(boxSize);
+        readSync(fd, moov, 0, boxSize, at);
+        return moovRotation(moov);
+      }
+      at += boxSize;
+    }
+    return 0;
+  });
+  return found ?? 0;
+}
+
+function moovRotation(moov: Buffer): Rotation {
+  for (const [type, start, end] of boxes(moov, 8, moov.length)) {
+    if (type !== 'trak') continue;
+    let matrix: number[] | undefined;
+    let video = false;
+    for (const [t, s, e] of boxes(moov, start, end)) {
+      if (t === 'tkhd') {
+        // version 0: 20 bytes of times and ids, version 1: 32; then 16 reserved/layer/volume bytes; then the 3×3 matrix.
+        const at = s + 4 + (moov[s] === 1 ? 32 : 20) + 16;
+        if (at + 36 <= e) matrix = Array.from({ length: 4 }, (_, i) => moov.readInt32BE(at + [0, 4, 12, 16][i]!));
+      } else if (t === 'mdia') {
+        for (const [m, ms, me] of boxes(moov, s, e)) {
+          if (m === 'hdlr' && ms + 12 <= me && moov.toString('latin1', ms + 8, ms + 12) === 'vide') video = true;
+        }
+      }
+    }
+    if (!video || !matrix) continue;
+    // a b / c d in 16.16: a quarter turn clockwise is (0 1 / −1 0), half (−1 0 / 0 −1), three quarters (0 −1 / 1 0).
+    const [a, b, c, d] = matrix.map((v) => Math.round(v / 0x10000));
+    if (a === 0 && b === 1 && c === -1 && d === 0) return 90;
+    if (a === -1 && b === 0 && c === 0 && d === -1) return 180;
+    if (a === 0 && b === -1 && c === 1 && d === 0) return 270;
+    return 0;
+  }
+  return 0;
+}

@@ -11,6 +11,7 @@ import { CaptureError, InvalidStateError, invalidParameterError, rethrowNative }
 import { TypedEmitter } from '../events.js';
 import { loadNative, type NativeBinding, type NativeMessage, type NativePipeline } from './native.js';
 import { buildPipeline, type BuiltPipeline, type CaptureOptions, type PixelFormat, type SlotPool, type SourceOptions, type YuvMatrix } from './options.js';
+import { recordingRotation } from './file-format.js';
 
 export interface Letterbox {
   /** Tensor pixels per frame pixel. */
@@ -89,7 +90,8 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
 
   constructor(options: CaptureOptions, binding: NativeBinding = loadNative()) {
     super();
-    this.pipeline = buildPipeline(options, (name) => binding.hasElement(name));
+    const rotation = options.rotation ?? (options.source.type === 'file' ? recordingRotation(options.source.path) : 0);
+    this.pipeline = buildPipeline({ ...options, rotation }, (name) => binding.hasElement(name));
     this.#source = options.source;
     const missing = this.pipeline.requiredElements.filter((e) => !binding.hasElement(e));
     if (missing.length > 0) {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CaptureError, invalidParameterError, requireNumber } from '../errors.js';
-import { unsupportedFileFormat } from './file-format.js';
+import { unsupportedFileFormat, type Rotation } from './file-format.js';
 
 /**
  * Pixel format of the frames handed to JavaScript: packed 8-bit BGR or RGB
@@ -82,6 +82,13 @@ export class SlotPool {
 
 export interface CaptureOptions {
   source: SourceOptions;
+  /**
+   * Turn each frame clockwise by this much, inside GStreamer (videoflip). A
+   * file source's own orientation (its MP4 track matrix) is read by
+   * FrameSource when this is not given: detection, crops and uploads then see
+   * the scene upright. Untagged sources get no videoflip (it costs capture rate).
+   */
+  rotation?: Rotation;
   /** Pixel format of frames handed to JavaScript. Default BGR; the runtime uses I420 (config cameras[].pixelFormat). */
   format?: PixelFormat;
   /** Scale frames to this size inside GStreamer (both or neither). */
@@ -193,6 +200,10 @@ function validateTensor(t: TensorOptions): void {
  * copy happens later, in the addon) and ends in an appsink that, for live
  * sources, keeps only the newest frame (stale frames dropped, not queued).
  */
+// video-direction, not the deprecated `method`: with `method` set, videoflip still read the stream's
+// own orientation tag on GStreamer 1.22 and the frame came out unturned (measured on a tagged mp4).
+const VIDEO_DIRECTION: Record<Exclude<Rotation, 0>, string> = { 90: '90r', 180: '180', 270: '90l' };
+
 export function buildPipeline(options: CaptureOptions, hasElement: (name: string) => boolean): BuiltPipeline {
   const source = options.source;
   if (source === null || typeof source !== 'object') throw invalidParameterError('object', 'source', source);
@@ -313,6 +324,9 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
   if (scale) required.push('videoscale');
   // Live: keep only the newest frame; replay: block the decoder (no loss).
   const sinkProps = live ? 'sync=false max-buffers=1 drop=true' : `sync=${source.type === 'file' && source.realtime === true} max-buffers=4 drop=false`;
-  const description = `${head}${scale} ! videoconvert n-threads=2 ! video/x-raw,format=${format} ! appsink name=${SINK} ${sinkProps}`;
+  // After the conversion, in a format videoflip takes; only when asked (it is a full-frame copy).
+  const flip = options.rotation ? ` ! videoflip video-direction=${VIDEO_DIRECTION[options.rotation]}` : '';
+  if (flip) required.push('videoflip');
+  const description = `${head}${scale} ! videoconvert n-threads=2 ! video/x-raw,format=${format}${flip} ! appsink name=${SINK} ${sinkProps}`;
   return { description, sinkName: SINK, srcName, live, requiredElements: [...new Set(required)], decoderThreads };
 }

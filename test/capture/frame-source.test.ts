@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { declaredBytesBeyondFile, openCapture, encodeJpeg, FrameSource, type CapturedFrame } from '../../src/capture/index.js';
+import { declaredBytesBeyondFile, openCapture, encodeJpeg, FrameSource, recordingRotation, type CapturedFrame } from '../../src/capture/index.js';
 import { CaptureError } from '../../src/errors.js';
 import { TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
 import { TINY_GIF } from '../helpers/gif.js';
@@ -203,6 +203,55 @@ test('a recording that gives no frame, no error and no end in time fails instead
     }
   } finally {
     writer.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a recording whose track matrix turns it (a phone held upright) comes out upright, in BGR and I420; an untagged one gets no videoflip', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-rotated-'));
+  try {
+    const plain = join(dir, 'plain.mp4');
+    // 64×32 as encoded: the left half red, the right half blue (videotestsrc's 'smpte' bars would do too).
+    const made = spawnSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=5', 'pattern=smpte', '!', 'video/x-raw,width=64,height=32', '!', 'x264enc', '!', 'mp4mux', '!', 'filesink', `location=${plain}`]);
+    assert.equal(made.status, 0, String(made.stderr));
+    assert.equal(recordingRotation(plain), 0);
+    const untagged = openCapture({ source: { type: 'file', path: plain } });
+    assert.doesNotMatch(untagged.pipeline.description, /videoflip/, 'untagged: no videoflip (it costs capture rate)');
+    untagged.close();
+    // The track matrix as ISO/IEC 14496-12 tkhd writes it (a b u / c d v / x y w; 16.16 and 2.30 fixed point).
+    const turned = (name: string, m: number[]): string => {
+      const bytes = readFileSync(plain);
+      const matrixAt = bytes.indexOf('tkhd') + 44;
+      [...m.slice(0, 2), 0, ...m.slice(2, 4), 0, 0, 0, 0x40000000].forEach((v, i) => bytes.writeInt32BE(v, matrixAt + 4 * i));
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      return path;
+    };
+    const cases: Array<[string, number[], number, [number, number]]> = [
+      ['cw.mp4', [0, 0x10000, -0x10000, 0], 90, [32, 64]],
+      ['half.mp4', [-0x10000, 0, 0, -0x10000], 180, [64, 32]],
+      ['ccw.mp4', [0, -0x10000, 0x10000, 0], 270, [32, 64]],
+    ];
+    for (const [name, matrix, degrees, size] of cases) {
+      const clip = turned(name, matrix);
+      assert.equal(recordingRotation(clip), degrees, name);
+      for (const format of ['BGR', 'I420'] as const) {
+        const src = openCapture({ source: { type: 'file', path: clip }, format });
+        assert.match(src.pipeline.description, /videoflip video-direction=/);
+        const { count, first } = await drain(src);
+        assert.equal(count, 5);
+        assert.deepEqual([first?.width, first?.height], size, `${name} ${format}`);
+        if (degrees === 90 && format === 'BGR' && first) {
+          // Turned clockwise, not the other way: the top row is the source's left column read upwards,
+          // so it ends in the white bar at its right (SMPTE bars: white on the left, dark patches at the bottom).
+          const luma = (x: number): number => first.pixels[x * 3]! + first.pixels[x * 3 + 1]! + first.pixels[x * 3 + 2]!;
+          assert.ok(luma(first.width - 1) > luma(0) + 200, `top row: left ${luma(0)}, right ${luma(first.width - 1)}`);
+        }
+      }
+    }
+    const { first } = await drain(openCapture({ source: { type: 'file', path: plain } }));
+    assert.deepEqual([first?.width, first?.height], [64, 32]);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
