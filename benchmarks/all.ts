@@ -13,7 +13,11 @@
  * ±5–10 % on ratios and far more on p99 (each run records the load average).
  */
 import { readFileSync } from 'node:fs';
-import { fmt, machine, writeResult } from './util.js';
+import { benchArgs, fmt, machine, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- all [--quick]
+  --quick  10 s per multi-camera run and only 1 and 4 cameras
+Runs capture, detect, track, pipeline and cameras; writes their results and benchmarks/results/all.json.`;
 
 interface Row {
   stage: string;
@@ -131,7 +135,7 @@ export function renderTable(rows: Row[]): string {
 }
 
 export default async function main(args: string[]): Promise<void> {
-  const quick = args.includes('--quick');
+  const quick = benchArgs(args, USAGE, { quick: { type: 'boolean' } }).values.quick === true;
   const t0 = performance.now();
   await run('capture', []);
   await run('detect', []);

@@ -17,7 +17,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
 import { compiledIsCurrent, ensureCompiled, LoopbackReceiver, runServiceChild } from './service-runner.js';
-import { fmt, machine, writeResult } from './util.js';
+import { BenchArgsError, benchArgs, benchChoice, benchNumber, benchNumbers, fmt, machine, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- cameras [--seconds 20] [--counts 1,2,4] [--sizes 640x360,1280x720] [--decoder-threads N] [--pixel-format i420|bgr] [--tsx]
+  --seconds N          seconds per run (default 20)
+  --counts 1,2,4       numbers of cameras, one run each (default 1,2,4)
+  --sizes WxH,...      clip sizes, one run each (default 640x360,1280x720)
+  --decoder-threads N  every camera's cameras[].decoderThreads (0 = the decoder's default)
+  --pixel-format F     every camera's cameras[].pixelFormat: i420 (the default) or bgr
+  --tsx                run the service through tsx even when dist/ is current
+Writes benchmarks/results/cameras.json.`;
 
 export const CAMERA_CLIPS = ['suburban-street-elevated.mp4', 'intersection-elevated-motorbikes.mp4', 'town-centre-pedestrians.mp4', 'overhead-lane-cars.mp4'];
 
@@ -122,26 +131,33 @@ export async function runCameras(opts: {
 }
 
 export default async function main(args: string[]): Promise<void> {
-  const arg = (name: string, d: string): string => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1]! : d;
-  };
-  const seconds = Number(arg('--seconds', '20'));
-  const counts = arg('--counts', '1,2,4').split(',').map(Number);
-  const sizes = arg('--sizes', '640x360,1280x720')
-    .split(',')
-    .map((s) => s.split('x').map(Number) as [number, number]);
-  if (!args.includes('--tsx')) ensureCompiled();
+  const { values } = benchArgs(args, USAGE, {
+    seconds: { type: 'string' },
+    counts: { type: 'string' },
+    sizes: { type: 'string' },
+    'decoder-threads': { type: 'string' },
+    'pixel-format': { type: 'string' },
+    tsx: { type: 'boolean' },
+  });
+  const tsx = values.tsx === true;
+  const seconds = benchNumber('positive number', '--seconds', values.seconds, 20);
+  const counts = benchNumbers('positive integer', '--counts', values.counts ?? '1,2,4');
+  const sizes = (values.sizes ?? '640x360,1280x720').split(',').map((s) => {
+    const wh = s.split('x');
+    if (wh.length !== 2) throw new BenchArgsError(`Expected WxH sizes for --sizes but received '${s}'`);
+    return wh.map((x) => benchNumber('positive integer', '--sizes', x, 0)) as [number, number];
+  });
+  // --decoder-threads N: every camera's cameras[].decoderThreads (the memory it saves per 1280×720 camera, docs/performance.md).
+  const decoderThreads = values['decoder-threads'] === undefined ? undefined : benchNumber('non-negative integer', '--decoder-threads', values['decoder-threads'], 0);
+  // --pixel-format bgr|i420: every camera's cameras[].pixelFormat (the default is i420).
+  const pixelFormat = values['pixel-format'] === undefined ? undefined : benchChoice('--pixel-format', values['pixel-format'], ['i420', 'bgr'], 'i420');
+  if (!tsx) ensureCompiled();
   console.log(`machine: ${machine()} (2 cores shared with other jobs: figures are from a loaded machine)`);
   console.log(
-    `cameras at 10 Hz each, clips at real rate (looping), ${seconds} s per run, service in its own process (${compiledIsCurrent() && !args.includes('--tsx') ? 'compiled dist/' : 'TypeScript through tsx: build with npx tsc -p . for the figures a unit sees'}), receiver on loopback\n`,
+    `cameras at 10 Hz each, clips at real rate (looping), ${seconds} s per run, service in its own process (${compiledIsCurrent() && !tsx ? 'compiled dist/' : 'TypeScript through tsx: build with npx tsc -p . for the figures a unit sees'}), receiver on loopback\n`,
   );
-  // --decoder-threads N: every camera's cameras[].decoderThreads (the memory it saves per 1280×720 camera, docs/performance.md).
-  const decoderThreads = args.includes('--decoder-threads') ? Number(arg('--decoder-threads', '0')) : undefined;
-  // --pixel-format bgr|i420: every camera's cameras[].pixelFormat (the default is i420).
-  const pixelFormat = args.includes('--pixel-format') ? arg('--pixel-format', 'i420') : undefined;
   const camera = decoderThreads === undefined && pixelFormat === undefined ? undefined : { ...(decoderThreads === undefined ? {} : { decoderThreads }), ...(pixelFormat === undefined ? {} : { pixelFormat }) };
-  const rows = await runCameras({ seconds, counts, sizes, camera, ...(args.includes('--tsx') ? { compiled: false } : {}) });
+  const rows = await runCameras({ seconds, counts, sizes, camera, ...(tsx ? { compiled: false } : {}) });
   const four = rows.filter((r) => r.cameras === 4);
   for (const r of four) {
     console.log(

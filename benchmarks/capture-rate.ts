@@ -9,7 +9,6 @@
  * rendered in real time with the exposure controller running) at 10 Hz, and
  * the simulated camera's render time per frame.
  */
-import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,12 @@ import { ImageIdAllocator } from '../src/capture/image-ids.js';
 import { SimulatedCamera } from '../src/capture/sim/camera.js';
 import { SimulatedCameraControl } from '../src/capture/control/simulated.js';
 import { ExposureController } from '../src/capture/exposure/controller.js';
-import { fmt, machine, summary, writeResult } from './util.js';
+import { benchArgs, benchNumber, fmt, machine, summary, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- capture-rate [--seconds 5] [--fps 60]
+  --seconds N  seconds measured per captureHz (default 5)
+  --fps N      frame rate of the live videotestsrc (default 60)
+Writes benchmarks/results/capture-rate.json.`;
 
 interface RateResult {
   source: string;
@@ -62,9 +66,9 @@ async function measure(source: FrameSourceLike, label: string, hz: number, secon
 }
 
 export default async function (args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { seconds: { type: 'string', default: '5' }, fps: { type: 'string', default: '60' } } });
-  const seconds = Number(values.seconds);
-  const fps = Number(values.fps);
+  const { values } = benchArgs(args, USAGE, { seconds: { type: 'string' }, fps: { type: 'string' } });
+  const seconds = benchNumber('positive number', '--seconds', values.seconds, 5);
+  const fps = benchNumber('positive integer', '--fps', values.fps, 60);
   const stateDir = mkdtempSync(join(tmpdir(), 'bestshot-bench-'));
   const results: RateResult[] = [];
   console.log(`capture-rate on ${machine()}`);

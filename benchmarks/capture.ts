@@ -18,7 +18,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture, type PixelFormat } from '../src/capture/index.js';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
-import { fmt, machine, summary, writeResult } from './util.js';
+import { BenchArgsError, benchArgs, fmt, machine, summary, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- capture [--no-tensor] [--out NAME]
+  --no-tensor  skip the runs with the 416x416 detector tensor
+  --out NAME   write benchmarks/results/NAME.json instead of capture.json`;
 
 export function make720pClip(): string {
   const dir = join(tmpdir(), 'bestshot-bench');
@@ -83,6 +87,9 @@ async function pullRuns(path: string, withTensor: boolean, pixelSlots = 0, runs 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export default async function main(args: string[]): Promise<void> {
+  const { values } = benchArgs(args, USAGE, { 'no-tensor': { type: 'boolean' }, out: { type: 'string' } });
+  const out = values.out ?? 'capture';
+  if (!/^[\w.-]+$/.test(out)) throw new BenchArgsError(`Expected a file name (letters, digits, . _ -) for --out but received '${out}'`);
   const path = make720pClip();
   // The machine's 1-minute load before and after: other jobs on the same cores show here.
   const loadBefore = loadavg()[0]!;
@@ -93,7 +100,7 @@ export default async function main(args: string[]): Promise<void> {
   const takeCeilings = (): void => {
     for (const f of ['BGR', 'I420'] as const) ceilings[f].push(ceilingFps(path, frames, f));
   };
-  const noTensor = args.includes('--no-tensor');
+  const noTensor = values['no-tensor'] === true;
   const frames = (await pullRuns(path, false, 0, 1)).frames;
   takeCeilings();
   const plain = await pullRuns(path, false);
@@ -129,7 +136,7 @@ export default async function main(args: string[]): Promise<void> {
   }
   const loadAvg1 = [loadBefore, loadavg()[0]!].map((l) => Math.round(l * 100) / 100);
   console.log(`RSS: start ${fmt(rssStart / 2 ** 20, 0)} MiB, end ${fmt(rssEnd / 2 ** 20, 0)} MiB; load average (1 min) before ${loadAvg1[0]}, after ${loadAvg1[1]}`);
-  const file = writeResult(args.includes('--out') ? args[args.indexOf('--out') + 1]! : 'capture', {
+  const file = writeResult(out, {
     frames,
     ceilingFps: ceiling.BGR,
     ceilingRuns: ceilings.BGR,

@@ -8,19 +8,22 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { encodeJpeg, openCapture } from '../src/capture/index.js';
 import { annotate } from '../src/detect/annotate.js';
 import { Detector, TRAFFIC_CLASSES, tensorOptionsFor } from '../src/detect/index.js';
 import { PROJECT_ROOT, TRAFFIC_CLIPS_DIR } from '../src/paths.js';
 import type { Box } from '../src/types.js';
-import { machine, writeResult } from './util.js';
+import { benchArgs, benchNumber, machine, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- detect-clips [--every K]
+  --every K  detect on every K-th frame of each traffic clip (default 5)
+Writes benchmarks/results/detect-clips.json and docs/img/detect-<clip>.jpg.`;
 
 const VEHICLES = new Set(['car', 'bus', 'truck', 'motorcycle']);
 
 export default async function (args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { every: { type: 'string', default: '5' } } });
-  const every = Number(values.every);
+  const { values } = benchArgs(args, USAGE, { every: { type: 'string' } });
+  const every = benchNumber('positive integer', '--every', values.every, 5);
   const d = await Detector.create({ providers: ['cpu'], classes: [...TRAFFIC_CLASSES], logger: () => {} });
   console.log(`detect-clips — ${machine()}; YOLOX-Nano, score ≥ ${d.manifest.thresholds.score}, classes ${TRAFFIC_CLASSES.join(',')}, every ${every}th frame\n`);
   console.log('| clip | frames (sampled) | sampled frames with a vehicle | boxes per class | image |');

@@ -10,13 +10,18 @@
  * - detect = inference + postprocess; stage = preprocess + detect;
  * - end-to-end frames/s: capture with tensor → detect, one after another.
  */
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { openCapture } from '../src/capture/index.js';
 import { Detector, DetectorPool, TRAFFIC_CLASSES, letterboxTensor, tensorOptionsFor, type DetectorInput, type PackedImage } from '../src/detect/index.js';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
-import { fmt, machine, summary, writeResult } from './util.js';
+import { BenchArgsError, benchArgs, benchNumber, fmt, machine, summary, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- detect [--runs N] [--clip file]
+  --runs N     timed frames per setting (default 300)
+  --clip file  clip in the shared traffic clips folder (default suburban-street-elevated.mp4)
+Writes benchmarks/results/detect.json.`;
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
@@ -36,9 +41,10 @@ async function decodeAll(path: string, withTensor: boolean, maxFrames: number, m
 }
 
 export default async function (args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { runs: { type: 'string', default: '300' }, clip: { type: 'string', default: 'suburban-street-elevated.mp4' } } });
-  const runs = Number(values.runs);
+  const { values } = benchArgs(args, USAGE, { runs: { type: 'string' }, clip: { type: 'string', default: 'suburban-street-elevated.mp4' } });
+  const runs = benchNumber('positive integer', '--runs', values.runs, 300);
   const clip = join(TRAFFIC_CLIPS_DIR, values.clip);
+  if (!existsSync(clip)) throw new BenchArgsError(`no such clip: ${clip} (--clip)`);
   console.log(`detect benchmark — ${machine()}, load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`clip ${values.clip}, ${runs} timed frames per setting, YOLOX-Nano 416x416, CPU provider, traffic classes\n`);
 

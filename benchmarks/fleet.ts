@@ -24,7 +24,15 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startMosquitto, startS3rver } from '../test/upload/fleet-servers.js';
-import { fmt, summary, writeResult } from './util.js';
+import { BenchArgsError, benchArgs, benchChoice, benchNumber, fmt, summary, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- fleet [sizes] [durationS] [ratePerUnit] [consumers] [get|head]
+  sizes        comma-separated unit counts, each N or N@rate (packages per unit per second), e.g. 100@0.2,1000@0.05 (default 100,1000)
+  durationS    seconds of publishing per size (default 20)
+  ratePerUnit  packages per unit per second for a size without @rate (default 0.2)
+  consumers    bestshot ingest processes sharing the subscription (default 2)
+  get|head     how the consumers verify objects: GET + sha256 (default), or HEAD (writes fleet-head.json)
+Writes benchmarks/results/fleet.json (fleet-head.json with head).`;
 
 const UNITS_CHILD = fileURLToPath(new URL('./fleet/units.ts', import.meta.url));
 const IMAGES = ['detect-motorway-cctv.jpg', 'detect-overhead-lane-cars.jpg', 'detect-suburban-street-elevated.jpg', 'detect-town-centre-pedestrians.jpg'].map((f) =>
@@ -211,18 +219,22 @@ async function run(units: number, durationS: number, rate: number, consumers: nu
 }
 
 export default async function bench(args: string[]): Promise<void> {
+  const { positionals: p } = benchArgs(args, USAGE, {}, ['sizes', 'durationS', 'ratePerUnit', 'consumers', 'get|head']);
   // Each size is N or N@rate (packages per unit per second), e.g. 100,1000 or 100@0.2,1000@0.05.
-  const spec = args[0] ?? '100,1000';
-  const durationS = Number(args[1] ?? 20);
-  const rate = Number(args[2] ?? 0.2);
-  const consumers = Number(args[3] ?? 2);
+  const spec = p[0] ?? '100,1000';
+  const durationS = benchNumber('positive number', 'durationS', p[1], 20);
+  const rate = benchNumber('positive number', 'ratePerUnit', p[2], 0.2);
+  const consumers = benchNumber('positive integer', 'consumers', p[3], 2);
   // How the consumers verify objects: get (GET + sha256, the default) or head (size + stored sha256).
-  const verify = args[4] ?? 'get';
+  const verify = benchChoice('get|head', p[4], ['get', 'head'], 'get');
+  // Every size is checked before the first one runs.
+  const sizes = spec.split(',').map((item) => {
+    const [n, r, more] = item.split('@');
+    if (more !== undefined) throw new BenchArgsError(`Expected N or N@rate for sizes but received '${item}'`);
+    return { units: benchNumber('positive integer', 'sizes', n, 0), rate: benchNumber('positive number', 'sizes (N@rate)', r, rate) };
+  });
   const runs = [];
-  for (const item of spec.split(',')) {
-    const [n, r] = item.split('@');
-    runs.push(await run(Number(n), durationS, r === undefined ? rate : Number(r), consumers, verify));
-  }
+  for (const size of sizes) runs.push(await run(size.units, durationS, size.rate, consumers, verify));
   const file = writeResult(verify === 'get' ? 'fleet' : `fleet-${verify}`, {
     command: `npm run bench -- fleet ${spec} ${durationS} ${rate} ${consumers}${verify === 'get' ? '' : ` ${verify}`}`,
     note: 'one mosquitto 2.0.11 and one s3rver 3.7.1 on loopback; every process (units, broker, store, consumers) shares the same CPUs',

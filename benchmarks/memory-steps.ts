@@ -13,7 +13,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compiledIsCurrent } from './service-runner.js';
 import { memoryMiB, smapsRollup } from './service-child.js';
-import { machine, writeResult } from './util.js';
+import { benchArgs, machine, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- memory-steps
+  (no options) RSS after each part of one camera's service, loaded one after another in a fresh process
+Writes benchmarks/results/memory-steps.json.`;
 
 type Step = { step: string; rssMiB: number; anonymousMiB: number; addedMiB: number };
 
@@ -52,13 +56,15 @@ async function steps(): Promise<Step[]> {
   return out;
 }
 
-if (process.argv.includes('--memory-steps-child')) {
+// The forked child's own argv (not run.ts's: `npm run bench -- memory-steps --memory-steps-child` is refused by main()).
+if (process.argv[2] === '--memory-steps-child') {
   const result = await steps();
   process.send!(result);
   process.disconnect();
 }
 
-export default async function main(): Promise<void> {
+export default async function main(args: string[]): Promise<void> {
+  benchArgs(args, USAGE, {});
   const compiled = compiledIsCurrent();
   const file = compiled ? fileURLToPath(new URL('../dist/benchmarks/memory-steps.js', import.meta.url)) : fileURLToPath(import.meta.url);
   if (compiled && !existsSync(file)) throw new Error(`${file} missing: npx tsc -p .`);

@@ -1,5 +1,5 @@
 /**
- * npm run bench -- memory [--seconds 20] [--clip 720p]
+ * npm run bench -- memory [--seconds 20] [--720p] [--only 0,5] [--repeat 3] [--tsx]
  *
  * Where one camera's RSS goes (docs/performance.md): the service runs one camera at
  * 10 Hz (a file source at real rate) in its own process, uploading to a
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
 import { make720pClip } from './capture.js';
 import { compiledIsCurrent, ensureCompiled, LoopbackReceiver, runServiceChild } from './service-runner.js';
-import { fmt, machine, writeResult } from './util.js';
+import { BenchArgsError, benchArgs, benchNumber, fmt, machine, writeResult } from './util.js';
 
 interface Variant {
   name: string;
@@ -44,24 +44,47 @@ export const MEMORY_VARIANTS: Variant[] = [
   { name: 'defaults + mmap threshold 128 KiB from process start (GLIBC_TUNABLES)', model: {}, env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072' } },
 ];
 
+const USAGE = `npm run bench -- memory [--seconds 20] [--720p] [--only 0,5] [--repeat 3] [--tsx]
+  --seconds N   seconds per variant (default 20)
+  --720p        a 1280x720 transcode of the clip instead of the 640x352 clip (writes memory-720p.json; --clip 720p says the same)
+  --only IDS    comma-separated variant ids to run (default all), from:
+${MEMORY_VARIANTS.map((v, i) => `                ${String(i).padStart(2)}  ${v.name}`).join('\n')}
+  --repeat N    runs of each variant, round the variants (default 1; writes memory-repeatN.json)
+  --tsx         run the service through tsx even when dist/ is current
+Writes benchmarks/results/memory.json.`;
+
 export default async function main(args: string[]): Promise<void> {
-  const si = args.indexOf('--seconds');
-  const seconds = si >= 0 ? Number(args[si + 1]) : 20;
-  const clip = args.includes('--720p') ? make720pClip() : join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4');
-  const only = args.indexOf('--only');
-  const picked = only >= 0 ? args[only + 1]!.split(',') : undefined;
+  const { values } = benchArgs(args, USAGE, {
+    seconds: { type: 'string' },
+    '720p': { type: 'boolean' },
+    clip: { type: 'string' },
+    only: { type: 'string' },
+    repeat: { type: 'string' },
+    tsx: { type: 'boolean' },
+  });
+  const seconds = benchNumber('positive number', '--seconds', values.seconds, 20);
+  // `--clip 720p` (this file's header said so before --720p) is the same as --720p; no other clip is offered.
+  if (values.clip !== undefined && values.clip !== '720p') throw new BenchArgsError(`Expected 720p for --clip but received '${values.clip}'`);
+  const is720p = values['720p'] === true || values.clip === '720p';
+  const ids = MEMORY_VARIANTS.map((_, i) => String(i));
+  const picked = values.only?.split(',');
+  const unknown = picked?.filter((id) => !ids.includes(id)) ?? [];
+  if (unknown.length > 0) {
+    throw new BenchArgsError(`--only ${values.only}: no variant ${unknown.map((id) => `'${id}'`).join(', ')}; the ids are 0 to ${ids.length - 1} (npm run bench -- memory --help names them)`);
+  }
   const variants = picked ? MEMORY_VARIANTS.filter((_, i) => picked.includes(String(i))) : MEMORY_VARIANTS;
-  const ri = args.indexOf('--repeat');
-  const repeat = ri >= 0 ? Number(args[ri + 1]) : 1;
-  if (!args.includes('--tsx')) ensureCompiled();
+  const repeat = benchNumber('positive integer', '--repeat', values.repeat, 1);
+  const tsx = values.tsx === true;
+  const clip = is720p ? make720pClip() : join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4');
+  if (!tsx) ensureCompiled();
   console.log(`machine: ${machine()} (2 cores shared with other jobs: figures are from a loaded machine)`);
-  console.log(`one camera at 10 Hz, ${clip.split('/').pop()} at real rate, ${seconds} s per variant, service in its own process (${compiledIsCurrent() && !args.includes('--tsx') ? 'compiled dist/' : 'TypeScript through tsx'})\n`);
+  console.log(`one camera at 10 Hz, ${clip.split('/').pop()} at real rate, ${seconds} s per variant, service in its own process (${compiledIsCurrent() && !tsx ? 'compiled dist/' : 'TypeScript through tsx'})\n`);
   const rcv = await LoopbackReceiver.start();
   const rows: Array<Record<string, unknown>> = [];
   try {
     // Repeats go round the variants (not one variant N times in a row), so drift of the machine's load spreads over all of them.
     for (let k = 0; k < repeat; k++) for (const v of variants) {
-      const r = await runServiceChild(rcv, { cameras: [{ id: 'cam1', clip }], captureHz: 10, seconds, loop: true, model: v.model, camera: v.camera }, { env: v.env, ...(args.includes('--tsx') ? { compiled: false } : {}) });
+      const r = await runServiceChild(rcv, { cameras: [{ id: 'cam1', clip }], captureHz: 10, seconds, loop: true, model: v.model, camera: v.camera }, { env: v.env, ...(tsx ? { compiled: false } : {}) });
       const cam = r.cameras[0]!;
       const row = {
         variant: v.name,
@@ -102,5 +125,5 @@ export default async function main(args: string[]): Promise<void> {
     console.log(`\nmedian of ${repeat} runs (min–max):`);
     for (const x of spread) console.log(`${x.variant.padEnd(52)} RSS ${fmt(x.rssMedianMiB, 0)} MiB (${fmt(x.rssMinMiB, 0)}–${fmt(x.rssMaxMiB, 0)}), e2e p99 median ${fmt(x.p99MedianMs, 1)} ms`);
   }
-  console.log(`\nwritten ${writeResult(args.includes('--720p') ? 'memory-720p' : repeat > 1 ? `memory-repeat${repeat}` : 'memory', { seconds, clip, repeat, spread, rows })}`);
+  console.log(`\nwritten ${writeResult(is720p ? 'memory-720p' : repeat > 1 ? `memory-repeat${repeat}` : 'memory', { seconds, clip, repeat, spread, rows })}`);
 }

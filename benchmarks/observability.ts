@@ -7,7 +7,11 @@ import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/log.js';
 import { createMetrics, STAGES } from '../src/prometheus.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { fmt, machine, summary, writeResult } from './util.js';
+import { BenchArgsError, benchArgs, benchNumber, fmt, machine, summary, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- observability [runs]
+  runs  loadConfig(config/example.yaml) calls timed, the first 10 a warm-up (default 200)
+Writes benchmarks/results/observability.json.`;
 
 function perCallUs(n: number, fn: (i: number) => void): number[] {
   const out: number[] = [];
@@ -21,7 +25,9 @@ function perCallUs(n: number, fn: (i: number) => void): number[] {
 }
 
 export default async function (args: string[]): Promise<void> {
-  const runs = Number(args[0] ?? 200);
+  const { positionals: p } = benchArgs(args, USAGE, {}, ['runs']);
+  const runs = benchNumber('positive integer', 'runs', p[0], 200);
+  if (runs <= 10) throw new BenchArgsError(`Expected an integer above 10 for runs (the first 10 are a warm-up) but received '${p[0]}'`);
   console.log(`machine: ${machine()}`);
   const env = { ...process.env, BESTSHOT_UPLOAD_TOKEN: 'bench' };
   const example = join(PROJECT_ROOT, 'config', 'example.yaml');

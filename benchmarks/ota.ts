@@ -10,9 +10,13 @@
  */
 import { cpSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { makeApp, makeUnit, PACKAGE, REPO, run } from '../test/ota/harness.js';
-import { fmt, machine, summary, writeResult } from './util.js';
+import { benchArgs, benchNumber, fmt, machine, summary, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- ota [--runs N] [--no-heavy]
+  --runs N    updates timed per case (default 5)
+  --no-heavy  skip the release with this checkout's node_modules
+Writes benchmarks/results/ota.json.`;
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t0 = process.hrtime.bigint();
@@ -26,8 +30,8 @@ function line(label: string, ms: number[]): void {
 }
 
 export default async function (args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { runs: { type: 'string', default: '5' }, 'no-heavy': { type: 'boolean', default: false } } });
-  const runs = Number(values.runs);
+  const { values } = benchArgs(args, USAGE, { runs: { type: 'string' }, 'no-heavy': { type: 'boolean', default: false } });
+  const runs = benchNumber('positive integer', '--runs', values.runs, 5);
   const u = await makeUnit('bench');
   const result: Record<string, unknown> = { machine: machine(), runs };
   try {

@@ -22,8 +22,15 @@ import { parseConfig } from '../src/config/index.js';
 import { DetectorPool, tensorOptionsFor } from '../src/detect/index.js';
 import { BestshotService, detectorPoolOptions, type RuntimeLogger } from '../src/runtime/service.js';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
+import { POLICY_NAMES } from '../src/select/index.js';
 import { make720pClip } from './capture.js';
-import { fmt, machine, summary, writeResult } from './util.js';
+import { benchArgs, benchChoice, fmt, machine, summary, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- pipeline [--policy spec|shared-best|…] [--held-frames jpeg|pixels] [--pixel-format i420|bgr]
+  --policy P        selection.policy: ${POLICY_NAMES.join(', ')} (default spec)
+  --held-frames H   cameras[].heldFrames: jpeg (default) or pixels
+  --pixel-format F  cameras[].pixelFormat: i420 (default) or bgr
+Writes benchmarks/results/pipeline.json.`;
 
 const silent: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -112,12 +119,10 @@ async function pipelineRun(clip: string, mode: 'live' | 'offline', captureHz: nu
 }
 
 export default async function main(args: string[]): Promise<void> {
-  const pi = args.indexOf('--policy');
-  const policy = pi >= 0 ? args[pi + 1]! : 'spec';
-  const hi = args.indexOf('--held-frames');
-  const heldFrames = hi >= 0 ? args[hi + 1]! : 'jpeg';
-  const fi = args.indexOf('--pixel-format');
-  const pixelFormat = fi >= 0 ? args[fi + 1]! : 'i420';
+  const { values } = benchArgs(args, USAGE, { policy: { type: 'string' }, 'held-frames': { type: 'string' }, 'pixel-format': { type: 'string' } });
+  const policy: string = benchChoice('--policy', values.policy, POLICY_NAMES, 'spec');
+  const heldFrames: string = benchChoice('--held-frames', values['held-frames'], ['jpeg', 'pixels'], 'jpeg');
+  const pixelFormat: string = benchChoice('--pixel-format', values['pixel-format'], ['i420', 'bgr'], 'i420');
   const clips: Array<[string, string]> = [
     ['suburban-street-elevated.mp4 (640x352)', join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4')],
     ['suburban 720p transcode (1280x720)', make720pClip()],

@@ -13,9 +13,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { writableFolder } from '../src/cli/args.js';
 import { buildPackage, PackageQueue, type SynchronousMode, type UploadPackage } from '../src/upload/index.js';
-import { fmt, machine, summary, writeResult } from './util.js';
+import { benchArgs, benchNumber, fmt, machine, summary, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- queue [--n 300] [--size-kb 200] [--repeat 3] [--dir <dir>]
+  --n N          packages per run (default 300)
+  --size-kb N    size of each package's JPEG in KB (default 200)
+  --repeat N     runs; the median and range are printed (default 3)
+  --dir <dir>    folder for the databases (default the system temp folder)
+Writes benchmarks/results/queue.json.`;
 
 function makePackages(n: number, sizeBytes: number): UploadPackage[] {
   const out: UploadPackage[] = [];
@@ -71,13 +78,11 @@ function phase(label: string, packages: UploadPackage[], bytesEach: number, op: 
 }
 
 export default async function (args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: { n: { type: 'string', default: '300' }, 'size-kb': { type: 'string', default: '200' }, repeat: { type: 'string', default: '3' }, dir: { type: 'string' } },
-  });
-  const repeat = Math.max(1, Number(values.repeat));
-  const n = Number(values.n);
-  const size = Number(values['size-kb']) * 1024;
+  const { values } = benchArgs(args, USAGE, { n: { type: 'string' }, 'size-kb': { type: 'string', default: '200' }, repeat: { type: 'string' }, dir: { type: 'string' } });
+  const repeat = benchNumber('positive integer', '--repeat', values.repeat, 3);
+  const n = benchNumber('positive integer', '--n', values.n, 300);
+  const size = Math.round(benchNumber('positive number', '--size-kb', values['size-kb'], 200) * 1024);
+  if (values.dir !== undefined) writableFolder(values.dir, '--dir');
   const base = mkdtempSync(join(values.dir ?? tmpdir(), 'bestshot-bench-queue-'));
   const packages = makePackages(n, size);
   const bytesEach = size + Buffer.byteLength(JSON.stringify(packages[0]!.metadata));

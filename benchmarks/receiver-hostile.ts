@@ -16,7 +16,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeMultipart } from '../src/upload/index.js';
 import { makeJpeg, makePackage } from '../test/upload/helpers.js';
-import { percentile, writeResult } from './util.js';
+import { benchArgs, benchNumber, percentile, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- receiver-hostile [seconds] [attackers]
+  seconds    length of the attack (default 70)
+  attackers  never-ending chunked floods, and as many 1 B/s drips (default 8)
+Writes benchmarks/results/receiver-hostile.json.`;
 
 const CHILD = fileURLToPath(new URL('./receiver-child.ts', import.meta.url));
 
@@ -82,8 +87,9 @@ function attack(port: number, kind: Attack['kind'], untilMs: number): Promise<At
 }
 
 export default async function bench(args: string[]): Promise<void> {
-  const seconds = Number(args[0] ?? 70);
-  const attackers = Number(args[1] ?? 8);
+  const { positionals: p } = benchArgs(args, USAGE, {}, ['seconds', 'attackers']);
+  const seconds = benchNumber('positive number', 'seconds', p[0], 70);
+  const attackers = benchNumber('non-negative integer', 'attackers', p[1], 8);
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-bench-hostile-'));
   const child = fork(CHILD, [dir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [ready] = (await once(child, 'message')) as [{ url: string }];

@@ -12,13 +12,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeMultipart } from '../src/upload/index.js';
 import { makeJpeg, makePackage } from '../test/upload/helpers.js';
-import { percentile, writeResult } from './util.js';
+import { benchArgs, benchNumber, percentile, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- receiver [uploads] [concurrency]
+  uploads      distinct packages POSTed (default 1000)
+  concurrency  uploads in flight (default 200)
+Writes benchmarks/results/receiver.json.`;
 
 const CHILD = fileURLToPath(new URL('./receiver-child.ts', import.meta.url));
 
 export default async function bench(args: string[]): Promise<void> {
-  const uploads = Number(args[0] ?? 1000);
-  const concurrency = Number(args[1] ?? 200);
+  const { positionals: p } = benchArgs(args, USAGE, {}, ['uploads', 'concurrency']);
+  const uploads = benchNumber('positive integer', 'uploads', p[0], 1000);
+  const concurrency = benchNumber('positive integer', 'concurrency', p[1], 200);
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-bench-receiver-'));
   const child = fork(CHILD, [dir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [ready] = (await once(child, 'message')) as [{ url: string }];

@@ -8,10 +8,14 @@
  * (how many were immediate, and how many queued packages replace-queued
  * replaced).
  */
-import { parseArgs } from 'node:util';
 import { POLICY_NAMES, createPolicy, type PolicyDecision } from '../src/select/index.js';
 import type { Track } from '../src/types.js';
-import { fmt, machine, summary, writeResult } from './util.js';
+import { benchArgs, benchNumber, benchNumbers, fmt, machine, summary, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- select [--frames N] [--tracks 10,50,200]
+  --frames N         frames per run (default 3000)
+  --tracks 10,50,200 objects alive at once, one run each (default 10,50,200)
+Writes benchmarks/results/select.json.`;
 
 const W = 1920;
 const H = 1080;
@@ -22,9 +26,9 @@ function rng(seed: number): () => number {
 }
 
 export default async function (args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { frames: { type: 'string', default: '3000' }, tracks: { type: 'string', default: '10,50,200' } } });
-  const frames = Number(values.frames);
-  const sizes = values.tracks.split(',').map(Number);
+  const { values } = benchArgs(args, USAGE, { frames: { type: 'string' }, tracks: { type: 'string' } });
+  const frames = benchNumber('positive integer', '--frames', values.frames, 3000);
+  const sizes = benchNumbers('positive integer', '--tracks', values.tracks ?? '10,50,200');
   console.log(`select benchmark: ${frames} frames per run, ${machine()}`);
   const results: Record<string, unknown>[] = [];
   for (const nTracks of sizes) {

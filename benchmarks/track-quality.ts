@@ -24,7 +24,11 @@ import { evaluateInput, loadClipInput, type EvalInput } from '../src/eval/index.
 import { type MotCounts, type MotRow, combineMetrics, evaluateMot, readMotFile, trackMotSequence } from '../src/mot/index.js';
 import { SHARED_DATA_DIR } from '../src/paths.js';
 import { BYTETRACK_OPTIONS, type TrackerOptions } from '../src/track/index.js';
-import { machine, writeResult } from './util.js';
+import { benchArgs, machine, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- track-quality
+  (no options) each tracker option on identical detections: MOT sequences, their second halves, traffic clips (docs/tracking.md)
+Writes benchmarks/results/track-quality.json.`;
 
 const SEQUENCES = ['mot15-TUD-Campus', 'mot15-TUD-Stadtmitte'];
 const B = BYTETRACK_OPTIONS;
@@ -158,7 +162,8 @@ function clipScore(inputs: readonly EvalInput[], tracker: TrackerOptions): { cov
   return { covered, text: `${(tracks / objects).toFixed(3)} / ${((100 * split) / objects).toFixed(1)} % / ${covered} of ${eligible}` };
 }
 
-export default async function main(): Promise<void> {
+export default async function main(args: string[]): Promise<void> {
+  benchArgs(args, USAGE, {});
   console.log(`track-quality: ${machine()}`);
   const head = `| tracker | ${SEQUENCES.map((s) => s.replace('mot15-', '')).join(' | ')} | pooled |`;
   const sep = `|---|${SEQUENCES.map(() => '---').join('|')}|---|`;

@@ -11,7 +11,11 @@ import { trackMotSequence } from '../src/mot/index.js';
 import { sharedPath } from '../src/paths.js';
 import type { Box, FrameDetections } from '../src/types.js';
 import { loadavg } from 'node:os';
-import { fmt, machine, summary, writeResult } from './util.js';
+import { benchArgs, benchNumber, fmt, machine, summary, writeResult } from './util.js';
+
+const USAGE = `npm run bench -- track [--frames N]
+  --frames N  timed frames per setting, after 200 warm-up (default 3000)
+Writes benchmarks/results/track.json.`;
 
 /** Official ByteTrack update() median / p99 ms on a 2-core VM (ANCHORS.md). */
 const PYTHON: Record<number, { p50: number; p99: number; note: string }> = {
@@ -88,8 +92,8 @@ function run(n: number, frames: number, withProjector: boolean, options: Tracker
 }
 
 export default async function (args: string[]): Promise<void> {
-  const i = args.indexOf('--frames');
-  const frames = i >= 0 ? Number(args[i + 1]) : 3000;
+  const { values } = benchArgs(args, USAGE, { frames: { type: 'string' } });
+  const frames = benchNumber('positive integer', '--frames', values.frames, 3000);
   console.log(`ByteTracker.update() per frame — ${machine()}\n${frames} frames after 200 warm-up, synthetic smooth motion 1920×1080, 5 % misses\n`);
   const results: Record<string, unknown> = {};
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

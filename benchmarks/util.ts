@@ -1,7 +1,10 @@
-/** Shared helpers for benchmarks: percentiles, machine description, result files. */
+/** Shared helpers for benchmarks: percentiles, machine description, result files, command-line arguments. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { isAbsolute, relative } from 'node:path';
+import type { ParseArgsConfig } from 'node:util';
+import { parseArgs } from '../src/cli/args.js';
+import type { NumberKind } from '../src/errors.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 
 export function percentile(values: number[], p: number): number {
@@ -33,3 +36,75 @@ export function writeResult(name: string, data: unknown): string {
 }
 
 export const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+
+/**
+ * A benchmark's command line, refused before any work (run.ts prints one line
+ * on stderr and exits 2), or `--help`/`-h` (run.ts prints `message`, the
+ * bench's usage, and exits 0). Nothing has run and no result file is written.
+ */
+export class BenchArgsError extends Error {
+  override readonly name = 'BenchArgsError';
+  constructor(
+    message: string,
+    readonly help = false,
+    /** Point at `--help` (an unknown option or argument, not a bad value). */
+    readonly seeHelp = false,
+  ) {
+    super(message);
+  }
+}
+
+type BenchOptions = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * The one parser of every benchmark's arguments: node:util parseArgs, strict
+ * (an unknown option is refused), with the bench's options and at most
+ * `positionals.length` positional arguments (named, for the message).
+ * `--help`/`-h` anywhere throws the usage (exit 0, nothing runs).
+ */
+export function benchArgs<const O extends BenchOptions>(
+  args: string[],
+  usage: string,
+  options: O,
+  positionals: readonly string[] = [],
+): { values: ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>>['values']; positionals: string[] } {
+  if (args.includes('--help') || args.includes('-h')) throw new BenchArgsError(usage, true);
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
+      // Node's hint about '--' only confuses: keep the first sentence.
+      throw new BenchArgsError(e.message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, ''), false, true);
+    }
+    throw err;
+  }
+  const extra = parsed.positionals[positionals.length];
+  if (extra !== undefined) {
+    throw new BenchArgsError(`unexpected argument '${extra}' (${positionals.length ? `takes at most ${positionals.join(' ')}` : 'takes no positional arguments'})`, false, true);
+  }
+  return { values: parsed.values, positionals: parsed.positionals };
+}
+
+/** A number from the command line (option `--name` or positional `name`): `fallback` when absent, else checked, e.g. "Expected positive number for --seconds but received 'x'". */
+export function benchNumber(kind: NumberKind, name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  const ok =
+    text.trim() !== '' && Number.isFinite(n) && (!kind.endsWith('integer') || Number.isInteger(n)) && (kind.startsWith('positive') ? n > 0 : n >= 0);
+  if (!ok) throw new BenchArgsError(`Expected ${kind} for ${name} but received '${text}'`);
+  return n;
+}
+
+/** A comma-separated list of numbers (`1,2,4`), each checked as benchNumber does. */
+export function benchNumbers(kind: NumberKind, name: string, text: string): number[] {
+  return text.split(',').map((item) => benchNumber(kind, name, item, NaN));
+}
+
+/** One of a fixed set of words: `fallback` when absent. */
+export function benchChoice<const C extends string>(name: string, text: string | undefined, choices: readonly C[], fallback: C): C {
+  if (text === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(text)) throw new BenchArgsError(`Expected one of ${choices.join(', ')} for ${name} but received '${text}'`);
+  return text as C;
+}
