@@ -92,6 +92,10 @@ export const command: Command = {
       scoreThreshold,
       providers: values.providers?.split(',').map((s) => s.trim()) as ExecutionProvider[] | undefined,
       intraOpNumThreads: threads,
+    }).catch((err: Error) => {
+      // A label the model does not know is a mistyped option (exit 2), not a runtime failure.
+      if (err instanceof TypeError && err.message.includes(' for classes but received ')) throw new UsageError(err.message.replace(' for classes ', ' for --classes '));
+      throw err;
     });
     const source = openCapture({ source: { type: 'file', path: file }, format: 'BGR', tensor: tensorOptionsFor(detector.manifest) });
     const counts = new Map<string, number>();
