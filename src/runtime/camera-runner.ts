@@ -14,7 +14,7 @@
 import { InvalidStateError } from '../errors.js';
 import type { Piscina } from 'piscina';
 import type { CapturedFrame, FrameSource } from '../capture/index.js';
-import { capturePeriodNs, encodeJpeg, framesSkippedBetween, StreamGrid, TickGrid } from '../capture/index.js';
+import { CameraClock, capturePeriodNs, encodeJpeg, framesSkippedBetween, StreamGrid, TickGrid } from '../capture/index.js';
 import { FrameRing, validateSelectionParams } from '../select/index.js';
 import { buildPackage, cropTrackIds, idempotencyKey, packageParts, type UploadContent, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { cropRectWithMargin, cutCrop, type CropRect } from '../select/crop-stats.js';
@@ -139,6 +139,12 @@ export interface CameraRunnerOptions {
    * Only with upload.content 'frame' (crops need the pixels).
    */
   heldFrames?: 'jpeg' | 'pixels';
+  /**
+   * The camera's timestamps (A5), shared by every runner of one camera (its
+   * source's reopenings) so they strictly increase across them. Default: a
+   * clock of this runner's own.
+   */
+  clock?: CameraClock;
 }
 
 const NO_PIXELS = new Uint8Array(0);
@@ -240,8 +246,9 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     const periodNs = capturePeriodNs(this.#opts.captureHz);
     const ticks = new TickGrid(periodNs);
     const onGrid = new StreamGrid(periodNs);
-    const wallStart = BigInt(Date.now()) * 1_000_000n;
-    let firstPts: bigint | null = null;
+    const clock = this.#opts.clock ?? new CameraClock();
+    // A recording's frames are its opening's origin + stream time (A5, capture/timestamps.ts).
+    let origin: { ns: bigint; firstPts: bigint } | undefined;
     let lastPtsNs: bigint | undefined;
     try {
       while (!this.#stopping) {
@@ -274,8 +281,12 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
           }
           await new Promise<void>((r) => this.#slotWaiters.push(r));
         }
-        firstPts ??= frame.ptsNs;
-        const timestampNs = live || frame.ptsNs < 0n ? frame.captureRealtimeNs : wallStart + (frame.ptsNs - firstPts);
+        let timestampNs: bigint;
+        if (live || frame.ptsNs < 0n) timestampNs = frame.captureRealtimeNs;
+        else {
+          origin ??= { ns: clock.recordingOrigin(periodNs), firstPts: frame.ptsNs };
+          timestampNs = clock.recorded(origin.ns + (frame.ptsNs - origin.firstPts));
+        }
         const exposure = await this.#opts.exposure(frame);
         this.#admit({ frame, imageId: this.#ids.next(), timestampNs, capturedAtMs: performance.now(), exposure }, source);
       }

@@ -26,7 +26,7 @@ import { TrackingShards } from './shards.js';
 import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
 import { openSource, type OpenedSource } from './sources.js';
 import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type PositionProvider } from '../capture/acquisition.js';
-import { recordingCutShort, recordingDuration, SlotPool, type CapturedFrame } from '../capture/index.js';
+import { CameraClock, recordingCutShort, recordingDuration, SlotPool, type CapturedFrame } from '../capture/index.js';
 import { loadNative, type NativeBinding } from '../capture/native.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 
@@ -447,6 +447,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     let attempt = 0;
     // The camera's shared-memory slots, reused by every reopening (a looping file, a reconnect): RSS stays flat (docs/performance.md).
     const slots = new SlotPool();
+    // A5: one clock per camera, not per opening: its timestamps strictly increase across reopenings
+    // (a faster-than-real-time loop would otherwise start each pass before the last one ended).
+    const clock = new CameraClock();
     // A recording's declared duration, asked once while it plays: a file that ends well before it was cut short.
     const declaredS = cam.source.type === 'file' ? recordingDuration(cam.source.path) : undefined;
     let endedEarlySaid = false;
@@ -484,6 +487,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           workerInit: workerInitFor(cam, this.config.upload.content),
           trackIdFloor,
           measureEveryFrame: this.#opts.measureEveryFrame,
+          clock,
         },
         { detect: this.detect, shard: this.shards.forCamera(cam.id), sink, imageIds: ids },
       );

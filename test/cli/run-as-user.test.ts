@@ -416,18 +416,26 @@ test('a looping file: the printed frames and packages are the whole run, not the
     // 25 s: the model loads and the camera goes round the clip several times.
     const r = await runCli(['run', '--config', file], { timeoutMs: 100_000, killAfterMs: 25_000 });
     assert.equal(r.code, 0, r.stderr.slice(-2000));
-    const frames = /frames:\s+(\d+) processed, (\d+) skipped/.exec(r.stdout);
+    const frames = /frames:\s+(\d+) processed, (\d+) skipped by the captureHz grid, (.*)/.exec(r.stdout);
     assert.ok(frames, r.stdout);
     assert.ok(Number(frames[1]) + Number(frames[2]) > 60, `more than one pass of the 44-frame clip: ${frames[0]}`);
+    // A5: each pass continues the camera's timestamps; a pass that started at the wall clock went
+    // back in time (the replay outruns it) and the selector refused every later frame (track-error).
+    assert.equal(frames[3], '0 dropped', r.stdout);
+    assert.doesNotMatch(r.stderr, /worker restarted/);
     const c = printedCounts(r.stdout);
     const sent = /sent:\s+(\d+) immediate \+ (\d+) cached/.exec(r.stdout);
     assert.ok(sent, r.stdout);
     assert.ok(Number(sent[1]) <= c.immediate && Number(sent[2]) <= c.cached, `sent more than was built:\n${r.stdout}`);
     assert.equal(await storedCount(receiver.url), c.delivered);
     // A5: a unit's first start numbers its frames from the clock (ms), above anything a re-imaged unit sent before.
-    const listing = (await (await fetch(`${receiver.url}/packages`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { packages: Array<{ imageId: number }> };
+    const listing = (await (await fetch(`${receiver.url}/packages`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { packages: Array<{ imageId: number; timestampNs: string }> };
     const started = Date.now() - 10 * 60_000;
     assert.ok(listing.packages.length > 0 && listing.packages.every((p) => p.imageId > started), `imageIds ${listing.packages.map((p) => p.imageId).join(', ')}`);
+    const byId = [...listing.packages].sort((a, b) => a.imageId - b.imageId);
+    for (let i = 1; i < byId.length; i++) {
+      assert.ok(BigInt(byId[i]!.timestampNs) > BigInt(byId[i - 1]!.timestampNs), `A5: imageId ${byId[i]!.imageId} is stamped ${byId[i]!.timestampNs}, not after imageId ${byId[i - 1]!.imageId} (${byId[i - 1]!.timestampNs})`);
+    }
   } finally {
     await receiver.stop();
     rmSync(dir, { recursive: true, force: true });
