@@ -58,7 +58,7 @@ export {
   type ExposureTagger,
   type CaptureClock,
 } from './fixed-rate.js';
-export { CameraClock, recordingOrigin, type CameraClockState } from './timestamps.js';
+export { CameraClock, CLOCK_STEP_TOLERANCE_NS, recordingOrigin, stampCaptured, type CameraClockState, type ClockStep } from './timestamps.js';
 export { ImageIdAllocator, validateCameraId, writeFileDurable, type ImageIdOptions } from './image-ids.js';
 export type { PositionProvider, PositionState } from './position/types.js';
 export { FixedPosition, validatePosition } from './position/fixed.js';

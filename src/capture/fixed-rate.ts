@@ -15,6 +15,7 @@ import type { CameraPosition, ExposureInfo } from '../types.js';
 import type { CapturedFrame } from './frame-source.js';
 import { validateCameraId } from './image-ids.js';
 import type { PositionProvider } from './position/types.js';
+import { CameraClock } from './timestamps.js';
 
 /** What fixed-rate capture needs of a frame source (FrameSource satisfies it). */
 export interface FrameSourceLike {
@@ -149,13 +150,19 @@ export interface FixedRateCaptureOptions {
   /** Camera frame period, ns, for counting skipped frames when frames carry no duration. */
   sourcePeriodNs?: bigint;
   clock?: CaptureClock;
+  /**
+   * The camera's timestamps (A5: strictly increasing, across steps of the wall
+   * clock). Pass the same CameraClock to the captures of one camera's
+   * reopenings. Default: a clock of this capture's own.
+   */
+  timestamps?: CameraClock;
 }
 
 /** A frame taken by fixed-rate capture (data model "Frame"). */
 export interface AcquiredFrame {
   cameraId: string;
   imageId: number;
-  /** Capture time, wall-clock ns (pipeline clock mapped to CLOCK_REALTIME). */
+  /** Capture time, wall-clock ns (pipeline clock mapped to CLOCK_REALTIME), strictly increasing (A5, CameraClock). */
   timestampNs: bigint;
   /** Capture time, CLOCK_MONOTONIC ns. */
   monotonicNs: bigint;
@@ -182,6 +189,7 @@ export class FixedRateCapture {
   readonly periodNs: bigint;
   #o: FixedRateCaptureOptions;
   #grid: TickGrid;
+  #timestamps: CameraClock;
   #lastPts: bigint | undefined;
   #stats = { captured: 0, skipped: 0 };
   #busy = false;
@@ -197,6 +205,7 @@ export class FixedRateCapture {
     this.captureHz = hz;
     this.#o = options;
     this.#grid = new TickGrid(this.periodNs, options.clock ?? realClock);
+    this.#timestamps = options.timestamps ?? new CameraClock();
   }
 
   stats(): FixedRateStats {
@@ -241,12 +250,14 @@ export class FixedRateCapture {
           : { ...exp };
     this.#stats.captured++;
     this.#stats.skipped += skipped;
+    const timestampNs = this.#timestamps.captured(frame);
     return {
       cameraId: this.cameraId,
       imageId: this.#o.ids.next(),
-      timestampNs: frame.captureRealtimeNs,
+      timestampNs,
       monotonicNs: frame.captureMonotonicNs,
       exposure,
+      // GNSS fixes carry UTC: looked up at the wall clock's capture time, which a step set right.
       cameraPosition: this.#o.position?.positionAt(frame.captureRealtimeNs) ?? null,
       width: frame.width,
       height: frame.height,

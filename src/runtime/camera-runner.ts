@@ -154,6 +154,8 @@ interface InFlight {
   frame: CapturedFrame;
   imageId: number;
   timestampNs: bigint;
+  /** The wall-clock time the camera position is looked up at (GNSS fixes carry UTC). */
+  positionAtNs: bigint;
   capturedAtMs: number;
 }
 
@@ -282,13 +284,19 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
           await new Promise<void>((r) => this.#slotWaiters.push(r));
         }
         let timestampNs: bigint;
-        if (live || frame.ptsNs < 0n) timestampNs = frame.captureRealtimeNs;
-        else {
+        // A live frame's position is looked up at its wall-clock capture time, not at a timestamp
+        // that runs ahead of the wall clock since it stepped back (GNSS fixes carry UTC).
+        let positionAtNs: bigint;
+        if (live || frame.ptsNs < 0n) {
+          timestampNs = clock.captured(frame);
+          positionAtNs = frame.captureRealtimeNs;
+        } else {
           origin ??= { ns: clock.recordingOrigin(periodNs), firstPts: frame.ptsNs };
           timestampNs = clock.recorded(origin.ns + (frame.ptsNs - origin.firstPts));
+          positionAtNs = timestampNs;
         }
         const exposure = await this.#opts.exposure(frame);
-        this.#admit({ frame, imageId: this.#ids.next(), timestampNs, capturedAtMs: performance.now(), exposure }, source);
+        this.#admit({ frame, imageId: this.#ids.next(), timestampNs, positionAtNs, capturedAtMs: performance.now(), exposure }, source);
       }
     } finally {
       await this.#chain;
@@ -324,7 +332,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       captureMonotonicNs: frame.captureMonotonicNs,
       timestampNs,
       exposure: f.exposure,
-      cameraPosition: this.#opts.position(timestampNs),
+      cameraPosition: this.#opts.position(f.positionAtNs),
     });
     this.ring.retain(imageId); // the pipeline's own reference until selection has run
     const detected = (async () => {

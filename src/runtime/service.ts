@@ -26,7 +26,7 @@ import { TrackingShards } from './shards.js';
 import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
 import { openSource, type OpenedSource } from './sources.js';
 import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type PositionProvider } from '../capture/acquisition.js';
-import { CameraClock, recordingCutShort, recordingDuration, SlotPool, type CapturedFrame } from '../capture/index.js';
+import { CameraClock, recordingCutShort, recordingDuration, SlotPool, type CapturedFrame, type ClockStep } from '../capture/index.js';
 import { loadNative, type NativeBinding } from '../capture/native.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 
@@ -448,8 +448,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     // The camera's shared-memory slots, reused by every reopening (a looping file, a reconnect): RSS stays flat (docs/performance.md).
     const slots = new SlotPool();
     // A5: one clock per camera, not per opening: its timestamps strictly increase across reopenings
-    // (a faster-than-real-time loop would otherwise start each pass before the last one ended).
-    const clock = new CameraClock();
+    // (a faster-than-real-time loop would otherwise start each pass before the last one ended)
+    // and across steps of the wall clock, each said once.
+    const clock = new CameraClock({ onStep: (step) => this.#logClockStep(cam.id, step) });
     // A recording's declared duration, asked once while it plays: a file that ends well before it was cut short.
     const declaredS = cam.source.type === 'file' ? recordingDuration(cam.source.path) : undefined;
     let endedEarlySaid = false;
@@ -545,6 +546,15 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       return;
     }
     status.state = 'stopped';
+  }
+
+  /** A5: a step of the wall clock a camera's timestamps rode over (capture/timestamps.ts), once per step. */
+  #logClockStep(cameraId: string, step: ClockStep): void {
+    const s = (ns: bigint): number => Math.round(Number(ns < 0n ? -ns : ns) / 1e8) / 10;
+    const fields = { camera: cameraId, aheadOfWallClockS: s(step.aheadNs) };
+    if (step.stepNs < 0n) this.#log.warn(`wall clock stepped back by ${s(step.stepNs)} s; timestamps continue from the monotonic clock`, fields);
+    else if (step.aheadNs > 0n) this.#log.warn(`wall clock stepped forward by ${s(step.stepNs)} s; timestamps continue from the monotonic clock`, fields);
+    else this.#log.warn(`wall clock stepped forward by ${s(step.stepNs)} s; timestamps follow it`, fields);
   }
 
   /** An endpoint that is down is said once, then every minute while it stays down, and when it is back. */

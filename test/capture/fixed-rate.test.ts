@@ -10,6 +10,7 @@ import { ExposureController } from '../../src/capture/exposure/controller.js';
 import { FixedRateCapture, StreamGrid, capturePeriodNs, framesSkippedBetween, type CaptureClock, type FrameSourceLike } from '../../src/capture/fixed-rate.js';
 import type { CapturedFrame } from '../../src/capture/frame-source.js';
 import { ImageIdAllocator } from '../../src/capture/image-ids.js';
+import { CameraClock } from '../../src/capture/timestamps.js';
 import { FixedPosition } from '../../src/capture/position/fixed.js';
 import { SimulatedCamera } from '../../src/capture/sim/camera.js';
 
@@ -146,6 +147,29 @@ test('A5 ticks on a fixed grid; late ticks and skipped frames are counted (contr
   await frc.next();
   assert.equal(sleeps.at(-1), 1_500_000_000n, 'back on the 100 ms grid');
   assert.deepEqual(frc.stats(), { captureHz: 10, captured: 4, skipped: 9 + 34 + 4, lateTicks: 2 });
+});
+
+test('A5 fixed-rate capture: timestamps strictly increase over a backward step of the wall clock, positions at the wall clock', async () => {
+  let now = 1_000_000_000n;
+  const clock: CaptureClock = { nowNs: () => now, sleepUntil: async (ns) => void (now = ns) };
+  let n = 0;
+  // The wall clock steps back 1 h after the third frame (an NTP correction).
+  const source: FrameSourceLike = { next: async () => fakeFrame(now, 1_700_000_000_000_000_000n + now - (n++ >= 3 ? 3_600_000_000_000n : 0n)) };
+  const asked: bigint[] = [];
+  const steps: bigint[] = [];
+  const frc = new FixedRateCapture({
+    source,
+    cameraId: 'step',
+    ids: { next: (() => { let i = 1; return () => i++; })() },
+    position: { state: 'fixed', positionAt: (t) => (asked.push(t), null), close: () => {} },
+    timestamps: new CameraClock({ onStep: (st) => steps.push(st.stepNs) }),
+    clock,
+  });
+  const got = [];
+  for (let i = 0; i < 6; i++) got.push((await frc.next())!);
+  for (let i = 1; i < got.length; i++) assert.equal(got[i]!.timestampNs - got[i - 1]!.timestampNs, 100_000_000n, `frame ${i}`);
+  assert.deepEqual(steps, [-3_600_000_000_000n]);
+  assert.equal(asked.at(-1), got.at(-1)!.frame.captureRealtimeNs, 'GNSS positions are looked up at the wall clock');
 });
 
 test('A5 fixed-rate capture from a live simulated camera: newest frame per tick, ids, tags, positions', async () => {

@@ -1,0 +1,139 @@
+/**
+ * `bestshot run` while the wall clock steps (an NTP correction, a manual
+ * `date`): the real CLI under libfaketime, whose offset file is rewritten
+ * during the run; the monotonic clock is left alone, as the kernel does.
+ * Skipped with a message where libfaketime is not installed (apt package
+ * faketime).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+import { spawnReceiver } from '../upload/helpers.js';
+import { writeRunConfig } from '../helpers/run-config.js';
+
+const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+const TOKEN = 'clock-step-token';
+const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find((p) => existsSync(p));
+const skip = LIBFAKETIME === undefined ? 'libfaketime not installed (apt install faketime): the wall clock cannot be stepped under a running process' : false;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `bestshot run` under libfaketime; `script` gets the stderr so far and a function that
+ * sets the wall clock's offset (libfaketime syntax, e.g. '-1h'), and ends the run by returning.
+ */
+async function runStepped(dir: string, config: string, script: (stderr: () => string, setOffset: (offset: string) => void) => Promise<void>): Promise<Run> {
+  const offsetFile = join(dir, 'faketime');
+  writeFileSync(offsetFile, '+0\n');
+  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      BESTSHOT_FROM_SOURCE: '1',
+      BESTSHOT_TEST_TOKEN: TOKEN,
+      LD_PRELOAD: LIBFAKETIME!,
+      FAKETIME_TIMESTAMP_FILE: offsetFile,
+      FAKETIME_NO_CACHE: '1',
+      // Only the wall clock steps; the monotonic clock goes on (older and newer libfaketime spellings).
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      DONT_FAKE_MONOTONIC: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const hard = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  try {
+    await script(
+      () => stderr,
+      (offset) => writeFileSync(offsetFile, `${offset}\n`),
+    );
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const code = await closed;
+  clearTimeout(hard);
+  return { code, stdout, stderr };
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs = 90_000): Promise<void> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('A5: a live camera rides over the wall clock stepping back 1 h — frames go on being tracked, one warning', { skip, timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-clock-live-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  try {
+    // The spec policy's selector refuses a frame stamped before the previous one (select/selector.ts).
+    const config = writeRunConfig(dir, { source: '{ type: test, live: true }\n    selection: { policy: spec }', endpoint: `${receiver.url}/packages` });
+    const r = await runStepped(dir, config, async (stderr, setOffset) => {
+      await until('running', () => stderr().includes('"msg":"running"'));
+      await sleep(3000);
+      setOffset('-1h');
+      await sleep(6000);
+    });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const frames = /frames:\s+(\d+) processed, (\d+) skipped by the captureHz grid, (.*)/.exec(r.stdout);
+    assert.ok(frames, r.stdout);
+    // Before A5's clock rule every frame after the step was refused: 'track-error N dropped', ten 'worker restarted' lines a second.
+    assert.equal(frames[3], '0 dropped', r.stdout);
+    assert.ok(Number(frames[1]) >= 60, `about 9 s of frames at 10 Hz, 6 s of them after the step: ${frames[0]}`);
+    assert.doesNotMatch(r.stderr, /worker restarted/);
+    const warned = r.stderr.split('\n').filter((l) => l.includes('wall clock stepped'));
+    assert.equal(warned.length, 1, r.stderr.slice(-3000));
+    const w = JSON.parse(warned[0]!) as { level: string; msg: string; camera: string; aheadOfWallClockS: number };
+    assert.equal(w.level, 'warn');
+    assert.equal(w.camera, 'cam');
+    assert.match(w.msg, /^wall clock stepped back by 3600(\.\d)? s; timestamps continue from the monotonic clock$/);
+    assert.ok(Math.abs(w.aheadOfWallClockS - 3600) < 1, warned[0]);
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('A5: a looping realtime recording rides over the wall clock stepping back 1 h — every pass continues the timestamps', { skip, timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-clock-loop-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  try {
+    // About 1.6 s of the shared clip: several passes in real time, some after the step.
+    const clip = join(dir, 'short.mp4');
+    const source = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
+    const made = spawnSync('gst-launch-1.0', ['-q', 'filesrc', `location=${source}`, '!', 'decodebin', '!', 'videoconvert', '!', 'identity', 'eos-after=40', '!', 'x264enc', 'speed-preset=ultrafast', '!', 'mp4mux', '!', 'filesink', `location=${clip}`]);
+    assert.equal(made.status, 0, String(made.stderr));
+    const config = writeRunConfig(dir, { source: `{ type: file, path: ${clip}, realtime: true, loop: true }\n    selection: { policy: spec }`, endpoint: `${receiver.url}/packages` });
+    const r = await runStepped(dir, config, async (stderr, setOffset) => {
+      await until('running', () => stderr().includes('"msg":"running"'));
+      await sleep(3000);
+      setOffset('-1h');
+      await sleep(6000);
+    });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const frames = /frames:\s+(\d+) processed, (\d+) skipped by the captureHz grid, (.*)/.exec(r.stdout);
+    assert.ok(frames, r.stdout);
+    // A pass started at the wall clock began an hour before the previous one: every frame after the step was refused.
+    assert.equal(frames[3], '0 dropped', r.stdout);
+    assert.ok(Number(frames[1]) >= 60, `about 9 s of frames at 10 Hz: ${frames[0]}`);
+    assert.doesNotMatch(r.stderr, /worker restarted/);
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
