@@ -596,7 +596,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     let downSince: number | undefined;
     let lastSaid = 0;
     uploader.on('retry', (e) => {
-      const now = Date.now();
+      // Durations on the monotonic clock: a wall clock stepped back would silence the minute's reminder.
+      const now = performance.now();
       if (downSince === undefined) {
         downSince = now;
         this.#endpointDownSince = now;
@@ -616,7 +617,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         this.#log.warn(`the endpoint answered HTTP ${e.status} with a web page, not a package acknowledgement: check that upload.endpoint is the ingest API, not a web server or proxy (the packages count as delivered)`, { key: e.idempotencyKey });
       }
       if (downSince === undefined) return;
-      this.#log.info('endpoint taking packages again', { afterS: Math.round((Date.now() - downSince) / 1000), queued: uploader.stats().queueDepth });
+      this.#log.info('endpoint taking packages again', { afterS: Math.round((performance.now() - downSince) / 1000), queued: uploader.stats().queueDepth });
       downSince = undefined;
       this.#endpointDownSince = undefined;
     });
@@ -704,10 +705,11 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       const s = up.stats();
       return s.queueDepth + s.immediateInFlight + s.immediatePending;
     };
-    const deadline = Date.now() + timeoutMs;
-    while (left() > 0 && Date.now() < deadline && !this.#stopSignal.signal.aborted) {
+    // The monotonic clock: a wall clock stepped back during the drain would stretch it by the step.
+    const deadline = performance.now() + timeoutMs;
+    while (left() > 0 && performance.now() < deadline && !this.#stopSignal.signal.aborted) {
       onProgress?.(left());
-      await sleep(Math.min(100, Math.max(1, deadline - Date.now())), this.#stopSignal.signal);
+      await sleep(Math.min(100, Math.max(1, deadline - performance.now())), this.#stopSignal.signal);
     }
     return left();
   }

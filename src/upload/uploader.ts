@@ -44,6 +44,12 @@ export interface UploaderOptions {
   closeTimeoutMs?: number;
   /** Random source for the jitter (tests); default Math.random. */
   random?: () => number;
+  /**
+   * Monotonic clock, ms (tests); default performance.now. Back-off waits are
+   * measured on it, never on the wall clock: a wall clock stepped back (an NTP
+   * correction) would hold the queue until it caught up (U2).
+   */
+  now?: () => number;
 }
 
 export interface SentEvent {
@@ -124,11 +130,13 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   readonly #backoff: ResolvedBackoff;
   readonly #closeTimeoutMs: number;
   readonly #random: () => number;
+  readonly #now: () => number;
 
   #timer: NodeJS.Timeout | undefined;
   #draining: Promise<void> | null = null;
   #headFailures = 0;
-  #nextAttemptAt = 0;
+  /** When the queue head may be tried again, on the monotonic clock (#now), ms. */
+  #nextAttemptAt = -Infinity;
   #immediateInFlight = new Set<Promise<void>>();
   #pending: Array<{ pkg: UploadPackage; seq: number }> = [];
   /** Queue seqs of immediate packages being sent or waiting to be: the drain leaves them alone. */
@@ -158,6 +166,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     this.#backoff = resolveBackoff(options.backoff);
     this.#closeTimeoutMs = optionalNumber('positive number', 'closeTimeoutMs', options.closeTimeoutMs, 5000);
     this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? (() => performance.now());
     this.#ownsSender = !isSender(options.sender);
     this.#sender = isSender(options.sender) ? options.sender : new HttpSender(options.sender);
     this.#ownsQueue = !(options.queue instanceof PackageQueue);
@@ -319,7 +328,7 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
   }
 
   #tick(): void {
-    if (this.#closing || this.#draining || Date.now() < this.#nextAttemptAt) return;
+    if (this.#closing || this.#draining || this.#now() < this.#nextAttemptAt) return;
     this.#draining = this.#drainOne()
       .catch((err) => this.#fail(err))
       .finally(() => {
@@ -373,7 +382,8 @@ export class Uploader extends TypedEmitter<UploaderEvents> {
     this.queue.recordFailure(head.seq, r.reason);
     this.#headFailures++;
     const delayMs = backoffDelayMs(this.#headFailures, this.#backoff, r.retryAfterMs, this.#random);
-    this.#nextAttemptAt = Date.now() + delayMs;
+    // U2: the wait is a duration on the monotonic clock, so a step of the wall clock neither stretches nor skips it.
+    this.#nextAttemptAt = this.#now() + delayMs;
     this.emit('retry', { idempotencyKey: head.idempotencyKey, route: 'cached', errorKind: r.errorKind, reason: r.reason, delayMs });
   }
 

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
 import { spawnReceiver } from '../upload/helpers.js';
 import { writeRunConfig } from '../helpers/run-config.js';
+import { freePort } from '../helpers/net.js';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const TOKEN = 'clock-step-token';
@@ -27,10 +28,15 @@ interface Run {
 }
 
 /**
- * Runs `bestshot run` under libfaketime; `script` gets the stderr so far and a function that
- * sets the wall clock's offset (libfaketime syntax, e.g. '-1h'), and ends the run by returning.
+ * Runs `bestshot run` under libfaketime; `script` gets the stderr so far, a function that
+ * sets the wall clock's offset (libfaketime syntax, e.g. '-1h') and the run's exit; the run
+ * is stopped (SIGTERM) when the script returns.
  */
-async function runStepped(dir: string, config: string, script: (stderr: () => string, setOffset: (offset: string) => void) => Promise<void>): Promise<Run> {
+async function runStepped(
+  dir: string,
+  config: string,
+  script: (stderr: () => string, setOffset: (offset: string) => void, exited: Promise<number | null>) => Promise<void>,
+): Promise<Run> {
   const offsetFile = join(dir, 'faketime');
   writeFileSync(offsetFile, '+0\n');
   const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
@@ -58,9 +64,10 @@ async function runStepped(dir: string, config: string, script: (stderr: () => st
     await script(
       () => stderr,
       (offset) => writeFileSync(offsetFile, `${offset}\n`),
+      closed,
     );
   } finally {
-    child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   }
   const code = await closed;
   clearTimeout(hard);
@@ -68,9 +75,9 @@ async function runStepped(dir: string, config: string, script: (stderr: () => st
 }
 
 async function until(what: string, ok: () => boolean, timeoutMs = 90_000): Promise<void> {
-  const t0 = Date.now();
+  const t0 = performance.now();
   while (!ok()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -134,6 +141,42 @@ test('A5: a looping realtime recording rides over the wall clock stepping back 1
     assert.doesNotMatch(r.stderr, /worker restarted/);
   } finally {
     await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('U2: the queue delivers at once when the endpoint comes back just after the wall clock stepped back 1 h (its back-off ran on the wall clock)', { skip, timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-clock-queue-'));
+  const port = await freePort();
+  let receiver: Awaited<ReturnType<typeof spawnReceiver>> | undefined;
+  try {
+    const clip = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
+    // The endpoint is down from the start: the packages wait in the queue, its head backs off.
+    const config = writeRunConfig(dir, { source: `{ type: file, path: ${clip}, realtime: false }`, endpoint: `http://127.0.0.1:${port}/packages` });
+    let back = 0;
+    let exitedAfterMs = -1;
+    const r = await runStepped(dir, config, async (stderr, setOffset, exited) => {
+      await until('the endpoint down', () => stderr().includes('"msg":"endpoint not taking packages'));
+      await sleep(3000);
+      setOffset('-1h');
+      await sleep(1000);
+      receiver = await spawnReceiver(['--port', String(port), '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+      back = performance.now();
+      // The source has ended (or soon will): the run drains the queue and exits by itself.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
+      clearTimeout(timer);
+      exitedAfterMs = performance.now() - back;
+    });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    // Before, the head waited for a wall-clock time an hour away: nothing delivered, the drain (also on the wall clock) never ended.
+    assert.ok(exitedAfterMs >= 0 && exitedAfterMs < 45_000, `drained and exited ${Math.round(exitedAfterMs)} ms after the endpoint came back:\n${r.stdout}`);
+    assert.match(r.stdout, /queue:\s+0 still queued/, r.stdout);
+    const delivered = /; (\d+) delivered/.exec(r.stdout);
+    assert.ok(delivered && Number(delivered[1]) > 0, r.stdout);
+    assert.match(r.stderr, /"msg":"endpoint taking packages again"/);
+  } finally {
+    await receiver?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -121,9 +121,10 @@ export async function listPackages(url: string, token: string, camera?: string):
 
 /** Poll until pred() holds or timeoutMs passes. */
 export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
+  // The monotonic clock: tests step the wall clock (Date.now) under the code they wait on.
+  const end = performance.now() + timeoutMs;
   while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

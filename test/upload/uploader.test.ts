@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PackageQueue, Uploader, type UploaderOptions, type UploadPackage } from '../../src/upload/index.js';
+import { PackageQueue, Uploader, type PackageSender, type SendResult, type UploaderOptions, type UploadPackage } from '../../src/upload/index.js';
 import { listPackages, makeJpeg, makePackage, spawnReceiver, waitFor, type ReceiverProcess } from './helpers.js';
 import { freePort } from '../helpers/net.js';
 
@@ -100,6 +100,36 @@ test('U2: 503 with Retry-After is retried no sooner than the server asked; the F
     const stored = await listPackages(r.url, TOKEN, 'cam-5xx');
     assert.deepEqual(stored.map((p) => p.key), ['cam-5xx:0', 'cam-5xx:1', 'cam-5xx:2']);
   } finally {
+    await up.close();
+  }
+});
+
+test('U2: the back-off is measured on the monotonic clock — a wall clock stepped forward 1 h does not skip it, stepped back 1 h does not hold it', async () => {
+  let mono = 1_000; // the injected monotonic clock, ms
+  const attempts: number[] = [];
+  const sender: PackageSender = {
+    send: async (): Promise<SendResult> => {
+      attempts.push(mono);
+      return attempts.length === 1 ? { kind: 'retryable', errorKind: 'network', reason: 'connect ECONNREFUSED', durationMs: 1 } : { kind: 'ok', status: 200, body: '{}', durationMs: 1 };
+    },
+    close: () => {},
+  };
+  const wall = Date.now;
+  const up = new Uploader({ sender, queue: { path: join(dir, 'clock-step.db') }, sendHz: 50, backoff: { baseMs: 2_000, maxMs: 2_000 }, random: () => 1, now: () => mono });
+  try {
+    up.submit(pkgs('cam-clk', 1)[0]!, 'cached');
+    await waitFor(() => attempts.length === 1, 5000, 'the first try');
+    // Forward 1 h: the 2 s back-off is still to run (the wall clock said it was over).
+    Date.now = () => wall() + 3_600_000;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(attempts, [1_000], 'no try before the back-off ended');
+    // Back 1 h from where it was: the back-off ends when the monotonic clock says so, not an hour later.
+    Date.now = () => wall() - 3_600_000;
+    mono += 2_000;
+    await waitFor(() => up.stats().queueDepth === 0, 5000, 'the retry after the back-off');
+    assert.deepEqual(attempts, [1_000, 3_000]);
+  } finally {
+    Date.now = wall;
     await up.close();
   }
 });

@@ -178,10 +178,10 @@ export const command: Command = {
       const drainS = config.upload.drainTimeoutS;
       const startLeft = svc.runCounts().stillQueued;
       if (startLeft > 0) log.info('sources ended; draining the queue', { queued: startLeft, drainTimeoutS: drainS, sendHz: config.upload.sendHz });
-      let lastLog = Date.now();
+      let lastLog = performance.now();
       const drainDone = svc.drain(drainS * 1000, (left) => {
-        if (Date.now() - lastLog >= 5000) {
-          lastLog = Date.now();
+        if (performance.now() - lastLog >= 5000) {
+          lastLog = performance.now();
           // An ETA from sendHz means nothing while the endpoint refuses: say what the drain waits for.
           if (svc.endpointDown) log.info('draining: waiting for the endpoint to take packages', { left, drainTimeoutS: drainS });
           else log.info('draining', { left, etaS: Math.ceil(left / config.upload.sendHz) });
