@@ -18,6 +18,21 @@ export interface Progress {
 const SILENT: Progress = { frames: () => undefined, draining: () => undefined, stop: () => undefined };
 
 /**
+ * U2: a drain's ETA, s, at the rate packages actually left over the last
+ * interval (`leftBefore` at its start, `left` now); undefined when none left:
+ * an endpoint that accepts connections and never answers fails nothing until
+ * the response timeout (30 s by default), and an ETA at sendHz would promise
+ * seconds while nothing moves. Say what the drain waits for instead.
+ */
+export function drainEtaS(leftBefore: number, left: number, intervalS: number): number | undefined {
+  if (!(intervalS > 0) || left >= leftBefore) return undefined;
+  return Math.ceil(left / ((leftBefore - left) / intervalS));
+}
+
+/** Seconds without a package leaving after which a drain says it waits for the endpoint's answer. */
+const DRAIN_QUIET_S = 5;
+
+/**
  * Frames a recording yields on the captureHz grid (A5), from its duration as
  * gst-discoverer reports it; undefined when unknown (the bar then shows counts
  * without a total).
@@ -47,6 +62,8 @@ export function createProgress(options: { total?: number; enabled: boolean; stre
   const t0 = performance.now();
   bar.start(total ?? 0, 0, { fps: '0.0', uploads: 0 });
   let phase: 'frames' | 'drain' = 'frames';
+  let lastLeft = Number.POSITIVE_INFINITY;
+  let movedAt = 0;
   return {
     frames(done, uploads) {
       if (phase !== 'frames') return;
@@ -61,7 +78,14 @@ export function createProgress(options: { total?: number; enabled: boolean; stre
         bar.stop();
         phase = 'drain';
       }
-      stream.write(`\r\x1b[2Kqueue: ${left} left, ~${Math.ceil(left / sendHz)} s`);
+      const now = performance.now();
+      if (left < lastLeft) {
+        lastLeft = left;
+        movedAt = now;
+      }
+      // No ETA while nothing leaves (drainEtaS): the endpoint has not answered.
+      const quietS = Math.floor((now - movedAt) / 1000);
+      stream.write(`\r\x1b[2Kqueue: ${left} left, ${quietS >= DRAIN_QUIET_S ? `waiting for the endpoint's answer (${quietS} s)` : `~${Math.ceil(left / sendHz)} s`}`);
     },
     stop() {
       if (phase === 'frames') bar.stop();

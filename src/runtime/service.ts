@@ -701,10 +701,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   async drain(timeoutMs: number, onProgress?: (left: number) => void): Promise<number> {
     const up = this.uploader;
     if (!up) return 0;
-    const left = (): number => {
-      const s = up.stats();
-      return s.queueDepth + s.immediateInFlight + s.immediatePending;
-    };
+    // Immediate packages are written ahead to the queue (U1) and leave it when acknowledged: the
+    // queue's depth counts them already (adding those in flight said 40 left of 35 queued).
+    const left = (): number => up.stats().queueDepth;
     // The monotonic clock: a wall clock stepped back during the drain would stretch it by the step.
     const deadline = performance.now() + timeoutMs;
     while (left() > 0 && performance.now() < deadline && !this.#stopSignal.signal.aborted) {

@@ -365,6 +365,37 @@ test('mistakes end the start with exit 1 and one line, touching nothing: a queue
   }
 });
 
+test('U2: the drain gives no ETA while the endpoint takes the packages and never answers; it says it waits for the answer', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-noanswer-'));
+  // An endpoint that accepts connections and never answers: no send fails before the 30 s response timeout.
+  const sockets = new Set<import('node:net').Socket>();
+  const blackhole: Server = createServer((s) => sockets.add(s));
+  await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', () => r()));
+  const port = (blackhole.address() as { port: number }).port;
+  try {
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: `http://127.0.0.1:${port}/packages`, upload: 'drainTimeoutS: 12' });
+    const r = await runCli(['run', '--config', file], { timeoutMs: 100_000 });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const lines = r.stderr.split('\n').filter((l) => l.includes('"msg":"draining'));
+    assert.ok(lines.length >= 2, `a progress line every 5 s of the 12 s drain:\n${r.stderr.slice(-2000)}`);
+    // It said '"draining","left":34,"etaS":2' until the first send timed out (15 s); then that the endpoint is down.
+    for (const l of lines) assert.doesNotMatch(l, /etaS/);
+    const first = JSON.parse(lines[0]!) as { msg: string; left: number; forS: number; drainTimeoutS: number };
+    assert.equal(first.msg, "draining: waiting for the endpoint's answer; no package acknowledged");
+    assert.ok(first.forS >= 4 && first.drainTimeoutS === 12, lines[0]);
+    for (const l of lines.slice(1)) assert.match(l, /"msg":"draining: waiting for the endpoint('s answer; no package acknowledged| to take packages)"/);
+    const c = printedCounts(r.stdout);
+    assert.equal(c.delivered, 0);
+    // The drain counts the queue (immediate packages are in it, written ahead), not in-flight sends twice.
+    assert.equal(first.left, c.queued);
+    assert.match(r.stderr, new RegExp(`"msg":"drain timed out; packages stay queued on disk for the next start","left":${c.queued},`));
+  } finally {
+    for (const s of sockets) s.destroy();
+    blackhole.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a second SIGTERM while stopping exits at once (exit 1) with the counts; what is queued stays on disk', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-twice-'));
   // An endpoint that accepts connections and never answers: sends hang, so the first stop takes a while.

@@ -6,6 +6,8 @@ export interface RunConfigBody {
   /** The camera's `source:` value, YAML flow style. */
   source: string;
   endpoint: string;
+  /** Further `upload:` fields, YAML flow style (e.g. 'drainTimeoutS: 12'). */
+  upload?: string;
   /** Metrics port; omitted: no metrics server. */
   metricsPort?: number;
   /** Further top-level YAML. */
@@ -23,7 +25,7 @@ model: { providers: [cpu] }
 cameras:
   - id: cam
     source: ${body.source}
-upload: { endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, sendHz: 20 }
+upload: { endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, sendHz: 20${body.upload === undefined ? '' : `, ${body.upload}`} }
 queue: { path: ${join(dir, 'queue.sqlite')} }
 stateDir: ${join(dir, 'state')}
 report: { dir: ${join(dir, 'report')} }

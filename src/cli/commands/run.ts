@@ -1,5 +1,6 @@
 /** bestshot run --config file.yaml: the service (systemd runs this). */
 import { parseArgs } from '../args.js';
+import { drainEtaS } from '../progress.js';
 import { loadConfig } from '../../config/index.js';
 import { BestshotError, UsageError } from '../../errors.js';
 import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
@@ -179,13 +180,25 @@ export const command: Command = {
       const startLeft = svc.runCounts().stillQueued;
       if (startLeft > 0) log.info('sources ended; draining the queue', { queued: startLeft, drainTimeoutS: drainS, sendHz: config.upload.sendHz });
       let lastLog = performance.now();
+      let leftAtLog: number | undefined;
+      let lastLeft = Number.POSITIVE_INFINITY;
+      let movedAt = performance.now();
       const drainDone = svc.drain(drainS * 1000, (left) => {
-        if (performance.now() - lastLog >= 5000) {
-          lastLog = performance.now();
-          // An ETA from sendHz means nothing while the endpoint refuses: say what the drain waits for.
-          if (svc.endpointDown) log.info('draining: waiting for the endpoint to take packages', { left, drainTimeoutS: drainS });
-          else log.info('draining', { left, etaS: Math.ceil(left / config.upload.sendHz) });
+        const now = performance.now();
+        leftAtLog ??= left;
+        if (left < lastLeft) {
+          if (lastLeft !== Number.POSITIVE_INFINITY) movedAt = now;
+          lastLeft = left;
         }
+        if (now - lastLog < 5000) return;
+        // The ETA is the rate packages left at since the last line, never a promise from sendHz:
+        // while the endpoint refuses, or takes the packages and never answers, say what the drain waits for.
+        const etaS = drainEtaS(leftAtLog, left, (now - lastLog) / 1000);
+        lastLog = now;
+        leftAtLog = left;
+        if (svc.endpointDown) log.info('draining: waiting for the endpoint to take packages', { left, drainTimeoutS: drainS });
+        else if (etaS === undefined) log.info("draining: waiting for the endpoint's answer; no package acknowledged", { left, forS: Math.round((now - movedAt) / 1000), drainTimeoutS: drainS });
+        else log.info('draining', { left, etaS });
       });
       // A signal during the drain stops it at once: what is left stays on disk.
       const left = await Promise.race([drainDone, signalled.then(() => -1)]);
