@@ -28,14 +28,15 @@ fi
 # raw H.264 files and RTSP. gpsd/gpsd-clients serve the vehicle position tests;
 # the OTA tests lint every script with shellcheck. mosquitto is the MQTT
 # broker the fleet-sink tests start; chromium renders the report in the
-# browser tests (driven by puppeteer-core, no browser download).
+# browser tests (driven by puppeteer-core, no browser download); faketime
+# steps the wall clock under a running service (test/cli/clock-step.test.ts).
 APT_PACKAGES=(
   pkg-config cmake g++ make python3 curl openssl ca-certificates
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
   gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-plugins-base-apps
   gpsd gpsd-clients v4l-utils shellcheck sqlite3
-  mosquitto mosquitto-clients chromium
+  mosquitto mosquitto-clients chromium faketime
 )
 
 if command -v apt-get >/dev/null 2>&1; then
