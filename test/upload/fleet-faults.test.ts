@@ -7,6 +7,9 @@
  *     its object is stored (the consumers receive nothing), then all arrive;
  *   - connections cut mid-PUT and mid-publish by a TCP proxy: retried, all
  *     indexed once with the right sha256 (U3 dedupes what did get through).
+ *     s3rver stores a cut PUT's truncated body, at times after the retry's
+ *     200: the sink's read-back (HEAD) must catch that before any event names
+ *     the key, else a consumer rejects the package (it failed so, 1 run in 2).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';

@@ -202,6 +202,8 @@ test('s3 sink: an object at the part size goes up as a multipart upload, each pa
       'UploadPartCommand',
       'CompleteMultipartUploadCommand',
       'PutObjectCommand', // the sidecar, small
+      'HeadObjectCommand', // the image read back: size and stored sha256
+      'HeadObjectCommand', // the sidecar read back
     ]);
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
     assert.equal(head.ContentLength, big.length);
@@ -209,7 +211,7 @@ test('s3 sink: an object at the part size goes up as a multipart upload, each pa
     const small = makePackage('cam-big', 2, jpeg);
     ops.length = 0;
     assert.equal((await sink.send(small)).kind, 'ok');
-    assert.deepEqual(ops, ['PutObjectCommand', 'PutObjectCommand'], 'image and sidecar: one PUT each');
+    assert.deepEqual(ops, ['PutObjectCommand', 'PutObjectCommand', 'HeadObjectCommand', 'HeadObjectCommand'], 'image and sidecar: one PUT each, then each read back');
     s3.destroy();
   } finally {
     sink.close();

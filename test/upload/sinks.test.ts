@@ -6,7 +6,9 @@
  * at once as retryable (capture never waits). Real servers: fleet*.test.ts.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { compileSchemaFile } from '../../src/json-schema.js';
 import { PACKAGE_SCHEMA_FILE } from '../../src/upload/index.js';
 import { EVENT_SCHEMA_FILE, MqttSink, S3MqttSink, S3Sink, buildEvent, classifyS3Error, localImageRef, objectKeys, rfc3339FromNs, topicFor, validateEvent } from '../../src/upload/sinks/index.js';
@@ -108,4 +110,81 @@ test('a broker that is down: send fails at once as retryable, nothing waits (U2)
   assert.match((r2 as { reason: string }).reason, /^S3 ECONNREFUSED/, 'the object store is tried first and its failure is the answer');
   both.close();
   sink.close();
+});
+
+/**
+ * An S3Client stand-in that records commands and answers a HEAD from what the last PUT stored, after
+ * `damage` had its say: a store that applied a cut PUT late holds other bytes under the key (s3rver
+ * truncates, keeping the ETag and metadata of the whole PUT) though the PUT itself answered 200.
+ */
+function recordingS3(damage: (key: string, heads: number) => { bytes?: number; status?: number } | undefined) {
+  const calls: string[] = [];
+  const stored = new Map<string, { bytes: number; sha256: string; md5: string }>();
+  const heads = new Map<string, number>();
+  const client = {
+    async send(cmd: { constructor: { name: string }; input: { Key: string; Body?: Buffer; Metadata?: Record<string, string> } }) {
+      const { Key, Body, Metadata } = cmd.input;
+      calls.push(`${cmd.constructor.name.replace(/Command$/, '')} ${Key}`);
+      if (cmd.constructor.name === 'PutObjectCommand') {
+        const md5 = createHash('md5').update(Body!).digest('hex');
+        stored.set(Key, { bytes: Body!.length, sha256: Metadata!.sha256!, md5 });
+        return { ETag: `"${md5}"` };
+      }
+      const n = (heads.get(Key) ?? 0) + 1;
+      heads.set(Key, n);
+      const d = damage(Key, n);
+      if (d?.status !== undefined) throw Object.assign(new Error('Forbidden'), { name: 'Forbidden', $metadata: { httpStatusCode: d.status } });
+      const o = stored.get(Key)!;
+      return { ContentLength: d?.bytes ?? o.bytes, ETag: `"${o.md5}"`, Metadata: { sha256: o.sha256 } };
+    },
+    destroy() {},
+  };
+  return { client: client as unknown as S3Client, calls };
+}
+
+test('s3 sink: each object is read back after its PUTs; a key that no longer holds the bytes sent is retried, not reported stored', async () => {
+  const pkg = makePackage('cam-rb', 3, await makeJpeg(1));
+  const image = 'p/cam-rb/2026/11/24/3.jpg';
+  const s3 = recordingS3((key, n) => (key === image && n === 1 ? { bytes: 0 } : undefined));
+  const sink = new S3Sink({ bucket: 'fleet-images', prefix: 'p', client: s3.client });
+  const r = await sink.store(pkg);
+  assert.equal(r.kind, 'retryable');
+  assert.equal((r as { reason: string }).reason, `S3 object ${image} holds 0 bytes, not the ${pkg.jpeg.length} stored`);
+  assert.deepEqual(s3.calls, [`PutObject ${image}`, 'PutObject p/cam-rb/2026/11/24/3.json', `HeadObject ${image}`]);
+  const again = await sink.store(pkg);
+  assert.equal(again.kind, 'ok', 'the retry PUTs again, and the key holds the bytes');
+  // Write-only credentials (PutObject without GetObject): the HEAD's 403 cannot tell; the PUT's verified answer stands, asked once.
+  const wo = recordingS3(() => ({ status: 403 }));
+  const woSink = new S3Sink({ bucket: 'fleet-images', prefix: 'p', client: wo.client });
+  assert.equal((await woSink.store(pkg)).kind, 'ok');
+  assert.equal((await woSink.store(pkg)).kind, 'ok');
+  assert.equal(wo.calls.filter((c) => c.startsWith('HeadObject')).length, 1);
+});
+
+test('s3+mqtt: a retry after an MQTT failure HEADs the remembered object and PUTs it again when the key lost its bytes, before the event names it (U3)', async () => {
+  const pkg = makePackage('cam-rb', 4, await makeJpeg(1));
+  const image = 'p/cam-rb/2026/11/24/4.jpg';
+  // The first read-back (inside store) sees the bytes; the HEAD before the re-publish sees them truncated.
+  const s3 = recordingS3((key, n) => (key === image && n === 2 ? { bytes: 1000 } : undefined));
+  const mqtt = new MqttSink({ url: `mqtt://127.0.0.1:${await freePort()}`, clientId: 'rb-test', reconnectPeriodMs: 60000 });
+  const published: string[] = [];
+  let fail = true;
+  mqtt.publish = async (p, ref) => {
+    published.push(`${ref.key} after ${s3.calls.length} S3 calls`);
+    if (fail) return { kind: 'retryable', errorKind: 'network', reason: 'MQTT connection lost before PUBACK', durationMs: 1 };
+    return { kind: 'ok', status: 0, body: JSON.stringify({ id: p.idempotencyKey }), durationMs: 1 };
+  };
+  const sink = new S3MqttSink({ s3: new S3Sink({ bucket: 'fleet-images', prefix: 'p', client: s3.client }), mqtt });
+  try {
+    assert.equal((await sink.send(pkg)).kind, 'retryable');
+    fail = false;
+    assert.equal((await sink.send(pkg)).kind, 'ok');
+    const json = 'p/cam-rb/2026/11/24/4.json';
+    const stored = [`PutObject ${image}`, `PutObject ${json}`, `HeadObject ${image}`, `HeadObject ${json}`];
+    assert.deepEqual(s3.calls, [...stored, `HeadObject ${image}`, ...stored]);
+    assert.deepEqual(published, [`${image} after 4 S3 calls`, `${image} after 9 S3 calls`], 'the event names the object only once it holds the bytes again');
+  } finally {
+    sink.close();
+    mqtt.close();
+  }
 });

@@ -7,13 +7,17 @@
  * and the event has the same id (U3).
  *
  * Objects already stored by this process are remembered (bounded), so a
- * retry after an MQTT failure does not PUT the bytes again.
+ * retry after an MQTT failure does not PUT the bytes again; it HEADs the
+ * object first (size, stored sha256) and PUTs again at once when the key no
+ * longer holds those bytes, since the event promises them (U3). The first
+ * attempt needs no such check: S3Sink.store reads each object back after
+ * its PUTs.
  */
 import type { UploadPackage } from '../package.js';
 import type { PackageSender, SendResult } from '../sender.js';
 import type { ImageRef } from './event.js';
 import { MqttSink, type MqttSinkOptions } from './mqtt.js';
-import { S3Sink, type S3SinkOptions } from './s3.js';
+import { classifyS3Error, S3Sink, type S3SinkOptions } from './s3.js';
 
 export interface S3MqttSinkOptions {
   s3: S3SinkOptions | S3Sink;
@@ -44,6 +48,18 @@ export class S3MqttSink implements PackageSender {
   async send(pkg: UploadPackage, signal?: AbortSignal): Promise<SendResult> {
     const started = performance.now();
     let ref = this.#stored.get(pkg.idempotencyKey);
+    if (ref !== undefined) {
+      let problem: string | undefined;
+      try {
+        problem = await this.s3.checkStored(ref, signal);
+      } catch (err) {
+        return classifyS3Error(err, performance.now() - started);
+      }
+      if (problem !== undefined) {
+        this.#stored.delete(pkg.idempotencyKey);
+        ref = undefined;
+      }
+    }
     if (ref === undefined) {
       const stored = await this.s3.store(pkg, signal);
       if (stored.kind !== 'ok') return stored; // no event before its object

@@ -6,7 +6,11 @@
  * by construction). Each PUT carries ChecksumSHA256 (the store verifies it
  * where it implements flexible checksums: AWS S3, recent MinIO/Ceph); the
  * answer is verified too: a returned ChecksumSHA256 must match, else a plain
- * MD5 ETag must match the bytes (`verifyEtag`).
+ * MD5 ETag must match the bytes (`verifyEtag`). Then each object is read
+ * back by HEAD (size, stored sha256, MD5 ETag): a 200 says the store took a
+ * body, not that the key still holds it. A store that applies a PUT whose
+ * connection was cut (s3rver does: truncated, sometimes after the retry's
+ * 200) leaves other bytes under the key, and no event may name them.
  *
  * Failures are classified as the HTTP sender does (U2): network errors,
  * timeouts, 408/429/5xx and the S3 codes that heal by themselves
@@ -122,6 +126,8 @@ export class S3Sink implements PackageSender {
   readonly #verifyEtag: boolean;
   readonly #multipartThreshold: number;
   readonly #partSize: number;
+  /** Set once a read-back HEAD was refused with 403: this unit may write but not read. */
+  #cannotRead = false;
 
   constructor(options: S3SinkOptions) {
     if (typeof options?.bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket)) {
@@ -167,8 +173,12 @@ export class S3Sink implements PackageSender {
       return { kind: 'permanent', errorKind: 'http4xx', status: 0, reason: (err as Error).message, durationMs: elapsed() };
     }
     try {
+      const sidecar = this.#sidecar ? encodeMetadata(pkg.metadata) : undefined;
       await this.#put(keys.image, pkg.jpeg, 'image/jpeg', pkg, signal);
-      if (this.#sidecar) await this.#put(keys.sidecar, encodeMetadata(pkg.metadata), 'application/json', pkg, signal);
+      if (sidecar !== undefined) await this.#put(keys.sidecar, sidecar, 'application/json', pkg, signal);
+      // Read back after the last PUT: a cut earlier attempt that the store applies late has had the most time to show.
+      await this.#readBack(keys.image, pkg.jpeg, signal);
+      if (sidecar !== undefined) await this.#readBack(keys.sidecar, sidecar, signal);
     } catch (err) {
       if (err instanceof ChecksumMismatch) return { kind: 'retryable', errorKind: 'network', reason: err.message, durationMs: elapsed() };
       return classifyS3Error(err, elapsed());
@@ -264,15 +274,53 @@ export class S3Sink implements PackageSender {
     return { kind: 'ok', status: 200, body: JSON.stringify({ bucket: r.ref.bucket, key: r.ref.key }), durationMs: r.durationMs };
   }
 
-  /** HEAD the image of a package: its size and stored sha256 (x-amz-meta-sha256), or undefined when absent. */
-  async head(key: string): Promise<{ bytes: number; sha256: string | undefined } | undefined> {
+  /** HEAD an object: its size, stored sha256 (x-amz-meta-sha256) and ETag, or undefined when absent. */
+  async head(key: string, signal?: AbortSignal): Promise<{ bytes: number; sha256: string | undefined; etag: string | undefined } | undefined> {
     try {
-      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { bytes: h.ContentLength ?? 0, sha256: h.Metadata?.sha256 };
+      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      return { bytes: h.ContentLength ?? 0, sha256: h.Metadata?.sha256, etag: h.ETag?.replace(/"/g, '') };
     } catch (err) {
       if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
       throw err;
     }
+  }
+
+  async #readBack(key: string, body: Buffer, signal?: AbortSignal): Promise<void> {
+    const problem = await this.#differs(key, body.length, createHash('sha256').update(body).digest('hex'), createHash('md5').update(body).digest('hex'), signal);
+    if (problem !== undefined) throw new ChecksumMismatch(problem);
+  }
+
+  /**
+   * Whether the image a ref names is still under its key, checked before an event names it again
+   * (s3+mqtt re-publishing a remembered object): undefined when it is, else what differs (then PUT again).
+   */
+  checkStored(ref: ImageRef, signal?: AbortSignal): Promise<string | undefined> {
+    return this.#differs(ref.key!, ref.bytes, ref.sha256, undefined, signal);
+  }
+
+  /**
+   * What differs between the object under `key` and the bytes stored there (size, then the stored
+   * sha256, then a plain MD5 ETag), or undefined when it is them. A HEAD refused with 403 cannot
+   * tell (write-only credentials: PutObject without GetObject): the PUT's verified answer stands,
+   * and this sink stops asking rather than spend a request per package on a refusal.
+   */
+  async #differs(key: string, bytes: number, sha256: string, md5: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
+    if (this.#cannotRead) return undefined;
+    let h: Awaited<ReturnType<S3Sink['head']>>;
+    try {
+      h = await this.head(key, signal);
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 403) throw err;
+      this.#cannotRead = true;
+      return undefined;
+    }
+    if (h === undefined) return `S3 object ${key} is missing after it was stored`;
+    if (h.bytes !== bytes) return `S3 object ${key} holds ${h.bytes} bytes, not the ${bytes} stored`;
+    if (h.sha256 !== undefined && h.sha256 !== sha256) return `S3 object ${key} has stored sha256 ${h.sha256}, not the ${sha256} stored`;
+    if (md5 !== undefined && this.#verifyEtag && h.etag !== undefined && /^[0-9a-f]{32}$/.test(h.etag) && h.etag !== md5) {
+      return `S3 object ${key} has ETag ${h.etag}, not the MD5 ${md5} of the bytes stored`;
+    }
+    return undefined;
   }
 
   close(): void {
