@@ -13,6 +13,12 @@
  * retried with back-off for verifyTimeoutMs while the event stays unacked;
  * after that, or for an invalid event or a wrong sha256, the event is
  * recorded in the `rejected` table and acknowledged (no poison loop).
+ *
+ * A broker that cannot be reached (refused, unknown host, no CONNACK) is
+ * waited for, MQTT.js retrying every 250 ms; `waiting` says so with the
+ * reason at the first failed attempt and then every waitReportMs, and
+ * `connected` when every connection is back, so a mistyped or down broker
+ * is never a silent wait.
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -20,6 +26,8 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } f
 import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import { TypedEmitter } from '../events.js';
 import { formatViolations } from '../json-schema.js';
+import { invalidParameterError } from '../errors.js';
+import { BROKER_URL, isBrokerUrl } from '../upload/sinks/mqtt.js';
 import { objectKeys, s3ClientConfig } from '../upload/sinks/s3.js';
 import { validateEvent, type PackageEvent } from '../upload/sinks/event.js';
 import { validatePackageMetadata } from '../upload/schema.js';
@@ -52,6 +60,11 @@ export interface IngestOptions {
   verify?: VerifyMode;
   /** How long a transient store failure is retried before the event is rejected, ms. Default 30000. */
   verifyTimeoutMs?: number;
+  /**
+   * While the broker cannot be reached, `waiting` is emitted at the first failed attempt and then at
+   * most every this many ms (lower: a busier log; higher: a long outage looks like a hang). Default 60000.
+   */
+  waitReportMs?: number;
   index: IngestIndex;
 }
 
@@ -67,8 +80,15 @@ export type IngestEvents = {
   indexed: [{ id: string; consumer: string }];
   duplicate: [{ id: string }];
   rejected: [{ id: string | null; reason: string }];
+  /** The broker cannot be reached (why, for how long so far): at the first failed attempt, then every waitReportMs. */
+  waiting: [{ reason: string; forMs: number }];
+  /** Every connection is up again after `waiting`. */
+  connected: [{ afterMs: number }];
   error: [Error];
 };
+
+/** MQTT.js connect timeout: an attempt with no CONNACK by then is closed and retried. */
+const CONNECT_TIMEOUT_MS = 5000;
 
 class Transient extends Error {}
 
@@ -80,22 +100,61 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
   readonly #verify: VerifyMode;
   readonly #stats: IngestStats = { received: 0, indexed: 0, duplicates: 0, rejected: 0, verifyRetries: 0 };
   #closing = false;
+  readonly #waitReportMs: number;
+  /** When the broker was first found unreachable in the current outage, and when that was last said. */
+  #waitingSince: number | undefined;
+  #waitSaidAt = 0;
 
   private constructor(o: IngestOptions) {
     super();
+    if (!isBrokerUrl(o.url)) throw invalidParameterError(BROKER_URL, 'url', o.url);
     this.#o = o;
+    this.#waitReportMs = o.waitReportMs ?? 60000;
     this.#verify = o.verify ?? 'get';
     this.filter = `$share/${o.group ?? 'bestshot-ingest'}/${o.topic ?? 'bestshot/+/+/objects'}`;
     this.#s3 = this.#verify === 'none' ? undefined : new S3Client(s3ClientConfig({ ...(o.s3 ?? {}), requestTimeoutMs: 15000 }));
   }
 
-  /** Connect every connection and subscribe; resolves once all are subscribed (waiting for a broker that is down). */
-  static async start(o: IngestOptions): Promise<IngestConsumer> {
+  /**
+   * Connect every connection and subscribe; resolves once all are subscribed (waiting for a broker
+   * that is down), rejects on a refused CONNECT (bad credentials: an answer, not an outage) after
+   * closing what it opened. `listen` is called before the first connection opens, so listeners
+   * hear the wait (`waiting`, `connected`) before start() resolves.
+   */
+  static async start(o: IngestOptions, listen?: (consumer: IngestConsumer) => void): Promise<IngestConsumer> {
     const c = new IngestConsumer(o);
+    listen?.(c);
     const n = o.connections ?? 4;
     const prefix = o.clientId ?? `bestshot-ingest-${hostname()}`;
-    await Promise.all(Array.from({ length: n }, (_, i) => c.#connect(`${prefix}-${i}`)));
+    try {
+      await Promise.all(Array.from({ length: n }, (_, i) => c.#connect(`${prefix}-${i}`)));
+    } catch (err) {
+      // The caller gets no consumer to close: the other connections, the store client and the index are closed here.
+      await c.close();
+      throw err;
+    }
     return c;
+  }
+
+  /** A connection attempt failed: said at once in an outage, then every waitReportMs. */
+  #unreachable(reason: string): void {
+    if (this.#closing) return;
+    const now = Date.now();
+    if (this.#waitingSince === undefined) {
+      this.#waitingSince = now;
+      this.#waitSaidAt = now;
+      this.emit('waiting', { reason, forMs: 0 });
+    } else if (now - this.#waitSaidAt >= this.#waitReportMs) {
+      this.#waitSaidAt = now;
+      this.emit('waiting', { reason, forMs: now - this.#waitingSince });
+    }
+  }
+
+  #reached(): void {
+    if (this.#waitingSince === undefined || !this.clients.every((c) => c.connected)) return;
+    const afterMs = Date.now() - this.#waitingSince;
+    this.#waitingSince = undefined;
+    this.emit('connected', { afterMs });
   }
 
   stats(): IngestStats {
@@ -110,7 +169,7 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
       clean: false,
       // Back soon after a broker restart: until the shared subscription is renewed the broker drops events (see reconcile()).
       reconnectPeriod: 250,
-      connectTimeout: 5000,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       keepalive: 30,
       // Subscribed on every CONNACK below: mosquitto 2.0 restores a persistent session after a restart
       // but not its shared subscription, and MQTT.js would skip a topic it believes subscribed.
@@ -122,8 +181,30 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
       ...(o.cert !== undefined ? { cert: o.cert, key: o.key } : {}),
     };
     const client = mqtt.connect(o.url, opts);
+    let subscribed = false;
+    // Per attempt: MQTT.js emits 'error' (refused, unknown host, a refused CONNECT) then 'close'; an
+    // attempt that timed out closes without an error. The close of an established connection is no
+    // failed attempt (the next attempt says whether the broker is gone).
+    let failure: string | undefined;
+    let reachedThisAttempt = false;
+    let refusedAtStart = false;
     client.on('error', (err) => {
-      if (!this.#closing && this.listenerCount('error') > 0) this.emit('error', err);
+      if (client.connected) {
+        if (!this.#closing && this.listenerCount('error') > 0) this.emit('error', err);
+        return;
+      }
+      failure = err.message;
+      // A refused CONNECT (an MQTT reason code) before start() resolved fails start (below): no wait to report.
+      if (!subscribed && typeof (err as Error & { code?: unknown }).code === 'number') refusedAtStart = true;
+    });
+    client.on('close', () => {
+      if (!reachedThisAttempt && !refusedAtStart) this.#unreachable(failure ?? `no CONNACK within ${CONNECT_TIMEOUT_MS / 1000} s`);
+      failure = undefined;
+      reachedThisAttempt = false;
+    });
+    client.on('connect', () => {
+      reachedThisAttempt = true;
+      this.#reached();
     });
     // The PUBACK is sent when the callback runs: only after the event is indexed (or rejected).
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
@@ -145,7 +226,6 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     };
     this.clients.push(client);
     return new Promise<void>((resolve, reject) => {
-      let subscribed = false;
       const onConnect = (): void => {
         // The typed map cannot say `resubscribe` beside topic keys; MQTT.js reads it (forces the SUBSCRIBE).
         const map = { [this.filter]: { qos: 1 }, resubscribe: true } as unknown as ISubscriptionMap;

@@ -29,6 +29,10 @@ test('bestshot ingest --help and usage errors', () => {
   const missing = spawnSync(process.execPath, [BIN, 'ingest', '--broker', 'mqtt://127.0.0.1:1'], { env, encoding: 'utf8' });
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /^bestshot ingest: --broker and --index are required/);
+  // MQTT.js would take it and wait on it for ever: a usage error before anything connects.
+  const http = spawnSync(process.execPath, [BIN, 'ingest', '--broker', 'http://127.0.0.1:1', '--index', join(dir, 'never.sqlite')], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(http.status, 2);
+  assert.equal(http.stderr, "bestshot ingest: [ERR_USAGE] Expected mqtt://, mqtts://, ws:// or wss:// URL for --broker but received 'http://127.0.0.1:1'\n");
   const list = spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8' });
   assert.match(list.stdout, /ingest\s+fleet consumer: MQTT shared subscription → verify S3 object → idempotent SQLite index/);
 });
@@ -63,5 +67,38 @@ test('bestshot ingest indexes an s3+mqtt package once, prints its stats on SIGTE
     sink.close();
     if (proc.exitCode === null) proc.kill('SIGKILL');
     await Promise.all([broker.stop(), store.stop()]);
+  }
+});
+
+test('bestshot ingest says it waits for a broker that refuses or whose host is unknown, once, with the reason, and when it is connected', { skip: !hasMosquitto }, async () => {
+  const { freePort } = await import('../upload/fleet-servers.js');
+  const port = await freePort(); // nothing listens there yet
+  const run = (broker: string, name: string) => {
+    const proc = spawn(process.execPath, [BIN, 'ingest', '--broker', broker, '--index', join(dir, `${name}.sqlite`), '--client-id', name, '--verify', 'none'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = { stdout: '', stderr: '' };
+    proc.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
+    proc.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));
+    return { proc, out };
+  };
+  const refused = run(`mqtt://127.0.0.1:${port}`, 'wait-refused');
+  const unknown = run('mqtt://no-such-host.invalid', 'wait-unknown');
+  let late: Awaited<ReturnType<typeof startMosquitto>> | undefined;
+  try {
+    const waiting = `ingest: waiting for the broker at mqtt://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`;
+    await waitFor(() => refused.out.stderr.includes(waiting), 20000, `refused said: ${refused.out.stderr}`);
+    await waitFor(() => /^ingest: waiting for the broker at mqtt:\/\/no-such-host\.invalid: getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid$/m.test(unknown.out.stderr), 20000, `unknown host said: ${unknown.out.stderr}`);
+    // Four connections retrying every 250 ms for a second: still said once (again after a minute).
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(refused.out.stderr.split(waiting).length - 1, 1, refused.out.stderr);
+    assert.equal(refused.out.stdout, '', 'not subscribed');
+    late = await startMosquitto(join(dir, 'mq-wait'), { port });
+    await waitFor(() => refused.out.stdout.includes('ingest subscribed to'), 20000, `subscribed once the broker is up: ${refused.out.stdout}`);
+    assert.match(refused.out.stderr, new RegExp(`^ingest: connected to the broker at mqtt://127\\.0\\.0\\.1:${port} after \\d+ s of waiting$`, 'm'));
+    for (const { proc } of [refused, unknown]) proc.kill('SIGTERM');
+    const [code] = (await once(refused.proc, 'exit')) as [number | null];
+    assert.equal(code, 0, refused.out.stderr);
+  } finally {
+    for (const { proc } of [refused, unknown]) if (proc.exitCode === null) proc.kill('SIGKILL');
+    await late?.stop();
   }
 });

@@ -219,22 +219,42 @@ test('s3 sink: an object at the part size goes up as a multipart upload, each pa
   assert.throws(() => new S3Sink({ bucket: BUCKET, partSizeBytes: 1024 }), { message: 'Expected integer >= 5242880 (5 MiB) for partSizeBytes but received 1024 of type number' });
 });
 
-test('IngestConsumer.start waits for a broker that is not up yet, then subscribes', { skip: !hasMosquitto }, async () => {
+test('IngestConsumer.start waits for a broker that is not up yet, saying so (waiting: at once, then every waitReportMs; connected), then subscribes', { skip: !hasMosquitto }, async () => {
   const { freePort } = await import('./fleet-servers.js');
   const port = await freePort();
   let ready = false;
-  const starting = IngestConsumer.start({ url: `mqtt://127.0.0.1:${port}`, clientId: 'late-consumer', connections: 1, verify: 'none', index: new SqliteIngestIndex(join(dir, 'late.sqlite')) }).then((c) => {
+  const said: Array<{ waiting?: { reason: string; forMs: number }; connected?: { afterMs: number } }> = [];
+  const starting = IngestConsumer.start(
+    { url: `mqtt://127.0.0.1:${port}`, clientId: 'late-consumer', connections: 2, verify: 'none', waitReportMs: 400, index: new SqliteIngestIndex(join(dir, 'late.sqlite')) },
+    (c) => {
+      c.on('waiting', (waiting) => said.push({ waiting }));
+      c.on('connected', (connected) => said.push({ connected }));
+    },
+  ).then((c) => {
     ready = true;
     return c;
   });
-  await new Promise((r) => setTimeout(r, 600));
+  await new Promise((r) => setTimeout(r, 1100));
   assert.equal(ready, false, 'not started while no broker listens');
+  // About 8 failed attempts per connection by now: said at 0 ms, then every 400 ms, not per attempt.
+  assert.deepEqual(said[0], { waiting: { reason: `connect ECONNREFUSED 127.0.0.1:${port}`, forMs: 0 } });
+  assert.ok(said.length >= 2 && said.length <= 3, JSON.stringify(said));
+  for (let i = 1; i < said.length; i++) assert.ok(said[i]!.waiting!.forMs - said[i - 1]!.waiting!.forMs >= 400, JSON.stringify(said));
   const late = await startMosquitto(join(dir, 'mq-late'), { port });
   try {
     const c = await starting;
-    assert.ok(c.clients[0]!.connected);
+    assert.ok(c.clients.every((x) => x.connected));
+    await waitFor(() => said.at(-1)?.connected !== undefined, 5000, 'connected said');
+    assert.ok(said.at(-1)!.connected!.afterMs >= 1100, JSON.stringify(said));
     await c.close();
   } finally {
     await late.stop();
   }
+  // MQTT.js would take an http:// URL and wait on it for ever.
+  const never = new SqliteIngestIndex(join(dir, 'never.sqlite'));
+  await assert.rejects(IngestConsumer.start({ url: 'http://127.0.0.1:1', verify: 'none', index: never }), {
+    name: 'TypeError',
+    message: "Expected mqtt://, mqtts://, ws:// or wss:// URL for url but received 'http://127.0.0.1:1' of type string",
+  });
+  never.close();
 });

@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from '../commands.js';
-import { invalidParameterError } from '../../errors.js';
+import { invalidParameterError, UsageError } from '../../errors.js';
 import { IngestConsumer, SqliteIngestIndex, type VerifyMode } from '../../ingest/index.js';
 import { routeProcessWarnings } from '../../log.js';
+import { BROKER_URL, isBrokerUrl } from '../../upload/sinks/index.js';
 import { numberArg, parseArgs } from '../args.js';
 
 const usage = `Usage: bestshot ingest --broker <url> --index <file.sqlite> [options]
@@ -44,8 +45,10 @@ Options:
   --reconcile-interval-s <s>  (default 300; 0 = at start only)
   --stats-interval-s <s>  print a stats line every s seconds (default 0 = never)
 
-Prints "ingest subscribed to <filter>" once ready; on SIGINT/SIGTERM closes and
-prints the final stats as one JSON line.`;
+Prints "ingest subscribed to <filter>" once ready; while the broker cannot be
+reached, "ingest: waiting for the broker at <url>: <reason>" on stderr at once
+and every minute, and "ingest: connected to the broker …" when it is back.
+On SIGINT/SIGTERM closes and prints the final stats as one JSON line.`;
 
 export const command: Command = {
   summary: 'fleet consumer: MQTT shared subscription → verify S3 object → idempotent SQLite index',
@@ -81,6 +84,8 @@ export const command: Command = {
       console.error(`bestshot ingest: --broker and --index are required\n\n${usage}`);
       return 2;
     }
+    // Checked before connecting: MQTT.js would take an http:// URL and wait on it for ever.
+    if (!isBrokerUrl(values.broker)) throw new UsageError(`Expected ${BROKER_URL} for --broker but received '${values.broker}'`);
     if (!['get', 'head', 'none'].includes(values.verify!)) throw invalidParameterError("one of 'get', 'head', 'none'", '--verify', values.verify);
     if ((values.cert === undefined) !== (values.key === undefined)) {
       console.error('bestshot ingest: --cert and --key go together');
@@ -89,6 +94,22 @@ export const command: Command = {
     // A library's process warning (the AWS SDK's multi-line Node-version notice) as one line, like ingest's own.
     routeProcessWarnings({ warn: (message, fields) => console.error(`ingest: warning: ${message}${fields?.detail ? ` ${String(fields.detail)}` : ''}`) });
     const index = new SqliteIngestIndex(resolve(values.index));
+    const broker = shownUrl(values.broker);
+    const listen = (consumer: IngestConsumer): void => {
+      // Said once per distinct message: a protocol error repeating on every reconnect would flood the log.
+      let lastError = '';
+      consumer.on('error', (err) => {
+        if (err.message !== lastError) console.error(`ingest: ${err.message}`);
+        lastError = err.message;
+      });
+      // A broker down or mistyped is said at once and every minute (the consumer paces it), never a silent wait.
+      consumer.on('waiting', ({ reason, forMs }) => {
+        if (forMs === 0) console.error(`ingest: waiting for the broker at ${broker}: ${reason}`);
+        else console.error(`ingest: still waiting for the broker at ${broker} after ${Math.round(forMs / 1000)} s: ${reason}`);
+      });
+      consumer.on('connected', ({ afterMs }) => console.error(`ingest: connected to the broker at ${broker} after ${Math.round(afterMs / 1000)} s of waiting`));
+      consumer.on('rejected', (r) => console.error(`ingest: rejected ${r.id ?? '(no id)'}: ${r.reason}`));
+    };
     const consumer = await IngestConsumer.start({
       url: values.broker,
       group: values.group,
@@ -108,14 +129,7 @@ export const command: Command = {
       verify: values.verify as VerifyMode,
       verifyTimeoutMs: numberArg('positive integer', 'verify-timeout-ms', values['verify-timeout-ms'], 30000),
       index,
-    });
-    // Said once per distinct message: a broker outage would otherwise print every reconnect attempt.
-    let lastError = '';
-    consumer.on('error', (err) => {
-      if (err.message !== lastError) console.error(`ingest: ${err.message}`);
-      lastError = err.message;
-    });
-    consumer.on('rejected', (r) => console.error(`ingest: rejected ${r.id ?? '(no id)'}: ${r.reason}`));
+    }, listen);
     console.log(`ingest subscribed to ${consumer.filter}`);
     const bucket = values['reconcile-bucket'];
     let reconciler: NodeJS.Timeout | undefined;
@@ -149,3 +163,11 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** The broker URL as messages show it: without a user:password@ the URL may carry. */
+function shownUrl(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return u.toString();
+}

@@ -34,7 +34,7 @@ export function createSink(options: SinkOptions): PackageSender {
 }
 
 export { HttpSender };
-export { MqttSink, DEFAULT_TOPIC, topicFor, type MqttSinkOptions } from './mqtt.js';
+export { MqttSink, BROKER_URL, DEFAULT_TOPIC, isBrokerUrl, topicFor, type MqttSinkOptions } from './mqtt.js';
 export { S3Sink, classifyS3Error, objectKeys, s3ClientConfig, type S3SinkOptions, type StoreResult } from './s3.js';
 export { S3MqttSink, type S3MqttSinkOptions } from './s3-mqtt.js';
 export {

@@ -80,6 +80,23 @@ function checkTemplate(t: string): string {
   return t;
 }
 
+/** What a broker URL must be, in the words of the messages. */
+export const BROKER_URL = 'mqtt://, mqtts://, ws:// or wss:// URL';
+
+/**
+ * A URL MQTT.js can reach a broker at: one of its schemes and a host.
+ * MQTT.js does not refuse another scheme (it speaks MQTT over plain TCP to
+ * an http:// URL), so a mistyped URL would only ever look like a broker down.
+ */
+export function isBrokerUrl(url: unknown): url is string {
+  if (typeof url !== 'string' || !/^(mqtts?|wss?):\/\//.test(url)) return false;
+  try {
+    return new URL(url).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 export class MqttSink implements PackageSender {
   readonly topic: string;
   readonly site: string;
@@ -91,9 +108,7 @@ export class MqttSink implements PackageSender {
   #lastError: string | undefined;
 
   constructor(options: MqttSinkOptions) {
-    if (typeof options?.url !== 'string' || !/^(mqtts?|wss?):\/\//.test(options.url)) {
-      throw invalidParameterError('mqtt://, mqtts://, ws:// or wss:// URL', 'url', options?.url);
-    }
+    if (!isBrokerUrl(options?.url)) throw invalidParameterError(BROKER_URL, 'url', options?.url);
     if ((options.cert === undefined) !== (options.key === undefined)) {
       throw new TypeError('Expected both cert and key for a client certificate (mTLS) but received only one');
     }
