@@ -12,7 +12,8 @@
  * A transient store failure (object store down, object not yet visible) is
  * retried with back-off for verifyTimeoutMs while the event stays unacked;
  * after that, or for an invalid event or a wrong sha256, the event is
- * recorded in the `rejected` table and acknowledged (no poison loop).
+ * recorded in the `rejected` table and acknowledged (no poison loop); so is
+ * an event over maxEventBytes, unread.
  *
  * A broker that cannot be reached (refused, unknown host, no CONNACK) is
  * waited for, MQTT.js retrying every 250 ms; `waiting` says so with the
@@ -26,7 +27,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } f
 import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import { TypedEmitter } from '../events.js';
 import { formatViolations } from '../json-schema.js';
-import { invalidParameterError } from '../errors.js';
+import { invalidParameterError, optionalNumber } from '../errors.js';
 import { BROKER_URL, isBrokerUrl } from '../upload/sinks/mqtt.js';
 import { objectKeys, s3ClientConfig } from '../upload/sinks/s3.js';
 import { validateEvent, type PackageEvent } from '../upload/sinks/event.js';
@@ -65,6 +66,14 @@ export interface IngestOptions {
    * most every this many ms (lower: a busier log; higher: a long outage looks like a hang). Default 60000.
    */
   waitReportMs?: number;
+  /**
+   * Events larger than this many bytes are rejected unread (id from the `ce-id` user property).
+   * Default 1 MiB: an event is 2–10 KB, one with an inline JPEG (the mqtt sink's capped inline
+   * mode) 4/3 of the JPEG more; raise it above inlineImageMaxBytes × 4/3 + 64 KiB where inline
+   * images are larger. Higher lets one event hold its connection longer: at ~30 MB each, the
+   * events queued behind held the PINGRESP past the keepalive.
+   */
+  maxEventBytes?: number;
   index: IngestIndex;
 }
 
@@ -101,6 +110,7 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
   readonly #stats: IngestStats = { received: 0, indexed: 0, duplicates: 0, rejected: 0, verifyRetries: 0 };
   #closing = false;
   readonly #waitReportMs: number;
+  readonly #maxEventBytes: number;
   /** When the broker was first found unreachable in the current outage, and when that was last said. */
   #waitingSince: number | undefined;
   #waitSaidAt = 0;
@@ -110,6 +120,7 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     if (!isBrokerUrl(o.url)) throw invalidParameterError(BROKER_URL, 'url', o.url);
     this.#o = o;
     this.#waitReportMs = o.waitReportMs ?? 60000;
+    this.#maxEventBytes = optionalNumber('positive integer', 'maxEventBytes', o.maxEventBytes, 1024 * 1024);
     this.#verify = o.verify ?? 'get';
     this.filter = `$share/${o.group ?? 'bestshot-ingest'}/${o.topic ?? 'bestshot/+/+/objects'}`;
     this.#s3 = this.#verify === 'none' ? undefined : new S3Client(s3ClientConfig({ ...(o.s3 ?? {}), requestTimeoutMs: 15000 }));
@@ -247,7 +258,16 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
 
   async #handle(packet: IPublishPacket, consumer: string): Promise<void> {
     this.#stats.received++;
-    const text = Buffer.isBuffer(packet.payload) ? packet.payload.toString('utf8') : String(packet.payload);
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload));
+    if (payload.length > this.#maxEventBytes) {
+      // Not decoded or parsed: JSON.parse, the schema and an index row of tens of MB hold this
+      // connection's next events, and the PINGRESP behind them, for seconds each: the keepalive timed
+      // out and events came again. The id the sink puts in a user property names it; the head is kept.
+      const ceId = packet.properties?.userProperties?.['ce-id'];
+      const id = typeof ceId === 'string' ? ceId : null;
+      return this.#reject(id, `event of ${payload.length} bytes is over the limit of ${this.#maxEventBytes} bytes: not read`, payload.subarray(0, 64 * 1024).toString('utf8'), consumer);
+    }
+    const text = payload.toString('utf8');
     const index = this.#o.index;
     let event: PackageEvent;
     try {

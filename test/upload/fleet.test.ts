@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { IngestConsumer, SqliteIngestIndex } from '../../src/ingest/index.js';
 import { Uploader } from '../../src/upload/index.js';
-import { MqttSink, S3MqttSink, S3Sink, objectKeys } from '../../src/upload/sinks/index.js';
+import { MqttSink, S3MqttSink, S3Sink, buildEvent, encodeEvent, localImageRef, objectKeys } from '../../src/upload/sinks/index.js';
 import { BUCKET, objectSha256, readIndex, s3For, startFleet, stopFleet } from './fleet-helpers.js';
 import { S3RVER_CREDENTIALS, hasMosquitto, startMosquitto, type ServerProcess } from './fleet-servers.js';
 import { makeJpeg, makePackage, waitFor } from './helpers.js';
@@ -79,6 +79,34 @@ test('mqtt sink: inline image mode carries the JPEG; the consumer verifies it wi
   const row = readIndex(indexPath).rows.find((x) => x.id === 'cam-inline:1')!;
   assert.equal(row.bucket, null, 'no object store in the mqtt-only shape');
   assert.equal(readIndex(indexPath).rows.length, before + 1);
+});
+
+test('ingest: an event over maxEventBytes is rejected unread, named by its ce-id user property; one under it is indexed', { skip: !hasMosquitto }, async () => {
+  // Its own group and topic: the fleet's consumers (1 MiB limit) must not take these events.
+  const small = new SqliteIngestIndex(join(dir, 'max-event.sqlite'));
+  const c = await IngestConsumer.start({ url: broker.url, group: 'max-event', topic: 'max/+/+/objects', clientId: 'max-event', connections: 1, verify: 'none', maxEventBytes: 8192, index: small });
+  const inline = new MqttSink({ url: broker.url, site: 'lab', topic: 'max/{site}/{camera}/objects', clientId: 'edge-max', inlineImageMaxBytes: 1024 * 1024 });
+  try {
+    await waitFor(() => inline.client.connected, 10000, 'mqtt sink connected');
+    const big = makePackage('cam-max', 1, await makeJpeg(3, 320, 240));
+    const bytes = encodeEvent(buildEvent(big, 'lab', { ...localImageRef(big), inlineBase64: big.jpeg.toString('base64') })).length;
+    assert.ok(bytes > 8192, `the inline event is ${bytes} bytes`);
+    assert.equal((await inline.send(big)).kind, 'ok');
+    assert.equal((await inline.send(makePackage('cam-max', 2, await makeJpeg(3)))).kind, 'ok');
+    await waitFor(() => c.stats().received === 2, 15000, 'both events received');
+    const { rows, rejected } = readIndex(join(dir, 'max-event.sqlite'));
+    assert.deepEqual(rejected, [{ id: 'cam-max:1', reason: `event of ${bytes} bytes is over the limit of 8192 bytes: not read` }]);
+    assert.deepEqual(rows.map((r) => r.id), ['cam-max:2']);
+  } finally {
+    inline.close();
+    await c.close();
+  }
+  const never = new SqliteIngestIndex(join(dir, 'never-max.sqlite'));
+  await assert.rejects(IngestConsumer.start({ url: broker.url, maxEventBytes: 0, index: never }), {
+    name: 'RangeError',
+    message: 'Expected positive integer for maxEventBytes but received 0 of type number',
+  });
+  never.close();
 });
 
 test('s3+mqtt through the real uploader: 40 packages (both routes) indexed exactly once, objects right, load shared by both consumers', { skip: !hasMosquitto }, async () => {

@@ -39,6 +39,8 @@ Options:
   --verify <mode>         get (fetch + sha256, default), head (size + stored sha256) or none
   --verify-timeout-ms <n> how long a missing/unreachable object is retried before the
                           event is rejected (default 30000)
+  --max-event-bytes <n>   events larger than this are rejected unread (default 1048576;
+                          raise it for inline images over ~700 KB)
   --reconcile-bucket <b>  also index every package stored in bucket b (its JSON sidecar)
                           that no event brought: at start, then every --reconcile-interval-s
   --reconcile-prefix <p>  only keys under this prefix
@@ -73,6 +75,7 @@ export const command: Command = {
         's3-path-style': { type: 'boolean', default: false },
         verify: { type: 'string', default: 'get' },
         'verify-timeout-ms': { type: 'string' },
+        'max-event-bytes': { type: 'string' },
         'stats-interval-s': { type: 'string' },
         'reconcile-bucket': { type: 'string' },
         'reconcile-prefix': { type: 'string' },
@@ -128,6 +131,7 @@ export const command: Command = {
       },
       verify: values.verify as VerifyMode,
       verifyTimeoutMs: numberArg('positive integer', 'verify-timeout-ms', values['verify-timeout-ms'], 30000),
+      maxEventBytes: numberArg('positive integer', 'max-event-bytes', values['max-event-bytes'], 1024 * 1024),
       index,
     }, listen);
     console.log(`ingest subscribed to ${consumer.filter}`);
