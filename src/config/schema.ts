@@ -35,6 +35,8 @@ export interface StringField extends Common {
   kind: 'string';
   enum?: readonly string[];
   pattern?: RegExp;
+  /** The most characters accepted (an id that names files and keys downstream). */
+  maxLength?: number;
   /** URL schemes accepted, e.g. ['http:', 'https:']. */
   protocols?: readonly string[];
   default?: string;
@@ -168,6 +170,7 @@ export function describeField(f: Field): string {
     case 'string':
       if (f.enum) return `one of ${f.enum.map((v) => `'${v}'`).join(', ')}`;
       if (f.protocols) return `${f.protocols.map((p) => p.replace(/:$/, '')).join(' or ')} URL`;
+      if (f.maxLength !== undefined) return `string of 1-${f.maxLength} characters${f.pattern ? ` matching ${String(f.pattern)}` : ''}`;
       if (f.pattern) return `string matching ${String(f.pattern)}`;
       return 'non-empty string';
     case 'boolean':
@@ -343,6 +346,7 @@ export function validateField(field: Field, value: unknown, segments: Array<stri
       if (typeof value !== 'string' || value.length === 0) return expected(ctx, segments, describeField(field), value);
       if (field.enum && !field.enum.includes(value)) return expected(ctx, segments, describeField(field), value);
       if (field.pattern && !field.pattern.test(value)) return expected(ctx, segments, describeField(field), value);
+      if (field.maxLength !== undefined && value.length > field.maxLength) return expected(ctx, segments, describeField(field), value);
       if (field.protocols) {
         let url: URL;
         try {

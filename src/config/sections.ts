@@ -351,7 +351,9 @@ const PIXEL_FORMAT = {
 const JPEG_QUALITY = num('JPEG quality of uploaded images; higher costs bytes', { integer: true, min: 1, max: 100, default: 85 });
 
 export const CAMERA_SECTION: ObjectField = obj('one camera and its per-camera parameters', {
-  id: { kind: 'string', pattern: CAMERA_ID_PATTERN, description: 'unique camera id (idempotency keys are cameraId:imageId, U3)' },
+  // 64: the runtime's own limit on a camera id (it names the camera's imageId state file, capture/image-ids.ts),
+  // refused here so check-config and the config load say so under the key, not the run after the model loaded.
+  id: { kind: 'string', pattern: CAMERA_ID_PATTERN, maxLength: 64, description: 'unique camera id (idempotency keys are cameraId:imageId, U3)' },
   source: SOURCE,
   captureHz: CAPTURE_HZ,
   exposure: EXPOSURE_SECTION,

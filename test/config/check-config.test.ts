@@ -59,6 +59,23 @@ describe('bestshot check-config', () => {
     );
   });
 
+  test('a camera id longer than 64 characters: check-config and run refuse it at load, under its key', async () => {
+    // Before: check-config passed it (exit 0); run loaded the model, then refused 'cameraId' without the key.
+    const file = join(dir, 'long-id.yaml');
+    const id = 'a'.repeat(200);
+    writeFileSync(file, `cameras:\n  - id: ${id}\n    source: { type: test }\nreceiver: { embedded: true }\n`);
+    const line = `${file}:2:5: cameras[0].id: Expected string of 1-64 characters matching /^[A-Za-z0-9_-]+$/ but received '${'a'.repeat(60)}…' (200 characters) of type string`;
+    const checked = await cli([file, '-q']);
+    assert.equal(checked.code, 1);
+    assert.equal(checked.stderr, `${line}\n1 error\n`);
+    const ran = await run(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'run', '--config', file], { env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    assert.equal(ran.code, 1);
+    assert.equal(ran.stderr, `bestshot run: [ERR_CONFIG] ${line}\n`);
+  });
+
   test('corrupt YAML', async () => {
     const file = join(dir, 'corrupt.yaml');
     writeFileSync(file, 'cameras: [\n');

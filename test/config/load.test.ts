@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
+import { validateCameraId } from '../../src/capture/image-ids.js';
 import {
   ConfigValidationError,
   defaultCamera,
@@ -111,15 +112,29 @@ describe('config: exact error messages', () => {
   test('missing required key', () => {
     assert.equal(
       errorOf('receiver: { embedded: true }\ncameras:\n  - source: { type: test }\n'),
-      'cameras[0].id: Missing required key; expected string matching /^[A-Za-z0-9_-]+$/',
+      'cameras[0].id: Missing required key; expected string of 1-64 characters matching /^[A-Za-z0-9_-]+$/',
     );
   });
 
   test('camera id pattern', () => {
     assert.equal(
       errorOf('receiver: { embedded: true }\ncameras:\n  - id: "cam 1"\n    source: { type: test }\n'),
-      "cameras[0].id: Expected string matching /^[A-Za-z0-9_-]+$/ but received 'cam 1' of type string",
+      "cameras[0].id: Expected string of 1-64 characters matching /^[A-Za-z0-9_-]+$/ but received 'cam 1' of type string",
     );
+  });
+
+  test('camera id length: 64 characters at most, as the runtime takes them', () => {
+    // Before: 200 letters loaded, and `bestshot run` refused them only after the model loaded, without the key.
+    const id = (n: number): string => `receiver: { embedded: true }\ncameras:\n  - id: ${'a'.repeat(n)}\n    source: { type: test }\n`;
+    assert.equal(
+      errorOf(id(200)),
+      `cameras[0].id: Expected string of 1-64 characters matching /^[A-Za-z0-9_-]+$/ but received '${'a'.repeat(60)}…' (200 characters) of type string`,
+    );
+    assert.equal(errorOf(id(65)).split(' but ')[0], 'cameras[0].id: Expected string of 1-64 characters matching /^[A-Za-z0-9_-]+$/');
+    const ok = parseConfig(id(64), { baseDir: dir, env: ENV });
+    assert.equal(ok.config.cameras[0]!.id, 'a'.repeat(64));
+    // The runtime's own check takes what the config takes.
+    assert.equal(validateCameraId(ok.config.cameras[0]!.id), 'a'.repeat(64));
   });
 
   test('union tag: unknown source type', () => {
