@@ -29,7 +29,7 @@ upload: { endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, sen
 queue: { path: ${join(dir, 'queue.sqlite')} }
 stateDir: ${join(dir, 'state')}
 report: { dir: ${join(dir, 'report')} }
-${body.metricsPort === undefined ? '' : `metrics: { enabled: true, port: ${body.metricsPort} }\n`}log: { format: json }
+${body.metricsPort === undefined ? 'metrics: { enabled: false }\n' : `metrics: { enabled: true, port: ${body.metricsPort} }\n`}log: { format: json }
 ${body.extra ?? ''}`,
   );
   return file;
