@@ -15,10 +15,18 @@ function help(): string {
   return `bestshot ${version()} — best-shot edge runtime\n\nUsage: bestshot <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'bestshot <command> --help' for a command's options.`;
 }
 
-/** `bestshot … | head` closes stdout early: that ends the output, it is not an error. */
-function quietOnClosedPipe(): void {
+/**
+ * `bestshot … | head` closes stdout early: that ends the output, it is not an error.
+ * A service (`run`) goes on instead: its output is only what it says, and its
+ * stop (on the signal that usually comes with it) queues the images the
+ * selection policy holds. So does every command when the terminal hung up
+ * (EIO: the ssh session closed, SIGHUP follows): a write that crashed the
+ * process there lost the stop it was logging.
+ */
+function quietOnClosedOutput(service: boolean): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EIO' || (service && err.code === 'EPIPE')) return;
       if (err.code === 'EPIPE') process.exit(0);
       throw err;
     });
@@ -26,8 +34,8 @@ function quietOnClosedPipe(): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  quietOnClosedPipe();
   const [name, ...rest] = argv;
+  quietOnClosedOutput(name === 'run');
   if (name === 'help' && rest[0] !== undefined) {
     const target = COMMANDS[rest[0]];
     if (!target) {

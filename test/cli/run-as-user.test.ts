@@ -31,7 +31,10 @@ interface Finished {
   ms: number;
 }
 
-function runCli(args: string[], options: { killAfterMs?: number; onStderr?: (all: string) => void; timeoutMs?: number; cwd?: string } = {}): Promise<Finished> {
+function runCli(
+  args: string[],
+  options: { killAfterMs?: number; signal?: NodeJS.Signals; onStderr?: (all: string) => void; timeoutMs?: number; cwd?: string } = {},
+): Promise<Finished> {
   const t0 = Date.now();
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
@@ -46,7 +49,7 @@ function runCli(args: string[], options: { killAfterMs?: number; onStderr?: (all
     options.onStderr?.(stderr);
   });
   const hard = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-  if (options.killAfterMs !== undefined) setTimeout(() => child.kill('SIGTERM'), options.killAfterMs);
+  if (options.killAfterMs !== undefined) setTimeout(() => child.kill(options.signal ?? 'SIGTERM'), options.killAfterMs);
   return new Promise((resolve) => {
     child.on('close', (code) => {
       clearTimeout(hard);
@@ -204,6 +207,108 @@ test('SIGTERM mid-run exits 0 with true counts; SIGTERM during a camera retry ba
     assert.ok(sawRetry >= 2, `retried ${sawRetry} times`);
     assert.match(t.stderr, /RTSP camera at 127\.0\.0\.1:1 cannot be reached \(connection refused\)/);
     assert.doesNotMatch(t.stderr, /stop took too long/);
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SIGHUP (the ssh terminal closed) stops the run as SIGTERM does: exit 0, counts printed, the held images queued', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-hup-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  try {
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `${receiver.url}/packages`, metricsPort: 0 });
+    // Before: SIGHUP's default action ended the process at once (exit 129), nothing printed.
+    const r = await runCli(['run', '--config', file], { killAfterMs: 9000, signal: 'SIGHUP' });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.match(r.stderr, /"msg":"stopping","reason":"SIGHUP"/);
+    const c = printedCounts(r.stdout);
+    // The objects still in view when it stopped: their best images, held by the policy, were built at the stop.
+    assert.ok(c.cached > 0, `no cached package built at the stop:\n${r.stdout}`);
+    assert.equal(c.built, c.delivered + c.queued + c.replaced, 'every built package is delivered, still queued on disk, or replaced (counted)');
+    assert.equal(await storedCount(receiver.url), c.delivered, 'delivered = what the receiver stored');
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Runs argv on a terminal of its own (a pty), closes the terminal `closeAfterMs` after it said "running", as a closed ssh session does. */
+const ON_A_TERMINAL = `
+import json, os, pty, select, sys, time
+argv, close_after = json.loads(sys.argv[1]), float(sys.argv[2]) / 1000
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+out, t0 = b"", time.time()
+while b"running" not in out and time.time() - t0 < 60:
+    if select.select([fd], [], [], 0.2)[0]:
+        try:
+            out += os.read(fd, 65536)
+        except OSError:
+            break
+t1 = time.time()
+while time.time() - t1 < close_after:
+    if select.select([fd], [], [], 0.2)[0]:
+        try:
+            out += os.read(fd, 65536)
+        except OSError:
+            break
+os.close(fd)
+_, st = os.waitpid(pid, 0)
+print(json.dumps({"code": os.WEXITSTATUS(st) if os.WIFEXITED(st) else None, "signal": os.WTERMSIG(st) if os.WIFSIGNALED(st) else None, "output": out.decode(errors="replace")}))
+`;
+
+test('a closed terminal (SIGHUP, then writes fail with EIO) stops the run gracefully: exit 0, the report and queue written at the stop', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-tty-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  try {
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `${receiver.url}/packages`, metricsPort: 0 });
+    // Logs in the readable format, to the terminal, as a user started it there.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('log: { format: json }', 'log: { format: auto }'));
+    const python = spawn('python3', ['-c', ON_A_TERMINAL, JSON.stringify([process.execPath, CLI, 'run', '--config', file]), '8000'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: TOKEN },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let json = '';
+    python.stdout.on('data', (c: Buffer) => (json += c.toString()));
+    await new Promise((resolve) => python.on('close', resolve));
+    const r = JSON.parse(json) as { code: number | null; signal: number | null; output: string };
+    // Before: killed by SIGHUP (1); then, SIGHUP handled, the stop's first log line failed with EIO and
+    // crashed it; then Node's exit aborted (SIGABRT) restoring the terminal's settings.
+    assert.deepEqual({ code: r.code, signal: r.signal }, { code: 0, signal: null }, r.output.slice(-2000));
+    assert.match(r.output, /running/);
+    // The report is written at the stop only (a run this short has no 30 s refresh): the stop ran.
+    const html = readFileSync(join(dir, 'report', 'report.html'), 'utf8');
+    const cached = Number(/<b id="packages-cached">(\d+)<\/b>/.exec(html)?.[1]);
+    assert.ok(cached > 0, 'the images the policy held were built at the stop');
+    const inspect = spawnSync(process.execPath, [CLI, 'queue', 'inspect', '--path', join(dir, 'queue.sqlite'), '--json'], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } });
+    assert.equal(inspect.status, 0, inspect.stderr);
+    const q = JSON.parse(inspect.stdout) as { depth: number; counters: { enqueued: number; delivered: number; replaced: number } };
+    assert.ok(q.counters.enqueued > 0);
+    assert.equal(q.counters.enqueued, q.counters.delivered + q.counters.replaced + q.depth, 'every queued package is delivered, replaced or still on disk');
+    assert.equal(await storedCount(receiver.url), q.counters.delivered);
+
+    // `bestshot run … 2>&1 | tee run.log` on that terminal: tee dies of the same SIGHUP, so the run's
+    // writes fail with EPIPE, which ended it at once (exit 0) before its stop.
+    rmSync(join(dir, 'report'), { recursive: true, force: true });
+    const child = spawn(process.execPath, [CLI, 'run', '--config', file], { cwd: PROJECT_ROOT, env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    child.stderr.on('data', (c: Buffer) => {
+      said += c.toString();
+      if (!/running/.test(said)) return;
+      said = '';
+      child.stderr.removeAllListeners('data');
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        child.kill('SIGHUP');
+      }, 8000);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 0);
+    assert.ok(existsSync(join(dir, 'report', 'report.html')), 'the stop ran and wrote the report');
   } finally {
     await receiver.stop();
     rmSync(dir, { recursive: true, force: true });

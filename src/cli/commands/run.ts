@@ -9,7 +9,9 @@ import { observe, type Observability } from '../../runtime/observability.js';
 import { latencyPercentile, writeReport, type ReportSummary } from '../../runtime/report.js';
 import { RunImages } from '../../runtime/run-images.js';
 import { SystemdNotifier } from '../../runtime/sd-notify.js';
+import { closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { isatty } from 'node:tty';
 import type { Command } from '../commands.js';
 
 const usage = `Usage: bestshot run --config /etc/bestshot/config.yaml [--stop-timeout-ms 10000]
@@ -25,11 +27,12 @@ captured or sent.
 
 When every source has ended (a file, a test source with numBuffers) it waits
 up to upload.drainTimeoutS for the queue to deliver, prints what the run did
-and exits 0; packages still queued stay on disk for the next start. SIGTERM or
-SIGINT stops capture, finishes the frames in flight, closes the queue and
-exits 0 (exit 1 if that takes longer than --stop-timeout-ms); a second
-signal while it stops exits at once with exit 1, the counts printed and the
-queued packages left on disk for the next start.
+and exits 0; packages still queued stay on disk for the next start. SIGTERM,
+SIGINT or SIGHUP (the terminal it was started from closed) stops capture,
+finishes the frames in flight, closes the queue and exits 0 (exit 1 if that
+takes longer than --stop-timeout-ms); a second signal while it stops exits
+at once with exit 1, the counts printed and the queued packages left on
+disk for the next start.
 With report.dir set, the HTML report is written there every 30 s and at stop.
 Under systemd (Type=notify) it reports READY=1 once running and pings the
 watchdog (WATCHDOG=1) every half WatchdogSec.
@@ -61,6 +64,25 @@ function metricsFailure(err: unknown): Error {
     );
   }
   return e instanceof Error ? e : new Error(String(err));
+}
+
+/**
+ * After SIGHUP from a closed terminal, Node's own exit restores the terminal
+ * settings its stdio started with and aborts (SIGABRT, a core file) when the
+ * terminal is gone (tcsetattr: EIO; nodejs/node#51519, fixed after Node 20).
+ * It skips a descriptor that is closed, so the terminal ones are closed last
+ * thing, after the stop has run and said what it did.
+ */
+function leaveHungUpTerminal(ttys: number[]): void {
+  process.once('exit', () => {
+    for (const fd of ttys) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+  });
 }
 
 function printCounts(c: RunCounts, out: (line: string) => void): void {
@@ -155,12 +177,19 @@ export const command: Command = {
     log.info('running', { cameras: config.cameras.map((c) => c.id), provider: svc.provider });
     const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
     systemd.ready(`running ${config.cameras.length} camera(s), inference on ${svc.provider}`);
-    // The first SIGTERM/SIGINT stops the run gracefully; a second one while it is stopping exits
+    // The first SIGTERM/SIGINT/SIGHUP stops the run gracefully; a second one while it is stopping exits
     // at once (exit 1): the queue is on disk (U2), so what is queued is sent at the next start.
     let firstSignal: string | undefined;
+    // The stdio descriptors that are a terminal, asked now: once it hung up, asking fails.
+    const ttys = [0, 1, 2].filter((fd) => isatty(fd));
+    let leftTerminal = false;
     let onFirstSignal: (sig: string) => void = () => {};
     const signalled = new Promise<string>((resolve) => (onFirstSignal = resolve));
     const onSignal = (sig: string): void => {
+      if (sig === 'SIGHUP' && !leftTerminal) {
+        leftTerminal = true;
+        leaveHungUpTerminal(ttys);
+      }
       if (firstSignal === undefined) {
         firstSignal = sig;
         onFirstSignal(sig);
@@ -173,6 +202,9 @@ export const command: Command = {
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
+    // SIGHUP is what a closed ssh terminal sends to a run started from it: its default action killed
+    // the process at once (exit 129), losing the images the selection policy still held. It stops gracefully too.
+    process.on('SIGHUP', () => onSignal('SIGHUP'));
     let reason = await Promise.race([signalled, svc.done().then(() => 'sources ended')]);
     if (reason === 'sources ended' && firstSignal === undefined) {
       // U2: a source that ended leaves its cached packages; deliver them (bounded) before exiting.
