@@ -174,11 +174,9 @@ export const command: Command = {
     const reportTimer = reportDir ? setInterval(writeRunReport, REPORT_REFRESH_MS) : undefined;
     reportTimer?.unref();
 
-    log.info('running', { cameras: config.cameras.map((c) => c.id), provider: svc.provider });
-    const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
-    systemd.ready(`running ${config.cameras.length} camera(s), inference on ${svc.provider}`);
     // The first SIGTERM/SIGINT/SIGHUP stops the run gracefully; a second one while it is stopping exits
-    // at once (exit 1): the queue is on disk (U2), so what is queued is sent at the next start.
+    // at once (exit 1): the queue is on disk (U2), so what is queued is sent at the next start. Handled
+    // before 'running' is said: a signal sent on that line (by a supervisor, a test) was the default kill.
     let firstSignal: string | undefined;
     // The stdio descriptors that are a terminal, asked now: once it hung up, asking fails.
     const ttys = [0, 1, 2].filter((fd) => isatty(fd));
@@ -205,6 +203,9 @@ export const command: Command = {
     // SIGHUP is what a closed ssh terminal sends to a run started from it: its default action killed
     // the process at once (exit 129), losing the images the selection policy still held. It stops gracefully too.
     process.on('SIGHUP', () => onSignal('SIGHUP'));
+    log.info('running', { cameras: config.cameras.map((c) => c.id), provider: svc.provider });
+    const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
+    systemd.ready(`running ${config.cameras.length} camera(s), inference on ${svc.provider}`);
     let reason = await Promise.race([signalled, svc.done().then(() => 'sources ended')]);
     if (reason === 'sources ended' && firstSignal === undefined) {
       // U2: a source that ended leaves its cached packages; deliver them (bounded) before exiting.
