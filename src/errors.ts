@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'ERR_GNSS'
   | 'ERR_USAGE'
   | 'ERR_PORT_IN_USE'
+  | 'ERR_LOCKED'
   | 'ERR_RECEIVER_INDEX';
 
 /** Describe a received value the way the messages do: 'fast' of type string. */
@@ -124,6 +125,15 @@ export class QueueError extends BestshotError {
 export class UsageError extends BestshotError {
   constructor(message: string) {
     super('ERR_USAGE', message);
+  }
+}
+
+/** A stateDir or queue is held by another live process (process-lock.ts); `pid` is the holder's. */
+export class LockedError extends BestshotError {
+  readonly pid: number;
+  constructor(message: string, pid: number) {
+    super('ERR_LOCKED', message);
+    this.pid = pid;
   }
 }
 

@@ -31,6 +31,7 @@ import { accessSync, closeSync, constants, existsSync, openSync, readSync, renam
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { QueueError, invalidParameterError, optionalNumber } from '../errors.js';
+import { describeHolder, lockHolder } from '../process-lock.js';
 import type { PackageMetadata, UploadPackage } from './package.js';
 
 export type SynchronousMode = 'FULL' | 'NORMAL';
@@ -250,6 +251,11 @@ const MIGRATIONS: string[] = [
 ];
 export const QUEUE_SCHEMA_VERSION = MIGRATIONS.length;
 
+/** The lock file of the process that owns a queue (runtime/run-lock.ts takes it; an open here respects it). */
+export function queueLockPath(queuePath: string): string {
+  return `${queuePath}.lock`;
+}
+
 function isCorruption(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
@@ -457,6 +463,16 @@ export class PackageQueue {
         this.#db?.close();
       } catch {
         // a corrupt handle may fail to close; the file is renamed regardless
+      }
+      // Another live process holds this queue's lock (runtime/run-lock.ts): the file is its own — an empty
+      // one it has just created, a WAL it is writing — and setting it aside would take its packages.
+      const holder = lockHolder(queueLockPath(this.path));
+      if (holder !== undefined && holder.pid !== process.pid) {
+        throw new QueueError(
+          `Queue database ${this.path} looks damaged (${(err as Error).message}) but ${describeHolder(holder)} holds its lock ${queueLockPath(this.path)}: it is that process's queue; left untouched`,
+          'ERR_QUEUE',
+          { cause: err },
+        );
       }
       this.#recovered = this.#recoverInto(err, walLost < 0 ? null : walLost, 0, undefined, !walExact);
     }

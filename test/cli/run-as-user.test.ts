@@ -315,6 +315,118 @@ test('a closed terminal (SIGHUP, then writes fail with EIO) stops the run gracef
   }
 });
 
+interface RunProcess {
+  pid: number;
+  /** Resolves once it said "running"; rejects if it exits first. */
+  running: Promise<void>;
+  closed: Promise<{ code: number | null; stderr: string; stdout: string }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+function startRun(file: string): RunProcess {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', file], { cwd: PROJECT_ROOT, env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  const closed = new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr, stdout })));
+  const running = new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (/"msg":"running"/.test(stderr)) resolve();
+    });
+    void closed.then((r) => reject(new Error(`exited ${r.code} before running:\n${r.stderr.slice(-1500)}`)));
+  });
+  running.catch(() => {});
+  return { pid: child.pid!, running, closed, kill: (signal) => child.kill(signal) };
+}
+
+const regexQuote = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test('one run per stateDir and per queue: a second start (at the same moment too) is refused with exit 1 naming the lock and its pid, so are the queue tools; a lock left by kill -9 is taken over', { timeout: 240_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-lock-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  const lastLine = (text: string): string => text.trim().split('\n').at(-1) ?? '';
+  const stateRefusal = (pid: number): RegExp =>
+    new RegExp(
+      `^bestshot run: \\[ERR_LOCKED\\] stateDir ${regexQuote(join(dir, 'state'))} is in use by another process: bestshot run \\(pid ${pid}, since [^)]+\\) holds ${regexQuote(join(dir, 'state', 'bestshot.lock'))}; two runs on one stateDir hand out the same imageIds: stop that one first \\(systemctl stop bestshot\\), or give this one a stateDir of its own$`,
+    );
+  try {
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `${receiver.url}/packages` });
+    // Before: both ran; each could set the other's fresh queue file aside as corrupt, and both sent the same imageIds (409, dead letters).
+    for (let round = 0; round < 3; round++) {
+      // Started at the same moment, as a systemd restart racing a manual start.
+      const a = startRun(file);
+      const b = startRun(file);
+      const refused = await Promise.race([a.closed.then(() => a), b.closed.then(() => b)]);
+      const winner = refused === a ? b : a;
+      const r = await refused.closed;
+      assert.equal(r.code, 1, r.stderr.slice(-1500));
+      assert.match(lastLine(r.stderr), stateRefusal(winner.pid));
+      assert.doesNotMatch(r.stderr, /detector loaded/, 'refused before anything opened');
+      await winner.running;
+      winner.kill('SIGTERM');
+      const w = await winner.closed;
+      assert.equal(w.code, 0, w.stderr.slice(-3000));
+    }
+    assert.equal(existsSync(join(dir, 'state', 'bestshot.lock')) || existsSync(join(dir, 'queue.sqlite.lock')), false, 'a stopped run gives its locks back');
+
+    const a = startRun(file);
+    await a.running;
+    // The same stateDir with another queue: the imageIds would be handed out twice.
+    const otherQueue = writeRunConfig(dir, { name: 'other-queue.yaml', source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `${receiver.url}/packages` });
+    writeFileSync(otherQueue, readFileSync(otherQueue, 'utf8').replace(/^queue: .*$/m, `queue: { path: ${join(dir, 'other.sqlite')} }`));
+    const sameState = await runCli(['run', '--config', otherQueue]);
+    assert.equal(sameState.code, 1);
+    assert.match(lastLine(sameState.stderr), stateRefusal(a.pid));
+    // The same queue with another stateDir.
+    const otherState = writeRunConfig(dir, { name: 'other-state.yaml', source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `${receiver.url}/packages` });
+    writeFileSync(otherState, readFileSync(otherState, 'utf8').replace(/^stateDir: .*$/m, `stateDir: ${join(dir, 'other-state')}`));
+    const sameQueue = await runCli(['run', '--config', otherState]);
+    assert.equal(sameQueue.code, 1);
+    const queue = join(dir, 'queue.sqlite');
+    assert.match(
+      lastLine(sameQueue.stderr),
+      new RegExp(
+        `^bestshot run: \\[ERR_LOCKED\\] queue ${regexQuote(queue)} is in use by another process: bestshot run \\(pid ${a.pid}, since [^)]+\\) holds ${regexQuote(queue)}\\.lock; two processes on one queue take each other's packages and set its file aside as corrupt: stop that one first \\(systemctl stop bestshot\\), or give this one a queue\\.path of its own$`,
+      ),
+    );
+    // The queue tools need the run stopped: said by name, instead of SQLite's 'database is locked'.
+    for (const action of ['inspect', 'resend-dead', 'export']) {
+      const t = await runCli(['queue', action, '--path', queue, ...(action === 'export' ? ['--out', join(dir, 'export')] : [])]);
+      assert.equal(t.code, 1, `${action}: ${t.stderr}`);
+      assert.match(
+        t.stderr.trim(),
+        new RegExp(
+          `^bestshot queue: \\[ERR_LOCKED\\] queue ${regexQuote(queue)} is in use by another process: bestshot run \\(pid ${a.pid}, since [^)]+\\) holds ${regexQuote(queue)}\\.lock; bestshot queue works on a stopped queue: stop that one first \\(systemctl stop bestshot\\); a running service shows its queue on /metrics \\(bestshot_queue_depth\\)$`,
+        ),
+      );
+    }
+
+    // kill -9 leaves both locks behind; the next start takes them over and says so.
+    a.kill('SIGKILL');
+    await a.closed;
+    assert.ok(existsSync(join(dir, 'state', 'bestshot.lock')) && existsSync(`${queue}.lock`), 'kill -9 leaves the locks');
+    const next = await runCli(['run', '--config', file], { killAfterMs: 8000 });
+    assert.equal(next.code, 0, next.stderr.slice(-2000));
+    const takeovers = next.stderr.split('\n').filter((l) => l.includes('"msg":"a stale lock was taken over: the process that held it is gone (killed, or the unit lost power)"'));
+    assert.deepEqual(
+      takeovers.map((l) => JSON.parse(l) as { level: string; lock: string; pid: number }).map((t) => [t.level, t.lock, t.pid]),
+      [
+        ['info', join(dir, 'state', 'bestshot.lock'), a.pid],
+        ['info', `${queue}.lock`, a.pid],
+      ],
+    );
+    assert.match(next.stdout, / 0 dead-lettered/, 'no imageId was sent twice (the receiver refuses those with 409)');
+    const inspect = await runCli(['queue', 'inspect', '--path', queue, '--json']);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.equal((JSON.parse(inspect.stdout) as { counters: { setAside: number } }).counters.setAside, 0);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.corrupt-')), [], 'no queue file set aside');
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('newcomer errors: one line, the fix, exit 2 for usage and 1 for runtime', { timeout: 60_000 }, async () => {
   const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } });
   const unknown = cli(['run', '--bogus']);

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture } from '../../src/capture/index.js';
@@ -66,6 +66,37 @@ test('replay of a real clip: every logged package is stored once, valid, and dec
   });
   const second = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as { delivered: number };
   assert.equal(readdirSync(join(dir, 'run', 'receiver', 'packages')).length, second.delivered);
+});
+
+test('a second replay on the --out of one still running is refused (exit 1) naming it, and leaves its files', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-twice-'));
+  const out = join(dir, 'out');
+  const clip = join(TRAFFIC_CLIPS_DIR, 'motorway-cctv.avi');
+  const env = { ...process.env, BESTSHOT_FROM_SOURCE: '1' };
+  const first = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', clip, '--out', out, '--quiet'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let said = '';
+  first.stderr.on('data', (c: Buffer) => (said += c.toString()));
+  const exited = new Promise<number | null>((resolve) => first.on('close', (code) => resolve(code)));
+  try {
+    // Both of its locks taken: its queue's and (once the earlier run's files were removed) its stateDir's.
+    for (let i = 0; i < 600 && !existsSync(join(out, 'state', 'bestshot.lock')); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(join(out, 'queue.sqlite.lock')), said);
+    // Before: the second removed the first one's queue, state and store under it, then both ran on them.
+    const second = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', clip, '--out', out, '--quiet'], { env, encoding: 'utf8' });
+    assert.equal(second.status, 1, second.stderr);
+    const since = (JSON.parse(readFileSync(join(out, 'queue.sqlite.lock'), 'utf8')) as { since: string }).since;
+    assert.equal(
+      second.stderr.trim(),
+      `bestshot replay: [ERR_LOCKED] queue ${join(out, 'queue.sqlite')} is in use by another process: bestshot replay (pid ${first.pid}, since ${since}) holds ${join(out, 'queue.sqlite.lock')}; two processes on one queue take each other's packages and set its file aside as corrupt: stop that one first, or give this one an --out of its own`,
+    );
+    assert.equal(await exited, 0, said.slice(-2000));
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { delivered: number };
+    assert.equal(readdirSync(join(out, 'receiver', 'packages')).length, summary.delivered, 'the first run kept its store');
+    assert.equal(existsSync(join(out, 'queue.sqlite.lock')) || existsSync(join(out, 'state', 'bestshot.lock')), false, 'its locks given back');
+  } finally {
+    first.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('replay of a missing recording fails with a clear error and exit 2, before the model loads', { timeout: 60_000 }, () => {

@@ -5,14 +5,14 @@
  * the rest is counted (`setAside`) and logged.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { PackageQueue } from '../../src/upload/index.js';
-import { walDamage } from '../../src/upload/queue.js';
+import { queueLockPath, walDamage } from '../../src/upload/queue.js';
 import { makePackage } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-qcorrupt-'));
@@ -44,6 +44,37 @@ test('an empty queue file is set aside and reported (an unknown number lost), no
     `[ERR_QUEUE_CORRUPT] Queue database ${path} is corrupt (the file is empty); set aside as ${q2.recovered.setAsidePath}, recovered 0 package(s) and 0 dead letter(s) into a fresh queue, an unknown number lost`,
   );
   q2.close();
+});
+
+test("an empty queue file whose lock a live process holds is that process's fresh file: refused and left, not set aside", async () => {
+  const path = join(dir, 'fresh.db');
+  writeFileSync(path, '');
+  // Another process that owns the queue (as `bestshot run` does, runtime/run-lock.ts) and has only just created its file.
+  const script = `
+    import { ProcessLock } from './src/process-lock.js';
+    ProcessLock.acquire(process.argv[1], { command: 'bestshot run', subject: 'queue', advice: '-' });
+    console.log('held');
+    setTimeout(() => {}, 30000);`;
+  const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, queueLockPath(path)], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve) => owner.stdout.once('data', () => resolve()));
+    const since = (JSON.parse(readFileSync(queueLockPath(path), 'utf8')) as { since: string }).since;
+    const logged: string[] = [];
+    assert.throws(() => PackageQueue.open({ path, log: (m) => logged.push(m) }), {
+      code: 'ERR_QUEUE',
+      message: `Queue database ${path} looks damaged (the file is empty) but bestshot run (pid ${owner.pid}, since ${since}) holds its lock ${path}.lock: it is that process's queue; left untouched`,
+    });
+    assert.deepEqual(logged, []);
+    assert.equal(statSync(path).size, 0);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('fresh.db.corrupt-')), []);
+  } finally {
+    owner.kill('SIGKILL');
+    await new Promise((r) => owner.once('close', r));
+  }
+  // Its owner gone (killed), the empty file is what it was before: set aside and reported.
+  const q = PackageQueue.open({ path, log: () => {} });
+  assert.ok(q.recovered);
+  q.close();
 });
 
 test('garbage over a WAL frame: the packages before it are recovered, the commits after it counted lost and logged', () => {

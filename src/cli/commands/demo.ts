@@ -30,6 +30,8 @@ export const command: Command = {
       report: true,
       logLevel: values.verbose ? 'info' : 'warn',
       banner: (source) => `bestshot demo: ${source} → reference receiver on loopback`,
+      command: 'bestshot demo',
+      ownRunDir: 'a BESTSHOT_DEMO_DIR of its own',
     });
   },
 };

@@ -3,15 +3,22 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { numberArg, parseArgs, writableFolder } from '../args.js';
 import type { Command } from '../commands.js';
-import { PackageQueue } from '../../upload/queue.js';
+import { PackageQueue, queueLockPath } from '../../upload/queue.js';
 import { packageParts, type PackageMetadata } from '../../upload/index.js';
 import { UsageError } from '../../errors.js';
+import { refuseIfLocked } from '../../process-lock.js';
+import { lockQueue } from '../../runtime/run-lock.js';
 
 const usage = `Usage: bestshot queue <inspect|resend-dead|export> --path <queue.sqlite> [options]
 
-Tools for the durable upload queue (stop 'bestshot run' first: one process owns a queue).
-inspect and export only read it: a corrupt queue is reported and left as it is
-('bestshot run' sets it aside and recovers what is readable at its next start).
+Tools for the durable upload queue, with 'bestshot run' stopped: one process
+owns a queue (SQLite lets no one else read it meanwhile), so each action is
+refused (exit 1) while a process holds its lock (<queue.sqlite>.lock), naming
+its pid; a running service shows its queue on /metrics (bestshot_queue_depth).
+resend-dead holds that lock itself while it writes (a start meanwhile is
+refused the same way). inspect and export only read the queue: a corrupt
+queue is reported and left as it is ('bestshot run' sets it aside and
+recovers what is readable at its next start).
 
   inspect       depth, bytes, oldest package, counters, dead letters with their reasons
   resend-dead   put dead letters back at the queue's tail (after fixing, say, the token);
@@ -72,7 +79,19 @@ export const command: Command = {
       // Checked before the queue is read: an --out that names a file failed with a bare ENOTDIR at the first package.
       if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a file: export writes into a folder (created when missing)`);
     }
-    const q = PackageQueue.open({ path, readOnly: action !== 'resend-dead', log: (m) => console.error(m) });
+    // The queue's owner keeps SQLite's lock while it runs: this says who, instead of 'database is locked'.
+    const advice = "bestshot queue works on a stopped queue: stop that one first (systemctl stop bestshot); a running service shows its queue on /metrics (bestshot_queue_depth)";
+    if (action !== 'resend-dead') refuseIfLocked(queueLockPath(path), { subject: `queue ${path}`, advice });
+    // resend-dead writes: it takes the lock (refused the same way) and holds it while it writes, so a run started meanwhile is refused by name.
+    const say = (m: string, f?: Record<string, unknown>): void => console.error(`bestshot queue: ${m} (${Object.entries(f ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(', ')})`);
+    const lock = action === 'resend-dead' ? lockQueue(path, { command: 'bestshot queue resend-dead', advice, log: { info: say, warn: say } }) : undefined;
+    let q: PackageQueue;
+    try {
+      q = PackageQueue.open({ path, readOnly: action !== 'resend-dead', log: (m) => console.error(m) });
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     try {
       if (action === 'inspect') {
         const oldest = q.oldestEnqueuedAtMs();
@@ -112,6 +131,7 @@ export const command: Command = {
       }
     } finally {
       q.close();
+      lock?.release();
     }
     return 0;
   },

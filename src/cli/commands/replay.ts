@@ -5,9 +5,10 @@ import { existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { unsupportedFileFormat } from '../../capture/index.js';
 import { replayMotSequence } from '../../runtime/replay-mot.js';
-import { loadConfig, loadDemoConfig, type BestshotConfig } from '../../config/index.js';
+import { loadConfig, loadDemoConfig, type BestshotConfig, type CameraConfig } from '../../config/index.js';
 import { POLICY_NAMES, type PolicyName } from '../../select/index.js';
 import { runReplay, type ReplaySummary } from '../../runtime/replay.js';
+import { lockQueue, lockStateDir } from '../../runtime/run-lock.js';
 import type { RuntimeLogger } from '../../runtime/service.js';
 import { loggerFromConfig, type LogSink } from '../../log.js';
 import { createProgress, expectedFrames } from '../progress.js';
@@ -22,7 +23,9 @@ on loopback), and the run writes tracks.jsonl, uploads.jsonl and summary.json
 into --out (default ./replay-out), plus an HTML report with --report.
 Everything of the run lives under --out: the queue, the image-id state, the
 embedded receiver's store, the report and run.log; an earlier run's files
-there are replaced, so a second run never sees the first one's packages.
+there are replaced, so a second run never sees the first one's packages
+(while a replay still runs there, another one on the same --out is
+refused, exit 1).
 Logs go to stderr (and run.log); stdout carries the summary only.
 
   --config   YAML config; its first camera is used with the video as source
@@ -103,6 +106,10 @@ export async function replayMain(
     logLevel?: 'info' | 'warn';
     /** A first stdout line, printed once the arguments and the output folder have passed their checks (demo's). */
     banner?: (source: string) => string;
+    /** The command named to a second process on the same run folder. Default 'bestshot replay'. */
+    command?: string;
+    /** What that second process is told to take instead. Default 'an --out of its own'. */
+    ownRunDir?: string;
   } = {},
   injectedLogger?: RuntimeLogger,
 ): Promise<number> {
@@ -149,12 +156,39 @@ export async function replayMain(
   if (values.policy !== undefined) cam.selection.policy = values.policy as PolicyName;
   const outDir = resolve(values.out ?? defaults.out ?? 'replay-out');
   writableFolder(outDir, '--out');
-  if (defaults.banner) console.log(defaults.banner(cam.source.type === 'file' ? (video ?? cam.source.path) : cam.source.type));
-  for (const f of RUN_FILES) rmSync(join(outDir, f), { recursive: true, force: true });
-  config = confineToRunDir({ ...config, cameras: [cam] }, outDir);
-  mkdirSync(dirname(config.queue.path), { recursive: true });
-  const logger =
-    injectedLogger ?? loggerFromConfig({ ...config.log, level: defaults.logLevel ?? config.log.level }, teeSink(join(outDir, 'run.log')));
+  // The run folder's queue is locked before an earlier run's files are removed: a replay still running
+  // there keeps them (and this one is refused), as `bestshot run` keeps its stateDir and queue.
+  const command = defaults.command ?? 'bestshot replay';
+  const own = defaults.ownRunDir ?? 'an --out of its own';
+  // What the locks say (a stale lock taken over) waits for the run's logger, made once the folder is clean.
+  const said: Array<['info' | 'warn', string, Record<string, unknown> | undefined]> = [];
+  const lockOptions = {
+    command,
+    own: { stop: '', stateDir: own, queue: own },
+    log: { info: (m: string, f?: Record<string, unknown>) => said.push(['info', m, f]), warn: (m: string, f?: Record<string, unknown>) => said.push(['warn', m, f]) },
+  };
+  const queueLock = lockQueue(join(outDir, 'queue.sqlite'), lockOptions);
+  try {
+    if (defaults.banner) console.log(defaults.banner(cam.source.type === 'file' ? (video ?? cam.source.path) : cam.source.type));
+    for (const f of RUN_FILES) rmSync(join(outDir, f), { recursive: true, force: true });
+    config = confineToRunDir({ ...config, cameras: [cam] }, outDir);
+    mkdirSync(dirname(config.queue.path), { recursive: true });
+    const stateLock = lockStateDir(config.stateDir, lockOptions);
+    try {
+      const logger =
+        injectedLogger ?? loggerFromConfig({ ...config.log, level: defaults.logLevel ?? config.log.level }, teeSink(join(outDir, 'run.log')));
+      for (const [level, m, f] of said) logger[level](m, f);
+      return await replayVideo(config, cam, outDir, values, logger);
+    } finally {
+      stateLock.release();
+    }
+  } finally {
+    queueLock?.release();
+  }
+}
+
+/** The replay of a recording in its run folder, its locks held; the exit code. */
+async function replayVideo(config: BestshotConfig, cam: CameraConfig, outDir: string, values: { report?: boolean; quiet?: boolean }, logger: RuntimeLogger): Promise<number> {
   const progress = createProgress({
     enabled: !values.quiet,
     total: cam.source.type === 'file' ? expectedFrames(cam.source.path, cam.captureHz) : undefined,

@@ -1,13 +1,14 @@
 /** bestshot run --config file.yaml: the service (systemd runs this). */
 import { parseArgs } from '../args.js';
 import { drainEtaS } from '../progress.js';
-import { loadConfig } from '../../config/index.js';
+import { loadConfig, type BestshotConfig } from '../../config/index.js';
 import { BestshotError, UsageError } from '../../errors.js';
 import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
 import { BestshotService, cameraTotals, type RunCounts } from '../../runtime/service.js';
 import { observe, type Observability } from '../../runtime/observability.js';
 import { latencyPercentile, writeReport, type ReportSummary } from '../../runtime/report.js';
 import { RunImages } from '../../runtime/run-images.js';
+import { lockRun } from '../../runtime/run-lock.js';
 import { SystemdNotifier } from '../../runtime/sd-notify.js';
 import { closeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,10 +21,11 @@ Runs every configured camera: capture at captureHz, detection, tracking,
 best-shot selection and upload, with /metrics and /healthz on the metrics
 port.
 
-Start-up is all or nothing: a taken port, a missing or wrong model, an
-unusable queue, a missing or GIF recording or an invalid config stops it within
-seconds with exit 1 and one line naming the problem, before anything is
-captured or sent.
+Start-up is all or nothing: a stateDir or queue another process runs on
+(its lock, <stateDir>/bestshot.lock or <queue.path>.lock, names its pid), a
+taken port, a missing or wrong model, an unusable queue, a missing or GIF
+recording or an invalid config stops it within seconds with exit 1 and one
+line naming the problem, before anything is captured or sent.
 
 When every source has ended (a file, a test source with numBuffers) it waits
 up to upload.drainTimeoutS for the queue to deliver, prints what the run did
@@ -97,6 +99,166 @@ function printCounts(c: RunCounts, out: (line: string) => void): void {
   );
 }
 
+/** The service, its locks held: start, run until the sources end or a signal, stop; the exit code. */
+async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: number): Promise<number> {
+  // Bind the metrics port first: a taken port fails the start before any camera runs.
+  let obs: Observability;
+  try {
+    obs = await observe({ port: config.metrics.port, host: config.metrics.host, enabled: config.metrics.enabled });
+  } catch (err) {
+    throw metricsFailure(err);
+  }
+  let svc: BestshotService;
+  try {
+    svc = await BestshotService.start({ config, mode: 'live', logger: log });
+  } catch (err) {
+    await obs.close();
+    throw err;
+  }
+  obs.attach(svc);
+  if (obs.server) log.info('metrics listening', { url: obs.server.url });
+
+  const reportDir = config.report.dir;
+  // The report's own images folder: one copy of each image, the newest report.maxImages kept.
+  const images = reportDir ? new RunImages(join(reportDir, 'images'), config.report.maxImages) : undefined;
+  if (images) svc.on('upload', (u) => images.add(u));
+  const t0 = performance.now();
+  // The report's latency is over the most recent frames (a service runs for months): a ring of them.
+  const latencies = new Float64Array(REPORT_LATENCY_FRAMES);
+  let latencyCount = 0;
+  if (reportDir) {
+    svc.on('frame', (_id, r) => {
+      latencies[latencyCount++ % REPORT_LATENCY_FRAMES] = r.latency.total;
+    });
+  }
+  const writeRunReport = (): void => {
+    if (!reportDir || !images) return;
+    const c = svc.runCounts();
+    const cam = config.cameras[0];
+    try {
+      writeReport(
+        reportDir,
+        {
+          title: 'bestshot run report',
+          source: config.cameras.map((x) => x.id).join(', '),
+          cameraId: config.cameras.map((x) => x.id).join(', '),
+          policy: cam?.selection.policy ?? '',
+          framesCaptured: c.frames.captured,
+          framesProcessed: c.frames.processed,
+          framesDropped: Object.values(c.frames.dropped).reduce((a, n) => a + n, 0),
+          objectsTracked: [...svc.cameras.values()].reduce((a, s) => a + cameraTotals(s).tracksCreated, 0),
+          packagesImmediate: c.packages.immediate,
+          packagesCached: c.packages.cached,
+          bytesSent: c.packages.bytes,
+          bytesEveryFrame: 0,
+          everyFrameMethod: 'not measured by bestshot run (bestshot replay --report measures them)',
+          delivered: c.delivered,
+          latencyMs: latencySummary(latencies.subarray(0, Math.min(latencyCount, REPORT_LATENCY_FRAMES)), latencyCount),
+          durationS: (performance.now() - t0) / 1000,
+        },
+        images.uploads(),
+      );
+    } catch (err) {
+      log.warn('report not written', { dir: reportDir, error: (err as Error).message });
+    }
+  };
+  const reportTimer = reportDir ? setInterval(writeRunReport, REPORT_REFRESH_MS) : undefined;
+  reportTimer?.unref();
+
+  // The first SIGTERM/SIGINT/SIGHUP stops the run gracefully; a second one while it is stopping exits
+  // at once (exit 1): the queue is on disk (U2), so what is queued is sent at the next start. Handled
+  // before 'running' is said: a signal sent on that line (by a supervisor, a test) was the default kill.
+  let firstSignal: string | undefined;
+  // The stdio descriptors that are a terminal, asked now: once it hung up, asking fails.
+  const ttys = [0, 1, 2].filter((fd) => isatty(fd));
+  let leftTerminal = false;
+  let onFirstSignal: (sig: string) => void = () => {};
+  const signalled = new Promise<string>((resolve) => (onFirstSignal = resolve));
+  const onSignal = (sig: string): void => {
+    if (sig === 'SIGHUP' && !leftTerminal) {
+      leftTerminal = true;
+      leaveHungUpTerminal(ttys);
+    }
+    if (firstSignal === undefined) {
+      firstSignal = sig;
+      onFirstSignal(sig);
+      return;
+    }
+    const c = svc.runCounts();
+    log.warn('second signal while stopping: exiting now; queued packages stay on disk for the next start', { signal: sig, first: firstSignal, queueDepth: c.stillQueued });
+    printCounts(c, (line) => console.log(line));
+    process.exit(1);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  // SIGHUP is what a closed ssh terminal sends to a run started from it: its default action killed
+  // the process at once (exit 129), losing the images the selection policy still held. It stops gracefully too.
+  process.on('SIGHUP', () => onSignal('SIGHUP'));
+  log.info('running', { cameras: config.cameras.map((c) => c.id), provider: svc.provider });
+  const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
+  systemd.ready(`running ${config.cameras.length} camera(s), inference on ${svc.provider}`);
+  let reason = await Promise.race([signalled, svc.done().then(() => 'sources ended')]);
+  if (reason === 'sources ended' && firstSignal === undefined) {
+    // U2: a source that ended leaves its cached packages; deliver them (bounded) before exiting.
+    const drainS = config.upload.drainTimeoutS;
+    const startLeft = svc.runCounts().stillQueued;
+    if (startLeft > 0) log.info('sources ended; draining the queue', { queued: startLeft, drainTimeoutS: drainS, sendHz: config.upload.sendHz });
+    let lastLog = performance.now();
+    let leftAtLog: number | undefined;
+    let lastLeft = Number.POSITIVE_INFINITY;
+    let movedAt = performance.now();
+    const drainDone = svc.drain(drainS * 1000, (left) => {
+      const now = performance.now();
+      leftAtLog ??= left;
+      if (left < lastLeft) {
+        if (lastLeft !== Number.POSITIVE_INFINITY) movedAt = now;
+        lastLeft = left;
+      }
+      if (now - lastLog < 5000) return;
+      // The ETA is the rate packages left at since the last line, never a promise from sendHz:
+      // while the endpoint refuses, or takes the packages and never answers, say what the drain waits for.
+      const etaS = drainEtaS(leftAtLog, left, (now - lastLog) / 1000);
+      lastLog = now;
+      leftAtLog = left;
+      if (svc.endpointDown) log.info('draining: waiting for the endpoint to take packages', { left, drainTimeoutS: drainS });
+      else if (etaS === undefined) log.info("draining: waiting for the endpoint's answer; no package acknowledged", { left, forS: Math.round((now - movedAt) / 1000), drainTimeoutS: drainS });
+      else log.info('draining', { left, etaS });
+    });
+    // A signal during the drain stops it at once: what is left stays on disk.
+    const left = await Promise.race([drainDone, signalled.then(() => -1)]);
+    if (left > 0) log.warn('drain timed out; packages stay queued on disk for the next start', { left, drainTimeoutS: drainS, queue: config.queue.path });
+    if (left < 0) log.info('drain interrupted; packages stay queued on disk for the next start', { signal: firstSignal, left: svc.runCounts().stillQueued });
+  }
+  if (firstSignal !== undefined) reason = firstSignal;
+  log.info('stopping', { reason });
+  systemd.stopping();
+  const timer = setTimeout(() => {
+    log.error('stop took too long, exiting', { stopTimeoutMs });
+    process.exit(1);
+  }, stopTimeoutMs);
+  await svc.stop();
+  if (reportTimer) clearInterval(reportTimer);
+  writeRunReport();
+  await obs.close();
+  clearTimeout(timer);
+  const counts = svc.runCounts();
+  log.info('stopped', {
+    reason,
+    framesProcessed: counts.frames.processed,
+    framesSkipped: counts.frames.skipped,
+    framesDropped: counts.frames.dropped,
+    built: counts.packages.immediate + counts.packages.cached,
+    sentImmediate: counts.sentImmediate,
+    sentCached: counts.sentCached,
+    delivered: counts.delivered,
+    queueDepth: counts.stillQueued,
+    ...(reportDir ? { report: join(reportDir, 'report.html') } : {}),
+  });
+  printCounts(counts, (line) => console.log(line));
+  // A camera whose recording could not be played at all: the run did not do what was asked.
+  return [...svc.cameras.values()].some((c) => c.state === 'failed') ? 1 : 0;
+}
+
 export const command: Command = {
   summary: 'run the pipeline from a config file',
   usage,
@@ -110,161 +272,13 @@ export const command: Command = {
     routeProcessWarnings(log);
     for (const w of warnings) log.warn('config', { warning: w });
 
-    // Bind the metrics port first: a taken port fails the start before any camera runs.
-    let obs: Observability;
+    // One run per stateDir and per queue, taken before anything opens — the metrics port included, so a
+    // second start on the same config is refused for what it is, not for the port the first one holds.
+    const locks = lockRun({ stateDir: config.stateDir, queuePath: config.queue.path }, { command: 'bestshot run', log });
     try {
-      obs = await observe({ port: config.metrics.port, host: config.metrics.host, enabled: config.metrics.enabled });
-    } catch (err) {
-      throw metricsFailure(err);
+      return await runService(config, log, stopTimeoutMs);
+    } finally {
+      locks.release();
     }
-    let svc: BestshotService;
-    try {
-      svc = await BestshotService.start({ config, mode: 'live', logger: log });
-    } catch (err) {
-      await obs.close();
-      throw err;
-    }
-    obs.attach(svc);
-    if (obs.server) log.info('metrics listening', { url: obs.server.url });
-
-    const reportDir = config.report.dir;
-    // The report's own images folder: one copy of each image, the newest report.maxImages kept.
-    const images = reportDir ? new RunImages(join(reportDir, 'images'), config.report.maxImages) : undefined;
-    if (images) svc.on('upload', (u) => images.add(u));
-    const t0 = performance.now();
-    // The report's latency is over the most recent frames (a service runs for months): a ring of them.
-    const latencies = new Float64Array(REPORT_LATENCY_FRAMES);
-    let latencyCount = 0;
-    if (reportDir) {
-      svc.on('frame', (_id, r) => {
-        latencies[latencyCount++ % REPORT_LATENCY_FRAMES] = r.latency.total;
-      });
-    }
-    const writeRunReport = (): void => {
-      if (!reportDir || !images) return;
-      const c = svc.runCounts();
-      const cam = config.cameras[0];
-      try {
-        writeReport(
-          reportDir,
-          {
-            title: 'bestshot run report',
-            source: config.cameras.map((x) => x.id).join(', '),
-            cameraId: config.cameras.map((x) => x.id).join(', '),
-            policy: cam?.selection.policy ?? '',
-            framesCaptured: c.frames.captured,
-            framesProcessed: c.frames.processed,
-            framesDropped: Object.values(c.frames.dropped).reduce((a, n) => a + n, 0),
-            objectsTracked: [...svc.cameras.values()].reduce((a, s) => a + cameraTotals(s).tracksCreated, 0),
-            packagesImmediate: c.packages.immediate,
-            packagesCached: c.packages.cached,
-            bytesSent: c.packages.bytes,
-            bytesEveryFrame: 0,
-            everyFrameMethod: 'not measured by bestshot run (bestshot replay --report measures them)',
-            delivered: c.delivered,
-            latencyMs: latencySummary(latencies.subarray(0, Math.min(latencyCount, REPORT_LATENCY_FRAMES)), latencyCount),
-            durationS: (performance.now() - t0) / 1000,
-          },
-          images.uploads(),
-        );
-      } catch (err) {
-        log.warn('report not written', { dir: reportDir, error: (err as Error).message });
-      }
-    };
-    const reportTimer = reportDir ? setInterval(writeRunReport, REPORT_REFRESH_MS) : undefined;
-    reportTimer?.unref();
-
-    // The first SIGTERM/SIGINT/SIGHUP stops the run gracefully; a second one while it is stopping exits
-    // at once (exit 1): the queue is on disk (U2), so what is queued is sent at the next start. Handled
-    // before 'running' is said: a signal sent on that line (by a supervisor, a test) was the default kill.
-    let firstSignal: string | undefined;
-    // The stdio descriptors that are a terminal, asked now: once it hung up, asking fails.
-    const ttys = [0, 1, 2].filter((fd) => isatty(fd));
-    let leftTerminal = false;
-    let onFirstSignal: (sig: string) => void = () => {};
-    const signalled = new Promise<string>((resolve) => (onFirstSignal = resolve));
-    const onSignal = (sig: string): void => {
-      if (sig === 'SIGHUP' && !leftTerminal) {
-        leftTerminal = true;
-        leaveHungUpTerminal(ttys);
-      }
-      if (firstSignal === undefined) {
-        firstSignal = sig;
-        onFirstSignal(sig);
-        return;
-      }
-      const c = svc.runCounts();
-      log.warn('second signal while stopping: exiting now; queued packages stay on disk for the next start', { signal: sig, first: firstSignal, queueDepth: c.stillQueued });
-      printCounts(c, (line) => console.log(line));
-      process.exit(1);
-    };
-    process.on('SIGTERM', () => onSignal('SIGTERM'));
-    process.on('SIGINT', () => onSignal('SIGINT'));
-    // SIGHUP is what a closed ssh terminal sends to a run started from it: its default action killed
-    // the process at once (exit 129), losing the images the selection policy still held. It stops gracefully too.
-    process.on('SIGHUP', () => onSignal('SIGHUP'));
-    log.info('running', { cameras: config.cameras.map((c) => c.id), provider: svc.provider });
-    const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
-    systemd.ready(`running ${config.cameras.length} camera(s), inference on ${svc.provider}`);
-    let reason = await Promise.race([signalled, svc.done().then(() => 'sources ended')]);
-    if (reason === 'sources ended' && firstSignal === undefined) {
-      // U2: a source that ended leaves its cached packages; deliver them (bounded) before exiting.
-      const drainS = config.upload.drainTimeoutS;
-      const startLeft = svc.runCounts().stillQueued;
-      if (startLeft > 0) log.info('sources ended; draining the queue', { queued: startLeft, drainTimeoutS: drainS, sendHz: config.upload.sendHz });
-      let lastLog = performance.now();
-      let leftAtLog: number | undefined;
-      let lastLeft = Number.POSITIVE_INFINITY;
-      let movedAt = performance.now();
-      const drainDone = svc.drain(drainS * 1000, (left) => {
-        const now = performance.now();
-        leftAtLog ??= left;
-        if (left < lastLeft) {
-          if (lastLeft !== Number.POSITIVE_INFINITY) movedAt = now;
-          lastLeft = left;
-        }
-        if (now - lastLog < 5000) return;
-        // The ETA is the rate packages left at since the last line, never a promise from sendHz:
-        // while the endpoint refuses, or takes the packages and never answers, say what the drain waits for.
-        const etaS = drainEtaS(leftAtLog, left, (now - lastLog) / 1000);
-        lastLog = now;
-        leftAtLog = left;
-        if (svc.endpointDown) log.info('draining: waiting for the endpoint to take packages', { left, drainTimeoutS: drainS });
-        else if (etaS === undefined) log.info("draining: waiting for the endpoint's answer; no package acknowledged", { left, forS: Math.round((now - movedAt) / 1000), drainTimeoutS: drainS });
-        else log.info('draining', { left, etaS });
-      });
-      // A signal during the drain stops it at once: what is left stays on disk.
-      const left = await Promise.race([drainDone, signalled.then(() => -1)]);
-      if (left > 0) log.warn('drain timed out; packages stay queued on disk for the next start', { left, drainTimeoutS: drainS, queue: config.queue.path });
-      if (left < 0) log.info('drain interrupted; packages stay queued on disk for the next start', { signal: firstSignal, left: svc.runCounts().stillQueued });
-    }
-    if (firstSignal !== undefined) reason = firstSignal;
-    log.info('stopping', { reason });
-    systemd.stopping();
-    const timer = setTimeout(() => {
-      log.error('stop took too long, exiting', { stopTimeoutMs });
-      process.exit(1);
-    }, stopTimeoutMs);
-    await svc.stop();
-    if (reportTimer) clearInterval(reportTimer);
-    writeRunReport();
-    await obs.close();
-    clearTimeout(timer);
-    const counts = svc.runCounts();
-    log.info('stopped', {
-      reason,
-      framesProcessed: counts.frames.processed,
-      framesSkipped: counts.frames.skipped,
-      framesDropped: counts.frames.dropped,
-      built: counts.packages.immediate + counts.packages.cached,
-      sentImmediate: counts.sentImmediate,
-      sentCached: counts.sentCached,
-      delivered: counts.delivered,
-      queueDepth: counts.stillQueued,
-      ...(reportDir ? { report: join(reportDir, 'report.html') } : {}),
-    });
-    printCounts(counts, (line) => console.log(line));
-    // A camera whose recording could not be played at all: the run did not do what was asked.
-    return [...svc.cameras.values()].some((c) => c.state === 'failed') ? 1 : 0;
   },
 };
