@@ -23,10 +23,16 @@ function help(): string {
  * (EIO: the ssh session closed, SIGHUP follows): a write that crashed the
  * process there lost the stop it was logging.
  */
+let outputIsService: boolean | undefined;
 function quietOnClosedOutput(service: boolean): void {
+  // Once per process: main() runs many times in one process under the tests, and a listener per
+  // call piled up (MaxListenersExceededWarning on stderr after the tenth).
+  const installed = outputIsService !== undefined;
+  outputIsService = service;
+  if (installed) return;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EIO' || (service && err.code === 'EPIPE')) return;
+      if (err.code === 'EIO' || (outputIsService && err.code === 'EPIPE')) return;
       if (err.code === 'EPIPE') process.exit(0);
       throw err;
     });
