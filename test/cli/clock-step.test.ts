@@ -36,9 +36,10 @@ async function runStepped(
   dir: string,
   config: string,
   script: (stderr: () => string, setOffset: (offset: string) => void, exited: Promise<number | null>) => Promise<void>,
+  initialOffset = '+0',
 ): Promise<Run> {
   const offsetFile = join(dir, 'faketime');
-  writeFileSync(offsetFile, '+0\n');
+  writeFileSync(offsetFile, `${initialOffset}\n`);
   const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
     cwd: PROJECT_ROOT,
     env: {
@@ -177,6 +178,33 @@ test('U2: the queue delivers at once when the endpoint comes back just after the
     assert.match(r.stderr, /"msg":"endpoint taking packages again"/);
   } finally {
     await receiver?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a unit that boots with its clock at 1970 (no RTC, NTP not yet synced) is told at the start, once', { skip, timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-clock-1970-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  try {
+    const config = writeRunConfig(dir, { source: '{ type: test, live: true }', endpoint: `${receiver.url}/packages` });
+    const r = await runStepped(
+      dir,
+      config,
+      async (stderr, setOffset) => {
+        await until('running', () => stderr().includes('"msg":"running"'));
+        await sleep(2000);
+        setOffset('+0'); // NTP syncs: the clock steps forward by ~56 years
+        await sleep(3000);
+      },
+      '@1970-01-01 00:05:00',
+    );
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    // Before: nothing said; packages went out stamped 1970 with camera/1970/01/01 keys.
+    const warned = r.stderr.split('\n').filter((l) => l.includes('"msg":"wall clock not set"'));
+    assert.equal(warned.length, 1, r.stderr.slice(-3000));
+    assert.match((JSON.parse(warned[0]!) as { now: string }).now, /^1970-01-01T00:0/);
+  } finally {
+    await receiver.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -43,6 +43,16 @@ Logs go to stderr (log.format: auto = readable on a terminal, JSON lines
 otherwise); the final counts go to stdout.`;
 
 const REPORT_REFRESH_MS = 30_000;
+/**
+ * A unit without a real-time clock boots at 1970 until NTP (or GNSS) sets the time: packages
+ * would carry 1970 timestamps and S3 keys (camera/1970/01/01/…). Said at the start; the
+ * timestamps follow the clock's forward step once it is set (A5, src/capture/timestamps.ts).
+ */
+function clockNotSet(nowMs: number): string | undefined {
+  if (nowMs >= Date.UTC(2024, 0, 1)) return undefined;
+  return 'the wall clock reads a date before this software existed: package timestamps and object keys use it until it is set; enable NTP (systemd-timesyncd, chrony) or a GNSS time source';
+}
+
 /** Frames the run report's latency percentiles are over: the most recent ones, all cameras. */
 const REPORT_LATENCY_FRAMES = 10_000;
 
@@ -275,6 +285,8 @@ export const command: Command = {
     // One run per stateDir and per queue, taken before anything opens — the metrics port included, so a
     // second start on the same config is refused for what it is, not for the port the first one holds.
     const locks = lockRun({ stateDir: config.stateDir, queuePath: config.queue.path }, { command: 'bestshot run', log });
+    const unset = clockNotSet(Date.now());
+    if (unset) log.warn('wall clock not set', { now: new Date().toISOString(), hint: unset });
     try {
       return await runService(config, log, stopTimeoutMs);
     } finally {
