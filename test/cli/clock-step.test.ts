@@ -85,25 +85,34 @@ async function until(what: string, ok: () => boolean, timeoutMs = 90_000): Promi
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Runs `bestshot run` 9 s, stepping the wall clock back 1 h after 3 s; checks it exited 0 having
+ * dropped no frame and restarted no worker, and returns the run and its `frames:` line.
+ */
+async function runSteppedBackAnHour(dir: string, config: string): Promise<{ r: Run; processed: number; line: string }> {
+  const r = await runStepped(dir, config, async (stderr, setOffset) => {
+    await until('running', () => stderr().includes('"msg":"running"'));
+    await sleep(3000);
+    setOffset('-1h');
+    await sleep(6000);
+  });
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  const frames = /frames:\s+(\d+) processed, (\d+) skipped by the captureHz grid, (.*)/.exec(r.stdout);
+  assert.ok(frames, r.stdout);
+  // Before A5's clock rule every frame after the step was refused: 'track-error N dropped', ten 'worker restarted' lines a second.
+  assert.equal(frames[3], '0 dropped', r.stdout);
+  assert.doesNotMatch(r.stderr, /worker restarted/);
+  return { r, processed: Number(frames[1]), line: frames[0] };
+}
+
 test('A5: a live camera rides over the wall clock stepping back 1 h — frames go on being tracked, one warning', { skip, timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-clock-live-'));
   const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
   try {
     // The spec policy's selector refuses a frame stamped before the previous one (select/selector.ts).
     const config = writeRunConfig(dir, { source: '{ type: test, live: true }\n    selection: { policy: spec }', endpoint: `${receiver.url}/packages` });
-    const r = await runStepped(dir, config, async (stderr, setOffset) => {
-      await until('running', () => stderr().includes('"msg":"running"'));
-      await sleep(3000);
-      setOffset('-1h');
-      await sleep(6000);
-    });
-    assert.equal(r.code, 0, r.stderr.slice(-2000));
-    const frames = /frames:\s+(\d+) processed, (\d+) skipped by the captureHz grid, (.*)/.exec(r.stdout);
-    assert.ok(frames, r.stdout);
-    // Before A5's clock rule every frame after the step was refused: 'track-error N dropped', ten 'worker restarted' lines a second.
-    assert.equal(frames[3], '0 dropped', r.stdout);
-    assert.ok(Number(frames[1]) >= 60, `about 9 s of frames at 10 Hz, 6 s of them after the step: ${frames[0]}`);
-    assert.doesNotMatch(r.stderr, /worker restarted/);
+    const { r, processed, line } = await runSteppedBackAnHour(dir, config);
+    assert.ok(processed >= 60, `about 9 s of frames at 10 Hz, 6 s of them after the step: ${line}`);
     const warned = r.stderr.split('\n').filter((l) => l.includes('wall clock stepped'));
     assert.equal(warned.length, 1, r.stderr.slice(-3000));
     const w = JSON.parse(warned[0]!) as { level: string; msg: string; camera: string; aheadOfWallClockS: number };
@@ -127,19 +136,9 @@ test('A5: a looping realtime recording rides over the wall clock stepping back 1
     const made = spawnSync('gst-launch-1.0', ['-q', 'filesrc', `location=${source}`, '!', 'decodebin', '!', 'videoconvert', '!', 'identity', 'eos-after=40', '!', 'x264enc', 'speed-preset=ultrafast', '!', 'mp4mux', '!', 'filesink', `location=${clip}`]);
     assert.equal(made.status, 0, String(made.stderr));
     const config = writeRunConfig(dir, { source: `{ type: file, path: ${clip}, realtime: true, loop: true }\n    selection: { policy: spec }`, endpoint: `${receiver.url}/packages` });
-    const r = await runStepped(dir, config, async (stderr, setOffset) => {
-      await until('running', () => stderr().includes('"msg":"running"'));
-      await sleep(3000);
-      setOffset('-1h');
-      await sleep(6000);
-    });
-    assert.equal(r.code, 0, r.stderr.slice(-2000));
-    const frames = /frames:\s+(\d+) processed, (\d+) skipped by the captureHz grid, (.*)/.exec(r.stdout);
-    assert.ok(frames, r.stdout);
     // A pass started at the wall clock began an hour before the previous one: every frame after the step was refused.
-    assert.equal(frames[3], '0 dropped', r.stdout);
-    assert.ok(Number(frames[1]) >= 60, `about 9 s of frames at 10 Hz: ${frames[0]}`);
-    assert.doesNotMatch(r.stderr, /worker restarted/);
+    const { processed, line } = await runSteppedBackAnHour(dir, config);
+    assert.ok(processed >= 60, `about 9 s of frames at 10 Hz: ${line}`);
   } finally {
     await receiver.stop();
     rmSync(dir, { recursive: true, force: true });
