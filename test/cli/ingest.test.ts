@@ -95,8 +95,9 @@ test('bestshot ingest says it waits for a broker that refuses or whose host is u
     await waitFor(() => refused.out.stdout.includes('ingest subscribed to'), 20000, `subscribed once the broker is up: ${refused.out.stdout}`);
     assert.match(refused.out.stderr, new RegExp(`^ingest: connected to the broker at mqtt://127\\.0\\.0\\.1:${port} after \\d+ s of waiting$`, 'm'));
     for (const { proc } of [refused, unknown]) proc.kill('SIGTERM');
-    const [code] = (await once(refused.proc, 'exit')) as [number | null];
-    assert.equal(code, 0, refused.out.stderr);
+    const [code, signal] = (await once(refused.proc, 'exit')) as [number | null, string | null];
+    // Before: killed by the SIGTERM itself now and then (CI), when it came between 'subscribed' and the handler.
+    assert.equal(code, 0, `${signal ?? ''} ${refused.out.stderr}`);
   } finally {
     for (const { proc } of [refused, unknown]) if (proc.exitCode === null) proc.kill('SIGKILL');
     await late?.stop();

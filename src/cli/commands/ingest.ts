@@ -134,6 +134,17 @@ export const command: Command = {
       maxEventBytes: numberArg('positive integer', 'max-event-bytes', values['max-event-bytes'], 1024 * 1024),
       index,
     }, listen);
+    // Handled before 'subscribed' is said: a supervisor (or a test) that stops the consumer on that
+    // line could otherwise hit the default action, a kill with no stats and no clean close.
+    const stopped = new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
     console.log(`ingest subscribed to ${consumer.filter}`);
     const bucket = values['reconcile-bucket'];
     let reconciler: NodeJS.Timeout | undefined;
@@ -150,15 +161,7 @@ export const command: Command = {
     }
     const every = numberArg('non-negative integer', 'stats-interval-s', values['stats-interval-s'], 0);
     const timer = every > 0 ? setInterval(() => console.log(JSON.stringify(consumer.stats())), every * 1000) : undefined;
-    await new Promise<void>((done) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        done();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await stopped;
     if (timer) clearInterval(timer);
     if (reconciler) clearInterval(reconciler);
     const stats = consumer.stats();
