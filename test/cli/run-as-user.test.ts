@@ -342,6 +342,35 @@ function startRun(file: string): RunProcess {
 
 const regexQuote = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+test('a stop while the service starts (the model loading) leaves no lock behind', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-start-stop-'));
+  try {
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: 'http://127.0.0.1:9/packages' });
+    const child = spawn(process.execPath, [CLI, 'run', '--config', file], { env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const closed = new Promise<[number | null, string | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    // The locks are the first thing a run takes; the model loads after them (about a second here).
+    const lock = join(dir, 'state', 'bestshot.lock');
+    const t0 = performance.now();
+    while (!existsSync(lock) && performance.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGTERM');
+    const [code, signal] = await closed;
+    if (stderr.includes('"msg":"running"')) {
+      // The start won the race: the ordinary stop.
+      assert.equal(code, 0, stderr.slice(-2000));
+    } else {
+      // Before: killed by the signal's default action with both locks left for the next start to take over.
+      assert.ok(code === 143 || signal === 'SIGTERM', `${code} ${signal} ${stderr.slice(-2000)}`);
+      assert.match(stderr, /"msg":"stopping before the start finished","signal":"SIGTERM"/);
+    }
+    assert.equal(existsSync(lock), false, 'the stateDir lock is released');
+    assert.equal(existsSync(join(dir, 'queue.sqlite.lock')), false, 'the queue lock is released');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('one run per stateDir and per queue: a second start (at the same moment too) is refused with exit 1 naming the lock and its pid, so are the queue tools; a lock left by kill -9 is taken over', { timeout: 240_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-lock-'));
   const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);

@@ -109,8 +109,30 @@ function printCounts(c: RunCounts, out: (line: string) => void): void {
   );
 }
 
+/**
+ * A stop asked while the service starts (the model loading; a TensorRT engine build takes
+ * minutes on a Jetson) ends the process at once, as the signal's own default action does
+ * (exit 143/129/130: nothing was captured yet and the queue is on disk) — but the locks are
+ * released first: the default action alone left them for the next start to take over.
+ * (process.exit there aborted the process: native inference set-up was still running.)
+ */
+function exitOnSignalWhileStarting(log: Logger, locks: { release(): void }): { disarm(): void } {
+  const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+  const disarm = (): void => {
+    for (const sig of signals) process.off(sig, handler);
+  };
+  const handler = (signal: NodeJS.Signals): void => {
+    log.info('stopping before the start finished', { signal });
+    locks.release();
+    disarm();
+    process.kill(process.pid, signal);
+  };
+  for (const sig of signals) process.on(sig, handler);
+  return { disarm };
+}
+
 /** The service, its locks held: start, run until the sources end or a signal, stop; the exit code. */
-async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: number): Promise<number> {
+async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: number, stopDuringStart: { disarm(): void }): Promise<number> {
   // Bind the metrics port first: a taken port fails the start before any camera runs.
   let obs: Observability;
   try {
@@ -199,6 +221,7 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
     printCounts(c, (line) => console.log(line));
     process.exit(1);
   };
+  stopDuringStart.disarm();
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   // SIGHUP is what a closed ssh terminal sends to a run started from it: its default action killed
@@ -287,8 +310,9 @@ export const command: Command = {
     const locks = lockRun({ stateDir: config.stateDir, queuePath: config.queue.path }, { command: 'bestshot run', log });
     const unset = clockNotSet(Date.now());
     if (unset) log.warn('wall clock not set', { now: new Date().toISOString(), hint: unset });
+    const stopDuringStart = exitOnSignalWhileStarting(log, locks);
     try {
-      return await runService(config, log, stopTimeoutMs);
+      return await runService(config, log, stopTimeoutMs, stopDuringStart);
     } finally {
       locks.release();
     }
