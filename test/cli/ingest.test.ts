@@ -78,7 +78,8 @@ test('bestshot ingest says it waits for a broker that refuses or whose host is u
     const out = { stdout: '', stderr: '' };
     proc.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
     proc.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));
-    return { proc, out };
+    const exited = new Promise<[number | null, string | null]>((r) => proc.on('exit', (code, signal) => r([code, signal])));
+    return { proc, out, exited };
   };
   const refused = run(`mqtt://127.0.0.1:${port}`, 'wait-refused');
   const unknown = run('mqtt://no-such-host.invalid', 'wait-unknown');
@@ -95,9 +96,15 @@ test('bestshot ingest says it waits for a broker that refuses or whose host is u
     await waitFor(() => refused.out.stdout.includes('ingest subscribed to'), 20000, `subscribed once the broker is up: ${refused.out.stdout}`);
     assert.match(refused.out.stderr, new RegExp(`^ingest: connected to the broker at mqtt://127\\.0\\.0\\.1:${port} after \\d+ s of waiting$`, 'm'));
     for (const { proc } of [refused, unknown]) proc.kill('SIGTERM');
-    const [code, signal] = (await once(refused.proc, 'exit')) as [number | null, string | null];
+    const [code, signal] = await refused.exited;
     // Before: killed by the SIGTERM itself now and then (CI), when it came between 'subscribed' and the handler.
     assert.equal(code, 0, `${signal ?? ''} ${refused.out.stderr}`);
+    // Stopped while it still waits for a broker that does not exist: a clean stop with its stats line
+    // (before: the default kill, exit 143, nothing said).
+    const [unknownCode] = await unknown.exited;
+    assert.equal(unknownCode, 0, unknown.out.stderr);
+    assert.match(unknown.out.stderr, /^ingest: stopped before the broker was reached$/m);
+    assert.deepEqual(JSON.parse(unknown.out.stdout.trim()), { received: 0, indexed: 0, duplicates: 0, rejected: 0, verifyRetries: 0 });
   } finally {
     for (const { proc } of [refused, unknown]) if (proc.exitCode === null) proc.kill('SIGKILL');
     await late?.stop();

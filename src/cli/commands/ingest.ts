@@ -113,7 +113,19 @@ export const command: Command = {
       consumer.on('connected', ({ afterMs }) => console.error(`ingest: connected to the broker at ${broker} after ${Math.round(afterMs / 1000)} s of waiting`));
       consumer.on('rejected', (r) => console.error(`ingest: rejected ${r.id ?? '(no id)'}: ${r.reason}`));
     };
-    const consumer = await IngestConsumer.start({
+    // Handled from before the broker is reached: a stop while it waits for a broker that is down, or
+    // sent on the 'subscribed' line, was the default kill (no stats line, no clean close).
+    const stopped = new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    let starting: IngestConsumer | undefined;
+    const started = IngestConsumer.start({
       url: values.broker,
       group: values.group,
       topic: values.topic,
@@ -133,18 +145,19 @@ export const command: Command = {
       verifyTimeoutMs: numberArg('positive integer', 'verify-timeout-ms', values['verify-timeout-ms'], 30000),
       maxEventBytes: numberArg('positive integer', 'max-event-bytes', values['max-event-bytes'], 1024 * 1024),
       index,
-    }, listen);
-    // Handled before 'subscribed' is said: a supervisor (or a test) that stops the consumer on that
-    // line could otherwise hit the default action, a kill with no stats and no clean close.
-    const stopped = new Promise<void>((done) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        done();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+    }, (c) => {
+      starting = c;
+      listen(c);
     });
+    const consumer = await Promise.race([started, stopped.then(() => undefined)]);
+    if (consumer === undefined) {
+      // Stopped before the broker was reached: nothing was received; the stats line as promised.
+      const stats = starting?.stats();
+      await starting?.close();
+      console.error('ingest: stopped before the broker was reached');
+      if (stats) console.log(JSON.stringify(stats));
+      return 0;
+    }
     console.log(`ingest subscribed to ${consumer.filter}`);
     const bucket = values['reconcile-bucket'];
     let reconciler: NodeJS.Timeout | undefined;
