@@ -36,6 +36,8 @@ export interface ReplaySummary extends Omit<ReportSummary, 'title' | 'everyFrame
   byteRatio: number;
   /** Packages still in the queue file when the drain timed out (sent at the next start). */
   undelivered: number;
+  /** Packages the endpoint refused for good (dead letters: 4xx, a 409 for an id it holds another image under). */
+  deadLettered: number;
   /** Queued packages replaced by a better image of the same objects ('replace-queued'): counted, never sent. */
   replaced: number;
   /** Source frames the captureHz grid did not take (A5). */
@@ -108,6 +110,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     byteRatio: bytesSelected > 0 ? bytesEveryFrame / bytesSelected : 0,
     delivered: counts.delivered,
     undelivered,
+    deadLettered: counts.deadLettered,
     replaced: counts.replaced,
     framesSkipped: counts.frames.skipped,
     framesHeldAsJpeg: stats?.heldFramesCompacted ?? 0,

@@ -426,9 +426,11 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         stateDir: cfg.stateDir,
         cameraId: cam.id,
         onDegraded: (line) => this.#log.warn(line, { camera: cam.id }),
-        // A unit's cameras (live): a new stateDir starts at the clock, above every id a re-imaged
-        // unit sent before; a replay's ids are its frames, from 1.
-        ...(this.mode === 'live' ? { firstId: Date.now() } : {}),
+        // A unit's cameras (live), and a replay that uploads to an endpoint of its own (not the
+        // embedded receiver, which starts empty): a new stateDir starts at the clock, above every id
+        // sent before under that camera id — a replay numbered from 1 collided with the previous one
+        // (409, dead letters). A replay to its embedded receiver numbers its frames from 1.
+        ...(this.mode === 'live' || !cfg.receiver.embedded ? { firstId: Date.now() } : {}),
       });
       ids.reserve();
       return ids;

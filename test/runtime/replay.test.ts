@@ -7,12 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture } from '../../src/capture/index.js';
 import { validatePackageMetadata } from '../../src/upload/index.js';
+import { spawnReceiver } from '../upload/helpers.js';
 import { TRAFFIC_CLIPS_DIR, PROJECT_ROOT, sharedPath } from '../../src/paths.js';
+
+const CLIP_FOR_TWICE = join(TRAFFIC_CLIPS_DIR, 'motorway-overpass-light.mp4');
 
 test('replay of a real clip: every logged package is stored once, valid, and decodes', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-'));
@@ -125,6 +128,32 @@ test('demo with a wrong --policy or a missing --clip: the usage error alone on s
     assert.equal(r.stderr.trim(), message);
     // Before: 'bestshot demo: … → reference receiver on loopback' first, as if the run had started.
     assert.equal(r.stdout, '');
+  }
+});
+
+test('two replays of one camera to the same endpoint: every package stored, none refused as a reused imageId', { timeout: 300_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-twice-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', 'twice', '--quiet']);
+  try {
+    const config = join(dir, 'cam.yaml');
+    writeFileSync(config, `version: 1\nmodel: { providers: [cpu] }\ncameras:\n  - id: cam1\n    source: { type: file, path: ${CLIP_FOR_TWICE} }\nupload: { endpoint: "${receiver.url}/packages", token: twice, sendHz: 20 }\nmetrics: { enabled: false }\n`);
+    const replay = (out: string) =>
+      spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', CLIP_FOR_TWICE, '--config', config, '--out', join(dir, out), '--quiet'], {
+        env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
+        encoding: 'utf8',
+      });
+    const first = replay('a');
+    assert.equal(first.status, 0, first.stderr);
+    const second = replay('b');
+    // Before: the second replay numbered its frames from 1 again; the receiver answered 409 for each
+    // key it held another image under, and the replay still printed success and exited 0.
+    assert.equal(second.status, 0, second.stderr.slice(-2000));
+    assert.doesNotMatch(second.stderr, /dead-lettered|409/);
+    const delivered = (out: string) => Number(/delivered:\s+(\d+) acknowledged/.exec(out)?.[1]);
+    const stats = (await (await fetch(`${receiver.url}/stats`, { headers: { authorization: 'Bearer twice' } })).json()) as { stored: number };
+    assert.equal(stats.stored, delivered(first.stdout) + delivered(second.stdout));
+  } finally {
+    await receiver.stop();
   }
 });
 

@@ -50,7 +50,7 @@ export function printSummary(s: ReplaySummary, out: (line: string) => void = con
   out(`objects tracked:   ${s.objectsTracked}`);
   out(`images selected:   ${s.packagesImmediate} immediate + ${s.packagesCached} cached = ${s.packagesImmediate + s.packagesCached}`);
   out(
-    `delivered:         ${s.delivered} acknowledged by the endpoint${s.replaced > 0 ? `, ${s.replaced} replaced in the queue by a better image of the same object` : ''}${s.undelivered > 0 ? `, ${s.undelivered} still queued (drain timed out)` : ''}`,
+    `delivered:         ${s.delivered} acknowledged by the endpoint${s.replaced > 0 ? `, ${s.replaced} replaced in the queue by a better image of the same object` : ''}${s.undelivered > 0 ? `, ${s.undelivered} still queued (drain timed out)` : ''}${s.deadLettered > 0 ? `, ${s.deadLettered} refused by it (dead letters: run.log says why)` : ''}`,
   );
   out(`bytes selected:    ${kb(s.bytesSent)} vs ${kb(s.bytesEveryFrame)} for every frame → ${s.byteRatio.toFixed(1)}× fewer`);
   out(`latency:           p50 ${s.latencyMs.p50.toFixed(1)} ms, p99 ${s.latencyMs.p99.toFixed(1)} ms (capture → packages built)`);
@@ -219,6 +219,11 @@ async function replayVideo(config: BestshotConfig, cam: CameraConfig, outDir: st
       drainTimeoutS: config.upload.drainTimeoutS,
       queue: config.queue.path,
     });
+    return 1;
+  }
+  // Before: packages the endpoint refused (409, 4xx) were logged as warnings and the replay exited 0.
+  if (summary.deadLettered > 0) {
+    logger.error('the endpoint refused packages for good (dead letters)', { deadLettered: summary.deadLettered, queue: config.queue.path });
     return 1;
   }
   return 0;
