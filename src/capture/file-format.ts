@@ -65,7 +65,7 @@ export function recordingDuration(path: string): Promise<number | undefined> {
  * plays it to the cut and ends the stream quietly, as if it were whole.
  * Undefined when the file is whole or of another kind (only box headers are read).
  */
-export function declaredBytesBeyondFile(path: string): { declared: number; actual: number } | undefined {
+export function declaredBytesBeyondFile(path: string): { declared: number; actual: number; container: 'mp4' | 'avi' } | undefined {
   return readOpenFile(path, (fd) => {
     const actual = fstatSync(fd).size;
     const head = Buffer.alloc(16);
@@ -73,20 +73,20 @@ export function declaredBytesBeyondFile(path: string): { declared: number; actua
     if (read(0) < 12) return undefined;
     if (head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'AVI ') {
       const declared = head.readUInt32LE(4) + 8;
-      return declared > actual ? { declared, actual } : undefined;
+      return declared > actual ? { declared, actual, container: 'avi' } : undefined;
     }
     if (head.toString('latin1', 4, 8) !== 'ftyp') return undefined;
     // Top-level ISO BMFF boxes: size (32 bits; 1 = 64-bit size follows; 0 = to the end of the file), type.
     let at = 0;
     for (let boxes = 0; at < actual && boxes < 10_000; boxes++) {
-      if (read(at) < 8) return { declared: at + 8, actual };
+      if (read(at) < 8) return { declared: at + 8, actual, container: 'mp4' };
       let size = head.readUInt32BE(0);
       if (size === 0) return undefined;
       if (size === 1) size = Number(head.readBigUInt64BE(8));
       if (size < 8) return undefined; // not a box structure this reader knows: say nothing
       at += size;
     }
-    return at > actual ? { declared: at, actual } : undefined;
+    return at > actual ? { declared: at, actual, container: 'mp4' } : undefined;
   });
 }
 
@@ -98,7 +98,8 @@ export function recordingCutShort(path: string, endedAtS: number, declaredS: num
   const cut = declaredBytesBeyondFile(path);
   if (!cut) return undefined;
   const mb = (b: number): string => (b / 1e6).toFixed(1);
-  const of = declaredS !== undefined ? ` of the ${declaredS.toFixed(1)} s its container declares` : '';
+  // An MP4's duration is its index's (whole at the front); a cut AVI's is GStreamer's estimate from what is left.
+  const of = declaredS !== undefined && cut.container === 'mp4' ? ` of the ${declaredS.toFixed(1)} s its container declares` : '';
   return `${path} is cut short (${mb(cut.actual)} MB of the ${mb(cut.declared)} MB its container declares): it ended at ${endedAtS.toFixed(1)} s${of}, and the rest was not processed`;
 }
 

@@ -580,6 +580,7 @@ test('a recording cut short is told from its container (MP4 boxes, AVI RIFF size
       assert.equal(found?.actual, Math.floor(bytes.length * 0.9), `${name} cut at 90 %`);
       // Some files carry trailing bytes after their last box (or RIFF chunk): declared ≤ the whole file.
       assert.ok(found.declared > found.actual && found.declared <= bytes.length, `${name}: declared ${found.declared} of ${bytes.length}`);
+      assert.equal(found.container, name.endsWith('.avi') ? 'avi' : 'mp4');
     }
     const gif = join(dir, 'x.gif');
     writeFileSync(gif, TINY_GIF);
@@ -605,6 +606,10 @@ test('replay of a recording cut in half warns where it ended and that the rest w
       (JSON.parse(warning) as { warning: string }).warning,
       new RegExp(`^${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is cut short \\(1\\.0 MB of the 2\\.0 MB its container declares\\): it ended at 5\\.9 s of the 11\\.2 s its container declares, and the rest was not processed$`),
     );
+    // detect reads it to the end too, and says so (before: exit 0 with the boxes of half a clip, no word).
+    const detected = spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'bestshot.js'), 'detect', cut, '--every', '60', '--providers', 'cpu'], { encoding: 'utf8' });
+    assert.equal(detected.status, 0, detected.stderr);
+    assert.match(detected.stderr, /^bestshot detect: warning: .* is cut short \(1\.0 MB of the 2\.0 MB its container declares\): it ended at 5\.9 s/m);
     const whole = spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'bestshot.js'), 'replay', join(TRAFFIC_CLIPS_DIR, 'motorway-overpass-light.mp4'), '--out', join(dir, 'out2'), '--quiet'], { encoding: 'utf8' });
     assert.equal(whole.status, 0, whole.stderr);
     assert.doesNotMatch(whole.stderr, /cut short/);

@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { encodeJpeg, openCapture, unsupportedFileFormat, type CapturedFrame } from '../../capture/index.js';
+import { encodeJpeg, openCapture, recordingCutShort, recordingDurationSync, unsupportedFileFormat, type CapturedFrame } from '../../capture/index.js';
 import { annotate } from '../../detect/annotate.js';
 import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
 import { CaptureError, UsageError } from '../../errors.js';
@@ -102,6 +102,7 @@ export const command: Command = {
     let best: { frame: CapturedFrame; index: number; pixels: Uint8Array; boxes: Box[] } | undefined;
     let index = 0;
     let processed = 0;
+    let streamEndS = -1;
     let bar: ReturnType<typeof createCountBar> | undefined;
     try {
       if (!values.json) console.log(`model ${detector.manifest.name} (${detector.modelPath}) on ${detector.provider}`);
@@ -113,6 +114,7 @@ export const command: Command = {
           if (total !== undefined && total > 1) bar = createCountBar({ total: Math.min(total, maxFrames), unit: 'frames' });
         }
         const i = index++;
+        if (frame.ptsNs >= 0n) streamEndS = Number(frame.ptsNs + (frame.durationNs > 0n ? frame.durationNs : 0n)) / 1e9;
         bar?.tick(index);
         if (i % every !== 0) continue;
         processed++;
@@ -140,6 +142,11 @@ export const command: Command = {
     }
     // A damaged file can end the stream without a frame and without an error from the decoder: that is a failure, not "no boxes".
     if (index === 0) throw new CaptureError(`no frame could be decoded from ${file}: the file is damaged or not an image or video GStreamer can read`);
+    // Read to its end (not stopped by --frames): a recording cut short is said, as run and replay say it.
+    if (index > 1 && index < maxFrames) {
+      const cut = recordingCutShort(file, streamEndS, recordingDurationSync(file));
+      if (cut) console.error(`bestshot detect: warning: ${cut}`);
+    }
     if (!values.json && processed > 1) {
       const summary = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([l, n]) => `${l} ${n}`);
       console.log(`${processed} frames: ${summary.join(', ') || 'no boxes'}`);
