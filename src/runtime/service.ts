@@ -604,7 +604,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         downSince = now;
         this.#endpointDownSince = now;
         lastSaid = now;
-        this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, kind: e.errorKind, retryInMs: e.delayMs });
+        this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, kind: e.errorKind, retryInMs: e.delayMs === undefined ? undefined : Math.round(e.delayMs) });
       } else if (now - lastSaid >= 60_000) {
         lastSaid = now;
         this.#log.info('endpoint still not taking packages', { forS: Math.round((now - downSince) / 1000), queued: uploader.stats().queueDepth, error: e.reason });

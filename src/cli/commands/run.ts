@@ -105,7 +105,7 @@ function printCounts(c: RunCounts, out: (line: string) => void): void {
   out(`packages:    ${c.packages.immediate + c.packages.cached} built (${c.packages.immediate} immediate, ${c.packages.cached} cached)`);
   out(`sent:        ${c.sentImmediate} immediate + ${c.sentCached} cached; ${c.delivered} delivered`);
   out(
-    `queue:       ${c.stillQueued} still queued${c.stillQueued > 0 ? ' (sent at the next start)' : ''}, ${c.queueDropped} dropped full, ${c.deadLettered} dead-lettered, ${c.replaced} replaced by a better image of the same object${c.queuedAtStart > 0 ? `; ${c.queuedAtStart} were left by an earlier run and sent first` : ''}${c.refusedDiskFull > 0 ? `; ${c.refusedDiskFull} refused: the disk was full` : ''}${c.deadLettersAtStart > 0 ? `; ${c.deadLettersAtStart} dead letters from earlier runs kept (bestshot queue)` : ''}`,
+    `queue:       ${c.stillQueued} still queued${c.stillQueued > 0 ? ' (sent at the next start)' : ''}, ${c.queueDropped} dropped full, ${c.deadLettered} dead-lettered, ${c.replaced} replaced by a better image of the same object${c.queuedAtStart > 0 ? `; ${c.queuedAtStart} were left by an earlier run and went first in the queue` : ''}${c.refusedDiskFull > 0 ? `; ${c.refusedDiskFull} refused: the disk was full` : ''}${c.deadLettersAtStart > 0 ? `; ${c.deadLettersAtStart} dead letters from earlier runs kept (bestshot queue)` : ''}`,
   );
 }
 
