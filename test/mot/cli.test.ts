@@ -80,6 +80,13 @@ test('readSeqInfo and bad input messages', async () => {
   const o = await capture(['track', '--mot', sharedPath('mot15-TUD-Campus'), '--out', join(bad, 'r.txt')]);
   assert.equal(o.err, `bestshot track: [ERR_USAGE] ${bad} is a file, not a folder: choose another --out`);
   assert.equal(o.code, 2);
+  // The tracker's ranges are the flags' (before: exit 1, naming trackBuffer, matchThreshold…).
+  const tb = await capture(['track', '--mot', sharedPath('mot15-TUD-Campus'), '--out', join(dir, 'z.txt'), '--track-buffer', '-1']);
+  assert.equal(tb.err, 'bestshot track: [ERR_USAGE] Expected non-negative integer for --track-buffer but received -1 of type number');
+  assert.equal(tb.code, 2);
+  const folder = await capture(['track', '--mot', sharedPath('mot15-TUD-Campus'), '--out', dir]);
+  assert.equal(folder.err, `bestshot track: [ERR_USAGE] --out ${dir} is a folder: name the result file, e.g. ${join(dir, 'res.txt')}`);
+  assert.equal(folder.code, 2);
   const g = await capture(['eval-mot', '--gt', join(dir, 'none.txt'), '--res', bad]);
   assert.equal(g.err, `bestshot eval-mot: [ERR_USAGE] no such file: ${join(dir, 'none.txt')} (--gt)`);
   assert.equal(g.code, 2);

@@ -2,10 +2,23 @@
 import { UsageError } from '../../errors.js';
 import { writeMotResults } from '../../mot/io.js';
 import { trackMotSequence } from '../../mot/track-sequence.js';
-import { BYTETRACK_OPTIONS, type TrackerOptions } from '../../track/options.js';
+import { BYTETRACK_OPTIONS, resolveTrackerOptions, type TrackerOptions } from '../../track/options.js';
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from '../commands.js';
 import { existingFile, numberArg, parseArgs, writableFolder } from '../args.js';
 import { dirname, join, resolve } from 'node:path';
+
+/** TrackerOptions names as the flags that set them, for the tracker's own range errors. */
+const FLAG_OF: Record<string, string> = {
+  trackThresh: '--track-thresh',
+  newTrackThresh: '--new-track-thresh',
+  tentativeMinHits: '--tentative-min-hits',
+  lowThresh: '--low-thresh',
+  matchThreshold: '--match-thresh',
+  trackBuffer: '--track-buffer',
+  frameRate: '--frame-rate',
+  minBoxArea: '--min-box-area',
+};
 
 const usage = `Usage: bestshot track --mot <sequence dir> --out <result.txt> [options]
 
@@ -91,7 +104,15 @@ export const command: Command = {
     if (values['no-fuse-score']) tracker.fuseScore = false;
     if (values.nsa) tracker.nsa = true;
     set('lostMatching', lostMatching);
+    // The tracker's own ranges, checked before any work and said with the flag's name (exit 2).
+    try {
+      resolveTrackerOptions(tracker);
+    } catch (err) {
+      if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+      throw new UsageError(Object.entries(FLAG_OF).reduce((m, [option, flag]) => m.replace(` for ${option} `, ` for ${flag} `), err.message));
+    }
     existingFile(join(values.mot, 'det', 'det.txt'), '--mot: a MOTChallenge sequence folder holds det/det.txt');
+    if (existsSync(values.out) && statSync(values.out).isDirectory()) throw new UsageError(`--out ${values.out} is a folder: name the result file, e.g. ${join(values.out, 'res.txt')}`);
     writableFolder(dirname(resolve(values.out)), '--out');
     const result = trackMotSequence(values.mot, { tracker, output: values.output });
     for (const w of result.warnings) console.error(`bestshot track: warning: ${w}`);
