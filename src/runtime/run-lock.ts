@@ -41,7 +41,8 @@ export function lockStateDir(stateDir: string, options: RunLockOptions): Process
     const e = err as NodeJS.ErrnoException;
     if (typeof e.syscall !== 'string') throw err;
     const how = e.syscall === 'mkdir' ? 'created' : 'written';
-    throw new CaptureError(`stateDir ${stateDir} cannot be ${how} (${e.code ?? 'error'}: ${e.message}): set stateDir to a writable directory`, 'ERR_CAPTURE', { cause: err });
+    // Node's message repeats the code and names the lock's temporary file: the code alone says it.
+    throw new CaptureError(`stateDir ${stateDir} cannot be ${how} (${e.code ?? e.message}): set stateDir to a writable directory`, 'ERR_CAPTURE', { cause: err });
   }
 }
 
