@@ -7,6 +7,7 @@ import { IngestConsumer, SqliteIngestIndex, type VerifyMode } from '../../ingest
 import { routeProcessWarnings } from '../../log.js';
 import { BROKER_URL, isBrokerUrl } from '../../upload/sinks/index.js';
 import { numberArg, parseArgs } from '../args.js';
+import { stopRequested } from '../signals.js';
 
 const usage = `Usage: bestshot ingest --broker <url> --index <file.sqlite> [options]
 
@@ -115,15 +116,7 @@ export const command: Command = {
     };
     // Handled from before the broker is reached: a stop while it waits for a broker that is down, or
     // sent on the 'subscribed' line, was the default kill (no stats line, no clean close).
-    const stopped = new Promise<void>((done) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        done();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    const stopped = stopRequested();
     let starting: IngestConsumer | undefined;
     const started = IngestConsumer.start({
       url: values.broker,

@@ -5,6 +5,7 @@ import type { Command } from '../commands.js';
 import { BestshotError } from '../../errors.js';
 import { startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
 import { numberArg, parseArgs, writableFolder } from '../args.js';
+import { stopRequested } from '../signals.js';
 
 const usage = `Usage: bestshot receiver --dir <dir> [options]
 
@@ -101,16 +102,9 @@ export const command: Command = {
       }
       throw err;
     });
+    const stopped = stopRequested(); // before the line a supervisor waits for
     console.log(`receiver listening on ${receiver.url}`);
-    await new Promise<void>((done) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        done();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await stopped;
     await receiver.close();
     return 0;
   },
