@@ -92,14 +92,16 @@ export function declaredBytesBeyondFile(path: string): { declared: number; actua
 
 /**
  * What to say when a recording ended at `endedAtS` (stream time) and its file
- * is shorter than its structure declares; undefined when it is whole.
+ * is shorter than its structure declares; undefined when it is whole. Only a
+ * cut MP4 asks gst-discoverer for its duration (a whole file costs box headers).
  */
-export function recordingCutShort(path: string, endedAtS: number, declaredS: number | undefined): string | undefined {
+export async function recordingCutShort(path: string, endedAtS: number): Promise<string | undefined> {
   const cut = declaredBytesBeyondFile(path);
   if (!cut) return undefined;
   const mb = (b: number): string => (b / 1e6).toFixed(1);
   // An MP4's duration is its index's (whole at the front); a cut AVI's is GStreamer's estimate from what is left.
-  const of = declaredS !== undefined && cut.container === 'mp4' ? ` of the ${declaredS.toFixed(1)} s its container declares` : '';
+  const declaredS = cut.container === 'mp4' ? await recordingDuration(path) : undefined;
+  const of = declaredS !== undefined ? ` of the ${declaredS.toFixed(1)} s its container declares` : '';
   return `${path} is cut short (${mb(cut.actual)} MB of the ${mb(cut.declared)} MB its container declares): it ended at ${endedAtS.toFixed(1)} s${of}, and the rest was not processed`;
 }
 

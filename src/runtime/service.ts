@@ -26,7 +26,7 @@ import { TrackingShards } from './shards.js';
 import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
 import { openSource, type OpenedSource } from './sources.js';
 import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type PositionProvider } from '../capture/acquisition.js';
-import { CameraClock, recordingCutShort, recordingDuration, SlotPool, type CapturedFrame, type ClockStep } from '../capture/index.js';
+import { CameraClock, recordingCutShort, SlotPool, type CapturedFrame, type ClockStep } from '../capture/index.js';
 import { loadNative, type NativeBinding } from '../capture/native.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 
@@ -453,8 +453,6 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     // (a faster-than-real-time loop would otherwise start each pass before the last one ended)
     // and across steps of the wall clock, each said once.
     const clock = new CameraClock({ onStep: (step) => this.#logClockStep(cam.id, step) });
-    // A recording's declared duration, asked once while it plays: a file that ends well before it was cut short.
-    const declaredS = cam.source.type === 'file' ? recordingDuration(cam.source.path) : undefined;
     let endedEarlySaid = false;
     while (!this.#stopping) {
       let opened: OpenedSource | undefined;
@@ -534,7 +532,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         continue;
       }
       if (cam.source.type === 'file' && !endedEarlySaid && runner.stats.captured > 0) {
-        const cut = recordingCutShort(cam.source.path, Number(runner.streamEndNs) / 1e9, await declaredS);
+        const cut = await recordingCutShort(cam.source.path, Number(runner.streamEndNs) / 1e9);
         if (cut) {
           endedEarlySaid = true; // a looping file says it once
           status.lastError = cut;

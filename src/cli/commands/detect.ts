@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { encodeJpeg, openCapture, recordingCutShort, recordingDurationSync, unsupportedFileFormat, type CapturedFrame } from '../../capture/index.js';
+import { encodeJpeg, openCapture, recordingCutShort, unsupportedFileFormat, type CapturedFrame } from '../../capture/index.js';
 import { annotate } from '../../detect/annotate.js';
 import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
 import { CaptureError, UsageError } from '../../errors.js';
@@ -144,7 +144,7 @@ export const command: Command = {
     if (index === 0) throw new CaptureError(`no frame could be decoded from ${file}: the file is damaged or not an image or video GStreamer can read`);
     // Read to its end (not stopped by --frames): a recording cut short is said, as run and replay say it.
     if (index > 1 && index < maxFrames) {
-      const cut = recordingCutShort(file, streamEndS, recordingDurationSync(file));
+      const cut = await recordingCutShort(file, streamEndS);
       if (cut) console.error(`bestshot detect: warning: ${cut}`);
     }
     if (!values.json && processed > 1) {
