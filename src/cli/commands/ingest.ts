@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from '../commands.js';
 import { invalidParameterError, UsageError } from '../../errors.js';
 import { IngestConsumer, SqliteIngestIndex, type VerifyMode } from '../../ingest/index.js';
-import { routeProcessWarnings } from '../../log.js';
+import { maskUrlCredentials, routeProcessWarnings } from '../../log.js';
 import { BROKER_URL, isBrokerUrl } from '../../upload/sinks/index.js';
 import { numberArg, parseArgs } from '../args.js';
 import { stopRequested } from '../signals.js';
@@ -98,7 +98,7 @@ export const command: Command = {
     // A library's process warning (the AWS SDK's multi-line Node-version notice) as one line, like ingest's own.
     routeProcessWarnings({ warn: (message, fields) => console.error(`ingest: warning: ${message}${fields?.detail ? ` ${String(fields.detail)}` : ''}`) });
     const index = new SqliteIngestIndex(resolve(values.index));
-    const broker = shownUrl(values.broker);
+    const broker = maskUrlCredentials(values.broker);
     const listen = (consumer: IngestConsumer): void => {
       // Said once per distinct message: a protocol error repeating on every reconnect would flood the log.
       let lastError = '';
@@ -176,11 +176,3 @@ export const command: Command = {
     return 0;
   },
 };
-
-/** The broker URL as messages show it: without a user:password@ the URL may carry. */
-function shownUrl(url: string): string {
-  const u = new URL(url);
-  u.username = '';
-  u.password = '';
-  return u.toString();
-}
