@@ -18,9 +18,26 @@
  * gone from here: such processes need folders of their own.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BestshotError, LockedError } from './errors.js';
+
+/**
+ * Where a path really is: symlinks resolved along the part that exists, the
+ * rest (a stateDir or queue file not made yet) appended. A lock belongs to
+ * the real place, not to the name a config gives it: two configs reaching
+ * one queue through a symlinked folder must find the same lock, or the
+ * second gets as far as SQLite's own lock and its 'database is locked'.
+ */
+export function realLocation(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    const parent = dirname(absolute);
+    return parent === absolute ? absolute : join(realLocation(parent), basename(absolute));
+  }
+}
 
 /** What a lock file says about its holder. */
 export interface LockHolder {

@@ -9,7 +9,7 @@
  */
 import { dirname, join } from 'node:path';
 import { CaptureError, QueueError } from '../errors.js';
-import { ProcessLock } from '../process-lock.js';
+import { ProcessLock, realLocation } from '../process-lock.js';
 import { queueLockPath } from '../upload/queue.js';
 
 export interface RunLockOptions {
@@ -29,7 +29,7 @@ function stopFirst(options: RunLockOptions): string {
 
 /** Take `<stateDir>/bestshot.lock`; a stateDir that cannot be created or written fails as the imageId state would. */
 export function lockStateDir(stateDir: string, options: RunLockOptions): ProcessLock {
-  const path = join(stateDir, 'bestshot.lock');
+  const path = join(realLocation(stateDir), 'bestshot.lock');
   try {
     return ProcessLock.acquire(path, {
       command: options.command,

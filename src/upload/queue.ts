@@ -31,7 +31,7 @@ import { accessSync, closeSync, constants, existsSync, openSync, readSync, renam
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { QueueError, invalidParameterError, optionalNumber } from '../errors.js';
-import { describeHolder, lockHolder } from '../process-lock.js';
+import { describeHolder, lockHolder, realLocation } from '../process-lock.js';
 import type { PackageMetadata, UploadPackage } from './package.js';
 
 export type SynchronousMode = 'FULL' | 'NORMAL';
@@ -251,9 +251,9 @@ const MIGRATIONS: string[] = [
 ];
 export const QUEUE_SCHEMA_VERSION = MIGRATIONS.length;
 
-/** The lock file of the process that owns a queue (runtime/run-lock.ts takes it; an open here respects it). */
+/** The lock file of the process that owns a queue (runtime/run-lock.ts takes it; an open here respects it), beside the file's real location. */
 export function queueLockPath(queuePath: string): string {
-  return `${queuePath}.lock`;
+  return `${realLocation(queuePath)}.lock`;
 }
 
 function isCorruption(err: unknown): boolean {

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -418,6 +418,23 @@ test('one run per stateDir and per queue: a second start (at the same moment too
       new RegExp(
         `^bestshot run: \\[ERR_LOCKED\\] queue ${regexQuote(queue)} is in use by another process: bestshot run \\(pid ${a.pid}, since [^)]+\\) holds ${regexQuote(queue)}\\.lock; two processes on one queue take each other's packages and set its file aside as corrupt: stop that one first \\(systemctl stop bestshot\\), or give this one a queue\\.path of its own$`,
       ),
+    );
+    // The same queue file reached through a symlink (a second config naming it by its link): the same lock.
+    // Before: the second took a lock of the link's name and got as far as SQLite's own lock.
+    const link = join(dir, 'linked.sqlite');
+    symlinkSync(join(dir, 'queue.sqlite'), link);
+    const viaLink = writeRunConfig(dir, { name: 'via-link.yaml', source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `${receiver.url}/packages` });
+    writeFileSync(
+      viaLink,
+      readFileSync(viaLink, 'utf8')
+        .replace(/^stateDir: .*$/m, `stateDir: ${join(dir, 'link-state')}`)
+        .replace(/^queue: .*$/m, `queue: { path: ${link} }`),
+    );
+    const linked = await runCli(['run', '--config', viaLink]);
+    assert.equal(linked.code, 1, linked.stderr.slice(-1500));
+    assert.match(
+      lastLine(linked.stderr),
+      new RegExp(`^bestshot run: \\[ERR_LOCKED\\] queue ${regexQuote(link)} is in use by another process: bestshot run \\(pid ${a.pid}, since [^)]+\\) holds ${regexQuote(queue)}\\.lock; `),
     );
     // The queue tools need the run stopped: said by name, instead of SQLite's 'database is locked'.
     for (const action of ['inspect', 'resend-dead', 'export']) {
