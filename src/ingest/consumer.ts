@@ -28,7 +28,7 @@ import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionMap, 
 import { TypedEmitter } from '../events.js';
 import { formatViolations } from '../json-schema.js';
 import { invalidParameterError, optionalNumber } from '../errors.js';
-import { BROKER_URL, isBrokerUrl } from '../upload/sinks/mqtt.js';
+import { BROKER_URL, isBrokerUrl, mqttConnectFailure } from '../upload/sinks/mqtt.js';
 import { objectKeys, s3ClientConfig } from '../upload/sinks/s3.js';
 import { validateEvent, type PackageEvent } from '../upload/sinks/event.js';
 import { validatePackageMetadata } from '../upload/schema.js';
@@ -204,7 +204,7 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
         if (!this.#closing && this.listenerCount('error') > 0) this.emit('error', err);
         return;
       }
-      failure = err.message;
+      failure = mqttConnectFailure(err);
       // A refused CONNECT (an MQTT reason code) before start() resolved fails start (below): no wait to report.
       if (!subscribed && typeof (err as Error & { code?: unknown }).code === 'number') refusedAtStart = true;
     });

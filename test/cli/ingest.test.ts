@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -81,13 +82,27 @@ test('bestshot ingest says it waits for a broker that refuses or whose host is u
     const exited = new Promise<[number | null, string | null]>((r) => proc.on('exit', (code, signal) => r([code, signal])));
     return { proc, out, exited };
   };
+  // A web server where the broker should be (a mistyped port).
+  const web = createServer((s) => {
+    s.on('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const webPort = (web.address() as AddressInfo).port;
   const refused = run(`mqtt://127.0.0.1:${port}`, 'wait-refused');
   const unknown = run('mqtt://no-such-host.invalid', 'wait-unknown');
+  const notMqtt = run(`mqtt://127.0.0.1:${webPort}`, 'wait-web');
   let late: Awaited<ReturnType<typeof startMosquitto>> | undefined;
   try {
     const waiting = `ingest: waiting for the broker at mqtt://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`;
     await waitFor(() => refused.out.stderr.includes(waiting), 20000, `refused said: ${refused.out.stderr}`);
     await waitFor(() => /^ingest: waiting for the broker at mqtt:\/\/no-such-host\.invalid: getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid$/m.test(unknown.out.stderr), 20000, `unknown host said: ${unknown.out.stderr}`);
+    // Before: MQTT.js's parser's words ('Invalid header flag bits, must be 0x0 for puback packet').
+    await waitFor(
+      () => /^ingest: waiting for the broker at mqtt:\/\/127\.0\.0\.1:\d+: the server there does not speak MQTT \(its answer is no MQTT packet: [^)]+\): check the host and port of the broker URL \(MQTT listens on 1883, TLS on 8883\)$/m.test(notMqtt.out.stderr),
+      20000,
+      `a web server said: ${notMqtt.out.stderr}`,
+    );
     // Four connections retrying every 250 ms for a second: still said once (again after a minute).
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(refused.out.stderr.split(waiting).length - 1, 1, refused.out.stderr);
@@ -95,7 +110,7 @@ test('bestshot ingest says it waits for a broker that refuses or whose host is u
     late = await startMosquitto(join(dir, 'mq-wait'), { port });
     await waitFor(() => refused.out.stdout.includes('ingest subscribed to'), 20000, `subscribed once the broker is up: ${refused.out.stdout}`);
     assert.match(refused.out.stderr, new RegExp(`^ingest: connected to the broker at mqtt://127\\.0\\.0\\.1:${port} after \\d+ s of waiting$`, 'm'));
-    for (const { proc } of [refused, unknown]) proc.kill('SIGTERM');
+    for (const { proc } of [refused, unknown, notMqtt]) proc.kill('SIGTERM');
     const [code, signal] = await refused.exited;
     // Before: killed by the SIGTERM itself now and then (CI), when it came between 'subscribed' and the handler.
     assert.equal(code, 0, `${signal ?? ''} ${refused.out.stderr}`);
@@ -106,7 +121,8 @@ test('bestshot ingest says it waits for a broker that refuses or whose host is u
     assert.match(unknown.out.stderr, /^ingest: stopped before the broker was reached$/m);
     assert.deepEqual(JSON.parse(unknown.out.stdout.trim()), { received: 0, indexed: 0, duplicates: 0, rejected: 0, verifyRetries: 0 });
   } finally {
-    for (const { proc } of [refused, unknown]) if (proc.exitCode === null) proc.kill('SIGKILL');
+    for (const { proc } of [refused, unknown, notMqtt]) if (proc.exitCode === null) proc.kill('SIGKILL');
     await late?.stop();
+    web.close();
   }
 });

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { compileSchemaFile } from '../../src/json-schema.js';
@@ -110,6 +111,32 @@ test('a broker that is down: send fails at once as retryable, nothing waits (U2)
   assert.match((r2 as { reason: string }).reason, /^S3 ECONNREFUSED/, 'the object store is tried first and its failure is the answer');
   both.close();
   sink.close();
+});
+
+test('a broker URL that reaches a server speaking something else (a web server): the reason says so, not the MQTT parser\'s words', async () => {
+  // Answers anything with an HTTP error, as a web server on a mistyped port does.
+  const web = createServer((s) => {
+    s.on('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const { port } = web.address() as AddressInfo;
+  const sink = new MqttSink({ url: `mqtt://127.0.0.1:${port}`, clientId: 'web-test', reconnectPeriodMs: 50 });
+  try {
+    const pkg = makePackage('cam-w', 1, await makeJpeg(1));
+    let reason = '';
+    for (let i = 0; i < 50 && !reason.includes('('); i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      const r = await sink.send(pkg);
+      assert.equal(r.kind, 'retryable');
+      reason = r.kind === 'retryable' ? r.reason : '';
+    }
+    // Before: 'MQTT broker not connected (Invalid header flag bits, must be 0x0 for puback packet)'.
+    assert.match(reason, /^MQTT broker not connected \(the server there does not speak MQTT \(its answer is no MQTT packet: [^)]+\): check the host and port of the broker URL \(MQTT listens on 1883, TLS on 8883\)\)$/);
+  } finally {
+    sink.close();
+    web.close();
+  }
 });
 
 /**

@@ -97,6 +97,19 @@ export function isBrokerUrl(url: unknown): url is string {
   }
 }
 
+/**
+ * An error of MQTT.js's packet parser: the server answered with bytes that
+ * are no MQTT packet (a web server, SSH, a database on the port). Its own
+ * words ('Invalid header flag bits, must be 0x0 for puback packet') would
+ * send an operator looking for an MQTT fault; they carry no code, and are
+ * made in mqtt-packet's parser. The reason a failed connection is said with.
+ */
+export function mqttConnectFailure(err: Error): string {
+  const parserError = (err as Error & { code?: unknown }).code === undefined && /[\\/]mqtt-packet[\\/]/.test(err.stack ?? '');
+  if (!parserError) return err.message;
+  return `the server there does not speak MQTT (its answer is no MQTT packet: ${err.message}): check the host and port of the broker URL (MQTT listens on 1883, TLS on 8883)`;
+}
+
 export class MqttSink implements PackageSender {
   readonly topic: string;
   readonly site: string;
@@ -137,7 +150,7 @@ export class MqttSink implements PackageSender {
     // (not authorised, a bad client id) must not read as a broker that is down. Without a listener
     // MQTT.js would throw.
     this.client.on('error', (err) => {
-      this.#lastError = err.message;
+      this.#lastError = mqttConnectFailure(err);
     });
     this.client.on('connect', () => {
       this.#lastError = undefined;
