@@ -128,6 +128,9 @@ export function deadLetterHint(status: number | undefined, queuePath: string, si
   return undefined;
 }
 
+/** How often a camera that stays down with the same cause is said again. */
+const CAMERA_OUTAGE_REPEAT_MS = 60_000;
+
 export interface CameraStatus {
   id: string;
   /** 'failed': a recording that cannot be played (not retried; `bestshot run` exits 1). */
@@ -275,6 +278,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   /** Aborted by stop(): wakes every camera's retry back-off at once, so a stop is never held by a sleep. */
   #stopSignal = new AbortController();
   #retryBackoff!: ResolvedBackoff;
+  /** Cameras failing now: since when (performance.now), when it was last said, and its cause (digits masked). */
+  #outages = new Map<string, { sinceMs: number; saidAtMs: number; cause: string }>();
   /** The queue's lifetime counters when this service started: a run's own counts are the difference. */
   #countersAtStart: UploaderStats | undefined;
   #deadLettersAtStart = 0;
@@ -493,6 +498,12 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         { detect: this.detect, shard: this.shards.forCamera(cam.id), sink, imageIds: ids },
       );
       runner.on('frame', (r) => this.emit('frame', cam.id, r));
+      runner.once('frame', () => {
+        const outage = this.#outages.get(cam.id);
+        if (outage === undefined) return;
+        this.#outages.delete(cam.id);
+        this.#log.info('camera delivering frames again', { camera: cam.id, afterS: Math.round((performance.now() - outage.sinceMs) / 1000), failures: status.failures });
+      });
       runner.on('upload', (u) => this.emit('upload', u));
       runner.on('drop', (reason, n) => this.emit('drop', cam.id, reason, n));
       runner.on('skip', (n) => this.emit('skip', cam.id, n));
@@ -688,7 +699,22 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       return false;
     }
     status.state = 'retrying';
-    this.#log.warn('camera failed, retrying', { camera: cam.id, error: err.message, retryInMs: backoffMs, failures: status.failures });
+    // A camera that stays down (unplugged, an RTSP server off for a day) is said at once and when its
+    // cause changes, then every minute: a line per back-off (every 30 s at most) buried the journal.
+    const fields = { camera: cam.id, error: err.message, retryInMs: backoffMs, failures: status.failures };
+    const now = performance.now();
+    const outage = this.#outages.get(cam.id);
+    // The same cause with other numbers is the same cause: GStreamer numbers its elements per pipeline ('from rtspsrc7').
+    const cause = err.message.replace(/\d+/g, '#');
+    if (outage === undefined || outage.cause !== cause) {
+      this.#outages.set(cam.id, { sinceMs: outage?.sinceMs ?? now, saidAtMs: now, cause });
+      this.#log.warn('camera failed, retrying', fields);
+    } else if (now - outage.saidAtMs >= CAMERA_OUTAGE_REPEAT_MS) {
+      outage.saidAtMs = now;
+      this.#log.warn('camera still failing, retrying', { ...fields, forS: Math.round((now - outage.sinceMs) / 1000) });
+    } else {
+      this.#log.debug('camera failed, retrying', fields);
+    }
     await sleep(backoffMs, this.#stopSignal.signal);
     return !this.#stopping;
   }

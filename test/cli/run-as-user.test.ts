@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -196,16 +196,12 @@ test('SIGTERM mid-run exits 0 with true counts; SIGTERM during a camera retry ba
 
     // A refused RTSP camera keeps retrying with back-off; SIGTERM must not wait for the sleep.
     const file2 = writeRunConfig(dir, { source: '{ type: rtsp, url: "rtsp://127.0.0.1:1/x" }', endpoint: `${receiver.url}/packages`, metricsPort: 0 });
-    let sawRetry = 0;
-    const t = await runCli(['run', '--config', file2], {
-      onStderr: (all) => {
-        sawRetry = (all.match(/camera failed, retrying/g) ?? []).length;
-      },
-      killAfterMs: 8000,
-    });
+    const t = await runCli(['run', '--config', file2], { killAfterMs: 8000 });
     assert.equal(t.code, 0, t.stderr.slice(-1500));
-    assert.ok(sawRetry >= 2, `retried ${sawRetry} times`);
-    assert.match(t.stderr, /RTSP camera at 127\.0\.0\.1:1 cannot be reached \(connection refused\)/);
+    // Retried (the summary counts the failures) but said once: the same cause again within a minute is not news.
+    const trouble = /^camera: {6}cam: no frame captured; (\d+) failures; the last: RTSP camera at 127\.0\.0\.1:1 cannot be reached \(connection refused\)/m.exec(t.stdout);
+    assert.ok(trouble && Number(trouble[1]) >= 2, t.stdout);
+    assert.equal((t.stderr.match(/"msg":"camera failed, retrying"/g) ?? []).length, 1, t.stderr.slice(-1500));
     assert.doesNotMatch(t.stderr, /stop took too long/);
   } finally {
     await receiver.stop();
@@ -730,6 +726,54 @@ test('a looping file: the printed frames and packages are the whole run, not the
     for (let i = 1; i < byId.length; i++) {
       assert.ok(BigInt(byId[i]!.timestampNs) > BigInt(byId[i - 1]!.timestampNs), `A5: imageId ${byId[i]!.imageId} is stamped ${byId[i]!.timestampNs}, not after imageId ${byId[i - 1]!.imageId} (${byId[i - 1]!.timestampNs})`);
     }
+  } finally {
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a camera that fails and comes back: said once when it fails and once when it delivers again, its failures in the summary', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-outage-'));
+  const receiver = await spawnReceiver(['--port', '0', '--dir', join(dir, 'rcv'), '--token', TOKEN, '--quiet']);
+  try {
+    // About 44 frames (1.8 s at 25 fps), looped at real time: every pass opens the file again.
+    const good = join(dir, 'good.mp4');
+    const made = spawnSync('gst-launch-1.0', ['-q', 'filesrc', `location=${CLIP}`, '!', 'decodebin', '!', 'videoconvert', '!', 'identity', 'eos-after=40', '!', 'x264enc', 'speed-preset=ultrafast', '!', 'mp4mux', '!', 'filesink', `location=${good}`]);
+    assert.equal(made.status, 0, String(made.stderr));
+    const clip = join(dir, 'clip.mp4');
+    copyFileSync(good, clip);
+    const file = writeRunConfig(dir, { source: `{ type: file, path: ${clip}, realtime: true, loop: true }`, endpoint: `${receiver.url}/packages` });
+    let phase: 'starting' | 'broken' | 'restored' = 'starting';
+    const r = await runCli(['run', '--config', file], {
+      timeoutMs: 100_000,
+      onStderr: (all) => {
+        // Once running, the file is replaced by one that is no video (as a bad copy would): the next pass fails.
+        if (phase === 'starting' && all.includes('"msg":"running"')) {
+          phase = 'broken';
+          const broken = join(dir, 'broken.tmp');
+          writeFileSync(broken, 'not a video\n'.repeat(100));
+          renameSync(broken, clip);
+          // Back after a few back-offs (1, 2, 4 s).
+          setTimeout(() => {
+            copyFileSync(good, join(dir, 'restored.tmp'));
+            renameSync(join(dir, 'restored.tmp'), clip);
+            phase = 'restored';
+          }, 7000);
+        }
+      },
+      killAfterMs: 22_000,
+    });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.equal(phase, 'restored');
+    const failed = r.stderr.split('\n').filter((l) => l.includes('"msg":"camera failed, retrying"'));
+    // Before: a warning per back-off.
+    assert.equal(failed.length, 1, r.stderr.slice(-3000));
+    const again = /"msg":"camera delivering frames again","camera":"cam","afterS":\d+,"failures":(\d+)/.exec(r.stderr);
+    assert.ok(again, `the return is said: ${r.stderr.slice(-3000)}`);
+    assert.ok(Number(again[1]) >= 2, `failed on more than one try: ${again[0]}`);
+    const trouble = /^camera: {6}cam: (\d+) frames captured; (\d+) failures; the last: (.+)$/m.exec(r.stdout);
+    assert.ok(trouble && Number(trouble[1]) > 0 && Number(trouble[2]) === Number(again[1]), r.stdout);
+    assert.equal(await storedCount(receiver.url), printedCounts(r.stdout).delivered);
   } finally {
     await receiver.stop();
     rmSync(dir, { recursive: true, force: true });

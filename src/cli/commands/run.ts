@@ -4,7 +4,7 @@ import { drainEtaS } from '../progress.js';
 import { loadConfig, type BestshotConfig } from '../../config/index.js';
 import { BestshotError, UsageError } from '../../errors.js';
 import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
-import { BestshotService, cameraTotals, type RunCounts } from '../../runtime/service.js';
+import { BestshotService, type CameraStatus, cameraTotals, type RunCounts } from '../../runtime/service.js';
 import { observe, type Observability } from '../../runtime/observability.js';
 import { latencyPercentile, writeReport, type ReportSummary } from '../../runtime/report.js';
 import { RunImages } from '../../runtime/run-images.js';
@@ -107,6 +107,20 @@ function printCounts(c: RunCounts, out: (line: string) => void): void {
   out(
     `queue:       ${c.stillQueued} still queued${c.stillQueued > 0 ? ' (sent at the next start)' : ''}, ${c.queueDropped} dropped full, ${c.deadLettered} dead-lettered, ${c.replaced} replaced by a better image of the same object${c.queuedAtStart > 0 ? `; ${c.queuedAtStart} were left by an earlier run and went first in the queue` : ''}${c.refusedDiskFull > 0 ? `; ${c.refusedDiskFull} refused: the disk was full` : ''}${c.deadLettersAtStart > 0 ? `; ${c.deadLettersAtStart} dead letters from earlier runs kept (bestshot queue)` : ''}`,
   );
+}
+
+/**
+ * A line per camera that had trouble (failures, or no frame at all): in a
+ * multi-camera run the totals above hide a camera that never delivered.
+ */
+function printCameraTrouble(cameras: Iterable<CameraStatus>, out: (line: string) => void): void {
+  for (const status of cameras) {
+    const captured = cameraTotals(status).captured;
+    if (status.failures === 0 && captured > 0) continue;
+    const frames = captured === 0 ? 'no frame captured' : `${captured} frames captured`;
+    const failures = status.failures === 0 ? '' : `; ${status.failures} failure${status.failures === 1 ? '' : 's'}${status.state === 'failed' ? ', not retried' : ''}`;
+    out(`camera:      ${status.id}: ${frames}${failures}${status.lastError !== undefined ? `; the last: ${status.lastError}` : ''}`);
+  }
 }
 
 /**
@@ -219,6 +233,7 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
     const c = svc.runCounts();
     log.warn('second signal while stopping: exiting now; queued packages stay on disk for the next start', { signal: sig, first: firstSignal, queueDepth: c.stillQueued });
     printCounts(c, (line) => console.log(line));
+    printCameraTrouble(svc.cameras.values(), (line) => console.log(line));
     process.exit(1);
   };
   stopDuringStart.disarm();
@@ -288,6 +303,7 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
     ...(reportDir ? { report: join(reportDir, 'report.html') } : {}),
   });
   printCounts(counts, (line) => console.log(line));
+  printCameraTrouble(svc.cameras.values(), (line) => console.log(line));
   // A camera whose recording could not be played at all: the run did not do what was asked.
   return [...svc.cameras.values()].some((c) => c.state === 'failed') ? 1 : 0;
 }
