@@ -34,15 +34,39 @@ interface MotLine {
   columns: number;
 }
 
+/**
+ * The largest frame number read (9 hours at 30 fps; MOTChallenge sequences
+ * have a few thousand). Without seqinfo.ini the frame count is the last frame
+ * seen, and every frame up to it is stepped through: one stray row with frame
+ * 10000000 ran eval-mot for minutes into gigabytes of memory, and track
+ * without end.
+ */
+export const MAX_MOT_FRAME = 1_000_000;
+
+/** Columns 7–9 as MOTChallenge names them, for the message about a field that is not a number. */
+const OPTIONAL_COLUMNS = ['conf', 'class', 'visibility'];
+
 function parseMotLines(text: string, source: string): MotLine[] {
   const out: MotLine[] = [];
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!.trim();
     if (line === '') continue;
-    const f = line.split(/[,\s]+/).map(Number);
+    const fields = line.split(/[,\s]+/);
+    // A trailing comma ends the row, it is not a 0 in the next column (Number('') is 0: a gt row
+    // ending in ',' read as flag 0 was silently left out of the scoring).
+    while (fields.length > 0 && fields[fields.length - 1] === '') fields.pop();
+    const f = fields.map((x) => (x === '' ? Number.NaN : Number(x)));
     if (f.length < 6 || f.slice(0, 6).some((x) => !Number.isFinite(x))) {
       throw new ConfigError(`${source}:${n + 1}`, `expected 'frame,id,left,top,width,height,...' but read '${line}'`);
+    }
+    // conf, class and visibility, when given, are numbers: a word there was read as the default (score 1) without a word.
+    const bad = f.slice(6, 9).findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new ConfigError(`${source}:${n + 1}`, `column ${bad + 7} (${OPTIONAL_COLUMNS[bad]}) is '${fields[bad + 6]}', not a number, in '${line}'`);
+    }
+    if (f[0]! > MAX_MOT_FRAME) {
+      throw new ConfigError(`${source}:${n + 1}`, `frame ${f[0]} is above ${MAX_MOT_FRAME}, the largest frame number read (MOTChallenge frames count images from 1), in '${line}'`);
     }
     const row: MotRow = {
       frame: f[0]!,
@@ -202,6 +226,10 @@ export function readSeqInfo(dir: string): SeqInfo | null {
       const n = Number(value);
       if (Number.isFinite(n)) info[key] = n;
     }
+  }
+  // Every frame up to seqLength is stepped through (see MAX_MOT_FRAME).
+  if (info.seqLength !== undefined && info.seqLength > MAX_MOT_FRAME) {
+    throw new ConfigError(path, `seqLength ${info.seqLength} is above ${MAX_MOT_FRAME}, the largest frame count read`);
   }
   return info;
 }

@@ -28,6 +28,8 @@ export interface TrackSequenceResult {
   updateMs: number[];
   /** What the user should know about det.txt (rows skipped, …); the command prints them on stderr. */
   warnings: string[];
+  /** det.txt rows the tracker was given (rows of no size are skipped); 0: there was nothing to track. */
+  detections: number;
 }
 
 /** MOT det rows of one frame → FrameDetections (class 0 'person', angle 0). */
@@ -78,5 +80,5 @@ export function trackMotSequence(dir: string, options: TrackSequenceOptions = {}
       rows.push({ frame: f, id: t.trackId, left: b.cx - b.w / 2, top: b.cy - b.h / 2, width: b.w, height: b.h, conf: t.score, classId: -1, visibility: -1 });
     }
   }
-  return { rows, numFrames, frameRate, updateMs, warnings };
+  return { rows, numFrames, frameRate, updateMs, warnings, detections: dets.length };
 }

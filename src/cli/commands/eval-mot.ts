@@ -1,7 +1,7 @@
 /** bestshot eval-mot --gt gt.txt --res result.txt: HOTA, CLEAR MOT and identity metrics as TrackEval computes them. */
 import { UsageError } from '../../errors.js';
 import { dirname, join } from 'node:path';
-import { readMotFile, readSeqInfo } from '../../mot/io.js';
+import { MAX_MOT_FRAME, framesOutsideWarning, readMotFile, readSeqInfo } from '../../mot/io.js';
 import { type MotMetrics, detectBenchmark, evaluateMot, mot17KeepsGt } from '../../mot/evaluate.js';
 import type { Command } from '../commands.js';
 import { existingFile, numberArg, parseArgs } from '../args.js';
@@ -51,6 +51,8 @@ export const command: Command = {
       throw new UsageError(`Expected 'MOT15' or 'MOT17' for --benchmark but received '${values.benchmark}'`);
     }
     let numFrames = numberArg('positive integer', 'frames', values.frames);
+    // Every frame up to --frames is stepped through: --frames 1e9 ran without end.
+    if (numFrames !== undefined && numFrames > MAX_MOT_FRAME) throw new UsageError(`Expected positive integer up to ${MAX_MOT_FRAME} for --frames but received '${values.frames}'`);
     if (numFrames === undefined) {
       numFrames = readSeqInfo(join(dirname(values.gt), '..'))?.seqLength;
     }
@@ -58,6 +60,18 @@ export const command: Command = {
     existingFile(values.res, '--res');
     const gt = readMotFile(values.gt);
     const res = readMotFile(values.res);
+    // Empty inputs printed a table of zeros and exited 0, which read as a score; nothing is scored, so nothing is printed.
+    if (gt.length === 0) throw new UsageError(`${values.gt} (--gt) has no rows: there is no ground truth to evaluate against`);
+    if (res.length === 0) {
+      throw new UsageError(`${values.res} (--res) has no rows: there is no tracker result to evaluate (were it right, every one of the ${gt.length} gt boxes would be a miss)`);
+    }
+    // Without --frames or seqinfo.ini, the last frame seen (as evaluateMot counts it).
+    numFrames ??= [...gt, ...res].reduce((n, r) => Math.max(n, r.frame), 0);
+    // Rows outside the sequence's frames are not scored: say so, as track does for det.txt (a 0-based result lost every row of frame 0 silently).
+    for (const [rows, file] of [[gt, values.gt], [res, values.res]] as const) {
+      const w = framesOutsideWarning(rows, numFrames, file);
+      if (w !== null) console.error(`bestshot eval-mot: warning: ${w}`);
+    }
     if (values.benchmark === 'MOT17' && !mot17KeepsGt(gt)) {
       throw new UsageError(
         `--benchmark MOT17 scores only gt rows of class 1 (column 8) with a non-zero flag (column 7), and ${values.gt} has none (MOT15 gt has no class column): use --benchmark MOT15, or leave --benchmark out to have it guessed`,
@@ -65,6 +79,10 @@ export const command: Command = {
     }
     const benchmark = values.benchmark ?? detectBenchmark(gt);
     const m = evaluateMot(gt, res, { benchmark, numFrames });
+    if (m.gtDets === 0) {
+      const flags = benchmark === 'MOT17' ? 'a 0 in column 7 (the consider flag) or a class other than 1 (pedestrian) in column 8' : 'a 0 in column 7 (the consider flag)';
+      throw new UsageError(`no row of ${values.gt} (--gt) is scored: nothing to evaluate (each has ${flags}, or lies outside frames 1..${numFrames}; ${benchmark} preprocessing)`);
+    }
     if (values.json) {
       const { hota: _perAlpha, ...flat } = m;
       console.log(JSON.stringify({ benchmark, ...flat }));

@@ -116,6 +116,8 @@ export const command: Command = {
     writableFolder(dirname(resolve(values.out)), '--out');
     const result = trackMotSequence(values.mot, { tracker, output: values.output });
     for (const w of result.warnings) console.error(`bestshot track: warning: ${w}`);
+    // An empty det.txt wrote an empty result and exited 0 ("0 frames … 0 tracks"), which eval-mot then scored as zeros.
+    if (result.detections === 0) throw new UsageError(`${join(values.mot, 'det', 'det.txt')} has no detections: nothing to track, no result written`);
     writeMotResults(values.out, result.rows);
     const ids = new Set(result.rows.map((r) => r.id)).size;
     const total = result.updateMs.reduce((a, b) => a + b, 0);
