@@ -9,6 +9,8 @@ export {
   missingRecordings,
   unsupportedRecordings,
   parseYaml,
+  readConfigText,
+  MAX_CONFIG_BYTES,
   interpolateEnv,
   deepMerge,
   inheritDefaults,

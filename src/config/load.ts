@@ -5,7 +5,7 @@
  * rejected) → named cross-field checks → a typed `BestshotConfig`.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { unsupportedFileFormat } from '../capture/file-format.js';
@@ -187,7 +187,16 @@ export function parseYaml(text: string): { raw: Doc; doc: Document; lineCounter:
     const reason = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError('', `Invalid YAML at line ${pos.line}, column ${pos.col}: ${reason}`);
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // yaml's own words ("Excessive alias count indicates a resource exhaustion attack") named no file and no fix.
+    if (err instanceof ReferenceError && /alias count/i.test(err.message)) {
+      throw new ConfigError('', 'Invalid YAML: its aliases (*name) expand to too much (more than 100 copies of an anchor\'s contents): write the values out, or use defaults: for what cameras share');
+    }
+    throw err;
+  }
   if (raw === null || raw === undefined) return { raw: {}, doc, lineCounter };
   if (!isObject(raw)) throw new ConfigError('', `Expected a mapping at the top level but received ${describeValue(raw)}`);
   return { raw, doc, lineCounter };
@@ -243,15 +252,32 @@ export function parseConfig(input: string | Doc, options: ParseOptions = {}): Lo
   return { config, warnings };
 }
 
+/**
+ * The largest config file read: 60 times the example with every key
+ * (config/example.yaml, 17 KB). A 50 MB file (a log or a disk image given by
+ * mistake, or a generated file gone wrong) was parsed whole and ran 'bestshot
+ * run' and check-config out of memory (a V8 abort, exit 134, after a minute).
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** A config file's text, or a ConfigError naming the file and why it cannot be read (missing, a folder, too large). */
+export async function readConfigText(abs: string): Promise<string> {
+  try {
+    const st = await stat(abs);
+    if (st.isFile() && st.size > MAX_CONFIG_BYTES) {
+      throw new ConfigError('', `Config file ${abs} is ${st.size} bytes, more than a config can be (${MAX_CONFIG_BYTES} bytes at most; the example with every key is 17 KB): check the path`);
+    }
+    return await readFile(abs, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError('', `Cannot read config file ${abs} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
 /** Read and validate a YAML config file; relative paths inside resolve against its directory. */
 export async function loadConfig(path: string, options: Omit<ParseOptions, 'baseDir'> = {}): Promise<LoadedConfig> {
   const abs = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(abs, 'utf8');
-  } catch (err) {
-    throw new ConfigError('', `Cannot read config file ${abs} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const text = await readConfigText(abs);
   try {
     return parseConfig(text, { ...options, baseDir: dirname(abs) });
   } catch (err) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -98,5 +98,41 @@ describe('bestshot check-config', () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^\| key \| type \| default \| description \|/);
     assert.match(r.stdout, /\| `cameras\[\]\.captureHz` \| positive number \(Hz\) \| 10 \|/);
+  });
+
+  test('a config file of 50 MB: refused at once naming its size (it ran the process out of memory, exit 134), by check-config, --migrate and run', async () => {
+    const file = join(dir, 'huge.yaml');
+    // Sparse: 50 MB on disk without writing them; the size is what is checked before reading.
+    writeFileSync(file, 'cameras: []\n');
+    truncateSync(file, 50_000_000);
+    const message = `${file}: Config file ${file} is 50000000 bytes, more than a config can be (1048576 bytes at most; the example with every key is 17 KB): check the path\n`;
+    for (const args of [[file], ['--migrate', file]]) {
+      const r = await cli(args);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, message);
+      assert.equal(r.stdout, '');
+    }
+    const started = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'run', '--config', file], { env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' }, encoding: 'utf8' });
+    assert.equal(started.stderr, `bestshot run: [ERR_CONFIG] Config file ${file} is 50000000 bytes, more than a config can be (1048576 bytes at most; the example with every key is 17 KB): check the path\n`);
+    assert.equal(started.status, 1);
+  });
+
+  test('an alias bomb, and --migrate on a missing file or a folder: the file named and the reason, exit 1', async () => {
+    const bomb = join(dir, 'bomb.yaml');
+    const level = (name: string, of: string): string => `${name}: &${name} [${Array(9).fill(`*${of}`).join(',')}]\n`;
+    writeFileSync(bomb, `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n${level('b', 'a')}${level('c', 'b')}${level('d', 'c')}${level('e', 'd')}`);
+    const message = `${bomb}: Invalid YAML: its aliases (*name) expand to too much (more than 100 copies of an anchor's contents): write the values out, or use defaults: for what cameras share\n`;
+    for (const args of [[bomb], ['--migrate', bomb]]) {
+      const r = await cli(args);
+      assert.equal(r.stderr, message, 'before: yaml\'s "Excessive alias count indicates a resource exhaustion attack", no file named');
+      assert.equal(r.code, 1);
+    }
+    const missing = join(dir, 'missing.yaml');
+    const m = await cli(['--migrate', missing]);
+    assert.equal(m.stderr, `${missing}: Cannot read config file ${missing} (ENOENT)\n`, "before: bestshot check-config: [ENOENT] ENOENT: no such file or directory, open '…'");
+    assert.equal(m.code, 1);
+    const folder = await cli(['--migrate', dir]);
+    assert.equal(folder.stderr, `${dir}: Cannot read config file ${dir} (EISDIR)\n`);
+    assert.equal(folder.code, 1);
   });
 });

@@ -1,11 +1,10 @@
 /** `bestshot check-config <file>`: validate a config file, print OK and a redacted summary, or every error with its line. */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from '../args.js';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../errors.js';
-import { ConfigValidationError, loadConfig, migrate, missingRecordings, parseYaml, unsupportedRecordings, redact, renderSchemaMarkdown } from '../../config/index.js';
+import { ConfigValidationError, loadConfig, migrate, missingRecordings, parseYaml, readConfigText, unsupportedRecordings, redact, renderSchemaMarkdown } from '../../config/index.js';
 import type { Command } from '../commands.js';
 import { checkModelFile, Detector } from '../../detect/index.js';
 import { detectorOptions } from '../../config/index.js';
@@ -59,15 +58,16 @@ async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const abs = resolve(file);
-  if (values.migrate) {
-    const { raw } = parseYaml(await readFile(abs, 'utf8'));
-    const { doc, fromVersion, notes } = migrate(raw);
-    for (const n of notes) console.error(`note: ${n}`);
-    if (fromVersion === doc.version && notes.length === 0) console.error(`note: already at version ${String(doc.version ?? 1)}`);
-    process.stdout.write(stringify(doc));
-    return 0;
-  }
   try {
+    if (values.migrate) {
+      // Read as check-config reads (a missing file, a folder, a file too large: said with the path, exit 1, not a bare ENOENT/EISDIR).
+      const { raw } = parseYaml(await readConfigText(abs));
+      const { doc, fromVersion, notes } = migrate(raw);
+      for (const n of notes) console.error(`note: ${n}`);
+      if (fromVersion === doc.version && notes.length === 0) console.error(`note: already at version ${String(doc.version ?? 1)}`);
+      process.stdout.write(stringify(doc));
+      return 0;
+    }
     const { config, warnings } = await loadConfig(abs);
     const n = config.cameras.length;
     if (!values['no-model-check']) {
