@@ -979,25 +979,39 @@ export class PackageQueue {
 
   /**
    * Put dead letters back at the queue's tail (after the cause is fixed, e.g.
-   * a wrong token): oldest first, attempts reset, `limit` at most. Returns
-   * how many were re-queued. They keep their idempotency keys, so one the
-   * cloud did store is answered as a duplicate (U3).
+   * a wrong token): oldest first, attempts reset, `limit` at most, and only
+   * as many as the queue has room for (maxPackages, maxBytes): the rest stay
+   * dead letters. Beyond the capacity, the service's next enqueue dropped the
+   * oldest packages at once to make room (U2): 600 re-queued into a queue of
+   * 900 with room for 1000 cost 501 packages. Returns how many were
+   * re-queued. They keep their idempotency keys, so one the cloud did store
+   * is answered as a duplicate (U3).
    */
   requeueDeadLetters(limit = Number.MAX_SAFE_INTEGER): number {
     const n = this.#guard('requeueDeadLetters', () =>
       this.#db.transaction(() => {
-        const rows = this.#db.prepare<[number], { id: number; idempotency_key: string; metadata: string; jpeg: Buffer; bytes: number }>(
-          'SELECT id, idempotency_key, metadata, jpeg, bytes FROM dead_letters ORDER BY id LIMIT ?',
-        ).all(limit);
+        // Sizes first, the images one at a time: all of them at once held every dead letter's image in memory.
+        const sizes = this.#db.prepare<[number], { id: number; bytes: number }>('SELECT id, bytes FROM dead_letters ORDER BY id LIMIT ?').all(limit);
+        const one = this.#db.prepare<[number], { idempotency_key: string; metadata: string; jpeg: Buffer; bytes: number }>(
+          'SELECT idempotency_key, metadata, jpeg, bytes FROM dead_letters WHERE id = ?',
+        );
         const del = this.#db.prepare('DELETE FROM dead_letters WHERE id = ?');
-        for (const r of rows) {
+        let { n: depth, b: bytes } = this.#stmt.totals.get()!;
+        let moved = 0;
+        for (const { id, bytes: b } of sizes) {
+          // Oldest first, in order: stop at the first that does not fit rather than skip it.
+          if (depth + 1 > this.maxPackages || bytes + b > this.maxBytes) break;
+          const r = one.get(id)!;
           this.#stmt.insert.run(r.idempotency_key, Date.now(), r.metadata, r.jpeg, r.bytes);
-          del.run(r.id);
+          del.run(id);
+          depth++;
+          bytes += b;
+          moved++;
         }
         // The ledger (enqueued = delivered + dropped + deadLettered + setAside + replaced + depth)
         // holds by moving them from deadLettered back to the depth: they were enqueued once already.
-        if (rows.length > 0) this.#stmt.bump.run(-rows.length, 'deadLettered');
-        return rows.length;
+        if (moved > 0) this.#stmt.bump.run(-moved, 'deadLettered');
+        return moved;
       })(),
     );
     const totals = this.#stmt.totals.get()!;

@@ -70,6 +70,41 @@ test('bestshot queue inspect --limit lists that many dead letters and counts the
   assert.equal(run('inspect', '--path', path).stdout.trim().split('\n')[2], 'dead letters: 5');
 });
 
+test('bestshot queue resend-dead re-queues only what the queue has room for: the service then drops nothing to make room', () => {
+  const path = join(dir, 'resend-full.db');
+  const q = PackageQueue.open({ path, maxPackages: 10 });
+  const jpeg = Buffer.from([0xff, 0xd8, 1, 2]);
+  // A wrong token dead-lettered 6; then, the token fixed, an outage queued 7 (room for 10).
+  for (let i = 1; i <= 6; i++) {
+    q.enqueue(makePackage('cam-full', i, jpeg));
+    q.deadLetter(q.peekOldest()!.seq, 'HTTP 401: missing or wrong bearer token', 401);
+  }
+  for (let i = 7; i <= 13; i++) q.enqueue(makePackage('cam-full', i, jpeg));
+  q.close();
+  const r = run('resend-dead', '--path', path, '--max-packages', '10');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 're-queued 3 dead letter(s); queue depth now 10\n');
+  assert.match(
+    r.stderr,
+    /^bestshot queue: 3 dead letter\(s\) left as they are: the queue is full \(10 of 10 packages, \d+ of 536870912 bytes\), and the service would drop its oldest packages to make room; run resend-dead again once it has sent some \(--max-packages and --max-bytes: the config's queue\.maxPackages and queue\.maxBytes\)\n$/,
+  );
+  // The service (same capacity) sends one and queues one: nothing is dropped. Before: 9 re-queued (depth 16),
+  // and its first enqueue dropped 7 of the oldest packages at once.
+  const service = PackageQueue.open({ path, maxPackages: 10 });
+  assert.ok(service.ack(service.peekOldest()!.seq));
+  assert.deepEqual(service.enqueue(makePackage('cam-full', 14, jpeg)).dropped, []);
+  assert.equal(service.deadLetterCount(), 3);
+  assert.deepEqual(service.deadLetters().map((d) => d.idempotencyKey), ['cam-full:4', 'cam-full:5', 'cam-full:6']);
+  service.close();
+  // Once it has sent some, the rest go the same way (oldest first); the byte capacity counts too.
+  const bytes = run('resend-dead', '--path', path, '--max-packages', '100', '--max-bytes', '1B');
+  assert.equal(bytes.stdout, 're-queued 0 dead letter(s); queue depth now 10\n');
+  assert.equal(bytes.status, 0);
+  const bad = run('resend-dead', '--path', path, '--max-bytes', 'lots');
+  assert.equal(bad.stderr, "bestshot queue: [ERR_USAGE] Expected byte size (an integer, or like '512MiB') for --max-bytes but received 'lots'\n");
+  assert.equal(bad.status, 2);
+});
+
 test('bestshot queue export --out naming a file or an unwritable place: exit 2 with the reason, nothing written', () => {
   const folder = mkdtempSync(join(dir, 'export-out-'));
   const path = join(folder, 'q.db');

@@ -6,6 +6,7 @@ import type { Command } from '../commands.js';
 import { PackageQueue, queueLockPath } from '../../upload/queue.js';
 import { packageParts, type PackageMetadata } from '../../upload/index.js';
 import { UsageError } from '../../errors.js';
+import { parseBytes } from '../../config/schema.js';
 import { refuseIfLocked } from '../../process-lock.js';
 import { lockQueue } from '../../runtime/run-lock.js';
 
@@ -22,7 +23,9 @@ recovers what is readable at its next start).
 
   inspect       depth, bytes, oldest package, counters, dead letters with their reasons
   resend-dead   put dead letters back at the queue's tail (after fixing, say, the token);
-                the runtime sends them on its next start
+                the runtime sends them on its next start. Only as many as the queue has
+                room for (--max-packages, --max-bytes): more would make the service drop
+                its oldest packages at once; the rest stay dead letters, to re-send later
   export        write every queued package and dead letter to --out <dir>
                 (queued/<key>/ and dead/<key>/: metadata.json + image.jpg, or
                 crop-N.jpg per crop for crops packages; and index.json)
@@ -31,6 +34,8 @@ Options:
   --path <file>   the queue database (queue.path in the config)
   --out <dir>     export directory (export)
   --limit <n>     dead letters listed or re-sent at most (default all; inspect still counts them all)
+  --max-packages <n>  resend-dead: the queue's capacity, queue.maxPackages in the config (default 1000)
+  --max-bytes <size>  resend-dead: the queue's capacity in bytes, queue.maxBytes (default 512MiB)
   --json          inspect: print JSON`;
 
 /**
@@ -56,7 +61,14 @@ export const command: Command = {
   async run(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { path: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } },
+      options: {
+        path: { type: 'string' },
+        out: { type: 'string' },
+        limit: { type: 'string' },
+        'max-packages': { type: 'string' },
+        'max-bytes': { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -66,6 +78,11 @@ export const command: Command = {
       return 2;
     }
     const limit = numberArg('positive integer', 'limit', values.limit);
+    const maxPackages = numberArg('positive integer', 'max-packages', values['max-packages']);
+    const maxBytes = values['max-bytes'] === undefined ? undefined : parseBytes(values['max-bytes']);
+    if (maxBytes === 0 || (values['max-bytes'] !== undefined && maxBytes === undefined)) {
+      throw new UsageError(`Expected byte size (an integer, or like '512MiB') for --max-bytes but received '${values['max-bytes']}'`);
+    }
     const path = resolve(values.path);
     // Opening a path with no queue would create an empty one (and its 1 MiB reserve) and report it as empty.
     if (!existsSync(path)) throw new UsageError(`no queue at ${path}: --path names the queue database (queue.path in the config)`);
@@ -87,7 +104,7 @@ export const command: Command = {
     const lock = action === 'resend-dead' ? lockQueue(path, { command: 'bestshot queue resend-dead', advice, log: { info: say, warn: say } }) : undefined;
     let q: PackageQueue;
     try {
-      q = PackageQueue.open({ path, readOnly: action !== 'resend-dead', log: (m) => console.error(m) });
+      q = PackageQueue.open({ path, readOnly: action !== 'resend-dead', log: (m) => console.error(m), maxPackages, maxBytes });
     } catch (err) {
       lock?.release();
       throw err;
@@ -115,6 +132,13 @@ export const command: Command = {
       } else if (action === 'resend-dead') {
         const n = q.requeueDeadLetters(limit);
         console.log(`re-queued ${n} dead letter(s); queue depth now ${q.depth}`);
+        const left = q.deadLetterCount();
+        const wanted = Math.min(limit ?? Number.MAX_SAFE_INTEGER, n + left);
+        if (n < wanted) {
+          console.error(
+            `bestshot queue: ${wanted - n} dead letter(s) left as they are: the queue is full (${q.depth} of ${q.maxPackages} packages, ${q.bytes} of ${q.maxBytes} bytes), and the service would drop its oldest packages to make room; run resend-dead again once it has sent some (--max-packages and --max-bytes: the config's queue.maxPackages and queue.maxBytes)`,
+          );
+        }
       } else if (out !== undefined) {
         // Made once the queue opened, so a queue that cannot be read leaves no empty folder behind.
         writableFolder(out, '--out');
