@@ -1,7 +1,7 @@
 /** `bestshot queue` as a user runs it: inspect (dead letters with reasons), resend-dead, export. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -103,6 +103,94 @@ test('bestshot queue resend-dead re-queues only what the queue has room for: the
   const bad = run('resend-dead', '--path', path, '--max-bytes', 'lots');
   assert.equal(bad.stderr, "bestshot queue: [ERR_USAGE] Expected byte size (an integer, or like '512MiB') for --max-bytes but received 'lots'\n");
   assert.equal(bad.status, 2);
+});
+
+test('bestshot queue export into a previous export\'s folder: exit 2, nothing written (its index listed only the second export)', () => {
+  const path = join(dir, 'twice.db');
+  const q = PackageQueue.open({ path });
+  q.enqueue(makePackage('cam-twice', 1, Buffer.from([0xff, 0xd8, 1])));
+  q.close();
+  const out = join(dir, 'twice-out');
+  assert.equal(run('export', '--path', path, '--out', out).status, 0);
+  const before = readdirSync(out, { recursive: true }).sort();
+  const again = run('export', '--path', path, '--out', out);
+  assert.equal(again.stderr, `bestshot queue: [ERR_USAGE] --out ${out} is not empty: export writes into a new or empty folder, so that what is there is this queue's and nothing else\n`);
+  assert.equal(again.status, 2);
+  assert.deepEqual(readdirSync(out, { recursive: true }).sort(), before);
+});
+
+/** A real small tmpfs (root only); false when it cannot be mounted. */
+function mountTmpfs(at: string, size: string, readOnly = false): boolean {
+  if (process.getuid?.() !== 0) return false;
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${readOnly ? ',ro' : ''}`, 'tmpfs', at]).status === 0;
+}
+
+test('bestshot queue export onto a full disk: exit 1 naming the file, the count and what is left; the queue unchanged', (t) => {
+  const path = join(dir, 'to-full.db');
+  const q = PackageQueue.open({ path });
+  const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(100_000, 7)]);
+  for (let i = 1; i <= 20; i++) q.enqueue(makePackage('cam-full-disk', i, jpeg));
+  q.close();
+  const disk = join(dir, 'small-disk');
+  mkdirSync(disk);
+  if (!mountTmpfs(disk, '1m')) {
+    t.skip('needs root to mount a small tmpfs');
+    return;
+  }
+  try {
+    const out = join(disk, 'export');
+    const r = run('export', '--path', path, '--out', out);
+    // Before: "bestshot queue: [ENOSPC] ENOSPC: no space left on device, write".
+    assert.match(
+      r.stderr,
+      new RegExp(`^bestshot queue: \\[ERR_QUEUE\\] export stopped after (\\d+) package\\(s\\): cannot write ${out}/queued/cam-full-disk%3A\\d+/image\\.jpg \\(ENOSPC: disk full\\); the queue is unchanged, and ${out} holds an incomplete export \\(no index\\.json\\): remove it and export again where there is room\n$`),
+    );
+    assert.equal(r.status, 1);
+    const count = Number(/after (\d+) package/.exec(r.stderr)![1]);
+    assert.ok(count > 0 && count < 20, r.stderr);
+    assert.equal(existsSync(join(out, 'index.json')), false);
+    const again = PackageQueue.open({ path, readOnly: true });
+    assert.equal(again.depth, 20);
+    again.close();
+  } finally {
+    spawnSync('umount', ['-l', disk]);
+  }
+});
+
+test('bestshot queue inspect / export of a queue on a read-only file system: read from a copy, the queue untouched', (t) => {
+  const disk = join(dir, 'ro-disk');
+  mkdirSync(disk);
+  if (!mountTmpfs(disk, '8m')) {
+    t.skip('needs root to mount a small tmpfs');
+    return;
+  }
+  try {
+    const path = join(disk, 'q.db');
+    const q = PackageQueue.open({ path });
+    const jpeg = Buffer.from([0xff, 0xd8, 9]);
+    for (let i = 1; i <= 3; i++) q.enqueue(makePackage('cam-ro', i, jpeg));
+    q.deadLetter(q.peekOldest()!.seq, 'HTTP 401: missing or wrong bearer token', 401);
+    q.close();
+    // A unit's card mounted read-only to rescue its queue.
+    assert.equal(spawnSync('mount', ['-o', 'remount,ro', disk]).status, 0);
+    const files = readdirSync(disk).sort();
+    const inspect = run('inspect', '--path', path, '--json');
+    // Before: "[ERR_QUEUE] Cannot open queue database …: unable to open database file", exit 1.
+    assert.equal(inspect.status, 0, inspect.stderr);
+    assert.match(inspect.stderr, new RegExp(`^bestshot queue: ${disk} cannot be written \\(EROFS\\): reading a copy of the queue in (\\S+), removed afterwards; the queue itself is not touched\n$`));
+    const copy = /in (\S+), removed/.exec(inspect.stderr)![1]!;
+    assert.equal(existsSync(copy), false, 'the copy is removed');
+    const info = JSON.parse(inspect.stdout) as { depth: number; deadLetterCount: number };
+    assert.deepEqual([info.depth, info.deadLetterCount], [2, 1]);
+    const out = join(dir, 'ro-export');
+    const exp = run('export', '--path', path, '--out', out);
+    assert.equal(exp.status, 0, exp.stderr);
+    assert.equal(exp.stdout, `exported 3 package(s) to ${out}\n`);
+    assert.ok(readFileSync(join(out, 'dead', 'cam-ro%3A1', 'image.jpg')).equals(jpeg));
+    assert.deepEqual(readdirSync(disk).sort(), files);
+  } finally {
+    spawnSync('umount', ['-l', disk]);
+  }
 });
 
 test('bestshot queue export --out naming a file or an unwritable place: exit 2 with the reason, nothing written', () => {

@@ -1,11 +1,12 @@
 /** `bestshot queue`: look into a durable upload queue (U2) and act on it while the runtime is stopped. */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { numberArg, parseArgs, writableFolder } from '../args.js';
 import type { Command } from '../commands.js';
 import { PackageQueue, queueLockPath } from '../../upload/queue.js';
 import { packageParts, type PackageMetadata } from '../../upload/index.js';
-import { UsageError } from '../../errors.js';
+import { QueueError, UsageError } from '../../errors.js';
 import { parseBytes } from '../../config/schema.js';
 import { refuseIfLocked } from '../../process-lock.js';
 import { lockQueue } from '../../runtime/run-lock.js';
@@ -19,14 +20,15 @@ its pid; a running service shows its queue on /metrics (bestshot_queue_depth).
 resend-dead holds that lock itself while it writes (a start meanwhile is
 refused the same way). inspect and export only read the queue: a corrupt
 queue is reported and left as it is ('bestshot run' sets it aside and
-recovers what is readable at its next start).
+recovers what is readable at its next start); a queue in a folder that cannot
+be written (mounted read-only) is read from a copy in a temporary folder.
 
   inspect       depth, bytes, oldest package, counters, dead letters with their reasons
   resend-dead   put dead letters back at the queue's tail (after fixing, say, the token);
                 the runtime sends them on its next start. Only as many as the queue has
                 room for (--max-packages, --max-bytes): more would make the service drop
                 its oldest packages at once; the rest stay dead letters, to re-send later
-  export        write every queued package and dead letter to --out <dir>
+  export        write every queued package and dead letter to --out <dir> (new or empty)
                 (queued/<key>/ and dead/<key>/: metadata.json + image.jpg, or
                 crop-N.jpg per crop for crops packages; and index.json)
 
@@ -95,6 +97,8 @@ export const command: Command = {
       out = resolve(values.out);
       // Checked before the queue is read: an --out that names a file failed with a bare ENOTDIR at the first package.
       if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a file: export writes into a folder (created when missing)`);
+      // A second export into the first one's folder left the first one's packages beside an index.json that lists only the second's.
+      if (existsSync(out) && readdirSync(out).length > 0) throw new UsageError(`--out ${out} is not empty: export writes into a new or empty folder, so that what is there is this queue's and nothing else`);
     }
     // The queue's owner keeps SQLite's lock while it runs: this says who, instead of 'database is locked'.
     const advice = "bestshot queue works on a stopped queue: stop that one first (systemctl stop bestshot); a running service shows its queue on /metrics (bestshot_queue_depth)";
@@ -102,11 +106,15 @@ export const command: Command = {
     // resend-dead writes: it takes the lock (refused the same way) and holds it while it writes, so a run started meanwhile is refused by name.
     const say = (m: string, f?: Record<string, unknown>): void => console.error(`bestshot queue: ${m} (${Object.entries(f ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(', ')})`);
     const lock = action === 'resend-dead' ? lockQueue(path, { command: 'bestshot queue resend-dead', advice, log: { info: say, warn: say } }) : undefined;
+    // inspect and export only read, but SQLite cannot open a queue in a folder it cannot write (a unit's
+    // card mounted read-only to rescue its queue: 'unable to open database file'): they read a copy instead.
+    const copy = action === 'resend-dead' ? undefined : readableCopy(path);
     let q: PackageQueue;
     try {
-      q = PackageQueue.open({ path, readOnly: action !== 'resend-dead', log: (m) => console.error(m), maxPackages, maxBytes });
+      q = PackageQueue.open({ path: copy?.path ?? path, readOnly: action !== 'resend-dead', log: (m) => console.error(m), maxPackages, maxBytes });
     } catch (err) {
       lock?.release();
+      copy?.remove();
       throw err;
     }
     try {
@@ -143,20 +151,61 @@ export const command: Command = {
         // Made once the queue opened, so a queue that cannot be read leaves no empty folder behind.
         writableFolder(out, '--out');
         const index: Array<{ kind: string; key: string; reason: string | null }> = [];
+        // A full disk stopped the export with a bare "[ENOSPC] …, write" (no file, no count, no word on what was left).
+        const write = (file: string, data: string | Buffer): void => {
+          try {
+            writeFileSync(file, data);
+          } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code ?? 'error';
+            const why = code === 'ENOSPC' ? 'disk full' : code === 'EDQUOT' ? 'quota exceeded' : (err as Error).message;
+            throw new QueueError(
+              `export stopped after ${index.length} package(s): cannot write ${file} (${code}: ${why}); the queue is unchanged, and ${out} holds an incomplete export (no index.json): remove it and export again where there is room`,
+            );
+          }
+        };
         for (const p of q.exportAll()) {
           const d = join(out, p.kind, encodeURIComponent(p.idempotencyKey));
           mkdirSync(d, { recursive: true });
-          writeFileSync(join(d, 'metadata.json'), p.metadata);
-          for (const part of exportedParts(p.metadata, p.jpeg)) writeFileSync(join(d, part.file), part.data);
+          write(join(d, 'metadata.json'), p.metadata);
+          for (const part of exportedParts(p.metadata, p.jpeg)) write(join(d, part.file), part.data);
           index.push({ kind: p.kind, key: p.idempotencyKey, reason: p.reason });
         }
-        writeFileSync(join(out, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+        write(join(out, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
         console.log(`exported ${index.length} package(s) to ${out}`);
       }
     } finally {
       q.close();
       lock?.release();
+      copy?.remove();
     }
     return 0;
   },
 };
+
+/**
+ * When the queue's folder cannot be written (a read-only file system, or no write permission), a
+ * copy of the queue (and its -wal, so the last commits are read too) in a temporary folder, said
+ * on stderr; undefined when the queue can be read where it is.
+ */
+function readableCopy(path: string): { path: string; remove(): void } | undefined {
+  const dir = dirname(path);
+  try {
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const tmp = mkdtempSync(join(tmpdir(), 'bestshot-queue-'));
+    const remove = (): void => rmSync(tmp, { recursive: true, force: true });
+    const copyPath = join(tmp, basename(path));
+    try {
+      copyFileSync(path, copyPath);
+      if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copyPath}-wal`);
+    } catch (copyErr) {
+      remove();
+      const c = copyErr as NodeJS.ErrnoException;
+      throw new QueueError(`Cannot read queue database ${path}: its folder cannot be written (${code}), and copying it to ${tmp} failed (${c.code ?? c.message}): copy it somewhere writable and give that --path`);
+    }
+    console.error(`bestshot queue: ${dir} cannot be written (${code}): reading a copy of the queue in ${tmp}, removed afterwards; the queue itself is not touched`);
+    return { path: copyPath, remove };
+  }
+}
