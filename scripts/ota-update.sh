@@ -509,6 +509,7 @@ if [[ $source =~ ^https?:// ]]; then
   fi
   cleanup_download=$bundle
 else
+  [[ ! -d $source ]] || bs_die 1 "bundle '$source' is a folder: give the bundle file (bestshot-<version>-<target>.tar)"
   [[ -f $source ]] || bs_die 1 "bundle '$source' not found"
   bundle=$source
 fi
@@ -528,9 +529,21 @@ state_free=$(free_bytes_under "$work")
 ((size <= state_free)) ||
   bs_die 1 "not enough disk space to unpack the bundle: needs $(mib "$size") MiB, $((state_free / 1048576)) MiB free under $state"
 trap 'rm -rf "$work"; [[ -z $cleanup_download ]] || rm -f "$cleanup_download"' EXIT
-members=$(tar -tf "$bundle" 2>/dev/null | LC_ALL=C sort | tr '\n' ' ') || bs_die 1 "bundle is not a tar archive"
-[[ $members == 'manifest.json manifest.sig payload.tar.gz ' ]] ||
-  bs_die 1 "bundle must hold exactly manifest.json, manifest.sig and payload.tar.gz"
+# A bundle cut short (a copy or download that stopped) was called "not a tar
+# archive", or said to hold the wrong members: it is said to be truncated.
+if ! names=$(tar -tf "$bundle" 2>"$work/tar-list.err"); then
+  if grep -q 'Unexpected EOF' "$work/tar-list.err"; then
+    bs_die 1 "bundle is truncated ($size bytes, tar: Unexpected EOF in archive): copy or download it again"
+  fi
+  bs_die 1 "bundle is not a tar archive"
+fi
+members=$(LC_ALL=C sort <<<"$names" | tr '\n' ' ')
+if [[ $members != 'manifest.json manifest.sig payload.tar.gz ' ]]; then
+  # Members in the order package.sh writes them, ending early: the end of the file is missing.
+  [[ -n $names && 'manifest.json manifest.sig payload.tar.gz ' == "$(tr '\n' ' ' <<<"$names")"* ]] &&
+    bs_die 1 "bundle is truncated ($size bytes, it ends after ${members% }): copy or download it again"
+  bs_die 1 "bundle must hold exactly manifest.json, manifest.sig and payload.tar.gz (it holds: ${members% })"
+fi
 listing=$(tar -tvf "$bundle")
 if grep -qv '^-' <<<"$listing"; then bs_die 1 "bundle members must be regular files"; fi
 if ! tar_err=$(tar -xf "$bundle" -C "$work" --no-same-owner --no-same-permissions manifest.json manifest.sig payload.tar.gz 2>&1); then

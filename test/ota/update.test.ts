@@ -257,5 +257,34 @@ describe('ota-update.sh: apply and refuse', () => {
     const r4 = await u.ota([junk]);
     assert.equal(r4.code, 1);
     assert.equal(r4.stderr, 'ota-update: bundle is not a tar archive\n');
+    const folder = await u.ota([u.dir]);
+    assert.equal(folder.stderr, `ota-update: bundle '${u.dir}' is a folder: give the bundle file (bestshot-<version>-<target>.tar)\n`, "before: 'not found'");
+    assert.equal(folder.code, 1);
+  });
+
+  it('a bundle cut short (a copy or download that stopped) is said to be truncated; nothing installed', async () => {
+    const u = await unit('truncated');
+    const bundle = readFileSync(await u.pack('1.1.0'));
+    // The archive's data ends before its zero padding: cut inside the payload, and between two members.
+    let end = bundle.length;
+    while (end > 0 && bundle[end - 1] === 0) end--;
+    const inPayload = join(u.dir, 'in-payload.tar');
+    writeFileSync(inPayload, bundle.subarray(0, end - 100));
+    const r = await u.ota([inPayload]);
+    // Before: 'bundle is not a tar archive'.
+    assert.equal(r.stderr, `ota-update: bundle is truncated (${end - 100} bytes, tar: Unexpected EOF in archive): copy or download it again\n`);
+    assert.equal(r.code, 1);
+    // package.sh writes manifest.json, manifest.sig, payload.tar.gz: each header is 512 bytes and each member padded to 512.
+    const member = (offset: number): number => Number.parseInt(bundle.subarray(offset + 124, offset + 136).toString('ascii').trim(), 8);
+    const afterSig = 512 + Math.ceil(member(0) / 512) * 512;
+    const payloadHeader = afterSig + 512 + Math.ceil(member(afterSig) / 512) * 512;
+    const twoMembers = join(u.dir, 'two-members.tar');
+    writeFileSync(twoMembers, bundle.subarray(0, payloadHeader));
+    const t = await u.ota([twoMembers]);
+    // Before: 'bundle must hold exactly manifest.json, manifest.sig and payload.tar.gz'.
+    assert.equal(t.stderr, `ota-update: bundle is truncated (${payloadHeader} bytes, it ends after manifest.json manifest.sig): copy or download it again\n`);
+    assert.equal(t.code, 1);
+    assert.equal(u.current(), '1.0.0');
+    assert.deepEqual(u.releases(), ['1.0.0']);
   });
 });
