@@ -21,6 +21,15 @@ SHARED="${BESTSHOT_SHARED_DIR:-$ROOT/../shared}/models/yolox_nano.onnx"
 
 die() { echo "fetch-model: $*" >&2; exit 1; }
 
+# A mistyped option was taken for a file ("not a file: --downlaod", exit 1) and
+# extra arguments were ignored: both are usage errors (exit 2), as elsewhere.
+usage_error() { echo "fetch-model: $*; usage: scripts/fetch-model.sh [--download | <path.onnx>]" >&2; exit 2; }
+[ "$#" -le 1 ] || usage_error "one argument at most, got $#"
+case "${1:-}" in
+  -h|--help|--download|"") ;;
+  -*) usage_error "unknown option '$1'" ;;
+esac
+
 [ -f "$MANIFEST" ] || die "manifest not found: $MANIFEST"
 # Accepted digests: the manifest's sha256 list (one source of truth).
 mapfile -t ACCEPTED < <(tr -d '\n ' < "$MANIFEST" | grep -o '"sha256":\[[^]]*\]' | grep -o '[0-9a-f]\{64\}')

@@ -48,4 +48,16 @@ describe('D1 scripts/fetch-model.sh', () => {
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim(), `fetch-model: not a file: ${join(dir, 'nope.onnx')}`);
   });
+
+  test('D1 a mistyped option or a second argument: a usage error (exit 2), nothing fetched', () => {
+    const typo = spawnSync(SCRIPT, ['--downlaod'], { env, encoding: 'utf8' });
+    // Before: "fetch-model: not a file: --downlaod", exit 1.
+    assert.equal(typo.stderr, "fetch-model: unknown option '--downlaod'; usage: scripts/fetch-model.sh [--download | <path.onnx>]\n");
+    assert.equal(typo.status, 2);
+    // Before: the second argument was ignored.
+    const two = spawnSync(SCRIPT, [join(dir, 'a.onnx'), join(dir, 'b.onnx')], { env, encoding: 'utf8' });
+    assert.equal(two.stderr, 'fetch-model: one argument at most, got 2; usage: scripts/fetch-model.sh [--download | <path.onnx>]\n');
+    assert.equal(two.status, 2);
+    assert.equal(typo.stdout + two.stdout, '');
+  });
 });
