@@ -220,6 +220,13 @@ test('bestshot queue on a path with no queue: exit 2, nothing created', () => {
     assert.equal(r.stderr, `bestshot queue: [ERR_USAGE] no queue at ${path}: --path names the queue database (queue.path in the config)\n`);
   }
   assert.deepEqual(readdirSync(folder), [], 'no database, no .reserve, no export folder');
+  // A folder (the stateDir, say): before, "[ERR_QUEUE] Cannot open queue database …: disk I/O error", exit 1.
+  for (const action of ['inspect', 'resend-dead', 'export']) {
+    const r = run(action, '--path', folder, '--out', join(dir, 'never'));
+    assert.equal(r.stderr, `bestshot queue: [ERR_USAGE] ${folder} is a folder: --path names the queue database file in it (queue.path in the config, e.g. ${join(folder, 'queue.sqlite')})\n`);
+    assert.equal(r.status, 2);
+  }
+  assert.deepEqual(readdirSync(folder), [], 'nothing made in the folder');
 });
 
 test('bestshot queue inspect / export on a corrupt queue: reported, exit 1, the file left as it is for the service to recover', () => {

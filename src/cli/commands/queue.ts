@@ -88,6 +88,8 @@ export const command: Command = {
     const path = resolve(values.path);
     // Opening a path with no queue would create an empty one (and its 1 MiB reserve) and report it as empty.
     if (!existsSync(path)) throw new UsageError(`no queue at ${path}: --path names the queue database (queue.path in the config)`);
+    // SQLite said 'disk I/O error' of a folder (stateDir given for queue.path, say).
+    if (statSync(path).isDirectory()) throw new UsageError(`${path} is a folder: --path names the queue database file in it (queue.path in the config, e.g. ${join(path, 'queue.sqlite')})`);
     let out: string | undefined;
     if (action === 'export') {
       if (!values.out) {
