@@ -68,6 +68,7 @@ export function interpolateEnv(
   segs: Segs,
   issues: ConfigIssue[],
   fromEnv?: Set<string>,
+  interpolated?: Set<string>,
 ): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
@@ -76,17 +77,21 @@ export function interpolateEnv(
       const v = env[name as string];
       if (v !== undefined && v !== '') {
         fromEnv?.add(formatPath(segs));
+        interpolated?.add(formatPath(segs));
         return v;
       }
-      if (fallback !== undefined) return fallback;
+      if (fallback !== undefined) {
+        interpolated?.add(formatPath(segs));
+        return fallback;
+      }
       issues.push({ path: formatPath(segs), segments: segs, message: `Environment variable ${name} is not set` });
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...segs, i], issues, fromEnv));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...segs, i], issues, fromEnv, interpolated));
   if (isObject(value)) {
     const out: Doc = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, [...segs, k], issues, fromEnv);
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, [...segs, k], issues, fromEnv, interpolated);
     return out;
   }
   return value;
@@ -226,13 +231,14 @@ export function parseConfig(input: string | Doc, options: ParseOptions = {}): Lo
 
   const issues: ConfigIssue[] = [];
   const fromEnv = new Set<string>();
-  const interpolated = interpolateEnv(raw, env, [], issues, fromEnv) as Doc;
+  const madeByVars = new Set<string>();
+  const interpolated = interpolateEnv(raw, env, [], issues, fromEnv, madeByVars) as Doc;
   if (issues.length > 0) fail(issues);
   const migrated = migrate(interpolated);
   const warnings = migrated.notes.slice();
   const { defaults: rawDefaults, ...rest } = migrated.doc;
 
-  const ctx: ValidateContext = { baseDir, env, issues, warnings, fromEnv };
+  const ctx: ValidateContext = { baseDir, env, issues, warnings, fromEnv, interpolated: madeByVars };
   const defaults = (validateField(DEFAULTS_SECTION, rawDefaults, ['defaults'], { ...ctx, partial: true }) ?? {}) as CameraDefaults;
   if (Array.isArray(rest.cameras) && issues.length === 0) {
     rest.cameras = rest.cameras.map((cam) => inheritDefaults(cam, defaults));

@@ -132,6 +132,25 @@ export interface ValidateContext {
   partial?: boolean;
   /** Key paths whose string came from `${VAR}` interpolation (a secret there is not "literal"). */
   fromEnv?: ReadonlySet<string>;
+  /** Key paths whose string was made by `${VAR}` or `${VAR:-fallback}`: a number or boolean key reads it as one. */
+  interpolated?: ReadonlySet<string>;
+}
+
+/**
+ * A string made by `${VAR}` interpolation for a number or boolean key, read as
+ * one: interpolation yields strings, so `captureHz: ${HZ}` with HZ=5 was
+ * refused as "Expected positive number but received '5' of type string". A
+ * camera's key inherited from `defaults:` counts when the default was made so.
+ */
+function fromInterpolation(ctx: ValidateContext, segments: ReadonlyArray<string | number>, value: unknown, kind: 'number' | 'boolean'): unknown {
+  if (typeof value !== 'string' || ctx.interpolated === undefined) return value;
+  const path = formatPath(segments);
+  const inherited = segments[0] === 'cameras' && typeof segments[1] === 'number' ? formatPath(['defaults', ...segments.slice(2)]) : undefined;
+  if (!ctx.interpolated.has(path) && (inherited === undefined || !ctx.interpolated.has(inherited))) return value;
+  const text = value.trim();
+  if (kind === 'boolean') return text === 'true' ? true : text === 'false' ? false : value;
+  const n = Number(text);
+  return text !== '' && Number.isFinite(n) ? n : value;
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -335,6 +354,7 @@ export function validateField(field: Field, value: unknown, segments: Array<stri
   }
   switch (field.kind) {
     case 'number': {
+      value = fromInterpolation(ctx, segments, value, 'number');
       if (typeof value !== 'number' || !Number.isFinite(value)) return expected(ctx, segments, describeField(field), value);
       const ok =
         (!field.integer || Number.isInteger(value)) &&
@@ -359,6 +379,7 @@ export function validateField(field: Field, value: unknown, segments: Array<stri
       return value;
     }
     case 'boolean':
+      value = fromInterpolation(ctx, segments, value, 'boolean');
       return typeof value === 'boolean' ? value : expected(ctx, segments, 'boolean', value);
     case 'path':
       if (typeof value !== 'string' || value.length === 0) return expected(ctx, segments, 'path', value);

@@ -135,4 +135,26 @@ describe('bestshot check-config', () => {
     assert.equal(folder.stderr, `${dir}: Cannot read config file ${dir} (EISDIR)\n`);
     assert.equal(folder.code, 1);
   });
+
+  test('${VAR} for a number or boolean key is read as one (it was refused: "Expected positive number but received \'5\' of type string")', async () => {
+    const file = join(dir, 'env-numbers.yaml');
+    writeFileSync(
+      file,
+      'defaults:\n  captureHz: ${HZ:-7}\ncameras:\n  - id: gate\n    source: { type: test }\n  - id: yard\n    captureHz: ${YARD_HZ}\n    source: { type: test }\nupload:\n  endpoint: https://x.example/in\nqueue:\n  maxPackages: ${QUEUE_MAX}\nmetrics:\n  enabled: ${METRICS}\n',
+    );
+    const r = await cli([file, '--json', '--no-model-check'], { YARD_HZ: '2.5', QUEUE_MAX: '50', METRICS: 'false' });
+    assert.equal(r.code, 0, r.stderr);
+    const config = JSON.parse(r.stdout) as { cameras: Array<{ captureHz: number }>; queue: { maxPackages: number }; metrics: { enabled: boolean } };
+    assert.deepEqual(config.cameras.map((c) => c.captureHz), [7, 2.5], 'the fallback, inherited from defaults:, and the variable');
+    assert.equal(config.queue.maxPackages, 50);
+    assert.equal(config.metrics.enabled, false);
+    // What is not a number is still refused, with the value; a quoted '5' written in the file is still a string.
+    const bad = await cli([file, '--no-model-check'], { YARD_HZ: 'fast', QUEUE_MAX: '50', METRICS: 'false' });
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr, `${file}:7:5: cameras[1].captureHz: Expected positive number but received 'fast' of type string\n1 error\n`);
+    const quoted = join(dir, 'quoted-number.yaml');
+    writeFileSync(quoted, 'cameras:\n  - id: gate\n    captureHz: "5"\n    source: { type: test }\nupload:\n  endpoint: https://x.example/in\n');
+    const q = await cli([quoted, '--no-model-check']);
+    assert.equal(q.stderr, `${quoted}:3:5: cameras[0].captureHz: Expected positive number but received '5' of type string\n1 error\n`);
+  });
 });
