@@ -70,6 +70,27 @@ test('eval-mot on a 0-based result: scored, with a warning that its frame-0 rows
   assert.equal((JSON.parse(r.stdout) as { TP: number }).TP, 1);
 });
 
+test('eval-mot on a result that matches no ground-truth object: the fragmentation ratios read n/a, not NaN', () => {
+  const far = file('far.txt', '1,7,500,500,20,20,1\n');
+  const r = run('eval-mot', '--gt', gt, '--res', far);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\nTracks per GT object n\/a {2}GT objects split 0 of 0 \(n\/a %\)\n$/);
+  assert.ok(!r.stdout.includes('NaN'), r.stdout);
+});
+
+test('eval-mot on boxes of no size: scored as they were, with a warning that they overlap nothing', () => {
+  const flat = file('flat.txt', '1,1,10,10,-20,-20,1\n2,1,10,10,20,20,1\n');
+  const r = run('eval-mot', '--gt', flat, '--res', flat, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(
+    r.stderr,
+    `bestshot eval-mot: warning: ${flat}: 1 row with zero or negative width or height: such a box overlaps nothing, so it counts as a miss (FN)\n` +
+      `bestshot eval-mot: warning: ${flat}: 1 row with zero or negative width or height: such a box overlaps nothing, so it counts as a false positive (FP)\n`,
+  );
+  const m = JSON.parse(r.stdout) as { TP: number; FN: number; FP: number };
+  assert.deepEqual([m.TP, m.FN, m.FP], [1, 1, 1]);
+});
+
 test('a word in the score column, or a trailing comma, is not read as a number', () => {
   const word = file('word.txt', '1,1,10,10,20,20,high\n');
   const r = run('eval-mot', '--gt', gt, '--res', word);

@@ -19,7 +19,8 @@ pedestrian rows (MOT15 gt has no class column) is refused. The frame count comes
 --frames, else seqinfo.ini next to the gt folder, else the last frame seen.`;
 
 export function formatMetrics(m: MotMetrics): string {
-  const f = (x: number): string => x.toFixed(3);
+  // A ratio over no objects (no ground-truth object matched) is undefined: 'n/a', not 'NaN'.
+  const f = (x: number): string => (Number.isNaN(x) ? 'n/a' : x.toFixed(3));
   return [
     `HOTA ${f(m.HOTA)}  DetA ${f(m.DetA)}  AssA ${f(m.AssA)}  LocA ${f(m.LocA)}`,
     `MOTA ${f(m.MOTA)}  MOTP ${f(m.MOTP)}  IDF1 ${f(m.IDF1)}  IDP ${f(m.IDP)}  IDR ${f(m.IDR)}`,
@@ -68,9 +69,14 @@ export const command: Command = {
     // Without --frames or seqinfo.ini, the last frame seen (as evaluateMot counts it).
     numFrames ??= [...gt, ...res].reduce((n, r) => Math.max(n, r.frame), 0);
     // Rows outside the sequence's frames are not scored: say so, as track does for det.txt (a 0-based result lost every row of frame 0 silently).
-    for (const [rows, file] of [[gt, values.gt], [res, values.res]] as const) {
+    for (const [rows, file, counts] of [[gt, values.gt, 'a miss (FN)'], [res, values.res, 'a false positive (FP)']] as const) {
       const w = framesOutsideWarning(rows, numFrames, file);
       if (w !== null) console.error(`bestshot eval-mot: warning: ${w}`);
+      // A box of no size overlaps nothing: it was silently scored as a miss (gt) or a false positive (result), even against itself.
+      const empty = rows.filter((r) => !(r.width > 0 && r.height > 0)).length;
+      if (empty > 0) {
+        console.error(`bestshot eval-mot: warning: ${file}: ${empty} row${empty === 1 ? '' : 's'} with zero or negative width or height: such a box overlaps nothing, so it counts as ${counts}`);
+      }
     }
     if (values.benchmark === 'MOT17' && !mot17KeepsGt(gt)) {
       throw new UsageError(
