@@ -2,11 +2,11 @@
  * Run the tracker over a MOTChallenge sequence's det/det.txt (no images) and
  * produce MOTChallenge result rows — what `bestshot track --mot` does.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ByteTracker } from '../track/byte-tracker.js';
 import type { TrackerOptions } from '../track/options.js';
 import type { Box, FrameDetections } from '../types.js';
-import { type MotRow, framesOutsideWarning, groupByFrame, readMotDetections, readSeqInfo } from './io.js';
+import { MOT15_SEQINFO, type MotRow, framesOutsideWarning, groupByFrame, readMotDetections, readSeqInfo } from './io.js';
 
 export interface TrackSequenceOptions {
   tracker?: TrackerOptions;
@@ -63,7 +63,19 @@ export function trackMotSequence(dir: string, options: TrackSequenceOptions = {}
   const numFrames = info?.seqLength ?? dets.reduce((m, r) => Math.max(m, r.frame), 0);
   const outside = framesOutsideWarning(dets, numFrames, detPath);
   if (outside !== null) warnings.push(outside);
-  const frameRate = options.tracker?.frameRate ?? info?.frameRate ?? 30;
+  // Without seqinfo.ini's frameRate: MOTChallenge's own for a MOT15 train sequence (as replay and eval
+  // take it), else 30 fps, said: the lost-track buffer is counted in frames at this rate, and a 14 fps
+  // sequence tracked at 30 silently kept lost tracks for half the time eval gives them.
+  const known = MOT15_SEQINFO[basename(dir)]?.frameRate;
+  const frameRate = options.tracker?.frameRate ?? info?.frameRate ?? known ?? 30;
+  if (options.tracker?.frameRate === undefined && info?.frameRate === undefined && dets.length > 0) {
+    const why = info === null ? 'no such file' : 'it has no frameRate';
+    warnings.push(
+      known === undefined
+        ? `${join(dir, 'seqinfo.ini')}: ${why}: 30 fps assumed (the lost-track buffer counts frames at this rate); give --frame-rate, or write frameRate=… under [Sequence]`
+        : `${join(dir, 'seqinfo.ini')}: ${why}: ${known} fps, MOTChallenge's rate for ${basename(dir)}`,
+    );
+  }
   const tracker = new ByteTracker({ ...options.tracker, frameRate });
   const byFrame = groupByFrame(dets, numFrames);
   const rows: MotRow[] = [];

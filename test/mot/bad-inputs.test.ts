@@ -148,3 +148,26 @@ test('track on an empty det.txt, or one whose every box has no size: exit 2, no 
   assert.equal(z.status, 2);
   assert.equal(existsSync(out), false);
 });
+
+test('track without seqinfo.ini: MOTChallenge\'s rate for a MOT15 sequence, else 30 fps — said, not silent', () => {
+  const eth = join(dir, 'ETH-Bahnhof');
+  mkdirSync(join(eth, 'det'), { recursive: true });
+  writeFileSync(join(eth, 'det', 'det.txt'), '1,-1,10,10,20,20,0.9\n2,-1,11,10,20,20,0.9\n');
+  const r = run('track', '--mot', eth, '--out', join(dir, 'eth-res.txt'));
+  assert.equal(r.status, 0, r.stderr);
+  // Before: 30 fps without a word (the lost-track buffer of a 14 fps sequence counted at 30 fps, unlike replay and eval).
+  assert.equal(r.stderr, `bestshot track: warning: ${join(eth, 'seqinfo.ini')}: no such file: 14 fps, MOTChallenge's rate for ETH-Bahnhof\n`);
+  assert.match(r.stdout, /^2 frames at 14 fps, /);
+  const other = join(dir, 'my-sequence');
+  mkdirSync(join(other, 'det'), { recursive: true });
+  writeFileSync(join(other, 'det', 'det.txt'), '1,-1,10,10,20,20,0.9\n');
+  const o = run('track', '--mot', other, '--out', join(dir, 'other-res.txt'));
+  assert.equal(o.status, 0, o.stderr);
+  assert.equal(
+    o.stderr,
+    `bestshot track: warning: ${join(other, 'seqinfo.ini')}: no such file: 30 fps assumed (the lost-track buffer counts frames at this rate); give --frame-rate, or write frameRate=… under [Sequence]\n`,
+  );
+  const given = run('track', '--mot', other, '--out', join(dir, 'other-res.txt'), '--frame-rate', '10');
+  assert.equal(given.stderr, '');
+  assert.match(given.stdout, /^1 frames at 10 fps, /);
+});
