@@ -189,7 +189,9 @@ export function parseYaml(text: string): { raw: Doc; doc: Document; lineCounter:
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-    const reason = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    let reason = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    // yaml's advice ("please use YAML.parseAllDocuments()") is for programmers, not for whoever wrote the file.
+    if (e.code === 'MULTIPLE_DOCS') reason = "a second YAML document starts here (a '---' line): a config is one document";
     throw new ConfigError('', `Invalid YAML at line ${pos.line}, column ${pos.col}: ${reason}`);
   }
   let raw: unknown;

@@ -82,6 +82,12 @@ describe('bestshot check-config', () => {
     const r = await cli([file]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^.*corrupt\.yaml: Invalid YAML at line 2, column 1: /);
+    // Two documents in one file: before, yaml's advice to programmers ("please use YAML.parseAllDocuments()").
+    const two = join(dir, 'two-docs.yaml');
+    writeFileSync(two, 'cameras: []\n---\ncameras: []\n');
+    const t = await cli([two]);
+    assert.equal(t.stderr, `${two}: Invalid YAML at line 2, column 1: a second YAML document starts here (a '---' line): a config is one document\n`);
+    assert.equal(t.code, 1);
   });
 
   test('--migrate prints a version 0 file as version 1', async () => {
