@@ -55,6 +55,7 @@ done
 [[ -n $target ]] || bs_die 2 "--target is required"
 [[ -n $key ]] || bs_die 2 "--key is required"
 [[ -n $out ]] || bs_die 2 "--out is required"
+[[ ! -e $out || -d $out ]] || bs_die 2 "--out '$out' is a file: give the folder the bundle is written into"
 bs_semver_valid "$version" || bs_die 2 "invalid version '$version' (expected MAJOR.MINOR.PATCH[-PRERELEASE])"
 bs_target_valid "$target" || bs_die 2 "invalid target '$target' (expected linux-arm64 or linux-x64)"
 [[ -r $key ]] || bs_die 2 "cannot read key '$key'"
@@ -171,6 +172,14 @@ mkdir -p "$out"
 bundle=$out/bestshot-$version-$target.tar
 (cd "$work" && tar --create --file "$work/bundle.tar" --owner=0 --group=0 --numeric-owner \
   --mtime="@$created" --format=gnu manifest.json manifest.sig payload.tar.gz)
-mv -f "$work/bundle.tar" "$bundle"
+# Copied beside the bundle under a temporary name, then renamed: a plain mv to
+# another disk that filled up left a truncated bundle under the release's own
+# name (and an older good bundle of that version replaced by it).
+partial=$out/.bestshot-$version-$target.tar.partial-$$
+if ! err=$(cp "$work/bundle.tar" "$partial" 2>&1); then
+  rm -f "$partial"
+  bs_die 1 "cannot write the bundle into $out: ${err##*: } ($(stat -c %s "$work/bundle.tar") bytes); nothing was left there"
+fi
+mv -f "$partial" "$bundle"
 printf '%s\n' "$bundle"
 bs_log "packed $(wc -l <"$work/files") files, version $version, target $target, sha256 $(sha256sum "$bundle" | cut -d' ' -f1)"

@@ -2,9 +2,9 @@
 // mode) and the payload; its detached Ed25519 signature verifies with Node's
 // own crypto, independently of openssl. Bad input gets exact messages.
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeApp, makeKeys, PACKAGE, run, tempDir } from './harness.js';
@@ -111,6 +111,33 @@ describe('package.sh', () => {
     const r = await run(PACKAGE, ['--version', '1.0.0', '--target', 'linux-x64', '--source', app, '--key', ec, '--out', out]);
     assert.equal(r.code, 2);
     assert.equal(r.stderr, `package: key '${ec}' is not an Ed25519 private key\n`);
+  });
+
+  it('--out naming a file, or a disk too small for the bundle: said, and no bundle left under the release\'s name', async (t) => {
+    const app = makeApp(dir, '1.0.0');
+    // Incompressible: the bundle is larger than the 64 kB disk below.
+    writeFileSync(join(app, 'lib', 'big.bin'), randomBytes(200_000));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const f = await run(PACKAGE, ['--version', '1.0.0', '--target', 'linux-x64', '--source', app, '--key', keys.key, '--out', file]);
+    // Before: "mkdir: cannot create directory '…': File exists", exit 1, after all the packing.
+    assert.equal(f.stderr, `package: --out '${file}' is a file: give the folder the bundle is written into\n`);
+    assert.equal(f.code, 2);
+    const small = join(dir, 'small-disk');
+    mkdirSync(small);
+    if (process.getuid?.() !== 0 || spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', small]).status !== 0) {
+      t.skip('needs root to mount a small tmpfs');
+      return;
+    }
+    try {
+      const r = await run(PACKAGE, ['--version', '1.0.0', '--target', 'linux-x64', '--source', app, '--key', keys.key, '--out', small]);
+      // Before: "mv: error writing '…/bestshot-1.0.0-linux-x64.tar': No space left on device", and that truncated file left there.
+      assert.match(r.stderr, new RegExp(`^package: cannot write the bundle into ${small}: No space left on device \\(\\d+ bytes\\); nothing was left there\n$`));
+      assert.equal(r.code, 1);
+      assert.deepEqual(readdirSync(small), []);
+    } finally {
+      spawnSync('umount', [small]);
+    }
   });
 
   it('without --source, refuses a target other than this machine (native addons)', async () => {
