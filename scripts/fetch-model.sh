@@ -66,22 +66,29 @@ mkdir -p "$DEST_DIR"
 TMP="$(mktemp "$DEST_DIR/.yolox_nano.XXXXXX")"
 trap 'rm -f "$TMP"' EXIT
 
+# A full or read-only models folder is the end, not a reason to try the next
+# source: it was reported as "no shared copy and the download failed".
 download() {
   command -v curl >/dev/null || { echo "fetch-model: curl not installed" >&2; return 1; }
   echo "fetch-model: downloading $URL"
-  curl -fL --connect-timeout 10 --max-time 120 -sS -o "$TMP" "$URL"
+  local code=0
+  curl -fL --connect-timeout 10 --max-time 120 -sS -o "$TMP" "$URL" || code=$?
+  # curl 23: it could not write what it received.
+  [ "$code" -ne 23 ] || die "cannot write the download into $DEST_DIR (disk full or not writable); nothing installed"
+  return "$code"
 }
 copy_shared() {
   [ -f "$SHARED" ] || { echo "fetch-model: no shared copy at $SHARED" >&2; return 1; }
   echo "fetch-model: copying $SHARED"
-  cp "$SHARED" "$TMP"
+  local err
+  err="$(cp "$SHARED" "$TMP" 2>&1)" || die "cannot copy $SHARED into $DEST_DIR: ${err##*: }; nothing installed"
 }
 
 case "${1:-}" in
   -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
   --download) download || { echo "fetch-model: download failed; falling back to the shared copy" >&2; copy_shared; } || die "no source worked" ;;
   "") { [ -f "$SHARED" ] && copy_shared; } || download || die "no shared copy and the download failed" ;;
-  *) [ -f "$1" ] || die "not a file: $1"; echo "fetch-model: copying $1"; cp "$1" "$TMP" ;;
+  *) [ -f "$1" ] || die "not a file: $1"; echo "fetch-model: copying $1"; err="$(cp "$1" "$TMP" 2>&1)" || die "cannot copy $1 into $DEST_DIR: ${err##*: }; nothing installed" ;;
 esac
 
 if ! digest="$(check "$TMP")"; then

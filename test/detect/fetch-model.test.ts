@@ -1,7 +1,7 @@
 /** scripts/fetch-model.sh (D1 model provenance): installs the shared copy, is idempotent, refuses unknown digests. */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -47,6 +47,28 @@ describe('D1 scripts/fetch-model.sh', () => {
     const r = spawnSync(SCRIPT, [join(dir, 'nope.onnx')], { env, encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim(), `fetch-model: not a file: ${join(dir, 'nope.onnx')}`);
+  });
+
+  test('D1 a models folder on a full disk: said as such, nothing left in it (it said "no shared copy and the download failed")', (t) => {
+    const small = join(dir, 'small-disk');
+    mkdirSync(small, { recursive: true });
+    if (process.getuid?.() !== 0 || spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]).status !== 0) {
+      t.skip('needs root to mount a small tmpfs');
+      return;
+    }
+    try {
+      // The model is 3.7 MB: the copy from the shared folder, then a local file, both stop at 1 MB.
+      const r = spawnSync(SCRIPT, [], { env: { ...env, BESTSHOT_MODELS_DIR: small }, encoding: 'utf8' });
+      assert.match(r.stderr, new RegExp(`^fetch-model: cannot copy \\S+/models/yolox_nano\\.onnx into ${small}: No space left on device; nothing installed\n$`));
+      assert.equal(r.status, 1);
+      const local = join(dir, 'models', 'yolox_nano.onnx');
+      const l = spawnSync(SCRIPT, [local], { env: { ...env, BESTSHOT_MODELS_DIR: small }, encoding: 'utf8' });
+      assert.equal(l.stderr, `fetch-model: cannot copy ${local} into ${small}: No space left on device; nothing installed\n`);
+      assert.equal(l.status, 1);
+      assert.deepEqual(readdirSync(small), []);
+    } finally {
+      spawnSync('umount', [small]);
+    }
   });
 
   test('D1 a mistyped option or a second argument: a usage error (exit 2), nothing fetched', () => {
