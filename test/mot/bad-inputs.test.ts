@@ -171,3 +171,20 @@ test('track without seqinfo.ini: MOTChallenge\'s rate for a MOT15 sequence, else
   assert.equal(given.stderr, '');
   assert.match(given.stdout, /^1 frames at 10 fps, /);
 });
+
+test('eval-mot on a file with one id on two boxes of a frame: refused as TrackEval refuses it (it was scored: MOTA 100)', () => {
+  const twoBoxes = file('one-id-two-boxes.txt', '1,1,10,10,20,20,1\n1,1,100,100,20,20,1\n2,1,10,10,20,20,1\n');
+  const twoObjects = file('two-objects.txt', '1,1,10,10,20,20,1\n1,2,100,100,20,20,1\n2,1,10,10,20,20,1\n');
+  const r = run('eval-mot', '--gt', twoObjects, '--res', twoBoxes);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `bestshot eval-mot: [ERR_CONFIG] ${twoBoxes}: id 1 is on 2 boxes of frame 1 (--res): an id is one object, once per frame, as TrackEval requires\n`);
+  assert.equal(r.status, 1);
+  const g = run('eval-mot', '--gt', twoBoxes, '--res', twoObjects);
+  assert.equal(g.stderr, `bestshot eval-mot: [ERR_CONFIG] ${twoBoxes}: id 1 is on 2 boxes of frame 1 (--gt): an id is one object, once per frame, as TrackEval requires\n`);
+  assert.equal(g.status, 1);
+  // A det.txt given as the result (every id -1).
+  const det = file('det-as-res.txt', '1,-1,10,10,20,20,0.9\n1,-1,100,100,20,20,0.8\n');
+  const d = run('eval-mot', '--gt', twoObjects, '--res', det);
+  assert.equal(d.stderr, `bestshot eval-mot: [ERR_CONFIG] ${det}: id -1 is on 2 boxes of frame 1 (--res): an id is one object, once per frame, as TrackEval requires (id -1 is a det.txt's: is this a tracker result?)\n`);
+  assert.equal(d.status, 1);
+});

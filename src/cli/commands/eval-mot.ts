@@ -1,7 +1,7 @@
 /** bestshot eval-mot --gt gt.txt --res result.txt: HOTA, CLEAR MOT and identity metrics as TrackEval computes them. */
-import { UsageError } from '../../errors.js';
+import { ConfigError, UsageError } from '../../errors.js';
 import { dirname, join } from 'node:path';
-import { MAX_MOT_FRAME, framesOutsideWarning, readMotFile, readSeqInfo } from '../../mot/io.js';
+import { MAX_MOT_FRAME, type MotRow, framesOutsideWarning, readMotFile, readSeqInfo } from '../../mot/io.js';
 import { type MotMetrics, detectBenchmark, evaluateMot, mot17KeepsGt } from '../../mot/evaluate.js';
 import type { Command } from '../commands.js';
 import { existingFile, numberArg, parseArgs } from '../args.js';
@@ -28,6 +28,19 @@ export function formatMetrics(m: MotMetrics): string {
     `Recall ${f(m.recall)}  Precision ${f(m.precision)}  GT ids ${m.gtIds}  tracker ids ${m.trackerIds}`,
     `Tracks per GT object ${f(m.tracksPerObject)}  GT objects split ${m.fragSplit} of ${m.fragObjects} (${f(m.splitShare)} %)`,
   ].join('\n');
+}
+
+/** The first (frame, id) on more than one row, with how many; null when none. */
+function repeatedId(rows: readonly MotRow[]): { frame: number; id: number; count: number } | null {
+  const seen = new Map<string, number>();
+  for (const r of rows) seen.set(`${r.frame}:${r.id}`, (seen.get(`${r.frame}:${r.id}`) ?? 0) + 1);
+  for (const [key, count] of seen) {
+    if (count > 1) {
+      const [frame, id] = key.split(':').map(Number);
+      return { frame: frame!, id: id!, count };
+    }
+  }
+  return null;
 }
 
 export const command: Command = {
@@ -61,6 +74,16 @@ export const command: Command = {
     existingFile(values.res, '--res');
     const gt = readMotFile(values.gt);
     const res = readMotFile(values.res);
+    // TrackEval refuses an id twice in one frame; it was scored here (a result with one id on two boxes read MOTA 100).
+    for (const [rows, file, what] of [[gt, values.gt, '--gt'], [res, values.res, '--res']] as const) {
+      const dup = repeatedId(rows);
+      if (dup !== null) {
+        throw new ConfigError(
+          file,
+          `id ${dup.id} is on ${dup.count} boxes of frame ${dup.frame} (${what}): an id is one object, once per frame, as TrackEval requires${dup.id === -1 ? ' (id -1 is a det.txt\'s: is this a tracker result?)' : ''}`,
+        );
+      }
+    }
     // Empty inputs printed a table of zeros and exited 0, which read as a score; nothing is scored, so nothing is printed.
     if (gt.length === 0) throw new UsageError(`${values.gt} (--gt) has no rows: there is no ground truth to evaluate against`);
     if (res.length === 0) {
