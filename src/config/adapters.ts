@@ -4,7 +4,9 @@
  * config never loads ONNX Runtime or SQLite; test/config/adapters.test.ts
  * checks them against the stages' own option types.
  */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../errors.js';
 import { CROP_BYTES_PER_PIXEL, POLICY_OPTION_NAMES } from '../select/options.js';
 import type { PolicyOptions } from '../select/policies/index.js';
@@ -80,6 +82,95 @@ function readPem(path: string, key: string): string {
   }
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** What is wrong with PEM text as a CA bundle / certificate ('certificate') or a private key, or undefined. */
+function pemProblem(text: string, role: 'certificate' | 'key'): string | undefined {
+  if (role === 'key') {
+    try {
+      createPrivateKey(text);
+      return undefined;
+    } catch (err) {
+      return `holds no private key that can be read without a passphrase (${(err as Error).message})`;
+    }
+  }
+  const blocks = text.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) return 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)';
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      return `certificate ${i + 1} cannot be read (${(err as Error).message})`;
+    }
+  }
+  return undefined;
+}
+
+interface TlsPaths {
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+}
+
+/**
+ * The PEM files of one TLS client (`at`: the keys' prefix under upload), read
+ * and checked. Node does not check them up front: a CA file without a
+ * certificate silently replaces the system store with nothing, so every
+ * connection fails with "unable to verify the first certificate" naming no
+ * key, and a key that is not the certificate's fails every send at the
+ * request (both retried for ever while the config looks fine). Here they are
+ * config errors, for `bestshot run` at start and for check-config (the OTA
+ * self-check).
+ */
+function readTlsFiles(at: string, paths: TlsPaths): { ca?: string; cert?: string; key?: string } {
+  const out: { ca?: string; cert?: string; key?: string } = {};
+  for (const name of ['ca', 'cert', 'key'] as const) {
+    const path = paths[name];
+    if (path === undefined) continue;
+    const key = at === '' ? name : `${at}.${name}`;
+    const text = readPem(path, key);
+    const problem = pemProblem(text, name === 'key' ? 'key' : 'certificate');
+    if (problem !== undefined) throw new ConfigError(`upload.${key}`, `${path} ${problem}`);
+    out[name] = text;
+  }
+  if (out.cert !== undefined && out.key !== undefined) {
+    try {
+      createSecureContext({ cert: out.cert, key: out.key });
+    } catch (err) {
+      const key = at === '' ? 'key' : `${at}.key`;
+      throw new ConfigError(`upload.${key}`, `${paths.key} is not the private key of the certificate ${paths.cert} (${(err as Error).message})`);
+    }
+  }
+  return out;
+}
+
+/** The TLS files `bestshot run` reads for the configured sink: upload.ca/cert/key (http) or the broker's (mqtt). */
+function tlsFilesOf(u: UploadConfig): Array<{ at: string; paths: TlsPaths }> {
+  const sink = u.sink ?? { type: 'http' as const };
+  if (sink.type === 'http') return [{ at: '', paths: u }];
+  if (sink.type === 'mqtt') return [{ at: 'sink', paths: sink }];
+  if (sink.type === 's3+mqtt') return [{ at: 'sink.mqtt', paths: sink.mqtt }];
+  return [];
+}
+
+/**
+ * Every problem with the TLS files of the configured sink (unreadable, not
+ * PEM of the right kind, a key that is not the certificate's), for
+ * check-config; `bestshot run` stops at the first (ConfigError, exit 1).
+ */
+export function tlsFileProblems(u: UploadConfig): Array<{ key: string; problem: string }> {
+  const out: Array<{ key: string; problem: string }> = [];
+  for (const { at, paths } of tlsFilesOf(u)) {
+    try {
+      readTlsFiles(at, paths);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      out.push({ key: err.path, problem: err.message.slice(err.path.length + 2) });
+    }
+  }
+  return out;
+}
+
 /**
  * For `new HttpSender()` (src/upload): reads the PEM files named by
  * upload.ca/cert/key. `endpoint` overrides upload.endpoint (the embedded
@@ -93,9 +184,7 @@ export function senderOptions(
   return {
     url: endpoint,
     ...(u.token !== undefined ? { token: u.token } : {}),
-    ...(u.ca !== undefined ? { ca: readPem(u.ca, 'ca') } : {}),
-    ...(u.cert !== undefined ? { cert: readPem(u.cert, 'cert') } : {}),
-    ...(u.key !== undefined ? { key: readPem(u.key, 'key') } : {}),
+    ...readTlsFiles('', u),
     connectTimeoutMs: u.connectTimeoutMs,
     responseTimeoutMs: u.responseTimeoutMs,
   };
@@ -110,15 +199,8 @@ function s3Sink(s: S3SinkConfig, connectTimeoutMs: number): S3SinkShape {
 }
 
 function mqttSink(m: MqttSinkConfig, connectTimeoutMs: number, at: string): MqttSinkShape {
-  const pem = (path: string | undefined, key: string): string | undefined => (path === undefined ? undefined : readPem(path, `${at}.${key}`));
   const { ca, cert, key, ...rest } = m;
-  return {
-    ...rest,
-    connectTimeoutMs,
-    ...(ca !== undefined ? { ca: pem(ca, 'ca') } : {}),
-    ...(cert !== undefined ? { cert: pem(cert, 'cert') } : {}),
-    ...(key !== undefined ? { key: pem(key, 'key') } : {}),
-  };
+  return { ...rest, connectTimeoutMs, ...readTlsFiles(at, { ca, cert, key }) };
 }
 
 /**

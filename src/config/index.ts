@@ -34,6 +34,7 @@ export {
   verifyUploadEndpoint,
   verifyContentForSink,
   verifyTlsPair,
+  verifyToken,
   verifyPorts,
   type Finding,
 } from './verify.js';
@@ -41,4 +42,4 @@ export { CONFIG_SCHEMA, CURRENT_VERSION, CAMERA_ID_PATTERN } from './sections.js
 export { parseBytes, schemaRows, describeField, describeDefault, type Field, type ConfigIssue } from './schema.js';
 export { renderSchemaMarkdown } from './docs.js';
 export type * from './types.js';
-export { detectorOptions, trackerOptions, policyOptions, senderOptions, sinkOptions, queueOptions, uploaderOptions } from './adapters.js';
+export { detectorOptions, trackerOptions, policyOptions, senderOptions, sinkOptions, queueOptions, uploaderOptions, tlsFileProblems } from './adapters.js';

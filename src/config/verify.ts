@@ -140,6 +140,22 @@ export function verifyTlsPair(upload: UploadConfig, segs: Segs = ['upload']): Fi
   return [error([...segs, missing], `Missing required key; cert and key go together`)];
 }
 
+/**
+ * upload.token goes into the Authorization header, which carries no control
+ * character and nothing beyond U+00FF: Node refuses such a request before it
+ * is sent, so every package would stay queued for ever behind a config that
+ * looks fine. Described by position and kind only: the token is a secret.
+ */
+export function verifyToken(upload: UploadConfig, segs: Segs = ['upload']): Finding[] {
+  const token = upload.token;
+  if (typeof token !== 'string') return [];
+  const at = token.search(/[^\t\x20-\x7e\x80-\xff]/);
+  if (at < 0) return [];
+  const c = token.codePointAt(at) ?? 0;
+  const kind = c < 0x20 || c === 0x7f ? 'a control character' : 'a character beyond U+00FF';
+  return [error([...segs, 'token'], `Contains ${kind} at position ${at + 1} of ${token.length}, which an HTTP header cannot carry (a line break or a file saved in another encoding?)`)];
+}
+
 /** Two servers on one fixed port cannot both start. */
 export function verifyPorts(c: Pick<BestshotConfig, 'metrics' | 'receiver'>): Finding[] {
   if (c.metrics.enabled && c.receiver.embedded && c.metrics.port !== 0 && c.metrics.port === c.receiver.port) {
@@ -157,6 +173,7 @@ export function verifyConfig(c: BestshotConfig): Finding[] {
     ...verifyUploadEndpoint(c.upload, c.receiver.embedded),
     ...verifyContentForSink(c.upload),
     ...verifyTlsPair(c.upload),
+    ...verifyToken(c.upload),
     ...verifyPorts(c),
   ];
 }

@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { invalidParameterError, optionalNumber } from '../errors.js';
 import { encodeMultipart } from './multipart.js';
 import type { UploadPackage } from './package.js';
@@ -105,6 +106,15 @@ export class HttpSender implements PackageSender {
     }
     this.url = url;
     this.#tls = url.protocol === 'https:';
+    if (this.#tls && options.cert !== undefined && options.key !== undefined) {
+      // The agent builds its TLS context only at the first request: a key that is not the
+      // certificate's would then fail every send, for ever, instead of here once.
+      try {
+        createSecureContext({ cert: options.cert, key: options.key });
+      } catch (err) {
+        throw new TypeError(`Expected cert and key of one client certificate (mTLS) but they do not match (${(err as Error).message})`);
+      }
+    }
     this.#token = options.token;
     this.#connectTimeoutMs = optionalNumber('positive number', 'connectTimeoutMs', options.connectTimeoutMs, 5000);
     this.#responseTimeoutMs = optionalNumber('positive number', 'responseTimeoutMs', options.responseTimeoutMs, 30000);
@@ -143,7 +153,9 @@ export class HttpSender implements PackageSender {
       };
 
       const transport = this.#tls ? https : http;
-      const req = transport.request(this.url, {
+      let req: http.ClientRequest;
+      try {
+        req = transport.request(this.url, {
         method: 'POST',
         agent: this.#agent,
         headers: {
@@ -151,9 +163,16 @@ export class HttpSender implements PackageSender {
           'Content-Type': contentType,
           'Content-Length': String(body.length),
           'Idempotency-Key': pkg.idempotencyKey,
-          ...(this.#token !== undefined ? { Authorization: `Bearer ${this.#token}` } : {}),
-        },
-      });
+            ...(this.#token !== undefined ? { Authorization: `Bearer ${this.#token}` } : {}),
+          },
+        });
+      } catch (err) {
+        // A request Node refuses to start (bad TLS material, an invalid header) is a failed try like
+        // any other: the package stays queued and the drain backs off, rather than a rejection
+        // the uploader would report at every tick.
+        netFail('network', `request not sent: ${(err as Error).message}`);
+        return;
+      }
       if (signal?.aborted) {
         onAbort();
         return;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -131,8 +132,13 @@ describe('config → stage options (the names each stage uses)', () => {
     q.close();
   });
 
+  /** A real certificate: the PEM files are parsed at load (a CA file with no certificate is a config error). */
+  const selfSignedCert = (file: string): void => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${file}.key`, '-out', file, '-days', '2', '-subj', '/CN=bestshot test CA'], { stdio: 'pipe' });
+  };
+
   test('senderOptions reads PEM files and resolves the token; a missing file names the key', () => {
-    writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    selfSignedCert(join(dir, 'ca.pem'));
     const config = load();
     const opts: SenderOptions = senderOptions({ ...config.upload, ca: join(dir, 'ca.pem') });
     assert.equal(opts.url, 'http://127.0.0.1:9/in');
@@ -147,7 +153,7 @@ describe('config → stage options (the names each stage uses)', () => {
     assert.deepEqual(uploaderOptions(config.upload), { sendHz: 4, immediateConcurrency: 2 });
   });
   test('sinkOptions: upload.sink s3+mqtt becomes createSink() options (secrets resolved, PEMs read); http is senderOptions', async () => {
-    writeFileSync(join(dir, 'broker-ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n');
+    selfSignedCert(join(dir, 'broker-ca.pem'));
     const text = `
 model: { providers: [cpu] }
 cameras: [{ id: gate, source: { type: test } }]

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from '../args.js';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../errors.js';
-import { ConfigValidationError, loadConfig, migrate, missingRecordings, parseYaml, readConfigText, unsupportedRecordings, redact, renderSchemaMarkdown } from '../../config/index.js';
+import { ConfigValidationError, loadConfig, migrate, missingRecordings, parseYaml, readConfigText, unsupportedRecordings, redact, renderSchemaMarkdown, tlsFileProblems } from '../../config/index.js';
 import type { Command } from '../commands.js';
 import { checkModelFile, Detector } from '../../detect/index.js';
 import { detectorOptions } from '../../config/index.js';
@@ -31,7 +31,9 @@ Options:
 The verdict (OK, warnings, errors) goes to stderr; stdout carries only the
 printed config, so '--json' output parses as JSON. A missing model file, or
 one whose sha256 is not in its manifest, is an error (exit 1), as it is for
-'bestshot run'; a file source whose file is missing too.
+'bestshot run'; a file source whose file is missing too, and a TLS file
+(upload.ca/cert/key, the broker's) that cannot be read, holds no PEM
+certificate or private key, or a key that is not the certificate's.
   -h, --help           this text`;
 
 async function run(argv: string[]): Promise<number> {
@@ -88,6 +90,8 @@ async function run(argv: string[]): Promise<number> {
     const unusable = [
       ...missingRecordings(config).map((m) => ({ key: m.key, problem: `no such file: ${m.file}` })),
       ...unsupportedRecordings(config),
+      // The TLS files bestshot run reads at start (it exits 1 on them): the OTA self-check must not pass them.
+      ...tlsFileProblems(config.upload),
     ];
     if (unusable.length > 0) {
       for (const m of unusable) console.error(`${abs}: ${m.key}: ${m.problem}`);
