@@ -110,8 +110,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * What to do about packages the endpoint refuses for good, said once per kind
  * (the dead letters stay in the queue; `bestshot queue resend-dead` puts them back).
  */
-export function deadLetterHint(status: number | undefined, queuePath: string, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt' = 'http'): string | undefined {
+export function deadLetterHint(status: number | undefined, queuePath: string, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt' = 'http', reason = ''): string | undefined {
   const resend = `once fixed, 'bestshot queue resend-dead --path ${queuePath}' puts the dead letters back for the next start`;
+  if (status !== undefined && status >= 300 && status < 400) {
+    // A redirect is not followed (it would take the package and its token to another address): the
+    // usual cause is an http:// endpoint whose server wants https://, or a moved ingest URL.
+    if (sink === 's3' || sink === 's3+mqtt') {
+      return `the object store redirects (HTTP ${status}): check upload.sink.${sink === 's3' ? '' : 's3.'}region and endpoint (a bucket in another region answers 301 PermanentRedirect); ${resend}`;
+    }
+    const to = /^HTTP \d+ to (\S+?)(?::\s|$)/.exec(reason)?.[1];
+    return `the endpoint redirects (HTTP ${status})${to ? ` to ${to}` : ''}: set upload.endpoint to the address packages are posted to (redirects are not followed); ${resend}`;
+  }
   if (status === 401 || status === 403) {
     // With another sink the refusal is the store's or the broker's: their keys are the credentials to check.
     const keys =
@@ -400,7 +409,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       const hintsGiven = new Set<string>();
       uploader.on('deadLettered', (d) => {
         this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason });
-        const hint = deadLetterHint(d.status, cfg.queue.path, cfg.upload.sink?.type ?? 'http');
+        const hint = deadLetterHint(d.status, cfg.queue.path, cfg.upload.sink?.type ?? 'http', d.reason);
         if (hint !== undefined && !hintsGiven.has(hint)) {
           hintsGiven.add(hint);
           this.#log.error(hint);

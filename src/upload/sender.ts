@@ -216,7 +216,9 @@ export class HttpSender implements PackageSender {
           const c = classifyStatus(status);
           const durationMs = elapsed();
           if (c.kind === 'ok') return finish({ kind: 'ok', status, body: text, durationMs });
-          const reason = `HTTP ${status}${text ? `: ${text.slice(0, 500)}` : ''}`;
+          // A redirect is not followed (the token would go along): its target is in the reason, for the operator.
+          const location = status >= 300 && status < 400 ? res.headers.location : undefined;
+          const reason = `HTTP ${status}${location ? ` to ${location}` : ''}${text ? `: ${text.slice(0, 500)}` : ''}`;
           if (c.kind === 'permanent') return finish({ kind: 'permanent', errorKind: c.errorKind, status, reason, durationMs });
           const ra = res.headers['retry-after'];
           const retryAfterMs = parseRetryAfter(Array.isArray(ra) ? ra[0] : ra);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deadLetterHint } from '../../src/runtime/service.js';
 
-test('dead-letter hints name the setting to fix for 401/403, 404/405, 409 and 413; other refusals get none', () => {
+test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 and 413; other refusals get none', () => {
   const q = '/var/lib/bestshot/queue.sqlite';
   const resend = `once fixed, 'bestshot queue resend-dead --path ${q}' puts the dead letters back for the next start`;
   assert.equal(deadLetterHint(401, q), `the endpoint refuses this unit's credentials (HTTP 401): check upload.token; ${resend}`);
@@ -11,6 +11,13 @@ test('dead-letter hints name the setting to fix for 401/403, 404/405, 409 and 41
   assert.equal(deadLetterHint(404, q), `the endpoint has no package upload at that URL (HTTP 404): check upload.endpoint (bestshot receiver takes POST /packages); ${resend}`);
   assert.match(deadLetterHint(409, q)!, /^the endpoint holds other images under this camera's imageIds \(HTTP 409\): the unit's stateDir .* was lost or reset/);
   assert.match(deadLetterHint(413, q)!, /^the endpoint refuses packages this large \(HTTP 413\): raise its body limit/);
+  // A redirect: where the server pointed (the sender's reason carries the Location) and the key to set.
+  assert.equal(
+    deadLetterHint(301, q, 'http', 'HTTP 301 to https://ingest.example:8443/v2/packages: {"moved":true}'),
+    `the endpoint redirects (HTTP 301) to https://ingest.example:8443/v2/packages: set upload.endpoint to the address packages are posted to (redirects are not followed); ${resend}`,
+  );
+  assert.equal(deadLetterHint(302, q, 'http', 'HTTP 302'), `the endpoint redirects (HTTP 302): set upload.endpoint to the address packages are posted to (redirects are not followed); ${resend}`);
+  assert.match(deadLetterHint(301, q, 's3+mqtt', 'S3 HTTP 301 PermanentRedirect')!, /^the object store redirects \(HTTP 301\): check upload\.sink\.s3\.region and endpoint/);
   for (const status of [400, 410, 422, undefined]) assert.equal(deadLetterHint(status, q), undefined, String(status));
   // With an object store behind the sink, its keys are the credentials to check, not upload.token.
   assert.equal(deadLetterHint(403, q, 's3+mqtt'), `the endpoint refuses this unit's credentials (HTTP 403): check upload.sink.s3.accessKeyId and secretAccessKey (or, without them, the AWS credential chain); ${resend}`);
