@@ -137,6 +137,30 @@ export function deadLetterHint(status: number | undefined, queuePath: string, si
   return undefined;
 }
 
+/**
+ * What to change when the endpoint's TLS handshake fails (retried for ever, the packages stay
+ * queued, U2): Node's reason names an OpenSSL code, not the setting. Undefined for other failures.
+ */
+export function tlsFailureHint(reason: string, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt' = 'http'): string | undefined {
+  // Node's reasons carry the OpenSSL code (the HTTP sender) or only its message (MQTT.js's last error).
+  // The object store's client has no CA key of its own (an s3 reason starts 'S3 '): it trusts the system store.
+  const store = sink === 's3' || reason.startsWith('S3 ');
+  const keys = store ? undefined : sink === 'http' ? 'upload' : sink === 'mqtt' ? 'upload.sink' : 'upload.sink.mqtt';
+  if (/UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT|unable to verify the first certificate|self[- ]signed certificate|unable to get (local )?issuer certificate/.test(reason)) {
+    return `the endpoint's TLS certificate is not signed by a CA this unit trusts: ${keys ? `set ${keys}.ca to the CA bundle (PEM) that signed it` : 'add that CA to the system store (or NODE_EXTRA_CA_CERTS) for the object store'}`;
+  }
+  if (/ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/.test(reason)) return "the endpoint's TLS certificate is not issued for the host in the URL: use the host name the certificate names";
+  if (/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|certificate has expired|certificate is not yet valid/.test(reason)) {
+    // An edge unit without a battery-backed clock boots in the past until NTP has run.
+    return "the endpoint's TLS certificate is outside its validity period, or this unit's clock is wrong: check the date (NTP) before renewing the certificate";
+  }
+  if (/CERTIFICATE_REQUIRED|certificate required|ALERT_UNKNOWN_CA|ALERT_BAD_CERTIFICATE/i.test(reason)) {
+    return `the endpoint refused this unit's client certificate (mTLS)${keys ? `: set ${keys}.cert and ${keys}.key to a certificate its CA signed` : ''}`;
+  }
+  if (/wrong version number/.test(reason)) return 'the endpoint does not speak TLS at that port: use http:// for a plain HTTP server, or the port of its TLS listener';
+  return undefined;
+}
+
 /** How often a camera that stays down with the same cause is said again. */
 const CAMERA_OUTAGE_REPEAT_MS = 60_000;
 
@@ -415,7 +439,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           this.#log.error(hint);
         }
       });
-      this.#logEndpointOutages(uploader);
+      this.#logEndpointOutages(uploader, cfg.upload.sink?.type ?? 'http');
       this.#logQueueLosses(uploader, cfg.queue.path);
       this.uploader = uploader;
       this.#countersAtStart = uploader.stats();
@@ -612,7 +636,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
 
   #endpointDownSince: number | undefined;
 
-  #logEndpointOutages(uploader: Uploader): void {
+  #logEndpointOutages(uploader: Uploader, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt'): void {
     let downSince: number | undefined;
     let lastSaid = 0;
     uploader.on('retry', (e) => {
@@ -622,10 +646,12 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         downSince = now;
         this.#endpointDownSince = now;
         lastSaid = now;
-        this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, kind: e.errorKind, retryInMs: e.delayMs === undefined ? undefined : Math.round(e.delayMs) });
+        const hint = tlsFailureHint(e.reason, sink);
+        this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, ...(hint ? { hint } : {}), kind: e.errorKind, retryInMs: e.delayMs === undefined ? undefined : Math.round(e.delayMs) });
       } else if (now - lastSaid >= 60_000) {
         lastSaid = now;
-        this.#log.info('endpoint still not taking packages', { forS: Math.round((now - downSince) / 1000), queued: uploader.stats().queueDepth, error: e.reason });
+        const hint = tlsFailureHint(e.reason, sink);
+        this.#log.info('endpoint still not taking packages', { forS: Math.round((now - downSince) / 1000), queued: uploader.stats().queueDepth, error: e.reason, ...(hint ? { hint } : {}) });
       }
     });
     let pageSaid = false;

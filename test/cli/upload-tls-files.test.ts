@@ -10,12 +10,13 @@
  * naming the key, and a queue left by an earlier run is not touched.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+import { startReceiver } from '../../src/receiver/index.js';
 import { HttpSender, PackageQueue } from '../../src/upload/index.js';
 import { makeJpeg, makePackage } from '../upload/helpers.js';
 
@@ -33,9 +34,10 @@ before(() => {
   pki = join(dir, 'pki');
   mkdirSync(pki);
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=bestshot test CA']);
-  for (const name of ['client', 'other']) {
+  writeFileSync(join(pki, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  for (const name of ['client', 'other', 'server']) {
     openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2']);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...(name === 'server' ? ['-extfile', 'san.ext'] : [])]);
   }
   writeFileSync(join(pki, 'empty.pem'), '');
 });
@@ -43,7 +45,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A config in its own directory; `upload` is the upload mapping's extra keys (flow style). */
-function config(name: string, upload: string, sink = ''): string {
+function config(name: string, upload: string, sink = '', endpoint = 'https://127.0.0.1:9/packages'): string {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
   const file = join(d, 'config.yaml');
@@ -54,7 +56,7 @@ model: { providers: [cpu] }
 cameras:
   - id: cam
     source: { type: file, path: ${CLIP} }
-upload: { endpoint: "https://127.0.0.1:9/packages", token: { env: BESTSHOT_TEST_TOKEN }, drainTimeoutS: 1${upload ? `, ${upload}` : ''}${sink ? `, sink: ${sink}` : ''} }
+upload: { endpoint: "${endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, drainTimeoutS: 1${upload ? `, ${upload}` : ''}${sink ? `, sink: ${sink}` : ''} }
 queue: { path: ${join(d, 'queue.sqlite')} }
 stateDir: ${join(d, 'state')}
 report: { dir: ${join(d, 'report')} }
@@ -121,7 +123,6 @@ test('bestshot run exits 1 on a CA file with no certificate, naming upload.ca, a
 });
 
 test('HttpSender: a client key that is not the certificate\'s is refused at construction; a request Node will not start is a retryable failure, not a rejection', async () => {
-  const { readFileSync } = await import('node:fs');
   assert.throws(
     () => new HttpSender({ url: 'https://127.0.0.1:9/packages', cert: readFileSync(pem('client.pem')), key: readFileSync(pem('other.key')) }),
     /Expected cert and key of one client certificate \(mTLS\) but they do not match/,
@@ -135,5 +136,38 @@ test('HttpSender: a client key that is not the certificate\'s is refused at cons
     assert.match(r.kind === 'retryable' ? r.reason : '', /^request not sent: Invalid character in header content/);
   } finally {
     sender.close();
+  }
+});
+
+test('bestshot run against an https endpoint whose CA is not configured: the warning names upload.ca, every package stays queued, exit 0', { timeout: 120_000 }, async () => {
+  const receiver = await startReceiver({
+    dir: join(dir, 'received'),
+    token: 'tls-files-token',
+    tls: { cert: readFileSync(pem('server.pem')), key: readFileSync(pem('server.key')) },
+  });
+  try {
+    const file = config('no-ca', 'sendHz: 20', '', `${receiver.url}/packages`);
+    const child = spawn(process.execPath, [CLI, 'run', '--config', file], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 'tls-files-token' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    assert.equal(code, 0, stderr);
+    const warn = stderr.split('\n').find((l) => l.includes('endpoint not taking packages'));
+    assert.ok(warn, stderr);
+    const line = JSON.parse(warn) as { error: string; hint?: string };
+    assert.match(line.error, /^UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate/);
+    assert.equal(line.hint, "the endpoint's TLS certificate is not signed by a CA this unit trusts: set upload.ca to the CA bundle (PEM) that signed it");
+    const built = Number(/packages: +(\d+) built/.exec(stdout)?.[1]);
+    assert.ok(built > 0, stdout);
+    assert.match(stdout, new RegExp(`${built} still queued \\(sent at the next start\\), 0 dropped full, 0 dead-lettered`));
+    assert.equal(receiver.stats().stored, 0);
+  } finally {
+    await receiver.close();
   }
 });

@@ -1,7 +1,7 @@
 /** What the service says, once per kind, when the endpoint refuses packages for good (U2 dead letters). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deadLetterHint } from '../../src/runtime/service.js';
+import { deadLetterHint, tlsFailureHint } from '../../src/runtime/service.js';
 
 test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 and 413; other refusals get none', () => {
   const q = '/var/lib/bestshot/queue.sqlite';
@@ -22,4 +22,23 @@ test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 a
   // With an object store behind the sink, its keys are the credentials to check, not upload.token.
   assert.equal(deadLetterHint(403, q, 's3+mqtt'), `the endpoint refuses this unit's credentials (HTTP 403): check upload.sink.s3.accessKeyId and secretAccessKey (or, without them, the AWS credential chain); ${resend}`);
   assert.equal(deadLetterHint(403, q, 's3'), `the endpoint refuses this unit's credentials (HTTP 403): check upload.sink.accessKeyId and secretAccessKey (or, without them, the AWS credential chain); ${resend}`);
+});
+
+test('TLS failures (retried, the packages stay queued) get a hint naming the setting of the sink that failed', () => {
+  const untrusted = "the endpoint's TLS certificate is not signed by a CA this unit trusts";
+  assert.equal(tlsFailureHint('UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate'), `${untrusted}: set upload.ca to the CA bundle (PEM) that signed it`);
+  assert.equal(tlsFailureHint('DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate'), `${untrusted}: set upload.ca to the CA bundle (PEM) that signed it`);
+  // MQTT.js's last error is the message alone.
+  assert.equal(tlsFailureHint('MQTT broker not connected (self-signed certificate in certificate chain)', 's3+mqtt'), `${untrusted}: set upload.sink.mqtt.ca to the CA bundle (PEM) that signed it`);
+  assert.equal(tlsFailureHint('MQTT broker not connected (unable to get local issuer certificate)', 'mqtt'), `${untrusted}: set upload.sink.ca to the CA bundle (PEM) that signed it`);
+  assert.equal(tlsFailureHint('S3 UNABLE_TO_GET_ISSUER_CERT_LOCALLY: unable to get local issuer certificate', 's3+mqtt'), `${untrusted}: add that CA to the system store (or NODE_EXTRA_CA_CERTS) for the object store`);
+  assert.match(tlsFailureHint("ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: ")!, /not issued for the host in the URL/);
+  assert.match(tlsFailureHint('CERT_NOT_YET_VALID: certificate is not yet valid')!, /or this unit's clock is wrong: check the date \(NTP\)/);
+  assert.match(tlsFailureHint('CERT_HAS_EXPIRED: certificate has expired')!, /outside its validity period/);
+  assert.equal(
+    tlsFailureHint('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: …:tlsv13 alert certificate required:…'),
+    "the endpoint refused this unit's client certificate (mTLS): set upload.cert and upload.key to a certificate its CA signed",
+  );
+  assert.match(tlsFailureHint('EPROTO: write EPROTO …:SSL routines:ssl3_get_record:wrong version number:…')!, /does not speak TLS at that port/);
+  for (const r of ['ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9', 'HTTP 503: busy', 'response timeout after 3000 ms']) assert.equal(tlsFailureHint(r), undefined, r);
 });
