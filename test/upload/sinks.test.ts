@@ -215,3 +215,34 @@ test('s3+mqtt: a retry after an MQTT failure HEADs the remembered object and PUT
     mqtt.close();
   }
 });
+
+test('a broker that hands the session to another client with the same clientId (DISCONNECT 0x8E) is named in the retry reason, not only "not connected"', async () => {
+  // mosquitto 2.0 closes the old connection without a DISCONNECT; EMQX, HiveMQ and AWS IoT Core send
+  // 0x8E "session taken over". A broker on loopback speaking just enough MQTT 5: CONNACK, then that DISCONNECT.
+  const { createServer } = await import('node:net');
+  const sockets: import('node:net').Socket[] = [];
+  const broker = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => {});
+    s.once('data', () => {
+      s.write(Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00])); // CONNACK, success, no properties
+      setImmediate(() => s.end(Buffer.from([0xe0, 0x02, 0x8e, 0x00]))); // DISCONNECT 0x8E, no properties
+    });
+  });
+  await new Promise<void>((r) => broker.listen(0, '127.0.0.1', () => r()));
+  const port = (broker.address() as { port: number }).port;
+  const sink = new MqttSink({ url: `mqtt://127.0.0.1:${port}`, clientId: 'unit-cloned', reconnectPeriodMs: 60_000 });
+  try {
+    await new Promise<void>((r) => sink.client.once('close', () => r()));
+    const r = await sink.send(makePackage('cam-takeover', 1, await makeJpeg(1)));
+    assert.equal(r.kind, 'retryable');
+    assert.equal(
+      r.kind === 'retryable' ? r.reason : '',
+      "MQTT broker not connected (session taken over: another client connected with clientId 'unit-cloned'; each unit needs a clientId of its own (the default is built from the hostname, the same on cloned units))",
+    );
+  } finally {
+    sink.close();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => broker.close(() => r()));
+  }
+});

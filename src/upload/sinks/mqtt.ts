@@ -114,6 +114,7 @@ export class MqttSink implements PackageSender {
   readonly topic: string;
   readonly site: string;
   readonly client: MqttClient;
+  readonly clientId: string;
   readonly #ackTimeoutMs: number;
   readonly #requireSubscriber: boolean;
   readonly #inlineMax: number;
@@ -131,9 +132,10 @@ export class MqttSink implements PackageSender {
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 10000;
     this.#requireSubscriber = options.requireSubscriber ?? true;
     this.#inlineMax = options.inlineImageMaxBytes ?? 0;
+    this.clientId = options.clientId ?? `bestshot-${this.site}-${hostname()}`;
     const opts: IClientOptions = {
       protocolVersion: 5,
-      clientId: options.clientId ?? `bestshot-${this.site}-${hostname()}`,
+      clientId: this.clientId,
       clean: true,
       keepalive: options.keepaliveS ?? 30,
       connectTimeout: options.connectTimeoutMs ?? 5000,
@@ -154,6 +156,17 @@ export class MqttSink implements PackageSender {
     });
     this.client.on('connect', () => {
       this.#lastError = undefined;
+    });
+    // A DISCONNECT from the broker is no 'error': without its reason code a unit whose session
+    // another client keeps taking over (the same clientId: cloned units share a hostname, and
+    // the default clientId is built from it) only ever read "not connected", flapping for ever.
+    this.client.on('disconnect', (packet) => {
+      const rc = packet.reasonCode ?? 0;
+      if (rc === 0x8e) {
+        this.#lastError = `session taken over: another client connected with clientId '${this.clientId}'; each unit needs a clientId of its own (the default is built from the hostname, the same on cloned units)`;
+      } else if (rc !== 0) {
+        this.#lastError = `broker disconnected this unit: reason 0x${rc.toString(16)}${packet.properties?.reasonString ? ` (${packet.properties.reasonString})` : ''}`;
+      }
     });
     this.client.setMaxListeners(64);
   }
@@ -180,7 +193,10 @@ export class MqttSink implements PackageSender {
         resolve(r);
       };
       const onAbort = (): void => finish({ kind: 'retryable', errorKind: 'network', reason: 'aborted', durationMs: elapsed() });
-      const onClose = (): void => finish({ kind: 'retryable', errorKind: 'network', reason: 'MQTT connection lost before PUBACK', durationMs: elapsed() });
+      const onClose = (): void => {
+        const why = this.#lastError !== undefined ? ` (${this.#lastError})` : '';
+        finish({ kind: 'retryable', errorKind: 'network', reason: `MQTT connection lost before PUBACK${why}`, durationMs: elapsed() });
+      };
       const timer = setTimeout(
         () => finish({ kind: 'retryable', errorKind: 'timeout', reason: `MQTT PUBACK timeout after ${this.#ackTimeoutMs} ms`, durationMs: elapsed() }),
         this.#ackTimeoutMs,
