@@ -161,6 +161,21 @@ export function tlsFailureHint(reason: string, sink: 'http' | 's3' | 'mqtt' | 's
   return undefined;
 }
 
+/**
+ * What to change when sends time out (retried, the packages stay queued): the timeout includes the
+ * upload of the package, so on an uplink too slow for the packages' size every try times out and
+ * the same package is sent again for ever, delivering nothing. Undefined for other failures.
+ */
+export function timeoutHint(reason: string, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt' = 'http'): string | undefined {
+  if (/^response timeout after \d+ ms/.test(reason)) {
+    return 'no answer within upload.responseTimeoutMs, the upload of the package included: an endpoint that hangs, or an uplink too slow for packages this large (raise upload.responseTimeoutMs; below what a package needs, every try is sent again for ever)';
+  }
+  if (/^MQTT PUBACK timeout after \d+ ms/.test(reason)) {
+    return `no PUBACK within the broker's ackTimeoutMs (upload.sink${sink === 's3+mqtt' ? '.mqtt' : ''}.ackTimeoutMs), the upload of the event included: raise it on a slow uplink`;
+  }
+  return undefined;
+}
+
 /** How often a camera that stays down with the same cause is said again. */
 const CAMERA_OUTAGE_REPEAT_MS = 60_000;
 
@@ -646,11 +661,11 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         downSince = now;
         this.#endpointDownSince = now;
         lastSaid = now;
-        const hint = tlsFailureHint(e.reason, sink);
+        const hint = tlsFailureHint(e.reason, sink) ?? timeoutHint(e.reason, sink);
         this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, ...(hint ? { hint } : {}), kind: e.errorKind, retryInMs: e.delayMs === undefined ? undefined : Math.round(e.delayMs) });
       } else if (now - lastSaid >= 60_000) {
         lastSaid = now;
-        const hint = tlsFailureHint(e.reason, sink);
+        const hint = tlsFailureHint(e.reason, sink) ?? timeoutHint(e.reason, sink);
         this.#log.info('endpoint still not taking packages', { forS: Math.round((now - downSince) / 1000), queued: uploader.stats().queueDepth, error: e.reason, ...(hint ? { hint } : {}) });
       }
     });

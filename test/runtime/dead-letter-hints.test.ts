@@ -1,7 +1,7 @@
 /** What the service says, once per kind, when the endpoint refuses packages for good (U2 dead letters). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deadLetterHint, tlsFailureHint } from '../../src/runtime/service.js';
+import { deadLetterHint, timeoutHint, tlsFailureHint } from '../../src/runtime/service.js';
 
 test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 and 413; other refusals get none', () => {
   const q = '/var/lib/bestshot/queue.sqlite';
@@ -41,4 +41,11 @@ test('TLS failures (retried, the packages stay queued) get a hint naming the set
   );
   assert.match(tlsFailureHint('EPROTO: write EPROTO …:SSL routines:ssl3_get_record:wrong version number:…')!, /does not speak TLS at that port/);
   for (const r of ['ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9', 'HTTP 503: busy', 'response timeout after 3000 ms']) assert.equal(tlsFailureHint(r), undefined, r);
+});
+
+test('timeouts get a hint naming the setting that bounds the wait (it includes the upload of the package)', () => {
+  assert.match(timeoutHint('response timeout after 15000 ms')!, /^no answer within upload\.responseTimeoutMs, the upload of the package included/);
+  assert.equal(timeoutHint('MQTT PUBACK timeout after 10000 ms', 's3+mqtt'), "no PUBACK within the broker's ackTimeoutMs (upload.sink.mqtt.ackTimeoutMs), the upload of the event included: raise it on a slow uplink");
+  assert.match(timeoutHint('MQTT PUBACK timeout after 10000 ms', 'mqtt')!, /\(upload\.sink\.ackTimeoutMs\)/);
+  for (const r of ['connect timeout after 5000 ms', 'ECONNRESET: socket hang up', 'HTTP 408: slow']) assert.equal(timeoutHint(r), undefined, r);
 });
