@@ -4,10 +4,8 @@
  * config never loads ONNX Runtime or SQLite; test/config/adapters.test.ts
  * checks them against the stages' own option types.
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../errors.js';
+import { readTlsFiles, type TlsFilePaths } from '../tls-files.js';
 import { CROP_BYTES_PER_PIXEL, POLICY_OPTION_NAMES } from '../select/options.js';
 import type { PolicyOptions } from '../select/policies/index.js';
 import { SELECTION_PARAM_NAMES, type SelectionParams } from '../select/rules.js';
@@ -74,78 +72,21 @@ export function policyOptions(s: SelectionParamsConfig, content?: UploadConfig['
   return out;
 }
 
-function readPem(path: string, key: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`upload.${key}`, `Cannot read file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-
-/** What is wrong with PEM text as a CA bundle / certificate ('certificate') or a private key, or undefined. */
-function pemProblem(text: string, role: 'certificate' | 'key'): string | undefined {
-  if (role === 'key') {
-    try {
-      createPrivateKey(text);
-      return undefined;
-    } catch (err) {
-      return `holds no private key that can be read without a passphrase (${(err as Error).message})`;
-    }
-  }
-  const blocks = text.match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) return 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)';
-  for (const [i, block] of blocks.entries()) {
-    try {
-      new X509Certificate(block);
-    } catch (err) {
-      return `certificate ${i + 1} cannot be read (${(err as Error).message})`;
-    }
-  }
-  return undefined;
-}
-
-interface TlsPaths {
-  ca?: string | undefined;
-  cert?: string | undefined;
-  key?: string | undefined;
-}
-
 /**
  * The PEM files of one TLS client (`at`: the keys' prefix under upload), read
- * and checked. Node does not check them up front: a CA file without a
- * certificate silently replaces the system store with nothing, so every
- * connection fails with "unable to verify the first certificate" naming no
- * key, and a key that is not the certificate's fails every send at the
- * request (both retried for ever while the config looks fine). Here they are
- * config errors, for `bestshot run` at start and for check-config (the OTA
- * self-check).
+ * and checked (src/tls-files.ts): a CA file without a certificate or a key
+ * that is not the certificate's is a config error, for `bestshot run` at
+ * start and for check-config (the OTA self-check), instead of every send
+ * failing for ever while the config looks fine.
  */
-function readTlsFiles(at: string, paths: TlsPaths): { ca?: string; cert?: string; key?: string } {
-  const out: { ca?: string; cert?: string; key?: string } = {};
-  for (const name of ['ca', 'cert', 'key'] as const) {
-    const path = paths[name];
-    if (path === undefined) continue;
-    const key = at === '' ? name : `${at}.${name}`;
-    const text = readPem(path, key);
-    const problem = pemProblem(text, name === 'key' ? 'key' : 'certificate');
-    if (problem !== undefined) throw new ConfigError(`upload.${key}`, `${path} ${problem}`);
-    out[name] = text;
-  }
-  if (out.cert !== undefined && out.key !== undefined) {
-    try {
-      createSecureContext({ cert: out.cert, key: out.key });
-    } catch (err) {
-      const key = at === '' ? 'key' : `${at}.key`;
-      throw new ConfigError(`upload.${key}`, `${paths.key} is not the private key of the certificate ${paths.cert} (${(err as Error).message})`);
-    }
-  }
-  return out;
+function tlsFiles(at: string, paths: TlsFilePaths): { ca?: string; cert?: string; key?: string } {
+  return readTlsFiles(paths, ({ which, message }) => {
+    throw new ConfigError(`upload.${at === '' ? which : `${at}.${which}`}`, message);
+  });
 }
 
 /** The TLS files `bestshot run` reads for the configured sink: upload.ca/cert/key (http) or the broker's (mqtt). */
-function tlsFilesOf(u: UploadConfig): Array<{ at: string; paths: TlsPaths }> {
+function tlsFilesOf(u: UploadConfig): Array<{ at: string; paths: TlsFilePaths }> {
   const sink = u.sink ?? { type: 'http' as const };
   if (sink.type === 'http') return [{ at: '', paths: u }];
   if (sink.type === 'mqtt') return [{ at: 'sink', paths: sink }];
@@ -162,7 +103,7 @@ export function tlsFileProblems(u: UploadConfig): Array<{ key: string; problem: 
   const out: Array<{ key: string; problem: string }> = [];
   for (const { at, paths } of tlsFilesOf(u)) {
     try {
-      readTlsFiles(at, paths);
+      tlsFiles(at, paths);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       out.push({ key: err.path, problem: err.message.slice(err.path.length + 2) });
@@ -184,7 +125,7 @@ export function senderOptions(
   return {
     url: endpoint,
     ...(u.token !== undefined ? { token: u.token } : {}),
-    ...readTlsFiles('', u),
+    ...tlsFiles('', u),
     connectTimeoutMs: u.connectTimeoutMs,
     responseTimeoutMs: u.responseTimeoutMs,
   };
@@ -200,7 +141,7 @@ function s3Sink(s: S3SinkConfig, connectTimeoutMs: number): S3SinkShape {
 
 function mqttSink(m: MqttSinkConfig, connectTimeoutMs: number, at: string): MqttSinkShape {
   const { ca, cert, key, ...rest } = m;
-  return { ...rest, connectTimeoutMs, ...readTlsFiles(at, { ca, cert, key }) };
+  return { ...rest, connectTimeoutMs, ...tlsFiles(at, { ca, cert, key }) };
 }
 
 /**

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -34,6 +34,16 @@ test('bestshot ingest --help and usage errors', () => {
   const http = spawnSync(process.execPath, [BIN, 'ingest', '--broker', 'http://127.0.0.1:1', '--index', join(dir, 'never.sqlite')], { env, encoding: 'utf8', timeout: 20000 });
   assert.equal(http.status, 2);
   assert.equal(http.stderr, "bestshot ingest: [ERR_USAGE] Expected mqtt://, mqtts://, ws:// or wss:// URL for --broker but received 'http://127.0.0.1:1'\n");
+  // TLS files that cannot work are usage errors before anything connects: a CA file with no certificate
+  // made every handshake fail for ever ("unable to verify the first certificate"), naming no option.
+  writeFileSync(join(dir, 'not-a-ca.pem'), 'hello\n');
+  const ca = spawnSync(process.execPath, [BIN, 'ingest', '--broker', 'mqtts://127.0.0.1:1', '--index', join(dir, 'never.sqlite'), '--ca', join(dir, 'not-a-ca.pem')], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(ca.status, 2);
+  assert.equal(ca.stderr, `bestshot ingest: [ERR_USAGE] --ca: ${join(dir, 'not-a-ca.pem')} holds no PEM certificate (-----BEGIN CERTIFICATE-----)\n`);
+  const gone = spawnSync(process.execPath, [BIN, 'ingest', '--broker', 'mqtts://127.0.0.1:1', '--index', join(dir, 'never.sqlite'), '--ca', join(dir, 'gone.pem')], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(gone.status, 2);
+  assert.equal(gone.stderr, `bestshot ingest: [ERR_USAGE] --ca: Cannot read file ${join(dir, 'gone.pem')} (ENOENT)\n`);
+  assert.equal(existsSync(join(dir, 'never.sqlite')), false, 'nothing created');
   const list = spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8' });
   assert.match(list.stdout, /ingest\s+fleet consumer: MQTT shared subscription → verify S3 object → idempotent SQLite index/);
 });

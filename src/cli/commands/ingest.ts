@@ -1,5 +1,4 @@
 /** `bestshot ingest`: the fleet consumer (MQTT 5 shared subscription → verify object → idempotent index). */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from '../commands.js';
 import { invalidParameterError, UsageError } from '../../errors.js';
@@ -8,6 +7,7 @@ import { maskUrlCredentials, routeProcessWarnings } from '../../log.js';
 import { BROKER_URL, isBrokerUrl } from '../../upload/sinks/index.js';
 import { numberArg, parseArgs } from '../args.js';
 import { stopRequested } from '../signals.js';
+import { readTlsFiles } from '../../tls-files.js';
 
 const usage = `Usage: bestshot ingest --broker <url> --index <file.sqlite> [options]
 
@@ -95,6 +95,11 @@ export const command: Command = {
       console.error('bestshot ingest: --cert and --key go together');
       return 2;
     }
+    // Checked before connecting: a CA file with no certificate would make every handshake fail for
+    // ever ("unable to verify the first certificate"), a key not the certificate's at each connection.
+    const tls = readTlsFiles({ ca: values.ca, cert: values.cert, key: values.key }, ({ which, message }) => {
+      throw new UsageError(`--${which}: ${message}`);
+    });
     // A library's process warning (the AWS SDK's multi-line Node-version notice) as one line, like ingest's own.
     routeProcessWarnings({ warn: (message, fields) => console.error(`ingest: warning: ${message}${fields?.detail ? ` ${String(fields.detail)}` : ''}`) });
     const index = new SqliteIngestIndex(resolve(values.index));
@@ -127,8 +132,7 @@ export const command: Command = {
       sessionExpiryS: numberArg('non-negative integer', 'session-expiry-s', values['session-expiry-s'], 3600),
       ...(values.username !== undefined ? { username: values.username } : {}),
       ...(process.env.BESTSHOT_MQTT_PASSWORD ? { password: process.env.BESTSHOT_MQTT_PASSWORD } : {}),
-      ...(values.ca ? { ca: readFileSync(values.ca) } : {}),
-      ...(values.cert ? { cert: readFileSync(values.cert), key: readFileSync(values.key!) } : {}),
+      ...tls,
       s3: {
         ...(values['s3-endpoint'] !== undefined ? { endpoint: values['s3-endpoint'] } : {}),
         ...(values['s3-region'] !== undefined ? { region: values['s3-region'] } : {}),
