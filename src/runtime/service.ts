@@ -168,7 +168,7 @@ export function tlsFailureHint(reason: string, sink: 'http' | 's3' | 'mqtt' | 's
  */
 export function timeoutHint(reason: string, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt' = 'http'): string | undefined {
   if (/^response timeout after \d+ ms/.test(reason)) {
-    return 'no answer within upload.responseTimeoutMs, the upload of the package included: an endpoint that hangs, or an uplink too slow for packages this large (raise upload.responseTimeoutMs; below what a package needs, every try is sent again for ever)';
+    return 'no answer within upload.responseTimeoutMs, the upload of the package included: an endpoint that hangs, or an uplink too slow for packages this large (raise upload.responseTimeoutMs: a package gets up to 4× it at its next tries, and one that needs more is sent again for ever)';
   }
   if (/^MQTT PUBACK timeout after \d+ ms/.test(reason)) {
     return `no PUBACK within the broker's ackTimeoutMs (upload.sink${sink === 's3+mqtt' ? '.mqtt' : ''}.ackTimeoutMs), the upload of the event included: raise it on a slow uplink`;

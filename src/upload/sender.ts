@@ -80,6 +80,13 @@ export function classifyStatus(status: number): { kind: 'ok' } | { kind: 'retrya
   return { kind: 'permanent', errorKind: 'http4xx' };
 }
 
+/**
+ * How far a package's response timeout grows after timeouts in a row (4 × upload.responseTimeoutMs: 1 min with the config's 15 s):
+ * far enough for a package a few times too large for the uplink, short enough that a try stuck on a
+ * hung endpoint does not hold the queue for long once it is back.
+ */
+const MAX_RESPONSE_TIMEOUT_SCALE = 4;
+
 const guardedSockets = new WeakSet<object>();
 const ignoreSocketError = (): void => {};
 
@@ -91,6 +98,14 @@ export class HttpSender implements PackageSender {
   readonly #headers: Record<string, string>;
   readonly #agent: http.Agent;
   readonly #tls: boolean;
+  /**
+   * Response timeouts in a row per package (idempotency key). The response timeout includes the
+   * upload of the body, so on an uplink too slow for a package every try timed out and the same
+   * package was sent again for ever, delivering nothing (and, at the queue head, holding every
+   * package behind it). Each timeout doubles that package's next allowance, up to
+   * MAX_RESPONSE_TIMEOUT_SCALE × responseTimeoutMs; any other outcome forgets it.
+   */
+  readonly #responseTimeouts = new Map<string, number>();
 
   constructor(options: SenderOptions) {
     if (typeof options?.url !== 'string') throw invalidParameterError('http(s) URL string', 'url', options?.url);
@@ -128,14 +143,24 @@ export class HttpSender implements PackageSender {
     const { contentType, body } = encodeMultipart(pkg);
     const started = performance.now();
     const elapsed = (): number => performance.now() - started;
+    const key = pkg.idempotencyKey;
+    const timeoutsInARow = this.#responseTimeouts.get(key) ?? 0;
+    const responseTimeoutMs = this.#responseTimeoutMs * Math.min(2 ** timeoutsInARow, MAX_RESPONSE_TIMEOUT_SCALE);
     return new Promise<SendResult>((resolve) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
+      let responseTimedOut = false;
       const finish = (result: SendResult): void => {
         if (settled) return;
         settled = true;
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        this.#responseTimeouts.delete(key);
+        if (responseTimedOut) {
+          // Bounded: a queue of packages that all time out keeps the newest keys' counts.
+          if (this.#responseTimeouts.size >= 1024) this.#responseTimeouts.delete(this.#responseTimeouts.keys().next().value as string);
+          this.#responseTimeouts.set(key, timeoutsInARow + 1);
+        }
         resolve(result);
       };
       const netFail = (errorKind: 'network' | 'timeout', reason: string): void =>
@@ -143,6 +168,7 @@ export class HttpSender implements PackageSender {
       const arm = (ms: number, what: string): void => {
         if (timer) clearTimeout(timer);
         timer = setTimeout(() => {
+          responseTimedOut = what === 'response';
           netFail('timeout', `${what} timeout after ${ms} ms`);
           req.destroy(new Error(`${what} timeout`));
         }, ms);
@@ -189,7 +215,7 @@ export class HttpSender implements PackageSender {
           socket.on('error', ignoreSocketError);
         }
         const connected = (): void => {
-          arm(this.#responseTimeoutMs, 'response');
+          arm(responseTimeoutMs, 'response');
         };
         // A reused keep-alive socket is already connected.
         if (!socket.connecting) connected();

@@ -61,7 +61,7 @@ test('an endpoint that never answers: the warning names upload.responseTimeoutMs
   assert.equal(line.kind, 'timeout');
   assert.equal(
     line.hint,
-    'no answer within upload.responseTimeoutMs, the upload of the package included: an endpoint that hangs, or an uplink too slow for packages this large (raise upload.responseTimeoutMs; below what a package needs, every try is sent again for ever)',
+    'no answer within upload.responseTimeoutMs, the upload of the package included: an endpoint that hangs, or an uplink too slow for packages this large (raise upload.responseTimeoutMs: a package gets up to 4× it at its next tries, and one that needs more is sent again for ever)',
   );
   const built = Number(/packages: +(\d+) built/.exec(stdout)?.[1]);
   assert.ok(built > 0, stdout);

@@ -264,3 +264,34 @@ test('U2: a server that answers before reading the body and drops the connection
   );
   assert.equal(sockets.length, 3, 'each send after an early answer opens a new connection');
 });
+
+test('U2: a package that timed out gets twice the response time at its next try (up to 4×): an answer slower than responseTimeoutMs is reached instead of re-sent for ever', async () => {
+  // The response timeout includes the upload of the body: on an uplink too slow for a package, every
+  // try timed out at the same limit and the same package went again for ever, delivering nothing.
+  // Here every answer comes 0.7 s late (as a slow uplink's would) against a 400 ms timeout.
+  const slow = await startReceiver({ dir: join(dir, 'slow-answers'), token: TOKEN, testFaults: { delayFirst: 1000, delayMs: 700 } });
+  const sender = new HttpSender({ url: `${slow.url}/packages`, token: TOKEN, responseTimeoutMs: 400 });
+  try {
+    const pkg = makePackage('cam-slow', 1, await makeJpeg(9));
+    const reasons: string[] = [];
+    let r = await sender.send(pkg);
+    while (r.kind !== 'ok' && reasons.length < 10) {
+      reasons.push(r.kind === 'retryable' ? r.reason : `permanent ${r.reason}`);
+      r = await sender.send(pkg);
+    }
+    assert.equal(r.kind, 'ok', reasons.join('; '));
+    // 400, 800, then 1600 ms (4×) for every later try.
+    assert.deepEqual(
+      reasons,
+      reasons.map((_, i) => `response timeout after ${400 * Math.min(2 ** i, 4)} ms`),
+    );
+    // Stored once: the tries that timed out arrived too and were answered as duplicates.
+    assert.equal(slow.stats().stored, 1);
+    // A success forgets the count: the next package starts again at responseTimeoutMs.
+    const next = await sender.send(makePackage('cam-slow', 2, await makeJpeg(10)));
+    assert.equal(next.kind === 'retryable' && next.reason, 'response timeout after 400 ms');
+  } finally {
+    sender.close();
+    await slow.close();
+  }
+});
