@@ -34,7 +34,7 @@ export interface ReplayOptions {
 export interface ReplaySummary extends Omit<ReportSummary, 'title' | 'everyFrameMethod' | 'latencyMs'> {
   provider: string;
   byteRatio: number;
-  /** Packages still in the queue file when the drain timed out (sent at the next start). */
+  /** Packages still in the queue file when the drain timed out (not sent later: the next replay on this --out starts a fresh queue). */
   undelivered: number;
   /** Packages the endpoint refused for good (dead letters: 4xx, a 409 for an id it holds another image under). */
   deadLettered: number;

@@ -110,8 +110,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * What to do about packages the endpoint refuses for good, said once per kind
  * (the dead letters stay in the queue; `bestshot queue resend-dead` puts them back).
  */
-export function deadLetterHint(status: number | undefined, queuePath: string, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt' = 'http', reason = ''): string | undefined {
-  const resend = `once fixed, 'bestshot queue resend-dead --path ${queuePath}' puts the dead letters back for the next start`;
+export function deadLetterHint(status: number | undefined, queuePath: string, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt' = 'http', reason = '', replay = false): string | undefined {
+  // A replay's queue lives in its --out and the next replay there starts a fresh one: resend-dead
+  // would put the dead letters back for a start that never sends them.
+  const resend = replay
+    ? `the dead letters stay in ${queuePath} ('bestshot queue inspect' lists them) until the next replay on this --out, which starts a fresh queue: replay again once fixed`
+    : `once fixed, 'bestshot queue resend-dead --path ${queuePath}' puts the dead letters back for the next start`;
   if (status !== undefined && status >= 300 && status < 400) {
     // A redirect is not followed (it would take the package and its token to another address): the
     // usual cause is an http:// endpoint whose server wants https://, or a moved ingest URL.
@@ -448,7 +452,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       const hintsGiven = new Set<string>();
       uploader.on('deadLettered', (d) => {
         this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason });
-        const hint = deadLetterHint(d.status, cfg.queue.path, cfg.upload.sink?.type ?? 'http', d.reason);
+        const hint = deadLetterHint(d.status, cfg.queue.path, cfg.upload.sink?.type ?? 'http', d.reason, this.mode === 'offline');
         if (hint !== undefined && !hintsGiven.has(hint)) {
           hintsGiven.add(hint);
           this.#log.error(hint);

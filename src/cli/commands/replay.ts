@@ -218,6 +218,8 @@ async function replayVideo(config: BestshotConfig, cam: CameraConfig, outDir: st
       undelivered: summary.undelivered,
       drainTimeoutS: config.upload.drainTimeoutS,
       queue: config.queue.path,
+      // Unlike bestshot run's queue, nothing sends these later: the next replay on this --out replaces the queue.
+      note: 'they are not sent later: the next replay on this --out starts a fresh queue; raise upload.drainTimeoutS or replay again once the endpoint takes packages',
     });
     return 1;
   }
