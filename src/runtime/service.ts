@@ -166,6 +166,20 @@ export function tlsFailureHint(reason: string, sink: 'http' | 's3' | 'mqtt' | 's
 }
 
 /**
+ * What to change when the MQTT broker refuses the CONNECT (retried, the packages stay queued): the
+ * reason is the broker's ("Connection refused: Not authorized"), naming no setting.
+ */
+export function brokerRefusalHint(reason: string, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt' = 'http'): string | undefined {
+  if (sink !== 'mqtt' && sink !== 's3+mqtt') return undefined;
+  const at = sink === 'mqtt' ? 'upload.sink' : 'upload.sink.mqtt';
+  if (/Connection refused: (Not authorized|Bad User Name or Password|Bad username or password)/i.test(reason)) {
+    return `the broker refuses this unit's credentials: check ${at}.username and password (or its client certificate)`;
+  }
+  if (/Connection refused: (Identifier rejected|Client Identifier not valid)/i.test(reason)) return `the broker refuses this unit's client id: check ${at}.clientId`;
+  return undefined;
+}
+
+/**
  * What to change when sends time out (retried, the packages stay queued): the timeout includes the
  * upload of the package, so on an uplink too slow for the packages' size every try times out and
  * the same package is sent again for ever, delivering nothing. Undefined for other failures.
@@ -665,11 +679,11 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         downSince = now;
         this.#endpointDownSince = now;
         lastSaid = now;
-        const hint = tlsFailureHint(e.reason, sink) ?? timeoutHint(e.reason, sink);
+        const hint = tlsFailureHint(e.reason, sink) ?? timeoutHint(e.reason, sink) ?? brokerRefusalHint(e.reason, sink);
         this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, ...(hint ? { hint } : {}), kind: e.errorKind, retryInMs: e.delayMs === undefined ? undefined : Math.round(e.delayMs) });
       } else if (now - lastSaid >= 60_000) {
         lastSaid = now;
-        const hint = tlsFailureHint(e.reason, sink) ?? timeoutHint(e.reason, sink);
+        const hint = tlsFailureHint(e.reason, sink) ?? timeoutHint(e.reason, sink) ?? brokerRefusalHint(e.reason, sink);
         this.#log.info('endpoint still not taking packages', { forS: Math.round((now - downSince) / 1000), queued: uploader.stats().queueDepth, error: e.reason, ...(hint ? { hint } : {}) });
       }
     });

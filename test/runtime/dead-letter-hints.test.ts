@@ -1,7 +1,7 @@
 /** What the service says, once per kind, when the endpoint refuses packages for good (U2 dead letters). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deadLetterHint, timeoutHint, tlsFailureHint } from '../../src/runtime/service.js';
+import { brokerRefusalHint, deadLetterHint, timeoutHint, tlsFailureHint } from '../../src/runtime/service.js';
 
 test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 and 413; other refusals get none', () => {
   const q = '/var/lib/bestshot/queue.sqlite';
@@ -48,4 +48,15 @@ test('timeouts get a hint naming the setting that bounds the wait (it includes t
   assert.equal(timeoutHint('MQTT PUBACK timeout after 10000 ms', 's3+mqtt'), "no PUBACK within the broker's ackTimeoutMs (upload.sink.mqtt.ackTimeoutMs), the upload of the event included: raise it on a slow uplink");
   assert.match(timeoutHint('MQTT PUBACK timeout after 10000 ms', 'mqtt')!, /\(upload\.sink\.ackTimeoutMs\)/);
   for (const r of ['connect timeout after 5000 ms', 'ECONNRESET: socket hang up', 'HTTP 408: slow']) assert.equal(timeoutHint(r), undefined, r);
+});
+
+test('an MQTT broker refusing the CONNECT gets a hint naming the broker keys of the sink', () => {
+  assert.equal(
+    brokerRefusalHint('MQTT broker not connected (Connection refused: Not authorized)', 's3+mqtt'),
+    "the broker refuses this unit's credentials: check upload.sink.mqtt.username and password (or its client certificate)",
+  );
+  assert.equal(brokerRefusalHint('MQTT broker not connected (Connection refused: Bad User Name or Password)', 'mqtt'), "the broker refuses this unit's credentials: check upload.sink.username and password (or its client certificate)");
+  assert.equal(brokerRefusalHint('MQTT broker not connected (Connection refused: Client Identifier not valid)', 'mqtt'), "the broker refuses this unit's client id: check upload.sink.clientId");
+  assert.equal(brokerRefusalHint('MQTT broker not connected (connect ECONNREFUSED 127.0.0.1:1883)', 'mqtt'), undefined);
+  assert.equal(brokerRefusalHint('HTTP 401: no', 'http'), undefined);
 });
