@@ -35,6 +35,7 @@ export {
   verifyContentForSink,
   verifyTlsPair,
   verifyToken,
+  verifyTokenTransport,
   verifyPorts,
   type Finding,
 } from './verify.js';

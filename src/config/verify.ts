@@ -156,6 +156,24 @@ export function verifyToken(upload: UploadConfig, segs: Segs = ['upload']): Find
   return [error([...segs, 'token'], `Contains ${kind} at position ${at + 1} of ${token.length}, which an HTTP header cannot carry (a line break or a file saved in another encoding?)`)];
 }
 
+/**
+ * The bearer token over plain http:// leaves the unit readable by anyone on the path (a roadside
+ * unit's uplink is rarely a private network). Loopback is fine (a local forwarder, the tests).
+ */
+export function verifyTokenTransport(upload: UploadConfig, segs: Segs = ['upload']): Finding[] {
+  if (upload.token === undefined || upload.endpoint === undefined || (upload.sink !== undefined && upload.sink.type !== 'http')) return [];
+  let url: URL;
+  try {
+    url = new URL(upload.endpoint);
+  } catch {
+    return [];
+  }
+  if (url.protocol !== 'http:') return [];
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || /^127\./.test(host)) return [];
+  return [warning([...segs, 'endpoint'], `the bearer token (upload.token) goes in clear over http:// to ${host}: anyone on the path can read it; use https://`)];
+}
+
 /** Two servers on one fixed port cannot both start. */
 export function verifyPorts(c: Pick<BestshotConfig, 'metrics' | 'receiver'>): Finding[] {
   if (c.metrics.enabled && c.receiver.embedded && c.metrics.port !== 0 && c.metrics.port === c.receiver.port) {
@@ -174,6 +192,7 @@ export function verifyConfig(c: BestshotConfig): Finding[] {
     ...verifyContentForSink(c.upload),
     ...verifyTlsPair(c.upload),
     ...verifyToken(c.upload),
+    ...verifyTokenTransport(c.upload),
     ...verifyPorts(c),
   ];
 }

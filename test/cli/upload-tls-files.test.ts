@@ -171,3 +171,19 @@ test('bestshot run against an https endpoint whose CA is not configured: the war
     await receiver.close();
   }
 });
+
+test('check-config warns when the bearer token would go in clear over http:// to another host (not for loopback)', () => {
+  const remote = cli(['check-config', '--quiet', '--no-model-check', '--config', config('clear-remote', '', '', 'http://ingest.example:8080/packages')]);
+  assert.equal(remote.status, 0, remote.stderr);
+  assert.match(remote.stderr, /^warning: upload\.endpoint: the bearer token \(upload\.token\) goes in clear over http:\/\/ to ingest\.example: anyone on the path can read it; use https:\/\/$/m);
+  assert.doesNotMatch(remote.stderr, /tls-files-token/, 'the token is a secret');
+  for (const [name, endpoint] of [
+    ['clear-loopback', 'http://127.0.0.1:8080/packages'],
+    ['clear-v6', 'http://[::1]:8080/packages'],
+    ['tls', 'https://ingest.example/packages'],
+  ] as const) {
+    const r = cli(['check-config', '--quiet', '--no-model-check', '--config', config(name, '', '', endpoint)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /goes in clear/, name);
+  }
+});
