@@ -180,6 +180,19 @@ export function brokerRefusalHint(reason: string, sink: 'http' | 's3' | 'mqtt' |
 }
 
 /**
+ * What to change when the object store refuses for a reason that heals only by a change
+ * (retryable, the packages stay queued): a missing bucket, a clock too far off to sign requests.
+ */
+export function storeHint(reason: string, sink: 'http' | 's3' | 'mqtt' | 's3+mqtt' = 'http'): string | undefined {
+  if (sink !== 's3' && sink !== 's3+mqtt') return undefined;
+  const at = sink === 's3' ? 'upload.sink' : 'upload.sink.s3';
+  if (/\bNoSuchBucket\b/.test(reason)) return `the bucket does not exist: create it (the edge never does) or correct ${at}.bucket`;
+  // An edge unit without a battery-backed clock boots in the past until NTP has run.
+  if (/\bRequestTimeTooSkewed\b/.test(reason)) return "this unit's clock differs from the store's by more than S3 allows (15 min): check the date (NTP)";
+  return undefined;
+}
+
+/**
  * What to change when sends time out (retried, the packages stay queued): the timeout includes the
  * upload of the package, so on an uplink too slow for the packages' size every try times out and
  * the same package is sent again for ever, delivering nothing. Undefined for other failures.
@@ -679,11 +692,11 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         downSince = now;
         this.#endpointDownSince = now;
         lastSaid = now;
-        const hint = tlsFailureHint(e.reason, sink) ?? timeoutHint(e.reason, sink) ?? brokerRefusalHint(e.reason, sink);
+        const hint = tlsFailureHint(e.reason, sink) ?? timeoutHint(e.reason, sink) ?? brokerRefusalHint(e.reason, sink) ?? storeHint(e.reason, sink);
         this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, ...(hint ? { hint } : {}), kind: e.errorKind, retryInMs: e.delayMs === undefined ? undefined : Math.round(e.delayMs) });
       } else if (now - lastSaid >= 60_000) {
         lastSaid = now;
-        const hint = tlsFailureHint(e.reason, sink) ?? timeoutHint(e.reason, sink) ?? brokerRefusalHint(e.reason, sink);
+        const hint = tlsFailureHint(e.reason, sink) ?? timeoutHint(e.reason, sink) ?? brokerRefusalHint(e.reason, sink) ?? storeHint(e.reason, sink);
         this.#log.info('endpoint still not taking packages', { forS: Math.round((now - downSince) / 1000), queued: uploader.stats().queueDepth, error: e.reason, ...(hint ? { hint } : {}) });
       }
     });

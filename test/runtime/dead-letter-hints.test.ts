@@ -1,7 +1,7 @@
 /** What the service says, once per kind, when the endpoint refuses packages for good (U2 dead letters). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { brokerRefusalHint, deadLetterHint, timeoutHint, tlsFailureHint } from '../../src/runtime/service.js';
+import { brokerRefusalHint, deadLetterHint, storeHint, timeoutHint, tlsFailureHint } from '../../src/runtime/service.js';
 
 test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 and 413; other refusals get none', () => {
   const q = '/var/lib/bestshot/queue.sqlite';
@@ -59,4 +59,11 @@ test('an MQTT broker refusing the CONNECT gets a hint naming the broker keys of 
   assert.equal(brokerRefusalHint('MQTT broker not connected (Connection refused: Client Identifier not valid)', 'mqtt'), "the broker refuses this unit's client id: check upload.sink.clientId");
   assert.equal(brokerRefusalHint('MQTT broker not connected (connect ECONNREFUSED 127.0.0.1:1883)', 'mqtt'), undefined);
   assert.equal(brokerRefusalHint('HTTP 401: no', 'http'), undefined);
+});
+
+test('the object store: a missing bucket and a skewed clock (both retried) get a hint naming what to fix', () => {
+  assert.equal(storeHint('S3 HTTP 404 NoSuchBucket: The specified bucket does not exist', 's3'), 'the bucket does not exist: create it (the edge never does) or correct upload.sink.bucket');
+  assert.match(storeHint('S3 HTTP 403 RequestTimeTooSkewed: The difference between the request time and the current time is too large.', 's3+mqtt')!, /clock differs from the store's .*check the date \(NTP\)/);
+  assert.equal(storeHint('S3 HTTP 404 NoSuchBucket', 'http'), undefined);
+  assert.equal(storeHint('S3 ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9000', 's3'), undefined);
 });

@@ -1,0 +1,70 @@
+/**
+ * `bestshot run` with the s3+mqtt sink against a real s3rver and mosquitto,
+ * the bucket missing (the edge never creates it): every package stays queued
+ * and is retried (docs/fleet.md), and the warning names what to fix instead
+ * of only `S3 HTTP 404 NoSuchBucket`.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+import { S3RVER_CREDENTIALS, hasMosquitto, startMosquitto, startS3rver, type ServerProcess } from '../upload/fleet-servers.js';
+
+const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
+const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-fleet-hints-'));
+const servers: ServerProcess[] = [];
+
+after(async () => {
+  for (const s of servers) await s.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('s3+mqtt with the bucket missing: packages stay queued, the warning says to create the bucket or correct upload.sink.s3.bucket', { skip: !hasMosquitto, timeout: 120_000 }, async () => {
+  const [broker, store] = await Promise.all([startMosquitto(join(dir, 'mq')), startS3rver(join(dir, 's3'), ['other-bucket'])]);
+  servers.push(broker, store);
+  const config = join(dir, 'config.yaml');
+  writeFileSync(
+    config,
+    `version: 1
+model: { providers: [cpu] }
+cameras:
+  - id: cam
+    source: { type: file, path: ${CLIP} }
+upload:
+  sendHz: 20
+  drainTimeoutS: 2
+  sink:
+    type: s3+mqtt
+    s3: { bucket: missing-bucket, endpoint: "${store.url}", forcePathStyle: true, accessKeyId: { env: AK }, secretAccessKey: { env: SK } }
+    mqtt: { url: "${broker.url}", site: hints, clientId: run-fleet-hints }
+queue: { path: ${join(dir, 'queue.sqlite')} }
+stateDir: ${join(dir, 'state')}
+report: { dir: ${join(dir, 'report')} }
+metrics: { enabled: false }
+log: { format: json }
+`,
+  );
+  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', AK: S3RVER_CREDENTIALS.accessKeyId, SK: S3RVER_CREDENTIALS.secretAccessKey, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  assert.equal(code, 0, stderr);
+  const warn = stderr.split('\n').find((l) => l.includes('endpoint not taking packages'));
+  assert.ok(warn, stderr);
+  const line = JSON.parse(warn) as { error: string; hint?: string };
+  assert.match(line.error, /^S3 HTTP 404 NoSuchBucket/);
+  assert.equal(line.hint, 'the bucket does not exist: create it (the edge never does) or correct upload.sink.s3.bucket');
+  const built = Number(/packages: +(\d+) built/.exec(stdout)?.[1]);
+  assert.ok(built > 0, stdout);
+  assert.match(stdout, new RegExp(`${built} still queued \\(sent at the next start\\), 0 dropped full, 0 dead-lettered`));
+});
