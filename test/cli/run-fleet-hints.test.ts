@@ -5,15 +5,14 @@
  * of only `S3 HTTP 404 NoSuchBucket`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+import { SHARED_DIR } from '../../src/paths.js';
 import { S3RVER_CREDENTIALS, hasMosquitto, startMosquitto, startS3rver, type ServerProcess } from '../upload/fleet-servers.js';
+import { assertAllQueued, endpointWarning, runToEnd } from '../helpers/run-to-end.js';
 
-const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-run-fleet-hints-'));
 const servers: ServerProcess[] = [];
@@ -48,23 +47,10 @@ metrics: { enabled: false }
 log: { format: json }
 `,
   );
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', AK: S3RVER_CREDENTIALS.accessKeyId, SK: S3RVER_CREDENTIALS.secretAccessKey, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  const { code, stdout, stderr } = await runToEnd(config, { AK: S3RVER_CREDENTIALS.accessKeyId, SK: S3RVER_CREDENTIALS.secretAccessKey, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
   assert.equal(code, 0, stderr);
-  const warn = stderr.split('\n').find((l) => l.includes('endpoint not taking packages'));
-  assert.ok(warn, stderr);
-  const line = JSON.parse(warn) as { error: string; hint?: string };
+  const line = endpointWarning(stderr);
   assert.match(line.error, /^S3 HTTP 404 NoSuchBucket/);
   assert.equal(line.hint, 'the bucket does not exist: create it (the edge never does) or correct upload.sink.s3.bucket');
-  const built = Number(/packages: +(\d+) built/.exec(stdout)?.[1]);
-  assert.ok(built > 0, stdout);
-  assert.match(stdout, new RegExp(`${built} still queued \\(sent at the next start\\), 0 dropped full, 0 dead-lettered`));
+  assertAllQueued(stdout);
 });

@@ -8,17 +8,16 @@
  * and the run says once which key to set and how to get the packages back.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+import { SHARED_DIR } from '../../src/paths.js';
 import { PackageQueue } from '../../src/upload/index.js';
 import { writeRunConfig } from '../helpers/run-config.js';
+import { builtCount, runToEnd } from '../helpers/run-to-end.js';
 
-const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
 let dir: string;
 let server: Server;
@@ -46,19 +45,9 @@ after(async () => {
 
 test('a redirecting endpoint: every package a dead letter with the Location, one line naming upload.endpoint and resend-dead; nothing followed', { timeout: 120_000 }, async () => {
   const config = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP} }`, endpoint: `http://127.0.0.1:${port}/packages`, upload: 'drainTimeoutS: 10' });
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 'redirect-token' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  const { code, stdout, stderr } = await runToEnd(config, { BESTSHOT_TEST_TOKEN: 'redirect-token' });
   assert.equal(code, 0, stderr);
-  const built = Number(/packages: +(\d+) built/.exec(stdout)?.[1]);
-  assert.ok(built > 0, stdout);
+  const built = builtCount(stdout);
   assert.match(stdout, new RegExp(`0 still queued, 0 dropped full, ${built} dead-lettered`));
   // Every package was posted here (at least once) and none anywhere else: the redirect was not followed.
   assert.ok(posts.length >= built && posts.every((p) => p === 'POST /packages'), posts.join(', '));

@@ -7,16 +7,15 @@
  * (upload.responseTimeoutMs), instead of a bare timeout.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+import { SHARED_DIR } from '../../src/paths.js';
 import { writeRunConfig } from '../helpers/run-config.js';
+import { assertAllQueued, endpointWarning, runToEnd } from '../helpers/run-to-end.js';
 
-const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
 let dir: string;
 let server: Server;
@@ -43,27 +42,14 @@ after(async () => {
 
 test('an endpoint that never answers: the warning names upload.responseTimeoutMs, every package stays queued, exit 0', { timeout: 120_000 }, async () => {
   const config = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP} }`, endpoint: `http://127.0.0.1:${port}/packages`, upload: 'responseTimeoutMs: 1000, drainTimeoutS: 2' });
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 'timeout-token' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  const { code, stdout, stderr } = await runToEnd(config, { BESTSHOT_TEST_TOKEN: 'timeout-token' });
   assert.equal(code, 0, stderr);
-  const warn = stderr.split('\n').find((l) => l.includes('endpoint not taking packages'));
-  assert.ok(warn, stderr);
-  const line = JSON.parse(warn) as { error: string; hint?: string; kind: string };
+  const line = endpointWarning(stderr);
   assert.equal(line.error, 'response timeout after 1000 ms');
   assert.equal(line.kind, 'timeout');
   assert.equal(
     line.hint,
     'no answer within upload.responseTimeoutMs, the upload of the package included: an endpoint that hangs, or an uplink too slow for packages this large (raise upload.responseTimeoutMs: a package gets up to 4× it at its next tries, and one that needs more is sent again for ever)',
   );
-  const built = Number(/packages: +(\d+) built/.exec(stdout)?.[1]);
-  assert.ok(built > 0, stdout);
-  assert.match(stdout, new RegExp(`${built} still queued \\(sent at the next start\\), 0 dropped full, 0 dead-lettered`));
+  assertAllQueued(stdout);
 });

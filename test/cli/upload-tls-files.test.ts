@@ -10,7 +10,7 @@
  * naming the key, and a queue left by an earlier run is not touched.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
 import { startReceiver } from '../../src/receiver/index.js';
 import { HttpSender, PackageQueue } from '../../src/upload/index.js';
 import { makeJpeg, makePackage } from '../upload/helpers.js';
+import { assertAllQueued, endpointWarning, runToEnd } from '../helpers/run-to-end.js';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
@@ -147,25 +148,12 @@ test('bestshot run against an https endpoint whose CA is not configured: the war
   });
   try {
     const file = config('no-ca', 'sendHz: 20', '', `${receiver.url}/packages`);
-    const child = spawn(process.execPath, [CLI, 'run', '--config', file], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 'tls-files-token' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    const { code, stdout, stderr } = await runToEnd(file, { BESTSHOT_TEST_TOKEN: 'tls-files-token' });
     assert.equal(code, 0, stderr);
-    const warn = stderr.split('\n').find((l) => l.includes('endpoint not taking packages'));
-    assert.ok(warn, stderr);
-    const line = JSON.parse(warn) as { error: string; hint?: string };
+    const line = endpointWarning(stderr);
     assert.match(line.error, /^UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate/);
     assert.equal(line.hint, "the endpoint's TLS certificate is not signed by a CA this unit trusts: set upload.ca to the CA bundle (PEM) that signed it");
-    const built = Number(/packages: +(\d+) built/.exec(stdout)?.[1]);
-    assert.ok(built > 0, stdout);
-    assert.match(stdout, new RegExp(`${built} still queued \\(sent at the next start\\), 0 dropped full, 0 dead-lettered`));
+    assertAllQueued(stdout);
     assert.equal(receiver.stats().stored, 0);
   } finally {
     await receiver.close();
