@@ -5,14 +5,35 @@
  * hands out a frame every 15 s or so, so `detect` and `replay` never end.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { fileKind } from '../file-magic.js';
 
 /**
+ * What `path` is when it is there but not a regular file, in words; undefined
+ * for a regular file or one that is not there. stat, not open: opening a FIFO
+ * blocks until a writer opens it.
+ */
+function notARegularFile(path: string): string | undefined {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (st.isFile()) return undefined;
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  return 'a device';
+}
+
+/**
  * `read(fd)` on the file opened for reading; undefined when it cannot be
- * opened or read (a missing file, a folder): the pipeline then says why.
+ * opened or read (a missing file), or is not a regular file (never opened:
+ * a FIFO would block here until a writer came, unkillable by SIGTERM).
  */
 function readOpenFile<T>(path: string, read: (fd: number) => T): T | undefined {
+  if (notARegularFile(path) !== undefined) return undefined;
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -28,8 +49,18 @@ function readOpenFile<T>(path: string, read: (fd: number) => T): T | undefined {
   }
 }
 
-/** The reason `path` cannot be a file source, or undefined when its format is not refused (or it cannot be read: opening it says why). */
-export function unsupportedFileFormat(path: string): string | undefined {
+/**
+ * The reason `path` cannot be a file source, or undefined when its format is not refused (or it
+ * cannot be read: opening it says why). `allowPipes`: a named pipe, socket or device passes (the
+ * FrameSource API, whose caller feeds the pipe and knows it; the commands and the config refuse one).
+ */
+export function unsupportedFileFormat(path: string, options: { allowPipes?: boolean } = {}): string | undefined {
+  // A folder (an image sequence's, say) gave GStreamer's '"…" is a directory.' after the model had
+  // loaded; a FIFO hung the command before its first line, deaf to SIGTERM (open and filesrc's
+  // read block until the writer sends, and stopping the pipeline waits for that read).
+  const kind = notARegularFile(path);
+  if (kind === 'a folder') return `${path} is a folder, not a video file: give the path of a recording (an image sequence is not read: make a video of it first)`;
+  if (kind !== undefined && options.allowPipes !== true) return `${path} is ${kind}, not a video file: a recording is read from a regular file (a pipe blocks the reader until its writer sends, and cannot be stopped); save it to a file, or serve a live stream over RTSP`;
   const head = Buffer.alloc(4);
   if (readOpenFile(path, (fd) => readSync(fd, head, 0, head.length, 0)) === undefined) return undefined;
   if (fileKind(head) === 'a GIF image') return `${path} is a GIF, which is not supported: convert it to PNG, JPEG or MP4`;

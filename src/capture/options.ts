@@ -232,7 +232,8 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
     case 'file': {
       const path = resolve(nonEmptyString('source.path', source.path));
       if (!existsSync(path)) throw new CaptureError(`File not found: ${path}`, 'ERR_CAPTURE_SOURCE_NOT_FOUND');
-      const unsupported = unsupportedFileFormat(path);
+      // A pipe passes here: the commands and the config refuse one before a FrameSource is made.
+      const unsupported = unsupportedFileFormat(path, { allowPipes: true });
       if (unsupported !== undefined) throw new CaptureError(unsupported);
       head = `filesrc location=${gstQuote(path)} ! ${decode}`;
       required.push('filesrc', 'decodebin');

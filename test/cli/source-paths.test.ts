@@ -1,0 +1,57 @@
+/**
+ * A file source path that is not a regular file, as a user gives it: the real
+ * CLI as a subprocess. A folder (an image sequence's) and a FIFO are refused
+ * before a pipeline or the model, with what to do: a FIFO used to hang every
+ * command before its first line (opening it blocks until a writer comes),
+ * deaf to SIGTERM, and `run` could only be killed with SIGKILL.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { writeRunConfig } from '../helpers/run-config.js';
+
+const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+
+// SIGKILL after 30 s: without the refusal a FIFO blocks the process in open(), where SIGTERM is not handled.
+const cli = (args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    timeout: 30_000,
+    killSignal: 'SIGKILL',
+    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't' },
+  });
+
+test('a folder or a FIFO given as a recording: probe, detect and replay exit 2, run and check-config exit 1, each with one line that says what it is', { timeout: 180_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-srcpath-'));
+  try {
+    const folder = join(dir, 'frames');
+    mkdirSync(folder);
+    const fifo = join(dir, 'cam.mp4');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    const said = {
+      [folder]: `${folder} is a folder, not a video file: give the path of a recording (an image sequence is not read: make a video of it first)`,
+      [fifo]: `${fifo} is a named pipe (FIFO), not a video file: a recording is read from a regular file (a pipe blocks the reader until its writer sends, and cannot be stopped); save it to a file, or serve a live stream over RTSP`,
+    };
+    for (const [path, line] of Object.entries(said)) {
+      for (const command of ['probe', 'detect', 'replay']) {
+        const r = cli([command, path, ...(command === 'replay' ? ['--out', join(dir, 'out'), '--quiet'] : [])]);
+        assert.equal(r.status, 2, `${command} ${path}: ${r.signal ?? ''} ${r.stderr}`);
+        assert.equal(r.stderr.trim(), `bestshot ${command}: [ERR_USAGE] ${line}`);
+      }
+      const config = writeRunConfig(dir, { source: `{ type: file, path: ${path} }`, endpoint: 'http://127.0.0.1:1/packages' });
+      const run = cli(['run', '--config', config]);
+      assert.equal(run.status, 1, `run ${path}: ${run.signal ?? ''} ${run.stderr.slice(-1500)}`);
+      assert.equal(run.stderr.trim().split('\n').at(-1), `bestshot run: [ERR_CONFIG] cameras[0].source.path: ${line}`);
+      const checked = cli(['check-config', config, '-q']);
+      assert.equal(checked.status, 1, checked.stderr);
+      assert.equal(checked.stderr.trim(), `${config}: cameras[0].source.path: ${line}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
