@@ -454,16 +454,9 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
  */
 export function describePipelineError(m: { message: string; debug: string; source: string }, source?: SourceOptions): string {
   const gst = `(${m.message} from ${m.source})`;
-  if (source?.type === 'rtsp' && m.source.startsWith('rtspsrc') && /could not open|could not connect|failed to connect/i.test(`${m.message} ${m.debug}`)) {
-    let where = source.url;
-    try {
-      const u = new URL(source.url);
-      where = `${u.hostname}:${u.port || '554'}`;
-    } catch {
-      // not a parsable URL: name it as given
-    }
-    const why = /refused/i.test(m.debug) || !/timeout|timed out|unreachable|resolve/i.test(m.debug) ? 'connection refused' : m.debug.split('\n')[0];
-    return `RTSP camera at ${where} cannot be reached (${why}): check that the camera or RTSP server is up and the URL's host and port ${gst}`;
+  if (source?.type === 'rtsp' && m.source.startsWith('rtspsrc')) {
+    const why = rtspFailure(m, source.url);
+    if (why !== undefined) return `${why} ${gst}`;
   }
   if (source?.type === 'file') {
     const why = unplayableFile(m);
@@ -472,6 +465,39 @@ export function describePipelineError(m: { message: string; debug: string; sourc
   return `${m.message} (from ${m.source})`;
 }
 
+/**
+ * What an RTSP camera's failure means, naming host:port (and the path, never
+ * the URL's user, password or query); undefined for another failure. GStreamer
+ * says "Not found", "Unauthorized" or "Could not read from resource." (a
+ * server that took the connection and never answered: rtspsrc's 20 s
+ * tcp-timeout) without saying which camera or what to change.
+ */
+function rtspFailure(m: { message: string; debug: string }, url: string): string | undefined {
+  let where = url;
+  let path = '';
+  try {
+    const u = new URL(url);
+    where = `${u.hostname}:${u.port || '554'}`;
+    path = u.pathname;
+  } catch {
+    // not a parsable URL: name it as given
+  }
+  const text = `${m.message} ${m.debug}`;
+  if (/could not open|could not connect|failed to connect/i.test(text)) {
+    const why = /refused/i.test(m.debug) || !/timeout|timed out|unreachable|resolve/i.test(m.debug) ? 'connection refused' : m.debug.split('\n')[0];
+    return `RTSP camera at ${where} cannot be reached (${why}): check that the camera or RTSP server is up and the URL's host and port`;
+  }
+  if (/\(401\)|unauthori[sz]ed/i.test(text)) {
+    return `RTSP camera at ${where} refused the login (401 Unauthorized): check the user and password in the URL (rtsp://user:password@host/path)`;
+  }
+  if (/\(404\)|not found/i.test(text)) {
+    return `RTSP camera at ${where} has no stream at ${path || 'that path'} (404 Not Found): check the URL's path (the camera's manual names its stream paths)`;
+  }
+  if (/timeout|timed out/i.test(text)) {
+    return `RTSP camera at ${where} does not answer (it took the connection but sent no reply in time): check that the URL's port is the camera's RTSP port and that the camera is not hung`;
+  }
+  return undefined;
+}
 /** Why GStreamer cannot play a file, and what to do, from its error message; undefined when it is something else. */
 function unplayableFile(m: { message: string; debug: string; source: string }): string | undefined {
   if (/missing a plug-in/i.test(m.message)) {

@@ -47,10 +47,13 @@ export const command: Command = {
     let prev: bigint | undefined;
     let count = 0;
     let timedOut = false;
+    // RTSP: longer than rtspsrc's own 20 s tcp-timeout, so that a server that takes the connection
+    // and never answers is reported as such (describePipelineError) rather than as no frame.
+    const waitS = spec.type === 'rtsp' ? 25 : 15;
     const timer = setTimeout(() => {
       timedOut = true;
       source.close();
-    }, 15_000);
+    }, waitS * 1000);
     try {
       for await (const f of source) {
         if (count === 0) console.log(`caps:     video/x-raw, format=${f.format}, width=${f.width}, height=${f.height}\n`);
@@ -67,7 +70,7 @@ export const command: Command = {
     if (count === 0) {
       // A damaged file ends the stream at once without a frame: that is not a source that is slow to start.
       if (!timedOut && spec.type === 'file') throw new CaptureError(`no frame could be decoded from ${spec.path}: the file is damaged or not an image or video GStreamer can read`);
-      console.error('no frame arrived within 15 s');
+      console.error(`no frame arrived within ${waitS} s`);
       return 1;
     }
     return 0;

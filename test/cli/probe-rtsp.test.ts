@@ -1,0 +1,94 @@
+/**
+ * `bestshot probe rtsp://…` against RTSP servers that refuse, as a user meets
+ * them: the real CLI as a subprocess, the real rtspsrc, and a loopback RTSP
+ * stand-in that answers every request with one status (or never answers).
+ * GStreamer alone says "Not found", "Unauthorized" or "Could not read from
+ * resource." — no camera, no fix; the run's retry lines repeated them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/paths.js';
+
+const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+
+/** A loopback server that answers each RTSP request with `status` (undefined: takes the connection, answers nothing). */
+async function rtspStandIn(status?: string, headers = ''): Promise<{ port: number; close: () => void }> {
+  const sockets: Socket[] = [];
+  const server = createServer((sock) => {
+    sockets.push(sock);
+    sock.on('error', () => {});
+    let buf = '';
+    sock.on('data', (d: Buffer) => {
+      if (status === undefined) return;
+      buf += d.toString('latin1');
+      for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+        const cseq = /CSeq:\s*(\d+)/i.exec(buf.slice(0, end))?.[1] ?? '0';
+        buf = buf.slice(end + 4);
+        sock.write(`RTSP/1.0 ${status}\r\nCSeq: ${cseq}\r\n${headers}Content-Length: 0\r\n\r\n`);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+function probe(url: string): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'probe', url, '--frames', '1'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const hard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(hard);
+      resolve({ code, stderr: stderr.trim() });
+    });
+  });
+}
+
+test('an RTSP server that answers 404 or 401, or never answers: probe names the camera, the cause and the fix (exit 1)', { timeout: 120_000 }, async () => {
+  const notFound = await rtspStandIn('404 Not Found');
+  const login = await rtspStandIn('401 Unauthorized', 'WWW-Authenticate: Basic realm="cam"\r\n');
+  const silent = await rtspStandIn();
+  try {
+    const [a, b, c] = await Promise.all([
+      probe(`rtsp://127.0.0.1:${notFound.port}/stream9`),
+      probe(`rtsp://admin:wrong@127.0.0.1:${login.port}/stream1?token=abc`),
+      probe(`rtsp://127.0.0.1:${silent.port}/stream1`),
+    ]);
+    assert.equal(a.code, 1, a.stderr);
+    assert.match(
+      a.stderr.split('\n').at(-1)!,
+      new RegExp(`^bestshot probe: \\[ERR_CAPTURE_SOURCE_NOT_FOUND\\] RTSP camera at 127\\.0\\.0\\.1:${notFound.port} has no stream at /stream9 \\(404 Not Found\\): check the URL's path \\(the camera's manual names its stream paths\\) \\(.+ from rtspsrc\\d+\\)$`),
+    );
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(
+      b.stderr.split('\n').at(-1)!,
+      new RegExp(`^bestshot probe: \\[ERR_CAPTURE\\] RTSP camera at 127\\.0\\.0\\.1:${login.port} refused the login \\(401 Unauthorized\\): check the user and password in the URL \\(rtsp://user:password@host/path\\) \\(.+ from rtspsrc\\d+\\)$`),
+    );
+    // The password and the query are not repeated.
+    assert.doesNotMatch(b.stderr, /wrong|token=abc/);
+    // rtspsrc gives up after its 20 s tcp-timeout; probe waits longer for an RTSP source so that this is what it says.
+    assert.equal(c.code, 1, c.stderr);
+    assert.match(
+      c.stderr.split('\n').at(-1)!,
+      new RegExp(`^bestshot probe: \\[ERR_CAPTURE\\] RTSP camera at 127\\.0\\.0\\.1:${silent.port} does not answer \\(it took the connection but sent no reply in time\\): check that the URL's port is the camera's RTSP port and that the camera is not hung \\(.+ from rtspsrc\\d+\\)$`),
+    );
+  } finally {
+    notFound.close();
+    login.close();
+    silent.close();
+  }
+});
