@@ -357,8 +357,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   /** Aborted by stop(): wakes every camera's retry back-off at once, so a stop is never held by a sleep. */
   #stopSignal = new AbortController();
   #retryBackoff!: ResolvedBackoff;
-  /** Cameras failing now: since when (performance.now), when it was last said, and its cause (digits masked). */
-  #outages = new Map<string, { sinceMs: number; saidAtMs: number; cause: string }>();
+  /** Cameras failing now: since when (performance.now), when it was last said, its cause (digits masked), the tries failed since it last delivered. */
+  #outages = new Map<string, { sinceMs: number; saidAtMs: number; cause: string; failedTries: number }>();
   /** The queue's lifetime counters when this service started: a run's own counts are the difference. */
   #countersAtStart: UploaderStats | undefined;
   #deadLettersAtStart = 0;
@@ -581,7 +581,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         const outage = this.#outages.get(cam.id);
         if (outage === undefined) return;
         this.#outages.delete(cam.id);
-        this.#log.info('camera delivering frames again', { camera: cam.id, afterS: Math.round((performance.now() - outage.sinceMs) / 1000), failures: status.failures });
+        this.#log.info('camera delivering again', { camera: cam.id, afterS: Math.round((performance.now() - outage.sinceMs) / 1000), failedTries: outage.failedTries });
       });
       runner.on('upload', (u) => this.emit('upload', u));
       runner.on('drop', (reason, n) => this.emit('drop', cam.id, reason, n));
@@ -788,12 +788,14 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     // The same cause with other numbers is the same cause: GStreamer numbers its elements per pipeline ('from rtspsrc7').
     const cause = err.message.replace(/\d+/g, '#');
     if (outage === undefined || outage.cause !== cause) {
-      this.#outages.set(cam.id, { sinceMs: outage?.sinceMs ?? now, saidAtMs: now, cause });
+      this.#outages.set(cam.id, { sinceMs: outage?.sinceMs ?? now, saidAtMs: now, cause, failedTries: (outage?.failedTries ?? 0) + 1 });
       this.#log.warn('camera failed, retrying', fields);
     } else if (now - outage.saidAtMs >= CAMERA_OUTAGE_REPEAT_MS) {
+      outage.failedTries++;
       outage.saidAtMs = now;
       this.#log.warn('camera still failing, retrying', { ...fields, forS: Math.round((now - outage.sinceMs) / 1000) });
     } else {
+      outage.failedTries++;
       this.#log.debug('camera failed, retrying', fields);
     }
     await sleep(backoffMs, this.#stopSignal.signal);

@@ -768,7 +768,7 @@ test('a camera that fails and comes back: said once when it fails and once when 
     const failed = r.stderr.split('\n').filter((l) => l.includes('"msg":"camera failed, retrying"'));
     // Before: a warning per back-off.
     assert.equal(failed.length, 1, r.stderr.slice(-3000));
-    const again = /"msg":"camera delivering frames again","camera":"cam","afterS":\d+,"failures":(\d+)/.exec(r.stderr);
+    const again = /"msg":"camera delivering again","camera":"cam","afterS":\d+,"failedTries":(\d+)/.exec(r.stderr);
     assert.ok(again, `the return is said: ${r.stderr.slice(-3000)}`);
     assert.ok(Number(again[1]) >= 2, `failed on more than one try: ${again[0]}`);
     const trouble = /^camera: {6}cam: (\d+) frames captured; (\d+) failures; the last: (.+)$/m.exec(r.stdout);

@@ -1,0 +1,81 @@
+/**
+ * A live camera that fails and comes back, as an operator reads `bestshot
+ * run`'s log: the real CLI as a subprocess, a real videotestsrc that ends
+ * (live, num-buffers: a live source that ends is retried, as an RTSP server
+ * that went away). After "camera failed, retrying" the log said nothing when
+ * the camera delivered again: a recovered camera read like a hung one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { writeRunConfig } from '../helpers/run-config.js';
+
+const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+
+interface LogLine {
+  msg: string;
+  level: string;
+  camera?: string;
+  afterS?: number;
+  failedTries?: number;
+}
+
+test('a live camera that fails and delivers again says so once, with how long it was down and how many tries failed', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-recover-'));
+  try {
+    const config = writeRunConfig(dir, {
+      source: '{ type: test, live: true, numBuffers: 15, width: 160, height: 120, framerate: 15 }',
+      endpoint: 'http://127.0.0.1:1/packages',
+      extra: 'defaults: { captureHz: 5 }\n',
+    });
+    const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: LogLine[] = [];
+    let partial = '';
+    child.stdout.resume();
+    const hard = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (c: Buffer) => {
+        partial += c.toString();
+        const parts = partial.split('\n');
+        partial = parts.pop()!;
+        for (const p of parts) {
+          if (!p.startsWith('{')) continue;
+          lines.push(JSON.parse(p) as LogLine);
+          // Stop once the camera has ended, been retried and delivered again.
+          if (lines.at(-1)!.msg === 'camera delivering again') child.kill('SIGTERM');
+        }
+      });
+      child.on('close', (c) => resolve(c));
+    });
+    clearTimeout(hard);
+    assert.equal(code, 0, JSON.stringify(lines.slice(-5)));
+    const failed = lines.findIndex((l) => l.msg === 'camera failed, retrying');
+    const again = lines.findIndex((l) => l.msg === 'camera delivering again');
+    assert.ok(failed >= 0, 'the stream ended and was retried');
+    assert.ok(again > failed, 'delivering again is said after the failure');
+    const line = lines[again]!;
+    assert.equal(line.level, 'info');
+    assert.equal(line.camera, 'cam');
+    assert.equal(line.failedTries, 1);
+    assert.equal(typeof line.afterS, 'number');
+    // Said once per recovery, not for every frame: each such line follows a failure since the one before.
+    let failedSince = false;
+    for (const l of lines) {
+      if (l.msg === 'camera failed, retrying') failedSince = true;
+      if (l.msg === 'camera delivering again') {
+        assert.ok(failedSince, 'delivering again only after a failure');
+        failedSince = false;
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
