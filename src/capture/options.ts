@@ -228,6 +228,12 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
   const nvFormat = format === 'I420' ? 'I420' : 'BGRx';
   const decode = nvconv ? `decodebin ! nvvidconv ! video/x-raw,format=${nvFormat}` : 'decodebin';
   if (nvconv) required.push('nvvidconv');
+  // A recording or stream whose pixels are not square (a PAL 720×576 recording with pixel aspect
+  // 64:45 or 16:15, a D1 camera's 704×576 at 12:11) is scaled to square pixels at its height: it
+  // was analysed and uploaded as stored, every object squeezed (a car 1.42× too narrow at 64:45),
+  // its boxes and images out of proportion. Square-pixel sources — nearly all — pass through
+  // (videoscale with equal caps does no work; no measurable cost on a 640×352 clip).
+  const squarePixels = ' ! videoscale ! video/x-raw,pixel-aspect-ratio=1/1';
   switch (source.type) {
     case 'file': {
       const path = resolve(nonEmptyString('source.path', source.path));
@@ -235,8 +241,8 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
       // A pipe passes here: the commands and the config refuse one before a FrameSource is made.
       const unsupported = unsupportedFileFormat(path, { allowPipes: true });
       if (unsupported !== undefined) throw new CaptureError(unsupported);
-      head = `filesrc location=${gstQuote(path)} ! ${decode}`;
-      required.push('filesrc', 'decodebin');
+      head = `filesrc location=${gstQuote(path)} ! ${decode}${squarePixels}`;
+      required.push('filesrc', 'decodebin', 'videoscale');
       live = false;
       break;
     }
@@ -246,8 +252,8 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
       const latency = source.latencyMs ?? 200;
       requireNumber('positive integer', 'source.latencyMs', latency);
       const protocols = (source.transport ?? 'tcp') === 'tcp' ? 'tcp' : 'udp';
-      head = `rtspsrc location=${gstQuote(url)} latency=${latency} protocols=${protocols} ! ${decode} ! queue leaky=downstream max-size-buffers=2`;
-      required.push('rtspsrc', 'decodebin', 'queue');
+      head = `rtspsrc location=${gstQuote(url)} latency=${latency} protocols=${protocols} ! ${decode} ! queue leaky=downstream max-size-buffers=2${squarePixels}`;
+      required.push('rtspsrc', 'decodebin', 'queue', 'videoscale');
       live = true;
       break;
     }

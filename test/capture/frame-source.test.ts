@@ -256,6 +256,40 @@ test('a recording whose track matrix turns it (a phone held upright) comes out u
   }
 });
 
+test('an anamorphic recording (pixel aspect 64:45, 16:15) comes out in square pixels at its height, its picture in proportion; a square one as stored', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-par-'));
+  try {
+    // SMPTE bars, 7 bars across the width: measured at the output, the first bar edge lies at 1/7 of
+    // the width whatever the scale, so proportions are checked by where the second bar starts.
+    const make = (name: string, par: string): string => {
+      const path = join(dir, name);
+      const r = spawnSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=3', 'pattern=smpte', '!', `video/x-raw,width=720,height=576,pixel-aspect-ratio=${par}`, '!', 'x264enc', '!', 'mp4mux', '!', 'filesink', `location=${path}`]);
+      assert.equal(r.status, 0, String(r.stderr));
+      return path;
+    };
+    const cases: Array<[string, string, number]> = [
+      ['pal-wide.mp4', '64/45', 1024],
+      ['pal.mp4', '16/15', 768],
+      ['square.mp4', '1/1', 720],
+    ];
+    for (const [name, par, width] of cases) {
+      for (const format of ['BGR', 'I420'] as const) {
+        const { count, first } = await drain(openCapture({ source: { type: 'file', path: make(name, par) }, format }));
+        assert.equal(count, 3);
+        assert.deepEqual([first?.width, first?.height], [width, 576], `${name} ${format}`);
+        if (format === 'BGR' && first) {
+          // Top row: white (bar 1) then yellow (bar 2, no blue): the blue channel drops where bar 2
+          // starts, at 1/7 of the output width when the whole picture was scaled.
+          const edge = Array.from({ length: first.width }, (_, x) => first.pixels[x * 3]!).findIndex((b) => b < 128);
+          assert.ok(Math.abs(edge - width / 7) <= 3, `${name}: second bar at x=${edge}, expected ${(width / 7).toFixed(1)}`);
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('invalid options are refused with exact messages', () => {
   assert.throws(() => openCapture({ source: { type: 'test', width: 0, height: 10, framerate: 5 } }), {
     name: 'RangeError',

@@ -22,6 +22,9 @@ test('file replay blocks the decoder (no loss); live sources keep only the newes
   assert.equal(rtsp.live, true);
   assert.match(rtsp.description, /^rtspsrc location="rtsp:\/\/cam.local\/stream" latency=200 protocols=tcp ! decodebin ! queue leaky=downstream max-size-buffers=2/);
   assert.match(rtsp.description, /sync=false max-buffers=1 drop=true$/);
+  // Recordings and streams come out in square pixels (anamorphic ones scaled; others pass through).
+  assert.match(file.description, /^filesrc location=".*" ! decodebin ! videoscale ! video\/x-raw,pixel-aspect-ratio=1\/1 ! videoconvert/);
+  assert.match(rtsp.description, /! queue leaky=downstream max-size-buffers=2 ! videoscale ! video\/x-raw,pixel-aspect-ratio=1\/1 ! videoconvert/);
 });
 
 test('V4L2 controls go into extra-controls; the camera element is named for exposure control', () => {
@@ -34,7 +37,7 @@ test('V4L2 controls go into extra-controls; the camera element is named for expo
 
 test('on a Jetson, decoded NVMM buffers go through nvvidconv; preferHardware: false keeps the software path', () => {
   const hw = buildPipeline({ source: { type: 'file', path: here } }, jetson);
-  assert.match(hw.description, /! decodebin ! nvvidconv ! video\/x-raw,format=BGRx ! videoconvert n-threads=2 ! video\/x-raw,format=BGR !/);
+  assert.match(hw.description, /! decodebin ! nvvidconv ! video\/x-raw,format=BGRx ! videoscale ! video\/x-raw,pixel-aspect-ratio=1\/1 ! videoconvert n-threads=2 ! video\/x-raw,format=BGR !/);
   assert.ok(hw.requiredElements.includes('nvvidconv'));
   const sw = buildPipeline({ source: { type: 'file', path: here }, preferHardware: false }, jetson);
   assert.doesNotMatch(sw.description, /nvvidconv/);
