@@ -7,6 +7,7 @@
  * appsink (no lag). Frames arrive as ArrayBuffers JavaScript owns: the pixels
  * were copied once, from the GStreamer buffer, and never again.
  */
+import { isIP } from 'node:net';
 import { CaptureError, InvalidStateError, invalidParameterError, rethrowNative } from '../errors.js';
 import { TypedEmitter } from '../events.js';
 import { loadNative, type NativeBinding, type NativeMessage, type NativePipeline } from './native.js';
@@ -475,17 +476,27 @@ export function describePipelineError(m: { message: string; debug: string; sourc
 function rtspFailure(m: { message: string; debug: string }, url: string): string | undefined {
   let where = url;
   let path = '';
+  let named = false;
   try {
     const u = new URL(url);
     where = `${u.hostname}:${u.port || '554'}`;
     path = u.pathname;
+    named = isIP(u.hostname.replace(/^\[|\]$/g, '')) === 0;
   } catch {
     // not a parsable URL: name it as given
   }
   const text = `${m.message} ${m.debug}`;
   if (/could not open|could not connect|failed to connect/i.test(text)) {
-    const why = /refused/i.test(m.debug) || !/timeout|timed out|unreachable|resolve/i.test(m.debug) ? 'connection refused' : m.debug.split('\n')[0];
+    // rtspsrc says "Failed to connect. (Generic error)" both for a refused connection and for a
+    // host name that does not resolve: a name is not said to have refused (a typo in it would be
+    // looked for on the camera).
+    const why = /refused/i.test(m.debug) || !/timeout|timed out|unreachable|resolve/i.test(m.debug)
+      ? named ? `connection refused, or the name ${where.replace(/:\d+$/, '')} does not resolve` : 'connection refused'
+      : m.debug.split('\n')[0];
     return `RTSP camera at ${where} cannot be reached (${why}): check that the camera or RTSP server is up and the URL's host and port`;
+  }
+  if (/parse error/i.test(m.debug)) {
+    return `RTSP camera at ${where} answered, but not in RTSP: check that the URL's port is the camera's RTSP port (554 unless it says otherwise), not its web page's`;
   }
   if (/\(401\)|unauthori[sz]ed/i.test(text)) {
     return `RTSP camera at ${where} refused the login (401 Unauthorized): check the user and password in the URL (rtsp://user:password@host/path)`;

@@ -27,7 +27,8 @@ async function rtspStandIn(status?: string, headers = ''): Promise<{ port: numbe
       for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
         const cseq = /CSeq:\s*(\d+)/i.exec(buf.slice(0, end))?.[1] ?? '0';
         buf = buf.slice(end + 4);
-        sock.write(`RTSP/1.0 ${status}\r\nCSeq: ${cseq}\r\n${headers}Content-Length: 0\r\n\r\n`);
+        // 'HTTP': a web server on the port the URL names.
+        sock.write(status === 'HTTP' ? 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n' : `RTSP/1.0 ${status}\r\nCSeq: ${cseq}\r\n${headers}Content-Length: 0\r\n\r\n`);
       }
     });
   });
@@ -58,16 +59,27 @@ function probe(url: string): Promise<{ code: number | null; stderr: string }> {
   });
 }
 
-test('an RTSP server that answers 404 or 401, or never answers: probe names the camera, the cause and the fix (exit 1)', { timeout: 120_000 }, async () => {
+test('an RTSP server that answers 404 or 401, never answers, or is a web server, and a host name that does not resolve: probe names the camera, the cause and the fix (exit 1)', { timeout: 120_000 }, async () => {
   const notFound = await rtspStandIn('404 Not Found');
   const login = await rtspStandIn('401 Unauthorized', 'WWW-Authenticate: Basic realm="cam"\r\n');
   const silent = await rtspStandIn();
+  const web = await rtspStandIn('HTTP');
   try {
-    const [a, b, c] = await Promise.all([
+    const [a, b, c, d, e] = await Promise.all([
       probe(`rtsp://127.0.0.1:${notFound.port}/stream9`),
       probe(`rtsp://admin:wrong@127.0.0.1:${login.port}/stream1?token=abc`),
       probe(`rtsp://127.0.0.1:${silent.port}/stream1`),
+      probe(`rtsp://127.0.0.1:${web.port}/stream1`),
+      // .invalid never resolves (RFC 6761): GStreamer says the same as for a refused connection.
+      probe('rtsp://camera.invalid/stream1'),
     ]);
+    assert.equal(d.code, 1, d.stderr);
+    assert.match(
+      d.stderr.split('\n').at(-1)!,
+      new RegExp(`^bestshot probe: \\[ERR_CAPTURE\\] RTSP camera at 127\\.0\\.0\\.1:${web.port} answered, but not in RTSP: check that the URL's port is the camera's RTSP port \\(554 unless it says otherwise\\), not its web page's \\(.+ from rtspsrc\\d+\\)$`),
+    );
+    assert.equal(e.code, 1, e.stderr);
+    assert.match(e.stderr.split('\n').at(-1)!, /^bestshot probe: \[ERR_CAPTURE_SOURCE_NOT_FOUND\] RTSP camera at camera\.invalid:554 cannot be reached \(connection refused, or the name camera\.invalid does not resolve\): /);
     assert.equal(a.code, 1, a.stderr);
     assert.match(
       a.stderr.split('\n').at(-1)!,
@@ -90,5 +102,6 @@ test('an RTSP server that answers 404 or 401, or never answers: probe names the 
     notFound.close();
     login.close();
     silent.close();
+    web.close();
   }
 });
