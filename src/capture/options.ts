@@ -165,6 +165,17 @@ export interface BuiltPipeline {
   decoderThreads: number;
 }
 
+/**
+ * videotestsrc's patterns (GStreamer 1.22, `gst-inspect-1.0 videotestsrc`). A name outside them
+ * failed only when the pipeline was made: `bestshot run` retried the camera for ever, and
+ * check-config passed the config.
+ */
+export const TEST_PATTERNS = [
+  'smpte', 'snow', 'black', 'white', 'red', 'green', 'blue', 'checkers-1', 'checkers-2', 'checkers-4', 'checkers-8',
+  'circular', 'blink', 'smpte75', 'zone-plate', 'gamut', 'chroma-zone-plate', 'solid-color', 'ball', 'smpte100',
+  'bar', 'pinwheel', 'spokes', 'gradient', 'colors', 'smpte-rp-219',
+] as const;
+
 const SINK = 'bestshot_sink';
 export const APPSRC_NAME = 'bestshot_src';
 /** Name of the camera element, for exposure properties (A6). */
@@ -298,7 +309,7 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
       const h = requireNumber('positive integer', 'source.height', source.height);
       const f = requireNumber('positive integer', 'source.framerate', source.framerate);
       const pattern = source.pattern ?? 'smpte';
-      if (!/^[a-z0-9-]+$/.test(pattern)) throw invalidParameterError('videotestsrc pattern name', 'source.pattern', pattern);
+      if (!(TEST_PATTERNS as readonly string[]).includes(pattern)) throw invalidParameterError(`one of ${TEST_PATTERNS.join(', ')}`, 'source.pattern', pattern);
       const n = source.numBuffers === undefined ? '' : ` num-buffers=${requireNumber('positive integer', 'source.numBuffers', source.numBuffers)}`;
       live = source.live ?? false;
       head = `videotestsrc name=${CAMERA_ELEMENT} pattern=${pattern}${n} is-live=${live} ! video/x-raw,width=${w},height=${h},framerate=${f}/1`;

@@ -4,6 +4,7 @@
  * what the key does and, where it matters, the trade-off of raising it.
  */
 import { UPLOAD_CONTENTS } from '../upload/content.js';
+import { TEST_PATTERNS } from '../capture/options.js';
 import { OPTION_BOUNDS, POLICY_NAMES, POLICY_OPTIONS, POLICY_OPTION_NAMES, type PolicyOptionSpec } from '../select/options.js';
 import type { Field, NumberField, ObjectField, UnionField } from './schema.js';
 
@@ -119,7 +120,7 @@ const SOURCE: UnionField = {
       framerate: num('sensor frame rate', { min: 0, exclusiveMin: true, default: 30 }),
     }),
     test: obj('GStreamer videotestsrc', {
-      pattern: { kind: 'string', default: 'smpte', description: 'videotestsrc pattern' },
+      pattern: { kind: 'string', enum: TEST_PATTERNS, default: 'smpte', description: 'videotestsrc pattern' },
       width: num('width', { integer: true, min: 0, exclusiveMin: true, default: 1280 }),
       height: num('height', { integer: true, min: 0, exclusiveMin: true, default: 720 }),
       framerate: num('frame rate', { min: 0, exclusiveMin: true, default: 30 }),

@@ -55,3 +55,25 @@ test('a folder or a FIFO given as a recording: probe, detect and replay exit 2, 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a source URI or test pattern that names nothing: probe exits 2; check-config and run refuse the pattern (run used to retry the camera for ever)', { timeout: 120_000 }, () => {
+  const scheme = cli(['probe', 'foo://x']);
+  assert.equal(scheme.status, 2, scheme.stderr);
+  assert.equal(scheme.stderr.trim(), "bestshot probe: [ERR_USAGE] Expected a file path or a URI of scheme file, rtsp, rtsps, v4l2, argus, test for uri but received 'foo://x' of type string");
+  const pattern = cli(['probe', 'test://nosuch']);
+  assert.equal(pattern.status, 2, pattern.stderr);
+  assert.match(pattern.stderr.trim(), /^bestshot probe: \[ERR_USAGE\] Expected one of smpte, snow, .*, smpte-rp-219 for source\.pattern but received 'nosuch' of type string$/);
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-srcpattern-'));
+  try {
+    const config = writeRunConfig(dir, { source: '{ type: test, pattern: nosuch, live: true }', endpoint: 'http://127.0.0.1:1/packages' });
+    const checked = cli(['check-config', config, '-q']);
+    assert.equal(checked.status, 1, checked.stderr);
+    assert.match(checked.stderr, /cameras\[0\]\.source\.pattern: Expected one of 'smpte', .*'smpte-rp-219' but received 'nosuch' of type string/);
+    const run = cli(['run', '--config', config]);
+    assert.equal(run.status, 1, `${run.signal ?? ''} ${run.stderr.slice(-1500)}`);
+    assert.match(run.stderr, /cameras\[0\]\.source\.pattern: Expected one of/);
+    assert.doesNotMatch(run.stderr, /camera failed, retrying/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,6 @@
 /** bestshot probe <uri>: the first thing to run on a new camera. */
 import { existsSync } from 'node:fs';
-import { openCapture, unsupportedFileFormat } from '../../capture/index.js';
+import { buildPipeline, openCapture, unsupportedFileFormat } from '../../capture/index.js';
 import { sourceFromUri } from '../../capture/uri.js';
 import { CaptureError, UsageError } from '../../errors.js';
 import type { Command } from '../commands.js';
@@ -32,11 +32,20 @@ export const command: Command = {
       return 2;
     }
     const frames = numberArg('positive integer', 'frames', values.frames, 10);
-    const spec = sourceFromUri(uri, {
+    const dims = {
       width: numberArg('positive integer', 'width', values.width),
       height: numberArg('positive integer', 'height', values.height),
       framerate: numberArg('positive integer', 'framerate', values.framerate),
-    });
+    };
+    // A URI that names no source (an unknown scheme, test:// with an unknown pattern) is a usage error (exit 2).
+    let spec: ReturnType<typeof sourceFromUri>;
+    try {
+      spec = sourceFromUri(uri, dims);
+      if (spec.type === 'test') buildPipeline({ source: spec }, () => true);
+    } catch (err) {
+      if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(err.message);
+      throw err;
+    }
     // A file that is not there is a usage error (exit 2), as in detect and replay; a camera that cannot be reached is a runtime one.
     if (spec.type === 'file' && !existsSync(spec.path)) throw new UsageError(`no such file: ${spec.path}`);
     const unsupported = spec.type === 'file' ? unsupportedFileFormat(spec.path) : undefined;
