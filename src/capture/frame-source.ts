@@ -156,6 +156,11 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     try {
       this.#native.start();
     } catch (err) {
+      // Released now, not left to the garbage collector: a native pipeline still open when the
+      // process ended was finalised during Node's teardown, and releasing its thread-safe function
+      // there aborted the process (SIGABRT, exit 134 after `bestshot run` had stopped cleanly on
+      // SIGTERM, with a V4L2 camera that did not exist retried meanwhile).
+      this.close();
       rethrowNative(err, (message) => {
         const source = this.#source;
         // GStreamer says "Cannot identify device": say which camera is missing and where to look.

@@ -79,3 +79,37 @@ test('a live camera that fails and delivers again says so once, with how long it
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('SIGTERM while a V4L2 camera that does not exist is retried: exit 0 with the counts, not an abort at exit', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-nodev-'));
+  try {
+    const config = writeRunConfig(dir, { source: '{ type: v4l2, device: /dev/video97 }', endpoint: 'http://127.0.0.1:1/packages' });
+    const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let failures = 0;
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const hard = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        // Two failed opens (each leaves a pipeline behind unless it is released), then stop.
+        const n = stderr.split('camera failed, retrying').length - 1;
+        if (n >= 2 && failures < 2) child.kill('SIGTERM');
+        failures = n;
+      });
+      child.on('close', (c, s) => resolve([c, s]));
+    });
+    clearTimeout(hard);
+    assert.equal(signal, null, `killed by ${signal}: ${stderr.slice(-800)}`);
+    assert.equal(code, 0, stderr.slice(-800));
+    assert.match(stderr, /V4L2 camera \/dev\/video97 does not exist/);
+    assert.match(stdout, /^frames: {6}0 processed/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
