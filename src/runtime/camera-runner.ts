@@ -93,6 +93,8 @@ export type CameraRunnerEvents = {
   upload: [UploadRecord];
   drop: [DropReason, number];
   skip: [number];
+  /** A recording whose stream has no frame between these two pts (ns): frames the file lacks. */
+  gap: [bigint, bigint];
   workerRestart: ['detect' | 'track', string];
   tracksEnded: [number[]];
   error: [Error];
@@ -252,6 +254,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     // A recording's frames are its opening's origin + stream time (A5, capture/timestamps.ts).
     let origin: { ns: bigint; firstPts: bigint } | undefined;
     let lastPtsNs: bigint | undefined;
+    let lastStreamPtsNs: bigint | undefined;
     try {
       while (!this.#stopping) {
         if (live) {
@@ -262,6 +265,15 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         if (frame === null) break;
         this.stats.captured++;
         if (frame.ptsNs >= 0n) this.streamEndNs = frame.ptsNs + (frame.durationNs > 0n ? frame.durationNs : 0n);
+        if (!live && frame.ptsNs >= 0n) {
+          // A damaged recording loses frames without a word from GStreamer (the decoder drops what
+          // it cannot decode, the demuxer skips what it cannot parse): 1.8 s of an AVI with 50 kB
+          // overwritten went missing, and the run looked whole. A gap of more than 4 frames and at
+          // least 250 ms is said; a variable frame rate's jitter is not.
+          const gap = lastStreamPtsNs === undefined ? 0n : frame.ptsNs - lastStreamPtsNs;
+          if (gap >= 250_000_000n && (frame.durationNs <= 0n || gap > 4n * frame.durationNs)) this.emit('gap', lastStreamPtsNs!, frame.ptsNs);
+          lastStreamPtsNs = frame.ptsNs;
+        }
         if (live) {
           // The frames the appsink let go between two ticks show as a pts gap of several frame durations.
           const skipped = framesSkippedBetween(lastPtsNs, frame.ptsNs, frame.durationNs);

@@ -538,6 +538,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     // and across steps of the wall clock, each said once.
     const clock = new CameraClock({ onStep: (step) => this.#logClockStep(cam.id, step) });
     let endedEarlySaid = false;
+    // Gaps in a recording's stream (CameraRunner 'gap'), over every pass.
+    const gaps = { count: 0, ns: 0n };
     while (!this.#stopping) {
       let opened: OpenedSource | undefined;
       let exposure: ExposureSource;
@@ -586,6 +588,14 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       runner.on('upload', (u) => this.emit('upload', u));
       runner.on('drop', (reason, n) => this.emit('drop', cam.id, reason, n));
       runner.on('skip', (n) => this.emit('skip', cam.id, n));
+      runner.on('gap', (fromNs, toNs) => {
+        // The first gap of a camera is said where it happens; the count and the time at the end.
+        const s = (ns: bigint): string => (Number(ns) / 1e9).toFixed(1);
+        if (gaps.count++ === 0 && cam.source.type === 'file') {
+          this.#log.warn(`recording has a gap: no frame from ${s(fromNs)} s to ${s(toNs)} s of ${cam.source.path} (damaged, or recorded with pauses); that time is not analysed`, { camera: cam.id });
+        }
+        gaps.ns += toNs - fromNs;
+      });
       runner.on('workerRestart', (kind, why) => {
         this.#log.warn('worker restarted', { camera: cam.id, kind, reason: why });
         this.emit('workerRestart', cam.id, kind, why);
@@ -631,6 +641,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       }
       if (cam.source.type === 'file' && cam.source.loop) continue;
       status.state = 'ended';
+      if (gaps.count > 1) this.#log.warn(`recording had ${gaps.count} gaps, ${(Number(gaps.ns) / 1e9).toFixed(1)} s without frames in all: that time was not analysed`, { camera: cam.id });
       this.#log.info('camera source ended', { camera: cam.id, ...runner.stats });
       this.emit('cameraEnded', cam.id);
       return;
