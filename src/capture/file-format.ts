@@ -27,6 +27,15 @@ function notARegularFile(path: string): string | undefined {
   return 'a device';
 }
 
+/** The size of a regular file, undefined when it cannot be read. */
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `read(fd)` on the file opened for reading; undefined when it cannot be
  * opened or read (a missing file), or is not a regular file (never opened:
@@ -61,6 +70,9 @@ export function unsupportedFileFormat(path: string, options: { allowPipes?: bool
   const kind = notARegularFile(path);
   if (kind === 'a folder') return `${path} is a folder, not a video file: give the path of a recording (an image sequence is not read: make a video of it first)`;
   if (kind !== undefined && options.allowPipes !== true) return `${path} is ${kind}, not a video file: a recording is read from a regular file (a pipe blocks the reader until its writer sends, and cannot be stopped); save it to a file, or serve a live stream over RTSP`;
+  // An empty file (a copy that failed, a recording not written yet) is said as such before the
+  // model loads, as a missing one is (exit 2), not as GStreamer's 'Stream contains no data.' after.
+  if (kind === undefined && fileSize(path) === 0) return `${path} is empty (0 bytes): check the path, or wait until the recording has been written`;
   const head = Buffer.alloc(4);
   if (readOpenFile(path, (fd) => readSync(fd, head, 0, head.length, 0)) === undefined) return undefined;
   if (fileKind(head) === 'a GIF image') return `${path} is a GIF, which is not supported: convert it to PNG, JPEG or MP4`;

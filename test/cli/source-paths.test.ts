@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -26,14 +26,18 @@ const cli = (args: string[]) =>
     env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't' },
   });
 
-test('a folder or a FIFO given as a recording: probe, detect and replay exit 2, run and check-config exit 1, each with one line that says what it is', { timeout: 180_000 }, () => {
+test('a folder, a FIFO or an empty file given as a recording: probe, detect and replay exit 2, run and check-config exit 1, each with one line that says what it is', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-srcpath-'));
   try {
     const folder = join(dir, 'frames');
     mkdirSync(folder);
     const fifo = join(dir, 'cam.mp4');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    // An empty file: said before the model loads (exit 2), not as GStreamer's 'Stream contains no data.' after (exit 1).
+    const empty = join(dir, 'empty.mp4');
+    writeFileSync(empty, '');
     const said = {
+      [empty]: `${empty} is empty (0 bytes): check the path, or wait until the recording has been written`,
       [folder]: `${folder} is a folder, not a video file: give the path of a recording (an image sequence is not read: make a video of it first)`,
       [fifo]: `${fifo} is a named pipe (FIFO), not a video file: a recording is read from a regular file (a pipe blocks the reader until its writer sends, and cannot be stopped); save it to a file, or serve a live stream over RTSP`,
     };
