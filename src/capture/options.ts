@@ -181,6 +181,24 @@ export const APPSRC_NAME = 'bestshot_src';
 /** Name of the camera element, for exposure properties (A6). */
 export const CAMERA_ELEMENT = 'camera';
 
+/**
+ * A frame rate as a GStreamer fraction: 30 → '30/1', 7.5 → '15/2' (UVC cameras offer 7.5 fps;
+ * the config takes any positive number, and an integer-only check here made such a camera fail
+ * at every reopening — retried for ever — after check-config had passed it). The nearest
+ * fraction with a denominator up to 1001 (29.97 → 2997/100).
+ */
+export function gstFraction(name: string, value: unknown): string {
+  const x = requireNumber('positive number', name, value);
+  if (Number.isInteger(x)) return `${x}/1`;
+  let best = { n: Math.round(x), d: 1, err: Math.abs(x - Math.round(x)) };
+  for (let d = 2; d <= 1001 && best.err > 1e-9 * x; d++) {
+    const n = Math.round(x * d);
+    const err = Math.abs(x - n / d);
+    if (n > 0 && err < best.err - 1e-12) best = { n, d, err };
+  }
+  return `${best.n}/${best.d}`;
+}
+
 function nonEmptyString(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw invalidParameterError('non-empty string', name, value);
   return value;
@@ -282,7 +300,7 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
       const caps: string[] = [];
       if (source.width !== undefined) caps.push(`width=${requireNumber('positive integer', 'source.width', source.width)}`);
       if (source.height !== undefined) caps.push(`height=${requireNumber('positive integer', 'source.height', source.height)}`);
-      if (source.framerate !== undefined) caps.push(`framerate=${requireNumber('positive integer', 'source.framerate', source.framerate)}/1`);
+      if (source.framerate !== undefined) caps.push(`framerate=${gstFraction('source.framerate', source.framerate)}`);
       head = `v4l2src name=${CAMERA_ELEMENT} device=${gstQuote(device)}${controls}`;
       if (caps.length > 0) head += ` ! image/jpeg,${caps.join(',')};video/x-raw,${caps.join(',')}`;
       head += ` ! ${decode} ! queue leaky=downstream max-size-buffers=2`;
@@ -295,10 +313,10 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
       if (!Number.isInteger(sensor) || sensor < 0) throw invalidParameterError('non-negative integer', 'source.sensorId', sensor);
       const w = requireNumber('positive integer', 'source.width', source.width);
       const h = requireNumber('positive integer', 'source.height', source.height);
-      const f = requireNumber('positive integer', 'source.framerate', source.framerate);
+      const f = gstFraction('source.framerate', source.framerate);
       head =
         `nvarguscamerasrc name=${CAMERA_ELEMENT} sensor-id=${sensor} ! ` +
-        `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${f}/1 ! nvvidconv ! video/x-raw,format=${nvFormat} ! ` +
+        `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${f} ! nvvidconv ! video/x-raw,format=${nvFormat} ! ` +
         `queue leaky=downstream max-size-buffers=2`;
       required.push('nvarguscamerasrc', 'nvvidconv', 'queue');
       live = true;
@@ -307,12 +325,12 @@ export function buildPipeline(options: CaptureOptions, hasElement: (name: string
     case 'test': {
       const w = requireNumber('positive integer', 'source.width', source.width);
       const h = requireNumber('positive integer', 'source.height', source.height);
-      const f = requireNumber('positive integer', 'source.framerate', source.framerate);
+      const f = gstFraction('source.framerate', source.framerate);
       const pattern = source.pattern ?? 'smpte';
       if (!(TEST_PATTERNS as readonly string[]).includes(pattern)) throw invalidParameterError(`one of ${TEST_PATTERNS.join(', ')}`, 'source.pattern', pattern);
       const n = source.numBuffers === undefined ? '' : ` num-buffers=${requireNumber('positive integer', 'source.numBuffers', source.numBuffers)}`;
       live = source.live ?? false;
-      head = `videotestsrc name=${CAMERA_ELEMENT} pattern=${pattern}${n} is-live=${live} ! video/x-raw,width=${w},height=${h},framerate=${f}/1`;
+      head = `videotestsrc name=${CAMERA_ELEMENT} pattern=${pattern}${n} is-live=${live} ! video/x-raw,width=${w},height=${h},framerate=${f}`;
       required.push('videotestsrc');
       break;
     }

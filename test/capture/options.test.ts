@@ -45,6 +45,18 @@ test('on a Jetson, decoded NVMM buffers go through nvvidconv; preferHardware: fa
   assert.match(argus.description, /^nvarguscamerasrc name=camera sensor-id=1 ! video\/x-raw\(memory:NVMM\),width=1920,height=1080,framerate=30\/1 ! nvvidconv/);
 });
 
+test('a frame rate that is not a whole number (a UVC camera at 7.5 fps) becomes a GStreamer fraction, not a refusal at every reopening', () => {
+  const v = buildPipeline({ source: { type: 'v4l2', device: '/dev/video0', framerate: 7.5 } }, desktop);
+  assert.match(v.description, /image\/jpeg,framerate=15\/2;video\/x-raw,framerate=15\/2 !/);
+  const t = buildPipeline({ source: { type: 'test', width: 64, height: 48, framerate: 29.97 } }, desktop);
+  assert.match(t.description, /video\/x-raw,width=64,height=48,framerate=2997\/100 !/);
+  const a = buildPipeline({ source: { type: 'argus', width: 1920, height: 1080, framerate: 30000 / 1001 } }, jetson);
+  assert.match(a.description, /framerate=30000\/1001 ! nvvidconv/);
+  assert.throws(() => buildPipeline({ source: { type: 'test', width: 64, height: 48, framerate: 0 } }, desktop), {
+    message: 'Expected positive number for source.framerate but received 0 of type number',
+  });
+});
+
 test('values are quoted for gst_parse_launch', () => {
   assert.equal(gstQuote('/data/my "clip".mp4'), '"/data/my \\"clip\\".mp4"');
   assert.equal(gstQuote('C:\\x'), '"C:\\\\x"');

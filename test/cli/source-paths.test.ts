@@ -81,3 +81,17 @@ test('a source URI or test pattern that names nothing: probe exits 2; check-conf
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a test camera at 7.5 fps (the config takes any positive frame rate) runs instead of being retried for ever', { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-srcfps-'));
+  try {
+    const config = writeRunConfig(dir, { source: '{ type: test, live: false, numBuffers: 15, width: 160, height: 120, framerate: 7.5 }', endpoint: 'http://127.0.0.1:1/packages', upload: 'drainTimeoutS: 1' });
+    const run = cli(['run', '--config', config]);
+    assert.equal(run.status, 0, `${run.signal ?? ''} ${run.stderr.slice(-1500)}`);
+    assert.doesNotMatch(run.stderr, /camera failed/);
+    // 15 frames at 7.5 fps = 2 s of stream, taken at the default 10 Hz: every frame.
+    assert.match(run.stdout, /^frames: {6}15 processed, 0 skipped/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
