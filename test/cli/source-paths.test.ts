@@ -95,3 +95,17 @@ test('a test camera at 7.5 fps (the config takes any positive frame rate) runs i
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a camera URL given to replay or detect is named as such (exit 2), the password masked, not as a missing file', () => {
+  const url = 'rtsp://viewer:secret@127.0.0.1:1/stream1';
+  const masked = 'rtsp://viewer:***@127.0.0.1:1/stream1';
+  const replay = cli(['replay', url, '--out', join(tmpdir(), 'bestshot-never-written')]);
+  assert.equal(replay.status, 2, replay.stderr);
+  assert.equal(
+    replay.stderr.trim(),
+    `bestshot replay: [ERR_USAGE] replay reads a recording file, not a camera URL (${masked}): record the stream to a file first, or run the camera with 'bestshot run' (its config's source), or look at it with 'bestshot probe'`,
+  );
+  const detect = cli(['detect', url]);
+  assert.equal(detect.status, 2, detect.stderr);
+  assert.equal(detect.stderr.trim(), `bestshot detect: [ERR_USAGE] detect reads an image or video file, not a camera URL (${masked}): save a frame or a recording first, or run the camera with 'bestshot run'`);
+});

@@ -8,6 +8,7 @@ import { encodeJpeg, openCapture, recordingCutShort, unsupportedFileFormat, type
 import { annotate } from '../../detect/annotate.js';
 import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
 import { CaptureError, UsageError } from '../../errors.js';
+import { maskUrlCredentials } from '../../log.js';
 import type { Box } from '../../types.js';
 import type { Command } from '../commands.js';
 import { createCountBar, expectedFrames } from '../progress.js';
@@ -70,6 +71,10 @@ export const command: Command = {
     }
     const file = positionals[0]!;
     // Inputs and outputs are checked before the model loads: a typo fails in milliseconds, not after the work.
+    // A camera URL is not a file: 'no such image or video: rtsp://…' read as if the file were missing.
+    if (!existsSync(file) && /^(?!file:)[a-z][a-z0-9+.-]*:\/\//i.test(file)) {
+      throw new UsageError(`detect reads an image or video file, not a camera URL (${maskUrlCredentials(file)}): save a frame or a recording first, or run the camera with 'bestshot run'`);
+    }
     if (!existsSync(file)) throw new UsageError(`no such image or video: ${file}`);
     const unsupported = unsupportedFileFormat(file);
     if (unsupported !== undefined) throw new UsageError(unsupported);

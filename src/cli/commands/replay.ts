@@ -10,7 +10,7 @@ import { POLICY_NAMES, type PolicyName } from '../../select/index.js';
 import { runReplay, type ReplaySummary } from '../../runtime/replay.js';
 import { lockQueue, lockStateDir } from '../../runtime/run-lock.js';
 import type { RuntimeLogger } from '../../runtime/service.js';
-import { loggerFromConfig, type LogSink } from '../../log.js';
+import { loggerFromConfig, maskUrlCredentials, type LogSink } from '../../log.js';
 import { createProgress, expectedFrames } from '../progress.js';
 import type { Command } from '../commands.js';
 
@@ -148,6 +148,10 @@ export async function replayMain(
   }
   if (video) {
     // The input is checked before the model loads or anything is written.
+    // A camera URL is not a recording: 'no such recording: rtsp://…' read as if the file were missing.
+    if (!existsSync(video) && /^(?!file:)[a-z][a-z0-9+.-]*:\/\//i.test(video)) {
+      throw new UsageError(`replay reads a recording file, not a camera URL (${maskUrlCredentials(video)}): record the stream to a file first, or run the camera with 'bestshot run' (its config's source), or look at it with 'bestshot probe'`);
+    }
     if (!existsSync(video)) throw new UsageError(`no such recording: ${video}`);
     const unsupported = unsupportedFileFormat(video);
     if (unsupported !== undefined) throw new UsageError(unsupported);
