@@ -11,7 +11,7 @@
  * BEFORE detection and counted, so latency stays bounded. Offline replays
  * wait instead (nothing dropped).
  */
-import { InvalidStateError } from '../errors.js';
+import { CaptureError, InvalidStateError } from '../errors.js';
 import type { Piscina } from 'piscina';
 import type { CapturedFrame, FrameSource } from '../capture/index.js';
 import { CameraClock, capturePeriodNs, encodeJpeg, framesSkippedBetween, StreamGrid, TickGrid } from '../capture/index.js';
@@ -134,6 +134,13 @@ export interface CameraRunnerOptions {
    * the exact "send every frame" baseline of a replay report. Costs one encode per frame.
    */
   measureEveryFrame?: boolean;
+  /**
+   * A live source that has delivered and then gives no frame, no error and no end for this long
+   * fails (CaptureError), and the service reopens it. Default 30000 ms. rtspsrc ends a silent
+   * stream itself after ~20–25 s; a V4L2 camera whose driver stops delivering (a USB hiccup)
+   * waits in v4l2src for ever, the camera counted as delivering.
+   */
+  stallTimeoutMs?: number;
   /**
    * How a frame a selection policy still holds is kept once it is older than
    * the ring's window (config cameras[].heldFrames): 'jpeg' (default) encodes
@@ -261,7 +268,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
           await ticks.wait();
           this.stats.lateTicks = ticks.lateTicks;
         }
-        const frame = await source.next();
+        const frame = live && this.stats.captured > 0 ? await this.#nextWithin(source, this.#opts.stallTimeoutMs ?? 30_000) : await source.next();
         if (frame === null) break;
         this.stats.captured++;
         if (frame.ptsNs >= 0n) this.streamEndNs = frame.ptsNs + (frame.durationNs > 0n ? frame.durationNs : 0n);
@@ -313,6 +320,19 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     } finally {
       await this.#chain;
       await this.#flush();
+    }
+  }
+
+  /** source.next(), or a CaptureError when a live source that delivered before stalls (stallTimeoutMs). */
+  async #nextWithin(source: FrameSource, ms: number): Promise<CapturedFrame | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CaptureError(`the live camera sent no frame for ${ms / 1000} s and GStreamer reported no error (stalled): it is reopened`)), ms);
+    });
+    try {
+      return await Promise.race([source.next(), stalled]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

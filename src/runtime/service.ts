@@ -64,6 +64,8 @@ export interface ServiceOptions {
   sink?: PackageSink;
   /** Encode every processed frame too, counting the every-frame bytes (replay reports). */
   measureEveryFrame?: boolean;
+  /** A live camera that delivered and then sends nothing this long is reopened (CameraRunnerOptions.stallTimeoutMs). Default 30000 ms. */
+  stallTimeoutMs?: number;
   /** The detection worker module (DetectorPoolOptions.workerModule): fault drills wrap the default one. */
   detectorWorkerModule?: URL;
 }
@@ -574,6 +576,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           workerInit: workerInitFor(cam, this.config.upload.content),
           trackIdFloor,
           measureEveryFrame: this.#opts.measureEveryFrame,
+          stallTimeoutMs: this.#opts.stallTimeoutMs,
           clock,
         },
         { detect: this.detect, shard: this.shards.forCamera(cam.id), sink, imageIds: ids },

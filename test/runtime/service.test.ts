@@ -155,6 +155,33 @@ test('a live camera whose stream ends is reopened with back-off, and frames keep
   assert.ok(skipped >= frames / 2, `${skipped} skipped for ${frames} taken`);
 });
 
+test('a live camera that delivered and then sends nothing, without an error or an end, is reopened (stall), and its frames keep coming', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-stall-'));
+  // One frame, then the next only 100 s later: a camera whose driver stopped delivering (v4l2src waits for ever).
+  const cfg = config(
+    dir,
+    `  - id: stalls
+    source: { type: test, pattern: ball, width: 160, height: 120, framerate: 0.01, live: true }
+    captureHz: 10
+    position: { type: none }`,
+  );
+  const svc = await BestshotService.start({ config: cfg, mode: 'live', logger: silent, retryBaseMs: 100, stallTimeoutMs: 1000 });
+  const reasons: string[] = [];
+  let frames = 0;
+  const twoStalls = new Promise<void>((resolve) => {
+    svc.on('cameraError', (_id, err) => {
+      reasons.push(err.message);
+      if (reasons.length === 2) resolve();
+    });
+  });
+  svc.on('frame', () => frames++);
+  await twoStalls;
+  await svc.stop();
+  assert.deepEqual(reasons, Array(2).fill('the live camera sent no frame for 1 s and GStreamer reported no error (stalled): it is reopened'));
+  // Each opening delivers its first frame: the reopened camera delivered again.
+  assert.ok(frames >= 2, `${frames} frames processed`);
+});
+
 test('SIGTERM: bestshot run finishes in-flight work, closes the queue, exits 0', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-term-'));
   const file = join(dir, 'config.yaml');
