@@ -182,13 +182,13 @@ export class HttpSender implements PackageSender {
       let req: http.ClientRequest;
       try {
         req = transport.request(this.url, {
-        method: 'POST',
-        agent: this.#agent,
-        headers: {
-          ...this.#headers,
-          'Content-Type': contentType,
-          'Content-Length': String(body.length),
-          'Idempotency-Key': pkg.idempotencyKey,
+          method: 'POST',
+          agent: this.#agent,
+          headers: {
+            ...this.#headers,
+            'Content-Type': contentType,
+            'Content-Length': String(body.length),
+            'Idempotency-Key': pkg.idempotencyKey,
             ...(this.#token !== undefined ? { Authorization: `Bearer ${this.#token}` } : {}),
           },
         });

@@ -1,7 +1,7 @@
 /** What the service says, once per kind, when the endpoint refuses packages for good (U2 dead letters). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { brokerRefusalHint, deadLetterHint, storeHint, timeoutHint, tlsFailureHint } from '../../src/runtime/service.js';
+import { brokerRefusalHint, deadLetterHint, storeHint, timeoutHint, tlsFailureHint } from '../../src/runtime/upload-hints.js';
 
 test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 and 413; other refusals get none', () => {
   const q = '/var/lib/bestshot/queue.sqlite';
