@@ -37,6 +37,7 @@ export {
   verifyToken,
   verifyTokenTransport,
   verifyPorts,
+  verifyQueueCapacity,
   type Finding,
 } from './verify.js';
 export { CONFIG_SCHEMA, CURRENT_VERSION, CAMERA_ID_PATTERN } from './sections.js';

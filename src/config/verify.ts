@@ -182,6 +182,27 @@ export function verifyPorts(c: Pick<BestshotConfig, 'metrics' | 'receiver'>): Fi
   return [];
 }
 
+/**
+ * The smallest queue.maxBytes that holds one package. The queue refuses a
+ * package larger than maxBytes (U2: it cannot drop the oldest to make room),
+ * and every package goes through the queue, immediate ones included (U1): a
+ * smaller queue would run, capture and select, and lose every image. A frame's
+ * JPEG is tens of KiB at 640×360 and up to ~1 MiB at 1920×1080, so below this
+ * no real camera's package fits.
+ */
+const MIN_QUEUE_BYTES = 1024 * 1024;
+
+/** U2: a queue too small for one package loses every package (see MIN_QUEUE_BYTES). */
+export function verifyQueueCapacity(q: Pick<BestshotConfig['queue'], 'maxBytes'>, segs: Segs = ['queue']): Finding[] {
+  if (q.maxBytes >= MIN_QUEUE_BYTES) return [];
+  return [
+    error(
+      [...segs, 'maxBytes'],
+      `${q.maxBytes} bytes cannot hold one package (a frame's JPEG alone is tens of KiB, up to ~1 MiB at 1920×1080; a larger package is refused, not queued); at least 1MiB`,
+    ),
+  ];
+}
+
 /** All checks of a whole config. */
 export function verifyConfig(c: BestshotConfig): Finding[] {
   return [
@@ -194,5 +215,6 @@ export function verifyConfig(c: BestshotConfig): Finding[] {
     ...verifyToken(c.upload),
     ...verifyTokenTransport(c.upload),
     ...verifyPorts(c),
+    ...verifyQueueCapacity(c.queue),
   ];
 }

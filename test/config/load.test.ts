@@ -223,7 +223,12 @@ describe('config: exact error messages', () => {
   test('queue.maxBytes accepts sizes with units and rejects others', () => {
     assert.equal(parse(`${BASE}queue: { maxBytes: 512MiB }\n`).config.queue.maxBytes, 536870912);
     assert.equal(parse(`${BASE}queue: { maxBytes: 2GB }\n`).config.queue.maxBytes, 2e9);
-    assert.equal(parse(`${BASE}queue: { maxBytes: 4096 }\n`).config.queue.maxBytes, 4096);
+    assert.equal(parse(`${BASE}queue: { maxBytes: 4194304 }\n`).config.queue.maxBytes, 4194304);
+    // U2: a queue smaller than one package refuses every package; run would lose them all.
+    assert.equal(
+      errorOf(`${BASE}queue: { maxBytes: 1000 }\n`),
+      "queue.maxBytes: 1000 bytes cannot hold one package (a frame's JPEG alone is tens of KiB, up to ~1 MiB at 1920×1080; a larger package is refused, not queued); at least 1MiB",
+    );
     assert.equal(
       errorOf(`${BASE}queue: { maxBytes: lots }\n`),
       "queue.maxBytes: Expected byte size (integer or string like '512MiB') but received 'lots' of type string",
