@@ -108,6 +108,16 @@ describe("policy 'frigate'", () => {
     const { log } = run('frigate', [{ objects: [a(SMALL), b(BIG)] }, { objects: [a(SMALL), b(BIG)], end: [1, 2] }]);
     assert.deepEqual(log, ['@1 immediate 0 [1,2]']);
   });
+
+  it('U3: objects ending apart with the same best image → still one upload (its idempotency key is the image)', () => {
+    // A second upload of image 0 reused cam:0: dropped as a duplicate, or with crops refused (409) and dead-lettered.
+    for (const name of ['frigate', 'frigate-quality', 'final-best'] as const) {
+      const { log } = run(name, [{ objects: [a(SMALL), b(BIG)] }, { objects: [b({ ...BIG, score: 0.5 })], end: [1] }, { objects: [], end: [2] }]);
+      const images = log.map((l) => l.split(' ')[2]);
+      assert.deepEqual(images, [...new Set(images)], `${name}: ${log.join(', ')}`);
+      assert.ok(images.includes('0'), `${name}: ${log.join(', ')}`);
+    }
+  });
 });
 
 describe("policy 'final-best'", () => {

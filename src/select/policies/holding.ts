@@ -36,10 +36,23 @@ export abstract class HoldingPolicy implements SelectionPolicy {
     this.held.set(trackId, next);
   }
 
-  /** Emit one upload per distinct held image of these tracks. */
+  /**
+   * Images already sent that a track still holds. Two objects in one frame can
+   * hold the same best image and end (or pass maxLatencyS) at different
+   * times: the second upload of that image reused its idempotency key
+   * cameraId:imageId (U3), which the receiver drops as a duplicate (content
+   * 'frame') or refuses with 409 as "another package under this key" and the
+   * edge dead-letters (content 'crops': another first crop). The image went
+   * once, with every track of the frame in its metadata: it is not sent again.
+   */
+  readonly #sentImages = new Set<number>();
+
+  /** Emit one upload per distinct held image of these tracks, none already sent. */
   protected emit(items: { trackId: number; held: Held }[], routeOf: (held: Held) => Route): PolicyDecision[] {
     const out: PolicyDecision[] = [];
     for (const { held, selected } of groupByImage(items).values()) {
+      if (this.#sentImages.has(held.imageId)) continue;
+      this.#sentImages.add(held.imageId);
       let route: Route = 'cached';
       for (const item of items) if (item.held.imageId === held.imageId && routeOf(item.held) === 'immediate') route = 'immediate';
       this.refs.retain(held.imageId); // the consumer's reference
@@ -76,6 +89,8 @@ export abstract class HoldingPolicy implements SelectionPolicy {
       this.refs.release(held.imageId);
       this.forgetTrack(trackId);
     }
+    // An image no track holds any more can never be emitted again (hold() takes the current frame).
+    for (const imageId of this.#sentImages) if (![...this.held.values()].some((h) => h.imageId === imageId)) this.#sentImages.delete(imageId);
     return decisions;
   }
 
