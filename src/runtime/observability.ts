@@ -81,6 +81,9 @@ export async function observe(options: { port: number; host: string; enabled: bo
       metrics.cameraRestarts.inc({ camera });
       metrics.cameraUp.set({ camera }, 0);
     });
+    // A source that ended (a recording, a test source with numBuffers) or a recording that cannot
+    // be played delivers nothing any more: camera_up stayed 1 from its last frame through the drain.
+    svc.on('cameraEnded', (camera) => metrics.cameraUp.set({ camera }, 0));
     const uploader = svc.uploader;
     if (uploader) {
       uploader.on('sent', (e) => {
