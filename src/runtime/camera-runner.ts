@@ -196,6 +196,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     everyFrameBytes: 0,
     /** Selected packages that could not be built or handed to the uploader (counted, never silent). */
     packageErrors: 0,
+    /** Objects the selection policy gave up on, never sent ('budget': not affordable within budgetMaxWaitS). */
+    unsentObjects: 0,
     tracksCreated: 0,
     activeTracks: 0,
     workerRestarts: 0,
@@ -514,6 +516,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     }
     this.stats.tracksCreated += result.newTrackIds.length;
     this.stats.activeTracks = result.activeTracks;
+    this.stats.unsentObjects += result.unsentObjects;
     if (result.endedTrackIds.length > 0) this.emit('tracksEnded', result.endedTrackIds);
     await this.#applyDecisions(result);
   }

@@ -13,7 +13,7 @@
  */
 import type { Track, TrackEntry, FrameDetections } from '../types.js';
 import { ByteTracker, createIdAllocator, type TrackerOptions } from '../track/index.js';
-import { createPolicy, cropStats, optionsOf, type CropStats, type PolicyDecision, type PolicyName, type PolicyOptions, type SelectionPolicy } from '../select/index.js';
+import { BudgetPolicy, createPolicy, cropStats, optionsOf, type CropStats, type PolicyDecision, type PolicyName, type PolicyOptions, type SelectionPolicy } from '../select/index.js';
 import { createProjector, type Calibration } from '../geo/index.js';
 import type { PixelFormat, YuvMatrix } from '../capture/options.js';
 
@@ -78,6 +78,8 @@ export interface CameraTaskResult {
   maxTrackId: number;
   trackMs: number;
   selectMs: number;
+  /** Objects the policy gave up on since the last task, never sent ('budget': not affordable in budgetMaxWaitS). */
+  unsentObjects: number;
 }
 
 interface CameraState {
@@ -88,6 +90,8 @@ interface CameraState {
   refOps: RefOp[];
   live: Map<number, Track>;
   maxTrackId: number;
+  /** The policy's count of objects given up on, as last reported. */
+  unsentReported: number;
 }
 
 const cameras = new Map<string, CameraState>();
@@ -101,7 +105,12 @@ function createState(init: CameraWorkerInit): CameraState {
     refs: { retain: (id) => refOps.push(['retain', id]), release: (id) => refOps.push(['release', id]) },
   });
   const readsPixels = optionsOf(init.policy).includes('weightSharpness');
-  return { tracker, policy, readsPixels, refOps, live: new Map(), maxTrackId: init.trackIdFloor - 1 };
+  return { tracker, policy, readsPixels, refOps, live: new Map(), maxTrackId: init.trackIdFloor - 1, unsentReported: 0 };
+}
+
+/** The policy's own count of objects it gave up on (only 'budget' gives up on objects). */
+function unsentCount(policy: SelectionPolicy): number {
+  return policy instanceof BudgetPolicy ? policy.counters.dropped : 0;
 }
 
 /** The entry of `track` at `timestampNs` (searching back from the newest). */
@@ -191,6 +200,9 @@ export default function run(task: CameraTask): CameraTaskResult {
     state.live.clear();
   }
   const wire = decisions.map((d) => toWire(d, state, ended));
+  const unsent = unsentCount(state.policy);
+  const unsentObjects = unsent - state.unsentReported;
+  state.unsentReported = unsent;
   return {
     created,
     decisions: wire,
@@ -202,6 +214,7 @@ export default function run(task: CameraTask): CameraTaskResult {
     maxTrackId: state.maxTrackId,
     trackMs,
     selectMs,
+    unsentObjects,
   };
 }
 
@@ -212,5 +225,5 @@ function measureCrops(image: SharedFrameView, boxes: readonly FrameDetections['b
 }
 
 function emptyResult(created: boolean, maxTrackId: number): CameraTaskResult {
-  return { created, decisions: [], refOps: [], frameTracks: [], activeTracks: 0, newTrackIds: [], endedTrackIds: [], maxTrackId, trackMs: 0, selectMs: 0 };
+  return { created, decisions: [], refOps: [], frameTracks: [], activeTracks: 0, newTrackIds: [], endedTrackIds: [], maxTrackId, trackMs: 0, selectMs: 0, unsentObjects: 0 };
 }

@@ -75,7 +75,7 @@ export interface ServiceOptions {
 export interface RunCounts {
   frames: { captured: number; processed: number; skipped: number; dropped: Record<string, number> };
   /** Packages built by selection, by route (S5), their image bytes, and selections that could not be built. */
-  packages: { immediate: number; cached: number; bytes: number; errors: number };
+  packages: { immediate: number; cached: number; bytes: number; errors: number; unsentObjects: number };
   /** Acknowledged sends in this run (U1 / U2); a duplicate ack of a re-sent package counts once per send. */
   sentImmediate: number;
   sentCached: number;
@@ -133,6 +133,7 @@ export interface CameraTotals {
   packages: { immediate: number; cached: number };
   bytes: number;
   packageErrors: number;
+  unsentObjects: number;
   tracksCreated: number;
 }
 
@@ -147,6 +148,7 @@ function addTotals(a: CameraTotals, b: CameraTotals): CameraTotals {
     packages: { immediate: a.packages.immediate + b.packages.immediate, cached: a.packages.cached + b.packages.cached },
     bytes: a.bytes + b.bytes,
     packageErrors: a.packageErrors + b.packageErrors,
+    unsentObjects: a.unsentObjects + b.unsentObjects,
     tracksCreated: a.tracksCreated + b.tracksCreated,
   };
 }
@@ -159,6 +161,7 @@ const NO_TOTALS: CameraTotals = {
   packages: { immediate: 0, cached: 0 },
   bytes: 0,
   packageErrors: 0,
+  unsentObjects: 0,
   tracksCreated: 0,
 };
 
@@ -742,7 +745,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const a = this.#countersAtStart;
     const since = (k: 'enqueued' | 'delivered' | 'dropped' | 'deadLettered' | 'replaced'): number => (s && a ? s[k] - a[k] : 0);
     const frames = { captured: 0, processed: 0, skipped: 0, dropped: {} as Record<string, number> };
-    const packages = { immediate: 0, cached: 0, bytes: 0, errors: 0 };
+    const packages = { immediate: 0, cached: 0, bytes: 0, errors: 0, unsentObjects: 0 };
     for (const c of this.cameras.values()) {
       const r = cameraTotals(c);
       frames.captured += r.captured;
@@ -753,6 +756,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       packages.cached += r.packages.cached;
       packages.bytes += r.bytes;
       packages.errors += r.packageErrors;
+      packages.unsentObjects += r.unsentObjects;
     }
     return {
       frames,

@@ -102,7 +102,10 @@ function printCounts(c: RunCounts, out: (line: string) => void): void {
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`);
   out(`frames:      ${c.frames.processed} processed, ${c.frames.skipped} skipped by the captureHz grid, ${dropped.length ? dropped.join(', ') : '0'} dropped`);
-  out(`packages:    ${c.packages.immediate + c.packages.cached} built (${c.packages.immediate} immediate, ${c.packages.cached} cached)`);
+  // 'budget' gives up on an object it cannot afford (budgetMaxWaitS, end of stream): counted there,
+  // said here, or a budget too small for the scene sent a few images and looked complete.
+  const unsent = c.packages.unsentObjects > 0 ? `; ${c.packages.unsentObjects} objects never sent: the selection budget could not pay for them` : '';
+  out(`packages:    ${c.packages.immediate + c.packages.cached} built (${c.packages.immediate} immediate, ${c.packages.cached} cached)${unsent}`);
   out(`sent:        ${c.sentImmediate} immediate + ${c.sentCached} cached; ${c.delivered} delivered`);
   out(
     `queue:       ${c.stillQueued} still queued${c.stillQueued > 0 ? ' (sent at the next start)' : ''}, ${c.queueDropped} dropped full, ${c.deadLettered} dead-lettered, ${c.replaced} replaced by a better image of the same object${c.queuedAtStart > 0 ? `; ${c.queuedAtStart} were left by an earlier run and went first in the queue` : ''}${c.refusedDiskFull > 0 ? `; ${c.refusedDiskFull} refused: the disk was full` : ''}${c.deadLettersAtStart > 0 ? `; ${c.deadLettersAtStart} dead letters from earlier runs kept (bestshot queue)` : ''}`,
