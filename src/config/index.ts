@@ -38,6 +38,7 @@ export {
   verifyTokenTransport,
   verifyPorts,
   verifyQueueCapacity,
+  verifyQueueHoldsInFlight,
   type Finding,
 } from './verify.js';
 export { CONFIG_SCHEMA, CURRENT_VERSION, CAMERA_ID_PATTERN } from './sections.js';

@@ -203,6 +203,23 @@ export function verifyQueueCapacity(q: Pick<BestshotConfig['queue'], 'maxBytes'>
   ];
 }
 
+/**
+ * U1/U2: immediate packages are written to the queue before they are sent, so
+ * the queue holds immediateConcurrency packages in flight plus the one being
+ * drained. A smaller maxPackages drops packages while they are on the wire: a
+ * new one pushes them out, they are delivered anyway and counted as dropped.
+ */
+export function verifyQueueHoldsInFlight(c: Pick<BestshotConfig, 'queue' | 'upload'>): Finding[] {
+  const inFlight = c.upload.immediateConcurrency + 1;
+  if (c.queue.maxPackages > inFlight) return [];
+  return [
+    warning(
+      ['queue', 'maxPackages'],
+      `${c.queue.maxPackages} cannot hold the packages on the wire (upload.immediateConcurrency ${c.upload.immediateConcurrency} + 1 being drained): each new package drops one being sent, delivered then but counted as dropped; use more than ${inFlight}`,
+    ),
+  ];
+}
+
 /** All checks of a whole config. */
 export function verifyConfig(c: BestshotConfig): Finding[] {
   return [
@@ -216,5 +233,6 @@ export function verifyConfig(c: BestshotConfig): Finding[] {
     ...verifyTokenTransport(c.upload),
     ...verifyPorts(c),
     ...verifyQueueCapacity(c.queue),
+    ...verifyQueueHoldsInFlight(c),
   ];
 }

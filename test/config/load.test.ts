@@ -229,6 +229,11 @@ describe('config: exact error messages', () => {
       errorOf(`${BASE}queue: { maxBytes: 1000 }\n`),
       "queue.maxBytes: 1000 bytes cannot hold one package (a frame's JPEG alone is tens of KiB, up to ~1 MiB at 1920×1080; a larger package is refused, not queued); at least 1MiB",
     );
+    // U1/U2: a queue that cannot hold the packages on the wire drops them mid-send (counted dropped, delivered).
+    assert.deepEqual(parse(`${BASE}queue: { maxPackages: 3 }\n`).warnings, [
+      'queue.maxPackages: 3 cannot hold the packages on the wire (upload.immediateConcurrency 2 + 1 being drained): each new package drops one being sent, delivered then but counted as dropped; use more than 3',
+    ]);
+    assert.deepEqual(parse(`${BASE}queue: { maxPackages: 4 }\n`).warnings, []);
     assert.equal(
       errorOf(`${BASE}queue: { maxBytes: lots }\n`),
       "queue.maxBytes: Expected byte size (integer or string like '512MiB') but received 'lots' of type string",
