@@ -39,6 +39,7 @@ export {
   verifyPorts,
   verifyQueueCapacity,
   verifyQueueHoldsInFlight,
+  verifyPolicyOptions,
   type Finding,
 } from './verify.js';
 export { CONFIG_SCHEMA, CURRENT_VERSION, CAMERA_ID_PATTERN } from './sections.js';

@@ -3,6 +3,7 @@
  * findings (errors or warnings) located by key path; the loader collects them.
  */
 import { describeValue } from '../errors.js';
+import { POLICY_OPTIONS, POLICY_OPTION_NAMES, optionsOf } from '../select/options.js';
 import type {
   BestshotConfig,
   CalibrationConfig,
@@ -99,6 +100,22 @@ export function verifyCalibration(c: CalibrationConfig, segs: Segs): Finding[] {
   return out;
 }
 
+/**
+ * A policy option is read only by the policies its reference names
+ * (src/select/options.ts): `maxLatencyS` under policy 'spec', or a budget under
+ * 'shared-best', loaded without a word and did nothing — the camera ran
+ * another policy than the operator tuned.
+ */
+export function verifyPolicyOptions(s: SelectionParamsConfig, segs: Segs): Finding[] {
+  const reads = new Set<string>(optionsOf(s.policy));
+  return POLICY_OPTION_NAMES.filter((n) => s[n] !== undefined && !reads.has(n)).map((n) =>
+    warning(
+      [...segs, n],
+      `read only by ${POLICY_OPTIONS[n].policies.length > 1 ? 'policies' : 'policy'} ${POLICY_OPTIONS[n].policies.map((p) => `'${p}'`).join(', ')}; policy '${s.policy}' ignores it`,
+    ),
+  );
+}
+
 /** Every camera's cross-field checks. */
 export function verifyCamera(cam: CameraConfig, segs: Segs): Finding[] {
   return [
@@ -106,6 +123,7 @@ export function verifyCamera(cam: CameraConfig, segs: Segs): Finding[] {
     ...verifyTrackerThresholds(cam.tracker, [...segs, 'tracker']),
     ...verifyScoreOrder(cam.selection, [...segs, 'selection']),
     ...verifyEdgeOrder(cam.selection, [...segs, 'selection']),
+    ...verifyPolicyOptions(cam.selection, [...segs, 'selection']),
     ...(cam.calibration ? verifyCalibration(cam.calibration, [...segs, 'calibration']) : []),
   ];
 }

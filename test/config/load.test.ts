@@ -220,6 +220,15 @@ describe('config: exact error messages', () => {
     assert.equal(errorOf(binary), `Expected a mapping at the top level but received 'pytorch1.8:??${'?'.repeat(47)}…' (3013 characters) of type string`);
   });
 
+  test('a policy option the chosen policy does not read is warned about, not silently ignored', () => {
+    const { warnings } = parse(`${BASE}    selection: { policy: spec, intervalS: 5, maxLatencyS: 2 }\n`);
+    assert.deepEqual(warnings, [
+      "cameras[0].selection.intervalS: read only by policy 'interval'; policy 'spec' ignores it",
+      "cameras[0].selection.maxLatencyS: read only by policies 'final-best', 'shared-best', 'deadline-cover'; policy 'spec' ignores it",
+    ]);
+    assert.deepEqual(parse(`${BASE}    selection: { policy: final-best, maxLatencyS: 2 }\n`).warnings, []);
+  });
+
   test('queue.maxBytes accepts sizes with units and rejects others', () => {
     assert.equal(parse(`${BASE}queue: { maxBytes: 512MiB }\n`).config.queue.maxBytes, 536870912);
     assert.equal(parse(`${BASE}queue: { maxBytes: 2GB }\n`).config.queue.maxBytes, 2e9);
