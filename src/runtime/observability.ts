@@ -45,11 +45,18 @@ export async function observe(options: { port: number; host: string; enabled: bo
               details: { detector: 'loading', cameras: {} },
             };
           const h = attached.health();
+          const uploader = attached.uploader;
           return {
             ready: h.ready,
             details: {
               detector: h.detector ? 'loaded' : 'loading',
               cameras: h.cameras,
+              // Said, not judged: an endpoint outage does not make the unit unready (an OTA health
+              // check would roll back a good release for a cloud outage), but /healthz said nothing
+              // of it while every package stayed queued, the queue filled and dropped the oldest.
+              ...(uploader
+                ? { upload: { endpoint: attached.endpointDown ? 'not taking packages' : 'taking packages', queued: uploader.stats().queueDepth } }
+                : {}),
             },
           };
         },

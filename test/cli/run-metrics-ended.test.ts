@@ -2,7 +2,9 @@
  * What /metrics and /healthz say after a recording ended, while `bestshot run`
  * drains its queue to an endpoint that refuses connections: the camera is
  * 'ended' in /healthz and bestshot_camera_up is 0 (it stayed 1 from the last
- * frame: a dashboard showed a camera up that delivered nothing any more).
+ * frame: a dashboard showed a camera up that delivered nothing any more), and
+ * /healthz says the endpoint is not taking packages and how many wait (it
+ * said nothing of the upload at all).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -23,7 +25,7 @@ before(() => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('a recording that ended: /healthz says ended, bestshot_camera_up is 0 during the drain', { timeout: 180_000 }, async () => {
+test('a recording that ended, an endpoint down: /healthz says both, bestshot_camera_up is 0 during the drain', { timeout: 180_000 }, async () => {
   const closed = await freePort(); // nobody listens: every send is refused, the drain waits
   const config = writeRunConfig(dir, {
     source: `{ type: file, path: ${CLIP} }`,
@@ -46,7 +48,7 @@ test('a recording that ended: /healthz says ended, bestshot_camera_up is 0 durin
       url = /"msg":"metrics listening","url":"([^"]+)"/.exec(log)?.[1];
     }
     assert.ok(url, log);
-    let health: { status?: string; cameras?: Record<string, string> } = {};
+    let health: { status?: string; cameras?: Record<string, string>; upload?: { endpoint: string; queued: number } } = {};
     let code = 0;
     while (health.cameras?.cam !== 'ended' && child.exitCode === null) {
       await new Promise((r) => setTimeout(r, 200));
@@ -56,6 +58,9 @@ test('a recording that ended: /healthz says ended, bestshot_camera_up is 0 durin
     }
     assert.equal(health.cameras?.cam, 'ended', log);
     assert.equal(code, 200); // every source ended: ready, the drain goes on
+    // The endpoint refuses every connection: /healthz says so, and what waits for it.
+    assert.equal(health.upload?.endpoint, 'not taking packages', JSON.stringify(health));
+    assert.ok((health.upload?.queued ?? 0) > 0, JSON.stringify(health));
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /^bestshot_frames_captured_total\{camera="cam"\} [1-9]/m);
     assert.match(metrics, /^bestshot_camera_up\{camera="cam"\} 0$/m);
