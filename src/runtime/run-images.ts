@@ -3,9 +3,12 @@
  * shows what this run sent, whether the endpoint is the embedded receiver or
  * a cloud the product cannot read back from. Images are written once, as
  * they are selected (memory stays flat on a long run), the newest
- * `maxImages` kept; the report only links them.
+ * `maxImages` kept; the report only links them. The images an earlier run
+ * left in the folder count against `maxImages` too, oldest first: a service
+ * restarted every day (or by its watchdog) otherwise added up to `maxImages`
+ * images per start that no report linked and nothing ever deleted.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UploadRecord } from './camera-runner.js';
 import type { ReportUpload } from './report.js';
@@ -17,22 +20,38 @@ export class RunImages {
   /** The newest images kept; older ones are deleted (a service runs for months). */
   readonly maxImages: number;
   readonly #records: Array<Omit<UploadRecord, 'jpeg'>> = [];
+  /** Images an earlier run left here, oldest first: deleted before any of this run's. */
+  readonly #earlier: string[];
   #writeErrors = 0;
 
   constructor(dir: string, maxImages = 2000) {
     this.dir = dir;
     this.maxImages = maxImages;
     mkdirSync(dir, { recursive: true });
+    this.#earlier = earlierImages(dir);
+    this.#trim();
   }
 
   /** Keep one selected package's image; a failed write loses only that image from the report (counted). */
   add(u: UploadRecord): void {
     const { jpeg, ...record } = u;
+    const name = fileName(u.idempotencyKey);
+    // The same name left by an earlier run is now this run's image, not one to delete later.
+    const i = this.#earlier.indexOf(name);
+    if (i >= 0) this.#earlier.splice(i, 1);
     try {
-      writeFileSync(join(this.dir, fileName(u.idempotencyKey)), jpeg);
+      writeFileSync(join(this.dir, name), jpeg);
       this.#records.push(record);
     } catch {
       this.#writeErrors++;
+    }
+    this.#trim();
+  }
+
+  /** Down to maxImages files: an earlier run's oldest first, then this run's. */
+  #trim(): void {
+    while (this.#earlier.length > 0 && this.#earlier.length + this.#records.length > this.maxImages) {
+      rmSync(join(this.dir, this.#earlier.shift()!), { force: true });
     }
     while (this.#records.length > this.maxImages) {
       const old = this.#records.shift()!;
@@ -56,4 +75,19 @@ export class RunImages {
   uploads(): ReportUpload[] {
     return this.#records.filter((r) => existsSync(join(this.dir, fileName(r.idempotencyKey))));
   }
+}
+
+/** The .jpg files already in `dir`, oldest first (by modification time, then name). */
+function earlierImages(dir: string): string[] {
+  const found: Array<{ name: string; mtimeMs: number }> = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (!e.isFile() || !e.name.endsWith('.jpg')) continue;
+    try {
+      found.push({ name: e.name, mtimeMs: statSync(join(dir, e.name)).mtimeMs });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  found.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return found.map((f) => f.name);
 }
