@@ -20,6 +20,7 @@ import { startReceiver } from '../../src/receiver/index.js';
 import { HttpSender, PackageQueue } from '../../src/upload/index.js';
 import { makeJpeg, makePackage } from '../upload/helpers.js';
 import { assertAllQueued, endpointWarning, runToEnd } from '../helpers/run-to-end.js';
+import { writeRunConfig } from '../helpers/run-config.js';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
@@ -49,23 +50,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function config(name: string, upload: string, sink = '', endpoint = 'https://127.0.0.1:9/packages'): string {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
-  const file = join(d, 'config.yaml');
-  writeFileSync(
-    file,
-    `version: 1
-model: { providers: [cpu] }
-cameras:
-  - id: cam
-    source: { type: file, path: ${CLIP} }
-upload: { endpoint: "${endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, drainTimeoutS: 1${upload ? `, ${upload}` : ''}${sink ? `, sink: ${sink}` : ''} }
-queue: { path: ${join(d, 'queue.sqlite')} }
-stateDir: ${join(d, 'state')}
-report: { dir: ${join(d, 'report')} }
-metrics: { enabled: false }
-log: { format: json }
-`,
-  );
-  return file;
+  const extra = ['drainTimeoutS: 1', upload, sink ? `sink: ${sink}` : ''].filter((part) => part !== '').join(', ');
+  return writeRunConfig(d, { source: `{ type: file, path: ${CLIP} }`, endpoint, upload: extra });
 }
 
 function cli(args: string[], token = 'tls-files-token'): { status: number | null; stderr: string; stdout: string } {
@@ -147,7 +133,7 @@ test('bestshot run against an https endpoint whose CA is not configured: the war
     tls: { cert: readFileSync(pem('server.pem')), key: readFileSync(pem('server.key')) },
   });
   try {
-    const file = config('no-ca', 'sendHz: 20', '', `${receiver.url}/packages`);
+    const file = config('no-ca', '', '', `${receiver.url}/packages`);
     const { code, stdout, stderr } = await runToEnd(file, { BESTSHOT_TEST_TOKEN: 'tls-files-token' });
     assert.equal(code, 0, stderr);
     const line = endpointWarning(stderr);
