@@ -77,11 +77,12 @@ export class RunImages {
   }
 }
 
-/** The .jpg files already in `dir`, oldest first (by modification time, then name). */
+/** The images an earlier run wrote into `dir`, oldest first (by modification time, then name). */
 function earlierImages(dir: string): string[] {
   const found: Array<{ name: string; mtimeMs: number }> = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (!e.isFile() || !e.name.endsWith('.jpg')) continue;
+    // Only names this class writes (<camera>_<imageId>.jpg): a file someone else put in the folder is not the product's to delete.
+    if (!e.isFile() || !/^[A-Za-z0-9_-]+_\d+\.jpg$/.test(e.name)) continue;
     try {
       found.push({ name: e.name, mtimeMs: statSync(join(dir, e.name)).mtimeMs });
     } catch {

@@ -45,13 +45,16 @@ test('report/images stays within report.maxImages over restarts of bestshot run,
       assert.equal(r.status, 0, r.stderr.slice(-2000));
       const built = Number(/"built":(\d+)/.exec(r.stderr)?.[1] ?? 0);
       assert.ok(built > 0, 'each run selects images');
-      names.push(readdirSync(images).sort());
+      // A file the product did not write is never its to delete.
+      if (run === 1) writeFileSync(join(images, 'site-photo.jpg'), 'not ours');
+      names.push(readdirSync(images).filter((n) => n !== 'site-photo.jpg').sort());
       counts.push(names.at(-1)!.length);
     }
     // The trend over starts: never above the bound (it was +built per start, 3 starts → 3 × built files).
     assert.ok(counts.every((n) => n <= MAX_IMAGES), `images after each run: ${counts.join(', ')} (report.maxImages ${MAX_IMAGES})`);
     assert.equal(counts.at(-1), MAX_IMAGES, 'the bound is filled, not emptied at start');
     // The newest are kept: the last run's images are all there (each run selects at least as many as the bound here or they are all kept).
+    assert.equal(readFileSync(join(images, 'site-photo.jpg'), 'utf8'), 'not ours');
     const lastRunNew = names.at(-1)!.filter((n) => !names.at(-2)!.includes(n));
     assert.ok(lastRunNew.length > 0, "the last run's images are kept");
   } finally {
