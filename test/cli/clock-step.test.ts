@@ -112,7 +112,9 @@ test('A5: a live camera rides over the wall clock stepping back 1 h — frames g
     // The spec policy's selector refuses a frame stamped before the previous one (select/selector.ts).
     const config = writeRunConfig(dir, { source: '{ type: test, live: true }\n    selection: { policy: spec }', endpoint: `${receiver.url}/packages` });
     const { r, processed, line } = await runSteppedBackAnHour(dir, config);
-    assert.ok(processed >= 60, `about 9 s of frames at 10 Hz, 6 s of them after the step: ${line}`);
+    // The step comes 3 s in (at most ~31 frames before it): more than 45 processed means frames after it were
+    // tracked. (60 failed once on a CI machine under load: a count of a timed run, not the rule's test.)
+    assert.ok(processed > 45, `frames processed after the step, 6 s of the 9 s at 10 Hz: ${line}`);
     const warned = r.stderr.split('\n').filter((l) => l.includes('wall clock stepped'));
     assert.equal(warned.length, 1, r.stderr.slice(-3000));
     const w = JSON.parse(warned[0]!) as { level: string; msg: string; camera: string; aheadOfWallClockS: number };
@@ -138,7 +140,7 @@ test('A5: a looping realtime recording rides over the wall clock stepping back 1
     const config = writeRunConfig(dir, { source: `{ type: file, path: ${clip}, realtime: true, loop: true }\n    selection: { policy: spec }`, endpoint: `${receiver.url}/packages` });
     // A pass started at the wall clock began an hour before the previous one: every frame after the step was refused.
     const { processed, line } = await runSteppedBackAnHour(dir, config);
-    assert.ok(processed >= 60, `about 9 s of frames at 10 Hz: ${line}`);
+    assert.ok(processed > 45, `frames processed after the step (at most ~31 before it), of about 9 s at 10 Hz: ${line}`);
   } finally {
     await receiver.stop();
     rmSync(dir, { recursive: true, force: true });
