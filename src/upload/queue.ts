@@ -27,7 +27,7 @@
  *   `readOnly` opens an existing queue to look at it (bestshot queue inspect,
  *   export) without changing it, a corrupt one included.
  */
-import { accessSync, closeSync, constants, copyFileSync, existsSync, ftruncateSync, openSync, readSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { QueueError, invalidParameterError, optionalNumber } from '../errors.js';
@@ -301,55 +301,6 @@ type DeadRow = Row & { dead_at_ms: number; status: number | null; reason: string
  * failing that the counters; null when neither can be read).
  */
 export function salvageQueueFile(path: string): { packages: Row[]; dead: DeadRow[]; expected: number | null; maxSeq: number } {
-  const copy = pagesReadableCopy(path);
-  try {
-    return salvageFrom(copy ?? path);
-  } finally {
-    if (copy !== undefined) for (const f of [copy, `${copy}-wal`, `${copy}-shm`]) rmSync(f, { force: true });
-  }
-}
-
-/**
- * A file cut short (a copy or a file system that lost its tail) still says in
- * its header how many pages it had: SQLite then calls every read of it
- * malformed, so nothing was recovered (a 512 MB queue cut to 200 MB: 0
- * packages, 0 dead letters). A copy whose header counts the pages that are
- * there reads the rows on those pages. Undefined when the file is not cut
- * short (or the copy cannot be made: the file is read as it is).
- */
-function pagesReadableCopy(path: string): string | undefined {
-  try {
-    const size = statSync(path).size;
-    const header = Buffer.alloc(100);
-    const fd = openSync(path, 'r');
-    try {
-      if (readSync(fd, header, 0, 100, 0) < 100 || header.subarray(0, 16).toString('latin1') !== 'SQLite format 3\0') return undefined;
-    } finally {
-      closeSync(fd);
-    }
-    const raw = header.readUInt16BE(16);
-    const pageSize = raw === 1 ? 65536 : raw;
-    const pages = Math.floor(size / pageSize);
-    if (pageSize < 512 || pages < 1 || header.readUInt32BE(28) * pageSize <= size) return undefined;
-    const copy = `${path}.salvage-${process.pid}`;
-    copyFileSync(path, copy);
-    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
-    const count = Buffer.alloc(4);
-    count.writeUInt32BE(pages);
-    const out = openSync(copy, 'r+');
-    try {
-      writeSync(out, count, 0, 4, 28);
-      ftruncateSync(out, pages * pageSize);
-    } finally {
-      closeSync(out);
-    }
-    return copy;
-  } catch {
-    return undefined;
-  }
-}
-
-function salvageFrom(path: string): { packages: Row[]; dead: DeadRow[]; expected: number | null; maxSeq: number } {
   const out = { packages: [] as Row[], dead: [] as DeadRow[], expected: null as number | null, maxSeq: 0 };
   let db: Database.Database;
   try {
@@ -399,18 +350,7 @@ function salvageFrom(path: string): { packages: Row[]; dead: DeadRow[]; expected
         if (row && typeof row.metadata === 'string' && Buffer.isBuffer(row.jpeg)) out.packages.push(row);
       }
     }
-    const deadColumns = 'seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason';
-    const allDead = attempt(() => db.prepare(`SELECT ${deadColumns} FROM dead_letters ORDER BY id`).all() as DeadRow[]);
-    if (allDead !== undefined) out.dead = allDead;
-    else {
-      // A damaged page lost all of them at once: read them one id at a time, as the packages, up to the last id assigned.
-      const lastId = attempt(() => (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'dead_letters'").get() as { seq: number } | undefined)?.seq) ?? 0;
-      const oneDead = attempt(() => db.prepare<[number], DeadRow>(`SELECT ${deadColumns} FROM dead_letters WHERE id = ?`));
-      for (let id = 1; oneDead && id <= Math.min(lastId, 1_000_000); id++) {
-        const row = attempt(() => oneDead.get(id));
-        if (row && typeof row.metadata === 'string' && Buffer.isBuffer(row.jpeg)) out.dead.push(row);
-      }
-    }
+    out.dead = attempt(() => db.prepare('SELECT seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason FROM dead_letters ORDER BY id').all() as DeadRow[]) ?? [];
   } finally {
     attempt(() => db.close());
   }
