@@ -282,6 +282,8 @@ function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: 
         budgetCropBytesPerPixel: budgetContent === 'frame' || cropPixels === 0 ? 0 : cropBytes / cropPixels,
         budgetValueFirst: valueFirst,
       },
+      // The camera reports what each package took (the bucket pays real bytes, the estimate calibrates): as the runtime does.
+      packageBytes: budgetContent,
       onPolicy: (p) => {
         if (p instanceof BudgetPolicy) counters = p.counters;
       },

@@ -31,12 +31,13 @@ import {
   quality as candidateQuality,
   validateSelectionParams,
   type CropStats,
+  type PolicyDecision,
   type PolicyName,
   type PolicyOptions,
   type SelectionPolicy,
 } from '../select/index.js';
 import { type Fragmentation, fragmentation } from '../mot/fragments.js';
-import { cropTrackIds } from '../upload/content.js';
+import { cropTrackIds, type UploadContent } from '../upload/content.js';
 import { ByteTracker, type TrackerOptions } from '../track/index.js';
 import type { Box } from '../types.js';
 import type { EvalInput } from './inputs.js';
@@ -64,6 +65,13 @@ export interface EvaluateOptions {
   goalCoverage?: number;
   /** Called with each policy once created (e.g. to read a policy's own counters after the run). */
   onPolicy?: (policy: SelectionPolicy) => void;
+  /**
+   * Report each decision's package bytes in this upload.content to its policy
+   * (SelectionPolicy.onPackageBytes) before the next frame, from the input's
+   * measured JPEG sizes, as the runtime's camera does after it built the
+   * package. Absent, or an input without images: none reported.
+   */
+  packageBytes?: UploadContent;
 }
 
 /** Quality of an object's best uploaded image. */
@@ -273,6 +281,27 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
   const queues = names.map(() => new QueueSimulator({ sendHz, capacity: queueCapacity, startNs }));
   const frameEntries: Array<Array<{ trackId: number; box: Box }>> = [];
   const trackIds = new Set<number>();
+  const reportContent = options.packageBytes !== undefined && frames.every((f) => f.jpegBytes !== null && f.cropJpegBytes !== undefined && f.contextJpegBytes !== undefined) ? options.packageBytes : undefined;
+  const reportMinScore = validateSelectionParams(options.policyOptions?.params ?? {}).minScore1;
+  /** Per policy, [imageId, bytes] of the packages decided since its last frame. */
+  const unreported: Array<Array<[number, number]>> = policies.map(() => []);
+  const decided = (p: number, ds: readonly PolicyDecision[]): readonly PolicyDecision[] => {
+    if (reportContent === undefined) return ds;
+    for (const d of ds) {
+      const f = frames[d.imageId]!;
+      const sel = new Set(cropTrackIds(d.selected.map((x) => x.trackId), frameEntries[d.imageId]!, W, H, reportMinScore, policies[p]!.cropsOf));
+      let crops = 0;
+      const idx = new Map<Box, number>(f.detections.map((b, k) => [b, k]));
+      for (const e of frameEntries[d.imageId]!) {
+        const k = sel.has(e.trackId) ? idx.get(e.box) : undefined;
+        if (k !== undefined) crops += f.cropJpegBytes![k] ?? 0;
+      }
+      // As the camera builds it (runtime/camera-runner.ts): a crops package with nothing to crop carries the frame.
+      const bytes = reportContent === 'frame' || crops === 0 ? f.jpegBytes! : reportContent === 'crops' ? crops : crops + f.contextJpegBytes!;
+      unreported[p]!.push([d.imageId, bytes]);
+    }
+    return ds;
+  };
   for (const f of frames) {
     const tracks = tracker.update({
       cameraId: input.name,
@@ -298,7 +327,8 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
     const crops = f.crops ? new Map<Box, CropStats>(f.detections.map((b, k) => [b, f.crops![k]!])) : undefined;
     const sf = { imageId: f.imageId, timestampNs: f.timestampNs, width: W, height: H, ...(crops ? { crops } : {}) };
     for (let p = 0; p < policies.length; p++) {
-      queues[p]!.apply([...policies[p]!.onFrame(sf, tracks), ...policies[p]!.onTrackEnd(ended)], f.timestampNs);
+      for (const [id, bytes] of unreported[p]!.splice(0)) policies[p]!.onPackageBytes?.(id, bytes);
+      queues[p]!.apply(decided(p, [...policies[p]!.onFrame(sf, tracks), ...policies[p]!.onTrackEnd(ended)]), f.timestampNs);
     }
   }
   const lastNs = frames[frames.length - 1]?.timestampNs ?? 0n;

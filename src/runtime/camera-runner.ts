@@ -213,6 +213,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   #inFlight = 0;
   #slotWaiters: Array<() => void> = [];
   #policyRefs = new Map<number, number>();
+  /** [imageId, bytes] of the packages built since the last task, for the policy (CameraTask.packageBytes). */
+  #packageBytes: Array<[number, number]> = [];
   /** Frames still held by the policy when the pipeline let go of them, oldest first (heldFrames 'jpeg'). */
   #held: number[] = [];
   readonly #compactHeld: boolean;
@@ -475,8 +477,9 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
 
   async #runTask(task: Omit<CameraTask, 'init'>): Promise<CameraTaskResult> {
     const init: CameraWorkerInit = { ...this.#opts.workerInit, trackIdFloor: this.#trackIdFloor };
+    const packageBytes = this.#packageBytes.splice(0);
     try {
-      const result = (await this.#shard.run({ ...task, init })) as CameraTaskResult;
+      const result = (await this.#shard.run({ ...task, init, ...(packageBytes.length > 0 ? { packageBytes } : {}) })) as CameraTaskResult;
       if (result.created && this.#hadState) {
         // The worker lost this camera's state (it crashed and was replaced):
         // what the old policy held is gone with it; tracks restart above the old ids.
@@ -589,6 +592,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     }
     this.stats.packages[d.route]++;
     this.stats.bytes += bytes;
+    // What the package took, for the policy's next task ('budget' pays real bytes, not its estimate).
+    this.#packageBytes.push([d.imageId, bytes]);
     this.emit('upload', {
       cameraId: this.cameraId,
       imageId: d.imageId,

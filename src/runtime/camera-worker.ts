@@ -63,6 +63,12 @@ export interface CameraTask {
   init: CameraWorkerInit;
   detections?: FrameDetections;
   image?: SharedFrameView;
+  /**
+   * [imageId, bytes] of the packages built since the last task: what each
+   * decision's package took once encoded (SelectionPolicy.onPackageBytes;
+   * 'budget' pays real bytes with them).
+   */
+  packageBytes?: ReadonlyArray<readonly [number, number]>;
 }
 
 export interface CameraTaskResult {
@@ -165,6 +171,7 @@ export default function run(task: CameraTask): CameraTaskResult {
     cameras.set(init.cameraId, state);
   }
   state.refOps.length = 0;
+  for (const [imageId, bytes] of task.packageBytes ?? []) state.policy.onPackageBytes?.(imageId, bytes);
   const decisions: PolicyDecision[] = [];
   const ended = new Map<number, Track>();
   let frameTracks: Array<{ trackId: number; entry: TrackEntry }> = [];

@@ -157,14 +157,14 @@ export const POLICY_OPTIONS = {
     kind: 'positive',
     policies: ['budget'],
     defaults: { budget: 0.15 },
-    description: "'budget': estimated JPEG bytes per frame pixel, the cost charged per package (JPEG quality 85 ≈ 0.1–0.2)",
+    description: "'budget': estimated JPEG bytes per frame pixel, the cost charged per package (JPEG quality 85 ≈ 0.1–0.2); the starting estimate: the bucket pays the bytes the camera reports each package took, and later estimates are scaled by their ratio to them",
   },
   budgetCropBytesPerPixel: {
     kind: 'nonNegative',
     policies: ['budget'],
     defaults: { budget: 0 },
     description:
-      "'budget': estimated crop bytes per box pixel (margin included): a package costs its crops, not the frame; 0 = the frame (budgetBytesPerPixel). Unset with upload.content 'crops', the runtime charges CROP_BYTES_PER_PIXEL (1.8)",
+      "'budget': estimated crop bytes per box pixel (margin included): a package costs its crops, not the frame; 0 = the frame (budgetBytesPerPixel). Unset with upload.content 'crops', the runtime starts from CROP_BYTES_PER_PIXEL (1.8); the bucket pays the bytes the camera reports each package took, and later estimates are scaled by their ratio to them",
   },
   budgetValueFirst: {
     kind: 'unit',
@@ -219,8 +219,9 @@ export const POLICY_OPTION_NAMES = Object.keys(POLICY_OPTIONS) as PolicyOptionNa
  * evaluation's seven inputs with images of their measured crop JPEG bytes
  * (q90, 15 % margin) per box pixel, 0.77–2.69 (`npm run eval -- all --budget
  * 0.25`, benchmarks/results/eval-all.json `budget[].cropBytesPerPixel`).
- * Small boxes cost more per pixel (JPEG headers, the margin); set the key per
- * camera for a tighter estimate.
+ * Small boxes cost more per pixel (JPEG headers, the margin). It is only the
+ * starting estimate: the policy pays the bytes the camera reports and scales
+ * later estimates by their ratio to them (policies/budget.ts).
  */
 export const CROP_BYTES_PER_PIXEL = 1.8;
 

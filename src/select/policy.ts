@@ -77,6 +77,13 @@ export interface SelectionPolicy {
   onFrame(frame: SelectorFrame, tracks: readonly Track[]): PolicyDecision[];
   onTrackEnd(trackIds: Iterable<number>): PolicyDecision[];
   flush(): PolicyDecision[];
+  /**
+   * The bytes the package of a decision on frame `imageId` took once encoded
+   * (its JPEG parts), reported by the camera after it built the package.
+   * Optional: 'budget' charges its bucket real bytes and calibrates its cost
+   * estimate with them; the other policies do not count bytes.
+   */
+  onPackageBytes?(imageId: number, bytes: number): void;
 }
 
 /** The policy list is defined once, with each policy's options (options.ts). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluateInput, type EvalFrame, type EvalInput, type PolicyResult } from '../../src/eval/index.js';
-import { edgeDistance } from '../../src/select/index.js';
+import { BudgetPolicy, edgeDistance, type BudgetCounters } from '../../src/select/index.js';
 import type { Box } from '../../src/types.js';
 
 const MS = 1_000_000n;
@@ -196,5 +196,28 @@ describe("evaluateInput: upload.content 'crops' carries every qualifying, unclip
 
   it('crops are paired with frigate’s best frames: the same views, so no difference', () => {
     assert.deepEqual(fr.content!.crops.vsFrigate, { objects: 3, areaRatioDelta: 0, qualityDelta: 0 });
+  });
+
+  it("packageBytes: each package's measured bytes in that content reach its policy before the next frame, as the camera reports them ('budget' pays them)", () => {
+    const input = splitB();
+    // Two empty frames after, so every package is decided before a later frame reports it.
+    for (const k of [3, 4]) input.frames.push({ ...input.frames[2]!, imageId: k, timestampNs: BigInt(k) * 100n * MS, detections: [], sharpness: [], cropJpegBytes: [], gt: [] });
+    const run = (packageBytes?: 'crops'): { counters: BudgetCounters; crops: number } => {
+      let counters: BudgetCounters | undefined;
+      const r = evaluateInput(input, {
+        policies: ['budget'],
+        policyOptions: { budgetBytesPerS: 1_000_000, budgetCropBytesPerPixel: 1 },
+        ...(packageBytes ? { packageBytes } : {}),
+        onPolicy: (p) => {
+          if (p instanceof BudgetPolicy) counters = p.counters;
+        },
+      });
+      return { counters: counters!, crops: by(r.policies, 'budget').content!.crops.bytes };
+    };
+    const reported = run('crops');
+    assert.ok(reported.counters.sent > 0);
+    assert.equal(reported.counters.reported, reported.counters.sent);
+    assert.equal(reported.counters.actualBytes, reported.crops);
+    assert.equal(run().counters.reported, 0);
   });
 });

@@ -8,8 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BudgetPolicy, FrameRing, createPolicy } from '../../src/select/index.js';
-import { H, Scene, W, runPolicy, type Step } from './fixtures.js';
+import { BudgetPolicy, FrameRing, createPolicy, type PolicyDecision, type PolicyOptions } from '../../src/select/index.js';
+import { H, Scene, W, randomScene, runPolicy, short, type Step } from './fixtures.js';
 
 /** One package costs 0.15 B/px × 640 × 480 = 46 080 B: at this rate, one package per second; the bucket starts empty. */
 const ONE_PER_S = { budgetBytesPerS: 0.15 * W * H, budgetBurstS: 1 };
@@ -23,6 +23,46 @@ const TWO: Step[] = [
   ...idle(20),
 ];
 TWO[9]!.end = [1, 2];
+
+/**
+ * runPolicy with the camera's reports: each package's bytes (`bytesOf`) are
+ * reported to the policy before the next frame, as the runtime's camera
+ * does once it built the package (CameraTask.packageBytes).
+ */
+function runReported(steps: Step[], options: PolicyOptions, bytesOf: (d: PolicyDecision) => number): { log: string[]; policy: BudgetPolicy; sent: { atNs: bigint; bytes: number }[] } {
+  const ring = new FrameRing<string>({ capacity: 1 });
+  const policy = createPolicy('budget', { ...options, refs: ring }) as BudgetPolicy;
+  const scene = new Scene();
+  const log: string[] = [];
+  const sent: { atNs: bigint; bytes: number }[] = [];
+  const unreported: [number, number][] = [];
+  const consume = (at: number | 'flush', ds: readonly PolicyDecision[]): void => {
+    for (const d of ds) {
+      ring.release(d.imageId);
+      const bytes = bytesOf(d);
+      unreported.push([d.imageId, bytes]);
+      sent.push({ atNs: d.decidedAtNs, bytes });
+      log.push(`@${at} ${short(d)}`);
+    }
+  };
+  const report = (): void => {
+    for (const [imageId, bytes] of unreported.splice(0)) policy.onPackageBytes(imageId, bytes);
+  };
+  steps.forEach((step, i) => {
+    report();
+    const { frame, tracks } = scene.frame(step.objects);
+    ring.put(frame.imageId, `pixels ${frame.imageId}`);
+    consume(i, policy.onFrame(frame, tracks));
+    if (step.end) consume(i, policy.onTrackEnd(scene.end(...step.end)));
+  });
+  report();
+  consume('flush', policy.flush());
+  assert.equal(ring.stats().referenced, 0, 'every reference released after flush');
+  return { log, policy, sent };
+}
+
+/** The crops of a decision's selected objects at `bytesPerPixel` per box pixel (what a camera reports, in these tests). */
+const cropBytes = (bytesPerPixel: number) => (d: PolicyDecision): number => d.selected.reduce((a, s) => a + bytesPerPixel * s.entry.box.w * s.entry.box.h, 0);
 
 describe("'budget'", () => {
   it('value first: the first affordable package is a frame that shows both never-sent objects', () => {
@@ -112,6 +152,80 @@ describe("'budget'", () => {
     assert.equal(policy.counters.sends[0]!.newObjects, 2);
     assert.equal(policy.counters.sends[0]!.atNs, 1_000_000_000n);
     assert.equal(policy.counters.sends[0]!.value, 4); // 2 objects × (1 never sent + 1 at their best)
+  });
+
+  it('the bucket pays the bytes each package took (onPackageBytes), and the estimates that follow learn their ratio to the bytes', () => {
+    // 1 B per box pixel estimated; 10 000 B/s, a bucket of 1 s. Object 1 (10 000 B) is sent at 1.0 s; object 2, as large, joins at 1.1 s.
+    const opts = { budgetBytesPerS: 10_000, budgetBurstS: 1, budgetCropBytesPerPixel: 1 };
+    const steps: Step[] = Array.from({ length: 41 }, (_, i): Step => ({ objects: [{ id: 1, box: car(200, 100) }, ...(i >= 11 ? [{ id: 2, box: car(450, 100) }] : [])] }));
+    steps[40]!.end = [1, 2];
+    // The crops took half the estimate: the 5 000 B left over and a 5 000 B estimate for object 2 send it at once (1.1 s), not at 2.0 s.
+    const half = runReported(steps, opts, cropBytes(0.5));
+    assert.deepEqual(half.log, ['@10 immediate 0 [1]', '@11 immediate 11 [2]']);
+    assert.deepEqual({ reported: half.policy.counters.reported, estimated: half.policy.counters.estimatedBytes, actual: half.policy.counters.actualBytes }, { reported: 2, estimated: 15_000, actual: 10_000 });
+    // Twice the estimate: the bucket is 10 000 B in debt and object 2 costs 20 000 B, more than the bucket holds: it goes when the bucket is full (3.0 s).
+    assert.deepEqual(runReported(steps, opts, cropBytes(2)).log, ['@10 immediate 0 [1]', '@30 immediate 11 [2]']);
+    // As estimated: 2.0 s.
+    assert.deepEqual(runReported(steps, opts, cropBytes(1)).log, ['@10 immediate 0 [1]', '@20 immediate 11 [2]']);
+    // Reports of packages it did not send are ignored; a bad count is refused by name.
+    const p = createPolicy('budget', opts) as BudgetPolicy;
+    p.onPackageBytes(7, 1000);
+    assert.equal(p.counters.reported, 0);
+    assert.throws(() => p.onPackageBytes(7, -1), { name: 'RangeError', message: 'Expected non-negative number for bytes but received -1 of type number' });
+  });
+
+  it('spends at most the budget over any span from the start, plus one package, whatever the bytes per pixel the estimate is off by', () => {
+    const opts = { budgetBytesPerS: 4_000, budgetBurstS: 5, budgetCropBytesPerPixel: 1 };
+    for (const seed of [3, 11, 42]) {
+      const { steps } = randomScene(seed);
+      for (const truth of [0.4, 1, 2.5]) {
+        const { sent } = runReported(steps, opts, cropBytes(truth));
+        assert.ok(sent.length > 5, `seed ${seed}, ×${truth}: ${sent.length} packages`);
+        const largest = Math.max(...sent.map((x) => x.bytes));
+        let total = 0;
+        for (const x of sent) {
+          total += x.bytes;
+          const budget = (opts.budgetBytesPerS * Number(x.atNs)) / 1e9;
+          assert.ok(total <= budget + largest + 1e-6, `seed ${seed}, ×${truth}: ${total.toFixed(0)} B sent by ${Number(x.atNs) / 1e9} s, budget ${budget.toFixed(0)} B + ${largest.toFixed(0)}`);
+        }
+      }
+    }
+  });
+
+  it('never gives up on an object while the bucket holds the tokens for its crop: at end of stream', () => {
+    // Two 100×100 objects: a package of both costs 20 000 B; at the end (1.4 s) the bucket holds 14 000 B, one crop's worth.
+    const opts = { budgetBytesPerS: 10_000, budgetBurstS: 10, budgetCropBytesPerPixel: 1 };
+    const steps: Step[] = Array.from({ length: 15 }, (): Step => ({ objects: [{ id: 1, box: car(200, 100) }, { id: 2, box: car(450, 100) }] }));
+    steps[14]!.end = [1, 2];
+    assert.deepEqual(runPolicy('budget', steps, opts).log, ['@flush immediate 0 [1]']);
+    const p = createPolicy('budget', opts) as BudgetPolicy;
+    const scene = new Scene();
+    for (const step of steps) {
+      const { frame, tracks } = scene.frame(step.objects);
+      p.onFrame(frame, tracks);
+      if (step.end) p.onTrackEnd(scene.end(...step.end));
+    }
+    p.flush();
+    assert.deepEqual({ sent: p.counters.sent, dropped: p.counters.dropped }, { sent: 1, dropped: 1 });
+  });
+
+  it('never gives up on an object while the bucket holds the tokens for its crop: budgetMaxWaitS after its end, past a larger package it saves for', () => {
+    // Object 1 (50×50: 2 500 B) ends at 0.2 s beside objects 2 and 3 (150×150: 22 500 B each), which stay. The package of most value
+    // per byte shows all three (47 500 B, affordable at 4.8 s); object 1 is due at 1.3 s, when the bucket holds 13 000 B.
+    const opts = { budgetBytesPerS: 10_000, budgetBurstS: 10, budgetMaxWaitS: 1, budgetCropBytesPerPixel: 1 };
+    const big = [
+      { id: 2, box: car(300, 150) },
+      { id: 3, box: car(500, 150) },
+    ];
+    const steps: Step[] = [
+      ...Array.from({ length: 3 }, (): Step => ({ objects: [{ id: 1, box: car(100, 50) }, ...big] })),
+      ...Array.from({ length: 58 }, (): Step => ({ objects: big })),
+    ];
+    steps[2]!.end = [1];
+    steps[60]!.end = [2, 3];
+    const { log } = runPolicy('budget', steps, opts);
+    assert.equal(log[0], '@13 immediate 0 [1]');
+    assert.ok(log.slice(1).some((l) => l.endsWith('[2,3]')), log.join('; '));
   });
 
   it('refuses a bad budget by name', () => {

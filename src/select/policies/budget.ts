@@ -18,6 +18,16 @@
  *   something for, the only crops a 'budget' package shows (`cropsOf`
  *   'selected'; a crop of an object already sent is bytes that buy nothing).
  *
+ * The cost is an estimate; the bytes a package took are what the uplink
+ * pays. The camera reports them back (`onPackageBytes`, after it encoded the
+ * package): the bucket is charged the difference, so it pays real bytes, and
+ * the estimates that follow are scaled by the running ratio of actual to
+ * estimated bytes (the last ~{@link CALIBRATION_PACKAGES} packages; 1 until
+ * the first report). A fixed bytes-per-pixel constant is off by 2× either way
+ * from one scene to the next (0.77–2.69 B per box pixel over the evaluation's
+ * inputs): too high, the bucket holds back bytes it has and gives objects up;
+ * too low, it spends beyond the budget.
+ *
  * When it spends: whenever the bucket affords the held frame of most value
  * per byte (a frame larger than the whole bucket goes when the bucket is
  * full, leaving it in debt). The bucket starts empty, so over any span it
@@ -27,7 +37,11 @@
  * What does not fit is counted, never lost silently: an ended object never
  * sent is kept (its best candidates only) until `budgetMaxWaitS` after its
  * end, then counted `dropped`; at end of stream (flush) what the bucket cannot
- * pay is dropped and counted the same way.
+ * pay is dropped and counted the same way. An object is never given up while
+ * the bucket holds the tokens for a package of it: before the due ones are
+ * dropped, the bucket pays for what of them it can (the most value per byte
+ * first, or the oldest first with FIFO), past a held frame of more value per
+ * byte that it cannot pay yet.
  *
  * `budgetValueFirst` 0 is the FIFO comparison: at the same moments, the frame
  * sent is the best candidate so far of the object first seen among those
@@ -42,13 +56,19 @@ import { compareQuality, type Quality, type QualityParams, type QualityWeights }
 import { validateSelectionParams, type SelectionParams } from '../rules.js';
 import type { SelectorFrame } from '../selector.js';
 import { frameQualities, qualityParams, qualityWeights, secondsToNs, visibleObjects, type PolicyOptions } from './common.js';
+import { outOfRangeError } from '../../errors.js';
+
+/** The cost calibration's memory: each report weighs 1 − 1/this on the ones before it (module comment). */
+export const CALIBRATION_PACKAGES = 32;
+/** Packages sent and not yet reported that the policy remembers the charge of (a caller that never reports costs no memory). */
+const MAX_UNREPORTED = 256;
 
 /** One held frame with every object's entry in it (keyed by track; `key` names the track's segment then). */
 interface HeldFrame {
   imageId: number;
   timestampNs: bigint;
   entries: Map<number, { entry: TrackEntry; quality: Quality; key: string }>;
-  /** A package of the whole frame (budgetBytesPerPixel × its pixels). */
+  /** A package of the whole frame (budgetBytesPerPixel × its pixels), before calibration. */
   cost: number;
   /** Objects holding it as a candidate (the ring holds one reference while > 0). */
   holders: number;
@@ -76,14 +96,35 @@ export interface BudgetCounters {
   sent: number;
   /** Objects never sent: ended and not affordable within budgetMaxWaitS, or left at end of stream. */
   dropped: number;
+  /** Packages whose bytes the camera reported (onPackageBytes), their estimated and actual bytes. */
+  reported: number;
+  estimatedBytes: number;
+  actualBytes: number;
   /** Value of each package sent, in the order sent (the value-over-time curve), with when it was sent. */
   sends: { atNs: bigint; value: number; newObjects: number }[];
+}
+
+/** A held frame with its package's value, calibrated cost and uncalibrated estimate. */
+interface Pick {
+  frame: HeldFrame;
+  value: number;
+  cost: number;
+  estimate: number;
+  /** The tracks the package is for; absent: every object in the frame worth something. */
+  only?: ReadonlySet<number>;
+}
+
+/** One object's part of a package of a frame: its value, and its crop's estimate before calibration (0 sending frames). */
+interface Part {
+  trackId: number;
+  value: number;
+  estimate: number;
 }
 
 export class BudgetPolicy implements SelectionPolicy {
   readonly name: PolicyName = 'budget';
   readonly cropsOf = 'selected' as const;
-  readonly counters: BudgetCounters = { sent: 0, dropped: 0, sends: [] };
+  readonly counters: BudgetCounters = { sent: 0, dropped: 0, reported: 0, estimatedBytes: 0, actualBytes: 0, sends: [] };
   readonly #refs: FrameRefs;
   readonly #params: SelectionParams;
   readonly #qp: QualityParams;
@@ -99,6 +140,11 @@ export class BudgetPolicy implements SelectionPolicy {
   readonly #valueFirst: boolean;
   #tokens: number;
   #lastNs: bigint | null = null;
+  /** Decayed sums of actual bytes and of uncalibrated estimates over the reported packages (the calibration). */
+  #calActual = 0;
+  #calEstimated = 0;
+  /** Packages sent and not yet reported, by imageId: their uncalibrated estimate and what the bucket was charged. */
+  readonly #unreported = new Map<number, { estimate: number; charged: number }>();
   /** Live and waiting objects by key (`trackId:segment`). */
   readonly #objects = new Map<string, BudgetObject>();
   /** Per live track: its current segment, whether it ever qualified (S1), frames since its last qualifying entry. */
@@ -130,17 +176,57 @@ export class BudgetPolicy implements SelectionPolicy {
     return q.q >= this.#growth * o.sentQ ? Math.min(1, q.q / o.sentQ - 1) : 0;
   }
 
-  /** Value of a package of a frame (Σ over the objects in it still held) and its cost (module comment). */
-  #value(f: HeldFrame): { value: number; cost: number } {
-    let value = 0;
-    let px = 0;
-    for (const { entry, quality, key } of f.entries.values()) {
+  /** Actual over estimated bytes of the packages reported so far (1 before the first report). */
+  #ratio(): number {
+    return this.#calEstimated > 0 ? this.#calActual / this.#calEstimated : 1;
+  }
+
+  /**
+   * The bytes the package of frame `imageId` took, as encoded (module
+   * comment): the bucket is charged the difference from its estimate and the
+   * calibration learns from it. Packages this policy did not send, or
+   * reported before, are ignored.
+   */
+  onPackageBytes(imageId: number, bytes: number): void {
+    if (!Number.isFinite(bytes) || bytes < 0) throw outOfRangeError('non-negative number', 'bytes', bytes);
+    const p = this.#unreported.get(imageId);
+    if (p === undefined) return;
+    this.#unreported.delete(imageId);
+    this.#tokens = Math.min(this.#depth, this.#tokens + p.charged - bytes);
+    const keep = 1 - 1 / CALIBRATION_PACKAGES;
+    this.#calActual = this.#calActual * keep + bytes;
+    this.#calEstimated = this.#calEstimated * keep + p.estimate;
+    this.counters.reported++;
+    this.counters.estimatedBytes += p.charged;
+    this.counters.actualBytes += bytes;
+  }
+
+  /** The objects of a frame still held and worth something in it, with their crops' estimates. */
+  #parts(f: HeldFrame): Part[] {
+    const parts: Part[] = [];
+    for (const [trackId, { entry, quality, key }] of f.entries) {
       const o = this.#objects.get(key);
-      const v = o === undefined ? 0 : this.#valueOf(o, quality);
-      value += v;
-      if (v > 0) px += entry.box.w * entry.box.h;
+      const value = o === undefined ? 0 : this.#valueOf(o, quality);
+      if (value > 0) parts.push({ trackId, value, estimate: this.#cropBytesPerPixel * entry.box.w * entry.box.h });
     }
-    return { value, cost: this.#cropBytesPerPixel > 0 ? this.#cropBytesPerPixel * px : f.cost };
+    return parts;
+  }
+
+  /** Value of a package of `parts` of frame `f` (module comment), its cost (calibrated) and its estimate before calibration. */
+  #package(f: HeldFrame, parts: readonly Part[]): { value: number; cost: number; estimate: number } {
+    let value = 0;
+    let crops = 0;
+    for (const p of parts) {
+      value += p.value;
+      crops += p.estimate;
+    }
+    const estimate = this.#cropBytesPerPixel > 0 ? crops : f.cost;
+    return { value, cost: estimate * this.#ratio(), estimate };
+  }
+
+  /** Value of a package of a frame (Σ over the objects in it still held), its cost (calibrated) and its estimate before calibration. */
+  #value(f: HeldFrame): { value: number; cost: number; estimate: number } {
+    return this.#package(f, this.#parts(f));
   }
 
   #drop(f: HeldFrame): void {
@@ -167,15 +253,17 @@ export class BudgetPolicy implements SelectionPolicy {
     o.cands = keep;
   }
 
-  #send(f: HeldFrame, value: number, cost: number, nowNs: bigint): PolicyDecision {
+  #send(f: HeldFrame, { value, cost, estimate, only }: Pick, nowNs: bigint): PolicyDecision {
     this.#refs.retain(f.imageId); // the consumer's reference, before the served objects let go of theirs
     this.#tokens -= cost;
     f.sent = true;
+    this.#unreported.set(f.imageId, { estimate, charged: cost });
+    if (this.#unreported.size > MAX_UNREPORTED) this.#unreported.delete(this.#unreported.keys().next().value!);
     const selected: SelectedObject[] = [];
     let newObjects = 0;
     for (const [trackId, { entry, quality, key }] of f.entries) {
       const o = this.#objects.get(key);
-      if (o === undefined || this.#valueOf(o, quality) <= 0) continue;
+      if (o === undefined || this.#valueOf(o, quality) <= 0 || (only !== undefined && !only.has(trackId))) continue;
       selected.push({ trackId, entry });
       if (o.sentQ === null) newObjects++;
       o.sentQ = Math.max(o.sentQ ?? 0, quality.good ? quality.q : 0);
@@ -188,7 +276,7 @@ export class BudgetPolicy implements SelectionPolicy {
   }
 
   /** The frame to send next (module comment), its value and cost; null when nothing held is worth anything. */
-  #choose(): { frame: HeldFrame; value: number; cost: number } | null {
+  #choose(): Pick | null {
     if (!this.#valueFirst) {
       // FIFO: the best unsent candidate of the object first seen among those never sent.
       const waiting = [...this.#objects.values()].filter((o) => o.sentQ === null);
@@ -201,30 +289,90 @@ export class BudgetPolicy implements SelectionPolicy {
     }
     const frames = new Set<HeldFrame>();
     for (const o of this.#objects.values()) for (const c of o.cands) if (!c.frame.sent) frames.add(c.frame);
-    let best: { frame: HeldFrame; value: number; cost: number } | null = null;
+    let best: Pick | null = null;
     let bestRatio = 0;
     for (const f of frames) {
-      const { value, cost } = this.#value(f);
-      const ratio = value / Math.max(1, cost);
-      if (value > 0 && ratio > bestRatio) {
-        best = { frame: f, value, cost };
+      const pick = { frame: f, ...this.#value(f) };
+      const ratio = pick.value / Math.max(1, pick.cost);
+      if (pick.value > 0 && ratio > bestRatio) {
+        best = pick;
         bestRatio = ratio;
       }
     }
     return best;
   }
 
-  /** Spend the bucket (module comment); drop ended objects that waited past budgetMaxWaitS. */
-  #spend(nowNs: bigint): PolicyDecision[] {
+  /**
+   * A package for `due` objects (about to be given up) the bucket can pay
+   * now; null when it pays for none. Sending whole frames: the held frame of
+   * a due object of most value per byte (FIFO: of the oldest due object that
+   * has one). Sending crops, a package need not show every object of its
+   * frame worth something (cropsOf 'selected'), so a due object's package
+   * is its own crop at least: the due object whose crop is affordable with
+   * the most value per byte (FIFO: the oldest), in the frame of its best
+   * such candidate, plus the frame's other objects, most value per byte
+   * first, while the bucket pays for them (a frame is sent once: an object
+   * left out of it keeps only its other candidates).
+   */
+  #affordableFor(due: BudgetObject[]): Pick | null {
+    const ratio = this.#ratio();
+    const order = this.#valueFirst ? due : [...due].sort((a, b) => (a.seenNs < b.seenNs ? -1 : a.seenNs > b.seenNs ? 1 : a.trackId - b.trackId));
+    let best: { frame: HeldFrame; part: Part; perByte: number } | null = null;
+    for (const o of order) {
+      for (const c of o.cands) {
+        if (c.frame.sent) continue;
+        if (this.#cropBytesPerPixel <= 0) {
+          const pick = { frame: c.frame, ...this.#value(c.frame) };
+          const perByte = pick.value / Math.max(1, pick.cost);
+          if (pick.value > 0 && pick.cost <= this.#tokens && (best === null || perByte > best.perByte)) best = { frame: c.frame, part: { trackId: o.trackId, value: 0, estimate: 0 }, perByte };
+        } else {
+          const part = this.#parts(c.frame).find((p) => p.trackId === o.trackId);
+          if (part === undefined || part.estimate * ratio > this.#tokens) continue;
+          const perByte = part.value / Math.max(1, part.estimate * ratio);
+          if (best === null || perByte > best.perByte) best = { frame: c.frame, part, perByte };
+        }
+      }
+      if (!this.#valueFirst && best !== null) break;
+    }
+    if (best === null) return null;
+    if (this.#cropBytesPerPixel <= 0) return { frame: best.frame, ...this.#value(best.frame) };
+    const parts = [best.part];
+    let cost = best.part.estimate * ratio;
+    const others = this.#parts(best.frame).filter((p) => p.trackId !== best.part.trackId);
+    others.sort((a, b) => b.value / Math.max(1, b.estimate) - a.value / Math.max(1, a.estimate));
+    for (const p of others) {
+      if (cost + p.estimate * ratio > this.#tokens) continue;
+      parts.push(p);
+      cost += p.estimate * ratio;
+    }
+    return { frame: best.frame, ...this.#package(best.frame, parts), only: new Set(parts.map((p) => p.trackId)) };
+  }
+
+  /**
+   * Spend the bucket (module comment); then give up on the ended objects
+   * never sent that waited past budgetMaxWaitS (all of them at end of
+   * stream), after paying for what of them the bucket can.
+   */
+  #spend(nowNs: bigint, atEnd = false): PolicyDecision[] {
     const out: PolicyDecision[] = [];
     for (;;) {
       const pick = this.#choose();
       if (pick === null || (pick.cost > this.#tokens && this.#tokens < this.#depth)) break;
-      out.push(this.#send(pick.frame, pick.value, pick.cost, nowNs));
+      out.push(this.#send(pick.frame, pick, nowNs));
+    }
+    const isDue = (o: BudgetObject): boolean => o.sentQ === null && o.endedNs !== null && (atEnd || nowNs - o.endedNs > this.#maxWaitNs);
+    for (;;) {
+      const due = [...this.#objects.values()].filter(isDue);
+      if (due.length === 0) break;
+      const pick = this.#affordableFor(due);
+      if (pick === null) break;
+      out.push(this.#send(pick.frame, pick, nowNs));
     }
     for (const [key, o] of this.#objects) {
-      if (o.endedNs !== null && o.sentQ === null && nowNs - o.endedNs > this.#maxWaitNs) {
+      if (isDue(o)) {
         this.counters.dropped++;
+        this.#forget(key, o);
+      } else if (atEnd) {
         this.#forget(key, o);
       }
     }
@@ -288,12 +436,14 @@ export class BudgetPolicy implements SelectionPolicy {
   }
 
   flush(): PolicyDecision[] {
-    const out = this.onTrackEnd([...this.#tracks.keys()]);
-    // End of stream: what the bucket could not pay is dropped, counted.
-    for (const [key, o] of this.#objects) {
-      if (o.sentQ === null) this.counters.dropped++;
-      this.#forget(key, o);
+    const now = this.#lastNs ?? 0n;
+    for (const [id, s] of this.#tracks) {
+      const key = `${id}:${s.segment}`;
+      const o = this.#objects.get(key);
+      if (o !== undefined) this.#end(key, o, now);
     }
-    return out;
+    this.#tracks.clear();
+    // End of stream: every object never sent is due; what the bucket cannot pay is dropped, counted.
+    return this.#spend(now, true);
   }
 }
