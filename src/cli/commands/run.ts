@@ -104,7 +104,7 @@ function printCounts(c: RunCounts, out: (line: string) => void): void {
   out(`frames:      ${c.frames.processed} processed, ${c.frames.skipped} skipped by the captureHz grid, ${dropped.length ? dropped.join(', ') : '0'} dropped`);
   // 'budget' gives up on an object it cannot afford (budgetMaxWaitS, end of stream): counted there,
   // said here, or a budget too small for the scene sent a few images and looked complete.
-  const unsent = c.packages.unsentObjects > 0 ? `; ${c.packages.unsentObjects} objects never sent: the budget policy gave up on them (not sent within budgetMaxWaitS of their end)` : '';
+  const unsent = c.packages.unsentObjects > 0 ? `; ${c.packages.unsentObjects} objects never sent: the budget policy gave up on them (its budget could not pay for them within budgetMaxWaitS of their end, or by the end of the stream)` : '';
   out(`packages:    ${c.packages.immediate + c.packages.cached} built (${c.packages.immediate} immediate, ${c.packages.cached} cached)${unsent}`);
   out(`sent:        ${c.sentImmediate} immediate + ${c.sentCached} cached; ${c.delivered} delivered`);
   out(
