@@ -151,9 +151,24 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
   // A pipeline keeps the process alive only between start() and close(),
   // like a socket; a constructed but unstarted one does not.
   tsfn_.Unref(env);
+  // A pipeline the script never closed (left to the garbage collector, or
+  // still open when the process ends) must not be shut down by its
+  // finalizer during Node's teardown: by then its thread-safe function may
+  // be half destroyed, and releasing it aborted the process (SIGABRT in
+  // napi_release_threadsafe_function, exit 134, once two such pipelines
+  // existed). Cleanup hooks run in the reverse order of registration, so
+  // this one, registered after the thread-safe function's own, shuts the
+  // pipeline down (pull thread joined, state NULL, function released) while
+  // everything is still whole.
+  if (napi_add_env_cleanup_hook(env, &Pipeline::OnEnvCleanup, this) == napi_ok) {
+    env_ = env;
+    cleanup_hook_ = true;
+  }
 }
 
 Pipeline::~Pipeline() { Shutdown(); }
+
+void Pipeline::OnEnvCleanup(void* self) { static_cast<Pipeline*>(self)->Shutdown(); }
 
 GstElement* Pipeline::FindElement(const std::string& name) {
   if (!GST_IS_BIN(pipeline_)) {
@@ -365,6 +380,11 @@ Napi::Value Pipeline::Close(const Napi::CallbackInfo& info) {
 void Pipeline::Shutdown() {
   if (closed_) return;
   closed_ = true;
+  if (cleanup_hook_) {
+    // Closed (or finalised) before teardown: the hook must not run on a deleted object.
+    cleanup_hook_ = false;
+    napi_remove_env_cleanup_hook(env_, &Pipeline::OnEnvCleanup, this);
+  }
   stop_ = true;
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();

@@ -76,6 +76,8 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   bool I420Tensor(PipelineMessage* m, const GstVideoInfo& vinfo, float* dst, bool pad_ready);
   void Post(PipelineMessage* msg);
   void Shutdown();
+  // Node's environment teardown: shut the pipeline down while its thread-safe function still exists.
+  static void OnEnvCleanup(void* self);
   GstElement* FindElement(const std::string& name);
 
   std::string description_;
@@ -99,6 +101,8 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   I420TensorStage i420_tensor_;
 
   Napi::ThreadSafeFunction tsfn_;
+  napi_env env_ = nullptr;
+  bool cleanup_hook_ = false;  // OnEnvCleanup is registered with env_
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable cv_;
