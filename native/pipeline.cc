@@ -37,6 +37,79 @@ void OnDeepElementAdded(GstBin*, GstBin*, GstElement* element, gpointer threads)
   g_object_set(element, "max-threads", GPOINTER_TO_INT(threads), nullptr);
 }
 
+struct VideoStream {
+  int width = 0, height = 0;
+  bool linked = false;
+};
+
+// The video streams every decodebin of the pipeline exposed, in its order
+// (decodebin sorts its pads by stream id: the container's track order).
+// The launch description links one of them, the first; a recording with
+// two video tracks plays the first and drops the other without a word from
+// GStreamer, so JavaScript is told which ones there were.
+std::vector<VideoStream> DecodedVideoStreams(GstElement* pipeline) {
+  std::vector<VideoStream> out;
+  if (!GST_IS_BIN(pipeline)) return out;
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline));
+  GValue item = G_VALUE_INIT;
+  bool done = false;
+  while (!done) {
+    switch (gst_iterator_next(it, &item)) {
+      case GST_ITERATOR_OK: {
+        GstElement* el = GST_ELEMENT(g_value_get_object(&item));
+        GstElementFactory* factory = gst_element_get_factory(el);
+        if (factory != nullptr && g_strcmp0(GST_OBJECT_NAME(factory), "decodebin") == 0) {
+          GstIterator* pads = gst_element_iterate_src_pads(el);
+          GValue pv = G_VALUE_INIT;
+          bool pads_done = false;
+          while (!pads_done) {
+            switch (gst_iterator_next(pads, &pv)) {
+              case GST_ITERATOR_OK: {
+                GstPad* pad = GST_PAD(g_value_get_object(&pv));
+                GstCaps* caps = gst_pad_get_current_caps(pad);
+                if (caps != nullptr && gst_caps_get_size(caps) > 0) {
+                  const GstStructure* st = gst_caps_get_structure(caps, 0);
+                  if (g_str_has_prefix(gst_structure_get_name(st), "video/")) {
+                    VideoStream v;
+                    gst_structure_get_int(st, "width", &v.width);
+                    gst_structure_get_int(st, "height", &v.height);
+                    v.linked = gst_pad_is_linked(pad);
+                    out.push_back(v);
+                  }
+                }
+                if (caps != nullptr) gst_caps_unref(caps);
+                g_value_reset(&pv);
+                break;
+              }
+              case GST_ITERATOR_RESYNC:
+                out.clear();
+                gst_iterator_resync(pads);
+                break;
+              default:
+                pads_done = true;
+                break;
+            }
+          }
+          g_value_unset(&pv);
+          gst_iterator_free(pads);
+        }
+        g_value_reset(&item);
+        break;
+      }
+      case GST_ITERATOR_RESYNC:
+        out.clear();
+        gst_iterator_resync(it);
+        break;
+      default:
+        done = true;
+        break;
+    }
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  return out;
+}
+
 }  // namespace
 
 // One message from the pull thread to JavaScript.
@@ -67,6 +140,7 @@ struct PipelineMessage {
     bool full_range = false;
     bool h_cosited = false;  // chroma on even luma columns (MPEG-2, H.264's default)
   } yuv;
+  std::vector<VideoStream> video_streams;  // first frame only: what decodebin exposed
   std::string colorimetry;  // GStreamer's names of it and of the chroma siting, for the JPEG encoder's caps
   std::string chroma_site;
   ~PipelineMessage() {
@@ -449,6 +523,17 @@ void Pipeline::Post(PipelineMessage* msg) {
           y.Set("chromaSite", m->chroma_site);
           o.Set("yuv", y);
         }
+        if (!m->video_streams.empty()) {
+          Napi::Array streams = Napi::Array::New(env, m->video_streams.size());
+          for (size_t i = 0; i < m->video_streams.size(); ++i) {
+            Napi::Object v = Napi::Object::New(env);
+            v.Set("width", m->video_streams[i].width);
+            v.Set("height", m->video_streams[i].height);
+            v.Set("linked", m->video_streams[i].linked);
+            streams.Set(static_cast<uint32_t>(i), v);
+          }
+          o.Set("videoStreams", streams);
+        }
         if (m->pixels != nullptr) {
           // Ownership of the malloc'd block passes to the ArrayBuffer.
           o.Set("pixels", Napi::ArrayBuffer::New(env, m->pixels, m->pixel_bytes, FreeBlock));
@@ -754,6 +839,8 @@ void Pipeline::PullLoop() {
     }
     PipelineMessage* frame = MakeFrame(sample);
     gst_sample_unref(sample);
+    // By the first frame decodebin has exposed every stream of the group.
+    if (frame != nullptr && frame->sequence == 0) frame->video_streams = DecodedVideoStreams(pipeline_);
     if (frame != nullptr) {
       {
         std::lock_guard<std::mutex> lock(mutex_);

@@ -59,10 +59,20 @@ export interface PipelineErrorInfo {
   source: string;
 }
 
+/** The video streams of a source that has several (a recording with two video tracks), as found at its first frame. */
+export interface VideoStreams {
+  /** Each stream's size, in the order GStreamer exposed them (the container's track order). */
+  streams: Array<{ width: number; height: number }>;
+  /** Index in `streams` of the one delivered: the first (decodebin's order), the others are dropped. */
+  used: number;
+}
+
 export type FrameSourceEvents = {
   eos: [];
   error: [CaptureError];
   warning: [PipelineErrorInfo];
+  /** Once, before the first frame, where the source has more than one video stream. */
+  videoStreams: [VideoStreams];
 };
 
 export class FrameSource extends TypedEmitter<FrameSourceEvents> {
@@ -396,6 +406,11 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
           }
           this.#native.addPixelSlots(this.#pixelSlots);
         }
+        const streams = m.videoStreams;
+        if (streams !== undefined && streams.length > 1) {
+          const used = streams.findIndex((v) => v.linked);
+          if (used >= 0) this.emit('videoStreams', { streams: streams.map((v) => ({ width: v.width, height: v.height })), used });
+        }
         const frame: CapturedFrame = {
           sequence: m.sequence,
           width: m.width,
@@ -449,6 +464,18 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
         break;
     }
   }
+}
+
+/**
+ * What a source with several video streams delivers, in words: which one
+ * (by its place and size), and that the others are not analysed.
+ */
+export function describeVideoStreams(where: string, v: VideoStreams): string {
+  const size = (s: { width: number; height: number }): string => `${s.width}×${s.height}`;
+  const ordinal = (i: number): string => ['first', 'second', 'third'][i] ?? `#${i + 1}`;
+  const others = v.streams.map((s, i) => ({ s, i })).filter(({ i }) => i !== v.used);
+  const ignored = others.map(({ s, i }) => `${ordinal(i)}, ${size(s)}`).join('; ');
+  return `${where} has ${v.streams.length} video streams: the ${ordinal(v.used)} (${size(v.streams[v.used]!)}) is used, the other${others.length > 1 ? 's' : ''} (${ignored}) ${others.length > 1 ? 'are' : 'is'} ignored`;
 }
 
 /**

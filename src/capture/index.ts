@@ -1,4 +1,4 @@
-export { FrameSource, openCapture, type CapturedFrame, type Letterbox, type FrameSourceEvents } from './frame-source.js';
+export { FrameSource, openCapture, describeVideoStreams, type CapturedFrame, type Letterbox, type FrameSourceEvents, type VideoStreams } from './frame-source.js';
 export { buildPipeline, gstQuote, CAMERA_ELEMENT, APPSRC_NAME, SlotPool, frameBytes } from './options.js';
 export type { CaptureOptions, SourceOptions, TensorOptions, PixelFormat, YuvMatrix, BuiltPipeline } from './options.js';
 export { encodeJpeg, type JpegOptions, type RawImage } from './jpeg.js';

@@ -38,6 +38,12 @@ export interface NativeLetterbox {
   scaledHeight: number;
 }
 
+export interface NativeVideoStream {
+  width: number;
+  height: number;
+  linked: boolean;
+}
+
 export type NativeMessage =
   | {
       type: 'frame';
@@ -59,6 +65,8 @@ export type NativeMessage =
       tensorSlot?: number;
       tensorSlotMisses?: number;
       letterbox?: NativeLetterbox;
+      /** First frame only: the video streams decodebin exposed (size, and whether it is the one linked). */
+      videoStreams?: NativeVideoStream[];
       /** I420 frames: the matrix of their colorimetry. */
       yuv?: { kr: number; kb: number; fullRange: boolean; colorimetry: string; chromaSite: string };
     }

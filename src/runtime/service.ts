@@ -26,7 +26,7 @@ import { TrackingShards } from './shards.js';
 import { CameraRunner, ringCapacityFor, type DropReason, type FrameRecord, type PackageSink, type UploadRecord } from './camera-runner.js';
 import { openSource, type OpenedSource } from './sources.js';
 import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type PositionProvider } from '../capture/acquisition.js';
-import { CameraClock, recordingCutShort, SlotPool, type CapturedFrame, type ClockStep } from '../capture/index.js';
+import { CameraClock, describeVideoStreams, recordingCutShort, SlotPool, type CapturedFrame, type ClockStep } from '../capture/index.js';
 import { loadNative, type NativeBinding } from '../capture/native.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 import { deadLetterHint, retryHint, type SinkType } from './upload-hints.js';
@@ -443,6 +443,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     // and across steps of the wall clock, each said once.
     const clock = new CameraClock({ onStep: (step) => this.#logClockStep(cam.id, step) });
     let endedEarlySaid = false;
+    let videoStreamsSaid = false;
     // Gaps in a recording's stream (CameraRunner 'gap'), over every pass.
     const gaps = { count: 0, ns: 0n };
     while (!this.#stopping) {
@@ -453,6 +454,14 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         // compacted (heldFrames); a source pulling ahead or a policy holding more makes the pool grow
         // on its misses, up to twice this (FrameSource), so a camera holds only the slots it uses.
         opened = openSource(cam.source, tensor, ringCapacityFor({ captureHz: cam.captureHz, ringSeconds: cam.ringSeconds }) + 4, slots, decoderThreadsFor(this.config, cam), cam.pixelFormat === 'i420' ? 'I420' : 'BGR');
+        // Before anything awaits: the first frame (which tells the streams) may come at the next turn.
+        // GStreamer plays the first video stream and drops the others without a word; said once a camera.
+        opened.source.once('videoStreams', (v) => {
+          if (videoStreamsSaid) return;
+          videoStreamsSaid = true;
+          const where = cam.source.type === 'file' ? `recording ${cam.source.path}` : `the ${cam.source.type} source`;
+          this.#log.warn(describeVideoStreams(where, v), { camera: cam.id });
+        });
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();

@@ -1,6 +1,6 @@
 /** bestshot probe <uri>: the first thing to run on a new camera. */
 import { existsSync } from 'node:fs';
-import { buildPipeline, openCapture, unsupportedFileFormat } from '../../capture/index.js';
+import { buildPipeline, describeVideoStreams, openCapture, unsupportedFileFormat, type VideoStreams } from '../../capture/index.js';
 import { sourceFromUri } from '../../capture/uri.js';
 import { CaptureError, UsageError } from '../../errors.js';
 import type { Command } from '../commands.js';
@@ -51,6 +51,10 @@ export const command: Command = {
     const unsupported = spec.type === 'file' ? unsupportedFileFormat(spec.path) : undefined;
     if (unsupported !== undefined) throw new UsageError(unsupported);
     const source = openCapture({ source: spec });
+    let streams: VideoStreams | undefined;
+    source.once('videoStreams', (v) => {
+      streams = v;
+    });
     console.log(`pipeline: ${source.pipeline.description}`);
     console.log(`live:     ${source.pipeline.live}`);
     let prev: bigint | undefined;
@@ -65,7 +69,11 @@ export const command: Command = {
     }, waitS * 1000);
     try {
       for await (const f of source) {
-        if (count === 0) console.log(`caps:     video/x-raw, format=${f.format}, width=${f.width}, height=${f.height}\n`);
+        if (count === 0) {
+          // GStreamer plays the first of several video streams and drops the others without a word.
+          if (streams) console.log(`streams:  ${describeVideoStreams(spec.type === 'file' ? spec.path : uri, streams)}`);
+          console.log(`caps:     video/x-raw, format=${f.format}, width=${f.width}, height=${f.height}\n`);
+        }
         const wall = new Date(Number(f.captureRealtimeNs / 1_000_000n)).toISOString();
         const dt = prev === undefined ? '' : `  +${(Number(f.captureMonotonicNs - prev) / 1e6).toFixed(1)} ms`;
         console.log(`#${String(f.sequence).padStart(4)}  pts ${(Number(f.ptsNs) / 1e9).toFixed(3)} s  captured ${wall}${dt}`);
