@@ -97,6 +97,12 @@ export type CameraRunnerEvents = {
   gap: [bigint, bigint];
   workerRestart: ['detect' | 'track', string];
   tracksEnded: [number[]];
+  /**
+   * A live camera's measured delivery (frames taken per second over a window
+   * of rateWindowMs, after rateSettleMs from its first frame) crossed 90 % of
+   * captureHz: `slow` true when it delivers fewer, false when it is back.
+   */
+  rate: [number, boolean];
   error: [Error];
 };
 
@@ -141,6 +147,13 @@ export interface CameraRunnerOptions {
    * waits in v4l2src for ever, the camera counted as delivering.
    */
   stallTimeoutMs?: number;
+  /**
+   * A live camera's delivery rate is measured from this long after its first
+   * frame (start-up: preroll, auto exposure) over windows of rateWindowMs.
+   * Defaults 5000 and 10000 ms.
+   */
+  rateSettleMs?: number;
+  rateWindowMs?: number;
   /**
    * How a frame a selection policy still holds is kept once it is older than
    * the ring's window (config cameras[].heldFrames): 'jpeg' (default) encodes
@@ -221,6 +234,12 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   /** S1's minScore1 of this camera's selection: crops carry the qualifying tracks of a frame (content.ts cropTrackIds). */
   readonly #minScore1: number;
   #trackIdFloor: number;
+  /** A live camera's frames taken per second in the last measured window (rateWindowMs); undefined before one. */
+  deliveredHz: number | undefined;
+  /** The last window measured fewer than 90 % of captureHz. */
+  slowSource = false;
+  /** The window being measured: from `ms` (performance.now) with `captured` frames taken; captured -1 while settling. */
+  #rateWindow: { ms: number; captured: number } | undefined;
   #stopping = false;
   #source: FrameSource | undefined;
   #hadState = false;
@@ -275,6 +294,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         const frame = live && this.stats.captured > 0 ? await this.#nextWithin(source, this.#opts.stallTimeoutMs ?? 30_000) : await source.next();
         if (frame === null) break;
         this.stats.captured++;
+        if (live) this.#measureRate(performance.now());
         if (frame.ptsNs >= 0n) this.streamEndNs = frame.ptsNs + (frame.durationNs > 0n ? frame.durationNs : 0n);
         if (!live && frame.ptsNs >= 0n) {
           // A damaged recording loses frames without a word from GStreamer (the decoder drops what
@@ -337,6 +357,36 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       return await Promise.race([source.next(), stalled]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * A5 takes frames on the captureHz grid, but a live camera sending fewer
+   * (a V4L2 mode at 5 frames/s, an RTSP stream at a low frame rate, a
+   * decoder short of CPU) gives fewer: the loop waits on the source, and
+   * nothing said so (lateTicks counted it as the loop's lateness). The rate
+   * is measured in frames taken per window, not per frame, and the change
+   * is emitted, so it is said once and not per frame.
+   */
+  #measureRate(nowMs: number): void {
+    const w = this.#rateWindow;
+    if (w === undefined) {
+      this.#rateWindow = { ms: nowMs + (this.#opts.rateSettleMs ?? 5000), captured: -1 };
+      return;
+    }
+    if (w.captured < 0) {
+      if (nowMs >= w.ms) this.#rateWindow = { ms: nowMs, captured: this.stats.captured };
+      return;
+    }
+    const elapsedMs = nowMs - w.ms;
+    if (elapsedMs < (this.#opts.rateWindowMs ?? 10_000)) return;
+    const hz = ((this.stats.captured - w.captured) * 1000) / elapsedMs;
+    this.#rateWindow = { ms: nowMs, captured: this.stats.captured };
+    this.deliveredHz = hz;
+    const slow = hz < 0.9 * this.#opts.captureHz;
+    if (slow !== this.slowSource) {
+      this.slowSource = slow;
+      this.emit('rate', hz, slow);
     }
   }
 

@@ -51,6 +51,8 @@ export async function observe(options: { port: number; host: string; enabled: bo
             details: {
               detector: h.detector ? 'loaded' : 'loading',
               cameras: h.cameras,
+              // A live camera sending fewer frames than captureHz (A5): its rate, not a failure.
+              ...(Object.keys(h.slow).length > 0 ? { slowCameras: h.slow } : {}),
               // Said, not judged: an endpoint outage does not make the unit unready (an OTA health
               // check would roll back a good release for a cloud outage), but /healthz said nothing
               // of it while every package stayed queued, the queue filled and dropped the oldest.

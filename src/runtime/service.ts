@@ -122,6 +122,8 @@ export interface CameraStatus {
   earlier: CameraTotals;
   failures: number;
   lastError?: string;
+  /** A live camera's lowest delivery rate measured below 90 % of its captureHz (frames/s) in this run, with that captureHz; undefined when never. */
+  slowest?: { hz: number; captureHz: number };
 }
 
 /** A camera's counts over every source it opened in this run. */
@@ -299,21 +301,26 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
    * whose other cameras deliver unready: an OTA health check would otherwise
    * roll back every update of a unit with one camera out.
    */
-  health(): { ready: boolean; detector: boolean; cameras: Record<string, string> } {
+  health(): { ready: boolean; detector: boolean; cameras: Record<string, string>; slow: Record<string, string> } {
     const cameras: Record<string, string> = {};
+    // Said, not judged: a camera sending fewer frames than captureHz still does its job.
+    const slow: Record<string, string> = {};
     let delivering = 0;
     let starting = 0;
     let ended = 0;
     for (const [id, c] of this.cameras) {
       const delivers = c.state === 'running' && (c.runner?.stats.captured ?? 0) > 0;
       cameras[id] = delivers ? 'delivering' : c.state;
+      if (delivers && c.runner?.slowSource && c.runner.deliveredHz !== undefined) {
+        slow[id] = `${c.runner.deliveredHz.toFixed(1)} frames/s, fewer than captureHz ${c.slowest?.captureHz}`;
+      }
       if (delivers) delivering++;
       // Still on its first try (not a camera that failed before and is reconnecting).
       else if ((c.state === 'starting' || c.state === 'running') && c.failures === 0) starting++;
       else if (c.state === 'ended') ended++;
     }
     const ready = this.#detectorReady && starting === 0 && (delivering > 0 || (this.cameras.size > 0 && ended === this.cameras.size));
-    return { ready, detector: this.#detectorReady, cameras };
+    return { ready, detector: this.#detectorReady, cameras, slow };
   }
 
   /** Resolves when every camera's source has ended (replays) or after stop(). */
@@ -444,6 +451,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const clock = new CameraClock({ onStep: (step) => this.#logClockStep(cam.id, step) });
     let endedEarlySaid = false;
     let videoStreamsSaid = false;
+    let rateSaid: 'none' | 'slow' | 'recovered' = 'none';
     // Gaps in a recording's stream (CameraRunner 'gap'), over every pass.
     const gaps = { count: 0, ns: 0n };
     while (!this.#stopping) {
@@ -510,6 +518,24 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           this.#log.warn(`recording has a gap: no frame from ${s(fromNs)} s to ${s(toNs)} s of ${cam.source.path} (damaged, or recorded with pauses); that time is not analysed`, { camera: cam.id });
         }
         gaps.ns += toNs - fromNs;
+      });
+      runner.on('rate', (hz, slow) => {
+        // Said once a camera (the first slow window, and its first recovery after), never per frame;
+        // /healthz and the run's summary carry the rate.
+        const fields = { camera: cam.id, deliveredHz: Math.round(hz * 10) / 10, captureHz: cam.captureHz };
+        if (slow) {
+          if (status.slowest === undefined || hz < status.slowest.hz) status.slowest = { hz, captureHz: cam.captureHz };
+          if (rateSaid === 'none') {
+            rateSaid = 'slow';
+            this.#log.warn(
+              `camera delivers ${hz.toFixed(1)} frames/s, fewer than captureHz ${cam.captureHz}: each frame it sends is analysed, but objects are seen less often than configured; raise the camera's frame rate or lower captureHz`,
+              fields,
+            );
+          }
+        } else if (rateSaid === 'slow') {
+          rateSaid = 'recovered';
+          this.#log.info(`camera delivers at captureHz again (${hz.toFixed(1)} frames/s)`, fields);
+        }
       });
       runner.on('workerRestart', (kind, why) => {
         this.#log.warn('worker restarted', { camera: cam.id, kind, reason: why });

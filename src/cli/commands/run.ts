@@ -119,6 +119,10 @@ function printCounts(c: RunCounts, out: (line: string) => void): void {
 function printCameraTrouble(cameras: Iterable<CameraStatus>, out: (line: string) => void): void {
   for (const status of cameras) {
     const captured = cameraTotals(status).captured;
+    // A5: a live camera that sent fewer frames than captureHz (said once in the log, when it happened).
+    if (status.slowest !== undefined && captured > 0) {
+      out(`camera:      ${status.id}: delivered ${status.slowest.hz.toFixed(1)} frames/s at its slowest, fewer than captureHz ${status.slowest.captureHz}`);
+    }
     if (status.failures === 0 && captured > 0) continue;
     const frames = captured === 0 ? 'no frame captured' : `${captured} frames captured`;
     const failures = status.failures === 0 ? '' : `; ${status.failures} failure${status.failures === 1 ? '' : 's'}${status.state === 'failed' ? ', not retried' : ''}`;

@@ -1,0 +1,107 @@
+/**
+ * A5: a live camera that sends fewer frames than captureHz, as an operator
+ * sees `bestshot run`: the real CLI as a subprocess, real live videotestsrc
+ * cameras, /healthz over loopback. Before, nothing said it: /healthz read
+ * 'delivering', the summary counted the frames, and the log was silent.
+ * Now one warning (the measured rate against captureHz), after a settling
+ * time and a measured window, never per frame; /healthz and the summary
+ * carry the rate. A camera faster than captureHz says nothing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { freePort } from '../helpers/net.js';
+
+const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+
+interface LogLine {
+  msg: string;
+  level: string;
+  camera?: string;
+  deliveredHz?: number;
+  captureHz?: number;
+}
+
+test('a live camera slower than captureHz: one warning with its rate, /healthz and the summary say it; a faster one nothing', { timeout: 150_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-slow-'));
+  try {
+    const port = await freePort();
+    const config = join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      `version: 1
+model: { providers: [cpu] }
+cameras:
+  - id: slow
+    source: { type: test, pattern: ball, live: true, width: 160, height: 120, framerate: 2 }
+    captureHz: 10
+  - id: fast
+    source: { type: test, pattern: ball, live: true, width: 160, height: 120, framerate: 25 }
+    captureHz: 5
+upload: { endpoint: "http://127.0.0.1:1/packages", token: { env: BESTSHOT_TEST_TOKEN } }
+queue: { path: ${join(dir, 'queue.sqlite')} }
+stateDir: ${join(dir, 'state')}
+report: { dir: ${join(dir, 'report')} }
+metrics: { enabled: true, port: ${port} }
+log: { format: json }
+`,
+    );
+    const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: LogLine[] = [];
+    let partial = '';
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const hard = setTimeout(() => child.kill('SIGKILL'), 140_000);
+    let health: { slowCameras?: Record<string, string>; cameras?: Record<string, string> } | undefined;
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (c: Buffer) => {
+        partial += c.toString();
+        const parts = partial.split('\n');
+        partial = parts.pop()!;
+        for (const p of parts) {
+          if (!p.startsWith('{')) continue;
+          const line = JSON.parse(p) as LogLine;
+          lines.push(line);
+          // Without a warning (the rate never measured), stop well after the first window could have ended.
+          if (line.msg === 'running') setTimeout(() => child.kill('SIGTERM'), 60_000).unref();
+          if (line.msg.startsWith('camera delivers ') && line.camera === 'slow') {
+            // Two more measured windows (10 s each) of both cameras, then stop: still one warning.
+            setTimeout(async () => {
+              const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+              health = (await r.json()) as typeof health;
+              child.kill('SIGTERM');
+            }, 21_000);
+          }
+        }
+      });
+      child.on('close', (c) => resolve(c));
+    });
+    clearTimeout(hard);
+    assert.equal(code, 0, JSON.stringify(lines.slice(-5)));
+    const said = lines.filter((l) => /captureHz/.test(l.msg));
+    assert.equal(said.length, 1, JSON.stringify(said));
+    const warning = said[0]!;
+    assert.equal(warning.level, 'warn');
+    assert.equal(warning.camera, 'slow');
+    assert.equal(warning.deliveredHz, 2);
+    assert.equal(warning.captureHz, 10);
+    assert.equal(
+      warning.msg,
+      "camera delivers 2.0 frames/s, fewer than captureHz 10: each frame it sends is analysed, but objects are seen less often than configured; raise the camera's frame rate or lower captureHz",
+    );
+    assert.deepEqual(health?.cameras, { slow: 'delivering', fast: 'delivering' });
+    assert.deepEqual(health?.slowCameras, { slow: '2.0 frames/s, fewer than captureHz 10' });
+    assert.match(stdout, /^camera: {6}slow: delivered 2\.0 frames\/s at its slowest, fewer than captureHz 10$/m);
+    assert.doesNotMatch(stdout, /^camera: {6}fast/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
