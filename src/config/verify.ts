@@ -2,6 +2,7 @@
  * Cross-field checks, one named pure function each (STYLE 5). Each returns
  * findings (errors or warnings) located by key path; the loader collects them.
  */
+import { posix } from 'node:path';
 import { describeValue } from '../errors.js';
 import { POLICY_OPTIONS, POLICY_OPTION_NAMES, optionsOf } from '../select/options.js';
 import type {
@@ -34,6 +35,47 @@ export function verifyUniqueCameraIds(cameras: ReadonlyArray<Pick<CameraConfig, 
     const prev = first.get(cam.id);
     if (prev !== undefined) out.push(error([...segs, i, 'id'], `Duplicate camera id '${cam.id}' (also cameras[${prev}].id)`));
     else first.set(cam.id, i);
+  });
+  return out;
+}
+
+/**
+ * A camera device is opened by one pipeline: a second camera on the same
+ * V4L2 device (or Argus sensor) fails every open with 'Device is busy' and
+ * `bestshot run` retried it for ever, while check-config said OK. Paths are
+ * compared as written (normalised); a symlink to the same device is not
+ * resolved here (config checks read no file system).
+ */
+export function verifyUniqueCameraDevices(cameras: ReadonlyArray<Pick<CameraConfig, 'source'>>, segs: Segs = ['cameras']): Finding[] {
+  const first = new Map<string, number>();
+  const out: Finding[] = [];
+  cameras.forEach((cam, i) => {
+    const src = cam.source;
+    let key: string;
+    let what: string;
+    let field: string;
+    if (src.type === 'v4l2') {
+      key = `v4l2:${posix.normalize(src.device)}`;
+      what = `V4L2 device ${src.device}`;
+      field = 'device';
+    } else if (src.type === 'argus') {
+      key = `argus:${src.sensorId}`;
+      what = `Argus sensor ${src.sensorId}`;
+      field = 'sensorId';
+    } else {
+      return;
+    }
+    const prev = first.get(key);
+    if (prev === undefined) {
+      first.set(key, i);
+      return;
+    }
+    out.push(
+      error(
+        [...segs, i, 'source', field],
+        `${what} is also cameras[${prev}]'s: a camera device delivers to one pipeline (a second open fails with 'Device is busy'); give each camera its own`,
+      ),
+    );
   });
   return out;
 }
@@ -242,6 +284,7 @@ export function verifyQueueHoldsInFlight(c: Pick<BestshotConfig, 'queue' | 'uplo
 export function verifyConfig(c: BestshotConfig): Finding[] {
   return [
     ...verifyUniqueCameraIds(c.cameras),
+    ...verifyUniqueCameraDevices(c.cameras),
     ...c.cameras.flatMap((cam, i) => verifyCamera(cam, ['cameras', i])),
     ...verifyPerClassScore(c.model),
     ...verifyUploadEndpoint(c.upload, c.receiver.embedded),

@@ -394,6 +394,20 @@ describe('config: cross-field verify… checks', () => {
     );
   });
 
+  test('verifyUniqueCameraDevices: two cameras on one V4L2 device or Argus sensor are refused; distinct ones pass', () => {
+    const two = (a: string, b: string): string => `receiver: { embedded: true }\ncameras:\n  - id: a\n    source: ${a}\n  - id: b\n    source: ${b}\n`;
+    assert.equal(
+      errorOf(two('{ type: v4l2, device: /dev/video0 }', '{ type: v4l2, device: /dev//video0 }')),
+      "cameras[1].source.device: V4L2 device /dev//video0 is also cameras[0]'s: a camera device delivers to one pipeline (a second open fails with 'Device is busy'); give each camera its own",
+    );
+    assert.equal(
+      errorOf(two('{ type: argus, sensorId: 1 }', '{ type: argus, sensorId: 1 }')),
+      "cameras[1].source.sensorId: Argus sensor 1 is also cameras[0]'s: a camera device delivers to one pipeline (a second open fails with 'Device is busy'); give each camera its own",
+    );
+    assert.equal(parse(two('{ type: v4l2, device: /dev/video0 }', '{ type: v4l2, device: /dev/video2 }')).config.cameras.length, 2);
+    assert.equal(parse(two('{ type: argus, sensorId: 0 }', '{ type: argus, sensorId: 1 }')).config.cameras.length, 2);
+  });
+
   test('verifyUploadEndpoint: endpoint required unless the receiver is embedded', () => {
     assert.equal(
       errorOf('cameras:\n  - id: a\n    source: { type: test }\n'),
