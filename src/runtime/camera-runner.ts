@@ -100,7 +100,8 @@ export type CameraRunnerEvents = {
   /**
    * A live camera's measured delivery (frames taken per second over a window
    * of rateWindowMs, after rateSettleMs from its first frame) crossed 90 % of
-   * captureHz: `slow` true when it delivers fewer, false when it is back.
+   * captureHz: `slow` true when it delivers fewer, false when it is back. A
+   * recording: its frame rate over its first 2 s of stream, when fewer (once).
    */
   rate: [number, boolean];
   error: [Error];
@@ -295,6 +296,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         if (frame === null) break;
         this.stats.captured++;
         if (live) this.#measureRate(performance.now());
+        else if (frame.ptsNs >= 0n) this.#measureRecordedRate(frame.ptsNs);
         if (frame.ptsNs >= 0n) this.streamEndNs = frame.ptsNs + (frame.durationNs > 0n ? frame.durationNs : 0n);
         if (!live && frame.ptsNs >= 0n) {
           // A damaged recording loses frames without a word from GStreamer (the decoder drops what
@@ -387,6 +389,30 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     if (slow !== this.slowSource) {
       this.slowSource = slow;
       this.emit('rate', hz, slow);
+    }
+  }
+
+  /**
+   * A recording's frame rate, in its own time: frames decoded over its first
+   * 2 s of stream (a variable frame rate averaged). A recording with fewer
+   * frames per second than captureHz gives each of them to the grid, fewer
+   * than configured; said once (the 'rate' event), not measured again.
+   */
+  #measureRecordedRate(ptsNs: bigint): void {
+    const w = this.#rateWindow;
+    if (w === undefined) {
+      this.#rateWindow = { ms: Number(ptsNs) / 1e6, captured: this.stats.captured };
+      return;
+    }
+    if (w.captured < 0) return;
+    const elapsedMs = Number(ptsNs) / 1e6 - w.ms;
+    if (elapsedMs < 2000) return;
+    const hz = ((this.stats.captured - w.captured) * 1000) / elapsedMs;
+    this.#rateWindow = { ms: 0, captured: -1 };
+    this.deliveredHz = hz;
+    if (hz < 0.9 * this.#opts.captureHz) {
+      this.slowSource = true;
+      this.emit('rate', hz, true);
     }
   }
 

@@ -528,7 +528,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           if (rateSaid === 'none') {
             rateSaid = 'slow';
             this.#log.warn(
-              `camera delivers ${hz.toFixed(1)} frames/s, fewer than captureHz ${cam.captureHz}: each frame it sends is analysed, but objects are seen less often than configured; raise the camera's frame rate or lower captureHz`,
+              cam.source.type === 'file'
+                ? `recording ${cam.source.path} has ${hz.toFixed(1)} frames/s, fewer than captureHz ${cam.captureHz}: each of its frames is analysed, but objects are seen less often than configured`
+                : `camera delivers ${hz.toFixed(1)} frames/s, fewer than captureHz ${cam.captureHz}: each frame it sends is analysed, but objects are seen less often than configured; raise the camera's frame rate or lower captureHz`,
               fields,
             );
           }

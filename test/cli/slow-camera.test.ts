@@ -9,10 +9,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { freePort } from '../helpers/net.js';
 
@@ -101,6 +101,35 @@ log: { format: json }
     assert.deepEqual(health?.slowCameras, { slow: '2.0 frames/s, fewer than captureHz 10' });
     assert.match(stdout, /^camera: {6}slow: delivered 2\.0 frames\/s at its slowest, fewer than captureHz 10$/m);
     assert.doesNotMatch(stdout, /^camera: {6}fast/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('replay of a recording with fewer frames per second than captureHz says its rate once; one with more says nothing', { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-slowrec-'));
+  try {
+    const clip = (fps: number): string => {
+      const path = join(dir, `clip${fps}.mp4`);
+      execFileSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=30', 'pattern=ball', '!', `video/x-raw,width=160,height=120,framerate=${fps}/1`, '!', 'x264enc', 'speed-preset=ultrafast', '!', 'h264parse', '!', 'mp4mux', '!', 'filesink', `location=${path}`]);
+      return path;
+    };
+    const said = (path: string): LogLine[] => {
+      // config/demo.yaml: captureHz 10.
+      const r = spawnSync(process.execPath, [CLI, 'replay', path, '--out', join(dir, `out-${basename(path)}`), '--quiet'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 100_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{') && l.includes('captureHz'))
+        .map((l) => JSON.parse(l) as LogLine);
+    };
+    const five = clip(5);
+    const lines = said(five);
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.msg, l.deliveredHz, l.captureHz]),
+      [['warn', `recording ${five} has 5.0 frames/s, fewer than captureHz 10: each of its frames is analysed, but objects are seen less often than configured`, 5, 10]],
+    );
+    assert.deepEqual(said(clip(25)), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
