@@ -558,7 +558,15 @@ void Pipeline::Post(PipelineMessage* msg) {
       }
     }
     delete m;
-    fn.Call({o});
+    try {
+      fn.Call({o});
+    } catch (const Napi::Error& e) {
+      // An exception thrown by the JavaScript handler (a bug in it, a RangeError allocating a
+      // frame's SharedArrayBuffer) is the process's uncaught exception, as it would be in any
+      // event handler. Left to Node-API, it was swallowed with only a DEP0168 deprecation warning
+      // per frame: the frame was lost, a pending next() waited for ever, the process ran on.
+      napi_fatal_exception(env, e.Value());
+    }
   });
   if (status != napi_ok) delete msg;
 }

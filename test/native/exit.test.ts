@@ -72,3 +72,18 @@ test('process.exit(3) and an uncaught exception while pipelines deliver frames: 
   assertClean(thrown, 1);
   assert.match(thrown.stderr, /Error: boom/);
 });
+
+test("an exception thrown by the frame handler is the process's uncaught exception (exit 1, its stack), not swallowed while the pipeline runs on", { timeout: 90_000 }, () => {
+  const r = runScript(`
+    import { loadNative } from ${NATIVE};
+    const b = loadNative();
+    const p = new b.Pipeline({ description: ${JSON.stringify(LIVE)}, sinkName: 'sink', live: true }, (m) => {
+      if (m.type === 'frame') throw new Error('handler failed at frame ' + m.sequence);
+    });
+    p.start();
+    p.request(5);
+  `);
+  assertClean(r, 1);
+  assert.match(r.stderr, /Error: handler failed at frame 0/);
+  assert.doesNotMatch(r.stderr, /DEP0168|Uncaught N-API callback exception/);
+});
