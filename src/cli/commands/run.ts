@@ -1,6 +1,7 @@
 /** bestshot run --config file.yaml: the service (systemd runs this). */
 import { parseArgs } from '../args.js';
 import { drainEtaS } from '../progress.js';
+import { handOverSignals } from '../signals.js';
 import { loadConfig, type BestshotConfig } from '../../config/index.js';
 import { BestshotError, UsageError } from '../../errors.js';
 import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
@@ -137,8 +138,8 @@ function printCameraTrouble(cameras: Iterable<CameraStatus>, out: (line: string)
  * released first: the default action alone left them for the next start to take over.
  * (process.exit there aborted the process: native inference set-up was still running.)
  */
-function exitOnSignalWhileStarting(log: Logger, locks: { release(): void }): { disarm(): void } {
-  const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+function exitOnSignalWhileStarting(log: Logger, locks: { release(): void }): { handOver(to: (signal: NodeJS.Signals) => void): void } {
+  const signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
   const disarm = (): void => {
     for (const sig of signals) process.off(sig, handler);
   };
@@ -149,11 +150,12 @@ function exitOnSignalWhileStarting(log: Logger, locks: { release(): void }): { d
     process.kill(process.pid, signal);
   };
   for (const sig of signals) process.on(sig, handler);
-  return { disarm };
+  // The run's own handler takes over without a moment with none (a signal then was lost).
+  return { handOver: (to) => handOverSignals(signals, handler, to) };
 }
 
 /** The service, its locks held: start, run until the sources end or a signal, stop; the exit code. */
-async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: number, stopDuringStart: { disarm(): void }): Promise<number> {
+async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: number, stopDuringStart: { handOver(to: (signal: NodeJS.Signals) => void): void }): Promise<number> {
   // Bind the metrics port first: a taken port fails the start before any camera runs.
   let obs: Observability;
   try {
@@ -243,12 +245,9 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
     printCameraTrouble(svc.cameras.values(), (line) => console.log(line));
     process.exit(1);
   };
-  stopDuringStart.disarm();
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
   // SIGHUP is what a closed ssh terminal sends to a run started from it: its default action killed
   // the process at once (exit 129), losing the images the selection policy still held. It stops gracefully too.
-  process.on('SIGHUP', () => onSignal('SIGHUP'));
+  stopDuringStart.handOver((sig) => onSignal(sig));
   log.info('running', { cameras: config.cameras.map((c) => c.id), provider: svc.provider });
   const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
   systemd.ready(`running ${config.cameras.length} camera(s), inference on ${svc.provider}`);
