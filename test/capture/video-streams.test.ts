@@ -50,7 +50,7 @@ test('a source with two video streams tells both, and that the first is delivere
   }
 });
 
-test('probe and replay of a recording with two video streams say, in one line, which one is used and which is ignored', { timeout: 120_000 }, () => {
+test('probe, replay and detect of a recording with two video streams say, in one line, which one is used and which is ignored', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-2v-'));
   try {
     const mp4 = twoTrackFile(dir, 'mp4mux', 'two.mp4');
@@ -71,6 +71,10 @@ test('probe and replay of a recording with two video streams say, in one line, w
       [['warn', `recording ${line}`]],
     );
     assert.match(replay.stdout, /^frames: .* of 25 decoded/m);
+
+    const detect = spawnSync(process.execPath, [CLI, 'detect', mp4, '--frames', '2', '--json'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(detect.status, 0, detect.stderr);
+    assert.equal(detect.stderr.trim(), `bestshot detect: warning: ${line}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { encodeJpeg, openCapture, recordingCutShort, unsupportedFileFormat, type CapturedFrame } from '../../capture/index.js';
+import { describeVideoStreams, encodeJpeg, openCapture, recordingCutShort, unsupportedFileFormat, type CapturedFrame } from '../../capture/index.js';
 import { annotate } from '../../detect/annotate.js';
 import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
 import { CaptureError, UsageError } from '../../errors.js';
@@ -103,6 +103,8 @@ export const command: Command = {
       throw err;
     });
     const source = openCapture({ source: { type: 'file', path: file }, format: 'BGR', tensor: tensorOptionsFor(detector.manifest) });
+    // GStreamer plays the first of several video streams and drops the others without a word: said, as run and replay say it.
+    source.once('videoStreams', (v) => console.error(`bestshot detect: warning: ${describeVideoStreams(file, v)}`));
     const counts = new Map<string, number>();
     let best: { frame: CapturedFrame; index: number; pixels: Uint8Array; boxes: Box[] } | undefined;
     let index = 0;
