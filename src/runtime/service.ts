@@ -31,6 +31,11 @@ import { loadNative, type NativeBinding } from '../capture/native.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 import { deadLetterHint, retryHint, type SinkType } from './upload-hints.js';
 
+/** Dead letters said one line each in a run before they are summed up (#logDeadLetters). */
+const DEAD_LETTER_LINES = 10;
+/** At most one line per this long for the dead letters past the first DEAD_LETTER_LINES. */
+const DEAD_LETTER_SUMMARY_MS = 60_000;
+
 export interface RuntimeLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -388,15 +393,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         ...uploaderOptions(cfg.upload),
       });
       uploader.on('error', (err) => this.#log.error('uploader error', { error: err.message }));
-      const hintsGiven = new Set<string>();
-      uploader.on('deadLettered', (d) => {
-        this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason });
-        const hint = deadLetterHint(d.status, cfg.queue.path, cfg.upload.sink?.type ?? 'http', d.reason, this.mode === 'offline');
-        if (hint !== undefined && !hintsGiven.has(hint)) {
-          hintsGiven.add(hint);
-          this.#log.error(hint);
-        }
-      });
+      this.#logDeadLetters(uploader, cfg.queue.path, cfg.upload.sink?.type ?? 'http');
       this.#logEndpointOutages(uploader, cfg.upload.sink?.type ?? 'http');
       this.#logQueueLosses(uploader, cfg.queue.path);
       this.uploader = uploader;
@@ -635,6 +632,55 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   }
 
   #endpointDownSince: number | undefined;
+
+  /**
+   * Dead letters (U2: refused for good, kept in the queue) are said one line each for the first
+   * DEAD_LETTER_LINES of a run, then in one line a minute at most: an endpoint that starts refusing
+   * everything (a token rotated, a new ingest version) after a long outage dead-letters the backlog
+   * at sendHz, thousands of lines into the journal. The hint is said once per status: a refusal's
+   * detail can name the package (its key, its sizes), and a hint per package was a line per package.
+   */
+  #logDeadLetters(uploader: Uploader, queuePath: string, sink: SinkType): void {
+    const hintsGiven = new Set<number | undefined>();
+    let said = 0;
+    let held = { count: 0, byStatus: {} as Record<string, number>, lastKey: '', lastReason: '' };
+    /** The last dead-letter line (one of the first, or a sum): the next sum comes a minute after it. */
+    let lastSummaryMs = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const summarize = (): void => {
+      timer = undefined;
+      if (held.count === 0) return;
+      lastSummaryMs = performance.now();
+      this.#log.warn(`${held.count} more packages dead-lettered (kept in the queue: 'bestshot queue inspect --path ${queuePath}' lists them)`, {
+        byStatus: held.byStatus,
+        lastKey: held.lastKey,
+        lastReason: held.lastReason,
+      });
+      held = { count: 0, byStatus: {}, lastKey: '', lastReason: '' };
+    };
+    this.#closers.push(() => {
+      if (timer) clearTimeout(timer);
+      summarize();
+    });
+    uploader.on('deadLettered', (d) => {
+      if (said < DEAD_LETTER_LINES) {
+        said++;
+        lastSummaryMs = performance.now();
+        this.#log.warn('package dead-lettered', { key: d.idempotencyKey, status: d.status, reason: d.reason });
+      } else {
+        held.count++;
+        held.byStatus[String(d.status)] = (held.byStatus[String(d.status)] ?? 0) + 1;
+        held.lastKey = d.idempotencyKey;
+        held.lastReason = d.reason;
+        timer ??= setTimeout(summarize, Math.max(0, lastSummaryMs + DEAD_LETTER_SUMMARY_MS - performance.now())).unref();
+      }
+      if (hintsGiven.has(d.status)) return;
+      const hint = deadLetterHint(d.status, queuePath, sink, d.reason, this.mode === 'offline');
+      if (hint === undefined) return;
+      hintsGiven.add(d.status);
+      this.#log.error(hint);
+    });
+  }
 
   #logEndpointOutages(uploader: Uploader, sink: SinkType): void {
     let downSince: number | undefined;

@@ -41,7 +41,40 @@ export function deadLetterHint(status: number | undefined, queuePath: string, si
   if (status === 404 || status === 405) return `the endpoint has no package upload at that URL (HTTP ${status}): check upload.endpoint (bestshot receiver takes POST /packages); ${resend}`;
   if (status === 409) return "the endpoint holds other images under this camera's imageIds (HTTP 409): the unit's stateDir (its imageId state) was lost or reset; keep stateDir on storage that survives restarts and updates";
   if (status === 413) return `the endpoint refuses packages this large (HTTP 413): raise its body limit, or lower cameras[].jpegQuality or use upload.content: crops; ${resend}`;
+  if (status !== undefined && status >= 400 && status < 500) {
+    // Any other refusal for good: what the endpoint said is the only clue, so it is said with the hint
+    // (bestshot receiver answers {"error": …, "reasons": […]}).
+    const said = refusalDetail(reason);
+    const saying = said === undefined ? '' : `, saying: ${said}`;
+    if ((status === 400 || status === 422) && sink === 'http') {
+      return `the endpoint refuses these packages as invalid (HTTP ${status})${saying}. It checks each package (the bestshot.package/v1 metadata, the image's size and sha256, the Idempotency-Key): an endpoint of another version than this unit, or a proxy that changes the body, are the usual causes; ${resend}`;
+    }
+    return `the endpoint refuses these packages for good (HTTP ${status})${saying}; ${resend}`;
+  }
   return undefined;
+}
+
+/** Longest part of an endpoint's answer quoted in a hint. */
+const DETAIL_CHARS = 300;
+
+/**
+ * What the endpoint said in a refusal, from the sender's reason ('HTTP 400: <body>', 'S3 HTTP 400 …: <body>'):
+ * a JSON body's error (or message) and its first reasons, else the text on one line; undefined when it said nothing.
+ */
+export function refusalDetail(reason: string): string | undefined {
+  const body = /^(?:S3 )?HTTP \d+[^:]*: ([\s\S]*)$/.exec(reason)?.[1]?.trim();
+  if (!body) return undefined;
+  const clip = (text: string): string => (text.length > DETAIL_CHARS ? `${text.slice(0, DETAIL_CHARS)}…` : text);
+  try {
+    const json = JSON.parse(body) as { error?: unknown; message?: unknown; reasons?: unknown };
+    if (json !== null && typeof json === 'object') {
+      const said = [json.error, json.message, ...(Array.isArray(json.reasons) ? json.reasons.slice(0, 3) : [])].filter((x): x is string => typeof x === 'string' && x !== '');
+      if (said.length > 0) return clip(said.join('; '));
+    }
+  } catch {
+    // not JSON (or cut short by the sender's 500 characters): the text itself
+  }
+  return clip(body.replace(/\s+/g, ' '));
 }
 
 /**

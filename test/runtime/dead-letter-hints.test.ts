@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { brokerRefusalHint, deadLetterHint, storeHint, timeoutHint, tlsFailureHint } from '../../src/runtime/upload-hints.js';
 
-test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 and 413; other refusals get none', () => {
+test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 and 413; other 4xx quote what the endpoint said', () => {
   const q = '/var/lib/bestshot/queue.sqlite';
   const resend = `once fixed, 'bestshot queue resend-dead --path ${q}' puts the dead letters back for the next start`;
   assert.equal(deadLetterHint(401, q), `the endpoint refuses this unit's credentials (HTTP 401): check upload.token; ${resend}`);
@@ -18,7 +18,14 @@ test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 a
   );
   assert.equal(deadLetterHint(302, q, 'http', 'HTTP 302'), `the endpoint redirects (HTTP 302): set upload.endpoint to the address packages are posted to (redirects are not followed); ${resend}`);
   assert.match(deadLetterHint(301, q, 's3+mqtt', 'S3 HTTP 301 PermanentRedirect')!, /^the object store redirects \(HTTP 301\): check upload\.sink\.s3\.region and endpoint/);
-  for (const status of [400, 410, 422, undefined]) assert.equal(deadLetterHint(status, q), undefined, String(status));
+  assert.equal(deadLetterHint(undefined, q), undefined);
+  // Any other refusal for good: what the endpoint said is the only clue, quoted (its error and first reasons).
+  assert.equal(
+    deadLetterHint(400, q, 'http', 'HTTP 400: {"error":"metadata does not match schema bestshot.package/v1","reasons":["/a: x","/b: y","/c: z","/d: w"]}'),
+    `the endpoint refuses these packages as invalid (HTTP 400), saying: metadata does not match schema bestshot.package/v1; /a: x; /b: y; /c: z. It checks each package (the bestshot.package/v1 metadata, the image's size and sha256, the Idempotency-Key): an endpoint of another version than this unit, or a proxy that changes the body, are the usual causes; ${resend}`,
+  );
+  assert.equal(deadLetterHint(410, q, 'http', 'HTTP 410: gone  for\n good'), `the endpoint refuses these packages for good (HTTP 410), saying: gone for good; ${resend}`);
+  assert.equal(deadLetterHint(422, q, 's3', 'S3 HTTP 422'), `the endpoint refuses these packages for good (HTTP 422); ${resend}`);
   // With an object store behind the sink, its keys are the credentials to check, not upload.token.
   assert.equal(deadLetterHint(403, q, 's3+mqtt'), `the endpoint refuses this unit's credentials (HTTP 403): check upload.sink.s3.accessKeyId and secretAccessKey (or, without them, the AWS credential chain); ${resend}`);
   assert.equal(deadLetterHint(403, q, 's3'), `the endpoint refuses this unit's credentials (HTTP 403): check upload.sink.accessKeyId and secretAccessKey (or, without them, the AWS credential chain); ${resend}`);
