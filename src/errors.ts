@@ -25,6 +25,21 @@ export type ErrorCode =
   | 'ERR_LOCKED'
   | 'ERR_RECEIVER_INDEX';
 
+/**
+ * What to do about a directory a setting names that cannot be created or written, by the errno:
+ * 'set it to a writable directory' alone sent the operator of a full disk or a directory owned by
+ * another user after the wrong fix.
+ */
+export function unwritableDirAdvice(code: string | undefined, key: string): string {
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk is full: free space on it, or set ${key} to a directory on another disk`;
+  if (code === 'EROFS') return `the file system is mounted read-only: remount it read-write, or set ${key} to a directory on a writable one`;
+  if (code === 'EACCES' || code === 'EPERM') {
+    const uid = process.getuid?.();
+    return `this user${uid === undefined ? '' : ` (uid ${uid})`} may not write there: give the directory to the user the service runs as (chown), or set ${key} to a directory it may write`;
+  }
+  return `set ${key} to a writable directory`;
+}
+
 /** Describe a received value the way the messages do: 'fast' of type string. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';

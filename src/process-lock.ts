@@ -29,6 +29,26 @@ import { BestshotError, LockedError } from './errors.js';
  * one queue through a symlinked folder must find the same lock, or the
  * second gets as far as SQLite's own lock and its 'database is locked'.
  */
+/**
+ * mkdir -p that fails with the real cause: Node's recursive mkdir says ENOENT where the
+ * parent exists on a read-only file system (EROFS) — the wrong word for the wrong fix. The
+ * last level is made again without `recursive` to learn the errno.
+ */
+export function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    try {
+      mkdirSync(dir);
+      return;
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== 'ENOENT') throw again;
+    }
+    throw err;
+  }
+}
+
 export function realLocation(path: string): string {
   const absolute = resolve(path);
   try {
@@ -210,7 +230,7 @@ export class ProcessLock {
    * be created or written) are thrown as they are, for the caller to word.
    */
   static acquire(path: string, options: LockOptions): ProcessLock {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirectory(dirname(path));
     const holder: LockHolder = { pid: process.pid, start: ownStart(), command: options.command, since: new Date().toISOString(), token: randomBytes(9).toString('base64url') };
     const content = `${JSON.stringify(holder)}\n`;
     const tmp = `${path}.${holder.token}.tmp`;

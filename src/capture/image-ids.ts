@@ -8,9 +8,10 @@
  * After a crash the next run starts at the persisted end, so an id handed out
  * before the crash is never handed out again; at most one block is skipped.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { CaptureError, invalidParameterError, outOfRangeError } from '../errors.js';
+import { CaptureError, invalidParameterError, outOfRangeError, unwritableDirAdvice } from '../errors.js';
+import { makeDirectory } from '../process-lock.js';
 
 export interface ImageIdOptions {
   /** Directory of the state file; created if missing. */
@@ -102,10 +103,10 @@ export class ImageIdAllocator {
     const blockSize = options.blockSize ?? 1000;
     if (!Number.isInteger(blockSize) || blockSize < 1) throw invalidParameterError('positive integer', 'blockSize', blockSize);
     try {
-      mkdirSync(options.stateDir, { recursive: true });
+      makeDirectory(options.stateDir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new CaptureError(`stateDir ${options.stateDir} cannot be created (${code}: ${(err as Error).message}): set stateDir to a writable directory`, 'ERR_CAPTURE', { cause: err });
+      throw new CaptureError(`stateDir ${options.stateDir} cannot be created (${code}: ${(err as Error).message}): ${unwritableDirAdvice(code, 'stateDir')}`, 'ERR_CAPTURE', { cause: err });
     }
     const path = join(options.stateDir, `${cameraId}.imageid.json`);
     const firstId = options.firstId ?? 1;

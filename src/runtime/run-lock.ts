@@ -8,7 +8,7 @@
  * taken once the file is open, and not on the stateDir at all.
  */
 import { dirname, join } from 'node:path';
-import { CaptureError, QueueError } from '../errors.js';
+import { CaptureError, QueueError, unwritableDirAdvice } from '../errors.js';
 import { ProcessLock, realLocation } from '../process-lock.js';
 import { queueLockPath } from '../upload/queue.js';
 
@@ -42,7 +42,7 @@ export function lockStateDir(stateDir: string, options: RunLockOptions): Process
     if (typeof e.syscall !== 'string') throw err;
     const how = e.syscall === 'mkdir' ? 'created' : 'written';
     // Node's message repeats the code and names the lock's temporary file: the code alone says it.
-    throw new CaptureError(`stateDir ${stateDir} cannot be ${how} (${e.code ?? e.message}): set stateDir to a writable directory`, 'ERR_CAPTURE', { cause: err });
+    throw new CaptureError(`stateDir ${stateDir} cannot be ${how} (${e.code ?? e.message}): ${unwritableDirAdvice(e.code, 'stateDir')}`, 'ERR_CAPTURE', { cause: err });
   }
 }
 

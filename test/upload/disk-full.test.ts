@@ -184,7 +184,7 @@ test('a read-only file system under stateDir: open() says the directory cannot b
     const stateDir = join(disk, 'state');
     assert.throws(
       () => ImageIdAllocator.open({ stateDir, cameraId: 'cam-ro' }),
-      (err: unknown) => err instanceof Error && err.message.startsWith(`stateDir ${stateDir} cannot be created (`) && err.message.endsWith('): set stateDir to a writable directory'),
+      (err: unknown) => err instanceof Error && err.message.startsWith(`stateDir ${stateDir} cannot be created (`) && err.message.endsWith('): the file system is mounted read-only: remount it read-write, or set stateDir to a directory on a writable one'),
     );
   } finally {
     unmount(disk);
