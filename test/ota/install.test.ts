@@ -114,6 +114,9 @@ describe('install-jetson.sh', () => {
     const unitFile = readFileSync(join(u.root, 'etc/systemd/system/bestshot.service'), 'utf8');
     assert.match(unitFile, /^ExecStart=\/opt\/bestshot\/current\/bin\/bestshot run --config \/etc\/bestshot\/config\.yaml$/m);
     assert.match(unitFile, /^Restart=always$/m);
+    // A usage error (exit 2) is never restarted; the rest up to the start limit, not for ever.
+    assert.match(unitFile, /^RestartPreventExitStatus=2$/m);
+    assert.match(unitFile, /^StartLimitBurst=10$/m);
     assert.match(unitFile, /^WorkingDirectory=\/var\/lib\/bestshot$/m);
     // Where the queue and the state live is the config's (queue.path, stateDir): no environment variable nothing reads.
     assert.doesNotMatch(unitFile, /BESTSHOT_(QUEUE|STATE)_DIR/);
