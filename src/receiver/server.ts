@@ -15,6 +15,9 @@
  *   GET  /browse[?token=…]               → HTML page of the newest packages (browse.ts; the token query sets a cookie)
  *   GET  /stats, GET /healthz (no token needed)
  *
+ * Retention: with maxPackages, storing one more removes the oldest; without it
+ * the store grows until its disk is full (then 507, the edge keeps its queue).
+ *
  * Hostile input is answered, never fatal: every request ends in the one
  * handler's catch (a 4xx with a reason, or a 500 that names no path); every
  * stream has its error path; the body's bytes, the request's duration, the
@@ -105,6 +108,12 @@ export interface ReceiverOptions {
   allowUnauthenticated?: boolean;
   /** Where the start-up warnings go (no token on loopback). Default console.error. */
   warn?: (line: string) => void;
+  /**
+   * Retention: the most packages kept; storing one more removes the oldest (its files and its
+   * index row). Default: no limit (the store grows until its disk is full, then answers 507).
+   * A key removed is forgotten: sent again, it is stored again.
+   */
+  maxPackages?: number;
   /** Test knobs, see ReceiverTestFaults. */
   testFaults?: ReceiverTestFaults;
   /** One line per request outcome; default silent. */
@@ -134,6 +143,8 @@ export interface ReceiverStats {
   faultsCut: number;
   faultsFailed: number;
   faultsDelayed: number;
+  /** Packages removed by the retention limit (maxPackages) since this process started. */
+  pruned: number;
 }
 
 export interface Receiver {
@@ -239,6 +250,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   }
   if (!Number.isInteger(minUploadBytesPerS) || minUploadBytesPerS < 0) throw invalidParameterError('non-negative integer', 'minUploadBytesPerS', minUploadBytesPerS);
   if (!Number.isInteger(slowUploadWindowMs) || slowUploadWindowMs < 1) throw invalidParameterError('positive integer', 'slowUploadWindowMs', slowUploadWindowMs);
+  const maxPackages = options.maxPackages;
+  if (maxPackages !== undefined && (!Number.isInteger(maxPackages) || maxPackages < 1)) throw invalidParameterError('positive integer', 'maxPackages', maxPackages);
   const faults = options.testFaults ?? {};
   const log = options.log ?? (() => {});
   const token = options.token;
@@ -301,6 +314,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     ),
     recent: db.prepare<[number], Record<string, unknown>>('SELECT * FROM packages ORDER BY seq DESC LIMIT ?'),
     count: db.prepare('SELECT COUNT(*) AS n FROM packages'),
+    oldest: db.prepare<[number], { key: string }>('SELECT key FROM packages ORDER BY seq LIMIT ?'),
+    remove: db.prepare('DELETE FROM packages WHERE key = ?'),
   };
   /** The tracks of a stored package for the browse page (a package whose metadata cannot be read shows none). */
   const browseTracks = (key: string): BrowseTrack[] => {
@@ -322,7 +337,29 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return { hasImage: true, crops: [] };
     }
   };
-  const stats: ReceiverStats = { posts: 0, stored: 0, duplicates: 0, rejected: 0, unauthorized: 0, faultsCut: 0, faultsFailed: 0, faultsDelayed: 0 };
+  const stats: ReceiverStats = { posts: 0, stored: 0, duplicates: 0, rejected: 0, unauthorized: 0, faultsCut: 0, faultsFailed: 0, faultsDelayed: 0, pruned: 0 };
+  /**
+   * Retention (maxPackages): the oldest packages beyond the limit go, row first (a GET then says
+   * 404, never serves half a package), then the files. One prune at a time; a failure to remove
+   * files is logged and retried at the next prune (the row is gone: they are only disk space).
+   */
+  let storedCount = (q.count.get() as { n: number }).n;
+  let pruning: Promise<void> = Promise.resolve();
+  const prune = (): Promise<void> =>
+    (pruning = pruning.then(async () => {
+      if (maxPackages === undefined || storedCount <= maxPackages) return;
+      const keys = q.oldest.all(storedCount - maxPackages).map((r) => r.key);
+      for (const key of keys) {
+        q.remove.run(key);
+        storedCount--;
+        stats.pruned++;
+        try {
+          await fsp.rm(join(pkgDir, keyDir(key)), { recursive: true, force: true });
+        } catch (err) {
+          log(`retention: ${key}: files not removed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        }
+      }
+    }));
   let delayed = 0;
   let uploadsReading = 0;
 
@@ -558,7 +595,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     if (outcome === 'duplicate') {
       q.dup.run(expectedKey);
       stats.duplicates++;
-    } else stats.stored++;
+    } else {
+      stats.stored++;
+      storedCount++;
+      await prune();
+    }
     if (delayed < (faults.delayFirst ?? 0)) {
       delayed++;
       stats.faultsDelayed++;
@@ -677,6 +718,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       if (!req.complete) res.once('finish', () => req.socket.destroy());
     });
   };
+
+  // A limit lowered since the last start applies before the first request.
+  await prune();
 
   // Node checks request and header timeouts every connectionsCheckingInterval (default 30 s): check often enough for the limit to mean something.
   const connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(requestTimeoutMs / 4)));

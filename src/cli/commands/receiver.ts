@@ -26,6 +26,10 @@ Options:
   --tls-key <pem>        ... and key
   --tls-ca <pem>         CA for client certificates (mTLS)
   --require-client-cert  reject clients without a certificate signed by --tls-ca
+  --max-packages <n>     keep the newest n packages: storing one more
+                         removes the oldest (default: no limit; the store
+                         grows until its disk is full, then answers 507 and
+                         the edge keeps its packages queued)
   --quiet                no per-request log lines
 
 Test fault knobs (for fault tests only; POSTs numbered from 1):
@@ -53,6 +57,7 @@ export const command: Command = {
         'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' },
         'require-client-cert': { type: 'boolean', default: false },
+        'max-packages': { type: 'string' },
         quiet: { type: 'boolean', default: false },
         'test-cut-first': { type: 'string' },
         'test-fail-first': { type: 'string' },
@@ -94,6 +99,7 @@ export const command: Command = {
             requireClientCert: values['require-client-cert'],
           }
         : undefined,
+      maxPackages: numberArg('positive integer', 'max-packages', values['max-packages']),
       testFaults,
       log: values.quiet ? undefined : (line) => console.log(line),
     }).catch((err: NodeJS.ErrnoException) => {
