@@ -477,8 +477,10 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     }
     const final = join(pkgDir, keyDir(key));
     const tmp = `${final}.tmp-${randomBytes(6).toString('hex')}`;
-    await fsp.mkdir(tmp);
     try {
+      // In the try: a file system out of space or of inodes fails the mkdir itself (ENOSPC), a 507
+      // like a write that fails — it was a 500 'internal error', which told the edge's operator nothing.
+      await fsp.mkdir(tmp);
       const files: Array<readonly [string, Buffer]> = [...(image ? [['image.jpg', image] as const] : []), ...[...crops].map(([n, d]) => [`${n}.jpg`, d] as const), ['metadata.json', metadataText]];
       for (const [name, data] of files) {
         const fh = await fsp.open(join(tmp, name), 'w');
@@ -504,11 +506,25 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
       // Another request published this key first (or a crash left its files without an index row).
-      q.insert.run(...indexRow(metadata, image, crops));
+      index(metadata, image, crops);
       return 'duplicate';
     }
     // Exactly one request per key answers 'stored'.
-    return q.insert.run(...indexRow(metadata, image, crops)).changes > 0 ? 'stored' : 'duplicate';
+    return index(metadata, image, crops) ? 'stored' : 'duplicate';
+  }
+
+  /**
+   * The package's index row; true when this call added it. The index shares the disk: full, the
+   * package's files stay published without a row, the edge is told 507 and retries, and the retry
+   * (its files found in place) adds the row once there is room.
+   */
+  function index(m: PackageMetadata, image: Buffer | undefined, crops: ReadonlyMap<string, Buffer>): boolean {
+    try {
+      return q.insert.run(...indexRow(m, image, crops)).changes > 0;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_FULL') throw new HttpError(507, 'storage full; retry later', {}, { 'Retry-After': '30' });
+      throw err;
+    }
   }
 
   function indexRow(m: PackageMetadata, image: Buffer | undefined, crops: ReadonlyMap<string, Buffer>): [string, string, number, string, number, number, string, string] {

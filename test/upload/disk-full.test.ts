@@ -16,11 +16,11 @@ import { startReceiver } from '../../src/receiver/index.js';
 import { encodeMultipart, PackageQueue, Uploader } from '../../src/upload/index.js';
 import { makePackage } from './helpers.js';
 
-function mountTmpfs(size: string): string | undefined {
+function mountTmpfs(size: string, more = ''): string | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-full-'));
   try {
     if (process.getuid?.() !== 0) return undefined;
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${more}`, 'tmpfs', dir], { stdio: 'ignore' });
     return dir;
   } catch {
     return undefined;
@@ -205,6 +205,39 @@ test('disk full: the receiver answers 507 with Retry-After and leaves no partial
       assert.deepEqual(await res.json(), { error: 'storage full; retry later' });
       assert.deepEqual(readdirSync(join(disk, 'packages')), []);
       assert.equal((await fetch(`${rcv.url}/healthz`)).status, 200);
+    } finally {
+      await rcv.close();
+    }
+  } finally {
+    unmount(disk);
+  }
+});
+
+test('out of inodes: the receiver answers 507 (not a 500 "internal error") when it cannot even make the package directory', { skip }, async () => {
+  // Room for the index and three packages (a directory and two files each), then none.
+  const disk = mountTmpfs('4m', ',nr_inodes=14')!;
+  try {
+    const rcv = await startReceiver({ dir: disk, token: 't', warn: () => {} });
+    try {
+      const statuses: number[] = [];
+      for (let id = 1; id <= 6; id++) {
+        const pkg = makePackage('cam-ino', id, jpeg);
+        const { contentType, body } = encodeMultipart(pkg);
+        const res = await fetch(`${rcv.url}/packages`, { method: 'POST', headers: { authorization: 'Bearer t', 'content-type': contentType, 'idempotency-key': pkg.idempotencyKey }, body });
+        statuses.push(res.status);
+        if (res.status === 507) {
+          assert.equal(res.headers.get('retry-after'), '30');
+          assert.deepEqual(await res.json(), { error: 'storage full; retry later' });
+        } else await res.arrayBuffer();
+      }
+      assert.ok(statuses.includes(201), statuses.join(','));
+      assert.deepEqual(
+        statuses.filter((s) => s !== 201),
+        Array(statuses.filter((s) => s !== 201).length).fill(507),
+        statuses.join(','),
+      );
+      assert.ok(statuses.at(-1) === 507, statuses.join(','));
+      assert.ok(!readdirSync(join(disk, 'packages')).some((n) => n.includes('.tmp-')), 'no half-made package');
     } finally {
       await rcv.close();
     }
