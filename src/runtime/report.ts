@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrackEntry } from '../types.js';
+import { writeFileDurable } from '../capture/image-ids.js';
 
 export interface ReportUpload {
   idempotencyKey: string;
@@ -256,7 +257,8 @@ ${
 ${groundSvg}
 ${frames}
 </body></html>`;
-  const page = join(dir, 'report.html');
-  writeFileSync(page, html);
-  return page;
+  // Replaced whole (temp file, rename), never truncated in place: a full disk (or a power cut while
+  // writing) left a cut-off page where the last complete report was.
+  writeFileDurable(dir, 'report.html', html);
+  return join(dir, 'report.html');
 }

@@ -1,7 +1,8 @@
 /** The HTML report of a run with several cameras: an object is a camera's track, never two cameras' tracks of the same id. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeReport, type ReportUpload } from '../../src/runtime/report.js';
@@ -66,6 +67,34 @@ test("a run's report keeps its newest report.maxImages images, one copy each, an
     assert.match(html, /<img src="images\/cam_5\.jpg"/);
     assert.deepEqual(readdirSync(join(dir, 'images')).sort(), ['cam_3.jpg', 'cam_4.jpg', 'cam_5.jpg'], 'one copy of each image');
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a full disk while the report is refreshed leaves the last complete report.html, never a cut-off page', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-report-full-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+  try {
+    const summary = {
+      title: 't', source: 's', cameraId: 'cam', policy: 'spec', framesCaptured: 1, framesProcessed: 1, framesDropped: 0, objectsTracked: 0,
+      packagesImmediate: 0, packagesCached: 0, bytesSent: 0, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 0, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
+    };
+    writeReport(dir, summary, []);
+    const before = readFileSync(join(dir, 'report.html'), 'utf8');
+    // Fill the rest of the disk, then a refresh with a title far larger than what is left.
+    for (let i = 0, size = 16384; size >= 512; i++) {
+      try {
+        writeFileSync(join(dir, `filler-${i}`), Buffer.alloc(size));
+      } catch {
+        rmSync(join(dir, `filler-${i}`), { force: true });
+        size >>= 1;
+      }
+    }
+    assert.throws(() => writeReport(dir, { ...summary, title: 'x'.repeat(before.length + 64 * 1024) }, []), /ENOSPC/);
+    assert.equal(readFileSync(join(dir, 'report.html'), 'utf8'), before);
+    assert.ok(!readdirSync(dir).some((n) => n.endsWith('.tmp')), 'no temp file left');
+  } finally {
+    execFileSync('umount', ['-l', dir]);
     rmSync(dir, { recursive: true, force: true });
   }
 });

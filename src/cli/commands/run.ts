@@ -186,6 +186,7 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
       latencies[latencyCount++ % REPORT_LATENCY_FRAMES] = r.latency.total;
     });
   }
+  let reportFailing = false;
   const writeRunReport = (): void => {
     if (!reportDir || !images) return;
     const c = svc.runCounts();
@@ -213,8 +214,12 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
         },
         images.uploads(),
       );
+      if (reportFailing) log.info('report written again', { dir: reportDir });
+      reportFailing = false;
     } catch (err) {
-      log.warn('report not written', { dir: reportDir, error: (err as Error).message });
+      // Said when it starts failing, not at every 30 s refresh: a disk full for days was 2 lines a minute.
+      if (!reportFailing) log.warn('report not written; retried every 30 s, said again when it is written', { dir: reportDir, error: (err as Error).message });
+      reportFailing = true;
     }
   };
   const reportTimer = reportDir ? setInterval(writeRunReport, REPORT_REFRESH_MS) : undefined;
