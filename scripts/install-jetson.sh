@@ -178,6 +178,7 @@ owner "root:$user" "$root/var/log/bestshot"
 # -------------------------------------------------------------------- files --
 put "$SCRIPT_DIR/ota-update.sh" "$root/opt/bestshot/ota/ota-update.sh" 0755
 put "$SCRIPT_DIR/lib/common.sh" "$root/opt/bestshot/ota/lib/common.sh" 0644
+put "$SCRIPT_DIR/health-watchdog.sh" "$root/opt/bestshot/ota/health-watchdog.sh" 0755
 sed "s/^User=bestshot$/User=$user/; s/^Group=bestshot$/Group=$user/" "$SCRIPT_DIR/bestshot.service" |
   write "$root/etc/systemd/system/bestshot.service" 0644
 sed "s/ root bestshot$/ root $user/" "$SCRIPT_DIR/logrotate.conf" | write "$root/etc/logrotate.d/bestshot" 0644
@@ -197,13 +198,15 @@ write "$root/etc/systemd/system/bestshot-watchdog.service" 0644 <<EOF
 # 5 s each): a hung event loop. Any status counts as alive, 503 included:
 # /healthz says 503 while a new model builds its TensorRT engine, and a
 # restart then would only start the build again. Crashes are Restart=always's.
+# Nothing listening at the URL (metrics off or moved in the config) is said
+# once and never restarted (health-watchdog.sh).
 [Unit]
 Description=bestshot health watchdog
 After=bestshot.service
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'systemctl is-active --quiet bestshot.service || exit 0; for i in 1 2 3; do curl -sS -o /dev/null --max-time 5 $health_url && exit 0; sleep 5; done; echo "bestshot $health_url does not answer: restarting"; systemctl restart bestshot.service'
+ExecStart=/opt/bestshot/ota/health-watchdog.sh --health-url $health_url
 EOF
 write "$root/etc/systemd/system/bestshot-watchdog.timer" 0644 <<'EOF'
 [Unit]

@@ -101,6 +101,7 @@ describe('install-jetson.sh', () => {
       'etc/systemd/system/bestshot-watchdog.timer',
       'etc/systemd/system/bestshot-watchdog.service',
       'etc/systemd/system/bestshot-ota-recover.service',
+      'opt/bestshot/ota/health-watchdog.sh',
       'etc/logrotate.d/bestshot',
       'var/lib/bestshot/ota',
       'var/log/bestshot',
@@ -181,7 +182,7 @@ describe('install-jetson.sh', () => {
     // Only complaints about binaries that exist on a unit, not here, are allowed.
     const lines = (r.stdout + r.stderr)
       .split('\n')
-      .filter((l) => l.trim() && !/^bestshot(-ota-recover)?\.service: Command \/opt\/bestshot\/(current\/bin\/bestshot|ota\/ota-update\.sh) is not executable: No such file or directory$/.test(l));
+      .filter((l) => l.trim() && !/^bestshot(-ota-recover|-watchdog)?\.service: Command \/opt\/bestshot\/(current\/bin\/bestshot|ota\/ota-update\.sh|ota\/health-watchdog\.sh) is not executable: No such file or directory$/.test(l));
     assert.deepEqual(lines, []);
   });
 });

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { SCRIPTS } from './harness.js';
 
 /** The deployment scripts (scripts/setup.sh belongs to the dev setup, not the unit). */
-const DEPLOY_SCRIPTS = ['install-jetson.sh', 'install-onnxruntime-jetson.sh', 'package.sh', 'ota-update.sh', 'lib/common.sh'];
+const DEPLOY_SCRIPTS = ['install-jetson.sh', 'install-onnxruntime-jetson.sh', 'package.sh', 'ota-update.sh', 'health-watchdog.sh', 'lib/common.sh'];
 
 const have = spawnSync('shellcheck', ['--version']).status === 0;
 
