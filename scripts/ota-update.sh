@@ -229,10 +229,22 @@ restart_service() { # restart_service VERSION — returns the command's status
   BESTSHOT_ROOT=${root:-/} BESTSHOT_RELEASE=$1 bash -c "$restart_cmd" 9>&- </dev/null
 }
 
+# What the last health try got, for the failure's message: 'health check failed' alone sent the
+# operator of a unit whose config has the metrics server off (or on another port) after a broken
+# release, and exit 5 said neither release was healthy.
+health_last=''
 wait_healthy() { # wait_healthy — 0 once the health URL answers 2xx in time
-  local deadline=$((SECONDS + health_timeout))
+  local deadline=$((SECONDS + health_timeout)) rc code
   while ((SECONDS < deadline)); do
-    if curl -fsS -o /dev/null --max-time 2 "$health_url" 9>&- 2>/dev/null; then return 0; fi
+    rc=0
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$health_url" 9>&- 2>/dev/null) || rc=$?
+    if ((rc == 0)) && [[ $code == 2?? ]]; then return 0; fi
+    case $rc in
+      0) health_last="$health_url answered HTTP $code" ;;
+      7) health_last="nothing listens at $health_url: the service did not start (see its journal), or its config serves /healthz elsewhere or not at all (metrics.enabled, metrics.port, metrics.host; --health-url)" ;;
+      28) health_last="$health_url took the connection and did not answer within 2 s" ;;
+      *) health_last="$health_url: curl exit $rc" ;;
+    esac
     sleep 0.2
   done
   return 1
@@ -388,11 +400,12 @@ rollback() {
   pause_at rolling-back
   set_link current "$j_old"
   local healthy=1
+  health_last=''
   restart_service "$j_old" || healthy=0
   ((healthy)) && { wait_healthy || healthy=0; }
   discard_release "$j_new"
   journal_clear
-  ((healthy)) || bs_die 5 "$reason; rolled back to $j_old but it is not healthy either"
+  ((healthy)) || bs_die 5 "$reason; rolled back to $j_old but it is not healthy either (${health_last:-its restart failed})"
   bs_die 4 "$reason; rolled back to $j_old"
 }
 
@@ -409,7 +422,7 @@ go_live() {
   journal_write restarted
   pause_at restarted
   if ! wait_healthy; then
-    rollback "health check failed for $j_new after ${health_timeout}s"
+    rollback "health check failed for $j_new after ${health_timeout}s ($health_last)"
   fi
   commit
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { freePort } from '../helpers/net.js';
 import { makeUnit, type Unit } from './harness.js';
 
 const units: Unit[] = [];
@@ -61,7 +62,7 @@ describe('ota-update.sh: rollback', () => {
         'ota-update: self-checking 1.1.0',
         'ota-update: restarting the service on 1.1.0',
         'ota-update: restarting the service on 1.0.0',
-        'ota-update: health check failed for 1.1.0 after 3s; rolled back to 1.0.0',
+        `ota-update: health check failed for 1.1.0 after 3s (http://127.0.0.1:${u.port}/healthz answered HTTP 503); rolled back to 1.0.0`,
         '',
       ].join('\n'),
     );
@@ -82,7 +83,12 @@ describe('ota-update.sh: rollback', () => {
     const u = await unit('crash');
     const r = await u.ota([await u.pack('1.1.0', { crashes: true })]);
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /ota-update: health check failed for 1\.1\.0 after 3s; rolled back to 1\.0\.0\n$/);
+    assert.ok(
+      r.stderr.endsWith(
+        `ota-update: health check failed for 1.1.0 after 3s (nothing listens at http://127.0.0.1:${u.port}/healthz: the service did not start (see its journal), or its config serves /healthz elsewhere or not at all (metrics.enabled, metrics.port, metrics.host; --health-url)); rolled back to 1.0.0\n`,
+      ),
+      r.stderr,
+    );
     assert.equal((await u.health())?.version, '1.0.0');
   });
 
@@ -99,6 +105,19 @@ describe('ota-update.sh: rollback', () => {
     const u = await unit('first', '');
     const r = await u.ota([await u.pack('1.0.0', { unhealthy: true })]);
     assert.equal(r.code, 5);
-    assert.match(r.stderr, /ota-update: health check failed for 1\.0\.0 after 3s; there is no previous release to roll back to\n$/);
+    assert.match(r.stderr, /ota-update: health check failed for 1\.0\.0 after 3s \(http:\/\/127\.0\.0\.1:\d+\/healthz answered HTTP 503\); there is no previous release to roll back to\n$/);
+  });
+
+  it('a health URL where nothing listens (the config has the metrics server off or elsewhere): exit 5 says what the check got, for both releases', async () => {
+    const u = await unit('nothing-listens');
+    // The releases serve /healthz at their port; the updater looks at another, as on a unit whose
+    // config moved metrics.port (or turned metrics off) after the install. A later option wins.
+    const url = `http://127.0.0.1:${await freePort()}/healthz`;
+    const r = await u.ota([await u.pack('1.1.0'), '--health-url', url]);
+    assert.equal(r.code, 5);
+    const got = `nothing listens at ${url}: the service did not start (see its journal), or its config serves /healthz elsewhere or not at all (metrics.enabled, metrics.port, metrics.host; --health-url)`;
+    assert.ok(r.stderr.endsWith(`ota-update: health check failed for 1.1.0 after 3s (${got}); rolled back to 1.0.0 but it is not healthy either (${got})\n`), r.stderr);
+    assert.equal(u.current(), '1.0.0');
+    assert.equal((await u.health())?.version, '1.0.0');
   });
 });
