@@ -169,6 +169,9 @@ class HttpError extends Error {
 
 const keyDir = (key: string): string => encodeURIComponent(key);
 
+/** Refused requests logged one line each per minute; the rest are counted in one line (logRefusal). */
+const REFUSAL_LINES = 20;
+
 /** Leftover of a store interrupted by a crash: `<key>.tmp-<12 hex>` (see store()). */
 const TMP_DIR_PATTERN = /\.tmp-[0-9a-f]{12}$/;
 /** upload.content crops: part names 'crop-0'… (schemas/package.v1.json crops[].part) and at most this many per package. */
@@ -673,6 +676,34 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     throw new HttpError(404, `no route GET ${url.pathname}`);
   }
 
+  /**
+   * Refusals are logged REFUSAL_LINES a minute, the rest summed up in one line: anyone who can
+   * reach the port, token or not, wrote a log line per request (thousands a second with
+   * keep-alive), filling the disk under the log of a receiver that must never go down.
+   */
+  let refusalWindowStart = performance.now();
+  let refusalsLogged = 0;
+  let refusalsHeld: Record<string, number> = {};
+  let refusalTimer: NodeJS.Timeout | undefined;
+  const flushRefusals = (): void => {
+    refusalTimer = undefined;
+    const held = Object.values(refusalsHeld).reduce((a, n) => a + n, 0);
+    if (held > 0) log(`${held} more refused requests not logged one by one in the last minute, by status: ${JSON.stringify(refusalsHeld)}`);
+    refusalsHeld = {};
+    refusalsLogged = 0;
+    refusalWindowStart = performance.now();
+  };
+  const logRefusal = (line: string, status: number): void => {
+    if (performance.now() - refusalWindowStart >= 60_000 && refusalTimer === undefined) flushRefusals();
+    if (refusalsLogged < REFUSAL_LINES) {
+      refusalsLogged++;
+      log(line);
+      return;
+    }
+    refusalsHeld[status] = (refusalsHeld[status] ?? 0) + 1;
+    refusalTimer ??= setTimeout(flushRefusals, Math.max(0, refusalWindowStart + 60_000 - performance.now())).unref();
+  };
+
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     // Everything below ends in the one catch: a request can be answered badly, never crash the process.
     let pathname = '?';
@@ -718,7 +749,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       const status = known ? err.status : 500;
       const message = err instanceof Error ? err.message : String(err);
       if (req.method === 'POST' && status !== 401) stats.rejected++;
-      log(`${req.method} ${pathname}: ${status} ${message}`);
+      logRefusal(`${req.method} ${pathname}: ${status} ${message}`, status);
       if (res.headersSent || res.destroyed) return;
       // An unexpected error's message may name a storage path: it goes to the log only.
       const body = known ? { error: message, ...err.extra } : { error: 'internal error' };
@@ -786,6 +817,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     stats: () => ({ ...stats }),
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
+        if (refusalTimer) clearTimeout(refusalTimer);
+        flushRefusals();
         server.close(() => {
           db.close();
           resolve();
