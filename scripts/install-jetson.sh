@@ -229,8 +229,6 @@ After=bestshot.service network-online.target
 [Service]
 Type=oneshot
 ExecStart=/opt/bestshot/ota/ota-update.sh --recover --health-url $health_url
-StandardOutput=append:/var/log/bestshot/ota.log
-StandardError=append:/var/log/bestshot/ota.log
 
 [Install]
 WantedBy=multi-user.target

@@ -123,6 +123,9 @@ int_at_least "$reserve" 0 || bs_die 2 "--reserve must be a non-negative integer,
 [[ -d $root ]] || bs_die 2 "root '$root' is not a directory"
 root=$(cd "$root" && pwd)
 [[ $root == / ]] && root=''
+# What an update did, dated, where an operator looks weeks later (rotated by logrotate); the boot
+# recovery unit's output goes to the journal.
+[[ -d $root/var/log/bestshot ]] && BS_LOG_FILE=$root/var/log/bestshot/ota.log
 [[ -n $target ]] || target=$(bs_host_target)
 bs_target_valid "$target" || bs_die 2 "invalid target '$target' (expected linux-arm64 or linux-x64)"
 if ((${#pubkeys[@]} == 0)); then

@@ -6,13 +6,27 @@
 # The program name used as the prefix of every message; callers set it.
 BS_PROG=${BS_PROG:-bestshot}
 
-bs_log() { printf '%s: %s\n' "$BS_PROG" "$*" >&2; }
+# BS_LOG_FILE, when a caller sets it: every message is also appended there
+# with a UTC timestamp (stderr has none: a terminal or the journal dates it,
+# a log file read weeks later does not). A file that cannot be written is
+# skipped, never fatal.
+BS_LOG_FILE=${BS_LOG_FILE:-}
+bs_log_file() {
+  [[ -n $BS_LOG_FILE ]] || return 0
+  printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$BS_PROG" "$*" 2>/dev/null >>"$BS_LOG_FILE" || true
+}
+
+bs_log() {
+  printf '%s: %s\n' "$BS_PROG" "$*" >&2
+  bs_log_file "$@"
+}
 
 # bs_die CODE MESSAGE — print "<prog>: MESSAGE" on stderr and exit CODE.
 bs_die() {
   local code=$1
   shift
   printf '%s: %s\n' "$BS_PROG" "$*" >&2
+  bs_log_file "$* (exit $code)"
   exit "$code"
 }
 

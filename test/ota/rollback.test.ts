@@ -2,7 +2,7 @@
 // `current`; a release that fails to restart or to get healthy after the
 // switch is switched back and the old one restarted (docs/deploy.md).
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { freePort } from '../helpers/net.js';
@@ -77,6 +77,22 @@ describe('ota-update.sh: rollback', () => {
     assert.equal(next.code, 0, next.stderr);
     assert.equal((await u.health())?.version, '1.1.1');
     assert.equal(u.previous(), '1.0.0');
+  });
+
+  it('with /var/log/bestshot in place, every message also goes to ota.log with a UTC timestamp (the exit code on the last)', async () => {
+    const u = await unit('ota-log');
+    mkdirSync(join(u.root, 'var/log/bestshot'), { recursive: true });
+    const r = await u.ota([await u.pack('1.1.0', { unhealthy: true })]);
+    assert.equal(r.code, 4);
+    const lines = readFileSync(join(u.root, 'var/log/bestshot/ota.log'), 'utf8').trimEnd().split('\n');
+    const said = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, said.length, lines.join('\n'));
+    lines.forEach((l, i) => {
+      const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (.*)$/.exec(l);
+      assert.ok(m, l);
+      assert.ok(Math.abs(Date.parse(m[1]!) - Date.now()) < 120_000, l);
+      assert.equal(m[2], i === said.length - 1 ? `${said[i]} (exit 4)` : said[i]);
+    });
   });
 
   it('rolls back when the new release crashes on start', async () => {
