@@ -26,14 +26,14 @@
  */
 import { cookieToken, renderBrowsePage, TOKEN_COOKIE, type BrowseTrack } from './browse.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, promises as fsp, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import busboy from 'busboy';
-import { BestshotError, ConfigError, invalidParameterError } from '../errors.js';
+import { BestshotError, ConfigError, invalidParameterError, unwritableDirAdvice } from '../errors.js';
 import { idempotencyKey, sha256Hex, type PackageMetadata } from '../upload/package.js';
 import { validatePackageMetadata } from '../upload/schema.js';
 
@@ -279,13 +279,36 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     if (TMP_DIR_PATTERN.test(name)) rmSync(join(pkgDir, name), { recursive: true, force: true });
   }
   const indexPath = join(options.dir, 'index.sqlite');
-  const db = new Database(indexPath);
+  /** The index cannot be made or written at start: the path and the fix, not SQLite's bare 'database or disk is full'. */
+  const unwritableIndex = (err: unknown): Error => {
+    const code = (err as { code?: string }).code ?? '';
+    if (code !== 'SQLITE_FULL' && code !== 'SQLITE_CANTOPEN' && !code.startsWith('SQLITE_READONLY')) return err as Error;
+    // SQLite says read-only for a file this user may not write and for a read-only mount alike: ask the file system.
+    let errno: string | undefined = 'ENOSPC';
+    if (code !== 'SQLITE_FULL') {
+      errno = undefined;
+      for (const path of [indexPath, options.dir]) {
+        try {
+          if (existsSync(path)) accessSync(path, constants.W_OK);
+        } catch (e) {
+          errno ??= (e as NodeJS.ErrnoException).code;
+        }
+      }
+    }
+    return new BestshotError('ERR_RECEIVER_INDEX', `receiver index ${indexPath} cannot be written (${code}): ${unwritableDirAdvice(errno, '--dir')}`, { cause: err });
+  };
+  let db: Database.Database;
+  try {
+    db = new Database(indexPath);
+  } catch (err) {
+    throw unwritableIndex(err);
+  }
   try {
     db.pragma('journal_mode = WAL');
   } catch (err) {
     db.close();
     const code = (err as { code?: string }).code;
-    if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') throw err;
+    if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') throw unwritableIndex(err);
     // The packages are files under packages/; the index only lists and deduplicates them.
     throw new BestshotError(
       'ERR_RECEIVER_INDEX',
@@ -293,8 +316,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       { cause: err },
     );
   }
-  db.pragma('synchronous = FULL');
-  db.exec(`CREATE TABLE IF NOT EXISTS packages (
+  try {
+    db.pragma('synchronous = FULL');
+    db.exec(`CREATE TABLE IF NOT EXISTS packages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,
     camera_id TEXT NOT NULL,
@@ -306,6 +330,10 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     track_ids TEXT NOT NULL,
     duplicates INTEGER NOT NULL DEFAULT 0
   ); CREATE INDEX IF NOT EXISTS packages_camera ON packages (camera_id, seq);`);
+  } catch (err) {
+    db.close();
+    throw unwritableIndex(err);
+  }
   const q = {
     has: db.prepare<[string], { seq: number; sha256: string }>('SELECT seq, sha256 FROM packages WHERE key = ?'),
     insert: db.prepare(

@@ -6,11 +6,13 @@
  * Needs root to mount; skipped with the reason otherwise.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { ImageIdAllocator } from '../../src/capture/image-ids.js';
 import { startReceiver } from '../../src/receiver/index.js';
 import { encodeMultipart, PackageQueue, Uploader } from '../../src/upload/index.js';
@@ -243,5 +245,48 @@ test('out of inodes: the receiver answers 507 (not a 500 "internal error") when 
     }
   } finally {
     unmount(disk);
+  }
+});
+
+test('disk full at the receiver start: the index cannot be made; one error naming it and the fix, not SQLite\'s bare "database or disk is full"', { skip }, async () => {
+  const disk = mountTmpfs('64k')!;
+  try {
+    mkdirSync(join(disk, 'packages'));
+    fill(disk);
+    await assert.rejects(
+      startReceiver({ dir: disk, token: 't', warn: () => {} }),
+      (err: Error & { code?: string }) =>
+        err.code === 'ERR_RECEIVER_INDEX' &&
+        err.message === `receiver index ${join(disk, 'index.sqlite')} cannot be written (SQLITE_FULL): the disk is full: free space on it, or set --dir to a directory on another disk`,
+    );
+  } finally {
+    unmount(disk);
+  }
+});
+
+test('a receiver index another user owns: bestshot receiver exits 1 naming it, this user and the chown', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-rcv-owner-'));
+  try {
+    chmodSync(dir, 0o777);
+    mkdirSync(join(dir, 'packages'), { mode: 0o777 });
+    chmodSync(join(dir, 'packages'), 0o777);
+    // Made by root (a first start by hand as root), then the service runs as its own user.
+    const db = new Database(join(dir, 'index.sqlite'));
+    db.pragma('journal_mode = WAL');
+    db.close();
+    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'receiver', '--dir', dir, '--port', '0'], {
+      uid: 65534,
+      gid: 65534,
+      env: { ...process.env, HOME: tmpdir() },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(
+      r.stderr.trimEnd().split('\n').at(-1),
+      `bestshot receiver: [ERR_RECEIVER_INDEX] receiver index ${join(dir, 'index.sqlite')} cannot be written (SQLITE_READONLY): this user (uid 65534) may not write there: give the directory to the user the service runs as (chown), or set --dir to a directory it may write`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
