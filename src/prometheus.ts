@@ -49,6 +49,8 @@ export interface BestshotMetrics {
   readonly queueDropped: Counter<'reason'>;
   /** U2: packages a corrupt queue file took with it (persistent count, also logged when it happens). */
   readonly queueLost: Gauge;
+  /** U2: dead letters the queue holds (refused for good, not sent): persistent, from the queue file. */
+  readonly queueDeadLetters: Gauge;
   /** Upload failures by kind. */
   readonly uploadErrors: Counter<'kind'>;
   /** A1–A4: exposure time currently applied, seconds. */
@@ -121,6 +123,7 @@ export function createMetrics(options: MetricsOptions = {}): BestshotMetrics {
     queueBytes: gauge('queue_bytes', 'Bytes waiting in the durable queue (U2)', []),
     queueDropped: counter('queue_dropped_total', 'Packages dropped from the queue, by reason (U2)', ['reason']),
     queueLost: gauge('queue_lost_packages', 'Packages lost with a corrupt queue file that could not be read back (U2; persistent, each loss logged)', []),
+    queueDeadLetters: gauge('queue_dead_letters', "Packages the endpoint refused for good, kept in the queue and not sent (U2; persistent: 'bestshot queue resend-dead' puts them back)", []),
     uploadErrors: counter('upload_errors_total', 'Failed upload attempts, retried or refused for good (dead letters), by kind', ['kind']),
     exposureTime: gauge('exposure_time_seconds', 'Exposure time applied (A1-A4)', ['camera']),
     exposureGain: gauge('exposure_gain', 'Gain or ISO applied (A1-A4)', ['camera']),

@@ -39,6 +39,7 @@ describe('metrics registry', () => {
       bestshot_queue_bytes: 'gauge',
       bestshot_queue_dropped_total: 'counter',
       bestshot_queue_lost_packages: 'gauge',
+      bestshot_queue_dead_letters: 'gauge',
       bestshot_upload_errors_total: 'counter',
       bestshot_exposure_time_seconds: 'gauge',
       bestshot_exposure_gain: 'gauge',

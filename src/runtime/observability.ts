@@ -128,7 +128,10 @@ export async function observe(options: { port: number; host: string; enabled: bo
       if (s) {
         metrics.queueDepth.set(s.queueDepth);
         metrics.queueBytes.set(s.queueBytes);
-      metrics.queueLost.set(s.setAside);
+        metrics.queueLost.set(s.setAside);
+        // From the queue, not counted here: the *_total counters start at 0 with each process, and a
+        // restarted unit whose queue holds refused packages showed no sign of them.
+        if (uploader && !uploader.queue.closed) metrics.queueDeadLetters.set(uploader.queue.deadLetterCount());
       }
       for (const [id, controller] of svc.exposureControllers) {
         const st = controller.stats();

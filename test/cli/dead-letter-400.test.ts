@@ -12,8 +12,11 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, test } from 'node:test';
-import { SHARED_DIR } from '../../src/paths.js';
+import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
+import { freePort } from '../helpers/net.js';
 import { writeRunConfig } from '../helpers/run-config.js';
 import { builtCount, runToEnd } from '../helpers/run-to-end.js';
 
@@ -70,4 +73,31 @@ test('an endpoint refusing every package (HTTP 400): the hint once with what it 
   const summed = sums.reduce((n, l) => n + Number(/^(\d+)/.exec(l.msg)![1]), 0);
   assert.equal(10 + summed, built, stderr);
   for (const s of sums) assert.deepEqual(Object.keys(s.byStatus ?? {}), ['400']);
+
+  // The next start (the endpoint now unreachable): the refused packages are still in the queue and
+  // /metrics says so, though every *_total counter starts at 0 with the process.
+  const metricsPort = await freePort();
+  const next = writeRunConfig(dir, { name: 'next.yaml', source: `{ type: file, path: ${CLIP} }`, endpoint: 'http://127.0.0.1:9/packages', upload: 'drainTimeoutS: 1', metricsPort });
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'run', '--config', next], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 'dead-400-token' },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const exited = once(child, 'exit');
+  let gauge: number | undefined;
+  let ended = false;
+  void exited.then(() => (ended = true));
+  // Scraped until the gauge shows (it is read from the queue every second) or the run ends.
+  while (!ended && gauge === undefined) {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const m = /^bestshot_queue_dead_letters (\d+)$/m.exec(text);
+      if (m && Number(m[1]) > 0) gauge = Number(m[1]);
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await exited;
+  assert.equal(gauge, built, 'bestshot_queue_dead_letters counts the earlier run\'s dead letters');
 });
