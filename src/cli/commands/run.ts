@@ -37,8 +37,10 @@ takes longer than --stop-timeout-ms); a second signal while it stops exits
 at once with exit 1, the counts printed and the queued packages left on
 disk for the next start.
 With report.dir set, the HTML report is written there every 30 s and at stop.
-Under systemd (Type=notify) it reports READY=1 once running and pings the
-watchdog (WATCHDOG=1) every half WatchdogSec.
+Under systemd (Type=notify) it extends the start timeout every 20 s while
+the model loads (EXTEND_TIMEOUT_USEC: a first TensorRT engine build takes
+minutes), reports READY=1 once running and pings the watchdog (WATCHDOG=1)
+every half WatchdogSec.
 
 Logs go to stderr (log.format: auto = readable on a terminal, JSON lines
 otherwise); the final counts go to stdout.`;
@@ -163,10 +165,13 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
   } catch (err) {
     throw metricsFailure(err);
   }
+  const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
+  systemd.starting('starting: loading the model (a first start may build TensorRT engines for minutes) and opening the cameras');
   let svc: BestshotService;
   try {
     svc = await BestshotService.start({ config, mode: 'live', logger: log });
   } catch (err) {
+    systemd.stopping();
     await obs.close();
     throw err;
   }
@@ -254,7 +259,6 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
   // the process at once (exit 129), losing the images the selection policy still held. It stops gracefully too.
   stopDuringStart.handOver((sig) => onSignal(sig));
   log.info('running', { cameras: config.cameras.map((c) => c.id), provider: svc.provider });
-  const systemd = new SystemdNotifier(process.env, (m) => log.warn(m));
   systemd.ready(`running ${config.cameras.length} camera(s), inference on ${svc.provider}`);
   let reason = await Promise.race([signalled, svc.done().then(() => 'sources ended')]);
   if (reason === 'sources ended' && firstSignal === undefined) {
