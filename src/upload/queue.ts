@@ -128,7 +128,10 @@ export interface QueueRecovery {
   recovered: number;
   /** Packages that could not be read (counted in `setAside`); null when the file gave no way to count them. */
   lost: number | null;
-  /** True when `lost` is an upper bound (WAL frame headers were unreadable, so some of the counted frames may not have been commits). */
+  /**
+   * True when `lost` is an upper bound: WAL frame headers were unreadable (some of the counted frames may not have been
+   * commits), or the damaged pages gave rows twice (the file's own count may include the second copies).
+   */
   lostIsUpperBound: boolean;
 }
 
@@ -292,16 +295,75 @@ function timestampForFile(d = new Date()): string {
   return d.toISOString().replace(/[:.]/g, '-');
 }
 
-type DeadRow = Row & { dead_at_ms: number; status: number | null; reason: string };
+type DeadRow = Row & { id: number; dead_at_ms: number; status: number | null; reason: string };
+
+type Salvage = {
+  packages: Row[];
+  dead: DeadRow[];
+  /** Packages the file says it held; null when it cannot say. */
+  expected: number | null;
+  /** Dead letters the file says it held (COUNT(*)); null when it cannot say. */
+  expectedDead: number | null;
+  maxSeq: number;
+  /** Rows read more than once (kept once), the packages in `alsoDead` among them. */
+  duplicates: number;
+  /** Dead letters among `duplicates`. */
+  deadDuplicates: number;
+  /** Steps where the packages' b-tree gave a seq not above the last (pages out of order: its COUNT(*) may count rows twice). */
+  outOfOrder: number;
+  /** Packages also found as dead letters (kept as dead letters). */
+  alsoDead: number;
+};
+
+/** A row as the queue's tables require it (NOT NULL, the types written): a damaged record may read back with NULLs or other types. */
+function wholeRow(r: Row | undefined): r is Row {
+  return (
+    r !== undefined &&
+    Number.isSafeInteger(r.seq) &&
+    typeof r.idempotency_key === 'string' &&
+    typeof r.enqueued_at_ms === 'number' &&
+    typeof r.metadata === 'string' &&
+    Buffer.isBuffer(r.jpeg) &&
+    typeof r.bytes === 'number' &&
+    typeof r.attempts === 'number'
+  );
+}
+
+function wholeDeadRow(r: DeadRow | undefined): r is DeadRow {
+  return (
+    r !== undefined &&
+    Number.isSafeInteger(r.id) &&
+    (r.seq === null || Number.isSafeInteger(r.seq)) &&
+    typeof r.idempotency_key === 'string' &&
+    typeof r.enqueued_at_ms === 'number' &&
+    typeof r.dead_at_ms === 'number' &&
+    typeof r.metadata === 'string' &&
+    Buffer.isBuffer(r.jpeg) &&
+    typeof r.bytes === 'number' &&
+    typeof r.attempts === 'number' &&
+    (r.status === null || typeof r.status === 'number') &&
+    typeof r.reason === 'string'
+  );
+}
 
 /**
  * Read what is still readable from a set-aside queue file: each package row
  * on its own (a damaged page loses its rows, not the rest), the dead
  * letters, and how many packages the file says it held (COUNT(*), or
  * failing that the counters; null when neither can be read).
+ *
+ * A damaged b-tree can give the same row twice: a page out of order sends
+ * the walk's "next seq" back to a seq it has read (it then went round
+ * between the two until its guard, re-reading the same rows, and the fresh
+ * queue refused the second copy: SQLITE_CONSTRAINT_PRIMARYKEY, and the next
+ * start found an empty queue, every package of the set-aside file lost
+ * without a count); a scan can meet a row twice. Each package and dead
+ * letter is kept once (by seq, by id); `duplicates` counts the copies
+ * passed over. A package whose seq is also a dead letter's (pages of two
+ * moments: it was dead-lettered) is kept as the dead letter only.
  */
-export function salvageQueueFile(path: string): { packages: Row[]; dead: DeadRow[]; expected: number | null; maxSeq: number } {
-  const out = { packages: [] as Row[], dead: [] as DeadRow[], expected: null as number | null, maxSeq: 0 };
+export function salvageQueueFile(path: string): Salvage {
+  const out: Salvage = { packages: [], dead: [], expected: null, expectedDead: null, maxSeq: 0, duplicates: 0, deadDuplicates: 0, outOfOrder: 0, alsoDead: 0 };
   let db: Database.Database;
   try {
     if (!existsSync(path) || statSync(path).size === 0) return out;
@@ -337,20 +399,33 @@ export function salvageQueueFile(path: string): { packages: Row[]; dead: DeadRow
       const top = Math.max(out.maxSeq, out.expected ?? 0);
       for (let guard = 0; guard < 1_000_000; guard++) {
         const n = attempt(() => next.get(at));
-        if (n === undefined) {
+        // `at` only moves up: a next seq not above it is a page out of order, read as an unreadable step.
+        if (n !== undefined && !(n.seq > at)) out.outOfOrder++;
+        if (n === undefined || !(n.seq > at)) {
           // An unreadable index step: try the seqs one by one up to the last one assigned.
           if (at >= top) break;
           at++;
-          const row = attempt(() => one.get(at));
-          if (row) out.packages.push(row);
-          continue;
-        }
-        at = n.seq;
+        } else at = n.seq;
         const row = attempt(() => one.get(at));
-        if (row && typeof row.metadata === 'string' && Buffer.isBuffer(row.jpeg)) out.packages.push(row);
+        if (wholeRow(row) && row.seq === at) out.packages.push(row);
       }
     }
-    out.dead = attempt(() => db.prepare('SELECT seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason FROM dead_letters ORDER BY id').all() as DeadRow[]) ?? [];
+    const dead = attempt(() => db.prepare('SELECT id, seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason FROM dead_letters ORDER BY id').all() as DeadRow[]) ?? [];
+    out.expectedDead = attempt(() => (db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number }).n) ?? null;
+    const deadIds = new Set<number>();
+    for (const d of dead) {
+      if (!wholeDeadRow(d)) continue;
+      if (deadIds.has(d.id)) out.deadDuplicates++;
+      else {
+        deadIds.add(d.id);
+        out.dead.push(d);
+      }
+    }
+    const deadSeqs = new Set(out.dead.map((d) => d.seq));
+    const before = out.packages.length;
+    out.packages = out.packages.filter((p) => !deadSeqs.has(p.seq));
+    out.alsoDead = before - out.packages.length;
+    out.duplicates = out.deadDuplicates + out.alsoDead;
   } finally {
     attempt(() => db.close());
   }
@@ -528,29 +603,49 @@ export class PackageQueue {
     const salvage = salvageQueueFile(setAsidePath);
     const s = this.#stmt;
     const seqFloor = Math.max(lastSeq, salvage.maxSeq);
+    // OR IGNORE: a row the fresh queue refuses (a second copy of a seq) must not throw away the whole
+    // recovery — the transaction rolled back, the file already set aside, and the next start found an
+    // empty queue. What was not inserted is not counted as recovered.
+    let recovered = 0;
+    let recoveredDead = 0;
     this.#db.transaction(() => {
       if (seqFloor > 0) this.#db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('packages', ?)").run(seqFloor);
-      for (const r of salvage.packages) s.insertRecovered.run(r.seq, r.idempotency_key, r.enqueued_at_ms, r.metadata, r.jpeg, r.bytes, r.attempts);
-      for (const d of salvage.dead) s.insertDeadRecovered.run(d.seq, d.idempotency_key, d.enqueued_at_ms, d.dead_at_ms, d.metadata, d.jpeg, d.bytes, d.attempts, d.status, d.reason);
-      if (salvage.packages.length > 0) s.bump.run(salvage.packages.length, 'enqueued');
-      if (salvage.dead.length > 0) s.bump.run(salvage.dead.length, 'deadLettered');
+      for (const r of salvage.packages) recovered += s.insertRecovered.run(r.seq, r.idempotency_key, r.enqueued_at_ms, r.metadata, r.jpeg, r.bytes, r.attempts).changes;
+      for (const d of salvage.dead)
+        recoveredDead += s.insertDeadRecovered.run(d.seq, d.idempotency_key, d.enqueued_at_ms, d.dead_at_ms, d.metadata, d.jpeg, d.bytes, d.attempts, d.status, d.reason).changes;
+      if (recovered > 0) s.bump.run(recovered, 'enqueued');
+      if (recoveredDead > 0) s.bump.run(recoveredDead, 'deadLettered');
     })();
+    const duplicates = salvage.duplicates + (salvage.packages.length - recovered) + (salvage.dead.length - recoveredDead);
     const expected = knownDepth ?? salvage.expected;
-    let lost: number | null = expected === null ? null : Math.max(0, expected - salvage.packages.length);
+    let lost: number | null = expected === null ? null : Math.max(0, expected - recovered - salvage.alsoDead);
     if (lost !== null) lost = extraLost === null ? null : lost + extraLost;
     if (lost !== null && lost > 0) s.bump.run(lost, 'setAside');
+    // The file's own count may include the copies a damaged b-tree holds twice (rows read twice, pages out of order):
+    // then what it says is lost is at most that.
+    const bound = (upperBound || duplicates > 0 || salvage.outOfOrder > 0) && lost !== null && lost > 0;
     const totals = s.totals.get()!;
     this.#depth = totals.n;
     this.#bytes = totals.b;
     this.#lastSeq = Math.max(seqFloor, ...salvage.packages.map((p) => p.seq));
-    const lostText = lost === null ? 'an unknown number lost' : upperBound && lost > 0 ? `up to ${lost} lost` : `${lost} lost`;
+    const lostText = lost === null ? 'an unknown number lost' : bound ? `up to ${lost} lost` : `${lost} lost`;
+    const twice = duplicates > 0 ? ` (${duplicates} row(s) its damaged pages gave twice kept once)` : '';
+    // Dead letters are not in `lost` (queued packages, the setAside counter): what could not be read of them is said here.
+    const deadLost = salvage.expectedDead === null ? null : Math.max(0, salvage.expectedDead - recoveredDead - salvage.deadDuplicates);
+    // (When nothing can be counted, 'an unknown number lost' already says it.)
+    const deadText =
+      deadLost === null && lost !== null
+        ? `${recoveredDead} dead letter(s) (any others unreadable, how many unknown)`
+        : deadLost !== null && deadLost > 0
+          ? `${recoveredDead} of ${recoveredDead + deadLost} dead letter(s)`
+          : `${recoveredDead} dead letter(s)`;
     const error = new QueueError(
-      `Queue database ${this.path} is corrupt (${(err as Error).message}); set aside as ${setAsidePath}, recovered ${salvage.packages.length} package(s) and ${salvage.dead.length} dead letter(s) into a fresh queue, ${lostText}`,
+      `Queue database ${this.path} is corrupt (${(err as Error).message}); set aside as ${setAsidePath}, recovered ${recovered} package(s) and ${deadText} into a fresh queue${twice}, ${lostText}`,
       'ERR_QUEUE_CORRUPT',
       { cause: err },
     );
     this.#log(`[${error.code}] ${error.message}`);
-    return { error, setAsidePath, recovered: salvage.packages.length, lost, lostIsUpperBound: upperBound && lost !== null && lost > 0 };
+    return { error, setAsidePath, recovered, lost, lostIsUpperBound: bound };
   }
 
   /** Read-only: corruption is said, not repaired (the queue is left as it is). */
@@ -671,9 +766,9 @@ export class PackageQueue {
       ),
       brief: db.prepare<[number], { seq: number; idempotency_key: string; bytes: number }>('SELECT seq, idempotency_key, bytes FROM packages WHERE seq = ?'),
       insert: db.prepare('INSERT INTO packages (idempotency_key, enqueued_at_ms, metadata, jpeg, bytes) VALUES (?, ?, ?, ?, ?)'),
-      insertRecovered: db.prepare('INSERT INTO packages (seq, idempotency_key, enqueued_at_ms, metadata, jpeg, bytes, attempts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertRecovered: db.prepare('INSERT OR IGNORE INTO packages (seq, idempotency_key, enqueued_at_ms, metadata, jpeg, bytes, attempts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       insertDeadRecovered: db.prepare(
-        'INSERT INTO dead_letters (seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR IGNORE INTO dead_letters (seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       remove: db.prepare('DELETE FROM packages WHERE seq = ?'),
       byKey: db.prepare<[string], { seq: number; bytes: number }>('SELECT seq, bytes FROM packages WHERE idempotency_key = ?'),

@@ -21,7 +21,9 @@ const CYCLES = Number(process.env.BESTSHOT_CHAOS_CYCLES ?? 10);
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-chaos-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-let seed = 20261202;
+// BESTSHOT_CHAOS_SEED: another seed gives other kill moments and damage offsets (the failing seed is in the test's name).
+const SEED = Number(process.env.BESTSHOT_CHAOS_SEED ?? 20261202);
+let seed = SEED;
 const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
 
 const CHILD = `
@@ -48,7 +50,7 @@ function runAndKill(path: string, from: number, afterMs: number): Promise<string
   });
 }
 
-test(`queue chaos: ${CYCLES} kill -9 / corrupt cycles, every acknowledged package queued or counted lost in a log line`, {
+test(`queue chaos: ${CYCLES} kill -9 / corrupt cycles (seed ${SEED}), every acknowledged package queued or counted lost in a log line`, {
   timeout: 120_000,
 }, async () => {
   const path = join(dir, 'q.db');
@@ -103,5 +105,5 @@ test(`queue chaos: ${CYCLES} kill -9 / corrupt cycles, every acknowledged packag
     // Accounted for: the packages not in the queue leave the ledger.
     for (const k of missing) acked.delete(k);
   }
-  console.log(`chaos: ${CYCLES} cycles, ${next - 1} ids, lost and counted ${lostCounted}, lost and logged as unknown ${unknownLogged}, silently lost 0`);
+  console.log(`chaos: ${CYCLES} cycles, seed ${SEED}, ${next - 1} ids, lost and counted ${lostCounted}, lost and logged as unknown ${unknownLogged}, silently lost 0`);
 });
