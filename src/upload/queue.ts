@@ -27,7 +27,7 @@
  *   `readOnly` opens an existing queue to look at it (bestshot queue inspect,
  *   export) without changing it, a corrupt one included.
  */
-import { accessSync, closeSync, constants, existsSync, openSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, copyFileSync, existsSync, ftruncateSync, openSync, readSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { QueueError, invalidParameterError, optionalNumber } from '../errors.js';
@@ -302,8 +302,10 @@ type Salvage = {
   dead: DeadRow[];
   /** Packages the file says it held; null when it cannot say. */
   expected: number | null;
-  /** Dead letters the file says it held (COUNT(*)); null when it cannot say. */
-  expectedDead: number | null;
+  /** Dead letters in the file that could not be read; null when the file cannot say. */
+  deadLost: number | null;
+  /** `deadLost` counts ids whose read failed, some of which may have been re-sent (their rows deleted). */
+  deadLostIsUpperBound: boolean;
   maxSeq: number;
   /** Rows read more than once (kept once), the packages in `alsoDead` among them. */
   duplicates: number;
@@ -363,7 +365,59 @@ function wholeDeadRow(r: DeadRow | undefined): r is DeadRow {
  * moments: it was dead-lettered) is kept as the dead letter only.
  */
 export function salvageQueueFile(path: string): Salvage {
-  const out: Salvage = { packages: [], dead: [], expected: null, expectedDead: null, maxSeq: 0, duplicates: 0, deadDuplicates: 0, outOfOrder: 0, alsoDead: 0 };
+  const copy = pagesReadableCopy(path);
+  try {
+    return salvageFrom(copy ?? path);
+  } finally {
+    if (copy !== undefined) for (const f of [copy, `${copy}-wal`, `${copy}-shm`]) rmSync(f, { force: true });
+  }
+}
+
+/**
+ * A file cut short (a copy or a file system that lost its tail) still says in
+ * its header how many pages it had: SQLite then calls every read of it
+ * malformed, so nothing was recovered (a 512 MB queue cut to 200 MB: 0
+ * packages, 0 dead letters). A copy whose header counts the pages that are
+ * there reads the rows on those pages. Undefined when the file is not cut
+ * short (or the copy cannot be made: the file is read as it is).
+ */
+function pagesReadableCopy(path: string): string | undefined {
+  let copy: string | undefined;
+  try {
+    const size = statSync(path).size;
+    const header = Buffer.alloc(100);
+    const fd = openSync(path, 'r');
+    try {
+      if (readSync(fd, header, 0, 100, 0) < 100 || header.subarray(0, 16).toString('latin1') !== 'SQLite format 3\0') return undefined;
+    } finally {
+      closeSync(fd);
+    }
+    const raw = header.readUInt16BE(16);
+    const pageSize = raw === 1 ? 65536 : raw;
+    const pages = Math.floor(size / pageSize);
+    if (pageSize < 512 || pages < 1 || header.readUInt32BE(28) * pageSize <= size) return undefined;
+    copy = `${path}.salvage-${process.pid}`;
+    copyFileSync(path, copy);
+    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(pages);
+    const out = openSync(copy, 'r+');
+    try {
+      writeSync(out, count, 0, 4, 28);
+      ftruncateSync(out, pages * pageSize);
+    } finally {
+      closeSync(out);
+    }
+    return copy;
+  } catch {
+    // A copy that could not be made whole (a full disk) is not left beside the set-aside file.
+    if (copy !== undefined) for (const f of [copy, `${copy}-wal`]) rmSync(f, { force: true });
+    return undefined;
+  }
+}
+
+function salvageFrom(path: string): Salvage {
+  const out: Salvage = { packages: [], dead: [], expected: null, deadLost: null, deadLostIsUpperBound: false, maxSeq: 0, duplicates: 0, deadDuplicates: 0, outOfOrder: 0, alsoDead: 0 };
   let db: Database.Database;
   try {
     if (!existsSync(path) || statSync(path).size === 0) return out;
@@ -410,15 +464,43 @@ export function salvageQueueFile(path: string): Salvage {
         if (wholeRow(row) && row.seq === at) out.packages.push(row);
       }
     }
-    const dead = attempt(() => db.prepare('SELECT id, seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason FROM dead_letters ORDER BY id').all() as DeadRow[]) ?? [];
-    out.expectedDead = attempt(() => (db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number }).n) ?? null;
+    const deadColumns = 'id, seq, idempotency_key, enqueued_at_ms, dead_at_ms, metadata, jpeg, bytes, attempts, status, reason';
+    const allDead = attempt(() => db.prepare(`SELECT ${deadColumns} FROM dead_letters ORDER BY id`).all() as DeadRow[]);
     const deadIds = new Set<number>();
-    for (const d of dead) {
-      if (!wholeDeadRow(d)) continue;
+    const keep = (d: DeadRow | undefined): boolean => {
+      if (!wholeDeadRow(d)) return false;
       if (deadIds.has(d.id)) out.deadDuplicates++;
       else {
         deadIds.add(d.id);
         out.dead.push(d);
+      }
+      return true;
+    };
+    if (allDead !== undefined) {
+      for (const d of allDead) keep(d);
+      const count = attempt(() => (db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number }).n);
+      if (count !== undefined) out.deadLost = Math.max(0, count - out.dead.length - out.deadDuplicates);
+    } else {
+      // A damaged page lost all of them at once: read them one id at a time, as the packages, up to the last id assigned.
+      // An id whose read fails may have been a dead letter (or one re-sent, its row deleted): counted as at most lost.
+      // No row in sqlite_sequence: no dead letter was ever written (0); an unreadable one: how many is unknown.
+      const lastId = attempt(() => (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'dead_letters'").get() as { seq: number } | undefined)?.seq ?? 0);
+      const oneDead = attempt(() => db.prepare<[number], DeadRow>(`SELECT ${deadColumns} FROM dead_letters WHERE id = ?`));
+      if (lastId !== undefined && oneDead) {
+        let unreadable = 0;
+        let broken = 0;
+        for (let id = 1; id <= Math.min(lastId, 1_000_000); id++) {
+          let row: DeadRow | undefined;
+          try {
+            row = oneDead.get(id);
+          } catch {
+            unreadable++;
+            continue;
+          }
+          if (row !== undefined && !keep(row)) broken++;
+        }
+        out.deadLost = unreadable + broken;
+        out.deadLostIsUpperBound = unreadable > 0;
       }
     }
     const deadSeqs = new Set(out.dead.map((d) => d.seq));
@@ -631,13 +713,13 @@ export class PackageQueue {
     const lostText = lost === null ? 'an unknown number lost' : bound ? `up to ${lost} lost` : `${lost} lost`;
     const twice = duplicates > 0 ? ` (${duplicates} row(s) its damaged pages gave twice kept once)` : '';
     // Dead letters are not in `lost` (queued packages, the setAside counter): what could not be read of them is said here.
-    const deadLost = salvage.expectedDead === null ? null : Math.max(0, salvage.expectedDead - recoveredDead - salvage.deadDuplicates);
+    const deadLost = salvage.deadLost === null ? null : salvage.deadLost + (salvage.dead.length - recoveredDead);
     // (When nothing can be counted, 'an unknown number lost' already says it.)
     const deadText =
       deadLost === null && lost !== null
         ? `${recoveredDead} dead letter(s) (any others unreadable, how many unknown)`
         : deadLost !== null && deadLost > 0
-          ? `${recoveredDead} of ${recoveredDead + deadLost} dead letter(s)`
+          ? `${recoveredDead} of ${salvage.deadLostIsUpperBound ? 'up to ' : ''}${recoveredDead + deadLost} dead letter(s)`
           : `${recoveredDead} dead letter(s)`;
     const error = new QueueError(
       `Queue database ${this.path} is corrupt (${(err as Error).message}); set aside as ${setAsidePath}, recovered ${recovered} package(s) and ${deadText} into a fresh queue${twice}, ${lostText}`,
