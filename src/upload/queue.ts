@@ -709,7 +709,11 @@ export class PackageQueue {
     const totals = s.totals.get()!;
     this.#depth = totals.n;
     this.#bytes = totals.b;
-    this.#lastSeq = Math.max(seqFloor, ...salvage.packages.map((p) => p.seq));
+    // A loop, not Math.max(...seqs): a queue of more than ~120k packages is more than a call takes arguments
+    // (RangeError after the recovery had committed, so the start failed and the line was never logged).
+    let top = seqFloor;
+    for (const p of salvage.packages) if (p.seq > top) top = p.seq;
+    this.#lastSeq = top;
     const lostText = lost === null ? 'an unknown number lost' : bound ? `up to ${lost} lost` : `${lost} lost`;
     const twice = duplicates > 0 ? ` (${duplicates} row(s) its damaged pages gave twice kept once)` : '';
     // Dead letters are not in `lost` (queued packages, the setAside counter): what could not be read of them is said here.

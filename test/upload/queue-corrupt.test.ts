@@ -291,3 +291,31 @@ test('a b-tree page that gives a row twice (a rowid out of order): recovered onc
   assert.ok(keys.includes('cam-2x:10') && keys.includes('cam-2x:20'));
   q2.close();
 });
+
+test('a damaged queue of 160k packages (more than a call takes arguments): recovered and logged, not a RangeError at start', () => {
+  const path = join(dir, 'big.db');
+  PackageQueue.open({ path }).close();
+  // Written in one transaction (enqueue commits each package on its own: minutes for 160k).
+  const N = 160_000;
+  const raw = new Database(path);
+  const ins = raw.prepare("INSERT INTO packages (idempotency_key, enqueued_at_ms, bytes, metadata, jpeg) VALUES (?, 0, 3, '{}', x'ffd801')");
+  raw.transaction(() => {
+    for (let i = 1; i <= N; i++) ins.run(`cam-big:${i}`);
+  })();
+  raw.exec(`UPDATE counters SET value = ${N} WHERE name = 'enqueued'`);
+  raw.close();
+  // Garbage over a page near the end of the file.
+  const pages = statSync(path).size / 4096;
+  const fd = openSync(path, 'r+');
+  writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, 4096 * (pages - 3));
+  closeSync(fd);
+  const bin = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+  // Before: 'bestshot queue: Maximum call stack size exceeded', exit 1, and no recovery line.
+  const resend = spawnSync(process.execPath, [bin, 'queue', 'resend-dead', '--path', path], { env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' }, encoding: 'utf8' });
+  assert.equal(resend.status, 0, resend.stderr);
+  const m = /recovered (\d+) package\(s\) and 0 dead letter\(s\) into a fresh queue, (\d+) lost\n$/.exec(resend.stderr);
+  assert.ok(m, resend.stderr);
+  assert.ok(Number(m[1]) > N - 1000, `recovered ${m[1]}`);
+  assert.equal(Number(m[1]) + Number(m[2]), N, 'every package recovered or counted lost');
+  assert.equal(resend.stdout, `re-queued 0 dead letter(s); queue depth now ${m[1]}\n`);
+});
