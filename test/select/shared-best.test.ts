@@ -273,4 +273,31 @@ describe("policy 'shared-best'", () => {
     );
     assert.equal(frigate.decisions.length, 5); // Frigate: one per car
   });
+  it('a traffic jam: 60 still cars for 2 simulated minutes hold no candidate frames once covered, and each is selected once', () => {
+    // 60 cars standing still (a 10 × 6 grid of 40×40 boxes) whose scores
+    // flicker independently between 0.7 and 0.9, as a detector's do: each
+    // car's top shareCandidates frames by quality are different frames.
+    // Before the fix a covered car kept its 16 candidates for as long as it
+    // stood there: ~60 × 16 distinct frames held in the ring (a JPEG each,
+    // or the pixels with upload.content 'crops'), for the whole jam.
+    let state = 7;
+    const rnd = (): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648;
+    };
+    const cars = (): SceneObject[] =>
+      Array.from({ length: 60 }, (_, k) => ({ id: k + 1, box: { cx: 40 + (k % 10) * 60, cy: 60 + Math.floor(k / 10) * 70, w: 40, h: 40, score: 0.7 + 0.2 * rnd() } }));
+    const steps: Step[] = [];
+    for (let i = 0; i < 1200; i++) steps.push({ objects: cars() });
+    steps[1199]!.end = Array.from({ length: 60 }, (_, k) => k + 1);
+    let maxHeldLate = 0;
+    let step = 0;
+    const { decisions } = run(steps, { maxLatencyS: 1 }, (ring) => {
+      // From 2 s on every car was due (maxLatencyS 1 s) and covered.
+      if (step++ >= 20) maxHeldLate = Math.max(maxHeldLate, ring.stats().referenced);
+    });
+    const selected = decisions.flatMap((d) => d.selected.map((x) => x.trackId)).sort((a, b) => a - b);
+    assert.deepEqual(selected, Array.from({ length: 60 }, (_, k) => k + 1), 'each car selected exactly once');
+    assert.equal(maxHeldLate, 0, 'frames held by the policy while every car is covered');
+  });
 });

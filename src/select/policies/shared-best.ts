@@ -197,6 +197,19 @@ export class SharedBestPolicy implements SelectionPolicy {
       this.#forecastS > 0 && this.#shareMinAreaFraction * forecastLargestArea(t.recent, this.#lastNs, this.#width, this.#height, this.#forecastS) > t.coveredArea;
   }
 
+  /**
+   * A covered object lets go of its candidate frames. Only a waiting object's
+   * candidates are ever chosen (#sendFor), and a covered one waits again only
+   * on a new best, which it then holds. Kept, every object in view held
+   * shareCandidates frames for as long as it stayed: a traffic jam of 60
+   * still cars held ~900 distinct frames for 20 minutes (a JPEG each, or
+   * 2.6 MiB of pixels each with upload.content 'crops' / heldFrames 'pixels').
+   */
+  #release(t: SharedTrack): void {
+    for (const c of t.cands) this.#dropCandidate(c.frame);
+    t.cands = [];
+  }
+
   #dropCandidate(frame: CandidateFrame): void {
     frame.holders--;
     if (frame.holders === 0) this.#o.refs.release(frame.imageId);
@@ -229,7 +242,11 @@ export class SharedBestPolicy implements SelectionPolicy {
       }
       const wasWaiting = this.#waiting(t);
       if (t.best === null || compareQuality(quality, t.best) > 0) t.best = quality;
-      if (!wasWaiting && this.#waiting(t)) t.windowStart = frame.timestampNs;
+      const waiting = this.#waiting(t);
+      if (!wasWaiting && waiting) t.windowStart = frame.timestampNs;
+      // A covered object holds no candidates (see #release): only a waiting one's are ever chosen
+      // (#sendFor), and the frame that makes it wait again (its new best) is kept from here on.
+      if (!waiting && t.best !== null && t.coveredArea !== null) continue;
       // Keep the top-K candidates by quality.
       const worst = t.cands[t.cands.length - 1];
       if (t.cands.length >= this.#o.k && worst !== undefined && compareQuality(quality, worst.quality) <= 0) continue;
@@ -275,6 +292,7 @@ export class SharedBestPolicy implements SelectionPolicy {
       if (chosen === undefined) continue; // every candidate frame is already uploaded
       const f = chosen.frame;
       f.sent = true;
+      this.#o.refs.retain(f.imageId); // the consumer's reference, before the covered objects let go of theirs
       const selected: SelectedObject[] = [{ trackId, entry: chosen.entry }];
       this.#cover(t, chosen.quality.area);
       t.windowStart = null;
@@ -284,12 +302,15 @@ export class SharedBestPolicy implements SelectionPolicy {
         if (o === undefined || !this.#covers(o, quality)) continue;
         const wasWaiting = this.#waiting(o);
         this.#cover(o, quality.area);
-        if (!this.#waiting(o)) o.windowStart = null;
+        if (!this.#waiting(o)) {
+          o.windowStart = null;
+          this.#release(o);
+        }
         if (wasWaiting) selected.push({ trackId: otherId, entry: e });
       }
+      if (!this.#waiting(t)) this.#release(t);
       let route: Route = 'cached';
       for (const s of selected) if (routeFor(s.entry, f.width, f.height, this.#o.params) === 'immediate') route = 'immediate';
-      this.#o.refs.retain(f.imageId); // the consumer's reference
       out.push({ kind: 'upload', route, imageId: f.imageId, timestampNs: f.timestampNs, selected, decidedAtNs: this.#lastNs });
     }
     return out;
