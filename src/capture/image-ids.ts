@@ -29,7 +29,16 @@ export interface ImageIdOptions {
    * meets an id twice.
    */
   firstId?: number;
+  /**
+   * Which ids: 'imageid' (default, `<cameraId>.imageid.json`) or 'trackid'
+   * (`<cameraId>.trackid.json`): trackIds are unique per camera and never
+   * reused (data model, T2) across restarts too; the tracking worker hands
+   * them out and the camera reports how far it got ({@link ImageIdAllocator.cover}).
+   */
+  kind?: IdKind;
 }
+
+export type IdKind = 'imageid' | 'trackid';
 
 interface StateFile {
   version: 1;
@@ -79,12 +88,17 @@ export class ImageIdAllocator {
   #reservedUpTo: number;
   #degraded = false;
   #onDegraded: ((line: string) => void) | undefined;
+  readonly #kind: IdKind;
+  /** 'imageId' or 'trackId', for messages. */
+  readonly #what: string;
 
-  private constructor(dir: string, cameraId: string, blockSize: number, start: number) {
+  private constructor(dir: string, cameraId: string, blockSize: number, start: number, kind: IdKind) {
     this.#dir = dir;
     this.cameraId = cameraId;
     this.blockSize = blockSize;
-    this.path = join(dir, `${cameraId}.imageid.json`);
+    this.#kind = kind;
+    this.#what = kind === 'imageid' ? 'imageId' : 'trackId';
+    this.path = join(dir, `${cameraId}.${kind}.json`);
     this.#next = start;
     this.#reservedUpTo = start;
   }
@@ -108,7 +122,10 @@ export class ImageIdAllocator {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
       throw new CaptureError(`stateDir ${options.stateDir} cannot be created (${code}: ${(err as Error).message}): ${unwritableDirAdvice(code, 'stateDir')}`, 'ERR_CAPTURE', { cause: err });
     }
-    const path = join(options.stateDir, `${cameraId}.imageid.json`);
+    const kind = options.kind ?? 'imageid';
+    if (kind !== 'imageid' && kind !== 'trackid') throw invalidParameterError("one of 'imageid', 'trackid'", 'kind', kind);
+    const what = kind === 'imageid' ? 'imageId' : 'trackId';
+    const path = join(options.stateDir, `${cameraId}.${kind}.json`);
     const firstId = options.firstId ?? 1;
     if (!Number.isSafeInteger(firstId) || firstId < 1) throw invalidParameterError('positive safe integer', 'firstId', options.firstId);
     let start = firstId;
@@ -123,14 +140,14 @@ export class ImageIdAllocator {
       try {
         state = JSON.parse(text) as Partial<StateFile>;
       } catch {
-        throw new CaptureError(`Corrupt imageId state file ${path}: not JSON (refusing to risk reusing ids; restore or remove it knowingly)`);
+        throw new CaptureError(`Corrupt ${what} state file ${path}: not JSON (refusing to risk reusing ids; restore or remove it knowingly)`);
       }
       if (state.cameraId !== cameraId || !Number.isSafeInteger(state.reservedUpTo) || (state.reservedUpTo as number) < 1) {
-        throw new CaptureError(`Corrupt imageId state file ${path}: expected cameraId '${cameraId}' and a positive integer reservedUpTo`);
+        throw new CaptureError(`Corrupt ${what} state file ${path}: expected cameraId '${cameraId}' and a positive integer reservedUpTo`);
       }
       start = state.reservedUpTo as number;
     }
-    return new ImageIdAllocator(options.stateDir, cameraId, blockSize, start).#setWarn(options.onDegraded);
+    return new ImageIdAllocator(options.stateDir, cameraId, blockSize, start, kind).#setWarn(options.onDegraded);
   }
 
   /**
@@ -146,38 +163,52 @@ export class ImageIdAllocator {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
       throw new CaptureError(
-        `imageId state ${this.path} cannot be saved (${code}: ${(err as Error).message}): without it the camera's ids would be reused after a restart; free space in stateDir or make it writable`,
+        `${this.#what} state ${this.path} cannot be saved (${code}: ${(err as Error).message}): without it the camera's ids would be reused after a restart; free space in stateDir or make it writable`,
       );
     }
   }
 
   #save(upTo: number): void {
-    if (!Number.isSafeInteger(upTo)) throw outOfRangeError('safe integer', 'imageId', upTo);
+    if (!Number.isSafeInteger(upTo)) throw outOfRangeError('safe integer', this.#what, upTo);
     const state: StateFile = { version: 1, cameraId: this.cameraId, reservedUpTo: upTo };
-    writeFileDurable(this.#dir, `${this.cameraId}.imageid.json`, `${JSON.stringify(state)}\n`);
+    writeFileDurable(this.#dir, `${this.cameraId}.${this.#kind}.json`, `${JSON.stringify(state)}\n`);
     this.#reservedUpTo = upTo;
   }
 
   /** The next id; reserves (durably) a new block first when the current one is used up. */
   next(): number {
-    if (this.#next >= this.#reservedUpTo) {
-      const upTo = this.#next + this.blockSize;
-      try {
-        this.#save(upTo);
-        if (this.#degraded) this.#onDegraded?.(`imageId state ${this.path} saved again (reserved up to ${upTo})`);
-        this.#degraded = false;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EIO' && code !== 'EROFS') throw err;
-        // A full disk must not stop the camera: ids go on in memory above the
-        // last saved block and the save is retried at every id until it
-        // succeeds. Ids handed out meanwhile belong to packages the full disk
-        // cannot queue either; only a crash before the next save could reuse them.
-        if (!this.#degraded) this.#onDegraded?.(`imageId state ${this.path} cannot be saved (${code}); ids continue in memory from ${this.#next}`);
-        this.#degraded = true;
-      }
-    }
+    if (this.#next >= this.#reservedUpTo) this.#extend(this.#next + this.blockSize);
     return this.#next++;
+  }
+
+  /**
+   * Ids below `nextId` were handed out by someone else (the tracking worker
+   * counts trackIds up from {@link next}'s id): keep the saved mark at least
+   * half a block above them, so a crash never reuses one — a frame would
+   * have to start more than blockSize / 2 tracks (500 by default) between
+   * two reports to outrun it.
+   */
+  cover(nextId: number): void {
+    if (!Number.isSafeInteger(nextId)) throw outOfRangeError('safe integer', this.#what, nextId);
+    if (nextId > this.#next) this.#next = nextId;
+    if (this.#next + this.blockSize / 2 > this.#reservedUpTo) this.#extend(this.#next + this.blockSize);
+  }
+
+  #extend(upTo: number): void {
+    try {
+      this.#save(upTo);
+      if (this.#degraded) this.#onDegraded?.(`${this.#what} state ${this.path} saved again (reserved up to ${upTo})`);
+      this.#degraded = false;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EIO' && code !== 'EROFS') throw err;
+      // A full disk must not stop the camera: ids go on in memory above the
+      // last saved block and the save is retried at every id until it
+      // succeeds. Ids handed out meanwhile belong to packages the full disk
+      // cannot queue either; only a crash before the next save could reuse them.
+      if (!this.#degraded) this.#onDegraded?.(`${this.#what} state ${this.path} cannot be saved (${code}); ids continue in memory from ${this.#next}`);
+      this.#degraded = true;
+    }
   }
 
   /** True while the state file cannot be written (disk full): ids are handed out unsaved. */

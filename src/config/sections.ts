@@ -537,6 +537,6 @@ export const CONFIG_SCHEMA: ObjectField = obj('bestshot config', {
   receiver: RECEIVER_SECTION,
   metrics: METRICS_SECTION,
   log: LOG_SECTION,
-  stateDir: { kind: 'path', default: '/var/lib/bestshot/state', description: 'imageId high-water marks and other small state; its first block of ids is saved at start, so a stateDir that cannot be written (full, read-only) fails the start: ids handed out unsaved would be reused after a restart' },
+  stateDir: { kind: 'path', default: '/var/lib/bestshot/state', description: 'imageId and trackId high-water marks and other small state; its first block of ids is saved at start, so a stateDir that cannot be written (full, read-only) fails the start: ids handed out unsaved would be reused after a restart' },
   report: REPORT_SECTION,
 });

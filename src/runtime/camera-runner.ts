@@ -132,6 +132,12 @@ export interface CameraRunnerOptions {
   workerInit: Omit<CameraWorkerInit, 'trackIdFloor'>;
   /** First trackId (persisted high-water mark + 1). Default 1. */
   trackIdFloor?: number;
+  /**
+   * Told, after each tracking task, the lowest trackId not yet handed out
+   * (the service keeps its persisted high-water mark above it, so ids are
+   * never reused across restarts: data model, T2).
+   */
+  trackIdsUsed?: (nextId: number) => void;
   /** Frames kept unreferenced in the ring. Default: ringSeconds of frames. */
   ringCapacity?: number;
   /** Seconds of frames kept unreferenced (config cameras[].ringSeconds). Default 0.5. */
@@ -565,6 +571,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       }
       this.#hadState = true;
       this.#trackIdFloor = Math.max(this.#trackIdFloor, result.maxTrackId + 1);
+      this.#opts.trackIdsUsed?.(this.#trackIdFloor);
       return result;
     } catch (err) {
       this.emit('workerRestart', 'track', (err as Error).message);

@@ -426,19 +426,24 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         ...(this.mode === 'live' || !cfg.receiver.embedded ? { firstId: Date.now() } : {}),
       });
       ids.reserve();
-      return ids;
+      // Data model / T2: a trackId is never reused, across restarts too (a high-water mark in
+      // stateDir, as imageIds): tracks numbered from 1 at every start gave a new object the id
+      // of one already delivered, and the cloud, keying objects by camera and trackId, merged them.
+      const trackIds = ImageIdAllocator.open({ stateDir: cfg.stateDir, cameraId: cam.id, kind: 'trackid', onDegraded: (line) => this.#log.warn(line, { camera: cam.id }) });
+      trackIds.reserve();
+      return { ids, trackIds };
     });
     cfg.cameras.forEach((cam, i) => {
       const status: CameraStatus = { id: cam.id, state: 'starting', runner: undefined, earlier: NO_TOTALS, failures: 0 };
       this.cameras.set(cam.id, status);
-      this.#loops.push(this.#superviseCamera(cam, status, sink, allocators[i]!));
+      this.#loops.push(this.#superviseCamera(cam, status, sink, allocators[i]!.ids, allocators[i]!.trackIds));
     });
   }
 
-  async #superviseCamera(cam: CameraConfig, status: CameraStatus, sink: PackageSink, ids: ImageIdAllocator): Promise<void> {
+  async #superviseCamera(cam: CameraConfig, status: CameraStatus, sink: PackageSink, ids: ImageIdAllocator, trackIds: ImageIdAllocator): Promise<void> {
     const tensor = tensorOptionsFor(this.detect.manifest);
     const position = this.#positionFor(cam);
-    let trackIdFloor = 1;
+    let trackIdFloor = trackIds.next();
     let attempt = 0;
     // The camera's shared-memory slots, reused by every reopening (a looping file, a reconnect): RSS stays flat (docs/performance.md).
     const slots = new SlotPool();
@@ -492,6 +497,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           position: (ts) => position?.positionAt(ts) ?? null,
           workerInit: workerInitFor(cam, this.config.upload.content),
           trackIdFloor,
+          trackIdsUsed: (nextId) => trackIds.cover(nextId),
           measureEveryFrame: this.#opts.measureEveryFrame,
           stallTimeoutMs: this.#opts.stallTimeoutMs,
           clock,

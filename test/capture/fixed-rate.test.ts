@@ -49,6 +49,23 @@ test('A5 firstId: a camera with no state starts there (a service passes the cloc
   });
 });
 
+test('T2 trackIds: a state file of their own; cover() keeps the saved mark half a block above the ids the tracker handed out', () => {
+  const stateDir = join(dir, 'track-ids');
+  const ids = ImageIdAllocator.open({ stateDir, cameraId: 'cam-t', kind: 'trackid', blockSize: 100 });
+  assert.equal(ids.path, join(stateDir, 'cam-t.trackid.json'));
+  ids.reserve();
+  assert.equal(ids.next(), 1);
+  const saved = (): number => (JSON.parse(readFileSync(ids.path, 'utf8')) as { reservedUpTo: number }).reservedUpTo;
+  // The tracking worker counted up to 70 (next id 71): within half a block of the mark 101, so a block more is saved.
+  ids.cover(71);
+  assert.equal(saved(), 171);
+  ids.cover(80); // 80 + 50 ≤ 171: no write
+  assert.equal(saved(), 171);
+  // A restart continues above every id handed out; imageIds of the camera are untouched.
+  assert.ok(ImageIdAllocator.open({ stateDir, cameraId: 'cam-t', kind: 'trackid' }).next() > 80);
+  assert.equal(ImageIdAllocator.open({ stateDir, cameraId: 'cam-t' }).next(), 1);
+});
+
 test('A5 imageIds survive a hard crash (SIGKILL) without reuse', async () => {
   const stateDir = join(dir, 'crash');
   const script = `
