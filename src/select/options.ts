@@ -120,10 +120,10 @@ export const POLICY_OPTIONS = {
   },
   segmentResumeIoU: {
     kind: 'unit',
-    policies: ['deadline-cover'],
-    defaults: { 'deadline-cover': 0 },
+    policies: ['deadline-cover', 'budget'],
+    defaults: { 'deadline-cover': 0, budget: 0.7 },
     description:
-      "'deadline-cover': a chain of qualifying entries that resumes with IoU ≥ this against its last qualifying box continues its segment (the object stood still, its identity is not in doubt); 0 = off, every break of segmentGapFrames starts a segment",
+      "'deadline-cover' (default 0), 'budget' (default 0.7): a chain of qualifying entries that resumes with IoU ≥ this against its last qualifying box continues its segment (the object stood still, its identity is not in doubt: a parked car's detector blinks are no new objects); 0 = off, every break of segmentGapFrames starts a segment",
   },
   coverMinFraction: {
     kind: 'unit',

@@ -228,6 +228,22 @@ describe("'budget'", () => {
     assert.ok(log.slice(1).some((l) => l.endsWith('[2,3]')), log.join('; '));
   });
 
+  it('a parked car whose detection blinks for a frame now and then is one object: sent once in 10 simulated minutes (segmentResumeIoU 0.7), a car that moved is a new segment', () => {
+    // The detector misses the still car one frame in 20 (segmentGapFrames 1
+    // breaks its chain each time). Each blink started a new object, worth a
+    // package like a car never seen: 300 packages of the same still car.
+    const steps: Step[] = [];
+    for (let i = 0; i < 6000; i++) steps.push({ objects: i % 20 === 19 ? [] : [{ id: 1, box: car(400, 100) }] });
+    steps[5999]!.end = [1];
+    const still = runPolicy('budget', steps, ONE_PER_S);
+    assert.equal(still.decisions.length, 1, still.log.slice(0, 5).join('; '));
+    // The identity rule is kept where the box did not stay: a chain that resumes elsewhere is a new segment.
+    const moved: Step[] = [...Array.from({ length: 30 }, (): Step => ({ objects: [{ id: 1, box: car(200, 100) }] })), { objects: [] }];
+    moved.push(...Array.from({ length: 30 }, (): Step => ({ objects: [{ id: 1, box: car(450, 100) }] })), ...idle(20));
+    moved[60]!.end = [1];
+    assert.equal(runPolicy('budget', moved, ONE_PER_S).decisions.length, 2);
+  });
+
   it('refuses a bad budget by name', () => {
     assert.throws(() => createPolicy('budget', { budgetBytesPerS: 0 }), { name: 'RangeError', message: 'Expected positive number for budgetBytesPerS but received 0 of type number' });
     assert.throws(() => createPolicy('budget', { budgetValueFirst: 2 }), { name: 'RangeError', message: 'Expected number between 0 and 1 for budgetValueFirst but received 2 of type number' });

@@ -57,6 +57,8 @@ import { validateSelectionParams, type SelectionParams } from '../rules.js';
 import type { SelectorFrame } from '../selector.js';
 import { frameQualities, qualityParams, qualityWeights, secondsToNs, visibleObjects, type PolicyOptions } from './common.js';
 import { outOfRangeError } from '../../errors.js';
+import { iouAxisAligned } from '../../geometry/box.js';
+import type { Box } from '../../types.js';
 
 /** The cost calibration's memory: each report weighs 1 − 1/this on the ones before it (module comment). */
 export const CALIBRATION_PACKAGES = 32;
@@ -137,6 +139,7 @@ export class BudgetPolicy implements SelectionPolicy {
   readonly #growth: number;
   readonly #k: number;
   readonly #segmentGap: number;
+  readonly #resumeIou: number;
   readonly #valueFirst: boolean;
   #tokens: number;
   #lastNs: bigint | null = null;
@@ -148,7 +151,7 @@ export class BudgetPolicy implements SelectionPolicy {
   /** Live and waiting objects by key (`trackId:segment`). */
   readonly #objects = new Map<string, BudgetObject>();
   /** Per live track: its current segment, whether it ever qualified (S1), frames since its last qualifying entry. */
-  readonly #tracks = new Map<number, { segment: number; qualified: boolean; weakRun: number }>();
+  readonly #tracks = new Map<number, { segment: number; qualified: boolean; weakRun: number; lastBox: Box | null }>();
 
   constructor(options: PolicyOptions = {}) {
     this.#refs = options.refs ?? NO_REFS;
@@ -163,6 +166,7 @@ export class BudgetPolicy implements SelectionPolicy {
     this.#growth = policyOption('reSendQualityGrowth', this.name, options.reSendQualityGrowth);
     this.#k = policyOption('shareCandidates', this.name, options.shareCandidates);
     this.#segmentGap = policyOption('segmentGapFrames', this.name, options.segmentGapFrames);
+    this.#resumeIou = policyOption('segmentResumeIoU', this.name, options.segmentResumeIoU);
     this.#valueFirst = policyOption('budgetValueFirst', this.name, options.budgetValueFirst) >= 0.5;
     // The bucket starts empty: over any span the policy spends at most budgetBytesPerS × its length (plus one package of debt).
     this.#tokens = 0;
@@ -388,18 +392,22 @@ export class BudgetPolicy implements SelectionPolicy {
     for (const [trackId, { entry, quality }] of entries) {
       let s = this.#tracks.get(trackId);
       if (s === undefined) {
-        s = { segment: 0, qualified: false, weakRun: 0 };
+        s = { segment: 0, qualified: false, weakRun: 0, lastBox: null };
         this.#tracks.set(trackId, s);
       }
       // Segments, as 'shared-best': a broken chain of qualifying entries (S1) starts a new object.
       if (entry.box.score >= this.#params.minScore1) {
-        if (s.qualified && this.#segmentGap > 0 && s.weakRun >= this.#segmentGap) {
+        // segmentResumeIoU: a chain that resumes in place is the same still object (a parked car's
+        // detector blinks): without it every blink was a new object, sent again, for hours.
+        const inPlace = this.#resumeIou > 0 && s.lastBox !== null && iouAxisAligned(s.lastBox, entry.box) >= this.#resumeIou;
+        if (s.qualified && this.#segmentGap > 0 && s.weakRun >= this.#segmentGap && !inPlace) {
           const old = this.#objects.get(`${trackId}:${s.segment}`);
           if (old !== undefined) this.#end(`${trackId}:${s.segment}`, old, frame.timestampNs);
           s.segment++;
         }
         s.qualified = true;
         s.weakRun = 0;
+        s.lastBox = entry.box;
       } else {
         s.weakRun++;
       }
