@@ -244,6 +244,31 @@ describe("'budget'", () => {
     assert.equal(runPolicy('budget', moved, ONE_PER_S).decisions.length, 2);
   });
 
+  it('a traffic jam: 60 still cars hold no frames worth nothing to them once sent', () => {
+    // Scores flicker independently, so each car's top shareCandidates frames
+    // are different frames; a sent car's candidates below reSendQualityGrowth
+    // × its sent quality can never be worth budget. Kept, they held ~60 × 16 frames for the whole jam.
+    let state = 11;
+    const rnd = (): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648;
+    };
+    const cars = (): Step['objects'] =>
+      Array.from({ length: 60 }, (_, k) => ({ id: k + 1, box: { cx: 40 + (k % 10) * 60, cy: 60 + Math.floor(k / 10) * 70, w: 40, h: 40, score: 0.8 + 0.1 * rnd() } }));
+    const steps: Step[] = [];
+    for (let i = 0; i < 1200; i++) steps.push({ objects: cars() });
+    steps[1199]!.end = Array.from({ length: 60 }, (_, k) => k + 1);
+    let heldLate = 0;
+    let step = 0;
+    // A budget that affords every car within the first minute.
+    const { decisions } = runPolicy('budget', steps, { budgetBytesPerS: 20 * 0.15 * W * H, budgetBurstS: 1 }, (ring) => {
+      if (step++ >= 600) heldLate = Math.max(heldLate, ring.stats().referenced);
+    });
+    const selected = new Set(decisions.flatMap((d) => d.selected.map((x) => x.trackId)));
+    assert.equal(selected.size, 60, 'every car sent');
+    assert.ok(heldLate <= 20, `frames held in the second minute: ${heldLate}`);
+  });
+
   it('refuses a bad budget by name', () => {
     assert.throws(() => createPolicy('budget', { budgetBytesPerS: 0 }), { name: 'RangeError', message: 'Expected positive number for budgetBytesPerS but received 0 of type number' });
     assert.throws(() => createPolicy('budget', { budgetValueFirst: 2 }), { name: 'RangeError', message: 'Expected number between 0 and 1 for budgetValueFirst but received 2 of type number' });

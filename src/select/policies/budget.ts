@@ -257,6 +257,19 @@ export class BudgetPolicy implements SelectionPolicy {
     o.cands = keep;
   }
 
+  /**
+   * A sent object keeps only the candidates still worth something to it
+   * (#valueOf > 0): sentQ only grows, so one worth nothing now never is.
+   * Kept, every object in view held shareCandidates frames for as long as it
+   * stayed (a jam of 60 still cars: ~900 distinct frames for the whole jam).
+   */
+  #pruneWorthless(o: BudgetObject): void {
+    const keep = o.cands.filter((c) => this.#valueOf(o, c.quality) > 0);
+    if (keep.length === o.cands.length) return;
+    for (const c of o.cands) if (!keep.includes(c)) this.#drop(c.frame);
+    o.cands = keep;
+  }
+
   #send(f: HeldFrame, { value, cost, estimate, only }: Pick, nowNs: bigint): PolicyDecision {
     this.#refs.retain(f.imageId); // the consumer's reference, before the served objects let go of theirs
     this.#tokens -= cost;
@@ -273,6 +286,7 @@ export class BudgetPolicy implements SelectionPolicy {
       o.sentQ = Math.max(o.sentQ ?? 0, quality.good ? quality.q : 0);
       o.sentGood ||= quality.good;
       if (o.endedNs !== null) this.#forget(key, o);
+      else this.#pruneWorthless(o);
     }
     this.counters.sent++;
     this.counters.sends.push({ atNs: nowNs, value, newObjects });
@@ -421,6 +435,7 @@ export class BudgetPolicy implements SelectionPolicy {
       if (o.best === null || compareQuality(quality, o.best) > 0) o.best = quality;
       const worst = o.cands[o.cands.length - 1];
       if (o.cands.length >= this.#k && worst !== undefined && compareQuality(quality, worst.quality) <= 0) continue;
+      if (o.sentQ !== null && this.#valueOf(o, quality) <= 0) continue; // worth nothing to a sent object (#pruneWorthless)
       if (held.holders++ === 0) this.#refs.retain(held.imageId);
       let i = o.cands.length;
       while (i > 0 && compareQuality(quality, o.cands[i - 1]!.quality) > 0) i--;
