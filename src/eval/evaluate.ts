@@ -276,7 +276,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
 
   // 1. Track once; every policy sees the same tracks, frame by frame.
   const tracker = new ByteTracker({ frameRate: input.hz, ...options.tracker });
-  const policies = names.map((n) => createPolicy(n, options.policyOptions));
+  const policies = names.map((n) => createPolicy(n, { ...options.policyOptions, recordSends: true }));
   for (const p of policies) options.onPolicy?.(p);
   const queues = names.map(() => new QueueSimulator({ sendHz, capacity: queueCapacity, startNs }));
   const frameEntries: Array<Array<{ trackId: number; box: Box }>> = [];

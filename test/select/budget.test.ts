@@ -139,7 +139,7 @@ describe("'budget'", () => {
 
   it('counts the value of every package sent, with the objects it sent for the first time', () => {
     const ring = new FrameRing<string>({ capacity: 1 });
-    const policy = createPolicy('budget', { ...ONE_PER_S, refs: ring }) as BudgetPolicy;
+    const policy = createPolicy('budget', { ...ONE_PER_S, refs: ring, recordSends: true }) as BudgetPolicy;
     const scene = new Scene();
     for (const step of TWO) {
       const { frame, tracks } = scene.frame(step.objects);
@@ -152,6 +152,26 @@ describe("'budget'", () => {
     assert.equal(policy.counters.sends[0]!.newObjects, 2);
     assert.equal(policy.counters.sends[0]!.atNs, 1_000_000_000n);
     assert.equal(policy.counters.sends[0]!.value, 4); // 2 objects × (1 never sent + 1 at their best)
+  });
+
+  it("a camera's policy (no recordSends) keeps no per-package history: counters.sends grew by one per package for as long as the camera ran", () => {
+    // 2000 objects one after another, each sent: a day of a quiet road in miniature.
+    const steps: Step[] = [];
+    for (let k = 1; k <= 2000; k++) {
+      steps.push({ objects: [{ id: k, box: car(400, 100) }] }, { objects: [{ id: k, box: car(400, 100) }], end: [k] }, ...idle(8));
+    }
+    steps.push(...idle(20));
+    const ring = new FrameRing<string>({ capacity: 1 });
+    const policy = createPolicy('budget', { ...ONE_PER_S, refs: ring }) as BudgetPolicy;
+    const scene = new Scene();
+    for (const step of steps) {
+      const { frame, tracks } = scene.frame(step.objects);
+      ring.put(frame.imageId, 'f');
+      for (const d of [...policy.onFrame(frame, tracks), ...policy.onTrackEnd(scene.end(...(step.end ?? [])))]) ring.release(d.imageId);
+    }
+    for (const d of policy.flush()) ring.release(d.imageId);
+    assert.equal(policy.counters.sent, 2000);
+    assert.equal(policy.counters.sends.length, 0);
   });
 
   it('the bucket pays the bytes each package took (onPackageBytes), and the estimates that follow learn their ratio to the bytes', () => {

@@ -102,7 +102,7 @@ export interface BudgetCounters {
   reported: number;
   estimatedBytes: number;
   actualBytes: number;
-  /** Value of each package sent, in the order sent (the value-over-time curve), with when it was sent. */
+  /** Value of each package sent, in the order sent (the value-over-time curve), with when it was sent; kept only with PolicyOptions.recordSends. */
   sends: { atNs: bigint; value: number; newObjects: number }[];
 }
 
@@ -141,6 +141,7 @@ export class BudgetPolicy implements SelectionPolicy {
   readonly #segmentGap: number;
   readonly #resumeIou: number;
   readonly #valueFirst: boolean;
+  readonly #recordSends: boolean;
   #tokens: number;
   #lastNs: bigint | null = null;
   /** Decayed sums of actual bytes and of uncalibrated estimates over the reported packages (the calibration). */
@@ -168,6 +169,7 @@ export class BudgetPolicy implements SelectionPolicy {
     this.#segmentGap = policyOption('segmentGapFrames', this.name, options.segmentGapFrames);
     this.#resumeIou = policyOption('segmentResumeIoU', this.name, options.segmentResumeIoU);
     this.#valueFirst = policyOption('budgetValueFirst', this.name, options.budgetValueFirst) >= 0.5;
+    this.#recordSends = options.recordSends === true;
     // The bucket starts empty: over any span the policy spends at most budgetBytesPerS × its length (plus one package of debt).
     this.#tokens = 0;
   }
@@ -289,7 +291,8 @@ export class BudgetPolicy implements SelectionPolicy {
       else this.#pruneWorthless(o);
     }
     this.counters.sent++;
-    this.counters.sends.push({ atNs: nowNs, value, newObjects });
+    // Only when asked (PolicyOptions.recordSends): in a camera it grew by one per package for months.
+    if (this.#recordSends) this.counters.sends.push({ atNs: nowNs, value, newObjects });
     return { kind: 'upload', route: 'immediate', imageId: f.imageId, timestampNs: f.timestampNs, selected, decidedAtNs: nowNs };
   }
 

@@ -24,6 +24,12 @@ export interface PolicyOptions extends PolicyTuning {
   firstSighting?: FirstSighting;
   /** Frame references (a FrameRing). Default: none (evaluation without pixels). */
   refs?: FrameRefs;
+  /**
+   * 'budget': keep every package's value in `counters.sends` (the
+   * evaluation's value-over-time curve). Default off: it grows by one entry
+   * per package for as long as the policy lives (a camera's whole run).
+   */
+  recordSends?: boolean;
 }
 
 export function secondsToNs(s: number): bigint {
