@@ -128,6 +128,29 @@ describe("policy 'deadline-cover'", () => {
     assert.deepEqual(run(weak({ ...A, cx: 260 }), { segmentResumeIoU: 0.5 }).log, ['@3 immediate 0 [1]', '@4 immediate 3 [1]']);
   });
 
+  it('a traffic jam: 60 still cars shown well hold at most their best and largest view each, not shareCandidates frames', () => {
+    // Scores flicker independently, so each car's top frames by quality are
+    // different frames. Before, a car shown well kept its 16 candidates (and
+    // collected new ones) for as long as it stood there: ~1000 frames held.
+    let state = 5;
+    const rnd = (): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648;
+    };
+    const cars = (): SceneObject[] =>
+      Array.from({ length: 60 }, (_, k) => ({ id: k + 1, box: { cx: 40 + (k % 10) * 60, cy: 60 + Math.floor(k / 10) * 70, w: 40, h: 40, score: 0.7 + 0.2 * rnd() } }));
+    const steps: Step[] = [];
+    for (let i = 0; i < 1200; i++) steps.push({ objects: cars() });
+    steps[1199]!.end = Array.from({ length: 60 }, (_, k) => k + 1);
+    let heldLate = 0;
+    let step = 0;
+    const { decisions } = run(steps, { maxLatencyS: 1 }, (ring) => {
+      if (step++ >= 600) heldLate = Math.max(heldLate, ring.stats().referenced);
+    });
+    assert.equal(new Set(decisions.flatMap((d) => d.selected.map((x) => x.trackId))).size, 60, 'every car selected');
+    assert.ok(heldLate <= 2 * 60, `frames held in the second minute: ${heldLate}`);
+  });
+
   it('holds at most shareCandidates frames plus its largest view per object', () => {
     const steps: Step[] = [];
     // Growing boxes with a falling score: the largest view is never the best by quality.
