@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { POLICY_NAMES, POLICY_OPTIONS, createPolicy, optionsOf, showsWell, type PolicyOptions } from '../../src/select/index.js';
+import { addSentView } from '../../src/select/policies/deadline-cover.js';
+import type { Quality } from '../../src/select/quality.js';
 import { assertCoversEveryObjectSharing, randomScene, runPolicy, type SceneObject, type Step } from './fixtures.js';
 
 // 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate).
@@ -149,6 +151,32 @@ describe("policy 'deadline-cover'", () => {
     });
     assert.equal(new Set(decisions.flatMap((d) => d.selected.map((x) => x.trackId))).size, 60, 'every car selected');
     assert.ok(heldLate <= 2 * 60, `frames held in the second minute: ${heldLate}`);
+  });
+
+  it("a parked car's views in sent frames: only the undominated ones are kept, and they decide 'shown well' as all of them did", () => {
+    // A car parked on a busy road is in every frame sent for the traffic: one
+    // view per package for as long as it stays (20 000 here: a day at one
+    // package every 4 s). Its score and box flicker.
+    let state = 3;
+    const rnd = (): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648;
+    };
+    const all: Quality[] = [];
+    const kept: Quality[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const area = 6000 * (0.97 + 0.06 * rnd());
+      const q = { good: rnd() > 0.05, q: area * (0.6 + 0.3 * rnd()), area } as Quality;
+      all.push(q);
+      addSentView(kept, q);
+    }
+    assert.ok(kept.length < 100, `views kept: ${kept.length}`);
+    for (let t = 0; t < 200; t++) {
+      const best = { good: rnd() > 0.1, q: 6000 * (0.5 + 0.6 * rnd()) };
+      const largest = 6000 * (0.9 + 0.3 * rnd());
+      const fraction = 0.3 + 0.7 * rnd();
+      assert.equal(kept.some((v) => showsWell(v, best, largest, fraction)), all.some((v) => showsWell(v, best, largest, fraction)));
+    }
   });
 
   it('holds at most shareCandidates frames plus its largest view per object', () => {

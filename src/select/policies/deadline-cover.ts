@@ -76,6 +76,20 @@ export function showsWell(view: Pick<Quality, 'good' | 'q' | 'area'>, best: Pick
   return view.q >= fraction * best.q && view.area >= fraction * largest;
 }
 
+/**
+ * Record a view of an object in a sent frame, keeping only the views no other
+ * one dominates (as good, quality and area at least as large): showsWell is
+ * monotone in all three, so a dominated view never decides anything. Every
+ * frame sent while an object stood in view added one — a parked car on a
+ * busy road, one per package for as long as it stayed.
+ */
+export function addSentView(views: Quality[], q: Quality): void {
+  const dominates = (a: Quality, b: Quality): boolean => (a.good || !b.good) && a.q >= b.q && a.area >= b.area;
+  if (views.some((v) => dominates(v, q))) return;
+  for (let i = views.length - 1; i >= 0; i--) if (dominates(q, views[i]!)) views.splice(i, 1);
+  views.push(q);
+}
+
 /** The largest area of an object's views as good as its best (unclipped when it has an unclipped view). */
 function largestOf(o: CoverObject): number {
   return o.best?.good === true ? o.largestGood : o.largestAny;
@@ -299,7 +313,7 @@ export class DeadlineCoverPolicy implements SelectionPolicy {
       const o = this.#objects.get(key);
       if (o === undefined) continue;
       const wasWaiting = !this.#shownWell(o);
-      o.sentViews.push(view.quality);
+      addSentView(o.sentViews, view.quality);
       if ((wasWaiting && this.#shownWell(o)) || key === forKey) {
         selected.push({ trackId: view.trackId, entry: view.entry });
         o.windowStart = null;
