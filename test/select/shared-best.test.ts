@@ -300,4 +300,18 @@ describe("policy 'shared-best'", () => {
     assert.deepEqual(selected, Array.from({ length: 60 }, (_, k) => k + 1), 'each car selected exactly once');
     assert.equal(maxHeldLate, 0, 'frames held by the policy while every car is covered');
   });
+  it('an object sent only clipped waits again once it is seen unclipped: a car creeping in from the border of a jam gets its full view', () => {
+    // 2 s half outside the image (maxLatencyS 1 sends it clipped at 1 s), then it stands fully in view for a minute.
+    const steps: Step[] = [];
+    for (let i = 0; i < 20; i++) steps.push({ objects: [a({ ...A, cx: 30 })] });
+    for (let i = 0; i < 600; i++) steps.push({ objects: [a(A)] });
+    steps[619]!.end = [1];
+    const { decisions } = run(steps, { maxLatencyS: 1 });
+    assert.deepEqual(
+      decisions.map((d) => d.selected[0]!.entry.box.cx),
+      [30, 200],
+      'the clipped view at its deadline, then the unclipped one',
+    );
+    assert.equal(decisions[1]!.decidedAtNs, 3_000_000_000n); // unclipped from 2 s, due 1 s later
+  });
 });

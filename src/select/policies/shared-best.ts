@@ -33,6 +33,8 @@ interface SharedTrack {
   cands: { frame: CandidateFrame; entry: TrackEntry; quality: Quality }[];
   /** Largest area of this object in a frame already sent that covered it; null = not covered. */
   coveredArea: number | null;
+  /** Whether a frame sent for it showed it good (unclipped, S1-qualified); false while its only images are clipped or weak. */
+  coveredGood: boolean;
   /** Start of the wait of its uncovered (or grown) best, for the latency bound. */
   windowStart: bigint | null;
   /** Whether it ever had a qualifying entry (S1: score ≥ minScore1). */
@@ -105,7 +107,8 @@ const SHARE_SCORE_MARGIN = 0.05;
  * still waiting, and marks every object whose entry in that frame is
  * unclipped with area ≥ `shareMinAreaFraction` × its best area so far and
  * score ≥ its best score − 0.05 as covered. A covered object is sent again only when its best area grows to
- * `reSendAreaGrowth` × the covered area. Route: S5 on the selected objects'
+ * `reSendAreaGrowth` × the covered area, or when every frame sent for it
+ * showed it clipped or weak and it is now seen good. Route: S5 on the selected objects'
  * entries, any-immediate.
  *
  * Segments: a track is not always one object. The tracker carries a track
@@ -157,6 +160,7 @@ export class SharedBestPolicy implements SelectionPolicy {
     t.cands = [];
     t.best = null;
     t.coveredArea = null;
+    t.coveredGood = false;
     t.windowStart = null;
     t.segmentStartNs = this.#lastNs;
     t.recent = [];
@@ -186,12 +190,17 @@ export class SharedBestPolicy implements SelectionPolicy {
     if (t.best === null) return false;
     if (t.coveredArea === null) return true;
     if (!t.best.good) return false;
+    // Sent only clipped (or weak) and now seen good: a car creeping in from the border of a jam
+    // was sent half outside the image after maxLatencyS and never again while it stood fully in view.
+    if (!t.coveredGood) return true;
     if (t.provisional && this.#shareMinAreaFraction * t.best.area > t.coveredArea) return true;
     return t.best.area >= this.#reSendAreaGrowth * t.coveredArea;
   }
 
   /** Mark `t` covered by a view of `area` in a sent frame; provisional while its forecast promises more (coverForecastS). */
-  #cover(t: SharedTrack, area: number): void {
+  #cover(t: SharedTrack, q: Quality): void {
+    const area = q.area;
+    t.coveredGood ||= q.good;
     t.coveredArea = Math.max(t.coveredArea ?? 0, area);
     t.provisional =
       this.#forecastS > 0 && this.#shareMinAreaFraction * forecastLargestArea(t.recent, this.#lastNs, this.#width, this.#height, this.#forecastS) > t.coveredArea;
@@ -226,7 +235,7 @@ export class SharedBestPolicy implements SelectionPolicy {
     for (const [trackId, { entry, quality }] of entries) {
       let t = this.#tracks.get(trackId);
       if (t === undefined) {
-        t = { best: null, cands: [], coveredArea: null, windowStart: null, qualified: false, weakRun: 0, segmentStartNs: frame.timestampNs, recent: [], provisional: false };
+        t = { best: null, cands: [], coveredArea: null, coveredGood: false, windowStart: null, qualified: false, weakRun: 0, segmentStartNs: frame.timestampNs, recent: [], provisional: false };
         this.#tracks.set(trackId, t);
       }
       if (entry.box.score >= this.#o.params.minScore1) {
@@ -294,14 +303,14 @@ export class SharedBestPolicy implements SelectionPolicy {
       f.sent = true;
       this.#o.refs.retain(f.imageId); // the consumer's reference, before the covered objects let go of theirs
       const selected: SelectedObject[] = [{ trackId, entry: chosen.entry }];
-      this.#cover(t, chosen.quality.area);
+      this.#cover(t, chosen.quality);
       t.windowStart = null;
       for (const [otherId, { entry: e, quality }] of f.entries) {
         if (otherId === trackId) continue;
         const o = this.#current(otherId, f);
         if (o === undefined || !this.#covers(o, quality)) continue;
         const wasWaiting = this.#waiting(o);
-        this.#cover(o, quality.area);
+        this.#cover(o, quality);
         if (!this.#waiting(o)) {
           o.windowStart = null;
           this.#release(o);
