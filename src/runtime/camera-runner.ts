@@ -210,6 +210,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     skipped: 0,
     /** Ticks of a live camera's captureHz grid missed because the loop was late (A5). */
     lateTicks: 0,
+    /** A recording's stream time read so far (ms, pts to pts): against the wall clock, a realtime replay falling behind shows. */
+    streamMs: 0,
     dropped: { busy: 0, 'detect-error': 0, 'track-error': 0, evicted: 0 } as Record<DropReason, number>,
     packages: { immediate: 0, cached: 0 },
     bytes: 0,
@@ -311,6 +313,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
           // least 250 ms is said; a variable frame rate's jitter is not.
           const gap = lastStreamPtsNs === undefined ? 0n : frame.ptsNs - lastStreamPtsNs;
           if (gap >= 250_000_000n && (frame.durationNs <= 0n || gap > 4n * frame.durationNs)) this.emit('gap', lastStreamPtsNs!, frame.ptsNs);
+          if (gap > 0n) this.stats.streamMs += Number(gap) / 1e6;
           lastStreamPtsNs = frame.ptsNs;
         }
         if (live) {

@@ -53,6 +53,9 @@ export async function observe(options: { port: number; host: string; enabled: bo
               cameras: h.cameras,
               // A live camera sending fewer frames than captureHz (A5): its rate, not a failure.
               ...(Object.keys(h.slow).length > 0 ? { slowCameras: h.slow } : {}),
+              // More camera work than the CPU can do: frames dropped before detection, or a realtime
+              // recording behind real time (the log says it once, with what to lower). Still ready.
+              ...(Object.keys(h.overloaded).length > 0 ? { overloadedCameras: h.overloaded } : {}),
               // Said, not judged: an endpoint outage does not make the unit unready (an OTA health
               // check would roll back a good release for a cloud outage), but /healthz said nothing
               // of it while every package stayed queued, the queue filled and dropped the oldest.

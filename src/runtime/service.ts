@@ -74,6 +74,8 @@ export interface ServiceOptions {
   stallTimeoutMs?: number;
   /** The detection worker module (DetectorPoolOptions.workerModule): fault drills wrap the default one. */
   detectorWorkerModule?: URL;
+  /** The window a camera's load is measured over (overloaded: frames dropped busy, a realtime recording behind). Default 10000 ms. */
+  loadWindowMs?: number;
 }
 
 /** What one run did, from the runners' and the queue's own counters. */
@@ -129,6 +131,50 @@ export interface CameraStatus {
   lastError?: string;
   /** A live camera's lowest delivery rate measured below 90 % of its captureHz (frames/s) in this run, with that captureHz; undefined when never. */
   slowest?: { hz: number; captureHz: number };
+  /** Its source is live (drops frames the detector has no room for) — set when opened. */
+  live?: boolean;
+  /** Overloaded in the last load window (what /healthz says); undefined when not. */
+  overloaded?: string;
+  /** Its worst load window of the run, when overloaded (the run's summary). */
+  worstLoad?: CameraLoad;
+}
+
+/**
+ * A camera's load over one window of wall-clock time (BestshotService
+ * #checkLoad): the frames it took and analysed, those dropped because the
+ * detector had no room, and for a realtime recording how fast it played.
+ */
+export interface CameraLoad {
+  takenHz: number;
+  processedHz: number;
+  /** Share of the frames taken that were dropped before detection (detector busy), 0–1. */
+  droppedShare: number;
+  /** A realtime recording: stream seconds played per wall-clock second (1 = real time). */
+  speed?: number;
+  captureHz: number;
+}
+
+/** Overloaded: more than this share of a live camera's frames dropped before detection in a window… */
+const OVERLOAD_DROP_SHARE = 0.1;
+/** …or a realtime recording played at less than this fraction of real time (its loop's reopenings cost a little). */
+const OVERLOAD_MIN_SPEED = 0.8;
+/** How often an overload that comes back after it ended is said again, at most. */
+const OVERLOAD_REPEAT_MS = 10 * 60_000;
+
+function overloaded(l: CameraLoad): boolean {
+  return l.droppedShare > OVERLOAD_DROP_SHARE || (l.speed !== undefined && l.speed < OVERLOAD_MIN_SPEED);
+}
+
+/** The share of its work a camera did in a window (1: all of it): a worse window has less. */
+function loadShare(l: CameraLoad): number {
+  return Math.min(l.speed ?? 1, 1 - l.droppedShare);
+}
+
+/** What /healthz and the summary say of an overloaded camera's window. */
+export function describeLoad(l: CameraLoad): string {
+  const f = (x: number): string => x.toFixed(1);
+  if (l.speed !== undefined) return `analyses ${f(l.processedHz)} frames/s (captureHz ${l.captureHz}): the recording plays at ${l.speed.toFixed(2)}× real time, its frames wait for the detector`;
+  return `analyses ${f(l.processedHz)} of the ${f(l.takenHz)} frames/s it takes (captureHz ${l.captureHz}): ${Math.round(l.droppedShare * 100)} % dropped, the detector busy`;
 }
 
 /** A camera's counts over every source it opened in this run. */
@@ -142,6 +188,8 @@ export interface CameraTotals {
   packageErrors: number;
   unsentObjects: number;
   tracksCreated: number;
+  /** A recording's stream time read (ms): a realtime replay that falls behind the wall clock is overloaded. */
+  streamMs: number;
 }
 
 function addTotals(a: CameraTotals, b: CameraTotals): CameraTotals {
@@ -157,6 +205,7 @@ function addTotals(a: CameraTotals, b: CameraTotals): CameraTotals {
     packageErrors: a.packageErrors + b.packageErrors,
     unsentObjects: a.unsentObjects + b.unsentObjects,
     tracksCreated: a.tracksCreated + b.tracksCreated,
+    streamMs: a.streamMs + b.streamMs,
   };
 }
 
@@ -170,6 +219,7 @@ const NO_TOTALS: CameraTotals = {
   packageErrors: 0,
   unsentObjects: 0,
   tracksCreated: 0,
+  streamMs: 0,
 };
 
 /** The camera's counts in this run: its earlier runners' and the current one's. */
@@ -306,10 +356,13 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
    * whose other cameras deliver unready: an OTA health check would otherwise
    * roll back every update of a unit with one camera out.
    */
-  health(): { ready: boolean; detector: boolean; cameras: Record<string, string>; slow: Record<string, string> } {
+  health(): { ready: boolean; detector: boolean; cameras: Record<string, string>; slow: Record<string, string>; overloaded: Record<string, string> } {
     const cameras: Record<string, string> = {};
     // Said, not judged: a camera sending fewer frames than captureHz still does its job.
     const slow: Record<string, string> = {};
+    // Said, not judged either: an overloaded unit still analyses frames, and a restart (what an
+    // orchestrator does with an unready unit) would not give it more CPU.
+    const overloaded: Record<string, string> = {};
     let delivering = 0;
     let starting = 0;
     let ended = 0;
@@ -319,13 +372,14 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       if (delivers && c.runner?.slowSource && c.runner.deliveredHz !== undefined) {
         slow[id] = `${c.runner.deliveredHz.toFixed(1)} frames/s, fewer than captureHz ${c.slowest?.captureHz}`;
       }
+      if (delivers && c.overloaded !== undefined) overloaded[id] = c.overloaded;
       if (delivers) delivering++;
       // Still on its first try (not a camera that failed before and is reconnecting).
       else if ((c.state === 'starting' || c.state === 'running') && c.failures === 0) starting++;
       else if (c.state === 'ended') ended++;
     }
     const ready = this.#detectorReady && starting === 0 && (delivering > 0 || (this.cameras.size > 0 && ended === this.cameras.size));
-    return { ready, detector: this.#detectorReady, cameras, slow };
+    return { ready, detector: this.#detectorReady, cameras, slow, overloaded };
   }
 
   /** Resolves when every camera's source has ended (replays) or after stop(). */
@@ -438,6 +492,79 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       this.cameras.set(cam.id, status);
       this.#loops.push(this.#superviseCamera(cam, status, sink, allocators[i]!.ids, allocators[i]!.trackIds));
     });
+    // Only the unit's own run (live): a replay waits for the detector by design, as fast as it goes.
+    if (this.mode === 'live') {
+      const timer = setInterval(() => this.#checkLoad(), this.#opts.loadWindowMs ?? 10_000);
+      timer.unref();
+      this.#closers.push(() => clearInterval(timer));
+    }
+  }
+
+  /** Each camera's totals at the start of the load window being measured (#checkLoad). */
+  #loadWindows = new Map<string, { atMs: number; totals: CameraTotals }>();
+  /** The cameras an overload warning named (each once), when the last one was said, and whether it stands (its end not said yet). */
+  #overloadSaid = { cameras: new Set<string>(), atMs: 0, now: false };
+
+  /**
+   * More camera work than the CPU can do: a live camera's frames that find the
+   * detector busy are dropped (counted as 'busy'), a realtime recording's wait
+   * and it falls behind real time. Neither was said: the counters grew, the
+   * log and /healthz stayed quiet, and the operator saw "delivering". Each
+   * window of loadWindowMs is judged per camera (the first one after its
+   * first frame is start-up: the model's first inferences are slow) and an
+   * overload of the unit is said once, with what to lower, not per frame.
+   */
+  #checkLoad(): void {
+    const now = performance.now();
+    const over: Record<string, string> = {};
+    for (const [id, status] of this.cameras) {
+      const cam = this.config.cameras.find((c) => c.id === id);
+      const t = cameraTotals(status);
+      const prev = this.#loadWindows.get(id);
+      if (t.captured === 0) continue;
+      this.#loadWindows.set(id, { atMs: now, totals: t });
+      if (prev === undefined || cam === undefined || (status.state !== 'running' && status.state !== 'ended')) {
+        status.overloaded = undefined;
+        continue;
+      }
+      const s = (now - prev.atMs) / 1000;
+      // A live camera's every read frame is on its grid; a recording's off-grid frames count as skipped too.
+      const taken = status.live ? t.captured - prev.totals.captured : t.captured - t.skipped - (prev.totals.captured - prev.totals.skipped);
+      const busy = t.dropped.busy - prev.totals.dropped.busy;
+      const realtime = cam.source.type === 'file' && cam.source.realtime && status.state === 'running';
+      const load: CameraLoad = {
+        takenHz: taken / s,
+        processedHz: (t.processed - prev.totals.processed) / s,
+        droppedShare: taken > 0 ? busy / taken : 0,
+        ...(realtime && !status.live ? { speed: (t.streamMs - prev.totals.streamMs) / 1000 / s } : {}),
+        captureHz: cam.captureHz,
+      };
+      if (!overloaded(load)) {
+        status.overloaded = undefined;
+        continue;
+      }
+      status.overloaded = describeLoad(load);
+      over[id] = status.overloaded;
+      if (status.worstLoad === undefined || loadShare(load) < loadShare(status.worstLoad)) status.worstLoad = load;
+    }
+    const said = this.#overloadSaid;
+    const ids = Object.keys(over);
+    // An overload that ended and comes back is said again, at most every OVERLOAD_REPEAT_MS.
+    if (!said.now && said.cameras.size > 0 && now - said.atMs >= OVERLOAD_REPEAT_MS) said.cameras.clear();
+    if (ids.length > 0) {
+      // Once per camera: a warning names every camera overloaded now, when one of them was not named yet.
+      if (ids.every((id) => said.cameras.has(id))) return;
+      for (const id of ids) said.cameras.add(id);
+      said.atMs = now;
+      said.now = true;
+      this.#log.warn(
+        `the unit is overloaded: more camera work than its CPU can do; camera${ids.length === 1 ? '' : 's'} ${ids.join(', ')} analyse${ids.length === 1 ? 's' : ''} fewer frames than captureHz, so objects are seen less often and short-lived ones may be missed; lower captureHz, the number of cameras or their resolution, or use a smaller model`,
+        { cameras: over },
+      );
+    } else if (said.now) {
+      said.now = false;
+      this.#log.info('the unit is no longer overloaded: every camera analyses the frames it takes');
+    }
   }
 
   async #superviseCamera(cam: CameraConfig, status: CameraStatus, sink: PackageSink, ids: ImageIdAllocator, trackIds: ImageIdAllocator): Promise<void> {
@@ -549,6 +676,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       runner.on('error', (e) => this.#log.error('camera pipeline error', { camera: cam.id, error: e.message }));
       if (status.runner) status.earlier = addTotals(status.earlier, status.runner.stats);
       status.runner = runner;
+      status.live = opened.live;
       status.state = 'running';
       let failure: Error | undefined;
       opened.source.on('error', (e) => {

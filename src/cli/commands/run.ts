@@ -5,7 +5,7 @@ import { handOverSignals } from '../signals.js';
 import { loadConfig, type BestshotConfig } from '../../config/index.js';
 import { BestshotError, UsageError } from '../../errors.js';
 import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
-import { BestshotService, type CameraStatus, cameraTotals, type RunCounts } from '../../runtime/service.js';
+import { BestshotService, type CameraStatus, cameraTotals, describeLoad, type RunCounts } from '../../runtime/service.js';
 import { observe, type Observability } from '../../runtime/observability.js';
 import { latencyPercentile, writeReport, type ReportSummary } from '../../runtime/report.js';
 import { RunImages } from '../../runtime/run-images.js';
@@ -125,6 +125,10 @@ function printCameraTrouble(cameras: Iterable<CameraStatus>, out: (line: string)
     // A5: a live camera that sent fewer frames than captureHz (said once in the log, when it happened).
     if (status.slowest !== undefined && captured > 0) {
       out(`camera:      ${status.id}: delivered ${status.slowest.hz.toFixed(1)} frames/s at its slowest, fewer than captureHz ${status.slowest.captureHz}`);
+    }
+    // More work than the CPU could do (said once in the log, when it happened): its worst window.
+    if (status.worstLoad !== undefined) {
+      out(`camera:      ${status.id}: overloaded, at its worst it ${describeLoad(status.worstLoad)}; lower captureHz, the number of cameras or their resolution, or use a smaller model`);
     }
     if (status.failures === 0 && captured > 0) continue;
     const frames = captured === 0 ? 'no frame captured' : `${captured} frames captured`;
