@@ -248,7 +248,9 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
   /** The last window measured fewer than 90 % of captureHz. */
   slowSource = false;
   /** The window being measured: from `ms` (performance.now) with `captured` frames taken; captured -1 while settling. */
-  #rateWindow: { ms: number; captured: number } | undefined;
+  #rateWindow: { ms: number; captured: number; skipped?: number } | undefined;
+  /** A live camera's frames sent per second in the last measured window: those taken and those the appsink let go (pts gaps). */
+  sentHz: number | undefined;
   #stopping = false;
   #source: FrameSource | undefined;
   #hadState = false;
@@ -386,13 +388,16 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       return;
     }
     if (w.captured < 0) {
-      if (nowMs >= w.ms) this.#rateWindow = { ms: nowMs, captured: this.stats.captured };
+      if (nowMs >= w.ms) this.#rateWindow = { ms: nowMs, captured: this.stats.captured, skipped: this.stats.skipped };
       return;
     }
     const elapsedMs = nowMs - w.ms;
     if (elapsedMs < (this.#opts.rateWindowMs ?? 10_000)) return;
     const hz = ((this.stats.captured - w.captured) * 1000) / elapsedMs;
-    this.#rateWindow = { ms: nowMs, captured: this.stats.captured };
+    // The frames the appsink let go between two reads (pts gaps) were sent too: a camera sending
+    // enough while fewer are taken is not slow — the loop ran late, the unit short of CPU.
+    this.sentHz = hz + ((this.stats.skipped - (w.skipped ?? this.stats.skipped)) * 1000) / elapsedMs;
+    this.#rateWindow = { ms: nowMs, captured: this.stats.captured, skipped: this.stats.skipped };
     this.deliveredHz = hz;
     const slow = hz < 0.9 * this.#opts.captureHz;
     if (slow !== this.slowSource) {
