@@ -83,7 +83,13 @@ export async function observe(options: { port: number; host: string; enabled: bo
       }
       metrics.cameraUp.set({ camera }, 1);
     });
-    svc.on('drop', (camera, reason, n) => metrics.framesDropped.inc({ camera, reason: DROP_LABEL[reason] ?? reason }, n));
+    svc.on('drop', (camera, reason, n) => {
+      metrics.framesDropped.inc({ camera, reason: DROP_LABEL[reason] ?? reason }, n);
+      // A frame dropped before it was analysed was taken all the same (A5): counted only when analysed, an
+      // overloaded camera's 'captured' fell below its drops (2449 dropped of 1538 "captured").
+      // 'evicted' is a selected frame the ring let go, analysed and counted already.
+      if (reason !== 'evicted') metrics.framesCaptured.inc({ camera }, n);
+    });
     svc.on('skip', (camera, n) => metrics.framesSkipped.inc({ camera }, n));
     svc.on('upload', (u) => {
       metrics.selections.inc({ camera: u.cameraId, route: u.route });

@@ -83,6 +83,7 @@ log: { format: json }
     const named = new Set<string>();
     let stopping = false;
     let rateSaid = false;
+    let metrics = '';
     const code = await new Promise<number | null>((resolve) => {
       child.stderr.on('data', (c: Buffer) => {
         partial += c.toString();
@@ -101,6 +102,7 @@ log: { format: json }
             void (async () => {
               const r = await fetch(`http://127.0.0.1:${port}/healthz`);
               health = (await r.json()) as Health;
+              metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
               child.kill('SIGTERM');
             })();
           }
@@ -128,6 +130,12 @@ log: { format: json }
     assert.equal(health?.status, 'ready', JSON.stringify(health));
     assert.match(health?.overloadedCameras?.live ?? '', /^analyses \d+\.\d of the \d+\.\d frames\/s it takes \(captureHz 1000\): \d+ % dropped, the detector busy$/, JSON.stringify(health));
     assert.ok(!('calm' in (health?.overloadedCameras ?? {})), JSON.stringify(health));
+    // Every frame taken is counted as captured, those dropped before detection too: a dashboard's
+    // dropped / captured is a share of what was taken (it read above 100 % under overload).
+    const metric = (re: RegExp): number => Number(re.exec(metrics)?.[1] ?? Number.NaN);
+    const captured = metric(/^bestshot_frames_captured_total\{camera="live"\} (\d+)$/m);
+    const busy = metric(/^bestshot_frames_dropped_total\{camera="live",reason="detector_busy"\} (\d+)$/m);
+    assert.ok(busy > 0 && captured >= busy, `captured ${captured}, dropped busy ${busy}`);
     // The summary: the frames dropped for a busy detector counted, and each overloaded camera's worst window.
     assert.match(stdout, /^frames: +\d+ processed, \d+ skipped by the captureHz grid, busy [1-9]\d* dropped$/m, stdout);
     assert.match(stdout, /^camera: {6}live: overloaded, at its worst it analyses \d+\.\d of the \d+\.\d frames\/s it takes \(captureHz 1000\): \d+ % dropped, the detector busy; lower captureHz/m, stdout);
