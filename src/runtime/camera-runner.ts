@@ -212,6 +212,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     lateTicks: 0,
     /** A recording's stream time read so far (ms, pts to pts): against the wall clock, a realtime replay falling behind shows. */
     streamMs: 0,
+    /** The wall-clock time (ms) those stream intervals took to read: a loop's reopenings are not in it. */
+    streamWallMs: 0,
     dropped: { busy: 0, 'detect-error': 0, 'track-error': 0, evicted: 0 } as Record<DropReason, number>,
     packages: { immediate: 0, cached: 0 },
     bytes: 0,
@@ -296,6 +298,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
     let origin: { ns: bigint; firstPts: bigint } | undefined;
     let lastPtsNs: bigint | undefined;
     let lastStreamPtsNs: bigint | undefined;
+    let lastStreamAtMs: number | undefined;
     try {
       while (!this.#stopping) {
         if (live) {
@@ -315,7 +318,12 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
           // least 250 ms is said; a variable frame rate's jitter is not.
           const gap = lastStreamPtsNs === undefined ? 0n : frame.ptsNs - lastStreamPtsNs;
           if (gap >= 250_000_000n && (frame.durationNs <= 0n || gap > 4n * frame.durationNs)) this.emit('gap', lastStreamPtsNs!, frame.ptsNs);
-          if (gap > 0n) this.stats.streamMs += Number(gap) / 1e6;
+          const nowMs = performance.now();
+          if (gap > 0n && lastStreamAtMs !== undefined) {
+            this.stats.streamMs += Number(gap) / 1e6;
+            this.stats.streamWallMs += nowMs - lastStreamAtMs;
+          }
+          lastStreamAtMs = nowMs;
           lastStreamPtsNs = frame.ptsNs;
         }
         if (live) {
