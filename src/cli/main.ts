@@ -39,9 +39,22 @@ function quietOnClosedOutput(service: boolean): void {
   }
 }
 
+/**
+ * Commands that write camera images or the upload queue (report, queue.sqlite, the receiver's
+ * store, an export, the ingest index): under the usual umask 022 every image was world-readable
+ * (0644, folders 0755), so any local account of a shared unit, or of the machine a demo ran on
+ * (/tmp/bestshot-demo), could read what the cameras saw. What they create is private to the
+ * user running them: files 0600, folders 0700 (a stricter umask is kept). The service's own
+ * folders stay as install-jetson.sh sets them (/var/lib/bestshot bestshot:bestshot 0750).
+ * Not check-config/detect/probe: check-config --load-model runs as root in an OTA self-check and
+ * may write the TensorRT engine cache the service user must read.
+ */
+const PRIVATE_OUTPUT = new Set(['run', 'demo', 'replay', 'receiver', 'queue', 'ingest']);
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   quietOnClosedOutput(name === 'run');
+  if (name !== undefined && PRIVATE_OUTPUT.has(name)) process.umask(process.umask() | 0o077);
   if (name === 'help' && rest[0] !== undefined) {
     const target = COMMANDS[rest[0]];
     if (!target) {

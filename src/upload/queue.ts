@@ -27,7 +27,7 @@
  *   `readOnly` opens an existing queue to look at it (bestshot queue inspect,
  *   export) without changing it, a corrupt one included.
  */
-import { accessSync, closeSync, constants, copyFileSync, existsSync, ftruncateSync, openSync, readSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, copyFileSync, existsSync, ftruncateSync, openSync, readSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { QueueError, invalidParameterError, optionalNumber } from '../errors.js';
@@ -529,6 +529,16 @@ function firstUnwritable(paths: string[]): string | undefined {
   return undefined;
 }
 
+/** Clears the group and other bits of a file this user owns (no-op when absent, not ours or already private). */
+function makePrivate(path: string): void {
+  try {
+    const st = statSync(path);
+    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) chmodSync(path, st.mode & 0o700);
+  } catch {
+    // absent, or a file system without modes: nothing to tighten
+  }
+}
+
 export class PackageQueue {
   readonly path: string;
   readonly maxPackages: number;
@@ -797,6 +807,10 @@ export class PackageQueue {
 
   #openDb(check: 'quick' | 'none'): Database.Database {
     const db = new Database(this.path, { readonly: this.#readOnly, fileMustExist: this.#readOnly });
+    // The queue holds camera images: readable by the service's user alone, whatever the umask, and
+    // a queue an earlier version left world-readable (0644) is made private at its next start.
+    // Before WAL mode is set: SQLite gives the -wal and -shm files the database file's mode.
+    if (!this.#readOnly) for (const suffix of ['', '-wal', '-shm']) makePrivate(this.path + suffix);
     try {
       db.pragma('busy_timeout = 1000');
       // A reader takes no exclusive lock (SQLite cannot read a WAL database read-only under one); the service's lock still keeps it out.
