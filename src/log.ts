@@ -86,9 +86,26 @@ function makeKeyTest(extra: readonly string[] = []): (key: string) => boolean {
 
 const defaultKeyTest = makeKeyTest();
 
-/** 'rtsp://user:pw@cam/s' → 'rtsp://user:***@cam/s', wherever such URLs appear in a string. */
+/**
+ * Query parameters that carry a credential: cameras that take the login in the query
+ * (rtsp://cam/live?user=admin&password=…, &pwd=, &pass=) and signed URLs (?token=, X-Amz-Signature).
+ */
+const SECRET_QUERY_KEY = /token|secret|passw|signature|credential|apikey|api_key|auth/i;
+const SECRET_QUERY_EXACT = new Set(['pass', 'pwd', 'pw', 'key', 'sig']);
+
+/**
+ * 'rtsp://user:pw@cam/s' → 'rtsp://user:***@cam/s', and '?password=pw' / '&token=t' after a URL's
+ * path → '?password=***', wherever such URLs appear in a string.
+ */
 export function maskUrlCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^@/\s]*@/gi, '$1:***@');
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^@/\s]*@/gi, '$1:***@')
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s?"']*\?)([^\s"']*)/gi, (_m, head: string, query: string) => {
+      const masked = query.replace(/(^|[&;])([^=&;#]+)=([^&;#]*)/g, (p: string, sep: string, key: string, value: string) =>
+        value !== '' && (SECRET_QUERY_KEY.test(key) || SECRET_QUERY_EXACT.has(key.toLowerCase())) ? `${sep}${key}=***` : p,
+      );
+      return head + masked;
+    });
 }
 
 /**
@@ -98,7 +115,7 @@ export function maskUrlCredentials(text: string): string {
 export function redactFields(value: unknown, isSecretKey: (key: string) => boolean = defaultKeyTest): unknown {
   const seen = new WeakSet<object>();
   const walk = (v: unknown, depth: number): unknown => {
-    if (typeof v === 'string') return v.includes('://') && v.includes('@') ? maskUrlCredentials(v) : v;
+    if (typeof v === 'string') return v.includes('://') ? maskUrlCredentials(v) : v;
     if (typeof v === 'bigint') return v.toString();
     if (typeof v === 'function' || typeof v === 'symbol') return undefined;
     if (typeof v === 'number' && !Number.isFinite(v)) return String(v);

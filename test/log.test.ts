@@ -174,6 +174,17 @@ describe('structured logger', () => {
     assert.equal(line.detail, 'could not open rtsp://viewer:***@cam/x (timeout)');
     assert.equal(line.plain, 'user@example.com');
   });
+
+  test('credentials in a URL query (cameras that take the login there, signed URLs) are masked; other parameters kept', () => {
+    const s = sink();
+    createLogger({ stream: s, now: () => T0 }).warn('camera failed', {
+      url: 'rtsp://10.0.0.5/live?user=admin&password=hunter2&channel=1',
+      detail: 'GET https://s3.example/b/k.jpg?X-Amz-Date=1&X-Amz-Signature=deadbeef failed',
+    });
+    const line = s.json()[0]!;
+    assert.equal(line.url, 'rtsp://10.0.0.5/live?user=admin&password=***&channel=1');
+    assert.equal(line.detail, 'GET https://s3.example/b/k.jpg?X-Amz-Date=1&X-Amz-Signature=*** failed');
+  });
 });
 
 test('process warnings (a library notice of several lines) become one log record, so a JSON log stays JSON', () => {

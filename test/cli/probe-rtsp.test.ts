@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -104,4 +104,17 @@ test('an RTSP server that answers 404 or 401, never answers, or is a web server,
     silent.close();
     web.close();
   }
+});
+
+test('probe prints its pipeline without the camera password (in the URL or its query): only the log-safe rtsp://user:***@ form', { timeout: 60_000 }, () => {
+  // Port 1 on loopback: nothing listens, rtspsrc is refused at once; the pipeline line comes before that.
+  const r = spawnSync(process.execPath, [CLI, 'probe', 'rtsp://admin:hunter2@127.0.0.1:1/stream?password=pw77&channel=1', '--frames', '1'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
+    encoding: 'utf8',
+    timeout: 50_000,
+  });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /^pipeline: rtspsrc location="rtsp:\/\/admin:\*\*\*@127\.0\.0\.1:1\/stream\?password=\*\*\*&channel=1" /m);
+  assert.doesNotMatch(r.stdout + r.stderr, /hunter2|pw77/);
 });

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { buildPipeline, describeVideoStreams, openCapture, unsupportedFileFormat, type VideoStreams } from '../../capture/index.js';
 import { sourceFromUri } from '../../capture/uri.js';
 import { CaptureError, UsageError } from '../../errors.js';
+import { maskUrlCredentials } from '../../log.js';
 import type { Command } from '../commands.js';
 import { numberArg, parseArgs } from '../args.js';
 
@@ -55,7 +56,9 @@ export const command: Command = {
     source.once('videoStreams', (v) => {
       streams = v;
     });
-    console.log(`pipeline: ${source.pipeline.description}`);
+    // The pipeline names the URL: a camera's password (rtsp://admin:pw@…, ?password=) is not printed,
+    // as the log and the errors do not print it (the output is pasted into tickets and chats).
+    console.log(`pipeline: ${maskUrlCredentials(source.pipeline.description)}`);
     console.log(`live:     ${source.pipeline.live}`);
     let prev: bigint | undefined;
     let count = 0;
@@ -71,7 +74,7 @@ export const command: Command = {
       for await (const f of source) {
         if (count === 0) {
           // GStreamer plays the first of several video streams and drops the others without a word.
-          if (streams) console.log(`streams:  ${describeVideoStreams(spec.type === 'file' ? spec.path : uri, streams)}`);
+          if (streams) console.log(`streams:  ${describeVideoStreams(spec.type === 'file' ? spec.path : maskUrlCredentials(uri), streams)}`);
           console.log(`caps:     video/x-raw, format=${f.format}, width=${f.width}, height=${f.height}\n`);
         }
         const wall = new Date(Number(f.captureRealtimeNs / 1_000_000n)).toISOString();
