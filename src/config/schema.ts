@@ -9,7 +9,7 @@
  * (`bestshot check-config --schema`).
  */
 import { maskUrlCredentials } from '../log.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { describeValue } from '../errors.js';
 
@@ -293,6 +293,14 @@ function resolvePath(ctx: ValidateContext, p: string): string {
   return isAbsolute(p) ? p : resolve(ctx.baseDir, p);
 }
 
+function fileMode(file: string): number | undefined {
+  try {
+    return statSync(file).mode & 0o777;
+  } catch {
+    return undefined;
+  }
+}
+
 function validateSecret(ctx: ValidateContext, segments: Array<string | number>, value: unknown): string | undefined {
   const path = formatPath(segments);
   if (typeof value === 'string') {
@@ -326,6 +334,13 @@ function validateSecret(ctx: ValidateContext, segments: Array<string | number>, 
       }
       const secret = text.replace(/\r?\n$/, '');
       if (secret.length === 0) return issue(ctx, segments, `Secret file ${abs} is empty`);
+      // A token file left at the umask's 0644 is read by every account of the unit: said at each
+      // start and by check-config, as ssh does for a key. Group-read is how install-jetson.sh shares
+      // /etc/bestshot with the service (root:bestshot 0640), so only 'others' counts.
+      const mode = fileMode(abs);
+      if (mode !== undefined && (mode & 0o004) !== 0) {
+        ctx.warnings.push(`${path}: secret file ${abs} is readable by every local user (mode 0${mode.toString(8)}); chmod o-rwx it (0600, or 0640 with the service's group)`);
+      }
       return secret;
     }
   }

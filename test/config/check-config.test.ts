@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -36,6 +36,27 @@ describe('bestshot check-config', () => {
     assert.match(r.stdout, /minScore2: 0\.7/);
     assert.ok(!r.stdout.includes('super-secret-token'));
     assert.ok(!r.stderr.includes('super-secret-token'));
+  });
+
+  test('a token file every local user can read (0644, the usual umask) is warned about, its content never printed; 0600 and 0640 are not', async () => {
+    const token = join(dir, 'token');
+    writeFileSync(token, 'tok-from-file-77\n');
+    const file = join(dir, 'token-file.yaml');
+    writeFileSync(file, `cameras:\n  - id: gate\n    source: { type: test }\nupload:\n  endpoint: https://x.example/in\n  token: { file: ${token} }\n`);
+    chmodSync(token, 0o644);
+    const open = await cli([file, '--quiet']);
+    assert.equal(open.code, 0, open.stderr);
+    assert.equal(
+      open.stderr,
+      `OK ${file} (version 1, 1 camera: gate)\nwarning: upload.token: secret file ${token} is readable by every local user (mode 0644); chmod o-rwx it (0600, or 0640 with the service's group)\n`,
+    );
+    for (const mode of [0o600, 0o640]) {
+      chmodSync(token, mode);
+      const ok = await cli([file]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stderr, `OK ${file} (version 1, 1 camera: gate)\n`);
+      assert.ok(!ok.stdout.includes('tok-from-file-77'));
+    }
   });
 
   test('--config form (as the OTA self-check calls it) and --quiet', async () => {
