@@ -99,7 +99,8 @@ const SECRET_QUERY_EXACT = new Set(['pass', 'pwd', 'pw', 'key', 'sig']);
  */
 export function maskUrlCredentials(text: string): string {
   return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^@/\s]*@/gi, '$1:***@')
+    // 'rtsp://user:password@host/path' is the placeholder the hints show (it protects nothing), kept readable.
+    .replace(/([a-z][a-z0-9+.-]*:\/\/([^/:@\s]*)):([^@/\s]*)@/gi, (m, head: string, user: string, pw: string) => (user === 'user' && pw === 'password' ? m : `${head}:***@`))
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s?"']*\?)([^\s"']*)/gi, (_m, head: string, query: string) => {
       const masked = query.replace(/(^|[&;])([^=&;#]+)=([^&;#]*)/g, (p: string, sep: string, key: string, value: string) =>
         value !== '' && (SECRET_QUERY_KEY.test(key) || SECRET_QUERY_EXACT.has(key.toLowerCase())) ? `${sep}${key}=***` : p,
@@ -220,10 +221,12 @@ class StructuredLogger implements Logger {
       const time = this.#now();
       const extra = fields === undefined ? {} : (redactFields(fields, this.#isSecretKey) as LogFields);
       const merged: LogFields = { ...this.#bindings };
+      // The message too: a URL built into it (an error's text) loses its password as fields do.
+      const text = String(msg).includes('://') ? maskUrlCredentials(String(msg)) : String(msg);
       for (const [k, v] of Object.entries(extra)) merged[RESERVED.has(k) ? `field_${k}` : k] = v;
       const line = this.#pretty
-        ? formatPretty(time, level, String(msg), merged, this.#color)
-        : JSON.stringify({ time: time.toISOString(), level, msg: String(msg), ...merged });
+        ? formatPretty(time, level, text, merged, this.#color)
+        : JSON.stringify({ time: time.toISOString(), level, msg: text, ...merged });
       this.#sink.write(`${line}\n`);
     } catch (err) {
       // Never let logging break the pipeline; say so once per failure.

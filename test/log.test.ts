@@ -175,6 +175,15 @@ describe('structured logger', () => {
     assert.equal(line.plain, 'user@example.com');
   });
 
+  test('a URL built into the message itself loses its password too (JSON and pretty)', () => {
+    for (const format of ['json', 'pretty'] as const) {
+      const s = sink();
+      createLogger({ stream: s, format, now: () => T0 }).warn('could not open rtsp://admin:hunter2@cam/s1?pwd=pw9');
+      assert.match(s.lines.join(''), /could not open rtsp:\/\/admin:\*\*\*@cam\/s1\?pwd=\*\*\*/);
+      assert.doesNotMatch(s.lines.join(''), /hunter2|pw9/);
+    }
+  });
+
   test('credentials in a URL query (cameras that take the login there, signed URLs) are masked; other parameters kept', () => {
     const s = sink();
     createLogger({ stream: s, now: () => T0 }).warn('camera failed', {

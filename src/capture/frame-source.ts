@@ -10,6 +10,7 @@
 import { isIP } from 'node:net';
 import { CaptureError, InvalidStateError, invalidParameterError, rethrowNative } from '../errors.js';
 import { TypedEmitter } from '../events.js';
+import { maskUrlCredentials } from '../log.js';
 import { loadNative, type NativeBinding, type NativeMessage, type NativePipeline } from './native.js';
 import { buildPipeline, type BuiltPipeline, type CaptureOptions, type PixelFormat, type SlotPool, type SourceOptions, type YuvMatrix } from './options.js';
 import { recordingRotation } from './file-format.js';
@@ -506,7 +507,8 @@ export function describePipelineError(m: { message: string; debug: string; sourc
  * tcp-timeout) without saying which camera or what to change.
  */
 function rtspFailure(m: { message: string; debug: string }, url: string): string | undefined {
-  let where = url;
+  // A URL new URL() refuses (a mistyped port, rtsp://admin:pw@:554/…) is named as given, less its password.
+  let where = maskUrlCredentials(url);
   let path = '';
   let named = false;
   try {
@@ -515,7 +517,7 @@ function rtspFailure(m: { message: string; debug: string }, url: string): string
     path = u.pathname;
     named = isIP(u.hostname.replace(/^\[|\]$/g, '')) === 0;
   } catch {
-    // not a parsable URL: name it as given
+    // not a parsable URL: name it as given, password masked
   }
   const text = `${m.message} ${m.debug}`;
   if (/could not open|could not connect|failed to connect/i.test(text)) {

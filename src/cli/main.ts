@@ -1,6 +1,7 @@
 /** bestshot command-line entry. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { maskUrlCredentials } from '../log.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { COMMANDS } from './commands.js';
 
@@ -86,13 +87,15 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     const e = err as Error & { code?: string };
-    if (process.env.BESTSHOT_DEBUG === '1') console.error(e.stack);
+    // The last line a command says goes into tickets and chats: a camera or broker password an
+    // error carries (a URL echoed by GStreamer or a library) is masked as the log masks it.
+    if (process.env.BESTSHOT_DEBUG === '1') console.error(maskUrlCredentials(String(e.stack)));
     // node:util parseArgs: an unknown or malformed option is a usage error.
     if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
       console.error(`bestshot ${name}: ${e.message.split('\n')[0]!.replace(/\.$/, '')}. Run 'bestshot ${name} --help' for its options.`);
       return 2;
     }
-    console.error(`bestshot ${name}: ${e.code ? `[${e.code}] ` : ''}${e.message}`);
+    console.error(`bestshot ${name}: ${e.code ? `[${e.code}] ` : ''}${maskUrlCredentials(e.message)}`);
     return e.code === 'ERR_USAGE' ? 2 : 1;
   }
 }

@@ -118,3 +118,17 @@ test('probe prints its pipeline without the camera password (in the URL or its q
   assert.match(r.stdout, /^pipeline: rtspsrc location="rtsp:\/\/admin:\*\*\*@127\.0\.0\.1:1\/stream\?password=\*\*\*&channel=1" /m);
   assert.doesNotMatch(r.stdout + r.stderr, /hunter2|pw77/);
 });
+
+test('a camera URL new URL() refuses (a mistyped port, no host): the error names it with the password masked (exit 1)', { timeout: 60_000 }, () => {
+  for (const url of ['rtsp://admin:hunter2@127.0.0.1:99999/stream', 'rtsp://admin:hunter2@/stream']) {
+    const r = spawnSync(process.execPath, [CLI, 'probe', url, '--frames', '1'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr.trim().split('\n').at(-1)!, /^bestshot probe: \[ERR_CAPTURE_SOURCE_NOT_FOUND\] RTSP camera at rtsp:\/\/admin:\*\*\*@(127\.0\.0\.1:99999)?\/stream cannot be reached /);
+    assert.doesNotMatch(r.stdout + r.stderr, /hunter2/);
+  }
+});
