@@ -3,10 +3,11 @@
  * command. A wrong number is a UsageError (exit 2) naming the option and
  * what was typed, e.g. "Expected positive integer for --frames but received 'x'".
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type NumberKind } from '../errors.js';
+import { maskUrlCredentials } from '../log.js';
 
 const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
 
@@ -88,4 +89,26 @@ export function writableFolder(dir: string, option: string): void {
 export function existingFile(path: string, option: string): void {
   if (!existsSync(path)) throw new UsageError(`no such file: ${path} (${option})`);
   if (statSync(path).isDirectory()) throw new UsageError(`${path} is a folder, not a file (${option})`);
+}
+
+/** The command line as started (/proc keeps it as typed; process.argv has the paths resolved, longer than the room a title has). */
+function commandLine(): string[] {
+  try {
+    return readFileSync('/proc/self/cmdline', 'latin1').split('\0').filter((a) => a !== '');
+  } catch {
+    return [process.argv0, ...process.argv.slice(1)];
+  }
+}
+
+/**
+ * Secrets given on the command line (`receiver --token t`, a camera or broker URL with its
+ * password: `probe rtsp://admin:pw@cam/…`, `ingest --broker mqtts://u:pw@…`) are readable by every
+ * local account in ps and /proc/<pid>/cmdline for as long as the process runs. The process title
+ * is rewritten without them (on Linux that overwrites what /proc shows); a command line with
+ * none is left as it is.
+ */
+export function hideSecretsInTitle(): void {
+  const args = commandLine();
+  const shown = args.map((a, i) => (a.startsWith('--token=') ? '--token=***' : args[i - 1] === '--token' ? '***' : a.includes('://') ? maskUrlCredentials(a) : a));
+  if (shown.some((a, i) => a !== args[i])) process.title = shown.join(' ');
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { maskUrlCredentials } from '../log.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { hideSecretsInTitle } from './args.js';
 import { COMMANDS } from './commands.js';
 
 function version(): string {
@@ -56,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   quietOnClosedOutput(name === 'run');
   if (name !== undefined && PRIVATE_OUTPUT.has(name)) process.umask(process.umask() | 0o077);
+  hideSecretsInTitle();
   if (name === 'help' && rest[0] !== undefined) {
     const target = COMMANDS[rest[0]];
     if (!target) {

@@ -7,19 +7,6 @@ import { startReceiver, type ReceiverTestFaults } from '../../receiver/index.js'
 import { numberArg, parseArgs, writableFolder } from '../args.js';
 import { stopRequested } from '../signals.js';
 
-/** The command line as started (/proc keeps it as typed; process.argv has the paths resolved, longer than the room a title has). */
-function commandLine(): string[] {
-  try {
-    return readFileSync('/proc/self/cmdline', 'latin1').split('\0').filter((a) => a !== '');
-  } catch {
-    return [process.argv0, ...process.argv.slice(1)];
-  }
-}
-
-function hideToken(args: string[]): string {
-  return args.map((a, i) => (a.startsWith('--token=') ? '--token=***' : args[i - 1] === '--token' ? '***' : a)).join(' ');
-}
-
 const usage = `Usage: bestshot receiver --dir <dir> [options]
 
 Reference cloud receiver: accepts upload packages (POST /packages, multipart
@@ -99,11 +86,9 @@ export const command: Command = {
       delayFirst: numberArg('non-negative integer', 'test-delay-first', values['test-delay-first']),
       delayMs: numberArg('non-negative integer', 'test-delay-ms', values['test-delay-ms']),
     };
-    // A token on the command line is readable by every local account (ps, /proc/<pid>/cmdline) for
-    // as long as the receiver runs: the process title is rewritten without it (on Linux that
-    // overwrites the command line /proc shows), and the operator is told where it belongs.
+    // A token on the command line is readable by every local account (ps, /proc/<pid>/cmdline):
+    // main() has rewritten the process title without it (hideSecretsInTitle); the operator is told where it belongs.
     if (values.token !== undefined) {
-      process.title = hideToken(commandLine());
       console.error('bestshot receiver: warning: --token on the command line is visible to other local users (ps) and kept in shell history; set BESTSHOT_RECEIVER_TOKEN instead');
     }
     const port = numberArg('non-negative integer', 'port', values.port);
