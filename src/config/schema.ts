@@ -51,6 +51,8 @@ export interface BooleanField extends Common {
 export interface PathField extends Common {
   kind: 'path';
   default?: string;
+  /** The file holds a secret (a TLS private key): warned about when every local user can read it. */
+  privateFile?: boolean;
 }
 
 /** A byte count: a non-negative integer or a string like '512MiB', '1.5 GB'. */
@@ -293,11 +295,20 @@ function resolvePath(ctx: ValidateContext, p: string): string {
   return isAbsolute(p) ? p : resolve(ctx.baseDir, p);
 }
 
-function fileMode(file: string): number | undefined {
+/**
+ * A secret file (a token, a TLS private key) left at the umask's 0644 is read by every account of
+ * the unit: said at each start and by check-config, as ssh does for a key. Group-read is how
+ * install-jetson.sh shares /etc/bestshot with the service (root:bestshot 0640), so only 'others' counts.
+ */
+function warnReadableByAll(ctx: ValidateContext, path: string, file: string): void {
+  let mode: number;
   try {
-    return statSync(file).mode & 0o777;
+    mode = statSync(file).mode & 0o777;
   } catch {
-    return undefined;
+    return; // absent or unreadable: the reader of the file says so
+  }
+  if ((mode & 0o004) !== 0) {
+    ctx.warnings.push(`${path}: secret file ${file} is readable by every local user (mode 0${mode.toString(8)}); chmod o-rwx it (0600, or 0640 with the service's group)`);
   }
 }
 
@@ -334,13 +345,7 @@ function validateSecret(ctx: ValidateContext, segments: Array<string | number>, 
       }
       const secret = text.replace(/\r?\n$/, '');
       if (secret.length === 0) return issue(ctx, segments, `Secret file ${abs} is empty`);
-      // A token file left at the umask's 0644 is read by every account of the unit: said at each
-      // start and by check-config, as ssh does for a key. Group-read is how install-jetson.sh shares
-      // /etc/bestshot with the service (root:bestshot 0640), so only 'others' counts.
-      const mode = fileMode(abs);
-      if (mode !== undefined && (mode & 0o004) !== 0) {
-        ctx.warnings.push(`${path}: secret file ${abs} is readable by every local user (mode 0${mode.toString(8)}); chmod o-rwx it (0600, or 0640 with the service's group)`);
-      }
+      warnReadableByAll(ctx, path, abs);
       return secret;
     }
   }
@@ -396,9 +401,12 @@ export function validateField(field: Field, value: unknown, segments: Array<stri
     case 'boolean':
       value = fromInterpolation(ctx, segments, value, 'boolean');
       return typeof value === 'boolean' ? value : expected(ctx, segments, 'boolean', value);
-    case 'path':
+    case 'path': {
       if (typeof value !== 'string' || value.length === 0) return expected(ctx, segments, 'path', value);
-      return resolvePath(ctx, value);
+      const abs = resolvePath(ctx, value);
+      if (field.privateFile) warnReadableByAll(ctx, formatPath(segments), abs);
+      return abs;
+    }
     case 'bytes': {
       const n = parseBytes(value);
       return n === undefined ? expected(ctx, segments, describeField(field), value) : n;

@@ -405,7 +405,7 @@ const MQTT_SINK_FIELDS: Record<string, Field> = {
   password: { kind: 'secret', optional: true, description: 'MQTT password: literal, { env: NAME } or { file: PATH }; never logged' },
   ca: { kind: 'path', optional: true, description: 'CA bundle (PEM) for mqtts/wss' },
   cert: { kind: 'path', optional: true, description: 'client certificate (PEM), e.g. AWS IoT Core' },
-  key: { kind: 'path', optional: true, description: 'client key (PEM)' },
+  key: { kind: 'path', optional: true, privateFile: true, description: 'client key (PEM)' },
   keepaliveS: num('keep-alive; lower notices a dead link sooner', { integer: true, min: 1, default: 30, unit: 's' }),
   ackTimeoutMs: num('time allowed for the PUBACK; too short turns slow acks into duplicates (dropped by id)', { integer: true, min: 1, default: 10000, unit: 'ms' }),
   requireSubscriber: { kind: 'boolean', default: true, description: "retry on PUBACK 0x10 'no matching subscribers'; off for IoT Core rules / broker bridges" },
@@ -438,7 +438,7 @@ export const UPLOAD_SECTION: ObjectField = obj('cloud upload (U1–U3)', {
   token: { kind: 'secret', optional: true, description: 'bearer token: literal, { env: NAME } or { file: PATH }; never logged' },
   ca: { kind: 'path', optional: true, description: 'CA bundle (PEM) to trust for https' },
   cert: { kind: 'path', optional: true, description: 'client certificate (PEM) for mutual TLS' },
-  key: { kind: 'path', optional: true, description: 'client key (PEM) for mutual TLS' },
+  key: { kind: 'path', optional: true, privateFile: true, description: 'client key (PEM) for mutual TLS' },
   connectTimeoutMs: num('connect timeout', { integer: true, min: 1, default: 5000, unit: 'ms' }),
   responseTimeoutMs: num('response timeout; too short re-sends slow but successful uploads', {
     integer: true,

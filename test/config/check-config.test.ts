@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,26 @@ describe('bestshot check-config', () => {
       assert.equal(ok.stderr, `OK ${file} (version 1, 1 camera: gate)\n`);
       assert.ok(!ok.stdout.includes('tok-from-file-77'));
     }
+  });
+
+  test('a TLS client key every local user can read (upload.key, the mqtt sink key) is warned about; 0600 is not', async () => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'client.key'), '-out', join(dir, 'client.pem'), '-days', '2', '-subj', '/CN=unit'], { stdio: 'pipe' });
+    const key = join(dir, 'client.key');
+    const file = join(dir, 'tls-key.yaml');
+    writeFileSync(file, `cameras:\n  - id: gate\n    source: { type: test }\nupload:\n  endpoint: https://x.example/in\n  cert: ${join(dir, 'client.pem')}\n  key: ${key}\n`);
+    chmodSync(key, 0o644);
+    const open = await cli([file, '--quiet']);
+    assert.equal(open.code, 0, open.stderr);
+    assert.equal(
+      open.stderr,
+      `OK ${file} (version 1, 1 camera: gate)\nwarning: upload.key: secret file ${key} is readable by every local user (mode 0644); chmod o-rwx it (0600, or 0640 with the service's group)\n`,
+    );
+    const mqtt = join(dir, 'tls-key-mqtt.yaml');
+    writeFileSync(mqtt, `cameras:\n  - id: gate\n    source: { type: test }\nupload:\n  sink: { type: mqtt, url: 'mqtts://broker.example:8883', site: s1, cert: ${join(dir, 'client.pem')}, key: ${key} }\n`);
+    assert.match((await cli([mqtt, '--quiet'])).stderr, /^warning: upload\.sink\.key: secret file .* is readable by every local user \(mode 0644\)/m);
+    chmodSync(key, 0o600);
+    const ok = await cli([file, '--quiet']);
+    assert.equal(ok.stderr, `OK ${file} (version 1, 1 camera: gate)\n`);
   });
 
   test('--config form (as the OTA self-check calls it) and --quiet', async () => {
