@@ -127,6 +127,13 @@ while IFS= read -r -d '' f; do
   printf '%s\n' "$p" >>"$work/files"
 done < <(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z)
 [[ -s $work/files ]] || bs_die 1 "source has no files"
+# The signing key must not travel: a copy of it in the tree (ota-key.pem left in config/, which is
+# packed whole) would put the fleet's private key on every unit, and anyone with one unit could
+# sign updates for all. Compared by content, whatever its name.
+key_sha=$(sha256sum <"$key" | cut -d' ' -f1)
+leaked=$(cd "$stage" && find . -type f -size "$(stat -c %s "$key")c" -print0 | xargs -0 -r sha256sum -- |
+  awk -v k="$key_sha" '$1 == k { sub(/^[0-9a-f]+  \.\//, ""); print }' | head -n 3)
+[[ -z $leaked ]] || bs_die 1 "the signing key $key is inside the bundle (${leaked//$'\n'/, }): move it out of the source tree"
 [[ -f $stage/bin/bestshot ]] || bs_die 1 "source has no bin/bestshot (the unit's ExecStart)"
 
 created=${SOURCE_DATE_EPOCH:-$(date +%s)}

@@ -169,4 +169,16 @@ describe('package.sh', () => {
     assert.equal(rc.code, 1);
     assert.equal(rc.stderr, 'package: source has no bin/bestshot (the unit\'s ExecStart)\n');
   });
+
+  it('refuses a tree that holds a copy of the signing key (the fleet private key would ship to every unit), whatever its name', async () => {
+    const out = join(dir, 'key-inside');
+    mkdirSync(out);
+    const app = makeApp(dir, '1.0.0');
+    mkdirSync(join(app, 'config'), { recursive: true });
+    writeFileSync(join(app, 'config', 'release-signing.pem'), readFileSync(keys.key));
+    const r = await run(PACKAGE, ['--version', '1.0.0', '--target', 'linux-x64', '--source', app, '--key', keys.key, '--out', out]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, `package: the signing key ${keys.key} is inside the bundle (config/release-signing.pem): move it out of the source tree\n`);
+    assert.deepEqual(readdirSync(out), []);
+  });
 });
