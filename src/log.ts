@@ -101,7 +101,8 @@ export function maskUrlCredentials(text: string): string {
   return text
     // 'rtsp://user:password@host/path' is the placeholder the hints show (it protects nothing), kept readable.
     .replace(/([a-z][a-z0-9+.-]*:\/\/([^/:@\s]*)):([^@/\s]*)@/gi, (m, head: string, user: string, pw: string) => (user === 'user' && pw === 'password' ? m : `${head}:***@`))
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s?"']*\?)([^\s"']*)/gi, (_m, head: string, query: string) => {
+    // The query ends before punctuation that ends the sentence around it ('…?token=t: moved', '(…?pwd=p)').
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s?"']*\?)([^\s"']*?)(?=[).,:;!]*(?:[\s"']|$))/gi, (_m, head: string, query: string) => {
       const masked = query.replace(/(^|[&;])([^=&;#]+)=([^&;#]*)/g, (p: string, sep: string, key: string, value: string) =>
         value !== '' && (SECRET_QUERY_KEY.test(key) || SECRET_QUERY_EXACT.has(key.toLowerCase())) ? `${sep}${key}=***` : p,
       );

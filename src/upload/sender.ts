@@ -11,6 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { invalidParameterError, optionalNumber } from '../errors.js';
+import { maskUrlCredentials } from '../log.js';
 import { encodeMultipart } from './multipart.js';
 import type { UploadPackage } from './package.js';
 
@@ -243,8 +244,10 @@ export class HttpSender implements PackageSender {
           const durationMs = elapsed();
           if (c.kind === 'ok') return finish({ kind: 'ok', status, body: text, durationMs });
           // A redirect is not followed (the token would go along): its target is in the reason, for the operator.
+          // The reason is kept in the queue with a dead letter and printed by 'queue inspect': a signed
+          // Location (?X-Amz-Signature=…, ?token=…) or a body quoting one is masked as the log masks it.
           const location = status >= 300 && status < 400 ? res.headers.location : undefined;
-          const reason = `HTTP ${status}${location ? ` to ${location}` : ''}${text ? `: ${text.slice(0, 500)}` : ''}`;
+          const reason = maskUrlCredentials(`HTTP ${status}${location ? ` to ${location}` : ''}${text ? `: ${text.slice(0, 500)}` : ''}`);
           if (c.kind === 'permanent') return finish({ kind: 'permanent', errorKind: c.errorKind, status, reason, durationMs });
           const ra = res.headers['retry-after'];
           const retryAfterMs = parseRetryAfter(Array.isArray(ra) ? ra[0] : ra);
