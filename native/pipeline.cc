@@ -488,7 +488,14 @@ void Pipeline::Shutdown() {
 
 void Pipeline::Post(PipelineMessage* msg) {
   napi_status status = tsfn_.BlockingCall(msg, [](Napi::Env env, Napi::Function fn, PipelineMessage* m) {
-    Napi::Object o = Napi::Object::New(env);
+    // Every Node-API call below throws Napi::Error once JavaScript cannot run any more (process.exit()
+    // while frames are in flight: the call lands during the environment's teardown). An exception
+    // leaving this callback is std::terminate: 'terminate called after throwing an instance of
+    // Napi::Error', SIGABRT, exit 134 instead of the exit code asked for (onnxruntime-node's
+    // failure in a worker's session.run(), src/detect/pool.ts idle(); here the message is dropped).
+    Napi::Object o;
+    try {
+    o = Napi::Object::New(env);
     switch (m->kind) {
       case PipelineMessage::Kind::kEos:
         o.Set("type", "eos");
@@ -557,6 +564,11 @@ void Pipeline::Post(PipelineMessage* msg) {
         break;
       }
     }
+    } catch (const Napi::Error&) {
+      // JavaScript cannot run (the process is exiting): the message goes with it.
+      delete m;
+      return;
+    }
     delete m;
     try {
       fn.Call({o});
@@ -565,6 +577,8 @@ void Pipeline::Post(PipelineMessage* msg) {
       // frame's SharedArrayBuffer) is the process's uncaught exception, as it would be in any
       // event handler. Left to Node-API, it was swallowed with only a DEP0168 deprecation warning
       // per frame: the frame was lost, a pending next() waited for ever, the process ran on.
+      // During teardown (the call could not run at all) Node returns from this without calling
+      // into JavaScript, and the exit goes on with its own code.
       napi_fatal_exception(env, e.Value());
     }
   });
