@@ -48,6 +48,9 @@ export class DetectorPool {
   #pool: Piscina | null;
   #transfer: boolean;
   #crashes = 0;
+  /** Inference tasks given to the workers and not yet settled (idle()). */
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #quiescing = false;
 
   private constructor(pool: Piscina, manifest: ModelManifest, info: WorkerInfo, transfer: boolean) {
     this.#pool = pool;
@@ -113,10 +116,41 @@ export class DetectorPool {
   async detectBatch(inputs: DetectorInput[]): Promise<Box[][]> {
     const pool = this.#pool;
     if (pool === null) throw new InvalidStateError('DetectorPool is closed');
+    if (this.#quiescing) throw new InvalidStateError('DetectorPool is stopping: the process exits');
     const transferList = this.#transfer
       ? inputs.map((i) => i.tensor.buffer).filter((b): b is ArrayBuffer => !(b instanceof SharedArrayBuffer))
       : undefined;
-    return (await pool.run({ kind: 'detect', inputs } satisfies WorkerTask, { transferList })) as Box[][];
+    const task = pool.run({ kind: 'detect', inputs } satisfies WorkerTask, { transferList }) as Promise<Box[][]>;
+    this.#inFlight.add(task);
+    try {
+      return await task;
+    } finally {
+      this.#inFlight.delete(task);
+    }
+  }
+
+  /**
+   * Before a process exits without close() (a second signal, a stop that
+   * took too long): refuse new inferences and wait, at most `timeoutMs`, for
+   * those the workers run now. A worker torn down inside session.run() takes
+   * the process with it — onnxruntime-node rethrows the teardown's failure
+   * as a C++ exception: 'terminate called after throwing an instance of
+   * Napi::Error', SIGABRT, exit 134 instead of the code asked for (8 of 8
+   * process.exit() calls with two workers busy, 0 of 5 after this). True
+   * when none was left running.
+   */
+  async idle(timeoutMs: number): Promise<boolean> {
+    this.#quiescing = true;
+    if (this.#inFlight.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([Promise.allSettled([...this.#inFlight]).then(() => true), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Stop the workers. Idempotent. */

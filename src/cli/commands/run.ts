@@ -34,8 +34,8 @@ and exits 0; packages still queued stay on disk for the next start. SIGTERM,
 SIGINT or SIGHUP (the terminal it was started from closed) stops capture,
 finishes the frames in flight, closes the queue and exits 0 (exit 1 if that
 takes longer than --stop-timeout-ms); a second signal while it stops exits
-at once with exit 1, the counts printed and the queued packages left on
-disk for the next start.
+with exit 1 once the inferences in flight end (at most 2 s), the counts
+printed and the queued packages left on disk for the next start.
 With report.dir set, the HTML report is written there every 30 s and at stop.
 Under systemd (Type=notify) it extends the start timeout every 20 s while
 the model loads (EXTEND_TIMEOUT_USEC: a first TensorRT engine build takes
@@ -253,11 +253,20 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
       onFirstSignal(sig);
       return;
     }
+    // A third signal while the inferences in flight finish: exit now, whatever it costs.
+    if (exiting) process.exit(1);
+    exiting = true;
     const c = svc.runCounts();
     log.warn('second signal while stopping: exiting now; queued packages stay on disk for the next start', { signal: sig, first: firstSignal, queueDepth: c.stillQueued });
     printCounts(c, (line) => console.log(line));
     printCameraTrouble(svc.cameras.values(), (line) => console.log(line));
-    process.exit(1);
+    exitAfterInferences();
+  };
+  let exiting = false;
+  // A detector worker inside an inference when the process exits aborts it (SIGABRT, exit 134:
+  // DetectorPool.idle): the inferences running now finish first, one frame's time, at most 2 s.
+  const exitAfterInferences = (): void => {
+    void svc.detect.idle(2000).finally(() => process.exit(1));
   };
   // SIGHUP is what a closed ssh terminal sends to a run started from it: its default action killed
   // the process at once (exit 129), losing the images the selection policy still held. It stops gracefully too.
@@ -301,7 +310,7 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
   systemd.stopping();
   const timer = setTimeout(() => {
     log.error('stop took too long, exiting', { stopTimeoutMs });
-    process.exit(1);
+    exitAfterInferences();
   }, stopTimeoutMs);
   await svc.stop();
   if (reportTimer) clearInterval(reportTimer);
