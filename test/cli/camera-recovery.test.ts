@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { writeRunConfig } from '../helpers/run-config.js';
+import { runWatchingLog } from '../helpers/run-to-end.js';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 
@@ -32,30 +33,14 @@ test('a live camera that fails and delivers again says so once, with how long it
       endpoint: 'http://127.0.0.1:1/packages',
       extra: 'defaults: { captureHz: 5 }\n',
     });
-    const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: LogLine[] = [];
-    let partial = '';
-    child.stdout.resume();
-    const hard = setTimeout(() => child.kill('SIGKILL'), 100_000);
-    const code = await new Promise<number | null>((resolve) => {
-      child.stderr.on('data', (c: Buffer) => {
-        partial += c.toString();
-        const parts = partial.split('\n');
-        partial = parts.pop()!;
-        for (const p of parts) {
-          if (!p.startsWith('{')) continue;
-          lines.push(JSON.parse(p) as LogLine);
-          // Stop once the camera has ended, been retried and delivered again.
-          if (lines.at(-1)!.msg === 'camera delivering again') child.kill('SIGTERM');
-        }
-      });
-      child.on('close', (c) => resolve(c));
-    });
-    clearTimeout(hard);
+    const { code, lines } = await runWatchingLog<LogLine>(
+      config,
+      (line, child) => {
+        // Stop once the camera has ended, been retried and delivered again.
+        if (line.msg === 'camera delivering again') child.kill('SIGTERM');
+      },
+      { hardKillMs: 100_000 },
+    );
     assert.equal(code, 0, JSON.stringify(lines.slice(-5)));
     const failed = lines.findIndex((l) => l.msg === 'camera failed, retrying');
     const again = lines.findIndex((l) => l.msg === 'camera delivering again');

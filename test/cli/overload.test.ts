@@ -15,14 +15,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/paths.js';
 import { freePort } from '../helpers/net.js';
-
-const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+import { runWatchingLog } from '../helpers/run-to-end.js';
 
 interface LogLine {
   msg: string;
@@ -69,48 +67,30 @@ metrics: { enabled: true, port: ${port} }
 log: { format: json }
 `,
     );
-    const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: LogLine[] = [];
-    let partial = '';
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    const hard = setTimeout(() => child.kill('SIGKILL'), 160_000);
     let health: Health | undefined;
     const named = new Set<string>();
     let stopping = false;
     let rateSaid = false;
     let metrics = '';
-    const code = await new Promise<number | null>((resolve) => {
-      child.stderr.on('data', (c: Buffer) => {
-        partial += c.toString();
-        const parts = partial.split('\n');
-        partial = parts.pop()!;
-        for (const p of parts) {
-          if (!p.startsWith('{')) continue;
-          const line = JSON.parse(p) as LogLine;
-          lines.push(line);
-          // Without a warning, stop well after several 10 s windows could have been judged.
-          if (line.msg === 'running') setTimeout(() => child.kill('SIGTERM'), 90_000).unref();
-          if (line.msg.startsWith('the unit is overloaded')) for (const id of Object.keys(line.cameras ?? {})) named.add(id);
-          if (line.camera === 'live' && /captureHz/.test(line.msg)) rateSaid = true;
-          if (!stopping && named.has('live') && named.has('rec') && rateSaid) {
-            stopping = true;
-            void (async () => {
-              const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-              health = (await r.json()) as Health;
-              metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-              child.kill('SIGTERM');
-            })();
-          }
+    const { code, stdout, lines } = await runWatchingLog<LogLine>(
+      config,
+      (line, child) => {
+        // Without a warning, stop well after several 10 s windows could have been judged.
+        if (line.msg === 'running') setTimeout(() => child.kill('SIGTERM'), 90_000).unref();
+        if (line.msg.startsWith('the unit is overloaded')) for (const id of Object.keys(line.cameras ?? {})) named.add(id);
+        if (line.camera === 'live' && /captureHz/.test(line.msg)) rateSaid = true;
+        if (!stopping && named.has('live') && named.has('rec') && rateSaid) {
+          stopping = true;
+          void (async () => {
+            const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+            health = (await r.json()) as Health;
+            metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+            child.kill('SIGTERM');
+          })();
         }
-      });
-      child.on('close', (c) => resolve(c));
-    });
-    clearTimeout(hard);
+      },
+      { hardKillMs: 160_000 },
+    );
     assert.equal(code, 0, JSON.stringify(lines.slice(-5)));
     const warnings = lines.filter((l) => l.msg.startsWith('the unit is overloaded'));
     // Once per camera at most (both are usually named in one warning), never per frame.

@@ -9,12 +9,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { freePort } from '../helpers/net.js';
+import { runWatchingLog } from '../helpers/run-to-end.js';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 
@@ -50,41 +51,23 @@ metrics: { enabled: true, port: ${port} }
 log: { format: json }
 `,
     );
-    const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: LogLine[] = [];
-    let partial = '';
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    const hard = setTimeout(() => child.kill('SIGKILL'), 140_000);
     let health: { slowCameras?: Record<string, string>; cameras?: Record<string, string> } | undefined;
-    const code = await new Promise<number | null>((resolve) => {
-      child.stderr.on('data', (c: Buffer) => {
-        partial += c.toString();
-        const parts = partial.split('\n');
-        partial = parts.pop()!;
-        for (const p of parts) {
-          if (!p.startsWith('{')) continue;
-          const line = JSON.parse(p) as LogLine;
-          lines.push(line);
-          // Without a warning (the rate never measured), stop well after the first window could have ended.
-          if (line.msg === 'running') setTimeout(() => child.kill('SIGTERM'), 60_000).unref();
-          if (line.msg.startsWith('camera delivers ') && line.camera === 'slow') {
-            // Two more measured windows (10 s each) of both cameras, then stop: still one warning.
-            setTimeout(async () => {
-              const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-              health = (await r.json()) as typeof health;
-              child.kill('SIGTERM');
-            }, 21_000);
-          }
+    const { code, stdout, lines } = await runWatchingLog<LogLine>(
+      config,
+      (line, child) => {
+        // Without a warning (the rate never measured), stop well after the first window could have ended.
+        if (line.msg === 'running') setTimeout(() => child.kill('SIGTERM'), 60_000).unref();
+        if (line.msg.startsWith('camera delivers ') && line.camera === 'slow') {
+          // Two more measured windows (10 s each) of both cameras, then stop: still one warning.
+          setTimeout(async () => {
+            const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+            health = (await r.json()) as typeof health;
+            child.kill('SIGTERM');
+          }, 21_000);
         }
-      });
-      child.on('close', (c) => resolve(c));
-    });
-    clearTimeout(hard);
+      },
+      { hardKillMs: 140_000 },
+    );
     assert.equal(code, 0, JSON.stringify(lines.slice(-5)));
     const said = lines.filter((l) => /captureHz/.test(l.msg));
     assert.equal(said.length, 1, JSON.stringify(said));

@@ -4,7 +4,7 @@
  * a test of the cloud end reads from what it printed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
@@ -49,4 +49,52 @@ export function assertAllQueued(stdout: string): number {
   const built = builtCount(stdout);
   assert.match(stdout, new RegExp(`${built} still queued \\(sent at the next start\\), 0 dropped full, 0 dead-lettered`));
   return built;
+}
+
+export interface WatchedRun<L> extends RunOutput {
+  /** The JSON log lines it wrote to stderr, in order. */
+  lines: L[];
+}
+
+/**
+ * `bestshot run --config <config>` as a subprocess, its JSON log lines
+ * handed to `onLine` as they come (with the child, to signal it), until it
+ * exits; killed with SIGKILL after `hardKillMs` (a test that waited for a
+ * line that never came).
+ */
+export function runWatchingLog<L extends { msg: string }>(
+  config: string,
+  onLine: (line: L, child: ChildProcess) => void,
+  opts: { hardKillMs: number; env?: Record<string, string> },
+): Promise<WatchedRun<L>> {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: L[] = [];
+  let partial = '';
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  const hard = setTimeout(() => child.kill('SIGKILL'), opts.hardKillMs);
+  child.stderr.on('data', (c: Buffer) => {
+    const text = c.toString();
+    stderr += text;
+    partial += text;
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const p of parts) {
+      if (!p.startsWith('{')) continue;
+      const line = JSON.parse(p) as L;
+      lines.push(line);
+      onLine(line, child);
+    }
+  });
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(hard);
+      resolve({ code, stdout, stderr, lines });
+    }),
+  );
 }
