@@ -8,8 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BudgetPolicy, FrameRing, createPolicy, type PolicyDecision, type PolicyOptions } from '../../src/select/index.js';
-import { H, Scene, W, randomScene, runPolicy, short, type Step } from './fixtures.js';
+import { type BudgetPolicy, FrameRing, createPolicy, type PolicyDecision, type PolicyOptions } from '../../src/select/index.js';
+import { H, Scene, W, randomScene, runPolicy, short, type Step, jamSteps } from './fixtures.js';
 
 /** One package costs 0.15 B/px × 640 × 480 = 46 080 B: at this rate, one package per second; the bucket starts empty. */
 const ONE_PER_S = { budgetBytesPerS: 0.15 * W * H, budgetBurstS: 1 };
@@ -268,16 +268,7 @@ describe("'budget'", () => {
     // Scores flicker independently, so each car's top shareCandidates frames
     // are different frames; a sent car's candidates below reSendQualityGrowth
     // × its sent quality can never be worth budget. Kept, they held ~60 × 16 frames for the whole jam.
-    let state = 11;
-    const rnd = (): number => {
-      state = (state * 1103515245 + 12345) % 2147483648;
-      return state / 2147483648;
-    };
-    const cars = (): Step['objects'] =>
-      Array.from({ length: 60 }, (_, k) => ({ id: k + 1, box: { cx: 40 + (k % 10) * 60, cy: 60 + Math.floor(k / 10) * 70, w: 40, h: 40, score: 0.8 + 0.1 * rnd() } }));
-    const steps: Step[] = [];
-    for (let i = 0; i < 1200; i++) steps.push({ objects: cars() });
-    steps[1199]!.end = Array.from({ length: 60 }, (_, k) => k + 1);
+    const steps = jamSteps(11, 0.8, 0.1);
     let heldLate = 0;
     let step = 0;
     // A budget that affords every car within the first minute.

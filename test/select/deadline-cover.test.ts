@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { POLICY_NAMES, POLICY_OPTIONS, createPolicy, optionsOf, showsWell, type PolicyOptions } from '../../src/select/index.js';
 import { addSentView } from '../../src/select/policies/deadline-cover.js';
 import type { Quality } from '../../src/select/quality.js';
-import { assertCoversEveryObjectSharing, randomScene, runPolicy, type SceneObject, type Step } from './fixtures.js';
+import { assertCoversEveryObjectSharing, randomScene, runPolicy, type SceneObject, type Step, jamSteps } from './fixtures.js';
 
 // 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate).
 const A = { cx: 200, cy: 200, w: 100, h: 100, score: 0.8 };
@@ -134,16 +134,7 @@ describe("policy 'deadline-cover'", () => {
     // Scores flicker independently, so each car's top frames by quality are
     // different frames. Before, a car shown well kept its 16 candidates (and
     // collected new ones) for as long as it stood there: ~1000 frames held.
-    let state = 5;
-    const rnd = (): number => {
-      state = (state * 1103515245 + 12345) % 2147483648;
-      return state / 2147483648;
-    };
-    const cars = (): SceneObject[] =>
-      Array.from({ length: 60 }, (_, k) => ({ id: k + 1, box: { cx: 40 + (k % 10) * 60, cy: 60 + Math.floor(k / 10) * 70, w: 40, h: 40, score: 0.7 + 0.2 * rnd() } }));
-    const steps: Step[] = [];
-    for (let i = 0; i < 1200; i++) steps.push({ objects: cars() });
-    steps[1199]!.end = Array.from({ length: 60 }, (_, k) => k + 1);
+    const steps = jamSteps(5, 0.7, 0.2);
     let heldLate = 0;
     let step = 0;
     const { decisions } = run(steps, { maxLatencyS: 1 }, (ring) => {

@@ -186,3 +186,23 @@ export function assertCoversEveryObjectSharing(decisions: readonly PolicyDecisio
   );
   for (const d of decisions) for (const s of d.selected) assert.equal(s.entry.imageId, d.imageId);
 }
+
+/**
+ * A traffic jam: 60 cars standing still for 1200 frames (a 10 × 6 grid of
+ * 40×40 boxes), each frame's score drawn independently in
+ * [scoreMin, scoreMin + scoreSpan) as a detector's flickers (so each car's
+ * top frames by quality are different frames); all end in the last frame.
+ */
+export function jamSteps(seed: number, scoreMin: number, scoreSpan: number): Step[] {
+  let state = seed;
+  const rnd = (): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+  const cars = (): SceneObject[] =>
+    Array.from({ length: 60 }, (_, k) => ({ id: k + 1, box: { cx: 40 + (k % 10) * 60, cy: 60 + Math.floor(k / 10) * 70, w: 40, h: 40, score: scoreMin + scoreSpan * rnd() } }));
+  const steps: Step[] = [];
+  for (let i = 0; i < 1200; i++) steps.push({ objects: cars() });
+  steps[1199]!.end = Array.from({ length: 60 }, (_, k) => k + 1);
+  return steps;
+}

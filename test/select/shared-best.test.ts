@@ -4,7 +4,7 @@ import { FrameRing, POLICY_NAMES, createPolicy, type PolicyDecision, type Policy
 import { forecastLargestArea, type Sighting } from '../../src/select/policies/shared-best.js';
 import { ByteTracker } from '../../src/track/index.js';
 import type { Box } from '../../src/types.js';
-import { assertCoversEveryObjectSharing, randomScene, runPolicy, xyxy, type SceneObject, type Step } from './fixtures.js';
+import { assertCoversEveryObjectSharing, randomScene, runPolicy, xyxy, type SceneObject, type Step, jamSteps } from './fixtures.js';
 
 // 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate: area ratio 0.033, edge ≥ 32).
 const A = { cx: 200, cy: 200, w: 100, h: 100, score: 0.8 };
@@ -280,16 +280,7 @@ describe("policy 'shared-best'", () => {
     // Before the fix a covered car kept its 16 candidates for as long as it
     // stood there: ~60 × 16 distinct frames held in the ring (a JPEG each,
     // or the pixels with upload.content 'crops'), for the whole jam.
-    let state = 7;
-    const rnd = (): number => {
-      state = (state * 1103515245 + 12345) % 2147483648;
-      return state / 2147483648;
-    };
-    const cars = (): SceneObject[] =>
-      Array.from({ length: 60 }, (_, k) => ({ id: k + 1, box: { cx: 40 + (k % 10) * 60, cy: 60 + Math.floor(k / 10) * 70, w: 40, h: 40, score: 0.7 + 0.2 * rnd() } }));
-    const steps: Step[] = [];
-    for (let i = 0; i < 1200; i++) steps.push({ objects: cars() });
-    steps[1199]!.end = Array.from({ length: 60 }, (_, k) => k + 1);
+    const steps = jamSteps(7, 0.7, 0.2);
     let maxHeldLate = 0;
     let step = 0;
     const { decisions } = run(steps, { maxLatencyS: 1 }, (ring) => {
