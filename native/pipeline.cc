@@ -37,6 +37,31 @@ void OnDeepElementAdded(GstBin*, GstBin*, GstElement* element, gpointer threads)
   g_object_set(element, "max-threads", GPOINTER_TO_INT(threads), nullptr);
 }
 
+// Calls visit(object) for each item of `it` until it returns false; a resync
+// (the bin changed while it was walked) calls restart() and walks it again.
+// Frees the iterator.
+template <typename Visit, typename Restart>
+void ForEachItem(GstIterator* it, Visit visit, Restart restart) {
+  GValue item = G_VALUE_INIT;
+  for (bool done = false; !done;) {
+    switch (gst_iterator_next(it, &item)) {
+      case GST_ITERATOR_OK:
+        done = !visit(g_value_get_object(&item));
+        g_value_reset(&item);
+        break;
+      case GST_ITERATOR_RESYNC:
+        restart();
+        gst_iterator_resync(it);
+        break;
+      default:
+        done = true;
+        break;
+    }
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
 struct VideoStream {
   int width = 0, height = 0;
   bool linked = false;
@@ -50,63 +75,35 @@ struct VideoStream {
 std::vector<VideoStream> DecodedVideoStreams(GstElement* pipeline) {
   std::vector<VideoStream> out;
   if (!GST_IS_BIN(pipeline)) return out;
-  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline));
-  GValue item = G_VALUE_INIT;
-  bool done = false;
-  while (!done) {
-    switch (gst_iterator_next(it, &item)) {
-      case GST_ITERATOR_OK: {
-        GstElement* el = GST_ELEMENT(g_value_get_object(&item));
+  const auto restart = [&out] { out.clear(); };
+  ForEachItem(
+      gst_bin_iterate_recurse(GST_BIN(pipeline)),
+      [&](gpointer object) {
+        GstElement* el = GST_ELEMENT(object);
         GstElementFactory* factory = gst_element_get_factory(el);
-        if (factory != nullptr && g_strcmp0(GST_OBJECT_NAME(factory), "decodebin") == 0) {
-          GstIterator* pads = gst_element_iterate_src_pads(el);
-          GValue pv = G_VALUE_INIT;
-          bool pads_done = false;
-          while (!pads_done) {
-            switch (gst_iterator_next(pads, &pv)) {
-              case GST_ITERATOR_OK: {
-                GstPad* pad = GST_PAD(g_value_get_object(&pv));
-                GstCaps* caps = gst_pad_get_current_caps(pad);
-                if (caps != nullptr && gst_caps_get_size(caps) > 0) {
-                  const GstStructure* st = gst_caps_get_structure(caps, 0);
-                  if (g_str_has_prefix(gst_structure_get_name(st), "video/")) {
-                    VideoStream v;
-                    gst_structure_get_int(st, "width", &v.width);
-                    gst_structure_get_int(st, "height", &v.height);
-                    v.linked = gst_pad_is_linked(pad);
-                    out.push_back(v);
-                  }
+        if (factory == nullptr || g_strcmp0(GST_OBJECT_NAME(factory), "decodebin") != 0) return true;
+        ForEachItem(
+            gst_element_iterate_src_pads(el),
+            [&](gpointer pad_object) {
+              GstPad* pad = GST_PAD(pad_object);
+              GstCaps* caps = gst_pad_get_current_caps(pad);
+              if (caps != nullptr && gst_caps_get_size(caps) > 0) {
+                const GstStructure* st = gst_caps_get_structure(caps, 0);
+                if (g_str_has_prefix(gst_structure_get_name(st), "video/")) {
+                  VideoStream v;
+                  gst_structure_get_int(st, "width", &v.width);
+                  gst_structure_get_int(st, "height", &v.height);
+                  v.linked = gst_pad_is_linked(pad);
+                  out.push_back(v);
                 }
-                if (caps != nullptr) gst_caps_unref(caps);
-                g_value_reset(&pv);
-                break;
               }
-              case GST_ITERATOR_RESYNC:
-                out.clear();
-                gst_iterator_resync(pads);
-                break;
-              default:
-                pads_done = true;
-                break;
-            }
-          }
-          g_value_unset(&pv);
-          gst_iterator_free(pads);
-        }
-        g_value_reset(&item);
-        break;
-      }
-      case GST_ITERATOR_RESYNC:
-        out.clear();
-        gst_iterator_resync(it);
-        break;
-      default:
-        done = true;
-        break;
-    }
-  }
-  g_value_unset(&item);
-  gst_iterator_free(it);
+              if (caps != nullptr) gst_caps_unref(caps);
+              return true;
+            },
+            restart);
+        return true;
+      },
+      restart);
   return out;
 }
 
@@ -253,28 +250,15 @@ GstElement* Pipeline::FindElement(const std::string& name) {
   if (found != nullptr) return found;
   // Elements a bin made itself (decodebin's decoder) have generated names:
   // they are found by their factory's name, the first one in the pipeline.
-  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline_));
-  GValue item = G_VALUE_INIT;
-  bool done = false;
-  while (!done && found == nullptr) {
-    switch (gst_iterator_next(it, &item)) {
-      case GST_ITERATOR_OK: {
-        GstElement* el = GST_ELEMENT(g_value_get_object(&item));
+  ForEachItem(
+      gst_bin_iterate_recurse(GST_BIN(pipeline_)),
+      [&](gpointer object) {
+        GstElement* el = GST_ELEMENT(object);
         GstElementFactory* factory = gst_element_get_factory(el);
         if (factory != nullptr && name == GST_OBJECT_NAME(factory)) found = GST_ELEMENT(gst_object_ref(el));
-        g_value_reset(&item);
-        break;
-      }
-      case GST_ITERATOR_RESYNC:
-        gst_iterator_resync(it);
-        break;
-      default:
-        done = true;
-        break;
-    }
-  }
-  g_value_unset(&item);
-  gst_iterator_free(it);
+        return found == nullptr;
+      },
+      [] {});
   return found;
 }
 
