@@ -30,6 +30,7 @@ import { CameraClock, describeVideoStreams, recordingCutShort, SlotPool, type Ca
 import { loadNative, type NativeBinding } from '../capture/native.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 import { deadLetterHint, retryHint, type SinkType } from './upload-hints.js';
+import { slowSourceWarning } from './rate-warning.js';
 
 /** Dead letters said one line each in a run before they are summed up (#logDeadLetters). */
 const DEAD_LETTER_LINES = 10;
@@ -664,13 +665,12 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
           if (rateSaid === 'none') {
             rateSaid = 'slow';
             this.#log.warn(
-              cam.source.type === 'file'
-                ? `recording ${cam.source.path} has ${hz.toFixed(1)} frames/s, fewer than captureHz ${cam.captureHz}: each of its frames is analysed, but objects are seen less often than configured`
-                : runner.sentHz !== undefined && runner.sentHz >= 0.9 * cam.captureHz
-                  ? // The camera sends enough; the loop ran late (a CPU short of time for every camera's
-                    // decoding and analysis): raising the camera's frame rate would only add work.
-                    `camera sends ${runner.sentHz.toFixed(1)} frames/s, but only ${hz.toFixed(1)} a second were taken, fewer than captureHz ${cam.captureHz}: the unit is short of CPU, not the camera; lower captureHz, the number of cameras or their resolution, or use a smaller model`
-                  : `camera delivers ${hz.toFixed(1)} frames/s, fewer than captureHz ${cam.captureHz}: each frame it sends is analysed, but objects are seen less often than configured; raise the camera's frame rate or lower captureHz`,
+              slowSourceWarning({
+                ...(cam.source.type === 'file' ? { recording: cam.source.path } : {}),
+                hz,
+                ...(runner.sentHz !== undefined ? { sentHz: runner.sentHz } : {}),
+                captureHz: cam.captureHz,
+              }),
               fields,
             );
           }

@@ -71,6 +71,7 @@ log: { format: json }
     const named = new Set<string>();
     let stopping = false;
     let rateSaid = false;
+    let waiting: NodeJS.Timeout | undefined;
     let metrics = '';
     const { code, stdout, lines } = await runWatchingLog<LogLine>(
       config,
@@ -79,7 +80,8 @@ log: { format: json }
         if (line.msg === 'running') setTimeout(() => child.kill('SIGTERM'), 90_000).unref();
         if (line.msg.startsWith('the unit is overloaded')) for (const id of Object.keys(line.cameras ?? {})) named.add(id);
         if (line.camera === 'live' && /captureHz/.test(line.msg)) rateSaid = true;
-        if (!stopping && named.has('live') && named.has('rec') && rateSaid) {
+        const look = (): void => {
+          if (stopping) return;
           stopping = true;
           void (async () => {
             const r = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -87,10 +89,17 @@ log: { format: json }
             metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
             child.kill('SIGTERM');
           })();
+        };
+        if (named.has('live') && named.has('rec')) {
+          // The capture rate line comes only where the loop, late, takes under 90 % of 1000 a second
+          // (a loaded machine; a quiet one keeps up): two more 10 s windows for it, then look.
+          if (rateSaid) look();
+          else if (!waiting) waiting = setTimeout(look, 22_000);
         }
       },
       { hardKillMs: 160_000 },
     );
+    clearTimeout(waiting);
     assert.equal(code, 0, JSON.stringify(lines.slice(-5)));
     const warnings = lines.filter((l) => l.msg.startsWith('the unit is overloaded'));
     // Once per camera at most (both are usually named in one warning), never per frame.
@@ -103,9 +112,11 @@ log: { format: json }
     assert.deepEqual([...named].sort(), ['live', 'rec']);
     // The camera sent its frames (the pts gaps of those let go show them); the loop ran late: the unit's
     // CPU is short, and "raise the camera's frame rate" (what a slow camera is told) would add work.
+    // Said where the loop took fewer than 90 % of captureHz (load-dependent: at most once, and then
+    // never "raise the camera's frame rate"; the choice itself is test/runtime/rate-warning.test.ts).
     const rate = lines.filter((l) => l.camera === 'live' && /captureHz/.test(l.msg));
-    assert.equal(rate.length, 1, JSON.stringify(rate));
-    assert.match(rate[0]!.msg, /^camera sends \d+\.\d frames\/s, but only \d+\.\d a second were taken, fewer than captureHz 1000: the unit is short of CPU, not the camera; lower captureHz, the number of cameras or their resolution, or use a smaller model$/);
+    assert.ok(rate.length <= 1, JSON.stringify(rate));
+    if (rate.length === 1) assert.match(rate[0]!.msg, /^camera sends \d+\.\d frames\/s, but only \d+\.\d a second were taken, fewer than captureHz 1000: the unit is short of CPU, not the camera; lower captureHz, the number of cameras or their resolution, or use a smaller model$/);
     // Still ready (the unit analyses frames; a restart would not give it CPU), but it says what is wrong.
     assert.equal(health?.status, 'ready', JSON.stringify(health));
     assert.match(health?.overloadedCameras?.live ?? '', /^analyses \d+\.\d of the \d+\.\d frames\/s it takes \(captureHz 1000\): \d+ % dropped, the detector busy$/, JSON.stringify(health));

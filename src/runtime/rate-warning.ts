@@ -1,0 +1,27 @@
+/**
+ * A5: what a camera whose frames come slower than captureHz is told, once
+ * (service.ts, the camera runner's 'rate' event). Three cases, three fixes:
+ * a recording recorded at a lower rate (nothing to fix), a live camera that
+ * sends enough while the capture loop, running late, takes fewer (the unit
+ * is short of CPU: raising the camera's frame rate would only add work), and
+ * a live camera that sends too few (raise its frame rate or lower captureHz).
+ */
+export interface SlowSource {
+  /** The recording's path; undefined for a live camera. */
+  recording?: string;
+  /** Frames taken per second over the window. */
+  hz: number;
+  /** Frames the camera sent per second (taken + let go between two reads); undefined before it is measured. */
+  sentHz?: number;
+  captureHz: number;
+}
+
+export function slowSourceWarning({ recording, hz, sentHz, captureHz }: SlowSource): string {
+  if (recording !== undefined) {
+    return `recording ${recording} has ${hz.toFixed(1)} frames/s, fewer than captureHz ${captureHz}: each of its frames is analysed, but objects are seen less often than configured`;
+  }
+  if (sentHz !== undefined && sentHz >= 0.9 * captureHz) {
+    return `camera sends ${sentHz.toFixed(1)} frames/s, but only ${hz.toFixed(1)} a second were taken, fewer than captureHz ${captureHz}: the unit is short of CPU, not the camera; lower captureHz, the number of cameras or their resolution, or use a smaller model`;
+  }
+  return `camera delivers ${hz.toFixed(1)} frames/s, fewer than captureHz ${captureHz}: each frame it sends is analysed, but objects are seen less often than configured; raise the camera's frame rate or lower captureHz`;
+}
