@@ -13,7 +13,7 @@
  *   GET  /packages[?camera=&after=&limit=] → {count, packages:[…]} in arrival order
  *   GET  /packages/<key>/image.jpg | /crop-N.jpg | /metadata.json
  *   GET  /browse[?token=…]               → HTML page of the newest packages (browse.ts; the token query sets a cookie)
- *   GET  /stats, GET /healthz (no token needed)
+ *   GET  /stats (token), GET /healthz (no token needed)
  *
  * Retention: with maxPackages, storing one more removes the oldest; without it
  * the store grows until its disk is full (then 507, the edge keeps its queue).
