@@ -16,10 +16,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/net.js';
+import { writeRunConfig } from '../helpers/run-config.js';
 import { runWatchingLog } from '../helpers/run-to-end.js';
 
 interface LogLine {
@@ -42,15 +43,13 @@ test('an overloaded unit: one warning naming the cameras and what to lower, /hea
     const clip = join(dir, 'clip100.mp4');
     execFileSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=250', 'pattern=ball', '!', 'video/x-raw,width=320,height=240,framerate=100/1', '!', 'x264enc', 'speed-preset=ultrafast', '!', 'h264parse', '!', 'mp4mux', '!', 'filesink', `location=${clip}`]);
     const port = await freePort();
-    const config = join(dir, 'config.yaml');
     // One inference worker on one thread asked for ~1100 frames/s: no CPU keeps up (service.test.ts: 200 alone drops),
     // and a capture loop asked for 1000 a second runs late: the camera sends them, fewer are taken.
-    writeFileSync(
-      config,
-      `version: 1
-model: { providers: [cpu], workers: 1, intraOpThreads: 1 }
-cameras:
-  - id: live
+    const config = writeRunConfig(dir, {
+      endpoint: 'http://127.0.0.1:1/packages',
+      metricsPort: port,
+      model: '{ providers: [cpu], workers: 1, intraOpThreads: 1 }',
+      cameras: `  - id: live
     source: { type: test, pattern: ball, live: true, width: 160, height: 120, framerate: 1000 }
     captureHz: 1000
   - id: rec
@@ -59,14 +58,8 @@ cameras:
   - id: calm
     source: { type: test, pattern: ball, live: true, width: 160, height: 120, framerate: 5 }
     captureHz: 1
-upload: { endpoint: "http://127.0.0.1:1/packages", token: { env: BESTSHOT_TEST_TOKEN } }
-queue: { path: ${join(dir, 'queue.sqlite')} }
-stateDir: ${join(dir, 'state')}
-report: { dir: ${join(dir, 'report')} }
-metrics: { enabled: true, port: ${port} }
-log: { format: json }
 `,
-    );
+    });
     let health: Health | undefined;
     const named = new Set<string>();
     let stopping = false;

@@ -10,11 +10,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { freePort } from '../helpers/net.js';
+import { writeRunConfig } from '../helpers/run-config.js';
 import { runWatchingLog } from '../helpers/run-to-end.js';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
@@ -31,26 +32,17 @@ test('a live camera slower than captureHz: one warning with its rate, /healthz a
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-slow-'));
   try {
     const port = await freePort();
-    const config = join(dir, 'config.yaml');
-    writeFileSync(
-      config,
-      `version: 1
-model: { providers: [cpu] }
-cameras:
-  - id: slow
+    const config = writeRunConfig(dir, {
+      endpoint: 'http://127.0.0.1:1/packages',
+      metricsPort: port,
+      cameras: `  - id: slow
     source: { type: test, pattern: ball, live: true, width: 160, height: 120, framerate: 2 }
     captureHz: 10
   - id: fast
     source: { type: test, pattern: ball, live: true, width: 160, height: 120, framerate: 25 }
     captureHz: 5
-upload: { endpoint: "http://127.0.0.1:1/packages", token: { env: BESTSHOT_TEST_TOKEN } }
-queue: { path: ${join(dir, 'queue.sqlite')} }
-stateDir: ${join(dir, 'state')}
-report: { dir: ${join(dir, 'report')} }
-metrics: { enabled: true, port: ${port} }
-log: { format: json }
 `,
-    );
+    });
     let health: { slowCameras?: Record<string, string>; cameras?: Record<string, string> } | undefined;
     const { code, stdout, lines } = await runWatchingLog<LogLine>(
       config,

@@ -3,8 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface RunConfigBody {
-  /** The camera's `source:` value, YAML flow style. */
-  source: string;
+  /** The camera's `source:` value, YAML flow style (ignored with `cameras`). */
+  source?: string;
+  /** The whole `cameras:` list instead of one camera 'cam' (YAML block items, indented two spaces). */
+  cameras?: string;
+  /** The `model:` value, YAML flow style. Default `{ providers: [cpu] }`. */
+  model?: string;
   endpoint: string;
   /** Further `upload:` fields, YAML flow style (e.g. 'drainTimeoutS: 12'). */
   upload?: string;
@@ -21,11 +25,9 @@ export function writeRunConfig(dir: string, body: RunConfigBody): string {
   writeFileSync(
     file,
     `version: 1
-model: { providers: [cpu] }
+model: ${body.model ?? '{ providers: [cpu] }'}
 cameras:
-  - id: cam
-    source: ${body.source}
-upload: { endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, sendHz: 20${body.upload === undefined ? '' : `, ${body.upload}`} }
+${body.cameras ?? `  - id: cam\n    source: ${body.source}\n`}upload: { endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, sendHz: 20${body.upload === undefined ? '' : `, ${body.upload}`} }
 queue: { path: ${join(dir, 'queue.sqlite')} }
 stateDir: ${join(dir, 'state')}
 report: { dir: ${join(dir, 'report')} }
