@@ -291,3 +291,27 @@ test('bestshot queue export writes a crops package as crop-N.jpg and a frame+cro
   assert.ok(readFileSync(join(withFrame, 'image.jpg')).equals(frame));
   assert.ok(readFileSync(join(withFrame, 'crop-1.jpg')).equals(crops[1]!));
 });
+
+test('bestshot queue inspect / export mask URL credentials in dead-letter reasons stored before the sender masked them', () => {
+  const path = join(dir, 'old-reasons.db');
+  const q = PackageQueue.open({ path });
+  const jpeg = Buffer.from([0xff, 0xd8, 1]);
+  // Written straight to the queue, as a release before masking stored them.
+  q.enqueue(makePackage('cam-old', 1, jpeg));
+  q.deadLetter(q.peekOldest()!.seq, 'HTTP 302 to https://ingest:s3cr3tpw@cloud.example/packages: moved', 302);
+  q.enqueue(makePackage('cam-old', 2, jpeg));
+  q.deadLetter(q.peekOldest()!.seq, 'HTTP 403: https://bucket.example/o?X-Amz-Signature=abc123sig&token=tok456 expired', 403);
+  q.close();
+  const text = run('inspect', '--path', path);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /cam-old:1 {2}302 {2}HTTP 302 to https:\/\/ingest:\*\*\*@cloud\.example\/packages: moved/);
+  assert.match(text.stdout, /cam-old:2 {2}403 {2}HTTP 403: https:\/\/bucket\.example\/o\?X-Amz-Signature=\*\*\*&token=\*\*\* expired/);
+  const json = run('inspect', '--path', path, '--json');
+  const out = join(dir, 'old-reasons-export');
+  const exp = run('export', '--path', path, '--out', out);
+  assert.equal(exp.status, 0, exp.stderr);
+  for (const shown of [text.stdout, json.stdout, readFileSync(join(out, 'index.json'), 'utf8')]) {
+    for (const secret of ['s3cr3tpw', 'abc123sig', 'tok456']) assert.ok(!shown.includes(secret), `${secret} shown:\n${shown}`);
+  }
+  assert.equal((JSON.parse(json.stdout) as { deadLetters: unknown[] }).deadLetters.length, 2);
+});

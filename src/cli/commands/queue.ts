@@ -10,6 +10,7 @@ import { QueueError, UsageError } from '../../errors.js';
 import { parseBytes } from '../../config/schema.js';
 import { refuseIfLocked } from '../../process-lock.js';
 import { lockQueue } from '../../runtime/run-lock.js';
+import { maskUrlCredentials } from '../../log.js';
 
 const usage = `Usage: bestshot queue <inspect|resend-dead|export> --path <queue.sqlite> [options]
 
@@ -129,7 +130,10 @@ export const command: Command = {
           counters: q.counters(),
           // The total, whatever --limit: the list below may be cut short.
           deadLetterCount: q.deadLetterCount(),
-          deadLetters: q.deadLetters(limit ?? 1_000_000).map((d) => ({ key: d.idempotencyKey, status: d.status, reason: d.reason, attempts: d.attempts, deadAt: new Date(d.deadAtMs).toISOString() })),
+          // Masked as the log masks it: a reason stored before the sender masked them (an endpoint's
+          // redirect Location, an error echoing a signed URL) kept the URL's password or ?token=, and this
+          // listing goes into tickets and chats.
+          deadLetters: q.deadLetters(limit ?? 1_000_000).map((d) => ({ key: d.idempotencyKey, status: d.status, reason: maskUrlCredentials(d.reason), attempts: d.attempts, deadAt: new Date(d.deadAtMs).toISOString() })),
         };
         if (values.json) console.log(JSON.stringify(info, null, 2));
         else {
@@ -170,7 +174,7 @@ export const command: Command = {
           mkdirSync(d, { recursive: true });
           write(join(d, 'metadata.json'), p.metadata);
           for (const part of exportedParts(p.metadata, p.jpeg)) write(join(d, part.file), part.data);
-          index.push({ kind: p.kind, key: p.idempotencyKey, reason: p.reason });
+          index.push({ kind: p.kind, key: p.idempotencyKey, reason: p.reason === null ? null : maskUrlCredentials(p.reason) });
         }
         write(join(out, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
         console.log(`exported ${index.length} package(s) to ${out}`);
