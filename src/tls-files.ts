@@ -8,7 +8,7 @@
  * ingest`, which turn a problem into their own error.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
@@ -33,6 +33,24 @@ export function pemProblem(text: string, role: 'certificate' | 'key'): string | 
     }
   }
   return undefined;
+}
+
+/**
+ * A secret file (a token, a TLS private key) left at the umask's 0644 is read by every account of
+ * the unit: said at each start of `bestshot run` and `bestshot ingest` and by check-config, as ssh
+ * does for a key. Group-read is how install-jetson.sh shares /etc/bestshot with the service
+ * (root:bestshot 0640), so only 'others' counts. The warning, or undefined (also when the file
+ * cannot be read: its reader says so).
+ */
+export function secretFileReadableByAll(file: string): string | undefined {
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    return undefined;
+  }
+  if ((mode & 0o004) === 0) return undefined;
+  return `secret file ${file} is readable by every local user (mode 0${mode.toString(8)}); chmod o-rwx it (0600, or 0640 with the service's group)`;
 }
 
 export interface TlsFilePaths {

@@ -9,9 +9,10 @@
  * (`bestshot check-config --schema`).
  */
 import { maskUrlCredentials } from '../log.js';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { describeValue } from '../errors.js';
+import { secretFileReadableByAll } from '../tls-files.js';
 
 interface Common {
   /** One line for the reference table. */
@@ -295,21 +296,9 @@ function resolvePath(ctx: ValidateContext, p: string): string {
   return isAbsolute(p) ? p : resolve(ctx.baseDir, p);
 }
 
-/**
- * A secret file (a token, a TLS private key) left at the umask's 0644 is read by every account of
- * the unit: said at each start and by check-config, as ssh does for a key. Group-read is how
- * install-jetson.sh shares /etc/bestshot with the service (root:bestshot 0640), so only 'others' counts.
- */
 function warnReadableByAll(ctx: ValidateContext, path: string, file: string): void {
-  let mode: number;
-  try {
-    mode = statSync(file).mode & 0o777;
-  } catch {
-    return; // absent or unreadable: the reader of the file says so
-  }
-  if ((mode & 0o004) !== 0) {
-    ctx.warnings.push(`${path}: secret file ${file} is readable by every local user (mode 0${mode.toString(8)}); chmod o-rwx it (0600, or 0640 with the service's group)`);
-  }
+  const warning = secretFileReadableByAll(file);
+  if (warning !== undefined) ctx.warnings.push(`${path}: ${warning}`);
 }
 
 function validateSecret(ctx: ValidateContext, segments: Array<string | number>, value: unknown): string | undefined {

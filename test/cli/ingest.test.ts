@@ -4,9 +4,9 @@
  * line on SIGTERM, and a second delivery of the same event dropped by id (U3).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -135,4 +135,28 @@ test('bestshot ingest says it waits for a broker that refuses or whose host is u
     await late?.stop();
     web.close();
   }
+});
+
+test('bestshot ingest --key readable by every local user: warned at start as bestshot run warns of its key and token files; not at 0600', async () => {
+  const pki = join(dir, 'pki');
+  mkdirSync(pki, { recursive: true });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'client.key', '-out', 'client.pem', '-days', '2', '-subj', '/CN=ingest-test'], { cwd: pki, stdio: 'pipe' });
+  const key = join(pki, 'client.key');
+  const { freePort } = await import('../upload/fleet-servers.js');
+  const port = await freePort(); // nothing listens: it waits for the broker, having said what it says at start
+  const start = async (mode: number): Promise<string> => {
+    chmodSync(key, mode);
+    const proc = spawn(process.execPath, [BIN, 'ingest', '--broker', `mqtt://127.0.0.1:${port}`, '--index', join(dir, 'key-mode.sqlite'), '--connections', '1', '--verify', 'none', '--cert', join(pki, 'client.pem'), '--key', key], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = once(proc, 'exit');
+    await waitFor(() => stderr.includes('ingest: waiting for the broker'), 20000, `waiting said: ${stderr}`);
+    proc.kill('SIGTERM');
+    await exited;
+    return stderr;
+  };
+  const open = await start(0o644);
+  assert.match(open, new RegExp(`^ingest: warning: --key: secret file ${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is readable by every local user \\(mode 0644\\); chmod o-rwx it \\(0600, or 0640 with the service's group\\)$`, 'm'));
+  const closed = await start(0o600);
+  assert.doesNotMatch(closed, /warning: --key/);
 });

@@ -7,7 +7,7 @@ import { maskUrlCredentials, routeProcessWarnings } from '../../log.js';
 import { BROKER_URL, isBrokerUrl } from '../../upload/sinks/index.js';
 import { numberArg, parseArgs } from '../args.js';
 import { stopRequested } from '../signals.js';
-import { readTlsFiles } from '../../tls-files.js';
+import { readTlsFiles, secretFileReadableByAll } from '../../tls-files.js';
 
 const usage = `Usage: bestshot ingest --broker <url> --index <file.sqlite> [options]
 
@@ -100,6 +100,9 @@ export const command: Command = {
     const tls = readTlsFiles({ ca: values.ca, cert: values.cert, key: values.key }, ({ which, message }) => {
       throw new UsageError(`--${which}: ${message}`);
     });
+    // The client key at the umask's 0644 is read by every local account: said as `bestshot run` says it of its key and token files.
+    const readable = values.key === undefined ? undefined : secretFileReadableByAll(values.key);
+    if (readable !== undefined) console.error(`ingest: warning: --key: ${readable}`);
     // A library's process warning (the AWS SDK's multi-line Node-version notice) as one line, like ingest's own.
     routeProcessWarnings({ warn: (message, fields) => console.error(`ingest: warning: ${message}${fields?.detail ? ` ${String(fields.detail)}` : ''}`) });
     const index = new SqliteIngestIndex(resolve(values.index));
