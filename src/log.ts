@@ -163,9 +163,20 @@ function prettyValue(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
-/** `2026-11-24 20:45:07.123 INFO  [gate] message key=value` (local time: a service's log spans days). */
+/**
+ * The ISO 8601 offset of local time from UTC at `time` ('+01:00', '-05:00', '+05:30'): with it a
+ * pretty line names one instant, as the JSON format's UTC time ('…Z') does. Without it the lines of
+ * units in different time zones (or of one unit across a DST change) could not be put in order.
+ */
+function utcOffset(time: Date): string {
+  const minutes = -time.getTimezoneOffset();
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? '-' : '+'}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
+}
+
+/** `2026-11-24 20:45:07.123+01:00 INFO  [gate] message key=value` (local time with its offset: a service's log spans days). */
 export function formatPretty(time: Date, level: LogLevel, msg: string, fields: LogFields, color: boolean): string {
-  const t = `${time.getFullYear()}-${pad2(time.getMonth() + 1)}-${pad2(time.getDate())} ${pad2(time.getHours())}:${pad2(time.getMinutes())}:${pad2(time.getSeconds())}.${pad2(time.getMilliseconds(), 3)}`;
+  const t = `${time.getFullYear()}-${pad2(time.getMonth() + 1)}-${pad2(time.getDate())} ${pad2(time.getHours())}:${pad2(time.getMinutes())}:${pad2(time.getSeconds())}.${pad2(time.getMilliseconds(), 3)}${utcOffset(time)}`;
   const lvl = level.toUpperCase().padEnd(5);
   const { camera, err, ...rest } = fields;
   const parts = [t, color ? `${COLORS[level]}${lvl}\x1b[0m` : lvl];

@@ -117,19 +117,34 @@ describe('structured logger', () => {
     assert.deepEqual(s.json()[0], { time: T0.toISOString(), level: 'info', msg: 'm', field_level: 'x', field_time: 5 });
   });
 
-  test("pretty format, and 'auto' picks it on a TTY", () => {
+  test("pretty format, and 'auto' picks it on a TTY", (t) => {
+    // A zone of its own (Node follows TZ set at run time): the line's offset is this zone's, whatever the machine's.
+    const tz = process.env.TZ;
+    t.after(() => {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    });
+    process.env.TZ = 'Asia/Kolkata';
     const local = new Date(2026, 10, 24, 21, 5, 7, 9);
     assert.equal(
       formatPretty(local, 'warn', 'queue full', { camera: 'gate', dropped: 3, reason: 'max bytes' }, false),
       // Before: the time of day alone, so a log file that spans days could not be read back in order.
-      '2026-11-24 21:05:07.009 WARN  [gate] queue full dropped=3 reason="max bytes"',
+      // Then: no offset, so the lines of units in other zones named other instants than they seemed to.
+      '2026-11-24 21:05:07.009+05:30 WARN  [gate] queue full dropped=3 reason="max bytes"',
     );
     const tty = sink(true);
     createLogger({ stream: tty, format: 'auto', color: false, now: () => local }).info('hello', { n: 1 });
-    assert.equal(tty.lines[0], '2026-11-24 21:05:07.009 INFO  hello n=1\n');
+    assert.equal(tty.lines[0], '2026-11-24 21:05:07.009+05:30 INFO  hello n=1\n');
     const pipe = sink(false);
     createLogger({ stream: pipe, format: 'auto', now: () => local }).info('hello');
     assert.equal(JSON.parse(pipe.lines[0]!).msg, 'hello');
+    // The same instant in both formats: the JSON line's UTC time is the pretty line's local time less its offset.
+    assert.equal(JSON.parse(pipe.lines[0]!).time, '2026-11-24T15:35:07.009Z');
+    // West of UTC, and UTC itself.
+    process.env.TZ = 'America/New_York';
+    assert.match(formatPretty(new Date(Date.UTC(2026, 10, 24, 15, 35, 7, 9)), 'info', 'm', {}, false), /^2026-11-24 10:35:07\.009-05:00 INFO {2}m$/);
+    process.env.TZ = 'UTC';
+    assert.match(formatPretty(new Date(Date.UTC(2026, 10, 24, 15, 35, 7, 9)), 'info', 'm', {}, false), /^2026-11-24 15:35:07\.009\+00:00 INFO {2}m$/);
   });
 
   test('a sink that throws once does not break the caller', () => {
