@@ -1,17 +1,53 @@
+import { closeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+
 /**
- * The first SIGINT or SIGTERM, for the long-running commands (receiver,
+ * The first SIGINT, SIGTERM or SIGHUP, for the long-running commands (receiver,
  * ingest): take it before saying the command is ready, so a supervisor (or a
  * test) that stops it on that line gets a clean stop, not the default kill.
+ * SIGHUP (the terminal it was started from closed; `kill -HUP` by an operator)
+ * stops it as SIGTERM does, as it stops `bestshot run`: its default action
+ * ended the process at once (exit 129), ingest's final stats unsaid and the
+ * receiver's store not closed. There is nothing to reload: `onHangup` says so,
+ * in one line, before the stop.
  */
-export function stopRequested(): Promise<NodeJS.Signals> {
+export function stopRequested(onHangup?: (line: string) => void): Promise<NodeJS.Signals> {
+  const signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  // Asked now: once the terminal hung up, asking fails.
+  const ttys = [0, 1, 2].filter((fd) => isatty(fd));
   return new Promise((done) => {
     const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      for (const sig of signals) process.off(sig, stop);
+      if (signal === 'SIGHUP') {
+        leaveHungUpTerminal(ttys);
+        onHangup?.(HANGUP_STOP);
+      }
       done(signal);
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    for (const sig of signals) process.on(sig, stop);
+  });
+}
+
+/** What a long-running command says when SIGHUP stops it (there is no configuration it could reload). */
+export const HANGUP_STOP = 'SIGHUP (the terminal closed, or kill -HUP): stopping as on SIGTERM; there is nothing to reload (restart it to apply a change)';
+
+/**
+ * After SIGHUP from a closed terminal, Node's own exit restores the terminal
+ * settings its stdio started with and aborts (SIGABRT, a core file) when the
+ * terminal is gone (tcsetattr: EIO; nodejs/node#51519, fixed after Node 20).
+ * It skips a descriptor that is closed, so the terminal ones (`ttys`, asked
+ * before the hang-up) are closed last thing, after the stop has run and said
+ * what it did.
+ */
+export function leaveHungUpTerminal(ttys: number[]): void {
+  process.once('exit', () => {
+    for (const fd of ttys) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
   });
 }
 

@@ -51,7 +51,9 @@ Options:
 Prints "ingest subscribed to <filter>" once ready; while the broker cannot be
 reached, "ingest: waiting for the broker at <url>: <reason>" on stderr at once
 and every minute, and "ingest: connected to the broker …" when it is back.
-On SIGINT/SIGTERM closes and prints the final stats as one JSON line.`;
+On SIGINT/SIGTERM closes and prints the final stats as one JSON line; SIGHUP
+(the terminal closed, or kill -HUP) does the same, saying so: there is
+nothing to reload.`;
 
 export const command: Command = {
   summary: 'fleet consumer: MQTT shared subscription → verify S3 object → idempotent SQLite index',
@@ -124,7 +126,7 @@ export const command: Command = {
     };
     // Handled from before the broker is reached: a stop while it waits for a broker that is down, or
     // sent on the 'subscribed' line, was the default kill (no stats line, no clean close).
-    const stopped = stopRequested();
+    const stopped = stopRequested((line) => console.error(`ingest: ${line}`));
     let starting: IngestConsumer | undefined;
     const started = IngestConsumer.start({
       url: values.broker,

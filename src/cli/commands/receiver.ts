@@ -42,7 +42,9 @@ Test fault knobs (for fault tests only; POSTs numbered from 1):
   --test-delay-first <n>   answer the first n stored POSTs late ...
   --test-delay-ms <ms>     ... by this many ms
 
-Prints "receiver listening on <url>" once ready; stops on SIGINT/SIGTERM.`;
+Prints "receiver listening on <url>" once ready; stops on SIGINT/SIGTERM,
+and on SIGHUP (the terminal closed, or kill -HUP) as on SIGTERM, saying so:
+there is nothing to reload.`;
 
 export const command: Command = {
   summary: 'reference cloud receiver (stores packages, dedupes by idempotency key)',
@@ -115,7 +117,7 @@ export const command: Command = {
       }
       throw err;
     });
-    const stopped = stopRequested(); // before the line a supervisor waits for
+    const stopped = stopRequested((line) => console.error(`receiver: ${line}`)); // before the line a supervisor waits for
     console.log(`receiver listening on ${receiver.url}`);
     await stopped;
     await receiver.close();

@@ -1,7 +1,7 @@
 /** bestshot run --config file.yaml: the service (systemd runs this). */
 import { parseArgs } from '../args.js';
 import { drainEtaS } from '../progress.js';
-import { handOverSignals } from '../signals.js';
+import { handOverSignals, leaveHungUpTerminal } from '../signals.js';
 import { loadConfig, type BestshotConfig } from '../../config/index.js';
 import { BestshotError, UsageError } from '../../errors.js';
 import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
@@ -11,7 +11,6 @@ import { latencyPercentile, writeReport, type ReportSummary } from '../../runtim
 import { RunImages } from '../../runtime/run-images.js';
 import { lockRun } from '../../runtime/run-lock.js';
 import { SystemdNotifier } from '../../runtime/sd-notify.js';
-import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Command } from '../commands.js';
@@ -79,25 +78,6 @@ function metricsFailure(err: unknown): Error {
     );
   }
   return e instanceof Error ? e : new Error(String(err));
-}
-
-/**
- * After SIGHUP from a closed terminal, Node's own exit restores the terminal
- * settings its stdio started with and aborts (SIGABRT, a core file) when the
- * terminal is gone (tcsetattr: EIO; nodejs/node#51519, fixed after Node 20).
- * It skips a descriptor that is closed, so the terminal ones are closed last
- * thing, after the stop has run and said what it did.
- */
-function leaveHungUpTerminal(ttys: number[]): void {
-  process.once('exit', () => {
-    for (const fd of ttys) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already closed
-      }
-    }
-  });
 }
 
 function printCounts(c: RunCounts, out: (line: string) => void): void {
