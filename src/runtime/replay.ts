@@ -28,6 +28,12 @@ export interface ReplayOptions {
   progress?: (framesProcessed: number, uploads: number) => void;
   /** Called while the queue drains after the recording ended, with the packages left. */
   draining?: (left: number) => void;
+  /**
+   * Aborted (its reason: the signal's name) to end the replay early: capture stops, the frames in
+   * flight finish, the service stops as at the recording's end but without the drain, and the
+   * outputs are written for what was processed, the summary saying `interrupted`.
+   */
+  stop?: AbortSignal;
 }
 
 /** What a replay counted; the report shows the same figures. */
@@ -46,6 +52,8 @@ export interface ReplaySummary extends Omit<ReportSummary, 'title' | 'everyFrame
   framesHeldAsJpeg: number;
   latencyMs: { p50: number; p99: number; max: number; frames: number };
   reportPath?: string;
+  /** Set when ReplayOptions.stop ended the replay before the recording did: the stop's reason (the signal). */
+  interrupted?: string;
 }
 
 const jsonl = (v: unknown): string => `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))}\n`;
@@ -78,6 +86,14 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     uploads.push({ ...record, jpeg: new Uint8Array() });
     uploadsOut.write(jsonl(record));
   });
+  // A stop asked while the model loaded takes effect now; the service's stop ends the camera's loop, so done() resolves.
+  let interrupted: string | undefined;
+  const stopEarly = (): void => {
+    interrupted = String(options.stop?.reason ?? 'stopped');
+    void svc.stop();
+  };
+  if (options.stop?.aborted) stopEarly();
+  else options.stop?.addEventListener('abort', stopEarly, { once: true });
   const status = svc.cameras.get(cam.id);
   await svc.done();
   if (status?.lastError !== undefined && (status.runner?.stats.processed ?? 0) === 0) {
@@ -86,9 +102,11 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
   }
   const runner = status?.runner;
   // U2: wait (bounded) for the durable queue to deliver what the run selected.
-  const undelivered = await svc.drain(options.drainTimeoutMs ?? 120_000, options.draining);
+  // Interrupted: no drain (the service's stop ends one already under way); what is queued is counted.
+  const undelivered = interrupted === undefined ? await svc.drain(options.drainTimeoutMs ?? 120_000, options.draining) : 0;
   const provider = svc.provider;
   await svc.stop();
+  options.stop?.removeEventListener('abort', stopEarly);
   const counts = svc.runCounts();
   await Promise.all([new Promise((r) => tracksOut.end(r)), new Promise((r) => uploadsOut.end(r))]);
   const stats = runner?.stats;
@@ -109,13 +127,14 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     bytesEveryFrame,
     byteRatio: bytesSelected > 0 ? bytesEveryFrame / bytesSelected : 0,
     delivered: counts.delivered,
-    undelivered,
+    undelivered: interrupted === undefined ? undelivered : counts.stillQueued,
     deadLettered: counts.deadLettered,
     replaced: counts.replaced,
     framesSkipped: counts.frames.skipped,
     framesHeldAsJpeg: stats?.heldFramesCompacted ?? 0,
     latencyMs: { p50: latencyPercentile(latencies, 50), p99: latencyPercentile(latencies, 99), max: Math.max(0, ...latencies), frames: latencies.length },
     durationS: (performance.now() - t0) / 1000,
+    ...(interrupted !== undefined ? { interrupted } : {}),
   };
   if (options.report && images) {
     // The gallery shows this run's own images (written to the report's images/ as they were selected).

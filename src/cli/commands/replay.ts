@@ -2,6 +2,7 @@
 import { CaptureError, UsageError, ConfigError } from '../../errors.js';
 import { parseArgs, writableFolder } from '../args.js';
 import { existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { unsupportedFileFormat } from '../../capture/index.js';
 import { replayMotSequence } from '../../runtime/replay-mot.js';
@@ -27,6 +28,11 @@ there are replaced, so a second run never sees the first one's packages
 (while a replay still runs there, another one on the same --out is
 refused, exit 1).
 Logs go to stderr (and run.log); stdout carries the summary only.
+SIGTERM, SIGINT or SIGHUP stops a replay early: the frames in flight finish,
+tracks.jsonl, uploads.jsonl and summary.json ("interrupted": the signal) are
+written for the frames processed, the summary printed, the run folder's locks
+released, and it exits 128 + the signal's number (143 for SIGTERM, 130 for
+SIGINT); a second signal while it stops exits at once, the outputs incomplete.
 
   --config   YAML config; its first camera is used with the video as source
              (default: config/demo.yaml)
@@ -50,11 +56,12 @@ export function printSummary(s: ReplaySummary, out: (line: string) => void = con
   out(`objects tracked:   ${s.objectsTracked}`);
   out(`images selected:   ${s.packagesImmediate} immediate + ${s.packagesCached} cached = ${s.packagesImmediate + s.packagesCached}`);
   out(
-    `delivered:         ${s.delivered} acknowledged by the endpoint${s.replaced > 0 ? `, ${s.replaced} replaced in the queue by a better image of the same object` : ''}${s.undelivered > 0 ? `, ${s.undelivered} still queued (drain timed out)` : ''}${s.deadLettered > 0 ? `, ${s.deadLettered} refused by it (dead letters: run.log says why)` : ''}`,
+    `delivered:         ${s.delivered} acknowledged by the endpoint${s.replaced > 0 ? `, ${s.replaced} replaced in the queue by a better image of the same object` : ''}${s.undelivered > 0 ? `, ${s.undelivered} still queued (${s.interrupted !== undefined ? 'interrupted' : 'drain timed out'})` : ''}${s.deadLettered > 0 ? `, ${s.deadLettered} refused by it (dead letters: run.log says why)` : ''}`,
   );
   out(`bytes selected:    ${kb(s.bytesSent)} vs ${kb(s.bytesEveryFrame)} for every frame → ${s.byteRatio.toFixed(1)}× fewer`);
   out(`latency:           p50 ${s.latencyMs.p50.toFixed(1)} ms, p99 ${s.latencyMs.p99.toFixed(1)} ms (capture → packages built)`);
   out(`wall time:         ${s.durationS.toFixed(1)} s`);
+  if (s.interrupted !== undefined) out(`interrupted:       by ${s.interrupted}, before the recording ended`);
   if (s.reportPath) out(`report:            ${s.reportPath}`);
 }
 
@@ -88,6 +95,11 @@ function teeSink(file: string): LogSink {
       }
     },
   };
+}
+
+/** 128 + the signal's number, the shell's code for a process a signal ended (SIGTERM 143, SIGINT 130, SIGHUP 129). */
+function interruptedExitCode(signal: string): number {
+  return 128 + (constants.signals[signal as NodeJS.Signals] ?? 15);
 }
 
 /** `--policy NAME` of replay and demo: one of the policies, or a usage error (exit 2) before anything is printed or started. */
@@ -198,6 +210,22 @@ async function replayVideo(config: BestshotConfig, cam: CameraConfig, outDir: st
     total: cam.source.type === 'file' ? expectedFrames(cam.source.path, cam.captureHz) : undefined,
   });
   let summary: ReplaySummary;
+  const stop = new AbortController();
+  const signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  // SIGTERM, SIGINT or SIGHUP mid-replay was the default kill (exit 143/130/129): tracks.jsonl and
+  // uploads.jsonl cut short (a buffered last line lost, or half written), no summary.json, the run
+  // folder's locks and the queue left as they were. The first stops the replay: the frames in flight
+  // finish, the outputs are written for what was processed, the locks released. A second exits at once.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!stop.signal.aborted) {
+      logger.warn('stopping the replay: the outputs will cover the frames processed so far', { signal });
+      stop.abort(signal);
+      return;
+    }
+    logger.warn('second signal while stopping: exiting now; the outputs are incomplete', { signal });
+    process.exit(interruptedExitCode(signal));
+  };
+  for (const sig of signals) process.on(sig, onSignal);
   try {
     summary = await runReplay({
       config,
@@ -207,16 +235,27 @@ async function replayVideo(config: BestshotConfig, cam: CameraConfig, outDir: st
       drainTimeoutMs: config.upload.drainTimeoutS * 1000,
       progress: (n, u) => progress.frames(n, u),
       draining: (left) => progress.draining(left, config.upload.sendHz),
+      stop: stop.signal,
     });
   } finally {
+    for (const sig of signals) process.off(sig, onSignal);
     progress.stop();
   }
   // A damaged recording ends without a frame and without a decoder error: a failed replay, not an empty one.
-  if (summary.framesCaptured === 0 && cam.source.type === 'file') {
+  if (summary.framesCaptured === 0 && cam.source.type === 'file' && summary.interrupted === undefined) {
     throw new CaptureError(`no frame could be decoded from ${cam.source.path}: the file is damaged or not an image or video GStreamer can read`);
   }
   printSummary(summary);
   console.log(`outputs:           ${outDir}/{tracks.jsonl,uploads.jsonl,summary.json}`);
+  if (summary.interrupted !== undefined) {
+    // Exit as the signal's default action would have (128 + its number): a script sees the replay did not finish.
+    logger.warn('replay interrupted: its outputs cover the frames processed before the stop', {
+      signal: summary.interrupted,
+      framesProcessed: summary.framesProcessed,
+      undelivered: summary.undelivered,
+    });
+    return interruptedExitCode(summary.interrupted);
+  }
   if (summary.undelivered > 0) {
     logger.error('the endpoint did not take every package before the drain timeout', {
       undelivered: summary.undelivered,

@@ -1,0 +1,50 @@
+/**
+ * SIGTERM to `bestshot replay` mid-replay, as a supervisor, `timeout` or an
+ * operator sends it. Before: the default kill, exit 143 with tracks.jsonl and
+ * uploads.jsonl cut short, no summary.json, the run folder's locks left. Now
+ * the replay stops: the outputs cover the frames processed, the summary says
+ * it was interrupted, the locks are released, and it exits 143 all the same
+ * (a script sees it did not finish). The real CLI, model and clip.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PROJECT_ROOT, TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
+import { waitFor } from '../upload/helpers.js';
+
+test('SIGTERM mid-replay: whole outputs for the frames processed, summary.json says interrupted, locks released, exit 143', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-sigterm-'));
+  try {
+    const out = join(dir, 'out');
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', join(TRAFFIC_CLIPS_DIR, 'motorway-cctv.avi'), '--out', out, '--quiet'], {
+      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const closed = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (code, signal) => r([code, signal])));
+    // Once the first frames are written, well before the clip's end.
+    const tracks = join(out, 'tracks.jsonl');
+    await waitFor(() => existsSync(tracks) && statSync(tracks).size > 0, 60_000, `frames written: ${stderr}`);
+    child.kill('SIGTERM');
+    const [code, signal] = await closed;
+    assert.equal(signal, null, `killed by ${signal}: ${stderr}`);
+    assert.equal(code, 143, stderr);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { interrupted?: string; framesProcessed: number; packagesImmediate: number; packagesCached: number };
+    assert.equal(summary.interrupted, 'SIGTERM');
+    // Every line whole, one per frame processed and one per package selected.
+    const lines = (f: string): unknown[] => readFileSync(join(out, f), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
+    assert.equal(lines('tracks.jsonl').length, summary.framesProcessed);
+    assert.equal(lines('uploads.jsonl').length, summary.packagesImmediate + summary.packagesCached);
+    assert.match(stdout, /^interrupted: {7}by SIGTERM, before the recording ended$/m);
+    assert.match(stderr, /"msg":"replay interrupted: its outputs cover the frames processed before the stop"/);
+    for (const lock of ['queue.sqlite.lock', join('state', 'bestshot.lock')]) assert.equal(existsSync(join(out, lock)), false, `${lock} left`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
