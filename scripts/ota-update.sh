@@ -29,8 +29,8 @@
 # and the next run (an update, or `--recover` from the boot unit) completes the
 # update (before the switch: discards it) or rolls it back.
 #
-# Exit codes: 0 installed, recovered or nothing to do; 1 bundle rejected or
-# self-check failed (unit unchanged); 2 usage; 3 another update holds the lock;
+# Exit codes: 0 installed, recovered or nothing to do; 1 bundle rejected,
+# self-check failed or the config has no health endpoint (unit unchanged); 2 usage; 3 another update holds the lock;
 # 4 the new release failed after the switch and the old one is back and
 # healthy; 5 the rollback target is not healthy either.
 #
@@ -493,6 +493,27 @@ fi
 rc=0
 (recover) || rc=$?
 ((rc == 0 || rc == 4 || rc == 5)) || exit "$rc"
+
+# ---- the health check must have something to ask
+# After the switch only /healthz says whether the new release works. A config
+# with the metrics server off (metrics.enabled: false) has nothing answer there:
+# every update was installed, found "not healthy" and rolled back to the old
+# release, which with the same config was not healthy either (exit 5). The
+# installed release's check-config reads the config (defaults filled in, the
+# service's environment loaded) and the update is refused before anything is
+# fetched. A first install, or a config that release cannot read, is not checked
+# here: the self-check judges the config.
+# metrics_enabled — prints true/false (the config's metrics.enabled), or nothing when it cannot tell.
+metrics_enabled() {
+  [[ -x $opt/current/bin/bestshot ]] && command -v node >/dev/null || return 0
+  local json
+  json=$(cd "$opt/current" && for f in "${env_files[@]}"; do load_env_file "$f"; done &&
+    timeout "$selfcheck_timeout" bin/bestshot check-config --json --no-model-check --config "$config" 9>&- </dev/null 2>/dev/null) || return 0
+  node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.stdout.write(String(JSON.parse(s).metrics?.enabled !== false)));' <<<"$json" 2>/dev/null || true
+}
+if [[ $(metrics_enabled) == false ]]; then
+  bs_die 1 "refusing the update: $config turns the metrics server off (metrics.enabled: false), so nothing would answer the health check at $health_url after the restart and the update would be rolled back; set metrics.enabled: true (/healthz is served on metrics.port), then update again; nothing was changed"
+fi
 
 # ---- fetch
 mkdir -p "$state/downloads"

@@ -76,12 +76,21 @@ export function makeApp(dir: string, version: string, opts: AppOptions = {}): st
     opts.selfcheckFails
       ? '    echo "config: cameras[0].source: unknown key" >&2; exit 1 ;;'
       : [
-          '    shift; cfg=""',
-          '    while (($#)); do case $1 in --config) cfg=${2-}; shift 2 ;; --quiet | --load-model) shift ;; *) echo "bad argument $1" >&2; exit 2 ;; esac; done',
-          '    [[ -f $cfg ]] || { echo "no config" >&2; exit 1; }; exit 0 ;;',
+          '    shift; cfg=""; json=0',
+          '    while (($#)); do case $1 in --config) cfg=${2-}; shift 2 ;; --quiet | --load-model | --no-model-check) shift ;; --json) json=1; shift ;; *) echo "bad argument $1" >&2; exit 2 ;; esac; done',
+          '    [[ -f $cfg ]] || { echo "no config" >&2; exit 1; }',
+          // The metrics section as the real check-config prints it (defaults filled in).
+          '    if ((json)); then',
+          '      enabled=true; grep -q "enabled: false" "$cfg" && enabled=false',
+          '      printf \'{\\n  "metrics": {\\n    "enabled": %s,\\n    "port": 9464,\\n    "host": "127.0.0.1"\\n  }\\n}\\n\' "$enabled"',
+          '    fi',
+          '    exit 0 ;;',
         ].join('\n'),
     '  run)',
-    opts.crashes ? '    echo "crash on start" >&2; exit 1 ;;' : '    exec node "$here/lib/server.mjs" ;;',
+    opts.crashes
+      ? '    echo "crash on start" >&2; exit 1 ;;'
+      : // As the runtime does: no /healthz with the metrics server turned off.
+        '    [[ ${2-} == --config && -f ${3-} ]] && grep -q "enabled: false" "$3" && exec sleep 3600\n    exec node "$here/lib/server.mjs" ;;',
     '  *) echo "usage: bestshot check-config|run" >&2; exit 2 ;;',
     'esac',
     '',

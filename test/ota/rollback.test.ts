@@ -136,4 +136,23 @@ describe('ota-update.sh: rollback', () => {
     assert.equal(u.current(), '1.0.0');
     assert.equal((await u.health())?.version, '1.0.0');
   });
+
+  it('a config with the metrics server off: refused up front (exit 1), nothing fetched, installed or restarted', async () => {
+    const u = await unit('metrics-off');
+    const before = await u.health();
+    const config = join(u.root, 'etc/bestshot/config.yaml');
+    // Before: installed, switched, restarted, "health check failed … nothing listens", rolled back to 1.0.0,
+    // which with the same config was not healthy either (exit 5): the unit left without /healthz.
+    writeFileSync(config, 'version: 1\ncameras: []\nmetrics: { enabled: false }\n');
+    const off = await u.ota([await u.pack('1.1.0')]);
+    assert.equal(off.code, 1, off.stderr);
+    assert.equal(
+      off.stderr,
+      `ota-update: refusing the update: ${config} turns the metrics server off (metrics.enabled: false), so nothing would answer the health check at http://127.0.0.1:${u.port}/healthz after the restart and the update would be rolled back; set metrics.enabled: true (/healthz is served on metrics.port), then update again; nothing was changed\n`,
+    );
+    assert.equal(u.current(), '1.0.0');
+    assert.deepEqual(u.releases(), ['1.0.0']);
+    // Same process: no restart happened.
+    assert.deepEqual(await u.health(), before);
+  });
 });
