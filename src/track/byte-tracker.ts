@@ -12,7 +12,9 @@
  * groups (T1); IoU has no "+1 pixel" term (cython_bbox adds one); removed tracks are
  * forgotten instead of kept in an ever-growing list (upstream only uses that
  * list to subtract it from the lost list); ids come from an injected
- * allocator; the frame counter is the number of update() calls.
+ * allocator; the frame counter is the number of update() calls, or, with
+ * `framePeriodNs`, of frame periods between the frames' timestamps (frames
+ * dropped upstream still count, src/track/frame-steps.ts).
  */
 import { invalidParameterError } from '../errors.js';
 import type { Box, FrameDetections, WorldPosition } from '../types.js';
@@ -21,6 +23,7 @@ import { type IdAllocator, createIdAllocator } from './ids.js';
 import { boxIou } from '../geometry/box.js';
 import { type GroupOf, createGroupOf } from './class-groups.js';
 import { addScoreCue, addSimilarityBoost, depthLevels, detectionBoost, gateLost } from './cues.js';
+import { framePeriodsBetween } from './frame-steps.js';
 import { addMomentum, iouCost, lastObservationCost } from './matching.js';
 import { type ResolvedTrackerOptions, type TrackerOptions, resolveTrackerOptions } from './options.js';
 import { TrackState } from './track-state.js';
@@ -40,6 +43,8 @@ export class ByteTracker {
   private tracked: TrackState[] = [];
   private lost: TrackState[] = [];
   private frameId = 0;
+  /** Timestamp of the last frame given to update() (framePeriodNs: frame periods since it). */
+  private lastTimestampNs: bigint | undefined;
   private removedLast: TrackState[] = [];
   /** Scratch for cost matrices, grown as needed (no garbage per frame). */
   private scratch = new Float64Array(1024);
@@ -51,7 +56,7 @@ export class ByteTracker {
     this.groupOf = createGroupOf(this.options.classGroups);
   }
 
-  /** Frames processed since construction or reset(). */
+  /** Frames since construction or reset(): update() calls, or with framePeriodNs the frame periods they span. */
   get frameCount(): number {
     return this.frameId;
   }
@@ -75,6 +80,7 @@ export class ByteTracker {
     this.lost = [];
     this.removedLast = [];
     this.frameId = 0;
+    this.lastTimestampNs = undefined;
   }
 
   /**
@@ -86,16 +92,30 @@ export class ByteTracker {
     const o = this.options;
     const boxes = frame.boxes;
     if (!Array.isArray(boxes)) throw invalidParameterError('array', 'frame.boxes', boxes);
-    this.frameId += 1;
+    // T2/A5: the frame periods since the last frame (1 per call without framePeriodNs, or with no frame dropped).
+    const steps = framePeriodsBetween(this.lastTimestampNs, frame.timestampNs, o.framePeriodNs);
+    this.lastTimestampNs = frame.timestampNs;
+    this.frameId += steps;
     const frameId = this.frameId;
+    // A track unmatched for maxTimeLost + 1 periods is removed anyway; predicting further only costs time
+    // (a camera that stalled for minutes must not cost minutes of predict steps).
+    const predictSteps = Math.min(steps, o.maxTimeLost + 1);
+    const removed: TrackState[] = [];
+    // T2: a track whose buffer ran out during the dropped frames would have been removed at one of
+    // them (upstream removes after that frame's matching), so it may not match this frame. With one
+    // step the previous update() already removed every such track.
+    if (steps > 1) {
+      this.tracked = this.expire(this.tracked, frameId - 1, removed);
+      this.lost = this.expire(this.lost, frameId - 1, removed);
+    }
 
     const unconfirmed: TrackState[] = [];
     const confirmed: TrackState[] = [];
     for (const t of this.tracked) (t.isActivated ? confirmed : unconfirmed).push(t);
     const pool = [...confirmed, ...this.lost];
-    for (const t of pool) t.predict(frameId);
+    for (const t of pool) t.predict(frameId, predictSteps);
     // Upstream never predicts an unconfirmed track (it is one frame old); one kept longer by minHits > 2 is.
-    for (const t of unconfirmed) if (t.trackletLen > 0) t.predict(frameId);
+    for (const t of unconfirmed) if (t.trackletLen > 0) t.predict(frameId, predictSteps);
 
     // Step 1: split detections by score (BoostTrack's DLO boost may lift a box that overlaps a
     // predicted track into the high set; the box keeps its own score); T1: each box's class group.
@@ -120,7 +140,6 @@ export class ByteTracker {
     const activated: TrackState[] = [];
     const refound: TrackState[] = [];
     const newlyLost: TrackState[] = [];
-    const removed: TrackState[] = [];
     const matchedBox = new Map<TrackState, Box>();
     const match = (t: TrackState, d: Box): void => {
       const wasTracked = t.state === 'tracked';
@@ -321,6 +340,16 @@ export class ByteTracker {
     result.unmatchedRows = rows;
     result.unmatchedCols = cols;
     return result;
+  }
+
+  /** Confirmed tracks unmatched for more than maxTimeLost frames at `lastFrame` move to `removed` (T2); the rest are returned. */
+  private expire(tracks: TrackState[], lastFrame: number, removed: TrackState[]): TrackState[] {
+    return tracks.filter((t) => {
+      if (!t.isActivated || lastFrame - t.frameId <= this.options.maxTimeLost) return true;
+      t.state = 'removed';
+      removed.push(t);
+      return false;
+    });
   }
 
   /** New-track rule: `d` overlaps a box matched (or born) in this frame of its class group by IoU above `maxIou`. */

@@ -60,6 +60,16 @@ export interface TrackerOptions {
   /** Frame rate the tracker is fed at (scales trackBuffer). Default 30. */
   frameRate?: number;
   /**
+   * Capture period in ns of the frames' `timestampNs` (SPEC A5: 1e9 /
+   * captureHz). When set, a frame arriving k periods after the previous one
+   * (frames dropped between them) advances the tracker k frames: every track
+   * is predicted k constant-velocity steps and the lost-track buffer (T2)
+   * counts the dropped frames too (src/track/frame-steps.ts). Default 0:
+   * every update() is one frame, as upstream. The runtime sets it from
+   * captureHz; with no frame dropped it changes nothing.
+   */
+  framePeriodNs?: number;
+  /**
    * Multiply IoU by the detection score before matching (upstream fuse_score,
    * on unless mot20). Default true. Favours confident detections in crowds.
    */
@@ -211,6 +221,7 @@ export interface ResolvedTrackerOptions {
   lowThresh: number;
   trackBuffer: number;
   frameRate: number;
+  framePeriodNs: number;
   fuseScore: boolean;
   minBoxArea: number;
   maxEntriesPerTrack: number;
@@ -301,7 +312,7 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
   if (typeof options !== 'object' || options === null) throw invalidParameterError('object', 'options', options);
   const known = new Set([
     'matchThreshold', 'lowMatchThreshold', 'unconfirmedMatchThreshold', 'trackThresh', 'newTrackThresh',
-    'lowThresh', 'trackBuffer', 'frameRate', 'fuseScore', 'minBoxArea', 'maxEntriesPerTrack',
+    'lowThresh', 'trackBuffer', 'frameRate', 'framePeriodNs', 'fuseScore', 'minBoxArea', 'maxEntriesPerTrack',
     'classGroups', 'kalman', 'momentum', 'momentumDeltaT', 'reupdate', 'recovery', 'duplicateIou', 'minHits', 'tentativeMinHits',
     'nsa', 'lostMatching', 'boost', 'confidenceBoost', 'heightIou', 'scoreCue', 'depthLevels', 'lostGate', 'lostMinScore',
   ]);
@@ -331,6 +342,7 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
     lowThresh,
     trackBuffer,
     frameRate,
+    framePeriodNs: optionalNumber('non-negative number', 'framePeriodNs', options.framePeriodNs, 0),
     fuseScore: options.fuseScore ?? true,
     minBoxArea: optionalNumber('non-negative number', 'minBoxArea', options.minBoxArea, 0),
     maxEntriesPerTrack: optionalNumber('positive integer', 'maxEntriesPerTrack', options.maxEntriesPerTrack, 600),

@@ -119,18 +119,25 @@ export class TrackState implements Track {
    * Upstream predict(): a track not currently tracked has its height velocity
    * (and, for 'xywh', its width velocity, as BoT-SORT) zeroed first. `frameId`
    * is the frame being predicted; the first prediction after the last match
-   * is what ORU rewinds to.
+   * is what ORU rewinds to. `steps` > 1: frames were dropped before this
+   * one (src/track/frame-steps.ts), and the track moves one
+   * constant-velocity step per frame period — the same steps, noise
+   * included, as if each dropped frame had been processed without a box for
+   * this track, except that a tracked track keeps its size velocity (it was
+   * not missed, only not looked at).
    */
-  predict(frameId = this.frameId + 1): void {
-    if (this.state !== 'tracked') {
-      this.mean[VH_INDEX] = 0;
-      if (this.layout === 'xywh') this.mean[VW_INDEX] = 0;
-    }
-    kalmanPredict(this.mean, this.covariance, this.mean, this.covariance, this.layout);
-    if (frameId === this.frameId + 1) {
-      this.savedMean.set(this.mean);
-      this.savedCovariance.set(this.covariance);
-      this.saved = true;
+  predict(frameId = this.frameId + 1, steps = 1): void {
+    for (let k = steps - 1; k >= 0; k--) {
+      if (this.state !== 'tracked') {
+        this.mean[VH_INDEX] = 0;
+        if (this.layout === 'xywh') this.mean[VW_INDEX] = 0;
+      }
+      kalmanPredict(this.mean, this.covariance, this.mean, this.covariance, this.layout);
+      if (frameId - k === this.frameId + 1) {
+        this.savedMean.set(this.mean);
+        this.savedCovariance.set(this.covariance);
+        this.saved = true;
+      }
     }
   }
 

@@ -282,3 +282,63 @@ describe('order of lost tracks (lostMatching) and NSA Kalman (nsa)', () => {
     assert.ok(x(true) > x(false) + 1, `${x(true)} vs ${x(false)}`);
   });
 });
+
+describe('dropped frames (framePeriodNs: steps from the frames timestamps, T2/A5)', () => {
+  const PERIOD = 100_000_000; // captureHz 10
+  /** A box moving 15 px per frame period; 40 px wide, so 2 periods of under-shoot leave IoU ≈ 0.14 (< matchThreshold 0.2). */
+  const at = (period: number): FrameDetections => ({
+    cameraId: 'cam0',
+    imageId: period,
+    timestampNs: BigInt(period) * BigInt(PERIOD),
+    exposureMode: 'manual',
+    cameraPosition: null,
+    width: 1920,
+    height: 1080,
+    boxes: [det(100 + 15 * period, 300)],
+  });
+  /** Periods 0..9 every frame (the velocity is learnt), then only every third frame (two of three dropped). */
+  const periods = [...Array.from({ length: 10 }, (_, k) => k), ...Array.from({ length: 10 }, (_, k) => 12 + 3 * k)];
+  /** Ids reported per frame. */
+  const reported = (t: ByteTracker): number[][] => periods.map((p) => t.update(at(p)).map((x) => x.trackId));
+
+  test('a constant-velocity object seen with two of three frames dropped stays one track', () => {
+    assert.deepEqual(reported(new ByteTracker({ framePeriodNs: PERIOD })), periods.map(() => [1]), 'track 1 in every frame');
+    // Each call taken as one frame: the prediction falls 30 px short, the track is lost and every
+    // box after a gap starts a new track (never confirmed here) — the case framePeriodNs fixes.
+    assert.deepEqual(reported(new ByteTracker()).slice(10), periods.slice(10).map(() => []), 'without framePeriodNs the gaps break the track');
+  });
+
+  test('the lost-track buffer counts frame periods, dropped frames included', () => {
+    for (const gap of [30, 31]) {
+      const t = new ByteTracker({ trackBuffer: 30, framePeriodNs: PERIOD });
+      const still = (period: number, boxes: Box[]): FrameDetections => ({ ...at(period), boxes });
+      const id = t.update(still(0, [det(100, 100)]))[0]!.trackId;
+      t.update(still(1, [det(100, 100)]));
+      // One empty frame (the track becomes lost), then nothing until the re-detection `gap` periods after the last match.
+      t.update(still(2, []));
+      const refound = t.update(still(1 + gap + 1, [det(100, 100)])).some((x) => x.trackId === id);
+      assert.equal(refound, gap <= 30, `gap ${gap} periods in 3 calls`);
+      assert.equal(t.frameCount, 1 + gap + 2);
+    }
+  });
+
+  test('with no frame dropped it is the per-call tracker exactly (same ids, same boxes to the bit)', () => {
+    let seed = 7;
+    const rand = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const objects = Array.from({ length: 12 }, () => ({ x: 100 + 1700 * rand(), y: 100 + 800 * rand(), vx: 20 * rand() - 10, vy: 10 * rand() - 5, w: 30 + 60 * rand(), h: 60 + 100 * rand() }));
+    const a = new ByteTracker();
+    const b = new ByteTracker({ framePeriodNs: PERIOD });
+    for (let p = 0; p < 120; p++) {
+      const boxes = objects.filter(() => rand() > 0.1).map((o) => det(o.x + o.vx * p + rand() - 0.5, o.y + o.vy * p, { w: o.w, h: o.h, score: 0.3 + 0.69 * rand() }));
+      // Recording jitter on the captureHz grid (±20 % of a period) still rounds to one period.
+      const f = { ...at(p), timestampNs: BigInt(p * PERIOD + Math.round((rand() - 0.5) * 0.4 * PERIOD)), boxes };
+      const ra = a.update(f).map((x) => [x.trackId, x.box.cx, x.box.cy, x.box.w, x.box.h]);
+      const rb = b.update(f).map((x) => [x.trackId, x.box.cx, x.box.cy, x.box.w, x.box.h]);
+      assert.deepEqual(rb, ra, `frame ${p}`);
+    }
+    assert.equal(b.frameCount, a.frameCount);
+  });
+});
