@@ -49,10 +49,13 @@ export function detectorOptions(m: ModelConfig): {
 /**
  * For `new ByteTracker()` (src/track). SPEC T2 counts trackBuffer in frames;
  * ByteTrack scales its buffer by frameRate / 30, so frameRate is given as 30
- * to keep trackBuffer in frames as SPEC says.
+ * to keep trackBuffer in frames as SPEC says. The frames are A5's, on the
+ * captureHz grid: framePeriodNs (capturePeriodNs's 1e9 / captureHz, rounded)
+ * lets the tracker count the frames dropped between two it is given
+ * (src/track/frame-steps.ts), so the prediction and the buffer keep time.
  */
-export function trackerOptions(cam: Pick<CameraConfig, 'tracker'>): TrackerParams & { frameRate: number } {
-  return { ...cam.tracker, frameRate: 30 };
+export function trackerOptions(cam: Pick<CameraConfig, 'tracker' | 'captureHz'>): TrackerParams & { frameRate: number; framePeriodNs: number } {
+  return { ...cam.tracker, frameRate: 30, framePeriodNs: Math.round(1e9 / cam.captureHz) };
 }
 
 /**

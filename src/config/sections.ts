@@ -165,7 +165,7 @@ export const EXPOSURE_SECTION: ObjectField = obj('exposure control (A1–A4)', {
 /** T2. Also valid under `defaults:`. */
 export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)', {
   matchThreshold: prob('minimum IoU for a detection to join a track; higher splits tracks more, lower swaps ids more', 0.2),
-  trackBuffer: num('frames a lost track is kept before removal; longer bridges occlusions, risks wrong re-matches', {
+  trackBuffer: num('frames (captureHz periods, dropped frames included) a lost track is kept before removal; longer bridges occlusions, risks wrong re-matches', {
     integer: true,
     min: 0,
     default: 30,

@@ -293,7 +293,8 @@ export function fixMmapThreshold(env: NodeJS.ProcessEnv = process.env, native: P
   return native.fixMmapThreshold(DEFAULT_MMAP_THRESHOLD) ? DEFAULT_MMAP_THRESHOLD : null;
 }
 
-function workerInitFor(cam: CameraConfig, content: BestshotConfig['upload']['content']): Omit<CameraWorkerInit, 'trackIdFloor'> {
+/** The tracking worker's init for a camera (tracker options from the config, A5 period included). */
+export function workerInitFor(cam: CameraConfig, content: BestshotConfig['upload']['content']): Omit<CameraWorkerInit, 'trackIdFloor'> {
   return {
     cameraId: cam.id,
     tracker: trackerOptions(cam),

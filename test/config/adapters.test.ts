@@ -60,6 +60,9 @@ describe('config → stage options (the names each stage uses)', () => {
     const resolved = resolveTrackerOptions(opts);
     assert.equal(resolved.matchThreshold, 0.25);
     assert.equal(resolved.trackBuffer, 45);
+    assert.equal(resolved.maxTimeLost, 45);
+    // A5: the captureHz period (default 10 Hz), so frames dropped between two count (src/track/frame-steps.ts).
+    assert.equal(resolved.framePeriodNs, 100_000_000);
     assert.ok(new ByteTracker(opts));
   });
 
