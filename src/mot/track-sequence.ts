@@ -18,6 +18,11 @@ export interface TrackSequenceOptions {
   output?: 'filtered' | 'detection';
   /** Track only frames first..last (1-based, inclusive), the tracker starting fresh at first. Default: all. */
   frames?: readonly [first: number, last: number];
+  /**
+   * Frames the tracker does not see, as a unit that drops frames would not
+   * (benchmarks/track-drops.ts): no update() for them and no rows. Default: none.
+   */
+  dropFrame?: (frame: number) => boolean;
 }
 
 export interface TrackSequenceResult {
@@ -76,13 +81,16 @@ export function trackMotSequence(dir: string, options: TrackSequenceOptions = {}
         : `${join(dir, 'seqinfo.ini')}: ${why}: ${known} fps, MOTChallenge's rate for ${basename(dir)}`,
     );
   }
-  const tracker = new ByteTracker({ ...options.tracker, frameRate });
+  // The frames' timestamps are their frame numbers (motFrameDetections): one period is 1, so a dropped
+  // frame still counts as a frame for the prediction and the lost-track buffer (src/track/frame-steps.ts).
+  const tracker = new ByteTracker({ framePeriodNs: 1, ...options.tracker, frameRate });
   const byFrame = groupByFrame(dets, numFrames);
   const rows: MotRow[] = [];
   const updateMs: number[] = [];
   const output = options.output ?? 'filtered';
   const [first, last] = options.frames ?? [1, numFrames];
   for (let f = Math.max(1, first); f <= Math.min(numFrames, last); f++) {
+    if (options.dropFrame?.(f) === true) continue;
     const frame = motFrameDetections(byFrame[f - 1]!, f, info?.imWidth ?? 0, info?.imHeight ?? 0);
     const t0 = performance.now();
     const tracks = tracker.update(frame);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { evaluateMot, readMotFile, trackMotSequence } from '../../src/mot/index.js';
+import { type MotRow, combineMetrics, evaluateMot, readMotFile, trackMotSequence } from '../../src/mot/index.js';
 import { sharedPath } from '../../src/paths.js';
 import { BYTETRACK_OPTIONS, type TrackerOptions } from '../../src/track/index.js';
 
@@ -60,5 +60,24 @@ describe('ByteTracker on MOT15 TUD (SORT Faster R-CNN detections)', () => {
     assert.ok(stadt.MOTA >= 72.1 && stadt.IDF1 >= 79.3, `TUD-Stadtmitte ${stadt.MOTA} / ${stadt.IDF1}`);
     // Above the official ByteTrack's best setting (ANCHORS.md) in MOTA on both, and in IDF1 on Stadtmitte.
     assert.ok(campus.MOTA > 62.7 && stadt.MOTA > 70.6 && stadt.IDF1 > 76.1);
+  });
+
+  test('T2 with frames dropped: every 2nd frame of the 10 Hz grid (every 5th frame kept), time-aware steps hold their floors', () => {
+    // Frames 1, 6, 11, …: captureHz 10 on a 25 fps sequence takes frames 1, 4, 6, 9, 11, … and the unit
+    // drops every second one. The kept frames are scored, renumbered 1..K (benchmarks/track-drops.ts).
+    const kept = (rows: readonly MotRow[]): MotRow[] => rows.filter((r) => r.frame % 5 === 1).map((r) => ({ ...r, frame: (r.frame - 1) / 5 + 1 }));
+    const pooled = (framePeriodNs: number) =>
+      combineMetrics(
+        ['mot15-TUD-Campus', 'mot15-TUD-Stadtmitte'].map((seq) => {
+          // One period of the 10 Hz grid is 2.5 frames; track --mot's timestamps are frame numbers.
+          const r = trackMotSequence(sharedPath(seq), { tracker: { frameRate: 10, framePeriodNs }, dropFrame: (f) => f % 5 !== 1 });
+          return evaluateMot(kept(readMotFile(sharedPath(seq, 'gt', 'gt.txt'))), kept(r.rows), { numFrames: Math.ceil(r.numFrames / 5), benchmark: 'MOT15' });
+        }),
+      );
+    // Measured 63.0 / 74.3 / 11 time-aware; 61.0 / 65.5 / 18 with each frame taken as one period (docs/tracking.md).
+    const timeAware = pooled(2.5);
+    assert.ok(timeAware.MOTA >= 62.6 && timeAware.IDF1 >= 73.9 && timeAware.IDSW <= 11, `time-aware ${timeAware.MOTA} / ${timeAware.IDF1} / ${timeAware.IDSW}`);
+    const perCall = pooled(0);
+    assert.ok(timeAware.IDF1 > perCall.IDF1 + 5, `IDF1 time-aware ${timeAware.IDF1} vs per call ${perCall.IDF1}`);
   });
 });
