@@ -14,8 +14,15 @@
  * every 10). The tracker sees only the kept frames; the ground truth is
  * scored on the kept frames only, renumbered 1..K — what a user of the unit
  * gets, a sequence at the rate it was processed.
+ *
+ * Traffic clips (detections cached by `npm run eval`; skipped without): the
+ * same rules on the 10 Hz frames, tracks per ground-truth object, share of
+ * objects split and 'spec' coverage against the detector-fallback ground
+ * truth (computed on all frames, as `npm run eval`).
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type EvalInput, evaluateInput, loadClipInput } from '../src/eval/index.js';
 import { type MotCounts, type MotRow, combineMetrics, evaluateMot, readMotFile, trackMotSequence } from '../src/mot/index.js';
 import { SHARED_DATA_DIR } from '../src/paths.js';
 import { BYTETRACK_OPTIONS, type TrackerOptions } from '../src/track/index.js';
@@ -100,6 +107,26 @@ function score(seq: string, tracker: TrackerOptions, base: (n: number) => number
 
 const cell = (m: ReturnType<typeof combineMetrics>): string => `${m.MOTA.toFixed(1)} / ${m.IDF1.toFixed(1)} / ${m.IDSW} / ${m.tracksPerObject.toFixed(2)}`;
 
+async function clipInputs(): Promise<EvalInput[]> {
+  const cacheDir = new URL('./results/cache/', import.meta.url).pathname;
+  const dir = join(SHARED_DATA_DIR, 'traffic-clips');
+  if (!existsSync(dir) || !existsSync(cacheDir)) return [];
+  const out: EvalInput[] = [];
+  for (const file of readdirSync(dir).sort()) {
+    const name = file.replace(/\.[^.]+$/, '');
+    if (!readdirSync(cacheDir).some((c) => c.startsWith(`${name}-`))) continue;
+    out.push(await loadClipInput(join(dir, file), { hz: 10, cacheDir, detector: () => Promise.reject(new Error('cache miss')) }));
+  }
+  return out;
+}
+
+/** The clip without the dropped frames (positions 1..n), imageIds renumbered from 0 (evaluateInput indexes frames by imageId). */
+function keptInput(input: EvalInput, dropped: (n: number) => Set<number>): EvalInput {
+  const drop = dropped(input.frames.length);
+  const frames = input.frames.filter((_, k) => !drop.has(k + 1));
+  return { ...input, frames: frames.map((f, i) => ({ ...f, imageId: i })) };
+}
+
 export default async function main(args: string[]): Promise<void> {
   benchArgs(args, USAGE, {});
   console.log(`track-drops: ${machine()}`);
@@ -120,6 +147,33 @@ export default async function main(args: string[]): Promise<void> {
       }
     }
   }
-  const file = writeResult('track-drops', { rules: RULES.map(([r]) => r), bases: BASES.map(([b]) => b), results });
+  const clips = await clipInputs();
+  const traffic: Array<{ tracker: string; drops: string; steps: string; objects: number; tracks: number; split: number; covered: number; eligible: number }> = [];
+  if (clips.length === 0) console.log('\n(traffic clips skipped: no cached detections; run `npm run eval -- all` first)');
+  else {
+    console.log(`\nTraffic clips at 10 Hz (${clips.map((c) => c.name).join(', ')}), pooled: tracks per object / objects split / spec coverage\n`);
+    console.log('| tracker | drops | per call | time-aware |');
+    console.log('|---|---|---|---|');
+    for (const [tname, topts] of TRACKERS) {
+      for (const [rule, dropped] of RULES) {
+        const cells: string[] = [];
+        for (const [mode, framePeriodNs] of [['per call', 0], ['time-aware', 100_000_000]] as const) {
+          const acc = { objects: 0, tracks: 0, split: 0, covered: 0, eligible: 0 };
+          for (const clip of clips) {
+            const r = evaluateInput(keptInput(clip, dropped), { tracker: { ...topts, framePeriodNs }, policies: ['spec'] });
+            acc.objects += r.fragments.objects;
+            acc.tracks += r.fragments.objectTracks;
+            acc.split += r.fragments.split;
+            acc.covered += r.policies.find((p) => p.policy === 'spec')!.covered;
+            acc.eligible += r.objects.eligible;
+          }
+          traffic.push({ tracker: tname, drops: rule, steps: mode, ...acc });
+          cells.push(`${(acc.tracks / acc.objects).toFixed(3)} / ${((100 * acc.split) / acc.objects).toFixed(1)} % / ${acc.covered} of ${acc.eligible}`);
+        }
+        console.log(`| ${tname} | ${rule} | ${cells.join(' | ')} |`);
+      }
+    }
+  }
+  const file = writeResult('track-drops', { rules: RULES.map(([r]) => r), bases: BASES.map(([b]) => b), results, traffic });
   console.log(`\nwrote ${file}`);
 }
