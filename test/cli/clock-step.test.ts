@@ -100,7 +100,9 @@ async function runSteppedBackAnHour(dir: string, config: string): Promise<{ r: R
   const frames = /frames:\s+(\d+) processed, (\d+) skipped by the captureHz grid, (.*)/.exec(r.stdout);
   assert.ok(frames, r.stdout);
   // Before A5's clock rule every frame after the step was refused: 'track-error N dropped', ten 'worker restarted' lines a second.
-  assert.equal(frames[3], '0 dropped', r.stdout);
+  // A live camera on a loaded machine may drop frames while the detector is busy ('busy N dropped',
+  // once 24 in a suite run at load 10): that is the overload rule, not the clock's; every other reason is.
+  assert.match(frames[3]!, /^(0|busy \d+) dropped$/, r.stdout);
   assert.doesNotMatch(r.stderr, /worker restarted/);
   return { r, processed: Number(frames[1]), line: frames[0] };
 }
