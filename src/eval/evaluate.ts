@@ -22,6 +22,8 @@
  * - time to first upload = first covering delivery − first frame the object
  *   is visible in.
  */
+import { trackerOptions } from '../config/adapters.js';
+import { defaultCamera } from '../config/load.js';
 import { invalidParameterError } from '../errors.js';
 import {
   DEFAULT_QUALITY_WEIGHTS,
@@ -57,7 +59,7 @@ export interface EvaluateOptions {
   minIou?: number;
   /** Margin to every border for "unclipped", px. Default 1. */
   unclippedMarginPx?: number;
-  /** Tracker options; frameRate defaults to the input's hz. */
+  /** Tracker options over the product's (productTrackerOptions: the config's defaults at captureHz = the input's hz). */
   tracker?: TrackerOptions;
   /** Goal: minimum bytes (packages without images) reduction against every-frame. Default 20. */
   goalReduction?: number;
@@ -259,6 +261,18 @@ const EVAL_QUALITY_PARAMS = (() => {
   return { minEdge1: p.minEdge1, minScore1: p.minScore1, edgeFull: p.minEdge2 };
 })();
 
+/**
+ * The tracker `bestshot run` gives a camera at captureHz = `hz`: the config's tracker defaults
+ * through the runtime's own adapter (config/adapters.ts trackerOptions: T2's buffer in frames at
+ * frameRate 30, A5's period for dropped frames). The evaluation used to give ByteTrack the input's hz
+ * as its frame rate, which scales the buffer to upstream's 1 s (10 frames at 10 Hz) where the
+ * product keeps a lost track 30 frames (3 s): its tables measured a tracker the product does not run.
+ */
+export function productTrackerOptions(hz: number): TrackerOptions {
+  const camera = defaultCamera('eval', { type: 'test' });
+  return trackerOptions({ tracker: camera.tracker, captureHz: hz });
+}
+
 /** Quality at or above frigate's: paired mean deltas of area ratio and score within this tolerance. */
 const QUALITY_TOLERANCE = 0.005;
 
@@ -275,7 +289,7 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
   const startNs = frames[0]?.timestampNs ?? 0n;
 
   // 1. Track once; every policy sees the same tracks, frame by frame.
-  const tracker = new ByteTracker({ frameRate: input.hz, ...options.tracker });
+  const tracker = new ByteTracker({ ...productTrackerOptions(input.hz), ...options.tracker });
   const policies = names.map((n) => createPolicy(n, { ...options.policyOptions, recordSends: true }));
   for (const p of policies) options.onPolicy?.(p);
   const queues = names.map(() => new QueueSimulator({ sendHz, capacity: queueCapacity, startNs }));

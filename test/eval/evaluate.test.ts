@@ -221,3 +221,28 @@ describe("evaluateInput: upload.content 'crops' carries every qualifying, unclip
     assert.equal(run().counters.reported, 0);
   });
 });
+
+describe("the evaluation's tracker is the product's (config defaults at captureHz = the input's hz)", () => {
+  // A parked car the detector misses for 1.5 s (15 frames at 10 Hz), then sees again. T2: `bestshot run`
+  // keeps a lost track trackBuffer = 30 frames (config/adapters.ts trackerOptions), so it is one track.
+  // The evaluation used to give ByteTrack the input's hz as its frame rate, which scales the buffer to
+  // 10 frames: two tracks, a second upload the product would not make.
+  it('a car missed for 15 frames stays one track, as in bestshot run', () => {
+    const frames: EvalFrame[] = [];
+    for (let k = 0; k < 35; k++) {
+      const seen = k < 10 || k >= 25;
+      frames.push({
+        imageId: k,
+        timestampNs: BigInt(k) * 100n * MS,
+        detections: seen ? [det(200, 200, 60, 60)] : [],
+        jpegBytes: 1000,
+        sharpness: seen ? [10] : [],
+        gt: [{ objectId: 'A', box: { cx: 200, cy: 200, w: 60, h: 60 }, visible: true }],
+      });
+    }
+    const input: EvalInput = { name: 'parked', kind: 'sim', path: '-', width: 400, height: 400, hz: 10, groundTruth: 'sim-exact', detectionSource: 'hand', frames, notes: [] };
+    assert.equal(evaluateInput(input, { policies: ['spec'] }).tracks, 1);
+    // The option still overrides: upstream's time-based buffer (1 s at 10 Hz) splits it.
+    assert.equal(evaluateInput(input, { policies: ['spec'], tracker: { frameRate: 10 } }).tracks, 2);
+  });
+});
