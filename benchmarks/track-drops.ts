@@ -8,7 +8,8 @@
  * Two bases: every frame of the sequence (25 fps), and the frames the
  * runtime takes at captureHz 10 (A5's grid, as `bestshot replay`: the first
  * frame at or after each 100 ms tick — frames 1, 4, 6, 9, 11, …; the lost-track
- * buffer at frameRate 10, as `npm run eval`). Drop rules on the base's
+ * buffer at frameRate 10). The traffic clips are tracked as `npm run eval`
+ * tracks them: as `bestshot run` does (productTrackerOptions). Drop rules on the base's
  * frames, fixed before any figure: none; every 2nd frame; 30 % at random
  * (each frame by a seeded generator, seed 1); bursts of 3 (frames 4, 5, 6 of
  * every 10). The tracker sees only the kept frames; the ground truth is
