@@ -24,15 +24,27 @@ const USAGE = `npm run bench -- capture [--no-tensor] [--out NAME]
   --no-tensor  skip the runs with the 416x416 detector tensor
   --out NAME   write benchmarks/results/NAME.json instead of capture.json`;
 
-export function make720pClip(): string {
+/**
+ * The 1280×720 H.264 clip of the capture, memory and pipeline benchmarks, with
+ * square pixels: the shared clip is 640×352, and videoscale kept its display
+ * aspect by giving the 1280×720 frames a pixel aspect of 45:44 unless the caps
+ * ask for 1:1. Since the capture scales non-square recordings to square pixels
+ * (src/capture/options.ts), the runtime then scaled every frame of that clip
+ * to 1309×720 while the gst-launch ceiling decoded 1280×720: the capture
+ * ratios compared a scaling pipeline with one that does not scale (I420 frames
+ * 0.63× the ceiling instead of 0.99×). `frames` (tests) stops after that many.
+ */
+export function make720pClip(frames?: number): string {
   const dir = join(tmpdir(), 'bestshot-bench');
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, 'suburban-720p.mp4');
+  // A new name: the clip cached by earlier versions (pixel aspect 45:44) is not reused.
+  const out = join(dir, frames === undefined ? 'suburban-720p-square.mp4' : `suburban-720p-square-${frames}f.mp4`);
   if (!existsSync(out)) {
-    console.log('transcoding suburban-street-elevated.mp4 to 1280x720 H.264 (once) ...');
+    if (frames === undefined) console.log('transcoding suburban-street-elevated.mp4 to 1280x720 H.264 (once) ...');
+    const stop = frames === undefined ? [] : ['identity', `eos-after=${frames}`, '!'];
     execFileSync('gst-launch-1.0', [
-      '-q', 'filesrc', `location=${join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4')}`, '!', 'decodebin', '!', 'videoconvert', '!',
-      'videoscale', '!', 'video/x-raw,width=1280,height=720', '!', 'x264enc', 'speed-preset=veryfast', 'tune=zerolatency', '!',
+      '-q', 'filesrc', `location=${join(TRAFFIC_CLIPS_DIR, 'suburban-street-elevated.mp4')}`, '!', 'decodebin', '!', ...stop, 'videoconvert', '!',
+      'videoscale', '!', 'video/x-raw,width=1280,height=720,pixel-aspect-ratio=1/1', '!', 'x264enc', 'speed-preset=veryfast', 'tune=zerolatency', '!',
       'h264parse', '!', 'mp4mux', '!', 'filesink', `location=${out}.tmp`,
     ]);
     execFileSync('mv', [`${out}.tmp`, out]);
@@ -48,11 +60,12 @@ function ceilingFps(path: string, frames: number, format: PixelFormat): number {
   return frames / s;
 }
 
-async function pullRuns(path: string, withTensor: boolean, pixelSlots = 0, runs = 3, format: PixelFormat = 'BGR'): Promise<{ fps: number[]; lat: number[]; frames: number }> {
+async function pullRuns(path: string, withTensor: boolean, pixelSlots = 0, runs = 3, format: PixelFormat = 'BGR'): Promise<{ fps: number[]; lat: number[]; frames: number; size: string }> {
   const fps: number[] = [];
   let best: number[] = [];
   let bestFps = 0;
   let frames = 0;
+  let size = '';
   for (let run = 0; run < runs; run++) {
     const source = openCapture({
       source: { type: 'file', path },
@@ -67,6 +80,7 @@ async function pullRuns(path: string, withTensor: boolean, pixelSlots = 0, runs 
       const a = performance.now();
       const f = await source.next();
       if (f === null) break;
+      if (n === 0) size = `${f.width}x${f.height}`;
       lat.push(performance.now() - a);
       source.releaseTensor(f);
       source.releasePixels(f);
@@ -81,7 +95,7 @@ async function pullRuns(path: string, withTensor: boolean, pixelSlots = 0, runs 
       best = lat;
     }
   }
-  return { fps, lat: best, frames };
+  return { fps, lat: best, frames, size };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -101,7 +115,10 @@ export default async function main(args: string[]): Promise<void> {
     for (const f of ['BGR', 'I420'] as const) ceilings[f].push(ceilingFps(path, frames, f));
   };
   const noTensor = values['no-tensor'] === true;
-  const frames = (await pullRuns(path, false, 0, 1)).frames;
+  const first = await pullRuns(path, false, 0, 1);
+  const frames = first.frames;
+  // gst-launch decodes 1280x720: a capture that delivers another size does other work, and the ratios would not compare.
+  if (first.size !== '1280x720') throw new Error(`the capture delivers ${first.size} frames of ${path}, gst-launch 1280x720: the ratios would compare different work`);
   takeCeilings();
   const plain = await pullRuns(path, false);
   const tensor = noTensor ? undefined : await pullRuns(path, true);
