@@ -40,19 +40,14 @@ LetterboxGeometry GeometryFor(int src_w, int src_h, const TensorSpec& spec) {
 
 namespace {
 
-// Linear taps of `n` outputs over `src_n` inputs: output i samples input
-// coordinate (i + 0.5) × inv − 0.5 (half-pixel centres, as cv2.resize
-// INTER_LINEAR), clamped to the plane.
-struct Taps {
-  std::vector<int> i0, i1;
-  std::vector<float> w;
-};
-
 // kCositedToCosited: output i is instead a chroma sample sited on output
 // luma column 2i (MPEG-2 siting), read from a plane sited the same way;
 // `inv` is then the luma planes' scale.
 enum class Siting { kCentred, kCositedToCosited };
 
+// Linear taps of `n` outputs over `src_n` inputs (Taps, letterbox.h):
+// output i samples input coordinate (i + 0.5) × inv − 0.5 (half-pixel
+// centres, as cv2.resize INTER_LINEAR), clamped to the plane.
 Taps LinearTaps(int n, double inv, int src_n, Siting siting) {
   Taps t;
   t.i0.resize(n);
@@ -173,20 +168,20 @@ LetterboxGeometry LetterboxToPlanarFloat(const uint8_t* src, int src_w, int src_
 
 namespace {
 
-// One plane, vertical blend first (contiguous, vectorised), then two taps
-// per output sample, rounded to 8 bits, four samples at a time (their taps
-// loaded one by one, blended, rounded and converted as one vector: the same
-// operations per value as one at a time, so the same bytes).
+// One plane's output rows [y0, y1), vertical blend first (contiguous,
+// vectorised), then two taps per output sample, rounded to 8 bits, four
+// samples at a time (their taps loaded one by one, blended, rounded and
+// converted as one vector: the same operations per value as one at a time,
+// so the same bytes). `row`: room for the blended source span.
 BESTSHOT_PIXEL_CLONES void ResamplePlane(const uint8_t* src, int stride, const Taps& tx, const Taps& ty, int dst_w,
-                                         int dst_h, uint8_t* dst, int dst_stride) {
+                                         int y0, int y1, uint8_t* dst, int dst_stride, float* row) {
   typedef int Int4 __attribute__((vector_size(16)));
   const int span = tx.i1[dst_w - 1] + 1;
-  std::vector<float> row(span);
-  for (int y = 0; y < dst_h; ++y) {
+  for (int y = y0; y < y1; ++y) {
     BlendRows(src + static_cast<size_t>(ty.i0[y]) * stride, src + static_cast<size_t>(ty.i1[y]) * stride, ty.w[y], span,
-              row.data());
+              row);
     uint8_t* out = dst + static_cast<size_t>(y) * dst_stride;
-    const float* r = row.data();
+    const float* r = row;
     int x = 0;
     for (; x + 4 <= dst_w; x += 4) {
       const int* i0 = &tx.i0[x];
@@ -207,21 +202,60 @@ BESTSHOT_PIXEL_CLONES void ResamplePlane(const uint8_t* src, int stride, const T
 
 }  // namespace
 
-void ResampleI420(const uint8_t* y_plane, int y_stride, const uint8_t* u_plane, const uint8_t* v_plane, int c_stride,
-                  int src_w, int src_h, bool h_cosited, int dst_w, int dst_h, uint8_t* dy, int dy_stride, uint8_t* du,
-                  uint8_t* dv, int dc_stride) {
+void I420Resampler::Prepare(int src_w, int src_h, bool h_cosited, int dst_w, int dst_h) {
+  if (src_w == src_w_ && src_h == src_h_ && h_cosited == h_cosited_ && dst_w == dst_w_ && dst_h == dst_h_) {
+    Restart();
+    return;
+  }
+  src_w_ = src_w;
+  src_h_ = src_h;
+  h_cosited_ = h_cosited;
+  dst_w_ = dst_w;
+  dst_h_ = dst_h;
   const int cw = (src_w + 1) / 2, ch = (src_h + 1) / 2;
   const int dcw = (dst_w + 1) / 2, dch = (dst_h + 1) / 2;
   const double inv_x = static_cast<double>(src_w) / dst_w, inv_y = static_cast<double>(src_h) / dst_h;
-  ResamplePlane(y_plane, y_stride, LinearTaps(dst_w, inv_x, src_w, Siting::kCentred),
-                LinearTaps(dst_h, inv_y, src_h, Siting::kCentred), dst_w, dst_h, dy, dy_stride);
+  planes_[0].tx = LinearTaps(dst_w, inv_x, src_w, Siting::kCentred);
+  planes_[0].ty = LinearTaps(dst_h, inv_y, src_h, Siting::kCentred);
+  planes_[0].dst_w = dst_w;
+  planes_[0].dst_h = dst_h;
   // Chroma plane to chroma plane: the same scale, each plane's own centres
   // (a cosited plane keeps its first sample on the first luma column).
   const double cinv_x = static_cast<double>(cw) / dcw, cinv_y = static_cast<double>(ch) / dch;
-  const Taps ctx = h_cosited ? LinearTaps(dcw, inv_x, cw, Siting::kCositedToCosited) : LinearTaps(dcw, cinv_x, cw, Siting::kCentred);
-  const Taps cty = LinearTaps(dch, cinv_y, ch, Siting::kCentred);
-  ResamplePlane(u_plane, c_stride, ctx, cty, dcw, dch, du, dc_stride);
-  ResamplePlane(v_plane, c_stride, ctx, cty, dcw, dch, dv, dc_stride);
+  for (int p = 1; p < 3; ++p) {
+    planes_[p].tx = h_cosited ? LinearTaps(dcw, inv_x, cw, Siting::kCositedToCosited) : LinearTaps(dcw, cinv_x, cw, Siting::kCentred);
+    planes_[p].ty = LinearTaps(dch, cinv_y, ch, Siting::kCentred);
+    planes_[p].dst_w = dcw;
+    planes_[p].dst_h = dch;
+  }
+  size_t span = 0;
+  for (const Plane& pl : planes_) span = std::max(span, static_cast<size_t>(pl.tx.i1[pl.dst_w - 1] + 1));
+  row_.assign(span, 0.0f);
+  Restart();
+}
+
+void I420Resampler::Restart() {
+  for (Plane& pl : planes_) pl.next = 0;
+}
+
+void I420Resampler::Rows(int plane, const uint8_t* src, int stride, int ready, uint8_t* dst, int dst_stride) {
+  Plane& pl = planes_[plane];
+  // ty.i1 never decreases: the rows to do now are a prefix of the rest.
+  int end = pl.next;
+  while (end < pl.dst_h && pl.ty.i1[end] < ready) ++end;
+  if (end > pl.next) ResamplePlane(src, stride, pl.tx, pl.ty, pl.dst_w, pl.next, end, dst, dst_stride, row_.data());
+  pl.next = end;
+}
+
+void ResampleI420(const uint8_t* y_plane, int y_stride, const uint8_t* u_plane, const uint8_t* v_plane, int c_stride,
+                  int src_w, int src_h, bool h_cosited, int dst_w, int dst_h, uint8_t* dy, int dy_stride, uint8_t* du,
+                  uint8_t* dv, int dc_stride) {
+  I420Resampler r;
+  r.Prepare(src_w, src_h, h_cosited, dst_w, dst_h);
+  const int ch = (src_h + 1) / 2;
+  r.Rows(0, y_plane, y_stride, src_h, dy, dy_stride);
+  r.Rows(1, u_plane, c_stride, ch, du, dc_stride);
+  r.Rows(2, v_plane, c_stride, ch, dv, dc_stride);
 }
 
 namespace {

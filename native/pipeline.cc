@@ -637,6 +637,7 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
   // resolution, each with rows of its own width: docs/performance.md
   // "I420 frames").
   const GstVideoFormat fmt = GST_VIDEO_INFO_FORMAT(&vinfo);
+  bool i420_tensor_prepared = false;
   const bool packed_single_plane = GST_VIDEO_INFO_N_PLANES(&vinfo) == 1;
   const bool i420 = fmt == GST_VIDEO_FORMAT_I420;
   if (packed_single_plane || i420) {
@@ -699,10 +700,28 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
       dst = m->pixels;
     }
     m->pixel_view = dst;
+    // An I420 frame's tensor starts during the copy: every band of rows is
+    // resampled right after it is copied, from the pixel slot while those
+    // rows are still in this core's cache (docs/performance.md "The I420
+    // resample during the copy"); the same bytes as resampling afterwards.
+    i420_tensor_prepared = i420 && has_tensor_ && PrepareI420Tensor(m, vinfo);
+    I420TensorStage& st = i420_tensor_;
     uint8_t* out = dst;
     for (int p = 0; p < n_planes; ++p) {
       const PlaneCopy& pc = planes[p];
-      CopyRows(out, pc.row, pc.src, pc.src_stride, pc.row, pc.rows);
+      if (!i420_tensor_prepared) {
+        CopyRows(out, pc.row, pc.src, pc.src_stride, pc.row, pc.rows);
+      } else {
+        uint8_t* small = st.i420.data() + GST_VIDEO_INFO_PLANE_OFFSET(&st.in, p);
+        const int small_stride = GST_VIDEO_INFO_PLANE_STRIDE(&st.in, p);
+        constexpr int kBand = 16;  // rows: 20 KB of a 1280-wide Y plane, well inside L2
+        for (int y = 0; y < pc.rows; y += kBand) {
+          const int n = std::min(kBand, pc.rows - y);
+          CopyRows(out + static_cast<size_t>(y) * pc.row, pc.row, pc.src + static_cast<size_t>(y) * pc.src_stride,
+                   pc.src_stride, pc.row, n);
+          st.resampler.Rows(p, out, pc.row, y + n, small, small_stride);
+        }
+      }
       out += static_cast<size_t>(pc.row) * pc.rows;
     }
   } else {
@@ -739,7 +758,9 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
       dst = m->tensor;
     }
     if (i420) {
-      if (!I420Tensor(m, vinfo, dst, pad_ready)) {
+      if (i420_tensor_prepared) {
+        FinishI420Tensor(m, dst, pad_ready);
+      } else {
         // Not seen with GStreamer's own formats; the source ends with this error rather than
         // hand frames to the detector without their tensor.
         auto* e = new PipelineMessage();
@@ -763,7 +784,7 @@ PipelineMessage* Pipeline::MakeFrame(GstSample* sample) {
   return m;
 }
 
-bool Pipeline::I420Tensor(PipelineMessage* m, const GstVideoInfo& vinfo, float* dst, bool pad_ready) {
+bool Pipeline::PrepareI420Tensor(PipelineMessage* m, const GstVideoInfo& vinfo) {
   const LetterboxGeometry g = GeometryFor(m->width, m->height, tensor_);
   m->geometry = g;
   I420TensorStage& st = i420_tensor_;
@@ -788,16 +809,14 @@ bool Pipeline::I420Tensor(PipelineMessage* m, const GstVideoInfo& vinfo, float* 
     st.bgrx.assign(GST_VIDEO_INFO_SIZE(&st.out), 0);
     st.key = key;
   }
-  const int cw = (m->width + 1) / 2, ch = (m->height + 1) / 2;
-  const uint8_t* y_plane = m->pixel_view;
-  const uint8_t* u_plane = y_plane + static_cast<size_t>(m->width) * m->height;
-  const uint8_t* v_plane = u_plane + static_cast<size_t>(cw) * ch;
   if (st.converter == nullptr) return false;
-  uint8_t* small = st.i420.data();
-  ResampleI420(y_plane, m->width, u_plane, v_plane, cw, m->width, m->height, m->yuv.h_cosited, g.scaled_w, g.scaled_h,
-               small + GST_VIDEO_INFO_PLANE_OFFSET(&st.in, 0), GST_VIDEO_INFO_PLANE_STRIDE(&st.in, 0),
-               small + GST_VIDEO_INFO_PLANE_OFFSET(&st.in, 1), small + GST_VIDEO_INFO_PLANE_OFFSET(&st.in, 2),
-               GST_VIDEO_INFO_PLANE_STRIDE(&st.in, 1));
+  st.resampler.Prepare(m->width, m->height, m->yuv.h_cosited, g.scaled_w, g.scaled_h);
+  return true;
+}
+
+void Pipeline::FinishI420Tensor(const PipelineMessage* m, float* dst, bool pad_ready) {
+  I420TensorStage& st = i420_tensor_;
+  const LetterboxGeometry& g = m->geometry;
   GstBuffer* in_buf = gst_buffer_new_wrapped_full(static_cast<GstMemoryFlags>(0), st.i420.data(), st.i420.size(), 0,
                                                   st.i420.size(), nullptr, nullptr);
   GstBuffer* out_buf = gst_buffer_new_wrapped_full(static_cast<GstMemoryFlags>(0), st.bgrx.data(), st.bgrx.size(), 0,
@@ -814,7 +833,6 @@ bool Pipeline::I420Tensor(PipelineMessage* m, const GstVideoInfo& vinfo, float* 
   gst_buffer_unref(out_buf);
   Packed4ScaledToPlanarFloat(st.bgrx.data() + GST_VIDEO_INFO_PLANE_OFFSET(&st.out, 0), GST_VIDEO_INFO_PLANE_STRIDE(&st.out, 0),
                              false, tensor_, g, dst, pad_ready);
-  return true;
 }
 
 void Pipeline::PullLoop() {

@@ -41,6 +41,7 @@ struct I420TensorStage {
   GstVideoInfo out{};
   std::vector<uint8_t> i420, bgrx;
   std::string key;
+  I420Resampler resampler;  // fills `i420` as the frame's rows are copied
   I420TensorStage() = default;
   I420TensorStage(const I420TensorStage&) = delete;
   I420TensorStage& operator=(const I420TensorStage&) = delete;
@@ -72,8 +73,11 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   void PullLoop();
   bool DrainBus();  // returns false when an error ended the pipeline
   PipelineMessage* MakeFrame(GstSample* sample);
-  // The tensor of an I420 frame into dst (and m->geometry); false when no converter exists for its caps.
-  bool I420Tensor(PipelineMessage* m, const GstVideoInfo& vinfo, float* dst, bool pad_ready);
+  // The I420 tensor in two steps around the frame's copy: prepare sets m->geometry, the
+  // converter and the resampler (false when no converter exists for the caps), the copy
+  // resamples the rows as it goes, then the small image is converted into dst.
+  bool PrepareI420Tensor(PipelineMessage* m, const GstVideoInfo& vinfo);
+  void FinishI420Tensor(const PipelineMessage* m, float* dst, bool pad_ready);
   void Post(PipelineMessage* msg);
   void Shutdown();
   // Node's environment teardown: shut the pipeline down while its thread-safe function still exists.
