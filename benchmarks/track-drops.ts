@@ -27,6 +27,7 @@ import { type EvalInput, evaluateInput, loadClipInput } from '../src/eval/index.
 import { type MotCounts, type MotRow, combineMetrics, evaluateMot, readMotFile, trackMotSequence } from '../src/mot/index.js';
 import { SHARED_DATA_DIR } from '../src/paths.js';
 import { BYTETRACK_OPTIONS, type TrackerOptions } from '../src/track/index.js';
+import { mulberry32 } from '../src/capture/sim/scene.js';
 import { benchArgs, machine, writeResult } from './util.js';
 
 const USAGE = `npm run bench -- track-drops
@@ -34,18 +35,6 @@ const USAGE = `npm run bench -- track-drops
 Writes benchmarks/results/track-drops.json.`;
 
 const SEQUENCES = ['mot15-TUD-Campus', 'mot15-TUD-Stadtmitte'];
-
-/** Mulberry32: a fixed, portable sequence for the random rule. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Bases: name, frames (1-based) the tracker is given of a sequence of n frames at 25 fps, frame period in frames, frameRate for the buffer. */
 const BASES: Array<[string, (n: number) => number[], number, number]> = [
