@@ -39,6 +39,18 @@ export interface Box {
   score: number;
 }
 
+/**
+ * A5: the tick of the captureHz grid a frame was taken for. `grid` names the
+ * grid (each opening of a camera, each replayed input starts its own, with
+ * ticks from 0); `index` counts its ticks. Two frames of one grid are
+ * `index` difference periods apart, whatever their timestamps say (a 12.5
+ * fps source on a 10 Hz grid has 80 and 160 ms gaps with no tick missed).
+ */
+export interface GridTick {
+  grid: number;
+  index: number;
+}
+
 /** D2: the boxes of one frame with the frame's identity. */
 export interface FrameDetections {
   cameraId: string;
@@ -49,6 +61,12 @@ export interface FrameDetections {
   width: number;
   height: number;
   boxes: Box[];
+  /**
+   * The captureHz tick the frame was taken for (A5; absent when unknown).
+   * The tracker counts the frame periods since the previous frame by it
+   * (T2, src/track/frame-steps.ts), frames dropped after the grid included.
+   */
+  gridTick?: GridTick;
 }
 
 /** W1: ground point of an object. */

@@ -49,6 +49,7 @@ export {
   TickGrid,
   StreamGrid,
   capturePeriodNs,
+  newGridId,
   framesSkippedBetween,
   realClock,
   type FixedRateCaptureOptions,

@@ -50,6 +50,17 @@ export function capturePeriodNs(captureHz: number): bigint {
   return BigInt(Math.round(1e9 / captureHz));
 }
 
+let gridsMade = 0;
+
+/**
+ * A5: a new id for a captureHz grid (FrameDetections.gridTick.grid), unique in
+ * this process: tick indices of two grids (a camera's two openings) cannot be
+ * compared, so the tracker falls back to timestamps between them.
+ */
+export function newGridId(): number {
+  return ++gridsMade;
+}
+
 /**
  * A5 on a live camera: ticks on a fixed grid t0 + k·period of a monotonic
  * clock, so timer lateness does not accumulate. The first wait() returns at
@@ -59,6 +70,8 @@ export function capturePeriodNs(captureHz: number): bigint {
  */
 export class TickGrid {
   readonly periodNs: bigint;
+  /** This grid's id (FrameDetections.gridTick.grid). */
+  readonly id = newGridId();
   #clock: CaptureClock;
   #t0: bigint | undefined;
   #k = 0n;
@@ -73,6 +86,22 @@ export class TickGrid {
   /** Ticks missed so far. */
   get lateTicks(): number {
     return this.#late;
+  }
+
+  /**
+   * The tick a frame in hand now was taken for (A5, FrameDetections.gridTick):
+   * the latest tick of the grid at or before now, at least the one wait()
+   * returned on. A frame the source held at the tick gets that tick; one the
+   * loop waited for (a source slower than captureHz) gets the tick it came
+   * in, so a 5 fps camera at 10 Hz is two ticks a frame from its first frame
+   * on (the grid's own index lags the source until it counts late ticks).
+   * 0 before the first wait().
+   */
+  tickNow(): number {
+    if (this.#t0 === undefined) return 0;
+    const elapsed = this.#clock.nowNs() - this.#t0;
+    const k = elapsed > 0n ? elapsed / this.periodNs : 0n;
+    return Number(k > this.#k ? k : this.#k);
   }
 
   /** Sleep until the next tick of the grid. */
@@ -103,7 +132,11 @@ export class TickGrid {
  */
 export class StreamGrid {
   readonly periodNs: bigint;
+  /** This grid's id (FrameDetections.gridTick.grid). */
+  readonly id = newGridId();
   #next: bigint | undefined;
+  /** Index of the tick at #next. */
+  #nextIndex = 0;
 
   constructor(periodNs: bigint, originNs?: bigint) {
     if (periodNs <= 0n) throw outOfRangeError('positive period', 'periodNs', periodNs);
@@ -115,9 +148,26 @@ export class StreamGrid {
   take(ptsNs: bigint): boolean {
     if (this.#next !== undefined && ptsNs < this.#next) return false;
     let next = (this.#next ?? ptsNs) + (this.#next === undefined ? this.periodNs : 0n);
-    while (next <= ptsNs) next += this.periodNs;
+    let index = this.#nextIndex + (this.#next === undefined ? 1 : 0);
+    while (next <= ptsNs) {
+      next += this.periodNs;
+      index++;
+    }
     this.#next = next;
+    this.#nextIndex = index;
     return true;
+  }
+
+  /**
+   * The tick of the frame take() took last (FrameDetections.gridTick): the
+   * latest tick at or before its pts, counted from the grid's origin (0).
+   * A frame that is the first after several ticks (the stream lacks frames)
+   * is the last of them, so the ticks between two taken frames are the
+   * periods between them, and a 12.5 fps stream at 10 Hz, whose taken frames
+   * are 80 or 160 ms apart, is one tick a frame.
+   */
+  get tick(): number {
+    return this.#nextIndex - 1;
   }
 }
 

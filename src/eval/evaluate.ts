@@ -327,6 +327,8 @@ export function evaluateInput(input: EvalInput, options: EvaluateOptions = {}): 
       width: W,
       height: H,
       boxes: f.detections,
+      // A5: the grid's tick, as the runtime's frames carry it (T2 counts the periods between frames by it).
+      ...(f.gridTick ? { gridTick: f.gridTick } : {}),
     });
     const entries: Array<{ trackId: number; box: Box }> = [];
     for (const t of tracks) {

@@ -16,14 +16,14 @@
 import { sha256Hex } from '../hash.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { encodeJpeg, openCapture, type RawImage } from '../capture/index.js';
+import { encodeJpeg, newGridId, openCapture, type RawImage } from '../capture/index.js';
 import { SimulatedCamera } from '../capture/sim/camera.js';
 import type { SimObjectClass } from '../capture/sim/scene.js';
 import { ConfigError, requireNumber } from '../errors.js';
 import { DEFAULT_MANIFEST_PATH, loadManifest, resolveModelPath, tensorOptionsFor, TRAFFIC_CLASSES, type Detector } from '../detect/index.js';
 import { framesOutsideWarning, groupByFrame, readMotDetections, readMotFile, readSeqInfo, sequenceGeometry, type MotRow } from '../mot/index.js';
 import { BYTETRACK_OPTIONS, ByteTracker } from '../track/index.js';
-import type { Box } from '../types.js';
+import type { Box, GridTick } from '../types.js';
 import { cropRectWithMargin, cutCrop, frameCropStats, type CropStats } from '../select/crop-stats.js';
 import { BT601_LIMITED } from '../capture/yuv.js';
 import { cropRect, laplacianVariance, type CenterBox, type CropImage } from './metrics.js';
@@ -59,6 +59,8 @@ export interface EvalFrame {
   cropJpegBytes?: number[];
   contextJpegBytes?: number;
   gt: GtObservation[];
+  /** A5: the captureHz tick the frame was taken for (GridSampler), as the runtime hands the tracker. */
+  gridTick?: GridTick;
 }
 
 export interface EvalInput {
@@ -83,6 +85,8 @@ export interface EvalInput {
  */
 export class GridSampler {
   readonly periodNs: bigint;
+  /** This grid's id (FrameDetections.gridTick.grid). */
+  readonly id = newGridId();
   #t0: bigint | undefined;
   #next = 0n;
 
@@ -97,6 +101,15 @@ export class GridSampler {
     if (t + 1_000_000n < this.#next) return false;
     while (this.#next <= t + 1_000_000n) this.#next += this.periodNs;
     return true;
+  }
+
+  /**
+   * The tick of the frame take() took last, as the runtime's StreamGrid
+   * counts it (the latest tick at or before the frame, within the 1 ms
+   * tolerance): the frame periods between taken frames are tick differences.
+   */
+  get tick(): GridTick {
+    return { grid: this.id, index: Number(this.#next / this.periodNs) - 1 };
   }
 }
 
@@ -174,7 +187,7 @@ export function loadMotInput(dir: string, options: MotInputOptions = {}): EvalIn
       box: motBox(r),
       visible: r.visibility < 0 || r.visibility >= visMin,
     }));
-    frames.push({ imageId: frames.length, timestampNs: t, detections, jpegBytes: null, sharpness: null, crops: null, gt });
+    frames.push({ imageId: frames.length, timestampNs: t, detections, jpegBytes: null, sharpness: null, crops: null, gt, gridTick: sampler.tick });
   }
   const input: EvalInput = {
     name,
@@ -348,9 +361,12 @@ export async function loadClipInput(path: string, options: ClipInputOptions): Pr
   } else {
     data = await decodeClip(path, name, hz, quality, options, '', '');
   }
+  // The cache keeps the frames the grid took: the same grid over their timestamps takes each again and gives its tick.
+  const ticks = new GridSampler(hz);
   const frames: EvalFrame[] = data.frames.map((f, i) => ({
     imageId: i,
     timestampNs: BigInt(f.t),
+    ...(ticks.take(BigInt(f.t)) ? { gridTick: ticks.tick } : {}),
     detections: f.boxes,
     jpegBytes: f.jpeg,
     sharpness: f.sharp.map((v: number | null) => (v === null ? NaN : v)),
@@ -457,6 +473,7 @@ export async function loadSimInput(options: SimInputOptions = {}): Promise<EvalI
   const H = cam.height;
   const periodNs = BigInt(Math.round(1e9 / hz));
   const n = Math.floor(durationS * hz);
+  const grid = newGridId();
   const frames: EvalFrame[] = [];
   for (let k = 0; k < n; k++) {
     const t = BigInt(k) * periodNs;
@@ -482,6 +499,7 @@ export async function loadSimInput(options: SimInputOptions = {}): Promise<EvalI
     frames.push({
       imageId: k,
       timestampNs: t,
+      gridTick: { grid, index: k },
       detections,
       jpegBytes: jpeg.length,
       sharpness,

@@ -19,7 +19,7 @@ import { FrameRing, validateSelectionParams } from '../select/index.js';
 import { buildPackage, cropTrackIds, idempotencyKey, packageParts, type UploadContent, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { cropRectWithMargin, cutCrop, type CropRect } from '../select/crop-stats.js';
 import type { PixelFormat, YuvMatrix } from '../capture/index.js';
-import type { Box, CameraPosition, ExposureInfo, FrameDetections, TrackEntry } from '../types.js';
+import type { Box, CameraPosition, ExposureInfo, FrameDetections, GridTick, TrackEntry } from '../types.js';
 import { TypedEmitter } from '../events.js';
 import type { DetectorPool } from '../detect/index.js';
 import type { CameraTask, CameraTaskResult, CameraWorkerInit, WireDecision } from './camera-worker.js';
@@ -186,6 +186,8 @@ interface InFlight {
   /** The wall-clock time the camera position is looked up at (GNSS fixes carry UTC). */
   positionAtNs: bigint;
   capturedAtMs: number;
+  /** A5: the captureHz tick the frame was taken for; frames dropped after it still count as ticks (T2). */
+  gridTick: GridTick;
 }
 
 /**
@@ -336,6 +338,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
           this.#skip(1);
           continue;
         }
+        // Taken before a busy drop can lose the frame: the next frame's tick then counts it (T2).
+        const gridTick: GridTick = live ? { grid: ticks.id, index: ticks.tickNow() } : { grid: onGrid.id, index: onGrid.tick };
         if (frame.ptsNs >= 0n) lastPtsNs = frame.ptsNs;
         if (this.#inFlight >= this.#opts.maxInFlight) {
           // Only a live source can lose frames by waiting; a recording waits (back-pressure).
@@ -360,7 +364,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
           positionAtNs = timestampNs;
         }
         const exposure = await this.#opts.exposure(frame);
-        this.#admit({ frame, imageId: this.#ids.next(), timestampNs, positionAtNs, capturedAtMs: performance.now(), exposure }, source);
+        this.#admit({ frame, imageId: this.#ids.next(), timestampNs, positionAtNs, capturedAtMs: performance.now(), exposure, gridTick }, source);
       }
     } finally {
       await this.#chain;
@@ -513,6 +517,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       width: frame.width,
       height: frame.height,
       boxes,
+      gridTick: f.gridTick,
     };
     let result: CameraTaskResult;
     try {

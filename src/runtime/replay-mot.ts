@@ -65,7 +65,8 @@ export async function replayMotSequence(dir: string, cam: CameraConfig, outDir: 
   for (let f = 1; f <= numFrames; f++) {
     const timestampNs = (BigInt(f - 1) * 1_000_000_000n) / BigInt(Math.round(frameRate));
     if (!onGrid.take(timestampNs)) continue; // A5: the first frame at or after each tick of the captureHz grid
-    const frame = { ...motFrameDetections(byFrame[f - 1]!, f, width, height), cameraId: cam.id, timestampNs };
+    // A5: the grid's tick, as a camera's frames carry it (T2 counts the frame periods between frames by it).
+    const frame = { ...motFrameDetections(byFrame[f - 1]!, f, width, height), cameraId: cam.id, timestampNs, gridTick: { grid: onGrid.id, index: onGrid.tick } };
     const tracks = tracker.update(frame);
     processed++;
     if (tracks.length > 0) everyFrame++;

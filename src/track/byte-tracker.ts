@@ -13,17 +13,18 @@
  * forgotten instead of kept in an ever-growing list (upstream only uses that
  * list to subtract it from the lost list); ids come from an injected
  * allocator; the frame counter is the number of update() calls, or, with
- * `framePeriodNs`, of frame periods between the frames' timestamps (frames
- * dropped upstream still count, src/track/frame-steps.ts).
+ * `framePeriodNs`, of frame periods between the frames — the capture grid's
+ * ticks where the frames carry them, else their timestamps (frames dropped
+ * upstream still count, src/track/frame-steps.ts).
  */
 import { invalidParameterError } from '../errors.js';
-import type { Box, FrameDetections, WorldPosition } from '../types.js';
+import type { Box, FrameDetections, GridTick, WorldPosition } from '../types.js';
 import { type AssignmentResult, linearAssignment } from './assignment.js';
 import { type IdAllocator, createIdAllocator } from './ids.js';
 import { boxIou } from '../geometry/box.js';
 import { type GroupOf, createGroupOf } from './class-groups.js';
 import { addScoreCue, addSimilarityBoost, depthLevels, detectionBoost, gateLost } from './cues.js';
-import { framePeriodsBetween } from './frame-steps.js';
+import { framePeriodsBetween, framePeriodsSince } from './frame-steps.js';
 import { addMomentum, iouCost, lastObservationCost } from './matching.js';
 import { type ResolvedTrackerOptions, type TrackerOptions, resolveTrackerOptions } from './options.js';
 import { TrackState } from './track-state.js';
@@ -45,6 +46,8 @@ export class ByteTracker {
   private frameId = 0;
   /** Timestamp of the last frame given to update() (framePeriodNs: frame periods since it). */
   private lastTimestampNs: bigint | undefined;
+  /** Capture-grid tick of the last frame given to update(), if it carried one (framePeriodNs: ticks since it). */
+  private lastGridTick: GridTick | undefined;
   private removedLast: TrackState[] = [];
   /** Scratch for cost matrices, grown as needed (no garbage per frame). */
   private scratch = new Float64Array(1024);
@@ -81,6 +84,7 @@ export class ByteTracker {
     this.removedLast = [];
     this.frameId = 0;
     this.lastTimestampNs = undefined;
+    this.lastGridTick = undefined;
   }
 
   /**
@@ -92,14 +96,25 @@ export class ByteTracker {
     const o = this.options;
     const boxes = frame.boxes;
     if (!Array.isArray(boxes)) throw invalidParameterError('array', 'frame.boxes', boxes);
-    // T2/A5: the frame periods since the last frame (1 per call without framePeriodNs, or with no frame dropped).
-    const steps = framePeriodsBetween(this.lastTimestampNs, frame.timestampNs, o.framePeriodNs);
+    const tick = frame.gridTick;
+    if (tick !== undefined && !(Number.isSafeInteger(tick.index) && tick.index >= 0 && Number.isSafeInteger(tick.grid))) {
+      throw invalidParameterError('{ grid, index } of integers, index ≥ 0', 'frame.gridTick', tick);
+    }
+    // T2/A5: the frames since the last frame (1 per call without framePeriodNs, or with no frame dropped)
+    // for the frame counter (the lost-track buffer, track ages): the grid's ticks when both frames carry
+    // one of the same grid, else the timestamps. The Kalman prediction steps by the time that passed
+    // instead: a 12.5 fps source on the 10 Hz grid moves 1.6 periods in its 160 ms gaps with no tick
+    // missed, and a 7 fps one the same distance every frame while its ticks go 1, 2, 1, 2 (predicted
+    // by ticks, PETS09-S2L1 split 40 % of its objects instead of 23 %: docs/tracking.md).
+    const steps = framePeriodsSince(this.lastGridTick, tick, this.lastTimestampNs, frame.timestampNs, o.framePeriodNs);
+    const motionSteps = tick === undefined ? steps : framePeriodsBetween(this.lastTimestampNs, frame.timestampNs, o.framePeriodNs);
     this.lastTimestampNs = frame.timestampNs;
+    this.lastGridTick = tick;
     this.frameId += steps;
     const frameId = this.frameId;
     // A track unmatched for maxTimeLost + 1 periods is removed anyway; predicting further only costs time
     // (a camera that stalled for minutes must not cost minutes of predict steps).
-    const predictSteps = Math.min(steps, o.maxTimeLost + 1);
+    const predictSteps = Math.min(motionSteps, o.maxTimeLost + 1);
     const removed: TrackState[] = [];
     // T2: a track whose buffer ran out during the dropped frames would have been removed at one of
     // them (upstream removes after that frame's matching), so it may not match this frame. With one

@@ -64,9 +64,11 @@ export interface TrackerOptions {
    * captureHz). When set, a frame arriving k periods after the previous one
    * (frames dropped between them) advances the tracker k frames: every track
    * is predicted k constant-velocity steps and the lost-track buffer (T2)
-   * counts the dropped frames too (src/track/frame-steps.ts). Default 0:
-   * every update() is one frame, as upstream. The runtime sets it from
-   * captureHz; with no frame dropped it changes nothing.
+   * counts the dropped frames too (src/track/frame-steps.ts). Frames that
+   * carry the capture grid's tick (FrameDetections.gridTick) advance the
+   * frame counter (buffer, ages) by ticks and the prediction by time.
+   * Default 0: every update() is one frame, as upstream. The runtime sets it
+   * from captureHz; with no frame dropped it changes nothing.
    */
   framePeriodNs?: number;
   /**

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { SimulatedCameraControl } from '../../src/capture/control/simulated.js';
 import { ExposureController } from '../../src/capture/exposure/controller.js';
-import { FixedRateCapture, StreamGrid, capturePeriodNs, framesSkippedBetween, type CaptureClock, type FrameSourceLike } from '../../src/capture/fixed-rate.js';
+import { FixedRateCapture, StreamGrid, TickGrid, capturePeriodNs, framesSkippedBetween, type CaptureClock, type FrameSourceLike } from '../../src/capture/fixed-rate.js';
 import type { CapturedFrame } from '../../src/capture/frame-source.js';
 import { ImageIdAllocator } from '../../src/capture/image-ids.js';
 import { CameraClock } from '../../src/capture/timestamps.js';
@@ -251,6 +251,36 @@ test('A5 on a recording (StreamGrid, the grid the runner and the MOT replay use)
   // Anchored at an origin (the MOT replay anchors at 0): a first frame before the first tick is skipped.
   const anchored = new StreamGrid(100_000_000n, 50_000_000n);
   assert.deepEqual([0n, 40_000_000n, 60_000_000n].map((t) => anchored.take(t)), [false, false, true]);
+});
+
+test('A5 grid ticks (FrameDetections.gridTick): StreamGrid gives each taken frame the latest tick at or before it', () => {
+  const ticks = (ptsMs: number[], origin?: bigint): Array<number | null> => {
+    const grid = new StreamGrid(100_000_000n, origin);
+    return ptsMs.map((ms) => (grid.take(BigInt(ms) * 1_000_000n) ? grid.tick : null));
+  };
+  // 12.5 fps: taken frames are 160, 80, 80, 80 ms apart, one tick each.
+  assert.deepEqual(ticks([0, 80, 160, 240, 320, 400, 480, 560]), [0, null, 1, 2, 3, 4, null, 5]);
+  // The stream lacks the frame at 160 ms: the frame at 240 ms is the first after ticks 1 and 2, and is tick 2.
+  assert.deepEqual(ticks([0, 80, 240, 320, 400]), [0, null, 2, 3, 4]);
+  // Anchored at 0 (the MOT replay): ticks count from the origin.
+  assert.deepEqual(ticks([50, 120, 230], 0n), [0, 1, 2]);
+  assert.notEqual(new StreamGrid(1n).id, new StreamGrid(1n).id, 'each grid its own id');
+});
+
+test('A5 grid ticks on a live camera (TickGrid.tickNow): the tick a frame in hand came in, at least the one waited for', async () => {
+  let now = 1_000_000_000n;
+  const clock: CaptureClock = { nowNs: () => now, sleepUntil: async (ns) => void (now = ns) };
+  const grid = new TickGrid(100_000_000n, clock);
+  assert.equal(grid.tickNow(), 0, 'before the first wait');
+  await grid.wait(); // t0
+  assert.equal(grid.tickNow(), 0);
+  await grid.wait(); // sleeps to tick 1; the camera held a frame
+  assert.equal(grid.tickNow(), 1);
+  now += 110_000_000n; // a camera slower than captureHz: its frame came 110 ms after the tick
+  assert.equal(grid.tickNow(), 2, 'the frame arrived in tick 2');
+  await grid.wait(); // tick 2 is due already: no sleep
+  now += 200_000_000n;
+  assert.equal(grid.tickNow(), 4);
 });
 
 test('A5 frames skipped between two taken frames: pts gap over the frame period', () => {

@@ -1,6 +1,7 @@
 /** T1–T3: ByteTrack behaviour — ids, classes, entries, buffers, two stages, oriented boxes, options. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { StreamGrid } from '../../src/capture/fixed-rate.js';
 import { ByteTracker, createIdAllocator } from '../../src/track/index.js';
 import type { Box, CameraPosition, FrameDetections, WorldPosition } from '../../src/types.js';
 
@@ -340,5 +341,99 @@ describe('dropped frames (framePeriodNs: steps from the frames timestamps, T2/A5
       assert.deepEqual(rb, ra, `frame ${p}`);
     }
     assert.equal(b.frameCount, a.frameCount);
+  });
+});
+
+describe('dropped frames counted by the capture grid (FrameDetections.gridTick, T2/A5)', () => {
+  const PERIOD = 100_000_000; // captureHz 10
+  /**
+   * A 12.5 fps recording (80 ms frames) on the 10 Hz StreamGrid, as the runtime takes it: the first
+   * frame at or after each tick, so taken frames are 160 then 80, 80, 80 ms apart with no tick missed.
+   */
+  const taken = (frames: number, boxes: (tick: number) => Box[] = () => [det(100, 100)]): FrameDetections[] => {
+    const grid = new StreamGrid(BigInt(PERIOD));
+    const out: FrameDetections[] = [];
+    for (let i = 0; i < frames; i++) {
+      const pts = BigInt(i) * 80_000_000n;
+      if (!grid.take(pts)) continue;
+      const gridTick = { grid: grid.id, index: grid.tick };
+      out.push({ cameraId: 'cam0', imageId: out.length, timestampNs: pts, exposureMode: 'manual', cameraPosition: null, width: 1920, height: 1080, boxes: boxes(gridTick.index), gridTick });
+    }
+    return out;
+  };
+  const steps = (t: ByteTracker, frames: readonly FrameDetections[]): number[] =>
+    frames.map((f) => {
+      const before = t.frameCount;
+      t.update(f);
+      return t.frameCount - before;
+    });
+
+  test('a 12.5 fps source at captureHz 10 with no frame dropped is one period per frame (its 160 ms gaps too)', () => {
+    const frames = taken(50);
+    assert.ok(frames.some((f, i) => i > 0 && f.timestampNs - frames[i - 1]!.timestampNs === 160_000_000n), 'the grid leaves 160 ms gaps');
+    assert.deepEqual(steps(new ByteTracker({ framePeriodNs: PERIOD }), frames), frames.map(() => 1));
+  });
+
+  test('a tick missed is two periods: a frame dropped after the grid, or one the stream lacks', () => {
+    const frames = taken(50);
+    // The frame of tick 5 admitted, then dropped (detector busy): the tracker never sees it.
+    const afterDrop = frames.filter((f) => f.gridTick!.index !== 5);
+    assert.deepEqual(steps(new ByteTracker({ framePeriodNs: PERIOD }), afterDrop), afterDrop.map((f) => (f.gridTick!.index === 6 ? 2 : 1)));
+    // The stream lacks frames 6–7 (480, 560 ms): the frame at 640 ms is the first after ticks 5 and 6, and tick 6.
+    const grid = new StreamGrid(BigInt(PERIOD));
+    const t = new ByteTracker({ framePeriodNs: PERIOD });
+    const got: number[] = [];
+    for (const i of [0, 2, 3, 4, 5, 8, 9, 10]) {
+      const pts = BigInt(i) * 80_000_000n;
+      if (!grid.take(pts)) continue;
+      const before = t.frameCount;
+      t.update({ cameraId: 'cam0', imageId: i, timestampNs: pts, exposureMode: 'manual', cameraPosition: null, width: 1920, height: 1080, boxes: [], gridTick: { grid: grid.id, index: grid.tick } });
+      got.push(t.frameCount - before);
+    }
+    assert.deepEqual(got, [1, 1, 1, 1, 1, 2, 1, 1], 'ticks 0, 1, 2, 3, 4, 6, 7, 8');
+  });
+
+  test('the lost-track buffer counts 30 ticks of the 12.5 fps source (3 s), not 30 rounded timestamp gaps', () => {
+    for (const unseen of [30, 31]) {
+      // Seen on ticks 0–1, unseen for `unseen` ticks, seen again on tick 2 + unseen.
+      const frames = taken(60, (k) => (k <= 1 || k === 2 + unseen ? [det(100, 100)] : [])).filter((f) => f.gridTick!.index <= 2 + unseen);
+      const t = new ByteTracker({ trackBuffer: 30, framePeriodNs: PERIOD });
+      let last: number[] = [];
+      for (const f of frames) last = t.update(f).map((x) => x.trackId);
+      assert.deepEqual(last, unseen <= 30 ? [1] : [], `unseen for ${unseen} ticks`);
+    }
+  });
+
+  test('the prediction steps by the time that passed, the frame counter by ticks (7 and 12.5 fps sources at captureHz 10)', () => {
+    // A car at 200 px/s. 7 fps: every frame taken, 143 ms apart, ticks 1, 1, 2, 1, 2 …; 12.5 fps: 160, 80, 80,
+    // 80 ms apart, one tick each. Predicted by ticks, the filtered box trailed or led the car by ~4 px.
+    for (const fps of [7, 12.5]) {
+      const grid = new StreamGrid(BigInt(PERIOD));
+      const t = new ByteTracker({ framePeriodNs: PERIOD });
+      let worst = 0;
+      let taken = 0;
+      let lastTick = 0;
+      for (let i = 0; i < 60; i++) {
+        const pts = BigInt(Math.round((i * 1e9) / fps));
+        if (!grid.take(pts)) continue;
+        const x = 100 + (20 * Number(pts)) / PERIOD;
+        lastTick = grid.tick;
+        const out = t.update({ cameraId: 'cam0', imageId: i, timestampNs: pts, exposureMode: 'manual', cameraPosition: null, width: 1920, height: 1080, boxes: [det(x, 300, { w: 60 })], gridTick: { grid: grid.id, index: lastTick } });
+        assert.deepEqual(out.map((x) => x.trackId), [1], `${fps} fps frame ${i}`);
+        if (taken++ >= 10) worst = Math.max(worst, Math.abs(out[0]!.box.cx - x));
+      }
+      assert.ok(worst < 2, `${fps} fps: the track's box within ${worst.toFixed(2)} px of the car`);
+      assert.equal(t.frameCount, lastTick + 1, `${fps} fps: the frame counter (T2's buffer) counts ticks`);
+    }
+  });
+
+  test('frames of another grid (a camera reopened) or without ticks are counted by their timestamps', () => {
+    const t = new ByteTracker({ framePeriodNs: PERIOD });
+    const f = (ms: number, gridTick?: { grid: number; index: number }): FrameDetections => ({
+      cameraId: 'cam0', imageId: ms, timestampNs: BigInt(ms) * 1_000_000n, exposureMode: 'manual', cameraPosition: null, width: 1920, height: 1080, boxes: [],
+      ...(gridTick ? { gridTick } : {}),
+    });
+    assert.deepEqual(steps(t, [f(0, { grid: 1, index: 40 }), f(100, { grid: 1, index: 41 }), f(1100, { grid: 2, index: 0 }), f(1300, { grid: 2, index: 1 }), f(1600), f(1700, { grid: 2, index: 9 })]), [1, 1, 10, 1, 3, 1]);
+    assert.throws(() => t.update(f(1800, { grid: 2, index: 1.5 })), TypeError);
   });
 });
