@@ -63,3 +63,36 @@ export function handOverSignals(signals: readonly NodeJS.Signals[], from: (signa
   for (const sig of signals) process.on(sig, to);
   for (const sig of signals) process.off(sig, from);
 }
+
+/** The detector's inferences in flight (DetectorPool.idle), what a process waits for before exiting. */
+export interface InFlightInferences {
+  idle(timeoutMs: number): Promise<boolean>;
+}
+
+/** The longest wait for the inferences in flight before a forced exit: one frame's inference, with room. */
+export const INFERENCE_WAIT_MS = 2000;
+
+let exitRequested = false;
+
+/**
+ * End the process by `signal`'s own default action (a shell sees 128 + its number), for a stop
+ * asked while the detector starts: its workers are then inside session creation or the warm-up
+ * inference, which DetectorPool.idle does not see, and process.exit() there aborted the process
+ * (SIGABRT, exit 134). The default action runs no exit code, so nothing native is torn down.
+ */
+export function endBySignal(signal: NodeJS.Signals): void {
+  for (const listener of process.listeners(signal)) process.off(signal, listener);
+  process.kill(process.pid, signal);
+}
+
+/**
+ * Exit with `code` once the inferences in flight end (at most INFERENCE_WAIT_MS): a detector worker
+ * inside session.run() when the process exits aborts it (onnxruntime-node: 'terminate called after
+ * throwing an instance of Napi::Error', SIGABRT, exit 134 instead of `code`; DetectorPool.idle).
+ * A second call (a third signal while the inferences finish) exits at once, whatever it costs.
+ */
+export function exitAfterInferences(detect: InFlightInferences, code: number): void {
+  if (exitRequested) process.exit(code);
+  exitRequested = true;
+  void detect.idle(INFERENCE_WAIT_MS).finally(() => process.exit(code));
+}

@@ -481,6 +481,11 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
         source.releaseTensor(frame);
       }
     })();
+    // Awaited in #select once the frames before it are tracked, maybe well after it failed: without a
+    // handler now, a detection refused at once (DetectorPool.idle before a forced exit, while a replay
+    // still had frames queued) was an unhandled rejection that ended the process (exit 1, or 134 with
+    // an inference in flight). #select counts the failure.
+    detected.catch(() => {});
     const done = (): void => {
       this.#inFlight--;
       this.#slotWaiters.shift()?.();

@@ -34,6 +34,11 @@ export interface ReplayOptions {
    * outputs are written for what was processed, the summary saying `interrupted`.
    */
   stop?: AbortSignal;
+  /**
+   * Called once the service has started, with its detector: a caller that exits the process early (a
+   * second signal) waits for its inferences in flight first (DetectorPool.idle).
+   */
+  started?: (detect: { idle(timeoutMs: number): Promise<boolean> }) => void;
 }
 
 /** What a replay counted; the report shows the same figures. */
@@ -73,6 +78,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
   const reportDir = config.report.dir ?? join(outDir, 'report');
   const images = options.report ? new RunImages(join(reportDir, 'images'), Number.MAX_SAFE_INTEGER) : undefined;
   const svc = await BestshotService.start({ config, mode: 'offline', logger: options.logger, measureEveryFrame: options.measureEveryFrame !== false });
+  options.started?.(svc.detect);
   let processed = 0;
   svc.on('frame', (_id, r) => {
     processed++;

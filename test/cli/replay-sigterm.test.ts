@@ -48,3 +48,43 @@ test('SIGTERM mid-replay: whole outputs for the frames processed, summary.json s
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+function spawnReplay(clip: string, out: string): { child: ReturnType<typeof spawn>; output: () => { stdout: string; stderr: string }; closed: Promise<[number | null, NodeJS.Signals | null]> } {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', clip, '--out', out, '--quiet'], {
+    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const closed = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (code, signal) => r([code, signal])));
+  return { child, output: () => ({ stdout, stderr }), closed };
+}
+
+/**
+ * Two SIGTERMs mid-replay (GNU timeout sends two; an impatient operator): the second exited at once
+ * with process.exit while a detector worker was inside session.run, and onnxruntime-node took the
+ * process down: 'terminate called after throwing an instance of Napi::Error', SIGABRT (6 of 6 tries
+ * at 0–400 ms into the replay, 0–35 ms apart). Now it exits once the inferences in flight end: 143.
+ */
+test('two SIGTERMs mid-replay: exit 143 once the inferences in flight end, never aborted', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-sigterm2-'));
+  try {
+    const outcomes: string[] = [];
+    for (const gapMs of [0, 10, 20]) {
+      const out = join(dir, `out-${gapMs}`);
+      const r = spawnReplay(join(TRAFFIC_CLIPS_DIR, 'motorway-cctv.avi'), out);
+      const tracks = join(out, 'tracks.jsonl');
+      await waitFor(() => existsSync(tracks) && statSync(tracks).size > 0, 60_000, `frames written: ${r.output().stderr}`);
+      r.child.kill('SIGTERM');
+      setTimeout(() => r.child.kill('SIGTERM'), gapMs);
+      const [code, signal] = await r.closed;
+      const aborted = /terminate called|Aborted|FATAL ERROR/.test(r.output().stderr);
+      outcomes.push(`${gapMs} ms apart: ${signal ?? code}${aborted ? ' (aborted)' : ''}`);
+    }
+    assert.deepEqual(outcomes, ['0 ms apart: 143', '10 ms apart: 143', '20 ms apart: 143']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

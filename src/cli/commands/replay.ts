@@ -14,6 +14,7 @@ import type { RuntimeLogger } from '../../runtime/service.js';
 import { loggerFromConfig, maskUrlCredentials, type LogSink } from '../../log.js';
 import { createProgress, expectedFrames } from '../progress.js';
 import type { Command } from '../commands.js';
+import { endBySignal, exitAfterInferences, type InFlightInferences } from '../signals.js';
 
 const usage = `Usage: bestshot replay <video | MOT sequence dir> [--config file.yaml] [--out dir] [--report] [--policy name] [--quiet]
 
@@ -32,7 +33,9 @@ SIGTERM, SIGINT or SIGHUP stops a replay early: the frames in flight finish,
 tracks.jsonl, uploads.jsonl and summary.json ("interrupted": the signal) are
 written for the frames processed, the summary printed, the run folder's locks
 released, and it exits 128 + the signal's number (143 for SIGTERM, 130 for
-SIGINT); a second signal while it stops exits at once, the outputs incomplete.
+SIGINT). A second signal while it stops exits with the same code once the
+inferences in flight end (at most 2 s), the outputs incomplete; while the
+model still loads, the signal ends it at once.
 
   --config   YAML config; its first camera is used with the video as source
              (default: config/demo.yaml)
@@ -194,7 +197,12 @@ export async function replayMain(
       const logger =
         injectedLogger ?? loggerFromConfig({ ...config.log, level: defaults.logLevel ?? config.log.level }, teeSink(join(outDir, 'run.log')));
       for (const [level, m, f] of said) logger[level](m, f);
-      return await replayVideo(config, cam, outDir, values, logger);
+      return await replayVideo(config, cam, outDir, values, logger, {
+        release: () => {
+          stateLock.release();
+          queueLock?.release();
+        },
+      });
     } finally {
       stateLock.release();
     }
@@ -204,7 +212,14 @@ export async function replayMain(
 }
 
 /** The replay of a recording in its run folder, its locks held; the exit code. */
-async function replayVideo(config: BestshotConfig, cam: CameraConfig, outDir: string, values: { report?: boolean; quiet?: boolean }, logger: RuntimeLogger): Promise<number> {
+async function replayVideo(
+  config: BestshotConfig,
+  cam: CameraConfig,
+  outDir: string,
+  values: { report?: boolean; quiet?: boolean },
+  logger: RuntimeLogger,
+  locks: { release(): void },
+): Promise<number> {
   const progress = createProgress({
     enabled: !values.quiet,
     total: cam.source.type === 'file' ? expectedFrames(cam.source.path, cam.captureHz) : undefined,
@@ -215,7 +230,10 @@ async function replayVideo(config: BestshotConfig, cam: CameraConfig, outDir: st
   // SIGTERM, SIGINT or SIGHUP mid-replay was the default kill (exit 143/130/129): tracks.jsonl and
   // uploads.jsonl cut short (a buffered last line lost, or half written), no summary.json, the run
   // folder's locks and the queue left as they were. The first stops the replay: the frames in flight
-  // finish, the outputs are written for what was processed, the locks released. A second exits at once.
+  // finish, the outputs are written for what was processed, the locks released. A second exits as soon
+  // as the inferences in flight end: process.exit() at once aborted the process (exit 134) when a
+  // detector worker was inside one (6 of 6 double SIGTERMs mid-replay).
+  let detect: InFlightInferences | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!stop.signal.aborted) {
       logger.warn('stopping the replay: the outputs will cover the frames processed so far', { signal });
@@ -223,7 +241,13 @@ async function replayVideo(config: BestshotConfig, cam: CameraConfig, outDir: st
       return;
     }
     logger.warn('second signal while stopping: exiting now; the outputs are incomplete', { signal });
-    process.exit(interruptedExitCode(signal));
+    if (detect !== undefined) {
+      exitAfterInferences(detect, interruptedExitCode(signal));
+    } else {
+      // The model still loading: the signal's own default action, the run folder's locks released first.
+      locks.release();
+      endBySignal(signal);
+    }
   };
   for (const sig of signals) process.on(sig, onSignal);
   try {
@@ -236,6 +260,7 @@ async function replayVideo(config: BestshotConfig, cam: CameraConfig, outDir: st
       progress: (n, u) => progress.frames(n, u),
       draining: (left) => progress.draining(left, config.upload.sendHz),
       stop: stop.signal,
+      started: (d) => (detect = d),
     });
   } finally {
     for (const sig of signals) process.off(sig, onSignal);

@@ -1,7 +1,7 @@
 /** bestshot run --config file.yaml: the service (systemd runs this). */
 import { parseArgs } from '../args.js';
 import { drainEtaS } from '../progress.js';
-import { handOverSignals, leaveHungUpTerminal } from '../signals.js';
+import { endBySignal, exitAfterInferences, handOverSignals, leaveHungUpTerminal } from '../signals.js';
 import { loadConfig, type BestshotConfig } from '../../config/index.js';
 import { BestshotError, UsageError } from '../../errors.js';
 import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
@@ -133,7 +133,7 @@ function exitOnSignalWhileStarting(log: Logger, locks: { release(): void }): { h
     log.info('stopping before the start finished', { signal });
     locks.release();
     disarm();
-    process.kill(process.pid, signal);
+    endBySignal(signal);
   };
   for (const sig of signals) process.on(sig, handler);
   // The run's own handler takes over without a moment with none (a signal then was lost).
@@ -240,14 +240,9 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
     log.warn('second signal while stopping: exiting now; queued packages stay on disk for the next start', { signal: sig, first: firstSignal, queueDepth: c.stillQueued });
     printCounts(c, (line) => console.log(line));
     printCameraTrouble(svc.cameras.values(), (line) => console.log(line));
-    exitAfterInferences();
+    exitAfterInferences(svc.detect, 1);
   };
   let exiting = false;
-  // A detector worker inside an inference when the process exits aborts it (SIGABRT, exit 134:
-  // DetectorPool.idle): the inferences running now finish first, one frame's time, at most 2 s.
-  const exitAfterInferences = (): void => {
-    void svc.detect.idle(2000).finally(() => process.exit(1));
-  };
   // SIGHUP is what a closed ssh terminal sends to a run started from it: its default action killed
   // the process at once (exit 129), losing the images the selection policy still held. It stops gracefully too.
   stopDuringStart.handOver((sig) => onSignal(sig));
@@ -290,7 +285,8 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
   systemd.stopping();
   const timer = setTimeout(() => {
     log.error('stop took too long, exiting', { stopTimeoutMs });
-    exitAfterInferences();
+    // A worker inside an inference when the process exits aborts it (SIGABRT, exit 134): they finish first.
+    exitAfterInferences(svc.detect, 1);
   }, stopTimeoutMs);
   await svc.stop();
   if (reportTimer) clearInterval(reportTimer);
