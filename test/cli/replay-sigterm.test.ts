@@ -7,7 +7,7 @@
  * (a script sees it did not finish). The real CLI, model and clip.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,37 @@ test('two SIGTERMs mid-replay: exit 143 once the inferences in flight end, never
       outcomes.push(`${gapMs} ms apart: ${signal ?? code}${aborted ? ' (aborted)' : ''}`);
     }
     assert.deepEqual(outcomes, ['0 ms apart: 143', '10 ms apart: 143', '20 ms apart: 143']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A SIGTERM just after the replay finished (its summary printed), while the process ends: its
+ * handlers were gone and Node's teardown had not ended, and the signal's default action ended a
+ * finished replay with 143 instead of 0 (5 of 5 tries at 0–40 ms after the summary's last line).
+ * A 20-frame cut of a clip, so the replay ends in seconds.
+ */
+test('a SIGTERM as the finished replay exits: its exit code (0), never killed by the signal', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-sigterm-late-'));
+  try {
+    const clip = join(dir, 'short.avi');
+    execFileSync('gst-launch-1.0', ['-q', 'filesrc', `location=${join(TRAFFIC_CLIPS_DIR, 'motorway-cctv.avi')}`, '!', 'decodebin', '!', 'identity', 'eos-after=20', '!', 'videoconvert', '!', 'jpegenc', '!', 'avimux', '!', 'filesink', `location=${clip}`]);
+    const outcomes: string[] = [];
+    for (const lateMs of [0, 10, 20]) {
+      const r = spawnReplay(clip, join(dir, `out-${lateMs}`));
+      let sent = false;
+      r.child.stdout?.on('data', () => {
+        if (!sent && r.output().stdout.includes('outputs:')) {
+          sent = true;
+          setTimeout(() => r.child.kill('SIGTERM'), lateMs);
+        }
+      });
+      const [code, signal] = await r.closed;
+      assert.ok(sent, `no summary: ${r.output().stderr.slice(-400)}`);
+      outcomes.push(`${lateMs} ms: ${signal ?? code}`);
+    }
+    assert.deepEqual(outcomes, ['0 ms: 0', '10 ms: 0', '20 ms: 0']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

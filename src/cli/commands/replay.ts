@@ -14,7 +14,7 @@ import type { RuntimeLogger } from '../../runtime/service.js';
 import { loggerFromConfig, maskUrlCredentials, type LogSink } from '../../log.js';
 import { createProgress, expectedFrames } from '../progress.js';
 import type { Command } from '../commands.js';
-import { endBySignal, exitAfterInferences, type InFlightInferences } from '../signals.js';
+import { endBySignal, exitAfterInferences, handOverSignals, type InFlightInferences } from '../signals.js';
 
 const usage = `Usage: bestshot replay <video | MOT sequence dir> [--config file.yaml] [--out dir] [--report] [--policy name] [--quiet]
 
@@ -35,7 +35,8 @@ written for the frames processed, the summary printed, the run folder's locks
 released, and it exits 128 + the signal's number (143 for SIGTERM, 130 for
 SIGINT). A second signal while it stops exits with the same code once the
 inferences in flight end (at most 2 s), the outputs incomplete; while the
-model still loads, the signal ends it at once.
+model still loads, the signal ends it at once. A signal once the replay has
+finished changes nothing: it exits with the replay's own code.
 
   --config   YAML config; its first camera is used with the video as source
              (default: config/demo.yaml)
@@ -99,6 +100,9 @@ function teeSink(file: string): LogSink {
     },
   };
 }
+
+/** What a signal does once the replay has ended: nothing (the process is exiting with the replay's code). */
+const ignoreSignal = (): void => {};
 
 /** 128 + the signal's number, the shell's code for a process a signal ended (SIGTERM 143, SIGINT 130, SIGHUP 129). */
 function interruptedExitCode(signal: string): number {
@@ -263,7 +267,13 @@ async function replayVideo(
       started: (d) => (detect = d),
     });
   } finally {
-    for (const sig of signals) process.off(sig, onSignal);
+    // Once the replay has ended, a signal changes nothing: taken and dropped until the process exits
+    // with the replay's code (bin/bestshot.js exits at once). With no listener left, a signal in
+    // Node's teardown had its default action, exit 143 after a replay that had finished.
+    handOverSignals(signals, onSignal, ignoreSignal);
+    setImmediate(() => {
+      for (const sig of signals) process.off(sig, ignoreSignal);
+    });
     progress.stop();
   }
   // A damaged recording ends without a frame and without a decoder error: a failed replay, not an empty one.
