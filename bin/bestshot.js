@@ -36,11 +36,11 @@ if (process.env.BESTSHOT_FROM_SOURCE !== '1' && compiledIsCurrent()) {
 const { main } = await import(entry.href);
 const argv = process.argv.slice(2);
 const code = await main(argv);
-// `bestshot run`, `replay` and `demo` end with process.exit once their stop is done: left to end by
-// itself, Node's teardown closes the signal handles (the default action back) and then stops the
-// worker threads, a window of 20-300 ms in which a second SIGTERM (GNU timeout sends two; systemd's
-// stop after a kill) ended the process with 143 instead of the exit code the command chose.
-// process.exit() keeps the handles: a signal then is taken and dropped, and the process exits with
-// `code`.
-if (['run', 'replay', 'demo'].includes(argv[0])) process.exit(code);
+// The commands that stop on a signal (`run`, `replay`, `demo`, `receiver`, `ingest`) end with
+// process.exit once their stop is done: left to end by itself, Node's teardown closes the signal
+// handles (the default action back) and then stops the worker threads, a window of 20-300 ms in
+// which a second SIGTERM (GNU timeout sends two; systemd's stop after a kill) ended the process with
+// 143 instead of the exit code the command chose. process.exit() keeps the handles: a signal then
+// is taken and dropped, and the process exits with `code`.
+if (['run', 'replay', 'demo', 'receiver', 'ingest'].includes(argv[0])) process.exit(code);
 process.exitCode = code;

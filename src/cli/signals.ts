@@ -8,24 +8,47 @@ import { isatty } from 'node:tty';
  * SIGHUP (the terminal it was started from closed; `kill -HUP` by an operator)
  * stops it as SIGTERM does, as it stops `bestshot run`: its default action
  * ended the process at once (exit 129), ingest's final stats unsaid and the
- * receiver's store not closed. There is nothing to reload: `onHangup` says so,
+ * receiver's store not closed. There is nothing to reload: `say` says so,
  * in one line, before the stop.
+ *
+ * A second signal while it stops exits at once with exit 1 (saying so through
+ * `say`), as `bestshot run` does. The handlers stay until the
+ * process exits (bin/bestshot.js ends these commands with process.exit): they
+ * were removed at the first signal, and a second one during the close or
+ * Node's teardown (GNU timeout sends two; systemd's stop after a kill) had its
+ * default action, the process killed by the signal (143, 129) instead of
+ * ending with a code, in 10 of 10 tries 2–25 ms after the first.
  */
-export function stopRequested(onHangup?: (line: string) => void): Promise<NodeJS.Signals> {
+export function stopRequested(say?: (line: string) => void): Promise<NodeJS.Signals> {
   const signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   // Asked now: once the terminal hung up, asking fails.
   const ttys = [0, 1, 2].filter((fd) => isatty(fd));
+  let first: NodeJS.Signals | undefined;
+  let leftTerminal = false;
   return new Promise((done) => {
     const stop = (signal: NodeJS.Signals): void => {
-      for (const sig of signals) process.off(sig, stop);
-      if (signal === 'SIGHUP') {
+      if (signal === 'SIGHUP' && !leftTerminal) {
+        leftTerminal = true;
         leaveHungUpTerminal(ttys);
-        onHangup?.(HANGUP_STOP);
       }
+      if (first !== undefined) {
+        say?.(secondSignalExit(signal, first));
+        process.exit(SECOND_SIGNAL_EXIT_CODE);
+      }
+      first = signal;
+      if (signal === 'SIGHUP') say?.(HANGUP_STOP);
       done(signal);
     };
     for (const sig of signals) process.on(sig, stop);
   });
+}
+
+/** The exit code of a long-running command a second signal ended while it stopped (as `bestshot run`'s). */
+const SECOND_SIGNAL_EXIT_CODE = 1;
+
+/** What a long-running command says when a second signal ends it while it stops. */
+function secondSignalExit(signal: NodeJS.Signals, first: NodeJS.Signals): string {
+  return `${signal} while stopping (on ${first}): exiting now, exit ${SECOND_SIGNAL_EXIT_CODE}`;
 }
 
 /** What a long-running command says when SIGHUP stops it (there is no configuration it could reload). */

@@ -53,7 +53,9 @@ reached, "ingest: waiting for the broker at <url>: <reason>" on stderr at once
 and every minute, and "ingest: connected to the broker …" when it is back.
 On SIGINT/SIGTERM closes and prints the final stats as one JSON line; SIGHUP
 (the terminal closed, or kill -HUP) does the same, saying so: there is
-nothing to reload.`;
+nothing to reload. A second signal while it stops exits at once (exit 1),
+saying so, without the stats line; events not yet acknowledged are delivered
+again.`;
 
 export const command: Command = {
   summary: 'fleet consumer: MQTT shared subscription → verify S3 object → idempotent SQLite index',

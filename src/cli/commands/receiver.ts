@@ -44,7 +44,10 @@ Test fault knobs (for fault tests only; POSTs numbered from 1):
 
 Prints "receiver listening on <url>" once ready; stops on SIGINT/SIGTERM,
 and on SIGHUP (the terminal closed, or kill -HUP) as on SIGTERM, saying so:
-there is nothing to reload.`;
+there is nothing to reload. A second signal while it stops exits at once
+(exit 1), saying so. A package being stored then is never left half-written
+in --dir: its files are written to a temporary folder (removed at the next
+start) and renamed into place whole; the edge, unanswered, sends it again.`;
 
 export const command: Command = {
   summary: 'reference cloud receiver (stores packages, dedupes by idempotency key)',
