@@ -10,26 +10,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/paths.js';
 import { writeRunConfig } from '../helpers/run-config.js';
-
-const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+import { spawnCli } from '../helpers/spawn-cli.js';
 
 function stopTwice(config: string, afterMs: number, gapMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't0ken' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
+  const { child, output, closed } = spawnCli(['run', '--config', config], { BESTSHOT_TEST_TOKEN: 't0ken' });
   let signalled = false;
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-    if (!signalled && stderr.includes('"msg":"running"')) {
+  child.stderr.on('data', () => {
+    if (!signalled && output().stderr.includes('"msg":"running"')) {
       signalled = true;
       setTimeout(() => {
         child.kill('SIGTERM');
@@ -37,7 +28,7 @@ function stopTwice(config: string, afterMs: number, gapMs: number): Promise<{ co
       }, afterMs);
     }
   });
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+  return closed.then(([code, signal]) => ({ code, signal, stderr: output().stderr }));
 }
 
 test('two SIGTERMs to a run with a live camera, at 12 spread moments: exit 0 or 1 (or the second signal after the handlers are gone), never std::terminate', { timeout: 300_000 }, async () => {
@@ -81,16 +72,11 @@ test('a second SIGTERM as the stopped run exits: the run\'s exit code (0), never
     });
     const outcomes: string[] = [];
     for (const lateMs of [10, 20, 30]) {
-      const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't0ken' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
+      const { child, output, closed } = spawnCli(['run', '--config', config], { BESTSHOT_TEST_TOKEN: 't0ken' });
       let stopping = false;
       let late = false;
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
+      child.stderr.on('data', () => {
+        const stderr = output().stderr;
         if (!stopping && stderr.includes('"msg":"running"')) {
           stopping = true;
           child.kill('SIGTERM');
@@ -100,9 +86,9 @@ test('a second SIGTERM as the stopped run exits: the run\'s exit code (0), never
           setTimeout(() => child.kill('SIGTERM'), lateMs);
         }
       });
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])));
+      const [code, signal] = await closed;
       outcomes.push(`${lateMs} ms: ${signal ?? code}`);
-      assert.ok(late, `no 'stopped' line: ${stderr.slice(-400)}`);
+      assert.ok(late, `no 'stopped' line: ${output().stderr.slice(-400)}`);
     }
     assert.deepEqual(outcomes, ['10 ms: 0', '20 ms: 0', '30 ms: 0']);
   } finally {

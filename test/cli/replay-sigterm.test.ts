@@ -7,32 +7,27 @@
  * (a script sees it did not finish). The real CLI, model and clip.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PROJECT_ROOT, TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
+import { TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
 import { waitFor } from '../upload/helpers.js';
+import { type CliProcess, spawnCli } from '../helpers/spawn-cli.js';
 
 test('SIGTERM mid-replay: whole outputs for the frames processed, summary.json says interrupted, locks released, exit 143', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-replay-sigterm-'));
   try {
     const out = join(dir, 'out');
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', join(TRAFFIC_CLIPS_DIR, 'motorway-cctv.avi'), '--out', out, '--quiet'], {
-      env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const closed = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (code, signal) => r([code, signal])));
+    const r = spawnReplay(join(TRAFFIC_CLIPS_DIR, 'motorway-cctv.avi'), out);
+    const { child, closed } = r;
     // Once the first frames are written, well before the clip's end.
     const tracks = join(out, 'tracks.jsonl');
-    await waitFor(() => existsSync(tracks) && statSync(tracks).size > 0, 60_000, `frames written: ${stderr}`);
+    await waitFor(() => existsSync(tracks) && statSync(tracks).size > 0, 60_000, `frames written: ${r.output().stderr}`);
     child.kill('SIGTERM');
     const [code, signal] = await closed;
+    const { stdout, stderr } = r.output();
     assert.equal(signal, null, `killed by ${signal}: ${stderr}`);
     assert.equal(code, 143, stderr);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { interrupted?: string; framesProcessed: number; packagesImmediate: number; packagesCached: number };
@@ -49,17 +44,8 @@ test('SIGTERM mid-replay: whole outputs for the frames processed, summary.json s
   }
 });
 
-function spawnReplay(clip: string, out: string): { child: ReturnType<typeof spawn>; output: () => { stdout: string; stderr: string }; closed: Promise<[number | null, NodeJS.Signals | null]> } {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', clip, '--out', out, '--quiet'], {
-    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const closed = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (code, signal) => r([code, signal])));
-  return { child, output: () => ({ stdout, stderr }), closed };
+function spawnReplay(clip: string, out: string): CliProcess {
+  return spawnCli(['replay', clip, '--out', out, '--quiet']);
 }
 
 /**

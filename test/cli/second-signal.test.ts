@@ -8,20 +8,16 @@
  * flight when the signals come. Races: a few tries at moments the kill was seen in.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PROJECT_ROOT } from '../../src/paths.js';
 import { encodeMultipart } from '../../src/upload/index.js';
 import { listPackages, makeJpeg, makePackage, spawnReceiver, waitFor } from '../upload/helpers.js';
+import { type CliExit, spawnCli } from '../helpers/spawn-cli.js';
 
-const BIN = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const TOKEN = 'second-signal-token';
-
-type Exit = [number | null, NodeJS.Signals | null];
 
 /** A package folder is whole: its metadata parses and names the image it holds, byte for byte. */
 function wholePackage(dir: string): string | undefined {
@@ -46,7 +42,7 @@ test('two SIGTERMs to the receiver with uploads in flight: exit 0, or 1 saying s
       process.env.BESTSHOT_RECEIVER_TOKEN = TOKEN;
       const rcv = await spawnReceiver(['--dir', store, '--port', '0', '--quiet']);
       delete process.env.BESTSHOT_RECEIVER_TOKEN;
-      const exited = new Promise<Exit>((r) => rcv.proc.once('exit', (code, signal) => r([code, signal])));
+      const exited = new Promise<CliExit>((r) => rcv.proc.once('exit', (code, signal) => r([code, signal])));
       // Four uploaders, each posting its next package as soon as the last is answered.
       let stored = 0;
       const answers: number[] = [];
@@ -111,19 +107,12 @@ test('two SIGTERMs to ingest while it waits for its broker: exit 0 with the stat
     const outcomes: string[] = [];
     for (const gapMs of [6, 10, 14]) {
       // Nothing listens on port 1: ingest says it waits for the broker, and stops from there.
-      const child = spawn(process.execPath, [BIN, 'ingest', '--broker', 'mqtt://127.0.0.1:1', '--index', join(dir, `index-${gapMs}.sqlite`)], {
-        env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const exited = new Promise<Exit>((r) => child.once('close', (code, signal) => r([code, signal])));
-      while (!stderr.includes('waiting for the broker')) await new Promise((r) => setTimeout(r, 5));
+      const { child, output, closed } = spawnCli(['ingest', '--broker', 'mqtt://127.0.0.1:1', '--index', join(dir, `index-${gapMs}.sqlite`)]);
+      while (!output().stderr.includes('waiting for the broker')) await new Promise((r) => setTimeout(r, 5));
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGTERM'), gapMs);
-      const [code, signal] = await exited;
+      const [code, signal] = await closed;
+      const { stdout, stderr } = output();
       const ok = (code === 0 && /^\{"received":0,/m.test(stdout)) || (code === 1 && /ingest: SIGTERM while stopping \(on SIGTERM\): exiting now, exit 1/.test(stderr));
       outcomes.push(`${gapMs} ms: ${signal ?? code}${ok || signal !== null ? '' : ` (${stdout}${stderr})`}`);
     }
