@@ -4,11 +4,8 @@
  * a test of the cloud end reads from what it printed.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/paths.js';
-
-const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+import type { ChildProcess } from 'node:child_process';
+import { spawnCli } from './spawn-cli.js';
 
 export interface RunOutput {
   code: number | null;
@@ -18,16 +15,8 @@ export interface RunOutput {
 
 /** Runs to the end; `env` is added to this process's environment. */
 export function runToEnd(config: string, env: Record<string, string> = {}): Promise<RunOutput> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  const { output, closed } = spawnCli(['run', '--config', config], env);
+  return closed.then(([code]) => ({ code, ...output() }));
 }
 
 /** The run's first 'endpoint not taking packages' warning (JSON log), asserted present. */
@@ -67,21 +56,12 @@ export function runWatchingLog<L extends { msg: string }>(
   onLine: (line: L, child: ChildProcess) => void,
   opts: { hardKillMs: number; env?: Record<string, string> },
 ): Promise<WatchedRun<L>> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { child, output, closed } = spawnCli(['run', '--config', config], { BESTSHOT_TEST_TOKEN: 't', ...opts.env });
   const lines: L[] = [];
   let partial = '';
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   const hard = setTimeout(() => child.kill('SIGKILL'), opts.hardKillMs);
   child.stderr.on('data', (c: Buffer) => {
-    const text = c.toString();
-    stderr += text;
-    partial += text;
+    partial += c.toString();
     const parts = partial.split('\n');
     partial = parts.pop()!;
     for (const p of parts) {
@@ -91,10 +71,8 @@ export function runWatchingLog<L extends { msg: string }>(
       onLine(line, child);
     }
   });
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(hard);
-      resolve({ code, stdout, stderr, lines });
-    }),
-  );
+  return closed.then(([code]) => {
+    clearTimeout(hard);
+    return { code, ...output(), lines };
+  });
 }
