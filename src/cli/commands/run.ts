@@ -325,12 +325,16 @@ export const command: Command = {
     routeProcessWarnings(log);
     for (const w of warnings) log.warn('config', { warning: w });
 
+    // Armed before the locks are taken: a signal between taking them and arming it had its default
+    // action, the process killed with both locks left (a CI run's SIGTERM, sent as the lock file
+    // appeared, did). A signal handler runs after this synchronous code, so the locks are known then.
+    let locks: { release(): void } | undefined;
+    const stopDuringStart = exitOnSignalWhileStarting(log, { release: () => locks?.release() });
     // One run per stateDir and per queue, taken before anything opens — the metrics port included, so a
     // second start on the same config is refused for what it is, not for the port the first one holds.
-    const locks = lockRun({ stateDir: config.stateDir, queuePath: config.queue.path }, { command: 'bestshot run', log });
+    locks = lockRun({ stateDir: config.stateDir, queuePath: config.queue.path }, { command: 'bestshot run', log });
     const unset = clockNotSet(Date.now());
     if (unset) log.warn('wall clock not set', { now: new Date().toISOString(), hint: unset });
-    const stopDuringStart = exitOnSignalWhileStarting(log, locks);
     try {
       return await runService(config, log, stopTimeoutMs, stopDuringStart);
     } finally {
