@@ -640,8 +640,16 @@ test('U2: the drain gives no ETA while the endpoint takes the packages and never
     // It said '"draining","left":34,"etaS":2' until the first send timed out (15 s); then that the endpoint is down.
     for (const l of lines) assert.doesNotMatch(l, /etaS/);
     const first = JSON.parse(lines[0]!) as { msg: string; left: number; forS: number; drainTimeoutS: number };
-    assert.equal(first.msg, "draining: waiting for the endpoint's answer; no package acknowledged");
-    assert.ok(first.forS >= 4 && first.drainTimeoutS === 12, lines[0]);
+    // On a loaded machine the clip can take long enough that the first send's 30 s response timeout
+    // passes before the drain's first line (a clean-clone run here, other tests running beside it): the endpoint was then said to be down,
+    // and the line says the drain waits for it to take packages. Either way, no ETA.
+    const downBefore = r.stderr.slice(0, r.stderr.indexOf(lines[0]!)).includes('"msg":"endpoint not taking packages');
+    if (downBefore) assert.equal(first.msg, 'draining: waiting for the endpoint to take packages');
+    else {
+      assert.equal(first.msg, "draining: waiting for the endpoint's answer; no package acknowledged");
+      assert.ok(first.forS >= 4, lines[0]);
+    }
+    assert.equal(first.drainTimeoutS, 12, lines[0]);
     for (const l of lines.slice(1)) assert.match(l, /"msg":"draining: waiting for the endpoint('s answer; no package acknowledged| to take packages)"/);
     const c = printedCounts(r.stdout);
     assert.equal(c.delivered, 0);
