@@ -186,8 +186,9 @@ test('a recording that gives no frame, no error and no end in time fails instead
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-stall-'));
   const fifo = join(dir, 'stalled.mp4');
   execFileSync('mkfifo', [fifo]);
-  // The writer keeps the pipe open (so opening it never blocks) and writes once the pipeline reads.
-  const writer = spawn('sh', ['-c', `trap '' PIPE; exec 3>"${fifo}"; sleep 0.5; printf '\\000\\000\\000\\030ftypisom' >&3; sleep 30`]);
+  // The writer keeps the pipe open (so opening it never blocks) and writes once the pipeline reads;
+  // it then becomes the sleep (exec), so killing it closes the pipe.
+  const writer = spawn('sh', ['-c', `trap '' PIPE; exec 3>"${fifo}"; sleep 0.5; printf '\\000\\000\\000\\030ftypisom' >&3; exec sleep 30`]);
   try {
     const source = openCapture({ source: { type: 'file', path: fifo }, firstFrameTimeoutMs: 2000 });
     try {
@@ -200,6 +201,9 @@ test('a recording that gives no frame, no error and no end in time fails instead
       );
       assert.ok(Date.now() - t0 < 6000);
     } finally {
+      // The pipeline's reading thread is blocked in read() on the pipe; closing it waits for that
+      // read, so the writer goes first (else close() waits out the writer's sleep, 28 s).
+      writer.kill('SIGKILL');
       source.close();
     }
   } finally {
