@@ -1,6 +1,6 @@
 /**
  * npm run eval -- <clip|sequence|sim|all> [--policies a,b] [--hz 10] [--send-hz 2]
- *   [--max-latency S] [--interval S] [--set name=value,...] [--out NAME] [--objects] [--lost] [--no-cache] [--md]
+ *   [--max-latency S] [--interval S] [--set name=value,...] [--tracker name=value,...] [--out NAME] [--objects] [--lost] [--no-cache] [--md]
  *
  * The evaluation (docs/evaluation.md): runs every selection policy on the same detections and tracks of
  * each input, prints a table per input and writes
@@ -37,6 +37,7 @@ import { PROJECT_ROOT, SHARED_DATA_DIR } from '../src/paths.js';
 import { BudgetPolicy, POLICY_NAMES, POLICY_OPTION_NAMES, validateSelectionParams, type BudgetCounters, type PolicyName, type PolicyOptionName, type PolicyOptions } from '../src/select/index.js';
 import { SELECTION_SECTION, UPLOAD_SECTION } from '../src/config/sections.js';
 import { touchesEdge } from '../src/geometry/box.js';
+import { resolveTrackerOptions, type TrackerOptions } from '../src/track/index.js';
 import type { UploadContent } from '../src/upload/index.js';
 import { BestshotError } from '../src/errors.js';
 
@@ -47,7 +48,7 @@ import { machine } from './util.js';
 
 const usage = `usage: npm run eval -- <clip|sequence|sim|all> [--policies ${POLICY_NAMES.join(',')}] [--hz 10] [--send-hz 2]
        [--max-latency S (final-best 3, shared-best 10)] [--interval S (interval, default 1)]
-       [--set name=value,... (any policy option of src/select/options.ts)] [--budget F (also run 'budget' at F × the default policy's bytes)]
+       [--set name=value,... (any policy option of src/select/options.ts)] [--tracker name=value,... (tracker options over the product's, docs/tracking.md)] [--budget F (also run 'budget' at F × the default policy's bytes)]
        [--out NAME|PATH (NAME: benchmarks/results/eval-NAME.{json,svg}; a path with a '/': PATH.json and PATH.svg)] [--objects] [--lost] [--no-cache] [--md] [--pixel-format i420|bgr (clips captured as the runtime's cameras[].pixelFormat; default i420)]`;
 
 async function main(argv: string[]): Promise<number> {
@@ -61,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
       'max-latency': { type: 'string' },
       interval: { type: 'string' },
       set: { type: 'string' },
+      tracker: { type: 'string' },
       budget: { type: 'string' },
       out: { type: 'string' },
       objects: { type: 'boolean', default: false },
@@ -107,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
     }
     policyOptions[k as PolicyOptionName] = Number(v);
   }
+  const tracker = trackerOverrides(values.tracker);
   // Where the JSON and SVG go, settled before the run so a bad --out costs no decoding.
   const outPrefix = resultsPrefix(values.out, target);
   const sources = resolveTarget(target, SHARED_DATA_DIR);
@@ -139,11 +142,11 @@ async function main(argv: string[]): Promise<number> {
       console.error(`eval: ${err.message.startsWith(input) ? '' : `${input}: `}[${err.code}] ${err.message}`);
       return 1;
     }
-    const rep = evaluateInput(input, { policies, sendHz, policyOptions });
+    const rep = evaluateInput(input, { policies, sendHz, policyOptions, tracker });
     reports.push(rep);
     if (values.budget !== undefined && rep.policies.every((p) => p.bytes !== null)) {
       // The same byte budget spent on the default's content, and on crops (what a tight uplink buys most objects with).
-      for (const content of BUDGET_CONTENTS) budgetRuns.push(runBudget(input, rep, Number(values.budget), sendHz, policyOptions, content));
+      for (const content of BUDGET_CONTENTS) budgetRuns.push(runBudget(input, rep, Number(values.budget), sendHz, policyOptions, content, tracker));
     }
     console.log('');
     console.log(values.md ? formatMarkdown(rep) : formatTable(rep));
@@ -199,7 +202,7 @@ async function main(argv: string[]): Promise<number> {
           : v;
   writeFileSync(
     jsonPath,
-    JSON.stringify({ command: `npm run eval -- ${argv.join(' ')}`, machine: machine(), date: new Date().toISOString(), wallS: totalS, hz, sendHz, policies, pooled, budget: budgetRuns, reports }, bigint, 2),
+    JSON.stringify({ command: `npm run eval -- ${argv.join(' ')}`, machine: machine(), date: new Date().toISOString(), wallS: totalS, hz, sendHz, policies, tracker, pooled, budget: budgetRuns, reports }, bigint, 2),
   );
   writeFileSync(svgPath, renderSvg(reports, `bestshot eval: ${target} (${hz} Hz, sendHz ${sendHz})`));
   console.log('');
@@ -248,10 +251,10 @@ interface BudgetSide {
 
 const CURVE_POINTS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 
-function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: number, options: PolicyOptions, budgetContent: UploadContent): BudgetRun {
+function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: number, options: PolicyOptions, budgetContent: UploadContent, tracker: TrackerOptions): BudgetRun {
   const name = DEFAULT_POLICY;
   const content = DEFAULT_CONTENT;
-  const def = rep.policies.find((p) => p.policy === name) ?? evaluateInput(input, { policies: [name], sendHz, policyOptions: options }).policies.find((p) => p.policy === name)!;
+  const def = rep.policies.find((p) => p.policy === name) ?? evaluateInput(input, { policies: [name], sendHz, policyOptions: options, tracker }).policies.find((p) => p.policy === name)!;
   const ef = rep.policies.find((p) => p.policy === 'every-frame')!;
   const bytesOf = (r: PolicyResult, c: UploadContent = content): number => (c === 'frame' ? r.bytes! : r.content![c].bytes);
   const coverageOf = (r: PolicyResult, c: UploadContent = content): number => (c === 'frame' ? r.coverageOfCoverable : r.content![c].coverageOfCoverable);
@@ -275,6 +278,7 @@ function runBudget(input: EvalInput, rep: EvalReport, fraction: number, sendHz: 
     const r = evaluateInput(input, {
       policies: ['budget'],
       sendHz,
+      tracker,
       policyOptions: {
         ...options,
         budgetBytesPerS,
@@ -344,6 +348,31 @@ function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
 
 /** A wrong flag: one line and exit 2, as the CLI's usage errors. */
 class UsageError extends Error {}
+
+/**
+ * `--tracker name=value,...`: tracker options over the product's
+ * (productTrackerOptions), e.g. `lostGate=1.5,recovery=true`; values are
+ * numbers, true/false, or words (kalman, lostMatching, classGroups). Checked
+ * by the tracker's own validation before any input is decoded.
+ */
+function trackerOverrides(text: string | undefined): TrackerOptions {
+  const out: Record<string, number | boolean | string> = {};
+  for (const kv of text?.split(',') ?? []) {
+    const eq = kv.indexOf('=');
+    const k = kv.slice(0, eq).trim();
+    const v = kv.slice(eq + 1).trim();
+    if (eq < 1 || v === '') throw new UsageError(`Expected name=value with a tracker option's name for --tracker but received '${kv}'`);
+    out[k] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  const options = out as TrackerOptions;
+  try {
+    resolveTrackerOptions(options);
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(`${err.message} (--tracker '${text}')`);
+    throw err;
+  }
+  return options;
+}
 
 /**
  * `--out NAME` writes benchmarks/results/eval-NAME.{json,svg}; a value with a

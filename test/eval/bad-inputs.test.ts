@@ -1,7 +1,7 @@
 /** `npm run eval` on inputs that are not what it expects: one line naming the input, and no NaN in the tables. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -52,6 +52,8 @@ test('a wrong flag value is one line and exit 2 before anything runs, never a st
     [['--hz', 'abc'], "eval: Expected positive number for --hz but received 'abc' (usage: npm run eval -- --help)"],
     [['--max-latency', '0'], "eval: Expected positive number of seconds for --max-latency but received '0' (usage: npm run eval -- --help)"],
     [['--set', 'segmentGapFrames=abc'], "for --set but received 'segmentGapFrames=abc' (usage: npm run eval -- --help)"],
+    [['--tracker', 'lostgate=1.5'], "eval: Unknown tracker option 'lostgate' (--tracker 'lostgate=1.5') (usage: npm run eval -- --help)"],
+    [['--tracker', 'trackBuffer=-1'], "eval: Expected non-negative integer for trackBuffer but received -1 of type number (--tracker 'trackBuffer=-1') (usage: npm run eval -- --help)"],
     [['--out', '/etc/hostname/x'], 'eval: --out /etc/hostname/x: cannot write into /etc/hostname'],
     [['--bogus'], "eval: Unknown option '--bogus'"],
   ];
@@ -63,4 +65,21 @@ test('a wrong flag value is one line and exit 2 before anything runs, never a st
     assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
     assert.equal(String(r.stdout), '', 'nothing ran');
   }
+});
+
+test('--tracker sets tracker options over the product\'s, and the JSON records them', { timeout: 120_000 }, () => {
+  // The tracker-option comparisons of docs/evaluation.md ("Coverage under the product's tracker") needed a script before.
+  const tracks = (args: string[]): { tracks: number; tracker: unknown } => {
+    const prefix = join(root, `tud-${args.length}`);
+    const r = evalCli(['TUD-Campus', '--policies', 'spec', '--out', prefix, ...args]);
+    assert.equal(r.status, 0, String(r.stderr));
+    const json = JSON.parse(readFileSync(`${prefix}.json`, 'utf8')) as { tracker: unknown; reports: { tracks: number }[] };
+    return { tracks: json.reports[0]!.tracks, tracker: json.tracker };
+  };
+  const product = tracks([]);
+  const noBuffer = tracks(['--tracker', 'trackBuffer=0']);
+  assert.deepEqual(product.tracker, {});
+  assert.deepEqual(noBuffer.tracker, { trackBuffer: 0 });
+  // T2's 30-frame buffer joins people across short misses; without it each miss starts a new track.
+  assert.ok(noBuffer.tracks > product.tracks, `${noBuffer.tracks} tracks without a lost buffer, ${product.tracks} with the product's`);
 });
