@@ -1,3 +1,3 @@
 /** Public face of the reference receiver (U1–U3). */
-export { startReceiver } from './server.js';
+export { DEFAULT_STOP_DRAIN_MS, startReceiver } from './server.js';
 export type { Receiver, ReceiverOptions, ReceiverStats, ReceiverTestFaults, ReceiverTlsOptions, StoredPackage } from './server.js';

@@ -31,6 +31,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import busboy from 'busboy';
 import { BestshotError, ConfigError, invalidParameterError, unwritableDirAdvice } from '../errors.js';
@@ -53,6 +54,13 @@ export interface ReceiverTestFaults {
   /** Answer the first delayFirst stored POSTs delayMs late (after storing). */
   delayFirst?: number;
   delayMs?: number;
+  /**
+   * Hold the first slowStoreFirst stores slowStoreMs between writing their files and publishing
+   * them (a slow disk's fsync), logging 'test fault: holding the store …' as the hold starts: a
+   * stop can then be asked while a package is mid-store.
+   */
+  slowStoreFirst?: number;
+  slowStoreMs?: number;
 }
 
 export interface ReceiverTlsOptions {
@@ -114,6 +122,13 @@ export interface ReceiverOptions {
    * A key removed is forgotten: sent again, it is stored again.
    */
   maxPackages?: number;
+  /**
+   * close(): requests already being received or stored get this long to finish and be answered,
+   * ms. Default DEFAULT_STOP_DRAIN_MS (5000). Then their connections are cut and a store not yet
+   * published is rolled back (its temporary folder removed; the edge, unanswered, sends the
+   * package again).
+   */
+  stopDrainMs?: number;
   /** Test knobs, see ReceiverTestFaults. */
   testFaults?: ReceiverTestFaults;
   /** One line per request outcome; default silent. */
@@ -152,7 +167,12 @@ export interface Receiver {
   url: string;
   port: number;
   stats(): ReceiverStats;
-  /** Idempotent. */
+  /**
+   * Stop: no new connections or requests (a request on a kept-alive connection is answered 503
+   * with Retry-After), idle connections closed at once; the requests in flight finish and are
+   * answered, for at most stopDrainMs, then their connections are cut and unpublished stores
+   * rolled back; the index is closed after the last store ended. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -168,6 +188,13 @@ class HttpError extends Error {
 }
 
 const keyDir = (key: string): string => encodeURIComponent(key);
+
+/**
+ * How long close() lets the requests in flight finish, by default: a package of a few hundred KB
+ * arrives and is fsynced in well under a second on a working link and disk, and it stays inside
+ * the stop time supervisors give before a kill (docker stop: 10 s; systemd: 90 s).
+ */
+export const DEFAULT_STOP_DRAIN_MS = 5000;
 
 /** Refused requests logged one line each per minute; the rest are counted in one line (logRefusal). */
 const REFUSAL_LINES = 20;
@@ -248,7 +275,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const minUploadBytesPerS = options.minUploadBytesPerS ?? 1024;
   const slowUploadWindowMs = options.slowUploadWindowMs ?? 10_000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
-  for (const [name, v] of Object.entries({ maxBodyBytes, maxMetadataBytes, maxTracks, maxJsonDepth, maxConcurrentUploads, requestTimeoutMs, idleTimeoutMs })) {
+  const stopDrainMs = options.stopDrainMs ?? DEFAULT_STOP_DRAIN_MS;
+  for (const [name, v] of Object.entries({ maxBodyBytes, maxMetadataBytes, maxTracks, maxJsonDepth, maxConcurrentUploads, requestTimeoutMs, idleTimeoutMs, stopDrainMs })) {
     if (!Number.isInteger(v) || v < 1) throw invalidParameterError('positive integer', name, v);
   }
   if (!Number.isInteger(minUploadBytesPerS) || minUploadBytesPerS < 0) throw invalidParameterError('non-negative integer', 'minUploadBytesPerS', minUploadBytesPerS);
@@ -392,7 +420,20 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       }
     }));
   let delayed = 0;
+  let slowStores = 0;
   let uploadsReading = 0;
+  /** close() was called: new requests are refused (503), the ones in flight drain. */
+  let stopping = false;
+  /** Aborted when close()'s drain deadline passes: a store not yet published rolls back (stopCut). */
+  const drainDeadline = new AbortController();
+  /** Every request being handled, until it has been answered (or failed): close() waits for them before closing the index. */
+  const inFlight = new Map<http.ServerResponse, Promise<void>>();
+  /** A wait (a test fault's) that ends early when the drain deadline passes. */
+  const pause = (ms: number): Promise<void> => sleep(ms, undefined, { signal: drainDeadline.signal }).catch(() => {});
+  /** Roll back a store the drain deadline caught before its publish: its connection is cut, nothing of it may stay. */
+  const stopCut = (): void => {
+    if (drainDeadline.signal.aborted) throw new HttpError(503, `receiver stopped: not stored within the ${stopDrainMs} ms drain; retry later`, {}, { 'Retry-After': '5' });
+  };
 
   const sameSecret = (got: Buffer, expected: Buffer): boolean => got.length === expected.length && timingSafeEqual(got, expected);
   const authorized = (req: http.IncomingMessage): boolean => {
@@ -514,6 +555,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       await fsp.mkdir(tmp);
       const files: Array<readonly [string, Buffer]> = [...(image ? [['image.jpg', image] as const] : []), ...[...crops].map(([n, d]) => [`${n}.jpg`, d] as const), ['metadata.json', metadataText]];
       for (const [name, data] of files) {
+        stopCut();
         const fh = await fsp.open(join(tmp, name), 'w');
         try {
           await fh.writeFile(data);
@@ -522,6 +564,13 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
           await fh.close();
         }
       }
+      if (slowStores < (faults.slowStoreFirst ?? 0)) {
+        slowStores++;
+        log(`${key}: test fault: holding the store ${faults.slowStoreMs ?? 0} ms before publishing it`);
+        await pause(faults.slowStoreMs ?? 0);
+      }
+      // The last moment to roll back: once published, the index row follows without a pause (index() is synchronous).
+      stopCut();
     } catch (err) {
       // A full disk (ENOSPC) leaves no half-written package behind, and the client retries.
       await fsp.rm(tmp, { recursive: true, force: true });
@@ -651,7 +700,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       delayed++;
       stats.faultsDelayed++;
       log(`POST #${n}: test fault: answering ${faults.delayMs ?? 0} ms late`);
-      await new Promise((r) => setTimeout(r, faults.delayMs ?? 0));
+      await pause(faults.delayMs ?? 0);
     }
     log(`POST #${n}: ${expectedKey} ${outcome}`);
     if (outcome === 'duplicate') sendJson(res, 200, { duplicate: true, key: expectedKey });
@@ -743,6 +792,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         throw new HttpError(400, 'malformed request target');
       }
       pathname = url.pathname;
+      // Stopping: a request that came after close() (on a kept-alive connection) is not started; the edge retries it.
+      if (stopping) throw new HttpError(503, 'receiver stopping; retry later', {}, { 'Retry-After': '5', Connection: 'close' });
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
       // Browsers ask for an icon after loading /browse; answer with nothing rather than a 404 in their console.
       if (req.method === 'GET' && url.pathname === '/favicon.ico') {
@@ -772,7 +823,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       if (req.method === 'GET') return handleGet(res, url);
       throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
     })();
-    done.catch((err: unknown) => {
+    const answered = done.catch((err: unknown) => {
       const known = err instanceof HttpError;
       const status = known ? err.status : 500;
       const message = err instanceof Error ? err.message : String(err);
@@ -792,6 +843,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       }
       if (!req.complete) res.once('finish', () => req.socket.destroy());
     });
+    inFlight.set(res, answered);
+    void answered.finally(() => inFlight.delete(res));
   };
 
   // A limit lowered since the last start applies before the first request.
@@ -843,15 +896,35 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     url: `${options.tls ? 'https' : 'http'}://${urlHost}:${actualPort}`,
     port: actualPort,
     stats: () => ({ ...stats }),
-    close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        if (refusalTimer) clearTimeout(refusalTimer);
-        flushRefusals();
-        server.close(() => {
-          db.close();
-          resolve();
-        });
-        server.closeAllConnections();
-      })),
+    close: () => (closing ??= stop()),
   };
+
+  /**
+   * The stop (Receiver.close). It cut every connection at once and closed the index in the
+   * listener's close callback: a POST inside store() went on after db.close(), its index insert
+   * threw, its files stayed published without an index row, and the edge, cut off, retried and was
+   * answered 'duplicate' for a package never acknowledged. Now the requests in flight finish and
+   * are answered (at most stopDrainMs), and the index is closed after the last one ended.
+   */
+  async function stop(): Promise<void> {
+    stopping = true;
+    if (refusalTimer) clearTimeout(refusalTimer);
+    flushRefusals();
+    // Their connections end with their answers, not kept alive for requests that would be refused.
+    for (const res of inFlight.keys()) if (!res.headersSent) res.setHeader('Connection', 'close');
+    const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (inFlight.size > 0) log(`stopping: ${inFlight.size} request(s) in flight get up to ${stopDrainMs} ms to finish`);
+    const deadline = setTimeout(() => {
+      log(`stopping: ${inFlight.size} request(s) not done within ${stopDrainMs} ms: connections cut, unpublished stores rolled back`);
+      drainDeadline.abort();
+      server.closeAllConnections();
+    }, stopDrainMs);
+    await listenerClosed;
+    // A handler may outlive its connection (a client that left mid-store): the index stays open for it.
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight.values()]);
+    clearTimeout(deadline);
+    await pruning;
+    db.close();
+  }
 }

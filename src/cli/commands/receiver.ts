@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from '../commands.js';
 import { BestshotError } from '../../errors.js';
-import { startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
+import { DEFAULT_STOP_DRAIN_MS, startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
 import { numberArg, parseArgs, writableFolder } from '../args.js';
 import { stopRequested } from '../signals.js';
 
@@ -41,13 +41,20 @@ Test fault knobs (for fault tests only; POSTs numbered from 1):
   --test-retry-after <v>   Retry-After header on the failed answers
   --test-delay-first <n>   answer the first n stored POSTs late ...
   --test-delay-ms <ms>     ... by this many ms
+  --test-slow-store-first <n>  hold the first n stores between writing their
+                               files and publishing them ...
+  --test-slow-store-ms <ms>    ... this many ms (a slow disk's fsync)
 
 Prints "receiver listening on <url>" once ready; stops on SIGINT/SIGTERM,
 and on SIGHUP (the terminal closed, or kill -HUP) as on SIGTERM, saying so:
-there is nothing to reload. A second signal while it stops exits at once
-(exit 1), saying so. A package being stored then is never left half-written
-in --dir: its files are written to a temporary folder (removed at the next
-start) and renamed into place whole; the edge, unanswered, sends it again.`;
+there is nothing to reload. On the stop it takes no new connections or
+requests (503 on a kept-alive connection) and lets the uploads being
+received or stored finish and be answered, for up to ${DEFAULT_STOP_DRAIN_MS / 1000} s; then it cuts
+their connections, rolls back the stores not yet published, and exits 0.
+A second signal while it stops exits at once (exit 1), saying so. A package
+being stored then is never left half-written in --dir: its files are
+written to a temporary folder (removed at the next start) and renamed into
+place whole; the edge, unanswered, sends it again.`;
 
 export const command: Command = {
   summary: 'reference cloud receiver (stores packages, dedupes by idempotency key)',
@@ -72,6 +79,8 @@ export const command: Command = {
         'test-retry-after': { type: 'string' },
         'test-delay-first': { type: 'string' },
         'test-delay-ms': { type: 'string' },
+        'test-slow-store-first': { type: 'string' },
+        'test-slow-store-ms': { type: 'string' },
       },
       strict: true,
     });
@@ -90,6 +99,8 @@ export const command: Command = {
       retryAfter: values['test-retry-after'],
       delayFirst: numberArg('non-negative integer', 'test-delay-first', values['test-delay-first']),
       delayMs: numberArg('non-negative integer', 'test-delay-ms', values['test-delay-ms']),
+      slowStoreFirst: numberArg('non-negative integer', 'test-slow-store-first', values['test-slow-store-first']),
+      slowStoreMs: numberArg('non-negative integer', 'test-slow-store-ms', values['test-slow-store-ms']),
     };
     // A token on the command line is readable by every local account (ps, /proc/<pid>/cmdline):
     // main() has rewritten the process title without it (hideSecretsInTitle); the operator is told where it belongs.
