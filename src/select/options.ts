@@ -114,16 +114,16 @@ export const POLICY_OPTIONS = {
   segmentGapFrames: {
     kind: 'nonNegative',
     policies: SHARED,
-    defaults: { 'shared-best': 5, 'deadline-cover': 5, budget: 1 },
+    defaults: { 'shared-best': 1, 'deadline-cover': 5, budget: 1 },
     description:
-      "'shared-best', 'deadline-cover' (default 5: tuned on half A, docs/evaluation.md), 'budget' (default 1): a track whose qualifying entries (S1) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
+      "'shared-best' (default 1: the half-A rule under the product's tracker, docs/evaluation.md), 'deadline-cover' (default 5: tuned on half A, docs/evaluation.md), 'budget' (default 1): a track whose qualifying entries (S1) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
   },
   segmentResumeIoU: {
     kind: 'unit',
-    policies: ['deadline-cover', 'budget'],
-    defaults: { 'deadline-cover': 0, budget: 0.7 },
+    policies: SHARED,
+    defaults: { 'shared-best': 0.7, 'deadline-cover': 0, budget: 0.7 },
     description:
-      "'deadline-cover' (default 0), 'budget' (default 0.7): a chain of qualifying entries that resumes with IoU ≥ this against its last qualifying box continues its segment (the object stood still, its identity is not in doubt: a parked car's detector blinks are no new objects); 0 = off, every break of segmentGapFrames starts a segment",
+      "'shared-best' and 'budget' (default 0.7), 'deadline-cover' (default 0): a chain of qualifying entries that resumes with IoU ≥ this against its last qualifying box continues its segment (the object stood still, its identity is not in doubt: a parked car's detector blinks are no new objects); 0 = off, every break of segmentGapFrames starts a segment",
   },
   coverMinFraction: {
     kind: 'unit',

@@ -80,16 +80,17 @@ describe("policy 'shared-best'", () => {
       { objects: [a({ ...A, w: 90 })] }, // resumes: a new segment (smaller, so the old best would have covered it)
       { objects: [a({ ...A, w: 90 })], end: [1] },
     ];
-    assert.deepEqual(run(weak, { segmentGapFrames: 1 }).log, ['@3 immediate 0 [1]', '@4 immediate 3 [1]']);
-    assert.deepEqual(run(weak, { segmentGapFrames: 2 }).log, ['@4 immediate 0 [1]']); // one weak frame is not enough
-    assert.deepEqual(run(weak).log, ['@4 immediate 0 [1]']); // the default (5, tuned on half A) neither
-    assert.deepEqual(run(weak, { segmentGapFrames: 0 }).log, ['@4 immediate 0 [1]']); // off: one image per track
+    // segmentResumeIoU 0: every break of the chain counts (the default 0.7 would keep these in-place resumes, below).
+    const noResume = { segmentResumeIoU: 0 };
+    assert.deepEqual(run(weak, { segmentGapFrames: 1, ...noResume }).log, ['@3 immediate 0 [1]', '@4 immediate 3 [1]']);
+    assert.deepEqual(run(weak, { segmentGapFrames: 2, ...noResume }).log, ['@4 immediate 0 [1]']); // one weak frame is not enough
+    assert.deepEqual(run(weak, { segmentGapFrames: 0, ...noResume }).log, ['@4 immediate 0 [1]']); // off: one image per track
     const absent = [{ objects: [a(A)] }, { objects: [] }, { objects: [a({ ...A, w: 90 })], end: [1] }];
-    assert.deepEqual(run(absent, { segmentGapFrames: 1 }).log, ['@2 immediate 0 [1]', '@2 immediate 2 [1]']);
-    // The default breaks at a 5-frame gap, not at 4.
+    assert.deepEqual(run(absent, { segmentGapFrames: 1, ...noResume }).log, ['@2 immediate 0 [1]', '@2 immediate 2 [1]']);
+    // segmentGapFrames 5 breaks at a 5-frame gap, not at 4.
     const gap = (n: number): Step[] => [{ objects: [a(A)] }, ...Array.from({ length: n }, () => ({ objects: [] })), { objects: [a({ ...A, w: 90 })], end: [1] }];
-    assert.deepEqual(run(gap(4)).log, ['@5 immediate 0 [1]']);
-    assert.deepEqual(run(gap(5)).log, ['@6 immediate 0 [1]', '@6 immediate 6 [1]']);
+    assert.deepEqual(run(gap(4), { segmentGapFrames: 5, ...noResume }).log, ['@5 immediate 0 [1]']);
+    assert.deepEqual(run(gap(5), { segmentGapFrames: 5, ...noResume }).log, ['@6 immediate 0 [1]', '@6 immediate 6 [1]']);
     assert.deepEqual(run(absent, { segmentGapFrames: 0 }).log, ['@2 immediate 0 [1]']);
     // A weak first sighting is no break: the chain starts at the first qualifying entry.
     assert.deepEqual(run([{ objects: [a({ ...A, score: 0.4 })] }, { objects: [a(A)], end: [1] }]).log, ['@1 immediate 1 [1]']);
@@ -106,7 +107,19 @@ describe("policy 'shared-best'", () => {
       { objects: [a({ ...A, w: 80, h: 80 })], end: [3] }, // 4: C ends and sends frame 1, where A's entry is of the old segment
     ];
     // Frame 1 would cover A's new segment (4900 ≥ 0.6 × 6400 px²) if its entry counted: the new segment gets its own image.
-    assert.deepEqual(run(steps, { segmentGapFrames: 1 }).log, ['@3 immediate 0 [1]', '@4 cached 1 [3]', '@flush immediate 3 [1]']);
+    assert.deepEqual(run(steps, { segmentGapFrames: 1, segmentResumeIoU: 0 }).log, ['@3 immediate 0 [1]', '@4 cached 1 [3]', '@flush immediate 3 [1]']);
+  });
+
+  it('segments, the defaults (segmentGapFrames 1, segmentResumeIoU 0.7): a chain that resumes in place is the same still object; one that resumes elsewhere is a new segment', () => {
+    const resume = (dx: number, n = 1): Step[] => [{ objects: [a(A)] }, ...Array.from({ length: n }, () => ({ objects: [] })), { objects: [a({ ...A, cx: A.cx + dx, w: 90 })], end: [1] }];
+    // In place (IoU 0.9 with its last qualifying box): a parked car whose detection blinked is not sent again at each blink.
+    assert.deepEqual(run(resume(0)).log, ['@2 immediate 0 [1]']);
+    assert.deepEqual(run(resume(0, 20)).log, ['@21 immediate 0 [1]']); // however long the blink
+    // 60 px away (IoU 0.23): after a one-frame break the track may be another object, which needs its own image.
+    assert.deepEqual(run(resume(60)).log, ['@2 immediate 0 [1]', '@2 immediate 2 [1]']);
+    // Moving without a break is one segment, however far it goes.
+    const moving: Step[] = Array.from({ length: 6 }, (_, k) => ({ objects: [a({ ...A, cx: A.cx + 60 * k })], ...(k === 5 ? { end: [1] } : {}) }));
+    assert.equal(run(moving).log.length, 1);
   });
 
   it('a covered object is sent again when its best area grows to reSendAreaGrowth × the covered area', () => {

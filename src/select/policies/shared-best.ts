@@ -3,6 +3,7 @@
  * score and send the frames that cover several waiting objects at once (SPEC
  * "Beyond the method": fewer bytes for the same or better images).
  */
+import { iouAxisAligned } from '../../geometry/box.js';
 import type { Box, Track, TrackEntry } from '../../types.js';
 import { policyOption, type PolicyName } from '../options.js';
 import type { PolicyDecision, SelectedObject, SelectionPolicy } from '../policy.js';
@@ -41,6 +42,8 @@ interface SharedTrack {
   qualified: boolean;
   /** Frames since its last qualifying entry (frames it was absent from or held only by a weak entry). */
   weakRun: number;
+  /** Its last qualifying box (segmentResumeIoU: a chain that resumes in place continues its segment). */
+  lastBox: Box | null;
   /** Start of its current segment: an entry of an earlier frame shows the previous segment and covers nothing now. */
   segmentStartNs: bigint;
   /** Its qualifying sightings of the last {@link FORECAST_WINDOW_NS}, oldest first (coverForecastS). */
@@ -136,6 +139,7 @@ export class SharedBestPolicy implements SelectionPolicy {
   readonly #shareMinAreaFraction: number;
   readonly #reSendAreaGrowth: number;
   readonly #forecastS: number;
+  readonly #resumeIou: number;
   readonly #tracks = new Map<number, SharedTrack>();
   #lastNs = 0n;
   #width = 0;
@@ -147,6 +151,7 @@ export class SharedBestPolicy implements SelectionPolicy {
     this.#shareMinAreaFraction = policyOption('shareMinAreaFraction', optionsOf, options.shareMinAreaFraction);
     this.#reSendAreaGrowth = policyOption('reSendAreaGrowth', optionsOf, options.reSendAreaGrowth);
     this.#forecastS = policyOption('coverForecastS', optionsOf, options.coverForecastS);
+    this.#resumeIou = policyOption('segmentResumeIoU', optionsOf, options.segmentResumeIoU);
   }
 
   /**
@@ -235,13 +240,15 @@ export class SharedBestPolicy implements SelectionPolicy {
     for (const [trackId, { entry, quality }] of entries) {
       let t = this.#tracks.get(trackId);
       if (t === undefined) {
-        t = { best: null, cands: [], coveredArea: null, coveredGood: false, windowStart: null, qualified: false, weakRun: 0, segmentStartNs: frame.timestampNs, recent: [], provisional: false };
+        t = { best: null, cands: [], coveredArea: null, coveredGood: false, windowStart: null, qualified: false, weakRun: 0, lastBox: null, segmentStartNs: frame.timestampNs, recent: [], provisional: false };
         this.#tracks.set(trackId, t);
       }
       if (entry.box.score >= this.#o.params.minScore1) {
-        if (t.qualified && this.#o.segmentGap > 0 && t.weakRun >= this.#o.segmentGap) out.push(...this.#newSegment(trackId, t));
+        const resumedInPlace = this.#resumeIou > 0 && t.lastBox !== null && iouAxisAligned(t.lastBox, entry.box) >= this.#resumeIou;
+        if (t.qualified && this.#o.segmentGap > 0 && t.weakRun >= this.#o.segmentGap && !resumedInPlace) out.push(...this.#newSegment(trackId, t));
         t.qualified = true;
         t.weakRun = 0;
+        t.lastBox = entry.box;
         if (this.#forecastS > 0) {
           t.recent.push({ timestampNs: frame.timestampNs, box: entry.box });
           while (frame.timestampNs - t.recent[0]!.timestampNs > FORECAST_WINDOW_NS) t.recent.shift();
