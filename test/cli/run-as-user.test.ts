@@ -230,7 +230,8 @@ test('SIGHUP (the ssh terminal closed) stops the run as SIGTERM does: exit 0, co
   try {
     const file = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP}, realtime: true }`, endpoint: `${receiver.url}/packages`, metricsPort: 0 });
     // Before: SIGHUP's default action ended the process at once (exit 129), nothing printed.
-    const r = await runCli(['run', '--config', file], { killAfterMs: 9000, signal: 'SIGHUP' });
+    // 6 s after it says it runs (a fixed time from the spawn shrank when the start-up was slow on a loaded machine).
+    const r = await runCli(['run', '--config', file], { killWhen: { stderrIncludes: '"msg":"running"', afterMs: 6000 }, signal: 'SIGHUP', timeoutMs: 100_000 });
     assert.equal(r.code, 0, r.stderr.slice(-2000));
     assert.match(r.stderr, /"msg":"stopping","reason":"SIGHUP"/);
     const c = printedCounts(r.stdout);
@@ -784,7 +785,8 @@ test('a camera that fails and comes back: said once when it fails and once when 
           }, 7000);
         }
       },
-      killAfterMs: 22_000,
+      // Stopped 2 s after the return is said (not at a fixed time from the spawn, which a slow start-up ate into).
+      killWhen: { stderrIncludes: '"msg":"camera delivering again"', afterMs: 2000 },
     });
     assert.equal(r.code, 0, r.stderr.slice(-2000));
     assert.equal(phase, 'restored');
