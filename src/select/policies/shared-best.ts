@@ -121,7 +121,10 @@ const SHARE_SCORE_MARGIN = 0.05;
  * `segmentGapFrames` frames or more and resumes, the track starts a new
  * segment: the old segment's pending best is sent (as at a track end) and the
  * new segment waits for an image of its own, as a new object would (S6).
- * 0 turns segments off.
+ * 0 turns segments off. A chain that resumes in place (IoU ≥ `segmentResumeIoU`
+ * with its last qualifying box) keeps its segment: a still object whose
+ * detection blinks is the same object, and with the default gap of 1 frame a
+ * parked car would otherwise be a new segment, and a package, at every blink.
  *
  * Forecast (`coverForecastS` > 0): an object covered by a frame while its
  * recent motion — area growing, time left before it reaches the image border
