@@ -55,9 +55,8 @@ import { NO_REFS, type PolicyDecision, type SelectedObject, type SelectionPolicy
 import { compareQuality, type Quality, type QualityParams, type QualityWeights } from '../quality.js';
 import { validateSelectionParams, type SelectionParams } from '../rules.js';
 import type { SelectorFrame } from '../selector.js';
-import { frameQualities, qualityParams, qualityWeights, secondsToNs, visibleObjects, type PolicyOptions } from './common.js';
+import { frameQualities, qualityParams, qualityWeights, resumesInPlace, secondsToNs, visibleObjects, type PolicyOptions } from './common.js';
 import { outOfRangeError } from '../../errors.js';
-import { iouAxisAligned } from '../../geometry/box.js';
 import type { Box } from '../../types.js';
 
 /** The cost calibration's memory: each report weighs 1 − 1/this on the ones before it (module comment). */
@@ -416,8 +415,7 @@ export class BudgetPolicy implements SelectionPolicy {
       if (entry.box.score >= this.#params.minScore1) {
         // segmentResumeIoU: a chain that resumes in place is the same still object (a parked car's
         // detector blinks): without it every blink was a new object, sent again, for hours.
-        const inPlace = this.#resumeIou > 0 && s.lastBox !== null && iouAxisAligned(s.lastBox, entry.box) >= this.#resumeIou;
-        if (s.qualified && this.#segmentGap > 0 && s.weakRun >= this.#segmentGap && !inPlace) {
+        if (s.qualified && this.#segmentGap > 0 && s.weakRun >= this.#segmentGap && !resumesInPlace(s.lastBox, entry.box, this.#resumeIou)) {
           const old = this.#objects.get(`${trackId}:${s.segment}`);
           if (old !== undefined) this.#end(`${trackId}:${s.segment}`, old, frame.timestampNs);
           s.segment++;

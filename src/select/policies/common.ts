@@ -2,6 +2,7 @@
  * What the policy families share: the options every policy takes, the frames
  * a policy holds, and the candidate quality (quality.ts) of an entry in a frame.
  */
+import { iouAxisAligned } from '../../geometry/box.js';
 import type { Box, Track, TrackEntry } from '../../types.js';
 import type { FrameRefs } from '../frame-ring.js';
 import { policyOption, type PolicyName, type PolicyTuning } from '../options.js';
@@ -116,6 +117,15 @@ export interface HoldingOptions {
   /** shareCandidates: candidate frames kept per object. */
   k: number;
   segmentGap: number;
+}
+
+/**
+ * segmentResumeIoU: whether a track whose chain of qualifying entries broke resumes in place, IoU ≥
+ * `minIou` with its last qualifying box — the same still object (a parked car's detector blinks),
+ * no new segment. 0 = off: every break of segmentGapFrames starts a segment.
+ */
+export function resumesInPlace(lastBox: Box | null, box: Box, minIou: number): boolean {
+  return minIou > 0 && lastBox !== null && iouAxisAligned(lastBox, box) >= minIou;
 }
 
 export function holdingOptions(name: PolicyName, options: PolicyOptions): HoldingOptions {

@@ -8,14 +8,13 @@
  * against its best view by then, so a frame sent for another object serves
  * it only if it still is a good image of it (SPEC "Beyond the method").
  */
-import { iouAxisAligned } from '../../geometry/box.js';
 import type { Box, Track, TrackEntry } from '../../types.js';
 import { policyOption, type PolicyName } from '../options.js';
 import type { PolicyDecision, SelectedObject, SelectionPolicy } from '../policy.js';
 import { compareQuality, type Quality } from '../quality.js';
 import { routeFor, type Route } from '../rules.js';
 import type { SelectorFrame } from '../selector.js';
-import { frameQualities, holdingOptions, visibleObjects, type HoldingOptions, type PolicyOptions } from './common.js';
+import { frameQualities, holdingOptions, resumesInPlace, visibleObjects, type HoldingOptions, type PolicyOptions } from './common.js';
 
 /** The view of one object (track segment) in one frame. */
 interface View {
@@ -193,7 +192,7 @@ export class DeadlineCoverPolicy implements SelectionPolicy {
         t.qualified &&
         this.#o.segmentGap > 0 &&
         t.weakRun >= this.#o.segmentGap &&
-        !(this.#resumeIou > 0 && t.lastBox !== null && iouAxisAligned(t.lastBox, entry.box) >= this.#resumeIou)
+        !resumesInPlace(t.lastBox, entry.box, this.#resumeIou)
       ) {
         ended.push(t.key);
         t = this.#newObject(trackId, t);

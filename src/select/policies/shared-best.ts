@@ -3,14 +3,13 @@
  * score and send the frames that cover several waiting objects at once (SPEC
  * "Beyond the method": fewer bytes for the same or better images).
  */
-import { iouAxisAligned } from '../../geometry/box.js';
 import type { Box, Track, TrackEntry } from '../../types.js';
 import { policyOption, type PolicyName } from '../options.js';
 import type { PolicyDecision, SelectedObject, SelectionPolicy } from '../policy.js';
 import { compareQuality, type Quality } from '../quality.js';
 import { routeFor, type Route } from '../rules.js';
 import type { SelectorFrame } from '../selector.js';
-import { frameQualities, holdingOptions, visibleObjects, type HoldingOptions, type PolicyOptions } from './common.js';
+import { frameQualities, holdingOptions, resumesInPlace, visibleObjects, type HoldingOptions, type PolicyOptions } from './common.js';
 
 
 /** One frame kept as a candidate by one or more objects, with every object's entry in it. */
@@ -247,8 +246,7 @@ export class SharedBestPolicy implements SelectionPolicy {
         this.#tracks.set(trackId, t);
       }
       if (entry.box.score >= this.#o.params.minScore1) {
-        const resumedInPlace = this.#resumeIou > 0 && t.lastBox !== null && iouAxisAligned(t.lastBox, entry.box) >= this.#resumeIou;
-        if (t.qualified && this.#o.segmentGap > 0 && t.weakRun >= this.#o.segmentGap && !resumedInPlace) out.push(...this.#newSegment(trackId, t));
+        if (t.qualified && this.#o.segmentGap > 0 && t.weakRun >= this.#o.segmentGap && !resumesInPlace(t.lastBox, entry.box, this.#resumeIou)) out.push(...this.#newSegment(trackId, t));
         t.qualified = true;
         t.weakRun = 0;
         t.lastBox = entry.box;
