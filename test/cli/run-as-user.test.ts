@@ -17,6 +17,7 @@ import { PROJECT_ROOT, SHARED_DIR } from '../../src/paths.js';
 import { STAGES } from '../../src/prometheus.js';
 import { spawnReceiver } from '../upload/helpers.js';
 import { freePort } from '../helpers/net.js';
+import { spawnCli } from '../helpers/spawn-cli.js';
 import { writeRunConfig } from '../helpers/run-config.js';
 import { TINY_GIF } from '../helpers/gif.js';
 
@@ -31,7 +32,7 @@ interface Finished {
   ms: number;
 }
 
-function runCli(
+async function runCli(
   args: string[],
   options: {
     killAfterMs?: number;
@@ -44,17 +45,12 @@ function runCli(
   } = {},
 ): Promise<Finished> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: options.cwd ?? PROJECT_ROOT,
-    env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  const cli = spawnCli(args, { BESTSHOT_TEST_TOKEN: TOKEN }, options.cwd);
+  const { child } = cli;
   let killScheduled = false;
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
+  // After spawnCli's own listener: output() holds this chunk.
+  child.stderr.on('data', () => {
+    const { stderr } = cli.output();
     options.onStderr?.(stderr);
     if (options.killWhen && !killScheduled && stderr.includes(options.killWhen.stderrIncludes)) {
       killScheduled = true;
@@ -63,12 +59,9 @@ function runCli(
   });
   const hard = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
   if (options.killAfterMs !== undefined) setTimeout(() => child.kill(options.signal ?? 'SIGTERM'), options.killAfterMs);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearTimeout(hard);
-      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
+  const [code] = await cli.closed;
+  clearTimeout(hard);
+  return { code, ...cli.output(), ms: Date.now() - t0 };
 }
 
 async function storedCount(url: string): Promise<number> {

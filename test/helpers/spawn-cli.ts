@@ -14,10 +14,10 @@ export interface CliProcess {
   closed: Promise<CliExit>;
 }
 
-/** Spawns `bin/bestshot.js <args>`; `env` is added to this process's environment. */
-export function spawnCli(args: readonly string[], env: Record<string, string> = {}): CliProcess {
+/** Spawns `bin/bestshot.js <args>` in `cwd` (default the project root); `env` is added to this process's environment. */
+export function spawnCli(args: readonly string[], env: Record<string, string> = {}, cwd = PROJECT_ROOT): CliProcess {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), ...args], {
-    cwd: PROJECT_ROOT,
+    cwd,
     env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
