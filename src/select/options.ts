@@ -114,9 +114,9 @@ export const POLICY_OPTIONS = {
   segmentGapFrames: {
     kind: 'nonNegative',
     policies: SHARED,
-    defaults: { 'shared-best': 1, 'deadline-cover': 5, budget: 1 },
+    defaults: { 'shared-best': 5, 'deadline-cover': 8, budget: 1 },
     description:
-      "'shared-best' (default 1: the half-A rule under the product's tracker, docs/evaluation.md), 'deadline-cover' (default 5: tuned on half A, docs/evaluation.md), 'budget' (default 1): a track whose qualifying entries (S1) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
+      "'shared-best' (default 5) and 'deadline-cover' (default 8), both by the half-A rule with confidentScore (docs/evaluation.md), 'budget' (default 1): a track whose qualifying entries (S1, and confidentScore where the policy has it) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
   },
   segmentResumeIoU: {
     kind: 'unit',
@@ -125,12 +125,19 @@ export const POLICY_OPTIONS = {
     description:
       "'shared-best' and 'budget' (default 0.7), 'deadline-cover' (default 0): a chain of qualifying entries that resumes with IoU ≥ this against its last qualifying box continues its segment (the object stood still, its identity is not in doubt: a parked car's detector blinks are no new objects); 0 = off, every break of segmentGapFrames starts a segment",
   },
+  confidentScore: {
+    kind: 'unit',
+    policies: ['shared-best', 'deadline-cover'],
+    defaults: { 'shared-best': 0.6, 'deadline-cover': 0.6 },
+    description:
+      "'shared-best', 'deadline-cover' (default 0.6, T2's high-score threshold: the tracker's trackThresh default): a view is a good image of its object, and keeps the object's chain of views unbroken (segmentGapFrames), only with a detection score at least this (and S1's minScore1); a lower-scored box is what ByteTrack matches only in its second stage (occluded, blurred, or another object). 0 = S1's minScore1 alone",
+  },
   coverMinFraction: {
     kind: 'unit',
     policies: ['deadline-cover'],
-    defaults: { 'deadline-cover': 0.5 },
+    defaults: { 'deadline-cover': 0.6 },
     description:
-      "'deadline-cover': a sent frame shows an object well when its quality score and area there reach this fraction of its best by the time it is due; lower shares more (fewer bytes, smaller images)",
+      "'deadline-cover' (default 0.6, the half-A rule): a sent frame shows an object well when its quality score and area there reach this fraction of its best by the time it is due; lower shares more (fewer bytes, smaller images)",
   },
   budgetBytesPerS: {
     kind: 'positive',

@@ -10,7 +10,7 @@ const A = { cx: 200, cy: 200, w: 100, h: 100, score: 0.8 };
 // B: 80×80 at score 0.8 (S5 immediate).
 const B = { cx: 450, cy: 300, w: 80, h: 80, score: 0.8 };
 
-// The scenarios below fix the fraction and the segment gap (defaults 0.5 and 5, tuned on half A: docs/evaluation.md).
+// The scenarios below fix the fraction and the segment gap (defaults 0.6 and 8, by the half-A rule: docs/evaluation.md).
 const BASE: PolicyOptions = { coverMinFraction: 0.6, segmentGapFrames: 1 };
 const run = (steps: Step[], options: PolicyOptions = {}, afterStep?: Parameters<typeof runPolicy>[3]) => runPolicy('deadline-cover', steps, { ...BASE, ...options }, afterStep);
 
@@ -36,7 +36,7 @@ describe("policy 'deadline-cover'", () => {
     assert.ok((POLICY_NAMES as readonly string[]).includes('deadline-cover'));
     assert.equal(createPolicy('deadline-cover').name, 'deadline-cover');
     const defaults = Object.fromEntries(optionsOf('deadline-cover').filter((n) => !n.startsWith('weight')).map((n) => [n, POLICY_OPTIONS[n].defaults['deadline-cover' as never]]));
-    assert.deepEqual(defaults, { maxLatencyS: 10, shareCandidates: 16, segmentGapFrames: 5, segmentResumeIoU: 0, coverMinFraction: 0.5 });
+    assert.deepEqual(defaults, { maxLatencyS: 10, shareCandidates: 16, segmentGapFrames: 8, segmentResumeIoU: 0, confidentScore: 0.6, coverMinFraction: 0.6 });
   });
 
   it('sends nothing before a deadline; one upload serves both objects, the other is not sent at its end', () => {
@@ -128,6 +128,20 @@ describe("policy 'deadline-cover'", () => {
     assert.deepEqual(run(weak(inPlace), { segmentResumeIoU: 0.5 }).log, ['@4 immediate 0 [1]']);
     // Resumed 60 px away (IoU 0.25): a new segment all the same.
     assert.deepEqual(run(weak({ ...A, cx: 260 }), { segmentResumeIoU: 0.5 }).log, ['@3 immediate 0 [1]', '@4 immediate 3 [1]']);
+  });
+
+  it('confidentScore (default 0.6): entries scored between S1\'s minScore1 and it break the chain and are no good image; 0 = S1 alone', () => {
+    const unsure: Step[] = [
+      { objects: [a(A)] },
+      ...Array.from({ length: 2 }, (_, k) => ({ objects: [a({ ...A, cx: A.cx + 20 * (k + 1), score: 0.55 })] })),
+      { objects: [a({ ...A, cx: A.cx + 60, w: 90 })], end: [1] },
+    ];
+    // BASE's segmentGapFrames 1: the 0.55 entries break the chain (ByteTrack matches such boxes only in its second stage).
+    assert.deepEqual(run(unsure).log, ['@3 immediate 0 [1]', '@3 immediate 3 [1]']);
+    assert.deepEqual(run(unsure, { confidentScore: 0 }).log, ['@3 immediate 0 [1]']);
+    const larger: Step[] = [{ objects: [a({ ...A, w: 60, h: 60 })] }, { objects: [a({ ...A, w: 120, h: 120, score: 0.55 })], end: [1] }];
+    assert.deepEqual(run(larger).log, ['@1 cached 0 [1]']); // 60×60 alone is S5 cached
+    assert.deepEqual(run(larger, { confidentScore: 0 }).log, ['@1 cached 1 [1]']); // the larger view, S5 cached at 0.55
   });
 
   it('a traffic jam: 60 still cars shown well hold at most their best and largest view each, not shareCandidates frames', () => {

@@ -110,16 +110,34 @@ describe("policy 'shared-best'", () => {
     assert.deepEqual(run(steps, { segmentGapFrames: 1, segmentResumeIoU: 0 }).log, ['@3 immediate 0 [1]', '@4 cached 1 [3]', '@flush immediate 3 [1]']);
   });
 
-  it('segments, the defaults (segmentGapFrames 1, segmentResumeIoU 0.7): a chain that resumes in place is the same still object; one that resumes elsewhere is a new segment', () => {
-    const resume = (dx: number, n = 1): Step[] => [{ objects: [a(A)] }, ...Array.from({ length: n }, () => ({ objects: [] })), { objects: [a({ ...A, cx: A.cx + dx, w: 90 })], end: [1] }];
-    // In place (IoU 0.9 with its last qualifying box): a parked car whose detection blinked is not sent again at each blink.
-    assert.deepEqual(run(resume(0)).log, ['@2 immediate 0 [1]']);
-    assert.deepEqual(run(resume(0, 20)).log, ['@21 immediate 0 [1]']); // however long the blink
-    // 60 px away (IoU 0.23): after a one-frame break the track may be another object, which needs its own image.
-    assert.deepEqual(run(resume(60)).log, ['@2 immediate 0 [1]', '@2 immediate 2 [1]']);
+  it('segments, the defaults (segmentGapFrames 5, segmentResumeIoU 0.7): a chain that resumes in place is the same still object; one that resumes elsewhere after 5 frames is a new segment', () => {
+    const resume = (dx: number, n: number): Step[] => [{ objects: [a(A)] }, ...Array.from({ length: n }, () => ({ objects: [] })), { objects: [a({ ...A, cx: A.cx + dx, w: 90 })], end: [1] }];
+    // In place (IoU 0.9 with its last confident box): a parked car whose detection blinked is not sent again, however long the blink.
+    assert.deepEqual(run(resume(0, 20)).log, ['@21 immediate 0 [1]']);
+    // 60 px away (IoU 0.23) after 5 frames without a confident entry: the track may be another object, which needs its own image.
+    assert.deepEqual(run(resume(60, 5)).log, ['@6 immediate 0 [1]', '@6 immediate 6 [1]']);
+    // After 4 frames it is still the same segment.
+    assert.deepEqual(run(resume(60, 4)).log, ['@5 immediate 0 [1]']);
     // Moving without a break is one segment, however far it goes.
     const moving: Step[] = Array.from({ length: 6 }, (_, k) => ({ objects: [a({ ...A, cx: A.cx + 60 * k })], ...(k === 5 ? { end: [1] } : {}) }));
     assert.equal(run(moving).log.length, 1);
+  });
+
+  it('confidentScore (default 0.6): entries scored between S1\'s minScore1 and it break the chain and are no good image; 0 = S1 alone', () => {
+    // Five entries at 0.55 (S1 qualifies them, ByteTrack matches them only in its second stage), then a confident one 60 px on.
+    const unsure: Step[] = [
+      { objects: [a(A)] },
+      ...Array.from({ length: 5 }, (_, k) => ({ objects: [a({ ...A, cx: A.cx + 10 * (k + 1), score: 0.55 })] })),
+      { objects: [a({ ...A, cx: A.cx + 60, w: 90 })], end: [1] },
+    ];
+    assert.deepEqual(run(unsure).log, ['@6 immediate 0 [1]', '@6 immediate 6 [1]']);
+    assert.deepEqual(run(unsure, { confidentScore: 0 }).log, ['@6 immediate 0 [1]']);
+    // A larger view at 0.55 against a smaller confident one: the confident one is the image sent.
+    const larger: Step[] = [{ objects: [a({ ...A, w: 60, h: 60 })] }, { objects: [a({ ...A, w: 120, h: 120, score: 0.55 })], end: [1] }];
+    assert.deepEqual(run(larger).log, ['@1 cached 0 [1]']); // 60×60 alone is S5 cached
+    assert.deepEqual(run(larger, { confidentScore: 0 }).log, ['@1 cached 1 [1]']); // the larger view, S5 cached at 0.55
+    // Never below S1: confidentScore 0.3 with minScore1 0.5 leaves a 0.4 entry unqualified.
+    assert.deepEqual(run([{ objects: [a({ ...A, score: 0.4 })] }, { objects: [a(A)], end: [1] }], { confidentScore: 0.3 }).log, ['@1 immediate 1 [1]']);
   });
 
   it('a covered object is sent again when its best area grows to reSendAreaGrowth × the covered area', () => {

@@ -117,6 +117,11 @@ export interface HoldingOptions {
   /** shareCandidates: candidate frames kept per object. */
   k: number;
   segmentGap: number;
+  /**
+   * confidentScore, never below S1's minScore1: the detection score a view needs to be a good image
+   * (`qp.minScore1`) and to continue its object's chain of views (segmentGapFrames).
+   */
+  confident: number;
 }
 
 /**
@@ -130,10 +135,12 @@ export function resumesInPlace(lastBox: Box | null, box: Box, minIou: number): b
 
 export function holdingOptions(name: PolicyName, options: PolicyOptions): HoldingOptions {
   const params = validateSelectionParams(options.params ?? {});
+  const confident = Math.max(params.minScore1, policyOption('confidentScore', name, options.confidentScore));
   return {
     refs: options.refs ?? NO_REFS,
     params,
-    qp: qualityParams(params),
+    qp: { ...qualityParams(params), minScore1: confident },
+    confident,
     weights: qualityWeights(name, options),
     maxLatencyNs: secondsToNs(policyOption('maxLatencyS', name, options.maxLatencyS)),
     k: policyOption('shareCandidates', name, options.shareCandidates),

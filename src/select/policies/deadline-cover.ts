@@ -188,7 +188,7 @@ export class DeadlineCoverPolicy implements SelectionPolicy {
       if (t === undefined) {
         t = this.#newObject(trackId, undefined);
       } else if (
-        entry.box.score >= this.#o.params.minScore1 &&
+        entry.box.score >= this.#o.confident &&
         t.qualified &&
         this.#o.segmentGap > 0 &&
         t.weakRun >= this.#o.segmentGap &&
@@ -197,7 +197,7 @@ export class DeadlineCoverPolicy implements SelectionPolicy {
         ended.push(t.key);
         t = this.#newObject(trackId, t);
       }
-      if (entry.box.score >= this.#o.params.minScore1) {
+      if (entry.box.score >= this.#o.confident) {
         t.qualified = true;
         t.weakRun = 0;
         t.lastBox = entry.box;

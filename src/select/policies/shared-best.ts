@@ -245,7 +245,7 @@ export class SharedBestPolicy implements SelectionPolicy {
         t = { best: null, cands: [], coveredArea: null, coveredGood: false, windowStart: null, qualified: false, weakRun: 0, lastBox: null, segmentStartNs: frame.timestampNs, recent: [], provisional: false };
         this.#tracks.set(trackId, t);
       }
-      if (entry.box.score >= this.#o.params.minScore1) {
+      if (entry.box.score >= this.#o.confident) {
         if (t.qualified && this.#o.segmentGap > 0 && t.weakRun >= this.#o.segmentGap && !resumesInPlace(t.lastBox, entry.box, this.#resumeIou)) out.push(...this.#newSegment(trackId, t));
         t.qualified = true;
         t.weakRun = 0;
