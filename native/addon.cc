@@ -71,6 +71,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fixMmapThreshold", Napi::Function::New(env, FixMmapThreshold));
   exports.Set("encodeJpeg", Napi::Function::New(env, bestshot::EncodeJpeg));
   bestshot::Pipeline::Init(env, exports);
+  napi_add_env_cleanup_hook(env, &bestshot::Pipeline::WaitForTeardowns, nullptr);
   return exports;
 }
 

@@ -14,6 +14,23 @@
 
 namespace bestshot {
 
+// Teardown threads still running, for the process's end (WaitForTeardowns).
+std::mutex g_teardowns_mutex;
+std::condition_variable g_teardowns_cv;
+int g_teardowns = 0;
+
+// The GStreamer half of a pipeline's shutdown, run on a thread of its own.
+struct Teardown {
+  GstElement* pipeline = nullptr;
+  GstAppSink* sink = nullptr;
+  GstAppSrc* src = nullptr;
+  GstBus* bus = nullptr;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+};
+
+
 namespace {
 
 int64_t NowNs(clockid_t id) {
@@ -239,7 +256,14 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
 
 Pipeline::~Pipeline() { Shutdown(); }
 
-void Pipeline::OnEnvCleanup(void* self) { static_cast<Pipeline*>(self)->Shutdown(); }
+void Pipeline::OnEnvCleanup(void* self) {
+  // The process is ending: give the teardown a moment to finish (normally milliseconds), but never
+  // wait on a source stuck in a read for good.
+  std::shared_ptr<Teardown> t = static_cast<Pipeline*>(self)->Shutdown();
+  if (t == nullptr) return;
+  std::unique_lock<std::mutex> lock(t->mutex);
+  t->cv.wait_for(lock, std::chrono::seconds(2), [&] { return t->done; });
+}
 
 GstElement* Pipeline::FindElement(const std::string& name) {
   if (!GST_IS_BIN(pipeline_)) {
@@ -431,26 +455,41 @@ Napi::Value Pipeline::ReleasePixels(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Pipeline::Close(const Napi::CallbackInfo& info) {
-  Shutdown();
-  return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  auto deferred = std::make_shared<Napi::Promise::Deferred>(env);
+  if (closed_) {
+    deferred->Resolve(env.Undefined());
+    return deferred->Promise();
+  }
+  // The promise resolves once GStreamer has let go of the source (a device can be opened again).
+  // Its thread-safe function does not keep the process alive: a teardown stuck in a read that
+  // never returns must not hold the process open after everything else has ended.
+  Napi::ThreadSafeFunction resolved = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "bestshot.pipeline.close", 0, 1);
+  resolved.Unref(env);
+  Shutdown([resolved, deferred]() mutable {
+    resolved.BlockingCall([deferred](Napi::Env e, Napi::Function) { deferred->Resolve(e.Undefined()); });
+    resolved.Release();
+  });
+  return deferred->Promise();
 }
 
-void Pipeline::Shutdown() {
-  if (closed_) return;
+std::shared_ptr<Teardown> Pipeline::Shutdown(std::function<void()> done) {
+  if (closed_) return nullptr;
   closed_ = true;
   if (cleanup_hook_) {
     // Closed (or finalised) before teardown: the hook must not run on a deleted object.
     cleanup_hook_ = false;
     napi_remove_env_cleanup_hook(env_, &Pipeline::OnEnvCleanup, this);
   }
+  // The pull thread waits at most 50 ms in the appsink, so this join is short whatever the source does.
   stop_ = true;
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (pipeline_ != nullptr) gst_element_set_state(pipeline_, GST_STATE_NULL);
-  if (sink_) gst_object_unref(sink_);
-  if (src_) gst_object_unref(src_);
-  if (bus_) gst_object_unref(bus_);
-  if (pipeline_) gst_object_unref(pipeline_);
+  auto t = std::make_shared<Teardown>();
+  t->pipeline = pipeline_;
+  t->sink = sink_;
+  t->src = src_;
+  t->bus = bus_;
   sink_ = nullptr;
   src_ = nullptr;
   bus_ = nullptr;
@@ -458,16 +497,51 @@ void Pipeline::Shutdown() {
   if (tsfn_) tsfn_.Release();
   tensor_slots_.Clear();
   pixel_slots_.Clear();
+  // State NULL waits for the streaming threads to stop. A source blocked in read() (a FIFO whose
+  // writer hangs, a hung mount) keeps its streaming thread there, and did the same to JavaScript's
+  // thread when this ran on it: the whole process stopped answering. The objects are this thread's
+  // alone now; nothing of the Pipeline is touched.
+  {
+    std::lock_guard<std::mutex> lock(g_teardowns_mutex);
+    g_teardowns++;
+  }
+  std::thread([t, done = std::move(done)]() {
+    if (t->pipeline != nullptr) gst_element_set_state(t->pipeline, GST_STATE_NULL);
+    if (t->sink) gst_object_unref(t->sink);
+    if (t->src) gst_object_unref(t->src);
+    if (t->bus) gst_object_unref(t->bus);
+    if (t->pipeline) gst_object_unref(t->pipeline);
 #ifdef __GLIBC__
-  // The pipeline's streaming and decoder threads allocated from glibc's
-  // per-thread arenas; their buffers are free now but glibc keeps the pages.
-  // A source reopened every few seconds (a looping file, a reconnecting
-  // camera) starts new threads that land in other arenas, so RSS crept up
-  // with every reopening (docs/performance.md, "RSS over a long run").
-  // Giving the free pages back once per pipeline is cheap: close() of a
-  // 640×360 file source, this included, took 3.5 ms (median) here.
-  malloc_trim(0);
+    // The pipeline's streaming and decoder threads allocated from glibc's
+    // per-thread arenas; their buffers are free now but glibc keeps the pages.
+    // A source reopened every few seconds (a looping file, a reconnecting
+    // camera) starts new threads that land in other arenas, so RSS crept up
+    // with every reopening (docs/performance.md, "RSS over a long run").
+    // Giving the free pages back once per pipeline is cheap: close() of a
+    // 640×360 file source, this included, took 3.5 ms (median) here.
+    malloc_trim(0);
 #endif
+    {
+      std::lock_guard<std::mutex> lock(t->mutex);
+      t->done = true;
+    }
+    t->cv.notify_all();
+    if (done) done();
+    {
+      std::lock_guard<std::mutex> lock(g_teardowns_mutex);
+      g_teardowns--;
+    }
+    g_teardowns_cv.notify_all();
+  }).detach();
+  return t;
+}
+
+void Pipeline::WaitForTeardowns(void*) {
+  // Registered when the addon loads, so it runs after every pipeline's own cleanup hook: the
+  // process is ending, and a teardown still at work (normally milliseconds) should finish before
+  // exit() runs under it; one stuck in a read for good is left behind after 2 s.
+  std::unique_lock<std::mutex> lock(g_teardowns_mutex);
+  g_teardowns_cv.wait_for(lock, std::chrono::seconds(2), [] { return g_teardowns == 0; });
 }
 
 void Pipeline::Post(PipelineMessage* msg) {

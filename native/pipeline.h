@@ -19,6 +19,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <vector>
 #include <cstdint>
 #include <mutex>
@@ -30,6 +32,7 @@
 namespace bestshot {
 
 struct PipelineMessage;  // frame or event, posted from the pull thread
+struct Teardown;        // the GStreamer objects of a closed pipeline, torn down on a thread of their own
 
 // The detector tensor of an I420 frame: its planes resampled to the
 // letterbox's size, then converted to BGR by GStreamer's own converter with
@@ -79,9 +82,20 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   bool PrepareI420Tensor(PipelineMessage* m, const GstVideoInfo& vinfo);
   void FinishI420Tensor(const PipelineMessage* m, float* dst, bool pad_ready);
   void Post(PipelineMessage* msg);
-  void Shutdown();
+  // Stops the pull thread, releases the thread-safe function and the slots, and hands the
+  // GStreamer objects to a teardown thread of their own (state NULL, unref): a source stuck in a
+  // blocking read (a FIFO whose writer hangs, a hung network mount) blocks that thread, never
+  // JavaScript's. `done` (may be empty) is called on the teardown thread when it has finished;
+  // returns the teardown's state, which OnEnvCleanup waits on for a bounded time.
+  std::shared_ptr<Teardown> Shutdown(std::function<void()> done = {});
   // Node's environment teardown: shut the pipeline down while its thread-safe function still exists.
   static void OnEnvCleanup(void* self);
+
+ public:
+  // Node's environment teardown, after every pipeline's: wait (bounded) for teardown threads still at work.
+  static void WaitForTeardowns(void*);
+
+ private:
   GstElement* FindElement(const std::string& name);
 
   std::string description_;

@@ -79,6 +79,7 @@ export type FrameSourceEvents = {
 export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   readonly pipeline: BuiltPipeline;
   #native: NativePipeline;
+  #released: Promise<void> = Promise.resolve();
   #queue: CapturedFrame[] = [];
   #waiter: { resolve: (f: CapturedFrame | null) => void; reject: (e: Error) => void } | undefined;
   #outstanding = 0;
@@ -365,12 +366,24 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     return this.#closed;
   }
 
-  /** Stop and release everything. Idempotent. A pending next() resolves to null. */
+  /**
+   * After close(): resolves once GStreamer has released the source (a device can be opened again);
+   * normally milliseconds, never while a read of the source is stuck (a FIFO whose writer hangs).
+   * Before close(): resolved. It does not keep the process alive on its own.
+   */
+  get released(): Promise<void> {
+    return this.#released;
+  }
+
+  /**
+   * Stop and release everything. Idempotent. A pending next() resolves to null. Returns at once:
+   * GStreamer's teardown finishes on a thread of its own (`released`).
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#clearFirstFrameTimer();
-    this.#native.close();
+    this.#released = this.#native.close();
     this.#queue.length = 0;
     const w = this.#waiter;
     this.#waiter = undefined;

@@ -201,11 +201,48 @@ test('a recording that gives no frame, no error and no end in time fails instead
       );
       assert.ok(Date.now() - t0 < 6000);
     } finally {
-      // The pipeline's reading thread is blocked in read() on the pipe; closing it waits for that
-      // read, so the writer goes first (else close() waits out the writer's sleep, 28 s).
-      writer.kill('SIGKILL');
-      source.close();
+      source.close(); // returns at once although the reading thread is still blocked on the pipe (next test)
     }
+  } finally {
+    writer.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('close() returns at once while the source is stuck in a read, and the process keeps running; `released` resolves once the read returns', { timeout: 60_000 }, async () => {
+  // A named pipe whose writer sends a file's first bytes and then hangs: GStreamer's reading thread
+  // blocks in read(). Tearing the pipeline down waits for that thread; run on JavaScript's thread
+  // (before), close() stopped the whole process until the writer went (a hung network mount or
+  // camera does the same, for good).
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-stuck-'));
+  const fifo = join(dir, 'stuck.mp4');
+  execFileSync('mkfifo', [fifo]);
+  const writer = spawn('sh', ['-c', `trap '' PIPE; exec 3>"${fifo}"; sleep 0.5; printf '\\000\\000\\000\\030ftypisom' >&3; exec sleep 600`]);
+  const writerGone = new Promise<void>((resolve) => writer.once('exit', () => resolve()));
+  try {
+    const source = openCapture({ source: { type: 'file', path: fifo }, firstFrameTimeoutMs: 1500 });
+    // The first-frame timeout fires while the demuxer waits for the rest of the file: the read is stuck.
+    await assert.rejects(source.next(), CaptureError);
+    source.close();
+    // JavaScript runs on: a timer fires, and the teardown is still waiting for the read.
+    let released = false;
+    void source.released.then(() => {
+      released = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(released, false, 'the teardown cannot finish while the read is stuck');
+    assert.equal(writer.exitCode, null, 'the writer still holds the pipe');
+    writer.kill('SIGKILL');
+    await writerGone;
+    // `released` does not keep the process alive (a teardown stuck for good must not hold it open):
+    // a timer does, while the test waits. The read returns at the pipe's end; the test's timeout is the bound.
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await source.released;
+    } finally {
+      clearInterval(keepAlive);
+    }
+    assert.equal(released, true);
   } finally {
     writer.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -28,7 +28,7 @@ function failingBinding(fail: { create?: Error; start?: Error; jpeg?: Error }, m
     getProperty(): string | null {
       return null;
     }
-    close(): void {}
+    async close(): Promise<void> {}
     releaseTensor(): void {}
     addPixelSlots(views: Uint8Array[]): number {
       return views.length;
