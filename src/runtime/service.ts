@@ -32,6 +32,9 @@ import type { CameraWorkerInit } from './camera-worker.js';
 import { deadLetterHint, retryHint, type SinkType } from './upload-hints.js';
 import { slowSourceWarning } from './rate-warning.js';
 
+/** How long a camera's reopening waits for its last pipeline's teardown (Service #released). */
+const RELEASE_WAIT_MS = 2000;
+
 /** Dead letters said one line each in a run before they are summed up (#logDeadLetters). */
 const DEAD_LETTER_LINES = 10;
 /** At most one line per this long for the dead letters past the first DEAD_LETTER_LINES. */
@@ -575,6 +578,24 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     }
   }
 
+  /**
+   * Before a camera is opened again: its last opening's GStreamer teardown runs off JavaScript's
+   * thread (capture/frame-source.ts `released`) and a device (V4L2, Argus) opens again only once it
+   * has let go, normally within milliseconds. A teardown stuck in a read that does not return (a
+   * hung mount) is left behind after RELEASE_WAIT_MS, said in the log.
+   */
+  async #released(cam: CameraConfig, previous: OpenedSource): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), RELEASE_WAIT_MS);
+    });
+    const outcome = await Promise.race([previous.source.released.then(() => 'released' as const), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.#log.warn(`the camera's last pipeline has not let go of its source after ${RELEASE_WAIT_MS / 1000} s (GStreamer is still waiting on a read of it); opening it again anyway`, { camera: cam.id });
+    }
+  }
+
   async #superviseCamera(cam: CameraConfig, status: CameraStatus, sink: PackageSink, ids: ImageIdAllocator, trackIds: ImageIdAllocator): Promise<void> {
     const tensor = tensorOptionsFor(this.detect.manifest);
     const position = this.#positionFor(cam);
@@ -591,7 +612,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     let rateSaid: 'none' | 'slow' | 'recovered' = 'none';
     // Gaps in a recording's stream (CameraRunner 'gap'), over every pass.
     const gaps = { count: 0, ns: 0n };
+    let previous: OpenedSource | undefined;
     while (!this.#stopping) {
+      if (previous !== undefined) await this.#released(cam, previous);
       let opened: OpenedSource | undefined;
       let exposure: ExposureSource;
       try {
@@ -610,6 +633,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         exposure = await this.#exposureFor(cam, opened);
       } catch (err) {
         opened?.close();
+        previous = opened;
         if (this.#unplayable(cam, status, err as Error)) return;
         if (!(await this.#retry(cam, status, err as Error, ++attempt))) return;
         continue;
@@ -702,6 +726,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       } finally {
         offWarning();
         opened.close();
+        previous = opened;
         trackIdFloor = runner.maxTrackId + 1;
       }
       if (this.#stopping) break;
