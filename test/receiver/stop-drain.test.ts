@@ -175,3 +175,33 @@ test('bestshot receiver: SIGTERM while a package is mid-store answers it 201, ex
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('bestshot receiver --stop-drain-s: a store not done within it is rolled back on SIGTERM, exit 0, nothing listed at the next start; a bad value exits 2', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-receiver-drain-flag-'));
+  process.env.BESTSHOT_RECEIVER_TOKEN = TOKEN;
+  try {
+    const rcv = await spawnReceiver(['--dir', dir, '--port', '0', '--stop-drain-s', '0.2', '--test-slow-store-first', '1', '--test-slow-store-ms', '20000']);
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => rcv.proc.once('exit', (code, signal) => r([code, signal])));
+    const answer = post(rcv.url, makePackage('cam-drain-flag', 1, await makeJpeg(6))).then(
+      (r) => r.status,
+      () => 0,
+    );
+    await waitFor(() => rcv.output().includes('test fault: holding the store'), 10_000, `the store held: ${rcv.output()}`);
+    rcv.proc.kill('SIGTERM');
+    // The default drain (5 s) would end the same way, later; the message names the flag's 200 ms.
+    assert.deepEqual(await exited, [0, null], rcv.output());
+    assert.match(rcv.output(), /1 request\(s\) not done within 200 ms: connections cut, unpublished stores rolled back/);
+    assert.notEqual(await answer, 201, 'never acknowledged: the edge keeps it queued and sends it again');
+
+    const again = await spawnReceiver(['--dir', dir, '--port', '0', '--quiet']);
+    try {
+      assert.deepEqual(await listPackages(again.url, TOKEN), []);
+    } finally {
+      await again.stop();
+    }
+    await assert.rejects(spawnReceiver(['--dir', dir, '--stop-drain-s', '-1']), /exited with 2: .*Expected non-negative number for --stop-drain-s but received '-1'/s);
+  } finally {
+    delete process.env.BESTSHOT_RECEIVER_TOKEN;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

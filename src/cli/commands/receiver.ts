@@ -32,6 +32,9 @@ Options:
                          removes the oldest (default: no limit; the store
                          grows until its disk is full, then answers 507 and
                          the edge keeps its packages queued)
+  --stop-drain-s <s>     on a stop, how long the uploads in flight get to
+                         finish and be answered before their connections
+                         are cut (default ${DEFAULT_STOP_DRAIN_MS / 1000}; 0 cuts them at once)
   --quiet                no per-request log lines
 
 Test fault knobs (for fault tests only; POSTs numbered from 1):
@@ -49,7 +52,7 @@ Prints "receiver listening on <url>" once ready; stops on SIGINT/SIGTERM,
 and on SIGHUP (the terminal closed, or kill -HUP) as on SIGTERM, saying so:
 there is nothing to reload. On the stop it takes no new connections or
 requests (503 on a kept-alive connection) and lets the uploads being
-received or stored finish and be answered, for up to ${DEFAULT_STOP_DRAIN_MS / 1000} s; then it cuts
+received or stored finish and be answered, for up to --stop-drain-s; then it cuts
 their connections, rolls back the stores not yet published, and exits 0.
 A second signal while it stops exits at once (exit 1), saying so. A package
 being stored then is never left half-written in --dir: its files are
@@ -72,6 +75,7 @@ export const command: Command = {
         'tls-ca': { type: 'string' },
         'require-client-cert': { type: 'boolean', default: false },
         'max-packages': { type: 'string' },
+        'stop-drain-s': { type: 'string' },
         quiet: { type: 'boolean', default: false },
         'test-cut-first': { type: 'string' },
         'test-fail-first': { type: 'string' },
@@ -123,6 +127,7 @@ export const command: Command = {
           }
         : undefined,
       maxPackages: numberArg('positive integer', 'max-packages', values['max-packages']),
+      stopDrainMs: Math.round(numberArg('non-negative number', 'stop-drain-s', values['stop-drain-s'], DEFAULT_STOP_DRAIN_MS / 1000) * 1000),
       testFaults,
       log: values.quiet ? undefined : (line) => console.log(line),
     }).catch((err: NodeJS.ErrnoException) => {
