@@ -172,6 +172,7 @@ Napi::Object Pipeline::Init(Napi::Env env, Napi::Object exports) {
                                     InstanceMethod("setProperty", &Pipeline::SetProperty),
                                     InstanceMethod("getProperty", &Pipeline::GetProperty),
                                     InstanceMethod("close", &Pipeline::Close),
+                                    InstanceMethod("released", &Pipeline::Released),
                                     InstanceMethod("releaseTensor", &Pipeline::ReleaseTensor),
                                     InstanceMethod("addPixelSlots", &Pipeline::AddPixelSlots),
                                     InstanceMethod("addTensorSlots", &Pipeline::AddTensorSlots),
@@ -455,25 +456,22 @@ Napi::Value Pipeline::ReleasePixels(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Pipeline::Close(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto deferred = std::make_shared<Napi::Promise::Deferred>(env);
-  if (closed_) {
-    deferred->Resolve(env.Undefined());
-    return deferred->Promise();
-  }
-  // The promise resolves once GStreamer has let go of the source (a device can be opened again).
-  // Its thread-safe function does not keep the process alive: a teardown stuck in a read that
-  // never returns must not hold the process open after everything else has ended.
-  Napi::ThreadSafeFunction resolved = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "bestshot.pipeline.close", 0, 1);
-  resolved.Unref(env);
-  Shutdown([resolved, deferred]() mutable {
-    resolved.BlockingCall([deferred](Napi::Env e, Napi::Function) { deferred->Resolve(e.Undefined()); });
-    resolved.Release();
-  });
-  return deferred->Promise();
+  std::shared_ptr<Teardown> t = Shutdown();
+  if (t != nullptr) teardown_ = t;
+  return info.Env().Undefined();
 }
 
-std::shared_ptr<Teardown> Pipeline::Shutdown(std::function<void()> done) {
+Napi::Value Pipeline::Released(const Napi::CallbackInfo& info) {
+  // Closed and its teardown thread done (GStreamer let go of the source); never closed: false.
+  bool released = closed_;
+  if (teardown_ != nullptr) {
+    std::lock_guard<std::mutex> lock(teardown_->mutex);
+    released = teardown_->done;
+  }
+  return Napi::Boolean::New(info.Env(), released);
+}
+
+std::shared_ptr<Teardown> Pipeline::Shutdown() {
   if (closed_) return nullptr;
   closed_ = true;
   if (cleanup_hook_) {
@@ -505,7 +503,7 @@ std::shared_ptr<Teardown> Pipeline::Shutdown(std::function<void()> done) {
     std::lock_guard<std::mutex> lock(g_teardowns_mutex);
     g_teardowns++;
   }
-  std::thread([t, done = std::move(done)]() {
+  std::thread([t]() {
     if (t->pipeline != nullptr) gst_element_set_state(t->pipeline, GST_STATE_NULL);
     if (t->sink) gst_object_unref(t->sink);
     if (t->src) gst_object_unref(t->src);
@@ -526,7 +524,6 @@ std::shared_ptr<Teardown> Pipeline::Shutdown(std::function<void()> done) {
       t->done = true;
     }
     t->cv.notify_all();
-    if (done) done();
     {
       std::lock_guard<std::mutex> lock(g_teardowns_mutex);
       g_teardowns--;

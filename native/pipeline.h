@@ -19,7 +19,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <vector>
 #include <cstdint>
@@ -67,6 +66,7 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   Napi::Value SetProperty(const Napi::CallbackInfo& info);
   Napi::Value GetProperty(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Released(const Napi::CallbackInfo& info);
   Napi::Value ReleaseTensor(const Napi::CallbackInfo& info);
   Napi::Value AddPixelSlots(const Napi::CallbackInfo& info);
   Napi::Value AddTensorSlots(const Napi::CallbackInfo& info);
@@ -85,9 +85,9 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   // Stops the pull thread, releases the thread-safe function and the slots, and hands the
   // GStreamer objects to a teardown thread of their own (state NULL, unref): a source stuck in a
   // blocking read (a FIFO whose writer hangs, a hung network mount) blocks that thread, never
-  // JavaScript's. `done` (may be empty) is called on the teardown thread when it has finished;
-  // returns the teardown's state, which OnEnvCleanup waits on for a bounded time.
-  std::shared_ptr<Teardown> Shutdown(std::function<void()> done = {});
+  // JavaScript's. Returns the teardown's state (null when already shut down), which released()
+  // reads and OnEnvCleanup waits on for a bounded time.
+  std::shared_ptr<Teardown> Shutdown();
   // Node's environment teardown: shut the pipeline down while its thread-safe function still exists.
   static void OnEnvCleanup(void* self);
 
@@ -128,6 +128,7 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   std::atomic<bool> stop_{false};
   bool started_ = false;
   bool closed_ = false;
+  std::shared_ptr<Teardown> teardown_;  // close()'s, for released()
   uint64_t sequence_ = 0;
 };
 

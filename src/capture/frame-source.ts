@@ -383,7 +383,8 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#clearFirstFrameTimer();
-    this.#released = this.#native.close();
+    this.#native.close();
+    this.#released = whenReleased(this.#native);
     this.#queue.length = 0;
     const w = this.#waiter;
     this.#waiter = undefined;
@@ -583,4 +584,22 @@ function errorCodeFor(message: string): 'ERR_CAPTURE' | 'ERR_CAPTURE_ELEMENT_MIS
 /** Open and start a frame source. */
 export function openCapture(options: CaptureOptions, binding?: NativeBinding): FrameSource {
   return new FrameSource(options, binding).start();
+}
+
+/**
+ * Resolves once the native pipeline's teardown has finished, checked on a timer that backs off
+ * from 2 ms to 500 ms and does not keep the process alive (a teardown stuck in a read for good
+ * must not hold it open).
+ */
+function whenReleased(native: NativePipeline): Promise<void> {
+  if (native.released()) return Promise.resolve();
+  return new Promise((resolve) => {
+    let waitMs = 2;
+    const check = (): void => {
+      if (native.released()) return resolve();
+      waitMs = Math.min(500, waitMs * 2);
+      setTimeout(check, waitMs).unref();
+    };
+    setTimeout(check, waitMs).unref();
+  });
 }

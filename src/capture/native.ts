@@ -82,11 +82,11 @@ export interface NativePipeline {
   getProperty(element: string, name: string): string | null;
   /**
    * Stops the pipeline and returns at once; GStreamer's own teardown runs on a thread of its own
-   * (a source stuck in a read keeps that thread, not JavaScript's). Resolves when it has finished:
-   * the source is released and a device can be opened again. Never rejects, and does not keep the
-   * process alive (a teardown stuck for good must not hold it open).
+   * (a source stuck in a read keeps that thread, not JavaScript's).
    */
-  close(): Promise<void>;
+  close(): void;
+  /** Closed and its teardown finished: the source is released and a device can be opened again. */
+  released(): boolean;
   releaseTensor(slot: number): void;
   addPixelSlots(views: Uint8Array[]): number;
   addTensorSlots(views: Float32Array[]): number;

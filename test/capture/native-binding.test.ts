@@ -28,7 +28,10 @@ function failingBinding(fail: { create?: Error; start?: Error; jpeg?: Error }, m
     getProperty(): string | null {
       return null;
     }
-    async close(): Promise<void> {}
+    close(): void {}
+    released(): boolean {
+      return true;
+    }
     releaseTensor(): void {}
     addPixelSlots(views: Uint8Array[]): number {
       return views.length;
