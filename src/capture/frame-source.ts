@@ -596,7 +596,10 @@ function whenReleased(native: NativePipeline): Promise<void> {
   return new Promise((resolve) => {
     let waitMs = 2;
     const check = (): void => {
-      if (native.released()) return resolve();
+      if (native.released()) {
+        resolve();
+        return;
+      }
       waitMs = Math.min(500, waitMs * 2);
       setTimeout(check, waitMs).unref();
     };
