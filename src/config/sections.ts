@@ -208,6 +208,7 @@ export const TRACKER_SECTION: ObjectField = obj('ByteTrack association (T1–T2)
   depthLevels: num("SparseTrack's depth cascade: pseudo-depth levels matched nearest first; 1 = off", { integer: true, min: 1, default: 1 }),
   lostGate: num('lost tracks take only boxes within this height ratio of their last box and not behind their motion; 0 = off', { min: 0, default: 0 }),
   lostMinScore: prob('lost tracks are re-found only by boxes scored at least this; 0 = off', 0),
+  hitLifetime: { kind: 'boolean', default: false, description: "Norfair's hit counter: a lost track survives at most as many frames as it was matched (never longer than trackBuffer)" },
 });
 
 /**

@@ -86,7 +86,7 @@ export interface CalibrationConfig {
 }
 
 /** Cue options (src/track/options.ts, src/track/cues.ts), as the tracker resolves them. */
-type TrackerCueParams = Pick<ResolvedTrackerOptions, 'boost' | 'confidenceBoost' | 'heightIou' | 'scoreCue' | 'depthLevels' | 'lostGate' | 'lostMinScore'>;
+type TrackerCueParams = Pick<ResolvedTrackerOptions, 'boost' | 'confidenceBoost' | 'heightIou' | 'scoreCue' | 'depthLevels' | 'lostGate' | 'lostMinScore' | 'hitLifetime'>;
 
 /** T2. */
 export interface TrackerParams extends TrackerCueParams {

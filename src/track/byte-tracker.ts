@@ -268,7 +268,7 @@ export class ByteTracker {
 
     // Step 5: remove tracks lost for longer than the buffer (T2).
     for (const t of this.lost) {
-      if (t.state === 'lost' && frameId - t.frameId > o.maxTimeLost) {
+      if (t.state === 'lost' && frameId - t.frameId > this.lostLimit(t)) {
         t.state = 'removed';
         removed.push(t);
       }
@@ -357,10 +357,15 @@ export class ByteTracker {
     return result;
   }
 
+  /** Frames a lost track survives (T2's buffer; with hitLifetime, at most its matched frames). */
+  private lostLimit(t: TrackState): number {
+    return this.options.hitLifetime ? Math.min(this.options.maxTimeLost, t.hits) : this.options.maxTimeLost;
+  }
+
   /** Confirmed tracks unmatched for more than maxTimeLost frames at `lastFrame` move to `removed` (T2); the rest are returned. */
   private expire(tracks: TrackState[], lastFrame: number, removed: TrackState[]): TrackState[] {
     return tracks.filter((t) => {
-      if (!t.isActivated || lastFrame - t.frameId <= this.options.maxTimeLost) return true;
+      if (!t.isActivated || lastFrame - t.frameId <= this.lostLimit(t)) return true;
       t.state = 'removed';
       removed.push(t);
       return false;

@@ -209,6 +209,12 @@ export interface TrackerOptions {
    * lost identity to another object.
    */
   lostMinScore?: number;
+  /**
+   * A lost track survives at most as many frames as it was matched (birth included), never longer
+   * than the buffer: Norfair's hit counter (tryolabs/norfair `hit_counter_max`). A track seen for
+   * three frames is gone after three frames lost instead of the buffer's 30. false = off (default).
+   */
+  hitLifetime?: boolean;
 }
 
 /** Order of the first association for lost tracks (see TrackerOptions.lostMatching). */
@@ -245,6 +251,7 @@ export interface ResolvedTrackerOptions {
   depthLevels: number;
   lostGate: number;
   lostMinScore: number;
+  hitLifetime: boolean;
   /** floor(frameRate / 30 × trackBuffer): frames a lost track survives. */
   maxTimeLost: number;
 }
@@ -316,7 +323,7 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
     'matchThreshold', 'lowMatchThreshold', 'unconfirmedMatchThreshold', 'trackThresh', 'newTrackThresh',
     'lowThresh', 'trackBuffer', 'frameRate', 'framePeriodNs', 'fuseScore', 'minBoxArea', 'maxEntriesPerTrack',
     'classGroups', 'kalman', 'momentum', 'momentumDeltaT', 'reupdate', 'recovery', 'duplicateIou', 'minHits', 'tentativeMinHits',
-    'nsa', 'lostMatching', 'boost', 'confidenceBoost', 'heightIou', 'scoreCue', 'depthLevels', 'lostGate', 'lostMinScore',
+    'nsa', 'lostMatching', 'boost', 'confidenceBoost', 'heightIou', 'scoreCue', 'depthLevels', 'lostGate', 'lostMinScore', 'hitLifetime',
   ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Unknown tracker option '${key}'`);
@@ -366,6 +373,7 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
     depthLevels: optionalNumber('positive integer', 'depthLevels', options.depthLevels, 1),
     lostGate: lostGateOption(options.lostGate),
     lostMinScore: unit('lostMinScore', options.lostMinScore, 0),
+    hitLifetime: booleanOption('hitLifetime', options.hitLifetime, false),
     maxTimeLost: Math.floor((frameRate / 30) * trackBuffer),
   };
 }

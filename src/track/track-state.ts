@@ -59,6 +59,8 @@ export class TrackState implements Track {
   readonly startFrame: number;
   /** Consecutive matched frames since (re)activation (upstream tracklet_len). */
   trackletLen = 0;
+  /** Frames matched in all (birth included): Norfair's hit counter, for TrackerOptions.hitLifetime. */
+  hits = 1;
   mean: Float64Array;
   covariance: Float64Array;
   readonly layout: KalmanLayout;
@@ -176,6 +178,7 @@ export class TrackState implements Track {
       kalmanUpdate(this.mean, this.covariance, m, this.mean, this.covariance, this.layout, nsa ? detection.score : undefined);
     }
     this.trackletLen = reactivated ? 0 : this.trackletLen + 1;
+    this.hits++;
     this.state = 'tracked';
     // Confirmed after minHits consecutive matches since birth (ByteTrack: 2;
     // a tentative birth needs more, see TrackInit.minHits).

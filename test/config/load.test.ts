@@ -257,7 +257,7 @@ describe('config: defaults (SPEC parameter table)', () => {
     assert.deepEqual(cam.source, { type: 'test', pattern: 'smpte', width: 1280, height: 720, framerate: 30, live: true });
     assert.equal(cam.captureHz, 10); // A5
     assert.deepEqual(cam.exposure, { mode: 'rule', T_manual: 1000, T_manual_max: 4000, remeterPeriod: 60, aeSettle: 1 }); // A2–A4
-    assert.deepEqual(cam.tracker, { matchThreshold: 0.2, trackBuffer: 30, trackThresh: 0.6, newTrackThresh: 0.7, tentativeMinHits: 3, lowThresh: 0.1, classGroups: 'default', kalman: 'xywh', duplicateIou: 0.45, momentum: 0, reupdate: false, recovery: false, nsa: false, lostMatching: 'joint', boost: false, confidenceBoost: 0, heightIou: false, scoreCue: 0, depthLevels: 1, lostGate: 0, lostMinScore: 0 }); // T1, T2
+    assert.deepEqual(cam.tracker, { matchThreshold: 0.2, trackBuffer: 30, trackThresh: 0.6, newTrackThresh: 0.7, tentativeMinHits: 3, lowThresh: 0.1, classGroups: 'default', kalman: 'xywh', duplicateIou: 0.45, momentum: 0, reupdate: false, recovery: false, nsa: false, lostMatching: 'joint', boost: false, confidenceBoost: 0, heightIou: false, scoreCue: 0, depthLevels: 1, lostGate: 0, lostMinScore: 0, hitLifetime: false }); // T1, T2
     assert.deepEqual(cam.selection, {
       policy: 'shared-best', // the default chosen by docs/evaluation.md "The default"; 'spec' is SPEC S1–S7 exactly
       minWidth: 32,

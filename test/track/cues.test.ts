@@ -90,6 +90,19 @@ describe('tracker cue options (T2)', () => {
     assert.deepEqual(lastIds({ lostMinScore: 0.7 }, frames), []);
   });
 
+  test("hitLifetime (Norfair's hit counter): a lost track survives at most as many frames as it was matched", () => {
+    // Matched 3 frames (birth included), then lost: gone after 3 frames lost, not T2's 30.
+    const seen = [[det(100, 100)], [det(100, 100)], [det(100, 100)]];
+    const lost = (n: number): Box[][] => Array.from({ length: n }, () => []);
+    const back = [[det(100, 100)]];
+    assert.deepEqual(lastIds({ hitLifetime: true }, [...seen, ...lost(3), ...back]), [1], 'lost 3 frames: re-found');
+    assert.deepEqual(lastIds({ hitLifetime: true }, [...seen, ...lost(4), ...back]), [], 'lost 4 frames: removed (the box starts a tentative track)');
+    assert.deepEqual(lastIds({}, [...seen, ...lost(4), ...back]), [1], 'default: T2\'s buffer');
+    // Never longer than the buffer, however long it was matched.
+    const long = Array.from({ length: 60 }, () => [det(100, 100)]);
+    assert.deepEqual(lastIds({ hitLifetime: true, trackBuffer: 5, frameRate: 30 }, [...long, ...lost(6), ...back]), []);
+  });
+
   test('the cue options are validated', () => {
     assert.throws(() => new ByteTracker({ boost: 'yes' as never }), { name: 'TypeError', message: "Expected boolean for boost but received 'yes' of type string" });
     assert.throws(() => new ByteTracker({ confidenceBoost: 2 }), { name: 'RangeError', message: 'Expected number between 0 and 1 for confidenceBoost but received 2 of type number' });
@@ -99,7 +112,8 @@ describe('tracker cue options (T2)', () => {
     assert.throws(() => new ByteTracker({ depthLevels: 1.5 }), { name: 'TypeError', message: 'Expected positive integer for depthLevels but received 1.5 of type number' });
     assert.throws(() => new ByteTracker({ lostGate: 0.5 }), { name: 'RangeError', message: 'Expected 0 (off) or a height ratio of at least 1 for lostGate but received 0.5 of type number' });
     assert.throws(() => new ByteTracker({ lostMinScore: 1.5 }), { name: 'RangeError' });
+    assert.throws(() => new ByteTracker({ hitLifetime: 1 as never }), { name: 'TypeError', message: 'Expected boolean for hitLifetime but received 1 of type number' });
     const o = new ByteTracker().options;
-    assert.deepEqual([o.boost, o.confidenceBoost, o.heightIou, o.scoreCue, o.depthLevels, o.lostGate, o.lostMinScore], [false, 0, false, 0, 1, 0, 0]);
+    assert.deepEqual([o.boost, o.confidenceBoost, o.heightIou, o.scoreCue, o.depthLevels, o.lostGate, o.lostMinScore, o.hitLifetime], [false, 0, false, 0, 1, 0, 0, false]);
   });
 });
