@@ -14,10 +14,12 @@
 
 namespace bestshot {
 
+namespace {
 // Teardown threads still running, for the process's end (WaitForTeardowns).
 std::mutex g_teardowns_mutex;
 std::condition_variable g_teardowns_cv;
 int g_teardowns = 0;
+}  // namespace
 
 // The GStreamer half of a pipeline's shutdown, run on a thread of its own.
 struct Teardown {
@@ -29,7 +31,6 @@ struct Teardown {
   std::condition_variable cv;
   bool done = false;
 };
-
 
 namespace {
 

@@ -72,7 +72,7 @@ export interface Quality {
 export interface QualityParams {
   /** S2's minEdge1 (clipped below it). */
   minEdge1: number;
-  /** S1's minScore1. */
+  /** S1's minScore1; a policy with confidentScore passes the higher of the two. */
   minScore1: number;
   /** Edge distance at which the edge term reaches 1 (S5's minEdge2). */
   edgeFull: number;

@@ -65,7 +65,7 @@ interface TrackState {
 /**
  * Whether a view shows an object well against its best view by the quality
  * score and its largest view (as good as the best): good (unclipped, score ≥
- * minScore1) when the best is, and either the best view itself or a view
+ * confidentScore) when the best is, and either the best view itself or a view
  * whose quality score is ≥ `fraction` × the best's and whose area is ≥
  * `fraction` × the largest.
  */

@@ -37,7 +37,7 @@ interface SharedTrack {
   coveredGood: boolean;
   /** Start of the wait of its uncovered (or grown) best, for the latency bound. */
   windowStart: bigint | null;
-  /** Whether it ever had a qualifying entry (S1: score ≥ minScore1). */
+  /** Whether it ever had a confident entry (S1, and score ≥ confidentScore). */
   qualified: boolean;
   /** Frames since its last qualifying entry (frames it was absent from or held only by a weak entry). */
   weakRun: number;
@@ -101,7 +101,7 @@ const SHARE_SCORE_MARGIN = 0.05;
 /**
  * 'shared-best': like 'final-best', each object's best candidates by the
  * quality score (quality.ts: good — S3 edge ≥ minEdge1, not touching the
- * border as Frigate's veto, score ≥ minScore1 — first, then the weighted
+ * border as Frigate's veto, score ≥ confidentScore (never below S1's minScore1) — first, then the weighted
  * product of size, score, sharpness, exposure, edge and occlusion) are held until the track
  * ends or its wait reaches `maxLatencyS`. When one must be sent, the policy
  * chooses, among the object's kept candidates within `shareMinAreaFraction`
@@ -116,14 +116,15 @@ const SHARE_SCORE_MARGIN = 0.05;
  * Segments: a track is not always one object. The tracker carries a track
  * through frames where it has no entry or only a weak one (T2's low-score
  * second stage, the lost buffer), and that is where identities switch. When
- * a track's chain of qualifying entries (S1: score ≥ minScore1) breaks for
+ * a track's chain of confident entries (S1, and score ≥ confidentScore: a box
+ * below T2's high threshold is a second-stage match) breaks for
  * `segmentGapFrames` frames or more and resumes, the track starts a new
  * segment: the old segment's pending best is sent (as at a track end) and the
  * new segment waits for an image of its own, as a new object would (S6).
  * 0 turns segments off. A chain that resumes in place (IoU ≥ `segmentResumeIoU`
- * with its last qualifying box) keeps its segment: a still object whose
- * detection blinks is the same object, and with the default gap of 1 frame a
- * parked car would otherwise be a new segment, and a package, at every blink.
+ * with its last confident box) keeps its segment: a still object whose
+ * detection blinks is the same object; without it a parked car would be a
+ * new segment, and a package, at every blink longer than the gap (5 frames).
  *
  * Forecast (`coverForecastS` > 0): an object covered by a frame while its
  * recent motion — area growing, time left before it reaches the image border
