@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { POLICY_NAMES, POLICY_OPTIONS, createPolicy, optionsOf, showsWell, type PolicyOptions } from '../../src/select/index.js';
 import { addSentView } from '../../src/select/policies/deadline-cover.js';
 import type { Quality } from '../../src/select/quality.js';
-import { assertCoversEveryObjectSharing, randomScene, runPolicy, type SceneObject, type Step, jamSteps } from './fixtures.js';
+import { assertCoversEveryObjectSharing, randomScene, runPolicy, unsureScenes, type SceneObject, type Step, jamSteps } from './fixtures.js';
 
 // 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate).
 const A = { cx: 200, cy: 200, w: 100, h: 100, score: 0.8 };
@@ -131,15 +131,10 @@ describe("policy 'deadline-cover'", () => {
   });
 
   it('confidentScore (default 0.6): entries scored between S1\'s minScore1 and it break the chain and are no good image; 0 = S1 alone', () => {
-    const unsure: Step[] = [
-      { objects: [a(A)] },
-      ...Array.from({ length: 2 }, (_, k) => ({ objects: [a({ ...A, cx: A.cx + 20 * (k + 1), score: 0.55 })] })),
-      { objects: [a({ ...A, cx: A.cx + 60, w: 90 })], end: [1] },
-    ];
+    const { unsure, larger } = unsureScenes(A, 2);
     // BASE's segmentGapFrames 1: the 0.55 entries break the chain (ByteTrack matches such boxes only in its second stage).
     assert.deepEqual(run(unsure).log, ['@3 immediate 0 [1]', '@3 immediate 3 [1]']);
     assert.deepEqual(run(unsure, { confidentScore: 0 }).log, ['@3 immediate 0 [1]']);
-    const larger: Step[] = [{ objects: [a({ ...A, w: 60, h: 60 })] }, { objects: [a({ ...A, w: 120, h: 120, score: 0.55 })], end: [1] }];
     assert.deepEqual(run(larger).log, ['@1 cached 0 [1]']); // 60×60 alone is S5 cached
     assert.deepEqual(run(larger, { confidentScore: 0 }).log, ['@1 cached 1 [1]']); // the larger view, S5 cached at 0.55
   });

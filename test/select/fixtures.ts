@@ -206,3 +206,22 @@ export function jamSteps(seed: number, scoreMin: number, scoreSpan: number): Ste
   steps[1199]!.end = Array.from({ length: 60 }, (_, k) => k + 1);
   return steps;
 }
+
+type SceneBox = { cx: number; cy: number; w: number; h: number; score: number };
+
+/**
+ * confidentScore scenes for the holding policies, object 1 at `at`: `unsure` has `n` entries at 0.55
+ * (S1 qualifies them; ByteTrack matches them only in its second stage) between a confident view and
+ * one 60 px on, ending there; `larger` has a smaller confident view, then a larger one at 0.55, ending.
+ */
+export function unsureScenes(at: SceneBox, n: number): { unsure: Step[]; larger: Step[] } {
+  const one = (over: Partial<SceneBox>): SceneObject => ({ id: 1, box: { ...at, ...over } });
+  return {
+    unsure: [
+      { objects: [one({})] },
+      ...Array.from({ length: n }, (_, k) => ({ objects: [one({ cx: at.cx + (60 * (k + 1)) / (n + 1), score: 0.55 })] })),
+      { objects: [one({ cx: at.cx + 60, w: 90 })], end: [1] },
+    ],
+    larger: [{ objects: [one({ w: 60, h: 60 })] }, { objects: [one({ w: 120, h: 120, score: 0.55 })], end: [1] }],
+  };
+}

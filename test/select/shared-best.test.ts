@@ -4,7 +4,7 @@ import { FrameRing, POLICY_NAMES, createPolicy, type PolicyDecision, type Policy
 import { forecastLargestArea, type Sighting } from '../../src/select/policies/shared-best.js';
 import { ByteTracker } from '../../src/track/index.js';
 import type { Box } from '../../src/types.js';
-import { assertCoversEveryObjectSharing, randomScene, runPolicy, xyxy, type SceneObject, type Step, jamSteps } from './fixtures.js';
+import { assertCoversEveryObjectSharing, randomScene, runPolicy, unsureScenes, xyxy, type SceneObject, type Step, jamSteps } from './fixtures.js';
 
 // 640×480 scene (fixtures). A: 100×100 at score 0.8 (S5 immediate: area ratio 0.033, edge ≥ 32).
 const A = { cx: 200, cy: 200, w: 100, h: 100, score: 0.8 };
@@ -124,16 +124,11 @@ describe("policy 'shared-best'", () => {
   });
 
   it('confidentScore (default 0.6): entries scored between S1\'s minScore1 and it break the chain and are no good image; 0 = S1 alone', () => {
-    // Five entries at 0.55 (S1 qualifies them, ByteTrack matches them only in its second stage), then a confident one 60 px on.
-    const unsure: Step[] = [
-      { objects: [a(A)] },
-      ...Array.from({ length: 5 }, (_, k) => ({ objects: [a({ ...A, cx: A.cx + 10 * (k + 1), score: 0.55 })] })),
-      { objects: [a({ ...A, cx: A.cx + 60, w: 90 })], end: [1] },
-    ];
+    // Five entries at 0.55, then a confident one 60 px on: a break of the default gap (5).
+    const { unsure, larger } = unsureScenes(A, 5);
     assert.deepEqual(run(unsure).log, ['@6 immediate 0 [1]', '@6 immediate 6 [1]']);
     assert.deepEqual(run(unsure, { confidentScore: 0 }).log, ['@6 immediate 0 [1]']);
     // A larger view at 0.55 against a smaller confident one: the confident one is the image sent.
-    const larger: Step[] = [{ objects: [a({ ...A, w: 60, h: 60 })] }, { objects: [a({ ...A, w: 120, h: 120, score: 0.55 })], end: [1] }];
     assert.deepEqual(run(larger).log, ['@1 cached 0 [1]']); // 60×60 alone is S5 cached
     assert.deepEqual(run(larger, { confidentScore: 0 }).log, ['@1 cached 1 [1]']); // the larger view, S5 cached at 0.55
     // Never below S1: confidentScore 0.3 with minScore1 0.5 leaves a 0.4 entry unqualified.
