@@ -369,7 +369,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
   /**
    * After close(): resolves once GStreamer has released the source (a device can be opened again);
    * normally milliseconds, never while a read of the source is stuck (a FIFO whose writer hangs).
-   * Before close(): resolved. It does not keep the process alive on its own.
+   * Before close(): resolved. While pending it keeps the process alive for at most 2 s.
    */
   get released(): Promise<void> {
     return this.#released;
@@ -586,23 +586,32 @@ export function openCapture(options: CaptureOptions, binding?: NativeBinding): F
   return new FrameSource(options, binding).start();
 }
 
+/** How long a pending `released` keeps the process alive (a teardown takes milliseconds). */
+const RELEASE_HOLD_MS = 2000;
+
 /**
  * Resolves once the native pipeline's teardown has finished, checked on a timer that backs off
- * from 2 ms to 500 ms and does not keep the process alive (a teardown stuck in a read for good
- * must not hold it open).
+ * from 2 ms to 500 ms. The timer keeps the process alive for RELEASE_HOLD_MS, so a script that
+ * awaits it gets its answer; after that it no longer does (a teardown stuck in a read for good
+ * must not hold the process open).
  */
 function whenReleased(native: NativePipeline): Promise<void> {
   if (native.released()) return Promise.resolve();
+  const t0 = performance.now();
   return new Promise((resolve) => {
     let waitMs = 2;
+    const schedule = (): void => {
+      const timer = setTimeout(check, waitMs);
+      if (performance.now() - t0 > RELEASE_HOLD_MS) timer.unref();
+    };
     const check = (): void => {
       if (native.released()) {
         resolve();
         return;
       }
       waitMs = Math.min(500, waitMs * 2);
-      setTimeout(check, waitMs).unref();
+      schedule();
     };
-    setTimeout(check, waitMs).unref();
+    schedule();
   });
 }
