@@ -184,16 +184,24 @@ test('a recording GStreamer cannot play says why and what to do: not a video, da
   }
 });
 
+/**
+ * A named pipe `dir/name` whose writer sends an mp4's first 12 bytes and then sleeps `sleepS`: the
+ * pipeline's reading thread blocks in read() for that long. The writer keeps the pipe open (so
+ * opening it never blocks) and becomes the sleep (exec), so killing it closes the pipe.
+ */
+function starvingPipe(dir: string, name: string, sleepS: number): { fifo: string; writer: ReturnType<typeof spawn> } {
+  const fifo = join(dir, name);
+  execFileSync('mkfifo', [fifo]);
+  const writer = spawn('sh', ['-c', `trap '' PIPE; exec 3>"${fifo}"; sleep 0.5; printf '\\000\\000\\000\\030ftypisom' >&3; exec sleep ${sleepS}`]);
+  return { fifo, writer };
+}
+
 test('a recording that gives no frame, no error and no end in time fails instead of waiting for ever (firstFrameTimeoutMs)', { timeout: 60_000 }, async () => {
   // GStreamer's decodebin can swallow a demuxer's early error (an mp4 cut short, now and then),
   // leaving the pipeline waiting for ever. A named pipe whose writer sends a file's first bytes
   // and then nothing stalls the same way, every time.
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-stall-'));
-  const fifo = join(dir, 'stalled.mp4');
-  execFileSync('mkfifo', [fifo]);
-  // The writer keeps the pipe open (so opening it never blocks) and writes once the pipeline reads;
-  // it then becomes the sleep (exec), so killing it closes the pipe.
-  const writer = spawn('sh', ['-c', `trap '' PIPE; exec 3>"${fifo}"; sleep 0.5; printf '\\000\\000\\000\\030ftypisom' >&3; exec sleep 30`]);
+  const { fifo, writer } = starvingPipe(dir, 'stalled.mp4', 30);
   try {
     const source = openCapture({ source: { type: 'file', path: fifo }, firstFrameTimeoutMs: 2000 });
     try {
@@ -220,9 +228,7 @@ test('close() returns at once while the source is stuck in a read, and the proce
   // (before), close() stopped the whole process until the writer went (a hung network mount or
   // camera does the same, for good).
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-stuck-'));
-  const fifo = join(dir, 'stuck.mp4');
-  execFileSync('mkfifo', [fifo]);
-  const writer = spawn('sh', ['-c', `trap '' PIPE; exec 3>"${fifo}"; sleep 0.5; printf '\\000\\000\\000\\030ftypisom' >&3; exec sleep 600`]);
+  const { fifo, writer } = starvingPipe(dir, 'stuck.mp4', 600);
   const writerGone = new Promise<void>((resolve) => writer.once('exit', () => resolve()));
   try {
     const source = openCapture({ source: { type: 'file', path: fifo }, firstFrameTimeoutMs: 1500 });
