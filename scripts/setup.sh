@@ -63,20 +63,26 @@ command -v node >/dev/null 2>&1 || fail "Node.js 20+ is required (https://nodejs
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || fail "Node.js 20+ is required, found $(node --version)"
 pkg-config --exists gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0 || fail "GStreamer development files not found by pkg-config"
 
-# onnxruntime-node's install script downloads CUDA provider files unless told
-# not to; the CPU binaries ship inside the package. A GPU user runs
-# `ONNXRUNTIME_NODE_INSTALL=cuda12 bash scripts/setup.sh` (README, "GPU").
+# onnxruntime-node's install step downloads CUDA provider files (x86-64);
+# the CPU binaries ship inside the package. package.json's allowScripts
+# denies that step (npm >= 11.16 then never runs it: no download, no
+# deprecated project config). An older npm (Node 20 ships npm 10) still runs
+# it, and the package's own environment switch, exported here, skips it. A
+# GPU user runs `ONNXRUNTIME_NODE_INSTALL=cuda12 bash scripts/setup.sh`
+# (README, "GPU"): the step then runs below, after npm ci.
 export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
-step "installing npm dependencies and building the native addon (npm ci, onnxruntime-node install: $ONNXRUNTIME_NODE_INSTALL)"
+step "installing npm dependencies and building the native addon (npm ci)"
 mkdir -p .bestshot
 npm ci --no-audit --no-fund 2>&1 | tee .bestshot/npm-ci.log || fail "npm ci failed (see the log above)"
 # Install hygiene: a deprecated project config or an install script outside
-# allowScripts is a warning today and a broken install in a future npm. The
-# one project config kept on purpose is .npmrc's onnxruntime-node-install=skip
-# (a plain offline `npm ci` must not fetch CUDA files); the environment switch
-# exported above does the same when npm stops reading it.
-if grep -E "Unknown project config|install-scripts|not yet covered by allowScripts" .bestshot/npm-ci.log | grep -v 'Unknown project config "onnxruntime-node-install"'; then
+# allowScripts is a warning today and a broken install in a future npm.
+if grep -E "Unknown project config|install-scripts|not yet covered by allowScripts" .bestshot/npm-ci.log; then
   fail "npm ci printed warnings the project must prevent (above; full log in .bestshot/npm-ci.log)"
+fi
+# (npm < 11.16 ran it already in npm ci: not twice.)
+if [ "$ONNXRUNTIME_NODE_INSTALL" != skip ] && [ -z "$(find node_modules/onnxruntime-node/bin -name 'libonnxruntime_providers_cuda.so' 2>/dev/null)" ]; then
+  step "onnxruntime-node's install step: $ONNXRUNTIME_NODE_INSTALL (CUDA / TensorRT provider files)"
+  node node_modules/onnxruntime-node/script/install.js || fail "onnxruntime-node's install step ($ONNXRUNTIME_NODE_INSTALL) failed: it downloads from NuGet; see the error above"
 fi
 
 step "building TypeScript"
