@@ -73,7 +73,8 @@ export async function runServiceChild(
   mkdirSync(join(dir, 'state'), { recursive: true });
   const full: ChildSpec = { ...spec, dir, endpoint: `${rcv.receiver.url}/packages`, token: TOKEN };
   const child = fork(compiled ? COMPILED_CHILD : CHILD, [JSON.stringify(full)], {
-    execArgv: compiled ? [] : ['--import', 'tsx'],
+    // BESTSHOT_BENCH_CHILD_ARGS: extra Node flags for the service child (e.g. --cpu-prof, which NODE_OPTIONS refuses).
+    execArgv: [...(compiled ? [] : ['--import', 'tsx']), ...(process.env.BESTSHOT_BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean)],
     env: { ...process.env, ...(compiled ? {} : { BESTSHOT_FROM_SOURCE: '1' }), ...opts.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
