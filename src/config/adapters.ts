@@ -21,6 +21,7 @@ export function detectorOptions(m: ModelConfig): {
   interOpNumThreads: number;
   enableCpuMemArena: boolean;
   enableMemPattern: boolean;
+  fitInput: boolean;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
   tensorrt: { engineCachePath?: string; fp16: boolean };
   scoreThreshold: number;
@@ -37,6 +38,7 @@ export function detectorOptions(m: ModelConfig): {
     interOpNumThreads: m.interOpThreads,
     enableCpuMemArena: m.cpuMemArena,
     enableMemPattern: m.memPattern,
+    fitInput: m.fitInput,
     graphOptimizationLevel: m.graphOptimization,
     tensorrt: { ...(m.tensorrt.engineCachePath !== undefined ? { engineCachePath: m.tensorrt.engineCachePath } : {}), fp16: m.tensorrt.fp16 },
     scoreThreshold: m.scoreThreshold,

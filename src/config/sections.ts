@@ -54,6 +54,12 @@ export const MODEL_SECTION: ObjectField = obj('Detector model and ONNX Runtime s
     description: 'ORT CPU memory arena: keeps freed tensors reserved for the next run; false returns them (measured on YOLOX-Nano: within noise of each other, docs/performance.md)',
   },
   memPattern: { kind: 'boolean', default: true, description: 'ORT memory pattern planning: pre-plans buffers from the first run; false re-plans every run (measured: no memory saved, docs/performance.md)' },
+  fitInput: {
+    kind: 'boolean',
+    default: true,
+    description:
+      "infer only the part of the letterboxed input the frame fills, rounded up to the model's largest stride (a 16:9 camera in YOLOX-Nano's 416x416: 416x256, a third less inference, the same boxes; docs/detect.md); 'yolox' models of batch 1 on the cpu and cuda providers (not tensorrt, which builds an engine per input size); false: the model's declared size",
+  },
   graphOptimization: {
     kind: 'string',
     enum: ['disabled', 'basic', 'extended', 'all'],

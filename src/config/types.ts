@@ -33,6 +33,8 @@ export interface ModelConfig {
   workers: number;
   cpuMemArena: boolean;
   memPattern: boolean;
+  /** Infer the frame's part of the letterboxed input only (Detector fitInput). */
+  fitInput: boolean;
   interOpThreads: number;
   graphOptimization: GraphOptimization;
   tensorrt: TensorRtConfig;

@@ -7,12 +7,13 @@
 import * as ort from 'onnxruntime-node';
 import { InvalidStateError, ModelError, invalidParameterError, numberOption, optionalNumber } from '../errors.js';
 import type { Box } from '../types.js';
-import { buildMinScore, decodeOutput, needsNms, toFrameBox } from './decode.js';
-import type { LetterboxInfo } from './letterbox.js';
+import { buildMinScore, decodeOutput, needsNms, toFrameBox, yoloxAnchorCount } from './decode.js';
+import { fitWindow, type LetterboxInfo } from './letterbox.js';
 import { loadManifest, validateManifest, type ModelManifest } from './manifest.js';
 import { checkModelAgainstManifest } from './model-check.js';
 import { manifestPathFor, readModelFile, resolveModelPath, verifyChecksum } from './model-file.js';
 import { nms } from './nms.js';
+import { withFreeInputSize, type DeclaredDim, type FreeSizeModel } from './onnx-shape.js';
 import { applyTensorRtEnv, missingProviderLibrary, PROVIDERS, providerOption, type ExecutionProvider, type TensorRtOptions } from './providers.js';
 
 export type { ExecutionProvider, TensorRtOptions };
@@ -73,6 +74,16 @@ export interface DetectorOptions {
   verifyChecksum?: boolean;
   /** Inference runs at create, so the first frame is not slow. Default 1. */
   warmupRuns?: number;
+  /**
+   * Infer only the part of the letterboxed input the frame fills, rounded up
+   * to the model's largest stride (a 16:9 frame in YOLOX-Nano's 416×416:
+   * 416×256, 37 % less inference; the padding rows are not computed). Default
+   * true. Applies to 'yolox' models of batch 1 on the 'cpu' and 'cuda'
+   * providers, whose declared input size is made free in memory
+   * (onnx-shape.ts) and checked by a run at create; not to 'tensorrt', which
+   * builds an engine per input shape. False: the declared size, always.
+   */
+  fitInput?: boolean;
   /** Where provider fallbacks and load facts go. Default: console.warn. */
   logger?: (message: string) => void;
   /** Debug-level facts (a default provider list falling back to CPU on a machine without GPU libraries). Default: dropped. */
@@ -98,7 +109,14 @@ export interface RawOutput {
   data: Float32Array;
   dims: readonly number[];
   /** Which batch row holds input i (batched runs) — one entry per input. */
-  rows: Array<{ data: Float32Array; dims: readonly number[]; batchIndex: number }>;
+  rows: Array<{ data: Float32Array; dims: readonly number[]; batchIndex: number; window?: InputWindow }>;
+}
+
+/** The part of the input tensor one inference ran on (fitInput), and the frame's placement in it. */
+interface InputWindow {
+  width: number;
+  height: number;
+  letterbox: LetterboxInfo;
 }
 
 const GRAPH_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
@@ -113,6 +131,43 @@ const isUnit = (x: number): boolean => x >= 0 && x <= 1;
 
 
 
+/** Copy the `w`×`h` window at (x, y) of a planar [3][H][W] tensor into `out` ([3][h][w]). */
+function copyWindow(src: Float32Array, W: number, H: number, x: number, y: number, w: number, h: number, out: Float32Array): void {
+  for (let c = 0; c < 3; c++) {
+    const plane = c * W * H;
+    if (x === 0 && w === W) {
+      out.set(src.subarray(plane + y * W, plane + (y + h) * W), c * w * h); // whole rows: one copy a plane
+      continue;
+    }
+    for (let r = 0; r < h; r++) {
+      const from = plane + (y + r) * W + x;
+      out.set(src.subarray(from, from + w), (c * h + r) * w);
+    }
+  }
+}
+
+/**
+ * Whether a model rewritten to a free input size runs at one: a 16:9 frame's
+ * window (the declared width × the 16:9 height rounded up to the largest
+ * stride), with as many output rows as its grids have. A graph with a size
+ * written into an operator fails here, and the detector keeps the declared size.
+ */
+async function runsAtFreeSize(session: ort.InferenceSession, m: ModelManifest): Promise<boolean> {
+  const i = m.input;
+  const strides = m.output.strides ?? [8, 16, 32];
+  const stride = Math.max(...strides);
+  const win = fitWindow(16, 9, i.width, i.height, i.placement, stride);
+  if (win.width === i.width && win.height === i.height) return false;
+  try {
+    const probe = new Float32Array(3 * win.width * win.height).fill(i.padValue * i.scale);
+    const out = await session.run({ [i.name]: new ort.Tensor('float32', probe, [1, 3, win.height, win.width]) });
+    const dims = out[m.output.name]?.dims;
+    return dims !== undefined && dims.length === 3 && dims[1] === yoloxAnchorCount(win.width, win.height, strides);
+  } catch {
+    return false;
+  }
+}
+
 export class Detector {
   readonly manifest: ModelManifest;
   /** The execution provider that loaded. */
@@ -124,6 +179,8 @@ export class Detector {
   readonly batchSize: number | 'dynamic';
   /** Why each provider before `provider` was skipped. */
   readonly fallbacks: ReadonlyArray<{ provider: ExecutionProvider; reason: string }>;
+  /** Whether inference runs on the frame's part of the input (fitInput); false: the declared size. */
+  readonly fitsInput: boolean;
   #session: ort.InferenceSession | null;
   #minScore: Float32Array;
   #nmsThreshold: number;
@@ -146,6 +203,7 @@ export class Detector {
     nmsThreshold: number;
     maxDetections: number;
     fallbacks: Array<{ provider: ExecutionProvider; reason: string }>;
+    fitsInput: boolean;
   }) {
     this.manifest = init.manifest;
     this.provider = init.provider;
@@ -157,6 +215,7 @@ export class Detector {
     this.#maxDetections = init.maxDetections;
     this.fallbacks = init.fallbacks;
     this.batchSize = init.manifest.input.batch;
+    this.fitsInput = init.fitsInput;
     this.#inputSize = 3 * init.manifest.input.width * init.manifest.input.height;
   }
 
@@ -200,9 +259,19 @@ export class Detector {
     const bytes = readModelFile(modelPath);
     const sha256 = options.verifyChecksum === false ? null : verifyChecksum(bytes, manifest, modelPath);
 
+    // fitInput: the same graph with its input size declared free (TensorRT excepted, per provider below).
+    let free: FreeSizeModel | null = null;
+    if ((options.fitInput ?? true) && manifest.output.format === 'yolox' && manifest.input.batch === 1) {
+      try {
+        free = withFreeInputSize(bytes, manifest.input.name, manifest.output.name, 1);
+      } catch {
+        free = null; // not a model this rewrite reads: the session's own load says what is wrong
+      }
+    }
     const fallbacks: Array<{ provider: ExecutionProvider; reason: string }> = [];
     let session: ort.InferenceSession | undefined;
     let provider: ExecutionProvider | undefined;
+    let fitted = false;
     for (const p of providers) {
       const ep = providerOption(p, options);
       if (p === 'tensorrt') applyTensorRtEnv(options.tensorrt);
@@ -212,17 +281,26 @@ export class Detector {
         if (explicitProviders && p !== providers[providers.length - 1]) log(`execution provider '${p}' unavailable (${missing}); trying '${providers[providers.indexOf(p) + 1]}'`);
         continue;
       }
+      const sessionOptions: ort.InferenceSession.SessionOptions = {
+        executionProviders: [ep],
+        intraOpNumThreads: intra,
+        interOpNumThreads: inter,
+        graphOptimizationLevel: level,
+        enableCpuMemArena: options.enableCpuMemArena ?? true,
+        enableMemPattern: options.enableMemPattern ?? true,
+        // Provider probing failures are reported by us, with the reason; keep ORT's own log quiet.
+        logSeverityLevel: 4,
+      };
       try {
-        session = await ort.InferenceSession.create(bytes, {
-          executionProviders: [ep],
-          intraOpNumThreads: intra,
-          interOpNumThreads: inter,
-          graphOptimizationLevel: level,
-          enableCpuMemArena: options.enableCpuMemArena ?? true,
-          enableMemPattern: options.enableMemPattern ?? true,
-          // Provider probing failures are reported by us, with the reason; keep ORT's own log quiet.
-          logSeverityLevel: 4,
-        });
+        if (free !== null && p !== 'tensorrt') {
+          try {
+            session = await ort.InferenceSession.create(free.bytes, sessionOptions);
+            fitted = true;
+          } catch {
+            session = undefined; // the rewrite did not load: the file as it is decides below
+          }
+        }
+        session ??= await ort.InferenceSession.create(bytes, sessionOptions);
         provider = p;
         break;
       } catch (err) {
@@ -241,14 +319,24 @@ export class Detector {
       throw new ModelError(`Could not load model ${modelPath} with provider '${last.provider}': ${last.reason}${hint}${others}`, 'ERR_MODEL');
     }
     try {
-      checkModelAgainstManifest(modelPath, manifestName, manifest, session.inputMetadata, session.outputMetadata);
+      // A rewritten model is checked as the file declares it: a wrong model is refused with its real size.
+      const declared = (meta: readonly ort.InferenceSession.ValueMetadata[], name: string, dims: DeclaredDim[] | undefined): ort.InferenceSession.ValueMetadata[] =>
+        meta.map((v) => (fitted && dims !== undefined && v.name === name && v.isTensor ? { ...v, shape: dims.map((d) => d ?? '?') } : v));
+      checkModelAgainstManifest(
+        modelPath,
+        manifestName,
+        manifest,
+        declared(session.inputMetadata, manifest.input.name, free?.declaredInput),
+        declared(session.outputMetadata, manifest.output.name, free?.declaredOutput),
+      );
     } catch (err) {
       await session.release();
       throw err;
     }
-    const detector = new Detector({ manifest, provider, modelPath, sha256, session, minScore, nmsThreshold, maxDetections, fallbacks });
     const i = manifest.input;
     const blank = new Float32Array(3 * i.width * i.height).fill(i.padValue * i.scale);
+    if (fitted) fitted = await runsAtFreeSize(session, manifest);
+    const detector = new Detector({ manifest, provider, modelPath, sha256, session, minScore, nmsThreshold, maxDetections, fallbacks, fitsInput: fitted });
     for (let k = 0; k < warmupRuns; k++) await detector.detect({ tensor: blank, letterbox: { ratio: 1, padX: 0, padY: 0 }, frameWidth: i.width, frameHeight: i.height });
     return detector;
   }
@@ -286,7 +374,15 @@ export class Detector {
       let data: Float32Array;
       let scratch: Float32Array | undefined;
       const t0 = chunk[0]!.tensor;
-      if (per === 1 && !(t0.buffer instanceof SharedArrayBuffer)) {
+      // fitInput (batch 1): the frame's part of the input, copied out of the letterboxed tensor.
+      const window = per === 1 ? this.#windowOf(chunk[0]!) : null;
+      let [h, w] = [H, W];
+      if (window !== null) {
+        [h, w] = [window.height, window.width];
+        scratch = this.#takeInput(3 * w * h);
+        data = scratch;
+        copyWindow(t0, W, H, window.x, window.y, w, h, data);
+      } else if (per === 1 && !(t0.buffer instanceof SharedArrayBuffer)) {
         data = t0;
       } else {
         // ONNX Runtime refuses SharedArrayBuffer-backed tensors, and a batch needs one buffer:
@@ -296,7 +392,7 @@ export class Detector {
         chunk.forEach((x, k) => data.set(x.tensor, k * this.#inputSize));
         data.fill(0, chunk.length * this.#inputSize); // unused rows of a fixed batch are 0
       }
-      const feeds = { [this.manifest.input.name]: new ort.Tensor('float32', data, [per, 3, H, W]) };
+      const feeds = { [this.manifest.input.name]: new ort.Tensor('float32', data, [per, 3, h, w]) };
       let out: ort.InferenceSession.OnnxValueMapType;
       try {
         out = await session.run(feeds);
@@ -313,7 +409,7 @@ export class Detector {
           rows.push({ data: outData, dims, batchIndex: k });
         } else {
           const size = outData.length / dims[0]!;
-          rows.push({ data: outData.subarray(k * size, (k + 1) * size), dims: dims.slice(1), batchIndex: 0 });
+          rows.push({ data: outData.subarray(k * size, (k + 1) * size), dims: dims.slice(1), batchIndex: 0, ...(window !== null ? { window } : {}) });
         }
       }
       results.push({ data: outData, dims, rows });
@@ -324,14 +420,32 @@ export class Detector {
   /** Decode, NMS and un-letterbox raw outputs of `infer` for the same inputs. */
   postprocess(raw: readonly RawOutput[], inputs: readonly DetectorInput[]): Box[][] {
     const rows = raw.flatMap((r) => r.rows);
-    const m = this.manifest;
     return inputs.map((input, k) => {
       const row = rows[k]!;
+      const win = row.window;
+      // A window's grids are its own size (fitInput); its boxes are placed by its letterbox.
+      const m = win === undefined ? this.manifest : { ...this.manifest, input: { ...this.manifest.input, width: win.width, height: win.height } };
       // Flat end2end rows carry the batch index in column 0 for the whole batch run.
       let candidates = decodeOutput(m, row.data, row.dims, this.#minScore, row.batchIndex);
       candidates = needsNms(m.output.format) ? nms(candidates, this.#nmsThreshold, this.#maxDetections) : candidates.sort((a, b) => b.score - a.score).slice(0, this.#maxDetections);
-      return candidates.map((c) => toFrameBox(c, input.letterbox, m.classes));
+      return candidates.map((c) => toFrameBox(c, win?.letterbox ?? input.letterbox, m.classes));
     });
+  }
+
+  /**
+   * The window of the input this frame needs (fitInput), or null to infer the
+   * whole input: not fitting, no smaller window, or a letterbox other than
+   * the manifest's arithmetic gives for the frame (a caller's own placement).
+   */
+  #windowOf(x: DetectorInput): (InputWindow & { x: number; y: number }) | null {
+    if (!this.fitsInput) return null;
+    const i = this.manifest.input;
+    const stride = Math.max(...(this.manifest.output.strides ?? [32]));
+    const win = fitWindow(x.frameWidth, x.frameHeight, i.width, i.height, i.placement, stride);
+    if (win.width === i.width && win.height === i.height) return null;
+    const lb = x.letterbox;
+    const same = Math.abs(lb.ratio - win.letterbox.ratio) <= 1e-9 * win.letterbox.ratio && lb.padX === win.letterbox.padX + win.x && lb.padY === win.letterbox.padY + win.y;
+    return same ? win : null;
   }
 
   #takeInput(length: number): Float32Array {

@@ -3,7 +3,7 @@ export { Detector, type DetectorOptions, type DetectorInput, type RawOutput } fr
 export { checkModelAgainstManifest, expectedOutputShapes } from './model-check.js';
 export { missingProviderLibrary, PROVIDERS, type ExecutionProvider, type TensorRtOptions } from './providers.js';
 export { validateManifest, loadManifest, OUTPUT_FORMATS, type ModelManifest, type OutputFormat, type ManifestInput, type ManifestOutput, type ManifestThresholds } from './manifest.js';
-export { tensorOptionsFor, computeLetterbox, letterboxTensor, type LetterboxInfo, type PackedImage } from './letterbox.js';
+export { tensorOptionsFor, computeLetterbox, fitWindow, letterboxTensor, type LetterboxInfo, type PackedImage } from './letterbox.js';
 export { decodeYolox, decodeYolov5, decodeYolov8, decodeEnd2End, yoloxAnchorCount, buildMinScore, decodeOutput, toFrameBox, type Candidate, type DecodeOptions } from './decode.js';
 export { nms } from './nms.js';
 export { checkModelFile, resolveModelPath, manifestPathFor, verifyChecksum, sha256Hex, MODELS_DIR, DEFAULT_MANIFEST_PATH } from './model-file.js';

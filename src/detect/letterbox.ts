@@ -45,6 +45,38 @@ export function computeLetterbox(
   return { ratio, padX: Math.floor((inputWidth - sw) / 2), padY: Math.floor((inputHeight - sh) / 2) };
 }
 
+/**
+ * The part of a `inputWidth`×`inputHeight` letterboxed tensor a model with a
+ * free input size (model.fitInput) needs: the frame's scaled image rounded up
+ * to a multiple of `stride` (the model's largest stride) on each side, at the
+ * same place the letterbox put it ('topleft': the top-left corner; 'center':
+ * centred). A 640×360 frame in a 416×416 YOLOX input is 416×234 of image and
+ * 182 rows of padding: its window is 416×256, 37 % fewer pixels to infer.
+ * The window always contains the image (the rest is the letterbox's padding),
+ * and `letterbox` is the frame's placement in the window.
+ */
+export function fitWindow(
+  frameWidth: number,
+  frameHeight: number,
+  inputWidth: number,
+  inputHeight: number,
+  placement: 'topleft' | 'center',
+  stride: number,
+): { x: number; y: number; width: number; height: number; letterbox: LetterboxInfo } {
+  const full = computeLetterbox(frameWidth, frameHeight, inputWidth, inputHeight, placement);
+  // The native letterbox's size (GeometryFor: lround, at least 1 pixel).
+  const sw = Math.max(1, Math.min(inputWidth, Math.round(frameWidth * full.ratio)));
+  const sh = Math.max(1, Math.min(inputHeight, Math.round(frameHeight * full.ratio)));
+  const width = Math.min(inputWidth, Math.ceil(sw / stride) * stride);
+  const height = Math.min(inputHeight, Math.ceil(sh / stride) * stride);
+  let x = placement === 'center' ? Math.floor((inputWidth - width) / 2) : 0;
+  let y = placement === 'center' ? Math.floor((inputHeight - height) / 2) : 0;
+  // Centred: keep the image inside the window whatever the rounding of the two halves.
+  x = Math.min(Math.max(x, full.padX + sw - width), full.padX);
+  y = Math.min(Math.max(y, full.padY + sh - height), full.padY);
+  return { x, y, width, height, letterbox: { ratio: full.ratio, padX: full.padX - x, padY: full.padY - y } };
+}
+
 /** Packed 8-bit pixels, as frames and retained images carry them. */
 export interface PackedImage {
   width: number;
