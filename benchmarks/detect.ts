@@ -8,13 +8,15 @@
  * - inference: session.run;
  * - postprocess: decode + NMS + un-letterbox;
  * - detect = inference + postprocess; stage = preprocess + detect;
- * - end-to-end frames/s: capture with tensor → detect, one after another.
+ * - end-to-end frames/s: capture with tensor → detect, one after another;
+ * - model.fitInput: inference on the frame's window of the input against the
+ *   whole declared input, alternating frame by frame.
  */
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { openCapture } from '../src/capture/index.js';
-import { Detector, DetectorPool, TRAFFIC_CLASSES, letterboxTensor, tensorOptionsFor, type DetectorInput, type PackedImage } from '../src/detect/index.js';
+import { Detector, DetectorPool, TRAFFIC_CLASSES, fitWindow, letterboxTensor, tensorOptionsFor, type DetectorInput, type PackedImage } from '../src/detect/index.js';
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
 import { BenchArgsError, benchArgs, benchNumber, fmt, machine, summary, writeResult } from './util.js';
 
@@ -134,6 +136,33 @@ export default async function (args: string[]): Promise<void> {
     console.log(`  end to end   ${fmt(fps, 1)} frames/s (capture with tensor → detect, sequential, ${frames} frames)`);
     console.log(`  postprocess target p99 < 2 ms: ${sp.p99 < 2 ? 'met' : 'MISSED'}`);
     results[`threads${threads}`] = { inference: si, postprocess: sp, detect: st, stage, endToEndFps: fps, boxesPerFrame: boxes / runs };
+  }
+  // model.fitInput: the same frames on the whole declared input (the window's peer, same run).
+  {
+    const fitted = await Detector.create({ providers: ['cpu'], intraOpNumThreads: 1, classes: [...TRAFFIC_CLASSES], warmupRuns: 5, logger: () => {} });
+    const whole = await Detector.create({ providers: ['cpu'], intraOpNumThreads: 1, classes: [...TRAFFIC_CLASSES], warmupRuns: 5, fitInput: false, logger: () => {} });
+    const times: Record<'fit' | 'whole', number[]> = { fit: [], whole: [] };
+    // Alternating, so that both see the same load.
+    for (let k = 0; k < Math.min(runs, 200); k++) {
+      for (const [name, d] of [
+        ['fit', fitted],
+        ['whole', whole],
+      ] as const) {
+        const t0 = now();
+        await d.infer([inputs[k % inputs.length]!]);
+        times[name].push(now() - t0);
+      }
+    }
+    const f = summary(times.fit);
+    const w = summary(times.whole);
+    const i0 = inputs[0]!;
+    const win = fitWindow(i0.frameWidth, i0.frameHeight, fitted.manifest.input.width, fitted.manifest.input.height, fitted.manifest.input.placement, 32);
+    console.log(
+      `\nmodel.fitInput (1 thread, alternating): the frame's ${win.width}x${win.height} window p50 ${fmt(f.p50)} ms, the whole ${fitted.manifest.input.width}x${fitted.manifest.input.height} input p50 ${fmt(w.p50)} ms = ${fmt(f.p50 / w.p50, 3)}× (fitsInput ${fitted.fitsInput})`,
+    );
+    results.fitInput = { window: [win.width, win.height], fit: f, whole: w, ratio: f.p50 / w.p50, fitsInput: fitted.fitsInput };
+    await fitted.close();
+    await whole.close();
   }
   // Worker threads (DetectorPool): throughput with frames in flight, and how
   // long the main event loop is held (in-thread session.run holds it).
