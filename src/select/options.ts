@@ -88,8 +88,8 @@ export const POLICY_OPTIONS = {
   shareMinAreaFraction: {
     kind: 'unit',
     policies: ['shared-best'],
-    defaults: { 'shared-best': 0.6 },
-    description: "'shared-best': another object's upload covers an object when its entry there reaches this fraction of its best; lower shares more (fewer bytes, smaller images)",
+    defaults: { 'shared-best': 0.8 },
+    description: "'shared-best': another object's upload covers an object when its entry there reaches this fraction of its best; lower shares more (fewer bytes, smaller images). 0.8 by the half-A rule on the fitInput detections (docs/evaluation.md)",
   },
   reSendAreaGrowth: {
     kind: 'atLeastOne',

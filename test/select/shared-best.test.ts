@@ -166,17 +166,18 @@ describe("policy 'shared-best'", () => {
 
   it('coverForecastS: an approaching object covered early by another object\'s frame waits again once it outgrows the cover; a receding one keeps it', () => {
     // B comes down the image, 40 → 64 px: A's frame 0 shows it at 40×40,
-    // ≥ 0.6 of its best so far when A ends at frame 2 (48×48).
+    // ≥ 0.6 of its best so far when A ends at frame 2 (48×48) (shareMinAreaFraction 0.6 here).
     const approach = (k: number) => ({ cx: 450, cy: 250 + 10 * k, w: 40 + 4 * k, h: 40 + 4 * k, score: 0.8 });
     const steps: Step[] = [];
     for (let k = 0; k <= 6; k++) steps.push({ objects: k <= 2 ? [a(A), b(approach(k))] : [b(approach(k))], ...(k === 2 ? { end: [1] } : k === 6 ? { end: [2] } : {}) });
-    assert.deepEqual(run(steps).log, ['@2 immediate 0 [1,2]']); // off (default): the 40×40 cover is final
-    assert.deepEqual(run(steps, { coverForecastS: 1 }).log, ['@2 immediate 0 [1,2]', '@6 cached 6 [2]']); // provisional: its 64×64 best is sent at its end
+    const share = { shareMinAreaFraction: 0.6 };
+    assert.deepEqual(run(steps, share).log, ['@2 immediate 0 [1,2]']); // off (default): the 40×40 cover is final
+    assert.deepEqual(run(steps, { ...share, coverForecastS: 1 }).log, ['@2 immediate 0 [1,2]', '@6 cached 6 [2]']); // provisional: its 64×64 best is sent at its end
     // Receding (48 → 36 px, moving up): its best is behind it; A's frame covers it for good.
     const recede = (k: number) => ({ cx: 450, cy: 300 - 10 * k, w: 48 - 2 * k, h: 48 - 2 * k, score: 0.8 });
     const back: Step[] = [];
     for (let k = 0; k <= 6; k++) back.push({ objects: k >= 4 ? [a(A), b(recede(k))] : [b(recede(k))], ...(k === 6 ? { end: [1, 2] } : {}) });
-    assert.deepEqual(run(back, { coverForecastS: 1 }).log, ['@6 immediate 4 [1,2]']);
+    assert.deepEqual(run(back, { ...share, coverForecastS: 1 }).log, ['@6 immediate 4 [1,2]']);
   });
 
   it('maxLatencyS bounds how long an unsent best waits; a grown object waits again from its growth', () => {
