@@ -113,7 +113,7 @@ export interface RawOutput {
 }
 
 /** The part of the input tensor one inference ran on (fitInput), and the frame's placement in it. */
-interface InputWindow {
+export interface InputWindow {
   width: number;
   height: number;
   letterbox: LetterboxInfo;

@@ -44,6 +44,8 @@ export class DetectorPool {
   readonly manifest: ModelManifest;
   readonly provider: string;
   readonly modelPath: string;
+  /** Whether the workers infer each frame's window of the input (DetectorOptions.fitInput). */
+  readonly fitsInput: boolean;
   readonly workers: number;
   #pool: Piscina | null;
   #transfer: boolean;
@@ -57,6 +59,7 @@ export class DetectorPool {
     this.manifest = manifest;
     this.provider = info.provider;
     this.modelPath = info.modelPath;
+    this.fitsInput = info.fitsInput;
     this.#transfer = transfer;
     this.workers = pool.options.maxThreads;
     // piscina replaces a worker that dies; count it for the metrics.

@@ -10,7 +10,7 @@ import type { Box } from '../types.js';
 import { Detector, type DetectorInput, type DetectorOptions } from './detector.js';
 
 export type WorkerTask = { kind: 'info' } | { kind: 'detect'; inputs: DetectorInput[] };
-export type WorkerInfo = { provider: string; modelPath: string; sha256: string | null; fallbacks: Array<{ provider: string; reason: string }> };
+export type WorkerInfo = { provider: string; modelPath: string; sha256: string | null; fallbacks: Array<{ provider: string; reason: string }>; fitsInput: boolean };
 
 // Fallback reasons travel back through the 'info' task; the pool logs them once.
 const ready: Promise<Detector> = Detector.create({ ...(workerData as DetectorOptions), logger: () => {} });
@@ -35,7 +35,7 @@ let lastCollect = performance.now();
 
 export default async function run(task: WorkerTask): Promise<WorkerInfo | Box[][]> {
   const d = await ready;
-  if (task.kind === 'info') return { provider: d.provider, modelPath: d.modelPath, sha256: d.sha256, fallbacks: [...d.fallbacks] };
+  if (task.kind === 'info') return { provider: d.provider, modelPath: d.modelPath, sha256: d.sha256, fallbacks: [...d.fallbacks], fitsInput: d.fitsInput };
   const boxes = await d.detectBatch(task.inputs);
   if (performance.now() - lastCollect >= COLLECT_INTERVAL_MS) {
     lastCollect = performance.now();

@@ -429,7 +429,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     this.detect = await DetectorPool.create({ ...detectorPoolOptions(cfg, workers, this.#log), workerModule: this.#opts.detectorWorkerModule });
     this.provider = this.detect.provider;
     this.#detectorReady = true;
-    this.#log.info('detector loaded', { provider: this.provider, ms: Math.round(performance.now() - t0), workers });
+    this.#log.info('detector loaded', { provider: this.provider, fitInput: this.detect.fitsInput, ms: Math.round(performance.now() - t0), workers });
     // The queue opens after the model loaded: nothing is sent before the service can run.
     let sink = this.#opts.sink;
     if (!sink) {

@@ -21,6 +21,7 @@ describe('D1 DetectorPool', () => {
 
   test('D1 a worker finds the same boxes as the in-thread detector (copied, shared and transferred tensors)', async () => {
     assert.equal(pool.provider, 'cpu');
+    assert.equal(pool.fitsInput, true, 'the workers infer the frame\'s window (model.fitInput), as the in-thread detector does');
     const frame = await firstFrame(join(SHARED_DATA_DIR, 'coco-images', '000000000139.jpg'), direct.manifest);
     const input = inputOf(frame);
     const expected = await direct.detect(input);
