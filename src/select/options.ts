@@ -114,9 +114,9 @@ export const POLICY_OPTIONS = {
   segmentGapFrames: {
     kind: 'nonNegative',
     policies: SHARED,
-    defaults: { 'shared-best': 5, 'deadline-cover': 8, budget: 1 },
+    defaults: { 'shared-best': 5, 'deadline-cover': 5, budget: 1 },
     description:
-      "'shared-best' (default 5) and 'deadline-cover' (default 8), both by the half-A rule with confidentScore (docs/evaluation.md), 'budget' (default 1): a track whose qualifying entries (S1, and confidentScore where the policy has it) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
+      "'shared-best' and 'deadline-cover' (default 5), both by the half-A rule with confidentScore (docs/evaluation.md), 'budget' (default 1): a track whose qualifying entries (S1, and confidentScore where the policy has it) break for this many frames and resume starts a new segment that needs its own image (identity after a weak stretch is uncertain); higher sends less, 0 = never",
   },
   segmentResumeIoU: {
     kind: 'unit',
@@ -135,9 +135,9 @@ export const POLICY_OPTIONS = {
   coverMinFraction: {
     kind: 'unit',
     policies: ['deadline-cover'],
-    defaults: { 'deadline-cover': 0.6 },
+    defaults: { 'deadline-cover': 0.8 },
     description:
-      "'deadline-cover' (default 0.6, the half-A rule): a sent frame shows an object well when its quality score and area there reach this fraction of its best by the time it is due; lower shares more (fewer bytes, smaller images)",
+      "'deadline-cover' (default 0.8, the half-A rule): a sent frame shows an object well when its quality score and area there reach this fraction of its best by the time it is due; lower shares more (fewer bytes, smaller images)",
   },
   budgetBytesPerS: {
     kind: 'positive',

@@ -36,7 +36,7 @@ describe("policy 'deadline-cover'", () => {
     assert.ok((POLICY_NAMES as readonly string[]).includes('deadline-cover'));
     assert.equal(createPolicy('deadline-cover').name, 'deadline-cover');
     const defaults = Object.fromEntries(optionsOf('deadline-cover').filter((n) => !n.startsWith('weight')).map((n) => [n, POLICY_OPTIONS[n].defaults['deadline-cover' as never]]));
-    assert.deepEqual(defaults, { maxLatencyS: 10, shareCandidates: 16, segmentGapFrames: 8, segmentResumeIoU: 0, confidentScore: 0.6, coverMinFraction: 0.6 });
+    assert.deepEqual(defaults, { maxLatencyS: 10, shareCandidates: 16, segmentGapFrames: 5, segmentResumeIoU: 0, confidentScore: 0.6, coverMinFraction: 0.8 });
   });
 
   it('sends nothing before a deadline; one upload serves both objects, the other is not sent at its end', () => {
