@@ -122,15 +122,6 @@ export interface InputWindow {
 const GRAPH_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 const isUnit = (x: number): boolean => x >= 0 && x <= 1;
 
-
-
-
-
-
-
-
-
-
 /** Copy the `w`×`h` window at (x, y) of a planar [3][H][W] tensor into `out` ([3][h][w]). */
 function copyWindow(src: Float32Array, W: number, H: number, x: number, y: number, w: number, h: number, out: Float32Array): void {
   for (let c = 0; c < 3; c++) {
