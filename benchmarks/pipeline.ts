@@ -1,5 +1,5 @@
 /**
- * npm run bench -- pipeline [--policy spec|shared-best|…] [--held-frames jpeg|pixels] [--pixel-format i420|bgr]
+ * npm run bench -- pipeline [--policy spec|shared-best|…] [--held-frames jpeg|pixels] [--pixel-format i420|bgr] [--pairs N]
  *
  * The whole pipeline (capture → detect → track → select → JPEG → upload to
  * the reference receiver) on a real clip and on a 720p transcode of it:
@@ -10,9 +10,16 @@
  *     10 Hz grid, late frames dropped before detection): per-stage and
  *     end-to-end latency p50/p99, drop rate;
  *  3. the highest sustained rate: every frame of the clip, offline (nothing
- *     dropped), frames/s — and its ratio to the bare detector.
+ *     dropped), frames/s — and its ratio to the bare detector, the runs
+ *     alternating with bare loops (--pairs, median ratio). captureHz is
+ *     the clip's own frame rate: A5's grid then takes every frame, and T2's
+ *     lost-track buffer (trackBuffer periods of 1/captureHz) keeps its
+ *     meaning. A captureHz far above the clip's rate (1000 here until
+ *     2026-12-07) made that buffer 30 ms, shorter than one frame gap: every
+ *     missed detection ended its track, and the run built a package for
+ *     every second frame (449 of 905, 69 at the clip's rate).
  * CPU (cores busy) and RSS for each run. Targets on this 2-core machine:
- * 10 Hz with zero drops and end-to-end p99 < 100 ms; sustained ≥ 0.85 × bare.
+ * 10 Hz with zero drops and end-to-end p99 < 100 ms; sustained ≥ 0.9 × bare (issue 18).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,12 +31,13 @@ import { BestshotService, detectorPoolOptions, type RuntimeLogger } from '../src
 import { TRAFFIC_CLIPS_DIR } from '../src/paths.js';
 import { POLICY_NAMES } from '../src/select/index.js';
 import { make720pClip } from './capture.js';
-import { benchArgs, benchChoice, fmt, machine, summary, writeResult } from './util.js';
+import { benchArgs, benchChoice, benchNumber, fmt, machine, summary, writeResult } from './util.js';
 
-const USAGE = `npm run bench -- pipeline [--policy spec|shared-best|…] [--held-frames jpeg|pixels] [--pixel-format i420|bgr]
+const USAGE = `npm run bench -- pipeline [--policy spec|shared-best|…] [--held-frames jpeg|pixels] [--pixel-format i420|bgr] [--pairs N]
   --policy P        selection.policy: ${POLICY_NAMES.join(', ')} (default spec)
   --held-frames H   cameras[].heldFrames: jpeg (default) or pixels
   --pixel-format F  cameras[].pixelFormat: i420 (default) or bgr
+  --pairs N         sustained runs, each between two bare detector runs (default 3)
 Writes benchmarks/results/pipeline.json.`;
 
 const silent: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -88,6 +96,26 @@ async function bareDetector(clip: string, pixelFormat: string): Promise<{ fps: n
   return { fps, frames: n };
 }
 
+/** The clip's own frame rate (frames/s): its first frame's duration, else its first timestamps. */
+async function clipFrameRate(clip: string): Promise<number> {
+  const source = openCapture({ source: { type: 'file', path: clip }, format: 'I420' });
+  const pts: bigint[] = [];
+  let durationNs = -1n;
+  try {
+    for await (const f of source) {
+      if (durationNs <= 0n) durationNs = f.durationNs;
+      pts.push(f.ptsNs);
+      source.releasePixels(f);
+      if (pts.length === 3) break;
+    }
+  } finally {
+    source.close();
+  }
+  const periodNs = durationNs > 0n ? Number(durationNs) : pts.length >= 3 && pts[0]! >= 0n ? Number(pts[2]! - pts[0]!) / 2 : -1;
+  if (!(periodNs > 0)) throw new Error(`${clip}: no frame rate (timestamps ${pts.join(', ')}, duration ${durationNs})`);
+  return Math.round((1e9 / periodNs) * 1000) / 1000;
+}
+
 async function pipelineRun(clip: string, mode: 'live' | 'offline', captureHz: number, policy: string, heldFrames: string, pixelFormat: string) {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-bench-'));
   const cfg = configFor(clip, mode === 'live', captureHz, dir, policy, heldFrames, pixelFormat);
@@ -119,7 +147,8 @@ async function pipelineRun(clip: string, mode: 'live' | 'offline', captureHz: nu
 }
 
 export default async function main(args: string[]): Promise<void> {
-  const { values } = benchArgs(args, USAGE, { policy: { type: 'string' }, 'held-frames': { type: 'string' }, 'pixel-format': { type: 'string' } });
+  const { values } = benchArgs(args, USAGE, { policy: { type: 'string' }, 'held-frames': { type: 'string' }, 'pixel-format': { type: 'string' }, pairs: { type: 'string' } });
+  const pairs = benchNumber('positive integer', '--pairs', values.pairs, 3);
   const policy: string = benchChoice('--policy', values.policy, POLICY_NAMES, 'spec');
   const heldFrames: string = benchChoice('--held-frames', values['held-frames'], ['jpeg', 'pixels'], 'jpeg');
   const pixelFormat: string = benchChoice('--pixel-format', values['pixel-format'], ['i420', 'bgr'], 'i420');
@@ -130,22 +159,37 @@ export default async function main(args: string[]): Promise<void> {
   const results: Record<string, unknown> = {};
   console.log(`machine: ${machine()}; YOLOX-Nano 416x416 on CPU, 2 inference workers; selection policy ${policy}, held frames as ${heldFrames}, frames in ${pixelFormat}; the reference receiver runs in the same process\n`);
   for (const [name, clip] of clips) {
-    // The bare loop runs before and after the pipeline; the faster of the two is
-    // the reference (conservative against the machine's drift during the run).
-    const bareBefore = await bareDetector(clip, pixelFormat);
     const live = await pipelineRun(clip, 'live', 10, policy, heldFrames, pixelFormat);
-    const max = await pipelineRun(clip, 'offline', 1000, policy, heldFrames, pixelFormat);
-    const bareAfter = await bareDetector(clip, pixelFormat);
-    const bare = bareAfter.fps > bareBefore.fps ? bareAfter : bareBefore;
-    results[name] = { bareDetectorFps: bare.fps, live10Hz: live, sustained: max, sustainedOverBare: max.fps / bare.fps };
+    const clipHz = await clipFrameRate(clip);
+    // On a shared VM the machine's speed drifts by 10–20 % within a minute, so
+    // the bare loop and the pipeline alternate (bare, pipeline, bare, …) and
+    // each pipeline run is compared with the faster of the bare runs beside
+    // it (conservative); the median of those ratios is the figure.
+    const bares = [await bareDetector(clip, pixelFormat)];
+    const runs: Array<Awaited<ReturnType<typeof pipelineRun>>> = [];
+    for (let i = 0; i < pairs; i++) {
+      runs.push(await pipelineRun(clip, 'offline', clipHz, policy, heldFrames, pixelFormat));
+      bares.push(await bareDetector(clip, pixelFormat));
+    }
+    const ratios = runs.map((r, i) => ({ i, bare: Math.max(bares[i]!.fps, bares[i + 1]!.fps), ratio: r.fps / Math.max(bares[i]!.fps, bares[i + 1]!.fps) }));
+    const median = [...ratios].sort((a, b) => a.ratio - b.ratio)[(ratios.length - 1) >> 1]!;
+    const max = runs[median.i]!;
+    results[name] = {
+      bareDetectorFps: median.bare,
+      live10Hz: live,
+      sustained: { ...max, captureHz: clipHz },
+      sustainedOverBare: median.ratio,
+      alternation: { bareFps: bares.map((b) => b.fps), sustainedFps: runs.map((r) => r.fps), ratios: ratios.map((r) => r.ratio) },
+    };
     const l = live.latency;
     console.log(`${name}`);
-    console.log(`  bare detector loop:   ${fmt(bare.fps, 1)} frames/s (${bare.frames} frames; before ${fmt(bareBefore.fps, 1)}, after ${fmt(bareAfter.fps, 1)})`);
     console.log(`  live 10 Hz:           ${live.processed} frames, dropped ${live.dropped} (${fmt(100 * live.dropRate, 1)} %), CPU ${fmt(live.cores, 2)} cores, RSS ${fmt(live.rssMiB, 0)} MiB`);
     console.log(`    detect      p50 ${fmt(l.detect.p50, 1)} ms  p99 ${fmt(l.detect.p99, 1)} ms   (capture → boxes)`);
     console.log(`    track+sel.  p50 ${fmt(l.trackSelect.p50, 1)} ms  p99 ${fmt(l.trackSelect.p99, 1)} ms`);
     console.log(`    end to end  p50 ${fmt(l.endToEnd.p50, 1)} ms  p99 ${fmt(l.endToEnd.p99, 1)} ms   (capture → package handed to the uploader; target p99 < 100)`);
-    console.log(`  sustained (offline):  ${fmt(max.fps, 1)} frames/s = ${fmt(max.fps / bare.fps, 3)} × bare detector (target ≥ 0.85), CPU ${fmt(max.cores, 2)} cores, RSS ${fmt(max.rssMiB, 0)} MiB`);
+    console.log(`  bare detector loop:   ${bares.map((b) => fmt(b.fps, 1)).join(', ')} frames/s (${bares[0]!.frames} frames a run)`);
+    console.log(`  sustained (offline, every frame at the clip's ${fmt(clipHz, 1)} frames/s): ${runs.map((r) => fmt(r.fps, 1)).join(', ')} frames/s; over the faster bare run beside each: ${ratios.map((r) => fmt(r.ratio, 3)).join(', ')}`);
+    console.log(`    median ${fmt(median.ratio, 3)} × bare detector (target ≥ 0.9): ${max.processed} frames, ${max.packages.immediate + max.packages.cached} packages, CPU ${fmt(max.cores, 2)} cores, RSS ${fmt(max.rssMiB, 0)} MiB`);
     console.log(`    end to end  p50 ${fmt(max.latency.endToEnd.p50, 1)} ms  p99 ${fmt(max.latency.endToEnd.p99, 1)} ms\n`);
   }
   console.log(`written ${writeResult(`pipeline${policy === 'spec' ? '' : `-${policy}`}${heldFrames === 'jpeg' ? '' : `-held-${heldFrames}`}`, { policy, heldFrames, ...results })}`);
