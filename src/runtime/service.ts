@@ -31,6 +31,7 @@ import { loadNative, type NativeBinding } from '../capture/native.js';
 import type { CameraWorkerInit } from './camera-worker.js';
 import { deadLetterHint, retryHint, type SinkType } from './upload-hints.js';
 import { slowSourceWarning } from './rate-warning.js';
+import { resolveTrackerOptions } from '../track/index.js';
 
 /** How long a camera's reopening waits for its last pipeline's teardown (Service #released). */
 const RELEASE_WAIT_MS = 2000;
@@ -695,6 +696,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
                 hz,
                 ...(runner.sentHz !== undefined ? { sentHz: runner.sentHz } : {}),
                 captureHz: cam.captureHz,
+                lostBufferPeriods: resolveTrackerOptions(trackerOptions(cam)).maxTimeLost,
               }),
               fields,
             );

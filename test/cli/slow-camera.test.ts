@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -89,9 +89,9 @@ test('replay of a recording with fewer frames per second than captureHz says its
       execFileSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=30', 'pattern=ball', '!', `video/x-raw,width=160,height=120,framerate=${fps}/1`, '!', 'x264enc', 'speed-preset=ultrafast', '!', 'h264parse', '!', 'mp4mux', '!', 'filesink', `location=${path}`]);
       return path;
     };
-    const said = (path: string): LogLine[] => {
+    const said = (path: string, config: string[] = []): LogLine[] => {
       // config/demo.yaml: captureHz 10.
-      const r = spawnSync(process.execPath, [CLI, 'replay', path, '--out', join(dir, `out-${basename(path)}`), '--quiet'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 100_000 });
+      const r = spawnSync(process.execPath, [CLI, 'replay', path, ...config, '--out', join(dir, `out-${basename(path)}-${config.length}`), '--quiet'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 100_000 });
       assert.equal(r.status, 0, r.stderr);
       return r.stderr
         .split('\n')
@@ -105,6 +105,34 @@ test('replay of a recording with fewer frames per second than captureHz says its
       [['warn', `recording ${five} has 5.0 frames/s, fewer than captureHz 10: each of its frames is analysed, but objects are seen less often than configured`, 5, 10]],
     );
     assert.deepEqual(said(clip(25)), []);
+    // T2: at captureHz 100 the tracker's 30 lost periods are 300 ms, less than two of the clip's 200 ms
+    // frames — every missed detection would end a track (the pipeline benchmark's captureHz 1000 on a
+    // 24 fps clip built a package for every second frame): the warning says so and what to set.
+    const fast = join(dir, 'fast.yaml');
+    writeFileSync(
+      fast,
+      `version: 1
+model: { providers: [cpu] }
+receiver: { embedded: true }
+cameras:
+  - id: demo
+    source: { type: file, path: ${five}, realtime: false }
+    captureHz: 100
+    exposure: { mode: auto }
+    position: { type: none }
+`,
+    );
+    assert.deepEqual(
+      said(five, ['--config', fast]).map((l) => [l.level, l.msg, l.deliveredHz, l.captureHz]),
+      [
+        [
+          'warn',
+          `recording ${five} has 5.0 frames/s, fewer than captureHz 100: each of its frames is analysed, but objects are seen less often than configured; the tracker keeps a lost track for 30 capture periods (T2), 300 ms, less than two of these frames, so every missed detection ends a track and its object is sent again: set captureHz to at most 5.0`,
+          5,
+          100,
+        ],
+      ],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
