@@ -1,0 +1,51 @@
+/**
+ * cropStats' I420 figures written the plain way, one pixel at a time, as
+ * src/select/crop-stats.ts computed them before its I420 pass was made
+ * faster: the specification the fast pass must match bit for bit
+ * (test/select/crop-stats-i420.test.ts) and its peer in
+ * `npm run bench -- crop-stats`.
+ */
+import { yuvCoefficients } from '../../src/capture/yuv.js';
+import { gridSharpness, HIGHLIGHT_LEVEL, SHADOW_LEVEL, SHARPNESS_GRID, type CropBox, type CropImage, type CropStats } from '../../src/select/crop-stats.js';
+
+export function cropStatsI420Reference(image: CropImage, box: CropBox): CropStats {
+  const { width, height, pixels } = image;
+  const x0 = Math.max(0, Math.floor(box.cx - box.w / 2));
+  const y0 = Math.max(0, Math.floor(box.cy - box.h / 2));
+  const x1 = Math.min(width, Math.ceil(box.cx + box.w / 2));
+  const y1 = Math.min(height, Math.ceil(box.cy + box.h / 2));
+  const w = x1 - x0;
+  const h = y1 - y0;
+  if (w <= 0 || h <= 0) return { sharpness: NaN, highlights: 0, shadows: 0, mean: 0 };
+  const gw = Math.min(w, SHARPNESS_GRID);
+  const gh = Math.min(h, SHARPNESS_GRID);
+  const sum = new Float64Array(gw * gh);
+  const count = new Uint32Array(gw * gh);
+  const yuv = yuvCoefficients(image.yuv);
+  const cw = Math.ceil(width / 2);
+  const uBase = width * height;
+  const vBase = uBase + cw * Math.ceil(height / 2);
+  let high = 0;
+  let low = 0;
+  let total = 0;
+  for (let y = 0; y < h; y++) {
+    const row = (y0 + y) * width;
+    const cRow = ((y0 + y) >> 1) * cw;
+    const gy = Math.min(gh - 1, Math.floor((y * gh) / h));
+    for (let x = 0; x < w; x++) {
+      const c = cRow + ((x0 + x) >> 1);
+      const l = (pixels[row + x0 + x]! - yuv.yOffset) * yuv.yGain;
+      const u = pixels[uBase + c]! - 128;
+      const v = pixels[vBase + c]! - 128;
+      const grey = Math.min(255, Math.max(0, l));
+      if (l + yuv.rV * v >= HIGHLIGHT_LEVEL || l - yuv.gU * u - yuv.gV * v >= HIGHLIGHT_LEVEL || l + yuv.bU * u >= HIGHLIGHT_LEVEL) high++;
+      if (grey <= SHADOW_LEVEL) low++;
+      total += grey;
+      const k = gy * gw + Math.min(gw - 1, Math.floor((x * gw) / w));
+      sum[k]! += grey;
+      count[k]!++;
+    }
+  }
+  const n = w * h;
+  return { sharpness: gridSharpness(sum, count, gw, gh), highlights: high / n, shadows: low / n, mean: total / n };
+}
