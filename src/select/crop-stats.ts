@@ -80,22 +80,30 @@ function checkImage(image: CropImage): number {
 }
 
 /**
+ * The pixels cropStats reads for `box` (rounded outwards, clamped to the
+ * image: left, top, width, height) and its resample grid (at most
+ * SHARPNESS_GRID cells per side, never upsampled); null when nothing of the
+ * box is inside.
+ */
+export function cropWindow(width: number, height: number, box: CropBox): { x0: number; y0: number; w: number; h: number; gw: number; gh: number } | null {
+  const x0 = Math.max(0, Math.floor(box.cx - box.w / 2));
+  const y0 = Math.max(0, Math.floor(box.cy - box.h / 2));
+  const w = Math.min(width, Math.ceil(box.cx + box.w / 2)) - x0;
+  const h = Math.min(height, Math.ceil(box.cy + box.h / 2)) - y0;
+  if (w <= 0 || h <= 0) return null;
+  return { x0, y0, w, h, gw: Math.min(w, SHARPNESS_GRID), gh: Math.min(h, SHARPNESS_GRID) };
+}
+
+/**
  * Sharpness and exposure of the crop of `box` (rounded outwards, clamped to
  * the image). A box wholly outside the image gives NaN sharpness and zeros.
  */
 export function cropStats(image: CropImage, box: CropBox): CropStats {
   const stride = checkImage(image);
-  const { width, height, channels, pixels } = image;
-  const x0 = Math.max(0, Math.floor(box.cx - box.w / 2));
-  const y0 = Math.max(0, Math.floor(box.cy - box.h / 2));
-  const x1 = Math.min(width, Math.ceil(box.cx + box.w / 2));
-  const y1 = Math.min(height, Math.ceil(box.cy + box.h / 2));
-  const w = x1 - x0;
-  const h = y1 - y0;
-  if (w <= 0 || h <= 0) return { sharpness: NaN, highlights: 0, shadows: 0, mean: 0 };
-  // Resample grid: at most SHARPNESS_GRID cells per side, never upsampled.
-  const gw = Math.min(w, SHARPNESS_GRID);
-  const gh = Math.min(h, SHARPNESS_GRID);
+  const { channels, pixels } = image;
+  const window = cropWindow(image.width, image.height, box);
+  if (window === null) return { sharpness: NaN, highlights: 0, shadows: 0, mean: 0 };
+  const { x0, y0, w, h, gw, gh } = window;
   const sum = new Float64Array(gw * gh);
   const count = new Uint32Array(gw * gh);
   if (image.format === 'I420') {

@@ -6,19 +6,13 @@
  * `npm run bench -- crop-stats`.
  */
 import { yuvCoefficients } from '../../src/capture/yuv.js';
-import { gridSharpness, HIGHLIGHT_LEVEL, SHADOW_LEVEL, SHARPNESS_GRID, type CropBox, type CropImage, type CropStats } from '../../src/select/crop-stats.js';
+import { cropWindow, gridSharpness, HIGHLIGHT_LEVEL, SHADOW_LEVEL, type CropBox, type CropImage, type CropStats } from '../../src/select/crop-stats.js';
 
 export function cropStatsI420Reference(image: CropImage, box: CropBox): CropStats {
   const { width, height, pixels } = image;
-  const x0 = Math.max(0, Math.floor(box.cx - box.w / 2));
-  const y0 = Math.max(0, Math.floor(box.cy - box.h / 2));
-  const x1 = Math.min(width, Math.ceil(box.cx + box.w / 2));
-  const y1 = Math.min(height, Math.ceil(box.cy + box.h / 2));
-  const w = x1 - x0;
-  const h = y1 - y0;
-  if (w <= 0 || h <= 0) return { sharpness: NaN, highlights: 0, shadows: 0, mean: 0 };
-  const gw = Math.min(w, SHARPNESS_GRID);
-  const gh = Math.min(h, SHARPNESS_GRID);
+  const window = cropWindow(width, height, box);
+  if (window === null) return { sharpness: NaN, highlights: 0, shadows: 0, mean: 0 };
+  const { x0, y0, w, h, gw, gh } = window;
   const sum = new Float64Array(gw * gh);
   const count = new Uint32Array(gw * gh);
   const yuv = yuvCoefficients(image.yuv);
