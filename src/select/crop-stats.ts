@@ -145,10 +145,13 @@ export function cropStats(image: CropImage, box: CropBox): CropStats {
 }
 
 /**
- * cropStats' per-pixel pass for I420 frames, the runtime's format: the same
- * arithmetic in the same order as the packed-pixel loop in cropStats, so
- * every figure is bit-identical, and faster (a 1280×720 frame's crops took
- * 2–3 ms of the tracking worker per frame). Each cell's sum is carried in a
+ * cropStats' per-pixel pass for I420 frames, the runtime's format. Grey is
+ * the decoder's luma (for BT.601 exactly the BGR weighted sum); a highlight
+ * is a converted channel at the clip level. It does the arithmetic of the
+ * one-pixel-at-a-time pass (test/helpers/crop-stats-reference.ts) in the
+ * same order, so every figure is that pass's bit for bit, about twice as fast
+ * (a 1280×720 frame's crops took 2–3 ms of the tracking worker a frame;
+ * `npm run bench -- crop-stats`). Each cell's sum is carried in a
  * register along its run of pixels (the same additions in the same order,
  * without a store and reload per pixel); luma's level and grey come from a
  * table of the 256 codes; the three-channel highlight test runs only where
