@@ -33,13 +33,12 @@ export function cropStatsI420Reference(image: CropImage, box: CropBox): CropStat
       const v = pixels[vBase + c]! - 128;
       const grey = Math.min(255, Math.max(0, l));
       if (l + yuv.rV * v >= HIGHLIGHT_LEVEL || l - yuv.gU * u - yuv.gV * v >= HIGHLIGHT_LEVEL || l + yuv.bU * u >= HIGHLIGHT_LEVEL) high++;
-      if (grey <= SHADOW_LEVEL) low++;
       total += grey;
-      const k = gy * gw + Math.min(gw - 1, Math.floor((x * gw) / w));
-      sum[k]! += grey;
-      count[k]!++;
+      if (grey <= SHADOW_LEVEL) low++;
+      const cell = gy * gw + Math.min(gw - 1, Math.floor((x * gw) / w));
+      count[cell]!++;
+      sum[cell]! += grey;
     }
   }
-  const n = w * h;
-  return { sharpness: gridSharpness(sum, count, gw, gh), highlights: high / n, shadows: low / n, mean: total / n };
+  return { sharpness: gridSharpness(sum, count, gw, gh), highlights: high / (w * h), shadows: low / (w * h), mean: total / (w * h) };
 }
