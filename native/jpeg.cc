@@ -44,13 +44,21 @@ constexpr size_t kMaxEncoders = 16;
 std::mutex g_cache_mutex;
 std::list<std::pair<std::string, std::shared_ptr<Encoder>>> g_cache;
 
-// jpegenc writes what it is given: BGR/RGB as an RGB-colour-space JPEG, I420
-// as 4:2:0 Y'CbCr. An I420 frame (the runtime's capture format) is converted
-// to BGR first, so a package's JPEG is the one a BGR capture gave (the same
-// converter, run on the few frames sent instead of on every frame captured;
-// docs/performance.md "I420 frames").
+// jpegenc writes what it is given: BGR/RGB as an RGB-colour-space JPEG
+// (three full-resolution channels, all with the luma table: 2.8× the bytes
+// of the same image in Y'CbCr 4:2:0 at the same quality, and about twice the
+// encoding time), I420 as 4:2:0 Y'CbCr read as JFIF's full-range BT.601 with
+// centred chroma. So every frame reaches the encoder as exactly that: a
+// baseline JFIF 4:2:0 JPEG, the kind every decoder and cloud pipeline
+// expects. An I420 frame goes through BGRx first, the conversion a BGR
+// capture makes, so its JPEG is the BGR capture's; GStreamer 1.22's
+// videoconvert skips a conversion between two Y'CbCr forms of the same matrix
+// (BT.601 limited range "converted" to full range kept black at 16), which a
+// direct I420 → I420 step would hit (docs/performance.md "Package JPEGs").
 std::string ToEncoderCaps(const std::string& format, const std::string& element) {
-  return format == "I420" && element == "jpegenc" ? "video/x-raw,format=BGR ! " : "";
+  if (element != "jpegenc") return "";
+  const std::string jfif = "video/x-raw,format=I420,colorimetry=1:4:0:0,chroma-site=jpeg ! ";
+  return format == "I420" ? "video/x-raw,format=BGRx ! videoconvert ! " + jfif : jfif;
 }
 
 // `colour`: extra caps fields of an I420 frame (colorimetry, chroma-site), or "".

@@ -471,7 +471,7 @@ export const UPLOAD_SECTION: ObjectField = obj('cloud upload (U1–U3)', {
     enum: UPLOAD_CONTENTS,
     default: 'frame',
     description:
-      "what a package carries: 'frame' (default: the whole frame, SPEC's package; the one mode every sink takes), 'crops' (a full-resolution crop of every qualifying, unclipped object of the frame: about 5× fewer bytes at the same coverage with the default policy, http sink only, docs/evaluation.md \"Confident views\"), 'frame+crops' (a low-quality frame for context plus the crops)",
+      "what a package carries: 'frame' (default: the whole frame, SPEC's package; the one mode every sink takes), 'crops' (a full-resolution crop of every qualifying, unclipped object of the frame: about 4× fewer bytes at the same coverage with the default policy, http sink only, docs/evaluation.md \"Confident views\"), 'frame+crops' (a low-quality frame for context plus the crops)",
   },
   cropJpegQuality: num("JPEG quality of the crops ('crops', 'frame+crops')", { integer: true, min: 1, max: 100, default: 90 }),
   contextJpegQuality: num("JPEG quality of the context frame ('frame+crops'); the camera's jpegQuality is the frame's in 'frame'", { integer: true, min: 1, max: 100, default: 40 }),

@@ -286,7 +286,7 @@ interface CacheFile {
   frames: Array<{ t: string; jpeg: number; boxes: Box[]; sharp: number[]; crop: Array<[number | null, number, number, number]>; cropJpeg: number[]; ctxJpeg: number }>;
 }
 
-const CACHE_VERSION = 5; // 4: frames captured as I420, as the runtime does; 5: detected on the frame's window of the input (model.fitInput), as the runtime does
+const CACHE_VERSION = 6; // 4: frames captured as I420, as the runtime does; 5: detected on the frame's window of the input (model.fitInput), as the runtime does; 6: JPEG sizes of JFIF 4:2:0 JPEGs, as the runtime encodes them
 
 /** JPEG quality of the upload crops in the evaluation (upload.cropJpegQuality's default). */
 export const CROP_JPEG_QUALITY = 90;

@@ -16,6 +16,7 @@ import { meanLuma, meanLumaI420 } from '../../src/capture/exposure/rules.js';
 import { Detector, tensorOptionsFor } from '../../src/detect/index.js';
 import { SHARED_DATA_DIR, TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
 import { chromaAlignedRect, copyRect, copyRectI420, cropRectWithMargin, cropStats } from '../../src/select/crop-stats.js';
+import { JFIF_420, jpegLayout } from '../helpers/jpeg-layout.js';
 
 const YOLOX_TENSOR = { width: 416, height: 416, channelOrder: 'bgr', placement: 'topleft', padValue: 114, scale: 1 } as const;
 
@@ -84,6 +85,8 @@ describe('I420 frames', () => {
       const a = await encodeJpeg({ width: bgr.width, height: bgr.height, format: 'BGR', pixels: bgr.pixels });
       const b = await encodeJpeg({ width: i420.width, height: i420.height, format: 'I420', yuv: i420.yuv!, pixels: i420.pixels });
       assert.ok(a.equals(b), `${bgr.width}×${bgr.height}: ${a.length} bytes from BGR, ${b.length} from I420`);
+      // Both are baseline JFIF Y'CbCr 4:2:0 (the I420 frame goes through the BGR capture's conversion first).
+      assert.deepEqual(jpegLayout(a), JFIF_420);
     }
   });
 
