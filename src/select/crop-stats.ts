@@ -149,7 +149,7 @@ export function cropStats(image: CropImage, box: CropBox): CropStats {
  * the decoder's luma (for BT.601 exactly the BGR weighted sum); a highlight
  * is a converted channel at the clip level. It does the arithmetic of the
  * one-pixel-at-a-time pass (test/helpers/crop-stats-reference.ts) in the
- * same order, so every figure is that pass's bit for bit, about twice as fast
+ * same order, so every figure is that pass's bit for bit, 1.3–2.2× as fast
  * (a 1280×720 frame's crops took 2–3 ms of the tracking worker a frame;
  * `npm run bench -- crop-stats`). Each cell's sum is carried in a
  * register along its run of pixels (the same additions in the same order,
