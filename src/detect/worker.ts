@@ -22,15 +22,20 @@ ready.catch(() => {});
  * YOLOX-Nano at 416×416; a pre-allocated output is copied just the same).
  * V8 sees only a small object, so dead outputs pile up in RSS between its own
  * collections — more of them since the input buffers are reused (fewer
- * allocations, fewer collections): one 1280×720 camera at 10 Hz held
- * 303 MiB (296–311, three runs) against 286 (282–289) before the reuse, and
- * 284 (281–285) with this worker collecting its small heap at most once a
- * second (docs/performance.md "Reused inference inputs").
+ * allocations, fewer collections; docs/performance.md "Reused inference
+ * inputs"). So the worker collects at most once a second (one per 10 frames
+ * at 10 Hz). A young-generation collection is enough: an output is dead by
+ * the time the run's boxes are decoded, and a dead young ArrayBuffer's memory
+ * is freed by a scavenge. It pauses this thread for about 1.4 ms where a full
+ * collection took 14.5 (up to 30) ms with four 1280×720 cameras, the frame's
+ * boxes waiting behind it (docs/performance.md "The detect worker's
+ * collection"); RSS is the same.
  */
 const COLLECT_INTERVAL_MS = 1000;
 // V8 flags are per process: contexts made after this one have gc() too; nothing else here uses it.
 setFlagsFromString('--expose_gc');
-const collect = runInNewContext('gc') as () => void;
+const gc = runInNewContext('gc') as (options: { type: 'minor' | 'major'; execution: 'sync' }) => void;
+const collect = (): void => gc({ type: 'minor', execution: 'sync' });
 let lastCollect = performance.now();
 
 export default async function run(task: WorkerTask): Promise<WorkerInfo | Box[][]> {
