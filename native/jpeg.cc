@@ -10,6 +10,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
+#include <cstring>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -61,11 +62,72 @@ std::string ToEncoderCaps(const std::string& format, const std::string& element)
   return format == "I420" ? "video/x-raw,format=BGRx ! videoconvert ! " + jfif : jfif;
 }
 
+// jpegenc hands the planes to libjpeg as raw data, and libjpeg reads each row
+// to the next multiple of 8 samples: an I420 frame whose width is not a
+// multiple of 16 is read past its width, into the stride's padding (never
+// written by videoconvert) and, for the chroma rows, into the next row or past
+// the buffer. Those bytes go into the DCT of the right-hand blocks, so the
+// JPEG depended on stale memory: the same frame gave other bytes in another
+// process, and the I420 and BGR captures of one frame other JPEGs at 854 px
+// (docs/performance.md "Package JPEGs"). This probe gives jpegenc a copy whose
+// rows are padded to a multiple of 16 with the row's last sample repeated
+// (what libjpeg does itself for non-raw input), described by a GstVideoMeta,
+// which jpegenc's frame mapping reads. Rows below the frame are the last row
+// repeated by jpegenc already.
+GstPadProbeReturn PadRowsToBlocks(GstPad* pad, GstPadProbeInfo* info, gpointer) {
+  GstBuffer* in = GST_PAD_PROBE_INFO_BUFFER(info);
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  GstVideoInfo vinfo;
+  const bool known = caps != nullptr && gst_video_info_from_caps(&vinfo, caps);
+  if (caps != nullptr) gst_caps_unref(caps);
+  if (!known || GST_VIDEO_INFO_FORMAT(&vinfo) != GST_VIDEO_FORMAT_I420) return GST_PAD_PROBE_OK;
+  GstVideoFrame src;
+  if (!gst_video_frame_map(&src, &vinfo, in, GST_MAP_READ)) return GST_PAD_PROBE_OK;
+  gsize offsets[GST_VIDEO_MAX_PLANES] = {0};
+  gint strides[GST_VIDEO_MAX_PLANES] = {0};
+  gsize size = 0;
+  for (guint p = 0; p < 3; p++) {
+    strides[p] = (GST_VIDEO_FRAME_COMP_WIDTH(&src, p) + 15) & ~15;
+    offsets[p] = size;
+    size += static_cast<gsize>(strides[p]) * GST_VIDEO_FRAME_COMP_HEIGHT(&src, p);
+  }
+  GstBuffer* out = gst_buffer_new_allocate(nullptr, size, nullptr);
+  GstMapInfo map;
+  if (out == nullptr || !gst_buffer_map(out, &map, GST_MAP_WRITE)) {
+    if (out != nullptr) gst_buffer_unref(out);
+    gst_video_frame_unmap(&src);
+    return GST_PAD_PROBE_OK;
+  }
+  for (guint p = 0; p < 3; p++) {
+    const int w = GST_VIDEO_FRAME_COMP_WIDTH(&src, p);
+    const int h = GST_VIDEO_FRAME_COMP_HEIGHT(&src, p);
+    const int from = GST_VIDEO_FRAME_COMP_STRIDE(&src, p);
+    const uint8_t* row = static_cast<const uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&src, p));
+    uint8_t* dst = map.data + offsets[p];
+    for (int y = 0; y < h; y++, row += from, dst += strides[p]) {
+      std::memcpy(dst, row, w);
+      std::memset(dst + w, row[w - 1], strides[p] - w);
+    }
+  }
+  gst_buffer_unmap(out, &map);
+  gst_video_frame_unmap(&src);
+  gst_buffer_add_video_meta_full(out, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_FORMAT_I420, GST_VIDEO_INFO_WIDTH(&vinfo),
+                                 GST_VIDEO_INFO_HEIGHT(&vinfo), 3, offsets, strides);
+  gst_buffer_copy_into(out, in, static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, -1);
+  gst_buffer_unref(in);
+  GST_PAD_PROBE_INFO_DATA(info) = out;
+  return GST_PAD_PROBE_OK;
+}
+
 // `colour`: extra caps fields of an I420 frame (colorimetry, chroma-site), or "".
-std::shared_ptr<Encoder> GetEncoder(int width, int height, const std::string& format, const std::string& colour,
-                                    const std::string& element, std::string* error) {
-  const std::string key =
-      std::to_string(width) + "x" + std::to_string(height) + ":" + format + ":" + colour + ":" + element;
+// `outWidth` × `outHeight`: the JPEG's size; a smaller one is scaled down in
+// the frame's own format first (videoscale), so the conversions after it see
+// only the output's pixels (the context frame of upload.content frame+crops).
+std::shared_ptr<Encoder> GetEncoder(int width, int height, int outWidth, int outHeight, const std::string& format,
+                                    const std::string& colour, const std::string& element, std::string* error) {
+  const bool scaled = outWidth != width || outHeight != height;
+  const std::string key = std::to_string(width) + "x" + std::to_string(height) + ">" + std::to_string(outWidth) + "x" +
+                          std::to_string(outHeight) + ":" + format + ":" + colour + ":" + element;
   std::lock_guard<std::mutex> lock(g_cache_mutex);
   for (auto it = g_cache.begin(); it != g_cache.end(); ++it) {
     if (it->first == key) {
@@ -76,7 +138,11 @@ std::shared_ptr<Encoder> GetEncoder(int width, int height, const std::string& fo
   const std::string desc = "appsrc name=src format=time caps=video/x-raw,format=" + format +
                            ",width=" + std::to_string(width) + ",height=" + std::to_string(height) +
                            colour +
-                           ",framerate=0/1 ! videoconvert ! " + ToEncoderCaps(format, element) + element +
+                           ",framerate=0/1 ! " +
+                           (scaled ? "videoscale add-borders=false ! video/x-raw,width=" + std::to_string(outWidth) +
+                                         ",height=" + std::to_string(outHeight) + ",pixel-aspect-ratio=1/1 ! "
+                                   : std::string()) +
+                           "videoconvert ! " + ToEncoderCaps(format, element) + element +
                            " name=enc ! appsink name=sink sync=false";
   GError* err = nullptr;
   GstElement* pipeline = gst_parse_launch(desc.c_str(), &err);
@@ -91,6 +157,11 @@ std::shared_ptr<Encoder> GetEncoder(int width, int height, const std::string& fo
   e->src = GST_APP_SRC(gst_bin_get_by_name(GST_BIN(pipeline), "src"));
   e->sink = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "sink"));
   e->enc = gst_bin_get_by_name(GST_BIN(pipeline), "enc");
+  if (element == "jpegenc" && outWidth % 16 != 0) {
+    GstPad* sink = gst_element_get_static_pad(e->enc, "sink");
+    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, PadRowsToBlocks, nullptr, nullptr);
+    gst_object_unref(sink);
+  }
   if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     *error = "could not start the JPEG encoder pipeline (" + element + ")";
     return nullptr;
@@ -103,7 +174,7 @@ std::shared_ptr<Encoder> GetEncoder(int width, int height, const std::string& fo
 class JpegWorker : public Napi::AsyncWorker {
  public:
   JpegWorker(Napi::Env env, Napi::Reference<Napi::Value> keep, const uint8_t* data, size_t size, int width, int height,
-             std::string format, std::string colour, int quality, std::string element)
+             int outWidth, int outHeight, std::string format, std::string colour, int quality, std::string element)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         keep_(std::move(keep)),
@@ -111,6 +182,8 @@ class JpegWorker : public Napi::AsyncWorker {
         size_(size),
         width_(width),
         height_(height),
+        out_width_(outWidth),
+        out_height_(outHeight),
         format_(std::move(format)),
         colour_(std::move(colour)),
         quality_(quality),
@@ -120,7 +193,7 @@ class JpegWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     std::string error;
-    std::shared_ptr<Encoder> enc = GetEncoder(width_, height_, format_, colour_, element_, &error);
+    std::shared_ptr<Encoder> enc = GetEncoder(width_, height_, out_width_, out_height_, format_, colour_, element_, &error);
     if (!enc) {
       SetError(error);
       return;
@@ -166,6 +239,7 @@ class JpegWorker : public Napi::AsyncWorker {
   const uint8_t* data_;
   size_t size_;
   int width_, height_;
+  int out_width_, out_height_;
   std::string format_;
   std::string colour_;  // caps fields of an I420 frame's colour (ColourCaps)
   int quality_;
@@ -205,8 +279,12 @@ Napi::Value EncodeJpeg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t length = 0;
   const uint8_t* data = TypedArrayBytes(env, info[0], &length);
-  auto* worker = new JpegWorker(env, Napi::Persistent(info[0]), data, length,
-                                info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(),
+  const int width = info[1].As<Napi::Number>().Int32Value();
+  const int height = info[2].As<Napi::Number>().Int32Value();
+  // The output size (TypeScript validated it: at most the frame's); absent = the frame's.
+  const int outWidth = info[7].IsNumber() ? info[7].As<Napi::Number>().Int32Value() : width;
+  const int outHeight = info[8].IsNumber() ? info[8].As<Napi::Number>().Int32Value() : height;
+  auto* worker = new JpegWorker(env, Napi::Persistent(info[0]), data, length, width, height, outWidth, outHeight,
                                 info[3].As<Napi::String>().Utf8Value(), ColourCaps(info[6]),
                                 info[4].As<Napi::Number>().Int32Value(), info[5].As<Napi::String>().Utf8Value());
   Napi::Promise promise = worker->Promise();

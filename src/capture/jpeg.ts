@@ -18,6 +18,18 @@ export interface JpegOptions {
   quality?: number;
   /** Encoder element; default nvjpegenc where it exists (Jetson), else jpegenc. */
   encoder?: 'jpegenc' | 'nvjpegenc';
+  /**
+   * Scale the image down to at most this width before encoding, its height
+   * following its aspect (rounded, at least 1); an image this wide or
+   * narrower is encoded at its own size. Default: the image's own size.
+   */
+  maxWidth?: number;
+}
+
+/** The size an image of width × height is encoded at under JpegOptions.maxWidth. */
+export function jpegSize(width: number, height: number, maxWidth?: number): { width: number; height: number } {
+  if (maxWidth === undefined || width <= maxWidth) return { width, height };
+  return { width: maxWidth, height: Math.max(1, Math.round((height * maxWidth) / width)) };
 }
 
 let defaultEncoder: 'jpegenc' | 'nvjpegenc' | undefined;
@@ -33,10 +45,23 @@ export async function encodeJpeg(image: RawImage, options: JpegOptions = {}, bin
       `Expected ${bytes} bytes for a ${image.width}x${image.height} ${image.format} image but received ${image.pixels.byteLength}`,
     );
   }
+  const maxWidth = options.maxWidth;
+  if (maxWidth !== undefined && (!Number.isInteger(maxWidth) || maxWidth < 1)) throw invalidParameterError('positive integer', 'maxWidth', maxWidth);
+  const out = jpegSize(image.width, image.height, maxWidth);
   defaultEncoder ??= binding.hasElement('nvjpegenc') ? 'nvjpegenc' : 'jpegenc';
   const element = options.encoder ?? defaultEncoder;
   try {
-    return await binding.encodeJpeg(image.pixels, image.width, image.height, image.format, quality, element, image.format === 'I420' ? image.yuv : undefined);
+    return await binding.encodeJpeg(
+      image.pixels,
+      image.width,
+      image.height,
+      image.format,
+      quality,
+      element,
+      image.format === 'I420' ? image.yuv : undefined,
+      out.width,
+      out.height,
+    );
   } catch (err) {
     rethrowNative(err, (message) => new CaptureError(`JPEG encoding failed: ${message}`));
   }

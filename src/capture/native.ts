@@ -109,6 +109,9 @@ export interface NativeBinding {
     element: string,
     /** I420: the frame's colorimetry and chroma siting (YuvMatrix); else the caps' defaults. */
     colour?: { colorimetry?: string; chromaSite?: string },
+    /** The JPEG's size, at most the image's (scaled down first); default the image's. */
+    outWidth?: number,
+    outHeight?: number,
   ): Promise<Buffer>;
   Pipeline: new (options: NativePipelineOptions, onMessage: (m: NativeMessage) => void) => NativePipeline;
 }

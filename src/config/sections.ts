@@ -471,10 +471,14 @@ export const UPLOAD_SECTION: ObjectField = obj('cloud upload (U1–U3)', {
     enum: UPLOAD_CONTENTS,
     default: 'frame',
     description:
-      "what a package carries: 'frame' (default: the whole frame, SPEC's package; the one mode every sink takes), 'crops' (a full-resolution crop of every qualifying, unclipped object of the frame: about 4× fewer bytes at the same coverage with the default policy, http sink only, docs/evaluation.md \"Confident views\"), 'frame+crops' (a low-quality frame for context plus the crops)",
+      "what a package carries: 'frame' (default: the whole frame, SPEC's package; the one mode every sink takes), 'crops' (a full-resolution crop of every qualifying, unclipped object of the frame: about 4.5× fewer bytes at the same coverage with the default policy, http sink only, docs/evaluation.md \"Confident views\"), 'frame+crops' (a small, low-quality frame for context, contextMaxWidth and contextJpegQuality, plus the crops)",
   },
   cropJpegQuality: num("JPEG quality of the crops ('crops', 'frame+crops')", { integer: true, min: 1, max: 100, default: 90 }),
   contextJpegQuality: num("JPEG quality of the context frame ('frame+crops'); the camera's jpegQuality is the frame's in 'frame'", { integer: true, min: 1, max: 100, default: 40 }),
+  contextMaxWidth: num(
+    "width the context frame ('frame+crops') is scaled down to, its aspect kept; a narrower frame keeps its size; 0 = the full frame. The crops carry the detail: 640 px still shows the scene above the 416 px the detector saw it at",
+    { integer: true, min: 0, default: 640, unit: 'px' },
+  ),
   cropMargin: num('margin around a crop, as a fraction of the box size on each side; more shows the surroundings', { min: 0, max: 2, default: 0.15 }),
 });
 

@@ -180,6 +180,8 @@ export interface UploadConfig {
   content: 'frame' | 'crops' | 'frame+crops';
   cropJpegQuality: number;
   contextJpegQuality: number;
+  /** px; 0 = the frame's width. */
+  contextMaxWidth: number;
   /** Crop margin, fraction of the box size per side. */
   cropMargin: number;
 }

@@ -286,12 +286,14 @@ interface CacheFile {
   frames: Array<{ t: string; jpeg: number; boxes: Box[]; sharp: number[]; crop: Array<[number | null, number, number, number]>; cropJpeg: number[]; ctxJpeg: number }>;
 }
 
-const CACHE_VERSION = 6; // 4: frames captured as I420, as the runtime does; 5: detected on the frame's window of the input (model.fitInput), as the runtime does; 6: JPEG sizes of JFIF 4:2:0 JPEGs, as the runtime encodes them
+const CACHE_VERSION = 7; // 4: frames captured as I420, as the runtime does; 5: detected on the frame's window of the input (model.fitInput), as the runtime does; 6: JPEG sizes of JFIF 4:2:0 JPEGs, as the runtime encodes them; 7: the context frame at upload.contextMaxWidth, and JPEGs that no longer read stale memory at widths not a multiple of 16
 
 /** JPEG quality of the upload crops in the evaluation (upload.cropJpegQuality's default). */
 export const CROP_JPEG_QUALITY = 90;
 /** JPEG quality of the context frame of 'frame+crops' in the evaluation (upload.contextJpegQuality's default). */
 export const CONTEXT_JPEG_QUALITY = 40;
+/** Width the context frame is scaled down to in the evaluation (upload.contextMaxWidth's default). */
+export const CONTEXT_MAX_WIDTH = 640;
 
 /** JPEG bytes of each box's upload crop and of the low-quality context frame, cut and encoded as the runtime does (camera-runner.ts #images). */
 async function contentBytes(frame: RawImage, boxes: readonly Box[]): Promise<{ cropJpeg: number[]; ctxJpeg: number }> {
@@ -300,7 +302,7 @@ async function contentBytes(frame: RawImage, boxes: readonly Box[]): Promise<{ c
     const box = cropRectWithMargin(b, frame.width, frame.height);
     cropJpeg.push(box === null ? 0 : (await encodeJpeg(cutCrop(frame, box).image, { quality: CROP_JPEG_QUALITY })).length);
   }
-  const ctxJpeg = (await encodeJpeg(frame, { quality: CONTEXT_JPEG_QUALITY })).length;
+  const ctxJpeg = (await encodeJpeg(frame, { quality: CONTEXT_JPEG_QUALITY, maxWidth: CONTEXT_MAX_WIDTH })).length;
   return { cropJpeg, ctxJpeg };
 }
 

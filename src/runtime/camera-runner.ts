@@ -124,7 +124,8 @@ export interface CameraRunnerOptions {
    * upload.content (src/upload/content.ts). Default 'frame': the whole frame
    * at jpegQuality, the package exactly as SPEC's data model has it.
    */
-  content?: { mode: UploadContent; cropJpegQuality: number; contextJpegQuality: number; cropMargin: number };
+  /** upload.content and its parts' settings; contextMaxWidth 0 = the context frame at full size. */
+  content?: { mode: UploadContent; cropJpegQuality: number; contextJpegQuality: number; contextMaxWidth?: number; cropMargin: number };
   /** Exposure the frame was taken with (A1–A5); called once per frame taken, in order (it meters). */
   exposure: (frame: CapturedFrame) => ExposureInfo | Promise<ExposureInfo>;
   /** Camera position at a capture time (fixed, or interpolated from GNSS). */
@@ -672,7 +673,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       crops.push({ trackId: t.trackId, rect, jpeg: await encodeJpeg(image, { quality: c.cropJpegQuality }) });
     }
     if (crops.length === 0) return { jpeg: await encodeJpeg(frame, { quality: this.#opts.jpegQuality }) }; // nothing to crop: the frame
-    const jpeg = c.mode === 'frame+crops' ? await encodeJpeg(frame, { quality: c.contextJpegQuality }) : null;
+    const contextOptions = { quality: c.contextJpegQuality, ...(c.contextMaxWidth ? { maxWidth: c.contextMaxWidth } : {}) };
+    const jpeg = c.mode === 'frame+crops' ? await encodeJpeg(frame, contextOptions) : null;
     return { jpeg, crops };
   }
 

@@ -651,6 +651,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
             mode: this.config.upload.content,
             cropJpegQuality: this.config.upload.cropJpegQuality,
             contextJpegQuality: this.config.upload.contextJpegQuality,
+            contextMaxWidth: this.config.upload.contextMaxWidth,
             cropMargin: this.config.upload.cropMargin,
           },
           exposure,

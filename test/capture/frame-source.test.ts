@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { declaredBytesBeyondFile, openCapture, encodeJpeg, FrameSource, recordingRotation, type CapturedFrame } from '../../src/capture/index.js';
+import { declaredBytesBeyondFile, openCapture, encodeJpeg, jpegSize, FrameSource, recordingRotation, type CapturedFrame } from '../../src/capture/index.js';
 import { CaptureError } from '../../src/errors.js';
 import { TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
 import { TINY_GIF } from '../helpers/gif.js';
@@ -590,6 +590,48 @@ test('JPEG round trip keeps the size and the mean colour', async () => {
   await assert.rejects(encodeJpeg({ ...frame, pixels: frame.pixels.subarray(0, 10) }), {
     name: 'RangeError',
     message: `Expected ${frame.width * frame.height * 3} bytes for a ${frame.width}x${frame.height} BGR image but received 10`,
+  });
+});
+
+test('JPEG maxWidth: a smaller image of the same picture (the frame+crops context frame); an image that narrow or narrower keeps its size', async () => {
+  const clip = join(TRAFFIC_CLIPS_DIR, 'town-centre-pedestrians.mp4');
+  const decode = async (jpeg: Buffer): Promise<CapturedFrame> => {
+    const dir = mkdtempSync(join(tmpdir(), 'bestshot-jpeg-'));
+    writeFileSync(join(dir, 'f.jpg'), jpeg);
+    const back = openCapture({ source: { type: 'file', path: join(dir, 'f.jpg') } });
+    try {
+      return { ...(await back.next())! };
+    } finally {
+      back.close();
+    }
+  };
+  const mean = (f: CapturedFrame, c: number) => {
+    let s = 0;
+    for (let i = c; i < f.pixels.length; i += 3) s += f.pixels[i]!;
+    return s / (f.pixels.length / 3);
+  };
+  for (const format of ['BGR', 'I420'] as const) {
+    const source = openCapture({ source: { type: 'file', path: clip }, format });
+    const f = (await source.next())!;
+    const frame = { ...f, pixels: new Uint8Array(f.pixels) };
+    source.close();
+    const want = { width: 320, height: Math.round((frame.height * 320) / frame.width) };
+    assert.deepEqual(jpegSize(frame.width, frame.height, 320), want);
+    const small = await encodeJpeg(frame, { quality: 85, maxWidth: 320 });
+    assert.deepEqual(jpegLayout(small), JFIF_420);
+    const full = await encodeJpeg(frame, { quality: 85 });
+    assert.ok(small.length < full.length / 2, `${format}: ${small.length} bytes scaled, ${full.length} full`);
+    const a = await decode(small);
+    assert.deepEqual({ width: a.width, height: a.height }, want, format);
+    const b = await decode(full);
+    // Scaling averages pixels; the picture's colour stays.
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(mean(a, c) - mean(b, c)) < 2, `${format} channel ${c}: ${mean(a, c)} vs ${mean(b, c)}`);
+    // Its own width or more: the image as it is, byte for byte.
+    assert.ok((await encodeJpeg(frame, { quality: 85, maxWidth: frame.width })).equals(full), `${format}: maxWidth = width changed the JPEG`);
+    assert.ok((await encodeJpeg(frame, { quality: 85, maxWidth: 4096 })).equals(full), `${format}: maxWidth > width changed the JPEG`);
+  }
+  await assert.rejects(encodeJpeg({ width: 4, height: 4, format: 'BGR', pixels: new Uint8Array(48) }, { maxWidth: 0 }), {
+    message: "Expected positive integer for maxWidth but received 0 of type number",
   });
 });
 

@@ -7,6 +7,7 @@
  * same decode gives.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,8 +78,9 @@ describe('I420 frames', () => {
   });
 
   test('U1 the JPEG of an I420 frame is byte-identical to the JPEG of the BGR frame of the same decode', async () => {
-    // Widths that are multiples of 16: GStreamer 1.22's jpegenc gives other widths different bytes from run to run.
-    for (const name of ['motorway-overpass-light.mp4', 'motorway-cctv.avi']) {
+    // 854 px is not a multiple of 16: libjpeg reads those rows past their width, and before the
+    // encoder's padding (native/jpeg.cc PadRowsToBlocks) the two JPEGs differed there.
+    for (const name of ['motorway-overpass-light.mp4', 'motorway-cctv.avi', 'town-centre-pedestrians.mp4']) {
       const source = { type: 'file', path: join(TRAFFIC_CLIPS_DIR, name) } as const;
       const bgr = await frameOf(source, 'BGR', 1);
       const i420 = await frameOf(source, 'I420', 1);
@@ -205,8 +207,7 @@ describe('I420 crops', () => {
     const a = await encodeJpeg({ width: rect.width, height: rect.height, format: 'BGR', pixels: copyRect(bgr.pixels, bgr.stride, rect) }, { quality: 100 });
     const b = await encodeJpeg({ width: rect.width, height: rect.height, format: 'I420', yuv: i420.yuv!, pixels: copyRectI420(i420.pixels, i420.width, i420.height, rect) }, { quality: 100 });
     // Decoded, the two are the same picture: the same size and the same colours (the bytes
-    // differ where chroma is interpolated across the crop's edge, and GStreamer 1.22's jpegenc
-    // is not deterministic for widths that are not multiples of 16).
+    // differ where chroma is interpolated across the crop's edge).
     const dir = mkdtempSync(join(tmpdir(), 'bestshot-i420-crop-'));
     const decoded = async (jpeg: Buffer, name: string): Promise<CapturedFrame> => {
       writeFileSync(join(dir, name), jpeg);
@@ -225,5 +226,36 @@ describe('I420 crops', () => {
       };
       assert.ok(Math.abs(mean(da) - mean(db)) < 2, `channel ${c}: mean ${mean(db)} vs ${mean(da)}`);
     }
+  });
+  test('U1 a JPEG depends on the frame only: the same pixels give the same bytes in another process, at widths that are not multiples of 16', async () => {
+    // Before the encoder padded its rows (native/jpeg.cc PadRowsToBlocks), libjpeg read stale
+    // memory past an 854-px row, and another process encoded the same frame to other bytes.
+    const frame = await frameOf({ type: 'file', path: join(TRAFFIC_CLIPS_DIR, 'town-centre-pedestrians.mp4') }, 'I420', 1);
+    const crop = { width: 101, height: 57 };
+    const cropPixels = copyRectI420(frame.pixels, frame.width, frame.height, { x: 300, y: 200, ...crop });
+    const dir = mkdtempSync(join(tmpdir(), 'bestshot-jpeg-det-'));
+    writeFileSync(join(dir, 'frame.i420'), frame.pixels);
+    writeFileSync(join(dir, 'crop.i420'), cropPixels);
+    const here = [
+      await encodeJpeg({ width: frame.width, height: frame.height, format: 'I420', yuv: frame.yuv!, pixels: frame.pixels }),
+      await encodeJpeg({ width: crop.width, height: crop.height, format: 'I420', yuv: frame.yuv!, pixels: cropPixels }),
+      await encodeJpeg({ width: frame.width, height: frame.height, format: 'I420', yuv: frame.yuv!, pixels: frame.pixels }, { maxWidth: 333 }),
+    ].map((b) => b.toString('base64'));
+    const script = `
+      import { readFileSync } from 'node:fs';
+      import { encodeJpeg } from ${JSON.stringify(new URL('../../src/capture/index.ts', import.meta.url).href)};
+      const yuv = ${JSON.stringify(frame.yuv)};
+      const f = new Uint8Array(readFileSync(${JSON.stringify(join(dir, 'frame.i420'))}));
+      const c = new Uint8Array(readFileSync(${JSON.stringify(join(dir, 'crop.i420'))}));
+      const out = [
+        await encodeJpeg({ width: ${frame.width}, height: ${frame.height}, format: 'I420', yuv, pixels: f }),
+        await encodeJpeg({ width: ${crop.width}, height: ${crop.height}, format: 'I420', yuv, pixels: c }),
+        await encodeJpeg({ width: ${frame.width}, height: ${frame.height}, format: 'I420', yuv, pixels: f }, { maxWidth: 333 }),
+      ];
+      process.stdout.write(JSON.stringify(out.map((b) => b.toString('base64'))));`;
+    writeFileSync(join(dir, 'encode.mts'), script);
+    const there = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'encode.mts')], { encoding: 'utf8', maxBuffer: 64 << 20 })) as string[];
+    assert.equal(there.length, 3);
+    for (let i = 0; i < 3; i++) assert.ok(there[i] === here[i], `JPEG ${i} (${['854×480 frame', '101×57 crop', 'context 333 px'][i]}) differs between processes`);
   });
 });

@@ -21,6 +21,8 @@ import {
 } from '../../src/eval/index.js';
 import { SHARED_DATA_DIR, TRAFFIC_CLIPS_DIR, sharedPath } from '../../src/paths.js';
 import { POLICY_NAMES } from '../../src/select/index.js';
+import { defaultConfig } from '../../src/config/index.js';
+import { CONTEXT_JPEG_QUALITY, CONTEXT_MAX_WIDTH, CROP_JPEG_QUALITY } from '../../src/eval/inputs.js';
 
 const objectsOf = (input: EvalInput): Set<string> => new Set(input.frames.flatMap((f) => f.gt.map((g) => g.objectId)));
 
@@ -140,6 +142,16 @@ describe('end-to-end on a real clip segment (GStreamer + YOLOX-Nano + JPEG)', ()
     assert.deepEqual(
       again.frames.map((f) => f.detections.length),
       input.frames.map((f) => f.detections.length),
+    );
+  });
+});
+
+describe('the evaluation encodes the content parts as a unit with the default config does', () => {
+  it('crop quality, context quality and context width are upload.* defaults', () => {
+    const { upload } = defaultConfig();
+    assert.deepEqual(
+      { cropJpegQuality: CROP_JPEG_QUALITY, contextJpegQuality: CONTEXT_JPEG_QUALITY, contextMaxWidth: CONTEXT_MAX_WIDTH },
+      { cropJpegQuality: upload.cropJpegQuality, contextJpegQuality: upload.contextJpegQuality, contextMaxWidth: upload.contextMaxWidth },
     );
   });
 });

@@ -37,3 +37,14 @@ export const JFIF_420: JpegLayout = {
     { id: 3, h: 1, v: 1 },
   ],
 };
+
+/** The image size a JPEG's first start-of-frame segment declares. */
+export function jpegDimensions(bytes: Uint8Array): { width: number; height: number } {
+  let i = 2; // after SOI
+  while (i + 9 <= bytes.length && bytes[i] === 0xff) {
+    const marker = bytes[i + 1]!;
+    if (marker >= 0xc0 && marker <= 0xc2) return { width: (bytes[i + 7]! << 8) | bytes[i + 8]!, height: (bytes[i + 5]! << 8) | bytes[i + 6]! };
+    i += 2 + ((bytes[i + 2]! << 8) | bytes[i + 3]!);
+  }
+  throw new Error('no start-of-frame segment');
+}

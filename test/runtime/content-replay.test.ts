@@ -3,7 +3,9 @@
  * with the real model, policy 'shared-best' (its quality score reads the
  * crops' pixels in the tracking worker), and the real receiver: every stored
  * package carries a context frame and crops whose rectangles lie in the
- * frame, each crop part stored and a JPEG of the rectangle's size.
+ * frame, each crop part stored and a JPEG of the rectangle's size; the
+ * context frame scaled down to upload.contextMaxWidth (default 640 px; the
+ * clip is 960×540).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import { openCapture } from '../../src/capture/index.js';
 import { validatePackageMetadata, type PackageMetadata } from '../../src/upload/index.js';
 import { replayClip } from '../helpers/replay.js';
+import { JFIF_420, jpegDimensions, jpegLayout } from '../helpers/jpeg-layout.js';
 import { TRAFFIC_CLIPS_DIR } from '../../src/paths.js';
 
 test("replay with upload.content 'frame+crops': crops stored with their rectangles", { timeout: 300_000 }, async () => {
@@ -29,6 +32,11 @@ test("replay with upload.content 'frame+crops': crops stored with their rectangl
     assert.deepEqual(validatePackageMetadata(meta), []);
     assert.equal(meta.content, 'frame+crops');
     assert.ok(meta.image !== null && readFileSync(join(root, k, 'image.jpg')).length === meta.image.bytes);
+    // The context frame: the 960×540 frame at contextMaxWidth's default, 640 px wide; the metadata keeps the frame's size.
+    const context = readFileSync(join(root, k, 'image.jpg'));
+    assert.deepEqual(jpegDimensions(context), { width: 640, height: 360 });
+    assert.deepEqual(jpegLayout(context), JFIF_420);
+    assert.deepEqual([meta.width, meta.height], [960, 540]);
     for (const c of meta.crops!) {
       assert.ok(c.x >= 0 && c.y >= 0 && c.x + c.width <= meta.width && c.y + c.height <= meta.height, `crop ${c.part} outside the frame`);
       assert.ok(meta.tracks.some((t) => t.trackId === c.trackId), 'a crop of a track not in the package');
