@@ -48,7 +48,8 @@ for (let round = 0; round < 3; round++) {
   // down, centred, RGB at 1/255; one tensor slot, so the frames after the first also go to fresh memory.
   for (const [w, h] of [[65, 37], [7, 5], [417, 419]] as const) {
     const o = openCapture({ source: { type: 'test', width: w, height: h, framerate: 30, numBuffers: 4 }, format: 'I420', tensor: { ...tensor, channelOrder: 'rgb', placement: 'center', scale: 1 / 255 }, tensorSlots: 1 });
-    for await (const f of o) { countI420(f); await encodeJpeg(f); o.releaseTensor(f); }
+    // JPEGs at the odd width (rows padded for libjpeg, jpeg.cc PadRowsToBlocks) and scaled down (maxWidth).
+    for await (const f of o) { countI420(f); await encodeJpeg(f); await encodeJpeg(f, { maxWidth: Math.max(1, w >> 1) }); o.releaseTensor(f); }
     o.close();
   }
   const ai = openCapture({ source: { type: 'appsrc', width: 35, height: 21, framerate: 10, format: 'I420' }, format: 'I420', tensor });
