@@ -51,6 +51,7 @@ test('--help prints the bench usage and exits 0; a wrong argument is one line on
     [['fleet', 'abc'], "bench fleet: Expected positive integer for sizes but received 'abc'"],
     [['fleet', '100', 'x'], "bench fleet: Expected positive number for durationS but received 'x'"],
     [['capture', '--bogus'], "bench capture: Unknown option '--bogus'. Run 'npm run bench -- capture --help' for its options."],
+    [['capture', '--pairs', 'two'], "bench capture: Expected positive integer for --pairs but received 'two'"],
     [['all', '--bogus-flag'], "bench all: Unknown option '--bogus-flag'. Run 'npm run bench -- all --help' for its options."],
     [['memory', '--only', '99'], /^bench memory: --only 99: no variant '99'; the ids are 0 to \d+ \(npm run bench -- memory --help names them\)\n$/],
     [['track', '--frames', 'x'], "bench track: Expected positive integer for --frames but received 'x'"],
