@@ -34,7 +34,7 @@ ready.catch(() => {});
 const COLLECT_INTERVAL_MS = 1000;
 // V8 flags are per process: contexts made after this one have gc() too; nothing else here uses it.
 setFlagsFromString('--expose_gc');
-const gc = runInNewContext('gc') as (options: { type: 'minor' | 'major'; execution: 'sync' }) => void;
+const gc = runInNewContext('gc') as (options: { type: 'minor'; execution: 'sync' }) => void;
 const collect = (): void => gc({ type: 'minor', execution: 'sync' });
 let lastCollect = performance.now();
 
