@@ -69,7 +69,7 @@ std::string ToEncoderCaps(const std::string& format, const std::string& element)
 // the buffer. Those bytes go into the DCT of the right-hand blocks, so the
 // JPEG depended on stale memory: the same frame gave other bytes in another
 // process, and the I420 and BGR captures of one frame other JPEGs at 854 px
-// (docs/performance.md "Package JPEGs"). This probe gives jpegenc a copy whose
+// (docs/performance.md "A JPEG that depended on stale memory"). This probe gives jpegenc a copy whose
 // rows are padded to a multiple of 16 with the row's last sample repeated
 // (what libjpeg does itself for non-raw input), described by a GstVideoMeta,
 // which jpegenc's frame mapping reads. Rows below the frame are the last row
