@@ -171,7 +171,7 @@ async function main(argv: string[]): Promise<number> {
   };
   if (pooled.withImages) {
     console.log(`\n${formatPooled(pooled.withImages, `pooled over ${imaged.length} inputs with images (bytes)`)}`);
-    console.log(`\n${formatPooledContent(pooled.withImages, `by upload.content, pooled over ${imaged.length} inputs with images (crops: JPEG q90, margin 15 %; frame+crops adds the frame at q40)`)}`);
+    console.log(`\n${formatPooledContent(pooled.withImages, `by upload.content, pooled over ${imaged.length} inputs with images (crops: JPEG q90, margin 15 %; frame+crops adds the frame at q40, 640 px wide at most)`)}`);
   }
   if (imaged.length > 0) console.log(`\n${formatLostPooled(imaged, `coverable objects lost, by reason, over ${imaged.length} inputs with images (--lost lists them)`)}`);
   if (pooled.halfA && pooled.halfB) {

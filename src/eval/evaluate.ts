@@ -160,8 +160,8 @@ export interface VersusFrigate {
 /**
  * One upload.content mode of a policy's deliveries: 'crops' sends, per
  * package, a full-resolution crop (margin CROP_MARGIN, JPEG quality 90) of
- * each selected object; 'frame+crops' adds the frame at JPEG quality 40 for
- * context. An object counts as covered only by a crop of its own track
+ * each selected object; 'frame+crops' adds the frame at JPEG quality 40,
+ * scaled down to 640 px wide (CONTEXT_MAX_WIDTH), for context. An object counts as covered only by a crop of its own track
  * (the context frame is not counted: it is not an image to re-analyse).
  */
 export interface ContentResult {
