@@ -86,6 +86,13 @@ export interface UploadRecord {
   height: number;
   /** The package's first image (the sink's own bytes, not a copy): for the run's report; don't keep it longer than needed. */
   jpeg: Uint8Array;
+  /**
+   * upload.content 'crops' / 'frame+crops': each crop part with its track and its rectangle in the
+   * frame's pixels (the sink's bytes, as `jpeg`). With 'crops', `jpeg` is the first of them.
+   */
+  crops?: Array<{ trackId: number; rect: CropRect; jpeg: Uint8Array }>;
+  /** upload.content when the package is not a whole frame ('crops': no frame image). */
+  content?: Exclude<UploadContent, 'frame'>;
 }
 
 export type CameraRunnerEvents = {
@@ -693,7 +700,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       jpeg: images.jpeg,
       tracks: d.tracks,
       selection: { route: d.route, trackIds: d.selectedTrackIds, policy: this.#opts.workerInit.policy },
-      ...(content !== undefined ? { content, crops: images.crops } : {}),
+      ...(content !== undefined && images.crops !== undefined ? { content: content as Exclude<UploadContent, 'frame'>, crops: images.crops } : {}),
     });
     const bytes = pkg.jpeg.byteLength;
     if (d.kind === 'replace' && this.#sink.replace) {
@@ -721,6 +728,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       height: frame.height,
       // The first image part: the frame ('frame', 'frame+crops') or the first crop ('crops').
       jpeg: content === undefined ? pkg.jpeg : packageParts(pkg)[0]!.data,
+      ...(content !== undefined && images.crops !== undefined ? { content: content as Exclude<UploadContent, 'frame'>, crops: images.crops } : {}),
     });
   }
 

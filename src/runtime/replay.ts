@@ -88,8 +88,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
   });
   svc.on('upload', (u) => {
     images?.add(u);
-    const { jpeg: _jpeg, ...record } = u;
-    uploads.push({ ...record, jpeg: new Uint8Array() });
+    const { jpeg: _jpeg, crops, ...rest } = u;
+    // The crops' rectangles, not their bytes (the report's images/ has those).
+    const record = { ...rest, ...(crops ? { crops: crops.map((c) => ({ trackId: c.trackId, rect: c.rect, bytes: c.jpeg.byteLength })) } : {}) };
+    uploads.push({ ...rest, jpeg: new Uint8Array() });
     uploadsOut.write(jsonl(record));
   });
   // A stop asked while the model loaded takes effect now; the service's stop ends the camera's loop, so done() resolves.

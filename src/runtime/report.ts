@@ -21,6 +21,13 @@ export interface ReportUpload {
   tracks: Array<{ trackId: number; entry: TrackEntry }>;
   /** The image; absent when it is already at `<dir>/images/<key>.jpg` (a run's images, RunImages). */
   jpeg?: Uint8Array;
+  /** false: the package carries no frame (upload.content 'crops'), only `crops`. Default true. */
+  hasFrame?: boolean;
+  /**
+   * The package's crops (upload.content 'crops', 'frame+crops'): each at `<dir>/images/<file>`, showing
+   * `rect` of the frame (frame pixels). An object's card shows its own crop, full resolution.
+   */
+  crops?: Array<{ trackId: number; rect: { x: number; y: number; width: number; height: number }; file: string }>;
 }
 
 export interface ReportSummary {
@@ -80,9 +87,14 @@ function cropView(e: TrackEntry, width: number, height: number): { x: number; y:
   return { x, y, w: Math.max(1, Math.min(width - x, pad * 2)), h: Math.max(1, Math.min(height - y, pad * 2)) };
 }
 
-/** An image shown through a view: the container keeps the view's aspect ratio, the image is scaled and shifted into it. */
-function viewImg(src: string, width: number, view: { x: number; y: number; w: number; h: number }, alt: string): string {
-  const style = `width:${((width / view.w) * 100).toFixed(3)}%;left:${((-view.x / view.w) * 100).toFixed(3)}%;top:${((-view.y / view.h) * 100).toFixed(3)}%`;
+/**
+ * An image shown through a view (frame pixels): the container keeps the view's aspect ratio, the image
+ * is scaled and shifted into it. `shows`: the part of the frame the image is (a crop), default the whole
+ * frame from (0, 0) `width` wide — whatever the image's own pixel size (a scaled context frame).
+ */
+function viewImg(src: string, width: number, view: { x: number; y: number; w: number; h: number }, alt: string, shows?: { x: number; y: number; width: number }): string {
+  const s = shows ?? { x: 0, y: 0, width };
+  const style = `width:${((s.width / view.w) * 100).toFixed(3)}%;left:${(((s.x - view.x) / view.w) * 100).toFixed(3)}%;top:${(((s.y - view.y) / view.h) * 100).toFixed(3)}%`;
   return `<img src="${src}" alt="${esc(alt)}" style="${style}">`;
 }
 
@@ -137,24 +149,36 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
       const e = u.tracks.find((t) => t.trackId === trackId)?.entry;
       if (!e) return '';
       const color = COLORS[trackId % COLORS.length]!;
-      const view = cropView(e, u.width, u.height);
+      // Its own crop where the package has one (full resolution), else the frame around its box.
+      const crop = u.crops?.find((c) => c.trackId === trackId);
+      const view = crop ? { x: crop.rect.x, y: crop.rect.y, w: crop.rect.width, h: crop.rect.height } : cropView(e, u.width, u.height);
       const label = `${name} ${trackLabelOf(e)} ${e.box.score.toFixed(2)}`;
+      const picture = crop
+        ? viewImg(`images/${crop.file}`, u.width, view, label, crop.rect)
+        : u.hasFrame === false
+          ? ''
+          : viewImg(imageFile.get(u.idempotencyKey)!, u.width, view, label);
       const links = list
         .map((x) => `<a href="#${anchor(x.idempotencyKey)}" class="up ${x.route}">image ${x.imageId}</a>`)
         .join(' ');
-      return `<figure class="card" data-camera="${esc(cameraId)}" data-track="${trackId}"><a class="crop" href="#${anchor(u.idempotencyKey)}" style="aspect-ratio:${(view.w / view.h).toFixed(4)}">${viewImg(imageFile.get(u.idempotencyKey)!, u.width, view, label)}${boxDiv(e, view, color, label)}</a>
+      return `<figure class="card" data-camera="${esc(cameraId)}" data-track="${trackId}"><a class="crop" href="#${anchor(u.idempotencyKey)}" style="aspect-ratio:${(view.w / view.h).toFixed(4)}">${picture}${boxDiv(e, view, color, label)}</a>
 <figcaption><b>${esc(name)}</b> ${esc(trackLabelOf(e))}${e.box.label !== trackLabelOf(e) ? ` (detected ${esc(e.box.label)})` : ''} · score ${e.box.score.toFixed(2)} · ${Math.round(e.box.w)}×${Math.round(e.box.h)} px · ${u.route}<br>${list.length} upload${list.length === 1 ? '' : 's'}: ${links}</figcaption></figure>`;
     })
     .join('\n');
 
   // Full frames with every box, opened from the cards (CSS :target, no script).
+  // The frame; a package without one (upload.content 'crops') shows its crops where they lie in it.
+  const frameImages = (u: ReportUpload): string =>
+    u.hasFrame === false
+      ? (u.crops ?? []).map((c) => viewImg(`images/${c.file}`, u.width, { x: 0, y: 0, w: Math.max(1, u.width), h: Math.max(1, u.height) }, `image ${u.imageId} track ${c.trackId}`, c.rect)).join('')
+      : `<img src="${imageFile.get(u.idempotencyKey)}" alt="image ${u.imageId}" style="width:100%;left:0;top:0">`;
   const frames = uploads
     .map((u) => {
       const view = { x: 0, y: 0, w: Math.max(1, u.width), h: Math.max(1, u.height) };
       const boxes = u.tracks
         .map((t) => boxDiv(t.entry, view, COLORS[t.trackId % COLORS.length]!, `${nameOf(u.cameraId, t.trackId)} ${trackLabelOf(t.entry)} ${t.entry.box.score.toFixed(2)}`))
         .join('');
-      return `<section class="frame" id="${anchor(u.idempotencyKey)}"><div class="ffwrap"><a class="close" href="#">close ✕</a><div class="ff" style="aspect-ratio:${(view.w / view.h).toFixed(4)}"><img src="${imageFile.get(u.idempotencyKey)}" alt="image ${u.imageId}" style="width:100%;left:0;top:0">${boxes}</div><p>image ${u.imageId} · ${u.route} · ${kb(u.bytes)} · selected for ${u.selectedTrackIds.map((id) => esc(nameOf(u.cameraId, id))).join(', ')} · ${u.tracks.length} track${u.tracks.length === 1 ? '' : 's'} in the frame</p></div></section>`;
+      return `<section class="frame" id="${anchor(u.idempotencyKey)}"><div class="ffwrap"><a class="close" href="#">close ✕</a><div class="ff" style="aspect-ratio:${(view.w / view.h).toFixed(4)}">${frameImages(u)}${boxes}</div><p>image ${u.imageId} · ${u.route} · ${kb(u.bytes)} · selected for ${u.selectedTrackIds.map((id) => esc(nameOf(u.cameraId, id))).join(', ')} · ${u.tracks.length} track${u.tracks.length === 1 ? '' : 's'} in the frame</p></div></section>`;
     })
     .join('\n');
 

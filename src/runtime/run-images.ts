@@ -13,13 +13,18 @@ import { join } from 'node:path';
 import type { UploadRecord } from './camera-runner.js';
 import type { ReportUpload } from './report.js';
 
-const fileName = (key: string): string => `${key.replace(/[^A-Za-z0-9_-]/g, '_')}.jpg`;
+const stem = (key: string): string => key.replace(/[^A-Za-z0-9_-]/g, '_');
+const fileName = (key: string): string => `${stem(key)}.jpg`;
+/** A crop's file (upload.content 'crops', 'frame+crops'): `<key>_t<trackId>.jpg`. */
+const cropFileName = (key: string, trackId: number): string => `${stem(key)}_t${trackId}.jpg`;
+
+type Kept = Omit<UploadRecord, 'jpeg' | 'crops' | 'content'> & Pick<ReportUpload, 'hasFrame' | 'crops'>;
 
 export class RunImages {
   readonly dir: string;
   /** The newest images kept; older ones are deleted (a service runs for months). */
   readonly maxImages: number;
-  readonly #records: Array<Omit<UploadRecord, 'jpeg'>> = [];
+  readonly #records: Kept[] = [];
   /** Images an earlier run left here, oldest first: deleted before any of this run's. */
   readonly #earlier: string[];
   #writeErrors = 0;
@@ -34,13 +39,24 @@ export class RunImages {
 
   /** Keep one selected package's image; a failed write loses only that image from the report (counted). */
   add(u: UploadRecord): void {
-    const { jpeg, ...record } = u;
-    const name = fileName(u.idempotencyKey);
-    // The same name left by an earlier run is now this run's image, not one to delete later.
-    const i = this.#earlier.indexOf(name);
-    if (i >= 0) this.#earlier.splice(i, 1);
+    const { jpeg, crops, content, ...rest } = u;
+    const hasFrame = content !== 'crops';
+    const files = [
+      ...(hasFrame ? [{ name: fileName(u.idempotencyKey), bytes: jpeg }] : []),
+      ...(crops ?? []).map((c) => ({ name: cropFileName(u.idempotencyKey, c.trackId), bytes: c.jpeg })),
+    ];
+    const record: Kept = {
+      ...rest,
+      ...(hasFrame ? {} : { hasFrame: false }),
+      ...(crops ? { crops: crops.map((c) => ({ trackId: c.trackId, rect: c.rect, file: cropFileName(u.idempotencyKey, c.trackId) })) } : {}),
+    };
+    for (const f of files) {
+      // The same name left by an earlier run is now this run's image, not one to delete later.
+      const i = this.#earlier.indexOf(f.name);
+      if (i >= 0) this.#earlier.splice(i, 1);
+    }
     try {
-      writeFileSync(join(this.dir, name), jpeg);
+      for (const f of files) writeFileSync(join(this.dir, f.name), f.bytes);
       this.#records.push(record);
     } catch {
       this.#writeErrors++;
@@ -55,7 +71,7 @@ export class RunImages {
     }
     while (this.#records.length > this.maxImages) {
       const old = this.#records.shift()!;
-      rmSync(join(this.dir, fileName(old.idempotencyKey)), { force: true });
+      for (const f of filesOf(old)) rmSync(join(this.dir, f), { force: true });
     }
   }
 
@@ -73,16 +89,21 @@ export class RunImages {
    * so a refresh of a long run's report reads no image into memory.
    */
   uploads(): ReportUpload[] {
-    return this.#records.filter((r) => existsSync(join(this.dir, fileName(r.idempotencyKey))));
+    return this.#records.filter((r) => filesOf(r).every((f) => existsSync(join(this.dir, f))));
   }
+}
+
+/** A kept package's files: its frame (unless it has none) and its crops. */
+function filesOf(r: Kept): string[] {
+  return [...(r.hasFrame === false ? [] : [fileName(r.idempotencyKey)]), ...(r.crops ?? []).map((c) => c.file)];
 }
 
 /** The images an earlier run wrote into `dir`, oldest first (by modification time, then name). */
 function earlierImages(dir: string): string[] {
   const found: Array<{ name: string; mtimeMs: number }> = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    // Only names this class writes (<camera>_<imageId>.jpg): a file someone else put in the folder is not the product's to delete.
-    if (!e.isFile() || !/^[A-Za-z0-9_-]+_\d+\.jpg$/.test(e.name)) continue;
+    // Only names this class writes (<camera>_<imageId>.jpg, a crop <camera>_<imageId>_t<track>.jpg): a file someone else put in the folder is not the product's to delete.
+    if (!e.isFile() || !/^[A-Za-z0-9_-]+_\d+(_t\d+)?\.jpg$/.test(e.name)) continue;
     try {
       found.push({ name: e.name, mtimeMs: statSync(join(dir, e.name)).mtimeMs });
     } catch {

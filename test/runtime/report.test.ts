@@ -98,3 +98,40 @@ test('a full disk while the report is refreshed leaves the last complete report.
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("upload.content 'crops': the report shows each object's own crop where it lies in the frame, and RunImages keeps and trims the crops with their package", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-report-crops-'));
+  try {
+    const images = new RunImages(join(dir, 'report', 'images'), 1);
+    const crop = await makeJpeg(4, 104, 78);
+    const add = (imageId: number): void => {
+      const t = BASE_NS + BigInt(imageId) * 100_000_000n;
+      // Tracks 7 and 9 (boxes 80×60 at cx 327 / 329, cy 240), each with its crop: the box plus 15 % a side.
+      const rect = (trackId: number) => ({ x: 320 + trackId - 52, y: 240 - 39, width: 104, height: 78 });
+      images.add({
+        cameraId: 'cam', imageId, idempotencyKey: `cam:${imageId}`, route: 'cached', kind: 'upload', timestampNs: t, bytes: 2 * crop.length, selectedTrackIds: [7, 9],
+        tracks: [7, 9].map((id) => ({ trackId: id, entry: entryAt(imageId, t, id) })), replacesImageIds: [], submittedAtMs: 0, width: 640, height: 480,
+        jpeg: crop, content: 'crops', crops: [7, 9].map((id) => ({ trackId: id, rect: rect(id), jpeg: crop })),
+      });
+    };
+    add(1);
+    add(2);
+    // maxImages 1: the older package goes with both its crops; no frame image was written (there is none).
+    assert.deepEqual(readdirSync(join(dir, 'report', 'images')).sort(), ['cam_2_t7.jpg', 'cam_2_t9.jpg']);
+    const summary = {
+      title: 't', source: 's', cameraId: 'cam', policy: 'shared-best', framesCaptured: 2, framesProcessed: 2, framesDropped: 0, objectsTracked: 2,
+      packagesImmediate: 0, packagesCached: 2, bytesSent: 4 * crop.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 2, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
+    };
+    const html = readFileSync(writeReport(join(dir, 'report'), summary, images.uploads()), 'utf8');
+    // Each card: its own crop, the whole image in view (the view is the crop's rectangle), the box inside at the margin.
+    for (const id of [7, 9]) {
+      const card = new RegExp(`<figure class="card" data-camera="cam" data-track="${id}"><a class="crop" href="#f-cam_2" style="aspect-ratio:1\\.3333"><img src="images/cam_2_t${id}\\.jpg" alt="#${id} car 0\\.91" style="width:100\\.000%;left:0\\.000%;top:0\\.000%"><div class="bx" style="left:11\\.538%;top:11\\.538%;width:76\\.923%;height:76\\.923%`);
+      assert.match(html, card, `card of track ${id}`);
+    }
+    // The frame view: no frame image (none was sent), the crops placed where they lie in the 640×480 frame.
+    assert.doesNotMatch(html, /src="images\/cam_2\.jpg"/);
+    assert.match(html, /<img src="images\/cam_2_t7\.jpg" alt="image 2 track 7" style="width:16\.250%;left:42\.969%;top:41\.875%">/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
