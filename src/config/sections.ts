@@ -523,7 +523,7 @@ export const LOG_SECTION: ObjectField = obj('structured logs', {
 
 export const REPORT_SECTION: ObjectField = obj('HTML report', {
   dir: { kind: 'path', optional: true, description: 'write the HTML report here at exit; absent = no report' },
-  maxImages: num("images the report of 'bestshot run' keeps, the newest (older ones, earlier runs' included, are deleted from report.dir): a service runs for months, and every selected image costs disk", {
+  maxImages: num("images the report of 'bestshot run' keeps, the newest (older ones, earlier runs' included, are deleted from report.dir): a service runs for months, and every selected image costs disk. With upload.content crops or frame+crops a package's crops count as one image with it", {
     integer: true,
     min: 1,
     default: 2000,
