@@ -687,7 +687,9 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
 
   async #upload(d: WireDecision, frame: RetainedFrame): Promise<void> {
     const images = await this.#images(d, frame);
-    const content = images.crops === undefined ? undefined : this.#opts.content!.mode;
+    // A package of crops ('crops', 'frame+crops'): its content mode and crops, for the package and the upload record.
+    const cropParts =
+      images.crops === undefined ? undefined : { content: this.#opts.content!.mode as Exclude<UploadContent, 'frame'>, crops: images.crops };
     const pkg = buildPackage({
       cameraId: this.cameraId,
       imageId: d.imageId,
@@ -700,7 +702,7 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       jpeg: images.jpeg,
       tracks: d.tracks,
       selection: { route: d.route, trackIds: d.selectedTrackIds, policy: this.#opts.workerInit.policy },
-      ...(content !== undefined && images.crops !== undefined ? { content: content as Exclude<UploadContent, 'frame'>, crops: images.crops } : {}),
+      ...cropParts,
     });
     const bytes = pkg.jpeg.byteLength;
     if (d.kind === 'replace' && this.#sink.replace) {
@@ -727,8 +729,8 @@ export class CameraRunner extends TypedEmitter<CameraRunnerEvents> {
       width: frame.width,
       height: frame.height,
       // The first image part: the frame ('frame', 'frame+crops') or the first crop ('crops').
-      jpeg: content === undefined ? pkg.jpeg : packageParts(pkg)[0]!.data,
-      ...(content !== undefined && images.crops !== undefined ? { content: content as Exclude<UploadContent, 'frame'>, crops: images.crops } : {}),
+      jpeg: cropParts === undefined ? pkg.jpeg : packageParts(pkg)[0]!.data,
+      ...cropParts,
     });
   }
 
