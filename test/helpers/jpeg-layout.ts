@@ -8,22 +8,30 @@ export interface JpegLayout {
   components: Array<{ id: number; h: number; v: number }>;
 }
 
-export function jpegLayout(bytes: Uint8Array): JpegLayout {
-  const layout: JpegLayout = { jfif: false, components: [] };
+/** The header segments before the first scan: marker and the offset of its length field. */
+function* headerSegments(bytes: Uint8Array): Generator<{ marker: number; at: number }> {
   let i = 2; // after SOI
   while (i + 4 <= bytes.length && bytes[i] === 0xff) {
     const marker = bytes[i + 1]!;
-    const length = (bytes[i + 2]! << 8) | bytes[i + 3]!;
-    if (marker === 0xe0 && String.fromCharCode(...bytes.subarray(i + 4, i + 8)) === 'JFIF') layout.jfif = true;
-    if (marker >= 0xc0 && marker <= 0xc2) {
-      const n = bytes[i + 9]!;
+    if (marker === 0xda) return; // start of scan: the headers are over
+    yield { marker, at: i + 2 };
+    i += 2 + ((bytes[i + 2]! << 8) | bytes[i + 3]!);
+  }
+}
+
+const isStartOfFrame = (marker: number): boolean => marker >= 0xc0 && marker <= 0xc2;
+
+export function jpegLayout(bytes: Uint8Array): JpegLayout {
+  const layout: JpegLayout = { jfif: false, components: [] };
+  for (const { marker, at } of headerSegments(bytes)) {
+    if (marker === 0xe0 && String.fromCharCode(...bytes.subarray(at + 2, at + 6)) === 'JFIF') layout.jfif = true;
+    if (isStartOfFrame(marker) && layout.components.length === 0) {
+      const n = bytes[at + 7]!;
       for (let k = 0; k < n; k++) {
-        const at = i + 10 + 3 * k;
-        layout.components.push({ id: bytes[at]!, h: bytes[at + 1]! >> 4, v: bytes[at + 1]! & 15 });
+        const c = at + 8 + 3 * k;
+        layout.components.push({ id: bytes[c]!, h: bytes[c + 1]! >> 4, v: bytes[c + 1]! & 15 });
       }
     }
-    if (marker === 0xda) break; // start of scan: the headers are over
-    i += 2 + length;
   }
   return layout;
 }
@@ -40,11 +48,8 @@ export const JFIF_420: JpegLayout = {
 
 /** The image size a JPEG's first start-of-frame segment declares. */
 export function jpegDimensions(bytes: Uint8Array): { width: number; height: number } {
-  let i = 2; // after SOI
-  while (i + 9 <= bytes.length && bytes[i] === 0xff) {
-    const marker = bytes[i + 1]!;
-    if (marker >= 0xc0 && marker <= 0xc2) return { width: (bytes[i + 7]! << 8) | bytes[i + 8]!, height: (bytes[i + 5]! << 8) | bytes[i + 6]! };
-    i += 2 + ((bytes[i + 2]! << 8) | bytes[i + 3]!);
+  for (const { marker, at } of headerSegments(bytes)) {
+    if (isStartOfFrame(marker)) return { width: (bytes[at + 5]! << 8) | bytes[at + 6]!, height: (bytes[at + 3]! << 8) | bytes[at + 4]! };
   }
   throw new Error('no start-of-frame segment');
 }
