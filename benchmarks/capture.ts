@@ -62,42 +62,31 @@ function ceilingFps(path: string, frames: number, format: PixelFormat): number {
   return frames / s;
 }
 
-async function pullRuns(path: string, withTensor: boolean, pixelSlots = 0, runs = 3, format: PixelFormat = 'BGR'): Promise<{ fps: number[]; lat: number[]; frames: number; size: string }> {
-  const fps: number[] = [];
-  let best: number[] = [];
-  let bestFps = 0;
-  let frames = 0;
+/** One pull of the whole clip into Node: frames/s, the next() waits, frames, frame size. */
+async function pullRun(path: string, withTensor: boolean, pixelSlots = 0, format: PixelFormat = 'BGR'): Promise<{ fps: number; lat: number[]; frames: number; size: string }> {
+  const source = openCapture({
+    source: { type: 'file', path },
+    tensor: withTensor ? { width: 416, height: 416, channelOrder: 'bgr', placement: 'topleft', padValue: 114, scale: 1 } : undefined,
+    pixelSlots,
+    format,
+  });
+  const lat: number[] = [];
+  let n = 0;
   let size = '';
-  for (let run = 0; run < runs; run++) {
-    const source = openCapture({
-      source: { type: 'file', path },
-      tensor: withTensor ? { width: 416, height: 416, channelOrder: 'bgr', placement: 'topleft', padValue: 114, scale: 1 } : undefined,
-      pixelSlots,
-      format,
-    });
-    const lat: number[] = [];
-    let n = 0;
-    const t0 = performance.now();
-    for (;;) {
-      const a = performance.now();
-      const f = await source.next();
-      if (f === null) break;
-      if (n === 0) size = `${f.width}x${f.height}`;
-      lat.push(performance.now() - a);
-      source.releaseTensor(f);
-      source.releasePixels(f);
-      n++;
-    }
-    const rate = n / ((performance.now() - t0) / 1000);
-    source.close();
-    frames = n;
-    fps.push(rate);
-    if (rate > bestFps) {
-      bestFps = rate;
-      best = lat;
-    }
+  const t0 = performance.now();
+  for (;;) {
+    const a = performance.now();
+    const f = await source.next();
+    if (f === null) break;
+    if (n === 0) size = `${f.width}x${f.height}`;
+    lat.push(performance.now() - a);
+    source.releaseTensor(f);
+    source.releasePixels(f);
+    n++;
   }
-  return { fps, lat: best, frames, size };
+  const fps = n / ((performance.now() - t0) / 1000);
+  source.close();
+  return { fps, lat, frames: n, size };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -127,9 +116,9 @@ async function pairedRuns(path: string, frames: number, withTensor: boolean, pix
   for (let i = 0; i < pairs; i++) {
     const ceilingFirst = i % 2 === 0;
     const c1 = ceilingFirst ? ceilingFps(path, frames, format) : 0;
-    const pull = await pullRuns(path, withTensor, pixelSlots, 1, format);
+    const pull = await pullRun(path, withTensor, pixelSlots, format);
     const c = ceilingFirst ? c1 : ceilingFps(path, frames, format);
-    const fps = pull.fps[0]!;
+    const fps = pull.fps;
     row.fps.push(fps);
     row.ceilings.push(c);
     row.ratios.push(fps / c);
@@ -151,7 +140,7 @@ export default async function main(args: string[]): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const rssStart = process.memoryUsage().rss;
   const noTensor = values['no-tensor'] === true;
-  const first = await pullRuns(path, false, 0, 1);
+  const first = await pullRun(path, false);
   const frames = first.frames;
   // gst-launch decodes 1280x720: a capture that delivers another size does other work, and the ratios would not compare.
   if (first.size !== '1280x720') throw new Error(`the capture delivers ${first.size} frames of ${path}, gst-launch 1280x720: the ratios would compare different work`);
