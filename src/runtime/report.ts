@@ -168,9 +168,9 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
 
   // Full frames with every box, opened from the cards (CSS :target, no script).
   // The frame; a package without one (upload.content 'crops') shows its crops where they lie in it.
-  const frameImages = (u: ReportUpload): string =>
+  const frameImages = (u: ReportUpload, view: { x: number; y: number; w: number; h: number }): string =>
     u.hasFrame === false
-      ? (u.crops ?? []).map((c) => viewImg(`images/${c.file}`, u.width, { x: 0, y: 0, w: Math.max(1, u.width), h: Math.max(1, u.height) }, `image ${u.imageId} track ${c.trackId}`, c.rect)).join('')
+      ? (u.crops ?? []).map((c) => viewImg(`images/${c.file}`, u.width, view, `image ${u.imageId} track ${c.trackId}`, c.rect)).join('')
       : `<img src="${imageFile.get(u.idempotencyKey)}" alt="image ${u.imageId}" style="width:100%;left:0;top:0">`;
   const frames = uploads
     .map((u) => {
@@ -178,7 +178,7 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
       const boxes = u.tracks
         .map((t) => boxDiv(t.entry, view, COLORS[t.trackId % COLORS.length]!, `${nameOf(u.cameraId, t.trackId)} ${trackLabelOf(t.entry)} ${t.entry.box.score.toFixed(2)}`))
         .join('');
-      return `<section class="frame" id="${anchor(u.idempotencyKey)}"><div class="ffwrap"><a class="close" href="#">close ✕</a><div class="ff" style="aspect-ratio:${(view.w / view.h).toFixed(4)}">${frameImages(u)}${boxes}</div><p>image ${u.imageId} · ${u.route} · ${kb(u.bytes)} · selected for ${u.selectedTrackIds.map((id) => esc(nameOf(u.cameraId, id))).join(', ')} · ${u.tracks.length} track${u.tracks.length === 1 ? '' : 's'} in the frame</p></div></section>`;
+      return `<section class="frame" id="${anchor(u.idempotencyKey)}"><div class="ffwrap"><a class="close" href="#">close ✕</a><div class="ff" style="aspect-ratio:${(view.w / view.h).toFixed(4)}">${frameImages(u, view)}${boxes}</div><p>image ${u.imageId} · ${u.route} · ${kb(u.bytes)} · selected for ${u.selectedTrackIds.map((id) => esc(nameOf(u.cameraId, id))).join(', ')} · ${u.tracks.length} track${u.tracks.length === 1 ? '' : 's'} in the frame</p></div></section>`;
     })
     .join('\n');
 
