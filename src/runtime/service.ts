@@ -29,7 +29,7 @@ import { ExposureController, FixedPosition, GpsdPosition, ImageIdAllocator, type
 import { CameraClock, describeVideoStreams, recordingCutShort, SlotPool, type CapturedFrame, type ClockStep } from '../capture/index.js';
 import { loadNative, type NativeBinding } from '../capture/native.js';
 import type { CameraWorkerInit } from './camera-worker.js';
-import { deadLetterHint, retryHint, type SinkType } from './upload-hints.js';
+import { deadLetterHint, resendDeadCommand, retryHint, type QueueRef, type SinkType } from './upload-hints.js';
 import { slowSourceWarning } from './rate-warning.js';
 import { resolveTrackerOptions } from '../track/index.js';
 
@@ -456,7 +456,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         ...uploaderOptions(cfg.upload),
       });
       uploader.on('error', (err) => this.#log.error('uploader error', { error: err.message }));
-      this.#logDeadLetters(uploader, cfg.queue.path, cfg.upload.sink?.type ?? 'http');
+      this.#logDeadLetters(uploader, cfg.queue, cfg.upload.sink?.type ?? 'http');
       this.#logEndpointOutages(uploader, cfg.upload.sink?.type ?? 'http');
       this.#logQueueLosses(uploader, cfg.queue.path);
       this.uploader = uploader;
@@ -466,7 +466,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       }
       this.#deadLettersAtStart = uploader.queue.deadLetterCount();
       if (this.#deadLettersAtStart > 0) {
-        this.#log.warn(`queue holds ${this.#deadLettersAtStart} dead letters the endpoint refused in earlier runs; they are not sent: 'bestshot queue inspect --path ${cfg.queue.path}' lists them, 'bestshot queue resend-dead' puts them back`, { queue: cfg.queue.path });
+        this.#log.warn(`queue holds ${this.#deadLettersAtStart} dead letters the endpoint refused in earlier runs; they are not sent: 'bestshot queue inspect --path ${cfg.queue.path}' lists them, '${resendDeadCommand(cfg.queue)}' puts them back`, { queue: cfg.queue.path });
       }
       sink = {
         submit: (pkg: UploadPackage, route: UploadRoute) => void uploader.submit(pkg, route),
@@ -813,7 +813,8 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
    * at sendHz, thousands of lines into the journal. The hint is said once per status: a refusal's
    * detail can name the package (its key, its sizes), and a hint per package was a line per package.
    */
-  #logDeadLetters(uploader: Uploader, queuePath: string, sink: SinkType): void {
+  #logDeadLetters(uploader: Uploader, queue: QueueRef, sink: SinkType): void {
+    const queuePath = queue.path;
     const hintsGiven = new Set<number | undefined>();
     let said = 0;
     let held = { count: 0, byStatus: {} as Record<string, number>, lastKey: '', lastReason: '' };
@@ -848,7 +849,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         timer ??= setTimeout(summarize, Math.max(0, lastSummaryMs + DEAD_LETTER_SUMMARY_MS - performance.now())).unref();
       }
       if (hintsGiven.has(d.status)) return;
-      const hint = deadLetterHint(d.status, queuePath, sink, d.reason, this.mode === 'offline');
+      const hint = deadLetterHint(d.status, queue, sink, d.reason, this.mode === 'offline');
       if (hint === undefined) return;
       hintsGiven.add(d.status);
       this.#log.error(hint);

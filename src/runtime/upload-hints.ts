@@ -9,16 +9,42 @@
 /** The upload sink a hint names the keys of (config upload.sink.type; 'http' without a sink). */
 export type SinkType = 'http' | 's3' | 'mqtt' | 's3+mqtt';
 
+/** The queue a hint names: its file and its capacity (config queue.maxPackages, queue.maxBytes). */
+export interface QueueRef {
+  path: string;
+  maxPackages?: number;
+  maxBytes?: number;
+}
+
+/** `bestshot queue resend-dead`'s own defaults for the queue's capacity (src/cli/commands/queue.ts, src/upload/queue.ts). */
+const RESEND_DEFAULT_PACKAGES = 1000;
+const RESEND_DEFAULT_BYTES = 512 * 1024 * 1024;
+
+/**
+ * The resend-dead command for a queue, with its capacity where the config's
+ * differs from the tool's defaults: re-queued beyond the service's own
+ * capacity, the dead letters would make the next start drop its oldest
+ * packages (queue.maxPackages 10 and a hint without --max-packages: 19 of
+ * 32 dropped while the endpoint took everything).
+ */
+export function resendDeadCommand(queue: QueueRef): string {
+  let cmd = `bestshot queue resend-dead --path ${queue.path}`;
+  if (queue.maxPackages !== undefined && queue.maxPackages !== RESEND_DEFAULT_PACKAGES) cmd += ` --max-packages ${queue.maxPackages}`;
+  if (queue.maxBytes !== undefined && queue.maxBytes !== RESEND_DEFAULT_BYTES) cmd += ` --max-bytes ${queue.maxBytes}`;
+  return cmd;
+}
+
 /**
  * What to do about packages the endpoint refuses for good, said once per kind
  * (the dead letters stay in the queue; `bestshot queue resend-dead` puts them back).
  */
-export function deadLetterHint(status: number | undefined, queuePath: string, sink: SinkType = 'http', reason = '', replay = false): string | undefined {
+export function deadLetterHint(status: number | undefined, queue: string | QueueRef, sink: SinkType = 'http', reason = '', replay = false): string | undefined {
+  const ref = typeof queue === 'string' ? { path: queue } : queue;
   // A replay's queue lives in its --out and the next replay there starts a fresh one: resend-dead
   // would put the dead letters back for a start that never sends them.
   const resend = replay
-    ? `the dead letters stay in ${queuePath} ('bestshot queue inspect' lists them) until the next replay on this --out, which starts a fresh queue: replay again once fixed`
-    : `once fixed, 'bestshot queue resend-dead --path ${queuePath}' puts the dead letters back for the next start`;
+    ? `the dead letters stay in ${ref.path} ('bestshot queue inspect' lists them) until the next replay on this --out, which starts a fresh queue: replay again once fixed`
+    : `once fixed, '${resendDeadCommand(ref)}' puts the dead letters back for the next start`;
   if (status !== undefined && status >= 300 && status < 400) {
     // A redirect is not followed (it would take the package and its token to another address): the
     // usual cause is an http:// endpoint whose server wants https://, or a moved ingest URL.

@@ -14,6 +14,8 @@ export interface RunConfigBody {
   upload?: string;
   /** Metrics port; omitted: no metrics server. */
   metricsPort?: number;
+  /** Further `queue:` fields, YAML flow style (e.g. 'maxPackages: 10'). */
+  queue?: string;
   /** Further top-level YAML. */
   extra?: string;
   /** File name inside `dir`. Default config.yaml. */
@@ -28,7 +30,7 @@ export function writeRunConfig(dir: string, body: RunConfigBody): string {
 model: ${body.model ?? '{ providers: [cpu] }'}
 cameras:
 ${body.cameras ?? `  - id: cam\n    source: ${body.source}\n`}upload: { endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, sendHz: 20${body.upload === undefined ? '' : `, ${body.upload}`} }
-queue: { path: ${join(dir, 'queue.sqlite')} }
+queue: { path: ${join(dir, 'queue.sqlite')}${body.queue === undefined ? '' : `, ${body.queue}`} }
 stateDir: ${join(dir, 'state')}
 report: { dir: ${join(dir, 'report')} }
 ${body.metricsPort === undefined ? 'metrics: { enabled: false }\n' : `metrics: { enabled: true, port: ${body.metricsPort} }\n`}log: { format: json }

@@ -1,7 +1,7 @@
 /** What the service says, once per kind, when the endpoint refuses packages for good (U2 dead letters). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { brokerRefusalHint, deadLetterHint, storeHint, timeoutHint, tlsFailureHint } from '../../src/runtime/upload-hints.js';
+import { brokerRefusalHint, deadLetterHint, resendDeadCommand, storeHint, timeoutHint, tlsFailureHint } from '../../src/runtime/upload-hints.js';
 
 test('dead-letter hints name the setting to fix for 3xx, 401/403, 404/405, 409 and 413; other 4xx quote what the endpoint said', () => {
   const q = '/var/lib/bestshot/queue.sqlite';
@@ -73,4 +73,16 @@ test('the object store: a missing bucket and a skewed clock (both retried) get a
   assert.match(storeHint('S3 HTTP 403 RequestTimeTooSkewed: The difference between the request time and the current time is too large.', 's3+mqtt')!, /clock differs from the store's .*check the date \(NTP\)/);
   assert.equal(storeHint('S3 HTTP 404 NoSuchBucket', 'http'), undefined);
   assert.equal(storeHint('S3 ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9000', 's3'), undefined);
+});
+
+test('U2: the resend-dead command carries the queue\'s capacity where it is not the tool\'s default (1000 packages, 512 MiB)', () => {
+  const path = '/var/lib/bestshot/queue.sqlite';
+  assert.equal(resendDeadCommand({ path }), `bestshot queue resend-dead --path ${path}`);
+  assert.equal(resendDeadCommand({ path, maxPackages: 1000, maxBytes: 512 * 1024 * 1024 }), `bestshot queue resend-dead --path ${path}`);
+  assert.equal(resendDeadCommand({ path, maxPackages: 10, maxBytes: 512 * 1024 * 1024 }), `bestshot queue resend-dead --path ${path} --max-packages 10`);
+  assert.equal(resendDeadCommand({ path, maxPackages: 1000, maxBytes: 1048576 }), `bestshot queue resend-dead --path ${path} --max-bytes 1048576`);
+  assert.equal(
+    deadLetterHint(401, { path, maxPackages: 50 }),
+    `the endpoint refuses this unit's credentials (HTTP 401): check upload.token; once fixed, 'bestshot queue resend-dead --path ${path} --max-packages 50' puts the dead letters back for the next start`,
+  );
 });
