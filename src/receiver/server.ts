@@ -114,7 +114,7 @@ export interface ReceiverOptions {
    * startReceiver refuses.
    */
   allowUnauthenticated?: boolean;
-  /** Where the start-up warnings go (no token on loopback). Default console.error. */
+  /** Where the start-up warnings go (no token on loopback, packages removed by a lowered maxPackages). Default console.error. */
   warn?: (line: string) => void;
   /**
    * Retention: the most packages kept; storing one more removes the oldest (its files and its
@@ -287,6 +287,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const log = options.log ?? (() => {});
   const token = options.token;
   const expectedAuth = token !== undefined ? Buffer.from(`Bearer ${token}`) : undefined;
+  // Without a CA no client certificate can be verified: every handshake would fail, every client be
+  // refused, and the receiver stay silent about why (the start said it listens, and warned of no auth).
+  if (options.tls?.requireClientCert === true && options.tls.ca === undefined) {
+    throw new ConfigError('tls.ca', 'requireClientCert needs the CA that signed the clients\' certificates: without one every client is refused');
+  }
   const clientCertAuth = options.tls?.requireClientCert === true && options.tls.ca !== undefined;
   if (token === undefined && !clientCertAuth) {
     if (!isLoopbackHost(host) && options.allowUnauthenticated !== true) {
@@ -770,7 +775,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     refusalsLogged = 0;
     refusalWindowStart = performance.now();
   };
-  const logRefusal = (line: string, status: number): void => {
+  const logRefusal = (line: string, status: number | 'tls'): void => {
     if (performance.now() - refusalWindowStart >= 60_000 && refusalTimer === undefined) flushRefusals();
     if (refusalsLogged < REFUSAL_LINES) {
       refusalsLogged++;
@@ -847,8 +852,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     void answered.finally(() => inFlight.delete(res));
   };
 
-  // A limit lowered since the last start applies before the first request.
+  // A limit lowered since the last start applies before the first request, and is said: the packages go for good.
+  const storedAtStart = storedCount;
   await prune();
+  if (stats.pruned > 0) {
+    (options.warn ?? ((line: string) => console.error(line)))(`retention: removed the ${stats.pruned} oldest of ${storedAtStart} stored packages at start (maxPackages ${maxPackages})`);
+  }
 
   // Node checks request and header timeouts every connectionsCheckingInterval (default 30 s): check often enough for the limit to mean something.
   const connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(requestTimeoutMs / 4)));
@@ -873,6 +882,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   server.timeout = idleTimeoutMs;
   server.on('timeout', (socket: import('node:net').Socket) => socket.destroy());
   // Malformed request lines and headers: answer 400 and close; a socket error is never fatal.
+  // A refused TLS handshake (no client certificate, one signed by another CA, a client that does not
+  // trust ours) never reaches the handler: said like a refused request, so an operator whose units
+  // all fail with 'socket hang up' sees why here (at most REFUSAL_LINES a minute).
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: import('node:tls').TLSSocket) => {
+    logRefusal(`TLS handshake refused from ${socket.remoteAddress ?? 'an unknown address'}: ${err.code ?? err.message}`, 'tls');
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();

@@ -179,7 +179,7 @@ test('the index survives a restart: a known key is still a duplicate', async () 
   }
 });
 
-test('bestshot receiver CLI: --help prints the usage, a missing --dir is a usage error', () => {
+test('bestshot receiver CLI: --help prints the usage; a missing --dir, --require-client-cert without --tls-ca are usage errors', () => {
   const bin = join(PROJECT_ROOT, 'bin', 'bestshot.js');
   const env = { ...process.env, BESTSHOT_FROM_SOURCE: '1' };
   const help = spawnSync(process.execPath, [bin, 'receiver', '--help'], { env, encoding: 'utf8' });
@@ -194,4 +194,12 @@ test('bestshot receiver CLI: --help prints the usage, a missing --dir is a usage
   const onFile = spawnSync(process.execPath, [bin, 'receiver', '--port', '0', '--dir', file], { env, encoding: 'utf8' });
   assert.equal(onFile.status, 2, onFile.stderr);
   assert.equal(onFile.stderr, `bestshot receiver: [ERR_USAGE] ${file} is a file, not a folder: choose another --dir\n`);
+  // Before: 'receiver listening on https://…', then every client refused with nothing logged.
+  const store = mkdtempSync(join(tmpdir(), 'bestshot-rcv-mtls-'));
+  const noCa = spawnSync(process.execPath, [bin, 'receiver', '--port', '0', '--dir', store, '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--require-client-cert'], { env, encoding: 'utf8' });
+  assert.equal(noCa.status, 2);
+  assert.equal(noCa.stderr, "bestshot receiver: --require-client-cert needs --tls-ca, the CA that signed the clients' certificates (without it every client is refused)\n");
+  const noCert = spawnSync(process.execPath, [bin, 'receiver', '--port', '0', '--dir', store, '--tls-ca', 'ca.pem'], { env, encoding: 'utf8' });
+  assert.equal(noCert.status, 2);
+  assert.match(noCert.stderr, /^bestshot receiver: --tls-ca and --require-client-cert need --tls-cert and --tls-key/);
 });

@@ -48,6 +48,8 @@ test('--max-packages keeps the newest n: the oldest go (files and index) as new 
     try {
       assert.deepEqual((await listPackages(again.url, TOKEN)).map((p) => p.imageId), [5]);
       assert.deepEqual(readdirSync(join(store, 'packages')), ['cam-keep%3A5']);
+      // Said even with --quiet (it removes packages for good); before, only /stats counted them.
+      assert.match(again.output(), /^retention: removed the 2 oldest of 3 stored packages at start \(maxPackages 1\)$/m);
     } finally {
       await again.stop();
     }

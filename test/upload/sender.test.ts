@@ -198,10 +198,17 @@ test('TLS: a self-signed CA made by openssl is trusted through `ca`; mTLS requir
   }
   const pem = (f: string): Buffer => readFileSync(join(d, f));
   const jpeg = await makeJpeg(6);
+  // requireClientCert without the CA to check them by: every client would be refused, silently.
+  await assert.rejects(
+    startReceiver({ dir: join(dir, 'tls-no-ca'), token: TOKEN, tls: { cert: pem('server.pem'), key: pem('server.key'), requireClientCert: true } }),
+    { message: "tls.ca: requireClientCert needs the CA that signed the clients' certificates: without one every client is refused" },
+  );
+  const logged: string[] = [];
   const tls = await startReceiver({
     dir: join(dir, 'tls'),
     token: TOKEN,
     tls: { cert: pem('server.pem'), key: pem('server.key'), ca: pem('ca.pem'), requireClientCert: true },
+    log: (line) => logged.push(line),
   });
   try {
     assert.match(tls.url, /^https:\/\/127\.0\.0\.1:\d+$/);
@@ -217,6 +224,8 @@ test('TLS: a self-signed CA made by openssl is trusted through `ca`; mTLS requir
     const r2 = await noClient.send(makePackage('cam-tls', 2, jpeg));
     noClient.close();
     assert.equal(r2.kind, 'retryable');
+    // The receiver says why (the client saw only 'socket hang up'); before, it logged nothing.
+    assert.ok(logged.some((l) => /^TLS handshake refused from (::ffff:)?127\.0\.0\.1: \S+/.test(l)), logged.join('\n'));
     // CA + client certificate (mTLS): stored.
     const mtls = new HttpSender({ url, token: TOKEN, ca: pem('ca.pem'), cert: pem('client.pem'), key: pem('client.key') });
     const r3 = await mtls.send(makePackage('cam-tls', 3, jpeg));

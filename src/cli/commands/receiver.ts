@@ -96,6 +96,14 @@ export const command: Command = {
       console.error('bestshot receiver: --tls-cert and --tls-key go together');
       return 2;
     }
+    if (values['tls-cert'] === undefined && (values['tls-ca'] !== undefined || values['require-client-cert'])) {
+      console.error('bestshot receiver: --tls-ca and --require-client-cert need --tls-cert and --tls-key (client certificates are asked for in a TLS handshake)');
+      return 2;
+    }
+    if (values['require-client-cert'] && values['tls-ca'] === undefined) {
+      console.error("bestshot receiver: --require-client-cert needs --tls-ca, the CA that signed the clients' certificates (without it every client is refused)");
+      return 2;
+    }
     const testFaults: ReceiverTestFaults = {
       cutFirst: numberArg('non-negative integer', 'test-cut-first', values['test-cut-first']),
       failFirst: numberArg('non-negative integer', 'test-fail-first', values['test-fail-first']),
