@@ -113,9 +113,18 @@ export function endBySignal(signal: NodeJS.Signals): void {
  * inside session.run() when the process exits aborts it (onnxruntime-node: 'terminate called after
  * throwing an instance of Napi::Error', SIGABRT, exit 134 instead of `code`; DetectorPool.idle).
  * A second call (a third signal while the inferences finish) exits at once, whatever it costs.
+ * `lastWords` (the run's counts) is said right before the exit.
  */
-export function exitAfterInferences(detect: InFlightInferences, code: number): void {
-  if (exitRequested) process.exit(code);
+export function exitAfterInferences(detect: InFlightInferences, code: number, lastWords?: () => void): void {
+  if (exitRequested) {
+    lastWords?.();
+    process.exit(code);
+  }
   exitRequested = true;
-  void detect.idle(INFERENCE_WAIT_MS).finally(() => process.exit(code));
+  // `lastWords` runs right before the exit, in the same turn: counts it prints are those the
+  // process ends with (the stop goes on queueing held images while the inferences finish).
+  void detect.idle(INFERENCE_WAIT_MS).finally(() => {
+    lastWords?.();
+    process.exit(code);
+  });
 }

@@ -236,11 +236,13 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
     // A third signal while the inferences in flight finish: exit now, whatever it costs.
     if (exiting) process.exit(1);
     exiting = true;
-    const c = svc.runCounts();
-    log.warn('second signal while stopping: exiting now; queued packages stay on disk for the next start', { signal: sig, first: firstSignal, queueDepth: c.stillQueued });
-    printCounts(c, (line) => console.log(line));
-    printCameraTrouble(svc.cameras.values(), (line) => console.log(line));
-    exitAfterInferences(svc.detect, 1);
+    log.warn('second signal while stopping: exiting now; queued packages stay on disk for the next start', { signal: sig, first: firstSignal });
+    // Counted at the exit, not at the signal: until the inferences end the stop goes on queueing the
+    // images the policies held, and counts taken at the signal missed them (41 queued, 40 said).
+    exitAfterInferences(svc.detect, 1, () => {
+      printCounts(svc.runCounts(), (line) => console.log(line));
+      printCameraTrouble(svc.cameras.values(), (line) => console.log(line));
+    });
   };
   let exiting = false;
   // SIGHUP is what a closed ssh terminal sends to a run started from it: its default action killed
