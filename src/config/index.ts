@@ -33,6 +33,7 @@ export {
   verifyPerClassScore,
   verifyUploadEndpoint,
   verifyContentForSink,
+  verifyMqttImages,
   verifyTlsPair,
   verifyToken,
   verifyTokenTransport,

@@ -416,7 +416,7 @@ const MQTT_SINK_FIELDS: Record<string, Field> = {
   keepaliveS: num('keep-alive; lower notices a dead link sooner', { integer: true, min: 1, default: 30, unit: 's' }),
   ackTimeoutMs: num('time allowed for the PUBACK; too short turns slow acks into duplicates (dropped by id)', { integer: true, min: 1, default: 10000, unit: 'ms' }),
   requireSubscriber: { kind: 'boolean', default: true, description: "retry on PUBACK 0x10 'no matching subscribers'; off for IoT Core rules / broker bridges" },
-  inlineImageMaxBytes: { kind: 'bytes', default: 0, description: 'mqtt alone: put JPEGs up to this size in the event (base64); 0 = never' },
+  inlineImageMaxBytes: { kind: 'bytes', default: 0, description: 'mqtt alone: put JPEGs up to this size in the event (base64); a larger one is a dead letter (kept, never an event without it); 0 = never: events without images (warned)' },
 };
 
 /** upload.sink: how a package leaves (a union on type). U1/U2 decide what and when either way. */

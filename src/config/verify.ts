@@ -193,6 +193,22 @@ export function verifyContentForSink(upload: UploadConfig, segs: Segs = ['upload
   return [error([...segs, 'content'], `'${upload.content}' needs upload.sink type 'http'; the '${type}' sink stores one frame image per package (use content 'frame')`)];
 }
 
+/**
+ * The mqtt sink alone carries images only inline (U1): with inlineImageMaxBytes 0
+ * every package leaves the queue as an event without its image, acknowledged
+ * and counted delivered, and the JPEG is kept nowhere.
+ */
+export function verifyMqttImages(upload: UploadConfig, segs: Segs = ['upload']): Finding[] {
+  const sink = upload.sink;
+  if (sink?.type !== 'mqtt' || sink.inlineImageMaxBytes > 0) return [];
+  return [
+    warning(
+      [...segs, 'sink', 'inlineImageMaxBytes'],
+      "0: the mqtt sink alone sends events without their images (the JPEGs leave the queue with the event and are kept nowhere); use sink type 's3+mqtt' for the images, or set inlineImageMaxBytes to carry them in the event",
+    ),
+  ];
+}
+
 /** Mutual TLS needs both halves. */
 export function verifyTlsPair(upload: UploadConfig, segs: Segs = ['upload']): Finding[] {
   if ((upload.cert === undefined) === (upload.key === undefined)) return [];
@@ -289,6 +305,7 @@ export function verifyConfig(c: BestshotConfig): Finding[] {
     ...verifyPerClassScore(c.model),
     ...verifyUploadEndpoint(c.upload, c.receiver.embedded),
     ...verifyContentForSink(c.upload),
+    ...verifyMqttImages(c.upload),
     ...verifyTlsPair(c.upload),
     ...verifyToken(c.upload),
     ...verifyTokenTransport(c.upload),

@@ -64,6 +64,12 @@ export function deadLetterHint(status: number | undefined, queue: string | Queue
           : `upload.sink.${sink === 's3' ? '' : 's3.'}accessKeyId and secretAccessKey (or, without them, the AWS credential chain)`;
     return `the endpoint refuses this unit's credentials (HTTP ${status}): check ${keys}; ${resend}`;
   }
+  if (status === 0x95 && (sink === 'mqtt' || sink === 's3+mqtt')) {
+    // The broker's "packet too large", or the mqtt sink's own inline cap (its reason says which).
+    return sink === 'mqtt'
+      ? `the event is too large (MQTT 0x95 packet too large: the image over upload.sink.inlineImageMaxBytes, or the broker's message limit): raise inlineImageMaxBytes within the broker's limit, or use sink type s3+mqtt for the images; ${resend}`
+      : `the event is larger than the broker takes (MQTT 0x95 packet too large): raise the broker's message size limit; ${resend}`;
+  }
   if (status === 404 || status === 405) return `the endpoint has no package upload at that URL (HTTP ${status}): check upload.endpoint (bestshot receiver takes POST /packages); ${resend}`;
   if (status === 409) return "the endpoint holds other images under this camera's imageIds (HTTP 409): the unit's stateDir (its imageId state) was lost or reset; keep stateDir on storage that survives restarts and updates";
   if (status === 413) return `the endpoint refuses packages this large (HTTP 413): raise its body limit, or lower cameras[].jpegQuality or use upload.content: crops; ${resend}`;

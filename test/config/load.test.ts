@@ -243,6 +243,12 @@ describe('config: exact error messages', () => {
       'queue.maxPackages: 3 cannot hold the packages on the wire (upload.immediateConcurrency 2 + 1 being drained): each new package drops one being sent, delivered then but counted as dropped; use more than 3',
     ]);
     assert.deepEqual(parse(`${BASE}queue: { maxPackages: 4 }\n`).warnings, []);
+    // U1: the mqtt sink alone carries images only inline; with 0 the events go without them.
+    const mqttSink = (extra: string): string => `cameras:\n  - id: cam1\n    source: { type: test }\nupload:\n  sink: { type: mqtt, url: 'mqtt://broker:1883', site: s1${extra} }\n`;
+    assert.deepEqual(parse(mqttSink('')).warnings, [
+      "upload.sink.inlineImageMaxBytes: 0: the mqtt sink alone sends events without their images (the JPEGs leave the queue with the event and are kept nowhere); use sink type 's3+mqtt' for the images, or set inlineImageMaxBytes to carry them in the event",
+    ]);
+    assert.deepEqual(parse(mqttSink(', inlineImageMaxBytes: 96KiB')).warnings, []);
     assert.equal(
       errorOf(`${BASE}queue: { maxBytes: lots }\n`),
       "queue.maxBytes: Expected byte size (integer or string like '512MiB') but received 'lots' of type string",

@@ -75,6 +75,13 @@ test('the object store: a missing bucket and a skewed clock (both retried) get a
   assert.equal(storeHint('S3 ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9000', 's3'), undefined);
 });
 
+test('U2: MQTT 0x95 (packet too large): the mqtt sink alone names its inline cap, s3+mqtt the broker\'s limit', () => {
+  const q = '/var/lib/bestshot/queue.sqlite';
+  assert.match(deadLetterHint(0x95, q, 'mqtt')!, /^the event is too large \(MQTT 0x95 packet too large: the image over upload\.sink\.inlineImageMaxBytes, or the broker's message limit\): raise inlineImageMaxBytes within the broker's limit, or use sink type s3\+mqtt/);
+  assert.match(deadLetterHint(0x95, q, 's3+mqtt')!, /^the event is larger than the broker takes \(MQTT 0x95 packet too large\): raise the broker's message size limit; once fixed/);
+  assert.equal(deadLetterHint(0x95, q, 'http'), undefined, 'no HTTP status 149');
+});
+
 test('U2: the resend-dead command carries the queue\'s capacity where it is not the tool\'s default (1000 packages, 512 MiB)', () => {
   const path = '/var/lib/bestshot/queue.sqlite';
   assert.equal(resendDeadCommand({ path }), `bestshot queue resend-dead --path ${path}`);

@@ -80,7 +80,17 @@ function metricsFailure(err: unknown): Error {
   return e instanceof Error ? e : new Error(String(err));
 }
 
-function printCounts(c: RunCounts, out: (line: string) => void): void {
+/**
+ * The mqtt sink alone with inlineImageMaxBytes 0 delivers events without their images (warned at
+ * start, config/verify.ts verifyMqttImages): "delivered" then says so, or the summary read as if
+ * the images had reached the cloud.
+ */
+function eventsWithoutImages(config: BestshotConfig): boolean {
+  const sink = config.upload.sink;
+  return sink?.type === 'mqtt' && sink.inlineImageMaxBytes === 0;
+}
+
+function printCounts(c: RunCounts, out: (line: string) => void, eventsOnly = false): void {
   const dropped = Object.entries(c.frames.dropped)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`);
@@ -89,7 +99,7 @@ function printCounts(c: RunCounts, out: (line: string) => void): void {
   // said here, or a budget too small for the scene sent a few images and looked complete.
   const unsent = c.packages.unsentObjects > 0 ? `; ${c.packages.unsentObjects} objects never sent: the budget policy gave up on them (its budget could not pay for them within budgetMaxWaitS of their end, or by the end of the stream)` : '';
   out(`packages:    ${c.packages.immediate + c.packages.cached} built (${c.packages.immediate} immediate, ${c.packages.cached} cached)${unsent}`);
-  out(`sent:        ${c.sentImmediate} immediate + ${c.sentCached} cached; ${c.delivered} delivered`);
+  out(`sent:        ${c.sentImmediate} immediate + ${c.sentCached} cached; ${c.delivered} delivered${eventsOnly && c.delivered > 0 ? ' as events without their images (upload.sink.inlineImageMaxBytes 0)' : ''}`);
   out(
     `queue:       ${c.stillQueued} still queued${c.stillQueued > 0 ? ' (sent at the next start)' : ''}, ${c.queueDropped} dropped full, ${c.deadLettered} dead-lettered, ${c.replaced} replaced by a better image of the same object${c.queuedAtStart > 0 ? `; ${c.queuedAtStart} were left by an earlier run and went first in the queue` : ''}${c.refusedDiskFull > 0 ? `; ${c.refusedDiskFull} refused: the disk was full` : ''}${c.deadLettersAtStart > 0 ? `; ${c.deadLettersAtStart} dead letters from earlier runs kept (bestshot queue)` : ''}`,
   );
@@ -240,7 +250,7 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
     // Counted at the exit, not at the signal: until the inferences end the stop goes on queueing the
     // images the policies held, and counts taken at the signal missed them (41 queued, 40 said).
     exitAfterInferences(svc.detect, 1, () => {
-      printCounts(svc.runCounts(), (line) => console.log(line));
+      printCounts(svc.runCounts(), (line) => console.log(line), eventsWithoutImages(config));
       printCameraTrouble(svc.cameras.values(), (line) => console.log(line));
     });
   };
@@ -308,7 +318,7 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
     queueDepth: counts.stillQueued,
     ...(reportDir ? { report: join(reportDir, 'report.html') } : {}),
   });
-  printCounts(counts, (line) => console.log(line));
+  printCounts(counts, (line) => console.log(line), eventsWithoutImages(config));
   printCameraTrouble(svc.cameras.values(), (line) => console.log(line));
   // A camera whose recording could not be played at all: the run did not do what was asked.
   return [...svc.cameras.values()].some((c) => c.state === 'failed') ? 1 : 0;

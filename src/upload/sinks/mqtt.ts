@@ -58,15 +58,18 @@ export interface MqttSinkOptions {
    */
   requireSubscriber?: boolean;
   /**
-   * mqtt sink alone (no object store): put the JPEG in the event as base64
-   * when it is at most this many bytes. Default 0 = never (the event then
-   * carries only sha256/bytes/size). Keep well under the broker's maximum
-   * packet size (mosquitto default 256 MiB, AWS IoT Core 128 KiB).
+   * mqtt sink alone (no object store): put the JPEG in the event as base64;
+   * a package whose JPEG is larger is refused (a dead letter, status 0x95),
+   * not published without it. Default 0 = never: events only, carrying
+   * sha256/bytes/size and no image (the service warns). Keep well under the
+   * broker's maximum packet size (mosquitto default 256 MiB, AWS IoT Core 128 KiB).
    */
   inlineImageMaxBytes?: number;
 }
 
 const TRANSIENT_REASONS = new Set([0x80, 0x83, 0x89, 0x96, 0x97]);
+/** MQTT 5 reason code 0x95 "packet too large": the broker's own, and this sink's for an image over inlineImageMaxBytes. */
+export const PACKET_TOO_LARGE = 0x95;
 
 /** The topic of a package: the template with {site} and {camera} filled in. */
 export function topicFor(template: string, site: string, cameraId: string): string {
@@ -233,7 +236,21 @@ export class MqttSink implements PackageSender {
 
   send(pkg: UploadPackage, signal?: AbortSignal): Promise<SendResult> {
     const ref = localImageRef(pkg);
-    if (this.#inlineMax > 0 && pkg.jpeg.length <= this.#inlineMax) ref.inlineBase64 = pkg.jpeg.toString('base64');
+    if (this.#inlineMax > 0) {
+      // Inline mode: the event is the only place the image goes. One larger than the cap used to go
+      // out without it, acknowledged and counted delivered, the JPEG gone from the queue: a dead
+      // letter keeps it (U2) until the cap is raised or the sink is s3+mqtt (`bestshot queue resend-dead`).
+      if (pkg.jpeg.length > this.#inlineMax) {
+        return Promise.resolve({
+          kind: 'permanent',
+          errorKind: 'broker',
+          status: PACKET_TOO_LARGE,
+          reason: `image of ${pkg.jpeg.length} bytes over upload.sink.inlineImageMaxBytes (${this.#inlineMax}): not published, the event would go without it`,
+          durationMs: 0,
+        });
+      }
+      ref.inlineBase64 = pkg.jpeg.toString('base64');
+    }
     return this.publish(pkg, ref, signal);
   }
 
