@@ -291,6 +291,23 @@ function refuseForeignFile(path: string): void {
   );
 }
 
+/**
+ * An SQLite database at the queue path that is not a queue (another program's,
+ * the receiver's index, a mistyped path) is refused before anything is
+ * written: opened as a queue it got the queue's tables beside its own, mode
+ * 0600, WAL mode and a .reserve file. A queue has its `packages` table from
+ * the first migration on; a database with no table at all is a new one.
+ */
+function refuseForeignDatabase(db: Database.Database, path: string): void {
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+  if (tables.length === 0 || tables.includes('packages')) return;
+  const listed = tables.length > 5 ? `${tables.slice(0, 5).join(', ')}, … (${tables.length})` : tables.join(', ');
+  throw new QueueError(
+    `Queue path ${path} holds an SQLite database that is not a queue (its tables: ${listed}); it was left untouched: set queue.path to a new file`,
+    'ERR_QUEUE',
+  );
+}
+
 function timestampForFile(d = new Date()): string {
   return d.toISOString().replace(/[:.]/g, '-');
 }
@@ -618,7 +635,7 @@ export class PackageQueue {
         const unwritable = typeof code === 'string' && code.startsWith('SQLITE_IOERR') ? firstUnwritable([this.path, `${this.path}-wal`, `${this.path}-shm`]) : undefined;
         const hint =
           code === 'SQLITE_BUSY'
-            ? ' (another process owns this queue)'
+            ? ' (another process holds it open: the queue of another bestshot process, or another program\'s database)'
             : unwritable !== undefined
               ? `: ${unwritable} is not writable by this user (uid ${process.getuid?.() ?? '?'}): fix its owner or mode, or run as the user that owns the queue`
               : code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM'
@@ -806,7 +823,20 @@ export class PackageQueue {
   }
 
   #openDb(check: 'quick' | 'none'): Database.Database {
+    // SQLite opens a file it may not write read-only without a word; the WAL set-up below then failed
+    // with 'disk I/O error'. Said first, before the check below reads the file (which, on a WAL file,
+    // would make the -wal and -shm files as this user and let the open go on read-only).
+    const unwritable = this.#readOnly ? undefined : firstUnwritable([this.path, `${this.path}-wal`, `${this.path}-shm`]);
+    if (unwritable !== undefined) {
+      throw new QueueError(`Cannot open queue database ${this.path}: ${unwritable} is not writable by this user (uid ${process.getuid?.() ?? '?'}): fix its owner or mode, or run as the user that owns the queue`, 'ERR_QUEUE');
+    }
     const db = new Database(this.path, { readonly: this.#readOnly, fileMustExist: this.#readOnly });
+    try {
+      refuseForeignDatabase(db, this.path);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
     // The queue holds camera images: readable by the service's user alone, whatever the umask, and
     // a queue an earlier version left world-readable (0644) is made private at its next start.
     // Before WAL mode is set: SQLite gives the -wal and -shm files the database file's mode.

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import Database from 'better-sqlite3';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -591,6 +592,22 @@ test('mistakes end the start with exit 1 and one line, touching nothing: a queue
     );
     assert.equal(readFileSync(file, 'utf8'), text, 'the config file is not replaced by a queue');
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.corrupt-')), []);
+    // queue.path naming another program's SQLite database: refused, not a byte of it changed (before: the
+    // run went on, adding the queue's tables beside the database's own and making it 0600).
+    const otherDb = join(dir, 'other-app.db');
+    const made = new Database(otherDb);
+    made.exec('CREATE TABLE users (id INTEGER, name TEXT)');
+    made.close();
+    const dbBytes = readFileSync(otherDb);
+    writeFileSync(file, text.replace(/^queue: .*$/m, `queue: { path: ${otherDb} }`));
+    const otherApp = await runCli(['run', '--config', file]);
+    assert.equal(otherApp.code, 1, otherApp.stderr);
+    assert.equal(
+      lastLine(otherApp.stderr),
+      `bestshot run: [ERR_QUEUE] Queue path ${otherDb} holds an SQLite database that is not a queue (its tables: users); it was left untouched: set queue.path to a new file`,
+    );
+    assert.ok(readFileSync(otherDb).equals(dbBytes), 'the database is untouched');
+    writeFileSync(file, text);
 
     // The embedded receiver's port taken: the message names receiver.port, not metrics.port.
     const rcvFile = writeRunConfig(dir, { name: 'rcv.yaml', source: `{ type: file, path: ${CLIP}, realtime: false }`, endpoint: 'http://127.0.0.1:1/packages', extra: `receiver: { embedded: true, port: ${port}, dir: ${join(dir, 'rcv')} }\n` });

@@ -160,7 +160,7 @@ test('U2: one process owns a queue — a second open is refused while the first 
   q.enqueue(pkgs(1)[0]!);
   assert.throws(() => PackageQueue.open({ path }), {
     name: 'QueueError',
-    message: `Cannot open queue database ${path}: database is locked (another process owns this queue)`,
+    message: `Cannot open queue database ${path}: database is locked (another process holds it open: the queue of another bestshot process, or another program's database)`,
   });
   q.close();
   const again = PackageQueue.open({ path });
@@ -210,6 +210,28 @@ test('U2: a file at the queue path that is not a queue (no SQLite header, nothin
   assert.equal(readFileSync(path, 'utf8'), yaml, 'the file is not replaced');
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('foreign')), ['foreign.db'], 'nothing set aside, nothing created beside it');
   assert.deepEqual(logged, []);
+});
+
+test('U2: an SQLite database at the queue path that is not a queue (another program\'s) is refused before anything is written', () => {
+  const path = fresh('other-app');
+  const other = new Database(path);
+  other.exec("CREATE TABLE users (id INTEGER, name TEXT); INSERT INTO users VALUES (1, 'ada')");
+  other.close();
+  chmodSync(path, 0o644);
+  const before = readFileSync(path);
+  const message = `Queue path ${path} holds an SQLite database that is not a queue (its tables: users); it was left untouched: set queue.path to a new file`;
+  // Before: the queue's tables were added beside `users`, the file made 0600 and WAL, a .reserve file made beside it.
+  assert.throws(() => PackageQueue.open({ path }), { name: 'QueueError', code: 'ERR_QUEUE', message });
+  assert.throws(() => PackageQueue.open({ path, readOnly: true }), { name: 'QueueError', code: 'ERR_QUEUE', message });
+  assert.ok(readFileSync(path).equals(before), 'not a byte changed');
+  assert.equal(statSync(path).mode & 0o777, 0o644, 'its mode kept');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('other-app')), ['other-app.db'], 'nothing made beside it');
+  // An SQLite file with no table at all is a new database: it becomes the queue.
+  const blank = fresh('blank-sqlite');
+  new Database(blank).close();
+  const q = PackageQueue.open({ path: blank });
+  assert.equal(q.depth, 0);
+  q.close();
 });
 
 test('U2: damaged pages inside a real queue file are found by the open check and set aside too', () => {
@@ -364,7 +386,8 @@ test('a queue file this user cannot write: the error names the file and the fix,
     const script = `import { PackageQueue } from './src/upload/index.js'; try { PackageQueue.open({ path: ${JSON.stringify(path)} }); } catch (e) { console.log(e.code + ' ' + e.message); }`;
     const r = spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', `HOME=${d} ${process.execPath} --import tsx --input-type=module -e ${JSON.stringify(script)}`], { cwd: PROJECT_ROOT, encoding: 'utf8' });
     // Before: 'Cannot open queue database …: disk I/O error', which reads like a failing disk.
-    assert.equal(r.stdout.trim(), `ERR_QUEUE Cannot open queue database ${path}: disk I/O error: ${path} is not writable by this user (uid 65534): fix its owner or mode, or run as the user that owns the queue`, r.stderr);
+    assert.equal(r.stdout.trim(), `ERR_QUEUE Cannot open queue database ${path}: ${path} is not writable by this user (uid 65534): fix its owner or mode, or run as the user that owns the queue`, r.stderr);
+    assert.deepEqual(readdirSync(d).sort(), ['q.db', 'q.db.reserve'], 'no -wal or -shm made as the other user');
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
