@@ -23,32 +23,53 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { BestshotError, LockedError } from './errors.js';
 
 /**
+ * mkdir -p, one level at a time from the nearest part that exists, so each
+ * failure is the real errno of the level that failed. Node's recursive mkdir
+ * (v20) says ENOENT where the parent exists on a read-only file system
+ * (EROFS), and under a pseudo file system (/proc, where mkdir answers ENOENT
+ * beside a parent that exists) it loops for ever at 100 % CPU, deaf to
+ * SIGTERM: a stateDir or queue.path under /proc hung `bestshot run`.
+ * A part of the path that is a file fails as ENOTDIR (mkdir's EEXIST named
+ * the file's name as if the folder existed).
+ */
+export function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  let p = resolve(dir);
+  for (;;) {
+    let isDir: boolean | undefined;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (err) {
+      // ENOTDIR: a file further up; found as the walk reaches it.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+    }
+    if (isDir === true) break;
+    if (isDir === false) {
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}' (${p} is a file)`), { code: 'ENOTDIR', errno: -20, syscall: 'mkdir', path: p });
+    }
+    missing.push(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const level of missing.reverse()) {
+    try {
+      mkdirSync(level);
+    } catch (err) {
+      // Made meanwhile by another process: fine when it is a folder.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(level).isDirectory()) throw err;
+    }
+  }
+}
+
+/**
  * Where a path really is: symlinks resolved along the part that exists, the
  * rest (a stateDir or queue file not made yet) appended. A lock belongs to
  * the real place, not to the name a config gives it: two configs reaching
  * one queue through a symlinked folder must find the same lock, or the
  * second gets as far as SQLite's own lock and its 'database is locked'.
  */
-/**
- * mkdir -p that fails with the real cause: Node's recursive mkdir says ENOENT where the
- * parent exists on a read-only file system (EROFS) — the wrong word for the wrong fix. The
- * last level is made again without `recursive` to learn the errno.
- */
-export function makeDirectory(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    try {
-      mkdirSync(dir);
-      return;
-    } catch (again) {
-      if ((again as NodeJS.ErrnoException).code !== 'ENOENT') throw again;
-    }
-    throw err;
-  }
-}
-
 export function realLocation(path: string): string {
   const absolute = resolve(path);
   try {

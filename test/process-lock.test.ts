@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { LockedError } from '../src/errors.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { holderAlive, lockHolder, ProcessLock, refuseIfLocked, type LockHolder } from '../src/process-lock.js';
+import { holderAlive, lockHolder, makeDirectory, ProcessLock, refuseIfLocked, type LockHolder } from '../src/process-lock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bestshot-lock-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -157,5 +157,21 @@ test('eight processes racing for a stale lock at the same moment: exactly one ho
       [],
       'no temporary file or takeover guard left behind',
     );
+  }
+});
+
+test('makeDirectory: mkdir -p a level at a time; a file on the way is ENOTDIR naming it; an existing folder is fine', () => {
+  const d = mkdtempSync(join(tmpdir(), 'bestshot-mkdir-'));
+  try {
+    makeDirectory(join(d, 'a', 'b', 'c'));
+    assert.ok(statSync(join(d, 'a', 'b', 'c')).isDirectory());
+    makeDirectory(join(d, 'a', 'b'));
+    writeFileSync(join(d, 'file'), 'x');
+    // Node's recursive mkdir said EEXIST, naming the file as if the folder were there.
+    assert.throws(() => makeDirectory(join(d, 'file', 'sub', 'dir')), { code: 'ENOTDIR', message: `ENOTDIR: not a directory, mkdir '${join(d, 'file', 'sub', 'dir')}' (${join(d, 'file')} is a file)` });
+    // Under /proc, mkdir answers ENOENT beside a parent that exists: Node 20's recursive mkdir looped for ever.
+    if (process.platform === 'linux') assert.throws(() => makeDirectory('/proc/bestshot-mkdir-test/x'), { code: 'ENOENT' });
+  } finally {
+    rmSync(d, { recursive: true, force: true });
   }
 });

@@ -3,11 +3,12 @@
  * command. A wrong number is a UsageError (exit 2) naming the option and
  * what was typed, e.g. "Expected positive integer for --frames but received 'x'".
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type NumberKind } from '../errors.js';
 import { maskUrlCredentials } from '../log.js';
+import { makeDirectory } from '../process-lock.js';
 
 const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
 
@@ -77,7 +78,7 @@ export function writableFolder(dir: string, option: string): void {
     if (dirname(p) === p) break;
   }
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     accessSync(dir, constants.W_OK);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -14,7 +14,7 @@
  *   detection.
  */
 import { sha256Hex } from '../hash.js';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { encodeJpeg, newGridId, openCapture, type RawImage } from '../capture/index.js';
 import { SimulatedCamera } from '../capture/sim/camera.js';
@@ -27,6 +27,7 @@ import type { Box, GridTick } from '../types.js';
 import { cropRectWithMargin, cutCrop, frameCropStats, type CropStats } from '../select/crop-stats.js';
 import { BT601_LIMITED } from '../capture/yuv.js';
 import { cropRect, laplacianVariance, type CenterBox, type CropImage } from './metrics.js';
+import { makeDirectory } from '../process-lock.js';
 
 export type GroundTruthKind = 'mot-gt' | 'sim-exact' | 'detector-fallback';
 export type InputKind = 'clip' | 'mot' | 'sim';
@@ -358,7 +359,7 @@ export async function loadClipInput(path: string, options: ClipInputOptions): Pr
     cacheFile = join(options.cacheDir, `${name}-${clipSha.slice(0, 16)}-${modelSha.slice(0, 16)}-${hz}hz-q${quality}${part}${format}-v${CACHE_VERSION}.json`);
     if (existsSync(cacheFile)) data = JSON.parse(readFileSync(cacheFile, 'utf8')) as CacheFile;
     data ??= await decodeClip(path, name, hz, quality, options, clipSha, modelSha);
-    mkdirSync(options.cacheDir, { recursive: true });
+    makeDirectory(options.cacheDir);
     if (!existsSync(cacheFile)) writeFileSync(cacheFile, JSON.stringify(data));
   } else {
     data = await decodeClip(path, name, hz, quality, options, '', '');

@@ -26,7 +26,7 @@
  */
 import { cookieToken, renderBrowsePage, TOKEN_COOKIE, type BrowseTrack } from './browse.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, promises as fsp, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type AddressInfo } from 'node:net';
@@ -37,6 +37,7 @@ import busboy from 'busboy';
 import { BestshotError, ConfigError, invalidParameterError, unwritableDirAdvice } from '../errors.js';
 import { idempotencyKey, sha256Hex, type PackageMetadata } from '../upload/package.js';
 import { validatePackageMetadata } from '../upload/schema.js';
+import { makeDirectory } from '../process-lock.js';
 
 /**
  * Fault injection FOR TESTS ONLY (fault tests of the uploader against a real
@@ -306,7 +307,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   }
 
   const pkgDir = join(options.dir, 'packages');
-  mkdirSync(pkgDir, { recursive: true });
+  makeDirectory(pkgDir);
   // Directories of stores a crash interrupted never got published: remove them.
   for (const name of readdirSync(pkgDir)) {
     if (TMP_DIR_PATTERN.test(name)) rmSync(join(pkgDir, name), { recursive: true, force: true });

@@ -6,7 +6,7 @@
  * policy); the run writes tracks.jsonl, selections.jsonl and summary.json.
  * Nothing is uploaded: a selection without pixels has no image to send.
  */
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capturePeriodNs, StreamGrid } from '../capture/index.js';
 import type { CameraConfig } from '../config/index.js';
@@ -14,6 +14,7 @@ import { policyOptions, trackerOptions } from '../config/index.js';
 import { framesOutsideWarning, groupByFrame, motFrameDetections, readMotDetections, readSeqInfo, sequenceGeometry } from '../mot/index.js';
 import { ByteTracker, createIdAllocator } from '../track/index.js';
 import { createPolicy, type PolicyDecision } from '../select/index.js';
+import { makeDirectory } from '../process-lock.js';
 
 export interface MotReplaySummary {
   sequence: string;
@@ -45,7 +46,7 @@ export async function replayMotSequence(dir: string, cam: CameraConfig, outDir: 
   const byFrame = groupByFrame(dets, numFrames);
   const tracker = new ByteTracker(trackerOptions(cam), { ids: createIdAllocator(1) });
   const policy = createPolicy(cam.selection.policy, policyOptions(cam.selection));
-  mkdirSync(outDir, { recursive: true });
+  makeDirectory(outDir);
   const tracksOut = createWriteStream(join(outDir, 'tracks.jsonl'));
   const selectionsOut = createWriteStream(join(outDir, 'selections.jsonl'));
   const onGrid = new StreamGrid(capturePeriodNs(cam.captureHz), 0n);

@@ -8,13 +8,14 @@
  * and waiting until the queue has delivered what the run selected.
  */
 import { CaptureError, ConfigError } from '../errors.js';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BestshotConfig } from '../config/index.js';
 import { BestshotService, type RuntimeLogger } from './service.js';
 import { latencyPercentile, writeReport, type ReportSummary } from './report.js';
 import { RunImages } from './run-images.js';
 import type { UploadRecord } from './camera-runner.js';
+import { makeDirectory } from '../process-lock.js';
 
 export interface ReplayOptions {
   config: BestshotConfig;
@@ -68,7 +69,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
   const { config, outDir } = options;
   if (config.cameras.length !== 1) throw new ConfigError('cameras', `replay runs one camera; the config has ${config.cameras.length}`);
   const cam = config.cameras[0]!;
-  mkdirSync(outDir, { recursive: true });
+  makeDirectory(outDir);
   const tracksOut = createWriteStream(join(outDir, 'tracks.jsonl'));
   const uploadsOut = createWriteStream(join(outDir, 'uploads.jsonl'));
   const t0 = performance.now();

@@ -3,10 +3,11 @@
  * score drawn over the uploaded JPEG) and a timeline of uploads. One
  * self-contained page plus an images/ folder next to it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrackEntry } from '../types.js';
 import { writeFileDurable } from '../capture/image-ids.js';
+import { makeDirectory } from '../process-lock.js';
 
 export interface ReportUpload {
   idempotencyKey: string;
@@ -103,7 +104,7 @@ const trackLabelOf = (e: TrackEntry): string => e.trackLabel?.label ?? e.box.lab
 
 /** Write report.html (and images/) into `dir`; returns the page's path. */
 export function writeReport(dir: string, summary: ReportSummary, uploads: ReportUpload[]): string {
-  mkdirSync(join(dir, 'images'), { recursive: true });
+  makeDirectory(join(dir, 'images'));
   const imageFile = new Map<string, string>();
   const anchor = (key: string): string => `f-${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   for (const u of uploads) {

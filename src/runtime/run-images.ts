@@ -8,10 +8,11 @@
  * restarted every day (or by its watchdog) otherwise added up to `maxImages`
  * images per start that no report linked and nothing ever deleted.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UploadRecord } from './camera-runner.js';
 import type { ReportUpload } from './report.js';
+import { makeDirectory } from '../process-lock.js';
 
 const stem = (key: string): string => key.replace(/[^A-Za-z0-9_-]/g, '_');
 const fileName = (key: string): string => `${stem(key)}.jpg`;
@@ -32,7 +33,7 @@ export class RunImages {
   constructor(dir: string, maxImages = 2000) {
     this.dir = dir;
     this.maxImages = maxImages;
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     this.#earlier = earlierImages(dir);
     this.#trim();
   }

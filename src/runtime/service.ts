@@ -12,7 +12,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { detectorOptions, missingRecordings, unsupportedRecordings, policyOptions, queueOptions, senderOptions, sinkOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
 import { DetectorPool, tensorOptionsFor, type DetectorPoolOptions } from '../detect/index.js';
 import { compilePackageValidator, Uploader, type UploaderOptions, type UploaderStats, type UploadPackage, type UploadRoute } from '../upload/index.js';
@@ -32,6 +31,7 @@ import type { CameraWorkerInit } from './camera-worker.js';
 import { deadLetterHint, resendDeadCommand, retryHint, type QueueRef, type SinkType } from './upload-hints.js';
 import { slowSourceWarning } from './rate-warning.js';
 import { resolveTrackerOptions } from '../track/index.js';
+import { makeDirectory } from '../process-lock.js';
 
 /** How long a camera's reopening waits for its last pipeline's teardown (Service #released). */
 const RELEASE_WAIT_MS = 2000;
@@ -413,7 +413,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     // An embedded receiver without a configured token gets a random one for this run, shared with the uploader only.
     const token = cfg.upload.token ?? (cfg.receiver.embedded ? randomBytes(18).toString('base64url') : undefined);
     if (cfg.receiver.embedded) {
-      mkdirSync(cfg.receiver.dir, { recursive: true });
+      makeDirectory(cfg.receiver.dir);
       try {
         this.receiver = await startReceiver({ port: cfg.receiver.port, host: '127.0.0.1', dir: cfg.receiver.dir, token });
       } catch (err) {
@@ -437,7 +437,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       const http = (cfg.upload.sink?.type ?? 'http') === 'http';
       const endpoint = cfg.upload.endpoint ?? (this.receiver ? `${this.receiver.url}/packages` : undefined);
       if (http && !endpoint) throw new ConfigError('upload.endpoint', 'not set and no embedded receiver is configured: set upload.endpoint or receiver.embedded: true');
-      mkdirSync(join(cfg.queue.path, '..'), { recursive: true });
+      makeDirectory(join(cfg.queue.path, '..'));
       // upload.sink decides how a package leaves; U1/U2 (the uploader and its queue) are the same for every sink.
       let sender: UploaderOptions['sender'];
       if (http) {

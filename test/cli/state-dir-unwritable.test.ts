@@ -7,7 +7,7 @@
  * Needs root (to mount a small tmpfs and to run as another user).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +100,38 @@ test('a stateDir on a read-only file system: exit 1, one line saying so (Node al
     );
   } finally {
     execFileSync('umount', ['-l', disk]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A stateDir, queue.path or replay --out under a pseudo file system (/proc): Node 20's recursive
+ * mkdir loops there for ever (mkdir answers ENOENT beside a parent that exists) at 100 % CPU, deaf
+ * to SIGTERM — `bestshot run` hung until kill -9. Now one line and exit 1 (2 for replay's --out).
+ * Killed after 30 s, so a hang fails the test instead of hanging it.
+ */
+test('a stateDir, queue or --out under /proc: one line and an exit within seconds, not a hang', { skip: process.platform !== 'linux', timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-state-proc-'));
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_TEST_TOKEN: 't' } });
+  try {
+    const config = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP} }`, endpoint: 'http://127.0.0.1:9/packages', name: 'proc.yaml' });
+    const text = readFileSync(config, 'utf8');
+    writeFileSync(config, text.replace(`stateDir: ${join(dir, 'state')}`, 'stateDir: /proc/bestshot-state'));
+    const state = cli(['run', '--config', config]);
+    assert.equal(state.signal, null, 'ended by itself, not killed after 30 s');
+    assert.equal(state.status, 1, state.stderr);
+    assert.equal(errorLine(state.stderr), 'bestshot run: [ERR_CAPTURE] stateDir /proc/bestshot-state cannot be created (ENOENT): set stateDir to a writable directory');
+    writeFileSync(config, text.replace(/^queue: .*$/m, 'queue: { path: /proc/bestshot-queue/queue.sqlite }'));
+    const queue = cli(['run', '--config', config]);
+    assert.equal(queue.signal, null, 'ended by itself, not killed after 30 s');
+    assert.equal(queue.status, 1, queue.stderr);
+    assert.match(errorLine(queue.stderr) ?? '', /^bestshot run: \[ERR_QUEUE\] Cannot open queue database \/proc\/bestshot-queue\/queue\.sqlite: its lock .* cannot be made \(ENOENT/);
+    const replay = cli(['replay', CLIP, '--out', '/proc/bestshot-replay']);
+    assert.equal(replay.signal, null, 'ended by itself, not killed after 30 s');
+    assert.equal(replay.status, 2, replay.stderr);
+    assert.equal(replay.stderr.trim(), 'bestshot replay: [ERR_USAGE] cannot write into /proc/bestshot-replay (ENOENT): choose a writable --out');
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,5 @@
 /** `bestshot queue`: look into a durable upload queue (U2) and act on it while the runtime is stopped. */
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { numberArg, parseArgs, writableFolder } from '../args.js';
@@ -8,7 +8,7 @@ import { PackageQueue, queueLockPath } from '../../upload/queue.js';
 import { packageParts, type PackageMetadata } from '../../upload/index.js';
 import { QueueError, UsageError } from '../../errors.js';
 import { parseBytes } from '../../config/schema.js';
-import { refuseIfLocked } from '../../process-lock.js';
+import { refuseIfLocked, makeDirectory } from '../../process-lock.js';
 import { lockQueue } from '../../runtime/run-lock.js';
 import { maskUrlCredentials } from '../../log.js';
 
@@ -171,7 +171,7 @@ export const command: Command = {
         };
         for (const p of q.exportAll()) {
           const d = join(out, p.kind, encodeURIComponent(p.idempotencyKey));
-          mkdirSync(d, { recursive: true });
+          makeDirectory(d);
           write(join(d, 'metadata.json'), p.metadata);
           for (const part of exportedParts(p.metadata, p.jpeg)) write(join(d, part.file), part.data);
           index.push({ kind: p.kind, key: p.idempotencyKey, reason: p.reason === null ? null : maskUrlCredentials(p.reason) });

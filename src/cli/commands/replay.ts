@@ -1,7 +1,7 @@
 /** bestshot replay <video> [--config] [--out dir] [--report] [--policy] */
 import { CaptureError, UsageError, ConfigError } from '../../errors.js';
 import { parseArgs, writableFolder } from '../args.js';
-import { existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, openSync, rmSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { unsupportedFileFormat } from '../../capture/index.js';
@@ -15,6 +15,7 @@ import { loggerFromConfig, maskUrlCredentials, type LogSink } from '../../log.js
 import { createProgress, expectedFrames } from '../progress.js';
 import type { Command } from '../commands.js';
 import { endBySignal, exitAfterInferences, handOverSignals, type InFlightInferences } from '../signals.js';
+import { makeDirectory } from '../../process-lock.js';
 
 const usage = `Usage: bestshot replay <video | MOT sequence dir> [--config file.yaml] [--out dir] [--report] [--policy name] [--quiet]
 
@@ -195,7 +196,7 @@ export async function replayMain(
     if (defaults.banner) console.log(defaults.banner(cam.source.type === 'file' ? (video ?? cam.source.path) : cam.source.type));
     for (const f of RUN_FILES) rmSync(join(outDir, f), { recursive: true, force: true });
     config = confineToRunDir({ ...config, cameras: [cam] }, outDir);
-    mkdirSync(dirname(config.queue.path), { recursive: true });
+    makeDirectory(dirname(config.queue.path));
     const stateLock = lockStateDir(config.stateDir, lockOptions);
     try {
       const logger =
