@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,4 +203,21 @@ test('bestshot receiver CLI: --help prints the usage; a missing --dir, --require
   const noCert = spawnSync(process.execPath, [bin, 'receiver', '--port', '0', '--dir', store, '--tls-ca', 'ca.pem'], { env, encoding: 'utf8' });
   assert.equal(noCert.status, 2);
   assert.match(noCert.stderr, /^bestshot receiver: --tls-ca and --require-client-cert need --tls-cert and --tls-key/);
+});
+
+test('bestshot receiver on a taken port: exit 1 naming the fix, its index closed (no -wal or -shm left beside it)', async () => {
+  const bin = join(PROJECT_ROOT, 'bin', 'bestshot.js');
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as { port: number }).port;
+  const store = mkdtempSync(join(tmpdir(), 'bestshot-rcv-taken-'));
+  try {
+    const r = spawnSync(process.execPath, [bin, 'receiver', '--dir', store, '--port', String(port)], { env: { ...process.env, BESTSHOT_FROM_SOURCE: '1', BESTSHOT_RECEIVER_TOKEN: 'taken' }, encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`\\[ERR_PORT_IN_USE\\] port ${port} is already in use`));
+    assert.deepEqual(readdirSync(store).sort(), ['index.sqlite', 'packages'], 'the index closed cleanly');
+  } finally {
+    await new Promise<void>((r) => blocker.close(() => r()));
+    rmSync(store, { recursive: true, force: true });
+  }
 });
