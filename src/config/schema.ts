@@ -384,6 +384,9 @@ export function validateField(field: Field, value: unknown, segments: Array<stri
           return expected(ctx, segments, describeField(field), maskUrlCredentials(value));
         }
         if (!field.protocols.includes(url.protocol)) return expected(ctx, segments, describeField(field), maskUrlCredentials(value));
+        // WHATWG URL parses 'rtsp://' and 'mqtt://' (schemes it does not know) with an empty host, which the
+        // run then retried for ever ('RTSP camera at :554 cannot be reached'); 'https://' it refuses itself.
+        if (url.hostname === '') return expected(ctx, segments, `${describeField(field)} with a host`, maskUrlCredentials(value));
       }
       return value;
     }

@@ -160,6 +160,15 @@ describe('config: exact error messages', () => {
       errorOf(`${BASE}upload: { endpoint: ftp://x/ }\n`),
       "upload.endpoint: Expected http or https URL but received 'ftp://x/' of type string",
     );
+    // A URL without a host: WHATWG parses 'rtsp://' (a scheme it does not know) with an empty host, and the run retried it for ever.
+    assert.equal(
+      errorOf('receiver: { embedded: true }\ncameras:\n  - id: a\n    source: { type: rtsp, url: "rtsp://" }\n'),
+      "cameras[0].source.url: Expected rtsp or rtsps URL with a host but received 'rtsp://' of type string",
+    );
+    assert.equal(
+      errorOf(`${BASE}upload:\n  sink: { type: mqtt, url: "mqtt:///x", site: s1 }\n`),
+      "upload.sink.url: Expected mqtt or mqtts or ws or wss URL with a host but received 'mqtt:///x' of type string",
+    );
   });
 
   test('arrays of fixed length', () => {
