@@ -795,7 +795,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     uploader.on('dropped', (d) => {
       if (droppedSaid) return;
       droppedSaid = true;
-      this.#log.warn('the queue is full: its oldest packages are dropped for new ones (counted); raise queue.maxPackages or queue.maxBytes, or upload.sendHz', { key: d.idempotencyKey, queue: queuePath });
+      // While the endpoint takes nothing, a faster drain cannot help: only room for a longer outage does.
+      const fix = this.endpointDown ? 'raise queue.maxPackages or queue.maxBytes to hold a longer outage of the endpoint' : 'raise queue.maxPackages or queue.maxBytes, or upload.sendHz';
+      this.#log.warn(`the queue is full: its oldest packages are dropped for new ones (counted); ${fix}`, { key: d.idempotencyKey, queue: queuePath });
     });
   }
 
@@ -859,6 +861,9 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   #logEndpointOutages(uploader: Uploader, sink: SinkType): void {
     let downSince: number | undefined;
     let lastSaid = 0;
+    /** The last outage's warning and its hint: an endpoint that flaps is warned once a minute, its hint said once. */
+    let warnedAt = Number.NEGATIVE_INFINITY;
+    let lastHint: string | undefined;
     uploader.on('retry', (e) => {
       // Durations on the monotonic clock: a wall clock stepped back would silence the minute's reminder.
       const now = performance.now();
@@ -867,7 +872,15 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         this.#endpointDownSince = now;
         lastSaid = now;
         const hint = retryHint(e.reason, sink);
-        this.#log.warn('endpoint not taking packages; they stay queued and are retried', { error: e.reason, ...(hint ? { hint } : {}), kind: e.errorKind, retryInMs: e.delayMs === undefined ? undefined : Math.round(e.delayMs) });
+        const fields = { error: e.reason, ...(hint && hint !== lastHint ? { hint } : {}), kind: e.errorKind, retryInMs: e.delayMs === undefined ? undefined : Math.round(e.delayMs) };
+        // Some sends time out while others get through (a slow uplink, an overloaded endpoint): each
+        // failure after a success was a new WARN with the whole hint, three in two seconds.
+        if (now - warnedAt < 60_000) this.#log.info('endpoint not taking packages again', fields);
+        else {
+          warnedAt = now;
+          this.#log.warn('endpoint not taking packages; they stay queued and are retried', fields);
+        }
+        lastHint = hint;
       } else if (now - lastSaid >= 60_000) {
         lastSaid = now;
         const hint = retryHint(e.reason, sink);
