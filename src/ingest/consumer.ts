@@ -13,7 +13,10 @@
  * retried with back-off for verifyTimeoutMs while the event stays unacked;
  * after that, or for an invalid event or a wrong sha256, the event is
  * recorded in the `rejected` table and acknowledged (no poison loop); so is
- * an event over maxEventBytes, unread.
+ * an event over maxEventBytes, unread. A store that refuses the consumer's
+ * own credentials (401/403, an expired token, a skewed clock, no credentials)
+ * is no fault of the event: `denied` says what to fix, and the event waits
+ * unacknowledged, retried, for as long as it lasts; it is never rejected for it.
  *
  * A broker that cannot be reached (refused, unknown host, no CONNACK) is
  * waited for, MQTT.js retrying every 250 ms; `waiting` says so with the
@@ -23,6 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import { TypedEmitter } from '../events.js';
@@ -93,13 +97,68 @@ export type IngestEvents = {
   waiting: [{ reason: string; forMs: number }];
   /** Every connection is up again after `waiting`. */
   connected: [{ afterMs: number }];
+  /**
+   * The store refuses this consumer's credentials (what, and what to fix): at the first refusal,
+   * then every waitReportMs. The events wait unacknowledged meanwhile, none is rejected for it.
+   */
+  denied: [{ reason: string; forMs: number }];
+  /** The store answers this consumer again after `denied`. */
+  allowed: [{ afterMs: number }];
   error: [Error];
 };
 
 /** MQTT.js connect timeout: an attempt with no CONNACK by then is closed and retried. */
 const CONNECT_TIMEOUT_MS = 5000;
 
+/** Longest wait between two tries of an event while the store refuses the consumer's credentials. */
+const DENIED_RETRY_MAX_MS = 10000;
+
 class Transient extends Error {}
+
+/** The store refused the consumer's own credentials, permissions or clock: no fault of the event. */
+class StoreDenied extends Error {}
+
+/** The event is left to the broker, unacknowledged: the consumer closes, or the connection it came on is gone. */
+class Unacked extends Error {}
+
+/**
+ * S3 error codes that blame the consumer whatever its status: AWS answers an expired session
+ * token with 400, and the SDK throws CredentialsProviderError, no status, when it finds none.
+ */
+const DENIED_CODES = new Set(['ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'RequestTimeTooSkewed', 'CredentialsProviderError']);
+
+const SET_CREDENTIALS = "set this consumer's S3 credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or the AWS SDK credential chain: profile, SSO, instance role) and restart it";
+
+/** What the operator fixes for a refusal, by its S3 error code. */
+function deniedHint(code: string): string {
+  switch (code) {
+    case 'InvalidAccessKeyId':
+      return `the store knows no such access key id: ${SET_CREDENTIALS}`;
+    case 'SignatureDoesNotMatch':
+      return `the secret access key is not the key id's: ${SET_CREDENTIALS}`;
+    case 'ExpiredToken':
+    case 'InvalidToken':
+    case 'TokenRefreshRequired':
+      return `the session credentials expired or are not valid: renew them (AWS_SESSION_TOKEN with its key pair, or the chain's role or SSO session) and restart this consumer`;
+    case 'RequestTimeTooSkewed':
+      return "this host's clock is over 15 minutes off the store's: set its time (NTP)";
+    case 'CredentialsProviderError':
+      return `no credentials found: ${SET_CREDENTIALS}`;
+    default:
+      // AWS S3 also answers AccessDenied for a missing key to credentials without s3:ListBucket.
+      return `the credentials may not read it: grant them s3:GetObject and s3:ListBucket on the bucket (bucket or IAM policy), or ${SET_CREDENTIALS}`;
+  }
+}
+
+/** A StoreDenied naming `what` and the fix when the S3 error is the consumer's own, else undefined. */
+function storeDenial(err: unknown, what: string): StoreDenied | undefined {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const code = (err as Error).name;
+  if (status !== 401 && status !== 403 && !DENIED_CODES.has(code)) return undefined;
+  // A HEAD's answer has no body, so no code: the SDK calls it 'Unknown'.
+  const answer = status === undefined ? `${code}: ${(err as Error).message}` : code === 'Unknown' ? `HTTP ${status}` : `HTTP ${status} ${code}`;
+  return new StoreDenied(`${what}: ${answer}: ${deniedHint(code)}`);
+}
 
 export class IngestConsumer extends TypedEmitter<IngestEvents> {
   readonly clients: MqttClient[] = [];
@@ -114,6 +173,11 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
   /** When the broker was first found unreachable in the current outage, and when that was last said. */
   #waitingSince: number | undefined;
   #waitSaidAt = 0;
+  /** When the store first refused the consumer's credentials in the current refusal, and when that was last said. */
+  #deniedSince: number | undefined;
+  #deniedSaidAt = 0;
+  /** Aborted by close(): ends the waits between tries at once. */
+  readonly #stop = new AbortController();
 
   private constructor(o: IngestOptions) {
     super();
@@ -168,6 +232,28 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     this.emit('connected', { afterMs });
   }
 
+  /** The store refused the consumer's credentials: said at once, then every waitReportMs while it lasts. */
+  #denied(reason: string): void {
+    if (this.#closing) return;
+    const now = Date.now();
+    if (this.#deniedSince === undefined) {
+      this.#deniedSince = now;
+      this.#deniedSaidAt = now;
+      this.emit('denied', { reason, forMs: 0 });
+    } else if (now - this.#deniedSaidAt >= this.#waitReportMs) {
+      this.#deniedSaidAt = now;
+      this.emit('denied', { reason, forMs: now - this.#deniedSince });
+    }
+  }
+
+  /** The store answered with the consumer's credentials (the object, or that it is not there). */
+  #allowed(): void {
+    if (this.#deniedSince === undefined) return;
+    const afterMs = Date.now() - this.#deniedSince;
+    this.#deniedSince = undefined;
+    this.emit('allowed', { afterMs });
+  }
+
   stats(): IngestStats {
     return { ...this.#stats };
   }
@@ -199,6 +285,9 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     let failure: string | undefined;
     let reachedThisAttempt = false;
     let refusedAtStart = false;
+    // Counts closes: an event whose connection closed is the broker's again (redelivered on resume),
+    // so its handler stops at its next wait instead of retrying beside the redelivered copy for ever.
+    let closes = 0;
     client.on('error', (err) => {
       if (client.connected) {
         if (!this.#closing && this.listenerCount('error') > 0) this.emit('error', err);
@@ -209,6 +298,7 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
       if (!subscribed && typeof (err as Error & { code?: unknown }).code === 'number') refusedAtStart = true;
     });
     client.on('close', () => {
+      closes++;
       if (!reachedThisAttempt && !refusedAtStart) this.#unreachable(failure ?? `no CONNACK within ${CONNECT_TIMEOUT_MS / 1000} s`);
       failure = undefined;
       reachedThisAttempt = false;
@@ -219,10 +309,12 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     });
     // The PUBACK is sent when the callback runs: only after the event is indexed (or rejected).
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
-      this.#handle(packet, clientId).then(
+      const at = closes;
+      this.#handle(packet, clientId, () => closes === at).then(
         () => callback(),
         (err: Error) => {
           // Not acknowledged: the broker redelivers it on the next session resume.
+          if (err instanceof Unacked) return callback(err);
           if (this.listenerCount('error') > 0) this.emit('error', err);
           callback(err);
           if (!this.#closing) {
@@ -256,7 +348,8 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     });
   }
 
-  async #handle(packet: IPublishPacket, consumer: string): Promise<void> {
+  /** `live`: whether the connection the event came on is still open (its PUBACK can still go). */
+  async #handle(packet: IPublishPacket, consumer: string, live: () => boolean): Promise<void> {
     this.#stats.received++;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload));
     if (payload.length > this.#maxEventBytes) {
@@ -305,7 +398,7 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
       );
     }
     if (indexedSha !== undefined) return this.#duplicate(event.id, consumer);
-    const problem = await this.#verifyObject(event);
+    const problem = await this.#verifyObject(event, live);
     if (problem !== undefined) return this.#reject(event.id, problem, text, consumer);
     const inserted = index.insert({
       id: event.id,
@@ -341,8 +434,12 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     this.emit('rejected', { id, reason });
   }
 
-  /** undefined when the object is there and right; else why not (after retrying transient failures). */
-  async #verifyObject(event: PackageEvent): Promise<string | undefined> {
+  /**
+   * undefined when the object is there and right; else why not (after retrying transient failures).
+   * While the store refuses the consumer's credentials it retries without a deadline: the event is
+   * not at fault, and its object gets the whole verify timeout once the store answers.
+   */
+  async #verifyObject(event: PackageEvent, live: () => boolean): Promise<string | undefined> {
     const img = event.data.image;
     if (img.inlineBase64 !== undefined) {
       const bytes = Buffer.from(img.inlineBase64, 'base64');
@@ -350,22 +447,34 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
       return sha === img.sha256 && bytes.length === img.bytes ? undefined : `inline image sha256 ${sha} (${bytes.length} bytes) differs from ${img.sha256}`;
     }
     if (this.#verify === 'none' || img.bucket === undefined || img.key === undefined || !this.#s3) return undefined;
-    const deadline = Date.now() + (this.#o.verifyTimeoutMs ?? 30000);
+    const timeoutMs = this.#o.verifyTimeoutMs ?? 30000;
+    let deadline = Date.now() + timeoutMs;
     let delay = 100;
     for (;;) {
       try {
         return await this.#check(img.bucket, img.key, img.sha256, img.bytes);
       } catch (err) {
-        if (this.#closing) throw new Error('closing');
-        if (Date.now() + delay > deadline) return `object s3://${img.bucket}/${img.key} not verified: ${(err as Error).message}`;
+        if (this.#closing) throw new Unacked('closing');
+        const denied = err instanceof StoreDenied;
+        if (denied) {
+          this.#denied(err.message);
+          deadline = Date.now() + delay + timeoutMs;
+        } else if (Date.now() + delay > deadline) return `object s3://${img.bucket}/${img.key} not verified: ${(err as Error).message}`;
         this.#stats.verifyRetries++;
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 2000);
+        await this.#pause(delay, live);
+        delay = Math.min(delay * 2, denied ? DENIED_RETRY_MAX_MS : 2000);
       }
     }
   }
 
-  /** Throws Transient (or an SDK error) for what may heal; returns a reason for a wrong object. */
+  /** Waits before the next try; throws Unacked when the consumer closes or the event's connection is gone. */
+  async #pause(ms: number, live: () => boolean): Promise<void> {
+    await sleep(ms, undefined, { signal: this.#stop.signal }).catch(() => undefined);
+    if (this.#closing) throw new Unacked('closing');
+    if (!live()) throw new Unacked('connection closed: the broker delivers the event again');
+  }
+
+  /** Throws StoreDenied for the consumer's own credentials, Transient for what may heal; returns a reason for a wrong object. */
   #check(bucket: string, key: string, sha256: string, bytes: number): Promise<string | undefined> {
     return this.#checkWith(this.#s3!, bucket, key, sha256, bytes);
   }
@@ -374,18 +483,24 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
     try {
       if (this.#verify === 'head') {
         const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        this.#allowed();
         if (h.ContentLength !== bytes) return `object s3://${bucket}/${key} has ${h.ContentLength} bytes, expected ${bytes}`;
         const stored = h.Metadata?.sha256;
         if (stored !== undefined && stored !== sha256) return `object s3://${bucket}/${key} has stored sha256 ${stored}, expected ${sha256}`;
         return undefined;
       }
       const g = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      this.#allowed();
       const body = Buffer.from(await g.Body!.transformToByteArray());
       const sha = createHash('sha256').update(body).digest('hex');
       if (sha !== sha256) return `object s3://${bucket}/${key} has sha256 ${sha} (${body.length} bytes), expected ${sha256}`;
       return undefined;
     } catch (err) {
+      const denial = storeDenial(err, `object s3://${bucket}/${key}`);
+      if (denial) throw denial;
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      // A 4xx (404) is the store answering with the consumer's credentials.
+      if (status !== undefined && status < 500) this.#allowed();
       // 404: not (yet) visible — the edge PUTs before it publishes, so this heals or times out.
       throw new Transient(status === undefined ? `${(err as Error).name}: ${(err as Error).message}` : `HTTP ${status} ${(err as Error).name}`);
     }
@@ -435,7 +550,11 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
             this.#reject(meta.idempotencyKey, `sidecar s3://${bucket}/${o.Key}: the package has no frame image`, text, 'reconcile');
             continue;
           }
-          const problem = this.#verify === 'none' ? undefined : await this.#checkWith(s3, bucket, imageKey, frame.sha256, frame.bytes).catch((e: Error) => e.message);
+          // A refusal of the consumer's credentials ends the pass (below): it is no fault of the package.
+          const problem = this.#verify === 'none' ? undefined : await this.#checkWith(s3, bucket, imageKey, frame.sha256, frame.bytes).catch((e: Error) => {
+            if (e instanceof StoreDenied) throw e;
+            return e.message;
+          });
           if (problem !== undefined) {
             out.rejected++;
             this.#reject(meta.idempotencyKey, problem, text, 'reconcile');
@@ -466,6 +585,9 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
+    } catch (err) {
+      // The listing or a sidecar refused: said with what to fix, as for an event.
+      throw storeDenial(err, `bucket s3://${bucket}`) ?? err;
     } finally {
       if (s3 !== this.#s3) s3.destroy();
     }
@@ -476,6 +598,7 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    this.#stop.abort();
     await Promise.all(
       this.clients.map(
         (c) =>

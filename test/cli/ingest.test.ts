@@ -1,6 +1,7 @@
 /**
  * `bestshot ingest` as a process (the real CLI) against real mosquitto and
- * s3rver: --help, usage errors, one s3+mqtt package indexed, the final stats
+ * s3rver: --help, usage errors (exit 2, an --index that cannot be opened
+ * named with the option), one s3+mqtt package indexed, the final stats
  * line on SIGTERM, and a second delivery of the same event dropped by id (U3).
  */
 import assert from 'node:assert/strict';
@@ -43,6 +44,24 @@ test('bestshot ingest --help and usage errors', () => {
   const gone = spawnSync(process.execPath, [BIN, 'ingest', '--broker', 'mqtts://127.0.0.1:1', '--index', join(dir, 'never.sqlite'), '--ca', join(dir, 'gone.pem')], { env, encoding: 'utf8', timeout: 20000 });
   assert.equal(gone.status, 2);
   assert.equal(gone.stderr, `bestshot ingest: [ERR_USAGE] --ca: Cannot read file ${join(dir, 'gone.pem')} (ENOENT)\n`);
+  // Before: exit 1, as if it were a failure of the run, not of the command line.
+  const verify = spawnSync(process.execPath, [BIN, 'ingest', '--broker', 'mqtt://127.0.0.1:1', '--index', join(dir, 'never.sqlite'), '--verify', 'bogus'], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(verify.status, 2);
+  assert.equal(verify.stderr, "bestshot ingest: [ERR_USAGE] Expected one of 'get', 'head', 'none' for --verify but received 'bogus'\n");
+  // Numbers are checked before the index is opened: nothing is created for a usage error.
+  const zero = spawnSync(process.execPath, [BIN, 'ingest', '--broker', 'mqtt://127.0.0.1:1', '--index', join(dir, 'never', 'never.sqlite'), '--connections', '0'], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(zero.status, 2);
+  assert.equal(zero.stderr, "bestshot ingest: [ERR_USAGE] Expected positive integer for --connections but received '0'\n");
+  assert.equal(existsSync(join(dir, 'never')), false, 'no folder created');
+  // An index whose folder cannot be: before, "Cannot open database because the directory does not exist", no path, exit 1.
+  writeFileSync(join(dir, 'a-file'), '');
+  const under = spawnSync(process.execPath, [BIN, 'ingest', '--broker', 'mqtt://127.0.0.1:1', '--index', join(dir, 'a-file', 'x.sqlite'), '--verify', 'none'], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(under.status, 2);
+  assert.equal(under.stderr, `bestshot ingest: [ERR_USAGE] ${join(dir, 'a-file')} is a file, not a folder: choose another --index\n`);
+  // A folder where the index file should be: SQLite's words, with the path and the option.
+  const folder = spawnSync(process.execPath, [BIN, 'ingest', '--broker', 'mqtt://127.0.0.1:1', '--index', dir, '--verify', 'none'], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(folder.status, 2);
+  assert.equal(folder.stderr, `bestshot ingest: [ERR_USAGE] cannot open the index ${dir} (unable to open database file): choose another --index\n`);
   assert.equal(existsSync(join(dir, 'never.sqlite')), false, 'nothing created');
   const list = spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8' });
   assert.match(list.stdout, /ingest\s+fleet consumer: MQTT shared subscription → verify S3 object → idempotent SQLite index/);
@@ -134,6 +153,23 @@ test('bestshot ingest says it waits for a broker that refuses or whose host is u
     for (const { proc } of [refused, unknown, notMqtt]) if (proc.exitCode === null) proc.kill('SIGKILL');
     await late?.stop();
     web.close();
+  }
+});
+
+test("bestshot ingest creates its index's missing folder, as receiver --dir is", async () => {
+  const { freePort } = await import('../upload/fleet-servers.js');
+  const port = await freePort(); // nothing listens: it waits for the broker, its index open
+  const index = join(dir, 'new', 'deeper', 'index.sqlite');
+  const proc = spawn(process.execPath, [BIN, 'ingest', '--broker', `mqtt://127.0.0.1:${port}`, '--index', index, '--connections', '1', '--verify', 'none'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = once(proc, 'exit');
+  try {
+    await waitFor(() => stderr.includes('ingest: waiting for the broker'), 20000, `waiting said: ${stderr}`);
+    assert.equal(existsSync(index), true, stderr);
+  } finally {
+    proc.kill('SIGTERM');
+    await exited;
   }
 });
 

@@ -1,13 +1,26 @@
 /** `bestshot ingest`: the fleet consumer (MQTT 5 shared subscription → verify object → idempotent index). */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command } from '../commands.js';
-import { invalidParameterError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { IngestConsumer, SqliteIngestIndex, type VerifyMode } from '../../ingest/index.js';
 import { maskUrlCredentials, routeProcessWarnings } from '../../log.js';
 import { BROKER_URL, isBrokerUrl } from '../../upload/sinks/index.js';
-import { numberArg, parseArgs } from '../args.js';
+import { numberArg, parseArgs, writableFolder } from '../args.js';
 import { stopRequested } from '../signals.js';
 import { readTlsFiles, secretFileReadableByAll } from '../../tls-files.js';
+
+/**
+ * The index, its folder created as `receiver --dir`'s is; one SQLite cannot open is a usage error
+ * naming the file (better-sqlite3 says "Cannot open database because the directory does not exist").
+ */
+function openIndex(path: string): SqliteIngestIndex {
+  writableFolder(dirname(path), '--index');
+  try {
+    return new SqliteIngestIndex(path);
+  } catch (err) {
+    throw new UsageError(`cannot open the index ${path} (${(err as Error).message}): choose another --index`);
+  }
+}
 
 const usage = `Usage: bestshot ingest --broker <url> --index <file.sqlite> [options]
 
@@ -21,7 +34,8 @@ it is indexed, so a killed consumer loses nothing (its session is persistent).
 
 Options:
   --broker <url>          mqtt://, mqtts://, ws:// or wss:// broker URL (required)
-  --index <file>          SQLite index file, shared by the processes of a node (required)
+  --index <file>          SQLite index file, shared by the processes of a node (required;
+                          its folder is created when missing)
   --group <name>          shared-subscription group (default bestshot-ingest)
   --topic <filter>        topic filter (default bestshot/+/+/objects)
   --client-id <id>        client id prefix, unique per process, stable across
@@ -34,7 +48,8 @@ Options:
   --cert <pem>            client certificate (mTLS) ...
   --key <pem>             ... and its key
   --s3-endpoint <url>     S3-compatible endpoint (default: AWS S3); credentials
-                          as the AWS SDK resolves them (AWS_ACCESS_KEY_ID, profile, instance role)
+                          as the AWS SDK resolves them (AWS_ACCESS_KEY_ID, profile, instance role);
+                          while the store refuses them, events wait on the broker, none rejected
   --s3-region <r>         region (default us-east-1)
   --s3-path-style         path-style addressing (MinIO, Ceph RGW, s3rver)
   --verify <mode>         get (fetch + sha256, default), head (size + stored sha256) or none
@@ -50,7 +65,9 @@ Options:
 
 Prints "ingest subscribed to <filter>" once ready; while the broker cannot be
 reached, "ingest: waiting for the broker at <url>: <reason>" on stderr at once
-and every minute, and "ingest: connected to the broker …" when it is back.
+and every minute, and "ingest: connected to the broker …" when it is back;
+the same for a store that refuses the consumer's credentials ("ingest: the
+object store refuses this consumer: …", with what to fix).
 On SIGINT/SIGTERM closes and prints the final stats as one JSON line; SIGHUP
 (the terminal closed, or kill -HUP) does the same, saying so: there is
 nothing to reload. A second signal while it stops exits at once (exit 1),
@@ -94,7 +111,7 @@ export const command: Command = {
     }
     // Checked before connecting: MQTT.js would take an http:// URL and wait on it for ever.
     if (!isBrokerUrl(values.broker)) throw new UsageError(`Expected ${BROKER_URL} for --broker but received '${values.broker}'`);
-    if (!['get', 'head', 'none'].includes(values.verify!)) throw invalidParameterError("one of 'get', 'head', 'none'", '--verify', values.verify);
+    if (!['get', 'head', 'none'].includes(values.verify!)) throw new UsageError(`Expected one of 'get', 'head', 'none' for --verify but received '${values.verify}'`);
     if ((values.cert === undefined) !== (values.key === undefined)) {
       console.error('bestshot ingest: --cert and --key go together');
       return 2;
@@ -109,7 +126,14 @@ export const command: Command = {
     if (readable !== undefined) console.error(`ingest: warning: --key: ${readable}`);
     // A library's process warning (the AWS SDK's multi-line Node-version notice) as one line, like ingest's own.
     routeProcessWarnings({ warn: (message, fields) => console.error(`ingest: warning: ${message}${fields?.detail ? ` ${String(fields.detail)}` : ''}`) });
-    const index = new SqliteIngestIndex(resolve(values.index));
+    // Every number checked before the index is opened: a usage error creates no file or folder.
+    const connections = numberArg('positive integer', 'connections', values.connections, 4);
+    const sessionExpiryS = numberArg('non-negative integer', 'session-expiry-s', values['session-expiry-s'], 3600);
+    const verifyTimeoutMs = numberArg('positive integer', 'verify-timeout-ms', values['verify-timeout-ms'], 30000);
+    const maxEventBytes = numberArg('positive integer', 'max-event-bytes', values['max-event-bytes'], 1024 * 1024);
+    const reconcileEveryS = numberArg('non-negative integer', 'reconcile-interval-s', values['reconcile-interval-s'], 300);
+    const statsEveryS = numberArg('non-negative integer', 'stats-interval-s', values['stats-interval-s'], 0);
+    const index = openIndex(resolve(values.index));
     const broker = maskUrlCredentials(values.broker);
     const listen = (consumer: IngestConsumer): void => {
       // Said once per distinct message: a protocol error repeating on every reconnect would flood the log.
@@ -124,6 +148,13 @@ export const command: Command = {
         else console.error(`ingest: still waiting for the broker at ${broker} after ${Math.round(forMs / 1000)} s: ${reason}`);
       });
       consumer.on('connected', ({ afterMs }) => console.error(`ingest: connected to the broker at ${broker} after ${Math.round(afterMs / 1000)} s of waiting`));
+      // Credentials the store refuses are this consumer's fault, not the events': said once (then every
+      // minute) with what to fix; the events wait unacknowledged on the broker, none is rejected for it.
+      consumer.on('denied', ({ reason, forMs }) => {
+        if (forMs === 0) console.error(`ingest: the object store refuses this consumer: ${reason}; events wait unacknowledged on the broker, retried (none is rejected for it)`);
+        else console.error(`ingest: the object store still refuses this consumer after ${Math.round(forMs / 1000)} s: ${reason}`);
+      });
+      consumer.on('allowed', ({ afterMs }) => console.error(`ingest: the object store accepts this consumer again after ${Math.round(afterMs / 1000)} s`));
       consumer.on('rejected', (r) => console.error(`ingest: rejected ${r.id ?? '(no id)'}: ${r.reason}`));
     };
     // Handled from before the broker is reached: a stop while it waits for a broker that is down, or
@@ -135,8 +166,8 @@ export const command: Command = {
       group: values.group,
       topic: values.topic,
       ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
-      connections: numberArg('positive integer', 'connections', values.connections, 4),
-      sessionExpiryS: numberArg('non-negative integer', 'session-expiry-s', values['session-expiry-s'], 3600),
+      connections,
+      sessionExpiryS,
       ...(values.username !== undefined ? { username: values.username } : {}),
       ...(process.env.BESTSHOT_MQTT_PASSWORD ? { password: process.env.BESTSHOT_MQTT_PASSWORD } : {}),
       ...tls,
@@ -146,8 +177,8 @@ export const command: Command = {
         forcePathStyle: values['s3-path-style'],
       },
       verify: values.verify as VerifyMode,
-      verifyTimeoutMs: numberArg('positive integer', 'verify-timeout-ms', values['verify-timeout-ms'], 30000),
-      maxEventBytes: numberArg('positive integer', 'max-event-bytes', values['max-event-bytes'], 1024 * 1024),
+      verifyTimeoutMs,
+      maxEventBytes,
       index,
     }, (c) => {
       starting = c;
@@ -173,11 +204,9 @@ export const command: Command = {
           .catch((err: Error) => console.error(`ingest: reconcile failed: ${err.message}`));
       };
       once();
-      const period = numberArg('non-negative integer', 'reconcile-interval-s', values['reconcile-interval-s'], 300);
-      if (period > 0) reconciler = setInterval(once, period * 1000);
+      if (reconcileEveryS > 0) reconciler = setInterval(once, reconcileEveryS * 1000);
     }
-    const every = numberArg('non-negative integer', 'stats-interval-s', values['stats-interval-s'], 0);
-    const timer = every > 0 ? setInterval(() => console.log(JSON.stringify(consumer.stats())), every * 1000) : undefined;
+    const timer = statsEveryS > 0 ? setInterval(() => console.log(JSON.stringify(consumer.stats())), statsEveryS * 1000) : undefined;
     await stopped;
     if (timer) clearInterval(timer);
     if (reconciler) clearInterval(reconciler);
