@@ -32,7 +32,7 @@ test('bestshot queue inspect / resend-dead / export on a queue whose packages a 
   assert.equal(resend.stdout, 're-queued 1 dead letter(s); queue depth now 3\n');
   const out = join(dir, 'export');
   const exp = run('export', '--path', path, '--out', out);
-  assert.equal(exp.stdout, `exported 3 package(s) to ${out}\n`);
+  assert.equal(exp.stdout, `exported 3 package(s) to ${out}: 3 queued, 0 dead letter(s)\n`);
   assert.ok(readFileSync(join(out, 'queued', 'cam-cli%3A1', 'image.jpg')).equals(jpeg));
   assert.ok(existsSync(join(out, 'index.json')));
   const q2 = PackageQueue.open({ path });
@@ -185,7 +185,7 @@ test('bestshot queue inspect / export of a queue on a read-only file system: rea
     const out = join(dir, 'ro-export');
     const exp = run('export', '--path', path, '--out', out);
     assert.equal(exp.status, 0, exp.stderr);
-    assert.equal(exp.stdout, `exported 3 package(s) to ${out}\n`);
+    assert.equal(exp.stdout, `exported 3 package(s) to ${out}: 2 queued, 1 dead letter(s)\n`);
     assert.ok(readFileSync(join(out, 'dead', 'cam-ro%3A1', 'image.jpg')).equals(jpeg));
     assert.deepEqual(readdirSync(disk).sort(), files);
   } finally {

@@ -141,7 +141,7 @@ export const command: Command = {
           console.log(`counters ${Object.entries(info.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
           const listed = info.deadLetters.length < info.deadLetterCount ? ` (the oldest ${info.deadLetters.length} listed)` : '';
           console.log(`dead letters: ${info.deadLetterCount}${listed}`);
-          for (const d of info.deadLetters) console.log(`  ${d.key}  ${d.status ?? '-'}  ${d.reason}  (${d.attempts} tries, ${d.deadAt})`);
+          for (const d of info.deadLetters) console.log(`  ${d.key}  ${d.status ?? '-'}  ${d.reason}  (${d.attempts} ${d.attempts === 1 ? 'try' : 'tries'}, ${d.deadAt})`);
         }
       } else if (action === 'resend-dead') {
         const n = q.requeueDeadLetters(limit);
@@ -177,7 +177,9 @@ export const command: Command = {
           index.push({ kind: p.kind, key: p.idempotencyKey, reason: p.reason === null ? null : maskUrlCredentials(p.reason) });
         }
         write(join(out, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
-        console.log(`exported ${index.length} package(s) to ${out}`);
+        // By kind: an export of dead letters alone read as if it held packages waiting to be sent.
+        const dead = index.filter((e) => e.kind === 'dead').length;
+        console.log(`exported ${index.length} package(s) to ${out}: ${index.length - dead} queued, ${dead} dead letter(s)`);
       }
     } finally {
       q.close();
