@@ -55,7 +55,8 @@ function isObject(v: unknown): v is Doc {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const VAR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** `$${`, `${NAME}` or `${NAME:-fallback}`; a `${` of any other form is matched alone (malformed). */
+const VAR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{/g;
 
 /**
  * `${NAME}` and `${NAME:-fallback}` in string values are replaced from the
@@ -72,8 +73,17 @@ export function interpolateEnv(
 ): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
-    return value.replace(VAR, (m: string, name: string | undefined, fallback: string | undefined) => {
+    return value.replace(VAR, (m: string, name: string | undefined, fallback: string | undefined, at: number) => {
       if (m === '$${') return '${';
+      if (name === undefined) {
+        // '${CLIPDIR/x}', '${ HOME }', an unclosed '${': kept as it was, the path resolved relative to the
+        // config ('no such file: …/${CLIPDIR/work/shared}/x.mp4') with no word of the syntax.
+        const rest = value.slice(at);
+        const close = rest.indexOf('}');
+        const shown = close >= 0 ? rest.slice(0, close + 1) : rest.slice(0, 24);
+        issues.push({ path: formatPath(segs), segments: segs, message: `Malformed variable '${shown}': expected \${NAME} or \${NAME:-fallback} (NAME: letters, digits, _), or $\${ for a literal \${` });
+        return m;
+      }
       const v = env[name as string];
       if (v !== undefined && v !== '') {
         fromEnv?.add(formatPath(segs));

@@ -330,13 +330,18 @@ describe('config: defaults (SPEC parameter table)', () => {
     assert.equal(config.stateDir, join(dir, 'state'));
   });
 
-  test('${VAR} and ${VAR:-fallback} are interpolated; an unset variable is an error', () => {
+  test('${VAR} and ${VAR:-fallback} are interpolated; an unset variable and a malformed ${ are errors', () => {
     const yaml = `${BASE}stateDir: \${STATE:-/tmp/s}\nqueue: { path: "\${QDIR}/q.sqlite" }\n`;
     const { config } = parse(yaml, { ...ENV, QDIR: '/data' });
     assert.equal(config.stateDir, '/tmp/s');
     assert.equal(config.queue.path, '/data/q.sqlite');
     assert.equal(errorOf(yaml), 'queue.path: Environment variable QDIR is not set');
     assert.equal(parse(`${BASE}report: { dir: "/r/$\${x}" }\n`).config.report.dir, '/r/${x}');
+    // A ${ of another form was kept as it was, and the path resolved relative to the config.
+    const syntax = "expected ${NAME} or ${NAME:-fallback} (NAME: letters, digits, _), or $${ for a literal ${";
+    assert.equal(errorOf(`${BASE}report: { dir: "\${CLIPDIR/work/shared}/r" }\n`), `report.dir: Malformed variable '\${CLIPDIR/work/shared}': ${syntax}`);
+    assert.equal(errorOf(`${BASE}report: { dir: "/r/\${ HOME }" }\n`), `report.dir: Malformed variable '\${ HOME }': ${syntax}`);
+    assert.equal(errorOf(`${BASE}report: { dir: "/r/\${HOME" }\n`), `report.dir: Malformed variable '\${HOME': ${syntax}`);
   });
 });
 
