@@ -7,12 +7,12 @@
  * are copied (2 MB for 416×416: ~1 ms) unless `transfer` is set.
  */
 import { Piscina } from 'piscina';
-import { InvalidStateError, invalidParameterError, outOfRangeError } from '../errors.js';
+import { BestshotError, InvalidStateError, invalidParameterError, outOfRangeError, type ErrorCode } from '../errors.js';
 import type { Box } from '../types.js';
 import type { DetectorInput, DetectorOptions } from './detector.js';
 import { loadManifest, validateManifest, type ModelManifest } from './manifest.js';
 import { manifestPathFor } from './model-file.js';
-import type { WorkerInfo, WorkerTask } from './worker.js';
+import type { WorkerCreateFailure, WorkerInfo, WorkerTask } from './worker.js';
 import { workerExecArgv, workerUrl } from '../worker-url.js';
 
 export interface DetectorPoolOptions extends Omit<DetectorOptions, 'logger' | 'debugLogger' | 'manifest'> {
@@ -38,6 +38,20 @@ export interface DetectorPoolOptions extends Omit<DetectorOptions, 'logger' | 'd
    * pass a module that wraps it (and exports the same default function).
    */
   workerModule?: URL;
+}
+
+/** A worker's Detector.create error, made again here with its name and code (worker.ts WorkerCreateFailure). */
+function createError(f: WorkerCreateFailure['failed']): Error {
+  const err =
+    f.code !== undefined
+      ? new BestshotError(f.code as ErrorCode, f.message)
+      : f.name === 'TypeError'
+        ? new TypeError(f.message)
+        : f.name === 'RangeError'
+          ? new RangeError(f.message)
+          : new Error(f.message);
+  err.name = f.name;
+  return err;
 }
 
 export class DetectorPool {
@@ -95,7 +109,10 @@ export class DetectorPool {
     });
     let infos: WorkerInfo[];
     try {
-      infos = (await Promise.all(Array.from({ length: workers }, () => pool.run({ kind: 'info' } satisfies WorkerTask)))) as WorkerInfo[];
+      const answers = (await Promise.all(Array.from({ length: workers }, () => pool.run({ kind: 'info' } satisfies WorkerTask)))) as Array<WorkerInfo | WorkerCreateFailure>;
+      const failed = answers.find((a): a is WorkerCreateFailure => 'failed' in a);
+      if (failed) throw createError(failed.failed);
+      infos = answers as WorkerInfo[];
     } catch (err) {
       await pool.destroy();
       throw err;

@@ -11,6 +11,12 @@ import { Detector, type DetectorInput, type DetectorOptions } from './detector.j
 
 export type WorkerTask = { kind: 'info' } | { kind: 'detect'; inputs: DetectorInput[] };
 export type WorkerInfo = { provider: string; modelPath: string; sha256: string | null; fallbacks: Array<{ provider: string; reason: string }>; fitsInput: boolean };
+/**
+ * The 'info' task's answer when the Detector could not be made. An error thrown here reaches the
+ * main thread structured-cloned, its `code` lost: `bestshot run` said a missing or wrong model
+ * without [ERR_MODEL_NOT_FOUND] / [ERR_MODEL_MISMATCH]. The pool rethrows it with its code.
+ */
+export type WorkerCreateFailure = { failed: { name: string; message: string; code?: string } };
 
 // Fallback reasons travel back through the 'info' task; the pool logs them once.
 const ready: Promise<Detector> = Detector.create({ ...(workerData as DetectorOptions), logger: () => {} });
@@ -38,9 +44,18 @@ const gc = runInNewContext('gc') as (options: { type: 'minor'; execution: 'sync'
 const collect = (): void => gc({ type: 'minor', execution: 'sync' });
 let lastCollect = performance.now();
 
-export default async function run(task: WorkerTask): Promise<WorkerInfo | Box[][]> {
+export default async function run(task: WorkerTask): Promise<WorkerInfo | WorkerCreateFailure | Box[][]> {
+  if (task.kind === 'info') {
+    let d: Detector;
+    try {
+      d = await ready;
+    } catch (err) {
+      const e = err as Error & { code?: unknown };
+      return { failed: { name: e.name, message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) } };
+    }
+    return { provider: d.provider, modelPath: d.modelPath, sha256: d.sha256, fallbacks: [...d.fallbacks], fitsInput: d.fitsInput };
+  }
   const d = await ready;
-  if (task.kind === 'info') return { provider: d.provider, modelPath: d.modelPath, sha256: d.sha256, fallbacks: [...d.fallbacks], fitsInput: d.fitsInput };
   const boxes = await d.detectBatch(task.inputs);
   if (performance.now() - lastCollect >= COLLECT_INTERVAL_MS) {
     lastCollect = performance.now();

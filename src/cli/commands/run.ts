@@ -3,14 +3,16 @@ import { parseArgs } from '../args.js';
 import { drainEtaS } from '../progress.js';
 import { endBySignal, exitAfterInferences, handOverSignals, leaveHungUpTerminal } from '../signals.js';
 import { loadConfig, type BestshotConfig } from '../../config/index.js';
-import { BestshotError, UsageError } from '../../errors.js';
+import { BestshotError, ConfigError, ModelError, UsageError, unwritableDirAdvice } from '../../errors.js';
 import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
+import { makeDirectory } from '../../process-lock.js';
 import { BestshotService, type CameraStatus, cameraTotals, describeLoad, type RunCounts } from '../../runtime/service.js';
 import { observe, type Observability } from '../../runtime/observability.js';
 import { latencyPercentile, writeReport, type ReportSummary } from '../../runtime/report.js';
 import { RunImages } from '../../runtime/run-images.js';
 import { lockRun } from '../../runtime/run-lock.js';
 import { SystemdNotifier } from '../../runtime/sd-notify.js';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Command } from '../commands.js';
@@ -24,7 +26,8 @@ port.
 Start-up is all or nothing: a stateDir or queue another process runs on
 (its lock, <stateDir>/bestshot.lock or <queue.path>.lock, names its pid), a
 taken port, a missing or wrong model, an unusable queue, a missing or GIF
-recording or an invalid config stops it within seconds with exit 1 and one
+recording, a stateDir, report.dir or receiver.dir that cannot be made or
+written, or an invalid config stops it within seconds with exit 1 and one
 line naming the problem, before anything is captured or sent.
 
 When every source has ended (a file, a test source with numBuffers) it waits
@@ -148,6 +151,30 @@ function exitOnSignalWhileStarting(log: Logger, locks: { release(): void }): { h
   for (const sig of signals) process.on(sig, handler);
   // The run's own handler takes over without a moment with none (a signal then was lost).
   return { handOver: (to) => handOverSignals(signals, handler, to) };
+}
+
+/**
+ * The folders a run writes into besides stateDir and the queue: report.dir and an embedded
+ * receiver's receiver.dir, made and checked before anything starts, as stateDir is. One that could
+ * not be made (under a file, on a read-only mount, another user's) failed the run after the model
+ * had loaded and the metrics port was listening, with Node's bare ENOTDIR and no key to change.
+ */
+function checkOutputDirs(config: BestshotConfig): void {
+  const dirs = [
+    ...(config.report.dir ? [{ key: 'report.dir', dir: config.report.dir }] : []),
+    ...(config.receiver.embedded ? [{ key: 'receiver.dir', dir: config.receiver.dir }] : []),
+  ];
+  for (const { key, dir } of dirs) {
+    let how = 'created';
+    try {
+      makeDirectory(dir);
+      how = 'written';
+      accessSync(dir, constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError(key, `${dir} cannot be ${how} (${code}): ${unwritableDirAdvice(code, key)}`);
+    }
+  }
 }
 
 /** The service, its locks held: start, run until the sources end or a signal, stop; the exit code. */
@@ -333,6 +360,10 @@ export const command: Command = {
     const stopTimeoutMs = Number(values['stop-timeout-ms']);
     if (!Number.isFinite(stopTimeoutMs) || stopTimeoutMs <= 0) throw new UsageError(`--stop-timeout-ms: expected a positive number of ms but received '${values['stop-timeout-ms']}'`);
     const { config, warnings } = await loadConfig(values.config);
+    // A missing model, said as check-config says it and before the config's warnings: they said it
+    // first ('model.path: file not found'), the model's load again, without its code (lost on the way
+    // back from the worker) or a fix: two lines for one problem.
+    if (!existsSync(config.model.path)) throw new ModelError(`model.path: no model file at ${config.model.path}: run scripts/fetch-model.sh or set model.path`, 'ERR_MODEL_NOT_FOUND');
     const log: Logger = loggerFromConfig(config.log);
     routeProcessWarnings(log);
     for (const w of warnings) log.warn('config', { warning: w });
@@ -348,6 +379,7 @@ export const command: Command = {
     const unset = clockNotSet(Date.now());
     if (unset) log.warn('wall clock not set', { now: new Date().toISOString(), hint: unset });
     try {
+      checkOutputDirs(config);
       return await runService(config, log, stopTimeoutMs, stopDuringStart);
     } finally {
       locks.release();
