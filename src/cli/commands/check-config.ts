@@ -55,8 +55,14 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const file = values.config ?? positionals[0];
-  if (file === undefined || positionals.length > (values.config === undefined ? 1 : 0)) {
-    console.error(usage);
+  // What is wrong first, as 'receiver' says a missing --dir: the usage alone named nothing.
+  if (file === undefined) {
+    console.error(`bestshot check-config: a config file is required (give it as the argument or with --config)\n\n${usage}`);
+    return 2;
+  }
+  const extra = positionals.slice(values.config === undefined ? 1 : 0);
+  if (extra.length > 0) {
+    console.error(`bestshot check-config: one config file at a time: unexpected ${extra.map((a) => `'${a}'`).join(', ')}\n\n${usage}`);
     return 2;
   }
   const abs = resolve(file);
@@ -97,12 +103,13 @@ async function run(argv: string[]): Promise<number> {
       for (const m of unusable) console.error(`${abs}: ${m.key}: ${m.problem}`);
       return 1;
     }
-    console.error(`OK ${abs} (version ${config.version}, ${n} camera${n === 1 ? '' : 's'}: ${config.cameras.map((c) => c.id).join(', ')})`);
-    for (const w of warnings) console.error(`warning: ${w}`);
+    // The model load before the verdict: OK is the OTA self-check's pass, grepped for, so it is
+    // said only once everything, the load included, passed (it used to come before a load error).
+    let modelOk: string | undefined;
     if (values['load-model']) {
       try {
         const detector = await Detector.create({ ...detectorOptions(config.model), warmupRuns: 1, logger: (m) => console.error(`model: ${m}`) });
-        console.error(`model OK ${detector.modelPath} (provider ${detector.provider}${detector.sha256 ? `, sha256 ${detector.sha256.slice(0, 16)}…` : ''})`);
+        modelOk = `model OK ${detector.modelPath} (provider ${detector.provider}${detector.sha256 ? `, sha256 ${detector.sha256.slice(0, 16)}…` : ''})`;
         await detector.close();
       } catch (err) {
         const e = err as Error & { code?: string };
@@ -110,6 +117,9 @@ async function run(argv: string[]): Promise<number> {
         return 1;
       }
     }
+    console.error(`OK ${abs} (version ${config.version}, ${n} camera${n === 1 ? '' : 's'}: ${config.cameras.map((c) => c.id).join(', ')})`);
+    for (const w of warnings) console.error(`warning: ${w}`);
+    if (modelOk !== undefined) console.error(modelOk);
     if (!values.quiet) {
       const safe = redact(config);
       process.stdout.write(values.json ? `${JSON.stringify(safe, null, 2)}\n` : stringify(safe));

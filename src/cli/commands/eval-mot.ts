@@ -57,8 +57,10 @@ export const command: Command = {
         json: { type: 'boolean', default: false },
       },
     });
+    // What is missing first, as 'receiver' says a missing --dir: the usage alone named nothing.
     if (!values.gt || !values.res) {
-      console.error(usage);
+      const missing = [...(values.gt ? [] : ['--gt']), ...(values.res ? [] : ['--res'])];
+      console.error(`bestshot eval-mot: ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} required\n\n${usage}`);
       return 2;
     }
     if (values.benchmark !== undefined && values.benchmark !== 'MOT15' && values.benchmark !== 'MOT17') {

@@ -71,8 +71,10 @@ export const command: Command = {
         output: { type: 'string', default: 'filtered' },
       },
     });
+    // What is missing first, as 'receiver' says a missing --dir: the usage alone named nothing.
     if (!values.mot || !values.out) {
-      console.error(usage);
+      const missing = [...(values.mot ? [] : ['--mot']), ...(values.out ? [] : ['--out'])];
+      console.error(`bestshot track: ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} required\n\n${usage}`);
       return 2;
     }
     if (values.output !== 'filtered' && values.output !== 'detection') {
