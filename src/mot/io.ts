@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { fileKind } from '../file-magic.js';
 
 export interface MotRow {
   frame: number;
@@ -46,6 +47,15 @@ export const MAX_MOT_FRAME = 1_000_000;
 /** Columns 7–9 as MOTChallenge names them, for the message about a field that is not a number. */
 const OPTIONAL_COLUMNS = ['conf', 'class', 'visibility'];
 
+/**
+ * A line of the file as a message quotes it: control characters and bytes that are not UTF-8 as
+ * '?', and a long one cut. Raw bytes in a message garble the terminal that shows it.
+ */
+function printable(line: string): string {
+  const shown = line.replace(/[\p{Cc}\ufffd]/gu, '?');
+  return shown.length <= 120 ? shown : `${shown.slice(0, 100)}… (${line.length} characters)`;
+}
+
 function parseMotLines(text: string, source: string): MotLine[] {
   const out: MotLine[] = [];
   const lines = text.split(/\r?\n/);
@@ -58,7 +68,7 @@ function parseMotLines(text: string, source: string): MotLine[] {
     while (fields.length > 0 && fields[fields.length - 1] === '') fields.pop();
     const f = fields.map((x) => (x === '' ? Number.NaN : Number(x)));
     if (f.length < 6 || f.slice(0, 6).some((x) => !Number.isFinite(x))) {
-      throw new ConfigError(`${source}:${n + 1}`, `expected 'frame,id,left,top,width,height,...' but read '${line}'`);
+      throw new ConfigError(`${source}:${n + 1}`, `expected 'frame,id,left,top,width,height,...' but read '${printable(line)}'`);
     }
     // conf, class and visibility, when given, are numbers: a word there was read as the default (score 1) without a word.
     const bad = f.slice(6, 9).findIndex((x) => !Number.isFinite(x));
@@ -90,7 +100,18 @@ export function readMotFile(path: string): MotRow[] {
 
 function readText(path: string): string {
   if (!existsSync(path)) throw new ConfigError(path, 'file not found');
-  return readFileSync(path, 'utf8');
+  const bytes = readFileSync(path);
+  // An image or other binary file given for a text file: said as what it is. Its first 'line' was
+  // echoed into the message, raw bytes that garbled the terminal.
+  let text: string | undefined;
+  try {
+    text = bytes.includes(0) ? undefined : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    text = undefined; // not UTF-8: no text file of numbers
+  }
+  const kind = fileKind(bytes) ?? (text === undefined ? 'a binary file' : undefined);
+  if (kind !== undefined && kind !== 'an HTML page') throw new ConfigError(path, `is ${kind}, not a MOTChallenge text file (frame,id,left,top,width,height,... per line)`);
+  return text!;
 }
 
 /** det.txt rows the tracker can take, and what a user should know about the ones it was given. */

@@ -1,7 +1,7 @@
 /** `bestshot detect` (D1): real CLI process, real model, real JPEG out. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -106,5 +106,24 @@ describe('D1 bestshot detect', () => {
     r = bestshot();
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^Usage: bestshot detect <image\|video> \[options\]/);
+  });
+
+  test('D1 --annotate naming an existing folder, and an unknown --providers, are usage errors (exit 2) before the model loads', () => {
+    const img = join(SHARED_DATA_DIR, 'coco-images', '000000000724.jpg');
+    // A folder named like a video: it used to run the whole detection, then fail with [EISDIR], exit 1.
+    const folder = join(dir, 'some-existing-folder.mp4');
+    mkdirSync(folder);
+    let r = bestshot(img, '--providers', 'cpu', '--annotate', folder);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '', 'no model line: refused before the model loads');
+    assert.equal(r.stderr.trim(), `bestshot detect: [ERR_USAGE] cannot write --annotate ${folder}: it is a folder; give a file name, e.g. ${join(folder, 'annotated.jpg')}`);
+    // It used to be exit 1 with 'for providers' and no [ERR_USAGE].
+    r = bestshot(img, '--providers', 'gpu');
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim(), "bestshot detect: [ERR_USAGE] Expected one of 'tensorrt', 'cuda', 'cpu' for --providers but received 'gpu'");
+    r = bestshot(img, '--providers', 'cpu,');
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim(), "bestshot detect: [ERR_USAGE] Expected one of 'tensorrt', 'cuda', 'cpu' for --providers but received ''");
   });
 });

@@ -2,11 +2,11 @@
  * bestshot detect <image|video>: run the detector (D1) on a file and print
  * the boxes; --annotate draws them into a JPEG.
  */
-import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describeVideoStreams, encodeJpeg, openCapture, recordingCutShort, unsupportedFileFormat, type CapturedFrame } from '../../capture/index.js';
 import { annotate } from '../../detect/annotate.js';
-import { Detector, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
+import { Detector, PROVIDERS, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
 import { CaptureError, UsageError } from '../../errors.js';
 import { maskUrlCredentials } from '../../log.js';
 import type { Box } from '../../types.js';
@@ -79,6 +79,10 @@ export const command: Command = {
     const unsupported = unsupportedFileFormat(file);
     if (unsupported !== undefined) throw new UsageError(unsupported);
     if (values.annotate !== undefined) {
+      // An existing folder is no file to write either: it failed with EISDIR after the whole detection.
+      if (existsSync(values.annotate) && statSync(values.annotate).isDirectory()) {
+        throw new UsageError(`cannot write --annotate ${values.annotate}: it is a folder; give a file name, e.g. ${join(values.annotate, 'annotated.jpg')}`);
+      }
       const dir = dirname(resolve(values.annotate));
       try {
         accessSync(dir, constants.W_OK);
@@ -90,12 +94,17 @@ export const command: Command = {
     const every = numberArg('positive integer', 'every', values.every, 1);
     const scoreThreshold = numberArg('number between 0 and 1', 'score', values.score);
     const threads = numberArg('non-negative integer', 'threads', values.threads);
+    // A mistyped provider is a wrong option (exit 2), said with its name before the model loads.
+    const providers = values.providers?.split(',').map((s) => s.trim());
+    for (const p of providers ?? []) {
+      if (!(PROVIDERS as readonly string[]).includes(p)) throw new UsageError(`Expected one of ${PROVIDERS.map((x) => `'${x}'`).join(', ')} for --providers but received '${p}'`);
+    }
     const detector = await Detector.create({
       model: values.model,
       manifest: values.manifest,
       classes: values.classes?.split(',').map((s) => s.trim()).filter(Boolean),
       scoreThreshold,
-      providers: values.providers?.split(',').map((s) => s.trim()) as ExecutionProvider[] | undefined,
+      providers: providers as ExecutionProvider[] | undefined,
       intraOpNumThreads: threads,
     }).catch((err: Error) => {
       // A label the model does not know is a mistyped option (exit 2), not a runtime failure.
