@@ -43,3 +43,22 @@ for (const key of ['report.dir', 'receiver.dir'] as const) {
     }
   });
 }
+
+test('a metrics.host that is not an address of this unit: exit 1, one line naming metrics.host and the fix', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-metrics-host-'));
+  try {
+    const config = writeRunConfig(dir, { source: '{ type: test, width: 64, height: 48, framerate: 5, numBuffers: 5 }', endpoint: 'http://127.0.0.1:9/packages' });
+    // 192.0.2.1 (TEST-NET-1, RFC 5737) is on no interface here: EADDRNOTAVAIL. Before: no code, no fix.
+    writeFileSync(config, readFileSync(config, 'utf8').replace('metrics: { enabled: false }', 'metrics: { enabled: true, port: 0, host: 192.0.2.1 }'));
+    const cli = spawnCli(['run', '--config', config], { BESTSHOT_TEST_TOKEN: 't' });
+    const [code] = await cli.closed;
+    const { stderr } = cli.output();
+    assert.equal(code, 1, stderr);
+    assert.equal(
+      errorLine(stderr),
+      "bestshot run: [ERR_CONFIG] metrics server cannot listen on 192.0.2.1:0 (EADDRNOTAVAIL): metrics.host is not an address of this unit; set it to 127.0.0.1, 0.0.0.0 (every interface) or one of the unit's own addresses",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -80,6 +80,11 @@ function metricsFailure(err: unknown): Error {
       `${e.message}: another process holds the port; set metrics.port to a free port (0 = any) or metrics.enabled: false`,
     );
   }
+  // 'not a host', 256.1.1.1, an address of another machine: said without a code or a fix before.
+  const code = e.code ?? e.cause?.code;
+  if (code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL' || code === 'EAI_AGAIN') {
+    return new BestshotError('ERR_CONFIG', `${e.message}: metrics.host is not an address of this unit; set it to 127.0.0.1, 0.0.0.0 (every interface) or one of the unit's own addresses`);
+  }
   return e instanceof Error ? e : new Error(String(err));
 }
 
