@@ -160,6 +160,35 @@ function storeDenial(err: unknown, what: string): StoreDenied | undefined {
   return new StoreDenied(`${what}: ${answer}: ${deniedHint(code)}`);
 }
 
+/**
+ * A spell of trouble (the broker unreachable, the store refusing the credentials) said at its start
+ * and then at most once per period while it lasts, and its end said once.
+ */
+class Spell {
+  #since: number | undefined;
+  #saidAt = 0;
+
+  /** The spell's length so far when it is to be said now (0 at its start), else undefined. */
+  due(now: number, everyMs: number): number | undefined {
+    if (this.#since === undefined) {
+      this.#since = now;
+      this.#saidAt = now;
+      return 0;
+    }
+    if (now - this.#saidAt < everyMs) return undefined;
+    this.#saidAt = now;
+    return now - this.#since;
+  }
+
+  /** Ends the spell: its length, or undefined when none was on. */
+  end(now: number): number | undefined {
+    if (this.#since === undefined) return undefined;
+    const ms = now - this.#since;
+    this.#since = undefined;
+    return ms;
+  }
+}
+
 export class IngestConsumer extends TypedEmitter<IngestEvents> {
   readonly clients: MqttClient[] = [];
   readonly filter: string;
@@ -170,12 +199,10 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
   #closing = false;
   readonly #waitReportMs: number;
   readonly #maxEventBytes: number;
-  /** When the broker was first found unreachable in the current outage, and when that was last said. */
-  #waitingSince: number | undefined;
-  #waitSaidAt = 0;
-  /** When the store first refused the consumer's credentials in the current refusal, and when that was last said. */
-  #deniedSince: number | undefined;
-  #deniedSaidAt = 0;
+  /** The broker found unreachable: since when, and when that was last said. */
+  readonly #unreachableSpell = new Spell();
+  /** The store refusing the consumer's credentials: since when, and when that was last said. */
+  readonly #deniedSpell = new Spell();
   /** Aborted by close(): ends the waits between tries at once. */
   readonly #stop = new AbortController();
 
@@ -214,44 +241,27 @@ export class IngestConsumer extends TypedEmitter<IngestEvents> {
   /** A connection attempt failed: said at once in an outage, then every waitReportMs. */
   #unreachable(reason: string): void {
     if (this.#closing) return;
-    const now = Date.now();
-    if (this.#waitingSince === undefined) {
-      this.#waitingSince = now;
-      this.#waitSaidAt = now;
-      this.emit('waiting', { reason, forMs: 0 });
-    } else if (now - this.#waitSaidAt >= this.#waitReportMs) {
-      this.#waitSaidAt = now;
-      this.emit('waiting', { reason, forMs: now - this.#waitingSince });
-    }
+    const forMs = this.#unreachableSpell.due(Date.now(), this.#waitReportMs);
+    if (forMs !== undefined) this.emit('waiting', { reason, forMs });
   }
 
   #reached(): void {
-    if (this.#waitingSince === undefined || !this.clients.every((c) => c.connected)) return;
-    const afterMs = Date.now() - this.#waitingSince;
-    this.#waitingSince = undefined;
-    this.emit('connected', { afterMs });
+    if (!this.clients.every((c) => c.connected)) return;
+    const afterMs = this.#unreachableSpell.end(Date.now());
+    if (afterMs !== undefined) this.emit('connected', { afterMs });
   }
 
   /** The store refused the consumer's credentials: said at once, then every waitReportMs while it lasts. */
   #denied(reason: string): void {
     if (this.#closing) return;
-    const now = Date.now();
-    if (this.#deniedSince === undefined) {
-      this.#deniedSince = now;
-      this.#deniedSaidAt = now;
-      this.emit('denied', { reason, forMs: 0 });
-    } else if (now - this.#deniedSaidAt >= this.#waitReportMs) {
-      this.#deniedSaidAt = now;
-      this.emit('denied', { reason, forMs: now - this.#deniedSince });
-    }
+    const forMs = this.#deniedSpell.due(Date.now(), this.#waitReportMs);
+    if (forMs !== undefined) this.emit('denied', { reason, forMs });
   }
 
   /** The store answered with the consumer's credentials (the object, or that it is not there). */
   #allowed(): void {
-    if (this.#deniedSince === undefined) return;
-    const afterMs = Date.now() - this.#deniedSince;
-    this.#deniedSince = undefined;
-    this.emit('allowed', { afterMs });
+    const afterMs = this.#deniedSpell.end(Date.now());
+    if (afterMs !== undefined) this.emit('allowed', { afterMs });
   }
 
   stats(): IngestStats {
