@@ -109,9 +109,10 @@ function readText(path: string): string {
   } catch {
     text = undefined; // not UTF-8: no text file of numbers
   }
-  const kind = fileKind(bytes) ?? (text === undefined ? 'a binary file' : undefined);
-  if (kind !== undefined && kind !== 'an HTML page') throw new ConfigError(path, `is ${kind}, not a MOTChallenge text file (frame,id,left,top,width,height,... per line)`);
-  return text!;
+  const known = fileKind(bytes);
+  const kind = known !== undefined && known !== 'an HTML page' ? known : text === undefined ? 'a binary file' : undefined;
+  if (kind !== undefined || text === undefined) throw new ConfigError(path, `is ${kind ?? 'a binary file'}, not a MOTChallenge text file (frame,id,left,top,width,height,... per line)`);
+  return text;
 }
 
 /** det.txt rows the tracker can take, and what a user should know about the ones it was given. */
