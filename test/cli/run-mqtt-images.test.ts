@@ -8,13 +8,14 @@
  * hint), never an event without its image.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import mqtt from 'mqtt';
 import { SHARED_DIR } from '../../src/paths.js';
 import { hasMosquitto, startMosquitto, type ServerProcess } from '../upload/fleet-servers.js';
+import { writeRunConfig } from '../helpers/run-config.js';
 import { builtCount, runToEnd } from '../helpers/run-to-end.js';
 
 const CLIP = join(SHARED_DIR, 'data', 'traffic-clips', 'motorway-cctv.avi');
@@ -29,25 +30,11 @@ after(async () => {
 });
 
 function writeConfig(name: string, brokerUrl: string, inline: number): string {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    `version: 1
-model: { providers: [cpu] }
-cameras:
-  - id: cam
-    source: { type: file, path: ${CLIP} }
-upload:
-  sendHz: 20
-  drainTimeoutS: 10
-  sink: { type: mqtt, url: "${brokerUrl}", site: lab, clientId: run-${name}, inlineImageMaxBytes: ${inline} }
-queue: { path: ${join(dir, `${name}.sqlite`)} }
-stateDir: ${join(dir, `state-${name}`)}
-metrics: { enabled: false }
-log: { format: json }
-`,
-  );
-  return file;
+  return writeRunConfig(dir, {
+    name: `${name}.yaml`,
+    source: `{ type: file, path: ${CLIP} }`,
+    upload: `drainTimeoutS: 10, sink: { type: mqtt, url: "${brokerUrl}", site: lab, clientId: run-${name}, inlineImageMaxBytes: ${inline} }`,
+  });
 }
 
 interface ImageEvent {

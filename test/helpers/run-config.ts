@@ -9,7 +9,8 @@ export interface RunConfigBody {
   cameras?: string;
   /** The `model:` value, YAML flow style. Default `{ providers: [cpu] }`. */
   model?: string;
-  endpoint: string;
+  /** upload.endpoint; absent with another sink (in `upload`). */
+  endpoint?: string;
   /** Further `upload:` fields, YAML flow style (e.g. 'drainTimeoutS: 12'). */
   upload?: string;
   /** Metrics port; omitted: no metrics server. */
@@ -29,7 +30,7 @@ export function writeRunConfig(dir: string, body: RunConfigBody): string {
     `version: 1
 model: ${body.model ?? '{ providers: [cpu] }'}
 cameras:
-${body.cameras ?? `  - id: cam\n    source: ${body.source}\n`}upload: { endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, sendHz: 20${body.upload === undefined ? '' : `, ${body.upload}`} }
+${body.cameras ?? `  - id: cam\n    source: ${body.source}\n`}upload: { ${body.endpoint === undefined ? '' : `endpoint: "${body.endpoint}", token: { env: BESTSHOT_TEST_TOKEN }, `}sendHz: 20${body.upload === undefined ? '' : `, ${body.upload}`} }
 queue: { path: ${join(dir, 'queue.sqlite')}${body.queue === undefined ? '' : `, ${body.queue}`} }
 stateDir: ${join(dir, 'state')}
 report: { dir: ${join(dir, 'report')} }
