@@ -200,6 +200,10 @@ test('bestshot receiver CLI: --help prints the usage; a missing --dir, --require
   const noCa = spawnSync(process.execPath, [bin, 'receiver', '--port', '0', '--dir', store, '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--require-client-cert'], { env, encoding: 'utf8' });
   assert.equal(noCa.status, 2);
   assert.equal(noCa.stderr, "bestshot receiver: --require-client-cert needs --tls-ca, the CA that signed the clients' certificates (without it every client is refused)\n");
+  // An empty token (an EnvironmentFile's 'BESTSHOT_RECEIVER_TOKEN=') was the token '': every upload refused 401.
+  const empty = spawnSync(process.execPath, [bin, 'receiver', '--port', '0', '--dir', store], { env: { ...env, BESTSHOT_RECEIVER_TOKEN: '' }, encoding: 'utf8' });
+  assert.equal(empty.status, 2);
+  assert.equal(empty.stderr, 'bestshot receiver: BESTSHOT_RECEIVER_TOKEN is set but empty: set a token, or unset it for none (loopback only)\n');
   const noCert = spawnSync(process.execPath, [bin, 'receiver', '--port', '0', '--dir', store, '--tls-ca', 'ca.pem'], { env, encoding: 'utf8' });
   assert.equal(noCert.status, 2);
   assert.match(noCert.stderr, /^bestshot receiver: --tls-ca and --require-client-cert need --tls-cert and --tls-key/);

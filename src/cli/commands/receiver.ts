@@ -119,13 +119,20 @@ export const command: Command = {
     if (values.token !== undefined) {
       console.error('bestshot receiver: warning: --token on the command line is visible to other local users (ps) and kept in shell history; set BESTSHOT_RECEIVER_TOKEN instead');
     }
+    // An empty token (an EnvironmentFile line 'BESTSHOT_RECEIVER_TOKEN=') was taken as the token '':
+    // every upload refused 401, each unit dead-lettering its packages.
+    const token = values.token ?? process.env.BESTSHOT_RECEIVER_TOKEN;
+    if (token === '') {
+      console.error(`bestshot receiver: ${values.token === undefined ? 'BESTSHOT_RECEIVER_TOKEN is set but empty' : '--token is empty'}: set a token, or unset it for none (loopback only)`);
+      return 2;
+    }
     const port = numberArg('non-negative integer', 'port', values.port);
     writableFolder(join(resolve(values.dir), 'packages'), '--dir');
     const receiver = await startReceiver({
       dir: resolve(values.dir),
       port,
       host: values.host,
-      token: values.token ?? process.env.BESTSHOT_RECEIVER_TOKEN,
+      token,
       tls: values['tls-cert']
         ? {
             cert: readFileSync(values['tls-cert']),
