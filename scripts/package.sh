@@ -59,6 +59,9 @@ done
 bs_semver_valid "$version" || bs_die 2 "invalid version '$version' (expected MAJOR.MINOR.PATCH[-PRERELEASE])"
 bs_target_valid "$target" || bs_die 2 "invalid target '$target' (expected linux-arm64 or linux-x64)"
 [[ -r $key ]] || bs_die 2 "cannot read key '$key'"
+# Absolute: the leaked-key check below runs in the staging folder, where a relative --key
+# (as docs/deploy.md writes it: --key ota-key.pem) named nothing and the run failed.
+key=$(realpath -- "$key")
 openssl pkey -in "$key" -noout -text 2>/dev/null | head -n 1 | grep -q '^ED25519 Private-Key' ||
   bs_die 2 "key '$key' is not an Ed25519 private key"
 
@@ -120,6 +123,19 @@ bad=$(cd "$stage" && find . -mindepth 1 ! -type f ! -type d -print | head -n 5)
 # Paths are restricted to a plain character set so the manifest needs no JSON
 # escaping and ota-update.sh can parse it strictly, line by line.
 path_re='^[A-Za-z0-9._@+=,~/-]+$'
+# Third-party packages ship files such names cannot carry (mqtt's dependency help-me keeps test
+# fixtures named 'hello world.txt'): every bundle of the checkout was refused. Under node_modules/
+# they are left out, and said; anywhere else such a name is refused below.
+if [[ -d $stage/node_modules ]]; then
+  odd=()
+  while IFS= read -r -d '' f; do
+    [[ ${f#./} =~ $path_re ]] || odd+=("${f#./}")
+  done < <(cd "$stage" && find ./node_modules -type f -print0)
+  if ((${#odd[@]} > 0)); then
+    for f in "${odd[@]}"; do rm -f -- "$stage/$f"; done
+    bs_log "left out ${#odd[@]} file(s) of node_modules whose names a manifest cannot carry: ${odd[*]:0:3}$( ((${#odd[@]} > 3)) && printf ' …')"
+  fi
+fi
 : >"$work/files"
 while IFS= read -r -d '' f; do
   p=${f#./}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeApp, makeKeys, PACKAGE, run, tempDir } from './harness.js';
 
@@ -161,6 +161,21 @@ describe('package.sh', () => {
     const rb = await pack(b);
     assert.equal(rb.code, 1);
     assert.equal(rb.stderr, "package: unsupported character in file name 'lib/a b.txt' (allowed: A-Z a-z 0-9 . _ @ + = , ~ / -)\n");
+    // Under node_modules/ such a file is a third-party package's (mqtt's help-me keeps fixtures named
+    // 'hello world.txt'): left out and said, or no bundle of the checkout could be made.
+    const d = makeApp(dir, '1.0.0');
+    mkdirSync(join(d, 'node_modules', 'help-me', 'fixture'), { recursive: true });
+    writeFileSync(join(d, 'node_modules', 'help-me', 'index.js'), 'module.exports = 1;\n');
+    writeFileSync(join(d, 'node_modules', 'help-me', 'fixture', 'hello world.txt'), 'x');
+    const rd = await pack(d);
+    assert.equal(rd.code, 0, rd.stderr);
+    assert.equal(rd.stderr.split('\n')[0], 'package: left out 1 file(s) of node_modules whose names a manifest cannot carry: node_modules/help-me/fixture/hello world.txt');
+    const xd = join(dir, 'xd');
+    mkdirSync(xd);
+    execFileSync('tar', ['-xf', rd.stdout.trim(), '-C', xd]);
+    const md = JSON.parse(readFileSync(join(xd, 'manifest.json'), 'utf8')) as Manifest;
+    assert.ok(md.files.some((f) => f.path === 'node_modules/help-me/index.js'));
+    assert.ok(!md.files.some((f) => f.path.includes('hello world')));
     const c = join(dir, 'nobin');
     mkdirSync(c);
     writeFileSync(join(c, 'run.sh'), '#!/bin/sh\n');
@@ -168,6 +183,14 @@ describe('package.sh', () => {
     const rc = await pack(c);
     assert.equal(rc.code, 1);
     assert.equal(rc.stderr, 'package: source has no bin/bestshot (the unit\'s ExecStart)\n');
+  });
+
+  it('takes a relative --key, as docs/deploy.md writes it (the leaked-key check ran where it named nothing)', async () => {
+    const out = join(dir, 'relative-key');
+    const app = makeApp(dir, '1.0.0');
+    const r = await run(PACKAGE, ['--version', '1.0.0', '--target', 'linux-x64', '--source', app, '--key', basename(keys.key), '--out', out], {}, dirname(keys.key));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), join(out, 'bestshot-1.0.0-linux-x64.tar'));
   });
 
   it('refuses a tree that holds a copy of the signing key (the fleet private key would ship to every unit), whatever its name', async () => {
