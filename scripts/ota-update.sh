@@ -64,7 +64,8 @@ options:
   --env-file FILE          environment for the self-check, as the service gets it (repeatable;
                            default ROOT/etc/bestshot/platform.env and bestshot.env when present)
   --restart-cmd CMD        restarts the service (default: systemctl reset-failed + restart bestshot.service)
-  --health-url URL         polled after a restart (default http://127.0.0.1:9464/healthz, the metrics port)
+  --health-url URL         polled after a restart (default: /healthz at the config's metrics.host and
+                           metrics.port, read by the installed release; else http://127.0.0.1:9464/healthz)
   --health-timeout S       seconds to wait for health (default 180: a new model may build its TensorRT engine first)
   --max-size BYTES         largest bundle accepted or downloaded (default 2147483648)
   --reserve BYTES          free space an update must leave on the releases disk (default 268435456)
@@ -80,6 +81,7 @@ env_files=()
 # reset-failed first: a unit that hit its start limit refuses a plain restart.
 restart_cmd='systemctl reset-failed bestshot.service 2>/dev/null; systemctl restart bestshot.service'
 health_url='http://127.0.0.1:9464/healthz'
+health_url_given=0
 health_timeout=180
 max_size=2147483648
 # The upload queue usually shares the disk: an update must leave it room.
@@ -98,7 +100,7 @@ while (($# > 0)); do
     --selfcheck-timeout) need "$@"; selfcheck_timeout=$2; shift 2 ;;
     --env-file) need "$@"; env_files+=("$2"); shift 2 ;;
     --restart-cmd) need "$@"; restart_cmd=$2; shift 2 ;;
-    --health-url) need "$@"; health_url=$2; shift 2 ;;
+    --health-url) need "$@"; health_url=$2; health_url_given=1; shift 2 ;;
     --health-timeout) need "$@"; health_timeout=$2; shift 2 ;;
     --max-size) need "$@"; max_size=$2; shift 2 ;;
     --reserve) need "$@"; reserve=$2; shift 2 ;;
@@ -503,16 +505,28 @@ rc=0
 # service's environment loaded) and the update is refused before anything is
 # fetched. A first install, or a config that release cannot read, is not checked
 # here: the self-check judges the config.
-# metrics_enabled — prints true/false (the config's metrics.enabled), or nothing when it cannot tell.
-metrics_enabled() {
+# metrics_settings — prints the config's "enabled host port" (metrics.*), or nothing when it cannot tell.
+metrics_settings() {
   [[ -x $opt/current/bin/bestshot ]] && command -v node >/dev/null || return 0
   local json
   json=$(cd "$opt/current" && for f in "${env_files[@]}"; do load_env_file "$f"; done &&
     timeout "$selfcheck_timeout" bin/bestshot check-config --json --no-model-check --config "$config" 9>&- </dev/null 2>/dev/null) || return 0
-  node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.stdout.write(String(JSON.parse(s).metrics?.enabled !== false)));' <<<"$json" 2>/dev/null || true
+  node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { const m = JSON.parse(s).metrics ?? {}; process.stdout.write([m.enabled !== false, m.host ?? "127.0.0.1", m.port ?? 9464].join(" ")); });' <<<"$json" 2>/dev/null || true
 }
-if [[ $(metrics_enabled) == false ]]; then
+read -r metrics_on metrics_host metrics_port <<<"$(metrics_settings)" || true
+if [[ ${metrics_on-} == false ]]; then
   bs_die 1 "refusing the update: $config turns the metrics server off (metrics.enabled: false), so nothing would answer the health check at $health_url after the restart and the update would be rolled back; set metrics.enabled: true (/healthz is served on metrics.port), then update again; nothing was changed"
+fi
+# Without --health-url, /healthz is where the config serves it: a metrics.port other than 9464 had
+# a healthy update polled at the default, rolled back, and the old release "not healthy either" (exit 5).
+if ((!health_url_given)) && [[ -n ${metrics_port-} ]]; then
+  [[ $metrics_port != 0 ]] ||
+    bs_die 1 "refusing the update: $config has metrics.port 0 (a free port chosen at each start), so the health check cannot find /healthz after the restart; set a fixed metrics.port, or pass --health-url; nothing was changed"
+  case $metrics_host in
+    0.0.0.0 | '::' | '') metrics_host=127.0.0.1 ;;
+    *:*) metrics_host="[$metrics_host]" ;;
+  esac
+  health_url="http://$metrics_host:$metrics_port/healthz"
 fi
 
 # ---- fetch

@@ -82,7 +82,8 @@ export function makeApp(dir: string, version: string, opts: AppOptions = {}): st
           // The metrics section as the real check-config prints it (defaults filled in).
           '    if ((json)); then',
           '      enabled=true; grep -q "enabled: false" "$cfg" && enabled=false',
-          '      printf \'{\\n  "metrics": {\\n    "enabled": %s,\\n    "port": 9464,\\n    "host": "127.0.0.1"\\n  }\\n}\\n\' "$enabled"',
+          '      port=$(sed -n "s/.*port: *\\([0-9]*\\).*/\\1/p" "$cfg" | head -n 1)',
+          '      printf \'{\\n  "metrics": {\\n    "enabled": %s,\\n    "port": %s,\\n    "host": "127.0.0.1"\\n  }\\n}\\n\' "$enabled" "${port:-9464}"',
           '    fi',
           '    exit 0 ;;',
         ].join('\n'),

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { freePort } from '../helpers/net.js';
-import { makeUnit, type Unit } from './harness.js';
+import { makeUnit, OTA, run, type Unit } from './harness.js';
 
 const units: Unit[] = [];
 after(() => units.forEach((u) => u.stop()));
@@ -154,5 +154,26 @@ describe('ota-update.sh: rollback', () => {
     assert.deepEqual(u.releases(), ['1.0.0']);
     // Same process: no restart happened.
     assert.deepEqual(await u.health(), before);
+  });
+
+  it('without --health-url, /healthz is polled at the config\'s metrics.port (a port other than 9464 was rolled back, exit 5, on a healthy unit)', async () => {
+    const u = await unit('metrics-port');
+    const config = join(u.root, 'etc/bestshot/config.yaml');
+    writeFileSync(config, `version: 1\ncameras: []\nmetrics: { enabled: true, port: ${u.port} }\n`);
+    const at = u.args.indexOf('--health-url');
+    const args = [...u.args.slice(0, at), ...u.args.slice(at + 2)];
+    const r = await run(OTA, [...args, await u.pack('1.1.0')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(u.current(), '1.1.0');
+    assert.equal((await u.health())?.version, '1.1.0');
+    // metrics.port 0 (a free port at each start): nothing to poll, refused before anything changes.
+    writeFileSync(config, 'version: 1\ncameras: []\nmetrics: { enabled: true, port: 0 }\n');
+    const zero = await run(OTA, [...args, await u.pack('1.2.0')]);
+    assert.equal(zero.code, 1);
+    assert.equal(
+      zero.stderr,
+      `ota-update: refusing the update: ${config} has metrics.port 0 (a free port chosen at each start), so the health check cannot find /healthz after the restart; set a fixed metrics.port, or pass --health-url; nothing was changed\n`,
+    );
+    assert.equal(u.current(), '1.1.0');
   });
 });
