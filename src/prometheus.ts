@@ -99,7 +99,7 @@ export function createMetrics(options: MetricsOptions = {}): BestshotMetrics {
 
   const stageLatency = new Histogram<'camera' | 'stage'>({
     name: `${p}stage_latency_seconds`,
-    help: 'Per-stage latency (capture, detect, track, select, encode, upload, end_to_end)',
+    help: 'Per-stage latency: detect (capture to boxes), track (boxes to tracked and selected), end_to_end (capture to packages built)',
     labelNames: ['camera', 'stage'],
     buckets: [...LATENCY_BUCKETS_S],
     registers,

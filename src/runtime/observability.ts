@@ -95,13 +95,17 @@ export async function observe(options: { port: number; host: string; enabled: bo
       metrics.selections.inc({ camera: u.cameraId, route: u.route });
     });
     svc.on('workerRestart', (_camera, kind) => metrics.workerRestarts.inc({ pool: kind }));
-    svc.on('cameraError', (camera) => {
-      metrics.cameraRestarts.inc({ camera });
-      metrics.cameraUp.set({ camera }, 0);
-    });
+    svc.on('cameraError', (camera) => metrics.cameraUp.set({ camera }, 0));
+    // Counted when the camera is reopened: a recording that cannot be played fails once, is given up
+    // on, and was counted as restarted.
+    svc.on('cameraRetrying', (camera) => metrics.cameraRestarts.inc({ camera }));
     // A source that ended (a recording, a test source with numBuffers) or a recording that cannot
-    // be played delivers nothing any more: camera_up stayed 1 from its last frame through the drain.
-    svc.on('cameraEnded', (camera) => metrics.cameraUp.set({ camera }, 0));
+    // be played delivers nothing any more: camera_up stayed 1 from its last frame through the drain,
+    // and tracks_active kept the count of its last frame (17 tracks "alive" on an ended camera).
+    svc.on('cameraEnded', (camera) => {
+      metrics.cameraUp.set({ camera }, 0);
+      metrics.tracksActive.set({ camera }, 0);
+    });
     const uploader = svc.uploader;
     if (uploader) {
       uploader.on('sent', (e) => {

@@ -59,6 +59,8 @@ export type ServiceEvents = {
   skip: [string, number];
   cameraEnded: [string];
   cameraError: [string, Error];
+  /** A failed camera is reopened after `backoffMs` (not emitted for one given up on). */
+  cameraRetrying: [string, number];
   workerRestart: [string, 'detect' | 'track', string];
 };
 
@@ -967,6 +969,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       return false;
     }
     status.state = 'retrying';
+    this.emit('cameraRetrying', cam.id, backoffMs);
     // A camera that stays down (unplugged, an RTSP server off for a day) is said at once and when its
     // cause changes, then every minute: a line per back-off (every 30 s at most) buried the journal.
     const fields = { camera: cam.id, error: err.message, retryInMs: backoffMs, failures: status.failures };

@@ -64,6 +64,8 @@ test('a recording that ended, an endpoint down: /healthz says both, bestshot_cam
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /^bestshot_frames_captured_total\{camera="cam"\} [1-9]/m);
     assert.match(metrics, /^bestshot_camera_up\{camera="cam"\} 0$/m);
+    // Its tracks ended with it: the gauge kept its last frame's count before.
+    assert.match(metrics, /^bestshot_tracks_active\{camera="cam"\} 0$/m);
   } finally {
     child.kill('SIGTERM');
     await exited;

@@ -113,17 +113,48 @@ test('a failing camera is retried with back-off while the other camera keeps run
   svc.on('cameraError', (id) => {
     if (id === 'broken') failures.push(performance.now());
   });
+  let retries = 0;
+  svc.on('cameraRetrying', (id) => {
+    if (id === 'broken') retries++;
+  });
   await new Promise((r) => setTimeout(r, 4000));
   const broken = svc.cameras.get('broken')!;
   const good = svc.cameras.get('good')!;
   const processed = good.runner!.stats.processed;
   await svc.stop();
   assert.ok(failures.length >= 3, `broken camera tried ${failures.length} times`);
+  // Each failure of a live camera is retried (bestshot_camera_restarts_total counts these, not failures).
+  assert.equal(retries, failures.length);
   // Back-off: the gaps between tries grow (200, 400, 800 ms …).
   const gaps = failures.slice(1).map((t, i) => t - failures[i]!);
   assert.ok(gaps[gaps.length - 1]! > gaps[0]!, `gaps ${gaps.map((g) => g.toFixed(0)).join(', ')}`);
   assert.match(broken.lastError ?? '', /Could not|Failed|refused|connect/i);
   assert.ok(processed > 10, `the good camera processed only ${processed} frames`);
+});
+
+test('a recording that cannot be played fails once and is not retried (nor counted as restarted)', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-unplayable-'));
+  const junk = join(dir, 'junk.mp4');
+  writeFileSync(junk, Buffer.alloc(64 * 1024, 0x5a));
+  const cfg = config(
+    dir,
+    `  - id: bad
+    source: { type: file, path: ${junk} }
+    position: { type: none }
+  - id: good
+    source: { type: simulated, seed: 9, width: 320, height: 240, fps: 10 }
+    position: { type: none }`,
+  );
+  const svc = await BestshotService.start({ config: cfg, mode: 'live', logger: silent, retryBaseMs: 200 });
+  const events: string[] = [];
+  svc.on('cameraError', (id) => events.push(`error ${id}`));
+  svc.on('cameraRetrying', (id) => events.push(`retrying ${id}`));
+  await new Promise((r) => setTimeout(r, 3000));
+  await svc.stop();
+  // Before, bestshot_camera_restarts_total (counted on cameraError) counted the one failure as a restart.
+  assert.ok(!events.includes('retrying bad'), events.join(', '));
+  assert.equal(svc.cameras.get('bad')!.state, 'failed');
+  assert.equal(svc.cameras.get('bad')!.failures, 1);
 });
 
 test('a live camera whose stream ends is reopened with back-off, and frames keep coming', { timeout: 120_000 }, async () => {
