@@ -149,7 +149,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     // The gallery shows this run's own images (written to the report's images/ as they were selected).
     summary.reportPath = writeReport(
       reportDir,
-      { ...summary, title: 'bestshot run report', everyFrameMethod: 'every processed frame JPEG-encoded at the same quality' },
+      { ...summary, stillQueued: summary.undelivered, title: 'bestshot run report', everyFrameMethod: 'every processed frame JPEG-encoded at the same quality' },
       images.uploads(),
     );
   }

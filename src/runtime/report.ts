@@ -47,6 +47,10 @@ export interface ReportSummary {
   bytesEveryFrame: number;
   everyFrameMethod: string;
   delivered: number;
+  /** Packages still in the queue when the report was written (sent at the next start). */
+  stillQueued?: number;
+  /** A replay stopped by a signal before its recording ended: the signal. */
+  interrupted?: string;
   /** Capture → packages built; `frames` = how many frames the percentiles are over (run: the most recent ones). */
   latencyMs: { p50: number; p99: number; frames: number; window?: string };
   durationS: number;
@@ -261,20 +265,20 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
 figcaption{padding:6px 8px;font-size:12px;line-height:1.6}.up{display:inline-block;padding:0 5px;border-radius:3px;text-decoration:none;color:#222}.up.immediate{background:#bfe5df}.up.cached{background:#f6e7b5}
 .frame{display:none}.frame:target{display:flex;position:fixed;inset:0;background:rgba(0,0,0,.85);z-index:10;align-items:center;justify-content:center}.ffwrap{width:min(95vw,1400px);color:#eee}.ffwrap p{margin:6px 0}.close{color:#fff;float:right;text-decoration:none}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}.ground{background:#fff;border:1px solid #ddd}</style></head>
-<body data-uploads="${uploads.length}" data-objects="${ids.length}"><h1>${esc(summary.title)}</h1><div class="sub">${esc(summary.source)} · camera ${esc(summary.cameraId)} · policy <b>${esc(summary.policy)}</b> · ${summary.durationS.toFixed(1)} s</div>
+<body data-uploads="${uploads.length}" data-objects="${ids.length}"><h1>${esc(summary.title)}</h1><div class="sub">${esc(summary.source)} · camera ${esc(summary.cameraId)} · policy <b>${esc(summary.policy)}</b> · ${summary.durationS.toFixed(1)} s${summary.interrupted !== undefined ? ` · <b id="interrupted">interrupted by ${esc(summary.interrupted)}</b> before the recording ended` : ''}</div>
 <div class="stats">
 <div class="stat"><b id="objects-tracked">${summary.objectsTracked}</b>objects tracked</div>
-<div class="stat"><b id="packages-immediate">${summary.packagesImmediate}</b>sent immediately</div>
-<div class="stat"><b id="packages-cached">${summary.packagesCached}</b>sent through the queue</div>
+<div class="stat"><b id="packages-immediate">${summary.packagesImmediate}</b>selected to send at once</div>
+<div class="stat"><b id="packages-cached">${summary.packagesCached}</b>selected for the queue</div>
 <div class="stat"><b>${kb(summary.bytesSent)}</b>selected for upload</div>
 ${
   ratio > 0
     ? `<div class="stat"><b>${ratio.toFixed(1)}×</b>fewer bytes than every frame (${kb(summary.bytesEveryFrame)}, ${esc(summary.everyFrameMethod)})</div>`
     : `<div class="stat"><b>—</b>bytes of every frame ${esc(summary.everyFrameMethod)}</div>`
 }
-<div class="stat"><b>${summary.framesProcessed}</b>frames processed (${summary.framesDropped} dropped of ${summary.framesCaptured})</div>
+<div class="stat"><b>${summary.framesProcessed}</b>frames processed (${summary.framesDropped} dropped)</div>
 <div class="stat"><b id="latency">${summary.latencyMs.frames > 0 ? `${summary.latencyMs.p50.toFixed(0)} / ${summary.latencyMs.p99.toFixed(0)} ms` : '—'}</b>latency p50 / p99 (capture → packages built${summary.latencyMs.window ? `, ${esc(summary.latencyMs.window)}` : ''})</div>
-<div class="stat"><b id="delivered">${summary.delivered}</b>delivered to the endpoint</div></div>
+<div class="stat"><b id="delivered">${summary.delivered}</b>delivered to the endpoint${(summary.stillQueued ?? 0) > 0 ? ` (<span id="still-queued">${summary.stillQueued}</span> still queued, sent at the next start)` : ''}</div></div>
 <h2>Objects by class</h2><div class="classes">${classes || 'none'}</div>
 <h2>Best shot per object</h2><div class="gallery">${cards || '<p>No object was selected.</p>'}</div>
 <h2>Upload timeline</h2><div class="legend"><span style="background:#2a9d8f"></span>immediate (U1)<span style="background:#e9c46a"></span>cached (U2)</div>

@@ -135,3 +135,24 @@ test("upload.content 'crops': the report shows each object's own crop where it l
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a report says what was delivered and what is still queued, and that a replay was interrupted (it showed queued images as sent)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-report-interrupted-'));
+  try {
+    const summary = {
+      title: 't', source: 's', cameraId: 'cam', policy: 'spec', framesCaptured: 332, framesProcessed: 120, framesDropped: 0, objectsTracked: 5,
+      packagesImmediate: 3, packagesCached: 33, bytesSent: 0, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 9, stillQueued: 27, interrupted: 'SIGTERM',
+      latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 5,
+    };
+    const html = readFileSync(writeReport(dir, summary, []), 'utf8');
+    assert.match(html, /<b id="interrupted">interrupted by SIGTERM<\/b> before the recording ended/);
+    assert.match(html, /<b id="delivered">9<\/b>delivered to the endpoint \(<span id="still-queued">27<\/span> still queued, sent at the next start\)/);
+    assert.match(html, /<b id="packages-cached">33<\/b>selected for the queue/);
+    // The captured count mixed decoded and taken frames across cameras: only what was dropped is said.
+    assert.match(html, /<b>120<\/b>frames processed \(0 dropped\)/);
+    const whole = readFileSync(writeReport(dir, { ...summary, stillQueued: 0, interrupted: undefined }, []), 'utf8');
+    assert.doesNotMatch(whole, /interrupted|still queued/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

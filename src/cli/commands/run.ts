@@ -240,6 +240,7 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
           bytesEveryFrame: 0,
           everyFrameMethod: 'not measured by bestshot run (bestshot replay --report measures them)',
           delivered: c.delivered,
+          stillQueued: c.stillQueued,
           latencyMs: latencySummary(latencies.subarray(0, Math.min(latencyCount, REPORT_LATENCY_FRAMES)), latencyCount),
           durationS: (performance.now() - t0) / 1000,
         },
