@@ -177,4 +177,11 @@ test('replay of a MOT sequence (det.txt, no images): tracks and selections logge
   // S6: every tracked object is selected at least once.
   const selected = new Set(selections.flatMap((s) => s.trackIds));
   assert.equal(selected.size, summary.objectsTracked);
+  // --report has nothing to show here: said, not ignored without a word.
+  const withReport = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'bestshot.js'), 'replay', sharedPath('mot15-TUD-Campus'), '--out', join(dir, 'out2'), '--report'], {
+    env: { ...process.env, BESTSHOT_DEMO_DIR: dir, BESTSHOT_FROM_SOURCE: '1' },
+    encoding: 'utf8',
+  });
+  assert.equal(withReport.status, 0, withReport.stderr);
+  assert.match(withReport.stderr, /^bestshot replay: warning: --report ignored: a MOT sequence carries no images/m);
 });

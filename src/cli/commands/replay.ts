@@ -157,6 +157,8 @@ export async function replayMain(
     if (values.policy !== undefined) cam.selection.policy = values.policy as PolicyName;
     const out = resolve(values.out ?? defaults.out ?? 'replay-out');
     const s = await replayMotSequence(resolve(video), cam, out);
+    // A MOT sequence has detections, no images: nothing for a report to show (it was ignored without a word).
+    if (values.report) console.error('bestshot replay: warning: --report ignored: a MOT sequence carries no images (the selections are in selections.jsonl)');
     for (const w of s.warnings) console.error(`bestshot replay: warning: ${w}`);
     console.log(`sequence:          ${s.sequence} (${s.framesInSequence} frames at ${s.frameRate} fps; ${s.framesProcessed} on the ${cam.captureHz} Hz grid)`);
     console.log(`policy:            ${s.policy}`);
