@@ -81,7 +81,10 @@ function boxDiv(entry: TrackEntry, view: { x: number; y: number; w: number; h: n
   ]
     .filter(Boolean)
     .join(';');
-  return `<div class="bx" style="${style}"><span class="tag" style="background:${color}">${esc(label)}</span></div>`;
+  // The label sits above the box, 18 px up; a box at the top of its view (a crop with the box at
+  // its margin) had it cut off by the view's edge: then it goes inside the box's top.
+  const inside = (b.cy - b.h / 2 - view.y) / view.h < 0.1;
+  return `<div class="bx" style="${style}"><span class="tag${inside ? ' in' : ''}" style="background:${color}">${esc(label)}</span></div>`;
 }
 
 /** The view of a frame: the whole frame, or a square-ish crop around a box with a margin. */
@@ -261,7 +264,7 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
 .classes{margin:8px 0 16px}.cls{display:inline-block;background:#fff;border:1px solid #ddd;border-radius:14px;padding:3px 10px;margin:0 6px 6px 0}
 .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:12px}.card{margin:0;background:#fff;border:1px solid #ddd;border-radius:8px;overflow:hidden}
 .crop,.ff{position:relative;display:block;overflow:hidden;background:#111}.crop{max-height:260px}.crop img,.ff img{position:absolute;max-width:none;height:auto;display:block}
-.bx{position:absolute;border:2px solid;box-sizing:border-box;pointer-events:none}.tag{position:absolute;left:-2px;top:-18px;font:600 12px/16px system-ui,sans-serif;color:#fff;padding:0 4px;white-space:nowrap;text-shadow:0 0 2px #000;border-radius:2px}
+.bx{position:absolute;border:2px solid;box-sizing:border-box;pointer-events:none}.tag{position:absolute;left:-2px;top:-18px;font:600 12px/16px system-ui,sans-serif;color:#fff;padding:0 4px;white-space:nowrap;text-shadow:0 0 2px #000;border-radius:2px}.tag.in{top:0}
 figcaption{padding:6px 8px;font-size:12px;line-height:1.6}.up{display:inline-block;padding:0 5px;border-radius:3px;text-decoration:none;color:#222}.up.immediate{background:#bfe5df}.up.cached{background:#f6e7b5}
 .frame{display:none}.frame:target{display:flex;position:fixed;inset:0;background:rgba(0,0,0,.85);z-index:10;align-items:center;justify-content:center}.ffwrap{width:min(95vw,1400px);color:#eee}.ffwrap p{margin:6px 0}.close{color:#fff;float:right;text-decoration:none}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}.ground{background:#fff;border:1px solid #ddd}</style></head>

@@ -156,3 +156,26 @@ test('a report says what was delivered and what is still queued, and that a repl
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a box at the top edge of its view has its label inside the box (above it, the view cut it off)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-report-tag-'));
+  try {
+    const jpeg = await makeJpeg(2, 64, 48);
+    const at = (cy: number, imageId: number): ReportUpload => {
+      const entry = entryAt(imageId, BASE_NS + BigInt(imageId) * 100_000_000n, imageId);
+      entry.box = { ...entry.box, cy };
+      return { idempotencyKey: `cam:${imageId}`, cameraId: 'cam', imageId, route: 'cached', timestampNs: entry.timestampNs, bytes: jpeg.length, width: 640, height: 480, selectedTrackIds: [imageId], tracks: [{ trackId: imageId, entry }], jpeg };
+    };
+    const summary = {
+      title: 't', source: 's', cameraId: 'cam', policy: 'spec', framesCaptured: 2, framesProcessed: 2, framesDropped: 0, objectsTracked: 2,
+      packagesImmediate: 0, packagesCached: 2, bytesSent: 2 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 2, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
+    };
+    // Track 1's box touches the frame's top (its card's view starts there); track 2's is mid-frame.
+    const html = readFileSync(writeReport(dir, summary, [at(30, 1), at(240, 2)]), 'utf8');
+    const cardTag = (track: number): string | undefined => new RegExp(`data-track="${track}">.*?<span class="(tag[^"]*)"`, 's').exec(html)?.[1];
+    assert.equal(cardTag(1), 'tag in');
+    assert.equal(cardTag(2), 'tag');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
