@@ -77,7 +77,7 @@ export function interpolateEnv(
       if (m === '$${') return '${';
       if (name === undefined) {
         // '${CLIPDIR/x}', '${ HOME }', an unclosed '${': kept as it was, the path resolved relative to the
-        // config ('no such file: …/${CLIPDIR/work/shared}/x.mp4') with no word of the syntax.
+        // config ('no such file: …/${CLIPDIR/clips}/x.mp4') with no word of the syntax.
         const rest = value.slice(at);
         const close = rest.indexOf('}');
         const shown = close >= 0 ? rest.slice(0, close + 1) : rest.slice(0, 24);

@@ -339,7 +339,7 @@ describe('config: defaults (SPEC parameter table)', () => {
     assert.equal(parse(`${BASE}report: { dir: "/r/$\${x}" }\n`).config.report.dir, '/r/${x}');
     // A ${ of another form was kept as it was, and the path resolved relative to the config.
     const syntax = "expected ${NAME} or ${NAME:-fallback} (NAME: letters, digits, _), or $${ for a literal ${";
-    assert.equal(errorOf(`${BASE}report: { dir: "\${CLIPDIR/work/shared}/r" }\n`), `report.dir: Malformed variable '\${CLIPDIR/work/shared}': ${syntax}`);
+    assert.equal(errorOf(`${BASE}report: { dir: "\${CLIPDIR/clips}/r" }\n`), `report.dir: Malformed variable '\${CLIPDIR/clips}': ${syntax}`);
     assert.equal(errorOf(`${BASE}report: { dir: "/r/\${ HOME }" }\n`), `report.dir: Malformed variable '\${ HOME }': ${syntax}`);
     assert.equal(errorOf(`${BASE}report: { dir: "/r/\${HOME" }\n`), `report.dir: Malformed variable '\${HOME': ${syntax}`);
   });
