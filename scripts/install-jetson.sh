@@ -67,10 +67,15 @@ while (($# > 0)); do
   esac
 done
 [[ $user =~ ^[a-z_][a-z0-9_-]*$ ]] || bs_die 2 "invalid user name '$user'"
-[[ -d $root ]] || bs_die 2 "root '$root' is not a directory"
+if ((dry)) && [[ ! -e $root ]]; then
+  # A dry run makes nothing, so the root it plans for need not exist yet (it was refused).
+  root=$(realpath -m -- "$root")
+else
+  [[ -d $root ]] || bs_die 2 "root '$root' is not a directory"
+  root=$(cd "$root" && pwd)
+fi
 [[ -z $pubkey || -r $pubkey ]] || bs_die 2 "cannot read public key '$pubkey'"
 [[ -z $config || -r $config ]] || bs_die 2 "cannot read config '$config'"
-root=$(cd "$root" && pwd)
 [[ $root == / ]] && root=''
 system=0
 [[ -z $root ]] && system=1

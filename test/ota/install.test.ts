@@ -82,6 +82,12 @@ describe('install-jetson.sh', () => {
     assert.match(r.stdout, new RegExp(`^would: write ${root}/etc/systemd/system/bestshot\\.service \\(mode 0644, \\d+ bytes\\)$`, 'm'));
     assert.match(r.stdout, /^skip: systemctl daemon-reload and enable \(root prefix /m);
     assert.match(r.stdout, /^dry run: nothing changed$/m);
+    // A root that does not exist yet: planned all the same, and still not made.
+    const later = join(root, 'not-yet');
+    const r2 = await run(INSTALL, ['--root', later, '--skip-checks', '--dry-run']);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stdout, new RegExp(`^would: mkdir -p ${later}/opt/bestshot/releases`, 'm'));
+    assert.deepEqual(readdirSync(root), []);
   });
 
   it('lays out a unit under a prefix (--skip-checks), keeps an existing config, and its updater applies a bundle', async () => {
