@@ -6,7 +6,7 @@ export { validateManifest, loadManifest, OUTPUT_FORMATS, type ModelManifest, typ
 export { tensorOptionsFor, computeLetterbox, fitWindow, letterboxTensor, type LetterboxInfo, type PackedImage } from './letterbox.js';
 export { decodeYolox, decodeYolov5, decodeYolov8, decodeEnd2End, yoloxAnchorCount, buildMinScore, decodeOutput, toFrameBox, type Candidate, type DecodeOptions } from './decode.js';
 export { nms } from './nms.js';
-export { checkModelFile, resolveModelPath, manifestPathFor, verifyChecksum, sha256Hex, MODELS_DIR, DEFAULT_MANIFEST_PATH } from './model-file.js';
+export { checkModelFile, missingModelMessage, resolveModelPath, manifestPathFor, verifyChecksum, sha256Hex, MODELS_DIR, DEFAULT_MANIFEST_PATH } from './model-file.js';
 export { toFrameDetections, TRAFFIC_CLASSES, type FrameMeta } from './frame-detections.js';
 export { DetectorPool, type DetectorPoolOptions } from './pool.js';
 export { annotate, classColor, type AnnotatableImage, type AnnotateOptions } from './annotate.js';

@@ -32,6 +32,14 @@ export function resolveModelPath(file: string, explicit?: string): string {
   return found;
 }
 
+/**
+ * A config's model.path that names no file, said as `bestshot run` and `check-config` both say it:
+ * the key, the path and the fix.
+ */
+export function missingModelMessage(path: string): string {
+  return `model.path: no model file at ${path}: run scripts/fetch-model.sh or set model.path`;
+}
+
 /** The manifest that belongs to a model path: `<name>.json` beside it when present, else the default manifest. */
 export function manifestPathFor(modelPath: string | undefined): string {
   if (modelPath !== undefined) {

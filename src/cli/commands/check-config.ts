@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { ConfigError } from '../../errors.js';
 import { ConfigValidationError, loadConfig, migrate, missingRecordings, parseYaml, readConfigText, unsupportedRecordings, redact, renderSchemaMarkdown, tlsFileProblems } from '../../config/index.js';
 import type { Command } from '../commands.js';
-import { checkModelFile, Detector } from '../../detect/index.js';
+import { checkModelFile, Detector, missingModelMessage } from '../../detect/index.js';
 import { detectorOptions } from '../../config/index.js';
 
 const usage = `Usage: bestshot check-config [--config] <file> [options]
@@ -80,7 +80,7 @@ async function run(argv: string[]): Promise<number> {
     const n = config.cameras.length;
     if (!values['no-model-check']) {
       if (!existsSync(config.model.path)) {
-        console.error(`${abs}: model.path: no model file at ${config.model.path}: run scripts/fetch-model.sh or set model.path (or pass --no-model-check)`);
+        console.error(`${abs}: ${missingModelMessage(config.model.path)} (or pass --no-model-check)`);
         return 1;
       }
       // The file's sha256 against its manifest, as 'bestshot run' checks it before loading.

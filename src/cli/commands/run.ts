@@ -3,6 +3,7 @@ import { parseArgs } from '../args.js';
 import { drainEtaS } from '../progress.js';
 import { endBySignal, exitAfterInferences, handOverSignals, leaveHungUpTerminal } from '../signals.js';
 import { loadConfig, type BestshotConfig } from '../../config/index.js';
+import { missingModelMessage } from '../../detect/model-file.js';
 import { BestshotError, ConfigError, ModelError, UsageError, unwritableDirAdvice } from '../../errors.js';
 import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
 import { makeDirectory } from '../../process-lock.js';
@@ -369,7 +370,7 @@ export const command: Command = {
     // A missing model, said as check-config says it and before the config's warnings: they said it
     // first ('model.path: file not found'), the model's load again, without its code (lost on the way
     // back from the worker) or a fix: two lines for one problem.
-    if (!existsSync(config.model.path)) throw new ModelError(`model.path: no model file at ${config.model.path}: run scripts/fetch-model.sh or set model.path`, 'ERR_MODEL_NOT_FOUND');
+    if (!existsSync(config.model.path)) throw new ModelError(missingModelMessage(config.model.path), 'ERR_MODEL_NOT_FOUND');
     const log: Logger = loggerFromConfig(config.log);
     routeProcessWarnings(log);
     for (const w of warnings) log.warn('config', { warning: w });
