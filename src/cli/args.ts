@@ -4,7 +4,6 @@
  * what was typed, e.g. "Expected positive integer for --frames but received 'x'".
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type NumberKind } from '../errors.js';
 import { maskUrlCredentials } from '../log.js';
@@ -69,19 +68,13 @@ export function numberArg(kind: NumberKind | 'number' | 'number between 0 and 1'
  * the option to change, instead of an ENOENT/EACCES/ENOTDIR after the work.
  */
 export function writableFolder(dir: string, option: string): void {
-  // The nearest part of the path that exists must be a folder: say so when it is a file.
-  for (let p = resolve(dir); ; p = dirname(p)) {
-    if (existsSync(p)) {
-      if (!statSync(p).isDirectory()) throw new UsageError(`${p} is a file, not a folder: choose another ${option}`);
-      break;
-    }
-    if (dirname(p) === p) break;
-  }
   try {
     makeDirectory(dir);
     accessSync(dir, constants.W_OK);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    // makeDirectory names the part of the path that is a file (ENOTDIR, `path`): said as such.
+    if (e.code === 'ENOTDIR' && e.path !== undefined) throw new UsageError(`${e.path} is a file, not a folder: choose another ${option}`);
     throw new UsageError(`cannot write into ${dir} (${e.code ?? e.message}): choose a writable ${option}`);
   }
 }
