@@ -35,8 +35,11 @@ before(async () => {
     req.resume();
     req.on('end', () => {
       const body = JSON.stringify(REFUSAL);
-      res.writeHead(400, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-      res.end(body);
+      // A slow refusal: the queue's drain lasts past its first progress line (every 5 s).
+      setTimeout(() => {
+        res.writeHead(400, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      }, 300);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -49,7 +52,7 @@ after(async () => {
 });
 
 test('an endpoint refusing every package (HTTP 400): the hint once with what it said; 10 dead-letter lines, the rest summed up; all kept', { timeout: 120_000 }, async () => {
-  const config = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP} }`, endpoint: `http://127.0.0.1:${port}/packages`, upload: 'drainTimeoutS: 10' });
+  const config = writeRunConfig(dir, { source: `{ type: file, path: ${CLIP} }`, endpoint: `http://127.0.0.1:${port}/packages`, upload: 'drainTimeoutS: 60' });
   const { code, stdout, stderr } = await runToEnd(config, { BESTSHOT_TEST_TOKEN: 'dead-400-token' });
   assert.equal(code, 0, stderr);
   const built = builtCount(stdout);
@@ -73,6 +76,13 @@ test('an endpoint refusing every package (HTTP 400): the hint once with what it 
   const summed = sums.reduce((n, l) => n + Number(/^(\d+)/.exec(l.msg)![1]), 0);
   assert.equal(10 + summed, built, stderr);
   for (const s of sums) assert.deepEqual(Object.keys(s.byStatus ?? {}), ['400']);
+  // The drain's progress says the queue empties by refusals, not deliveries.
+  const draining = lines.filter((l) => l.msg.startsWith('draining')) as { msg: string; delivered?: number; deadLettered?: number }[];
+  assert.ok(draining.length > 0, `the drain outlasts its first progress line:\n${stderr.slice(-2000)}`);
+  for (const l of draining) {
+    assert.equal(l.delivered, 0, JSON.stringify(l));
+    assert.ok((l.deadLettered ?? 0) > 0, JSON.stringify(l));
+  }
 
   // The next start (the endpoint now unreachable): the refused packages are still in the queue and
   // /metrics says so, though every *_total counter starts at 0 with the process.

@@ -317,9 +317,13 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
       const etaS = drainEtaS(leftAtLog, left, (now - lastLog) / 1000);
       lastLog = now;
       leftAtLog = left;
-      if (svc.endpointDown) log.info('draining: waiting for the endpoint to take packages', { left, drainTimeoutS: drainS });
-      else if (etaS === undefined) log.info("draining: waiting for the endpoint's answer; no package acknowledged", { left, forS: Math.round((now - movedAt) / 1000), drainTimeoutS: drainS });
-      else log.info('draining', { left, etaS });
+      // A queue emptied by refusals is no delivery: 'draining, left 12' while the endpoint
+      // dead-letters every package read as progress. Where packages were refused, the line says how many.
+      const { delivered, deadLettered } = svc.runCounts();
+      const outcome = deadLettered > 0 ? { delivered, deadLettered } : {};
+      if (svc.endpointDown) log.info('draining: waiting for the endpoint to take packages', { left, drainTimeoutS: drainS, ...outcome });
+      else if (etaS === undefined) log.info("draining: waiting for the endpoint's answer; no package acknowledged", { left, forS: Math.round((now - movedAt) / 1000), drainTimeoutS: drainS, ...outcome });
+      else log.info('draining', { left, etaS, ...outcome });
     });
     // A signal during the drain stops it at once: what is left stays on disk.
     const left = await Promise.race([drainDone, signalled.then(() => -1)]);
