@@ -52,6 +52,10 @@ export interface ReplaySummary extends Omit<ReportSummary, 'title' | 'everyFrame
   deadLettered: number;
   /** Queued packages replaced by a better image of the same objects ('replace-queued'): counted, never sent. */
   replaced: number;
+  /** Oldest queued packages dropped to make room when the queue was full (queue.maxPackages / maxBytes). */
+  queueDropped: number;
+  /** Object segments the 'budget' policy gave up on (never sent: no budget within budgetMaxWaitS of their end). */
+  unsentObjects: number;
   /** Source frames the captureHz grid did not take (A5). */
   framesSkipped: number;
   /** Frames a policy held past ringSeconds that kept their JPEG instead of their pixels (cameras[].heldFrames 'jpeg'). */
@@ -139,6 +143,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     undelivered: interrupted === undefined ? undelivered : counts.stillQueued,
     deadLettered: counts.deadLettered,
     replaced: counts.replaced,
+    queueDropped: counts.queueDropped,
+    unsentObjects: counts.packages.unsentObjects,
     framesSkipped: counts.frames.skipped,
     framesHeldAsJpeg: stats?.heldFramesCompacted ?? 0,
     latencyMs: { p50: latencyPercentile(latencies, 50), p99: latencyPercentile(latencies, 99), max: Math.max(0, ...latencies), frames: latencies.length },

@@ -49,11 +49,25 @@ export interface ReportSummary {
   delivered: number;
   /** Packages still in the queue when the report was written (sent at the next start). */
   stillQueued?: number;
+  /** Packages dropped because the queue was full, refused by the endpoint for good, and object segments 'budget' gave up on. */
+  queueDropped?: number;
+  deadLettered?: number;
+  unsentObjects?: number;
   /** A replay stopped by a signal before its recording ended: the signal. */
   interrupted?: string;
   /** Capture → packages built; `frames` = how many frames the percentiles are over (run: the most recent ones). */
   latencyMs: { p50: number; p99: number; frames: number; window?: string };
   durationS: number;
+}
+
+/** What of the selection did not reach the endpoint, and why: every package is accounted for on the page (U2). */
+function notDelivered(s: ReportSummary): string {
+  const parts = [
+    (s.stillQueued ?? 0) > 0 ? `<span id="still-queued">${s.stillQueued}</span> still queued, sent at the next start` : '',
+    (s.queueDropped ?? 0) > 0 ? `<span id="queue-dropped">${s.queueDropped}</span> dropped: the queue was full` : '',
+    (s.deadLettered ?? 0) > 0 ? `<span id="dead-lettered">${s.deadLettered}</span> refused by the endpoint (dead letters)` : '',
+  ].filter((p) => p !== '');
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }
 
 /** Nearest-rank percentile (p in 0..100) of capture → packages-built latencies; 0 for none (the report then shows —). */
@@ -281,7 +295,8 @@ ${
 }
 <div class="stat"><b>${summary.framesProcessed}</b>frames processed (${summary.framesDropped} dropped)</div>
 <div class="stat"><b id="latency">${summary.latencyMs.frames > 0 ? `${summary.latencyMs.p50.toFixed(0)} / ${summary.latencyMs.p99.toFixed(0)} ms` : '—'}</b>latency p50 / p99 (capture → packages built${summary.latencyMs.window ? `, ${esc(summary.latencyMs.window)}` : ''})</div>
-<div class="stat"><b id="delivered">${summary.delivered}</b>delivered to the endpoint${(summary.stillQueued ?? 0) > 0 ? ` (<span id="still-queued">${summary.stillQueued}</span> still queued, sent at the next start)` : ''}</div></div>
+<div class="stat"><b id="delivered">${summary.delivered}</b>delivered to the endpoint${notDelivered(summary)}</div>
+${(summary.unsentObjects ?? 0) > 0 ? `<div class="stat"><b id="unsent-objects">${summary.unsentObjects}</b>objects (track segments) never sent: the budget policy gave up on them</div>` : ''}</div>
 <h2>Objects by class</h2><div class="classes">${classes || 'none'}</div>
 <h2>Best shot per object</h2><div class="gallery">${cards || '<p>No object was selected.</p>'}</div>
 <h2>Upload timeline</h2><div class="legend"><span style="background:#2a9d8f"></span>immediate (U1)<span style="background:#e9c46a"></span>cached (U2)</div>

@@ -179,3 +179,17 @@ export function timeoutHint(reason: string, sink: SinkType = 'http'): string | u
 export function retryHint(reason: string, sink: SinkType): string | undefined {
   return tlsFailureHint(reason, sink) ?? timeoutHint(reason, sink) ?? brokerRefusalHint(reason, sink) ?? storeHint(reason, sink);
 }
+
+/**
+ * 'budget' gives up on an object it cannot afford (budgetMaxWaitS, end of stream): counted there and
+ * said in every summary, or a budget too small for the scene sent a few images and looked complete.
+ * Counted per track segment, as the policy values them: a track seen again after a gap counts again.
+ */
+export function unsentObjectsText(n: number): string {
+  return `${n} objects (track segments) never sent: the budget policy gave up on them (its budget could not pay for them within budgetMaxWaitS of their end, or by the end of the stream)`;
+}
+
+/** U2: a full queue drops its oldest packages to take new ones; every summary says how many. */
+export function queueDroppedText(n: number): string {
+  return `${n} dropped: the queue was full (queue.maxPackages / queue.maxBytes; the oldest go first)`;
+}

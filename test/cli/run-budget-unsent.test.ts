@@ -37,7 +37,7 @@ test("'budget' too small for the scene: the run's counts say how many objects we
   });
   const { code, stdout, stderr } = await runToEnd(config, { BESTSHOT_TEST_TOKEN: 'budget-token' });
   assert.equal(code, 0, stderr);
-  const m = /^packages: +(\d+) built .*; (\d+) objects never sent: the budget policy gave up on them \(its budget could not pay for them within budgetMaxWaitS of their end, or by the end of the stream\)$/m.exec(stdout);
+  const m = /^packages: +(\d+) built .*; (\d+) objects \(track segments\) never sent: the budget policy gave up on them \(its budget could not pay for them within budgetMaxWaitS of their end, or by the end of the stream\)$/m.exec(stdout);
   assert.ok(m, stdout);
   assert.ok(Number(m[2]) > Number(m[1]), stdout); // a clip with dozens of vehicles, a budget of 1 B/s
 });
@@ -58,7 +58,7 @@ test("'budget' sending crops gives objects up only once its budget is spent, and
     });
     const { code, stdout, stderr } = await runToEnd(config, { BESTSHOT_TEST_TOKEN: 'budget-token' });
     assert.equal(code, 0, stderr);
-    const unsent = Number(/(\d+) objects never sent/.exec(stdout)?.[1] ?? 0);
+    const unsent = Number(/(\d+) objects \(track segments\) never sent/.exec(stdout)?.[1] ?? 0);
     const processed = Number(/frames: +(\d+) processed/.exec(stdout)?.[1]);
     // The budget accrues from the first frame to the last (stream time, 10 Hz; the bucket starts empty).
     const budget = (rate * (processed - 1)) / 10;

@@ -16,6 +16,7 @@ import { createProgress, expectedFrames } from '../progress.js';
 import type { Command } from '../commands.js';
 import { endBySignal, exitAfterInferences, handOverSignals, type InFlightInferences } from '../signals.js';
 import { makeDirectory } from '../../process-lock.js';
+import { queueDroppedText, unsentObjectsText } from '../../runtime/upload-hints.js';
 
 const usage = `Usage: bestshot replay <video | MOT sequence dir> [--config file.yaml] [--out dir] [--report] [--policy name] [--quiet]
 
@@ -60,8 +61,9 @@ export function printSummary(s: ReplaySummary, out: (line: string) => void = con
   out(`frames:            ${s.framesProcessed} processed of ${s.framesCaptured} decoded (${s.framesSkipped} skipped by the captureHz grid, ${s.framesDropped} dropped)`);
   out(`objects tracked:   ${s.objectsTracked}`);
   out(`images selected:   ${s.packagesImmediate} immediate + ${s.packagesCached} cached = ${s.packagesImmediate + s.packagesCached}`);
+  if (s.unsentObjects > 0) out(`never sent:        ${unsentObjectsText(s.unsentObjects)}`);
   out(
-    `delivered:         ${s.delivered} acknowledged by the endpoint${s.replaced > 0 ? `, ${s.replaced} replaced in the queue by a better image of the same object` : ''}${s.undelivered > 0 ? `, ${s.undelivered} still queued (${s.interrupted !== undefined ? 'interrupted' : 'drain timed out'})` : ''}${s.deadLettered > 0 ? `, ${s.deadLettered} refused by it (dead letters: run.log says why)` : ''}`,
+    `delivered:         ${s.delivered} acknowledged by the endpoint${s.replaced > 0 ? `, ${s.replaced} replaced in the queue by a better image of the same object` : ''}${s.undelivered > 0 ? `, ${s.undelivered} still queued (${s.interrupted !== undefined ? 'interrupted' : 'drain timed out'})` : ''}${s.queueDropped > 0 ? `, ${queueDroppedText(s.queueDropped)}` : ''}${s.deadLettered > 0 ? `, ${s.deadLettered} refused by it (dead letters: run.log says why)` : ''}`,
   );
   out(`bytes selected:    ${kb(s.bytesSent)} vs ${kb(s.bytesEveryFrame)} for every frame → ${s.byteRatio.toFixed(1)}× fewer`);
   out(`latency:           p50 ${s.latencyMs.p50.toFixed(1)} ms, p99 ${s.latencyMs.p99.toFixed(1)} ms (capture → packages built)`);

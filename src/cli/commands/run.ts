@@ -13,6 +13,7 @@ import { latencyPercentile, writeReport, type ReportSummary } from '../../runtim
 import { RunImages } from '../../runtime/run-images.js';
 import { lockRun } from '../../runtime/run-lock.js';
 import { SystemdNotifier } from '../../runtime/sd-notify.js';
+import { unsentObjectsText } from '../../runtime/upload-hints.js';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isatty } from 'node:tty';
@@ -104,9 +105,7 @@ function printCounts(c: RunCounts, out: (line: string) => void, eventsOnly = fal
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`);
   out(`frames:      ${c.frames.processed} processed, ${c.frames.skipped} skipped by the captureHz grid, ${dropped.length ? dropped.join(', ') : '0'} dropped`);
-  // 'budget' gives up on an object it cannot afford (budgetMaxWaitS, end of stream): counted there,
-  // said here, or a budget too small for the scene sent a few images and looked complete.
-  const unsent = c.packages.unsentObjects > 0 ? `; ${c.packages.unsentObjects} objects never sent: the budget policy gave up on them (its budget could not pay for them within budgetMaxWaitS of their end, or by the end of the stream)` : '';
+  const unsent = c.packages.unsentObjects > 0 ? `; ${unsentObjectsText(c.packages.unsentObjects)}` : '';
   out(`packages:    ${c.packages.immediate + c.packages.cached} built (${c.packages.immediate} immediate, ${c.packages.cached} cached)${unsent}`);
   out(`sent:        ${c.sentImmediate} immediate + ${c.sentCached} cached; ${c.delivered} delivered${eventsOnly && c.delivered > 0 ? ' as events without their images (upload.sink.inlineImageMaxBytes 0)' : ''}`);
   out(
@@ -242,6 +241,9 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
           everyFrameMethod: 'not measured by bestshot run (bestshot replay --report measures them)',
           delivered: c.delivered,
           stillQueued: c.stillQueued,
+          queueDropped: c.queueDropped,
+          deadLettered: c.deadLettered,
+          unsentObjects: c.packages.unsentObjects,
           latencyMs: latencySummary(latencies.subarray(0, Math.min(latencyCount, REPORT_LATENCY_FRAMES)), latencyCount),
           durationS: (performance.now() - t0) / 1000,
         },
