@@ -195,7 +195,9 @@ export function unsupportedRecordings(config: Pick<BestshotConfig, 'cameras'>): 
 /** Parse YAML text into a plain mapping; syntax errors name line and column. */
 export function parseYaml(text: string): { raw: Doc; doc: Document; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // merge: YAML's '<<: *anchor' merge keys, the usual way to share a camera block; without it
+  // '<<' was read as a key of its own ("Unknown key (did you mean 'id'?)").
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);

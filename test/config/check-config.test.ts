@@ -183,6 +183,18 @@ describe('bestshot check-config', () => {
     assert.equal(folder.code, 1);
   });
 
+  test("YAML merge keys ('<<: *anchor') share a camera block; what the merged camera overrides wins", async () => {
+    const file = join(dir, 'merge.yaml');
+    writeFileSync(file, 'cameras:\n  - &cam\n    id: a\n    captureHz: 5\n    source: { type: test, pattern: ball }\n  - <<: *cam\n    id: b\n  - <<: [*cam]\n    id: c\n    captureHz: 2\nupload: { endpoint: "https://x.example/in" }\n');
+    const r = await cli([file, '--json', '--no-model-check']);
+    assert.equal(r.code, 0, r.stderr); // before: cameras[1]["<<"]: Unknown key (did you mean 'id'?)
+    const config = JSON.parse(r.stdout) as { cameras: Array<{ id: string; captureHz: number; source: { type: string; pattern: string } }> };
+    assert.deepEqual(
+      config.cameras.map((c) => [c.id, c.captureHz, c.source.type, c.source.pattern]),
+      [['a', 5, 'test', 'ball'], ['b', 5, 'test', 'ball'], ['c', 2, 'test', 'ball']],
+    );
+  });
+
   test('${VAR} for a number or boolean key is read as one (it was refused: "Expected positive number but received \'5\' of type string")', async () => {
     const file = join(dir, 'env-numbers.yaml');
     writeFileSync(
