@@ -138,7 +138,7 @@ const SOURCE: UnionField = {
       width: num('width', { integer: true, min: 0, exclusiveMin: true, default: 640 }),
       height: num('height', { integer: true, min: 0, exclusiveMin: true, default: 360 }),
       fps: num('sensor frame rate', { min: 0, exclusiveMin: true, default: 30 }),
-      scenario: { kind: 'string', default: 'street', description: 'scene script name' },
+      scenario: { kind: 'string', enum: ['street'], default: 'street', description: "scene script: 'street' (four lanes of cars, trucks, cyclists and pedestrians; the only one)" },
     }),
   },
 };
@@ -149,7 +149,7 @@ export const EXPOSURE_SECTION: ObjectField = obj('exposure control (A1–A4)', {
     kind: 'string',
     enum: ['rule', 'auto', 'fixed'],
     default: 'rule',
-    description: "'rule' = A1–A4 (AE, then manual at T_manual with brightness kept); 'auto' = AE only; 'fixed' = manual, never re-metered",
+    description: "'rule' = A1–A4 (AE, then manual at T_manual with brightness kept); 'auto' = AE only; 'fixed' = AE read once at start (A1–A2), then manual, never re-metered (no A3)",
   },
   T_manual: num('manual exposure time (A2); shorter freezes motion, needs more gain (noise)', {
     min: 0,
@@ -164,7 +164,7 @@ export const EXPOSURE_SECTION: ObjectField = obj('exposure control (A1–A4)', {
     default: 60,
     unit: 's',
   }),
-  aeSettle: num('seconds AE may settle before it is read (A3)', { min: 0, default: 1, unit: 's' }),
+  aeSettle: num('seconds AE may settle before it is read (A3); it is read earlier once 5 frames are stable', { min: 0, exclusiveMin: true, default: 1, unit: 's' }),
   aeSettleFrames: num('frames AE may settle (A3); when set, replaces aeSettle', { integer: true, min: 1, optional: true }),
 });
 

@@ -86,7 +86,8 @@ export function verifyExposure(e: ExposureConfig, segs: Segs): Finding[] {
   if (e.T_manual > e.T_manual_max) {
     out.push(error([...segs, 'T_manual'], `Expected number <= T_manual_max (${e.T_manual_max}) but received ${describeValue(e.T_manual)}`));
   }
-  if (e.mode === 'rule' && e.aeSettle >= e.remeterPeriod) {
+  // aeSettleFrames, when set, replaces aeSettle (A3): the seconds are then not waited.
+  if (e.mode === 'rule' && e.aeSettleFrames === undefined && e.aeSettle >= e.remeterPeriod) {
     out.push(error([...segs, 'aeSettle'], `Expected number < remeterPeriod (${e.remeterPeriod}) but received ${describeValue(e.aeSettle)}`));
   }
   return out;

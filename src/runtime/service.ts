@@ -335,7 +335,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   /** The queue's lifetime counters when this service started: a run's own counts are the difference. */
   #countersAtStart: UploaderStats | undefined;
   #deadLettersAtStart = 0;
-  /** A1–A4 controllers by camera id (cameras with exposure.mode 'rule' and a controllable source). */
+  /** A1–A4 controllers by camera id (cameras with exposure.mode 'rule' or 'fixed' and a controllable source). */
   readonly exposureControllers = new Map<string, ExposureController>();
 
   private constructor(options: ServiceOptions) {
@@ -917,21 +917,26 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
   }
 
   /**
-   * A1–A4 where the camera can be controlled (exposure.mode 'rule'); the
-   * back end's own report otherwise. Recordings carry no exposure metadata:
+   * A1–A4 where the camera can be controlled (exposure.mode 'rule'; 'fixed'
+   * is A1–A2 once, never re-metered by A3); the back end's own report otherwise. Recordings carry no exposure metadata:
    * their frames count as manual exposure (S2 requires it; a recording's
    * exposure is whatever it was) with time and gain unknown (0).
    */
   async #exposureFor(cam: CameraConfig, opened: OpenedSource): Promise<ExposureSource> {
     const unknown: ExposureInfo = { mode: 'manual', exposureTimeUs: 0, gain: 0 };
-    if (opened.control && cam.exposure.mode === 'rule') {
+    // 'fixed' was documented ("manual, never re-metered") and did nothing: the camera stayed in AE.
+    if (opened.control && (cam.exposure.mode === 'rule' || cam.exposure.mode === 'fixed')) {
+      const settleFrames = cam.exposure.aeSettleFrames;
       const controller = new ExposureController({
         control: await opened.control(),
         manualTimeUs: cam.exposure.T_manual,
         manualMaxTimeUs: cam.exposure.T_manual_max,
         remeterPeriodMs: cam.exposure.remeterPeriod * 1000,
+        remeter: cam.exposure.mode === 'rule',
         aeSettleMs: cam.exposure.aeSettle * 1000,
-        aeSettleFrames: cam.exposure.aeSettleFrames,
+        // aeSettleFrames replaces aeSettle (A3's frame count); it was passed as the stability window,
+        // so 50 frames still timed out at aeSettle's 1 s and 1 failed the camera at every start.
+        ...(settleFrames !== undefined ? { aeSettleMaxFrames: settleFrames, aeSettleFrames: Math.max(2, Math.min(5, settleFrames)) } : {}),
         log: (e) => this.#log.info('exposure', { camera: cam.id, ...e }),
       });
       this.exposureControllers.set(cam.id, controller);

@@ -32,7 +32,7 @@ export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlo
     case 'simulated': {
       const cam = new SimulatedCamera({ width: config.width, height: config.height, fps: config.fps, seed: config.seed });
       // The camera renders in real time into an appsrc source that also makes the detector tensor.
-      const source = openCapture({ source: { type: 'appsrc', width: cam.width, height: cam.height, framerate: Math.round(cam.fps) }, ...common });
+      const source = openCapture({ source: { type: 'appsrc', width: cam.width, height: cam.height, framerate: Math.max(1, Math.round(cam.fps)) }, ...common });
       const t0 = process.hrtime.bigint();
       let n = 0;
       let timer: NodeJS.Timeout | undefined;

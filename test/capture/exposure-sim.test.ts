@@ -23,7 +23,7 @@ interface Step {
 async function harness(
   camOptions: SimulatedCameraOptions,
   wrap: (c: SimulatedCameraControl) => CameraControl = (c) => c,
-  ctlOptions: { remeterPeriodMs?: number; manualTimeUs?: number } = {},
+  ctlOptions: { remeterPeriodMs?: number; manualTimeUs?: number; aeSettleMaxFrames?: number } = {},
 ) {
   const cam = new SimulatedCamera({ width: 320, height: 180, ...camOptions });
   const events: ExposureEvent[] = [];
@@ -158,6 +158,23 @@ test('A3 aeSettle timeout: AE that never settles is read after 1 s anyway', asyn
   }
 });
 
+test('A3 aeSettle as a frame count (aeSettleFrames in the config) replaces the 1 s timeout, shorter or longer', async () => {
+  for (const frames of [3, 20]) {
+    // An AE that never settles: only the count ends the wait. The clock moves 100 ms a frame, so 20 frames is 2 s, past aeSettle's 1 s.
+    const h = await harness({ seed: 15, ae: { damping: 2.1 } }, (c) => c, { aeSettleMaxFrames: frames });
+    try {
+      await h.until(() => h.ctl.state === 'manual', 40);
+      const sw = h.events.find((e) => e.type === 'switch' && e.to === 'manual');
+      assert.ok(sw && sw.type === 'switch' && sw.to === 'manual');
+      assert.equal(sw.reason, 'settle-timeout');
+      // Frames still in flight from before the switch to AE do not count (applyLatencyFrames).
+      assert.equal(h.steps.length, frames + h.ctl.control.applyLatencyFrames, `${frames} frames`);
+    } finally {
+      h.close();
+    }
+  }
+});
+
 test('A4 clamping at the sensor limits in a dark and a bright scene, logged and counted', async () => {
   // Dark: AE needs ~20 ms × 4.7; gain 94 wanted, 16 allowed, time stops at 4000 µs.
   const dark = await harness({ seed: 16, fullScaleExposure: 88000 });
@@ -267,6 +284,10 @@ test('ExposureController option errors are exact', () => {
   assert.throws(() => new ExposureController({ control, aeSettleFrames: 1 }), {
     name: 'TypeError',
     message: 'Expected integer >= 2 for aeSettleFrames but received 1 of type number',
+  });
+  assert.throws(() => new ExposureController({ control, aeSettleMaxFrames: 0 }), {
+    name: 'TypeError',
+    message: 'Expected positive integer for aeSettleMaxFrames but received 0 of type number',
   });
   assert.throws(() => new ExposureController({ control, remeterPeriodMs: -5 }), {
     name: 'RangeError',

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type BestshotConfig } from '../../src/config/index.js';
@@ -211,6 +211,38 @@ test('a live camera that delivered and then sends nothing, without an error or a
   assert.deepEqual(reasons, Array(2).fill('the live camera sent no frame for 1 s and GStreamer reported no error (stalled): it is reopened'));
   // Each opening delivers its first frame: the reopened camera delivered again.
   assert.ok(frames >= 2, `${frames} frames processed`);
+});
+
+test("exposure.mode 'fixed' meters once (A1–A2) and is never re-metered; 'rule' re-meters every remeterPeriod (A3)", { timeout: 120_000 }, async () => {
+  // 'fixed' did nothing: no controller, the camera stayed in AE and every frame was tagged auto.
+  const dir = mkdtempSync(join(tmpdir(), 'bestshot-fixed-'));
+  const cfg = config(
+    dir,
+    `  - id: fixed
+    source: { type: simulated, seed: 5, width: 320, height: 180, fps: 10 }
+    exposure: { mode: fixed, remeterPeriod: 1, aeSettleFrames: 3 }
+    position: { type: none }
+  - id: rule
+    source: { type: simulated, seed: 5, width: 320, height: 180, fps: 10 }
+    exposure: { mode: rule, remeterPeriod: 1, aeSettleFrames: 3 }
+    position: { type: none }`,
+  );
+  const svc = await BestshotService.start({ config: cfg, mode: 'live', logger: silent });
+  try {
+    const fixed = svc.exposureControllers.get('fixed');
+    const rule = svc.exposureControllers.get('rule');
+    for (let i = 0; i < 100 && ((fixed?.stats().manualFrames ?? 0) < 20 || (rule?.stats().remeterings ?? 0) < 1); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fixed && rule, `both cameras have an exposure controller: ${[...svc.exposureControllers.keys()].join(', ')}; ${JSON.stringify([...svc.cameras.values()].map((c) => [c.state, c.lastError]))}`);
+    const f = fixed.stats();
+    assert.equal(f.state, 'manual');
+    assert.equal(f.switchesToManual, 1, JSON.stringify(f));
+    assert.equal(f.remeterings, 0, JSON.stringify(f));
+    assert.ok(f.manualFrames >= 20, JSON.stringify(f));
+    assert.ok(rule.stats().remeterings >= 1, JSON.stringify(rule.stats()));
+  } finally {
+    await svc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('SIGTERM: bestshot run finishes in-flight work, closes the queue, exits 0', { timeout: 120_000 }, async () => {

@@ -34,10 +34,17 @@ export interface ExposureControllerOptions {
   manualMaxTimeUs?: number;
   /** remeterPeriod, ms (A3). Default 60000. Shorter follows light changes faster but spends more frames in AE ('auto' frames are never selected, S2). */
   remeterPeriodMs?: number;
+  /** false: A1–A2 once, never re-metered (exposure.mode 'fixed'); remeterPeriodMs is then unused. Default true. */
+  remeter?: boolean;
   /** aeSettle, ms (A1/A3): the longest wait for AE to settle. Default 1000. */
   aeSettleMs?: number;
   /** Consecutive stable frames that count as settled before aeSettleMs. Default 5. */
   aeSettleFrames?: number;
+  /**
+   * aeSettle as a frame count (A3: "aeSettle, default 1 s or a configured frame count"): the longest
+   * wait for AE, in metered frames, in place of aeSettleMs. Unset: aeSettleMs.
+   */
+  aeSettleMaxFrames?: number;
   /** Relative spread of brightness and exposure product allowed within those frames. Default 0.03. */
   settleTolerance?: number;
   /** Monotonic clock, ms. Default performance.now. */
@@ -99,6 +106,7 @@ export class ExposureController {
     remeterPeriodMs: number;
     aeSettleMs: number;
     aeSettleFrames: number;
+    aeSettleMaxFrames: number | undefined;
     settleTolerance: number;
   }>;
   #clock: () => number;
@@ -139,11 +147,14 @@ export class ExposureController {
     });
     const frames = options.aeSettleFrames ?? 5;
     if (!Number.isInteger(frames) || frames < 2) throw invalidParameterError('integer >= 2', 'aeSettleFrames', frames);
+    const maxFrames = options.aeSettleMaxFrames;
+    if (maxFrames !== undefined && (!Number.isInteger(maxFrames) || maxFrames < 1)) throw invalidParameterError('positive integer', 'aeSettleMaxFrames', maxFrames);
     this.params = {
       ...manual,
-      remeterPeriodMs: requireNumber('positive number', 'remeterPeriodMs', options.remeterPeriodMs ?? 60_000),
+      remeterPeriodMs: options.remeter === false ? Number.POSITIVE_INFINITY : requireNumber('positive number', 'remeterPeriodMs', options.remeterPeriodMs ?? 60_000),
       aeSettleMs: requireNumber('positive number', 'aeSettleMs', options.aeSettleMs ?? 1000),
       aeSettleFrames: frames,
+      aeSettleMaxFrames: maxFrames,
       settleTolerance: requireNumber('positive number', 'settleTolerance', options.settleTolerance ?? 0.03),
     };
     this.#clock = options.clock ?? (() => performance.now());
@@ -243,7 +254,8 @@ export class ExposureController {
     this.#samples.push({ meanLuma: luma, exposureProduct: known ? reading.exposureTimeUs * reading.gain : NaN });
     if (this.#samples.length > 64) this.#samples.shift();
     const settled = isAeSettled(this.#samples, this.params.aeSettleFrames, this.params.settleTolerance);
-    const timedOut = now - this.#aeSinceMs >= this.params.aeSettleMs;
+    const waited = this.params.aeSettleMaxFrames;
+    const timedOut = waited === undefined ? now - this.#aeSinceMs >= this.params.aeSettleMs : this.#samples.length >= waited;
     if (!settled && !timedOut) return;
     const reason = settled ? 'settled' : 'settle-timeout';
     if (!settled) this.#stats.settleTimeouts++;

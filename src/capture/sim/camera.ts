@@ -213,7 +213,7 @@ export class SimulatedCamera {
   openSource(binding?: NativeBinding): FrameSource {
     if (this.#closed) throw new InvalidStateError('SimulatedCamera is closed');
     if (this.#source === undefined) {
-      this.#source = openCapture({ source: { type: 'appsrc', width: this.width, height: this.height, framerate: Math.round(this.fps) } }, binding);
+      this.#source = openCapture({ source: { type: 'appsrc', width: this.width, height: this.height, framerate: Math.max(1, Math.round(this.fps)) } }, binding);
       this.#epochNs = process.hrtime.bigint();
     }
     return this.#source;
