@@ -13,7 +13,8 @@
  * ±5–10 % on ratios and far more on p99 (each run records the load average).
  */
 import { readFileSync } from 'node:fs';
-import { benchArgs, fmt, machine, writeResult } from './util.js';
+import { join } from 'node:path';
+import { benchArgs, fmt, machine, resultsDir, writeResult } from './util.js';
 
 const USAGE = `npm run bench -- all [--quick]
   --quick  10 s per multi-camera run and only 1 and 4 cameras
@@ -30,7 +31,8 @@ interface Row {
 }
 
 function read(name: string): Record<string, any> {
-  return JSON.parse(readFileSync(new URL(`./results/${name}.json`, import.meta.url), 'utf8')) as Record<string, any>;
+  // Where the benches just wrote them (--results DIR included), not the committed files.
+  return JSON.parse(readFileSync(join(resultsDir(), `${name}.json`), 'utf8')) as Record<string, any>;
 }
 
 async function run(name: string, args: string[]): Promise<void> {

@@ -4,20 +4,21 @@
  * Per-clip detection summary on ../shared/data/traffic-clips (D1): every K-th
  * frame through YOLOX-Nano with the traffic class filter; prints counts per
  * class and the share of sampled frames with at least one vehicle, and writes
- * the sampled frame with the most boxes, annotated, to docs/img/detect-<clip>.jpg.
+ * the sampled frame with the most boxes, annotated, to docs/img/detect-<clip>.jpg
+ * (into the --results folder instead, when run.ts was given one).
  */
 import { readdirSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, relative } from 'node:path';
 import { encodeJpeg, openCapture } from '../src/capture/index.js';
 import { annotate } from '../src/detect/annotate.js';
 import { Detector, TRAFFIC_CLASSES, tensorOptionsFor } from '../src/detect/index.js';
 import { PROJECT_ROOT, TRAFFIC_CLIPS_DIR } from '../src/paths.js';
 import type { Box } from '../src/types.js';
-import { benchArgs, benchNumber, machine, writeResult } from './util.js';
+import { benchArgs, benchNumber, givenResultsDir, machine, writeResult } from './util.js';
 
 const USAGE = `npm run bench -- detect-clips [--every K]
   --every K  detect on every K-th frame of each traffic clip (default 5)
-Writes benchmarks/results/detect-clips.json and docs/img/detect-<clip>.jpg.`;
+Writes benchmarks/results/detect-clips.json and docs/img/detect-<clip>.jpg (both into DIR with --results DIR).`;
 
 const VEHICLES = new Set(['car', 'bus', 'truck', 'motorcycle']);
 
@@ -52,14 +53,15 @@ export default async function (args: string[]): Promise<void> {
     }
     src.close();
     const name = basename(clip, extname(clip));
-    const imgPath = join(PROJECT_ROOT, 'docs', 'img', `detect-${name}.jpg`);
+    // The committed docs images are replaced only by a run that writes the committed results.
+    const imgPath = join(givenResultsDir() ?? join(PROJECT_ROOT, 'docs', 'img'), `detect-${name}.jpg`);
     if (best) {
       const img = { width: best.width, height: best.height, format: 'BGR' as const, pixels: best.pixels };
       annotate(img, best.boxes);
       writeFileSync(imgPath, await encodeJpeg(img, { quality: 60 }));
     }
     const perClass = Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([l, n]) => `${l} ${n}`).join(', ');
-    console.log(`| ${clip} | ${index} (${sampled}) | ${withVehicle} (${((100 * withVehicle) / sampled).toFixed(0)} %) | ${perClass || 'none'} | docs/img/detect-${name}.jpg (frame ${best?.index}) |`);
+    console.log(`| ${clip} | ${index} (${sampled}) | ${withVehicle} (${((100 * withVehicle) / sampled).toFixed(0)} %) | ${perClass || 'none'} | ${givenResultsDir() === undefined ? relative(PROJECT_ROOT, imgPath) : imgPath} (frame ${best?.index}) |`);
     results[clip] = { frames: index, sampled, withVehicle, counts, annotatedFrame: best?.index };
   }
   await d.close();

@@ -12,7 +12,8 @@ import { basename } from 'node:path';
 import { createCountBar } from '../src/cli/progress.js';
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+// The CLI's parser: `--budget -5` is the value -5 (refused with --budget's range), not Node's "ambiguous" error.
+import { parseArgs } from '../src/cli/args.js';
 import { Detector, TRAFFIC_CLASSES } from '../src/detect/index.js';
 import {
   evaluateInput,
@@ -34,7 +35,19 @@ import {
   type PolicyResult,
 } from '../src/eval/index.js';
 import { PROJECT_ROOT, SHARED_DATA_DIR } from '../src/paths.js';
-import { BudgetPolicy, POLICY_NAMES, POLICY_OPTION_NAMES, validateSelectionParams, type BudgetCounters, type PolicyName, type PolicyOptionName, type PolicyOptions } from '../src/select/index.js';
+import {
+  BudgetPolicy,
+  createPolicy,
+  POLICY_NAMES,
+  POLICY_OPTION_NAMES,
+  POLICY_OPTIONS,
+  policyOption,
+  validateSelectionParams,
+  type BudgetCounters,
+  type PolicyName,
+  type PolicyOptionName,
+  type PolicyOptions,
+} from '../src/select/index.js';
 import { SELECTION_SECTION, UPLOAD_SECTION } from '../src/config/sections.js';
 import { touchesEdge } from '../src/geometry/box.js';
 import { resolveTrackerOptions, type TrackerOptions } from '../src/track/index.js';
@@ -83,10 +96,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage);
     return target === undefined && !values.help ? 2 : 0;
   }
-  const hz = Number(values.hz);
-  const sendHz = Number(values['send-hz']);
-  if (!(hz > 0)) throw new UsageError(`Expected positive number for --hz but received '${values.hz}'`);
-  if (!(sendHz > 0)) throw new UsageError(`Expected positive number for --send-hz but received '${values['send-hz']}'`);
+  const hz = positiveNumber('--hz', values.hz);
+  const sendHz = positiveNumber('--send-hz', values['send-hz']);
+  // A fraction of the default policy's bytes: checked here, not after the first input's whole evaluation (runBudget), nor ignored on MOT targets.
+  const budget = values.budget === undefined ? undefined : positiveNumber('--budget', values.budget);
   let policies: PolicyName[] = [...POLICY_NAMES];
   if (values.policies !== undefined) {
     policies = values.policies.split(',').map((p) => p.trim()) as PolicyName[];
@@ -97,18 +110,28 @@ async function main(argv: string[]): Promise<number> {
   const policyOptions: PolicyOptions = {};
   const positiveSeconds = (flag: string, text: string): number => {
     const s = Number(text);
-    if (!(s > 0)) throw new UsageError(`Expected positive number of seconds for ${flag} but received '${text}'`);
+    // Finite too: the policies refuse Infinity (policyOption), which would otherwise surface mid-run.
+    if (!(s > 0) || !Number.isFinite(s)) throw new UsageError(`Expected positive number of seconds for ${flag} but received '${text}'`);
     return s;
   };
   if (values['max-latency'] !== undefined) policyOptions.maxLatencyS = positiveSeconds('--max-latency', values['max-latency']);
   if (values.interval !== undefined) policyOptions.intervalS = positiveSeconds('--interval', values.interval);
   for (const kv of values.set?.split(',') ?? []) {
-    const [k, v] = kv.split('=').map((x) => x.trim());
-    if (k === undefined || v === undefined || v === '' || !Number.isFinite(Number(v)) || !(POLICY_OPTION_NAMES as readonly string[]).includes(k)) {
+    const parts = kv.split('=').map((x) => x.trim());
+    const [k, v] = parts;
+    if (parts.length !== 2 || k === undefined || v === undefined || v === '' || !Number.isFinite(Number(v)) || !(POLICY_OPTION_NAMES as readonly string[]).includes(k)) {
       throw new UsageError(`Expected name=number with a name among ${POLICY_OPTION_NAMES.join(', ')} for --set but received '${kv}'`);
     }
-    policyOptions[k as PolicyOptionName] = Number(v);
+    const name = k as PolicyOptionName;
+    // The range the policies themselves check (budgetBytesPerS > 0, shareCandidates an integer, …), whichever policies run:
+    // a value out of range is a wrong flag, not a RangeError from a policy's constructor after the input is decoded.
+    usageOnArgumentError(`--set '${kv}'`, () => policyOption(name, POLICY_OPTIONS[name].policies[0], Number(v)));
+    policyOptions[name] = Number(v);
   }
+  // And every policy this run builds, built once with these options as evaluateInput and runBudget will:
+  // whatever a constructor refuses is refused here, before any input is read.
+  const built = new Set<PolicyName>(['every-frame', ...policies, ...(budget === undefined ? [] : [DEFAULT_POLICY, 'budget' as const])]);
+  for (const p of built) usageOnArgumentError(`policy '${p}'`, () => createPolicy(p, policyOptions));
   const tracker = trackerOverrides(values.tracker);
   // Where the JSON and SVG go, settled before the run so a bad --out costs no decoding.
   const outPrefix = resultsPrefix(values.out, target);
@@ -144,9 +167,9 @@ async function main(argv: string[]): Promise<number> {
     }
     const rep = evaluateInput(input, { policies, sendHz, policyOptions, tracker });
     reports.push(rep);
-    if (values.budget !== undefined && rep.policies.every((p) => p.bytes !== null)) {
+    if (budget !== undefined && rep.policies.every((p) => p.bytes !== null)) {
       // The same byte budget spent on the default's content, and on crops (what a tight uplink buys most objects with).
-      for (const content of BUDGET_CONTENTS) budgetRuns.push(runBudget(input, rep, Number(values.budget), sendHz, policyOptions, content, tracker));
+      for (const content of BUDGET_CONTENTS) budgetRuns.push(runBudget(input, rep, budget, sendHz, policyOptions, content, tracker));
     }
     console.log('');
     console.log(values.md ? formatMarkdown(rep) : formatTable(rep));
@@ -183,7 +206,7 @@ async function main(argv: string[]): Promise<number> {
   if (pooled.boxesOnly) console.log(`\n${formatPooled(pooled.boxesOnly, `pooled over ${boxOnly.length} MOT sequences without images (packages)`)}`);
   for (const content of BUDGET_CONTENTS) {
     const runs = budgetRuns.filter((b) => b.budgetContent === content);
-    if (runs.length > 0) console.log(`\n${formatBudget(runs, Number(values.budget))}`);
+    if (runs.length > 0 && budget !== undefined) console.log(`\n${formatBudget(runs, budget)}`);
   }
   const totalS = (performance.now() - t0) / 1000;
   const prefix = outPrefix ?? new URL(`eval-${sources[0]!.name}`, results).pathname;
@@ -348,6 +371,27 @@ function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
 
 /** A wrong flag: one line and exit 2, as the CLI's usage errors. */
 class UsageError extends Error {}
+
+/** A flag's positive, finite number, e.g. "Expected positive number for --budget but received 'abc'". */
+function positiveNumber(flag: string, text: string | undefined): number {
+  const n = Number(text);
+  if (text === undefined || text.trim() === '' || !(n > 0) || !Number.isFinite(n)) throw new UsageError(`Expected positive number for ${flag} but received '${text}'`);
+  return n;
+}
+
+/**
+ * Runs a check of the product's own validation (a policy option, a policy's
+ * constructor): its TypeError/RangeError, the argument errors of errors.ts, is
+ * the usage error of the flag `what` names; anything else is a bug and keeps its stack.
+ */
+function usageOnArgumentError(what: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(`${err.message} (${what})`);
+    throw err;
+  }
+}
 
 /**
  * `--tracker name=value,...`: tracker options over the product's

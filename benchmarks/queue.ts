@@ -7,21 +7,23 @@
  * + ack (one transaction each), and a full queue where every enqueue also
  * drops the oldest. Prints per-operation percentiles, packages/s and MB/s
  * per run, then the median and range over --repeat runs (a VM's fsync cost
- * varies a lot from run to run).
+ * varies a lot from run to run). The databases go into a temporary folder
+ * made in --dir (an existing folder; default the system temp folder) and
+ * removed at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writableFolder } from '../src/cli/args.js';
 import { buildPackage, PackageQueue, type SynchronousMode, type UploadPackage } from '../src/upload/index.js';
-import { benchArgs, benchNumber, fmt, machine, summary, writeResult } from './util.js';
+import { benchArgs, benchNumber, existingFolder, fmt, machine, summary, writeResult } from './util.js';
 
 const USAGE = `npm run bench -- queue [--n 300] [--size-kb 200] [--repeat 3] [--dir <dir>]
   --n N          packages per run (default 300)
   --size-kb N    size of each package's JPEG in KB (default 200)
   --repeat N     runs; the median and range are printed (default 3)
-  --dir <dir>    folder for the databases (default the system temp folder)
+  --dir <dir>    existing folder to put the databases in, in a temporary folder of their own
+                 that the run removes (default the system temp folder)
 Writes benchmarks/results/queue.json.`;
 
 function makePackages(n: number, sizeBytes: number): UploadPackage[] {
@@ -82,7 +84,8 @@ export default async function (args: string[]): Promise<void> {
   const repeat = benchNumber('positive integer', '--repeat', values.repeat, 3);
   const n = benchNumber('positive integer', '--n', values.n, 300);
   const size = Math.round(benchNumber('positive number', '--size-kb', values['size-kb'], 200) * 1024);
-  if (values.dir !== undefined) writableFolder(values.dir, '--dir');
+  // Like the system temp folder it replaces, --dir must exist: a mistyped path is refused, not created (the bench makes only its own temporary folder in it).
+  if (values.dir !== undefined) existingFolder('--dir', values.dir);
   const base = mkdtempSync(join(values.dir ?? tmpdir(), 'bestshot-bench-queue-'));
   const packages = makePackages(n, size);
   const bytesEach = size + Buffer.byteLength(JSON.stringify(packages[0]!.metadata));

@@ -1,7 +1,8 @@
 /** Shared helpers for benchmarks: percentiles, machine description, result files, command-line arguments. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { isAbsolute, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ParseArgsConfig } from 'node:util';
 import { parseArgs } from '../src/cli/args.js';
 import type { NumberKind } from '../src/errors.js';
@@ -25,14 +26,39 @@ export function machine(): string {
   return `${c.length} × ${c[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 }
 
+/** The committed results folder: where result files go without `--results`. */
+const DEFAULT_RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+/** `npm run bench -- <name> --results DIR` (run.ts sets it before the bench starts); undefined: DEFAULT_RESULTS_DIR. */
+let resultsOverride: string | undefined;
+
+/** The folder result files are written to and read back from (all.ts reads the benches' it ran). */
+export function resultsDir(): string {
+  return resultsOverride ?? DEFAULT_RESULTS_DIR;
+}
+
+/**
+ * The `--results DIR` folder when one was given, else undefined: where a bench
+ * puts the other files it writes for the record (detect-clips' annotated
+ * images, docs/img/ otherwise), so such a run leaves the checkout as it was.
+ */
+export function givenResultsDir(): string | undefined {
+  return resultsOverride;
+}
+
+/** Sends this process's result files to `dir` (an existing folder, checked by existingFolder) instead of benchmarks/results/. */
+export function useResultsDir(dir: string): void {
+  resultsOverride = resolve(dir);
+}
+
 export function writeResult(name: string, data: unknown): string {
-  const dir = new URL('./results/', import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  const file = new URL(`${name}.json`, dir);
+  const dir = resultsDir();
+  // Only the default folder is made: a --results folder was checked to exist before the bench started.
+  if (resultsOverride === undefined) mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.json`);
   // Results are committed: paths are written relative to the project (e.g. ../shared/data/…), never as this machine's.
   const portable = (_key: string, v: unknown): unknown => (typeof v === 'string' && isAbsolute(v) && !v.startsWith('/dev/') ? relative(PROJECT_ROOT, v) : v);
   writeFileSync(file, JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...((data as object) ?? {}) }, portable, 2));
-  return file.pathname;
+  return file;
 }
 
 export const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
@@ -107,4 +133,53 @@ export function benchChoice<const C extends string>(name: string, text: string |
   if (text === undefined) return fallback;
   if (!(choices as readonly string[]).includes(text)) throw new BenchArgsError(`Expected one of ${choices.join(', ')} for ${name} but received '${text}'`);
   return text as C;
+}
+
+/**
+ * A folder a bench writes into that must already exist (`--results`, queue's
+ * `--dir`): a typo is refused before any work instead of creating a tree of
+ * folders wherever it points. Message: "no such folder: /x (--dir)".
+ */
+export function existingFolder(option: string, dir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new BenchArgsError(`no such folder: ${dir} (${option})`);
+    throw new BenchArgsError(`cannot read ${dir} (${code ?? String(err)}) (${option})`);
+  }
+  if (!isDir) throw new BenchArgsError(`${dir} is a file, not a folder (${option})`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new BenchArgsError(`cannot write into ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}) (${option})`);
+  }
+}
+
+/**
+ * Takes run.ts's own `--results DIR` (or `--results=DIR`) out of a bench's
+ * arguments, so the bench's strict parser never sees it; arguments after
+ * `--` are the bench's. Throws BenchArgsError when DIR is missing.
+ */
+export function takeResultsOption(args: readonly string[]): { results: string | undefined; rest: string[] } {
+  let results: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (arg.startsWith('--results=')) results = arg.slice('--results='.length);
+    else if (arg === '--results') {
+      const next = args[i + 1];
+      // As parseArgs refuses it: an option where the folder should be is a forgotten value.
+      if (next === undefined || next.startsWith('-')) throw new BenchArgsError("Option '--results <dir>' argument missing", false, true);
+      results = next;
+      i++;
+    } else rest.push(arg);
+  }
+  if (results === '') throw new BenchArgsError("Option '--results <dir>' argument missing", false, true);
+  return { results, rest };
 }
