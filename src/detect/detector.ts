@@ -4,6 +4,8 @@
  * boxes come out in original-frame pixels (SPEC box: center, size, angle,
  * class, score).
  */
+// Before onnxruntime-node: its telemetry is switched off by the environment it starts with.
+import './ort-environment.js';
 import * as ort from 'onnxruntime-node';
 import { InvalidStateError, ModelError, invalidParameterError, numberOption, optionalNumber } from '../errors.js';
 import type { Box } from '../types.js';
