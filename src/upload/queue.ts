@@ -295,12 +295,20 @@ function refuseForeignFile(path: string): void {
  * An SQLite database at the queue path that is not a queue (another program's,
  * the receiver's index, a mistyped path) is refused before anything is
  * written: opened as a queue it got the queue's tables beside its own, mode
- * 0600, WAL mode and a .reserve file. A queue has its `packages` table from
- * the first migration on; a database with no table at all is a new one.
+ * 0600, WAL mode and a .reserve file. A queue has its tables (`packages` with
+ * its `idempotency_key`, `dead_letters`, `counters`) from the first migration
+ * on, and no others; a database with no table at all is a new one.
  */
+const QUEUE_TABLES: readonly string[] = ['packages', 'dead_letters', 'counters'];
+
 function refuseForeignDatabase(db: Database.Database, path: string): void {
   const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
-  if (tables.length === 0 || tables.includes('packages')) return;
+  if (tables.length === 0) return;
+  // A 'packages' table is not enough: the receiver's index.sqlite has one too (opened as a queue it
+  // failed with "no such column: idempotency_key", and resend-dead with "table packages already exists").
+  const queueColumns = (): boolean =>
+    (db.prepare("SELECT name FROM pragma_table_info('packages')").all() as Array<{ name: string }>).some((c) => c.name === 'idempotency_key');
+  if (tables.every((t) => QUEUE_TABLES.includes(t)) && tables.includes('packages') && queueColumns()) return;
   const listed = tables.length > 5 ? `${tables.slice(0, 5).join(', ')}, … (${tables.length})` : tables.join(', ');
   throw new QueueError(
     `Queue path ${path} holds an SQLite database that is not a queue (its tables: ${listed}); it was left untouched: set queue.path to a new file`,

@@ -226,6 +226,21 @@ test('U2: an SQLite database at the queue path that is not a queue (another prog
   assert.ok(readFileSync(path).equals(before), 'not a byte changed');
   assert.equal(statSync(path).mode & 0o777, 0o644, 'its mode kept');
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('other-app')), ['other-app.db'], 'nothing made beside it');
+  // The receiver's index.sqlite has a 'packages' table of its own: refused the same way (it failed
+  // with "no such column: idempotency_key", resend-dead with "table packages already exists").
+  const index = fresh('receiver-index');
+  const rcv = new Database(index);
+  rcv.exec('CREATE TABLE packages (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, camera_id TEXT NOT NULL)');
+  rcv.close();
+  const indexBytes = readFileSync(index);
+  for (const readOnly of [false, true]) {
+    assert.throws(() => PackageQueue.open({ path: index, readOnly }), {
+      name: 'QueueError',
+      code: 'ERR_QUEUE',
+      message: `Queue path ${index} holds an SQLite database that is not a queue (its tables: packages); it was left untouched: set queue.path to a new file`,
+    });
+  }
+  assert.ok(readFileSync(index).equals(indexBytes), 'the index is untouched');
   // An SQLite file with no table at all is a new database: it becomes the queue.
   const blank = fresh('blank-sqlite');
   new Database(blank).close();
