@@ -300,3 +300,28 @@ export function routeProcessWarnings(log: Pick<Logger, 'warn'>): void {
     log.warn(`${w.name}: ${first}`, { ...(w.code ? { code: w.code } : {}), ...(rest.length > 0 ? { detail: rest.join(' ').replace(/\s+/g, ' ').trim() } : {}) });
   });
 }
+
+/**
+ * One line for an error that recurs while its cause lasts (a send tick, a
+ * poll): the first of a message is said; its repeats within `everyMs` are
+ * counted and said with the next line of that message after `everyMs`.
+ */
+export class RepeatedLine {
+  #last: string | undefined;
+  #saidAt = Number.NEGATIVE_INFINITY;
+  #repeats = 0;
+  constructor(readonly everyMs = 60_000) {}
+
+  /** undefined: stay silent (a repeat, counted); else say it, with the repeats since it was last said. */
+  admit(message: string, now: number): { repeatedTimes?: number; inS?: number } | undefined {
+    if (message === this.#last && now - this.#saidAt < this.everyMs) {
+      this.#repeats++;
+      return undefined;
+    }
+    const fields = message === this.#last && this.#repeats > 0 ? { repeatedTimes: this.#repeats, inS: Math.round((now - this.#saidAt) / 1000) } : {};
+    this.#last = message;
+    this.#saidAt = now;
+    this.#repeats = 0;
+    return fields;
+  }
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { createLogger, formatPretty, redactFields, type LogSink } from '../src/log.js';
+import { createLogger, formatPretty, redactFields, RepeatedLine, type LogSink } from '../src/log.js';
 import { ConfigError } from '../src/errors.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 
@@ -225,4 +225,15 @@ test('process warnings (a library notice of several lines) become one log record
   assert.equal(rec.level, 'warn');
   assert.equal(rec.msg, 'NodeVersionSupportWarning: The AWS SDK for JavaScript (v3)');
   assert.equal(rec.detail, 'versions published after January 2027 will require node >=22.');
+});
+
+test('RepeatedLine: an error recurring at every send tick is said once, then once a minute with its count (805 lines in 15 s before)', () => {
+  const line = new RepeatedLine(60_000);
+  assert.deepEqual(line.admit('disk I/O error', 0), {});
+  for (let t = 20; t < 15_000; t += 20) assert.equal(line.admit('disk I/O error', t), undefined);
+  // Another message is said at once; the first one's count starts again when it comes back.
+  assert.deepEqual(line.admit('database is locked', 15_000), {});
+  assert.deepEqual(line.admit('disk I/O error', 15_020), {});
+  for (let t = 15_040; t < 75_020; t += 20) line.admit('disk I/O error', t);
+  assert.deepEqual(line.admit('disk I/O error', 75_020), { repeatedTimes: 2999, inS: 60 });
 });

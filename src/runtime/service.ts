@@ -18,7 +18,7 @@ import { compilePackageValidator, Uploader, type UploaderOptions, type UploaderS
 import { backoffDelayMs, resolveBackoff, type ResolvedBackoff } from '../upload/backoff.js';
 import { startReceiver, type Receiver } from '../receiver/index.js';
 import { TypedEmitter } from '../events.js';
-import { createLogger } from '../log.js';
+import { createLogger, RepeatedLine } from '../log.js';
 import { BestshotError, ConfigError } from '../errors.js';
 import type { ExposureInfo } from '../types.js';
 import { TrackingShards } from './shards.js';
@@ -457,7 +457,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
         queue: { ...queueOptions(cfg.queue), log: (message: string) => this.#log.error(message) },
         ...uploaderOptions(cfg.upload),
       });
-      uploader.on('error', (err) => this.#log.error('uploader error', { error: err.message }));
+      this.#logUploaderErrors(uploader, cfg.queue.path);
       this.#logDeadLetters(uploader, cfg.queue, cfg.upload.sink?.type ?? 'http');
       this.#logEndpointOutages(uploader, cfg.upload.sink?.type ?? 'http');
       this.#logQueueLosses(uploader, cfg.queue.path);
@@ -857,6 +857,20 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
       if (hint === undefined) return;
       hintsGiven.add(d.status);
       this.#log.error(hint);
+    });
+  }
+
+  /**
+   * An error of the uploader itself (the queue file failing, not the endpoint) recurs at every send
+   * tick while its cause lasts: a queue file cut short said 'uploader error: disk I/O error' 805 times
+   * in 15 s, with no path. The first of a kind is said with the queue's path; its repeats are counted
+   * and said once a minute.
+   */
+  #logUploaderErrors(uploader: Uploader, queuePath: string): void {
+    const repeated = new RepeatedLine(60_000);
+    uploader.on('error', (err) => {
+      const repeats = repeated.admit(err.message, performance.now());
+      if (repeats !== undefined) this.#log.error('uploader error', { error: err.message, queue: queuePath, ...repeats });
     });
   }
 

@@ -261,7 +261,8 @@ export function queueLockPath(queuePath: string): string {
 
 function isCorruption(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
+  // A short read is a file shorter than its pages say (cut while running): damaged, not a passing I/O error.
+  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_IOERR_SHORT_READ');
 }
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
@@ -300,6 +301,39 @@ function refuseForeignFile(path: string): void {
  * on, and no others; a database with no table at all is a new one.
  */
 const QUEUE_TABLES: readonly string[] = ['packages', 'dead_letters', 'counters'];
+
+/**
+ * A database file cut short inside a page (a copy that stopped, a disk that
+ * filled while the file grew): quick_check passed it and the queue read
+ * 'healthy'; the run then failed on the last page's rows with
+ * SQLITE_IOERR_SHORT_READ ('disk I/O error') hundreds of times a second, and
+ * the next start sent a package with damaged bytes. SQLite writes whole
+ * pages, and its header says how many there are (valid when its
+ * version-valid-for equals the change counter). Only read without a -wal
+ * beside it: a checkpoint cut off by a crash may leave the file behind its
+ * header, and the WAL then has the rest.
+ */
+function cutShort(path: string): string | undefined {
+  const wal = `${path}-wal`;
+  if (existsSync(wal) && statSync(wal).size > 0) return undefined;
+  const size = statSync(path).size;
+  if (size < 100) return undefined;
+  const header = Buffer.alloc(100);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, 100, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const raw = header.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65536 : raw;
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) return undefined; // not a header SQLite wrote: its own checks say so
+  if (size % pageSize !== 0) return `file cut short: ${size} bytes is not a whole number of ${pageSize}-byte pages`;
+  const pages = header.readUInt32BE(28);
+  const headerValid = header.readUInt32BE(92) === header.readUInt32BE(24);
+  if (headerValid && pages > size / pageSize) return `file cut short: its header counts ${pages} pages, the file holds ${size / pageSize}`;
+  return undefined;
+}
 
 function refuseForeignDatabase(db: Database.Database, path: string): void {
   const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
@@ -841,6 +875,10 @@ export class PackageQueue {
     const db = new Database(this.path, { readonly: this.#readOnly, fileMustExist: this.#readOnly });
     try {
       refuseForeignDatabase(db, this.path);
+      if (check === 'quick') {
+        const cut = cutShort(this.path);
+        if (cut !== undefined) throw Object.assign(new Error(cut), { code: 'SQLITE_CORRUPT' });
+      }
     } catch (err) {
       db.close();
       throw err;

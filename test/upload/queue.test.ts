@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,6 +248,37 @@ test('U2: an SQLite database at the queue path that is not a queue (another prog
   const q = PackageQueue.open({ path: blank });
   assert.equal(q.depth, 0);
   q.close();
+});
+
+test('U2: a queue file cut short inside a page is found at open, set aside, and only whole packages recovered (it read healthy, then failed with disk I/O error)', () => {
+  for (const cut of [1000, 100]) {
+    const path = fresh(`cut-${cut}`);
+    const q = PackageQueue.open({ path });
+    const big = Buffer.concat([jpeg, Buffer.alloc(20_000, 7)]);
+    for (let i = 0; i < 30; i++) q.enqueue(makePackage('cam-q', i, big));
+    q.close();
+    const size = statSync(path).size;
+    truncateSync(path, size - cut);
+    // inspect (read-only) says so and leaves the file as it is.
+    assert.throws(() => PackageQueue.open({ path, readOnly: true }), {
+      code: 'ERR_QUEUE_CORRUPT',
+      message: `Queue database ${path} is corrupt (file cut short: ${size - cut} bytes is not a whole number of 4096-byte pages); it was left as it is: 'bestshot run' sets it aside and recovers what is still readable at its next start`,
+    });
+    assert.equal(statSync(path).size, size - cut);
+    const logged: string[] = [];
+    const q2 = PackageQueue.open({ path, log: (m) => logged.push(m) });
+    assert.ok(q2.recovered, `cut ${cut}: set aside`);
+    assert.match(logged.join('\n'), /file cut short/);
+    assert.ok(q2.depth >= 25 && q2.depth < 30, `cut ${cut}: depth ${q2.depth}`);
+    // Every package read back is whole: the bytes its metadata's sha256 names (a damaged one was sent before).
+    for (let n = 0; ; n++) {
+      const head = q2.peekOldest();
+      if (!head) break;
+      assert.equal(createHash('sha256').update(head.pkg.jpeg).digest('hex'), head.pkg.metadata.image?.sha256, `package ${n}`);
+      q2.ack(head.seq);
+    }
+    q2.close();
+  }
 });
 
 test('U2: damaged pages inside a real queue file are found by the open check and set aside too', () => {
