@@ -211,18 +211,37 @@ test('bestshot queue export --out naming a file or an unwritable place: exit 2 w
   assert.deepEqual(readdirSync(folder).sort(), ['notes.txt', 'q.db']);
 });
 
+test('bestshot queue: an option the action does not read is a usage error (inspect --out, export --json were ignored without a word)', () => {
+  const folder = mkdtempSync(join(dir, 'unread-'));
+  const path = join(folder, 'q.db');
+  const q = PackageQueue.open({ path, ackReserveBytes: 0 });
+  q.enqueue(makePackage('cam-unread', 1, Buffer.from([0xff, 0xd8, 1])));
+  q.close();
+  const cases: Array<[string[], string]> = [
+    [['inspect', '--out', join(folder, 'x')], "--out is not an option of 'inspect' (its options: --limit, --json)"],
+    [['export', '--out', join(folder, 'y'), '--json'], "--json is not an option of 'export' (its options: --out)"],
+    [['resend-dead', '--json', '--out', join(folder, 'z')], "--json, --out are not an option of 'resend-dead' (its options: --limit, --max-packages, --max-bytes)"],
+  ];
+  for (const [[action, ...rest], message] of cases) {
+    const r = run(action!, '--path', path, ...rest);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `bestshot queue: [ERR_USAGE] ${message}\n`);
+  }
+  assert.deepEqual(readdirSync(folder).sort(), ['q.db'], 'nothing written');
+});
+
 test('bestshot queue on a path with no queue: exit 2, nothing created', () => {
   const folder = mkdtempSync(join(dir, 'none-'));
   const path = join(folder, 'typo.db');
   for (const action of ['inspect', 'resend-dead', 'export']) {
-    const r = run(action, '--path', path, '--out', join(folder, 'out'));
+    const r = run(action, '--path', path, ...(action === 'export' ? ['--out', join(folder, 'out')] : []));
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stderr, `bestshot queue: [ERR_USAGE] no queue at ${path}: --path names the queue database (queue.path in the config)\n`);
   }
   assert.deepEqual(readdirSync(folder), [], 'no database, no .reserve, no export folder');
   // A folder (the stateDir, say): before, "[ERR_QUEUE] Cannot open queue database …: disk I/O error", exit 1.
   for (const action of ['inspect', 'resend-dead', 'export']) {
-    const r = run(action, '--path', folder, '--out', join(dir, 'never'));
+    const r = run(action, '--path', folder, ...(action === 'export' ? ['--out', join(dir, 'never')] : []));
     assert.equal(r.stderr, `bestshot queue: [ERR_USAGE] ${folder} is a folder: --path names the queue database file in it (queue.path in the config, e.g. ${join(folder, 'queue.sqlite')})\n`);
     assert.equal(r.status, 2);
   }
@@ -246,7 +265,7 @@ test('bestshot queue inspect / export on a corrupt queue: reported, exit 1, the 
   const files = readdirSync(folder);
   const bytes = readFileSync(path);
   for (const action of ['inspect', 'export']) {
-    const r = run(action, '--path', path, '--out', join(folder, 'out'));
+    const r = run(action, '--path', path, ...(action === 'export' ? ['--out', join(folder, 'out')] : []));
     assert.equal(r.status, 1, r.stderr);
     assert.match(
       r.stderr,

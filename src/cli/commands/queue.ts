@@ -58,6 +58,14 @@ function exportedParts(metadata: string, blob: Buffer): Array<{ file: string; da
   return packageParts({ idempotencyKey: meta.idempotencyKey, jpeg: blob, metadata: meta }).map((part) => ({ file: `${part.name}.jpg`, data: part.data }));
 }
 
+type Action = 'inspect' | 'resend-dead' | 'export';
+/** The options each action reads, besides --path. */
+const ACTION_OPTIONS: Readonly<Record<Action, readonly string[]>> = {
+  inspect: ['limit', 'json'],
+  'resend-dead': ['limit', 'max-packages', 'max-bytes'],
+  export: ['out'],
+};
+
 export const command: Command = {
   summary: 'inspect the upload queue, re-send dead letters, export',
   usage,
@@ -80,6 +88,10 @@ export const command: Command = {
       console.error(`bestshot queue: ${values.path ? `unknown action '${action ?? ''}'` : '--path is required'}\n\n${usage}`);
       return 2;
     }
+    // An option the action does not read was ignored without a word (inspect --out, export --json).
+    const given = Object.entries(values).filter(([k, v]) => k !== 'path' && v !== undefined && v !== false).map(([k]) => k);
+    const unread = given.filter((k) => !ACTION_OPTIONS[action as Action].includes(k));
+    if (unread.length > 0) throw new UsageError(`${unread.map((k) => `--${k}`).join(', ')} ${unread.length === 1 ? 'is' : 'are'} not an option of '${action}' (its options: ${ACTION_OPTIONS[action as Action].map((k) => `--${k}`).join(', ')})`);
     const limit = numberArg('positive integer', 'limit', values.limit);
     const maxPackages = numberArg('positive integer', 'max-packages', values['max-packages']);
     const maxBytes = values['max-bytes'] === undefined ? undefined : parseBytes(values['max-bytes']);
