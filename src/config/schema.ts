@@ -281,14 +281,16 @@ const BYTE_UNITS: Record<string, number> = {
 
 /** '512MiB' → 536870912; '1.5 GB' → 1500000000; 4096 → 4096. Undefined when malformed. */
 export function parseBytes(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
+  // Above 2^53 a count of bytes is no longer exact (99999999999999999999999 was accepted and printed as 1e+23).
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   if (typeof value !== 'string') return undefined;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$/i.exec(value);
   if (!m) return undefined;
   const unit = (m[2] ?? 'b').toLowerCase();
   const factor = BYTE_UNITS[unit];
   if (factor === undefined) return undefined;
-  return Math.round(Number(m[1]) * factor);
+  const bytes = Math.round(Number(m[1]) * factor);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
 

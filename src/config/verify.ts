@@ -159,10 +159,34 @@ export function verifyPolicyOptions(s: SelectionParamsConfig, segs: Segs): Findi
   );
 }
 
+/**
+ * A2/A4 against the sensor's frame period: a manual exposure longer than one
+ * frame cannot be taken at the configured frame rate; the rule then exposed
+ * for AE's time instead, said only as a 'clamp' line at run time. Cameras the
+ * rule drives (mode 'rule' or 'fixed') with a known sensor rate.
+ */
+export function verifyExposureFitsFrame(cam: CameraConfig, segs: Segs): Finding[] {
+  if (cam.exposure.mode === 'auto') return [];
+  const src = cam.source;
+  const fps = src.type === 'simulated' ? src.fps : src.type === 'argus' ? src.framerate : src.type === 'v4l2' ? src.framerate : undefined;
+  if (fps === undefined) return [];
+  const periodUs = 1e6 / fps;
+  const key = src.type === 'simulated' ? 'fps' : 'framerate';
+  return (['T_manual', 'T_manual_max'] as const)
+    .filter((k) => cam.exposure[k] > periodUs)
+    .map((k) =>
+      warning(
+        [...segs, 'exposure', k],
+        `${cam.exposure[k]} µs is longer than one frame at the sensor's ${fps} fps (${Math.round(periodUs)} µs, source.${key}): the camera cannot expose that long at this rate; shorten it or lower source.${key}`,
+      ),
+    );
+}
+
 /** Every camera's cross-field checks. */
 export function verifyCamera(cam: CameraConfig, segs: Segs): Finding[] {
   return [
     ...verifyExposure(cam.exposure, [...segs, 'exposure']),
+    ...verifyExposureFitsFrame(cam, segs),
     ...verifyTrackerThresholds(cam.tracker, [...segs, 'tracker']),
     ...verifyScoreOrder(cam.selection, [...segs, 'selection']),
     ...verifyEdgeOrder(cam.selection, [...segs, 'selection']),

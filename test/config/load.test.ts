@@ -229,6 +229,22 @@ describe('config: exact error messages', () => {
     assert.equal(errorOf(binary), `Expected a mapping at the top level but received 'pytorch1.8:??${'?'.repeat(47)}…' (3013 characters) of type string`);
   });
 
+  test('A2/A4: a manual exposure longer than one frame at the sensor rate is warned about (the rule used AE\'s time instead, said only at run time)', () => {
+    const cam = (exposure: string, source: string): string => `receiver: { embedded: true }\ncameras:\n  - id: cam1\n    source: ${source}\n    exposure: ${exposure}\n`;
+    assert.deepEqual(parse(cam('{ T_manual: 50000, T_manual_max: 60000 }', '{ type: simulated, fps: 30 }')).warnings, [
+      "cameras[0].exposure.T_manual: 50000 µs is longer than one frame at the sensor's 30 fps (33333 µs, source.fps): the camera cannot expose that long at this rate; shorten it or lower source.fps",
+      "cameras[0].exposure.T_manual_max: 60000 µs is longer than one frame at the sensor's 30 fps (33333 µs, source.fps): the camera cannot expose that long at this rate; shorten it or lower source.fps",
+    ]);
+    assert.deepEqual(parse(cam('{ mode: fixed, T_manual: 20000, T_manual_max: 40000 }', '{ type: argus, framerate: 60 }')).warnings, [
+      "cameras[0].exposure.T_manual: 20000 µs is longer than one frame at the sensor's 60 fps (16667 µs, source.framerate): the camera cannot expose that long at this rate; shorten it or lower source.framerate",
+      "cameras[0].exposure.T_manual_max: 40000 µs is longer than one frame at the sensor's 60 fps (16667 µs, source.framerate): the camera cannot expose that long at this rate; shorten it or lower source.framerate",
+    ]);
+    // AE alone ('auto'), the defaults, and a recording (no sensor rate): nothing to say.
+    assert.deepEqual(parse(cam('{ mode: auto, T_manual: 50000, T_manual_max: 60000 }', '{ type: simulated, fps: 30 }')).warnings, []);
+    assert.deepEqual(parse(cam('{}', '{ type: argus }')).warnings, []);
+    assert.deepEqual(parse(cam('{ T_manual: 50000, T_manual_max: 60000 }', '{ type: test }')).warnings, []);
+  });
+
   test('a policy option the chosen policy does not read is warned about, not silently ignored', () => {
     const { warnings } = parse(`${BASE}    selection: { policy: spec, intervalS: 5, maxLatencyS: 2 }\n`);
     assert.deepEqual(warnings, [
@@ -242,6 +258,9 @@ describe('config: exact error messages', () => {
     assert.equal(parse(`${BASE}queue: { maxBytes: 512MiB }\n`).config.queue.maxBytes, 536870912);
     assert.equal(parse(`${BASE}queue: { maxBytes: 2GB }\n`).config.queue.maxBytes, 2e9);
     assert.equal(parse(`${BASE}queue: { maxBytes: 4194304 }\n`).config.queue.maxBytes, 4194304);
+    // Above 2^53 bytes a size is no longer exact: refused (it was accepted and printed as 1e+23).
+    assert.match(errorOf(`${BASE}queue: { maxBytes: 99999999999999999999999 }\n`), /^queue\.maxBytes: Expected byte size/);
+    assert.match(errorOf(`${BASE}queue: { maxBytes: 99999999TiB }\n`), /^queue\.maxBytes: Expected byte size/);
     // U2: a queue smaller than one package refuses every package; run would lose them all.
     assert.equal(
       errorOf(`${BASE}queue: { maxBytes: 1000 }\n`),
