@@ -224,3 +224,69 @@ function moovRotation(moov: Buffer): Rotation {
   }
   return 0;
 }
+
+/** Files larger than this are not read whole for the JPEG end-of-image check (no camera image comes close). */
+const JPEG_CHECK_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Whether a JPEG's marker structure reaches its end-of-image marker (FFD9): segments are stepped
+ * over by their lengths (so an EXIF thumbnail's own FFD9 and data after the end do not count), scans
+ * are read to the next marker. 'cut' when the file ends first, undefined when it is no JPEG, is
+ * whole, or is laid out in a way this reader does not know (say nothing rather than guess).
+ */
+export function jpegEnd(data: Uint8Array): 'whole' | 'cut' | undefined {
+  const n = data.length;
+  if (n < 3 || data[0] !== 0xff || data[1] !== 0xd8 || data[2] !== 0xff) return undefined;
+  let at = 2;
+  while (at < n) {
+    if (data[at] !== 0xff) return undefined;
+    if (at + 1 >= n) return 'cut';
+    const marker = data[at + 1]!;
+    if (marker === 0xff) {
+      at++; // fill byte before a marker
+      continue;
+    }
+    if (marker === 0xd9) return 'whole';
+    // TEM and RSTn stand alone; every other marker has a 16-bit length that counts itself.
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    }
+    if (at + 4 > n) return 'cut';
+    const length = (data[at + 2]! << 8) | data[at + 3]!;
+    if (length < 2) return undefined;
+    at += 2 + length;
+    if (at > n) return 'cut';
+    if (marker !== 0xda) continue;
+    // Entropy-coded data after SOS: FF00 is a stuffed FF, FFD0–FFD7 restart markers, FFFF fill;
+    // any other FFxx is the next marker.
+    for (;;) {
+      if (at + 1 >= n) return 'cut';
+      if (data[at] !== 0xff) {
+        at++;
+        continue;
+      }
+      const next = data[at + 1]!;
+      if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) at += 2;
+      else if (next === 0xff) at++;
+      else break;
+    }
+  }
+  return 'cut';
+}
+
+/**
+ * What to say about a JPEG image cut short (a copy interrupted, a download stopped); undefined for
+ * a whole one or another kind of file. GStreamer's jpegdec says nothing about it: libjpeg decodes
+ * what is there and fills the rest with grey, and the frame looks like any other.
+ */
+export function jpegCutShort(path: string): string | undefined {
+  const data = readOpenFile(path, (fd) => {
+    const size = fstatSync(fd).size;
+    if (size > JPEG_CHECK_MAX_BYTES) return undefined;
+    const buf = Buffer.alloc(size);
+    return buf.subarray(0, readSync(fd, buf, 0, size, 0));
+  });
+  if (data === undefined || jpegEnd(data) !== 'cut') return undefined;
+  return `${path} is a JPEG cut short (its ${data.length} bytes end before the image does): the decoder filled in the missing part (grey), so nothing in it was detected; copy the image again`;
+}

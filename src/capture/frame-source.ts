@@ -7,6 +7,7 @@
  * appsink (no lag). Frames arrive as ArrayBuffers JavaScript owns: the pixels
  * were copied once, from the GStreamer buffer, and never again.
  */
+import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { CaptureError, InvalidStateError, invalidParameterError, rethrowNative } from '../errors.js';
 import { TypedEmitter } from '../events.js';
@@ -107,12 +108,7 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
     this.pipeline = buildPipeline({ ...options, rotation }, (name) => binding.hasElement(name));
     this.#source = options.source;
     const missing = this.pipeline.requiredElements.filter((e) => !binding.hasElement(e));
-    if (missing.length > 0) {
-      throw new CaptureError(
-        `Missing GStreamer element${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (install the plugin package that provides ${missing.length > 1 ? 'them' : 'it'}; see README "Set-up")`,
-        'ERR_CAPTURE_ELEMENT_MISSING',
-      );
-    }
+    if (missing.length > 0) throw new CaptureError(missingElementsMessage(missing), 'ERR_CAPTURE_ELEMENT_MISSING');
     this.#prefetch = this.pipeline.live ? 0 : Math.max(0, options.prefetch ?? 2);
     const firstFrameMs = options.source.type === 'file' ? (options.firstFrameTimeoutMs ?? 15_000) : 0;
     if (!Number.isInteger(firstFrameMs) || firstFrameMs < 0) throw invalidParameterError('non-negative integer', 'firstFrameTimeoutMs', options.firstFrameTimeoutMs);
@@ -181,6 +177,11 @@ export class FrameSource extends TypedEmitter<FrameSourceEvents> {
             `V4L2 camera ${source.device} does not exist: check that the camera is connected and source.device (ls /dev/video*) (${message})`,
             'ERR_CAPTURE_SOURCE_NOT_FOUND',
           );
+        }
+        // GStreamer's "It isn't a v4l2 driver. Check if it is a v4l1 driver." (/dev/null) and "This isn't a
+        // device" (a regular file) point at V4L1, gone from Linux since 2.6.38: said as what the path is.
+        if (source.type === 'v4l2' && /isn't a v4l2 driver|isn't a device|is not a capture device/i.test(message)) {
+          return new CaptureError(notACaptureDevice(source.device), 'ERR_CAPTURE');
         }
         return new CaptureError(`Could not start pipeline: ${message}`, errorCodeFor(message));
       });
@@ -569,10 +570,68 @@ function unplayableFile(m: { message: string; debug: string; source: string }): 
   if (/no playable streams|corrupt and cannot be played/i.test(m.message)) {
     return 'is damaged or incomplete (e.g. a recording cut short before its index was written): copy or record it again';
   }
-  if (/internal data stream error/i.test(m.message) && /not-linked/i.test(m.debug) && /demux|typefind|decodebin/i.test(m.source)) {
+  // A PNG cut short: pngparse finds no whole image ("No valid frames found before end of stream"), or,
+  // when decodebin's own error comes first, "GStreamer encountered a general stream error." with
+  // "all streams without buffers" in its debug text.
+  if (/no valid frames found/i.test(m.message) || /all streams without buffers/i.test(m.debug)) return 'is damaged or cut short (it holds no complete frame): copy it again';
+  // An audio parser stands in for the demuxer of a bare audio stream (WAV, FLAC, MP3, AIFF, AAC): a
+  // video parser (h264parse, not linked when no decoder is installed) is not an audio-only file.
+  if (/internal data stream error/i.test(m.message) && /not-linked/i.test(m.debug) && /demux|typefind|decodebin|(wav|flac|mpegaudio|aiff|aac|ac3|dca|wavpack)parse/i.test(m.source)) {
     return 'has no video stream (an audio-only file?): give a recording with video';
   }
   return undefined;
+}
+
+/** Linux's character-device major number for video4linux (Documentation/admin-guide/devices.txt). */
+const V4L2_MAJOR = 81;
+
+/**
+ * Why a V4L2 source's path is no camera, in one line: what it is, and where the cameras are.
+ * A V4L2 node without video capture is most often a UVC camera's second node (its metadata).
+ */
+function notACaptureDevice(device: string): string {
+  let what = 'not a device';
+  try {
+    const st = statSync(device);
+    if (st.isFile()) what = 'a regular file';
+    else if (st.isDirectory()) what = 'a folder';
+    else if (st.isCharacterDevice()) {
+      // glibc's dev_t keeps a major below 4096 in bits 8–19 (gnu_dev_major).
+      const major = Math.floor(st.rdev / 256) & 0xfff;
+      what = major === V4L2_MAJOR ? 'a V4L2 node without video capture, e.g. a camera\'s metadata node' : 'a device of another kind';
+    }
+  } catch {
+    // gone since the pipeline looked: 'not a device'
+  }
+  return `${device} is not a V4L2 video capture device (it is ${what}): give a camera's video node, /dev/videoN (v4l2-ctl --list-devices lists each camera's nodes, its video first)`;
+}
+
+/** JetPack writes this file; a machine without it is no Jetson, and NVIDIA's GStreamer plugins cannot be installed on it. */
+const JETSON_RELEASE_FILE = '/etc/nv_tegra_release';
+
+/**
+ * Which elements are missing and what to do: NVIDIA's (nvarguscamerasrc, nvvidconv, nv…) ship only
+ * with JetPack, so "install the plugin package" sent the owner of an x86 machine looking for a
+ * package that does not exist for it; the others come with the distribution's GStreamer plugin
+ * packages, which scripts/setup.sh installs (README "Quick start").
+ */
+export function missingElementsMessage(missing: readonly string[], jetson = existsSync(JETSON_RELEASE_FILE)): string {
+  const nvidia = missing.filter((e) => e.startsWith('nv'));
+  const others = missing.filter((e) => !e.startsWith('nv'));
+  const them = (list: readonly string[]): string => (list.length > 1 ? 'them' : 'it');
+  // Each kind is named before its advice only where both are missing.
+  const named = (list: readonly string[]): string => (nvidia.length > 0 && others.length > 0 ? `${list.join(', ')}: ` : '');
+  const why: string[] = [];
+  if (others.length > 0) {
+    why.push(`${named(others)}install the GStreamer plugin package that provides ${them(others)}; scripts/setup.sh installs those bestshot uses, see README "Quick start"`);
+  }
+  if (nvidia.length > 0) {
+    const fix = jetson
+      ? `this Jetson lacks ${them(nvidia)}: install nvidia-l4t-gstreamer (in a container, start it with NVIDIA's container runtime)`
+      : `this machine is not a Jetson and lacks ${them(nvidia)}: ${nvidia.includes('nvarguscamerasrc') ? 'an argus (CSI) camera works only on a Jetson; use a USB (v4l2) or RTSP camera here' : 'run this source on a Jetson'}`;
+    why.push(`${named(nvidia)}NVIDIA's, from the NVIDIA L4T GStreamer plugins that come with JetPack on a Jetson; ${fix}`);
+  }
+  return `Missing GStreamer element${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (${why.join('; ')})`;
 }
 
 function errorCodeFor(message: string): 'ERR_CAPTURE' | 'ERR_CAPTURE_ELEMENT_MISSING' | 'ERR_CAPTURE_SOURCE_NOT_FOUND' {

@@ -38,7 +38,18 @@ export function parseArgs<T extends ParseArgsConfig>(config: T): ReturnType<type
       i++;
     } else joined.push(arg);
   }
-  return nodeParseArgs<T>({ ...config, args: joined });
+  try {
+    return nodeParseArgs<T>({ ...config, args: joined });
+  } catch (err) {
+    // Node 20's hint for an unknown option opens a quote it never closes: "as in '-- "--bogus"".
+    // Said with the quotes balanced; the error keeps its code (main.ts turns it into exit 2).
+    const e = err as Error & { code?: string };
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const fixed = e.message.replace(/, as in '-- "(.*)"'?\.?$/, ", as in '-- $1'");
+      if (fixed !== e.message) throw Object.assign(new TypeError(fixed), { code: e.code });
+    }
+    throw err;
+  }
 }
 
 function parse(kind: NumberKind | 'number' | 'number between 0 and 1', name: string, text: string): number {

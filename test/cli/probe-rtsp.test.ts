@@ -119,16 +119,19 @@ test('probe prints its pipeline without the camera password (in the URL or its q
   assert.doesNotMatch(r.stdout + r.stderr, /hunter2|pw77/);
 });
 
-test('a camera URL new URL() refuses (a mistyped port, no host): the error names it with the password masked (exit 1)', { timeout: 60_000 }, () => {
-  for (const url of ['rtsp://admin:hunter2@127.0.0.1:99999/stream', 'rtsp://admin:hunter2@/stream']) {
+test('a camera URL new URL() refuses (a mistyped port) or that has no host is a usage error (exit 2), as the config refuses it, the password masked', { timeout: 60_000 }, () => {
+  for (const [url, expected] of [
+    ['rtsp://admin:hunter2@127.0.0.1:99999/stream', "Expected rtsp or rtsps URL (rtsp://<host>[:<port>]/<path>) for uri but received 'rtsp://admin:***@127.0.0.1:99999/stream' of type string"],
+    ['rtsp://admin:hunter2@/stream', "Expected rtsp or rtsps URL with a host (rtsp://<host>[:<port>]/<path>) for uri but received 'rtsp://admin:***@/stream' of type string"],
+  ] as const) {
     const r = spawnSync(process.execPath, [CLI, 'probe', url, '--frames', '1'], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' },
       encoding: 'utf8',
       timeout: 50_000,
     });
-    assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr.trim().split('\n').at(-1)!, /^bestshot probe: \[ERR_CAPTURE_SOURCE_NOT_FOUND\] RTSP camera at rtsp:\/\/admin:\*\*\*@(127\.0\.0\.1:99999)?\/stream cannot be reached /);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim(), `bestshot probe: [ERR_USAGE] ${expected}`);
     assert.doesNotMatch(r.stdout + r.stderr, /hunter2/);
   }
 });

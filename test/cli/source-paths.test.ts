@@ -66,7 +66,7 @@ test('a source URI or test pattern that names nothing: probe exits 2; check-conf
   assert.equal(scheme.stderr.trim(), "bestshot probe: [ERR_USAGE] Expected a file path or a URI of scheme file, rtsp, rtsps, v4l2, argus, test for uri but received 'foo://x' of type string");
   const pattern = cli(['probe', 'test://nosuch']);
   assert.equal(pattern.status, 2, pattern.stderr);
-  assert.match(pattern.stderr.trim(), /^bestshot probe: \[ERR_USAGE\] Expected one of smpte, snow, .*, smpte-rp-219 for source\.pattern but received 'nosuch' of type string$/);
+  assert.match(pattern.stderr.trim(), /^bestshot probe: \[ERR_USAGE\] Expected test:\/\/<pattern> with a pattern of smpte, snow, .*, smpte-rp-219 for uri but received 'test:\/\/nosuch' of type string$/);
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-srcpattern-'));
   try {
     const config = writeRunConfig(dir, { source: '{ type: test, pattern: nosuch, live: true }', endpoint: 'http://127.0.0.1:1/packages' });

@@ -3,8 +3,9 @@
  * the boxes; --annotate draws them into a JPEG.
  */
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { describeVideoStreams, encodeJpeg, openCapture, recordingCutShort, unsupportedFileFormat, type CapturedFrame } from '../../capture/index.js';
+import { jpegCutShort } from '../../capture/file-format.js';
 import { annotate } from '../../detect/annotate.js';
 import { Detector, PROVIDERS, tensorOptionsFor, type ExecutionProvider } from '../../detect/index.js';
 import { CaptureError, UsageError } from '../../errors.js';
@@ -83,6 +84,11 @@ export const command: Command = {
       if (existsSync(values.annotate) && statSync(values.annotate).isDirectory()) {
         throw new UsageError(`cannot write --annotate ${values.annotate}: it is a folder; give a file name, e.g. ${join(values.annotate, 'annotated.jpg')}`);
       }
+      // The annotated frame is always JPEG: out.png held JPEG bytes under a PNG name, which some viewers and uploads refuse.
+      const ext = extname(values.annotate);
+      if (ext !== '' && !/^\.jpe?g$/i.test(ext)) {
+        throw new UsageError(`cannot write --annotate ${values.annotate}: the annotated frame is a JPEG, not ${ext}; give a name ending in .jpg, e.g. ${values.annotate.slice(0, -ext.length)}.jpg`);
+      }
       const dir = dirname(resolve(values.annotate));
       try {
         accessSync(dir, constants.W_OK);
@@ -158,6 +164,13 @@ export const command: Command = {
     }
     // A damaged file can end the stream without a frame and without an error from the decoder: that is a failure, not "no boxes".
     if (index === 0) throw new CaptureError(`no frame could be decoded from ${file}: the file is damaged or not an image or video GStreamer can read`);
+    // A JPEG cut short decodes without a word from GStreamer, the missing part grey. Warned, not refused:
+    // the part that decoded is real and its boxes are right (a cut recording is warned about the same
+    // way); a cut that leaves nothing to decode already fails above.
+    if (index === 1) {
+      const cut = jpegCutShort(file);
+      if (cut) console.error(`bestshot detect: warning: ${cut}`);
+    }
     // Read to its end (not stopped by --frames): a recording cut short is said, as run and replay say it.
     if (index > 1 && index < maxFrames) {
       const cut = await recordingCutShort(file, streamEndS);

@@ -1,6 +1,6 @@
 /** bestshot probe <uri>: the first thing to run on a new camera. */
 import { existsSync } from 'node:fs';
-import { buildPipeline, describeVideoStreams, openCapture, unsupportedFileFormat, type VideoStreams } from '../../capture/index.js';
+import { describeVideoStreams, openCapture, unsupportedFileFormat, type VideoStreams } from '../../capture/index.js';
 import { sourceFromUri } from '../../capture/uri.js';
 import { CaptureError, UsageError } from '../../errors.js';
 import { maskUrlCredentials } from '../../log.js';
@@ -38,11 +38,11 @@ export const command: Command = {
       height: numberArg('positive integer', 'height', values.height),
       framerate: numberArg('positive integer', 'framerate', values.framerate),
     };
-    // A URI that names no source (an unknown scheme, test:// with an unknown pattern) is a usage error (exit 2).
+    // A URI that names no source (an unknown scheme, rtsp:// without a host, argus:// without a sensor
+    // number, test:// with an unknown pattern) is a usage error (exit 2); sourceFromUri names the URI.
     let spec: ReturnType<typeof sourceFromUri>;
     try {
       spec = sourceFromUri(uri, dims);
-      if (spec.type === 'test') buildPipeline({ source: spec }, () => true);
     } catch (err) {
       if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(err.message);
       throw err;
@@ -51,7 +51,18 @@ export const command: Command = {
     if (spec.type === 'file' && !existsSync(spec.path)) throw new UsageError(`no such file: ${spec.path}`);
     const unsupported = spec.type === 'file' ? unsupportedFileFormat(spec.path) : undefined;
     if (unsupported !== undefined) throw new UsageError(unsupported);
-    const source = openCapture({ source: spec });
+    let source: ReturnType<typeof openCapture>;
+    try {
+      source = openCapture({ source: spec });
+    } catch (err) {
+      // A path that is no V4L2 capture device (/dev/null, a regular file, a camera's metadata node) will
+      // never become a camera: a usage error (exit 2), as a missing file is. A /dev/videoN that is not
+      // there stays a runtime error (exit 1): the camera may be unplugged for now.
+      if (spec.type === 'v4l2' && err instanceof CaptureError && err.message.startsWith(`${spec.device} is not a V4L2 video capture device `)) {
+        throw new UsageError(err.message);
+      }
+      throw err;
+    }
     let streams: VideoStreams | undefined;
     source.once('videoStreams', (v) => {
       streams = v;
