@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'ERR_EXPOSURE'
   | 'ERR_GNSS'
   | 'ERR_USAGE'
+  | 'ERR_INPUT'
   | 'ERR_PORT_IN_USE'
   | 'ERR_LOCKED'
   | 'ERR_RECEIVER_INDEX';
@@ -106,6 +107,20 @@ export class BestshotError extends Error {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+  }
+}
+
+/**
+ * A data file given on the command line cannot be used as what it was given
+ * for (a det.txt row that is not MOTChallenge's, a binary file, a seqinfo.ini
+ * without the sizes): `file` is the file, with `:line` where one line is at
+ * fault. Exit 2, as a usage error: the input is wrong, not the run or the config.
+ */
+export class InputError extends BestshotError {
+  readonly file: string;
+  constructor(file: string, message: string) {
+    super('ERR_INPUT', `${file}: ${message}`);
+    this.file = file;
   }
 }
 

@@ -111,6 +111,6 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     console.error(`bestshot ${name}: ${e.code ? `[${e.code}] ` : ''}${maskUrlCredentials(e.message)}`);
-    return e.code === 'ERR_USAGE' ? 2 : 1;
+    return e.code === 'ERR_USAGE' || e.code === 'ERR_INPUT' ? 2 : 1;
   }
 }

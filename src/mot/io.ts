@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { fileKind } from '../file-magic.js';
 
 export interface MotRow {
@@ -68,15 +68,15 @@ function parseMotLines(text: string, source: string): MotLine[] {
     while (fields.length > 0 && fields[fields.length - 1] === '') fields.pop();
     const f = fields.map((x) => (x === '' ? Number.NaN : Number(x)));
     if (f.length < 6 || f.slice(0, 6).some((x) => !Number.isFinite(x))) {
-      throw new ConfigError(`${source}:${n + 1}`, `expected 'frame,id,left,top,width,height,...' but read '${printable(line)}'`);
+      throw new InputError(`${source}:${n + 1}`, `expected 'frame,id,left,top,width,height,...' but read '${printable(line)}'`);
     }
     // conf, class and visibility, when given, are numbers: a word there was read as the default (score 1) without a word.
     const bad = f.slice(6, 9).findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) {
-      throw new ConfigError(`${source}:${n + 1}`, `column ${bad + 7} (${OPTIONAL_COLUMNS[bad]}) is '${fields[bad + 6]}', not a number, in '${line}'`);
+      throw new InputError(`${source}:${n + 1}`, `column ${bad + 7} (${OPTIONAL_COLUMNS[bad]}) is '${fields[bad + 6]}', not a number, in '${line}'`);
     }
     if (f[0]! > MAX_MOT_FRAME) {
-      throw new ConfigError(`${source}:${n + 1}`, `frame ${f[0]} is above ${MAX_MOT_FRAME}, the largest frame number read (MOTChallenge frames count images from 1), in '${line}'`);
+      throw new InputError(`${source}:${n + 1}`, `frame ${f[0]} is above ${MAX_MOT_FRAME}, the largest frame number read (MOTChallenge frames count images from 1), in '${line}'`);
     }
     const row: MotRow = {
       frame: f[0]!,
@@ -99,7 +99,7 @@ export function readMotFile(path: string): MotRow[] {
 }
 
 function readText(path: string): string {
-  if (!existsSync(path)) throw new ConfigError(path, 'file not found');
+  if (!existsSync(path)) throw new InputError(path, 'file not found');
   const bytes = readFileSync(path);
   // An image or other binary file given for a text file: said as what it is. Its first 'line' was
   // echoed into the message, raw bytes that garbled the terminal.
@@ -111,7 +111,7 @@ function readText(path: string): string {
   }
   const known = fileKind(bytes);
   const kind = known !== undefined && known !== 'an HTML page' ? known : text === undefined ? 'a binary file' : undefined;
-  if (kind !== undefined || text === undefined) throw new ConfigError(path, `is ${kind ?? 'a binary file'}, not a MOTChallenge text file (frame,id,left,top,width,height,... per line)`);
+  if (kind !== undefined || text === undefined) throw new InputError(path, `is ${kind ?? 'a binary file'}, not a MOTChallenge text file (frame,id,left,top,width,height,... per line)`);
   return text;
 }
 
@@ -251,7 +251,7 @@ export function readSeqInfo(dir: string): SeqInfo | null {
   }
   // Every frame up to seqLength is stepped through (see MAX_MOT_FRAME).
   if (info.seqLength !== undefined && info.seqLength > MAX_MOT_FRAME) {
-    throw new ConfigError(path, `seqLength ${info.seqLength} is above ${MAX_MOT_FRAME}, the largest frame count read`);
+    throw new InputError(path, `seqLength ${info.seqLength} is above ${MAX_MOT_FRAME}, the largest frame count read`);
   }
   return info;
 }
@@ -272,7 +272,7 @@ export const MOT15_SEQINFO: Readonly<Record<string, { frameRate: number; imWidth
  * A sequence's frame rate and image size, which replay and eval cannot do
  * without (the size places boxes against the image edge, S3; the rate sets
  * the timeline, A5): seqinfo.ini's, else MOT15_SEQINFO's for a known MOT15
- * folder; a ConfigError naming seqinfo.ini and what to write there otherwise.
+ * folder; an InputError naming seqinfo.ini and what to write there otherwise.
  */
 export function sequenceGeometry(dir: string, info: SeqInfo | null): { frameRate: number; width: number; height: number } {
   const known = MOT15_SEQINFO[basename(dir)];
@@ -282,7 +282,7 @@ export function sequenceGeometry(dir: string, info: SeqInfo | null): { frameRate
   if (frameRate === undefined || width === undefined || height === undefined) {
     const absent = [frameRate === undefined && 'frameRate', width === undefined && 'imWidth', height === undefined && 'imHeight'].filter((k) => k !== false);
     const missing = info === null ? 'no such file' : `missing: ${absent.join(', ')}`;
-    throw new ConfigError(
+    throw new InputError(
       join(dir, 'seqinfo.ini'),
       `frameRate, imWidth and imHeight are needed and not known for this sequence (${missing}): write them there under [Sequence], e.g. frameRate=30, imWidth=1920, imHeight=1080`,
     );

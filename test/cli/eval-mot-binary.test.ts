@@ -2,7 +2,7 @@
  * `bestshot eval-mot` given an image or another binary file where a
  * MOTChallenge text file should be: one line saying what the file is, with no
  * raw bytes in it (the first 'line' of a JPEG used to be echoed into the
- * message, garbling the terminal), exit 1 as for any other unreadable row.
+ * message, garbling the terminal), exit 2 as for any other unreadable row (an input error).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { PROJECT_ROOT, SHARED_DATA_DIR, sharedPath } from '../../src/paths.js';
 const CLI = join(PROJECT_ROOT, 'bin', 'bestshot.js');
 const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, BESTSHOT_FROM_SOURCE: '1' } });
 
-test('eval-mot --res an image or a binary file: exit 1, one line saying what it is, no raw bytes', { timeout: 60_000 }, () => {
+test('eval-mot --res an image or a binary file: exit 2, one line saying what it is, no raw bytes', { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'bestshot-evalmot-binary-'));
   try {
     const gt = join(sharedPath('mot15-TUD-Campus'), 'gt', 'gt.txt');
@@ -32,8 +32,8 @@ test('eval-mot --res an image or a binary file: exit 1, one line saying what it 
     ];
     for (const [res, message] of said) {
       const r = cli(['eval-mot', '--gt', gt, '--res', res]);
-      assert.equal(r.status, 1, r.stderr);
-      assert.equal(r.stderr, `bestshot eval-mot: [ERR_CONFIG] ${message}\n`);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, `bestshot eval-mot: [ERR_INPUT] ${message}\n`);
       assert.doesNotMatch(r.stderr.trimEnd(), /[\p{Cc}\ufffd]/u, 'no raw bytes on the terminal');
       assert.equal(r.stdout, '');
     }

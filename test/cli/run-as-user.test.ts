@@ -621,6 +621,7 @@ test('mistakes end the start with exit 1 and one line, touching nothing: a queue
     assert.equal(missing.code, 1, missing.stderr.slice(-1500));
     assert.equal(lastLine(missing.stderr), `bestshot run: [ERR_CONFIG] cameras[0].source.path: no such file: ${join(dir, 'no-such-clip.mp4')}`);
     assert.doesNotMatch(missing.stderr, /camera failed, retrying/);
+    assert.doesNotMatch(missing.stderr, /file not found/, 'said once, not as a warning first');
     const checked = cli(['check-config', gone, '-q']);
     assert.equal(checked.status, 1);
     assert.equal(checked.stderr.trim(), `${gone}: cameras[0].source.path: no such file: ${join(dir, 'no-such-clip.mp4')}`);

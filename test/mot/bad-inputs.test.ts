@@ -94,8 +94,8 @@ test('eval-mot on boxes of no size: scored as they were, with a warning that the
 test('a word in the score column, or a trailing comma, is not read as a number', () => {
   const word = file('word.txt', '1,1,10,10,20,20,high\n');
   const r = run('eval-mot', '--gt', gt, '--res', word);
-  assert.equal(r.stderr, `bestshot eval-mot: [ERR_CONFIG] ${word}:1: column 7 (conf) is 'high', not a number, in '1,1,10,10,20,20,high'\n`);
-  assert.equal(r.status, 1);
+  assert.equal(r.stderr, `bestshot eval-mot: [ERR_INPUT] ${word}:1: column 7 (conf) is 'high', not a number, in '1,1,10,10,20,20,high'\n`);
+  assert.equal(r.status, 2);
   // Before: Number('') is 0, so a gt row ending in ',' had flag 0 and was silently not scored.
   const trailing = file('trailing.txt', '1,1,10,10,20,20,\n2,1,10,10,20,20,\n');
   const t = run('eval-mot', '--gt', trailing, '--res', gt, '--json');
@@ -106,16 +106,16 @@ test('a word in the score column, or a trailing comma, is not read as a number',
   mkdirSync(join(seq, 'det'), { recursive: true });
   writeFileSync(join(seq, 'det', 'det.txt'), '1,-1,10,10,20,20,abc\n');
   const tr = run('track', '--mot', seq, '--out', join(dir, 'word-res.txt'));
-  assert.equal(tr.stderr, `bestshot track: [ERR_CONFIG] ${join(seq, 'det', 'det.txt')}:1: column 7 (conf) is 'abc', not a number, in '1,-1,10,10,20,20,abc'\n`);
-  assert.equal(tr.status, 1);
+  assert.equal(tr.stderr, `bestshot track: [ERR_INPUT] ${join(seq, 'det', 'det.txt')}:1: column 7 (conf) is 'abc', not a number, in '1,-1,10,10,20,20,abc'\n`);
+  assert.equal(tr.status, 2);
   assert.equal(existsSync(join(dir, 'word-res.txt')), false);
 });
 
 test('a frame number no sequence has (a stray 10000000) is refused at once, not stepped through for minutes', () => {
   const stray = file('stray.txt', '1,1,10,10,20,20,1\n10000000,1,10,10,20,20,1\n');
   const r = run('eval-mot', '--gt', gt, '--res', stray);
-  assert.equal(r.stderr, `bestshot eval-mot: [ERR_CONFIG] ${stray}:2: frame 10000000 is above 1000000, the largest frame number read (MOTChallenge frames count images from 1), in '10000000,1,10,10,20,20,1'\n`);
-  assert.equal(r.status, 1);
+  assert.equal(r.stderr, `bestshot eval-mot: [ERR_INPUT] ${stray}:2: frame 10000000 is above 1000000, the largest frame number read (MOTChallenge frames count images from 1), in '10000000,1,10,10,20,20,1'\n`);
+  assert.equal(r.status, 2);
   const frames = run('eval-mot', '--gt', gt, '--res', gt, '--frames', '10000000');
   assert.equal(frames.stderr, "bestshot eval-mot: [ERR_USAGE] Expected positive integer up to 1000000 for --frames but received '10000000'\n");
   assert.equal(frames.status, 2);
@@ -124,8 +124,8 @@ test('a frame number no sequence has (a stray 10000000) is refused at once, not 
   writeFileSync(join(seq, 'det', 'det.txt'), '1,-1,10,10,20,20,0.9\n');
   writeFileSync(join(seq, 'seqinfo.ini'), '[Sequence]\nseqLength=1000000000\n');
   const t = run('track', '--mot', seq, '--out', join(dir, 'long-res.txt'));
-  assert.equal(t.stderr, `bestshot track: [ERR_CONFIG] ${join(seq, 'seqinfo.ini')}: seqLength 1000000000 is above 1000000, the largest frame count read\n`);
-  assert.equal(t.status, 1);
+  assert.equal(t.stderr, `bestshot track: [ERR_INPUT] ${join(seq, 'seqinfo.ini')}: seqLength 1000000000 is above 1000000, the largest frame count read\n`);
+  assert.equal(t.status, 2);
 });
 
 test('track on an empty det.txt, or one whose every box has no size: exit 2, no result file', () => {
@@ -177,14 +177,14 @@ test('eval-mot on a file with one id on two boxes of a frame: refused as TrackEv
   const twoObjects = file('two-objects.txt', '1,1,10,10,20,20,1\n1,2,100,100,20,20,1\n2,1,10,10,20,20,1\n');
   const r = run('eval-mot', '--gt', twoObjects, '--res', twoBoxes);
   assert.equal(r.stdout, '');
-  assert.equal(r.stderr, `bestshot eval-mot: [ERR_CONFIG] ${twoBoxes}: id 1 is on 2 boxes of frame 1 (--res): an id is one object, once per frame, as TrackEval requires\n`);
-  assert.equal(r.status, 1);
+  assert.equal(r.stderr, `bestshot eval-mot: [ERR_INPUT] ${twoBoxes}: id 1 is on 2 boxes of frame 1 (--res): an id is one object, once per frame, as TrackEval requires\n`);
+  assert.equal(r.status, 2);
   const g = run('eval-mot', '--gt', twoBoxes, '--res', twoObjects);
-  assert.equal(g.stderr, `bestshot eval-mot: [ERR_CONFIG] ${twoBoxes}: id 1 is on 2 boxes of frame 1 (--gt): an id is one object, once per frame, as TrackEval requires\n`);
-  assert.equal(g.status, 1);
+  assert.equal(g.stderr, `bestshot eval-mot: [ERR_INPUT] ${twoBoxes}: id 1 is on 2 boxes of frame 1 (--gt): an id is one object, once per frame, as TrackEval requires\n`);
+  assert.equal(g.status, 2);
   // A det.txt given as the result (every id -1).
   const det = file('det-as-res.txt', '1,-1,10,10,20,20,0.9\n1,-1,100,100,20,20,0.8\n');
   const d = run('eval-mot', '--gt', twoObjects, '--res', det);
-  assert.equal(d.stderr, `bestshot eval-mot: [ERR_CONFIG] ${det}: id -1 is on 2 boxes of frame 1 (--res): an id is one object, once per frame, as TrackEval requires (id -1 is a det.txt's: is this a tracker result?)\n`);
-  assert.equal(d.status, 1);
+  assert.equal(d.stderr, `bestshot eval-mot: [ERR_INPUT] ${det}: id -1 is on 2 boxes of frame 1 (--res): an id is one object, once per frame, as TrackEval requires (id -1 is a det.txt's: is this a tracker result?)\n`);
+  assert.equal(d.status, 2);
 });

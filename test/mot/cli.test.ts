@@ -63,12 +63,12 @@ test('eval-mot on the TUD sample tracker prints the reference MOTA/IDF1', async 
 test('readSeqInfo and bad input messages', async () => {
   assert.deepEqual(readSeqInfo(sharedPath('mot15-TUD-Campus')), { name: 'TUD-Campus', frameRate: 25, seqLength: 71, imWidth: 640, imHeight: 480 });
   assert.equal(readSeqInfo(dir), null);
-  assert.throws(() => parseMot('1,2,3\n', 'x.txt'), { name: 'ConfigError', message: "x.txt:1: expected 'frame,id,left,top,width,height,...' but read '1,2,3'" });
+  assert.throws(() => parseMot('1,2,3\n', 'x.txt'), { name: 'InputError', message: "x.txt:1: expected 'frame,id,left,top,width,height,...' but read '1,2,3'" });
   const bad = join(dir, 'bad.txt');
   writeFileSync(bad, '1,1,0,0,10,10,1\nnot,a,row\n');
   const e = await capture(['eval-mot', '--gt', bad, '--res', bad]);
-  assert.equal(e.code, 1);
-  assert.equal(e.err, `bestshot eval-mot: [ERR_CONFIG] ${bad}:2: expected 'frame,id,left,top,width,height,...' but read 'not,a,row'`);
+  assert.equal(e.code, 2);
+  assert.equal(e.err, `bestshot eval-mot: [ERR_INPUT] ${bad}:2: expected 'frame,id,left,top,width,height,...' but read 'not,a,row'`);
   const t = await capture(['track', '--mot', sharedPath('mot15-TUD-Campus'), '--out', join(dir, 'x.txt'), '--track-thresh', 'high']);
   assert.equal(t.err, "bestshot track: [ERR_USAGE] Expected number for --track-thresh but received 'high'");
   assert.equal(t.code, 2, 'a usage error exits 2');

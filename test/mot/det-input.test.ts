@@ -101,15 +101,15 @@ test('replay refuses a sequence whose frame rate or image size is not known, nam
   const dir = variant('no-seqinfo', (lines) => lines, false);
   const out = join(root, 'no-seqinfo-replay');
   const r = bestshot('replay', dir, '--out', out);
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2);
   assert.equal(
     r.stderr,
-    `bestshot replay: [ERR_CONFIG] ${join(dir, 'seqinfo.ini')}: frameRate, imWidth and imHeight are needed and not known for this sequence (no such file): write them there under [Sequence], e.g. frameRate=30, imWidth=1920, imHeight=1080\n`,
+    `bestshot replay: [ERR_INPUT] ${join(dir, 'seqinfo.ini')}: frameRate, imWidth and imHeight are needed and not known for this sequence (no such file): write them there under [Sequence], e.g. frameRate=30, imWidth=1920, imHeight=1080\n`,
   );
   assert.equal(existsSync(out), false, 'refused before anything is written');
   writeFileSync(join(dir, 'seqinfo.ini'), '[Sequence]\nframeRate=25\nseqLength=71\n');
   const partial = bestshot('replay', dir, '--out', out);
-  assert.equal(partial.status, 1);
+  assert.equal(partial.status, 2);
   assert.match(partial.stderr, /needed and not known for this sequence \(missing: imWidth, imHeight\)/);
 });
 

@@ -1,5 +1,5 @@
 /** bestshot eval-mot --gt gt.txt --res result.txt: HOTA, CLEAR MOT and identity metrics as TrackEval computes them. */
-import { ConfigError, UsageError } from '../../errors.js';
+import { InputError, UsageError } from '../../errors.js';
 import { dirname, join } from 'node:path';
 import { MAX_MOT_FRAME, type MotRow, framesOutsideWarning, readMotFile, readSeqInfo } from '../../mot/io.js';
 import { type MotMetrics, detectBenchmark, evaluateMot, mot17KeepsGt } from '../../mot/evaluate.js';
@@ -80,7 +80,7 @@ export const command: Command = {
     for (const [rows, file, what] of [[gt, values.gt, '--gt'], [res, values.res, '--res']] as const) {
       const dup = repeatedId(rows);
       if (dup !== null) {
-        throw new ConfigError(
+        throw new InputError(
           file,
           `id ${dup.id} is on ${dup.count} boxes of frame ${dup.frame} (${what}): an id is one object, once per frame, as TrackEval requires${dup.id === -1 ? ' (id -1 is a det.txt\'s: is this a tracker result?)' : ''}`,
         );
