@@ -963,15 +963,20 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
    * A recording that fails before its first frame (not a video, damaged, no
    * decoder installed) fails the same way on every try: the camera ends as
    * 'failed' instead of retrying for ever. A recording that played and then
-   * failed (a file replaced while looping) and every live source are retried.
+   * failed (a file replaced while looping) and every live source are retried,
+   * unless a GStreamer element the source needs is missing.
    */
   #unplayable(cam: CameraConfig, status: CameraStatus, err: Error): boolean {
-    if (cam.source.type !== 'file' || cameraTotals(status).captured > 0) return false;
+    // A GStreamer element this machine lacks (an argus camera off a Jetson) is missing at every try:
+    // GStreamer reads its plugins once per process, so no retry can find it (it was retried for ever).
+    const elementMissing = (err as { code?: unknown }).code === 'ERR_CAPTURE_ELEMENT_MISSING';
+    if (!elementMissing && (cam.source.type !== 'file' || cameraTotals(status).captured > 0)) return false;
     status.failures++;
     status.lastError = err.message;
     status.state = 'failed';
     this.emit('cameraError', cam.id, err);
-    this.#log.error('camera failed: its recording cannot be played, not retried', { camera: cam.id, error: err.message });
+    const why = elementMissing ? 'a GStreamer element it needs is missing, not retried' : 'its recording cannot be played, not retried';
+    this.#log.error(`camera failed: ${why}`, { camera: cam.id, error: err.message });
     this.emit('cameraEnded', cam.id);
     return true;
   }
