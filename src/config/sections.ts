@@ -111,6 +111,12 @@ const SOURCE: UnionField = {
       width: num('capture width', { integer: true, min: 0, exclusiveMin: true, optional: true }),
       height: num('capture height', { integer: true, min: 0, exclusiveMin: true, optional: true }),
       framerate: num('sensor frame rate (frames are then taken at captureHz)', { min: 0, exclusiveMin: true, optional: true }),
+      maxLinearGain: num("linear gain at the gain control's maximum (A2 maps gain linearly from 1 at its minimum); calibrate per camera model", {
+        min: 1,
+        exclusiveMin: true,
+        default: 16,
+      }),
+      reportsAeValues: { kind: 'boolean', default: false, description: "the camera updates exposure_time_absolute/gain while AE runs (A1 reads them); most UVC cameras do not, and AE's choice is then estimated with a probe" },
       controls: {
         kind: 'record',
         values: num('control value', { integer: true }),

@@ -49,7 +49,7 @@ export interface ModelConfig {
 export type SourceConfig =
   | { type: 'file'; path: string; realtime: boolean; loop: boolean }
   | { type: 'rtsp'; url: string; latencyMs: number; transport: 'tcp' | 'udp' }
-  | { type: 'v4l2'; device: string; width?: number; height?: number; framerate?: number; controls: Record<string, number> }
+  | { type: 'v4l2'; device: string; width?: number; height?: number; framerate?: number; maxLinearGain: number; reportsAeValues: boolean; controls: Record<string, number> }
   | { type: 'argus'; sensorId: number; width: number; height: number; framerate: number }
   | { type: 'test'; pattern: string; width: number; height: number; framerate: number; live: boolean; numBuffers?: number }
   | { type: 'simulated'; seed: number; width: number; height: number; fps: number; scenario: string };

@@ -66,7 +66,7 @@ export function openSource(config: SourceConfig, tensor: TensorOptions, pixelSlo
         openCapture({ source: { type: 'v4l2', device: config.device, width: config.width, height: config.height, framerate: config.framerate, controls: config.controls }, ...common }),
         true,
       );
-      return { ...opened, control: () => createCameraControl({ type: 'v4l2', device: config.device }) };
+      return { ...opened, control: () => createCameraControl({ type: 'v4l2', device: config.device, maxLinearGain: config.maxLinearGain, reportsAeValues: config.reportsAeValues }) };
     }
     case 'argus': {
       const source = openCapture({ source: { type: 'argus', sensorId: config.sensorId, width: config.width, height: config.height, framerate: config.framerate }, ...common });

@@ -245,6 +245,15 @@ describe('config: exact error messages', () => {
     assert.deepEqual(parse(cam('{ T_manual: 50000, T_manual_max: 60000 }', '{ type: test }')).warnings, []);
   });
 
+  test('A2 calibration of a V4L2 camera: source.maxLinearGain and reportsAeValues (documented, and refused as unknown keys)', () => {
+    const v4l2 = (extra: string): string => `receiver: { embedded: true }\ncameras:\n  - id: usb\n    source: { type: v4l2, device: /dev/video0${extra} }\n`;
+    const d = parse(v4l2('')).config.cameras[0]!.source;
+    assert.deepEqual(d.type === 'v4l2' && [d.maxLinearGain, d.reportsAeValues], [16, false]);
+    const c = parse(v4l2(', maxLinearGain: 8, reportsAeValues: true')).config.cameras[0]!.source;
+    assert.deepEqual(c.type === 'v4l2' && [c.maxLinearGain, c.reportsAeValues], [8, true]);
+    assert.equal(errorOf(v4l2(', maxLinearGain: 1')), 'cameras[0].source.maxLinearGain: Expected number > 1 but received 1 of type number');
+  });
+
   test('a policy option the chosen policy does not read is warned about, not silently ignored', () => {
     const { warnings } = parse(`${BASE}    selection: { policy: spec, intervalS: 5, maxLatencyS: 2 }\n`);
     assert.deepEqual(warnings, [
