@@ -136,7 +136,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplaySummary> 
     objectsTracked: stats?.tracksCreated ?? 0,
     packagesImmediate: uploads.filter((u) => u.route === 'immediate').length,
     packagesCached: uploads.filter((u) => u.route === 'cached').length,
-    bytesSent: bytesSelected,
+    bytesSelected,
     bytesEveryFrame,
     byteRatio: bytesSelected > 0 ? bytesEveryFrame / bytesSelected : 0,
     delivered: counts.delivered,

@@ -42,7 +42,8 @@ export interface ReportSummary {
   objectsTracked: number;
   packagesImmediate: number;
   packagesCached: number;
-  bytesSent: number;
+  /** Bytes of the packages built (selected for upload), delivered or not. */
+  bytesSelected: number;
   /** Bytes had every processed frame been sent (see `everyFrameMethod`). */
   bytesEveryFrame: number;
   everyFrameMethod: string;
@@ -78,7 +79,8 @@ export function latencyPercentile(values: readonly number[], p: number): number 
 }
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const kb = (b: number): string => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} MB` : `${(b / 1e3).toFixed(1)} kB`);
+// Binary units, as the run's and the replay's summaries print them (the report said 143.5 kB of what they said 140 KiB).
+const kb = (b: number): string => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 const COLORS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45', '#469990', '#9a6324'];
 
 /** A box as an HTML overlay in % of a view (vx, vy, vw, vh) of the frame: crisp at any size, label at a fixed pixel size. */
@@ -267,7 +269,7 @@ export function writeReport(dir: string, summary: ReportSummary, uploads: Report
     groundSvg = `<h2>Ground tracks (W1, metres east / north of the camera)</h2><svg class="ground" viewBox="0 0 ${size} ${size}" width="${size}" height="${size}"><circle cx="${X(0)}" cy="${Y(0)}" r="5" fill="#000"/><text x="${X(0) + 7}" y="${Y(0) + 4}" font-size="11">camera</text>${lines}</svg>`;
   }
 
-  const ratio = summary.bytesSent > 0 && summary.bytesEveryFrame > 0 ? summary.bytesEveryFrame / summary.bytesSent : 0;
+  const ratio = summary.bytesSelected > 0 && summary.bytesEveryFrame > 0 ? summary.bytesEveryFrame / summary.bytesSelected : 0;
   const classes = [...classCounts.entries()]
     .sort((a, b) => b[1] - a[1])
     .map(([label, n]) => `<span class="cls"><b>${n}</b> ${esc(label)}</span>`)
@@ -287,7 +289,7 @@ figcaption{padding:6px 8px;font-size:12px;line-height:1.6}.up{display:inline-blo
 <div class="stat"><b id="objects-tracked">${summary.objectsTracked}</b>objects tracked</div>
 <div class="stat"><b id="packages-immediate">${summary.packagesImmediate}</b>selected to send at once</div>
 <div class="stat"><b id="packages-cached">${summary.packagesCached}</b>selected for the queue</div>
-<div class="stat"><b>${kb(summary.bytesSent)}</b>selected for upload</div>
+<div class="stat"><b>${kb(summary.bytesSelected)}</b>selected for upload</div>
 ${
   ratio > 0
     ? `<div class="stat"><b>${ratio.toFixed(1)}×</b>fewer bytes than every frame (${kb(summary.bytesEveryFrame)}, ${esc(summary.everyFrameMethod)})</div>`

@@ -51,10 +51,10 @@ test('replay of a real clip: every logged package is stored once, valid, and dec
     assert.equal(f?.width, 768);
     assert.equal(f?.height, 432);
   }
-  const summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as { delivered: number; undelivered: number; bytesSent: number; bytesEveryFrame: number };
+  const summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as { delivered: number; undelivered: number; bytesSelected: number; bytesEveryFrame: number };
   assert.equal(summary.undelivered, 0);
   assert.equal(summary.delivered, log.length);
-  assert.ok(summary.bytesEveryFrame > summary.bytesSent);
+  assert.ok(summary.bytesEveryFrame > summary.bytesSelected);
   assert.ok(existsSync(join(dir, 'run', 'report', 'report.html')));
   assert.match(readFileSync(join(dir, 'run', 'report', 'report.html'), 'utf8'), /Best shot per object/);
   assert.ok(existsSync(join(dir, 'run', 'tracks.jsonl')));

@@ -28,7 +28,7 @@ test('two cameras whose trackers both have a track 7: two objects, each named wi
     });
     const summary = {
       title: 't', source: 's', cameraId: 'cam-a, cam-b', policy: 'shared-best', framesCaptured: 2, framesProcessed: 2, framesDropped: 0, objectsTracked: 2,
-      packagesImmediate: 0, packagesCached: 3, bytesSent: 3 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 3, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
+      packagesImmediate: 0, packagesCached: 3, bytesSelected: 3 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 3, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
     };
     const html = readFileSync(writeReport(dir, summary, [upload('cam-a', 1), upload('cam-b', 1), upload('cam-a', 2)]), 'utf8');
     assert.match(html, /data-objects="2"/);
@@ -60,7 +60,7 @@ test("a run's report keeps its newest report.maxImages images, one copy each, an
     assert.ok(uploads.every((u) => u.jpeg === undefined), 'no image read back for a refresh');
     const summary = {
       title: 't', source: 's', cameraId: 'cam', policy: 'spec', framesCaptured: 5, framesProcessed: 5, framesDropped: 0, objectsTracked: 5,
-      packagesImmediate: 0, packagesCached: 5, bytesSent: 5 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 5, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
+      packagesImmediate: 0, packagesCached: 5, bytesSelected: 5 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 5, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
     };
     const html = readFileSync(writeReport(dir, summary, uploads), 'utf8');
     assert.match(html, /data-uploads="3"/);
@@ -77,7 +77,7 @@ test('a full disk while the report is refreshed leaves the last complete report.
   try {
     const summary = {
       title: 't', source: 's', cameraId: 'cam', policy: 'spec', framesCaptured: 1, framesProcessed: 1, framesDropped: 0, objectsTracked: 0,
-      packagesImmediate: 0, packagesCached: 0, bytesSent: 0, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 0, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
+      packagesImmediate: 0, packagesCached: 0, bytesSelected: 0, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 0, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
     };
     writeReport(dir, summary, []);
     const before = readFileSync(join(dir, 'report.html'), 'utf8');
@@ -120,7 +120,7 @@ test("upload.content 'crops': the report shows each object's own crop where it l
     assert.deepEqual(readdirSync(join(dir, 'report', 'images')).sort(), ['cam_2_t7.jpg', 'cam_2_t9.jpg']);
     const summary = {
       title: 't', source: 's', cameraId: 'cam', policy: 'shared-best', framesCaptured: 2, framesProcessed: 2, framesDropped: 0, objectsTracked: 2,
-      packagesImmediate: 0, packagesCached: 2, bytesSent: 4 * crop.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 2, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
+      packagesImmediate: 0, packagesCached: 2, bytesSelected: 4 * crop.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 2, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
     };
     const html = readFileSync(writeReport(join(dir, 'report'), summary, images.uploads()), 'utf8');
     // Each card: its own crop, the whole image in view (the view is the crop's rectangle), the box inside at the margin.
@@ -141,7 +141,7 @@ test('a report says what was delivered and what is still queued, and that a repl
   try {
     const summary = {
       title: 't', source: 's', cameraId: 'cam', policy: 'spec', framesCaptured: 332, framesProcessed: 120, framesDropped: 0, objectsTracked: 5,
-      packagesImmediate: 3, packagesCached: 33, bytesSent: 0, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 9, stillQueued: 27, interrupted: 'SIGTERM',
+      packagesImmediate: 3, packagesCached: 33, bytesSelected: 0, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 9, stillQueued: 27, interrupted: 'SIGTERM',
       latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 5,
     };
     const html = readFileSync(writeReport(dir, summary, []), 'utf8');
@@ -168,7 +168,7 @@ test('a box at the top edge of its view has its label inside the box (above it, 
     };
     const summary = {
       title: 't', source: 's', cameraId: 'cam', policy: 'spec', framesCaptured: 2, framesProcessed: 2, framesDropped: 0, objectsTracked: 2,
-      packagesImmediate: 0, packagesCached: 2, bytesSent: 2 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 2, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
+      packagesImmediate: 0, packagesCached: 2, bytesSelected: 2 * jpeg.length, bytesEveryFrame: 0, everyFrameMethod: '', delivered: 2, latencyMs: { p50: 0, p99: 0, frames: 0 }, durationS: 1,
     };
     // Track 1's box touches the frame's top (its card's view starts there); track 2's is mid-frame.
     const html = readFileSync(writeReport(dir, summary, [at(30, 1), at(240, 2)]), 'utf8');

@@ -65,7 +65,7 @@ export function printSummary(s: ReplaySummary, out: (line: string) => void = con
   out(
     `delivered:         ${s.delivered} acknowledged by the endpoint${s.replaced > 0 ? `, ${s.replaced} replaced in the queue by a better image of the same object` : ''}${s.undelivered > 0 ? `, ${s.undelivered} still queued (${s.interrupted !== undefined ? 'interrupted' : 'drain timed out'})` : ''}${s.queueDropped > 0 ? `, ${queueDroppedText(s.queueDropped)}` : ''}${s.deadLettered > 0 ? `, ${s.deadLettered} refused by it (dead letters: run.log says why)` : ''}`,
   );
-  out(`bytes selected:    ${kb(s.bytesSent)} vs ${kb(s.bytesEveryFrame)} for every frame → ${s.byteRatio.toFixed(1)}× fewer`);
+  out(`bytes selected:    ${kb(s.bytesSelected)} vs ${kb(s.bytesEveryFrame)} for every frame → ${s.byteRatio.toFixed(1)}× fewer`);
   out(`latency:           p50 ${s.latencyMs.p50.toFixed(1)} ms, p99 ${s.latencyMs.p99.toFixed(1)} ms (capture → packages built)`);
   out(`wall time:         ${s.durationS.toFixed(1)} s`);
   if (s.interrupted !== undefined) out(`interrupted:       by ${s.interrupted}, before the recording ended`);

@@ -236,7 +236,7 @@ async function runService(config: BestshotConfig, log: Logger, stopTimeoutMs: nu
           objectsTracked: [...svc.cameras.values()].reduce((a, s) => a + cameraTotals(s).tracksCreated, 0),
           packagesImmediate: c.packages.immediate,
           packagesCached: c.packages.cached,
-          bytesSent: c.packages.bytes,
+          bytesSelected: c.packages.bytes,
           bytesEveryFrame: 0,
           everyFrameMethod: 'not measured by bestshot run (bestshot replay --report measures them)',
           delivered: c.delivered,
