@@ -131,3 +131,13 @@ test('det rows outside frames 1..seqLength (a 0-based file) are counted in a war
   const l = bestshot('track', '--mot', long, '--out', join(root, 'long.txt'));
   assert.equal(l.stderr, `bestshot track: warning: ${join(long, 'det', 'det.txt')}: ${frame71} rows outside frames 1..70 ignored (frame 71)\n`);
 });
+
+test('replay of a MOTChallenge folder without det/det.txt names the missing file, as track --mot does (it said "is a folder, not a video file")', { timeout: 60_000 }, () => {
+  const dir = variant('no-det', (lines) => lines);
+  rmSync(join(dir, 'det'), { recursive: true });
+  const out = join(root, 'no-det-replay');
+  const r = bestshot('replay', dir, '--out', out);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, `bestshot replay: [ERR_USAGE] no such file: ${join(dir, 'det', 'det.txt')} (a MOTChallenge sequence folder is replayed from its det/det.txt; this one has none)\n`);
+  assert.equal(existsSync(out), false);
+});

@@ -177,6 +177,11 @@ export async function replayMain(
       throw new UsageError(`replay reads a recording file, not a camera URL (${maskUrlCredentials(video)}): record the stream to a file first, or run the camera with 'bestshot run' (its config's source), or look at it with 'bestshot probe'`);
     }
     if (!existsSync(video)) throw new UsageError(`no such recording: ${video}`);
+    // A MOTChallenge folder without its detections (gt/ and seqinfo.ini only): said as track --mot says it,
+    // not as a folder given for a video.
+    if (existsSync(join(video, 'seqinfo.ini')) || existsSync(join(video, 'gt', 'gt.txt'))) {
+      throw new UsageError(`no such file: ${join(video, 'det', 'det.txt')} (a MOTChallenge sequence folder is replayed from its det/det.txt; this one has none)`);
+    }
     const unsupported = unsupportedFileFormat(video);
     if (unsupported !== undefined) throw new UsageError(unsupported);
     cam.source = { type: 'file', path: resolve(video), realtime: false, loop: false };
