@@ -12,8 +12,8 @@
  *   POST /packages                       → 201 {stored:true,key} | 200 {duplicate:true,key} | 409 another package under that key
  *   GET  /packages[?camera=&after=&limit=] → {count, packages:[…]} in arrival order
  *   GET  /packages/<key>/image.jpg | /crop-N.jpg | /metadata.json
- *   GET  /browse[?token=…]               → HTML page of the newest packages (browse.ts; the token query sets a cookie)
- *   GET  /stats (token), GET /healthz (no token needed)
+ *   GET  /browse[?token=…|?before=<seq>] → HTML page of the newest packages, paged (browse.ts; the token query sets a cookie)
+ *   GET  /stats (token), GET|HEAD /healthz (no token needed; 503 with the reason while the store cannot take uploads)
  *
  * Retention: with maxPackages, storing one more removes the oldest; without it
  * the store grows until its disk is full (then 507, the edge keeps its queue).
@@ -24,9 +24,9 @@
  * uploads read at once, the metadata's size, JSON nesting and track count
  * are bounded while reading, not after.
  */
-import { cookieToken, renderBrowsePage, TOKEN_COOKIE, type BrowseTrack } from './browse.js';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { accessSync, constants, existsSync, promises as fsp, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { BROWSE_PAGE_ROWS, cookieToken, renderBrowsePage, summarizeForBrowse, TOKEN_COOKIE, type BrowseSummary } from './browse.js';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { accessSync, constants, createWriteStream, existsSync, promises as fsp, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type AddressInfo } from 'node:net';
@@ -35,9 +35,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import busboy from 'busboy';
 import { BestshotError, ConfigError, invalidParameterError, unwritableDirAdvice } from '../errors.js';
-import { idempotencyKey, sha256Hex, type PackageMetadata } from '../upload/package.js';
+import { idempotencyKey, type PackageMetadata } from '../upload/package.js';
 import { validatePackageMetadata } from '../upload/schema.js';
 import { makeDirectory } from '../process-lock.js';
+import { pemProblem } from '../tls-files.js';
 
 /**
  * Fault injection FOR TESTS ONLY (fault tests of the uploader against a real
@@ -85,7 +86,10 @@ export interface ReceiverOptions {
   token?: string;
   /** Serve HTTPS (and mTLS with ca + requireClientCert). */
   tls?: ReceiverTlsOptions;
-  /** Largest request body accepted, bytes. Default 32 MiB; larger gets 413 as soon as the limit is crossed (chunked bodies too). */
+  /**
+   * Largest request body accepted, bytes. Default 32 MiB; larger gets 413 as soon as the limit is crossed (chunked bodies too).
+   * Its parts are written to disk as they arrive: memory does not grow with it.
+   */
   maxBodyBytes?: number;
   /** Largest 'metadata' part, bytes. Default 1 MiB (a package with 1000 tracks is ~400 KiB); larger gets 413. */
   maxMetadataBytes?: number;
@@ -183,9 +187,23 @@ class HttpError extends Error {
     message: string,
     readonly extra: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it finds.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * A log line with its control characters escaped (a newline as \u000a, ESC as \u001b): values
+ * of a request reach the log (a metadata idempotencyKey quoted in its 400, a part name, a
+ * parser's message), and a key holding a newline and an ANSI escape wrote a forged line of its
+ * own ('POST #999: forged:1 stored') in red on the operator's terminal.
+ */
+export function escapeControl(line: string): string {
+  return line.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const keyDir = (key: string): string => encodeURIComponent(key);
@@ -200,7 +218,7 @@ export const DEFAULT_STOP_DRAIN_MS = 5000;
 /** Refused requests logged one line each per minute; the rest are counted in one line (logRefusal). */
 const REFUSAL_LINES = 20;
 
-/** Leftover of a store interrupted by a crash: `<key>.tmp-<12 hex>` (see store()). */
+/** Leftover of an upload interrupted by a crash: `.upload.tmp-<12 hex>` (see handlePost(); `<key>.tmp-<12 hex>` before). */
 const TMP_DIR_PATTERN = /\.tmp-[0-9a-f]{12}$/;
 /** upload.content crops: part names 'crop-0'… (schemas/package.v1.json crops[].part) and at most this many per package. */
 const CROP_PART = /^crop-[0-9]{1,3}$/;
@@ -285,7 +303,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const maxPackages = options.maxPackages;
   if (maxPackages !== undefined && (!Number.isInteger(maxPackages) || maxPackages < 1)) throw invalidParameterError('positive integer', 'maxPackages', maxPackages);
   const faults = options.testFaults ?? {};
-  const log = options.log ?? (() => {});
+  // Every line escaped: request values (a metadata idempotencyKey, a part name) reach the log.
+  const log = options.log ? ((write) => (line: string) => write(escapeControl(line)))(options.log) : () => {};
   const token = options.token;
   const expectedAuth = token !== undefined ? Buffer.from(`Bearer ${token}`) : undefined;
   // Without a CA no client certificate can be verified: every handshake would fail, every client be
@@ -293,6 +312,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   if (options.tls?.requireClientCert === true && options.tls.ca === undefined) {
     throw new ConfigError('tls.ca', 'requireClientCert needs the CA that signed the clients\' certificates: without one every client is refused');
   }
+  // A CA that holds no certificate (a key, a path's text) verifies nobody: the start said it listens, then every client was refused.
+  const caProblem = options.tls?.requireClientCert === true && options.tls.ca !== undefined ? pemProblem(options.tls.ca.toString(), 'certificate') : undefined;
+  if (caProblem !== undefined) throw new ConfigError('tls.ca', `${caProblem}: requireClientCert needs the PEM certificate of the CA that signed the clients' certificates`);
   const clientCertAuth = options.tls?.requireClientCert === true && options.tls.ca !== undefined;
   if (token === undefined && !clientCertAuth) {
     if (!isLoopbackHost(host) && options.allowUnauthenticated !== true) {
@@ -331,28 +353,46 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     }
     return new BestshotError('ERR_RECEIVER_INDEX', `receiver index ${indexPath} cannot be written (${code}): ${unwritableDirAdvice(errno, '--dir')}`, { cause: err });
   };
-  let db: Database.Database;
-  try {
-    db = new Database(indexPath);
-  } catch (err) {
-    throw unwritableIndex(err);
-  }
-  try {
-    db.pragma('journal_mode = WAL');
-  } catch (err) {
-    db.close();
-    const code = (err as { code?: string }).code;
-    if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') throw unwritableIndex(err);
-    // The packages are files under packages/; the index only lists and deduplicates them.
-    throw new BestshotError(
-      'ERR_RECEIVER_INDEX',
-      `receiver index ${indexPath} is not a readable database (${code}): move it aside and start again; a new index is made, the stored packages under ${pkgDir} stay (a re-sent one is still answered as a duplicate)`,
-      { cause: err },
-    );
-  }
-  try {
-    db.pragma('synchronous = FULL');
-    db.exec(`CREATE TABLE IF NOT EXISTS packages (
+  /** The statements on an open index. */
+  const statements = (d: Database.Database) => ({
+    has: d.prepare<[string], { seq: number; sha256: string }>('SELECT seq, sha256 FROM packages WHERE key = ?'),
+    insert: d.prepare(
+      'INSERT OR IGNORE INTO packages (key, camera_id, image_id, timestamp_ns, received_at_ms, bytes, sha256, track_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    dup: d.prepare('UPDATE packages SET duplicates = duplicates + 1 WHERE key = ?'),
+    list: d.prepare<[string | null, string | null, number, number], Record<string, unknown>>(
+      'SELECT * FROM packages WHERE (? IS NULL OR camera_id = ?) AND seq > ? ORDER BY seq LIMIT ?',
+    ),
+    recent: d.prepare<[number, number], Record<string, unknown>>('SELECT * FROM packages WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
+    count: d.prepare('SELECT COUNT(*) AS n FROM packages'),
+    keys: d.prepare<[], string>('SELECT key FROM packages').pluck(),
+    oldest: d.prepare<[number], { key: string }>('SELECT key FROM packages ORDER BY seq LIMIT ?'),
+    remove: d.prepare('DELETE FROM packages WHERE key = ?'),
+  });
+  /** Open (or make) the index: its connection, statements, and the file it is (to notice it removed or replaced while running). */
+  const openIndex = (): { db: Database.Database; q: ReturnType<typeof statements>; dev: number; ino: number } => {
+    let d: Database.Database;
+    try {
+      d = new Database(indexPath);
+    } catch (err) {
+      throw unwritableIndex(err);
+    }
+    try {
+      d.pragma('journal_mode = WAL');
+    } catch (err) {
+      d.close();
+      const code = (err as { code?: string }).code;
+      if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') throw unwritableIndex(err);
+      // The packages are files under packages/; the index only lists and deduplicates them.
+      throw new BestshotError(
+        'ERR_RECEIVER_INDEX',
+        `receiver index ${indexPath} is not a readable database (${code}): move it aside and start again; a new index is made, the stored packages under ${pkgDir} stay (a re-sent one is still answered as a duplicate)`,
+        { cause: err },
+      );
+    }
+    try {
+      d.pragma('synchronous = FULL');
+      d.exec(`CREATE TABLE IF NOT EXISTS packages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,
     camera_id TEXT NOT NULL,
@@ -364,51 +404,173 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     track_ids TEXT NOT NULL,
     duplicates INTEGER NOT NULL DEFAULT 0
   ); CREATE INDEX IF NOT EXISTS packages_camera ON packages (camera_id, seq);`);
-  } catch (err) {
-    db.close();
-    throw unwritableIndex(err);
-  }
-  const q = {
-    has: db.prepare<[string], { seq: number; sha256: string }>('SELECT seq, sha256 FROM packages WHERE key = ?'),
-    insert: db.prepare(
-      'INSERT OR IGNORE INTO packages (key, camera_id, image_id, timestamp_ns, received_at_ms, bytes, sha256, track_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    dup: db.prepare('UPDATE packages SET duplicates = duplicates + 1 WHERE key = ?'),
-    list: db.prepare<[string | null, string | null, number, number], Record<string, unknown>>(
-      'SELECT * FROM packages WHERE (? IS NULL OR camera_id = ?) AND seq > ? ORDER BY seq LIMIT ?',
-    ),
-    recent: db.prepare<[number], Record<string, unknown>>('SELECT * FROM packages ORDER BY seq DESC LIMIT ?'),
-    count: db.prepare('SELECT COUNT(*) AS n FROM packages'),
-    oldest: db.prepare<[number], { key: string }>('SELECT key FROM packages ORDER BY seq LIMIT ?'),
-    remove: db.prepare('DELETE FROM packages WHERE key = ?'),
-  };
-  /** The tracks of a stored package for the browse page (a package whose metadata cannot be read shows none). */
-  const browseTracks = (key: string): BrowseTrack[] => {
-    try {
-      const meta = JSON.parse(readFileSync(join(pkgDir, keyDir(key), 'metadata.json'), 'utf8')) as {
-        tracks?: Array<{ trackId: number; label?: string; entry: { box: { label: string; score: number } } }>;
-      };
-      return (meta.tracks ?? []).map((t) => ({ trackId: t.trackId, label: t.label ?? t.entry.box.label, score: t.entry.box.score }));
-    } catch {
-      return [];
+      const { dev, ino } = statSync(indexPath);
+      return { db: d, q: statements(d), dev, ino };
+    } catch (err) {
+      d.close();
+      throw unwritableIndex(err);
     }
   };
-  /** upload.content crops of a stored package, for the browse page. */
-  const browseCrops = (key: string): { hasImage: boolean; crops: string[] } => {
-    try {
-      const meta = JSON.parse(readFileSync(join(pkgDir, keyDir(key), 'metadata.json'), 'utf8')) as { image?: unknown; crops?: Array<{ part: string }> };
-      return { hasImage: meta.image !== null, crops: (meta.crops ?? []).map((c) => c.part).filter((p) => CROP_PART.test(p)) };
-    } catch {
-      return { hasImage: true, crops: [] };
-    }
-  };
+  let { db, q, dev: indexDev, ino: indexIno } = openIndex();
+  /** False after the index file was found removed or replaced and could not be opened again (ensureStore retries). */
+  let indexOpen = true;
+  let indexFailureLogged: string | undefined;
   const stats: ReceiverStats = { posts: 0, stored: 0, duplicates: 0, rejected: 0, unauthorized: 0, faultsCut: 0, faultsFailed: 0, faultsDelayed: 0, pruned: 0 };
+  let storedCount = (q.count.get() as { n: number }).n;
+
+  /**
+   * Index the package folders under packages/ that have no index row, from their own
+   * metadata.json, oldest folder first (its mtime is its arrival). Such folders are left by a
+   * kill -9 between publish and index, by an index moved aside as ERR_RECEIVER_INDEX advises, by a
+   * 0-byte index: the receiver started with an empty index, listed nothing and took each
+   * re-sent package for a new one, though the packages were on disk. A folder whose metadata.json
+   * cannot be read, or is not a package under that folder's key, is counted and left as it is.
+   * Synchronous: at start, and when the index is made again while running (ensureStore).
+   */
+  function reconcile(): { indexed: number; unreadable: number } {
+    const known = new Set(q.keys.all());
+    const found: Array<{ m: PackageMetadata; mtimeMs: number }> = [];
+    let unreadable = 0;
+    for (const name of readdirSync(pkgDir)) {
+      if (TMP_DIR_PATTERN.test(name)) continue;
+      let key: string;
+      try {
+        key = decodeURIComponent(name);
+      } catch {
+        unreadable++;
+        continue;
+      }
+      if (known.has(key)) continue;
+      try {
+        const folder = join(pkgDir, name);
+        const m = JSON.parse(readFileSync(join(folder, 'metadata.json'), 'utf8')) as PackageMetadata;
+        if (validatePackageMetadata(m).length > 0 || m.idempotencyKey !== key || keyDir(key) !== name) {
+          unreadable++;
+          continue;
+        }
+        found.push({ m, mtimeMs: statSync(folder).mtimeMs });
+      } catch {
+        unreadable++;
+      }
+    }
+    found.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    let indexed = 0;
+    db.transaction(() => {
+      for (const { m, mtimeMs } of found) if (index(m, Math.round(mtimeMs))) indexed++;
+    })();
+    return { indexed, unreadable };
+  }
+  const reconciled = (() => {
+    try {
+      return reconcile();
+    } catch (err) {
+      db.close();
+      // index() says a full disk as the 507 of an upload; here it is the start's error naming the file and the fix.
+      throw unwritableIndex(err instanceof HttpError && err.cause !== undefined ? err.cause : err);
+    }
+  })();
+  if (reconciled.indexed > 0) {
+    (options.warn ?? ((line: string) => console.error(line)))(
+      `index: ${reconciled.indexed} package folder(s) under packages/ had no index row: indexed from their metadata.json${reconciled.unreadable > 0 ? ` (${reconciled.unreadable} folder${reconciled.unreadable === 1 ? '' : 's'} without a readable package left as it is)` : ''}`,
+    );
+  }
+
+  /**
+   * The store as the receiver works on it: packages/ a folder, index.sqlite the file opened.
+   * Checked before an upload is read, again just before it is published, and by /healthz. The
+   * store removed while running made every upload a 500 while /healthz said ok, and after a
+   * `mkdir -p <dir>/packages` the uploads were acknowledged into the deleted index file (listed
+   * nowhere after a restart). Now an index file removed or replaced is opened (made) again and
+   * filled from packages/ (reconcile); a missing packages folder is a 503 with Retry-After (the
+   * edge keeps the package queued) and is not made again here: an unmounted disk leaves its
+   * empty mount point, and the packages would go to the disk under it.
+   */
+  function ensureStore(): void {
+    const retry = { 'Retry-After': '30' };
+    try {
+      if (!statSync(pkgDir).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new HttpError(503, `the store's packages folder is missing (${code}; removed while running?): make it again (mkdir -p <--dir>/packages) or restart the receiver; retry later`, {}, retry);
+    }
+    let current: { dev: number; ino: number } | undefined;
+    try {
+      current = statSync(indexPath);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new HttpError(503, `the receiver index cannot be checked (${code ?? 'error'}); retry later`, {}, retry);
+    }
+    if (indexOpen && current !== undefined && current.dev === indexDev && current.ino === indexIno) return;
+    const why = !indexOpen ? 'could not be opened' : current === undefined ? 'was removed' : 'was replaced by another file';
+    if (indexOpen) {
+      // Closed before the new one is opened: the old connection's -wal and -shm go with it, not into the new file.
+      indexOpen = false;
+      try {
+        db.close();
+      } catch {}
+    }
+    let opened: ReturnType<typeof openIndex>;
+    try {
+      opened = openIndex();
+    } catch (err) {
+      // Said once, not at every request and health check that tries again.
+      const line = `index: ${indexPath} ${why} while running and cannot be opened again: ${(err as Error).message}`;
+      if (line !== indexFailureLogged) log((indexFailureLogged = line));
+      throw new HttpError(503, 'the receiver index cannot be opened (the receiver log says why); retry later', {}, retry);
+    }
+    ({ db, q, dev: indexDev, ino: indexIno } = opened);
+    indexOpen = true;
+    indexFailureLogged = undefined;
+    storedCount = (q.count.get() as { n: number }).n;
+    browseCache.clear();
+    const { indexed } = reconcile();
+    log(`index: ${indexPath} ${why} while running: opened it again, ${indexed} package(s) indexed from packages/`);
+  }
+  /** Why the store cannot take uploads now, or undefined (/healthz). */
+  function storeProblem(): string | undefined {
+    try {
+      ensureStore();
+      accessSync(pkgDir, constants.W_OK);
+      return undefined;
+    } catch (err) {
+      if (err instanceof HttpError) return err.message;
+      return `the store's packages folder cannot be written (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+    }
+  }
+
+  /**
+   * The browse page's view of each stored package, read once (asynchronously) and kept: a
+   * package's metadata never changes once stored. The page re-read and parsed every package's
+   * metadata.json twice per request with readFileSync: 200 packages of 1000 tracks held the
+   * event loop 2.7 s a page, uploads and /healthz waited behind it.
+   */
+  const browseCache = new Map<string, Promise<BrowseSummary>>();
+  const BROWSE_CACHE_MAX = 4 * BROWSE_PAGE_ROWS;
+  const browseSummary = (key: string): Promise<BrowseSummary> => {
+    const hit = browseCache.get(key);
+    if (hit) {
+      // Most recently used last: the oldest entries go first when it is full.
+      browseCache.delete(key);
+      browseCache.set(key, hit);
+      return hit;
+    }
+    const read = fsp
+      .readFile(join(pkgDir, keyDir(key), 'metadata.json'), 'utf8')
+      .then((text) => summarizeForBrowse(JSON.parse(text) as unknown, CROP_PART))
+      .catch(() => {
+        // Unreadable now (removed by hand, pruned meanwhile): shown without tracks, and not kept.
+        browseCache.delete(key);
+        return summarizeForBrowse(undefined, CROP_PART);
+      });
+    browseCache.set(key, read);
+    while (browseCache.size > BROWSE_CACHE_MAX) browseCache.delete(browseCache.keys().next().value!);
+    return read;
+  };
   /**
    * Retention (maxPackages): the oldest packages beyond the limit go, row first (a GET then says
    * 404, never serves half a package), then the files. One prune at a time; a failure to remove
    * files is logged and retried at the next prune (the row is gone: they are only disk space).
    */
-  let storedCount = (q.count.get() as { n: number }).n;
   let pruning: Promise<void> = Promise.resolve();
   const prune = (): Promise<void> =>
     (pruning = pruning.then(async () => {
@@ -416,6 +578,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       const keys = q.oldest.all(storedCount - maxPackages).map((r) => r.key);
       for (const key of keys) {
         q.remove.run(key);
+        browseCache.delete(key);
         storedCount--;
         stats.pruned++;
         try {
@@ -450,13 +613,37 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     return fromCookie !== undefined && sameSecret(Buffer.from(fromCookie), Buffer.from(token));
   };
 
+  /** A file part as it was written to the upload's temporary folder: its size, SHA-256 and whether it starts with a JPEG SOI. */
+  interface ReceivedFile {
+    bytes: number;
+    sha256: string;
+    soi: boolean;
+  }
+  interface ReceivedParts {
+    metadata: Buffer | undefined;
+    /** 'image' and 'crop-N', written to `<tmp>/image.jpg`, `<tmp>/crop-N.jpg`. */
+    files: Map<string, ReceivedFile>;
+  }
+
+  /** A file system error of a store: out of space is a 507 the edge retries later; anything else is the caller's. */
+  const storageError = (err: unknown): unknown => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return new HttpError(507, 'storage full; retry later', {}, { 'Retry-After': '30' });
+    return err;
+  };
+
   /**
-   * Read the multipart body. Limits hold while reading: the body's bytes are
-   * counted as they arrive (413 the moment maxBodyBytes is crossed, chunked
-   * or not), the metadata part is capped at maxMetadataBytes; every stream
-   * (request, busboy, each part) has an error path that ends in reject.
+   * Read the multipart body, writing its file parts straight into the upload's temporary folder
+   * `tmp` (hashed and counted as they pass): a body was held in memory twice (its chunks, then
+   * their concatenation), and 40 uploads of 31 MiB at once took the receiver to 2.28 GB. Now an
+   * upload holds a few stream buffers whatever its size. Limits hold while reading: the body's
+   * bytes are counted as they arrive (413 the moment maxBodyBytes is crossed, chunked or not),
+   * the metadata part is capped at maxMetadataBytes; a part that is not 'metadata', 'image' or
+   * 'crop-N' is refused (400 naming it) and not written; every stream (request, busboy, each
+   * part, each file) has an error path that ends in reject, after every file written is closed
+   * (so the caller's removal of `tmp` finds them all).
    */
-  function readParts(req: http.IncomingMessage): Promise<{ metadata: Buffer | undefined; image: Buffer | undefined; crops: Map<string, Buffer> }> {
+  function readParts(req: http.IncomingMessage, tmp: string): Promise<ReceivedParts> {
     return new Promise((resolve, reject) => {
       let bb: busboy.Busboy;
       try {
@@ -466,18 +653,27 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         reject(new HttpError(415, `expected multipart/form-data (${(err as Error).message})`));
         return;
       }
-      const parts: { metadata?: Buffer; image?: Buffer } = {};
-      const crops = new Map<string, Buffer>();
-      let error: HttpError | undefined;
+      let metadata: Buffer | undefined;
+      const files = new Map<string, ReceivedFile>();
+      const writing: Array<{ out: import('node:fs').WriteStream; closed: Promise<void> }> = [];
+      const seen = new Set<string>();
+      // An HttpError is answered as it says; another error (a file that cannot be written) is a 500 whose detail goes to the log only.
+      let error: Error | undefined;
       let settled = false;
-      const fail = (e: HttpError): void => {
+      /** Settle once every file being written is closed: the error (the first one) or the parts. */
+      const settle = (): void => {
+        void Promise.all(writing.map((w) => w.closed)).then(() => (error ? reject(error) : resolve({ metadata, files })));
+      };
+      const fail = (e: Error): void => {
         if (settled) return;
         settled = true;
+        error = e;
         req.unpipe(bb);
         bb.removeAllListeners('close');
         bb.on('error', () => {}); // later parser errors of an abandoned body
         bb.destroy();
-        reject(e);
+        for (const w of writing) w.out.destroy();
+        settle();
       };
       let received = 0;
       req.on('data', (chunk: Buffer) => {
@@ -497,32 +693,62 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         slow.unref();
         req.once('close', () => clearInterval(slow));
       }
+      /** A part this receiver does not know: refused by name, so a client's mistake (or a 1 MB 'evil' part) is not silently taken. */
+      const unknownPart = (name: string): HttpError =>
+        new HttpError(400, `unknown part '${name.slice(0, 64)}': a package has the parts 'metadata', 'image' and 'crop-N' (upload.content crops)`);
       bb.on('field', (name, value, info) => {
-        if (info.valueTruncated) error ??= new HttpError(413, `part '${name}' exceeds ${maxMetadataBytes} bytes`);
-        else if (name === 'metadata') parts.metadata = Buffer.from(value, 'utf8');
+        if (name !== 'metadata') error ??= name === 'image' || CROP_PART.test(name) ? new HttpError(400, `part '${name}' has no filename: send it as a file part`) : unknownPart(name);
+        else if (info.valueTruncated) error ??= new HttpError(413, `part '${name}' exceeds ${maxMetadataBytes} bytes`);
+        else metadata = Buffer.from(value, 'utf8');
       });
       bb.on('file', (name, stream) => {
-        const chunks: Buffer[] = [];
+        stream.on('error', (err: Error) => fail(new HttpError(400, `malformed multipart body: ${err.message}`)));
+        if (name === 'metadata') {
+          const chunks: Buffer[] = [];
+          let bytes = 0;
+          stream.on('data', (c: Buffer) => {
+            bytes += c.length;
+            if (bytes > maxMetadataBytes) {
+              error ??= new HttpError(413, `part '${name}' exceeds ${maxMetadataBytes} bytes`);
+              chunks.length = 0;
+            } else chunks.push(c);
+          });
+          stream.on('close', () => {
+            if (!error) metadata = Buffer.concat(chunks);
+          });
+          return;
+        }
+        if (name !== 'image' && !CROP_PART.test(name)) error ??= unknownPart(name);
+        else if (seen.has(name)) error ??= new HttpError(400, `part '${name}' sent twice`);
+        seen.add(name);
+        // Refused already: the rest of the body is read past (the answer waits for its end), not written.
+        if (error || settled) {
+          stream.resume();
+          return;
+        }
+        const out = createWriteStream(join(tmp, `${name}.jpg`), { flags: 'wx' });
+        writing.push({ out, closed: new Promise((r) => out.once('close', r)) });
+        out.on('error', (err) => {
+          error ??= storageError(err) as Error;
+          stream.unpipe(out);
+          stream.resume();
+          out.destroy();
+        });
+        const hash = createHash('sha256');
         let bytes = 0;
-        const limit = name === 'metadata' ? maxMetadataBytes : maxBodyBytes;
+        let head = Buffer.alloc(0);
         stream.on('data', (c: Buffer) => {
           bytes += c.length;
-          if (bytes > limit) {
-            error ??= new HttpError(413, `part '${name}' exceeds ${limit} bytes`);
-            chunks.length = 0;
-            stream.resume();
-            return;
-          }
-          if (name === 'metadata' || name === 'image' || CROP_PART.test(name)) chunks.push(c);
+          hash.update(c);
+          if (head.length < 2) head = Buffer.concat([head, c.subarray(0, 2 - head.length)]);
         });
         stream.on('limit', () => {
           error ??= new HttpError(413, `part '${name}' exceeds ${maxBodyBytes} bytes`);
         });
-        stream.on('error', (err: Error) => fail(new HttpError(400, `malformed multipart body: ${err.message}`)));
-        stream.on('close', () => {
-          if (!error && (name === 'metadata' || name === 'image')) parts[name] = Buffer.concat(chunks);
-          else if (!error && CROP_PART.test(name)) crops.set(name, Buffer.concat(chunks));
+        stream.on('end', () => {
+          if (!error) files.set(name, { bytes, sha256: hash.digest('hex'), soi: head[0] === 0xff && head[1] === 0xd8 });
         });
+        stream.pipe(out);
       });
       for (const ev of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
         bb.on(ev, () => {
@@ -533,8 +759,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       bb.on('close', () => {
         if (settled) return;
         settled = true;
-        if (error) reject(error);
-        else resolve({ metadata: parts.metadata, image: parts.image, crops });
+        settle();
       });
       req.on('error', (err) => fail(new HttpError(400, `request failed: ${err.message}`)));
       req.on('aborted', () => fail(new HttpError(400, 'request aborted')));
@@ -542,32 +767,72 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     });
   }
 
-  async function store(metadata: PackageMetadata, metadataText: Buffer, image: Buffer | undefined, crops: ReadonlyMap<string, Buffer>): Promise<'stored' | 'duplicate'> {
+  /**
+   * The metadata of the package published under `key`, as stored (its metadata.json). Undefined
+   * when the folder went meanwhile (pruned): the caller asks the edge to retry.
+   */
+  async function storedMetadata(key: string): Promise<PackageMetadata | undefined> {
+    let text: string;
+    try {
+      text = await fsp.readFile(join(pkgDir, keyDir(key), 'metadata.json'), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    let m: PackageMetadata | undefined;
+    try {
+      m = JSON.parse(text) as PackageMetadata;
+    } catch {}
+    // Not the package of this key (edited by hand, truncated): nothing can be acknowledged against it.
+    if (m === undefined || validatePackageMetadata(m).length > 0 || m.idempotencyKey !== key) {
+      throw new Error(`the package folder of ${key} holds no readable metadata.json of that key: move the folder aside to take the package again`);
+    }
+    return m;
+  }
+
+  /** 409: another package is stored under the key. */
+  const otherPackage = (key: string): HttpError =>
+    new HttpError(409, `a different package is already stored under ${key} (another image sha256): the unit reuses imageIds (its stateDir was lost or reset?)`);
+
+  /**
+   * Store a package whose files readParts wrote into `tmp`: its metadata.json beside them,
+   * everything fsynced, then published by renaming `tmp` to the key's folder. The rename is
+   * atomic: of concurrent uploads of one key exactly one publishes. One that finds the folder
+   * taken (it lost the race, or a crash left a published folder without its index row) is
+   * compared with what is on disk: the stored metadata's content sha256, not the index (which may
+   * not have the row yet) and never its own — it indexed its own metadata and answered 200
+   * 'duplicate' whatever it held, so another image under the key was acknowledged and the index
+   * took its sha256 while image.jpg kept the stored one. The stored package is indexed from its
+   * own metadata; the same content is a duplicate, other content is 409.
+   */
+  async function store(metadata: PackageMetadata, metadataText: Buffer, tmp: string): Promise<'stored' | 'duplicate'> {
     const key = metadata.idempotencyKey;
     const prior = q.has.get(key);
     if (prior) {
       // U3: a re-send of the same package is a duplicate; other pixels under a key already
       // stored are another package (a unit whose imageIds restarted): refused, not swallowed.
-      if (prior.sha256 !== contentSha256(metadata)) {
-        throw new HttpError(409, `a different package is already stored under ${key} (another image sha256): the unit reuses imageIds (its stateDir was lost or reset?)`);
-      }
+      if (prior.sha256 !== contentSha256(metadata)) throw otherPackage(key);
       return 'duplicate';
     }
     const final = join(pkgDir, keyDir(key));
-    const tmp = `${final}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      // In the try: a file system out of space or of inodes fails the mkdir itself (ENOSPC), a 507
-      // like a write that fails — it was a 500 'internal error', which told the edge's operator nothing.
-      await fsp.mkdir(tmp);
-      const files: Array<readonly [string, Buffer]> = [...(image ? [['image.jpg', image] as const] : []), ...[...crops].map(([n, d]) => [`${n}.jpg`, d] as const), ['metadata.json', metadataText]];
-      for (const [name, data] of files) {
+      stopCut();
+      const fh = await fsp.open(join(tmp, 'metadata.json'), 'wx');
+      try {
+        await fh.writeFile(metadataText);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      // The parts were written by streams; each is made durable before the package is published.
+      for (const name of await fsp.readdir(tmp)) {
+        if (name === 'metadata.json') continue;
         stopCut();
-        const fh = await fsp.open(join(tmp, name), 'w');
+        const part = await fsp.open(join(tmp, name), 'r+');
         try {
-          await fh.writeFile(data);
-          await fh.sync();
+          await part.sync();
         } finally {
-          await fh.close();
+          await part.close();
         }
       }
       if (slowStores < (faults.slowStoreFirst ?? 0)) {
@@ -578,25 +843,28 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       // The last moment to roll back: once published, the index row follows without a pause (index() is synchronous).
       stopCut();
     } catch (err) {
-      // A full disk (ENOSPC) leaves no half-written package behind, and the client retries.
-      await fsp.rm(tmp, { recursive: true, force: true });
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw new HttpError(507, 'storage full; retry later', {}, { 'Retry-After': '30' });
-      throw err;
+      // The store removed under the upload: said as such (503), not a 500 naming a missing file.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') ensureStore();
+      // A full disk (ENOSPC) leaves no half-written package behind (the caller removes tmp), and the client retries.
+      throw storageError(err);
     }
+    // The index file removed or replaced during the upload: opened again now, not written after publishing.
+    ensureStore();
     try {
-      // Atomic publish: a second writer of the same key finds the directory taken.
       await fsp.rename(tmp, final);
     } catch (err) {
-      await fsp.rm(tmp, { recursive: true, force: true });
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      // Another request published this key first (or a crash left its files without an index row).
-      index(metadata, image, crops);
+      const stored = await storedMetadata(key);
+      // Removed between the rename and the read (retention): the edge sends it again and it is stored then.
+      if (stored === undefined) throw new HttpError(503, `the package under ${key} was being removed; retry`, {}, { 'Retry-After': '1' });
+      index(stored);
+      if (contentSha256(stored) !== contentSha256(metadata)) throw otherPackage(key);
       return 'duplicate';
     }
-    // Exactly one request per key answers 'stored'.
-    return index(metadata, image, crops) ? 'stored' : 'duplicate';
+    // Published by this request: it is the one that answers 'stored' (a loser may have indexed the folder first, from its metadata.json).
+    index(metadata);
+    return 'stored';
   }
 
   /**
@@ -604,20 +872,24 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
    * package's files stay published without a row, the edge is told 507 and retries, and the retry
    * (its files found in place) adds the row once there is room.
    */
-  function index(m: PackageMetadata, image: Buffer | undefined, crops: ReadonlyMap<string, Buffer>): boolean {
+  function index(m: PackageMetadata, receivedAtMs = Date.now()): boolean {
+    let added: boolean;
     try {
-      return q.insert.run(...indexRow(m, image, crops)).changes > 0;
+      added = q.insert.run(...indexRow(m, receivedAtMs)).changes > 0;
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_FULL') throw new HttpError(507, 'storage full; retry later', {}, { 'Retry-After': '30' });
+      if ((err as { code?: string }).code === 'SQLITE_FULL') throw new HttpError(507, 'storage full; retry later', {}, { 'Retry-After': '30' }, { cause: err });
       throw err;
     }
+    if (added) storedCount++;
+    return added;
   }
 
-  function indexRow(m: PackageMetadata, image: Buffer | undefined, crops: ReadonlyMap<string, Buffer>): [string, string, number, string, number, number, string, string] {
+  /** The row of a package, from its metadata alone (its parts' sizes and sha256 were checked against it before it was stored). */
+  function indexRow(m: PackageMetadata, receivedAtMs: number): [string, string, number, string, number, number, string, string] {
     const trackIds = m.tracks.map((t) => t.trackId);
-    let bytes = image?.length ?? 0;
-    for (const c of crops.values()) bytes += c.length;
-    return [m.idempotencyKey, m.cameraId, m.imageId, m.timestampNs, Date.now(), bytes, contentSha256(m), JSON.stringify(trackIds)];
+    let bytes = m.image?.bytes ?? 0;
+    for (const c of m.crops ?? []) bytes += c.bytes;
+    return [m.idempotencyKey, m.cameraId, m.imageId, m.timestampNs, receivedAtMs, bytes, contentSha256(m), JSON.stringify(trackIds)];
   }
 
   async function handlePost(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -649,14 +921,38 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       sendJson(res, status, { error: 'test fault' }, faults.retryAfter !== undefined ? { 'Retry-After': faults.retryAfter } : {});
       return;
     }
-    uploadsReading++;
-    let parts: Awaited<ReturnType<typeof readParts>>;
+    // Not read into a store that is gone (503, the edge keeps the package); an index file removed meanwhile is made again.
+    ensureStore();
+    // The key is known only once the metadata is read: the folder is named for the upload, and removed at the next start if a crash leaves it.
+    const tmp = join(pkgDir, `.upload.tmp-${randomBytes(6).toString('hex')}`);
     try {
-      parts = await readParts(req);
+      await fsp.mkdir(tmp);
+    } catch (err) {
+      // In the try: a file system out of space or of inodes fails the mkdir itself (ENOSPC), a 507
+      // like a write that fails — it was a 500 'internal error', which told the edge's operator nothing.
+      req.resume();
+      throw storageError(err);
+    }
+    let answer: { status: number; body: unknown };
+    try {
+      answer = await receive(req, n, tmp);
+    } finally {
+      // Published: the rename took it, nothing to remove. Refused or failed: nothing of it stays (before the answer: a client may look next).
+      await fsp.rm(tmp, { recursive: true, force: true }).catch((err: NodeJS.ErrnoException) => log(`POST #${n}: temporary folder not removed (${err.code ?? err.message}); removed at the next start`));
+    }
+    sendJson(res, answer.status, answer.body);
+  }
+
+  /** Read, check and store one upload whose files go to `tmp`; its answer, or an HttpError. */
+  async function receive(req: http.IncomingMessage, n: number, tmp: string): Promise<{ status: number; body: unknown }> {
+    uploadsReading++;
+    let parts: ReceivedParts;
+    try {
+      parts = await readParts(req, tmp);
     } finally {
       uploadsReading--;
     }
-    const { metadata: metaBuf, image, crops } = parts;
+    const { metadata: metaBuf, files } = parts;
     if (!metaBuf) throw new HttpError(400, "missing part 'metadata'");
     const metaText = metaBuf.toString('utf8');
     if (jsonDepth(metaText, maxJsonDepth) > maxJsonDepth) throw new HttpError(400, `metadata nests deeper than ${maxJsonDepth} levels`);
@@ -684,24 +980,24 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       ...(metadata.crops ?? []).map((c) => ({ name: c.part, bytes: c.bytes, sha256: c.sha256 })),
     ];
     for (const e of expected) {
-      const data = e.name === 'image' ? image : crops.get(e.name);
-      if (!data) throw new HttpError(400, `missing part '${e.name}'`);
-      if (data.length !== e.bytes) throw new HttpError(400, `${e.name} has ${data.length} bytes, metadata says ${e.bytes}`);
-      if (sha256Hex(data) !== e.sha256) throw new HttpError(400, `${e.name} sha256 does not match metadata`);
-      if (data[0] !== 0xff || data[1] !== 0xd8) throw new HttpError(400, `${e.name} is not a JPEG (no SOI marker)`);
+      const got = files.get(e.name);
+      if (!got) throw new HttpError(400, `missing part '${e.name}'`);
+      if (got.bytes !== e.bytes) throw new HttpError(400, `${e.name} has ${got.bytes} bytes, metadata says ${e.bytes}`);
+      if (got.sha256 !== e.sha256) throw new HttpError(400, `${e.name} sha256 does not match metadata`);
+      if (!got.soi) throw new HttpError(400, `${e.name} is not a JPEG (no SOI marker)`);
     }
-    for (const name of crops.keys()) if (!expected.some((e) => e.name === name)) throw new HttpError(400, `part '${name}' is not in the metadata`);
-    if (image && !metadata.image) throw new HttpError(400, "part 'image' is not in the metadata (content 'crops')");
+    for (const name of files.keys()) {
+      if (name === 'image' && !metadata.image) throw new HttpError(400, "part 'image' is not in the metadata (content 'crops')");
+      if (!expected.some((e) => e.name === name)) throw new HttpError(400, `part '${name}' is not in the metadata`);
+    }
 
-    const outcome = await store(metadata, metaBuf, metadata.image ? image : undefined, crops);
+    const outcome = await store(metadata, metaBuf, tmp);
     if (outcome === 'duplicate') {
       q.dup.run(expectedKey);
       stats.duplicates++;
-    } else {
-      stats.stored++;
-      storedCount++;
-      await prune();
-    }
+    } else stats.stored++;
+    // Whoever added a row (a loser may index a crash's folder): the limit holds either way.
+    await prune();
     if (delayed < (faults.delayFirst ?? 0)) {
       delayed++;
       stats.faultsDelayed++;
@@ -709,11 +1005,10 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       await pause(faults.delayMs ?? 0);
     }
     log(`POST #${n}: ${expectedKey} ${outcome}`);
-    if (outcome === 'duplicate') sendJson(res, 200, { duplicate: true, key: expectedKey });
-    else sendJson(res, 201, { stored: true, key: expectedKey });
+    return outcome === 'duplicate' ? { status: 200, body: { duplicate: true, key: expectedKey } } : { status: 201, body: { stored: true, key: expectedKey } };
   }
 
-  function handleGet(res: http.ServerResponse, url: URL): void {
+  async function handleGet(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     if (url.pathname === '/packages') {
       const camera = url.searchParams.get('camera');
       const after = Number(url.searchParams.get('after') ?? 0);
@@ -734,7 +1029,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       if (!q.has.get(key)) throw new HttpError(404, `no package '${key}'`);
       let data: Buffer;
       try {
-        data = readFileSync(join(pkgDir, keyDir(key), m[2]!));
+        // Asynchronously: a frame may be 32 MiB, and a synchronous read held every other request behind it.
+        data = await fsp.readFile(join(pkgDir, keyDir(key), m[2]!));
       } catch (err) {
         // Indexed but its files are gone (removed by hand, or a crash between publish and index): say so without the path.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, `package '${key}' has no ${m[2]!}`);
@@ -749,9 +1045,22 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return;
     }
     if (url.pathname === '/browse') {
-      const rows = q.recent.all(200).map(storedPackage);
+      // Paged by seq: ?before=<seq of the last card shown>; a page is at most BROWSE_PAGE_ROWS packages.
+      const before = Number(url.searchParams.get('before') ?? Number.MAX_SAFE_INTEGER);
+      const limit = Number(url.searchParams.get('limit') ?? BROWSE_PAGE_ROWS);
+      if (!Number.isInteger(before) || !Number.isInteger(limit) || limit < 1) throw new HttpError(400, 'before and limit must be integers');
+      const rows = q.recent.all(before, Math.min(limit, BROWSE_PAGE_ROWS)).map(storedPackage);
       const total = (q.count.get() as { n: number }).n;
-      const html = renderBrowsePage(rows, (key) => browseTracks(key), total, (key) => browseCrops(key));
+      const summaries = new Map<string, BrowseSummary>();
+      // A few at a time: the first page after a start reads every card's metadata once.
+      for (let i = 0; i < rows.length; i += 8) {
+        const batch = rows.slice(i, i + 8);
+        const got = await Promise.all(batch.map((r) => browseSummary(r.key)));
+        batch.forEach((r, k) => summaries.set(r.key, got[k]!));
+      }
+      if (res.destroyed || req.destroyed) return;
+      const older = rows.length > 0 && rows.length === Math.min(limit, BROWSE_PAGE_ROWS) ? rows.at(-1)!.seq : undefined;
+      const html = renderBrowsePage(rows, summaries, total, older);
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), 'Content-Security-Policy': "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'" });
       res.end(html);
       return;
@@ -800,7 +1109,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       pathname = url.pathname;
       // Stopping: a request that came after close() (on a kept-alive connection) is not started; the edge retries it.
       if (stopping) throw new HttpError(503, 'receiver stopping; retry later', {}, { 'Retry-After': '5', Connection: 'close' });
-      if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+      // Monitors ask with HEAD as often as with GET (Node sends no body to a HEAD). Not ok while the
+      // store cannot take uploads: it said ok while every upload was a 500 on a removed store.
+      if ((req.method === 'GET' || req.method === 'HEAD') && url.pathname === '/healthz') {
+        const problem = storeProblem();
+        return problem === undefined ? sendJson(res, 200, { ok: true }) : sendJson(res, 503, { ok: false, reason: problem });
+      }
       // Browsers ask for an icon after loading /browse; answer with nothing rather than a 404 in their console.
       if (req.method === 'GET' && url.pathname === '/favicon.ico') {
         res.writeHead(204, { 'Cache-Control': 'max-age=86400' }).end();
@@ -816,7 +1130,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         // Swap the token in the address bar for an HttpOnly cookie.
         res.writeHead(303, {
           Location: '/browse',
-          'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+          // Secure over HTTPS: the browser then never sends the token over plain HTTP.
+          'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/${options.tls ? '; Secure' : ''}`,
           'Content-Length': 0,
         });
         res.end();
@@ -826,7 +1141,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         stats.unauthorized++;
         throw new HttpError(401, 'missing or wrong bearer token');
       }
-      if (req.method === 'GET') return handleGet(res, url);
+      if (req.method === 'GET') {
+        // Listed from the index the store has now (made again if it was removed).
+        ensureStore();
+        return handleGet(req, res, url);
+      }
       throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
     })();
     const answered = done.catch((err: unknown) => {
@@ -886,8 +1205,16 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   // A refused TLS handshake (no client certificate, one signed by another CA, a client that does not
   // trust ours) never reaches the handler: said like a refused request, so an operator whose units
   // all fail with 'socket hang up' sees why here (at most REFUSAL_LINES a minute).
-  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: import('node:tls').TLSSocket) => {
-    logRefusal(`TLS handshake refused from ${socket.remoteAddress ?? 'an unknown address'}: ${err.code ?? err.message}`, 'tls');
+  // A client certificate that fails verification (another CA, expired, self-signed) ends the
+  // handshake with the socket destroyed: the error is then a bare ECONNRESET and the socket has
+  // forgotten its peer ('refused from an unknown address: ECONNRESET'). The reason is the
+  // socket's authorizationError, the address is read from the TCP socket under it (kept in
+  // 'connection', before the handshake).
+  server.on('connection', (raw: import('node:net').Socket) => void raw.remoteAddress);
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: import('node:tls').TLSSocket & { _parent?: import('node:net').Socket | null }) => {
+    const from = socket.remoteAddress ?? socket._parent?.remoteAddress ?? 'an unknown address';
+    const why = socket.authorizationError ? `client certificate failed verification against the CA (--tls-ca): ${String(socket.authorizationError)}` : (err.code ?? err.message);
+    logRefusal(`TLS handshake refused from ${from}: ${why}`, 'tls');
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -947,6 +1274,6 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     while (inFlight.size > 0) await Promise.allSettled([...inFlight.values()]);
     clearTimeout(deadline);
     await pruning;
-    db.close();
+    if (indexOpen) db.close();
   }
 }

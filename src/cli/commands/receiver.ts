@@ -1,11 +1,14 @@
 /** `bestshot receiver`: the reference cloud receiver (U1–U3) as a process. */
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from '../commands.js';
-import { BestshotError } from '../../errors.js';
+import { BestshotError, UsageError } from '../../errors.js';
 import { DEFAULT_STOP_DRAIN_MS, startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
+import { readTlsFiles } from '../../tls-files.js';
 import { numberArg, parseArgs, writableFolder } from '../args.js';
 import { stopRequested } from '../signals.js';
+
+const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_CONCURRENT_UPLOADS = 64;
 
 const usage = `Usage: bestshot receiver --dir <dir> [options]
 
@@ -14,7 +17,7 @@ Reference cloud receiver: accepts upload packages (POST /packages, multipart
 stores image.jpg + metadata.json under <dir>/packages/<key>/ with an SQLite
 index, answers a known Idempotency-Key with 200 {"duplicate":true}.
 Serves GET /packages[?camera=<id>], /packages/<key>/image.jpg,
-/packages/<key>/metadata.json, /stats and /healthz.
+/packages/<key>/metadata.json, /browse, /stats and /healthz.
 
 Options:
   --dir <dir>            storage directory (required)
@@ -28,6 +31,14 @@ Options:
   --tls-key <pem>        ... and key
   --tls-ca <pem>         CA for client certificates (mTLS)
   --require-client-cert  reject clients without a certificate signed by --tls-ca
+                         (each refused handshake is logged with its reason)
+  --max-body-bytes <n>   largest upload accepted, bytes (default ${DEFAULT_MAX_BODY_BYTES},
+                         32 MiB); larger is answered 413 as soon as it crosses it
+  --max-concurrent-uploads <n>
+                         uploads read at once (default ${DEFAULT_MAX_CONCURRENT_UPLOADS}); more are
+                         answered 503 with Retry-After and the edge retries.
+                         An upload is written to disk as it arrives: memory
+                         does not grow with the body size
   --max-packages <n>     keep the newest n packages: storing one more
                          removes the oldest (default: no limit; the store
                          grows until its disk is full, then answers 507 and
@@ -35,7 +46,9 @@ Options:
   --stop-drain-s <s>     on a stop, how long the uploads in flight get to
                          finish and be answered before their connections
                          are cut (default ${DEFAULT_STOP_DRAIN_MS / 1000}; 0 cuts them at once)
-  --quiet                no per-request log lines
+  --quiet                no per-request log lines (they go to stdout, one
+                         line each, control characters escaped; warnings
+                         and errors go to stderr)
 
 Test fault knobs (for fault tests only; POSTs numbered from 1):
   --test-cut-first <n>     cut the connection mid-upload for the first n POSTs
@@ -47,6 +60,12 @@ Test fault knobs (for fault tests only; POSTs numbered from 1):
   --test-slow-store-first <n>  hold the first n stores between writing their
                                files and publishing them ...
   --test-slow-store-ms <ms>    ... this many ms (a slow disk's fsync)
+
+GET /healthz (GET or HEAD, no token) answers 200 {"ok":true}, or 503
+{"ok":false,"reason":…} while the store cannot take uploads (its packages
+folder removed or not writable). Package folders without an index row (a
+kill -9, an index moved aside) are indexed at start from their
+metadata.json; an index file removed while running is made again.
 
 Prints "receiver listening on <url>" once ready; stops on SIGINT/SIGTERM,
 and on SIGHUP (the terminal closed, or kill -HUP) as on SIGTERM, saying so:
@@ -74,6 +93,8 @@ export const command: Command = {
         'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' },
         'require-client-cert': { type: 'boolean', default: false },
+        'max-body-bytes': { type: 'string' },
+        'max-concurrent-uploads': { type: 'string' },
         'max-packages': { type: 'string' },
         'stop-drain-s': { type: 'string' },
         quiet: { type: 'boolean', default: false },
@@ -127,27 +148,53 @@ export const command: Command = {
       return 2;
     }
     const port = numberArg('non-negative integer', 'port', values.port);
+    // Checked here, named as typed: startReceiver's own check said 'port' and exited 1.
+    if (port !== undefined && port > 65535) throw new UsageError(`Expected integer between 0 and 65535 for --port but received '${values.port}'`);
+    const maxBodyBytes = numberArg('positive integer', 'max-body-bytes', values['max-body-bytes'], DEFAULT_MAX_BODY_BYTES);
+    const maxConcurrentUploads = numberArg('positive integer', 'max-concurrent-uploads', values['max-concurrent-uploads'], DEFAULT_MAX_CONCURRENT_UPLOADS);
+    const maxPackages = numberArg('positive integer', 'max-packages', values['max-packages']);
+    const stopDrainMs = Math.round(numberArg('non-negative number', 'stop-drain-s', values['stop-drain-s'], DEFAULT_STOP_DRAIN_MS / 1000) * 1000);
+    // Read and checked before the start: a key that was a certificate said '[ERR_OSSL_UNSUPPORTED]
+    // error:1E08010C:DECODER routines::unsupported', a missing file a bare ENOENT, and a --tls-ca
+    // with no certificate in it started a receiver that refused every client.
+    const tlsFiles = values['tls-cert']
+      ? readTlsFiles({ cert: values['tls-cert'], key: values['tls-key'], ca: values['tls-ca'] }, ({ which, message }) => {
+          throw new UsageError(`--tls-${which}: ${message}`);
+        })
+      : undefined;
     writableFolder(join(resolve(values.dir), 'packages'), '--dir');
     const receiver = await startReceiver({
       dir: resolve(values.dir),
       port,
       host: values.host,
       token,
-      tls: values['tls-cert']
+      tls: tlsFiles
         ? {
-            cert: readFileSync(values['tls-cert']),
-            key: readFileSync(values['tls-key']!),
-            ca: values['tls-ca'] ? readFileSync(values['tls-ca']) : undefined,
+            cert: tlsFiles.cert!,
+            key: tlsFiles.key!,
+            ca: tlsFiles.ca,
             requireClientCert: values['require-client-cert'],
           }
         : undefined,
-      maxPackages: numberArg('positive integer', 'max-packages', values['max-packages']),
-      stopDrainMs: Math.round(numberArg('non-negative number', 'stop-drain-s', values['stop-drain-s'], DEFAULT_STOP_DRAIN_MS / 1000) * 1000),
+      maxBodyBytes,
+      maxConcurrentUploads,
+      maxPackages,
+      stopDrainMs,
       testFaults,
       log: values.quiet ? undefined : (line) => console.log(line),
     }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE' || /EADDRINUSE/.test(err.message)) {
         throw new BestshotError('ERR_PORT_IN_USE', `port ${port ?? ''} is already in use: stop the other process or pass --port 0 for any free port`);
+      }
+      // The listen's bare errno named neither the option nor the fix.
+      if (err.code === 'EADDRNOTAVAIL') {
+        throw new UsageError(`--host ${values.host} is not an address of this machine (EADDRNOTAVAIL): give one of its addresses (ip -brief address), 0.0.0.0 for all of them, or 127.0.0.1`);
+      }
+      if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+        throw new UsageError(`--host ${values.host} cannot be resolved (${err.code}): give an IP address of this machine, 0.0.0.0 for all of them, or 127.0.0.1`);
+      }
+      if (err.code === 'EACCES' && port !== undefined && port < 1024) {
+        throw new UsageError(`--port ${port} needs privileges this user lacks (EACCES): choose a port above 1023, or give the service CAP_NET_BIND_SERVICE`);
       }
       throw err;
     });
