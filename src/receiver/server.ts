@@ -453,7 +453,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         unreadable++;
       }
     }
-    found.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    // Folders written within one tick of the file system's clock tie: then by capture time, as they were made.
+    const captured = (m: PackageMetadata): bigint => (/^\d+$/.test(m.timestampNs) ? BigInt(m.timestampNs) : 0n);
+    found.sort((a, b) => a.mtimeMs - b.mtimeMs || (captured(a.m) < captured(b.m) ? -1 : captured(a.m) > captured(b.m) ? 1 : a.m.idempotencyKey.localeCompare(b.m.idempotencyKey)));
     let indexed = 0;
     db.transaction(() => {
       for (const { m, mtimeMs } of found) if (index(m, Math.round(mtimeMs))) indexed++;

@@ -35,11 +35,12 @@ before(async () => {
     req.resume();
     req.on('end', () => {
       const body = JSON.stringify(REFUSAL);
-      // A slow refusal: the queue's drain lasts past its first progress line (every 5 s).
+      // A slow refusal (1 s): the queue's drain lasts past its first progress line (every 5 s); at
+      // 300 ms a fast machine emptied the 15 packages left at the drain in 4.5 s.
       setTimeout(() => {
         res.writeHead(400, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
-      }, 300);
+      }, 1000);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
