@@ -159,6 +159,15 @@ function locate(doc: Document | undefined, lc: LineCounter | undefined, issue: C
       }
     }
   }
+  // A camera's value it did not write itself came from defaults: (a T_manual above the camera's
+  // T_manual_max, set under defaults.exposure) — pointed at there and said so, not at the camera's '- id:' line.
+  if (segs[0] === 'cameras' && segs.length > 2 && doc.getIn(segs, true) === undefined) {
+    const inDefaults = ['defaults', ...segs.slice(2)];
+    if (doc.getIn(inDefaults, true) !== undefined) {
+      const located = locate(doc, lc, { ...issue, segments: inDefaults });
+      return { ...located, segments: segs, message: `${issue.message} (inherited from ${formatPath(inDefaults)})` };
+    }
+  }
   for (let n = segs.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(segs.slice(0, n), true);
     if (isNode(node) && node.range) {

@@ -211,6 +211,20 @@ describe('config: exact error messages', () => {
     );
   });
 
+  test('a camera\'s error in a value it inherited from defaults: points at the defaults line and says so (it pointed at the camera\'s "- id:" line)', () => {
+    let err: unknown;
+    try {
+      parse('receiver: { embedded: true }\ndefaults:\n  exposure:\n    T_manual: 5000\ncameras:\n  - id: a\n    source: { type: test }\n');
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof ConfigValidationError);
+    assert.deepEqual(
+      err.issues.map((i) => [i.path, i.line, i.message]),
+      [['cameras[0].exposure.T_manual', 4, 'Expected number <= T_manual_max (4000) but received 5000 of type number (inherited from defaults.exposure.T_manual)']],
+    );
+  });
+
   test('corrupt YAML names line and column', () => {
     assert.equal(
       errorOf('cameras:\n  - id: a\n    source: { type: test\n'),
