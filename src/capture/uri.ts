@@ -33,7 +33,12 @@ export function sourceFromUri(uri: string, defaults: { width?: number; height?: 
     return { type: 'rtsp', url: uri };
   }
   if (uri.startsWith('file://')) return { type: 'file', path: fileURLToPath(uri) };
-  if (uri.startsWith('v4l2://')) return { type: 'v4l2', device: uri.slice('v4l2://'.length) };
+  if (uri.startsWith('v4l2://')) {
+    const device = uri.slice('v4l2://'.length);
+    // 'v4l2://' alone (or 'v4l2://video0') reached v4l2src as an empty or relative device path.
+    if (!device.startsWith('/')) throw invalidParameterError('v4l2:///dev/videoN, the camera\'s device node after v4l2://', 'uri', uri);
+    return { type: 'v4l2', device };
+  }
   if (uri.startsWith('/dev/video')) return { type: 'v4l2', device: uri };
   // The sensor id and the pattern are checked here, naming the URI as typed: the source's own
   // checks name source.sensorId and source.pattern, which a command-line user never wrote.

@@ -152,6 +152,8 @@ test('source URIs that name no source are refused naming the URI as typed', () =
     ['rtsp://', /^Expected rtsp or rtsps URL with a host \(rtsp:\/\/<host>\[:<port>\]\/<path>\) for uri but received 'rtsp:\/\/' of type string$/],
     ['rtsps://admin:secret@:554/live', /received 'rtsps:\/\/admin:\*\*\*@:554\/live' of type string$/],
     ['test://nonsense', new RegExp(`^Expected test://<pattern> with a pattern of ${patterns} for uri but received 'test://nonsense' of type string$`)],
+    ['v4l2://', /^Expected v4l2:\/\/\/dev\/videoN, the camera's device node after v4l2:\/\/ for uri but received 'v4l2:\/\/' of type string$/],
+    ['v4l2://video0', /received 'v4l2:\/\/video0' of type string$/],
   ] as const) {
     assert.throws(() => sourceFromUri(uri), (err: unknown) => err instanceof TypeError && expected.test(err.message) && !err.message.includes('secret'), uri);
   }
@@ -159,6 +161,7 @@ test('source URIs that name no source are refused naming the URI as typed', () =
   assert.deepEqual(sourceFromUri('argus://'), { type: 'argus', sensorId: 0, width: 1280, height: 720, framerate: 30 });
   assert.deepEqual(sourceFromUri('rtsp://cam.local/live'), { type: 'rtsp', url: 'rtsp://cam.local/live' });
   assert.equal(sourceFromUri('test://').type, 'test');
+  assert.deepEqual(sourceFromUri('v4l2:///dev/video2'), { type: 'v4l2', device: '/dev/video2' });
 });
 
 /** JPEG segments: marker and payload (the length field is added). */
