@@ -288,5 +288,5 @@ export function jpegCutShort(path: string): string | undefined {
     return buf.subarray(0, readSync(fd, buf, 0, size, 0));
   });
   if (data === undefined || jpegEnd(data) !== 'cut') return undefined;
-  return `${path} is a JPEG cut short (its ${data.length} bytes end before the image does): the decoder filled in the missing part (grey), so nothing in it was detected; copy the image again`;
+  return `${path} is a JPEG cut short (its ${data.length} bytes end before the image does): the decoder filled in the missing part (grey), so nothing in that part was detected; copy the image again`;
 }

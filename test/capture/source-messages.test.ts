@@ -203,7 +203,7 @@ test('jpegCutShort: the COCO images are whole; the first 5000 bytes of one are s
     writeFileSync(cut, readFileSync(original).subarray(0, 5000));
     assert.equal(
       jpegCutShort(cut),
-      `${cut} is a JPEG cut short (its 5000 bytes end before the image does): the decoder filled in the missing part (grey), so nothing in it was detected; copy the image again`,
+      `${cut} is a JPEG cut short (its 5000 bytes end before the image does): the decoder filled in the missing part (grey), so nothing in that part was detected; copy the image again`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

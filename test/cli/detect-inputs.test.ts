@@ -29,7 +29,7 @@ const detect = (...args: string[]) =>
 test('detect on a JPEG cut short warns that it is cut short, in text and --json mode; a whole one does not', { timeout: 120_000 }, () => {
   const cut = join(dir, 'cut.jpg');
   writeFileSync(cut, readFileSync(IMAGE).subarray(0, 5000));
-  const warning = `bestshot detect: warning: ${cut} is a JPEG cut short (its 5000 bytes end before the image does): the decoder filled in the missing part (grey), so nothing in it was detected; copy the image again`;
+  const warning = `bestshot detect: warning: ${cut} is a JPEG cut short (its 5000 bytes end before the image does): the decoder filled in the missing part (grey), so nothing in that part was detected; copy the image again`;
   for (const mode of [[], ['--json']]) {
     const r = detect(cut, '--providers', 'cpu', ...mode);
     // Warned, not refused: the part that decoded was analysed and its result printed.
