@@ -78,7 +78,8 @@ test('each metadata.json is read once: a page served again does not read the fil
   h.disable();
   for (const p of pages) assert.equal((p.html.match(/<span class="t">/g) ?? []).length, BROWSE_PAGE_ROWS * BROWSE_TRACKS, 'tracks still shown from what was kept');
   const worstMs = h.max / 1e6;
-  // Six concurrent pages took 8.8–13.6 s and held uploads up to 13.6 s; kept summaries render in milliseconds.
-  assert.ok(worstMs < 500, `event loop held ${worstMs.toFixed(0)} ms`);
-  assert.ok(Math.max(...pages.map((p) => p.ms)) < 3000, pages.map((p) => p.ms.toFixed(0)).join(', '));
+  // Six concurrent pages took 8.8–13.6 s and held uploads up to 13.6 s (2.7 s of synchronous reads a page);
+  // kept summaries render in milliseconds. The bound is far from both, so a loaded machine does not fail it
+  // (speed itself is measured in docs/upload.md "Measured", not here).
+  assert.ok(worstMs < 1500, `event loop held ${worstMs.toFixed(0)} ms; pages took ${pages.map((p) => p.ms.toFixed(0)).join(', ')} ms`);
 });
