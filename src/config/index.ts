@@ -7,6 +7,7 @@ export {
   defaultCamera,
   defaultModelPath,
   missingRecordings,
+  refuseMissingRecording,
   unsupportedRecordings,
   parseYaml,
   readConfigText,

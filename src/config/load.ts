@@ -187,6 +187,12 @@ export function missingRecordings(config: Pick<BestshotConfig, 'cameras'>): Arra
   return config.cameras.flatMap((cam, i) => (cam.source.type === 'file' && !existsSync(cam.source.path) ? [{ key: `cameras[${i}].source.path`, file: cam.source.path }] : []));
 }
 
+/** The start's refusal of the first missing recording (a mistake in the config, not a camera that may come back). */
+export function refuseMissingRecording(config: Pick<BestshotConfig, 'cameras'>): void {
+  const missing = missingRecordings(config)[0];
+  if (missing !== undefined) throw new ConfigError(missing.key, `no such file: ${missing.file}`);
+}
+
 /**
  * The file sources whose recording is there but in a format the pipeline
  * cannot play to its end (a GIF: see unsupportedFileFormat); `problem` is

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { detectorOptions, missingRecordings, unsupportedRecordings, policyOptions, queueOptions, senderOptions, sinkOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
+import { detectorOptions, refuseMissingRecording, unsupportedRecordings, policyOptions, queueOptions, senderOptions, sinkOptions, trackerOptions, uploaderOptions, type BestshotConfig, type CameraConfig } from '../config/index.js';
 import { DetectorPool, tensorOptionsFor, type DetectorPoolOptions } from '../detect/index.js';
 import { compilePackageValidator, Uploader, type UploaderOptions, type UploaderStats, type UploadPackage, type UploadRoute } from '../upload/index.js';
 import { backoffDelayMs, resolveBackoff, type ResolvedBackoff } from '../upload/backoff.js';
@@ -402,8 +402,7 @@ export class BestshotService extends TypedEmitter<ServiceEvents> {
     const cfg = this.config;
     // A recording that is not there is a mistake in the config, not a camera that may come back:
     // the start fails (all or nothing) instead of retrying it for ever.
-    const missing = missingRecordings(cfg)[0];
-    if (missing !== undefined) throw new ConfigError(missing.key, `no such file: ${missing.file}`);
+    refuseMissingRecording(cfg);
     const unsupported = unsupportedRecordings(cfg)[0];
     if (unsupported !== undefined) throw new ConfigError(unsupported.key, unsupported.problem);
     const arenas = limitMallocArenas();

@@ -2,7 +2,7 @@
 import { parseArgs } from '../args.js';
 import { drainEtaS } from '../progress.js';
 import { endBySignal, exitAfterInferences, handOverSignals, leaveHungUpTerminal } from '../signals.js';
-import { loadConfig, missingRecordings, type BestshotConfig } from '../../config/index.js';
+import { loadConfig, refuseMissingRecording, type BestshotConfig } from '../../config/index.js';
 import { missingModelMessage } from '../../detect/model-file.js';
 import { BestshotError, ConfigError, ModelError, UsageError, unwritableDirAdvice } from '../../errors.js';
 import { loggerFromConfig, routeProcessWarnings, type Logger } from '../../log.js';
@@ -378,8 +378,7 @@ export const command: Command = {
     // back from the worker) or a fix: two lines for one problem.
     if (!existsSync(config.model.path)) throw new ModelError(missingModelMessage(config.model.path), 'ERR_MODEL_NOT_FOUND');
     // A recording that is not there likewise: the warning 'file not found' came first, then the start's 'no such file'.
-    const missing = missingRecordings(config)[0];
-    if (missing !== undefined) throw new ConfigError(missing.key, `no such file: ${missing.file}`);
+    refuseMissingRecording(config);
     const log: Logger = loggerFromConfig(config.log);
     routeProcessWarnings(log);
     for (const w of warnings) log.warn('config', { warning: w });
