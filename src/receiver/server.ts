@@ -213,6 +213,11 @@ const keyDir = (key: string): string => encodeURIComponent(key);
  * arrives and is fsynced in well under a second on a working link and disk, and it stays inside
  * the stop time supervisors give before a kill (docker stop: 10 s; systemd: 90 s).
  */
+/** Largest request body accepted by default (ReceiverOptions.maxBodyBytes, --max-body-bytes). */
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Uploads read at once by default (ReceiverOptions.maxConcurrentUploads, --max-concurrent-uploads). */
+export const DEFAULT_MAX_CONCURRENT_UPLOADS = 64;
+
 export const DEFAULT_STOP_DRAIN_MS = 5000;
 
 /** Refused requests logged one line each per minute; the rest are counted in one line (logRefusal). */
@@ -285,11 +290,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidParameterError('integer port between 0 and 65535', 'port', port);
   const host = options.host ?? '127.0.0.1';
-  const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxMetadataBytes = options.maxMetadataBytes ?? 1024 * 1024;
   const maxTracks = options.maxTracks ?? 1000;
   const maxJsonDepth = options.maxJsonDepth ?? 32;
-  const maxConcurrentUploads = options.maxConcurrentUploads ?? 64;
+  const maxConcurrentUploads = options.maxConcurrentUploads ?? DEFAULT_MAX_CONCURRENT_UPLOADS;
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
   const minUploadBytesPerS = options.minUploadBytesPerS ?? 1024;
   const slowUploadWindowMs = options.slowUploadWindowMs ?? 10_000;

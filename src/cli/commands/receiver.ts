@@ -2,13 +2,10 @@
 import { join, resolve } from 'node:path';
 import type { Command } from '../commands.js';
 import { BestshotError, UsageError } from '../../errors.js';
-import { DEFAULT_STOP_DRAIN_MS, startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_STOP_DRAIN_MS, startReceiver, type ReceiverTestFaults } from '../../receiver/index.js';
 import { readTlsFiles } from '../../tls-files.js';
 import { numberArg, parseArgs, writableFolder } from '../args.js';
 import { stopRequested } from '../signals.js';
-
-const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
-const DEFAULT_MAX_CONCURRENT_UPLOADS = 64;
 
 const usage = `Usage: bestshot receiver --dir <dir> [options]
 
