@@ -108,14 +108,8 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const policyOptions: PolicyOptions = {};
-  const positiveSeconds = (flag: string, text: string): number => {
-    const s = Number(text);
-    // Finite too: the policies refuse Infinity (policyOption), which would otherwise surface mid-run.
-    if (!(s > 0) || !Number.isFinite(s)) throw new UsageError(`Expected positive number of seconds for ${flag} but received '${text}'`);
-    return s;
-  };
-  if (values['max-latency'] !== undefined) policyOptions.maxLatencyS = positiveSeconds('--max-latency', values['max-latency']);
-  if (values.interval !== undefined) policyOptions.intervalS = positiveSeconds('--interval', values.interval);
+  if (values['max-latency'] !== undefined) policyOptions.maxLatencyS = positiveNumber('--max-latency', values['max-latency'], 'positive number of seconds');
+  if (values.interval !== undefined) policyOptions.intervalS = positiveNumber('--interval', values.interval, 'positive number of seconds');
   for (const kv of values.set?.split(',') ?? []) {
     const parts = kv.split('=').map((x) => x.trim());
     const [k, v] = parts;
@@ -373,9 +367,10 @@ function formatBudget(runs: readonly BudgetRun[], fraction: number): string {
 class UsageError extends Error {}
 
 /** A flag's positive, finite number, e.g. "Expected positive number for --budget but received 'abc'". */
-function positiveNumber(flag: string, text: string | undefined): number {
+function positiveNumber(flag: string, text: string | undefined, kind = 'positive number'): number {
   const n = Number(text);
-  if (text === undefined || text.trim() === '' || !(n > 0) || !Number.isFinite(n)) throw new UsageError(`Expected positive number for ${flag} but received '${text}'`);
+  // Finite too: the policies refuse Infinity (policyOption), which would otherwise surface mid-run.
+  if (text === undefined || text.trim() === '' || !(n > 0) || !Number.isFinite(n)) throw new UsageError(`Expected ${kind} for ${flag} but received '${text}'`);
   return n;
 }
 
